@@ -1,0 +1,498 @@
+"""Read 837P / 837I files into claims, checking the envelopes as it goes.
+
+One pass over the segments: envelope segments (ISA/GS/ST/SE/GE/IEA) are
+checked for control numbers and counts (EDI002-EDI005), the loops of each
+transaction set are tracked by a small state machine, and each claim (loop
+2300 with its 2310/2400/2410/2420 loops) is yielded as soon as it ends.  Only
+the current claim and its hierarchy (billing provider, subscriber, payer) are
+held, so memory does not grow with the size of a file or a transaction set.
+
+Loops the rules do not need (2320/2330 other payer, 2430 line adjudication,
+2440 forms, PWK, other 2310/2420 providers) are read past: their NM1, DTP and
+REF segments are never mistaken for the claim's own.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import BinaryIO, Iterator
+
+from .findings import ERROR, INFO, WARNING, Edit, Finding, Fix
+from .model import (INSTITUTIONAL, PROFESSIONAL, Claim, Diagnosis, DrugIdentification,
+                    Envelope, Provider, ServiceLine)
+from .x12.reader import SegmentReader, X12SyntaxError
+
+# ST03/GS08 -> (kind, the guide it is read as).  Variants are read as the
+# nearest 5010 guide with an EDI005 warning (pyx12 has maps only for these two).
+GUIDES = {
+    "005010X222A1": PROFESSIONAL,
+    "005010X223A2": INSTITUTIONAL,
+}
+VARIANTS = {
+    "005010X222": ("005010X222A1", PROFESSIONAL),
+    "005010X222A2": ("005010X222A1", PROFESSIONAL),
+    "005010X223": ("005010X223A2", INSTITUTIONAL),
+    "005010X223A1": ("005010X223A2", INSTITUTIONAL),
+    "005010X223A3": ("005010X223A2", INSTITUTIONAL),
+}
+
+ENVELOPE_SEGMENTS = frozenset(["ISA", "GS", "ST", "SE", "GE", "IEA"])
+
+# HI qualifiers that carry diagnoses (ICD-10-CM, then ICD-9-CM).  Others
+# (BBR/BBQ procedures, BH/BE/BG occurrence, value and condition codes, BP/BO
+# anesthesia) are not diagnoses and SV107 never points at them.
+DIAGNOSIS_QUALIFIERS = frozenset(
+    ["ABK", "ABF", "ABJ", "APR", "ABN", "BK", "BF", "BJ", "PR", "BN"])
+
+# NM101 entity code -> (loop, Claim/ServiceLine attribute), per guide.
+CLAIM_PROVIDERS = {
+    PROFESSIONAL: {"DN": ("2310A", "referring"), "P3": ("2310A", "referring"),
+                   "82": ("2310B", "rendering"), "77": ("2310C", "facility")},
+    INSTITUTIONAL: {"71": ("2310A", "attending"), "82": ("2310D", "rendering"),
+                    "77": ("2310E", "facility"), "DN": ("2310F", "referring")},
+}
+LINE_PROVIDERS = {
+    PROFESSIONAL: {"82": ("2420A", "rendering"), "DK": ("2420E", "ordering"),
+                   "DN": ("2420F", "referring"), "P3": ("2420F", "referring")},
+    INSTITUTIONAL: {"82": ("2420C", "rendering"), "DN": ("2420D", "referring")},
+}
+
+# Loop states of the claim parser.
+HEADER, BILLING, SUBSCRIBER, PATIENT, CLAIM, OTHER_PAYER, LINE, DRUG, LINE_PROVIDER, \
+    LINE_OTHER = range(10)
+
+
+def _element(fields: list[str], position: int) -> str:
+    return fields[position] if len(fields) > position else ""
+
+
+class ClaimReader:
+    """Read one file: ``claims()`` yields Claim objects; ``findings`` collects
+    the reader's own findings (EDI codes); counters describe the file."""
+
+    def __init__(self, path: str | Path, stream: BinaryIO | None = None) -> None:
+        self.path = str(path)
+        self.segments = SegmentReader(path, stream)
+        self.findings: list[Finding] = []
+        self.interchanges = 0
+        self.transactions = 0
+        self.claim_count = 0
+        self.unreadable = False
+        # envelope context
+        self._isa13 = self._gs06 = self._st02 = None
+        self._envelope: Envelope | None = None
+
+    # -- findings -------------------------------------------------------
+    def _finding(self, rule: str, severity: str, message: str, *,
+                 segment_index: int | None, segment: str | None, value: str | None = None,
+                 loop: str | None = None, claim: Claim | None = None,
+                 line: ServiceLine | None = None, fix=None) -> Finding:
+        finding = Finding(
+            rule=rule, severity=severity, message=message, path=self.path,
+            segment_index=segment_index, segment=segment, loop=loop, value=value,
+            claim_id=claim.claim_id if claim else None,
+            line_number=line.line_number if line else None,
+            hcpcs=(line.procedure or None) if line else None,
+            interchange=self._isa13, group=self._gs06, transaction=self._st02,
+            payer_id=(claim.payer_id or None) if claim else None,
+            charge=(line.charge or None) if line else None,
+            fix=fix)
+        self.findings.append(finding)
+        return finding
+
+    # -- reading ----------------------------------------------------------
+    def claims(self) -> Iterator[Claim]:
+        try:
+            yield from self._read()
+        except X12SyntaxError as exc:
+            self.unreadable = True
+            rule = "EDI001" if self.interchanges == 0 else "EDI002"
+            self._finding(rule, ERROR, f"{exc.message} (segment {exc.segment_index}, "
+                          f"byte {exc.offset})" if exc.offset is not None else exc.message,
+                          segment_index=exc.segment_index, segment="ISA")
+        except OSError as exc:
+            self.unreadable = True
+            self._finding("EDI001", ERROR, f"cannot read file: {exc.strerror or exc}",
+                          segment_index=None, segment=None)
+        source = self.segments.source
+        notes = source.normalisations()
+        if notes:
+            self._finding("EDI006", INFO, "input normalised to read it: " + ", ".join(notes),
+                          segment_index=1 if self.segments.segment_count else None,
+                          segment="ISA", value=", ".join(notes))
+
+    def _read(self) -> Iterator[Claim]:  # noqa: C901 - one flat state machine, on purpose
+        finding = self._finding
+        isa = gs = st = None  # fields of the open envelopes
+        isa_index = gs_index = st_index = 0
+        groups_in_isa = sets_in_gs = 0
+        st_start = 0
+        skipping = False  # inside a transaction set that is not a readable 837
+        kind = PROFESSIONAL
+        claim_providers = line_providers = None
+        state = HEADER
+        claim: Claim | None = None
+        line: ServiceLine | None = None
+        drug: DrugIdentification | None = None
+        billing: Provider | None = None
+        subscriber_id = payer_name = payer_id = filing = ""
+        in_patient = False
+        hl_levels: dict[str, str] = {}
+        hl_expected = 1
+        component = ":"
+        last_index = 0
+        last_offset = 0
+
+        def close_claim(end_index: int, end_offset: int) -> Claim | None:
+            nonlocal claim, line, drug
+            done = claim
+            if done is not None:
+                done.last_index = end_index
+                done.end_offset = end_offset
+                if line is not None:
+                    line.last_index = end_index
+                self.claim_count += 1
+            claim = line = drug = None
+            return done
+
+        for fields, index, offset in self.segments:
+            tag = fields[0]
+            if st is not None and not skipping and tag not in ENVELOPE_SEGMENTS:
+                # -- inside an 837 transaction set: the loop state machine ---------
+                if tag == "HL":
+                    done = close_claim(last_index, offset)
+                    if done is not None:
+                        yield done
+                    state, in_patient = self._hl(fields, index, hl_levels, hl_expected,
+                                                 billing is not None)
+                    hl_expected += 1
+                    if state == BILLING:
+                        billing = None
+                    elif state == SUBSCRIBER:
+                        subscriber_id = payer_name = payer_id = filing = ""
+                    last_index, last_offset = index, offset
+                    continue
+                elif tag == "NM1":
+                    entity = _element(fields, 1)
+                    if state == LINE or state == DRUG or state == LINE_PROVIDER:
+                        target = line_providers.get(entity)
+                        if target is not None and line is not None:
+                            setattr(line, target[1], self._provider(fields, index, target[0]))
+                        state = LINE_PROVIDER
+                    elif state == CLAIM:
+                        target = claim_providers.get(entity)
+                        if target is not None and claim is not None:
+                            setattr(claim, target[1], self._provider(fields, index, target[0]))
+                    elif state == BILLING and entity == "85":
+                        billing = self._provider(fields, index, "2010AA")
+                    elif state == SUBSCRIBER:
+                        if entity == "IL":
+                            subscriber_id = _element(fields, 9)
+                        elif entity == "PR":
+                            payer_name = _element(fields, 3)
+                            payer_id = _element(fields, 9)
+                elif tag == "CLM":
+                    done = close_claim(last_index, offset)
+                    if done is not None:
+                        yield done
+                    claim = self._claim(fields, index, offset, component)
+                    claim.billing_provider = billing
+                    claim.subscriber_id = subscriber_id
+                    claim.patient_is_subscriber = not in_patient
+                    claim.payer_name = payer_name
+                    claim.payer_id = payer_id
+                    claim.filing_indicator = filing
+                    state = CLAIM
+                elif tag == "LX":
+                    if claim is not None:
+                        if line is not None:
+                            line.last_index = last_index
+                        line = ServiceLine(number=_element(fields, 1), lx_index=index)
+                        claim.lines.append(line)
+                        drug = None
+                        state = LINE
+                elif tag == "SV1" or tag == "SV2":
+                    if line is not None and state == LINE:
+                        self._service(fields, index, line, claim, component)
+                elif tag == "DTP":
+                    if state == LINE and line is not None:
+                        if _element(fields, 1) == "472":
+                            self._line_date(fields, index, line)
+                    elif state == CLAIM and claim is not None:
+                        claim.dates[_element(fields, 1)] = _element(fields, 3)
+                elif tag == "LIN":
+                    if line is not None and state == LINE:
+                        drug = DrugIdentification(qualifier=_element(fields, 2),
+                                                  ndc=_element(fields, 3), lin_index=index)
+                        line.drug = drug
+                        state = DRUG
+                elif tag == "CTP":
+                    if drug is not None and state == DRUG:
+                        drug.quantity = _element(fields, 4)
+                        drug.unit = _element(fields, 5).split(component, 1)[0]
+                        drug.ctp_index = index
+                elif tag == "REF":
+                    if drug is not None and state == DRUG:
+                        drug.references.append((_element(fields, 1), _element(fields, 2)))
+                elif tag == "HI":
+                    if claim is not None and state == CLAIM:
+                        self._diagnoses(fields, index, claim, component)
+                elif tag == "SBR":
+                    if state == SUBSCRIBER:
+                        filing = _element(fields, 9)
+                    elif state == CLAIM:
+                        state = OTHER_PAYER  # 2320: its NM1s are 2330x, not ours
+                elif tag == "SVD" or tag == "LQ":
+                    if state in (LINE, DRUG, LINE_PROVIDER, LINE_OTHER):
+                        state = LINE_OTHER  # 2430 / 2440 until the next LX
+                last_index, last_offset = index, offset
+                continue
+            # -- envelopes ----------------------------------------------------------
+            if tag == "ISA":
+                if isa is not None:
+                    finding("EDI002", ERROR, f"interchange {self._isa13} is not closed "
+                            "(no IEA before the next ISA)", segment_index=index, segment="ISA")
+                isa, isa_index, groups_in_isa = fields, index, 0
+                gs = st = None
+                self._isa13 = _element(fields, 13)
+                self._gs06 = self._st02 = None
+                self.interchanges += 1
+                component = self.segments.delimiters.component
+            elif tag == "GS":
+                if isa is None:
+                    finding("EDI002", ERROR, "GS outside an interchange", segment_index=index,
+                            segment="GS")
+                if gs is not None:
+                    finding("EDI002", ERROR, f"group {self._gs06} is not closed (no GE)",
+                            segment_index=index, segment="GS")
+                gs, gs_index, sets_in_gs = fields, index, 0
+                groups_in_isa += 1
+                self._gs06 = _element(fields, 6)
+            elif tag == "ST":
+                if st is not None:
+                    finding("EDI002", ERROR, f"transaction {self._st02} is not closed (no SE)",
+                            segment_index=index, segment="ST")
+                    done = close_claim(last_index, offset)
+                    if done is not None:
+                        yield done
+                st, st_index, st_start = fields, index, index
+                sets_in_gs += 1
+                self.transactions += 1
+                self._st02 = _element(fields, 2)
+                envelope = self._open_transaction(fields, gs, index)
+                skipping = envelope is None
+                if envelope is not None:
+                    kind = envelope.kind
+                    claim_providers = CLAIM_PROVIDERS[kind]
+                    line_providers = LINE_PROVIDERS[kind]
+                    self._envelope = envelope
+                    state = HEADER
+                    billing = None
+                    subscriber_id = payer_name = payer_id = filing = ""
+                    hl_levels = {}
+                    hl_expected = 1
+            elif tag == "SE":
+                if st is None:
+                    finding("EDI002", ERROR, "SE without ST", segment_index=index, segment="SE")
+                else:
+                    done = close_claim(last_index, offset)
+                    if done is not None:
+                        yield done
+                    self._check_trailer(fields, index, "SE", 1, index - st_start + 1, "segments",
+                                        2, _element(st, 2), "ST02")
+                st = None
+                skipping = False
+                self._st02 = None
+            elif tag == "GE":
+                if gs is None:
+                    finding("EDI002", ERROR, "GE without GS", segment_index=index, segment="GE")
+                else:
+                    if st is not None:
+                        finding("EDI002", ERROR, f"transaction {self._st02} is not closed "
+                                "(no SE before GE)", segment_index=index, segment="GE")
+                        st = None
+                    self._check_trailer(fields, index, "GE", 1, sets_in_gs, "transaction sets",
+                                        2, _element(gs, 6), "GS06")
+                gs = None
+                self._gs06 = None
+            elif tag == "IEA":
+                if isa is None:
+                    finding("EDI002", ERROR, "IEA without ISA", segment_index=index,
+                            segment="IEA")
+                else:
+                    if gs is not None:
+                        finding("EDI002", ERROR, f"group {self._gs06} is not closed "
+                                "(no GE before IEA)", segment_index=index, segment="IEA")
+                        gs = None
+                    self._check_trailer(fields, index, "IEA", 1, groups_in_isa, "groups",
+                                        2, _element(isa, 13), "ISA13")
+                isa = None
+                self._isa13 = None
+            elif st is None and gs is None and isa is None:
+                finding("EDI002", ERROR, f"segment {tag} outside any interchange",
+                        segment_index=index, segment=tag)
+            last_index, last_offset = index, offset
+        # -- end of file: anything still open is truncated -------------------------
+        done = close_claim(last_index, last_offset)
+        if done is not None:
+            yield done
+        end = last_index or None
+        if st is not None:
+            finding("EDI002", ERROR, f"file ends inside transaction {self._st02} (no SE): "
+                    "truncated?", segment_index=end, segment="SE")
+        if gs is not None:
+            finding("EDI002", ERROR, f"file ends inside group {self._gs06} (no GE): truncated?",
+                    segment_index=end, segment="GE")
+        if isa is not None:
+            finding("EDI002", ERROR, f"file ends inside interchange {self._isa13} (no IEA): "
+                    "truncated?", segment_index=end, segment="IEA")
+        if self.interchanges == 0 and end is None:
+            self.unreadable = True
+            finding("EDI001", ERROR, "empty file: no ISA segment", segment_index=None,
+                    segment=None)
+
+    # -- envelope helpers -------------------------------------------------------
+    def _open_transaction(self, st: list[str], gs: list[str] | None,
+                          index: int) -> Envelope | None:
+        """Check ST01/ST03; return the envelope, or None to skip the set."""
+        code = _element(st, 1)
+        version = _element(st, 3) or (_element(gs, 8) if gs else "")
+        if code != "837":
+            self._finding("EDI005", ERROR, f"transaction set {code or '(none)'} is not an 837 "
+                          "claim; skipped", segment_index=index, segment="ST", value=code)
+            return None
+        kind = GUIDES.get(version)
+        if kind is None:
+            variant = VARIANTS.get(version)
+            if variant is None:
+                self._finding("EDI005", ERROR, f"837 version {version or '(none)'} is not "
+                              "5010 professional (005010X222A1) or institutional "
+                              "(005010X223A2); skipped", segment_index=index, segment="ST",
+                              value=version)
+                return None
+            guide, kind = variant
+            self._finding("EDI005", WARNING, f"version {version} read as {guide}",
+                          segment_index=index, segment="ST", value=version)
+        return Envelope(path=self.path, interchange=self._isa13 or "", group=self._gs06 or "",
+                        transaction=_element(st, 2), version=version, kind=kind,
+                        sender=_element(gs, 2) if gs else "",
+                        receiver=_element(gs, 3) if gs else "")
+
+    def _check_trailer(self, fields: list[str], index: int, tag: str, count_pos: int,
+                       expected_count: int, what: str, control_pos: int, expected_control: str,
+                       header: str) -> None:
+        count = _element(fields, count_pos)
+        if count.strip() != str(expected_count):
+            edit = Edit(index, tag, count_pos, None, count, str(expected_count))
+            self._finding("EDI004", ERROR, f"{tag}{count_pos:02d} says {count or '(empty)'} "
+                          f"{what}, there are {expected_count}", segment_index=index,
+                          segment=tag, value=count,
+                          fix=Fix(f"set {tag}{count_pos:02d} to {expected_count}", (edit,)))
+        control = _element(fields, control_pos)
+        if control != expected_control:
+            edit = Edit(index, tag, control_pos, None, control, expected_control)
+            self._finding("EDI003", ERROR, f"{tag}{control_pos:02d} control number "
+                          f"{control or '(empty)'} does not match {header} {expected_control}",
+                          segment_index=index, segment=tag, value=control,
+                          fix=Fix(f"set {tag}{control_pos:02d} to {expected_control}", (edit,)))
+
+    def _hl(self, fields: list[str], index: int, levels: dict[str, str], expected: int,
+            have_billing: bool) -> tuple[int, bool]:
+        """Track the HL hierarchy; EDI007 when it is out of order."""
+        hl_id, parent, level = _element(fields, 1), _element(fields, 2), _element(fields, 3)
+        problem = None
+        if hl_id != str(expected):
+            problem = f"HL01 is {hl_id or '(empty)'}, expected {expected}"
+        elif level == "20" and parent:
+            problem = "billing provider HL (20) must not have a parent"
+        elif level == "22" and levels.get(parent) != "20":
+            problem = f"subscriber HL {hl_id} has parent {parent or '(none)'}, not a billing " \
+                      "provider HL"
+        elif level == "23" and levels.get(parent) != "22":
+            problem = f"patient HL {hl_id} has parent {parent or '(none)'}, not a subscriber HL"
+        elif level not in ("20", "22", "23"):
+            problem = f"HL03 level code {level or '(empty)'} is not 20, 22 or 23"
+        if problem:
+            self._finding("EDI007", ERROR, f"HL out of order: {problem}", segment_index=index,
+                          segment="HL", value=hl_id, loop="2000")
+        levels[hl_id] = level
+        if level == "20":
+            return BILLING, False
+        if level == "23":
+            return PATIENT, True
+        return SUBSCRIBER, False
+
+    # -- claim helpers ----------------------------------------------------------
+    @staticmethod
+    def _provider(fields: list[str], index: int, loop: str) -> Provider:
+        npi = _element(fields, 9) if _element(fields, 8) == "XX" else ""
+        return Provider(loop=loop, entity=_element(fields, 1), npi=npi,
+                        name=_element(fields, 3), segment_index=index)
+
+    def _claim(self, fields: list[str], index: int, offset: int, component: str) -> Claim:
+        facility = _element(fields, 5).split(component)
+        facility += [""] * (3 - len(facility))
+        return Claim(envelope=self._envelope, claim_id=_element(fields, 1), clm_index=index,
+                     charge=_element(fields, 2), facility_code=facility[0],
+                     facility_qualifier=facility[1], frequency=facility[2],
+                     first_index=index, start_offset=offset)
+
+    @staticmethod
+    def _diagnoses(fields: list[str], index: int, claim: Claim, component: str) -> None:
+        if claim.hi_index is None:
+            claim.hi_index = index
+        diagnoses = claim.diagnoses
+        for composite in fields[1:]:
+            qualifier, _, rest = composite.partition(component)
+            if qualifier in DIAGNOSIS_QUALIFIERS:
+                code = rest.split(component, 1)[0]
+                diagnoses.append(Diagnosis(len(diagnoses) + 1, qualifier, code, index))
+
+    def _service(self, fields: list[str], index: int, line: ServiceLine, claim: Claim,
+                 component: str) -> None:
+        tag = fields[0]
+        line.segment_id = tag
+        line.segment_index = index
+        if tag == "SV1":
+            composite = _element(fields, 1)
+            line.charge = _element(fields, 2)
+            line.unit_basis = _element(fields, 3)
+            line.units = _element(fields, 4)
+            pointers = _element(fields, 7)
+            line.pointers = tuple(p for p in pointers.split(component) if p) if pointers else ()
+        else:
+            line.revenue_code = _element(fields, 1)
+            composite = _element(fields, 2)
+            line.charge = _element(fields, 3)
+            line.unit_basis = _element(fields, 4)
+            line.units = _element(fields, 5)
+        parts = composite.split(component)
+        line.qualifier = parts[0]
+        line.procedure = parts[1] if len(parts) > 1 else ""
+        line.modifiers = tuple(m for m in parts[2:6] if m)
+        problems = []
+        if not line.procedure:
+            problems.append("no procedure code composite")
+        if line.charge and line.charge_value is None:
+            problems.append(f"charge {line.charge!r} is not a number")
+        if line.units and line.units_value is None:
+            problems.append(f"units {line.units!r} are not a number")
+        if problems:
+            self._finding("EDI007", ERROR, f"malformed {tag}: " + "; ".join(problems),
+                          segment_index=index, segment=tag, loop="2400", claim=claim,
+                          line=line, value=composite)
+
+    @staticmethod
+    def _line_date(fields: list[str], index: int, line: ServiceLine) -> None:
+        value = _element(fields, 3)
+        if _element(fields, 2) == "RD8" and "-" in value:
+            start, _, end = value.partition("-")
+            line.service_date, line.service_date_end = start, end
+        else:
+            line.service_date = value
+        line.date_index = index
+
+
+def read_claims(path: str | Path) -> tuple[list[Claim], ClaimReader]:
+    """Read a whole (small) file: all claims plus the reader with its findings."""
+    reader = ClaimReader(path)
+    return list(reader.claims()), reader

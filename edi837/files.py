@@ -1,0 +1,56 @@
+"""Finding input files and writing outputs safely."""
+from __future__ import annotations
+
+import os
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterable, Iterator
+
+# Names a drop folder holds while a file is still arriving, or editor leftovers.
+PARTIAL_SUFFIXES = (".part", ".partial", ".tmp", ".temp", ".filepart", ".crdownload", "~")
+
+
+def is_candidate(path: Path) -> bool:
+    name = path.name
+    return not (name.startswith(".") or name.endswith(PARTIAL_SUFFIXES))
+
+
+def discover(paths: Iterable[str | Path]) -> Iterator[Path]:
+    """Files named directly, and every non-hidden file below named folders, sorted."""
+    for given in paths:
+        path = Path(given)
+        if path.is_dir():
+            found = []
+            for root, dirs, files in os.walk(path):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                found.extend(Path(root) / f for f in files if is_candidate(Path(f)))
+            yield from sorted(found)
+        else:
+            yield path
+
+
+@contextmanager
+def atomic_output(path: str | Path, mode: str = "w", *, encoding: str | None = "utf-8",
+                  newline: str | None = None) -> Iterator:
+    """Write to a temporary file beside ``path``, fsync, then rename over it.
+
+    A crash leaves either the old file or the complete new one, never half of
+    one; the temporary file is removed if writing fails.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        kwargs = {} if "b" in mode else {"encoding": encoding, "newline": newline}
+        with os.fdopen(fd, mode, **kwargs) as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise

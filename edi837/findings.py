@@ -1,0 +1,106 @@
+"""Findings: what a rule (or the reader) says about a place in a file.
+
+A finding is anchored to one segment of the input (its 1-based index in the
+file) and carries enough context (control numbers, claim id, LX, loop) for a
+biller to find it without opening the file.  When the rule catalog marks a
+rule's fix `safe`, the finding also carries the :class:`Fix` that `edi837 fix`
+applies, so reporting and fixing share one implementation (as sqlfluff's lint
+and fix do).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+ERROR = "error"
+WARNING = "warning"
+INFO = "info"
+SEVERITIES = (ERROR, WARNING, INFO)
+
+
+@dataclass(slots=True, frozen=True)
+class Edit:
+    """Replace one element (or one component of it) of one segment.
+
+    ``position`` is the element's 1-based position (SV101 -> 1, LIN03 -> 3);
+    ``component`` the 1-based component inside a composite, or None for the
+    whole element.
+    """
+
+    segment_index: int
+    segment_id: str
+    position: int
+    component: int | None
+    before: str
+    after: str
+
+    @property
+    def reference(self) -> str:
+        ref = f"{self.segment_id}{self.position:02d}"
+        return f"{ref}-{self.component}" if self.component else ref
+
+    def as_dict(self) -> dict:
+        return {
+            "segment_index": self.segment_index,
+            "element": self.reference,
+            "before": self.before,
+            "after": self.after,
+        }
+
+
+@dataclass(slots=True, frozen=True)
+class Fix:
+    """A safe correction: a short description and the edits that make it."""
+
+    description: str
+    edits: tuple[Edit, ...]
+
+    def as_dict(self) -> dict:
+        return {
+            "description": self.description,
+            "edits": [edit.as_dict() for edit in self.edits],
+        }
+
+
+@dataclass(slots=True)
+class Finding:
+    rule: str
+    severity: str
+    message: str
+    path: str
+    segment_index: int | None = None
+    segment: str | None = None
+    loop: str | None = None
+    claim_id: str | None = None
+    line_number: int | None = None
+    hcpcs: str | None = None
+    value: str | None = None
+    interchange: str | None = None  # ISA13
+    group: str | None = None  # GS06
+    transaction: str | None = None  # ST02
+    payer_id: str | None = None
+    charge: str | None = None  # line charge, for "dollars at risk"
+    fix: Fix | None = None
+    extra: dict = field(default_factory=dict)
+
+    def sort_key(self) -> tuple:
+        return (self.path, self.segment_index or 0, self.rule)
+
+    def as_dict(self) -> dict:
+        return {
+            "rule": self.rule,
+            "severity": self.severity,
+            "message": self.message,
+            "claim_id": self.claim_id,
+            "line_number": self.line_number,
+            "hcpcs": self.hcpcs,
+            "segment": self.segment,
+            "segment_index": self.segment_index,
+            "loop": self.loop,
+            "value": self.value,
+            "interchange_control_number": self.interchange,
+            "group_control_number": self.group,
+            "transaction_control_number": self.transaction,
+            "payer_id": self.payer_id,
+            "charge": self.charge,
+            "fix": self.fix.as_dict() if self.fix else None,
+        }

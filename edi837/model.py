@@ -1,0 +1,195 @@
+"""The claim model: what edi837 keeps of an 837P/837I claim.
+
+Values are kept as the strings found in the file (an NDC of "50242-150-01"
+must stay visible as such); the ``*_value`` helpers parse numbers and dates
+on demand, returning None when the text is not one.  Every piece remembers
+the 1-based index of the segment it came from, for findings and fixes.
+
+Loop ids follow the 5010 implementation guides as encoded in pyx12's maps
+(837.5010.X222.A1.xml for 837P, 837Q3.I.5010.X223.A1.xml for 837I).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+PROFESSIONAL = "837P"
+INSTITUTIONAL = "837I"
+
+
+def parse_decimal(text: str | None) -> Decimal | None:
+    if not text:
+        return None
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        return None
+    return value if value.is_finite() else None
+
+
+def parse_date(text: str | None) -> dt.date | None:
+    """CCYYMMDD -> date, or None."""
+    if not text or len(text) != 8 or not text.isdigit():
+        return None
+    try:
+        return dt.date(int(text[:4]), int(text[4:6]), int(text[6:]))
+    except ValueError:
+        return None
+
+
+@dataclass(slots=True)
+class Envelope:
+    """Where a transaction set sits: control numbers and its guide."""
+
+    path: str
+    interchange: str  # ISA13
+    group: str  # GS06
+    transaction: str  # ST02
+    version: str  # ST03 (or GS08) as found
+    kind: str  # 837P or 837I, after mapping version variants
+    sender: str = ""  # GS02
+    receiver: str = ""  # GS03
+
+
+@dataclass(slots=True)
+class Provider:
+    loop: str  # 2010AA, 2310B, 2420E ...
+    entity: str  # NM101: 85, 82, 77, DN, DK ...
+    npi: str  # NM109 when NM108 = XX, else ""
+    name: str  # organisation or last name of a provider (not a patient)
+    segment_index: int
+
+
+@dataclass(slots=True)
+class Diagnosis:
+    position: int  # 1-based among the claim's diagnoses (SV107 points here)
+    qualifier: str  # ABK, ABF, ABJ, APR, ABN (BK, BF ... for ICD-9)
+    code: str  # as billed, without the decimal point
+    segment_index: int
+
+
+@dataclass(slots=True)
+class DrugIdentification:
+    """Loop 2410: LIN (NDC), CTP (quantity and unit), REF."""
+
+    qualifier: str  # LIN02, N4 for an NDC
+    ndc: str  # LIN03 as billed
+    lin_index: int
+    quantity: str = ""  # CTP04
+    unit: str = ""  # CTP05-1
+    ctp_index: int | None = None
+    references: list[tuple[str, str]] = field(default_factory=list)  # REF01, REF02
+
+    @property
+    def quantity_value(self) -> Decimal | None:
+        return parse_decimal(self.quantity)
+
+
+@dataclass(slots=True)
+class ServiceLine:
+    number: str  # LX01 as billed
+    lx_index: int
+    segment_id: str = ""  # SV1 or SV2
+    segment_index: int | None = None
+    qualifier: str = ""  # HC ...
+    procedure: str = ""  # HCPCS / CPT
+    modifiers: tuple[str, ...] = ()
+    revenue_code: str = ""  # SV201 (837I)
+    charge: str = ""
+    unit_basis: str = ""  # SV103 / SV204
+    units: str = ""  # SV104 / SV205
+    pointers: tuple[str, ...] = ()  # SV107-1..4 (837P)
+    service_date: str = ""  # DTP*472 D8, or the start of RD8
+    service_date_end: str = ""
+    date_index: int | None = None
+    drug: DrugIdentification | None = None
+    rendering: Provider | None = None  # 2420A (837P) / 2420C (837I)
+    ordering: Provider | None = None  # 2420E (837P)
+    referring: Provider | None = None  # 2420F (837P) / 2420D (837I)
+    last_index: int = 0  # last segment of the line's loops
+
+    @property
+    def line_number(self) -> int | None:
+        return int(self.number) if self.number.isdigit() else None
+
+    @property
+    def units_value(self) -> Decimal | None:
+        return parse_decimal(self.units)
+
+    @property
+    def charge_value(self) -> Decimal | None:
+        return parse_decimal(self.charge)
+
+    @property
+    def date_value(self) -> dt.date | None:
+        return parse_date(self.service_date)
+
+    @property
+    def ndc(self) -> str:
+        return self.drug.ndc if self.drug else ""
+
+    def has_modifier(self, modifier: str) -> bool:
+        return modifier in self.modifiers
+
+
+@dataclass(slots=True)
+class Claim:
+    envelope: Envelope
+    claim_id: str  # CLM01
+    clm_index: int
+    charge: str = ""  # CLM02
+    facility_code: str = ""  # CLM05-1 (place of service / type of bill facility)
+    facility_qualifier: str = ""  # CLM05-2
+    frequency: str = ""  # CLM05-3
+    billing_provider: Provider | None = None
+    subscriber_id: str = ""  # 2010BA NM109: never logged
+    patient_is_subscriber: bool = True
+    payer_name: str = ""
+    payer_id: str = ""  # 2010BB NM109
+    filing_indicator: str = ""  # SBR09
+    diagnoses: list[Diagnosis] = field(default_factory=list)
+    dates: dict[str, str] = field(default_factory=dict)  # DTP01 -> DTP03
+    referring: Provider | None = None  # 2310A (837P) / 2310F (837I)
+    rendering: Provider | None = None  # 2310B (837P) / 2310D (837I)
+    facility: Provider | None = None  # 2310C (837P) / 2310E (837I)
+    attending: Provider | None = None  # 2310A (837I)
+    lines: list[ServiceLine] = field(default_factory=list)
+    hi_index: int | None = None  # first HI segment
+    first_index: int = 0  # the CLM segment
+    last_index: int = 0  # last segment of the claim's loops
+    start_offset: int = 0
+    end_offset: int = 0
+
+    @property
+    def kind(self) -> str:
+        return self.envelope.kind
+
+    @property
+    def path(self) -> str:
+        return self.envelope.path
+
+    @property
+    def service_date(self) -> str:
+        """Claim-level service date: DTP*472 (837P) or statement start (837I DTP*434)."""
+        for qualifier in ("472", "434"):
+            value = self.dates.get(qualifier)
+            if value:
+                return value[:8]
+        return ""
+
+    def diagnosis_codes(self) -> list[str]:
+        return [dx.code for dx in self.diagnoses]
+
+    def diagnosis_at(self, pointer: str) -> Diagnosis | None:
+        if not pointer.isdigit():
+            return None
+        position = int(pointer)
+        for dx in self.diagnoses:
+            if dx.position == position:
+                return dx
+        return None
+
+    def line_date(self, line: ServiceLine) -> str:
+        """The line's date of service, falling back to the claim's."""
+        return line.service_date or self.service_date

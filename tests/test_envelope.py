@@ -1,0 +1,108 @@
+"""Envelope checks EDI001-EDI006: each with a passing and a failing input."""
+import codecs
+
+import pytest
+
+from edi837.claims import ClaimReader
+from edi837.x12.fragment import wrap_claims
+
+CLAIM = """
+CLM*C1*500***11:B:1*Y*A*Y*Y
+HI*ABK:G35A
+LX*1
+SV1*HC:J2350:JZ*500*UN*300***1
+DTP*472*D8*20260201
+LIN**N4*50242015001
+CTP****10*ML
+"""
+
+
+def findings(path):
+    reader = ClaimReader(path)
+    claims = list(reader.claims())
+    return claims, reader
+
+
+def rules(reader, severity=None):
+    return [f.rule for f in reader.findings if severity in (None, f.severity)]
+
+
+def test_clean_interchange_has_no_envelope_findings(edi_file):
+    claims, reader = findings(edi_file(wrap_claims(CLAIM).replace("\n", ""), wrap=False))
+    assert len(claims) == 1
+    assert reader.findings == []
+    assert (reader.interchanges, reader.transactions, reader.claim_count) == (1, 1, 1)
+
+
+@pytest.mark.parametrize("content", [b"PLAIN TEXT, NOT X12\n", b"   \n",
+                                     b"ISA*00*TOO SHORT~GS*HC~"])
+def test_edi001_not_an_interchange(edi_file, content):
+    claims, reader = findings(edi_file(content, wrap=False))
+    assert claims == []
+    assert rules(reader) == ["EDI001"]
+    assert reader.unreadable
+
+
+def test_edi002_truncated_file(edi_file):
+    text = wrap_claims(CLAIM)
+    cut = text[: text.index("LIN*")]
+    claims, reader = findings(edi_file(cut, wrap=False))
+    assert len(claims) == 1  # what was read is still reported
+    assert rules(reader) == ["EDI002", "EDI002", "EDI002", "EDI006"]
+    assert "no SE" in reader.findings[0].message
+
+
+def test_edi003_control_numbers_do_not_match(edi_file):
+    text = wrap_claims(CLAIM).replace("SE*", "SE*X").replace("IEA*1*000000001", "IEA*1*000000009")
+    text = text.replace("SE*X", "SE*")
+    text = text.replace("*0001~\nGE", "*0002~\nGE")
+    claims, reader = findings(edi_file(text, wrap=False))
+    found = [f for f in reader.findings if f.rule == "EDI003"]
+    assert [(f.segment, f.value) for f in found] == [("SE", "0002"), ("IEA", "000000009")]
+    se = found[0]
+    assert se.fix.edits[0].after == "0001" and se.fix.edits[0].reference == "SE02"
+
+
+def test_edi004_counts_do_not_match(edi_file):
+    text = wrap_claims(CLAIM)
+    se_count = text.split("SE*")[1].split("*")[0]
+    text = text.replace(f"SE*{se_count}*", f"SE*{int(se_count) + 2}*").replace("GE*1*", "GE*2*")
+    _, reader = findings(edi_file(text, wrap=False))
+    found = [f for f in reader.findings if f.rule == "EDI004"]
+    assert [(f.segment, f.value, f.fix.edits[0].after) for f in found] == [
+        ("SE", str(int(se_count) + 2), se_count), ("GE", "2", "1")]
+
+
+@pytest.mark.parametrize("version,kind", [("005010X222", "837P"), ("005010X222A2", "837P"),
+                                          ("005010X223A1", "837I"), ("005010X223A3", "837I")])
+def test_edi005_version_variants_are_read_with_a_warning(edi_file, version, kind):
+    guide = "005010X222A1" if kind == "837P" else "005010X223A2"
+    text = wrap_claims(CLAIM, kind).replace(guide, version)
+    claims, reader = findings(edi_file(text, wrap=False))
+    assert len(claims) == 1 and claims[0].kind == kind
+    (finding,) = [f for f in reader.findings if f.rule == "EDI005"]
+    assert finding.severity == "warning" and finding.value == version
+
+
+def test_edi005_non_837_transaction_is_skipped_with_an_error(edi_file):
+    text = wrap_claims(CLAIM).replace("ST*837*", "ST*835*")
+    claims, reader = findings(edi_file(text, wrap=False))
+    assert claims == []
+    (finding,) = [f for f in reader.findings if f.rule == "EDI005"]
+    assert finding.severity == "error" and finding.value == "835" and finding.segment_index == 3
+
+
+def test_edi006_bom_and_utf16_are_reported(edi_file):
+    text = wrap_claims(CLAIM)
+    for data in (codecs.BOM_UTF8 + text.encode(), text.encode("utf-16")):
+        claims, reader = findings(edi_file(data, wrap=False))
+        assert len(claims) == 1
+        (finding,) = reader.findings
+        assert finding.rule == "EDI006" and finding.severity == "info"
+
+
+def test_one_file_two_interchanges_counts_each(edi_file):
+    text = wrap_claims(CLAIM) + wrap_claims(CLAIM, control="000000002")
+    claims, reader = findings(edi_file(text, wrap=False))
+    assert [c.envelope.interchange for c in claims] == ["000000001", "000000002"]
+    assert rules(reader, "error") == []
