@@ -1,0 +1,233 @@
+"""The `edi837` command line: thin click commands over the library."""
+from __future__ import annotations
+
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator, TextIO
+
+import click
+
+from . import __version__
+from .files import atomic_output, discover
+
+EXIT_OK, EXIT_FINDINGS, EXIT_TROUBLE = 0, 1, 2
+
+
+@contextmanager
+def output_stream(output: str | None) -> Iterator[TextIO]:
+    """stdout, or a file written atomically."""
+    if output in (None, "-"):
+        yield sys.stdout
+        sys.stdout.flush()
+    else:
+        with atomic_output(output, newline="") as handle:
+            yield handle
+
+
+def complain(message: str) -> None:
+    click.echo(f"edi837: {message}", err=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="edi837")
+def main() -> None:
+    """Read X12 837P/837I claim files and check their drug lines."""
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]), default="csv",
+              show_default=True, help="Row format.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+              help="Write rows here (atomically) instead of stdout.")
+@click.option("--drug-table", "drug_tables", multiple=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Extra drug table (TOML) adding to or overriding the shipped one.")
+def extract(paths: tuple[Path, ...], fmt: str, output: str | None,
+            drug_tables: tuple[Path, ...]) -> None:
+    """Print one row per drug line of the 837 files and folders PATHS.
+
+    Exit status: 0 when every file was read, 2 when any could not be.
+    """
+    from .claims import ClaimReader
+    from .extract import RowWriter, rows
+
+    table = _load_table(drug_tables)
+    status = EXIT_OK
+    with output_stream(output) as out:
+        writer = RowWriter(out, fmt)
+        for path in discover(paths):
+            reader = ClaimReader(path)
+            for record in rows(reader.claims(), table.drugs.__contains__):
+                writer.write(record)
+            trouble = _report_reader_errors(reader)
+            if reader.unreadable or trouble:
+                status = EXIT_TROUBLE
+    sys.exit(status)
+
+
+def _codes(value: str | None) -> tuple[str, ...]:
+    if not value:
+        return ()
+    return tuple(code.strip().upper() for code in value.replace(" ", ",").split(",")
+                 if code.strip())
+
+
+def _load_config(config_path: str | None, select: str | None, ignore: str | None):
+    from .config import ConfigError, load_config
+
+    try:
+        config = load_config(config_path)
+    except ConfigError as exc:
+        complain(str(exc))
+        sys.exit(EXIT_TROUBLE)
+    return config.with_selection(_codes(select), _codes(ignore))
+
+
+def report_options(function):
+    """Options shared by the commands that write reports (check, batch)."""
+    options = [
+        click.option("--format", "fmt", default="text", show_default=True,
+                     help="Report format for stdout and for outputs whose extension says "
+                          "nothing: text, json, annotated, html, csv, xml."),
+        click.option("-o", "--output", "outputs", multiple=True,
+                     help="Write a report here (atomically); repeat for several, format "
+                          "from the extension (-o report.html -o findings.csv)."),
+        click.option("--select", help="Only these rule codes or prefixes (comma-separated)."),
+        click.option("--ignore", help="Skip these rule codes or prefixes (comma-separated)."),
+        click.option("--drug-table", "drug_tables", multiple=True,
+                     type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                     help="Extra drug table (TOML) adding to or overriding the shipped one."),
+        click.option("--config", "config_path", type=click.Path(dir_okay=False),
+                     help="Configuration file (default: ./edi837.toml when present)."),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def write_reports(report, fmt: str, outputs: tuple[str, ...]) -> None:
+    """Write the report to stdout, or to each output in the format its name implies."""
+    from .reports import format_for, load_writers
+
+    writers = load_writers()
+    if fmt not in writers:
+        complain(f"unknown report format {fmt!r}; choose from {', '.join(sorted(writers))}")
+        sys.exit(EXIT_TROUBLE)
+    targets = [(None, fmt)] if not outputs else [(o, format_for(o) or fmt) for o in outputs]
+    for output, name in targets:
+        with output_stream(output) as out:
+            writers[name](report, out)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@report_options
+def check(paths: tuple[Path, ...], fmt: str, outputs: tuple[str, ...], select: str | None,
+          ignore: str | None, drug_tables: tuple[Path, ...], config_path: str | None) -> None:
+    """Check the drug lines of the 837 files and folders PATHS against the billing rules.
+
+    Exit status: 0 no error finding, 1 error findings, 2 a file could not be
+    read or the command was misused.
+    """
+    from .engine import Engine
+
+    table = _load_table(drug_tables)
+    config = _load_config(config_path, select, ignore)
+    engine = Engine(table, config)
+    report = engine.run(discover(paths))
+    write_reports(report, fmt, outputs)
+    for result in report.files:
+        if result.status == "unreadable":
+            _report_reader_errors(result)
+    sys.exit(report.exit_status())
+
+
+@main.command()
+@click.argument("code", required=False)
+def rules(code: str | None) -> None:
+    """List the rules, or print one rule's documentation."""
+    from .rules import all_rules
+
+    registry = all_rules()
+    if code is None:
+        for rule in registry.values():
+            fix = " [fix]" if rule.fix == "safe" else ""
+            click.echo(f"{rule.code}  {rule.severity:<7}  {rule.summary}{fix}")
+        return
+    rule = registry.get(code.upper())
+    if rule is None:
+        complain(f"no rule {code!r}; `edi837 rules` lists them")
+        sys.exit(EXIT_TROUBLE)
+    click.echo(f"{rule.code} ({rule.severity}, fix: {rule.fix})\n")
+    click.echo(rule.doc)
+
+
+@main.command()
+@click.argument("hcpcs", required=False)
+@click.option("--drug-table", "drug_tables", multiple=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Extra drug table (TOML) adding to or overriding the shipped one.")
+def drugs(hcpcs: str | None, drug_tables: tuple[Path, ...]) -> None:
+    """List the drug table, or print one drug's facts with their sources."""
+    table = _load_table(drug_tables)
+    if hcpcs is None:
+        click.echo(f"drug table {table.version}")
+        for drug in table.drugs.values():
+            click.echo(f"{drug.hcpcs}  {drug.descriptor}  ({drug.route}, "
+                       f"{'single-dose' if drug.single_dose else 'multi-dose'})")
+        return
+    drug = table.drug(hcpcs.upper())
+    if drug is None:
+        complain(f"{hcpcs} is not in drug table {table.version}")
+        sys.exit(EXIT_TROUBLE)
+    click.echo(describe_drug(drug))
+
+
+def describe_drug(drug) -> str:
+    lines = [f"{drug.hcpcs}: {drug.descriptor}",
+             f"  1 unit = {drug.amount_per_unit} {drug.unit_of_measure}; route {drug.route}; "
+             f"{'single-dose' if drug.single_dose else 'not single-dose'}  [{drug.provenance}]",
+             f"  labeled doses (units): {', '.join(map(str, drug.labeled_doses)) or 'weight-based'}"
+             f"; maximum per day: {drug.max_units_per_day or 'n/a'}  [{drug.dosing.provenance}]",
+             f"  administration: {', '.join(drug.administration_codes) or 'none listed'}"
+             f"  [{drug.administration.provenance}]"]
+    if drug.revenue:
+        lines.append(f"  837I revenue code: {drug.revenue.code}  [{drug.revenue.provenance}]")
+    for package in drug.ndcs:
+        billable = "billable" if package.billable else "NOT billable"
+        lines.append(f"  NDC {package.ndc}: {package.package} ({billable})  [{package.provenance}]")
+    for code in drug.diagnoses:
+        valid = f"{code.valid_from or '...'} to {code.valid_to or '...'}"
+        review = " (review)" if code.review else ""
+        lines.append(f"  dx {code.code}{'*' if code.prefix else ''} {code.group}{review}, "
+                     f"valid {valid}")
+    for related in drug.related:
+        lines.append(f"  related: {related.hcpcs or '?'} {related.name}")
+    return "\n".join(lines)
+
+
+def _report_reader_errors(reader) -> bool:
+    """Print the structural errors (EDI001/EDI002) of a reader or file result to stderr."""
+    trouble = False
+    for finding in reader.findings:
+        if finding.rule in ("EDI001", "EDI002"):
+            where = f":{finding.segment_index}" if finding.segment_index else ""
+            complain(f"{finding.path}{where}: {finding.rule} {finding.message}")
+            trouble = True
+    return trouble
+
+
+def _load_table(extra: tuple[Path, ...]):
+    from .drugs import DrugTableError, load_drug_table
+
+    try:
+        return load_drug_table(list(extra))
+    except DrugTableError as exc:
+        complain(str(exc))
+        sys.exit(EXIT_TROUBLE)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

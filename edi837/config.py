@@ -1,0 +1,163 @@
+"""Configuration (`edi837.toml`): which rules run, how severe, for which payers.
+
+No configuration is needed for sensible defaults.  A file looks like::
+
+    select = ["NDC", "MOD", "UNT001"]   # codes or prefixes; default: all
+    ignore = ["DOC003"]
+
+    [severity]
+    DOC002 = "info"
+
+    [defaults]
+    jw_jz = true              # apply JW/JZ rules (MOD001-MOD006)
+    ndc_required = "table"    # NDC001 for "table" drugs only, or "j-codes" (every J-code)
+
+    [[profiles]]              # first profile matching the claim's payer wins
+    name = "medicare"
+    payer_ids = ["SYNMCR01"]
+    filing_indicators = ["MB", "MA"]
+    jw_jz = true
+    ndc_required = "j-codes"
+    ignore = ["DOC003"]
+
+Profiles match on the 2010BB payer id (NM109) or the SBR09 claim filing
+indicator.  A profile's `ignore`/`select`/`severity` apply on top of the
+top-level ones for the claims it matches.
+"""
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from .findings import SEVERITIES
+
+DEFAULT_FILE = "edi837.toml"
+NDC_REQUIRED = ("table", "j-codes")
+
+
+class ConfigError(Exception):
+    pass
+
+
+def _codes(value, where: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{where}: expected a list of rule codes or prefixes")
+    return tuple(v.strip().upper() for v in value if v.strip())
+
+
+def matches(code: str, patterns: tuple[str, ...]) -> bool:
+    return any(code.startswith(p) for p in patterns)
+
+
+@dataclass(slots=True, frozen=True)
+class Profile:
+    name: str = "default"
+    payer_ids: tuple[str, ...] = ()
+    filing_indicators: tuple[str, ...] = ()
+    jw_jz: bool = True
+    ndc_required: str = "table"
+    select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    severity: dict = field(default_factory=dict)
+
+    def applies_to(self, payer_id: str, filing_indicator: str) -> bool:
+        return payer_id in self.payer_ids or filing_indicator in self.filing_indicators
+
+
+@dataclass(slots=True, frozen=True)
+class Config:
+    select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    severity: dict = field(default_factory=dict)
+    defaults: Profile = field(default_factory=Profile)
+    profiles: tuple[Profile, ...] = ()
+    source: str | None = None
+
+    def with_selection(self, select: tuple[str, ...] = (), ignore: tuple[str, ...] = ()
+                       ) -> "Config":
+        """Command-line --select/--ignore replace/extend the file's."""
+        return replace(self, select=select or self.select, ignore=self.ignore + ignore)
+
+    def profile_for(self, payer_id: str, filing_indicator: str) -> Profile:
+        for profile in self.profiles:
+            if profile.applies_to(payer_id, filing_indicator):
+                return profile
+        return self.defaults
+
+    def enabled(self, code: str, profile: Profile | None = None) -> bool:
+        select = (profile.select if profile and profile.select else ()) or self.select
+        if select and not matches(code, select):
+            return False
+        if matches(code, self.ignore):
+            return False
+        return not (profile and matches(code, profile.ignore))
+
+    def severity_of(self, code: str, default: str, profile: Profile | None = None) -> str:
+        if profile and code in profile.severity:
+            return profile.severity[code]
+        return self.severity.get(code, default)
+
+
+def _severity(table, where: str) -> dict:
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: expected a table of CODE = severity")
+    for code, value in table.items():
+        if value not in SEVERITIES:
+            raise ConfigError(f"{where}.{code}: {value!r} is not one of {', '.join(SEVERITIES)}")
+    return {code.upper(): value for code, value in table.items()}
+
+
+def _profile(data: dict, where: str, base: Profile) -> Profile:
+    known = {"name", "payer_ids", "filing_indicators", "jw_jz", "ndc_required", "select",
+             "ignore", "severity"}
+    unknown = set(data) - known
+    if unknown:
+        raise ConfigError(f"{where}: unknown setting(s) {', '.join(sorted(unknown))}")
+    ndc_required = data.get("ndc_required", base.ndc_required)
+    if ndc_required not in NDC_REQUIRED:
+        raise ConfigError(f"{where}.ndc_required: {ndc_required!r} is not one of "
+                          f"{', '.join(NDC_REQUIRED)}")
+    jw_jz = data.get("jw_jz", base.jw_jz)
+    if not isinstance(jw_jz, bool):
+        raise ConfigError(f"{where}.jw_jz: expected true or false")
+    return Profile(
+        name=str(data.get("name", base.name)),
+        payer_ids=tuple(str(v) for v in data.get("payer_ids", ())),
+        filing_indicators=tuple(str(v) for v in data.get("filing_indicators", ())),
+        jw_jz=jw_jz, ndc_required=ndc_required,
+        select=_codes(data.get("select", []), f"{where}.select"),
+        ignore=_codes(data.get("ignore", []), f"{where}.ignore"),
+        severity=_severity(data.get("severity", {}), f"{where}.severity"))
+
+
+def parse_config(data: dict, source: str = "<config>") -> Config:
+    known = {"select", "ignore", "severity", "defaults", "profiles"}
+    unknown = set(data) - known
+    if unknown:
+        raise ConfigError(f"{source}: unknown setting(s) {', '.join(sorted(unknown))}")
+    defaults = _profile(data.get("defaults", {}), f"{source}: defaults", Profile())
+    profiles = tuple(_profile(p, f"{source}: profiles[{i}]", defaults)
+                     for i, p in enumerate(data.get("profiles", [])))
+    return Config(select=_codes(data.get("select", []), f"{source}: select"),
+                  ignore=_codes(data.get("ignore", []), f"{source}: ignore"),
+                  severity=_severity(data.get("severity", {}), f"{source}: severity"),
+                  defaults=defaults, profiles=profiles, source=source)
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    """Read ``path``, or ./edi837.toml when it exists, or use the defaults."""
+    if path is None:
+        if not Path(DEFAULT_FILE).is_file():
+            return Config()
+        path = DEFAULT_FILE
+    try:
+        with open(path, "rb") as handle:
+            data = tomllib.load(handle)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    return parse_config(data, str(path))

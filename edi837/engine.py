@@ -1,0 +1,271 @@
+"""The rule engine: read each file once, run the rules on each claim's drug lines.
+
+Data flows one way: bytes -> segments -> claims -> findings.  The reader
+yields one claim at a time; the engine finds its drug lines (rule catalog
+definition), builds a context with what claim-level rules need (lines grouped
+by drug and date, administration lines), runs the enabled rules, and keeps
+only the findings and counts, so memory stays flat whatever the file size.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from . import __version__
+from .claims import ClaimReader
+from .config import Config
+from .extract import is_drug_line
+from .findings import ERROR, INFO, WARNING, Finding, Fix
+from .model import Claim, ServiceLine, parse_date
+from .rules import CLAIM, LINE, Rule, all_rules
+
+DISCARDED, NOTHING_DISCARDED = "JW", "JZ"
+
+
+@dataclass(slots=True)
+class ClaimContext:
+    """One claim with drug lines, as the rules see it."""
+
+    claim: Claim
+    table: object  # edi837.drugs.DrugTable
+    profile: object  # edi837.config.Profile
+    drug_lines: list[ServiceLine]
+    findings: list[Finding]
+    rule: Rule | None = None
+    severity: str = ERROR
+    _groups: dict | None = None
+
+    # -- facts about the claim ------------------------------------------------------
+    def date_of(self, line: ServiceLine) -> dt.date | None:
+        return parse_date(self.claim.line_date(line))
+
+    def group(self, line: ServiceLine) -> list[ServiceLine]:
+        """Drug lines of the claim with the same HCPCS and date of service."""
+        if self._groups is None:
+            groups: dict[tuple, list[ServiceLine]] = {}
+            for other in self.drug_lines:
+                key = (other.procedure, self.claim.line_date(other))
+                groups.setdefault(key, []).append(other)
+            self._groups = groups
+        return self._groups.get((line.procedure, self.claim.line_date(line)), [line])
+
+    def groups(self) -> Iterator[list[ServiceLine]]:
+        self.group(self.drug_lines[0]) if self.drug_lines else None
+        yield from (self._groups or {}).values()
+
+    def lines_on(self, date: str) -> list[ServiceLine]:
+        """Every line of the claim (drug or not) with this date of service."""
+        return [line for line in self.claim.lines if self.claim.line_date(line) == date]
+
+    # -- findings ---------------------------------------------------------------
+    def finding(self, message: str, *, line: ServiceLine | None = None,
+                segment_index: int | None = None, segment: str | None = None,
+                loop: str | None = None, value: str | None = None, fix: Fix | None = None,
+                hcpcs: str | None = None) -> Finding:
+        claim = self.claim
+        env = claim.envelope
+        if line is not None and segment_index is None:
+            segment_index, segment, loop = line.segment_index, line.segment_id, loop or "2400"
+        if segment_index is None:
+            segment_index, segment, loop = claim.clm_index, "CLM", loop or "2300"
+        finding = Finding(
+            rule=self.rule.code, severity=self.severity, message=message, path=env.path,
+            segment_index=segment_index, segment=segment, loop=loop,
+            claim_id=claim.claim_id, line_number=line.line_number if line else None,
+            hcpcs=hcpcs or (line.procedure if line else None), value=value,
+            interchange=env.interchange, group=env.group, transaction=env.transaction,
+            payer_id=claim.payer_id or None, charge=line.charge if line else None,
+            fix=fix if self.rule.fix == "safe" else None)
+        self.findings.append(finding)
+        return finding
+
+
+@dataclass(slots=True)
+class LineContext:
+    """One drug line in its claim: what line rules get."""
+
+    claim_context: ClaimContext
+    line: ServiceLine
+    drug: object | None  # edi837.drugs.Drug, None for drugs the table does not know
+
+    @property
+    def claim(self) -> Claim:
+        return self.claim_context.claim
+
+    @property
+    def table(self):
+        return self.claim_context.table
+
+    @property
+    def profile(self):
+        return self.claim_context.profile
+
+    @property
+    def date(self) -> dt.date | None:
+        return self.claim_context.date_of(self.line)
+
+    @property
+    def group(self) -> list[ServiceLine]:
+        return self.claim_context.group(self.line)
+
+    def finding(self, message: str, **where) -> Finding:
+        where.setdefault("line", self.line)
+        return self.claim_context.finding(message, **where)
+
+
+@dataclass(slots=True)
+class FileResult:
+    path: str
+    status: str = "ok"  # ok | findings | unreadable
+    transactions: int = 0
+    claims: int = 0
+    drug_lines: int = 0
+    size: int = 0
+    sha256: str = ""
+    findings: list[Finding] = field(default_factory=list)
+
+    def counts(self) -> Counter:
+        return Counter(f.severity for f in self.findings)
+
+
+@dataclass(slots=True)
+class Report:
+    """Everything a report format needs: files, findings, reference data."""
+
+    files: list[FileResult]
+    drug_table_version: str
+    started: float = field(default_factory=time.time)
+    finished: float = 0.0
+    tool_version: str = __version__
+    config_source: str | None = None
+
+    @property
+    def findings(self) -> Iterator[Finding]:
+        for result in self.files:
+            yield from result.findings
+
+    def summary(self) -> dict:
+        severities = Counter(f.severity for f in self.findings)
+        return {
+            "files": len(self.files),
+            "claims": sum(r.claims for r in self.files),
+            "drug_lines": sum(r.drug_lines for r in self.files),
+            "errors": severities[ERROR],
+            "warnings": severities[WARNING],
+            "infos": severities[INFO],
+        }
+
+    def exit_status(self) -> int:
+        """0 no error finding, 1 an error finding, 2 a file could not be read."""
+        if any(r.status == "unreadable" for r in self.files):
+            return 2
+        return 1 if any(f.severity == ERROR for f in self.findings) else 0
+
+
+class _HashingStream:
+    """Wrap a binary file to hash what is read through it (input file hashes)."""
+
+    def __init__(self, raw) -> None:
+        self.raw = raw
+        self.digest = hashlib.sha256()
+        self.size = 0
+
+    def read(self, n: int = -1) -> bytes:
+        data = self.raw.read(n)
+        self.digest.update(data)
+        self.size += len(data)
+        return data
+
+
+class Engine:
+    def __init__(self, table, config: Config | None = None) -> None:
+        self.table = table
+        self.config = config or Config()
+        rules = all_rules()
+        self.reader_rules = {code: r for code, r in rules.items() if r.check is None}
+        self.line_rules = [r for r in rules.values() if r.scope == LINE and r.check]
+        self.claim_rules = [r for r in rules.values() if r.scope == CLAIM and r.check]
+        self._has = table.drugs.__contains__
+
+    # -- one claim ------------------------------------------------------------------
+    def check_claim(self, claim: Claim, findings: list[Finding]) -> int:
+        """Run the rules on a claim; return its number of drug lines."""
+        has = self._has
+        lines = [line for line in claim.lines if is_drug_line(line, has)]
+        if not lines:
+            return 0
+        config = self.config
+        profile = config.profile_for(claim.payer_id, claim.filing_indicator)
+        ctx = ClaimContext(claim, self.table, profile, lines, findings)
+        for rule in self.claim_rules:
+            if config.enabled(rule.code, profile):
+                ctx.rule = rule
+                ctx.severity = config.severity_of(rule.code, rule.severity, profile)
+                rule.check(ctx)
+        table_drug = self.table.drug
+        for line in lines:
+            drug = table_drug(line.procedure)
+            line_ctx = LineContext(ctx, line, drug)
+            for rule in self.line_rules:
+                if (drug is not None or rule.generic) and config.enabled(rule.code, profile):
+                    ctx.rule = rule
+                    ctx.severity = config.severity_of(rule.code, rule.severity, profile)
+                    rule.check(line_ctx)
+        return len(lines)
+
+    # -- one file -------------------------------------------------------------------
+    def check_file(self, path: str | Path) -> FileResult:
+        result = FileResult(str(path))
+        findings = result.findings
+        try:
+            raw = open(path, "rb")
+        except OSError as exc:
+            findings.append(Finding("EDI001", ERROR, f"cannot read file: {exc.strerror or exc}",
+                                    str(path)))
+            result.status = "unreadable"
+            return self._filter_reader(result)
+        with raw:
+            stream = _HashingStream(raw)
+            reader = ClaimReader(path, stream)
+            for claim in reader.claims():
+                result.claims += 1
+                result.drug_lines += self.check_claim(claim, findings)
+            # hash the rest of a file the reader stopped early in
+            while stream.read(1 << 20):
+                pass
+        result.sha256 = stream.digest.hexdigest()
+        result.size = stream.size
+        result.transactions = reader.transactions
+        findings.extend(reader.findings)
+        self._filter_reader(result)
+        if reader.unreadable:
+            result.status = "unreadable"
+        elif findings:
+            result.status = "findings"
+        findings.sort(key=Finding.sort_key)
+        return result
+
+    def _filter_reader(self, result: FileResult) -> FileResult:
+        """Apply select/ignore/severity to the reader's own (EDI) findings."""
+        config = self.config
+        kept = []
+        for finding in result.findings:
+            if finding.rule in self.reader_rules:
+                if not config.enabled(finding.rule):
+                    continue
+                finding.severity = config.severity.get(finding.rule, finding.severity)
+            kept.append(finding)
+        result.findings[:] = kept
+        return result
+
+    def run(self, paths: Iterable[str | Path]) -> Report:
+        report = Report([], self.table.version, config_source=self.config.source)
+        for path in paths:
+            report.files.append(self.check_file(path))
+        report.finished = time.time()
+        return report

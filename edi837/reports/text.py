@@ -1,0 +1,37 @@
+"""Text report, like a linter: one line per finding, then a summary."""
+from __future__ import annotations
+
+from collections import Counter
+from typing import TextIO
+
+from ..engine import Report
+from ..x12.reader import display
+from . import writer
+
+
+def finding_line(finding) -> str:
+    where = f"{finding.path}:{finding.segment_index}" if finding.segment_index else finding.path
+    context = []
+    if finding.claim_id:
+        context.append(f"claim {display(finding.claim_id)}")
+    if finding.line_number is not None:
+        context.append(f"line {finding.line_number}")
+    suffix = f" [{', '.join(context)}]" if context else ""
+    return f"{where}: {finding.rule} {finding.severity} {display(finding.message)}{suffix}"
+
+
+@writer("text", ".txt")
+def write_text(report: Report, out: TextIO) -> None:
+    for finding in report.findings:
+        out.write(finding_line(finding) + "\n")
+    summary = report.summary()
+    out.write(f"\n{summary['files']} files, {summary['claims']} claims, "
+              f"{summary['drug_lines']} drug lines: {summary['errors']} errors, "
+              f"{summary['warnings']} warnings, {summary['infos']} infos "
+              f"(drug table {report.drug_table_version})\n")
+    by_rule = Counter((f.rule, f.severity) for f in report.findings)
+    for (rule, severity), count in sorted(by_rule.items()):
+        out.write(f"  {rule} {severity}: {count}\n")
+    unreadable = [r.path for r in report.files if r.status == "unreadable"]
+    for path in unreadable:
+        out.write(f"  unreadable: {path}\n")

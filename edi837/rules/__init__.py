@@ -1,0 +1,89 @@
+"""The rule registry.
+
+A rule is a small function decorated with :func:`rule`: its code, severity
+and fix safety, and a docstring that documents it the way ruff documents its
+rules (What it does / Why / PASS / FAIL / Fix safety).  The PASS and FAIL
+fragments in the docstring are real 837 claim fragments: the tests wrap them
+in envelopes and run them, so the documentation cannot drift from the code.
+
+Line rules take a :class:`~edi837.engine.LineContext` (one drug line in its
+claim); claim rules take a :class:`~edi837.engine.ClaimContext` and run once
+per claim that has drug lines.  Both yield findings made with ``ctx.finding``.
+Reader rules (the EDI family) are checked while reading; they are registered
+here for their documentation only.
+"""
+from __future__ import annotations
+
+import importlib
+import re
+import textwrap
+from dataclasses import dataclass
+from typing import Callable
+
+LINE, CLAIM, READER = "line", "claim", "reader"
+
+
+@dataclass(slots=True, frozen=True)
+class Rule:
+    code: str
+    severity: str
+    fix: str  # "safe" or "none"
+    scope: str  # line, claim or reader
+    check: Callable | None
+    doc: str
+    generic: bool = False  # also runs on drug lines whose HCPCS the table does not know
+
+    @property
+    def summary(self) -> str:
+        return self.doc.strip().splitlines()[0] if self.doc.strip() else ""
+
+    def examples(self) -> dict[str, list[tuple[str, str]]]:
+        """PASS/FAIL fragments of the docstring: {"PASS": [(kind, text)], "FAIL": [...]}.
+
+        A fragment starts at a line ``PASS:`` or ``FAIL (837I):`` and is the
+        indented block under it.
+        """
+        found: dict[str, list[tuple[str, str]]] = {"PASS": [], "FAIL": []}
+        lines = self.doc.splitlines()
+        i = 0
+        while i < len(lines):
+            match = _EXAMPLE.match(lines[i].strip())
+            i += 1
+            if not match:
+                continue
+            block = []
+            while i < len(lines) and (not lines[i].strip() or lines[i].startswith("        ")):
+                block.append(lines[i])
+                i += 1
+            text = textwrap.dedent("\n".join(block)).strip()
+            found[match.group(1)].append((match.group(2) or "837P", text))
+        return found
+
+
+_EXAMPLE = re.compile(r"^(PASS|FAIL)(?: \((837[PI])\))?:$")
+REGISTRY: dict[str, Rule] = {}
+RULE_MODULES = ("envelope", "ndc", "modifiers", "units", "diagnosis", "claim", "docs")
+
+
+def rule(code: str, severity: str, *, fix: str = "none", scope: str = LINE,
+         generic: bool = False) -> Callable:
+    """Register the decorated check function as rule ``code``."""
+    def register(check: Callable) -> Callable:
+        if code in REGISTRY:
+            raise ValueError(f"rule {code} registered twice")
+        REGISTRY[code] = Rule(code, severity, fix, scope,
+                              None if scope == READER else check,
+                              textwrap.dedent(check.__doc__ or "").strip(), generic)
+        return check
+    return register
+
+
+def all_rules() -> dict[str, Rule]:
+    """Every rule, by code, in catalog order."""
+    for name in RULE_MODULES:
+        importlib.import_module(f"{__name__}.{name}")
+    order = ("EDI", "NDC", "MOD", "UNT", "DX", "ADM", "REV", "DOS", "DOC")
+    return dict(sorted(REGISTRY.items(),
+                       key=lambda item: (order.index(item[0].rstrip("0123456789"))
+                                         if item[0].rstrip("0123456789") in order else 99,
+                                         item[0])))

@@ -1,0 +1,90 @@
+"""EDI: reading the file.  Checked by the reader (edi837.claims) while it reads;
+registered here so `edi837 rules` documents them like every other rule."""
+from ..findings import ERROR, INFO
+from . import READER, rule
+
+
+@rule("EDI001", ERROR, scope=READER)
+def not_x12():
+    """The file is not an X12 interchange.
+
+    What it does: flags a file with no ISA segment after an optional byte-order
+    mark and white space, or whose ISA is shorter than its fixed 106 characters.
+    Why: nothing in it can be read as claims; it is reported as unreadable and
+    the rest of the batch goes on.
+    Example: a PDF or a CSV dropped into the claims folder.
+    Fix safety: none.
+    """
+
+
+@rule("EDI002", ERROR, scope=READER)
+def not_closed():
+    """An interchange, group or transaction set is not closed.
+
+    What it does: flags a missing SE, GE or IEA: a truncated file, or a
+    transfer cut short.
+    Why: a receiver rejects the whole interchange; claims after the cut are lost.
+    Example: a file that ends in the middle of a claim.
+    Fix safety: none (what is missing cannot be known).
+    """
+
+
+@rule("EDI003", ERROR, scope=READER, fix="safe")
+def control_numbers():
+    """Trailer control numbers do not match their headers.
+
+    What it does: compares IEA02 with ISA13, GE02 with GS06 and SE02 with ST02.
+    Why: a mismatch makes the receiver reject the interchange, group or set (TA1/999).
+    Example: `ST*837*0001` closed by `SE*40*0002`.
+    Use instead: `SE*40*0001`.
+    Fix safety: safe: the trailer takes the header's number.
+    """
+
+
+@rule("EDI004", ERROR, scope=READER, fix="safe")
+def counts():
+    """Trailer counts do not match what they count.
+
+    What it does: checks SE01 (segments from ST to SE, both included), GE01
+    (transaction sets in the group) and IEA01 (groups in the interchange).
+    Why: a wrong count makes the receiver reject the set or interchange.
+    Example: `SE*41*0001` on a set of 40 segments.
+    Fix safety: safe: the count is recomputed.
+    """
+
+
+@rule("EDI005", ERROR, scope=READER)
+def not_837():
+    """A transaction set is not a 5010 837P/837I, or uses a version variant.
+
+    What it does: a set that is not an 837 (an 835, a 270) is skipped with an
+    error; an 837 whose version id is a variant (005010X222, X222A2 -> X222A1;
+    X223A1, X223A3 -> X223A2) is read as the nearest 5010 guide with a warning.
+    Why: real files carry these ids; reading them beats failing the whole file,
+    but a person should know the guide was assumed.
+    Fix safety: none.
+    """
+
+
+@rule("EDI006", INFO, scope=READER)
+def normalised():
+    """The input was normalised so it could be read.
+
+    What it does: notes a UTF-8 byte-order mark, UTF-16 encoding, or line
+    breaks and spaces between segments.
+    Why: some receivers (and pyx12) reject such files; the note explains why a
+    file that reads here may be refused elsewhere.
+    Fix safety: none.
+    """
+
+
+@rule("EDI007", ERROR, scope=READER)
+def malformed():
+    """A segment the rules need is malformed.
+
+    What it does: flags an SV1/SV2 without a procedure code composite,
+    non-numeric units or charge, and HL segments out of order (HL01 not
+    sequential, a parent that does not exist or is of the wrong level).
+    Why: the line or claim cannot be checked, and a payer will reject it.
+    Fix safety: none.
+    """

@@ -1,0 +1,352 @@
+"""NDC: identifying the drug (loop 2410 LIN/CTP)."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from ..findings import ERROR, WARNING, Edit, Fix
+from ..ndc import is_ndc11, to_ndc11
+from . import rule
+
+
+def _ndc11(drug_id) -> str | None:
+    """The NDC as 11 digits: as billed, or converted from an unambiguous hyphenated form."""
+    ndc = drug_id.ndc.strip()
+    return ndc if is_ndc11(ndc) else to_ndc11(ndc)
+
+
+@rule("NDC001", ERROR, generic=True)
+def missing_ndc(ctx):
+    """Drug line has no NDC (no loop 2410 LIN).
+
+    What it does: flags a line billing a drug from the drug table (or, with
+    `ndc_required = "j-codes"` in the payer profile, any J-code) that has no
+    2410 LIN segment.
+    Why: Medicaid and most commercial payers require the NDC on drug lines;
+    CMS uses it for the discarded-drug refund, and without it the payer cannot
+    tell which product (Ocrevus IV, Zunovo) was given.
+    PASS:
+        CLM*C1*9000***11:B:1*Y*A*Y*Y
+        HI*ABK:G35A
+        LX*1
+        SV1*HC:J2350:JZ*9000*UN*600***1
+        DTP*472*D8*20260115
+        LIN**N4*50242015001
+        CTP****20*ML
+    FAIL:
+        CLM*C1*9000***11:B:1*Y*A*Y*Y
+        HI*ABK:G35A
+        LX*1
+        SV1*HC:J2350:JZ*9000*UN*600***1
+        DTP*472*D8*20260115
+    Fix safety: none (which package was used is in the pharmacy record, not the claim).
+    """
+    if ctx.drug is None and not (ctx.profile.ndc_required == "j-codes"
+                                 and ctx.line.procedure.startswith("J")):
+        return
+    if ctx.line.drug is None:
+        ctx.finding(f"{ctx.line.procedure} line has no NDC (loop 2410 LIN/CTP is missing)")
+
+
+@rule("NDC002", ERROR, fix="safe", generic=True)
+def ndc_format(ctx):
+    """NDC is not 11 digits, or has separators.
+
+    What it does: checks LIN03 is exactly 11 digits (5-4-2, no hyphens).
+    Why: HIPAA requires the 11-digit form; a 10-digit or hyphenated NDC is
+    rejected or mismatched against the payer's crosswalk.
+    PASS:
+        CLM*C1*9000***11:B:1*Y*A*Y*Y
+        HI*ABK:G35A
+        LX*1
+        SV1*HC:J2350:JZ*9000*UN*600***1
+        DTP*472*D8*20260115
+        LIN**N4*50242015001
+        CTP****20*ML
+    FAIL:
+        CLM*C1*9000***11:B:1*Y*A*Y*Y
+        HI*ABK:G35A
+        LX*1
+        SV1*HC:J2350:JZ*9000*UN*600***1
+        DTP*472*D8*20260115
+        LIN**N4*50242-150-01
+        CTP****20*ML
+    Fix safety: safe when the NDC is hyphenated (4-4-2, 5-3-2, 5-4-1 or 5-4-2):
+    the hyphens say which segment takes the leading zero (50242-150-01 ->
+    50242015001).  A bare 10-digit NDC is ambiguous and is not changed.
+    """
+    drug_id = ctx.line.drug
+    if drug_id is None or is_ndc11(drug_id.ndc):
+        return
+    converted = to_ndc11(drug_id.ndc)
+    fix = None
+    if converted:
+        fix = Fix(f"write NDC {drug_id.ndc} as {converted}",
+                  (Edit(drug_id.lin_index, "LIN", 3, None, drug_id.ndc, converted),))
+        hint = f"; the 11-digit form is {converted}"
+    else:
+        hint = "; give the 11-digit 5-4-2 form without hyphens"
+    ctx.finding(f"NDC {drug_id.ndc!r} is not 11 digits without separators{hint}",
+                segment_index=drug_id.lin_index, segment="LIN", loop="2410",
+                value=drug_id.ndc, fix=fix)
+
+
+@rule("NDC003", ERROR, fix="safe", generic=True)
+def ndc_qualifier(ctx):
+    """LIN02 product qualifier is not N4.
+
+    What it does: checks that loop 2410 identifies the drug by NDC in 5-4-2
+    form (LIN02 = N4).
+    Why: 837I allows only N4; on 837P, payers price drug lines by NDC, and EN,
+    UP and the other qualifiers are not NDCs.
+    PASS:
+        CLM*C1*9000***11:B:1*Y*A*Y*Y
+        HI*ABK:G35A
+        LX*1
+        SV1*HC:J2350:JZ*9000*UN*600***1
+        DTP*472*D8*20260115
+        LIN**N4*50242015001
+        CTP****20*ML
+    FAIL:
+        CLM*C1*9000***11:B:1*Y*A*Y*Y
+        HI*ABK:G35A
+        LX*1
+        SV1*HC:J2350:JZ*9000*UN*600***1
+        DTP*472*D8*20260115
+        LIN**N5*50242015001
+        CTP****20*ML
+    Fix safety: safe when LIN03 is an NDC (11 digits, or a hyphenated form
+    that converts): the qualifier becomes N4.
+    """
+    drug_id = ctx.line.drug
+    expected = ctx.table.policy.ndc.product_qualifier
+    if drug_id is None or drug_id.qualifier == expected:
+        return
+    fix = None
+    if _ndc11(drug_id):
+        fix = Fix(f"set LIN02 to {expected}",
+                  (Edit(drug_id.lin_index, "LIN", 2, None, drug_id.qualifier, expected),))
+    ctx.finding(f"LIN02 product qualifier is {drug_id.qualifier or '(empty)'!r}, "
+                f"not {expected} (NDC in 5-4-2 form)", segment_index=drug_id.lin_index,
+                segment="LIN", loop="2410", value=drug_id.qualifier, fix=fix)
+
+
+@rule("NDC004", ERROR)
+def ndc_not_for_hcpcs(ctx):
+    """NDC is not one the drug table lists for the billed HCPCS.
+
+    What it does: compares the NDC (as 11 digits) with the drug table's NDCs
+    for the HCPCS.  When the NDC belongs to another known HCPCS it names it:
+    Ocrevus Zunovo (50242055401) billed as J2350 should be J2351.
+    Why: payers cross-check NDC and HCPCS (CMS ASP NDC-HCPCS crosswalk); a
+    mismatch is denied, and often means the wrong product code was billed.
+    PASS:
+        CLM*C1*9000***11:B:1*Y*A*Y*Y
+        HI*ABK:G35A
+        LX*1
+        SV1*HC:J2350:JZ*9000*UN*600***1
+        DTP*472*D8*20260115
+        LIN**N4*50242015001
+        CTP****20*ML
+    FAIL:
+        CLM*C1*13800***11:B:1*Y*A*Y*Y
+        HI*ABK:G35A
+        LX*1
+        SV1*HC:J2350:JZ*13800*UN*920***1
+        DTP*472*D8*20260115
+        LIN**N4*50242055401
+        CTP****23*ML
+    Fix safety: none (the HCPCS, units and charge all change).
+    """
+    drug_id = ctx.line.drug
+    if drug_id is None:
+        return
+    ndc = _ndc11(drug_id)
+    if ndc is None or ctx.drug.ndc(ndc) is not None:
+        return
+    hcpcs = ctx.line.procedure
+    owner = ctx.table.hcpcs_for_ndc(ndc)
+    if owner and owner != hcpcs:
+        product = ctx.table.product_for_ndc(ndc) or "another product"
+        message = (f"NDC {ndc} is {product}, billed under {owner}, not {hcpcs}: "
+                   f"bill {owner} or correct the NDC")
+    else:
+        listed = ", ".join(n.ndc for n in ctx.drug.ndcs) or "none"
+        message = f"NDC {ndc} is not listed for {hcpcs} (listed: {listed})"
+    ctx.finding(message, segment_index=drug_id.lin_index, segment="LIN", loop="2410",
+                value=drug_id.ndc)
+
+
+@rule("NDC005", ERROR, generic=True)
+def ndc_quantity(ctx):
+    """CTP04 quantity is missing, zero, negative or not a number.
+
+    What it does: checks the national drug unit count of loop 2410.
+    Why: the CTP segment is required with the LIN, and clearinghouses (Stedi
+    since 2025-12) reject drug lines whose quantity is not positive.
+    PASS:
+        CLM*C1*9000***11:B:1*Y*A*Y*Y
+        HI*ABK:G35A
+        LX*1
+        SV1*HC:J2350:JZ*9000*UN*600***1
+        DTP*472*D8*20260115
+        LIN**N4*50242015001
+        CTP****20*ML
+    FAIL:
+        CLM*C1*9000***11:B:1*Y*A*Y*Y
+        HI*ABK:G35A
+        LX*1
+        SV1*HC:J2350:JZ*9000*UN*600***1
+        DTP*472*D8*20260115
+        LIN**N4*50242015001
+        CTP****0*ML
+    Fix safety: none (the quantity given is in the administration record).
+    """
+    drug_id = ctx.line.drug
+    if drug_id is None:
+        return
+    quantity = drug_id.quantity_value
+    if quantity is not None and quantity > 0:
+        return
+    if drug_id.ctp_index is None:
+        message, index, segment = "loop 2410 has no CTP segment (NDC quantity and unit)", \
+            drug_id.lin_index, "LIN"
+    elif not drug_id.quantity:
+        message, index, segment = "CTP04 NDC quantity is missing", drug_id.ctp_index, "CTP"
+    elif quantity is None:
+        message, index, segment = f"CTP04 NDC quantity {drug_id.quantity!r} is not a number", \
+            drug_id.ctp_index, "CTP"
+    else:
+        message, index, segment = f"CTP04 NDC quantity {drug_id.quantity} is not positive", \
+            drug_id.ctp_index, "CTP"
+    ctx.finding(message, segment_index=index, segment=segment, loop="2410",
+                value=drug_id.quantity)
+
+
+@rule("NDC006", ERROR, fix="safe", generic=True)
+def ndc_unit(ctx):
+    """CTP05-1 unit is not one of F2, GR, ME, ML, UN.
+
+    What it does: checks the unit of the NDC quantity against the X12 code list.
+    Why: any other value fails the implementation guide and the payer's
+    NDC-quantity edits.
+    PASS:
+        CLM*C1*9000***11:B:1*Y*A*Y*Y
+        HI*ABK:G35A
+        LX*1
+        SV1*HC:J2350:JZ*9000*UN*600***1
+        DTP*472*D8*20260115
+        LIN**N4*50242015001
+        CTP****20*ML
+    FAIL:
+        CLM*C1*9000***11:B:1*Y*A*Y*Y
+        HI*ABK:G35A
+        LX*1
+        SV1*HC:J2350:JZ*9000*UN*600***1
+        DTP*472*D8*20260115
+        LIN**N4*50242015001
+        CTP****20*ml
+    Fix safety: safe for letter case only (ml -> ML); any other unit is left
+    for a person, since the quantity may be in another unit too.
+    """
+    drug_id = ctx.line.drug
+    if drug_id is None or drug_id.ctp_index is None:
+        return  # NDC005 reports the missing CTP
+    units = ctx.table.policy.ndc.quantity_units
+    if drug_id.unit in units:
+        return
+    fix = None
+    if drug_id.unit.upper() in units:
+        fix = Fix(f"write unit {drug_id.unit} as {drug_id.unit.upper()}",
+                  (Edit(drug_id.ctp_index, "CTP", 5, 1, drug_id.unit, drug_id.unit.upper()),))
+    ctx.finding(f"CTP05-1 unit {drug_id.unit or '(empty)'!r} is not one of {', '.join(units)}",
+                segment_index=drug_id.ctp_index, segment="CTP", loop="2410",
+                value=drug_id.unit, fix=fix)
+
+
+@rule("NDC007", WARNING)
+def ndc_quantity_matches_units(ctx):
+    """NDC quantity is inconsistent with the HCPCS units.
+
+    What it does: converts the billed HCPCS units to the drug amount and then
+    to the CTP unit with the package data of the drug table (J2350 on
+    50242015001: 600 units = 600 mg = 20 ML = 2 UN) and compares.
+    Why: payers check that the NDC quantity and the HCPCS units describe the
+    same dose; a mismatch usually means one of them is wrong.
+    PASS:
+        CLM*C1*9000***11:B:1*Y*A*Y*Y
+        HI*ABK:G35A
+        LX*1
+        SV1*HC:J2350:JZ*9000*UN*600***1
+        DTP*472*D8*20260115
+        LIN**N4*50242015001
+        CTP****20*ML
+    FAIL:
+        CLM*C1*9000***11:B:1*Y*A*Y*Y
+        HI*ABK:G35A
+        LX*1
+        SV1*HC:J2350:JZ*9000*UN*600***1
+        DTP*472*D8*20260115
+        LIN**N4*50242015001
+        CTP****10*ML
+    Fix safety: none (which of the two is wrong needs a person).
+    """
+    drug_id = ctx.line.drug
+    units = ctx.line.units_value
+    quantity = drug_id.quantity_value if drug_id else None
+    if drug_id is None or units is None or quantity is None or quantity <= 0:
+        return
+    ndc = _ndc11(drug_id)
+    if ndc is None:
+        return
+    expected = ctx.drug.expected_ndc_quantity(ndc, units, drug_id.unit.upper())
+    if expected is None:
+        return
+    if drug_id.unit.upper() == "UN":
+        # Containers are counted whole: a partial vial is still one vial.
+        expected = expected.to_integral_value(rounding="ROUND_CEILING")
+    if abs(quantity - expected) <= Decimal("0.001") * max(expected, 1):
+        return
+    ctx.finding(f"NDC quantity {drug_id.quantity} {drug_id.unit} does not match "
+                f"{ctx.line.units} units of {ctx.line.procedure} "
+                f"(expected {expected.normalize():f} {drug_id.unit.upper()})",
+                segment_index=drug_id.ctp_index, segment="CTP", loop="2410",
+                value=drug_id.quantity)
+
+
+@rule("NDC008", ERROR, generic=True)
+def ndc_not_billable(ctx):
+    """NDC is a sample or a non-billable package.
+
+    What it does: flags NDCs the drug table marks as not billable: free
+    samples (Ocrevus Zunovo sample 50242-0554-86) and "drug for further
+    processing" listings (natalizumab bulk 64406-320-01).
+    Why: samples were free to the provider and cannot be billed; bulk listings
+    are never dispensed to a patient.
+    PASS:
+        CLM*C1*13800***11:B:1*Y*A*Y*Y
+        HI*ABK:G35A
+        LX*1
+        SV1*HC:J2351:JZ*13800*UN*920***1
+        DTP*472*D8*20260115
+        LIN**N4*50242055401
+        CTP****23*ML
+    FAIL:
+        CLM*C1*13800***11:B:1*Y*A*Y*Y
+        HI*ABK:G35A
+        LX*1
+        SV1*HC:J2351:JZ*13800*UN*920***1
+        DTP*472*D8*20260115
+        LIN**N4*50242055486
+        CTP****23*ML
+    Fix safety: none.
+    """
+    drug_id = ctx.line.drug
+    if drug_id is None:
+        return
+    ndc = _ndc11(drug_id)
+    package = ctx.table.ndc(ndc) if ndc else None
+    if package is None or package.billable:
+        return
+    reason = package.not_billable_reason or "not billable"
+    ctx.finding(f"NDC {ndc} ({package.package}) is {reason}", segment_index=drug_id.lin_index,
+                segment="LIN", loop="2410", value=drug_id.ndc)
