@@ -1,0 +1,378 @@
+"""Load, validate and merge drug table files into a :class:`~edi837.drugs.model.DrugTable`.
+
+The shipped table (``edi837/drugs/table.toml``) and its JSON Schema
+(``edi837/drugs/drug-table.schema.json``, copied to ``schemas/``) are package
+data read through :mod:`importlib.resources`, so they load the same from a
+source checkout and from an installed wheel.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import os
+import tomllib
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+from .model import (
+    Administration,
+    AdministrationCode,
+    DiagnosisCode,
+    DiscardedDrugModifiers,
+    DocumentationNote,
+    Dosing,
+    Drug,
+    DrugTable,
+    Ndc,
+    NdcPolicy,
+    Policy,
+    Provenance,
+    RelatedCode,
+    RevenueCode,
+    ServiceUnits,
+    TableFile,
+)
+
+_PACKAGE = __package__ or "edi837.drugs"
+SHIPPED_TABLE = "table.toml"
+SCHEMA_FILE = "drug-table.schema.json"
+SHIPPED_NAME = "edi837/drugs/table.toml"  # how messages name the shipped file
+_MAX_PROBLEMS = 20
+
+
+class DrugTableError(ValueError):
+    """A drug table file could not be read or is not valid.
+
+    ``str(error)`` has one line per problem, each naming the file and the field
+    path: ``my-drugs.toml: drugs.J9999.ndcs[0].ndc: '1234' does not match '^[0-9]{11}$'``.
+    """
+
+    def __init__(self, file: str, problems: Iterable[str]) -> None:
+        self.file = file
+        self.problems = tuple(problems)
+        super().__init__("\n".join(f"{file}: {problem}" for problem in self.problems))
+
+
+# ---------------------------------------------------------------------------
+# Public entry points
+# ---------------------------------------------------------------------------
+
+
+def load_drug_table(extra: Iterable[str | os.PathLike[str]] = ()) -> DrugTable:
+    """Load the shipped drug table, then each ``extra`` file in order.
+
+    Merge rule: an extra file's ``[drugs.<HCPCS>]`` entry adds that HCPCS code
+    when the table lacks it and otherwise replaces the whole entry (NDCs,
+    diagnoses, dosing and all: nothing is merged field by field).  In the same
+    way an extra file's ``[administration_codes]`` entries add or replace
+    single codes, and each ``[policy.<name>]`` sub-table it carries replaces
+    that sub-table.  Later files win.
+
+    Every file is validated against the drug-table JSON Schema; then the merged
+    table is checked for consistency (administration codes known, NDCs listed
+    once, labeled doses within the maximum, valid_from not after valid_to).
+    Any problem raises :class:`DrugTableError` naming the file and field.
+    """
+    files = [_read_shipped()]
+    files.extend(_read_file(Path(path)) for path in extra)
+    return _build_table(files)
+
+
+def load_schema() -> dict[str, Any]:
+    """The drug-table JSON Schema (draft 2020-12) as a dict."""
+    return json.loads(resources.files(_PACKAGE).joinpath(SCHEMA_FILE).read_text(encoding="utf-8"))
+
+
+# ---------------------------------------------------------------------------
+# Reading and schema validation
+# ---------------------------------------------------------------------------
+
+
+class _TableData:
+    """One file's parsed, schema-valid content, and the name to report it by."""
+
+    __slots__ = ("name", "data")
+
+    def __init__(self, name: str, data: dict[str, Any]) -> None:
+        self.name = name
+        self.data = data
+
+
+@cache
+def _validator() -> Draft202012Validator:
+    return Draft202012Validator(load_schema(), format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
+def _read_shipped() -> _TableData:
+    content = resources.files(_PACKAGE).joinpath(SHIPPED_TABLE).read_bytes()
+    table = _parse(SHIPPED_NAME, content)
+    missing = [key for key in ("policy", "administration_codes") if key not in table.data]
+    if missing:
+        raise DrugTableError(SHIPPED_NAME, [f"'{key}' is a required property" for key in missing])
+    return table
+
+
+def _read_file(path: Path) -> _TableData:
+    name = str(path)
+    try:
+        content = path.read_bytes()
+    except OSError as error:
+        raise DrugTableError(name, [f"cannot read: {error.strerror or error}"]) from error
+    return _parse(name, content)
+
+
+def _parse(name: str, content: bytes) -> _TableData:
+    try:
+        data = tomllib.loads(content.decode("utf-8"))
+    except UnicodeDecodeError as error:
+        raise DrugTableError(name, [f"not UTF-8 text: {error.reason} at byte {error.start}"]) from error
+    except tomllib.TOMLDecodeError as error:
+        # tomllib's message ends with "(at line N, column M)".
+        raise DrugTableError(name, [f"invalid TOML: {error}"]) from error
+    problems = [
+        f"{_field_path(error.absolute_path)}: {error.message}"
+        for error in sorted(_validator().iter_errors(_as_json(data)), key=_error_order)
+    ]
+    if problems:
+        raise DrugTableError(name, _unique(problems)[:_MAX_PROBLEMS])
+    return _TableData(name, data)
+
+
+def _as_json(value: Any) -> Any:
+    """The tomllib dict with dates (and datetimes, times) as ISO strings, as the schema expects."""
+    if isinstance(value, dict):
+        return {key: _as_json(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_as_json(item) for item in value]
+    if isinstance(value, (dt.date, dt.time)):  # datetime is a date: "2025-10-01T00:00:00" fails format date
+        return value.isoformat()
+    return value
+
+
+def _field_path(parts: Iterable[str | int]) -> str:
+    """drugs.J9999.ndcs[0].ndc, from jsonschema's absolute path."""
+    path = ""
+    for part in parts:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path or "(top level)"
+
+
+def _error_order(error: Any) -> tuple[str, str]:
+    return (_field_path(error.absolute_path), error.message)
+
+
+def _unique(items: list[str]) -> list[str]:
+    return list(dict.fromkeys(items))
+
+
+# ---------------------------------------------------------------------------
+# Merge, consistency checks, model building
+# ---------------------------------------------------------------------------
+
+
+def _build_table(files: list[_TableData]) -> DrugTable:
+    shipped, extras = files[0], files[1:]
+    drugs: dict[str, tuple[dict[str, Any], str]] = {}
+    admin: dict[str, tuple[dict[str, Any], str]] = {}
+    policy: dict[str, dict[str, Any]] = {}
+    for table in files:
+        for hcpcs, entry in table.data.get("drugs", {}).items():
+            drugs[hcpcs] = (entry, table.name)
+        for cpt, entry in table.data.get("administration_codes", {}).items():
+            admin[cpt] = (entry, table.name)
+        policy.update(table.data.get("policy", {}))
+
+    _check_consistency(drugs, admin)
+
+    version = shipped.data["version"] + "".join(
+        f"+{Path(t.name).stem}@{t.data['version']}" for t in extras
+    )
+    table_files = tuple(TableFile(t.name, t.data["version"], _date(t.data["updated"])) for t in files)
+    return DrugTable(
+        version=version,
+        updated=max(f.updated for f in table_files),
+        policy=_build_policy(policy),
+        drugs={hcpcs: _build_drug(hcpcs, entry) for hcpcs, (entry, _) in drugs.items()},
+        administration_codes={
+            cpt: AdministrationCode(
+                code=cpt,
+                route=entry["route"],
+                descriptor=entry.get("descriptor"),
+                provenance=_provenance(entry),
+            )
+            for cpt, (entry, _) in admin.items()
+        },
+        files=table_files,
+    )
+
+
+def _check_consistency(
+    drugs: Mapping[str, tuple[dict[str, Any], str]],
+    admin: Mapping[str, tuple[dict[str, Any], str]],
+) -> None:
+    """Checks the schema cannot express; problems are reported against the file that brought the entry."""
+    problems: dict[str, list[str]] = {}
+    ndc_owner: dict[str, str] = {}
+    for hcpcs, (entry, file) in drugs.items():
+        found = problems.setdefault(file, [])
+        where = f"drugs.{hcpcs}"
+        for i, code in enumerate(entry["administration"]["codes"]):
+            if code not in admin:
+                found.append(f"{where}.administration.codes[{i}]: '{code}' is not in administration_codes")
+        dosing = entry["dosing"]
+        maximum = dosing.get("max_units_per_day")
+        for i, dose in enumerate(dosing["labeled_doses"]):
+            if maximum is not None and dose > maximum:
+                found.append(f"{where}.dosing.labeled_doses[{i}]: {dose} is above max_units_per_day {maximum}")
+        if not math.isfinite(entry["amount_per_unit"]):  # TOML allows inf and nan
+            found.append(f"{where}.amount_per_unit: {entry['amount_per_unit']} is not a finite number")
+        for i, package in enumerate(entry["ndcs"]):
+            at = f"{where}.ndcs[{i}]"
+            ndc = package["ndc"]
+            if ndc in ndc_owner:
+                other = ndc_owner[ndc]
+                listed = "twice" if other == hcpcs else f"already under {other} ({drugs[other][1]})"
+                found.append(f"{at}.ndc: '{ndc}' is listed {listed}")
+            ndc_owner.setdefault(ndc, hcpcs)
+            for key in ("amount", "volume_ml"):
+                if key in package and not math.isfinite(package[key]):
+                    found.append(f"{at}.{key}: {package[key]} is not a finite number")
+            if package.get("preferred_ctp_unit") == "ML" and "volume_ml" not in package:
+                found.append(f"{at}: preferred_ctp_unit 'ML' needs volume_ml")
+        for g, group in enumerate(entry["diagnoses"]):
+            for c, code in enumerate(group["codes"]):
+                start, end = code.get("valid_from"), code.get("valid_to")
+                if start is not None and end is not None and _date(start) > _date(end):
+                    found.append(
+                        f"{where}.diagnoses[{g}].codes[{c}]: valid_from {start} is after valid_to {end}"
+                    )
+    for file, found in problems.items():
+        if found:
+            raise DrugTableError(file, found[:_MAX_PROBLEMS])
+
+
+def _build_policy(policy: Mapping[str, Any]) -> Policy:
+    modifiers, ndc, units = policy["discarded_drug_modifiers"], policy["ndc"], policy["service_units"]
+    return Policy(
+        discarded_drug_modifiers=DiscardedDrugModifiers(
+            required_from=_date(modifiers["required_from"]),
+            claim_edits_from=_date(modifiers["claim_edits_from"]),
+            provenance=_provenance(modifiers),
+        ),
+        ndc=NdcPolicy(
+            product_qualifier=ndc["product_qualifier"],
+            quantity_units=tuple(ndc["quantity_units"]),
+            provenance=_provenance(ndc),
+        ),
+        service_units=ServiceUnits(unit_basis=units["unit_basis"], provenance=_provenance(units)),
+    )
+
+
+def _build_drug(hcpcs: str, entry: Mapping[str, Any]) -> Drug:
+    dosing, administration, revenue = entry["dosing"], entry["administration"], entry.get("revenue")
+    return Drug(
+        hcpcs=hcpcs,
+        descriptor=entry["descriptor"],
+        drug_name=entry.get("drug_name"),
+        brands=tuple(entry.get("brands", ())),
+        amount_per_unit=_decimal(entry["amount_per_unit"]),
+        unit_of_measure=entry["unit_of_measure"],
+        route=entry["route"],
+        single_dose=entry["single_dose"],
+        effective_from=_optional_date(entry.get("effective_from")),
+        note=entry.get("note"),
+        provenance=_provenance(entry),
+        dosing=Dosing(
+            labeled_doses=tuple(int(d) for d in dosing["labeled_doses"]),
+            max_units_per_day=_optional_int(dosing.get("max_units_per_day")),
+            provenance=_provenance(dosing),
+        ),
+        administration=Administration(codes=tuple(administration["codes"]), provenance=_provenance(administration)),
+        revenue=RevenueCode(revenue["code"], _provenance(revenue)) if revenue else None,
+        ndcs=tuple(_build_ndc(hcpcs, package) for package in entry["ndcs"]),
+        diagnoses=tuple(
+            _build_diagnosis(group, code) for group in entry["diagnoses"] for code in group["codes"]
+        ),
+        related=tuple(
+            RelatedCode(
+                name=related["name"],
+                hcpcs=related.get("hcpcs"),
+                ndcs=tuple(related.get("ndcs", ())),
+                note=related.get("note"),
+                provenance=_provenance(related),
+            )
+            for related in entry.get("related", ())
+        ),
+        documentation=tuple(
+            DocumentationNote(
+                note=doc["note"], units=_optional_int(doc.get("units")), provenance=_provenance(doc)
+            )
+            for doc in entry.get("documentation", ())
+        ),
+    )
+
+
+def _build_ndc(hcpcs: str, package: Mapping[str, Any]) -> Ndc:
+    return Ndc(
+        ndc=package["ndc"],
+        hcpcs=hcpcs,
+        package=package["package"],
+        billable=package["billable"],
+        product=package.get("product"),
+        fda_ndc=package.get("fda_ndc"),
+        container=package.get("container"),
+        amount=_optional_decimal(package.get("amount")),
+        volume_ml=_optional_decimal(package.get("volume_ml")),
+        not_billable_reason=package.get("not_billable_reason"),
+        preferred_ctp_unit=package.get("preferred_ctp_unit"),
+        note=package.get("note"),
+        provenance=_provenance(package),
+    )
+
+
+def _build_diagnosis(group: Mapping[str, Any], code: Mapping[str, Any]) -> DiagnosisCode:
+    # A code inherits its group's review flag and note unless it sets its own.
+    return DiagnosisCode(
+        code=code["code"],
+        group=group["label"],
+        prefix=code.get("prefix", False),
+        label=code.get("label"),
+        valid_from=_optional_date(code.get("valid_from")),
+        valid_to=_optional_date(code.get("valid_to")),
+        review=code.get("review", group.get("review", False)),
+        note=code.get("note", group.get("note")),
+        provenance=_provenance(group),
+    )
+
+
+def _provenance(entry: Mapping[str, Any]) -> Provenance:
+    return Provenance(source=entry["source"], confidence=entry["confidence"])
+
+
+def _date(value: dt.date | str) -> dt.date:
+    # The schema admits quoted ISO dates as well as TOML dates.
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
+
+
+def _optional_date(value: dt.date | str | None) -> dt.date | None:
+    return None if value is None else _date(value)
+
+
+def _decimal(value: int | float) -> Decimal:
+    # str() first, so 0.9 stays 0.9 rather than its binary approximation.
+    return Decimal(str(value))
+
+
+def _optional_decimal(value: int | float | None) -> Decimal | None:
+    return None if value is None else _decimal(value)
+
+
+def _optional_int(value: int | float | None) -> int | None:
+    return None if value is None else int(value)

@@ -1,0 +1,502 @@
+"""The drug table's typed model: frozen, slotted dataclasses with precomputed lookups.
+
+Every fact carries a :class:`Provenance` (source and confidence tag as in
+billing-rules.md: "A" primary, "B" manufacturer/trade/payer, "C" secondary,
+"unconfirmed").  Amounts are :class:`~decimal.Decimal` in the drug's unit of
+measure (mg for every shipped drug); doses and maxima are HCPCS billing units.
+Nothing here reads files: :mod:`edi837.drugs.loader` builds these objects.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from types import MappingProxyType
+
+CONFIDENCE_LEVELS = ("A", "B", "C", "unconfirmed")
+
+# Milligrams per unit of a mass unit of measure (CTP05-1 ME = mg, GR = g).
+_MG_PER = {"mg": Decimal(1), "mcg": Decimal("0.001"), "g": Decimal(1000)}
+
+
+def normalise_diagnosis(code: str) -> str:
+    """ICD-10-CM code in the X12 HI form: upper case, no decimal point (G35.A -> G35A)."""
+    return code.strip().replace(".", "").upper()
+
+
+def _plain_date(day: dt.date) -> dt.date:
+    # A datetime is a date, but cannot be compared with one.
+    return day.date() if isinstance(day, dt.datetime) else day
+
+
+@dataclass(frozen=True, slots=True)
+class Provenance:
+    """Where a fact comes from, and how sure the fact sheet is of it."""
+
+    source: str
+    confidence: str  # one of CONFIDENCE_LEVELS
+
+    @property
+    def confirmed(self) -> bool:
+        return self.confidence != "unconfirmed"
+
+    def __str__(self) -> str:
+        return f"{self.source} [{self.confidence}]"
+
+
+# ---------------------------------------------------------------------------
+# Policy: facts that hold for every drug
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DiscardedDrugModifiers:
+    """CMS JW/JZ policy for single-dose containers (MM13056; CMS discarded-drugs page).
+
+    JZ (nothing discarded) or JW (amount discarded) is required on lines with a
+    date of service on or after ``required_from`` (2023-07-01); claims lacking
+    both are returned as unprocessable from ``claim_edits_from`` (2023-10-01).
+    """
+
+    required_from: dt.date
+    claim_edits_from: dt.date
+    provenance: Provenance
+
+    def required_on(self, day: dt.date) -> bool:
+        return _plain_date(day) >= self.required_from
+
+
+@dataclass(frozen=True, slots=True)
+class NdcPolicy:
+    """X12 5010 loop 2410: LIN02 qualifier for an NDC and the CTP05-1 unit codes."""
+
+    product_qualifier: str  # N4
+    quantity_units: tuple[str, ...]  # F2, GR, ME, ML, UN
+    provenance: Provenance
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceUnits:
+    """SV103 (837P) / SV204 (837I) unit basis for drug lines billed in HCPCS units."""
+
+    unit_basis: str  # UN
+    provenance: Provenance
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    discarded_drug_modifiers: DiscardedDrugModifiers
+    ndc: NdcPolicy
+    service_units: ServiceUnits
+
+
+@dataclass(frozen=True, slots=True)
+class AdministrationCode:
+    """A CPT/HCPCS administration code and the route(s) it implies ("IV", "SC/IM")."""
+
+    code: str
+    route: str
+    provenance: Provenance
+    descriptor: str | None = None
+
+    @property
+    def routes(self) -> frozenset[str]:
+        return frozenset(self.route.split("/"))
+
+    def fits(self, route: str) -> bool:
+        """True when a drug given by ``route`` (IV, SC, IM) can be administered with this code."""
+        return route in self.routes
+
+
+# ---------------------------------------------------------------------------
+# Per drug
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Ndc:
+    """One NDC package (11-digit 5-4-2 form, digits only) and what one container holds.
+
+    ``amount`` is the drug per container in the drug's unit of measure (J2350
+    NDC 50242015001: 300 mg in ``volume_ml`` 10).  ``billable`` is False for
+    samples and "drug for further processing" listings (rule NDC008).
+    """
+
+    ndc: str
+    hcpcs: str
+    package: str
+    billable: bool
+    provenance: Provenance
+    product: str | None = None
+    fda_ndc: str | None = None  # hyphenated form as FDA lists it, e.g. 50242-150-01
+    container: str | None = None
+    amount: Decimal | None = None
+    volume_ml: Decimal | None = None
+    not_billable_reason: str | None = None
+    preferred_ctp_unit: str | None = None
+    note: str | None = None
+
+    def containers_for(self, amount: Decimal) -> Decimal | None:
+        """How many containers hold ``amount`` (exact, not rounded up)."""
+        if self.amount is None:
+            return None
+        return Decimal(amount) / self.amount
+
+    def quantity_for(self, amount: Decimal, unit_of_measure: str, ctp_unit: str) -> Decimal | None:
+        """The CTP04 quantity in ``ctp_unit`` that ``amount`` of drug corresponds to.
+
+        UN counts containers, ML the volume, ME/GR the mass, F2 international
+        units.  None when the package data cannot say (no volume for a powder,
+        a mass unit for an IU-measured drug, an unknown unit).
+        J2350 on 50242015001: 600 mg -> 20 ML, 2 UN, 600 ME.
+        """
+        amount = Decimal(amount)
+        if ctp_unit == "UN":
+            return self.containers_for(amount)
+        if ctp_unit == "ML":
+            if self.amount is None or self.volume_ml is None:
+                return None
+            return amount / self.amount * self.volume_ml
+        if ctp_unit in ("ME", "GR") and unit_of_measure in _MG_PER:
+            mg = amount * _MG_PER[unit_of_measure]
+            return mg if ctp_unit == "ME" else mg / 1000
+        if ctp_unit == "F2" and unit_of_measure == "IU":
+            return amount
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class DiagnosisCode:
+    """An ICD-10-CM code (or prefix) that supports a drug, with the dates it is valid.
+
+    Codes are in X12 form (no dot).  ``valid_from``/``valid_to`` are inclusive;
+    None means unbounded.  Bare G35 is valid through 2025-09-30; G35A-G35D
+    from 2025-10-01 (FY2026 ICD-10-CM).  ``review`` marks codes that support
+    the drug only at the edge of its label: warn, do not reject.
+    """
+
+    code: str
+    group: str  # the group's human label, e.g. "multiple sclerosis"
+    provenance: Provenance
+    prefix: bool = False
+    label: str | None = None
+    valid_from: dt.date | None = None
+    valid_to: dt.date | None = None
+    review: bool = False
+    note: str | None = None
+
+    def matches(self, code: str) -> bool:
+        """True when the claim's ``code`` (with or without a dot) is this code or starts with this prefix."""
+        code = normalise_diagnosis(code)
+        return code.startswith(self.code) if self.prefix else code == self.code
+
+    def valid_on(self, day: dt.date) -> bool:
+        day = _plain_date(day)
+        if self.valid_from is not None and day < self.valid_from:
+            return False
+        return self.valid_to is None or day <= self.valid_to
+
+
+@dataclass(frozen=True, slots=True)
+class DiagnosisMatch:
+    """A claim diagnosis that matched a drug's supporting code.
+
+    ``position`` is 1-based in the codes passed in, which is the SV107
+    pointer value when those are the claim's HI codes in order.
+    """
+
+    position: int
+    code: str  # as passed, normalised to X12 form
+    entry: DiagnosisCode
+
+
+@dataclass(frozen=True, slots=True)
+class DiagnosisSupport:
+    """Which of a claim's diagnoses support a drug on a date of service.
+
+    ``supporting``: matching codes valid on the date (rule DX001 fires when
+    there are none).  ``not_valid_on_date``: codes that would support the drug
+    but are not valid on the date, such as bare G35 on or after 2025-10-01
+    (rule DX002).
+    """
+
+    supporting: tuple[DiagnosisMatch, ...]
+    not_valid_on_date: tuple[DiagnosisMatch, ...]
+
+    @property
+    def supported(self) -> bool:
+        return bool(self.supporting)
+
+    @property
+    def review_only(self) -> bool:
+        """Supported only by codes marked for review (e.g. non-active progressive MS)."""
+        return self.supported and all(match.entry.review for match in self.supporting)
+
+    @property
+    def positions(self) -> frozenset[int]:
+        """1-based positions of the supporting codes (SV107 pointers that are fine)."""
+        return frozenset(match.position for match in self.supporting)
+
+
+@dataclass(frozen=True, slots=True)
+class Dosing:
+    """Labeled doses and the maximum, in HCPCS billing units.
+
+    An empty ``labeled_doses`` means weight-based dosing: no labeled-dose check.
+    """
+
+    labeled_doses: tuple[int, ...]
+    max_units_per_day: int | None
+    provenance: Provenance
+
+
+@dataclass(frozen=True, slots=True)
+class Administration:
+    """Administration codes expected on the same claim and date as the drug (ADM001)."""
+
+    codes: tuple[str, ...]
+    provenance: Provenance
+
+
+@dataclass(frozen=True, slots=True)
+class RevenueCode:
+    """837I revenue code (SV201) expected on the drug line (REV001)."""
+
+    code: str
+    provenance: Provenance
+
+
+@dataclass(frozen=True, slots=True)
+class RelatedCode:
+    """Another code for a product close to this drug, for crosswalk messages.
+
+    ``ndcs`` are NDCs billed under ``hcpcs`` (for products the table has no
+    entry of their own for, such as a biosimilar's Q-code).  ``hcpcs`` is None
+    when the related product's code is not known.
+    """
+
+    name: str
+    provenance: Provenance
+    hcpcs: str | None = None
+    ndcs: tuple[str, ...] = ()
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentationNote:
+    """What must be on file for a dose (rule DOC001); ``units`` None means every dose."""
+
+    note: str
+    provenance: Provenance
+    units: int | None = None
+
+    def applies_to(self, units: Decimal | int) -> bool:
+        return self.units is None or units == self.units
+
+
+@dataclass(frozen=True, slots=True)
+class Drug:
+    """One HCPCS drug code and everything the drug-line rules check it against.
+
+    J2350 (Ocrevus): 1 unit = 1 mg IV, single-dose vials, doses 300/600,
+    maximum 600, NDC 50242015001, revenue code 0636, multiple sclerosis.
+    """
+
+    hcpcs: str
+    descriptor: str
+    amount_per_unit: Decimal
+    unit_of_measure: str  # mg, mcg, g, IU
+    route: str  # IV, SC, IM
+    single_dose: bool  # JW/JZ apply
+    provenance: Provenance  # for the descriptor, unit, route and single-dose flag
+    dosing: Dosing
+    administration: Administration
+    revenue: RevenueCode | None
+    ndcs: tuple[Ndc, ...]
+    diagnoses: tuple[DiagnosisCode, ...]
+    related: tuple[RelatedCode, ...] = ()
+    documentation: tuple[DocumentationNote, ...] = ()
+    drug_name: str | None = None
+    brands: tuple[str, ...] = ()
+    effective_from: dt.date | None = None
+    note: str | None = None
+    _ndc_index: Mapping[str, Ndc] = field(init=False, repr=False, compare=False)
+    _exact_diagnoses: Mapping[str, tuple[DiagnosisCode, ...]] = field(init=False, repr=False, compare=False)
+    _prefix_diagnoses: tuple[DiagnosisCode, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        exact: dict[str, list[DiagnosisCode]] = {}
+        for entry in self.diagnoses:
+            if not entry.prefix:
+                exact.setdefault(entry.code, []).append(entry)
+        object.__setattr__(self, "_ndc_index", MappingProxyType({n.ndc: n for n in self.ndcs}))
+        object.__setattr__(
+            self, "_exact_diagnoses", MappingProxyType({k: tuple(v) for k, v in exact.items()})
+        )
+        object.__setattr__(self, "_prefix_diagnoses", tuple(e for e in self.diagnoses if e.prefix))
+
+    # -- facts, flattened for the rules ---------------------------------------
+
+    @property
+    def labeled_doses(self) -> tuple[int, ...]:
+        return self.dosing.labeled_doses
+
+    @property
+    def max_units_per_day(self) -> int | None:
+        return self.dosing.max_units_per_day
+
+    @property
+    def administration_codes(self) -> tuple[str, ...]:
+        return self.administration.codes
+
+    @property
+    def revenue_code(self) -> str | None:
+        return self.revenue.code if self.revenue else None
+
+    # -- NDCs and quantities ---------------------------------------------------
+
+    def ndc(self, ndc: str) -> Ndc | None:
+        """The package for an 11-digit NDC listed under this HCPCS, or None."""
+        return self._ndc_index.get(ndc)
+
+    def amount_for_units(self, units: Decimal | int) -> Decimal:
+        """Drug amount in ``unit_of_measure`` for a number of billing units (J2357: 30 units -> 150 mg)."""
+        return Decimal(units) * self.amount_per_unit
+
+    def units_per_container(self, ndc: str) -> Decimal | None:
+        """Billing units one container of ``ndc`` holds (J2350 on 50242015001: 300)."""
+        package = self.ndc(ndc)
+        if package is None or package.amount is None:
+            return None
+        return package.amount / self.amount_per_unit
+
+    def expected_ndc_quantity(self, ndc: str, units: Decimal | int, ctp_unit: str) -> Decimal | None:
+        """The CTP04 quantity expected for ``units`` billing units of ``ndc`` in ``ctp_unit`` (NDC007).
+
+        J2350, 600 units, NDC 50242015001: ML -> 20, UN -> 2.  None when the NDC
+        is not listed here or its package data cannot say.
+        """
+        package = self.ndc(ndc)
+        if package is None:
+            return None
+        return package.quantity_for(self.amount_for_units(units), self.unit_of_measure, ctp_unit)
+
+    # -- diagnoses ----------------------------------------------------------------
+
+    def diagnosis_entries(self, code: str) -> tuple[DiagnosisCode, ...]:
+        """Every supporting entry the claim's ``code`` matches, whatever the date."""
+        code = normalise_diagnosis(code)
+        found = self._exact_diagnoses.get(code, ())
+        prefixed = tuple(e for e in self._prefix_diagnoses if code.startswith(e.code))
+        return found + prefixed if prefixed else found
+
+    def supporting_diagnoses(self, codes: Iterable[str], dos: dt.date | None) -> DiagnosisSupport:
+        """Sort a claim's diagnosis codes (HI order) into those that support this drug on ``dos``
+        and those that would but are not valid on that date.
+
+        With ``dos`` None (no date of service) every matching code counts as supporting.
+        """
+        supporting: list[DiagnosisMatch] = []
+        not_valid: list[DiagnosisMatch] = []
+        for position, raw in enumerate(codes, start=1):
+            code = normalise_diagnosis(raw)
+            entries = self.diagnosis_entries(code)
+            if not entries:
+                continue
+            valid = [e for e in entries if dos is None or e.valid_on(dos)]
+            if valid:
+                # Prefer an entry that needs no review when several match.
+                best = min(valid, key=lambda e: e.review)
+                supporting.append(DiagnosisMatch(position, code, best))
+            else:
+                not_valid.append(DiagnosisMatch(position, code, entries[0]))
+        return DiagnosisSupport(tuple(supporting), tuple(not_valid))
+
+    # -- related codes and documentation ------------------------------------------
+
+    def related_code(self, hcpcs: str) -> RelatedCode | None:
+        return next((r for r in self.related if r.hcpcs == hcpcs), None)
+
+    def documentation_for(self, units: Decimal | int) -> tuple[DocumentationNote, ...]:
+        """Documentation notes for a dose of ``units`` billing units (J2350, 300: HBV screening...)."""
+        return tuple(n for n in self.documentation if n.applies_to(units))
+
+
+# ---------------------------------------------------------------------------
+# The table
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TableFile:
+    """One file the table was loaded from (the shipped table first)."""
+
+    name: str
+    version: str
+    updated: dt.date
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class DrugTable:
+    """The drug table after merging the shipped file and any extra files.
+
+    ``version`` is the shipped table's version, followed by ``+<name>@<version>``
+    for each extra file, so a report shows exactly which data it used.
+    """
+
+    version: str
+    updated: dt.date
+    policy: Policy
+    drugs: Mapping[str, Drug]
+    administration_codes: Mapping[str, AdministrationCode]
+    files: tuple[TableFile, ...] = ()
+    _ndc_owner: Mapping[str, tuple[str | None, str]] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "drugs", MappingProxyType(dict(self.drugs)))
+        object.__setattr__(self, "administration_codes", MappingProxyType(dict(self.administration_codes)))
+        owner: dict[str, tuple[str | None, str]] = {}
+        for drug in self.drugs.values():
+            for package in drug.ndcs:
+                owner[package.ndc] = (drug.hcpcs, package.product or drug.descriptor)
+        # Related products' NDCs come second: a drug's own listing always wins.
+        for drug in self.drugs.values():
+            for related in drug.related:
+                for ndc in related.ndcs:
+                    owner.setdefault(ndc, (related.hcpcs, related.name))
+        object.__setattr__(self, "_ndc_owner", MappingProxyType(owner))
+
+    def drug(self, hcpcs: str) -> Drug | None:
+        return self.drugs.get(hcpcs)
+
+    def ndc(self, ndc: str) -> Ndc | None:
+        """The package for an NDC listed under any drug (its ``hcpcs`` says which)."""
+        hcpcs, _ = self._ndc_owner.get(ndc, (None, ""))
+        drug = self.drugs.get(hcpcs) if hcpcs else None
+        return drug.ndc(ndc) if drug else None
+
+    def hcpcs_for_ndc(self, ndc: str) -> str | None:
+        """The HCPCS an NDC is billed under, across all drugs and their related codes.
+
+        For the NDC004 crosswalk message: 50242055401 (Ocrevus Zunovo) -> J2351.
+        """
+        return self._ndc_owner.get(ndc, (None, ""))[0]
+
+    def product_for_ndc(self, ndc: str) -> str | None:
+        """The product name the table knows an NDC by ("Ocrevus Zunovo"), or None."""
+        found = self._ndc_owner.get(ndc)
+        return found[1] if found else None
+
+    def administration(self, cpt: str) -> AdministrationCode | None:
+        return self.administration_codes.get(cpt)
+
+    def admin_route(self, cpt: str) -> str | None:
+        """Route an administration code implies ("IV", "SC/IM"), or None when it is not one."""
+        code = self.administration_codes.get(cpt)
+        return code.route if code else None
+
+    def admin_route_fits(self, cpt: str, route: str) -> bool | None:
+        """Whether ``cpt`` suits a drug given by ``route`` (ADM002); None when ``cpt`` is unknown."""
+        code = self.administration_codes.get(cpt)
+        return code.fits(route) if code else None
