@@ -35,8 +35,6 @@ VARIANTS = {
     "005010X223A3": ("005010X223A2", INSTITUTIONAL),
 }
 
-ENVELOPE_SEGMENTS = frozenset(["ISA", "GS", "ST", "SE", "GE", "IEA"])
-
 # HI qualifiers that carry diagnoses (ICD-10-CM, then ICD-9-CM).  Others
 # (BBR/BBQ procedures, BH/BE/BG occurrence, value and condition codes, BP/BO
 # anesthesia) are not diagnoses and SV107 never points at them.
@@ -61,8 +59,25 @@ HEADER, BILLING, SUBSCRIBER, PATIENT, CLAIM, OTHER_PAYER, LINE, DRUG, LINE_PROVI
     LINE_OTHER = range(10)
 
 
-def _element(fields: list[str], position: int) -> str:
-    return fields[position] if len(fields) > position else ""
+# Segment codes for the reader's dispatch: loop segments first, then (from
+# ENVELOPE on) the envelope segments.  Segments not listed are counted and
+# passed over without being split into elements.
+NM1, DTP, LX, SERVICE, CLM, LIN, CTP, REF, HI, HL, SBR, LINE_END, ENVELOPE, ISA, GS, ST, SE, \
+    GE, IEA = range(19)
+_THREE = {"NM1": NM1, "DTP": DTP, "SV1": SERVICE, "SV2": SERVICE, "CLM": CLM, "LIN": LIN,
+          "CTP": CTP, "REF": REF, "SBR": SBR, "SVD": LINE_END, "ISA": ISA, "IEA": IEA}
+_TWO = {"LX": LX, "HI": HI, "HL": HL, "LQ": LINE_END, "GS": GS, "ST": ST, "SE": SE, "GE": GE}
+
+
+PADDING = ("",) * 20  # more than any segment the reader looks at has elements
+
+
+def _dispatch(element: str) -> dict[str, int]:
+    """Segment code by the first three characters of a segment (two-letter ids
+    are followed by the element separator)."""
+    table = {tag + element: code for tag, code in _TWO.items()}
+    table.update(_THREE)
+    return table
 
 
 class ClaimReader:
@@ -123,11 +138,9 @@ class ClaimReader:
     def _read(self) -> Iterator[Claim]:  # noqa: C901 - one flat state machine, on purpose
         finding = self._finding
         isa = gs = st = None  # fields of the open envelopes
-        isa_index = gs_index = st_index = 0
         groups_in_isa = sets_in_gs = 0
         st_start = 0
         skipping = False  # inside a transaction set that is not a readable 837
-        kind = PROFESSIONAL
         claim_providers = line_providers = None
         state = HEADER
         claim: Claim | None = None
@@ -139,8 +152,10 @@ class ClaimReader:
         hl_levels: dict[str, str] = {}
         hl_expected = 1
         component = ":"
-        last_index = 0
-        last_offset = 0
+        element = None
+        dispatch: dict[str, int] = {}
+        index = 0
+        batch = None
 
         def close_claim(end_index: int, end_offset: int) -> Claim | None:
             nonlocal claim, line, drug
@@ -154,183 +169,197 @@ class ClaimReader:
             claim = line = drug = None
             return done
 
-        for fields, index, offset in self.segments:
-            tag = fields[0]
-            if st is not None and not skipping and tag not in ENVELOPE_SEGMENTS:
-                # -- inside an 837 transaction set: the loop state machine ---------
-                if tag == "HL":
-                    done = close_claim(last_index, offset)
-                    if done is not None:
-                        yield done
-                    state, in_patient = self._hl(fields, index, hl_levels, hl_expected,
-                                                 billing is not None)
-                    hl_expected += 1
-                    if state == BILLING:
-                        billing = None
-                    elif state == SUBSCRIBER:
-                        subscriber_id = payer_name = payer_id = filing = ""
-                    last_index, last_offset = index, offset
+        for batch in self.segments.batches():
+            if batch.delimiters.element != element:
+                element = batch.delimiters.element
+                dispatch = _dispatch(element)
+            first = batch.first_index
+            index = first - 1
+            for text in batch.texts:
+                index += 1
+                code = dispatch.get(text[:3])
+                if code is None:
+                    if isa is None:
+                        finding("EDI002", ERROR, f"segment {text[:3]} outside any interchange",
+                                segment_index=index, segment=text.split(element, 1)[0])
                     continue
-                elif tag == "NM1":
-                    entity = _element(fields, 1)
-                    if state == LINE or state == DRUG or state == LINE_PROVIDER:
-                        target = line_providers.get(entity)
-                        if target is not None and line is not None:
-                            setattr(line, target[1], self._provider(fields, index, target[0]))
-                        state = LINE_PROVIDER
-                    elif state == CLAIM:
-                        target = claim_providers.get(entity)
-                        if target is not None and claim is not None:
-                            setattr(claim, target[1], self._provider(fields, index, target[0]))
-                    elif state == BILLING and entity == "85":
-                        billing = self._provider(fields, index, "2010AA")
-                    elif state == SUBSCRIBER:
-                        if entity == "IL":
-                            subscriber_id = _element(fields, 9)
-                        elif entity == "PR":
-                            payer_name = _element(fields, 3)
-                            payer_id = _element(fields, 9)
-                elif tag == "CLM":
-                    done = close_claim(last_index, offset)
-                    if done is not None:
-                        yield done
-                    claim = self._claim(fields, index, offset, component)
-                    claim.billing_provider = billing
-                    claim.subscriber_id = subscriber_id
-                    claim.patient_is_subscriber = not in_patient
-                    claim.payer_name = payer_name
-                    claim.payer_id = payer_id
-                    claim.filing_indicator = filing
-                    state = CLAIM
-                elif tag == "LX":
-                    if claim is not None:
-                        if line is not None:
-                            line.last_index = last_index
-                        line = ServiceLine(number=_element(fields, 1), lx_index=index)
-                        claim.lines.append(line)
-                        drug = None
-                        state = LINE
-                elif tag == "SV1" or tag == "SV2":
-                    if line is not None and state == LINE:
-                        self._service(fields, index, line, claim, component)
-                elif tag == "DTP":
-                    if state == LINE and line is not None:
-                        if _element(fields, 1) == "472":
-                            self._line_date(fields, index, line)
-                    elif state == CLAIM and claim is not None:
-                        claim.dates[_element(fields, 1)] = _element(fields, 3)
-                elif tag == "LIN":
-                    if line is not None and state == LINE:
-                        drug = DrugIdentification(qualifier=_element(fields, 2),
-                                                  ndc=_element(fields, 3), lin_index=index)
-                        line.drug = drug
-                        state = DRUG
-                elif tag == "CTP":
-                    if drug is not None and state == DRUG:
-                        drug.quantity = _element(fields, 4)
-                        drug.unit = _element(fields, 5).split(component, 1)[0]
-                        drug.ctp_index = index
-                elif tag == "REF":
-                    if drug is not None and state == DRUG:
-                        drug.references.append((_element(fields, 1), _element(fields, 2)))
-                elif tag == "HI":
-                    if claim is not None and state == CLAIM:
-                        self._diagnoses(fields, index, claim, component)
-                elif tag == "SBR":
-                    if state == SUBSCRIBER:
-                        filing = _element(fields, 9)
-                    elif state == CLAIM:
-                        state = OTHER_PAYER  # 2320: its NM1s are 2330x, not ours
-                elif tag == "SVD" or tag == "LQ":
-                    if state in (LINE, DRUG, LINE_PROVIDER, LINE_OTHER):
-                        state = LINE_OTHER  # 2430 / 2440 until the next LX
-                last_index, last_offset = index, offset
-                continue
-            # -- envelopes ----------------------------------------------------------
-            if tag == "ISA":
-                if isa is not None:
-                    finding("EDI002", ERROR, f"interchange {self._isa13} is not closed "
-                            "(no IEA before the next ISA)", segment_index=index, segment="ISA")
-                isa, isa_index, groups_in_isa = fields, index, 0
-                gs = st = None
-                self._isa13 = _element(fields, 13)
-                self._gs06 = self._st02 = None
-                self.interchanges += 1
-                component = self.segments.delimiters.component
-            elif tag == "GS":
-                if isa is None:
-                    finding("EDI002", ERROR, "GS outside an interchange", segment_index=index,
-                            segment="GS")
-                if gs is not None:
-                    finding("EDI002", ERROR, f"group {self._gs06} is not closed (no GE)",
-                            segment_index=index, segment="GS")
-                gs, gs_index, sets_in_gs = fields, index, 0
-                groups_in_isa += 1
-                self._gs06 = _element(fields, 6)
-            elif tag == "ST":
-                if st is not None:
-                    finding("EDI002", ERROR, f"transaction {self._st02} is not closed (no SE)",
-                            segment_index=index, segment="ST")
-                    done = close_claim(last_index, offset)
-                    if done is not None:
-                        yield done
-                st, st_index, st_start = fields, index, index
-                sets_in_gs += 1
-                self.transactions += 1
-                self._st02 = _element(fields, 2)
-                envelope = self._open_transaction(fields, gs, index)
-                skipping = envelope is None
-                if envelope is not None:
-                    kind = envelope.kind
-                    claim_providers = CLAIM_PROVIDERS[kind]
-                    line_providers = LINE_PROVIDERS[kind]
-                    self._envelope = envelope
-                    state = HEADER
-                    billing = None
-                    subscriber_id = payer_name = payer_id = filing = ""
-                    hl_levels = {}
-                    hl_expected = 1
-            elif tag == "SE":
-                if st is None:
-                    finding("EDI002", ERROR, "SE without ST", segment_index=index, segment="SE")
-                else:
-                    done = close_claim(last_index, offset)
-                    if done is not None:
-                        yield done
-                    self._check_trailer(fields, index, "SE", 1, index - st_start + 1, "segments",
-                                        2, _element(st, 2), "ST02")
-                st = None
-                skipping = False
-                self._st02 = None
-            elif tag == "GE":
-                if gs is None:
-                    finding("EDI002", ERROR, "GE without GS", segment_index=index, segment="GE")
-                else:
+                fields = text.split(element)
+                fields += PADDING  # so fields[n] needs no length check
+                if code < ENVELOPE and st is not None and not skipping:
+                    # -- inside an 837 transaction set: the loop state machine ---------
+                    if code == NM1:
+                        entity = fields[1]
+                        if state == LINE or state == DRUG or state == LINE_PROVIDER:
+                            target = line_providers.get(entity)
+                            if target is not None and line is not None:
+                                setattr(line, target[1], self._provider(fields, index, target[0]))
+                            state = LINE_PROVIDER
+                        elif state == CLAIM:
+                            target = claim_providers.get(entity)
+                            if target is not None and claim is not None:
+                                setattr(claim, target[1],
+                                        self._provider(fields, index, target[0]))
+                        elif state == BILLING and entity == "85":
+                            billing = self._provider(fields, index, "2010AA")
+                        elif state == SUBSCRIBER:
+                            if entity == "IL":
+                                subscriber_id = fields[9]
+                            elif entity == "PR":
+                                payer_name = fields[3]
+                                payer_id = fields[9]
+                    elif code == DTP:
+                        if state == LINE:
+                            if line is not None and fields[1] == "472":
+                                self._line_date(fields, index, line)
+                        elif state == CLAIM and claim is not None:
+                            claim.dates[fields[1]] = fields[3]
+                    elif code == LX:
+                        if claim is not None:
+                            if line is not None:
+                                line.last_index = index - 1
+                            line = ServiceLine(fields[1], index)
+                            claim.lines.append(line)
+                            drug = None
+                            state = LINE
+                    elif code == SERVICE:
+                        if line is not None and state == LINE:
+                            self._service(fields, index, line, claim, component)
+                    elif code == CLM:
+                        done = close_claim(index - 1, batch.offset(index - first))
+                        if done is not None:
+                            yield done
+                        claim = self._claim(fields, index, batch.offset(index - first),
+                                            component)
+                        claim.billing_provider = billing
+                        claim.subscriber_id = subscriber_id
+                        claim.patient_is_subscriber = not in_patient
+                        claim.payer_name = payer_name
+                        claim.payer_id = payer_id
+                        claim.filing_indicator = filing
+                        state = CLAIM
+                    elif code == LIN:
+                        if line is not None and state == LINE:
+                            drug = DrugIdentification(fields[2], fields[3],
+                                                      index)
+                            line.drug = drug
+                            state = DRUG
+                    elif code == CTP:
+                        if drug is not None and state == DRUG:
+                            drug.quantity = fields[4]
+                            drug.unit = fields[5].split(component, 1)[0]
+                            drug.ctp_index = index
+                    elif code == REF:
+                        if drug is not None and state == DRUG:
+                            drug.references.append((fields[1], fields[2]))
+                    elif code == HI:
+                        if claim is not None and state == CLAIM:
+                            self._diagnoses(fields, index, claim, component)
+                    elif code == HL:
+                        done = close_claim(index - 1, batch.offset(index - first))
+                        if done is not None:
+                            yield done
+                        state, in_patient = self._hl(fields, index, hl_levels, hl_expected)
+                        hl_expected += 1
+                        if state == BILLING:
+                            billing = None
+                        elif state == SUBSCRIBER:
+                            subscriber_id = payer_name = payer_id = filing = ""
+                    elif code == SBR:
+                        if state == SUBSCRIBER:
+                            filing = fields[9]
+                        elif state == CLAIM:
+                            state = OTHER_PAYER  # 2320: its NM1s are 2330x, not ours
+                    elif code == LINE_END:
+                        if state in (LINE, DRUG, LINE_PROVIDER, LINE_OTHER):
+                            state = LINE_OTHER  # 2430 / 2440 until the next LX
+                    continue
+                if code < ENVELOPE:
+                    continue  # loop segments outside a readable 837 set
+                # -- envelopes ------------------------------------------------------------
+                if code == ISA:
+                    if isa is not None:
+                        finding("EDI002", ERROR, f"interchange {self._isa13} is not closed "
+                                "(no IEA before the next ISA)", segment_index=index,
+                                segment="ISA")
+                    isa, groups_in_isa = fields, 0
+                    gs = st = None
+                    self._isa13 = fields[13]
+                    self._gs06 = self._st02 = None
+                    self.interchanges += 1
+                    component = batch.delimiters.component
+                elif code == GS:
+                    if isa is None:
+                        finding("EDI002", ERROR, "GS outside an interchange",
+                                segment_index=index, segment="GS")
+                    if gs is not None:
+                        finding("EDI002", ERROR, f"group {self._gs06} is not closed (no GE)",
+                                segment_index=index, segment="GS")
+                    gs, sets_in_gs = fields, 0
+                    groups_in_isa += 1
+                    self._gs06 = fields[6]
+                elif code == ST:
                     if st is not None:
                         finding("EDI002", ERROR, f"transaction {self._st02} is not closed "
-                                "(no SE before GE)", segment_index=index, segment="GE")
-                        st = None
-                    self._check_trailer(fields, index, "GE", 1, sets_in_gs, "transaction sets",
-                                        2, _element(gs, 6), "GS06")
-                gs = None
-                self._gs06 = None
-            elif tag == "IEA":
-                if isa is None:
-                    finding("EDI002", ERROR, "IEA without ISA", segment_index=index,
-                            segment="IEA")
-                else:
-                    if gs is not None:
-                        finding("EDI002", ERROR, f"group {self._gs06} is not closed "
-                                "(no GE before IEA)", segment_index=index, segment="IEA")
-                        gs = None
-                    self._check_trailer(fields, index, "IEA", 1, groups_in_isa, "groups",
-                                        2, _element(isa, 13), "ISA13")
-                isa = None
-                self._isa13 = None
-            elif st is None and gs is None and isa is None:
-                finding("EDI002", ERROR, f"segment {tag} outside any interchange",
-                        segment_index=index, segment=tag)
-            last_index, last_offset = index, offset
+                                "(no SE)", segment_index=index, segment="ST")
+                        done = close_claim(index - 1, batch.offset(index - first))
+                        if done is not None:
+                            yield done
+                    st, st_start = fields, index
+                    sets_in_gs += 1
+                    self.transactions += 1
+                    self._st02 = fields[2]
+                    envelope = self._open_transaction(fields, gs, index)
+                    skipping = envelope is None
+                    if envelope is not None:
+                        claim_providers = CLAIM_PROVIDERS[envelope.kind]
+                        line_providers = LINE_PROVIDERS[envelope.kind]
+                        self._envelope = envelope
+                        state = HEADER
+                        billing = None
+                        subscriber_id = payer_name = payer_id = filing = ""
+                        hl_levels = {}
+                        hl_expected = 1
+                elif code == SE:
+                    if st is None:
+                        finding("EDI002", ERROR, "SE without ST", segment_index=index,
+                                segment="SE")
+                    else:
+                        done = close_claim(index - 1, batch.offset(index - first))
+                        if done is not None:
+                            yield done
+                        self._check_trailer(fields, index, "SE", 1, index - st_start + 1,
+                                            "segments", 2, st[2], "ST02")
+                    st = None
+                    skipping = False
+                    self._st02 = None
+                elif code == GE:
+                    if gs is None:
+                        finding("EDI002", ERROR, "GE without GS", segment_index=index,
+                                segment="GE")
+                    else:
+                        if st is not None:
+                            finding("EDI002", ERROR, f"transaction {self._st02} is not closed "
+                                    "(no SE before GE)", segment_index=index, segment="GE")
+                            st = None
+                        self._check_trailer(fields, index, "GE", 1, sets_in_gs,
+                                            "transaction sets", 2, gs[6], "GS06")
+                    gs = None
+                    self._gs06 = None
+                elif code == IEA:
+                    if isa is None:
+                        finding("EDI002", ERROR, "IEA without ISA", segment_index=index,
+                                segment="IEA")
+                    else:
+                        if gs is not None:
+                            finding("EDI002", ERROR, f"group {self._gs06} is not closed "
+                                    "(no GE before IEA)", segment_index=index, segment="IEA")
+                            gs = None
+                        self._check_trailer(fields, index, "IEA", 1, groups_in_isa, "groups",
+                                            2, isa[13], "ISA13")
+                    isa = None
+                    self._isa13 = None
+        last_index = index
+        last_offset = self.segments.bytes_read
         # -- end of file: anything still open is truncated -------------------------
         done = close_claim(last_index, last_offset)
         if done is not None:
@@ -354,8 +383,8 @@ class ClaimReader:
     def _open_transaction(self, st: list[str], gs: list[str] | None,
                           index: int) -> Envelope | None:
         """Check ST01/ST03; return the envelope, or None to skip the set."""
-        code = _element(st, 1)
-        version = _element(st, 3) or (_element(gs, 8) if gs else "")
+        code = st[1]
+        version = st[3] or (gs[8] if gs else "")
         if code != "837":
             self._finding("EDI005", ERROR, f"transaction set {code or '(none)'} is not an 837 "
                           "claim; skipped", segment_index=index, segment="ST", value=code)
@@ -373,21 +402,21 @@ class ClaimReader:
             self._finding("EDI005", WARNING, f"version {version} read as {guide}",
                           segment_index=index, segment="ST", value=version)
         return Envelope(path=self.path, interchange=self._isa13 or "", group=self._gs06 or "",
-                        transaction=_element(st, 2), version=version, kind=kind,
-                        sender=_element(gs, 2) if gs else "",
-                        receiver=_element(gs, 3) if gs else "")
+                        transaction=st[2], version=version, kind=kind,
+                        sender=gs[2] if gs else "",
+                        receiver=gs[3] if gs else "")
 
     def _check_trailer(self, fields: list[str], index: int, tag: str, count_pos: int,
                        expected_count: int, what: str, control_pos: int, expected_control: str,
                        header: str) -> None:
-        count = _element(fields, count_pos)
+        count = fields[count_pos]
         if count.strip() != str(expected_count):
             edit = Edit(index, tag, count_pos, None, count, str(expected_count))
             self._finding("EDI004", ERROR, f"{tag}{count_pos:02d} says {count or '(empty)'} "
                           f"{what}, there are {expected_count}", segment_index=index,
                           segment=tag, value=count,
                           fix=Fix(f"set {tag}{count_pos:02d} to {expected_count}", (edit,)))
-        control = _element(fields, control_pos)
+        control = fields[control_pos]
         if control != expected_control:
             edit = Edit(index, tag, control_pos, None, control, expected_control)
             self._finding("EDI003", ERROR, f"{tag}{control_pos:02d} control number "
@@ -395,10 +424,10 @@ class ClaimReader:
                           segment_index=index, segment=tag, value=control,
                           fix=Fix(f"set {tag}{control_pos:02d} to {expected_control}", (edit,)))
 
-    def _hl(self, fields: list[str], index: int, levels: dict[str, str], expected: int,
-            have_billing: bool) -> tuple[int, bool]:
+    def _hl(self, fields: list[str], index: int, levels: dict[str, str],
+            expected: int) -> tuple[int, bool]:
         """Track the HL hierarchy; EDI007 when it is out of order."""
-        hl_id, parent, level = _element(fields, 1), _element(fields, 2), _element(fields, 3)
+        hl_id, parent, level = fields[1], fields[2], fields[3]
         problem = None
         if hl_id != str(expected):
             problem = f"HL01 is {hl_id or '(empty)'}, expected {expected}"
@@ -424,15 +453,15 @@ class ClaimReader:
     # -- claim helpers ----------------------------------------------------------
     @staticmethod
     def _provider(fields: list[str], index: int, loop: str) -> Provider:
-        npi = _element(fields, 9) if _element(fields, 8) == "XX" else ""
-        return Provider(loop=loop, entity=_element(fields, 1), npi=npi,
-                        name=_element(fields, 3), segment_index=index)
+        npi = fields[9] if fields[8] == "XX" else ""
+        return Provider(loop=loop, entity=fields[1], npi=npi,
+                        name=fields[3], segment_index=index)
 
     def _claim(self, fields: list[str], index: int, offset: int, component: str) -> Claim:
-        facility = _element(fields, 5).split(component)
+        facility = fields[5].split(component)
         facility += [""] * (3 - len(facility))
-        return Claim(envelope=self._envelope, claim_id=_element(fields, 1), clm_index=index,
-                     charge=_element(fields, 2), facility_code=facility[0],
+        return Claim(envelope=self._envelope, claim_id=fields[1], clm_index=index,
+                     charge=fields[2], facility_code=facility[0],
                      facility_qualifier=facility[1], frequency=facility[2],
                      first_index=index, start_offset=offset)
 
@@ -441,7 +470,7 @@ class ClaimReader:
         if claim.hi_index is None:
             claim.hi_index = index
         diagnoses = claim.diagnoses
-        for composite in fields[1:]:
+        for composite in fields[1:13]:  # HI01-HI12
             qualifier, _, rest = composite.partition(component)
             if qualifier in DIAGNOSIS_QUALIFIERS:
                 code = rest.split(component, 1)[0]
@@ -453,18 +482,18 @@ class ClaimReader:
         line.segment_id = tag
         line.segment_index = index
         if tag == "SV1":
-            composite = _element(fields, 1)
-            line.charge = _element(fields, 2)
-            line.unit_basis = _element(fields, 3)
-            line.units = _element(fields, 4)
-            pointers = _element(fields, 7)
+            composite = fields[1]
+            line.charge = fields[2]
+            line.unit_basis = fields[3]
+            line.units = fields[4]
+            pointers = fields[7]
             line.pointers = tuple(p for p in pointers.split(component) if p) if pointers else ()
         else:
-            line.revenue_code = _element(fields, 1)
-            composite = _element(fields, 2)
-            line.charge = _element(fields, 3)
-            line.unit_basis = _element(fields, 4)
-            line.units = _element(fields, 5)
+            line.revenue_code = fields[1]
+            composite = fields[2]
+            line.charge = fields[3]
+            line.unit_basis = fields[4]
+            line.units = fields[5]
         parts = composite.split(component)
         line.qualifier = parts[0]
         line.procedure = parts[1] if len(parts) > 1 else ""
@@ -483,8 +512,8 @@ class ClaimReader:
 
     @staticmethod
     def _line_date(fields: list[str], index: int, line: ServiceLine) -> None:
-        value = _element(fields, 3)
-        if _element(fields, 2) == "RD8" and "-" in value:
+        value = fields[3]
+        if fields[2] == "RD8" and "-" in value:
             start, _, end = value.partition("-")
             line.service_date, line.service_date_end = start, end
         else:

@@ -81,6 +81,10 @@ class ClaimContext:
             interchange=env.interchange, group=env.group, transaction=env.transaction,
             payer_id=claim.payer_id or None, charge=line.charge if line else None,
             fix=fix if self.rule.fix == "safe" else None)
+        if line is not None:
+            # For reports: the line's NDC and units, and its SV1/SV2 index so
+            # "dollars at risk" counts a line once however many findings it has.
+            finding.extra.update(ndc=line.ndc, units=line.units, line_index=line.segment_index)
         self.findings.append(finding)
         return finding
 
@@ -118,6 +122,16 @@ class LineContext:
         return self.claim_context.finding(message, **where)
 
 
+@dataclass(slots=True, frozen=True)
+class ClaimSpan:
+    """Where a claim with findings sits in its file (segment indexes, CLM to its
+    last segment), so reports can re-read and print just that claim."""
+
+    claim_id: str
+    first_index: int
+    last_index: int
+
+
 @dataclass(slots=True)
 class FileResult:
     path: str
@@ -128,6 +142,7 @@ class FileResult:
     size: int = 0
     sha256: str = ""
     findings: list[Finding] = field(default_factory=list)
+    claim_spans: list[ClaimSpan] = field(default_factory=list)  # claims with findings
 
     def counts(self) -> Counter:
         return Counter(f.severity for f in self.findings)
@@ -191,31 +206,44 @@ class Engine:
         self.line_rules = [r for r in rules.values() if r.scope == LINE and r.check]
         self.claim_rules = [r for r in rules.values() if r.scope == CLAIM and r.check]
         self._has = table.drugs.__contains__
+        self._plans: dict[int, tuple[list, list, list]] = {}  # by id(profile)
 
     # -- one claim ------------------------------------------------------------------
+    def _plan(self, profile) -> tuple[list, list, list]:
+        """The enabled rules and their severities for a payer profile, computed once."""
+        plan = self._plans.get(id(profile))
+        if plan is None:
+            config = self.config
+
+            def enabled(rules):
+                return [(r, config.severity_of(r.code, r.severity, profile))
+                        for r in rules if config.enabled(r.code, profile)]
+
+            line_rules = enabled(self.line_rules)
+            plan = (enabled(self.claim_rules), line_rules,
+                    [(r, sev) for r, sev in line_rules if r.generic])
+            self._plans[id(profile)] = plan
+        return plan
+
     def check_claim(self, claim: Claim, findings: list[Finding]) -> int:
         """Run the rules on a claim; return its number of drug lines."""
         has = self._has
         lines = [line for line in claim.lines if is_drug_line(line, has)]
         if not lines:
             return 0
-        config = self.config
-        profile = config.profile_for(claim.payer_id, claim.filing_indicator)
+        profile = self.config.profile_for(claim.payer_id, claim.filing_indicator)
+        claim_rules, line_rules, generic_rules = self._plan(profile)
         ctx = ClaimContext(claim, self.table, profile, lines, findings)
-        for rule in self.claim_rules:
-            if config.enabled(rule.code, profile):
-                ctx.rule = rule
-                ctx.severity = config.severity_of(rule.code, rule.severity, profile)
-                rule.check(ctx)
+        for rule, severity in claim_rules:
+            ctx.rule, ctx.severity = rule, severity
+            rule.check(ctx)
         table_drug = self.table.drug
         for line in lines:
             drug = table_drug(line.procedure)
             line_ctx = LineContext(ctx, line, drug)
-            for rule in self.line_rules:
-                if (drug is not None or rule.generic) and config.enabled(rule.code, profile):
-                    ctx.rule = rule
-                    ctx.severity = config.severity_of(rule.code, rule.severity, profile)
-                    rule.check(line_ctx)
+            for rule, severity in (line_rules if drug is not None else generic_rules):
+                ctx.rule, ctx.severity = rule, severity
+                rule.check(line_ctx)
         return len(lines)
 
     # -- one file -------------------------------------------------------------------
@@ -232,9 +260,15 @@ class Engine:
         with raw:
             stream = _HashingStream(raw)
             reader = ClaimReader(path, stream)
+            spans = result.claim_spans
+            reader_findings = 0
             for claim in reader.claims():
                 result.claims += 1
+                before = len(findings)
                 result.drug_lines += self.check_claim(claim, findings)
+                if len(findings) > before or len(reader.findings) > reader_findings:
+                    spans.append(ClaimSpan(claim.claim_id, claim.first_index, claim.last_index))
+                reader_findings = len(reader.findings)
             # hash the rest of a file the reader stopped early in
             while stream.read(1 << 20):
                 pass

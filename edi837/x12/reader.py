@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import codecs
 import io
+from itertools import accumulate
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Iterator
@@ -129,6 +130,35 @@ def _open_text_chunks(stream: BinaryIO, source: Source) -> Iterator[str]:
         yield chunk.decode("latin-1")
 
 
+class Batch:
+    """The complete segments of one buffered chunk, all in one interchange.
+
+    ``texts`` are the segments without their terminator and without white
+    space before them; segment ``k`` has file index ``first_index + k``.
+    Offsets are computed only when asked for (most segments never are).
+    """
+
+    __slots__ = ("delimiters", "texts", "first_index", "_base", "_raw", "_keep", "_lengths")
+
+    def __init__(self, delimiters: Delimiters, texts: list[str], first_index: int, base: int,
+                 raw: list[str], keep: list[int] | None) -> None:
+        self.delimiters = delimiters
+        self.texts = texts
+        self.first_index = first_index
+        self._base = base
+        self._raw = raw
+        self._keep = keep
+        self._lengths: list[int] | None = None
+
+    def offset(self, k: int) -> int:
+        """Offset in the file of the first character of segment ``k``."""
+        if self._lengths is None:  # summed lengths of the raw pieces before each
+            self._lengths = list(accumulate(map(len, self._raw), initial=0))
+        j = k if self._keep is None else self._keep[k]
+        return (self._base + self._lengths[j] + j * len(self.delimiters.segment)
+                + len(self._raw[j]) - len(self.texts[k]))
+
+
 class SegmentReader:
     """Iterate over the segments of one file.
 
@@ -136,7 +166,8 @@ class SegmentReader:
     (``fields[0]`` is the segment id), its 1-based index in the file, and the
     offset of its first character (a byte offset, except in UTF-16 input,
     where it is an offset into the decoded text).  ``delimiters`` always holds
-    those of the current interchange.
+    those of the current interchange.  ``batches()`` gives the same segments a
+    chunk at a time, unsplit, for readers that only look at some of them.
     """
 
     def __init__(self, path: str | Path, stream: BinaryIO | None = None) -> None:
@@ -145,24 +176,32 @@ class SegmentReader:
         self.source = Source(self.path)
         self.delimiters: Delimiters | None = None
         self.segment_count = 0
-        self.bytes_read = 0
+        self.bytes_read = 0  # offset just past the last complete segment
 
     def __iter__(self) -> Iterator[tuple[list[str], int, int]]:
-        if self._stream is not None:
-            yield from self._segments(self._stream)
-            return
-        with open(self.path, "rb") as stream:
-            yield from self._segments(stream)
+        for batch in self.batches():
+            element = batch.delimiters.element
+            first = batch.first_index
+            for k, text in enumerate(batch.texts):
+                yield text.split(element), first + k, batch.offset(k)
 
-    def _segments(self, stream: BinaryIO) -> Iterator[tuple[list[str], int, int]]:
+    def batches(self) -> Iterator[Batch]:
+        if self._stream is not None:
+            return self._batches(self._stream)
+        return self._batches_of_path()
+
+    def _batches_of_path(self) -> Iterator[Batch]:
+        with open(self.path, "rb") as stream:
+            yield from self._batches(stream)
+
+    def _batches(self, stream: BinaryIO) -> Iterator[Batch]:
         source = self.source
         chunks = _open_text_chunks(stream, source)
         buf = next(chunks, "")  # reading the head sets source.bom
         base = 3 if source.bom else 0  # file offset of buf[0]
-        index = 0
+        index = 0  # segments so far
         delims: Delimiters | None = None
         exhausted = False
-        whitespace_seen = False
         while True:
             if delims is None:
                 # Between interchanges: find the next ISA and its delimiters.
@@ -177,7 +216,8 @@ class SegmentReader:
                 if not stripped:
                     break
                 if len(stripped) != len(buf):
-                    whitespace_seen = whitespace_seen or index > 0
+                    if index:
+                        source.whitespace_between_segments = True
                     base += len(buf) - len(stripped)
                     buf = stripped
                 try:
@@ -187,65 +227,61 @@ class SegmentReader:
                     exc.offset = base
                     raise
                 self.delimiters = delims
-                element, terminator = delims.element, delims.segment
+                terminator = delims.segment
+                iea = "IEA" + delims.element
+                spaced = tuple(terminator + w for w in _WHITESPACE if w != terminator)
             # Split what is buffered; the last piece may be incomplete.
-            pieces = buf.split(terminator)
+            text = buf
+            raw = text.split(terminator)
             if exhausted:
-                tail = pieces.pop()
-                if tail.strip(_WHITESPACE):
-                    pieces.append(tail)
+                if not raw[-1].strip(_WHITESPACE):
+                    raw.pop()
                 buf = ""
             else:
-                buf = pieces.pop()
-            offset = base
-            consumed = 0
-            restart = False
-            for n, piece in enumerate(pieces):
-                length = len(piece) + 1
-                if piece[:1] in _WHITESPACE:
-                    text = piece.lstrip(_WHITESPACE)
-                    if not text:
-                        offset += length
-                        consumed += length
-                        continue
-                    whitespace_seen = True
-                    seg_offset = offset + len(piece) - len(text)
-                else:
-                    text = piece
-                    seg_offset = offset
-                offset += length
-                consumed += length
-                index += 1
-                fields = text.split(element)
-                yield fields, index, seg_offset
-                if fields[0] == "IEA" and n + 1 < len(pieces):
-                    # The next interchange may use other delimiters: re-read
-                    # them from its ISA before splitting any further.
-                    restart = True
-                    break
-            if restart:
-                rest = terminator.join(pieces[n + 1:])
-                buf = rest if exhausted else rest + terminator + buf
-                base += consumed
+                buf = raw.pop()
+            # A new interchange may use other delimiters: stop after an IEA
+            # that is followed by more, and re-read them from its ISA.
+            rest = None
+            if iea in text:
+                for n, piece in enumerate(raw):
+                    if piece.lstrip(_WHITESPACE).startswith(iea) and n + 1 < len(raw):
+                        rest = raw[n + 1:]
+                        del raw[n + 1:]
+                        break
+            # Strip white space between segments only where there is some.
+            first = raw[0][:1] if raw else ""
+            if (first and first in _WHITESPACE) or any(s in text for s in spaced):
+                texts = [p.lstrip(_WHITESPACE) for p in raw]
+                source.whitespace_between_segments = True
+            else:
+                texts = raw
+            keep = None
+            if "" in texts:
+                keep = [j for j, t in enumerate(texts) if t]
+                texts = [texts[j] for j in keep]
+            if texts:
+                yield Batch(delims, texts, index + 1, base, raw, keep)
+            index += len(texts)
+            self.segment_count = index
+            base += sum(map(len, raw)) + len(raw) * len(terminator)
+            self.bytes_read = base
+            if rest is not None:
+                buf = terminator.join(rest) + ("" if exhausted else terminator + buf)
                 delims = None
                 continue
-            base = offset
             if exhausted:
                 break
             if len(buf) > MAX_SEGMENT:
                 raise X12SyntaxError(
                     f"no segment terminator {terminator!r} in {len(buf)} characters",
                     segment_index=index + 1, offset=base)
-            if pieces and pieces[-1].lstrip(_WHITESPACE).startswith("IEA"):
+            if raw and raw[-1].lstrip(_WHITESPACE).startswith(iea):
                 delims = None  # the next interchange may use other delimiters
             chunk = next(chunks, None)
             if chunk is None:
                 exhausted = True
             else:
                 buf += chunk
-        self.segment_count = index
-        source.whitespace_between_segments = whitespace_seen
-        self.bytes_read = base
 
 
 def read_segments(data: bytes, path: str = "<bytes>") -> list[tuple[list[str], int, int]]:
