@@ -1,0 +1,274 @@
+"""DX: diagnoses (loop 2300 HI, 837P SV107 pointers).
+
+Which ICD-10-CM codes support a drug, and the dates each is valid, come from
+the drug table (``[[drugs.<HCPCS>.diagnoses]]``): bare G35 through 2025-09-30,
+G35.A-G35.D from 2025-10-01 (FY2026 ICD-10-CM).  Codes are compared in the
+X12 form, without the decimal point; messages show them with it.
+"""
+from __future__ import annotations
+
+from ..findings import ERROR, WARNING, Edit, Fix
+from ..model import PROFESSIONAL
+from . import CLAIM, rule
+
+MAX_POINTERS = 4  # SV107-1 .. SV107-4
+MAX_DIAGNOSES = 12  # SV107 points at HI positions 1-12 (837P)
+
+
+def _dotted(code: str) -> str:
+    """ICD-10-CM display form: G35A -> G35.A (codes are stored without the dot)."""
+    return f"{code[:3]}.{code[3:]}" if len(code) > 3 else code
+
+
+def _codes(ctx) -> list[str]:
+    return [dx.code for dx in ctx.claim.diagnoses]
+
+
+def _groups(drug) -> str:
+    """The drug's supporting diagnosis groups, for messages ("multiple sclerosis")."""
+    labels = dict.fromkeys(entry.group for entry in drug.diagnoses if not entry.review)
+    return ", ".join(labels) or "none listed"
+
+
+def _replacements(drug, code: str, day) -> str:
+    """Codes of the drug's ICD-10-CM category valid on ``day``: G35 -> G35.A-G35.D."""
+    found = sorted({entry.code for entry in drug.diagnoses
+                    if not entry.prefix and entry.code[:3] == code[:3] and entry.code != code
+                    and entry.valid_on(day)})
+    if not found:
+        return ""
+    if len(found) > 2:
+        return f"; use {_dotted(found[0])}-{_dotted(found[-1])} ({', '.join(map(_dotted, found))})"
+    return f"; use {' or '.join(map(_dotted, found))}"
+
+
+@rule("DX001", ERROR)
+def no_supporting_diagnosis(ctx):
+    """No diagnosis on the claim supports the drug.
+
+    What it does: compares the claim's HI diagnoses with the codes the drug
+    table lists for the drug (J2350: multiple sclerosis, G35 and G35.A-G35.D),
+    whatever their dates (a code that supports the drug but is not valid on
+    the date of service is DX002's).  Codes the table marks for review
+    (J2350: non-active progressive MS G35.B2/G35.C2, CIS G37.9) support the
+    drug here: they are at the edge of the label, not outside it, and DOC001
+    notes the medical-necessity documentation they call for.
+    Why: payers pay a drug for its labeled or compendium-supported
+    indications ("reasonable and necessary"); a claim with none of them is
+    denied.  Indications: DailyMed Ocrevus label; codes: FY2026 ICD-10-CM.
+    PASS:
+        CLM*C1*9000***11:B:1*Y*A*Y*Y
+        HI*ABK:G35A
+        LX*1
+        SV1*HC:J2350:JZ*9000*UN*600***1
+        DTP*472*D8*20260115
+        LIN**N4*50242015001
+        CTP****20*ML
+    FAIL:
+        CLM*C1*9000***11:B:1*Y*A*Y*Y
+        HI*ABK:M0579
+        LX*1
+        SV1*HC:J2350:JZ*9000*UN*600***1
+        DTP*472*D8*20260115
+        LIN**N4*50242015001
+        CTP****20*ML
+    PASS (837I):
+        CLM*I1*9000***13:A:1**A*Y*Y
+        DTP*434*RD8*20260115-20260115
+        HI*ABK:G35A
+        LX*1
+        SV2*0636*HC:J2350:JZ*9000*UN*600
+        DTP*472*D8*20260115
+        LIN**N4*50242015001
+        CTP****20*ML
+    FAIL (837I):
+        CLM*I1*9000***13:A:1**A*Y*Y
+        DTP*434*RD8*20260115-20260115
+        HI*ABK:M0579
+        LX*1
+        SV2*0636*HC:J2350:JZ*9000*UN*600
+        DTP*472*D8*20260115
+        LIN**N4*50242015001
+        CTP****20*ML
+    Fix safety: none (the diagnosis comes from the medical record).
+    """
+    codes = _codes(ctx)
+    if ctx.drug.supporting_diagnoses(codes, None).supported:
+        return
+    billed = ", ".join(map(_dotted, codes)) if codes else "none (no HI segment)"
+    ctx.finding(f"no diagnosis on the claim supports {ctx.line.procedure} "
+                f"({_groups(ctx.drug)}); claim diagnoses: {billed}",
+                value=" ".join(codes) or None)
+
+
+@rule("DX002", ERROR, scope=CLAIM)
+def diagnosis_not_valid_on_date(ctx):
+    """A supporting diagnosis is not valid on the date of service.
+
+    What it does: for each drug and date of service on the claim, finds the
+    HI codes that would support the drug but are not valid on that date:
+    bare G35 on or after 2025-10-01 (a header code from FY2026), and
+    G35.A-G35.D before it.  One finding per code, at its HI segment, naming
+    the codes of the same category valid on the date.
+    Why: ICD-10-CM codes are valid by date of service; FY2026 (2025-10-01)
+    split G35 into G35.A-G35.D, and a non-billable header code is rejected.
+    Source: FY2026 ICD-10-CM G35 expansion (billing-rules.md §3.1).
+    PASS:
+        CLM*C1*9000***11:B:1*Y*A*Y*Y
+        HI*ABK:G35A
+        LX*1
+        SV1*HC:J2350:JZ*9000*UN*600***1
+        DTP*472*D8*20260115
+        LIN**N4*50242015001
+        CTP****20*ML
+    FAIL:
+        CLM*C1*9000***11:B:1*Y*A*Y*Y
+        HI*ABK:G35
+        LX*1
+        SV1*HC:J2350:JZ*9000*UN*600***1
+        DTP*472*D8*20260115
+        LIN**N4*50242015001
+        CTP****20*ML
+    PASS (837I):
+        CLM*I1*9000***13:A:1**A*Y*Y
+        DTP*434*RD8*20250915-20250915
+        HI*ABK:G35
+        LX*1
+        SV2*0636*HC:J2350:JZ*9000*UN*600
+        DTP*472*D8*20250915
+        LIN**N4*50242015001
+        CTP****20*ML
+    FAIL (837I):
+        CLM*I1*9000***13:A:1**A*Y*Y
+        DTP*434*RD8*20260115-20260115
+        HI*ABK:G35
+        LX*1
+        SV2*0636*HC:J2350:JZ*9000*UN*600
+        DTP*472*D8*20260115
+        LIN**N4*50242015001
+        CTP****20*ML
+    Fix safety: none (the subtype, G35.A-G35.D, is in the medical record).
+    """
+    codes = _codes(ctx)
+    reported = set()
+    for group in ctx.groups():
+        line = group[0]
+        drug = ctx.table.drug(line.procedure)
+        day = ctx.date_of(line)
+        if drug is None or day is None:
+            continue  # DOS001 reports a missing date
+        for match in drug.supporting_diagnoses(codes, day).not_valid_on_date:
+            if (match.position, day) in reported:
+                continue
+            reported.add((match.position, day))
+            entry = match.entry
+            if entry.valid_to is not None and day > entry.valid_to:
+                validity = f"valid through {entry.valid_to.isoformat()}"
+            elif entry.valid_from is not None:
+                validity = f"valid from {entry.valid_from.isoformat()}"
+            else:
+                validity = "not valid on that date"
+            dx = ctx.claim.diagnoses[match.position - 1]
+            ctx.finding(f"diagnosis {_dotted(match.code)} is not valid on {day.isoformat()}, "
+                        f"the date of service of {drug.hcpcs} ({validity})"
+                        f"{_replacements(drug, match.code, day)}",
+                        segment_index=dx.segment_index, segment="HI", loop="2300",
+                        value=dx.code, hcpcs=drug.hcpcs)
+
+
+@rule("DX003", WARNING, fix="safe")
+def pointer_misses_supporting_diagnosis(ctx):
+    """837P: the drug line's SV107 pointers miss the claim's supporting diagnosis.
+
+    What it does: on a professional claim, checks that at least one SV107
+    diagnosis pointer of the drug line points at an HI code that supports the
+    drug on the line's date of service, when the claim has such a code.
+    Why: the payer reads medical necessity from the diagnoses the line points
+    at; a J2350 line pointing only at, say, Z79.899 (long-term drug therapy)
+    is denied even though MS is on the claim.  X12 005010X222A1 SV107
+    (billing-rules.md §4.1).
+    PASS:
+        CLM*C1*9000***11:B:1*Y*A*Y*Y
+        HI*ABK:Z79899*ABF:G35A
+        LX*1
+        SV1*HC:J2350:JZ*9000*UN*600***1:2
+        DTP*472*D8*20260115
+        LIN**N4*50242015001
+        CTP****20*ML
+    FAIL:
+        CLM*C1*9000***11:B:1*Y*A*Y*Y
+        HI*ABK:Z79899*ABF:G35A
+        LX*1
+        SV1*HC:J2350:JZ*9000*UN*600***1
+        DTP*472*D8*20260115
+        LIN**N4*50242015001
+        CTP****20*ML
+    Fix safety: safe when exactly one diagnosis on the claim supports the
+    drug and SV107 has a free slot (fewer than 4 pointers): its position is
+    added as the next pointer (SV107 1 -> 1:2).  With two or more supporting
+    codes, which one applies needs a person.
+    """
+    claim = ctx.claim
+    if claim.kind != PROFESSIONAL:
+        return  # 837I has no line-level diagnosis pointers
+    support = ctx.drug.supporting_diagnoses(_codes(ctx), ctx.date)
+    if not support.supported:
+        return  # DX001 / DX002
+    pointed = {int(p) for p in ctx.line.pointers if p.isdigit()}
+    if pointed & support.positions:
+        return
+    pointers = ctx.line.pointers
+    choices = ", ".join(f"{_dotted(m.code)} at position {m.position}" for m in support.supporting)
+    fix = None
+    if len(support.supporting) == 1 and len(pointers) < MAX_POINTERS:
+        position = str(support.supporting[0].position)
+        fix = Fix(f"add diagnosis pointer {position} "
+                  f"({_dotted(support.supporting[0].code)}) to SV107",
+                  (Edit(ctx.line.segment_index, "SV1", 7, len(pointers) + 1, "", position),))
+    shown = ":".join(pointers)
+    ctx.finding(f"the SV107 diagnosis pointers ({shown or 'none'}) point at no diagnosis "
+                f"supporting {ctx.line.procedure}; the claim has {choices}",
+                value=shown or None, fix=fix)
+
+
+@rule("DX004", ERROR, generic=True)
+def pointer_out_of_range(ctx):
+    """837P: an SV107 pointer refers to an HI position that does not exist.
+
+    What it does: checks each SV107 diagnosis pointer of a drug line is a
+    number from 1 to 12 and that the claim's HI has a diagnosis at that
+    position.  One finding per bad pointer.
+    Why: the pointer must reference a diagnosis on the claim (X12
+    005010X222A1 SV107, pointers 1-12); clearinghouses (Stedi since
+    2026-01) reject claims whose pointers refer to missing HI positions.
+    PASS:
+        CLM*C1*9000***11:B:1*Y*A*Y*Y
+        HI*ABK:G35A*ABF:Z79899
+        LX*1
+        SV1*HC:J2350:JZ*9000*UN*600***1:2
+        DTP*472*D8*20260115
+        LIN**N4*50242015001
+        CTP****20*ML
+    FAIL:
+        CLM*C1*9000***11:B:1*Y*A*Y*Y
+        HI*ABK:G35A*ABF:Z79899
+        LX*1
+        SV1*HC:J2350:JZ*9000*UN*600***1:5
+        DTP*472*D8*20260115
+        LIN**N4*50242015001
+        CTP****20*ML
+    Fix safety: none (which diagnosis was meant needs a person).
+    """
+    claim = ctx.claim
+    if claim.kind != PROFESSIONAL:
+        return
+    count = len(claim.diagnoses)
+    for slot, pointer in enumerate(ctx.line.pointers, start=1):
+        if not pointer.isdigit() or not 1 <= int(pointer) <= MAX_DIAGNOSES:
+            problem = f"is not a diagnosis position 1-{MAX_DIAGNOSES}"
+        elif claim.diagnosis_at(pointer) is None:
+            problem = (f"refers to HI position {int(pointer)}, but the claim has "
+                       f"{count} diagnos{'is' if count == 1 else 'es'}")
+        else:
+            continue
+        ctx.finding(f"SV107-{slot} diagnosis pointer {pointer!r} {problem}", value=pointer)

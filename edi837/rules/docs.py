@@ -1,0 +1,300 @@
+"""DOC: documentation that must be on file, and the people and place behind a drug claim.
+
+The claim cannot carry an HBV screening result or a physician order; these
+rules annotate what a biller should make sure is on file (billing-rules.md
+§2.9), and flag a drug claim that names nobody who gave or ordered the drug.
+Dose-specific notes come from the drug table (``[[drugs.<HCPCS>.documentation]]``).
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from ..claims import CLAIM_PROVIDERS, LINE_PROVIDERS
+from ..findings import INFO, WARNING
+from ..model import INSTITUTIONAL, PROFESSIONAL
+from . import CLAIM, rule
+
+DISCARDED = "JW"  # CMS modifier: drug amount discarded, not administered
+
+# What each guide calls the providers these rules look for (attribute names of
+# Claim / ServiceLine), in the order messages name them.
+RENDERING = {PROFESSIONAL: ("rendering",), INSTITUTIONAL: ("rendering", "attending")}
+
+
+def _loops(kind: str, attributes: tuple[str, ...], *, lines: bool = True) -> str:
+    """Where a guide carries these providers, from the reader's loop map: "2310B/2420A NM1*82"."""
+    by_entity: dict[str, list[str]] = {}
+    for providers in (CLAIM_PROVIDERS[kind], LINE_PROVIDERS[kind] if lines else {}):
+        for entity, (loop, attribute) in providers.items():
+            if attribute in attributes:
+                by_entity.setdefault(entity, [])
+                if loop not in by_entity[entity]:
+                    by_entity[entity].append(loop)
+    by_loops: dict[str, list[str]] = {}  # DN and P3 share loops 2310A/2420F
+    for entity, loops in by_entity.items():
+        by_loops.setdefault("/".join(loops), []).append(entity)
+    return " or ".join(f"{loops} NM1*{'/'.join(entities)}" for loops, entities in by_loops.items())
+
+
+def _dose(ctx):
+    """Units administered for the drug and date (JW lines aside), when ``ctx.line`` is the
+    first administered line of them (so a dose is annotated once); else None."""
+    administered = [line for line in ctx.group if not line.has_modifier(DISCARDED)]
+    if not administered or administered[0] is not ctx.line:
+        return None
+    units = [line.units_value for line in administered]
+    if any(value is None for value in units):
+        return None
+    return sum(units, Decimal(0))
+
+
+@rule("DOC001", INFO)
+def documentation_on_file(ctx):
+    """Documentation the drug table asks to be on file for this dose.
+
+    What it does: for each drug and date, adds the drug table's documentation
+    notes that apply to the administered dose (J2350, 300 units: likely an
+    initial dose, so hepatitis B screening and quantitative serum
+    immunoglobulins must be on file).  It also notes when the only diagnoses
+    supporting the drug are ones the table marks for review (J2350: non-active
+    progressive MS G35.B2/G35.C2, or G37.9 for CIS), since medical necessity
+    must then be documented.  One finding per note, at the first administered
+    line.
+    Why: the label requires HBV screening and immunoglobulins before the first
+    Ocrevus dose (DailyMed, Jan 2024); an auditor asks for them, and the
+    claim cannot carry them (billing-rules.md §2.4, §2.9, §3.1).
+    PASS:
+        CLM*C1*9000***11:B:1*Y*A*Y*Y
+        HI*ABK:G35A
+        LX*1
+        SV1*HC:J2350:JZ*9000*UN*600***1
+        DTP*472*D8*20260115
+        LIN**N4*50242015001
+        CTP****20*ML
+    FAIL:
+        CLM*C1*4500***11:B:1*Y*A*Y*Y
+        HI*ABK:G35A
+        LX*1
+        SV1*HC:J2350:JZ*4500*UN*300***1
+        DTP*472*D8*20260115
+        LIN**N4*50242015001
+        CTP****10*ML
+    PASS (837I):
+        CLM*I1*9000***13:A:1**A*Y*Y
+        DTP*434*RD8*20260115-20260115
+        HI*ABK:G35A
+        LX*1
+        SV2*0636*HC:J2350:JZ*9000*UN*600
+        DTP*472*D8*20260115
+        LIN**N4*50242015001
+        CTP****20*ML
+    FAIL (837I):
+        CLM*I1*4500***13:A:1**A*Y*Y
+        DTP*434*RD8*20260115-20260115
+        HI*ABK:G35A
+        LX*1
+        SV2*0636*HC:J2350:JZ*4500*UN*300
+        DTP*472*D8*20260115
+        LIN**N4*50242015001
+        CTP****10*ML
+    Fix safety: none (an annotation: nothing on the claim is wrong).
+    """
+    dose = _dose(ctx)
+    if dose is None:
+        return
+    drug = ctx.drug
+    hcpcs = ctx.line.procedure
+    for note in drug.documentation_for(dose):
+        ctx.finding(f"{hcpcs}, {dose.normalize():f} units: {note.note}",
+                    value=ctx.line.units)
+    support = drug.supporting_diagnoses([dx.code for dx in ctx.claim.diagnoses], ctx.date)
+    if support.review_only:
+        notes = dict.fromkeys(f"{m.entry.group}" + (f" ({m.entry.note})" if m.entry.note else "")
+                              for m in support.supporting)
+        codes = ", ".join(m.code for m in support.supporting)
+        ctx.finding(f"{hcpcs} is supported only by diagnoses marked for review ({codes}): "
+                    f"{'; '.join(notes)}; medical necessity must be documented",
+                    value=codes)
+
+
+@rule("DOC002", WARNING, scope=CLAIM)
+def no_rendering_provider(ctx):
+    """Drug claim names no rendering/administering provider.
+
+    What it does: flags a claim with drug lines that names no rendering
+    provider at claim level (837P 2310B NM1*82; 837I 2310D NM1*82 or the
+    attending provider 2310A NM1*71) while a drug line has none of its own
+    (837P 2420A, 837I 2420C NM1*82).  Once per claim, at the CLM segment.
+    Why: who administered the drug must be documented (billing-rules.md
+    §2.9), and payers check the rendering provider's enrollment and
+    incident-to rules for drugs given in an office or clinic.
+    PASS:
+        CLM*C1*9000***11:B:1*Y*A*Y*Y
+        HI*ABK:G35A
+        NM1*82*1*SMITH*JANE****XX*1234567893
+        LX*1
+        SV1*HC:J2350:JZ*9000*UN*600***1
+        DTP*472*D8*20260115
+        LIN**N4*50242015001
+        CTP****20*ML
+    FAIL:
+        CLM*C1*9000***11:B:1*Y*A*Y*Y
+        HI*ABK:G35A
+        LX*1
+        SV1*HC:J2350:JZ*9000*UN*600***1
+        DTP*472*D8*20260115
+        LIN**N4*50242015001
+        CTP****20*ML
+    PASS (837I):
+        CLM*I1*9000***13:A:1**A*Y*Y
+        DTP*434*RD8*20260115-20260115
+        HI*ABK:G35A
+        NM1*71*1*SMITH*JANE****XX*1234567893
+        LX*1
+        SV2*0636*HC:J2350:JZ*9000*UN*600
+        DTP*472*D8*20260115
+        LIN**N4*50242015001
+        CTP****20*ML
+    FAIL (837I):
+        CLM*I1*9000***13:A:1**A*Y*Y
+        DTP*434*RD8*20260115-20260115
+        HI*ABK:G35A
+        LX*1
+        SV2*0636*HC:J2350:JZ*9000*UN*600
+        DTP*472*D8*20260115
+        LIN**N4*50242015001
+        CTP****20*ML
+    Fix safety: none (who gave the drug is in the administration record).
+    """
+    claim = ctx.claim
+    attributes = RENDERING[claim.kind]
+    if any(getattr(claim, attribute) is not None for attribute in attributes):
+        return
+    missing = [line for line in ctx.drug_lines if line.rendering is None]
+    if not missing:
+        return
+    numbers = ", ".join(line.number for line in missing)
+    ctx.finding(f"drug claim names no rendering or administering provider "
+                f"({_loops(claim.kind, attributes)}); drug lines without one: LX {numbers}",
+                hcpcs=missing[0].procedure)
+
+
+@rule("DOC003", INFO, scope=CLAIM)
+def no_service_facility(ctx):
+    """Drug claim names no service facility.
+
+    What it does: notes a claim with drug lines that has no service facility
+    location (837P 2310C, 837I 2310E NM1*77).  Once per claim, at the CLM
+    segment.
+    Why: the facility where the drug was given must be documented
+    (billing-rules.md §2.9), and some payers restrict the site of care for
+    infused biologics (Aetna CPB 0264 for ocrelizumab, §2.8).  The loop is
+    optional when the billing provider's address is where the service took
+    place, so this is an annotation.
+    PASS:
+        CLM*C1*9000***11:B:1*Y*A*Y*Y
+        HI*ABK:G35A
+        NM1*77*2*SYNTHETIC INFUSION SUITE*****XX*1234567893
+        N3*200 EXAMPLE AVE
+        N4*SPRINGFIELD*IL*627010000
+        LX*1
+        SV1*HC:J2350:JZ*9000*UN*600***1
+        DTP*472*D8*20260115
+        LIN**N4*50242015001
+        CTP****20*ML
+    FAIL:
+        CLM*C1*9000***11:B:1*Y*A*Y*Y
+        HI*ABK:G35A
+        LX*1
+        SV1*HC:J2350:JZ*9000*UN*600***1
+        DTP*472*D8*20260115
+        LIN**N4*50242015001
+        CTP****20*ML
+    PASS (837I):
+        CLM*I1*9000***13:A:1**A*Y*Y
+        DTP*434*RD8*20260115-20260115
+        HI*ABK:G35A
+        NM1*77*2*SYNTHETIC INFUSION SUITE*****XX*1234567893
+        N3*200 EXAMPLE AVE
+        N4*SPRINGFIELD*IL*627010000
+        LX*1
+        SV2*0636*HC:J2350:JZ*9000*UN*600
+        DTP*472*D8*20260115
+        LIN**N4*50242015001
+        CTP****20*ML
+    FAIL (837I):
+        CLM*I1*9000***13:A:1**A*Y*Y
+        DTP*434*RD8*20260115-20260115
+        HI*ABK:G35A
+        LX*1
+        SV2*0636*HC:J2350:JZ*9000*UN*600
+        DTP*472*D8*20260115
+        LIN**N4*50242015001
+        CTP****20*ML
+    Fix safety: none (an annotation).
+    """
+    claim = ctx.claim
+    if claim.facility is not None:
+        return
+    ctx.finding(f"drug claim names no service facility "
+                f"({_loops(claim.kind, ('facility',), lines=False)})",
+                hcpcs=ctx.drug_lines[0].procedure)
+
+
+@rule("DOC004", INFO)
+def no_ordering_provider(ctx):
+    """Drug line names no ordering or referring provider.
+
+    What it does: notes a drug line with no ordering provider (837P 2420E
+    NM1*DK) and no referring provider on the line or the claim (837P 2310A /
+    2420F, 837I 2310F / 2420D NM1*DN).
+    Why: a physician order for the drug must be on file (billing-rules.md
+    §2.9); naming the ordering or referring provider on the claim ties the
+    line to it.
+    PASS:
+        CLM*C1*9000***11:B:1*Y*A*Y*Y
+        HI*ABK:G35A
+        LX*1
+        SV1*HC:J2350:JZ*9000*UN*600***1
+        DTP*472*D8*20260115
+        LIN**N4*50242015001
+        CTP****20*ML
+        NM1*DK*1*JONES*ALEX****XX*1234567893
+    FAIL:
+        CLM*C1*9000***11:B:1*Y*A*Y*Y
+        HI*ABK:G35A
+        LX*1
+        SV1*HC:J2350:JZ*9000*UN*600***1
+        DTP*472*D8*20260115
+        LIN**N4*50242015001
+        CTP****20*ML
+    PASS (837I):
+        CLM*I1*9000***13:A:1**A*Y*Y
+        DTP*434*RD8*20260115-20260115
+        HI*ABK:G35A
+        NM1*DN*1*JONES*ALEX****XX*1234567893
+        LX*1
+        SV2*0636*HC:J2350:JZ*9000*UN*600
+        DTP*472*D8*20260115
+        LIN**N4*50242015001
+        CTP****20*ML
+    FAIL (837I):
+        CLM*I1*9000***13:A:1**A*Y*Y
+        DTP*434*RD8*20260115-20260115
+        HI*ABK:G35A
+        LX*1
+        SV2*0636*HC:J2350:JZ*9000*UN*600
+        DTP*472*D8*20260115
+        LIN**N4*50242015001
+        CTP****20*ML
+    Fix safety: none (an annotation).
+    """
+    line, claim = ctx.line, ctx.claim
+    if line.ordering is not None or line.referring is not None or claim.referring is not None:
+        return
+    kind = claim.kind
+    wanted = [f"referring provider ({_loops(kind, ('referring',))})"]
+    ordering = _loops(kind, ("ordering",))
+    if ordering:  # 837I has no line-level ordering provider loop
+        wanted.insert(0, f"ordering provider ({ordering})")
+    ctx.finding(f"{line.procedure} line names no {' and no '.join(wanted)}")

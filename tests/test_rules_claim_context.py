@@ -1,0 +1,331 @@
+"""DX, ADM, REV, DOS and DOC rules: a drug line in its claim (diagnoses,
+administration lines, revenue code, dates, providers), through the real engine."""
+import pytest
+
+from edi837.drugs import load_drug_table
+from edi837.engine import Engine
+from edi837.findings import Edit
+from edi837.x12.fragment import wrap_claims
+
+CLAIM_RULES = {"DX001", "DX002", "DX003", "DX004", "ADM001", "ADM002", "REV001", "DOS001",
+               "DOC001", "DOC002", "DOC003", "DOC004"}
+
+J2350_LINE = """\
+LX*1
+SV1*HC:J2350:JZ*9000*UN*600***{pointers}
+DTP*472*D8*{date}
+LIN**N4*50242015001
+CTP****20*ML"""
+
+# Rendering, facility and ordering providers, so the DOC rules stay quiet
+# unless a test leaves them out.
+PROVIDERS_P = "NM1*82*1*SMITH*JANE****XX*1234567893\nNM1*77*2*SUITE*****XX*1234567893"
+ORDERING_P = "NM1*DK*1*JONES*ALEX****XX*1234567893"
+ADMIN_P = "LX*9\nSV1*HC:96413*500*UN*1***1\nDTP*472*D8*{date}"
+
+
+@pytest.fixture(scope="module")
+def engine():
+    return Engine(load_drug_table())
+
+
+@pytest.fixture
+def check(engine, tmp_path):
+    """Run a claim fragment; return the findings of this module's rules."""
+    def run(fragment: str, kind: str = "837P", rules=CLAIM_RULES):
+        path = tmp_path / "claim.edi"
+        path.write_text(wrap_claims(fragment, kind))
+        result = engine.check_file(path)
+        assert result.drug_lines >= 1
+        return [f for f in result.findings if f.rule in rules]
+    return run
+
+
+def professional(hi="HI*ABK:G35A", date="20260115", pointers="1", extra_lines="",
+                 providers=PROVIDERS_P, admin=True, ordering=True):
+    parts = ["CLM*C1*9500***11:B:1*Y*A*Y*Y", hi]
+    if providers:
+        parts.append(providers)
+    parts.append(J2350_LINE.format(pointers=pointers, date=date))
+    if ordering:
+        parts.append(ORDERING_P)
+    if admin:
+        parts.append(ADMIN_P.format(date=date))
+    if extra_lines:
+        parts.append(extra_lines)
+    return "\n".join(parts)
+
+
+def institutional(revenue="0636", line_date="DTP*472*D8*20260115",
+                  statement="DTP*434*RD8*20260115-20260115", providers=""):
+    parts = ["CLM*I1*9500***13:A:1**A*Y*Y"]
+    if statement:
+        parts.append(statement)
+    parts.append("HI*ABK:G35A")
+    if providers:
+        parts.append(providers)
+    parts += ["LX*1", f"SV2*{revenue}*HC:J2350:JZ*9000*UN*600"]
+    if line_date:
+        parts.append(line_date)
+    parts += ["LIN**N4*50242015001", "CTP****20*ML",
+              "LX*2", "SV2*0260*HC:96413*500*UN*1", "DTP*472*D8*20260115"]
+    return "\n".join(parts)
+
+
+def codes(findings):
+    return sorted(f.rule for f in findings)
+
+
+def test_clean_professional_claim_raises_none_of_these_rules(check):
+    assert check(professional()) == []
+
+
+def test_clean_institutional_claim_raises_only_the_provider_notes(check):
+    # No 2310A/D rendering or attending, no 2310E facility, no referring provider.
+    assert codes(check(institutional(), "837I")) == ["DOC002", "DOC003", "DOC004"]
+
+
+# -- DX001 / DX002: supporting diagnoses and their dates ---------------------------------
+
+def test_bare_g35_before_fy2026_passes(check):
+    assert check(professional(hi="HI*ABK:G35", date="20250930")) == []
+
+
+def test_bare_g35_from_fy2026_is_dx002_at_the_hi_segment(check):
+    found = check(professional(hi="HI*ABK:G35", date="20251001"))
+    assert codes(found) == ["DX002"]
+    (finding,) = found
+    assert (finding.segment, finding.loop, finding.value, finding.hcpcs) == \
+        ("HI", "2300", "G35", "J2350")
+    assert finding.line_number is None
+    assert finding.message.startswith("diagnosis G35 is not valid on 2025-10-01")
+    assert "(valid through 2025-09-30); use G35.A-G35.D (G35.A, G35.B0" in finding.message
+
+
+def test_g35a_before_fy2026_is_dx002_pointing_back_to_g35(check):
+    found = check(professional(hi="HI*ABK:G35A", date="20250930"))
+    assert codes(found) == ["DX002"]
+    assert found[0].value == "G35A"
+    assert found[0].message.endswith("(valid from 2025-10-01); use G35")
+
+
+def test_dx002_once_per_invalid_code_not_per_line(check):
+    # Two J2350 lines and a J2351 line, G35 twice: one finding for each G35,
+    # not one per line or per drug.
+    extra = J2350_LINE.replace("LX*1", "LX*2").format(pointers="2", date="20260115") + \
+        "\nLX*3\nSV1*HC:J2351:JZ*13800*UN*920***2\nDTP*472*D8*20260115" \
+        "\nLIN**N4*50242055401\nCTP****23*ML"
+    found = check(professional(hi="HI*ABK:G35*ABF:G35A*ABF:G35", pointers="2",
+                               extra_lines=extra), rules={"DX001", "DX002", "DX003"})
+    assert [(f.rule, f.value, f.message.split(" is ")[0]) for f in found] == [
+        ("DX002", "G35", "diagnosis G35"), ("DX002", "G35", "diagnosis G35")]
+    assert len({f.segment_index for f in found}) == 1  # both on the one HI segment
+
+
+def test_no_supporting_diagnosis_is_dx001(check):
+    found = check(professional(hi="HI*ABK:M0579"))
+    assert codes(found) == ["DX001"]
+    assert found[0].message == ("no diagnosis on the claim supports J2350 (multiple sclerosis); "
+                                "claim diagnoses: M05.79")
+    assert found[0].segment == "SV1"
+
+
+def test_dx001_ignores_the_date_a_supporting_code_is_valid_on(check):
+    # G35 on a 2026 date: DX002 says the code is out of date, not DX001.
+    assert codes(check(professional(hi="HI*ABK:G35"))) == ["DX002"]
+
+
+def test_review_only_diagnosis_is_not_dx001_but_a_documentation_note(check):
+    found = check(professional(hi="HI*ABK:G35C2"))
+    assert codes(found) == ["DOC001"]
+    assert found[0].value == "G35C2"
+    assert "non-active progressive multiple sclerosis" in found[0].message
+    assert found[0].severity == "info"
+
+
+def test_dx001_on_837i(check):
+    fragment = institutional(providers="NM1*71*1*SMITH*JANE****XX*1234567893").replace(
+        "HI*ABK:G35A", "HI*ABK:M0579")
+    assert "DX001" in codes(check(fragment, "837I"))
+
+
+# -- DX003 / DX004: SV107 pointers ------------------------------------------------------
+
+def test_dx003_repoints_to_the_single_supporting_diagnosis(check):
+    found = check(professional(hi="HI*ABK:Z79899*ABF:G35A", pointers="1"))
+    assert codes(found) == ["DX003"]
+    (finding,) = found
+    assert finding.severity == "warning"
+    assert finding.value == "1"
+    assert finding.fix.description == "add diagnosis pointer 2 (G35.A) to SV107"
+    assert finding.fix.edits == (Edit(finding.segment_index, "SV1", 7, 2, "", "2"),)
+    assert finding.segment == "SV1"
+
+
+def test_dx003_has_no_fix_with_two_supporting_diagnoses(check):
+    found = check(professional(hi="HI*ABK:Z79899*ABF:G35A*ABF:G35C1", pointers="1"))
+    assert codes(found) == ["DX003"]
+    assert found[0].fix is None
+    assert "G35.A at position 2, G35.C1 at position 3" in found[0].message
+
+
+def test_dx003_has_no_fix_when_all_four_pointer_slots_are_used(check):
+    hi = "HI*ABK:Z79899*ABF:Z7982*ABF:Z23*ABF:Z0000*ABF:G35A"
+    found = check(professional(hi=hi, pointers="1:2:3:4"))
+    assert codes(found) == ["DX003"]
+    assert found[0].fix is None
+
+
+def test_dx003_not_on_837i(check):
+    fragment = institutional(providers="NM1*71*1*SMITH*JANE****XX*1234567893").replace(
+        "HI*ABK:G35A", "HI*ABK:Z79899*ABF:G35A")
+    assert "DX003" not in codes(check(fragment, "837I"))
+
+
+def test_dx004_pointer_to_a_missing_hi_position(check):
+    found = check(professional(hi="HI*ABK:G35A*ABF:Z79899", pointers="1:5"))
+    assert codes(found) == ["DX004"]
+    assert found[0].value == "5"
+    assert found[0].message == ("SV107-2 diagnosis pointer '5' refers to HI position 5, "
+                                "but the claim has 2 diagnoses")
+
+
+def test_dx004_pointer_outside_1_to_12(check):
+    found = check(professional(pointers="1:13"))
+    assert [(f.rule, f.value) for f in found] == [("DX004", "13")]
+    assert "is not a diagnosis position 1-12" in found[0].message
+
+
+def test_dx004_also_checks_j_codes_the_table_does_not_know(check):
+    fragment = professional(extra_lines="LX*2\nSV1*HC:J3490*100*UN*1***3\nDTP*472*D8*20260115")
+    assert [(f.rule, f.hcpcs, f.value) for f in check(fragment)] == [("DX004", "J3490", "3")]
+
+
+# -- ADM001 / ADM002: administration lines ----------------------------------------------
+
+def test_adm001_when_the_administration_is_on_another_date(check):
+    fragment = professional(admin=False,
+                            extra_lines="LX*2\nSV1*HC:96413*500*UN*1***1\nDTP*472*D8*20260116")
+    found = check(fragment)
+    assert codes(found) == ["ADM001"]
+    assert found[0].message == ("no administration line for J2350 on 2026-01-15 (expected one of "
+                                "96365, 96366, 96413, 96415); administration billed: "
+                                "96413 on 2026-01-16")
+    assert (found[0].segment, found[0].line_number) == ("SV1", 1)
+
+
+def test_adm002_iv_drug_with_an_injection_code(check):
+    fragment = professional(extra_lines="LX*2\nSV1*HC:96372*100*UN*1***1\nDTP*472*D8*20260115")
+    found = check(fragment)
+    assert codes(found) == ["ADM002"]
+    (finding,) = found
+    assert (finding.line_number, finding.value, finding.hcpcs) == (2, "96372", "J2350")
+    assert finding.message == ("administration code 96372 (SC/IM) does not fit the route of "
+                               "J2350 (IV) billed on 2026-01-15")
+
+
+def test_adm002_sc_drug_with_an_infusion_code(check):
+    fragment = "\n".join([
+        "CLM*C1*1500***11:B:1*Y*A*Y*Y", "HI*ABK:J4550", PROVIDERS_P,
+        "LX*1", "SV1*HC:J2357:JZ*1000*UN*30***1", "DTP*472*D8*20260115",
+        "LIN**N4*50242004062", "CTP****1*UN", ORDERING_P,
+        "LX*2", "SV1*HC:96365*500*UN*1***1", "DTP*472*D8*20260115"])
+    found = check(fragment)
+    assert codes(found) == ["ADM001", "ADM002"]
+    adm002 = next(f for f in found if f.rule == "ADM002")
+    assert (adm002.value, adm002.hcpcs) == ("96365", "J2357")
+    assert "J2357 (SC)" in adm002.message
+
+
+def test_adm002_not_when_another_drug_that_day_may_own_the_code(check):
+    # J1200 is not in the drug table: its route is unknown, 96372 may be its.
+    extra = ("LX*2\nSV1*HC:J1200*50*UN*1***1\nDTP*472*D8*20260115\n"
+             "LX*3\nSV1*HC:96372*100*UN*1***1\nDTP*472*D8*20260115")
+    assert "ADM002" not in codes(check(professional(extra_lines=extra)))
+
+
+# -- REV001 ------------------------------------------------------------------------------
+
+def test_rev001_on_837i_under_0250(check):
+    found = check(institutional(revenue="0250"), "837I", rules={"REV001"})
+    assert [(f.rule, f.value, f.segment) for f in found] == [("REV001", "0250", "SV2")]
+    assert found[0].message == "J2350 billed under revenue code 0250; report it under 0636"
+
+
+def test_rev001_not_on_837p(check):
+    assert check(professional(), rules={"REV001"}) == []
+
+
+# -- DOS001 ------------------------------------------------------------------------------
+
+def test_dos001_837i_falls_back_to_the_statement_period(check):
+    assert check(institutional(line_date=""), "837I", rules={"DOS001"}) == []
+
+
+def test_dos001_837i_without_any_date(check):
+    found = check(institutional(line_date="", statement=""), "837I", rules={"DOS001"})
+    assert [(f.rule, f.segment, f.line_number) for f in found] == [("DOS001", "SV2", 1)]
+
+
+def test_dos001_837p_without_dtp472(check):
+    fragment = professional().replace("DTP*472*D8*20260115\nLIN", "LIN")
+    found = check(fragment, rules={"DOS001"})
+    assert [(f.rule, f.hcpcs) for f in found] == [("DOS001", "J2350")]
+
+
+def test_dos001_date_that_is_not_a_date(check):
+    found = check(professional(date="20261315"), rules={"DOS001"})
+    assert [(f.segment, f.value) for f in found] == [("DTP", "20261315")]
+
+
+# -- DOC001-DOC004 ----------------------------------------------------------------------
+
+def test_doc001_initial_dose_of_300_units(check):
+    fragment = professional().replace("J2350:JZ*9000*UN*600", "J2350:JZ*4500*UN*300").replace(
+        "CTP****20*ML", "CTP****10*ML")
+    found = check(fragment)
+    assert codes(found) == ["DOC001"]
+    assert found[0].value == "300"
+    assert "hepatitis B screening and quantitative serum immunoglobulins" in found[0].message
+
+
+def test_doc_rules_on_837p_without_providers(check):
+    found = check(professional(providers="", ordering=False))
+    assert [(f.rule, f.severity, f.segment) for f in found] == [
+        ("DOC002", "warning", "CLM"), ("DOC003", "info", "CLM"), ("DOC004", "info", "SV1")]
+    messages = {f.rule: f.message for f in found}
+    assert "(2310B/2420A NM1*82)" in messages["DOC002"]
+    assert "(2310C NM1*77)" in messages["DOC003"]
+    assert messages["DOC004"] == ("J2350 line names no ordering provider (2420E NM1*DK) and no "
+                                  "referring provider (2310A/2420F NM1*DN/P3)")
+
+
+def test_doc002_satisfied_by_line_level_rendering_providers(check):
+    fragment = professional(providers="NM1*77*2*SUITE*****XX*1234567893",
+                            ordering=False).replace(
+        "CTP****20*ML", "CTP****20*ML\nNM1*82*1*SMITH*JANE****XX*1234567893")
+    assert codes(check(fragment)) == ["DOC004"]
+
+
+def test_doc002_once_per_claim(check):
+    extra = J2350_LINE.replace("LX*1", "LX*2").format(pointers="1", date="20260116") + \
+        "\n" + ADMIN_P.format(date="20260116")
+    found = check(professional(providers="NM1*77*2*SUITE*****XX*1234567893", extra_lines=extra),
+                  rules={"DOC002"})
+    assert len(found) == 1
+    assert found[0].message.endswith("drug lines without one: LX 1, 2")
+
+
+def test_doc_rules_on_837i(check):
+    found = check(institutional(), "837I")
+    messages = {f.rule: f.message for f in found}
+    assert "(2310A NM1*71 or 2310D/2420C NM1*82)" in messages["DOC002"]
+    assert "(2310E NM1*77)" in messages["DOC003"]
+    assert messages["DOC004"] == "J2350 line names no referring provider (2310F/2420D NM1*DN)"
+
+
+def test_doc_rules_satisfied_on_837i(check):
+    providers = "\n".join(["NM1*71*1*SMITH*JANE****XX*1234567893",
+                           "NM1*77*2*SUITE*****XX*1234567893",
+                           "NM1*DN*1*JONES*ALEX****XX*1234567893"])
+    assert check(institutional(providers=providers), "837I") == []
