@@ -1,0 +1,527 @@
+"""MOD: the discarded-drug modifiers JW and JZ on single-dose containers.
+
+CMS (MLN MM13056; CY2023 PFS final rule, 87 FR 69710-69734) requires, for
+separately payable Part B drugs from single-dose containers, one line with JZ
+when nothing was discarded, or a line with the administered units (neither
+modifier) plus a line with the discarded units and JW.  The date the rules
+start, and which drugs are single-dose, come from the drug table; whether a
+payer follows the policy comes from the payer profile (``jw_jz``).
+"""
+from __future__ import annotations
+
+import math
+from decimal import Decimal
+from functools import reduce
+from typing import Iterable, Iterator
+
+from ..findings import ERROR, WARNING, Edit, Fix
+from ..ndc import is_ndc11, to_ndc11
+from . import CLAIM, rule
+
+DISCARDED, NOTHING_DISCARDED = "JW", "JZ"
+MAX_MODIFIERS = 4  # SV101-3..6 / SV202-3..6
+_MAX_SEARCH = 1_000_000
+
+
+# -- facts the MOD and UNT rules share -----------------------------------------------
+
+
+def number(value: Decimal) -> str:
+    """A Decimal as plain text for messages: 600, 2.5 (never 6E+2)."""
+    return f"{value.normalize():f}"
+
+
+def is_discarded(line) -> bool:
+    """A JW line: it bills discarded units, not administered ones."""
+    return line.has_modifier(DISCARDED)
+
+
+def group_units(lines) -> tuple[Decimal, Decimal] | None:
+    """(administered, discarded) units of a group; None when a line's units are not a number."""
+    administered = discarded = Decimal(0)
+    for line in lines:
+        units = line.units_value
+        if units is None:
+            return None  # EDI007 reports it; sums over it would mislead
+        if is_discarded(line):
+            discarded += units
+        else:
+            administered += units
+    return administered, discarded
+
+
+def anchor(lines):
+    """The line a group's finding points at: the first administered line, else the first line."""
+    return next((line for line in lines if not is_discarded(line)), lines[0])
+
+
+def container_amounts(drug) -> tuple[Decimal, ...]:
+    """Drug amount per container, for each distinct billable package size (J3262: 80, 200, 400)."""
+    return tuple(sorted({package.amount for package in drug.ndcs
+                         if package.billable and package.amount}))
+
+
+def is_whole_containers(amount: Decimal, sizes: Iterable[Decimal]) -> bool:
+    """True when ``amount`` is a sum of container sizes, each used any number of times.
+
+    J2350 (300 mg vials): 600 yes, 450 no.  J3262 (80, 200, 400 mg): 280 yes, 100 no.
+    """
+    sizes = [size for size in sizes if size > 0]
+    if amount <= 0 or not sizes:
+        return False
+    # Scale to integers (table amounts are short decimals), then solve the coin problem.
+    places = max(max(0, -value.normalize().as_tuple().exponent) for value in (amount, *sizes))
+    scale = 10 ** places
+    total = int(amount * scale)
+    coins = sorted({int(size * scale) for size in sizes})
+    divisor = reduce(math.gcd, coins)
+    if total % divisor:
+        return False
+    total //= divisor
+    coins = [coin // divisor for coin in coins]
+    # Every multiple of the gcd beyond Schur's bound on the Frobenius number is a sum.
+    if coins[0] == 1 or total > (coins[0] - 1) * (coins[-1] - 1):
+        return True
+    if total > _MAX_SEARCH:
+        return True  # only with odd package sizes; a warning rule stays quiet rather than slow
+    reachable = bytearray(total + 1)
+    reachable[0] = 1
+    for value in range(1, total + 1):
+        reachable[value] = any(reachable[value - coin] for coin in coins if coin <= value)
+    return bool(reachable[total])
+
+
+def describe_containers(drug) -> str:
+    """'300-unit single-dose vial', or '80/200/400-unit containers' for several sizes."""
+    sizes = [amount / drug.amount_per_unit for amount in container_amounts(drug)]
+    if len(sizes) == 1:
+        container = next((p.container for p in drug.ndcs if p.billable and p.container),
+                         "container")
+        return f"{number(sizes[0])}-unit {container}"
+    return "/".join(number(size) for size in sizes) + "-unit containers"
+
+
+def jw_jz_required(profile, table, drug, day) -> bool:
+    """JW/JZ apply: payer follows the policy, single-dose drug, DOS on/after the policy date."""
+    return (profile.jw_jz and drug is not None and drug.single_dose and day is not None
+            and table.policy.discarded_drug_modifiers.required_on(day))
+
+
+def required_groups(ctx) -> Iterator[tuple[object, list]]:
+    """(drug, lines) for each group (same HCPCS and date) that JW/JZ apply to."""
+    for lines in ctx.groups():
+        drug = ctx.table.drug(lines[0].procedure)
+        if jw_jz_required(ctx.profile, ctx.table, drug, ctx.date_of(lines[0])):
+            yield drug, lines
+
+
+def _fix_container_amounts(ctx) -> tuple[Decimal, ...]:
+    """Container sizes for MOD001's fix: the line's NDC package if known, else the drug's."""
+    drug_id = ctx.line.drug
+    if drug_id is not None:
+        ndc = drug_id.ndc.strip()
+        ndc = ndc if is_ndc11(ndc) else to_ndc11(ndc)
+        package = ctx.drug.ndc(ndc) if ndc else None
+        if package is not None and package.amount:
+            return (package.amount,)
+    return container_amounts(ctx.drug)
+
+
+# -- rules ------------------------------------------------------------------------------
+
+
+@rule("MOD001", ERROR, fix="safe")
+def missing_jw_jz(ctx):
+    """Single-dose drug line has neither JW nor JZ.
+
+    What it does: flags a line of a drug the table marks single-dose, with a
+    date of service on or after the policy date (2023-07-01), that carries
+    neither JW nor JZ and is not the administered line of a JW pair (a JW line
+    for the same drug and date).  Only for payers whose profile has `jw_jz`.
+    Why: CMS requires JZ when nothing was discarded from a single-dose
+    container (MLN MM13056, from 2023-07-01); from 2023-10-01 Medicare returns
+    such lines as unprocessable (CMS discarded-drugs page, 87 FR 69718).
+    PASS:
+        CLM*C1*9000***11:B:1*Y*A*Y*Y
+        HI*ABK:G35A
+        LX*1
+        SV1*HC:J2350:JZ*9000*UN*600***1
+        DTP*472*D8*20260115
+        LIN**N4*50242015001
+        CTP****20*ML
+    FAIL:
+        CLM*C1*9000***11:B:1*Y*A*Y*Y
+        HI*ABK:G35A
+        LX*1
+        SV1*HC:J2350*9000*UN*600***1
+        DTP*472*D8*20260115
+        LIN**N4*50242015001
+        CTP****20*ML
+    PASS (837I):
+        CLM*I1*9000***13:A:1**A*Y*Y
+        DTP*434*RD8*20260115-20260115
+        HI*ABK:G35A
+        LX*1
+        SV2*0636*HC:J2350:JZ*9000*UN*600
+        DTP*472*D8*20260115
+        LIN**N4*50242015001
+        CTP****20*ML
+    FAIL (837I):
+        CLM*I1*9000***13:A:1**A*Y*Y
+        DTP*434*RD8*20260115-20260115
+        HI*ABK:G35A
+        LX*1
+        SV2*0636*HC:J2350*9000*UN*600
+        DTP*472*D8*20260115
+        LIN**N4*50242015001
+        CTP****20*ML
+    Fix safety: safe: JZ is added in the first free modifier position when the
+    units fill whole containers exactly (600 units = two 300 mg vials) and no
+    JW line exists for the same drug and date, so nothing can have been
+    discarded.  A partial container, or four modifiers already, is left for a
+    person.
+    """
+    line = ctx.line
+    if line.has_modifier(DISCARDED) or line.has_modifier(NOTHING_DISCARDED):
+        return
+    if not jw_jz_required(ctx.profile, ctx.table, ctx.drug, ctx.date):
+        return
+    if any(is_discarded(other) for other in ctx.group):
+        return  # the administered half of a JW pair carries no modifier
+    units = line.units_value
+    amount = ctx.drug.amount_for_units(units) if units is not None else None
+    fix = None
+    if (amount is not None and amount > 0 and len(line.modifiers) < MAX_MODIFIERS
+            and any(amount % size == 0 for size in _fix_container_amounts(ctx))):
+        position = 1 if line.segment_id == "SV1" else 2
+        component = 2 + len(line.modifiers) + 1
+        fix = Fix(f"add JZ to {line.procedure} ({line.units} units fill whole containers)",
+                  (Edit(line.segment_index, line.segment_id, position, component, "",
+                        NOTHING_DISCARDED),))
+        hint = "add JZ (nothing discarded)"
+    else:
+        hint = ("add JZ if nothing was discarded, or bill the discarded amount "
+                "on a second line with JW")
+    ctx.finding(f"{line.procedure} is a single-dose drug and the line has neither JW nor JZ: "
+                f"{hint}", value=":".join((line.procedure, *line.modifiers)), fix=fix)
+
+
+@rule("MOD002", ERROR, generic=True)
+def jw_and_jz(ctx):
+    """JW and JZ on the same line.
+
+    What it does: flags a drug line (any J-code, known to the table or not)
+    that carries both JW and JZ.  Only for payers whose profile has `jw_jz`.
+    Why: JZ says nothing was discarded, JW bills a discarded amount; the two
+    are mutually exclusive (CMS JW/JZ FAQ as reported by every MAC and trade
+    source, billing-rules.md §1.4).
+    PASS:
+        CLM*C1*9000***11:B:1*Y*A*Y*Y
+        HI*ABK:G35A
+        LX*1
+        SV1*HC:J2350:JZ*9000*UN*600***1
+        DTP*472*D8*20260115
+        LIN**N4*50242015001
+        CTP****20*ML
+    FAIL:
+        CLM*C1*9000***11:B:1*Y*A*Y*Y
+        HI*ABK:G35A
+        LX*1
+        SV1*HC:J2350:JW:JZ*9000*UN*600***1
+        DTP*472*D8*20260115
+        LIN**N4*50242015001
+        CTP****20*ML
+    PASS (837I):
+        CLM*I1*9000***13:A:1**A*Y*Y
+        DTP*434*RD8*20260115-20260115
+        HI*ABK:G35A
+        LX*1
+        SV2*0636*HC:J2350:JZ*9000*UN*600
+        DTP*472*D8*20260115
+        LIN**N4*50242015001
+        CTP****20*ML
+    FAIL (837I):
+        CLM*I1*9000***13:A:1**A*Y*Y
+        DTP*434*RD8*20260115-20260115
+        HI*ABK:G35A
+        LX*1
+        SV2*0636*HC:J2350:JZ:JW*9000*UN*600
+        DTP*472*D8*20260115
+        LIN**N4*50242015001
+        CTP****20*ML
+    Fix safety: none (which modifier is right depends on whether drug was discarded).
+    """
+    line = ctx.line
+    if not ctx.profile.jw_jz:
+        return
+    if line.has_modifier(DISCARDED) and line.has_modifier(NOTHING_DISCARDED):
+        ctx.finding(f"{line.procedure} line has both JW (amount discarded) and JZ (nothing "
+                    f"discarded): keep one", value=":".join((line.procedure, *line.modifiers)))
+
+
+@rule("MOD003", ERROR, scope=CLAIM)
+def jw_without_administered_line(ctx):
+    """JW line with no administered line for the same drug and date.
+
+    What it does: for each single-dose drug and date of service (on or after
+    the policy date), flags JW lines when no line of the same HCPCS and date
+    bills the administered units.  Reported once per drug and date, at the
+    first JW line.  Only for payers whose profile has `jw_jz`.
+    Why: discarded units are billed on a second line next to the administered
+    units (Noridian "Modifier JW", CMS discarded-drugs FAQ, billing-rules.md
+    §1.4); a JW line alone bills waste of a dose that was never given.
+    PASS:
+        CLM*C1*9000***11:B:1*Y*A*Y*Y
+        HI*ABK:G35A
+        LX*1
+        SV1*HC:J2350*6750*UN*450***1
+        DTP*472*D8*20260115
+        LIN**N4*50242015001
+        CTP****15*ML
+        LX*2
+        SV1*HC:J2350:JW*2250*UN*150***1
+        DTP*472*D8*20260115
+        LIN**N4*50242015001
+        CTP****5*ML
+    FAIL:
+        CLM*C1*2250***11:B:1*Y*A*Y*Y
+        HI*ABK:G35A
+        LX*1
+        SV1*HC:J2350:JW*2250*UN*150***1
+        DTP*472*D8*20260115
+        LIN**N4*50242015001
+        CTP****5*ML
+    PASS (837I):
+        CLM*I1*9000***13:A:1**A*Y*Y
+        DTP*434*RD8*20260115-20260115
+        HI*ABK:G35A
+        LX*1
+        SV2*0636*HC:J2350*6750*UN*450
+        DTP*472*D8*20260115
+        LX*2
+        SV2*0636*HC:J2350:JW*2250*UN*150
+        DTP*472*D8*20260115
+    FAIL (837I):
+        CLM*I1*2250***13:A:1**A*Y*Y
+        DTP*434*RD8*20260115-20260115
+        HI*ABK:G35A
+        LX*1
+        SV2*0636*HC:J2350:JW*2250*UN*150
+        DTP*472*D8*20260115
+    Fix safety: none (the administered amount is in the medical record).
+    """
+    for drug, lines in required_groups(ctx):
+        discarded = [line for line in lines if is_discarded(line)]
+        if not discarded or len(discarded) < len(lines):
+            continue
+        first = discarded[0]
+        day = ctx.date_of(first)
+        ctx.finding(f"{first.procedure} JW line ({first.units} units discarded) has no line "
+                    f"billing the administered units on {day.isoformat()}: bill the "
+                    f"administered units on a line without JW/JZ", line=first,
+                    value=first.units)
+
+
+@rule("MOD004", ERROR, scope=CLAIM)
+def jz_with_jw_line(ctx):
+    """JZ line while a JW line exists for the same drug and date.
+
+    What it does: for each single-dose drug and date of service (on or after
+    the policy date) that has a JW line, flags a line that claims JZ (nothing
+    discarded).  Reported once per drug and date, at the JZ line.  Only for
+    payers whose profile has `jw_jz`.
+    Why: with waste, the administered line carries no modifier and the waste
+    line carries JW (Noridian "Modifier JW"/"Modifier JZ", billing-rules.md
+    §1.4); JZ next to JW contradicts it.
+    PASS:
+        CLM*C1*9000***11:B:1*Y*A*Y*Y
+        HI*ABK:G35A
+        LX*1
+        SV1*HC:J2350*6750*UN*450***1
+        DTP*472*D8*20260115
+        LIN**N4*50242015001
+        CTP****15*ML
+        LX*2
+        SV1*HC:J2350:JW*2250*UN*150***1
+        DTP*472*D8*20260115
+        LIN**N4*50242015001
+        CTP****5*ML
+    FAIL:
+        CLM*C1*9000***11:B:1*Y*A*Y*Y
+        HI*ABK:G35A
+        LX*1
+        SV1*HC:J2350:JZ*6750*UN*450***1
+        DTP*472*D8*20260115
+        LIN**N4*50242015001
+        CTP****15*ML
+        LX*2
+        SV1*HC:J2350:JW*2250*UN*150***1
+        DTP*472*D8*20260115
+        LIN**N4*50242015001
+        CTP****5*ML
+    PASS (837I):
+        CLM*I1*9000***13:A:1**A*Y*Y
+        DTP*434*RD8*20260115-20260115
+        HI*ABK:G35A
+        LX*1
+        SV2*0636*HC:J2350*6750*UN*450
+        DTP*472*D8*20260115
+        LX*2
+        SV2*0636*HC:J2350:JW*2250*UN*150
+        DTP*472*D8*20260115
+    FAIL (837I):
+        CLM*I1*9000***13:A:1**A*Y*Y
+        DTP*434*RD8*20260115-20260115
+        HI*ABK:G35A
+        LX*1
+        SV2*0636*HC:J2350:JZ*6750*UN*450
+        DTP*472*D8*20260115
+        LX*2
+        SV2*0636*HC:J2350:JW*2250*UN*150
+        DTP*472*D8*20260115
+    Fix safety: none (either JZ or the JW line is wrong; the record says which).
+    """
+    for drug, lines in required_groups(ctx):
+        jz_line = next((line for line in lines if line.has_modifier(NOTHING_DISCARDED)
+                        and not is_discarded(line)), None)
+        discarded = [line for line in lines if is_discarded(line)]
+        if jz_line is None or not discarded:
+            continue
+        jw_line = discarded[0]
+        ctx.finding(f"{jz_line.procedure} line has JZ (nothing discarded) but line "
+                    f"{jw_line.number} bills {jw_line.units} units discarded with JW on the "
+                    f"same date: remove JZ, or the JW line", line=jz_line,
+                    value=":".join((jz_line.procedure, *jz_line.modifiers)))
+
+
+@rule("MOD005", WARNING, scope=CLAIM)
+def not_whole_containers(ctx):
+    """Administered plus discarded units do not add up to whole containers.
+
+    What it does: for each single-dose drug and date of service (on or after
+    the policy date) that uses JW or JZ, adds the units of all its lines
+    (administered plus JW) and checks the total fills whole containers: a sum
+    of the drug's container sizes from the drug table (J2350: 300-unit vials;
+    J3262: any mix of 80, 200 and 400).  With JZ and no JW the administered
+    units alone must fill whole containers.  Reported once per drug and date,
+    at the administered line.  Only for payers whose profile has `jw_jz`.
+    Why: the amount opened is whole containers, so administered plus
+    discarded units must equal it (Priority Health provider manual,
+    billing-rules.md §1.4); otherwise the waste is overstated or
+    understated, or JZ is claimed on a partly used vial.
+    PASS:
+        CLM*C1*9000***11:B:1*Y*A*Y*Y
+        HI*ABK:G35A
+        LX*1
+        SV1*HC:J2350*6750*UN*450***1
+        DTP*472*D8*20260115
+        LIN**N4*50242015001
+        CTP****15*ML
+        LX*2
+        SV1*HC:J2350:JW*2250*UN*150***1
+        DTP*472*D8*20260115
+        LIN**N4*50242015001
+        CTP****5*ML
+    FAIL:
+        CLM*C1*9000***11:B:1*Y*A*Y*Y
+        HI*ABK:G35A
+        LX*1
+        SV1*HC:J2350*6750*UN*450***1
+        DTP*472*D8*20260115
+        LIN**N4*50242015001
+        CTP****15*ML
+        LX*2
+        SV1*HC:J2350:JW*3000*UN*200***1
+        DTP*472*D8*20260115
+        LIN**N4*50242015001
+        CTP****5*ML
+    PASS (837I):
+        CLM*I1*9000***13:A:1**A*Y*Y
+        DTP*434*RD8*20260115-20260115
+        HI*ABK:G35A
+        LX*1
+        SV2*0636*HC:J2350:JZ*9000*UN*600
+        DTP*472*D8*20260115
+    FAIL (837I):
+        CLM*I1*6750***13:A:1**A*Y*Y
+        DTP*434*RD8*20260115-20260115
+        HI*ABK:G35A
+        LX*1
+        SV2*0636*HC:J2350:JZ*6750*UN*450
+        DTP*472*D8*20260115
+    Fix safety: none (the amounts given and discarded are in the record).
+    """
+    for drug, lines in required_groups(ctx):
+        sizes = container_amounts(drug)
+        units = group_units(lines)
+        if not sizes or units is None:
+            continue
+        administered, discarded = units
+        has_jw = any(is_discarded(line) for line in lines)
+        if not has_jw and not any(line.has_modifier(NOTHING_DISCARDED) for line in lines):
+            continue  # neither modifier: MOD001's case
+        if has_jw and all(is_discarded(line) for line in lines):
+            continue  # JW alone: MOD003's case
+        total = administered + discarded
+        if is_whole_containers(drug.amount_for_units(total), sizes):
+            continue
+        line = anchor(lines)
+        if has_jw:
+            what = (f"{number(administered)} units administered + {number(discarded)} "
+                    f"discarded (JW) = {number(total)}")
+        else:
+            what = f"JZ (nothing discarded) on {number(total)} units"
+        ctx.finding(f"{line.procedure} on {ctx.date_of(line).isoformat()}: {what}, which is "
+                    f"not a whole number of containers ({describe_containers(drug)})",
+                    line=line, value=number(total))
+
+
+@rule("MOD006", WARNING)
+def jw_jz_on_multi_dose_drug(ctx):
+    """JW or JZ on a drug the table marks as not single-dose.
+
+    What it does: flags JW or JZ on a line whose drug the drug table marks as
+    supplied in multi-dose containers.  Only for payers whose profile has
+    `jw_jz`.
+    Why: JW and JZ apply only to single-dose containers and single-use
+    packages; waste from multi-dose containers is not paid and JW on them is
+    incorrect (NGS "Discarded Drugs/Wastage and JW, JZ Modifier"; First Coast
+    "JW and JZ modifier"; billing-rules.md §1.3).
+    PASS:
+        CLM*C1*9000***11:B:1*Y*A*Y*Y
+        HI*ABK:G35A
+        LX*1
+        SV1*HC:J2350:JZ*9000*UN*600***1
+        DTP*472*D8*20260115
+        LIN**N4*50242015001
+        CTP****20*ML
+    FAIL:
+        CLM*C1*40***11:B:1*Y*A*Y*Y
+        HI*ABK:E119
+        LX*1
+        SV1*HC:J1815:JW*40*UN*4***1
+        DTP*472*D8*20260115
+    PASS (837I):
+        CLM*I1*9000***13:A:1**A*Y*Y
+        DTP*434*RD8*20260115-20260115
+        HI*ABK:G35A
+        LX*1
+        SV2*0636*HC:J2350:JZ*9000*UN*600
+        DTP*472*D8*20260115
+    FAIL (837I):
+        CLM*I1*40***13:A:1**A*Y*Y
+        DTP*434*RD8*20260115-20260115
+        HI*ABK:E119
+        LX*1
+        SV2*0636*HC:J1815:JZ*40*UN*4
+        DTP*472*D8*20260115
+    Fix safety: none (removing the modifier changes what the claim says was discarded).
+    """
+    line = ctx.line
+    if not ctx.profile.jw_jz or ctx.drug.single_dose:
+        return
+    used = [m for m in (DISCARDED, NOTHING_DISCARDED) if line.has_modifier(m)]
+    if used:
+        ctx.finding(f"{line.procedure} is not supplied in single-dose containers (drug table): "
+                    f"{' and '.join(used)} apply only to single-dose containers",
+                    value=":".join((line.procedure, *line.modifiers)))

@@ -1,0 +1,221 @@
+"""UNT: billed units (SV103/SV104 on 837P, SV204/SV205 on 837I).
+
+Labeled doses and maxima are HCPCS billing units from the drug table's
+`dosing` (J2350: 1 unit = 1 mg, doses 300 and 600, maximum 600); the unit
+basis comes from the table's policy.  Dose and maximum are per patient and
+date: the lines of one claim with the same HCPCS and date of service.
+"""
+from __future__ import annotations
+
+from ..findings import ERROR, WARNING
+from . import CLAIM, rule
+from .modifiers import anchor, group_units, number
+
+
+def _doses(doses) -> str:
+    """300 or 600 units."""
+    listed = [str(dose) for dose in doses]
+    if len(listed) > 1:
+        return ", ".join(listed[:-1]) + " or " + listed[-1] + " units"
+    return listed[0] + " units"
+
+
+@rule("UNT001", WARNING, scope=CLAIM)
+def not_a_labeled_dose(ctx):
+    """Amount prepared for one patient and date is not a labeled dose.
+
+    What it does: adds the units of every line of the drug on the claim for
+    one date of service, administered plus discarded (JW), and compares the
+    total with the drug table's labeled doses (J2350: 300 or 600; 450
+    administered + 150 JW is a 600 dose).  Drugs dosed by weight, with no
+    labeled doses in the table (J3262), are not checked.  Reported once per
+    drug and date, at the administered line.
+    Why: the prepared amount is a labeled dose (Ocrevus: 300 mg twice, then
+    600 mg every 6 months, DailyMed label, billing-rules.md §2.4); any other
+    total usually means a unit or keying error.
+    PASS:
+        CLM*C1*9000***11:B:1*Y*A*Y*Y
+        HI*ABK:G35A
+        LX*1
+        SV1*HC:J2350*6750*UN*450***1
+        DTP*472*D8*20260115
+        LIN**N4*50242015001
+        CTP****15*ML
+        LX*2
+        SV1*HC:J2350:JW*2250*UN*150***1
+        DTP*472*D8*20260115
+        LIN**N4*50242015001
+        CTP****5*ML
+    FAIL:
+        CLM*C1*7500***11:B:1*Y*A*Y*Y
+        HI*ABK:G35A
+        LX*1
+        SV1*HC:J2350:JZ*7500*UN*500***1
+        DTP*472*D8*20260115
+        LIN**N4*50242015001
+        CTP****16.667*ML
+    PASS (837I):
+        CLM*I1*4500***13:A:1**A*Y*Y
+        DTP*434*RD8*20260115-20260115
+        HI*ABK:G35A
+        LX*1
+        SV2*0636*HC:J2350:JZ*4500*UN*300
+        DTP*472*D8*20260115
+    FAIL (837I):
+        CLM*I1*6000***13:A:1**A*Y*Y
+        DTP*434*RD8*20260115-20260115
+        HI*ABK:G35A
+        LX*1
+        SV2*0636*HC:J2350:JZ*6000*UN*400
+        DTP*472*D8*20260115
+    Fix safety: none (the dose given is in the medical record).
+    """
+    for lines in ctx.groups():
+        drug = ctx.table.drug(lines[0].procedure)
+        if drug is None or not drug.labeled_doses:
+            continue
+        units = group_units(lines)
+        if units is None:
+            continue
+        administered, discarded = units
+        total = administered + discarded
+        if total in drug.labeled_doses:
+            continue
+        line = anchor(lines)
+        day = ctx.date_of(line)
+        when = f" on {day.isoformat()}" if day else ""
+        if discarded:
+            what = (f"{number(administered)} units administered + {number(discarded)} "
+                    f"discarded (JW) = {number(total)} units prepared")
+        else:
+            what = f"{number(total)} units"
+        ctx.finding(f"{line.procedure}{when}: {what}, not a labeled dose "
+                    f"({_doses(drug.labeled_doses)})", line=line, value=number(total))
+
+
+@rule("UNT002", ERROR, scope=CLAIM)
+def above_maximum(ctx):
+    """Administered units for one patient and date exceed the drug's maximum.
+
+    What it does: adds the administered units (JW lines excluded) of every
+    line of the drug on the claim for one date of service and compares the
+    total with the drug table's maximum units per day (J2350: 600).
+    Reported once per drug and date, at the first administered line.
+    Why: more than the labeled maximum dose (Ocrevus 600 mg, DailyMed label,
+    billing-rules.md §2.4) is denied by unit edits (MUEs) and usually means
+    a duplicated line or a unit error.
+    PASS:
+        CLM*C1*9000***11:B:1*Y*A*Y*Y
+        HI*ABK:G35A
+        LX*1
+        SV1*HC:J2350:JZ*9000*UN*600***1
+        DTP*472*D8*20260115
+        LIN**N4*50242015001
+        CTP****20*ML
+    FAIL:
+        CLM*C1*13500***11:B:1*Y*A*Y*Y
+        HI*ABK:G35A
+        LX*1
+        SV1*HC:J2350:JZ*13500*UN*900***1
+        DTP*472*D8*20260115
+        LIN**N4*50242015001
+        CTP****30*ML
+    PASS (837I):
+        CLM*I1*9000***13:A:1**A*Y*Y
+        DTP*434*RD8*20260115-20260115
+        HI*ABK:G35A
+        LX*1
+        SV2*0636*HC:J2350:JZ*9000*UN*600
+        DTP*472*D8*20260115
+    FAIL (837I):
+        CLM*I1*18000***13:A:1**A*Y*Y
+        DTP*434*RD8*20260115-20260115
+        HI*ABK:G35A
+        LX*1
+        SV2*0636*HC:J2350:JZ*9000*UN*600
+        DTP*472*D8*20260115
+        LX*2
+        SV2*0636*HC:J2350:JZ*9000*UN*600
+        DTP*472*D8*20260115
+    Fix safety: none (which line or units are wrong needs a person).
+    """
+    for lines in ctx.groups():
+        drug = ctx.table.drug(lines[0].procedure)
+        if drug is None or drug.max_units_per_day is None:
+            continue
+        units = group_units(lines)
+        if units is None:
+            continue
+        administered = units[0]
+        if administered <= drug.max_units_per_day:
+            continue
+        line = anchor(lines)
+        day = ctx.date_of(line)
+        when = f" on {day.isoformat()}" if day else ""
+        ctx.finding(f"{line.procedure}{when}: {number(administered)} units administered, "
+                    f"above the maximum of {drug.max_units_per_day} units per day",
+                    line=line, value=number(administered))
+
+
+@rule("UNT003", ERROR, generic=True)
+def unit_basis_and_count(ctx):
+    """Unit basis is not UN, or units are not a positive whole number.
+
+    What it does: checks SV103 (837P) / SV204 (837I) is the drug table
+    policy's unit basis (UN) and SV104 / SV205 is a whole number above zero.
+    Runs on every drug line, including J-codes the table does not know.
+    Units that are not a number at all are reported by EDI007.
+    Why: drug lines are billed in HCPCS units (X12 5010 SV103/SV204 code
+    lists via the pyx12 maps, billing-rules.md §4); MJ (minutes) or DA
+    (days) cannot be priced as a drug, and a fraction of a unit is rounded
+    by payers or rejected (Noridian JZ: round the administered amount up).
+    PASS:
+        CLM*C1*9000***11:B:1*Y*A*Y*Y
+        HI*ABK:G35A
+        LX*1
+        SV1*HC:J2350:JZ*9000*UN*600***1
+        DTP*472*D8*20260115
+        LIN**N4*50242015001
+        CTP****20*ML
+    FAIL:
+        CLM*C1*9000***11:B:1*Y*A*Y*Y
+        HI*ABK:G35A
+        LX*1
+        SV1*HC:J2350:JZ*9000*MJ*600***1
+        DTP*472*D8*20260115
+        LIN**N4*50242015001
+        CTP****20*ML
+    PASS (837I):
+        CLM*I1*9000***13:A:1**A*Y*Y
+        DTP*434*RD8*20260115-20260115
+        HI*ABK:G35A
+        LX*1
+        SV2*0636*HC:J2350:JZ*9000*UN*600
+        DTP*472*D8*20260115
+    FAIL (837I):
+        CLM*I1*9000***13:A:1**A*Y*Y
+        DTP*434*RD8*20260115-20260115
+        HI*ABK:G35A
+        LX*1
+        SV2*0636*HC:J2350:JZ*9000*UN*600.5
+        DTP*472*D8*20260115
+    Fix safety: none (the right number of units is in the record).
+    """
+    line = ctx.line
+    expected = ctx.table.policy.service_units.unit_basis
+    element = "SV103" if line.segment_id == "SV1" else "SV204"
+    count = "SV104" if line.segment_id == "SV1" else "SV205"
+    problems = []
+    value = None
+    if line.unit_basis != expected:
+        problems.append(f"{element} unit basis is {line.unit_basis or '(empty)'!r}, "
+                        f"not {expected}")
+        value = line.unit_basis
+    units = line.units_value
+    if not line.units:
+        problems.append(f"{count} units are missing")
+    elif units is not None and (units <= 0 or units != units.to_integral_value()):
+        problems.append(f"{count} units {line.units} are not a positive whole number")
+        value = value if value is not None else line.units
+    if problems:
+        ctx.finding(f"{line.procedure}: " + "; ".join(problems), value=value)
