@@ -92,6 +92,8 @@ def no_supporting_diagnosis(ctx):
         CTP****20*ML
     Fix safety: none (the diagnosis comes from the medical record).
     """
+    if not ctx.drug.diagnoses:
+        return  # the table lists no supporting diagnoses for this drug
     codes = _codes(ctx)
     if ctx.drug.supporting_diagnoses(codes, None).supported:
         return

@@ -135,7 +135,7 @@ def ndc_not_for_hcpcs(ctx):
     """NDC is not one the drug table lists for the billed HCPCS.
 
     What it does: compares the NDC (as 11 digits) with the drug table's NDCs
-    for the HCPCS.  When the NDC belongs to another known HCPCS it names it:
+    for the HCPCS (drugs listed without NDCs, such as J1815, are not checked).  When the NDC belongs to another known HCPCS it names it:
     Ocrevus Zunovo (50242055401) billed as J2350 should be J2351.
     Why: payers cross-check NDC and HCPCS (CMS ASP NDC-HCPCS crosswalk); a
     mismatch is denied, and often means the wrong product code was billed.
@@ -161,8 +161,8 @@ def ndc_not_for_hcpcs(ctx):
     if drug_id is None:
         return
     ndc = _ndc11(drug_id)
-    if ndc is None or ctx.drug.ndc(ndc) is not None:
-        return
+    if ndc is None or not ctx.drug.ndcs or ctx.drug.ndc(ndc) is not None:
+        return  # malformed (NDC002), no NDC list to compare with, or listed
     hcpcs = ctx.line.procedure
     owner = ctx.table.hcpcs_for_ndc(ndc)
     if owner and owner != hcpcs:
