@@ -208,6 +208,45 @@ def describe_drug(drug) -> str:
     return "\n".join(lines)
 
 
+@main.command()
+@click.option("--kind", type=click.Choice(["837P", "837I"]), default="837P", show_default=True)
+@click.option("--claims", type=click.IntRange(min=1), help="Exact number of claims.")
+@click.option("--size", help="Approximate file size instead, e.g. 10MB, 500MB.")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Same seed, same bytes.")
+@click.option("--defect-rate", type=click.FloatRange(0, 1), default=0.05, show_default=True,
+              help="Share of claims with a billing defect.")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+              help="File to write (atomically).")
+def generate(kind: str, claims: int | None, size: str | None, seed: int, defect_rate: float,
+             output: str) -> None:
+    """Write a synthetic 837P/837I file (all data made up) for tests and benchmarks."""
+    from .generator import generate as write_claims
+
+    if (claims is None) == (size is None):
+        complain("give exactly one of --claims or --size")
+        sys.exit(EXIT_TROUBLE)
+    target = _parse_size(size) if size else None
+    with atomic_output(output, newline="") as out:
+        stats = write_claims(out, kind, claims=claims, size=target, seed=seed,
+                             defect_rate=defect_rate)
+    click.echo(f"{output}: {stats['claims']} claims, {stats['drug_lines']} drug lines, "
+               f"{stats['bytes']} bytes", err=True)
+
+
+def _parse_size(text: str) -> int:
+    units = {"KB": 1 << 10, "MB": 1 << 20, "GB": 1 << 30, "": 1}
+    number = text.upper().rstrip("B").rstrip()
+    for suffix in ("K", "M", "G"):
+        if number.endswith(suffix):
+            return int(float(number[:-1]) * units[suffix + "B"])
+    try:
+        return int(number)
+    except ValueError:
+        complain(f"--size {text!r} is not a size such as 500000, 10MB or 1GB")
+        sys.exit(EXIT_TROUBLE)
+
+
 def _report_reader_errors(reader) -> bool:
     """Print the structural errors (EDI001/EDI002) of a reader or file result to stderr."""
     trouble = False

@@ -1,0 +1,145 @@
+"""The command line: exit statuses, messages on bad input, outputs."""
+import csv
+import io
+import json
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from edi837.cli import main
+from edi837.x12.fragment import wrap_claims
+
+CLEAN = """
+CLM*C1*9400***11:B:1*Y*A*Y*Y
+HI*ABK:G35A
+NM1*82*1*RENDER*RAY****XX*1234567893
+NM1*77*2*SYNTHETIC INFUSION SUITE*****XX*1234567893
+N3*1 MAIN ST
+N4*SPRINGFIELD*IL*627010000
+LX*1
+SV1*HC:J2350:JZ*9000*UN*600***1
+DTP*472*D8*20260115
+LIN**N4*50242015001
+CTP****20*ML
+NM1*DK*1*ORDER*OLA****XX*1234567893
+LX*2
+SV1*HC:96365*400*UN*1***1
+DTP*472*D8*20260115
+"""
+DEFECT = CLEAN.replace("50242015001", "50242-150-01")
+
+
+@pytest.fixture
+def runner():
+    return CliRunner()
+
+
+def write(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_check_clean_file_exits_0(runner, tmp_path):
+    path = write(tmp_path, "clean.edi", wrap_claims(CLEAN).replace("\n", ""))
+    result = runner.invoke(main, ["check", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "1 files, 1 claims, 1 drug lines: 0 errors, 0 warnings, 0 infos" in result.output
+
+
+def test_check_error_finding_exits_1_with_linter_lines(runner, tmp_path):
+    path = write(tmp_path, "defect.edi", wrap_claims(DEFECT))
+    result = runner.invoke(main, ["check", str(path)])
+    assert result.exit_code == 1
+    line = next(l for l in result.output.splitlines() if "NDC002" in l)
+    assert line.startswith(f"{path}:29: NDC002 error NDC '50242-150-01'")
+    assert line.endswith("[claim C1, line 1]")
+
+
+def test_bad_file_does_not_stop_the_batch_and_exits_2(runner, tmp_path):
+    write(tmp_path, "a-not-x12.edi", "this is a spreadsheet, not a claim file\n")
+    truncated = wrap_claims(CLEAN)
+    write(tmp_path, "b-truncated.edi", truncated[: truncated.index("LX*2")])
+    write(tmp_path, "c-good.edi", wrap_claims(DEFECT))
+    result = runner.invoke(main, ["check", str(tmp_path), "--format", "json"])
+    assert result.exit_code == 2
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "Traceback" not in result.output
+    document = json.loads(result.stdout)
+    statuses = {f["path"].rsplit("/", 1)[1]: f["status"] for f in document["files"]}
+    assert statuses == {"a-not-x12.edi": "unreadable", "b-truncated.edi": "findings",
+                        "c-good.edi": "findings"}
+    assert "a-not-x12.edi:1: EDI001" in result.stderr
+    assert [f["rule"] for f in document["files"][2]["findings"]] == ["EDI006", "NDC002"]
+
+
+def test_select_and_ignore(runner, tmp_path):
+    path = write(tmp_path, "defect.edi", wrap_claims(DEFECT))
+    ignored = runner.invoke(main, ["check", str(path), "--ignore", "NDC002,EDI"])
+    assert ignored.exit_code == 0 and "NDC002" not in ignored.output
+    selected = runner.invoke(main, ["check", str(path), "--select", "NDC", "--format", "json"])
+    rules = {f["rule"] for f in json.loads(selected.stdout)["files"][0]["findings"]}
+    assert rules == {"NDC002"}
+
+
+def test_config_file_changes_severity_and_profiles(runner, tmp_path):
+    path = write(tmp_path, "defect.edi", wrap_claims(DEFECT, filing="CI"))
+    config = write(tmp_path, "edi837.toml", '[severity]\nNDC002 = "warning"\n')
+    result = runner.invoke(main, ["check", str(path), "--config", str(config)])
+    assert result.exit_code == 0 and "NDC002 warning" in result.output
+    bad = write(tmp_path, "bad.toml", '[severity]\nNDC002 = "fatal"\n')
+    result = runner.invoke(main, ["check", str(path), "--config", str(bad)])
+    assert result.exit_code == 2 and "severity.NDC002" in result.stderr
+
+
+def test_extract_rows_and_formats(runner, tmp_path):
+    path = write(tmp_path, "clean.edi", wrap_claims(CLEAN))
+    result = runner.invoke(main, ["extract", str(path)])
+    assert result.exit_code == 0
+    (row,) = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert (row["claim_id"], row["hcpcs"], row["units"], row["ndc"], row["ndc_unit"]) == (
+        "C1", "J2350", "600", "50242015001", "ML")
+    assert (row["modifiers"], row["date_of_service"], row["pointed_diagnosis_codes"]) == (
+        "JZ", "20260115", "G35A")
+    assert row["rendering_npi"] == "1234567893" and row["ordering_npi"] == "1234567893"
+    out = tmp_path / "rows.jsonl"
+    result = runner.invoke(main, ["extract", str(path), "--format", "jsonl", "-o", str(out)])
+    assert result.exit_code == 0
+    (record,) = [json.loads(l) for l in out.read_text().splitlines()]
+    assert record["payer_id"] == "PAYER01" and record["line_number"] == "1"
+
+
+def test_extract_escapes_formula_cells(runner, tmp_path):
+    text = wrap_claims(CLEAN.replace("CLM*C1*", "CLM*=HYPERLINK(1)*"))
+    path = write(tmp_path, "formula.edi", text)
+    result = runner.invoke(main, ["extract", str(path)])
+    (row,) = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert row["claim_id"] == "'=HYPERLINK(1)"
+
+
+def test_rules_and_drugs_commands(runner):
+    listing = runner.invoke(main, ["rules"])
+    assert listing.exit_code == 0
+    assert any(l.startswith("MOD001  error") for l in listing.output.splitlines())
+    one = runner.invoke(main, ["rules", "ndc002"])
+    assert "PASS:" in one.output and "FAIL:" in one.output and "Fix safety: safe" in one.output
+    assert runner.invoke(main, ["rules", "XYZ999"]).exit_code == 2
+    drug = runner.invoke(main, ["drugs", "J2350"])
+    assert "NDC 50242015001" in drug.output and "labeled doses (units): 300, 600" in drug.output
+
+
+def test_generate_is_deterministic(runner, tmp_path):
+    a, b = tmp_path / "a.edi", tmp_path / "b.edi"
+    for out in (a, b):
+        result = runner.invoke(main, ["generate", "--claims", "20", "--seed", "7", "-o", str(out)])
+        assert result.exit_code == 0
+    assert a.read_bytes() == b.read_bytes()
+    assert runner.invoke(main, ["generate", "-o", str(a)]).exit_code == 2
+
+
+def test_python_dash_m_entry_point(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "edi837", "--version"],
+                            capture_output=True, text=True)
+    assert result.returncode == 0 and result.stdout.startswith("edi837, version ")
