@@ -39,24 +39,37 @@ class ClaimContext:
     rule: Rule | None = None
     severity: str = ERROR
     _groups: dict | None = None
+    _support: dict = field(default_factory=dict)
 
     # -- facts about the claim ------------------------------------------------------
     def date_of(self, line: ServiceLine) -> dt.date | None:
         return parse_date(self.claim.line_date(line))
 
+    def _group_lines(self) -> dict:
+        groups: dict[tuple, list[ServiceLine]] = {}
+        line_date = self.claim.line_date
+        for other in self.drug_lines:
+            groups.setdefault((other.procedure, line_date(other)), []).append(other)
+        self._groups = groups
+        return groups
+
     def group(self, line: ServiceLine) -> list[ServiceLine]:
         """Drug lines of the claim with the same HCPCS and date of service."""
-        if self._groups is None:
-            groups: dict[tuple, list[ServiceLine]] = {}
-            for other in self.drug_lines:
-                key = (other.procedure, self.claim.line_date(other))
-                groups.setdefault(key, []).append(other)
-            self._groups = groups
-        return self._groups.get((line.procedure, self.claim.line_date(line)), [line])
+        groups = self._groups if self._groups is not None else self._group_lines()
+        return groups.get((line.procedure, self.claim.line_date(line)), [line])
 
     def groups(self) -> Iterator[list[ServiceLine]]:
-        self.group(self.drug_lines[0]) if self.drug_lines else None
-        yield from (self._groups or {}).values()
+        groups = self._groups if self._groups is not None else self._group_lines()
+        yield from groups.values()
+
+    def diagnosis_support(self, drug, day: dt.date | None):
+        """Which claim diagnoses support ``drug`` on ``day`` (computed once per claim)."""
+        key = (drug.hcpcs, day)
+        support = self._support.get(key)
+        if support is None:
+            support = drug.supporting_diagnoses([dx.code for dx in self.claim.diagnoses], day)
+            self._support[key] = support
+        return support
 
     def lines_on(self, date: str) -> list[ServiceLine]:
         """Every line of the claim (drug or not) with this date of service."""
@@ -116,6 +129,10 @@ class LineContext:
     @property
     def group(self) -> list[ServiceLine]:
         return self.claim_context.group(self.line)
+
+    def diagnosis_support(self, day: dt.date | None = None):
+        """The claim's diagnoses that support this line's drug on ``day``."""
+        return self.claim_context.diagnosis_support(self.drug, day)
 
     def finding(self, message: str, **where) -> Finding:
         where.setdefault("line", self.line)

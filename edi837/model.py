@@ -13,11 +13,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 PROFESSIONAL = "837P"
 INSTITUTIONAL = "837I"
 
 
+@lru_cache(maxsize=4096)  # the same few unit counts and dates recur on every claim
 def parse_decimal(text: str | None) -> Decimal | None:
     if not text:
         return None
@@ -28,6 +30,7 @@ def parse_decimal(text: str | None) -> Decimal | None:
     return value if value.is_finite() else None
 
 
+@lru_cache(maxsize=4096)
 def parse_date(text: str | None) -> dt.date | None:
     """CCYYMMDD -> date, or None."""
     if not text or len(text) != 8 or not text.isdigit():

@@ -95,7 +95,7 @@ def no_supporting_diagnosis(ctx):
     if not ctx.drug.diagnoses:
         return  # the table lists no supporting diagnoses for this drug
     codes = _codes(ctx)
-    if ctx.drug.supporting_diagnoses(codes, None).supported:
+    if ctx.diagnosis_support(None).supported:
         return
     billed = ", ".join(map(_dotted, codes)) if codes else "none (no HI segment)"
     ctx.finding(f"no diagnosis on the claim supports {ctx.line.procedure} "
@@ -159,7 +159,7 @@ def diagnosis_not_valid_on_date(ctx):
         day = ctx.date_of(line)
         if drug is None or day is None:
             continue  # DOS001 reports a missing date
-        for match in drug.supporting_diagnoses(codes, day).not_valid_on_date:
+        for match in ctx.diagnosis_support(drug, day).not_valid_on_date:
             if (match.position, day) in reported:
                 continue
             reported.add((match.position, day))
@@ -213,7 +213,7 @@ def pointer_misses_supporting_diagnosis(ctx):
     claim = ctx.claim
     if claim.kind != PROFESSIONAL:
         return  # 837I has no line-level diagnosis pointers
-    support = ctx.drug.supporting_diagnoses(_codes(ctx), ctx.date)
+    support = ctx.diagnosis_support(ctx.date)
     if not support.supported:
         return  # DX001 / DX002
     pointed = {int(p) for p in ctx.line.pointers if p.isdigit()}

@@ -107,7 +107,7 @@ def documentation_on_file(ctx):
     for note in drug.documentation_for(dose):
         ctx.finding(f"{hcpcs}, {dose.normalize():f} units: {note.note}",
                     value=ctx.line.units)
-    support = drug.supporting_diagnoses([dx.code for dx in ctx.claim.diagnoses], ctx.date)
+    support = ctx.diagnosis_support(ctx.date)
     if support.review_only:
         notes = dict.fromkeys(f"{m.entry.group}" + (f" ({m.entry.note})" if m.entry.note else "")
                               for m in support.supporting)
