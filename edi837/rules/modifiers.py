@@ -115,16 +115,21 @@ def required_groups(ctx) -> Iterator[tuple[object, list]]:
             yield drug, lines
 
 
-def _fix_container_amounts(ctx) -> tuple[Decimal, ...]:
-    """Container sizes for MOD001's fix: the line's NDC package if known, else the drug's."""
-    drug_id = ctx.line.drug
-    if drug_id is not None:
-        ndc = drug_id.ndc.strip()
+def billed_container_amounts(drug, lines) -> tuple[Decimal, ...]:
+    """Container sizes the lines' NDCs say were used (J3262 on 50242013601: 200 mg only).
+
+    Falls back to every package size of the drug when a line has no NDC the
+    table knows, since then any vial could have been used.
+    """
+    amounts = set()
+    for line in lines:
+        ndc = line.ndc.strip()
         ndc = ndc if is_ndc11(ndc) else to_ndc11(ndc)
-        package = ctx.drug.ndc(ndc) if ndc else None
-        if package is not None and package.amount:
-            return (package.amount,)
-    return container_amounts(ctx.drug)
+        package = drug.ndc(ndc) if ndc else None
+        if package is None or not package.billable or not package.amount:
+            return container_amounts(drug)
+        amounts.add(package.amount)
+    return tuple(sorted(amounts))
 
 
 # -- rules ------------------------------------------------------------------------------
@@ -192,7 +197,7 @@ def missing_jw_jz(ctx):
     amount = ctx.drug.amount_for_units(units) if units is not None else None
     fix = None
     if (amount is not None and amount > 0 and len(line.modifiers) < MAX_MODIFIERS
-            and any(amount % size == 0 for size in _fix_container_amounts(ctx))):
+            and any(amount % size == 0 for size in billed_container_amounts(ctx.drug, [ctx.line]))):
         position = 1 if line.segment_id == "SV1" else 2
         component = 2 + len(line.modifiers) + 1
         fix = Fix(f"add JZ to {line.procedure} ({line.units} units fill whole containers)",
@@ -401,8 +406,9 @@ def not_whole_containers(ctx):
     What it does: for each single-dose drug and date of service (on or after
     the policy date) that uses JW or JZ, adds the units of all its lines
     (administered plus JW) and checks the total fills whole containers: a sum
-    of the drug's container sizes from the drug table (J2350: 300-unit vials;
-    J3262: any mix of 80, 200 and 400).  With JZ and no JW the administered
+    of the container sizes its lines' NDCs name in the drug table (J2350:
+    300-unit vials; J3262 on the 200 mg vial: multiples of 200), or any mix
+    of the drug's sizes when an NDC is missing or unknown (J3262: 80, 200, 400).  With JZ and no JW the administered
     units alone must fill whole containers.  Reported once per drug and date,
     at the administered line.  Only for payers whose profile has `jw_jz`.
     Why: the amount opened is whole containers, so administered plus
@@ -452,7 +458,7 @@ def not_whole_containers(ctx):
     Fix safety: none (the amounts given and discarded are in the record).
     """
     for drug, lines in required_groups(ctx):
-        sizes = container_amounts(drug)
+        sizes = billed_container_amounts(drug, lines)
         units = group_units(lines)
         if not sizes or units is None:
             continue

@@ -1,0 +1,98 @@
+"""Every sample's findings are pinned.
+
+Two independent statements of what each sample should raise:
+- samples/README.md, written by hand per claim (the intended defects);
+- tests/data/expected/<sample>.findings, the complete list (infos and
+  segment positions included), so any change in what a rule reports shows
+  up here and must be looked at.  After a deliberate change, rewrite them
+  with `python tests/test_sample_findings.py` and review the diff.
+"""
+import re
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from edi837.drugs import load_drug_table  # noqa: E402
+from edi837.engine import Engine  # noqa: E402
+
+SAMPLES = HERE.parent / "samples"
+EXPECTED = HERE / "data" / "expected"
+CLEAN = ["837p-j2350-clean.edi", "837p-j2350-waste.edi", "837i-j2350-clean.edi",
+         "837p-mixed-drugs.edi", "837p-multi-interchange-crlf-bom.edi"]
+DEFECTS = ["837p-j2350-defects.edi", "837p-j2350-defects-ig-invalid.edi",
+           "837i-j2350-defects.edi"]
+RULE = re.compile(r"[A-Z]{2,3}\d{3}")
+
+
+def sample_files() -> list[Path]:
+    return sorted(SAMPLES.glob("*.edi"))
+
+
+def findings_of(path: Path):
+    return Engine(load_drug_table()).check_file(path).findings
+
+
+def pinned_lines(path: Path) -> list[str]:
+    return [f"{f.segment_index} {f.rule} {f.severity} claim={f.claim_id} line={f.line_number}"
+            for f in findings_of(path)]
+
+
+def intended(name: str) -> dict[str, tuple[set[str], set[str]]]:
+    """CLM01 -> (rules it must raise, rules it may also raise) from the README."""
+    readme = (SAMPLES / "README.md").read_text(encoding="utf-8")
+    section = readme.split(f"## Intended findings in `{name}`")[1].split("\n## ")[0]
+    table = {}
+    for row in re.findall(r"^\| `([^`]+)` \|(.*)$", section, flags=re.MULTILINE):
+        claim, rest = row
+        cells = [c.strip() for c in rest.split("|")]
+        must = set(RULE.findall(cells[1]))
+        may = set(RULE.findall(cells[3])) if len(cells) > 3 else set()
+        table[claim] = (must, may)
+    return table
+
+
+def test_every_sample_is_pinned():
+    assert {p.name for p in sample_files()} == set(CLEAN + DEFECTS)
+    for path in sample_files():
+        assert (EXPECTED / f"{path.name}.findings").exists(), path.name
+
+
+@pytest.mark.parametrize("name", CLEAN + DEFECTS)
+def test_complete_findings_match_the_pinned_list(name):
+    expected = (EXPECTED / f"{name}.findings").read_text().splitlines()
+    assert pinned_lines(SAMPLES / name) == expected
+
+
+@pytest.mark.parametrize("name", CLEAN)
+def test_clean_samples_raise_no_error_or_warning(name):
+    serious = [(f.rule, f.claim_id) for f in findings_of(SAMPLES / name)
+               if f.severity in ("error", "warning")]
+    assert serious == []
+
+
+@pytest.mark.parametrize("name", DEFECTS)
+def test_defect_samples_raise_exactly_the_intended_rules(name):
+    table = intended(name)
+    raised: dict[str, set[str]] = defaultdict(set)
+    for finding in findings_of(SAMPLES / name):
+        # The README leaves out the infos every file raises (EDI006, DOC001).
+        if finding.claim_id and finding.rule != "DOC001":
+            raised[finding.claim_id].add(finding.rule)
+    assert set(raised) <= set(table), f"findings on claims the README does not list: " \
+                                      f"{set(raised) - set(table)}"
+    for claim, (must, may) in table.items():
+        assert must <= raised[claim], f"{claim}: README says {must}, got {raised[claim]}"
+        assert raised[claim] <= must | may | {"DOC001"}, \
+            f"{claim}: unexpected {raised[claim] - must - may}"
+
+
+if __name__ == "__main__":  # rewrite the pinned lists after a deliberate change
+    EXPECTED.mkdir(parents=True, exist_ok=True)
+    for sample in sample_files():
+        (EXPECTED / f"{sample.name}.findings").write_text("\n".join(pinned_lines(sample)) + "\n")
+        print(f"wrote {EXPECTED / (sample.name + '.findings')}")
