@@ -1,0 +1,84 @@
+"""Annotated EDI: each claim with findings printed as its segments, one per
+line with its index in the file, and every finding under the segment it
+concerns (code, severity, message, fix hint).  Claims without findings are
+only counted.  Findings outside any claim (envelopes) are shown at the file
+level, under their segment, in file order.
+"""
+from __future__ import annotations
+
+from typing import TextIO
+
+from ..engine import Report
+from ..findings import Finding
+from . import writer
+from .common import (NOT_READ, ClaimView, SegmentView, figures, file_views, fix_hint,
+                     iso_time, money, run_seconds, severity_counts, text)
+
+INDENT = " " * 11  # lines up with the segment text after "  [nnnnnn] "
+
+
+def _counts(counts) -> str:
+    return f"{counts['error']} errors, {counts['warning']} warnings, {counts['info']} infos"
+
+
+def _finding(out: TextIO, finding: Finding, marker: str = "^") -> None:
+    where = f"line {finding.line_number} " if finding.line_number is not None else ""
+    out.write(f"{INDENT}{marker} {finding.rule} {finding.severity}: {where}"
+              f"{text(finding.message)}\n")
+    out.write(f"{INDENT}  fix: {fix_hint(finding)}\n")
+
+
+def _segment(out: TextIO, segment: SegmentView) -> None:
+    shown = segment.text if segment.text is not None else NOT_READ
+    out.write(f"  [{segment.index:>6}] {shown}\n")
+    for finding in segment.findings:
+        _finding(out, finding)
+
+
+def _claim(out: TextIO, claim: ClaimView) -> None:
+    isa, gs, st = (text(n) for n in claim.control_numbers)
+    payer = text(claim.payer_id) or "unknown"
+    out.write(f"\n-- claim {text(claim.claim_id)}  (ISA13 {isa}, GS06 {gs}, ST02 {st}; "
+              f"payer {payer}; segments {claim.first_index}-{claim.last_index}): "
+              f"{_counts(severity_counts(claim.findings))}\n")
+    for segment in claim.segments:
+        _segment(out, segment)
+    for finding in claim.unplaced:
+        out.write(f"  [{finding.segment_index or '':>6}] {NOT_READ}\n")
+        _finding(out, finding)
+
+
+@writer("annotated", ".annotated.txt")
+def write_annotated(report: Report, out: TextIO) -> None:
+    numbers = figures(report)
+    summary = numbers.summary
+    out.write("edi837 annotated report\n")
+    out.write(f"tool edi837 {report.tool_version}; drug table {report.drug_table_version}; "
+              f"run {iso_time(report.started)} to {iso_time(report.finished or report.started)} "
+              f"({run_seconds(report)} s)\n")
+    out.write(f"{summary['files']} files, {summary['claims']} claims, "
+              f"{summary['drug_lines']} drug lines: {_counts(severity_counts(report.findings))}; "
+              f"{numbers.claims_with_findings} claims with findings\n")
+    out.write(f"dollars at risk (charges of lines with errors): {money(numbers.at_risk)} "
+              f"on {numbers.at_risk_lines} lines\n")
+    for view in file_views(report):
+        result = view.result
+        out.write(f"\n== file {text(result.path)}\n")
+        out.write(f"   sha256 {result.sha256 or '(not read)'}, {result.size} bytes, "
+                  f"status {result.status}; {result.transactions} transactions, "
+                  f"{result.claims} claims, {result.drug_lines} drug lines: "
+                  f"{_counts(severity_counts(result.findings))}\n")
+        out.write(f"   {view.claims_with_findings} claims with findings; "
+                  f"{result.claims - view.claims_with_findings} claims without findings "
+                  f"(not printed)\n")
+        if view.changed:
+            out.write("   warning: the file changed since it was checked; "
+                      "segments below may not match\n")
+        for finding in view.unlocated:
+            _finding(out, finding, marker="!")
+        for item in view.items():
+            if isinstance(item, ClaimView):
+                _claim(out, item)
+            else:
+                out.write("\n")
+                _segment(out, item)

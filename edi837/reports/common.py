@@ -1,0 +1,400 @@
+"""What every report format shares, computed once from the Report.
+
+* :func:`figures` - the batch summary: counts by severity and by rule, and
+  "dollars at risk" (the charges of lines with error findings) by rule and by
+  payer.  Every format prints these numbers, so none computes them itself.
+* :func:`file_views` - for the claim views (annotated text, HTML): each file's
+  claims with findings, as their segments with the findings placed under the
+  segment they concern.  Files are re-read with the streaming SegmentReader,
+  only the segments of claims with findings are kept, one claim at a time,
+  and reading stops after the last segment a finding needs.
+* text helpers: :func:`text` turns EDI-derived strings into safe, readable
+  text (UTF-8 bytes read as latin-1 back to characters, control characters
+  made visible), :func:`fix_hint`, :func:`iso_time`.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from bisect import bisect_right
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+from typing import Iterator
+
+from ..engine import FileResult, Report
+from ..findings import ERROR, INFO, SEVERITIES, WARNING, Finding
+from ..x12.reader import SegmentReader, X12SyntaxError, display
+
+CENT = Decimal("0.01")
+UNKNOWN_PAYER = "(no payer id)"
+NOT_READ = "(segment could not be read)"  # shown where a finding's segment is unreadable
+DOCUMENTED_DRUG = "J2350"  # the drug whose documentation checklist claim views show
+# Control characters (line breaks too: one segment stays one line) and the two
+# non-characters XML forbids: shown as \xNN, never passed through.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ufffe\uffff]")
+
+
+# -- text ----------------------------------------------------------------------------
+def text(value: object) -> str:
+    """An EDI-derived value as text for people: UTF-8 restored, control
+    characters (terminal escapes, NUL ...) shown as \\xNN, None as ""."""
+    if value is None:
+        return ""
+    value = display(str(value))
+    return _CONTROL.sub(_escape, value)
+
+
+def _escape(match: re.Match) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def iso_time(stamp: float) -> str:
+    return dt.datetime.fromtimestamp(stamp, dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def run_seconds(report: Report) -> float:
+    return round(max((report.finished or report.started) - report.started, 0.0), 3)
+
+
+def money(amount: Decimal) -> str:
+    return str(amount.quantize(CENT))
+
+
+def fix_hint(finding: Finding) -> str:
+    """What to do: the safe fix with its edits, or why a person must fix it
+    (the rule documentation's "Fix safety")."""
+    if finding.fix is not None:
+        edits = "; ".join(f"{e.reference} '{text(e.before)}' -> '{text(e.after)}'"
+                          f" (segment {e.segment_index})" for e in finding.fix.edits)
+        return f"safe fix: {text(finding.fix.description)} [{edits}]"
+    safety = _fix_safety(finding.rule).rstrip(".")
+    if not safety or safety == "none":
+        return "no automatic fix"
+    if safety.startswith("none (") and safety.endswith(")"):
+        return f"no automatic fix: {safety[6:-1]}"
+    return f"no automatic fix for this case (rule fix: {safety})"
+
+
+@lru_cache(maxsize=None)
+def _fix_safety(code: str) -> str:
+    from ..rules import all_rules
+
+    rule = all_rules().get(code)
+    match = _FIX_SAFETY.search(rule.doc) if rule else None
+    return " ".join(match.group(1).split()) if match else ""
+
+
+# "Fix safety: ..." up to a blank line or the next "Heading:" line of a rule's docstring
+_FIX_SAFETY = re.compile(r"^[ \t]*Fix safety:(.*?)(?=\n\s*\n|\n[ \t]*[A-Z][A-Za-z ]*:|\Z)",
+                         re.S | re.M)
+
+
+def ndc_of(finding: Finding) -> str:
+    """The line's NDC as billed, or the value of an NDC finding."""
+    ndc = finding.extra.get("ndc")
+    if ndc:
+        return ndc
+    return finding.value or "" if finding.rule.startswith("NDC") else ""
+
+
+# -- figures ---------------------------------------------------------------------------
+@dataclass(slots=True)
+class RuleFigures:
+    rule: str
+    counts: Counter = field(default_factory=Counter)  # severity -> findings
+    at_risk: Decimal = Decimal(0)
+    lines: int = 0  # lines with an error finding of this rule
+
+    @property
+    def errors(self) -> int:
+        return self.counts[ERROR]
+
+    @property
+    def warnings(self) -> int:
+        return self.counts[WARNING]
+
+    @property
+    def infos(self) -> int:
+        return self.counts[INFO]
+
+    @property
+    def findings(self) -> int:
+        return sum(self.counts.values())
+
+
+@dataclass(slots=True)
+class PayerFigures:
+    payer: str
+    at_risk: Decimal = Decimal(0)
+    lines: int = 0
+
+
+@dataclass(slots=True)
+class Figures:
+    summary: dict  # Report.summary(): files, claims, drug_lines, errors, warnings, infos
+    findings: int
+    claims_with_findings: int
+    rules: list[RuleFigures]  # catalog order
+    at_risk: Decimal  # charges of lines with at least one error finding
+    at_risk_lines: int
+    payers: list[PayerFigures]  # largest amount first
+
+
+def _charge(finding: Finding) -> Decimal | None:
+    if not finding.charge:
+        return None
+    try:
+        amount = Decimal(finding.charge)
+    except InvalidOperation:
+        return None
+    return amount if amount.is_finite() else None
+
+
+def line_key(finding: Finding) -> tuple:
+    """One service line: the SV1/SV2 segment, else its claim and LX."""
+    index = finding.extra.get("line_index")
+    if index is None and finding.segment in ("SV1", "SV2"):
+        index = finding.segment_index
+    if index is not None:
+        return (finding.path, index)
+    return (finding.path, finding.interchange, finding.group, finding.transaction,
+            finding.claim_id, finding.line_number)
+
+
+def _rule_order(code: str) -> tuple:
+    order = ("EDI", "IG", "NDC", "MOD", "UNT", "DX", "ADM", "REV", "DOS", "DOC")
+    prefix = code.rstrip("0123456789")
+    prefix = "IG" if code.startswith("IG") else prefix
+    return (order.index(prefix) if prefix in order else len(order), code)
+
+
+def figures(report: Report) -> Figures:
+    """The batch figures every format prints (each charged line counted once per
+    rule, and once in the total and its payer's amount)."""
+    rules: dict[str, RuleFigures] = {}
+    lines: dict[tuple, tuple[Decimal, str]] = {}  # line -> (charge, payer)
+    rule_lines: set[tuple] = set()
+    claims: set[tuple] = set()
+    total = 0
+    for finding in report.findings:
+        total += 1
+        figure = rules.get(finding.rule)
+        if figure is None:
+            figure = rules[finding.rule] = RuleFigures(finding.rule)
+        figure.counts[finding.severity] += 1
+        if finding.claim_id is not None:
+            claims.add((finding.path, finding.interchange, finding.group, finding.transaction,
+                        finding.claim_id))
+        if finding.severity != ERROR:
+            continue
+        amount = _charge(finding)
+        if amount is None:
+            continue
+        key = line_key(finding)
+        lines.setdefault(key, (amount, finding.payer_id or UNKNOWN_PAYER))
+        if (finding.rule, key) not in rule_lines:
+            rule_lines.add((finding.rule, key))
+            figure.at_risk += amount
+            figure.lines += 1
+    payers: dict[str, PayerFigures] = {}
+    for amount, payer in lines.values():
+        figure = payers.setdefault(payer, PayerFigures(payer))
+        figure.at_risk += amount
+        figure.lines += 1
+    return Figures(
+        summary=report.summary(), findings=total, claims_with_findings=len(claims),
+        rules=[rules[code] for code in sorted(rules, key=_rule_order)],
+        at_risk=sum((amount for amount, _ in lines.values()), Decimal(0)),
+        at_risk_lines=len(lines),
+        payers=sorted(payers.values(), key=lambda p: (-p.at_risk, p.payer)))
+
+
+def severity_counts(findings: list[Finding]) -> Counter:
+    counts = Counter(f.severity for f in findings)
+    return Counter({severity: counts[severity] for severity in SEVERITIES})
+
+
+# -- claim views -----------------------------------------------------------------------
+@dataclass(slots=True)
+class SegmentView:
+    index: int
+    text: str | None  # None: the segment could not be read again
+    findings: list[Finding] = field(default_factory=list)
+    tag: str = ""  # segment id
+
+
+@dataclass(slots=True)
+class LineView:
+    """A service line (LX and its loops) of a claim view, or the claim's own
+    segments before the first LX (number None)."""
+
+    number: str | None
+    hcpcs: str = ""
+    segments: list[SegmentView] = field(default_factory=list)
+
+    @property
+    def findings(self) -> list[Finding]:
+        return [f for s in self.segments for f in s.findings]
+
+
+@dataclass(slots=True)
+class ClaimView:
+    claim_id: str
+    first_index: int
+    last_index: int
+    findings: list[Finding]  # all of the claim's findings, in segment order
+    lines: list[LineView] = field(default_factory=list)
+    unplaced: list[Finding] = field(default_factory=list)  # segment not re-read
+
+    @property
+    def segments(self) -> Iterator[SegmentView]:
+        for line in self.lines:
+            yield from line.segments
+
+    @property
+    def hcpcs(self) -> list[str]:
+        return [line.hcpcs for line in self.lines if line.hcpcs]
+
+    @property
+    def payer_id(self) -> str:
+        return next((f.payer_id for f in self.findings if f.payer_id), "")
+
+    @property
+    def control_numbers(self) -> tuple[str, str, str]:
+        first = self.findings[0]
+        return (first.interchange or "", first.group or "", first.transaction or "")
+
+    def documentation_checklist(self) -> list[tuple[str, str, list[Finding]]] | None:
+        """For a J2350 claim: each DOC rule (code, summary, its findings here)."""
+        if DOCUMENTED_DRUG not in self.hcpcs:
+            return None
+        from ..rules import all_rules
+
+        by_rule = defaultdict(list)
+        for finding in self.findings:
+            by_rule[finding.rule].append(finding)
+        return [(code, rule.summary, by_rule.get(code, []))
+                for code, rule in all_rules().items() if code.startswith("DOC")]
+
+
+@dataclass(slots=True)
+class FileView:
+    result: FileResult
+    unlocated: list[Finding]  # file-level findings with no segment (unreadable file)
+    claims_with_findings: int
+    changed: bool  # the file's size differs from when it was checked
+    _items: Iterator | None = None
+
+    def items(self) -> Iterator[ClaimView | SegmentView]:
+        """Claims with findings and file-level findings' segments, in file order."""
+        if self._items is not None:
+            yield from self._items
+
+
+def file_views(report: Report) -> Iterator[FileView]:
+    for result in report.files:
+        yield file_view(result)
+
+
+def _is_claim_finding(finding: Finding, spans, starts) -> int | None:
+    """Position of the claim span holding the finding's segment, or None."""
+    if finding.segment_index is None or not spans:
+        return None
+    i = bisect_right(starts, finding.segment_index) - 1
+    if i >= 0 and spans[i].first_index <= finding.segment_index <= spans[i].last_index:
+        return i
+    return None
+
+
+def file_view(result: FileResult) -> FileView:
+    spans = sorted(result.claim_spans, key=lambda s: s.first_index)
+    starts = [span.first_index for span in spans]
+    by_claim: dict[int, list[Finding]] = defaultdict(list)
+    file_level: dict[int, list[Finding]] = defaultdict(list)
+    unlocated = []
+    for finding in result.findings:
+        position = _is_claim_finding(finding, spans, starts)
+        if position is not None:
+            by_claim[position].append(finding)
+        elif finding.segment_index is None:
+            unlocated.append(finding)
+        else:
+            file_level[finding.segment_index].append(finding)
+    kept = [(spans[i], by_claim[i]) for i in sorted(by_claim)]
+    try:
+        changed = bool(result.sha256) and os.path.getsize(result.path) != result.size
+    except OSError:
+        changed = True
+    items = _read_views(result.path, kept, file_level) if (kept or file_level) else None
+    return FileView(result, unlocated, len(kept), changed, items)
+
+
+def _read_views(path: str, claims: list, file_level: dict[int, list[Finding]]
+                ) -> Iterator[ClaimView | SegmentView]:
+    """Stream the file once, keeping only the segments the views print."""
+    pending_claims = list(claims)
+    pending_segments = sorted(file_level)
+    last_needed = max([span.last_index for span, _ in claims] + pending_segments)
+    reader = SegmentReader(path)
+    current: ClaimView | None = None
+    placed: dict[int, list[Finding]] = {}
+    try:
+        for fields, index, _offset in reader:
+            while pending_segments and pending_segments[0] < index:
+                # a finding about a segment the re-read did not see (file changed)
+                gone = pending_segments.pop(0)
+                yield SegmentView(gone, None, file_level[gone])
+            if current is None and pending_claims and pending_claims[0][0].first_index == index:
+                span, found = pending_claims.pop(0)
+                current = ClaimView(span.claim_id, span.first_index, span.last_index, found,
+                                    [LineView(None)])
+                placed = defaultdict(list)
+                for finding in found:
+                    placed[finding.segment_index].append(finding)
+            if current is not None:
+                _add_segment(current, fields, index, reader, placed.pop(index, []))
+                if index >= current.last_index:
+                    current.unplaced = [f for fs in placed.values() for f in fs]
+                    yield current
+                    current = None
+            if pending_segments and pending_segments[0] == index:
+                pending_segments.pop(0)
+                delims = reader.delimiters
+                yield SegmentView(index, segment_text(fields, delims), file_level[index],
+                                  text(fields[0]))
+            if index >= last_needed:
+                break
+    except (OSError, X12SyntaxError):
+        pass  # the file changed or is unreadable: what is left is shown without text
+    if current is not None:
+        current.unplaced = [f for fs in placed.values() for f in fs]
+        yield current
+    for span, found in pending_claims:
+        yield ClaimView(span.claim_id, span.first_index, span.last_index, found, [],
+                        unplaced=list(found))
+    for index in pending_segments:
+        yield SegmentView(index, None, file_level[index])
+
+
+def _add_segment(claim: ClaimView, fields: list[str], index: int, reader: SegmentReader,
+                 findings: list[Finding]) -> None:
+    delims = reader.delimiters
+    tag = fields[0]
+    if tag == "LX":
+        claim.lines.append(LineView(text(fields[1]) if len(fields) > 1 else ""))
+    line = claim.lines[-1]
+    if tag in ("SV1", "SV2") and line.number is not None:
+        position = 1 if tag == "SV1" else 2  # SV101 / SV202: the procedure composite
+        composite = fields[position] if len(fields) > position else ""
+        parts = composite.split(delims.component)
+        line.hcpcs = text(parts[1]) if len(parts) > 1 else ""
+    line.segments.append(SegmentView(index, segment_text(fields, delims), findings, text(tag)))
+
+
+def segment_text(fields: list[str], delims) -> str:
+    """The segment as written (with its own delimiters), as safe text."""
+    return text(delims.element.join(fields) + delims.segment)

@@ -1,0 +1,452 @@
+"""Report formats: annotated text, HTML, CSV, XML and JSON render the same findings.
+
+Every format runs on every sample file and on small fragments; the figures
+they print agree; XML validates against schemas/report.xsd and JSON against
+schemas/report.schema.json; EDI text that looks like markup, a spreadsheet
+formula or a terminal escape is shown as plain text.
+"""
+import csv
+import io
+import json
+from collections import Counter
+from decimal import Decimal
+from pathlib import Path
+
+import jsonschema
+import pytest
+from click.testing import CliRunner
+from lxml import etree
+from lxml import html as lxml_html
+
+from edi837.cli import main
+from edi837.drugs import load_drug_table
+from edi837.engine import Engine
+from edi837.reports import format_for, load_writers
+from edi837.reports.common import figures, iso_time, money
+from edi837.reports.csv_report import COLUMNS
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "samples"
+SCHEMAS = ROOT / "schemas"
+SAMPLE_FILES = sorted(p for p in SAMPLES.rglob("*") if p.is_file() and p.suffix != ".md") \
+    if SAMPLES.is_dir() else []
+FORMATS = ("annotated", "html", "csv", "xml", "json")
+SEVERITIES = ("error", "warning", "info")
+
+# One line, J2350 600 units, NDC hyphenated (NDC002, safe fix) and lowercase
+# CTP unit (NDC006): two error findings on one line.
+TWO_ERRORS_ON_ONE_LINE = """
+CLM*C1*9000***11:B:1*Y*A*Y*Y
+HI*ABK:G35A
+LX*1
+SV1*HC:J2350:JZ*9000*UN*600***1
+DTP*472*D8*20260115
+LIN**N4*50242-150-01
+CTP****20*ml
+"""
+
+CLEAN_CLAIM = """
+CLM*CLEAN1*9000***11:B:1*Y*A*Y*Y
+HI*ABK:G35A
+NM1*82*1*RENDER*RITA****XX*1234567893
+NM1*77*2*INFUSION SUITE*****XX*1234567893
+N3*1 MAIN ST
+N4*SPRINGFIELD*IL*627010000
+LX*1
+SV1*HC:J2350:JZ*9000*UN*600***1
+DTP*472*D8*20260115
+LIN**N4*50242015001
+CTP****20*ML
+NM1*DK*1*ORDER*OLIVE****XX*1234567893
+LX*2
+SV1*HC:96365*500*UN*1***1
+DTP*472*D8*20260115
+LX*3
+SV1*HC:96366*300*UN*3***1
+DTP*472*D8*20260115
+"""
+
+# EDI fields carrying markup, a spreadsheet formula, quotes, non-ASCII (UTF-8)
+# and a terminal escape: every format must show them as inert text.
+HOSTILE = """
+CLM*<script>alert(1)</script>*9000***11:B:1*Y*A*Y*Y
+HI*ABK:G35A
+NM1*82*1*O'HARA "Q" <b>BOLD</b>*JOSÉ****XX*1234567893
+LX*1
+SV1*HC:J2350:JZ*9000*UN*600***1
+DTP*472*D8*20260115
+LIN**N4*=cmd|' /C calc'!A0
+CTP****20*ML
+CLM*Zoë "Q" \x1b[31mRED*9000***11:B:1*Y*A*Y*Y
+HI*ABK:G35A
+LX*1
+SV1*HC:J2350:JZ*9000*UN*600***1
+DTP*472*D8*20260115
+LIN**N4*@SUM(1+1)
+CTP****20*ML
+"""
+
+
+@pytest.fixture(scope="module")
+def engine():
+    return Engine(load_drug_table())
+
+
+def render(report, fmt: str) -> str:
+    out = io.StringIO()
+    load_writers()[fmt](report, out)
+    return out.getvalue()
+
+
+def render_all(report) -> dict[str, str]:
+    return {fmt: render(report, fmt) for fmt in FORMATS}
+
+
+# -- reading each format back -------------------------------------------------------------
+def has_class(name: str, root: str = "") -> str:
+    """XPath for elements with a class (lxml's cssselect needs an extra package)."""
+    return f"{root}//*[contains(concat(' ', normalize-space(@class), ' '), ' {name} ')]"
+
+
+def html_figures(page: str) -> dict:
+    doc = lxml_html.fromstring(page)
+    summary = {cell.get("data-figure"): cell.text_content().strip()
+               for cell in doc.xpath('//section[@id="summary"]/table[1]//*[@data-figure]')}
+    rules = {}
+    for row in doc.xpath('//table[@id="by-rule"]/tbody/tr[@data-rule]'):
+        cells = {c.get("data-figure"): c.text_content().strip()
+                 for c in row.xpath(".//*[@data-figure]")}
+        rules[row.get("data-rule")] = cells
+    payers = {row.get("data-payer"): row.xpath('.//*[@data-figure="at-risk"]')[0].text_content()
+              for row in doc.xpath('//table[@id="by-payer"]/tbody/tr[@data-payer]')}
+    findings = Counter(f.get("data-severity") for f in doc.xpath(has_class("finding")))
+    return {"summary": summary, "rules": rules, "payers": payers, "findings": findings,
+            "doc": doc}
+
+
+def csv_rows(text: str) -> list[dict]:
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def xml_doc(text: str):
+    return etree.fromstring(text.encode("utf-8"))
+
+
+def xml_schema():
+    return etree.XMLSchema(etree.parse(str(SCHEMAS / "report.xsd")))
+
+
+def json_validator():
+    schema = json.loads((SCHEMAS / "report.schema.json").read_text())
+    return jsonschema.Draft202012Validator(schema)
+
+
+def check_agreement(report, outputs: dict[str, str]) -> None:
+    """HTML, CSV, XML and JSON report the same counts (and dollars at risk)."""
+    numbers = figures(report)
+    expected = {sev: numbers.summary[sev + "s"] for sev in SEVERITIES}
+    expected_rules = {r.rule: (r.errors, r.warnings, r.infos) for r in numbers.rules}
+
+    page = html_figures(outputs["html"])
+    assert {sev: int(page["summary"][sev + "s"]) for sev in SEVERITIES} == expected
+    assert {sev: page["findings"][sev] for sev in SEVERITIES} == expected
+    assert int(page["summary"]["files"]) == numbers.summary["files"]
+    assert int(page["summary"]["claims"]) == numbers.summary["claims"]
+    assert int(page["summary"]["drug-lines"]) == numbers.summary["drug_lines"]
+    assert page["summary"]["at-risk"] == money(numbers.at_risk)
+    assert {code: (int(c["errors"]), int(c["warnings"]), int(c["infos"]))
+            for code, c in page["rules"].items()} == expected_rules
+
+    rows = csv_rows(outputs["csv"])
+    assert Counter(r["severity"] for r in rows) == Counter(
+        {k: v for k, v in expected.items() if v})
+    by_rule = Counter((r["rule"], r["severity"]) for r in rows)
+    assert {code: (by_rule[code, "error"], by_rule[code, "warning"], by_rule[code, "info"])
+            for code in {r["rule"] for r in rows}} == expected_rules
+
+    doc = xml_doc(outputs["xml"])
+    summary = doc.find("summary")
+    assert {sev: int(summary.get(sev + "s")) for sev in SEVERITIES} == expected
+    assert Counter(f.get("severity") for f in doc.iter("finding")) == Counter(
+        {k: v for k, v in expected.items() if v})
+    assert summary.get("dollarsAtRisk") == page["summary"]["at-risk"]
+    assert {p.get("id"): p.get("dollarsAtRisk") for p in doc.iter("payer")} == page["payers"]
+    assert {r.get("code"): (int(r.get("errors")), int(r.get("warnings")), int(r.get("infos")))
+            for r in doc.find("rules")} == expected_rules
+
+    data = json.loads(outputs["json"])
+    assert {sev: data["summary"][sev + "s"] for sev in SEVERITIES} == expected
+    found = Counter(f["severity"] for file in data["files"] for f in file["findings"])
+    assert found == Counter({k: v for k, v in expected.items() if v})
+    for key in ("files", "claims", "drug_lines"):
+        assert data["summary"][key] == int(summary.get(
+            {"drug_lines": "drugLines"}.get(key, key)))
+
+
+def check_valid(outputs: dict[str, str]) -> None:
+    schema = xml_schema()
+    doc = xml_doc(outputs["xml"])
+    assert schema.validate(doc), schema.error_log
+    json_validator().validate(json.loads(outputs["json"]))
+    rows = csv_rows(outputs["csv"])
+    assert list(csv.reader(io.StringIO(outputs["csv"])))[0] == list(COLUMNS)
+    for row in rows:
+        assert len(row) == len(COLUMNS) and None not in row
+
+
+def check_provenance(report, outputs: dict[str, str]) -> None:
+    """Tool version, drug table version, run time and input hashes in every format."""
+    hashes = [r.sha256 for r in report.files if r.sha256]
+    for fmt, text in outputs.items():
+        assert report.tool_version in text, fmt
+        assert report.drug_table_version in text, fmt
+        assert iso_time(report.started) in text, fmt  # run time
+    for fmt in ("annotated", "html", "xml", "json"):
+        for digest in hashes:
+            assert digest in outputs[fmt], fmt
+    # CSV: the hash of every file with findings, in the file_sha256 column
+    rows = csv_rows(outputs["csv"])
+    for row in rows:
+        assert row["file_sha256"] in hashes and row["tool_version"] == report.tool_version
+        assert row["drug_table_version"] == report.drug_table_version and row["run_started"]
+
+
+# -- every sample -----------------------------------------------------------------------------
+sample_params = [pytest.param(p, id=str(p.relative_to(SAMPLES))) for p in SAMPLE_FILES] or [
+    pytest.param(None, marks=pytest.mark.skip(reason="samples/ is empty"))]
+
+
+@pytest.mark.parametrize("sample", sample_params)
+def test_every_format_on_every_sample(engine, sample):
+    report = engine.run([sample])
+    outputs = render_all(report)
+    check_valid(outputs)
+    check_agreement(report, outputs)
+    check_provenance(report, outputs)
+
+
+@pytest.mark.skipif(not SAMPLE_FILES, reason="samples/ is empty")
+def test_all_samples_in_one_report_agree(engine):
+    report = engine.run(SAMPLE_FILES)
+    outputs = render_all(report)
+    check_valid(outputs)
+    check_agreement(report, outputs)
+    check_provenance(report, outputs)
+    # the batch has errors on charged lines: the money they hold up is shown
+    assert figures(report).at_risk > 0
+
+
+@pytest.mark.skipif(not SAMPLE_FILES, reason="samples/ is empty")
+def test_annotated_prints_only_claims_with_findings(engine):
+    report = engine.run(SAMPLE_FILES)
+    text = render(report, "annotated")
+    printed = text.count("\n-- claim ")
+    assert printed == figures(report).claims_with_findings
+    assert printed < report.summary()["claims"]
+
+
+# -- fragments -----------------------------------------------------------------------------
+def test_dollars_at_risk_counts_a_line_once_per_rule_and_once_in_total(engine, edi_file):
+    report = engine.run([edi_file(TWO_ERRORS_ON_ONE_LINE)])
+    numbers = figures(report)
+    rules = {r.rule: r for r in numbers.rules}
+    assert {"NDC002", "NDC006"} <= set(rules)
+    assert rules["NDC002"].at_risk == rules["NDC006"].at_risk == Decimal("9000")
+    assert numbers.at_risk == Decimal("9000") and numbers.at_risk_lines == 1
+    assert [(p.payer, p.at_risk, p.lines) for p in numbers.payers] == [
+        ("PAYER01", Decimal("9000"), 1)]
+    outputs = render_all(report)
+    check_valid(outputs)
+    check_agreement(report, outputs)
+    assert "dollars at risk (charges of lines with errors): 9000.00 on 1 lines" \
+        in outputs["annotated"]
+
+
+def test_dollars_at_risk_by_payer(engine, edi_file):
+    report = engine.run([edi_file(TWO_ERRORS_ON_ONE_LINE, payer_id="PAYA"),
+                         edi_file(TWO_ERRORS_ON_ONE_LINE, payer_id="PAYB"),
+                         edi_file(TWO_ERRORS_ON_ONE_LINE.replace("9000", "4500"),
+                                  payer_id="PAYB")])
+    numbers = figures(report)
+    assert [(p.payer, p.at_risk, p.lines) for p in numbers.payers] == [
+        ("PAYB", Decimal("13500"), 2), ("PAYA", Decimal("9000"), 1)]
+    outputs = render_all(report)
+    check_agreement(report, outputs)
+    assert html_figures(outputs["html"])["payers"] == {"PAYB": "13500.00", "PAYA": "9000.00"}
+
+
+def test_annotated_view_of_a_claim(engine, edi_file):
+    path = edi_file(CLEAN_CLAIM + TWO_ERRORS_ON_ONE_LINE)
+    report = engine.run([path])
+    text = render(report, "annotated")
+    assert "CLM*CLEAN1" not in text  # clean claim: counted, not printed
+    assert "1 claims with findings; 1 claims without findings (not printed)" in text
+    lines = text.splitlines()
+    lin = next(i for i, line in enumerate(lines) if "] LIN**N4*50242-150-01~" in line)
+    assert "NDC002 error" in lines[lin + 1]
+    assert "safe fix: write NDC 50242-150-01 as 50242015001" in lines[lin + 2]
+    ctp = next(i for i, line in enumerate(lines) if "] CTP****20*ml~" in line)
+    assert "NDC006 error" in lines[ctp + 1]
+    # segment indexes are the file's: the LIN is the 6th segment of the claim
+    clm = next(f for f in report.files[0].claim_spans if f.claim_id == "C1").first_index
+    assert f"[{clm + 5:>6}] LIN**N4*50242-150-01~" in text
+
+
+def test_csv_row_carries_the_line_context(engine, edi_file):
+    report = engine.run([edi_file(TWO_ERRORS_ON_ONE_LINE, payer_id="PAYX")])
+    row = next(r for r in csv_rows(render(report, "csv")) if r["rule"] == "NDC002")
+    assert row["file"] == str(report.files[0].path)
+    assert (row["interchange_control_number"], row["group_control_number"],
+            row["transaction_control_number"]) == ("000000001", "1", "0001")
+    assert (row["claim_id"], row["payer_id"], row["line_number"], row["hcpcs"], row["ndc"],
+            row["units"], row["line_charge"]) == ("C1", "PAYX", "1", "J2350", "50242-150-01",
+                                                  "600", "9000")
+    assert (row["severity"], row["value"], row["segment"], row["loop"]) == (
+        "error", "50242-150-01", "LIN", "2410")
+    assert row["fix_hint"].startswith("safe fix: write NDC 50242-150-01 as 50242015001")
+    assert row["file_sha256"] == report.files[0].sha256
+
+
+def test_claim_view_warns_when_the_file_changed_after_the_check(engine, edi_file):
+    path = edi_file(TWO_ERRORS_ON_ONE_LINE)
+    report = engine.run([path])
+    path.write_bytes(path.read_bytes() + b"\n")
+    assert "the file changed since it was checked" in render(report, "annotated")
+    assert "The file changed since it was checked" in render(report, "html")
+
+
+def test_file_level_findings_shown_under_their_segment(engine, edi_file):
+    from edi837.x12.fragment import wrap_claims
+
+    text = wrap_claims(TWO_ERRORS_ON_ONE_LINE).replace("SE*", "SE*9")
+    report = engine.run([edi_file(text, wrap=False)])
+    outputs = render_all(report)
+    annotated = outputs["annotated"].splitlines()
+    se = next(i for i, line in enumerate(annotated) if "] SE*9" in line)
+    assert "EDI004 error" in annotated[se + 1]
+    doc = lxml_html.fromstring(outputs["html"])
+    rows = doc.xpath(has_class("file-level") + "//tr[@class='flagged']")
+    assert any("SE*9" in row.text_content() and "EDI004" in row.text_content() for row in rows)
+    check_agreement(report, outputs)
+
+
+def test_unreadable_file_is_reported_in_every_format(engine, edi_file):
+    report = engine.run([edi_file("NOT X12 AT ALL\n", wrap=False)])
+    outputs = render_all(report)
+    check_valid(outputs)
+    check_agreement(report, outputs)
+    assert "EDI001" in outputs["annotated"] and "EDI001" in outputs["html"]
+
+
+def test_no_findings_report(engine, edi_file):
+    report = engine.run([edi_file(CLEAN_CLAIM)])
+    outputs = render_all(report)
+    check_valid(outputs)
+    check_agreement(report, outputs)
+    assert "CLM*CLEAN1" not in outputs["annotated"] and "CLM*CLEAN1" not in outputs["html"]
+
+
+def test_hostile_text_is_inert_in_html(engine, edi_file):
+    report = engine.run([edi_file(HOSTILE)])
+    page = render(report, "html")
+    doc = lxml_html.fromstring(page)
+    scripts = doc.xpath("//script")
+    assert len(scripts) == 1 and "alert" not in scripts[0].text  # only the report's own
+    assert not doc.xpath("//b//b | //code//b")  # the <b> in a name is not markup
+    text = doc.text_content()
+    assert "CLM*<script>alert(1)</script>*9000" in text
+    assert "O'HARA \"Q\" <b>BOLD</b>*JOSÉ" in text  # UTF-8 é, not mojibake
+    assert "Zoë" in text and "Ã" not in text
+    assert "\x1b" not in page and "\\x1b[31mRED" in text
+    claim_ids = [a.get("data-claim") for a in doc.xpath(has_class("claim"))]
+    assert "<script>alert(1)</script>" in claim_ids  # attribute escaped, value intact
+    assert "<script>alert" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    # nothing outside the file: no external resources, and a CSP that forbids them
+    assert not doc.xpath("//link | //img | //iframe | //*[@src]"
+                         " | //*[@href and not(starts-with(@href, '#'))]")
+    csp = doc.xpath('//meta[@http-equiv="Content-Security-Policy"]')[0].get("content")
+    assert "default-src 'none'" in csp and "unsafe-inline" not in csp
+
+
+def test_hostile_text_is_safe_in_csv(engine, edi_file):
+    report = engine.run([edi_file(HOSTILE)])
+    text = render(report, "csv")
+    rows = csv_rows(text)
+    assert rows
+    for row in rows:
+        for value in row.values():
+            assert not value.startswith(("=", "+", "-", "@")), value
+            assert "\x1b" not in value
+    ndcs = {row["ndc"] for row in rows if row["rule"] == "NDC002"}
+    assert ndcs == {"'=cmd|' /C calc'!A0", "'@SUM(1+1)"}
+    assert "<script>alert(1)</script>" in {row["claim_id"] for row in rows}
+    assert 'Zoë "Q" \\x1b[31mRED' in {row["claim_id"] for row in rows}
+    # the quote in a cell survives a CSV round trip (cells are quoted, not broken)
+    assert any('"' in row["claim_id"] for row in rows)
+
+
+def test_hostile_text_is_safe_in_annotated_xml_and_json(engine, edi_file):
+    report = engine.run([edi_file(HOSTILE)])
+    outputs = render_all(report)
+    annotated = outputs["annotated"]
+    assert "CLM*<script>alert(1)</script>*9000" in annotated
+    assert "JOSÉ" in annotated and "Ã" not in annotated
+    assert "\x1b" not in annotated and "\\x1b[31mRED" in annotated
+    check_valid(outputs)  # the XML stays well-formed and valid
+    doc = xml_doc(outputs["xml"])
+    assert "<script>alert(1)</script>" in {f.get("claimId") for f in doc.iter("finding")}
+    check_agreement(report, outputs)
+
+
+def test_documentation_checklist_per_j2350_claim(engine, edi_file):
+    report = engine.run([edi_file(TWO_ERRORS_ON_ONE_LINE)])
+    doc = lxml_html.fromstring(render(report, "html"))
+    claim = doc.xpath(has_class("claim"))[0]
+    items = claim.xpath(has_class("checklist", ".") + "//li[@data-rule]")
+    codes = [item.get("data-rule") for item in items]
+    assert codes and all(code.startswith("DOC") for code in codes)
+    flagged = {f.rule for f in report.findings if f.rule.startswith("DOC")}
+    for item in items:
+        assert ("flagged" in item.get("class")) == (item.get("data-rule") in flagged)
+
+
+def test_html_is_one_self_contained_file(engine, edi_file):
+    page = render(engine.run([edi_file(TWO_ERRORS_ON_ONE_LINE)]), "html")
+    lowered = page.lower()
+    for reference in ("http://", "https://", "//fonts", "@import", "url(", "<link"):
+        assert reference not in lowered, reference
+    assert "@media print" in page
+
+
+# -- the command line --------------------------------------------------------------------------
+def test_repeated_outputs_write_every_format(edi_file, tmp_path):
+    path = edi_file(TWO_ERRORS_ON_ONE_LINE)
+    outputs = {"report.html": "html", "findings.csv": "csv", "r.json": "json",
+               "r.xml": "xml", "claims.annotated.txt": "annotated"}
+    args = ["check", str(path)]
+    for name in outputs:
+        args += ["-o", str(tmp_path / name)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1, result.output  # error findings
+    written = {name: (tmp_path / name).read_text(encoding="utf-8") for name in outputs}
+    assert written["report.html"].startswith("<!DOCTYPE html>")
+    assert csv_rows(written["findings.csv"])[0]["rule"]
+    assert json.loads(written["r.json"])["summary"]["errors"] == 2
+    assert "LIN**N4*50242-150-01~" in written["claims.annotated.txt"]
+    assert all(format_for(name) == fmt for name, fmt in outputs.items())
+    check_valid({"csv": written["findings.csv"], "xml": written["r.xml"],
+                 "json": written["r.json"]})
+    # one run, one set of figures in every file
+    summary = json.loads(written["r.json"])["summary"]
+    assert int(html_figures(written["report.html"])["summary"]["errors"]) == summary["errors"]
+    assert len(csv_rows(written["findings.csv"])) == \
+        summary["errors"] + summary["warnings"] + summary["infos"]
+    assert xml_doc(written["r.xml"]).find("summary").get("errors") == str(summary["errors"])
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_format_option_writes_to_stdout(edi_file, fmt):
+    result = CliRunner().invoke(main, ["check", "--format", fmt,
+                                       str(edi_file(TWO_ERRORS_ON_ONE_LINE))])
+    assert result.exit_code == 1
+    assert "NDC002" in result.output
