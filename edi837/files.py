@@ -11,13 +11,22 @@ from typing import Iterable, Iterator
 PARTIAL_SUFFIXES = (".part", ".partial", ".tmp", ".temp", ".filepart", ".crdownload", "~")
 
 
+# Files in a folder that are documentation or edi837's own outputs, never claims.
+NOT_CLAIMS = (".md", ".rst", ".html", ".htm", ".json", ".jsonl", ".csv", ".xml", ".xsd",
+              ".toml", ".log", ".999", ".997", ".done", ".db", ".sqlite", ".pdf")
+
+
 def is_candidate(path: Path) -> bool:
+    """Whether a file found in a folder is taken as a possible claim file."""
     name = path.name
-    return not (name.startswith(".") or name.endswith(PARTIAL_SUFFIXES))
+    lower = name.lower()
+    return not (name.startswith(".") or name.endswith(PARTIAL_SUFFIXES)
+                or lower.endswith(NOT_CLAIMS) or lower.endswith((".reason.txt", ".changes.txt")))
 
 
 def discover(paths: Iterable[str | Path]) -> Iterator[Path]:
-    """Files named directly, and every non-hidden file below named folders, sorted."""
+    """Files named directly, and below named folders every file that may hold
+    claims (not hidden, partial, documentation or report files), sorted."""
     for given in paths:
         path = Path(given)
         if path.is_dir():

@@ -143,3 +143,17 @@ def test_python_dash_m_entry_point(tmp_path):
     result = subprocess.run([sys.executable, "-m", "edi837", "--version"],
                             capture_output=True, text=True)
     assert result.returncode == 0 and result.stdout.startswith("edi837, version ")
+
+
+def test_folders_skip_hidden_partial_documentation_and_report_files(tmp_path):
+    from edi837.files import discover
+
+    for name in ("README.md", "report.html", "findings.csv", "upload.edi.part", ".hidden.edi",
+                 "x.edi.reason.txt", "claims.edi", "claims2.x12", "notes.txt"):
+        (tmp_path / name).write_text("x")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "more.837").write_text("x")
+    found = [p.relative_to(tmp_path).as_posix() for p in discover([tmp_path])]
+    assert found == ["claims.edi", "claims2.x12", "notes.txt", "sub/more.837"]
+    # a file named directly is always read, whatever its name
+    assert list(discover([tmp_path / "README.md"])) == [tmp_path / "README.md"]

@@ -7,6 +7,7 @@ from typing import TextIO
 from ..engine import Report
 from ..x12.reader import display
 from . import writer
+from .common import figures, iso_time, money
 
 
 def finding_line(finding) -> str:
@@ -32,6 +33,11 @@ def write_text(report: Report, out: TextIO) -> None:
     by_rule = Counter((f.rule, f.severity) for f in report.findings)
     for (rule, severity), count in sorted(by_rule.items()):
         out.write(f"  {rule} {severity}: {count}\n")
-    unreadable = [r.path for r in report.files if r.status == "unreadable"]
-    for path in unreadable:
-        out.write(f"  unreadable: {path}\n")
+    totals = figures(report)
+    if totals.at_risk_lines:
+        out.write(f"  charges on lines with errors: {money(totals.at_risk)} "
+                  f"on {totals.at_risk_lines} lines\n")
+    for result in report.files:
+        state = "unreadable" if result.status == "unreadable" else "read"
+        out.write(f"  {state}: {display(result.path)} sha256 {result.sha256 or '-'}\n")
+    out.write(f"edi837 {report.tool_version}, run {iso_time(report.started)}\n")
