@@ -2,31 +2,20 @@
 from __future__ import annotations
 
 import sys
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, TextIO
 
 import click
 
 from . import __version__
-from .files import atomic_output, discover
+from .cli_support import (EXIT_OK, EXIT_TROUBLE, load_config_or_exit, load_table_or_exit,
+                          report_reader_errors, atomic_output, complain, output_stream,
+                          report_options, write_reports)
+from .files import discover
+from .cli_support import parse_codes  # noqa: F401  (re-exported for command modules)
 
-EXIT_OK, EXIT_FINDINGS, EXIT_TROUBLE = 0, 1, 2
-
-
-@contextmanager
-def output_stream(output: str | None) -> Iterator[TextIO]:
-    """stdout, or a file written atomically."""
-    if output in (None, "-"):
-        yield sys.stdout
-        sys.stdout.flush()
-    else:
-        with atomic_output(output, newline="") as handle:
-            yield handle
-
-
-def complain(message: str) -> None:
-    click.echo(f"edi837: {message}", err=True)
+# Former names, until every command module imports from cli_support.
+_codes, _load_config, _load_table, _report_reader_errors = (
+    parse_codes, load_config_or_exit, load_table_or_exit, report_reader_errors)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -53,7 +42,7 @@ def extract(paths: tuple[Path, ...], fmt: str, output: str | None,
     from .claims import ClaimReader
     from .extract import RowWriter, rows
 
-    table = _load_table(drug_tables)
+    table = load_table_or_exit(drug_tables)
     status = EXIT_OK
     with output_stream(output) as out:
         writer = RowWriter(out, fmt)
@@ -61,64 +50,10 @@ def extract(paths: tuple[Path, ...], fmt: str, output: str | None,
             reader = ClaimReader(path)
             for record in rows(reader.claims(), table.drugs.__contains__):
                 writer.write(record)
-            trouble = _report_reader_errors(reader)
+            trouble = report_reader_errors(reader)
             if reader.unreadable or trouble:
                 status = EXIT_TROUBLE
     sys.exit(status)
-
-
-def _codes(value: str | None) -> tuple[str, ...]:
-    if not value:
-        return ()
-    return tuple(code.strip().upper() for code in value.replace(" ", ",").split(",")
-                 if code.strip())
-
-
-def _load_config(config_path: str | None, select: str | None, ignore: str | None):
-    from .config import ConfigError, load_config
-
-    try:
-        config = load_config(config_path)
-    except ConfigError as exc:
-        complain(str(exc))
-        sys.exit(EXIT_TROUBLE)
-    return config.with_selection(_codes(select), _codes(ignore))
-
-
-def report_options(function):
-    """Options shared by the commands that write reports (check, batch)."""
-    options = [
-        click.option("--format", "fmt", default="text", show_default=True,
-                     help="Report format for stdout and for outputs whose extension says "
-                          "nothing: text, json, annotated, html, csv, xml."),
-        click.option("-o", "--output", "outputs", multiple=True,
-                     help="Write a report here (atomically); repeat for several, format "
-                          "from the extension (-o report.html -o findings.csv)."),
-        click.option("--select", help="Only these rule codes or prefixes (comma-separated)."),
-        click.option("--ignore", help="Skip these rule codes or prefixes (comma-separated)."),
-        click.option("--drug-table", "drug_tables", multiple=True,
-                     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-                     help="Extra drug table (TOML) adding to or overriding the shipped one."),
-        click.option("--config", "config_path", type=click.Path(dir_okay=False),
-                     help="Configuration file (default: ./edi837.toml when present)."),
-    ]
-    for option in reversed(options):
-        function = option(function)
-    return function
-
-
-def write_reports(report, fmt: str, outputs: tuple[str, ...]) -> None:
-    """Write the report to stdout, or to each output in the format its name implies."""
-    from .reports import format_for, load_writers
-
-    writers = load_writers()
-    if fmt not in writers:
-        complain(f"unknown report format {fmt!r}; choose from {', '.join(sorted(writers))}")
-        sys.exit(EXIT_TROUBLE)
-    targets = [(None, fmt)] if not outputs else [(o, format_for(o) or fmt) for o in outputs]
-    for output, name in targets:
-        with output_stream(output) as out:
-            writers[name](report, out)
 
 
 @main.command()
@@ -133,14 +68,14 @@ def check(paths: tuple[Path, ...], fmt: str, outputs: tuple[str, ...], select: s
     """
     from .engine import Engine
 
-    table = _load_table(drug_tables)
-    config = _load_config(config_path, select, ignore)
+    table = load_table_or_exit(drug_tables)
+    config = load_config_or_exit(config_path, select, ignore)
     engine = Engine(table, config)
     report = engine.run(discover(paths))
     write_reports(report, fmt, outputs)
     for result in report.files:
         if result.status == "unreadable":
-            _report_reader_errors(result)
+            report_reader_errors(result)
     sys.exit(report.exit_status())
 
 
@@ -171,7 +106,7 @@ def rules(code: str | None) -> None:
               help="Extra drug table (TOML) adding to or overriding the shipped one.")
 def drugs(hcpcs: str | None, drug_tables: tuple[Path, ...]) -> None:
     """List the drug table, or print one drug's facts with their sources."""
-    table = _load_table(drug_tables)
+    table = load_table_or_exit(drug_tables)
     if hcpcs is None:
         click.echo(f"drug table {table.version}")
         for drug in table.drugs.values():
@@ -247,26 +182,12 @@ def _parse_size(text: str) -> int:
         sys.exit(EXIT_TROUBLE)
 
 
-def _report_reader_errors(reader) -> bool:
-    """Print the structural errors (EDI001/EDI002) of a reader or file result to stderr."""
-    trouble = False
-    for finding in reader.findings:
-        if finding.rule in ("EDI001", "EDI002"):
-            where = f":{finding.segment_index}" if finding.segment_index else ""
-            complain(f"{finding.path}{where}: {finding.rule} {finding.message}")
-            trouble = True
-    return trouble
 
 
-def _load_table(extra: tuple[Path, ...]):
-    from .drugs import DrugTableError, load_drug_table
+# Commands kept in modules of their own.
+from .cli_fix import fix  # noqa: E402
 
-    try:
-        return load_drug_table(list(extra))
-    except DrugTableError as exc:
-        complain(str(exc))
-        sys.exit(EXIT_TROUBLE)
-
+main.add_command(fix)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -1,0 +1,85 @@
+"""The `edi837 fix` command: a thin click layer over :func:`edi837.fix.fix_file`."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from .cli_support import EXIT_OK, EXIT_TROUBLE, parse_codes, load_config_or_exit, load_table_or_exit, complain
+from .files import discover
+
+
+@click.command("fix")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--out-dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Write the corrected files, change logs and split files here.")
+@click.option("--select", help="Only the fixes of these rule codes or prefixes "
+                               "(comma-separated).")
+@click.option("--ignore", help="Not the fixes of these rule codes or prefixes "
+                               "(comma-separated).")
+@click.option("--dry-run", is_flag=True, help="Print a diff of what would change; write nothing.")
+@click.option("--force", is_flag=True, help="Overwrite outputs that already exist.")
+@click.option("--split", is_flag=True,
+              help="Also write <name>.accepted.edi (claims with no remaining error) and "
+                   "<name>.held.edi (the rest), with a report of why each claim was held.")
+@click.option("--drug-table", "drug_tables", multiple=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Extra drug table (TOML) adding to or overriding the shipped one.")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False),
+              help="Configuration file (default: ./edi837.toml when present).")
+def fix(paths: tuple[Path, ...], out_dir: Path, select: str | None, ignore: str | None,
+        dry_run: bool, force: bool, split: bool, drug_tables: tuple[Path, ...],
+        config_path: str | None) -> None:
+    """Apply the safe fixes to the 837 files and folders PATHS, writing to --out-dir.
+
+    Input files are never modified; outputs are written atomically and an
+    existing one is overwritten only with --force.  After writing, each
+    output is checked again: every fixed finding must be gone and none new.
+
+    Exit status: 0 every file written and clean, 1 written but errors remain
+    (held claims, findings with no safe fix), 2 a file could not be read, an
+    output already exists, or the re-check found a problem.
+    """
+    from .fix import Targets, fix_file
+
+    table = load_table_or_exit(drug_tables)
+    # --select/--ignore choose fixes; the check itself runs as configured, so
+    # the errors that remain are the ones `check` would report.
+    config = load_config_or_exit(config_path, None, None)
+    status = EXIT_OK
+    outputs: dict[Path, Path] = {}  # output -> the input it was written for
+    for path in discover(paths):
+        output = Targets.for_input(path, out_dir).output
+        if output in outputs:  # same name in two folders: never let one replace the other
+            complain(f"{path}: skipped, {output} is already written for {outputs[output]}")
+            status = EXIT_TROUBLE
+            continue
+        outputs[output] = path
+        result = fix_file(path, out_dir, table=table, config=config, select=parse_codes(select),
+                          ignore=parse_codes(ignore), dry_run=dry_run, force=force, split=split)
+        _report(result)
+        status = max(status, result.exit_status)
+    sys.exit(status)
+
+
+def _report(result) -> None:
+    """One summary line per file on stdout (the diff first, in a dry run); problems on stderr."""
+    if result.diff:
+        click.echo(result.diff, nl=False)
+    for problem in result.problems:
+        complain(f"{result.path}: {problem}")
+    if result.status in ("unreadable", "exists", "failed"):
+        return
+    verb = "would change" if result.status == "dry-run" else "changed"
+    parts = [f"{result.path}: {verb} {len(result.changes)} element(s)"]
+    if result.status != "dry-run":
+        parts[0] += f" -> {result.output}"
+    if result.skipped:
+        parts.append(f"{len(result.skipped)} skipped")
+    if result.split is not None:
+        parts.append(f"{result.split.accepted} claim(s) accepted, "
+                     f"{len(result.split.held)} held")
+    parts.append(f"{len(result.remaining)} error(s) remain")
+    click.echo("; ".join(parts))
+

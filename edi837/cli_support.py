@@ -1,0 +1,103 @@
+"""Helpers shared by the click commands: exit codes, outputs, loading data."""
+from __future__ import annotations
+
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator, TextIO
+
+import click
+
+from .files import atomic_output
+
+EXIT_OK, EXIT_FINDINGS, EXIT_TROUBLE = 0, 1, 2
+
+
+@contextmanager
+def output_stream(output: str | None) -> Iterator[TextIO]:
+    """stdout, or a file written atomically."""
+    if output in (None, "-"):
+        yield sys.stdout
+        sys.stdout.flush()
+    else:
+        with atomic_output(output, newline="") as handle:
+            yield handle
+
+
+def complain(message: str) -> None:
+    click.echo(f"edi837: {message}", err=True)
+
+
+def parse_codes(value: str | None) -> tuple[str, ...]:
+    if not value:
+        return ()
+    return tuple(code.strip().upper() for code in value.replace(" ", ",").split(",")
+                 if code.strip())
+
+
+def load_config_or_exit(config_path: str | None, select: str | None, ignore: str | None):
+    from .config import ConfigError, load_config
+
+    try:
+        config = load_config(config_path)
+    except ConfigError as exc:
+        complain(str(exc))
+        sys.exit(EXIT_TROUBLE)
+    return config.with_selection(parse_codes(select), parse_codes(ignore))
+
+
+def report_options(function):
+    """Options shared by the commands that write reports (check, batch)."""
+    options = [
+        click.option("--format", "fmt", default="text", show_default=True,
+                     help="Report format for stdout and for outputs whose extension says "
+                          "nothing: text, json, annotated, html, csv, xml."),
+        click.option("-o", "--output", "outputs", multiple=True,
+                     help="Write a report here (atomically); repeat for several, format "
+                          "from the extension (-o report.html -o findings.csv)."),
+        click.option("--select", help="Only these rule codes or prefixes (comma-separated)."),
+        click.option("--ignore", help="Skip these rule codes or prefixes (comma-separated)."),
+        click.option("--drug-table", "drug_tables", multiple=True,
+                     type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                     help="Extra drug table (TOML) adding to or overriding the shipped one."),
+        click.option("--config", "config_path", type=click.Path(dir_okay=False),
+                     help="Configuration file (default: ./edi837.toml when present)."),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def write_reports(report, fmt: str, outputs: tuple[str, ...]) -> None:
+    """Write the report to stdout, or to each output in the format its name implies."""
+    from .reports import format_for, load_writers
+
+    writers = load_writers()
+    if fmt not in writers:
+        complain(f"unknown report format {fmt!r}; choose from {', '.join(sorted(writers))}")
+        sys.exit(EXIT_TROUBLE)
+    targets = [(None, fmt)] if not outputs else [(o, format_for(o) or fmt) for o in outputs]
+    for output, name in targets:
+        with output_stream(output) as out:
+            writers[name](report, out)
+
+
+def report_reader_errors(reader) -> bool:
+    """Print the structural errors (EDI001/EDI002) of a reader or file result to stderr."""
+    trouble = False
+    for finding in reader.findings:
+        if finding.rule in ("EDI001", "EDI002"):
+            where = f":{finding.segment_index}" if finding.segment_index else ""
+            complain(f"{finding.path}{where}: {finding.rule} {finding.message}")
+            trouble = True
+    return trouble
+
+
+def load_table_or_exit(extra: tuple[Path, ...]):
+    from .drugs import DrugTableError, load_drug_table
+
+    try:
+        return load_drug_table(list(extra))
+    except DrugTableError as exc:
+        complain(str(exc))
+        sys.exit(EXIT_TROUBLE)

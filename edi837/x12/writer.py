@@ -1,0 +1,382 @@
+"""Byte-preserving X12 rewriting.
+
+A corrected file must differ from its input only where a fix changed it: a
+receiver, an auditor or `cmp` should see every other byte exactly as sent
+(delimiters, terminators, CR/LF, spaces between segments, a byte-order mark).
+So the input is never re-serialised as a whole.  :class:`RawSegmentReader`
+pairs each segment the :class:`~edi837.x12.reader.SegmentReader` finds with the
+exact text it came from, split into the segment itself and its *trailer* (the
+terminator and whatever white space follows, up to the next segment).
+:func:`rewrite` copies that text through unchanged, except for the segments a
+transform replaces, which it serialises with the file's own delimiters.
+
+The text is the file decoded as latin-1 (one character per byte, so offsets
+are byte offsets and re-encoding gives back the same bytes; a UTF-8 BOM is
+simply its three characters), or, for UTF-16 input, the decoded text, written
+back as UTF-16 of the same byte order with the same BOM.
+
+A transform may also delete a segment or insert segments after it; SE01, GE01
+and IEA01 are then recomputed for the envelopes whose counts changed, and left
+exactly as they were otherwise.
+"""
+from __future__ import annotations
+
+import codecs
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO, Callable, Iterator
+
+from ..findings import Edit
+from .reader import CHUNK_SIZE, Delimiters, SegmentReader
+
+
+class EditMismatch(Exception):
+    """An edit does not fit the segment it is aimed at."""
+
+
+# -- elements and components -----------------------------------------------------------
+
+def current_value(fields: list[str], position: int, component: int | None,
+                  separator: str) -> str:
+    """The value at an element (or component) position, "" when absent."""
+    if position >= len(fields):
+        return ""
+    element = fields[position]
+    if component is None:
+        return element
+    parts = element.split(separator)
+    return parts[component - 1] if component <= len(parts) else ""
+
+
+def apply_edit(fields: list[str], edit: Edit, separator: str) -> list[str]:
+    """A copy of ``fields`` with the edit applied.
+
+    The element list (or the composite) is extended with empty values when
+    the edit addresses a position beyond its current end, as adding a JZ to
+    ``HC:J2350`` or a pointer to a missing SV107 needs.  Raises EditMismatch
+    when the segment is not the one the edit names.
+    """
+    if fields[0] != edit.segment_id:
+        raise EditMismatch(f"segment {edit.segment_index} is {fields[0]}, "
+                           f"not {edit.segment_id}")
+    if edit.position < 1 or (edit.component is not None and edit.component < 1):
+        raise EditMismatch(f"{edit.reference}: positions start at 1")
+    fields = list(fields)
+    if edit.position >= len(fields):
+        if not edit.after:
+            return fields  # clearing a value that is not there
+        fields.extend([""] * (edit.position + 1 - len(fields)))
+    if edit.component is None:
+        fields[edit.position] = edit.after
+        return fields
+    parts = fields[edit.position].split(separator)
+    if edit.component > len(parts):
+        if not edit.after:
+            return fields
+        parts.extend([""] * (edit.component - len(parts)))
+    parts[edit.component - 1] = edit.after
+    fields[edit.position] = separator.join(parts)
+    return fields
+
+
+def serialise(fields: list[str], delimiters: Delimiters) -> str:
+    """One segment's text, without its terminator."""
+    return delimiters.element.join(fields)
+
+
+# -- the file as text ----------------------------------------------------------------
+
+@dataclass(slots=True, frozen=True)
+class TextEncoding:
+    """How text maps back to the file's bytes.
+
+    latin-1 gives back the bytes as read (a UTF-8 BOM is part of the text);
+    for UTF-16 the BOM is written separately before the encoded text.
+    """
+
+    codec: str = "latin-1"
+    bom: bytes = b""
+
+
+LATIN1 = TextEncoding()
+
+
+def detect_encoding(head: bytes) -> TextEncoding:
+    """The encoding of a file from its first bytes, decided as the reader does."""
+    if head[:3] == codecs.BOM_UTF8:
+        return LATIN1
+    if head[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE) or head[1:2] == b"\x00" \
+            or head[:1] == b"\x00":
+        little = head[:2] == codecs.BOM_UTF16_LE or head[1:2] == b"\x00"
+        bom = head[:2] if head[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE) else b""
+        return TextEncoding("utf-16-le" if little else "utf-16-be", bom)
+    return LATIN1
+
+
+class SourceText:
+    """A file's text read forward in chunks, addressed by the reader's offsets."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self._stream = stream
+        head = stream.read(4)
+        self.encoding = detect_encoding(head)
+        self._decoder = codecs.getincrementaldecoder(self.encoding.codec)(errors="replace")
+        self._buffer = self._decoder.decode(head[len(self.encoding.bom):])
+        self._start = 0  # offset of _buffer[0]
+        self._position = 0  # offset of the next character to hand out
+        self._exhausted = False
+
+    def _read_more(self) -> bool:
+        if self._exhausted:
+            return False
+        chunk = self._stream.read(CHUNK_SIZE)
+        self._exhausted = not chunk
+        # Drop what was handed out already so memory stays flat.
+        used = self._position - self._start
+        self._buffer = self._buffer[used:] + self._decoder.decode(chunk, final=not chunk)
+        self._start = self._position
+        return True
+
+    def take(self, end: int) -> str:
+        """The text from the current position up to offset ``end``."""
+        while end - self._start > len(self._buffer) and self._read_more():
+            pass
+        text = self._buffer[self._position - self._start:end - self._start]
+        self._position += len(text)
+        return text
+
+    def take_rest(self) -> str:
+        while self._read_more():
+            pass
+        return self.take(self._start + len(self._buffer))
+
+
+class RawSegment:
+    """One segment with the exact text it was read from."""
+
+    __slots__ = ("index", "text", "trailer", "delimiters", "_fields")
+
+    def __init__(self, index: int, text: str, trailer: str, delimiters: Delimiters) -> None:
+        self.index = index  # 1-based position in the file
+        self.text = text  # the segment as written, without its terminator
+        self.trailer = trailer  # its terminator and the white space up to the next segment
+        self.delimiters = delimiters
+        self._fields: list[str] | None = None
+
+    @property
+    def fields(self) -> list[str]:
+        """The elements; fields[0] is the segment id.  Split on first use only:
+        most segments are copied through without ever being looked into."""
+        if self._fields is None:
+            self._fields = self.text.split(self.delimiters.element)
+        return self._fields
+
+    @property
+    def tag(self) -> str:
+        return self.text.partition(self.delimiters.element)[0]
+
+
+class RawSegmentReader:
+    """Iterate over a file's segments as :class:`RawSegment`.
+
+    ``head`` (what comes before the first segment: a UTF-8 BOM, white space)
+    and ``encoding`` are known once the first segment has been yielded; the
+    trailer of the last segment runs to the end of the file.  Memory stays
+    flat: the file is read in chunks, one segment of look-ahead.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        self.head = ""
+        self.encoding = LATIN1
+
+    def __iter__(self) -> Iterator[RawSegment]:
+        with open(self.path, "rb") as stream:
+            source = SourceText(stream)
+            self.encoding = source.encoding
+            previous: tuple[int, Delimiters] | None = None
+            for batch in SegmentReader(self.path).batches():
+                delimiters, first = batch.delimiters, batch.first_index
+                for k in range(len(batch.texts)):
+                    raw = source.take(batch.offset(k))
+                    if previous is None:
+                        self.head = raw
+                    else:
+                        yield _raw_segment(raw, *previous)
+                    previous = (first + k, delimiters)
+            if previous is not None:
+                yield _raw_segment(source.take_rest(), *previous)
+
+
+def _raw_segment(raw: str, index: int, delimiters: Delimiters) -> RawSegment:
+    """Split a segment's raw text into the segment and its trailer.
+
+    The text is cut from the file itself (not taken from the reader) so that
+    characters the reader shows as '?' in UTF-16 input are written back as
+    they were.
+    """
+    end = raw.find(delimiters.segment)
+    if end < 0:  # the last segment of a file without a final terminator
+        end = len(raw.rstrip(" \t\r\n\x0b\x0c")) if delimiters.segment.strip() else len(raw)
+    return RawSegment(index, raw[:end], raw[end:], delimiters)
+
+
+class TextSink:
+    """Write text to a binary file in a given encoding (None: write nothing).
+
+    Text is gathered and encoded a chunk at a time: a write per segment
+    would cost more than reading the file.
+    """
+
+    def __init__(self, handle: BinaryIO | None, encoding: TextEncoding) -> None:
+        self._handle = handle
+        self._encoder = codecs.getincrementalencoder(encoding.codec)()
+        self._pending: list[str] = []
+        self._size = 0
+        if handle is not None and encoding.bom:
+            handle.write(encoding.bom)
+
+    def write(self, text: str) -> None:
+        if self._handle is None:
+            return
+        self._pending.append(text)
+        self._size += len(text)
+        if self._size >= CHUNK_SIZE:
+            self._flush()
+
+    def _flush(self, final: bool = False) -> None:
+        self._handle.write(self._encoder.encode("".join(self._pending), final=final))
+        self._pending.clear()
+        self._size = 0
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._flush(final=True)
+
+
+# -- rewriting -----------------------------------------------------------------
+
+# A transform gets each segment and returns None to keep it as it is, or the
+# field lists to write instead: [] deletes it, [fields] replaces it, more
+# insert segments after it.
+Transform = Callable[[RawSegment], "list[list[str]] | None"]
+# An observer sees each segment with the texts written instead (None: unchanged).
+Observer = Callable[[RawSegment, "list[str] | None"], None]
+
+
+@dataclass(slots=True)
+class RewriteSummary:
+    segments: int = 0  # segments read
+    changed: list[int] = field(default_factory=list)  # indexes of segments written differently
+    recounted: list[int] = field(default_factory=list)  # trailers whose count was recomputed
+
+
+class _EnvelopeCounts:
+    """How many segments, sets and groups were inserted or deleted per envelope.
+
+    Only those differences are tracked (an unchanged segment costs nothing);
+    a trailer count is recomputed only where one is not zero, so a file whose
+    segment counts did not change keeps its SE01/GE01/IEA01 exactly.
+    """
+
+    def __init__(self) -> None:
+        self.st_index = 0
+        self.segments_added = self.sets_added = self.groups_added = 0
+        self.sets_read = self.groups_read = 0
+
+    def open(self, tag: str, segment: RawSegment) -> None:
+        """Before an envelope header is written: start counting what it opens."""
+        if tag == "ST":
+            self.st_index, self.segments_added = segment.index, 0
+            self.sets_read += 1
+        elif tag == "GS":
+            self.sets_added = self.sets_read = 0
+            self.groups_read += 1
+        elif tag == "ISA":
+            self.groups_added = self.groups_read = 0
+
+    def added(self, tag: str, replacement: list[list[str]]) -> None:
+        added = len(replacement) - 1
+        self.segments_added += added
+        if tag == "ST":
+            self.sets_added += added
+        elif tag == "GS":
+            self.groups_added += added
+
+    def close(self, tag: str, segment: RawSegment,
+              replacement: list[list[str]] | None) -> list[list[str]] | None:
+        """A trailer's replacement with its count recomputed, when that changed."""
+        if tag == "SE" and self.segments_added:
+            return _set_count(segment, replacement,
+                              segment.index - self.st_index + 1 + self.segments_added)
+        if tag == "GE" and self.sets_added:
+            return _set_count(segment, replacement, self.sets_read + self.sets_added)
+        if tag == "IEA" and self.groups_added:
+            return _set_count(segment, replacement, self.groups_read + self.groups_added)
+        return replacement
+
+
+ENVELOPE_HEADERS = frozenset(["ISA", "GS", "ST"])
+ENVELOPE_TRAILERS = frozenset(["SE", "GE", "IEA"])
+
+
+def _set_count(segment: RawSegment, replacement: list[list[str]] | None,
+               count: int) -> list[list[str]] | None:
+    """Trailer element 01 counts what it closes."""
+    if replacement == []:
+        return replacement  # the trailer itself is deleted
+    trailers = replacement if replacement is not None else [list(segment.fields)]
+    recounted = []
+    for fields in trailers:
+        fields = list(fields) + [""] * (2 - len(fields))
+        fields[1] = str(count)
+        recounted.append(fields)
+    return recounted
+
+
+def rewrite(path: str | Path, handle: BinaryIO | None, transform: Transform,
+            observer: Observer | None = None) -> RewriteSummary:
+    """Copy ``path`` to ``handle`` (None: write nothing), replacing what ``transform`` says.
+
+    Every segment the transform keeps is written byte for byte with its
+    trailer; a replaced segment is serialised with the delimiters of its
+    interchange and keeps its original trailer (inserted segments get the
+    same trailer).
+    """
+    reader = RawSegmentReader(path)
+    counts = _EnvelopeCounts()
+    summary = RewriteSummary()
+    sink: TextSink | None = None
+    for segment in reader:
+        if sink is None:
+            sink = TextSink(handle, reader.encoding)
+            sink.write(reader.head)
+        summary.segments += 1
+        tag = segment.tag
+        if tag in ENVELOPE_HEADERS:
+            counts.open(tag, segment)
+        replacement = transform(segment)
+        if replacement is not None and len(replacement) != 1:
+            counts.added(tag, replacement)
+        if tag in ENVELOPE_TRAILERS:
+            recounted = counts.close(tag, segment, replacement)
+            if recounted is not replacement:
+                summary.recounted.append(segment.index)
+                replacement = recounted
+        texts = None
+        if replacement is not None:
+            texts = [serialise(fields, segment.delimiters) for fields in replacement]
+            if texts == [segment.text]:
+                texts = None  # an edit that writes the value already there
+        if texts is None:
+            sink.write(segment.text)
+            sink.write(segment.trailer)
+        else:
+            summary.changed.append(segment.index)
+            for text in texts:
+                sink.write(text + segment.trailer)
+        if observer is not None:
+            observer(segment, texts)
+    if sink is not None:
+        sink.close()
+    return summary
