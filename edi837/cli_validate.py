@@ -1,0 +1,57 @@
+"""The `edi837 validate` command: a thin click layer over :mod:`edi837.validate`."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from .cli_support import EXIT_TROUBLE, complain, report_reader_errors, write_reports
+from .files import discover
+
+
+@click.command("validate")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--format", "fmt", default="text", show_default=True,
+              help="Report format for stdout and for outputs whose extension says nothing "
+                   "(text or json; `check`'s other formats work too).")
+@click.option("-o", "--output", "outputs", multiple=True,
+              help="Write a report here (atomically); repeat for several, format from the "
+                   "extension (-o report.json -o report.txt).")
+@click.option("--ack", "ack_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Write each file's 999 acknowledgment here as <name>.999.")
+@click.option("-j", "--jobs", type=click.IntRange(min=0), default=1, show_default=True,
+              help="Worker processes; 0 = one per CPU.  The findings do not depend on it.")
+def validate(paths: tuple[Path, ...], fmt: str, outputs: tuple[str, ...],
+             ack_dir: Path | None, jobs: int) -> None:
+    """Validate the 837 files and folders PATHS against the 5010 implementation
+    guides (005010X222A1, 005010X223A2) with pyx12.
+
+    Findings: IGH<n> envelope, IGS<n> segment (999 IK3 code) and IGE<n>
+    element (999 IK4 code) errors; IG001 when pyx12 cannot validate a file;
+    EDI005 warnings for version ids validated as the nearest guide.
+
+    Exit status: 0 no error finding, 1 error findings, 2 a file could not be
+    read or the command was misused.
+    """
+    from .validate import Pyx12Missing, ack_path, require_pyx12, validate_paths
+
+    try:
+        require_pyx12()
+    except Pyx12Missing as exc:
+        complain(str(exc))
+        sys.exit(EXIT_TROUBLE)
+    if ack_dir is not None:
+        try:
+            ack_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            complain(f"cannot create --ack directory {ack_dir}: {exc.strerror or exc}")
+            sys.exit(EXIT_TROUBLE)
+    report = validate_paths(discover(paths), jobs=jobs, ack_dir=ack_dir)
+    write_reports(report, fmt, outputs)
+    for result in report.files:
+        if result.status == "unreadable":
+            report_reader_errors(result)
+        elif ack_dir is not None and not ack_path(result.path, ack_dir).exists():
+            complain(f"{result.path}: no 999 written: pyx12 could not acknowledge it")
+    sys.exit(report.exit_status())
