@@ -69,7 +69,7 @@ _THREE = {"NM1": NM1, "DTP": DTP, "SV1": SERVICE, "SV2": SERVICE, "CLM": CLM, "L
 _TWO = {"LX": LX, "HI": HI, "HL": HL, "LQ": LINE_END, "GS": GS, "ST": ST, "SE": SE, "GE": GE}
 
 
-PADDING = ("",) * 20  # more than any segment the reader looks at has elements
+PADDING = ("",) * 10  # NM1 and SBR are read up to element 9; ISA always has 16
 
 
 def _dispatch(element: str) -> dict[str, int]:

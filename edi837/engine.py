@@ -102,29 +102,23 @@ class ClaimContext:
         return finding
 
 
-@dataclass(slots=True)
 class LineContext:
-    """One drug line in its claim: what line rules get."""
+    """One drug line in its claim: what line rules get.
 
-    claim_context: ClaimContext
-    line: ServiceLine
-    drug: object | None  # edi837.drugs.Drug, None for drugs the table does not know
+    Plain attributes, filled once per line: two dozen rules read them, so
+    they are not recomputed per rule.
+    """
 
-    @property
-    def claim(self) -> Claim:
-        return self.claim_context.claim
+    __slots__ = ("claim_context", "line", "drug", "claim", "table", "profile", "date")
 
-    @property
-    def table(self):
-        return self.claim_context.table
-
-    @property
-    def profile(self):
-        return self.claim_context.profile
-
-    @property
-    def date(self) -> dt.date | None:
-        return self.claim_context.date_of(self.line)
+    def __init__(self, claim_context: ClaimContext, line: ServiceLine, drug) -> None:
+        self.claim_context = claim_context
+        self.line = line
+        self.drug = drug  # edi837.drugs.Drug, None for drugs the table does not know
+        self.claim = claim_context.claim
+        self.table = claim_context.table
+        self.profile = claim_context.profile
+        self.date = claim_context.date_of(line)
 
     @property
     def group(self) -> list[ServiceLine]:
