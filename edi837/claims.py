@@ -92,6 +92,7 @@ class ClaimReader:
         self.transactions = 0
         self.claim_count = 0
         self.unreadable = False
+        self.claim_sets = 0  # transaction sets read as 837 claims
         # envelope context
         self._isa13 = self._gs06 = self._st02 = None
         self._envelope: Envelope | None = None
@@ -311,6 +312,7 @@ class ClaimReader:
                     envelope = self._open_transaction(fields, gs, index)
                     skipping = envelope is None
                     if envelope is not None:
+                        self.claim_sets += 1
                         claim_providers = CLAIM_PROVIDERS[envelope.kind]
                         line_providers = LINE_PROVIDERS[envelope.kind]
                         self._envelope = envelope
@@ -378,6 +380,8 @@ class ClaimReader:
             self.unreadable = True
             finding("EDI001", ERROR, "empty file: no ISA segment", segment_index=None,
                     segment=None)
+        elif self.transactions and not self.claim_sets:
+            self.unreadable = True  # X12, but nothing in it is an 837 we can read (EDI005)
 
     # -- envelope helpers -------------------------------------------------------
     def _open_transaction(self, st: list[str], gs: list[str] | None,

@@ -11,6 +11,7 @@ import click
 from .files import atomic_output
 
 EXIT_OK, EXIT_FINDINGS, EXIT_TROUBLE = 0, 1, 2
+UNREADABLE_RULES = ("EDI001", "EDI002", "EDI005")
 
 
 @contextmanager
@@ -83,10 +84,11 @@ def write_reports(report, fmt: str, outputs: tuple[str, ...]) -> None:
 
 
 def report_reader_errors(reader) -> bool:
-    """Print the structural errors (EDI001/EDI002) of a reader or file result to stderr."""
+    """Print a reader's (or file result's) errors that stop claims being read
+    (EDI001, EDI002, EDI005 errors) to stderr, one line each: file, segment, code."""
     trouble = False
     for finding in reader.findings:
-        if finding.rule in ("EDI001", "EDI002"):
+        if finding.rule in UNREADABLE_RULES and finding.severity == "error":
             where = f":{finding.segment_index}" if finding.segment_index else ""
             complain(f"{finding.path}{where}: {finding.rule} {finding.message}")
             trouble = True

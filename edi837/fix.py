@@ -38,6 +38,7 @@ from .x12.reader import display
 from .x12.writer import (RawSegment, RawSegmentReader, TextSink, apply_edit, current_value,
                          rewrite, serialise)
 
+UNREADABLE_RULES = ("EDI001", "EDI002", "EDI005")  # what stops a file being read as claims
 WRITTEN, DRY_RUN, UNREADABLE, EXISTS, FAILED = "written", "dry-run", "unreadable", "exists", \
     "failed"
 APPLIED, SKIPPED = "applied", "skipped"
@@ -349,7 +350,7 @@ def fix_file(path: str | Path, out_dir: str | Path, *, table, config: Config | N
     if checked.status == "unreadable":
         result.status = UNREADABLE
         result.problems += [f"{f.rule} {f.message}" for f in checked.findings
-                            if f.rule in ("EDI001", "EDI002")]
+                            if f.rule in UNREADABLE_RULES and f.severity == "error"]
         return result
     plan = FixPlan(checked.findings, select, ignore)
     if dry_run:

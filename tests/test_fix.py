@@ -522,14 +522,12 @@ def test_split_keeps_interchange_delimiters_and_bom(tmp_path, fix):
     assert accepted == source.read_bytes()  # every claim accepted: the same bytes
 
 
-def test_transaction_sets_that_are_not_claims_are_named_not_carried(tmp_path, fix):
+def test_a_file_with_no_837_in_it_is_refused_not_split(tmp_path, fix):
     source = MALFORMED / "not-837.edi"
-    if not source.exists():
-        pytest.skip(f"{source} not present")
     result = fix(source, tmp_path, split=True)
-    assert result.split.accepted == 0 and result.split.held == []
-    assert "is not an 837" in result.split.not_carried[0]
-    assert "not carried" in (tmp_path / "not-837.held.txt").read_text()
+    assert result.exit_status == 2
+    assert any(p.startswith("EDI005") and "is not an 837" in p for p in result.problems)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_truncated_input_is_not_split(tmp_path, fix):
@@ -623,3 +621,15 @@ def test_an_output_that_cannot_be_written_does_not_stop_the_batch(tmp_path):
     assert run.exit_code == 2
     assert "cannot write" in run.output
     assert blocker.read_bytes() == b"a file, not a folder"
+
+
+def test_transaction_sets_that_are_not_claims_are_named_not_carried(tmp_path, fix):
+    """A group holding an 835 beside the 837 group: the claims split, the 835 is listed."""
+    remit = (MALFORMED / "not-837.edi").read_text()
+    remit_group = remit[remit.index("GS*"):remit.index("IEA*")]
+    claims = wrap_claims(CLEAN)
+    mixed = claims.replace("IEA*1*", remit_group + "IEA*2*")
+    result = fix(write(tmp_path / "mixed.edi", mixed), tmp_path / "out", split=True)
+    assert result.split.accepted == 1 and result.split.held == []
+    assert "is not an 837" in result.split.not_carried[0]
+    assert "not carried" in (tmp_path / "out" / "mixed.held.txt").read_text()
