@@ -11,11 +11,6 @@ from .cli_support import (EXIT_OK, EXIT_TROUBLE, load_config_or_exit, load_table
                           report_reader_errors, atomic_output, complain, output_stream,
                           report_options, write_reports)
 from .files import discover
-from .cli_support import parse_codes  # noqa: F401  (re-exported for command modules)
-
-# Former names, until every command module imports from cli_support.
-_codes, _load_config, _load_table, _report_reader_errors = (
-    parse_codes, load_config_or_exit, load_table_or_exit, report_reader_errors)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -193,11 +188,13 @@ def _parse_size(text: str) -> int:
 
 
 # Commands kept in modules of their own.
+from .cli_batch import batch  # noqa: E402
 from .cli_fix import fix  # noqa: E402
 from .cli_validate import validate  # noqa: E402
 
 main.add_command(fix)
 main.add_command(validate)
+main.add_command(batch)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -151,7 +151,6 @@ def diagnosis_not_valid_on_date(ctx):
         CTP****20*ML
     Fix safety: none (the subtype, G35.A-G35.D, is in the medical record).
     """
-    codes = _codes(ctx)
     reported = set()
     for group in ctx.groups():
         line = group[0]

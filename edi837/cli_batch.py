@@ -1,0 +1,149 @@
+"""`edi837 batch`: the command a scheduler runs (cron, a systemd timer, or --watch).
+
+Thin: parses options, sets up logging, and calls :func:`edi837.batch.run_batch`.
+"""
+from __future__ import annotations
+
+import logging
+import sqlite3
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import click
+
+from .cli_support import (EXIT_TROUBLE, complain, load_config_or_exit, load_table_or_exit,
+                          parse_codes)
+
+
+class _Formatter(logging.Formatter):
+    """``2026-01-15T02:00:03.120+00:00 INFO message``: ISO 8601 with the UTC offset,
+    so lines from machines in different zones sort and compare."""
+
+    def formatTime(self, record, datefmt=None):  # noqa: N802 - logging's name
+        return datetime.fromtimestamp(record.created).astimezone().isoformat(
+            timespec="milliseconds")
+
+
+def configure_logging(log_file: str | None, *, quiet_stderr: bool):
+    """Log lines to stderr (warnings only while a progress bar is drawn) and to
+    ``log_file`` (appended).  Returns a function that undoes this."""
+    logger = logging.getLogger("edi837.batch")
+    before = logger.level, logger.propagate
+    logger.setLevel(logging.INFO)
+    logger.propagate = False  # our lines only, in our format, whatever the root logger does
+    formatter = _Formatter("%(asctime)s %(levelname)s %(message)s")
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    handlers[0].setLevel(logging.WARNING if quiet_stderr else logging.INFO)
+    if log_file:
+        Path(log_file).parent.mkdir(parents=True, exist_ok=True)
+        handlers.append(logging.FileHandler(log_file, encoding="utf-8"))
+    for handler in handlers:
+        handler.setFormatter(formatter)
+        logger.addHandler(handler)
+
+    def undo() -> None:
+        for handler in handlers:
+            logger.removeHandler(handler)
+            handler.close()
+        logger.level, logger.propagate = before
+
+    return undo
+
+
+def _formats(values: tuple[str, ...]) -> tuple[str, ...]:
+    names = []
+    for value in values:
+        names += [name.strip().lower() for name in value.split(",") if name.strip()]
+    return tuple(dict.fromkeys(names)) or ("json",)
+
+
+@click.command()
+@click.argument("inbox", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Output folder: OUTDIR/<run-id>/ reports and summary, the ledger.")
+@click.option("--archive", type=click.Path(file_okay=False, path_type=Path),
+              help="Where processed inputs go, in a folder per run [OUTDIR/archive].")
+@click.option("--quarantine", type=click.Path(file_okay=False, path_type=Path),
+              help="Where unreadable or incomplete inputs go, each with NAME.reason.txt "
+                   "[OUTDIR/quarantine].")
+@click.option("--fix", is_flag=True, help="Also write corrected EDI (edi837 fix).")
+@click.option("--split", is_flag=True,
+              help="Also write NAME.accepted.edi / NAME.held.edi (implies --fix).")
+@click.option("--validate", is_flag=True, help="Also run implementation-guide validation.")
+@click.option("--format", "formats", multiple=True,
+              help="Report format(s) per input, comma-separated or repeated: json, html, "
+                   "text, csv, xml, annotated [json].")
+@click.option("--select", help="Only these rule codes or prefixes (comma-separated).")
+@click.option("--ignore", help="Skip these rule codes or prefixes (comma-separated).")
+@click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Files checked in parallel worker processes.")
+@click.option("--watch", is_flag=True,
+              help="Keep polling the inbox; SIGTERM/Ctrl-C stops after the current file.")
+@click.option("--interval", type=click.FloatRange(min=0.05), default=10.0, show_default=True,
+              help="Seconds between polls with --watch.")
+@click.option("--settle", type=click.FloatRange(min=0), default=30.0, show_default=True,
+              help="Take a file only once its size and mtime are unchanged this long.")
+@click.option("--marker", metavar="SUFFIX",
+              help="Take NAME only once NAME+SUFFIX exists (e.g. .done), instead of --settle.")
+@click.option("--reprocess", is_flag=True,
+              help="Check content the ledger has seen before, instead of archiving it as a "
+                   "duplicate.")
+@click.option("--log-file", type=click.Path(dir_okay=False),
+              help="Append log lines here too.")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False),
+              help="Configuration file (default: ./edi837.toml when present).")
+@click.option("--drug-table", "drug_tables", multiple=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Extra drug table (TOML) adding to or overriding the shipped one.")
+def batch(inbox: Path, out: Path, archive: Path | None, quarantine: Path | None, fix: bool,
+          split: bool, validate: bool, formats: tuple[str, ...], select: str | None,
+          ignore: str | None, jobs: int, watch: bool, interval: float, settle: float,
+          marker: str | None, reprocess: bool, log_file: str | None, config_path: str | None,
+          drug_tables: tuple[Path, ...]) -> None:
+    """Check every file dropped into INBOX once: reports, then archive or quarantine.
+
+    Files still being written are left for a later run (--settle, --marker).
+    A ledger in OUTDIR remembers every input by content, so re-runs take only
+    new files, and a run killed at any moment is repaired by the next one.
+
+    Exit status: 0 no error finding, 1 error findings, 2 a file was
+    quarantined or the run had a problem (see the log).  With --watch: 0 when
+    stopped by SIGTERM/SIGINT (each run's status is in its summary and log),
+    2 when it cannot go on.
+    """
+    from .batch import BatchError, BatchOptions, StopFlag, handle_stop_signals, run_batch
+
+    if marker is not None and not marker.strip():
+        complain("--marker needs a suffix such as .done")
+        sys.exit(EXIT_TROUBLE)
+    load_table_or_exit(drug_tables)  # a broken drug table stops here, with its message
+    config = load_config_or_exit(config_path, select, ignore)
+    progress = sys.stderr.isatty()
+    unconfigure_logging = configure_logging(log_file, quiet_stderr=progress)
+    options = BatchOptions(
+        inbox=inbox, out=out, archive=archive, quarantine=quarantine,
+        formats=_formats(formats), fix=fix, split=split, validate=validate,
+        select=parse_codes(select), ignore=parse_codes(ignore), drug_tables=drug_tables,
+        config=config, jobs=jobs, settle=settle, marker=marker, reprocess=reprocess,
+        interval=interval, progress=progress)
+    stop = StopFlag()
+    restore_signals = handle_stop_signals(stop)
+    logger = logging.getLogger("edi837.batch")
+    try:
+        status = run_batch(options, watch=watch, stop=stop)
+    except BatchError as exc:  # logged, not just printed: the log file is what operators read
+        logger.error("not started: %s", exc)
+        status = EXIT_TROUBLE
+    except (OSError, sqlite3.Error) as exc:
+        # e.g. OUTDIR not writable, disk full: the ledger and the next start keep it safe
+        logger.error("stopped: %s: %s", type(exc).__name__, exc)
+        status = EXIT_TROUBLE
+    finally:
+        restore_signals()
+        unconfigure_logging()
+    sys.exit(status)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    batch(prog_name="edi837 batch")

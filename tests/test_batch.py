@@ -1,0 +1,652 @@
+"""`edi837 batch`: drop folders, the ledger, crash safety, workers, watch mode, logs.
+
+Every input here is synthetic (edi837.generator, edi837.x12.fragment).
+"""
+import hashlib
+import importlib.util
+import json
+import os
+import random
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from edi837 import batch as batch_module
+from edi837.batch import (LEDGER_NAME, BatchError, BatchOptions, StopFlag, iter_inputs,
+                          run_batch)
+from edi837.cli_batch import batch as batch_command
+from edi837.generator import generate
+from edi837.x12.fragment import wrap_claims
+
+ROOT = Path(__file__).resolve().parent.parent
+
+CLEAN = """
+CLM*C1*9400***11:B:1*Y*A*Y*Y
+HI*ABK:G35A
+NM1*82*1*RENDER*RAY****XX*1234567893
+LX*1
+SV1*HC:J2350:JZ*9000*UN*600***1
+DTP*472*D8*20260115
+LIN**N4*50242015001
+CTP****20*ML
+LX*2
+SV1*HC:96365*400*UN*1***1
+DTP*472*D8*20260115
+"""
+DEFECT = CLEAN.replace("50242015001", "50242-150-01")  # NDC002, error (safe fix)
+HOUR = 3600
+
+has_fix = importlib.util.find_spec("edi837.fix") is not None
+has_validate = importlib.util.find_spec("edi837.validate") is not None
+
+
+# -- building drop folders ---------------------------------------------------------------------
+def generated(kind: str = "837P", claims: int = 4, seed: int = 0) -> bytes:
+    import io
+
+    out = io.StringIO(newline="")
+    generate(out, kind, claims=claims, seed=seed, defect_rate=0.0)
+    return out.getvalue().encode()
+
+
+def edi(fragment: str, control: str = "000000001") -> bytes:
+    return wrap_claims(fragment, control=control).encode()
+
+
+def drop(inbox: Path, name: str, data: bytes, *, age: float = HOUR) -> Path:
+    """Write a file as a finished upload: its mtime ``age`` seconds ago."""
+    path = inbox / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    stamp = time.time() - age
+    os.utime(path, (stamp, stamp))
+    return path
+
+
+def options(tmp_path: Path, **overrides) -> BatchOptions:
+    values = {"inbox": tmp_path / "inbox", "out": tmp_path / "out", "settle": 5.0}
+    values.update(overrides)
+    values["inbox"].mkdir(parents=True, exist_ok=True)
+    return BatchOptions(**values)
+
+
+def sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def ledger(out: Path) -> list[dict]:
+    path = out / LEDGER_NAME
+    return list(iter_inputs(path)) if path.exists() else []
+
+
+def runs(out: Path) -> list[dict]:
+    db = sqlite3.connect(out / LEDGER_NAME)
+    db.row_factory = sqlite3.Row
+    try:
+        return [dict(r) for r in db.execute("SELECT * FROM runs ORDER BY run_id")]
+    finally:
+        db.close()
+
+
+def run_dirs(out: Path) -> list[Path]:
+    return sorted(p for p in out.iterdir() if p.is_dir() and p.name[:1].isdigit())
+
+
+def summaries(out: Path) -> list[dict]:
+    return [json.loads((d / "summary.json").read_text()) for d in run_dirs(out)]
+
+
+def by_name(summary: dict) -> dict[str, dict]:
+    return {f["name"]: f for f in summary["files"]}
+
+
+def stored(*roots: Path) -> Counter:
+    """(name, content hash) of the inputs kept in archive/quarantine folders (ROOT/<run>/name)."""
+    return Counter((p.relative_to(root).as_posix().split("/", 1)[1], sha(p.read_bytes()))
+                   for root in roots if root.exists() for p in root.rglob("*")
+                   if p.is_file() and not p.name.endswith(".reason.txt"))
+
+
+def assert_consistent(opts: BatchOptions, inputs: dict[str, bytes]) -> None:
+    """The crash-safety promise: every input processed exactly once, every output
+    complete, no input lost."""
+    out = opts.out
+    rows = ledger(out)
+    assert all(r["state"] == "done" for r in rows), rows
+    assert all(r["state"] in ("finished", "stopped", "interrupted") for r in runs(out))
+    checked = Counter(r["sha256"] for r in rows if r["outcome"] != "duplicate")
+    kept = stored(opts.archive_dir, opts.quarantine_dir)
+    for name, data in inputs.items():  # copies of one content are checked once, kept each
+        assert checked[sha(data)] == 1, f"{name} checked {checked[sha(data)]} times"
+        assert kept[name, sha(data)] == 1, f"{name} kept {kept[name, sha(data)]} times"
+    assert sum(checked.values()) == len({sha(data) for data in inputs.values()})
+    assert sum(kept.values()) == len(inputs) == len(rows)
+    assert not [p for p in opts.inbox.rglob("*") if p.is_file()], "input left in the inbox"
+    assert not [p for p in out.rglob("*.tmp")], "temporary file left"
+    # one complete report per input, in the run that recorded it, and nowhere else
+    reports = sorted(p.relative_to(out) for p in out.rglob("report.json"))
+    expected = sorted(Path(r["run_id"]) / "files" / r["name"] / "report.json"
+                      for r in rows if r["outcome"] != "duplicate")
+    assert reports == expected
+    for path in out.rglob("*.json"):
+        json.loads(path.read_text())
+    for directory in run_dirs(out):
+        summary = json.loads((directory / "summary.json").read_text())
+        listed = sorted(f["name"] for f in summary["files"])
+        assert listed == sorted(r["name"] for r in rows if r["run_id"] == directory.name)
+        assert (directory / "summary.html").read_text().rstrip().endswith("</html>")
+
+
+# -- a drop folder ----------------------------------------------------------------------------
+def test_drop_folder_outcomes_archive_quarantine_summary_exit_status(tmp_path):
+    opts = options(tmp_path)
+    inbox = opts.inbox
+    good = generated("837P", seed=1)
+    files = {
+        "good-837p.edi": good,
+        "partner/good-837i.edi": generated("837I", seed=2),
+        "defect.edi": edi(DEFECT),
+        "not-x12.pdf": b"%PDF-1.4 this is not an interchange\n",
+        "remittance.835": edi(CLEAN).replace(b"ST*837*", b"ST*835*"),
+        "truncated.edi": good[: len(good) // 2],
+        '<b>odd & "name".edi': edi(CLEAN, control="000000077"),
+    }
+    for name, data in files.items():
+        drop(inbox, name, data)
+    drop(inbox, "growing.edi", good[:300], age=0)  # still being written: mtime now
+    drop(inbox, "skewed.edi", good[:300], age=-600)  # sender's clock ahead: mtime in future
+    drop(inbox, "upload.edi.part", good)  # partial and hidden names are never inputs
+    drop(inbox, ".hidden.edi", good)
+
+    result = CliRunner().invoke(batch_command, [str(inbox), "--out", str(opts.out),
+                                                "--settle", "5", "--format", "json,html"])
+
+    assert result.exit_code == 2, result.output  # three files quarantined
+    [summary] = summaries(opts.out)
+    files_in = by_name(summary)
+    run_id = summary["run"]["id"]
+    # "findings" is any finding; the good files have infos only (EDI006: one segment a line)
+    assert {n: (f["outcome"], f["errors"] > 0) for n, f in files_in.items()} == {
+        "good-837p.edi": ("findings", False), "partner/good-837i.edi": ("findings", False),
+        "defect.edi": ("findings", True), "not-x12.pdf": ("quarantined", True),
+        "truncated.edi": ("quarantined", True), '<b>odd & "name".edi': ("findings", False),
+        "remittance.835": ("quarantined", True)}
+    assert "NDC002" in files_in["defect.edi"]["rules"]
+    assert summary["totals"]["quarantined"] == 3 and summary["run"]["exit_status"] == 2
+    assert sorted(w["name"] for w in summary["waiting"]) == ["growing.edi", "skewed.edi"]
+    assert "future" in next(w["why"] for w in summary["waiting"] if w["name"] == "skewed.edi")
+
+    archive, quarantine = opts.out / "archive" / run_id, opts.out / "quarantine" / run_id
+    for name in ("good-837p.edi", "partner/good-837i.edi", "defect.edi"):
+        assert (archive / name).read_bytes() == files[name]
+        assert json.loads((opts.out / run_id / "files" / name / "report.json").read_text())
+        assert (opts.out / run_id / "files" / name / "report.html").is_file()
+    for name, rule in (("not-x12.pdf", "EDI001"), ("truncated.edi", "EDI002"),
+                       ("remittance.835", "EDI005")):
+        assert (quarantine / name).read_bytes() == files[name]
+        reason = (quarantine / f"{name}.reason.txt").read_text()
+        assert rule in reason and files_in[name]["reason"] in reason
+    assert sorted(p.name for p in inbox.rglob("*") if p.is_file()) == [
+        ".hidden.edi", "growing.edi", "skewed.edi", "upload.edi.part"]
+
+    page = (opts.out / run_id / "summary.html").read_text()
+    assert "<b>odd" not in page and "&lt;b&gt;odd &amp; &quot;name&quot;.edi" in page
+    assert 'href="files/good-837p.edi/report.html"' in page
+    assert 'data-figure="quarantined">3<' in page
+
+
+def test_exit_status_0_clean_1_error_findings(tmp_path):
+    clean = options(tmp_path / "a")
+    drop(clean.inbox, "clean.edi", edi(CLEAN))
+    assert run_batch(clean) == 0
+    defect = options(tmp_path / "b")
+    drop(defect.inbox, "clean.edi", edi(CLEAN))
+    drop(defect.inbox, "defect.edi", edi(DEFECT))
+    assert run_batch(defect) == 1
+    assert [s["run"]["exit_status"] for s in summaries(defect.out)] == [1]
+
+
+def test_rerun_does_nothing_new_and_takes_a_file_once_it_settles(tmp_path):
+    opts = options(tmp_path)
+    drop(opts.inbox, "a.edi", edi(CLEAN))
+    drop(opts.inbox, "b.edi", edi(DEFECT))
+    growing = drop(opts.inbox, "late.edi", edi(CLEAN, control="000000002"), age=0)
+    assert run_batch(opts) == 1
+    before = sorted(p for p in opts.out.rglob("*")), ledger(opts.out)
+
+    assert run_batch(opts) == 0  # nothing new: no run, no output, no ledger row
+    assert (sorted(p for p in opts.out.rglob("*")), ledger(opts.out)) == before
+
+    os.utime(growing, (time.time() - HOUR, time.time() - HOUR))  # the upload finished
+    assert run_batch(opts) == 0
+    assert [r["name"] for r in ledger(opts.out)] == ["a.edi", "b.edi", "late.edi"]
+    assert len(run_dirs(opts.out)) == 2
+
+
+def test_same_content_under_another_name_is_not_checked_again(tmp_path):
+    opts = options(tmp_path)
+    data = edi(DEFECT)
+    drop(opts.inbox, "first.edi", data)
+    drop(opts.inbox, "same-run-copy.edi", data)  # a copy in the same run waits for the first
+    assert run_batch(opts) == 1
+    drop(opts.inbox, "renamed.edi", data)
+    assert run_batch(opts) == 0  # nothing new checked: no error findings of its own
+
+    rows = {r["name"]: r for r in ledger(opts.out)}
+    assert rows["first.edi"]["outcome"] == "findings"
+    for name in ("same-run-copy.edi", "renamed.edi"):
+        assert rows[name]["outcome"] == "duplicate"
+        assert rows[name]["duplicate_of"] == rows["first.edi"]["id"]
+        assert not (opts.out / rows[name]["run_id"] / "files" / name).exists()
+        assert Path(rows[name]["destination"]).read_bytes() == data  # archived, not lost
+    last = summaries(opts.out)[-1]
+    assert by_name(last)["renamed.edi"]["duplicate_of"]["name"] == "first.edi"
+    assert last["totals"]["duplicates"] == 1
+
+    drop(opts.inbox, "again.edi", data)
+    assert run_batch(options(tmp_path, reprocess=True)) == 1  # --reprocess checks it again
+    assert {r["name"]: r["outcome"] for r in ledger(opts.out)}["again.edi"] == "findings"
+
+
+def test_marker_file_mode(tmp_path):
+    opts = options(tmp_path, marker=".done", settle=3600)  # marker replaces settling
+    drop(opts.inbox, "a.edi", edi(CLEAN), age=0)
+    drop(opts.inbox, "b.edi", edi(CLEAN, control="000000002"), age=0)
+    drop(opts.inbox, "a.edi.done", b"", age=0)
+    assert run_batch(opts) == 0
+    assert [r["name"] for r in ledger(opts.out)] == ["a.edi"]
+    assert sorted(p.name for p in opts.inbox.iterdir()) == ["b.edi"]  # marker removed too
+
+
+def test_one_bad_file_never_stops_the_batch(tmp_path, monkeypatch, caplog):
+    from edi837.engine import Engine
+    from edi837.reports import load_writers
+
+    real_check, real_json = Engine.check_file, load_writers()["json"]
+
+    def check_file(self, path):  # a rule crashes on one file
+        if str(path).endswith("boom.edi"):
+            raise ValueError("rule crashed on member SYN000000001")
+        return real_check(self, path)
+
+    def write_json(report, out):  # a report writer crashes on another
+        if report.files[0].path.endswith("bad-report.edi"):
+            out.write('{"half": ')
+            raise KeyError("SYN000000001")
+        real_json(report, out)
+
+    monkeypatch.setattr(Engine, "check_file", check_file)
+    monkeypatch.setitem(load_writers(), "json", write_json)
+    opts = options(tmp_path, formats=("html", "json"))
+    for n, name in enumerate(("a.edi", "bad-report.edi", "boom.edi", "c.edi")):
+        drop(opts.inbox, name, edi(CLEAN, control=f"00000000{n + 1}"))
+    with caplog.at_level("INFO", logger="edi837.batch"):
+        assert run_batch(opts) == 2
+    rows = {r["name"]: r for r in ledger(opts.out)}
+    assert (rows["a.edi"]["errors"], rows["c.edi"]["errors"]) == (0, 0)
+    assert {rows["a.edi"]["outcome"], rows["c.edi"]["outcome"]} <= {"ok", "findings"}
+    for name, error in (("boom.edi", "ValueError"), ("bad-report.edi", "KeyError")):
+        assert rows[name]["outcome"] == "quarantined"
+        reason = Path(rows[name]["destination"] + ".reason.txt").read_text()
+        assert error in reason  # the message goes to the reason file beside the data ...
+        assert f"internal error {error}" in caplog.text
+    assert "SYN000000001" not in caplog.text  # ... never to the log
+    # no partial set of reports for the file whose reports failed
+    assert not (opts.out / rows["bad-report.edi"]["run_id"] / "files" / "bad-report.edi").exists()
+    assert not list(opts.out.rglob("*.tmp"))
+
+
+def test_stop_signal_finishes_the_current_file_then_stops(tmp_path, monkeypatch):
+    opts = options(tmp_path)
+    for n in range(3):
+        drop(opts.inbox, f"f{n}.edi", edi(CLEAN, control=f"00000000{n + 1}"))
+    stop = StopFlag()
+
+    def checkpoint(step):
+        if step == "report-written":  # SIGTERM arrives while the first file is checked
+            stop.set(signal.SIGTERM)
+
+    monkeypatch.setattr(batch_module, "_checkpoint", checkpoint)
+    assert run_batch(opts, stop=stop) == 2  # one-shot: files were left, the operator must know
+    rows = ledger(opts.out)
+    assert [(r["name"], r["state"]) for r in rows] == [("f0.edi", "done")]
+    assert sorted(p.name for p in opts.inbox.iterdir()) == ["f1.edi", "f2.edi"]
+    [summary] = summaries(opts.out)
+    assert summary["run"]["state"] == "stopped" and summary["problems"]
+    monkeypatch.setattr(batch_module, "_checkpoint", lambda step: None)
+    assert run_batch(opts) == 0  # the next run takes the rest
+    assert_consistent(opts, {f"f{n}.edi": edi(CLEAN, control=f"00000000{n + 1}")
+                             for n in range(3)})
+
+
+def test_a_second_batch_on_the_same_outdir_or_inbox_is_refused(tmp_path):
+    opts = options(tmp_path, lock_wait=0.2)
+    with batch_module.Batch(opts):
+        with pytest.raises(BatchError, match="another edi837 batch is running on the output"):
+            batch_module.Batch(opts).open()
+        other_out = options(tmp_path, out=tmp_path / "elsewhere", lock_wait=0)
+        with pytest.raises(BatchError, match="another edi837 batch is running on the inbox"):
+            batch_module.Batch(other_out).open()
+    result = CliRunner().invoke(batch_command, [str(opts.inbox), "--out", str(opts.inbox)])
+    assert result.exit_code == 2 and "must not be the inbox" in result.output
+
+
+# -- crash safety ------------------------------------------------------------------------------
+def crash_inputs() -> dict[str, bytes]:
+    return {"a-clean.edi": edi(CLEAN), "b-defect.edi": edi(DEFECT),
+            "c-copy.edi": edi(CLEAN),  # same content as a-clean.edi: a duplicate
+            "d-truncated.edi": edi(CLEAN)[:400]}
+
+
+def killed_at_step(opts: BatchOptions, step: int) -> bool:
+    """Run a batch in a forked child that SIGKILLs itself at checkpoint number ``step``
+    (counting every step of every file); True if it died there."""
+    pid = os.fork()
+    if pid == 0:  # the child: never return into pytest
+        code = 0
+        try:
+            count = 0
+
+            def checkpoint(name):
+                nonlocal count
+                count += 1
+                if count == step:
+                    os.kill(os.getpid(), signal.SIGKILL)
+
+            batch_module._checkpoint = checkpoint
+            run_batch(opts)
+        except BaseException:
+            code = 3
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert not (os.WIFEXITED(status) and os.WEXITSTATUS(status) == 3), "child failed"
+    return os.WIFSIGNALED(status)
+
+
+def test_killed_at_every_step_then_restarted(tmp_path):
+    """Deterministic kill points: after each step of the order of operations (row
+    written, each report, outputs fsynced, recorded, reason file, moved, done, summary)."""
+    inputs = crash_inputs()
+    step = 0
+    while True:
+        step += 1
+        opts = options(tmp_path / f"step{step}")
+        for name, data in inputs.items():
+            drop(opts.inbox, name, data)
+        died = killed_at_step(opts, step)
+        run_batch(opts)  # the restart repairs and finishes
+        assert_consistent(opts, inputs)
+        rows = {r["name"]: r for r in ledger(opts.out)}
+        assert rows["c-copy.edi"]["outcome"] == "duplicate"
+        if not died:
+            break
+    assert step > 20  # every step of every file was a kill point
+
+
+def batch_argv() -> list[str]:
+    """`python -m edi837 batch` once the command is registered, else the command itself."""
+    from edi837.cli import main
+
+    if "batch" in main.commands:
+        return [sys.executable, "-m", "edi837", "batch"]
+    return [sys.executable, "-c", "from edi837.cli_batch import batch; "
+                                  "batch(prog_name='edi837 batch')"]
+
+
+def subprocess_env() -> dict:
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])}
+
+
+def wait_for(predicate, timeout: float = 20.0, step: float = 0.01) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(step)
+    return False
+
+
+def test_sigkill_at_random_moments_then_restart(tmp_path):
+    rng = random.Random(8370)
+    opts = options(tmp_path, settle=0.0, formats=("json", "html"))
+    inputs: dict[str, bytes] = {}
+    kills = rounds = 0
+    window = 0.1  # kill within this many seconds of the run starting; adapts to the machine
+    while kills < 20:
+        rounds += 1
+        assert rounds < 60, "the batch finished before every kill; make the window wider"
+        for n in range(3):  # new uploads every round, some for the killed run to take
+            name = f"r{rounds:02d}-{n}.edi"
+            inputs[name] = generated("837I" if n == 2 else "837P", claims=3,
+                                     seed=rounds * 10 + n)
+            drop(opts.inbox, name, inputs[name])
+        # often two kills in a row: the second run killed may be in the middle of recovery
+        for _ in range(rng.choice((1, 2))):
+            log = tmp_path / f"stderr-{rounds}-{kills}.txt"
+            with open(log, "wb") as err:
+                process = subprocess.Popen(
+                    batch_argv() + [str(opts.inbox), "--out", str(opts.out), "--settle", "0",
+                                    "--format", "json,html", "--jobs", rng.choice("12")],
+                    stderr=err, env=subprocess_env())
+            # aim at the work, not at the interpreter starting: wait until the run begins
+            wait_for(lambda: process.poll() is not None or b"files to take" in log.read_bytes()
+                     or b"recovery" in log.read_bytes(), timeout=20)
+            time.sleep(rng.uniform(0, window))
+            if process.poll() is None:
+                process.send_signal(signal.SIGKILL)
+                kills += 1
+                window *= 1.1
+            else:  # it finished first: aim earlier
+                window *= 0.8
+            process.wait()
+        assert run_batch(opts) in (0, 1, 2)  # the restart
+        assert_consistent(opts, inputs)
+
+
+def test_jobs_2_writes_the_same_outputs_as_jobs_1(tmp_path):
+    files = {f"p{n}.edi": generated("837P", claims=5, seed=n) for n in range(3)}
+    files["i0.edi"] = generated("837I", claims=5, seed=9)
+    files["sub/defect.edi"] = edi(DEFECT)
+    files["truncated.edi"] = generated("837P", claims=3, seed=5)[:700]
+
+    def run(jobs: int, out: str) -> Path:
+        opts = options(tmp_path, out=tmp_path / out, jobs=jobs, formats=("json", "html", "csv"))
+        for name, data in files.items():  # the same inbox path: reports name their input
+            drop(opts.inbox, name, data, age=HOUR)
+        assert run_batch(opts) == 2
+        return opts.out
+
+    one, two = run(1, "out1"), run(2, "out2")
+
+    def contents(out: Path) -> dict[str, object]:
+        [run_dir] = run_dirs(out)
+        found = {}
+        for path in sorted(run_dir.rglob("*")):
+            if not path.is_file():
+                continue
+            # what may differ: the run id, the output folder, times
+            text = path.read_text().replace(run_dir.name, "RUN").replace(str(out), "OUT")
+            text = re.sub(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)?",
+                          "TIME", text)
+            text = re.sub(r'data-figure="seconds">[^<]*', "", text)
+            found[str(path.relative_to(run_dir))] = text
+        return found
+
+    assert contents(one) == contents(two)
+    assert len(contents(one)) == 2 + 3 * len(files)  # summaries + 3 formats per file
+
+
+# -- watch mode --------------------------------------------------------------------------------
+def test_watch_picks_up_a_dropped_file_and_stops_on_sigterm(tmp_path):
+    opts = options(tmp_path)
+    log = tmp_path / "stderr.txt"
+    with open(log, "wb") as err:
+        process = subprocess.Popen(
+            batch_argv() + [str(opts.inbox), "--out", str(opts.out), "--watch",
+                            "--interval", "0.1", "--settle", "0.3",
+                            "--log-file", str(tmp_path / "batch.log")],
+            stderr=err, env=subprocess_env())
+    try:
+        assert wait_for(lambda: b"watching" in log.read_bytes()), log.read_text()
+        # a sender uploads under a partial name, then renames: the usual SFTP pattern
+        partial = opts.inbox / "dropped.edi.part"
+        partial.write_bytes(edi(CLEAN))
+        time.sleep(0.5)  # several polls see only the partial name
+        assert not ledger(opts.out)
+        partial.rename(opts.inbox / "dropped.edi")
+        assert wait_for(lambda: not (opts.inbox / "dropped.edi").exists()), log.read_text()
+        assert wait_for(lambda: len(run_dirs(opts.out)) == 1
+                        and (run_dirs(opts.out)[0] / "summary.html").exists())
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=15) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert [(r["name"], r["errors"], r["state"]) for r in ledger(opts.out)] == [
+        ("dropped.edi", 0, "done")]
+    text = log.read_text()
+    assert "stopped (signal 15)" in text
+    assert re.search(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d INFO ", text, re.M)
+    assert text == (tmp_path / "batch.log").read_text()  # --log-file gets the same lines
+
+
+def test_progress_bar_on_a_terminal(tmp_path):
+    import pty
+
+    opts = options(tmp_path)
+    for n in range(3):
+        drop(opts.inbox, f"f{n}.edi", edi(CLEAN, control=f"00000000{n + 1}"))
+    master, slave = pty.openpty()
+    try:
+        process = subprocess.run(batch_argv() + [str(opts.inbox), "--out", str(opts.out)],
+                                 stderr=slave, env=subprocess_env(), timeout=60)
+        os.close(slave)
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # EIO: the terminal's other end is closed and drained
+                break
+            if not chunk:
+                break
+            shown += chunk
+    finally:
+        os.close(master)
+    assert process.returncode == 0
+    text = shown.decode()
+    assert "edi837 batch" in text and "100%" in text  # click's bar
+    assert " INFO " not in text  # while a bar is drawn, stderr gets warnings only
+
+
+# -- logs --------------------------------------------------------------------------------------
+def people(data: bytes) -> set[str]:
+    """Names, member ids and birth dates in the NM1*IL / NM1*QC / DMG segments."""
+    found = set()
+    for segment in data.decode().replace("\n", "").split("~"):
+        fields = segment.split("*")
+        if fields[0] == "NM1" and fields[1] in ("IL", "QC"):
+            found.update(f for f in (fields[3], fields[4], fields[9] if len(fields) > 9 else "")
+                         if len(f) >= 3)
+        if fields[0] == "DMG":
+            found.add(fields[2])
+    return found
+
+
+def test_logs_hold_no_patient_names_member_ids_or_birth_dates(tmp_path, monkeypatch):
+    from edi837.engine import Engine
+
+    opts = options(tmp_path)
+    files = {"p.edi": generated("837P", claims=12, seed=4), "i.edi": generated("837I", seed=5),
+             "defect.edi": edi(DEFECT)}
+    files["truncated.edi"] = files["p.edi"][: len(files["p.edi"]) * 2 // 3]
+    files["boom.edi"] = generated("837P", claims=3, seed=6)
+    for name, data in files.items():
+        drop(opts.inbox, name, data)
+    secrets = set().union(*(people(data) for data in files.values()))
+    assert len(secrets) > 20
+    assert any("NM1*QC" in data.decode() for data in files.values())  # dependants too
+
+    real = Engine.check_file
+
+    def check_file(self, path):  # an exception quoting data must not reach the log
+        if str(path).endswith("boom.edi"):
+            raise ValueError(f"cannot read {' '.join(sorted(people(files['boom.edi'])))}")
+        return real(self, path)
+
+    monkeypatch.setattr(Engine, "check_file", check_file)
+    log_file = tmp_path / "batch.log"
+    result = CliRunner().invoke(batch_command, [
+        str(opts.inbox), "--out", str(opts.out), "--settle", "1", "--log-file", str(log_file),
+        "--format", "json,html,text"])
+    assert result.exit_code == 2, result.output
+    logs = result.output + log_file.read_text()
+    assert "quarantined" in logs and "NDC002" in logs  # the log does say what happened
+    # not a terminal: no progress bar, every line a timestamped log line
+    assert all(re.match(r"\d{4}-\d\d-\d\dT[\d:.]+[+-]\d\d:\d\d (INFO|WARNING|ERROR) ", line)
+               for line in logs.splitlines())
+    leaked = sorted(s for s in secrets if s in logs)
+    assert not leaked
+
+
+# -- options that need other modules -------------------------------------------------------------
+@pytest.mark.skipif(not has_fix, reason="needs edi837.fix (issue #6), not there yet")
+def test_fix_writes_corrected_edi_beside_the_reports(tmp_path):
+    opts = options(tmp_path, fix=True)
+    drop(opts.inbox, "defect.edi", edi(DEFECT))
+    run_batch(opts)
+    [row] = ledger(opts.out)
+    fixed = opts.out / row["run_id"] / "files" / "defect.edi" / "fixed"
+    corrected = [p for p in fixed.rglob("*") if p.is_file()
+                 and b"LIN**N4*50242015001" in p.read_bytes()]
+    assert corrected, sorted(fixed.rglob("*"))
+    assert all("files/defect.edi/fixed/" in r or r.endswith("report.json")
+               for r in json.loads(row["outputs"]))
+    assert_consistent(opts, {"defect.edi": edi(DEFECT)})
+
+
+@pytest.mark.skipif(not has_fix, reason="needs edi837.fix (issue #6), not there yet")
+def test_split_writes_accepted_and_held_files(tmp_path):
+    opts = options(tmp_path, split=True)
+    no_ndc = CLEAN.replace("C1", "C2").replace("LIN**N4*50242015001\n", "").replace(
+        "CTP****20*ML\n", "")  # NDC001: no safe fix, so the claim is held
+    drop(opts.inbox, "mixed.edi", edi(CLEAN + no_ndc))
+    run_batch(opts)
+    [row] = ledger(opts.out)
+    names = [p.name for p in (opts.out / row["run_id"] / "files" / "mixed.edi").rglob("*")]
+    assert any(n.endswith(".accepted.edi") for n in names), names
+    assert any(n.endswith(".held.edi") for n in names), names
+
+
+@pytest.mark.skipif(not has_validate, reason="needs edi837.validate (issue #8), not there yet")
+def test_validate_merges_ig_findings_into_the_reports(tmp_path):
+    opts = options(tmp_path, validate=True)
+    drop(opts.inbox, "clean.edi", edi(CLEAN))
+    assert run_batch(opts) in (0, 1)
+    [row] = ledger(opts.out)
+    report = json.loads((opts.out / row["run_id"] / "files" / "clean.edi" /
+                         "report.json").read_text())
+    assert report["files"][0]["status"] in ("ok", "findings")
+
+
+def test_bad_options_are_refused_before_anything_moves(tmp_path):
+    opts = options(tmp_path)
+    drop(opts.inbox, "clean.edi", edi(CLEAN))
+    result = CliRunner().invoke(batch_command, [str(opts.inbox), "--out", str(opts.out),
+                                                "--format", "json,pdf"])
+    assert result.exit_code == 2 and "unknown report format pdf" in result.output
+    if not (has_fix and has_validate):
+        flag = "--validate" if not has_validate else "--fix"
+        result = CliRunner().invoke(batch_command, [str(opts.inbox), "--out", str(opts.out),
+                                                    flag])
+        assert result.exit_code == 2 and "needs edi837." in result.output
+    assert (opts.inbox / "clean.edi").exists() and not ledger(opts.out)
