@@ -9,7 +9,6 @@ only the findings and counts, so memory stays flat whatever the file size.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from typing import Iterable, Iterator
 
 from . import __version__
 from .claims import ClaimReader
+from .files import HashingReader
 from .config import Config
 from .extract import is_drug_line
 from .findings import ERROR, INFO, WARNING, Finding, Fix
@@ -193,21 +193,6 @@ class Report:
         return 1 if any(f.severity == ERROR for f in self.findings) else 0
 
 
-class _HashingStream:
-    """Wrap a binary file to hash what is read through it (input file hashes)."""
-
-    def __init__(self, raw) -> None:
-        self.raw = raw
-        self.digest = hashlib.sha256()
-        self.size = 0
-
-    def read(self, n: int = -1) -> bytes:
-        data = self.raw.read(n)
-        self.digest.update(data)
-        self.size += len(data)
-        return data
-
-
 class Engine:
     def __init__(self, table, config: Config | None = None) -> None:
         self.table = table
@@ -269,7 +254,7 @@ class Engine:
             result.status = "unreadable"
             return self._filter_reader(result)
         with raw:
-            stream = _HashingStream(raw)
+            stream = HashingReader(raw)
             reader = ClaimReader(path, stream)
             spans = result.claim_spans
             reader_findings = 0
@@ -280,10 +265,7 @@ class Engine:
                 if len(findings) > before or len(reader.findings) > reader_findings:
                     spans.append(ClaimSpan(claim.claim_id, claim.first_index, claim.last_index))
                 reader_findings = len(reader.findings)
-            # hash the rest of a file the reader stopped early in
-            while stream.read(1 << 20):
-                pass
-        result.sha256 = stream.digest.hexdigest()
+            result.sha256 = stream.finish()  # also hashes what a stopped reader left
         result.size = stream.size
         result.transactions = reader.transactions
         findings.extend(reader.findings)

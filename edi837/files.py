@@ -1,6 +1,7 @@
 """Finding input files and writing outputs safely."""
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from contextlib import contextmanager
@@ -67,3 +68,24 @@ def atomic_output(path: str | Path, mode: str = "w", *, encoding: str | None = "
         except FileNotFoundError:
             pass
         raise
+
+
+class HashingReader:
+    """Wrap a binary file so what is read through it is hashed (input file hashes)."""
+
+    def __init__(self, raw) -> None:
+        self.raw = raw
+        self.digest = hashlib.sha256()
+        self.size = 0
+
+    def read(self, n: int = -1) -> bytes:
+        data = self.raw.read(n)
+        self.digest.update(data)
+        self.size += len(data)
+        return data
+
+    def finish(self) -> str:
+        """Read what is left (for the hash) and return the hex digest."""
+        while self.read(1 << 20):
+            pass
+        return self.digest.hexdigest()

@@ -43,7 +43,6 @@ the original file.
 from __future__ import annotations
 
 import bisect
-import hashlib
 import io
 import logging
 import multiprocessing
@@ -59,7 +58,7 @@ from typing import Iterable, NamedTuple
 
 from .claims import VARIANTS
 from .engine import FileResult, Report
-from .files import atomic_output
+from .files import HashingReader, atomic_output
 from .findings import ERROR, INFO, WARNING, Finding
 from .x12.reader import Delimiters, SegmentReader, X12SyntaxError
 
@@ -369,19 +368,6 @@ def _validate_unit(unit: _Unit) -> _UnitResult:
 
 
 # -- preparing a file -------------------------------------------------------------
-class _HashingStream:
-    def __init__(self, raw) -> None:
-        self.raw = raw
-        self.digest = hashlib.sha256()
-        self.size = 0
-
-    def read(self, n: int = -1) -> bytes:
-        data = self.raw.read(n)
-        self.digest.update(data)
-        self.size += len(data)
-        return data
-
-
 @dataclass
 class _Prepared:
     """A file read once: normalised copy, work units and what positions mean."""
@@ -446,7 +432,7 @@ def _prepare(path: str, chunk_segments: int) -> _Prepared:
         return prep
     prep.tmpdir = tempfile.TemporaryDirectory(prefix="edi837-validate-")
     source = os.path.join(prep.tmpdir.name, "normalised.x12")
-    stream = _HashingStream(raw)
+    stream = HashingReader(raw)
     reader = SegmentReader(path, stream)
     skeleton: list[_Text] = []
     chunk: list[_Range] = []  # transaction sets waiting for a unit
@@ -559,9 +545,8 @@ def _prepare(path: str, chunk_segments: int) -> _Prepared:
         if open_set is not None:
             close_set(last_index, False)
         flush_chunk()
-        while stream.read(1 << 20):  # hash the rest of a file the reader stopped early in
-            pass
-    prep.size, prep.sha256 = stream.size, stream.digest.hexdigest()
+        prep.sha256 = stream.finish()  # also hashes what a stopped reader left
+    prep.size = stream.size
     notes = reader.source.normalisations()
     if notes:
         prep.findings.append(Finding(

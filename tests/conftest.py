@@ -8,6 +8,26 @@ from edi837.x12.fragment import wrap_claims
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 
+# A clean J2350 claim (600 mg JZ with its NDC, MS diagnosis, infusion line,
+# rendering, facility and ordering providers); tests change one thing in it.
+CLEAN_J2350_CLAIM = """
+CLM*C1*9400***11:B:1*Y*A*Y*Y
+HI*ABK:G35A
+NM1*82*1*RENDER*RAY****XX*1234567893
+NM1*77*2*SYNTHETIC INFUSION SUITE*****XX*1234567893
+N3*1 MAIN ST
+N4*SPRINGFIELD*IL*627010000
+LX*1
+SV1*HC:J2350:JZ*9000*UN*600***1
+DTP*472*D8*20260115
+LIN**N4*50242015001
+CTP****20*ML
+NM1*DK*1*ORDER*OLA****XX*1234567893
+LX*2
+SV1*HC:96365*400*UN*1***1
+DTP*472*D8*20260115
+"""
+
 
 @pytest.fixture
 def edi_file(tmp_path):

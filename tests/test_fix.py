@@ -20,6 +20,7 @@ from edi837.findings import ERROR, Edit, Finding, Fix
 from edi837.fix import FixPlan, fix_file, recheck_problems
 from edi837.generator import generate
 from edi837.rules import all_rules
+from conftest import CLEAN_J2350_CLAIM
 from edi837.x12.fragment import wrap_claims
 from edi837.x12.reader import Delimiters
 from edi837.x12.writer import RawSegmentReader, apply_edit, rewrite
@@ -29,24 +30,7 @@ ENVELOPE_ERRORS = ("EDI002", "EDI003", "EDI004", "EDI007")
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 MALFORMED = Path(__file__).resolve().parent / "data" / "malformed"
 
-# A clean J2350 claim with its infusion line; each defect below changes one thing.
-CLEAN = """
-CLM*C1*9400***11:B:1*Y*A*Y*Y
-HI*ABK:G35A
-NM1*82*1*RENDER*RAY****XX*1234567893
-NM1*77*2*SYNTHETIC INFUSION SUITE*****XX*1234567893
-N3*1 MAIN ST
-N4*SPRINGFIELD*IL*627010000
-LX*1
-SV1*HC:J2350:JZ*9000*UN*600***1
-DTP*472*D8*20260115
-LIN**N4*50242015001
-CTP****20*ML
-NM1*DK*1*ORDER*OLA****XX*1234567893
-LX*2
-SV1*HC:96365*400*UN*1***1
-DTP*472*D8*20260115
-"""
+CLEAN = CLEAN_J2350_CLAIM
 UNFIXABLE = CLEAN.replace("CLM*C1*", "CLM*C2*").replace("50242015001", "50242055401")
 
 

@@ -96,22 +96,34 @@ class Source:
         return notes
 
 
+def sniff_encoding(head: bytes) -> tuple[str, bytes]:
+    """(codec, byte-order mark) of a file from its first bytes.
+
+    ASCII and UTF-8 are read as latin-1 (byte for byte); UTF-16 is recognised
+    by its BOM or, without one, by the NUL bytes of "ISA" in UTF-16.
+    """
+    if head[:3] == codecs.BOM_UTF8:
+        return "latin-1", codecs.BOM_UTF8
+    if head[:2] == codecs.BOM_UTF16_LE:
+        return "utf-16-le", codecs.BOM_UTF16_LE
+    if head[:2] == codecs.BOM_UTF16_BE:
+        return "utf-16-be", codecs.BOM_UTF16_BE
+    if head[1:2] == b"\x00":
+        return "utf-16-le", b""
+    if head[:1] == b"\x00":
+        return "utf-16-be", b""
+    return "latin-1", b""
+
+
 def _open_text_chunks(stream: BinaryIO, source: Source) -> Iterator[str]:
     """Yield latin-1 text chunks, with a BOM removed and UTF-16 transcoded."""
     head = stream.read(4)
-    if head[:3] == codecs.BOM_UTF8:
-        source.bom = True
-        head = head[3:]
-    elif head[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE) or head[1:2] == b"\x00" \
-            or head[:1] == b"\x00":
+    codec, bom = sniff_encoding(head)
+    head = head[len(bom):]
+    source.bom = bom == codecs.BOM_UTF8
+    if codec != "latin-1":
         source.utf16 = True
-        if head[:2] == codecs.BOM_UTF16_LE or head[1:2] == b"\x00":
-            encoding = "utf-16-le"
-        else:
-            encoding = "utf-16-be"
-        if head[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
-            head = head[2:]
-        decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
+        decoder = codecs.getincrementaldecoder(codec)(errors="replace")
         chunk = head
         while True:
             text = decoder.decode(chunk, final=not chunk)

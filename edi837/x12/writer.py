@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import BinaryIO, Callable, Iterator
 
 from ..findings import Edit
-from .reader import CHUNK_SIZE, Delimiters, SegmentReader
+from .reader import CHUNK_SIZE, Delimiters, SegmentReader, sniff_encoding
 
 
 class EditMismatch(Exception):
@@ -102,15 +102,13 @@ LATIN1 = TextEncoding()
 
 
 def detect_encoding(head: bytes) -> TextEncoding:
-    """The encoding of a file from its first bytes, decided as the reader does."""
-    if head[:3] == codecs.BOM_UTF8:
-        return LATIN1
-    if head[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE) or head[1:2] == b"\x00" \
-            or head[:1] == b"\x00":
-        little = head[:2] == codecs.BOM_UTF16_LE or head[1:2] == b"\x00"
-        bom = head[:2] if head[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE) else b""
-        return TextEncoding("utf-16-le" if little else "utf-16-be", bom)
-    return LATIN1
+    """The encoding of a file from its first bytes, decided as the reader does.
+
+    A UTF-8 BOM is kept as text (latin-1 reads it as three characters), so it
+    is copied like any other byte.
+    """
+    codec, bom = sniff_encoding(head)
+    return LATIN1 if codec == "latin-1" else TextEncoding(codec, bom)
 
 
 class SourceText:
