@@ -491,7 +491,9 @@ class ClaimReader:
             line.unit_basis = fields[3]
             line.units = fields[4]
             pointers = fields[7]
-            line.pointers = tuple(p for p in pointers.split(component) if p) if pointers else ()
+            if pointers:
+                line.pointer_slots = slots = tuple(pointers.split(component))
+                line.pointers = tuple(filter(None, slots))
         else:
             line.revenue_code = fields[1]
             composite = fields[2]
@@ -501,7 +503,9 @@ class ClaimReader:
         parts = composite.split(component)
         line.qualifier = parts[0]
         line.procedure = parts[1] if len(parts) > 1 else ""
-        line.modifiers = tuple(m for m in parts[2:6] if m)
+        if len(parts) > 2:
+            line.modifier_slots = slots = tuple(parts[2:6])
+            line.modifiers = tuple(filter(None, slots))
         problems = []
         if not line.procedure:
             problems.append("no procedure code composite")

@@ -97,12 +97,14 @@ class ServiceLine:
     segment_index: int | None = None
     qualifier: str = ""  # HC ...
     procedure: str = ""  # HCPCS / CPT
-    modifiers: tuple[str, ...] = ()
+    modifiers: tuple[str, ...] = ()  # the modifiers billed, empty slots left out
+    modifier_slots: tuple[str, ...] = ()  # SV101-3..6 / SV202-3..6 as written, empties kept
     revenue_code: str = ""  # SV201 (837I)
     charge: str = ""
     unit_basis: str = ""  # SV103 / SV204
     units: str = ""  # SV104 / SV205
-    pointers: tuple[str, ...] = ()  # SV107-1..4 (837P)
+    pointers: tuple[str, ...] = ()  # SV107-1..4 (837P), empty slots left out
+    pointer_slots: tuple[str, ...] = ()  # SV107 components as written
     service_date: str = ""  # DTP*472 D8, or the start of RD8
     service_date_end: str = ""
     date_index: int | None = None
@@ -134,6 +136,24 @@ class ServiceLine:
 
     def has_modifier(self, modifier: str) -> bool:
         return modifier in self.modifiers
+
+    def free_modifier_component(self) -> int | None:
+        """The SV101/SV202 component a new modifier goes in (3-6), None when all four are used."""
+        slot = _first_free(self.modifier_slots, 4)
+        return None if slot is None else slot + 3
+
+    def free_pointer_component(self) -> int | None:
+        """The SV107 component a new diagnosis pointer goes in (1-4), None when all are used."""
+        slot = _first_free(self.pointer_slots, 4)
+        return None if slot is None else slot + 1
+
+
+def _first_free(slots: tuple[str, ...], limit: int) -> int | None:
+    """0-based index of the first empty slot, counting slots past the end as empty."""
+    for index, value in enumerate(slots[:limit]):
+        if not value:
+            return index
+    return len(slots) if len(slots) < limit else None
 
 
 @dataclass(slots=True)

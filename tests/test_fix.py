@@ -617,3 +617,19 @@ def test_transaction_sets_that_are_not_claims_are_named_not_carried(tmp_path, fi
     assert result.split.accepted == 1 and result.split.held == []
     assert "is not an 837" in result.split.not_carried[0]
     assert "not carried" in (tmp_path / "out" / "mixed.held.txt").read_text()
+
+
+def test_jz_goes_into_an_empty_modifier_slot_between_others(tmp_path, fix):
+    """HC:J2350::KX has modifier slot 3 empty: JZ fills it, KX stays in slot 4."""
+    text = wrap_claims(CLEAN.replace("HC:J2350:JZ*", "HC:J2350::KX*"))
+    result = fix(write(tmp_path / "slot.edi", text), tmp_path / "out")
+    assert [c.rule for c in result.changes] == ["MOD001"]
+    assert "SV1*HC:J2350:JZ:KX*9000" in (tmp_path / "out" / "slot.edi").read_text()
+
+
+def test_pointer_goes_into_an_empty_sv107_slot(tmp_path, fix):
+    text = wrap_claims(CLEAN.replace("HI*ABK:G35A", "HI*ABK:Z79899*ABF:G35A")
+                       .replace("UN*600***1~", "UN*600***1::1~").replace("UN*600***1\n", "UN*600***1::1\n"))
+    result = fix(write(tmp_path / "ptr.edi", text), tmp_path / "out")
+    assert [c.rule for c in result.changes] == ["DX003"]
+    assert "*UN*600***1:2:1" in (tmp_path / "out" / "ptr.edi").read_text()

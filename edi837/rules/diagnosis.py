@@ -11,7 +11,6 @@ from ..findings import ERROR, WARNING, Edit, Fix
 from ..model import PROFESSIONAL
 from . import CLAIM, rule
 
-MAX_POINTERS = 4  # SV107-1 .. SV107-4
 MAX_DIAGNOSES = 12  # SV107 points at HI positions 1-12 (837P)
 
 
@@ -221,11 +220,12 @@ def pointer_misses_supporting_diagnosis(ctx):
     pointers = ctx.line.pointers
     choices = ", ".join(f"{_dotted(m.code)} at position {m.position}" for m in support.supporting)
     fix = None
-    if len(support.supporting) == 1 and len(pointers) < MAX_POINTERS:
+    component = ctx.line.free_pointer_component()
+    if len(support.supporting) == 1 and component is not None:
         position = str(support.supporting[0].position)
         fix = Fix(f"add diagnosis pointer {position} "
                   f"({_dotted(support.supporting[0].code)}) to SV107",
-                  (Edit(ctx.line.segment_index, "SV1", 7, len(pointers) + 1, "", position),))
+                  (Edit(ctx.line.segment_index, "SV1", 7, component, "", position),))
     shown = ":".join(pointers)
     ctx.finding(f"the SV107 diagnosis pointers ({shown or 'none'}) point at no diagnosis "
                 f"supporting {ctx.line.procedure}; the claim has {choices}",

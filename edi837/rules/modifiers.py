@@ -19,7 +19,6 @@ from ..ndc import is_ndc11, to_ndc11
 from . import CLAIM, rule
 
 DISCARDED, NOTHING_DISCARDED = "JW", "JZ"
-MAX_MODIFIERS = 4  # SV101-3..6 / SV202-3..6
 _MAX_SEARCH = 1_000_000
 
 
@@ -196,10 +195,10 @@ def missing_jw_jz(ctx):
     units = line.units_value
     amount = ctx.drug.amount_for_units(units) if units is not None else None
     fix = None
-    if (amount is not None and amount > 0 and len(line.modifiers) < MAX_MODIFIERS
+    component = line.free_modifier_component()
+    if (amount is not None and amount > 0 and component is not None
             and any(amount % size == 0 for size in billed_container_amounts(ctx.drug, [ctx.line]))):
         position = 1 if line.segment_id == "SV1" else 2
-        component = 2 + len(line.modifiers) + 1
         fix = Fix(f"add JZ to {line.procedure} ({line.units} units fill whole containers)",
                   (Edit(line.segment_index, line.segment_id, position, component, "",
                         NOTHING_DISCARDED),))
