@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import math
 from decimal import Decimal
-from functools import reduce
-from typing import Iterable, Iterator
+from functools import lru_cache, reduce
+from typing import Iterator
 
 from ..findings import ERROR, WARNING, Edit, Fix
 from ..ndc import is_ndc11, to_ndc11
@@ -60,7 +60,8 @@ def container_amounts(drug) -> tuple[Decimal, ...]:
                          if package.billable and package.amount}))
 
 
-def is_whole_containers(amount: Decimal, sizes: Iterable[Decimal]) -> bool:
+@lru_cache(maxsize=1024)  # the same doses and vial sizes recur on every claim
+def is_whole_containers(amount: Decimal, sizes: tuple[Decimal, ...]) -> bool:
     """True when ``amount`` is a sum of container sizes, each used any number of times.
 
     J2350 (300 mg vials): 600 yes, 450 no.  J3262 (80, 200, 400 mg): 280 yes, 100 no.
