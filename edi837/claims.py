@@ -93,6 +93,7 @@ class ClaimReader:
         self.claim_count = 0
         self.unreadable = False
         self.claim_sets = 0  # transaction sets read as 837 claims
+        self.incomplete_claims = 0  # claims cut short by a truncated set, not yielded
         # envelope context
         self._isa13 = self._gs06 = self._st02 = None
         self._envelope: Envelope | None = None
@@ -113,6 +114,8 @@ class ClaimReader:
             charge=(line.charge or None) if line else None,
             fix=fix)
         self.findings.append(finding)
+        if rule == "EDI002" and severity == ERROR:
+            self.unreadable = True  # part of the file is missing or cut: not fully read
         return finding
 
     # -- reading ----------------------------------------------------------
@@ -120,11 +123,17 @@ class ClaimReader:
         try:
             yield from self._read()
         except X12SyntaxError as exc:
-            self.unreadable = True
-            rule = "EDI001" if self.interchanges == 0 else "EDI002"
-            self._finding(rule, ERROR, f"{exc.message} (segment {exc.segment_index}, "
-                          f"byte {exc.offset})" if exc.offset is not None else exc.message,
-                          segment_index=exc.segment_index, segment="ISA")
+            where = (f"{exc.message} (segment {exc.segment_index}, byte {exc.offset})"
+                     if exc.offset is not None else exc.message)
+            if exc.after_interchange:
+                # Every interchange was complete; only what follows the last is not X12.
+                self._finding("EDI002", WARNING, f"text after the last interchange ignored: "
+                              f"{where}", segment_index=exc.segment_index, segment=None)
+            else:
+                self.unreadable = True
+                rule = "EDI001" if self.interchanges == 0 else "EDI002"
+                self._finding(rule, ERROR, where, segment_index=exc.segment_index,
+                              segment="ISA")
         except OSError as exc:
             self.unreadable = True
             self._finding("EDI001", ERROR, f"cannot read file: {exc.strerror or exc}",
@@ -169,6 +178,16 @@ class ClaimReader:
                 self.claim_count += 1
             claim = line = drug = None
             return done
+
+        def abandon_claim(why: str, index: int, tag: str) -> None:
+            """A transaction set cut short: report it, and drop its unfinished claim
+            (rules on half a claim would only mislead)."""
+            nonlocal claim, line, drug
+            finding("EDI002", ERROR, f"transaction {self._st02} is not closed ({why})",
+                    segment_index=index, segment=tag)
+            if claim is not None:
+                self.incomplete_claims += 1
+            claim = line = drug = None
 
         for batch in self.segments.batches():
             if batch.delimiters.element != element:
@@ -278,6 +297,8 @@ class ClaimReader:
                     continue  # loop segments outside a readable 837 set
                 # -- envelopes ------------------------------------------------------------
                 if code == ISA:
+                    if st is not None:
+                        abandon_claim("no SE before the next ISA", index, "ISA")
                     if isa is not None:
                         finding("EDI002", ERROR, f"interchange {self._isa13} is not closed "
                                 "(no IEA before the next ISA)", segment_index=index,
@@ -300,11 +321,7 @@ class ClaimReader:
                     self._gs06 = fields[6]
                 elif code == ST:
                     if st is not None:
-                        finding("EDI002", ERROR, f"transaction {self._st02} is not closed "
-                                "(no SE)", segment_index=index, segment="ST")
-                        done = close_claim(index - 1, batch.offset(index - first))
-                        if done is not None:
-                            yield done
+                        abandon_claim("no SE before the next ST", index, "ST")
                     st, st_start = fields, index
                     sets_in_gs += 1
                     self.transactions += 1
@@ -340,8 +357,7 @@ class ClaimReader:
                                 segment="GE")
                     else:
                         if st is not None:
-                            finding("EDI002", ERROR, f"transaction {self._st02} is not closed "
-                                    "(no SE before GE)", segment_index=index, segment="GE")
+                            abandon_claim("no SE before GE", index, "GE")
                             st = None
                         self._check_trailer(fields, index, "GE", 1, sets_in_gs,
                                             "transaction sets", 2, gs[6], "GS06")
@@ -352,6 +368,9 @@ class ClaimReader:
                         finding("EDI002", ERROR, "IEA without ISA", segment_index=index,
                                 segment="IEA")
                     else:
+                        if st is not None:
+                            abandon_claim("no SE before IEA", index, "IEA")
+                            st = None
                         if gs is not None:
                             finding("EDI002", ERROR, f"group {self._gs06} is not closed "
                                     "(no GE before IEA)", segment_index=index, segment="IEA")
@@ -361,15 +380,10 @@ class ClaimReader:
                     isa = None
                     self._isa13 = None
         last_index = index
-        last_offset = self.segments.bytes_read
         # -- end of file: anything still open is truncated -------------------------
-        done = close_claim(last_index, last_offset)
-        if done is not None:
-            yield done
         end = last_index or None
         if st is not None:
-            finding("EDI002", ERROR, f"file ends inside transaction {self._st02} (no SE): "
-                    "truncated?", segment_index=end, segment="SE")
+            abandon_claim("the file ends inside it: truncated?", end, "SE")
         if gs is not None:
             finding("EDI002", ERROR, f"file ends inside group {self._gs06} (no GE): truncated?",
                     segment_index=end, segment="GE")

@@ -11,7 +11,7 @@ import click
 from .files import atomic_output
 
 EXIT_OK, EXIT_FINDINGS, EXIT_TROUBLE = 0, 1, 2
-UNREADABLE_RULES = ("EDI001", "EDI002", "EDI005")
+UNREADABLE_RULES = ("EDI001", "EDI002", "EDI005", "EDI008")
 
 
 @contextmanager

@@ -258,13 +258,23 @@ class Engine:
             reader = ClaimReader(path, stream)
             spans = result.claim_spans
             reader_findings = 0
-            for claim in reader.claims():
-                result.claims += 1
-                before = len(findings)
-                result.drug_lines += self.check_claim(claim, findings)
-                if len(findings) > before or len(reader.findings) > reader_findings:
-                    spans.append(ClaimSpan(claim.claim_id, claim.first_index, claim.last_index))
-                reader_findings = len(reader.findings)
+            claim = None
+            try:
+                for claim in reader.claims():
+                    result.claims += 1
+                    before = len(findings)
+                    result.drug_lines += self.check_claim(claim, findings)
+                    if len(findings) > before or len(reader.findings) > reader_findings:
+                        spans.append(ClaimSpan(claim.claim_id, claim.first_index,
+                                               claim.last_index))
+                    reader_findings = len(reader.findings)
+            except Exception as exc:  # noqa: BLE001 - one file's bug must not stop a batch
+                reader.unreadable = True
+                where = f" after claim {claim.claim_id}" if claim is not None else ""
+                reader.findings.append(Finding(
+                    "EDI008", ERROR, f"edi837 failed while reading this file{where}: "
+                    f"{type(exc).__name__}: {exc} (a bug in edi837: please report it)",
+                    str(path), segment_index=claim.last_index if claim is not None else None))
             result.sha256 = stream.finish()  # also hashes what a stopped reader left
         result.size = stream.size
         result.transactions = reader.transactions

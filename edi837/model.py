@@ -11,6 +11,7 @@ Loop ids follow the 5010 implementation guides as encoded in pyx12's maps
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
@@ -19,21 +20,31 @@ PROFESSIONAL = "837P"
 INSTITUTIONAL = "837I"
 
 
+def is_digits(text: str) -> bool:
+    """Only the ASCII digits 0-9 (str.isdigit also takes '²' and other digits int() refuses)."""
+    return text.isascii() and text.isdigit()
+
+
+# X12 type R (decimal number): optional minus, digits with an optional decimal
+# point; no exponent, no plus sign, no spaces or underscores.
+_X12_DECIMAL = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
+
+
 @lru_cache(maxsize=4096)  # the same few unit counts and dates recur on every claim
 def parse_decimal(text: str | None) -> Decimal | None:
-    if not text:
+    """An X12 decimal number (R), or None when the text is not one (6E2, +600, 6_00)."""
+    if not text or not _X12_DECIMAL.fullmatch(text):
         return None
     try:
-        value = Decimal(text)
-    except InvalidOperation:
+        return Decimal(text)
+    except InvalidOperation:  # pragma: no cover - the pattern admits only valid decimals
         return None
-    return value if value.is_finite() else None
 
 
 @lru_cache(maxsize=4096)
 def parse_date(text: str | None) -> dt.date | None:
     """CCYYMMDD -> date, or None."""
-    if not text or len(text) != 8 or not text.isdigit():
+    if not text or len(text) != 8 or not is_digits(text):
         return None
     try:
         return dt.date(int(text[:4]), int(text[4:6]), int(text[6:]))
@@ -116,7 +127,7 @@ class ServiceLine:
 
     @property
     def line_number(self) -> int | None:
-        return int(self.number) if self.number.isdigit() else None
+        return int(self.number) if is_digits(self.number) else None
 
     @property
     def units_value(self) -> Decimal | None:
@@ -205,7 +216,7 @@ class Claim:
         return [dx.code for dx in self.diagnoses]
 
     def diagnosis_at(self, pointer: str) -> Diagnosis | None:
-        if not pointer.isdigit():
+        if not is_digits(pointer):
             return None
         position = int(pointer)
         for dx in self.diagnoses:

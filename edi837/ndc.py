@@ -15,7 +15,7 @@ _TARGET = (5, 4, 2)
 
 
 def is_ndc11(text: str) -> bool:
-    return len(text) == 11 and text.isdigit()
+    return len(text) == 11 and text.isascii() and text.isdigit()
 
 
 def to_ndc11(text: str) -> str | None:

@@ -60,6 +60,7 @@ from .claims import VARIANTS
 from .engine import FileResult, Report
 from .files import HashingReader, atomic_output
 from .findings import ERROR, INFO, WARNING, Finding
+from .model import is_digits
 from .x12.reader import Delimiters, SegmentReader, X12SyntaxError
 
 CRASH_RULE = "IG001"  # pyx12 raised, or could not read the input at all
@@ -656,7 +657,7 @@ def _recount_ak9(line: str, out: list[str]) -> str:
     start = max(k for k, seg in enumerate(out) if seg.startswith("ST*"))
     ik5 = [seg.rstrip("~").split("*")[1] for seg in out[start:] if seg.startswith("IK5")]
     accepted = sum(code in ("A", "E") for code in ik5)
-    received = int(fields[3]) if len(fields) > 3 and fields[3].isdigit() else len(ik5)
+    received = int(fields[3]) if len(fields) > 3 and is_digits(fields[3]) else len(ik5)
     group_errors = fields[5:]
     if group_errors or accepted == 0 and received:
         code = "R"

@@ -54,7 +54,7 @@ def test_bad_file_does_not_stop_the_batch_and_exits_2(runner, tmp_path):
     assert "Traceback" not in result.output
     document = json.loads(result.stdout)
     statuses = {f["path"].rsplit("/", 1)[1]: f["status"] for f in document["files"]}
-    assert statuses == {"a-not-x12.edi": "unreadable", "b-truncated.edi": "findings",
+    assert statuses == {"a-not-x12.edi": "unreadable", "b-truncated.edi": "unreadable",
                         "c-good.edi": "findings"}
     assert "a-not-x12.edi:1: EDI001" in result.stderr
     assert [f["rule"] for f in document["files"][2]["findings"]] == ["EDI006", "NDC002"]

@@ -47,9 +47,33 @@ def test_edi002_truncated_file(edi_file):
     text = wrap_claims(CLAIM)
     cut = text[: text.index("LIN*")]
     claims, reader = findings(edi_file(cut, wrap=False))
-    assert len(claims) == 1  # what was read is still reported
+    assert claims == [] and reader.incomplete_claims == 1  # half a claim is not checked
     assert rules(reader) == ["EDI002", "EDI002", "EDI002", "EDI006"]
-    assert "no SE" in reader.findings[0].message
+    assert "truncated" in reader.findings[0].message
+    assert reader.unreadable  # part of the file is missing: exit status 2
+
+
+def test_edi002_transaction_cut_before_the_next_interchange(edi_file):
+    """A set cut short and followed by a complete interchange: the cut claim is
+    dropped, the next interchange's claim is read whole."""
+    first = wrap_claims(CLAIM)
+    cut = first[: first.index("LIN*")]
+    claims, reader = findings(edi_file(cut + wrap_claims(CLAIM, control="000000002"),
+                                       wrap=False))
+    assert [c.envelope.interchange for c in claims] == ["000000002"]
+    messages = [f.message for f in reader.findings if f.rule == "EDI002"]
+    assert messages[0] == "transaction 0001 is not closed (no SE before the next ISA)"
+    assert "interchange 000000001 is not closed" in messages[1]
+    assert claims[0].first_index > reader.findings[0].segment_index
+
+
+def test_text_after_the_last_interchange_is_a_warning_not_unreadable(edi_file):
+    for tail, rule in (("~", None), ("\x1a", None), ("\x00" * 64, None),
+                       ("NOT X12 AT ALL", "EDI002")):
+        claims, reader = findings(edi_file(wrap_claims(CLAIM) + tail, wrap=False))
+        assert len(claims) == 1 and not reader.unreadable
+        found = [(f.rule, f.severity) for f in reader.findings if f.rule != "EDI006"]
+        assert found == ([(rule, "warning")] if rule else [])
 
 
 def test_edi003_control_numbers_do_not_match(edi_file):

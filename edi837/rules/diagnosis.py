@@ -8,7 +8,7 @@ X12 form, without the decimal point; messages show them with it.
 from __future__ import annotations
 
 from ..findings import ERROR, WARNING, Edit, Fix
-from ..model import PROFESSIONAL
+from ..model import PROFESSIONAL, is_digits
 from . import CLAIM, rule
 
 MAX_DIAGNOSES = 12  # SV107 points at HI positions 1-12 (837P)
@@ -214,7 +214,7 @@ def pointer_misses_supporting_diagnosis(ctx):
     support = ctx.diagnosis_support(ctx.date)
     if not support.supported:
         return  # DX001 / DX002
-    pointed = {int(p) for p in ctx.line.pointers if p.isdigit()}
+    pointed = {int(p) for p in ctx.line.pointers if is_digits(p)}
     if pointed & support.positions:
         return
     pointers = ctx.line.pointers
@@ -265,7 +265,7 @@ def pointer_out_of_range(ctx):
         return
     count = len(claim.diagnoses)
     for slot, pointer in enumerate(ctx.line.pointers, start=1):
-        if not pointer.isdigit() or not 1 <= int(pointer) <= MAX_DIAGNOSES:
+        if not is_digits(pointer) or not 1 <= int(pointer) <= MAX_DIAGNOSES:
             problem = f"is not a diagnosis position 1-{MAX_DIAGNOSES}"
         elif claim.diagnosis_at(pointer) is None:
             problem = (f"refers to HI position {int(pointer)}, but the claim has "

@@ -88,3 +88,16 @@ def malformed():
     Why: the line or claim cannot be checked, and a payer will reject it.
     Fix safety: none.
     """
+
+
+@rule("EDI008", ERROR, scope=READER)
+def internal_error():
+    """edi837 itself failed while reading the file.
+
+    What it does: if reading or checking a file raises an unexpected error
+    (a bug), the file is reported as unreadable with this finding, naming the
+    last claim read, and the run goes on with the next file (exit status 2).
+    Why: one file must never stop a nightly batch, and a scheduler must see
+    that something went wrong rather than a traceback or a silent exit.
+    Fix safety: none (report the file's problem to the edi837 maintainers).
+    """

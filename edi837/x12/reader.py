@@ -35,6 +35,7 @@ class X12SyntaxError(Exception):
         self.message = message
         self.segment_index = segment_index
         self.offset = offset
+        self.after_interchange = False  # raised on text after a complete interchange
 
 
 @dataclass(slots=True, frozen=True)
@@ -63,7 +64,9 @@ class Delimiters:
             pos = text.find(element, pos + 1)
             if pos < 0:
                 raise X12SyntaxError("ISA segment has fewer than 16 elements")
-        if pos + 2 >= len(text) or pos + 3 < ISA_LENGTH:
+        if pos + 2 >= len(text):
+            raise X12SyntaxError("no component separator and segment terminator after ISA16")
+        if pos + 3 < ISA_LENGTH:
             raise X12SyntaxError(
                 f"ISA segment is {pos + 3} characters long, shorter than {ISA_LENGTH}")
         component = text[pos + 1]
@@ -214,17 +217,20 @@ class SegmentReader:
         index = 0  # segments so far
         delims: Delimiters | None = None
         exhausted = False
+        filler = _WHITESPACE + "\x00\x1a"
         while True:
             if delims is None:
                 # Between interchanges: find the next ISA and its delimiters.
-                stripped = buf.lstrip(_WHITESPACE)
+                # Padding after an IEA (NULs, a DOS end-of-file Ctrl-Z, a
+                # doubled terminator) is passed over like white space.
+                stripped = buf.lstrip(filler)
                 while len(stripped) < ISA_LENGTH + 2 and not exhausted:
                     chunk = next(chunks, None)
                     if chunk is None:
                         exhausted = True
                     else:
                         buf += chunk
-                        stripped = buf.lstrip(_WHITESPACE)
+                        stripped = buf.lstrip(filler)
                 if not stripped:
                     break
                 if len(stripped) != len(buf):
@@ -237,11 +243,13 @@ class SegmentReader:
                 except X12SyntaxError as exc:
                     exc.segment_index = index + 1
                     exc.offset = base
+                    exc.after_interchange = index > 0
                     raise
                 self.delimiters = delims
                 terminator = delims.segment
                 iea = "IEA" + delims.element
                 spaced = tuple(terminator + w for w in _WHITESPACE if w != terminator)
+                filler = _WHITESPACE + "\x00\x1a" + terminator
             # Split what is buffered; the last piece may be incomplete.
             text = buf
             raw = text.split(terminator)
