@@ -460,3 +460,65 @@ def test_unt003_runs_on_unknown_j_codes(tmp_path, engine):
 def test_unt003_whole_number_written_with_decimals_is_fine(tmp_path, engine):
     result, _ = check(tmp_path, p_claim(p_line(1, "J2350:JZ", "600.0")), engine=engine)
     assert ours(result) == []
+
+
+def test_review_mod002_and_mod006_respect_the_policy_date(tmp_path):
+    """The whole MOD family is scoped to dates on or after 2023-07-01 (catalog)."""
+    from edi837.drugs import load_drug_table
+    from edi837.engine import Engine
+    from edi837.x12.fragment import wrap_claims
+
+    engine = Engine(load_drug_table())
+    for day, expected in (("20230630", set()), ("20230701", {"MOD002"})):
+        path = tmp_path / f"jwjz{day}.edi"
+        path.write_text(wrap_claims(f"""
+CLM*C1*9000***11:B:1*Y*A*Y*Y
+HI*ABK:G35
+LX*1
+SV1*HC:J2350:JW:JZ*9000*UN*600***1
+DTP*472*D8*{day}
+LIN**N4*50242015001
+CTP****20*ML
+"""))
+        assert {f.rule for f in engine.check_file(path).findings} & {"MOD002"} == expected
+    for day, expected in (("20230630", set()), ("20230701", {"MOD006"})):
+        path = tmp_path / f"insulin{day}.edi"
+        path.write_text(wrap_claims(f"""
+CLM*C1*40***11:B:1*Y*A*Y*Y
+HI*ABK:E119
+LX*1
+SV1*HC:J1815:JZ*40*UN*4***1
+DTP*472*D8*{day}
+"""))
+        assert {f.rule for f in engine.check_file(path).findings} & {"MOD006"} == expected
+
+
+def test_review_mod001_fix_only_when_the_whole_group_fills_vials(tmp_path):
+    """300 + 150 units on two unmodified lines: JZ on either would be wrong."""
+    from edi837.drugs import load_drug_table
+    from edi837.engine import Engine
+    from edi837.x12.fragment import wrap_claims
+
+    def lines(first, second):
+        return f"""
+CLM*C1*6750***11:B:1*Y*A*Y*Y
+HI*ABK:G35A
+LX*1
+SV1*HC:J2350*4500*UN*{first}***1
+DTP*472*D8*20260115
+LIN**N4*50242015001
+CTP****10*ML
+LX*2
+SV1*HC:J2350*2250*UN*{second}***1
+DTP*472*D8*20260115
+LIN**N4*50242015001
+CTP****5*ML
+"""
+    engine = Engine(load_drug_table())
+    path = tmp_path / "partial.edi"
+    path.write_text(wrap_claims(lines(300, 150)))
+    mod001 = [f for f in engine.check_file(path).findings if f.rule == "MOD001"]
+    assert len(mod001) == 2 and all(f.fix is None for f in mod001)
+    path.write_text(wrap_claims(lines(300, 300)))
+    mod001 = [f for f in engine.check_file(path).findings if f.rule == "MOD001"]
+    assert len(mod001) == 2 and all(f.fix is not None for f in mod001)

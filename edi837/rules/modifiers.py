@@ -181,10 +181,10 @@ def missing_jw_jz(ctx):
         LIN**N4*50242015001
         CTP****20*ML
     Fix safety: safe: JZ is added in the first free modifier position when the
-    units fill whole containers exactly (600 units = two 300 mg vials) and no
-    JW line exists for the same drug and date, so nothing can have been
-    discarded.  A partial container, or four modifiers already, is left for a
-    person.
+    units of the drug and date (every line of it) fill whole containers
+    exactly (600 units = two 300 mg vials) and no line of it has JW or JZ, so
+    nothing can have been discarded.  A partial container (300 + 150 on two
+    lines), or four modifiers already, is left for a person.
     """
     line = ctx.line
     if line.has_modifier(DISCARDED) or line.has_modifier(NOTHING_DISCARDED):
@@ -193,12 +193,9 @@ def missing_jw_jz(ctx):
         return
     if any(is_discarded(other) for other in ctx.group):
         return  # the administered half of a JW pair carries no modifier
-    units = line.units_value
-    amount = ctx.drug.amount_for_units(units) if units is not None else None
     fix = None
     component = line.free_modifier_component()
-    if (amount is not None and amount > 0 and component is not None
-            and any(amount % size == 0 for size in billed_container_amounts(ctx.drug, [ctx.line]))):
+    if component is not None and _group_fills_whole_containers(ctx.drug, ctx.group):
         position = 1 if line.segment_id == "SV1" else 2
         fix = Fix(f"add JZ to {line.procedure} ({line.units} units fill whole containers)",
                   (Edit(line.segment_index, line.segment_id, position, component, "",
@@ -211,12 +208,35 @@ def missing_jw_jz(ctx):
                 f"{hint}", value=":".join((line.procedure, *line.modifiers)), fix=fix)
 
 
+def _policy_applies(ctx) -> bool:
+    """The payer follows the JW/JZ policy and the line's date is on or after its start
+    (an undated line is DOS001's; the modifiers are still checked on it)."""
+    if not ctx.profile.jw_jz:
+        return False
+    return ctx.date is None or ctx.table.policy.discarded_drug_modifiers.required_on(ctx.date)
+
+
+def _group_fills_whole_containers(drug, lines) -> bool:
+    """The drug and date's units (all lines, none with JW or JZ) fill whole containers
+    of one size that the lines' NDCs name: then JZ on each line is certainly right."""
+    if any(other.has_modifier(DISCARDED) or other.has_modifier(NOTHING_DISCARDED)
+           for other in lines):
+        return False
+    units = group_units(lines)
+    if units is None:
+        return False
+    amount = drug.amount_for_units(units[0])
+    return amount > 0 and any(amount % size == 0
+                              for size in billed_container_amounts(drug, lines))
+
+
 @rule("MOD002", ERROR, generic=True)
 def jw_and_jz(ctx):
     """JW and JZ on the same line.
 
     What it does: flags a drug line (any J-code, known to the table or not)
-    that carries both JW and JZ.  Only for payers whose profile has `jw_jz`.
+    that carries both JW and JZ, with a date of service on or after the
+    policy date (2023-07-01).  Only for payers whose profile has `jw_jz`.
     Why: JZ says nothing was discarded, JW bills a discarded amount; the two
     are mutually exclusive (CMS JW/JZ FAQ as reported by every MAC and trade
     source, billing-rules.md §1.4).
@@ -257,7 +277,7 @@ def jw_and_jz(ctx):
     Fix safety: none (which modifier is right depends on whether drug was discarded).
     """
     line = ctx.line
-    if not ctx.profile.jw_jz:
+    if not _policy_applies(ctx):
         return
     if line.has_modifier(DISCARDED) and line.has_modifier(NOTHING_DISCARDED):
         ctx.finding(f"{line.procedure} line has both JW (amount discarded) and JZ (nothing "
@@ -487,8 +507,8 @@ def jw_jz_on_multi_dose_drug(ctx):
     """JW or JZ on a drug the table marks as not single-dose.
 
     What it does: flags JW or JZ on a line whose drug the drug table marks as
-    supplied in multi-dose containers.  Only for payers whose profile has
-    `jw_jz`.
+    supplied in multi-dose containers, dated on or after the policy date
+    (2023-07-01).  Only for payers whose profile has `jw_jz`.
     Why: JW and JZ apply only to single-dose containers and single-use
     packages; waste from multi-dose containers is not paid and JW on them is
     incorrect (NGS "Discarded Drugs/Wastage and JW, JZ Modifier"; First Coast
@@ -524,7 +544,7 @@ def jw_jz_on_multi_dose_drug(ctx):
     Fix safety: none (removing the modifier changes what the claim says was discarded).
     """
     line = ctx.line
-    if not ctx.profile.jw_jz or ctx.drug.single_dose:
+    if not _policy_applies(ctx) or ctx.drug.single_dose:
         return
     used = [m for m in (DISCARDED, NOTHING_DISCARDED) if line.has_modifier(m)]
     if used:
