@@ -1,6 +1,7 @@
 """The `edi837` command line: thin click commands over the library."""
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -8,7 +9,7 @@ import click
 
 from . import __version__
 from .cli_support import (EXIT_OK, EXIT_TROUBLE, load_config_or_exit, load_table_or_exit,
-                          report_reader_errors, atomic_output, complain, output_stream,
+                          report_reader_errors, complain, output_stream,
                           report_options, write_reports)
 from .files import discover
 
@@ -20,7 +21,8 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, required=True,
+                type=click.Path(path_type=Path, readable=False))
 @click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]), default="csv",
               show_default=True, help="Row format.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
@@ -52,7 +54,8 @@ def extract(paths: tuple[Path, ...], fmt: str, output: str | None,
 
 
 @main.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, required=True,
+                type=click.Path(path_type=Path, readable=False))
 @report_options
 @click.option("--validate", "ig_validate", is_flag=True,
               help="Also validate against the 5010 implementation guide with pyx12 "
@@ -165,7 +168,7 @@ def generate(kind: str, claims: int | None, size: str | None, seed: int, defect_
         complain("give exactly one of --claims or --size")
         sys.exit(EXIT_TROUBLE)
     target = _parse_size(size) if size else None
-    with atomic_output(output, newline="") as out:
+    with output_stream(output) as out:
         stats = write_claims(out, kind, claims=claims, size=target, seed=seed,
                              defect_rate=defect_rate)
     click.echo(f"{output}: {stats['claims']} claims, {stats['drug_lines']} drug lines, "
@@ -173,16 +176,14 @@ def generate(kind: str, claims: int | None, size: str | None, seed: int, defect_
 
 
 def _parse_size(text: str) -> int:
-    units = {"KB": 1 << 10, "MB": 1 << 20, "GB": 1 << 30, "": 1}
-    number = text.upper().rstrip("B").rstrip()
-    for suffix in ("K", "M", "G"):
-        if number.endswith(suffix):
-            return int(float(number[:-1]) * units[suffix + "B"])
-    try:
-        return int(number)
-    except ValueError:
+    """'500000', '10MB', '1.5GB' -> bytes (MB = 2^20); exit 2 on anything else."""
+    match = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([KMG]?)B?\s*", text.upper())
+    size = int(float(match.group(1)) * {"": 1, "K": 1 << 10, "M": 1 << 20,
+                                        "G": 1 << 30}[match.group(2)]) if match else 0
+    if not 0 < size <= 1 << 40:
         complain(f"--size {text!r} is not a size such as 500000, 10MB or 1GB")
         sys.exit(EXIT_TROUBLE)
+    return size
 
 
 

@@ -120,7 +120,11 @@ def batch(inbox: Path, out: Path, archive: Path | None, quarantine: Path | None,
     load_table_or_exit(drug_tables)  # a broken drug table stops here, with its message
     config = load_config_or_exit(config_path, select, ignore)
     progress = sys.stderr.isatty()
-    unconfigure_logging = configure_logging(log_file, quiet_stderr=progress)
+    try:
+        unconfigure_logging = configure_logging(log_file, quiet_stderr=progress)
+    except OSError as exc:
+        complain(f"cannot write the log file {log_file}: {exc.strerror or exc}")
+        sys.exit(EXIT_TROUBLE)
     options = BatchOptions(
         inbox=inbox, out=out, archive=archive, quarantine=quarantine,
         formats=_formats(formats), fix=fix, split=split, validate=validate,

@@ -11,7 +11,8 @@ from .files import discover
 
 
 @click.command("fix")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, required=True,
+                type=click.Path(path_type=Path, readable=False))
 @click.option("--out-dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Write the corrected files, change logs and split files here.")
 @click.option("--select", help="Only the fixes of these rule codes or prefixes "
@@ -48,14 +49,17 @@ def fix(paths: tuple[Path, ...], out_dir: Path, select: str | None, ignore: str 
     # the errors that remain are the ones `check` would report.
     config = load_config_or_exit(config_path, None, None)
     status = EXIT_OK
-    outputs: dict[Path, Path] = {}  # output -> the input it was written for
+    outputs: dict[Path, Path] = {}  # every output -> the input it was written for
     for path in discover(paths):
-        output = Targets.for_input(path, out_dir).output
-        if output in outputs:  # same name in two folders: never let one replace the other
-            complain(f"{path}: skipped, {output} is already written for {outputs[output]}")
+        # Same name in two folders, or claims.edi beside claims.x12 (one stem,
+        # so the same split files): never let one input's outputs replace another's.
+        targets = Targets.for_input(path, out_dir).all(split)
+        taken = next((t for t in targets if t in outputs), None)
+        if taken is not None:
+            complain(f"{path}: skipped, {taken} is already written for {outputs[taken]}")
             status = EXIT_TROUBLE
             continue
-        outputs[output] = path
+        outputs.update((t, path) for t in targets)
         result = fix_file(path, out_dir, table=table, config=config, select=parse_codes(select),
                           ignore=parse_codes(ignore), dry_run=dry_run, force=force, split=split)
         _report(result)

@@ -16,13 +16,18 @@ UNREADABLE_RULES = ("EDI001", "EDI002", "EDI005", "EDI008")
 
 @contextmanager
 def output_stream(output: str | None) -> Iterator[TextIO]:
-    """stdout, or a file written atomically."""
+    """stdout, or a file written atomically; a file that cannot be written ends
+    the command with a message and exit status 2, not a traceback."""
     if output in (None, "-"):
         yield sys.stdout
         sys.stdout.flush()
-    else:
+        return
+    try:
         with atomic_output(output, newline="") as handle:
             yield handle
+    except OSError as exc:
+        complain(f"cannot write {output}: {exc.strerror or exc}")
+        sys.exit(EXIT_TROUBLE)
 
 
 def complain(message: str) -> None:

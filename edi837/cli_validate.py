@@ -11,7 +11,8 @@ from .files import discover
 
 
 @click.command("validate")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, required=True,
+                type=click.Path(path_type=Path, readable=False))
 @click.option("--format", "fmt", default="text", show_default=True,
               help="Report format for stdout and for outputs whose extension says nothing "
                    "(text or json; `check`'s other formats work too).")

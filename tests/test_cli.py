@@ -158,3 +158,36 @@ def test_check_validate_merges_ig_findings_and_honours_ignore(runner):
     assert not [r for r in rules if r.startswith("IG")]
     plain = runner.invoke(main, ["check", sample, "--format", "json"])
     assert "IGE7" not in plain.stdout
+
+
+def test_unwritable_outputs_and_bad_sizes_exit_2_without_traceback(runner, tmp_path):
+    path = write(tmp_path, "clean.edi", wrap_claims(CLEAN))
+    folder = tmp_path / "a-folder"
+    folder.mkdir()
+    for args in (["check", str(path), "-o", str(folder)],
+                 ["extract", str(path), "-o", str(folder)],
+                 ["generate", "--size", "MB", "-o", str(tmp_path / "g.edi")],
+                 ["generate", "--size", "-5MB", "-o", str(tmp_path / "g.edi")],
+                 ["generate", "--size", "1e999MB", "-o", str(tmp_path / "g.edi")],
+                 ["batch", str(tmp_path), "--out", str(tmp_path / "out"),
+                  "--log-file", str(folder)]):
+        result = runner.invoke(main, args)
+        assert result.exit_code == 2, (args, result.output)
+        assert isinstance(result.exception, SystemExit), (args, result.exception)
+        assert "Traceback" not in result.output
+
+
+def test_an_unreadable_file_is_reported_and_the_others_still_checked(runner, tmp_path,
+                                                                     monkeypatch):
+    import os
+
+    dangling = tmp_path / "gone.edi"
+    dangling.symlink_to(tmp_path / "nowhere.edi")
+    good = write(tmp_path, "good.edi", wrap_claims(DEFECT))
+    # click must not refuse the whole command because one input looks unreadable
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode, *a, **k: False if str(p).endswith(
+        "good.edi") else real_access(p, mode, *a, **k))
+    result = runner.invoke(main, ["check", str(dangling), str(good)])
+    assert result.exit_code == 2
+    assert "NDC002" in result.output and "gone.edi: EDI001 cannot read file" in result.stderr

@@ -633,3 +633,19 @@ def test_pointer_goes_into_an_empty_sv107_slot(tmp_path, fix):
     result = fix(write(tmp_path / "ptr.edi", text), tmp_path / "out")
     assert [c.rule for c in result.changes] == ["DX003"]
     assert "*UN*600***1:2:1" in (tmp_path / "out" / "ptr.edi").read_text()
+
+
+def test_two_inputs_with_one_stem_never_share_split_files(tmp_path):
+    """claims.edi and claims.x12 would both split into claims.accepted.edi."""
+    from click.testing import CliRunner
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    write(folder / "claims.edi", wrap_claims(CLEAN))
+    write(folder / "claims.x12", wrap_claims(CLEAN.replace("CLM*C1*", "CLM*C9*")))
+    result = CliRunner().invoke(fix_command, [str(folder), "--out-dir", str(tmp_path / "out"),
+                                              "--split", "--force"])
+    assert result.exit_code == 2
+    assert "claims.x12: skipped" in result.stderr and "claims.accepted.edi" in result.stderr
+    accepted = (tmp_path / "out" / "claims.accepted.edi").read_text()
+    assert "CLM*C1*" in accepted and "CLM*C9*" not in accepted
