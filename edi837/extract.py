@@ -10,6 +10,7 @@ import json
 from typing import Callable, Iterable, Iterator, TextIO
 
 from .model import Claim, ServiceLine
+from .x12.reader import display
 
 COLUMNS = (
     "file", "interchange_control_number", "group_control_number",
@@ -107,6 +108,8 @@ class RowWriter:
             self._csv.writerow(columns)
 
     def write(self, record: dict) -> None:
+        record = {key: display(value) if isinstance(value, str) else value
+                  for key, value in record.items()}
         if self._csv is not None:
             self._csv.writerow([excel_safe(record.get(c, "")) for c in self.columns])
         else:

@@ -17,12 +17,17 @@ NOT_CLAIMS = (".md", ".rst", ".html", ".htm", ".json", ".jsonl", ".csv", ".xml",
               ".toml", ".log", ".999", ".997", ".done", ".db", ".sqlite", ".pdf")
 
 
+# edi837's own text outputs (batch reasons, fix change logs and held-claim
+# reports, annotated reports); plain .txt stays a claim file, as senders use it.
+OWN_TEXT_OUTPUTS = (".reason.txt", ".changes.txt", ".held.txt", ".annotated.txt")
+
+
 def is_candidate(path: Path) -> bool:
     """Whether a file found in a folder is taken as a possible claim file."""
     name = path.name
     lower = name.lower()
     return not (name.startswith(".") or name.endswith(PARTIAL_SUFFIXES)
-                or lower.endswith(NOT_CLAIMS) or lower.endswith((".reason.txt", ".changes.txt")))
+                or lower.endswith(NOT_CLAIMS) or lower.endswith(OWN_TEXT_OUTPUTS))
 
 
 def discover(paths: Iterable[str | Path]) -> Iterator[Path]:

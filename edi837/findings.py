@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .x12.reader import display
+
 ERROR = "error"
 WARNING = "warning"
 INFO = "info"
@@ -42,8 +44,8 @@ class Edit:
         return {
             "segment_index": self.segment_index,
             "element": self.reference,
-            "before": self.before,
-            "after": self.after,
+            "before": display(self.before),
+            "after": display(self.after),
         }
 
 
@@ -56,7 +58,7 @@ class Fix:
 
     def as_dict(self) -> dict:
         return {
-            "description": self.description,
+            "description": display(self.description),
             "edits": [edit.as_dict() for edit in self.edits],
         }
 
@@ -86,21 +88,26 @@ class Finding:
         return (self.path, self.segment_index or 0, self.rule)
 
     def as_dict(self) -> dict:
+        """The finding for machine-readable reports, EDI text as the characters meant."""
         return {
             "rule": self.rule,
             "severity": self.severity,
-            "message": self.message,
-            "claim_id": self.claim_id,
+            "message": display(self.message),
+            "claim_id": _text(self.claim_id),
             "line_number": self.line_number,
-            "hcpcs": self.hcpcs,
+            "hcpcs": _text(self.hcpcs),
             "segment": self.segment,
             "segment_index": self.segment_index,
             "loop": self.loop,
-            "value": self.value,
-            "interchange_control_number": self.interchange,
-            "group_control_number": self.group,
-            "transaction_control_number": self.transaction,
-            "payer_id": self.payer_id,
-            "charge": self.charge,
+            "value": _text(self.value),
+            "interchange_control_number": _text(self.interchange),
+            "group_control_number": _text(self.group),
+            "transaction_control_number": _text(self.transaction),
+            "payer_id": _text(self.payer_id),
+            "charge": _text(self.charge),
             "fix": self.fix.as_dict() if self.fix else None,
         }
+
+
+def _text(value: str | None) -> str | None:
+    return None if value is None else display(value)

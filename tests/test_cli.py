@@ -140,6 +140,10 @@ def test_folders_skip_hidden_partial_documentation_and_report_files(tmp_path):
     (tmp_path / "sub" / "more.837").write_text("x")
     found = [p.relative_to(tmp_path).as_posix() for p in discover([tmp_path])]
     assert found == ["claims.edi", "claims2.x12", "notes.txt", "sub/more.837"]
+    for own in ("x.held.txt", "report.annotated.txt", "x.edi.changes.txt"):
+        (tmp_path / own).write_text("x")
+    assert [p.name for p in discover([tmp_path])] == ["claims.edi", "claims2.x12",
+                                                     "notes.txt", "more.837"]
     # a file named directly is always read, whatever its name
     assert list(discover([tmp_path / "README.md"])) == [tmp_path / "README.md"]
 
@@ -191,3 +195,36 @@ def test_an_unreadable_file_is_reported_and_the_others_still_checked(runner, tmp
     result = runner.invoke(main, ["check", str(dangling), str(good)])
     assert result.exit_code == 2
     assert "NDC002" in result.output and "gone.edi: EDI001 cannot read file" in result.stderr
+
+
+def test_utf8_text_shows_as_written_in_json_and_extract(runner, tmp_path):
+    path = tmp_path / "utf8.edi"
+    path.write_bytes(wrap_claims(DEFECT.replace("CLM*C1*", "CLM*CL\u00d61*")).encode("utf-8"))
+    report = json.loads(runner.invoke(main, ["check", str(path), "--format", "json"]).stdout)
+    claim_ids = {f["claim_id"] for f in report["files"][0]["findings"] if f["claim_id"]}
+    assert claim_ids == {"CL\u00d61"}
+    rows = runner.invoke(main, ["extract", str(path), "--format", "jsonl"]).stdout
+    assert json.loads(rows.splitlines()[0])["claim_id"] == "CL\u00d61"
+
+
+def test_a_bug_while_reading_one_file_is_edi008_and_the_run_goes_on(runner, tmp_path,
+                                                                     monkeypatch):
+    import dataclasses
+
+    from edi837.rules import REGISTRY, all_rules
+
+    def broken(ctx):  # a bug that only this file's hyphenated NDC sets off
+        if "-" in ctx.line.ndc:
+            raise RuntimeError("simulated bug")
+
+    rule = all_rules()["NDC002"]
+    monkeypatch.setitem(REGISTRY, "NDC002", dataclasses.replace(rule, check=broken))
+    bad = write(tmp_path, "a.edi", wrap_claims(DEFECT))
+    good = write(tmp_path, "b.edi", wrap_claims(CLEAN))
+    result = runner.invoke(main, ["check", str(bad), str(good), "--format", "json"])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    first, second = json.loads(result.stdout)["files"]
+    assert first["status"] == "unreadable"
+    assert [f["rule"] for f in first["findings"] if f["rule"] == "EDI008"] == ["EDI008"]
+    assert second["claims"] == 1 and "EDI008" not in str(second["findings"])
+    assert "EDI008" in result.stderr and "simulated bug" in result.stderr

@@ -178,7 +178,6 @@ def figures(report: Report) -> Figures:
     rules: dict[str, RuleFigures] = {}
     lines: dict[tuple, tuple[Decimal, str]] = {}  # line -> (charge, payer)
     rule_lines: set[tuple] = set()
-    claims: set[tuple] = set()
     total = 0
     for finding in report.findings:
         total += 1
@@ -186,9 +185,6 @@ def figures(report: Report) -> Figures:
         if figure is None:
             figure = rules[finding.rule] = RuleFigures(finding.rule)
         figure.counts[finding.severity] += 1
-        if finding.claim_id is not None:
-            claims.add((finding.path, finding.interchange, finding.group, finding.transaction,
-                        finding.claim_id))
         if finding.severity != ERROR:
             continue
         amount = _charge(finding)
@@ -206,7 +202,7 @@ def figures(report: Report) -> Figures:
         figure.at_risk += amount
         figure.lines += 1
     return Figures(
-        summary=report.summary(), findings=total, claims_with_findings=len(claims),
+        summary=report.summary(), findings=total, claims_with_findings=sum(len(r.claim_spans) for r in report.files),
         rules=[rules[code] for code in sorted(rules, key=_rule_order)],
         at_risk=sum((amount for amount, _ in lines.values()), Decimal(0)),
         at_risk_lines=len(lines),

@@ -5,20 +5,20 @@ from collections import Counter
 from typing import TextIO
 
 from ..engine import Report
-from ..x12.reader import display
 from . import writer
-from .common import figures, iso_time, money
+from .common import figures, iso_time, money, text
 
 
 def finding_line(finding) -> str:
-    where = f"{finding.path}:{finding.segment_index}" if finding.segment_index else finding.path
+    path = text(finding.path)
+    where = f"{path}:{finding.segment_index}" if finding.segment_index else path
     context = []
     if finding.claim_id:
-        context.append(f"claim {display(finding.claim_id)}")
+        context.append(f"claim {text(finding.claim_id)}")
     if finding.line_number is not None:
         context.append(f"line {finding.line_number}")
     suffix = f" [{', '.join(context)}]" if context else ""
-    return f"{where}: {finding.rule} {finding.severity} {display(finding.message)}{suffix}"
+    return f"{where}: {finding.rule} {finding.severity} {text(finding.message)}{suffix}"
 
 
 @writer("text", ".txt")
@@ -39,5 +39,5 @@ def write_text(report: Report, out: TextIO) -> None:
                   f"on {totals.at_risk_lines} lines\n")
     for result in report.files:
         state = "unreadable" if result.status == "unreadable" else "read"
-        out.write(f"  {state}: {display(result.path)} sha256 {result.sha256 or '-'}\n")
+        out.write(f"  {state}: {text(result.path)} sha256 {result.sha256 or '-'}\n")
     out.write(f"edi837 {report.tool_version}, run {iso_time(report.started)}\n")
