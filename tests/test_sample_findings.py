@@ -1,4 +1,4 @@
-"""Every sample's findings are pinned.
+"""Every sample's findings, and its extracted drug lines, are pinned.
 
 Two independent statements of what each sample should raise:
 - samples/README.md, written by hand per claim (the intended defects);
@@ -42,6 +42,23 @@ def pinned_lines(path: Path) -> list[str]:
             for f in findings_of(path)]
 
 
+def extract_rows(path: Path) -> list[str]:
+    """`edi837 extract` rows of a sample as JSON lines, with the path relative."""
+    import io
+    import json
+
+    from edi837.claims import ClaimReader
+    from edi837.extract import RowWriter, rows
+
+    out = io.StringIO()
+    writer = RowWriter(out, "jsonl")
+    table = load_drug_table()
+    for record in rows(ClaimReader(path).claims(), table.drugs.__contains__):
+        record["file"] = path.name
+        writer.write(record)
+    return [json.dumps(json.loads(line), sort_keys=True) for line in out.getvalue().splitlines()]
+
+
 def intended(name: str) -> dict[str, tuple[set[str], set[str]]]:
     """CLM01 -> (rules it must raise, rules it may also raise) from the README."""
     readme = (SAMPLES / "README.md").read_text(encoding="utf-8")
@@ -66,6 +83,12 @@ def test_every_sample_is_pinned():
 def test_complete_findings_match_the_pinned_list(name):
     expected = (EXPECTED / f"{name}.findings").read_text().splitlines()
     assert pinned_lines(SAMPLES / name) == expected
+
+
+@pytest.mark.parametrize("name", CLEAN + DEFECTS)
+def test_extracted_drug_lines_match_the_pinned_rows(name):
+    expected = (EXPECTED / f"{name}.extract.jsonl").read_text().splitlines()
+    assert extract_rows(SAMPLES / name) == expected
 
 
 @pytest.mark.parametrize("name", CLEAN)
@@ -95,4 +118,6 @@ if __name__ == "__main__":  # rewrite the pinned lists after a deliberate change
     EXPECTED.mkdir(parents=True, exist_ok=True)
     for sample in sample_files():
         (EXPECTED / f"{sample.name}.findings").write_text("\n".join(pinned_lines(sample)) + "\n")
+        (EXPECTED / f"{sample.name}.extract.jsonl").write_text(
+            "\n".join(extract_rows(sample)) + "\n")
         print(f"wrote {EXPECTED / (sample.name + '.findings')}")
