@@ -51,9 +51,16 @@ def atomic_output(path: str | Path, mode: str = "w", *, encoding: str | None = "
     """Write to a temporary file beside ``path``, fsync, then rename over it.
 
     A crash leaves either the old file or the complete new one, never half of
-    one; the temporary file is removed if writing fails.
+    one; the temporary file is removed if writing fails.  A target that exists
+    and is not a regular file (/dev/null, a FIFO, a terminal) is written to
+    directly: renaming over it would replace the device with a plain file.
     """
     path = Path(path)
+    kwargs = {} if "b" in mode else {"encoding": encoding, "newline": newline}
+    if path.exists() and not path.is_file() and not path.is_dir():
+        with open(path, mode, **kwargs) as handle:
+            yield handle
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     # mkstemp makes the file private (0600); outputs get the usual umask mode.
@@ -61,7 +68,6 @@ def atomic_output(path: str | Path, mode: str = "w", *, encoding: str | None = "
     os.umask(umask)
     os.fchmod(fd, 0o666 & ~umask)
     try:
-        kwargs = {} if "b" in mode else {"encoding": encoding, "newline": newline}
         with os.fdopen(fd, mode, **kwargs) as handle:
             yield handle
             handle.flush()

@@ -228,3 +228,25 @@ def test_a_bug_while_reading_one_file_is_edi008_and_the_run_goes_on(runner, tmp_
     assert [f["rule"] for f in first["findings"] if f["rule"] == "EDI008"] == ["EDI008"]
     assert second["claims"] == 1 and "EDI008" not in str(second["findings"])
     assert "EDI008" in result.stderr and "simulated bug" in result.stderr
+
+
+def test_writing_to_a_device_never_replaces_it(tmp_path):
+    """-o /dev/null must write to the device, not rename a plain file over it."""
+    import os
+    import stat
+
+    from edi837.files import atomic_output
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        with atomic_output(fifo) as out:
+            out.write("report\n")
+        assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+        assert os.read(reader, 100) == b"report\n"
+    finally:
+        os.close(reader)
+    with atomic_output(os.devnull) as out:
+        out.write("nothing")
+    assert stat.S_ISCHR(os.stat(os.devnull).st_mode)
