@@ -18,6 +18,7 @@ from typing import Iterable, Iterator
 from . import __version__
 from .claims import ClaimReader
 from .files import HashingReader
+from .store import FindingStore
 from .config import Config
 from .extract import is_drug_line
 from .findings import ERROR, INFO, WARNING, Finding, Fix
@@ -93,6 +94,7 @@ class ClaimContext:
             hcpcs=hcpcs or (line.procedure if line else None), value=value,
             interchange=env.interchange, group=env.group, transaction=env.transaction,
             payer_id=claim.payer_id or None, charge=line.charge if line else None,
+            claim_first=claim.first_index, claim_last=claim.last_index,
             fix=fix if self.rule.fix == "safe" else None)
         if line is not None:
             # For reports: the line's NDC and units, and its SV1/SV2 index so
@@ -152,8 +154,18 @@ class FileResult:
     drug_lines: int = 0
     size: int = 0
     sha256: str = ""
-    findings: list[Finding] = field(default_factory=list)
-    claim_spans: list[ClaimSpan] = field(default_factory=list)  # claims with findings
+    findings: FindingStore = field(default_factory=FindingStore)  # in file order
+
+    @property
+    def claim_spans(self) -> list[ClaimSpan]:
+        """The claims with findings, in file order (from the findings, so nothing
+        per claim is held while a file is checked)."""
+        spans: dict[int, ClaimSpan] = {}
+        for finding in self.findings:
+            first = finding.claim_first
+            if first is not None and first not in spans:
+                spans[first] = ClaimSpan(finding.claim_id or "", first, finding.claim_last)
+        return list(spans.values())
 
     def counts(self) -> Counter:
         return Counter(f.severity for f in self.findings)
@@ -249,25 +261,24 @@ class Engine:
         try:
             raw = open(path, "rb")
         except OSError as exc:
-            findings.append(Finding("EDI001", ERROR, f"cannot read file: {exc.strerror or exc}",
-                                    str(path)))
+            findings.extend(self._reader_findings([Finding(
+                "EDI001", ERROR, f"cannot read file: {exc.strerror or exc}", str(path))]))
             result.status = "unreadable"
-            return self._filter_reader(result)
+            return result
         with raw:
             stream = HashingReader(raw)
             reader = ClaimReader(path, stream)
-            spans = result.claim_spans
-            reader_findings = 0
+            read_so_far = 0  # reader findings already tied to a claim
             claim = None
             try:
                 for claim in reader.claims():
                     result.claims += 1
-                    before = len(findings)
                     result.drug_lines += self.check_claim(claim, findings)
-                    if len(findings) > before or len(reader.findings) > reader_findings:
-                        spans.append(ClaimSpan(claim.claim_id, claim.first_index,
-                                               claim.last_index))
-                    reader_findings = len(reader.findings)
+                    for finding in reader.findings[read_so_far:]:
+                        if finding.claim_id is not None and finding.claim_first is None:
+                            finding.claim_first = claim.first_index
+                            finding.claim_last = claim.last_index
+                    read_so_far = len(reader.findings)
             except Exception as exc:  # noqa: BLE001 - one file's bug must not stop a batch
                 reader.unreadable = True
                 where = f" after claim {claim.claim_id}" if claim is not None else ""
@@ -278,27 +289,24 @@ class Engine:
             result.sha256 = stream.finish()  # also hashes what a stopped reader left
         result.size = stream.size
         result.transactions = reader.transactions
-        findings.extend(reader.findings)
-        self._filter_reader(result)
+        findings.extend(self._reader_findings(reader.findings))
         if reader.unreadable:
             result.status = "unreadable"
         elif findings:
             result.status = "findings"
-        findings.sort(key=Finding.sort_key)
         return result
 
-    def _filter_reader(self, result: FileResult) -> FileResult:
-        """Apply select/ignore/severity to the reader's own (EDI) findings."""
+    def _reader_findings(self, found: list[Finding]) -> list[Finding]:
+        """The reader's own (EDI) findings, with select/ignore/severity applied."""
         config = self.config
         kept = []
-        for finding in result.findings:
+        for finding in found:
             if finding.rule in self.reader_rules:
                 if not config.enabled(finding.rule):
                     continue
                 finding.severity = config.severity.get(finding.rule, finding.severity)
             kept.append(finding)
-        result.findings[:] = kept
-        return result
+        return kept
 
     def run(self, paths: Iterable[str | Path]) -> Report:
         report = Report([], self.table.version, config_source=self.config.source)

@@ -83,6 +83,8 @@ class Finding:
     charge: str | None = None  # line charge, for "dollars at risk"
     fix: Fix | None = None
     extra: dict = field(default_factory=dict)
+    claim_first: int | None = None  # the claim's CLM segment index, for claim views
+    claim_last: int | None = None  # the claim's last segment index
 
     def sort_key(self) -> tuple:
         return (self.path, self.segment_index or 0, self.rule)

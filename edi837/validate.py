@@ -690,7 +690,7 @@ def validate_file(path: str | Path, *, reader_findings: bool = True) -> list[Fin
     FileResult `check` made for the same file.
     """
     result, _ = _validate_one(str(path), reader_findings)
-    return result.findings
+    return list(result.findings)
 
 
 def _validate_one(path: str, reader_findings: bool = True):

@@ -174,38 +174,51 @@ def _rule_order(code: str) -> tuple:
 
 def figures(report: Report) -> Figures:
     """The batch figures every format prints (each charged line counted once per
-    rule, and once in the total and its payer's amount)."""
+    rule, and once in the total and its payer's amount).
+
+    One pass over the findings, which come in file order: a claim's findings
+    are together, so lines are told apart within the current claim only and
+    memory does not grow with the number of findings.
+    """
     rules: dict[str, RuleFigures] = {}
-    lines: dict[tuple, tuple[Decimal, str]] = {}  # line -> (charge, payer)
+    payers: dict[str, PayerFigures] = {}
+    at_risk, at_risk_lines, total, claims = Decimal(0), 0, 0, 0
+    claim = None  # (path, CLM index) of the findings being counted
+    lines: set[tuple] = set()  # charged lines of the current claim
     rule_lines: set[tuple] = set()
-    total = 0
     for finding in report.findings:
         total += 1
         figure = rules.get(finding.rule)
         if figure is None:
             figure = rules[finding.rule] = RuleFigures(finding.rule)
         figure.counts[finding.severity] += 1
+        if finding.claim_first is not None and (finding.path, finding.claim_first) != claim:
+            claim = (finding.path, finding.claim_first)
+            claims += 1
+            lines.clear()
+            rule_lines.clear()
         if finding.severity != ERROR:
             continue
         amount = _charge(finding)
         if amount is None:
             continue
         key = line_key(finding)
-        lines.setdefault(key, (amount, finding.payer_id or UNKNOWN_PAYER))
+        if key not in lines:
+            lines.add(key)
+            payer = payers.setdefault(finding.payer_id or UNKNOWN_PAYER,
+                                      PayerFigures(finding.payer_id or UNKNOWN_PAYER))
+            payer.at_risk += amount
+            payer.lines += 1
+            at_risk += amount
+            at_risk_lines += 1
         if (finding.rule, key) not in rule_lines:
             rule_lines.add((finding.rule, key))
             figure.at_risk += amount
             figure.lines += 1
-    payers: dict[str, PayerFigures] = {}
-    for amount, payer in lines.values():
-        figure = payers.setdefault(payer, PayerFigures(payer))
-        figure.at_risk += amount
-        figure.lines += 1
     return Figures(
-        summary=report.summary(), findings=total, claims_with_findings=sum(len(r.claim_spans) for r in report.files),
+        summary=report.summary(), findings=total, claims_with_findings=claims,
         rules=[rules[code] for code in sorted(rules, key=_rule_order)],
-        at_risk=sum((amount for amount, _ in lines.values()), Decimal(0)),
-        at_risk_lines=len(lines),
+        at_risk=at_risk, at_risk_lines=at_risk_lines,
         payers=sorted(payers.values(), key=lambda p: (-p.at_risk, p.payer)))
 
 

@@ -1,0 +1,110 @@
+"""A file's findings, kept in file order, spilled to disk when there are many.
+
+A nightly file of hundreds of megabytes can carry hundreds of thousands of
+findings (most of them infos).  Holding them all would make memory grow with
+the file, which the reader itself is careful never to do.  A
+:class:`FindingStore` keeps at most ``limit`` findings in memory: when the
+buffer fills it is sorted and written to a temporary file as one sorted run,
+and iterating merges the runs and the buffer, so every pass yields the
+findings in file order (segment index, then rule) while holding one finding
+per run.  Small files (the usual case) never touch the disk.
+
+It behaves like the list it replaces for what the rest of the program does
+with findings: append, extend, iterate (as often as needed), len, truth,
+sort (a no-op: it is always in order).
+"""
+from __future__ import annotations
+
+import heapq
+import pickle
+import tempfile
+from typing import Iterable, Iterator
+
+from .findings import Finding
+
+SPILL_LIMIT = 2_000  # findings held in memory before a run is written out
+
+
+class FindingStore:
+    __slots__ = ("limit", "_buffer", "_runs", "_file", "_count")
+
+    def __init__(self, findings: Iterable[Finding] = (), *, limit: int | None = None) -> None:
+        self.limit = limit or SPILL_LIMIT
+        self._buffer: list[Finding] = []
+        self._runs: list[tuple[int, int]] = []  # (offset in the spill file, findings)
+        self._file = None
+        self._count = 0
+        self.extend(findings)
+
+    # -- adding -------------------------------------------------------------------
+    def append(self, finding: Finding) -> None:
+        self._buffer.append(finding)
+        self._count += 1
+        if len(self._buffer) >= self.limit:
+            self._spill()
+
+    def extend(self, findings: Iterable[Finding]) -> None:
+        for finding in findings:
+            self.append(finding)
+
+    def _spill(self) -> None:
+        if self._file is None:
+            self._file = tempfile.TemporaryFile(prefix="edi837-findings-")
+        self._buffer.sort(key=Finding.sort_key)
+        handle = self._file
+        handle.seek(0, 2)
+        self._runs.append((handle.tell(), len(self._buffer)))
+        pickler = pickle.Pickler(handle, pickle.HIGHEST_PROTOCOL)
+        for finding in self._buffer:
+            pickler.dump(finding)
+            pickler.clear_memo()  # each finding loads on its own
+        handle.flush()
+        self._buffer = []
+
+    # -- reading ------------------------------------------------------------------
+    def _run(self, offset: int, count: int) -> Iterator[Finding]:
+        handle = self._file
+        position = offset
+        for _ in range(count):
+            handle.seek(position)  # other runs move the shared file position
+            finding = pickle.load(handle)
+            position = handle.tell()
+            yield finding
+
+    def __iter__(self) -> Iterator[Finding]:
+        self._buffer.sort(key=Finding.sort_key)
+        if not self._runs:
+            return iter(list(self._buffer))
+        runs = [self._run(offset, count) for offset, count in self._runs]
+        return heapq.merge(*runs, list(self._buffer), key=Finding.sort_key)
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __bool__(self) -> bool:
+        return self._count > 0
+
+    def sort(self, key=None) -> None:
+        """Findings are always yielded in file order; kept for list compatibility."""
+        self._buffer.sort(key=Finding.sort_key)
+
+    def __reduce__(self):
+        # Sent between processes (batch, validate workers) as the findings themselves.
+        return (FindingStore, (list(self),))
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, (FindingStore, list)):
+            return list(self) == list(other)
+        return NotImplemented
+
+    @property
+    def spilled(self) -> bool:
+        return bool(self._runs)
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def __del__(self) -> None:
+        self.close()
