@@ -346,3 +346,16 @@ def test_missing_file_names_the_file(tmp_path):
 
 def test_schema_json_in_schemas_dir_parses():
     assert json.loads((REPO / "schemas" / "drug-table.schema.json").read_text())["title"] == "edi837 drug table"
+
+
+def test_support_is_cached_per_validity_period_not_per_day(table):
+    """Same codes on both sides of 2025-10-01 give different answers, and days
+    inside one period share one cached answer."""
+    drug = table.drug("J2350")
+    before = drug.supporting_diagnoses(["G35", "G35A"], date(2025, 9, 30))
+    after = drug.supporting_diagnoses(["G35", "G35A"], date(2025, 10, 1))
+    assert [m.code for m in before.supporting] == ["G35"]
+    assert [m.code for m in before.not_valid_on_date] == ["G35A"]
+    assert [m.code for m in after.supporting] == ["G35A"]
+    assert [m.code for m in after.not_valid_on_date] == ["G35"]
+    assert drug.supporting_diagnoses(["G35", "G35A"], date(2026, 3, 1)) is after

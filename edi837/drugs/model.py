@@ -8,6 +8,7 @@ Nothing here reads files: :mod:`edi837.drugs.loader` builds these objects.
 """
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -324,6 +325,11 @@ class Drug:
     _ndc_index: Mapping[str, Ndc] = field(init=False, repr=False, compare=False)
     _exact_diagnoses: Mapping[str, tuple[DiagnosisCode, ...]] = field(init=False, repr=False, compare=False)
     _prefix_diagnoses: tuple[DiagnosisCode, ...] = field(init=False, repr=False, compare=False)
+    # Dates on which some supporting code starts or stops being valid: between
+    # two of them every code's validity is the same, so support is cached per
+    # (codes, period) rather than per date of service.
+    _validity_changes: tuple[dt.date, ...] = field(init=False, repr=False, compare=False)
+    _support_cache: dict = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         exact: dict[str, list[DiagnosisCode]] = {}
@@ -335,6 +341,11 @@ class Drug:
             self, "_exact_diagnoses", MappingProxyType({k: tuple(v) for k, v in exact.items()})
         )
         object.__setattr__(self, "_prefix_diagnoses", tuple(e for e in self.diagnoses if e.prefix))
+        changes = {e.valid_from for e in self.diagnoses if e.valid_from is not None}
+        changes |= {e.valid_to + dt.timedelta(days=1) for e in self.diagnoses
+                    if e.valid_to is not None}
+        object.__setattr__(self, "_validity_changes", tuple(sorted(changes)))
+        object.__setattr__(self, "_support_cache", {})
 
     # -- facts, flattened for the rules ---------------------------------------
 
@@ -397,6 +408,18 @@ class Drug:
 
         With ``dos`` None (no date of service) every matching code counts as supporting.
         """
+        codes = tuple(codes)
+        period = None if dos is None else bisect.bisect_right(self._validity_changes,
+                                                              _plain_date(dos))
+        key = (codes, period)
+        support = self._support_cache.get(key)
+        if support is None:
+            if len(self._support_cache) > 4096:  # bounded: unusual code lists come and go
+                self._support_cache.clear()
+            support = self._support_cache[key] = self._support(codes, dos)
+        return support
+
+    def _support(self, codes: tuple[str, ...], dos: dt.date | None) -> DiagnosisSupport:
         supporting: list[DiagnosisMatch] = []
         not_valid: list[DiagnosisMatch] = []
         for position, raw in enumerate(codes, start=1):
