@@ -7,7 +7,7 @@ from edi837.engine import Engine
 from edi837.findings import Edit
 from edi837.x12.fragment import wrap_claims
 
-CLAIM_RULES = {"DX001", "DX002", "DX003", "DX004", "ADM001", "ADM002", "REV001", "DOS001",
+CLAIM_RULES = {"DX001", "DX002", "DX003", "DX004", "DX005", "ADM001", "ADM002", "REV001", "DOS001",
                "DOC001", "DOC002", "DOC003", "DOC004"}
 
 J2350_LINE = """\
@@ -135,12 +135,13 @@ def test_dx001_ignores_the_date_a_supporting_code_is_valid_on(check):
     assert codes(check(professional(hi="HI*ABK:G35"))) == ["DX002"]
 
 
-def test_review_only_diagnosis_is_not_dx001_but_a_documentation_note(check):
+def test_review_only_diagnosis_is_not_dx001_but_a_dx005_warning(check):
     found = check(professional(hi="HI*ABK:G35C2"))
-    assert codes(found) == ["DOC001"]
+    assert codes(found) == ["DX005"]
     assert found[0].value == "G35C2"
     assert "non-active progressive multiple sclerosis" in found[0].message
-    assert found[0].severity == "info"
+    assert "G35.C2" in found[0].message and found[0].severity == "warning"
+    assert codes(check(professional(hi="HI*ABK:G35A*ABF:G35C2"))) == []
 
 
 def test_dx001_on_837i(check):

@@ -273,3 +273,63 @@ def pointer_out_of_range(ctx):
         else:
             continue
         ctx.finding(f"SV107-{slot} diagnosis pointer {pointer!r} {problem}", value=pointer)
+
+
+@rule("DX005", WARNING)
+def diagnosis_only_under_review(ctx):
+    """The only diagnoses supporting the drug are ones the drug table marks for review.
+
+    What it does: flags a drug line whose claim supports the drug only with
+    codes the table marks `review` (J2350: non-active progressive MS,
+    G35.B2/G35.C2, and G37.9 used for clinically isolated syndrome; J2323:
+    progressive forms), naming them and the table's note.  A claim that also
+    carries a fully supporting code (G35.A) is not flagged.
+    Why: these codes sit outside or at the edge of the label's indications, so
+    payers may deny the line as not medically necessary; treat it as a
+    warning, not a rejection, and have the medical-necessity documentation
+    on file (billing-rules.md §3.1, §3.2).
+    PASS:
+        CLM*C1*9000***11:B:1*Y*A*Y*Y
+        HI*ABK:G35A*ABF:G35C2
+        LX*1
+        SV1*HC:J2350:JZ*9000*UN*600***1
+        DTP*472*D8*20260115
+        LIN**N4*50242015001
+        CTP****20*ML
+    FAIL:
+        CLM*C1*9000***11:B:1*Y*A*Y*Y
+        HI*ABK:G35C2
+        LX*1
+        SV1*HC:J2350:JZ*9000*UN*600***1
+        DTP*472*D8*20260115
+        LIN**N4*50242015001
+        CTP****20*ML
+    PASS (837I):
+        CLM*I1*9000***13:A:1**A*Y*Y
+        DTP*434*RD8*20260115-20260115
+        HI*ABK:G35A
+        LX*1
+        SV2*0636*HC:J2350:JZ*9000*UN*600
+        DTP*472*D8*20260115
+        LIN**N4*50242015001
+        CTP****20*ML
+    FAIL (837I):
+        CLM*I1*9000***13:A:1**A*Y*Y
+        DTP*434*RD8*20260115-20260115
+        HI*ABK:G379
+        LX*1
+        SV2*0636*HC:J2350:JZ*9000*UN*600
+        DTP*472*D8*20260115
+        LIN**N4*50242015001
+        CTP****20*ML
+    Fix safety: none (the diagnosis and its documentation are in the record).
+    """
+    support = ctx.diagnosis_support(ctx.date)
+    if not support.review_only:
+        return
+    notes = dict.fromkeys(m.entry.group + (f" ({m.entry.note})" if m.entry.note else "")
+                          for m in support.supporting)
+    codes = ", ".join(_dotted(m.code) for m in support.supporting)
+    ctx.finding(f"{ctx.line.procedure} is supported only by diagnoses marked for review "
+                f"({codes}): {'; '.join(notes)}; have the medical necessity documented",
+                value=" ".join(m.code for m in support.supporting))

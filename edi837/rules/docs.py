@@ -55,11 +55,8 @@ def documentation_on_file(ctx):
     What it does: for each drug and date, adds the drug table's documentation
     notes that apply to the administered dose (J2350, 300 units: likely an
     initial dose, so hepatitis B screening and quantitative serum
-    immunoglobulins must be on file).  It also notes when the only diagnoses
-    supporting the drug are ones the table marks for review (J2350: non-active
-    progressive MS G35.B2/G35.C2, or G37.9 for CIS), since medical necessity
-    must then be documented.  One finding per note, at the first administered
-    line.
+    immunoglobulins must be on file).  One finding per note, at the first
+    administered line.
     Why: the label requires HBV screening and immunoglobulins before the first
     Ocrevus dose (DailyMed, Jan 2024); an auditor asks for them, and the
     claim cannot carry them (billing-rules.md §2.4, §2.9, §3.1).
@@ -107,14 +104,6 @@ def documentation_on_file(ctx):
     for note in drug.documentation_for(dose):
         ctx.finding(f"{hcpcs}, {dose.normalize():f} units: {note.note}",
                     value=ctx.line.units)
-    support = ctx.diagnosis_support(ctx.date)
-    if support.review_only:
-        notes = dict.fromkeys(f"{m.entry.group}" + (f" ({m.entry.note})" if m.entry.note else "")
-                              for m in support.supporting)
-        codes = ", ".join(m.code for m in support.supporting)
-        ctx.finding(f"{hcpcs} is supported only by diagnoses marked for review ({codes}): "
-                    f"{'; '.join(notes)}; medical necessity must be documented",
-                    value=codes)
 
 
 @rule("DOC002", WARNING, scope=CLAIM)
