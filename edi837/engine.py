@@ -18,6 +18,7 @@ from typing import Iterable, Iterator
 from . import __version__
 from .claims import ClaimReader
 from .files import HashingReader
+from .shapes import ClaimShapes
 from .store import FindingStore
 from .config import Config
 from .extract import is_drug_line
@@ -206,9 +207,12 @@ class Report:
 
 
 class Engine:
-    def __init__(self, table, config: Config | None = None) -> None:
+    def __init__(self, table, config: Config | None = None, *, shapes: bool = True) -> None:
+        """``shapes``: skip the rules for claims shaped like one already found clean
+        (edi837.shapes); off only to compare against, the findings are the same."""
         self.table = table
         self.config = config or Config()
+        self._shapes = ClaimShapes(table) if shapes else None
         rules = all_rules()
         self.reader_rules = {code: r for code, r in rules.items() if r.check is None}
         self.line_rules = [r for r in rules.values() if r.scope == LINE and r.check]
@@ -240,6 +244,12 @@ class Engine:
         if not lines:
             return 0
         profile = self.config.profile_for(claim.payer_id, claim.filing_indicator)
+        shapes = self._shapes
+        if shapes is not None:
+            shape = shapes.shape(claim, profile)
+            if shapes.seen_clean(shape):
+                return len(lines)
+            before = len(findings)
         claim_rules, line_rules, generic_rules = self._plan(profile)
         ctx = ClaimContext(claim, self.table, profile, lines, findings)
         for rule, severity in claim_rules:
@@ -252,6 +262,8 @@ class Engine:
             for rule, severity in (line_rules if drug is not None else generic_rules):
                 ctx.rule, ctx.severity = rule, severity
                 rule.check(line_ctx)
+        if shapes is not None and len(findings) == before:
+            shapes.add_clean(shape)
         return len(lines)
 
     # -- one file -------------------------------------------------------------------

@@ -1,0 +1,77 @@
+"""Claim shapes: skip the rules for a claim already seen clean in another guise.
+
+Most claims in a clearinghouse batch repeat a few patterns: the same drug,
+dose, NDC, diagnoses and administration lines, with another claim id, charge,
+patient and date.  The rules give the same answer for two claims whose
+*shape* is the same: every field a rule reads, with dates replaced by what
+the rules can tell of them (which validity period of the drug table they
+fall in, and which of the claim's dates are equal).  When a shape has been
+checked and raised nothing, a later claim of the same shape needs no rules.
+Only clean shapes are remembered, so no finding is ever replayed (messages
+name dates and claim ids).
+
+The shape lists every claim and line field the rules read.  A rule that
+starts reading another field must add it here; `tests/test_shapes.py`
+compares findings with and without shapes on generated files with every
+kind of defect, and the rule docs' fragments run both ways too.
+"""
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+
+from .model import Claim, parse_date
+
+MAX_SHAPES = 4096  # bounded, so memory stays flat; a full set simply starts over
+
+
+class ClaimShapes:
+    def __init__(self, table) -> None:
+        changes = {table.policy.discarded_drug_modifiers.required_from,
+                   table.policy.discarded_drug_modifiers.claim_edits_from}
+        for drug in table.drugs.values():
+            if drug.effective_from is not None:
+                changes.add(drug.effective_from)
+            for code in drug.diagnoses:
+                if code.valid_from is not None:
+                    changes.add(code.valid_from)
+                if code.valid_to is not None:
+                    changes.add(code.valid_to + dt.timedelta(days=1))
+        self._changes = tuple(sorted(changes))
+        self._clean: set[tuple] = set()
+
+    def _period(self, text: str) -> int | None:
+        day = parse_date(text)
+        return None if day is None else bisect.bisect_right(self._changes, day)
+
+    def shape(self, claim: Claim, profile) -> tuple:
+        dates: dict[str, tuple] = {}
+
+        def date(text: str) -> tuple:
+            token = dates.get(text)
+            if token is None:  # (order of first appearance, validity period, present)
+                token = dates[text] = (len(dates), self._period(text), bool(text))
+            return token
+
+        line_date = claim.line_date
+        return (
+            claim.kind, id(profile), tuple(d.code for d in claim.diagnoses),
+            claim.rendering is not None, claim.attending is not None,
+            claim.facility is not None, claim.referring is not None,
+            tuple((line.procedure, line.modifier_slots, line.units, line.unit_basis,
+                   line.revenue_code, line.pointer_slots, line.segment_id,
+                   date(line_date(line)),
+                   (line.drug.qualifier, line.drug.ndc, line.drug.quantity, line.drug.unit,
+                    line.drug.ctp_index is None) if line.drug else None,
+                   line.rendering is not None, line.ordering is not None,
+                   line.referring is not None)
+                  for line in claim.lines),
+        )
+
+    def seen_clean(self, shape: tuple) -> bool:
+        return shape in self._clean
+
+    def add_clean(self, shape: tuple) -> None:
+        if len(self._clean) >= MAX_SHAPES:
+            self._clean.clear()
+        self._clean.add(shape)
