@@ -47,10 +47,10 @@ def _finding(parent: etree._Element, f: Finding) -> None:
                              after=text(edit.after))
 
 
-def report_element(report: Report) -> etree._Element:
-    numbers = figures(report)
+def _head(report: Report, numbers) -> list[etree._Element]:
+    """Everything before <files>: tool, reference data, run, summary, figures."""
     summary = numbers.summary
-    root = etree.Element("report", schemaVersion=SCHEMA_VERSION)
+    root = etree.Element("report")
     etree.SubElement(root, "tool", name="edi837", version=report.tool_version)
     etree.SubElement(root, "referenceData", drugTable=report.drug_table_version)
     _attributes(etree.SubElement(root, "run"), started=iso_time(report.started),
@@ -71,20 +71,36 @@ def report_element(report: Report) -> etree._Element:
     for payer in numbers.payers:
         etree.SubElement(payers, "payer", id=text(payer.payer),
                          dollarsAtRisk=money(payer.at_risk), linesAtRisk=str(payer.lines))
-    files = etree.SubElement(root, "files")
-    for result in report.files:
-        counts = severity_counts(result.findings)
-        element = _attributes(
-            etree.SubElement(files, "file"), path=text(result.path), status=result.status,
-            sha256=result.sha256, size=result.size, transactions=result.transactions,
-            claims=result.claims, drugLines=result.drug_lines, errors=counts["error"],
-            warnings=counts["warning"], infos=counts["info"])
-        for finding in result.findings:
-            _finding(element, finding)
-    return root
+    return list(root)
+
+
+def _start_tag(element: etree._Element) -> str:
+    """<file ...> for an element written open, its children streamed after it."""
+    empty = etree.tostring(element, encoding="unicode")
+    return empty[:-2] + ">"
 
 
 @writer("xml", ".xml")
 def write_xml(report: Report, out: TextIO) -> None:
+    """Streamed: the figures first (one pass over the findings), then each
+    finding as it is read, so a file's findings are never one tree in memory."""
     out.write('<?xml version="1.0" encoding="UTF-8"?>\n')
-    out.write(etree.tostring(report_element(report), encoding="unicode", pretty_print=True))
+    out.write(f'<report schemaVersion="{SCHEMA_VERSION}">\n')
+    for element in _head(report, figures(report)):
+        out.write("  " + etree.tostring(element, encoding="unicode", pretty_print=True)
+                  .replace("\n<", "\n  <"))
+    out.write("  <files>\n")
+    for result in report.files:
+        counts = severity_counts(result.findings)
+        element = _attributes(
+            etree.Element("file"), path=text(result.path), status=result.status,
+            sha256=result.sha256, size=result.size, transactions=result.transactions,
+            claims=result.claims, drugLines=result.drug_lines, errors=counts["error"],
+            warnings=counts["warning"], infos=counts["info"])
+        out.write("    " + _start_tag(element) + "\n")
+        for finding in result.findings:
+            holder = etree.Element("file")
+            _finding(holder, finding)
+            out.write("      " + etree.tostring(holder[0], encoding="unicode") + "\n")
+        out.write("    </file>\n")
+    out.write("  </files>\n</report>\n")
