@@ -18,6 +18,11 @@ from .files import discover
 @click.version_option(__version__, prog_name="edi837")
 def main() -> None:
     """Read X12 837P/837I claim files and check their drug lines."""
+    for stream in (sys.stdout, sys.stderr):
+        try:  # a file name that is not UTF-8 is printed escaped, not a traceback
+            stream.reconfigure(errors="backslashreplace")
+        except (AttributeError, ValueError):
+            pass
 
 
 @main.command()

@@ -32,7 +32,17 @@ def is_candidate(path: Path) -> bool:
 
 def discover(paths: Iterable[str | Path]) -> Iterator[Path]:
     """Files named directly, and below named folders every file that may hold
-    claims (not hidden, partial, documentation or report files), sorted."""
+    claims (not hidden, partial, documentation or report files), sorted; a
+    file reached twice (`check inbox inbox/a.edi`) is read once."""
+    seen: set[Path] = set()
+
+    def once(path: Path) -> bool:
+        key = path.resolve()
+        if key in seen:
+            return False
+        seen.add(key)
+        return True
+
     for given in paths:
         path = Path(given)
         if path.is_dir():
@@ -40,23 +50,25 @@ def discover(paths: Iterable[str | Path]) -> Iterator[Path]:
             for root, dirs, files in os.walk(path):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
                 found.extend(Path(root) / f for f in files if is_candidate(Path(f)))
-            yield from sorted(found)
-        else:
+            yield from (p for p in sorted(found) if once(p))
+        elif once(path):
             yield path
 
 
 @contextmanager
 def atomic_output(path: str | Path, mode: str = "w", *, encoding: str | None = "utf-8",
-                  newline: str | None = None) -> Iterator:
+                  newline: str | None = None, errors: str = "backslashreplace") -> Iterator:
     """Write to a temporary file beside ``path``, fsync, then rename over it.
 
     A crash leaves either the old file or the complete new one, never half of
-    one; the temporary file is removed if writing fails.  A target that exists
+    one; the temporary file is removed if writing fails.  Text that cannot be
+    encoded (a file name that is not UTF-8) is written escaped, not refused.
+    A target that exists
     and is not a regular file (/dev/null, a FIFO, a terminal) is written to
     directly: renaming over it would replace the device with a plain file.
     """
     path = Path(path)
-    kwargs = {} if "b" in mode else {"encoding": encoding, "newline": newline}
+    kwargs = {} if "b" in mode else {"encoding": encoding, "newline": newline, "errors": errors}
     if path.exists() and not path.is_file() and not path.is_dir():
         with open(path, mode, **kwargs) as handle:
             yield handle

@@ -16,6 +16,7 @@ sort (a no-op: it is always in order).
 from __future__ import annotations
 
 import heapq
+import os
 import pickle
 import tempfile
 from typing import Iterable, Iterator
@@ -26,14 +27,14 @@ SPILL_LIMIT = 2_000  # findings held in memory before a run is written out
 
 
 class FindingStore:
-    __slots__ = ("limit", "_buffer", "_runs", "_file", "_count")
+    __slots__ = ("limit", "_buffer", "_runs", "_path", "_count")
 
     def __init__(self, findings: Iterable[Finding] = (), *, limit: int | None = None) -> None:
         self.limit = limit or SPILL_LIMIT
         self._buffer: list[Finding] = []
         self._runs: list[tuple[int, int]] = []  # (offset in the spill file, findings)
-        self._file = None
-        self._count = 0
+        self._path: str | None = None  # the spill file; opened only while used, so a
+        self._count = 0                # batch of many files holds no descriptor per file
         self.extend(findings)
 
     # -- adding -------------------------------------------------------------------
@@ -48,22 +49,21 @@ class FindingStore:
             self.append(finding)
 
     def _spill(self) -> None:
-        if self._file is None:
-            self._file = tempfile.TemporaryFile(prefix="edi837-findings-")
+        if self._path is None:
+            fd, self._path = tempfile.mkstemp(prefix="edi837-findings-")
+            os.close(fd)
         self._buffer.sort(key=Finding.sort_key)
-        handle = self._file
-        handle.seek(0, 2)
-        self._runs.append((handle.tell(), len(self._buffer)))
-        pickler = pickle.Pickler(handle, pickle.HIGHEST_PROTOCOL)
-        for finding in self._buffer:
-            pickler.dump(finding)
-            pickler.clear_memo()  # each finding loads on its own
-        handle.flush()
+        with open(self._path, "ab") as handle:
+            self._runs.append((handle.tell(), len(self._buffer)))
+            pickler = pickle.Pickler(handle, pickle.HIGHEST_PROTOCOL)
+            for finding in self._buffer:
+                pickler.dump(finding)
+                pickler.clear_memo()  # each finding loads on its own
         self._buffer = []
 
     # -- reading ------------------------------------------------------------------
-    def _run(self, offset: int, count: int) -> Iterator[Finding]:
-        handle = self._file
+    @staticmethod
+    def _run(handle, offset: int, count: int) -> Iterator[Finding]:
         position = offset
         for _ in range(count):
             handle.seek(position)  # other runs move the shared file position
@@ -75,8 +75,12 @@ class FindingStore:
         self._buffer.sort(key=Finding.sort_key)
         if not self._runs:
             return iter(list(self._buffer))
-        runs = [self._run(offset, count) for offset, count in self._runs]
-        return heapq.merge(*runs, list(self._buffer), key=Finding.sort_key)
+        return self._merged(list(self._buffer))
+
+    def _merged(self, buffered: list[Finding]) -> Iterator[Finding]:
+        with open(self._path, "rb") as handle:
+            runs = [self._run(handle, offset, count) for offset, count in self._runs]
+            yield from heapq.merge(*runs, buffered, key=Finding.sort_key)
 
     def __len__(self) -> int:
         return self._count
@@ -102,9 +106,15 @@ class FindingStore:
         return bool(self._runs)
 
     def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+        """Remove the spill file (the store is empty afterwards)."""
+        if self._path is not None:
+            try:
+                os.unlink(self._path)
+            except OSError:
+                pass
+            self._path = None
+            self._runs = []
+            self._count = len(self._buffer)
 
     def __del__(self) -> None:
         self.close()

@@ -250,3 +250,22 @@ def test_writing_to_a_device_never_replaces_it(tmp_path):
     with atomic_output(os.devnull) as out:
         out.write("nothing")
     assert stat.S_ISCHR(os.stat(os.devnull).st_mode)
+
+
+def test_a_file_named_twice_is_read_once(runner, tmp_path):
+    path = write(tmp_path, "one.edi", wrap_claims(DEFECT))
+    result = runner.invoke(main, ["check", str(tmp_path), str(path), "--format", "json"])
+    assert json.loads(result.stdout)["summary"]["files"] == 1
+
+
+def test_a_file_name_that_is_not_utf8_is_reported_in_every_format(runner, tmp_path):
+    import os
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    name = os.fsdecode(b"bad\xff.edi")
+    (folder / name).write_bytes(wrap_claims(DEFECT).encode())
+    for output in ("r.json", "r.xml", "r.html", "r.csv", "r.txt", "r.annotated.txt"):
+        result = runner.invoke(main, ["check", str(folder), "-o", str(tmp_path / output)])
+        assert result.exit_code == 1, (output, result.output)
+        assert "bad\\udcff.edi" in (tmp_path / output).read_text(encoding="utf-8"), output

@@ -63,3 +63,18 @@ def test_a_file_with_many_findings_reports_the_same_when_spilled(tmp_path, monke
     assert len(whole.files[0].findings) > 100 and not whole.files[0].findings.spilled
     assert spilled_report.files[0].findings.spilled
     assert spilled == expected
+
+
+def test_many_spilled_stores_hold_no_open_files(monkeypatch):
+    """A batch keeps every file's findings: spilled stores must not each hold a descriptor."""
+    import os
+
+    before = len(os.listdir("/proc/self/fd"))
+    stores = [FindingStore((finding(i) for i in range(30)), limit=5) for _ in range(50)]
+    assert all(s.spilled for s in stores)
+    assert len(os.listdir("/proc/self/fd")) <= before + 1
+    assert all(len(list(s)) == 30 for s in stores)
+    assert len(os.listdir("/proc/self/fd")) <= before + 1
+    paths = [s._path for s in stores]
+    del stores
+    assert not any(os.path.exists(p) for p in paths)  # spill files are removed

@@ -44,6 +44,8 @@ def text(value: object) -> str:
     if value is None:
         return ""
     value = display(str(value))
+    if not value.isascii():  # a file name that is not UTF-8 holds surrogates: escape them
+        value = value.encode("utf-8", "backslashreplace").decode("utf-8")
     return _CONTROL.sub(_escape, value)
 
 
@@ -183,38 +185,39 @@ def figures(report: Report) -> Figures:
     rules: dict[str, RuleFigures] = {}
     payers: dict[str, PayerFigures] = {}
     at_risk, at_risk_lines, total, claims = Decimal(0), 0, 0, 0
-    claim = None  # (path, CLM index) of the findings being counted
+    claim = None  # (file's place in the report, CLM index) of the findings being counted
     lines: set[tuple] = set()  # charged lines of the current claim
     rule_lines: set[tuple] = set()
-    for finding in report.findings:
-        total += 1
-        figure = rules.get(finding.rule)
-        if figure is None:
-            figure = rules[finding.rule] = RuleFigures(finding.rule)
-        figure.counts[finding.severity] += 1
-        if finding.claim_first is not None and (finding.path, finding.claim_first) != claim:
-            claim = (finding.path, finding.claim_first)
-            claims += 1
-            lines.clear()
-            rule_lines.clear()
-        if finding.severity != ERROR:
-            continue
-        amount = _charge(finding)
-        if amount is None:
-            continue
-        key = line_key(finding)
-        if key not in lines:
-            lines.add(key)
-            payer = payers.setdefault(finding.payer_id or UNKNOWN_PAYER,
-                                      PayerFigures(finding.payer_id or UNKNOWN_PAYER))
-            payer.at_risk += amount
-            payer.lines += 1
-            at_risk += amount
-            at_risk_lines += 1
-        if (finding.rule, key) not in rule_lines:
-            rule_lines.add((finding.rule, key))
-            figure.at_risk += amount
-            figure.lines += 1
+    for place, result in enumerate(report.files):
+        for finding in result.findings:
+            total += 1
+            figure = rules.get(finding.rule)
+            if figure is None:
+                figure = rules[finding.rule] = RuleFigures(finding.rule)
+            figure.counts[finding.severity] += 1
+            if finding.claim_first is not None and (place, finding.claim_first) != claim:
+                claim = (place, finding.claim_first)
+                claims += 1
+                lines.clear()
+                rule_lines.clear()
+            if finding.severity != ERROR:
+                continue
+            amount = _charge(finding)
+            if amount is None:
+                continue
+            key = line_key(finding)
+            if key not in lines:
+                lines.add(key)
+                payer = payers.setdefault(finding.payer_id or UNKNOWN_PAYER,
+                                          PayerFigures(finding.payer_id or UNKNOWN_PAYER))
+                payer.at_risk += amount
+                payer.lines += 1
+                at_risk += amount
+                at_risk_lines += 1
+            if (finding.rule, key) not in rule_lines:
+                rule_lines.add((finding.rule, key))
+                figure.at_risk += amount
+                figure.lines += 1
     return Figures(
         summary=report.summary(), findings=total, claims_with_findings=claims,
         rules=[rules[code] for code in sorted(rules, key=_rule_order)],
