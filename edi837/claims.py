@@ -541,9 +541,3 @@ class ClaimReader:
         else:
             line.service_date = value
         line.date_index = index
-
-
-def read_claims(path: str | Path) -> tuple[list[Claim], ClaimReader]:
-    """Read a whole (small) file: all claims plus the reader with its findings."""
-    reader = ClaimReader(path)
-    return list(reader.claims()), reader

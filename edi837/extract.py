@@ -28,10 +28,6 @@ def is_drug_line(line: ServiceLine, table_codes: Callable[[str], bool]) -> bool:
     return line.drug is not None or code.startswith("J") or table_codes(code)
 
 
-def drug_lines(claim: Claim, table_codes: Callable[[str], bool]) -> list[ServiceLine]:
-    return [line for line in claim.lines if is_drug_line(line, table_codes)]
-
-
 def pointed_diagnoses(claim: Claim, line: ServiceLine) -> list[str]:
     codes = []
     for pointer in line.pointers:
