@@ -208,8 +208,9 @@ class Report:
 
 class Engine:
     def __init__(self, table, config: Config | None = None, *, shapes: bool = True) -> None:
-        """``shapes``: skip the rules for claims shaped like one already found clean
-        (edi837.shapes); off only to compare against, the findings are the same."""
+        """``shapes``: on a claim shaped like one already checked, run only the rules
+        that raised findings there (edi837.shapes); off only to compare against,
+        the findings are the same."""
         self.table = table
         self.config = config or Config()
         self._shapes = ClaimShapes(table) if shapes else None
@@ -244,26 +245,39 @@ class Engine:
         if not lines:
             return 0
         profile = self.config.profile_for(claim.payer_id, claim.filing_indicator)
+        claim_rules, line_rules, generic_rules = self._plan(profile)
         shapes = self._shapes
+        fired = None
         if shapes is not None:
             shape = shapes.shape(claim, profile)
-            if shapes.seen_clean(shape):
-                return len(lines)
-            before = len(findings)
-        claim_rules, line_rules, generic_rules = self._plan(profile)
+            known = shapes.fired(shape)
+            if known is not None:  # the same shape raised findings from these rules only
+                if not known:
+                    return len(lines)
+                claim_rules = [p for p in claim_rules if p[0].code in known]
+                line_rules = [p for p in line_rules if p[0].code in known]
+                generic_rules = [p for p in generic_rules if p[0].code in known]
+            else:
+                fired = set()
         ctx = ClaimContext(claim, self.table, profile, lines, findings)
         for rule, severity in claim_rules:
             ctx.rule, ctx.severity = rule, severity
+            before = len(findings)
             rule.check(ctx)
+            if fired is not None and len(findings) != before:
+                fired.add(rule.code)
         table_drug = self.table.drug
         for line in lines:
             drug = table_drug(line.procedure)
             line_ctx = LineContext(ctx, line, drug)
             for rule, severity in (line_rules if drug is not None else generic_rules):
                 ctx.rule, ctx.severity = rule, severity
+                before = len(findings)
                 rule.check(line_ctx)
-        if shapes is not None and len(findings) == before:
-            shapes.add_clean(shape)
+                if fired is not None and len(findings) != before:
+                    fired.add(rule.code)
+        if fired is not None:
+            shapes.remember(shape, frozenset(fired))
         return len(lines)
 
     # -- one file -------------------------------------------------------------------

@@ -1,13 +1,14 @@
-"""Claim shapes: skip the rules for a claim already seen clean in another guise.
+"""Claim shapes: run only the rules that can fire on a claim already seen in another guise.
 
 Most claims in a clearinghouse batch repeat a few patterns: the same drug,
 dose, NDC, diagnoses and administration lines, with another claim id, charge,
 patient and date.  The rules give the same answer for two claims whose
 *shape* is the same: every field a rule reads, with dates replaced by what
 the rules can tell of them (which validity period of the drug table they
-fall in, and which of the claim's dates are equal).  When a shape has been
-checked and raised nothing, a later claim of the same shape needs no rules.
-Only clean shapes are remembered, so no finding is ever replayed (messages
+fall in, and which of the claim's dates are equal).  Once a shape has been
+checked, the rules that raised something on it are remembered: a later
+claim of the same shape needs only those (none at all for a clean shape).
+They run again on the new claim, so no finding is ever replayed (messages
 name dates and claim ids).
 
 The shape lists every claim and line field the rules read.  A rule that
@@ -38,7 +39,7 @@ class ClaimShapes:
                 if code.valid_to is not None:
                     changes.add(code.valid_to + dt.timedelta(days=1))
         self._changes = tuple(sorted(changes))
-        self._clean: set[tuple] = set()
+        self._fired: dict[tuple, frozenset[str]] = {}
 
     def _period(self, text: str) -> int | None:
         day = parse_date(text)
@@ -68,10 +69,12 @@ class ClaimShapes:
                   for line in claim.lines),
         )
 
-    def seen_clean(self, shape: tuple) -> bool:
-        return shape in self._clean
+    def fired(self, shape: tuple) -> frozenset[str] | None:
+        """Codes of the rules that raised findings on this shape (empty: clean),
+        or None when the shape has not been checked yet."""
+        return self._fired.get(shape)
 
-    def add_clean(self, shape: tuple) -> None:
-        if len(self._clean) >= MAX_SHAPES:
-            self._clean.clear()
-        self._clean.add(shape)
+    def remember(self, shape: tuple, fired: frozenset[str]) -> None:
+        if len(self._fired) >= MAX_SHAPES:
+            self._fired.clear()
+        self._fired[shape] = fired
