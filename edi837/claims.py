@@ -150,7 +150,7 @@ class ClaimReader:
         isa = gs = st = None  # fields of the open envelopes
         groups_in_isa = sets_in_gs = 0
         st_start = 0
-        skipping = False  # inside a transaction set that is not a readable 837
+        reading = False  # inside a transaction set read as 837 claims
         claim_providers = line_providers = None
         state = HEADER
         claim: Claim | None = None
@@ -167,12 +167,11 @@ class ClaimReader:
         index = 0
         batch = None
 
-        def close_claim(end_index: int, end_offset: int) -> Claim | None:
+        def close_claim(end_index: int) -> Claim | None:
             nonlocal claim, line, drug
             done = claim
             if done is not None:
                 done.last_index = end_index
-                done.end_offset = end_offset
                 if line is not None:
                     line.last_index = end_index
                 self.claim_count += 1
@@ -193,10 +192,7 @@ class ClaimReader:
             if batch.delimiters.element != element:
                 element = batch.delimiters.element
                 dispatch = _dispatch(element)
-            first = batch.first_index
-            index = first - 1
-            for text in batch.texts:
-                index += 1
+            for index, text in enumerate(batch.texts, batch.first_index):
                 code = dispatch.get(text[:3])
                 if code is None:
                     if isa is None:
@@ -205,7 +201,7 @@ class ClaimReader:
                     continue
                 fields = text.split(element)
                 fields += PADDING  # so fields[n] needs no length check
-                if code < ENVELOPE and st is not None and not skipping:
+                if code < ENVELOPE and reading:
                     # -- inside an 837 transaction set: the loop state machine ---------
                     if code == NM1:
                         entity = fields[1]
@@ -245,11 +241,10 @@ class ClaimReader:
                         if line is not None and state == LINE:
                             self._service(fields, index, line, claim, component)
                     elif code == CLM:
-                        done = close_claim(index - 1, batch.offset(index - first))
+                        done = close_claim(index - 1)
                         if done is not None:
                             yield done
-                        claim = self._claim(fields, index, batch.offset(index - first),
-                                            component)
+                        claim = self._claim(fields, index, component)
                         claim.billing_provider = billing
                         claim.subscriber_id = subscriber_id
                         claim.patient_is_subscriber = not in_patient
@@ -275,7 +270,7 @@ class ClaimReader:
                         if claim is not None and state == CLAIM:
                             self._diagnoses(fields, index, claim, component)
                     elif code == HL:
-                        done = close_claim(index - 1, batch.offset(index - first))
+                        done = close_claim(index - 1)
                         if done is not None:
                             yield done
                         state, in_patient = self._hl(fields, index, hl_levels, hl_expected)
@@ -305,6 +300,7 @@ class ClaimReader:
                                 segment="ISA")
                     isa, groups_in_isa = fields, 0
                     gs = st = None
+                    reading = False
                     self._isa13 = fields[13]
                     self._gs06 = self._st02 = None
                     self.interchanges += 1
@@ -327,7 +323,7 @@ class ClaimReader:
                     self.transactions += 1
                     self._st02 = fields[2]
                     envelope = self._open_transaction(fields, gs, index)
-                    skipping = envelope is None
+                    reading = envelope is not None
                     if envelope is not None:
                         self.claim_sets += 1
                         claim_providers = CLAIM_PROVIDERS[envelope.kind]
@@ -343,13 +339,13 @@ class ClaimReader:
                         finding("EDI002", ERROR, "SE without ST", segment_index=index,
                                 segment="SE")
                     else:
-                        done = close_claim(index - 1, batch.offset(index - first))
+                        done = close_claim(index - 1)
                         if done is not None:
                             yield done
                         self._check_trailer(fields, index, "SE", 1, index - st_start + 1,
                                             "segments", 2, st[2], "ST02")
                     st = None
-                    skipping = False
+                    reading = False
                     self._st02 = None
                 elif code == GE:
                     if gs is None:
@@ -359,6 +355,7 @@ class ClaimReader:
                         if st is not None:
                             abandon_claim("no SE before GE", index, "GE")
                             st = None
+                            reading = False
                         self._check_trailer(fields, index, "GE", 1, sets_in_gs,
                                             "transaction sets", 2, gs[6], "GS06")
                     gs = None
@@ -371,6 +368,7 @@ class ClaimReader:
                         if st is not None:
                             abandon_claim("no SE before IEA", index, "IEA")
                             st = None
+                            reading = False
                         if gs is not None:
                             finding("EDI002", ERROR, f"group {self._gs06} is not closed "
                                     "(no GE before IEA)", segment_index=index, segment="IEA")
@@ -475,13 +473,13 @@ class ClaimReader:
         return Provider(loop=loop, entity=fields[1], npi=npi,
                         name=fields[3], segment_index=index)
 
-    def _claim(self, fields: list[str], index: int, offset: int, component: str) -> Claim:
+    def _claim(self, fields: list[str], index: int, component: str) -> Claim:
         facility = fields[5].split(component)
         facility += [""] * (3 - len(facility))
         return Claim(envelope=self._envelope, claim_id=fields[1], clm_index=index,
                      charge=fields[2], facility_code=facility[0],
                      facility_qualifier=facility[1], frequency=facility[2],
-                     first_index=index, start_offset=offset)
+                     first_index=index)
 
     @staticmethod
     def _diagnoses(fields: list[str], index: int, claim: Claim, component: str) -> None:

@@ -192,8 +192,6 @@ class Claim:
     hi_index: int | None = None  # first HI segment
     first_index: int = 0  # the CLM segment
     last_index: int = 0  # last segment of the claim's loops
-    start_offset: int = 0
-    end_offset: int = 0
 
     @property
     def kind(self) -> str:
