@@ -1,5 +1,6 @@
 """The segment reader: delimiters, terminators, encodings, chunking, positions."""
 import codecs
+import io
 
 import pytest
 
@@ -83,6 +84,28 @@ def test_segments_across_chunk_boundaries(monkeypatch):
     monkeypatch.setattr(reader_module, "CHUNK_SIZE", 1 << 20)
     assert small == read_segments(data)
     assert len(small) == 12
+
+
+@pytest.mark.parametrize("chunk", [7, 61, 200, 1 << 20])
+def test_offsets_are_exact_whatever_the_line_breaks_and_chunking(monkeypatch, chunk):
+    """Regular "~\n" / "~\r\n" breaks are split on whole; an odd break (a blank
+    line, a missing break) falls back to stripping.  Either way, at any chunk
+    size, each segment's offset points at exactly its text in the file."""
+    parts = [interchange(suffix="\n", control="000000001"),
+             interchange(suffix="\r\n", control="000000002"),
+             interchange(control="000000003"),
+             interchange(suffix="\n", control="000000004").replace("ST*", "\nST*"),
+             interchange("|", "^", "\n", control="000000005")]
+    data = "".join(parts).encode()
+    monkeypatch.setattr(reader_module, "CHUNK_SIZE", chunk)
+    segments = read_segments(data)
+    assert [i for _, i, _ in segments] == list(range(1, 31))
+    for fields, _, offset in segments:
+        text = ("|" if b"|" in data[offset:offset + 4] else "*").join(fields)
+        assert data[offset:offset + len(text)] == text.encode()
+    assert [f[0] for f, _, _ in segments] == ["ISA", "GS", "ST", "SE", "GE", "IEA"] * 5
+    gaps = {batch._gap for batch in SegmentReader("x", io.BytesIO(data)).batches()}
+    assert gaps == ({1} if chunk == 1 << 20 else {1, 2, 3})  # one chunk: odd breaks in it
 
 
 @pytest.mark.parametrize("data,message", [

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import codecs
 import io
+import re
 from itertools import accumulate
 from dataclasses import dataclass
 from pathlib import Path
@@ -153,16 +154,18 @@ class Batch:
     Offsets are computed only when asked for (most segments never are).
     """
 
-    __slots__ = ("delimiters", "texts", "first_index", "_base", "_raw", "_keep", "_lengths")
+    __slots__ = ("delimiters", "texts", "first_index", "_base", "_raw", "_keep", "_lengths",
+                 "_gap")
 
     def __init__(self, delimiters: Delimiters, texts: list[str], first_index: int, base: int,
-                 raw: list[str], keep: list[int] | None) -> None:
+                 raw: list[str], keep: list[int] | None, gap: int) -> None:
         self.delimiters = delimiters
         self.texts = texts
         self.first_index = first_index
         self._base = base
-        self._raw = raw
+        self._raw = raw  # the pieces between separators
         self._keep = keep
+        self._gap = gap  # length of the separator: the terminator, with its line break if split on it
         self._lengths: list[int] | None = None
 
     def offset(self, k: int) -> int:
@@ -170,7 +173,7 @@ class Batch:
         if self._lengths is None:  # summed lengths of the raw pieces before each
             self._lengths = list(accumulate(map(len, self._raw), initial=0))
         j = k if self._keep is None else self._keep[k]
-        return (self._base + self._lengths[j] + j * len(self.delimiters.segment)
+        return (self._base + self._lengths[j] + j * self._gap
                 + len(self._raw[j]) - len(self.texts[k]))
 
 
@@ -249,10 +252,31 @@ class SegmentReader:
                 terminator = delims.segment
                 iea = "IEA" + delims.element
                 spaced = tuple(terminator + w for w in _WHITESPACE if w != terminator)
+                # (terminator + line break, a terminator not followed by just that)
+                breaks = [(terminator + b, re.compile(
+                    re.escape(terminator) + f"(?!{b}[^{re.escape(_WHITESPACE)}])"))
+                    for b in ("\r\n", "\n") if terminator not in b]
                 filler = _WHITESPACE + "\x00\x1a" + terminator
-            # Split what is buffered; the last piece may be incomplete.
+            # Split what is buffered; the last piece may be incomplete.  When every
+            # terminator is followed by the same line break and nothing else
+            # (the usual "~\n" or "~\r\n"), split on both at once: no piece then
+            # needs white space stripped.
             text = buf
-            raw = text.split(terminator)
+            separator = terminator
+            at = text.find(terminator)
+            for brk, odd in breaks:
+                if text.startswith(brk, at):
+                    # the previous chunk may have stopped inside this break
+                    tail = brk[1:] if text.startswith(brk[1:]) else ""
+                    if text[len(tail):len(tail) + 1] not in _WHITESPACE and \
+                            odd.search(text) is None:
+                        if tail:
+                            text = text[len(tail):]
+                            base += len(tail)
+                        separator = brk
+                        source.whitespace_between_segments = True
+                    break
+            raw = text.split(separator)
             if exhausted:
                 if not raw[-1].strip(_WHITESPACE):
                     raw.pop()
@@ -270,7 +294,9 @@ class SegmentReader:
                         break
             # Strip white space between segments only where there is some.
             first = raw[0][:1] if raw else ""
-            if (first and first in _WHITESPACE) or any(s in text for s in spaced):
+            if separator != terminator:
+                texts = raw
+            elif (first and first in _WHITESPACE) or any(s in text for s in spaced):
                 texts = [p.lstrip(_WHITESPACE) for p in raw]
                 source.whitespace_between_segments = True
             else:
@@ -280,13 +306,13 @@ class SegmentReader:
                 keep = [j for j, t in enumerate(texts) if t]
                 texts = [texts[j] for j in keep]
             if texts:
-                yield Batch(delims, texts, index + 1, base, raw, keep)
+                yield Batch(delims, texts, index + 1, base, raw, keep, len(separator))
             index += len(texts)
             self.segment_count = index
-            base += sum(map(len, raw)) + len(raw) * len(terminator)
+            base += sum(map(len, raw)) + len(raw) * len(separator)
             self.bytes_read = base
             if rest is not None:
-                buf = terminator.join(rest) + ("" if exhausted else terminator + buf)
+                buf = separator.join(rest) + ("" if exhausted else separator + buf)
                 delims = None
                 continue
             if exhausted:
