@@ -18,7 +18,7 @@ from typing import BinaryIO, Iterator
 
 from .findings import ERROR, INFO, WARNING, Edit, Finding, Fix
 from .model import (INSTITUTIONAL, PROFESSIONAL, Claim, Diagnosis, DrugIdentification,
-                    Envelope, Provider, ServiceLine)
+                    Envelope, Provider, ServiceLine, parse_decimal)
 from .x12.reader import SegmentReader, X12SyntaxError
 
 # ST03/GS08 -> (kind, the guide it is read as).  Variants are read as the
@@ -487,6 +487,8 @@ class ClaimReader:
             claim.hi_index = index
         diagnoses = claim.diagnoses
         for composite in fields[1:13]:  # HI01-HI12
+            if not composite:
+                continue  # an empty element, or the padding past the last
             qualifier, _, rest = composite.partition(component)
             if qualifier in DIAGNOSIS_QUALIFIERS:
                 code = rest.split(component, 1)[0]
@@ -518,14 +520,16 @@ class ClaimReader:
         if len(parts) > 2:
             line.modifier_slots = slots = tuple(parts[2:6])
             line.modifiers = tuple(filter(None, slots))
-        problems = []
-        if not line.procedure:
-            problems.append("no procedure code composite")
-        if line.charge and line.charge_value is None:
-            problems.append(f"charge {line.charge!r} is not a number")
-        if line.units and line.units_value is None:
-            problems.append(f"units {line.units!r} are not a number")
-        if problems:
+        charge, units = line.charge, line.units
+        if (not line.procedure or (charge and parse_decimal(charge) is None)
+                or (units and parse_decimal(units) is None)):
+            problems = []
+            if not line.procedure:
+                problems.append("no procedure code composite")
+            if charge and parse_decimal(charge) is None:
+                problems.append(f"charge {charge!r} is not a number")
+            if units and parse_decimal(units) is None:
+                problems.append(f"units {units!r} are not a number")
             self._finding("EDI007", ERROR, f"malformed {tag}: " + "; ".join(problems),
                           segment_index=index, segment=tag, loop="2400", claim=claim,
                           line=line, value=composite)
