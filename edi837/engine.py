@@ -260,25 +260,40 @@ class Engine:
             else:
                 fired = set()
         ctx = ClaimContext(claim, self.table, profile, lines, findings)
-        for rule, severity in claim_rules:
-            ctx.rule, ctx.severity = rule, severity
-            before = len(findings)
-            rule.check(ctx)
-            if fired is not None and len(findings) != before:
-                fired.add(rule.code)
-        table_drug = self.table.drug
-        for line in lines:
-            drug = table_drug(line.procedure)
-            line_ctx = LineContext(ctx, line, drug)
-            for rule, severity in (line_rules if drug is not None else generic_rules):
+        if fired is None:
+            self._run(ctx, claim_rules, line_rules, generic_rules)
+        else:  # a new shape: note which rules raise something on it
+            count = findings.__len__
+            for rule, severity in claim_rules:
                 ctx.rule, ctx.severity = rule, severity
-                before = len(findings)
-                rule.check(line_ctx)
-                if fired is not None and len(findings) != before:
+                before = count()
+                rule.check(ctx)
+                if count() != before:
                     fired.add(rule.code)
-        if fired is not None:
+            for line_ctx in self._line_contexts(ctx):
+                for rule, severity in (line_rules if line_ctx.drug is not None
+                                       else generic_rules):
+                    ctx.rule, ctx.severity = rule, severity
+                    before = count()
+                    rule.check(line_ctx)
+                    if count() != before:
+                        fired.add(rule.code)
             shapes.remember(shape, frozenset(fired))
         return len(lines)
+
+    def _line_contexts(self, ctx: ClaimContext) -> Iterator[LineContext]:
+        table_drug = self.table.drug
+        for line in ctx.drug_lines:
+            yield LineContext(ctx, line, table_drug(line.procedure))
+
+    def _run(self, ctx: ClaimContext, claim_rules, line_rules, generic_rules) -> None:
+        for rule, severity in claim_rules:
+            ctx.rule, ctx.severity = rule, severity
+            rule.check(ctx)
+        for line_ctx in self._line_contexts(ctx):
+            for rule, severity in (line_rules if line_ctx.drug is not None else generic_rules):
+                ctx.rule, ctx.severity = rule, severity
+                rule.check(line_ctx)
 
     # -- one file -------------------------------------------------------------------
     def check_file(self, path: str | Path) -> FileResult:
