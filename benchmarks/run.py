@@ -42,6 +42,9 @@ KINDS = ("837P", "837I")
 SEED = 1
 BATCH_FILES = 20
 BATCH_FILE_MB = 10
+# "The same at 10 MB and 500 MB": bounded caches (claim shapes, parsed numbers
+# and dates) fill during the first tens of megabytes and then stay that size.
+RSS_GROWTH_MIB = 10
 PYX12_MB = 10  # x12valid runs at about 0.2 MB/s; 10 MB takes close to a minute
 
 # Run from a fresh clone without installing, too: `python -m edi837` finds the package.
@@ -222,10 +225,13 @@ def targets(jobs: list[dict], batch: dict) -> list[str]:
         runs = sorted((j for j in checks if j["kind"] == kind), key=lambda j: j["size_mb"])
         if runs:
             large = runs[-1]
-            ok = max(j["peak_rss_mib"] for j in runs) <= 64
-            lines.append(f"check {kind} peak RSS at most 64 MiB, the same at 10 and 500 MB: "
+            growth = round(large["peak_rss_mib"] - runs[0]["peak_rss_mib"], 1)
+            ok = max(j["peak_rss_mib"] for j in runs) <= 64 and growth <= RSS_GROWTH_MIB
+            lines.append(f"check {kind} peak RSS at most 64 MiB, the same at 10 and 500 MB "
+                         f"(taken as: within {RSS_GROWTH_MIB} MiB, what edi837's bounded caches "
+                         "take as they fill): "
                          + ", ".join(f"{j['peak_rss_mib']} MiB at {j['size_mb']} MB" for j in runs)
-                         + f" — {'met' if ok else 'NOT met'}"
+                         + f" (+{growth} MiB) — {'met' if ok else 'NOT met'}"
                          + ("" if large["size_mb"] >= 500 else " so far (500 MB not measured in this run)"))
     if "speedup" in batch:
         ok = batch["speedup"] >= 1.7

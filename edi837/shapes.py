@@ -23,7 +23,7 @@ import datetime as dt
 
 from .model import Claim, parse_date
 
-MAX_SHAPES = 4096  # bounded, so memory stays flat; a full set simply starts over
+MAX_SHAPES = 2048  # about 1.5 KB each: bounded, so memory stays flat; a full set starts over
 
 
 class ClaimShapes:
