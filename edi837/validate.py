@@ -389,11 +389,14 @@ class _Prepared:
     context_at: list[int] = field(default_factory=list)
     contexts: list[tuple] = field(default_factory=list)
 
-    def claim_at(self, index: int | None) -> str | None:
+    def claim_at(self, index: int | None) -> tuple[str, int, int] | None:
+        """(CLM01, CLM index, last index) of the claim holding a segment, or None."""
         if index is None:
             return None
         k = bisect.bisect_right(self.claim_first, index) - 1
-        return self.claim_ids[k] if k >= 0 and index <= self.claim_last[k] else None
+        if k >= 0 and index <= self.claim_last[k]:
+            return self.claim_ids[k], self.claim_first[k], self.claim_last[k]
+        return None
 
     def context(self, index: int | None) -> tuple:
         k = bisect.bisect_right(self.context_at, index or 0) - 1
@@ -574,11 +577,13 @@ def _finding(prep: _Prepared, error: _Error) -> Finding:
     if error.bad_value and error.bad_value not in message:
         message += f" (value {error.bad_value!r})"
     isa13, gs06, st02 = prep.context(error.index)
+    claim_id, claim_first, claim_last = prep.claim_at(error.index) or (None, None, None)
     return Finding(
         f"{_LEVEL_RULE[error.level]}{error.code}", ERROR, message, prep.path,
         segment_index=error.index, segment=error.segment, loop=error.loop,
-        claim_id=prep.claim_at(error.index), value=error.element or error.bad_value,
+        claim_id=claim_id, value=error.element or error.bad_value,
         interchange=isa13, group=gs06, transaction=st02,
+        claim_first=claim_first, claim_last=claim_last,
         extra={"pyx12_code": error.code, "bad_value": error.bad_value})
 
 

@@ -21,6 +21,7 @@ from lxml import html as lxml_html
 from edi837.cli import main
 from edi837.drugs import load_drug_table
 from edi837.engine import Engine
+from edi837.findings import Finding
 from edi837.reports import format_for, load_writers
 from edi837.reports.common import figures, iso_time, money
 from edi837.reports.csv_report import COLUMNS
@@ -328,6 +329,69 @@ def test_file_level_findings_shown_under_their_segment(engine, edi_file):
     rows = doc.xpath(has_class("file-level") + "//tr[@class='flagged']")
     assert any("SE*9" in row.text_content() and "EDI004" in row.text_content() for row in rows)
     check_agreement(report, outputs)
+
+
+def test_validation_findings_in_a_claim_are_shown_in_that_claim(edi_file):
+    """An IG finding inside a claim carries the claim's span, so the claim is shown
+    with it even when no rule flagged the claim (here only IG codes are selected)."""
+    from edi837.config import Config
+    from edi837.validate import add_validation
+
+    path = edi_file(TWO_ERRORS_ON_ONE_LINE.replace("CLM*C1*9000*", "CLM*C1**")
+                    .replace("50242-150-01", "50242015001").replace("*ml", "*ML"))
+    report = Engine(load_drug_table(), Config(select=("IG",))).run([path])
+    add_validation(report)
+    [finding] = report.findings
+    assert (finding.rule, finding.claim_id, finding.claim_first) == ("IGE1", "C1", 20)
+    annotated = render(report, "annotated")
+    assert "1 claims with findings" in annotated
+    claim = annotated[annotated.index("-- claim C1"):]
+    assert claim.index("] CLM*C1**") < claim.index("IGE1 error") < claim.index("] HI*")
+
+
+def test_claim_views_hold_one_claim_of_findings_at_a_time(engine, edi_file, monkeypatch):
+    """The views read a file's findings as they print (the store gives fresh
+    objects on every pass, as it does when they are spilled): while the first
+    claim is printed, the findings alive are about two claims' worth, not the
+    file's."""
+    import dataclasses
+    import gc
+
+    from edi837.reports import common
+
+    claims = "".join(TWO_ERRORS_ON_ONE_LINE.replace("C1", f"C{n}") for n in range(1, 41))
+    result = engine.run([edi_file(claims)]).files[0]
+    stored = list(result.findings)
+    assert len(stored) > 200
+    alive = [0]
+
+    class Loaded(Finding):
+        __slots__ = ()
+
+        def __init__(self, **values):
+            super().__init__(**values)
+            alive[0] += 1
+
+        def __del__(self):
+            alive[0] -= 1
+
+    names = [f.name for f in dataclasses.fields(Finding)]
+
+    class Store:
+        def __iter__(self):
+            for finding in stored:
+                yield Loaded(**{name: getattr(finding, name) for name in names})
+
+    monkeypatch.setattr(result, "findings", Store())
+    view = common.file_view(result)
+    assert view.claims_with_findings == 40
+    items = view.items()
+    first = next(item for item in items if isinstance(item, common.ClaimView))
+    assert first.claim_id == "C1"
+    gc.collect()
+    assert alive[0] <= 2 * len(first.findings) + 2  # this claim, the next, one more
+    rest = [item.claim_id for item in items if isinstance(item, common.ClaimView)]
+    assert rest == [f"C{n}" for n in range(2, 41)]
 
 
 def test_unreadable_file_is_reported_in_every_format(engine, edi_file):

@@ -5,9 +5,10 @@
   payer.  Every format prints these numbers, so none computes them itself.
 * :func:`file_views` - for the claim views (annotated text, HTML): each file's
   claims with findings, as their segments with the findings placed under the
-  segment they concern.  Files are re-read with the streaming SegmentReader,
-  only the segments of claims with findings are kept, one claim at a time,
-  and reading stops after the last segment a finding needs.
+  segment they concern.  Files are re-read with the streaming SegmentReader
+  beside the findings (both in file order), only the segments of claims with
+  findings are kept, one claim at a time, and reading stops after the last
+  segment a finding needs.
 * text helpers: :func:`text` turns EDI-derived strings into safe, readable
   text (UTF-8 bytes read as latin-1 back to characters, control characters
   made visible), :func:`fix_hint`, :func:`iso_time`.
@@ -17,7 +18,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-from bisect import bisect_right
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -312,84 +312,125 @@ def file_views(report: Report) -> Iterator[FileView]:
         yield file_view(result)
 
 
-def _is_claim_finding(finding: Finding, spans, starts) -> int | None:
-    """Position of the claim span holding the finding's segment, or None."""
-    if finding.segment_index is None or not spans:
-        return None
-    i = bisect_right(starts, finding.segment_index) - 1
-    if i >= 0 and spans[i].first_index <= finding.segment_index <= spans[i].last_index:
-        return i
-    return None
+@dataclass(slots=True)
+class _ClaimGroup:
+    first_index: int
+    last_index: int
+    claim_id: str
+    findings: list[Finding]
+
+
+@dataclass(slots=True)
+class _SegmentGroup:
+    index: int
+    findings: list[Finding]
+
+
+def _groups(findings) -> Iterator[_ClaimGroup | _SegmentGroup]:
+    """A file's located findings (in file order) as claim groups (the findings
+    of one claim: every finding inside a claim carries its CLM index) and
+    segment groups (file-level findings of one segment), one group at a time."""
+    group = None
+    for finding in findings:
+        index = finding.segment_index
+        if index is None:
+            continue  # unlocated: shown apart
+        if isinstance(group, _ClaimGroup):
+            if finding.claim_first == group.first_index or (
+                    finding.claim_first is None and index <= group.last_index):
+                group.findings.append(finding)
+                continue
+        elif isinstance(group, _SegmentGroup):
+            if finding.claim_first is None and index == group.index:
+                group.findings.append(finding)
+                continue
+        if group is not None:
+            yield group
+        if finding.claim_first is not None:
+            group = _ClaimGroup(finding.claim_first, finding.claim_last, finding.claim_id or "",
+                                [finding])
+        else:
+            group = _SegmentGroup(index, [finding])
+    if group is not None:
+        yield group
 
 
 def file_view(result: FileResult) -> FileView:
-    spans = sorted(result.claim_spans, key=lambda s: s.first_index)
-    starts = [span.first_index for span in spans]
-    by_claim: dict[int, list[Finding]] = defaultdict(list)
-    file_level: dict[int, list[Finding]] = defaultdict(list)
+    """A file's view; its items are built as they are printed, so memory holds one
+    claim's findings at a time, not the file's (the findings are read twice: once
+    here to count, once while printing)."""
     unlocated = []
+    claims = 0
+    located = False
+    previous = None  # CLM index of the last claim counted
     for finding in result.findings:
-        position = _is_claim_finding(finding, spans, starts)
-        if position is not None:
-            by_claim[position].append(finding)
-        elif finding.segment_index is None:
+        if finding.segment_index is None:
             unlocated.append(finding)
-        else:
-            file_level[finding.segment_index].append(finding)
-    kept = [(spans[i], by_claim[i]) for i in sorted(by_claim)]
+            continue
+        located = True
+        if finding.claim_first is not None and finding.claim_first != previous:
+            previous = finding.claim_first
+            claims += 1
     try:
         changed = bool(result.sha256) and os.path.getsize(result.path) != result.size
     except OSError:
         changed = True
-    items = _read_views(result.path, kept, file_level) if (kept or file_level) else None
-    return FileView(result, unlocated, len(kept), changed, items)
+    items = _read_views(result.path, _groups(result.findings)) if located else None
+    return FileView(result, unlocated, claims, changed, items)
 
 
-def _read_views(path: str, claims: list, file_level: dict[int, list[Finding]]
+def _claim_view(group: _ClaimGroup, lines: list | None = None) -> ClaimView:
+    view = ClaimView(group.claim_id, group.first_index, group.last_index, group.findings,
+                     lines if lines is not None else [])
+    if lines is None:
+        view.unplaced = list(group.findings)  # its CLM was not seen again: the file changed
+    return view
+
+
+def _read_views(path: str, groups: Iterator[_ClaimGroup | _SegmentGroup]
                 ) -> Iterator[ClaimView | SegmentView]:
-    """Stream the file once, keeping only the segments the views print."""
-    pending_claims = list(claims)
-    pending_segments = sorted(file_level)
-    last_needed = max([span.last_index for span, _ in claims] + pending_segments)
+    """Stream the file once beside the findings' groups, keeping only the
+    segments the views print; stop after the last group."""
+    head = next(groups, None)
     reader = SegmentReader(path)
     current: ClaimView | None = None
     placed: dict[int, list[Finding]] = {}
     try:
         for fields, index, _offset in reader:
-            while pending_segments and pending_segments[0] < index:
-                # a finding about a segment the re-read did not see (file changed)
-                gone = pending_segments.pop(0)
-                yield SegmentView(gone, None, file_level[gone])
-            if current is None and pending_claims and pending_claims[0][0].first_index == index:
-                span, found = pending_claims.pop(0)
-                current = ClaimView(span.claim_id, span.first_index, span.last_index, found,
-                                    [LineView(None)])
-                placed = defaultdict(list)
-                for finding in found:
-                    placed[finding.segment_index].append(finding)
+            if current is None:
+                # groups whose segments the re-read passed without seeing (file changed)
+                while head is not None and (head.first_index if isinstance(head, _ClaimGroup)
+                                            else head.index) < index:
+                    yield (_claim_view(head) if isinstance(head, _ClaimGroup)
+                           else SegmentView(head.index, None, head.findings))
+                    head = next(groups, None)
+                if head is None:
+                    break
+                if isinstance(head, _ClaimGroup) and head.first_index == index:
+                    current = _claim_view(head, [LineView(None)])
+                    placed = defaultdict(list)
+                    for finding in head.findings:
+                        placed[finding.segment_index].append(finding)
+                    head = next(groups, None)
             if current is not None:
                 _add_segment(current, fields, index, reader, placed.pop(index, []))
                 if index >= current.last_index:
                     current.unplaced = [f for fs in placed.values() for f in fs]
                     yield current
                     current = None
-            if pending_segments and pending_segments[0] == index:
-                pending_segments.pop(0)
-                delims = reader.delimiters
-                yield SegmentView(index, segment_text(fields, delims), file_level[index],
-                                  text(fields[0]))
-            if index >= last_needed:
-                break
+            elif isinstance(head, _SegmentGroup) and head.index == index:
+                yield SegmentView(index, segment_text(fields, reader.delimiters),
+                                  head.findings, text(fields[0]))
+                head = next(groups, None)
     except (OSError, X12SyntaxError):
         pass  # the file changed or is unreadable: what is left is shown without text
     if current is not None:
         current.unplaced = [f for fs in placed.values() for f in fs]
         yield current
-    for span, found in pending_claims:
-        yield ClaimView(span.claim_id, span.first_index, span.last_index, found, [],
-                        unplaced=list(found))
-    for index in pending_segments:
-        yield SegmentView(index, None, file_level[index])
+    while head is not None:
+        yield (_claim_view(head) if isinstance(head, _ClaimGroup)
+               else SegmentView(head.index, None, head.findings))
+        head = next(groups, None)
 
 
 def _add_segment(claim: ClaimView, fields: list[str], index: int, reader: SegmentReader,
