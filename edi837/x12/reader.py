@@ -165,7 +165,7 @@ class Batch:
         self._base = base
         self._raw = raw  # the pieces between separators
         self._keep = keep
-        self._gap = gap  # length of the separator: the terminator, with its line break if split on it
+        self._gap = gap  # separator length: the terminator, with its line break if split on it
         self._lengths: list[int] | None = None
 
     def offset(self, k: int) -> int:
@@ -194,7 +194,7 @@ class SegmentReader:
         self.source = Source(self.path)
         self.delimiters: Delimiters | None = None
         self.segment_count = 0
-        self.bytes_read = 0  # offset just past the last complete segment
+        self.bytes_read = 0  # offset past the last complete segment (and its break, if split on one)
 
     def __iter__(self) -> Iterator[tuple[list[str], int, int]]:
         for batch in self.batches():
