@@ -136,16 +136,6 @@ class LineContext:
         return self.claim_context.finding(message, **where)
 
 
-@dataclass(slots=True, frozen=True)
-class ClaimSpan:
-    """Where a claim with findings sits in its file (segment indexes, CLM to its
-    last segment), so reports can re-read and print just that claim."""
-
-    claim_id: str
-    first_index: int
-    last_index: int
-
-
 @dataclass(slots=True)
 class FileResult:
     path: str
@@ -156,17 +146,6 @@ class FileResult:
     size: int = 0
     sha256: str = ""
     findings: FindingStore = field(default_factory=FindingStore)  # in file order
-
-    @property
-    def claim_spans(self) -> list[ClaimSpan]:
-        """The claims with findings, in file order (from the findings, so nothing
-        per claim is held while a file is checked)."""
-        spans: dict[int, ClaimSpan] = {}
-        for finding in self.findings:
-            first = finding.claim_first
-            if first is not None and first not in spans:
-                spans[first] = ClaimSpan(finding.claim_id or "", first, finding.claim_last)
-        return list(spans.values())
 
     def counts(self) -> Counter:
         return Counter(f.severity for f in self.findings)
@@ -260,40 +239,30 @@ class Engine:
             else:
                 fired = set()
         ctx = ClaimContext(claim, self.table, profile, lines, findings)
-        if fired is None:
-            self._run(ctx, claim_rules, line_rules, generic_rules)
-        else:  # a new shape: note which rules raise something on it
-            count = findings.__len__
-            for rule, severity in claim_rules:
-                ctx.rule, ctx.severity = rule, severity
-                before = count()
-                rule.check(ctx)
-                if count() != before:
-                    fired.add(rule.code)
-            for line_ctx in self._line_contexts(ctx):
-                for rule, severity in (line_rules if line_ctx.drug is not None
-                                       else generic_rules):
-                    ctx.rule, ctx.severity = rule, severity
-                    before = count()
-                    rule.check(line_ctx)
-                    if count() != before:
-                        fired.add(rule.code)
+        self._apply(ctx, claim_rules, ctx, fired)
+        table_drug = self.table.drug
+        for line in lines:
+            drug = table_drug(line.procedure)
+            self._apply(ctx, line_rules if drug is not None else generic_rules,
+                        LineContext(ctx, line, drug), fired)
+        if fired is not None:
             shapes.remember(shape, frozenset(fired))
         return len(lines)
 
-    def _line_contexts(self, ctx: ClaimContext) -> Iterator[LineContext]:
-        table_drug = self.table.drug
-        for line in ctx.drug_lines:
-            yield LineContext(ctx, line, table_drug(line.procedure))
-
-    def _run(self, ctx: ClaimContext, claim_rules, line_rules, generic_rules) -> None:
-        for rule, severity in claim_rules:
+    @staticmethod
+    def _apply(ctx: ClaimContext, rules, target, fired: set[str] | None) -> None:
+        """Run ``rules`` on ``target`` (the claim or one of its lines); on a new
+        shape (``fired`` given), note the codes of the rules that raise something."""
+        findings = ctx.findings
+        for rule, severity in rules:
             ctx.rule, ctx.severity = rule, severity
-            rule.check(ctx)
-        for line_ctx in self._line_contexts(ctx):
-            for rule, severity in (line_rules if line_ctx.drug is not None else generic_rules):
-                ctx.rule, ctx.severity = rule, severity
-                rule.check(line_ctx)
+            if fired is None:
+                rule.check(target)
+                continue
+            before = len(findings)
+            rule.check(target)
+            if len(findings) != before:
+                fired.add(rule.code)
 
     # -- one file -------------------------------------------------------------------
     def check_file(self, path: str | Path) -> FileResult:

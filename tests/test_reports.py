@@ -289,7 +289,7 @@ def test_annotated_view_of_a_claim(engine, edi_file):
     ctp = next(i for i, line in enumerate(lines) if "] CTP****20*ml~" in line)
     assert "NDC006 error" in lines[ctp + 1]
     # segment indexes are the file's: the LIN is the 6th segment of the claim
-    clm = next(f for f in report.files[0].claim_spans if f.claim_id == "C1").first_index
+    clm = next(f.claim_first for f in report.findings if f.claim_id == "C1")
     assert f"[{clm + 5:>6}] LIN**N4*50242-150-01~" in text
 
 

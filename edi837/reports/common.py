@@ -379,12 +379,13 @@ def file_view(result: FileResult) -> FileView:
     return FileView(result, unlocated, claims, changed, items)
 
 
-def _claim_view(group: _ClaimGroup, lines: list | None = None) -> ClaimView:
-    view = ClaimView(group.claim_id, group.first_index, group.last_index, group.findings,
-                     lines if lines is not None else [])
-    if lines is None:
-        view.unplaced = list(group.findings)  # its CLM was not seen again: the file changed
-    return view
+def _gone(group: _ClaimGroup | _SegmentGroup) -> ClaimView | SegmentView:
+    """The view of a group whose segments the re-read did not see (the file changed
+    or cannot be read): its findings without the segments' text."""
+    if isinstance(group, _ClaimGroup):
+        return ClaimView(group.claim_id, group.first_index, group.last_index, group.findings,
+                         [], unplaced=list(group.findings))
+    return SegmentView(group.index, None, group.findings)
 
 
 def _read_views(path: str, groups: Iterator[_ClaimGroup | _SegmentGroup]
@@ -401,13 +402,13 @@ def _read_views(path: str, groups: Iterator[_ClaimGroup | _SegmentGroup]
                 # groups whose segments the re-read passed without seeing (file changed)
                 while head is not None and (head.first_index if isinstance(head, _ClaimGroup)
                                             else head.index) < index:
-                    yield (_claim_view(head) if isinstance(head, _ClaimGroup)
-                           else SegmentView(head.index, None, head.findings))
+                    yield _gone(head)
                     head = next(groups, None)
                 if head is None:
                     break
                 if isinstance(head, _ClaimGroup) and head.first_index == index:
-                    current = _claim_view(head, [LineView(None)])
+                    current = ClaimView(head.claim_id, head.first_index, head.last_index,
+                                        head.findings, [LineView(None)])
                     placed = defaultdict(list)
                     for finding in head.findings:
                         placed[finding.segment_index].append(finding)
@@ -428,8 +429,7 @@ def _read_views(path: str, groups: Iterator[_ClaimGroup | _SegmentGroup]
         current.unplaced = [f for fs in placed.values() for f in fs]
         yield current
     while head is not None:
-        yield (_claim_view(head) if isinstance(head, _ClaimGroup)
-               else SegmentView(head.index, None, head.findings))
+        yield _gone(head)
         head = next(groups, None)
 
 
