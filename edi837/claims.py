@@ -18,7 +18,7 @@ from typing import BinaryIO, Iterator
 
 from .findings import ERROR, INFO, WARNING, Edit, Finding, Fix
 from .model import (INSTITUTIONAL, PROFESSIONAL, Claim, Diagnosis, DrugIdentification,
-                    Envelope, Provider, ServiceLine, parse_decimal)
+                    Envelope, Person, Provider, ServiceLine, parse_decimal)
 from .x12.reader import SegmentReader, X12SyntaxError
 
 # ST03/GS08 -> (kind, the guide it is read as).  Variants are read as the
@@ -62,14 +62,18 @@ HEADER, BILLING, SUBSCRIBER, PATIENT, CLAIM, OTHER_PAYER, LINE, DRUG, LINE_PROVI
 # Segment codes for the reader's dispatch: loop segments first, then (from
 # ENVELOPE on) the envelope segments.  Segments not listed are counted and
 # passed over without being split into elements.
-NM1, DTP, LX, SERVICE, CLM, LIN, CTP, REF, HI, HL, SBR, LINE_END, ENVELOPE, ISA, GS, ST, SE, \
-    GE, IEA = range(19)
+NM1, DTP, LX, SERVICE, CLM, LIN, CTP, REF, HI, HL, SBR, LINE_END, DMG, BHT, ENVELOPE, ISA, GS, \
+    ST, SE, GE, IEA = range(21)
 _THREE = {"NM1": NM1, "DTP": DTP, "SV1": SERVICE, "SV2": SERVICE, "CLM": CLM, "LIN": LIN,
-          "CTP": CTP, "REF": REF, "SBR": SBR, "SVD": LINE_END, "ISA": ISA, "IEA": IEA}
+          "CTP": CTP, "REF": REF, "SBR": SBR, "SVD": LINE_END, "DMG": DMG, "BHT": BHT,
+          "ISA": ISA, "IEA": IEA}
+# Segments that may stand between an ISA and its first GS.
+_INTERCHANGE_LEVEL = ("TA1",)
 _TWO = {"LX": LX, "HI": HI, "HL": HL, "LQ": LINE_END, "GS": GS, "ST": ST, "SE": SE, "GE": GE}
 
 
-PADDING = ("",) * 10  # NM1 and SBR are read up to element 9; ISA always has 16
+PADDING = ("",) * 10  # NM1 and SBR are read up to element 9
+ISA_FIELDS = 17  # ISA01-ISA16 and the id: a short ISA inside a file is padded to this
 
 
 def _dispatch(element: str) -> dict[str, int]:
@@ -96,6 +100,7 @@ class ClaimReader:
         self.incomplete_claims = 0  # claims cut short by a truncated set, not yielded
         # envelope context
         self._isa13 = self._gs06 = self._st02 = None
+        self._isa_fields: list[str] = [""] * ISA_FIELDS
         self._envelope: Envelope | None = None
 
     # -- findings -------------------------------------------------------
@@ -157,8 +162,13 @@ class ClaimReader:
         line: ServiceLine | None = None
         drug: DrugIdentification | None = None
         billing: Provider | None = None
-        subscriber_id = payer_name = payer_id = filing = ""
+        subscriber_id = payer_name = payer_id = filing = responsibility = relationship = ""
+        subscriber: Person | None = None
+        patient: Person | None = None
+        person: Person | None = None  # the NM1 a DMG belongs to
         in_patient = False
+        level_findings: dict[str, tuple] = {"20": (), "22": (), "23": ()}
+        stray: list | None = None  # [first index, segment id, count, outside what]
         hl_levels: dict[str, str] = {}
         hl_expected = 1
         component = ":"
@@ -188,16 +198,31 @@ class ClaimReader:
                 self.incomplete_claims += 1
             claim = line = drug = None
 
+        def flush_stray() -> None:
+            """One finding for a run of segments outside any transaction set: claims
+            there are read by nobody, so the file cannot be forwarded as it is."""
+            nonlocal stray
+            first, tag, count, outside = stray
+            stray = None
+            span = f"segment {first}" if count == 1 else f"{count} segments from {first}"
+            finding("EDI002", ERROR, f"{tag} outside any {outside} ({span}): segments "
+                    "there are not read", segment_index=first, segment=tag)
+
         for batch in self.segments.batches():
             if batch.delimiters.element != element:
                 element = batch.delimiters.element
                 dispatch = _dispatch(element)
             for index, text in enumerate(batch.texts, batch.first_index):
                 code = dispatch.get(text[:3])
-                if code is None:
-                    if isa is None:
-                        finding("EDI002", ERROR, f"segment {text[:3]} outside any interchange",
-                                segment_index=index, segment=text.split(element, 1)[0])
+                if code is None or (code < ENVELOPE and st is None):
+                    if st is None:
+                        tag = text.split(element, 1)[0]
+                        if stray is not None:
+                            stray[2] += 1
+                        elif isa is None:
+                            stray = [index, tag, 1, "interchange"]
+                        elif not (gs is None and tag in _INTERCHANGE_LEVEL):
+                            stray = [index, tag, 1, "transaction set"]
                     continue
                 fields = text.split(element)
                 fields += PADDING  # so fields[n] needs no length check
@@ -220,9 +245,21 @@ class ClaimReader:
                         elif state == SUBSCRIBER:
                             if entity == "IL":
                                 subscriber_id = fields[9]
+                                subscriber = person = Person(fields[3], fields[4], fields[9])
                             elif entity == "PR":
                                 payer_name = fields[3]
                                 payer_id = fields[9]
+                                person = None
+                        elif state == PATIENT:
+                            if entity == "QC":
+                                patient = person = Person(fields[3], fields[4])
+                        elif state == HEADER and entity == "41" and self._envelope is not None:
+                            self._envelope.submitter_name = fields[3]
+                            self._envelope.submitter_id = fields[9]
+                    elif code == DMG:
+                        if person is not None and fields[1] == "D8" and \
+                                (state == SUBSCRIBER or state == PATIENT):
+                            person.birth_date = fields[2]
                     elif code == DTP:
                         if state == LINE:
                             if line is not None and fields[1] == "472":
@@ -251,9 +288,24 @@ class ClaimReader:
                         claim.payer_name = payer_name
                         claim.payer_id = payer_id
                         claim.filing_indicator = filing
+                        claim.payer_responsibility = responsibility
+                        claim.relationship = relationship
+                        claim.subscriber = subscriber
+                        if in_patient:
+                            claim.patient = patient
+                        claim.context_findings = level_findings["20"] + level_findings["22"] + \
+                            (level_findings["23"] if in_patient else ())
                         state = CLAIM
                     elif code == LIN:
-                        if line is not None and state == LINE:
+                        if line is not None and state != CLAIM and state != DRUG:
+                            if state != LINE:
+                                # The guide reads 2410 right after the line's own
+                                # segments; a translator drops or rejects it here.
+                                finding("EDI007", ERROR, "LIN (2410 drug identification) after "
+                                        "the line's 2420/2430 loops, where the guide does not "
+                                        "read it: move it after the line's DTP/REF segments",
+                                        segment_index=index, segment="LIN", loop="2410",
+                                        claim=claim, line=line, value=fields[3])
                             drug = DrugIdentification(fields[2], fields[3],
                                                       index)
                             line.drug = drug
@@ -264,8 +316,15 @@ class ClaimReader:
                             drug.unit = fields[5].split(component, 1)[0]
                             drug.ctp_index = index
                     elif code == REF:
-                        if drug is not None and state == DRUG:
-                            drug.references.append((fields[1], fields[2]))
+                        if state == DRUG:
+                            if drug is not None:
+                                drug.references.append((fields[1], fields[2]))
+                        elif state == LINE:
+                            if line is not None and fields[1] == "6R":
+                                line.control_number = fields[2]
+                        elif state == CLAIM:
+                            if claim is not None and fields[1] == "F8":
+                                claim.original_reference = fields[2]
                     elif code == HI:
                         if claim is not None and state == CLAIM:
                             self._diagnoses(fields, index, claim, component)
@@ -273,25 +332,43 @@ class ClaimReader:
                         done = close_claim(index - 1)
                         if done is not None:
                             yield done
-                        state, in_patient = self._hl(fields, index, hl_levels, hl_expected)
+                        state, in_patient, problem = self._hl(fields, index, hl_levels,
+                                                              hl_expected)
                         hl_expected += 1
+                        person = None
+                        found = (problem,) if problem is not None else ()
                         if state == BILLING:
                             billing = None
+                            level_findings = {"20": found, "22": (), "23": ()}
                         elif state == SUBSCRIBER:
                             subscriber_id = payer_name = payer_id = filing = ""
+                            responsibility = relationship = ""
+                            subscriber = patient = None
+                            level_findings["22"], level_findings["23"] = found, ()
+                        else:
+                            patient = None
+                            level_findings["23"] = found
                     elif code == SBR:
                         if state == SUBSCRIBER:
                             filing = fields[9]
+                            responsibility, relationship = fields[1], fields[2]
                         elif state == CLAIM:
                             state = OTHER_PAYER  # 2320: its NM1s are 2330x, not ours
                     elif code == LINE_END:
                         if state in (LINE, DRUG, LINE_PROVIDER, LINE_OTHER):
                             state = LINE_OTHER  # 2430 / 2440 until the next LX
+                    elif code == BHT:
+                        if state == HEADER and self._envelope is not None:
+                            self._envelope.reference = fields[3]
                     continue
                 if code < ENVELOPE:
-                    continue  # loop segments outside a readable 837 set
+                    continue  # loop segments in a set that is not read (not an 837)
                 # -- envelopes ------------------------------------------------------------
+                if stray is not None:
+                    flush_stray()
                 if code == ISA:
+                    if len(fields) < ISA_FIELDS:  # a short ISA inside an interchange
+                        fields += ("",) * (ISA_FIELDS - len(fields))
                     if st is not None:
                         abandon_claim("no SE before the next ISA", index, "ISA")
                     if isa is not None:
@@ -299,6 +376,7 @@ class ClaimReader:
                                 "(no IEA before the next ISA)", segment_index=index,
                                 segment="ISA")
                     isa, groups_in_isa = fields, 0
+                    self._isa_fields = fields
                     gs = st = None
                     reading = False
                     self._isa13 = fields[13]
@@ -309,6 +387,10 @@ class ClaimReader:
                     if isa is None:
                         finding("EDI002", ERROR, "GS outside an interchange",
                                 segment_index=index, segment="GS")
+                    if fields[1] != "HC":
+                        finding("EDI005", WARNING, f"GS01 functional identifier is "
+                                f"{fields[1] or '(empty)'}, not HC (health care claim)",
+                                segment_index=index, segment="GS", value=fields[1])
                     if gs is not None:
                         finding("EDI002", ERROR, f"group {self._gs06} is not closed (no GE)",
                                 segment_index=index, segment="GS")
@@ -378,6 +460,8 @@ class ClaimReader:
                     isa = None
                     self._isa13 = None
         last_index = index
+        if stray is not None:
+            flush_stray()
         # -- end of file: anything still open is truncated -------------------------
         end = last_index or None
         if st is not None:
@@ -401,6 +485,10 @@ class ClaimReader:
         """Check ST01/ST03; return the envelope, or None to skip the set."""
         code = st[1]
         version = st[3] or (gs[8] if gs else "")
+        if code == "837" and gs is not None and st[3] and gs[8] and gs[8] != st[3]:
+            self._finding("EDI005", WARNING, f"GS08 version {gs[8]} differs from ST03 "
+                          f"{st[3]}; read as ST03", segment_index=index, segment="ST",
+                          value=gs[8])
         if code != "837":
             self._finding("EDI005", ERROR, f"transaction set {code or '(none)'} is not an 837 "
                           "claim; skipped", segment_index=index, segment="ST", value=code)
@@ -417,10 +505,13 @@ class ClaimReader:
             guide, kind = variant
             self._finding("EDI005", WARNING, f"version {version} read as {guide}",
                           segment_index=index, segment="ST", value=version)
+        isa = self._isa_fields
         return Envelope(path=self.path, interchange=self._isa13 or "", group=self._gs06 or "",
                         transaction=st[2], version=version, kind=kind,
                         sender=gs[2] if gs else "",
-                        receiver=gs[3] if gs else "")
+                        receiver=gs[3] if gs else "",
+                        isa_sender_qualifier=isa[5].strip(), isa_sender=isa[6].strip(),
+                        isa_receiver_qualifier=isa[7].strip(), isa_receiver=isa[8].strip())
 
     def _check_trailer(self, fields: list[str], index: int, tag: str, count_pos: int,
                        expected_count: int, what: str, control_pos: int, expected_control: str,
@@ -441,8 +532,9 @@ class ClaimReader:
                           fix=Fix(f"set {tag}{control_pos:02d} to {expected_control}", (edit,)))
 
     def _hl(self, fields: list[str], index: int, levels: dict[str, str],
-            expected: int) -> tuple[int, bool]:
-        """Track the HL hierarchy; EDI007 when it is out of order."""
+            expected: int) -> tuple[int, bool, Finding | None]:
+        """Track the HL hierarchy: (loop state, a patient level, the EDI007 finding
+        when it is out of order)."""
         hl_id, parent, level = fields[1], fields[2], fields[3]
         problem = None
         if hl_id != str(expected):
@@ -456,22 +548,24 @@ class ClaimReader:
             problem = f"patient HL {hl_id} has parent {parent or '(none)'}, not a subscriber HL"
         elif level not in ("20", "22", "23"):
             problem = f"HL03 level code {level or '(empty)'} is not 20, 22 or 23"
+        found = None
         if problem:
-            self._finding("EDI007", ERROR, f"HL out of order: {problem}", segment_index=index,
-                          segment="HL", value=hl_id, loop="2000")
+            found = self._finding("EDI007", ERROR, f"HL out of order: {problem}",
+                                  segment_index=index, segment="HL", value=hl_id, loop="2000")
         levels[hl_id] = level
         if level == "20":
-            return BILLING, False
+            return BILLING, False, found
         if level == "23":
-            return PATIENT, True
-        return SUBSCRIBER, False
+            return PATIENT, True, found
+        return SUBSCRIBER, False, found
 
     # -- claim helpers ----------------------------------------------------------
     @staticmethod
     def _provider(fields: list[str], index: int, loop: str) -> Provider:
         npi = fields[9] if fields[8] == "XX" else ""
         return Provider(loop=loop, entity=fields[1], npi=npi,
-                        name=fields[3], segment_index=index)
+                        name=fields[3], segment_index=index, entity_type=fields[2],
+                        first_name=fields[4])
 
     def _claim(self, fields: list[str], index: int, component: str) -> Claim:
         facility = fields[5].split(component)
@@ -530,6 +624,10 @@ class ClaimReader:
                 problems.append(f"charge {charge!r} is not a number")
             if units and parse_decimal(units) is None:
                 problems.append(f"units {units!r} are not a number")
+            delimiters = self.segments.delimiters
+            if delimiters is not None and delimiters.composites_ambiguous:
+                problems.append(f"ISA16 component separator {delimiters.component!r} equals "
+                                "ISA11 repetition separator, so composites cannot be split")
             self._finding("EDI007", ERROR, f"malformed {tag}: " + "; ".join(problems),
                           segment_index=index, segment=tag, loop="2400", claim=claim,
                           line=line, value=composite)

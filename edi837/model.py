@@ -64,6 +64,13 @@ class Envelope:
     kind: str  # 837P or 837I, after mapping version variants
     sender: str = ""  # GS02
     receiver: str = ""  # GS03
+    reference: str = ""  # BHT03: the submitter's batch reference (a 277CA echoes it)
+    submitter_name: str = ""  # 1000A NM103
+    submitter_id: str = ""  # 1000A NM109
+    isa_sender: str = ""  # ISA06 (qualifier ISA05)
+    isa_sender_qualifier: str = ""
+    isa_receiver: str = ""  # ISA08 (qualifier ISA07)
+    isa_receiver_qualifier: str = ""
 
 
 @dataclass(slots=True)
@@ -73,6 +80,23 @@ class Provider:
     npi: str  # NM109 when NM108 = XX, else ""
     name: str  # organisation or last name of a provider (not a patient)
     segment_index: int
+    entity_type: str = ""  # NM102: 1 a person, 2 an organisation
+    first_name: str = ""  # NM104 of a person
+
+
+@dataclass(slots=True)
+class Person:
+    """A subscriber (2010BA) or patient (2010CA): protected health information.
+
+    Held only while its claim is checked: the history keys patients by a keyed
+    hash of these fields, and a 277CA names them back to the submitter; logs
+    and reports never print them.
+    """
+
+    last_name: str = ""  # NM103
+    first_name: str = ""  # NM104
+    member_id: str = ""  # NM109 (2010BA only: a dependent has no id of its own in 5010)
+    birth_date: str = ""  # DMG02 when DMG01 = D8
 
 
 @dataclass(slots=True)
@@ -123,6 +147,7 @@ class ServiceLine:
     rendering: Provider | None = None  # 2420A (837P) / 2420C (837I)
     ordering: Provider | None = None  # 2420E (837P)
     referring: Provider | None = None  # 2420F (837P) / 2420D (837I)
+    control_number: str = ""  # 2400 REF*6R line item control number
     last_index: int = 0  # last segment of the line's loops
 
     @property
@@ -189,6 +214,12 @@ class Claim:
     facility: Provider | None = None  # 2310C (837P) / 2310E (837I)
     attending: Provider | None = None  # 2310A (837I)
     lines: list[ServiceLine] = field(default_factory=list)
+    payer_responsibility: str = ""  # SBR01: P primary, S secondary, T tertiary ...
+    relationship: str = ""  # SBR02: 18 when the patient is the subscriber
+    subscriber: Person | None = None  # 2010BA (never logged)
+    patient: Person | None = None  # 2010CA when the patient is a dependent (never logged)
+    original_reference: str = ""  # 2300 REF*F8: the payer's claim number of the original
+    context_findings: tuple = ()  # reader findings on the HL levels above the claim
     hi_index: int | None = None  # first HI segment
     first_index: int = 0  # the CLM segment
     last_index: int = 0  # last segment of the claim's loops
@@ -225,3 +256,11 @@ class Claim:
     def line_date(self, line: ServiceLine) -> str:
         """The line's date of service, falling back to the claim's."""
         return line.service_date or self.service_date
+
+    @property
+    def patient_person(self) -> Person | None:
+        """Who received the services: the subscriber when SBR02 is 18 (or no
+        patient loop was sent), else the 2010CA patient."""
+        if self.relationship != "18" and self.patient is not None:
+            return self.patient
+        return self.subscriber

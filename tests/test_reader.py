@@ -65,8 +65,9 @@ def test_utf8_bom_is_skipped_and_reported_and_offsets_stay_byte_offsets():
     segments = list(reader)
     assert segments[0][2] == 3
     assert reader.source.bom
-    assert reader.source.normalisations() == [
-        "UTF-8 byte-order mark", "line breaks or spaces between segments"]
+    # one line break after each terminator is ordinary: read, not reported
+    assert reader.source.normalisations() == ["UTF-8 byte-order mark"]
+    assert reader.source.line_breaks
 
 
 @pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be"])

@@ -32,9 +32,9 @@ def engine():
 @pytest.fixture
 def check(engine, tmp_path):
     """Run a claim fragment; return the findings of this module's rules."""
-    def run(fragment: str, kind: str = "837P", rules=CLAIM_RULES):
+    def run(fragment: str, kind: str = "837P", rules=CLAIM_RULES, **wrap):
         path = tmp_path / "claim.edi"
-        path.write_text(wrap_claims(fragment, kind))
+        path.write_text(wrap_claims(fragment, kind, **wrap))
         result = engine.check_file(path)
         assert result.drug_lines >= 1
         return [f for f in result.findings if f.rule in rules]
@@ -293,12 +293,22 @@ def test_doc001_initial_dose_of_300_units(check):
 def test_doc_rules_on_837p_without_providers(check):
     found = check(professional(providers="", ordering=False))
     assert [(f.rule, f.severity, f.segment) for f in found] == [
-        ("DOC002", "warning", "CLM"), ("DOC003", "info", "CLM"), ("DOC004", "info", "SV1")]
+        ("DOC002", "info", "CLM"), ("DOC003", "info", "CLM"), ("DOC004", "info", "SV1")]
     messages = {f.rule: f.message for f in found}
     assert "(2310B/2420A NM1*82)" in messages["DOC002"]
     assert "(2310C NM1*77)" in messages["DOC003"]
     assert messages["DOC004"] == ("J2350 line names no ordering provider (2420E NM1*DK) and no "
                                   "referring provider (2310A/2420F NM1*DN/P3)")
+
+
+def test_doc002_never_when_the_billing_provider_is_a_person(check):
+    # 837P sends 2310B only when the rendering provider differs from the billing one
+    person = "NM1*85*1*INFUSER*DANA****XX*1234567893"
+    fragment = professional(providers="", ordering=False)
+    assert "DOC002" not in codes(check(fragment, billing=person))
+    assert "DOC002" not in codes(check(institutional(), "837I", billing=person))
+    organisation = "NM1*85*2*HOME INFUSION CO*****XX*1234567893"
+    assert "DOC002" in codes(check(fragment, billing=organisation))
 
 
 def test_doc002_satisfied_by_line_level_rendering_providers(check):
@@ -320,13 +330,15 @@ def test_doc002_once_per_claim(check):
 def test_doc_rules_on_837i(check):
     found = check(institutional(), "837I")
     messages = {f.rule: f.message for f in found}
-    assert "(2310A NM1*71 or 2310D/2420C NM1*82)" in messages["DOC002"]
+    assert "(2310D/2420C NM1*82)" in messages["DOC002"]
+    assert messages["DOC002"].startswith("the billing provider is an organisation")
     assert "(2310E NM1*77)" in messages["DOC003"]
     assert messages["DOC004"] == "J2350 line names no referring provider (2310F/2420D NM1*DN)"
 
 
 def test_doc_rules_satisfied_on_837i(check):
     providers = "\n".join(["NM1*71*1*SMITH*JANE****XX*1234567893",
+                           "NM1*82*1*SMITH*JANE****XX*1234567893",
                            "NM1*77*2*SUITE*****XX*1234567893",
                            "NM1*DN*1*JONES*ALEX****XX*1234567893"])
     assert check(institutional(providers=providers), "837I") == []

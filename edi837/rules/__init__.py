@@ -32,6 +32,12 @@ class Rule:
     check: Callable | None
     doc: str
     generic: bool = False  # also runs on drug lines whose HCPCS the table does not know
+    also: str | None = None  # a second severity some of its findings take (EDI005 variants)
+
+    @property
+    def severities(self) -> str:
+        """"error", or "error / warning" for a rule whose findings take either."""
+        return f"{self.severity} / {self.also}" if self.also else self.severity
 
     @property
     def summary(self) -> str:
@@ -67,14 +73,14 @@ RULE_MODULES = ("envelope", "ndc", "modifiers", "units", "diagnosis", "claim", "
 
 
 def rule(code: str, severity: str, *, fix: str = "none", scope: str = LINE,
-         generic: bool = False) -> Callable:
+         generic: bool = False, also: str | None = None) -> Callable:
     """Register the decorated check function as rule ``code``."""
     def register(check: Callable) -> Callable:
         if code in REGISTRY:
             raise ValueError(f"rule {code} registered twice")
         REGISTRY[code] = Rule(code, severity, fix, scope,
                               None if scope == READER else check,
-                              textwrap.dedent(check.__doc__ or "").strip(), generic)
+                              textwrap.dedent(check.__doc__ or "").strip(), generic, also)
         return check
     return register
 

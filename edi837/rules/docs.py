@@ -10,16 +10,10 @@ from __future__ import annotations
 from decimal import Decimal
 
 from ..claims import CLAIM_PROVIDERS, LINE_PROVIDERS
-from ..findings import INFO, WARNING
-from ..model import INSTITUTIONAL, PROFESSIONAL
+from ..findings import INFO
 from . import CLAIM, rule
 
 DISCARDED = "JW"  # CMS modifier: drug amount discarded, not administered
-
-# What each guide calls the providers these rules look for (attribute names of
-# Claim / ServiceLine), in the order messages name them.
-RENDERING = {PROFESSIONAL: ("rendering",), INSTITUTIONAL: ("rendering", "attending")}
-
 
 def _loops(kind: str, attributes: tuple[str, ...], *, lines: bool = True) -> str:
     """Where a guide carries these providers, from the reader's loop map: "2310B/2420A NM1*82"."""
@@ -106,17 +100,22 @@ def documentation_on_file(ctx):
                     value=ctx.line.units)
 
 
-@rule("DOC002", WARNING, scope=CLAIM)
+@rule("DOC002", INFO, scope=CLAIM)
 def no_rendering_provider(ctx):
-    """Drug claim names no rendering/administering provider.
+    """Drug claim names no individual who administered the drug.
 
-    What it does: flags a claim with drug lines that names no rendering
-    provider at claim level (837P 2310B NM1*82; 837I 2310D NM1*82 or the
-    attending provider 2310A NM1*71) while a drug line has none of its own
-    (837P 2420A, 837I 2420C NM1*82).  Once per claim, at the CLM segment.
+    What it does: notes a claim with drug lines whose billing provider
+    (2010AA) is an organisation (NM1*85*2) and that names no rendering
+    provider NM1*82, neither at claim level (837P 2310B, 837I 2310D) nor on
+    every drug line (837P 2420A, 837I 2420C).  Once per claim, at the CLM
+    segment.  Never when the billing provider is a person: the 837P guide
+    sends 2310B only when the rendering provider differs from the billing
+    provider, so its absence is normal there.
     Why: who administered the drug must be documented (billing-rules.md
     §2.9), and payers check the rendering provider's enrollment and
-    incident-to rules for drugs given in an office or clinic.
+    incident-to rules for drugs given in an office or clinic.  Home-infusion
+    organisations often bill with no rendering provider on purpose, so this
+    is an annotation, not a warning.
     PASS:
         CLM*C1*9000***11:B:1*Y*A*Y*Y
         HI*ABK:G35A
@@ -138,7 +137,7 @@ def no_rendering_provider(ctx):
         CLM*I1*9000***13:A:1**A*Y*Y
         DTP*434*RD8*20260115-20260115
         HI*ABK:G35A
-        NM1*71*1*SMITH*JANE****XX*1234567893
+        NM1*82*1*SMITH*JANE****XX*1234567893
         LX*1
         SV2*0636*HC:J2350:JZ*9000*UN*600
         DTP*472*D8*20260115
@@ -148,6 +147,7 @@ def no_rendering_provider(ctx):
         CLM*I1*9000***13:A:1**A*Y*Y
         DTP*434*RD8*20260115-20260115
         HI*ABK:G35A
+        NM1*71*1*SMITH*JANE****XX*1234567893
         LX*1
         SV2*0636*HC:J2350:JZ*9000*UN*600
         DTP*472*D8*20260115
@@ -156,15 +156,16 @@ def no_rendering_provider(ctx):
     Fix safety: none (who gave the drug is in the administration record).
     """
     claim = ctx.claim
-    attributes = RENDERING[claim.kind]
-    if any(getattr(claim, attribute) is not None for attribute in attributes):
+    billing = claim.billing_provider
+    if billing is None or billing.entity_type != "2" or claim.rendering is not None:
         return
     missing = [line for line in ctx.drug_lines if line.rendering is None]
     if not missing:
         return
     numbers = ", ".join(line.number for line in missing)
-    ctx.finding(f"drug claim names no rendering or administering provider "
-                f"({_loops(claim.kind, attributes)}); drug lines without one: LX {numbers}",
+    ctx.finding(f"the billing provider is an organisation and the drug claim names no "
+                f"rendering provider ({_loops(claim.kind, ('rendering',))}), so nobody who "
+                f"administered the drug; drug lines without one: LX {numbers}",
                 hcpcs=missing[0].procedure)
 
 

@@ -1,6 +1,6 @@
 """EDI: reading the file.  Checked by the reader (edi837.claims) while it reads;
 registered here so `edi837 rules` documents them like every other rule."""
-from ..findings import ERROR, INFO
+from ..findings import ERROR, INFO, WARNING
 from . import READER, rule
 
 
@@ -9,7 +9,11 @@ def not_x12():
     """The file is not an X12 interchange.
 
     What it does: flags a file with no ISA segment after an optional byte-order
-    mark and white space, or whose ISA is shorter than its fixed 106 characters.
+    mark and white space, or whose ISA is shorter than its fixed 106 characters,
+    or whose delimiters cannot work: a component separator (ISA16) that is a
+    letter, a digit, or the element separator or segment terminator, or a
+    repetition separator (ISA11) equal to the segment terminator (the ISA
+    itself would be cut at element 11).
     Why: nothing in it can be read as claims; it is reported as unreadable and
     the rest of the batch goes on.
     Example: a PDF or a CSV dropped into the claims folder.
@@ -22,7 +26,10 @@ def not_closed():
     """An interchange, group or transaction set is not closed.
 
     What it does: flags a missing SE, GE or IEA: a truncated file, or a
-    transfer cut short.
+    transfer cut short; and segments outside any interchange or transaction
+    set (claims before their ST, after an SE): nobody reads those, so the
+    file is unreadable as sent.  Text after the last complete interchange is
+    a warning: every claim before it was read.
     Why: a receiver rejects the whole interchange; claims after the cut are lost.
     Example: a file that ends in the middle of a claim.
     Fix safety: none (what is missing cannot be known).
@@ -53,13 +60,14 @@ def counts():
     """
 
 
-@rule("EDI005", ERROR, scope=READER)
+@rule("EDI005", ERROR, scope=READER, also=WARNING)
 def not_837():
     """A transaction set is not a 5010 837P/837I, or uses a version variant.
 
     What it does: a set that is not an 837 (an 835, a 270) is skipped with an
     error; an 837 whose version id is a variant (005010X222, X222A2 -> X222A1;
-    X223A1, X223A3 -> X223A2) is read as the nearest 5010 guide with a warning.
+    X223A1, X223A3 -> X223A2) is read as the nearest 5010 guide with a warning;
+    so are a group whose GS01 is not HC and a GS08 that differs from ST03.
     Why: real files carry these ids; reading them beats failing the whole file,
     but a person should know the guide was assumed.
     Fix safety: none.
@@ -70,8 +78,10 @@ def not_837():
 def normalised():
     """The input was normalised so it could be read.
 
-    What it does: notes a UTF-8 byte-order mark, UTF-16 encoding, or line
-    breaks and spaces between segments.
+    What it does: notes a UTF-8 byte-order mark, UTF-16 encoding, spaces,
+    tabs, lone carriage returns or blank lines between segments, and NUL or
+    Ctrl-Z padding.  One line break (LF or CR LF) after each terminator is
+    how most senders write X12 and is not noted.
     Why: some receivers (and pyx12) reject such files; the note explains why a
     file that reads here may be refused elsewhere.
     Fix safety: none.
@@ -83,8 +93,12 @@ def malformed():
     """A segment the rules need is malformed.
 
     What it does: flags an SV1/SV2 without a procedure code composite,
-    non-numeric units or charge, and HL segments out of order (HL01 not
-    sequential, a parent that does not exist or is of the wrong level).
+    non-numeric units or charge, HL segments out of order (HL01 not
+    sequential, a parent that does not exist or is of the wrong level), and a
+    drug line's LIN/CTP (2410) placed after its 2420/2430 loops, where the
+    guide does not read it (edi837 still reads the NDC, so the other rules
+    can judge it).  The message names the likely cause, such as an ISA16
+    equal to ISA11, so composites cannot be split.
     Why: the line or claim cannot be checked, and a payer will reject it.
     Fix safety: none.
     """

@@ -26,8 +26,10 @@ def fragment_segments(fragment: str) -> list[str]:
 
 
 def header_segments(kind: str, payer_id: str = "PAYER01", filing: str = "MB",
-                    transaction: str = "0001") -> list[str]:
-    """ST through the subscriber/payer loops (2000B with the subscriber as patient)."""
+                    transaction: str = "0001", billing: str | None = None) -> list[str]:
+    """ST through the subscriber/payer loops (2000B with the subscriber as patient).
+
+    ``billing``: the 2010AA NM1*85 to use instead of the synthetic organisation."""
     segments = [
         f"ST*837*{transaction}*{VERSION[kind]}",
         "BHT*0019*00*BATCH0001*20261101*1200*CH",
@@ -36,7 +38,9 @@ def header_segments(kind: str, payer_id: str = "PAYER01", filing: str = "MB",
         "NM1*40*2*EDI837 TEST RECEIVER*****46*REC0001",
         "HL*1**20*1",
     ]
-    if kind == PROFESSIONAL:
+    if billing:
+        segments += [billing]
+    elif kind == PROFESSIONAL:
         segments += ["NM1*85*2*SYNTHETIC INFUSION CLINIC*****XX*1234567893"]
     else:
         segments += ["NM1*85*2*SYNTHETIC HOSPITAL*****XX*1234567893"]
@@ -56,9 +60,9 @@ def header_segments(kind: str, payer_id: str = "PAYER01", filing: str = "MB",
 
 
 def wrap_claims(fragment: str, kind: str = PROFESSIONAL, *, control: str = "000000001",
-                payer_id: str = "PAYER01", filing: str = "MB") -> str:
+                payer_id: str = "PAYER01", filing: str = "MB", billing: str | None = None) -> str:
     """A complete interchange holding the claim fragment, one segment per line."""
-    body = header_segments(kind, payer_id, filing) + fragment_segments(fragment)
+    body = header_segments(kind, payer_id, filing, billing=billing) + fragment_segments(fragment)
     body.append(f"SE*{len(body) + 1}*0001")
     segments = [ISA.format(control=control)[:-1],
                 f"GS*HC*EDI837SUBMIT*EDI837RECEIVE*20261101*1200*1*X*{VERSION[kind]}"]

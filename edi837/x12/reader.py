@@ -23,8 +23,12 @@ from typing import BinaryIO, Iterator
 
 CHUNK_SIZE = 1 << 20
 ISA_LENGTH = 106
-MAX_SEGMENT = 16 * CHUNK_SIZE  # longer means the terminator is wrong
+# No 837 segment comes near this (the longest elements are a few hundred
+# characters); longer means the terminator is wrong.  Kept small so a file
+# with no terminator at all is refused before it costs memory.
+MAX_SEGMENT = 2 * CHUNK_SIZE
 _WHITESPACE = " \t\r\n\x0b\x0c"
+_PADDING = "\x00\x1a"  # NULs and a DOS end-of-file (Ctrl-Z) after an interchange
 
 
 class X12SyntaxError(Exception):
@@ -73,10 +77,23 @@ class Delimiters:
         component = text[pos + 1]
         terminator = text[pos + 2]
         fields = text[:pos].split(element)
-        repetition = fields[11] if len(fields[11]) == 1 and not fields[11].isalnum() else "^"
         if terminator.isalnum() or terminator == element:
             raise X12SyntaxError(f"ISA segment terminator {terminator!r} is not a delimiter")
+        if component.isalnum() or component in (element, terminator) \
+                or component in _WHITESPACE:
+            raise X12SyntaxError(f"ISA16 component separator {component!r} is not a delimiter "
+                                 "distinct from the element separator and segment terminator")
+        if fields[11] == terminator:
+            # Splitting on the terminator would cut the ISA itself at element 11.
+            raise X12SyntaxError(f"ISA11 repetition separator {terminator!r} is the segment "
+                                 "terminator: the ISA cannot be read")
+        repetition = fields[11] if len(fields[11]) == 1 and not fields[11].isalnum() else "^"
         return cls(element, repetition, component, terminator)
+
+    @property
+    def composites_ambiguous(self) -> bool:
+        """ISA16 equal to ISA11: a composite cannot be told from a repetition."""
+        return self.component == self.repetition
 
 
 @dataclass(slots=True)
@@ -87,17 +104,36 @@ class Source:
     size: int = 0
     bom: bool = False
     utf16: bool = False
-    whitespace_between_segments: bool = False
+    # A line break (LF or CR LF) after a terminator is how most senders write
+    # X12: read past, not reported.  Anything else between segments is.
+    line_breaks: bool = False
+    whitespace_between_segments: bool = False  # spaces, tabs, lone CRs, blank lines
+    padding: bool = False  # NULs or Ctrl-Z between or after interchanges
 
     def normalisations(self) -> list[str]:
+        """What was unusual about the input (EDI006), not the ordinary line breaks."""
         notes = []
         if self.bom:
             notes.append("UTF-8 byte-order mark")
         if self.utf16:
             notes.append("UTF-16 encoding")
         if self.whitespace_between_segments:
-            notes.append("line breaks or spaces between segments")
+            notes.append("spaces, tabs, lone CRs or blank lines between segments")
+        if self.padding:
+            notes.append("NUL or Ctrl-Z padding between or after interchanges")
         return notes
+
+    def note_filler(self, start: str, padding: bool, at_end: bool) -> None:
+        """Classify what was passed over between interchanges, from its first
+        three characters (``start``) and whether it held NULs or Ctrl-Z."""
+        if padding:
+            self.padding = True
+        if at_end:
+            return  # trailing line breaks and blanks after the last IEA are ordinary
+        if start not in ("\n", "\r\n"):
+            self.whitespace_between_segments = True
+        else:
+            self.line_breaks = True
 
 
 def sniff_encoding(head: bytes) -> tuple[str, bytes]:
@@ -220,27 +256,36 @@ class SegmentReader:
         index = 0  # segments so far
         delims: Delimiters | None = None
         exhausted = False
-        filler = _WHITESPACE + "\x00\x1a"
+        blank_run = False  # blank lines longer than a chunk were passed over
+        filler = _WHITESPACE + _PADDING
         while True:
             if delims is None:
                 # Between interchanges: find the next ISA and its delimiters.
                 # Padding after an IEA (NULs, a DOS end-of-file Ctrl-Z, a
-                # doubled terminator) is passed over like white space.
-                stripped = buf.lstrip(filler)
-                while len(stripped) < ISA_LENGTH + 2 and not exhausted:
+                # doubled terminator) is passed over like white space, and
+                # dropped as it is read: padding of any length costs one chunk.
+                dropped, sample, padding = 0, "", False
+                while True:
+                    stripped = buf.lstrip(filler)
+                    gap = len(buf) - len(stripped)
+                    if gap:
+                        if len(sample) < 3:
+                            sample += buf[:min(gap, 3 - len(sample))]
+                        padding = padding or bool(buf[:gap].strip(_WHITESPACE))
+                        dropped += gap
+                        base += gap
+                        buf = stripped
+                    if len(buf) >= ISA_LENGTH + 2 or exhausted:
+                        break
                     chunk = next(chunks, None)
                     if chunk is None:
                         exhausted = True
                     else:
                         buf += chunk
-                        stripped = buf.lstrip(filler)
-                if not stripped:
+                if dropped and index:
+                    source.note_filler(sample, padding, at_end=not buf)
+                if not buf:
                     break
-                if len(stripped) != len(buf):
-                    if index:
-                        source.whitespace_between_segments = True
-                    base += len(buf) - len(stripped)
-                    buf = stripped
                 try:
                     delims = Delimiters.from_isa(buf)
                 except X12SyntaxError as exc:
@@ -256,7 +301,10 @@ class SegmentReader:
                 breaks = [(terminator + b, re.compile(
                     re.escape(terminator) + f"(?!{b}[^{re.escape(_WHITESPACE)}])"))
                     for b in ("\r\n", "\n") if terminator not in b]
-                filler = _WHITESPACE + "\x00\x1a" + terminator
+                filler = _WHITESPACE + _PADDING + terminator
+                # after a terminator: more than one ordinary line break (LF or CR LF)
+                unusual = re.compile(f"(?:^|{re.escape(terminator)})(?:\\r?\\n)?+"
+                                     f"[{re.escape(_WHITESPACE)}]")
             # Split what is buffered; the last piece may be incomplete.  When every
             # terminator is followed by the same line break and nothing else
             # (the usual "~\n" or "~\r\n"), split on both at once: no piece then
@@ -274,7 +322,7 @@ class SegmentReader:
                             text = text[len(tail):]
                             base += len(tail)
                         separator = brk
-                        source.whitespace_between_segments = True
+                        source.line_breaks = True
                     break
             raw = text.split(separator)
             if exhausted:
@@ -298,14 +346,23 @@ class SegmentReader:
                 texts = raw
             elif (first and first in _WHITESPACE) or any(s in text for s in spaced):
                 texts = [p.lstrip(_WHITESPACE) for p in raw]
-                source.whitespace_between_segments = True
+                # up to the last segment: white space at the end of the buffer is
+                # judged with what follows it (nothing, at the end of the file)
+                if unusual.search(text, 0, len(text.rstrip(_WHITESPACE))):
+                    source.whitespace_between_segments = True
+                else:
+                    source.line_breaks = True
             else:
                 texts = raw
             keep = None
             if "" in texts:
+                source.padding = True  # an empty segment: a doubled terminator
                 keep = [j for j, t in enumerate(texts) if t]
                 texts = [texts[j] for j in keep]
             if texts:
+                if blank_run:
+                    source.whitespace_between_segments = True
+                    blank_run = False
                 yield Batch(delims, texts, index + 1, base, raw, keep, len(separator))
             index += len(texts)
             self.segment_count = index
@@ -317,6 +374,12 @@ class SegmentReader:
                 continue
             if exhausted:
                 break
+            if len(buf) > CHUNK_SIZE and not buf.strip(_WHITESPACE):
+                # a run of blank lines: read past, not buffered; unusual only if
+                # a segment follows it (not at the end of the file)
+                base += len(buf)
+                buf = ""
+                blank_run = True
             if len(buf) > MAX_SEGMENT:
                 raise X12SyntaxError(
                     f"no segment terminator {terminator!r} in {len(buf)} characters",
