@@ -9,9 +9,8 @@ import click
 
 from . import __version__
 from .cli_support import (EXIT_OK, EXIT_TROUBLE, load_config_or_exit, load_table_or_exit,
-                          report_reader_errors, complain, output_stream,
-                          report_options, write_reports)
-from .files import discover
+                          report_reader_errors, complain, output_stream, input_files,
+                          refuse_outputs_over_inputs, report_options, write_reports)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -45,13 +44,20 @@ def extract(paths: tuple[Path, ...], fmt: str, output: str | None,
     from .extract import RowWriter, rows
 
     table = load_table_or_exit(drug_tables)
+    inputs = input_files(paths)
+    refuse_outputs_over_inputs([output], inputs)
     status = EXIT_OK
     with output_stream(output) as out:
         writer = RowWriter(out, fmt)
-        for path in discover(paths):
+        for path in inputs:
             reader = ClaimReader(path)
-            for record in rows(reader.claims(), table.drugs.__contains__):
-                writer.write(record)
+            try:
+                for record in rows(reader.claims(), table.drugs.__contains__):
+                    writer.write(record)
+            except Exception as exc:  # noqa: BLE001 - one file's bug must not stop the rest
+                complain(f"{path}: EDI008 edi837 failed while reading this file: "
+                         f"{type(exc).__name__}: {exc} (a bug in edi837: please report it)")
+                status = EXIT_TROUBLE
             trouble = report_reader_errors(reader)
             if reader.unreadable or trouble:
                 status = EXIT_TROUBLE
@@ -77,8 +83,10 @@ def check(paths: tuple[Path, ...], fmt: str, outputs: tuple[str, ...], select: s
 
     table = load_table_or_exit(drug_tables)
     config = load_config_or_exit(config_path, select, ignore)
+    inputs = input_files(paths)
+    refuse_outputs_over_inputs(outputs, inputs)
     engine = Engine(table, config)
-    report = engine.run(discover(paths))
+    report = engine.run(inputs)
     if ig_validate:
         from .validate import add_validation
 
@@ -100,13 +108,13 @@ def rules(code: str | None) -> None:
     if code is None:
         for rule in registry.values():
             fix = " [fix]" if rule.fix == "safe" else ""
-            click.echo(f"{rule.code:<6}  {rule.severity:<7}  {rule.summary}{fix}")
+            click.echo(f"{rule.code:<6}  {rule.severities:<15}  {rule.summary}{fix}")
         return
     rule = find_rule(code)
     if rule is None:
         complain(f"no rule {code!r}; `edi837 rules` lists them")
         sys.exit(EXIT_TROUBLE)
-    click.echo(f"{rule.code} ({rule.severity}, fix: {rule.fix})\n")
+    click.echo(f"{rule.code} ({rule.severities}, fix: {rule.fix})\n")
     click.echo(rule.doc)
 
 

@@ -8,7 +8,8 @@ from typing import Iterator, TextIO
 
 import click
 
-from .files import atomic_output
+from .files import atomic_output, discover
+from .safetext import shown
 
 EXIT_OK, EXIT_FINDINGS, EXIT_TROUBLE = 0, 1, 2
 UNREADABLE_RULES = ("EDI001", "EDI002", "EDI005", "EDI008")
@@ -31,7 +32,38 @@ def output_stream(output: str | None) -> Iterator[TextIO]:
 
 
 def complain(message: str) -> None:
-    click.echo(f"edi837: {message}", err=True)
+    """One line on stderr; names and values from files shown safely (no terminal
+    escapes, line breaks or bidirectional overrides pass through)."""
+    click.echo(f"edi837: {shown(message)}", err=True)
+
+
+def input_files(paths, what: str = "837 files") -> list[Path]:
+    """The files under PATHS (edi837.files.discover); exit 2 when there are none:
+    a nightly job pointed at the wrong folder must not look clean."""
+    found = list(discover(paths))
+    if not found:
+        complain(f"no {what} found in {', '.join(str(p) for p in paths)} "
+                 "(folders skip hidden, partial and report files)")
+        sys.exit(EXIT_TROUBLE)
+    return found
+
+
+def refuse_outputs_over_inputs(outputs, inputs: list[Path]) -> None:
+    """Exit 2 when an output would replace one of the inputs (`check a.edi -o a.edi`)."""
+    import os
+
+    for output in outputs:
+        if output in (None, "-"):
+            continue
+        target = Path(output)
+        try:
+            clash = target.exists() and any(os.path.samefile(target, given) for given in inputs
+                                            if given.exists())
+        except OSError:
+            clash = False
+        if clash or target.resolve() in {given.resolve() for given in inputs}:
+            complain(f"output {output} is one of the input files; choose another name")
+            sys.exit(EXIT_TROUBLE)
 
 
 def parse_codes(value: str | None) -> tuple[str, ...]:

@@ -5,11 +5,11 @@ table, or any J-code, or any line with a 2410 LIN.
 """
 from __future__ import annotations
 
-import csv
 import json
 from typing import Callable, Iterable, Iterator, TextIO
 
 from .model import Claim, ServiceLine
+from .safetext import CsvRows
 from .x12.reader import display
 
 COLUMNS = (
@@ -81,16 +81,6 @@ def rows(claims: Iterable[Claim], table_codes: Callable[[str], bool]) -> Iterato
                 yield row(claim, line)
 
 
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def excel_safe(value: object) -> object:
-    """Prefix a quote so spreadsheet programs show, not run, a formula-like cell."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
-
-
 class RowWriter:
     """Write rows as CSV (with header, Excel-safe) or JSON lines."""
 
@@ -98,15 +88,12 @@ class RowWriter:
         self.fmt = fmt
         self.out = out
         self.columns = columns
-        self._csv = None
-        if fmt == "csv":
-            self._csv = csv.writer(out, lineterminator="\n")
-            self._csv.writerow(columns)
+        self._csv = CsvRows(out, columns) if fmt == "csv" else None
 
     def write(self, record: dict) -> None:
-        record = {key: display(value) if isinstance(value, str) else value
-                  for key, value in record.items()}
         if self._csv is not None:
-            self._csv.writerow([excel_safe(record.get(c, "")) for c in self.columns])
+            self._csv.write([record.get(c, "") for c in self.columns])
         else:
+            record = {key: display(value) if isinstance(value, str) else value
+                      for key, value in record.items()}
             self.out.write(json.dumps(record, ensure_ascii=False) + "\n")

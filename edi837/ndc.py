@@ -34,3 +34,14 @@ def to_ndc11(text: str) -> str | None:
     if digits != 10:
         return None
     return "".join(p.zfill(width) for p, width in zip(parts, _TARGET))
+
+
+def readings(text: str) -> tuple[str, ...]:
+    """The three 11-digit readings of a bare 10-digit NDC, one per FDA layout
+    (4-4-2, 5-3-2, 5-4-1): "5024215001" -> ("05024215001", "50242015001",
+    "50242150001").  Empty for anything else.  Which one is meant needs a
+    directory: the hyphens that would say it are gone."""
+    text = text.strip()
+    if len(text) != 10 or not (text.isascii() and text.isdigit()):
+        return ()
+    return ("0" + text, text[:5] + "0" + text[5:], text[:9] + "0" + text[9:])

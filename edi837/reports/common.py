@@ -26,32 +26,17 @@ from typing import Iterator
 
 from ..engine import FileResult, Report
 from ..findings import ERROR, INFO, SEVERITIES, WARNING, Finding
-from ..x12.reader import SegmentReader, X12SyntaxError, display
+from ..safetext import shown
+from ..x12.reader import SegmentReader, X12SyntaxError
 
 CENT = Decimal("0.01")
 UNKNOWN_PAYER = "(no payer id)"
 NOT_READ = "(segment could not be read)"  # shown where a finding's segment is unreadable
 DOCUMENTED_DRUG = "J2350"  # the drug whose documentation checklist claim views show
-# Control characters (line breaks too: one segment stays one line) and the two
-# non-characters XML forbids: shown as \xNN, never passed through.
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ufffe\uffff]")
-
-
 # -- text ----------------------------------------------------------------------------
 def text(value: object) -> str:
-    """An EDI-derived value as text for people: UTF-8 restored, control
-    characters (terminal escapes, NUL ...) shown as \\xNN, None as ""."""
-    if value is None:
-        return ""
-    value = display(str(value))
-    if not value.isascii():  # a file name that is not UTF-8 holds surrogates: escape them
-        value = value.encode("utf-8", "backslashreplace").decode("utf-8")
-    return _CONTROL.sub(_escape, value)
-
-
-def _escape(match: re.Match) -> str:
-    code = ord(match.group())
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+    """An EDI-derived value as text for people (edi837.safetext.shown)."""
+    return shown(value)
 
 
 def iso_time(stamp: float) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from ..findings import ERROR, WARNING, Edit, Fix
-from ..ndc import is_ndc11, to_ndc11
+from ..ndc import is_ndc11, readings, to_ndc11
 from . import rule
 
 
@@ -70,9 +70,13 @@ def ndc_format(ctx):
         DTP*472*D8*20260115
         LIN**N4*50242-150-01
         CTP****20*ML
+    A bare 10-digit NDC is ambiguous: when exactly one of its three 11-digit
+    readings is an NDC the drug table lists for the billed HCPCS, the message
+    suggests it.
     Fix safety: safe when the NDC is hyphenated (4-4-2, 5-3-2, 5-4-1 or 5-4-2):
     the hyphens say which segment takes the leading zero (50242-150-01 ->
-    50242015001).  A bare 10-digit NDC is ambiguous and is not changed.
+    50242015001).  A bare 10-digit NDC is never changed: the suggestion rests
+    on reference data that changes each quarter.
     """
     drug_id = ctx.line.drug
     if drug_id is None or is_ndc11(drug_id.ndc):
@@ -85,6 +89,11 @@ def ndc_format(ctx):
         hint = f"; the 11-digit form is {converted}"
     else:
         hint = "; give the 11-digit 5-4-2 form without hyphens"
+        listed = [ndc for ndc in readings(drug_id.ndc)
+                  if ctx.drug is not None and ctx.drug.ndc(ndc) is not None]
+        if len(listed) == 1:
+            hint += (f"; of its three 11-digit readings only {listed[0]} is an NDC the drug "
+                     f"table lists for {ctx.line.procedure} (a suggestion, not applied)")
     ctx.finding(f"NDC {drug_id.ndc!r} is not 11 digits without separators{hint}",
                 segment_index=drug_id.lin_index, segment="LIN", loop="2410",
                 value=drug_id.ndc, fix=fix)
