@@ -118,6 +118,12 @@ class ClaimReader:
             payer_id=(claim.payer_id or None) if claim else None,
             charge=(line.charge or None) if line else None,
             fix=fix)
+        if claim is not None:
+            finding.payer_name = claim.payer_name or None
+            finding.service_date = (claim.line_date(line) if line else claim.service_date) or None
+            finding.billing_npi = claim.billing_provider.npi or None \
+                if claim.billing_provider else None
+            finding.claim_charge = claim.charge or None
         self.findings.append(finding)
         if rule == "EDI002" and severity == ERROR:
             self.unreadable = True  # part of the file is missing or cut: not fully read

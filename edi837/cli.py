@@ -159,6 +159,17 @@ def describe_drug(drug) -> str:
                      f"valid {valid}")
     for related in drug.related:
         lines.append(f"  related: {related.hcpcs or '?'} {related.name}")
+    schedule = drug.schedule
+    if schedule is not None:
+        induction = ""
+        if schedule.induction_dose:
+            low, high = schedule.induction_window_days or (None, None)
+            induction = (f"induction {schedule.induction_dose} units twice, "
+                         f"{schedule.induction_interval_days} days apart (allowed {low}-{high}); ")
+        lines.append(f"  schedule: {induction}then {schedule.maintenance_dose or 'a dose'} units "
+                     f"every {schedule.maintenance_interval_days} days (flagged under "
+                     f"{schedule.maintenance_min_days})  [{schedule.provenance}; windows: "
+                     f"{schedule.tolerance_source}]")
     return "\n".join(lines)
 
 

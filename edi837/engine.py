@@ -95,6 +95,10 @@ class ClaimContext:
             hcpcs=hcpcs or (line.procedure if line else None), value=value,
             interchange=env.interchange, group=env.group, transaction=env.transaction,
             payer_id=claim.payer_id or None, charge=line.charge if line else None,
+            payer_name=claim.payer_name or None,
+            service_date=(claim.line_date(line) if line else claim.service_date) or None,
+            billing_npi=claim.billing_provider.npi or None if claim.billing_provider else None,
+            claim_charge=claim.charge or None,
             claim_first=claim.first_index, claim_last=claim.last_index,
             fix=fix if self.rule.fix == "safe" else None)
         if line is not None:

@@ -81,6 +81,10 @@ class Finding:
     transaction: str | None = None  # ST02
     payer_id: str | None = None
     charge: str | None = None  # line charge, for "dollars at risk"
+    payer_name: str | None = None  # 2010BB NM103 as sent (free text)
+    service_date: str | None = None  # the line's (or claim's) date of service, CCYYMMDD
+    billing_npi: str | None = None  # 2010AA NM109
+    claim_charge: str | None = None  # CLM02: what a held claim keeps from being paid
     fix: Fix | None = None
     extra: dict = field(default_factory=dict)
     claim_first: int | None = None  # the claim's CLM segment index, for claim views
@@ -106,10 +110,21 @@ class Finding:
             "group_control_number": _text(self.group),
             "transaction_control_number": _text(self.transaction),
             "payer_id": _text(self.payer_id),
+            "payer_name": _text(self.payer_name),
+            "date_of_service": iso_date(self.service_date),
             "charge": _text(self.charge),
+            "claim_charge": _text(self.claim_charge),
+            "billing_npi": _text(self.billing_npi),
             "fix": self.fix.as_dict() if self.fix else None,
         }
 
 
 def _text(value: str | None) -> str | None:
     return None if value is None else display(value)
+
+
+def iso_date(value: str | None) -> str | None:
+    """CCYYMMDD as 2026-01-15; anything else as written (None stays None)."""
+    if value and len(value) == 8 and value.isascii() and value.isdigit():
+        return f"{value[:4]}-{value[4:6]}-{value[6:]}"
+    return _text(value) or None

@@ -38,6 +38,7 @@ from .model import (
     Provenance,
     RelatedCode,
     RevenueCode,
+    Schedule,
     ServiceUnits,
     TableFile,
     normalise_diagnosis,

@@ -28,6 +28,7 @@ from .model import (
     DiscardedDrugModifiers,
     DocumentationNote,
     Dosing,
+    Schedule,
     Drug,
     DrugTable,
     Ndc,
@@ -312,10 +313,28 @@ def _build_drug(hcpcs: str, entry: Mapping[str, Any]) -> Drug:
         ),
         documentation=tuple(
             DocumentationNote(
-                note=doc["note"], units=_optional_int(doc.get("units")), provenance=_provenance(doc)
+                note=doc["note"], units=_optional_int(doc.get("units")), provenance=_provenance(doc),
+                first_dose=bool(doc.get("first_dose", False)),
             )
             for doc in entry.get("documentation", ())
         ),
+        schedule=_build_schedule(entry.get("schedule")),
+    )
+
+
+def _build_schedule(schedule: Mapping[str, Any] | None) -> Schedule | None:
+    if schedule is None:
+        return None
+    window = schedule.get("induction_window_days")
+    return Schedule(
+        maintenance_interval_days=int(schedule["maintenance_interval_days"]),
+        maintenance_min_days=int(schedule["maintenance_min_days"]),
+        provenance=_provenance(schedule),
+        tolerance_source=schedule["tolerance_source"],
+        induction_dose=_optional_int(schedule.get("induction_dose")),
+        induction_interval_days=_optional_int(schedule.get("induction_interval_days")),
+        induction_window_days=(int(window[0]), int(window[1])) if window else None,
+        maintenance_dose=_optional_int(schedule.get("maintenance_dose")),
     )
 
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from typing import Any
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from types import MappingProxyType
 
@@ -285,12 +286,39 @@ class RelatedCode:
 
 
 @dataclass(frozen=True, slots=True)
+class Schedule:
+    """How doses of a drug follow each other, in days between dates of service
+    (rule HIS002).  The label gives the regimen; no source gives tolerances, so
+    the windows are marked as the project's choice and a payer profile may
+    override them (``with_overrides``)."""
+
+    maintenance_interval_days: int
+    maintenance_min_days: int
+    provenance: Provenance
+    tolerance_source: str
+    induction_dose: int | None = None
+    induction_interval_days: int | None = None
+    induction_window_days: tuple[int, int] | None = None
+    maintenance_dose: int | None = None
+
+    def with_overrides(self, overrides: Mapping[str, Any]) -> "Schedule":
+        if not overrides:
+            return self
+        values = {key: (tuple(value) if key == "induction_window_days" else value)
+                  for key, value in overrides.items()}
+        return replace(self, **values, tolerance_source="payer profile")
+
+
+@dataclass(frozen=True, slots=True)
 class DocumentationNote:
-    """What must be on file for a dose (rule DOC001); ``units`` None means every dose."""
+    """What must be on file for a dose (rule DOC001); ``units`` None means every dose.
+    ``first_dose``: due before the first dose, so with a patient history it is
+    noted on the first dose seen for the member instead of on the dose size."""
 
     note: str
     provenance: Provenance
     units: int | None = None
+    first_dose: bool = False
 
     def applies_to(self, units: Decimal | int) -> bool:
         return self.units is None or units == self.units
@@ -318,6 +346,7 @@ class Drug:
     diagnoses: tuple[DiagnosisCode, ...]
     related: tuple[RelatedCode, ...] = ()
     documentation: tuple[DocumentationNote, ...] = ()
+    schedule: Schedule | None = None
     drug_name: str | None = None
     brands: tuple[str, ...] = ()
     effective_from: dt.date | None = None

@@ -96,7 +96,8 @@ def documentation_on_file(ctx):
     drug = ctx.drug
     hcpcs = ctx.line.procedure
     for note in drug.documentation_for(dose):
-        ctx.finding(f"{hcpcs}, {dose.normalize():f} units: {note.note}",
+        why = "likely an initial dose; " if note.first_dose else ""
+        ctx.finding(f"{hcpcs}, {dose.normalize():f} units: {why}{note.note}",
                     value=ctx.line.units)
 
 
