@@ -554,7 +554,12 @@ class Worker:
         if out_dir.exists():  # a leftover: only complete runs of this function count
             shutil.rmtree(out_dir)
         try:
-            result = self.engine.check_file(job.path)
+            # until the driver owns the run's history, each file is a history of its own
+            history = self.engine.new_history()
+            try:
+                result = self.engine.check_file(job.path, history=history)
+            finally:
+                history.store.close()
             if settings.validate:
                 from .validate import validate_file
 

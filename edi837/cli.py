@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from . import __version__
+from .cli_history import history_options, open_history_or_exit
 from .cli_support import (EXIT_OK, EXIT_TROUBLE, load_config_or_exit, load_table_or_exit,
                           report_reader_errors, complain, output_stream, input_files,
                           refuse_outputs_over_inputs, report_options, write_reports)
@@ -71,22 +72,37 @@ def extract(paths: tuple[Path, ...], fmt: str, output: str | None,
 @click.option("--validate", "ig_validate", is_flag=True,
               help="Also validate against the 5010 implementation guide with pyx12 "
                    "(IGH/IGS/IGE findings; slow, about 0.2 MB/s).")
+@history_options
 def check(paths: tuple[Path, ...], fmt: str, outputs: tuple[str, ...], select: str | None,
           ignore: str | None, drug_tables: tuple[Path, ...], config_path: str | None,
-          ig_validate: bool) -> None:
+          ig_validate: bool, history_path: str | None, history_key: str | None,
+          history_days: int | None) -> None:
     """Check the drug lines of the 837 files and folders PATHS against the billing rules.
+
+    The files are one run: claims are judged against each other in the order
+    given (folders sorted), and with --history against earlier runs too.
 
     Exit status: 0 no error finding, 1 error findings, 2 a file could not be
     read or the command was misused.
     """
     from .engine import Engine
+    from .history import HistoryStoreError
 
     table = load_table_or_exit(drug_tables)
     config = load_config_or_exit(config_path, select, ignore)
     inputs = input_files(paths)
     refuse_outputs_over_inputs(outputs, inputs)
-    engine = Engine(table, config)
-    report = engine.run(inputs)
+    store = open_history_or_exit(history_path, history_key, history_days)
+    engine = Engine(table, config, history=store)
+    try:
+        report = engine.run(inputs)
+    except HistoryStoreError as exc:
+        complain(str(exc))
+        sys.exit(EXIT_TROUBLE)
+    finally:
+        engine.close()
+        if store is not None:
+            store.close()
     if ig_validate:
         from .validate import add_validation
 
@@ -216,8 +232,10 @@ def _parse_size(text: str) -> int:
 from .cli_batch import batch  # noqa: E402
 from .cli_fix import fix  # noqa: E402
 from .cli_validate import validate  # noqa: E402
+from .cli_history import history  # noqa: E402
 
 main.add_command(fix)
+main.add_command(history)
 main.add_command(validate)
 main.add_command(batch)
 

@@ -19,6 +19,8 @@ No configuration is needed for sensible defaults.  A file looks like::
     jw_jz = true
     ndc_required = "j-codes"
     ignore = ["DOC003"]
+    [profiles.schedules.J2350]   # HIS002 windows for this payer (drug table: 140 days)
+    maintenance_min_days = 150
 
 Profiles match on the 2010BB payer id (NM109) or the SBR09 claim filing
 indicator.  A profile's `ignore`/`select`/`severity` apply on top of the
@@ -62,6 +64,7 @@ class Profile:
     select: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
     severity: dict = field(default_factory=dict)
+    schedules: dict = field(default_factory=dict)  # HCPCS -> schedule fields to override
 
     def applies_to(self, payer_id: str, filing_indicator: str) -> bool:
         return payer_id in self.payer_ids or filing_indicator in self.filing_indicators
@@ -112,7 +115,7 @@ def _severity(table, where: str) -> dict:
 
 def _profile(data: dict, where: str, base: Profile) -> Profile:
     known = {"name", "payer_ids", "filing_indicators", "jw_jz", "ndc_required", "select",
-             "ignore", "severity"}
+             "ignore", "severity", "schedules"}
     unknown = set(data) - known
     if unknown:
         raise ConfigError(f"{where}: unknown setting(s) {', '.join(sorted(unknown))}")
@@ -130,7 +133,34 @@ def _profile(data: dict, where: str, base: Profile) -> Profile:
         jw_jz=jw_jz, ndc_required=ndc_required,
         select=_codes(data.get("select", []), f"{where}.select"),
         ignore=_codes(data.get("ignore", []), f"{where}.ignore"),
-        severity=_severity(data.get("severity", {}), f"{where}.severity"))
+        severity=_severity(data.get("severity", {}), f"{where}.severity"),
+        schedules=_schedules(data.get("schedules", base.schedules), f"{where}.schedules"))
+
+
+SCHEDULE_DAYS = ("induction_interval_days", "maintenance_interval_days", "maintenance_min_days")
+
+
+def _schedules(table, where: str) -> dict:
+    """HIS002 windows a payer profile overrides: {HCPCS: {field: days}}."""
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: expected a table of HCPCS = {{setting = days}}")
+    checked = {}
+    for hcpcs, values in table.items():
+        if not isinstance(values, dict):
+            raise ConfigError(f"{where}.{hcpcs}: expected a table of schedule settings")
+        for name, value in values.items():
+            if name == "induction_window_days":
+                ok = isinstance(value, list) and len(value) == 2 and all(
+                    isinstance(v, int) and v >= 0 for v in value) and value[0] <= value[1]
+            elif name in SCHEDULE_DAYS:
+                ok = isinstance(value, int) and not isinstance(value, bool) and value > 0
+            else:
+                raise ConfigError(f"{where}.{hcpcs}.{name}: unknown schedule setting (known: "
+                                  f"{', '.join(SCHEDULE_DAYS + ('induction_window_days',))})")
+            if not ok:
+                raise ConfigError(f"{where}.{hcpcs}.{name}: {value!r} is not a number of days")
+        checked[str(hcpcs).upper()] = dict(values)
+    return checked
 
 
 def parse_config(data: dict, source: str = "<config>") -> Config:

@@ -5,6 +5,9 @@ yields one claim at a time; the engine finds its drug lines (rule catalog
 definition), builds a context with what claim-level rules need (lines grouped
 by drug and date, administration lines), runs the enabled rules, and keeps
 only the findings and counts, so memory stays flat whatever the file size.
+Each claim with drug lines then goes, as a record, to the history stage
+(edi837.history), which judges it against the patient's other claims in
+input order: this run's, and with a store, earlier runs'.
 """
 from __future__ import annotations
 
@@ -23,6 +26,7 @@ from .store import FindingStore
 from .config import Config
 from .extract import is_drug_line
 from .findings import ERROR, INFO, WARNING, Finding, Fix
+from .history import HistoryStage, HistoryStore, claim_record
 from .model import Claim, ServiceLine, parse_date
 from .rules import CLAIM, LINE, Rule, all_rules
 
@@ -40,6 +44,8 @@ class ClaimContext:
     findings: list[Finding]
     rule: Rule | None = None
     severity: str = ERROR
+    errors: int = 0  # error findings on this claim so far (an error holds the claim)
+    first_doses_in_history: bool = False  # DOC001's first-dose notes come from HIS003
     _groups: dict | None = None
     _support: dict = field(default_factory=dict)
 
@@ -101,6 +107,8 @@ class ClaimContext:
             claim_charge=claim.charge or None,
             claim_first=claim.first_index, claim_last=claim.last_index,
             fix=fix if self.rule.fix == "safe" else None)
+        if self.severity == ERROR:
+            self.errors += 1
         if line is not None:
             # For reports: the line's NDC and units, and its SV1/SV2 index so
             # "dollars at risk" counts a line once however many findings it has.
@@ -190,12 +198,18 @@ class Report:
 
 
 class Engine:
-    def __init__(self, table, config: Config | None = None, *, shapes: bool = True) -> None:
+    def __init__(self, table, config: Config | None = None, *, shapes: bool = True,
+                 history: HistoryStore | None = None, run_id: str | None = None) -> None:
         """``shapes``: on a claim shaped like one already checked, run only the rules
         that raised findings there (edi837.shapes); off only to compare against,
-        the findings are the same."""
+        the findings are the same.  ``history``: the store the history stage
+        reads and adds to; without one, the files this engine checks are one
+        history of their own (a private temporary database)."""
         self.table = table
         self.config = config or Config()
+        self._store = history
+        self._run_id = run_id
+        self._stage: HistoryStage | None = None
         self._shapes = ClaimShapes(table) if shapes else None
         rules = all_rules()
         self.reader_rules = {code: r for code, r in rules.items() if r.check is None}
@@ -221,28 +235,51 @@ class Engine:
             self._plans[id(profile)] = plan
         return plan
 
-    def check_claim(self, claim: Claim, findings: list[Finding]) -> int:
-        """Run the rules on a claim; return its number of drug lines."""
+    # -- the history stage ---------------------------------------------------------------
+    @property
+    def history(self) -> HistoryStage:
+        """The history stage of this engine's run (made on first use)."""
+        if self._stage is None:
+            self._stage = self.new_history(self._store)
+        return self._stage
+
+    def new_history(self, store: HistoryStore | None = None) -> HistoryStage:
+        """A history stage on ``store``, or on a private history of its own (to check
+        a file apart from the run, as `fix` re-checks what it wrote)."""
+        return HistoryStage(store or HistoryStore.ephemeral(), self.table, self.config,
+                            run_id=self._run_id)
+
+    def close(self) -> None:
+        """Close the run's private history (a given store is the caller's to close)."""
+        if self._stage is not None and self._store is None:
+            self._stage.store.close()
+        self._stage = None
+
+    # -- one claim ------------------------------------------------------------------
+    def check_claim(self, claim: Claim, findings: list[Finding], *,
+                    first_doses_in_history: bool = False) -> tuple[list[ServiceLine], int]:
+        """Run the rules on a claim: (its drug lines, the error findings raised)."""
         has = self._has
         lines = [line for line in claim.lines if is_drug_line(line, has)]
         if not lines:
-            return 0
+            return lines, 0
         profile = self.config.profile_for(claim.payer_id, claim.filing_indicator)
         claim_rules, line_rules, generic_rules = self._plan(profile)
         shapes = self._shapes
         fired = None
         if shapes is not None:
-            shape = shapes.shape(claim, profile)
+            shape = (first_doses_in_history, shapes.shape(claim, profile))
             known = shapes.fired(shape)
             if known is not None:  # the same shape raised findings from these rules only
                 if not known:
-                    return len(lines)
+                    return lines, 0
                 claim_rules = [p for p in claim_rules if p[0].code in known]
                 line_rules = [p for p in line_rules if p[0].code in known]
                 generic_rules = [p for p in generic_rules if p[0].code in known]
             else:
                 fired = set()
-        ctx = ClaimContext(claim, self.table, profile, lines, findings)
+        ctx = ClaimContext(claim, self.table, profile, lines, findings,
+                           first_doses_in_history=first_doses_in_history)
         self._apply(ctx, claim_rules, ctx, fired)
         table_drug = self.table.drug
         for line in lines:
@@ -251,7 +288,13 @@ class Engine:
                         LineContext(ctx, line, drug), fired)
         if fired is not None:
             shapes.remember(shape, frozenset(fired))
-        return len(lines)
+        return lines, ctx.errors
+
+    def _reader_error(self, finding: Finding) -> bool:
+        """Whether a reader finding is an error once the configuration applies."""
+        config = self.config
+        return config.enabled(finding.rule) and \
+            config.severity.get(finding.rule, finding.severity) == ERROR
 
     @staticmethod
     def _apply(ctx: ClaimContext, rules, target, fired: set[str] | None) -> None:
@@ -269,7 +312,8 @@ class Engine:
                 fired.add(rule.code)
 
     # -- one file -------------------------------------------------------------------
-    def check_file(self, path: str | Path) -> FileResult:
+    def check_file(self, path: str | Path, *, history: HistoryStage | None = None) -> FileResult:
+        """Check one file; its claims join ``history`` (default: this engine's run)."""
         result = FileResult(str(path))
         findings = result.findings
         try:
@@ -279,20 +323,33 @@ class Engine:
                 "EDI001", ERROR, f"cannot read file: {exc.strerror or exc}", str(path))]))
             result.status = "unreadable"
             return result
+        stage = history or self.history
+        persistent = stage.persistent
+        keys = stage.store.keys
+        known = self.table.drugs.__contains__
         with raw:
             stream = HashingReader(raw)
             reader = ClaimReader(path, stream)
             read_so_far = 0  # reader findings already tied to a claim
             claim = None
+            stage.begin_file()
             try:
                 for claim in reader.claims():
                     result.claims += 1
-                    result.drug_lines += self.check_claim(claim, findings)
+                    lines, errors = self.check_claim(claim, findings,
+                                                     first_doses_in_history=persistent)
                     for finding in reader.findings[read_so_far:]:
                         if finding.claim_id is not None and finding.claim_first is None:
                             finding.claim_first = claim.first_index
                             finding.claim_last = claim.last_index
+                            errors += self._reader_error(finding)
                     read_so_far = len(reader.findings)
+                    if lines:
+                        result.drug_lines += len(lines)
+                        held = errors > 0 or any(map(self._reader_error,
+                                                     claim.context_findings))
+                        findings.extend(stage.add(claim_record(
+                            claim, lines, keys.of_claim(claim), held, known)))
             except Exception as exc:  # noqa: BLE001 - one file's bug must not stop a batch
                 reader.unreadable = True
                 where = f" after claim {claim.claim_id}" if claim is not None else ""
@@ -301,6 +358,8 @@ class Engine:
                     f"{type(exc).__name__}: {exc} (a bug in edi837: please report it)",
                     str(path), segment_index=claim.last_index if claim is not None else None))
             result.sha256 = stream.finish()  # also hashes what a stopped reader left
+            # an unreadable file forwards nothing: its lines leave the history again
+            findings.extend(stage.end_file(result.sha256, keep=not reader.unreadable))
         result.size = stream.size
         result.transactions = reader.transactions
         findings.extend(self._reader_findings(reader.findings))

@@ -31,6 +31,7 @@ from typing import Iterable
 from .config import Config, matches
 from .engine import Engine, FileResult
 from .files import atomic_output
+from .history.stage import STAGE_RULES
 from .findings import ERROR, Edit, Finding
 from .model import parse_decimal
 from .rules import all_rules
@@ -44,6 +45,7 @@ WRITTEN, DRY_RUN, UNREADABLE, EXISTS, FAILED = "written", "dry-run", "unreadable
 APPLIED, SKIPPED = "applied", "skipped"
 # Trailer problems the split never carries over: it rebuilds SE/GE/IEA itself.
 TRAILER_RULES = frozenset(["EDI003", "EDI004"])
+HISTORY_STAGE = frozenset(STAGE_RULES)  # rules whose findings depend on other claims
 
 
 # -- the change log ---------------------------------------------------------------
@@ -362,7 +364,8 @@ def fix_file(path: str | Path, out_dir: str | Path, *, table, config: Config | N
         result.problems.append(f"cannot write {exc.filename or targets.output}: "
                                f"{exc.strerror or exc}")
         return result
-    rechecked = engine.check_file(targets.output)
+    # the output is the same claims again: judged apart from the input's history
+    rechecked = engine.check_file(targets.output, history=engine.new_history())
     result.problems += recheck_problems(checked.findings, result.fixed, rechecked.findings)
     result.remaining = _errors(rechecked.findings)
     if split:
@@ -460,6 +463,10 @@ def recheck_problems(before: list[Finding], fixed: list[Finding],
     for finding in after:
         key = _key(finding)
         if excess[key] <= 0:
+            continue
+        if finding.rule in HISTORY_STAGE and key not in fixed_keys:
+            # a fixed claim is forwarded now, so the history judges the claims after
+            # it with its lines: new, and right, but not the fix's doing
             continue
         excess[key] -= 1
         what = "fixed finding still present" if key in fixed_keys else "new finding"

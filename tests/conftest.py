@@ -52,3 +52,20 @@ def read(edi_file):
         return list(reader.claims()), reader
 
     return run
+
+
+@pytest.fixture(autouse=True, scope="session")
+def private_data_home(tmp_path_factory):
+    """Keys, counters and reference data the tests make go to a folder of the
+    test run's, never to the real ~/.local/share/edi837."""
+    import os
+
+    home = tmp_path_factory.mktemp("data-home")
+    saved = {name: os.environ.get(name) for name in ("XDG_DATA_HOME",)}
+    os.environ["XDG_DATA_HOME"] = str(home)
+    yield home
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value

@@ -31,7 +31,9 @@ SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 MALFORMED = Path(__file__).resolve().parent / "data" / "malformed"
 
 CLEAN = CLEAN_J2350_CLAIM
-UNFIXABLE = CLEAN.replace("CLM*C1*", "CLM*C2*").replace("50242015001", "50242055401")
+# another claim of the same patient, a day later (the same day would add up to 1,200 units)
+UNFIXABLE = CLEAN.replace("CLM*C1*", "CLM*C2*").replace("50242015001", "50242055401") \
+    .replace("20260115", "20260116")
 
 
 @pytest.fixture(scope="module")
@@ -308,8 +310,8 @@ def test_a_fix_that_does_not_fix_makes_the_run_fail(tmp_path, table, monkeypatch
     class BrokenEngine(Engine):
         calls = 0
 
-        def check_file(self, path):
-            result = super().check_file(path)
+        def check_file(self, path, **options):
+            result = super().check_file(path, **options)
             BrokenEngine.calls += 1
             if BrokenEngine.calls == 1:
                 result.findings.append(_finding("NDC003", Edit(LIN, "LIN", 2, None, "N4", "XX")))

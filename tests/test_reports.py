@@ -88,8 +88,8 @@ CTP****20*ML
 """
 
 
-@pytest.fixture(scope="module")
-def engine():
+@pytest.fixture
+def engine():  # one run each: the history of one test is not the next test's
     return Engine(load_drug_table())
 
 

@@ -5,6 +5,7 @@ This gives each rule in the catalog a PASS and a FAIL case from a small 837
 fragment, and keeps `edi837 rules CODE` honest.
 """
 import re
+import secrets
 from pathlib import Path
 
 import pytest
@@ -12,22 +13,32 @@ import pytest
 from edi837.drugs import load_drug_table
 from edi837.engine import Engine
 from edi837.rules import READER, all_rules
-from edi837.x12.fragment import wrap_claims
+from edi837.history import HistoryStore
+from edi837.x12.fragment import nights, wrap_claims
 
 CATALOG = Path(__file__).resolve().parents[2] / "shared" / "reference" / "rule-catalog.md"
 RULES = all_rules()
 CHECKED = [r for r in RULES.values() if r.scope != READER]
 
 
-@pytest.fixture(scope="module")
-def engine():
+@pytest.fixture
+def engine():  # one run each: the history of one test is not the next test's
     return Engine(load_drug_table())
 
 
-def run(engine, tmp_path, kind, fragment):
-    path = tmp_path / "fragment.edi"
-    path.write_text(wrap_claims(fragment, kind))
-    result = engine.check_file(path)
+def run(engine, tmp_path, kind, fragment, rule=None):
+    """Check a fragment's files in order, as one run of its own (one history); the
+    last file's result.  The HIS rules run with a store that outlives the run,
+    as `--history` gives."""
+    store = None
+    if rule is not None and rule.code.startswith("HIS"):
+        store = HistoryStore.open(tmp_path / f"history-{secrets.token_hex(4)}.sqlite3",
+                                  secrets.token_bytes(32))
+    engine = Engine(engine.table, history=store)
+    for night, part in enumerate(nights(fragment)):
+        path = tmp_path / f"fragment-{night}.edi"
+        path.write_text(wrap_claims(part, kind, control=f"{night + 1:09d}"))
+        result = engine.check_file(path)
     return result
 
 
@@ -36,7 +47,7 @@ def test_fail_fragment_raises_the_rule(engine, tmp_path, rule):
     examples = rule.examples()["FAIL"]
     assert examples, f"{rule.code} documents no FAIL fragment"
     for kind, fragment in examples:
-        result = run(engine, tmp_path, kind, fragment)
+        result = run(engine, tmp_path, kind, fragment, rule)
         found = [f for f in result.findings if f.rule == rule.code]
         assert found, f"{rule.code} FAIL ({kind}) fragment raised only " \
                       f"{[f.rule for f in result.findings]}"
@@ -49,7 +60,7 @@ def test_pass_fragment_does_not_raise_the_rule(engine, tmp_path, rule):
     examples = rule.examples()["PASS"]
     assert examples, f"{rule.code} documents no PASS fragment"
     for kind, fragment in examples:
-        result = run(engine, tmp_path, kind, fragment)
+        result = run(engine, tmp_path, kind, fragment, rule)
         assert [f for f in result.findings if f.rule == rule.code] == []
         assert result.drug_lines >= 1
 
@@ -65,7 +76,7 @@ def test_registry_matches_the_published_catalog():
     """The rule codes, severities and fix safety are public interface."""
     if not CATALOG.exists():
         pytest.skip(f"rule catalog not found at {CATALOG}")
-    rows = re.findall(r"^\| ((?:EDI|NDC|MOD|UNT|DX|ADM|REV|DOS|DOC)\d{3}) \| ([a-z /]+) \| .* \| (safe|none)",
+    rows = re.findall(r"^\| ((?:EDI|NDC|MOD|UNT|DX|ADM|REV|DOS|DOC|HIS)\d{3}) \| ([a-z /]+) \| .* \| (safe|none)",
                       CATALOG.read_text(), re.M)
     catalog = {code: (severity.split(" / ")[0], fix) for code, severity, fix in rows}
     assert set(catalog) <= set(RULES), set(catalog) - set(RULES)

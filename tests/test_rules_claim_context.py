@@ -24,8 +24,8 @@ ORDERING_P = "NM1*DK*1*JONES*ALEX****XX*1234567893"
 ADMIN_P = "LX*9\nSV1*HC:96413*500*UN*1***1\nDTP*472*D8*{date}"
 
 
-@pytest.fixture(scope="module")
-def engine():
+@pytest.fixture
+def engine():  # one run each: the history of one test is not the next test's
     return Engine(load_drug_table())
 
 

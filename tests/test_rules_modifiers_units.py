@@ -22,8 +22,8 @@ OCREVUS_NDC = "50242015001"  # 300 mg/10 mL single-dose vial
 ACTEMRA_200_NDC = "50242013601"  # tocilizumab 200 mg/10 mL
 
 
-@pytest.fixture(scope="module")
-def engine():
+@pytest.fixture
+def engine():  # one run each: the history of one test is not the next test's
     return Engine(TABLE)
 
 
@@ -128,7 +128,8 @@ def test_waste_that_overshoots_the_vials_is_reported_once(tmp_path, engine):
                        p_line(2, "J2350", 150, ndc=OCREVUS_NDC),
                        p_line(3, "J2350:JW", 200, ndc=OCREVUS_NDC))
     result, _ = check(tmp_path, fragment, engine=engine)
-    assert ours(result) == [("MOD005", 1), ("UNT001", 1)]
+    # UNT001 on the line that completes the day's total (rule catalog)
+    assert ours(result) == [("MOD005", 1), ("UNT001", 3)]
     assert only(result, "MOD005").message == (
         "J2350 on 2026-01-15: 450 units administered + 200 discarded (JW) = 650, which is not "
         "a whole number of containers (300-unit single-dose vial)")
@@ -246,7 +247,7 @@ def test_jw_jz_false_profile_silences_mod_rules(tmp_path, kind, make_claim, make
     commercial, _ = check(tmp_path, fragment, kind, engine=engine, payer_id="COMM01")
     assert ours(commercial, ("MOD",)) == []
     # Units are still checked for that payer: 100 and 550 prepared are no labeled dose.
-    assert ours(commercial, ("UNT",)) == [("UNT001", 4), ("UNT001", 7)]
+    assert ours(commercial, ("UNT",)) == [("UNT001", 4), ("UNT001", 8)]
     assert ours(commercial, ("UNT",)) == ours(medicare, ("UNT",))
 
 
@@ -413,11 +414,12 @@ def test_unt002_adds_lines_of_the_same_date_and_excludes_jw(tmp_path, engine):
     fragment = i_claim(i_line(1, "J2350", 300), i_line(2, "J2350", 300),
                        i_line(3, "J2350:JW", 300), i_line(4, "J2350:JZ", 600, "20260116"))
     result, _ = check(tmp_path, fragment, "837I", engine=engine)
-    # 600 administered (not above 600); 900 prepared is no labeled dose.
-    assert ours(result) == [("UNT001", 1)]
+    # 600 administered (not above 600); 900 prepared is no labeled dose, on the
+    # line that completes the day's total
+    assert ours(result) == [("UNT001", 3)]
     fragment = i_claim(i_line(1, "J2350", 300), i_line(2, "J2350", 400))
-    result, _ = check(tmp_path, fragment, "837I", engine=engine)
-    assert ("UNT002", 1) in ours(result)
+    result, _ = check(tmp_path, fragment, "837I", engine=Engine(TABLE))
+    assert ("UNT002", 2) in ours(result)  # the line that pushes the day over 600
     assert only(result, "UNT002").message.startswith("J2350 on 2026-01-15: 700 units")
 
 

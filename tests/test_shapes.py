@@ -36,7 +36,7 @@ def test_shapes_are_reused_across_claims(tmp_path):
     engine = Engine(load_drug_table())
     skipped = 0
     for claim in ClaimReader(path).claims():
-        shape = engine._shapes.shape(claim, engine.config.defaults)
+        shape = (False, engine._shapes.shape(claim, engine.config.defaults))
         skipped += engine._shapes.fired(shape) == frozenset()
         engine.check_claim(claim, [])
     assert skipped > 300  # generated claims repeat shapes, as real batches do

@@ -9,6 +9,9 @@ in envelopes and run them, so the documentation cannot drift from the code.
 Line rules take a :class:`~edi837.engine.LineContext` (one drug line in its
 claim); claim rules take a :class:`~edi837.engine.ClaimContext` and run once
 per claim that has drug lines.  Both yield findings made with ``ctx.finding``.
+History rules (the HIS family, and the daily sums of UNT001/UNT002) take a
+:class:`~edi837.history.stage.HistoryContext`: one claim in its patient's
+history, judged in input order after the claim's own rules.
 Reader rules (the EDI family) are checked while reading; they are registered
 here for their documentation only.
 """
@@ -20,7 +23,7 @@ import textwrap
 from dataclasses import dataclass
 from typing import Callable
 
-LINE, CLAIM, READER = "line", "claim", "reader"
+LINE, CLAIM, READER, HISTORY = "line", "claim", "reader", "history"
 
 
 @dataclass(slots=True, frozen=True)
@@ -33,6 +36,7 @@ class Rule:
     doc: str
     generic: bool = False  # also runs on drug lines whose HCPCS the table does not know
     also: str | None = None  # a second severity some of its findings take (EDI005 variants)
+    stage_check: Callable | None = None  # its part in the history stage (HIS, UNT001/2, DOC001)
 
     @property
     def severities(self) -> str:
@@ -69,7 +73,7 @@ class Rule:
 _EXAMPLE = re.compile(r"^(PASS|FAIL)(?: \((837[PI])\))?:$")
 REGISTRY: dict[str, Rule] = {}
 RULE_MODULES = ("envelope", "ndc", "modifiers", "units", "diagnosis", "claim", "docs",
-                "validation")
+                "history", "validation")
 
 
 def rule(code: str, severity: str, *, fix: str = "none", scope: str = LINE,
@@ -79,8 +83,20 @@ def rule(code: str, severity: str, *, fix: str = "none", scope: str = LINE,
         if code in REGISTRY:
             raise ValueError(f"rule {code} registered twice")
         REGISTRY[code] = Rule(code, severity, fix, scope,
-                              None if scope == READER else check,
-                              textwrap.dedent(check.__doc__ or "").strip(), generic, also)
+                              None if scope in (READER, HISTORY) else check,
+                              textwrap.dedent(check.__doc__ or "").strip(), generic, also,
+                              check if scope == HISTORY else None)
+        return check
+    return register
+
+
+def history_part(code: str) -> Callable:
+    """Give rule ``code`` (registered with its documentation elsewhere) a part in the
+    history stage: DOC001 notes first-dose documentation on the first dose seen."""
+    def register(check: Callable) -> Callable:
+        from dataclasses import replace
+
+        REGISTRY[code] = replace(REGISTRY[code], stage_check=check)
         return check
     return register
 
@@ -89,8 +105,8 @@ def all_rules() -> dict[str, Rule]:
     """Every rule, by code, in catalog order."""
     for name in RULE_MODULES:
         importlib.import_module(f"{__name__}.{name}")
-    order = ("EDI", "NDC", "MOD", "UNT", "DX", "ADM", "REV", "DOS", "DOC", "IG", "IGH", "IGS",
-             "IGE")
+    order = ("EDI", "NDC", "MOD", "UNT", "DX", "ADM", "REV", "DOS", "DOC", "HIS", "IG", "IGH",
+             "IGS", "IGE")
     return dict(sorted(REGISTRY.items(),
                        key=lambda item: (order.index(item[0].rstrip("0123456789"))
                                          if item[0].rstrip("0123456789") in order else 99,

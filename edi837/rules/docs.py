@@ -95,7 +95,10 @@ def documentation_on_file(ctx):
         return
     drug = ctx.drug
     hcpcs = ctx.line.procedure
+    in_history = ctx.claim_context.first_doses_in_history
     for note in drug.documentation_for(dose):
+        if note.first_dose and in_history:
+            continue  # noted on the first dose the history sees (HIS003), whatever its size
         why = "likely an initial dose; " if note.first_dose else ""
         ctx.finding(f"{hcpcs}, {dose.normalize():f} units: {why}{note.note}",
                     value=ctx.line.units)

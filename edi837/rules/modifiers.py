@@ -25,8 +25,10 @@ _MAX_SEARCH = 1_000_000
 # -- facts the MOD and UNT rules share -----------------------------------------------
 
 
-def number(value: Decimal) -> str:
-    """A Decimal as plain text for messages: 600, 2.5 (never 6E+2)."""
+def number(value: Decimal | int) -> str:
+    """A number as plain text for messages: 600, 2.5 (never 6E+2)."""
+    if isinstance(value, int):
+        return str(value)
     return f"{value.normalize():f}"
 
 

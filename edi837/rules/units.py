@@ -3,13 +3,18 @@
 Labeled doses and maxima are HCPCS billing units from the drug table's
 `dosing` (J2350: 1 unit = 1 mg, doses 300 and 600, maximum 600); the unit
 basis comes from the table's policy.  Dose and maximum are per patient and
-date: the lines of one claim with the same HCPCS and date of service.
+date over every claim: UNT001 and UNT002 run in the history stage
+(edi837.history.stage), which sums the day's lines of this run and of the
+patient history; lines flagged as duplicates (HIS001) are never summed.
 """
 from __future__ import annotations
 
+from decimal import Decimal
+
 from ..findings import ERROR, WARNING
-from . import CLAIM, rule
-from .modifiers import anchor, group_units, number
+from ..history.stage import shown_date
+from . import HISTORY, rule
+from .modifiers import number
 
 
 def _doses(doses) -> str:
@@ -20,16 +25,17 @@ def _doses(doses) -> str:
     return listed[0] + " units"
 
 
-@rule("UNT001", WARNING, scope=CLAIM)
+@rule("UNT001", WARNING, scope=HISTORY)
 def not_a_labeled_dose(ctx):
     """Amount prepared for one patient and date is not a labeled dose.
 
-    What it does: adds the units of every line of the drug on the claim for
-    one date of service, administered plus discarded (JW), and compares the
-    total with the drug table's labeled doses (J2350: 300 or 600; 450
-    administered + 150 JW is a 600 dose).  Drugs dosed by weight, with no
-    labeled doses in the table (J3262), are not checked.  Reported once per
-    drug and date, at the administered line.
+    What it does: adds the units of every line of the drug for the patient
+    and date of service, administered plus discarded (JW), over every claim
+    of the run and of the patient history, and compares the total with the
+    drug table's labeled doses (J2350: 300 or 600; 450 administered + 150 JW
+    is a 600 dose).  Judged as each claim arrives: the finding goes on the
+    claim's line that completes the day's total so far.  Drugs dosed by
+    weight, with no labeled doses in the table (J3262), are not checked.
     Why: the prepared amount is a labeled dose (Ocrevus: 300 mg twice, then
     600 mg every 6 months, DailyMed label, billing-rules.md §2.4); any other
     total usually means a unit or keying error.
@@ -70,37 +76,39 @@ def not_a_labeled_dose(ctx):
         DTP*472*D8*20260115
     Fix safety: none (the dose given is in the medical record).
     """
-    for lines in ctx.groups():
-        drug = ctx.table.drug(lines[0].procedure)
-        if drug is None or not drug.labeled_doses:
+    for (hcpcs, date), lines in ctx.groups().items():
+        drug = ctx.table.drug(hcpcs)
+        if drug is None or not drug.labeled_doses or any(l.units is None for l in lines):
             continue
-        units = group_units(lines)
-        if units is None:
-            continue
-        administered, discarded = units
-        total = administered + discarded
+        earlier = [row for row in ctx.earlier(hcpcs, date) if row.units is not None]
+        total = sum((line.units for line in lines), Decimal(0)) + \
+            sum((row.units for row in earlier), Decimal(0))
         if total in drug.labeled_doses:
             continue
-        line = anchor(lines)
-        day = ctx.date_of(line)
-        when = f" on {day.isoformat()}" if day else ""
+        administered = sum((l.units for l in lines if not l.discarded), Decimal(0)) + \
+            sum((r.units for r in earlier if not r.discarded), Decimal(0))
+        discarded = total - administered
+        line = lines[-1]  # the line that completes the day's total so far
+        when = f" on {shown_date(date)}" if date else ""
         if discarded:
             what = (f"{number(administered)} units administered + {number(discarded)} "
                     f"discarded (JW) = {number(total)} units prepared")
         else:
             what = f"{number(total)} units"
-        ctx.finding(f"{line.procedure}{when}: {what}, not a labeled dose "
+        ctx.finding(f"{hcpcs}{when}: {what}{_elsewhere(earlier)}, not a labeled dose "
                     f"({_doses(drug.labeled_doses)})", line=line, value=number(total))
 
 
-@rule("UNT002", ERROR, scope=CLAIM)
+@rule("UNT002", ERROR, scope=HISTORY)
 def above_maximum(ctx):
     """Administered units for one patient and date exceed the drug's maximum.
 
     What it does: adds the administered units (JW lines excluded) of every
-    line of the drug on the claim for one date of service and compares the
-    total with the drug table's maximum units per day (J2350: 600).
-    Reported once per drug and date, at the first administered line.
+    line of the drug for the patient and date of service, over every claim of
+    the run and of the patient history, and compares the total with the drug
+    table's maximum units per day (J2350: 600; 600 units on one claim and 300
+    on another the same day is 900).  The finding goes on the line that
+    pushes the day's total over the maximum.
     Why: more than the labeled maximum dose (Ocrevus 600 mg, DailyMed label,
     billing-rules.md §2.4) is denied by unit edits (MUEs) and usually means
     a duplicated line or a unit error.
@@ -139,22 +147,34 @@ def above_maximum(ctx):
         DTP*472*D8*20260115
     Fix safety: none (which line or units are wrong needs a person).
     """
-    for lines in ctx.groups():
-        drug = ctx.table.drug(lines[0].procedure)
-        if drug is None or drug.max_units_per_day is None:
+    for (hcpcs, date), lines in ctx.groups().items():
+        drug = ctx.table.drug(hcpcs)
+        if drug is None or drug.max_units_per_day is None or \
+                any(line.units is None for line in lines):
             continue
-        units = group_units(lines)
-        if units is None:
-            continue
-        administered = units[0]
-        if administered <= drug.max_units_per_day:
-            continue
-        line = anchor(lines)
-        day = ctx.date_of(line)
-        when = f" on {day.isoformat()}" if day else ""
-        ctx.finding(f"{line.procedure}{when}: {number(administered)} units administered, "
-                    f"above the maximum of {drug.max_units_per_day} units per day",
-                    line=line, value=number(administered))
+        earlier = [row for row in ctx.earlier(hcpcs, date)
+                   if row.units is not None and not row.discarded]
+        total = sum((row.units for row in earlier), Decimal(0))
+        for line in lines:
+            if line.discarded:
+                continue
+            total += line.units
+            if total > drug.max_units_per_day:
+                when = f" on {shown_date(date)}" if date else ""
+                ctx.finding(f"{hcpcs}{when}: {number(total)} units administered"
+                            f"{_elsewhere(earlier)}, above the maximum of "
+                            f"{drug.max_units_per_day} units per day", line=line,
+                            value=number(total))
+                break
+
+
+def _elsewhere(rows) -> str:
+    """' (300 of them on claim C1)': what earlier claims of the day contributed."""
+    if not rows:
+        return ""
+    units = sum((row.units for row in rows), Decimal(0))
+    claims = ", ".join(dict.fromkeys(row.claim_id for row in rows))
+    return f" ({number(units)} of them on claim {claims})"
 
 
 @rule("UNT003", ERROR, generic=True)

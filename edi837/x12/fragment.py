@@ -13,6 +13,14 @@ from ..model import INSTITUTIONAL, PROFESSIONAL
 ISA = ("ISA*00*          *00*          *ZZ*EDI837SUBMIT   *ZZ*EDI837RECEIVE  "
        "*261101*1200*^*00501*{control}*0*T*:~")
 VERSION = {PROFESSIONAL: "005010X222A1", INSTITUTIONAL: "005010X223A2"}
+# In a documented fragment, the line between two files checked one after the
+# other with the same history (the HIS rules need an earlier claim).
+NEXT_NIGHT = "--- next night ---"
+
+
+def nights(fragment: str) -> list[str]:
+    """A fragment's files, in the order they are checked."""
+    return [part for part in fragment.split(NEXT_NIGHT)]
 
 
 def fragment_segments(fragment: str) -> list[str]:
@@ -26,10 +34,12 @@ def fragment_segments(fragment: str) -> list[str]:
 
 
 def header_segments(kind: str, payer_id: str = "PAYER01", filing: str = "MB",
-                    transaction: str = "0001", billing: str | None = None) -> list[str]:
+                    transaction: str = "0001", billing: str | None = None,
+                    subscriber: bool = True) -> list[str]:
     """ST through the subscriber/payer loops (2000B with the subscriber as patient).
 
-    ``billing``: the 2010AA NM1*85 to use instead of the synthetic organisation."""
+    ``billing``: the 2010AA NM1*85 to use instead of the synthetic organisation;
+    ``subscriber`` False: the fragment brings its own 2000B/2000C loops (HL*2 on)."""
     segments = [
         f"ST*837*{transaction}*{VERSION[kind]}",
         "BHT*0019*00*BATCH0001*20261101*1200*CH",
@@ -48,6 +58,10 @@ def header_segments(kind: str, payer_id: str = "PAYER01", filing: str = "MB",
         "N3*100 EXAMPLE ST",
         "N4*SPRINGFIELD*IL*627010000",
         "REF*EI*990000001",
+    ]
+    if not subscriber:
+        return segments
+    segments += [
         "HL*2*1*22*0",
         f"SBR*P*18*******{filing}",
         "NM1*IL*1*DOE*JANE****MI*SYN000000001",
@@ -60,9 +74,11 @@ def header_segments(kind: str, payer_id: str = "PAYER01", filing: str = "MB",
 
 
 def wrap_claims(fragment: str, kind: str = PROFESSIONAL, *, control: str = "000000001",
-                payer_id: str = "PAYER01", filing: str = "MB", billing: str | None = None) -> str:
+                payer_id: str = "PAYER01", filing: str = "MB", billing: str | None = None,
+                subscriber: bool = True) -> str:
     """A complete interchange holding the claim fragment, one segment per line."""
-    body = header_segments(kind, payer_id, filing, billing=billing) + fragment_segments(fragment)
+    body = header_segments(kind, payer_id, filing, billing=billing, subscriber=subscriber) + \
+        fragment_segments(fragment)
     body.append(f"SE*{len(body) + 1}*0001")
     segments = [ISA.format(control=control)[:-1],
                 f"GS*HC*EDI837SUBMIT*EDI837RECEIVE*20261101*1200*1*X*{VERSION[kind]}"]

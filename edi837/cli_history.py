@@ -1,0 +1,113 @@
+"""`edi837 history` and the history options of `check`: thin commands over edi837.history."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from .cli_support import EXIT_TROUBLE, complain
+
+
+def history_options(function):
+    """--history, --history-key, --history-days (check; batch keeps its own default)."""
+    options = [
+        click.option("--history", "history_path", type=click.Path(dir_okay=False),
+                     help="Patient history store (SQLite; created when missing): this run's "
+                          "drug lines are judged against earlier runs' and added to it."),
+        click.option("--history-key", "history_key", type=click.Path(dir_okay=False),
+                     help="Secret key for patient identities (default: "
+                          "~/.local/share/edi837/history.key, created on first use, mode 0600)."),
+        click.option("--history-days", type=click.IntRange(min=0), default=None,
+                     help="Keep lines whose date of service is at most this many days old "
+                          "(default 400; 0 keeps everything)."),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def open_history_or_exit(path: str | None, key_path: str | None, days: int | None):
+    """The store named by --history (pruned), or None; exit 2 on a bad store or key."""
+    from .history import DEFAULT_DAYS, HistoryKeyError, HistoryStore, HistoryStoreError
+    from .history.identity import default_key_path, load_key
+
+    if path is None:
+        if key_path is not None or days is not None:
+            complain("--history-key and --history-days need --history FILE")
+            sys.exit(EXIT_TROUBLE)
+        return None
+    key_file = Path(key_path) if key_path else default_key_path()
+    created = not key_file.exists()
+    try:
+        key = load_key(key_file)
+        store = HistoryStore.open(path, key)
+        store.prune(DEFAULT_DAYS if days is None else days)
+    except (HistoryKeyError, HistoryStoreError) as exc:
+        complain(str(exc))
+        sys.exit(EXIT_TROUBLE)
+    if created:
+        complain(f"created history key {key_file} (mode 0600): back it up; a store cannot be "
+                 "read with another key")
+    return store
+
+
+@click.group()
+def history() -> None:
+    """Inspect and correct a patient history store."""
+
+
+def _store_argument(function):
+    function = click.option("--history-key", "history_key", type=click.Path(dir_okay=False),
+                            help="The store's key (default: the per-user key).")(function)
+    return click.argument("store", type=click.Path(exists=True, dir_okay=False))(function)
+
+
+def _open(store: str, key_path: str | None):
+    from .history import HistoryKeyError, HistoryStore, HistoryStoreError, load_key
+
+    try:
+        return HistoryStore.open(store, load_key(key_path, create=False))
+    except (HistoryKeyError, HistoryStoreError) as exc:
+        complain(str(exc))
+        sys.exit(EXIT_TROUBLE)
+
+
+@history.command()
+@_store_argument
+def stats(store: str, history_key: str | None) -> None:
+    """What a history store holds (counts and dates; never a patient)."""
+    facts = _open(store, history_key).stats()
+    click.echo(f"{store}: {facts['lines']} drug lines of {facts['patients']} patients, "
+               f"dates of service {facts['first_date'] or '-'} to {facts['last_date'] or '-'}")
+    click.echo(f"  from {facts['files']} files in {facts['runs']} runs; last added "
+               f"{facts['last_added'] or '-'}; key fingerprint {facts['key_fingerprint']}")
+    for hcpcs, count in facts["lines_by_hcpcs"].items():
+        click.echo(f"  {hcpcs}: {count} lines")
+
+
+@history.command()
+@_store_argument
+@click.option("--history-days", type=click.IntRange(min=1), default=400, show_default=True,
+              help="Keep lines whose date of service is at most this many days old.")
+def prune(store: str, history_key: str | None, history_days: int) -> None:
+    """Delete lines older than the retention period."""
+    gone = _open(store, history_key).prune(history_days)
+    click.echo(f"{store}: {gone} lines older than {history_days} days deleted")
+
+
+@history.command("forget-file")
+@_store_argument
+@click.argument("sha256")
+def forget_file(store: str, history_key: str | None, sha256: str) -> None:
+    """Delete the lines that came from one input file (by its SHA-256), e.g. a file
+    the sender withdrew.  Exit 2 when the store holds nothing of it."""
+    if len(sha256) != 64 or any(c not in "0123456789abcdefABCDEF" for c in sha256):
+        complain(f"{sha256!r} is not a SHA-256 (64 hexadecimal digits)")
+        sys.exit(EXIT_TROUBLE)
+    opened = _open(store, history_key)
+    if not opened.knows_file(sha256):
+        complain(f"{store} holds no file {sha256.lower()}")
+        sys.exit(EXIT_TROUBLE)
+    gone = opened.forget_file(sha256)
+    click.echo(f"{store}: {gone} lines of file {sha256.lower()} deleted")

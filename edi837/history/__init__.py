@@ -1,0 +1,16 @@
+"""Patient history: the edits that need more than one claim.
+
+* :mod:`.identity` - the patient as a keyed hash (HMAC-SHA-256), and the key.
+* :mod:`.store` - the SQLite store of forwarded drug lines.
+* :mod:`.records` - what the history needs of a claim, sent from where it was checked.
+* :mod:`.stage` - the stage that judges claims in input order (rules in
+  edi837.rules.history and the daily sums of edi837.rules.units).
+"""
+from .identity import HistoryKeyError, PatientKeys, default_key_path, fingerprint, load_key
+from .records import ClaimRecord, LineRecord, claim_record
+from .stage import HistoryStage, new_run_id
+from .store import DEFAULT_DAYS, HistoryStore, HistoryStoreError
+
+__all__ = ["ClaimRecord", "DEFAULT_DAYS", "HistoryKeyError", "HistoryStage", "HistoryStore",
+           "HistoryStoreError", "LineRecord", "PatientKeys", "claim_record", "default_key_path",
+           "fingerprint", "load_key", "new_run_id"]

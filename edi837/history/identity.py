@@ -1,0 +1,110 @@
+"""Who a drug line was given to, without keeping who they are.
+
+In 5010 a dependent patient (2010CA) has no member id of its own, so a patient
+is the payer (2010BB NM109), the subscriber's member id (2010BA NM109), the
+patient's birth date (2010BA DMG02 when SBR02 is 18, else 2010CA DMG02) and
+first name (so twins under one subscriber stay apart).  The history keeps only
+an HMAC-SHA-256 of those fields under a secret key: without the key, the
+stored value cannot be matched against a list of members.  A member whose
+id or payer changes starts a new history.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+from pathlib import Path
+
+KEY_BYTES = 32
+KEY_NAME = "history.key"
+_FINGERPRINT_LABEL = b"edi837 history key fingerprint"
+_SEPARATOR = "\x1f"  # X12 never carries a unit separator inside an element
+
+
+class HistoryKeyError(Exception):
+    """The history key cannot be read, created, or is not the store's key."""
+
+
+def data_home() -> Path:
+    """The per-user data folder: $XDG_DATA_HOME/edi837 (~/.local/share/edi837)."""
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(Path.home(), ".local", "share")
+    return Path(base) / "edi837"
+
+
+def default_key_path() -> Path:
+    return data_home() / KEY_NAME
+
+
+def load_key(path: str | Path | None = None, *, create: bool = True) -> bytes:
+    """The secret key in ``path`` (default: the per-user key), created on first
+    use with mode 0600.  A key file readable by others is refused."""
+    path = Path(path) if path is not None else default_key_path()
+    try:
+        with open(path, "rb") as handle:
+            mode = os.fstat(handle.fileno()).st_mode
+            text = handle.read(4 * KEY_BYTES).strip()
+    except FileNotFoundError:
+        if not create:
+            raise HistoryKeyError(f"{path}: no history key there") from None
+        return _create_key(path)
+    except OSError as exc:
+        raise HistoryKeyError(f"{path}: cannot read the history key: "
+                              f"{exc.strerror or exc}") from None
+    if mode & 0o077:
+        raise HistoryKeyError(f"{path}: the history key is readable by other users "
+                              f"(mode {mode & 0o777:o}); chmod 600 it")
+    try:
+        key = bytes.fromhex(text.decode("ascii"))
+    except (UnicodeDecodeError, ValueError):
+        key = b""
+    if len(key) < 16:
+        raise HistoryKeyError(f"{path}: not an edi837 history key (expected {2 * KEY_BYTES} "
+                              "hexadecimal digits)")
+    return key
+
+
+def _create_key(path: Path) -> bytes:
+    key = secrets.token_bytes(KEY_BYTES)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        # O_EXCL: two first runs at once must not each write a key of their own
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return load_key(path, create=False)
+    except OSError as exc:
+        raise HistoryKeyError(f"{path}: cannot create the history key: "
+                              f"{exc.strerror or exc}") from None
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key.hex() + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    return key
+
+
+def fingerprint(key: bytes) -> str:
+    """What the store records of its key: enough to refuse another key, nothing to
+    recover it."""
+    return hmac.new(key, _FINGERPRINT_LABEL, hashlib.sha256).hexdigest()[:16]
+
+
+class PatientKeys:
+    """Keyed hashes of patients (16 bytes each)."""
+
+    __slots__ = ("_key",)
+
+    def __init__(self, key: bytes) -> None:
+        self._key = key
+
+    def __call__(self, payer_id: str, member_id: str, birth_date: str, first_name: str) -> bytes:
+        text = _SEPARATOR.join((payer_id.strip().upper(), member_id.strip().upper(),
+                                birth_date.strip(), first_name.strip().upper()))
+        # hmac.digest: the one-shot HMAC, in C (a claim's key costs about a microsecond)
+        return hmac.digest(self._key, text.encode("latin-1", "replace"), "sha256")[:16]
+
+    def of_claim(self, claim) -> bytes:
+        """The patient of a claim (edi837.model.Claim)."""
+        person = claim.patient_person
+        subscriber = claim.subscriber
+        return self(claim.payer_id, subscriber.member_id if subscriber else claim.subscriber_id,
+                    person.birth_date if person else "", person.first_name if person else "")

@@ -1,0 +1,94 @@
+"""What the history stage needs of a claim: plain, picklable, and free of names.
+
+A worker that checked a claim sends a :class:`ClaimRecord` to the process that
+owns the history store (the driver), so the record holds the patient only as
+its keyed hash and the drug lines only as the fields the history rules read.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from ..model import Claim, ServiceLine, parse_decimal
+
+DISCARDED = "JW"  # CMS modifier: drug amount discarded, not administered
+REPLACEMENT, VOID = "7", "8"  # CLM05-3 claim frequency codes
+
+
+@dataclass(slots=True)
+class LineRecord:
+    number: int | None  # LX01
+    segment_index: int | None  # SV1/SV2
+    segment_id: str
+    hcpcs: str
+    modifiers: tuple[str, ...]
+    units: int | Decimal | None
+    units_text: str
+    ndc: str
+    date: str  # CCYYMMDD, the line's or the claim's
+    charge: str
+    in_table: bool  # the drug table knows the HCPCS
+
+    @property
+    def discarded(self) -> bool:
+        return DISCARDED in self.modifiers
+
+
+@dataclass(slots=True)
+class ClaimRecord:
+    path: str
+    interchange: str
+    group: str
+    transaction: str
+    kind: str
+    claim_id: str
+    clm_index: int
+    first_index: int
+    last_index: int
+    charge: str
+    frequency: str
+    original_reference: str
+    payer_id: str
+    payer_name: str
+    filing_indicator: str
+    responsibility: str
+    billing_npi: str
+    patient: bytes
+    held: bool  # an error finding already holds the claim (it will not be forwarded)
+    lines: list[LineRecord] = field(default_factory=list)
+
+
+def units_of(text: str) -> int | Decimal | None:
+    """Billed units as an int when whole (sums of ints are what the history does
+    most, and cheap), a Decimal otherwise, None when not a number."""
+    if text.isdigit() and text.isascii():
+        return int(text)
+    value = parse_decimal(text)
+    if value is not None and value == value.to_integral_value():
+        return int(value)
+    return value
+
+
+def line_record(claim: Claim, line: ServiceLine, in_table: bool) -> LineRecord:
+    return LineRecord(
+        number=line.line_number, segment_index=line.segment_index,
+        segment_id=line.segment_id or "SV1", hcpcs=line.procedure,
+        modifiers=line.modifiers, units=units_of(line.units), units_text=line.units,
+        ndc=line.ndc, date=claim.line_date(line), charge=line.charge, in_table=in_table)
+
+
+def claim_record(claim: Claim, drug_lines: list[ServiceLine], patient: bytes, held: bool,
+                 known) -> ClaimRecord:
+    """The record of a claim's drug lines; ``known(hcpcs)``: the drug table has it."""
+    env = claim.envelope
+    billing = claim.billing_provider
+    return ClaimRecord(
+        path=env.path, interchange=env.interchange, group=env.group,
+        transaction=env.transaction, kind=env.kind, claim_id=claim.claim_id,
+        clm_index=claim.clm_index, first_index=claim.first_index, last_index=claim.last_index,
+        charge=claim.charge, frequency=claim.frequency,
+        original_reference=claim.original_reference, payer_id=claim.payer_id,
+        payer_name=claim.payer_name, filing_indicator=claim.filing_indicator,
+        responsibility=claim.payer_responsibility,
+        billing_npi=billing.npi if billing is not None else "", patient=patient, held=held,
+        lines=[line_record(claim, line, known(line.procedure)) for line in drug_lines])

@@ -1,0 +1,386 @@
+"""HIS: the patient history, across claims, files and nights.
+
+These rules run in the history stage (edi837.history.stage): one claim at a
+time, in input order, against the drug lines of the same patient already in
+the history (earlier claims of this run and, with a store, of earlier runs).
+A patient is the payer, the subscriber's member id, the patient's birth date
+and first name, kept only as a keyed hash.  Only claims with no error finding
+enter the history: a held claim's corrected resend is no duplicate.
+
+Fragments below that hold ``--- next night ---`` are two files checked one
+after the other with the same history; the findings shown are the second's.
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from ..findings import ERROR, INFO, WARNING
+from ..history.records import REPLACEMENT, VOID
+from ..history.stage import days_between, interval_text, shown_date
+from . import HISTORY, history_part, rule
+from .modifiers import number
+
+REPEAT_MODIFIERS = frozenset(["76", "77"])  # repeat procedure by the same / another physician
+
+
+@rule("HIS001", ERROR, scope=HISTORY)
+def duplicate_line(ctx):
+    """Duplicate drug line: already billed on another claim.
+
+    What it does: flags a drug line whose patient, payer, payer
+    responsibility (SBR01), date of service, HCPCS, modifiers, units, NDC and
+    billing provider NPI are the same as a line of another claim already in
+    the history (earlier in this run or in an earlier run), unless that claim
+    was replaced or voided since.  Replacements (CLM05-3 = 7) and voids (8)
+    are never flagged, nor lines with a repeat-procedure modifier (76, 77).
+    A secondary or tertiary claim for the same service (another SBR01) is not
+    a duplicate of the primary.
+    Why: payers deny the second of two identical lines (exact-duplicate
+    edits); the usual cause is the same infusion sent twice, in two files or
+    two nights.  Flagged lines are never summed into daily totals.
+    PASS:
+        CLM*C1*9400***11:B:1*Y*A*Y*Y
+        HI*ABK:G35A
+        LX*1
+        SV1*HC:J2350:JZ*9000*UN*600***1
+        DTP*472*D8*20260115
+        LIN**N4*50242015001
+        CTP****20*ML
+        LX*2
+        SV1*HC:96365*400*UN*1***1
+        DTP*472*D8*20260115
+        --- next night ---
+        CLM*C1*9400***11:B:7*Y*A*Y*Y
+        REF*F8*PAYERICN0001
+        HI*ABK:G35A
+        LX*1
+        SV1*HC:J2350:JZ*9000*UN*600***1
+        DTP*472*D8*20260115
+        LIN**N4*50242015001
+        CTP****20*ML
+        LX*2
+        SV1*HC:96365*400*UN*1***1
+        DTP*472*D8*20260115
+    FAIL:
+        CLM*C1*9400***11:B:1*Y*A*Y*Y
+        HI*ABK:G35A
+        LX*1
+        SV1*HC:J2350:JZ*9000*UN*600***1
+        DTP*472*D8*20260115
+        LIN**N4*50242015001
+        CTP****20*ML
+        LX*2
+        SV1*HC:96365*400*UN*1***1
+        DTP*472*D8*20260115
+        --- next night ---
+        CLM*C7*9400***11:B:1*Y*A*Y*Y
+        HI*ABK:G35A
+        LX*1
+        SV1*HC:J2350:JZ*9000*UN*600***1
+        DTP*472*D8*20260115
+        LIN**N4*50242015001
+        CTP****20*ML
+        LX*2
+        SV1*HC:96365*400*UN*1***1
+        DTP*472*D8*20260115
+    Fix safety: none (which copy to drop, or whether it was a second
+    service, is in the record).
+    """
+    record = ctx.record
+    if record.frequency in (REPLACEMENT, VOID) or not ctx.visible:
+        return
+    for position, line in enumerate(record.lines):
+        if REPEAT_MODIFIERS.intersection(line.modifiers):
+            continue
+        modifiers = sorted(line.modifiers)
+        for row in ctx.visible:
+            if (row.hcpcs == line.hcpcs and row.date == line.date and row.units == line.units
+                    and row.ndc == line.ndc and sorted(row.modifiers) == modifiers
+                    and row.npi == record.billing_npi and row.payer == record.payer_id
+                    and row.responsibility == record.responsibility):
+                ctx.duplicates.add(position)
+                ctx.finding(f"{line.hcpcs} {line.units_text} units on {shown_date(line.date)} "
+                            f"already billed on claim {row.claim_id} (same patient, payer, "
+                            "modifiers, NDC and billing provider)", line=line,
+                            value=row.claim_id)
+                break
+
+
+def _doses(ctx, hcpcs: str) -> dict[str, list]:
+    """Administered units per date of service for the drug: the history's and this
+    claim's (not duplicates, not JW), with the first claim id of each date."""
+    doses: dict[str, list] = {}
+    for row in ctx.earlier(hcpcs):
+        if row.discarded or row.units is None:
+            continue
+        entry = doses.setdefault(row.date, [Decimal(0), row.claim_id])
+        entry[0] += row.units
+    for _, line in ctx.counted_lines():
+        if line.hcpcs != hcpcs or line.discarded or line.units is None:
+            continue
+        entry = doses.setdefault(line.date, [Decimal(0), ctx.record.claim_id])
+        entry[0] += line.units
+    return {date: entry for date, entry in doses.items() if entry[0] > 0 and date}
+
+
+def _out_of_schedule(schedule, doses: dict, dates: list[str], at: int) -> tuple | None:
+    """(days between, what the label says, second induction dose) when the dose at
+    ``dates[at]`` is out of schedule after the one before it; else None."""
+    if at <= 0 or at >= len(dates):
+        return None
+    previous, current = dates[at - 1], dates[at]
+    gap = days_between(previous, current)
+    if gap is None:
+        return None
+    induction = schedule.induction_dose
+    if induction and doses[current][0] == induction and doses[previous][0] == induction:
+        before = days_between(dates[at - 2], previous) if at >= 2 else None
+        if before is None or before >= schedule.maintenance_min_days:
+            # the second dose of an induction pair (or a restart after a long gap)
+            low, high = schedule.induction_window_days or (0, schedule.maintenance_min_days)
+            if low <= gap <= high or gap >= schedule.maintenance_min_days:
+                return None
+            return (gap, f"the label's induction pair is {schedule.induction_interval_days} "
+                         f"days apart (allowed {low}-{high})", True)
+    if gap < schedule.maintenance_min_days:
+        return (gap, f"the label's interval is "
+                     f"{interval_text(schedule.maintenance_interval_days)} (flagged under "
+                     f"{schedule.maintenance_min_days} days)", False)
+    return None
+
+
+@rule("HIS002", WARNING, scope=HISTORY)
+def dose_out_of_schedule(ctx):
+    """Dose out of schedule, by the drug table's schedule data.
+
+    What it does: for a drug with a schedule in the drug table (J2350: a
+    300-unit induction pair about 14 days apart, allowed 10-21, then 600
+    units every 6 months, flagged under 140 days), compares each date's
+    administered units with the nearest dose before it and, for a late claim
+    for an earlier date, the nearest dose after it.  Flags a dose much
+    earlier than the interval, or a second induction dose far from the
+    14-day mark.  The message names the other dose's date and claim.  Payer
+    profiles may override the windows.
+    Why: payers apply the label's schedule per member across claims
+    (BCBS Alabama PH-0298: 300 units on day 1 and day 15, then 600 every 6
+    months); a dose out of it is denied or needs a prior authorisation
+    (billing-rules.md §8.1).  The windows are the project's choice.
+    PASS:
+        CLM*C1*4900***11:B:1*Y*A*Y*Y
+        HI*ABK:G35A
+        LX*1
+        SV1*HC:J2350:JZ*4500*UN*300***1
+        DTP*472*D8*20251001
+        LIN**N4*50242015001
+        CTP****10*ML
+        LX*2
+        SV1*HC:96365*400*UN*1***1
+        DTP*472*D8*20251001
+        --- next night ---
+        CLM*C2*4900***11:B:1*Y*A*Y*Y
+        HI*ABK:G35A
+        LX*1
+        SV1*HC:J2350:JZ*4500*UN*300***1
+        DTP*472*D8*20251015
+        LIN**N4*50242015001
+        CTP****10*ML
+        LX*2
+        SV1*HC:96365*400*UN*1***1
+        DTP*472*D8*20251015
+    FAIL:
+        CLM*C1*9400***11:B:1*Y*A*Y*Y
+        HI*ABK:G35A
+        LX*1
+        SV1*HC:J2350:JZ*9000*UN*600***1
+        DTP*472*D8*20251124
+        LIN**N4*50242015001
+        CTP****20*ML
+        LX*2
+        SV1*HC:96365*400*UN*1***1
+        DTP*472*D8*20251124
+        --- next night ---
+        CLM*C2*9400***11:B:1*Y*A*Y*Y
+        HI*ABK:G35A
+        LX*1
+        SV1*HC:J2350:JZ*9000*UN*600***1
+        DTP*472*D8*20260302
+        LIN**N4*50242015001
+        CTP****20*ML
+        LX*2
+        SV1*HC:96365*400*UN*1***1
+        DTP*472*D8*20260302
+    Fix safety: none (the dates are in the infusion record; an early dose may
+    be authorised).
+    """
+    groups = ctx.groups()
+    claim_hcpcs = dict.fromkeys(hcpcs for hcpcs, _ in groups)
+    if not ctx.visible and len(claim_hcpcs) == len(groups):
+        return  # one date per drug and no history: nothing to compare a dose with
+    for hcpcs in claim_hcpcs:
+        drug = ctx.table.drug(hcpcs)
+        schedule = ctx.schedule(drug) if drug is not None else None
+        if schedule is None:
+            continue
+        doses = _doses(ctx, hcpcs)
+        dates = sorted(doses)
+        mine = dict.fromkeys(line.date for _, line in ctx.counted_lines()
+                             if line.hcpcs == hcpcs and not line.discarded and line.date in doses)
+        for date in mine:
+            at = dates.index(date)
+            line = next(line for _, line in ctx.counted_lines()
+                        if line.hcpcs == hcpcs and line.date == date and not line.discarded)
+            here = f"{hcpcs}: {number(doses[date][0])} units on {shown_date(date)}"
+            found = _out_of_schedule(schedule, doses, dates, at)
+            if found:
+                gap, label, induction = found
+                other = _dose(doses, dates[at - 1])
+                other = f"the first induction dose ({other})" if induction else other
+                ctx.finding(f"{here}, {gap} days after {other}; {label}", line=line,
+                            value=str(gap))
+            found = _out_of_schedule(schedule, doses, dates, at + 1)
+            if found:  # a late claim for an earlier date, judged with the dose after it
+                gap, label, _ = found
+                ctx.finding(f"{here} (a claim for an earlier date), {gap} days before "
+                            f"{_dose(doses, dates[at + 1])}; {label}", line=line,
+                            value=str(gap))
+
+
+def _dose(doses: dict, date: str) -> str:
+    units, claim_id = doses[date]
+    return f"{number(units)} units on claim {claim_id} on {shown_date(date)}"
+
+
+@rule("HIS003", INFO, scope=HISTORY)
+def first_dose_seen(ctx):
+    """First dose of this drug seen for this member.
+
+    What it does: notes the first line of a drug from the drug table that the
+    history has never seen for this patient (no earlier or later dose in it).
+    Only with a history that outlives the run (`check --history FILE`, or
+    `batch`): a run on its own cannot tell a first dose from a member it has
+    not seen before.  A member whose member id or payer changes starts a new
+    history, and the first night of a new store sees every member for the
+    first time (seed it from past files: see the README).
+    Why: documentation is due before a first dose (J2350: hepatitis B
+    screening and immunoglobulins, DailyMed label); DOC001 then fires on this
+    fact, not on the dose size alone.
+    PASS:
+        CLM*C1*9400***11:B:1*Y*A*Y*Y
+        HI*ABK:G35A
+        LX*1
+        SV1*HC:J2350:JZ*9000*UN*600***1
+        DTP*472*D8*20251124
+        LIN**N4*50242015001
+        CTP****20*ML
+        LX*2
+        SV1*HC:96365*400*UN*1***1
+        DTP*472*D8*20251124
+        --- next night ---
+        CLM*C2*9400***11:B:1*Y*A*Y*Y
+        HI*ABK:G35A
+        LX*1
+        SV1*HC:J2350:JZ*9000*UN*600***1
+        DTP*472*D8*20260525
+        LIN**N4*50242015001
+        CTP****20*ML
+        LX*2
+        SV1*HC:96365*400*UN*1***1
+        DTP*472*D8*20260525
+    FAIL:
+        CLM*C1*4900***11:B:1*Y*A*Y*Y
+        HI*ABK:G35A
+        LX*1
+        SV1*HC:J2350:JZ*4500*UN*300***1
+        DTP*472*D8*20260115
+        LIN**N4*50242015001
+        CTP****10*ML
+        LX*2
+        SV1*HC:96365*400*UN*1***1
+        DTP*472*D8*20260115
+    Fix safety: none (an annotation).
+    """
+    seen = set()
+    for _, line in ctx.counted_lines():
+        hcpcs = line.hcpcs
+        if hcpcs in seen or not line.in_table or line.discarded:
+            continue
+        seen.add(hcpcs)
+        if any(row.hcpcs == hcpcs for row in ctx.live):  # a replaced original counts
+            continue
+        ctx.first_seen.add(hcpcs)
+        ctx.finding(f"first {hcpcs} dose seen for this member ({line.units_text} units on "
+                    f"{shown_date(line.date)}); a member whose id or payer changes starts a "
+                    "new history", line=line)
+
+
+@rule("HIS004", INFO, scope=HISTORY)
+def void_of_nothing(ctx):
+    """Void of a claim the history does not hold.
+
+    What it does: notes a void (CLM05-3 = 8) when the history holds no
+    earlier claim with the same claim id (CLM01), payer, billing provider NPI
+    and patient: nothing is removed.  A replacement (7) that matches nothing
+    is recorded as a new claim, without a note.
+    Why: the original may predate the history (a new store, or pruned), have
+    been held, or the provider may have changed CLM01; the REF*F8 the void
+    carries is the payer's claim number, which a clearinghouse cannot match
+    without the payer's data.
+    PASS:
+        CLM*C1*9400***11:B:1*Y*A*Y*Y
+        HI*ABK:G35A
+        LX*1
+        SV1*HC:J2350:JZ*9000*UN*600***1
+        DTP*472*D8*20260115
+        LIN**N4*50242015001
+        CTP****20*ML
+        LX*2
+        SV1*HC:96365*400*UN*1***1
+        DTP*472*D8*20260115
+        --- next night ---
+        CLM*C1*9400***11:B:8*Y*A*Y*Y
+        REF*F8*PAYERICN0001
+        HI*ABK:G35A
+        LX*1
+        SV1*HC:J2350:JZ*9000*UN*600***1
+        DTP*472*D8*20260115
+        LIN**N4*50242015001
+        CTP****20*ML
+        LX*2
+        SV1*HC:96365*400*UN*1***1
+        DTP*472*D8*20260115
+    FAIL:
+        CLM*C9*9400***11:B:8*Y*A*Y*Y
+        REF*F8*PAYERICN0009
+        HI*ABK:G35A
+        LX*1
+        SV1*HC:J2350:JZ*9000*UN*600***1
+        DTP*472*D8*20260115
+        LIN**N4*50242015001
+        CTP****20*ML
+        LX*2
+        SV1*HC:96365*400*UN*1***1
+        DTP*472*D8*20260115
+    Fix safety: none (an annotation).
+    """
+    record = ctx.record
+    if record.frequency == VOID and not ctx.original:
+        ctx.finding(f"void of claim {record.claim_id}, which the history does not hold "
+                    "(never forwarded, held, pruned, or sent under another claim id): "
+                    "nothing removed", value=record.original_reference or None)
+
+
+@history_part("DOC001")
+def first_dose_documentation(ctx):
+    """DOC001 with a history: the drug table's first-dose notes on the first dose
+    seen for the member (HIS003), whatever its size."""
+    record = ctx.record
+    for hcpcs in sorted(ctx.first_seen):
+        drug = ctx.table.drug(hcpcs)
+        notes = [note for note in drug.documentation if note.first_dose] if drug else []
+        if not notes or record.frequency in (REPLACEMENT, VOID):
+            continue
+        line = next(line for _, line in ctx.counted_lines()
+                    if line.hcpcs == hcpcs and not line.discarded)
+        for note in notes:
+            ctx.finding(f"{hcpcs}, {line.units_text} units: first {hcpcs} dose seen for this "
+                        f"member; {note.note}", line=line, value=line.units_text)
