@@ -303,7 +303,7 @@ def test_recheck_reports_a_fixed_finding_still_there_and_a_new_one():
 
 def test_a_fix_that_does_not_fix_makes_the_run_fail(tmp_path, table, monkeypatch):
     """A (hypothetical) fix that does not remove its finding: the re-check catches it."""
-    import edi837.fix as fix_module
+    import edi837.fix.run as fix_module
 
     class BrokenEngine(Engine):
         calls = 0
