@@ -22,12 +22,13 @@ The parts, in the order the data flows:
 """
 from .apply import SegmentDiff
 from .plan import APPLIED, SKIPPED, Change, FixPlan
-from .route import ClaimWalk, RoutedClaim, SplitError, route_claims, total_charge
+from .route import ClaimWalk, RoutedClaim, SplitError, route_claims
 from .run import (DRY_RUN, EXISTS, FAILED, UNREADABLE, WRITTEN, FixResult, Targets, fix_file,
                   recheck_problems)
+from .spill import SpillList
 from .split import SplitResult, split_claims
 
 __all__ = ["APPLIED", "DRY_RUN", "EXISTS", "FAILED", "SKIPPED", "UNREADABLE", "WRITTEN",
            "Change", "ClaimWalk", "FixPlan", "FixResult", "RoutedClaim", "SegmentDiff",
-           "SplitError", "SplitResult", "Targets", "fix_file", "recheck_problems",
-           "route_claims", "split_claims", "total_charge"]
+           "SpillList", "SplitError", "SplitResult", "Targets", "fix_file",
+           "recheck_problems", "route_claims", "split_claims"]

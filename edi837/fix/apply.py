@@ -12,21 +12,24 @@ from pathlib import Path
 
 from ..files import atomic_output
 from ..x12.reader import display
-from ..x12.writer import RawSegment, rewrite
+from ..x12.writer import RawSegment, RewriteSummary, rewrite
 from .plan import FixPlan
 
 
-def write_corrected(path: Path, target: Path, plan: FixPlan) -> None:
+def write_corrected(path: Path, target: Path, plan: FixPlan) -> RewriteSummary:
     """Write ``path`` with the plan's edits applied to ``target``, atomically."""
     with atomic_output(target, "wb") as handle:
-        rewrite(path, handle, plan.transform)
+        summary = rewrite(path, handle, plan.transform)
+        plan.finish()
+    return summary
 
 
-def diff_of(path: Path, target: Path, plan: FixPlan) -> str:
+def diff_of(path: Path, target: Path, plan: FixPlan) -> tuple[str, RewriteSummary]:
     """What :func:`write_corrected` would change, as a diff; nothing is written."""
     diff = SegmentDiff(str(path), str(target))
-    rewrite(path, None, plan.transform, observer=diff)
-    return diff.text()
+    summary = rewrite(path, None, plan.transform, observer=diff)
+    plan.finish()
+    return diff.text(), summary
 
 
 class SegmentDiff:

@@ -4,19 +4,21 @@ A finding whose rule the catalog marks `safe` carries a
 :class:`~edi837.findings.Fix` (element edits).  :class:`FixPlan` collects
 those edits by segment, leaves out the ones that conflict, and is the
 writer's transform: it applies a segment's edits while the file is copied
-(see :mod:`edi837.fix.apply`).  Afterwards it says which fixes took, as
-:class:`Change` records for the change log.
+(see :mod:`edi837.fix.apply`), and says which fixes took, as :class:`Change`
+records for the change log.
 """
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Iterable, Iterator
 
 from ..config import matches
 from ..findings import Edit, Finding
 from ..rules import all_rules
 from ..x12.reader import display
 from ..x12.writer import RawSegment, apply_edit, current_value
+from .spill import SpillList
 
 APPLIED, SKIPPED = "applied", "skipped"
 
@@ -73,81 +75,166 @@ def _overlaps(a: Edit, b: Edit) -> bool:
         (a.component is None or b.component is None or a.component == b.component)
 
 
-class FixPlan:
-    """The safe fixes to apply to one file, and the conflicts left out.
+class _Pending:
+    """A planned fix waiting for its segments to be written: what became of each edit."""
 
-    Findings come in the engine's order (segment, then rule); when two fixes
-    edit the same element, the first is kept and the other is logged as
-    skipped, since applying both would make the result depend on order.  The
-    same edit made by two findings is applied once and fixes both.
+    __slots__ = ("finding", "results", "unresolved")
+
+    def __init__(self, finding: Finding, reason: str | None = None) -> None:
+        self.finding = finding
+        edits = finding.fix.edits
+        self.results: list[str | None] = [reason] * len(edits)  # APPLIED or why not
+        self.unresolved = 0 if reason is not None else len(edits)
+
+    def resolve(self, edit: Edit, result: str) -> None:
+        for k, planned in enumerate(self.finding.fix.edits):
+            if planned == edit and self.results[k] is None:
+                self.results[k] = result
+                self.unresolved -= 1
+
+
+class FixPlan:
+    """The safe fixes to apply to one file, and what became of each.
+
+    The plan is the writer's transform: it reads the findings (in file order,
+    as `check` gives them) only as far as the segment being written needs, so
+    it holds the fixes of about one claim, not of the file.  A fix edits
+    segments of its own claim, or its own segment for an envelope trailer
+    (EDI003/EDI004): so the findings of a segment are all read once the next
+    finding lies beyond it and beyond the start of its claim.  An edit that
+    would come too late (its segment already written) is skipped and logged,
+    never applied out of place.
+
+    When two fixes edit the same element, the first (in the engine's order:
+    segment, then rule) is kept and the other is logged as skipped, since
+    applying both would make the result depend on order.  The same edit made
+    by two findings is applied once and fixes both.
+
+    What became of the fixes: :attr:`applied` and :attr:`skipped` (changes
+    for the change log, spilled to disk when there are many), :attr:`fixed`
+    (rule and segment of each finding fixed, in file order) and
+    :attr:`problems` (fixes only partly applied), complete after
+    :meth:`finish`.
     """
 
     def __init__(self, findings: Iterable[Finding], select: tuple[str, ...] = (),
-                 ignore: tuple[str, ...] = ()) -> None:
-        registry = all_rules()
-        self.fixes: list[Finding] = []
-        self.skipped: list[Change] = []
-        self.edits: dict[int, list[tuple[Edit, Finding]]] = {}
-        self._outcome: dict[Edit, str] = {}  # edit -> APPLIED or why it was not
-        for finding in findings:
+                 ignore: tuple[str, ...] = (), *, spill_limit: int | None = None) -> None:
+        self._registry = all_rules()
+        self._select, self._ignore = select, ignore
+        self._findings: Iterator[Finding] = iter(findings)
+        self._next: Finding | None = None
+        self._written = 0  # index of the last segment written
+        # segment index -> [edit, the pending fixes that make it], for segments not yet written
+        self.edits: dict[int, list[tuple[Edit, list[_Pending]]]] = {}
+        self._queue: deque[_Pending] = deque()  # in finding order, until resolved
+        self.applied: SpillList[Change] = SpillList(limit=spill_limit)
+        self.skipped: SpillList[Change] = SpillList(limit=spill_limit)
+        self.fixed: list[tuple[int, str]] = []  # (segment index, rule) of each fixed finding
+        self.problems: list[str] = []
+        self._advance()
+
+    # -- reading the findings as far as needed -------------------------------------
+    def _advance(self) -> None:
+        """Set _next to the next finding that carries a safe fix this plan applies."""
+        registry, select, ignore = self._registry, self._select, self._ignore
+        for finding in self._findings:
             rule = registry.get(finding.rule)
             if finding.fix is None or rule is None or rule.fix != "safe":
                 continue
             if (select and not matches(finding.rule, select)) or matches(finding.rule, ignore):
                 continue
+            self._next = finding
+            return
+        self._next = None
+
+    def _read_up_to(self, index: int) -> None:
+        while self._next is not None:
+            finding = self._next
+            claim_first = finding.claim_first
+            if (finding.segment_index or 0) > index and \
+                    (claim_first is None or claim_first > index):
+                return
             self._add(finding)
+            self._advance()
 
     def _add(self, finding: Finding) -> None:
-        for edit in finding.fix.edits:
-            for other, owner in self.edits.get(edit.segment_index, ()):
-                if other != edit and _overlaps(edit, other):
-                    reason = (f"conflicts with {owner.rule}'s edit of {other.reference} "
-                              f"at segment {other.segment_index}")
-                    self.skipped.extend(Change.of(finding, e, reason=reason)
-                                        for e in finding.fix.edits)
-                    return
-        for edit in finding.fix.edits:
-            planned = self.edits.setdefault(edit.segment_index, [])
-            if all(other != edit for other, _ in planned):
-                planned.append((edit, finding))
-        self.fixes.append(finding)
+        edits = finding.fix.edits
+        reason = None
+        for edit in edits:
+            if edit.segment_index <= self._written:
+                reason = f"segment {edit.segment_index} was written before this fix was read"
+            else:
+                for other, owners in self.edits.get(edit.segment_index, ()):
+                    if other != edit and _overlaps(edit, other):
+                        reason = (f"conflicts with {owners[0].finding.rule}'s edit of "
+                                  f"{other.reference} at segment {other.segment_index}")
+                        break
+            if reason is not None:
+                break
+        pending = _Pending(finding, reason)
+        self._queue.append(pending)
+        if reason is None:
+            for edit in edits:
+                planned = self.edits.setdefault(edit.segment_index, [])
+                same = next((owners for other, owners in planned if other == edit), None)
+                if same is None:
+                    planned.append((edit, [pending]))
+                elif pending not in same:
+                    same.append(pending)
+        self._settle()
 
+    # -- the writer's transform --------------------------------------------------------
     def transform(self, segment: RawSegment) -> list[list[str]] | None:
-        """The writer's transform: apply this segment's edits whose `before` still holds."""
-        planned = self.edits.get(segment.index)
+        """Apply this segment's edits whose `before` still holds."""
+        self._read_up_to(segment.index)
+        self._written = segment.index
+        planned = self.edits.pop(segment.index, None)
         if not planned:
+            self._settle()
             return None
         fields = segment.fields
         separator = segment.delimiters.component
-        for edit, _ in planned:
+        for edit, owners in planned:
             found = current_value(fields, edit.position, edit.component, separator)
             if fields[0] != edit.segment_id:
-                self._outcome[edit] = f"segment {segment.index} is {fields[0]}, " \
-                                      f"not {edit.segment_id}"
+                result = f"segment {segment.index} is {fields[0]}, not {edit.segment_id}"
             elif found != edit.before:
                 # The file is not what the finding saw: leave it to a person.
-                self._outcome[edit] = f"{edit.reference} is {shown(found)}, " \
-                                      f"not {shown(edit.before)}"
+                result = f"{edit.reference} is {shown(found)}, not {shown(edit.before)}"
             else:
                 fields = apply_edit(fields, edit, separator)
-                self._outcome[edit] = APPLIED
+                result = APPLIED
+            for pending in owners:
+                pending.resolve(edit, result)
+        self._settle()
         return [fields]
 
-    def outcome(self) -> tuple[list[Finding], list[Change], list[Change], list[str]]:
-        """After the rewrite: (fixed findings, applied changes, skipped changes, problems)."""
-        fixed, applied, skipped, problems = [], [], list(self.skipped), []
-        for finding in self.fixes:
-            results = [self._outcome.get(e, f"segment {e.segment_index} not found")
-                       for e in finding.fix.edits]
-            if all(r == APPLIED for r in results):
-                fixed.append(finding)
-            elif any(r == APPLIED for r in results):
+    def finish(self) -> None:
+        """After the last segment: edits aimed past the end of the file are skipped."""
+        self._read_up_to(float("inf"))
+        for planned in self.edits.values():
+            for edit, owners in planned:
+                for pending in owners:
+                    pending.resolve(edit, f"segment {edit.segment_index} not found")
+        self.edits.clear()
+        self._settle()
+
+    # -- what became of each fix ---------------------------------------------------------
+    def _settle(self) -> None:
+        """Log the fixes at the head of the queue whose edits are all resolved, in order."""
+        queue = self._queue
+        while queue and queue[0].unresolved == 0:
+            pending = queue.popleft()
+            finding, results = pending.finding, pending.results
+            applied = [r == APPLIED for r in results]
+            if all(applied):
+                self.fixed.append((finding.segment_index or 0, finding.rule))
+            elif any(applied):
                 # Written, but the fix as a whole is not: the output needs a person.
-                problems.append(f"{finding.rule} at segment {finding.segment_index}: "
-                                "fix only partly applied")
+                self.problems.append(f"{finding.rule} at segment {finding.segment_index}: "
+                                     "fix only partly applied")
             for edit, result in zip(finding.fix.edits, results):
                 if result == APPLIED:
-                    applied.append(Change.of(finding, edit))
+                    self.applied.append(Change.of(finding, edit))
                 else:
-                    skipped.append(Change.of(finding, edit, reason=result))
-        return fixed, applied, skipped, problems
+                    self.skipped.append(Change.of(finding, edit, reason=result))

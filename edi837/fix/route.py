@@ -16,12 +16,10 @@ anything that reports per claim (the accepted/held split, a 277CA).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 from typing import Iterable, Iterator
 
 from ..findings import ERROR, Finding
-from ..model import parse_decimal
 from ..x12.writer import RawSegment, RawSegmentReader
 
 # Trailer problems routing never carries over: writers rebuild SE/GE/IEA.
@@ -53,10 +51,6 @@ class RoutedClaim:
                 "reasons": [{"rule": f.rule, "severity": f.severity, "message": f.message,
                              "segment": f.segment, "segment_index": f.segment_index,
                              "line_number": f.line_number} for f in self.reasons]}
-
-
-def total_charge(claims: Iterable[RoutedClaim]) -> Decimal:
-    return sum((parse_decimal(c.charge) or Decimal(0) for c in claims), Decimal(0))
 
 
 def element(segment: RawSegment, position: int) -> str:
@@ -94,6 +88,54 @@ class Envelope:
         return self.interchange_errors + self.group_errors + self.set_errors
 
 
+class _ErrorCursor:
+    """The error findings that can hold a claim, read as the walk reaches their segment.
+
+    The findings come in file order (as `check` returns them, spilled to disk
+    when there are many), so only those of the current segment are in memory.
+    Any EDI002 error (an interchange, group or set cut short) stops the
+    routing: what it would say about the claims around it cannot be trusted.
+    """
+
+    def __init__(self, findings: Iterable[Finding]) -> None:
+        self._source = iter(findings)
+        self._index = 0  # segment index of the findings read so far
+        self._ahead: Finding | None = None  # read, for a segment not reached yet
+
+    def _read(self) -> Finding | None:
+        for finding in self._source:
+            if finding.rule == "EDI002" and finding.severity == ERROR:
+                raise SplitError("an interchange, group or transaction set is not closed "
+                                 f"(EDI002 at segment {finding.segment_index})")
+            index = finding.segment_index or 0
+            if index < self._index:
+                raise ValueError(f"findings are not in file order: segment {index} "
+                                 f"after segment {self._index}")
+            self._index = index
+            if finding.severity == ERROR and index and finding.rule not in TRAILER_RULES:
+                return finding
+        return None
+
+    def at(self, index: int) -> list[Finding]:
+        """The error findings at segment ``index``; earlier ones are passed over."""
+        found = []
+        while True:
+            finding = self._ahead if self._ahead is not None else self._read()
+            self._ahead = None
+            if finding is None:
+                return found
+            if finding.segment_index > index:
+                self._ahead = finding
+                return found
+            if finding.segment_index == index:
+                found.append(finding)
+
+    def finish(self) -> None:
+        """Read the rest, so an EDI002 after the last segment looked at still counts."""
+        while self._read() is not None:
+            pass
+
+
 Hierarchy = dict  # level ("20", "22", "23") -> the Loop in force, or None
 
 
@@ -101,19 +143,18 @@ class ClaimWalk:
     """One streaming pass over a file, deciding for each claim accepted or held.
 
     Iterate :meth:`claims` for the :class:`RoutedClaim` of each claim in file
-    order.  Holds one claim, the hierarchy levels in force and the envelope
-    headers.  Subclasses that write the claims out override the hooks
-    :meth:`claim_routed` (a claim with what surrounds it), :meth:`trailer`
-    (SE, GE, IEA) and :meth:`not_an_837`.
+    order.  ``findings`` are those of checking this file, in file order (as
+    `check` returns them); they are read along with the segments.  Holds one
+    claim, the hierarchy levels in force and the envelope headers.
+
+    Subclasses that write the claims out override the hooks :meth:`claim_routed` (a claim with what surrounds it),
+    :meth:`trailer` (SE, GE, IEA) and :meth:`not_an_837`; they must write
+    their outputs so that an exception leaves none behind.
     """
 
     def __init__(self, path: str | Path, findings: Iterable[Finding]) -> None:
         self.reader = RawSegmentReader(path)
-        self.errors: dict[int, list[Finding]] = {}
-        for finding in findings:
-            if finding.severity == ERROR and finding.segment_index is not None \
-                    and finding.rule not in TRAILER_RULES:
-                self.errors.setdefault(finding.segment_index, []).append(finding)
+        self._errors = _ErrorCursor(findings)
         self.envelope: Envelope | None = None
         self.hierarchy: Hierarchy = dict.fromkeys(LEVELS)
         self.loop: Loop | None = None  # the level the current segments belong to
@@ -148,9 +189,10 @@ class ClaimWalk:
         routed = self._end_claim()
         if routed is not None:
             yield routed
+        self._errors.finish()
 
     def _found(self, segment: RawSegment) -> list[Finding]:
-        return self.errors.get(segment.index, [])
+        return self._errors.at(segment.index)
 
     # -- envelopes --------------------------------------------------------------
     def _isa(self, segment: RawSegment) -> None:
@@ -245,8 +287,12 @@ class ClaimWalk:
 
 def route_claims(path: str | Path, findings: Iterable[Finding]) -> Iterator[RoutedClaim]:
     """Each claim of ``path`` in file order, with the error ``findings`` (from
-    checking that file) that hold it; a claim without any is accepted.
+    checking that file, in file order) that hold it; a claim without any is
+    accepted (:attr:`RoutedClaim.accepted`).
 
-    Raises SplitError when the file's structure does not allow it.
+    Raises SplitError when the file's structure does not allow it: a claim
+    outside a hierarchy, an EDI002 error.
+    The error may come after claims were yielded: consumers that write must
+    not keep what they wrote when it does.
     """
     return ClaimWalk(path, findings).claims()

@@ -6,19 +6,21 @@ only with ``force``.  Every file is written atomically (temp file + rename).
 from __future__ import annotations
 
 import os
-from collections import Counter
 from dataclasses import dataclass, field
+from itertools import groupby
 from pathlib import Path
-from typing import Iterable
+from typing import Collection, Iterable, Iterator
 
 from ..config import Config
-from ..engine import Engine
+from ..engine import Engine, FileResult
 from ..findings import ERROR, Finding
 from ..x12.reader import display
+from ..x12.writer import RewriteSummary
 from .apply import diff_of, write_corrected
 from .plan import Change, FixPlan
 from .reports import write_change_log, write_held_report
 from .route import SplitError
+from .spill import SpillList
 from .split import SplitResult, split_claims
 
 UNREADABLE_RULES = ("EDI001", "EDI002", "EDI005")  # what stops a file being read as claims
@@ -33,11 +35,11 @@ class FixResult:
     path: str
     output: str | None = None
     status: str = WRITTEN  # written | dry-run | unreadable | exists | failed
-    changes: list[Change] = field(default_factory=list)  # applied
-    skipped: list[Change] = field(default_factory=list)
-    remaining: list[Finding] = field(default_factory=list)  # error findings after the fixes
+    changes: SpillList[Change] = field(default_factory=SpillList)  # applied
+    skipped: SpillList[Change] = field(default_factory=SpillList)
+    remaining: Collection[Finding] = ()  # error findings after the fixes
     problems: list[str] = field(default_factory=list)  # anything that makes the exit status 2
-    fixed: list[Finding] = field(default_factory=list)  # findings whose fix was applied
+    fixed: list[tuple[int, str]] = field(default_factory=list)  # (segment, rule) fixed
     diff: str = ""  # dry-run only
     split: SplitResult | None = None
     written: list[str] = field(default_factory=list)  # every file written, in order
@@ -79,13 +81,15 @@ class Targets:
 
 def fix_file(path: str | Path, out_dir: str | Path, *, table, config: Config | None = None,
              select: tuple[str, ...] = (), ignore: tuple[str, ...] = (),
-             dry_run: bool = False, force: bool = False, split: bool = False) -> FixResult:
+             dry_run: bool = False, force: bool = False, split: bool = False,
+             spill_limit: int | None = None) -> FixResult:
     """Apply the safe fixes of ``path``'s findings; write ``<out_dir>/<name>``.
 
     ``select``/``ignore`` (rule codes or prefixes) choose which fixes apply;
     the check itself runs with ``config``, so the remaining findings are the
     same a `check` would report.  With ``dry_run`` nothing is written and
-    ``diff`` shows what would change.
+    ``diff`` shows what would change.  ``spill_limit``: changes and held
+    claims kept in memory before they go to a temporary file.
     """
     path, out_dir = Path(path), Path(out_dir)
     targets = Targets.for_input(path, out_dir)
@@ -99,13 +103,21 @@ def fix_file(path: str | Path, out_dir: str | Path, *, table, config: Config | N
         result.problems += [f"{f.rule} {f.message}" for f in checked.findings
                             if f.rule in UNREADABLE_RULES and f.severity == "error"]
         return result
-    plan = FixPlan(checked.findings, select, ignore)
+    plan = FixPlan(checked.findings, select, ignore, spill_limit=spill_limit)
     if dry_run:
-        return _dry_run(path, targets, plan, checked.findings, result, split)
+        return _dry_run(path, targets, plan, checked.findings, result, split, spill_limit)
+    _write_and_check(path, targets, plan, engine, checked, result, split, force,
+                     spill_limit)
+    return result
+
+
+def _write_and_check(path: Path, targets: Targets, plan: FixPlan, engine: Engine,
+                     checked: FileResult, result: FixResult, split: bool, force: bool,
+                     spill_limit: int | None) -> None:
     try:
-        write_corrected(path, targets.output, plan)
+        summary = write_corrected(path, targets.output, plan)
         result.written.append(str(targets.output))
-        result.fixed = _record_outcome(plan, result)
+        _take_outcome(plan, summary, result)
         write_change_log(targets.changes_json, targets.changes_text, source=result.path,
                          sha256=checked.sha256, output=result.output,
                          applied=result.changes, skipped=result.skipped)
@@ -114,16 +126,22 @@ def fix_file(path: str | Path, out_dir: str | Path, *, table, config: Config | N
         result.status = FAILED
         result.problems.append(f"cannot write {exc.filename or targets.output}: "
                                f"{exc.strerror or exc}")
-        return result
+        return
     rechecked = engine.check_file(targets.output)
     result.problems += recheck_problems(checked.findings, result.fixed, rechecked.findings)
-    result.remaining = _errors(rechecked.findings)
-    if split:
-        if result.problems:
-            result.problems.append("split not written: the re-check found problems")
-        else:
-            _split(targets, rechecked.findings, result, force)
-    return result
+    result.remaining = _Errors(rechecked.findings)
+    if not split:
+        return
+    if result.problems:
+        result.problems.append("split not written: the re-check found problems")
+        return
+    _split(targets, rechecked.findings, result, force, spill_limit)
+
+
+def _take_outcome(plan: FixPlan, summary: RewriteSummary, result: FixResult) -> None:
+    result.changes, result.skipped = plan.applied, plan.skipped
+    result.fixed = plan.fixed
+    result.problems += plan.problems
 
 
 def _may_write(path: Path, targets: list[Path], force: bool, result: FixResult) -> bool:
@@ -148,73 +166,126 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
-def _record_outcome(plan: FixPlan, result: FixResult) -> list[Finding]:
-    fixed, result.changes, result.skipped, problems = plan.outcome()
-    result.problems += problems
-    return fixed
+class _Errors:
+    """The error findings of a re-iterable collection (a FindingStore: bounded
+    in memory), read when asked; the count is taken once."""
 
+    __slots__ = ("_findings", "_count")
 
-def _errors(findings: Iterable[Finding]) -> list[Finding]:
-    return [f for f in findings if f.severity == ERROR]
+    def __init__(self, findings: Iterable[Finding]) -> None:
+        self._findings = findings
+        self._count: int | None = None
+
+    def __iter__(self) -> Iterator[Finding]:
+        return (f for f in self._findings if f.severity == ERROR)
+
+    def __len__(self) -> int:
+        if self._count is None:
+            self._count = sum(1 for _ in self)
+        return self._count
+
+    def __bool__(self) -> bool:
+        return len(self) > 0
 
 
 def _dry_run(path: Path, targets: Targets, plan: FixPlan, findings: Iterable[Finding],
-             result: FixResult, split: bool) -> FixResult:
+             result: FixResult, split: bool, spill_limit: int | None) -> FixResult:
     """Show what would change; write nothing.  Remaining findings are predicted
     (the findings minus the fixed ones), since there is no output to re-check."""
     result.status = DRY_RUN
-    result.diff = diff_of(path, targets.output, plan)
-    result.fixed = _record_outcome(plan, result)
-    predicted = _without(findings, result.fixed)
-    result.remaining = _errors(predicted)
+    result.diff, summary = diff_of(path, targets.output, plan)
+    _take_outcome(plan, summary, result)
+    predicted = _Without(findings, result.fixed)
+    result.remaining = _Errors(predicted)
     if split:
         try:
-            result.split = split_claims(path, predicted)
+            result.split = split_claims(path, predicted, spill_limit=spill_limit)
         except SplitError as exc:
             result.problems.append(f"split not possible: {exc}")
     return result
 
 
-def _key(finding: Finding) -> tuple[str, int | None]:
-    """A finding's identity across a fix: its rule and segment (no fix moves segments)."""
-    return finding.rule, finding.segment_index
+def _order(finding: Finding) -> tuple[int, str]:
+    """A finding's identity across a fix, in file order: its segment and rule
+    (no fix moves segments)."""
+    return finding.segment_index or 0, finding.rule
 
 
-def _without(findings: Iterable[Finding], fixed: list[Finding]) -> list[Finding]:
-    left = Counter(_key(f) for f in fixed)
-    kept = []
-    for finding in findings:
-        if left[_key(finding)] > 0:
-            left[_key(finding)] -= 1
-        else:
-            kept.append(finding)
-    return kept
+class _Counts:
+    """How many times each key occurs in a run of keys in file order, read forward."""
+
+    def __init__(self, keys: Iterable[tuple[int, str]]) -> None:
+        self._keys = iter(keys)
+        self._head = next(self._keys, None)
+
+    def take(self, key: tuple[int, str]) -> int:
+        """The occurrences of ``key``; keys before it are passed over."""
+        count = 0
+        while self._head is not None and self._head <= key:
+            count += self._head == key
+            previous, self._head = self._head, next(self._keys, None)
+            if self._head is not None and self._head < previous:
+                raise ValueError("findings are not in file order")
+        return count
 
 
-def recheck_problems(before: Iterable[Finding], fixed: list[Finding],
+def _runs(findings: Iterable[Finding]) -> Iterator[tuple[tuple[int, str], list[Finding]]]:
+    """Consecutive findings with the same segment and rule; checks the file order."""
+    last = None
+    for key, group in groupby(findings, key=_order):
+        if last is not None and key < last:
+            raise ValueError("findings are not in file order")
+        last = key
+        yield key, list(group)
+
+
+class _Without:
+    """The findings minus the fixed ones (one per fixed key), as often as iterated."""
+
+    def __init__(self, findings: Iterable[Finding], fixed: list[tuple[int, str]]) -> None:
+        self._findings, self._fixed = findings, fixed
+
+    def __iter__(self) -> Iterator[Finding]:
+        fixed = _Counts(self._fixed)
+        for key, group in _runs(self._findings):
+            yield from group[fixed.take(key):]
+
+
+RECHECK_PROBLEMS_LISTED = 50  # the rest are counted: the first ones say what went wrong
+
+
+def recheck_problems(before: Iterable[Finding], fixed: Iterable[tuple[int, str]],
                      after: Iterable[Finding]) -> list[str]:
     """Compare the output's findings with the input's: every fixed finding must
-    be gone (same rule at the same segment) and no finding may be new."""
-    expected = Counter(_key(f) for f in before) - Counter(_key(f) for f in fixed)
-    fixed_keys = {_key(f) for f in fixed}
-    excess = Counter(_key(f) for f in after) - expected
-    problems = []
-    for finding in after:
-        key = _key(finding)
-        if excess[key] <= 0:
-            continue
-        excess[key] -= 1
-        what = "fixed finding still present" if key in fixed_keys else "new finding"
-        problems.append(f"re-check: {what}: {finding.rule} at segment "
-                        f"{finding.segment_index}: {display(finding.message)}")
+    be gone (same rule at the same segment) and no finding may be new.
+
+    ``before`` and ``after`` are findings in file order (as `check` returns
+    them), ``fixed`` the (segment, rule) of each fixed finding in the same
+    order (:attr:`FixPlan.fixed`): one pass over the three, so nothing but a
+    run of findings at one segment is held.
+    """
+    before_counts, fixed_counts = _Counts(_order(f) for f in before), _Counts(fixed)
+    problems, more = [], 0
+    for key, group in _runs(after):
+        removed = fixed_counts.take(key)
+        expected = max(before_counts.take(key) - removed, 0)
+        for finding in group[:max(len(group) - expected, 0)]:
+            if len(problems) == RECHECK_PROBLEMS_LISTED:
+                more += 1
+                continue
+            what = "fixed finding still present" if removed else "new finding"
+            problems.append(f"re-check: {what}: {finding.rule} at segment "
+                            f"{finding.segment_index}: {display(finding.message)}")
+    if more:
+        problems.append(f"re-check: {more} more problems not listed")
     return problems
 
 
-def _split(targets: Targets, findings: Iterable[Finding], result: FixResult,
-           force: bool) -> None:
+def _split(targets: Targets, findings: Iterable[Finding], result: FixResult, force: bool,
+           spill_limit: int | None) -> None:
     try:
         split = split_claims(targets.output, findings, accepted=targets.accepted,
-                             held=targets.held)
+                             held=targets.held, spill_limit=spill_limit)
         if split.held or split.not_carried:
             write_held_report(targets.held_json, targets.held_text, source=targets.output,
                               held_file=targets.held, split=split)

@@ -18,25 +18,23 @@ from ..files import atomic_output
 from ..findings import Finding
 from ..model import parse_decimal
 from ..x12.writer import RawSegment, RawSegmentReader, TextSink, serialise
-from .route import (LEVELS, ClaimWalk, Envelope, Hierarchy, Loop, RoutedClaim, SplitError,
-                    element, total_charge)
+from .route import LEVELS, ClaimWalk, Envelope, Hierarchy, Loop, RoutedClaim, SplitError, element
+from .spill import SpillList
 
 
 @dataclass(slots=True)
 class SplitResult:
     """Where the claims went.  Accepted claims are only counted (a large file
-    has many); held ones are kept with their reasons for the held report."""
+    has many); held ones are kept with their reasons for the held report,
+    spilled to disk past a bounded number."""
 
     accepted: int = 0
     accepted_charge: Decimal = Decimal(0)
-    held: list[RoutedClaim] = field(default_factory=list)
+    held: SpillList[RoutedClaim] = field(default_factory=SpillList)
+    held_charge: Decimal = Decimal(0)
     # transaction sets that are not 837s: in neither file, so named here
-    not_carried: list[str] = field(default_factory=list)
+    not_carried: SpillList[str] = field(default_factory=SpillList)
     written: list[str] = field(default_factory=list)
-
-    @property
-    def held_charge(self) -> Decimal:
-        return total_charge(self.held)
 
 
 class _SplitFile:
@@ -164,11 +162,13 @@ class _Splitter(ClaimWalk):
     """The walk, writing each claim to the accepted or the held output."""
 
     def __init__(self, path: str | Path, findings: Iterable[Finding],
-                 accepted: Path | None, held: Path | None, stack: ExitStack) -> None:
+                 accepted: Path | None, held: Path | None, stack: ExitStack,
+                 spill_limit: int | None) -> None:
         super().__init__(path, findings)
         self.accepted = _SplitFile(accepted, self.reader, stack)
         self.held = _SplitFile(held, self.reader, stack)
-        self.result = SplitResult()
+        self.result = SplitResult(held=SpillList(limit=spill_limit),
+                                  not_carried=SpillList(limit=spill_limit))
 
     def run(self) -> SplitResult:
         for _ in self.claims():
@@ -186,6 +186,7 @@ class _Splitter(ClaimWalk):
             self.accepted.add_claim(envelope, hierarchy, segments)
         else:
             self.result.held.append(routed)
+            self.result.held_charge += parse_decimal(routed.charge) or Decimal(0)
             self.held.add_claim(envelope, hierarchy, segments)
 
     def trailer(self, segment: RawSegment) -> None:
@@ -199,15 +200,16 @@ class _Splitter(ClaimWalk):
 
 
 def split_claims(path: str | Path, findings: Iterable[Finding], *,
-                 accepted: Path | None = None, held: Path | None = None) -> SplitResult:
-    """Route each claim of ``path`` by its error ``findings`` (from checking that file).
+                 accepted: Path | None = None, held: Path | None = None,
+                 spill_limit: int | None = None) -> SplitResult:
+    """Route each claim of ``path`` by its error ``findings`` (from checking that
+    file, in file order) and write it to ``accepted`` or ``held``.
 
     The decision is :mod:`edi837.fix.route`'s.  ``accepted`` and ``held`` are
     the output files (None: route only, write nothing); a file that would
-    hold no claim is not created.
+    hold no claim is not created.  Raises SplitError, leaving neither file,
+    when the claims cannot all be routed.  ``spill_limit``: held claims kept
+    in memory before they go to a temporary file.
     """
-    findings = list(findings)
-    if any(f.rule == "EDI002" for f in findings):
-        raise SplitError("an interchange, group or transaction set is not closed (EDI002)")
-    with ExitStack() as stack:
-        return _Splitter(path, findings, accepted, held, stack).run()
+    with ExitStack() as stack:  # the outputs are renamed into place only on success
+        return _Splitter(path, findings, accepted, held, stack, spill_limit).run()

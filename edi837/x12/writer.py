@@ -27,7 +27,12 @@ from pathlib import Path
 from typing import BinaryIO, Callable, Iterator
 
 from ..findings import Edit
-from .reader import CHUNK_SIZE, Delimiters, SegmentReader, sniff_encoding
+from .reader import Delimiters, SegmentReader, sniff_encoding
+
+# Text read ahead of the segment reader, and written out at a time.  A quarter of
+# the reader's 1 MiB chunks: the reader's own chunk is in memory beside these
+# (and `fix --split` has three files open at once), and larger blocks are no faster.
+BLOCK_SIZE = 1 << 18
 
 
 class EditMismatch(Exception):
@@ -127,7 +132,7 @@ class SourceText:
     def _read_more(self) -> bool:
         if self._exhausted:
             return False
-        chunk = self._stream.read(CHUNK_SIZE)
+        chunk = self._stream.read(BLOCK_SIZE)
         self._exhausted = not chunk
         # Drop what was handed out already so memory stays flat.
         used = self._position - self._start
@@ -239,7 +244,7 @@ class TextSink:
             return
         self._pending.append(text)
         self._size += len(text)
-        if self._size >= CHUNK_SIZE:
+        if self._size >= BLOCK_SIZE:
             self._flush()
 
     def _flush(self, final: bool = False) -> None:
