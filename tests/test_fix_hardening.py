@@ -7,11 +7,14 @@ import pickle
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from conftest import CLEAN_J2350_CLAIM
+from edi837.cli_fix import fix as fix_command
 from edi837.config import Config
 from edi837.drugs import load_drug_table
-from edi837.fix import FixPlan, SpillList, fix_file
+from edi837.findings import ERROR, Finding
+from edi837.fix import FixPlan, SpillList, SplitError, fix_file, route_claims
 from edi837.generator import generate
 from edi837.x12.fragment import wrap_claims
 from edi837.x12.writer import rewrite
@@ -36,6 +39,54 @@ def fix(table):
 def write(path: Path, text: str | bytes) -> Path:
     path.write_bytes(text.encode("ascii") if isinstance(text, str) else text)
     return path
+
+
+# -- item 2: every CLM of a split is accounted for ------------------------------------------
+
+def st_after_the_claims(text: str) -> str:
+    """The ST moved to just before the SE: every claim is outside a transaction set."""
+    segments = text.split("~\n")
+    st = next(k for k, s in enumerate(segments) if s.startswith("ST*"))
+    moved = segments.pop(st)
+    se = next(k for k, s in enumerate(segments) if s.startswith("SE*"))
+    segments.insert(se, moved)
+    return "~\n".join(segments)
+
+
+def test_split_refuses_a_file_whose_claims_are_outside_any_transaction_set(tmp_path, fix):
+    source = write(tmp_path / "late-st.edi", st_after_the_claims(TWO_CLAIMS))
+    out = tmp_path / "out"
+    result = fix(source, out, split=True)
+    assert result.exit_status == 2
+    assert any("2 of 2 claims cannot be routed" in p and "outside any transaction set" in p
+               for p in result.problems), result.problems
+    assert not (out / "late-st.accepted.edi").exists()
+    assert not (out / "late-st.held.edi").exists()
+    run = CliRunner().invoke(fix_command, [str(source), "--out-dir", str(tmp_path / "cli"),
+                                           "--split"])
+    assert run.exit_code == 2
+    assert f"{source}: split not written: 2 of 2 claims cannot be routed" in run.output
+
+
+def test_route_claims_gives_each_claim_with_the_errors_that_hold_it(tmp_path, table):
+    from edi837.engine import Engine
+
+    source = write(tmp_path / "two.edi", TWO_CLAIMS)
+    findings = Engine(table, Config()).check_file(source).findings
+    routed = list(route_claims(source, findings))
+    assert [(c.claim_id, c.charge, c.accepted, [f.rule for f in c.reasons])
+            for c in routed] == [("C1", "9400", True, []), ("C2", "9400", False, ["NDC004"])]
+    clm_c2 = TWO_CLAIMS.split("~\n").index("CLM*C2*9400***11:B:1*Y*A*Y*Y") + 1
+    assert routed[1].segment_index == clm_c2  # where a 277CA would point
+    with pytest.raises(SplitError, match="cannot be routed"):
+        list(route_claims(write(tmp_path / "late.edi", st_after_the_claims(TWO_CLAIMS)), []))
+
+
+def test_route_claims_wants_the_findings_in_file_order(tmp_path):
+    source = write(tmp_path / "two.edi", TWO_CLAIMS)
+    late, early = (Finding("NDC004", ERROR, "m", str(source), segment_index=i) for i in (30, 20))
+    with pytest.raises(ValueError, match="file order"):
+        list(route_claims(source, [late, early]))
 
 
 # -- item 14: nothing that grows with the file stays in memory -------------------------------

@@ -40,6 +40,7 @@ class RoutedClaim:
     transaction: str  # ST02
     charge: str  # CLM02
     reasons: list[Finding] = field(default_factory=list)
+    segment_index: int | None = None  # of the CLM, in the file routed
 
     @property
     def accepted(self) -> bool:
@@ -47,7 +48,7 @@ class RoutedClaim:
 
     def as_dict(self) -> dict:
         return {"claim_id": self.claim_id, "transaction": self.transaction,
-                "charge": self.charge,
+                "charge": self.charge, "segment_index": self.segment_index,
                 "reasons": [{"rule": f.rule, "severity": f.severity, "message": f.message,
                              "segment": f.segment, "segment_index": f.segment_index,
                              "line_number": f.line_number} for f in self.reasons]}
@@ -147,7 +148,11 @@ class ClaimWalk:
     `check` returns them); they are read along with the segments.  Holds one
     claim, the hierarchy levels in force and the envelope headers.
 
-    Subclasses that write the claims out override the hooks :meth:`claim_routed` (a claim with what surrounds it),
+    Every CLM segment of the file must end up routed: the walk counts them
+    and raises SplitError at the end when one could not be placed (outside
+    any transaction set, in a set that is not an 837), so a claim is never
+    silently in neither output.  Subclasses that write the claims out
+    override the hooks :meth:`claim_routed` (a claim with what surrounds it),
     :meth:`trailer` (SE, GE, IEA) and :meth:`not_an_837`; they must write
     their outputs so that an exception leaves none behind.
     """
@@ -161,6 +166,11 @@ class ClaimWalk:
         self.claim: list[RawSegment] | None = None
         self.claim_errors: list[Finding] = []
         self.carrying = False  # inside an 837 transaction set
+        # Every CLM must be routed: one the walk cannot place (outside any
+        # transaction set, say) would otherwise be in neither output.
+        self.clm_segments = 0
+        self.routed = 0
+        self._unrouted: tuple[int, str] | None = None  # the first: (segment index, why)
 
     # -- hooks -------------------------------------------------------------------
     def claim_routed(self, routed: RoutedClaim, envelope: Envelope, hierarchy: Hierarchy,
@@ -190,6 +200,11 @@ class ClaimWalk:
         if routed is not None:
             yield routed
         self._errors.finish()
+        if self.routed != self.clm_segments:
+            index, why = self._unrouted
+            raise SplitError(
+                f"{self.clm_segments - self.routed} of {self.clm_segments} claims cannot be "
+                f"routed: the CLM at segment {index} is {why}")
 
     def _found(self, segment: RawSegment) -> list[Finding]:
         return self._errors.at(segment.index)
@@ -247,7 +262,10 @@ class ClaimWalk:
         return routed
 
     def _clm(self, segment: RawSegment) -> RoutedClaim | None:
+        self.clm_segments += 1
         if not self.carrying:
+            if self._unrouted is None:
+                self._unrouted = (segment.index, self._where_not_carried())
             return None
         routed = self._end_claim()
         if self.hierarchy["20"] is None or self.hierarchy["22"] is None:
@@ -256,6 +274,15 @@ class ClaimWalk:
         self.claim = [segment]
         self.claim_errors = list(self._found(segment))
         return routed
+
+    def _where_not_carried(self) -> str:
+        envelope = self.envelope
+        if envelope is None or envelope.gs is None or not envelope.header:
+            return "outside any transaction set"
+        st = envelope.header[0]
+        if element(st, 1) != "837":
+            return f"in transaction set {element(st, 2)}, which is not an 837"
+        return f"after the SE of transaction set {element(st, 2)}"
 
     def _body(self, segment: RawSegment) -> None:
         if self.claim is not None:
@@ -280,7 +307,8 @@ class ClaimWalk:
                 reasons += loop.errors
         reasons += self.envelope.errors
         routed = RoutedClaim(element(clm, 1), element(self.envelope.header[0], 2),
-                             element(clm, 2), reasons)
+                             element(clm, 2), reasons, clm.index)
+        self.routed += 1
         self.claim_routed(routed, self.envelope, self.hierarchy, segments)
         return routed
 
@@ -291,7 +319,7 @@ def route_claims(path: str | Path, findings: Iterable[Finding]) -> Iterator[Rout
     accepted (:attr:`RoutedClaim.accepted`).
 
     Raises SplitError when the file's structure does not allow it: a claim
-    outside a hierarchy, an EDI002 error.
+    outside a hierarchy or outside any 837 transaction set, an EDI002 error.
     The error may come after claims were yielded: consumers that write must
     not keep what they wrote when it does.
     """
