@@ -10,10 +10,11 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import CLEAN_J2350_CLAIM
+from edi837.claims import ClaimReader
 from edi837.cli_fix import fix as fix_command
 from edi837.config import Config
 from edi837.drugs import load_drug_table
-from edi837.findings import ERROR, Finding
+from edi837.findings import ERROR, Edit, Finding, Fix
 from edi837.fix import FixPlan, SpillList, SplitError, fix_file, route_claims
 from edi837.generator import generate
 from edi837.x12.fragment import wrap_claims
@@ -87,6 +88,95 @@ def test_route_claims_wants_the_findings_in_file_order(tmp_path):
     late, early = (Finding("NDC004", ERROR, "m", str(source), segment_index=i) for i in (30, 20))
     with pytest.raises(ValueError, match="file order"):
         list(route_claims(source, [late, early]))
+
+
+# -- item 3: never leave an output edi837 cannot read back -----------------------------------
+
+def edi_outputs(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.glob("*.edi")) if folder.exists() else []
+
+
+def claims_read_back(path: Path) -> tuple[int, list[str]]:
+    reader = ClaimReader(path)
+    count = sum(1 for _ in reader.claims())
+    return count, [f.rule for f in reader.findings if f.severity == ERROR]
+
+
+def test_isa11_equal_to_the_terminator_never_gives_an_unreadable_output(tmp_path, fix):
+    """ISA11 '~' is also the segment terminator: the ISA cannot be read as written."""
+    text = TWO_CLAIMS.replace("*1200*^*00501*", "*1200*~*00501*")
+    source = write(tmp_path / "rep.edi", text)
+    for split in (False, True):
+        out = tmp_path / f"out-{split}"
+        result = fix(source, out, split=split)
+        assert result.exit_status != 0, result
+        for output in edi_outputs(out):
+            assert not output.read_text().rstrip().endswith("IEA*1*~"), "IEA02 emptied"
+            count, errors = claims_read_back(output)
+            assert "EDI001" not in errors and "EDI002" not in errors, (output, errors)
+        if split:
+            assert result.exit_status == 2
+            assert not (out / "rep.accepted.edi").exists()
+
+
+def test_a_fix_never_empties_an_element(tmp_path):
+    source = write(tmp_path / "in.edi", TWO_CLAIMS)
+    iea = len(TWO_CLAIMS.split("~\n")) - 1
+    emptying = Finding("EDI003", ERROR, "m", str(source), segment_index=iea,
+                       fix=Fix("set IEA02", (Edit(iea, "IEA", 2, None, "000000001", ""),)))
+    plan = FixPlan([emptying])
+    rewrite(source, None, plan.transform)
+    plan.finish()
+    assert plan.applied == [] and plan.fixed == []
+    assert "it would empty IEA02" in plan.skipped[0].reason
+
+
+def breaking_transform(monkeypatch, broken):
+    """Make the plan's transform write ``broken(segment)`` where that is not None."""
+    original = FixPlan.transform
+
+    def transform(self, segment):
+        replaced = broken(segment)
+        return original(self, segment) if replaced is None else replaced
+
+    monkeypatch.setattr(FixPlan, "transform", transform)
+
+
+def test_an_output_edi837_cannot_read_back_is_removed(tmp_path, fix, monkeypatch):
+    breaking_transform(monkeypatch, lambda s: [["ISX", *s.fields[1:]]] if s.tag == "ISA" else None)
+    source = write(tmp_path / "in.edi", TWO_CLAIMS)
+    result = fix(source, tmp_path / "out", split=True)
+    assert result.exit_status == 2 and result.status == "failed"
+    assert any("cannot read back what it wrote" in p and "EDI001" in p for p in result.problems)
+    assert list((tmp_path / "out").iterdir()) == []
+    assert result.written == []
+
+
+def test_an_output_that_loses_a_claim_is_removed(tmp_path, fix, monkeypatch):
+    breaking_transform(monkeypatch, lambda s: [] if s.text.startswith("CLM*C2*") else None)
+    source = write(tmp_path / "in.edi", TWO_CLAIMS)
+    result = fix(source, tmp_path / "out", split=True)
+    assert result.exit_status == 2
+    assert any("reads 1 claims back" in p and "not the 2" in p for p in result.problems)
+    assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_a_split_output_that_loses_a_claim_is_removed_with_the_rest(tmp_path, fix, monkeypatch):
+    import edi837.fix.split as split_module
+
+    original = split_module._SplitFile.add_claim
+
+    def add_claim(self, envelope, hierarchy, claim):
+        if claim[0].text.startswith("CLM*C2*"):
+            claim = claim[1:]  # the CLM itself goes missing from the held file
+        original(self, envelope, hierarchy, claim)
+
+    monkeypatch.setattr(split_module._SplitFile, "add_claim", add_claim)
+    source = write(tmp_path / "in.edi", TWO_CLAIMS)
+    result = fix(source, tmp_path / "out", split=True)
+    assert result.exit_status == 2
+    assert any("in.held.edi" in p and "not the 1" in p for p in result.problems), result.problems
+    assert list((tmp_path / "out").iterdir()) == []
 
 
 # -- item 14: nothing that grows with the file stays in memory -------------------------------

@@ -108,7 +108,9 @@ class FixPlan:
     When two fixes edit the same element, the first (in the engine's order:
     segment, then rule) is kept and the other is logged as skipped, since
     applying both would make the result depend on order.  The same edit made
-    by two findings is applied once and fixes both.
+    by two findings is applied once and fixes both.  A fix that would empty
+    an element is never applied: a safe fix corrects or adds a value (an
+    empty control number read from a broken ISA once became an empty IEA02).
 
     What became of the fixes: :attr:`applied` and :attr:`skipped` (changes
     for the change log, spilled to disk when there are many), :attr:`fixed`
@@ -163,6 +165,9 @@ class FixPlan:
         for edit in edits:
             if edit.segment_index <= self._written:
                 reason = f"segment {edit.segment_index} was written before this fix was read"
+            elif edit.before and not edit.after:
+                reason = (f"it would empty {edit.reference}: a safe fix corrects or adds a "
+                          "value, it never removes one")
             else:
                 for other, owners in self.edits.get(edit.segment_index, ()):
                     if other != edit and _overlaps(edit, other):

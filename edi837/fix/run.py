@@ -11,6 +11,7 @@ from itertools import groupby
 from pathlib import Path
 from typing import Collection, Iterable, Iterator
 
+from ..claims import ClaimReader
 from ..config import Config
 from ..engine import Engine, FileResult
 from ..findings import ERROR, Finding
@@ -90,6 +91,10 @@ def fix_file(path: str | Path, out_dir: str | Path, *, table, config: Config | N
     same a `check` would report.  With ``dry_run`` nothing is written and
     ``diff`` shows what would change.  ``spill_limit``: changes and held
     claims kept in memory before they go to a temporary file.
+
+    Every output is read back with edi837's own reader; one it cannot read,
+    or that has lost claims, is removed with the rest of this file's outputs
+    (status failed).
     """
     path, out_dir = Path(path), Path(out_dir)
     targets = Targets.for_input(path, out_dir)
@@ -108,6 +113,8 @@ def fix_file(path: str | Path, out_dir: str | Path, *, table, config: Config | N
         return _dry_run(path, targets, plan, checked.findings, result, split, spill_limit)
     _write_and_check(path, targets, plan, engine, checked, result, split, force,
                      spill_limit)
+    if result.status == FAILED:
+        _remove_outputs(path, targets.all(split), result)
     return result
 
 
@@ -128,6 +135,12 @@ def _write_and_check(path: Path, targets: Targets, plan: FixPlan, engine: Engine
                                f"{exc.strerror or exc}")
         return
     rechecked = engine.check_file(targets.output)
+    lost = _read_back_problem(targets.output, rechecked.status == "unreadable",
+                              rechecked.findings, rechecked.claims, checked.claims)
+    if lost:
+        result.status = FAILED
+        result.problems.append(lost)
+        return
     result.problems += recheck_problems(checked.findings, result.fixed, rechecked.findings)
     result.remaining = _Errors(rechecked.findings)
     if not split:
@@ -136,12 +149,55 @@ def _write_and_check(path: Path, targets: Targets, plan: FixPlan, engine: Engine
         result.problems.append("split not written: the re-check found problems")
         return
     _split(targets, rechecked.findings, result, force, spill_limit)
+    if result.split is not None:
+        for output, expected in ((targets.accepted, result.split.accepted),
+                                 (targets.held, len(result.split.held))):
+            lost = _read_back(output, expected)
+            if lost:
+                result.status = FAILED
+                result.problems.append(lost)
+                return
 
 
 def _take_outcome(plan: FixPlan, summary: RewriteSummary, result: FixResult) -> None:
     result.changes, result.skipped = plan.applied, plan.skipped
     result.fixed = plan.fixed
     result.problems += plan.problems
+
+
+def _read_back(path: Path, claims: int) -> str | None:
+    """A problem when edi837's reader cannot read ``path`` or finds other than
+    ``claims`` claims in it (a file not written must have had none)."""
+    if not path.exists():
+        return None if claims == 0 else f"{path} was not written, but {claims} claims " \
+                                         "were routed to it"
+    reader = ClaimReader(path)
+    count = sum(1 for _ in reader.claims())
+    return _read_back_problem(path, reader.unreadable, reader.findings, count, claims)
+
+
+def _read_back_problem(path: Path, unreadable: bool, findings: Iterable[Finding], count: int,
+                       expected: int) -> str | None:
+    broken = next((f for f in findings if f.severity == ERROR
+                   and f.rule in ("EDI001", "EDI002")), None)
+    if unreadable or broken is not None:
+        why = f": {broken.rule} {display(broken.message)}" if broken is not None else ""
+        return f"edi837 cannot read back what it wrote to {path}{why}; outputs removed"
+    if count != expected:
+        return (f"edi837 reads {count} claims back from {path}, not the {expected} it "
+                "wrote; outputs removed")
+    return None
+
+
+def _remove_outputs(path: Path, targets: list[Path], result: FixResult) -> None:
+    """Leave none of this file's outputs: a half set would contradict itself."""
+    for target in targets:
+        try:
+            if target.is_file() and not _same_file(path, target):  # never the input
+                target.unlink()
+        except OSError:
+            pass
+    result.written = []
 
 
 def _may_write(path: Path, targets: list[Path], force: bool, result: FixResult) -> bool:
