@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+import edi837.fix as fix_package
 from conftest import CLEAN_J2350_CLAIM
 from edi837.claims import ClaimReader
 from edi837.cli_fix import fix as fix_command
@@ -19,6 +20,7 @@ from edi837.fix import FixPlan, SpillList, SplitError, fix_file, route_claims
 from edi837.generator import generate
 from edi837.x12.fragment import wrap_claims
 from edi837.x12.writer import rewrite
+from pyx12check import pyx12_verdict
 
 CLEAN = CLEAN_J2350_CLAIM
 UNFIXABLE = CLEAN.replace("CLM*C1*", "CLM*C2*").replace("50242015001", "50242055401")
@@ -177,6 +179,78 @@ def test_a_split_output_that_loses_a_claim_is_removed_with_the_rest(tmp_path, fi
     assert result.exit_status == 2
     assert any("in.held.edi" in p and "not the 1" in p for p in result.problems), result.problems
     assert list((tmp_path / "out").iterdir()) == []
+
+
+# -- item 11: text after the last IEA; one bad file never stops the others -------------------
+
+FOOTER = "Sent from the practice management system\r\n"
+
+
+def test_text_after_the_last_iea_is_dropped_and_logged(tmp_path, fix):
+    source = write(tmp_path / "footer.edi", TWO_CLAIMS.replace("CLM*C2", "CLM*C3") + FOOTER)
+    result = fix(source, tmp_path / "out", split=True)
+    assert result.problems == [] and result.exit_status == 1  # C3's NDC004 remains
+    corrected = Path(result.output).read_bytes()
+    assert corrected == TWO_CLAIMS.replace("CLM*C2", "CLM*C3").encode("ascii")
+    [dropped] = [c for c in result.changes if c.rule == "EDI002"]
+    assert (dropped.element, dropped.after) == ("after IEA", "")
+    assert dropped.before.startswith("Sent from the practice")
+    log = json.loads((tmp_path / "out" / "footer.edi.changes.json").read_text())
+    assert [c["rule"] for c in log["changes"]] == ["EDI002"]
+    assert "EDI002  after IEA  'Sent from the practice" in \
+        (tmp_path / "out" / "footer.edi.changes.txt").read_text()
+    assert result.split.accepted == 1 and len(result.split.held) == 1
+    assert pyx12_verdict(result.output)[0]
+
+
+def test_dry_run_shows_the_text_after_the_last_iea_as_removed(tmp_path, fix):
+    source = write(tmp_path / "footer.edi", TWO_CLAIMS + FOOTER)
+    result = fix(source, tmp_path / "out", dry_run=True, split=True)
+    assert "Sent from the practice" in result.diff.splitlines()[-1]
+    assert result.diff.splitlines()[-1].startswith("-")
+    assert result.split.accepted == 1 and result.problems == []
+
+
+def test_an_unreadable_interchange_after_the_last_is_not_dropped(tmp_path, fix):
+    """A second interchange with a short ISA is 'text after the last interchange'
+    to the reader; dropping it would lose its claims unseen."""
+    second = wrap_claims(CLEAN, control="000000002").replace("*00*          *00*", "*00**00*", 1)
+    source = write(tmp_path / "two-isa.edi", TWO_CLAIMS + second)
+    result = fix(source, tmp_path / "out", split=True)
+    assert result.exit_status == 2
+    assert any("cannot be fixed" in p and "its claims would be lost" in p
+               for p in result.problems), result.problems
+    assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []
+
+
+def test_fix_goes_on_after_a_file_with_trailing_text(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    write(folder / "a-footer.edi", TWO_CLAIMS + FOOTER)
+    write(folder / "b-next.edi", wrap_claims(CLEAN.replace("50242015001", "50242-150-01")))
+    run = CliRunner().invoke(fix_command, [str(folder), "--out-dir", str(tmp_path / "out")])
+    assert run.exit_code == 1, run.output  # a-footer's NDC004 remains
+    assert "Traceback" not in run.output
+    assert (tmp_path / "out" / "a-footer.edi").exists()
+    assert b"LIN**N4*50242015001" in (tmp_path / "out" / "b-next.edi").read_bytes()
+
+
+def test_an_exception_on_one_file_is_reported_and_the_next_is_fixed(tmp_path, monkeypatch):
+    def crash_on_first(path, *args, **kwargs):
+        if path.name == "a.edi":
+            raise RuntimeError("simulated bug")
+        return fix_file(path, *args, **kwargs)
+
+    monkeypatch.setattr(fix_package, "fix_file", crash_on_first)
+    folder = tmp_path / "in"
+    folder.mkdir()
+    write(folder / "a.edi", wrap_claims(CLEAN))
+    write(folder / "b.edi", wrap_claims(CLEAN))
+    run = CliRunner().invoke(fix_command, [str(folder), "--out-dir", str(tmp_path / "out")])
+    assert run.exit_code == 2
+    assert f"{folder / 'a.edi'}: fix failed: RuntimeError: simulated bug" in run.output
+    assert "Traceback" not in run.output
+    assert (tmp_path / "out" / "b.edi").exists()
 
 
 # -- item 14: nothing that grows with the file stays in memory -------------------------------

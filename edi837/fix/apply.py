@@ -4,23 +4,62 @@ The copying itself is :func:`edi837.x12.writer.rewrite` (untouched segments
 keep their exact bytes, trailers and delimiters); here it is pointed at an
 output file, or, for a dry run, at a :class:`SegmentDiff` that shows what
 would change and writes nothing.
+
+Text after the last interchange (`check`'s EDI002 warning) is the one thing
+the copy leaves out: the corrected file is meant to be forwarded, and a
+receiver's translator may reject a whole file for trailing text.  The change
+log says so.  When that text looks like an interchange edi837 could not read,
+the file is not fixed at all (:class:`CannotFix`): its claims would vanish.
 """
 from __future__ import annotations
 
+import re
 from collections import deque
 from pathlib import Path
 
 from ..files import atomic_output
 from ..x12.reader import display
 from ..x12.writer import RawSegment, RewriteSummary, rewrite
-from .plan import FixPlan
+from .plan import Change, FixPlan
+
+
+# Where text after the last interchange may hold claims: an ISA or CLM
+# segment edi837 could not read (a second interchange with a broken ISA).
+_SEGMENT_OF_CLAIMS = re.compile(r"(?<![A-Za-z0-9])(?:ISA|CLM)[^A-Za-z0-9\s]")
+
+
+class CannotFix(Exception):
+    """The file cannot be fixed as a whole; the message says why."""
+
+
+def _check_dropped(summary: RewriteSummary) -> None:
+    """Text after the last interchange is dropped from the corrected file, but
+    only when it holds no segment of claims: those would be lost unseen."""
+    if summary.dropped and _SEGMENT_OF_CLAIMS.search(summary.dropped):
+        raise CannotFix(f"the text after the last interchange (segment "
+                        f"{summary.dropped_index}) looks like X12 edi837 cannot read (an ISA "
+                        "or CLM segment): its claims would be lost; ask the sender for a "
+                        "readable file")
+
+
+def dropped_change(summary: RewriteSummary) -> Change | None:
+    """The change log's record of the text after the last interchange, when dropped."""
+    if not summary.dropped:
+        return None
+    text = display(summary.dropped.strip())
+    preview = text if len(text) <= 40 else f"{text[:40]}... ({len(text)} characters)"
+    return Change(rule="EDI002", segment_index=summary.dropped_index or 0,
+                  element="after IEA", before=preview, after="",
+                  description="text after the last interchange dropped: it is not X12")
 
 
 def write_corrected(path: Path, target: Path, plan: FixPlan) -> RewriteSummary:
-    """Write ``path`` with the plan's edits applied to ``target``, atomically."""
+    """Write ``path`` with the plan's edits applied to ``target``, atomically.
+    Raises CannotFix (nothing written) when the file cannot be fixed whole."""
     with atomic_output(target, "wb") as handle:
         summary = rewrite(path, handle, plan.transform)
         plan.finish()
+        _check_dropped(summary)
     return summary
 
 
@@ -29,6 +68,10 @@ def diff_of(path: Path, target: Path, plan: FixPlan) -> tuple[str, RewriteSummar
     diff = SegmentDiff(str(path), str(target))
     summary = rewrite(path, None, plan.transform, observer=diff)
     plan.finish()
+    _check_dropped(summary)
+    change = dropped_change(summary)
+    if change is not None:
+        diff.dropped(change.segment_index, change.before)
     return diff.text(), summary
 
 
@@ -79,6 +122,12 @@ class SegmentDiff:
         self._hunk, self._tail = None, []
         self._behind.clear()
         self._behind.extend(rest[-self.context:] if self.context else [])
+
+    def dropped(self, index: int, text: str) -> None:
+        """Text after the last segment (numbered ``index``), left out."""
+        if self._hunk is not None:
+            self._close()
+        self.lines += [f"@@ after segment {index - 1} @@", f"-{index:>6} {text}"]
 
     def text(self) -> str:
         if self._hunk is not None:

@@ -15,9 +15,9 @@ from ..claims import ClaimReader
 from ..config import Config
 from ..engine import Engine, FileResult
 from ..findings import ERROR, Finding
-from ..x12.reader import display
+from ..x12.reader import X12SyntaxError, display
 from ..x12.writer import RewriteSummary
-from .apply import diff_of, write_corrected
+from .apply import CannotFix, diff_of, dropped_change, write_corrected
 from .plan import Change, FixPlan
 from .reports import write_change_log, write_held_report
 from .route import SplitError
@@ -94,7 +94,8 @@ def fix_file(path: str | Path, out_dir: str | Path, *, table, config: Config | N
 
     Every output is read back with edi837's own reader; one it cannot read,
     or that has lost claims, is removed with the rest of this file's outputs
-    (status failed).
+    (status failed).  Should fixing fail in any other way, this file's
+    outputs are removed too, and the exception goes to the caller.
     """
     path, out_dir = Path(path), Path(out_dir)
     targets = Targets.for_input(path, out_dir)
@@ -111,8 +112,12 @@ def fix_file(path: str | Path, out_dir: str | Path, *, table, config: Config | N
     plan = FixPlan(checked.findings, select, ignore, spill_limit=spill_limit)
     if dry_run:
         return _dry_run(path, targets, plan, checked.findings, result, split, spill_limit)
-    _write_and_check(path, targets, plan, engine, checked, result, split, force,
-                     spill_limit)
+    try:
+        _write_and_check(path, targets, plan, engine, checked, result, split, force,
+                         spill_limit)
+    except BaseException:
+        _remove_outputs(path, targets.all(split), result)
+        raise
     if result.status == FAILED:
         _remove_outputs(path, targets.all(split), result)
     return result
@@ -129,10 +134,14 @@ def _write_and_check(path: Path, targets: Targets, plan: FixPlan, engine: Engine
                          sha256=checked.sha256, output=result.output,
                          applied=result.changes, skipped=result.skipped)
         result.written += [str(targets.changes_json), str(targets.changes_text)]
-    except OSError as exc:  # one file that cannot be written does not stop a batch
+    except (OSError, CannotFix, X12SyntaxError) as exc:
+        # one file that cannot be fixed or written does not stop a batch
         result.status = FAILED
-        result.problems.append(f"cannot write {exc.filename or targets.output}: "
-                               f"{exc.strerror or exc}")
+        if isinstance(exc, OSError):
+            result.problems.append(f"cannot write {exc.filename or targets.output}: "
+                                   f"{exc.strerror or exc}")
+        else:
+            result.problems.append(f"cannot be fixed: {exc}")
         return
     rechecked = engine.check_file(targets.output)
     lost = _read_back_problem(targets.output, rechecked.status == "unreadable",
@@ -163,6 +172,9 @@ def _take_outcome(plan: FixPlan, summary: RewriteSummary, result: FixResult) -> 
     result.changes, result.skipped = plan.applied, plan.skipped
     result.fixed = plan.fixed
     result.problems += plan.problems
+    dropped = dropped_change(summary)
+    if dropped is not None:
+        result.changes.append(dropped)
 
 
 def _read_back(path: Path, claims: int) -> str | None:
@@ -249,7 +261,12 @@ def _dry_run(path: Path, targets: Targets, plan: FixPlan, findings: Iterable[Fin
     """Show what would change; write nothing.  Remaining findings are predicted
     (the findings minus the fixed ones), since there is no output to re-check."""
     result.status = DRY_RUN
-    result.diff, summary = diff_of(path, targets.output, plan)
+    try:
+        result.diff, summary = diff_of(path, targets.output, plan)
+    except (CannotFix, X12SyntaxError) as exc:
+        result.status = FAILED
+        result.problems.append(f"cannot be fixed: {exc}")
+        return result
     _take_outcome(plan, summary, result)
     predicted = _Without(findings, result.fixed)
     result.remaining = _Errors(predicted)
