@@ -10,38 +10,21 @@ import pytest
 from click.testing import CliRunner
 
 import edi837.fix as fix_package
-from conftest import CLEAN_J2350_CLAIM
+import test_fix
 from edi837.claims import ClaimReader
 from edi837.cli_fix import fix as fix_command
 from edi837.config import Config
-from edi837.drugs import load_drug_table
 from edi837.findings import ERROR, Edit, Finding, Fix
 from edi837.fix import FixPlan, SpillList, SplitError, fix_file, route_claims
 from edi837.generator import generate
 from edi837.x12.fragment import wrap_claims
 from edi837.x12.writer import rewrite
 from pyx12check import pyx12_verdict
+from test_fix import CLEAN, UNFIXABLE, write
 
-CLEAN = CLEAN_J2350_CLAIM
-UNFIXABLE = CLEAN.replace("CLM*C1*", "CLM*C2*").replace("50242015001", "50242055401")
+table, fix = test_fix.table, test_fix.fix  # the fixtures of test_fix.py, shared
+
 TWO_CLAIMS = wrap_claims(CLEAN + UNFIXABLE)
-
-
-@pytest.fixture(scope="module")
-def table():
-    return load_drug_table([])
-
-
-@pytest.fixture
-def fix(table):
-    def run(path, out_dir, **options):
-        return fix_file(path, out_dir, table=table, config=Config(), **options)
-    return run
-
-
-def write(path: Path, text: str | bytes) -> Path:
-    path.write_bytes(text.encode("ascii") if isinstance(text, str) else text)
-    return path
 
 
 # -- item 2: every CLM of a split is accounted for ------------------------------------------
