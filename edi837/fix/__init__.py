@@ -18,7 +18,10 @@ The parts, in the order the data flows:
   that reports per claim;
 * :mod:`.split` - the accepted and held files, each a complete interchange;
 * :mod:`.reports` - the change log and the held-claims report;
-* :mod:`.run` - one file end to end (:func:`fix_file`).
+* :mod:`.run` - one file end to end (:func:`fix_file`): check, write,
+  re-check, read every output back, split;
+* :mod:`.spill` - the ordered list that keeps changes and held claims
+  bounded in memory (:class:`SpillList`), so `fix --split` streams like `check`.
 """
 from .apply import SegmentDiff
 from .plan import APPLIED, SKIPPED, Change, FixPlan
