@@ -39,8 +39,9 @@ def fix(paths: tuple[Path, ...], out_dir: Path, select: str | None, ignore: str 
     output is checked again: every fixed finding must be gone and none new.
 
     Exit status: 0 every file written and clean, 1 written but errors remain
-    (held claims, findings with no safe fix), 2 a file could not be read, an
-    output already exists, or the re-check found a problem.
+    (held claims, findings with no safe fix), 2 a file could not be read or
+    fixed, an output already exists, or the re-check found a problem.  A file
+    that fails is named on stderr and the others are still fixed.
     """
     from .fix import Targets, fix_file
 
@@ -60,8 +61,15 @@ def fix(paths: tuple[Path, ...], out_dir: Path, select: str | None, ignore: str 
             status = EXIT_TROUBLE
             continue
         outputs.update((t, path) for t in targets)
-        result = fix_file(path, out_dir, table=table, config=config, select=parse_codes(select),
-                          ignore=parse_codes(ignore), dry_run=dry_run, force=force, split=split)
+        try:
+            result = fix_file(path, out_dir, table=table, config=config,
+                              select=parse_codes(select), ignore=parse_codes(ignore),
+                              dry_run=dry_run, force=force, split=split)
+        except Exception as exc:  # noqa: BLE001 - one file's failure never stops the others
+            complain(f"{path}: fix failed: {type(exc).__name__}: {exc} (its outputs were "
+                     "removed; this is a bug in edi837, please report it)")
+            status = EXIT_TROUBLE
+            continue
         _report(result)
         status = max(status, result.exit_status)
     sys.exit(status)

@@ -21,10 +21,14 @@ from .files import discover
                    "extension (-o report.json -o report.txt).")
 @click.option("--ack", "ack_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Write each file's 999 acknowledgment here as <name>.999.")
+@click.option("--control-numbers", "counter", type=click.Path(dir_okay=False, path_type=Path),
+              help="The counter file the 999s take their ISA13/GS06 control numbers from "
+                   "(default: control-numbers in $EDI837_STATE, else in "
+                   "${XDG_DATA_HOME:-~/.local/share}/edi837/).")
 @click.option("-j", "--jobs", type=click.IntRange(min=0), default=1, show_default=True,
               help="Worker processes; 0 = one per CPU.  The findings do not depend on it.")
 def validate(paths: tuple[Path, ...], fmt: str, outputs: tuple[str, ...],
-             ack_dir: Path | None, jobs: int) -> None:
+             ack_dir: Path | None, counter: Path | None, jobs: int) -> None:
     """Validate the 837 files and folders PATHS against the 5010 implementation
     guides (005010X222A1, 005010X223A2) with pyx12.
 
@@ -32,9 +36,14 @@ def validate(paths: tuple[Path, ...], fmt: str, outputs: tuple[str, ...],
     element (999 IK4 code) errors; IG001 when pyx12 cannot validate a file;
     EDI005 warnings for version ids validated as the nearest guide.
 
+    Every 999 gets its own interchange and group control number from a
+    counter kept between runs (--control-numbers), safe to share between
+    processes.
+
     Exit status: 0 no error finding, 1 error findings, 2 a file could not be
-    read or the command was misused.
+    read, a 999 could not be written, or the command was misused.
     """
+    from .acks import ControlNumberError, ControlNumbers
     from .validate import Pyx12Missing, ack_path, require_pyx12, validate_paths
 
     try:
@@ -42,13 +51,27 @@ def validate(paths: tuple[Path, ...], fmt: str, outputs: tuple[str, ...],
     except Pyx12Missing as exc:
         complain(str(exc))
         sys.exit(EXIT_TROUBLE)
+    if counter is not None and ack_dir is None:
+        complain("--control-numbers is for the 999s: give --ack DIR too")
+        sys.exit(EXIT_TROUBLE)
+    numbers = None
     if ack_dir is not None:
+        numbers = ControlNumbers(counter)
         try:
             ack_dir.mkdir(parents=True, exist_ok=True)
+            numbers.last()  # a counter that cannot be used stops the run before it starts
         except OSError as exc:
             complain(f"cannot create --ack directory {ack_dir}: {exc.strerror or exc}")
             sys.exit(EXIT_TROUBLE)
-    report = validate_paths(discover(paths), jobs=jobs, ack_dir=ack_dir)
+        except ControlNumberError as exc:
+            complain(str(exc))
+            sys.exit(EXIT_TROUBLE)
+    try:
+        report = validate_paths(discover(paths), jobs=jobs, ack_dir=ack_dir,
+                                control_numbers=numbers)
+    except ControlNumberError as exc:  # the counter broke during the run (disk full...)
+        complain(f"{exc}; the run was stopped")
+        sys.exit(EXIT_TROUBLE)
     write_reports(report, fmt, outputs)
     for result in report.files:
         if result.status == "unreadable":

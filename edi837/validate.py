@@ -21,6 +21,9 @@ calls it in-process, as a library, and works around what it does badly:
 * It logs every error to stderr and its exit status means nothing: the log is
   captured and the findings are the result.
 * It writes the 999 as ``<name>.997``: we write ``<name>.999``.
+* It builds the 999's ISA13 from the clock, to the minute, so 999s written in
+  the same minute share one: each takes its own from a persistent counter
+  (:mod:`edi837.acks.control`) for ISA13/IEA02 and GS06/GE02.
 * It parses the guide's XML map again on every run: maps are cached per process.
 
 The normalised copy has one segment per line, so its line k is segment k of
@@ -56,6 +59,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, NamedTuple
 
+from .acks import ControlNumbers, stamp
 from .claims import VARIANTS
 from .engine import FileResult, Report
 from .files import HashingReader, atomic_output
@@ -707,11 +711,18 @@ def _validate_one(path: str, reader_findings: bool = True):
         prep.close()
 
 
-def write_999(path: str | Path, out_dir: str | Path) -> Path | None:
+def write_999(path: str | Path, out_dir: str | Path, *,
+              control_numbers: ControlNumbers | None = None) -> Path | None:
     """Validate ``path`` and write its 999 as ``out_dir/<name>.999``; return
-    that path, or None when pyx12 could not produce one (see the findings)."""
+    that path, or None when pyx12 could not produce one (see the findings).
+
+    The 999's ISA13/IEA02 and GS06/GE02 are the next number of
+    ``control_numbers`` (default: the user's counter, see
+    :mod:`edi837.acks.control`).  Raises ControlNumberError when the counter
+    cannot be used; no 999 is written then.
+    """
     _, ack = _validate_one(str(path))
-    return _write_ack(str(path), out_dir, ack)
+    return _write_ack(str(path), out_dir, ack, control_numbers or ControlNumbers())
 
 
 def _outcome(result) -> _UnitResult:
@@ -723,25 +734,36 @@ def _outcome(result) -> _UnitResult:
         return _UnitResult([], [], f"worker failed: {type(exc).__name__}: {exc}")
 
 
-def _write_ack(path: str, out_dir: str | Path, ack: str | None) -> Path | None:
+def _write_ack(path: str, out_dir: str | Path, ack: str | None,
+               control_numbers: ControlNumbers) -> Path | None:
     """Write the 999, or remove a stale one: after a run, ``<name>.999``
-    exists exactly when this run acknowledged the file."""
+    exists exactly when this run acknowledged the file.
+
+    pyx12 builds ISA13 from the clock (to the minute) and GS06 at random, so
+    999s written in the same minute shared an ISA13: each takes its own
+    number from the counter instead, for both."""
     target = ack_path(path, out_dir)
     if ack is None:
         target.unlink(missing_ok=True)
         return None
+    ack = stamp(ack, control_numbers.next())
     with atomic_output(target, newline="") as handle:
         handle.write(ack)
     return target
 
 
 def validate_paths(paths: Iterable[str | Path], jobs: int = 1,
-                   ack_dir: str | Path | None = None) -> Report:
+                   ack_dir: str | Path | None = None,
+                   control_numbers: ControlNumbers | None = None) -> Report:
     """Validate files; a Report like Engine.run's.  ``jobs`` > 1 runs the work
     units of all files on that many processes, with the same result.  With
     ``ack_dir``, each file's 999 is written there (files pyx12 could not
-    acknowledge get none; their findings say why)."""
+    acknowledge get none; their findings say why), its control numbers taken
+    from ``control_numbers`` (default: the user's counter).  Raises
+    ControlNumberError when the counter cannot be used."""
     require_pyx12()
+    if ack_dir is not None and control_numbers is None:
+        control_numbers = ControlNumbers()
     report = Report([], NOT_A_DRUG_TABLE)
     jobs = jobs if jobs > 0 else os.cpu_count() or 1
     executor = None
@@ -757,7 +779,7 @@ def validate_paths(paths: Iterable[str | Path], jobs: int = 1,
             prep.close()
         report.files.append(result)
         if ack_dir is not None:
-            _write_ack(prep.path, ack_dir, ack)
+            _write_ack(prep.path, ack_dir, ack, control_numbers)
 
     try:
         for path in paths:

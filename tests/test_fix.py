@@ -268,13 +268,18 @@ def _finding(rule: str, edit: Edit) -> Finding:
                    claim_id="C1", line_number=1, fix=Fix("d", (edit,)))
 
 
-def test_conflicting_edits_keep_the_first_and_log_the_other():
+def test_conflicting_edits_keep_the_first_and_log_the_other(tmp_path):
+    source = write(tmp_path / "in.edi", DEFECT.replace("CTP****20*ML", "CTP****20*ml"))
     first = _finding("NDC002", Edit(LIN, "LIN", 3, None, "50242-150-01", "50242015001"))
     other = _finding("NDC003", Edit(LIN, "LIN", 3, None, "50242-150-01", "99999999999"))
     component = _finding("NDC006", Edit(LIN + 1, "CTP", 5, 1, "ml", "ML"))
     same = _finding("NDC006", Edit(LIN + 1, "CTP", 5, 1, "ml", "ML"))  # the same edit: no conflict
     plan = FixPlan([first, other, component, same])
-    assert plan.fixes == [first, component, same]
+    rewrite(source, None, plan.transform)
+    plan.finish()
+    assert [(c.rule, c.after) for c in plan.applied] == [
+        ("NDC002", "50242015001"), ("NDC006", "ML"), ("NDC006", "ML")]
+    assert plan.fixed == [(LIN, "NDC002"), (LIN + 1, "NDC006"), (LIN + 1, "NDC006")]
     assert [(c.rule, c.status) for c in plan.skipped] == [("NDC003", "skipped")]
     assert f"conflicts with NDC002's edit of LIN03 at segment {LIN}" in plan.skipped[0].reason
 
@@ -284,9 +289,9 @@ def test_edit_whose_before_no_longer_holds_is_skipped(tmp_path):
     stale = _finding("NDC002", Edit(LIN, "LIN", 3, None, "12345-678-90", "12345067890"))
     plan = FixPlan([stale])
     rewrite(source, None, plan.transform)
-    fixed, applied, skipped, problems = plan.outcome()
-    assert fixed == [] and applied == [] and problems == []
-    assert "LIN03 is '50242-150-01', not '12345-678-90'" in skipped[0].reason
+    plan.finish()
+    assert plan.fixed == [] and plan.applied == [] and plan.problems == []
+    assert "LIN03 is '50242-150-01', not '12345-678-90'" in plan.skipped[0].reason
 
 
 # -- re-check ----------------------------------------------------------------------------
@@ -296,16 +301,16 @@ def test_recheck_reports_a_fixed_finding_still_there_and_a_new_one():
     fixed = _finding("NDC002", edit)
     kept = _finding("NDC004", edit)
     after = [_finding("NDC002", edit), _finding("NDC004", edit), _finding("NDC008", edit)]
-    problems = recheck_problems([fixed, kept], [fixed], after)
+    problems = recheck_problems([fixed, kept], [(LIN, "NDC002")], after)
     assert len(problems) == 2
     assert f"fixed finding still present: NDC002 at segment {LIN}" in problems[0]
     assert f"new finding: NDC008 at segment {LIN}" in problems[1]
-    assert recheck_problems([fixed, kept], [fixed], [_finding("NDC004", edit)]) == []
+    assert recheck_problems([fixed, kept], [(LIN, "NDC002")], [_finding("NDC004", edit)]) == []
 
 
 def test_a_fix_that_does_not_fix_makes_the_run_fail(tmp_path, table, monkeypatch):
     """A (hypothetical) fix that does not remove its finding: the re-check catches it."""
-    import edi837.fix as fix_module
+    import edi837.fix.run as fix_module
 
     class BrokenEngine(Engine):
         calls = 0

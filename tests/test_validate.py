@@ -17,9 +17,11 @@ import pytest
 from click.testing import CliRunner
 
 from edi837 import validate as validate_module
+from edi837.acks import ControlNumberError, ControlNumbers, stamp
 from edi837.cli_validate import validate
 from edi837.validate import validate_file, validate_paths, write_999
 from edi837.x12.fragment import ISA, fragment_segments, header_segments, wrap_claims
+from pyx12check import pyx12_verdict
 
 PROFESSIONAL = """
 CLM*C1*600***11:B:1*Y*A*Y*Y
@@ -41,6 +43,14 @@ DTP*472*D8*20251105
 LIN**N4*50242015001
 CTP****20*ML
 """
+
+
+@pytest.fixture(autouse=True)
+def state(tmp_path, monkeypatch):
+    """The control-number counter of every 999 in these tests: never the user's own."""
+    folder = tmp_path / "state"
+    monkeypatch.setenv("EDI837_STATE", str(folder))
+    return folder
 
 
 def ig(findings):
@@ -269,6 +279,65 @@ def test_999_for_several_sets_has_one_ak2_each(edi_file, tmp_path, monkeypatch):
     assert [s for s in acks if s[0] == "AK9"][0][:5] == ["AK9", "P", "4", "4", "3"]
 
 
+def envelope_numbers(ack: Path) -> tuple[str, str, str, str]:
+    """ISA13, GS06, GE02, IEA02 of a 999."""
+    found = {s[0]: s for s in segments(ack.read_text())}
+    return found["ISA"][13], found["GS"][6], found["GE"][2], found["IEA"][2]
+
+
+def test_999s_written_in_the_same_second_get_their_own_control_numbers(edi_file, tmp_path,
+                                                                       state):
+    clean = edi_file(PROFESSIONAL, name="clean.edi")
+    bad = edi_file(wrap_claims(PROFESSIONAL).replace("CLM*C1*600*", "CLM*C1**"), wrap=False,
+                   name="bad.edi")
+    first = write_999(clean, tmp_path / "one")
+    second = write_999(bad, tmp_path / "two")
+    again = write_999(clean, tmp_path / "three")  # the same input: still a new interchange
+    numbers = [envelope_numbers(ack) for ack in (first, second, again)]
+    # pyx12 alone gave all three the ISA13 of this minute
+    assert numbers == [("000000001", "1", "1", "000000001"),
+                       ("000000002", "2", "2", "000000002"),
+                       ("000000003", "3", "3", "000000003")]
+    assert (state / "control-numbers").read_text() == "3\n"
+    for ack in (first, second, again):
+        ok, messages = pyx12_verdict(ack)
+        assert ok, (ack, messages)
+
+
+def test_control_numbers_survive_across_processes_and_never_repeat(tmp_path):
+    import subprocess
+
+    counter = tmp_path / "shared" / "counter"
+    take = ("import sys; from edi837.acks import ControlNumbers; n = ControlNumbers(sys.argv[1]); "
+            "print(*[n.next() for _ in range(25)], *n.reserve(5))")
+    runs = [subprocess.Popen([sys.executable, "-c", take, str(counter)], stdout=subprocess.PIPE,
+                             text=True) for _ in range(4)]
+    taken = [int(n) for run in runs for n in run.communicate()[0].split()]
+    assert all(run.returncode == 0 for run in runs)
+    assert sorted(taken) == list(range(1, 121))  # 4 processes at once, no number twice
+    assert ControlNumbers(counter).next() == 121  # and the next run goes on from there
+
+
+def test_control_number_counter_wraps_and_refuses_a_damaged_file(tmp_path):
+    counter = tmp_path / "counter"
+    counter.write_text("999999998\n")
+    assert ControlNumbers(counter).reserve(3) == [999999999, 1, 2]
+    counter.write_text("twelve\n")
+    with pytest.raises(ControlNumberError, match=re.escape(str(counter))):
+        ControlNumbers(counter).next()
+    assert counter.read_text() == "twelve\n"  # never silently restarted
+
+
+def test_stamp_sets_the_envelope_numbers_and_nothing_else():
+    ack = ("ISA*00*          *00*          *ZZ*R              *ZZ*S              *261129*1951*^"
+           "*00501*611291951*0*T*:~\nGS*FA*R*S*20261129*195151*484082445*X*005010X231~\n"
+           "ST*999*0001*005010X231~\nSE*2*0001~\nGE*1*484082445~\nIEA*1*611291951~\n")
+    stamped = stamp(ack, 42)
+    assert stamped == ack.replace("611291951", "000000042").replace("484082445", "42")
+    with pytest.raises(ValueError, match="one group"):
+        stamp(ack.replace("GE*1*484082445~\n", "GE*1*484082445~\nGS*FA*R*S*1*1*7*X*1~\n"), 1)
+
+
 def test_no_999_when_pyx12_cannot_validate(edi_file, tmp_path):
     text = wrap_claims(PROFESSIONAL).replace("005010X222A1", "005010X999")
     path = edi_file(text, wrap=False, name="unknown.edi")
@@ -350,6 +419,23 @@ def test_cli_json_ack_and_jobs(runner, edi_file, tmp_path):
     assert (finding["rule"], finding["segment_index"], finding["loop"], finding["value"],
             finding["transaction_control_number"]) == ("IGE1", 34, "2010AA", "NM103", "0002")
     assert sorted(p.name for p in (tmp_path / "acks").iterdir()) == ["clean.999", "multi.999"]
+
+
+def test_cli_takes_control_numbers_from_the_counter_given(runner, edi_file, tmp_path):
+    path = str(edi_file(PROFESSIONAL, name="clean.edi"))
+    counter = tmp_path / "counter"
+    counter.write_text("41\n")
+    for expected in ("000000042", "000000043"):
+        result = runner.invoke(validate, [path, "--ack", str(tmp_path / "acks"),
+                                          "--control-numbers", str(counter)])
+        assert result.exit_code == 0, result.output
+        assert envelope_numbers(tmp_path / "acks" / "clean.999")[0] == expected
+    counter.write_text("not a number\n")
+    result = runner.invoke(validate, [path, "--ack", str(tmp_path / "acks"),
+                                      "--control-numbers", str(counter)])
+    assert result.exit_code == 2 and str(counter) in result.output
+    result = runner.invoke(validate, [path, "--control-numbers", str(counter)])
+    assert result.exit_code == 2 and "--ack" in result.output
 
 
 def test_cli_without_pyx12_exits_2(runner, edi_file, monkeypatch):

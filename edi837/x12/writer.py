@@ -27,7 +27,12 @@ from pathlib import Path
 from typing import BinaryIO, Callable, Iterator
 
 from ..findings import Edit
-from .reader import CHUNK_SIZE, Delimiters, SegmentReader, sniff_encoding
+from .reader import Delimiters, SegmentReader, X12SyntaxError, sniff_encoding
+
+# Text read ahead of the segment reader, and written out at a time.  A quarter of
+# the reader's 1 MiB chunks: the reader's own chunk is in memory beside these
+# (and `fix --split` has three files open at once), and larger blocks are no faster.
+BLOCK_SIZE = 1 << 18
 
 
 class EditMismatch(Exception):
@@ -127,7 +132,7 @@ class SourceText:
     def _read_more(self) -> bool:
         if self._exhausted:
             return False
-        chunk = self._stream.read(CHUNK_SIZE)
+        chunk = self._stream.read(BLOCK_SIZE)
         self._exhausted = not chunk
         # Drop what was handed out already so memory stays flat.
         used = self._position - self._start
@@ -181,29 +186,47 @@ class RawSegmentReader:
     and ``encoding`` are known once the first segment has been yielded; the
     trailer of the last segment runs to the end of the file.  Memory stays
     flat: the file is read in chunks, one segment of look-ahead.
+
+    Text after the last complete interchange that is not X12 (a mail
+    footer, a stray line: `check` reports it as an EDI002 warning) ends the
+    segments: the last trailer stops where that text starts, and the text
+    itself is in ``trailing`` (its would-be segment number in
+    ``trailing_index``) once the iteration is over.
     """
 
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
         self.head = ""
         self.encoding = LATIN1
+        self.trailing = ""
+        self.trailing_index: int | None = None
 
     def __iter__(self) -> Iterator[RawSegment]:
         with open(self.path, "rb") as stream:
             source = SourceText(stream)
             self.encoding = source.encoding
             previous: tuple[int, Delimiters] | None = None
-            for batch in SegmentReader(self.path).batches():
-                delimiters, first = batch.delimiters, batch.first_index
-                for k in range(len(batch.texts)):
-                    raw = source.take(batch.offset(k))
-                    if previous is None:
-                        self.head = raw
-                    else:
-                        yield _raw_segment(raw, *previous)
-                    previous = (first + k, delimiters)
+            stop = None  # where the text after the last interchange starts
+            try:
+                for batch in SegmentReader(self.path).batches():
+                    delimiters, first = batch.delimiters, batch.first_index
+                    for k in range(len(batch.texts)):
+                        raw = source.take(batch.offset(k))
+                        if previous is None:
+                            self.head = raw
+                        else:
+                            yield _raw_segment(raw, *previous)
+                        previous = (first + k, delimiters)
+            except X12SyntaxError as exc:
+                if not exc.after_interchange or previous is None or exc.offset is None:
+                    raise
+                stop, self.trailing_index = exc.offset, exc.segment_index
             if previous is not None:
-                yield _raw_segment(source.take_rest(), *previous)
+                if stop is None:
+                    yield _raw_segment(source.take_rest(), *previous)
+                else:
+                    yield _raw_segment(source.take(stop), *previous)
+                    self.trailing = source.take_rest()
 
 
 def _raw_segment(raw: str, index: int, delimiters: Delimiters) -> RawSegment:
@@ -239,7 +262,7 @@ class TextSink:
             return
         self._pending.append(text)
         self._size += len(text)
-        if self._size >= CHUNK_SIZE:
+        if self._size >= BLOCK_SIZE:
             self._flush()
 
     def _flush(self, final: bool = False) -> None:
@@ -267,6 +290,8 @@ class RewriteSummary:
     segments: int = 0  # segments read
     changed: list[int] = field(default_factory=list)  # indexes of segments written differently
     recounted: list[int] = field(default_factory=list)  # trailers whose count was recomputed
+    dropped: str = ""  # text after the last interchange, left out (RawSegmentReader.trailing)
+    dropped_index: int | None = None  # the segment number it would have had
 
 
 class _EnvelopeCounts:
@@ -339,7 +364,8 @@ def rewrite(path: str | Path, handle: BinaryIO | None, transform: Transform,
     Every segment the transform keeps is written byte for byte with its
     trailer; a replaced segment is serialised with the delimiters of its
     interchange and keeps its original trailer (inserted segments get the
-    same trailer).
+    same trailer).  Text after the last interchange that is not X12 is left
+    out and returned in the summary (``dropped``).
     """
     reader = RawSegmentReader(path)
     counts = _EnvelopeCounts()
@@ -377,4 +403,7 @@ def rewrite(path: str | Path, handle: BinaryIO | None, transform: Transform,
             observer(segment, texts)
     if sink is not None:
         sink.close()
+    # What follows the last interchange is not X12: a corrected file is meant
+    # to be forwarded, and a receiver may reject the whole file for it.
+    summary.dropped, summary.dropped_index = reader.trailing, reader.trailing_index
     return summary
