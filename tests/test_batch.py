@@ -20,6 +20,7 @@ import pytest
 from click.testing import CliRunner
 
 from edi837 import batch as batch_module
+from edi837.batch import durable
 from edi837.batch import (LEDGER_NAME, BatchError, BatchOptions, StopFlag, iter_inputs,
                           run_batch)
 from edi837.cli_batch import batch as batch_command
@@ -314,14 +315,14 @@ def test_stop_signal_finishes_the_current_file_then_stops(tmp_path, monkeypatch)
         if step == "report-written":  # SIGTERM arrives while the first file is checked
             stop.set(signal.SIGTERM)
 
-    monkeypatch.setattr(batch_module, "_checkpoint", checkpoint)
+    monkeypatch.setattr(durable, "checkpoint", checkpoint)
     assert run_batch(opts, stop=stop) == 2  # one-shot: files were left, the operator must know
     rows = ledger(opts.out)
     assert [(r["name"], r["state"]) for r in rows] == [("f0.edi", "done")]
     assert sorted(p.name for p in opts.inbox.iterdir()) == ["f1.edi", "f2.edi"]
     [summary] = summaries(opts.out)
     assert summary["run"]["state"] == "stopped" and summary["problems"]
-    monkeypatch.setattr(batch_module, "_checkpoint", lambda step: None)
+    monkeypatch.setattr(durable, "checkpoint", lambda step: None)
     assert run_batch(opts) == 0  # the next run takes the rest
     assert_consistent(opts, {f"f{n}.edi": edi(CLEAN, control=f"00000000{n + 1}")
                              for n in range(3)})
@@ -361,7 +362,7 @@ def killed_at_step(opts: BatchOptions, step: int) -> bool:
                 if count == step:
                     os.kill(os.getpid(), signal.SIGKILL)
 
-            batch_module._checkpoint = checkpoint
+            durable.checkpoint = checkpoint
             run_batch(opts)
         except BaseException:
             code = 3

@@ -1,0 +1,348 @@
+"""The batch driver: open (check options, lock, recover), scan, process, finish.
+
+The driver alone owns the ledger and every step that moves an input or
+records it; checking and report writing are handed to a worker (``run``), in
+this process or in worker processes (``executors``).  A run begins when its
+first file is taken (a poll that takes nothing leaves no trace) and ends
+with its summary (``summary``).
+
+Exit status: 0 no error finding, 1 error findings, 2 a file quarantined or a
+problem.  ``watch`` returns 0 when stopped by a signal: each run's status is
+in its summary and log line, and a service stopped on purpose has not failed.
+
+Logs name files, counts, rule codes and run ids, never the content of a
+file: finding messages and exception messages (which may quote segments with
+names, member ids or birth dates) go only to reports and reason files, which
+sit beside the data they describe.
+"""
+from __future__ import annotations
+
+import logging
+import shutil
+import sys
+import time
+from collections import deque
+from concurrent.futures import FIRST_COMPLETED, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from . import durable
+from .archive import Archiver
+from .executors import LocalPool
+from .inbox import Inbox, Settle, signature
+from .ledger import (DUPLICATE, FILES_DIR, FINISHED, INTERRUPTED, LEDGER_NAME, REPORTED,
+                     STOPPED, Ledger, recover)
+from .locks import Locks
+from .names import shown
+from .options import (EXIT_OK, EXIT_TROUBLE, BatchError, BatchOptions, StopFlag,
+                      check_options)
+from .run import Job, Worker, WorkerSettings
+from .summary import log_run_end, write_summary
+
+DEFER = "defer"  # a copy of content being checked right now: take it after that one
+
+log = logging.getLogger("edi837.batch")
+
+
+def _new_run_id() -> str:
+    # UTC to the microsecond: run folders sort in the order the runs started
+    # (one batch at a time per OUTDIR: the lock)
+    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
+
+
+@dataclass
+class _Run:
+    run_id: str
+    directory: Path
+    waiting: list[dict] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    stopped: bool = False
+
+
+class Batch:
+    """One OUTDIR's batches: open() locks and repairs, run_once() or watch() works."""
+
+    def __init__(self, options: BatchOptions) -> None:
+        if options.jobs < 1:
+            raise BatchError("--jobs must be at least 1")
+        self.options = options
+        self.inbox = Inbox(options.inbox, Settle(options.settle, options.marker),
+                           marker=options.marker,
+                           exclude=(options.out, options.archive_dir, options.quarantine_dir))
+        self.ledger: Ledger | None = None
+        self.archiver: Archiver | None = None
+        self.status = EXIT_OK  # worst exit status of everything this process did
+        self._locks = Locks()
+        self._settings = WorkerSettings(
+            drug_tables=tuple(str(p) for p in options.drug_tables), config=options.config,
+            formats=options.formats, fix=options.fix or options.split, split=options.split,
+            validate=options.validate, select=options.select, ignore=options.ignore)
+        self._pool = LocalPool(self._settings, options.jobs)
+        self._local: Worker | None = None
+        self._table_version = ""
+        self._run: _Run | None = None
+        self.last_run: str | None = None  # id of the last run that took a file
+        self._pending: tuple[int, list] = (0, [])
+
+    def __enter__(self) -> "Batch":
+        self.open()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- opening: checks, lock, repair ------------------------------------------------------
+    def open(self) -> None:
+        options = self.options
+        check_options(options)
+        durable.makedirs(options.out)
+        self._locks.acquire(options)
+        self.ledger = Ledger(options.out / LEDGER_NAME)
+        self.archiver = Archiver(self.ledger, options)
+        self._local = Worker(self._settings) if options.jobs == 1 else None
+        from ..drugs import load_drug_table
+
+        self._table_version = (self._local.table if self._local
+                               else load_drug_table(list(options.drug_tables))).version
+        self.recover()
+
+    def close(self) -> None:
+        self._pool.close()
+        if self.ledger is not None:
+            self.ledger.close()
+            self.ledger = None
+        self._locks.release()
+
+    def recover(self) -> None:
+        """Repair what a killed run left (``ledger.recover``)."""
+        def close_run(run_id: str, status: int) -> None:
+            self._write_summary(_Run(run_id, self.options.out / run_id), INTERRUPTED, status)
+
+        status = recover(self.ledger, self.options, close_run=close_run,
+                         complete=lambda row: self.archiver.complete(row, verify=True))
+        self.status = max(self.status, status, EXIT_TROUBLE if self.archiver.trouble else 0)
+
+    # -- one run ----------------------------------------------------------------------------
+    def run_once(self, stop: StopFlag | None = None, *, watching: bool = False) -> int:
+        """Take every settled file in the inbox once; return this run's exit status."""
+        stop = stop if stop is not None else StopFlag()
+        candidates, waiting = self.inbox.scan()
+        self._run = None
+        self._pending = (len(candidates), waiting)
+        with self._progress(len(candidates)) as bar:
+            self._process(candidates, stop, bar, waiting)
+        run, self._run = self._run, None
+        self.last_run = run.run_id if run else None
+        if self.archiver.trouble:
+            self.status = EXIT_TROUBLE
+        if run is None:  # nothing taken: no run directory, no summary
+            if candidates and stop and not watching:
+                log.warning("stopped (signal %s) before taking any file", stop.signal)
+                self.status = EXIT_TROUBLE
+                return EXIT_TROUBLE
+            return EXIT_OK
+        if run.stopped and not watching:
+            run.problems.append(f"stopped by signal {stop.signal} before every file was taken")
+        status = self.ledger.exit_status(run.run_id, run.problems)
+        state = STOPPED if run.stopped else FINISHED
+        self._write_summary(run, state, status)
+        self.ledger.end_run(run.run_id, state, status)
+        durable.checkpoint("run-finished")
+        log_run_end(self.ledger, run.run_id, run.directory, state=state, status=status,
+                    waiting=len(run.waiting))
+        self.status = max(self.status, status)
+        return status
+
+    def _ensure_run(self) -> _Run:
+        """The current run, begun when its first file is taken (a poll that takes
+        nothing leaves no trace)."""
+        if self._run is None:
+            count, waiting = self._pending
+            run_id = _new_run_id()
+            while self.ledger.run(run_id) is not None:  # same microsecond as the last one
+                run_id = _new_run_id()
+            self.ledger.begin_run(run_id)
+            self._run = _Run(run_id, self.options.out / run_id, waiting)
+            durable.makedirs(self._run.directory)
+            durable.checkpoint("run-started")
+            log.info("run %s: %d files to take, %d waiting", run_id, count, len(waiting))
+        return self._run
+
+    def watch(self, stop: StopFlag) -> int:
+        """Poll the inbox every ``interval`` seconds until ``stop`` is set.
+
+        Returns 0: a service stopped on purpose has not failed.  Each run's exit
+        status is in its summary and its last log line; a problem that stops
+        the watching (disk full, ledger unwritable) raises instead (exit 2)."""
+        options = self.options
+        log.info("watching %s every %g s (settle %s); SIGTERM or Ctrl-C stops after the "
+                 "current file", options.inbox, options.interval,
+                 f"marker {options.marker}" if options.marker else f"{options.settle:g} s")
+        while not stop:
+            self.run_once(stop, watching=True)
+            deadline = time.monotonic() + options.interval
+            while not stop and time.monotonic() < deadline:
+                time.sleep(min(0.1, options.interval))
+        log.info("stopped (signal %s); worst run exit status %d", stop.signal, self.status)
+        return EXIT_OK
+
+    # -- processing -------------------------------------------------------------------------
+    def _progress(self, length: int):
+        import contextlib
+
+        import click
+
+        if self.options.progress and length:
+            return click.progressbar(length=length, label="edi837 batch", file=sys.stderr)
+        return contextlib.nullcontext(None)
+
+    def _process(self, candidates, stop: StopFlag, bar, waiting: list) -> None:
+        jobs = self.options.jobs
+        queue = deque(candidates)
+        deferred: list = []
+        in_flight: dict = {}  # future -> (job, row id)
+        flying: set[str] = set()  # hashes being checked now
+
+        def advance() -> None:
+            if bar is not None:
+                bar.update(1)
+
+        while True:
+            while queue and len(in_flight) < jobs and not stop:
+                candidate = queue.popleft()
+                taken = self._take(candidate, flying, waiting)
+                if taken is None:
+                    advance()
+                elif taken == DEFER:
+                    deferred.append(candidate)
+                elif jobs == 1:
+                    job, row_id = taken
+                    self._finish(job, row_id, self._local.run(job), waiting)
+                    flying.discard(job.sha256)
+                    advance()
+                else:
+                    job, row_id = taken
+                    try:
+                        future = self._pool.submit(job)
+                    except BrokenProcessPool:
+                        self._pool.broken()
+                        self._roll_back(job, row_id, "worker processes died")
+                        flying.discard(job.sha256)
+                        queue.clear()
+                        break
+                    in_flight[future] = (job, row_id)
+            if in_flight:
+                done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                for future in done:
+                    job, row_id = in_flight.pop(future)
+                    flying.discard(job.sha256)
+                    try:
+                        outcome = future.result()
+                    except BrokenProcessPool:
+                        # which file killed it cannot be told: every file in hand
+                        # is rolled back and left for the next run
+                        self._pool.broken()
+                        self._roll_back(job, row_id,
+                                        "a worker process died (killed, or out of memory?)")
+                        queue.clear()
+                        continue
+                    self._finish(job, row_id, outcome, waiting)
+                    advance()
+                continue
+            if stop and (queue or deferred):
+                log.warning("stop requested (signal %s): the files in hand are finished; "
+                            "%d left for the next run", stop.signal, len(queue) + len(deferred))
+                if self._run is not None:
+                    self._run.stopped = True
+                return
+            if deferred and not queue:
+                # copies of content checked earlier in this run: duplicates of it now
+                queue.extend(deferred)
+                deferred = []
+                continue
+            if not queue:
+                return
+
+    def _take(self, candidate, flying: set[str], waiting: list):
+        """Hash a candidate and record it: (job, row id), DEFER, or None (not taken)."""
+        name, path, sig = candidate
+        ledger, options = self.ledger, self.options
+        try:
+            if signature(path.stat()) != sig:
+                waiting.append({"name": name, "why": "changed since the scan"})
+                return None
+            sha = durable.sha256_of(path)
+            st = path.stat()
+        except FileNotFoundError:
+            log.info("%s: gone before it was taken", shown(name))
+            return None
+        except OSError as exc:
+            self._ensure_run().problems.append(f"{name}: cannot read: {exc.strerror or exc}")
+            log.error("%s: cannot read (%s); left in the inbox", shown(name),
+                      exc.strerror or type(exc).__name__)
+            return None
+        if signature(st) != sig:
+            waiting.append({"name": name, "why": "changed while being hashed"})
+            return None
+        if sha in flying:
+            return DEFER
+        if ledger.unfinished_content(sha) is not None:
+            log.warning("%s: same content as an input whose archiving is not finished; "
+                        "left in the inbox", shown(name))
+            return None
+        marker = str(path) + options.marker if options.marker else None
+        original = None if options.reprocess else ledger.done_content(sha)
+        run = self._ensure_run()
+        if original is not None:
+            destination = options.archive_dir / run.run_id / name
+            row_id = ledger.take(sha256=sha, run_id=run.run_id, name=name, source=path,
+                                 size=st.st_size, marker=marker, state=REPORTED,
+                                 outcome=DUPLICATE, destination=str(destination),
+                                 duplicate_of=original["id"])
+            durable.checkpoint("claimed")
+            log.info("%s: duplicate of %s (run %s), not checked again; archived",
+                     shown(name), shown(original["name"]), original["run_id"])
+            self.archiver.complete(ledger.row(row_id), verify=False)
+            return None
+        row_id = ledger.take(sha256=sha, run_id=run.run_id, name=name, source=path,
+                             size=st.st_size, marker=marker)
+        durable.checkpoint("claimed")
+        flying.add(sha)
+        job = Job(str(path), name, sha, str(run.directory / FILES_DIR / name))
+        return job, row_id
+
+    def _roll_back(self, job: Job, row_id: int, why: str) -> None:
+        shutil.rmtree(job.out_dir, ignore_errors=True)
+        self.ledger.forget(row_id)
+        self._ensure_run().problems.append(f"{job.name}: {why}; left in the inbox")
+        log.error("%s: %s; left in the inbox for the next run", shown(job.name), why)
+
+    def _finish(self, job: Job, row_id: int, outcome: dict, waiting: list) -> None:
+        """Steps 4-7 for a checked file."""
+        run = self._ensure_run()
+        row = self.archiver.record(job, row_id, outcome, run.run_id, run.directory)
+        if row is None:
+            waiting.append({"name": job.name, "why": "changed while being checked"})
+            return
+        self.archiver.complete(row, verify=False)
+
+    def _write_summary(self, run: _Run, state: str, status: int) -> None:
+        write_summary(self.ledger, run.run_id, run.directory, drug_table=self._table_version,
+                      options=self.options, state=state, exit_status=status,
+                      waiting=run.waiting, problems=run.problems)
+
+
+def run_batch(options: BatchOptions, *, watch: bool = False,
+              stop: StopFlag | None = None) -> int:
+    """Open OUTDIR (lock, repair), run once or watch; the exit status: 0 no error
+    finding, 1 error findings, 2 a file quarantined or a problem (watch: 0 when
+    stopped by a signal, see :meth:`Batch.watch`)."""
+    stop = stop if stop is not None else StopFlag()
+    with Batch(options) as batch:
+        if watch:
+            return batch.watch(stop)
+        if batch.run_once(stop) == EXIT_OK and batch.last_run is None:
+            log.info("%s: nothing new", options.inbox)  # one line per cron run, for the log
+        return batch.status
