@@ -22,15 +22,14 @@ import shutil
 import sys
 import time
 from collections import deque
-from concurrent.futures import FIRST_COMPLETED, wait
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 from . import durable
 from .archive import Archiver
-from .executors import LocalPool
+from .executors import Executor, WorkerLost, make_executor
 from .inbox import Inbox, Settle, signature
 from .ledger import (DUPLICATE, FILES_DIR, FINISHED, INTERRUPTED, LEDGER_NAME, REPORTED,
                      STOPPED, Ledger, recover)
@@ -38,10 +37,13 @@ from .locks import Locks
 from .names import shown
 from .options import (EXIT_OK, EXIT_TROUBLE, BatchError, BatchOptions, StopFlag,
                       check_options)
-from .run import Job, Worker, WorkerSettings
+from .run import Job, WorkerSettings
 from .summary import log_run_end, write_summary
 
 DEFER = "defer"  # a copy of content being checked right now: take it after that one
+# files taken ahead of the oldest unfinished one, per worker slot: enough to keep
+# every worker busy behind one large file, few enough to redo after a crash
+LOOKAHEAD = 4
 
 log = logging.getLogger("edi837.batch")
 
@@ -50,6 +52,19 @@ def _new_run_id() -> str:
     # UTC to the microsecond: run folders sort in the order the runs started
     # (one batch at a time per OUTDIR: the lock)
     return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
+
+
+@dataclass
+class _Taken:
+    """A file taken in this run (ledger row written): its job and the job's future,
+    or no job for a duplicate, which is archived without being checked."""
+
+    job: Job | None
+    row_id: int
+    future: Future | None = None
+
+    def ready(self) -> bool:
+        return self.future is None or self.future.done()
 
 
 @dataclass
@@ -79,9 +94,7 @@ class Batch:
             drug_tables=tuple(str(p) for p in options.drug_tables), config=options.config,
             formats=options.formats, fix=options.fix or options.split, split=options.split,
             validate=options.validate, select=options.select, ignore=options.ignore)
-        self._pool = LocalPool(self._settings, options.jobs)
-        self._local: Worker | None = None
-        self._table_version = ""
+        self._executor: Executor | None = None
         self._run: _Run | None = None
         self.last_run: str | None = None  # id of the last run that took a file
         self._pending: tuple[int, list] = (0, [])
@@ -101,15 +114,13 @@ class Batch:
         self._locks.acquire(options)
         self.ledger = Ledger(options.out / LEDGER_NAME)
         self.archiver = Archiver(self.ledger, options)
-        self._local = Worker(self._settings) if options.jobs == 1 else None
-        from ..drugs import load_drug_table
-
-        self._table_version = (self._local.table if self._local
-                               else load_drug_table(list(options.drug_tables))).version
+        self._executor = make_executor(self._settings, options.jobs)
         self.recover()
 
     def close(self) -> None:
-        self._pool.close()
+        if self._executor is not None:
+            self._executor.close()
+            self._executor = None
         if self.ledger is not None:
             self.ledger.close()
             self.ledger = None
@@ -199,10 +210,12 @@ class Batch:
         return contextlib.nullcontext(None)
 
     def _process(self, candidates, stop: StopFlag, bar, waiting: list) -> None:
-        jobs = self.options.jobs
+        """Take candidates in order while a worker slot is free; hand each result
+        to :meth:`_handle` in the order the files were taken."""
+        executor = self._executor
         queue = deque(candidates)
         deferred: list = []
-        in_flight: dict = {}  # future -> (job, row id)
+        taken: deque[_Taken] = deque()  # in the order taken; the head is handled first
         flying: set[str] = set()  # hashes being checked now
 
         def advance() -> None:
@@ -210,46 +223,31 @@ class Batch:
                 bar.update(1)
 
         while True:
-            while queue and len(in_flight) < jobs and not stop:
+            while taken and taken[0].ready():
+                if not self._handle(taken.popleft(), flying):
+                    queue.clear()  # a worker died: what is not taken yet waits
+                advance()
+            if (queue and not stop and len(taken) < LOOKAHEAD * executor.slots
+                    and sum(not t.ready() for t in taken) < executor.slots):
                 candidate = queue.popleft()
-                taken = self._take(candidate, flying, waiting)
-                if taken is None:
+                entry = self._take(candidate, flying, waiting)
+                if entry is None:
                     advance()
-                elif taken == DEFER:
+                elif entry == DEFER:
                     deferred.append(candidate)
-                elif jobs == 1:
-                    job, row_id = taken
-                    self._finish(job, row_id, self._local.run(job), waiting)
-                    flying.discard(job.sha256)
-                    advance()
                 else:
-                    job, row_id = taken
-                    try:
-                        future = self._pool.submit(job)
-                    except BrokenProcessPool:
-                        self._pool.broken()
-                        self._roll_back(job, row_id, "worker processes died")
-                        flying.discard(job.sha256)
-                        queue.clear()
-                        break
-                    in_flight[future] = (job, row_id)
-            if in_flight:
-                done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
-                for future in done:
-                    job, row_id = in_flight.pop(future)
-                    flying.discard(job.sha256)
-                    try:
-                        outcome = future.result()
-                    except BrokenProcessPool:
-                        # which file killed it cannot be told: every file in hand
-                        # is rolled back and left for the next run
-                        self._pool.broken()
-                        self._roll_back(job, row_id,
-                                        "a worker process died (killed, or out of memory?)")
-                        queue.clear()
-                        continue
-                    self._finish(job, row_id, outcome, waiting)
-                    advance()
+                    if entry.job is not None:  # not a duplicate: check it
+                        try:
+                            entry.future = executor.submit(entry.job)
+                        except WorkerLost as exc:
+                            self._roll_back(entry, str(exc), flying)
+                            queue.clear()
+                            advance()
+                            continue
+                    taken.append(entry)
+                continue
+            if taken:
+                executor.wait([t.future for t in taken if not t.ready()])
                 continue
             if stop and (queue or deferred):
                 log.warning("stop requested (signal %s): the files in hand are finished; "
@@ -265,8 +263,31 @@ class Batch:
             if not queue:
                 return
 
+    def _handle(self, entry: _Taken, flying: set[str]) -> bool:
+        """Every file taken passes here once, in the order taken (the driver's one
+        place for results in input order, whatever ``--jobs``): steps 4-7.  A stage
+        that needs files in order (patient history) goes here, between the
+        worker's result and ``complete(..., also=...)``.  False if its worker died."""
+        if entry.job is None:
+            self.archiver.complete(self.ledger.row(entry.row_id), verify=False)
+            return True
+        flying.discard(entry.job.sha256)
+        try:
+            outcome = self._executor.result(entry.future)
+        except WorkerLost as exc:
+            self._roll_back(entry, str(exc), flying)
+            return False
+        run = self._ensure_run()
+        row = self.archiver.record(entry.job, entry.row_id, outcome, run.run_id, run.directory)
+        if row is None:
+            run.waiting.append({"name": entry.job.name, "why": "changed while being checked"})
+            return True
+        self.archiver.complete(row, verify=False)
+        return True
+
     def _take(self, candidate, flying: set[str], waiting: list):
-        """Hash a candidate and record it: (job, row id), DEFER, or None (not taken)."""
+        """Hash a candidate and record it (step 1-2): a :class:`_Taken`, DEFER, or
+        None (not taken)."""
         name, path, sig = candidate
         ledger, options = self.ledger, self.options
         try:
@@ -304,32 +325,23 @@ class Batch:
             durable.checkpoint("claimed")
             log.info("%s: duplicate of %s (run %s), not checked again; archived",
                      shown(name), shown(original["name"]), original["run_id"])
-            self.archiver.complete(ledger.row(row_id), verify=False)
-            return None
+            return _Taken(None, row_id)
         row_id = ledger.take(sha256=sha, run_id=run.run_id, name=name, source=path,
                              size=st.st_size, marker=marker)
         durable.checkpoint("claimed")
         flying.add(sha)
-        job = Job(str(path), name, sha, str(run.directory / FILES_DIR / name))
-        return job, row_id
+        return _Taken(Job(str(path), name, sha, str(run.directory / FILES_DIR / name)), row_id)
 
-    def _roll_back(self, job: Job, row_id: int, why: str) -> None:
+    def _roll_back(self, entry: _Taken, why: str, flying: set[str]) -> None:
+        job = entry.job
+        flying.discard(job.sha256)
         shutil.rmtree(job.out_dir, ignore_errors=True)
-        self.ledger.forget(row_id)
+        self.ledger.forget(entry.row_id)
         self._ensure_run().problems.append(f"{job.name}: {why}; left in the inbox")
         log.error("%s: %s; left in the inbox for the next run", shown(job.name), why)
 
-    def _finish(self, job: Job, row_id: int, outcome: dict, waiting: list) -> None:
-        """Steps 4-7 for a checked file."""
-        run = self._ensure_run()
-        row = self.archiver.record(job, row_id, outcome, run.run_id, run.directory)
-        if row is None:
-            waiting.append({"name": job.name, "why": "changed while being checked"})
-            return
-        self.archiver.complete(row, verify=False)
-
     def _write_summary(self, run: _Run, state: str, status: int) -> None:
-        write_summary(self.ledger, run.run_id, run.directory, drug_table=self._table_version,
+        write_summary(self.ledger, run.run_id, run.directory, drug_table=self._executor.table_version,
                       options=self.options, state=state, exit_status=status,
                       waiting=run.waiting, problems=run.problems)
 
