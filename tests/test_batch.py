@@ -80,6 +80,28 @@ def test_drop_folder_outcomes_archive_quarantine_summary_exit_status(tmp_path):
     assert 'data-figure="quarantined">3<' in page
 
 
+def test_quarantined_is_what_check_calls_unreadable_not_an_edi_warning(tmp_path):
+    """Text after the last IEA is an EDI002 warning to ``check`` (the file is read
+    whole): batch archives such a file with its findings, it does not quarantine it."""
+    from edi837.cli import main
+
+    opts = options(tmp_path)
+    good = generated("837P", seed=3)
+    files = {"trailer.edi": edi(CLEAN) + b"\nsent by SYNTHETIC CLEARINGHOUSE\n",
+             "truncated.edi": good[: len(good) // 2], "not-x12.txt": b"hello\n",
+             "clean.edi": edi(CLEAN, control="000000002")}
+    check = {}
+    for name, data in files.items():
+        check[name] = CliRunner().invoke(main, ["check", str(drop(opts.inbox, name, data))])
+    assert "EDI002 warning" in check["trailer.edi"].output
+    assert run_batch(opts) == 2
+    rows = {r["name"]: r for r in ledger(opts.out)}
+    for name in files:  # quarantined exactly when check says "could not be read" (status 2)
+        assert (rows[name]["outcome"] == "quarantined") == (check[name].exit_code == 2), name
+    assert rows["trailer.edi"]["outcome"] == "findings"
+    assert json.loads(rows["trailer.edi"]["rules"])["EDI002"] == 1
+
+
 def test_exit_status_0_clean_1_error_findings(tmp_path):
     clean = options(tmp_path / "a")
     drop(clean.inbox, "clean.edi", edi(CLEAN))

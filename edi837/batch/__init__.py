@@ -3,9 +3,8 @@
 A run takes every settled file in the inbox, checks it (and validates, fixes
 or splits it when asked), writes its reports under ``OUTDIR/<run-id>/``, then
 moves it to the archive, or to the quarantine with a ``<name>.reason.txt``
-when it cannot be read as 837 claims (EDI001; or EDI005 with nothing else in
-it) or an interchange in it is incomplete (EDI002), or when edi837 itself
-fails on it.  One bad file never stops the batch; a disk that cannot be
+when ``edi837 check`` calls it unreadable (not X12, no 837 in it, an
+interchange cut short), or when edi837 itself fails on it.  One bad file never stops the batch; a disk that cannot be
 written does (safely: the next start repairs).  Each run ends with one
 summary (``summary.json``, ``summary.html``) listing every file and its
 outcome.  ``--watch`` repeats this every few seconds, each poll that finds

@@ -22,7 +22,6 @@ from .ledger import FILES_DIR
 from .options import EXIT_TROUBLE
 
 FIX_DIR = "fixed"  # corrected and split EDI inside an input's output directory
-QUARANTINE_RULES = ("EDI001", "EDI002")  # not X12 / interchange not closed
 
 
 @dataclass(frozen=True)
@@ -79,7 +78,11 @@ class Worker:
                         for fmt in settings.formats]
 
     def run(self, job: Job) -> dict:
-        """Check one file and write its outputs; returns the facts the ledger keeps."""
+        """Check one file and write its outputs; returns the facts the ledger keeps.
+
+        Quarantined is what ``edi837 check`` calls unreadable (file status
+        ``unreadable``: not X12, no 837 in it, cut short, or edi837 failed on it),
+        not a file with an EDI warning such as text after the last IEA."""
         from ..engine import Report
         from ..findings import ERROR
 
@@ -102,11 +105,9 @@ class Worker:
         if result.sha256 != job.sha256:
             return {"changed": True}
 
-        quarantine = [f for f in result.findings if f.rule in QUARANTINE_RULES]
-        quarantine_it = bool(quarantine) or result.status == "unreadable"
-        if quarantine_it and not quarantine:  # unreadable otherwise: no 837 in it (EDI005)
-            quarantine = [f for f in result.findings
-                          if f.rule.startswith("EDI") and f.severity == ERROR]
+        quarantine_it = result.status == "unreadable"
+        quarantine = [f for f in result.findings if quarantine_it
+                      and f.rule.startswith("EDI") and f.severity == ERROR]
         report = Report([result], self.table.version, config_source=settings.config.source)
         report.finished = time.time()
         outputs = []
