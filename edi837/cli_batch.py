@@ -24,6 +24,13 @@ class _Formatter(logging.Formatter):
         return datetime.fromtimestamp(record.created).astimezone().isoformat(
             timespec="milliseconds")
 
+    def format(self, record) -> str:
+        # the batch escapes the names it logs; this catches any other text (an
+        # exception's message quoting a path), so one entry is always one line
+        from .batch.names import shown  # here: other commands need not import the batch
+
+        return shown(super().format(record))
+
 
 def configure_logging(log_file: str | None, *, quiet_stderr: bool):
     """Log lines to stderr (warnings only while a progress bar is drawn) and to
@@ -123,7 +130,9 @@ def batch(inbox: Path, out: Path, archive: Path | None, quarantine: Path | None,
     try:
         unconfigure_logging = configure_logging(log_file, quiet_stderr=progress)
     except OSError as exc:
-        complain(f"cannot write the log file {log_file}: {exc.strerror or exc}")
+        from .batch.names import shown
+
+        complain(f"cannot write the log file {shown(log_file)}: {exc.strerror or exc}")
         sys.exit(EXIT_TROUBLE)
     options = BatchOptions(
         inbox=inbox, out=out, archive=archive, quarantine=quarantine,
@@ -142,6 +151,13 @@ def batch(inbox: Path, out: Path, archive: Path | None, quarantine: Path | None,
     except (OSError, sqlite3.Error) as exc:
         # e.g. OUTDIR not writable, disk full: the ledger and the next start keep it safe
         logger.error("stopped: %s: %s", type(exc).__name__, exc)
+        status = EXIT_TROUBLE
+    except Exception as exc:  # a bug: a message and exit status 2 for the scheduler, and
+        # only the type and place, as the exception's message may quote a file's data
+        from .batch.run import where
+
+        logger.error("stopped: internal error %s (a bug in edi837, please report it); "
+                     "the next run repairs what this one left", where(exc))
         status = EXIT_TROUBLE
     finally:
         restore_signals()

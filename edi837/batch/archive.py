@@ -19,12 +19,17 @@ from ..files import atomic_output
 from . import durable
 from .inbox import REASON_SUFFIX
 from .ledger import FILES_DIR, FINDINGS, OK, QUARANTINED, Ledger
-from .names import shown
+from .names import fitting, shown
 from .options import BatchOptions
 from .run import Job
 from .summary import describe
 
 log = logging.getLogger("edi837.batch")
+
+
+def reason_path(destination: Path) -> Path:
+    """``<name>.reason.txt`` beside a quarantined file, shortened if the name is long."""
+    return destination.parent / fitting(destination.name, REASON_SUFFIX)
 
 
 class Archiver:
@@ -34,7 +39,7 @@ class Archiver:
         self.trouble = False  # an input could not be moved: exit status 2
 
     def record(self, job: Job, row_id: int, outcome: dict, run_id: str,
-               run_dir: Path) -> sqlite3.Row | None:
+               run_dir: Path) -> dict | None:
         """Step 4 for a checked file: its outcome, counts, outputs and destination.
         None when the file changed while being checked: its outputs are removed
         and its row forgotten, so the next run takes it as new."""
@@ -51,8 +56,9 @@ class Archiver:
         reason = None
         if quarantine:
             reason = (f"edi837 batch put this file in quarantine.\n\n"
-                      f"File:     {job.name}\nFrom:     {job.path}\nSHA-256:  {job.sha256}\n"
-                      f"Run:      {run_id}\nReports:  {run_dir / FILES_DIR / job.name}\n"
+                      f"File:     {shown(job.name)}\nFrom:     {shown(job.path)}\n"
+                      f"SHA-256:  {job.sha256}\nRun:      {run_id}\n"
+                      f"Reports:  {shown(str(run_dir / FILES_DIR / job.name))}\n"
                       f"\nWhy:\n{outcome['reason']}\n\n"
                       "What to do: ask the sender for a complete, readable file and drop it "
                       "into the inbox.  (Quarantined content is examined again if the same "
@@ -72,21 +78,21 @@ class Archiver:
         row = self.ledger.row(row_id)
         if quarantine:
             log.warning("%s: quarantined (%s); reason in %s", shown(job.name),
-                        outcome["log_reason"], shown(str(destination) + REASON_SUFFIX))
+                        outcome["log_reason"], shown(str(reason_path(destination))))
         else:
             log.info("%s: %s; archived", shown(job.name), describe(row))
         if outcome.get("problem"):
             log.error("%s: %s", shown(job.name), outcome["log_problem"])
         return row
 
-    def complete(self, row: sqlite3.Row, *, verify: bool,
+    def complete(self, row: dict, *, verify: bool,
                  also: Callable[[sqlite3.Connection], None] | None = None) -> None:
         """Steps 5-7, idempotent: reason file, move, marker, done.  ``verify``: hash
         the source first (recovery: it may have been replaced since).  ``also`` is
         passed to :meth:`Ledger.done`: rows written in the done transaction."""
         source, destination = Path(row["source"]), Path(row["destination"])
         if row["outcome"] == QUARANTINED and row["reason"]:
-            with atomic_output(str(destination) + REASON_SUFFIX) as out:
+            with atomic_output(reason_path(destination)) as out:
                 out.write(row["reason"])
             durable.checkpoint("reason-written")
         problem = None
@@ -99,7 +105,8 @@ class Archiver:
                         os.unlink(source)
                         durable.fsync_dir(source.parent)
                     else:
-                        problem = f"{destination} already exists; input left in the inbox"
+                        problem = (f"{shown(str(destination))} already exists; input left "
+                                   "in the inbox")
             elif source_ours:
                 durable.move_file(source, destination)
             elif os.path.lexists(source):

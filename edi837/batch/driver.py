@@ -189,8 +189,8 @@ class Batch:
         the watching (disk full, ledger unwritable) raises instead (exit 2)."""
         options = self.options
         log.info("watching %s every %g s (settle %s); SIGTERM or Ctrl-C stops after the "
-                 "current file", options.inbox, options.interval,
-                 f"marker {options.marker}" if options.marker else f"{options.settle:g} s")
+                 "current file", shown(str(options.inbox)), options.interval,
+                 f"marker {shown(options.marker)}" if options.marker else f"{options.settle:g} s")
         while not stop:
             self.run_once(stop, watching=True)
             deadline = time.monotonic() + options.interval
@@ -300,7 +300,8 @@ class Batch:
             log.info("%s: gone before it was taken", shown(name))
             return None
         except OSError as exc:
-            self._ensure_run().problems.append(f"{name}: cannot read: {exc.strerror or exc}")
+            self._ensure_run().problems.append(
+                f"{shown(name)}: cannot read: {exc.strerror or type(exc).__name__}")
             log.error("%s: cannot read (%s); left in the inbox", shown(name),
                       exc.strerror or type(exc).__name__)
             return None
@@ -337,7 +338,7 @@ class Batch:
         flying.discard(job.sha256)
         shutil.rmtree(job.out_dir, ignore_errors=True)
         self.ledger.forget(entry.row_id)
-        self._ensure_run().problems.append(f"{job.name}: {why}; left in the inbox")
+        self._ensure_run().problems.append(f"{shown(job.name)}: {why}; left in the inbox")
         log.error("%s: %s; left in the inbox for the next run", shown(job.name), why)
 
     def _write_summary(self, run: _Run, state: str, status: int) -> None:
@@ -356,5 +357,6 @@ def run_batch(options: BatchOptions, *, watch: bool = False,
         if watch:
             return batch.watch(stop)
         if batch.run_once(stop) == EXIT_OK and batch.last_run is None:
-            log.info("%s: nothing new", options.inbox)  # one line per cron run, for the log
+            # one line per cron run, for the log
+            log.info("%s: nothing new", shown(str(options.inbox)))
         return batch.status

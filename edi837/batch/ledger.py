@@ -74,7 +74,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from . import durable
-from .names import shown
+from .names import from_db, shown, to_db
 from .options import EXIT_FINDINGS, EXIT_OK, EXIT_TROUBLE, BatchError, BatchOptions
 
 LEDGER_NAME = "ledger.sqlite3"
@@ -125,13 +125,20 @@ CREATE INDEX IF NOT EXISTS inputs_by_run ON inputs(run_id);
 """
 
 
+def _row(cursor: sqlite3.Cursor, values: tuple) -> dict:
+    """A row as a dict, names stored as bytes (not UTF-8) given back as the file
+    system's names (``names.to_db``)."""
+    return {column[0]: from_db(value) for column, value in zip(cursor.description, values)}
+
+
 class Ledger:
     """The run ledger.  Autocommit: each statement is a durable transaction;
-    :meth:`transaction` groups several into one."""
+    :meth:`transaction` groups several into one.  Rows are dicts.  A name or
+    path that is not UTF-8 is stored as its bytes (SQLite text must be UTF-8)."""
 
     def __init__(self, path: Path) -> None:
         self.db = sqlite3.connect(path, isolation_level=None)
-        self.db.row_factory = sqlite3.Row
+        self.db.row_factory = _row
         # WAL: one fsync per commit instead of three; FULL: that fsync happens before
         # the commit returns, so a recorded step survives a power cut too
         self.db.execute("PRAGMA journal_mode=WAL")
@@ -161,10 +168,10 @@ class Ledger:
         self.db.execute("UPDATE runs SET state = ?, finished = ?, exit_status = ? "
                         "WHERE run_id = ?", (state, durable.now(), exit_status, run_id))
 
-    def run(self, run_id: str) -> sqlite3.Row:
+    def run(self, run_id: str) -> dict:
         return self.db.execute("SELECT * FROM runs WHERE run_id = ?", (run_id,)).fetchone()
 
-    def runs_in_state(self, state: str) -> list[sqlite3.Row]:
+    def runs_in_state(self, state: str) -> list[dict]:
         return self.db.execute("SELECT * FROM runs WHERE state = ? ORDER BY run_id",
                                (state,)).fetchall()
 
@@ -179,16 +186,17 @@ class Ledger:
                    **facts}
         cursor = self.db.execute(
             f"INSERT INTO inputs ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
-            tuple(columns.values()))
+            tuple(map(to_db, columns.values())))
         return cursor.lastrowid
 
     def report(self, row_id: int, **facts) -> None:
         facts["state"] = REPORTED
         sets = ", ".join(f"{column} = ?" for column in facts)
-        self.db.execute(f"UPDATE inputs SET {sets} WHERE id = ?", (*facts.values(), row_id))
+        self.db.execute(f"UPDATE inputs SET {sets} WHERE id = ?",
+                        (*map(to_db, facts.values()), row_id))
 
     def note_problem(self, row_id: int, problem: str) -> None:
-        self.db.execute("UPDATE inputs SET problem = ? WHERE id = ?", (problem, row_id))
+        self.db.execute("UPDATE inputs SET problem = ? WHERE id = ?", (to_db(problem), row_id))
 
     def done(self, row_id: int, *,
              also: Callable[[sqlite3.Connection], None] | None = None) -> None:
@@ -204,24 +212,24 @@ class Ledger:
     def forget(self, row_id: int) -> None:
         self.db.execute("DELETE FROM inputs WHERE id = ?", (row_id,))
 
-    def row(self, row_id: int) -> sqlite3.Row:
+    def row(self, row_id: int) -> dict:
         return self.db.execute("SELECT * FROM inputs WHERE id = ?", (row_id,)).fetchone()
 
-    def done_content(self, sha256: str) -> sqlite3.Row | None:
+    def done_content(self, sha256: str) -> dict | None:
         """The input that processed this content, if any."""
         return self.db.execute(
             "SELECT * FROM inputs WHERE sha256 = ? AND state = ? AND outcome IN (?, ?) "
             "ORDER BY id LIMIT 1", (sha256, DONE, *DONE_CONTENT)).fetchone()
 
-    def unfinished_content(self, sha256: str) -> sqlite3.Row | None:
+    def unfinished_content(self, sha256: str) -> dict | None:
         return self.db.execute("SELECT * FROM inputs WHERE sha256 = ? AND state != ? LIMIT 1",
                                (sha256, DONE)).fetchone()
 
-    def in_state(self, state: str) -> list[sqlite3.Row]:
+    def in_state(self, state: str) -> list[dict]:
         return self.db.execute("SELECT * FROM inputs WHERE state = ? ORDER BY id",
                                (state,)).fetchall()
 
-    def inputs_of(self, run_id: str) -> list[sqlite3.Row]:
+    def inputs_of(self, run_id: str) -> list[dict]:
         return self.db.execute("SELECT * FROM inputs WHERE run_id = ? ORDER BY name, id",
                                (run_id,)).fetchall()
 
@@ -238,7 +246,7 @@ class Ledger:
 
 
 def recover(ledger: Ledger, options: BatchOptions, *,
-            complete: Callable[[sqlite3.Row], None],
+            complete: Callable[[dict], None],
             close_run: Callable[[str, int], None]) -> int:
     """Repair what a killed run left (see the module docstring).  ``complete(row)``
     redoes steps 5-7 of a ``reported`` row, checking the source's hash;
@@ -284,9 +292,8 @@ def recover(ledger: Ledger, options: BatchOptions, *,
 def iter_inputs(ledger_path: Path) -> Iterator[dict]:
     """Every ledger row as a dict (for tests and operators' scripts)."""
     db = sqlite3.connect(f"file:{ledger_path}?mode=ro", uri=True)
-    db.row_factory = sqlite3.Row
+    db.row_factory = _row
     try:
-        for row in db.execute("SELECT * FROM inputs ORDER BY id"):
-            yield dict(row)
+        yield from db.execute("SELECT * FROM inputs ORDER BY id")
     finally:
         db.close()

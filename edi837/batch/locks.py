@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import time
 
+from .names import shown
 from .options import BatchError, BatchOptions
 
 LOCK_NAME = ".batch.lock"
@@ -28,7 +29,8 @@ class Locks:
                os.open(options.inbox, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))]
         self._fds = fds
         deadline = time.monotonic() + options.lock_wait
-        for fd, what in zip(fds, (f"output folder {options.out}", f"inbox {options.inbox}")):
+        names = (f"output folder {shown(str(options.out))}", f"inbox {shown(str(options.inbox))}")
+        for fd, what in zip(fds, names):
             while True:
                 try:
                     fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..config import Config
+from .names import shown
 
 EXIT_OK, EXIT_FINDINGS, EXIT_TROUBLE = 0, 1, 2
 
@@ -83,7 +84,7 @@ def check_options(options: BatchOptions) -> None:
     import importlib.util
 
     if not options.inbox.is_dir():
-        raise BatchError(f"inbox {options.inbox} is not a folder")
+        raise BatchError(f"inbox {shown(str(options.inbox))} is not a folder")
     if os.path.realpath(options.inbox) == os.path.realpath(options.out):
         raise BatchError("the output folder must not be the inbox")
     from ..reports import load_writers

@@ -10,6 +10,7 @@ import hashlib
 import html
 import json
 import logging
+import os
 import urllib.parse
 from collections import Counter
 from pathlib import Path
@@ -18,6 +19,7 @@ from .. import __version__
 from ..files import atomic_output
 from . import durable
 from .ledger import DONE, DUPLICATE, FINDINGS, OK, QUARANTINED, Ledger
+from .names import as_text, shown
 from .options import BatchOptions
 
 SUMMARY_JSON = "summary.json"
@@ -29,21 +31,25 @@ log = logging.getLogger("edi837.batch")
 def summary_document(ledger: Ledger, run_id: str, *, drug_table: str, config_source: str | None,
                      options: BatchOptions, state: str, exit_status: int,
                      waiting: list[dict] = (), problems: list[str] = ()) -> dict:
+    """The run as JSON: names that are not UTF-8 are given with ``\\xNN`` escapes."""
     run = ledger.run(run_id)
     rows = ledger.inputs_of(run_id)
     files = []
     for row in rows:
         original = ledger.row(row["duplicate_of"]) if row["duplicate_of"] else None
+        outputs = json.loads(row["outputs"] or "[]")
         files.append({
-            "name": row["name"], "sha256": row["sha256"], "size": row["size"],
+            "name": as_text(row["name"]), "sha256": row["sha256"], "size": row["size"],
             "outcome": row["outcome"], "state": row["state"],
             "claims": row["claims"], "drug_lines": row["drug_lines"],
             "errors": row["errors"], "warnings": row["warnings"], "infos": row["infos"],
             "rules": json.loads(row["rules"]) if row["rules"] else {},
-            "reports": json.loads(row["outputs"]) if row["outputs"] else [],
-            "moved_to": row["destination"],
+            "reports": [as_text(r) for r in outputs],
+            # the same as relative URLs, the names' bytes percent-encoded: for links
+            "urls": [urllib.parse.quote(os.fsencode(r)) for r in outputs],
+            "moved_to": as_text(row["destination"]) if row["destination"] else None,
             "reason": row["reason"], "problem": row["problem"],
-            "duplicate_of": ({"name": original["name"], "run": original["run_id"]}
+            "duplicate_of": ({"name": as_text(original["name"]), "run": original["run_id"]}
                              if original else None),
         })
     outcomes = Counter(f["outcome"] for f in files)
@@ -53,7 +59,7 @@ def summary_document(ledger: Ledger, run_id: str, *, drug_table: str, config_sou
         "reference_data": {"drug_table": drug_table},
         "run": {"id": run_id, "state": state, "started": run["started"], "finished": durable.now(),
                 "exit_status": exit_status, "config": config_source},
-        "options": {"inbox": str(options.inbox), "formats": list(options.formats),
+        "options": {"inbox": as_text(str(options.inbox)), "formats": list(options.formats),
                     "fix": options.fix or options.split, "split": options.split,
                     "validate": options.validate, "settle": options.settle,
                     "marker": options.marker, "reprocess": options.reprocess},
@@ -68,7 +74,7 @@ def summary_document(ledger: Ledger, run_id: str, *, drug_table: str, config_sou
             "infos": sum(f["infos"] or 0 for f in checked),
         },
         "files": files,
-        "waiting": list(waiting),
+        "waiting": [{**w, "name": as_text(w["name"])} for w in waiting],
         "problems": list(problems),
     }
 
@@ -121,8 +127,8 @@ def write_summary_html(doc: dict, out) -> None:
               '<th>Rules</th><th>Reports</th><th>Moved to</th><th>Why</th></tr></thead><tbody>')
     for f in doc["files"]:
         rules = ", ".join(f"{code} {n}" for code, n in f["rules"].items())
-        links = " ".join(f'<a href="{_h(urllib.parse.quote(r))}">{_h(r.rsplit("/", 1)[-1])}</a>'
-                         for r in f["reports"])
+        links = " ".join(f'<a href="{_h(url)}">{_h(r.rsplit("/", 1)[-1])}</a>'
+                         for r, url in zip(f["reports"], f["urls"]))
         why = f["reason"] or f["problem"] or ""
         if f["duplicate_of"]:
             why = f'same content as {f["duplicate_of"]["name"]} (run {f["duplicate_of"]["run"]})'
@@ -188,4 +194,5 @@ def log_run_end(ledger: Ledger, run_id: str, directory: Path, *, state: str, sta
              "%d duplicates, %d waiting; %d errors, %d warnings; exit status %d; "
              "summary %s", run_id, state, len(rows), outcomes[OK], outcomes[FINDINGS],
              outcomes[QUARANTINED], outcomes[DUPLICATE], waiting,
-             severities["errors"], severities["warnings"], status, directory / SUMMARY_HTML)
+             severities["errors"], severities["warnings"], status,
+             shown(str(directory / SUMMARY_HTML)))
