@@ -32,7 +32,7 @@ from .archive import Archiver
 from .executors import Executor, WorkerLost, make_executor
 from .inbox import Inbox, Settle, signature
 from .ledger import (DUPLICATE, FILES_DIR, FINISHED, INTERRUPTED, LEDGER_NAME, REPORTED,
-                     STOPPED, Ledger, recover)
+                     STOPPED, Ledger, recover, warn_if_ledger_lost)
 from .locks import Locks
 from .names import shown
 from .options import (EXIT_OK, EXIT_TROUBLE, BatchError, BatchOptions, StopFlag,
@@ -84,8 +84,7 @@ class Batch:
             raise BatchError("--jobs must be at least 1")
         self.options = options
         self.inbox = Inbox(options.inbox, Settle(options.settle, options.marker),
-                           marker=options.marker,
-                           exclude=(options.out, options.archive_dir, options.quarantine_dir))
+                           marker=options.marker)
         self.ledger: Ledger | None = None
         self.archiver: Archiver | None = None
         self.status = EXIT_OK  # worst exit status of everything this process did
@@ -112,6 +111,7 @@ class Batch:
         check_options(options)
         durable.makedirs(options.out)
         self._locks.acquire(options)
+        warn_if_ledger_lost(options)
         self.ledger = Ledger(options.out / LEDGER_NAME)
         self.archiver = Archiver(self.ledger, options)
         self._executor = make_executor(self._settings, options.jobs)

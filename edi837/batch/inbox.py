@@ -29,18 +29,14 @@ def signature(st: os.stat_result) -> tuple[int, int]:
     return st.st_size, st.st_mtime_ns
 
 
-def select_inputs(inbox: Path, *, exclude: tuple[Path, ...] = (),
-                  marker: str | None = None) -> list[tuple[str, Path]]:
+def select_inputs(inbox: Path, *, marker: str | None = None) -> list[tuple[str, Path]]:
     """(name relative to the inbox, path) of every candidate file, sorted by name.
 
-    Skipped: hidden files and folders, partial/temp names, marker files, our
-    own reason files, and ``exclude`` folders (output, archive or quarantine
-    folders placed inside the inbox)."""
-    excluded = {os.path.realpath(p) for p in exclude}
+    Skipped: hidden files and folders, partial/temp names, marker files and our
+    own reason files.  (Output folders are never inside the inbox: refused.)"""
     found = []
     for root, dirs, files in os.walk(inbox):
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".")
-                         and os.path.realpath(os.path.join(root, d)) not in excluded)
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in files:
             if name.startswith(".") or name.endswith(PARTIAL_SUFFIXES):
                 continue
@@ -92,18 +88,16 @@ class Inbox:
     A file that waits is logged once per version (size and mtime), not at
     every poll of ``--watch``."""
 
-    def __init__(self, root: Path, settle: Settle, *, marker: str | None,
-                 exclude: tuple[Path, ...]) -> None:
+    def __init__(self, root: Path, settle: Settle, *, marker: str | None) -> None:
         self.root = root
         self.settle = settle
         self.marker = marker
-        self.exclude = exclude
         self._noted_waiting: set[tuple] = set()
 
     def scan(self) -> tuple[list[tuple[str, Path, tuple]], list[dict]]:
         """(candidates as (name, path, signature), waiting as {name, why})."""
         candidates, waiting, seen = [], [], set()
-        for name, path in select_inputs(self.root, exclude=self.exclude, marker=self.marker):
+        for name, path in select_inputs(self.root, marker=self.marker):
             try:
                 st = path.stat()
             except FileNotFoundError:

@@ -289,6 +289,21 @@ def recover(ledger: Ledger, options: BatchOptions, *,
     return worst
 
 
+def warn_if_ledger_lost(options: BatchOptions) -> None:
+    """Say loudly when OUTDIR holds earlier runs but no ledger: a new ledger knows
+    no content, so files seen before are checked and archived again."""
+    if (options.out / LEDGER_NAME).exists():
+        return
+    runs = [p for p in options.out.iterdir() if p.is_dir() and p.name[:1].isdigit()]
+    kept = [d for d in (options.archive_dir, options.quarantine_dir)
+            if d.is_dir() and any(d.iterdir())]
+    if runs or kept:
+        log.warning("%s holds %d earlier run folders%s but no ledger %s (deleted or moved?): "
+                    "starting a new, empty ledger; content processed before will be checked "
+                    "and archived again if it is dropped again", shown(str(options.out)),
+                    len(runs), " and an archive or quarantine" if kept else "", LEDGER_NAME)
+
+
 def iter_inputs(ledger_path: Path) -> Iterator[dict]:
     """Every ledger row as a dict (for tests and operators' scripts)."""
     db = sqlite3.connect(f"file:{ledger_path}?mode=ro", uri=True)

@@ -79,6 +79,12 @@ def handle_stop_signals(flag: StopFlag):
     return restore
 
 
+def is_within(path: Path, folder: Path) -> bool:
+    """Whether ``path`` is ``folder`` or below it, links resolved (``path`` need not exist)."""
+    inner, outer = os.path.realpath(path), os.path.realpath(folder)
+    return inner == outer or inner.startswith(outer.rstrip(os.sep) + os.sep)
+
+
 def check_options(options: BatchOptions) -> None:
     """Refuse options that cannot work, before anything is locked or moved."""
     import importlib.util
@@ -87,6 +93,13 @@ def check_options(options: BatchOptions) -> None:
         raise BatchError(f"inbox {shown(str(options.inbox))} is not a folder")
     if os.path.realpath(options.inbox) == os.path.realpath(options.out):
         raise BatchError("the output folder must not be the inbox")
+    for what, folder in (("output folder (--out)", options.out),
+                         ("archive (--archive)", options.archive_dir),
+                         ("quarantine (--quarantine)", options.quarantine_dir)):
+        if is_within(folder, options.inbox):
+            # its files would be taken again as inputs, or hidden from the scan
+            raise BatchError(f"the {what} {shown(str(folder))} is inside the inbox "
+                             f"{shown(str(options.inbox))}; put it beside the inbox")
     from ..reports import load_writers
 
     writers = load_writers()
