@@ -58,6 +58,26 @@ def configure_logging(log_file: str | None, *, quiet_stderr: bool):
     return undo
 
 
+class ByteSize(click.ParamType):
+    """A size in bytes: 5000, 4k, 500M, 2G (binary multiples: 1k = 1,024 bytes)."""
+
+    name = "size"
+    units = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, int):
+            return value
+        text = str(value).strip().upper().removesuffix("IB").removesuffix("B")
+        number, unit = (text[:-1], text[-1]) if text[-1:] in self.units else (text, "")
+        try:
+            size = int(float(number) * self.units[unit])
+        except ValueError:
+            self.fail(f"{value!r} is not a size such as 5000, 500M or 2G", param, ctx)
+        if size < 1:
+            self.fail(f"{value!r} is not a size of at least 1 byte", param, ctx)
+        return size
+
+
 def _formats(values: tuple[str, ...]) -> tuple[str, ...]:
     names = []
     for value in values:
@@ -93,6 +113,9 @@ def _formats(values: tuple[str, ...]) -> tuple[str, ...]:
               help="Take a file only once its size and mtime are unchanged this long.")
 @click.option("--marker", metavar="SUFFIX",
               help="Take NAME only once NAME+SUFFIX exists (e.g. .done), instead of --settle.")
+@click.option("--max-size", type=ByteSize(), default="2G", show_default=True,
+              help="Skip (with a reason, exit status 2) inbox files larger than this: "
+                   "5000, 500M, 2G.")
 @click.option("--reprocess", is_flag=True,
               help="Check content the ledger has seen before, instead of archiving it as a "
                    "duplicate.")
@@ -106,8 +129,8 @@ def _formats(values: tuple[str, ...]) -> tuple[str, ...]:
 def batch(inbox: Path, out: Path, archive: Path | None, quarantine: Path | None, fix: bool,
           split: bool, validate: bool, formats: tuple[str, ...], select: str | None,
           ignore: str | None, jobs: int, watch: bool, interval: float, settle: float,
-          marker: str | None, reprocess: bool, log_file: str | None, config_path: str | None,
-          drug_tables: tuple[Path, ...]) -> None:
+          marker: str | None, max_size: int, reprocess: bool, log_file: str | None,
+          config_path: str | None, drug_tables: tuple[Path, ...]) -> None:
     """Check every file dropped into INBOX once: reports, then archive or quarantine.
 
     Files still being written are left for a later run (--settle, --marker).
@@ -139,7 +162,7 @@ def batch(inbox: Path, out: Path, archive: Path | None, quarantine: Path | None,
         formats=_formats(formats), fix=fix, split=split, validate=validate,
         select=parse_codes(select), ignore=parse_codes(ignore), drug_tables=drug_tables,
         config=config, jobs=jobs, settle=settle, marker=marker, reprocess=reprocess,
-        interval=interval, progress=progress)
+        interval=interval, progress=progress, max_size=max_size)
     stop = StopFlag()
     restore_signals = handle_stop_signals(stop)
     logger = logging.getLogger("edi837.batch")

@@ -4,8 +4,10 @@ A run takes every settled file in the inbox, checks it (and validates, fixes
 or splits it when asked), writes its reports under ``OUTDIR/<run-id>/``, then
 moves it to the archive, or to the quarantine with a ``<name>.reason.txt``
 when ``edi837 check`` calls it unreadable (not X12, no 837 in it, an
-interchange cut short), or when edi837 itself fails on it.  One bad file never stops the batch; a disk that cannot be
-written does (safely: the next start repairs).  Each run ends with one
+interchange cut short), or when edi837 itself fails on it.  Inbox entries it
+will not read (links, FIFOs, devices, files over the size cap) are skipped,
+with the reason, and left where they are.  One bad file never stops the
+batch; a disk that cannot be written does (safely: the next start repairs).  Each run ends with one
 summary (``summary.json``, ``summary.html``) listing every file and its
 outcome.  ``--watch`` repeats this every few seconds, each poll that finds
 work being a run of its own.  A SQLite ledger in OUTDIR remembers every

@@ -11,13 +11,14 @@ import json
 import logging
 import os
 import shutil
+import stat
 import sqlite3
 from pathlib import Path
 from typing import Callable
 
 from ..files import atomic_output
 from . import durable
-from .inbox import REASON_SUFFIX
+from .inbox import REASON_SUFFIX, NotAnInput, hash_input, open_input
 from .ledger import FILES_DIR, FINDINGS, OK, QUARANTINED, Ledger
 from .names import fitting, shown
 from .options import BatchOptions
@@ -98,10 +99,10 @@ class Archiver:
         problem = None
         try:
             source_ours = os.path.lexists(source) and (
-                not verify or durable.sha256_of(source) == row["sha256"])
+                not verify or _sha256_of(source, row["size"]) == row["sha256"])
             if os.path.lexists(destination):
                 if source_ours:
-                    if durable.sha256_of(destination) == row["sha256"]:  # a finished copy
+                    if _sha256_of(destination, row["size"]) == row["sha256"]:  # a finished copy
                         os.unlink(source)
                         durable.fsync_dir(source.parent)
                     else:
@@ -125,9 +126,41 @@ class Archiver:
         if problem:
             log.error("%s: %s", shown(row["name"]), problem)
             self.ledger.note_problem(row["id"], problem)
-        if row["marker"] and os.path.lexists(row["marker"]):
-            os.unlink(row["marker"])
-            durable.fsync_dir(Path(row["marker"]).parent)
-            durable.checkpoint("marker-removed")
+        if row["marker"]:
+            self._remove_marker(row)
         self.ledger.done(row["id"], also=also)
         durable.checkpoint("done")
+
+    def _remove_marker(self, row: dict) -> None:
+        """The marker of a file now archived.  Only a file or a link is removed: a
+        folder of that name is left, and said so, never a reason to stop."""
+        marker = row["marker"]
+        try:
+            st = os.lstat(marker)
+            if stat.S_ISDIR(st.st_mode):
+                log.warning("%s: its marker %s is a folder; left in place", shown(row["name"]),
+                            shown(os.path.basename(marker)))
+                return
+            os.unlink(marker)
+            durable.fsync_dir(Path(marker).parent)
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            log.error("%s: cannot remove its marker %s: %s", shown(row["name"]),
+                      shown(os.path.basename(marker)), exc.strerror or type(exc).__name__)
+            return
+        durable.checkpoint("marker-removed")
+
+
+def _sha256_of(path: Path, size: int) -> str | None:
+    """Hash of a regular file no larger than ``size`` bytes, or None."""
+    try:
+        fd = open_input(path)[0]
+    except (OSError, NotAnInput):
+        return None
+    try:
+        return hash_input(fd, max_size=size)
+    except NotAnInput:
+        return None
+    finally:
+        os.close(fd)

@@ -3,17 +3,19 @@
 The driver alone owns the ledger and every step that moves an input or
 records it; checking and report writing are handed to a worker (``run``), in
 this process or in worker processes (``executors``).  A run begins when its
-first file is taken (a poll that takes nothing leaves no trace) and ends
+first file is taken, or when an entry is skipped that this process has not
+reported yet (a poll that takes and skips nothing leaves no trace), and ends
 with its summary (``summary``).
 
-Exit status: 0 no error finding, 1 error findings, 2 a file quarantined or a
-problem.  ``watch`` returns 0 when stopped by a signal: each run's status is
-in its summary and log line, and a service stopped on purpose has not failed.
+Exit status: 0 no error finding, 1 error findings, 2 a file quarantined or
+skipped, or a problem.  ``watch`` returns 0 when stopped by a signal: each
+run's status is in its summary and log line, and a service stopped on
+purpose has not failed.
 
-Logs name files, counts, rule codes and run ids, never the content of a
-file: finding messages and exception messages (which may quote segments with
-names, member ids or birth dates) go only to reports and reason files, which
-sit beside the data they describe.
+Logs name files (escaped: ``names.shown``), counts, rule codes and run ids,
+never the content of a file: finding messages and exception messages (which
+may quote segments with names, member ids or birth dates) go only to reports
+and reason files, which sit beside the data they describe.
 """
 from __future__ import annotations
 
@@ -26,11 +28,12 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Callable
 
 from . import durable
 from .archive import Archiver
 from .executors import Executor, WorkerLost, make_executor
-from .inbox import Inbox, Settle, signature
+from .inbox import Changed, Inbox, NotAnInput, Settle, Stopped, open_candidate
 from .ledger import (DUPLICATE, FILES_DIR, FINISHED, INTERRUPTED, LEDGER_NAME, REPORTED,
                      STOPPED, Ledger, recover, warn_if_ledger_lost)
 from .locks import Locks
@@ -56,8 +59,8 @@ def _new_run_id() -> str:
 
 @dataclass
 class _Taken:
-    """A file taken in this run (ledger row written): its job and the job's future,
-    or no job for a duplicate, which is archived without being checked."""
+    """A file taken in this run (ledger row written), its job and the job's
+    future; no job for a duplicate, which is archived without being checked."""
 
     job: Job | None
     row_id: int
@@ -71,7 +74,8 @@ class _Taken:
 class _Run:
     run_id: str
     directory: Path
-    waiting: list[dict] = field(default_factory=list)
+    waiting: list[dict] = field(default_factory=list)  # left for a later run, and why
+    skipped: list[dict] = field(default_factory=list)  # not read as they are, and why
     problems: list[str] = field(default_factory=list)
     stopped: bool = False
 
@@ -84,7 +88,7 @@ class Batch:
             raise BatchError("--jobs must be at least 1")
         self.options = options
         self.inbox = Inbox(options.inbox, Settle(options.settle, options.marker),
-                           marker=options.marker)
+                           marker=options.marker, max_size=options.max_size)
         self.ledger: Ledger | None = None
         self.archiver: Archiver | None = None
         self.status = EXIT_OK  # worst exit status of everything this process did
@@ -96,7 +100,9 @@ class Batch:
         self._executor: Executor | None = None
         self._run: _Run | None = None
         self.last_run: str | None = None  # id of the last run that took a file
-        self._pending: tuple[int, list] = (0, [])
+        # what this poll's scan left waiting and skipped; a run begun now lists them
+        self._waiting: list[dict] = []
+        self._skipped: list[dict] = []
 
     def __enter__(self) -> "Batch":
         self.open()
@@ -139,46 +145,51 @@ class Batch:
     def run_once(self, stop: StopFlag | None = None, *, watching: bool = False) -> int:
         """Take every settled file in the inbox once; return this run's exit status."""
         stop = stop if stop is not None else StopFlag()
-        candidates, waiting = self.inbox.scan()
-        self._run = None
-        self._pending = (len(candidates), waiting)
-        with self._progress(len(candidates)) as bar:
-            self._process(candidates, stop, bar, waiting)
+        scan = self.inbox.scan()
+        self._run, self._waiting, self._skipped = None, scan.waiting, scan.skipped
+        pipeline = _Pipeline(self.options, self.ledger, self.archiver, self._executor,
+                             self._begin_run, scan.waiting, scan.skipped)
+        with _progress(self.options.progress, len(scan.candidates)) as bar:
+            pipeline.process(scan.candidates, stop, bar)
+        if pipeline.stopped and self._run is not None:
+            self._run.stopped = True
+        if self._run is None and scan.skipped and (scan.new_skips or not watching):
+            self._begin_run(len(scan.candidates))  # a skipped entry is reported in a summary
         run, self._run = self._run, None
         self.last_run = run.run_id if run else None
         if self.archiver.trouble:
             self.status = EXIT_TROUBLE
         if run is None:  # nothing taken: no run directory, no summary
-            if candidates and stop and not watching:
+            if scan.candidates and stop and not watching:
                 log.warning("stopped (signal %s) before taking any file", stop.signal)
                 self.status = EXIT_TROUBLE
                 return EXIT_TROUBLE
             return EXIT_OK
         if run.stopped and not watching:
             run.problems.append(f"stopped by signal {stop.signal} before every file was taken")
-        status = self.ledger.exit_status(run.run_id, run.problems)
+        status = self.ledger.exit_status(run.run_id, trouble=bool(run.problems or run.skipped))
         state = STOPPED if run.stopped else FINISHED
         self._write_summary(run, state, status)
         self.ledger.end_run(run.run_id, state, status)
         durable.checkpoint("run-finished")
         log_run_end(self.ledger, run.run_id, run.directory, state=state, status=status,
-                    waiting=len(run.waiting))
+                    waiting=len(run.waiting), skipped=len(run.skipped))
         self.status = max(self.status, status)
         return status
 
-    def _ensure_run(self) -> _Run:
-        """The current run, begun when its first file is taken (a poll that takes
-        nothing leaves no trace)."""
+    def _begin_run(self, count: int = 0) -> _Run:
+        """The current run, begun when its first file is taken (or its first entry
+        skipped): a poll that does neither leaves no trace."""
         if self._run is None:
-            count, waiting = self._pending
             run_id = _new_run_id()
             while self.ledger.run(run_id) is not None:  # same microsecond as the last one
                 run_id = _new_run_id()
             self.ledger.begin_run(run_id)
-            self._run = _Run(run_id, self.options.out / run_id, waiting)
+            self._run = _Run(run_id, self.options.out / run_id, self._waiting, self._skipped)
             durable.makedirs(self._run.directory)
             durable.checkpoint("run-started")
-            log.info("run %s: %d files to take, %d waiting", run_id, count, len(waiting))
+            log.info("run %s: %d files to take, %d waiting, %d skipped", run_id, count,
+                     len(self._waiting), len(self._skipped))
         return self._run
 
     def watch(self, stop: StopFlag) -> int:
@@ -199,52 +210,53 @@ class Batch:
         log.info("stopped (signal %s); worst run exit status %d", stop.signal, self.status)
         return EXIT_OK
 
-    # -- processing -------------------------------------------------------------------------
-    def _progress(self, length: int):
-        import contextlib
+    def _write_summary(self, run: _Run, state: str, status: int) -> None:
+        write_summary(self.ledger, run.run_id, run.directory,
+                      drug_table=self._executor.table_version, options=self.options,
+                      state=state, exit_status=status, waiting=run.waiting,
+                      skipped=run.skipped, problems=run.problems)
 
-        import click
 
-        if self.options.progress and length:
-            return click.progressbar(length=length, label="edi837 batch", file=sys.stderr)
-        return contextlib.nullcontext(None)
+class _Pipeline:
+    """One run's files, from candidate to done: take (open, hash, record), check
+    (the executor), and handle each result in the order the files were taken
+    (record, move, done).  The Batch owns the run; this owns the files in hand."""
 
-    def _process(self, candidates, stop: StopFlag, bar, waiting: list) -> None:
+    def __init__(self, options: BatchOptions, ledger: Ledger, archiver: Archiver,
+                 executor: Executor, begin_run: Callable[..., _Run], waiting: list[dict],
+                 skipped: list[dict]) -> None:
+        self.options, self.ledger, self.archiver, self.executor = (options, ledger, archiver,
+                                                                   executor)
+        self.begin_run = begin_run  # the run begins when it first has something to say
+        self.waiting, self.skipped = waiting, skipped  # the run's lists, once it has begun
+        self.stopped = False  # a stop signal left files for the next run
+
+    def process(self, candidates, stop: StopFlag, bar) -> None:
         """Take candidates in order while a worker slot is free; hand each result
         to :meth:`_handle` in the order the files were taken."""
-        executor = self._executor
-        queue = deque(candidates)
-        deferred: list = []
+        executor, total = self.executor, len(candidates)
+        queue, deferred = deque(candidates), []
         taken: deque[_Taken] = deque()  # in the order taken; the head is handled first
         flying: set[str] = set()  # hashes being checked now
-
-        def advance() -> None:
-            if bar is not None:
-                bar.update(1)
-
+        advance = bar.update if bar is not None else (lambda n: None)
         while True:
             while taken and taken[0].ready():
                 if not self._handle(taken.popleft(), flying):
                     queue.clear()  # a worker died: what is not taken yet waits
-                advance()
+                advance(1)
             if (queue and not stop and len(taken) < LOOKAHEAD * executor.slots
                     and sum(not t.ready() for t in taken) < executor.slots):
                 candidate = queue.popleft()
-                entry = self._take(candidate, flying, waiting)
-                if entry is None:
-                    advance()
-                elif entry == DEFER:
+                entry = self._take(candidate, flying, stop, total)
+                if entry == DEFER:
                     deferred.append(candidate)
-                else:
-                    if entry.job is not None:  # not a duplicate: check it
-                        try:
-                            entry.future = executor.submit(entry.job)
-                        except WorkerLost as exc:
-                            self._roll_back(entry, str(exc), flying)
-                            queue.clear()
-                            advance()
-                            continue
+                elif entry is None:
+                    advance(1)
+                elif entry.job is None or self._submit(entry, flying):
                     taken.append(entry)
+                else:
+                    queue.clear()
+                    advance(1)
                 continue
             if taken:
                 executor.wait([t.future for t in taken if not t.ready()])
@@ -252,8 +264,7 @@ class Batch:
             if stop and (queue or deferred):
                 log.warning("stop requested (signal %s): the files in hand are finished; "
                             "%d left for the next run", stop.signal, len(queue) + len(deferred))
-                if self._run is not None:
-                    self._run.stopped = True
+                self.stopped = True
                 return
             if deferred and not queue:
                 # copies of content checked earlier in this run: duplicates of it now
@@ -262,6 +273,14 @@ class Batch:
                 continue
             if not queue:
                 return
+
+    def _submit(self, entry: _Taken, flying: set[str]) -> bool:
+        try:
+            entry.future = self.executor.submit(entry.job)
+            return True
+        except WorkerLost as exc:
+            self._roll_back(entry, str(exc), flying)
+            return False
 
     def _handle(self, entry: _Taken, flying: set[str]) -> bool:
         """Every file taken passes here once, in the order taken (the driver's one
@@ -273,40 +292,46 @@ class Batch:
             return True
         flying.discard(entry.job.sha256)
         try:
-            outcome = self._executor.result(entry.future)
+            outcome = self.executor.result(entry.future)
         except WorkerLost as exc:
             self._roll_back(entry, str(exc), flying)
             return False
-        run = self._ensure_run()
+        run = self.begin_run()
         row = self.archiver.record(entry.job, entry.row_id, outcome, run.run_id, run.directory)
         if row is None:
-            run.waiting.append({"name": entry.job.name, "why": "changed while being checked"})
+            self.waiting.append({"name": entry.job.name, "why": "changed while being checked"})
             return True
         self.archiver.complete(row, verify=False)
         return True
 
-    def _take(self, candidate, flying: set[str], waiting: list):
-        """Hash a candidate and record it (step 1-2): a :class:`_Taken`, DEFER, or
-        None (not taken)."""
-        name, path, sig = candidate
+    def _take(self, candidate, flying: set[str], stop: StopFlag, total: int):
+        """Steps 1-2: open and hash a candidate, then record it: a :class:`_Taken`,
+        DEFER (a copy of content in hand, or a stop signal while hashing: left
+        for later), or None (not taken)."""
+        name, path, seen = candidate
         ledger, options = self.ledger, self.options
         try:
-            if signature(path.stat()) != sig:
-                waiting.append({"name": name, "why": "changed since the scan"})
-                return None
-            sha = durable.sha256_of(path)
-            st = path.stat()
+            opened = open_candidate(path, seen, max_size=options.max_size, stop=stop)
+            opened.close()
+            sha = opened.sha256
+        except Stopped:
+            return DEFER
         except FileNotFoundError:
             log.info("%s: gone before it was taken", shown(name))
             return None
+        except Changed as exc:
+            self.waiting.append({"name": name, "why": str(exc)})
+            return None
+        except NotAnInput as exc:  # it became one after the scan
+            log.warning("%s: skipped: %s", shown(name), exc)
+            self.skipped.append({"name": name, "why": str(exc)})
+            self.begin_run(total)
+            return None
         except OSError as exc:
-            self._ensure_run().problems.append(
+            self.begin_run(total).problems.append(
                 f"{shown(name)}: cannot read: {exc.strerror or type(exc).__name__}")
             log.error("%s: cannot read (%s); left in the inbox", shown(name),
                       exc.strerror or type(exc).__name__)
-            return None
-        if signature(st) != sig:
-            waiting.append({"name": name, "why": "changed while being hashed"})
             return None
         if sha in flying:
             return DEFER
@@ -316,42 +341,49 @@ class Batch:
             return None
         marker = str(path) + options.marker if options.marker else None
         original = None if options.reprocess else ledger.done_content(sha)
-        run = self._ensure_run()
+        run = self.begin_run(total)
         if original is not None:
-            destination = options.archive_dir / run.run_id / name
             row_id = ledger.take(sha256=sha, run_id=run.run_id, name=name, source=path,
-                                 size=st.st_size, marker=marker, state=REPORTED,
-                                 outcome=DUPLICATE, destination=str(destination),
+                                 size=seen[2], marker=marker, state=REPORTED,
+                                 outcome=DUPLICATE,
+                                 destination=str(options.archive_dir / run.run_id / name),
                                  duplicate_of=original["id"])
             durable.checkpoint("claimed")
             log.info("%s: duplicate of %s (run %s), not checked again; archived",
                      shown(name), shown(original["name"]), original["run_id"])
             return _Taken(None, row_id)
         row_id = ledger.take(sha256=sha, run_id=run.run_id, name=name, source=path,
-                             size=st.st_size, marker=marker)
+                             size=seen[2], marker=marker)
         durable.checkpoint("claimed")
         flying.add(sha)
-        return _Taken(Job(str(path), name, sha, str(run.directory / FILES_DIR / name)), row_id)
+        out_dir = run.directory / FILES_DIR / name
+        return _Taken(Job(str(path), name, sha, str(out_dir)), row_id)
 
     def _roll_back(self, entry: _Taken, why: str, flying: set[str]) -> None:
         job = entry.job
         flying.discard(job.sha256)
         shutil.rmtree(job.out_dir, ignore_errors=True)
         self.ledger.forget(entry.row_id)
-        self._ensure_run().problems.append(f"{shown(job.name)}: {why}; left in the inbox")
+        self.begin_run().problems.append(f"{shown(job.name)}: {why}; left in the inbox")
         log.error("%s: %s; left in the inbox for the next run", shown(job.name), why)
 
-    def _write_summary(self, run: _Run, state: str, status: int) -> None:
-        write_summary(self.ledger, run.run_id, run.directory, drug_table=self._executor.table_version,
-                      options=self.options, state=state, exit_status=status,
-                      waiting=run.waiting, problems=run.problems)
+
+def _progress(wanted: bool, length: int):
+    """A click progress bar on stderr, or nothing."""
+    import contextlib
+
+    import click
+
+    if wanted and length:
+        return click.progressbar(length=length, label="edi837 batch", file=sys.stderr)
+    return contextlib.nullcontext(None)
 
 
 def run_batch(options: BatchOptions, *, watch: bool = False,
               stop: StopFlag | None = None) -> int:
     """Open OUTDIR (lock, repair), run once or watch; the exit status: 0 no error
-    finding, 1 error findings, 2 a file quarantined or a problem (watch: 0 when
-    stopped by a signal, see :meth:`Batch.watch`)."""
+    finding, 1 error findings, 2 a file quarantined or skipped, or a problem
+    (watch: 0 when stopped by a signal, see :meth:`Batch.watch`)."""
     stop = stop if stop is not None else StopFlag()
     with Batch(options) as batch:
         if watch:

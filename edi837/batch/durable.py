@@ -10,7 +10,6 @@ is removed).  Temporary names are ``.NAME.xxxx.tmp`` (those of
 from __future__ import annotations
 
 import errno
-import hashlib
 import os
 import shutil
 from datetime import datetime, timezone
@@ -69,14 +68,6 @@ def remove_temps(root: Path) -> int:
                 os.unlink(os.path.join(directory, name))
                 removed += 1
     return removed
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def move_file(source: Path, target: Path) -> None:

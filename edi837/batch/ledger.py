@@ -233,11 +233,12 @@ class Ledger:
         return self.db.execute("SELECT * FROM inputs WHERE run_id = ? ORDER BY name, id",
                                (run_id,)).fetchall()
 
-    def exit_status(self, run_id: str, problems: list[str] = ()) -> int:
-        """A run's exit status: 2 a file quarantined or a problem; 1 an error
-        finding; 0 otherwise."""
+    def exit_status(self, run_id: str, *, trouble: bool = False) -> int:
+        """A run's exit status: 2 a file quarantined, a problem, or ``trouble`` (what
+        the ledger does not hold: an entry skipped, a file that could not be read);
+        1 an error finding; 0 otherwise."""
         rows = self.inputs_of(run_id)
-        if problems or any(r["outcome"] == QUARANTINED or r["problem"] or r["state"] != DONE
+        if trouble or any(r["outcome"] == QUARANTINED or r["problem"] or r["state"] != DONE
                            for r in rows):
             return EXIT_TROUBLE
         if any((r["errors"] or 0) > 0 for r in rows if r["outcome"] in DONE_CONTENT):

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..config import Config
+from .inbox import DEFAULT_MAX_SIZE
 from .names import shown
 
 EXIT_OK, EXIT_FINDINGS, EXIT_TROUBLE = 0, 1, 2
@@ -37,6 +38,7 @@ class BatchOptions:
     interval: float = 10.0  # --watch: seconds between polls
     progress: bool = False  # click progress bar on stderr (only on a terminal)
     lock_wait: float = 5.0  # seconds to wait for another batch on the same folders to end
+    max_size: int = DEFAULT_MAX_SIZE  # bytes; a larger inbox file is skipped, not read
 
     @property
     def archive_dir(self) -> Path:
@@ -100,6 +102,8 @@ def check_options(options: BatchOptions) -> None:
             # its files would be taken again as inputs, or hidden from the scan
             raise BatchError(f"the {what} {shown(str(folder))} is inside the inbox "
                              f"{shown(str(options.inbox))}; put it beside the inbox")
+    if options.max_size < 1:
+        raise BatchError("--max-size must be at least 1 byte")
     from ..reports import load_writers
 
     writers = load_writers()

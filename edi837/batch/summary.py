@@ -30,7 +30,8 @@ log = logging.getLogger("edi837.batch")
 
 def summary_document(ledger: Ledger, run_id: str, *, drug_table: str, config_source: str | None,
                      options: BatchOptions, state: str, exit_status: int,
-                     waiting: list[dict] = (), problems: list[str] = ()) -> dict:
+                     waiting: list[dict] = (), skipped: list[dict] = (),
+                     problems: list[str] = ()) -> dict:
     """The run as JSON: names that are not UTF-8 are given with ``\\xNN`` escapes."""
     run = ledger.run(run_id)
     rows = ledger.inputs_of(run_id)
@@ -62,11 +63,12 @@ def summary_document(ledger: Ledger, run_id: str, *, drug_table: str, config_sou
         "options": {"inbox": as_text(str(options.inbox)), "formats": list(options.formats),
                     "fix": options.fix or options.split, "split": options.split,
                     "validate": options.validate, "settle": options.settle,
-                    "marker": options.marker, "reprocess": options.reprocess},
+                    "marker": options.marker, "reprocess": options.reprocess,
+                    "max_size": options.max_size},
         "totals": {
             "files": len(files), "ok": outcomes[OK], "findings": outcomes[FINDINGS],
             "quarantined": outcomes[QUARANTINED], "duplicates": outcomes[DUPLICATE],
-            "waiting": len(waiting),
+            "waiting": len(waiting), "skipped": len(skipped),
             "claims": sum(f["claims"] or 0 for f in checked),
             "drug_lines": sum(f["drug_lines"] or 0 for f in checked),
             "errors": sum(f["errors"] or 0 for f in checked),
@@ -75,6 +77,7 @@ def summary_document(ledger: Ledger, run_id: str, *, drug_table: str, config_sou
         },
         "files": files,
         "waiting": [{**w, "name": as_text(w["name"])} for w in waiting],
+        "skipped": [{**w, "name": as_text(w["name"])} for w in skipped],
         "problems": list(problems),
     }
 
@@ -117,8 +120,9 @@ def write_summary_html(doc: dict, out) -> None:
               + f' · inbox <code>{_h(doc["options"]["inbox"])}</code></p>\n')
     labels = [("files", "Files"), ("ok", "OK"), ("findings", "With findings"),
               ("quarantined", "Quarantined"), ("duplicates", "Duplicates"),
-              ("waiting", "Waiting"), ("claims", "Claims"), ("drug_lines", "Drug lines"),
-              ("errors", "Errors"), ("warnings", "Warnings"), ("infos", "Infos")]
+              ("waiting", "Waiting"), ("skipped", "Skipped"), ("claims", "Claims"),
+              ("drug_lines", "Drug lines"), ("errors", "Errors"), ("warnings", "Warnings"),
+              ("infos", "Infos")]
     out.write("<table id=\"totals\"><tr>" + "".join(f"<th>{label}</th>" for _, label in labels)
               + "</tr><tr>" + "".join(f'<td class="n" data-figure="{key}">{totals[key]}</td>'
                                       for key, _ in labels) + "</tr></table>\n")
@@ -147,6 +151,10 @@ def write_summary_html(doc: dict, out) -> None:
         out.write('<h2>Waiting (left for a later run)</h2><ul id="waiting">'
                   + "".join(f'<li><code>{_h(w["name"])}</code>: {_h(w["why"])}</li>'
                             for w in doc["waiting"]) + "</ul>\n")
+    if doc["skipped"]:
+        out.write('<h2>Skipped (not read: remove or replace them)</h2><ul id="skipped">'
+                  + "".join(f'<li><code>{_h(w["name"])}</code>: {_h(w["why"])}</li>'
+                            for w in doc["skipped"]) + "</ul>\n")
     if doc["problems"]:
         out.write('<h2>Problems</h2><ul id="problems">'
                   + "".join(f"<li>{_h(p)}</li>" for p in doc["problems"]) + "</ul>\n")
@@ -155,12 +163,13 @@ def write_summary_html(doc: dict, out) -> None:
 
 def write_summary(ledger: Ledger, run_id: str, directory: Path, *, drug_table: str,
                   options: BatchOptions, state: str, exit_status: int,
-                  waiting: list[dict] = (), problems: list[str] = ()) -> None:
+                  waiting: list[dict] = (), skipped: list[dict] = (),
+                  problems: list[str] = ()) -> None:
     """Both summaries of a run, each written atomically into its directory."""
     doc = summary_document(ledger, run_id, drug_table=drug_table,
                            config_source=options.config.source, options=options,
                            state=state, exit_status=exit_status, waiting=waiting,
-                           problems=problems)
+                           skipped=skipped, problems=problems)
     durable.makedirs(directory)
     with atomic_output(directory / SUMMARY_JSON) as out:
         json.dump(doc, out, indent=2, ensure_ascii=False)
@@ -182,7 +191,7 @@ def describe(row) -> str:
 
 
 def log_run_end(ledger: Ledger, run_id: str, directory: Path, *, state: str, status: int,
-                waiting: int) -> None:
+                waiting: int, skipped: int) -> None:
     """The run's last log line: what cron mails and operators grep."""
     rows = ledger.inputs_of(run_id)
     outcomes = Counter(r["outcome"] for r in rows)
@@ -191,8 +200,8 @@ def log_run_end(ledger: Ledger, run_id: str, directory: Path, *, state: str, sta
         if r["outcome"] != DUPLICATE:
             severities.update(errors=r["errors"] or 0, warnings=r["warnings"] or 0)
     log.info("run %s %s: %d files: %d ok, %d with findings, %d quarantined, "
-             "%d duplicates, %d waiting; %d errors, %d warnings; exit status %d; "
+             "%d duplicates, %d waiting, %d skipped; %d errors, %d warnings; exit status %d; "
              "summary %s", run_id, state, len(rows), outcomes[OK], outcomes[FINDINGS],
-             outcomes[QUARANTINED], outcomes[DUPLICATE], waiting,
+             outcomes[QUARANTINED], outcomes[DUPLICATE], waiting, skipped,
              severities["errors"], severities["warnings"], status,
              shown(str(directory / SUMMARY_HTML)))
