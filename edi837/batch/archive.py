@@ -4,21 +4,32 @@ Only the batch process runs these (never a worker), one input at a time, so
 each step is durable before the next begins (see ``ledger``).  ``complete``
 is idempotent: recovery calls it again for inputs a killed run had recorded
 but not finished.
+
+Only the bytes that were checked are archived.  The descriptor opened when
+the file was taken is hashed again before the move; the name is renamed only
+while it still leads to that file (device and inode), and checked again
+after the rename.  If a sender re-sent the file under the same name in the
+meantime, the checked bytes are copied from the descriptor into the archive
+and the new file is left in the inbox for the next run; if the checked bytes
+are gone (the file was rewritten in place), nothing is archived, the ledger
+says so, and the file in the inbox waits for the next run.
 """
 from __future__ import annotations
 
+import errno
+import hashlib
 import json
 import logging
 import os
 import shutil
 import stat
-import sqlite3
 from pathlib import Path
 from typing import Callable
 
 from ..files import atomic_output
 from . import durable
-from .inbox import REASON_SUFFIX, NotAnInput, hash_input, open_input
+from .inbox import (CHUNK_SIZE, REASON_SUFFIX, NotAnInput, Opened, hash_input, identity,
+                    open_input)
 from .ledger import FILES_DIR, FINDINGS, OK, QUARANTINED, Ledger
 from .names import fitting, shown
 from .options import BatchOptions
@@ -26,6 +37,10 @@ from .run import Job
 from .summary import describe
 
 log = logging.getLogger("edi837.batch")
+
+GONE = "the input disappeared from the inbox before it was archived"
+REPLACED = ("the input was replaced by another file of the same name before it was "
+            "archived; the new file is left in the inbox")
 
 
 def reason_path(destination: Path) -> Path:
@@ -86,35 +101,18 @@ class Archiver:
             log.error("%s: %s", shown(job.name), outcome["log_problem"])
         return row
 
-    def complete(self, row: dict, *, verify: bool,
-                 also: Callable[[sqlite3.Connection], None] | None = None) -> None:
-        """Steps 5-7, idempotent: reason file, move, marker, done.  ``verify``: hash
-        the source first (recovery: it may have been replaced since).  ``also`` is
+    def complete(self, row: dict, *, opened: Opened | None = None,
+                 also: Callable | None = None) -> None:
+        """Steps 5-7, idempotent: reason file, move, marker, done.  ``opened``: the
+        descriptor held since the file was taken (none in recovery).  ``also`` is
         passed to :meth:`Ledger.done`: rows written in the done transaction."""
         source, destination = Path(row["source"]), Path(row["destination"])
-        if row["outcome"] == QUARANTINED and row["reason"]:
-            with atomic_output(reason_path(destination)) as out:
-                out.write(row["reason"])
-            durable.checkpoint("reason-written")
-        problem = None
         try:
-            source_ours = os.path.lexists(source) and (
-                not verify or _sha256_of(source, row["size"]) == row["sha256"])
-            if os.path.lexists(destination):
-                if source_ours:
-                    if _sha256_of(destination, row["size"]) == row["sha256"]:  # a finished copy
-                        os.unlink(source)
-                        durable.fsync_dir(source.parent)
-                    else:
-                        problem = (f"{shown(str(destination))} already exists; input left "
-                                   "in the inbox")
-            elif source_ours:
-                durable.move_file(source, destination)
-            elif os.path.lexists(source):
-                problem = ("the input was replaced by another file of the same name before it "
-                           "was archived; the new file is left in the inbox")
-            else:
-                problem = "the input disappeared from the inbox before it was archived"
+            if row["outcome"] == QUARANTINED and row["reason"]:
+                with atomic_output(reason_path(destination)) as out:
+                    out.write(row["reason"])
+                durable.checkpoint("reason-written")
+            problem = self._move(row, source, destination, opened)
         except OSError as exc:
             # e.g. no permission to remove from the inbox: the row stays 'reported'
             # and every later start tries again
@@ -123,13 +121,40 @@ class Archiver:
             self.trouble = True
             return
         durable.checkpoint("moved")
-        if problem:
+        if problem:  # the checked bytes are not archived
             log.error("%s: %s", shown(row["name"]), problem)
-            self.ledger.note_problem(row["id"], problem)
+            self.ledger.note_problem(row["id"], problem, moved=False)
         if row["marker"]:
             self._remove_marker(row)
         self.ledger.done(row["id"], also=also)
         durable.checkpoint("done")
+
+    def _move(self, row: dict, source: Path, destination: Path,
+              opened: Opened | None) -> str | None:
+        """Step 6: the checked bytes to ``destination``; a problem, or None."""
+        if os.path.lexists(destination):
+            # the move happened (a rename is atomic; a copy is renamed into place only
+            # when complete), unless another file is there
+            if _sha256_of(destination, row["size"]) != row["sha256"]:
+                return f"{shown(str(destination))} already exists; input left in the inbox"
+            held = opened.fd if opened else None
+            if _is_checked(source, row, held):  # the leftover of a cross-device copy
+                os.unlink(source)
+                durable.fsync_dir(source.parent)
+            return None
+        fd = opened.fd if opened else None
+        try:
+            if fd is None:  # recovery: nothing held open since the check
+                fd = open_input(source)[0]
+        except FileNotFoundError:
+            return GONE
+        except NotAnInput:
+            return REPLACED
+        try:
+            return _move_checked(fd, source, destination, row)
+        finally:
+            if opened is None:
+                os.close(fd)
 
     def _remove_marker(self, row: dict) -> None:
         """The marker of a file now archived.  Only a file or a link is removed: a
@@ -164,3 +189,90 @@ def _sha256_of(path: Path, size: int) -> str | None:
         return None
     finally:
         os.close(fd)
+
+
+def _is_checked(path: Path, row: dict, held: int | None) -> bool:
+    """Whether ``path`` is the input that was checked: the file held open (same
+    device and inode), or, in recovery, a file with the checked content."""
+    if held is not None:
+        st = os.fstat(held)
+        try:
+            return identity(os.lstat(path))[:2] == identity(st)[:2]
+        except FileNotFoundError:
+            return False
+    return _sha256_of(path, row["size"]) == row["sha256"]
+
+
+def _move_checked(fd: int, source: Path, destination: Path, row: dict) -> str | None:
+    """Rename ``source`` while it is the file open on ``fd`` with the checked
+    content; else copy the checked bytes from ``fd``.  A problem, or None."""
+    before = os.fstat(fd)
+    try:
+        if hash_input(fd, max_size=row["size"]) != row["sha256"]:
+            raise NotAnInput
+    except NotAnInput:
+        return ("the input changed after it was checked, so the checked bytes are not "
+                "archived; the file is left in the inbox for the next run")
+    durable.makedirs(destination.parent)
+    if _is_checked(source, row, fd):
+        try:
+            os.rename(source, destination)
+        except OSError as exc:
+            if exc.errno != errno.EXDEV:
+                raise
+            problem = _copy_checked(fd, destination, row)
+            if problem is None and _is_checked(source, row, fd):
+                os.unlink(source)
+            return _synced(problem, source, destination)
+        moved = os.lstat(destination)
+        if identity(moved)[:2] == identity(before)[:2]:
+            if identity(os.fstat(fd)) != identity(before):
+                log.warning("%s: written to while it was archived", shown(row["name"]))
+            return _synced(None, source, destination)
+        if not _put_back(destination, source):  # lost a race: the name was reused in between
+            return _synced(f"a file that replaced the input while it was archived is kept at "
+                           f"{shown(str(destination))}; the checked bytes are not archived",
+                           source, destination)
+    log.warning("%s: replaced by a new file of the same name after it was checked; the "
+                "checked bytes are archived, the new file waits for the next run",
+                shown(row["name"]))
+    return _synced(_copy_checked(fd, destination, row), source, destination)
+
+
+def _copy_checked(fd: int, destination: Path, row: dict) -> str | None:
+    """Copy the open file into place atomically, if it still has the checked content."""
+    digest = hashlib.sha256()
+    os.lseek(fd, 0, os.SEEK_SET)
+    try:
+        with atomic_output(destination, "wb") as out:
+            while chunk := os.read(fd, CHUNK_SIZE):
+                digest.update(chunk)
+                out.write(chunk)
+            if digest.hexdigest() != row["sha256"]:
+                raise NotAnInput  # abandons the temporary copy
+    except NotAnInput:
+        return ("the input changed while it was archived, so the checked bytes are not "
+                "archived; the file is left in the inbox for the next run")
+    return None
+
+
+def _put_back(moved: Path, name: Path) -> bool:
+    """Give a file renamed by mistake its name in the inbox back; False if the name
+    was taken again meanwhile (the file then stays at ``moved``)."""
+    try:
+        os.link(moved, name)
+    except FileExistsError:
+        return False
+    except OSError:  # no hard links here (some network shares)
+        if os.path.lexists(name):
+            return False
+        os.rename(moved, name)
+        return True
+    os.unlink(moved)
+    return True
+
+
+def _synced(problem: str | None, source: Path, destination: Path) -> str | None:
+    durable.fsync_dir(destination.parent)
+    durable.fsync_dir(source.parent)
+    return problem

@@ -33,7 +33,7 @@ from typing import Callable
 from . import durable
 from .archive import Archiver
 from .executors import Executor, WorkerLost, make_executor
-from .inbox import Changed, Inbox, NotAnInput, Settle, Stopped, open_candidate
+from .inbox import Changed, Inbox, NotAnInput, Opened, Settle, Stopped, open_candidate
 from .ledger import (DUPLICATE, FILES_DIR, FINISHED, INTERRUPTED, LEDGER_NAME, REPORTED,
                      STOPPED, Ledger, recover, warn_if_ledger_lost)
 from .locks import Locks
@@ -59,11 +59,13 @@ def _new_run_id() -> str:
 
 @dataclass
 class _Taken:
-    """A file taken in this run (ledger row written), its job and the job's
-    future; no job for a duplicate, which is archived without being checked."""
+    """A file taken in this run (ledger row written), with the descriptor it was
+    hashed through, and its job and the job's future; no job for a duplicate,
+    which is archived without being checked."""
 
     job: Job | None
     row_id: int
+    opened: Opened
     future: Future | None = None
 
     def ready(self) -> bool:
@@ -138,7 +140,7 @@ class Batch:
             self._write_summary(_Run(run_id, self.options.out / run_id), INTERRUPTED, status)
 
         status = recover(self.ledger, self.options, close_run=close_run,
-                         complete=lambda row: self.archiver.complete(row, verify=True))
+                         complete=self.archiver.complete)
         self.status = max(self.status, status, EXIT_TROUBLE if self.archiver.trouble else 0)
 
     # -- one run ----------------------------------------------------------------------------
@@ -287,22 +289,27 @@ class _Pipeline:
         place for results in input order, whatever ``--jobs``): steps 4-7.  A stage
         that needs files in order (patient history) goes here, between the
         worker's result and ``complete(..., also=...)``.  False if its worker died."""
-        if entry.job is None:
-            self.archiver.complete(self.ledger.row(entry.row_id), verify=False)
-            return True
-        flying.discard(entry.job.sha256)
         try:
-            outcome = self.executor.result(entry.future)
-        except WorkerLost as exc:
-            self._roll_back(entry, str(exc), flying)
-            return False
-        run = self.begin_run()
-        row = self.archiver.record(entry.job, entry.row_id, outcome, run.run_id, run.directory)
-        if row is None:
-            self.waiting.append({"name": entry.job.name, "why": "changed while being checked"})
+            if entry.job is None:
+                self.archiver.complete(self.ledger.row(entry.row_id), opened=entry.opened)
+                return True
+            flying.discard(entry.job.sha256)
+            try:
+                outcome = self.executor.result(entry.future)
+            except WorkerLost as exc:
+                self._roll_back(entry, str(exc), flying)
+                return False
+            run = self.begin_run()
+            row = self.archiver.record(entry.job, entry.row_id, outcome, run.run_id,
+                                       run.directory)
+            if row is None:
+                self.waiting.append({"name": entry.job.name,
+                                     "why": "changed while being checked"})
+                return True
+            self.archiver.complete(row, opened=entry.opened)
             return True
-        self.archiver.complete(row, verify=False)
-        return True
+        finally:
+            entry.opened.close()
 
     def _take(self, candidate, flying: set[str], stop: StopFlag, total: int):
         """Steps 1-2: open and hash a candidate, then record it: a :class:`_Taken`,
@@ -312,8 +319,6 @@ class _Pipeline:
         ledger, options = self.ledger, self.options
         try:
             opened = open_candidate(path, seen, max_size=options.max_size, stop=stop)
-            opened.close()
-            sha = opened.sha256
         except Stopped:
             return DEFER
         except FileNotFoundError:
@@ -333,9 +338,11 @@ class _Pipeline:
             log.error("%s: cannot read (%s); left in the inbox", shown(name),
                       exc.strerror or type(exc).__name__)
             return None
-        if sha in flying:
-            return DEFER
-        if ledger.unfinished_content(sha) is not None:
+        sha = opened.sha256
+        if sha in flying or ledger.unfinished_content(sha) is not None:
+            opened.close()
+            if sha in flying:
+                return DEFER
             log.warning("%s: same content as an input whose archiving is not finished; "
                         "left in the inbox", shown(name))
             return None
@@ -351,17 +358,18 @@ class _Pipeline:
             durable.checkpoint("claimed")
             log.info("%s: duplicate of %s (run %s), not checked again; archived",
                      shown(name), shown(original["name"]), original["run_id"])
-            return _Taken(None, row_id)
+            return _Taken(None, row_id, opened)
         row_id = ledger.take(sha256=sha, run_id=run.run_id, name=name, source=path,
                              size=seen[2], marker=marker)
         durable.checkpoint("claimed")
         flying.add(sha)
         out_dir = run.directory / FILES_DIR / name
-        return _Taken(Job(str(path), name, sha, str(out_dir)), row_id)
+        return _Taken(Job(str(path), name, sha, seen, str(out_dir)), row_id, opened)
 
     def _roll_back(self, entry: _Taken, why: str, flying: set[str]) -> None:
         job = entry.job
         flying.discard(job.sha256)
+        entry.opened.close()
         shutil.rmtree(job.out_dir, ignore_errors=True)
         self.ledger.forget(entry.row_id)
         self.begin_run().problems.append(f"{shown(job.name)}: {why}; left in the inbox")

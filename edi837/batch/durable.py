@@ -2,20 +2,15 @@
 
 Every step of a batch that another step depends on is made durable before
 the next begins: directories are fsynced after an entry is created, renamed
-or removed in them, and a move is a rename (or, across file systems, a copy
-to a temporary name that is fsynced and renamed into place before the source
-is removed).  Temporary names are ``.NAME.xxxx.tmp`` (those of
-``files.atomic_output``); a start removes the ones a killed run left.
+or removed in them (the move of an input is ``archive``'s).  Temporary names
+are ``.NAME.xxxx.tmp`` (those of ``files.atomic_output``); a start removes
+the ones a killed run left.
 """
 from __future__ import annotations
 
-import errno
 import os
-import shutil
 from datetime import datetime, timezone
 from pathlib import Path
-
-from ..files import atomic_output
 
 
 def checkpoint(step: str) -> None:
@@ -68,20 +63,3 @@ def remove_temps(root: Path) -> int:
                 os.unlink(os.path.join(directory, name))
                 removed += 1
     return removed
-
-
-def move_file(source: Path, target: Path) -> None:
-    """Move ``source`` to ``target`` so that a crash leaves the complete file at
-    one of the two places (or both, for a copy across file systems)."""
-    makedirs(target.parent)
-    try:
-        os.rename(source, target)
-    except OSError as exc:
-        if exc.errno != errno.EXDEV:
-            raise
-        with open(source, "rb") as src, atomic_output(target, "wb") as dst:
-            shutil.copyfileobj(src, dst, 1 << 20)
-        fsync_dir(target.parent)
-        os.unlink(source)
-    fsync_dir(target.parent)
-    fsync_dir(source.parent)

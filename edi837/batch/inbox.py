@@ -22,8 +22,10 @@ Reading.  A candidate is opened once, without following a link
 (``O_NOFOLLOW``) and without blocking (``O_NONBLOCK``, so a FIFO put in its
 place after the scan cannot hang the batch), must still be the regular file
 the scan saw (device, inode, size, mtime), and is hashed through that
-descriptor; hashing stops at a stop signal and at ``max_size``.  The check
-compares the hash again, so a file that changes after all is left (its
+descriptor; hashing stops at a stop signal and at ``max_size``.  The batch
+keeps the descriptor until the file is archived, and archives only the bytes
+that were checked (``archive``); the worker compares the file's identity
+and the check's hash again, so a file that changes after all is left (its
 outputs removed) for the next run.
 """
 from __future__ import annotations
@@ -171,7 +173,7 @@ def hash_input(fd: int, *, max_size: int, stop=None) -> str:
 
 @dataclass
 class Opened:
-    """A candidate opened and hashed, through this descriptor."""
+    """A candidate opened and hashed: the descriptor is held until it is archived."""
 
     fd: int
     identity: Identity
@@ -199,6 +201,14 @@ def open_candidate(path: Path, seen: Identity, *, max_size: int, stop=None) -> O
         os.close(fd)
         raise
     return Opened(fd, seen, sha)
+
+
+def same_file(path: Path | str, expected: Identity) -> bool:
+    """Whether ``path`` (not followed if a link) is still that version of that file."""
+    try:
+        return identity(os.lstat(path)) == tuple(expected)
+    except FileNotFoundError:
+        return False
 
 
 class Settle:

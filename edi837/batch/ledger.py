@@ -24,7 +24,8 @@ one is durable):
 4. ledger row ``reported``: outcome, counts, outputs, destination (archive or
    quarantine path, chosen now and never again) and quarantine reason;
 5. quarantine only: ``<name>.reason.txt`` written atomically at the destination;
-6. the input is moved to its destination: one atomic rename on the same file
+6. the input is moved to its destination, only if it still holds the bytes
+   that were checked (``archive``): one atomic rename on the same file
    system; across file systems a copy to a temporary name, fsync, rename,
    and only then the source is removed; directories are fsynced.  Then the
    marker file, if any, is removed;
@@ -195,8 +196,12 @@ class Ledger:
         self.db.execute(f"UPDATE inputs SET {sets} WHERE id = ?",
                         (*map(to_db, facts.values()), row_id))
 
-    def note_problem(self, row_id: int, problem: str) -> None:
-        self.db.execute("UPDATE inputs SET problem = ? WHERE id = ?", (to_db(problem), row_id))
+    def note_problem(self, row_id: int, problem: str, *, moved: bool = True) -> None:
+        """A problem with an input (exit status 2); ``moved=False``: the checked
+        bytes are not at the recorded destination, which is cleared."""
+        self.db.execute("UPDATE inputs SET problem = ?, destination = "
+                        "CASE WHEN ? THEN destination END WHERE id = ?",
+                        (to_db(problem), moved, row_id))
 
     def done(self, row_id: int, *,
              also: Callable[[sqlite3.Connection], None] | None = None) -> None:

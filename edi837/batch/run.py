@@ -18,6 +18,7 @@ from pathlib import Path
 from ..config import Config
 from ..files import atomic_output
 from . import durable
+from .inbox import Identity, same_file
 from .ledger import FILES_DIR
 from .options import EXIT_TROUBLE
 
@@ -43,6 +44,7 @@ class Job:
     path: str
     name: str
     sha256: str
+    identity: Identity  # device, inode, size, mtime when it was taken
     out_dir: str  # OUTDIR/<run-id>/files/<name>
 
 
@@ -82,7 +84,9 @@ class Worker:
 
         Quarantined is what ``edi837 check`` calls unreadable (file status
         ``unreadable``: not X12, no 837 in it, cut short, or edi837 failed on it),
-        not a file with an EDI warning such as text after the last IEA."""
+        not a file with an EDI warning such as text after the last IEA.  A file
+        that is not the one taken, before or after its outputs are written (the
+        HTML and annotated reports read it again), gives ``{"changed": True}``."""
         from ..engine import Report
         from ..findings import ERROR
 
@@ -90,6 +94,8 @@ class Worker:
         out_dir = Path(job.out_dir)
         if out_dir.exists():  # a leftover: only complete runs of this function count
             shutil.rmtree(out_dir)
+        if not same_file(job.path, job.identity):  # also: never open a FIFO or link put there
+            return {"changed": True}
         try:
             result = self.engine.check_file(job.path)
             if settings.validate:
@@ -133,6 +139,8 @@ class Worker:
         for directory in sorted({out_dir, *(p.parent for p in out_dir.rglob("*"))}):
             durable.fsync_dir(directory)
         durable.fsync_dir(out_dir.parent)
+        if not same_file(job.path, job.identity):
+            return {"changed": True}  # the batch process removes the outputs
         durable.checkpoint("outputs-complete")
 
         counts = Counter(f.severity for f in result.findings)
