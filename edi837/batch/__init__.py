@@ -7,12 +7,12 @@ when ``edi837 check`` calls it unreadable (not X12, no 837 in it, an
 interchange cut short), or when edi837 itself fails on it.  Inbox entries it
 will not read (links, FIFOs, devices, files over the size cap) are skipped,
 with the reason, and left where they are.  One bad file never stops the
-batch; a disk that cannot be written does (safely: the next start repairs).  Each run ends with one
-summary (``summary.json``, ``summary.html``) listing every file and its
-outcome.  ``--watch`` repeats this every few seconds, each poll that finds
-work being a run of its own.  A SQLite ledger in OUTDIR remembers every
-input by content, so every file is processed exactly once however often runs
-are killed.
+batch; a disk that cannot be written does (safely: the next start repairs).
+Each run ends with one summary (``summary.json``, ``summary.html``) listing
+every file and its outcome.  ``--watch`` repeats this every few seconds,
+each poll that finds work being a run of its own.  A SQLite ledger in OUTDIR
+remembers every input by content, so every file is processed exactly once
+however often runs are killed.
 
 The modules, in the order a file meets them:
 
@@ -24,7 +24,8 @@ The modules, in the order a file meets them:
 ``archive``    record an outcome, then reason file, move, marker, done
 ``summary``    summary.json and summary.html of a run
 ``driver``     the Batch: open, lock, recover, scan, process, finish
-``durable``    file-system steps that survive a crash (fsync, move, temp names)
+``durable``    file-system steps that survive a crash (fsync, mkdir, temp names)
+``names``      file names shown escaped, stored safely, derived short enough
 ``options``    BatchOptions, stop signals, option checks
 """
 from .driver import Batch, run_batch
