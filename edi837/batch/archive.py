@@ -41,6 +41,12 @@ log = logging.getLogger("edi837.batch")
 GONE = "the input disappeared from the inbox before it was archived"
 REPLACED = ("the input was replaced by another file of the same name before it was "
             "archived; the new file is left in the inbox")
+CHANGED = ("the input changed after it was checked, so the checked bytes are not archived; "
+           "the file is left in the inbox for the next run")
+
+
+class _NotChecked(Exception):
+    """The bytes being copied are not those that were checked."""
 
 
 def reason_path(destination: Path) -> Path:
@@ -209,10 +215,9 @@ def _move_checked(fd: int, source: Path, destination: Path, row: dict) -> str | 
     before = os.fstat(fd)
     try:
         if hash_input(fd, max_size=row["size"]) != row["sha256"]:
-            raise NotAnInput
-    except NotAnInput:
-        return ("the input changed after it was checked, so the checked bytes are not "
-                "archived; the file is left in the inbox for the next run")
+            return CHANGED
+    except NotAnInput:  # it grew past the size that was checked
+        return CHANGED
     durable.makedirs(destination.parent)
     if _is_checked(source, row, fd):
         try:
@@ -240,7 +245,8 @@ def _move_checked(fd: int, source: Path, destination: Path, row: dict) -> str | 
 
 
 def _copy_checked(fd: int, destination: Path, row: dict) -> str | None:
-    """Copy the open file into place atomically, if it still has the checked content."""
+    """Copy the open file into place atomically, if what was copied is the checked
+    content (hashed on the way); a problem, or None."""
     digest = hashlib.sha256()
     os.lseek(fd, 0, os.SEEK_SET)
     try:
@@ -249,10 +255,9 @@ def _copy_checked(fd: int, destination: Path, row: dict) -> str | None:
                 digest.update(chunk)
                 out.write(chunk)
             if digest.hexdigest() != row["sha256"]:
-                raise NotAnInput  # abandons the temporary copy
-    except NotAnInput:
-        return ("the input changed while it was archived, so the checked bytes are not "
-                "archived; the file is left in the inbox for the next run")
+                raise _NotChecked  # atomic_output removes the temporary copy
+    except _NotChecked:
+        return CHANGED
     return None
 
 

@@ -207,7 +207,10 @@ class Ledger:
              also: Callable[[sqlite3.Connection], None] | None = None) -> None:
         """Mark an input done (step 7).  ``also(db)`` may write more rows through
         ``db`` (e.g. a patient-history store in this file): they are committed in
-        the same transaction, so they exist exactly when the input is done."""
+        the same transaction, so they exist exactly when the input is done.
+        Recovery finishes inputs recorded before a crash without their worker's
+        result: rows made from that result must be rebuilt (from the reports) or
+        stored with step 4 for recovery to pass them on."""
         with self.transaction() as db:
             db.execute("UPDATE inputs SET state = ?, finished = ? WHERE id = ?",
                        (DONE, durable.now(), row_id))
