@@ -24,6 +24,13 @@ class _Formatter(logging.Formatter):
         return datetime.fromtimestamp(record.created).astimezone().isoformat(
             timespec="milliseconds")
 
+    def format(self, record) -> str:
+        # the batch escapes the names it logs; this catches any other text (an
+        # exception's message quoting a path), so one entry is always one line
+        from .batch.names import shown  # here: other commands need not import the batch
+
+        return shown(super().format(record))
+
 
 def configure_logging(log_file: str | None, *, quiet_stderr: bool):
     """Log lines to stderr (warnings only while a progress bar is drawn) and to
@@ -49,6 +56,26 @@ def configure_logging(log_file: str | None, *, quiet_stderr: bool):
         logger.level, logger.propagate = before
 
     return undo
+
+
+class ByteSize(click.ParamType):
+    """A size in bytes: 5000, 4k, 500M, 2G (binary multiples: 1k = 1,024 bytes)."""
+
+    name = "size"
+    units = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, int):
+            return value
+        text = str(value).strip().upper().removesuffix("IB").removesuffix("B")
+        number, unit = (text[:-1], text[-1]) if text[-1:] in self.units else (text, "")
+        try:
+            size = int(float(number) * self.units[unit])
+        except ValueError:
+            self.fail(f"{value!r} is not a size such as 5000, 500M or 2G", param, ctx)
+        if size < 1:
+            self.fail(f"{value!r} is not a size of at least 1 byte", param, ctx)
+        return size
 
 
 def _formats(values: tuple[str, ...]) -> tuple[str, ...]:
@@ -86,6 +113,9 @@ def _formats(values: tuple[str, ...]) -> tuple[str, ...]:
               help="Take a file only once its size and mtime are unchanged this long.")
 @click.option("--marker", metavar="SUFFIX",
               help="Take NAME only once NAME+SUFFIX exists (e.g. .done), instead of --settle.")
+@click.option("--max-size", type=ByteSize(), default="2G", show_default=True,
+              help="Skip (with a reason, exit status 2) inbox files larger than this: "
+                   "5000, 500M, 2G.")
 @click.option("--reprocess", is_flag=True,
               help="Check content the ledger has seen before, instead of archiving it as a "
                    "duplicate.")
@@ -99,8 +129,8 @@ def _formats(values: tuple[str, ...]) -> tuple[str, ...]:
 def batch(inbox: Path, out: Path, archive: Path | None, quarantine: Path | None, fix: bool,
           split: bool, validate: bool, formats: tuple[str, ...], select: str | None,
           ignore: str | None, jobs: int, watch: bool, interval: float, settle: float,
-          marker: str | None, reprocess: bool, log_file: str | None, config_path: str | None,
-          drug_tables: tuple[Path, ...]) -> None:
+          marker: str | None, max_size: int, reprocess: bool, log_file: str | None,
+          config_path: str | None, drug_tables: tuple[Path, ...]) -> None:
     """Check every file dropped into INBOX once: reports, then archive or quarantine.
 
     Files still being written are left for a later run (--settle, --marker).
@@ -123,14 +153,16 @@ def batch(inbox: Path, out: Path, archive: Path | None, quarantine: Path | None,
     try:
         unconfigure_logging = configure_logging(log_file, quiet_stderr=progress)
     except OSError as exc:
-        complain(f"cannot write the log file {log_file}: {exc.strerror or exc}")
+        from .batch.names import shown
+
+        complain(f"cannot write the log file {shown(log_file)}: {exc.strerror or exc}")
         sys.exit(EXIT_TROUBLE)
     options = BatchOptions(
         inbox=inbox, out=out, archive=archive, quarantine=quarantine,
         formats=_formats(formats), fix=fix, split=split, validate=validate,
         select=parse_codes(select), ignore=parse_codes(ignore), drug_tables=drug_tables,
         config=config, jobs=jobs, settle=settle, marker=marker, reprocess=reprocess,
-        interval=interval, progress=progress)
+        interval=interval, progress=progress, max_size=max_size)
     stop = StopFlag()
     restore_signals = handle_stop_signals(stop)
     logger = logging.getLogger("edi837.batch")
@@ -142,6 +174,13 @@ def batch(inbox: Path, out: Path, archive: Path | None, quarantine: Path | None,
     except (OSError, sqlite3.Error) as exc:
         # e.g. OUTDIR not writable, disk full: the ledger and the next start keep it safe
         logger.error("stopped: %s: %s", type(exc).__name__, exc)
+        status = EXIT_TROUBLE
+    except Exception as exc:  # a bug: a message and exit status 2 for the scheduler, and
+        # only the type and place, as the exception's message may quote a file's data
+        from .batch.run import where
+
+        logger.error("stopped: internal error %s (a bug in edi837, please report it); "
+                     "the next run repairs what this one left", where(exc))
         status = EXIT_TROUBLE
     finally:
         restore_signals()

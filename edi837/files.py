@@ -74,7 +74,9 @@ def atomic_output(path: str | Path, mode: str = "w", *, encoding: str | None = "
             yield handle
         return
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    # the name cut so that ".NAME.xxxxxxxx.tmp" fits in 255 bytes; mkstemp makes it unique
+    stem = os.fsencode(path.name)[:200].decode("utf-8", "ignore")
+    fd, tmp = tempfile.mkstemp(prefix=f".{stem}.", suffix=".tmp", dir=path.parent)
     # mkstemp makes the file private (0600); outputs get the usual umask mode.
     umask = os.umask(0)
     os.umask(umask)

@@ -1,0 +1,161 @@
+"""Where files are checked: in the batch process, or in local worker processes.
+
+With ``jobs`` > 1 the checking and report writing of each input run in
+worker processes, while the batch process alone hashes, records in the
+ledger and moves files, so the order of operations (``ledger``) holds.
+Workers are forked: on Linux each is killed when its parent dies
+(``PR_SET_PDEATHSIG``), and each holds the inherited locks while it lives,
+so no orphan can write into a run that a restart is repairing (a restart
+waits ``lock_wait`` seconds for dying workers).  Workers ignore
+SIGINT/SIGTERM and finish their file; the parent stops handing out new
+ones.  A worker that dies (out of memory) rolls back the files in hand,
+which wait for the next run.  Reports depend only on the input, so ``jobs``
+changes nothing in them.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from typing import Protocol
+
+from .run import Job, Worker, WorkerSettings
+
+_worker: Worker | None = None
+
+
+def _die_with_parent(parent: int) -> None:
+    """Linux: SIGKILL this worker when the batch process dies, however it dies, so a
+    restarted batch never races an orphan writing into the run it is repairing."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
+
+
+def _init_pool_worker(settings: WorkerSettings, parent: int) -> None:
+    global _worker
+    _die_with_parent(parent)
+    # a terminal's Ctrl-C and systemd's SIGTERM reach every process of the group:
+    # the worker finishes its file, the parent decides to stop
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    _worker = Worker(settings)
+
+
+def _pool_run(job: Job) -> dict:
+    return _worker.run(job)
+
+
+class WorkerLost(Exception):
+    """The worker running a job died (killed, out of memory): the job's outcome is
+    unknown and the file waits for the next run."""
+
+
+class Executor(Protocol):
+    """Where jobs run.  The driver owns all state and every ledger write and move;
+    an executor only runs :meth:`Worker.run` on a :class:`Job` (plain, picklable
+    arguments) and hands back its dict of facts (plain, picklable).
+
+    A Dask executor (``--dask ADDRESS``, to come) is one more class with these
+    members: ``submit`` -> ``client.submit(f, settings, job, pure=False)`` with ``f``
+    keeping one ``Worker(settings)`` per worker process and returning its
+    ``run(job)``, ``wait`` -> ``distributed.wait(..., return_when="FIRST_COMPLETED")``,
+    ``result`` translating ``KilledWorker`` into :class:`WorkerLost`; its workers
+    must see the inbox and OUTDIR at the same paths (a shared file system)."""
+
+    slots: int  # jobs that may run at once
+    table_version: str  # the drug table the workers use, for the summary
+
+    def submit(self, job: Job) -> Future: ...
+
+    def wait(self, futures: list[Future]) -> None:
+        """Block until at least one of ``futures`` is done."""
+
+    def result(self, future: Future) -> dict:
+        """The job's facts; WorkerLost if its worker died; other exceptions as raised."""
+
+    def close(self) -> None: ...
+
+
+class InProcess:
+    """``--jobs 1``: each job runs in the batch process, when submitted."""
+
+    slots = 1
+
+    def __init__(self, settings: WorkerSettings) -> None:
+        self.worker = Worker(settings)
+        self.table_version = self.worker.table.version
+
+    def submit(self, job: Job) -> Future:
+        future = Future()
+        try:
+            future.set_result(self.worker.run(job))
+        except Exception as exc:  # e.g. the disk is full: raised again by result()
+            future.set_exception(exc)
+        return future
+
+    def wait(self, futures: list[Future]) -> None:
+        return None  # every future is done when submit returns
+
+    def result(self, future: Future) -> dict:
+        return future.result()
+
+    def close(self) -> None:
+        return None
+
+
+class LocalPool:
+    """``jobs`` worker processes on this machine, started at the first job."""
+
+    def __init__(self, settings: WorkerSettings, jobs: int) -> None:
+        from ..drugs import load_drug_table
+
+        self.settings = settings
+        self.slots = jobs
+        self.table_version = load_drug_table(list(settings.drug_tables)).version
+        self._pool: ProcessPoolExecutor | None = None
+
+    def submit(self, job: Job) -> Future:
+        if self._pool is None:
+            import multiprocessing
+
+            # fork where there is one: workers are then children of this process
+            # (what PR_SET_PDEATHSIG needs) and hold its locks while they live
+            methods = multiprocessing.get_all_start_methods()
+            context = multiprocessing.get_context("fork" if "fork" in methods else None)
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.slots, mp_context=context,
+                initializer=_init_pool_worker, initargs=(self.settings, os.getpid()))
+        try:
+            return self._pool.submit(_pool_run, job)
+        except BrokenProcessPool:
+            self._pool = None  # a new pool for the next job
+            raise WorkerLost("worker processes died") from None
+
+    def wait(self, futures: list[Future]) -> None:
+        wait(futures, return_when=FIRST_COMPLETED)
+
+    def result(self, future: Future) -> dict:
+        try:
+            return future.result()
+        except BrokenProcessPool:
+            # which file killed it cannot be told: every file in hand is lost
+            self._pool = None
+            raise WorkerLost("a worker process died (killed, or out of memory?)") from None
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+
+
+def make_executor(settings: WorkerSettings, jobs: int) -> Executor:
+    return InProcess(settings) if jobs == 1 else LocalPool(settings, jobs)

@@ -1,0 +1,323 @@
+"""The run ledger, the order of operations it records, and recovery.
+
+``OUTDIR/ledger.sqlite3`` (stdlib sqlite3, WAL with synchronous=FULL, each
+statement its own transaction unless a step needs several; keep OUTDIR on a
+local disk, as SQLite needs) has one row per input taken, keyed by the
+SHA-256 of its content, with its run, name, outcome, counts, outputs and
+destination.  Content already done with outcome ok or findings is not
+checked again, whatever its name: a copy dropped again is archived as a
+``duplicate`` with no new reports, unless ``reprocess``.  Quarantined
+content is not remembered that way: the same bytes dropped again are
+examined again (perhaps by a newer edi837).
+
+Order of operations, and why it survives SIGKILL at any moment
+--------------------------------------------------------------
+For each input, in this order (a later step never starts before the earlier
+one is durable):
+
+1. hash the settled file; skip or archive it as a duplicate;
+2. ledger row ``processing`` (hash, run, name, source path) is committed
+   *before* any output exists;
+3. every output is written to a temporary name beside its target, fsynced
+   and renamed (``files.atomic_output``), then its directory is fsynced;
+   all of one input's outputs live in ``OUTDIR/<run-id>/files/<name>/``;
+4. ledger row ``reported``: outcome, counts, outputs, destination (archive or
+   quarantine path, chosen now and never again) and quarantine reason;
+5. quarantine only: ``<name>.reason.txt`` written atomically at the destination;
+6. the input is moved to its destination, only if it still holds the bytes
+   that were checked (``archive``): one atomic rename on the same file
+   system; across file systems a copy to a temporary name, fsync, rename,
+   and only then the source is removed; directories are fsynced.  Then the
+   marker file, if any, is removed;
+7. ledger row ``done``.
+
+A run has a row ``running`` before its first input is taken; after its last
+input is done its summary is written (atomically) and the run is marked
+``finished`` (``stopped`` when a signal ended it early).
+
+Every start takes the locks (``locks``), then repairs what a killed run left
+(:func:`recover`), before it looks at the inbox:
+
+* rows still ``processing`` were killed between steps 2 and 4: their outputs
+  may be incomplete, but the input has not moved (step 6 comes after step 4).
+  The output directory is deleted and the row removed: the input is taken
+  again as new.  So an output directory exists only for inputs whose
+  outcome is recorded, and no report is ever finished from a half-run.
+* rows ``reported`` were killed between steps 4 and 7: their outputs are
+  complete (step 3 was durable before step 4 was committed), and steps 5-7
+  are redone from the recorded facts, each idempotent: the reason file is
+  written again; if the destination exists the move has happened (a rename
+  is atomic and a cross-device copy is renamed into place only when
+  complete), so a source still present with the same hash is the leftover of
+  a copy and is removed; otherwise the source is moved; the marker is
+  removed; the row is marked done.
+* runs still ``running`` died: temporary files under their directories are
+  removed (only this process can be writing, it holds the lock); a run with
+  no input left is removed entirely, the others get their summary, with
+  status ``interrupted``.
+
+Hence, however often runs are killed and restarted: an input leaves the inbox
+only after its outcome and complete outputs are recorded (no input lost), its
+content has exactly one checked ``done`` row and one output directory, each
+input one archived or quarantined copy (processed exactly once), and every
+file in OUTDIR is either complete or a temporary name that the next start
+deletes (no partial output).  The fsyncs make the same hold after a power cut.
+An error while writing (disk full) stops the batch the same way a kill does.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import sqlite3
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Callable, Iterator
+
+from . import durable
+from .names import from_db, shown, to_db
+from .options import EXIT_FINDINGS, EXIT_OK, EXIT_TROUBLE, BatchError, BatchOptions
+
+LEDGER_NAME = "ledger.sqlite3"
+FILES_DIR = "files"  # OUTDIR/<run-id>/files/<name>/ holds one input's outputs
+
+# ledger states of an input (see the module docstring for the order)
+PROCESSING, REPORTED, DONE = "processing", "reported", "done"
+# outcomes
+OK, FINDINGS, QUARANTINED, DUPLICATE = "ok", "findings", "quarantined", "duplicate"
+DONE_CONTENT = (OK, FINDINGS)  # outcomes whose content is not checked again
+# run states
+RUNNING, FINISHED, STOPPED, INTERRUPTED = "running", "finished", "stopped", "interrupted"
+
+log = logging.getLogger("edi837.batch")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    run_id      TEXT PRIMARY KEY,
+    state       TEXT NOT NULL,          -- running | finished | stopped | interrupted
+    started     TEXT NOT NULL,
+    finished    TEXT,
+    exit_status INTEGER,
+    pid         INTEGER
+);
+CREATE TABLE IF NOT EXISTS inputs (
+    id           INTEGER PRIMARY KEY,
+    sha256       TEXT NOT NULL,         -- the key: content, not name
+    run_id       TEXT NOT NULL REFERENCES runs(run_id),
+    name         TEXT NOT NULL,         -- path relative to the inbox
+    source       TEXT NOT NULL,         -- where it was taken from
+    size         INTEGER NOT NULL,
+    state        TEXT NOT NULL,         -- processing | reported | done
+    outcome      TEXT,                  -- ok | findings | quarantined | duplicate
+    claims       INTEGER, drug_lines INTEGER,
+    errors       INTEGER, warnings INTEGER, infos INTEGER,
+    rules        TEXT,                  -- JSON {rule code: findings}
+    outputs      TEXT,                  -- JSON [paths relative to OUTDIR/<run-id>]
+    destination  TEXT,                  -- archive or quarantine path, fixed at 'reported'
+    marker       TEXT,                  -- marker file to remove after the move
+    reason       TEXT,                  -- quarantine reason (reason file text)
+    problem      TEXT,                  -- e.g. fix failed: archived, but exit status 2
+    duplicate_of INTEGER REFERENCES inputs(id),
+    started      TEXT NOT NULL,
+    finished     TEXT
+);
+CREATE INDEX IF NOT EXISTS inputs_by_sha256 ON inputs(sha256, state);
+CREATE INDEX IF NOT EXISTS inputs_by_run ON inputs(run_id);
+"""
+
+
+def _row(cursor: sqlite3.Cursor, values: tuple) -> dict:
+    """A row as a dict, names stored as bytes (not UTF-8) given back as the file
+    system's names (``names.to_db``)."""
+    return {column[0]: from_db(value) for column, value in zip(cursor.description, values)}
+
+
+class Ledger:
+    """The run ledger.  Autocommit: each statement is a durable transaction;
+    :meth:`transaction` groups several into one.  Rows are dicts.  A name or
+    path that is not UTF-8 is stored as its bytes (SQLite text must be UTF-8)."""
+
+    def __init__(self, path: Path) -> None:
+        self.db = sqlite3.connect(path, isolation_level=None)
+        self.db.row_factory = _row
+        # WAL: one fsync per commit instead of three; FULL: that fsync happens before
+        # the commit returns, so a recorded step survives a power cut too
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=FULL")
+        self.db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self.db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """Statements on the yielded connection commit together, or not at all."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    # runs
+    def begin_run(self, run_id: str) -> None:
+        self.db.execute("INSERT INTO runs (run_id, state, started, pid) VALUES (?, ?, ?, ?)",
+                        (run_id, RUNNING, durable.now(), os.getpid()))
+
+    def end_run(self, run_id: str, state: str, exit_status: int) -> None:
+        self.db.execute("UPDATE runs SET state = ?, finished = ?, exit_status = ? "
+                        "WHERE run_id = ?", (state, durable.now(), exit_status, run_id))
+
+    def run(self, run_id: str) -> dict:
+        return self.db.execute("SELECT * FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+
+    def runs_in_state(self, state: str) -> list[dict]:
+        return self.db.execute("SELECT * FROM runs WHERE state = ? ORDER BY run_id",
+                               (state,)).fetchall()
+
+    def delete_run(self, run_id: str) -> None:
+        self.db.execute("DELETE FROM runs WHERE run_id = ?", (run_id,))
+
+    # inputs
+    def take(self, *, sha256: str, run_id: str, name: str, source: Path, size: int,
+             marker: str | None, state: str = PROCESSING, **facts) -> int:
+        columns = {"sha256": sha256, "run_id": run_id, "name": name, "source": str(source),
+                   "size": size, "marker": marker, "state": state, "started": durable.now(),
+                   **facts}
+        cursor = self.db.execute(
+            f"INSERT INTO inputs ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+            tuple(map(to_db, columns.values())))
+        return cursor.lastrowid
+
+    def report(self, row_id: int, **facts) -> None:
+        facts["state"] = REPORTED
+        sets = ", ".join(f"{column} = ?" for column in facts)
+        self.db.execute(f"UPDATE inputs SET {sets} WHERE id = ?",
+                        (*map(to_db, facts.values()), row_id))
+
+    def note_problem(self, row_id: int, problem: str, *, moved: bool = True) -> None:
+        """A problem with an input (exit status 2); ``moved=False``: the checked
+        bytes are not at the recorded destination, which is cleared."""
+        self.db.execute("UPDATE inputs SET problem = ?, destination = "
+                        "CASE WHEN ? THEN destination END WHERE id = ?",
+                        (to_db(problem), moved, row_id))
+
+    def done(self, row_id: int, *,
+             also: Callable[[sqlite3.Connection], None] | None = None) -> None:
+        """Mark an input done (step 7).  ``also(db)`` may write more rows through
+        ``db`` (e.g. a patient-history store in this file): they are committed in
+        the same transaction, so they exist exactly when the input is done.
+        Recovery finishes inputs recorded before a crash without their worker's
+        result: rows made from that result must be rebuilt (from the reports) or
+        stored with step 4 for recovery to pass them on."""
+        with self.transaction() as db:
+            db.execute("UPDATE inputs SET state = ?, finished = ? WHERE id = ?",
+                       (DONE, durable.now(), row_id))
+            if also is not None:
+                also(db)
+
+    def forget(self, row_id: int) -> None:
+        self.db.execute("DELETE FROM inputs WHERE id = ?", (row_id,))
+
+    def row(self, row_id: int) -> dict:
+        return self.db.execute("SELECT * FROM inputs WHERE id = ?", (row_id,)).fetchone()
+
+    def done_content(self, sha256: str) -> dict | None:
+        """The input that processed this content, if any."""
+        return self.db.execute(
+            "SELECT * FROM inputs WHERE sha256 = ? AND state = ? AND outcome IN (?, ?) "
+            "ORDER BY id LIMIT 1", (sha256, DONE, *DONE_CONTENT)).fetchone()
+
+    def unfinished_content(self, sha256: str) -> dict | None:
+        return self.db.execute("SELECT * FROM inputs WHERE sha256 = ? AND state != ? LIMIT 1",
+                               (sha256, DONE)).fetchone()
+
+    def in_state(self, state: str) -> list[dict]:
+        return self.db.execute("SELECT * FROM inputs WHERE state = ? ORDER BY id",
+                               (state,)).fetchall()
+
+    def inputs_of(self, run_id: str) -> list[dict]:
+        return self.db.execute("SELECT * FROM inputs WHERE run_id = ? ORDER BY name, id",
+                               (run_id,)).fetchall()
+
+    def exit_status(self, run_id: str, *, trouble: bool = False) -> int:
+        """A run's exit status: 2 a file quarantined, a problem, or ``trouble`` (what
+        the ledger does not hold: an entry skipped, a file that could not be read);
+        1 an error finding; 0 otherwise."""
+        rows = self.inputs_of(run_id)
+        if trouble or any(r["outcome"] == QUARANTINED or r["problem"] or r["state"] != DONE
+                           for r in rows):
+            return EXIT_TROUBLE
+        if any((r["errors"] or 0) > 0 for r in rows if r["outcome"] in DONE_CONTENT):
+            return EXIT_FINDINGS
+        return EXIT_OK
+
+
+def recover(ledger: Ledger, options: BatchOptions, *,
+            complete: Callable[[dict], None],
+            close_run: Callable[[str, int], None]) -> int:
+    """Repair what a killed run left (see the module docstring).  ``complete(row)``
+    redoes steps 5-7 of a ``reported`` row, checking the source's hash;
+    ``close_run(run_id, status)`` writes an interrupted run's summary.  Returns
+    the worst exit status of the runs it closed."""
+    out, worst = options.out, EXIT_OK
+    for row in ledger.in_state(PROCESSING):
+        out_dir = out / row["run_id"] / FILES_DIR / row["name"]
+        shutil.rmtree(out_dir, ignore_errors=True)
+        if out_dir.exists():
+            raise BatchError(f"cannot remove the unfinished outputs in {out_dir}")
+        ledger.forget(row["id"])
+        log.warning("recovery: %s was being checked by run %s when it stopped; "
+                    "its outputs are removed and it will be checked again",
+                    shown(row["name"]), row["run_id"])
+    for row in ledger.in_state(REPORTED):
+        log.warning("recovery: finishing %s of run %s (%s)", shown(row["name"]),
+                    row["run_id"], row["outcome"])
+        complete(row)
+    for run in ledger.runs_in_state(RUNNING):
+        run_id = run["run_id"]
+        rows = ledger.inputs_of(run_id)
+        dirs = {out / run_id, options.archive_dir / run_id, options.quarantine_dir / run_id}
+        dirs.update(Path(r["destination"]).parent for r in rows if r["destination"])
+        removed = sum(durable.remove_temps(d) for d in dirs)
+        if not rows:
+            for directory in dirs:
+                if directory.is_dir() and directory.name == run_id:
+                    shutil.rmtree(directory)
+            ledger.delete_run(run_id)
+            log.warning("recovery: run %s stopped before finishing any file; removed", run_id)
+            continue
+        status = ledger.exit_status(run_id)
+        close_run(run_id, status)
+        ledger.end_run(run_id, INTERRUPTED, status)
+        worst = max(worst, status)
+        log.warning("recovery: run %s was interrupted; %d files finished, summary written"
+                    "%s", run_id, len(rows),
+                    f", {removed} temporary files removed" if removed else "")
+    return worst
+
+
+def warn_if_ledger_lost(options: BatchOptions) -> None:
+    """Say loudly when OUTDIR holds earlier runs but no ledger: a new ledger knows
+    no content, so files seen before are checked and archived again."""
+    if (options.out / LEDGER_NAME).exists():
+        return
+    runs = [p for p in options.out.iterdir() if p.is_dir() and p.name[:1].isdigit()]
+    kept = [d for d in (options.archive_dir, options.quarantine_dir)
+            if d.is_dir() and any(d.iterdir())]
+    if runs or kept:
+        log.warning("%s holds %d earlier run folders%s but no ledger %s (deleted or moved?): "
+                    "starting a new, empty ledger; content processed before will be checked "
+                    "and archived again if it is dropped again", shown(str(options.out)),
+                    len(runs), " and an archive or quarantine" if kept else "", LEDGER_NAME)
+
+
+def iter_inputs(ledger_path: Path) -> Iterator[dict]:
+    """Every ledger row as a dict (for tests and operators' scripts)."""
+    db = sqlite3.connect(f"file:{ledger_path}?mode=ro", uri=True)
+    db.row_factory = _row
+    try:
+        yield from db.execute("SELECT * FROM inputs ORDER BY id")
+    finally:
+        db.close()

@@ -1,0 +1,125 @@
+"""What a batch is asked to do, and how it is asked to stop."""
+from __future__ import annotations
+
+import os
+import signal
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..config import Config
+from .inbox import DEFAULT_MAX_SIZE
+from .names import shown
+
+EXIT_OK, EXIT_FINDINGS, EXIT_TROUBLE = 0, 1, 2
+
+
+class BatchError(Exception):
+    """A problem that stops the batch before it starts (exit status 2)."""
+
+
+@dataclass(frozen=True)
+class BatchOptions:
+    inbox: Path
+    out: Path
+    archive: Path | None = None  # default OUTDIR/archive
+    quarantine: Path | None = None  # default OUTDIR/quarantine
+    formats: tuple[str, ...] = ("json",)  # per-file report formats (the report registry's names)
+    fix: bool = False
+    split: bool = False  # implies fix: edi837.fix writes accepted/held files
+    validate: bool = False
+    select: tuple[str, ...] = ()  # for fix_file; the config already carries them for checks
+    ignore: tuple[str, ...] = ()
+    drug_tables: tuple[Path, ...] = ()
+    config: Config = field(default_factory=Config)
+    jobs: int = 1
+    settle: float = 30.0
+    marker: str | None = None  # e.g. ".done": take NAME only when NAME.done exists
+    reprocess: bool = False
+    interval: float = 10.0  # --watch: seconds between polls
+    progress: bool = False  # click progress bar on stderr (only on a terminal)
+    lock_wait: float = 5.0  # seconds to wait for another batch on the same folders to end
+    max_size: int = DEFAULT_MAX_SIZE  # bytes; a larger inbox file is skipped, not read
+
+    @property
+    def archive_dir(self) -> Path:
+        return self.archive or self.out / "archive"
+
+    @property
+    def quarantine_dir(self) -> Path:
+        return self.quarantine or self.out / "quarantine"
+
+
+class StopFlag:
+    """Set by SIGTERM/SIGINT: the file(s) in hand are finished, nothing new is taken."""
+
+    def __init__(self) -> None:
+        self.signal: int | None = None
+        self.noted = False
+
+    def set(self, signum: int = signal.SIGTERM) -> None:
+        self.signal = signum
+
+    def __bool__(self) -> bool:
+        return self.signal is not None
+
+
+def handle_stop_signals(flag: StopFlag):
+    """SIGTERM and SIGINT set ``flag``; a second one stops at once (crash-safe anyway).
+    Returns a function that puts the previous handlers back."""
+    def handler(signum, frame):  # noqa: ARG001 - signal handler signature
+        if flag:
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+        flag.set(signum)
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
+
+    def restore() -> None:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+    return restore
+
+
+def is_within(path: Path, folder: Path) -> bool:
+    """Whether ``path`` is ``folder`` or below it, links resolved (``path`` need not exist)."""
+    inner, outer = os.path.realpath(path), os.path.realpath(folder)
+    return inner == outer or inner.startswith(outer.rstrip(os.sep) + os.sep)
+
+
+def check_options(options: BatchOptions) -> None:
+    """Refuse options that cannot work, before anything is locked or moved."""
+    import importlib.util
+
+    if not options.inbox.is_dir():
+        raise BatchError(f"inbox {shown(str(options.inbox))} is not a folder")
+    if os.path.realpath(options.inbox) == os.path.realpath(options.out):
+        raise BatchError("the output folder must not be the inbox")
+    for what, folder in (("output folder (--out)", options.out),
+                         ("archive (--archive)", options.archive_dir),
+                         ("quarantine (--quarantine)", options.quarantine_dir)):
+        if is_within(folder, options.inbox):
+            # its files would be taken again as inputs, or hidden from the scan
+            raise BatchError(f"the {what} {shown(str(folder))} is inside the inbox "
+                             f"{shown(str(options.inbox))}; put it beside the inbox")
+    if options.max_size < 1:
+        raise BatchError("--max-size must be at least 1 byte")
+    from ..reports import load_writers
+
+    writers = load_writers()
+    unknown = [f for f in options.formats if f not in writers]
+    if unknown:
+        raise BatchError(f"unknown report format {', '.join(unknown)}; choose from "
+                         f"{', '.join(sorted(writers))}")
+    for wanted, module, option in ((options.validate, "edi837.validate", "--validate"),
+                                   (options.fix or options.split, "edi837.fix",
+                                    "--fix/--split")):
+        if wanted and importlib.util.find_spec(module) is None:
+            raise BatchError(f"{option} needs {module}, which this edi837 does not have")
+    if options.validate:
+        from ..validate import Pyx12Missing, require_pyx12
+
+        try:
+            require_pyx12()
+        except Pyx12Missing as exc:  # refuse now, not file by file into quarantine
+            raise BatchError(str(exc)) from None

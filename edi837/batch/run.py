@@ -1,0 +1,197 @@
+"""Running one file: check it, write its reports (and corrected EDI), say what happened.
+
+This is the work a worker does; it runs in the batch process or in a worker
+process (``executors``).  It gets plain arguments (:class:`Job`), writes only
+below the job's output folder, and returns a plain dict of facts; the batch
+process records them in the ledger and moves the input (``archive``).
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import time
+import traceback
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..config import Config
+from ..files import atomic_output
+from . import durable
+from .inbox import Identity, same_file
+from .ledger import FILES_DIR
+from .options import EXIT_TROUBLE
+
+FIX_DIR = "fixed"  # corrected and split EDI inside an input's output directory
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    """What a worker needs; picklable (the drug table itself is not: each worker loads it)."""
+
+    drug_tables: tuple[str, ...]
+    config: Config
+    formats: tuple[str, ...]
+    fix: bool
+    split: bool
+    validate: bool
+    select: tuple[str, ...]
+    ignore: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Job:
+    path: str
+    name: str
+    sha256: str
+    identity: Identity  # device, inode, size, mtime when it was taken
+    out_dir: str  # OUTDIR/<run-id>/files/<name>
+
+
+def report_extension(fmt: str) -> str:
+    """File extension of a report format, from the report registry (html -> .html)."""
+    from ..reports import EXTENSIONS, load_writers
+
+    load_writers()
+    for ext, name in EXTENSIONS.items():
+        if name == fmt:
+            return ext
+    return f".{fmt}"
+
+
+def where(exc: BaseException) -> str:
+    """Exception type and innermost frame, never its message (which may quote data)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    place = f" at {os.path.basename(frames[-1].filename)}:{frames[-1].lineno}" if frames else ""
+    return f"{type(exc).__name__}{place}"
+
+
+class Worker:
+    def __init__(self, settings: WorkerSettings) -> None:
+        from ..drugs import load_drug_table
+        from ..engine import Engine
+        from ..reports import load_writers
+
+        self.settings = settings
+        self.table = load_drug_table(list(settings.drug_tables))
+        self.engine = Engine(self.table, settings.config)
+        writers = load_writers()
+        self.writers = [(writers[fmt], f"report{report_extension(fmt)}")
+                        for fmt in settings.formats]
+
+    def run(self, job: Job) -> dict:
+        """Check one file and write its outputs; returns the facts the ledger keeps.
+
+        Quarantined is what ``edi837 check`` calls unreadable (file status
+        ``unreadable``: not X12, no 837 in it, cut short, or edi837 failed on it),
+        not a file with an EDI warning such as text after the last IEA.  A file
+        that is not the one taken, before or after its outputs are written (the
+        HTML and annotated reports read it again), gives ``{"changed": True}``."""
+        from ..engine import Report
+        from ..findings import ERROR
+
+        settings = self.settings
+        out_dir = Path(job.out_dir)
+        if out_dir.exists():  # a leftover: only complete runs of this function count
+            shutil.rmtree(out_dir)
+        if not same_file(job.path, job.identity):  # also: never open a FIFO or link put there
+            return {"changed": True}
+        try:
+            # until the driver owns the run's history, each file is a history of its own
+            history = self.engine.new_history()
+            try:
+                result = self.engine.check_file(job.path, history=history)
+            finally:
+                history.store.close()
+            if settings.validate:
+                from ..validate import validate_file
+
+                # the reader's own EDI findings are in the result already
+                result.findings.extend(validate_file(job.path, reader_findings=False))
+                result.findings.sort(key=lambda f: f.sort_key())
+                if result.status == "ok" and result.findings:
+                    result.status = "findings"
+        except Exception as exc:  # one bad file never stops the batch
+            return failed(exc, "checking")
+        if result.sha256 != job.sha256:
+            return {"changed": True}
+
+        quarantine_it = result.status == "unreadable"
+        quarantine = [f for f in result.findings if quarantine_it
+                      and f.rule.startswith("EDI") and f.severity == ERROR]
+        report = Report([result], self.table.version, config_source=settings.config.source)
+        report.finished = time.time()
+        outputs = []
+        problem = log_problem = None
+        try:
+            durable.makedirs(out_dir)
+            for write, name in self.writers:
+                with atomic_output(out_dir / name, newline="") as out:
+                    write(report, out)
+                outputs.append(name)
+                durable.checkpoint("report-written")
+            if (settings.fix or settings.split) and not quarantine_it:
+                problem, log_problem = self._fix(job, out_dir / FIX_DIR)
+                if (out_dir / FIX_DIR).is_dir():
+                    outputs += sorted(p.relative_to(out_dir).as_posix()
+                                      for p in (out_dir / FIX_DIR).rglob("*")
+                                      if p.is_file() and not durable.is_temp(p.name))
+        except OSError:
+            raise  # the disk, not this file (full? read-only?): stop; the next start rolls back
+        except Exception as exc:  # a report writer failed on this file
+            shutil.rmtree(out_dir, ignore_errors=True)  # no partial set of reports
+            return failed(exc, "writing the reports of")
+        for directory in sorted({out_dir, *(p.parent for p in out_dir.rglob("*"))}):
+            durable.fsync_dir(directory)
+        durable.fsync_dir(out_dir.parent)
+        if not same_file(job.path, job.identity):
+            return {"changed": True}  # the batch process removes the outputs
+        durable.checkpoint("outputs-complete")
+
+        counts = Counter(f.severity for f in result.findings)
+        reasons = [f"  {f.rule} (segment {f.segment_index or '-'}): {f.message}"
+                   for f in quarantine]
+        codes = Counter(f.rule for f in quarantine)
+        return {
+            "quarantine": quarantine_it, "size": result.size, "status": result.status,
+            "claims": result.claims, "drug_lines": result.drug_lines,
+            "errors": counts[ERROR], "warnings": counts["warning"], "infos": counts["info"],
+            "rules": dict(sorted(Counter(f.rule for f in result.findings).items())),
+            "outputs": [f"{FILES_DIR}/{job.name}/{o}" for o in outputs],
+            "reason": ("The file cannot be read as 837 claims, or an interchange in it is "
+                       "incomplete:\n"
+                       + "\n".join(reasons or ["  the file cannot be read"]))
+            if quarantine_it else None,
+            "log_reason": ", ".join(f"{c} x{n}" for c, n in sorted(codes.items()))
+            or "unreadable",
+            "problem": problem, "log_problem": log_problem,
+        }
+
+    def _fix(self, job: Job, out_dir: Path) -> tuple[str | None, str | None]:
+        """Corrected (and split) EDI by edi837.fix.  A failure is a problem (exit
+        status 2), not a quarantine: the input was read and reported.  Returns the
+        problem for the ledger and summary, and a data-free version for the log."""
+        from ..fix import fix_file
+
+        settings = self.settings
+        try:
+            result = fix_file(job.path, out_dir, table=self.table, config=settings.config,
+                              select=settings.select, ignore=settings.ignore,
+                              split=settings.split)
+        except Exception as exc:
+            return (f"fix failed: {''.join(traceback.format_exception_only(type(exc), exc))}",
+                    f"fix failed: internal error {where(exc)}")
+        if result.exit_status == EXIT_TROUBLE:
+            # problems may quote finding messages (values from the file): not for the log
+            return ("fix: " + "; ".join(result.problems or [result.status]),
+                    f"fix: {result.status}, {len(result.problems)} problems (see the summary)")
+        return None, None
+
+
+def failed(exc: Exception, doing: str) -> dict:
+    """A file edi837 itself failed on: quarantined, with the exception in the reason
+    file (beside the data it may quote) and only its type and place in the log."""
+    message = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+    return {"quarantine": True, "log_reason": f"internal error {where(exc)}",
+            "reason": f"edi837 failed while {doing} this file (a bug in edi837; please "
+                      f"report it with this file's reports, not the file):\n  {message}"}
