@@ -21,6 +21,8 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
+from .drug import Drug
+from .drug_table import DrugTable, TableFile
 from .model import (
     Administration,
     AdministrationCode,
@@ -29,8 +31,6 @@ from .model import (
     DocumentationNote,
     Dosing,
     Schedule,
-    Drug,
-    DrugTable,
     Ndc,
     NdcPolicy,
     Policy,
@@ -38,7 +38,6 @@ from .model import (
     RelatedCode,
     RevenueCode,
     ServiceUnits,
-    TableFile,
 )
 
 _PACKAGE = __package__ or "edi837.drugs"
