@@ -220,6 +220,8 @@ from .cli_validate import validate  # noqa: E402
 main.add_command(fix)
 main.add_command(validate)
 main.add_command(batch)
+from .cli_refdata import refdata  # noqa: E402
+main.add_command(refdata)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -84,6 +84,12 @@ def load_config_or_exit(config_path: str | None, select: str | None, ignore: str
     return config.with_selection(parse_codes(select), parse_codes(ignore))
 
 
+refdata_option = click.option(
+    "--refdata", "refdata", type=click.Path(file_okay=False, path_type=Path),
+    help="Folder of imported CMS reference data (edi837 refdata import) [$EDI837_REFDATA, "
+         "else ~/.local/share/edi837/refdata when it exists].")
+
+
 def report_options(function):
     """Options shared by the commands that write reports (check, batch)."""
     options = [
