@@ -84,3 +84,49 @@ def status(refdata: Path | None) -> None:
                        f"{record.name}  sha256 {record.sha256[:16]}  imported "
                        f"{record.imported_at}")
 
+
+def describe_reference(table, drug, day: dt.date) -> str:
+    """The facts imported CMS files give about ``drug`` on ``day``, each naming its file
+    (for `edi837 drugs HCPCS`); empty without reference data."""
+    from .refdata import KINDS
+    from .refdata.reference import CROSSWALK_FOR
+
+    reference = table.reference
+    if reference is None:
+        return ""
+    lines = [f"  from imported CMS files, for {day} (--date):"]
+
+    def origin(file) -> str:
+        return f"[{file.short_name}, effective {file.effective_from}]"
+
+    for kind, crosswalk in CROSSWALK_FOR.items():
+        entries = drug.crosswalk(kind, day)
+        if not entries and reference.file_for(crosswalk, day):
+            lines.append(f"  {kind}: the {KINDS[crosswalk]} lists no NDC under {drug.hcpcs}")
+        for ndc, entry in entries.items():
+            also = "also in the table" if drug.ndc(ndc) else "not in the table"
+            lines.append(f"  {kind} NDC {ndc} {entry.drug_name or ''} ({entry.labeler or '?'}): "
+                         f"{entry.units_per_item or '?'} billing units per item, "
+                         f"{entry.billing_units_per_package or '?'} per package; {also}  "
+                         f"{origin(entry.file)}")
+        mue = reference.mue(drug.hcpcs, kind, day)
+        if mue is not None:
+            lines.append(f"  {kind} MUE: {mue.value} units, MAI {mue.mai} ({mue.meaning})  "
+                         f"{origin(mue.file)}")
+    limit = reference.payment_limit(drug.hcpcs, day)
+    if limit is not None:
+        lines.append(f"  ASP payment limit: ${limit.per_unit} per billing unit "
+                     f"({limit.dosage or 'dosage not given'})  {origin(limit.file)}")
+    code_file = drug.code_file(day)
+    if code_file is not None:
+        codes = dict.fromkeys(entry.code for entry in drug.diagnoses if not entry.prefix)
+        shown = []
+        for code in codes:
+            found = reference.icd10(code, day)
+            state = "not listed" if found is None else "billable" if found.billable else "header"
+            shown.append(f"{code} {state}")
+        lines.append(f"  ICD-10-CM: {', '.join(shown) or 'no exact codes in the table'}  "
+                     f"{origin(code_file)}")
+    if len(lines) == 1:
+        lines.append("  none for this code and date")
+    return "\n".join(lines)

@@ -106,6 +106,7 @@ def report_options(function):
                      help="Extra drug table (TOML) adding to or overriding the shipped one."),
         click.option("--config", "config_path", type=click.Path(dir_okay=False),
                      help="Configuration file (default: ./edi837.toml when present)."),
+        refdata_option,
     ]
     for option in reversed(options):
         function = option(function)
@@ -138,11 +139,14 @@ def report_reader_errors(reader) -> bool:
     return trouble
 
 
-def load_table_or_exit(extra: tuple[Path, ...]):
+def load_table_or_exit(extra: tuple[Path, ...], refdata: Path | None = None):
+    """The drug table with ``extra`` files, and the imported reference data of ``refdata``
+    (else of $EDI837_REFDATA, else of the per-user folder when it has any) laid over it."""
     from .drugs import DrugTableError, load_drug_table
+    from .refdata import RefDataError, reference_for
 
     try:
-        return load_drug_table(list(extra))
-    except DrugTableError as exc:
+        return load_drug_table(list(extra), refdata=reference_for(refdata))
+    except (DrugTableError, RefDataError) as exc:
         complain(str(exc))
         sys.exit(EXIT_TROUBLE)
