@@ -15,6 +15,7 @@ from edi837.cli import main
 from edi837.drugs import load_drug_table
 from edi837.engine import Engine
 from edi837.refdata import import_files, open_reference
+from edi837.rules.mue import mue_for, mue_message
 from edi837.shapes import ClaimShapes
 from edi837.x12.fragment import wrap_claims
 
@@ -141,6 +142,57 @@ def _override(hcpcs, what):
     return f"version = \"mine.1\"\nupdated = 2026-11-29\n{entry}\n"
 
 
+# -- UNT004 by the MUE files ----------------------------------------------------------------
+
+def test_mai_3_sums_the_claims_lines_for_the_date(check):
+    found, = check(claim(line(units=600), line(units=300, quantity="10", number=2)),
+                   rule="UNT004")
+    assert found.line_number == 2 and found.severity == "error"
+    assert found.message == (
+        "J2350 on 2026-05-15: 900 units on this claim's lines for the date, above the CMS MUE "
+        "of 600 units (MAI 3: per date of service, clinical) in "
+        "MCR_MUE_PractitionerServices_Eff_01-01-2026.csv (effective 2026-01-01)")
+    assert check(claim(line(units=600)), rule="UNT004") == []
+
+
+def test_mai_1_judges_each_line(check):
+    zunovo = dict(hcpcs="J2351", ndc="50242055401", quantity="23")
+    found, = check(claim(line(units=940, **zunovo)), rule="UNT004")
+    assert "940 units on this line" in found.message and "(MAI 1: per claim line)" in found.message
+    assert check(claim(line(units=500, **zunovo), line(units=500, number=2, **zunovo)),
+                 rule="UNT004") == []
+
+
+def test_837i_is_judged_by_the_outpatient_hospital_file(check):
+    assert check(institutional((600, "50242015001"), (600, "50242015001")), kind="837I",
+                 rule="UNT004") == []
+    found, = check(institutional((600, "50242015001"), (900, "50242015001")), kind="837I",
+                   rule="UNT004")
+    assert "above the CMS MUE of 1200 units" in found.message
+    assert "OutpatientHospitalServices" in found.message
+
+
+def test_no_mue_before_the_files_effective_date_or_without_reference_data(check, edi_file):
+    fragment = claim(line(units=600, day="20251231"), line(units=300, quantity="10",
+                                                         day="20251231", number=2))
+    assert check(fragment, rule="UNT004") == []
+    plain = Engine(load_drug_table())
+    assert check(fragment.replace("20251231", "20260515"), rule="UNT004", with_engine=plain) == []
+
+
+def test_mue_for_gives_the_history_stage_the_mue_in_force(store):
+    table = load_drug_table(refdata=store)
+    mue = mue_for(table, "J2350", "837P", dt.date(2026, 1, 1))
+    assert (mue.value, mue.mai, mue.per_day, mue.rationale) == (600, 3, True,
+                                                                "Prescribing Information")
+    assert mue.file.short_name == "MCR_MUE_PractitionerServices_Eff_01-01-2026.csv"
+    assert mue_for(table.reference, "J2350", "837I", dt.date(2026, 1, 1)).value == 1200
+    assert mue_for(table, "J2350", "837P", dt.date(2025, 12, 31)) is None
+    assert mue_for(load_drug_table(), "J2350", "837P", dt.date(2026, 1, 1)) is None
+    assert mue_message(mue, 1200, dt.date(2026, 2, 1), "billed across claims").startswith(
+        "J2350 on 2026-02-01: 1200 units billed across claims, above the CMS MUE of 600 units")
+
+
 # -- DX001 / DX002 by the ICD-10-CM code files ----------------------------------------------
 
 def test_a_header_code_is_not_valid_by_the_code_file_in_force(check):
@@ -177,6 +229,14 @@ def test_check_with_a_folder_without_reference_data_exits_2(tmp_path, edi_file, 
     assert result.exit_code == 2 and "no reference data imported here" in result.output
     monkeypatch.setenv("EDI837_REFDATA", str(tmp_path / "typo"))
     assert CliRunner().invoke(main, ["check", str(path)]).exit_code == 2
+
+
+def test_check_uses_the_default_folder_when_it_holds_reference_data(store, edi_file,
+                                                                    monkeypatch):
+    monkeypatch.setenv("EDI837_REFDATA", str(store))
+    fragment = claim(line(units=600), line(units=300, quantity="10", number=2))
+    result = CliRunner().invoke(main, ["check", str(edi_file(fragment))])
+    assert result.exit_code == 1 and "UNT004 error" in result.output
 
 
 def test_drugs_shows_where_each_fact_comes_from(store):
