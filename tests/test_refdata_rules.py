@@ -223,6 +223,35 @@ def test_diagnosis_dates_of_the_table_decide_where_a_user_says_so(check, store, 
     assert check(claim(line(day="20260115"), dx="G35B1"), rule="DX002", with_engine=engine) == []
 
 
+# -- the payment limit beside the charge, and the files in every report --------------------
+
+def test_findings_on_a_line_carry_its_asp_payment_limit(check):
+    found = check(claim(line(units=600, quantity="30")), rule="NDC007")[0]
+    assert found.payment_limit == "35760.00" and found.as_dict()["payment_limit"] == "35760.00"
+    earlier = check(claim(line(units=600, quantity="30", day="20260331")), rule="NDC007")[0]
+    assert earlier.payment_limit is None  # no pricing file in force yet
+
+
+def test_json_report_names_the_files_used(store, edi_file):
+    path = edi_file(claim(line(units=600, quantity="30")))
+    result = CliRunner().invoke(main, ["check", str(path), "--format", "json",
+                                       "--refdata", str(store)])
+    assert result.exit_code == 0, result.output  # NDC007 is a warning
+    document = json.loads(result.stdout)
+    schema = json.loads((SAMPLES.parent / "schemas" / "report.schema.json").read_text())
+    Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER).validate(
+        document)
+    imported = document["reference_data"]["imported_files"]
+    assert {f["kind"] for f in imported} == {"asp-crosswalk", "opps-crosswalk", "asp-pricing",
+                                             "mue-practitioner", "mue-outpatient", "icd10cm"}
+    icd = [f for f in imported if f["kind"] == "icd10cm"]
+    assert [(f["effective_from"], f["effective_to"]) for f in icd] == [
+        ("2024-10-01", "2025-09-30"), ("2025-10-01", None)]
+    assert all(len(f["sha256"]) == 64 and f["name"] for f in imported)
+    ndc007, = [f for f in document["files"][0]["findings"] if f["rule"] == "NDC007"]
+    assert ndc007["payment_limit"] == "35760.00"
+
+
 def test_check_with_a_folder_without_reference_data_exits_2(tmp_path, edi_file, monkeypatch):
     path = edi_file(claim(line()))
     result = CliRunner().invoke(main, ["check", str(path), "--refdata", str(tmp_path / "none")])
