@@ -100,6 +100,12 @@ def test_mue_files_by_setting(tmp_path, store, setting, kind):
     assert open_reference(store).mue("J2351", claim_kind, dt.date(2026, 10, 1)).mai == 1
 
 
+def test_the_dme_mue_file_is_recognised_and_refused(tmp_path, store):
+    path = files.write(tmp_path, "MCR_MUE_DME_Eff_01-01-2026.csv", files.mue("DME Supplier Services"))
+    with pytest.raises(RefDataError, match="is the DME supplier MUE file, which edi837 does not"):
+        import_files([path], store)
+
+
 def test_icd10cm_order_file_needs_effective(tmp_path, store):
     path = files.write(tmp_path, "icd10cm_order_2026.txt", files.icd10_order())
     with pytest.raises(RefDataError, match="does not carry its year: give --effective"):

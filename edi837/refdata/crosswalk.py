@@ -49,7 +49,7 @@ UNUSED = {"awp": "AWP crosswalk", "prep": "PrEP crosswalk"}
 
 
 def variant(texts: tuple[str, ...]) -> str:
-    """asp-crosswalk, opps-crosswalk, or "awp"/"prep" (unused), from the title or file name:
+    """asp-crosswalk, opps-crosswalk, or "awp"/"prep" (UNUSED), from the title or file name:
     the columns are the same in all four."""
     for text in texts:  # the title first, then the names; in each, the word that comes first
         match = re.search(r"(?<![a-z])(opps|awp|prep|asp)(?![a-z])", text, re.I)

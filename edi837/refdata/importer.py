@@ -13,12 +13,13 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 from . import crosswalk, icd10cm, mue, pricing
 from .rows import Problems
 from .store import ImportTransaction
-from .tabular import RefDataError, Skipped, Source, decode, effective_date, find_table, \
-    is_preliminary, sources
+from .tabular import (RefDataError, Skipped, Source, Table, decode, effective_date, find_table,
+                      is_preliminary, sources)
 
 # Checked in this order: the crosswalk's columns are the most specific.
 _TABULAR = (crosswalk, mue, pricing)
@@ -82,49 +83,57 @@ def import_files(paths: Iterable[Path], directory: Path, *, effective: dt.date |
     return outcomes
 
 
+@dataclass(frozen=True)
+class _Recognised:
+    kind: str  # a key of KINDS, or of an importer's UNUSED
+    module: ModuleType  # the importer
+    table: Table | None  # where the header is (None: the fixed-width order file)
+    texts: tuple[str, ...] = ()  # the title rows, then the names: where dates are read
+    unused: str | None = None  # what the file is, when no rule reads it
+
+
+def _recognise(source: Source, text: str, wanted: str | None) -> _Recognised:
+    """What a file is, from its header (or fixed-width lines) only."""
+    table = find_table(text, tuple(module.LAYOUT for module in _TABULAR))
+    if table is None:
+        if icd10cm.recognise(text):
+            return _Recognised("icd10cm", icd10cm, None)
+        raise RefDataError(source.name, f"not a file edi837 recognises: expected {EXPECTED}")
+    module = next(m for m in _TABULAR if m.LAYOUT is table.layout)
+    texts = (" ".join(table.preamble), *source.names)
+    if module is crosswalk:  # the four crosswalks share their columns: the title tells them
+        kind = wanted if wanted in crosswalk.KINDS else crosswalk.variant(texts)
+    elif module is mue:  # the value column names the setting
+        kind = mue.variant(table.heading("value")) or (wanted if wanted in mue.KINDS else "")
+        if not kind:
+            raise RefDataError(source.name, "an MUE file, but its value column does not say "
+                                            "practitioner or outpatient hospital: give --kind "
+                                            "mue-practitioner or --kind mue-outpatient")
+    else:
+        kind = "asp-pricing"
+    return _Recognised(kind, module, table, texts, getattr(module, "UNUSED", {}).get(kind))
+
+
 def _import(store: ImportTransaction, source: Source, effective: dt.date | None,
             wanted: str | None, *, inside_zip: bool) -> Outcome:
     text = decode(source)
-    table = find_table(text, tuple(module.LAYOUT for module in _TABULAR))
-    if table is not None:
-        module = next(m for m in _TABULAR if m.LAYOUT is table.layout)
-        texts = (" ".join(table.preamble), *source.names)
-        if module is crosswalk:
-            kind = wanted if wanted in crosswalk.KINDS else crosswalk.variant(texts)
-            unused = crosswalk.UNUSED.get(kind)
-        elif module is mue:
-            kind = mue.variant(table.heading("value"))
-            unused = "the DME supplier MUE file (edi837 checks 837P and 837I lines)" \
-                if kind == "dme" else None
-            if not kind:
-                kind = wanted if wanted in mue.KINDS else ""
-                if not kind:
-                    raise RefDataError(source.name, "an MUE file, but its value column does not "
-                                                    "say practitioner or outpatient hospital: "
-                                                    "give --kind mue-practitioner or "
-                                                    "--kind mue-outpatient")
-        else:
-            kind, unused = "asp-pricing", None
-        if unused:
-            if inside_zip:
-                return Outcome(source.name, "skipped", note=f"{unused}: not used by edi837")
-            raise RefDataError(source.name, f"is {unused}, which edi837 does not use")
-        start, where = _effective(effective, texts)
-        status = "preliminary" if is_preliminary(texts) else "final"
-    elif icd10cm.recognise(text):
-        kind, module, status, table = "icd10cm", icd10cm, "final", None
-        if effective is None:
-            raise RefDataError(source.name, "an ICD-10-CM order file, which does not carry its "
-                                            "year: give --effective DATE (2025-10-01 for FY2026, "
-                                            "or the date of an April update)")
-        start, where = effective, "--effective"
-    else:
-        raise RefDataError(source.name, f"not a file edi837 recognises: expected {EXPECTED}")
+    found = _recognise(source, text, wanted)
+    kind = found.kind
+    if found.unused:
+        if inside_zip:
+            return Outcome(source.name, "skipped", note=f"{found.unused}: not used by edi837")
+        raise RefDataError(source.name, f"is the {found.unused}, which edi837 does not use")
     if wanted and wanted != kind:
         raise RefDataError(source.name, f"is {KINDS[kind]}, not {KINDS[wanted]} (--kind)")
+    if kind == "icd10cm" and effective is None:
+        raise RefDataError(source.name, "an ICD-10-CM order file, which does not carry its "
+                                        "year: give --effective DATE (2025-10-01 for FY2026, "
+                                        "or the date of an April update)")
+    start, where = _effective(effective, found.texts)
     if start is None:
         raise RefDataError(source.name, f"{KINDS[kind]}, but neither its title rows nor its name "
                                         "say when it takes effect: give --effective DATE")
+    status = "preliminary" if is_preliminary(found.texts) else "final"
     note = f"date from {where}" if where != "--effective" else ""
     previous = store.existing(kind, source.sha256, start)
     if previous is not None:
@@ -132,9 +141,9 @@ def _import(store: ImportTransaction, source: Source, effective: dt.date | None,
                        previous.skipped, note)
     problems = Problems(source.name)
     file_id = store.add_file(kind, source.name, source.sha256, start, status)
-    facts = module.rows(table, text, problems) if table is not None else \
-        module.rows(text, problems)
-    count = store.add_rows(module.TABLE, file_id, facts)
+    facts = found.module.rows(found.table, text, problems) if found.table is not None else \
+        found.module.rows(text, problems)
+    count = store.add_rows(found.module.TABLE, file_id, facts)
     problems.check()
     if count == 0:
         raise RefDataError(source.name, f"{KINDS[kind]} with no rows to import")

@@ -31,6 +31,8 @@ EXPECTS = ("an MUE file (columns HCPCS/CPT Code, <setting> MUE Values, MUE Adjud
 TABLE = "mue"
 KINDS = {"mue-practitioner": "MUE practitioner services (837P)",
          "mue-outpatient": "MUE outpatient hospital services (837I)"}
+# Recognised, and not what any rule reads: DME suppliers do not bill on 837P/837I drug lines.
+UNUSED = {"dme": "DME supplier MUE file"}
 
 
 def variant(header_value: str) -> str:
