@@ -255,3 +255,18 @@ def test_a_file_that_is_not_a_store_is_refused(tmp_path):
         open_reference(tmp_path)
     result = cli("import", files.write(tmp_path, "p.csv", files.pricing()), "--refdata", tmp_path)
     assert result.exit_code == 2 and "not an edi837 reference store" in result.output
+
+
+def test_a_snapshot_sees_the_same_files_whatever_is_imported_since(tmp_path, store):
+    import_files([files.write(tmp_path, "p.csv", files.pricing())], store)
+    snapshot = open_reference(store).snapshot
+    import_files([files.write(tmp_path, "x.csv", files.crosswalk())], store)
+    assert [r.kind for r in open_reference(store, snapshot).records] == ["asp-pricing"]
+    assert len(open_reference(store).records) == 2
+
+
+def test_readers_never_write(tmp_path, store):
+    import_files([files.write(tmp_path, "p.csv", files.pricing())], store)
+    reference = open_reference(store)
+    with pytest.raises(sqlite3.OperationalError, match="readonly"):
+        reference._db().execute("DELETE FROM files")

@@ -160,12 +160,16 @@ class Reference:
     connection): a worker process opens its own from the folder's path.
     """
 
-    def __init__(self, directory: Path, connection: sqlite3.Connection) -> None:
+    def __init__(self, directory: Path, connection: sqlite3.Connection,
+                 snapshot: int | None = None) -> None:
         self.directory = Path(directory)
         self._connection = connection
         self._pid = os.getpid()
-        records = read_files(connection)
+        records = [r for r in read_files(connection) if snapshot is None or r.id <= snapshot]
         self.records = tuple(records)  # every imported file, superseded ones too
+        # The last import this view sees: open_reference(directory, snapshot) in another
+        # process sees the same files, whatever was imported since (batch workers).
+        self.snapshot = max((r.id for r in records), default=0)
         self._in_force = _in_force(records)
         self._starts = {kind: [f.effective_from for f in files]
                         for kind, files in self._in_force.items()}
@@ -290,10 +294,11 @@ class Reference:
                         "and open it there (edi837.refdata.open_reference)")
 
 
-def open_reference(directory: Path) -> Reference:
-    """The reference data imported into ``directory``; RefDataError when there is none."""
+def open_reference(directory: Path, snapshot: int | None = None) -> Reference:
+    """The reference data imported into ``directory`` (up to import ``snapshot``, a
+    ``Reference.snapshot`` taken earlier; None: all of it); RefDataError when there is none."""
     connection = connect_readonly(Path(directory))
-    reference = Reference(directory, connection)
+    reference = Reference(directory, connection, snapshot)
     if not reference.records:
         raise RefDataError(str(directory), "no reference data imported here yet "
                                            "(edi837 refdata import FILE... --refdata DIR)")

@@ -7,8 +7,8 @@ stays answerable and ``edi837 refdata status`` can say what replaced what.
 
 An import is one transaction: a file that fails changes nothing, and the
 same content imported again (same kind and effective date) is recognised
-by its SHA-256 and changes nothing either.  Readers open the file read-only
-and see only committed imports.
+by its SHA-256 and changes nothing either.  Readers never write, and see
+only committed imports.
 """
 from __future__ import annotations
 
@@ -18,7 +18,6 @@ import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote
 
 from .tabular import RefDataError
 
@@ -83,14 +82,18 @@ def store_path(directory: Path) -> Path:
 
 
 def connect_readonly(directory: Path) -> sqlite3.Connection:
-    """A read-only connection to the store in ``directory``; RefDataError when it is not one."""
+    """A connection that only reads the store in ``directory``; RefDataError when it is not one.
+
+    Opened read-write with ``query_only`` rather than ``mode=ro``: should an import have
+    been killed in the middle of its commit, SQLite can then roll its journal back on open
+    (where the folder is writable) instead of refusing every reader."""
     path = store_path(directory)
     if not path.is_file():
         raise RefDataError(str(directory), "no reference data imported here "
                                            "(edi837 refdata import FILE... --refdata DIR)")
     try:
-        connection = sqlite3.connect(f"file:{quote(str(path.resolve()))}?mode=ro", uri=True,
-                                     timeout=30, check_same_thread=False)
+        connection = sqlite3.connect(path, timeout=30, check_same_thread=False)
+        connection.execute("PRAGMA query_only = ON")
         _check_store(connection, path)
     except sqlite3.Error as error:
         raise RefDataError(str(path), f"cannot be read as an edi837 reference store: {error}") \
