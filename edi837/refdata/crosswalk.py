@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 
-from .rows import Problems, hcpcs, usable, ndc11, number
+from .rows import Problems, coded_rows, ndc11, number
 from .tabular import Column, Layout, Table
 
 LAYOUT = Layout("NDC-HCPCS crosswalk", (
@@ -62,14 +62,7 @@ def variant(texts: tuple[str, ...]) -> str:
 def rows(table: Table, text: str, problems: Problems):
     """(hcpcs, ndc, labeler, drug name, dosage, package size, quantity, billing units,
     billing units per package) per row with an NDC; alternate ids are skipped."""
-    for row in table.rows(text, problems.name):
-        if not usable(row, "hcpcs", problems):
-            continue
-        line, cells = row.line, row.cells
-        code = hcpcs(cells["hcpcs"])
-        if code is None:
-            problems.add(line, f"HCPCS code {cells['hcpcs']!r} is not a HCPCS or CPT code")
-            continue
+    for line, code, cells in coded_rows(table, text, problems):
         ndc = ndc11(cells["ndc"])
         if ndc is None:  # CMS lists some products by alternate ids of varying form
             problems.skipped += 1

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from .rows import Problems, hcpcs, usable
+from .rows import Problems, coded_rows
 from .tabular import Column, Layout, Table
 
 LAYOUT = Layout("MUE file", (
@@ -49,16 +49,10 @@ def variant(header_value: str) -> str:
 
 def rows(table: Table, text: str, problems: Problems):
     """(hcpcs, MUE value, MAI 1-3, rationale) per row."""
-    for row in table.rows(text, problems.name):
-        if not usable(row, "hcpcs", problems):
-            continue
-        line, cells = row.line, row.cells
-        code = hcpcs(cells["hcpcs"])
+    for line, code, cells in coded_rows(table, text, problems):
         value = cells["value"].replace(",", "")
         mai = re.match(r"\s*([123])(?![0-9])", cells["mai"])
-        if code is None:
-            problems.add(line, f"HCPCS/CPT code {cells['hcpcs']!r} is not a HCPCS or CPT code")
-        elif not (value.isascii() and value.isdigit()):
+        if not (value.isascii() and value.isdigit()):
             problems.add(line, f"MUE value {cells['value']!r} is not a whole number")
         elif mai is None:
             problems.add(line, f"MUE adjudication indicator {cells['mai']!r} is not 1, 2 or 3")

@@ -9,7 +9,7 @@ held line (limit x units); CPT-coded rows are imported like any other.
 """
 from __future__ import annotations
 
-from .rows import Problems, hcpcs, usable, number
+from .rows import Problems, coded_rows, number
 from .tabular import Column, Layout, Table
 
 LAYOUT = Layout("ASP pricing file", (
@@ -30,14 +30,7 @@ KINDS = {"asp-pricing": "ASP pricing file"}
 def rows(table: Table, text: str, problems: Problems):
     """(hcpcs, short description, dosage, payment limit per billing unit) per priced row;
     rows without a payment limit (priced by the contractor) are skipped."""
-    for row in table.rows(text, problems.name):
-        if not usable(row, "hcpcs", problems):
-            continue
-        line, cells = row.line, row.cells
-        code = hcpcs(cells["hcpcs"])
-        if code is None:
-            problems.add(line, f"HCPCS code {cells['hcpcs']!r} is not a HCPCS or CPT code")
-            continue
+    for line, code, cells in coded_rows(table, text, problems):
         raw = cells["payment_limit"]
         limit = number(raw)
         if not raw:

@@ -219,43 +219,38 @@ class Reference:
                 file.id, ndc)))
 
     def mue(self, hcpcs: str, claim_kind: str, day: dt.date | None) -> Mue | None:
-        file = self.file_for(MUE_FOR.get(claim_kind, ""), day)
-        if file is None:
-            return None
-
-        def load():
-            row = self._one("SELECT value, mai, rationale FROM mue WHERE file_id = ? AND hcpcs = ?",
-                            file.id, hcpcs)
-            return None if row is None else Mue(hcpcs, row[0], row[1], row[2], file)
-        return self._cached(("mue", file.id, hcpcs), load)
+        return self._fact(self.file_for(MUE_FOR.get(claim_kind, ""), day), "mue", hcpcs,
+                          "SELECT value, mai, rationale FROM mue WHERE file_id = ? AND hcpcs = ?",
+                          lambda row, file: Mue(hcpcs, row[0], row[1], row[2], file))
 
     def payment_limit(self, hcpcs: str, day: dt.date | None) -> PaymentLimit | None:
-        file = self.file_for("asp-pricing", day)
-        if file is None:
-            return None
-
-        def load():
-            row = self._one("SELECT payment_limit, dosage FROM pricing WHERE file_id = ? AND "
-                            "hcpcs = ?", file.id, hcpcs)
-            return None if row is None else PaymentLimit(hcpcs, Decimal(row[0]), row[1], file)
-        return self._cached(("asp", file.id, hcpcs), load)
+        return self._fact(self.file_for("asp-pricing", day), "pricing", hcpcs,
+                          "SELECT payment_limit, dosage FROM pricing WHERE file_id = ? AND "
+                          "hcpcs = ?",
+                          lambda row, file: PaymentLimit(hcpcs, Decimal(row[0]), row[1], file))
 
     def icd10_file(self, day: dt.date | None) -> ImportedFile | None:
         return self.file_for("icd10cm", day)
 
     def icd10(self, code: str, day: dt.date | None) -> IcdCode | None:
         """The code as the ICD-10-CM file in force lists it; None when it does not (or no file)."""
-        file = self.icd10_file(day)
+        return self._fact(self.icd10_file(day), "icd10cm", code,
+                          "SELECT billable, short_title FROM icd10cm WHERE file_id = ? AND "
+                          "code = ?",
+                          lambda row, file: IcdCode(code, bool(row[0]), row[1], file))
+
+    # -- plumbing --------------------------------------------------------------------------
+    def _fact(self, file: ImportedFile | None, table: str, key: str, sql: str, build):
+        """The one row of ``file`` for ``key`` (``sql`` takes the file id and the key),
+        built into a fact by ``build(row, file)``; None without a file or a row.  Cached."""
         if file is None:
             return None
 
         def load():
-            row = self._one("SELECT billable, short_title FROM icd10cm WHERE file_id = ? AND "
-                            "code = ?", file.id, code)
-            return None if row is None else IcdCode(code, bool(row[0]), row[1], file)
-        return self._cached(("icd", file.id, code), load)
+            row = self._one(sql, file.id, key)
+            return None if row is None else build(row, file)
+        return self._cached((table, file.id, key), load)
 
-    # -- plumbing --------------------------------------------------------------------------
     def _cached(self, key: tuple, load):
         try:
             return self._cache[key]

@@ -9,9 +9,10 @@ corrupt file must change nothing.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from decimal import Decimal, InvalidOperation
 
-from .tabular import RefDataError, Row
+from .tabular import RefDataError, Row, Table
 
 MAX_PROBLEMS = 10
 HCPCS = re.compile(r"^[A-Z0-9]{5}$")  # HCPCS Level II (J2350) or CPT (96365, 0001U)
@@ -50,6 +51,21 @@ def usable(row: Row, key: str, problems: Problems) -> bool:
                                "short?)")
         return False
     return True
+
+
+def coded_rows(table: Table, text: str, problems: Problems
+               ) -> Iterator[tuple[int, str, dict[str, str]]]:
+    """(line, HCPCS/CPT code, cells) of each row to read; footnotes skipped, a code that
+    is not one a problem."""
+    for row in table.rows(text, problems.name):
+        if not usable(row, "hcpcs", problems):
+            continue
+        code = hcpcs(row.cells["hcpcs"])
+        if code is None:
+            problems.add(row.line, f"HCPCS code {row.cells['hcpcs']!r} is not a HCPCS or CPT "
+                                   "code")
+            continue
+        yield row.line, code, row.cells
 
 
 def hcpcs(value: str) -> str | None:
