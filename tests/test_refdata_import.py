@@ -151,8 +151,18 @@ def test_unrecognised_or_corrupt_file_is_refused_naming_it(tmp_path, store, case
 
 def test_zip_with_nothing_recognisable_is_refused(tmp_path, store):
     path = files.zipped(tmp_path, "q2.zip", {"readme.pdf": b"%PDF", "notes.txt": "hello\n"})
-    with pytest.raises(RefDataError, match=r"q2.zip!notes.txt: not a file edi837 recognises"):
+    with pytest.raises(RefDataError, match=r"q2.zip: holds no file edi837 recognises \(found: "
+                                           r"readme.pdf, notes.txt\); expected an NDC-HCPCS"):
         import_files([path], store)
+
+
+def test_zip_members_that_are_no_cms_table_are_listed_as_skipped(tmp_path, store):
+    path = files.zipped(tmp_path, "q2.zip", {"pricing.csv": files.pricing(),
+                                             "NOC pricing.csv": "Generic Name,Dosage\nx,1\n"})
+    result = cli("import", path, "--refdata", store)
+    assert result.exit_code == 0
+    assert "q2.zip!NOC pricing.csv: skipped: not recognised (not a file edi837" in result.output
+    assert [kind for kind, *_ in imported(store)] == ["asp-pricing"]
 
 
 def test_a_bad_file_changes_nothing_that_was_there(tmp_path, store):

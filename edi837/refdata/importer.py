@@ -18,8 +18,8 @@ from types import ModuleType
 from . import crosswalk, icd10cm, mue, pricing
 from .rows import Problems
 from .store import ImportTransaction
-from .tabular import (RefDataError, Skipped, Source, Table, decode, effective_date, find_table,
-                      is_preliminary, sources)
+from .tabular import (NotRecognised, RefDataError, Skipped, Source, Table, decode,
+                      effective_date, find_table, is_preliminary, sources)
 
 # Checked in this order: the crosswalk's columns are the most specific.
 _TABULAR = (crosswalk, mue, pricing)
@@ -60,7 +60,10 @@ def import_files(paths: Iterable[Path], directory: Path, *, effective: dt.date |
     """Import every file (and every table inside a ZIP) into the store in ``directory``.
 
     All or nothing: the first file that cannot be imported raises
-    :class:`RefDataError` naming it, and no file of the call is kept.
+    :class:`RefDataError` naming it, and no file of the call is kept.  Inside
+    a ZIP, members that are not CMS tables edi837 reads (PDF notes, Excel
+    copies, read-me texts, the AWP crosswalk) are listed as skipped; a ZIP
+    with no table edi837 reads is refused.
     ``effective`` overrides the date each file's content or name gives;
     ``kind`` says what the files are when their content leaves it open (an
     OPPS crosswalk whose title does not say OPPS).
@@ -76,7 +79,7 @@ def import_files(paths: Iterable[Path], directory: Path, *, effective: dt.date |
                 found.append(_import(store, source, effective, kind, inside_zip=source.name
                                      != str(path)))
             if not any(o.result != "skipped" for o in found):
-                listed = ", ".join(o.name for o in found) or "nothing"
+                listed = ", ".join(o.name.rsplit("!", 1)[-1] for o in found) or "nothing"
                 raise RefDataError(str(path), f"holds no file edi837 recognises (found: {listed});"
                                               f" expected {EXPECTED}")
             outcomes += found
@@ -98,7 +101,7 @@ def _recognise(source: Source, text: str, wanted: str | None) -> _Recognised:
     if table is None:
         if icd10cm.recognise(text):
             return _Recognised("icd10cm", icd10cm, None)
-        raise RefDataError(source.name, f"not a file edi837 recognises: expected {EXPECTED}")
+        raise NotRecognised(source.name, f"not a file edi837 recognises: expected {EXPECTED}")
     module = next(m for m in _TABULAR if m.LAYOUT is table.layout)
     texts = (" ".join(table.preamble), *source.names)
     if module is crosswalk:  # the four crosswalks share their columns: the title tells them
@@ -116,8 +119,15 @@ def _recognise(source: Source, text: str, wanted: str | None) -> _Recognised:
 
 def _import(store: ImportTransaction, source: Source, effective: dt.date | None,
             wanted: str | None, *, inside_zip: bool) -> Outcome:
-    text = decode(source)
-    found = _recognise(source, text, wanted)
+    try:
+        text = decode(source)
+        found = _recognise(source, text, wanted)
+    except NotRecognised as error:
+        if not inside_zip:
+            raise
+        # CMS ZIPs also hold read-me texts and tables no rule reads (the NOC pricing
+        # file): listed as skipped; a ZIP with nothing recognised is refused below.
+        return Outcome(source.name, "skipped", note=f"not recognised ({error.problem})")
     kind = found.kind
     if found.unused:
         if inside_zip:

@@ -42,6 +42,10 @@ class RefDataError(ValueError):
         super().__init__(f"{name}: {problem}")
 
 
+class NotRecognised(RefDataError):
+    """The file is not one of the CMS tables edi837 reads (inside a ZIP: skipped)."""
+
+
 def normalise(name: str) -> str:
     """A header cell as comparable text: lower case, years and punctuation dropped
     (`_2025_CODE` -> `code`, `HCPCS/CPT Code` -> `hcpcscptcode`)."""
@@ -229,8 +233,8 @@ def sources(path: Path) -> Iterator[Source | Skipped]:
 def decode(source: Source) -> str:
     """The text of a source: UTF-8 (with or without BOM), else Windows-1252, as CMS writes."""
     if b"\x00" in source.data[:65536]:
-        raise RefDataError(source.name, "is binary, not a text table (an Excel file? export "
-                                        "it as CSV, or import the CSV copy CMS ships)")
+        raise NotRecognised(source.name, "is binary, not a text table (an Excel file? export "
+                                         "it as CSV, or import the CSV copy CMS ships)")
     try:
         return source.data.decode("utf-8-sig")
     except UnicodeDecodeError:
