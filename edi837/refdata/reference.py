@@ -21,11 +21,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
+from ..model import INSTITUTIONAL, PROFESSIONAL
 from .store import FileRecord, connect_readonly, read_files
 from .tabular import RefDataError
 
-CACHE_LIMIT = 8192  # entries per lookup kind; a full cache starts over (bounded memory)
-PROFESSIONAL, INSTITUTIONAL = "837P", "837I"
+CACHE_LIMIT = 8192  # facts held; a full cache starts over (bounded memory)
 # Which file answers for which kind of claim (billing-rules.md §8.4; the issue #16 brief).
 CROSSWALK_FOR = {PROFESSIONAL: "asp-crosswalk", INSTITUTIONAL: "opps-crosswalk"}
 MUE_FOR = {PROFESSIONAL: "mue-practitioner", INSTITUTIONAL: "mue-outpatient"}

@@ -27,8 +27,6 @@ NOT_TABLES = (".pdf", ".xlsx", ".xls", ".doc", ".docx", ".xlsm")  # copies or no
 DELIMITERS = (",", "\t", "|")
 _YEAR = re.compile(r"(?<![0-9])(?:19|20)[0-9]{2}(?![0-9])")
 
-csv.field_size_limit(1 << 24)  # long titles in the ICD-10-CM or notes columns; never unbounded
-
 
 class RefDataError(ValueError):
     """A reference file could not be imported, or the store could not be read.
