@@ -149,6 +149,12 @@ def test_unrecognised_or_corrupt_file_is_refused_naming_it(tmp_path, store, case
     assert not store.exists()  # a failed first import leaves nothing behind
 
 
+def test_a_failed_first_import_into_the_default_folder_creates_no_folder(tmp_path):
+    result = cli("import", files.write(tmp_path, "x.csv", "not,a,table\n"))
+    assert result.exit_code == 2
+    assert not default_directory()[0].parent.exists()  # XDG_DATA_HOME/edi837
+
+
 def test_zip_with_nothing_recognisable_is_refused(tmp_path, store):
     path = files.zipped(tmp_path, "q2.zip", {"readme.pdf": b"%PDF", "notes.txt": "hello\n"})
     with pytest.raises(RefDataError, match=r"q2.zip: holds no file edi837 recognises \(found: "

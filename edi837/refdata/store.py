@@ -130,7 +130,9 @@ class ImportTransaction:
     def __init__(self, directory: Path) -> None:
         self.directory = Path(directory)
         self.path = store_path(self.directory)
-        self._created_dir = not self.directory.exists()
+        # folders this import creates (the store's and missing parents), deepest first
+        self._created_dirs = [d for d in (self.directory, *self.directory.parents)
+                              if not d.exists()]
         self._created = not self.path.exists() or self.path.stat().st_size == 0
         self._connection: sqlite3.Connection | None = None
         self.imported_at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
@@ -184,11 +186,11 @@ class ImportTransaction:
                     os.unlink(f"{self.path}{suffix}")
                 except OSError:
                     pass
-        if self._created_dir:
+        for directory in self._created_dirs:
             try:
-                self.directory.rmdir()
+                directory.rmdir()
             except OSError:
-                pass
+                break
 
     # -- writing -------------------------------------------------------------------------
     def existing(self, kind: str, sha256: str, effective_from: dt.date) -> FileRecord | None:
