@@ -1,6 +1,7 @@
 """The `edi837` command line: thin click commands over the library."""
 from __future__ import annotations
 
+import datetime
 import re
 import sys
 from pathlib import Path
@@ -11,7 +12,8 @@ from . import __version__
 from .cli_history import history_options, open_history_or_exit
 from .cli_support import (EXIT_OK, EXIT_TROUBLE, load_config_or_exit, load_table_or_exit,
                           report_reader_errors, complain, output_stream, input_files,
-                          refuse_outputs_over_inputs, report_options, write_reports)
+                          refuse_outputs_over_inputs, refdata_option, report_options,
+                          write_reports)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -75,8 +77,8 @@ def extract(paths: tuple[Path, ...], fmt: str, output: str | None,
 @history_options
 def check(paths: tuple[Path, ...], fmt: str, outputs: tuple[str, ...], select: str | None,
           ignore: str | None, drug_tables: tuple[Path, ...], config_path: str | None,
-          ig_validate: bool, history_path: str | None, history_key: str | None,
-          history_days: int | None) -> None:
+          refdata: Path | None, ig_validate: bool, history_path: str | None,
+          history_key: str | None, history_days: int | None) -> None:
     """Check the drug lines of the 837 files and folders PATHS against the billing rules.
 
     The files are one run: claims are judged against each other in the order
@@ -88,7 +90,7 @@ def check(paths: tuple[Path, ...], fmt: str, outputs: tuple[str, ...], select: s
     from .engine import Engine
     from .history import HistoryStoreError
 
-    table = load_table_or_exit(drug_tables)
+    table = load_table_or_exit(drug_tables, refdata)
     config = load_config_or_exit(config_path, select, ignore)
     inputs = input_files(paths)
     refuse_outputs_over_inputs(outputs, inputs)
@@ -139,9 +141,13 @@ def rules(code: str | None) -> None:
 @click.option("--drug-table", "drug_tables", multiple=True,
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Extra drug table (TOML) adding to or overriding the shipped one.")
-def drugs(hcpcs: str | None, drug_tables: tuple[Path, ...]) -> None:
-    """List the drug table, or print one drug's facts with their sources."""
-    table = load_table_or_exit(drug_tables)
+@refdata_option
+@click.option("--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]),
+              help="Date of service for imported reference facts [today].")
+def drugs(hcpcs: str | None, drug_tables: tuple[Path, ...], refdata: Path | None, day) -> None:
+    """List the drug table, or print one drug's facts with their sources: the table's,
+    then those of the imported CMS files in force on --date."""
+    table = load_table_or_exit(drug_tables, refdata)
     if hcpcs is None:
         click.echo(f"drug table {table.version}")
         for drug in table.drugs.values():
@@ -153,10 +159,14 @@ def drugs(hcpcs: str | None, drug_tables: tuple[Path, ...]) -> None:
         complain(f"{hcpcs} is not in drug table {table.version}")
         sys.exit(EXIT_TROUBLE)
     click.echo(describe_drug(drug))
+    from .cli_refdata import describe_reference
+    imported = describe_reference(table, drug, day.date() if day else datetime.date.today())
+    if imported:
+        click.echo(imported)
 
 
 def describe_drug(drug) -> str:
-    lines = [f"{drug.hcpcs}: {drug.descriptor}",
+    lines = [f"{drug.hcpcs}: {drug.descriptor}  (from the drug table: sources in brackets)",
              f"  1 unit = {drug.amount_per_unit} {drug.unit_of_measure}; route {drug.route}; "
              f"{'single-dose' if drug.single_dose else 'not single-dose'}  [{drug.provenance}]",
              f"  labeled doses (units): {', '.join(map(str, drug.labeled_doses)) or 'weight-based'}"
@@ -238,6 +248,8 @@ main.add_command(fix)
 main.add_command(history)
 main.add_command(validate)
 main.add_command(batch)
+from .cli_refdata import refdata  # noqa: E402
+main.add_command(refdata)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

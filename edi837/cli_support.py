@@ -84,6 +84,12 @@ def load_config_or_exit(config_path: str | None, select: str | None, ignore: str
     return config.with_selection(parse_codes(select), parse_codes(ignore))
 
 
+refdata_option = click.option(
+    "--refdata", "refdata", type=click.Path(file_okay=False, path_type=Path),
+    help="Folder of imported CMS reference data (edi837 refdata import) [$EDI837_REFDATA, "
+         "else ~/.local/share/edi837/refdata when it exists].")
+
+
 def report_options(function):
     """Options shared by the commands that write reports (check, batch)."""
     options = [
@@ -100,6 +106,7 @@ def report_options(function):
                      help="Extra drug table (TOML) adding to or overriding the shipped one."),
         click.option("--config", "config_path", type=click.Path(dir_okay=False),
                      help="Configuration file (default: ./edi837.toml when present)."),
+        refdata_option,
     ]
     for option in reversed(options):
         function = option(function)
@@ -132,11 +139,14 @@ def report_reader_errors(reader) -> bool:
     return trouble
 
 
-def load_table_or_exit(extra: tuple[Path, ...]):
+def load_table_or_exit(extra: tuple[Path, ...], refdata: Path | None = None):
+    """The drug table with ``extra`` files, and the imported reference data of ``refdata``
+    (else of $EDI837_REFDATA, else of the per-user folder when it has any) laid over it."""
     from .drugs import DrugTableError, load_drug_table
+    from .refdata import RefDataError, reference_for
 
     try:
-        return load_drug_table(list(extra))
-    except DrugTableError as exc:
+        return load_drug_table(list(extra), refdata=reference_for(refdata))
+    except (DrugTableError, RefDataError) as exc:
         complain(str(exc))
         sys.exit(EXIT_TROUBLE)

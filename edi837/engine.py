@@ -105,6 +105,8 @@ class ClaimContext:
             service_date=(claim.line_date(line) if line else claim.service_date) or None,
             billing_npi=claim.billing_provider.npi or None if claim.billing_provider else None,
             claim_charge=claim.charge or None,
+            payment_limit=self.table.payment_limit(line.procedure, claim.line_date(line),
+                                                   line.units) if line else None,
             claim_first=claim.first_index, claim_last=claim.last_index,
             fix=fix if self.rule.fix == "safe" else None)
         if self.severity == ERROR:
@@ -173,6 +175,7 @@ class Report:
     finished: float = 0.0
     tool_version: str = __version__
     config_source: str | None = None
+    reference_data: dict = field(default_factory=dict)  # DrugTable.reference_data()
 
     @property
     def findings(self) -> Iterator[Finding]:
@@ -382,7 +385,8 @@ class Engine:
         return kept
 
     def run(self, paths: Iterable[str | Path]) -> Report:
-        report = Report([], self.table.version, config_source=self.config.source)
+        report = Report([], self.table.version, config_source=self.config.source,
+                        reference_data=self.table.reference_data())
         for path in paths:
             report.files.append(self.check_file(path))
         report.finished = time.time()

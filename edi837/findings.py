@@ -85,6 +85,7 @@ class Finding:
     service_date: str | None = None  # the line's (or claim's) date of service, CCYYMMDD
     billing_npi: str | None = None  # 2010AA NM109
     claim_charge: str | None = None  # CLM02: what a held claim keeps from being paid
+    payment_limit: str | None = None  # CMS ASP payment limit x the line's units, when imported
     fix: Fix | None = None
     extra: dict = field(default_factory=dict)
     claim_first: int | None = None  # the claim's CLM segment index, for claim views
@@ -115,6 +116,7 @@ class Finding:
             "charge": _text(self.charge),
             "claim_charge": _text(self.claim_charge),
             "billing_npi": _text(self.billing_npi),
+            "payment_limit": self.payment_limit,
             "fix": self.fix.as_dict() if self.fix else None,
         }
 

@@ -4,8 +4,9 @@ Most claims in a clearinghouse batch repeat a few patterns: the same drug,
 dose, NDC, diagnoses and administration lines, with another claim id, charge,
 patient and date.  The rules give the same answer for two claims whose
 *shape* is the same: every field a rule reads, with dates replaced by what
-the rules can tell of them (which validity period of the drug table they
-fall in, and which of the claim's dates are equal).  Once a shape has been
+the rules can tell of them (which validity period of the drug table and of
+the imported CMS reference data they fall in, and which of the claim's
+dates are equal).  Once a shape has been
 checked, the rules that raised something on it are remembered: a later
 claim of the same shape needs only those (none at all for a clean shape).
 They run again on the new claim, so no finding is ever replayed (messages
@@ -38,6 +39,9 @@ class ClaimShapes:
                     changes.add(code.valid_from)
                 if code.valid_to is not None:
                     changes.add(code.valid_to + dt.timedelta(days=1))
+        if getattr(table, "reference", None) is not None:
+            # a crosswalk, pricing, MUE or ICD-10-CM file takes effect: facts change
+            changes.update(table.reference.change_dates)
         self._changes = tuple(sorted(changes))
         self._fired: dict[tuple, frozenset[str]] = {}
 

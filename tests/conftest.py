@@ -29,6 +29,14 @@ DTP*472*D8*20260115
 """
 
 
+@pytest.fixture(autouse=True)
+def no_user_reference_data(tmp_path_factory, monkeypatch):
+    """No test reads or writes the real per-user reference data folder: the default
+    folder (XDG_DATA_HOME/edi837/refdata) is an empty temporary one."""
+    monkeypatch.delenv("EDI837_REFDATA", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("xdg-data")))
+
+
 @pytest.fixture
 def edi_file(tmp_path):
     """Write text (or a claim fragment wrapped in envelopes) to a file."""

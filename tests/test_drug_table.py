@@ -132,9 +132,47 @@ def test_zunovo_sample_and_bulk_listing_are_not_billable(table):
     assert bulk is not None and not bulk.billable
 
 
-def test_biosimilar_ndc_points_at_its_own_code(table):
-    assert table.drug("J3262").ndc("78206020101") is None
-    assert table.hcpcs_for_ndc("78206020101") == "Q5133"
+@pytest.mark.parametrize("ndc,biosimilar,reference", [
+    ("78206020101", "Q5133", "J3262"), ("64406002201", "Q5133", "J3262"),
+    ("72606004202", None, "J3262"),
+    ("72606005401", "Q5154", "J2357"), ("72606005402", "Q5154", "J2357"),
+    ("72606003501", "Q5154", "J2357")])
+def test_biosimilar_ndc_points_at_its_own_code(table, ndc, biosimilar, reference):
+    """Biosimilars bill under their own Q-codes, never under J2357 or J3262 (§8.4)."""
+    assert all(drug.ndc(ndc) is None for drug in table.drugs.values())
+    assert table.hcpcs_for_ndc(ndc) == biosimilar
+    assert table.drug(reference).related and ndc in {n for r in table.drug(reference).related
+                                                    for n in r.ndcs}
+
+
+def test_xolair_prefilled_syringes_bill_under_j2357(table):
+    drug = table.drug("J2357")
+    for ndc, mg in [("50242021503", 150), ("50242021555", 150), ("50242021583", 150),
+                    ("50242022701", 300), ("50242022755", 300), ("50242022786", 300)]:
+        package = drug.ndc(ndc)
+        assert package.billable and package.amount == mg and package.provenance.confidence == "A"
+    assert drug.expected_ndc_quantity("50242022701", 60, "UN") == 1  # 300 mg = 60 units
+    assert drug.expected_ndc_quantity("50242021503", 30, "ML") == 1
+
+
+def test_j2351_descriptor_and_unit_from_section_8(table):
+    j2351 = table.drug("J2351")
+    assert j2351.descriptor == "Injection, ocrelizumab, 1 mg and hyaluronidase-ocsq"
+    assert j2351.amount_per_unit == 1 and j2351.labeled_doses == (920,)
+
+
+def test_the_dropped_source_is_not_cited():
+    from importlib import resources
+
+    text = resources.files("edi837.drugs").joinpath("table.toml").read_text()
+    assert "codingmcw" not in text  # mis-titles G35.A (billing-rules.md §8.6)
+
+
+def test_tocilizumab_vials_in_billing_units_per_palmetto(table):
+    drug = table.drug("J3262")
+    assert drug.units_per_container("50242013501") == 80
+    assert drug.units_per_container("50242013601") == 200
+    assert drug.ndc("50242013501").provenance.confidence == "A"
 
 
 def test_j2357_is_5_mg_per_unit_and_subcutaneous(table):
@@ -148,7 +186,7 @@ def test_j2357_is_5_mg_per_unit_and_subcutaneous(table):
 
 def test_unconfirmed_values_are_marked(table):
     j2351 = table.drug("J2351")
-    assert j2351.provenance.confidence == "unconfirmed"
+    assert j2351.provenance.confidence == "C"  # code and descriptor from secondary sources only
     assert j2351.administration.provenance.confidence == "unconfirmed"
     assert table.drug("J2350").dosing.provenance.confidence == "A"
 

@@ -21,9 +21,22 @@ RULES = all_rules()
 CHECKED = [r for r in RULES.values() if r.scope != READER]
 
 
+# Rules that judge by imported CMS reference data (edi837 ships none): their examples
+# run with a small store the tests build (refdata_files.mue_reference).
+NEEDS_REFERENCE = {"UNT004"}
+
+
+@pytest.fixture(scope="module")
+def engines(tmp_path_factory):
+    from refdata_files import mue_reference
+
+    reference = mue_reference(tmp_path_factory.mktemp("refdata"))
+    return {False: Engine(load_drug_table()), True: Engine(load_drug_table(refdata=reference))}
+
+
 @pytest.fixture
-def engine():  # one run each: the history of one test is not the next test's
-    return Engine(load_drug_table())
+def engine(engines, rule):
+    return engines[rule.code in NEEDS_REFERENCE]
 
 
 def run(engine, tmp_path, kind, fragment, rule=None):

@@ -20,6 +20,8 @@ Typical use::
     table.admin_route("96372")                # "SC/IM"
 """
 from .loader import DrugTableError, load_drug_table, load_schema
+from .drug import Drug
+from .drug_table import DrugTable, TableFile
 from .model import (
     CONFIDENCE_LEVELS,
     Administration,
@@ -30,8 +32,6 @@ from .model import (
     DiscardedDrugModifiers,
     DocumentationNote,
     Dosing,
-    Drug,
-    DrugTable,
     Ndc,
     NdcPolicy,
     Policy,
@@ -40,7 +40,6 @@ from .model import (
     RevenueCode,
     Schedule,
     ServiceUnits,
-    TableFile,
     normalise_diagnosis,
 )
 

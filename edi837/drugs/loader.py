@@ -21,6 +21,8 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
+from .drug import Drug
+from .drug_table import DrugTable, TableFile
 from .model import (
     Administration,
     AdministrationCode,
@@ -29,8 +31,6 @@ from .model import (
     DocumentationNote,
     Dosing,
     Schedule,
-    Drug,
-    DrugTable,
     Ndc,
     NdcPolicy,
     Policy,
@@ -38,7 +38,6 @@ from .model import (
     RelatedCode,
     RevenueCode,
     ServiceUnits,
-    TableFile,
 )
 
 _PACKAGE = __package__ or "edi837.drugs"
@@ -66,8 +65,11 @@ class DrugTableError(ValueError):
 # ---------------------------------------------------------------------------
 
 
-def load_drug_table(extra: Iterable[str | os.PathLike[str]] = ()) -> DrugTable:
-    """Load the shipped drug table, then each ``extra`` file in order.
+def load_drug_table(extra: Iterable[str | os.PathLike[str]] = (), *,
+                    refdata: str | os.PathLike[str] | Any = None) -> DrugTable:
+    """Load the shipped drug table, then each ``extra`` file in order; with ``refdata``
+    (a reference-store folder, or an opened ``edi837.refdata.Reference``) lay the
+    imported CMS reference data over it (``DrugTable.with_reference``).
 
     Merge rule: an extra file's ``[drugs.<HCPCS>]`` entry adds that HCPCS code
     when the table lacks it and otherwise replaces the whole entry (NDCs,
@@ -83,7 +85,14 @@ def load_drug_table(extra: Iterable[str | os.PathLike[str]] = ()) -> DrugTable:
     """
     files = [_read_shipped()]
     files.extend(_read_file(Path(path)) for path in extra)
-    return _build_table(files)
+    table = _build_table(files)
+    if refdata is None:
+        return table
+    if isinstance(refdata, (str, os.PathLike)):
+        from ..refdata import open_reference  # RefDataError names the folder
+
+        refdata = open_reference(Path(refdata))
+    return table.with_reference(refdata)
 
 
 def load_schema() -> dict[str, Any]:
@@ -319,6 +328,7 @@ def _build_drug(hcpcs: str, entry: Mapping[str, Any]) -> Drug:
             for doc in entry.get("documentation", ())
         ),
         schedule=_build_schedule(entry.get("schedule")),
+        overrides_reference=frozenset(entry.get("overrides_reference", ())),
     )
 
 

@@ -31,7 +31,7 @@ def _file_head(result: FileResult) -> dict:
 def write_json(report: Report, out: TextIO) -> None:
     head = {
         "tool": {"name": "edi837", "version": report.tool_version},
-        "reference_data": {"drug_table": report.drug_table_version},
+        "reference_data": {"drug_table": report.drug_table_version, **report.reference_data},
         "run": {"started": _time(report.started),
                 "finished": _time(report.finished or report.started),
                 "config": report.config_source},

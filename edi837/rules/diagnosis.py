@@ -1,9 +1,13 @@
 """DX: diagnoses (loop 2300 HI, 837P SV107 pointers).
 
-Which ICD-10-CM codes support a drug, and the dates each is valid, come from
-the drug table (``[[drugs.<HCPCS>.diagnoses]]``): bare G35 through 2025-09-30,
-G35.A-G35.D from 2025-10-01 (FY2026 ICD-10-CM).  Codes are compared in the
-X12 form, without the decimal point; messages show them with it.
+Which ICD-10-CM codes support a drug comes from the drug table
+(``[[drugs.<HCPCS>.diagnoses]]``; CMS publishes no such list).  Which codes
+may be billed on a date of service comes from the ICD-10-CM code file
+imported for that date (``edi837 refdata import --effective``: billable, or
+a header), and without one from the table's dates: bare G35 through
+2025-09-30, G35.A-G35.D from 2025-10-01 (FY2026 ICD-10-CM).  Codes are
+compared in the X12 form, without the decimal point; messages show them
+with it.
 """
 from __future__ import annotations
 
@@ -33,12 +37,28 @@ def _replacements(drug, code: str, day) -> str:
     """Codes of the drug's ICD-10-CM category valid on ``day``: G35 -> G35.A-G35.D."""
     found = sorted({entry.code for entry in drug.diagnoses
                     if not entry.prefix and entry.code[:3] == code[:3] and entry.code != code
-                    and entry.valid_on(day)})
+                    and drug.valid_on(entry, entry.code, day)})
     if not found:
         return ""
     if len(found) > 2:
         return f"; use {_dotted(found[0])}-{_dotted(found[-1])} ({', '.join(map(_dotted, found))})"
     return f"; use {' or '.join(map(_dotted, found))}"
+
+
+def _why_not_valid(drug, match, day) -> str:
+    """"valid through 2025-09-30", or what the ICD-10-CM file in force says of the code."""
+    code_file = drug.code_file(day)
+    if code_file is not None:
+        listed = drug.reference.icd10(match.code, day)
+        where = f"{code_file.short_name}, effective {code_file.effective_from}"
+        return (f"a header code, not billable, in the ICD-10-CM code file {where}" if listed
+                else f"not in the ICD-10-CM code file {where}")
+    entry = match.entry
+    if entry.valid_to is not None and day > entry.valid_to:
+        return f"valid through {entry.valid_to.isoformat()}"
+    if entry.valid_from is not None:
+        return f"valid from {entry.valid_from.isoformat()}"
+    return "not valid on that date"
 
 
 @rule("DX001", ERROR)
@@ -109,11 +129,16 @@ def diagnosis_not_valid_on_date(ctx):
     What it does: for each drug and date of service on the claim, finds the
     HI codes that would support the drug but are not valid on that date:
     bare G35 on or after 2025-10-01 (a header code from FY2026), and
-    G35.A-G35.D before it.  One finding per code, at its HI segment, naming
-    the codes of the same category valid on the date.
+    G35.A-G35.D before it.  With an ICD-10-CM code file imported for the
+    date, the file decides: a code it marks as a header, or does not list,
+    is not valid (so a prefix entry such as M05 catches a bare header M05
+    too); without one, the drug table's dates decide.  One finding per code,
+    at its HI segment, naming the codes of the same category valid on the
+    date.
     Why: ICD-10-CM codes are valid by date of service; FY2026 (2025-10-01)
     split G35 into G35.A-G35.D, and a non-billable header code is rejected.
-    Source: FY2026 ICD-10-CM G35 expansion (billing-rules.md §3.1).
+    Source: FY2026 ICD-10-CM G35 expansion (billing-rules.md §3.1); the CMS
+    "ICD-10-CM Code Descriptions in Tabular Order" files when imported.
     PASS:
         CLM*C1*9000***11:B:1*Y*A*Y*Y
         HI*ABK:G35A
@@ -161,13 +186,7 @@ def diagnosis_not_valid_on_date(ctx):
             if (match.position, day) in reported:
                 continue
             reported.add((match.position, day))
-            entry = match.entry
-            if entry.valid_to is not None and day > entry.valid_to:
-                validity = f"valid through {entry.valid_to.isoformat()}"
-            elif entry.valid_from is not None:
-                validity = f"valid from {entry.valid_from.isoformat()}"
-            else:
-                validity = "not valid on that date"
+            validity = _why_not_valid(drug, match, day)
             dx = ctx.claim.diagnoses[match.position - 1]
             ctx.finding(f"diagnosis {_dotted(match.code)} is not valid on {day.isoformat()}, "
                         f"the date of service of {drug.hcpcs} ({validity})"

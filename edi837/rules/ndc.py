@@ -90,10 +90,11 @@ def ndc_format(ctx):
     else:
         hint = "; give the 11-digit 5-4-2 form without hyphens"
         listed = [ndc for ndc in readings(drug_id.ndc)
-                  if ctx.drug is not None and ctx.drug.ndc(ndc) is not None]
+                  if ctx.drug is not None and ctx.drug.lists_ndc(ndc, ctx.claim.kind, ctx.date)]
         if len(listed) == 1:
-            hint += (f"; of its three 11-digit readings only {listed[0]} is an NDC the drug "
-                     f"table lists for {ctx.line.procedure} (a suggestion, not applied)")
+            source = "drug table" if ctx.drug.ndc(listed[0]) else "CMS crosswalk"
+            hint += (f"; of its three 11-digit readings only {listed[0]} is an NDC the {source} "
+                     f"lists for {ctx.line.procedure} (a suggestion, not applied)")
     ctx.finding(f"NDC {drug_id.ndc!r} is not 11 digits without separators{hint}",
                 segment_index=drug_id.lin_index, segment="LIN", loop="2410",
                 value=drug_id.ndc, fix=fix)
@@ -143,11 +144,17 @@ def ndc_qualifier(ctx):
 def ndc_not_for_hcpcs(ctx):
     """NDC is not one the drug table lists for the billed HCPCS.
 
-    What it does: compares the NDC (as 11 digits) with the drug table's NDCs
-    for the HCPCS (drugs listed without NDCs, such as J1815, are not checked).  When the NDC belongs to another known HCPCS it names it:
-    Ocrevus Zunovo (50242055401) billed as J2350 should be J2351.
-    Why: payers cross-check NDC and HCPCS (CMS ASP NDC-HCPCS crosswalk); a
-    mismatch is denied, and often means the wrong product code was billed.
+    What it does: compares the NDC (as 11 digits) with the NDCs the drug table
+    lists for the HCPCS and, when CMS reference data is imported, the NDCs
+    the NDC-HCPCS crosswalk in force on the date of service lists for it (the
+    ASP crosswalk for 837P, the OPPS one for 837I).  An NDC listed under
+    another code is flagged, naming it: Ocrevus Zunovo (50242055401) billed as
+    J2350 should be J2351.  An NDC listed nowhere is flagged only for a drug
+    whose table entry lists NDCs (not J1815): the crosswalk is not a complete
+    list of NDCs, so absence from it is never an error by itself.
+    Why: payers cross-check NDC and HCPCS (CMS ASP NDC-HCPCS crosswalk,
+    billing-rules.md §2.3, §8.4); a mismatch is denied, and often means the
+    wrong product code was billed.
     PASS:
         CLM*C1*9000***11:B:1*Y*A*Y*Y
         HI*ABK:G35A
@@ -170,17 +177,20 @@ def ndc_not_for_hcpcs(ctx):
     if drug_id is None:
         return
     ndc = _ndc11(drug_id)
-    if ndc is None or not ctx.drug.ndcs or ctx.drug.ndc(ndc) is not None:
-        return  # malformed (NDC002), no NDC list to compare with, or listed
-    hcpcs = ctx.line.procedure
-    owner = ctx.table.hcpcs_for_ndc(ndc)
-    if owner and owner != hcpcs:
-        product = ctx.table.product_for_ndc(ndc) or "another product"
-        message = (f"NDC {ndc} is {product}, billed under {owner}, not {hcpcs}: "
-                   f"bill {owner} or correct the NDC")
+    kind, day, hcpcs = ctx.claim.kind, ctx.date, ctx.line.procedure
+    if ndc is None or ctx.drug.lists_ndc(ndc, kind, day):
+        return  # malformed (NDC002) or listed
+    owner = ctx.table.owner_of(ndc, kind, day, besides=hcpcs)
+    if owner is not None and owner.hcpcs and owner.hcpcs != hcpcs:
+        source = f" per {owner.file.short_name} (effective {owner.file.effective_from})" \
+            if owner.file is not None else ""
+        message = (f"NDC {ndc} is {owner.product or 'another product'}, billed under "
+                   f"{owner.hcpcs}{source}, not {hcpcs}: bill {owner.hcpcs} or correct the NDC")
+    elif ctx.drug.ndcs:
+        listed = dict.fromkeys([n.ndc for n in ctx.drug.ndcs] + list(ctx.drug.crosswalk(kind, day)))
+        message = f"NDC {ndc} is not listed for {hcpcs} (listed: {', '.join(listed)})"
     else:
-        listed = ", ".join(n.ndc for n in ctx.drug.ndcs) or "none"
-        message = f"NDC {ndc} is not listed for {hcpcs} (listed: {listed})"
+        return  # no NDC list in the table, and no other code claims the NDC
     ctx.finding(message, segment_index=drug_id.lin_index, segment="LIN", loop="2410",
                 value=drug_id.ndc)
 
@@ -278,7 +288,10 @@ def ndc_quantity_matches_units(ctx):
 
     What it does: converts the billed HCPCS units to the drug amount and then
     to the CTP unit with the package data of the drug table (J2350 on
-    50242015001: 600 units = 600 mg = 20 ML = 2 UN) and compares.
+    50242015001: 600 units = 600 mg = 20 ML = 2 UN) and compares.  For an
+    NDC only the imported CMS crosswalk lists, a UN quantity is compared with
+    the crosswalk's billing units per item (its package size carries no unit,
+    so ML needs the table's package data).
     Why: payers check that the NDC quantity and the HCPCS units describe the
     same dose; a mismatch usually means one of them is wrong.
     PASS:
@@ -307,7 +320,8 @@ def ndc_quantity_matches_units(ctx):
     ndc = _ndc11(drug_id)
     if ndc is None:
         return
-    expected = ctx.drug.expected_ndc_quantity(ndc, units, drug_id.unit.upper())
+    expected = ctx.drug.expected_ndc_quantity(ndc, units, drug_id.unit.upper(), ctx.claim.kind,
+                                              ctx.date)
     if expected is None:
         return
     if drug_id.unit.upper() == "UN":

@@ -1,0 +1,172 @@
+"""`edi837 refdata import`: recognise each CMS file by its content and store it, all or nothing.
+
+A file is recognised by its header (or, for the ICD-10-CM order file, its
+fixed-width lines), never by its name: CMS renames files between quarters
+and users rename downloads.  The date a file takes effect comes from
+``--effective``, else its title rows ("April 2026 ASP Pricing File",
+"Effective 10/01/2026"), else its name (`..._Eff_10-01-2026.csv`); the
+ICD-10-CM order file carries no year, so it needs ``--effective``.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+
+from . import crosswalk, icd10cm, mue, pricing
+from .rows import Problems
+from .store import ImportTransaction
+from .tabular import (NotRecognised, RefDataError, Skipped, Source, Table, decode,
+                      effective_date, find_table, is_preliminary, sources)
+
+# Checked in this order: the crosswalk's columns are the most specific.
+_TABULAR = (crosswalk, mue, pricing)
+KINDS = {**crosswalk.KINDS, **pricing.KINDS, **mue.KINDS, **icd10cm.KINDS}
+EXPECTED = "; or ".join(module.EXPECTS for module in (*_TABULAR, icd10cm))
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one file (or ZIP member)."""
+
+    name: str
+    result: str  # imported, unchanged, skipped
+    kind: str | None = None
+    effective_from: dt.date | None = None
+    status: str = "final"
+    rows: int = 0
+    skipped: int = 0
+    note: str = ""
+
+    @property
+    def title(self) -> str:
+        return KINDS.get(self.kind, self.kind or "")
+
+    def describe(self) -> str:
+        if self.result == "skipped":
+            return f"{self.name}: skipped: {self.note}"
+        what = (f"{self.name}: {self.title}, effective {self.effective_from} ({self.status}"
+                f"{', ' + self.note if self.note else ''})")
+        if self.result == "unchanged":
+            return f"{what}: already imported, nothing changed"
+        alternate = f", {self.skipped} other rows skipped" if self.skipped else ""
+        return f"{what}: {self.rows} rows imported{alternate}"
+
+
+def import_files(paths: Iterable[Path], directory: Path, *, effective: dt.date | None = None,
+                 kind: str | None = None) -> list[Outcome]:
+    """Import every file (and every table inside a ZIP) into the store in ``directory``.
+
+    All or nothing: the first file that cannot be imported raises
+    :class:`RefDataError` naming it, and no file of the call is kept.  Inside
+    a ZIP, members that are not CMS tables edi837 reads (PDF notes, Excel
+    copies, read-me texts, the AWP crosswalk) are listed as skipped; a ZIP
+    with no table edi837 reads is refused.
+    ``effective`` overrides the date each file's content or name gives;
+    ``kind`` says what the files are when their content leaves it open (an
+    OPPS crosswalk whose title does not say OPPS).
+    """
+    outcomes: list[Outcome] = []
+    with ImportTransaction(directory) as store:
+        for path in paths:
+            found = []
+            for source in sources(Path(path)):
+                if isinstance(source, Skipped):
+                    found.append(Outcome(source.name, "skipped", note=source.reason))
+                    continue
+                found.append(_import(store, source, effective, kind, inside_zip=source.name
+                                     != str(path)))
+            if not any(o.result != "skipped" for o in found):
+                listed = ", ".join(o.name.rsplit("!", 1)[-1] for o in found) or "nothing"
+                raise RefDataError(str(path), f"holds no file edi837 recognises (found: {listed});"
+                                              f" expected {EXPECTED}")
+            outcomes += found
+    return outcomes
+
+
+@dataclass(frozen=True)
+class _Recognised:
+    kind: str  # a key of KINDS, or of an importer's UNUSED
+    module: ModuleType  # the importer
+    table: Table | None  # where the header is (None: the fixed-width order file)
+    texts: tuple[str, ...] = ()  # the title rows, then the names: where dates are read
+    unused: str | None = None  # what the file is, when no rule reads it
+
+
+def _recognise(source: Source, text: str, wanted: str | None) -> _Recognised:
+    """What a file is, from its header (or fixed-width lines) only."""
+    table = find_table(text, tuple(module.LAYOUT for module in _TABULAR))
+    if table is None:
+        if icd10cm.recognise(text):
+            return _Recognised("icd10cm", icd10cm, None)
+        raise NotRecognised(source.name, f"not a file edi837 recognises: expected {EXPECTED}")
+    module = next(m for m in _TABULAR if m.LAYOUT is table.layout)
+    texts = (" ".join(table.preamble), *source.names)
+    if module is crosswalk:  # the four crosswalks share their columns: the title tells them
+        kind = wanted if wanted in crosswalk.KINDS else crosswalk.variant(texts)
+    elif module is mue:  # the value column names the setting
+        kind = mue.variant(table.heading("value")) or (wanted if wanted in mue.KINDS else "")
+        if not kind:
+            raise RefDataError(source.name, "an MUE file, but its value column does not say "
+                                            "practitioner or outpatient hospital: give --kind "
+                                            "mue-practitioner or --kind mue-outpatient")
+    else:
+        kind = "asp-pricing"
+    return _Recognised(kind, module, table, texts, getattr(module, "UNUSED", {}).get(kind))
+
+
+def _import(store: ImportTransaction, source: Source, effective: dt.date | None,
+            wanted: str | None, *, inside_zip: bool) -> Outcome:
+    try:
+        text = decode(source)
+        found = _recognise(source, text, wanted)
+    except NotRecognised as error:
+        if not inside_zip:
+            raise
+        # CMS ZIPs also hold read-me texts and tables no rule reads (the NOC pricing
+        # file): listed as skipped; a ZIP with nothing recognised is refused below.
+        return Outcome(source.name, "skipped", note=f"not recognised ({error.problem})")
+    kind = found.kind
+    if found.unused:
+        if inside_zip:
+            return Outcome(source.name, "skipped", note=f"{found.unused}: not used by edi837")
+        raise RefDataError(source.name, f"is the {found.unused}, which edi837 does not use")
+    if wanted and wanted != kind:
+        raise RefDataError(source.name, f"is {KINDS[kind]}, not {KINDS[wanted]} (--kind)")
+    if kind == "icd10cm" and effective is None:
+        raise RefDataError(source.name, "an ICD-10-CM order file, which does not carry its "
+                                        "year: give --effective DATE (2025-10-01 for FY2026, "
+                                        "or the date of an April update)")
+    start, where = _effective(effective, found.texts)
+    if start is None:
+        raise RefDataError(source.name, f"{KINDS[kind]}, but neither its title rows nor its name "
+                                        "say when it takes effect: give --effective DATE")
+    status = "preliminary" if is_preliminary(found.texts) else "final"
+    note = f"date from {where}" if where != "--effective" else ""
+    previous = store.existing(kind, source.sha256, start)
+    if previous is not None:
+        return Outcome(source.name, "unchanged", kind, start, previous.status, previous.rows,
+                       previous.skipped, note)
+    problems = Problems(source.name)
+    file_id = store.add_file(kind, source.name, source.sha256, start, status)
+    facts = found.module.rows(found.table, text, problems) if found.table is not None else \
+        found.module.rows(text, problems)
+    count = store.add_rows(found.module.TABLE, file_id, facts)
+    problems.check()
+    if count == 0:
+        raise RefDataError(source.name, f"{KINDS[kind]} with no rows to import")
+    store.set_counts(file_id, count, problems.skipped)
+    return Outcome(source.name, "imported", kind, start, status, count, problems.skipped, note)
+
+
+def _effective(given: dt.date | None, texts: tuple[str, ...]) -> tuple[dt.date | None, str]:
+    if given is not None:
+        return given, "--effective"
+    for text, where in zip(texts, ("the title rows",) + ("the file name",) * (len(texts) - 1)):
+        found = effective_date(text)
+        if found is not None:
+            return found, where
+    return None, ""
+
