@@ -126,11 +126,26 @@ def _formats(values: tuple[str, ...]) -> tuple[str, ...]:
 @click.option("--drug-table", "drug_tables", multiple=True,
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Extra drug table (TOML) adding to or overriding the shipped one.")
+@click.option("--refdata", type=click.Path(file_okay=False, path_type=Path),
+              help="Imported CMS reference data (default: $EDI837_REFDATA, else "
+                   "~/.local/share/edi837/refdata when it has any).")
+@click.option("--history", "history_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Keep the patient history in this store instead of the ledger's database.")
+@click.option("--no-history", is_flag=True,
+              help="No history across runs: each run judges its own files only.")
+@click.option("--history-key", type=click.Path(dir_okay=False, path_type=Path),
+              help="Key for patient identities (default: ~/.local/share/edi837/history.key, "
+                   "created on first use, mode 0600).")
+@click.option("--history-days", type=click.IntRange(min=0), default=400, show_default=True,
+              help="Keep history lines whose date of service is at most this many days old "
+                   "(0 keeps everything).")
 def batch(inbox: Path, out: Path, archive: Path | None, quarantine: Path | None, fix: bool,
           split: bool, validate: bool, formats: tuple[str, ...], select: str | None,
           ignore: str | None, jobs: int, watch: bool, interval: float, settle: float,
           marker: str | None, max_size: int, reprocess: bool, log_file: str | None,
-          config_path: str | None, drug_tables: tuple[Path, ...]) -> None:
+          config_path: str | None, drug_tables: tuple[Path, ...], refdata: Path | None,
+          history_path: Path | None, no_history: bool, history_key: Path | None,
+          history_days: int) -> None:
     """Check every file dropped into INBOX once: reports, then archive or quarantine.
 
     Files still being written are left for a later run (--settle, --marker).
@@ -147,7 +162,10 @@ def batch(inbox: Path, out: Path, archive: Path | None, quarantine: Path | None,
     if marker is not None and not marker.strip():
         complain("--marker needs a suffix such as .done")
         sys.exit(EXIT_TROUBLE)
-    load_table_or_exit(drug_tables)  # a broken drug table stops here, with its message
+    if no_history and (history_path or history_key):
+        complain("--no-history and --history/--history-key contradict each other")
+        sys.exit(EXIT_TROUBLE)
+    load_table_or_exit(drug_tables, refdata)  # a broken drug table stops here, with its message
     config = load_config_or_exit(config_path, select, ignore)
     progress = sys.stderr.isatty()
     try:
@@ -162,7 +180,9 @@ def batch(inbox: Path, out: Path, archive: Path | None, quarantine: Path | None,
         formats=_formats(formats), fix=fix, split=split, validate=validate,
         select=parse_codes(select), ignore=parse_codes(ignore), drug_tables=drug_tables,
         config=config, jobs=jobs, settle=settle, marker=marker, reprocess=reprocess,
-        interval=interval, progress=progress, max_size=max_size)
+        interval=interval, progress=progress, max_size=max_size, history=not no_history,
+        history_path=history_path, history_key=history_key, history_days=history_days,
+        refdata=refdata)
     stop = StopFlag()
     restore_signals = handle_stop_signals(stop)
     logger = logging.getLogger("edi837.batch")

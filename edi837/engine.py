@@ -150,6 +150,19 @@ class LineContext:
         return self.claim_context.finding(message, **where)
 
 
+def _sha256(path) -> str | None:
+    import hashlib
+
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as handle:
+            while block := handle.read(1 << 20):
+                digest.update(block)
+    except OSError:
+        return None
+    return digest.hexdigest()
+
+
 @dataclass(slots=True)
 class FileResult:
     path: str
@@ -328,14 +341,16 @@ class Engine:
             return result
         stage = history or self.history
         persistent = stage.persistent
-        keys = stage.store.keys
+        keys = stage.keys
         known = self.table.drugs.__contains__
         with raw:
             stream = HashingReader(raw)
             reader = ClaimReader(path, stream)
             read_so_far = 0  # reader findings already tied to a claim
             claim = None
-            stage.begin_file()
+            # a file checked again against a lasting history replaces what it added
+            # before: that needs its hash before its first claim
+            stage.begin_file(_sha256(path) if stage.hash_first else None)
             try:
                 for claim in reader.claims():
                     result.claims += 1

@@ -48,7 +48,10 @@ def generated(kind: str = "837P", claims: int = 4, seed: int = 0) -> bytes:
 
 
 def edi(fragment: str, control: str = "000000001") -> bytes:
-    return wrap_claims(fragment, control=control).encode()
+    """An interchange of ``fragment``; each control number its own patient, so files
+    made from one fragment are not duplicates of each other in the history."""
+    return wrap_claims(fragment, control=control).replace(
+        "SYN000000001", f"SYN{control}").encode()
 
 
 def drop(inbox: Path, name: str, data: bytes, *, age: float = HOUR) -> Path:

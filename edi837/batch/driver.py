@@ -33,14 +33,15 @@ from typing import Callable
 from . import durable
 from .archive import Archiver
 from .executors import Executor, WorkerLost, make_executor
+from .history import BatchHistory
 from .inbox import Changed, Inbox, NotAnInput, Opened, Settle, Stopped, open_candidate
 from .ledger import (DUPLICATE, FILES_DIR, FINISHED, INTERRUPTED, LEDGER_NAME, REPORTED,
-                     STOPPED, Ledger, recover, warn_if_ledger_lost)
+                     STOPPED, WORK_DIR, Ledger, recover, warn_if_ledger_lost)
 from .locks import Locks
 from .names import shown
 from .options import (EXIT_OK, EXIT_TROUBLE, BatchError, BatchOptions, StopFlag,
                       check_options)
-from .run import Job, WorkerSettings
+from .run import Job, ReportJob, WorkerSettings
 from .summary import log_run_end, write_summary
 
 DEFER = "defer"  # a copy of content being checked right now: take it after that one
@@ -61,15 +62,22 @@ def _new_run_id() -> str:
 class _Taken:
     """A file taken in this run (ledger row written), with the descriptor it was
     hashed through, and its job and the job's future; no job for a duplicate,
-    which is archived without being checked."""
+    which is archived without being checked.  ``judged``: the history has seen
+    its claims (the future is then its reports' job), or there was nothing to
+    judge (``outcome`` then holds its final outcome)."""
 
     job: Job | None
     row_id: int
     opened: Opened
     future: Future | None = None
+    judged: bool = False
+    outcome: dict | None = None
+
+    def running(self) -> bool:
+        return self.future is not None and not self.future.done()
 
     def ready(self) -> bool:
-        return self.future is None or self.future.done()
+        return self.judged and not self.running()
 
 
 @dataclass
@@ -95,10 +103,8 @@ class Batch:
         self.archiver: Archiver | None = None
         self.status = EXIT_OK  # worst exit status of everything this process did
         self._locks = Locks()
-        self._settings = WorkerSettings(
-            drug_tables=tuple(str(p) for p in options.drug_tables), config=options.config,
-            formats=options.formats, fix=options.fix or options.split, split=options.split,
-            validate=options.validate, select=options.select, ignore=options.ignore)
+        self._settings: WorkerSettings | None = None
+        self._history: BatchHistory | None = None
         self._executor: Executor | None = None
         self._run: _Run | None = None
         self.last_run: str | None = None  # id of the last run that took a file
@@ -122,6 +128,16 @@ class Batch:
         warn_if_ledger_lost(options)
         self.ledger = Ledger(options.out / LEDGER_NAME)
         self.archiver = Archiver(self.ledger, options)
+        table, reference = _tables(options)
+        self._history = BatchHistory(options, self.ledger, table, options.config)
+        self._history.open()
+        self._settings = WorkerSettings(
+            drug_tables=tuple(str(p) for p in options.drug_tables), config=options.config,
+            formats=options.formats, fix=options.fix or options.split, split=options.split,
+            validate=options.validate, select=options.select, ignore=options.ignore,
+            history_key=self._history.key, history_persistent=self._history.persistent,
+            refdata=str(reference.directory) if reference is not None else None,
+            refdata_snapshot=reference.snapshot if reference is not None else None)
         self._executor = make_executor(self._settings, options.jobs)
         self.recover()
 
@@ -129,6 +145,9 @@ class Batch:
         if self._executor is not None:
             self._executor.close()
             self._executor = None
+        if self._history is not None:
+            self._history.close()
+            self._history = None
         if self.ledger is not None:
             self.ledger.close()
             self.ledger = None
@@ -150,7 +169,7 @@ class Batch:
         scan = self.inbox.scan()
         self._run, self._waiting, self._skipped = None, scan.waiting, scan.skipped
         pipeline = _Pipeline(self.options, self.ledger, self.archiver, self._executor,
-                             self._begin_run, scan.waiting, scan.skipped)
+                             self._begin_run, scan.waiting, scan.skipped, self._history)
         with _progress(self.options.progress, len(scan.candidates)) as bar:
             pipeline.process(scan.candidates, stop, bar)
         if pipeline.stopped and self._run is not None:
@@ -169,6 +188,7 @@ class Batch:
             return EXIT_OK
         if run.stopped and not watching:
             run.problems.append(f"stopped by signal {stop.signal} before every file was taken")
+        shutil.rmtree(run.directory / WORK_DIR, ignore_errors=True)
         status = self.ledger.exit_status(run.run_id, trouble=bool(run.problems or run.skipped))
         state = STOPPED if run.stopped else FINISHED
         self._write_summary(run, state, status)
@@ -187,6 +207,7 @@ class Batch:
             while self.ledger.run(run_id) is not None:  # same microsecond as the last one
                 run_id = _new_run_id()
             self.ledger.begin_run(run_id)
+            self._history.begin_run(run_id)
             self._run = _Run(run_id, self.options.out / run_id, self._waiting, self._skipped)
             durable.makedirs(self._run.directory)
             durable.checkpoint("run-started")
@@ -226,9 +247,10 @@ class _Pipeline:
 
     def __init__(self, options: BatchOptions, ledger: Ledger, archiver: Archiver,
                  executor: Executor, begin_run: Callable[..., _Run], waiting: list[dict],
-                 skipped: list[dict]) -> None:
+                 skipped: list[dict], history: BatchHistory) -> None:
         self.options, self.ledger, self.archiver, self.executor = (options, ledger, archiver,
                                                                    executor)
+        self.history = history
         self.begin_run = begin_run  # the run begins when it first has something to say
         self.waiting, self.skipped = waiting, skipped  # the run's lists, once it has begun
         self.stopped = False  # a stop signal left files for the next run
@@ -242,12 +264,14 @@ class _Pipeline:
         flying: set[str] = set()  # hashes being checked now
         advance = bar.update if bar is not None else (lambda n: None)
         while True:
+            if not self._judge(taken, flying):
+                queue.clear()  # a worker died: what is not taken yet waits
             while taken and taken[0].ready():
                 if not self._handle(taken.popleft(), flying):
                     queue.clear()  # a worker died: what is not taken yet waits
                 advance(1)
             if (queue and not stop and len(taken) < LOOKAHEAD * executor.slots
-                    and sum(not t.ready() for t in taken) < executor.slots):
+                    and sum(t.running() for t in taken) < executor.slots):
                 candidate = queue.popleft()
                 entry = self._take(candidate, flying, stop, total)
                 if entry == DEFER:
@@ -261,7 +285,9 @@ class _Pipeline:
                     advance(1)
                 continue
             if taken:
-                executor.wait([t.future for t in taken if not t.ready()])
+                running = [t.future for t in taken if t.running()]
+                if running:
+                    executor.wait(running)
                 continue
             if stop and (queue or deferred):
                 log.warning("stop requested (signal %s): the files in hand are finished; "
@@ -276,13 +302,44 @@ class _Pipeline:
             if not queue:
                 return
 
-    def _submit(self, entry: _Taken, flying: set[str]) -> bool:
+    def _submit(self, entry: _Taken, flying: set[str], job=None) -> bool:
         try:
-            entry.future = self.executor.submit(entry.job)
+            entry.future = self.executor.submit(job or entry.job)
             return True
         except WorkerLost as exc:
             self._roll_back(entry, str(exc), flying)
             return False
+
+    def _judge(self, taken: deque, flying: set[str]) -> bool:
+        """The history stage: each checked file's claims, judged in the order the
+        files were taken (a later file waits for every earlier one), then its
+        reports' job.  False if a worker died (its files are rolled back)."""
+        for entry in list(taken):
+            if entry.judged:
+                continue
+            if entry.job is None:  # a duplicate: nothing to check or judge
+                entry.judged = True
+                continue
+            if entry.running():
+                return True  # the files after it wait for it
+            try:
+                outcome = self.executor.result(entry.future)
+            except WorkerLost as exc:
+                taken.remove(entry)
+                self._roll_back(entry, str(exc), flying)
+                return False
+            checked = outcome.get("checked")
+            entry.judged = True
+            if checked is None:  # failed (quarantine) or changed: that is its outcome
+                entry.future, entry.outcome = None, outcome
+                continue
+            self.history.judge(Path(entry.job.work_dir), checked["sha256"],
+                               readable=checked["status"] != "unreadable")
+            durable.checkpoint("judged")
+            if not self._submit(entry, flying, ReportJob(entry.job, checked)):
+                taken.remove(entry)
+                return False
+        return True
 
     def _handle(self, entry: _Taken, flying: set[str]) -> bool:
         """Every file taken passes here once, in the order taken (the driver's one
@@ -295,10 +352,13 @@ class _Pipeline:
                 return True
             flying.discard(entry.job.sha256)
             try:
-                outcome = self.executor.result(entry.future)
+                outcome = entry.outcome if entry.future is None else \
+                    self.executor.result(entry.future)
             except WorkerLost as exc:
                 self._roll_back(entry, str(exc), flying)
                 return False
+            finally:
+                shutil.rmtree(entry.job.work_dir, ignore_errors=True)
             run = self.begin_run()
             row = self.archiver.record(entry.job, entry.row_id, outcome, run.run_id,
                                        run.directory)
@@ -364,16 +424,32 @@ class _Pipeline:
         durable.checkpoint("claimed")
         flying.add(sha)
         out_dir = run.directory / FILES_DIR / name
-        return _Taken(Job(str(path), name, sha, seen, str(out_dir)), row_id, opened)
+        work_dir = run.directory / WORK_DIR / sha
+        return _Taken(Job(str(path), name, sha, seen, str(out_dir), str(work_dir)), row_id,
+                      opened)
 
     def _roll_back(self, entry: _Taken, why: str, flying: set[str]) -> None:
         job = entry.job
         flying.discard(job.sha256)
         entry.opened.close()
         shutil.rmtree(job.out_dir, ignore_errors=True)
+        shutil.rmtree(job.work_dir, ignore_errors=True)
         self.ledger.forget(entry.row_id)
         self.begin_run().problems.append(f"{shown(job.name)}: {why}; left in the inbox")
         log.error("%s: %s; left in the inbox for the next run", shown(job.name), why)
+
+
+def _tables(options: BatchOptions):
+    """The drug table the driver judges the history with, and the imported
+    reference data the run uses (the workers open the same import snapshot)."""
+    from ..drugs import DrugTableError, load_drug_table
+    from ..refdata import RefDataError, reference_for
+
+    try:
+        reference = reference_for(options.refdata)
+        return load_drug_table(list(options.drug_tables), refdata=reference), reference
+    except (DrugTableError, RefDataError) as exc:
+        raise BatchError(str(exc)) from None
 
 
 def _progress(wanted: bool, length: int):

@@ -132,12 +132,27 @@ def _row(cursor: sqlite3.Cursor, values: tuple) -> dict:
     return {column[0]: from_db(value) for column, value in zip(cursor.description, values)}
 
 
+@contextmanager
+def _transaction(db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+
+
+WORK_DIR = ".work"  # OUTDIR/<run-id>/.work: what a file's check hands to its reports
+
+
 class Ledger:
     """The run ledger.  Autocommit: each statement is a durable transaction;
     :meth:`transaction` groups several into one.  Rows are dicts.  A name or
     path that is not UTF-8 is stored as its bytes (SQLite text must be UTF-8)."""
 
     def __init__(self, path: Path) -> None:
+        self.history = None  # the patient history (edi837.history.HistoryStore), if any
         self.db = sqlite3.connect(path, isolation_level=None)
         self.db.row_factory = _row
         # WAL: one fsync per commit instead of three; FULL: that fsync happens before
@@ -152,13 +167,8 @@ class Ledger:
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """Statements on the yielded connection commit together, or not at all."""
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.db
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        self.db.execute("COMMIT")
+        with _transaction(self.db) as db:
+            yield db
 
     # runs
     def begin_run(self, run_id: str) -> None:
@@ -218,7 +228,23 @@ class Ledger:
                 also(db)
 
     def forget(self, row_id: int) -> None:
-        self.db.execute("DELETE FROM inputs WHERE id = ?", (row_id,))
+        """Forget an input that will be taken again, and what its check added to the
+        patient history (:attr:`history`), so the file never counts twice."""
+        history = self.history
+        if history is None:
+            self.db.execute("DELETE FROM inputs WHERE id = ?", (row_id,))
+            return
+        row = self.row(row_id)
+        if history.db is not self.db:  # a store of its own: undone first, then forgotten
+            if row is not None:
+                with _transaction(history.db):
+                    history.undo_file(row["sha256"], row["run_id"])
+            self.db.execute("DELETE FROM inputs WHERE id = ?", (row_id,))
+            return
+        with self.transaction() as db:
+            if row is not None:
+                history.undo_file(row["sha256"], row["run_id"])
+            db.execute("DELETE FROM inputs WHERE id = ?", (row_id,))
 
     def row(self, row_id: int) -> dict:
         return self.db.execute("SELECT * FROM inputs WHERE id = ?", (row_id,)).fetchone()
@@ -277,6 +303,7 @@ def recover(ledger: Ledger, options: BatchOptions, *,
         complete(row)
     for run in ledger.runs_in_state(RUNNING):
         run_id = run["run_id"]
+        shutil.rmtree(out / run_id / WORK_DIR, ignore_errors=True)  # handovers of its steps
         rows = ledger.inputs_of(run_id)
         dirs = {out / run_id, options.archive_dir / run_id, options.quarantine_dir / run_id}
         dirs.update(Path(r["destination"]).parent for r in rows if r["destination"])

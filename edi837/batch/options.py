@@ -39,6 +39,11 @@ class BatchOptions:
     progress: bool = False  # click progress bar on stderr (only on a terminal)
     lock_wait: float = 5.0  # seconds to wait for another batch on the same folders to end
     max_size: int = DEFAULT_MAX_SIZE  # bytes; a larger inbox file is skipped, not read
+    history: bool = True  # keep a patient history across runs (False: this run's only)
+    history_path: Path | None = None  # default: the ledger's own database
+    history_key: Path | None = None  # default: the per-user key
+    history_days: int = 400  # retention by date of service; 0 keeps everything
+    refdata: Path | None = None  # imported CMS reference data (default: the per-user folder)
 
     @property
     def archive_dir(self) -> Path:

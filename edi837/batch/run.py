@@ -1,9 +1,18 @@
 """Running one file: check it, write its reports (and corrected EDI), say what happened.
 
-This is the work a worker does; it runs in the batch process or in a worker
-process (``executors``).  It gets plain arguments (:class:`Job`), writes only
-below the job's output folder, and returns a plain dict of facts; the batch
-process records them in the ledger and moves the input (``archive``).
+This is the work a worker does, in two steps with the patient history between
+them; it runs in the batch process or in a worker process (``executors``).
+
+1. :class:`Job`: check the file; keep its findings, and the records of its drug
+   claims, in the job's work folder.  The batch process then judges the
+   records against the patient history, in input order (``driver``), and puts
+   the history's findings beside them.
+2. :class:`ReportJob`: write the reports (and corrected EDI) from both, and
+   return a plain dict of facts; the batch process records them in the ledger
+   and moves the input (``archive``).
+
+Workers get plain arguments, write only below the job's output and work
+folders, and return plain dicts.
 """
 from __future__ import annotations
 
@@ -37,6 +46,10 @@ class WorkerSettings:
     validate: bool
     select: tuple[str, ...]
     ignore: tuple[str, ...]
+    history_key: bytes = b""  # the patient history's key: workers hash patients with it
+    history_persistent: bool = True  # DOC001's first-dose note then comes from HIS003
+    refdata: str | None = None  # imported reference data folder, and the import the run
+    refdata_snapshot: int | None = None  # started with (every worker judges by the same)
 
 
 @dataclass(frozen=True)
@@ -46,6 +59,18 @@ class Job:
     sha256: str
     identity: Identity  # device, inode, size, mtime when it was taken
     out_dir: str  # OUTDIR/<run-id>/files/<name>
+    work_dir: str = ""  # OUTDIR/<run-id>/.work/<sha256>: what step 1 hands to step 2
+
+
+@dataclass(frozen=True)
+class ReportJob:
+    """Step 2: the checked file's facts, and the history's findings (in work_dir)."""
+
+    job: Job
+    checked: dict  # FileResult facts of step 1
+
+
+FINDINGS, RECORDS, HISTORY = "findings", "records", "history"  # files in the work folder
 
 
 def report_extension(fmt: str) -> str:
@@ -73,53 +98,91 @@ class Worker:
         from ..reports import load_writers
 
         self.settings = settings
-        self.table = load_drug_table(list(settings.drug_tables))
+        reference = None
+        if settings.refdata is not None:
+            from ..refdata import open_reference
+
+            reference = open_reference(Path(settings.refdata), settings.refdata_snapshot)
+        self.table = load_drug_table(list(settings.drug_tables), refdata=reference)
         self.engine = Engine(self.table, settings.config)
         writers = load_writers()
         self.writers = [(writers[fmt], f"report{report_extension(fmt)}")
                         for fmt in settings.formats]
 
-    def run(self, job: Job) -> dict:
-        """Check one file and write its outputs; returns the facts the ledger keeps.
+    def run(self, job: Job | ReportJob) -> dict:
+        return self.report(job) if isinstance(job, ReportJob) else self.check(job)
 
-        Quarantined is what ``edi837 check`` calls unreadable (file status
-        ``unreadable``: not X12, no 837 in it, cut short, or edi837 failed on it),
-        not a file with an EDI warning such as text after the last IEA.  A file
-        that is not the one taken, before or after its outputs are written (the
-        HTML and annotated reports read it again), gives ``{"changed": True}``."""
-        from ..engine import Report
-        from ..findings import ERROR
+    def check(self, job: Job) -> dict:
+        """Step 1: check one file; its findings and claim records go to the job's work
+        folder.  Returns ``{"checked": facts}``, or the outcome of a file that failed
+        (quarantined) or is not the one taken (``{"changed": True}``)."""
+        from ..history.handover import RecordSink, dump
 
         settings = self.settings
-        out_dir = Path(job.out_dir)
-        if out_dir.exists():  # a leftover: only complete runs of this function count
-            shutil.rmtree(out_dir)
+        out_dir, work = Path(job.out_dir), Path(job.work_dir)
+        for leftover in (out_dir, work):  # only complete runs of a step count
+            if leftover.exists():
+                shutil.rmtree(leftover)
         if not same_file(job.path, job.identity):  # also: never open a FIFO or link put there
             return {"changed": True}
         try:
-            # until the driver owns the run's history, each file is a history of its own
-            history = self.engine.new_history()
-            try:
-                result = self.engine.check_file(job.path, history=history)
-            finally:
-                history.store.close()
+            durable.makedirs(work)
+            sink = RecordSink(work / RECORDS, settings.history_key,
+                              persistent=settings.history_persistent)
+            result = self.engine.check_file(job.path, history=sink)
             if settings.validate:
                 from ..validate import validate_file
 
                 # the reader's own EDI findings are in the result already
                 result.findings.extend(validate_file(job.path, reader_findings=False))
                 result.findings.sort(key=lambda f: f.sort_key())
-                if result.status == "ok" and result.findings:
-                    result.status = "findings"
+            dump(result.findings, work / FINDINGS)
+        except OSError:
+            raise  # the disk, not this file: stop; the next start rolls back
         except Exception as exc:  # one bad file never stops the batch
             return failed(exc, "checking")
         if result.sha256 != job.sha256:
             return {"changed": True}
+        return {"checked": {"path": result.path, "status": result.status,
+                            "transactions": result.transactions, "claims": result.claims,
+                            "drug_lines": result.drug_lines, "size": result.size,
+                            "sha256": result.sha256}}
+
+    def report(self, step: ReportJob) -> dict:
+        """Step 2: write one file's outputs from its findings and the history's;
+        returns the facts the ledger keeps.
+
+        Quarantined is what ``edi837 check`` calls unreadable (file status
+        ``unreadable``: not X12, no 837 in it, cut short, or edi837 failed on it),
+        not a file with an EDI warning such as text after the last IEA.  A file
+        that is not the one taken, before or after its outputs are written (the
+        HTML and annotated reports read it again), gives ``{"changed": True}``."""
+        from ..engine import FileResult, Report
+        from ..findings import ERROR
+        from ..history.handover import load, load_findings
+
+        settings, job = self.settings, step.job
+        out_dir, work = Path(job.out_dir), Path(job.work_dir)
+        if out_dir.exists():  # a leftover: only complete runs of this function count
+            shutil.rmtree(out_dir)
+        if not same_file(job.path, job.identity):
+            return {"changed": True}
+        try:
+            result = FileResult(**step.checked, findings=load_findings(work / FINDINGS))
+            history = list(load(work / HISTORY)) if (work / HISTORY).exists() else []
+            result.findings.extend(history)
+            if result.status == "ok" and result.findings:
+                result.status = "findings"
+        except OSError:
+            raise
+        except Exception as exc:
+            return failed(exc, "reading back the findings of")
 
         quarantine_it = result.status == "unreadable"
         quarantine = [f for f in result.findings if quarantine_it
                       and f.rule.startswith("EDI") and f.severity == ERROR]
-        report = Report([result], self.table.version, config_source=settings.config.source)
+        report = Report([result], self.table.version, config_source=settings.config.source,
+                        reference_data=self.table.reference_data())
         report.finished = time.time()
         outputs = []
         problem = log_problem = None
@@ -131,7 +194,7 @@ class Worker:
                 outputs.append(name)
                 durable.checkpoint("report-written")
             if (settings.fix or settings.split) and not quarantine_it:
-                problem, log_problem = self._fix(job, out_dir / FIX_DIR)
+                problem, log_problem = self._fix(job, out_dir / FIX_DIR, history)
                 if (out_dir / FIX_DIR).is_dir():
                     outputs += sorted(p.relative_to(out_dir).as_posix()
                                       for p in (out_dir / FIX_DIR).rglob("*")
@@ -167,7 +230,7 @@ class Worker:
             "problem": problem, "log_problem": log_problem,
         }
 
-    def _fix(self, job: Job, out_dir: Path) -> tuple[str | None, str | None]:
+    def _fix(self, job: Job, out_dir: Path, history: list) -> tuple[str | None, str | None]:
         """Corrected (and split) EDI by edi837.fix.  A failure is a problem (exit
         status 2), not a quarantine: the input was read and reported.  Returns the
         problem for the ledger and summary, and a data-free version for the log."""
@@ -177,7 +240,7 @@ class Worker:
         try:
             result = fix_file(job.path, out_dir, table=self.table, config=settings.config,
                               select=settings.select, ignore=settings.ignore,
-                              split=settings.split)
+                              split=settings.split, history_findings=history)
         except Exception as exc:
             return (f"fix failed: {''.join(traceback.format_exception_only(type(exc), exc))}",
                     f"fix failed: internal error {where(exc)}")

@@ -84,7 +84,8 @@ class Targets:
 def fix_file(path: str | Path, out_dir: str | Path, *, table, config: Config | None = None,
              select: tuple[str, ...] = (), ignore: tuple[str, ...] = (),
              dry_run: bool = False, force: bool = False, split: bool = False,
-             spill_limit: int | None = None) -> FixResult:
+             spill_limit: int | None = None,
+             history_findings: Iterable[Finding] | None = None) -> FixResult:
     """Apply the safe fixes of ``path``'s findings; write ``<out_dir>/<name>``.
 
     ``select``/``ignore`` (rule codes or prefixes) choose which fixes apply;
@@ -92,6 +93,10 @@ def fix_file(path: str | Path, out_dir: str | Path, *, table, config: Config | N
     same a `check` would report.  With ``dry_run`` nothing is written and
     ``diff`` shows what would change.  ``spill_limit``: changes and held
     claims kept in memory before they go to a temporary file.
+    ``history_findings``: what the patient history found in this file (the
+    batch driver judges them); by default, the history findings of this
+    file's own check.  They hold claims in the split like any error: the
+    output is re-checked apart from the history, so they are carried over.
 
     Every output is read back with edi837's own reader; one it cannot read,
     or that has lost claims, is removed with the rest of this file's outputs
@@ -113,9 +118,11 @@ def fix_file(path: str | Path, out_dir: str | Path, *, table, config: Config | N
     plan = FixPlan(checked.findings, select, ignore, spill_limit=spill_limit)
     if dry_run:
         return _dry_run(path, targets, plan, checked.findings, result, split, spill_limit)
+    if history_findings is None:
+        history_findings = [f for f in checked.findings if f.rule in HISTORY_STAGE]
     try:
         _write_and_check(path, targets, plan, engine, checked, result, split, force,
-                         spill_limit)
+                         spill_limit, sorted(history_findings, key=_place))
     except BaseException:
         _remove_outputs(path, targets.all(split), result)
         raise
@@ -126,7 +133,7 @@ def fix_file(path: str | Path, out_dir: str | Path, *, table, config: Config | N
 
 def _write_and_check(path: Path, targets: Targets, plan: FixPlan, engine: Engine,
                      checked: FileResult, result: FixResult, split: bool, force: bool,
-                     spill_limit: int | None) -> None:
+                     spill_limit: int | None, history: list[Finding]) -> None:
     try:
         summary = write_corrected(path, targets.output, plan)
         result.written.append(str(targets.output))
@@ -153,13 +160,14 @@ def _write_and_check(path: Path, targets: Targets, plan: FixPlan, engine: Engine
         result.problems.append(lost)
         return
     result.problems += recheck_problems(checked.findings, result.fixed, rechecked.findings)
-    result.remaining = _Errors(rechecked.findings)
+    final = _WithHistory(rechecked.findings, history)
+    result.remaining = _Errors(final)
     if not split:
         return
     if result.problems:
         result.problems.append("split not written: the re-check found problems")
         return
-    _split(targets, rechecked.findings, result, force, spill_limit)
+    _split(targets, final, result, force, spill_limit)
     if result.split is not None:
         for output, expected in ((targets.accepted, result.split.accepted),
                                  (targets.held, len(result.split.held))):
@@ -234,6 +242,28 @@ def _same_file(a: Path, b: Path) -> bool:
         return a.resolve() == b.resolve() or (b.exists() and os.path.samefile(a, b))
     except OSError:
         return False
+
+
+def _place(finding: Finding) -> tuple:
+    return (finding.segment_index or 0, finding.rule)
+
+
+class _WithHistory:
+    """A re-check's findings with the history's in place of its own (the re-check
+    judged the output apart from the run's history), in file order, re-iterable."""
+
+    __slots__ = ("_findings", "_history")
+
+    def __init__(self, findings: Iterable[Finding], history: list[Finding]) -> None:
+        self._findings = findings
+        self._history = history
+
+    def __iter__(self) -> Iterator[Finding]:
+        import heapq
+
+        own = (f for f in self._findings if f.rule not in HISTORY_STAGE)
+        # by segment: the history's findings name the input, the re-check's the output
+        return heapq.merge(own, self._history, key=_place)
 
 
 class _Errors:

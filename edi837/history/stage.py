@@ -57,6 +57,25 @@ class HistoryStage:
     def persistent(self) -> bool:
         return self.store.persistent
 
+    @property
+    def keys(self):
+        return self.store.keys
+
+    @property
+    def hash_first(self) -> bool:
+        """A lasting store needs a file's hash before its claims (a file checked again
+        replaces its earlier lines)."""
+        return self.store.persistent
+
+    def apply_file(self, records: Iterable[ClaimRecord], sha256: str, *, keep: bool = True,
+                   commit: bool = True) -> list[Finding]:
+        """Judge a file's records, checked elsewhere, in one go (the batch driver)."""
+        self.begin_file(sha256)
+        findings = []
+        for record in records:
+            findings += self.add(record)
+        return findings + self.end_file(sha256, keep=keep, commit=commit)
+
     # -- one input file -----------------------------------------------------------------
     def begin_file(self, sha256: str | None = None) -> None:
         self.store.begin_file(self.run_id, sha256)

@@ -152,11 +152,16 @@ class HistoryStore:
     def __init__(self, db: sqlite3.Connection, key: bytes, *, persistent: bool,
                  owns_connection: bool = True, where: str = "history") -> None:
         self.db = db
+        # its own cursor, tuples: the connection may be the batch ledger's, whose
+        # rows come as dicts
+        self._cursor = db.cursor()
+        self._cursor.row_factory = None
         self.keys = PatientKeys(key)
         self.persistent = persistent
         self.where = where
         self._owns = owns_connection
         self._file: int | None = None
+        self._savepoint = False
         try:
             db.executescript(SCHEMA)
             self._check_key(key)
@@ -165,9 +170,9 @@ class HistoryStore:
             raise HistoryStoreError(f"{where}: not a usable history store: {exc}") from None
 
     def _load_filter(self) -> PatientFilter:
-        count = self.db.execute("SELECT COUNT(*) FROM history_lines").fetchone()[0]
+        count = self._query("SELECT COUNT(*) FROM history_lines").fetchone()[0]
         patients = PatientFilter(count)
-        for (patient,) in self.db.execute("SELECT DISTINCT patient FROM history_lines"):
+        for (patient,) in self._query("SELECT DISTINCT patient FROM history_lines"):
             patients.add(patient)
         return patients
 
@@ -195,9 +200,12 @@ class HistoryStore:
         if self._owns:
             self.db.close()
 
+    def _query(self, statement: str, parameters=()) -> sqlite3.Cursor:
+        return self._cursor.execute(statement, parameters)
+
     def _check_key(self, key: bytes) -> None:
         mine = fingerprint(key)
-        found = dict(self.db.execute("SELECT name, value FROM history_meta").fetchall())
+        found = dict(self._query("SELECT name, value FROM history_meta").fetchall())
         if not found:
             self.db.executemany("INSERT INTO history_meta (name, value) VALUES (?, ?)",
                                 [("key_fingerprint", mine), ("schema", SCHEMA_VERSION)])
@@ -209,13 +217,20 @@ class HistoryStore:
 
     # -- one input file -------------------------------------------------------------
     def begin_file(self, run_id: str, sha256: str | None = None) -> None:
-        """Start a file's transaction (unless the caller holds one already)."""
-        if not self.db.in_transaction:
+        """Start a file's transaction (unless the caller holds one already).  A file
+        whose content the history holds already (``sha256``) is checked again, not
+        resent: what it added before is taken out first, in the same transaction."""
+        self._savepoint = self.db.in_transaction
+        if self._savepoint:  # the caller's transaction (batch: the ledger's)
+            self.db.execute("SAVEPOINT history_file")
+        else:
             try:
                 self.db.execute("BEGIN IMMEDIATE")
             except sqlite3.OperationalError as exc:
                 raise HistoryStoreError(f"{self.where}: {exc} (another run is writing "
                                         "the history)") from None
+        if sha256 and self.persistent:
+            self._forget(sha256.lower())
         cursor = self.db.execute(
             "INSERT INTO history_files (sha256, run_id, added) VALUES (?, ?, ?)",
             (sha256 or PENDING, run_id, _now()))
@@ -230,10 +245,14 @@ class HistoryStore:
         if keep:
             self.db.execute("UPDATE history_files SET sha256 = ? WHERE id = ?",
                             (sha256, self._file))
-            if commit:
-                self.db.execute("COMMIT")
-        else:
+        if self._savepoint:
+            if not keep:
+                self.db.execute("ROLLBACK TO history_file")
+            self.db.execute("RELEASE history_file")
+        elif not keep:
             self.db.execute("ROLLBACK")
+        elif commit:
+            self.db.execute("COMMIT")
         self._file = None
 
     # -- rows -----------------------------------------------------------------------
@@ -247,7 +266,7 @@ class HistoryStore:
             part = patients[start:start + 500]
             query = (f"SELECT {_COLUMNS} FROM history_lines WHERE patient IN "
                      f"({', '.join('?' * len(part))}) ORDER BY service_date, id")
-            for values in self.db.execute(query, part):
+            for values in self._query(query, part):
                 found.setdefault(values[1], []).append(_row(values))
         return found
 
@@ -281,9 +300,26 @@ class HistoryStore:
         cutoff = ((today or dt.date.today()) - dt.timedelta(days=days)).strftime("%Y%m%d")
         return self._delete("DELETE FROM history_lines WHERE service_date < ?", (cutoff,))
 
+    def _forget(self, sha256: str, run_id: str | None = None) -> int:
+        """Delete a file's lines (of one run only, with ``run_id``), in the caller's
+        transaction."""
+        where, parameters = "sha256 = ?", (sha256,)
+        if run_id is not None:
+            where, parameters = "sha256 = ? AND run_id = ?", (sha256, run_id)
+        gone = self.db.execute(f"DELETE FROM history_lines WHERE file IN "
+                               f"(SELECT id FROM history_files WHERE {where})",
+                               parameters).rowcount
+        self.db.execute(f"DELETE FROM history_files WHERE {where}", parameters)
+        return gone
+
+    def undo_file(self, sha256: str, run_id: str) -> int:
+        """Take out what one run added from a file (batch recovery: the file is
+        rolled back and will be checked again), in the caller's transaction."""
+        return self._forget(sha256.lower(), run_id)
+
     def knows_file(self, sha256: str) -> bool:
-        return self.db.execute("SELECT 1 FROM history_files WHERE sha256 = ? LIMIT 1",
-                               (sha256.lower(),)).fetchone() is not None
+        return self._query("SELECT 1 FROM history_files WHERE sha256 = ? LIMIT 1",
+                           (sha256.lower(),)).fetchone() is not None
 
     def forget_file(self, sha256: str) -> int:
         """Delete every line that came from the file with this SHA-256."""
@@ -307,7 +343,7 @@ class HistoryStore:
         return gone
 
     def stats(self) -> dict:
-        one = self.db.execute
+        one = self._query
         lines, patients, first, last = one(
             "SELECT COUNT(*), COUNT(DISTINCT patient), MIN(service_date), MAX(service_date) "
             "FROM history_lines").fetchone()

@@ -1,0 +1,105 @@
+"""The batch's patient history: opened once, judged in the driver, in input order.
+
+By default the history lives in the ledger's own database (``ledger.sqlite3``):
+a file's history rows are committed when the driver judges the file, in one
+transaction, and a file the run does not finish (killed, worker lost,
+changed) is forgotten with its rows (``Ledger.forget``), so recovery never
+counts a file twice or half.  ``--history FILE`` keeps it in a store of its
+own (undone the same way, in two steps); ``--no-history`` gives each run a
+history of its own files only.
+
+Workers only check: they hash patients with the history's key and hand the
+records of the drug claims to the driver (``run``); the driver alone reads
+and writes the history, one file at a time, in the order files were taken.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from ..history import (HistoryKeyError, HistoryStage, HistoryStore, HistoryStoreError,
+                       default_key_path, load_key)
+from ..history.handover import dump, load
+from .ledger import Ledger
+from .names import shown
+from .options import BatchError, BatchOptions
+from .run import HISTORY, RECORDS
+
+log = logging.getLogger("edi837.batch")
+
+
+class BatchHistory:
+    """The history the driver keeps for a batch (one per OUTDIR while it is open)."""
+
+    def __init__(self, options: BatchOptions, ledger: Ledger, table, config) -> None:
+        self.options = options
+        self.ledger = ledger
+        self.table = table
+        self.config = config
+        self.key = b""
+        self.store: HistoryStore | None = None
+        self.stage: HistoryStage | None = None
+
+    @property
+    def persistent(self) -> bool:
+        return self.options.history
+
+    def open(self) -> None:
+        """Load (or create) the key and open the store; refuse a store written with
+        another key.  Without a lasting history there is nothing to open."""
+        options = self.options
+        if not options.history:
+            import secrets
+
+            self.key = secrets.token_bytes(32)  # a run's own history: any key will do
+            return
+        key_file = options.history_key or default_key_path()
+        created = not Path(key_file).exists()
+        try:
+            self.key = load_key(key_file)
+            if options.history_path is None:
+                self.store = HistoryStore(self.ledger.db, self.key, persistent=True,
+                                          owns_connection=False,
+                                          where=str(options.out / "ledger.sqlite3"))
+            else:
+                self.store = HistoryStore.open(options.history_path, self.key)
+            pruned = self.store.prune(options.history_days)
+        except (HistoryKeyError, HistoryStoreError) as exc:
+            raise BatchError(str(exc)) from None
+        if created:
+            log.warning("created history key %s (mode 0600): back it up; the history cannot "
+                        "be read with another key", shown(str(key_file)))
+        if pruned:
+            log.info("history: %d lines older than %d days pruned", pruned,
+                     options.history_days)
+        self.ledger.history = self.store
+
+    def begin_run(self, run_id: str) -> None:
+        """A stage for this run (its rows carry the run id; recovery undoes by it)."""
+        store = self.store
+        if store is None:
+            if self.stage is not None:
+                self.stage.store.close()
+            store = HistoryStore.ephemeral()
+        self.stage = HistoryStage(store, self.table, self.config, run_id=run_id)
+
+    def judge(self, work_dir: Path, sha256: str, *, readable: bool) -> int:
+        """Judge a checked file's claims (its records in ``work_dir``) against the
+        history, commit its lines (an unreadable file forwards nothing), and leave
+        the findings in ``work_dir`` for its reports.  Returns how many."""
+        stage = self.stage
+        records = load(work_dir / RECORDS) if (work_dir / RECORDS).exists() else ()
+        if stage.store.db is self.ledger.db:
+            with self.ledger.transaction():  # the stage works in a savepoint of it
+                findings = stage.apply_file(records, sha256, keep=readable)
+        else:
+            findings = stage.apply_file(records, sha256, keep=readable)
+        return dump(findings, work_dir / HISTORY)
+
+    def close(self) -> None:
+        if self.stage is not None and self.store is None:
+            self.stage.store.close()
+        if self.store is not None:
+            self.store.close()
+        self.ledger.history = None
+        self.stage = self.store = None
