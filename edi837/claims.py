@@ -136,7 +136,7 @@ class ClaimReader:
         except X12SyntaxError as exc:
             where = (f"{exc.message} (segment {exc.segment_index}, byte {exc.offset})"
                      if exc.offset is not None else exc.message)
-            if exc.after_interchange:
+            if exc.after_interchange and not exc.at_isa:
                 # Every interchange was complete; only what follows the last is not X12.
                 self._finding("EDI002", WARNING, f"text after the last interchange ignored: "
                               f"{where}", segment_index=exc.segment_index, segment=None)
@@ -531,11 +531,14 @@ class ClaimReader:
                           fix=Fix(f"set {tag}{count_pos:02d} to {expected_count}", (edit,)))
         control = fields[control_pos]
         if control != expected_control:
-            edit = Edit(index, tag, control_pos, None, control, expected_control)
+            fix = None
+            if expected_control:  # the trailer takes the header's number; none to take: no fix
+                fix = Fix(f"set {tag}{control_pos:02d} to {expected_control}",
+                          (Edit(index, tag, control_pos, None, control, expected_control),))
             self._finding("EDI003", ERROR, f"{tag}{control_pos:02d} control number "
-                          f"{control or '(empty)'} does not match {header} {expected_control}",
-                          segment_index=index, segment=tag, value=control,
-                          fix=Fix(f"set {tag}{control_pos:02d} to {expected_control}", (edit,)))
+                          f"{control or '(empty)'} does not match {header} "
+                          f"{expected_control or '(empty)'}",
+                          segment_index=index, segment=tag, value=control, fix=fix)
 
     def _hl(self, fields: list[str], index: int, levels: dict[str, str],
             expected: int) -> tuple[int, bool, Finding | None]:

@@ -11,6 +11,7 @@ No configuration is needed for sensible defaults.  A file looks like::
     [defaults]
     jw_jz = true              # apply JW/JZ rules (MOD001-MOD006)
     ndc_required = "table"    # NDC001 for "table" drugs only, or "j-codes" (every J-code)
+    mue_across_claims = true  # UNT004 MAI 2/3: a date's units summed over claims and history
 
     [[profiles]]              # first profile matching the claim's payer wins
     name = "medicare"
@@ -65,6 +66,7 @@ class Profile:
     ignore: tuple[str, ...] = ()
     severity: dict = field(default_factory=dict)
     schedules: dict = field(default_factory=dict)  # HCPCS -> schedule fields to override
+    mue_across_claims: bool = True  # UNT004 MAI 2/3: sum the date across claims and history
 
     def applies_to(self, payer_id: str, filing_indicator: str) -> bool:
         return payer_id in self.payer_ids or filing_indicator in self.filing_indicators
@@ -115,7 +117,7 @@ def _severity(table, where: str) -> dict:
 
 def _profile(data: dict, where: str, base: Profile) -> Profile:
     known = {"name", "payer_ids", "filing_indicators", "jw_jz", "ndc_required", "select",
-             "ignore", "severity", "schedules"}
+             "ignore", "severity", "schedules", "mue_across_claims"}
     unknown = set(data) - known
     if unknown:
         raise ConfigError(f"{where}: unknown setting(s) {', '.join(sorted(unknown))}")
@@ -124,13 +126,15 @@ def _profile(data: dict, where: str, base: Profile) -> Profile:
         raise ConfigError(f"{where}.ndc_required: {ndc_required!r} is not one of "
                           f"{', '.join(NDC_REQUIRED)}")
     jw_jz = data.get("jw_jz", base.jw_jz)
-    if not isinstance(jw_jz, bool):
-        raise ConfigError(f"{where}.jw_jz: expected true or false")
+    across = data.get("mue_across_claims", base.mue_across_claims)
+    for name, value in (("jw_jz", jw_jz), ("mue_across_claims", across)):
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where}.{name}: expected true or false")
     return Profile(
         name=str(data.get("name", base.name)),
         payer_ids=tuple(str(v) for v in data.get("payer_ids", ())),
         filing_indicators=tuple(str(v) for v in data.get("filing_indicators", ())),
-        jw_jz=jw_jz, ndc_required=ndc_required,
+        jw_jz=jw_jz, ndc_required=ndc_required, mue_across_claims=across,
         select=_codes(data.get("select", []), f"{where}.select"),
         ignore=_codes(data.get("ignore", []), f"{where}.ignore"),
         severity=_severity(data.get("severity", {}), f"{where}.severity"),

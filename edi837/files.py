@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,6 +31,15 @@ def is_candidate(path: Path) -> bool:
                 or lower.endswith(NOT_CLAIMS) or lower.endswith(OWN_TEXT_OUTPUTS))
 
 
+def _regular(path: Path) -> bool:
+    """A regular file (through a link): a FIFO, socket or device in a folder would
+    block or never end; only a file named directly is read whatever it is."""
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return True  # gone or unreadable: let the reader report it by name
+
+
 def discover(paths: Iterable[str | Path]) -> Iterator[Path]:
     """Files named directly, and below named folders every file that may hold
     claims (not hidden, partial, documentation or report files), sorted; a
@@ -49,7 +59,8 @@ def discover(paths: Iterable[str | Path]) -> Iterator[Path]:
             found = []
             for root, dirs, files in os.walk(path):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                found.extend(Path(root) / f for f in files if is_candidate(Path(f)))
+                found.extend(Path(root) / f for f in files
+                             if is_candidate(Path(f)) and _regular(Path(root) / f))
             yield from (p for p in sorted(found) if once(p))
         elif once(path):
             yield path

@@ -295,3 +295,34 @@ def test_check_and_extract_on_an_empty_folder_exit_2(runner, tmp_path):
         result = runner.invoke(main, [command, str(tmp_path)])
         assert result.exit_code == 2, command
         assert "no 837 files found" in result.stderr
+
+
+def test_an_unreadable_interchange_after_the_last_is_an_error(engine, tmp_path):
+    # a second ISA that cannot be read holds claims nobody checks: not a warning
+    path = tmp_path / "second.edi"
+    path.write_text(CLEAN + CLEAN.replace("*T*:~", "*T**~", 1))
+    result = engine.check_file(path)
+    assert result.status == "unreadable"
+    assert [(f.rule, f.severity) for f in result.findings if f.rule == "EDI002"] == [
+        ("EDI002", "error")]
+    junk = tmp_path / "junk.edi"
+    junk.write_text(CLEAN + "this was appended by a mail client\n")
+    assert engine.check_file(junk).status != "unreadable"
+
+
+def test_an_empty_header_control_number_is_no_safe_fix(read):
+    text = wrap_claims(CLEAN_J2350_CLAIM).replace("ST*837*0001*", "ST*837**", 1)
+    claims, reader = read(text, wrap=False)
+    [edi003] = [f for f in reader.findings if f.rule == "EDI003"]
+    assert edi003.fix is None and "ST02 (empty)" in edi003.message
+
+
+def test_folders_skip_fifos_and_devices(tmp_path):
+    import os
+
+    from edi837.files import discover
+
+    (tmp_path / "a.edi").write_text(CLEAN)
+    os.mkfifo(tmp_path / "pipe.edi")
+    os.symlink("/dev/zero", tmp_path / "zero.edi")
+    assert [p.name for p in discover([tmp_path])] == ["a.edi"]

@@ -331,3 +331,32 @@ def test_a_key_readable_by_others_is_refused(tmp_path):
 
     with pytest.raises(HistoryKeyError, match="readable by other users"):
         load_key(key)
+
+
+# -- UNT004 (MAI 2/3) across claims ------------------------------------------------------------
+def _mue_table(tmp_path):
+    from refdata_files import mue_reference
+
+    from edi837.refdata import open_reference
+
+    return load_drug_table(refdata=open_reference(mue_reference(tmp_path / "refdata")))
+
+
+def test_mue_per_day_sums_the_providers_claims_of_the_date(tmp_path):
+    table = _mue_table(tmp_path)  # J2350: MUE 600, MAI 3 (an example value)
+    path = night(tmp_path, "a.edi", subscriber(2), claim("C1", "20260115"),
+                 claim("C2", "20260115", units=300))
+    engine = Engine(table)
+    [found] = [f for f in engine.check_file(path).findings if f.rule == "UNT004"]
+    assert found.claim_id == "C2" and "across claims (C1 earlier)" in found.message
+    assert found.value == "900"
+
+
+def test_mue_across_claims_is_a_payer_profile_setting(tmp_path):
+    from edi837.config import parse_config
+
+    config = parse_config({"defaults": {"mue_across_claims": False}})
+    path = night(tmp_path, "a.edi", subscriber(2), claim("C1", "20260115"),
+                 claim("C2", "20260115", units=300))
+    findings = Engine(_mue_table(tmp_path), config).check_file(path).findings
+    assert [f for f in findings if f.rule == "UNT004"] == []

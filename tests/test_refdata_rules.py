@@ -47,8 +47,13 @@ def store(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def engine(store):
-    return Engine(load_drug_table(refdata=store))
+def table(store):
+    return load_drug_table(refdata=store)
+
+
+@pytest.fixture
+def engine(table):  # one run per test: the history of one test is not the next's
+    return Engine(table)
 
 
 def line(hcpcs="J2350", units=600, ndc="50242015001", quantity="20", unit="ML", day="20260515",

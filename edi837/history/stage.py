@@ -31,7 +31,8 @@ WINDOW = 256  # claims judged per query of the store
 
 # The history stage's rules, in the order they run: HIS001 flags duplicates
 # first, so the sums after it leave them out.
-STAGE_RULES = ("HIS004", "HIS001", "UNT002", "UNT001", "HIS002", "HIS003", "DOC001")
+STAGE_RULES = ("HIS004", "HIS001", "UNT002", "UNT001", "UNT004", "HIS002", "HIS003",
+               "DOC001")
 
 
 def new_run_id() -> str:
@@ -128,7 +129,7 @@ class HistoryStage:
                     values.extend(_values(record))
                 continue
             patient_rows = rows.setdefault(record.patient, [])
-            ctx = HistoryContext(self, record, patient_rows)
+            ctx = HistoryContext(self, record, patient_rows, profile)
             for code, check, severity in plan:
                 if record.frequency == VOID and code != "HIS004":
                     continue  # a void bills nothing: only whether it found its original
@@ -225,11 +226,15 @@ class HistoryContext:
     """One claim in its patient's history, as the history rules see it."""
 
     __slots__ = ("stage", "record", "table", "persistent", "rows", "live", "original", "visible",
-                 "duplicates", "first_seen", "findings", "rule", "severity", "_groups")
+                 "duplicates", "first_seen", "findings", "rule", "severity", "profile",
+                 "_groups")
 
-    def __init__(self, stage: HistoryStage, record: ClaimRecord, rows: list[Row]) -> None:
+    def __init__(self, stage: HistoryStage, record: ClaimRecord, rows: list[Row],
+                 profile=None) -> None:
         self.stage = stage
         self.record = record
+        self.profile = profile if profile is not None else \
+            stage.config.profile_for(record.payer_id, record.filing_indicator)
         self.table = stage.table
         self.persistent = stage.persistent
         self.rows = rows
@@ -275,9 +280,7 @@ class HistoryContext:
         schedule = drug.schedule
         if schedule is None:
             return None
-        profile = self.stage.config.profile_for(self.record.payer_id,
-                                                self.record.filing_indicator)
-        overrides = getattr(profile, "schedules", {}).get(drug.hcpcs)
+        overrides = self.profile.schedules.get(drug.hcpcs)
         return schedule.with_overrides(overrides) if overrides else schedule
 
     # -- findings --------------------------------------------------------------------

@@ -26,7 +26,8 @@ import datetime as dt
 from decimal import Decimal
 
 from ..findings import ERROR
-from . import CLAIM, rule
+from ..model import parse_date
+from . import CLAIM, history_part, rule
 from .modifiers import group_units, number
 
 
@@ -148,3 +149,35 @@ def above_mue(ctx):
                 break
         ctx.finding(mue_message(mue, whole, day, "on this claim's lines for the date"),
                     line=line, value=number(whole))
+
+
+@history_part("UNT004")
+def above_mue_across_claims(ctx):
+    """UNT004 in the history stage: for MAI 2 and 3, the units of the code on the
+    date billed by the same provider for the same patient on earlier claims (this
+    run's and the history's) count too, unless the payer profile says
+    ``mue_across_claims = false``.  Reported at the claim's line that takes the
+    total over, only when the claim's own units are within the MUE (above it,
+    the claim rule has said so already)."""
+    record = ctx.record
+    if not ctx.profile.mue_across_claims or not ctx.visible:
+        return
+    for (hcpcs, date), lines in ctx.groups().items():
+        day = parse_date(date)
+        mue = mue_for(ctx.table, hcpcs, record.kind, day)
+        if mue is None or not mue.per_day or any(line.units is None for line in lines):
+            continue
+        own = sum((line.units for line in lines), Decimal(0))
+        earlier = [row for row in ctx.earlier(hcpcs, date)
+                   if row.npi == record.billing_npi and row.units is not None]
+        if not earlier or own > mue.value:
+            continue
+        total = sum((row.units for row in earlier), Decimal(0))
+        for line in lines:
+            total += line.units
+            if total > mue.value:
+                claims = ", ".join(dict.fromkeys(row.claim_id for row in earlier))
+                ctx.finding(mue_message(mue, total, day, "billed for this patient by this "
+                                        f"provider on the date across claims ({claims} "
+                                        "earlier)"), line=line, value=number(total))
+                break

@@ -41,6 +41,7 @@ class X12SyntaxError(Exception):
         self.segment_index = segment_index
         self.offset = offset
         self.after_interchange = False  # raised on text after a complete interchange
+        self.at_isa = False  # the text that could not be read starts with "ISA"
 
 
 @dataclass(slots=True, frozen=True)
@@ -292,6 +293,7 @@ class SegmentReader:
                     exc.segment_index = index + 1
                     exc.offset = base
                     exc.after_interchange = index > 0
+                    exc.at_isa = buf.startswith("ISA")
                     raise
                 self.delimiters = delims
                 terminator = delims.segment
