@@ -1,0 +1,411 @@
+"""Scenarios: clean claims as a careful biller would send them, and billing defects."""
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Callable
+
+from .facts import (
+    ADMIN_REVENUE, COMPLEX_INFUSION, DRUG_REVENUE, DrugProduct, FIRST_SERVICE, G35_SPLIT,
+    HOSPITALS, INFUSION_SITES, INSTITUTIONAL_PAYERS, INTERNAL_MEDICINE, LAST_SERVICE,
+    MS_SUBTYPES, NEUROLOGY, OCRELIZUMAB, OTHER_DRUGS, PAYER_WEIGHTS, PRACTICES,
+    PROCEDURE_CENTS, PROFESSIONAL_PAYERS, RHEUMATOLOGY, SECONDARY_DIAGNOSIS,
+    SUBCUTANEOUS_INJECTION, SUPPLEMENTAL_PAYER, THERAPEUTIC_INFUSION, TOCILIZUMAB,
+    VISIT_DIAGNOSES, VISIT_REVENUE, ZUNOVO_NDC)
+from .model import (
+    Claim, Coverage, OtherCoverage, Patient, Provider, ServiceLine, make_mbi,
+    make_member_id, make_organisation, make_person, make_physician, ms_diagnosis,
+    service_day)
+
+
+# --------------------------------------------------------------------------
+# Scenarios: clean claims as a careful biller would send them.
+# --------------------------------------------------------------------------
+
+class ClaimFactory:
+    """Builds patients and their claims for one file from one random stream."""
+
+    def __init__(self, rng: random.Random, kind: str, defect_rate: float):
+        self.rng = rng
+        self.kind = kind
+        self.institutional = kind == "837I"
+        self.defect_rate = defect_rate
+        self.claim_count = 0
+        self.payers = INSTITUTIONAL_PAYERS if self.institutional else PROFESSIONAL_PAYERS
+        self.neurologists = [make_physician(rng, NEUROLOGY) for _ in range(12)]
+        self.specialists = [make_physician(rng, rng.choice((RHEUMATOLOGY, INTERNAL_MEDICINE)))
+                            for _ in range(10)]
+        self.referrers = [make_physician(rng, INTERNAL_MEDICINE) for _ in range(10)]
+        site_names = HOSPITALS if self.institutional else PRACTICES
+        self.billing_providers = [make_organisation(rng, name, "282N00000X" if self.institutional
+                                                    else "261QI0500X") for name in site_names]
+        self.facilities = [make_organisation(rng, name) for name in INFUSION_SITES + site_names]
+        self.defects = DEFECTS[kind]
+
+    # ----- patients --------------------------------------------------------
+
+    def patient(self) -> Patient:
+        """A patient and the claims of one episode of care (one or two claims)."""
+        rng = self.rng
+        payer = rng.choices(self.payers, PAYER_WEIGHTS)[0]
+        coverage = Coverage(payer, make_member_id(rng, payer),
+                            "" if payer.government else f"GRP{rng.randrange(10**6):06d}")
+        secondary = rng.random() < 0.08
+        if secondary:
+            # A Medicare beneficiary's supplement, billed after Medicare paid.
+            coverage = Coverage(SUPPLEMENTAL_PAYER, make_member_id(rng, SUPPLEMENTAL_PAYER),
+                                f"MG{rng.randrange(10**6):06d}")
+        if secondary or payer.government or rng.random() < 0.7:
+            patient = Patient(make_person(rng, 1950, 2000), coverage)
+        else:
+            subscriber = make_person(rng, 1955, 1995)
+            relationship = rng.choice(("01", "01", "19"))
+            born = (1958, 1998) if relationship == "01" else (2001, 2007)
+            dependant = make_person(rng, *born, address=subscriber.address, last=subscriber.last)
+            patient = Patient(subscriber, coverage, dependant, relationship)
+        patient.claims = self.episode()
+        if secondary:
+            for claim in patient.claims:
+                self.add_primary_payment(claim)
+        return patient
+
+    def episode(self) -> list[Claim]:
+        # Weights give about 75% J2350 claims counting the two-claim start.
+        scenario = self.rng.choices(
+            (self.ocrelizumab_maintenance, self.ocrelizumab_start, self.other_drug, self.visit),
+            (58, 10, 11, 16))[0]
+        return scenario()
+
+    # ----- drug claims -----------------------------------------------------
+
+    def ocrelizumab_maintenance(self) -> list[Claim]:
+        day = service_day(self.rng)
+        subtype = self.rng.choice(MS_SUBTYPES)
+        return [self.ocrelizumab_claim(day, 600, subtype)]
+
+    def ocrelizumab_start(self) -> list[Claim]:
+        """The label's start: 300 mg, then 300 mg two weeks later (same patient)."""
+        first = service_day(self.rng, last=LAST_SERVICE - timedelta(days=16))
+        second = first + timedelta(days=14)
+        subtype = self.rng.choice(MS_SUBTYPES)
+        return [self.ocrelizumab_claim(first, 300, subtype),
+                self.ocrelizumab_claim(second, 300, subtype)]
+
+    def ocrelizumab_claim(self, day: date, mg: int, subtype: str) -> Claim:
+        rng = self.rng
+        infusion = THERAPEUTIC_INFUSION if rng.random() < 0.7 else COMPLEX_INFUSION
+        # 600 mg runs about 3.5 hours, 300 mg about 2.5: initial hour plus add-on hours.
+        extra_hours = (3 if mg == 600 else 2) - rng.choice((0, 0, 1))
+        claim = self.drug_claim(OCRELIZUMAB, day, mg, [ms_diagnosis(day, subtype)],
+                                infusion, extra_hours)
+        return self.maybe_defective(claim, OCRELIZUMAB, subtype)
+
+    def other_drug(self) -> list[Claim]:
+        rng = self.rng
+        drug = rng.choice(OTHER_DRUGS)
+        day = service_day(rng)
+        if drug is TOCILIZUMAB:
+            # Weight-based: 4 or 8 mg/kg, at most 800 mg, rounded to 10 mg.
+            kilograms = rng.randrange(50, 111)
+            mg = min(800, round(kilograms * rng.choice((4, 8)), -1))
+        else:
+            mg = rng.choice(drug.doses_mg)
+        subtype = None if drug.diagnoses else rng.choice(MS_SUBTYPES)
+        diagnoses = [ms_diagnosis(day, subtype) if subtype else rng.choice(drug.diagnoses)]
+        claim = self.drug_claim(drug, day, mg, diagnoses, drug.admin_codes, 0)
+        return [self.maybe_defective(claim, drug, subtype)]
+
+    def drug_claim(self, drug: DrugProduct, day: date, mg: int, diagnoses: list[str],
+                   admin_codes: tuple[str, ...], extra_hours: int) -> Claim:
+        rng = self.rng
+        if rng.random() < 0.35:
+            diagnoses.append(SECONDARY_DIAGNOSIS)
+        prescriber = rng.choice(self.neurologists if not drug.diagnoses else self.specialists)
+        claim = self.new_claim(day, diagnoses, prescriber)
+        if self.institutional and claim.referring is None:
+            # 837I has no line-level ordering provider (2420E); name the referrer
+            # so the drug is traceable to an order (DOC004).
+            claim.referring = rng.choice(self.referrers)
+        claim.lines = self.drug_lines(drug, day, mg, prescriber)
+        claim.lines += self.admin_lines(day, admin_codes, extra_hours)
+        if rng.random() < 0.25:
+            claim.prior_authorization = f"PA{rng.randrange(10**8):08d}"
+        return claim
+
+    def drug_lines(self, drug: DrugProduct, day: date, mg: int, prescriber: Provider) -> list[ServiceLine]:
+        """JZ when whole vials were given; else the given amount plus a JW line for the rest."""
+        vials = -(-mg // drug.vial_mg)
+        discarded_mg = vials * drug.vial_mg - mg
+        given = self.drug_line(drug, day, mg, prescriber, [] if discarded_mg else ["JZ"])
+        if not discarded_mg:
+            return [given]
+        return [given, self.drug_line(drug, day, discarded_mg, prescriber, ["JW"])]
+
+    def drug_line(self, drug: DrugProduct, day: date, mg: int, prescriber: Provider,
+                  modifiers: list[str]) -> ServiceLine:
+        units = drug.units(mg)
+        return ServiceLine(
+            drug.hcpcs, units, units * drug.cents_per_unit, day, modifiers,
+            revenue_code=DRUG_REVENUE, ndc=drug.ndc,
+            ndc_quantity=format_quantity(drug.ndc_quantity(mg)), ndc_unit=drug.ndc_unit,
+            ordering=None if self.institutional else prescriber,
+            control_number=self.line_control_number())
+
+    def admin_lines(self, day: date, codes: tuple[str, ...], extra_hours: int) -> list[ServiceLine]:
+        initial, *add_on = codes
+        lines = [self.procedure_line(initial, 1, day, ADMIN_REVENUE[initial])]
+        if add_on and extra_hours:
+            lines.append(self.procedure_line(add_on[0], extra_hours, day, ADMIN_REVENUE[add_on[0]]))
+        return lines
+
+    # ----- visits ------------------------------------------------------------
+
+    def visit(self) -> list[Claim]:
+        rng = self.rng
+        day = service_day(rng)
+        diagnoses = rng.sample(VISIT_DIAGNOSES, rng.choice((1, 2, 3)))
+        physician = rng.choice(self.referrers + self.specialists)
+        claim = self.new_claim(day, diagnoses, physician)
+        visit_code = "G0463" if self.institutional else rng.choice(("99213", "99213", "99214", "99215"))
+        pointers = list(range(1, len(diagnoses) + 1))
+        claim.lines = [self.procedure_line(visit_code, 1, day, VISIT_REVENUE.get(visit_code, ""), pointers)]
+        for lab in rng.sample(("36415", "85025", "80053"), rng.choice((0, 0, 1, 2))):
+            claim.lines.append(self.procedure_line(lab, 1, day, VISIT_REVENUE[lab], [1]))
+        if not self.institutional:
+            # Physicians bill drugs only from the office (POS 11); visits may be
+            # in the hospital outpatient department too.
+            claim.place_of_service = rng.choice(("11", "11", "22"))
+            if claim.place_of_service == "11" and rng.random() < 0.4:
+                claim.facility = None  # seen at the billing provider's own address
+        return [claim]
+
+    # ----- shared parts --------------------------------------------------------
+
+    def new_claim(self, day: date, diagnoses: list[str], physician: Provider) -> Claim:
+        rng = self.rng
+        self.claim_count += 1
+        claim = Claim(f"{self.kind[-1]}{day:%y%m}{self.claim_count:07d}", day, diagnoses, [])
+        claim.facility = rng.choice(self.facilities)
+        claim.rendering = physician
+        if self.institutional:
+            claim.attending = physician
+        if rng.random() < 0.35:
+            claim.referring = rng.choice(self.referrers)
+        if rng.random() < 0.04:
+            claim.attachment_control = f"ATT{rng.randrange(10**7):07d}"
+        return claim
+
+    def procedure_line(self, code: str, units: int, day: date, revenue_code: str,
+                       pointers: list[int] | None = None) -> ServiceLine:
+        return ServiceLine(code, units, units * PROCEDURE_CENTS[code], day, [],
+                           revenue_code=revenue_code, pointers=pointers or [1],
+                           control_number=self.line_control_number())
+
+    def line_control_number(self) -> str:
+        return f"LC{self.rng.randrange(10**9):09d}" if self.rng.random() < 0.3 else ""
+
+    def add_primary_payment(self, claim: Claim) -> None:
+        """Medicare (the first payer of the kind) paid first; its line payments go in 2430."""
+        paid = 0
+        for line in claim.lines:
+            line.other_payer_paid_cents = line.charge_cents * 8 // 10
+            paid += line.other_payer_paid_cents
+        adjudicated = claim.service_date + timedelta(days=self.rng.randrange(14, 40))
+        claim.other_coverage = OtherCoverage(self.payers[0], make_mbi(self.rng), paid, adjudicated)
+
+    # ----- defects -------------------------------------------------------------
+
+    def maybe_defective(self, claim: Claim, drug: DrugProduct, ms_subtype: str | None) -> Claim:
+        if self.rng.random() >= self.defect_rate:
+            return claim
+        candidates = [defect for defect in self.defects
+                      if defect.applies_to(claim, drug, ms_subtype is not None)]
+        defect = self.rng.choice(candidates)
+        defect.apply(self.rng, claim, drug, ms_subtype)
+        claim.defect = defect.name
+        return claim
+
+
+def format_quantity(quantity: Decimal) -> str:
+    """A decimal the X12 way: no exponent, no trailing zeros after the point."""
+    text = f"{quantity:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def format_money(cents: int) -> str:
+    return f"{cents // 100}" if cents % 100 == 0 else format_quantity(Decimal(cents) / 100)
+
+
+# --------------------------------------------------------------------------
+# Billing defects (the rule codes they should trigger are in the docstrings).
+# --------------------------------------------------------------------------
+
+def first_drug_line(claim: Claim) -> ServiceLine:
+    return next(line for line in claim.lines if line.is_drug)
+
+
+def missing_jz(rng: random.Random, claim: Claim, drug: DrugProduct, subtype: str | None) -> None:
+    """MOD001: neither JW nor JZ on a single-dose drug given in whole vials."""
+    first_drug_line(claim).modifiers = []
+
+
+def jw_and_jz(rng: random.Random, claim: Claim, drug: DrugProduct, subtype: str | None) -> None:
+    """MOD002: JW and JZ on the same line."""
+    first_drug_line(claim).modifiers = ["JW", "JZ"]
+
+
+def hyphenated_ndc(rng: random.Random, claim: Claim, drug: DrugProduct, subtype: str | None) -> None:
+    """NDC002: the FDA's 10-digit hyphenated NDC instead of the 11-digit 5-4-2 form."""
+    for line in claim.lines:
+        if line.ndc:
+            line.ndc = drug.labeler_ndc
+
+
+def wrong_ndc(rng: random.Random, claim: Claim, drug: DrugProduct, subtype: str | None) -> None:
+    """NDC004: another drug's NDC on the line."""
+    other = rng.choice([product for product in (OCRELIZUMAB,) + OTHER_DRUGS if product is not drug])
+    first_drug_line(claim).ndc = other.ndc
+
+
+def zunovo_ndc(rng: random.Random, claim: Claim, drug: DrugProduct, subtype: str | None) -> None:
+    """NDC004: Ocrevus Zunovo's NDC on J2350 (Zunovo is J2351)."""
+    first_drug_line(claim).ndc = ZUNOVO_NDC
+
+
+def zero_ndc_quantity(rng: random.Random, claim: Claim, drug: DrugProduct, subtype: str | None) -> None:
+    """NDC005: CTP04 zero (CTP04/CTP05 are required, so 'missing' cannot be sent)."""
+    first_drug_line(claim).ndc_quantity = "0"
+
+
+def ndc_quantity_mismatch(rng: random.Random, claim: Claim, drug: DrugProduct, subtype: str | None) -> None:
+    """NDC007: half the NDC quantity the billed units need (one vial for a two-vial dose)."""
+    line = first_drug_line(claim)
+    line.ndc_quantity = format_quantity(drug.ndc_quantity(line.units * drug.mg_per_unit) / 2)
+
+
+def missing_ndc(rng: random.Random, claim: Claim, drug: DrugProduct, subtype: str | None) -> None:
+    """NDC001: drug line without its 2410 LIN/CTP."""
+    first_drug_line(claim).ndc = None
+
+
+def bill_units(line: ServiceLine, drug: DrugProduct, mg: int) -> None:
+    """Bill `mg` on the line, keeping charge and NDC quantity consistent with it."""
+    line.units = drug.units(mg)
+    line.charge_cents = line.units * drug.cents_per_unit
+    line.ndc_quantity = format_quantity(drug.ndc_quantity(mg))
+
+
+def units_450_with_jz(rng: random.Random, claim: Claim, drug: DrugProduct, subtype: str | None) -> None:
+    """UNT001 (not a labeled dose) and MOD005 (JZ on a partly used vial)."""
+    bill_units(first_drug_line(claim), drug, 450)
+
+
+def units_900(rng: random.Random, claim: Claim, drug: DrugProduct, subtype: str | None) -> None:
+    """UNT001 (not a labeled dose) and UNT002 (above the 600 mg maximum)."""
+    bill_units(first_drug_line(claim), drug, 900)
+
+
+def bare_g35_after_split(rng: random.Random, claim: Claim, drug: DrugProduct, subtype: str | None) -> None:
+    """DX002: bare G35 on or after 2025-10-01 (a stale code list)."""
+    claim.diagnoses[0] = "G35"
+
+
+def subtype_before_split(rng: random.Random, claim: Claim, drug: DrugProduct, subtype: str | None) -> None:
+    """DX002: a G35.x subtype code before it existed (before 2025-10-01)."""
+    claim.diagnoses[0] = subtype or "G35A"
+
+
+def unsupported_diagnosis(rng: random.Random, claim: Claim, drug: DrugProduct, subtype: str | None) -> None:
+    """DX001: no MS diagnosis, only the symptom (R26.2, difficulty in walking).
+
+    Not G37.9 or G36.x: the drug table keeps those as review-only support for J2350.
+    """
+    claim.diagnoses[0] = "R262"
+
+
+def missing_admin_line(rng: random.Random, claim: Claim, drug: DrugProduct, subtype: str | None) -> None:
+    """ADM001: the infusion lines were left off."""
+    claim.lines = [line for line in claim.lines if line.is_drug]
+
+
+def subcutaneous_admin(rng: random.Random, claim: Claim, drug: DrugProduct, subtype: str | None) -> None:
+    """ADM002: an IV drug billed with the subcutaneous injection code 96372."""
+    code = SUBCUTANEOUS_INJECTION[0]
+    injection = ServiceLine(code, 1, PROCEDURE_CENTS[code], claim.service_date,
+                            revenue_code=ADMIN_REVENUE[code])
+    claim.lines = [line for line in claim.lines if line.is_drug] + [injection]
+
+
+def pointer_past_last_diagnosis(rng: random.Random, claim: Claim, drug: DrugProduct, subtype: str | None) -> None:
+    """DX004 (837P): a second SV107 pointer at an HI position the claim does not have.
+
+    The first pointer stays on the MS diagnosis so DX003 does not fire as well.
+    """
+    first_drug_line(claim).pointers = [1, len(claim.diagnoses) + rng.choice((1, 2))]
+
+
+def general_pharmacy_revenue(rng: random.Random, claim: Claim, drug: DrugProduct, subtype: str | None) -> None:
+    """REV001 (837I): drug line under revenue code 0250 instead of 0636."""
+    for line in claim.lines:
+        if line.is_drug:
+            line.revenue_code = "0250"
+
+
+@dataclass(frozen=True, slots=True)
+class Defect:
+    """A billing defect, the rule codes it should trigger, and where it can go."""
+
+    name: str
+    rules: tuple[str, ...]
+    apply: Callable[[random.Random, Claim, DrugProduct, str | None], None]
+    only_ocrelizumab: bool = False
+    needs_ms: bool = False
+    whole_vials: bool = False  # only where the drug line is a single JZ line
+    # Date-bound defects pick claims on the right side of the G35 split rather
+    # than move a date (which would break the 14-day start pair).
+    on_or_after: date = FIRST_SERVICE
+    before: date = LAST_SERVICE + timedelta(days=1)
+
+    def applies_to(self, claim: Claim, drug: DrugProduct, treats_ms: bool) -> bool:
+        if self.only_ocrelizumab and drug is not OCRELIZUMAB:
+            return False
+        if self.needs_ms and not treats_ms:
+            return False
+        if not self.on_or_after <= claim.service_date < self.before:
+            return False
+        return not self.whole_vials or drug is not TOCILIZUMAB
+
+
+COMMON_DEFECTS = (
+    Defect("missing_jz", ("MOD001",), missing_jz, whole_vials=True),
+    # The JW:JZ line is also a JW line with no administered line beside it.
+    Defect("jw_and_jz", ("MOD002", "MOD003"), jw_and_jz, whole_vials=True),
+    Defect("hyphenated_ndc", ("NDC002",), hyphenated_ndc),
+    Defect("wrong_ndc", ("NDC004",), wrong_ndc),
+    Defect("zunovo_ndc", ("NDC004",), zunovo_ndc, only_ocrelizumab=True),
+    Defect("zero_ndc_quantity", ("NDC005",), zero_ndc_quantity),
+    Defect("ndc_quantity_mismatch", ("NDC007",), ndc_quantity_mismatch, only_ocrelizumab=True),
+    Defect("missing_ndc", ("NDC001",), missing_ndc),
+    Defect("units_450_with_jz", ("UNT001", "MOD005"), units_450_with_jz, only_ocrelizumab=True),
+    Defect("units_900", ("UNT001", "UNT002"), units_900, only_ocrelizumab=True),
+    Defect("bare_g35_after_split", ("DX002",), bare_g35_after_split, needs_ms=True,
+           on_or_after=G35_SPLIT),
+    Defect("subtype_before_split", ("DX002",), subtype_before_split, needs_ms=True, before=G35_SPLIT),
+    Defect("unsupported_diagnosis", ("DX001",), unsupported_diagnosis, needs_ms=True),
+    Defect("missing_admin_line", ("ADM001",), missing_admin_line),
+    # 96372 is not one of J2350's infusion codes, so ADM001 comes with ADM002.
+    Defect("subcutaneous_admin", ("ADM002", "ADM001"), subcutaneous_admin, only_ocrelizumab=True),
+)
+DEFECTS = {
+    "837P": COMMON_DEFECTS + (
+        Defect("pointer_past_last_diagnosis", ("DX004",), pointer_past_last_diagnosis),),
+    "837I": COMMON_DEFECTS + (
+        Defect("general_pharmacy_revenue", ("REV001",), general_pharmacy_revenue),),
+}
+# Defect name -> the error and warning rule codes of the rule catalog it should
+# trigger (info findings such as DOC001 come on clean claims too).
+DEFECT_RULES = {defect.name: defect.rules for defects in DEFECTS.values() for defect in defects}
+
+
