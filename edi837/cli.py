@@ -207,22 +207,56 @@ def describe_drug(drug) -> str:
               help="Same seed, same bytes.")
 @click.option("--defect-rate", type=click.FloatRange(0, 1), default=0.05, show_default=True,
               help="Share of claims with a billing defect.")
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+@click.option("--drug-share", type=click.FloatRange(0, 1, min_open=True),
+              help="Share of episodes with a drug claim (a nightly mix: 0.02); default the "
+                   "dense mix of about 80%.")
+@click.option("--nights", type=click.IntRange(min=1),
+              help="Instead: a patient-history corpus, one file per night for this many "
+                   "nights, with planted duplicates, schedule slips, replacements and voids "
+                   "(manifest.json says which); needs --out-dir.")
+@click.option("--out-dir", type=click.Path(file_okay=False),
+              help="Folder for --nights files.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False),
               help="File to write (atomically).")
 def generate(kind: str, claims: int | None, size: str | None, seed: int, defect_rate: float,
-             output: str) -> None:
+             drug_share: float | None, nights: int | None, out_dir: str | None,
+             output: str | None) -> None:
     """Write a synthetic 837P/837I file (all data made up) for tests and benchmarks."""
     from .generator import generate as write_claims
 
+    if nights is not None:
+        _generate_nights(kind, nights, seed, out_dir, (claims, size, drug_share, output))
+        return
+    if output is None:
+        complain("give -o FILE (or --nights with --out-dir)")
+        sys.exit(EXIT_TROUBLE)
     if (claims is None) == (size is None):
         complain("give exactly one of --claims or --size")
         sys.exit(EXIT_TROUBLE)
     target = _parse_size(size) if size else None
     with output_stream(output) as out:
         stats = write_claims(out, kind, claims=claims, size=target, seed=seed,
-                             defect_rate=defect_rate)
+                             defect_rate=defect_rate, drug_share=drug_share)
     click.echo(f"{output}: {stats['claims']} claims, {stats['drug_lines']} drug lines, "
                f"{stats['bytes']} bytes", err=True)
+
+
+def _generate_nights(kind: str, nights: int, seed: int, out_dir: str | None,
+                     single_file_options: tuple) -> None:
+    from .generator.nights import generate_nights
+
+    if out_dir is None or any(option is not None for option in single_file_options):
+        complain("--nights takes --out-dir (and --kind, --seed), not -o, --claims, --size "
+                 "or --drug-share")
+        sys.exit(EXIT_TROUBLE)
+    try:
+        manifest = generate_nights(Path(out_dir), nights=nights, seed=seed, kind=kind)
+    except (OSError, ValueError) as exc:
+        complain(f"cannot write nights into {out_dir}: {exc}")
+        sys.exit(EXIT_TROUBLE)
+    click.echo(f"{out_dir}: {len(manifest['files'])} nightly files, "
+               f"{len(manifest['claims'])} claims, {manifest['planted']} planted events",
+               err=True)
 
 
 def _parse_size(text: str) -> int:

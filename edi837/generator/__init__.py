@@ -64,6 +64,7 @@ __all__ = ["DEFECTS", "DEFECT_RULES", "generate", "main"]
 
 def generate(out: TextIO, kind: str = "837P", *, claims: int | None = None, size: int | None = None,
              seed: int = 0, defect_rate: float = 0.05, claims_per_st: int = 500,
+             drug_share: float | None = None,
              terminator: str = "~", newline: str = "\n") -> dict:
     """Write one synthetic 837 interchange to `out`; return what was written.
 
@@ -79,7 +80,9 @@ def generate(out: TextIO, kind: str = "837P", *, claims: int | None = None, size
     """
     check_arguments(kind, claims, size, defect_rate, claims_per_st, terminator, newline)
     rng = random.Random(seed)
-    factory = ClaimFactory(rng, kind, defect_rate)
+    if drug_share is not None and not 0 < drug_share <= 1:
+        raise ValueError("drug_share must be above 0 and at most 1")
+    factory = ClaimFactory(rng, kind, defect_rate, drug_share)
     segments = SegmentWriter(out, terminator, newline)
     transactions = WRITERS[kind](segments, kind)
     stats = Counter()

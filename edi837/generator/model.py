@@ -98,6 +98,8 @@ class Claim:
     attachment_control: str = ""        # PWK
     other_coverage: OtherCoverage | None = None
     defect: str | None = None
+    frequency: str = "1"                # CLM05-3: 1 original, 7 replacement, 8 void
+    payer_claim_number: str = ""        # REF*F8 on a replacement or void
 
     @property
     def charge_cents(self) -> int:

@@ -27,8 +27,10 @@ from .model import (
 class ClaimFactory:
     """Builds patients and their claims for one file from one random stream."""
 
-    def __init__(self, rng: random.Random, kind: str, defect_rate: float):
+    def __init__(self, rng: random.Random, kind: str, defect_rate: float,
+                 drug_share: float | None = None):
         self.rng = rng
+        self.drug_share = drug_share  # episodes with a drug (None: the dense default mix)
         self.kind = kind
         self.institutional = kind == "837I"
         self.defect_rate = defect_rate
@@ -72,10 +74,16 @@ class ClaimFactory:
         return patient
 
     def episode(self) -> list[Claim]:
-        # Weights give about 75% J2350 claims counting the two-claim start.
+        if self.drug_share is not None:  # a nightly mix: drug claims a few percent
+            if self.rng.random() >= self.drug_share:
+                return self.visit()
+            weights = (58, 10, 11, 0)
+        else:
+            # Weights give about 75% J2350 claims counting the two-claim start.
+            weights = (58, 10, 11, 16)
         scenario = self.rng.choices(
             (self.ocrelizumab_maintenance, self.ocrelizumab_start, self.other_drug, self.visit),
-            (58, 10, 11, 16))[0]
+            weights)[0]
         return scenario()
 
     # ----- drug claims -----------------------------------------------------

@@ -150,6 +150,8 @@ class TransactionWriter:
             w.segment("PWK", "OZ", "BM", "", "", "AC", claim.attachment_control)
         if claim.prior_authorization:
             w.segment("REF", "G1", claim.prior_authorization)
+        if claim.payer_claim_number:
+            w.segment("REF", "F8", claim.payer_claim_number)
 
     def facility(self, claim: Claim) -> None:
         if claim.facility:
@@ -203,7 +205,7 @@ class ProfessionalWriter(TransactionWriter):
     def claim(self, claim: Claim) -> None:
         w = self.w
         w.segment("CLM", claim.claim_id, format_money(claim.charge_cents), "", "",
-                  (claim.place_of_service, "B", "1"), "Y", "A", "Y", "Y")
+                  (claim.place_of_service, "B", claim.frequency), "Y", "A", "Y", "Y")
         self.claim_references(claim)
         # One HI: the principal diagnosis, then up to 11 others (SV107 points into it).
         codes = [("ABK", claim.diagnoses[0])] + [("ABF", code) for code in claim.diagnoses[1:12]]
@@ -227,7 +229,7 @@ class InstitutionalWriter(TransactionWriter):
     def claim(self, claim: Claim) -> None:
         w = self.w
         w.segment("CLM", claim.claim_id, format_money(claim.charge_cents), "", "",
-                  ("13", "A", "1"), "", "A", "Y", "Y")
+                  ("13", "A", claim.frequency), "", "A", "Y", "Y")
         day = d8(claim.service_date)
         w.segment("DTP", "434", "RD8", f"{day}-{day}")
         w.segment("CL1", "3", "1", "01")  # elective, physician referral, discharged home
