@@ -26,7 +26,7 @@ from .store import FindingStore
 from .config import Config
 from .extract import is_drug_line
 from .findings import ERROR, INFO, WARNING, Finding, Fix
-from .history import HistoryStage, HistoryStore, claim_record
+from .history import HistoryStage, HistoryStore
 from .model import Claim, ServiceLine, parse_date
 from .rules import CLAIM, LINE, Rule, all_rules
 
@@ -366,8 +366,8 @@ class Engine:
                         result.drug_lines += len(lines)
                         held = errors > 0 or any(map(self._reader_error,
                                                      claim.context_findings))
-                        findings.extend(stage.add(claim_record(
-                            claim, lines, keys.of_claim(claim), held, known)))
+                        findings.extend(stage.add_claim(claim, lines, keys.of_claim(claim),
+                                                        held, known))
             except Exception as exc:  # noqa: BLE001 - one file's bug must not stop a batch
                 reader.unreadable = True
                 where = f" after claim {claim.claim_id}" if claim is not None else ""

@@ -68,6 +68,11 @@ class RecordSink:
         self._handle = open(self.path, "wb")
         self._pickler = pickle.Pickler(self._handle, pickle.HIGHEST_PROTOCOL)
 
+    def add_claim(self, claim, lines, patient: bytes, held: bool, known) -> list:
+        from .records import claim_record
+
+        return self.add(claim_record(claim, lines, patient, held, known))
+
     def add(self, record: ClaimRecord) -> list:
         self._pickler.dump(record)
         self._pickler.clear_memo()

@@ -36,6 +36,8 @@ class LineRecord:
 
 @dataclass(slots=True)
 class ClaimRecord:
+    """A claim's drug lines as the history needs them (see the module docstring)."""
+
     path: str
     interchange: str
     group: str
@@ -56,6 +58,9 @@ class ClaimRecord:
     patient: bytes
     held: bool  # an error finding already holds the claim (it will not be forwarded)
     lines: list[LineRecord] = field(default_factory=list)
+
+    def quick_values(self, stage, plan) -> None:
+        return None  # a record takes the stage's full path (it was made elsewhere)
 
 
 def units_of(text: str) -> int | Decimal | None:

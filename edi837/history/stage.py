@@ -24,7 +24,7 @@ from typing import Iterable
 
 from ..findings import ERROR, Finding
 from ..model import parse_date
-from .records import REPLACEMENT, VOID, ClaimRecord, LineRecord
+from .records import REPLACEMENT, VOID, ClaimRecord, LineRecord, claim_record
 from .store import HistoryStore, Row
 
 WINDOW = 256  # claims judged per query of the store
@@ -86,6 +86,12 @@ class HistoryStage:
         self._window.append(record)
         return self.flush() if len(self._window) >= WINDOW else []
 
+    def add_claim(self, claim, lines, patient: bytes, held: bool, known) -> list[Finding]:
+        """Queue a claim checked in this process: its record is made only if the
+        history has something to judge it against (most claims: not)."""
+        self._window.append(PendingClaim(claim, lines, patient, held, known))
+        return self.flush() if len(self._window) >= WINDOW else []
+
     def end_file(self, sha256: str, *, keep: bool = True, commit: bool = True) -> list[Finding]:
         """Judge what is queued and end the file's transaction: its rows are
         committed (``keep``) or rolled back (an unreadable file forwards nothing)."""
@@ -118,8 +124,17 @@ class HistoryStage:
         for record in window:
             profile = self.config.profile_for(record.payer_id, record.filing_indicator)
             plan = self._plan(profile)
+            if record.patient not in rows and record.patient not in again:
+                quick = record.quick_values(self, plan)
+                if quick is not None:
+                    # nothing to judge it against and nothing to say: straight into the
+                    # history (held: not at all)
+                    if not record.held:
+                        values.extend(quick)
+                    continue
+            if isinstance(record, PendingClaim):
+                record = record.record()
             if record.patient not in rows and self._alone_and_clean(record, plan):
-                # nothing to judge it against and nothing to say: straight into the history
                 if record.held:
                     continue
                 if record.patient in again:
@@ -203,6 +218,55 @@ def _new_rows(record: ClaimRecord, duplicates) -> list[Row]:
                 line.ndc, record.billing_npi, record.payer_id, record.responsibility,
                 record.claim_id, record.frequency, i in duplicates, record.original_reference)
             for i, line in enumerate(record.lines)]
+
+
+class PendingClaim:
+    """A claim checked in this process, waiting for its window: the claim model
+    itself, so that the common claim (one drug line, a patient the history has
+    never seen) goes into the history without a record being built."""
+
+    __slots__ = ("claim", "lines", "patient", "held", "known")
+
+    def __init__(self, claim, lines, patient: bytes, held: bool, known) -> None:
+        self.claim, self.lines, self.patient, self.held, self.known = (claim, lines, patient,
+                                                                       held, known)
+
+    @property
+    def payer_id(self) -> str:
+        return self.claim.payer_id
+
+    @property
+    def filing_indicator(self) -> str:
+        return self.claim.filing_indicator
+
+    def record(self) -> ClaimRecord:
+        return claim_record(self.claim, self.lines, self.patient, self.held, self.known)
+
+    def quick_values(self, stage: "HistoryStage", plan: list) -> list[tuple] | None:
+        """The INSERT values of a one-line claim no history rule can say anything of
+        (its record's ``_alone_and_clean``, without the record); None otherwise."""
+        claim, lines = self.claim, self.lines
+        if len(lines) != 1 or claim.frequency in (REPLACEMENT, VOID):
+            return None
+        line = lines[0]
+        text = line.units
+        if not (text.isdigit() and text.isascii()):
+            return None
+        units = int(text)
+        drug = stage.table.drug(line.procedure)
+        if drug is not None:
+            if "HIS003" in stage._codes_of(plan):
+                return None
+            if drug.labeled_doses and units not in drug.labeled_doses:
+                return None
+            if drug.max_units_per_day is not None and units > drug.max_units_per_day and \
+                    "JW" not in line.modifiers:
+                return None
+        billing = claim.billing_provider
+        return [(self.patient, claim.line_date(line), line.procedure, text,
+                 " ".join(line.modifiers), line.ndc, billing.npi if billing else "",
+                 claim.payer_id, claim.payer_responsibility, claim.claim_id, claim.frequency,
+                 claim.original_reference, 0)]
 
 
 def _values(record: ClaimRecord) -> list[tuple]:
