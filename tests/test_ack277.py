@@ -444,3 +444,20 @@ def test_write_acknowledgments_writes_a_files_999_and_277ca_once(edi_file, table
         write_acknowledgments(path, findings(path, table), tmp_path)
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.suffix} == written
 
+
+def test_readme_table_says_what_the_status_table_says():
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    section = readme[readme.index("| rules | 277CA status"):]
+    section = section[:section.index("\n\n")]
+    table, said = status_table(), set()
+    for row in section.splitlines()[2:]:
+        rules, statuses = row.strip("|").split("|")
+        for group, status in zip(rules.split(" / "), statuses.split(" / "), strict=True):
+            words = status.split()
+            for rule in group.split(","):
+                rule = rule.strip()
+                found = table.for_rule(rule)
+                assert words[0] == found.composite(), rule
+                assert (words[1:3] == ["with", found.second()]) == bool(found.also), rule
+                said.add(rule)
+    assert set(table.rules) <= said
