@@ -23,8 +23,9 @@ from edi837.cli import main
 from edi837.config import Acknowledgments, Config
 from edi837.drugs import load_drug_table
 from edi837.engine import Engine
-from edi837.x12.fragment import fragment_segments, header_segments, wrap_claims
+from edi837.x12.fragment import wrap_claims
 from pyx12check import pyx12_verdict
+from test_validate import multi_set  # sets of one claim each (C1, C2 ...); broken: 999 rejects
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 # the clean claim with its NDC taken off the drug line: NDC001 on LX 1, a line finding
@@ -107,23 +108,6 @@ def accept_all(path: Path) -> Acceptance:
 def write(path, table, out_dir, **options):
     options.setdefault("acceptance", accept_all(Path(path)))
     return write_277ca(path, findings(Path(path), table), out_dir, **options)
-
-
-def multi_set(sets: int, broken: tuple[int, ...] = ()) -> str:
-    """One interchange, one group, ``sets`` 837P sets of one clean claim each; the
-    billing provider's name is empty (the 999 rejects the set) in ``broken``."""
-    lines = [f"ISA*00*          *00*          *ZZ*EDI837SUBMIT   *ZZ*EDI837RECEIVE  "
-             f"*261101*1200*^*00501*000000001*0*T*:",
-             "GS*HC*EDI837SUBMIT*EDI837RECEIVE*20261101*1200*1*X*005010X222A1"]
-    for number in range(1, sets + 1):
-        body = header_segments("837P", transaction=f"{number:04d}")
-        body += fragment_segments(CLEAN_J2350_CLAIM.replace("CLM*C1*", f"CLM*C{number}*"))
-        if number in broken:
-            body = [s.replace("*SYNTHETIC INFUSION CLINIC*", "**") for s in body]
-        body.append(f"SE*{len(body) + 1}*{number:04d}")
-        lines += body
-    lines += [f"GE*{sets}*1", "IEA*1*000000001"]
-    return "~\n".join(lines) + "~\n"
 
 
 # -- 1. what a 277CA says ---------------------------------------------------------------
