@@ -191,6 +191,17 @@ def test_identity_from_configuration_and_the_envelope_swapped(edi_file, table, t
         in chosen
 
 
+def test_without_a_receiver_or_configuration_the_set_cannot_be_acknowledged(edi_file, table,
+                                                                           tmp_path):
+    receiver = "NM1*40*2*EDI837 TEST RECEIVER*****46*REC0001~\n"  # 1000B
+    path = edi_file(wrap_claims(CLEAN_J2350_CLAIM).replace(receiver, ""), wrap=False)
+    result = write(path, table, tmp_path)
+    assert result.output is None and "no clearinghouse name and id" in result.skipped[0]
+    assert "(the set starts at segment 3)" in result.skipped[0]
+    configured = Acknowledgments(name="EXAMPLE CLEARINGHOUSE", id="CH0001")
+    assert valid(write(path, table, tmp_path, identity=configured).output)
+
+
 def test_text_from_the_file_cannot_break_the_structure(edi_file, table, tmp_path):
     text = wrap_claims(NO_NDC).replace("SUB0001", "SUB^0001").replace("CLM*C2*", "CLM*C~2*")
     path = edi_file(text.replace("CLM*C~2*", "CLM*C:2*"), wrap=False)

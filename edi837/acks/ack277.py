@@ -154,6 +154,17 @@ def write_277ca(path: str | Path, findings: Collection[Finding], out_dir: str | 
     return result
 
 
+@dataclass(slots=True)
+class _OpenSet:
+    """The 837 transaction set whose claims are being gathered."""
+
+    isa: object  # RawSegments of its envelopes and header (ST first)
+    gs: object
+    header: list
+    claims: list[x214.ClaimAck] = field(default_factory=list)
+    unreadable: str | None = None  # why edi837 cannot acknowledge it, though the 999 may
+
+
 class _Writer:
     """One pass over a file: pair each routed claim with its model claim, gather a
     transaction set's claims, and write each acknowledged set as it closes."""
@@ -167,7 +178,7 @@ class _Writer:
         self.result = Ack277Result(str(path))
         self.received = min(dt.date.fromtimestamp(os.stat(path).st_mtime), now.date())
         self._out = None
-        self._set: list | None = None  # [st segment, isa, gs, header, claims, unreadable]
+        self._set: _OpenSet | None = None
         self._isa = None  # the input ISA of the open output interchange
         self._number = self._sets = self._traces = 0
 
@@ -178,19 +189,19 @@ class _Writer:
         walk = _Walk(self.path, findings)
         for routed in walk.claims():
             isa, gs, header, provider_key = walk.context
-            if self._set is None or self._set[0] is not header[0]:
+            if self._set is None or self._set.header is not header:
                 self._close_set()
-                self._set = [header[0], isa, gs, header, [], None]
+                self._set = _OpenSet(isa, gs, header)
             while model is not None and model.clm_index < routed.segment_index:
                 model = next(models, None)
             if model is None or model.clm_index != routed.segment_index:
-                self._set[5] = f"edi837 cannot read claim {display(routed.claim_id)} at " \
-                               f"segment {routed.segment_index}"
+                self._set.unreadable = f"edi837 cannot read claim {display(routed.claim_id)} " \
+                                       f"at segment {routed.segment_index}"
                 continue
             try:
-                self._set[4].append(self._claim(routed, model, provider_key))
+                self._set.claims.append(self._claim(routed, model, provider_key))
             except x214.CannotAcknowledge as exc:
-                self._set[5] = str(exc)
+                self._set.unreadable = str(exc)
         self._close_set()
         self._close_interchange()
 
@@ -229,19 +240,19 @@ class _Writer:
     def _close_set(self) -> None:
         if self._set is None:
             return
-        st, isa, gs, header, claims, unreadable = self._set
-        self._set = None
+        done, self._set = self._set, None
+        st, isa, gs = done.header[0], done.isa, done.gs
         name = f"transaction set {display(element(st, 2))} (group {display(element(gs, 6))}, " \
                f"interchange {display(element(isa, 13))})"
         why = self.acceptance.verdict(element(isa, 13).strip(), element(gs, 6).strip(),
-                                      element(st, 2).strip()) or unreadable
+                                      element(st, 2).strip()) or done.unreadable
         if why is None:
             try:
-                self._write_set(isa, gs, _set_ack(header, self.identity, self.received,
-                                                  claims))
+                self._write_set(isa, gs, _set_ack(done.header, self.identity, self.received,
+                                                  done.claims))
                 return
             except x214.CannotAcknowledge as exc:
-                why = f"{exc} (segment {st.index} on)"
+                why = f"{exc} (the set starts at segment {st.index})"
         self.result.skipped.append(f"{name}: no 277CA: {why}")
 
     def _write_set(self, isa, gs, ack: x214.SetAck) -> None:
