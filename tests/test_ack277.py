@@ -303,6 +303,16 @@ def test_control_numbers_never_repeat_and_come_from_the_999s_counter(runner, edi
     assert ControlNumbers(state / "control-numbers").last() == 4
 
 
+def test_command_line_ids_replace_the_swapped_envelope(runner, edi_file, tmp_path):
+    path = edi_file(CLEAN_J2350_CLAIM, name="c.edi")
+    done = runner.invoke(main, ["ack", str(path), "--out-dir", str(tmp_path),
+                                "--sender-id", "CH0001", "--receiver-id", "PM0001"])
+    assert done.exit_code == 0, done.output
+    isa, gs = valid(tmp_path / "c.277")[:2]
+    assert (isa[6], isa[8], gs[2], gs[3]) == ("CH0001         ", "PM0001         ", "CH0001",
+                                              "PM0001")
+
+
 def test_existing_output_needs_force_and_force_removes_a_stale_one(edi_file, table, tmp_path):
     path = edi_file(CLEAN_J2350_CLAIM, name="c.edi")
     first = write(path, table, tmp_path)
