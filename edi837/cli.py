@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from . import __version__
+from .cli_ack import Acknowledger, ack277_option
 from .cli_history import history_options, open_history_or_exit
 from .cli_support import (EXIT_OK, EXIT_TROUBLE, load_config_or_exit, load_table_or_exit,
                           report_reader_errors, complain, output_stream, input_files,
@@ -75,10 +76,11 @@ def extract(paths: tuple[Path, ...], fmt: str, output: str | None,
               help="Also validate against the 5010 implementation guide with pyx12 "
                    "(IGH/IGS/IGE findings; slow, about 0.2 MB/s).")
 @history_options
+@ack277_option
 def check(paths: tuple[Path, ...], fmt: str, outputs: tuple[str, ...], select: str | None,
           ignore: str | None, drug_tables: tuple[Path, ...], config_path: str | None,
           refdata: Path | None, ig_validate: bool, history_path: str | None,
-          history_key: str | None, history_days: int | None) -> None:
+          history_key: str | None, history_days: int | None, ack277_dir: Path | None) -> None:
     """Check the drug lines of the 837 files and folders PATHS against the billing rules.
 
     The files are one run: claims are judged against each other in the order
@@ -113,7 +115,14 @@ def check(paths: tuple[Path, ...], fmt: str, outputs: tuple[str, ...], select: s
     for result in report.files:
         if result.status == "unreadable":
             report_reader_errors(result)
-    sys.exit(report.exit_status())
+    status = report.exit_status()
+    if ack277_dir is not None:  # claims with error findings rejected, the rest accepted
+        acks = Acknowledger(ack277_dir, config.acknowledgments)
+        readable = {Path(r.path): r for r in report.files if r.status != "unreadable"}
+        for path in acks.start(list(readable)):
+            acks.acknowledge(path, readable[path].findings)
+        status = max(status, acks.status)
+    sys.exit(status)
 
 
 @main.command()
@@ -134,6 +143,9 @@ def rules(code: str | None) -> None:
         sys.exit(EXIT_TROUBLE)
     click.echo(f"{rule.code} ({rule.severities}, fix: {rule.fix})\n")
     click.echo(rule.doc)
+    from .acks.statuses import status_table
+
+    click.echo("\n" + status_table().describe(rule.code))
 
 
 @main.command()
@@ -284,6 +296,8 @@ main.add_command(validate)
 main.add_command(batch)
 from .cli_refdata import refdata  # noqa: E402
 main.add_command(refdata)
+from .cli_ack import ack  # noqa: E402
+main.add_command(ack)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from .cli_ack import Acknowledger, ack277_option
 from .cli_support import EXIT_OK, EXIT_TROUBLE, parse_codes, load_config_or_exit, load_table_or_exit, complain
 from .files import discover
 
@@ -29,9 +30,10 @@ from .files import discover
               help="Extra drug table (TOML) adding to or overriding the shipped one.")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False),
               help="Configuration file (default: ./edi837.toml when present).")
+@ack277_option
 def fix(paths: tuple[Path, ...], out_dir: Path, select: str | None, ignore: str | None,
         dry_run: bool, force: bool, split: bool, drug_tables: tuple[Path, ...],
-        config_path: str | None) -> None:
+        config_path: str | None, ack277_dir: Path | None) -> None:
     """Apply the safe fixes to the 837 files and folders PATHS, writing to --out-dir.
 
     Input files are never modified; outputs are written atomically and an
@@ -49,6 +51,12 @@ def fix(paths: tuple[Path, ...], out_dir: Path, select: str | None, ignore: str 
     # --select/--ignore choose fixes; the check itself runs as configured, so
     # the errors that remain are the ones `check` would report.
     config = load_config_or_exit(config_path, None, None)
+    acks = None
+    if ack277_dir is not None:  # the 277CA rejects exactly the claims the split holds
+        if not split or dry_run:
+            complain("--ack277 acknowledges what --split forwards: give --split, not --dry-run")
+            sys.exit(EXIT_TROUBLE)
+        acks = Acknowledger(ack277_dir, config.acknowledgments, force=force)
     status = EXIT_OK
     outputs: dict[Path, Path] = {}  # every output -> the input it was written for
     for path in discover(paths):
@@ -72,7 +80,11 @@ def fix(paths: tuple[Path, ...], out_dir: Path, select: str | None, ignore: str 
             continue
         _report(result)
         status = max(status, result.exit_status)
-    sys.exit(status)
+        if acks is not None and result.exit_status == EXIT_TROUBLE:
+            acks.trouble(f"{path}: no 277CA: the file was not fixed and split")
+        elif acks is not None and acks.start([path]):
+            acks.acknowledge(path, result.remaining)
+    sys.exit(max(status, acks.status) if acks is not None else status)
 
 
 def _report(result) -> None:

@@ -23,6 +23,12 @@ No configuration is needed for sensible defaults.  A file looks like::
     [profiles.schedules.J2350]   # HIS002 windows for this payer (drug table: 140 days)
     maintenance_min_days = 150
 
+    [acknowledgments]          # who the 277CAs come from (all optional)
+    name = "EXAMPLE CLEARINGHOUSE"   # 2100A NM103 (default: the 837's 1000B)
+    id = "CH0001"                    # 2100A NM109, qualified by
+    qualifier = "46"                 # 46 (ETIN), FI, PI or XV
+    sender_id = "CH0001"             # ISA06/GS02 (default: the 837's ISA08/GS03)
+
 Profiles match on the 2010BB payer id (NM109) or the SBR09 claim filing
 indicator.  A profile's `ignore`/`select`/`severity` apply on top of the
 top-level ones for the claims it matches.
@@ -30,7 +36,7 @@ top-level ones for the claims it matches.
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from .findings import SEVERITIES
@@ -73,6 +79,28 @@ class Profile:
 
 
 @dataclass(slots=True, frozen=True)
+class Acknowledgments:
+    """``[acknowledgments]``: who the 277CA claim acknowledgments come from.
+
+    ``name``/``id``/``qualifier`` are the clearinghouse as information source
+    (2100A NM103/NM109/NM108); empty name or id: the 837's receiver (1000B),
+    which is the clearinghouse as the submitter addressed it.  ``sender_id`` and
+    ``receiver_id`` replace the ISA06/GS02 and ISA08/GS03 that are otherwise
+    the 837's, swapped.  ``control_numbers``: the counter file (default: the
+    one the 999s use).
+    """
+
+    name: str = ""
+    id: str = ""
+    qualifier: str = "46"
+    sender_id: str = ""
+    sender_qualifier: str = "ZZ"
+    receiver_id: str = ""
+    receiver_qualifier: str = "ZZ"
+    control_numbers: str | None = None
+
+
+@dataclass(slots=True, frozen=True)
 class Config:
     select: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
@@ -80,6 +108,7 @@ class Config:
     defaults: Profile = field(default_factory=Profile)
     profiles: tuple[Profile, ...] = ()
     source: str | None = None
+    acknowledgments: Acknowledgments = field(default_factory=Acknowledgments)
 
     def with_selection(self, select: tuple[str, ...] = (), ignore: tuple[str, ...] = ()
                        ) -> "Config":
@@ -167,8 +196,44 @@ def _schedules(table, where: str) -> dict:
     return checked
 
 
+# X214's code lists for the acknowledgment envelope and the information source.
+ISA_QUALIFIERS = ("01", "14", "20", "27", "28", "29", "30", "33", "ZZ")  # ISA05, ISA07
+SOURCE_QUALIFIERS = ("46", "FI", "PI", "XV")  # 2100A NM108
+# (setting, shortest, longest): 2100A NM103/NM109, ISA06/ISA08 (also GS02/GS03)
+_ACK_TEXT = (("name", 1, 60), ("id", 2, 80), ("sender_id", 2, 15), ("receiver_id", 2, 15))
+_ACK_DELIMITERS = "*~:^"  # the acknowledgments' own delimiters cannot be data
+
+
+def parse_acknowledgments(data, where: str,
+                          base: Acknowledgments = Acknowledgments()) -> Acknowledgments:
+    """An ``[acknowledgments]`` table (or command-line overrides) on top of ``base``."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: expected a table")
+    known = {f.name for f in fields(Acknowledgments)}
+    unknown = set(data) - known
+    if unknown:
+        raise ConfigError(f"{where}: unknown setting(s) {', '.join(sorted(unknown))}")
+    for name, value in data.items():
+        if not isinstance(value, str):
+            raise ConfigError(f"{where}.{name}: expected text")
+    for name, shortest, longest in _ACK_TEXT:
+        value = data.get(name)
+        if value is None:
+            continue
+        bad = [c for c in value if not " " <= c <= "~" or c in _ACK_DELIMITERS]
+        if not shortest <= len(value) <= longest or bad or value != value.strip():
+            raise ConfigError(f"{where}.{name}: {value!r} must be {shortest} to {longest} "
+                              f"printable ASCII characters, without {_ACK_DELIMITERS} or "
+                              "leading/trailing spaces")
+    for name, allowed in (("qualifier", SOURCE_QUALIFIERS), ("sender_qualifier", ISA_QUALIFIERS),
+                          ("receiver_qualifier", ISA_QUALIFIERS)):
+        if name in data and data[name] not in allowed:
+            raise ConfigError(f"{where}.{name}: {data[name]!r} is not one of {', '.join(allowed)}")
+    return replace(base, **data)
+
+
 def parse_config(data: dict, source: str = "<config>") -> Config:
-    known = {"select", "ignore", "severity", "defaults", "profiles"}
+    known = {"select", "ignore", "severity", "defaults", "profiles", "acknowledgments"}
     unknown = set(data) - known
     if unknown:
         raise ConfigError(f"{source}: unknown setting(s) {', '.join(sorted(unknown))}")
@@ -178,7 +243,9 @@ def parse_config(data: dict, source: str = "<config>") -> Config:
     return Config(select=_codes(data.get("select", []), f"{source}: select"),
                   ignore=_codes(data.get("ignore", []), f"{source}: ignore"),
                   severity=_severity(data.get("severity", {}), f"{source}: severity"),
-                  defaults=defaults, profiles=profiles, source=source)
+                  defaults=defaults, profiles=profiles, source=source,
+                  acknowledgments=parse_acknowledgments(data.get("acknowledgments", {}),
+                                                        f"{source}: acknowledgments"))
 
 
 def load_config(path: str | Path | None = None) -> Config:
