@@ -15,7 +15,8 @@ PARTIAL_SUFFIXES = (".part", ".partial", ".tmp", ".temp", ".filepart", ".crdownl
 
 # Files in a folder that are documentation or edi837's own outputs, never claims.
 NOT_CLAIMS = (".md", ".rst", ".html", ".htm", ".json", ".jsonl", ".csv", ".xml", ".xsd",
-              ".toml", ".log", ".999", ".997", ".done", ".db", ".sqlite", ".pdf")
+              ".toml", ".log", ".999", ".997", ".277", ".done", ".db", ".sqlite", ".sqlite3",
+              ".pdf")
 
 
 # edi837's own text outputs (batch reasons, fix change logs and held-claim

@@ -102,3 +102,24 @@ def test_batch_history_options(tmp_path):
                                            "--no-history", "--history", str(store)])
     assert result.exit_code == 2 and "contradict" in result.output
     assert run_dirs(opts.out)
+
+
+def test_batch_writes_a_999_and_a_277ca_beside_each_files_reports(tmp_path):
+    from pyx12check import pyx12_verdict
+
+    opts = options(tmp_path, ack277=True, split=True)
+    drop(opts.inbox, "monday.edi", nightly(CLEAN, "000000001"))
+    drop(opts.inbox, "tuesday.edi", nightly(RESENT, "000000002"))
+    run_batch(opts)
+    for name in ("monday.edi", "tuesday.edi"):
+        row = next(r for r in ledger(opts.out) if r["name"] == name)
+        folder = opts.out / row["run_id"] / "files" / name
+        ack = folder / "tuesday.277" if name == "tuesday.edi" else folder / "monday.277"
+        assert ack.exists() and (folder / ack.with_suffix(".999").name).exists()
+        ok, output = pyx12_verdict(ack)
+        assert ok, output
+    # the duplicate the history found is the claim the 277CA rejects
+    text = (opts.out / next(r for r in ledger(opts.out) if r["name"] == "tuesday.edi")["run_id"]
+            / "files" / "tuesday.edi" / "tuesday.277").read_text()
+    assert "STC*A" in text and "C7" in text
+    assert "STC*A1" not in text.split("TRN*2*C7")[1].split("TRN*")[0]

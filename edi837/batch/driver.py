@@ -135,7 +135,7 @@ class Batch:
             drug_tables=tuple(str(p) for p in options.drug_tables), config=options.config,
             formats=options.formats, fix=options.fix or options.split, split=options.split,
             validate=options.validate, select=options.select, ignore=options.ignore,
-            history_key=self._history.key, history_persistent=self._history.persistent,
+            ack277=options.ack277, history_key=self._history.key, history_persistent=self._history.persistent,
             refdata=str(reference.directory) if reference is not None else None,
             refdata_snapshot=reference.snapshot if reference is not None else None)
         self._executor = make_executor(self._settings, options.jobs)

@@ -39,6 +39,7 @@ class BatchOptions:
     progress: bool = False  # click progress bar on stderr (only on a terminal)
     lock_wait: float = 5.0  # seconds to wait for another batch on the same folders to end
     max_size: int = DEFAULT_MAX_SIZE  # bytes; a larger inbox file is skipped, not read
+    ack277: bool = False  # write a 999 and a 277CA beside each checked file's reports
     history: bool = True  # keep a patient history across runs (False: this run's only)
     history_path: Path | None = None  # default: the ledger's own database
     history_key: Path | None = None  # default: the per-user key

@@ -46,6 +46,7 @@ class WorkerSettings:
     validate: bool
     select: tuple[str, ...]
     ignore: tuple[str, ...]
+    ack277: bool = False  # a 999 and a 277CA beside each file's reports
     history_key: bytes = b""  # the patient history's key: workers hash patients with it
     history_persistent: bool = True  # DOC001's first-dose note then comes from HIS003
     refdata: str | None = None  # imported reference data folder, and the import the run
@@ -193,12 +194,21 @@ class Worker:
                     write(report, out)
                 outputs.append(name)
                 durable.checkpoint("report-written")
+            fixed = None
             if (settings.fix or settings.split) and not quarantine_it:
-                problem, log_problem = self._fix(job, out_dir / FIX_DIR, history)
+                problem, log_problem, fixed = self._fix(job, out_dir / FIX_DIR, history)
                 if (out_dir / FIX_DIR).is_dir():
                     outputs += sorted(p.relative_to(out_dir).as_posix()
                                       for p in (out_dir / FIX_DIR).rglob("*")
                                       if p.is_file() and not durable.is_temp(p.name))
+            if settings.ack277 and not quarantine_it:
+                # what a split forwards is what the 277CA accepts; else the file as sent
+                final = fixed.remaining if settings.split and fixed is not None and \
+                    fixed.split is not None else result.findings
+                written, trouble = self._acknowledge(job, out_dir, final)
+                outputs += written
+                if trouble and problem is None:
+                    problem, log_problem = trouble, "277CA not written (see the summary)"
         except OSError:
             raise  # the disk, not this file (full? read-only?): stop; the next start rolls back
         except Exception as exc:  # a report writer failed on this file
@@ -230,10 +240,26 @@ class Worker:
             "problem": problem, "log_problem": log_problem,
         }
 
-    def _fix(self, job: Job, out_dir: Path, history: list) -> tuple[str | None, str | None]:
+    def _acknowledge(self, job: Job, out_dir: Path, findings) -> tuple[list[str], str | None]:
+        """The file's 999 and 277CA beside its reports (edi837.acks): the outputs
+        written, and the problem if none could be (a problem, not a quarantine)."""
+        from ..acks.ack277 import Ack277Error, OutputExists, write_acknowledgments
+
+        identity = self.settings.config.acknowledgments
+        try:
+            done = write_acknowledgments(job.path, findings, out_dir, identity=identity,
+                                         force=True)
+        except (Ack277Error, OutputExists) as exc:
+            return [], f"277CA: {exc}"
+        del done  # what it wrote is in out_dir: the 999 and, unless every set was rejected, the 277CA
+        return sorted(p.name for p in out_dir.iterdir()
+                      if p.suffix in (".999", ".277") and not durable.is_temp(p.name)), None
+
+    def _fix(self, job: Job, out_dir: Path, history: list) -> tuple:
         """Corrected (and split) EDI by edi837.fix.  A failure is a problem (exit
         status 2), not a quarantine: the input was read and reported.  Returns the
-        problem for the ledger and summary, and a data-free version for the log."""
+        problem for the ledger and summary, a data-free version for the log, and
+        the fix's result (None when it failed)."""
         from ..fix import fix_file
 
         settings = self.settings
@@ -243,12 +269,13 @@ class Worker:
                               split=settings.split, history_findings=history)
         except Exception as exc:
             return (f"fix failed: {''.join(traceback.format_exception_only(type(exc), exc))}",
-                    f"fix failed: internal error {where(exc)}")
+                    f"fix failed: internal error {where(exc)}", None)
         if result.exit_status == EXIT_TROUBLE:
             # problems may quote finding messages (values from the file): not for the log
             return ("fix: " + "; ".join(result.problems or [result.status]),
-                    f"fix: {result.status}, {len(result.problems)} problems (see the summary)")
-        return None, None
+                    f"fix: {result.status}, {len(result.problems)} problems (see the summary)",
+                    None)
+        return None, None, result
 
 
 def failed(exc: Exception, doing: str) -> dict:
