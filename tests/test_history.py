@@ -360,3 +360,11 @@ def test_mue_across_claims_is_a_payer_profile_setting(tmp_path):
                  claim("C2", "20260115", units=300))
     findings = Engine(_mue_table(tmp_path), config).check_file(path).findings
     assert [f for f in findings if f.rule == "UNT004"] == []
+
+
+def test_a_file_checked_again_replaces_what_it_added(tmp_path, store):
+    monday = night(tmp_path, "monday.edi", subscriber(2), claim("C1", "20260115"))
+    run(store, monday)
+    [again] = run(store, monday)  # the operator re-runs the night: not a resend
+    assert "HIS001" not in [rule for rule, _ in ours(again)]
+    assert store.stats()["lines"] == 1 and store.stats()["files"] == 1
