@@ -405,4 +405,15 @@ class Engine:
         for path in paths:
             report.files.append(self.check_file(path))
         report.finished = time.time()
+        report.reference_data["history"] = self.history_facts()
         return report
+
+    def history_facts(self) -> dict:
+        """Which patient history a run judged by (for reports' reference data): the
+        store, or this run's own files; never a patient."""
+        store = self.history.store
+        facts = {"store": store.where if store.persistent else None,
+                 "lasting": store.persistent, "run_id": self.history.run_id}
+        if store.persistent:
+            facts["key_fingerprint"] = store.fingerprint
+        return facts

@@ -368,3 +368,17 @@ def test_a_file_checked_again_replaces_what_it_added(tmp_path, store):
     [again] = run(store, monday)  # the operator re-runs the night: not a resend
     assert "HIS001" not in [rule for rule, _ in ours(again)]
     assert store.stats()["lines"] == 1 and store.stats()["files"] == 1
+
+
+def test_reports_name_the_history_they_judged_by(tmp_path):
+    import json
+
+    path = night(tmp_path, "a.edi", subscriber(2), claim("C1", "20260115"))
+    store, key = tmp_path / "h.sqlite3", tmp_path / "h.key"
+    result = CliRunner().invoke(main, ["check", str(path), "--format", "json", "--history",
+                                       str(store), "--history-key", str(key)])
+    history = json.loads(result.stdout)["reference_data"]["history"]
+    assert history["store"] == str(store) and history["lasting"]
+    assert len(history["key_fingerprint"]) == 16
+    alone = json.loads(CliRunner().invoke(main, ["check", str(path), "--format", "json"]).stdout)
+    assert alone["reference_data"]["history"]["lasting"] is False

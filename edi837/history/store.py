@@ -204,7 +204,7 @@ class HistoryStore:
         return self._cursor.execute(statement, parameters)
 
     def _check_key(self, key: bytes) -> None:
-        mine = fingerprint(key)
+        self.fingerprint = mine = fingerprint(key)
         found = dict(self._query("SELECT name, value FROM history_meta").fetchall())
         if not found:
             self.db.executemany("INSERT INTO history_meta (name, value) VALUES (?, ?)",
