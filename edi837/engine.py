@@ -306,7 +306,7 @@ class Engine:
         findings.extend(self._reader_findings(reader.findings))
         if reader.unreadable:
             result.status = "unreadable"
-        elif findings:
+        elif any(f.severity != INFO for f in findings):  # notes alone leave a file OK
             result.status = "findings"
         return result
 
