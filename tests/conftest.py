@@ -52,3 +52,15 @@ def read(edi_file):
         return list(reader.claims()), reader
 
     return run
+
+
+@pytest.fixture(scope="session")
+def large_837(tmp_path_factory):
+    """A generated 100 MB 837P (about 150,000 claims; ~10 s), for the slow tests of
+    what must hold at nightly scale (report size, load time, memory)."""
+    from edi837.generator import generate
+
+    path = tmp_path_factory.mktemp("large") / "large-837p.edi"
+    with open(path, "w", encoding="latin-1", newline="") as out:
+        generate(out, "837P", size=100 << 20, seed=0)
+    return path
