@@ -72,8 +72,8 @@ def extract(paths: tuple[Path, ...], fmt: str, output: str | None,
               help="Also validate against the 5010 implementation guide with pyx12 "
                    "(IGH/IGS/IGE findings; slow, about 0.2 MB/s).")
 def check(paths: tuple[Path, ...], fmt: str, outputs: tuple[str, ...], select: str | None,
-          ignore: str | None, drug_tables: tuple[Path, ...], config_path: str | None,
-          ig_validate: bool) -> None:
+          ignore: str | None, min_severity: str | None, drug_tables: tuple[Path, ...],
+          config_path: str | None, ig_validate: bool) -> None:
     """Check the drug lines of the 837 files and folders PATHS against the billing rules.
 
     Exit status: 0 no error finding, 1 error findings, 2 a file could not be
@@ -85,13 +85,12 @@ def check(paths: tuple[Path, ...], fmt: str, outputs: tuple[str, ...], select: s
     config = load_config_or_exit(config_path, select, ignore)
     inputs = input_files(paths)
     refuse_outputs_over_inputs(outputs, inputs)
-    engine = Engine(table, config)
-    report = engine.run(inputs)
+    report = Engine(table, config).run(inputs)  # the engine's caches go before the reports
     if ig_validate:
         from .validate import add_validation
 
         add_validation(report, config)
-    write_reports(report, fmt, outputs)
+    write_reports(report, fmt, outputs, min_severity, announce=True)
     for result in report.files:
         if result.status == "unreadable":
             report_reader_errors(result)
@@ -183,13 +182,17 @@ def describe_drug(drug) -> str:
               help="Share of claims with a billing defect.")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="File to write (atomically).")
+@click.option("--force", is_flag=True, help="Replace OUTPUT if it exists.")
 def generate(kind: str, claims: int | None, size: str | None, seed: int, defect_rate: float,
-             output: str) -> None:
+             output: str, force: bool) -> None:
     """Write a synthetic 837P/837I file (all data made up) for tests and benchmarks."""
     from .generator import generate as write_claims
 
     if (claims is None) == (size is None):
         complain("give exactly one of --claims or --size")
+        sys.exit(EXIT_TROUBLE)
+    if output != "-" and Path(output).exists() and not force:
+        complain(f"{output} exists; use --force to replace it")
         sys.exit(EXIT_TROUBLE)
     target = _parse_size(size) if size else None
     with output_stream(output) as out:

@@ -588,6 +588,7 @@ def test_every_format_of_a_100_mb_input_in_bounded_memory(large_837, tmp_path):
     status, rss = done.stdout.split("\n", 1)[0].split()
     peak_mib = int(rss) / 1024
     assert status == "1" and peak_mib < 64, (status, peak_mib, done.stdout[-2000:])
+    assert all(f"  wrote {tmp_path / name} ({fmt})" in done.stdout for name, fmt in names.items())
     assert (tmp_path / "r.html").stat().st_size < 20 * 2**20
     xml_schema().assertValid(etree.parse(str(tmp_path / "r.xml")))
     print(f"100 MB input, all formats: peak RSS {peak_mib:.1f} MiB; sizes "
