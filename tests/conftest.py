@@ -28,6 +28,18 @@ SV1*HC:96365*400*UN*1***1
 DTP*472*D8*20260115
 """
 
+# One line, J2350 600 units, NDC hyphenated (NDC002, safe fix) and lowercase
+# CTP unit (NDC006): two error findings on one line of a claim charged 9000.
+TWO_ERRORS_ON_ONE_LINE = """
+CLM*C1*9000***11:B:1*Y*A*Y*Y
+HI*ABK:G35A
+LX*1
+SV1*HC:J2350:JZ*9000*UN*600***1
+DTP*472*D8*20260115
+LIN**N4*50242-150-01
+CTP****20*ml
+"""
+
 
 @pytest.fixture
 def edi_file(tmp_path):

@@ -11,28 +11,16 @@ import io
 import json
 from decimal import Decimal
 
-import pytest
 from click.testing import CliRunner
 from lxml import etree
 from lxml import html as lxml_html
 
+from conftest import CLEAN_J2350_CLAIM, TWO_ERRORS_ON_ONE_LINE
 from edi837.cli import main
-from edi837.drugs import load_drug_table
-from edi837.engine import Engine
-from edi837.reports import load_writers
 from edi837.reports.figures import Figures, dollars, figures, money, plural
+from test_reports import engine, render  # noqa: F401 - the engine is a fixture
 
-# J2350 600 units, NDC hyphenated (NDC002) and a lowercase unit (NDC006): two
-# errors on one line of a claim charged 9000.
-TWO_ERRORS = """
-CLM*C1*9000***11:B:1*Y*A*Y*Y
-HI*ABK:G35A
-LX*1
-SV1*HC:J2350:JZ*9000*UN*600***1
-DTP*472*D8*20260115
-LIN**N4*50242-150-01
-CTP****20*ml
-"""
+TWO_ERRORS = TWO_ERRORS_ON_ONE_LINE  # NDC002 and NDC006 on one line, CLM02 9000
 
 # Bare G35 after 2025-10-01: DX002, a claim-level error (no line charge on it).
 CLAIM_LEVEL_ERROR = """
@@ -46,34 +34,7 @@ CTP****20*ML
 """
 
 # Everything named, 300 units: only the DOC001 note (first-dose documentation).
-ONLY_A_NOTE = """
-CLM*N1*4500***11:B:1*Y*A*Y*Y
-HI*ABK:G35A
-NM1*82*1*RENDER*RITA****XX*1234567893
-NM1*77*2*INFUSION SUITE*****XX*1234567893
-N3*1 MAIN ST
-N4*SPRINGFIELD*IL*627010000
-LX*1
-SV1*HC:J2350:JZ*4500*UN*300***1
-DTP*472*D8*20260115
-LIN**N4*50242015001
-CTP****10*ML
-NM1*DK*1*ORDER*OLIVE****XX*1234567893
-LX*2
-SV1*HC:96365*500*UN*1***1
-DTP*472*D8*20260115
-"""
-
-
-@pytest.fixture(scope="module")
-def engine():
-    return Engine(load_drug_table())
-
-
-def render(report, fmt: str) -> str:
-    out = io.StringIO()
-    load_writers()[fmt](report, out)
-    return out.getvalue()
+ONLY_A_NOTE = CLEAN_J2350_CLAIM.replace("9000*UN*600", "4500*UN*300").replace("*20*ML", "*10*ML")
 
 
 def named(text: str, name: str) -> str:
@@ -106,8 +67,7 @@ def test_a_claim_level_error_holds_the_claim_charge(engine, edi_file):
 
 
 def test_warnings_and_notes_hold_nothing(engine, edi_file):
-    no_infusion = ONLY_A_NOTE.replace("LX*2\nSV1*HC:96365*500*UN*1***1\nDTP*472*D8*20260115\n",
-                                      "")
+    no_infusion = ONLY_A_NOTE.split("LX*2")[0]  # no administration line: ADM001
     numbers = figures(engine.run([edi_file(no_infusion)]))
     assert numbers.summary["warnings"] and not numbers.summary["errors"]  # ADM001
     assert numbers.claims_with_findings == 1 and numbers.held.claims == 0

@@ -18,6 +18,7 @@ from click.testing import CliRunner
 from lxml import etree
 from lxml import html as lxml_html
 
+from conftest import TWO_ERRORS_ON_ONE_LINE
 from edi837.cli import main
 from edi837.drugs import load_drug_table
 from edi837.engine import Engine
@@ -35,17 +36,6 @@ SAMPLE_FILES = sorted(p for p in SAMPLES.rglob("*") if p.is_file() and p.suffix 
 FORMATS = ("annotated", "html", "csv", "xml", "json")
 SEVERITIES = ("error", "warning", "info")
 
-# One line, J2350 600 units, NDC hyphenated (NDC002, safe fix) and lowercase
-# CTP unit (NDC006): two error findings on one line.
-TWO_ERRORS_ON_ONE_LINE = """
-CLM*C1*9000***11:B:1*Y*A*Y*Y
-HI*ABK:G35A
-LX*1
-SV1*HC:J2350:JZ*9000*UN*600***1
-DTP*472*D8*20260115
-LIN**N4*50242-150-01
-CTP****20*ml
-"""
 
 CLEAN_CLAIM = """
 CLM*CLEAN1*9000***11:B:1*Y*A*Y*Y
@@ -520,6 +510,29 @@ def test_documentation_checklist_per_j2350_claim(engine, edi_file):
     assert raised["C1"][0] == {"DOC002", "DOC003", "DOC004"}
     assert raised["CLEAN1"][0] == set()
     assert raised["CLEAN1"][1]["DOC003"] == ("a service facility is named.", False)
+
+
+def test_the_work_list_keeps_errors_when_rows_are_capped_and_says_so(engine, edi_file,
+                                                                     monkeypatch):
+    from conftest import CLEAN_J2350_CLAIM
+    from edi837.reports import html_worklist
+
+    warning = CLEAN_J2350_CLAIM.split("LX*2")[0]  # no administration line: ADM001 only
+    claims = "".join(warning.replace("CLM*C1*", f"CLM*W{n}*") for n in range(3)) + "".join(
+        TWO_ERRORS_ON_ONE_LINE.replace("CLM*C1*", f"CLM*E{n}*") for n in range(2))
+    report = engine.run([edi_file(claims)])
+    uncapped = html_figures(render(report, "html"))
+    assert [r["claim"] for r in uncapped["rows"]] == ["W0", "W1", "W2", "E0", "E1"]
+    assert not uncapped["doc"].xpath('//*[@id="rows-capped"]')
+    monkeypatch.setattr(html_worklist, "ROW_LIMIT", 3)
+    monkeypatch.setattr(html_worklist, "DETAIL_LIMIT", 2)
+    capped = html_figures(render(report, "html"))
+    assert [r["claim"] for r in capped["rows"]] == ["W0", "E0", "E1"]  # errors kept first
+    assert capped["doc"].xpath('string(//*[@id="rows-capped"])').startswith(
+        "This page lists 3 of these 5 claims (errors first")
+    embedded = capped["doc"].xpath('//script[starts-with(@id, "claim-")]/@id')
+    assert embedded == [f"claim-{r['key']}" for r in capped["rows"] if r["claim"] != "W0"]
+    assert data_block(capped["doc"], "worklist-details") == {"claims": 2, "skipped": 1}
 
 
 def test_html_is_one_self_contained_file(engine, edi_file):

@@ -31,8 +31,8 @@ from .common import (NOT_READ, UNKNOWN_PAYER, ClaimView, SegmentView, file_chang
                      fix_hint, iso_time, run_seconds, text)
 from .figures import Figures, dollars, figures, plural
 from .html_assets import CSP, SCRIPT, STYLE
-from .html_worklist import (DETAIL_CHARS, DETAIL_LIMIT, FIELDS, ROW_LIMIT, DetailWriter, Quota,
-                            data_block, listed_by_worst, write_rows)
+from . import html_worklist as worklist  # its caps are read when a page is written
+from .html_worklist import FIELDS, DetailWriter, Quota, data_block, listed_by_worst, write_rows
 from .text import status_word
 
 PAGE_SIZE = 100  # work list rows in the DOM at a time
@@ -178,7 +178,7 @@ WORKLIST_COLUMNS = (("file", "File"), ("claim", "Claim"), ("payer", "Payer"),
 def _worklist(out: TextIO, report: Report, numbers: Figures, options: ReportOptions) -> None:
     listed = listed_by_worst(numbers, options)
     total = sum(listed.values())
-    rows = sum(Quota(listed, ROW_LIMIT).allowed.values())
+    rows = sum(Quota(listed, worklist.ROW_LIMIT).allowed.values())
     shown_severities = [s for s in SEVERITIES if options.listed(s)]
     out.write('<section id="worklist"><h2>Work list</h2>')
     out.write(f'<p class="note">One row per claim whose worst finding is '
@@ -195,8 +195,8 @@ def _worklist(out: TextIO, report: Report, numbers: Figures, options: ReportOpti
         out.write(f'<p class="warn" id="rows-capped">This page lists {rows:,} of these '
                   f'{total:,} claims (errors first, then in file order); {FOR_THE_REST}.</p>')
     out.write(f'<p class="note" id="detail-note">This page carries the segments of at most '
-              f'{DETAIL_LIMIT:,} claims ({DETAIL_CHARS // 1_000_000} million characters), errors '
-              f'first; for a claim beyond that, {FOR_THE_REST}.</p>')
+              f'{worklist.DETAIL_LIMIT:,} claims ({worklist.DETAIL_CHARS // 1_000_000} million '
+              f'characters), errors first; for a claim beyond that, {FOR_THE_REST}.</p>')
     for result in report.files:
         if file_changed(result):
             out.write(f'<p class="warn">The file changed since it was checked: the segments '

@@ -386,9 +386,13 @@ SCRIPT = """
       note.textContent = "Every listed claim opens with its segments and findings.";
     }
   }
-  window.addEventListener("hashchange", function () { read(); render(); });
+  function show() {  /* a summary link or a shared link: the work list is below the fold */
+    byId("worklist").scrollIntoView();
+  }
+  window.addEventListener("hashchange", function () { read(); render(); show(); });
   read();
   render();
+  if (location.hash.length > 1) { show(); }
   document.body.setAttribute("data-ready", "yes");
   document.body.setAttribute("data-ready-ms", String(Math.round(performance.now())));
 })();
