@@ -214,6 +214,9 @@ def test_a_claim_opens_with_its_segments_and_findings(worklist, tmp_path):
     indexes = [int(td.text_content()) for td in detail.xpath('.//td[@class="idx"]')]
     assert indexes == list(range(first, last + 1))  # every segment of the claim, in order
     assert detail.xpath('.//code')[0].text_content().startswith(f"CLM*{row['claim']}*")
+    heads = [th.text_content() for th in detail.xpath('.//tr[@class="line-head"]/th')]
+    assert heads[0] == "Claim level (loop 2300)"
+    assert [h for h in heads[1:] if " · charge $" in h]  # the drug line's charge, for people
     found = Counter(f.severity for f in row["findings"])
     assert Counter(f.get("data-severity") for f in detail.xpath(has_class("finding", "."))) \
         == found

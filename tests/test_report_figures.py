@@ -120,7 +120,10 @@ def test_people_read_dollars_machines_plain_numbers(engine, edi_file):
     assert money(Decimal("700500")) == "700500.00"
     report = engine.run([edi_file(TWO_ERRORS.replace("C1*9000", "C1*700500"))])
     assert "charges held: $700,500.00 on 1 claim with errors" in render(report, "text")
-    assert "charges held: $700,500.00 on 1 claim" in render(report, "annotated")
+    annotated = render(report, "annotated")
+    assert "charges held: $700,500.00 on 1 claim" in annotated
+    assert "  PAYER01 SYNTHETIC PAYER: $700,500.00 on 1 claim (largest: NDC002 $700,500.00, " \
+        "NDC006 $700,500.00)" in annotated  # the summary by payer, as in the text report
     page = lxml_html.fromstring(render(report, "html"))
     assert page.xpath('string(//*[@data-figure="charges-held"])') == "$700,500.00"
     assert json.loads(render(report, "json"))["summary"]["charges_held"] == 700500
@@ -162,6 +165,10 @@ def test_every_format_carries_payer_date_charges_and_billing_npi(engine, edi_fil
              for r in json.loads(doc.xpath('//script[@id="worklist-rows"]')[0].text)]
     assert (row["payer"], meta["payers"]["PAYX"], row["dos"], row["charge"]) == (
         "PAYX", "ACME HEALTH", "2026-01-15", 9000)
+    detail = json.loads(doc.xpath(f'//script[@id="claim-{row["key"]}"]')[0].text)
+    assert "payer ACME HEALTH (PAYX) · billing NPI 1234567893 · date of service 2026-01-15 · " \
+        "charge $9,000.00" in detail["meta"]
+    assert [line[3] for line in detail["lines"] if line[0] == "1"] == ["$9,000.00"]  # SV102
 
 
 # -- item 5: notes alone leave a file OK ---------------------------------------------------

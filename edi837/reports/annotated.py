@@ -14,7 +14,7 @@ from . import writer
 from .common import (NOT_READ, ClaimView, SegmentView, file_views, fix_hint, iso_time,
                      run_seconds, severity_counts, text)
 from .figures import dollars, figures, plural
-from .text import held_line, status_word, summary_line
+from .text import breakdown, held_line, status_word, summary_line
 
 INDENT = " " * 11  # lines up with the segment text after "  [nnnnnn] "
 
@@ -67,6 +67,8 @@ def write_annotated(report: Report, out: TextIO, options=None) -> None:
     out.write(f"{summary_line(numbers)}; "
               f"{plural(numbers.claims_with_findings, 'claim')} with findings\n")
     out.write(held_line(numbers) + "\n")
+    for line in breakdown(numbers):
+        out.write(line + "\n")
     for view, file in zip(file_views(report), numbers.files):
         result = view.result
         out.write(f"\n== file {text(result.path)}\n")

@@ -264,11 +264,12 @@ SCRIPT = """
     if (claim.changed) { box.appendChild(el("p", "warn", meta.changed)); }
     var table = el("table", "segments");
     claim.lines.forEach(function (line) {
-      /* [LX number or null, HCPCS, segments] */
+      /* [LX number or null, HCPCS, segments, line charge] */
       var body = el("tbody", line[0] === null ? "claim-head" : "line");
       var head = el("tr", "line-head");
       head.appendChild(el("th", "", line[0] === null ? "Claim level (loop 2300)" :
-                          "Line " + line[0] + (line[1] ? " · " + line[1] : "")));
+                          "Line " + line[0] + (line[1] ? " · " + line[1] : "") +
+                          (line[3] ? " · charge " + line[3] : "")));
       head.firstChild.colSpan = 3;
       body.appendChild(head);
       line[2].forEach(function (segment) { body.appendChild(segmentRow(segment)); });

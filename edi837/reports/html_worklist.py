@@ -147,12 +147,19 @@ def _claim_meta(claim: ClaimView) -> str:
             f" · ST02 {st} · segments {claim.first_index}-{claim.last_index}")
 
 
+def _line_charge(line) -> str:
+    """The line's charge (SV102/SV203) as its findings carry it, for people."""
+    charge = amount_of(next((f.charge for f in line.findings if f.charge), None))
+    return dollars(charge) if charge is not None else ""
+
+
 def claim_detail(claim: ClaimView, changed: bool) -> dict:
     lines = [[text(line.number) if line.number is not None else None, line.hcpcs,
-              [_segment(s) for s in line.segments]] for line in claim.lines if line.segments]
+              [_segment(s) for s in line.segments], _line_charge(line)]
+             for line in claim.lines if line.segments]
     if claim.unplaced:
         lines.append([None, "", [[f.segment_index or 0, None, [_finding(f)]]
-                                 for f in claim.unplaced]])
+                                 for f in claim.unplaced], ""])
     checklist = claim.documentation_checklist()
     detail = {"meta": _claim_meta(claim), "changed": changed, "lines": lines,
               "checklist": None}

@@ -52,6 +52,29 @@ def held_line(numbers: Figures) -> str:
             f"errors (CLM02, each claim once){unknown}")
 
 
+def breakdown(numbers: Figures) -> list[str]:
+    """The figures by rule and by payer (charges held), a line each."""
+    lines = ["by rule (a claim held by two rules counts under both):"] if numbers.rules else []
+    for rule in numbers.rules:
+        counts = ", ".join(plural(n, severity) for severity, n in
+                           (("error", rule.errors), ("warning", rule.warnings),
+                            ("info", rule.infos)) if n)
+        held = (f"; {plural(rule.held.claims, 'claim')} held, {dollars(rule.held.charges)}"
+                if rule.held.claims else "")
+        lines.append(f"  {rule.rule}: {counts}{held}")
+    held_payers = [p for p in numbers.payers if p.held.claims]
+    if held_payers:
+        lines.append("by payer (charges held):")
+    for payer in held_payers:
+        rules = ", ".join(f"{code} {dollars(held.charges)}"
+                          for code, held in payer.top_rules()[:TOP_PAYER_RULES])
+        name = f" {text(payer.name)}" if payer.name else ""
+        lines.append(f"  {text(payer.payer_id) or '(no payer id)'}{name}: "
+                     f"{dollars(payer.held.charges)} on {plural(payer.held.claims, 'claim')} "
+                     f"(largest: {rules})")
+    return lines
+
+
 def write_summary(out: TextIO, report: Report, numbers: Figures, left_out: int = 0,
                   minimum: str = "") -> None:
     out.write(f"\n{summary_line(numbers)} (drug table {report.drug_table_version})\n")
@@ -59,25 +82,8 @@ def write_summary(out: TextIO, report: Report, numbers: Figures, left_out: int =
         out.write(f"{plural(left_out, 'finding')} below {minimum} severity not listed "
                   f"(--min-severity info lists them)\n")
     out.write(held_line(numbers) + "\n")
-    if numbers.rules:
-        out.write("by rule (a claim held by two rules counts under both):\n")
-    for rule in numbers.rules:
-        counts = ", ".join(plural(n, severity) for severity, n in
-                           (("error", rule.errors), ("warning", rule.warnings),
-                            ("info", rule.infos)) if n)
-        held = (f"; {plural(rule.held.claims, 'claim')} held, {dollars(rule.held.charges)}"
-                if rule.held.claims else "")
-        out.write(f"  {rule.rule}: {counts}{held}\n")
-    held_payers = [p for p in numbers.payers if p.held.claims]
-    if held_payers:
-        out.write("by payer (charges held):\n")
-    for payer in held_payers:
-        rules = ", ".join(f"{code} {dollars(held.charges)}"
-                          for code, held in payer.top_rules()[:TOP_PAYER_RULES])
-        name = f" {text(payer.name)}" if payer.name else ""
-        out.write(f"  {text(payer.payer_id) or '(no payer id)'}{name}: "
-                  f"{dollars(payer.held.charges)} on {plural(payer.held.claims, 'claim')} "
-                  f"(largest: {rules})\n")
+    for line in breakdown(numbers):
+        out.write(line + "\n")
     out.write("files:\n")
     for result in report.files:
         out.write(f"  {status_word(result.status)}: {text(result.path)} "
