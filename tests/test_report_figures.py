@@ -103,6 +103,24 @@ def test_a_payer_is_grouped_by_id_with_the_first_name_seen(engine, edi_file):
             for p in summary["by_payer"]] == [("PAYX", "FIRST NAME", 2, 18000.0)]
 
 
+def test_claims_are_told_apart_as_the_claim_views_tell_them():
+    """A finding inside a claim's segments without its CLM index (a reader finding)
+    belongs to the claim; one after the claim (the SE) to no claim."""
+    from edi837.engine import FileResult, Report
+    from edi837.findings import Finding
+    from edi837.reports.common import ClaimGroup, SegmentGroup, claim_groups
+
+    found = [Finding("NDC002", "error", "m", "f.edi", segment_index=10, claim_first=10,
+                     claim_last=20, claim_charge="100", payer_id="P"),
+             Finding("EDI007", "error", "m", "f.edi", segment_index=15),
+             Finding("EDI004", "error", "m", "f.edi", segment_index=30)]
+    result = FileResult("f.edi", claims=1, findings=found)
+    numbers = figures(Report([result], "test"))
+    assert (numbers.claims_with_findings, numbers.held.claims) == (1, 1)
+    assert numbers.rule("EDI007").held.claims == 1 and numbers.rule("EDI004").held.claims == 0
+    assert [type(g) for g in claim_groups(result.findings)] == [ClaimGroup, SegmentGroup]
+
+
 def test_figures_of_parts_merge_into_the_figures_of_the_whole(engine, edi_file):
     """What the batch summary does: keep each file's figures, total them later."""
     paths = [edi_file(TWO_ERRORS, payer_id="PAYA"), edi_file(CLAIM_LEVEL_ERROR, payer_id="PAYA"),

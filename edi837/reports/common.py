@@ -216,7 +216,7 @@ def file_views(report: Report) -> Iterator[FileView]:
 
 
 @dataclass(slots=True)
-class _ClaimGroup:
+class ClaimGroup:
     first_index: int
     last_index: int
     claim_id: str
@@ -224,12 +224,12 @@ class _ClaimGroup:
 
 
 @dataclass(slots=True)
-class _SegmentGroup:
+class SegmentGroup:
     index: int
     findings: list[Finding]
 
 
-def claim_groups(findings) -> Iterator[_ClaimGroup | _SegmentGroup]:
+def claim_groups(findings) -> Iterator[ClaimGroup | SegmentGroup]:
     """A file's located findings (in file order) as claim groups (the findings
     of one claim: every finding inside a claim carries its CLM index) and
     segment groups (file-level findings of one segment), one group at a time."""
@@ -238,22 +238,22 @@ def claim_groups(findings) -> Iterator[_ClaimGroup | _SegmentGroup]:
         index = finding.segment_index
         if index is None:
             continue  # unlocated: shown apart
-        if isinstance(group, _ClaimGroup):
+        if isinstance(group, ClaimGroup):
             if finding.claim_first == group.first_index or (
                     finding.claim_first is None and index <= group.last_index):
                 group.findings.append(finding)
                 continue
-        elif isinstance(group, _SegmentGroup):
+        elif isinstance(group, SegmentGroup):
             if finding.claim_first is None and index == group.index:
                 group.findings.append(finding)
                 continue
         if group is not None:
             yield group
         if finding.claim_first is not None:
-            group = _ClaimGroup(finding.claim_first, finding.claim_last, finding.claim_id or "",
+            group = ClaimGroup(finding.claim_first, finding.claim_last, finding.claim_id or "",
                                 [finding])
         else:
-            group = _SegmentGroup(index, [finding])
+            group = SegmentGroup(index, [finding])
     if group is not None:
         yield group
 
@@ -288,16 +288,16 @@ def file_changed(result: FileResult) -> bool:
         return True
 
 
-def _gone(group: _ClaimGroup | _SegmentGroup) -> ClaimView | SegmentView:
+def _gone(group: ClaimGroup | SegmentGroup) -> ClaimView | SegmentView:
     """The view of a group whose segments the re-read did not see (the file changed
     or cannot be read): its findings without the segments' text."""
-    if isinstance(group, _ClaimGroup):
+    if isinstance(group, ClaimGroup):
         return ClaimView(group.claim_id, group.first_index, group.last_index, group.findings,
                          [], unplaced=list(group.findings))
     return SegmentView(group.index, None, group.findings)
 
 
-def _read_views(path: str, groups: Iterator[_ClaimGroup | _SegmentGroup]
+def _read_views(path: str, groups: Iterator[ClaimGroup | SegmentGroup]
                 ) -> Iterator[ClaimView | SegmentView]:
     """Stream the file once beside the findings' groups, keeping only the
     segments the views print; stop after the last group."""
@@ -309,13 +309,13 @@ def _read_views(path: str, groups: Iterator[_ClaimGroup | _SegmentGroup]
         for fields, index, _offset in reader:
             if current is None:
                 # groups whose segments the re-read passed without seeing (file changed)
-                while head is not None and (head.first_index if isinstance(head, _ClaimGroup)
+                while head is not None and (head.first_index if isinstance(head, ClaimGroup)
                                             else head.index) < index:
                     yield _gone(head)
                     head = next(groups, None)
                 if head is None:
                     break
-                if isinstance(head, _ClaimGroup) and head.first_index == index:
+                if isinstance(head, ClaimGroup) and head.first_index == index:
                     current = ClaimView(head.claim_id, head.first_index, head.last_index,
                                         head.findings, [LineView(None)])
                     placed = defaultdict(list)
@@ -328,7 +328,7 @@ def _read_views(path: str, groups: Iterator[_ClaimGroup | _SegmentGroup]
                     current.unplaced = [f for fs in placed.values() for f in fs]
                     yield current
                     current = None
-            elif isinstance(head, _SegmentGroup) and head.index == index:
+            elif isinstance(head, SegmentGroup) and head.index == index:
                 yield SegmentView(index, segment_text(fields, reader.delimiters),
                                   head.findings, text(fields[0]))
                 head = next(groups, None)

@@ -308,23 +308,23 @@ class FigureCounter:
         figures = FileFigures(result.path, result.status)
         self._files.append(figures)
         self._summary.update(files=1, claims=result.claims, drug_lines=result.drug_lines)
-        key, last, claim = None, -1, None
+        key, last, claim = None, -1, None  # the claim being read: CLM index, last segment
         for finding in result.findings:
             figures.counts[finding.severity] += 1
             rule = self._rules.get(finding.rule)
             if rule is None:
                 rule = self._rules[finding.rule] = RuleFigures(finding.rule)
             rule.counts[finding.severity] += 1
-            if finding.claim_first is None and finding.segment_index is None:
-                continue  # about the whole file (cannot read it): in no claim
-            inside = finding.claim_first is None and claim is not None and \
-                finding.segment_index is not None and finding.segment_index <= last
-            if finding.claim_first is None and not inside:
-                if claim is not None:  # a finding outside any claim (envelope, file)
-                    self._close(claim, figures)
-                key, claim = None, None
-                continue
-            if finding.claim_first != key and not inside:
+            if finding.claim_first is None:
+                if finding.segment_index is None:
+                    continue  # about the whole file (it cannot be read): in no claim
+                if claim is None or finding.segment_index > last:
+                    if claim is not None:  # a finding outside any claim (envelopes)
+                        self._close(claim, figures)
+                    key, claim = None, None
+                    continue
+                # else: inside the claim's segments without its CLM index: the claim's
+            elif finding.claim_first != key:
                 if claim is not None:
                     self._close(claim, figures)
                 key, last, claim = finding.claim_first, finding.claim_last or -1, _Claim()

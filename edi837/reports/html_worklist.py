@@ -22,7 +22,7 @@ from typing import TextIO
 
 from ..findings import SEVERITIES, Finding
 from . import ReportOptions
-from .common import ClaimView, SegmentView, claim_groups, date_span, fix_hint, text
+from .common import ClaimGroup, ClaimView, SegmentView, claim_groups, date_span, fix_hint, text
 from .figures import Figures, amount_of, dollars, worst
 
 # A generated 100 MB input has about 7,100 claims to list (about 130 characters a
@@ -67,10 +67,6 @@ class Quota:
         self.taken[severity] += 1
         return True
 
-    @property
-    def total(self) -> int:
-        return sum(self.taken.values())
-
 
 def listed_by_worst(numbers: Figures, options: ReportOptions) -> dict[str, int]:
     """Claims the work list lists, by their worst severity."""
@@ -98,23 +94,18 @@ def _row(file_number: int, claim_id: str, findings: list[Finding], options: Repo
     return [file_number, text(claim_id), text(first.payer_id),
             date_span(f.service_date for f in findings), " ".join(drugs),
             float(charge) if charge is not None else None, " ".join(rules),
-            SEVERITIES.index(worst(counts_present(counts))), counts["error"], counts["warning"],
-            counts["info"], claim_key(file_number, first_index)]
+            SEVERITIES.index(worst(s for s, n in counts.items() if n)), counts["error"],
+            counts["warning"], counts["info"], claim_key(file_number, first_index)]
 
 
-def counts_present(counts: dict[str, int]) -> list[str]:
-    return [severity for severity, n in counts.items() if n]
-
-
-def write_rows(out: TextIO, report, numbers: Figures, options: ReportOptions) -> Quota:
-    """The rows data block, streamed one claim at a time; returns the quota used
-    (how many rows of each worst severity the page lists)."""
+def write_rows(out: TextIO, report, numbers: Figures, options: ReportOptions) -> None:
+    """The rows data block, streamed one claim at a time."""
     quota = Quota(listed_by_worst(numbers, options), ROW_LIMIT)
     out.write('<script type="application/json" id="worklist-rows">[')
     written = 0
     for number, result in enumerate(report.files, 1):
         for group in claim_groups(result.findings):
-            if not hasattr(group, "first_index"):
+            if not isinstance(group, ClaimGroup):
                 continue  # findings outside any claim are listed apart
             severity = worst(f.severity for f in group.findings)
             if not options.listed(severity) or not quota.take(severity):
@@ -123,7 +114,6 @@ def write_rows(out: TextIO, report, numbers: Figures, options: ReportOptions) ->
             out.write(("," if written else "") + script_json(row))
             written += 1
     out.write("]</script>\n")
-    return quota
 
 
 # -- details ---------------------------------------------------------------------------
