@@ -78,9 +78,10 @@ def extract(paths: tuple[Path, ...], fmt: str, output: str | None,
 @history_options
 @ack277_option
 def check(paths: tuple[Path, ...], fmt: str, outputs: tuple[str, ...], select: str | None,
-          ignore: str | None, drug_tables: tuple[Path, ...], config_path: str | None,
-          refdata: Path | None, ig_validate: bool, history_path: str | None,
-          history_key: str | None, history_days: int | None, ack277_dir: Path | None) -> None:
+          ignore: str | None, min_severity: str | None, drug_tables: tuple[Path, ...],
+          config_path: str | None, refdata: Path | None, ig_validate: bool,
+          history_path: str | None, history_key: str | None, history_days: int | None,
+          ack277_dir: Path | None) -> None:
     """Check the drug lines of the 837 files and folders PATHS against the billing rules.
 
     The files are one run: claims are judged against each other in the order
@@ -107,11 +108,12 @@ def check(paths: tuple[Path, ...], fmt: str, outputs: tuple[str, ...], select: s
         engine.close()
         if store is not None:
             store.close()
+    del engine  # the engine's caches go before the reports
     if ig_validate:
         from .validate import add_validation
 
         add_validation(report, config)
-    write_reports(report, fmt, outputs)
+    write_reports(report, fmt, outputs, min_severity, announce=True)
     for result in report.files:
         if result.status == "unreadable":
             report_reader_errors(result)
@@ -230,9 +232,10 @@ def describe_drug(drug) -> str:
               help="Folder for --nights files.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False),
               help="File to write (atomically).")
+@click.option("--force", is_flag=True, help="Replace OUTPUT if it exists.")
 def generate(kind: str, claims: int | None, size: str | None, seed: int, defect_rate: float,
              drug_share: float | None, nights: int | None, out_dir: str | None,
-             output: str | None) -> None:
+             output: str | None, force: bool) -> None:
     """Write a synthetic 837P/837I file (all data made up) for tests and benchmarks."""
     from .generator import generate as write_claims
 
@@ -244,6 +247,9 @@ def generate(kind: str, claims: int | None, size: str | None, seed: int, defect_
         sys.exit(EXIT_TROUBLE)
     if (claims is None) == (size is None):
         complain("give exactly one of --claims or --size")
+        sys.exit(EXIT_TROUBLE)
+    if output != "-" and Path(output).exists() and not force:
+        complain(f"{output} exists; use --force to replace it")
         sys.exit(EXIT_TROUBLE)
     target = _parse_size(size) if size else None
     with output_stream(output) as out:

@@ -9,6 +9,7 @@ from typing import Iterator, TextIO
 import click
 
 from .files import atomic_output, discover
+from .findings import SEVERITIES
 from .safetext import shown
 
 EXIT_OK, EXIT_FINDINGS, EXIT_TROUBLE = 0, 1, 2
@@ -66,22 +67,33 @@ def refuse_outputs_over_inputs(outputs, inputs: list[Path]) -> None:
             sys.exit(EXIT_TROUBLE)
 
 
-def parse_codes(value: str | None) -> tuple[str, ...]:
+def parse_codes(value: str | None, option: str = "--select/--ignore") -> tuple[str, ...]:
+    """Comma- or space-separated rule codes and prefixes; exit 2 naming the close
+    matches when one matches no rule (a typo must not make a run look clean)."""
+    from .config import ConfigError, check_codes
+
     if not value:
         return ()
-    return tuple(code.strip().upper() for code in value.replace(" ", ",").split(",")
-                 if code.strip())
+    codes = tuple(code.strip().upper() for code in value.replace(" ", ",").split(",")
+                  if code.strip())
+    try:
+        check_codes(codes, option)
+    except ConfigError as exc:
+        complain(str(exc))
+        sys.exit(EXIT_TROUBLE)
+    return codes
 
 
 def load_config_or_exit(config_path: str | None, select: str | None, ignore: str | None):
     from .config import ConfigError, load_config
 
+    selected, ignored = parse_codes(select, "--select"), parse_codes(ignore, "--ignore")
     try:
         config = load_config(config_path)
     except ConfigError as exc:
         complain(str(exc))
         sys.exit(EXIT_TROUBLE)
-    return config.with_selection(parse_codes(select), parse_codes(ignore))
+    return config.with_selection(selected, ignored)
 
 
 refdata_option = click.option(
@@ -101,6 +113,9 @@ def report_options(function):
                           "from the extension (-o report.html -o findings.csv)."),
         click.option("--select", help="Only these rule codes or prefixes (comma-separated)."),
         click.option("--ignore", help="Skip these rule codes or prefixes (comma-separated)."),
+        click.option("--min-severity", type=click.Choice(SEVERITIES), default=None,
+                     help="Text and HTML: list findings of this severity and above "
+                          "[default: warning; the summary counts the rest]."),
         click.option("--drug-table", "drug_tables", multiple=True,
                      type=click.Path(exists=True, dir_okay=False, path_type=Path),
                      help="Extra drug table (TOML) adding to or overriding the shipped one."),
@@ -113,18 +128,37 @@ def report_options(function):
     return function
 
 
-def write_reports(report, fmt: str, outputs: tuple[str, ...]) -> None:
-    """Write the report to stdout, or to each output in the format its name implies."""
-    from .reports import format_for, load_writers
+def write_reports(report, fmt: str, outputs: tuple[str, ...], min_severity: str | None = None,
+                  *, announce: bool = False) -> None:
+    """Write the report to stdout, or to each output in the format its name implies.
+
+    ``announce``: after writing files, print the run's summary and the paths
+    written to stderr, so `check -o report.html` does not end in silence.
+    """
+    from .reports import DEFAULT_OPTIONS, ReportOptions, format_for, load_writers
 
     writers = load_writers()
     if fmt not in writers:
         complain(f"unknown report format {fmt!r}; choose from {', '.join(sorted(writers))}")
         sys.exit(EXIT_TROUBLE)
+    options = ReportOptions(min_severity) if min_severity else DEFAULT_OPTIONS
     targets = [(None, fmt)] if not outputs else [(o, format_for(o) or fmt) for o in outputs]
     for output, name in targets:
         with output_stream(output) as out:
-            writers[name](report, out)
+            writers[name](report, out, options)
+    if announce and outputs:
+        announce_outputs(report, targets)
+
+
+def announce_outputs(report, targets) -> None:
+    from .reports.figures import figures
+    from .reports.text import held_line, summary_line
+
+    numbers = figures(report)
+    click.echo(f"{summary_line(numbers)}; {held_line(numbers)}", err=True)
+    for output, name in targets:
+        if output not in (None, "-"):
+            click.echo(f"  wrote {shown(output)} ({name})", err=True)
 
 
 def report_reader_errors(reader) -> bool:

@@ -6,7 +6,7 @@ No configuration is needed for sensible defaults.  A file looks like::
     ignore = ["DOC003"]
 
     [severity]
-    DOC002 = "info"
+    NDC007 = "error"          # hold claims whose NDC quantity disagrees with the units
 
     [defaults]
     jw_jz = true              # apply JW/JZ rules (MOD001-MOD006)
@@ -35,9 +35,11 @@ top-level ones for the claims it matches.
 """
 from __future__ import annotations
 
+import difflib
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from typing import Iterable
 
 from .findings import SEVERITIES
 
@@ -55,6 +57,38 @@ def _codes(value, where: str) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise ConfigError(f"{where}: expected a list of rule codes or prefixes")
     return tuple(v.strip().upper() for v in value if v.strip())
+
+
+def check_codes(entries: Iterable[str], where: str, *, exact: bool = False) -> None:
+    """Raise ConfigError when an entry matches no rule: a typo in ``--ignore`` or
+    ``select`` must not make a nightly run check nothing and look clean.
+
+    An entry is a rule code or the prefix of one ("NDC", "MOD00"); IGH, IGS and IGE
+    are families whose codes carry pyx12's number ("IGS8").  With ``exact`` (a
+    severity table's keys) it must be a whole code.
+    """
+    from .rules import all_rules
+
+    codes = set(all_rules())
+    families = tuple(code for code in codes if not code[-1].isdigit())  # IGH, IGS, IGE
+
+    def known(entry: str) -> bool:
+        if any(entry.startswith(f) and entry[len(f):].isalnum() for f in families):
+            return True
+        return entry in codes if exact else any(code.startswith(entry) for code in codes)
+
+    unknown = [entry for entry in entries if not known(entry)]
+    if not unknown:
+        return
+    prefixes = {code.rstrip("0123456789") for code in codes} | {"IG"}
+    problems = []
+    for entry in unknown:
+        close = difflib.get_close_matches(entry, sorted(codes if exact else codes | prefixes),
+                                          n=3, cutoff=0.6)
+        hint = f" (did you mean {' or '.join(close)}?)" if close else ""
+        what = "rule code" if exact else "rule code or prefix"
+        problems.append(f"{where}: {entry!r} matches no {what}{hint}")
+    raise ConfigError("; ".join(problems) + "; `edi837 rules` lists the codes")
 
 
 def matches(code: str, patterns: tuple[str, ...]) -> bool:
@@ -141,7 +175,14 @@ def _severity(table, where: str) -> dict:
     for code, value in table.items():
         if value not in SEVERITIES:
             raise ConfigError(f"{where}.{code}: {value!r} is not one of {', '.join(SEVERITIES)}")
+    check_codes([code.upper() for code in table], where, exact=True)
     return {code.upper(): value for code, value in table.items()}
+
+
+def _selection(value, where: str) -> tuple[str, ...]:
+    codes = _codes(value, where)
+    check_codes(codes, where)
+    return codes
 
 
 def _profile(data: dict, where: str, base: Profile) -> Profile:
@@ -164,8 +205,8 @@ def _profile(data: dict, where: str, base: Profile) -> Profile:
         payer_ids=tuple(str(v) for v in data.get("payer_ids", ())),
         filing_indicators=tuple(str(v) for v in data.get("filing_indicators", ())),
         jw_jz=jw_jz, ndc_required=ndc_required, mue_across_claims=across,
-        select=_codes(data.get("select", []), f"{where}.select"),
-        ignore=_codes(data.get("ignore", []), f"{where}.ignore"),
+        select=_selection(data.get("select", []), f"{where}.select"),
+        ignore=_selection(data.get("ignore", []), f"{where}.ignore"),
         severity=_severity(data.get("severity", {}), f"{where}.severity"),
         schedules=_schedules(data.get("schedules", base.schedules), f"{where}.schedules"))
 
@@ -240,8 +281,8 @@ def parse_config(data: dict, source: str = "<config>") -> Config:
     defaults = _profile(data.get("defaults", {}), f"{source}: defaults", Profile())
     profiles = tuple(_profile(p, f"{source}: profiles[{i}]", defaults)
                      for i, p in enumerate(data.get("profiles", [])))
-    return Config(select=_codes(data.get("select", []), f"{source}: select"),
-                  ignore=_codes(data.get("ignore", []), f"{source}: ignore"),
+    return Config(select=_selection(data.get("select", []), f"{source}: select"),
+                  ignore=_selection(data.get("ignore", []), f"{source}: ignore"),
                   severity=_severity(data.get("severity", {}), f"{source}: severity"),
                   defaults=defaults, profiles=profiles, source=source,
                   acknowledgments=parse_acknowledgments(data.get("acknowledgments", {}),

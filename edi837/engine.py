@@ -177,6 +177,13 @@ class FileResult:
     def counts(self) -> Counter:
         return Counter(f.severity for f in self.findings)
 
+    def settle_status(self) -> None:
+        """ok or findings, once the findings are all in: notes (info) alone leave a
+        file OK; an unreadable file stays unreadable."""
+        if self.status != "unreadable":
+            self.status = "findings" if any(f.severity != INFO for f in self.findings) \
+                else "ok"
+
 
 @dataclass(slots=True)
 class Report:
@@ -383,8 +390,7 @@ class Engine:
         findings.extend(self._reader_findings(reader.findings))
         if reader.unreadable:
             result.status = "unreadable"
-        elif findings:
-            result.status = "findings"
+        result.settle_status()
         return result
 
     def _reader_findings(self, found: list[Finding]) -> list[Finding]:
@@ -400,6 +406,9 @@ class Engine:
         return kept
 
     def run(self, paths: Iterable[str | Path]) -> Report:
+        """One run over ``paths``: a history of its own files (and the store's, when
+        the engine was given one), whatever earlier runs of this engine saw."""
+        self.close()
         report = Report([], self.table.version, config_source=self.config.source,
                         reference_data=self.table.reference_data())
         for path in paths:

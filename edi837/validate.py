@@ -612,8 +612,7 @@ def _finish(prep: _Prepared, results: list[_UnitResult], reader_findings: bool
     findings.sort(key=Finding.sort_key)
     if prep.unreadable:
         result.status = "unreadable"
-    elif findings:
-        result.status = "findings"
+    result.settle_status()
     ack = None
     if results and prep.units[0].skeleton and not results[0].crash:
         ack = _assemble_999(results, prep.units)
@@ -815,4 +814,4 @@ def add_validation(report, config=None) -> None:
         if found:
             result.findings.extend(found)
             result.findings.sort(key=Finding.sort_key)
-            result.status = "findings"
+            result.settle_status()

@@ -28,6 +28,18 @@ SV1*HC:96365*400*UN*1***1
 DTP*472*D8*20260115
 """
 
+# One line, J2350 600 units, NDC hyphenated (NDC002, safe fix) and lowercase
+# CTP unit (NDC006): two error findings on one line of a claim charged 9000.
+TWO_ERRORS_ON_ONE_LINE = """
+CLM*C1*9000***11:B:1*Y*A*Y*Y
+HI*ABK:G35A
+LX*1
+SV1*HC:J2350:JZ*9000*UN*600***1
+DTP*472*D8*20260115
+LIN**N4*50242-150-01
+CTP****20*ml
+"""
+
 
 @pytest.fixture(autouse=True)
 def no_user_reference_data(tmp_path_factory, monkeypatch):
@@ -77,3 +89,15 @@ def private_data_home(tmp_path_factory):
             os.environ.pop(name, None)
         else:
             os.environ[name] = value
+
+
+@pytest.fixture(scope="session")
+def large_837(tmp_path_factory):
+    """A generated 100 MB 837P (about 150,000 claims; ~10 s), for the slow tests of
+    what must hold at nightly scale (report size, load time, memory)."""
+    from edi837.generator import generate
+
+    path = tmp_path_factory.mktemp("large") / "large-837p.edi"
+    with open(path, "w", encoding="latin-1", newline="") as out:
+        generate(out, "837P", size=100 << 20, seed=0)
+    return path

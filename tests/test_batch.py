@@ -50,11 +50,11 @@ def test_drop_folder_outcomes_archive_quarantine_summary_exit_status(tmp_path):
     [summary] = summaries(opts.out)
     files_in = by_name(summary)
     run_id = summary["run"]["id"]
-    # "findings" is any finding; the good files have infos only (EDI006: one segment a line)
+    # "findings" is an error or warning; the good files have infos only, so they are OK
     assert {n: (f["outcome"], f["errors"] > 0) for n, f in files_in.items()} == {
-        "good-837p.edi": ("findings", False), "partner/good-837i.edi": ("findings", False),
+        "good-837p.edi": ("ok", False), "partner/good-837i.edi": ("ok", False),
         "defect.edi": ("findings", True), "not-x12.pdf": ("quarantined", True),
-        "truncated.edi": ("quarantined", True), '<b>odd & "name".edi': ("findings", False),
+        "truncated.edi": ("quarantined", True), '<b>odd & "name".edi': ("ok", False),
         "remittance.835": ("quarantined", True)}
     assert "NDC002" in files_in["defect.edi"]["rules"]
     assert summary["totals"]["quarantined"] == 3 and summary["run"]["exit_status"] == 2

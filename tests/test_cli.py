@@ -31,7 +31,7 @@ def test_check_clean_file_exits_0(runner, tmp_path):
     path = write(tmp_path, "clean.edi", wrap_claims(CLEAN).replace("\n", ""))
     result = runner.invoke(main, ["check", str(path)])
     assert result.exit_code == 0, result.output
-    assert "1 files, 1 claims, 1 drug lines: 0 errors, 0 warnings, 0 infos" in result.output
+    assert "1 file (1 OK), 1 claim, 1 drug line: 0 errors, 0 warnings, 0 infos" in result.output
 
 
 def test_check_error_finding_exits_1_with_linter_lines(runner, tmp_path):

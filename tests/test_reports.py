@@ -18,12 +18,14 @@ from click.testing import CliRunner
 from lxml import etree
 from lxml import html as lxml_html
 
+from conftest import TWO_ERRORS_ON_ONE_LINE
 from edi837.cli import main
 from edi837.drugs import load_drug_table
 from edi837.engine import Engine
 from edi837.findings import Finding
 from edi837.reports import format_for, load_writers
-from edi837.reports.common import figures, iso_time, money
+from edi837.reports.common import iso_time
+from edi837.reports.figures import figures, money
 from edi837.reports.csv_report import COLUMNS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,17 +36,6 @@ SAMPLE_FILES = sorted(p for p in SAMPLES.rglob("*") if p.is_file() and p.suffix 
 FORMATS = ("annotated", "html", "csv", "xml", "json")
 SEVERITIES = ("error", "warning", "info")
 
-# One line, J2350 600 units, NDC hyphenated (NDC002, safe fix) and lowercase
-# CTP unit (NDC006): two error findings on one line.
-TWO_ERRORS_ON_ONE_LINE = """
-CLM*C1*9000***11:B:1*Y*A*Y*Y
-HI*ABK:G35A
-LX*1
-SV1*HC:J2350:JZ*9000*UN*600***1
-DTP*472*D8*20260115
-LIN**N4*50242-150-01
-CTP****20*ml
-"""
 
 CLEAN_CLAIM = """
 CLM*CLEAN1*9000***11:B:1*Y*A*Y*Y
@@ -109,20 +100,32 @@ def has_class(name: str, root: str = "") -> str:
     return f"{root}//*[contains(concat(' ', normalize-space(@class), ' '), ' {name} ')]"
 
 
+def data_block(doc, block_id: str):
+    """A JSON data block of the HTML page (rows, claim details), parsed."""
+    [block] = doc.xpath(f'//script[@type="application/json"][@id="{block_id}"]')
+    return json.loads(block.text)
+
+
 def html_figures(page: str) -> dict:
     doc = lxml_html.fromstring(page)
     summary = {cell.get("data-figure"): cell.text_content().strip()
                for cell in doc.xpath('//section[@id="summary"]/table[1]//*[@data-figure]')}
     rules = {}
-    for row in doc.xpath('//table[@id="by-rule"]/tbody/tr[@data-rule]'):
+    for row in doc.xpath('//table[@id="by-rule" or @id="by-rule-info"]/tbody/tr[@data-rule]'):
         cells = {c.get("data-figure"): c.text_content().strip()
                  for c in row.xpath(".//*[@data-figure]")}
         rules[row.get("data-rule")] = cells
-    payers = {row.get("data-payer"): row.xpath('.//*[@data-figure="at-risk"]')[0].text_content()
+    payers = {row.get("data-payer"):
+              row.xpath('.//*[@data-figure="charges-held"]')[0].text_content()
               for row in doc.xpath('//table[@id="by-payer"]/tbody/tr[@data-payer]')}
-    findings = Counter(f.get("data-severity") for f in doc.xpath(has_class("finding")))
-    return {"summary": summary, "rules": rules, "payers": payers, "findings": findings,
+    meta = data_block(doc, "worklist-meta")
+    rows = [dict(zip(meta["fields"], row)) for row in data_block(doc, "worklist-rows")]
+    return {"summary": summary, "rules": rules, "payers": payers, "rows": rows, "meta": meta,
             "doc": doc}
+
+
+def as_dollars(amount) -> str:
+    return f"${Decimal(amount):,.2f}"
 
 
 def csv_rows(text: str) -> list[dict]:
@@ -142,21 +145,48 @@ def json_validator():
     return jsonschema.Draft202012Validator(schema)
 
 
+def claims_of(report) -> dict[str, list]:
+    """Findings by claim (file number-CLM index, the work list's row key)."""
+    claims: dict[str, list] = {}
+    for number, result in enumerate(report.files, 1):
+        for finding in result.findings:
+            if finding.claim_first is not None:
+                claims.setdefault(f"{number}-{finding.claim_first}", []).append(finding)
+    return claims
+
+
 def check_agreement(report, outputs: dict[str, str]) -> None:
-    """HTML, CSV, XML and JSON report the same counts (and dollars at risk)."""
+    """HTML, CSV, XML and JSON report the same counts and the same charges held."""
     numbers = figures(report)
     expected = {sev: numbers.summary[sev + "s"] for sev in SEVERITIES}
     expected_rules = {r.rule: (r.errors, r.warnings, r.infos) for r in numbers.rules}
+    expected_held = {r.rule: (r.held.claims, money(r.held.charges)) for r in numbers.rules}
+    expected_payers = {p.payer_id: money(p.held.charges) for p in numbers.payers}
 
     page = html_figures(outputs["html"])
-    assert {sev: int(page["summary"][sev + "s"]) for sev in SEVERITIES} == expected
-    assert {sev: page["findings"][sev] for sev in SEVERITIES} == expected
+    assert {sev: int(page["summary"][sev + "s"].replace(",", "")) for sev in SEVERITIES} == expected
     assert int(page["summary"]["files"]) == numbers.summary["files"]
-    assert int(page["summary"]["claims"]) == numbers.summary["claims"]
-    assert int(page["summary"]["drug-lines"]) == numbers.summary["drug_lines"]
-    assert page["summary"]["at-risk"] == money(numbers.at_risk)
+    assert int(page["summary"]["claims"].replace(",", "")) == numbers.summary["claims"]
+    assert int(page["summary"]["drug-lines"].replace(",", "")) == numbers.summary["drug_lines"]
+    assert page["summary"]["charges-held"] == as_dollars(numbers.held.charges)
+    assert int(page["summary"]["claims-held"].replace(",", "")) == numbers.held.claims
     assert {code: (int(c["errors"]), int(c["warnings"]), int(c["infos"]))
             for code, c in page["rules"].items()} == expected_rules
+    assert {code: (int(c["claims-held"]), c["charges-held"])
+            for code, c in page["rules"].items()} == {
+        code: (n, as_dollars(amount)) for code, (n, amount) in expected_held.items()}
+    assert page["payers"] == {p: as_dollars(a) for p, a in expected_payers.items()}
+    # the work list: one row per claim whose worst finding is an error or warning, its
+    # counts those of the claim's findings
+    claims = claims_of(report)
+    listed = {key for key, found in claims.items()
+              if {f.severity for f in found} & {"error", "warning"}}
+    assert {row["key"] for row in page["rows"]} == listed
+    for row in page["rows"]:
+        found = Counter(f.severity for f in claims[row["key"]])
+        assert (row["errors"], row["warnings"], row["infos"]) == (
+            found["error"], found["warning"], found["info"])
+        assert SEVERITIES[row["worst"]] == next(s for s in SEVERITIES if found[s])
 
     rows = csv_rows(outputs["csv"])
     assert Counter(r["severity"] for r in rows) == Counter(
@@ -170,10 +200,13 @@ def check_agreement(report, outputs: dict[str, str]) -> None:
     assert {sev: int(summary.get(sev + "s")) for sev in SEVERITIES} == expected
     assert Counter(f.get("severity") for f in doc.iter("finding")) == Counter(
         {k: v for k, v in expected.items() if v})
-    assert summary.get("dollarsAtRisk") == page["summary"]["at-risk"]
-    assert {p.get("id"): p.get("dollarsAtRisk") for p in doc.iter("payer")} == page["payers"]
+    assert summary.get("chargesHeld") == money(numbers.held.charges)
+    assert {p.get("id"): p.get("chargesHeld") for p in doc.find("payers")} == {
+        (p or "(no payer id)"): a for p, a in expected_payers.items()}
     assert {r.get("code"): (int(r.get("errors")), int(r.get("warnings")), int(r.get("infos")))
             for r in doc.find("rules")} == expected_rules
+    assert {r.get("code"): (int(r.get("claimsHeld")), r.get("chargesHeld"))
+            for r in doc.find("rules")} == expected_held
 
     data = json.loads(outputs["json"])
     assert {sev: data["summary"][sev + "s"] for sev in SEVERITIES} == expected
@@ -182,6 +215,14 @@ def check_agreement(report, outputs: dict[str, str]) -> None:
     for key in ("files", "claims", "drug_lines"):
         assert data["summary"][key] == int(summary.get(
             {"drug_lines": "drugLines"}.get(key, key)))
+    assert Decimal(str(data["summary"]["charges_held"])) == numbers.held.charges
+    assert {r["rule"]: (r["claims_held"], money(Decimal(str(r["charges_held"]))))
+            for r in data["summary"]["by_rule"]} == expected_held
+    assert {p["payer_id"] or "": money(Decimal(str(p["charges_held"])))
+            for p in data["summary"]["by_payer"]} == expected_payers
+    # each held claim once: the payers and the files add up to the total
+    assert sum(Decimal(str(p["charges_held"])) for p in data["summary"]["by_payer"]) == \
+        numbers.held.charges == sum(Decimal(str(f["charges_held"])) for f in data["files"])
 
 
 def check_valid(outputs: dict[str, str]) -> None:
@@ -249,41 +290,12 @@ def test_annotated_prints_only_claims_with_findings(engine):
 
 
 # -- fragments -----------------------------------------------------------------------------
-def test_dollars_at_risk_counts_a_line_once_per_rule_and_once_in_total(engine, edi_file):
-    report = engine.run([edi_file(TWO_ERRORS_ON_ONE_LINE)])
-    numbers = figures(report)
-    rules = {r.rule: r for r in numbers.rules}
-    assert {"NDC002", "NDC006"} <= set(rules)
-    assert rules["NDC002"].at_risk == rules["NDC006"].at_risk == Decimal("9000")
-    assert numbers.at_risk == Decimal("9000") and numbers.at_risk_lines == 1
-    assert [(p.payer, p.at_risk, p.lines) for p in numbers.payers] == [
-        ("PAYER01", Decimal("9000"), 1)]
-    outputs = render_all(report)
-    check_valid(outputs)
-    check_agreement(report, outputs)
-    assert "dollars at risk (charges of lines with errors): 9000.00 on 1 lines" \
-        in outputs["annotated"]
-
-
-def test_dollars_at_risk_by_payer(engine, edi_file):
-    report = engine.run([edi_file(TWO_ERRORS_ON_ONE_LINE, payer_id="PAYA"),
-                         edi_file(TWO_ERRORS_ON_ONE_LINE, payer_id="PAYB"),
-                         edi_file(TWO_ERRORS_ON_ONE_LINE.replace("9000", "4500"),
-                                  payer_id="PAYB")])
-    numbers = figures(report)
-    assert [(p.payer, p.at_risk, p.lines) for p in numbers.payers] == [
-        ("PAYB", Decimal("13500"), 2), ("PAYA", Decimal("9000"), 1)]
-    outputs = render_all(report)
-    check_agreement(report, outputs)
-    assert html_figures(outputs["html"])["payers"] == {"PAYB": "13500.00", "PAYA": "9000.00"}
-
-
 def test_annotated_view_of_a_claim(engine, edi_file):
     path = edi_file(CLEAN_CLAIM + TWO_ERRORS_ON_ONE_LINE)
     report = engine.run([path])
     text = render(report, "annotated")
     assert "CLM*CLEAN1" not in text  # clean claim: counted, not printed
-    assert "1 claims with findings; 1 claims without findings (not printed)" in text
+    assert "1 claim with findings; 1 claim without findings (not printed)" in text
     lines = text.splitlines()
     lin = next(i for i, line in enumerate(lines) if "] LIN**N4*50242-150-01~" in line)
     assert "NDC002 error" in lines[lin + 1]
@@ -313,9 +325,19 @@ def test_csv_row_carries_the_line_context(engine, edi_file):
 def test_claim_view_warns_when_the_file_changed_after_the_check(engine, edi_file):
     path = edi_file(TWO_ERRORS_ON_ONE_LINE)
     report = engine.run([path])
+
+    def warnings():
+        doc = lxml_html.fromstring(render(report, "html"))
+        return [p.text_content() for p in doc.xpath('//section[@id="worklist"]/p[@class="warn"]')]
+
+    assert "changed since it was checked" not in render(report, "annotated")
+    assert not warnings()
     path.write_bytes(path.read_bytes() + b"\n")
     assert "the file changed since it was checked" in render(report, "annotated")
-    assert "The file changed since it was checked" in render(report, "html")
+    assert [w for w in warnings() if w.startswith("The file changed since it was checked")]
+    [key] = claims_of(report)
+    doc = lxml_html.fromstring(render(report, "html"))
+    assert data_block(doc, f"claim-{key}")["changed"] is True
 
 
 def test_file_level_findings_shown_under_their_segment(engine, edi_file):
@@ -346,7 +368,7 @@ def test_validation_findings_in_a_claim_are_shown_in_that_claim(edi_file):
     [finding] = report.findings
     assert (finding.rule, finding.claim_id, finding.claim_first) == ("IGE1", "C1", 20)
     annotated = render(report, "annotated")
-    assert "1 claims with findings" in annotated
+    assert "1 claim with findings" in annotated
     claim = annotated[annotated.index("-- claim C1"):]
     assert claim.index("] CLM*C1**") < claim.index("IGE1 error") < claim.index("] HI*")
 
@@ -417,16 +439,21 @@ def test_hostile_text_is_inert_in_html(engine, edi_file):
     page = render(report, "html")
     doc = lxml_html.fromstring(page)
     scripts = doc.xpath("//script")
-    assert len(scripts) == 1 and "alert" not in scripts[0].text  # only the report's own
+    runnable = [s for s in scripts if s.get("type") != "application/json"]
+    assert len(runnable) == 1 and "alert" not in runnable[0].text  # only the report's own
+    blocks = [s.text for s in scripts if s.get("type") == "application/json"]
+    assert blocks and not [b for b in blocks if set("<>&") & set(b)]  # cannot close a block
+    assert "<script>alert" not in page and "\x1b" not in page
     assert not doc.xpath("//b//b | //code//b")  # the <b> in a name is not markup
-    text = doc.text_content()
-    assert "CLM*<script>alert(1)</script>*9000" in text
-    assert "O'HARA \"Q\" <b>BOLD</b>*JOSÉ" in text  # UTF-8 é, not mojibake
-    assert "Zoë" in text and "Ã" not in text
-    assert "\x1b" not in page and "\\x1b[31mRED" in text
-    claim_ids = [a.get("data-claim") for a in doc.xpath(has_class("claim"))]
-    assert "<script>alert(1)</script>" in claim_ids  # attribute escaped, value intact
-    assert "<script>alert" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    # the values are intact where the page's script reads them (set with textContent)
+    rows = html_figures(page)["rows"]
+    assert {"<script>alert(1)</script>", 'Zoë "Q" \\x1b[31mRED'} <= {r["claim"] for r in rows}
+    segments = [segment[1] for row in rows
+                for line in data_block(doc, "claim-" + row["key"])["lines"]
+                for segment in line[2]]
+    assert "CLM*<script>alert(1)</script>*9000***11:B:1*Y*A*Y*Y~" in segments
+    assert "NM1*82*1*O'HARA \"Q\" <b>BOLD</b>*JOSÉ****XX*1234567893~" in segments  # é as sent
+    assert not [s for s in segments if "Ã" in s]
     # nothing outside the file: no external resources, and a CSP that forbids them
     assert not doc.xpath("//link | //img | //iframe | //*[@src]"
                          " | //*[@href and not(starts-with(@href, '#'))]")
@@ -465,15 +492,49 @@ def test_hostile_text_is_safe_in_annotated_xml_and_json(engine, edi_file):
 
 
 def test_documentation_checklist_per_j2350_claim(engine, edi_file):
-    report = engine.run([edi_file(TWO_ERRORS_ON_ONE_LINE)])
+    """Each DOC rule on each J2350 claim: its message when raised, else what is in
+    order, said positively (not "names no service facility: clear")."""
+    with_facility = CLEAN_CLAIM.replace("50242015001", "50242-150-01")  # NDC002 only
+    report = engine.run([edi_file(TWO_ERRORS_ON_ONE_LINE), edi_file(with_facility)])
     doc = lxml_html.fromstring(render(report, "html"))
-    claim = doc.xpath(has_class("claim"))[0]
-    items = claim.xpath(has_class("checklist", ".") + "//li[@data-rule]")
-    codes = [item.get("data-rule") for item in items]
-    assert codes and all(code.startswith("DOC") for code in codes)
-    flagged = {f.rule for f in report.findings if f.rule.startswith("DOC")}
-    for item in items:
-        assert ("flagged" in item.get("class")) == (item.get("data-rule") in flagged)
+    raised = {}
+    for key, found in claims_of(report).items():
+        checklist = data_block(doc, f"claim-{key}")["checklist"]
+        flagged = {f.rule: f.message for f in found if f.rule.startswith("DOC")}
+        items = {code: (words, flagged_here) for code, words, flagged_here in checklist["items"]}
+        assert list(items) == ["DOC001", "DOC002", "DOC003", "DOC004"]
+        for code, (words, flagged_here) in items.items():
+            assert flagged_here == (code in flagged)
+            assert words == flagged[code] if flagged_here else "no " not in words
+        raised[found[0].claim_id] = set(flagged), items
+    assert raised["C1"][0] == {"DOC002", "DOC003", "DOC004"}
+    assert raised["CLEAN1"][0] == set()
+    assert raised["CLEAN1"][1]["DOC003"] == ("a service facility is named.", False)
+
+
+def test_the_work_list_keeps_errors_when_rows_are_capped_and_says_so(engine, edi_file,
+                                                                     monkeypatch):
+    from conftest import CLEAN_J2350_CLAIM
+    from edi837.reports import html_worklist
+
+    warning = CLEAN_J2350_CLAIM.split("LX*2")[0]  # no administration line: ADM001 only
+    # each its own date: the same claim three times would be duplicates (HIS001 errors)
+    claims = "".join(warning.replace("CLM*C1*", f"CLM*W{n}*").replace("20260115", f"2026011{5 + n}")
+                     for n in range(3)) + "".join(
+        TWO_ERRORS_ON_ONE_LINE.replace("CLM*C1*", f"CLM*E{n}*") for n in range(2))
+    report = engine.run([edi_file(claims)])
+    uncapped = html_figures(render(report, "html"))
+    assert [r["claim"] for r in uncapped["rows"]] == ["W0", "W1", "W2", "E0", "E1"]
+    assert not uncapped["doc"].xpath('//*[@id="rows-capped"]')
+    monkeypatch.setattr(html_worklist, "ROW_LIMIT", 3)
+    monkeypatch.setattr(html_worklist, "DETAIL_LIMIT", 2)
+    capped = html_figures(render(report, "html"))
+    assert [r["claim"] for r in capped["rows"]] == ["W0", "E0", "E1"]  # errors kept first
+    assert capped["doc"].xpath('string(//*[@id="rows-capped"])').startswith(
+        "This page lists 3 of these 5 claims (errors first")
+    embedded = capped["doc"].xpath('//script[starts-with(@id, "claim-")]/@id')
+    assert embedded == [f"claim-{r['key']}" for r in capped["rows"] if r["claim"] != "W0"]
+    assert data_block(capped["doc"], "worklist-details") == {"claims": 2, "skipped": 1}
 
 
 def test_html_is_one_self_contained_file(engine, edi_file):
@@ -516,3 +577,35 @@ def test_format_option_writes_to_stdout(edi_file, fmt):
                                        str(edi_file(TWO_ERRORS_ON_ONE_LINE))])
     assert result.exit_code == 1
     assert "NDC002" in result.output
+
+
+# -- nightly scale -------------------------------------------------------------------------------
+@pytest.mark.slow
+def test_every_format_of_a_100_mb_input_in_bounded_memory(large_837, tmp_path):
+    """One `check` writing all six formats: its peak RSS bounds each format's.  The
+    reports stream (findings spilled to disk, the file re-read beside them), so
+    memory does not grow with the input."""
+    import subprocess
+    import sys
+
+    names = {"r.html": "html", "r.json": "json", "r.csv": "csv", "r.xml": "xml",
+             "r.txt": "text", "r.annotated.txt": "annotated"}
+    args = ["check", str(large_837)]
+    for name in names:
+        args += ["-o", str(tmp_path / name)]
+    script = ("import resource, subprocess, sys\n"
+              f"p = subprocess.run([sys.executable, '-m', 'edi837', *{args!r}],"
+              " stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)\n"
+              "print(p.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+              "print(p.stderr)")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=600, check=True)
+    status, rss = done.stdout.split("\n", 1)[0].split()
+    peak_mib = int(rss) / 1024
+    assert status == "1" and peak_mib < 64, (status, peak_mib, done.stdout[-2000:])
+    assert all(f"  wrote {tmp_path / name} ({fmt})" in done.stdout for name, fmt in names.items())
+    assert (tmp_path / "r.html").stat().st_size < 20 * 2**20
+    xml_schema().assertValid(etree.parse(str(tmp_path / "r.xml")))
+    print(f"100 MB input, all formats: peak RSS {peak_mib:.1f} MiB; sizes "
+          + ", ".join(f"{name} {(tmp_path / name).stat().st_size / 2**20:.1f} MiB"
+                      for name in names))

@@ -391,7 +391,7 @@ def test_mod006_message_and_no_other_mod_rule(tmp_path, multi_dose_engine):
     result, _ = check(tmp_path, fragment, engine=multi_dose_engine)
     assert ours(result) == [("MOD006", 1)]
     assert only(result, "MOD006").message == (
-        "J1815 is not supplied in single-dose containers (drug table): JZ apply only to "
+        "J1815 is not supplied in single-dose containers (drug table): JZ applies only to "
         "single-dose containers")
 
 

@@ -172,8 +172,7 @@ class Worker:
             result = FileResult(**step.checked, findings=load_findings(work / FINDINGS))
             history = list(load(work / HISTORY)) if (work / HISTORY).exists() else []
             result.findings.extend(history)
-            if result.status == "ok" and result.findings:
-                result.status = "findings"
+            result.settle_status()
         except OSError:
             raise
         except Exception as exc:

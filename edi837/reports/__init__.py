@@ -1,17 +1,42 @@
 """Report formats.  Every format renders the same :class:`~edi837.engine.Report`,
-so formats can never disagree about what was found."""
+so formats can never disagree about what was found.
+
+A writer is ``write(report, out, options=None)``; :class:`ReportOptions` says
+what the person asked for (``--min-severity``), and formats that list findings
+for people (text, HTML) honour it.  Machine formats always carry everything.
+"""
 from __future__ import annotations
 
-from typing import Callable, TextIO
+from dataclasses import dataclass
+from typing import Callable
 
-from ..engine import Report
+from ..findings import SEVERITIES, WARNING
 
-WRITERS: dict[str, Callable[[Report, TextIO], None]] = {}
+WRITERS: dict[str, Callable[..., None]] = {}
 EXTENSIONS: dict[str, str] = {}
 
 
+@dataclass(slots=True, frozen=True)
+class ReportOptions:
+    # Findings below this are counted, not listed (text), or collapsed and not
+    # listed as claims of their own (HTML): 32,000 DOC001 notes must not bury
+    # the errors.  The summary always says how many were left out.
+    min_severity: str = WARNING
+
+    def __post_init__(self) -> None:
+        if self.min_severity not in SEVERITIES:
+            raise ValueError(f"min_severity must be one of {', '.join(SEVERITIES)}")
+
+    def listed(self, severity: str) -> bool:
+        """Whether findings of ``severity`` are listed at this minimum."""
+        return SEVERITIES.index(severity) <= SEVERITIES.index(self.min_severity)
+
+
+DEFAULT_OPTIONS = ReportOptions()
+
+
 def writer(name: str, *extensions: str) -> Callable:
-    def register(function: Callable[[Report, TextIO], None]) -> Callable:
+    def register(function: Callable[..., None]) -> Callable:
         WRITERS[name] = function
         for ext in extensions:
             EXTENSIONS[ext] = name
@@ -19,7 +44,7 @@ def writer(name: str, *extensions: str) -> Callable:
     return register
 
 
-def load_writers() -> dict[str, Callable[[Report, TextIO], None]]:
+def load_writers() -> dict[str, Callable[..., None]]:
     import importlib
     import pkgutil
 

@@ -11,14 +11,17 @@ from typing import TextIO
 from ..engine import Report
 from ..findings import Finding
 from . import writer
-from .common import (NOT_READ, ClaimView, SegmentView, figures, file_views, fix_hint,
-                     iso_time, money, run_seconds, severity_counts, text)
+from .common import (NOT_READ, ClaimView, SegmentView, file_views, fix_hint, iso_time,
+                     run_seconds, severity_counts, text)
+from .figures import dollars, figures, plural
+from .text import breakdown, held_line, status_word, summary_line
 
 INDENT = " " * 11  # lines up with the segment text after "  [nnnnnn] "
 
 
 def _counts(counts) -> str:
-    return f"{counts['error']} errors, {counts['warning']} warnings, {counts['info']} infos"
+    return (f"{plural(counts['error'], 'error')}, {plural(counts['warning'], 'warning')}, "
+            f"{plural(counts['info'], 'info')}")
 
 
 def _finding(out: TextIO, finding: Finding, marker: str = "^") -> None:
@@ -37,9 +40,13 @@ def _segment(out: TextIO, segment: SegmentView) -> None:
 
 def _claim(out: TextIO, claim: ClaimView) -> None:
     isa, gs, st = (text(n) for n in claim.control_numbers)
-    payer = text(claim.payer_id) or "unknown"
+    payer = " ".join(filter(None, (text(claim.payer_id), text(claim.payer_name)))) or "unknown"
+    charge = claim.charge
     out.write(f"\n-- claim {text(claim.claim_id)}  (ISA13 {isa}, GS06 {gs}, ST02 {st}; "
-              f"payer {payer}; segments {claim.first_index}-{claim.last_index}): "
+              f"payer {payer}; billing NPI {text(claim.billing_npi) or 'unknown'}; "
+              f"date of service {claim.service_dates or 'unknown'}; "
+              f"charge {dollars(charge) if charge is not None else 'unknown'}; "
+              f"segments {claim.first_index}-{claim.last_index}): "
               f"{_counts(severity_counts(claim.findings))}\n")
     for segment in claim.segments:
         _segment(out, segment)
@@ -49,28 +56,31 @@ def _claim(out: TextIO, claim: ClaimView) -> None:
 
 
 @writer("annotated", ".annotated.txt")
-def write_annotated(report: Report, out: TextIO) -> None:
+def write_annotated(report: Report, out: TextIO, options=None) -> None:
+    """Every claim with findings, whatever ``options`` say: this is the detail the
+    HTML report points to when it leaves segments out."""
     numbers = figures(report)
-    summary = numbers.summary
     out.write("edi837 annotated report\n")
     out.write(f"tool edi837 {report.tool_version}; drug table {report.drug_table_version}; "
               f"run {iso_time(report.started)} to {iso_time(report.finished or report.started)} "
               f"({run_seconds(report)} s)\n")
-    out.write(f"{summary['files']} files, {summary['claims']} claims, "
-              f"{summary['drug_lines']} drug lines: {_counts(severity_counts(report.findings))}; "
-              f"{numbers.claims_with_findings} claims with findings\n")
-    out.write(f"dollars at risk (charges of lines with errors): {money(numbers.at_risk)} "
-              f"on {numbers.at_risk_lines} lines\n")
-    for view in file_views(report):
+    out.write(f"{summary_line(numbers)}; "
+              f"{plural(numbers.claims_with_findings, 'claim')} with findings\n")
+    out.write(held_line(numbers) + "\n")
+    for line in breakdown(numbers):
+        out.write(line + "\n")
+    for view, file in zip(file_views(report), numbers.files):
         result = view.result
         out.write(f"\n== file {text(result.path)}\n")
-        out.write(f"   sha256 {result.sha256 or '(not read)'}, {result.size} bytes, "
-                  f"status {result.status}; {result.transactions} transactions, "
-                  f"{result.claims} claims, {result.drug_lines} drug lines: "
-                  f"{_counts(severity_counts(result.findings))}\n")
-        out.write(f"   {view.claims_with_findings} claims with findings; "
-                  f"{result.claims - view.claims_with_findings} claims without findings "
-                  f"(not printed)\n")
+        out.write(f"   sha256 {result.sha256 or '(not read)'}, {result.size:,} bytes, "
+                  f"status {status_word(result.status)}; "
+                  f"{plural(result.transactions, 'transaction')}, "
+                  f"{plural(result.claims, 'claim')}, {plural(result.drug_lines, 'drug line')}: "
+                  f"{_counts(file.counts)}; charges held {dollars(file.held.charges)} on "
+                  f"{plural(file.held.claims, 'claim')}\n")
+        out.write(f"   {plural(view.claims_with_findings, 'claim')} with findings; "
+                  f"{plural(result.claims - view.claims_with_findings, 'claim')} without "
+                  f"findings (not printed)\n")
         if view.changed:
             out.write("   warning: the file changed since it was checked; "
                       "segments below may not match\n")

@@ -1,8 +1,8 @@
 """What every report format shares, computed once from the Report.
 
-* :func:`figures` - the batch summary: counts by severity and by rule, and
-  "dollars at risk" (the charges of lines with error findings) by rule and by
-  payer.  Every format prints these numbers, so none computes them itself.
+* :func:`figures` (edi837.reports.figures) - the run's figures: counts by
+  severity and by rule, and the charges held by rule, payer and file.  Every
+  format prints these numbers, so none computes them itself.
 * :func:`file_views` - for the claim views (annotated text, HTML): each file's
   claims with findings, as their segments with the findings placed under the
   segment they concern.  Files are re-read with the streaming SegmentReader
@@ -20,16 +20,16 @@ import os
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from functools import lru_cache
-from typing import Iterator
+from typing import Iterable, Iterator
 
 from ..engine import FileResult, Report
-from ..findings import ERROR, INFO, SEVERITIES, WARNING, Finding
+from ..findings import SEVERITIES, Finding, iso_date
 from ..safetext import shown
 from ..x12.reader import SegmentReader, X12SyntaxError
+from .figures import amount_of
 
-CENT = Decimal("0.01")
 UNKNOWN_PAYER = "(no payer id)"
 NOT_READ = "(segment could not be read)"  # shown where a finding's segment is unreadable
 DOCUMENTED_DRUG = "J2350"  # the drug whose documentation checklist claim views show
@@ -47,8 +47,13 @@ def run_seconds(report: Report) -> float:
     return round(max((report.finished or report.started) - report.started, 0.0), 3)
 
 
-def money(amount: Decimal) -> str:
-    return str(amount.quantize(CENT))
+def date_span(dates: Iterable[str | None]) -> str:
+    """The dates of service of a claim's findings: '2026-01-15', or first to last."""
+    days = sorted({d for d in dates if d})
+    if not days:
+        return ""
+    first, last = text(iso_date(days[0])), text(iso_date(days[-1]))
+    return first if first == last else f"{first} to {last}"
 
 
 def fix_hint(finding: Finding) -> str:
@@ -80,134 +85,29 @@ _FIX_SAFETY = re.compile(r"^[ \t]*Fix safety:(.*?)(?=\n\s*\n|\n[ \t]*[A-Z][A-Za-
                          re.S | re.M)
 
 
+@lru_cache(maxsize=None)
+def checklist_item(code: str) -> str:
+    """What a checklist ticks when the rule is not raised: the "Checklist:" line of
+    the rule's docstring ("a service facility is named"), else its summary."""
+    from ..rules import all_rules
+
+    rule = all_rules().get(code)
+    if rule is None:
+        return ""
+    match = _CHECKLIST.search(rule.doc)
+    return " ".join(match.group(1).split()) if match else rule.summary
+
+
+_CHECKLIST = re.compile(r"^[ \t]*Checklist:(.*?)(?=\n\s*\n|\n[ \t]*[A-Z][A-Za-z ()0-9]*:|\Z)",
+                        re.S | re.M)
+
+
 def ndc_of(finding: Finding) -> str:
     """The line's NDC as billed, or the value of an NDC finding."""
     ndc = finding.extra.get("ndc")
     if ndc:
         return ndc
     return finding.value or "" if finding.rule.startswith("NDC") else ""
-
-
-# -- figures ---------------------------------------------------------------------------
-@dataclass(slots=True)
-class RuleFigures:
-    rule: str
-    counts: Counter = field(default_factory=Counter)  # severity -> findings
-    at_risk: Decimal = Decimal(0)
-    lines: int = 0  # lines with an error finding of this rule
-
-    @property
-    def errors(self) -> int:
-        return self.counts[ERROR]
-
-    @property
-    def warnings(self) -> int:
-        return self.counts[WARNING]
-
-    @property
-    def infos(self) -> int:
-        return self.counts[INFO]
-
-    @property
-    def findings(self) -> int:
-        return sum(self.counts.values())
-
-
-@dataclass(slots=True)
-class PayerFigures:
-    payer: str
-    at_risk: Decimal = Decimal(0)
-    lines: int = 0
-
-
-@dataclass(slots=True)
-class Figures:
-    summary: dict  # Report.summary(): files, claims, drug_lines, errors, warnings, infos
-    findings: int
-    claims_with_findings: int
-    rules: list[RuleFigures]  # catalog order
-    at_risk: Decimal  # charges of lines with at least one error finding
-    at_risk_lines: int
-    payers: list[PayerFigures]  # largest amount first
-
-
-def _charge(finding: Finding) -> Decimal | None:
-    if not finding.charge:
-        return None
-    try:
-        amount = Decimal(finding.charge)
-    except InvalidOperation:
-        return None
-    return amount if amount.is_finite() else None
-
-
-def line_key(finding: Finding) -> tuple:
-    """One service line: the SV1/SV2 segment, else its claim and LX."""
-    index = finding.extra.get("line_index")
-    if index is None and finding.segment in ("SV1", "SV2"):
-        index = finding.segment_index
-    if index is not None:
-        return (finding.path, index)
-    return (finding.path, finding.interchange, finding.group, finding.transaction,
-            finding.claim_id, finding.line_number)
-
-
-def _rule_order(code: str) -> tuple:
-    order = ("EDI", "IG", "NDC", "MOD", "UNT", "DX", "ADM", "REV", "DOS", "DOC")
-    prefix = code.rstrip("0123456789")
-    prefix = "IG" if code.startswith("IG") else prefix
-    return (order.index(prefix) if prefix in order else len(order), code)
-
-
-def figures(report: Report) -> Figures:
-    """The batch figures every format prints (each charged line counted once per
-    rule, and once in the total and its payer's amount).
-
-    One pass over the findings, which come in file order: a claim's findings
-    are together, so lines are told apart within the current claim only and
-    memory does not grow with the number of findings.
-    """
-    rules: dict[str, RuleFigures] = {}
-    payers: dict[str, PayerFigures] = {}
-    at_risk, at_risk_lines, total, claims = Decimal(0), 0, 0, 0
-    claim = None  # (file's place in the report, CLM index) of the findings being counted
-    lines: set[tuple] = set()  # charged lines of the current claim
-    rule_lines: set[tuple] = set()
-    for place, result in enumerate(report.files):
-        for finding in result.findings:
-            total += 1
-            figure = rules.get(finding.rule)
-            if figure is None:
-                figure = rules[finding.rule] = RuleFigures(finding.rule)
-            figure.counts[finding.severity] += 1
-            if finding.claim_first is not None and (place, finding.claim_first) != claim:
-                claim = (place, finding.claim_first)
-                claims += 1
-                lines.clear()
-                rule_lines.clear()
-            if finding.severity != ERROR:
-                continue
-            amount = _charge(finding)
-            if amount is None:
-                continue
-            key = line_key(finding)
-            if key not in lines:
-                lines.add(key)
-                payer = payers.setdefault(finding.payer_id or UNKNOWN_PAYER,
-                                          PayerFigures(finding.payer_id or UNKNOWN_PAYER))
-                payer.at_risk += amount
-                payer.lines += 1
-                at_risk += amount
-                at_risk_lines += 1
-            if (finding.rule, key) not in rule_lines:
-                rule_lines.add((finding.rule, key))
-                figure.at_risk += amount
-                figure.lines += 1
-    return Figures(
-        summary=report.summary(), findings=total, claims_with_findings=claims,
-        rules=[rules[code] for code in sorted(rules, key=_rule_order)],
-        at_risk=at_risk, at_risk_lines=at_risk_lines,
-        payers=sorted(payers.values(), key=lambda p: (-p.at_risk, p.payer)))
 
 
 def severity_counts(findings: list[Finding]) -> Counter:
@@ -261,12 +161,30 @@ class ClaimView:
         return next((f.payer_id for f in self.findings if f.payer_id), "")
 
     @property
+    def payer_name(self) -> str:
+        return next((f.payer_name for f in self.findings if f.payer_name), "")
+
+    @property
+    def billing_npi(self) -> str:
+        return next((f.billing_npi for f in self.findings if f.billing_npi), "")
+
+    @property
+    def charge(self) -> Decimal | None:
+        """CLM02, when a finding carries it and it is a number."""
+        return amount_of(next((f.claim_charge for f in self.findings if f.claim_charge), None))
+
+    @property
+    def service_dates(self) -> str:
+        return date_span(f.service_date for f in self.findings)
+
+    @property
     def control_numbers(self) -> tuple[str, str, str]:
         first = self.findings[0]
         return (first.interchange or "", first.group or "", first.transaction or "")
 
     def documentation_checklist(self) -> list[tuple[str, str, list[Finding]]] | None:
-        """For a J2350 claim: each DOC rule (code, summary, its findings here)."""
+        """For a J2350 claim: each DOC rule (code, what is in order when it is not
+        raised, its findings here)."""
         if DOCUMENTED_DRUG not in self.hcpcs:
             return None
         from ..rules import all_rules
@@ -274,8 +192,8 @@ class ClaimView:
         by_rule = defaultdict(list)
         for finding in self.findings:
             by_rule[finding.rule].append(finding)
-        return [(code, rule.summary, by_rule.get(code, []))
-                for code, rule in all_rules().items() if code.startswith("DOC")]
+        return [(code, checklist_item(code), by_rule.get(code, []))
+                for code in all_rules() if code.startswith("DOC")]
 
 
 @dataclass(slots=True)
@@ -298,7 +216,7 @@ def file_views(report: Report) -> Iterator[FileView]:
 
 
 @dataclass(slots=True)
-class _ClaimGroup:
+class ClaimGroup:
     first_index: int
     last_index: int
     claim_id: str
@@ -306,12 +224,12 @@ class _ClaimGroup:
 
 
 @dataclass(slots=True)
-class _SegmentGroup:
+class SegmentGroup:
     index: int
     findings: list[Finding]
 
 
-def _groups(findings) -> Iterator[_ClaimGroup | _SegmentGroup]:
+def claim_groups(findings) -> Iterator[ClaimGroup | SegmentGroup]:
     """A file's located findings (in file order) as claim groups (the findings
     of one claim: every finding inside a claim carries its CLM index) and
     segment groups (file-level findings of one segment), one group at a time."""
@@ -320,22 +238,22 @@ def _groups(findings) -> Iterator[_ClaimGroup | _SegmentGroup]:
         index = finding.segment_index
         if index is None:
             continue  # unlocated: shown apart
-        if isinstance(group, _ClaimGroup):
+        if isinstance(group, ClaimGroup):
             if finding.claim_first == group.first_index or (
                     finding.claim_first is None and index <= group.last_index):
                 group.findings.append(finding)
                 continue
-        elif isinstance(group, _SegmentGroup):
+        elif isinstance(group, SegmentGroup):
             if finding.claim_first is None and index == group.index:
                 group.findings.append(finding)
                 continue
         if group is not None:
             yield group
         if finding.claim_first is not None:
-            group = _ClaimGroup(finding.claim_first, finding.claim_last, finding.claim_id or "",
+            group = ClaimGroup(finding.claim_first, finding.claim_last, finding.claim_id or "",
                                 [finding])
         else:
-            group = _SegmentGroup(index, [finding])
+            group = SegmentGroup(index, [finding])
     if group is not None:
         yield group
 
@@ -356,24 +274,30 @@ def file_view(result: FileResult) -> FileView:
         if finding.claim_first is not None and finding.claim_first != previous:
             previous = finding.claim_first
             claims += 1
-    try:
-        changed = bool(result.sha256) and os.path.getsize(result.path) != result.size
-    except OSError:
-        changed = True
-    items = _read_views(result.path, _groups(result.findings)) if located else None
+    changed = file_changed(result)
+    items = _read_views(result.path, claim_groups(result.findings)) if located else None
     return FileView(result, unlocated, claims, changed, items)
 
 
-def _gone(group: _ClaimGroup | _SegmentGroup) -> ClaimView | SegmentView:
+def file_changed(result: FileResult) -> bool:
+    """Whether the file's size differs from when it was checked (or it is gone):
+    then the segments re-read for a claim view may not be the ones checked."""
+    try:
+        return bool(result.sha256) and os.path.getsize(result.path) != result.size
+    except OSError:
+        return True
+
+
+def _gone(group: ClaimGroup | SegmentGroup) -> ClaimView | SegmentView:
     """The view of a group whose segments the re-read did not see (the file changed
     or cannot be read): its findings without the segments' text."""
-    if isinstance(group, _ClaimGroup):
+    if isinstance(group, ClaimGroup):
         return ClaimView(group.claim_id, group.first_index, group.last_index, group.findings,
                          [], unplaced=list(group.findings))
     return SegmentView(group.index, None, group.findings)
 
 
-def _read_views(path: str, groups: Iterator[_ClaimGroup | _SegmentGroup]
+def _read_views(path: str, groups: Iterator[ClaimGroup | SegmentGroup]
                 ) -> Iterator[ClaimView | SegmentView]:
     """Stream the file once beside the findings' groups, keeping only the
     segments the views print; stop after the last group."""
@@ -385,13 +309,13 @@ def _read_views(path: str, groups: Iterator[_ClaimGroup | _SegmentGroup]
         for fields, index, _offset in reader:
             if current is None:
                 # groups whose segments the re-read passed without seeing (file changed)
-                while head is not None and (head.first_index if isinstance(head, _ClaimGroup)
+                while head is not None and (head.first_index if isinstance(head, ClaimGroup)
                                             else head.index) < index:
                     yield _gone(head)
                     head = next(groups, None)
                 if head is None:
                     break
-                if isinstance(head, _ClaimGroup) and head.first_index == index:
+                if isinstance(head, ClaimGroup) and head.first_index == index:
                     current = ClaimView(head.claim_id, head.first_index, head.last_index,
                                         head.findings, [LineView(None)])
                     placed = defaultdict(list)
@@ -404,7 +328,7 @@ def _read_views(path: str, groups: Iterator[_ClaimGroup | _SegmentGroup]
                     current.unplaced = [f for fs in placed.values() for f in fs]
                     yield current
                     current = None
-            elif isinstance(head, _SegmentGroup) and head.index == index:
+            elif isinstance(head, SegmentGroup) and head.index == index:
                 yield SegmentView(index, segment_text(fields, reader.delimiters),
                                   head.findings, text(fields[0]))
                 head = next(groups, None)

@@ -11,6 +11,7 @@ from typing import TextIO
 
 from ..engine import FileResult, Report
 from . import writer
+from .figures import FileFigures, figures
 
 
 def _time(stamp: float) -> str:
@@ -21,28 +22,32 @@ def _dumps(value) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def _file_head(result: FileResult) -> dict:
+def _file_head(result: FileResult, numbers: FileFigures) -> dict:
     return {"path": result.path, "status": result.status, "sha256": result.sha256,
             "size": result.size, "transactions": result.transactions,
-            "claims": result.claims, "drug_lines": result.drug_lines}
+            "claims": result.claims, "drug_lines": result.drug_lines,
+            "claims_with_findings": numbers.claims, **numbers.held.as_dict()}
 
 
 @writer("json", ".json")
-def write_json(report: Report, out: TextIO) -> None:
+def write_json(report: Report, out: TextIO, options=None) -> None:
+    """Every finding whatever ``options`` say: machines filter for themselves."""
+    numbers = figures(report)
     head = {
         "tool": {"name": "edi837", "version": report.tool_version},
         "reference_data": {"drug_table": report.drug_table_version, **report.reference_data},
         "run": {"started": _time(report.started),
                 "finished": _time(report.finished or report.started),
                 "config": report.config_source},
-        "summary": report.summary(),
+        "summary": numbers.as_dict(),
     }
     out.write("{\n")
     for key, value in head.items():
         out.write(f"  {_dumps(key)}: {_dumps(value)},\n")
     out.write('  "files": [')
-    for number, result in enumerate(report.files):
-        fields = ", ".join(f"{_dumps(k)}: {_dumps(v)}" for k, v in _file_head(result).items())
+    for number, (result, file) in enumerate(zip(report.files, numbers.files)):
+        fields = ", ".join(f"{_dumps(k)}: {_dumps(v)}"
+                           for k, v in _file_head(result, file).items())
         out.write(("," if number else "") + f"\n    {{{fields}, \"findings\": [")
         for index, finding in enumerate(result.findings):
             out.write(("," if index else "") + "\n      " + _dumps(finding.as_dict()))

@@ -1,12 +1,19 @@
-"""Text report, like a linter: one line per finding, then a summary."""
+"""Text report, like a linter: one line per finding, then a summary.
+
+Findings below ``--min-severity`` (default: warning) are counted, not listed,
+and the summary says how many and how to list them.  The summary gives the
+charges held (CLM02 of claims with an error finding) by rule and by payer.
+"""
 from __future__ import annotations
 
-from collections import Counter
 from typing import TextIO
 
 from ..engine import Report
-from . import writer
-from .common import figures, iso_time, money, text
+from . import DEFAULT_OPTIONS, ReportOptions, writer
+from .common import iso_time, text
+from .figures import Figures, dollars, figures, plural
+
+TOP_PAYER_RULES = 3  # rules named per payer line
 
 
 def finding_line(finding) -> str:
@@ -21,23 +28,76 @@ def finding_line(finding) -> str:
     return f"{where}: {finding.rule} {finding.severity} {text(finding.message)}{suffix}"
 
 
-@writer("text", ".txt")
-def write_text(report: Report, out: TextIO) -> None:
-    for finding in report.findings:
-        out.write(finding_line(finding) + "\n")
-    summary = report.summary()
-    out.write(f"\n{summary['files']} files, {summary['claims']} claims, "
-              f"{summary['drug_lines']} drug lines: {summary['errors']} errors, "
-              f"{summary['warnings']} warnings, {summary['infos']} infos "
-              f"(drug table {report.drug_table_version})\n")
-    by_rule = Counter((f.rule, f.severity) for f in report.findings)
-    for (rule, severity), count in sorted(by_rule.items()):
-        out.write(f"  {rule} {severity}: {count}\n")
-    totals = figures(report)
-    if totals.at_risk_lines:
-        out.write(f"  charges on lines with errors: {money(totals.at_risk)} "
-                  f"on {totals.at_risk_lines} lines\n")
+def status_word(status: str) -> str:
+    """A file's status for people: OK, findings, unreadable."""
+    return "OK" if status == "ok" else status
+
+
+def summary_line(numbers: Figures) -> str:
+    """'1 file (1 OK), 3 claims, 2 drug lines: 2 errors, 0 warnings, 1 info'."""
+    s = numbers.summary
+    return (f"{plural(s['files'], 'file')} ({numbers.files_ok:,} OK), "
+            f"{plural(s['claims'], 'claim')}, {plural(s['drug_lines'], 'drug line')}: "
+            f"{plural(s['errors'], 'error')}, {plural(s['warnings'], 'warning')}, "
+            f"{plural(s['infos'], 'info')}")
+
+
+def held_line(numbers: Figures) -> str:
+    held = numbers.held
+    if not held.claims:
+        return "no claim held: no error finding"
+    unknown = (f" ({plural(numbers.held_without_charge, 'claim')} without a charge)"
+               if numbers.held_without_charge else "")
+    return (f"charges held: {dollars(held.charges)} on {plural(held.claims, 'claim')} with "
+            f"errors (CLM02, each claim once){unknown}")
+
+
+def breakdown(numbers: Figures) -> list[str]:
+    """The figures by rule and by payer (charges held), a line each."""
+    lines = ["by rule (a claim held by two rules counts under both):"] if numbers.rules else []
+    for rule in numbers.rules:
+        counts = ", ".join(plural(n, severity) for severity, n in
+                           (("error", rule.errors), ("warning", rule.warnings),
+                            ("info", rule.infos)) if n)
+        held = (f"; {plural(rule.held.claims, 'claim')} held, {dollars(rule.held.charges)}"
+                if rule.held.claims else "")
+        lines.append(f"  {rule.rule}: {counts}{held}")
+    held_payers = [p for p in numbers.payers if p.held.claims]
+    if held_payers:
+        lines.append("by payer (charges held):")
+    for payer in held_payers:
+        rules = ", ".join(f"{code} {dollars(held.charges)}"
+                          for code, held in payer.top_rules()[:TOP_PAYER_RULES])
+        name = f" {text(payer.name)}" if payer.name else ""
+        lines.append(f"  {text(payer.payer_id) or '(no payer id)'}{name}: "
+                     f"{dollars(payer.held.charges)} on {plural(payer.held.claims, 'claim')} "
+                     f"(largest: {rules})")
+    return lines
+
+
+def write_summary(out: TextIO, report: Report, numbers: Figures, left_out: int = 0,
+                  minimum: str = "") -> None:
+    out.write(f"\n{summary_line(numbers)} (drug table {report.drug_table_version})\n")
+    if left_out:
+        out.write(f"{plural(left_out, 'finding')} below {minimum} severity not listed "
+                  f"(--min-severity info lists them)\n")
+    out.write(held_line(numbers) + "\n")
+    for line in breakdown(numbers):
+        out.write(line + "\n")
+    out.write("files:\n")
     for result in report.files:
-        state = "unreadable" if result.status == "unreadable" else "read"
-        out.write(f"  {state}: {text(result.path)} sha256 {result.sha256 or '-'}\n")
+        out.write(f"  {status_word(result.status)}: {text(result.path)} "
+                  f"sha256 {result.sha256 or '-'}\n")
     out.write(f"edi837 {report.tool_version}, run {iso_time(report.started)}\n")
+
+
+@writer("text", ".txt")
+def write_text(report: Report, out: TextIO, options: ReportOptions | None = None) -> None:
+    options = options or DEFAULT_OPTIONS
+    left_out = 0
+    for finding in report.findings:
+        if options.listed(finding.severity):
+            out.write(finding_line(finding) + "\n")
+        else:
+            left_out += 1
+    write_summary(out, report, figures(report), left_out, options.min_severity)

@@ -1,9 +1,12 @@
 """XML report, built with lxml and described by ``schemas/report.xsd``.
 
 The same content as the JSON report (tool, reference data, run, summary,
-files with their findings and fix edits) plus the batch figures (by rule,
-dollars at risk by rule and by payer).  EDI-derived text goes through
-``common.text``, so control characters never make the document ill-formed.
+files with their findings and fix edits) plus the run's figures: counts and
+charges held (CLM02 of claims with an error) by rule, by payer (with its
+rules) and by file.  ``dollarsAtRisk``/``linesAtRisk`` are the older per-line
+view (charges of service lines with an error), kept for integrations that
+read them.  EDI-derived text goes through ``common.text``, so control
+characters never make the document ill-formed.
 """
 from __future__ import annotations
 
@@ -12,9 +15,10 @@ from typing import TextIO
 from lxml import etree
 
 from ..engine import Report
-from ..findings import Finding
+from ..findings import Finding, iso_date
 from . import writer
-from .common import figures, fix_hint, iso_time, money, ndc_of, run_seconds, severity_counts, text
+from .common import UNKNOWN_PAYER, fix_hint, iso_time, ndc_of, run_seconds, text
+from .figures import Figures, Held, figures, money
 
 SCHEMA_VERSION = "1"
 
@@ -34,7 +38,9 @@ def _finding(parent: etree._Element, f: Finding) -> None:
         claimId=text(f.claim_id), lineNumber=f.line_number, hcpcs=text(f.hcpcs),
         ndc=text(ndc_of(f)), units=text(f.extra.get("units")), charge=text(f.charge),
         interchangeControlNumber=text(f.interchange), groupControlNumber=text(f.group),
-        transactionControlNumber=text(f.transaction), payerId=text(f.payer_id))
+        transactionControlNumber=text(f.transaction), payerId=text(f.payer_id),
+        payerName=text(f.payer_name), dateOfService=text(iso_date(f.service_date)),
+        claimCharge=text(f.claim_charge), billingNpi=text(f.billing_npi))
     etree.SubElement(element, "message").text = text(f.message)
     if f.value is not None:
         etree.SubElement(element, "value").text = text(f.value)
@@ -47,7 +53,11 @@ def _finding(parent: etree._Element, f: Finding) -> None:
                              after=text(edit.after))
 
 
-def _head(report: Report, numbers) -> list[etree._Element]:
+def _held(held: Held) -> dict:
+    return {"claimsHeld": str(held.claims), "chargesHeld": money(held.charges)}
+
+
+def _head(report: Report, numbers: Figures) -> list[etree._Element]:
     """Everything before <files>: tool, reference data, run, summary, figures."""
     summary = numbers.summary
     root = etree.Element("report")
@@ -61,16 +71,25 @@ def _head(report: Report, numbers) -> list[etree._Element]:
         drugLines=str(summary["drug_lines"]), errors=str(summary["errors"]),
         warnings=str(summary["warnings"]), infos=str(summary["infos"]),
         findings=str(numbers.findings), claimsWithFindings=str(numbers.claims_with_findings),
-        dollarsAtRisk=money(numbers.at_risk), linesAtRisk=str(numbers.at_risk_lines))
+        dollarsAtRisk=money(numbers.at_risk), linesAtRisk=str(numbers.at_risk_lines),
+        filesOk=str(numbers.files_ok), **_held(numbers.held),
+        heldClaimsWithoutCharge=str(numbers.held_without_charge))
     rules = etree.SubElement(root, "rules")
     for rule in numbers.rules:
         etree.SubElement(rules, "rule", code=rule.rule, errors=str(rule.errors),
                          warnings=str(rule.warnings), infos=str(rule.infos),
-                         dollarsAtRisk=money(rule.at_risk), linesAtRisk=str(rule.lines))
+                         dollarsAtRisk=money(rule.line_charges), linesAtRisk=str(rule.lines),
+                         claims=str(rule.claims), **_held(rule.held))
     payers = etree.SubElement(root, "payers")
     for payer in numbers.payers:
-        etree.SubElement(payers, "payer", id=text(payer.payer),
-                         dollarsAtRisk=money(payer.at_risk), linesAtRisk=str(payer.lines))
+        element = _attributes(
+            etree.SubElement(payers, "payer", id=text(payer.payer_id) or UNKNOWN_PAYER),
+            name=text(payer.name), errors=payer.counts["error"],
+            warnings=payer.counts["warning"], infos=payer.counts["info"],
+            claims=payer.claims, dollarsAtRisk=money(payer.line_charges),
+            linesAtRisk=payer.lines, **_held(payer.held))
+        for code, held in payer.top_rules():
+            etree.SubElement(element, "rule", code=code, **_held(held))
     return list(root)
 
 
@@ -81,22 +100,24 @@ def _start_tag(element: etree._Element) -> str:
 
 
 @writer("xml", ".xml")
-def write_xml(report: Report, out: TextIO) -> None:
+def write_xml(report: Report, out: TextIO, options=None) -> None:
     """Streamed: the figures first (one pass over the findings), then each
     finding as it is read, so a file's findings are never one tree in memory."""
     out.write('<?xml version="1.0" encoding="UTF-8"?>\n')
     out.write(f'<report schemaVersion="{SCHEMA_VERSION}">\n')
-    for element in _head(report, figures(report)):
+    numbers = figures(report)
+    for element in _head(report, numbers):
         out.write("  " + etree.tostring(element, encoding="unicode", pretty_print=True)
                   .replace("\n<", "\n  <"))
     out.write("  <files>\n")
-    for result in report.files:
-        counts = severity_counts(result.findings)
+    for result, file in zip(report.files, numbers.files):
+        counts = file.counts
         element = _attributes(
             etree.Element("file"), path=text(result.path), status=result.status,
             sha256=result.sha256, size=result.size, transactions=result.transactions,
             claims=result.claims, drugLines=result.drug_lines, errors=counts["error"],
-            warnings=counts["warning"], infos=counts["info"])
+            warnings=counts["warning"], infos=counts["info"],
+            claimsWithFindings=file.claims, **_held(file.held))
         out.write("    " + _start_tag(element) + "\n")
         for finding in result.findings:
             holder = etree.Element("file")

@@ -88,6 +88,7 @@ def documentation_on_file(ctx):
         DTP*472*D8*20260115
         LIN**N4*50242015001
         CTP****10*ML
+    Checklist: nothing extra to have on file for this dose.
     Fix safety: none (an annotation: nothing on the claim is wrong).
     """
     dose = _dose(ctx)
@@ -157,6 +158,8 @@ def no_rendering_provider(ctx):
         DTP*472*D8*20260115
         LIN**N4*50242015001
         CTP****20*ML
+    Checklist: the person who administered the drug is named, or the billing provider
+    is a person.
     Fix safety: none (who gave the drug is in the administration record).
     """
     claim = ctx.claim
@@ -225,6 +228,7 @@ def no_service_facility(ctx):
         DTP*472*D8*20260115
         LIN**N4*50242015001
         CTP****20*ML
+    Checklist: a service facility is named.
     Fix safety: none (an annotation).
     """
     claim = ctx.claim
@@ -281,6 +285,7 @@ def no_ordering_provider(ctx):
         DTP*472*D8*20260115
         LIN**N4*50242015001
         CTP****20*ML
+    Checklist: an ordering or referring provider is named for every drug line.
     Fix safety: none (an annotation).
     """
     line, claim = ctx.line, ctx.claim

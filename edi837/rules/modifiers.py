@@ -551,5 +551,6 @@ def jw_jz_on_multi_dose_drug(ctx):
     used = [m for m in (DISCARDED, NOTHING_DISCARDED) if line.has_modifier(m)]
     if used:
         ctx.finding(f"{line.procedure} is not supplied in single-dose containers (drug table): "
-                    f"{' and '.join(used)} apply only to single-dose containers",
+                    f"{' and '.join(used)} {'apply' if len(used) > 1 else 'applies'} only to "
+                    f"single-dose containers",
                     value=":".join((line.procedure, *line.modifiers)))
