@@ -10,7 +10,7 @@ from typing import TextIO
 
 from ..engine import Report
 from . import DEFAULT_OPTIONS, ReportOptions, writer
-from .common import iso_time, text
+from .common import iso_time, reference_note, text
 from .figures import Figures, dollars, figures, plural
 
 TOP_PAYER_RULES = 3  # rules named per payer line
@@ -78,6 +78,8 @@ def breakdown(numbers: Figures) -> list[str]:
 def write_summary(out: TextIO, report: Report, numbers: Figures, left_out: int = 0,
                   minimum: str = "") -> None:
     out.write(f"\n{summary_line(numbers)} (drug table {report.drug_table_version})\n")
+    if reference_note(report):
+        out.write(f"reference data: {reference_note(report)}\n")
     if left_out:
         out.write(f"{plural(left_out, 'finding')} below {minimum} severity not listed "
                   f"(--min-severity info lists them)\n")
