@@ -72,7 +72,7 @@ def validate(paths: tuple[Path, ...], fmt: str, outputs: tuple[str, ...],
     except ControlNumberError as exc:  # the counter broke during the run (disk full...)
         complain(f"{exc}; the run was stopped")
         sys.exit(EXIT_TROUBLE)
-    write_reports(report, fmt, outputs)
+    write_reports(report, fmt, outputs, announce=True)
     for result in report.files:
         if result.status == "unreadable":
             report_reader_errors(result)
