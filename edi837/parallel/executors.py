@@ -1,0 +1,66 @@
+"""Where `check --jobs N` runs its units: worker processes on this machine.
+
+The same members as :class:`edi837.batch.executors.Executor` (``slots``,
+``submit``, ``wait``, ``result``, ``close``), for :class:`~.work.Unit` jobs;
+the Dask version is in :mod:`.cluster`.  Workers are forked children that die
+with the driver and leave Ctrl-C to it.
+"""
+from __future__ import annotations
+
+import os
+import signal
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+
+from ..batch.executors import WorkerLost, _die_with_parent
+from .work import CheckSettings, Unit, check_unit
+
+_settings: CheckSettings | None = None
+
+
+def _init(settings: CheckSettings, parent: int) -> None:
+    global _settings
+    _die_with_parent(parent)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the driver stops the run
+    _settings = settings
+
+
+def _run(unit: Unit) -> dict:
+    return check_unit(_settings, unit)
+
+
+class LocalUnits:
+    """``jobs`` worker processes, started at the first unit."""
+
+    def __init__(self, settings: CheckSettings, jobs: int) -> None:
+        self.settings = settings
+        self.slots = jobs
+        self._pool: ProcessPoolExecutor | None = None
+
+    def submit(self, unit: Unit) -> Future:
+        if self._pool is None:
+            import multiprocessing
+
+            methods = multiprocessing.get_all_start_methods()
+            context = multiprocessing.get_context("fork" if "fork" in methods else None)
+            self._pool = ProcessPoolExecutor(max_workers=self.slots, mp_context=context,
+                                             initializer=_init,
+                                             initargs=(self.settings, os.getpid()))
+        try:
+            return self._pool.submit(_run, unit)
+        except BrokenProcessPool:
+            raise WorkerLost("worker processes died") from None
+
+    def wait(self, futures: list[Future]) -> None:
+        wait(futures, return_when=FIRST_COMPLETED)
+
+    def result(self, future: Future) -> dict:
+        try:
+            return future.result()
+        except BrokenProcessPool:
+            raise WorkerLost("a worker process died (killed, or out of memory?)") from None
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
