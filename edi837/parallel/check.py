@@ -175,6 +175,15 @@ class ParallelCheck:
 
     def _whole(self, file: _File, unit: Unit, facts: dict) -> bool:
         stage = self.engine.history
+        if facts.get("killed"):  # it killed its worker twice: reported, the run goes on
+            from ..findings import ERROR, Finding
+            from .cluster import KILLED
+
+            self._remove(unit)
+            file.result = FileResult(file.path, status="unreadable")
+            file.result.findings.extend(self.engine._reader_findings(
+                [Finding("EDI008", ERROR, KILLED, file.path)]))
+            return True
         if "sha256" not in facts:  # changed under us: check it here, as one job would
             self._remove(unit)
             file.result = self.engine.check_file(file.path)
@@ -207,3 +216,40 @@ class ParallelCheck:
                 os.unlink(unit.work + suffix)
             except FileNotFoundError:
                 pass
+
+
+def check_files(engine: Engine, paths, *, jobs: int = 1, dask: str | None = None,
+                insecure: bool = False, work_dir: str | None = None,
+                drug_tables=(), piece_size: int = PIECE_SIZE) -> Report:
+    """`check --jobs N` / `--dask ADDRESS`: ``engine``'s report on ``paths``, checked by
+    worker processes or a Dask cluster.  Raises ``cluster.ClusterError`` (a refused or
+    unreachable cluster) and ``WorkerLost`` (a local worker process died)."""
+    from .work import CheckSettings
+
+    reference = engine.table.reference
+    stage = engine.history
+    settings = CheckSettings(
+        drug_tables=tuple(str(p) for p in drug_tables), config=engine.config,
+        history_key=stage.keys.key, history_persistent=stage.persistent,
+        refdata=str(reference.directory) if reference is not None else None,
+        refdata_snapshot=reference.snapshot if reference is not None else None)
+    if dask is None:
+        from .executors import LocalUnits
+
+        executor, client, cluster = LocalUnits(settings, jobs), None, None
+    else:
+        from .cluster import DaskUnits, connect
+
+        client, cluster = connect(dask, insecure)
+        executor = DaskUnits(client, settings)
+        if work_dir is None and cluster is None:
+            # the workers write their handover files where they read the inputs
+            work_dir = str(Path(paths[0]).resolve().parent)
+    try:
+        return ParallelCheck(engine, executor, work_dir=work_dir, piece_size=piece_size).run(paths)
+    finally:
+        executor.close()
+        if client is not None:
+            client.close()
+        if cluster is not None:
+            cluster.close()
