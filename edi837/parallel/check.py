@@ -51,10 +51,10 @@ class ParallelCheck:
     """Run ``engine``'s check of files on ``executor`` (LocalUnits or Dask)."""
 
     def __init__(self, engine: Engine, executor, *, work_dir: str | None = None,
-                 piece_size: int = PIECE_SIZE) -> None:
+                 piece_size: int | None = None) -> None:
         self.engine = engine
         self.executor = executor
-        self.piece_size = piece_size
+        self.piece_size = piece_size or PIECE_SIZE
         self._work = tempfile.mkdtemp(prefix=".edi837-work-", dir=work_dir)
         self._count = 0
 
@@ -220,7 +220,7 @@ class ParallelCheck:
 
 def check_files(engine: Engine, paths, *, jobs: int = 1, dask: str | None = None,
                 insecure: bool = False, work_dir: str | None = None,
-                drug_tables=(), piece_size: int = PIECE_SIZE) -> Report:
+                drug_tables=(), piece_size: int | None = None) -> Report:
     """`check --jobs N` / `--dask ADDRESS`: ``engine``'s report on ``paths``, checked by
     worker processes or a Dask cluster.  Raises ``cluster.ClusterError`` (a refused or
     unreachable cluster) and ``WorkerLost`` (a local worker process died)."""
@@ -246,7 +246,8 @@ def check_files(engine: Engine, paths, *, jobs: int = 1, dask: str | None = None
             # the workers write their handover files where they read the inputs
             work_dir = str(Path(paths[0]).resolve().parent)
     try:
-        return ParallelCheck(engine, executor, work_dir=work_dir, piece_size=piece_size).run(paths)
+        return ParallelCheck(engine, executor, work_dir=work_dir,
+                             piece_size=piece_size or PIECE_SIZE).run(paths)
     finally:
         executor.close()
         if client is not None:

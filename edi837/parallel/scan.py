@@ -45,6 +45,12 @@ class EnvelopeReader(ClaimReader):
             self.hl_problems.append((index, problem))
         return problem
 
+    def _finding(self, rule, severity, message, **where):
+        found = super()._finding(rule, severity, message, **where)
+        if where.get("claim") is not None:
+            self.findings.pop()  # a claim's: the worker that reads the claim reports it
+        return found
+
     def _open_transaction(self, st, gs, index):
         envelope = super()._open_transaction(st, gs, index)
         self.reading[index] = envelope is not None
@@ -128,7 +134,7 @@ class Scanner:
                     if outside and k > start:  # strays, TA1: the reader judges them
                         yield _Run(batch.delimiters, texts[start:k], first + start)
                     self._structure(batch, k, tag, text)
-                    if tag != "CLM":
+                    if tag != "CLM" or outside:  # a CLM outside a set is a stray
                         yield _Run(batch.delimiters, [text], first + k)
                         fed = first + k
                     start = k + 1
@@ -140,6 +146,7 @@ class Scanner:
                 last, final = first + len(texts) - 1, (batch.delimiters, texts[-1])
         except X12SyntaxError as exc:
             self.extent = exc.offset  # the whole file's read stops here too
+            self._confirm()  # the reader has judged every segment before it
             raise
         if last > fed:  # the reader's end-of-file findings name the file's last segment
             yield _Run(final[0], [final[1]], last)
