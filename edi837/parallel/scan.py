@@ -25,7 +25,7 @@ from ..claims import ClaimReader
 from ..x12.reader import SegmentReader, X12SyntaxError
 from .pieces import Piece, Span, _Run
 
-TAGS = ("HL", "CLM", "ST", "SE", "GS", "GE", "ISA", "IEA")
+TAGS = ("HL", "ST", "SE", "GS", "GE", "ISA", "IEA")  # and a CLM where a piece is cut
 ENVELOPE = ("ISA", "GS", "ST", "SE", "GE", "IEA")
 
 
@@ -38,6 +38,12 @@ class EnvelopeReader(ClaimReader):
         self.segments = segments
         self.hl_problems: list[tuple[int, str]] = []  # (HL index, problem), in file order
         self.reading: dict[int, bool] = {}  # ST index -> read as 837 claims
+
+    def _hl(self, fields, index, levels, expected):
+        real = self.segments.real
+        if real is not None:  # a run of HLs only, numbered as if consecutive
+            index = real[index - real[0]]
+        return super()._hl(fields, index, levels, expected)
 
     def _hl_problem(self, fields, index, levels, expected):
         problem = ClaimReader._hl_problem(fields, index, levels, expected)
@@ -77,9 +83,44 @@ class _Cut:
     st_index: int
 
 
+class _Head:
+    """The head of a transaction set (ST up to its first HL) or of an HL loop (HL up
+    to its first CLM or HL), where it is in the file.  Where it ends is worked out
+    only for a head still open when a piece needs it or its chunk is done (most are
+    replaced by the next HL first), and offsets only for a piece."""
+
+    __slots__ = ("batch", "k", "at", "limit", "end")
+
+    def __init__(self, batch, k: int, at: int) -> None:
+        self.batch, self.k, self.at = batch, k, at  # at: position in the chunk's text
+        self.limit: tuple[int, int] | None = None  # (k, at) of the next segment that matters
+        self.end: tuple | None = None  # (batch, k) of the segment after it
+
+    def settle(self, joined: str, terminator: str, clm: str) -> None:
+        """Its end, if it is in the head's chunk (``joined``: that chunk's text)."""
+        if self.end is not None:
+            return
+        stop = self.limit[1] if self.limit is not None else len(joined)
+        found = joined.find(clm, self.at, stop)
+        if found >= 0:
+            self.end = (self.batch, self.k + joined.count(terminator, self.at, found + 1))
+        elif self.limit is not None:
+            self.end = (self.batch, self.limit[0])
+
+    def span(self) -> Span:
+        first = self.batch.first_index + self.k
+        end_batch, end_k = self.end
+        return Span(self.batch.offset(self.k), end_batch.offset(end_k), first,
+                    end_batch.first_index + end_k - first)
+
+
 class Scanner:
     """Segment source of :class:`EnvelopeReader` over a whole file that notes where
-    pieces may start.  ``pieces`` fills as the read goes; ``finish`` adds the last."""
+    pieces may start; ``on_piece`` gets each piece as soon as it is cut.
+
+    The reader gets each chunk's segments as one run in which the segments it
+    need not see (inside a transaction set, other than envelopes and HLs) are
+    blank: a blank segment costs it a dictionary look-up."""
 
     def __init__(self, path: str, stream, piece_size: int, identity: tuple = (),
                  on_piece=None) -> None:
@@ -93,18 +134,20 @@ class Scanner:
         self.extent: int | None = None  # where the read stopped on a syntax error
         self._cuts: list[_Cut] = []  # confirmed
         self._pending: list[_Cut] = []  # waiting for the reader's verdict on their set
+        self._read = 0  # characters of segments seen so far (about the bytes)
         self._target = piece_size
         self._delimiters = None
-        # the structure the context is taken from
+        # what a claim takes from above it, as the claim reader keeps it
         self._isa: list[Span] = []
         self._gs: Span | None = None
         self._st: int | None = None  # index of the open set's ST
-        self._header: list | None = None  # [offset, first index], closed into a Span
-        self._loops: list[tuple[str, list]] = []  # (kind, [offset, first, end, count])
-        self._open: list | None = None  # the span whose end is the next hit
+        self._heads: dict[str, _Head] = {}  # "ST" or HL kind -> its head, still in force
+        self._open: _Head | None = None  # the last head, whose next mark is not known yet
+        self._carried: _Head | None = None  # a head that ends in a later chunk
         self._billing = self._subscriber = False
         self._unsafe = False
         self._made = 0  # pieces made
+        self.real: list | None = None  # file indices of the HLs of the run in hand
 
     # -- what ClaimReader asks of a segment source ------------------------------------
     @property
@@ -120,114 +163,169 @@ class Scanner:
         return self.inner.segment_count
 
     def batches(self):
-        fed = last = 0  # indices of the last segment fed to the reader, and read
-        final = None
         try:
             for batch in self.inner.batches():
-                texts, first = batch.texts, batch.first_index
                 if not self._cuts:  # the first piece starts with the file's first segment
-                    self._cuts.append(_Cut(first, batch.offset(0), 0, (), 0))
+                    self._cuts.append(_Cut(batch.first_index, batch.offset(0), 0, (), 0))
                 self._confirm()
-                outside = self._st is None
-                start = 0  # first segment of the batch not yet fed or passed over
-                for k, tag, text in self._hits(batch):
-                    if outside and k > start:  # strays, TA1: the reader judges them
-                        yield _Run(batch.delimiters, texts[start:k], first + start)
-                    self._structure(batch, k, tag, text)
-                    if tag != "CLM" or outside:  # a CLM outside a set is a stray
-                        yield _Run(batch.delimiters, [text], first + k)
-                        fed = first + k
-                    start = k + 1
-                    outside = self._st is None
-                if outside and start < len(texts):
-                    yield _Run(batch.delimiters, texts[start:], first + start)
-                    fed = first + len(texts) - 1
+                for run, self.real in self._runs(batch):
+                    yield run
                 self._delimiters = batch.delimiters
-                last, final = first + len(texts) - 1, (batch.delimiters, texts[-1])
         except X12SyntaxError as exc:
             self.extent = exc.offset  # the whole file's read stops here too
             self._confirm()  # the reader has judged every segment before it
             raise
-        if last > fed:  # the reader's end-of-file findings name the file's last segment
-            yield _Run(final[0], [final[1]], last)
         self._confirm()
 
-    # -- finding the segments that matter ---------------------------------------------
-    @staticmethod
-    def _hits(batch) -> list[tuple[int, str, str]]:
-        texts = batch.texts
-        terminator, element = batch.delimiters.segment, batch.delimiters.element
+    # -- one chunk ------------------------------------------------------------------------
+    def _runs(self, batch) -> list[tuple[_Run, list | None]]:
+        """What the reader gets of a chunk, in order: envelope segments and what stands
+        outside sets as they are, and each stretch of HLs with nothing else between
+        them for the reader as one run, numbered as if consecutive (with the HLs'
+        file indices beside it: :meth:`EnvelopeReader._hl` takes them back)."""
+        texts, delimiters = batch.texts, batch.delimiters
+        terminator, element = delimiters.segment, delimiters.element
         joined = terminator.join(texts)
+        marks = self._marks(texts, joined, terminator, element)
+        clm = terminator + "CLM" + element
+        runs: list[tuple[_Run, list | None]] = []
+        hls: list[str] = []
+        real: list[int] = []  # file indices of ``hls``
+        first = batch.first_index
+
+        def give(start: int, stop: int) -> None:
+            if hls:
+                runs.append((_Run(delimiters, hls[:], real[0]), real[:]))
+                del hls[:], real[:]
+            if stop > start:
+                runs.append((_Run(delimiters, texts[start:stop], first + start), None))
+
+        if self._carried is not None:  # ends at this chunk's first CLM or mark, if any
+            found = 0 if texts[0].startswith(clm[1:]) else joined.find(clm) + 1 or None
+            ends = [at for at in (found, marks[0][0] if marks else None) if at is not None]
+            if ends:
+                self._carried.end = (batch, joined.count(terminator, 0, min(ends)))
+                self._carried = None
+        outside = self._st is None
+        start = k = last = 0  # start: first segment not yet given to the reader
+        for at, order, tag in marks:
+            k += joined.count(terminator, last, at)
+            last = at
+            if self._open is not None:
+                self._open.limit = (k, at)
+                self._open = None
+            if tag == "CUT":
+                self._cut(batch, k, texts[k], at, joined, terminator, clm)
+                continue
+            if outside and k > start:  # strays, TA1: the reader judges them
+                give(start, k)
+            self._structure(batch, k, tag, texts[k], at)
+            if tag == "HL" and not outside:
+                hls.append(texts[k])
+                real.append(first + k)
+            else:
+                give(k, k + 1)
+            start, outside = k + 1, self._st is None
+        if outside:
+            give(start, len(texts))
+        elif start < len(texts):  # the reader's end-of-file findings name the last segment
+            give(len(texts) - 1, len(texts))
+        give(0, 0)
+        for head in self._heads.values():  # what this chunk's text can still tell
+            if head.batch is batch:
+                head.settle(joined, terminator, clm)
+                if head.end is None:
+                    self._carried = head
+        self._open = None
+        self._read += len(joined) + 1
+        return runs
+
+    def _marks(self, texts, joined, terminator, element) -> list[tuple[int, int, str]]:
+        """(position in ``joined``, tag) of the segments that matter, in order, and a
+        "CUT" where the next piece is due: the first CLM or HL from there on."""
         marks = []
         for tag in TAGS:
             head = tag + element
             if texts[0].startswith(head):
-                marks.append((0, tag))
+                marks.append((0, 1, tag))
             needle = terminator + head
             at = joined.find(needle)
             while at >= 0:
-                marks.append((at + 1, tag))
+                marks.append((at + 1, 1, tag))
                 at = joined.find(needle, at + 1)
+        since = self._target - self._read
+        while since < len(joined):
+            found = [at for at in (joined.find(terminator + "CLM" + element, max(0, since)),
+                                   joined.find(terminator + "HL" + element, max(0, since)))
+                     if at >= 0]
+            if not found:
+                break
+            marks.append((min(found) + 1, 0, "CUT"))  # before the HL there, if one is
+            since = min(found) + 1 + self.piece_size
         marks.sort()
-        hits, k, last = [], 0, 0
-        for at, tag in marks:
-            k += joined.count(terminator, last, at)
-            last = at
-            hits.append((k, tag, texts[k]))
-        return hits
+        return marks
 
-    def _structure(self, batch, k: int, tag: str, text: str) -> None:
-        """Follow the envelopes and HL loops (what the claim reader keeps of them for
-        a claim), and note a cut before this segment when one is due."""
+    def _cut(self, batch, k: int, text: str, at: int, joined: str, terminator: str,
+             clm: str) -> None:
+        """A cut before segment ``k``, if the claim reader's state there can be rebuilt
+        from the context (see the module docstring)."""
+        if self._st is None or not (self._billing and self._subscriber) or self._unsafe:
+            return
+        heads = sorted(self._heads.values(), key=lambda head: head.batch.first_index + head.k)
+        for head in heads:
+            if head.batch is batch:
+                head.settle(joined, terminator, clm)
+        if any(head.end is None for head in heads):
+            return
         index, offset = batch.first_index + k, batch.offset(k)
-        if self._open is not None:  # a header or loop head ends at the next segment here
-            self._open[2], self._open[3] = offset, index - self._open[1]
-            self._open = None
-        if (self._st is not None and tag in ("HL", "CLM") and offset >= self._target
-                and self._billing and self._subscriber and not self._unsafe):
-            self._pending.append(_Cut(index, offset, offset + len(text) + 1,
-                                      self._context(), self._st))
-            self._target = offset + self.piece_size
-        whole = Span(offset, offset + len(text) + 1, index, 1)
-        if tag == "ISA":
-            if k == 0 and batch.delimiters is not self._delimiters:
-                self._isa = [whole]  # read for its delimiters
-            else:
-                self._isa = self._isa[:1] + [whole]  # read as a segment of the interchange
-            self._gs, self._st = None, None
-        elif tag == "GS":
-            self._gs = whole
-            self._unsafe = self._unsafe or self._st is not None
-        elif tag == "ST":
-            self._st = index
-            self._header = self._open = [offset, index, None, None]
-            self._loops = []
-            self._billing = self._subscriber = self._unsafe = False
-        elif tag == "SE":
-            self._st = None
-        elif tag in ("GE", "IEA"):
-            self._st = self._gs = None
-        elif tag == "HL" and self._st is not None:
-            fields = text.split(batch.delimiters.element)
+        context = list(self._isa) + ([self._gs] if self._gs is not None else [])
+        context += [head.span() for head in heads]
+        self._pending.append(_Cut(index, offset, offset + len(text) + 1, tuple(context),
+                                  self._st))
+        self._target = self._read + at + self.piece_size
+
+    def _structure(self, batch, k: int, tag: str, text: str, at: int) -> None:
+        """Follow the envelopes and HL loops as the claim reader keeps them for a claim."""
+        if tag == "HL":
+            if self._st is None:
+                return
+            fields = text.split(batch.delimiters.element, 4)
             level = fields[3] if len(fields) > 3 else ""
             kind = "20" if level == "20" else "23" if level == "23" else "22"
             # what a later HL makes the claim reader forget (claims.ClaimReader._read):
             # billing resets the billing provider and the patient; a subscriber level
             # resets the subscriber and the patient; a patient the patient
-            gone = {"20": ("20", "23"), "22": ("22", "23"), "23": ("23",)}[kind]
-            self._loops = [loop for loop in self._loops if loop[0] not in gone]
-            self._open = [offset, index, None, None]
-            self._loops.append((kind, self._open))
-            self._billing = self._billing or kind == "20"
-            self._subscriber = self._subscriber or kind == "22"
-
-    def _context(self) -> tuple[Span, ...]:
-        spans = list(self._isa)
-        if self._gs is not None:
-            spans.append(self._gs)
-        for offset, first, end, count in [self._header] + [loop for _, loop in self._loops]:
-            spans.append(Span(offset, end, first, count))
-        return tuple(spans)
+            heads = self._heads
+            if kind != "22":
+                self._billing = self._billing or kind == "20"
+            else:
+                self._subscriber = True
+            if kind != "23":
+                heads.pop("23", None)
+            heads[kind] = self._open = _Head(batch, k, at)
+            return
+        index = batch.first_index + k
+        if tag in ("ISA", "GS"):
+            offset = batch.offset(k)
+            whole = Span(offset, offset + len(text) + 1, index, 1)
+            if tag == "GS":
+                self._gs = whole
+                self._unsafe = self._unsafe or self._st is not None
+            elif k == 0 and batch.delimiters is not self._delimiters:
+                self._isa = [whole]  # read for its delimiters
+            else:
+                self._isa = self._isa[:1] + [whole]  # read as a segment of the interchange
+        if tag == "ISA":
+            self._gs, self._st = None, None
+        elif tag == "ST":
+            self._st = index
+            self._heads = {"ST": _Head(batch, k, at)}
+            self._open = self._heads["ST"]
+            self._billing = self._subscriber = self._unsafe = False
+        elif tag == "SE":
+            self._st = None
+        elif tag in ("GE", "IEA"):
+            self._st = self._gs = None
 
     # -- pieces -------------------------------------------------------------------------
     def _confirm(self) -> None:
