@@ -138,7 +138,8 @@ class Batch:
             history_key=self._history.key, history_persistent=self._history.persistent,
             refdata=str(reference.directory) if reference is not None else None,
             refdata_snapshot=reference.snapshot if reference is not None else None)
-        self._executor = make_executor(self._settings, options.jobs)
+        self._executor = make_executor(self._settings, options.jobs, options.dask,
+                                       options.insecure)
         self.recover()
 
     def close(self) -> None:
