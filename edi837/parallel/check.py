@@ -236,7 +236,7 @@ def check_files(engine: Engine, paths, *, jobs: int = 1, dask: str | None = None
     if dask is None:
         from .executors import LocalUnits
 
-        executor, client, cluster = LocalUnits(settings, jobs), None, None
+        executor, client, cluster = LocalUnits(settings, jobs, engine), None, None
     else:
         from .cluster import DaskUnits, connect
 

@@ -30,22 +30,29 @@ def _run(unit: Unit) -> dict:
 
 
 class LocalUnits:
-    """``jobs`` worker processes, started at the first unit."""
+    """``jobs`` worker processes, forked now: they share the driver's engine (its drug
+    table and reference data, loaded once) while it is small, before any file is read,
+    so no worker holds a second copy or a copy of the driver's buffers."""
 
-    def __init__(self, settings: CheckSettings, jobs: int) -> None:
+    def __init__(self, settings: CheckSettings, jobs: int, engine=None) -> None:
+        import multiprocessing
+
         self.settings = settings
         self.slots = jobs
-        self._pool: ProcessPoolExecutor | None = None
+        if engine is not None and engine.table.reference is None:
+            # (imported reference data is read through SQLite, whose connections must not
+            # cross a fork: then each worker opens its own)
+            from . import work
+
+            work.adopt(settings, engine)
+        methods = multiprocessing.get_all_start_methods()
+        context = multiprocessing.get_context("fork" if "fork" in methods else None)
+        self._pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context,
+                                         initializer=_init, initargs=(settings, os.getpid()))
+        for future in [self._pool.submit(os.getpid) for _ in range(jobs)]:
+            future.result()  # start them all now (a pool forks as work arrives)
 
     def submit(self, unit: Unit) -> Future:
-        if self._pool is None:
-            import multiprocessing
-
-            methods = multiprocessing.get_all_start_methods()
-            context = multiprocessing.get_context("fork" if "fork" in methods else None)
-            self._pool = ProcessPoolExecutor(max_workers=self.slots, mp_context=context,
-                                             initializer=_init,
-                                             initargs=(self.settings, os.getpid()))
         try:
             return self._pool.submit(_run, unit)
         except BrokenProcessPool:

@@ -38,6 +38,11 @@ class Unit:
 _engine: list = [None, None]  # [settings, engine] of this process: the table loads once
 
 
+def adopt(settings: CheckSettings, engine) -> None:
+    """Use ``engine`` for ``settings`` in this process (forked workers inherit it)."""
+    _engine[:] = [settings, engine]
+
+
 def engine_for(settings: CheckSettings):
     if _engine[0] is not None and _engine[0] == settings:
         return _engine[1]
