@@ -159,3 +159,25 @@ def test_batch_dask_a_file_that_kills_its_worker_twice_is_quarantined(tmp_path, 
     assert "p0.edi" not in archived and {"p1.edi", "p2.edi", "i0.edi"} <= set(archived)
     reason = next(tmp_path.glob("dask/quarantine/*/p0.edi.reason.txt")).read_text()
     assert "EDI008" in reason and "died twice" in reason
+
+
+def test_batch_dask_checks_a_large_file_in_pieces_with_the_outputs_of_jobs_1(
+        tmp_path, monkeypatch):
+    monkeypatch.setattr(parallel_check, "PIECE_SIZE", 30_000)
+    sent = []
+    from edi837.parallel import batch_pieces
+
+    split_job = batch_pieces.split_job
+
+    def recording(job, submit, piece_size):
+        split = split_job(job, submit, piece_size)
+        sent.append((Path(job.path).name, split is not None and len(split.units)))
+        return split
+
+    monkeypatch.setattr(batch_pieces, "split_job", recording)
+    files = _inbox_files()
+    files["big.edi"] = generated("837P", claims=250, seed=11)
+    one = _batch_contents(tmp_path, "one", files)
+    dask = _batch_contents(tmp_path, "dask", files, dask="local:2")
+    assert dask == one
+    assert dict(sent)["big.edi"] > 3  # it was cut

@@ -23,11 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..engine import Engine, FileResult, Report
-from ..files import HashingReader
-from ..x12.reader import sniff_encoding
 from .handover import finding_of, load, record_of
-from .pieces import file_identity
-from .scan import EnvelopeReader, Scanner
+from .scan import read_and_cut, worth_splitting
 from .work import Unit
 
 PIECE_SIZE = 8 << 20  # bytes: a few MB, so a piece's fixed costs stay small
@@ -91,7 +88,7 @@ class ParallelCheck:
 
     def _plan(self, path: str) -> _File:
         file = _File(path)
-        if not self._worth_splitting(path):
+        if not worth_splitting(path, self.piece_size):
             self._submit(file, self._unit(path))
             return file
         try:
@@ -104,33 +101,13 @@ class ParallelCheck:
             self._submit(file, self._unit(path))
         return file
 
-    def _worth_splitting(self, path: str) -> bool:
-        try:
-            if os.path.getsize(path) < 2 * self.piece_size:
-                return False
-            with open(path, "rb") as handle:
-                return sniff_encoding(handle.read(4))[0] == "latin-1"  # UTF-16: offsets differ
-        except OSError:
-            return False
-
     def _scan(self, file: _File) -> None:
         path = file.path
-        identity = file_identity(path)
-        with open(path, "rb") as raw:
-            stream = HashingReader(raw)
-            scanner = Scanner(path, stream, self.piece_size, identity,
-                              on_piece=lambda piece: self._submit(file, self._unit(path, piece)))
-            reader = scanner.reader = EnvelopeReader(path, scanner)
-            for _ in reader.claims():
-                pass
-            sha256 = stream.finish()
-        scanner.finish(stream.size)
-        if not scanner.split or file_identity(path) != identity:
-            return
-        file.scanned = FileResult(path, size=stream.size, sha256=sha256,
-                                  transactions=reader.transactions)
-        file.envelope = self.engine._reader_findings(reader.findings)
-        file.unreadable = reader.unreadable
+        read = read_and_cut(path, self.piece_size,
+                            lambda piece: self._submit(file, self._unit(path, piece)))
+        if read is not None:
+            file.scanned, file.unreadable = read.result, read.unreadable
+            file.envelope = self.engine._reader_findings(read.envelope)
 
     def _submit(self, file: _File, unit: Unit) -> None:
         file.units.append([unit, self.executor.submit(unit)])

@@ -169,28 +169,59 @@ def run_batch_job(settings, job) -> dict:
 
 
 class DaskExecutor:
-    """`batch --dask`: the batch Executor protocol (edi837.batch.executors) on Dask.
-    Inbox and OUTDIR must be at the same paths on every worker."""
+    """`batch --dask`: the batch Executor protocol (edi837.batch.executors) on Dask; a
+    large file's check is sent as pieces (edi837.parallel.batch_pieces).  Inbox and
+    OUTDIR must be at the same paths on every worker."""
 
     def __init__(self, settings, client, cluster=None) -> None:
         from ..drugs import load_drug_table
+        from ..engine import Engine
+        from .batch_pieces import check_settings
 
         self.settings = settings
         self.client = client
         self.cluster = cluster
         self.slots = max(1, sum(client.nthreads().values()))
-        self.table_version = load_drug_table(list(settings.drug_tables)).version
+        table = load_drug_table(list(settings.drug_tables))
+        self.table_version = table.version
+        self._pieces = check_settings(settings)
+        self._engine = Engine(table, settings.config)  # the configuration, for envelopes
 
     def submit(self, job):
+        from ..batch.run import Job
+        from .batch_pieces import split_job
+        from .check import PIECE_SIZE
+        from .work import check_unit
+
+        if isinstance(job, Job) and not self.settings.validate:  # validation reads it whole
+            split = split_job(job, lambda unit: self.client.submit(
+                check_unit, self._pieces, unit, pure=False), PIECE_SIZE)
+            if split is not None:
+                return split
+        return self._whole(job)
+
+    def _whole(self, job):
         return self.client.submit(run_batch_job, self.settings, job, pure=False)
 
     def wait(self, futures) -> None:
         import distributed
 
-        distributed.wait(futures, return_when="FIRST_COMPLETED")
+        from .batch_pieces import SplitJob
+
+        expanded = []
+        for future in futures:
+            expanded += future.pending() if isinstance(future, SplitJob) else [future]
+        if expanded:
+            distributed.wait(expanded, return_when="FIRST_COMPLETED")
 
     def result(self, future) -> dict:
+        from .batch_pieces import SplitJob, finish
+
         try:
+            if isinstance(future, SplitJob):
+                facts = [self._piece(f) for _, f in future.units]
+                outcome = finish(future, facts, self._engine._reader_findings)
+                return outcome if outcome is not None else self._whole(future.job).result()
             return future.result()
         except Exception as exc:
             if not _killed(exc):
@@ -199,7 +230,17 @@ class DaskExecutor:
             return {"quarantine": True, "log_reason": "EDI008 worker died twice",
                     "reason": f"EDI008 {KILLED}"}
 
+    @staticmethod
+    def _piece(future) -> dict:
+        try:
+            return future.result()
+        except Exception as exc:
+            if _killed(exc):
+                return {"killed": True}  # the file is checked whole, and reported if fatal
+            raise
+
     def close(self) -> None:
+        self._engine.close()
         self.client.close()
         if self.cluster is not None:
             self.cluster.close()

@@ -58,9 +58,11 @@ class Piece:
 
 
 def file_identity(path: str) -> tuple:
-    """What tells a file changed between the driver's read and a worker's."""
+    """What tells a file changed between the driver's read and a worker's: its size and
+    modification time (not its device and inode, which differ between the machines
+    that mount one share)."""
     status = os.stat(path)
-    return (status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns)
+    return (status.st_size, status.st_mtime_ns)
 
 
 class PieceChanged(Exception):

@@ -18,12 +18,16 @@ stood inside the set.  A file with no such place is checked whole.
 """
 from __future__ import annotations
 
+import os
+
 from bisect import bisect_left
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..claims import ClaimReader
-from ..x12.reader import SegmentReader, X12SyntaxError
-from .pieces import Piece, Span, _Run
+from ..engine import FileResult
+from ..files import HashingReader
+from ..x12.reader import SegmentReader, X12SyntaxError, sniff_encoding
+from .pieces import Piece, Span, _Run, file_identity
 
 TAGS = ("HL", "ST", "SE", "GS", "GE", "ISA", "IEA")  # and a CLM where a piece is cut
 ENVELOPE = ("ISA", "GS", "ST", "SE", "GE", "IEA")
@@ -373,3 +377,42 @@ class Scanner:
         """After the read: the last piece, to where the read ended."""
         if self.split:
             self._piece(self._cuts[-1], None, self.extent if self.extent is not None else size)
+
+
+@dataclass
+class Read:
+    """What the driver's read of a file found, for a file it cut into pieces."""
+
+    result: FileResult  # size, hash, transaction sets; claims and findings come from pieces
+    envelope: list = field(default_factory=list)  # the envelope findings, as read
+    unreadable: bool = False
+
+
+def worth_splitting(path: str, piece_size: int) -> bool:
+    """Two pieces or more, and not UTF-16 (whose offsets are not byte offsets)."""
+    try:
+        if os.path.getsize(path) < 2 * piece_size:
+            return False
+        with open(path, "rb") as handle:
+            return sniff_encoding(handle.read(4))[0] == "latin-1"
+    except OSError:
+        return False
+
+
+def read_and_cut(path: str, piece_size: int, on_piece) -> Read | None:
+    """Read ``path`` once, handing each piece to ``on_piece`` as it is cut; None when
+    it was not cut (or changed meanwhile: then it is checked whole).  Envelope
+    findings are as the reader makes them (the caller applies the configuration)."""
+    identity = file_identity(path)
+    with open(path, "rb") as raw:
+        stream = HashingReader(raw)
+        scanner = Scanner(path, stream, piece_size, identity, on_piece=on_piece)
+        reader = scanner.reader = EnvelopeReader(path, scanner)
+        for _ in reader.claims():
+            pass
+        sha256 = stream.finish()
+    scanner.finish(stream.size)
+    if not scanner.split or file_identity(path) != identity:
+        return None
+    return Read(FileResult(path, size=stream.size, sha256=sha256,
+                           transactions=reader.transactions), reader.findings, reader.unreadable)
