@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import os
 import signal
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
-from ..batch.executors import WorkerLost, _die_with_parent
+from ..batch.executors import LocalPool, WorkerLost, _die_with_parent
 from .work import CheckSettings, Unit, check_unit
 
 _settings: CheckSettings | None = None
@@ -29,10 +29,11 @@ def _run(unit: Unit) -> dict:
     return check_unit(_settings, unit)
 
 
-class LocalUnits:
+class LocalUnits(LocalPool):
     """``jobs`` worker processes, forked now: they share the driver's engine (its drug
     table and reference data, loaded once) while it is small, before any file is read,
-    so no worker holds a second copy or a copy of the driver's buffers."""
+    so no worker holds a second copy or a copy of the driver's buffers.  Waiting and
+    results as the batch's pool (a dead worker: WorkerLost)."""
 
     def __init__(self, settings: CheckSettings, jobs: int, engine=None) -> None:
         import multiprocessing
@@ -53,21 +54,9 @@ class LocalUnits:
             future.result()  # start them all now (a pool forks as work arrives)
 
     def submit(self, unit: Unit) -> Future:
+        if self._pool is None:
+            raise WorkerLost("worker processes died")
         try:
             return self._pool.submit(_run, unit)
         except BrokenProcessPool:
             raise WorkerLost("worker processes died") from None
-
-    def wait(self, futures: list[Future]) -> None:
-        wait(futures, return_when=FIRST_COMPLETED)
-
-    def result(self, future: Future) -> dict:
-        try:
-            return future.result()
-        except BrokenProcessPool:
-            raise WorkerLost("a worker process died (killed, or out of memory?)") from None
-
-    def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None

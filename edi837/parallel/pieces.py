@@ -114,7 +114,26 @@ class _Run:
         self.first_index = first_index
 
 
-class PieceSegments:
+class SegmentSource:
+    """What ClaimReader asks of its segment reader besides ``batches()``: the inner
+    reader's (a piece's reader and the driver's read wrap the ordinary one)."""
+
+    inner: SegmentReader
+
+    @property
+    def source(self):
+        return self.inner.source
+
+    @property
+    def delimiters(self):
+        return self.inner.delimiters
+
+    @property
+    def segment_count(self) -> int:
+        return self.inner.segment_count
+
+
+class PieceSegments(SegmentSource):
     """The ordinary segment reader over a piece's stream, segments numbered as in the
     file.  ``mismatch`` is set when the piece does not hold the segments the driver
     counted in it (then its findings are not used: the file is read whole)."""
@@ -130,18 +149,6 @@ class PieceSegments:
         self._closed = spans[-1].count is not None
         self._total = local - 1
         self.mismatch = False
-
-    @property
-    def source(self):
-        return self.inner.source
-
-    @property
-    def delimiters(self):
-        return self.inner.delimiters
-
-    @property
-    def segment_count(self) -> int:
-        return self.inner.segment_count
 
     def batches(self):
         starts, firsts = self._starts, self._firsts

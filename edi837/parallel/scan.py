@@ -27,7 +27,7 @@ from ..claims import ClaimReader
 from ..engine import FileResult
 from ..files import HashingReader
 from ..x12.reader import SegmentReader, X12SyntaxError, sniff_encoding
-from .pieces import Piece, Span, _Run, file_identity
+from .pieces import Piece, SegmentSource, Span, _Run, file_identity
 
 TAGS = ("HL", "ST", "SE", "GS", "GE", "ISA", "IEA")  # and a CLM where a piece is cut
 ENVELOPE = ("ISA", "GS", "ST", "SE", "GE", "IEA")
@@ -118,7 +118,7 @@ class _Head:
                     end_batch.first_index + end_k - first)
 
 
-class Scanner:
+class Scanner(SegmentSource):
     """Segment source of :class:`EnvelopeReader` over a whole file that notes where
     pieces may start; ``on_piece`` gets each piece as soon as it is cut.
 
@@ -152,19 +152,6 @@ class Scanner:
         self._unsafe = False
         self._made = 0  # pieces made
         self.real: list | None = None  # file indices of the HLs of the run in hand
-
-    # -- what ClaimReader asks of a segment source ------------------------------------
-    @property
-    def source(self):
-        return self.inner.source
-
-    @property
-    def delimiters(self):
-        return self.inner.delimiters
-
-    @property
-    def segment_count(self) -> int:
-        return self.inner.segment_count
 
     def batches(self):
         try:
