@@ -181,3 +181,48 @@ def test_batch_dask_checks_a_large_file_in_pieces_with_the_outputs_of_jobs_1(
     dask = _batch_contents(tmp_path, "dask", files, dask="local:2")
     assert dask == one
     assert dict(sent)["big.edi"] > 3  # it was cut
+
+
+def test_batch_dask_driver_killed_mid_run_is_repaired_by_the_next_start(tmp_path):
+    """The driver SIGKILLed after its first steps (taking files, judging, recording):
+    the next start (one job) repairs the run; every input is processed exactly once."""
+    import signal
+
+    from batch_support import CLEAN, assert_consistent
+    from edi837.batch import durable
+
+    inputs = {"a-clean.edi": edi(CLEAN), "b-defect.edi": edi(DEFECT),
+              "c-copy.edi": edi(CLEAN), "d-truncated.edi": edi(CLEAN)[:400],
+              "e.edi": generated("837P", claims=4, seed=7)}
+    for step in (2, 5, 9):
+        opts = options(tmp_path / f"step{step}", history_key=tmp_path / "history.key")
+        for name, data in inputs.items():
+            drop(opts.inbox, name, data, age=HOUR)
+        pid = os.fork()
+        if pid == 0:  # the driver: never return into pytest
+            code = 0
+            try:
+                count = 0
+
+                def checkpoint(name):
+                    nonlocal count
+                    count += 1
+                    if count == step:
+                        os.kill(os.getpid(), signal.SIGKILL)
+
+                durable.checkpoint = checkpoint
+                run_batch(replace_options(opts, dask="local:1"))
+            except BaseException:
+                code = 3
+            finally:
+                os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        assert os.WIFSIGNALED(status), f"the driver was not killed at step {step}"
+        run_batch(replace_options(opts, lock_wait=30.0))  # the restart repairs and finishes
+        assert_consistent(opts, inputs)
+
+
+def replace_options(opts, **changes):
+    from dataclasses import replace
+
+    return replace(opts, **changes)
