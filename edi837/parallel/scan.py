@@ -118,13 +118,111 @@ class _Head:
                     end_batch.first_index + end_k - first)
 
 
+class _Above:
+    """What a claim takes from above it, followed as the claim reader keeps it: the
+    ISA (and a later one read as a segment), the open GS and ST, and the heads of the
+    HL loops still in force; and whether a piece may start here (see the module
+    docstring)."""
+
+    def __init__(self) -> None:
+        self.isa: list[Span] = []
+        self.gs: Span | None = None
+        self.st: int | None = None  # index of the open set's ST
+        self.heads: dict[str, _Head] = {}  # "ST" or HL kind -> its head, still in force
+        self.open: _Head | None = None  # the last head, whose next mark is not known yet
+        self.carried: _Head | None = None  # a head that ends in a later chunk
+        self.billing = self.subscriber = False
+        self.unsafe = False
+        self.delimiters = None  # of the chunk before: a new object after a real ISA
+
+    def carry(self, batch, texts, joined: str, marks, terminator: str, clm: str) -> None:
+        """A head open at the end of the chunk before ends at this chunk's first CLM or
+        mark, if it has one."""
+        if self.carried is None:
+            return
+        found = 0 if texts[0].startswith(clm[1:]) else joined.find(clm) + 1 or None
+        ends = [at for at in (found, marks[0][0] if marks else None) if at is not None]
+        if ends:
+            self.carried.end = (batch, joined.count(terminator, 0, min(ends)))
+            self.carried = None
+
+    def mark(self, k: int, at: int) -> None:
+        """The next mark after the last head: it ends there at the latest."""
+        if self.open is not None:
+            self.open.limit = (k, at)
+            self.open = None
+
+    def context(self, batch, joined: str, terminator: str, clm: str) -> tuple | None:
+        """The spans a piece starting here needs, or None if it may not start here."""
+        if self.st is None or not (self.billing and self.subscriber) or self.unsafe:
+            return None
+        heads = sorted(self.heads.values(), key=lambda head: head.batch.first_index + head.k)
+        for head in heads:
+            if head.batch is batch:
+                head.settle(joined, terminator, clm)
+        if any(head.end is None for head in heads):
+            return None
+        spans = list(self.isa) + ([self.gs] if self.gs is not None else [])
+        return tuple(spans + [head.span() for head in heads])
+
+    def chunk_done(self, batch, joined: str, terminator: str, clm: str) -> None:
+        for head in self.heads.values():  # what this chunk's text can still tell
+            if head.batch is batch:
+                head.settle(joined, terminator, clm)
+                if head.end is None:
+                    self.carried = head
+        self.open = None
+        self.delimiters = batch.delimiters
+
+    def follow(self, batch, k: int, tag: str, text: str, at: int) -> None:
+        """An envelope segment or HL (claims.ClaimReader._read keeps the same)."""
+        if tag == "HL":
+            if self.st is None:
+                return
+            fields = text.split(batch.delimiters.element, 4)
+            level = fields[3] if len(fields) > 3 else ""
+            kind = "20" if level == "20" else "23" if level == "23" else "22"
+            # billing resets the billing provider and the patient; a subscriber level
+            # resets the subscriber and the patient; a patient the patient
+            if kind != "22":
+                self.billing = self.billing or kind == "20"
+            else:
+                self.subscriber = True
+            if kind != "23":
+                self.heads.pop("23", None)
+            self.heads[kind] = self.open = _Head(batch, k, at)
+            return
+        index = batch.first_index + k
+        if tag in ("ISA", "GS"):
+            offset = batch.offset(k)
+            whole = Span(offset, offset + len(text) + 1, index, 1)
+            if tag == "GS":
+                self.gs = whole
+                self.unsafe = self.unsafe or self.st is not None
+            elif k == 0 and batch.delimiters is not self.delimiters:
+                self.isa = [whole]  # read for its delimiters
+            else:
+                self.isa = self.isa[:1] + [whole]  # read as a segment of the interchange
+        if tag == "ISA":
+            self.gs, self.st = None, None
+        elif tag == "ST":
+            self.st = index
+            self.heads = {"ST": _Head(batch, k, at)}
+            self.open = self.heads["ST"]
+            self.billing = self.subscriber = self.unsafe = False
+        elif tag == "SE":
+            self.st = None
+        elif tag in ("GE", "IEA"):
+            self.st = self.gs = None
+
+
 class Scanner(SegmentSource):
     """Segment source of :class:`EnvelopeReader` over a whole file that notes where
     pieces may start; ``on_piece`` gets each piece as soon as it is cut.
 
-    The reader gets each chunk's segments as one run in which the segments it
-    need not see (inside a transaction set, other than envelopes and HLs) are
-    blank: a blank segment costs it a dictionary look-up."""
+    Of each chunk the reader gets the envelope segments and what stands outside
+    transaction sets, and each stretch of HLs as one run: the claims inside sets
+    are the workers'."""
 
     def __init__(self, path: str, stream, piece_size: int, identity: tuple = (),
                  on_piece=None) -> None:
@@ -140,16 +238,7 @@ class Scanner(SegmentSource):
         self._pending: list[_Cut] = []  # waiting for the reader's verdict on their set
         self._read = 0  # characters of segments seen so far (about the bytes)
         self._target = piece_size
-        self._delimiters = None
-        # what a claim takes from above it, as the claim reader keeps it
-        self._isa: list[Span] = []
-        self._gs: Span | None = None
-        self._st: int | None = None  # index of the open set's ST
-        self._heads: dict[str, _Head] = {}  # "ST" or HL kind -> its head, still in force
-        self._open: _Head | None = None  # the last head, whose next mark is not known yet
-        self._carried: _Head | None = None  # a head that ends in a later chunk
-        self._billing = self._subscriber = False
-        self._unsafe = False
+        self._above = _Above()
         self._made = 0  # pieces made
         self.real: list | None = None  # file indices of the HLs of the run in hand
 
@@ -161,7 +250,6 @@ class Scanner(SegmentSource):
                 self._confirm()
                 for run, self.real in self._runs(batch):
                     yield run
-                self._delimiters = batch.delimiters
         except X12SyntaxError as exc:
             self.extent = exc.offset  # the whole file's read stops here too
             self._confirm()  # the reader has judged every segment before it
@@ -179,6 +267,7 @@ class Scanner(SegmentSource):
         joined = terminator.join(texts)
         marks = self._marks(texts, joined, terminator, element)
         clm = terminator + "CLM" + element
+        above = self._above
         runs: list[tuple[_Run, list | None]] = []
         hls: list[str] = []
         real: list[int] = []  # file indices of ``hls``
@@ -191,49 +280,39 @@ class Scanner(SegmentSource):
             if stop > start:
                 runs.append((_Run(delimiters, texts[start:stop], first + start), None))
 
-        if self._carried is not None:  # ends at this chunk's first CLM or mark, if any
-            found = 0 if texts[0].startswith(clm[1:]) else joined.find(clm) + 1 or None
-            ends = [at for at in (found, marks[0][0] if marks else None) if at is not None]
-            if ends:
-                self._carried.end = (batch, joined.count(terminator, 0, min(ends)))
-                self._carried = None
-        outside = self._st is None
+        above.carry(batch, texts, joined, marks, terminator, clm)
+        outside = above.st is None
         start = k = last = 0  # start: first segment not yet given to the reader
-        for at, order, tag in marks:
+        for at, _, tag in marks:
             k += joined.count(terminator, last, at)
             last = at
-            if self._open is not None:
-                self._open.limit = (k, at)
-                self._open = None
+            above.mark(k, at)
             if tag == "CUT":
-                self._cut(batch, k, texts[k], at, joined, terminator, clm)
+                context = above.context(batch, joined, terminator, clm)
+                if context is not None:
+                    self._cut(batch, k, texts[k], at, context)
                 continue
             if outside and k > start:  # strays, TA1: the reader judges them
                 give(start, k)
-            self._structure(batch, k, tag, texts[k], at)
+            above.follow(batch, k, tag, texts[k], at)
             if tag == "HL" and not outside:
                 hls.append(texts[k])
                 real.append(first + k)
             else:
                 give(k, k + 1)
-            start, outside = k + 1, self._st is None
+            start, outside = k + 1, above.st is None
         if outside:
             give(start, len(texts))
         elif start < len(texts):  # the reader's end-of-file findings name the last segment
             give(len(texts) - 1, len(texts))
         give(0, 0)
-        for head in self._heads.values():  # what this chunk's text can still tell
-            if head.batch is batch:
-                head.settle(joined, terminator, clm)
-                if head.end is None:
-                    self._carried = head
-        self._open = None
+        above.chunk_done(batch, joined, terminator, clm)
         self._read += len(joined) + 1
         return runs
 
     def _marks(self, texts, joined, terminator, element) -> list[tuple[int, int, str]]:
-        """(position in ``joined``, tag) of the segments that matter, in order, and a
-        "CUT" where the next piece is due: the first CLM or HL from there on."""
+        """(position in ``joined``, order, tag) of the segments that matter, in order,
+        and a "CUT" where the next piece is due: the first CLM or HL from there on."""
         marks = []
         for tag in TAGS:
             head = tag + element
@@ -256,67 +335,13 @@ class Scanner(SegmentSource):
         marks.sort()
         return marks
 
-    def _cut(self, batch, k: int, text: str, at: int, joined: str, terminator: str,
-             clm: str) -> None:
-        """A cut before segment ``k``, if the claim reader's state there can be rebuilt
-        from the context (see the module docstring)."""
-        if self._st is None or not (self._billing and self._subscriber) or self._unsafe:
-            return
-        heads = sorted(self._heads.values(), key=lambda head: head.batch.first_index + head.k)
-        for head in heads:
-            if head.batch is batch:
-                head.settle(joined, terminator, clm)
-        if any(head.end is None for head in heads):
-            return
+    def _cut(self, batch, k: int, text: str, at: int, context: tuple) -> None:
+        """A piece may start before segment ``k``: once the reader says its set is read
+        as claims (:meth:`_confirm`)."""
         index, offset = batch.first_index + k, batch.offset(k)
-        context = list(self._isa) + ([self._gs] if self._gs is not None else [])
-        context += [head.span() for head in heads]
-        self._pending.append(_Cut(index, offset, offset + len(text) + 1, tuple(context),
-                                  self._st))
+        self._pending.append(_Cut(index, offset, offset + len(text) + 1, context,
+                                  self._above.st))
         self._target = self._read + at + self.piece_size
-
-    def _structure(self, batch, k: int, tag: str, text: str, at: int) -> None:
-        """Follow the envelopes and HL loops as the claim reader keeps them for a claim."""
-        if tag == "HL":
-            if self._st is None:
-                return
-            fields = text.split(batch.delimiters.element, 4)
-            level = fields[3] if len(fields) > 3 else ""
-            kind = "20" if level == "20" else "23" if level == "23" else "22"
-            # what a later HL makes the claim reader forget (claims.ClaimReader._read):
-            # billing resets the billing provider and the patient; a subscriber level
-            # resets the subscriber and the patient; a patient the patient
-            heads = self._heads
-            if kind != "22":
-                self._billing = self._billing or kind == "20"
-            else:
-                self._subscriber = True
-            if kind != "23":
-                heads.pop("23", None)
-            heads[kind] = self._open = _Head(batch, k, at)
-            return
-        index = batch.first_index + k
-        if tag in ("ISA", "GS"):
-            offset = batch.offset(k)
-            whole = Span(offset, offset + len(text) + 1, index, 1)
-            if tag == "GS":
-                self._gs = whole
-                self._unsafe = self._unsafe or self._st is not None
-            elif k == 0 and batch.delimiters is not self._delimiters:
-                self._isa = [whole]  # read for its delimiters
-            else:
-                self._isa = self._isa[:1] + [whole]  # read as a segment of the interchange
-        if tag == "ISA":
-            self._gs, self._st = None, None
-        elif tag == "ST":
-            self._st = index
-            self._heads = {"ST": _Head(batch, k, at)}
-            self._open = self._heads["ST"]
-            self._billing = self._subscriber = self._unsafe = False
-        elif tag == "SE":
-            self._st = None
-        elif tag in ("GE", "IEA"):
-            self._st = self._gs = None
 
     # -- pieces -------------------------------------------------------------------------
     def _confirm(self) -> None:
