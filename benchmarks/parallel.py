@@ -112,8 +112,9 @@ def main() -> None:
              "|---|---:|---:|---:|"]
     lines += [f"| `{c['name']}` | {c['wall']:.2f} s | {c['cpu']:.2f} s | {c['peak_rss_mib']} MiB |"
               for c in commands]
-    lines += ["", f"check --jobs 2 vs --jobs 1 on {args.size} MB: {result['check_speedup']}x "
-              f"faster; CPU {result['check_cpu_ratio']}x of one job's"]
+    lines += ["", f"check on {args.size} MB: --jobs 1 wall / --jobs 2 wall = "
+              f"{result['check_speedup']}; --jobs 2 CPU / --jobs 1 CPU = "
+              f"{result['check_cpu_ratio']} (on a loaded machine, read the CPU)"]
     if batch:
         lines.append(f"batch --dask local:2 vs --jobs 2: {result['dask_overhead']}x the wall time, "
                      f"{result['dask_cpu_ratio']}x the CPU")
