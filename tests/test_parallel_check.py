@@ -323,3 +323,26 @@ def test_dask_missing_says_how_to_install_it(monkeypatch):
     result = CliRunner().invoke(main, ["check", str(SAMPLES[0]), "--dask", "local"])
     assert result.exit_code == 2
     assert "pip install 'edi837[dask]'" in result.output
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--dask", "tcp://10.0.0.5:8786"], "unencrypted"),
+    (["--jobs", "2", "--dask", "local"], "choose one"),
+    (["--insecure"], "only to --dask"),
+])
+def test_batch_parallel_options_typed_wrong_exit_2(tmp_path, args, message):
+    (tmp_path / "inbox").mkdir()
+    result = CliRunner().invoke(main, ["batch", str(tmp_path / "inbox"), "--out",
+                                       str(tmp_path / "out"), *args])
+    assert result.exit_code == 2
+    assert message in result.output
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+@pytest.mark.slow  # the client tries for 20 seconds
+def test_check_dask_scheduler_unreachable_exit_2(tmp_path):
+    pytest.importorskip("distributed")
+    result = CliRunner().invoke(main, ["check", str(SAMPLES[0]), "--dask",
+                                       "tcp://127.0.0.1:9"])
+    assert result.exit_code == 2
+    assert "cannot connect to the scheduler" in result.output

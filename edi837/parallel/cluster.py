@@ -96,8 +96,9 @@ def connect(address: str, insecure: bool):
                                "e.g. DASK_DISTRIBUTED__COMM__TLS__CA_FILE)")
     try:
         return distributed.Client(where, security=security, timeout="20s"), None
-    except (OSError, TimeoutError) as exc:
-        raise ClusterError(f"--dask {address}: cannot reach the scheduler: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 - unreachable, refused, a TLS setting wrong
+        raise ClusterError(f"--dask {address}: cannot connect to the scheduler: "
+                           f"{type(exc).__name__}: {exc}") from None
 
 
 def _killed(exc: BaseException) -> bool:
