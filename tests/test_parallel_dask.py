@@ -183,13 +183,35 @@ def test_batch_dask_checks_a_large_file_in_pieces_with_the_outputs_of_jobs_1(
     assert dict(sent)["big.edi"] > 3  # it was cut
 
 
+DRIVER = """
+import os, signal, sys
+from pathlib import Path
+from edi837.batch import BatchOptions, durable, run_batch
+
+step, count = int(sys.argv[1]), 0
+
+def checkpoint(name):
+    global count
+    count += 1
+    if count == step:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+durable.checkpoint = checkpoint
+run_batch(BatchOptions(inbox=Path(sys.argv[2]), out=Path(sys.argv[3]), settle=5.0,
+                       history_key=Path(sys.argv[4]), dask="local:1"))
+"""
+
+
 def test_batch_dask_driver_killed_mid_run_is_repaired_by_the_next_start(tmp_path):
     """The driver SIGKILLed after its first steps (taking files, judging, recording):
-    the next start (one job) repairs the run; every input is processed exactly once."""
+    the next start (one job) repairs the run; every input is processed exactly once.
+    The driver is a process of its own (forking this one, which has run clusters,
+    would copy their threads' locks)."""
     import signal
+    import subprocess
+    from dataclasses import replace
 
-    from batch_support import CLEAN, assert_consistent
-    from edi837.batch import durable
+    from batch_support import CLEAN, assert_consistent, subprocess_env
 
     inputs = {"a-clean.edi": edi(CLEAN), "b-defect.edi": edi(DEFECT),
               "c-copy.edi": edi(CLEAN), "d-truncated.edi": edi(CLEAN)[:400],
@@ -198,31 +220,9 @@ def test_batch_dask_driver_killed_mid_run_is_repaired_by_the_next_start(tmp_path
         opts = options(tmp_path / f"step{step}", history_key=tmp_path / "history.key")
         for name, data in inputs.items():
             drop(opts.inbox, name, data, age=HOUR)
-        pid = os.fork()
-        if pid == 0:  # the driver: never return into pytest
-            code = 0
-            try:
-                count = 0
-
-                def checkpoint(name):
-                    nonlocal count
-                    count += 1
-                    if count == step:
-                        os.kill(os.getpid(), signal.SIGKILL)
-
-                durable.checkpoint = checkpoint
-                run_batch(replace_options(opts, dask="local:1"))
-            except BaseException:
-                code = 3
-            finally:
-                os._exit(code)
-        _, status = os.waitpid(pid, 0)
-        assert os.WIFSIGNALED(status), f"the driver was not killed at step {step}"
-        run_batch(replace_options(opts, lock_wait=30.0))  # the restart repairs and finishes
+        driver = subprocess.run([sys.executable, "-c", DRIVER, str(step), str(opts.inbox),
+                                 str(opts.out), str(opts.history_key)],
+                                env=subprocess_env(), timeout=300, capture_output=True)
+        assert driver.returncode == -signal.SIGKILL, driver.stderr[-2000:]
+        run_batch(replace(opts, lock_wait=30.0))  # the restart repairs and finishes
         assert_consistent(opts, inputs)
-
-
-def replace_options(opts, **changes):
-    from dataclasses import replace
-
-    return replace(opts, **changes)
