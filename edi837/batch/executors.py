@@ -158,15 +158,17 @@ class LocalPool:
             self._pool = None
 
 
-def make_executor(settings: WorkerSettings, jobs: int, dask: str | None = None,
-                  insecure: bool = False) -> Executor:
-    if dask is not None:
-        from ..parallel.cluster import ClusterError, DaskExecutor, connect
-        from .options import BatchError
-
-        try:
-            client, cluster = connect(dask, insecure)
-        except ClusterError as exc:
-            raise BatchError(str(exc)) from None
-        return DaskExecutor(settings, client, cluster)
+def make_executor(settings: WorkerSettings, jobs: int) -> Executor:
     return InProcess(settings) if jobs == 1 else LocalPool(settings, jobs)
+
+
+def dask_executor(settings: WorkerSettings, address: str, insecure: bool) -> Executor:
+    """``--dask ADDRESS``: jobs as tasks on a Dask cluster (edi837.parallel.cluster)."""
+    from ..parallel.cluster import ClusterError, DaskExecutor, connect
+    from .options import BatchError
+
+    try:
+        client, cluster = connect(address, insecure)
+    except ClusterError as exc:
+        raise BatchError(str(exc)) from None
+    return DaskExecutor(settings, client, cluster)
