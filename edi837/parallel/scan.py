@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 
 from bisect import bisect_left
+from operator import itemgetter
 from dataclasses import dataclass, field
 
 from ..claims import ClaimReader
@@ -30,6 +31,7 @@ from ..x12.reader import SegmentReader, X12SyntaxError, sniff_encoding
 from .pieces import Piece, SegmentSource, Span, _Run, file_identity
 
 TAGS = ("HL", "ST", "SE", "GS", "GE", "ISA", "IEA")  # and a CLM where a piece is cut
+_HEAD = itemgetter(slice(0, 3))
 ENVELOPE = ("ISA", "GS", "ST", "SE", "GE", "IEA")
 
 
@@ -93,29 +95,36 @@ class _Head:
     only for a head still open when a piece needs it or its chunk is done (most are
     replaced by the next HL first), and offsets only for a piece."""
 
-    __slots__ = ("batch", "k", "at", "limit", "end")
+    __slots__ = ("batch", "k", "limit", "end")
 
-    def __init__(self, batch, k: int, at: int) -> None:
-        self.batch, self.k, self.at = batch, k, at  # at: position in the chunk's text
-        self.limit: tuple[int, int] | None = None  # (k, at) of the next segment that matters
+    def __init__(self, batch, k: int) -> None:
+        self.batch, self.k = batch, k
+        self.limit: int | None = None  # k of the next segment that matters in the chunk
         self.end: tuple | None = None  # (batch, k) of the segment after it
 
-    def settle(self, joined: str, terminator: str, clm: str) -> None:
-        """Its end, if it is in the head's chunk (``joined``: that chunk's text)."""
+    def settle(self, heads: list[str]) -> None:
+        """Its end, if it is in the head's chunk (``heads``: that chunk's segment ids)."""
         if self.end is not None:
             return
-        stop = self.limit[1] if self.limit is not None else len(joined)
-        found = joined.find(clm, self.at, stop)
-        if found >= 0:
-            self.end = (self.batch, self.k + joined.count(terminator, self.at, found + 1))
+        stop = self.limit if self.limit is not None else len(heads)
+        found = _index(heads, "CLM", self.k + 1, stop)
+        if found is not None:
+            self.end = (self.batch, found)
         elif self.limit is not None:
-            self.end = (self.batch, self.limit[0])
+            self.end = (self.batch, self.limit)
 
     def span(self) -> Span:
         first = self.batch.first_index + self.k
         end_batch, end_k = self.end
         return Span(self.batch.offset(self.k), end_batch.offset(end_k), first,
                     end_batch.first_index + end_k - first)
+
+
+def _index(heads: list[str], head: str, start: int, stop: int) -> int | None:
+    try:
+        return heads.index(head, start, stop)
+    except ValueError:
+        return None
 
 
 class _Above:
@@ -135,46 +144,46 @@ class _Above:
         self.unsafe = False
         self.delimiters = None  # of the chunk before: a new object after a real ISA
 
-    def carry(self, batch, texts, joined: str, marks, terminator: str, clm: str) -> None:
+    def carry(self, batch, heads: list[str], marks) -> None:
         """A head open at the end of the chunk before ends at this chunk's first CLM or
         mark, if it has one."""
         if self.carried is None:
             return
-        found = 0 if texts[0].startswith(clm[1:]) else joined.find(clm) + 1 or None
-        ends = [at for at in (found, marks[0][0] if marks else None) if at is not None]
-        if ends:
-            self.carried.end = (batch, joined.count(terminator, 0, min(ends)))
+        stop = marks[0][0] if marks else len(heads)
+        found = _index(heads, "CLM", 0, stop)
+        if found is not None or marks:
+            self.carried.end = (batch, found if found is not None else stop)
             self.carried = None
 
-    def mark(self, k: int, at: int) -> None:
+    def mark(self, k: int) -> None:
         """The next mark after the last head: it ends there at the latest."""
         if self.open is not None:
-            self.open.limit = (k, at)
+            self.open.limit = k
             self.open = None
 
-    def context(self, batch, joined: str, terminator: str, clm: str) -> tuple | None:
+    def context(self, batch, heads: list[str]) -> tuple | None:
         """The spans a piece starting here needs, or None if it may not start here."""
         if self.st is None or not (self.billing and self.subscriber) or self.unsafe:
             return None
-        heads = sorted(self.heads.values(), key=lambda head: head.batch.first_index + head.k)
-        for head in heads:
+        loops = sorted(self.heads.values(), key=lambda head: head.batch.first_index + head.k)
+        for head in loops:
             if head.batch is batch:
-                head.settle(joined, terminator, clm)
-        if any(head.end is None for head in heads):
+                head.settle(heads)
+        if any(head.end is None for head in loops):
             return None
         spans = list(self.isa) + ([self.gs] if self.gs is not None else [])
-        return tuple(spans + [head.span() for head in heads])
+        return tuple(spans + [head.span() for head in loops])
 
-    def chunk_done(self, batch, joined: str, terminator: str, clm: str) -> None:
-        for head in self.heads.values():  # what this chunk's text can still tell
+    def chunk_done(self, batch, heads: list[str]) -> None:
+        for head in self.heads.values():  # what this chunk can still tell
             if head.batch is batch:
-                head.settle(joined, terminator, clm)
+                head.settle(heads)
                 if head.end is None:
                     self.carried = head
         self.open = None
         self.delimiters = batch.delimiters
 
-    def follow(self, batch, k: int, tag: str, text: str, at: int) -> None:
+    def follow(self, batch, k: int, tag: str, text: str) -> None:
         """An envelope segment or HL (claims.ClaimReader._read keeps the same)."""
         if tag == "HL":
             if self.st is None:
@@ -190,7 +199,7 @@ class _Above:
                 self.subscriber = True
             if kind != "23":
                 self.heads.pop("23", None)
-            self.heads[kind] = self.open = _Head(batch, k, at)
+            self.heads[kind] = self.open = _Head(batch, k)
             return
         index = batch.first_index + k
         if tag in ("ISA", "GS"):
@@ -207,7 +216,7 @@ class _Above:
             self.gs, self.st = None, None
         elif tag == "ST":
             self.st = index
-            self.heads = {"ST": _Head(batch, k, at)}
+            self.heads = {"ST": _Head(batch, k)}
             self.open = self.heads["ST"]
             self.billing = self.subscriber = self.unsafe = False
         elif tag == "SE":
@@ -236,7 +245,6 @@ class Scanner(SegmentSource):
         self.extent: int | None = None  # where the read stopped on a syntax error
         self._cuts: list[_Cut] = []  # confirmed
         self._pending: list[_Cut] = []  # waiting for the reader's verdict on their set
-        self._read = 0  # characters of segments seen so far (about the bytes)
         self._target = piece_size
         self._above = _Above()
         self._made = 0  # pieces made
@@ -263,10 +271,9 @@ class Scanner(SegmentSource):
         them for the reader as one run, numbered as if consecutive (with the HLs'
         file indices beside it: :meth:`EnvelopeReader._hl` takes them back)."""
         texts, delimiters = batch.texts, batch.delimiters
-        terminator, element = delimiters.segment, delimiters.element
-        joined = terminator.join(texts)
-        marks = self._marks(texts, joined, terminator, element)
-        clm = terminator + "CLM" + element
+        # each segment's first three characters, as the claim reader dispatches on them
+        heads = list(map(_HEAD, texts))
+        marks = self._marks(batch, heads, delimiters.element)
         above = self._above
         runs: list[tuple[_Run, list | None]] = []
         hls: list[str] = []
@@ -280,21 +287,19 @@ class Scanner(SegmentSource):
             if stop > start:
                 runs.append((_Run(delimiters, texts[start:stop], first + start), None))
 
-        above.carry(batch, texts, joined, marks, terminator, clm)
+        above.carry(batch, heads, marks)
         outside = above.st is None
-        start = k = last = 0  # start: first segment not yet given to the reader
-        for at, _, tag in marks:
-            k += joined.count(terminator, last, at)
-            last = at
-            above.mark(k, at)
+        start = 0  # first segment not yet given to the reader
+        for k, _, tag in marks:
+            above.mark(k)
             if tag == "CUT":
-                context = above.context(batch, joined, terminator, clm)
+                context = above.context(batch, heads)
                 if context is not None:
-                    self._cut(batch, k, texts[k], at, context)
+                    self._cut(batch, k, texts[k], context)
                 continue
             if outside and k > start:  # strays, TA1: the reader judges them
                 give(start, k)
-            above.follow(batch, k, tag, texts[k], at)
+            above.follow(batch, k, tag, texts[k])
             if tag == "HL" and not outside:
                 hls.append(texts[k])
                 real.append(first + k)
@@ -306,42 +311,44 @@ class Scanner(SegmentSource):
         elif start < len(texts):  # the reader's end-of-file findings name the last segment
             give(len(texts) - 1, len(texts))
         give(0, 0)
-        above.chunk_done(batch, joined, terminator, clm)
-        self._read += len(joined) + 1
+        above.chunk_done(batch, heads)
         return runs
 
-    def _marks(self, texts, joined, terminator, element) -> list[tuple[int, int, str]]:
-        """(position in ``joined``, order, tag) of the segments that matter, in order,
-        and a "CUT" where the next piece is due: the first CLM or HL from there on."""
+    def _marks(self, batch, heads: list[str], element: str) -> list[tuple[int, int, str]]:
+        """(segment number in the chunk, order, tag) of the segments that matter, in
+        order, and a "CUT" where the next piece is due: the first CLM or HL from
+        there on.  Found in C (set, list.index): a chunk has some 40,000 segments."""
         marks = []
+        present = set(heads)
         for tag in TAGS:
-            head = tag + element
-            if texts[0].startswith(head):
-                marks.append((0, 1, tag))
-            needle = terminator + head
-            at = joined.find(needle)
-            while at >= 0:
-                marks.append((at + 1, 1, tag))
-                at = joined.find(needle, at + 1)
-        since = self._target - self._read
-        while since < len(joined):
-            found = [at for at in (joined.find(terminator + "CLM" + element, max(0, since)),
-                                   joined.find(terminator + "HL" + element, max(0, since)))
-                     if at >= 0]
+            head = tag + element if len(tag) == 2 else tag
+            if head in present:
+                k = heads.index(head)
+                while True:
+                    marks.append((k, 1, tag))
+                    k = _index(heads, head, k + 1, len(heads))
+                    if k is None:
+                        break
+        count, hl = len(heads), "HL" + element
+        end, target = batch.offset(count - 1), self._target
+        while target <= end:  # (a cut not taken leaves the target for the next chunk)
+            k = bisect_left(range(count), target, key=batch.offset)
+            found = [i for i in (_index(heads, "CLM", k, count), _index(heads, hl, k, count))
+                     if i is not None]
             if not found:
                 break
-            marks.append((min(found) + 1, 0, "CUT"))  # before the HL there, if one is
-            since = min(found) + 1 + self.piece_size
+            marks.append((min(found), 0, "CUT"))  # before the HL there, if one is
+            target = batch.offset(min(found)) + self.piece_size
         marks.sort()
         return marks
 
-    def _cut(self, batch, k: int, text: str, at: int, context: tuple) -> None:
+    def _cut(self, batch, k: int, text: str, context: tuple) -> None:
         """A piece may start before segment ``k``: once the reader says its set is read
         as claims (:meth:`_confirm`)."""
         index, offset = batch.first_index + k, batch.offset(k)
         self._pending.append(_Cut(index, offset, offset + len(text) + 1, context,
                                   self._above.st))
-        self._target = self._read + at + self.piece_size
+        self._target = offset + self.piece_size
 
     # -- pieces -------------------------------------------------------------------------
     def _confirm(self) -> None:
