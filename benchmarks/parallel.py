@@ -4,7 +4,10 @@ Dask scheduler's overhead (`batch --dask local:2` against `batch --jobs 2`).
     python benchmarks/parallel.py                  # 100 MB file, batch inbox, 3 runs each
     python benchmarks/parallel.py --size 20 --repeat 5 --no-batch
 
-Each command runs as a whole process, round-robin with the others, like
+Before and after, two pure Python loops side by side say how many cores the
+machine gives now (2.0 on two idle cores; on a shared one, less: no parallel
+run can be faster than that). Each command runs as a whole process,
+round-robin with the others, like
 run.py; for each the best wall time is kept, and the CPU time (user + system)
 of the command and every process it waited for (its worker processes, a
 LocalCluster's workers), from ``os.wait4``.  The CPU time says how much work
@@ -64,6 +67,24 @@ def measure(commands: list[dict], repeat: int) -> None:
         command["cpu"] = min(command["cpus"])
 
 
+SPIN = "x = 0\nfor i in range(30_000_000):\n    x += i\n"
+
+
+def capacity() -> float:
+    """How many cores the machine gives two busy processes now: the time of one pure
+    Python loop alone, over the time of two side by side (2.0 on two idle cores)."""
+    import time
+
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-c", SPIN], check=True)
+    alone = time.perf_counter() - start
+    start = time.perf_counter()
+    pair = [subprocess.Popen([sys.executable, "-c", SPIN]) for _ in range(2)]
+    for process in pair:
+        process.wait()
+    return round(2 * alone / (time.perf_counter() - start), 2)
+
+
 def dask_available() -> bool:
     probe = subprocess.run([sys.executable, "-c", "import distributed"], env=run.ENV,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -92,11 +113,14 @@ def main() -> None:
             commands.append({"name": "batch " + " ".join(how), "inputs": inbox,
                              "cmd": run.EDI837 + ["batch", "{work}/inbox", "--out", "{work}/out",
                                                   "--settle", "0", "--no-history", *how]})
+    cores_before = capacity()
     measure(commands, args.repeat)
+    cores_after = capacity()
     by = {c["name"]: c for c in commands}
     one, two = by["check --jobs 1"], by["check --jobs 2"]
     result = {"machine": run.machine(), "file": str(big.relative_to(run.ROOT)),
               "bytes": big.stat().st_size, "commands": commands,
+              "cores_given": [cores_before, cores_after],
               "check_speedup": round(one["wall"] / two["wall"], 2),
               "check_cpu_ratio": round(two["cpu"] / one["cpu"], 2)}
     if batch:
@@ -112,7 +136,9 @@ def main() -> None:
              "|---|---:|---:|---:|"]
     lines += [f"| `{c['name']}` | {c['wall']:.2f} s | {c['cpu']:.2f} s | {c['peak_rss_mib']} MiB |"
               for c in commands]
-    lines += ["", f"check on {args.size} MB: --jobs 1 wall / --jobs 2 wall = "
+    lines += ["", f"cores the machine gave two busy processes (2.0 = two idle cores): "
+              f"{cores_before} before, {cores_after} after"]
+    lines += [f"check on {args.size} MB: --jobs 1 wall / --jobs 2 wall = "
               f"{result['check_speedup']}; --jobs 2 CPU / --jobs 1 CPU = "
               f"{result['check_cpu_ratio']} (on a loaded machine, read the CPU)"]
     if batch:
