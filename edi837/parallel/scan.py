@@ -2,8 +2,9 @@
 
 One pass with the ordinary segment reader (so segments are counted and
 delimited exactly as when the file is checked whole).  Of each chunk's
-segments only the ones that matter here are looked at, found with
-``str.find`` on the chunk (in C): ISA, GS, ST, SE, GE, IEA, HL and CLM.  The
+segments only the ones that matter here are looked at, found by their first
+three characters as the claim reader dispatches on them (a set of them, then
+``list.index``: in C): ISA, GS, ST, SE, GE, IEA, HL and CLM.  The
 envelope segments and HLs, and every segment outside a transaction set, go to
 :class:`EnvelopeReader` (the claim reader itself, without claims), so the
 envelope findings (EDI001-EDI007 on envelopes and HLs), the file's counts and
