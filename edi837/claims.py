@@ -544,6 +544,25 @@ class ClaimReader:
             expected: int) -> tuple[int, bool, Finding | None]:
         """Track the HL hierarchy: (loop state, a patient level, the EDI007 finding
         when it is out of order)."""
+        hl_id, level = fields[1], fields[3]
+        problem = self._hl_problem(fields, index, levels, expected)
+        found = None
+        if problem:
+            found = self._finding("EDI007", ERROR, f"HL out of order: {problem}",
+                                  segment_index=index, segment="HL", value=hl_id, loop="2000")
+        levels[hl_id] = level
+        if level == "20":
+            return BILLING, False, found
+        if level == "23":
+            return PATIENT, True, found
+        return SUBSCRIBER, False, found
+
+    @staticmethod
+    def _hl_problem(fields: list[str], index: int, levels: dict[str, str],
+                    expected: int) -> str | None:
+        """What is wrong with an HL's place in the hierarchy, or None.  A method of
+        its own so a reader of one piece of a file (edi837.parallel) can take the
+        verdict of the whole file's read instead."""
         hl_id, parent, level = fields[1], fields[2], fields[3]
         problem = None
         if hl_id != str(expected):
@@ -557,16 +576,7 @@ class ClaimReader:
             problem = f"patient HL {hl_id} has parent {parent or '(none)'}, not a subscriber HL"
         elif level not in ("20", "22", "23"):
             problem = f"HL03 level code {level or '(empty)'} is not 20, 22 or 23"
-        found = None
-        if problem:
-            found = self._finding("EDI007", ERROR, f"HL out of order: {problem}",
-                                  segment_index=index, segment="HL", value=hl_id, loop="2000")
-        levels[hl_id] = level
-        if level == "20":
-            return BILLING, False, found
-        if level == "23":
-            return PATIENT, True, found
-        return SUBSCRIBER, False, found
+        return problem
 
     # -- claim helpers ----------------------------------------------------------
     @staticmethod
