@@ -1,0 +1,222 @@
+"""Run edi837's commands on one hostile input and say what happened.
+
+Shared by the hostile corpus test, the property tests and the campaign
+(tests/hostile_campaign.py).  Each command is run the way a user runs it,
+through the click command line: in this process with click's CliRunner
+(`run_in_process`, fast, for the tests) or as a child process with a
+timeout and its peak memory measured (`run_child`, for the campaign).
+
+An outcome is a small dict of what may be pinned (exit status, finding
+codes, claim and row counts, files written); `problems` lists the
+invariants it breaks, each a bug by the terms of issue #13: a traceback,
+an exit status outside 0/1/2, output that does not parse or does not
+match its schema, an internal failure (EDI008), a claim lost between the
+input and the split, extract and check disagreeing about drug lines.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+SCHEMA = HERE.parent / "schemas" / "report.schema.json"
+COMMANDS = ("check", "extract", "fix", "validate")
+
+
+@dataclass
+class Run:
+    """One command run: exit status, output, and what went wrong around it."""
+
+    args: list[str]
+    exit: int
+    stdout: str
+    stderr: str
+    traceback: str = ""  # the exception that escaped the command, if any
+    hung: bool = False
+    max_rss_kib: int = 0  # child runs only
+
+
+def run_in_process(args: list[str]) -> Run:
+    """Run `edi837 ARGS` with CliRunner; an escaped exception is a traceback."""
+    import traceback
+
+    from click.testing import CliRunner
+
+    from edi837.cli import main
+
+    result = CliRunner().invoke(main, args, catch_exceptions=True)
+    escaped = ""
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        escaped = "".join(traceback.format_exception(*result.exc_info))
+    return Run(args, result.exit_code if not escaped else -1, result.stdout, result.stderr,
+               escaped)
+
+
+def run_child(args: list[str], *, timeout: float = 60.0, cwd: str | None = None,
+              env: dict | None = None) -> Run:
+    """Run `python -m edi837 ARGS` as a child; kill it after ``timeout`` seconds
+    (a hang) and measure its peak resident memory (os.wait4's ru_maxrss)."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        child = subprocess.Popen([sys.executable, "-m", "edi837", *args], stdout=out,
+                                 stderr=err, stdin=subprocess.DEVNULL, cwd=cwd, env=env,
+                                 start_new_session=True)
+        deadline = time.monotonic() + timeout
+        hung = False
+        while True:
+            pid, status, usage = os.wait4(child.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.monotonic() > deadline:
+                hung = True
+                os.killpg(child.pid, signal.SIGKILL)
+                pid, status, usage = os.wait4(child.pid, 0)
+                break
+            time.sleep(0.01)
+        child.returncode = os.waitstatus_to_exitcode(status)  # Popen must not wait again
+        out.seek(0)
+        err.seek(0)
+        stdout = out.read().decode("utf-8", "replace")
+        stderr = err.read().decode("utf-8", "replace")
+    code = child.returncode
+    traceback = stderr[stderr.index("Traceback"):] if "Traceback (most recent" in stderr else ""
+    return Run(args, code, stdout, stderr, traceback, hung, usage.ru_maxrss)
+
+
+@lru_cache(maxsize=1)
+def report_validator():
+    import jsonschema
+
+    schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
+    return jsonschema.Draft202012Validator(schema)
+
+
+def _basic_problems(run: Run, name: str) -> list[str]:
+    problems = []
+    if run.hung:
+        problems.append(f"{name}: hung (killed after its timeout)")
+    if run.traceback:
+        last = run.traceback.strip().splitlines()[-1]
+        problems.append(f"{name}: traceback: {last}")
+    elif run.exit not in (0, 1, 2):
+        problems.append(f"{name}: exit status {run.exit}")
+    if "EDI008" in run.stderr or "EDI008" in run.stdout:
+        problems.append(f"{name}: EDI008 (edi837 failed on the file)")
+    return problems
+
+
+def _report(run: Run, name: str, problems: list[str]) -> dict | None:
+    """The JSON report on stdout, checked against the schema."""
+    if run.hung or run.traceback:
+        return None
+    try:
+        report = json.loads(run.stdout)
+    except ValueError as exc:
+        problems.append(f"{name}: stdout is not JSON ({exc})")
+        return None
+    errors = sorted(report_validator().iter_errors(report), key=str)
+    if errors:
+        problems.append(f"{name}: report does not match the schema: {errors[0].message}")
+    return report
+
+
+def _codes(report: dict) -> list[str]:
+    """The file's finding codes with their severity ("EDI002:warning"), each once."""
+    if not report["files"]:
+        return []
+    return sorted({f"{f['rule']}:{f['severity']}" for f in report["files"][0]["findings"]})
+
+
+def count_claims(path: Path) -> int:
+    """Claims edi837's own reader finds in a file it wrote."""
+    from edi837.claims import ClaimReader
+
+    return sum(1 for _ in ClaimReader(path).claims())
+
+
+def outcome(path: Path, commands=COMMANDS, *, run=run_in_process,
+            work: Path | None = None) -> tuple[dict, list[str]]:
+    """(what each command did, the invariants broken) for one input file."""
+    path = Path(path)
+    found: dict = {}
+    problems: list[str] = []
+    check = None
+    if "check" in commands:
+        r = run(["check", "--format", "json", str(path)])
+        problems += _basic_problems(r, "check")
+        report = _report(r, "check", problems)
+        check = {"exit": r.exit}
+        if report is not None and report["files"]:
+            entry = report["files"][0]
+            check.update(status=entry["status"], claims=entry["claims"],
+                         drug_lines=entry["drug_lines"], codes=_codes(report))
+            if entry["status"] == "unreadable" and r.exit != 2:
+                problems.append(f"check: the file is unreadable but the exit status is {r.exit}")
+        found["check"] = check
+    if "extract" in commands:
+        r = run(["extract", "--format", "jsonl", str(path)])
+        problems += _basic_problems(r, "extract")
+        rows = []
+        for line in r.stdout.splitlines():
+            try:
+                rows.append(json.loads(line))
+            except ValueError:
+                problems.append(f"extract: a row is not JSON: {line[:80]!r}")
+                break
+        found["extract"] = {"exit": r.exit, "rows": len(rows)}
+        if check and "status" in check and (r.exit == 2) != (check["status"] == "unreadable") \
+                and not r.traceback:
+            problems.append(f"extract: exit {r.exit}, but check calls the file "
+                            f"{check['status']} (exit {check['exit']})")
+        if check and "drug_lines" in check and check.get("status") != "unreadable" \
+                and r.exit != 2 and len(rows) != check["drug_lines"]:
+            problems.append(f"extract: {len(rows)} rows, check counted {check['drug_lines']} "
+                            "drug lines")
+    if "fix" in commands:
+        with tempfile.TemporaryDirectory(dir=work) as out:
+            r = run(["fix", "--split", "--out-dir", out, str(path)])
+            problems += _basic_problems(r, "fix")
+            found["fix"] = fixed = {"exit": r.exit}
+            written = sorted(p.name for p in Path(out).iterdir())
+            fixed["written"] = [n.replace(path.stem, "NAME", 1) for n in written]
+            if not r.traceback and not r.hung:
+                problems += _split_problems(path, Path(out), written, r, check, fixed)
+    if "validate" in commands:
+        r = run(["validate", "--format", "json", str(path)])
+        problems += _basic_problems(r, "validate")
+        report = _report(r, "validate", problems)
+        found["validate"] = {"exit": r.exit}
+        if report is not None and report["files"]:
+            found["validate"]["codes"] = _codes(report)
+    return found, problems
+
+
+def _split_problems(path: Path, out: Path, written: list[str], r: Run, check: dict | None,
+                    fixed: dict) -> list[str]:
+    """Every claim of the input is in the corrected file, and accepted + held."""
+    problems = []
+    stem = Path(path.name).stem
+    claims_in = check.get("claims") if check else None
+    corrected = out / path.name
+    if corrected.exists():
+        fixed["claims"] = n = count_claims(corrected)
+        if claims_in is not None and n != claims_in:
+            problems.append(f"fix: the corrected file has {n} claims, check read {claims_in}")
+    accepted, held = out / f"{stem}.accepted.edi", out / f"{stem}.held.edi"
+    if corrected.exists() and r.exit in (0, 1):
+        a = count_claims(accepted) if accepted.exists() else 0
+        h = count_claims(held) if held.exists() else 0
+        fixed["accepted"], fixed["held"] = a, h
+        if claims_in is not None and a + h != claims_in:
+            problems.append(f"fix --split: {a} accepted + {h} held claims, check read "
+                            f"{claims_in}")
+    if r.exit in (0, 1) and not corrected.exists():
+        problems.append(f"fix: exit {r.exit} but no corrected file was written")
+    return problems

@@ -1,0 +1,209 @@
+"""Issue #13: the hostile corpus, and what each command does with each file.
+
+tests/hostile_corpus.py builds the files (the small ones are committed under
+tests/data/hostile/, the large ones are built here); tests/data/hostile/
+expected.json pins, per file, what `check --format json`, `extract --format
+jsonl`, `fix --split` and (for files pyx12 can take in reasonable time)
+`validate --format json` do: exit status, finding codes with their severity,
+claim, drug line and row counts, the files fix writes and the claims in them.
+
+Besides the pinned outcome, every run must keep the invariants of issue #13
+(tests/hostile_run.py): no traceback, exit 0/1/2, JSON that matches
+schemas/report.schema.json, no EDI008, every claim check reads is in the
+corrected file and in accepted + held, extract's rows are check's drug lines,
+extract exits 2 exactly when check calls the file unreadable.
+
+Known bugs are in BUGS: their manifest entry records the bug, not the wrong
+outcome, and their test asserts what should happen, marked xfail(strict=True)
+so that the fix shows up as a failure to notice (then remove the entry from
+BUGS and rewrite the manifest).
+
+After a deliberate change, rewrite the manifest and review its diff:
+    python tests/test_hostile_corpus.py
+"""
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Callable
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import hostile_corpus as corpus  # noqa: E402
+import hostile_run  # noqa: E402
+
+_LARGE_DIR: list[Path] = []  # where the large cases were built, once per run
+
+
+@dataclass(frozen=True)
+class Bug:
+    reason: str
+    holds: Callable[[dict, list[str]], bool]  # (outcome, problems) -> the right behaviour?
+
+
+def _codes(found: dict, command: str = "check") -> list[str]:
+    return found.get(command, {}).get("codes", [])
+
+
+def _no_problem(command: str) -> Callable[[dict, list[str]], bool]:
+    return lambda found, problems: not [p for p in problems if p.startswith(command + ":")]
+
+
+LOST_AFTER_UNREADABLE_ISA = (
+    "bug: text after an interchange that looks like X12 (an ISA edi837 cannot read, a CLM) is "
+    "an EDI002 warning and check exits 1, so batch archives the file although the claims in "
+    "that text were never read (fix refuses the same file, exit 2, 'its claims would be lost')")
+
+BUGS: dict[tuple[str, str], Bug] = {
+    ("short-isa-inside.edi", "check"): Bug(
+        LOST_AFTER_UNREADABLE_ISA + "; here a complete good interchange after the short ISA "
+        "is dropped: check reads 3 claims of 4",
+        lambda found, problems: found["check"]["exit"] == 2 or found["check"].get("claims") == 4),
+    ("after-iea-clm.edi", "check"): Bug(
+        LOST_AFTER_UNREADABLE_ISA,
+        lambda found, problems: found["check"]["exit"] == 2),
+    ("after-iea-broken-isa.edi", "check"): Bug(
+        LOST_AFTER_UNREADABLE_ISA,
+        lambda found, problems: found["check"]["exit"] == 2),
+    ("hl-missing.edi", "check"): Bug(
+        "bug: a claim with no subscriber HL (2000B) above it gets no finding and check exits 0, "
+        "while fix --split refuses the file (exit 2: 'no billing provider or subscriber HL "
+        "above it'); check should report it (EDI007 error) like a patient HL without a "
+        "subscriber",
+        lambda found, problems: found["check"]["exit"] != 0),
+    ("env-sv1-without-lx.edi", "check"): Bug(
+        "bug: J2350 SV1 lines with no LX before them are silently not drug lines: check "
+        "reads 0 drug lines, no finding, exit 0, and fix --split accepts the claims unchecked; "
+        "should be EDI007 (misplaced segment the rules need) or read as lines",
+        lambda found, problems: found["check"].get("drug_lines") == 3
+        or any(c.startswith("EDI007") for c in _codes(found))),
+    ("size-lowercase-ids.edi", "check"): Bug(
+        "bug: a transaction whose segment ids are lower case ('clm', 'sv1') reads as 0 claims "
+        "with no finding, exit 0; fix --split then writes neither an accepted nor a held file, "
+        "so its 3 claims are in no output that is forwarded; segment ids that are not X12 ids "
+        "should be an error",
+        lambda found, problems: found["check"]["exit"] != 0),
+    ("env-835-and-837.edi", "extract"): Bug(
+        "bug: an 835 transaction beside the 837 in one group: check reads every claim and calls "
+        "the file 'findings' (exit 1), extract exits 2 ('could not be read') for the same file",
+        _no_problem("extract")),
+    ("after-iea-junk.edi", "validate"): Bug(
+        "bug: a mail footer after the IEA is an EDI002 warning in check (exit 1, the file is "
+        "read), but validate calls the file unreadable (EDI002 error 'no ISA segment at the "
+        "start of the interchange', exit 2) and validates none of it",
+        lambda found, problems: found["validate"]["exit"] != 2),
+}
+
+
+def _command_list(case: corpus.Case) -> tuple[str, ...]:
+    return hostile_run.COMMANDS if case.validate else ("check", "extract", "fix")
+
+
+def _path(case: corpus.Case) -> Path:
+    committed = corpus.CORPUS / case.file_name
+    if committed.exists():
+        return committed
+    if not _LARGE_DIR:
+        _LARGE_DIR.append(Path(tempfile.mkdtemp(prefix="edi837-hostile-")))
+        atexit.register(shutil.rmtree, _LARGE_DIR[0], True)
+    path = _LARGE_DIR[0] / case.file_name
+    if not path.exists():
+        path.write_bytes(case.build())
+    return path
+
+
+@lru_cache(maxsize=None)
+def _outcome(name: str) -> tuple[dict, list[str]]:
+    case = corpus.by_name()[name]
+    return hostile_run.outcome(_path(case), _command_list(case))
+
+
+@lru_cache(maxsize=1)
+def _manifest() -> dict:
+    return json.loads(corpus.MANIFEST.read_text(encoding="utf-8"))
+
+
+def _params():
+    for case in corpus.CASES:
+        for command in _command_list(case):
+            bug = BUGS.get((case.file_name, command))
+            marks = [pytest.mark.xfail(strict=True, reason=bug.reason)] if bug else []
+            yield pytest.param(case.file_name, command, id=f"{case.name}-{command}", marks=marks)
+
+
+def test_the_corpus_is_large_and_every_file_says_what_it_is():
+    assert len(corpus.CASES) >= 60
+    assert len(corpus.by_name()) == len(corpus.CASES), "two cases with one file name"
+    assert all(case.what for case in corpus.CASES)
+
+
+def test_the_committed_files_are_what_the_script_builds():
+    built = corpus.committed()
+    on_disk = {p.name: p.read_bytes() for p in corpus.CORPUS.glob("*.edi")}
+    assert sorted(on_disk) == sorted(built), "run `python tests/hostile_corpus.py`"
+    changed = [name for name in built if on_disk[name] != built[name]]
+    assert changed == [], "run `python tests/hostile_corpus.py` and review"
+
+
+def test_the_manifest_has_every_file_and_command_and_each_bug():
+    manifest = _manifest()
+    assert sorted(manifest) == sorted(corpus.by_name())
+    for case in corpus.CASES:
+        entry = manifest[case.file_name]
+        assert sorted(k for k in entry if k != "what") == sorted(_command_list(case))
+        for command in _command_list(case):
+            bug = BUGS.get((case.file_name, command))
+            assert ("bug" in entry[command]) == (bug is not None), (case.name, command)
+
+
+@pytest.mark.parametrize("name, command", list(_params()))
+def test_hostile_file(name, command):
+    found, problems = _outcome(name)
+    bug = BUGS.get((name, command))
+    if bug is not None:
+        assert bug.holds(found, problems), bug.reason
+        return
+    mine = [p for p in problems if p.startswith(command)]
+    assert mine == [], f"{name}: {mine}"
+    assert found[command] == _manifest()[name][command], \
+        f"{name} {command}: pinned {_manifest()[name][command]}, got {found[command]}"
+
+
+def rewrite_manifest() -> None:
+    """Run every command on every file and write what happened, except for the
+    known bugs (their entry says the bug).  Any broken invariant stops it."""
+    os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="edi837-xdg-")  # no real refdata
+    os.environ.pop("EDI837_REFDATA", None)
+    manifest = {}
+    broken = []
+    for case in corpus.CASES:
+        found, problems = _outcome(case.file_name)
+        entry = {"what": case.what}
+        for command in _command_list(case):
+            bug = BUGS.get((case.file_name, command))
+            if bug is not None:
+                entry[command] = {"bug": bug.reason}
+                continue
+            broken += [f"{case.file_name}: {p}" for p in problems if p.startswith(command)]
+            entry[command] = found[command]
+        manifest[case.file_name] = entry
+    if broken:
+        sys.exit("invariants broken, not recorded (add them to BUGS?):\n" + "\n".join(broken))
+    corpus.MANIFEST.write_text(
+        "{\n" + ",\n".join(f"  {json.dumps(name)}: {json.dumps(entry)}"
+                           for name, entry in manifest.items()) + "\n}\n", encoding="utf-8")
+    print(f"wrote {corpus.MANIFEST}: {len(manifest)} files")
+
+
+if __name__ == "__main__":
+    rewrite_manifest()
