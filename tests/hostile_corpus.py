@@ -555,6 +555,10 @@ CASES: list[Case] = [
     case("env-835-and-837", "an 835 transaction set beside the 837 in one group", lambda: data(
         [BASE[0], BASE[1], "ST*835*0009*005010X221A1", "BPR*I*0*C*NON************20261101",
          "TRN*1*1*1999999999", "SE*4*0009"] + BASE[2:-2] + ["GE*2*1", BASE[-1]])),
+    case("env-4010-transaction", "a second transaction set with a 4010 version id (004010X098A1)",
+         lambda: data(interchange([transaction(base_body()),
+                                   transaction(billing() + subscriber(2) + j2350_claim("HC-4010"),
+                                               control="0002", version="004010X098A1")]))),
     case("env-no-claims", "a transaction with no claim", lambda: one_transaction_file(billing())),
     case("env-clm-without-lines", "a claim with no LX/SV1", lambda: claims_file(
         ["CLM*HC-NOLINES*9400***11:B:1*Y*A*Y*Y", "HI*ABK:G35A"])),
