@@ -21,7 +21,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -60,34 +59,45 @@ def run_in_process(args: list[str]) -> Run:
                escaped)
 
 
+# The child is started by a small Python process of its own: a child's peak RSS
+# (ru_maxrss) starts from its parent's at fork, so a child of a large test or
+# campaign process would be measured as large as its parent.
+_WRAPPER = ("import resource, subprocess, sys\n"
+            "p = subprocess.run(sys.argv[2:])\n"
+            "usage = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+            "open(sys.argv[1], 'w').write(f'{p.returncode} {usage.ru_maxrss}')\n")
+
+
 def run_child(args: list[str], *, timeout: float = 60.0, cwd: str | None = None,
               env: dict | None = None) -> Run:
     """Run `python -m edi837 ARGS` as a child; kill it after ``timeout`` seconds
-    (a hang) and measure its peak resident memory (os.wait4's ru_maxrss)."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        child = subprocess.Popen([sys.executable, "-m", "edi837", *args], stdout=out,
-                                 stderr=err, stdin=subprocess.DEVNULL, cwd=cwd, env=env,
-                                 start_new_session=True)
-        deadline = time.monotonic() + timeout
+    (a hang) and measure its peak resident memory (ru_maxrss, KiB)."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
+            tempfile.TemporaryDirectory() as scratch:
+        status_file = os.path.join(scratch, "status")
+        child = subprocess.Popen(
+            [sys.executable, "-c", _WRAPPER, status_file, sys.executable, "-m", "edi837", *args],
+            stdout=out, stderr=err, stdin=subprocess.DEVNULL, cwd=cwd, env=env,
+            start_new_session=True)
         hung = False
-        while True:
-            pid, status, usage = os.wait4(child.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.monotonic() > deadline:
-                hung = True
-                os.killpg(child.pid, signal.SIGKILL)
-                pid, status, usage = os.wait4(child.pid, 0)
-                break
-            time.sleep(0.01)
-        child.returncode = os.waitstatus_to_exitcode(status)  # Popen must not wait again
+        try:
+            child.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            hung = True
+            os.killpg(child.pid, signal.SIGKILL)
+            child.wait()
+        code, rss = -9, 0
+        if not hung:
+            try:
+                code, rss = map(int, Path(status_file).read_text().split())
+            except (OSError, ValueError):
+                code = child.returncode
         out.seek(0)
         err.seek(0)
         stdout = out.read().decode("utf-8", "replace")
         stderr = err.read().decode("utf-8", "replace")
-    code = child.returncode
     traceback = stderr[stderr.index("Traceback"):] if "Traceback (most recent" in stderr else ""
-    return Run(args, code, stdout, stderr, traceback, hung, usage.ru_maxrss)
+    return Run(args, code, stdout, stderr, traceback, hung, rss)
 
 
 @lru_cache(maxsize=1)
@@ -220,3 +230,19 @@ def _split_problems(path: Path, out: Path, written: list[str], r: Run, check: di
     if r.exit in (0, 1) and not corrected.exists():
         problems.append(f"fix: exit {r.exit} but no corrected file was written")
     return problems
+
+
+# Problems already known and reported (each pinned by a strict xfail in
+# tests/test_hostile_corpus.py); the property tests and the campaign tolerate
+# them and count them, and look for anything else.
+def known_bug(found: dict, problem: str) -> str | None:
+    """The name of the known bug a problem is an instance of, or None."""
+    codes = found.get("check", {}).get("codes", [])
+    if problem.startswith("extract: exit 2, but check calls the file findings") \
+            and "EDI005:error" in codes:
+        return "edi005-skipped-transaction-exit"  # corpus: env-835-and-837 extract
+    return None
+
+
+def unknown_problems(found: dict, problems: list[str]) -> list[str]:
+    return [p for p in problems if known_bug(found, p) is None]
