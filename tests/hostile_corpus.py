@@ -476,6 +476,11 @@ CASES: list[Case] = [
          lambda: data([s.replace("CLM*HC-CLEAN*9400", "CLM*HC-CLEAN*inf")
                        .replace("SV1*HC:J2350:JZ*9000", "SV1*HC:J2350:JZ*1e309")
                        for s in BASE])),
+    case("num-charge-26-digits", "the held claim's SV102 charge has 26 digits",
+         lambda: data(BASE[:index_of(BASE, "SV1*HC:J2350", 2)]
+                      + [BASE[index_of(BASE, "SV1*HC:J2350", 2)].replace("*9000*",
+                                                                         "*" + "9" * 26 + "*")]
+                      + BASE[index_of(BASE, "SV1*HC:J2350", 2) + 1:])),
     case("num-quantity-negative", "CTP04 NDC quantity -20",
          lambda: line_value("CTP*", "*20*", "*-20*")),
     case("num-quantity-exponent", "CTP04 NDC quantity 2E1",
@@ -517,21 +522,22 @@ CASES: list[Case] = [
                        s[:3].lower() + s[3:] for s in BASE])),
 
     # characters people and spreadsheets see
-    case("chars-control-in-id", "an ANSI escape and a bell in CLM01",
-         lambda: replaced("CLM*HC-CLEAN", "CLM*HC-\x1b[31mRED\x07")),
-    case("chars-bidi-in-id", "U+202E (right-to-left override) in CLM01 and a name",
-         lambda: BASE_TEXT.replace("CLM*HC-CLEAN", "CLM*HC-\u202eNAELC", 1)
+    case("chars-control-in-id", "an ANSI escape and a bell in CLM01 of the held claim",
+         lambda: replaced("CLM*HC-HELD", "CLM*HC-\x1b[31mRED\x07")),
+    case("chars-bidi-in-id",
+         "U+202E (right-to-left override) in the held claim's CLM01 and a name",
+         lambda: BASE_TEXT.replace("CLM*HC-HELD", "CLM*HC-\u202eDLEH", 1)
          .replace("DOE*JANE", "DOE*\u202eENAJ", 1).encode("utf-8")),
     case("chars-formula-csv", "claim ids and a name that a spreadsheet would run as formulas",
          lambda: BASE_TEXT.replace("HC-CLEAN", "=HYPERLINK(\"http://x.invalid\")", 1)
          .replace("HC-FIXABLE", "+1+cmd|' /C calc'!A0", 1).replace("HC-HELD", "@SUM(A1)", 1)
          .replace("DOE*JANE", "-2+3*\t=1", 1).encode()),
     case("chars-markup", "HTML and XML markup in ids and names",
-         lambda: BASE_TEXT.replace("HC-CLEAN", "<script>alert(1)</script>", 1)
+         lambda: BASE_TEXT.replace("HC-HELD", "<script>alert(1)</script>", 1)
          .replace("HC-FIXABLE", "]]>&amp;&#0;", 1).replace("DOE*JANE", "<b>DOE</b>*J&J", 1)
          .encode()),
-    case("chars-line-breaks-in-id", "a vertical tab and a form feed in CLM01",
-         lambda: replaced("CLM*HC-CLEAN", "CLM*HC-\x0bCL\x0cEAN")),
+    case("chars-line-breaks-in-id", "a vertical tab and a form feed in the held claim's CLM01",
+         lambda: replaced("CLM*HC-HELD", "CLM*HC-\x0bHE\x0cLD")),
 
     # duplicates, replacements, voids
     case("dup-claim-in-file", "the same claim twice in one transaction",

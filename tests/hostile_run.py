@@ -15,6 +15,8 @@ input and the split, extract and check disagreeing about drug lines.
 """
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import signal
@@ -28,6 +30,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 SCHEMA = HERE.parent / "schemas" / "report.schema.json"
 COMMANDS = ("check", "extract", "fix", "validate")
+REPORTS = ("r.txt", "r.html", "r.csv", "r.xml", "r.annotated.txt")
+FORMULA_START = tuple("=+-@\t\r")
 
 
 @dataclass
@@ -170,6 +174,16 @@ def outcome(path: Path, commands=COMMANDS, *, run=run_in_process,
             if entry["status"] == "unreadable" and r.exit != 2:
                 problems.append(f"check: the file is unreadable but the exit status is {r.exit}")
         found["check"] = check
+        with tempfile.TemporaryDirectory(dir=work) as folder:
+            # every other report format, as -o files (what the text, HTML, CSV,
+            # XML and annotated writers make of the same findings)
+            outputs = [a for name in REPORTS for a in ("-o", str(Path(folder) / name))]
+            r = run(["check", *outputs, str(path)])
+            problems += _basic_problems(r, "check -o")
+            if not r.traceback and not r.hung:
+                if r.exit != check["exit"]:
+                    problems.append(f"check -o: exit {r.exit}, with --format json {check['exit']}")
+                problems += report_problems(Path(folder))
     if "extract" in commands:
         r = run(["extract", "--format", "jsonl", str(path)])
         problems += _basic_problems(r, "extract")
@@ -246,3 +260,50 @@ def known_bug(found: dict, problem: str) -> str | None:
 
 def unknown_problems(found: dict, problems: list[str]) -> list[str]:
     return [p for p in problems if known_bug(found, p) is None]
+
+
+def report_problems(folder: Path) -> list[str]:
+    """The -o reports of one check: XML valid, CSV escaped, no raw bidi override."""
+    problems = []
+    xml = folder / "r.xml"
+    if xml.exists():
+        try:
+            from lxml import etree
+
+            schema = etree.XMLSchema(etree.parse(str(SCHEMA.with_name("report.xsd"))))
+            document = etree.parse(str(xml))
+            if not schema.validate(document):
+                problems.append(f"check -o: XML report does not match report.xsd: "
+                                f"{schema.error_log.last_error}")
+        except Exception as exc:  # noqa: BLE001 - any failure to read it is the finding
+            problems.append(f"check -o: XML report unreadable: {type(exc).__name__}: {exc}")
+    table = folder / "r.csv"
+    if table.exists():
+        problems += csv_problems(table.read_text(encoding="utf-8", errors="replace"), "check -o")
+    for name in ("r.txt", "r.html", "r.annotated.txt"):
+        path = folder / name
+        content = path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
+        for raw, what in (("\u202e", "U+202E"), ("\x1b", "an ESC"), ("<script>alert", "markup")):
+            if raw in content and (what != "markup" or name == "r.html"):
+                problems.append(f"check -o: raw {what} from the input in the {name} report")
+    return problems
+
+
+def csv_problems(content: str, command: str) -> list[str]:
+    try:
+        rows = list(csv.reader(io.StringIO(content)))
+    except csv.Error as exc:
+        return [f"{command}: CSV does not parse: {exc}"]
+    for row in rows[1:]:
+        for cell in row:
+            if cell.lstrip(" ").startswith(FORMULA_START) and not _number(cell):
+                return [f"{command}: CSV cell a spreadsheet would run: {cell[:60]!r}"]
+    return []
+
+
+def _number(cell: str) -> bool:
+    try:
+        float(cell)
+        return True
+    except ValueError:
+        return False

@@ -56,7 +56,8 @@ def _codes(found: dict, command: str = "check") -> list[str]:
 
 
 def _no_problem(command: str) -> Callable[[dict, list[str]], bool]:
-    return lambda found, problems: not [p for p in problems if p.startswith(command + ":")]
+    """No broken invariant for the command ("check" covers "check -o" too)."""
+    return lambda found, problems: not [p for p in problems if p.startswith(command)]
 
 
 LOST_AFTER_UNREADABLE_ISA = (
@@ -70,7 +71,17 @@ SKIPPED_TRANSACTION = (
     "extract exits 2 ('could not be read') and fix refuses it (exit 2); the commands disagree, "
     "and the skipped transaction's claims are in no report")
 
+HUGE_CHARGE = (
+    "bug: a line charge (SV102) of 26 digits or more, or 1E27 and up (1e309), makes every "
+    "report but JSON and CSV end in a traceback, exit status 1: the text report (the default), "
+    "HTML, XML and annotated total the charges with Decimal.quantize(CENT) in "
+    "reports/common.py money(), which raises decimal.InvalidOperation past 28 digits; the "
+    "charge should be an EDI007 finding and left out of the totals (1e309 already is EDI007 "
+    "'not a number', yet summed)")
+
 BUGS: dict[tuple[str, str], Bug] = {
+    ("num-charge-1e309.edi", "check"): Bug(HUGE_CHARGE, _no_problem("check")),
+    ("num-charge-26-digits.edi", "check"): Bug(HUGE_CHARGE, _no_problem("check")),
     ("short-isa-inside.edi", "check"): Bug(
         LOST_AFTER_UNREADABLE_ISA + "; here a complete good interchange after the short ISA "
         "is dropped: check reads 3 claims of 4",
