@@ -168,7 +168,8 @@ def one_file(path: Path, work: Path, rng: random.Random) -> dict:
     commands = ["check", "extract", "fix"]
     if record["size"] < 20_000 and rng.random() < 0.2:
         commands.append("validate")
-    found, problems = hostile_run.outcome(path, commands, run=run, work=work, one_check=True)
+    found, problems = hostile_run.outcome(path, commands, run=run, work=work, one_check=True,
+                                          extract_csv=False)
     if rng.random() < 0.25:
         r = child(["extract", "--format", "csv", str(path)], work)
         runs.append(r)
@@ -196,6 +197,16 @@ def one_file(path: Path, work: Path, rng: random.Random) -> dict:
 
 
 # -- batch and history ----------------------------------------------------------------------
+ODD_NAMES = ["", "\udce9t\udce9-", "\x1b[31m-", "\u202e-", "line\nbreak-", " spaced ",
+             "\u5c71\u7530-", "=cmd()-"]
+
+
+def inbox_name(i: int, path: Path) -> str:
+    """A file's name in a batch inbox: some are not UTF-8 (latin-1 bytes, read
+    back as surrogates), hold control characters, U+202E, line breaks..."""
+    return f"{i:03d}-{ODD_NAMES[i % len(ODD_NAMES)]}{path.name}"
+
+
 def batch_round(files: list[Path], work: Path, number: int) -> dict:
     """The same inbox with --jobs 1 and --jobs 2: nothing lost, the same outcomes."""
     result = {"inbox": number, "files": len(files), "problems": [], "runs": 0,
@@ -205,7 +216,7 @@ def batch_round(files: list[Path], work: Path, number: int) -> dict:
         inbox, out = work / f"inbox-{number}-{jobs}", work / f"out-{number}-{jobs}"
         inbox.mkdir(parents=True)
         for i, path in enumerate(files):
-            shutil.copyfile(path, inbox / f"{i:03d}-{path.name}")
+            shutil.copyfile(path, inbox / inbox_name(i, path))
         env = dict(os.environ, XDG_DATA_HOME=str(work / f"xdg-{number}-{jobs}"))
         r = hostile_run.run_child(["batch", str(inbox), "--out", str(out), "--settle", "0",
                                    "--jobs", str(jobs), "--split", "--format",
@@ -222,8 +233,9 @@ def batch_round(files: list[Path], work: Path, number: int) -> dict:
         taken = sorted(p.name for p in (out / "archive").rglob("*") if p.is_file()) + sorted(
             p.name for p in (out / "quarantine").rglob("*")
             if p.is_file() and not p.name.endswith(".reason.txt"))
-        if sorted(taken) != sorted(f"{i:03d}-{p.name}" for i, p in enumerate(files)):
-            missing = set(f"{i:03d}-{p.name}" for i, p in enumerate(files)) - set(taken)
+        names = [inbox_name(i, p) for i, p in enumerate(files)]
+        if sorted(taken) != sorted(names):
+            missing = set(names) - set(taken)
             result["problems"].append(f"batch --jobs {jobs}: not archived or quarantined: "
                                       f"{sorted(missing)[:5]}")
         summaries = list(out.glob("*/summary.json"))
@@ -250,8 +262,9 @@ def _batch_outcomes(summary: dict) -> dict:
     for entry in files:
         name = entry.get("name") or entry.get("path") or json.dumps(entry)[:80]
         out[str(name)] = json.dumps({k: v for k, v in entry.items()
-                                     if k in ("outcome", "status", "claims", "errors",
-                                              "warnings", "drug_lines")}, sort_keys=True)
+                                     if k in ("outcome", "state", "claims", "errors", "rules",
+                                              "warnings", "drug_lines", "problem")},
+                                    sort_keys=True)
     return out
 
 

@@ -156,12 +156,14 @@ def count_claims(path: Path) -> int:
 
 
 def outcome(path: Path, commands=COMMANDS, *, run=run_in_process,
-            work: Path | None = None, one_check: bool = False) -> tuple[dict, list[str]]:
+            work: Path | None = None, one_check: bool = False,
+            extract_csv: bool = True) -> tuple[dict, list[str]]:
     """(what each command did, the invariants broken) for one input file.
 
     ``one_check``: a single check writes every report (-o), the JSON one
     included, instead of `check --format json` to stdout and a second check
-    for the other formats."""
+    for the other formats.  ``extract_csv``: extract as CSV too (formulas
+    escaped, the same exit status, as many rows)."""
     path = Path(path)
     found: dict = {}
     problems: list[str] = []
@@ -215,6 +217,15 @@ def outcome(path: Path, commands=COMMANDS, *, run=run_in_process,
                 and r.exit != 2 and len(rows) != check["drug_lines"]:
             problems.append(f"extract: {len(rows)} rows, check counted {check['drug_lines']} "
                             "drug lines")
+        if extract_csv:
+            r = run(["extract", "--format", "csv", str(path)])
+            problems += _basic_problems(r, "extract --format csv")
+            problems += csv_problems(r.stdout, "extract --format csv")
+            if r.exit != found["extract"]["exit"] and not r.traceback:
+                problems.append(f"extract --format csv: exit {r.exit}, with jsonl "
+                                f"{found['extract']['exit']}")
+            elif max(len(r.stdout.splitlines()) - 1, 0) < len(rows):
+                problems.append("extract --format csv: fewer rows than with jsonl")
     if "fix" in commands:
         with tempfile.TemporaryDirectory(dir=work) as out:
             r = run(["fix", "--split", "--out-dir", out, str(path)])
