@@ -517,6 +517,10 @@ CASES: list[Case] = [
          lambda: (text(BASE[:1]) + "\n".join(BASE[1:]) + "\n").encode()),
     case("size-200-transactions", "200 transaction sets of one claim each",
          lambda: many_transactions(200), validate=False),
+    case("size-run-on-ids", "the element separator after CLM and after an SV1 turned into a "
+         "letter ('CLMXHC-FIXABLE*9400', 'SV1XHC:J2350')",
+         lambda: replaced("SV1*HC:J2350", "SV1XHC:J2350", 1,
+                          segments=[s.replace("CLM*HC-FIXABLE", "CLMXHC-FIXABLE") for s in BASE])),
     case("size-lowercase-ids", "segment ids in lower case",
          lambda: data([s if s.startswith(("ISA", "IEA", "GS", "GE", "ST", "SE")) else
                        s[:3].lower() + s[3:] for s in BASE])),

@@ -202,7 +202,8 @@ def outcome(path: Path, commands=COMMANDS, *, run=run_in_process,
         r = run(["extract", "--format", "jsonl", str(path)])
         problems += _basic_problems(r, "extract")
         rows = []
-        for line in r.stdout.splitlines():
+        # JSON lines end at "\n" only: a value may hold U+0085 or U+2028 as it is
+        for line in filter(None, r.stdout.split("\n")):
             try:
                 rows.append(json.loads(line))
             except ValueError:
