@@ -182,8 +182,9 @@ def one_file(path: Path, work: Path, rng: random.Random) -> dict:
         record["max_rss_kib"][name] = max(record["max_rss_kib"].get(name, 0), r.max_rss_kib)
         if r.max_rss_kib > LIMIT_KIB:
             problems.append(f"{name}: peak memory {r.max_rss_kib // 1024} MiB")
+    data = path.read_bytes()
     for p in problems:
-        bug = hostile_run.known_bug(found, p)
+        bug = hostile_run.known_bug(found, p, data)
         (record["known"] if bug else record["problems"]).append(bug or p)
     check = found.get("check", {})
     if check.get("status") in ("ok", "findings"):

@@ -19,6 +19,7 @@ import csv
 import io
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -284,19 +285,26 @@ def _split_problems(path: Path, out: Path, written: list[str], r: Run, check: di
 # Problems already known and reported (each pinned by a strict xfail in
 # tests/test_hostile_corpus.py); the property tests and the campaign tolerate
 # them and count them, and look for anything else.
-def known_bug(found: dict, problem: str) -> str | None:
-    """The name of the known bug a problem is an instance of, or None."""
+_RUN_ON_ID = re.compile(rb"(?:^|[~\n'])[ \t]*(?:CLM|SV1|SV2|LIN|CTP|NM1|DTP|REF|SBR|SVD|DMG|BHT)"
+                        rb"[A-Za-z0-9]")
+
+
+def known_bug(found: dict, problem: str, data: bytes = b"") -> str | None:
+    """The name of the known bug a problem is an instance of, or None.
+    ``data``: the input, for bugs known by what is in it."""
     codes = found.get("check", {}).get("codes", [])
     if problem.startswith("extract: exit 2, but check calls the file findings") \
             and "EDI005:error" in codes:
         return "edi005-skipped-transaction-exit"  # corpus: env-835-and-837 extract
     if problem.startswith("check -o: traceback: decimal.InvalidOperation"):
         return "huge-charge-report-traceback"  # corpus: num-charge-26-digits check
+    if problem.startswith("fix --split:") and _RUN_ON_ID.search(data):
+        return "run-on-segment-id"  # corpus: size-run-on-ids fix
     return None
 
 
-def unknown_problems(found: dict, problems: list[str]) -> list[str]:
-    return [p for p in problems if known_bug(found, p) is None]
+def unknown_problems(found: dict, problems: list[str], data: bytes = b"") -> list[str]:
+    return [p for p in problems if known_bug(found, p, data) is None]
 
 
 def report_problems(folder: Path) -> list[str]:

@@ -173,7 +173,7 @@ def _check(data: bytes, commands=("check", "extract", "fix")) -> None:
         path = Path(folder) / "damaged.edi"
         path.write_bytes(data)
         found, problems = hostile_run.outcome(path, commands, work=Path(folder))
-        assert hostile_run.unknown_problems(found, problems) == [], f"{problems}\n{found}"
+        assert hostile_run.unknown_problems(found, problems, data) == [], f"{problems}\n{found}"
 
 
 @settings(PROPERTY, max_examples=300)
