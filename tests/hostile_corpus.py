@@ -402,6 +402,11 @@ CASES: list[Case] = [
          lambda: text(BASE[:10]).encode() + b"\n" * (3 << 20) + text(BASE[10:]).encode(),
          validate=False),
 
+    case("junk-between-interchanges", "a stray '--' line between two good interchanges",
+         lambda: BASE_BYTES + b"--\n" + data(second_interchange())),
+    case("junk-glued-to-clm", "a stray token glued before the first CLM ('<b>' and a line break)",
+         lambda: replaced("CLM*HC-CLEAN", "<b>\nCLM*HC-CLEAN")),
+
     # a short ISA inside a file
     case("short-isa-inside", "a good interchange, an ISA 40 characters long, then a good one",
          lambda: BASE_BYTES + b"ISA*00*SHORT*00*SHORT~\nIEA*1*000000000~\n"
