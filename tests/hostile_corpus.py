@@ -407,6 +407,10 @@ CASES: list[Case] = [
     case("junk-glued-to-clm", "a stray token glued before the first CLM ('<b>' and a line break)",
          lambda: replaced("CLM*HC-CLEAN", "<b>\nCLM*HC-CLEAN")),
 
+    case("lost-terminator-before-clm", "the terminator before the first CLM lost: the CLM is "
+         "text in the payer's NM1, its lines follow with no claim",
+         lambda: replaced("PAYER01~\nCLM*HC-CLEAN", "PAYER01\nCLM*HC-CLEAN")),
+
     # a short ISA inside a file
     case("short-isa-inside", "a good interchange, an ISA 40 characters long, then a good one",
          lambda: BASE_BYTES + b"ISA*00*SHORT*00*SHORT~\nIEA*1*000000000~\n"

@@ -86,6 +86,13 @@ RUN_ON_ID = (
     "exact segment ids: check reads 3 claims, fix --split routes 2 (0 accepted + 2 held) and "
     "exits 1 without a word; found by the campaign as a byte flip in a generated 837I")
 
+LINES_WITHOUT_CLAIM = (
+    "bug: a claim's loop segments (LX, SV1, DTP, LIN, CTP) after a CLM that is lost in the "
+    "segment before it (its terminator gone: found by the campaign) are passed over without "
+    "a finding; the only clue, EDI004 (SE01 count), is a safe fix, so fix --split corrects "
+    "it and forwards the accepted file without the claim, exit 1; lines outside any claim "
+    "should be EDI007, and the split should account for them or refuse (exit 2)")
+
 UNKNOWN_IDS = (
     "bug: a segment whose id is not an X12 segment id (lower case 'clm', junk glued before "
     "it: '<b>\\nCLM') is passed over without a finding; when it hides a CLM, that claim is "
@@ -142,6 +149,10 @@ BUGS: dict[tuple[str, str], Bug] = {
         "bug: fix --split accepts the 3 claims whose J2350 lines have no LX, unchecked (check "
         "reads no drug line in them)",
         lambda found, problems: found["fix"]["exit"] == 2 or found["fix"].get("held") == 3),
+    ("lost-terminator-before-clm.edi", "check"): Bug(
+        LINES_WITHOUT_CLAIM, lambda found, problems: found["check"].get("claims") == 3
+        or any(c.startswith("EDI007") for c in _codes(found))),
+    ("lost-terminator-before-clm.edi", "fix"): Bug(LINES_WITHOUT_CLAIM, _every_claim_split(3)),
     ("size-run-on-ids.edi", "check"): Bug(RUN_ON_ID, lambda found, problems:
                                           found["check"].get("claims") == 2),
     ("size-run-on-ids.edi", "fix"): Bug(RUN_ON_ID, _no_problem("fix")),
