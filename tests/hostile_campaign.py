@@ -89,6 +89,36 @@ def random_edit(rng: random.Random, size: int, segments: int):
     return kind, position, rng.randint(1, 200)
 
 
+def large_inputs(count: int, folder: Path, seed: int) -> list[Path]:
+    """Files of tens of MB: long padding between or after interchanges, long
+    blank runs between segments, a large generated file (memory and hangs)."""
+    rng = random.Random(seed)
+    paths = []
+    for n in range(count):
+        base = generated(rng.choice(["837P", "837I"]), rng.randint(2, 20), rng.randrange(10**6),
+                         0.3, 500)
+        path = folder / f"large-{n:03d}.edi"
+        shape = n % 4
+        with open(path, "wb") as out:
+            filler = rng.choice([b"\x00", b"\n", b"\r\n", b" ", b"\x1a"])
+            padding = [filler * (1 << 20)] * rng.randint(16, 40)
+            if shape == 3:  # a large generated file, 20-40 MB
+                text = io.TextIOWrapper(out, encoding="latin-1", newline="")
+                generate(text, rng.choice(["837P", "837I"]), size=rng.randint(20, 40) << 20,
+                         seed=rng.randrange(10**6), defect_rate=0.05)
+                text.flush()
+                text.detach()
+            elif shape == 2:  # blank lines between two segments
+                cut = base.index(b"~\n", len(base) // 2) + 2
+                out.writelines([base[:cut], *padding, base[cut:]])
+            elif shape == 1:  # after the last interchange
+                out.writelines([base, *padding])
+            else:  # between two interchanges
+                out.writelines([base, *padding, base])
+        paths.append(path)
+    return paths
+
+
 def inputs(count: int, folder: Path, seed: int) -> list[Path]:
     """The corpus, then generated files, then mutations of generated files."""
     rng = random.Random(seed)
@@ -297,6 +327,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--batches", type=int, default=12, help="inboxes of 20 files")
     parser.add_argument("--histories", type=int, default=6, help="runs of 5 nights")
+    parser.add_argument("--large", type=int, default=8, help="files of 16-40 MB")
     options = parser.parse_args()
     out = options.out
     out.mkdir(parents=True, exist_ok=True)
@@ -304,6 +335,8 @@ def main() -> None:
     os.environ.pop("EDI837_REFDATA", None)
     started = time.monotonic()
     paths = inputs(options.files, out / "inputs", options.seed)
+    small = list(paths)  # for the batch inboxes
+    paths += large_inputs(options.large, out / "inputs", options.seed)
     print(f"{len(paths)} inputs in {time.monotonic() - started:.0f} s", flush=True)
 
     def work_on(item):
@@ -324,7 +357,7 @@ def main() -> None:
     rounds = []
     for number in range(options.batches):
         with tempfile.TemporaryDirectory(dir=out) as work:
-            rounds.append(batch_round(rng.sample(paths, min(20, len(paths))), Path(work),
+            rounds.append(batch_round(rng.sample(small, min(20, len(small))), Path(work),
                                       number))
         if rounds[-1]["problems"]:
             print(f"PROBLEM batch {number}: {rounds[-1]['problems']}", flush=True)
