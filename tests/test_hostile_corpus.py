@@ -279,3 +279,37 @@ def rewrite_manifest() -> None:
 
 if __name__ == "__main__":
     rewrite_manifest()
+
+
+@pytest.mark.slow
+def test_batch_takes_every_hostile_file_once_as_check_judges_it(tmp_path):
+    """The committed corpus as one night's inbox, with two workers: every file
+    archived or quarantined, nothing left or lost; quarantined exactly when
+    check calls it unreadable, and with the claims check reads (files whose
+    check outcome is a known bug aside)."""
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    inbox.mkdir()
+    files = sorted(corpus.CORPUS.glob("*.edi"))
+    for path in files:
+        shutil.copyfile(path, inbox / path.name)
+    run = hostile_run.run_child(["batch", str(inbox), "--out", str(out), "--settle", "0",
+                                 "--jobs", "2", "--no-history"], timeout=600)
+    assert run.traceback == "" and "Traceback" not in run.stderr, run.stderr[-3000:]
+    assert run.exit == 2  # some files are quarantined
+    assert list(inbox.iterdir()) == []
+    archived = {p.name for p in (out / "archive").rglob("*.edi")}
+    quarantined = {p.name for p in (out / "quarantine").rglob("*.edi")}
+    assert archived | quarantined == {p.name for p in files} and not archived & quarantined
+    (summary,) = out.glob("*/summary.json")
+    judged = {entry["name"]: entry for entry in json.loads(summary.read_text())["files"]}
+    manifest = _manifest()
+    for name, entry in judged.items():
+        check = manifest[name]["check"]
+        if "bug" in check:
+            continue
+        # the files are one run: claims are judged against each other's too (HIS rules),
+        # so a file check finds clean may have findings here
+        unreadable = check["status"] == "unreadable"
+        assert (name, entry["outcome"] == "quarantined") == (name, unreadable)
+        assert (name, name in quarantined) == (name, unreadable)
+        assert (name, entry["claims"]) == (name, check["claims"])
