@@ -1,10 +1,14 @@
 """The hostile campaign of issue #13, run by hand (not by pytest: it takes a while).
 
-    .venv/bin/python tests/hostile_campaign.py --files 2000 --out /tmp/campaign [--jobs 2]
+    .venv/bin/python tests/hostile_campaign.py --files 2400 --out /tmp/campaign
+    .venv/bin/python tests/hostile_campaign.py --files 600 --large 8 --seed 14 --out /tmp/c2
+
+(2 cores: about 0.9 s a file with --jobs 2; the first took 36 minutes.)
 
 Makes FILES inputs (the hostile corpus, generated 837P/837I files of many
 shapes, and generated files mutated the way tests/test_properties.py mutates
-them, from a fixed seed) and runs every command on them as child processes,
+them, from a fixed seed), plus --large files of 16-40 MB (long padding, a
+large generated file), and runs every command on them as child processes,
 each with a timeout (a hang) and its peak memory measured:
 
 - `check --format json` (JSON against schemas/report.schema.json), and
