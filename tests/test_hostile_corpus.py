@@ -71,14 +71,6 @@ SKIPPED_TRANSACTION = (
     "extract exits 2 ('could not be read') and fix refuses it (exit 2); the commands disagree, "
     "and the skipped transaction's claims are in no report")
 
-HUGE_CHARGE = (
-    "bug: a line charge (SV102) of 26 digits or more, or 1E27 and up (1e309), makes every "
-    "report but JSON and CSV end in a traceback, exit status 1: the text report (the default), "
-    "HTML, XML and annotated total the charges with Decimal.quantize(CENT) in "
-    "reports/common.py money(), which raises decimal.InvalidOperation past 28 digits; the "
-    "charge should be an EDI007 finding and left out of the totals (1e309 already is EDI007 "
-    "'not a number', yet summed)")
-
 RUN_ON_ID = (
     "bug: the reader knows a segment by its first three characters only (claims.py _dispatch, "
     "text[:3]), so 'CLMXHC-FIXABLE*9400' (the separator after CLM turned into a letter) is "
@@ -132,8 +124,6 @@ def _every_claim_split(claims: int) -> Callable[[dict, list[str]], bool]:
 
 
 BUGS: dict[tuple[str, str], Bug] = {
-    ("num-charge-1e309.edi", "check"): Bug(HUGE_CHARGE, _no_problem("check")),
-    ("num-charge-26-digits.edi", "check"): Bug(HUGE_CHARGE, _no_problem("check")),
     ("hl-missing.edi", "check"): Bug(
         "bug: a claim with no subscriber HL (2000B) above it gets no finding and check exits 0, "
         "while fix --split refuses the file (exit 2: 'no billing provider or subscriber HL "
