@@ -136,7 +136,7 @@ class ClaimReader:
         except X12SyntaxError as exc:
             where = (f"{exc.message} (segment {exc.segment_index}, byte {exc.offset})"
                      if exc.offset is not None else exc.message)
-            if exc.after_interchange and not exc.at_isa:
+            if exc.trailer_only:
                 # Every interchange was complete; only what follows the last is not X12.
                 self._finding("EDI002", WARNING, f"text after the last interchange ignored: "
                               f"{where}", segment_index=exc.segment_index, segment=None)

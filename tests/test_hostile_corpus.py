@@ -60,11 +60,6 @@ def _no_problem(command: str) -> Callable[[dict, list[str]], bool]:
     return lambda found, problems: not [p for p in problems if p.startswith(command)]
 
 
-LOST_AFTER_UNREADABLE_ISA = (
-    "bug: text after an interchange that looks like X12 (an ISA edi837 cannot read, a CLM) is "
-    "an EDI002 warning and check exits 1, so batch archives the file although the claims in "
-    "that text were never read (fix refuses the same file, exit 2, 'its claims would be lost')")
-
 SKIPPED_TRANSACTION = (
     "bug: a transaction set skipped with an EDI005 error (an 835 beside the 837, an 837 with "
     "a 4010 or garbled ST03): check calls the file 'findings' (exit 1) and batch archives it, "
@@ -97,20 +92,6 @@ def _refused_or(command: str, key: str, value: int) -> Callable[[dict, list[str]
     """The command exits 2 (the file is not read), or reads it whole."""
     return lambda found, problems: found[command]["exit"] == 2 or \
         found[command].get(key) == value
-
-
-def _trailing_x12_passed_over(name: str) -> dict[tuple[str, str], Bug]:
-    """check and extract of a file with an X12-looking text after its IEA."""
-    return {(name, command): Bug(f"{LOST_AFTER_UNREADABLE_ISA} ({command}: exit 0 or 1)",
-                                 _refused_or(command, "exit", 2))
-            for command in ("check", "extract")}
-
-
-def _interchange_dropped(name: str, why: str) -> dict[tuple[str, str], Bug]:
-    """check and extract of a file whose second interchange (one claim) is not read."""
-    reason = f"{LOST_AFTER_UNREADABLE_ISA}; here {why}: 3 claims of 4 read"
-    return {(name, "check"): Bug(reason, _refused_or("check", "claims", 4)),
-            (name, "extract"): Bug(reason + " (extract too)", _refused_or("extract", "rows", 4))}
 
 
 def _claims_read_or_an_edi_error(claims: int) -> Callable[[dict, list[str]], bool]:
@@ -153,14 +134,8 @@ BUGS: dict[tuple[str, str], Bug] = {
     ("junk-glued-to-clm.edi", "fix"): Bug(UNKNOWN_IDS, _every_claim_split(3)),
     ("env-835-and-837.edi", "extract"): Bug(SKIPPED_TRANSACTION, _no_problem("extract")),
     ("env-4010-transaction.edi", "extract"): Bug(SKIPPED_TRANSACTION, _no_problem("extract")),
-    ("after-iea-junk.edi", "validate"): Bug(
-        "bug: a mail footer after the IEA is an EDI002 warning in check (exit 1, the file is "
-        "read), but validate calls the file unreadable (EDI002 error 'no ISA segment at the "
-        "start of the interchange', exit 2) and validates none of it",
-        lambda found, problems: found["validate"]["exit"] != 2),
-} | _trailing_x12_passed_over("after-iea-clm.edi") | _interchange_dropped(
-    "junk-between-interchanges.edi", "a stray '--' line between two good interchanges drops "
-    "the second (the campaign found the same with a stray '~': 55 claims of 110)")
+}
+
 
 
 def _command_list(case: corpus.Case) -> tuple[str, ...]:
