@@ -125,8 +125,10 @@ class ClaimReader:
                 if claim.billing_provider else None
             finding.claim_charge = claim.charge or None
         self.findings.append(finding)
-        if rule == "EDI002" and severity == ERROR:
-            self.unreadable = True  # part of the file is missing or cut: not fully read
+        if severity == ERROR and rule in ("EDI002", "EDI005"):
+            # part of the file is missing or cut, or a transaction set was skipped:
+            # claims in it were not read, so the file must not pass as checked
+            self.unreadable = True
         return finding
 
     # -- reading ----------------------------------------------------------

@@ -60,12 +60,6 @@ def _no_problem(command: str) -> Callable[[dict, list[str]], bool]:
     return lambda found, problems: not [p for p in problems if p.startswith(command)]
 
 
-SKIPPED_TRANSACTION = (
-    "bug: a transaction set skipped with an EDI005 error (an 835 beside the 837, an 837 with "
-    "a 4010 or garbled ST03): check calls the file 'findings' (exit 1) and batch archives it, "
-    "extract exits 2 ('could not be read') and fix refuses it (exit 2); the commands disagree, "
-    "and the skipped transaction's claims are in no report")
-
 RUN_ON_ID = (
     "bug: the reader knows a segment by its first three characters only (claims.py _dispatch, "
     "text[:3]), so 'CLMXHC-FIXABLE*9400' (the separator after CLM turned into a letter) is "
@@ -132,8 +126,6 @@ BUGS: dict[tuple[str, str], Bug] = {
     ("size-lowercase-ids.edi", "fix"): Bug(UNKNOWN_IDS, _every_claim_split(3)),
     ("junk-glued-to-clm.edi", "check"): Bug(UNKNOWN_IDS, _claims_read_or_an_edi_error(3)),
     ("junk-glued-to-clm.edi", "fix"): Bug(UNKNOWN_IDS, _every_claim_split(3)),
-    ("env-835-and-837.edi", "extract"): Bug(SKIPPED_TRANSACTION, _no_problem("extract")),
-    ("env-4010-transaction.edi", "extract"): Bug(SKIPPED_TRANSACTION, _no_problem("extract")),
 }
 
 
