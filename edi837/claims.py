@@ -125,10 +125,8 @@ class ClaimReader:
                 if claim.billing_provider else None
             finding.claim_charge = claim.charge or None
         self.findings.append(finding)
-        if severity == ERROR and rule in ("EDI002", "EDI005"):
-            # part of the file is missing or cut, or a transaction set was skipped:
-            # claims in it were not read, so the file must not pass as checked
-            self.unreadable = True
+        if rule == "EDI002" and severity == ERROR:
+            self.unreadable = True  # part of the file is missing or cut: not fully read
         return finding
 
     # -- reading ----------------------------------------------------------
@@ -509,6 +507,9 @@ class ClaimReader:
                               "5010 professional (005010X222A1) or institutional "
                               "(005010X223A2); skipped", segment_index=index, segment="ST",
                               value=version)
+                # its claims are read by no command: the file must not pass as checked
+                # (a set that is not an 837 holds no claim; fix lists it as not carried)
+                self.unreadable = True
                 return None
             guide, kind = variant
             self._finding("EDI005", WARNING, f"version {version} read as {guide}",

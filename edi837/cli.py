@@ -63,8 +63,8 @@ def extract(paths: tuple[Path, ...], fmt: str, output: str | None,
                 complain(f"{path}: EDI008 edi837 failed while reading this file: "
                          f"{type(exc).__name__}: {exc} (a bug in edi837: please report it)")
                 status = EXIT_TROUBLE
-            trouble = report_reader_errors(reader)
-            if reader.unreadable or trouble:
+            report_reader_errors(reader)  # a skipped set that is not an 837 too
+            if reader.unreadable:
                 status = EXIT_TROUBLE
     sys.exit(status)
 

@@ -117,8 +117,10 @@ def test_edi005_non_837_transaction_is_skipped_with_an_error(edi_file):
 
 
 def test_edi005_a_skipped_set_beside_an_837_makes_the_file_unreadable(edi_file):
-    """Issue #13 (hostile corpus): check called such a file 'findings' and batch archived
-    it while the skipped set's claims were in no report; extract and fix refused it."""
+    """Issue #13 (hostile corpus): an 837 set of another version beside a 5010 one was
+    'findings' to check, so batch archived the file while the skipped set's claims were
+    in no report; extract and fix refused it.  (A set that is not an 837 holds no claim:
+    the file stays readable, fix lists the set as not carried.)"""
     good = wrap_claims(CLAIM)
     se = good.index("SE*")
     other = good[good.index("ST*837*"):se].replace("ST*837*0001", "ST*837*0002", 1)
@@ -131,6 +133,10 @@ def test_edi005_a_skipped_set_beside_an_837_makes_the_file_unreadable(edi_file):
     assert sorted(f.severity for f in reader.findings if f.rule == "EDI005") == [
         "error", "warning"]  # the set is skipped; its ST03 differs from GS08
     assert not [f for f in reader.findings if f.rule in ("EDI003", "EDI004")]
+    remittance = text.replace("ST*837*0002", "ST*835*0002", 1)
+    claims, reader = findings(edi_file(remittance, wrap=False))
+    assert len(claims) == 1 and not reader.unreadable
+    assert "ST*835" in remittance and "835" in [f.value for f in reader.findings]
 
 
 def test_edi006_bom_and_utf16_are_reported(edi_file):
