@@ -253,12 +253,6 @@ def test_peak_memory_on_long_padding_stays_bounded(tmp_path, command, filler, wh
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: fix keeps every finding of the history stage (STAGE_RULES, DOC001 infos included) "
-    "of the whole file in a list (fix/run.py fix_file: history_findings, then sorted), so its "
-    "memory grows with the file: 15,000 first-dose J2350 claims (7.8 MB) cost fix --split "
-    "86 MiB, 56 MiB with DOC001 ignored; benchmarks/fix_split.py: 66 MiB at 10 MB, 84 MiB "
-    "at 30 MB, 'NOT MET'"))
 def test_peak_memory_of_fix_does_not_grow_with_info_findings(tmp_path):
     """Every claim a first dose (300 units: a DOC001 info each): fix --split
     streams its findings like check does, in bounded memory."""
