@@ -208,19 +208,14 @@ def test_validate_on_damaged_files_keeps_every_invariant(data):
 # -- memory: padding costs one chunk, whatever its length ------------------------------------
 PADDING_MIB = 24  # past the reader's 1 MiB chunk and 2 MiB segment limit; kept whole, it
 LIMIT_MIB = 64    # would take the ~40 MiB a check needs anyway over the limit
-FIX_KEEPS_PADDING = pytest.mark.xfail(strict=True, reason=(
-    "bug: fix keeps padding in memory as the trailer of the segment before it "
-    "(x12/writer.py RawSegmentReader: SourceText.take/take_rest and _raw_segment cut the "
-    "segment with all the text up to the next one): 40 MiB of NULs after the IEA costs "
-    "fix 191 MiB, fix --split 231 MiB; between two interchanges 237 and 274 MiB"))
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("command, filler, where", [
     pytest.param("check", b"\x00", "between", id="check-nul-between"),
     pytest.param("extract", b"\n", "between", id="extract-newlines-between"),
-    pytest.param("fix", b"\x00", "between", id="fix-split-nul-between", marks=FIX_KEEPS_PADDING),
-    pytest.param("fix", b"\n", "after", id="fix-split-newlines-after", marks=FIX_KEEPS_PADDING),
+    pytest.param("fix", b"\x00", "between", id="fix-split-nul-between"),
+    pytest.param("fix", b"\n", "after", id="fix-split-newlines-after"),
 ])
 def test_peak_memory_on_long_padding_stays_bounded(tmp_path, command, filler, where):
     """24 MiB of NULs or blank lines between two interchanges or after the

@@ -28,7 +28,7 @@ from typing import BinaryIO, Callable
 
 from ..findings import Edit
 # the file as text: also imported from here, where they were first
-from .raw import (BLOCK_SIZE, LATIN1, RawSegment, RawSegmentReader,  # noqa: F401
+from .raw import (BLOCK_SIZE, LATIN1, Padding, RawSegment, RawSegmentReader,  # noqa: F401
                   SourceText, TextEncoding, detect_encoding)
 from .reader import Delimiters
 
@@ -128,6 +128,8 @@ class TextSink:
 Transform = Callable[[RawSegment], "list[list[str]] | None"]
 # An observer sees each segment with the texts written instead (None: unchanged).
 Observer = Callable[[RawSegment, "list[str] | None"], None]
+# Told of each run of padding left out (RawSegmentReader: past PADDING_KEPT characters).
+PaddingObserver = Callable[[Padding], None]
 
 
 @dataclass(slots=True)
@@ -135,8 +137,11 @@ class RewriteSummary:
     segments: int = 0  # segments read
     changed: list[int] = field(default_factory=list)  # indexes of segments written differently
     recounted: list[int] = field(default_factory=list)  # trailers whose count was recomputed
-    dropped: str = ""  # text after the last interchange, left out (RawSegmentReader.trailing)
+    dropped: str = ""  # text after the last interchange, left out (RawSegmentReader.trailing:
+    dropped_length: int = 0  # its first PADDING_KEPT characters; all of them: this many)
+    dropped_claims: bool = False  # an ISA or CLM segment is in it (RawSegmentReader)
     dropped_index: int | None = None  # the segment number it would have had
+    padding: int = 0  # characters of padding left out between segments (Padding)
 
 
 class _EnvelopeCounts:
@@ -203,14 +208,17 @@ def _set_count(segment: RawSegment, replacement: list[list[str]] | None,
 
 
 def rewrite(path: str | Path, handle: BinaryIO | None, transform: Transform,
-            observer: Observer | None = None) -> RewriteSummary:
+            observer: Observer | None = None,
+            padding: PaddingObserver | None = None) -> RewriteSummary:
     """Copy ``path`` to ``handle`` (None: write nothing), replacing what ``transform`` says.
 
     Every segment the transform keeps is written byte for byte with its
     trailer; a replaced segment is serialised with the delimiters of its
     interchange and keeps its original trailer (inserted segments get the
     same trailer).  Text after the last interchange that is not X12 is left
-    out and returned in the summary (``dropped``).
+    out and returned in the summary (``dropped``).  So is padding longer
+    than PADDING_KEPT characters between segments, or before the first:
+    each run is passed to ``padding``, after the segment it follows.
     """
     reader = RawSegmentReader(path)
     counts = _EnvelopeCounts()
@@ -220,6 +228,8 @@ def rewrite(path: str | Path, handle: BinaryIO | None, transform: Transform,
         if sink is None:
             sink = TextSink(handle, reader.encoding)
             sink.write(reader.head)
+            if reader.head_padding is not None:
+                _left_out(reader.head_padding, summary, padding)
         summary.segments += 1
         tag = segment.tag
         if tag in ENVELOPE_HEADERS:
@@ -246,9 +256,19 @@ def rewrite(path: str | Path, handle: BinaryIO | None, transform: Transform,
                 sink.write(text + segment.trailer)
         if observer is not None:
             observer(segment, texts)
+        if segment.padding is not None:
+            _left_out(segment.padding, summary, padding)
     if sink is not None:
         sink.close()
     # What follows the last interchange is not X12: a corrected file is meant
     # to be forwarded, and a receiver may reject the whole file for it.
     summary.dropped, summary.dropped_index = reader.trailing, reader.trailing_index
+    summary.dropped_length, summary.dropped_claims = reader.trailing_length, \
+        reader.trailing_claims
     return summary
+
+
+def _left_out(run: Padding, summary: RewriteSummary, observer: PaddingObserver | None) -> None:
+    summary.padding += run.characters
+    if observer is not None:
+        observer(run)
