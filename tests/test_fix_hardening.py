@@ -267,6 +267,47 @@ def test_changes_and_held_claims_spill_past_the_limit_and_reports_list_them_all(
     assert [c.claim_id for c in unspilled.split.held] == [c.claim_id for c in result.split.held]
 
 
+def test_history_findings_spill_in_file_order_and_still_hold_their_claims(
+        tmp_path, fix, monkeypatch):
+    """The history's findings (one per claim it judged: duplicates, doses) wait in a
+    SpillList, not a list; spilled or not, the split holds the same claims."""
+    from edi837.fix import run as fix_run
+
+    resent = CLEAN.replace("CLM*C1*", "CLM*C7*") + CLEAN.replace("CLM*C1*", "CLM*C8*")
+    source = write(tmp_path / "resent.edi", wrap_claims(CLEAN + UNFIXABLE + resent))
+    kept = []
+    in_order = fix_run._in_place_order
+    monkeypatch.setattr(fix_run, "_in_place_order",
+                        lambda findings, limit: kept.append(in_order(findings, limit)) or kept[-1])
+    result = fix(source, tmp_path / "spilled", split=True, spill_limit=1)
+    assert result.problems == []
+    [history] = kept
+    assert isinstance(history, SpillList) and history.spilled
+    assert [f.rule for f in history] == ["HIS002", "HIS001", "HIS001"]
+    held = [(c.claim_id, [f.rule for f in c.reasons]) for c in result.split.held]
+    assert held == [("C2", ["NDC004"]), ("C7", ["HIS001"]), ("C8", ["HIS001"])]
+    assert result.split.accepted == 1
+    whole = fix(source, tmp_path / "whole", split=True)
+    assert [(c.claim_id, [f.rule for f in c.reasons]) for c in whole.split.held] == held
+    assert (tmp_path / "whole" / "resent.held.edi").read_bytes() == \
+        (tmp_path / "spilled" / "resent.held.edi").read_bytes()
+
+
+def test_history_findings_are_put_in_place_order_a_segment_at_a_time():
+    from edi837.fix.run import _in_place_order
+
+    def at(index, rule):
+        return Finding(rule, ERROR, "m", "f.edi", segment_index=index)
+
+    found = [at(10, "UNT001"), at(10, "HIS001"), at(12, "DOC001"), at(15, "HIS002")]
+    ordered = _in_place_order(found, limit=2)
+    assert ordered.spilled
+    assert [(f.segment_index, f.rule) for f in ordered] == \
+        [(10, "HIS001"), (10, "UNT001"), (12, "DOC001"), (15, "HIS002")]
+    with pytest.raises(ValueError, match="not in file order"):
+        _in_place_order([at(12, "HIS001"), at(10, "HIS001")], limit=2)
+
+
 def test_the_plan_reads_the_findings_only_as_far_as_the_segment_written(tmp_path, table):
     from edi837.engine import Engine
 

@@ -208,19 +208,14 @@ def test_validate_on_damaged_files_keeps_every_invariant(data):
 # -- memory: padding costs one chunk, whatever its length ------------------------------------
 PADDING_MIB = 24  # past the reader's 1 MiB chunk and 2 MiB segment limit; kept whole, it
 LIMIT_MIB = 64    # would take the ~40 MiB a check needs anyway over the limit
-FIX_KEEPS_PADDING = pytest.mark.xfail(strict=True, reason=(
-    "bug: fix keeps padding in memory as the trailer of the segment before it "
-    "(x12/writer.py RawSegmentReader: SourceText.take/take_rest and _raw_segment cut the "
-    "segment with all the text up to the next one): 40 MiB of NULs after the IEA costs "
-    "fix 191 MiB, fix --split 231 MiB; between two interchanges 237 and 274 MiB"))
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("command, filler, where", [
     pytest.param("check", b"\x00", "between", id="check-nul-between"),
     pytest.param("extract", b"\n", "between", id="extract-newlines-between"),
-    pytest.param("fix", b"\x00", "between", id="fix-split-nul-between", marks=FIX_KEEPS_PADDING),
-    pytest.param("fix", b"\n", "after", id="fix-split-newlines-after", marks=FIX_KEEPS_PADDING),
+    pytest.param("fix", b"\x00", "between", id="fix-split-nul-between"),
+    pytest.param("fix", b"\n", "after", id="fix-split-newlines-after"),
 ])
 def test_peak_memory_on_long_padding_stays_bounded(tmp_path, command, filler, where):
     """24 MiB of NULs or blank lines between two interchanges or after the
@@ -253,12 +248,6 @@ def test_peak_memory_on_long_padding_stays_bounded(tmp_path, command, filler, wh
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: fix keeps every finding of the history stage (STAGE_RULES, DOC001 infos included) "
-    "of the whole file in a list (fix/run.py fix_file: history_findings, then sorted), so its "
-    "memory grows with the file: 15,000 first-dose J2350 claims (7.8 MB) cost fix --split "
-    "86 MiB, 56 MiB with DOC001 ignored; benchmarks/fix_split.py: 66 MiB at 10 MB, 84 MiB "
-    "at 30 MB, 'NOT MET'"))
 def test_peak_memory_of_fix_does_not_grow_with_info_findings(tmp_path):
     """Every claim a first dose (300 units: a DOC001 info each): fix --split
     streams its findings like check does, in bounded memory."""

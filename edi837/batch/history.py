@@ -89,11 +89,11 @@ class BatchHistory:
         the findings in ``work_dir`` for its reports.  Returns how many."""
         stage = self.stage
         records = read_records(work_dir / RECORDS) if (work_dir / RECORDS).exists() else ()
+        # written as judged, a window at a time: never all of a file's findings at once
+        findings = stage.judge_file(records, sha256, keep=readable)
         if stage.store.db is self.ledger.db:
             with self.ledger.transaction():  # the stage works in a savepoint of it
-                findings = stage.apply_file(records, sha256, keep=readable)
-        else:
-            findings = stage.apply_file(records, sha256, keep=readable)
+                return dump_findings(findings, work_dir / HISTORY)
         return dump_findings(findings, work_dir / HISTORY)
 
     def close(self) -> None:

@@ -23,6 +23,7 @@ import traceback
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterable
 
 from ..config import Config
 from ..files import atomic_output
@@ -160,7 +161,7 @@ class Worker:
         HTML and annotated reports read it again), gives ``{"changed": True}``."""
         from ..engine import FileResult, Report
         from ..findings import ERROR
-        from ..history.handover import load_findings, read_findings
+        from ..history.handover import load_findings
 
         settings, job = self.settings, step.job
         out_dir, work = Path(job.out_dir), Path(job.work_dir)
@@ -170,7 +171,9 @@ class Worker:
             return {"changed": True}
         try:
             result = FileResult(**step.checked, findings=load_findings(work / FINDINGS))
-            history = list(read_findings(work / HISTORY)) if (work / HISTORY).exists() else []
+            # in file order and spilled past a bounded number (a DOC001 note per first
+            # dose: as many as the claims), for the reports and for fix
+            history = load_findings(work / HISTORY) if (work / HISTORY).exists() else ()
             result.findings.extend(history)
             result.settle_status()
         except OSError:
@@ -257,7 +260,7 @@ class Worker:
         return sorted(p.name for p in out_dir.iterdir()
                       if p.suffix in (".999", ".277") and not durable.is_temp(p.name)), None
 
-    def _fix(self, job: Job, out_dir: Path, history: list) -> tuple:
+    def _fix(self, job: Job, out_dir: Path, history: Iterable) -> tuple:
         """Corrected (and split) EDI by edi837.fix.  A failure is a problem (exit
         status 2), not a quarantine: the input was read and reported.  Returns the
         problem for the ledger and summary, a data-free version for the log, and

@@ -10,22 +10,23 @@ the copy leaves out: the corrected file is meant to be forwarded, and a
 receiver's translator may reject a whole file for trailing text.  The change
 log says so.  When that text looks like an interchange edi837 could not read,
 the file is not fixed at all (:class:`CannotFix`): its claims would vanish.
+
+Padding is left out too, when long: NULs, Ctrl-Z, blank lines or doubled
+terminators running more than 64 KiB past a segment's terminator and line
+break (:data:`~edi837.x12.raw.PADDING_KEPT`; `check`'s EDI006 note) are
+never read into memory, and so not written either.  Each run is an EDI006
+change in the log; shorter filler is copied as sent.
 """
 from __future__ import annotations
 
-import re
 from collections import deque
 from pathlib import Path
 
 from ..files import atomic_output
+from ..x12.raw import PADDING_KEPT, Padding
 from ..x12.reader import display
 from ..x12.writer import RawSegment, RewriteSummary, rewrite
 from .plan import Change, FixPlan
-
-
-# Where text after the last interchange may hold claims: an ISA or CLM
-# segment edi837 could not read (a second interchange with a broken ISA).
-_SEGMENT_OF_CLAIMS = re.compile(r"(?<![A-Za-z0-9])(?:ISA|CLM)[^A-Za-z0-9\s]")
 
 
 class CannotFix(Exception):
@@ -34,8 +35,9 @@ class CannotFix(Exception):
 
 def _check_dropped(summary: RewriteSummary) -> None:
     """Text after the last interchange is dropped from the corrected file, but
-    only when it holds no segment of claims: those would be lost unseen."""
-    if summary.dropped and _SEGMENT_OF_CLAIMS.search(summary.dropped):
+    only when it holds no segment of claims (an ISA or CLM segment edi837 could
+    not read: a second interchange with a broken ISA): those would be lost unseen."""
+    if summary.dropped_claims:
         raise CannotFix(f"the text after the last interchange (segment "
                         f"{summary.dropped_index}) looks like X12 edi837 cannot read (an ISA "
                         "or CLM segment): its claims would be lost; ask the sender for a "
@@ -47,17 +49,30 @@ def dropped_change(summary: RewriteSummary) -> Change | None:
     if not summary.dropped:
         return None
     text = display(summary.dropped.strip())
-    preview = text if len(text) <= 40 else f"{text[:40]}... ({len(text)} characters)"
+    if summary.dropped_length > len(summary.dropped):  # only its start was kept
+        preview = f"{text[:40]}... ({summary.dropped_length} characters)"
+    else:
+        preview = text if len(text) <= 40 else f"{text[:40]}... ({len(text)} characters)"
     return Change(rule="EDI002", segment_index=summary.dropped_index or 0,
                   element="after IEA", before=preview, after="",
                   description="text after the last interchange dropped: it is not X12")
+
+
+def padding_change(run: Padding) -> Change:
+    """The change log's record of a run of padding left out."""
+    return Change(rule="EDI006", segment_index=run.index or 1,
+                  element=f"after {run.after}" if run.index else "before ISA",
+                  before=str(run), after="",
+                  description=f"padding of more than {PADDING_KEPT // 1024} KiB between "
+                              "segments removed: it is not X12")
 
 
 def write_corrected(path: Path, target: Path, plan: FixPlan) -> RewriteSummary:
     """Write ``path`` with the plan's edits applied to ``target``, atomically.
     Raises CannotFix (nothing written) when the file cannot be fixed whole."""
     with atomic_output(target, "wb") as handle:
-        summary = rewrite(path, handle, plan.transform)
+        summary = rewrite(path, handle, plan.transform,
+                          padding=lambda run: plan.applied.append(padding_change(run)))
         plan.finish()
         _check_dropped(summary)
     return summary
@@ -66,7 +81,13 @@ def write_corrected(path: Path, target: Path, plan: FixPlan) -> RewriteSummary:
 def diff_of(path: Path, target: Path, plan: FixPlan) -> tuple[str, RewriteSummary]:
     """What :func:`write_corrected` would change, as a diff; nothing is written."""
     diff = SegmentDiff(str(path), str(target))
-    summary = rewrite(path, None, plan.transform, observer=diff)
+
+    def padding(run: Padding) -> None:
+        change = padding_change(run)
+        plan.applied.append(change)
+        diff.padding(run.index, change.before)
+
+    summary = rewrite(path, None, plan.transform, observer=diff, padding=padding)
     plan.finish()
     _check_dropped(summary)
     change = dropped_change(summary)
@@ -128,6 +149,13 @@ class SegmentDiff:
         if self._hunk is not None:
             self._close()
         self.lines += [f"@@ after segment {index - 1} @@", f"-{index:>6} {text}"]
+
+    def padding(self, index: int, what: str) -> None:
+        """Padding after segment ``index`` (0: before the first), left out."""
+        if self._hunk is not None:
+            self._close()
+        where = f"after segment {index}" if index else "before segment 1"
+        self.lines += [f"@@ {where} @@", f"-{'':>6} {what}"]
 
     def text(self) -> str:
         if self._hunk is not None:

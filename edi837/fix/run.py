@@ -91,10 +91,11 @@ def fix_file(path: str | Path, out_dir: str | Path, *, table, config: Config | N
     ``select``/``ignore`` (rule codes or prefixes) choose which fixes apply;
     the check itself runs with ``config``, so the remaining findings are the
     same a `check` would report.  With ``dry_run`` nothing is written and
-    ``diff`` shows what would change.  ``spill_limit``: changes and held
-    claims kept in memory before they go to a temporary file.
-    ``history_findings``: what the patient history found in this file (the
-    batch driver judges them); by default, the history findings of this
+    ``diff`` shows what would change.  ``spill_limit``: changes, held
+    claims and history findings kept in memory before they go to a
+    temporary file.  ``history_findings``: what the patient history found in
+    this file (the batch driver judges them), in file order (by segment, as a
+    FindingStore gives them); by default, the history findings of this
     file's own check.  They hold claims in the split like any error: the
     output is re-checked apart from the history, so they are carried over.
 
@@ -119,10 +120,10 @@ def fix_file(path: str | Path, out_dir: str | Path, *, table, config: Config | N
     if dry_run:
         return _dry_run(path, targets, plan, checked.findings, result, split, spill_limit)
     if history_findings is None:
-        history_findings = [f for f in checked.findings if f.rule in HISTORY_STAGE]
+        history_findings = (f for f in checked.findings if f.rule in HISTORY_STAGE)
     try:
         _write_and_check(path, targets, plan, engine, checked, result, split, force,
-                         spill_limit, sorted(history_findings, key=_place))
+                         spill_limit, _in_place_order(history_findings, spill_limit))
     except BaseException:
         _remove_outputs(path, targets.all(split), result)
         raise
@@ -133,7 +134,7 @@ def fix_file(path: str | Path, out_dir: str | Path, *, table, config: Config | N
 
 def _write_and_check(path: Path, targets: Targets, plan: FixPlan, engine: Engine,
                      checked: FileResult, result: FixResult, split: bool, force: bool,
-                     spill_limit: int | None, history: list[Finding]) -> None:
+                     spill_limit: int | None, history: Iterable[Finding]) -> None:
     try:
         summary = write_corrected(path, targets.output, plan)
         result.written.append(str(targets.output))
@@ -248,13 +249,31 @@ def _place(finding: Finding) -> tuple:
     return (finding.segment_index or 0, finding.rule)
 
 
+def _in_place_order(findings: Iterable[Finding], limit: int | None) -> SpillList[Finding]:
+    """``findings`` (in file order: by segment) ordered by :func:`_place`, as
+    :class:`_WithHistory` merges them, and kept in a SpillList: a file's history
+    findings (a DOC001 note on every first dose) are as many as its claims, so
+    past ``limit`` they wait on disk.  Only the findings of one segment are held
+    at a time, to be sorted by rule (a FindingStore orders a segment's findings
+    by path first)."""
+    kept: SpillList[Finding] = SpillList(limit=limit)
+    last = 0
+    for index, group in groupby(findings, key=lambda f: f.segment_index or 0):
+        if index < last:
+            raise ValueError(f"history findings are not in file order: segment {index} "
+                             f"after segment {last}")
+        last = index
+        kept.extend(sorted(group, key=_place))
+    return kept
+
+
 class _WithHistory:
     """A re-check's findings with the history's in place of its own (the re-check
     judged the output apart from the run's history), in file order, re-iterable."""
 
     __slots__ = ("_findings", "_history")
 
-    def __init__(self, findings: Iterable[Finding], history: list[Finding]) -> None:
+    def __init__(self, findings: Iterable[Finding], history: Iterable[Finding]) -> None:
         self._findings = findings
         self._history = history
 

@@ -20,7 +20,7 @@ import datetime as dt
 import secrets
 import time
 from collections import Counter
-from typing import Iterable
+from typing import Iterable, Iterator
 
 from ..findings import ERROR, Finding
 from ..model import parse_date
@@ -70,12 +70,19 @@ class HistoryStage:
 
     def apply_file(self, records: Iterable[ClaimRecord], sha256: str, *, keep: bool = True,
                    commit: bool = True) -> list[Finding]:
-        """Judge a file's records, checked elsewhere, in one go (the batch driver)."""
+        """Judge a file's records, checked elsewhere, in one go."""
+        return list(self.judge_file(records, sha256, keep=keep, commit=commit))
+
+    def judge_file(self, records: Iterable[ClaimRecord], sha256: str, *, keep: bool = True,
+                   commit: bool = True) -> Iterator[Finding]:
+        """:meth:`apply_file`, its findings handed out a window at a time (the batch
+        driver writes them to a file as they come: a DOC001 note per first dose
+        makes them as many as the claims).  The file ends, and its rows are
+        committed, when the last finding has been taken."""
         self.begin_file(sha256)
-        findings = []
         for record in records:
-            findings += self.add(record)
-        return findings + self.end_file(sha256, keep=keep, commit=commit)
+            yield from self.add(record)
+        yield from self.end_file(sha256, keep=keep, commit=commit)
 
     # -- one input file -----------------------------------------------------------------
     def begin_file(self, sha256: str | None = None) -> None:

@@ -84,7 +84,8 @@ def normalised():
     how most senders write X12 and is not noted.
     Why: some receivers (and pyx12) reject such files; the note explains why a
     file that reads here may be refused elsewhere.
-    Fix safety: none.
+    Fix safety: none (`fix` copies the file as sent, but leaves out padding
+    running more than 64 KiB past a terminator and its line break, and logs it).
     """
 
 

@@ -13,7 +13,7 @@ transform replaces, which it serialises with the file's own delimiters.
 The text is the file decoded as latin-1 (one character per byte, so offsets
 are byte offsets and re-encoding gives back the same bytes; a UTF-8 BOM is
 simply its three characters), or, for UTF-16 input, the decoded text, written
-back as UTF-16 of the same byte order with the same BOM.
+back as UTF-16 of the same byte order with the same BOM (:mod:`.raw`).
 
 A transform may also delete a segment or insert segments after it; SE01, GE01
 and IEA01 are then recomputed for the envelopes whose counts changed, and left
@@ -24,15 +24,13 @@ from __future__ import annotations
 import codecs
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, Callable, Iterator
+from typing import BinaryIO, Callable
 
 from ..findings import Edit
-from .reader import Delimiters, SegmentReader, X12SyntaxError, sniff_encoding
-
-# Text read ahead of the segment reader, and written out at a time.  A quarter of
-# the reader's 1 MiB chunks: the reader's own chunk is in memory beside these
-# (and `fix --split` has three files open at once), and larger blocks are no faster.
-BLOCK_SIZE = 1 << 18
+# the file as text: also imported from here, where they were first
+from .raw import (BLOCK_SIZE, LATIN1, Padding, RawSegment, RawSegmentReader,  # noqa: F401
+                  SourceText, TextEncoding, detect_encoding)
+from .reader import Delimiters
 
 
 class EditMismatch(Exception):
@@ -89,159 +87,6 @@ def serialise(fields: list[str], delimiters: Delimiters) -> str:
     return delimiters.element.join(fields)
 
 
-# -- the file as text ----------------------------------------------------------------
-
-@dataclass(slots=True, frozen=True)
-class TextEncoding:
-    """How text maps back to the file's bytes.
-
-    latin-1 gives back the bytes as read (a UTF-8 BOM is part of the text);
-    for UTF-16 the BOM is written separately before the encoded text.
-    """
-
-    codec: str = "latin-1"
-    bom: bytes = b""
-
-
-LATIN1 = TextEncoding()
-
-
-def detect_encoding(head: bytes) -> TextEncoding:
-    """The encoding of a file from its first bytes, decided as the reader does.
-
-    A UTF-8 BOM is kept as text (latin-1 reads it as three characters), so it
-    is copied like any other byte.
-    """
-    codec, bom = sniff_encoding(head)
-    return LATIN1 if codec == "latin-1" else TextEncoding(codec, bom)
-
-
-class SourceText:
-    """A file's text read forward in chunks, addressed by the reader's offsets."""
-
-    def __init__(self, stream: BinaryIO) -> None:
-        self._stream = stream
-        head = stream.read(4)
-        self.encoding = detect_encoding(head)
-        self._decoder = codecs.getincrementaldecoder(self.encoding.codec)(errors="replace")
-        self._buffer = self._decoder.decode(head[len(self.encoding.bom):])
-        self._start = 0  # offset of _buffer[0]
-        self._position = 0  # offset of the next character to hand out
-        self._exhausted = False
-
-    def _read_more(self) -> bool:
-        if self._exhausted:
-            return False
-        chunk = self._stream.read(BLOCK_SIZE)
-        self._exhausted = not chunk
-        # Drop what was handed out already so memory stays flat.
-        used = self._position - self._start
-        self._buffer = self._buffer[used:] + self._decoder.decode(chunk, final=not chunk)
-        self._start = self._position
-        return True
-
-    def take(self, end: int) -> str:
-        """The text from the current position up to offset ``end``."""
-        while end - self._start > len(self._buffer) and self._read_more():
-            pass
-        text = self._buffer[self._position - self._start:end - self._start]
-        self._position += len(text)
-        return text
-
-    def take_rest(self) -> str:
-        while self._read_more():
-            pass
-        return self.take(self._start + len(self._buffer))
-
-
-class RawSegment:
-    """One segment with the exact text it was read from."""
-
-    __slots__ = ("index", "text", "trailer", "delimiters", "_fields")
-
-    def __init__(self, index: int, text: str, trailer: str, delimiters: Delimiters) -> None:
-        self.index = index  # 1-based position in the file
-        self.text = text  # the segment as written, without its terminator
-        self.trailer = trailer  # its terminator and the white space up to the next segment
-        self.delimiters = delimiters
-        self._fields: list[str] | None = None
-
-    @property
-    def fields(self) -> list[str]:
-        """The elements; fields[0] is the segment id.  Split on first use only:
-        most segments are copied through without ever being looked into."""
-        if self._fields is None:
-            self._fields = self.text.split(self.delimiters.element)
-        return self._fields
-
-    @property
-    def tag(self) -> str:
-        return self.text.partition(self.delimiters.element)[0]
-
-
-class RawSegmentReader:
-    """Iterate over a file's segments as :class:`RawSegment`.
-
-    ``head`` (what comes before the first segment: a UTF-8 BOM, white space)
-    and ``encoding`` are known once the first segment has been yielded; the
-    trailer of the last segment runs to the end of the file.  Memory stays
-    flat: the file is read in chunks, one segment of look-ahead.
-
-    Text after the last complete interchange that is not X12 (a mail
-    footer, a stray line: `check` reports it as an EDI002 warning) ends the
-    segments: the last trailer stops where that text starts, and the text
-    itself is in ``trailing`` (its would-be segment number in
-    ``trailing_index``) once the iteration is over.
-    """
-
-    def __init__(self, path: str | Path) -> None:
-        self.path = str(path)
-        self.head = ""
-        self.encoding = LATIN1
-        self.trailing = ""
-        self.trailing_index: int | None = None
-
-    def __iter__(self) -> Iterator[RawSegment]:
-        with open(self.path, "rb") as stream:
-            source = SourceText(stream)
-            self.encoding = source.encoding
-            previous: tuple[int, Delimiters] | None = None
-            stop = None  # where the text after the last interchange starts
-            try:
-                for batch in SegmentReader(self.path).batches():
-                    delimiters, first = batch.delimiters, batch.first_index
-                    for k in range(len(batch.texts)):
-                        raw = source.take(batch.offset(k))
-                        if previous is None:
-                            self.head = raw
-                        else:
-                            yield _raw_segment(raw, *previous)
-                        previous = (first + k, delimiters)
-            except X12SyntaxError as exc:
-                if not exc.after_interchange or previous is None or exc.offset is None:
-                    raise
-                stop, self.trailing_index = exc.offset, exc.segment_index
-            if previous is not None:
-                if stop is None:
-                    yield _raw_segment(source.take_rest(), *previous)
-                else:
-                    yield _raw_segment(source.take(stop), *previous)
-                    self.trailing = source.take_rest()
-
-
-def _raw_segment(raw: str, index: int, delimiters: Delimiters) -> RawSegment:
-    """Split a segment's raw text into the segment and its trailer.
-
-    The text is cut from the file itself (not taken from the reader) so that
-    characters the reader shows as '?' in UTF-16 input are written back as
-    they were.
-    """
-    end = raw.find(delimiters.segment)
-    if end < 0:  # the last segment of a file without a final terminator
-        end = len(raw.rstrip(" \t\r\n\x0b\x0c")) if delimiters.segment.strip() else len(raw)
-    return RawSegment(index, raw[:end], raw[end:], delimiters)
-
-
 class TextSink:
     """Write text to a binary file in a given encoding (None: write nothing).
 
@@ -283,6 +128,8 @@ class TextSink:
 Transform = Callable[[RawSegment], "list[list[str]] | None"]
 # An observer sees each segment with the texts written instead (None: unchanged).
 Observer = Callable[[RawSegment, "list[str] | None"], None]
+# Told of each run of padding left out (RawSegmentReader: past PADDING_KEPT characters).
+PaddingObserver = Callable[[Padding], None]
 
 
 @dataclass(slots=True)
@@ -290,8 +137,11 @@ class RewriteSummary:
     segments: int = 0  # segments read
     changed: list[int] = field(default_factory=list)  # indexes of segments written differently
     recounted: list[int] = field(default_factory=list)  # trailers whose count was recomputed
-    dropped: str = ""  # text after the last interchange, left out (RawSegmentReader.trailing)
+    dropped: str = ""  # text after the last interchange, left out (RawSegmentReader.trailing:
+    dropped_length: int = 0  # its first PADDING_KEPT characters; all of them: this many)
+    dropped_claims: bool = False  # an ISA or CLM segment is in it (RawSegmentReader)
     dropped_index: int | None = None  # the segment number it would have had
+    padding: int = 0  # characters of padding left out between segments (Padding)
 
 
 class _EnvelopeCounts:
@@ -358,14 +208,17 @@ def _set_count(segment: RawSegment, replacement: list[list[str]] | None,
 
 
 def rewrite(path: str | Path, handle: BinaryIO | None, transform: Transform,
-            observer: Observer | None = None) -> RewriteSummary:
+            observer: Observer | None = None,
+            padding: PaddingObserver | None = None) -> RewriteSummary:
     """Copy ``path`` to ``handle`` (None: write nothing), replacing what ``transform`` says.
 
     Every segment the transform keeps is written byte for byte with its
     trailer; a replaced segment is serialised with the delimiters of its
     interchange and keeps its original trailer (inserted segments get the
     same trailer).  Text after the last interchange that is not X12 is left
-    out and returned in the summary (``dropped``).
+    out and returned in the summary (``dropped``).  So is padding longer
+    than PADDING_KEPT characters between segments, or before the first:
+    each run is passed to ``padding``, after the segment it follows.
     """
     reader = RawSegmentReader(path)
     counts = _EnvelopeCounts()
@@ -375,6 +228,8 @@ def rewrite(path: str | Path, handle: BinaryIO | None, transform: Transform,
         if sink is None:
             sink = TextSink(handle, reader.encoding)
             sink.write(reader.head)
+            if reader.head_padding is not None:
+                _left_out(reader.head_padding, summary, padding)
         summary.segments += 1
         tag = segment.tag
         if tag in ENVELOPE_HEADERS:
@@ -401,9 +256,19 @@ def rewrite(path: str | Path, handle: BinaryIO | None, transform: Transform,
                 sink.write(text + segment.trailer)
         if observer is not None:
             observer(segment, texts)
+        if segment.padding is not None:
+            _left_out(segment.padding, summary, padding)
     if sink is not None:
         sink.close()
     # What follows the last interchange is not X12: a corrected file is meant
     # to be forwarded, and a receiver may reject the whole file for it.
     summary.dropped, summary.dropped_index = reader.trailing, reader.trailing_index
+    summary.dropped_length, summary.dropped_claims = reader.trailing_length, \
+        reader.trailing_claims
     return summary
+
+
+def _left_out(run: Padding, summary: RewriteSummary, observer: PaddingObserver | None) -> None:
+    summary.padding += run.characters
+    if observer is not None:
+        observer(run)
