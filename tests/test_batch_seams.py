@@ -5,7 +5,7 @@ from concurrent.futures import Future
 from pathlib import Path
 
 import pytest
-from batch_support import CLEAN, drop, edi, ledger, options
+from batch_support import CLEAN, by_name, drop, edi, ledger, options, summaries
 
 from edi837.batch import Ledger, driver, run_batch
 from edi837.batch.run import Worker
@@ -85,3 +85,57 @@ def test_results_are_handled_in_input_order_whatever_order_jobs_finish(tmp_path,
     assert run_batch(opts) == 0
     assert handled == names + ["f5-copy.edi"]
     assert [r["name"] for r in ledger(opts.out)] == handled
+
+
+class RunsAgain(LastFirst):
+    """An executor that, as Dask does when a worker dies holding a finished task's
+    result, runs a job again after its result was taken: once while the driver
+    uses the result, and once more after the file was archived."""
+
+    def __init__(self, settings, jobs):
+        super().__init__(settings, jobs)
+        self.taken: list = []
+
+    def result(self, future):
+        outcome = future.result()
+        job = next(j for f, j in self.jobs if f is future)
+        self.worker.run(job)  # a second run racing the driver's use of the first
+        self.taken.append(job)
+        return outcome
+
+    def submit(self, job):
+        future = super().submit(job)
+        self.jobs = getattr(self, "jobs", []) + [(future, job)]
+        return future
+
+    def close(self):
+        for job in self.taken:  # late runs, after the files were archived
+            self.worker.run(job)
+
+
+def _outputs(run_dir: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(run_dir)): p.read_bytes() for p in sorted(run_dir.rglob("*"))
+            if p.is_file() and p.name not in ("summary.json", "summary.html")}
+
+
+def test_a_job_run_again_after_its_result_was_taken_removes_no_output(tmp_path, monkeypatch):
+    """A second run of a check or report step (Dask redoes a task whose worker died
+    holding its result) never takes away outputs the driver already recorded."""
+    from batch_support import DEFECT, generated
+
+    inputs = {"a.edi": edi(CLEAN), "b.edi": edi(DEFECT), "c.edi": generated("837I", claims=5)}
+    produced = {}
+    for name, executor in (("plain", None), ("again", RunsAgain)):
+        if executor is not None:
+            monkeypatch.setattr(driver, "make_executor", executor)
+        opts = options(tmp_path / name, jobs=2, fix=True, formats=("json", "html", "csv"))
+        for file, data in inputs.items():
+            drop(opts.inbox, file, data)
+        assert run_batch(opts) == 1
+        [run_dir] = [d for d in opts.out.iterdir() if d.name[:1].isdigit()]
+        produced[name] = _outputs(run_dir)
+        listed = {out for entry in by_name(summaries(opts.out)[0]).values()
+                  for out in entry["reports"]}
+        assert listed and all((run_dir / out).is_file() for out in listed)
+    assert sorted(produced["again"]) == sorted(produced["plain"])
+    assert any("fixed/" in name for name in produced["again"])

@@ -355,6 +355,7 @@ class _Pipeline:
             try:
                 outcome = entry.outcome if entry.future is None else \
                     self.executor.result(entry.future)
+                entry.future = None  # released: Dask need not keep (or redo) its result
             except WorkerLost as exc:
                 self._roll_back(entry, str(exc), flying)
                 return False

@@ -121,10 +121,10 @@ class Worker:
         from ..history.handover import RecordSink, dump_findings
 
         settings = self.settings
-        out_dir, work = Path(job.out_dir), Path(job.work_dir)
-        for leftover in (out_dir, work):  # only complete runs of a step count
-            if leftover.exists():
-                shutil.rmtree(leftover)
+        work = Path(job.work_dir)
+        # Nothing is removed here: Dask may run a step again after its first result
+        # was taken (its worker died holding it); a second run only puts the same
+        # files in place whole (each is written atomically), never takes any away.
         if not same_file(job.path, job.identity):  # also: never open a FIFO or link put there
             return {"changed": True}
         try:
@@ -165,8 +165,8 @@ class Worker:
 
         settings, job = self.settings, step.job
         out_dir, work = Path(job.out_dir), Path(job.work_dir)
-        if out_dir.exists():  # a leftover: only complete runs of this function count
-            shutil.rmtree(out_dir)
+        # out_dir is not emptied first (see check): every output is put in place whole,
+        # the same ones by any run of this step; the driver removes a rolled-back file's
         if not same_file(job.path, job.identity):
             return {"changed": True}
         try:
@@ -214,7 +214,8 @@ class Worker:
         except OSError:
             raise  # the disk, not this file (full? read-only?): stop; the next start rolls back
         except Exception as exc:  # a report writer failed on this file
-            shutil.rmtree(out_dir, ignore_errors=True)  # no partial set of reports
+            if same_file(job.path, job.identity):  # else a late second run: leave them
+                shutil.rmtree(out_dir, ignore_errors=True)  # no partial set of reports
             return failed(exc, "writing the reports of")
         for directory in sorted({out_dir, *(p.parent for p in out_dir.rglob("*"))}):
             durable.fsync_dir(directory)
@@ -271,7 +272,8 @@ class Worker:
         try:
             result = fix_file(job.path, out_dir, table=self.table, config=settings.config,
                               select=settings.select, ignore=settings.ignore,
-                              split=settings.split, history_findings=history)
+                              split=settings.split, history_findings=history,
+                              force=True)  # a second run of this step (see report)
         except Exception as exc:
             return (f"fix failed: {''.join(traceback.format_exception_only(type(exc), exc))}",
                     f"fix failed: internal error {where(exc)}", None)

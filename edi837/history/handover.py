@@ -48,10 +48,15 @@ def record_of(values: tuple) -> ClaimRecord:
 
 
 class ChunkWriter:
-    """Items to ``path``, encoded by ``encode``, a chunk at a time; fsynced on close."""
+    """Items to ``path``, encoded by ``encode``, a chunk at a time; fsynced, then put
+    in place whole on close (a reader never sees half a file, and a worker that
+    Dask runs again after its first attempt was taken puts the same bytes in
+    place of the same file)."""
 
     def __init__(self, path: str | Path, encode: Callable) -> None:
-        self._handle = open(path, "wb")
+        self.path = Path(path)
+        self._temp = self.path.with_name(f".{self.path.name}.{os.getpid()}-{id(self):x}.tmp")
+        self._handle = open(self._temp, "wb")
         self._encode = encode
         self._chunk: list = []
         self.count = 0
@@ -72,7 +77,16 @@ class ChunkWriter:
         self._handle.flush()
         os.fsync(self._handle.fileno())
         self._handle.close()
+        os.replace(self._temp, self.path)
         return self.count
+
+    def abort(self) -> None:
+        """Drop what was written: the file is not made."""
+        self._handle.close()
+        try:
+            os.unlink(self._temp)
+        except FileNotFoundError:
+            pass
 
 
 def dump(items: Iterable, path: str | Path, encode: Callable) -> int:
@@ -80,9 +94,10 @@ def dump(items: Iterable, path: str | Path, encode: Callable) -> int:
     try:
         for item in items:
             writer.write(item)
-    finally:
-        count = writer.close()
-    return count
+    except BaseException:
+        writer.abort()
+        raise
+    return writer.close()
 
 
 def load(path: str | Path, decode: Callable) -> Iterator:
