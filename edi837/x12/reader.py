@@ -191,14 +191,18 @@ class Batch:
     Offsets are computed only when asked for (most segments never are).
     """
 
-    __slots__ = ("delimiters", "texts", "first_index", "_base", "_raw", "_keep", "_lengths",
-                 "_gap")
+    __slots__ = ("delimiters", "texts", "first_index", "hl_checked", "_base", "_raw", "_keep",
+                 "_lengths", "_gap")
 
     def __init__(self, delimiters: Delimiters, texts: list[str], first_index: int, base: int,
-                 raw: list[str], keep: list[int] | None, gap: int) -> None:
+                 raw: list[str], keep: list[int] | None, gap: int, *,
+                 hl_checked: bool = False) -> None:
         self.delimiters = delimiters
         self.texts = texts
         self.first_index = first_index
+        # the fast path checked these segments' HLs in bulk (edi837.fast): the claim
+        # reader takes their levels as they are
+        self.hl_checked = hl_checked
         self._base = base
         self._raw = raw  # the pieces between separators
         self._keep = keep
@@ -212,6 +216,36 @@ class Batch:
         j = k if self._keep is None else self._keep[k]
         return (self._base + self._lengths[j] + j * self._gap
                 + len(self._raw[j]) - len(self.texts[k]))
+
+
+class Block:
+    """The complete segments of one buffered chunk, unsplit (``SegmentReader.blocks``).
+
+    ``text[:end]`` holds segments ``first_index`` onwards, each followed by
+    ``separator`` (the terminator, with its line break when every terminator
+    has the same one) and by nothing else: no white space, no empty segment,
+    no interchange after an IEA.  A block is given only where the chunk's
+    batch would have ``texts`` equal to ``text[:end].split(separator)`` (less
+    the empty piece after the last separator), so a reader may search the
+    text and split only what it needs (edi837.fast); ``batch()`` is the same
+    segments as a Batch.
+    """
+
+    __slots__ = ("delimiters", "text", "end", "separator", "first_index", "base")
+
+    def __init__(self, delimiters: Delimiters, text: str, end: int, separator: str,
+                 first_index: int, base: int) -> None:
+        self.delimiters = delimiters
+        self.text = text
+        self.end = end
+        self.separator = separator
+        self.first_index = first_index
+        self.base = base  # file offset of text[0]
+
+    def batch(self) -> Batch:
+        texts = self.text[:self.end - len(self.separator)].split(self.separator)
+        return Batch(self.delimiters, texts, self.first_index, self.base, texts, None,
+                     len(self.separator))
 
 
 class SegmentReader:
@@ -241,15 +275,23 @@ class SegmentReader:
                 yield text.split(element), first + k, batch.offset(k)
 
     def batches(self) -> Iterator[Batch]:
+        return self._chunks(False)
+
+    def blocks(self) -> Iterator[Batch | Block]:
+        """The same segments, but a chunk with nothing between its segments comes
+        unsplit, as a Block (the fast path searches it); others as Batches."""
+        return self._chunks(True)
+
+    def _chunks(self, blocks: bool) -> Iterator[Batch | Block]:
         if self._stream is not None:
-            return self._batches(self._stream)
-        return self._batches_of_path()
+            return self._batches(self._stream, blocks)
+        return self._batches_of_path(blocks)
 
-    def _batches_of_path(self) -> Iterator[Batch]:
+    def _batches_of_path(self, blocks: bool) -> Iterator[Batch | Block]:
         with open(self.path, "rb") as stream:
-            yield from self._batches(stream)
+            yield from self._batches(stream, blocks)
 
-    def _batches(self, stream: BinaryIO) -> Iterator[Batch]:
+    def _batches(self, stream: BinaryIO, blocks: bool = False) -> Iterator[Batch | Block]:
         source = self.source
         chunks = _open_text_chunks(stream, source)
         buf = next(chunks, "")  # reading the head sets source.bom
@@ -307,73 +349,112 @@ class SegmentReader:
                 # after a terminator: more than one ordinary line break (LF or CR LF)
                 unusual = re.compile(f"(?:^|{re.escape(terminator)})(?:\\r?\\n)?+"
                                      f"[{re.escape(_WHITESPACE)}]")
+                forms = _block_forms(delims)
             # Split what is buffered; the last piece may be incomplete.  When every
             # terminator is followed by the same line break and nothing else
             # (the usual "~\n" or "~\r\n"), split on both at once: no piece then
             # needs white space stripped.
             text = buf
-            separator = terminator
-            at = text.find(terminator)
-            for brk, odd in breaks:
-                if text.startswith(brk, at):
-                    # the previous chunk may have stopped inside this break
-                    tail = brk[1:] if text.startswith(brk[1:]) else ""
-                    if text[len(tail):len(tail) + 1] not in _WHITESPACE and \
-                            odd.search(text) is None:
-                        if tail:
-                            text = text[len(tail):]
-                            base += len(tail)
-                        separator = brk
-                        source.line_breaks = True
-                    break
-            raw = text.split(separator)
-            if exhausted:
-                if not raw[-1].strip(_WHITESPACE):
-                    raw.pop()
-                buf = ""
-            else:
-                buf = raw.pop()
-            # A new interchange may use other delimiters: stop after an IEA
-            # that is followed by more, and re-read them from its ISA.
-            rest = None
-            if iea in text:
-                for n, piece in enumerate(raw):
-                    if piece.lstrip(_WHITESPACE).startswith(iea) and n + 1 < len(raw):
-                        rest = raw[n + 1:]
-                        del raw[n + 1:]
-                        break
-            # Strip white space between segments only where there is some.
-            first = raw[0][:1] if raw else ""
-            if separator != terminator:
-                texts = raw
-            elif (first and first in _WHITESPACE) or any(s in text for s in spaced):
-                texts = [p.lstrip(_WHITESPACE) for p in raw]
-                # up to the last segment: white space at the end of the buffer is
-                # judged with what follows it (nothing, at the end of the file)
-                if unusual.search(text, 0, len(text.rstrip(_WHITESPACE))):
-                    source.whitespace_between_segments = True
-                else:
+            cut = _block_cut(text, exhausted, terminator, forms, iea) if blocks else None
+            if cut is not None:
+                # Nothing between the segments: the chunk goes over unsplit.
+                separator, end, rest = cut
+                if separator != terminator:
                     source.line_breaks = True
-            else:
-                texts = raw
-            keep = None
-            if "" in texts:
-                source.padding = True  # an empty segment: a doubled terminator
-                keep = [j for j, t in enumerate(texts) if t]
-                texts = [texts[j] for j in keep]
-            if texts:
                 if blank_run:
                     source.whitespace_between_segments = True
                     blank_run = False
-                yield Batch(delims, texts, index + 1, base, raw, keep, len(separator))
-            index += len(texts)
-            self.segment_count = index
-            base += sum(map(len, raw)) + len(raw) * len(separator)
-            self.bytes_read = base
-            if rest is not None:
-                buf = separator.join(rest) + ("" if exhausted else separator + buf)
-                delims = None
-                continue
+                yield Block(delims, text, end, separator, index + 1, base)
+                index += text.count(terminator, 0, end)  # one terminator per separator
+                self.segment_count = index
+                base += end
+                self.bytes_read = base
+                if rest is not None:
+                    buf = rest
+                    delims = None
+                    continue
+                buf = "" if exhausted else text[end:]
+                last = text.rfind(separator, 0, end - len(separator)) + len(separator)
+                ends_interchange = text.startswith(iea, last if last >= len(separator) else 0)
+            else:
+                separator = terminator
+                hold = 0  # characters at the end of text left for the next round
+                at = text.find(terminator)
+                for brk, odd in breaks:
+                    if text.startswith(brk, at):
+                        # the previous chunk may have stopped inside this break
+                        tail = brk[1:] if text.startswith(brk[1:]) else ""
+                        stop = len(text)
+                        last = text.rfind(terminator)
+                        if exhausted:
+                            if text.endswith(brk):  # the file's last break: nothing follows
+                                stop -= len(brk)
+                        elif brk.startswith(text[last:]):
+                            # the chunk ends in or just after the last terminator's break:
+                            # what follows it is not known yet, so that segment waits for
+                            # the next round (judged there with what follows)
+                            stop = last
+                            hold = len(text) - last if text.endswith(brk) else 0
+                        if text[len(tail):len(tail) + 1] not in _WHITESPACE and \
+                                odd.search(text, 0, stop) is None:
+                            if tail:
+                                text = text[len(tail):]
+                                base += len(tail)
+                            separator = brk
+                            source.line_breaks = True
+                        else:
+                            hold = 0
+                        break
+                limit = len(text) - hold
+                raw = text[:limit].split(separator)
+                if exhausted:
+                    if not raw[-1].strip(_WHITESPACE):
+                        raw.pop()
+                    buf = ""
+                else:
+                    buf = raw.pop() + text[limit:]
+                # A new interchange may use other delimiters: stop after an IEA
+                # that is followed by more, and re-read them from its ISA.
+                rest = None
+                if iea in text:
+                    for n, piece in enumerate(raw):
+                        if piece.lstrip(_WHITESPACE).startswith(iea) and n + 1 < len(raw):
+                            rest = raw[n + 1:]
+                            del raw[n + 1:]
+                            break
+                # Strip white space between segments only where there is some.
+                first = raw[0][:1] if raw else ""
+                if separator != terminator:
+                    texts = raw
+                elif (first and first in _WHITESPACE) or any(s in text for s in spaced):
+                    texts = [p.lstrip(_WHITESPACE) for p in raw]
+                    # up to the last segment: white space at the end of the buffer is
+                    # judged with what follows it (nothing, at the end of the file)
+                    if unusual.search(text, 0, len(text.rstrip(_WHITESPACE))):
+                        source.whitespace_between_segments = True
+                    else:
+                        source.line_breaks = True
+                else:
+                    texts = raw
+                keep = None
+                if "" in texts:
+                    source.padding = True  # an empty segment: a doubled terminator
+                    keep = [j for j, t in enumerate(texts) if t]
+                    texts = [texts[j] for j in keep]
+                if texts:
+                    if blank_run:
+                        source.whitespace_between_segments = True
+                        blank_run = False
+                    yield Batch(delims, texts, index + 1, base, raw, keep, len(separator))
+                index += len(texts)
+                self.segment_count = index
+                base += sum(map(len, raw)) + len(raw) * len(separator)
+                self.bytes_read = base
+                if rest is not None:
+                    buf = separator.join(rest) + ("" if exhausted else separator + buf)
+                    delims = None
+                    continue
+                ends_interchange = bool(raw) and raw[-1].lstrip(_WHITESPACE).startswith(iea)
             if exhausted:
                 break
             if len(buf) > CHUNK_SIZE and not buf.strip(_WHITESPACE):
@@ -386,13 +467,70 @@ class SegmentReader:
                 raise X12SyntaxError(
                     f"no segment terminator {terminator!r} in {len(buf)} characters",
                     segment_index=index + 1, offset=base)
-            if raw and raw[-1].lstrip(_WHITESPACE).startswith(iea):
+            if ends_interchange:
                 delims = None  # the next interchange may use other delimiters
             chunk = next(chunks, None)
             if chunk is None:
                 exhausted = True
             else:
                 buf += chunk
+
+
+def _block_forms(delims: Delimiters) -> list[tuple[str, re.Pattern]]:
+    """For each separator a block may have (terminator with CR LF, with LF, alone):
+    a search for the first terminator that is not followed by exactly that and a
+    segment (white space, an empty segment), or that is followed by an IEA."""
+    t = delims.segment
+    iea = re.escape("IEA" + delims.element)
+    space = re.escape(_WHITESPACE + t)
+    forms = [(t + b, re.compile(f"{re.escape(t)}(?:(?={b}({iea}))|(?!{b}[^{space}]))"))
+             for b in ("\r\n", "\n") if t not in b]
+    forms.append((t, re.compile(f"{re.escape(t)}(?:(?=({iea}))|(?=[{space}]))")))
+    return forms
+
+
+def _block_cut(text: str, exhausted: bool, terminator: str, forms: list, iea: str
+               ) -> tuple[str, int, str | None] | None:
+    """(separator, end, rest) when ``text[:end]`` can go over as a Block: segments
+    each followed by the separator and nothing else.  ``rest`` is what follows an
+    IEA that ends the block (another interchange, read after its ISA), or None.
+    None when the chunk must be split the ordinary way (white space, empty
+    segments, an IEA at its start, an unterminated last segment)."""
+    if not text or text[0] in _WHITESPACE or text.startswith(terminator) \
+            or text.startswith(iea):
+        return None
+    at = text.find(terminator)
+    if at < 0:
+        return None
+    for separator, search in forms:
+        if text.startswith(separator, at):
+            break
+    last = text.rfind(terminator)
+    if exhausted:
+        if not text.endswith(separator):
+            return None  # trailing text after the last separator: the ordinary way
+        stop, end = len(text) - len(separator), len(text)  # the last: nothing follows it
+    elif len(text) - last <= len(separator):
+        # what follows the last terminator is not known yet: its segment waits
+        stop = last
+        end = text.rfind(terminator, 0, last) + len(separator)
+        if end < len(separator):
+            return None
+    else:
+        stop, end = len(text), last + len(separator)
+    found = search.search(text, 0, stop)
+    if found is None:
+        return separator, end, None
+    if found.group(1) is None:
+        return None  # white space or an empty segment between segments
+    start = found.start() + len(separator)  # the IEA segment
+    close = text.find(terminator, start)
+    if close >= 0 and text.startswith(separator, close):
+        end = close + len(separator)
+        return separator, end, text[end:]
+    if exhausted:
+        return None
+    return separator, start, None  # the IEA waits for the next round
 
 
 def read_segments(data: bytes, path: str = "<bytes>") -> list[tuple[list[str], int, int]]:
