@@ -13,8 +13,8 @@ from .cli_ack import Acknowledger, ack277_option
 from .cli_history import history_options, open_history_or_exit
 from .cli_support import (EXIT_OK, EXIT_TROUBLE, load_config_or_exit, load_table_or_exit,
                           report_reader_errors, complain, output_stream, input_files,
-                          refuse_outputs_over_inputs, refdata_option, report_options,
-                          write_reports)
+                          no_fast_option, quiet_option, refuse_outputs_over_inputs,
+                          refdata_option, report_options, write_reports)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -38,23 +38,34 @@ def main() -> None:
 @click.option("--drug-table", "drug_tables", multiple=True,
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Extra drug table (TOML) adding to or overriding the shipped one.")
+@no_fast_option
+@quiet_option
 def extract(paths: tuple[Path, ...], fmt: str, output: str | None,
-            drug_tables: tuple[Path, ...]) -> None:
+            drug_tables: tuple[Path, ...], quiet: bool) -> None:
     """Print one row per drug line of the 837 files and folders PATHS.
 
     Exit status: 0 when every file was read, 2 when any could not be.
     """
     from .claims import ClaimReader
+    from .engine import fast_path_wanted
     from .extract import RowWriter, rows
+    from .progress import Progress, total_size, wanted
 
     table = load_table_or_exit(drug_tables)
     inputs = input_files(paths)
     refuse_outputs_over_inputs([output], inputs)
     status = EXIT_OK
-    with output_stream(output) as out:
+    fast = fast_path_wanted()
+    with output_stream(output) as out, \
+            Progress(total_size(inputs), "edi837 extract", enabled=wanted(quiet)) as progress:
         writer = RowWriter(out, fmt)
         for path in inputs:
-            reader = ClaimReader(path)
+            try:
+                raw = open(path, "rb")
+            except OSError:
+                raw = None  # the reader opens it again, and says why it cannot (EDI001)
+            reader = ClaimReader(path, progress.reading(raw) if raw is not None else None,
+                                 drug_codes=table.drugs, fast=fast)
             try:
                 for record in rows(reader.claims(), table.drugs.__contains__):
                     writer.write(record)
@@ -62,6 +73,10 @@ def extract(paths: tuple[Path, ...], fmt: str, output: str | None,
                 complain(f"{path}: EDI008 edi837 failed while reading this file: "
                          f"{type(exc).__name__}: {exc} (a bug in edi837: please report it)")
                 status = EXIT_TROUBLE
+            finally:
+                if raw is not None:
+                    raw.close()
+            progress.clear()
             trouble = report_reader_errors(reader)
             if reader.unreadable or trouble:
                 status = EXIT_TROUBLE
@@ -77,11 +92,13 @@ def extract(paths: tuple[Path, ...], fmt: str, output: str | None,
                    "(IGH/IGS/IGE findings; slow, about 0.2 MB/s).")
 @history_options
 @ack277_option
+@no_fast_option
+@quiet_option
 def check(paths: tuple[Path, ...], fmt: str, outputs: tuple[str, ...], select: str | None,
           ignore: str | None, min_severity: str | None, drug_tables: tuple[Path, ...],
           config_path: str | None, refdata: Path | None, ig_validate: bool,
           history_path: str | None, history_key: str | None, history_days: int | None,
-          ack277_dir: Path | None) -> None:
+          ack277_dir: Path | None, quiet: bool) -> None:
     """Check the drug lines of the 837 files and folders PATHS against the billing rules.
 
     The files are one run: claims are judged against each other in the order
@@ -92,6 +109,7 @@ def check(paths: tuple[Path, ...], fmt: str, outputs: tuple[str, ...], select: s
     """
     from .engine import Engine
     from .history import HistoryStoreError
+    from .progress import Progress, total_size, wanted
 
     table = load_table_or_exit(drug_tables, refdata)
     config = load_config_or_exit(config_path, select, ignore)
@@ -99,12 +117,14 @@ def check(paths: tuple[Path, ...], fmt: str, outputs: tuple[str, ...], select: s
     refuse_outputs_over_inputs(outputs, inputs)
     store = open_history_or_exit(history_path, history_key, history_days)
     engine = Engine(table, config, history=store)
+    engine.progress = Progress(total_size(inputs), "edi837 check", enabled=wanted(quiet))
     try:
         report = engine.run(inputs)
     except HistoryStoreError as exc:
         complain(str(exc))
         sys.exit(EXIT_TROUBLE)
     finally:
+        engine.progress.close()
         engine.close()
         if store is not None:
             store.close()

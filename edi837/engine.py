@@ -12,6 +12,7 @@ input order: this run's, and with a store, earlier runs'.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -150,6 +151,14 @@ class LineContext:
         return self.claim_context.finding(message, **where)
 
 
+def fast_path_wanted(fast: bool | None = None) -> bool:
+    """Whether to read with the fast path: as asked, else unless $EDI837_FAST is 0
+    (the full reader is the reference: tests and `--no-fast` compare against it)."""
+    if fast is not None:
+        return fast
+    return os.environ.get("EDI837_FAST", "1").strip().lower() not in ("0", "no", "false", "off")
+
+
 def _sha256(path) -> str | None:
     import hashlib
 
@@ -222,13 +231,18 @@ class Report:
 
 class Engine:
     def __init__(self, table, config: Config | None = None, *, shapes: bool = True,
-                 history: HistoryStore | None = None, run_id: str | None = None) -> None:
+                 history: HistoryStore | None = None, run_id: str | None = None,
+                 fast: bool | None = None) -> None:
         """``shapes``: on a claim shaped like one already checked, run only the rules
         that raised findings there (edi837.shapes); off only to compare against,
         the findings are the same.  ``history``: the store the history stage
         reads and adds to; without one, the files this engine checks are one
-        history of their own (a private temporary database)."""
+        history of their own (a private temporary database).  ``fast``: pass
+        over claims with no drug line unread (edi837.fast; the same findings);
+        None: on unless $EDI837_FAST is 0 (`--no-fast`)."""
         self.table = table
+        self.fast = fast_path_wanted(fast)
+        self.progress = None  # an edi837.progress.Progress: advanced by the bytes read
         self.config = config or Config()
         self._store = history
         self._run_id = run_id
@@ -351,8 +365,8 @@ class Engine:
         keys = stage.keys
         known = self.table.drugs.__contains__
         with raw:
-            stream = HashingReader(raw)
-            reader = ClaimReader(path, stream)
+            stream = HashingReader(raw if self.progress is None else self.progress.reading(raw))
+            reader = ClaimReader(path, stream, drug_codes=self.table.drugs, fast=self.fast)
             read_so_far = 0  # reader findings already tied to a claim
             claim = None
             # a file checked again against a lasting history replaces what it added
@@ -360,7 +374,6 @@ class Engine:
             stage.begin_file(_sha256(path) if stage.hash_first else None)
             try:
                 for claim in reader.claims():
-                    result.claims += 1
                     lines, errors = self.check_claim(claim, findings,
                                                      first_doses_in_history=persistent)
                     for finding in reader.findings[read_so_far:]:
@@ -382,6 +395,7 @@ class Engine:
                     "EDI008", ERROR, f"edi837 failed while reading this file{where}: "
                     f"{type(exc).__name__}: {exc} (a bug in edi837: please report it)",
                     str(path), segment_index=claim.last_index if claim is not None else None))
+            result.claims = reader.claim_count  # the fast path yields only some of them
             result.sha256 = stream.finish()  # also hashes what a stopped reader left
             # an unreadable file forwards nothing: its lines leave the history again
             findings.extend(stage.end_file(result.sha256, keep=not reader.unreadable))
