@@ -526,6 +526,11 @@ def _block_cut(text: str, exhausted: bool, terminator: str, forms: list, iea: st
     start = found.start() + len(separator)  # the IEA segment
     close = text.find(terminator, start)
     if close >= 0 and text.startswith(separator, close):
+        # The ordinary way judges white space over the whole chunk, past the IEA
+        # (and then strips every segment of it): only a chunk clean to the end
+        # may go over as a block, so the notes (EDI006) come out the same.
+        if any(odd.group(1) is None for odd in search.finditer(text, close, stop)):
+            return None
         end = close + len(separator)
         return separator, end, text[end:]
     if exhausted:
