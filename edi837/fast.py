@@ -62,6 +62,12 @@ from .x12.reader import Batch, Block, Delimiters
 # chunk to the next while its end is not known; one bigger than this is read
 # segment by segment instead, so memory stays bounded.
 MAX_CARRY = 4 << 20
+# A stretch with more than one drug claim in this many HL loops is read whole;
+# so is the rest of a block once DENSE_RUN segments that may make a drug claim
+# came less than DENSE_SPACING characters apart on average.
+DENSE = 4
+DENSE_RUN, DENSE_SPACING = 16, 2048
+DENSE_CHUNKS = 8  # chunks then read the ordinary way, before blocks are tried again
 
 
 class Skip:
@@ -73,6 +79,30 @@ class Skip:
     def __init__(self, first_index: int, claims: int) -> None:
         self.first_index = first_index
         self.claims = claims
+
+
+class _Loop:
+    """An HL loop the reader has not read, up to its first CLM: where it is, to be
+    split only if it is read.  ``text[start:stop]`` are its segments."""
+
+    __slots__ = ("text", "start", "stop", "index", "offset", "separator", "delimiters")
+
+    def __init__(self, text: str, start: int, stop: int, index: int, offset: int,
+                 separator: str, delimiters: Delimiters) -> None:
+        self.text, self.start, self.stop = text, start, stop
+        self.index, self.offset = index, offset
+        self.separator, self.delimiters = separator, delimiters
+
+    def batch(self) -> Batch:
+        texts = self.text[self.start:self.stop].split(self.separator)
+        return Batch(self.delimiters, texts, self.index, self.offset, texts, None,
+                     len(self.separator), hl_checked=True)
+
+
+# The levels whose latest loop a loop of this level takes its fields from: a billing
+# provider's (20) claims keep the subscriber and patient, a subscriber (22) resets
+# both but keeps the billing provider, a patient (23) keeps both.
+_ABOVE = {"20": ("22", "23"), "22": ("20",), "23": ("20", "22")}
 
 
 class _Patterns:
@@ -121,20 +151,28 @@ class FastPath:
         # text with a separator after each segment, first index, file offset)
         self._carry: tuple[tuple, str, int, int] | None = None
         self._next_index = 0  # the index after the carried segments
-        # level -> the latest HL loop of that level, up to its first CLM, that the
-        # reader has not read
-        self._pending: dict[str, Batch] = {}
+        # level -> the latest HL loop of that level that the reader has not read
+        self._pending: dict[str, _Loop] = {}
         self._delimiters: Delimiters | None = None
         self._separator = ""
+        self._dense = False  # the last block was read whole: drug claims all over
+        self._batches_left = 0
 
     # -- the items --------------------------------------------------------------------
     def items(self, chunks: Iterator[Batch | Block]) -> Iterator[Batch | Skip]:
+        segments = self._reader.segments
         for chunk in chunks:
             if chunk.__class__ is Block:
                 yield from self._block(chunk)
+                if self._dense:  # the next chunks split the ordinary way, then try again
+                    self._dense, self._batches_left = False, DENSE_CHUNKS
+                    segments.blocks_wanted = False
             else:
                 yield from self._flush()
                 yield chunk
+                self._batches_left -= 1
+                if self._batches_left <= 0:
+                    segments.blocks_wanted = True
         yield from self._flush()
 
     def _flush(self) -> Iterator[Batch]:
@@ -147,9 +185,18 @@ class FastPath:
             yield Batch(delimiters, texts, index, offset, texts, None, len(separator))
 
     def _feed_pending(self) -> Iterator[Batch]:
+        """The loops passed over whose fields the reader needs before it reads on."""
         if self._pending:
-            pending, self._pending = self._pending, {}
-            yield from sorted(pending.values(), key=_first_index)
+            for loop in self._take_pending():
+                yield loop.batch()
+
+    def _take_pending(self, level: str | None = None) -> list[_Loop]:
+        """In file order, the pending loops a loop of ``level`` needs (all: None); the
+        others are forgotten, as that loop's HL resets what they set."""
+        pending, self._pending = self._pending, {}
+        wanted = pending.values() if level is None else \
+            [pending[above] for above in _ABOVE[level] if above in pending]
+        return sorted(wanted, key=_index)
 
     # -- one block --------------------------------------------------------------------
     def _block(self, block: Block) -> Iterator[Batch | Skip]:
@@ -171,7 +218,9 @@ class FastPath:
             self._carry = None
             text = sep + carry[1] + block.text[:block.end]
             first, offset = carry[2], carry[3]
-        yield from _Walk(self, patterns, text, first, offset).items()
+        walk = _Walk(self, patterns, text, first, offset)
+        yield from walk.items()
+        block.count = walk.index(walk.end) - block.first_index  # spares the reader a count
 
 
 class _Walk:
@@ -231,7 +280,14 @@ class _Walk:
                 if event.group(1) is not None:
                     stop = event.start()
                     break
-                evidence.append(event.start())
+                at = event.start()
+                evidence.append(at)
+                if len(evidence) >= DENSE_RUN and at - position < len(evidence) * DENSE_SPACING:
+                    # drug claims all over (a dense mix): the rest of the block is read
+                    # whole, segment by segment, which costs less than searching it
+                    yield from self.read(position, end)
+                    self.fast._dense = True
+                    return
             else:  # the set goes on in the next block
                 last = text.rfind(p.hl, position, end)
                 if last > position:
@@ -272,6 +328,12 @@ class _Walk:
             yield from self.read(first_hl, stop)
             return
         claims = self.drug_claims(first_hl, stop, evidence)
+        if len(claims) * DENSE > len(hls):
+            # drug claims all over (a dense mix): reading the stretch whole costs less
+            # than cutting it up; its HLs are checked already
+            yield from self.fast._feed_pending()
+            yield self.batch(first_hl, stop, checked=True)
+            return
         yield from Units(self, hls, first_hl, stop).items(claims)
 
     def drug_claims(self, start: int, stop: int, evidence: list[int]) -> list[int]:
@@ -316,22 +378,45 @@ class Units:
             unit = text.rfind(p.hl, done, claims[k] + 1)
             unit_end = _first(text.find(p.hl, claims[k], self.stop), self.stop)
             yield from self.skip(done, unit)
-            yield from walk.fast._feed_pending()
+            # what this loop takes from the loops above it, then the loop itself up to
+            # its first claim, then its drug claims (read as few batches as they are
+            # pieces of text)
+            pieces = []
+            for loop in walk.fast._take_pending(self.levels[self.ordinal(unit)]):
+                if loop.text is text:
+                    pieces.append((loop.start - len(walk.sep), loop.stop))
+                else:
+                    yield loop.batch()
             first_claim = text.find(p.clm, unit, unit_end)
-            yield walk.batch(unit, first_claim, checked=True)
+            pieces.append((unit, first_claim))
             at = first_claim
             while k < len(claims) and claims[k] < unit_end:
                 clm = claims[k]
                 if clm > at:
+                    yield from self.read(pieces)
                     yield Skip(walk.index(at), text.count(p.clm, at, clm))
                 claim_end = _first(text.find(p.clm, clm + 1, unit_end), unit_end)
-                yield walk.batch(clm, claim_end, checked=True)
+                pieces.append((clm, claim_end))
                 at = claim_end
                 k += 1
+            yield from self.read(pieces)
             if at < unit_end:
                 yield Skip(walk.index(at), text.count(p.clm, at, unit_end))
             done = unit_end
         yield from self.skip(done, self.stop)
+
+    def read(self, pieces: list[tuple[int, int]]) -> Iterator[Batch]:
+        """Pieces of the text (in order, HLs checked) as batches, adjacent ones as one."""
+        start = stop = None
+        for piece_start, piece_stop in pieces:
+            if piece_start != stop:
+                if start is not None:
+                    yield self.walk.batch(start, stop, checked=True)
+                start = piece_start
+            stop = piece_stop
+        if start is not None:
+            yield self.walk.batch(start, stop, checked=True)
+        pieces.clear()
 
     def skip(self, start: int, stop: int) -> Iterator[Skip]:
         """HL loops passed over: their claims counted, the latest of each level kept."""
@@ -350,12 +435,14 @@ class Units:
         for unit, level in sorted(latest):  # in file order: the index only counts forward
             unit_end = _first(text.find(p.hl, unit + 1, stop), stop)
             prefix_end = _first(text.find(p.clm, unit, unit_end), unit_end)
-            walk.fast._pending[level] = walk.batch(unit, prefix_end, checked=True)
+            walk.fast._pending[level] = _Loop(
+                text, unit + len(walk.sep), prefix_end, walk.index(unit),
+                walk.offset + unit + len(walk.sep), walk.sep, walk.fast._delimiters)
         yield skipped
 
 
-def _first_index(batch: Batch) -> int:
-    return batch.first_index
+def _index(loop: _Loop) -> int:
+    return loop.index
 
 
 def _first(found: int, otherwise: int) -> int:

@@ -51,8 +51,10 @@ HEADER, BILLING, SUBSCRIBER, PATIENT, CLAIM, OTHER_PAYER, LINE, DRUG, LINE_PROVI
     LINE_OTHER = range(10)
 LEVELS = ("20", "22", "23")  # billing provider, subscriber, patient
 # The level an HL's parent must have (none for a billing provider).
-_NO_PARENT = "\x00no parent"
+# (objects, not strings: no HL03 in a file can equal them)
+_NO_PARENT, _NOT_A_LEVEL = object(), object()
 _PARENT_LEVEL = {"20": _NO_PARENT, "22": "20", "23": "22"}
+_NUMBERS = tuple(map(str, range(10_001)))  # HL01s of sets of up to 10,000 HLs, made once
 
 
 class Hierarchy:
@@ -99,8 +101,10 @@ class Hierarchy:
             return True
         ids, parents, levels = zip(*hls)
         start, count = self.expected, len(ids)
-        if ids != tuple(map(str, range(start, start + count))) \
-                or not set(levels).issubset(LEVELS):
+        stop = start + count
+        numbers = _NUMBERS[start:stop] if stop <= len(_NUMBERS) \
+            else tuple(map(str, range(start, stop)))
+        if ids != numbers:
             return False
         known = self.levels
         if not known.keys().isdisjoint(ids):
@@ -109,15 +113,16 @@ class Hierarchy:
         position = dict(zip(ids, range(count)))
         if not all(map(int.__lt__, map(position.get, parents, repeat(-1)), range(count))):
             return False
-        # ... and have the level above: among these HLs, else among the earlier ones
+        # ... and have the level above (none for 20): among these HLs, else among the
+        # earlier ones; a level other than 20, 22 or 23 matches nothing
         new = dict(zip(ids, levels))
         new[""] = _NO_PARENT
         found = tuple(map(new.get, parents, map(known.get, parents)))
-        if found != tuple(map(_PARENT_LEVEL.__getitem__, levels)):
+        if found != tuple(map(_PARENT_LEVEL.get, levels, repeat(_NOT_A_LEVEL))):
             return False
         del new[""]
         known.update(new)
-        self.expected = start + count
+        self.expected = stop
         return True
 
 

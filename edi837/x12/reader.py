@@ -231,7 +231,7 @@ class Block:
     segments as a Batch.
     """
 
-    __slots__ = ("delimiters", "text", "end", "separator", "first_index", "base")
+    __slots__ = ("delimiters", "text", "end", "separator", "first_index", "base", "count")
 
     def __init__(self, delimiters: Delimiters, text: str, end: int, separator: str,
                  first_index: int, base: int) -> None:
@@ -241,6 +241,7 @@ class Block:
         self.separator = separator
         self.first_index = first_index
         self.base = base  # file offset of text[0]
+        self.count: int | None = None  # segments; a reader that counted them may say
 
     def batch(self) -> Batch:
         texts = self.text[:self.end - len(self.separator)].split(self.separator)
@@ -266,6 +267,9 @@ class SegmentReader:
         self.delimiters: Delimiters | None = None
         self.segment_count = 0
         self.bytes_read = 0  # offset past the last complete segment (and its break, if split on one)
+        # blocks(): give clean chunks as blocks (a reader that finds blocks of no use,
+        # as in a file of drug claims only, turns this off for a while)
+        self.blocks_wanted = True
 
     def __iter__(self) -> Iterator[tuple[list[str], int, int]]:
         for batch in self.batches():
@@ -355,7 +359,8 @@ class SegmentReader:
             # (the usual "~\n" or "~\r\n"), split on both at once: no piece then
             # needs white space stripped.
             text = buf
-            cut = _block_cut(text, exhausted, terminator, forms, iea) if blocks else None
+            cut = _block_cut(text, exhausted, terminator, forms, iea) \
+                if blocks and self.blocks_wanted else None
             if cut is not None:
                 # Nothing between the segments: the chunk goes over unsplit.
                 separator, end, rest = cut
@@ -364,8 +369,11 @@ class SegmentReader:
                 if blank_run:
                     source.whitespace_between_segments = True
                     blank_run = False
-                yield Block(delims, text, end, separator, index + 1, base)
-                index += text.count(terminator, 0, end)  # one terminator per separator
+                block = Block(delims, text, end, separator, index + 1, base)
+                yield block
+                # one terminator per separator, and none in a segment
+                index += block.count if block.count is not None \
+                    else text.count(terminator, 0, end)
                 self.segment_count = index
                 base += end
                 self.bytes_read = base
