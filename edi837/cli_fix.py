@@ -78,7 +78,7 @@ def fix(paths: tuple[Path, ...], out_dir: Path, select: str | None, ignore: str 
         outputs.update((t, path) for t in targets)
         try:
             result = fix_file(path, out_dir, table=table, config=config,
-                              select=parse_codes(select), ignore=parse_codes(ignore),
+                              select=parse_codes(select, "--select"), ignore=parse_codes(ignore, "--ignore"),
                               dry_run=dry_run, force=force, split=split)
         except Exception as exc:  # noqa: BLE001 - one file's failure never stops the others
             progress.clear()

@@ -80,7 +80,7 @@ def validate(paths: tuple[Path, ...], fmt: str, outputs: tuple[str, ...],
         complain(f"{exc}; the run was stopped")
         sys.exit(EXIT_TROUBLE)
     progress.close()
-    write_reports(report, fmt, outputs)
+    write_reports(report, fmt, outputs, announce=True)
     for result in report.files:
         if result.status == "unreadable":
             report_reader_errors(result)

@@ -80,6 +80,12 @@ class ClaimContext:
             self._support[key] = support
         return support
 
+    def claim_date(self) -> str:
+        """The claim's date of service for a claim-level finding: the claim's own
+        (837P DTP*472, 837I statement), else its earliest drug line's."""
+        return self.claim.service_date or min(
+            filter(None, map(self.claim.line_date, self.drug_lines)), default="")
+
     def lines_on(self, date: str) -> list[ServiceLine]:
         """Every line of the claim (drug or not) with this date of service."""
         return [line for line in self.claim.lines if self.claim.line_date(line) == date]
@@ -103,7 +109,7 @@ class ClaimContext:
             interchange=env.interchange, group=env.group, transaction=env.transaction,
             payer_id=claim.payer_id or None, charge=line.charge if line else None,
             payer_name=claim.payer_name or None,
-            service_date=(claim.line_date(line) if line else claim.service_date) or None,
+            service_date=(claim.line_date(line) if line else self.claim_date()) or None,
             billing_npi=claim.billing_provider.npi or None if claim.billing_provider else None,
             claim_charge=claim.charge or None,
             payment_limit=self.table.payment_limit(line.procedure, claim.line_date(line),

@@ -308,3 +308,30 @@ def test_same_shape_across_an_effective_date_gives_each_claim_its_findings(store
                             for r in results)
     assert with_shapes == without
     assert [c for c, rule, _ in with_shapes if rule == "NDC004"] == ["C1"]
+
+
+def test_every_format_names_the_files_used_and_shows_the_payment_limit(store, edi_file):
+    import csv
+    import io
+
+    from lxml import etree
+
+    from edi837.reports import load_writers
+
+    report = Engine(load_drug_table(refdata=store)).run(
+        [edi_file(claim(line(units=600, quantity="30")))])
+    writers = load_writers()
+    rendered = {}
+    for name in ("text", "annotated", "csv", "xml", "html"):
+        out = io.StringIO()
+        writers[name](report, out)
+        rendered[name] = out.getvalue()
+    for name, text in rendered.items():
+        assert "asp-2026-q2" in text or "ASP_crosswalk" in text, name  # an imported file
+        assert "history" in text, name
+    row = next(r for r in csv.DictReader(io.StringIO(rendered["csv"])) if r["rule"] == "NDC007")
+    assert row["payment_limit"] == "35760.00" and "CMS files" in row["reference_data"]
+    root = etree.fromstring(rendered["xml"].encode())
+    assert root.find("referenceData/importedFile") is not None
+    assert root.xpath("//finding[@rule='NDC007']/@paymentLimit") == ["35760.00"]
+    assert "ASP payment limit $35,760.00" in rendered["annotated"]

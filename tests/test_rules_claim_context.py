@@ -342,3 +342,9 @@ def test_doc_rules_satisfied_on_837i(check):
                            "NM1*77*2*SUITE*****XX*1234567893",
                            "NM1*DN*1*JONES*ALEX****XX*1234567893"])
     assert check(institutional(providers=providers), "837I") == []
+
+
+def test_claim_level_findings_carry_the_drug_lines_date(check):
+    # no claim-level DTP*472: a claim-level finding takes its drug line's date
+    found = [f for f in check(professional(providers="", ordering=False)) if f.rule == "DOC003"]
+    assert found and found[0].service_date == "20260115"

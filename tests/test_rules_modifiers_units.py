@@ -14,7 +14,7 @@ from edi837.drugs import load_drug_table
 from edi837.engine import Engine
 from edi837.findings import Edit
 from edi837.rules import all_rules
-from edi837.rules.modifiers import is_whole_containers
+from edi837.rules.groups import is_whole_containers
 from edi837.x12.fragment import wrap_claims
 
 TABLE = load_drug_table()

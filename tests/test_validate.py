@@ -443,3 +443,14 @@ def test_cli_without_pyx12_exits_2(runner, edi_file, monkeypatch):
     result = runner.invoke(validate, [str(edi_file(PROFESSIONAL))])
     assert result.exit_code == 2
     assert "pip install pyx12" in result.output
+
+
+def test_validate_text_says_no_billing_rules_ran(tmp_path):
+    from click.testing import CliRunner
+
+    from edi837.cli import main
+
+    sample = Path(__file__).resolve().parent.parent / "samples" / "837p-j2350-clean.edi"
+    result = CliRunner().invoke(main, ["validate", str(sample)])
+    assert "drug table n/a" not in result.output and "drug lines" not in result.output
+    assert "implementation-guide validation: no billing rules" in result.output

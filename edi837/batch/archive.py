@@ -95,6 +95,8 @@ class Archiver:
             verdict = FINDINGS if outcome["status"] != "ok" else OK
         self.ledger.report(row_id, outcome=verdict, rules=json.dumps(outcome.get("rules", {})),
                            outputs=json.dumps(outcome.get("outputs", [])),
+                           figures=json.dumps(outcome["figures"]) if outcome.get("figures")
+                           else None,
                            destination=str(destination), reason=reason, **facts)
         durable.checkpoint("reported")
         row = self.ledger.row(row_id)

@@ -119,7 +119,8 @@ CREATE TABLE IF NOT EXISTS inputs (
     problem      TEXT,                  -- e.g. fix failed: archived, but exit status 2
     duplicate_of INTEGER REFERENCES inputs(id),
     started      TEXT NOT NULL,
-    finished     TEXT
+    finished     TEXT,
+    figures      TEXT                   -- JSON: the file's report summary (charges held ...)
 );
 CREATE INDEX IF NOT EXISTS inputs_by_sha256 ON inputs(sha256, state);
 CREATE INDEX IF NOT EXISTS inputs_by_run ON inputs(run_id);
@@ -160,6 +161,9 @@ class Ledger:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")
         self.db.executescript(SCHEMA)
+        columns = {row["name"] for row in self.db.execute("PRAGMA table_info(inputs)")}
+        if "figures" not in columns:  # a ledger from before the column (added, empty)
+            self.db.execute("ALTER TABLE inputs ADD COLUMN figures TEXT")
 
     def close(self) -> None:
         self.db.close()

@@ -221,6 +221,9 @@ class Worker:
         durable.checkpoint("outputs-complete")
 
         counts = Counter(f.severity for f in result.findings)
+        from ..reports.figures import figures
+
+        numbers = figures(report).as_dict()  # charges held, by payer and rule: the summary's
         reasons = [f"  {f.rule} (segment {f.segment_index or '-'}): {f.message}"
                    for f in quarantine]
         codes = Counter(f.rule for f in quarantine)
@@ -236,7 +239,7 @@ class Worker:
             if quarantine_it else None,
             "log_reason": ", ".join(f"{c} x{n}" for c, n in sorted(codes.items()))
             or "unreadable",
-            "problem": problem, "log_problem": log_problem,
+            "problem": problem, "log_problem": log_problem, "figures": numbers,
         }
 
     def _acknowledge(self, job: Job, out_dir: Path, findings) -> tuple[list[str], str | None]:

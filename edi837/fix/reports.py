@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import IO, Collection, Iterable
 
 from ..files import atomic_output
+from ..reports.figures import plural
 from ..x12.reader import display
 from .plan import Change
 from .split import SplitResult
@@ -64,7 +65,7 @@ def write_held_report(json_path: Path, text_path: Path, *, source: Path, held_fi
         _write_json(out, fields, {"not_carried": split.not_carried,
                                   "held": (claim.as_dict() for claim in split.held)})
     with atomic_output(text_path) as out:
-        out.write(f"{len(split.held)} claim(s) held from {source} "
+        out.write(f"{plural(len(split.held), 'claim')} held from {source} "
                   f"(charges {split.held_charge}):\n")
         for claim in split.held:
             out.write(f"claim {display(claim.claim_id)} (transaction {claim.transaction}, "

@@ -27,7 +27,7 @@ from ..model import parse_date
 from .records import REPLACEMENT, VOID, ClaimRecord, LineRecord, claim_record
 from .store import HistoryStore, Row
 
-WINDOW = 256  # claims judged per query of the store
+WINDOW = 64  # claims judged per query of the store (claims wait as claim objects: few)
 
 # The history stage's rules, in the order they run: HIS001 flags duplicates
 # first, so the sums after it leave them out.

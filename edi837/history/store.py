@@ -115,7 +115,7 @@ class PatientFilter:
     __slots__ = ("_bits", "_mask")
 
     def __init__(self, expected: int = 0) -> None:
-        size = 1 << 23  # bits: 1 MiB, about 2% false positives at a million patients
+        size = 1 << 21  # bits: 256 KiB, under 1% false positives at 100,000 patients
         while size < expected * 16 and size < 1 << 26:
             size <<= 1
         self._bits = bytearray(size >> 3)
@@ -194,6 +194,9 @@ class HistoryStore:
         import secrets
 
         db = sqlite3.connect("", isolation_level=None)
+        # a private temporary database: kept in memory up to its page cache, then on
+        # disk; a small cache keeps a large run's memory flat
+        db.execute("PRAGMA cache_size = -512")
         return cls(db, secrets.token_bytes(32), persistent=False, where="this run")
 
     def close(self) -> None:

@@ -12,7 +12,7 @@ from ..engine import Report
 from ..findings import Finding
 from . import writer
 from .common import (NOT_READ, ClaimView, SegmentView, file_views, fix_hint, iso_time,
-                     run_seconds, severity_counts, text)
+                     limit_note, reference_note, run_seconds, severity_counts, text)
 from .figures import dollars, figures, plural
 from .text import breakdown, held_line, status_word, summary_line
 
@@ -27,7 +27,7 @@ def _counts(counts) -> str:
 def _finding(out: TextIO, finding: Finding, marker: str = "^") -> None:
     where = f"line {finding.line_number} " if finding.line_number is not None else ""
     out.write(f"{INDENT}{marker} {finding.rule} {finding.severity}: {where}"
-              f"{text(finding.message)}\n")
+              f"{text(finding.message)}{limit_note(finding)}\n")
     out.write(f"{INDENT}  fix: {fix_hint(finding)}\n")
 
 
@@ -64,6 +64,8 @@ def write_annotated(report: Report, out: TextIO, options=None) -> None:
     out.write(f"tool edi837 {report.tool_version}; drug table {report.drug_table_version}; "
               f"run {iso_time(report.started)} to {iso_time(report.finished or report.started)} "
               f"({run_seconds(report)} s)\n")
+    if reference_note(report):
+        out.write(f"reference data: {reference_note(report)}\n")
     out.write(f"{summary_line(numbers)}; "
               f"{plural(numbers.claims_with_findings, 'claim')} with findings\n")
     out.write(held_line(numbers) + "\n")

@@ -28,7 +28,7 @@ from ..engine import FileResult, Report
 from ..findings import SEVERITIES, Finding, iso_date
 from ..safetext import shown
 from ..x12.reader import SegmentReader, X12SyntaxError
-from .figures import amount_of
+from .figures import amount_of, dollars
 
 UNKNOWN_PAYER = "(no payer id)"
 NOT_READ = "(segment could not be read)"  # shown where a finding's segment is unreadable
@@ -37,6 +37,29 @@ DOCUMENTED_DRUG = "J2350"  # the drug whose documentation checklist claim views 
 def text(value: object) -> str:
     """An EDI-derived value as text for people (edi837.safetext.shown)."""
     return shown(value)
+
+
+def reference_note(report: Report) -> str:
+    """What the run judged by, for people: the imported CMS files in force and the
+    patient history ("" when neither applies)."""
+    data = report.reference_data or {}
+    parts = []
+    files = data.get("imported_files") or []
+    if files:
+        parts.append("CMS files " + ", ".join(
+            f"{text(f.get('name'))} ({text(f.get('kind'))}, from {text(f.get('effective_from'))})"
+            for f in files))
+    history = data.get("history")
+    if history:
+        parts.append(f"history {text(history['store'])}" if history.get("lasting")
+                     else "history: this run's files")
+    return "; ".join(parts)
+
+
+def limit_note(finding: Finding) -> str:
+    """' (ASP payment limit $1,234.00)' for a line a pricing file prices, else ""."""
+    limit = amount_of(finding.payment_limit)
+    return f" (ASP payment limit {dollars(limit)})" if limit is not None else ""
 
 
 def iso_time(stamp: float) -> str:

@@ -14,7 +14,7 @@ from ..engine import Report
 from ..safetext import CsvRows
 from . import writer
 from ..findings import iso_date
-from .common import fix_hint, iso_time, ndc_of
+from .common import fix_hint, iso_time, ndc_of, reference_note
 
 # Amounts stay as written (plain numbers); the date of service is YYYY-MM-DD.
 COLUMNS = (
@@ -22,7 +22,8 @@ COLUMNS = (
     "transaction_control_number", "claim_id", "payer_id", "payer_name", "billing_npi",
     "date_of_service", "claim_charge", "line_number", "hcpcs", "ndc", "units", "line_charge",
     "rule", "severity", "message", "value", "segment", "segment_index", "loop", "fix_hint",
-    "file_sha256", "tool_version", "drug_table_version", "run_started",
+    "file_sha256", "tool_version", "drug_table_version", "run_started", "payment_limit",
+    "reference_data",
 )
 
 
@@ -30,6 +31,7 @@ COLUMNS = (
 def write_csv(report: Report, out: TextIO, options=None) -> None:
     rows = CsvRows(out, COLUMNS)
     started = iso_time(report.started)
+    reference = reference_note(report)
     for result in report.files:
         for f in result.findings:
             rows.write((  # CsvRows makes every text cell safe
@@ -38,4 +40,4 @@ def write_csv(report: Report, out: TextIO, options=None) -> None:
                 f.line_number, f.hcpcs, ndc_of(f), f.extra.get("units"), f.charge,
                 f.rule, f.severity, f.message, f.value, f.segment, f.segment_index, f.loop,
                 fix_hint(f), result.sha256, report.tool_version, report.drug_table_version,
-                started))
+                started, f.payment_limit, reference))

@@ -28,7 +28,7 @@ from ..engine import Report
 from ..findings import SEVERITIES, Finding
 from . import DEFAULT_OPTIONS, ReportOptions, writer
 from .common import (NOT_READ, UNKNOWN_PAYER, ClaimView, SegmentView, file_changed, file_views,
-                     fix_hint, iso_time, run_seconds, text)
+                     fix_hint, iso_time, reference_note, run_seconds, text)
 from .figures import Figures, dollars, figures, plural
 from .html_assets import CSP, SCRIPT, STYLE
 from . import html_worklist as worklist  # its caps are read when a page is written
@@ -318,6 +318,7 @@ def write_html(report: Report, out: TextIO, options: ReportOptions | None = None
               f'<time data-figure="finished">{iso_time(report.finished or report.started)}'
               f'</time> (<span data-figure="seconds">{run_seconds(report)}</span> s)'
               + (f" · config {h(report.config_source)}" if report.config_source else "")
+              + (f" · {h(reference_note(report))}" if reference_note(report) else "")
               + "</p></header>\n")
     _summary(out, report, numbers)
     _worklist(out, report, numbers, options)

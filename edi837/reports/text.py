@@ -10,10 +10,11 @@ from typing import TextIO
 
 from ..engine import Report
 from . import DEFAULT_OPTIONS, ReportOptions, writer
-from .common import iso_time, text
+from .common import iso_time, reference_note, text
 from .figures import Figures, dollars, figures, plural
 
 TOP_PAYER_RULES = 3  # rules named per payer line
+VALIDATION_ONLY = "n/a"  # the drug table of a `validate` report: none (edi837.validate)
 
 
 def finding_line(finding) -> str:
@@ -33,11 +34,13 @@ def status_word(status: str) -> str:
     return "OK" if status == "ok" else status
 
 
-def summary_line(numbers: Figures) -> str:
-    """'1 file (1 OK), 3 claims, 2 drug lines: 2 errors, 0 warnings, 1 info'."""
+def summary_line(numbers: Figures, *, drug_lines: bool = True) -> str:
+    """'1 file (1 OK), 3 claims, 2 drug lines: 2 errors, 0 warnings, 1 info' (without the
+    drug lines for a validation, which reads no drug table)."""
     s = numbers.summary
+    lines = f", {plural(s['drug_lines'], 'drug line')}" if drug_lines else ""
     return (f"{plural(s['files'], 'file')} ({numbers.files_ok:,} OK), "
-            f"{plural(s['claims'], 'claim')}, {plural(s['drug_lines'], 'drug line')}: "
+            f"{plural(s['claims'], 'claim')}{lines}: "
             f"{plural(s['errors'], 'error')}, {plural(s['warnings'], 'warning')}, "
             f"{plural(s['infos'], 'info')}")
 
@@ -77,7 +80,13 @@ def breakdown(numbers: Figures) -> list[str]:
 
 def write_summary(out: TextIO, report: Report, numbers: Figures, left_out: int = 0,
                   minimum: str = "") -> None:
-    out.write(f"\n{summary_line(numbers)} (drug table {report.drug_table_version})\n")
+    if report.drug_table_version == VALIDATION_ONLY:
+        out.write(f"\n{summary_line(numbers, drug_lines=False)} (implementation-guide "
+                  "validation: no billing rules)\n")
+    else:
+        out.write(f"\n{summary_line(numbers)} (drug table {report.drug_table_version})\n")
+    if reference_note(report):
+        out.write(f"reference data: {reference_note(report)}\n")
     if left_out:
         out.write(f"{plural(left_out, 'finding')} below {minimum} severity not listed "
                   f"(--min-severity info lists them)\n")

@@ -40,7 +40,8 @@ def _finding(parent: etree._Element, f: Finding) -> None:
         interchangeControlNumber=text(f.interchange), groupControlNumber=text(f.group),
         transactionControlNumber=text(f.transaction), payerId=text(f.payer_id),
         payerName=text(f.payer_name), dateOfService=text(iso_date(f.service_date)),
-        claimCharge=text(f.claim_charge), billingNpi=text(f.billing_npi))
+        claimCharge=text(f.claim_charge), billingNpi=text(f.billing_npi),
+        paymentLimit=text(f.payment_limit))
     etree.SubElement(element, "message").text = text(f.message)
     if f.value is not None:
         etree.SubElement(element, "value").text = text(f.value)
@@ -62,7 +63,17 @@ def _head(report: Report, numbers: Figures) -> list[etree._Element]:
     summary = numbers.summary
     root = etree.Element("report")
     etree.SubElement(root, "tool", name="edi837", version=report.tool_version)
-    etree.SubElement(root, "referenceData", drugTable=report.drug_table_version)
+    reference = etree.SubElement(root, "referenceData", drugTable=report.drug_table_version)
+    for imported in (report.reference_data or {}).get("imported_files") or []:
+        _attributes(etree.SubElement(reference, "importedFile"), kind=imported.get("kind"),
+                    name=imported.get("name"), sha256=imported.get("sha256"),
+                    effectiveFrom=imported.get("effective_from"),
+                    effectiveTo=imported.get("effective_to"))
+    history = (report.reference_data or {}).get("history")
+    if history:
+        _attributes(etree.SubElement(reference, "history"), store=history.get("store"),
+                    lasting=str(bool(history.get("lasting"))).lower(),
+                    keyFingerprint=history.get("key_fingerprint"))
     _attributes(etree.SubElement(root, "run"), started=iso_time(report.started),
                 finished=iso_time(report.finished or report.started),
                 seconds=run_seconds(report), config=report.config_source)

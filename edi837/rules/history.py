@@ -18,7 +18,7 @@ from ..findings import ERROR, INFO, WARNING
 from ..history.records import REPLACEMENT, VOID
 from ..history.stage import days_between, interval_text, shown_date
 from . import HISTORY, history_part, rule
-from .modifiers import number
+from .groups import number
 
 REPEAT_MODIFIERS = frozenset(["76", "77"])  # repeat procedure by the same / another physician
 

@@ -28,7 +28,7 @@ from decimal import Decimal
 from ..findings import ERROR
 from ..model import parse_date
 from . import CLAIM, history_part, rule
-from .modifiers import group_units, number
+from .groups import group_units, number
 
 
 def mue_for(table, hcpcs: str, kind: str, day: dt.date | None):

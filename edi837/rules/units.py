@@ -14,7 +14,7 @@ from decimal import Decimal
 from ..findings import ERROR, WARNING
 from ..history.stage import shown_date
 from . import HISTORY, rule
-from .modifiers import number
+from .groups import number
 
 
 def _doses(doses) -> str:

@@ -1,0 +1,123 @@
+"""Facts the MOD and UNT rules share: a claim's lines of one drug and date, the
+units billed on them, and container (vial) arithmetic from the drug table."""
+from __future__ import annotations
+
+import math
+from decimal import Decimal
+from functools import lru_cache, reduce
+from typing import Iterator
+
+from ..ndc import is_ndc11, to_ndc11
+
+DISCARDED, NOTHING_DISCARDED = "JW", "JZ"
+_MAX_SEARCH = 1_000_000
+
+
+
+def number(value: Decimal | int) -> str:
+    """A number as plain text for messages: 600, 2.5 (never 6E+2)."""
+    if isinstance(value, int):
+        return str(value)
+    return f"{value.normalize():f}"
+
+
+def is_discarded(line) -> bool:
+    """A JW line: it bills discarded units, not administered ones."""
+    return line.has_modifier(DISCARDED)
+
+
+def group_units(lines) -> tuple[Decimal, Decimal] | None:
+    """(administered, discarded) units of a group; None when a line's units are not a number."""
+    administered = discarded = Decimal(0)
+    for line in lines:
+        units = line.units_value
+        if units is None:
+            return None  # EDI007 reports it; sums over it would mislead
+        if is_discarded(line):
+            discarded += units
+        else:
+            administered += units
+    return administered, discarded
+
+
+def anchor(lines):
+    """The line a group's finding points at: the first administered line, else the first line."""
+    return next((line for line in lines if not is_discarded(line)), lines[0])
+
+
+def container_amounts(drug) -> tuple[Decimal, ...]:
+    """Drug amount per container, for each distinct billable package size (J3262: 80, 200, 400)."""
+    return tuple(sorted({package.amount for package in drug.ndcs
+                         if package.billable and package.amount}))
+
+
+@lru_cache(maxsize=1024)  # the same doses and vial sizes recur on every claim
+def is_whole_containers(amount: Decimal, sizes: tuple[Decimal, ...]) -> bool:
+    """True when ``amount`` is a sum of container sizes, each used any number of times.
+
+    J2350 (300 mg vials): 600 yes, 450 no.  J3262 (80, 200, 400 mg): 280 yes, 100 no.
+    """
+    sizes = [size for size in sizes if size > 0]
+    if amount <= 0 or not sizes:
+        return False
+    # Scale to integers (table amounts are short decimals), then solve the coin problem.
+    places = max(max(0, -value.normalize().as_tuple().exponent) for value in (amount, *sizes))
+    scale = 10 ** places
+    total = int(amount * scale)
+    coins = sorted({int(size * scale) for size in sizes})
+    divisor = reduce(math.gcd, coins)
+    if total % divisor:
+        return False
+    total //= divisor
+    coins = [coin // divisor for coin in coins]
+    # Every multiple of the gcd beyond Schur's bound on the Frobenius number is a sum.
+    if coins[0] == 1 or total > (coins[0] - 1) * (coins[-1] - 1):
+        return True
+    if total > _MAX_SEARCH:
+        return True  # only with odd package sizes; a warning rule stays quiet rather than slow
+    reachable = bytearray(total + 1)
+    reachable[0] = 1
+    for value in range(1, total + 1):
+        reachable[value] = any(reachable[value - coin] for coin in coins if coin <= value)
+    return bool(reachable[total])
+
+
+def describe_containers(drug) -> str:
+    """'300-unit single-dose vial', or '80/200/400-unit containers' for several sizes."""
+    sizes = [amount / drug.amount_per_unit for amount in container_amounts(drug)]
+    if len(sizes) == 1:
+        container = next((p.container for p in drug.ndcs if p.billable and p.container),
+                         "container")
+        return f"{number(sizes[0])}-unit {container}"
+    return "/".join(number(size) for size in sizes) + "-unit containers"
+
+
+def jw_jz_required(profile, table, drug, day) -> bool:
+    """JW/JZ apply: payer follows the policy, single-dose drug, DOS on/after the policy date."""
+    return (profile.jw_jz and drug is not None and drug.single_dose and day is not None
+            and table.policy.discarded_drug_modifiers.required_on(day))
+
+
+def required_groups(ctx) -> Iterator[tuple[object, list]]:
+    """(drug, lines) for each group (same HCPCS and date) that JW/JZ apply to."""
+    for lines in ctx.groups():
+        drug = ctx.table.drug(lines[0].procedure)
+        if jw_jz_required(ctx.profile, ctx.table, drug, ctx.date_of(lines[0])):
+            yield drug, lines
+
+
+def billed_container_amounts(drug, lines) -> tuple[Decimal, ...]:
+    """Container sizes the lines' NDCs say were used (J3262 on 50242013601: 200 mg only).
+
+    Falls back to every package size of the drug when a line has no NDC the
+    table knows, since then any vial could have been used.
+    """
+    amounts = set()
+    for line in lines:
+        ndc = line.ndc.strip()
+        ndc = ndc if is_ndc11(ndc) else to_ndc11(ndc)
+        package = drug.ndc(ndc) if ndc else None
+        if package is None or not package.billable or not package.amount:
+            return container_amounts(drug)
+        amounts.add(package.amount)
+    return tuple(sorted(amounts))

@@ -1,0 +1,118 @@
+"""From pyx12's errors to findings, and its 999s to one 999 per file."""
+from __future__ import annotations
+
+
+from ..engine import FileResult
+from ..findings import ERROR, Finding
+from ..model import is_digits
+from .units import CRASH_RULE, _Error, _Unit, _UnitResult
+from .prepare import _Prepared
+
+
+# -- results ----------------------------------------------------------------------
+_LEVEL_RULE = {"H": "IGH", "S": "IGS", "E": "IGE"}
+
+
+def _finding(prep: _Prepared, error: _Error) -> Finding:
+    message = error.message
+    if error.element and error.element.split("-")[0] not in message:
+        message = f"{error.element}: {message}"
+    if error.bad_value and error.bad_value not in message:
+        message += f" (value {error.bad_value!r})"
+    isa13, gs06, st02 = prep.context(error.index)
+    claim_id, claim_first, claim_last = prep.claim_at(error.index) or (None, None, None)
+    return Finding(
+        f"{_LEVEL_RULE[error.level]}{error.code}", ERROR, message, prep.path,
+        segment_index=error.index, segment=error.segment, loop=error.loop,
+        claim_id=claim_id, value=error.element or error.bad_value,
+        interchange=isa13, group=gs06, transaction=st02,
+        claim_first=claim_first, claim_last=claim_last,
+        extra={"pyx12_code": error.code, "bad_value": error.bad_value})
+
+
+def _finish(prep: _Prepared, results: list[_UnitResult], reader_findings: bool
+            ) -> tuple[FileResult, str | None]:
+    """Turn the units' results into the file's findings and its 999."""
+    result = FileResult(prep.path, transactions=prep.transactions, claims=prep.claims,
+                        size=prep.size, sha256=prep.sha256)
+    findings = result.findings
+    if reader_findings:
+        findings.extend(prep.findings)
+    for unit_result in results:
+        findings.extend(_finding(prep, error) for error in unit_result.errors)
+    crashes = [r for r in results if r.crash]
+    if crashes:
+        first = crashes[0]
+        near = f" near segment {first.crash_index}" if first.crash_index else ""
+        more = f" ({len(crashes)} of {len(results)} work units)" if len(crashes) > 1 else ""
+        findings.append(Finding(
+            CRASH_RULE, ERROR, f"pyx12 could not validate {prep.path}{near}{more}: "
+            f"{first.crash}", prep.path, value=first.crash))
+    findings.sort(key=Finding.sort_key)
+    if prep.unreadable:
+        result.status = "unreadable"
+    result.settle_status()
+    ack = None
+    if results and prep.units[0].skeleton and not results[0].crash:
+        ack = _assemble_999(results, prep.units)
+    return result, ack
+
+
+def _assemble_999(results: list[_UnitResult], units: list[_Unit]) -> str | None:
+    """The file's 999: the skeleton's, with each transaction set's AK2..IK5
+    taken from the unit that validated it, and AK9 and SE01 recounted."""
+    skeleton = results[0]
+    blocks: list[list[str] | None] = []  # one per transaction set, in file order
+    for unit, unit_result in zip(units[1:], results[1:]):
+        if not unit_result.ack:  # pyx12 crashed on the unit
+            blocks.extend([None] * unit.sets)
+            continue
+        for line in unit_result.ack:
+            if line.startswith("AK2"):
+                blocks.append([])
+            blocks[-1].append(line)
+    if not any(line.startswith("ST*999") for line in skeleton.ack):
+        return None  # no 5010 group to acknowledge (pyx12 writes 997s for 4010)
+    out: list[str] = []
+    pending = iter(blocks)
+    i = 0
+    lines = skeleton.ack
+    while i < len(lines):
+        line = lines[i]
+        if line.startswith("AK2"):
+            j = i + 1
+            while j < len(lines) and not lines[j].startswith(("AK2", "AK9")):
+                j += 1
+            real = next(pending, None)
+            # A unit pyx12 crashed on: the set cannot be accepted.
+            out.extend(real if real else [line, "IK5*R*5~"])
+            i = j
+            continue
+        if line.startswith("AK9"):
+            out.append(_recount_ak9(line, out))
+        elif line.startswith("SE*"):
+            start = max(k for k, seg in enumerate(out) if seg.startswith("ST*"))
+            out.append(f"SE*{len(out) - start + 1}*{line.split('*')[2]}")
+        else:
+            out.append(line)
+        i += 1
+    return "\n".join(out) + "\n"
+
+
+def _recount_ak9(line: str, out: list[str]) -> str:
+    fields = line.rstrip("~").split("*")
+    start = max(k for k, seg in enumerate(out) if seg.startswith("ST*"))
+    ik5 = [seg.rstrip("~").split("*")[1] for seg in out[start:] if seg.startswith("IK5")]
+    accepted = sum(code in ("A", "E") for code in ik5)
+    received = int(fields[3]) if len(fields) > 3 and is_digits(fields[3]) else len(ik5)
+    group_errors = fields[5:]
+    if group_errors or accepted == 0 and received:
+        code = "R"
+    elif accepted < received:
+        code = "P"
+    else:
+        code = "A"
+    fields[1], fields[4] = code, str(accepted)
+    return "*".join(fields) + "~"
+
+
