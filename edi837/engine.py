@@ -97,31 +97,36 @@ class ClaimContext:
                 hcpcs: str | None = None) -> Finding:
         claim = self.claim
         env = claim.envelope
-        if line is not None and segment_index is None:
-            segment_index, segment, loop = line.segment_index, line.segment_id, loop or "2400"
-        if segment_index is None:
-            segment_index, segment, loop = claim.clm_index, "CLM", loop or "2300"
-        finding = Finding(
-            rule=self.rule.code, severity=self.severity, message=message, path=env.path,
-            segment_index=segment_index, segment=segment, loop=loop,
-            claim_id=claim.claim_id, line_number=line.line_number if line else None,
-            hcpcs=hcpcs or (line.procedure if line else None), value=value,
-            interchange=env.interchange, group=env.group, transaction=env.transaction,
-            payer_id=claim.payer_id or None, charge=line.charge if line else None,
-            payer_name=claim.payer_name or None,
-            service_date=(claim.line_date(line) if line else self.claim_date()) or None,
-            billing_npi=claim.billing_provider.npi or None if claim.billing_provider else None,
-            claim_charge=claim.charge or None,
-            payment_limit=self.table.payment_limit(line.procedure, claim.line_date(line),
-                                                   line.units) if line else None,
-            claim_first=claim.first_index, claim_last=claim.last_index,
-            fix=fix if self.rule.fix == "safe" else None)
-        if self.severity == ERROR:
-            self.errors += 1
-        if line is not None:
+        rule = self.rule
+        billing = claim.billing_provider
+        if line is None:
+            line_number = charge = limit = None
+            hcpcs = hcpcs or None
+            service_date = self.claim_date() or None
+            extra = {}
+        else:
+            if segment_index is None:
+                segment_index, segment, loop = line.segment_index, line.segment_id, loop or "2400"
+            line_number, charge = line.line_number, line.charge
+            day = claim.line_date(line)
+            service_date = day or None
+            hcpcs = hcpcs or line.procedure
+            limit = self.table.payment_limit(line.procedure, day, line.units)
             # For reports: the line's NDC and units, and its SV1/SV2 index so
             # "dollars at risk" counts a line once however many findings it has.
-            finding.extra.update(ndc=line.ndc, units=line.units, line_index=line.segment_index)
+            extra = {"ndc": line.ndc, "units": line.units, "line_index": line.segment_index}
+        if segment_index is None:
+            segment_index, segment, loop = claim.clm_index, "CLM", loop or "2300"
+        # positional, in Finding's field order: this runs for every finding
+        finding = Finding(
+            rule.code, self.severity, message, env.path, segment_index, segment, loop,
+            claim.claim_id, line_number, hcpcs, value, env.interchange, env.group,
+            env.transaction, claim.payer_id or None, charge, claim.payer_name or None,
+            service_date, (billing.npi or None) if billing is not None else None,
+            claim.charge or None, limit, fix if rule.fix == "safe" else None, extra,
+            claim.first_index, claim.last_index)
+        if self.severity == ERROR:
+            self.errors += 1
         self.findings.append(finding)
         return finding
 
