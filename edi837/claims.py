@@ -17,44 +17,21 @@ from pathlib import Path
 from typing import BinaryIO, Collection, Iterator
 
 from .extract import is_drug_line
-from .findings import ERROR, INFO, WARNING, Edit, Finding, Fix
-from .loops import (BILLING, CLAIM, CLAIM_PROVIDERS, DIAGNOSIS_QUALIFIERS, DRUG, GUIDES, HEADER,
-                    LINE, LINE_OTHER, LINE_PROVIDER, LINE_PROVIDERS, OTHER_PAYER, PATIENT,
-                    SUBSCRIBER, VARIANTS, Hierarchy, add_diagnoses, line_date, new_claim,
-                    provider, read_service, service_problems)
-from .model import Claim, DrugIdentification, Envelope, Person, ServiceLine
+from .findings import ERROR, INFO, WARNING, Finding
+from .loops import (BHT, BILLING, CLAIM, CLAIM_PROVIDERS, CLM, CTP, DIAGNOSIS_QUALIFIERS, DMG,
+                    DRUG, DTP, ENVELOPE, GE, GS, GUIDES, HEADER, HI, HL, IEA, ISA, ISA_FIELDS,
+                    LEVEL_STATE, LIN, LINE, LINE_END, LINE_OTHER, LINE_PROVIDER, LINE_PROVIDERS,
+                    LX, NM1, OTHER_PAYER, PADDING, PATIENT, REF, SBR, SE, SERVICE, ST, SUBSCRIBER,
+                    VARIANTS, INTERCHANGE_LEVEL, Hierarchy, add_diagnoses, dispatch_table,
+                    line_date, new_claim, provider, read_service, service_problems)
+from .model import Claim, DrugIdentification, Envelope, Person, Provider, ServiceLine
+from .envelopes import EnvelopeChecks
 from .x12.reader import SegmentReader, X12SyntaxError
 
 __all__ = ["ClaimReader", "GUIDES", "VARIANTS", "DIAGNOSIS_QUALIFIERS", "CLAIM_PROVIDERS",
            "LINE_PROVIDERS"]
 
-# Segment codes for the reader's dispatch: loop segments first, then (from
-# ENVELOPE on) the envelope segments.  Segments not listed are counted and
-# passed over without being split into elements.
-NM1, DTP, LX, SERVICE, CLM, LIN, CTP, REF, HI, HL, SBR, LINE_END, DMG, BHT, ENVELOPE, ISA, GS, \
-    ST, SE, GE, IEA = range(21)
-_THREE = {"NM1": NM1, "DTP": DTP, "SV1": SERVICE, "SV2": SERVICE, "CLM": CLM, "LIN": LIN,
-          "CTP": CTP, "REF": REF, "SBR": SBR, "SVD": LINE_END, "DMG": DMG, "BHT": BHT,
-          "ISA": ISA, "IEA": IEA}
-# Segments that may stand between an ISA and its first GS.
-_INTERCHANGE_LEVEL = ("TA1",)
-_TWO = {"LX": LX, "HI": HI, "HL": HL, "LQ": LINE_END, "GS": GS, "ST": ST, "SE": SE, "GE": GE}
-
-
-PADDING = ("",) * 10  # NM1 and SBR are read up to element 9
-_LEVEL_STATE = {"20": BILLING, "22": SUBSCRIBER, "23": PATIENT}
-ISA_FIELDS = 17  # ISA01-ISA16 and the id: a short ISA inside a file is padded to this
-
-
-def _dispatch(element: str) -> dict[str, int]:
-    """Segment code by the first three characters of a segment (two-letter ids
-    are followed by the element separator)."""
-    table = {tag + element: code for tag, code in _TWO.items()}
-    table.update(_THREE)
-    return table
-
-
-class ClaimReader:
+class ClaimReader(EnvelopeChecks):
     """Read one file: ``claims()`` yields Claim objects; ``findings`` collects
     the reader's own findings (EDI codes); counters describe the file.
 
@@ -236,7 +213,7 @@ class ClaimReader:
             self._delimiters = batch.delimiters
             if batch.delimiters.element != element:
                 element = batch.delimiters.element
-                dispatch = _dispatch(element)
+                dispatch = dispatch_table(element)
             hl_checked = batch.hl_checked
             for index, text in enumerate(batch.texts, batch.first_index):
                 code = dispatch.get(text[:3])
@@ -247,7 +224,7 @@ class ClaimReader:
                             stray[2] += 1
                         elif isa is None:
                             stray = [index, tag, 1, "interchange"]
-                        elif not (gs is None and tag in _INTERCHANGE_LEVEL):
+                        elif not (gs is None and tag in INTERCHANGE_LEVEL):
                             stray = [index, tag, 1, "transaction set"]
                     continue
                 fields = text.split(element)
@@ -358,7 +335,7 @@ class ClaimReader:
                         if done is not None:
                             yield done
                         if hl_checked:  # in order: the fast path checked it (Hierarchy.take)
-                            state, in_patient, found = _LEVEL_STATE[fields[3]], \
+                            state, in_patient, found = LEVEL_STATE[fields[3]], \
                                 fields[3] == "23", ()
                         else:
                             state, in_patient, found = self._hl(fields, index)
@@ -504,61 +481,6 @@ class ClaimReader:
         elif self.transactions and not self.claim_sets:
             self.unreadable = True  # X12, but nothing in it is an 837 we can read (EDI005)
 
-    # -- envelope helpers -------------------------------------------------------
-    def _open_transaction(self, st: list[str], gs: list[str] | None,
-                          index: int) -> Envelope | None:
-        """Check ST01/ST03; return the envelope, or None to skip the set."""
-        code = st[1]
-        version = st[3] or (gs[8] if gs else "")
-        if code == "837" and gs is not None and st[3] and gs[8] and gs[8] != st[3]:
-            self._finding("EDI005", WARNING, f"GS08 version {gs[8]} differs from ST03 "
-                          f"{st[3]}; read as ST03", segment_index=index, segment="ST",
-                          value=gs[8])
-        if code != "837":
-            self._finding("EDI005", ERROR, f"transaction set {code or '(none)'} is not an 837 "
-                          "claim; skipped", segment_index=index, segment="ST", value=code)
-            return None
-        kind = GUIDES.get(version)
-        if kind is None:
-            variant = VARIANTS.get(version)
-            if variant is None:
-                self._finding("EDI005", ERROR, f"837 version {version or '(none)'} is not "
-                              "5010 professional (005010X222A1) or institutional "
-                              "(005010X223A2); skipped", segment_index=index, segment="ST",
-                              value=version)
-                return None
-            guide, kind = variant
-            self._finding("EDI005", WARNING, f"version {version} read as {guide}",
-                          segment_index=index, segment="ST", value=version)
-        isa = self._isa_fields
-        return Envelope(path=self.path, interchange=self._isa13 or "", group=self._gs06 or "",
-                        transaction=st[2], version=version, kind=kind,
-                        sender=gs[2] if gs else "",
-                        receiver=gs[3] if gs else "",
-                        isa_sender_qualifier=isa[5].strip(), isa_sender=isa[6].strip(),
-                        isa_receiver_qualifier=isa[7].strip(), isa_receiver=isa[8].strip())
-
-    def _check_trailer(self, fields: list[str], index: int, tag: str, count_pos: int,
-                       expected_count: int, what: str, control_pos: int, expected_control: str,
-                       header: str) -> None:
-        count = fields[count_pos]
-        if count.strip() != str(expected_count):
-            edit = Edit(index, tag, count_pos, None, count, str(expected_count))
-            self._finding("EDI004", ERROR, f"{tag}{count_pos:02d} says {count or '(empty)'} "
-                          f"{what}, there are {expected_count}", segment_index=index,
-                          segment=tag, value=count,
-                          fix=Fix(f"set {tag}{count_pos:02d} to {expected_count}", (edit,)))
-        control = fields[control_pos]
-        if control != expected_control:
-            fix = None
-            if expected_control:  # the trailer takes the header's number; none to take: no fix
-                fix = Fix(f"set {tag}{control_pos:02d} to {expected_control}",
-                          (Edit(index, tag, control_pos, None, control, expected_control),))
-            self._finding("EDI003", ERROR, f"{tag}{control_pos:02d} control number "
-                          f"{control or '(empty)'} does not match {header} "
-                          f"{expected_control or '(empty)'}",
-                          segment_index=index, segment=tag, value=control, fix=fix)
-
     def _hl(self, fields: list[str], index: int) -> tuple[int, bool, tuple]:
         """Track the HL hierarchy: (loop state, a patient level, the EDI007 finding
         when it is out of order, in a tuple)."""
@@ -569,7 +491,7 @@ class ClaimReader:
             found = (self._finding("EDI007", ERROR, f"HL out of order: {problem}",
                                    segment_index=index, segment="HL", value=fields[1],
                                    loop="2000"),)
-        return _LEVEL_STATE.get(level, SUBSCRIBER), level == "23", found
+        return LEVEL_STATE.get(level, SUBSCRIBER), level == "23", found
 
     # -- claim helpers ----------------------------------------------------------
     def _service(self, fields: list[str], index: int, line: ServiceLine, claim: Claim,

@@ -50,11 +50,37 @@ LINE_PROVIDERS = {
 HEADER, BILLING, SUBSCRIBER, PATIENT, CLAIM, OTHER_PAYER, LINE, DRUG, LINE_PROVIDER, \
     LINE_OTHER = range(10)
 LEVELS = ("20", "22", "23")  # billing provider, subscriber, patient
+LEVEL_STATE = {"20": BILLING, "22": SUBSCRIBER, "23": PATIENT}
 # The level an HL's parent must have (none for a billing provider).
 # (objects, not strings: no HL03 in a file can equal them)
 _NO_PARENT, _NOT_A_LEVEL = object(), object()
 _PARENT_LEVEL = {"20": _NO_PARENT, "22": "20", "23": "22"}
 _NUMBERS = tuple(map(str, range(10_001)))  # HL01s of sets of up to 10,000 HLs, made once
+
+
+# Segment codes for the reader's dispatch: loop segments first, then (from
+# ENVELOPE on) the envelope segments.  Segments not listed are counted and
+# passed over without being split into elements.
+NM1, DTP, LX, SERVICE, CLM, LIN, CTP, REF, HI, HL, SBR, LINE_END, DMG, BHT, ENVELOPE, ISA, GS, \
+    ST, SE, GE, IEA = range(21)
+_THREE = {"NM1": NM1, "DTP": DTP, "SV1": SERVICE, "SV2": SERVICE, "CLM": CLM, "LIN": LIN,
+          "CTP": CTP, "REF": REF, "SBR": SBR, "SVD": LINE_END, "DMG": DMG, "BHT": BHT,
+          "ISA": ISA, "IEA": IEA}
+# Segments that may stand between an ISA and its first GS.
+INTERCHANGE_LEVEL = ("TA1",)
+_TWO = {"LX": LX, "HI": HI, "HL": HL, "LQ": LINE_END, "GS": GS, "ST": ST, "SE": SE, "GE": GE}
+
+
+PADDING = ("",) * 10  # NM1 and SBR are read up to element 9
+ISA_FIELDS = 17  # ISA01-ISA16 and the id: a short ISA inside a file is padded to this
+
+
+def dispatch_table(element: str) -> dict[str, int]:
+    """Segment code by the first three characters of a segment (two-letter ids
+    are followed by the element separator)."""
+    table = {tag + element: code for tag, code in _TWO.items()}
+    table.update(_THREE)
+    return table
 
 
 class Hierarchy:
