@@ -22,7 +22,7 @@ from .loops import (BHT, BILLING, CLAIM, CLAIM_PROVIDERS, CLM, CTP, DIAGNOSIS_QU
                     DRUG, DTP, ENVELOPE, GE, GS, GUIDES, HEADER, HI, HL, IEA, ISA, ISA_FIELDS,
                     LEVEL_STATE, LIN, LINE, LINE_END, LINE_OTHER, LINE_PROVIDER, LINE_PROVIDERS,
                     LX, NM1, OTHER_PAYER, PADDING, PATIENT, REF, SBR, SE, SERVICE, ST, SUBSCRIBER,
-                    VARIANTS, INTERCHANGE_LEVEL, Hierarchy, add_diagnoses, dispatch_table,
+                    VARIANTS, INTERCHANGE_LEVEL, Hierarchy, add_diagnoses, dispatch_table, hl_problem,
                     line_date, new_claim, provider, read_service, service_problems)
 from .model import Claim, DrugIdentification, Envelope, Person, Provider, ServiceLine
 from .envelopes import EnvelopeChecks
@@ -63,7 +63,7 @@ class ClaimReader(EnvelopeChecks):
         self._envelope: Envelope | None = None
         # what the fast path needs to know between the items it hands over
         self.hierarchy = Hierarchy()  # the HL order of the open transaction set
-        self.reading = False  # inside a transaction set read as 837 claims
+        self.in_claim_set = False  # inside a transaction set read as 837 claims
         self._delimiters = None  # of the segments being read
 
     # -- findings -------------------------------------------------------
@@ -102,7 +102,7 @@ class ClaimReader(EnvelopeChecks):
         except X12SyntaxError as exc:
             where = (f"{exc.message} (segment {exc.segment_index}, byte {exc.offset})"
                      if exc.offset is not None else exc.message)
-            if exc.after_interchange and not exc.at_isa:
+            if exc.trailer_only:
                 # Every interchange was complete; only what follows the last is not X12.
                 self._finding("EDI002", WARNING, f"text after the last interchange ignored: "
                               f"{where}", segment_index=exc.segment_index, segment=None)
@@ -214,7 +214,7 @@ class ClaimReader(EnvelopeChecks):
             if batch.delimiters.element != element:
                 element = batch.delimiters.element
                 dispatch = dispatch_table(element)
-            hl_checked = batch.hl_checked
+            hl_checked = getattr(batch, "hl_checked", False)  # edi837.parallel's runs have none
             for index, text in enumerate(batch.texts, batch.first_index):
                 code = dispatch.get(text[:3])
                 if code is None or (code < ENVELOPE and st is None):
@@ -338,7 +338,11 @@ class ClaimReader(EnvelopeChecks):
                             state, in_patient, found = LEVEL_STATE[fields[3]], \
                                 fields[3] == "23", ()
                         else:
-                            state, in_patient, found = self._hl(fields, index)
+                            hierarchy = self.hierarchy
+                            state, in_patient, problem = self._hl(
+                                fields, index, hierarchy.levels, hierarchy.expected)
+                            hierarchy.expected += 1
+                            found = (problem,) if problem is not None else ()
                         person = None
                         if state == BILLING:
                             billing = None
@@ -381,7 +385,7 @@ class ClaimReader(EnvelopeChecks):
                     isa, groups_in_isa = fields, 0
                     self._isa_fields = fields
                     gs = st = None
-                    reading = self.reading = False
+                    reading = self.in_claim_set = False
                     self._isa13 = fields[13]
                     self._gs06 = self._st02 = None
                     self.interchanges += 1
@@ -408,7 +412,7 @@ class ClaimReader(EnvelopeChecks):
                     self.transactions += 1
                     self._st02 = fields[2]
                     envelope = self._open_transaction(fields, gs, index)
-                    reading = self.reading = envelope is not None
+                    reading = self.in_claim_set = envelope is not None
                     if envelope is not None:
                         self.claim_sets += 1
                         claim_providers = CLAIM_PROVIDERS[envelope.kind]
@@ -429,7 +433,7 @@ class ClaimReader(EnvelopeChecks):
                         self._check_trailer(fields, index, "SE", 1, index - st_start + 1,
                                             "segments", 2, st[2], "ST02")
                     st = None
-                    reading = self.reading = False
+                    reading = self.in_claim_set = False
                     self._st02 = None
                 elif code == GE:
                     if gs is None:
@@ -439,7 +443,7 @@ class ClaimReader(EnvelopeChecks):
                         if st is not None:
                             abandon_claim("no SE before GE", index, "GE")
                             st = None
-                            reading = self.reading = False
+                            reading = self.in_claim_set = False
                         self._check_trailer(fields, index, "GE", 1, sets_in_gs,
                                             "transaction sets", 2, gs[6], "GS06")
                     gs = None
@@ -452,7 +456,7 @@ class ClaimReader(EnvelopeChecks):
                         if st is not None:
                             abandon_claim("no SE before IEA", index, "IEA")
                             st = None
-                            reading = self.reading = False
+                            reading = self.in_claim_set = False
                         if gs is not None:
                             finding("EDI002", ERROR, f"group {self._gs06} is not closed "
                                     "(no GE before IEA)", segment_index=index, segment="IEA")
@@ -481,17 +485,26 @@ class ClaimReader(EnvelopeChecks):
         elif self.transactions and not self.claim_sets:
             self.unreadable = True  # X12, but nothing in it is an 837 we can read (EDI005)
 
-    def _hl(self, fields: list[str], index: int) -> tuple[int, bool, tuple]:
+    def _hl(self, fields: list[str], index: int, levels: dict[str, str],
+            expected: int) -> tuple[int, bool, Finding | None]:
         """Track the HL hierarchy: (loop state, a patient level, the EDI007 finding
-        when it is out of order, in a tuple)."""
-        level = fields[3]
-        problem = self.hierarchy.check(fields[1], fields[2], level)
-        found = ()
+        when it is out of order)."""
+        hl_id, level = fields[1], fields[3]
+        problem = self._hl_problem(fields, index, levels, expected)
+        found = None
         if problem:
-            found = (self._finding("EDI007", ERROR, f"HL out of order: {problem}",
-                                   segment_index=index, segment="HL", value=fields[1],
-                                   loop="2000"),)
+            found = self._finding("EDI007", ERROR, f"HL out of order: {problem}",
+                                  segment_index=index, segment="HL", value=hl_id, loop="2000")
+        levels[hl_id] = level
         return LEVEL_STATE.get(level, SUBSCRIBER), level == "23", found
+
+    @staticmethod
+    def _hl_problem(fields: list[str], index: int, levels: dict[str, str],
+                    expected: int) -> str | None:
+        """What is wrong with an HL's place in the hierarchy, or None.  A method of
+        its own so a reader of one piece of a file (edi837.parallel) can take the
+        verdict of the whole file's read instead."""
+        return hl_problem(fields[1], fields[2], fields[3], levels, expected)
 
     # -- claim helpers ----------------------------------------------------------
     def _service(self, fields: list[str], index: int, line: ServiceLine, claim: Claim,

@@ -108,6 +108,13 @@ def _formats(values: tuple[str, ...]) -> tuple[str, ...]:
 @click.option("--ignore", help="Skip these rule codes or prefixes (comma-separated).")
 @click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True,
               help="Files checked in parallel worker processes.")
+@click.option("--dask", "dask_address", metavar="ADDRESS",
+              help="Check on a Dask cluster: tls://HOST:PORT, tcp://HOST:PORT (this machine "
+                   "only, unless --insecure), local or local:N. Inbox and OUTDIR must be at "
+                   "the same paths on every worker.")
+@click.option("--insecure", is_flag=True,
+              help="Allow --dask tcp:// to a scheduler on another machine (findings travel "
+                   "unencrypted).")
 @click.option("--watch", is_flag=True,
               help="Keep polling the inbox; SIGTERM/Ctrl-C stops after the current file.")
 @click.option("--interval", type=click.FloatRange(min=0.05), default=10.0, show_default=True,
@@ -145,9 +152,10 @@ def _formats(values: tuple[str, ...]) -> tuple[str, ...]:
 @no_fast_option
 @quiet_option
 def batch(inbox: Path, out: Path, archive: Path | None, quarantine: Path | None, fix: bool,
-          split: bool, validate: bool, ack277: bool, formats: tuple[str, ...], select: str | None,
-          ignore: str | None, jobs: int, watch: bool, interval: float, settle: float,
-          marker: str | None, max_size: int, reprocess: bool, log_file: str | None,
+          split: bool, validate: bool, ack277: bool, formats: tuple[str, ...],
+          select: str | None, ignore: str | None, jobs: int, dask_address: str | None,
+          insecure: bool, watch: bool, interval: float, settle: float, marker: str | None,
+          max_size: int, reprocess: bool, log_file: str | None,
           config_path: str | None, drug_tables: tuple[Path, ...], refdata: Path | None,
           history_path: Path | None, no_history: bool, history_key: Path | None,
           history_days: int, quiet: bool) -> None:
@@ -166,6 +174,12 @@ def batch(inbox: Path, out: Path, archive: Path | None, quarantine: Path | None,
 
     if marker is not None and not marker.strip():
         complain("--marker needs a suffix such as .done")
+        sys.exit(EXIT_TROUBLE)
+    if dask_address is not None and jobs != 1:
+        complain("--jobs and --dask: choose one (a cluster's workers are its own)")
+        sys.exit(EXIT_TROUBLE)
+    if insecure and dask_address is None:
+        complain("--insecure applies only to --dask tcp://")
         sys.exit(EXIT_TROUBLE)
     if no_history and (history_path or history_key):
         complain("--no-history and --history/--history-key contradict each other")
@@ -189,7 +203,7 @@ def batch(inbox: Path, out: Path, archive: Path | None, quarantine: Path | None,
         config=config, jobs=jobs, settle=settle, marker=marker, reprocess=reprocess,
         interval=interval, progress=progress, max_size=max_size, history=not no_history,
         history_path=history_path, history_key=history_key, history_days=history_days,
-        refdata=refdata)
+        refdata=refdata, dask=dask_address, insecure=insecure)
     stop = StopFlag()
     restore_signals = handle_stop_signals(stop)
     logger = logging.getLogger("edi837.batch")

@@ -360,12 +360,17 @@ class Engine:
                 fired.add(rule.code)
 
     # -- one file -------------------------------------------------------------------
-    def check_file(self, path: str | Path, *, history: HistoryStage | None = None) -> FileResult:
-        """Check one file; its claims join ``history`` (default: this engine's run)."""
+    def check_file(self, path: str | Path, *, history: HistoryStage | None = None,
+                   piece=None) -> FileResult:
+        """Check one file; its claims join ``history`` (default: this engine's run).
+
+        ``piece``: check only a piece of the file (edi837.parallel), read through
+        ``piece.open()`` by ``piece.reader(path, stream)``; findings keep the file's
+        segment indices, and the file-wide (envelope) findings are the caller's."""
         result = FileResult(str(path))
         findings = result.findings
         try:
-            raw = open(path, "rb")
+            raw = open(path, "rb") if piece is None else piece.open()
         except OSError as exc:
             findings.extend(self._reader_findings([Finding(
                 "EDI001", ERROR, f"cannot read file: {exc.strerror or exc}", str(path))]))
@@ -377,7 +382,11 @@ class Engine:
         known = self.table.drugs.__contains__
         with raw:
             stream = HashingReader(raw if self.progress is None else self.progress.reading(raw))
-            reader = ClaimReader(path, stream, drug_codes=self.table.drugs, fast=self.fast)
+            if piece is None:
+                reader = ClaimReader(path, stream, drug_codes=self.table.drugs, fast=self.fast)
+            else:  # a piece's own reader (edi837.parallel), judging drug claims as this one
+                reader = piece.reader(path, stream)
+                reader.drug_codes = self.table.drugs
             read_so_far = 0  # reader findings already tied to a claim
             claim = None
             # a file checked again against a lasting history replaces what it added
@@ -444,10 +453,11 @@ class Engine:
 
     def history_facts(self) -> dict:
         """Which patient history a run judged by (for reports' reference data): the
-        store, or this run's own files; never a patient."""
+        store, or this run's own files; never a patient (nor the run id: the same
+        files give the same report)."""
         store = self.history.store
         facts = {"store": store.where if store.persistent else None,
-                 "lasting": store.persistent, "run_id": self.history.run_id}
+                 "lasting": store.persistent}
         if store.persistent:
             facts["key_fingerprint"] = store.fingerprint
         return facts

@@ -32,6 +32,9 @@ class EnvelopeChecks:
                               "5010 professional (005010X222A1) or institutional "
                               "(005010X223A2); skipped", segment_index=index, segment="ST",
                               value=version)
+                # its claims are read by no command: the file must not pass as checked
+                # (a set that is not an 837 holds no claim; fix lists it as not carried)
+                self.unreadable = True
                 return None
             guide, kind = variant
             self._finding("EDI005", WARNING, f"version {version} read as {guide}",

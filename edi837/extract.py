@@ -81,6 +81,12 @@ def rows(claims: Iterable[Claim], table_codes: Callable[[str], bool]) -> Iterato
                 yield row(claim, line)
 
 
+# JSON lines are split on LF only by the format, but str.splitlines() and many
+# tools also end a line at NEL, LS and PS (json escapes the controls below 0x20
+# itself): written as JSON escapes so one row is one line for any consumer.
+_LINE_BREAKS = {ord(c): f"\\u{ord(c):04x}" for c in "\x85\u2028\u2029"}
+
+
 class RowWriter:
     """Write rows as CSV (with header, Excel-safe) or JSON lines."""
 
@@ -96,4 +102,7 @@ class RowWriter:
         else:
             record = {key: display(value) if isinstance(value, str) else value
                       for key, value in record.items()}
-            self.out.write(json.dumps(record, ensure_ascii=False) + "\n")
+            line = json.dumps(record, ensure_ascii=False)
+            if not line.isascii():  # characters some readers take for a line end, escaped
+                line = line.translate(_LINE_BREAKS)
+            self.out.write(line + "\n")

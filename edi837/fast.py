@@ -139,7 +139,7 @@ class _Patterns:
 class FastPath:
     """Turn a file's blocks and batches into what the claim reader reads.
 
-    Pulled one item at a time by the reader, so the reader's state (``reading``,
+    Pulled one item at a time by the reader, so the reader's state (``in_claim_set``,
     ``hierarchy``) is that of everything handed over before.
     """
 
@@ -268,7 +268,7 @@ class _Walk:
         reader, text, p, end = self.fast._reader, self.text, self.p, self.end
         position = 0
         while position < end:
-            if not reader.reading:
+            if not reader.in_claim_set:
                 # outside a set read as claims: up to and with the next ST
                 found = text.find(p.st, position, end)
                 stop = end if found < 0 else self.segment_end(found)

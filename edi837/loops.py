@@ -83,6 +83,24 @@ def dispatch_table(element: str) -> dict[str, int]:
     return table
 
 
+def hl_problem(hl_id: str, parent: str, level: str, levels: dict[str, str],
+               expected: int) -> str | None:
+    """What is wrong with an HL's place, given the levels of the HLs before it and
+    the HL01 expected, or None."""
+    if hl_id != str(expected):
+        return f"HL01 is {hl_id or '(empty)'}, expected {expected}"
+    if level == "20" and parent:
+        return "billing provider HL (20) must not have a parent"
+    if level == "22" and levels.get(parent) != "20":
+        return f"subscriber HL {hl_id} has parent {parent or '(none)'}, not a billing " \
+               "provider HL"
+    if level == "23" and levels.get(parent) != "22":
+        return f"patient HL {hl_id} has parent {parent or '(none)'}, not a subscriber HL"
+    if level not in LEVELS:
+        return f"HL03 level code {level or '(empty)'} is not 20, 22 or 23"
+    return None
+
+
 class Hierarchy:
     """The HL order of one transaction set: HL01 counts 1, 2, 3 ...; a billing
     provider (20) has no parent, a subscriber (22) a billing provider's, a
@@ -96,20 +114,8 @@ class Hierarchy:
 
     def check(self, hl_id: str, parent: str, level: str) -> str | None:
         """Record one HL; what is wrong with its place, or None."""
-        levels = self.levels
-        problem = None
-        if hl_id != str(self.expected):
-            problem = f"HL01 is {hl_id or '(empty)'}, expected {self.expected}"
-        elif level == "20" and parent:
-            problem = "billing provider HL (20) must not have a parent"
-        elif level == "22" and levels.get(parent) != "20":
-            problem = f"subscriber HL {hl_id} has parent {parent or '(none)'}, not a billing " \
-                      "provider HL"
-        elif level == "23" and levels.get(parent) != "22":
-            problem = f"patient HL {hl_id} has parent {parent or '(none)'}, not a subscriber HL"
-        elif level not in LEVELS:
-            problem = f"HL03 level code {level or '(empty)'} is not 20, 22 or 23"
-        levels[hl_id] = level
+        problem = hl_problem(hl_id, parent, level, self.levels, self.expected)
+        self.levels[hl_id] = level
         self.expected += 1
         return problem
 

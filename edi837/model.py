@@ -30,10 +30,15 @@ def is_digits(text: str) -> bool:
 _X12_DECIMAL = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
 
 
+X12_DECIMAL_DIGITS = 18  # the longest R element of the 837 (AMT, CLM02, SV102) holds 18 digits
+
+
 @lru_cache(maxsize=4096)  # the same few unit counts and dates recur on every claim
 def parse_decimal(text: str | None) -> Decimal | None:
-    """An X12 decimal number (R), or None when the text is not one (6E2, +600, 6_00)."""
-    if not text or not _X12_DECIMAL.fullmatch(text):
+    """An X12 decimal number (R), or None when the text is not one (6E2, +600, 6_00,
+    or more digits than an 837 amount holds: 26 digits cannot be priced or totalled)."""
+    if not text or not _X12_DECIMAL.fullmatch(text) or \
+            len(text) - text.startswith("-") - ("." in text) > X12_DECIMAL_DIGITS:
         return None
     try:
         return Decimal(text)

@@ -207,6 +207,20 @@ def test_utf8_text_shows_as_written_in_json_and_extract(runner, tmp_path):
     assert json.loads(rows.splitlines()[0])["claim_id"] == "CL\u00d61"
 
 
+def test_jsonl_rows_stay_one_line_for_splitlines(runner, tmp_path):
+    """Issue #13: a NEL byte (0x85, latin-1) or a UTF-8 line separator in a claim id
+    came out raw, and str.splitlines() cut the row in two."""
+    path = tmp_path / "nel.edi"
+    path.write_bytes(wrap_claims(DEFECT.replace("CLM*C1*", "CLM*C\x851*")).encode("latin-1"))
+    rows = runner.invoke(main, ["extract", str(path), "--format", "jsonl"]).stdout
+    [row] = rows.splitlines()
+    assert json.loads(row)["claim_id"] == "C\x851"
+    path.write_bytes(wrap_claims(DEFECT.replace("CLM*C1*", "CLM*C\u20281*")).encode("utf-8"))
+    rows = runner.invoke(main, ["extract", str(path), "--format", "jsonl"]).stdout
+    [row] = rows.splitlines()
+    assert json.loads(row)["claim_id"] == "C\u20281"
+
+
 def test_a_bug_while_reading_one_file_is_edi008_and_the_run_goes_on(runner, tmp_path,
                                                                      monkeypatch):
     import dataclasses

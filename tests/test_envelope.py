@@ -116,6 +116,29 @@ def test_edi005_non_837_transaction_is_skipped_with_an_error(edi_file):
     assert finding.severity == "error" and finding.value == "835" and finding.segment_index == 3
 
 
+def test_edi005_a_skipped_set_beside_an_837_makes_the_file_unreadable(edi_file):
+    """Issue #13 (hostile corpus): an 837 set of another version beside a 5010 one was
+    'findings' to check, so batch archived the file while the skipped set's claims were
+    in no report; extract and fix refused it.  (A set that is not an 837 holds no claim:
+    the file stays readable, fix lists the set as not carried.)"""
+    good = wrap_claims(CLAIM)
+    se = good.index("SE*")
+    other = good[good.index("ST*837*"):se].replace("ST*837*0001", "ST*837*0002", 1)
+    other = other.replace("005010X222A1", "004010X098A1")
+    text = good[:se] + good[se:good.index("GE*")] + other + \
+        f"SE*{other.count(chr(126)) + 1}*0002~\n" + good[good.index("GE*"):].replace(
+            "GE*1*", "GE*2*", 1)
+    claims, reader = findings(edi_file(text, wrap=False))
+    assert len(claims) == 1 and reader.unreadable
+    assert sorted(f.severity for f in reader.findings if f.rule == "EDI005") == [
+        "error", "warning"]  # the set is skipped; its ST03 differs from GS08
+    assert not [f for f in reader.findings if f.rule in ("EDI003", "EDI004")]
+    remittance = text.replace("ST*837*0002", "ST*835*0002", 1)
+    claims, reader = findings(edi_file(remittance, wrap=False))
+    assert len(claims) == 1 and not reader.unreadable
+    assert "ST*835" in remittance and "835" in [f.value for f in reader.findings]
+
+
 def test_edi006_bom_and_utf16_are_reported(edi_file):
     text = wrap_claims(CLAIM)
     for data in (codecs.BOM_UTF8 + text.encode(), text.encode("utf-16")):

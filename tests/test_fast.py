@@ -332,3 +332,18 @@ def test_a_parent_that_comes_later_is_out_of_order(monkeypatch):
         + ["HL*3**20*1"] + subscriber(4, 3) + claim("B", DRUG)
     full = assert_same(envelope(body).encode(), monkeypatch, chunks=(None, 61))
     assert any("parent 3" in f for f in full["findings"])
+
+
+# -- the hostile corpus (issue #13) ---------------------------------------------------------
+@pytest.mark.slow
+def test_the_hostile_corpus(monkeypatch):
+    """Every case of tests/hostile_corpus.py, the large ones too, at three chunk sizes."""
+    import hostile_corpus
+
+    for case in hostile_corpus.CASES:
+        data = case.build()
+        chunks = (None, 61, 997) if len(data) < 1 << 16 else (None,)
+        try:
+            assert_same(data, monkeypatch, chunks=chunks)
+        except AssertionError as exc:
+            raise AssertionError(f"{case.file_name}: {exc}") from exc

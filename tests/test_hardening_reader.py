@@ -310,6 +310,40 @@ def test_an_unreadable_interchange_after_the_last_is_an_error(engine, tmp_path):
     assert engine.check_file(junk).status != "unreadable"
 
 
+@pytest.mark.parametrize("after, lost", [
+    ("--\nSent from my claims system\n", False),   # a mail footer: ignored, a warning
+    ("Total: 3 claims, 5 lines\n", False),
+    (bytes(range(256)).decode("latin-1"), False),   # a binary blob (has a '*', no segment)
+    ("CLM*HC-AFTER*9400***11:B:1*Y*A*Y*Y~\n", True),  # a claim after the IEA
+    ("--\n" + CLEAN, True),                         # stray text, then a good interchange
+    ("-~\n" + CLEAN, True),
+    ("x" * 1_100_000 + "\nNM1*QC*1~", True),         # the segment a chunk further on
+])
+def test_text_after_an_interchange_with_segments_in_it_is_an_error(engine, tmp_path, after,
+                                                                  lost):
+    """Issue #13 (hostile campaign): a stray line between two interchanges or a claim
+    after the IEA was a warning and the file was archived with claims unread."""
+    path = tmp_path / "after.edi"
+    path.write_bytes((CLEAN + after).encode("latin-1"))
+    result = engine.check_file(path)
+    [edi002] = [f for f in result.findings if f.rule == "EDI002"]
+    assert (result.status == "unreadable") == lost
+    assert edi002.severity == ("error" if lost else "warning")
+    assert ("X12 segments follow it and were not read" in edi002.message) == lost
+
+
+def test_validate_ignores_a_footer_as_check_does(runner, tmp_path):
+    path = tmp_path / "footer.edi"
+    path.write_text(CLEAN + "--\nSent from my claims system\n")
+    result = runner.invoke(main, ["validate", "--format", "json", str(path)])
+    assert result.exit_code == 0, result.output
+    [edi002] = [f for f in json.loads(result.stdout)["files"][0]["findings"]
+                if f["rule"] == "EDI002"]
+    assert edi002["severity"] == "warning"
+    path.write_text(CLEAN + "--\n" + CLEAN)
+    assert runner.invoke(main, ["validate", str(path)]).exit_code == 2
+
+
 def test_an_empty_header_control_number_is_no_safe_fix(read):
     text = wrap_claims(CLEAN_J2350_CLAIM).replace("ST*837*0001*", "ST*837**", 1)
     claims, reader = read(text, wrap=False)

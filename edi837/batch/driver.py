@@ -32,7 +32,7 @@ from typing import Callable
 
 from . import durable
 from .archive import Archiver
-from .executors import Executor, WorkerLost, make_executor
+from .executors import Executor, WorkerLost, dask_executor, make_executor
 from .history import BatchHistory
 from .inbox import Changed, Inbox, NotAnInput, Opened, Settle, Stopped, open_candidate
 from .ledger import (DUPLICATE, FILES_DIR, FINISHED, INTERRUPTED, LEDGER_NAME, REPORTED,
@@ -138,7 +138,8 @@ class Batch:
             ack277=options.ack277, history_key=self._history.key, history_persistent=self._history.persistent,
             refdata=str(reference.directory) if reference is not None else None,
             refdata_snapshot=reference.snapshot if reference is not None else None)
-        self._executor = make_executor(self._settings, options.jobs)
+        self._executor = make_executor(self._settings, options.jobs) if options.dask is None \
+            else dask_executor(self._settings, options.dask, options.insecure)
         self.recover()
 
     def close(self) -> None:

@@ -64,12 +64,13 @@ class Executor(Protocol):
     an executor only runs :meth:`Worker.run` on a :class:`Job` (plain, picklable
     arguments) and hands back its dict of facts (plain, picklable).
 
-    A Dask executor (``--dask ADDRESS``, to come) is one more class with these
-    members: ``submit`` -> ``client.submit(f, settings, job, pure=False)`` with ``f``
-    keeping one ``Worker(settings)`` per worker process and returning its
-    ``run(job)``, ``wait`` -> ``distributed.wait(..., return_when="FIRST_COMPLETED")``,
-    ``result`` translating ``KilledWorker`` into :class:`WorkerLost`; its workers
-    must see the inbox and OUTDIR at the same paths (a shared file system)."""
+    The Dask executor (``--dask ADDRESS``, edi837.parallel.cluster.DaskExecutor) is
+    one more class with these members: ``submit`` -> ``client.submit(f, settings,
+    job, pure=False)`` with ``f`` keeping one ``Worker(settings)`` per worker process
+    and returning its ``run(job)``, ``wait`` -> ``distributed.wait(...,
+    return_when="FIRST_COMPLETED")``, ``result`` turning a ``KilledWorker`` (a file
+    that killed its worker twice) into a quarantine outcome; its workers must see
+    the inbox and OUTDIR at the same paths (a shared file system)."""
 
     slots: int  # jobs that may run at once
     table_version: str  # the drug table the workers use, for the summary
@@ -159,3 +160,15 @@ class LocalPool:
 
 def make_executor(settings: WorkerSettings, jobs: int) -> Executor:
     return InProcess(settings) if jobs == 1 else LocalPool(settings, jobs)
+
+
+def dask_executor(settings: WorkerSettings, address: str, insecure: bool) -> Executor:
+    """``--dask ADDRESS``: jobs as tasks on a Dask cluster (edi837.parallel.cluster)."""
+    from ..parallel.cluster import ClusterError, DaskExecutor, connect
+    from .options import BatchError
+
+    try:
+        client, cluster = connect(address, insecure)
+    except ClusterError as exc:
+        raise BatchError(str(exc)) from None
+    return DaskExecutor(settings, client, cluster)

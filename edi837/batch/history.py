@@ -19,7 +19,7 @@ from pathlib import Path
 
 from ..history import (HistoryKeyError, HistoryStage, HistoryStore, HistoryStoreError,
                        default_key_path, load_key)
-from ..history.handover import dump, load
+from ..history.handover import dump_findings, read_records
 from .ledger import Ledger
 from .names import shown
 from .options import BatchError, BatchOptions
@@ -88,13 +88,13 @@ class BatchHistory:
         history, commit its lines (an unreadable file forwards nothing), and leave
         the findings in ``work_dir`` for its reports.  Returns how many."""
         stage = self.stage
-        records = load(work_dir / RECORDS) if (work_dir / RECORDS).exists() else ()
+        records = read_records(work_dir / RECORDS) if (work_dir / RECORDS).exists() else ()
         if stage.store.db is self.ledger.db:
             with self.ledger.transaction():  # the stage works in a savepoint of it
                 findings = stage.apply_file(records, sha256, keep=readable)
         else:
             findings = stage.apply_file(records, sha256, keep=readable)
-        return dump(findings, work_dir / HISTORY)
+        return dump_findings(findings, work_dir / HISTORY)
 
     def close(self) -> None:
         if self.stage is not None and self.store is None:

@@ -45,6 +45,8 @@ class BatchOptions:
     history_key: Path | None = None  # default: the per-user key
     history_days: int = 400  # retention by date of service; 0 keeps everything
     refdata: Path | None = None  # imported CMS reference data (default: the per-user folder)
+    dask: str | None = None  # a Dask scheduler (tls://, tcp://) or local[:N]: jobs run there
+    insecure: bool = False  # allow a tcp:// scheduler that is not on this machine
 
     @property
     def archive_dir(self) -> Path:
@@ -108,6 +110,14 @@ def check_options(options: BatchOptions) -> None:
             # its files would be taken again as inputs, or hidden from the scan
             raise BatchError(f"the {what} {shown(str(folder))} is inside the inbox "
                              f"{shown(str(options.inbox))}; put it beside the inbox")
+    if options.dask is not None:
+        from ..parallel.cluster import ClusterError, check_address, require_dask
+
+        try:
+            check_address(options.dask, options.insecure)
+            require_dask()
+        except ClusterError as exc:
+            raise BatchError(str(exc)) from None
     if options.max_size < 1:
         raise BatchError("--max-size must be at least 1 byte")
     from ..reports import load_writers

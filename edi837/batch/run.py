@@ -117,7 +117,7 @@ class Worker:
         """Step 1: check one file; its findings and claim records go to the job's work
         folder.  Returns ``{"checked": facts}``, or the outcome of a file that failed
         (quarantined) or is not the one taken (``{"changed": True}``)."""
-        from ..history.handover import RecordSink, dump
+        from ..history.handover import RecordSink, dump_findings
 
         settings = self.settings
         out_dir, work = Path(job.out_dir), Path(job.work_dir)
@@ -137,7 +137,7 @@ class Worker:
                 # the reader's own EDI findings are in the result already
                 result.findings.extend(validate_file(job.path, reader_findings=False))
                 result.findings.sort(key=lambda f: f.sort_key())
-            dump(result.findings, work / FINDINGS)
+            dump_findings(result.findings, work / FINDINGS)
         except OSError:
             raise  # the disk, not this file: stop; the next start rolls back
         except Exception as exc:  # one bad file never stops the batch
@@ -160,7 +160,7 @@ class Worker:
         HTML and annotated reports read it again), gives ``{"changed": True}``."""
         from ..engine import FileResult, Report
         from ..findings import ERROR
-        from ..history.handover import load, load_findings
+        from ..history.handover import load_findings, read_findings
 
         settings, job = self.settings, step.job
         out_dir, work = Path(job.out_dir), Path(job.work_dir)
@@ -170,7 +170,7 @@ class Worker:
             return {"changed": True}
         try:
             result = FileResult(**step.checked, findings=load_findings(work / FINDINGS))
-            history = list(load(work / HISTORY)) if (work / HISTORY).exists() else []
+            history = list(read_findings(work / HISTORY)) if (work / HISTORY).exists() else []
             result.findings.extend(history)
             result.settle_status()
         except OSError:

@@ -96,6 +96,11 @@ class PatientKeys:
     def __init__(self, key: bytes) -> None:
         self._key = key
 
+    @property
+    def key(self) -> bytes:
+        """The key, for worker processes that hash patients for this store."""
+        return self._key
+
     def __call__(self, payer_id: str, member_id: str, birth_date: str, first_name: str) -> bytes:
         text = _SEPARATOR.join((payer_id.strip().upper(), member_id.strip().upper(),
                                 birth_date.strip(), first_name.strip().upper()))

@@ -20,10 +20,11 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Iterable
 
 from ..findings import ERROR, INFO, SEVERITIES, WARNING, Finding
+from ..model import parse_decimal
 from ..x12.reader import display
 
 CENT = Decimal("0.01")
@@ -47,14 +48,9 @@ def plural(count: int, noun: str, nouns: str | None = None) -> str:
 
 
 def amount_of(value: str | None) -> Decimal | None:
-    """A charge as written in the EDI, or None when it is not a finite number."""
-    if not value:
-        return None
-    try:
-        amount = Decimal(value)
-    except InvalidOperation:
-        return None
-    return amount if amount.is_finite() else None
+    """A charge as written in the EDI, or None when it is not an X12 number (inf, 1e309,
+    26 digits: EDI007 reports those and the totals leave them out)."""
+    return parse_decimal(value)
 
 
 def worst(severities: Iterable[str]) -> str | None:

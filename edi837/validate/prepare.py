@@ -182,10 +182,15 @@ def _prepare(path: str, chunk_segments: int) -> _Prepared:
                     set_context(index + 1)
                 prep.claims += tag == "CLM"
         except X12SyntaxError as exc:
-            prep.unreadable = True
-            rule = "EDI001" if last_index == 0 else "EDI002"
-            prep.findings.append(Finding(rule, ERROR, exc.message, path,
-                                         segment_index=exc.segment_index))
+            if exc.trailer_only:  # as check: every interchange was read, a footer follows
+                prep.findings.append(Finding(
+                    "EDI002", WARNING, f"text after the last interchange ignored: "
+                    f"{exc.message}", path, segment_index=exc.segment_index))
+            else:
+                prep.unreadable = True
+                rule = "EDI001" if last_index == 0 else "EDI002"
+                prep.findings.append(Finding(rule, ERROR, exc.message, path,
+                                             segment_index=exc.segment_index))
         except OSError as exc:
             prep.unreadable = True
             prep.findings.append(Finding("EDI001", ERROR,

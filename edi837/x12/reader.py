@@ -16,7 +16,7 @@ from __future__ import annotations
 import codecs
 import io
 import re
-from itertools import accumulate
+from itertools import accumulate, chain
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Iterator
@@ -43,6 +43,13 @@ class X12SyntaxError(Exception):
         self.offset = offset
         self.after_interchange = False  # raised on text after a complete interchange
         self.at_isa = False  # the text that could not be read starts with "ISA"
+        self.x12_follows = False  # segments (an id and a separator) are in the text after
+
+    @property
+    def trailer_only(self) -> bool:
+        """Every interchange was read whole and what follows holds no X12 (a mail
+        footer, padding, a binary blob): ignoring it loses no claim."""
+        return self.after_interchange and not self.at_isa and not self.x12_follows
 
 
 @dataclass(slots=True, frozen=True)
@@ -155,6 +162,20 @@ def sniff_encoding(head: bytes) -> tuple[str, bytes]:
     if head[:1] == b"\x00":
         return "utf-16-be", b""
     return "latin-1", b""
+
+
+def _segments_in(buf: str, chunks: Iterator[str], element: str) -> bool:
+    """Whether the rest of the input holds what reads as a segment (an id of two or
+    three capitals and digits, then the element separator): a stray line between
+    two interchanges or a claim after the IEA, which must not be passed over.
+    Reads the rest a chunk at a time."""
+    segment = re.compile("[A-Z][A-Z0-9]{1,2}" + re.escape(element))
+    tail = ""
+    for text in chain((buf,), chunks):
+        if segment.search(tail + text):
+            return True
+        tail = text[-3:]
+    return False
 
 
 def _open_text_chunks(stream: BinaryIO, source: Source) -> Iterator[str]:
@@ -310,6 +331,13 @@ class SegmentReader:
                     exc.offset = base
                     exc.after_interchange = index > 0
                     exc.at_isa = buf.startswith("ISA")
+                    if exc.after_interchange and self.delimiters is not None:
+                        exc.x12_follows = _segments_in(buf, chunks, self.delimiters.element)
+                        if exc.x12_follows:
+                            exc.message += ("; X12 segments follow it and were not read "
+                                            "(a claim after the IEA, or a second interchange "
+                                            "behind stray text)")
+                            exc.args = (exc.message,)
                     raise
                 self.delimiters = delims
                 terminator = delims.segment

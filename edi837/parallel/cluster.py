@@ -1,0 +1,247 @@
+"""Dask: files and pieces as tasks on a cluster (`check --dask`, `batch --dask`).
+
+The driver stays the only writer (ledger, history, moves, the report's
+merge); a task gets plain arguments, reads its input at the path the driver
+gave (a path every worker shares with the driver), writes its handover files
+beside it, and returns a plain dict, so it can run on any worker and again.
+
+* ``local`` / ``local:N``: a LocalCluster of N worker processes (default: the
+  CPU count), one thread each.
+* ``tls://HOST:PORT``: certificates from Dask's security settings
+  (``distributed.comm.tls.ca-file``, ``.client.cert``, ``.client.key``, e.g.
+  ``DASK_DISTRIBUTED__COMM__TLS__CA_FILE``).
+* ``tcp://HOST:PORT``: findings are protected health information, so a plain
+  TCP scheduler is refused unless it is on the loopback address or
+  ``--insecure`` is given.
+
+A worker lost mid-task is retried once (the scheduler's ``allowed-failures``:
+1 on a local cluster; set it on yours); a task that kills its worker again
+(KilledWorker) is reported for its file as EDI008 and the run goes on.
+"""
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+from dataclasses import replace
+from urllib.parse import urlsplit
+
+INSTALL_HINT = "--dask needs Dask: pip install 'edi837[dask]'"
+KILLED = ("edi837's worker died twice while checking this file (killed, out of memory, or "
+          "a crash in edi837: please report it); the file was not checked")
+
+
+class ClusterError(Exception):
+    """A --dask address that cannot or must not be used (exit status 2)."""
+
+
+def require_dask():
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
+        raise ClusterError(INSTALL_HINT) from None
+    return distributed
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        try:  # a name: every address it resolves to must be on this machine
+            infos = socket.getaddrinfo(host, None)
+        except OSError:
+            return False
+        return bool(infos) and all(ipaddress.ip_address(i[4][0]).is_loopback for i in infos)
+
+
+def check_address(address: str, insecure: bool) -> tuple[str, int | None]:
+    """("local", workers) or (scheduler address, None); ClusterError when refused."""
+    if address == "local" or address.startswith("local:"):
+        count = address.partition(":")[2]
+        if count and (not count.isdigit() or int(count) < 1):
+            raise ClusterError(f"--dask {address}: local:N needs a number of workers, "
+                               "such as local:2")
+        return "local", int(count) if count else (os.cpu_count() or 1)
+    parts = urlsplit(address)
+    if parts.scheme not in ("tcp", "tls") or not parts.hostname:
+        raise ClusterError(f"--dask {address}: give tls://HOST:PORT, tcp://HOST:PORT, local "
+                           "or local:N")
+    if parts.scheme == "tcp" and not insecure and not _loopback(parts.hostname):
+        raise ClusterError(f"--dask {address}: findings are protected health information and "
+                           "tcp:// sends them unencrypted; use tls:// with Dask's certificate "
+                           "settings, or --insecure on a network you trust")
+    return address, None
+
+
+def connect(address: str, insecure: bool):
+    """A Dask client (and the LocalCluster it owns, or None)."""
+    where, workers = check_address(address, insecure)
+    distributed = require_dask()
+    import dask
+
+    if where == "local":
+        # retried once on a lost worker, then KilledWorker
+        dask.config.set({"distributed.scheduler.allowed-failures": 1})
+        cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1,
+                                           processes=True, dashboard_address=None)
+        return distributed.Client(cluster), cluster
+    security = None
+    if where.startswith("tls://"):
+        security = distributed.security.Security()  # Dask's own TLS settings
+        if not security.tls_ca_file:
+            raise ClusterError(f"--dask {address}: tls:// needs Dask's TLS settings "
+                               "(distributed.comm.tls.ca-file, .client.cert, .client.key; "
+                               "e.g. DASK_DISTRIBUTED__COMM__TLS__CA_FILE)")
+    try:
+        return distributed.Client(where, security=security, timeout="20s"), None
+    except Exception as exc:  # noqa: BLE001 - unreachable, refused, a TLS setting wrong
+        raise ClusterError(f"--dask {address}: cannot connect to the scheduler: "
+                           f"{type(exc).__name__}: {exc}") from None
+
+
+def _killed(exc: BaseException) -> bool:
+    try:
+        from distributed.scheduler import KilledWorker
+    except ImportError:  # pragma: no cover - only reached with Dask
+        return False
+    return isinstance(exc, KilledWorker)
+
+
+class DaskUnits:
+    """`check` units as Dask tasks: the members of LocalUnits."""
+
+    def __init__(self, client, settings) -> None:
+        self.client = client
+        self.settings = settings
+        self.slots = max(1, sum(client.nthreads().values()))
+
+    def submit(self, unit):
+        from .work import check_unit
+
+        return self.client.submit(check_unit, self.settings, unit, pure=False)
+
+    def wait(self, futures) -> None:
+        import distributed
+
+        distributed.wait(futures, return_when="FIRST_COMPLETED")
+
+    def result(self, future) -> dict:
+        try:
+            return future.result()
+        except Exception as exc:
+            if _killed(exc):
+                return {"killed": True}
+            raise
+
+    def close(self) -> None:
+        return None
+
+
+# -- batch -------------------------------------------------------------------------------
+_batch_worker: list = [None, None]  # [settings, Worker] of this worker process
+
+
+def _here(job):
+    """The job with the file's identity as this machine sees it, when only the device
+    and inode differ (a shared path): the SHA-256 check after reading decides."""
+    from ..batch.inbox import identity
+    from ..batch.run import ReportJob
+
+    inner = job.job if isinstance(job, ReportJob) else job
+    try:
+        seen = identity(os.lstat(inner.path))
+    except OSError:
+        return job
+    if seen[2:] != tuple(inner.identity)[2:]:
+        return job
+    inner = replace(inner, identity=seen)
+    return replace(job, job=inner) if isinstance(job, ReportJob) else inner
+
+
+def run_batch_job(settings, job) -> dict:
+    """A batch job (check, or reports) on a Dask worker."""
+    from ..batch.run import Worker
+
+    if _batch_worker[0] is None or _batch_worker[0] != settings:
+        _batch_worker[:] = [settings, Worker(settings)]
+    return _batch_worker[1].run(_here(job))
+
+
+class DaskExecutor:
+    """`batch --dask`: the batch Executor protocol (edi837.batch.executors) on Dask; a
+    large file's check is sent as pieces (edi837.parallel.batch_pieces).  Inbox and
+    OUTDIR must be at the same paths on every worker."""
+
+    def __init__(self, settings, client, cluster=None) -> None:
+        from ..drugs import load_drug_table
+        from ..engine import Engine
+        from .batch_pieces import check_settings
+
+        self.settings = settings
+        self.client = client
+        self.cluster = cluster
+        self.slots = max(1, sum(client.nthreads().values()))
+        table = load_drug_table(list(settings.drug_tables))
+        self.table_version = table.version
+        self._pieces = check_settings(settings)
+        self._engine = Engine(table, settings.config)  # the configuration, for envelopes
+
+    def submit(self, job):
+        from ..batch.run import Job
+        from .batch_pieces import split_job
+        from .check import PIECE_SIZE
+        from .work import check_unit
+
+        if isinstance(job, Job) and not self.settings.validate:  # validation reads it whole
+            split = split_job(job, lambda unit: self.client.submit(
+                check_unit, self._pieces, unit, pure=False), PIECE_SIZE)
+            if split is not None:
+                return split
+        return self._whole(job)
+
+    def _whole(self, job):
+        return self.client.submit(run_batch_job, self.settings, job, pure=False)
+
+    def wait(self, futures) -> None:
+        import distributed
+
+        from .batch_pieces import SplitJob
+
+        expanded = []
+        for future in futures:
+            expanded += future.pending() if isinstance(future, SplitJob) else [future]
+        if expanded:
+            distributed.wait(expanded, return_when="FIRST_COMPLETED")
+
+    def result(self, future) -> dict:
+        from .batch_pieces import SplitJob, finish
+
+        try:
+            if isinstance(future, SplitJob):
+                facts = [self._piece(f) for _, f in future.units]
+                outcome = finish(future, facts, self._engine._reader_findings)
+                return outcome if outcome is not None else self._whole(future.job).result()
+            return future.result()
+        except Exception as exc:
+            if not _killed(exc):
+                raise
+            # the file killed its worker twice: quarantined, the run goes on
+            return {"quarantine": True, "log_reason": "EDI008 worker died twice",
+                    "reason": f"EDI008 {KILLED}"}
+
+    @staticmethod
+    def _piece(future) -> dict:
+        try:
+            return future.result()
+        except Exception as exc:
+            if _killed(exc):
+                return {"killed": True}  # the file is checked whole, and reported if fatal
+            raise
+
+    def close(self) -> None:
+        self._engine.close()
+        self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()

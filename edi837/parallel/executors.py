@@ -1,0 +1,62 @@
+"""Where `check --jobs N` runs its units: worker processes on this machine.
+
+The same members as :class:`edi837.batch.executors.Executor` (``slots``,
+``submit``, ``wait``, ``result``, ``close``), for :class:`~.work.Unit` jobs;
+the Dask version is in :mod:`.cluster`.  Workers are forked children that die
+with the driver and leave Ctrl-C to it.
+"""
+from __future__ import annotations
+
+import os
+import signal
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+
+from ..batch.executors import LocalPool, WorkerLost, _die_with_parent
+from .work import CheckSettings, Unit, check_unit
+
+_settings: CheckSettings | None = None
+
+
+def _init(settings: CheckSettings, parent: int) -> None:
+    global _settings
+    _die_with_parent(parent)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the driver stops the run
+    _settings = settings
+
+
+def _run(unit: Unit) -> dict:
+    return check_unit(_settings, unit)
+
+
+class LocalUnits(LocalPool):
+    """``jobs`` worker processes, forked now: they share the driver's engine (its drug
+    table and reference data, loaded once) while it is small, before any file is read,
+    so no worker holds a second copy or a copy of the driver's buffers.  Waiting and
+    results as the batch's pool (a dead worker: WorkerLost)."""
+
+    def __init__(self, settings: CheckSettings, jobs: int, engine=None) -> None:
+        import multiprocessing
+
+        self.settings = settings
+        self.slots = jobs
+        if engine is not None and engine.table.reference is None:
+            # (imported reference data is read through SQLite, whose connections must not
+            # cross a fork: then each worker opens its own)
+            from . import work
+
+            work.adopt(settings, engine)
+        methods = multiprocessing.get_all_start_methods()
+        context = multiprocessing.get_context("fork" if "fork" in methods else None)
+        self._pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context,
+                                         initializer=_init, initargs=(settings, os.getpid()))
+        for future in [self._pool.submit(os.getpid) for _ in range(jobs)]:
+            future.result()  # start them all now (a pool forks as work arrives)
+
+    def submit(self, unit: Unit) -> Future:
+        if self._pool is None:
+            raise WorkerLost("worker processes died")
+        try:
+            return self._pool.submit(_run, unit)
+        except BrokenProcessPool:
+            raise WorkerLost("worker processes died") from None
