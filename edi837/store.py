@@ -31,7 +31,8 @@ from typing import Iterable, Iterator
 from .findings import Finding
 
 SPILL_LIMIT = 2_000  # findings held in memory before a run is written out
-ROWS = 64  # findings per pickled list of a run: what merging holds of each run
+ROWS = 16  # findings per pickled list of a run: what merging holds of each run (a
+# 500 MB file spills 100 runs or more, so this is what memory gains or loses)
 _values = attrgetter(*Finding.__slots__)  # a finding's fields, in Finding's order
 
 
