@@ -14,83 +14,42 @@ REF segments are never mistaken for the claim's own.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import BinaryIO, Collection, Iterator
 
-from .findings import ERROR, INFO, WARNING, Edit, Finding, Fix
-from .model import (INSTITUTIONAL, PROFESSIONAL, Claim, Diagnosis, DrugIdentification,
-                    Envelope, Person, Provider, ServiceLine, parse_decimal)
+from .extract import is_drug_line
+from .findings import ERROR, INFO, WARNING, Finding
+from .loops import (BHT, BILLING, CLAIM, CLAIM_PROVIDERS, CLM, CTP, DIAGNOSIS_QUALIFIERS, DMG,
+                    DRUG, DTP, ENVELOPE, GE, GS, GUIDES, HEADER, HI, HL, IEA, ISA, ISA_FIELDS,
+                    LEVEL_STATE, LIN, LINE, LINE_END, LINE_OTHER, LINE_PROVIDER, LINE_PROVIDERS,
+                    LX, NM1, OTHER_PAYER, PADDING, PATIENT, REF, SBR, SE, SERVICE, ST, SUBSCRIBER,
+                    VARIANTS, INTERCHANGE_LEVEL, Hierarchy, add_diagnoses, dispatch_table, hl_problem,
+                    line_date, new_claim, provider, read_service, service_problems)
+from .model import Claim, DrugIdentification, Envelope, Person, Provider, ServiceLine
+from .envelopes import EnvelopeChecks
 from .x12.reader import SegmentReader, X12SyntaxError
 
-# ST03/GS08 -> (kind, the guide it is read as).  Variants are read as the
-# nearest 5010 guide with an EDI005 warning (pyx12 has maps only for these two).
-GUIDES = {
-    "005010X222A1": PROFESSIONAL,
-    "005010X223A2": INSTITUTIONAL,
-}
-VARIANTS = {
-    "005010X222": ("005010X222A1", PROFESSIONAL),
-    "005010X222A2": ("005010X222A1", PROFESSIONAL),
-    "005010X223": ("005010X223A2", INSTITUTIONAL),
-    "005010X223A1": ("005010X223A2", INSTITUTIONAL),
-    "005010X223A3": ("005010X223A2", INSTITUTIONAL),
-}
+__all__ = ["ClaimReader", "GUIDES", "VARIANTS", "DIAGNOSIS_QUALIFIERS", "CLAIM_PROVIDERS",
+           "LINE_PROVIDERS"]
 
-# HI qualifiers that carry diagnoses (ICD-10-CM, then ICD-9-CM).  Others
-# (BBR/BBQ procedures, BH/BE/BG occurrence, value and condition codes, BP/BO
-# anesthesia) are not diagnoses and SV107 never points at them.
-DIAGNOSIS_QUALIFIERS = frozenset(
-    ["ABK", "ABF", "ABJ", "APR", "ABN", "BK", "BF", "BJ", "PR", "BN"])
-
-# NM101 entity code -> (loop, Claim/ServiceLine attribute), per guide.
-CLAIM_PROVIDERS = {
-    PROFESSIONAL: {"DN": ("2310A", "referring"), "P3": ("2310A", "referring"),
-                   "82": ("2310B", "rendering"), "77": ("2310C", "facility")},
-    INSTITUTIONAL: {"71": ("2310A", "attending"), "82": ("2310D", "rendering"),
-                    "77": ("2310E", "facility"), "DN": ("2310F", "referring")},
-}
-LINE_PROVIDERS = {
-    PROFESSIONAL: {"82": ("2420A", "rendering"), "DK": ("2420E", "ordering"),
-                   "DN": ("2420F", "referring"), "P3": ("2420F", "referring")},
-    INSTITUTIONAL: {"82": ("2420C", "rendering"), "DN": ("2420D", "referring")},
-}
-
-# Loop states of the claim parser.
-HEADER, BILLING, SUBSCRIBER, PATIENT, CLAIM, OTHER_PAYER, LINE, DRUG, LINE_PROVIDER, \
-    LINE_OTHER = range(10)
-
-
-# Segment codes for the reader's dispatch: loop segments first, then (from
-# ENVELOPE on) the envelope segments.  Segments not listed are counted and
-# passed over without being split into elements.
-NM1, DTP, LX, SERVICE, CLM, LIN, CTP, REF, HI, HL, SBR, LINE_END, DMG, BHT, ENVELOPE, ISA, GS, \
-    ST, SE, GE, IEA = range(21)
-_THREE = {"NM1": NM1, "DTP": DTP, "SV1": SERVICE, "SV2": SERVICE, "CLM": CLM, "LIN": LIN,
-          "CTP": CTP, "REF": REF, "SBR": SBR, "SVD": LINE_END, "DMG": DMG, "BHT": BHT,
-          "ISA": ISA, "IEA": IEA}
-# Segments that may stand between an ISA and its first GS.
-_INTERCHANGE_LEVEL = ("TA1",)
-_TWO = {"LX": LX, "HI": HI, "HL": HL, "LQ": LINE_END, "GS": GS, "ST": ST, "SE": SE, "GE": GE}
-
-
-PADDING = ("",) * 10  # NM1 and SBR are read up to element 9
-ISA_FIELDS = 17  # ISA01-ISA16 and the id: a short ISA inside a file is padded to this
-
-
-def _dispatch(element: str) -> dict[str, int]:
-    """Segment code by the first three characters of a segment (two-letter ids
-    are followed by the element separator)."""
-    table = {tag + element: code for tag, code in _TWO.items()}
-    table.update(_THREE)
-    return table
-
-
-class ClaimReader:
+class ClaimReader(EnvelopeChecks):
     """Read one file: ``claims()`` yields Claim objects; ``findings`` collects
-    the reader's own findings (EDI codes); counters describe the file."""
+    the reader's own findings (EDI codes); counters describe the file.
 
-    def __init__(self, path: str | Path, stream: BinaryIO | None = None) -> None:
+    ``drug_codes`` are the HCPCS codes of the drug table: a claim is a drug
+    claim when a line is a drug line (``edi837.extract.is_drug_line``), and
+    only a drug claim's malformed lines are reported (EDI007), as only its
+    lines are checked.  ``fast``: yield every drug claim, but pass over other
+    claims without reading them where that cannot change a finding (they are
+    counted in ``claim_count``; edi837.fast says when) - some may still be
+    yielded.  Without it every claim is yielded (the reference reader).
+    """
+
+    def __init__(self, path: str | Path, stream: BinaryIO | None = None, *,
+                 drug_codes: Collection[str] = (), fast: bool = False) -> None:
         self.path = str(path)
         self.segments = SegmentReader(path, stream)
+        self.drug_codes = drug_codes
+        self.fast = fast
         self.findings: list[Finding] = []
         self.interchanges = 0
         self.transactions = 0
@@ -102,12 +61,19 @@ class ClaimReader:
         self._isa13 = self._gs06 = self._st02 = None
         self._isa_fields: list[str] = [""] * ISA_FIELDS
         self._envelope: Envelope | None = None
+        # what the fast path needs to know between the items it hands over
+        self.hierarchy = Hierarchy()  # the HL order of the open transaction set
+        self.in_claim_set = False  # inside a transaction set read as 837 claims
+        self._delimiters = None  # of the segments being read
 
     # -- findings -------------------------------------------------------
     def _finding(self, rule: str, severity: str, message: str, *,
                  segment_index: int | None, segment: str | None, value: str | None = None,
                  loop: str | None = None, claim: Claim | None = None,
-                 line: ServiceLine | None = None, fix=None) -> Finding:
+                 line: ServiceLine | None = None, fix=None,
+                 held: list[Finding] | None = None) -> Finding:
+        """A reader finding; one about a claim's lines is ``held`` until the claim is
+        read, and kept only if it is a drug claim."""
         finding = Finding(
             rule=rule, severity=severity, message=message, path=self.path,
             segment_index=segment_index, segment=segment, loop=loop, value=value,
@@ -124,7 +90,7 @@ class ClaimReader:
             finding.billing_npi = claim.billing_provider.npi or None \
                 if claim.billing_provider else None
             finding.claim_charge = claim.charge or None
-        self.findings.append(finding)
+        (self.findings if held is None else held).append(finding)
         if rule == "EDI002" and severity == ERROR:
             self.unreadable = True  # part of the file is missing or cut: not fully read
         return finding
@@ -156,7 +122,22 @@ class ClaimReader:
                           segment_index=1 if self.segments.segment_count else None,
                           segment="ISA", value=", ".join(notes))
 
+    def _items(self):
+        """What the state machine reads: batches of segments, and with ``fast``
+        also the fast path's skipped claims."""
+        if self.fast:
+            from .fast import FastPath
+
+            return FastPath(self, self.drug_codes).items(self.segments.blocks())
+        return self.segments.batches()
+
+    def _drug_claim(self, claim: Claim) -> bool:
+        codes = self.drug_codes
+        return any(is_drug_line(line, codes.__contains__) for line in claim.lines)
+
     def _read(self) -> Iterator[Claim]:  # noqa: C901 - one flat state machine, on purpose
+        from .fast import Skip
+
         finding = self._finding
         isa = gs = st = None  # fields of the open envelopes
         groups_in_isa = sets_in_gs = 0
@@ -175,8 +156,7 @@ class ClaimReader:
         in_patient = False
         level_findings: dict[str, tuple] = {"20": (), "22": (), "23": ()}
         stray: list | None = None  # [first index, segment id, count, outside what]
-        hl_levels: dict[str, str] = {}
-        hl_expected = 1
+        held: list[Finding] = []  # findings on the open claim's lines (drug claims keep them)
         component = ":"
         element = None
         dispatch: dict[str, int] = {}
@@ -191,17 +171,26 @@ class ClaimReader:
                 if line is not None:
                     line.last_index = end_index
                 self.claim_count += 1
+                if held:
+                    release(done)
             claim = line = drug = None
             return done
+
+        def release(done: Claim) -> None:
+            if self._drug_claim(done):
+                self.findings.extend(held)
+            held.clear()
 
         def abandon_claim(why: str, index: int, tag: str) -> None:
             """A transaction set cut short: report it, and drop its unfinished claim
             (rules on half a claim would only mislead)."""
             nonlocal claim, line, drug
-            finding("EDI002", ERROR, f"transaction {self._st02} is not closed ({why})",
-                    segment_index=index, segment=tag)
             if claim is not None:
                 self.incomplete_claims += 1
+                if held:
+                    release(claim)
+            finding("EDI002", ERROR, f"transaction {self._st02} is not closed ({why})",
+                    segment_index=index, segment=tag)
             claim = line = drug = None
 
         def flush_stray() -> None:
@@ -214,10 +203,18 @@ class ClaimReader:
             finding("EDI002", ERROR, f"{tag} outside any {outside} ({span}): segments "
                     "there are not read", segment_index=first, segment=tag)
 
-        for batch in self.segments.batches():
+        for batch in self._items():
+            if batch.__class__ is Skip:  # claims the fast path passed over
+                done = close_claim(batch.first_index - 1)
+                if done is not None:
+                    yield done
+                self.claim_count += batch.claims
+                continue
+            self._delimiters = batch.delimiters
             if batch.delimiters.element != element:
                 element = batch.delimiters.element
-                dispatch = _dispatch(element)
+                dispatch = dispatch_table(element)
+            hl_checked = getattr(batch, "hl_checked", False)  # edi837.parallel's runs have none
             for index, text in enumerate(batch.texts, batch.first_index):
                 code = dispatch.get(text[:3])
                 if code is None or (code < ENVELOPE and st is None):
@@ -227,7 +224,7 @@ class ClaimReader:
                             stray[2] += 1
                         elif isa is None:
                             stray = [index, tag, 1, "interchange"]
-                        elif not (gs is None and tag in _INTERCHANGE_LEVEL):
+                        elif not (gs is None and tag in INTERCHANGE_LEVEL):
                             stray = [index, tag, 1, "transaction set"]
                     continue
                 fields = text.split(element)
@@ -239,15 +236,14 @@ class ClaimReader:
                         if state == LINE or state == DRUG or state == LINE_PROVIDER:
                             target = line_providers.get(entity)
                             if target is not None and line is not None:
-                                setattr(line, target[1], self._provider(fields, index, target[0]))
+                                setattr(line, target[1], provider(fields, index, target[0]))
                             state = LINE_PROVIDER
                         elif state == CLAIM:
                             target = claim_providers.get(entity)
                             if target is not None and claim is not None:
-                                setattr(claim, target[1],
-                                        self._provider(fields, index, target[0]))
+                                setattr(claim, target[1], provider(fields, index, target[0]))
                         elif state == BILLING and entity == "85":
-                            billing = self._provider(fields, index, "2010AA")
+                            billing = provider(fields, index, "2010AA")
                         elif state == SUBSCRIBER:
                             if entity == "IL":
                                 subscriber_id = fields[9]
@@ -269,7 +265,7 @@ class ClaimReader:
                     elif code == DTP:
                         if state == LINE:
                             if line is not None and fields[1] == "472":
-                                self._line_date(fields, index, line)
+                                line_date(fields, index, line)
                         elif state == CLAIM and claim is not None:
                             claim.dates[fields[1]] = fields[3]
                     elif code == LX:
@@ -282,12 +278,12 @@ class ClaimReader:
                             state = LINE
                     elif code == SERVICE:
                         if line is not None and state == LINE:
-                            self._service(fields, index, line, claim, component)
+                            self._service(fields, index, line, claim, component, held)
                     elif code == CLM:
                         done = close_claim(index - 1)
                         if done is not None:
                             yield done
-                        claim = self._claim(fields, index, component)
+                        claim = new_claim(fields, index, component, self._envelope)
                         claim.billing_provider = billing
                         claim.subscriber_id = subscriber_id
                         claim.patient_is_subscriber = not in_patient
@@ -311,7 +307,7 @@ class ClaimReader:
                                         "the line's 2420/2430 loops, where the guide does not "
                                         "read it: move it after the line's DTP/REF segments",
                                         segment_index=index, segment="LIN", loop="2410",
-                                        claim=claim, line=line, value=fields[3])
+                                        claim=claim, line=line, value=fields[3], held=held)
                             drug = DrugIdentification(fields[2], fields[3],
                                                       index)
                             line.drug = drug
@@ -333,16 +329,21 @@ class ClaimReader:
                                 claim.original_reference = fields[2]
                     elif code == HI:
                         if claim is not None and state == CLAIM:
-                            self._diagnoses(fields, index, claim, component)
+                            add_diagnoses(fields, index, claim, component)
                     elif code == HL:
                         done = close_claim(index - 1)
                         if done is not None:
                             yield done
-                        state, in_patient, problem = self._hl(fields, index, hl_levels,
-                                                              hl_expected)
-                        hl_expected += 1
+                        if hl_checked:  # in order: the fast path checked it (Hierarchy.take)
+                            state, in_patient, found = LEVEL_STATE[fields[3]], \
+                                fields[3] == "23", ()
+                        else:
+                            hierarchy = self.hierarchy
+                            state, in_patient, problem = self._hl(
+                                fields, index, hierarchy.levels, hierarchy.expected)
+                            hierarchy.expected += 1
+                            found = (problem,) if problem is not None else ()
                         person = None
-                        found = (problem,) if problem is not None else ()
                         if state == BILLING:
                             billing = None
                             level_findings = {"20": found, "22": (), "23": ()}
@@ -384,7 +385,7 @@ class ClaimReader:
                     isa, groups_in_isa = fields, 0
                     self._isa_fields = fields
                     gs = st = None
-                    reading = False
+                    reading = self.in_claim_set = False
                     self._isa13 = fields[13]
                     self._gs06 = self._st02 = None
                     self.interchanges += 1
@@ -411,7 +412,7 @@ class ClaimReader:
                     self.transactions += 1
                     self._st02 = fields[2]
                     envelope = self._open_transaction(fields, gs, index)
-                    reading = envelope is not None
+                    reading = self.in_claim_set = envelope is not None
                     if envelope is not None:
                         self.claim_sets += 1
                         claim_providers = CLAIM_PROVIDERS[envelope.kind]
@@ -420,8 +421,7 @@ class ClaimReader:
                         state = HEADER
                         billing = None
                         subscriber_id = payer_name = payer_id = filing = ""
-                        hl_levels = {}
-                        hl_expected = 1
+                        self.hierarchy = Hierarchy()
                 elif code == SE:
                     if st is None:
                         finding("EDI002", ERROR, "SE without ST", segment_index=index,
@@ -433,7 +433,7 @@ class ClaimReader:
                         self._check_trailer(fields, index, "SE", 1, index - st_start + 1,
                                             "segments", 2, st[2], "ST02")
                     st = None
-                    reading = False
+                    reading = self.in_claim_set = False
                     self._st02 = None
                 elif code == GE:
                     if gs is None:
@@ -443,7 +443,7 @@ class ClaimReader:
                         if st is not None:
                             abandon_claim("no SE before GE", index, "GE")
                             st = None
-                            reading = False
+                            reading = self.in_claim_set = False
                         self._check_trailer(fields, index, "GE", 1, sets_in_gs,
                                             "transaction sets", 2, gs[6], "GS06")
                     gs = None
@@ -456,7 +456,7 @@ class ClaimReader:
                         if st is not None:
                             abandon_claim("no SE before IEA", index, "IEA")
                             st = None
-                            reading = False
+                            reading = self.in_claim_set = False
                         if gs is not None:
                             finding("EDI002", ERROR, f"group {self._gs06} is not closed "
                                     "(no GE before IEA)", segment_index=index, segment="IEA")
@@ -485,64 +485,6 @@ class ClaimReader:
         elif self.transactions and not self.claim_sets:
             self.unreadable = True  # X12, but nothing in it is an 837 we can read (EDI005)
 
-    # -- envelope helpers -------------------------------------------------------
-    def _open_transaction(self, st: list[str], gs: list[str] | None,
-                          index: int) -> Envelope | None:
-        """Check ST01/ST03; return the envelope, or None to skip the set."""
-        code = st[1]
-        version = st[3] or (gs[8] if gs else "")
-        if code == "837" and gs is not None and st[3] and gs[8] and gs[8] != st[3]:
-            self._finding("EDI005", WARNING, f"GS08 version {gs[8]} differs from ST03 "
-                          f"{st[3]}; read as ST03", segment_index=index, segment="ST",
-                          value=gs[8])
-        if code != "837":
-            self._finding("EDI005", ERROR, f"transaction set {code or '(none)'} is not an 837 "
-                          "claim; skipped", segment_index=index, segment="ST", value=code)
-            return None
-        kind = GUIDES.get(version)
-        if kind is None:
-            variant = VARIANTS.get(version)
-            if variant is None:
-                self._finding("EDI005", ERROR, f"837 version {version or '(none)'} is not "
-                              "5010 professional (005010X222A1) or institutional "
-                              "(005010X223A2); skipped", segment_index=index, segment="ST",
-                              value=version)
-                # its claims are read by no command: the file must not pass as checked
-                # (a set that is not an 837 holds no claim; fix lists it as not carried)
-                self.unreadable = True
-                return None
-            guide, kind = variant
-            self._finding("EDI005", WARNING, f"version {version} read as {guide}",
-                          segment_index=index, segment="ST", value=version)
-        isa = self._isa_fields
-        return Envelope(path=self.path, interchange=self._isa13 or "", group=self._gs06 or "",
-                        transaction=st[2], version=version, kind=kind,
-                        sender=gs[2] if gs else "",
-                        receiver=gs[3] if gs else "",
-                        isa_sender_qualifier=isa[5].strip(), isa_sender=isa[6].strip(),
-                        isa_receiver_qualifier=isa[7].strip(), isa_receiver=isa[8].strip())
-
-    def _check_trailer(self, fields: list[str], index: int, tag: str, count_pos: int,
-                       expected_count: int, what: str, control_pos: int, expected_control: str,
-                       header: str) -> None:
-        count = fields[count_pos]
-        if count.strip() != str(expected_count):
-            edit = Edit(index, tag, count_pos, None, count, str(expected_count))
-            self._finding("EDI004", ERROR, f"{tag}{count_pos:02d} says {count or '(empty)'} "
-                          f"{what}, there are {expected_count}", segment_index=index,
-                          segment=tag, value=count,
-                          fix=Fix(f"set {tag}{count_pos:02d} to {expected_count}", (edit,)))
-        control = fields[control_pos]
-        if control != expected_control:
-            fix = None
-            if expected_control:  # the trailer takes the header's number; none to take: no fix
-                fix = Fix(f"set {tag}{control_pos:02d} to {expected_control}",
-                          (Edit(index, tag, control_pos, None, control, expected_control),))
-            self._finding("EDI003", ERROR, f"{tag}{control_pos:02d} control number "
-                          f"{control or '(empty)'} does not match {header} "
-                          f"{expected_control or '(empty)'}",
-                          segment_index=index, segment=tag, value=control, fix=fix)
-
     def _hl(self, fields: list[str], index: int, levels: dict[str, str],
             expected: int) -> tuple[int, bool, Finding | None]:
         """Track the HL hierarchy: (loop state, a patient level, the EDI007 finding
@@ -554,11 +496,7 @@ class ClaimReader:
             found = self._finding("EDI007", ERROR, f"HL out of order: {problem}",
                                   segment_index=index, segment="HL", value=hl_id, loop="2000")
         levels[hl_id] = level
-        if level == "20":
-            return BILLING, False, found
-        if level == "23":
-            return PATIENT, True, found
-        return SUBSCRIBER, False, found
+        return LEVEL_STATE.get(level, SUBSCRIBER), level == "23", found
 
     @staticmethod
     def _hl_problem(fields: list[str], index: int, levels: dict[str, str],
@@ -566,100 +504,18 @@ class ClaimReader:
         """What is wrong with an HL's place in the hierarchy, or None.  A method of
         its own so a reader of one piece of a file (edi837.parallel) can take the
         verdict of the whole file's read instead."""
-        hl_id, parent, level = fields[1], fields[2], fields[3]
-        problem = None
-        if hl_id != str(expected):
-            problem = f"HL01 is {hl_id or '(empty)'}, expected {expected}"
-        elif level == "20" and parent:
-            problem = "billing provider HL (20) must not have a parent"
-        elif level == "22" and levels.get(parent) != "20":
-            problem = f"subscriber HL {hl_id} has parent {parent or '(none)'}, not a billing " \
-                      "provider HL"
-        elif level == "23" and levels.get(parent) != "22":
-            problem = f"patient HL {hl_id} has parent {parent or '(none)'}, not a subscriber HL"
-        elif level not in ("20", "22", "23"):
-            problem = f"HL03 level code {level or '(empty)'} is not 20, 22 or 23"
-        return problem
+        return hl_problem(fields[1], fields[2], fields[3], levels, expected)
 
     # -- claim helpers ----------------------------------------------------------
-    @staticmethod
-    def _provider(fields: list[str], index: int, loop: str) -> Provider:
-        npi = fields[9] if fields[8] == "XX" else ""
-        return Provider(loop=loop, entity=fields[1], npi=npi,
-                        name=fields[3], segment_index=index, entity_type=fields[2],
-                        first_name=fields[4])
-
-    def _claim(self, fields: list[str], index: int, component: str) -> Claim:
-        facility = fields[5].split(component)
-        facility += [""] * (3 - len(facility))
-        return Claim(envelope=self._envelope, claim_id=fields[1], clm_index=index,
-                     charge=fields[2], facility_code=facility[0],
-                     facility_qualifier=facility[1], frequency=facility[2],
-                     first_index=index)
-
-    @staticmethod
-    def _diagnoses(fields: list[str], index: int, claim: Claim, component: str) -> None:
-        if claim.hi_index is None:
-            claim.hi_index = index
-        diagnoses = claim.diagnoses
-        for composite in fields[1:13]:  # HI01-HI12
-            if not composite:
-                continue  # an empty element, or the padding past the last
-            qualifier, _, rest = composite.partition(component)
-            if qualifier in DIAGNOSIS_QUALIFIERS:
-                code = rest.split(component, 1)[0]
-                diagnoses.append(Diagnosis(len(diagnoses) + 1, qualifier, code, index))
-
     def _service(self, fields: list[str], index: int, line: ServiceLine, claim: Claim,
-                 component: str) -> None:
-        tag = fields[0]
-        line.segment_id = tag
-        line.segment_index = index
-        if tag == "SV1":
-            composite = fields[1]
-            line.charge = fields[2]
-            line.unit_basis = fields[3]
-            line.units = fields[4]
-            pointers = fields[7]
-            if pointers:
-                line.pointer_slots = slots = tuple(pointers.split(component))
-                line.pointers = tuple(filter(None, slots))
-        else:
-            line.revenue_code = fields[1]
-            composite = fields[2]
-            line.charge = fields[3]
-            line.unit_basis = fields[4]
-            line.units = fields[5]
-        parts = composite.split(component)
-        line.qualifier = parts[0]
-        line.procedure = parts[1] if len(parts) > 1 else ""
-        if len(parts) > 2:
-            line.modifier_slots = slots = tuple(parts[2:6])
-            line.modifiers = tuple(filter(None, slots))
-        charge, units = line.charge, line.units
-        if (not line.procedure or (charge and parse_decimal(charge) is None)
-                or (units and parse_decimal(units) is None)):
-            problems = []
-            if not line.procedure:
-                problems.append("no procedure code composite")
-            if charge and parse_decimal(charge) is None:
-                problems.append(f"charge {charge!r} is not a number")
-            if units and parse_decimal(units) is None:
-                problems.append(f"units {units!r} are not a number")
-            delimiters = self.segments.delimiters
+                 component: str, held: list[Finding]) -> None:
+        composite = read_service(fields, index, line, component)
+        problems = service_problems(line)
+        if problems:
+            delimiters = self._delimiters
             if delimiters is not None and delimiters.composites_ambiguous:
                 problems.append(f"ISA16 component separator {delimiters.component!r} equals "
                                 "ISA11 repetition separator, so composites cannot be split")
-            self._finding("EDI007", ERROR, f"malformed {tag}: " + "; ".join(problems),
-                          segment_index=index, segment=tag, loop="2400", claim=claim,
-                          line=line, value=composite)
-
-    @staticmethod
-    def _line_date(fields: list[str], index: int, line: ServiceLine) -> None:
-        value = fields[3]
-        if fields[2] == "RD8" and "-" in value:
-            start, _, end = value.partition("-")
-            line.service_date, line.service_date_end = start, end
-        else:
-            line.service_date = value
-        line.date_index = index
+            self._finding("EDI007", ERROR, f"malformed {fields[0]}: " + "; ".join(problems),
+                          segment_index=index, segment=fields[0], loop="2400", claim=claim,
+                          line=line, value=composite, held=held)

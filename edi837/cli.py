@@ -14,8 +14,8 @@ from .cli_history import history_options, open_history_or_exit
 from .cli_parallel import check_parallel_options, parallel_options, run_parallel
 from .cli_support import (EXIT_OK, EXIT_TROUBLE, load_config_or_exit, load_table_or_exit,
                           report_reader_errors, complain, output_stream, input_files,
-                          refuse_outputs_over_inputs, refdata_option, report_options,
-                          write_reports)
+                          no_fast_option, quiet_option, refuse_outputs_over_inputs,
+                          refdata_option, report_options, write_reports)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -39,23 +39,34 @@ def main() -> None:
 @click.option("--drug-table", "drug_tables", multiple=True,
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Extra drug table (TOML) adding to or overriding the shipped one.")
+@no_fast_option
+@quiet_option
 def extract(paths: tuple[Path, ...], fmt: str, output: str | None,
-            drug_tables: tuple[Path, ...]) -> None:
+            drug_tables: tuple[Path, ...], quiet: bool) -> None:
     """Print one row per drug line of the 837 files and folders PATHS.
 
     Exit status: 0 when every file was read, 2 when any could not be.
     """
     from .claims import ClaimReader
+    from .engine import fast_path_wanted
     from .extract import RowWriter, rows
+    from .progress import Progress, total_size, wanted
 
     table = load_table_or_exit(drug_tables)
     inputs = input_files(paths)
     refuse_outputs_over_inputs([output], inputs)
     status = EXIT_OK
-    with output_stream(output) as out:
+    fast = fast_path_wanted()
+    with output_stream(output) as out, \
+            Progress(total_size(inputs), "edi837 extract", enabled=wanted(quiet)) as progress:
         writer = RowWriter(out, fmt)
         for path in inputs:
-            reader = ClaimReader(path)
+            try:
+                raw = open(path, "rb")
+            except OSError:
+                raw = None  # the reader opens it again, and says why it cannot (EDI001)
+            reader = ClaimReader(path, progress.reading(raw) if raw is not None else None,
+                                 drug_codes=table.drugs, fast=fast)
             try:
                 for record in rows(reader.claims(), table.drugs.__contains__):
                     writer.write(record)
@@ -63,6 +74,10 @@ def extract(paths: tuple[Path, ...], fmt: str, output: str | None,
                 complain(f"{path}: EDI008 edi837 failed while reading this file: "
                          f"{type(exc).__name__}: {exc} (a bug in edi837: please report it)")
                 status = EXIT_TROUBLE
+            finally:
+                if raw is not None:
+                    raw.close()
+            progress.clear()
             report_reader_errors(reader)  # a skipped set that is not an 837 too
             if reader.unreadable:
                 status = EXIT_TROUBLE
@@ -79,12 +94,14 @@ def extract(paths: tuple[Path, ...], fmt: str, output: str | None,
 @history_options
 @ack277_option
 @parallel_options
+@no_fast_option
+@quiet_option
 def check(paths: tuple[Path, ...], fmt: str, outputs: tuple[str, ...], select: str | None,
           ignore: str | None, min_severity: str | None, drug_tables: tuple[Path, ...],
           config_path: str | None, refdata: Path | None, ig_validate: bool,
           history_path: str | None, history_key: str | None, history_days: int | None,
           ack277_dir: Path | None, jobs: int, dask_address: str | None, insecure: bool,
-          work_dir: Path | None) -> None:
+          work_dir: Path | None, quiet: bool) -> None:
     """Check the drug lines of the 837 files and folders PATHS against the billing rules.
 
     The files are one run: claims are judged against each other in the order
@@ -97,6 +114,7 @@ def check(paths: tuple[Path, ...], fmt: str, outputs: tuple[str, ...], select: s
     """
     from .engine import Engine
     from .history import HistoryStoreError
+    from .progress import Progress, total_size, wanted
 
     check_parallel_options(jobs, dask_address, insecure)
     table = load_table_or_exit(drug_tables, refdata)
@@ -105,8 +123,12 @@ def check(paths: tuple[Path, ...], fmt: str, outputs: tuple[str, ...], select: s
     refuse_outputs_over_inputs(outputs, inputs)
     store = open_history_or_exit(history_path, history_key, history_days)
     engine = Engine(table, config, history=store)
+    # bytes read, drawn by this process (workers of --jobs/--dask read elsewhere: no bar)
+    one_job = jobs == 1 and dask_address is None
+    engine.progress = Progress(total_size(inputs), "edi837 check",
+                               enabled=one_job and wanted(quiet))
     try:
-        if jobs == 1 and dask_address is None:
+        if one_job:
             report = engine.run(inputs)
         else:
             report = run_parallel(engine, inputs, jobs=jobs, dask=dask_address,
@@ -116,6 +138,7 @@ def check(paths: tuple[Path, ...], fmt: str, outputs: tuple[str, ...], select: s
         complain(str(exc))
         sys.exit(EXIT_TROUBLE)
     finally:
+        engine.progress.close()
         engine.close()
         if store is not None:
             store.close()

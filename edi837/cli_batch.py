@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from .cli_support import (EXIT_TROUBLE, complain, load_config_or_exit, load_table_or_exit,
-                          parse_codes)
+                          no_fast_option, parse_codes, quiet_option)
 
 
 class _Formatter(logging.Formatter):
@@ -149,6 +149,8 @@ def _formats(values: tuple[str, ...]) -> tuple[str, ...]:
 @click.option("--history-days", type=click.IntRange(min=0), default=400, show_default=True,
               help="Keep history lines whose date of service is at most this many days old "
                    "(0 keeps everything).")
+@no_fast_option
+@quiet_option
 def batch(inbox: Path, out: Path, archive: Path | None, quarantine: Path | None, fix: bool,
           split: bool, validate: bool, ack277: bool, formats: tuple[str, ...],
           select: str | None, ignore: str | None, jobs: int, dask_address: str | None,
@@ -156,7 +158,7 @@ def batch(inbox: Path, out: Path, archive: Path | None, quarantine: Path | None,
           max_size: int, reprocess: bool, log_file: str | None,
           config_path: str | None, drug_tables: tuple[Path, ...], refdata: Path | None,
           history_path: Path | None, no_history: bool, history_key: Path | None,
-          history_days: int) -> None:
+          history_days: int, quiet: bool) -> None:
     """Check every file dropped into INBOX once: reports, then archive or quarantine.
 
     Files still being written are left for a later run (--settle, --marker).
@@ -184,7 +186,9 @@ def batch(inbox: Path, out: Path, archive: Path | None, quarantine: Path | None,
         sys.exit(EXIT_TROUBLE)
     load_table_or_exit(drug_tables, refdata)  # a broken drug table stops here, with its message
     config = load_config_or_exit(config_path, select, ignore)
-    progress = sys.stderr.isatty()
+    from .progress import wanted
+
+    progress = wanted(quiet)  # the bar of files done, on a terminal only
     try:
         unconfigure_logging = configure_logging(log_file, quiet_stderr=progress)
     except OSError as exc:

@@ -7,7 +7,8 @@ from pathlib import Path
 import click
 
 from .cli_ack import Acknowledger, ack277_option
-from .cli_support import EXIT_OK, EXIT_TROUBLE, parse_codes, load_config_or_exit, load_table_or_exit, complain
+from .cli_support import (EXIT_OK, EXIT_TROUBLE, complain, load_config_or_exit,
+                          load_table_or_exit, no_fast_option, parse_codes, quiet_option)
 from .files import discover
 
 
@@ -31,9 +32,11 @@ from .files import discover
 @click.option("--config", "config_path", type=click.Path(dir_okay=False),
               help="Configuration file (default: ./edi837.toml when present).")
 @ack277_option
+@no_fast_option
+@quiet_option
 def fix(paths: tuple[Path, ...], out_dir: Path, select: str | None, ignore: str | None,
         dry_run: bool, force: bool, split: bool, drug_tables: tuple[Path, ...],
-        config_path: str | None, ack277_dir: Path | None) -> None:
+        config_path: str | None, ack277_dir: Path | None, quiet: bool) -> None:
     """Apply the safe fixes to the 837 files and folders PATHS, writing to --out-dir.
 
     Input files are never modified; outputs are written atomically and an
@@ -46,6 +49,7 @@ def fix(paths: tuple[Path, ...], out_dir: Path, select: str | None, ignore: str 
     that fails is named on stderr and the others are still fixed.
     """
     from .fix import Targets, fix_file
+    from .progress import Progress, total_size, wanted
 
     table = load_table_or_exit(drug_tables)
     # --select/--ignore choose fixes; the check itself runs as configured, so
@@ -59,7 +63,10 @@ def fix(paths: tuple[Path, ...], out_dir: Path, select: str | None, ignore: str 
         acks = Acknowledger(ack277_dir, config.acknowledgments, force=force)
     status = EXIT_OK
     outputs: dict[Path, Path] = {}  # every output -> the input it was written for
-    for path in discover(paths):
+    inputs = list(discover(paths))
+    progress = Progress(total_size(inputs), "edi837 fix", enabled=wanted(quiet))
+    for path in inputs:
+        progress.advance(0)  # drawn while this file is fixed, once the run takes a while
         # Same name in two folders, or claims.edi beside claims.x12 (one stem,
         # so the same split files): never let one input's outputs replace another's.
         targets = Targets.for_input(path, out_dir).all(split)
@@ -74,16 +81,20 @@ def fix(paths: tuple[Path, ...], out_dir: Path, select: str | None, ignore: str 
                               select=parse_codes(select, "--select"), ignore=parse_codes(ignore, "--ignore"),
                               dry_run=dry_run, force=force, split=split)
         except Exception as exc:  # noqa: BLE001 - one file's failure never stops the others
+            progress.clear()
             complain(f"{path}: fix failed: {type(exc).__name__}: {exc} (its outputs were "
                      "removed; this is a bug in edi837, please report it)")
             status = EXIT_TROUBLE
             continue
+        progress.clear()  # this file's own lines come next
+        progress.done += total_size([path])
         _report(result)
         status = max(status, result.exit_status)
         if acks is not None and result.exit_status == EXIT_TROUBLE:
             acks.trouble(f"{path}: no 277CA: the file was not fixed and split")
         elif acks is not None and acks.start([path]):
             acks.acknowledge(path, result.remaining)
+    progress.close()
     sys.exit(max(status, acks.status) if acks is not None else status)
 
 

@@ -128,6 +128,36 @@ def report_options(function):
     return function
 
 
+def _read_every_claim(ctx: click.Context, param, value: bool) -> None:
+    """--no-fast: every engine of this command, and its worker processes, reads every
+    claim with the full reader (edi837.engine.fast_path_wanted), until it ends."""
+    import os
+
+    if not value:
+        return
+    before = os.environ.get("EDI837_FAST")
+    os.environ["EDI837_FAST"] = "0"
+
+    def restore() -> None:
+        if before is None:
+            os.environ.pop("EDI837_FAST", None)
+        else:
+            os.environ["EDI837_FAST"] = before
+
+    ctx.call_on_close(restore)
+
+
+no_fast_option = click.option(
+    "--no-fast", is_flag=True, expose_value=False, callback=_read_every_claim,
+    help="Read every claim in full, not only those with drug lines (the reference "
+         "reader: the same findings, slower).")
+
+quiet_option = click.option(
+    "-q", "--quiet", is_flag=True,
+    help="No progress display (shown on a terminal when the work takes more than a few "
+         "seconds).")
+
+
 def write_reports(report, fmt: str, outputs: tuple[str, ...], min_severity: str | None = None,
                   *, announce: bool = False) -> None:
     """Write the report to stdout, or to each output in the format its name implies.

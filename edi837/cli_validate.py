@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from .cli_support import EXIT_TROUBLE, complain, report_reader_errors, write_reports
+from .cli_support import (EXIT_TROUBLE, complain, quiet_option, report_reader_errors,
+                          write_reports)
 from .files import discover
 
 
@@ -27,8 +28,9 @@ from .files import discover
                    "${XDG_DATA_HOME:-~/.local/share}/edi837/).")
 @click.option("-j", "--jobs", type=click.IntRange(min=0), default=1, show_default=True,
               help="Worker processes; 0 = one per CPU.  The findings do not depend on it.")
+@quiet_option
 def validate(paths: tuple[Path, ...], fmt: str, outputs: tuple[str, ...],
-             ack_dir: Path | None, counter: Path | None, jobs: int) -> None:
+             ack_dir: Path | None, counter: Path | None, jobs: int, quiet: bool) -> None:
     """Validate the 837 files and folders PATHS against the 5010 implementation
     guides (005010X222A1, 005010X223A2) with pyx12.
 
@@ -66,12 +68,18 @@ def validate(paths: tuple[Path, ...], fmt: str, outputs: tuple[str, ...],
         except ControlNumberError as exc:
             complain(str(exc))
             sys.exit(EXIT_TROUBLE)
+    from .progress import Progress, total_size, wanted
+
+    inputs = list(discover(paths))
+    progress = Progress(total_size(inputs), "edi837 validate", enabled=wanted(quiet))
     try:
-        report = validate_paths(discover(paths), jobs=jobs, ack_dir=ack_dir,
+        report = validate_paths(_taken(inputs, progress), jobs=jobs, ack_dir=ack_dir,
                                 control_numbers=numbers)
     except ControlNumberError as exc:  # the counter broke during the run (disk full...)
+        progress.close()
         complain(f"{exc}; the run was stopped")
         sys.exit(EXIT_TROUBLE)
+    progress.close()
     write_reports(report, fmt, outputs, announce=True)
     for result in report.files:
         if result.status == "unreadable":
@@ -79,3 +87,18 @@ def validate(paths: tuple[Path, ...], fmt: str, outputs: tuple[str, ...],
         elif ack_dir is not None and not ack_path(result.path, ack_dir).exists():
             complain(f"{result.path}: no 999 written: pyx12 could not acknowledge it")
     sys.exit(report.exit_status())
+
+
+def _taken(paths: list[Path], progress):
+    """The paths, one by one as validation takes them: a file counts as done when
+    the next one is taken (validate_paths gives no finer signal)."""
+    from .progress import total_size
+
+    previous = None
+    for path in paths:
+        if previous is not None:
+            progress.advance(total_size([previous]))
+        previous = path
+        yield path
+    if previous is not None:
+        progress.advance(total_size([previous]))

@@ -12,6 +12,7 @@ input order: this run's, and with a store, earlier runs'.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -96,31 +97,36 @@ class ClaimContext:
                 hcpcs: str | None = None) -> Finding:
         claim = self.claim
         env = claim.envelope
-        if line is not None and segment_index is None:
-            segment_index, segment, loop = line.segment_index, line.segment_id, loop or "2400"
-        if segment_index is None:
-            segment_index, segment, loop = claim.clm_index, "CLM", loop or "2300"
-        finding = Finding(
-            rule=self.rule.code, severity=self.severity, message=message, path=env.path,
-            segment_index=segment_index, segment=segment, loop=loop,
-            claim_id=claim.claim_id, line_number=line.line_number if line else None,
-            hcpcs=hcpcs or (line.procedure if line else None), value=value,
-            interchange=env.interchange, group=env.group, transaction=env.transaction,
-            payer_id=claim.payer_id or None, charge=line.charge if line else None,
-            payer_name=claim.payer_name or None,
-            service_date=(claim.line_date(line) if line else self.claim_date()) or None,
-            billing_npi=claim.billing_provider.npi or None if claim.billing_provider else None,
-            claim_charge=claim.charge or None,
-            payment_limit=self.table.payment_limit(line.procedure, claim.line_date(line),
-                                                   line.units) if line else None,
-            claim_first=claim.first_index, claim_last=claim.last_index,
-            fix=fix if self.rule.fix == "safe" else None)
-        if self.severity == ERROR:
-            self.errors += 1
-        if line is not None:
+        rule = self.rule
+        billing = claim.billing_provider
+        if line is None:
+            line_number = charge = limit = None
+            hcpcs = hcpcs or None
+            service_date = self.claim_date() or None
+            extra = {}
+        else:
+            if segment_index is None:
+                segment_index, segment, loop = line.segment_index, line.segment_id, loop or "2400"
+            line_number, charge = line.line_number, line.charge
+            day = claim.line_date(line)
+            service_date = day or None
+            hcpcs = hcpcs or line.procedure
+            limit = self.table.payment_limit(line.procedure, day, line.units)
             # For reports: the line's NDC and units, and its SV1/SV2 index so
             # "dollars at risk" counts a line once however many findings it has.
-            finding.extra.update(ndc=line.ndc, units=line.units, line_index=line.segment_index)
+            extra = {"ndc": line.ndc, "units": line.units, "line_index": line.segment_index}
+        if segment_index is None:
+            segment_index, segment, loop = claim.clm_index, "CLM", loop or "2300"
+        # positional, in Finding's field order: this runs for every finding
+        finding = Finding(
+            rule.code, self.severity, message, env.path, segment_index, segment, loop,
+            claim.claim_id, line_number, hcpcs, value, env.interchange, env.group,
+            env.transaction, claim.payer_id or None, charge, claim.payer_name or None,
+            service_date, (billing.npi or None) if billing is not None else None,
+            claim.charge or None, limit, fix if rule.fix == "safe" else None, extra,
+            claim.first_index, claim.last_index)
+        if self.severity == ERROR:
+            self.errors += 1
         self.findings.append(finding)
         return finding
 
@@ -154,6 +160,14 @@ class LineContext:
     def finding(self, message: str, **where) -> Finding:
         where.setdefault("line", self.line)
         return self.claim_context.finding(message, **where)
+
+
+def fast_path_wanted(fast: bool | None = None) -> bool:
+    """Whether to read with the fast path: as asked, else unless $EDI837_FAST is 0
+    (the full reader is the reference: tests and `--no-fast` compare against it)."""
+    if fast is not None:
+        return fast
+    return os.environ.get("EDI837_FAST", "1").strip().lower() not in ("0", "no", "false", "off")
 
 
 def _sha256(path) -> str | None:
@@ -228,13 +242,18 @@ class Report:
 
 class Engine:
     def __init__(self, table, config: Config | None = None, *, shapes: bool = True,
-                 history: HistoryStore | None = None, run_id: str | None = None) -> None:
+                 history: HistoryStore | None = None, run_id: str | None = None,
+                 fast: bool | None = None) -> None:
         """``shapes``: on a claim shaped like one already checked, run only the rules
         that raised findings there (edi837.shapes); off only to compare against,
         the findings are the same.  ``history``: the store the history stage
         reads and adds to; without one, the files this engine checks are one
-        history of their own (a private temporary database)."""
+        history of their own (a private temporary database).  ``fast``: pass
+        over claims with no drug line unread (edi837.fast; the same findings);
+        None: on unless $EDI837_FAST is 0 (`--no-fast`)."""
         self.table = table
+        self.fast = fast_path_wanted(fast)
+        self.progress = None  # an edi837.progress.Progress: advanced by the bytes read
         self.config = config or Config()
         self._store = history
         self._run_id = run_id
@@ -362,8 +381,12 @@ class Engine:
         keys = stage.keys
         known = self.table.drugs.__contains__
         with raw:
-            stream = HashingReader(raw)
-            reader = ClaimReader(path, stream) if piece is None else piece.reader(path, stream)
+            stream = HashingReader(raw if self.progress is None else self.progress.reading(raw))
+            if piece is None:
+                reader = ClaimReader(path, stream, drug_codes=self.table.drugs, fast=self.fast)
+            else:  # a piece's own reader (edi837.parallel), judging drug claims as this one
+                reader = piece.reader(path, stream)
+                reader.drug_codes = self.table.drugs
             read_so_far = 0  # reader findings already tied to a claim
             claim = None
             # a file checked again against a lasting history replaces what it added
@@ -371,7 +394,6 @@ class Engine:
             stage.begin_file(_sha256(path) if stage.hash_first else None)
             try:
                 for claim in reader.claims():
-                    result.claims += 1
                     lines, errors = self.check_claim(claim, findings,
                                                      first_doses_in_history=persistent)
                     for finding in reader.findings[read_so_far:]:
@@ -393,6 +415,7 @@ class Engine:
                     "EDI008", ERROR, f"edi837 failed while reading this file{where}: "
                     f"{type(exc).__name__}: {exc} (a bug in edi837: please report it)",
                     str(path), segment_index=claim.last_index if claim is not None else None))
+            result.claims = reader.claim_count  # the fast path yields only some of them
             result.sha256 = stream.finish()  # also hashes what a stopped reader left
             # an unreadable file forwards nothing: its lines leave the history again
             findings.extend(stage.end_file(result.sha256, keep=not reader.unreadable))

@@ -54,10 +54,26 @@ class CsvRows:
     """The one CSV writer: a header row, then rows whose text cells are made
     safe (:func:`shown`, then :func:`excel_safe`); numbers pass through."""
 
+    CACHE = 4096  # safe texts remembered: most cells repeat row after row
+
     def __init__(self, out: TextIO, columns: Iterable[str]) -> None:
         self._writer = csv.writer(out, lineterminator="\n")
         self._writer.writerow(list(columns))
+        self._safe: dict[str, str] = {}
 
     def write(self, cells: Iterable[object]) -> None:
-        self._writer.writerow([cell if isinstance(cell, (int, float)) or cell is None
-                               else excel_safe(shown(cell)) for cell in cells])
+        safe = self._safe
+        if len(safe) > self.CACHE:
+            safe.clear()
+        row = []
+        for cell in cells:
+            if cell.__class__ is str:
+                text = safe.get(cell)
+                if text is None:
+                    text = safe[cell] = excel_safe(shown(cell))
+                row.append(text)
+            elif cell is None or isinstance(cell, (int, float)):
+                row.append(cell)
+            else:
+                row.append(excel_safe(shown(cell)))
+        self._writer.writerow(row)

@@ -18,8 +18,21 @@ def _time(stamp: float) -> str:
     return dt.datetime.fromtimestamp(stamp, dt.timezone.utc).isoformat(timespec="seconds")
 
 
-def _dumps(value) -> str:
-    return json.dumps(value, ensure_ascii=False)
+def _not_json(value):
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+# Made once: json.dumps with an option builds an encoder (and the C encoder under
+# it) on every call, and this runs for every finding.  The C encoder is CPython's
+# (json.encoder); where it is missing, the encoder object does the same.
+if json.encoder.c_make_encoder is not None:
+    _encode = json.encoder.c_make_encoder(None, _not_json, json.encoder.encode_basestring,
+                                          None, ": ", ", ", False, False, True)
+
+    def _dumps(value) -> str:
+        return "".join(_encode(value, 0))
+else:  # pragma: no cover - every CPython has it
+    _dumps = json.JSONEncoder(ensure_ascii=False).encode
 
 
 def _file_head(result: FileResult, numbers: FileFigures) -> dict:

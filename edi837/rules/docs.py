@@ -8,6 +8,7 @@ Dose-specific notes come from the drug table (``[[drugs.<HCPCS>.documentation]]`
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import lru_cache
 
 from ..claims import CLAIM_PROVIDERS, LINE_PROVIDERS
 from ..findings import INFO
@@ -15,6 +16,7 @@ from . import CLAIM, rule
 
 DISCARDED = "JW"  # CMS modifier: drug amount discarded, not administered
 
+@lru_cache(maxsize=None)  # a few kinds and attributes; built for every DOC note otherwise
 def _loops(kind: str, attributes: tuple[str, ...], *, lines: bool = True) -> str:
     """Where a guide carries these providers, from the reader's loop map: "2310B/2420A NM1*82"."""
     by_entity: dict[str, list[str]] = {}

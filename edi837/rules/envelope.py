@@ -99,7 +99,12 @@ def malformed():
     drug line's LIN/CTP (2410) placed after its 2420/2430 loops, where the
     guide does not read it (edi837 still reads the NDC, so the other rules
     can judge it).  The message names the likely cause, such as an ISA16
-    equal to ISA11, so composites cannot be split.
+    equal to ISA11, so composites cannot be split.  Service lines are
+    reported on drug claims only (a claim with a drug line: a J-code, a code
+    of the drug table, or a LIN), as only those claims are checked; HL order
+    is checked for every HL of the file.  Both readers report the same
+    (`--no-fast` reads every claim in full, the default passes over claims
+    with no drug line).
     Why: the line or claim cannot be checked, and a payer will reject it.
     Fix safety: none.
     """

@@ -21,13 +21,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Iterator
 
+from .blocks import _WHITESPACE, Block, block_cut, block_forms
+
 CHUNK_SIZE = 1 << 20
 ISA_LENGTH = 106
 # No 837 segment comes near this (the longest elements are a few hundred
 # characters); longer means the terminator is wrong.  Kept small so a file
 # with no terminator at all is refused before it costs memory.
 MAX_SEGMENT = 2 * CHUNK_SIZE
-_WHITESPACE = " \t\r\n\x0b\x0c"
 _PADDING = "\x00\x1a"  # NULs and a DOS end-of-file (Ctrl-Z) after an interchange
 
 
@@ -212,14 +213,18 @@ class Batch:
     Offsets are computed only when asked for (most segments never are).
     """
 
-    __slots__ = ("delimiters", "texts", "first_index", "_base", "_raw", "_keep", "_lengths",
-                 "_gap")
+    __slots__ = ("delimiters", "texts", "first_index", "hl_checked", "_base", "_raw", "_keep",
+                 "_lengths", "_gap")
 
     def __init__(self, delimiters: Delimiters, texts: list[str], first_index: int, base: int,
-                 raw: list[str], keep: list[int] | None, gap: int) -> None:
+                 raw: list[str], keep: list[int] | None, gap: int, *,
+                 hl_checked: bool = False) -> None:
         self.delimiters = delimiters
         self.texts = texts
         self.first_index = first_index
+        # the fast path checked these segments' HLs in bulk (edi837.fast): the claim
+        # reader takes their levels as they are
+        self.hl_checked = hl_checked
         self._base = base
         self._raw = raw  # the pieces between separators
         self._keep = keep
@@ -253,6 +258,9 @@ class SegmentReader:
         self.delimiters: Delimiters | None = None
         self.segment_count = 0
         self.bytes_read = 0  # offset past the last complete segment (and its break, if split on one)
+        # blocks(): give clean chunks as blocks (a reader that finds blocks of no use,
+        # as in a file of drug claims only, turns this off for a while)
+        self.blocks_wanted = True
 
     def __iter__(self) -> Iterator[tuple[list[str], int, int]]:
         for batch in self.batches():
@@ -262,15 +270,23 @@ class SegmentReader:
                 yield text.split(element), first + k, batch.offset(k)
 
     def batches(self) -> Iterator[Batch]:
+        return self._chunks(False)
+
+    def blocks(self) -> Iterator[Batch | Block]:
+        """The same segments, but a chunk with nothing between its segments comes
+        unsplit, as a Block (the fast path searches it); others as Batches."""
+        return self._chunks(True)
+
+    def _chunks(self, blocks: bool) -> Iterator[Batch | Block]:
         if self._stream is not None:
-            return self._batches(self._stream)
-        return self._batches_of_path()
+            return self._batches(self._stream, blocks)
+        return self._batches_of_path(blocks)
 
-    def _batches_of_path(self) -> Iterator[Batch]:
+    def _batches_of_path(self, blocks: bool) -> Iterator[Batch | Block]:
         with open(self.path, "rb") as stream:
-            yield from self._batches(stream)
+            yield from self._batches(stream, blocks)
 
-    def _batches(self, stream: BinaryIO) -> Iterator[Batch]:
+    def _batches(self, stream: BinaryIO, blocks: bool = False) -> Iterator[Batch | Block]:
         source = self.source
         chunks = _open_text_chunks(stream, source)
         buf = next(chunks, "")  # reading the head sets source.bom
@@ -335,73 +351,116 @@ class SegmentReader:
                 # after a terminator: more than one ordinary line break (LF or CR LF)
                 unusual = re.compile(f"(?:^|{re.escape(terminator)})(?:\\r?\\n)?+"
                                      f"[{re.escape(_WHITESPACE)}]")
+                forms = block_forms(delims)
             # Split what is buffered; the last piece may be incomplete.  When every
             # terminator is followed by the same line break and nothing else
             # (the usual "~\n" or "~\r\n"), split on both at once: no piece then
             # needs white space stripped.
             text = buf
-            separator = terminator
-            at = text.find(terminator)
-            for brk, odd in breaks:
-                if text.startswith(brk, at):
-                    # the previous chunk may have stopped inside this break
-                    tail = brk[1:] if text.startswith(brk[1:]) else ""
-                    if text[len(tail):len(tail) + 1] not in _WHITESPACE and \
-                            odd.search(text) is None:
-                        if tail:
-                            text = text[len(tail):]
-                            base += len(tail)
-                        separator = brk
-                        source.line_breaks = True
-                    break
-            raw = text.split(separator)
-            if exhausted:
-                if not raw[-1].strip(_WHITESPACE):
-                    raw.pop()
-                buf = ""
-            else:
-                buf = raw.pop()
-            # A new interchange may use other delimiters: stop after an IEA
-            # that is followed by more, and re-read them from its ISA.
-            rest = None
-            if iea in text:
-                for n, piece in enumerate(raw):
-                    if piece.lstrip(_WHITESPACE).startswith(iea) and n + 1 < len(raw):
-                        rest = raw[n + 1:]
-                        del raw[n + 1:]
-                        break
-            # Strip white space between segments only where there is some.
-            first = raw[0][:1] if raw else ""
-            if separator != terminator:
-                texts = raw
-            elif (first and first in _WHITESPACE) or any(s in text for s in spaced):
-                texts = [p.lstrip(_WHITESPACE) for p in raw]
-                # up to the last segment: white space at the end of the buffer is
-                # judged with what follows it (nothing, at the end of the file)
-                if unusual.search(text, 0, len(text.rstrip(_WHITESPACE))):
-                    source.whitespace_between_segments = True
-                else:
+            cut = block_cut(text, exhausted, terminator, forms, iea) \
+                if blocks and self.blocks_wanted else None
+            if cut is not None:
+                # Nothing between the segments: the chunk goes over unsplit.
+                separator, end, rest = cut
+                if separator != terminator:
                     source.line_breaks = True
-            else:
-                texts = raw
-            keep = None
-            if "" in texts:
-                source.padding = True  # an empty segment: a doubled terminator
-                keep = [j for j, t in enumerate(texts) if t]
-                texts = [texts[j] for j in keep]
-            if texts:
                 if blank_run:
                     source.whitespace_between_segments = True
                     blank_run = False
-                yield Batch(delims, texts, index + 1, base, raw, keep, len(separator))
-            index += len(texts)
-            self.segment_count = index
-            base += sum(map(len, raw)) + len(raw) * len(separator)
-            self.bytes_read = base
-            if rest is not None:
-                buf = separator.join(rest) + ("" if exhausted else separator + buf)
-                delims = None
-                continue
+                block = Block(delims, text, end, separator, index + 1, base)
+                yield block
+                # one terminator per separator, and none in a segment
+                index += block.count if block.count is not None \
+                    else text.count(terminator, 0, end)
+                self.segment_count = index
+                base += end
+                self.bytes_read = base
+                if rest is not None:
+                    buf = rest
+                    delims = None
+                    continue
+                buf = "" if exhausted else text[end:]
+                last = text.rfind(separator, 0, end - len(separator)) + len(separator)
+                ends_interchange = text.startswith(iea, last if last >= len(separator) else 0)
+            else:
+                separator = terminator
+                hold = 0  # characters at the end of text left for the next round
+                at = text.find(terminator)
+                for brk, odd in breaks:
+                    if text.startswith(brk, at):
+                        # the previous chunk may have stopped inside this break
+                        tail = brk[1:] if text.startswith(brk[1:]) else ""
+                        stop = len(text)
+                        last = text.rfind(terminator)
+                        if exhausted:
+                            if text.endswith(brk):  # the file's last break: nothing follows
+                                stop -= len(brk)
+                        elif brk.startswith(text[last:]):
+                            # the chunk ends in or just after the last terminator's break:
+                            # what follows it is not known yet, so that segment waits for
+                            # the next round (judged there with what follows)
+                            stop = last
+                            hold = len(text) - last if text.endswith(brk) else 0
+                        if text[len(tail):len(tail) + 1] not in _WHITESPACE and \
+                                odd.search(text, 0, stop) is None:
+                            if tail:
+                                text = text[len(tail):]
+                                base += len(tail)
+                            separator = brk
+                            source.line_breaks = True
+                        else:
+                            hold = 0
+                        break
+                limit = len(text) - hold
+                raw = text[:limit].split(separator)
+                if exhausted:
+                    if not raw[-1].strip(_WHITESPACE):
+                        raw.pop()
+                    buf = ""
+                else:
+                    buf = raw.pop() + text[limit:]
+                # A new interchange may use other delimiters: stop after an IEA
+                # that is followed by more, and re-read them from its ISA.
+                rest = None
+                if iea in text:
+                    for n, piece in enumerate(raw):
+                        if piece.lstrip(_WHITESPACE).startswith(iea) and n + 1 < len(raw):
+                            rest = raw[n + 1:]
+                            del raw[n + 1:]
+                            break
+                # Strip white space between segments only where there is some.
+                first = raw[0][:1] if raw else ""
+                if separator != terminator:
+                    texts = raw
+                elif (first and first in _WHITESPACE) or any(s in text for s in spaced):
+                    texts = [p.lstrip(_WHITESPACE) for p in raw]
+                    # up to the last segment: white space at the end of the buffer is
+                    # judged with what follows it (nothing, at the end of the file)
+                    if unusual.search(text, 0, len(text.rstrip(_WHITESPACE))):
+                        source.whitespace_between_segments = True
+                    else:
+                        source.line_breaks = True
+                else:
+                    texts = raw
+                keep = None
+                if "" in texts:
+                    source.padding = True  # an empty segment: a doubled terminator
+                    keep = [j for j, t in enumerate(texts) if t]
+                    texts = [texts[j] for j in keep]
+                if texts:
+                    if blank_run:
+                        source.whitespace_between_segments = True
+                        blank_run = False
+                    yield Batch(delims, texts, index + 1, base, raw, keep, len(separator))
+                index += len(texts)
+                self.segment_count = index
+                base += sum(map(len, raw)) + len(raw) * len(separator)
+                self.bytes_read = base
+                if rest is not None:
+                    buf = separator.join(rest) + ("" if exhausted else separator + buf)
+                    delims = None
+                    continue
+                ends_interchange = bool(raw) and raw[-1].lstrip(_WHITESPACE).startswith(iea)
             if exhausted:
                 break
             if len(buf) > CHUNK_SIZE and not buf.strip(_WHITESPACE):
@@ -414,7 +473,7 @@ class SegmentReader:
                 raise X12SyntaxError(
                     f"no segment terminator {terminator!r} in {len(buf)} characters",
                     segment_index=index + 1, offset=base)
-            if raw and raw[-1].lstrip(_WHITESPACE).startswith(iea):
+            if ends_interchange:
                 delims = None  # the next interchange may use other delimiters
             chunk = next(chunks, None)
             if chunk is None:

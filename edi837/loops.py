@@ -1,0 +1,238 @@
+"""The 837 loops segment by segment: what the claim reader takes from each.
+
+`edi837.claims.ClaimReader` walks the segments and keeps the loop state;
+the functions here turn one segment's elements into the parts of a Claim.
+`Hierarchy` keeps the HL order of a transaction set: one HL at a time for the
+reader, or a run of HLs at once for the fast path (`edi837.fast`), by the
+same rules.
+"""
+from __future__ import annotations
+
+from itertools import repeat
+
+from .model import (INSTITUTIONAL, PROFESSIONAL, Claim, Diagnosis, Envelope, Provider,
+                    ServiceLine, parse_decimal)
+
+# ST03/GS08 -> (kind, the guide it is read as).  Variants are read as the
+# nearest 5010 guide with an EDI005 warning (pyx12 has maps only for these two).
+GUIDES = {
+    "005010X222A1": PROFESSIONAL,
+    "005010X223A2": INSTITUTIONAL,
+}
+VARIANTS = {
+    "005010X222": ("005010X222A1", PROFESSIONAL),
+    "005010X222A2": ("005010X222A1", PROFESSIONAL),
+    "005010X223": ("005010X223A2", INSTITUTIONAL),
+    "005010X223A1": ("005010X223A2", INSTITUTIONAL),
+    "005010X223A3": ("005010X223A2", INSTITUTIONAL),
+}
+
+# HI qualifiers that carry diagnoses (ICD-10-CM, then ICD-9-CM).  Others
+# (BBR/BBQ procedures, BH/BE/BG occurrence, value and condition codes, BP/BO
+# anesthesia) are not diagnoses and SV107 never points at them.
+DIAGNOSIS_QUALIFIERS = frozenset(
+    ["ABK", "ABF", "ABJ", "APR", "ABN", "BK", "BF", "BJ", "PR", "BN"])
+
+# NM101 entity code -> (loop, Claim/ServiceLine attribute), per guide.
+CLAIM_PROVIDERS = {
+    PROFESSIONAL: {"DN": ("2310A", "referring"), "P3": ("2310A", "referring"),
+                   "82": ("2310B", "rendering"), "77": ("2310C", "facility")},
+    INSTITUTIONAL: {"71": ("2310A", "attending"), "82": ("2310D", "rendering"),
+                    "77": ("2310E", "facility"), "DN": ("2310F", "referring")},
+}
+LINE_PROVIDERS = {
+    PROFESSIONAL: {"82": ("2420A", "rendering"), "DK": ("2420E", "ordering"),
+                   "DN": ("2420F", "referring"), "P3": ("2420F", "referring")},
+    INSTITUTIONAL: {"82": ("2420C", "rendering"), "DN": ("2420D", "referring")},
+}
+
+# Loop states of the claim reader.
+HEADER, BILLING, SUBSCRIBER, PATIENT, CLAIM, OTHER_PAYER, LINE, DRUG, LINE_PROVIDER, \
+    LINE_OTHER = range(10)
+LEVELS = ("20", "22", "23")  # billing provider, subscriber, patient
+LEVEL_STATE = {"20": BILLING, "22": SUBSCRIBER, "23": PATIENT}
+# The level an HL's parent must have (none for a billing provider).
+# (objects, not strings: no HL03 in a file can equal them)
+_NO_PARENT, _NOT_A_LEVEL = object(), object()
+_PARENT_LEVEL = {"20": _NO_PARENT, "22": "20", "23": "22"}
+_NUMBERS = tuple(map(str, range(10_001)))  # HL01s of sets of up to 10,000 HLs, made once
+
+
+# Segment codes for the reader's dispatch: loop segments first, then (from
+# ENVELOPE on) the envelope segments.  Segments not listed are counted and
+# passed over without being split into elements.
+NM1, DTP, LX, SERVICE, CLM, LIN, CTP, REF, HI, HL, SBR, LINE_END, DMG, BHT, ENVELOPE, ISA, GS, \
+    ST, SE, GE, IEA = range(21)
+_THREE = {"NM1": NM1, "DTP": DTP, "SV1": SERVICE, "SV2": SERVICE, "CLM": CLM, "LIN": LIN,
+          "CTP": CTP, "REF": REF, "SBR": SBR, "SVD": LINE_END, "DMG": DMG, "BHT": BHT,
+          "ISA": ISA, "IEA": IEA}
+# Segments that may stand between an ISA and its first GS.
+INTERCHANGE_LEVEL = ("TA1",)
+_TWO = {"LX": LX, "HI": HI, "HL": HL, "LQ": LINE_END, "GS": GS, "ST": ST, "SE": SE, "GE": GE}
+
+
+PADDING = ("",) * 10  # NM1 and SBR are read up to element 9
+ISA_FIELDS = 17  # ISA01-ISA16 and the id: a short ISA inside a file is padded to this
+
+
+def dispatch_table(element: str) -> dict[str, int]:
+    """Segment code by the first three characters of a segment (two-letter ids
+    are followed by the element separator)."""
+    table = {tag + element: code for tag, code in _TWO.items()}
+    table.update(_THREE)
+    return table
+
+
+def hl_problem(hl_id: str, parent: str, level: str, levels: dict[str, str],
+               expected: int) -> str | None:
+    """What is wrong with an HL's place, given the levels of the HLs before it and
+    the HL01 expected, or None."""
+    if hl_id != str(expected):
+        return f"HL01 is {hl_id or '(empty)'}, expected {expected}"
+    if level == "20" and parent:
+        return "billing provider HL (20) must not have a parent"
+    if level == "22" and levels.get(parent) != "20":
+        return f"subscriber HL {hl_id} has parent {parent or '(none)'}, not a billing " \
+               "provider HL"
+    if level == "23" and levels.get(parent) != "22":
+        return f"patient HL {hl_id} has parent {parent or '(none)'}, not a subscriber HL"
+    if level not in LEVELS:
+        return f"HL03 level code {level or '(empty)'} is not 20, 22 or 23"
+    return None
+
+
+class Hierarchy:
+    """The HL order of one transaction set: HL01 counts 1, 2, 3 ...; a billing
+    provider (20) has no parent, a subscriber (22) a billing provider's, a
+    patient (23) a subscriber's, always an HL that came before."""
+
+    __slots__ = ("levels", "expected")
+
+    def __init__(self) -> None:
+        self.levels: dict[str, str] = {}  # HL01 -> HL03 of the HLs so far
+        self.expected = 1  # the next HL01
+
+    def check(self, hl_id: str, parent: str, level: str) -> str | None:
+        """Record one HL; what is wrong with its place, or None."""
+        problem = hl_problem(hl_id, parent, level, self.levels, self.expected)
+        self.levels[hl_id] = level
+        self.expected += 1
+        return problem
+
+    def take(self, hls: list[tuple[str, str, str]]) -> bool:
+        """Record the next HLs of the set, (HL01, HL02, HL03) each, if ``check``
+        would find nothing wrong with any of them; else change nothing and
+        return False (the caller then checks them one by one).
+
+        The same rules as ``check``, for a chunk's HLs at once: HL01 must be
+        the next numbers in turn, each level 20, 22 or 23, and each parent an
+        earlier HL of the level above (or none for 20).  Parents are looked up
+        in C (map over dicts), not in a Python loop.
+        """
+        if not hls:
+            return True
+        ids, parents, levels = zip(*hls)
+        start, count = self.expected, len(ids)
+        stop = start + count
+        numbers = _NUMBERS[start:stop] if stop <= len(_NUMBERS) \
+            else tuple(map(str, range(start, stop)))
+        if ids != numbers:
+            return False
+        known = self.levels
+        if not known.keys().isdisjoint(ids):
+            return False  # an HL01 seen before (only after an earlier problem): one by one
+        # each parent among these HLs must come before its child ...
+        position = dict(zip(ids, range(count)))
+        if not all(map(int.__lt__, map(position.get, parents, repeat(-1)), range(count))):
+            return False
+        # ... and have the level above (none for 20): among these HLs, else among the
+        # earlier ones; a level other than 20, 22 or 23 matches nothing
+        new = dict(zip(ids, levels))
+        new[""] = _NO_PARENT
+        found = tuple(map(new.get, parents, map(known.get, parents)))
+        if found != tuple(map(_PARENT_LEVEL.get, levels, repeat(_NOT_A_LEVEL))):
+            return False
+        del new[""]
+        known.update(new)
+        self.expected = stop
+        return True
+
+
+def provider(fields: list[str], index: int, loop: str) -> Provider:
+    npi = fields[9] if fields[8] == "XX" else ""
+    return Provider(loop=loop, entity=fields[1], npi=npi, name=fields[3], segment_index=index,
+                    entity_type=fields[2], first_name=fields[4])
+
+
+def new_claim(fields: list[str], index: int, component: str, envelope: Envelope) -> Claim:
+    facility = fields[5].split(component)
+    facility += [""] * (3 - len(facility))
+    return Claim(envelope=envelope, claim_id=fields[1], clm_index=index, charge=fields[2],
+                 facility_code=facility[0], facility_qualifier=facility[1],
+                 frequency=facility[2], first_index=index)
+
+
+def add_diagnoses(fields: list[str], index: int, claim: Claim, component: str) -> None:
+    if claim.hi_index is None:
+        claim.hi_index = index
+    diagnoses = claim.diagnoses
+    for composite in fields[1:13]:  # HI01-HI12
+        if not composite:
+            continue  # an empty element, or the padding past the last
+        qualifier, _, rest = composite.partition(component)
+        if qualifier in DIAGNOSIS_QUALIFIERS:
+            code = rest.split(component, 1)[0]
+            diagnoses.append(Diagnosis(len(diagnoses) + 1, qualifier, code, index))
+
+
+def read_service(fields: list[str], index: int, line: ServiceLine, component: str) -> str:
+    """Fill the line from its SV1 (837P) or SV2 (837I); return the composite,
+    as the procedure code is taken from its second component."""
+    tag = fields[0]
+    line.segment_id = tag
+    line.segment_index = index
+    if tag == "SV1":
+        composite = fields[1]
+        line.charge = fields[2]
+        line.unit_basis = fields[3]
+        line.units = fields[4]
+        pointers = fields[7]
+        if pointers:
+            line.pointer_slots = slots = tuple(pointers.split(component))
+            line.pointers = tuple(filter(None, slots))
+    else:
+        line.revenue_code = fields[1]
+        composite = fields[2]
+        line.charge = fields[3]
+        line.unit_basis = fields[4]
+        line.units = fields[5]
+    parts = composite.split(component)
+    line.qualifier = parts[0]
+    line.procedure = parts[1] if len(parts) > 1 else ""
+    if len(parts) > 2:
+        line.modifier_slots = slots = tuple(parts[2:6])
+        line.modifiers = tuple(filter(None, slots))
+    return composite
+
+
+def service_problems(line: ServiceLine) -> list[str]:
+    """What makes the line unreadable for the rules (EDI007): nothing, usually."""
+    charge, units = line.charge, line.units
+    problems = []
+    if not line.procedure:
+        problems.append("no procedure code composite")
+    if charge and parse_decimal(charge) is None:
+        problems.append(f"charge {charge!r} is not a number")
+    if units and parse_decimal(units) is None:
+        problems.append(f"units {units!r} are not a number")
+    return problems
+
+
+def line_date(fields: list[str], index: int, line: ServiceLine) -> None:
+    value = fields[3]
+    if fields[2] == "RD8" and "-" in value:
+        start, _, end = value.partition("-")
+        line.service_date, line.service_date_end = start, end
+    else:
+        line.service_date = value
+    line.date_index = index

@@ -1,0 +1,114 @@
+"""Chunks that need no splitting: the segment reader's blocks (`SegmentReader.blocks`).
+
+Most files put nothing between segments but the terminator and one line
+break.  Such a chunk can go to a reader unsplit, as a Block, for the reader
+to search (edi837.fast) and split only what it needs.  ``block_cut`` decides,
+with one search per chunk, whether a chunk may go over as a block and where
+it ends; anything unusual (white space, empty segments, text after an IEA
+that the ordinary way would judge differently) sends it the ordinary way.
+"""
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .reader import Batch, Delimiters
+
+# White space the segment reader passes over between segments (and notes, EDI006).
+_WHITESPACE = " \t\r\n\x0b\x0c"
+
+
+class Block:
+    """The complete segments of one buffered chunk, unsplit (``SegmentReader.blocks``).
+
+    ``text[:end]`` holds segments ``first_index`` onwards, each followed by
+    ``separator`` (the terminator, with its line break when every terminator
+    has the same one) and by nothing else: no white space, no empty segment,
+    no interchange after an IEA.  A block is given only where the chunk's
+    batch would have ``texts`` equal to ``text[:end].split(separator)`` (less
+    the empty piece after the last separator), so a reader may search the
+    text and split only what it needs (edi837.fast); ``batch()`` is the same
+    segments as a Batch.
+    """
+
+    __slots__ = ("delimiters", "text", "end", "separator", "first_index", "base", "count")
+
+    def __init__(self, delimiters: Delimiters, text: str, end: int, separator: str,
+                 first_index: int, base: int) -> None:
+        self.delimiters = delimiters
+        self.text = text
+        self.end = end
+        self.separator = separator
+        self.first_index = first_index
+        self.base = base  # file offset of text[0]
+        self.count: int | None = None  # segments; a reader that counted them may say
+
+    def batch(self) -> Batch:
+        from .reader import Batch
+
+        texts = self.text[:self.end - len(self.separator)].split(self.separator)
+        return Batch(self.delimiters, texts, self.first_index, self.base, texts, None,
+                     len(self.separator))
+
+
+def block_forms(delims: Delimiters) -> list[tuple[str, re.Pattern]]:
+    """For each separator a block may have (terminator with CR LF, with LF, alone):
+    a search for the first terminator that is not followed by exactly that and a
+    segment (white space, an empty segment), or that is followed by an IEA."""
+    t = delims.segment
+    iea = re.escape("IEA" + delims.element)
+    space = re.escape(_WHITESPACE + t)
+    forms = [(t + b, re.compile(f"{re.escape(t)}(?:(?={b}({iea}))|(?!{b}[^{space}]))"))
+             for b in ("\r\n", "\n") if t not in b]
+    forms.append((t, re.compile(f"{re.escape(t)}(?:(?=({iea}))|(?=[{space}]))")))
+    return forms
+
+
+def block_cut(text: str, exhausted: bool, terminator: str, forms: list, iea: str
+               ) -> tuple[str, int, str | None] | None:
+    """(separator, end, rest) when ``text[:end]`` can go over as a Block: segments
+    each followed by the separator and nothing else.  ``rest`` is what follows an
+    IEA that ends the block (another interchange, read after its ISA), or None.
+    None when the chunk must be split the ordinary way (white space, empty
+    segments, an IEA at its start, an unterminated last segment)."""
+    if not text or text[0] in _WHITESPACE or text.startswith(terminator) \
+            or text.startswith(iea):
+        return None
+    at = text.find(terminator)
+    if at < 0:
+        return None
+    for separator, search in forms:
+        if text.startswith(separator, at):
+            break
+    last = text.rfind(terminator)
+    if exhausted:
+        if not text.endswith(separator):
+            return None  # trailing text after the last separator: the ordinary way
+        stop, end = len(text) - len(separator), len(text)  # the last: nothing follows it
+    elif len(text) - last <= len(separator):
+        # what follows the last terminator is not known yet: its segment waits
+        stop = last
+        end = text.rfind(terminator, 0, last) + len(separator)
+        if end < len(separator):
+            return None
+    else:
+        stop, end = len(text), last + len(separator)
+    found = search.search(text, 0, stop)
+    if found is None:
+        return separator, end, None
+    if found.group(1) is None:
+        return None  # white space or an empty segment between segments
+    start = found.start() + len(separator)  # the IEA segment
+    close = text.find(terminator, start)
+    if close >= 0 and text.startswith(separator, close):
+        # The ordinary way judges white space over the whole chunk, past the IEA
+        # (and then strips every segment of it): only a chunk clean to the end
+        # may go over as a block, so the notes (EDI006) come out the same.
+        if any(odd.group(1) is None for odd in search.finditer(text, close, stop)):
+            return None
+        end = close + len(separator)
+        return separator, end, text[end:]
+    if exhausted:
+        return None
+    return separator, start, None  # the IEA waits for the next round
