@@ -18,20 +18,22 @@ from typing import BinaryIO, Collection, Iterator
 
 from .extract import is_drug_line
 from .findings import ERROR, INFO, WARNING, Finding
-from .loops import (BHT, BILLING, CLAIM, CLAIM_PROVIDERS, CLM, CTP, DIAGNOSIS_QUALIFIERS, DMG,
-                    DRUG, DTP, ENVELOPE, GE, GS, GUIDES, HEADER, HI, HL, IEA, ISA, ISA_FIELDS,
-                    LEVEL_STATE, LIN, LINE, LINE_END, LINE_OTHER, LINE_PROVIDER, LINE_PROVIDERS,
-                    LX, NM1, OTHER_PAYER, PADDING, PATIENT, REF, SBR, SE, SERVICE, ST, SUBSCRIBER,
-                    VARIANTS, INTERCHANGE_LEVEL, Hierarchy, add_diagnoses, dispatch_table, hl_problem,
-                    line_date, new_claim, provider, read_service, service_problems)
+from .loops import (BAD_IDS_REPORTED, BHT, BILLING, CLAIM, CLAIM_PROVIDERS, CLM, CTP,
+                    DIAGNOSIS_QUALIFIERS, DMG, DRUG, DTP, ENVELOPE, GE, GS, GUIDES, HEADER, HI,
+                    HL, IEA, INTERCHANGE_LEVEL, ISA, ISA_FIELDS, LEVEL_STATE, LIN, LINE,
+                    LINE_END, LINE_OTHER, LINE_PROVIDER, LINE_PROVIDERS, LX, NM1, ORPHAN_LINE,
+                    OTHER_PAYER, PADDING, PATIENT, REF, SBR, SE, SERVICE, SERVICE_WITHOUT_LX, ST,
+                    SUBSCRIBER, VARIANTS, Hierarchy, add_diagnoses, bad_id_message,
+                    dispatch_table, line_date, new_claim, provider, segment_id_check)
 from .model import Claim, DrugIdentification, Envelope, Person, Provider, ServiceLine
 from .envelopes import EnvelopeChecks
+from .reader_findings import ReaderFindings
 from .x12.reader import SegmentReader, X12SyntaxError
 
 __all__ = ["ClaimReader", "GUIDES", "VARIANTS", "DIAGNOSIS_QUALIFIERS", "CLAIM_PROVIDERS",
            "LINE_PROVIDERS"]
 
-class ClaimReader(EnvelopeChecks):
+class ClaimReader(ReaderFindings, EnvelopeChecks):
     """Read one file: ``claims()`` yields Claim objects; ``findings`` collects
     the reader's own findings (EDI codes); counters describe the file.
 
@@ -57,6 +59,7 @@ class ClaimReader(EnvelopeChecks):
         self.unreadable = False
         self.claim_sets = 0  # transaction sets read as 837 claims
         self.incomplete_claims = 0  # claims cut short by a truncated set, not yielded
+        self.unread = 0  # segments not X12 segments, and drug lines outside any claim
         # envelope context
         self._isa13 = self._gs06 = self._st02 = None
         self._isa_fields: list[str] = [""] * ISA_FIELDS
@@ -65,35 +68,6 @@ class ClaimReader(EnvelopeChecks):
         self.hierarchy = Hierarchy()  # the HL order of the open transaction set
         self.in_claim_set = False  # inside a transaction set read as 837 claims
         self._delimiters = None  # of the segments being read
-
-    # -- findings -------------------------------------------------------
-    def _finding(self, rule: str, severity: str, message: str, *,
-                 segment_index: int | None, segment: str | None, value: str | None = None,
-                 loop: str | None = None, claim: Claim | None = None,
-                 line: ServiceLine | None = None, fix=None,
-                 held: list[Finding] | None = None) -> Finding:
-        """A reader finding; one about a claim's lines is ``held`` until the claim is
-        read, and kept only if it is a drug claim."""
-        finding = Finding(
-            rule=rule, severity=severity, message=message, path=self.path,
-            segment_index=segment_index, segment=segment, loop=loop, value=value,
-            claim_id=claim.claim_id if claim else None,
-            line_number=line.line_number if line else None,
-            hcpcs=(line.procedure or None) if line else None,
-            interchange=self._isa13, group=self._gs06, transaction=self._st02,
-            payer_id=(claim.payer_id or None) if claim else None,
-            charge=(line.charge or None) if line else None,
-            fix=fix)
-        if claim is not None:
-            finding.payer_name = claim.payer_name or None
-            finding.service_date = (claim.line_date(line) if line else claim.service_date) or None
-            finding.billing_npi = claim.billing_provider.npi or None \
-                if claim.billing_provider else None
-            finding.claim_charge = claim.charge or None
-        (self.findings if held is None else held).append(finding)
-        if rule == "EDI002" and severity == ERROR:
-            self.unreadable = True  # part of the file is missing or cut: not fully read
-        return finding
 
     # -- reading ----------------------------------------------------------
     def claims(self) -> Iterator[Claim]:
@@ -160,19 +134,27 @@ class ClaimReader(EnvelopeChecks):
         component = ":"
         element = None
         dispatch: dict[str, int] = {}
+        id_ok = segment_id_check("*")
+        plain_ids: set[str] = set()  # first four characters of segments whose id is good
+        orphan = False  # the open "claim" holds lines outside any claim (no CLM read)
+        bad_ids = 0  # segments of the set whose id is not an X12 id (the first 10 reported)
         index = 0
         batch = None
 
         def close_claim(end_index: int) -> Claim | None:
-            nonlocal claim, line, drug
+            nonlocal claim, line, drug, orphan
             done = claim
             if done is not None:
                 done.last_index = end_index
                 if line is not None:
                     line.last_index = end_index
-                self.claim_count += 1
                 if held:
                     release(done)
+                if orphan:  # lines outside any claim: reported if drug lines, not a claim
+                    self.unread += self._drug_claim(done)
+                    done, orphan = None, False
+                else:
+                    self.claim_count += 1
             claim = line = drug = None
             return done
 
@@ -184,9 +166,10 @@ class ClaimReader(EnvelopeChecks):
         def abandon_claim(why: str, index: int, tag: str) -> None:
             """A transaction set cut short: report it, and drop its unfinished claim
             (rules on half a claim would only mislead)."""
-            nonlocal claim, line, drug
+            nonlocal claim, line, drug, orphan
             if claim is not None:
-                self.incomplete_claims += 1
+                self.incomplete_claims += not orphan
+                orphan = False
                 if held:
                     release(claim)
             finding("EDI002", ERROR, f"transaction {self._st02} is not closed ({why})",
@@ -214,10 +197,24 @@ class ClaimReader(EnvelopeChecks):
             if batch.delimiters.element != element:
                 element = batch.delimiters.element
                 dispatch = dispatch_table(element)
+                id_ok, plain_ids = segment_id_check(element), set()
             hl_checked = getattr(batch, "hl_checked", False)  # edi837.parallel's runs have none
             for index, text in enumerate(batch.texts, batch.first_index):
                 code = dispatch.get(text[:3])
+                if code is not None and text[2] != element and text[3:4] != element \
+                        and len(text) > 3:
+                    code = None  # 'CLMX...': not the segment its first letters name
                 if code is None or (code < ENVELOPE and st is None):
+                    if reading and code is None and text[:4] not in plain_ids:
+                        if id_ok(text):
+                            if len(plain_ids) < 4096:
+                                plain_ids.add(text[:4])
+                        elif bad_ids < BAD_IDS_REPORTED:
+                            bad_ids += 1
+                            self.unread += 1
+                            finding("EDI007", ERROR, bad_id_message(text, element, bad_ids),
+                                    segment_index=index, segment=text[:3], value=text[:20],
+                                    claim=None if orphan else claim)
                     if st is None:
                         tag = text.split(element, 1)[0]
                         if stray is not None:
@@ -269,6 +266,12 @@ class ClaimReader(EnvelopeChecks):
                         elif state == CLAIM and claim is not None:
                             claim.dates[fields[1]] = fields[3]
                     elif code == LX:
+                        if claim is None and state != HEADER:
+                            # lines with no claim: kept as one, reported if drug lines
+                            claim, orphan = new_claim(["", *PADDING], index, component,
+                                                      self._envelope), True
+                            finding("EDI007", ERROR, ORPHAN_LINE, segment_index=index,
+                                    segment="LX", loop="2400", held=held)
                         if claim is not None:
                             if line is not None:
                                 line.last_index = index - 1
@@ -279,11 +282,24 @@ class ClaimReader(EnvelopeChecks):
                     elif code == SERVICE:
                         if line is not None and state == LINE:
                             self._service(fields, index, line, claim, component, held)
+                        elif claim is not None and state == CLAIM:  # no LX: a line still
+                            line = ServiceLine("", index)
+                            claim.lines.append(line)
+                            drug, state = None, LINE
+                            self._service(fields, index, line, claim, component, held)
+                            finding("EDI007", ERROR, SERVICE_WITHOUT_LX.format(tag=fields[0]),
+                                    segment_index=index, segment=fields[0], loop="2400",
+                                    claim=claim, line=line, held=held)
                     elif code == CLM:
                         done = close_claim(index - 1)
                         if done is not None:
                             yield done
                         claim = new_claim(fields, index, component, self._envelope)
+                        if state == HEADER or state == BILLING:
+                            finding("EDI007", ERROR, "CLM with no subscriber HL (2000B) above "
+                                    "it: the claim has no subscriber or payer",
+                                    segment_index=index, segment="CLM", loop="2300",
+                                    claim=claim, held=held)
                         claim.billing_provider = billing
                         claim.subscriber_id = subscriber_id
                         claim.patient_is_subscriber = not in_patient
@@ -407,7 +423,7 @@ class ClaimReader(EnvelopeChecks):
                 elif code == ST:
                     if st is not None:
                         abandon_claim("no SE before the next ST", index, "ST")
-                    st, st_start = fields, index
+                    st, st_start, bad_ids = fields, index, 0
                     sets_in_gs += 1
                     self.transactions += 1
                     self._st02 = fields[2]
@@ -418,9 +434,10 @@ class ClaimReader(EnvelopeChecks):
                         claim_providers = CLAIM_PROVIDERS[envelope.kind]
                         line_providers = LINE_PROVIDERS[envelope.kind]
                         self._envelope = envelope
-                        state = HEADER
-                        billing = None
+                        state, billing, subscriber, patient, person = HEADER, None, None, None, None
                         subscriber_id = payer_name = payer_id = filing = ""
+                        responsibility = relationship = ""
+                        in_patient, level_findings = False, {"20": (), "22": (), "23": ()}
                         self.hierarchy = Hierarchy()
                 elif code == SE:
                     if st is None:
@@ -484,38 +501,3 @@ class ClaimReader(EnvelopeChecks):
                     segment=None)
         elif self.transactions and not self.claim_sets:
             self.unreadable = True  # X12, but nothing in it is an 837 we can read (EDI005)
-
-    def _hl(self, fields: list[str], index: int, levels: dict[str, str],
-            expected: int) -> tuple[int, bool, Finding | None]:
-        """Track the HL hierarchy: (loop state, a patient level, the EDI007 finding
-        when it is out of order)."""
-        hl_id, level = fields[1], fields[3]
-        problem = self._hl_problem(fields, index, levels, expected)
-        found = None
-        if problem:
-            found = self._finding("EDI007", ERROR, f"HL out of order: {problem}",
-                                  segment_index=index, segment="HL", value=hl_id, loop="2000")
-        levels[hl_id] = level
-        return LEVEL_STATE.get(level, SUBSCRIBER), level == "23", found
-
-    @staticmethod
-    def _hl_problem(fields: list[str], index: int, levels: dict[str, str],
-                    expected: int) -> str | None:
-        """What is wrong with an HL's place in the hierarchy, or None.  A method of
-        its own so a reader of one piece of a file (edi837.parallel) can take the
-        verdict of the whole file's read instead."""
-        return hl_problem(fields[1], fields[2], fields[3], levels, expected)
-
-    # -- claim helpers ----------------------------------------------------------
-    def _service(self, fields: list[str], index: int, line: ServiceLine, claim: Claim,
-                 component: str, held: list[Finding]) -> None:
-        composite = read_service(fields, index, line, component)
-        problems = service_problems(line)
-        if problems:
-            delimiters = self._delimiters
-            if delimiters is not None and delimiters.composites_ambiguous:
-                problems.append(f"ISA16 component separator {delimiters.component!r} equals "
-                                "ISA11 repetition separator, so composites cannot be split")
-            self._finding("EDI007", ERROR, f"malformed {fields[0]}: " + "; ".join(problems),
-                          segment_index=index, segment=fields[0], loop="2400", claim=claim,
-                          line=line, value=composite, held=held)

@@ -78,7 +78,12 @@ def extract(paths: tuple[Path, ...], fmt: str, output: str | None,
                 if raw is not None:
                     raw.close()
             progress.clear()
-            report_reader_errors(reader)  # a skipped set that is not an 837 too
+            # a skipped set that is not an 837 too; with segments not read (not an X12
+            # id, drug lines outside any claim) the EDI007s too, and status 1: a drug
+            # line may be missing from the rows
+            report_reader_errors(reader, also=("EDI007",) if reader.unread else ())
+            if reader.unread and status == 0:
+                status = 1
             if reader.unreadable:
                 status = EXIT_TROUBLE
     sys.exit(status)

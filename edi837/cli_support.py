@@ -191,12 +191,14 @@ def announce_outputs(report, targets) -> None:
             click.echo(f"  wrote {shown(output)} ({name})", err=True)
 
 
-def report_reader_errors(reader) -> bool:
+def report_reader_errors(reader, also: tuple[str, ...] = ()) -> bool:
     """Print a reader's (or file result's) errors that stop claims being read
-    (EDI001, EDI002, EDI005 errors) to stderr, one line each: file, segment, code."""
+    (EDI001, EDI002, EDI005 errors, and those of ``also``) to stderr, one line each:
+    file, segment, code.  True if there were any."""
     trouble = False
     for finding in reader.findings:
-        if finding.rule in UNREADABLE_RULES and finding.severity == "error":
+        if (finding.rule in UNREADABLE_RULES or finding.rule in also) \
+                and finding.severity == "error":
             where = f":{finding.segment_index}" if finding.segment_index else ""
             complain(f"{finding.path}{where}: {finding.rule} {finding.message}")
             trouble = True

@@ -8,7 +8,9 @@ same rules.
 """
 from __future__ import annotations
 
+import re
 from itertools import repeat
+from typing import Callable
 
 from .model import (INSTITUTIONAL, PROFESSIONAL, Claim, Diagnosis, Envelope, Provider,
                     ServiceLine, parse_decimal)
@@ -73,6 +75,30 @@ _TWO = {"LX": LX, "HI": HI, "HL": HL, "LQ": LINE_END, "GS": GS, "ST": ST, "SE": 
 
 PADDING = ("",) * 10  # NM1 and SBR are read up to element 9
 ISA_FIELDS = 17  # ISA01-ISA16 and the id: a short ISA inside a file is padded to this
+
+
+def segment_id_check(element: str) -> Callable[[str], bool]:
+    """Whether a segment starts with an X12 segment id (a capital letter, then one or
+    two capitals or digits) followed by the element separator or nothing."""
+    return re.compile(f"[A-Z][A-Z0-9]{{1,2}}(?:{re.escape(element)}|\\Z)").match
+
+
+BAD_IDS_REPORTED = 10  # per transaction set
+
+
+def bad_id_message(text: str, element: str, count: int) -> str:
+    shown = text.split(element, 1)[0][:12]
+    more = " (the tenth in this transaction set: any further ones are not reported)" \
+        if count == BAD_IDS_REPORTED else ""
+    return (f"{shown!r} is not an X12 segment id (a capital letter, then one or two capitals "
+            "or digits, then the element separator): nothing is read from it, so a claim, "
+            f"line or loop it should start or hold is missing from the reports{more}")
+
+
+ORPHAN_LINE = ("LX outside any claim (no CLM before it in its HL loop: lost, or glued to the "
+               "segment before it?): its lines are not read as a claim's")
+SERVICE_WITHOUT_LX = ("{tag} with no LX before it (a 2400 loop starts with LX): read as a line "
+                      "of the claim; add the LX")
 
 
 def dispatch_table(element: str) -> dict[str, int]:

@@ -15,6 +15,8 @@ anything that reports per claim (the accepted/held split, a 277CA).
 """
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -137,6 +139,8 @@ class _ErrorCursor:
             pass
 
 
+_X12_ID = re.compile("[A-Z][A-Z0-9]{1,2}")
+_LINE_TAGS = frozenset(["LX", "SV1", "SV2", "LIN", "CTP"])  # 2400/2410: inside a claim only
 Hierarchy = dict  # level ("20", "22", "23") -> the Loop in force, or None
 
 
@@ -285,6 +289,14 @@ class ClaimWalk:
         return f"after the SE of transaction set {element(st, 2)}"
 
     def _body(self, segment: RawSegment) -> None:
+        tag = segment.tag
+        if _X12_ID.fullmatch(tag) is None:
+            # the check reports it (EDI007); which claim it belongs to is a guess
+            raise SplitError(f"segment {segment.index}: {tag[:12]!r} is not an X12 segment "
+                             "id, so which claim it belongs to (or starts) is not known")
+        if self.claim is None and tag in _LINE_TAGS:
+            raise SplitError(f"segment {segment.index}: {tag} outside any claim (the CLM "
+                             "before it lost or malformed?): its lines belong to no claim")
         if self.claim is not None:
             self.claim.append(segment)
             self.claim_errors += self._found(segment)

@@ -98,13 +98,20 @@ def malformed():
     sequential, a parent that does not exist or is of the wrong level), and a
     drug line's LIN/CTP (2410) placed after its 2420/2430 loops, where the
     guide does not read it (edi837 still reads the NDC, so the other rules
-    can judge it).  The message names the likely cause, such as an ISA16
-    equal to ISA11, so composites cannot be split.  Service lines are
-    reported on drug claims only (a claim with a drug line: a J-code, a code
-    of the drug table, or a LIN), as only those claims are checked; HL order
-    is checked for every HL of the file.  Both readers report the same
-    (`--no-fast` reads every claim in full, the default passes over claims
-    with no drug line).
+    can judge it).  Also what would hide a claim or line: a segment whose id
+    is not an X12 segment id (lower case, junk glued before it, a separator
+    turned into a letter: 'CLMX...' is not a CLM), service lines outside any
+    claim (the CLM lost in the segment before them), an SV1/SV2 with no LX
+    before it (read as a line), and a claim with no subscriber HL above it.
+    The message names the likely cause, such as an ISA16 equal to ISA11, so
+    composites cannot be split.  Service lines, lines outside a claim and a
+    claim with no subscriber are reported on drug claims (and drug lines)
+    only (a drug line: a J-code, a code of the drug table, or a LIN), as only
+    those are checked; HL order and segment ids are checked for every segment
+    of an 837 transaction set (the first ten bad ids of a set are reported).
+    Both readers report the same (`--no-fast` reads every claim in full, the
+    default passes over claims with no drug line).  `extract` exits 1 when a
+    segment could not be read; `fix --split` refuses such a file.
     Why: the line or claim cannot be checked, and a payer will reject it.
     Fix safety: none.
     """

@@ -10,6 +10,7 @@ that the ordinary way would judge differently) sends it the ordinary way.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -52,17 +53,30 @@ class Block:
                      len(self.separator))
 
 
+def _segment_start(element: str, terminator: str) -> str:
+    """A segment id (a capital letter, one or two capitals or digits) and what may
+    follow it, or the start of one where the text ends (the rest comes later)."""
+    e, t = re.escape(element), re.escape(terminator)
+    return f"[A-Z](?:[A-Z0-9](?:[A-Z0-9](?:{e}|{t}|\\Z)|{e}|{t}|\\Z)|\\Z)"
+
+
 def block_forms(delims: Delimiters) -> list[tuple[str, re.Pattern]]:
     """For each separator a block may have (terminator with CR LF, with LF, alone):
     a search for the first terminator that is not followed by exactly that and a
-    segment (white space, an empty segment), or that is followed by an IEA."""
+    segment id (white space, an empty segment, a segment whose id is not an X12
+    id, which the ordinary way reports), or that is followed by an IEA."""
     t = delims.segment
     iea = re.escape("IEA" + delims.element)
-    space = re.escape(_WHITESPACE + t)
-    forms = [(t + b, re.compile(f"{re.escape(t)}(?:(?={b}({iea}))|(?!{b}[^{space}]))"))
+    start = _segment_start(delims.element, t)
+    forms = [(t + b, re.compile(f"{re.escape(t)}(?:(?={b}({iea}))|(?!{b}{start}))"))
              for b in ("\r\n", "\n") if t not in b]
-    forms.append((t, re.compile(f"{re.escape(t)}(?:(?=({iea}))|(?=[{space}]))")))
+    forms.append((t, re.compile(f"{re.escape(t)}(?:(?=({iea}))|(?!{start}))")))
     return forms
+
+
+@lru_cache(maxsize=64)
+def _first_segment(element: str, terminator: str) -> re.Pattern:
+    return re.compile(_segment_start(element, terminator))
 
 
 def block_cut(text: str, exhausted: bool, terminator: str, forms: list, iea: str
@@ -72,9 +86,8 @@ def block_cut(text: str, exhausted: bool, terminator: str, forms: list, iea: str
     IEA that ends the block (another interchange, read after its ISA), or None.
     None when the chunk must be split the ordinary way (white space, empty
     segments, an IEA at its start, an unterminated last segment)."""
-    if not text or text[0] in _WHITESPACE or text.startswith(terminator) \
-            or text.startswith(iea):
-        return None
+    if not text or text.startswith(iea) or not _first_segment(iea[3:], terminator).match(text):
+        return None  # white space, an empty segment or not an X12 id first; an IEA
     at = text.find(terminator)
     if at < 0:
         return None

@@ -1,0 +1,77 @@
+"""The claim reader's own findings: how one is made (and held for a claim's lines),
+the HL order (EDI007) and a malformed SV1/SV2 (EDI007).  A mixin of
+`edi837.claims.ClaimReader`."""
+from __future__ import annotations
+
+from .findings import ERROR, Finding
+from .loops import LEVEL_STATE, SUBSCRIBER, hl_problem, read_service, service_problems
+from .model import Claim, ServiceLine
+
+
+class ReaderFindings:
+    """Needs the reader's ``path``, ``findings``, ``unreadable``, ``_delimiters`` and
+    envelope context (``_isa13``, ``_gs06``, ``_st02``)."""
+
+    def _finding(self, rule: str, severity: str, message: str, *,
+                 segment_index: int | None, segment: str | None, value: str | None = None,
+                 loop: str | None = None, claim: Claim | None = None,
+                 line: ServiceLine | None = None, fix=None,
+                 held: list[Finding] | None = None) -> Finding:
+        """A reader finding; one about a claim's lines is ``held`` until the claim is
+        read, and kept only if it is a drug claim."""
+        finding = Finding(
+            rule=rule, severity=severity, message=message, path=self.path,
+            segment_index=segment_index, segment=segment, loop=loop, value=value,
+            claim_id=claim.claim_id if claim else None,
+            line_number=line.line_number if line else None,
+            hcpcs=(line.procedure or None) if line else None,
+            interchange=self._isa13, group=self._gs06, transaction=self._st02,
+            payer_id=(claim.payer_id or None) if claim else None,
+            charge=(line.charge or None) if line else None,
+            fix=fix)
+        if claim is not None:
+            finding.payer_name = claim.payer_name or None
+            finding.service_date = (claim.line_date(line) if line else claim.service_date) or None
+            finding.billing_npi = claim.billing_provider.npi or None \
+                if claim.billing_provider else None
+            finding.claim_charge = claim.charge or None
+        (self.findings if held is None else held).append(finding)
+        if rule == "EDI002" and severity == ERROR:
+            self.unreadable = True  # part of the file is missing or cut: not fully read
+        return finding
+
+
+    def _hl(self, fields: list[str], index: int, levels: dict[str, str],
+            expected: int) -> tuple[int, bool, Finding | None]:
+        """Track the HL hierarchy: (loop state, a patient level, the EDI007 finding
+        when it is out of order)."""
+        hl_id, level = fields[1], fields[3]
+        problem = self._hl_problem(fields, index, levels, expected)
+        found = None
+        if problem:
+            found = self._finding("EDI007", ERROR, f"HL out of order: {problem}",
+                                  segment_index=index, segment="HL", value=hl_id, loop="2000")
+        levels[hl_id] = level
+        return LEVEL_STATE.get(level, SUBSCRIBER), level == "23", found
+
+    @staticmethod
+    def _hl_problem(fields: list[str], index: int, levels: dict[str, str],
+                    expected: int) -> str | None:
+        """What is wrong with an HL's place in the hierarchy, or None.  A method of
+        its own so a reader of one piece of a file (edi837.parallel) can take the
+        verdict of the whole file's read instead."""
+        return hl_problem(fields[1], fields[2], fields[3], levels, expected)
+
+    # -- claim helpers ----------------------------------------------------------
+    def _service(self, fields: list[str], index: int, line: ServiceLine, claim: Claim,
+                 component: str, held: list[Finding]) -> None:
+        composite = read_service(fields, index, line, component)
+        problems = service_problems(line)
+        if problems:
+            delimiters = self._delimiters
+            if delimiters is not None and delimiters.composites_ambiguous:
+                problems.append(f"ISA16 component separator {delimiters.component!r} equals "
+                                "ISA11 repetition separator, so composites cannot be split")
+            self._finding("EDI007", ERROR, f"malformed {fields[0]}: " + "; ".join(problems),
+                          segment_index=index, segment=fields[0], loop="2400", claim=claim,
+                          line=line, value=composite, held=held)

@@ -1,0 +1,141 @@
+"""Issue #13: segments the reader cannot place must not hide a claim.
+
+A segment whose id is not an X12 id (lower case, junk glued before it, a
+separator turned into a letter), service lines outside any claim (the CLM
+lost in the segment before it), an SV1 with no LX and a claim with no
+subscriber HL: each is an EDI007 error in check, the same on the fast path,
+a status 1 in extract (rows may be missing) and a refusal in fix --split.
+"""
+import re
+
+import pytest
+from click.testing import CliRunner
+
+from conftest import CLEAN_J2350_CLAIM
+from edi837.cli import main
+from edi837.x12.blocks import block_cut, block_forms
+from edi837.x12.reader import Delimiters
+from fast_support import assert_same, generated
+
+OTHER = CLEAN_J2350_CLAIM.replace("CLM*C1*", "CLM*C2*")
+
+
+def edi007(reader) -> list:
+    return [f for f in reader.findings if f.rule == "EDI007"]
+
+
+def test_clean_claims_have_no_edi007(read):
+    claims, reader = read(CLEAN_J2350_CLAIM + OTHER)
+    assert len(claims) == 2 and edi007(reader) == []
+
+
+@pytest.mark.parametrize("hidden", ["clm*C2*", "<b> CLM*C2*", "CLMXC2*"])
+def test_a_claim_behind_a_segment_that_is_no_x12_id_is_an_error(read, hidden):
+    claims, reader = read(CLEAN_J2350_CLAIM + OTHER.replace("CLM*C2*", hidden))
+    assert [c.claim_id for c in claims] == ["C1"]  # never read as a claim
+    found = edi007(reader)
+    assert found and found[0].severity == "error"
+    assert "is not an X12 segment id" in found[0].message
+    assert found[0].claim_id == "C1"  # in that claim's span: held with it
+
+
+def test_lower_case_ids_are_reported_ten_times_a_set_at_most(read):
+    claims, reader = read("\n".join(s[:3].lower() + s[3:] for s in CLEAN_J2350_CLAIM.split("\n")))
+    found = edi007(reader)
+    assert claims == [] and len(found) == 10 and "any further ones" in found[-1].message
+
+
+def test_drug_lines_outside_any_claim_are_an_error(read):
+    lost = CLEAN_J2350_CLAIM.replace("CLM*C1*9400***11:B:1*Y*A*Y*Y\n", "")
+    claims, reader = read(lost)
+    assert claims == [] and reader.claim_count == 0  # the lines are not a claim
+    [found] = edi007(reader)
+    assert found.segment == "LX" and "outside any claim" in found.message
+    assert reader.unread == 1
+
+
+def test_lines_outside_any_claim_with_no_drug_are_not_reported(read):
+    # as the fast path, which passes over what holds no drug line, would not see them
+    lost = "LX*1\nSV1*HC:99213*100*UN*1***1\nDTP*472*D8*20260115\n"
+    claims, reader = read(lost + CLEAN_J2350_CLAIM)
+    assert [c.claim_id for c in claims] == ["C1"] and edi007(reader) == []
+
+
+def test_an_sv1_with_no_lx_is_read_as_a_line_and_reported(read):
+    claims, reader = read(CLEAN_J2350_CLAIM.replace("LX*1\n", "", 1))
+    assert claims[0].lines[0].procedure == "J2350" and claims[0].lines[0].ndc == "50242015001"
+    [found] = edi007(reader)
+    assert found.segment == "SV1" and "no LX before it" in found.message
+
+
+def test_a_claim_with_no_subscriber_hl_is_an_error(read):
+    claims, reader = read(CLEAN_J2350_CLAIM, subscriber=False)
+    [found] = edi007(reader)
+    assert found.segment == "CLM" and "no subscriber HL" in found.message
+    assert claims[0].claim_id == "C1"
+
+
+def test_blocks_stop_at_a_segment_that_is_no_x12_id():
+    delimiters = Delimiters(element="*", segment="~", component=":", repetition="^")
+    forms = block_forms(delimiters)
+    good = "NM1*IL*1~\nCLM*A*1~\nLX*1~\n"
+    assert block_cut(good, True, "~", forms, "IEA*") is not None
+    for bad in ("clm*A*1", "<b>\nCLM*A*1", "CLMXA*1", "*X*Y"):
+        assert block_cut(good.replace("CLM*A*1", bad), True, "~", forms, "IEA*") is None
+    assert block_cut("clm*A~\n" + good, True, "~", forms, "IEA*") is None  # the first too
+    # a chunk may end in the middle of an id: the rest comes with the next chunk
+    assert block_cut(good + "NM", False, "~", forms, "IEA*") is not None
+
+
+@pytest.mark.parametrize("junk", [b"clm", b"<b>\nCLM", b"CLMX"])
+def test_the_fast_path_reports_what_the_full_reader_reports(junk, monkeypatch):
+    data = generated(claims=600, seed=5, drug_share=0.05)
+    starts = [m.start() + 1 for m in re.finditer(rb"\nCLM\*", data)]
+    at = starts[len(starts) // 2]
+    data = data[:at] + junk + data[at + 3:]
+    full = assert_same(data, monkeypatch, chunks=(None, 4096, 777))
+    assert any("is not an X12 segment id" in f for f in full["findings"])
+
+
+@pytest.fixture
+def junk_file(edi_file):
+    return edi_file(CLEAN_J2350_CLAIM + OTHER.replace("CLM*C2*", "<b> CLM*C2*"))
+
+
+def test_extract_says_a_drug_line_may_be_missing(junk_file, edi_file):
+    result = CliRunner().invoke(main, ["extract", str(junk_file)])
+    assert result.exit_code == 1 and "is not an X12 segment id" in result.stderr
+    clean = CliRunner().invoke(main, ["extract", str(edi_file(CLEAN_J2350_CLAIM))])
+    assert clean.exit_code == 0 and clean.stderr == ""
+
+
+@pytest.mark.parametrize("fragment", [
+    CLEAN_J2350_CLAIM + OTHER.replace("CLM*C2*", "<b> CLM*C2*"),
+    OTHER.replace("CLM*C2*9400***11:B:1*Y*A*Y*Y\n", "") + CLEAN_J2350_CLAIM,
+])
+def test_split_refuses_what_it_cannot_place(edi_file, tmp_path, fragment):
+    path = edi_file(fragment, name="in.edi")
+    result = CliRunner().invoke(main, ["fix", str(path), "--split", "--out-dir",
+                                       str(tmp_path / "out")])
+    assert result.exit_code == 2 and "split not written" in result.stderr
+    assert not list((tmp_path / "out").glob("*.accepted.edi"))
+    assert not list((tmp_path / "out").glob("*.held.edi"))
+
+
+def test_a_new_transaction_set_forgets_the_last_sets_subscriber(read):
+    from conftest import CLEAN_J2350_CLAIM as claim
+    from edi837.x12.fragment import wrap_claims
+
+    lines = wrap_claims(claim).splitlines()
+    se = next(i for i, line in enumerate(lines) if line.startswith("SE*"))
+    second = ["ST*837*0002*005010X222A1~", "BHT*0019*00*B2*20261101*1200*CH~",
+              *(s + "~" for s in claim.replace("C1", "C9").strip().split("\n"))]
+    second.append(f"SE*{len(second) + 1}*0002~")
+    text = "\n".join(lines[:se + 1] + second + lines[se + 1:]) + "\n"
+    claims, reader = read(text, wrap=False)
+    assert [c.claim_id for c in claims] == ["C1", "C9"]
+    assert claims[0].subscriber is not None and claims[0].payer_id == "PAYER01"
+    orphan = claims[1]
+    assert orphan.subscriber is None and orphan.payer_id == "" and orphan.payer_name == ""
+    assert orphan.payer_responsibility == "" and orphan.relationship == ""
+    assert any("no subscriber HL" in f.message for f in edi007(reader))
