@@ -24,7 +24,7 @@ from .loops import (BAD_IDS_REPORTED, BHT, BILLING, CLAIM, CLAIM_PROVIDERS, CLM,
                     LINE_END, LINE_OTHER, LINE_PROVIDER, LINE_PROVIDERS, LX, NM1, ORPHAN_LINE,
                     OTHER_PAYER, PADDING, PATIENT, REF, SBR, SE, SERVICE, SERVICE_WITHOUT_LX, ST,
                     SUBSCRIBER, VARIANTS, Hierarchy, add_diagnoses, bad_id_message,
-                    dispatch_table, line_date, new_claim, provider, segment_id_check)
+                    claim_problem, dispatch_table, line_date, new_claim, provider, segment_id_check)
 from .model import Claim, DrugIdentification, Envelope, Person, Provider, ServiceLine
 from .envelopes import EnvelopeChecks
 from .reader_findings import ReaderFindings
@@ -295,11 +295,11 @@ class ClaimReader(ReaderFindings, EnvelopeChecks):
                         if done is not None:
                             yield done
                         claim = new_claim(fields, index, component, self._envelope)
-                        if state == HEADER or state == BILLING:
-                            finding("EDI007", ERROR, "CLM with no subscriber HL (2000B) above "
-                                    "it: the claim has no subscriber or payer",
-                                    segment_index=index, segment="CLM", loop="2300",
-                                    claim=claim, held=held)
+                        problem = claim_problem(claim, state == HEADER or state == BILLING)
+                        if problem is not None:
+                            finding("EDI007", ERROR, problem, segment_index=index,
+                                    segment="CLM", loop="2300", claim=claim,
+                                    value=claim.charge, held=held)
                         claim.billing_provider = billing
                         claim.subscriber_id = subscriber_id
                         claim.patient_is_subscriber = not in_patient

@@ -198,6 +198,18 @@ def new_claim(fields: list[str], index: int, component: str, envelope: Envelope)
                  frequency=facility[2], first_index=index)
 
 
+def claim_problem(claim: Claim, no_subscriber: bool) -> str | None:
+    """What makes a claim unreadable for the rules and the totals (EDI007), or None."""
+    problems = []
+    if no_subscriber:
+        problems.append("CLM with no subscriber HL (2000B) above it: the claim has no "
+                        "subscriber or payer")
+    if claim.charge and parse_decimal(claim.charge) is None:
+        problems.append(f"CLM02 charge {claim.charge[:30]!r} is not an X12 number (left out "
+                        "of the charges held)")
+    return "; ".join(problems) or None
+
+
 def add_diagnoses(fields: list[str], index: int, claim: Claim, component: str) -> None:
     if claim.hi_index is None:
         claim.hi_index = index

@@ -139,3 +139,17 @@ def test_a_new_transaction_set_forgets_the_last_sets_subscriber(read):
     assert orphan.subscriber is None and orphan.payer_id == "" and orphan.payer_name == ""
     assert orphan.payer_responsibility == "" and orphan.relationship == ""
     assert any("no subscriber HL" in f.message for f in edi007(reader))
+
+
+@pytest.mark.parametrize("charge", ["inf", "NaN", "1e5", "12,00", "1" * 26])
+def test_a_claim_charge_that_is_no_x12_number_is_an_error(read, charge):
+    claims, reader = read(CLEAN_J2350_CLAIM.replace("CLM*C1*9400", f"CLM*C1*{charge}"))
+    [found] = edi007(reader)
+    assert found.segment == "CLM" and "CLM02 charge" in found.message
+    assert found.claim_id == "C1"
+
+
+@pytest.mark.parametrize("charge", ["9400", "9400.50", "-5", "0", ".5"])
+def test_a_claim_charge_that_is_an_x12_number_passes(read, charge):
+    claims, reader = read(CLEAN_J2350_CLAIM.replace("CLM*C1*9400", f"CLM*C1*{charge}"))
+    assert edi007(reader) == []

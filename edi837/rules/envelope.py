@@ -102,11 +102,12 @@ def malformed():
     is not an X12 segment id (lower case, junk glued before it, a separator
     turned into a letter: 'CLMX...' is not a CLM), service lines outside any
     claim (the CLM lost in the segment before them), an SV1/SV2 with no LX
-    before it (read as a line), and a claim with no subscriber HL above it.
+    before it (read as a line), a claim with no subscriber HL above it, and a
+    CLM02 charge that is not an X12 number.
     The message names the likely cause, such as an ISA16 equal to ISA11, so
-    composites cannot be split.  Service lines, lines outside a claim and a
-    claim with no subscriber are reported on drug claims (and drug lines)
-    only (a drug line: a J-code, a code of the drug table, or a LIN), as only
+    composites cannot be split.  Service lines, lines outside a claim and the
+    claim's own problems (no subscriber, CLM02) are reported on drug claims
+    (and drug lines) only (a drug line: a J-code, a code of the drug table, or a LIN), as only
     those are checked; HL order and segment ids are checked for every segment
     of an 837 transaction set (the first ten bad ids of a set are reported).
     Both readers report the same (`--no-fast` reads every claim in full, the
