@@ -67,7 +67,10 @@ MAX_CARRY = 4 << 20
 # came less than DENSE_SPACING characters apart on average.
 DENSE = 4
 DENSE_RUN, DENSE_SPACING = 16, 2048
-DENSE_CHUNKS = 8  # chunks then read the ordinary way, before blocks are tried again
+# Chunks then read the ordinary way before blocks are tried again: 1 after the first
+# dense block, doubling while blocks keep coming dense, up to DENSE_CHUNKS (a sparse
+# file's one cluster of drug claims costs one chunk read whole, not eight)
+DENSE_CHUNKS = 8
 
 
 class Skip:
@@ -156,6 +159,7 @@ class FastPath:
         self._delimiters: Delimiters | None = None
         self._separator = ""
         self._dense = False  # the last block was read whole: drug claims all over
+        self._dense_streak = 0  # dense blocks in a row
         self._batches_left = 0
 
     # -- the items --------------------------------------------------------------------
@@ -165,8 +169,12 @@ class FastPath:
             if chunk.__class__ is Block:
                 yield from self._block(chunk)
                 if self._dense:  # the next chunks split the ordinary way, then try again
-                    self._dense, self._batches_left = False, DENSE_CHUNKS
+                    self._dense = False
+                    self._batches_left = min(DENSE_CHUNKS, 1 << self._dense_streak)
+                    self._dense_streak += 1
                     segments.blocks_wanted = False
+                else:
+                    self._dense_streak = 0
             else:
                 yield from self._flush()
                 yield chunk

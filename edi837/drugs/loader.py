@@ -17,9 +17,10 @@ from decimal import Decimal
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jsonschema import Draft202012Validator
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
 
 from .drug import Drug
 from .drug_table import DrugTable, TableFile
@@ -117,12 +118,16 @@ class _TableData:
 
 @cache
 def _validator() -> Draft202012Validator:
+    from jsonschema import Draft202012Validator  # only for a user's table: ~35 ms to import
+
     return Draft202012Validator(load_schema(), format_checker=Draft202012Validator.FORMAT_CHECKER)
 
 
 def _read_shipped() -> _TableData:
     content = resources.files(_PACKAGE).joinpath(SHIPPED_TABLE).read_bytes()
-    table = _parse(SHIPPED_NAME, content)
+    # the shipped table is checked against the schema by the tests
+    # (test_shipped_file_validates_against_schema...), not on every run
+    table = _parse(SHIPPED_NAME, content, validate=False)
     missing = [key for key in ("policy", "administration_codes") if key not in table.data]
     if missing:
         raise DrugTableError(SHIPPED_NAME, [f"'{key}' is a required property" for key in missing])
@@ -138,7 +143,7 @@ def _read_file(path: Path) -> _TableData:
     return _parse(name, content)
 
 
-def _parse(name: str, content: bytes) -> _TableData:
+def _parse(name: str, content: bytes, *, validate: bool = True) -> _TableData:
     try:
         data = tomllib.loads(content.decode("utf-8"))
     except UnicodeDecodeError as error:
@@ -149,7 +154,7 @@ def _parse(name: str, content: bytes) -> _TableData:
     problems = [
         f"{_field_path(error.absolute_path)}: {error.message}"
         for error in sorted(_validator().iter_errors(_as_json(data)), key=_error_order)
-    ]
+    ] if validate else []
     if problems:
         raise DrugTableError(name, _unique(problems)[:_MAX_PROBLEMS])
     return _TableData(name, data)
