@@ -21,10 +21,11 @@ from .findings import ERROR, INFO, WARNING, Finding
 from .loops import (BAD_IDS_REPORTED, BHT, BILLING, CLAIM, CLAIM_PROVIDERS, CLM, CTP,
                     DIAGNOSIS_QUALIFIERS, DMG, DRUG, DTP, ENVELOPE, GE, GS, GUIDES, HEADER, HI,
                     HL, IEA, INTERCHANGE_LEVEL, ISA, ISA_FIELDS, LEVEL_STATE, LIN, LINE,
-                    LINE_END, LINE_OTHER, LINE_PROVIDER, LINE_PROVIDERS, LX, NM1, ORPHAN_LINE,
-                    OTHER_PAYER, PADDING, PATIENT, REF, SBR, SE, SERVICE, SERVICE_WITHOUT_LX, ST,
-                    SUBSCRIBER, VARIANTS, Hierarchy, add_diagnoses, bad_id_message,
-                    claim_problem, dispatch_table, line_date, new_claim, provider, segment_id_check)
+                    LINE_END, LINE_OTHER, LINE_PROVIDER, LINE_PROVIDERS, LX, MAX_FIELDS, NM1,
+                    ORPHAN_LINE, OTHER_PAYER, PADDING, PATIENT, REF, SBR, SE, SERVICE,
+                    ST, SUBSCRIBER, VARIANTS, Hierarchy,
+                    add_diagnoses, bad_id_message, claim_problem, dispatch_table, glued_message,
+                    line_date, new_claim, provider, segment_id_check)
 from .model import Claim, DrugIdentification, Envelope, Person, Provider, ServiceLine
 from .envelopes import EnvelopeChecks
 from .reader_findings import ReaderFindings
@@ -225,9 +226,20 @@ class ClaimReader(ReaderFindings, EnvelopeChecks):
                             stray = [index, tag, 1, "transaction set"]
                     continue
                 fields = text.split(element)
+                glued = len(fields) > MAX_FIELDS[code] and reading  # the next segment too
+                if glued and code != CLM and claim is not None:
+                    finding("EDI007", ERROR, glued_message(fields, MAX_FIELDS[code], element),
+                            segment_index=index, segment=fields[0], line=line,
+                            claim=None if orphan else claim, held=held)
                 fields += PADDING  # so fields[n] needs no length check
                 if code < ENVELOPE and reading:
                     # -- inside an 837 transaction set: the loop state machine ---------
+                    if claim is None and (code == LX or code == SERVICE) and state != HEADER:
+                        # lines with no claim: kept as one, reported if drug lines
+                        claim, orphan = new_claim(["", *PADDING], index, component,
+                                                  self._envelope), True
+                        finding("EDI007", ERROR, ORPHAN_LINE.format(tag=fields[0]),
+                                segment_index=index, segment=fields[0], loop="2400", held=held)
                     if code == NM1:
                         entity = fields[1]
                         if state == LINE or state == DRUG or state == LINE_PROVIDER:
@@ -266,12 +278,6 @@ class ClaimReader(ReaderFindings, EnvelopeChecks):
                         elif state == CLAIM and claim is not None:
                             claim.dates[fields[1]] = fields[3]
                     elif code == LX:
-                        if claim is None and state != HEADER:
-                            # lines with no claim: kept as one, reported if drug lines
-                            claim, orphan = new_claim(["", *PADDING], index, component,
-                                                      self._envelope), True
-                            finding("EDI007", ERROR, ORPHAN_LINE, segment_index=index,
-                                    segment="LX", loop="2400", held=held)
                         if claim is not None:
                             if line is not None:
                                 line.last_index = index - 1
@@ -280,22 +286,18 @@ class ClaimReader(ReaderFindings, EnvelopeChecks):
                             drug = None
                             state = LINE
                     elif code == SERVICE:
-                        if line is not None and state == LINE:
-                            self._service(fields, index, line, claim, component, held)
-                        elif claim is not None and state == CLAIM:  # no LX: a line still
-                            line = ServiceLine("", index)
-                            claim.lines.append(line)
+                        if claim is not None:
+                            line = self._service_segment(fields, index, line, claim,
+                                                         state == LINE, component, held)
                             drug, state = None, LINE
-                            self._service(fields, index, line, claim, component, held)
-                            finding("EDI007", ERROR, SERVICE_WITHOUT_LX.format(tag=fields[0]),
-                                    segment_index=index, segment=fields[0], loop="2400",
-                                    claim=claim, line=line, held=held)
                     elif code == CLM:
                         done = close_claim(index - 1)
                         if done is not None:
                             yield done
                         claim = new_claim(fields, index, component, self._envelope)
-                        problem = claim_problem(claim, state == HEADER or state == BILLING)
+                        problem = claim_problem(claim, state == HEADER or state == BILLING,
+                                                glued and glued_message(fields, MAX_FIELDS[CLM],
+                                                                        element))
                         if problem is not None:
                             finding("EDI007", ERROR, problem, segment_index=index,
                                     segment="CLM", loop="2300", claim=claim,

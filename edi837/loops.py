@@ -95,10 +95,26 @@ def bad_id_message(text: str, element: str, count: int) -> str:
             f"line or loop it should start or hold is missing from the reports{more}")
 
 
-ORPHAN_LINE = ("LX outside any claim (no CLM before it in its HL loop: lost, or glued to the "
+ORPHAN_LINE = ("{tag} outside any claim (no CLM before it in its HL loop: lost, or glued to the "
                "segment before it?): its lines are not read as a claim's")
+SERVICE_LATE = ("{tag} after its line's LIN/CTP (2410) or 2420 loops, where the guide does "
+                "not read it: read as the line's; move it right after the LX")
 SERVICE_WITHOUT_LX = ("{tag} with no LX before it (a 2400 loop starts with LX): read as a line "
                       "of the claim; add the LX")
+
+
+# Elements + 1 (the id) a segment of each code may have in the 5010 837 guides (pyx12's
+# maps: DTP03, LX01, NM112, SV121 / SV210, CLM20, HI12, LIN31, CTP11, REF04, SBR09,
+# DMG11, SVD06, LQ02, HL04, BHT06); more means the next segment is glued on.  Envelope
+# segments are not counted here (their own checks read them).
+MAX_FIELDS = (13, 4, 2, 22, 21, 32, 12, 5, 13, 5, 10, 7, 12, 7) + (1 << 30,) * 7
+
+
+def glued_message(fields: list[str], limit: int, element: str) -> str:
+    extra = element.join(fields[limit - 1:])
+    return (f"{fields[0]} has {len(fields) - 1} elements, more than the {limit - 1} the guide "
+            f"allows, from {extra[:40]!r}: if that is the next segment glued on (its "
+            "terminator lost), what it holds is read as part of this one")
 
 
 def dispatch_table(element: str) -> dict[str, int]:
@@ -198,9 +214,9 @@ def new_claim(fields: list[str], index: int, component: str, envelope: Envelope)
                  frequency=facility[2], first_index=index)
 
 
-def claim_problem(claim: Claim, no_subscriber: bool) -> str | None:
+def claim_problem(claim: Claim, no_subscriber: bool, glued: str | bool) -> str | None:
     """What makes a claim unreadable for the rules and the totals (EDI007), or None."""
-    problems = []
+    problems = [glued] if glued else []
     if no_subscriber:
         problems.append("CLM with no subscriber HL (2000B) above it: the claim has no "
                         "subscriber or payer")

@@ -4,7 +4,8 @@ the HL order (EDI007) and a malformed SV1/SV2 (EDI007).  A mixin of
 from __future__ import annotations
 
 from .findings import ERROR, Finding
-from .loops import LEVEL_STATE, SUBSCRIBER, hl_problem, read_service, service_problems
+from .loops import (LEVEL_STATE, SERVICE_LATE, SERVICE_WITHOUT_LX, SUBSCRIBER, hl_problem,
+                    read_service, service_problems)
 from .model import Claim, ServiceLine
 
 
@@ -75,3 +76,25 @@ class ReaderFindings:
             self._finding("EDI007", ERROR, f"malformed {fields[0]}: " + "; ".join(problems),
                           segment_index=index, segment=fields[0], loop="2400", claim=claim,
                           line=line, value=composite, held=held)
+
+    def _service_segment(self, fields: list[str], index: int, line: ServiceLine | None,
+                         claim: Claim, in_place: bool, component: str,
+                         held: list[Finding]) -> ServiceLine:
+        """An SV1/SV2 of ``claim``: the line's (after its LX, reported when after the
+        line's LIN/CTP or 2420 loops), or a line of its own when the line has one
+        already or there is none (no LX: reported).  Returns the line it is read as."""
+        tag = fields[0]
+        if line is not None and not line.segment_id:
+            if not in_place:
+                self._finding("EDI007", ERROR, SERVICE_LATE.format(tag=tag), segment_index=index,
+                              segment=tag, loop="2400", claim=claim, line=line, held=held)
+            self._service(fields, index, line, claim, component, held)
+            return line
+        line = ServiceLine("", index)
+        claim.lines.append(line)
+        self._service(fields, index, line, claim, component, held)
+        if claim.claim_id or claim.clm_index != index:  # (lines outside a claim: said so)
+            self._finding("EDI007", ERROR, SERVICE_WITHOUT_LX.format(tag=tag),
+                          segment_index=index, segment=tag, loop="2400", claim=claim,
+                          line=line, held=held)
+        return line

@@ -153,3 +153,70 @@ def test_a_claim_charge_that_is_no_x12_number_is_an_error(read, charge):
 def test_a_claim_charge_that_is_an_x12_number_passes(read, charge):
     claims, reader = read(CLEAN_J2350_CLAIM.replace("CLM*C1*9400", f"CLM*C1*{charge}"))
     assert edi007(reader) == []
+
+
+# -- a segment terminator lost: the next segment glued to the end of one ------------------
+def test_a_claim_glued_to_a_line_date_is_an_error_and_holds_the_claim(read, edi_file, tmp_path):
+    glued = CLEAN_J2350_CLAIM.rstrip("\n") + "CLM*C2*9400***11:B:1*Y*A*Y*Y\n" + \
+        OTHER.split("\n", 2)[2]  # C2's lines follow, read as C1's
+    claims, reader = read(glued)
+    assert [c.claim_id for c in claims] == ["C1"]
+    [found] = edi007(reader)
+    assert found.segment == "DTP" and "more than the 3 the guide allows" in found.message
+    assert "CLM*C2*9400" in found.message and found.claim_id == "C1"
+    path = edi_file(glued, name="glued.edi")
+    result = CliRunner().invoke(main, ["fix", str(path), "--split", "--out-dir",
+                                       str(tmp_path / "out")])
+    assert "0 claim(s) accepted, 1 held" in result.output  # not forwarded as one claim
+
+
+def test_segments_within_the_guides_element_counts_pass(read):
+    claims, reader = read(CLEAN_J2350_CLAIM.replace("DTP*472*D8*20260115\nLIN",
+                                                    "DTP*472*D8*20260115\nREF*6R*A1\nLIN"))
+    assert edi007(reader) == [] and claims[0].lines[0].control_number == "A1"
+
+
+def test_too_many_elements_on_a_claim_with_no_drug_line_are_not_reported(read):
+    # the fast path passes over such a claim unread, so neither reader reports it
+    visit = "CLM*V1*100***11:B:1*Y*A*Y*Y\nLX*1\nSV1*HC:99213*100*UN*1***1\n" \
+            "DTP*472*D8*20260115*X*Y\n"
+    claims, reader = read(visit + CLEAN_J2350_CLAIM)
+    assert len(claims) == 2 and edi007(reader) == []
+
+
+def test_an_sv1_after_its_lines_lin_is_read_as_the_lines_and_reported(read):
+    late = CLEAN_J2350_CLAIM.replace(
+        "SV1*HC:J2350:JZ*9000*UN*600***1\nDTP*472*D8*20260115\nLIN**N4*50242015001\nCTP****20*ML",
+        "LIN**N4*50242015001\nCTP****20*ML\nSV1*HC:J2350:JZ*9000*UN*600***1\nDTP*472*D8*20260115")
+    claims, reader = read(late)
+    line = claims[0].lines[0]
+    assert line.procedure == "J2350" and line.units == "600" and line.ndc == "50242015001"
+    [found] = edi007(reader)
+    assert found.segment == "SV1" and "after its line's LIN/CTP" in found.message
+
+
+def test_a_second_sv1_in_one_lx_loop_is_a_line_of_its_own(read):
+    doubled = CLEAN_J2350_CLAIM.replace("SV1*HC:96365*400*UN*1***1",
+                                        "SV1*HC:96365*400*UN*1***1\nSV1*HC:J2350:JW*900*UN*60***1")
+    claims, reader = read(doubled)
+    assert [line.procedure for line in claims[0].lines] == ["J2350", "96365", "J2350"]
+    [found] = edi007(reader)
+    assert found.segment == "SV1" and "no LX before it" in found.message
+
+
+def test_an_sv1_outside_any_claim_is_reported_if_a_drug_line(read):
+    lost = "SV1*HC:J2350:JZ*9000*UN*600***1\nDTP*472*D8*20260115\n"
+    claims, reader = read(lost + CLEAN_J2350_CLAIM)
+    assert [c.claim_id for c in claims] == ["C1"] and reader.claim_count == 1
+    [found] = edi007(reader)
+    assert found.segment == "SV1" and "outside any claim" in found.message
+
+
+def test_the_fast_path_reports_a_glued_claim_as_the_full_reader(monkeypatch):
+    data = generated(claims=600, seed=7, drug_share=0.05)
+    for tag in (b"J2350", b"99213"):  # a line date glued to what follows it
+        at = data.find(b"~\n", data.find(b"DTP*472", data.find(b"SV1*HC:" + tag)))
+        glued = data[:at] + data[at + 2:]
+        full = assert_same(glued, monkeypatch, chunks=(None, 4096))
+        if tag == b"J2350":  # a drug claim: reported (on both paths)
+            assert any("glued on" in f for f in full["findings"])

@@ -102,8 +102,11 @@ def malformed():
     is not an X12 segment id (lower case, junk glued before it, a separator
     turned into a letter: 'CLMX...' is not a CLM), service lines outside any
     claim (the CLM lost in the segment before them), an SV1/SV2 with no LX
-    before it (read as a line), a claim with no subscriber HL above it, and a
-    CLM02 charge that is not an X12 number.
+    before it or a second one in one LX loop (read as a line), an SV1/SV2
+    after its line's LIN/CTP, a claim with no subscriber HL above it, a CLM02
+    charge that is not an X12 number, and a segment of a claim with more
+    elements than the guide allows (the next segment glued on when its
+    terminator was lost: the two are read as one).
     The message names the likely cause, such as an ISA16 equal to ISA11, so
     composites cannot be split.  Service lines, lines outside a claim and the
     claim's own problems (no subscriber, CLM02) are reported on drug claims
