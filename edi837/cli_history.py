@@ -42,10 +42,14 @@ def open_history_or_exit(path: str | None, key_path: str | None, days: int | Non
     try:
         key = load_key(key_file)
         store = HistoryStore.open(path, key)
-        store.prune(DEFAULT_DAYS if days is None else days)
+        days = DEFAULT_DAYS if days is None else days
+        pruned = store.prune(days)
     except (HistoryKeyError, HistoryStoreError) as exc:
         complain(str(exc))
         sys.exit(EXIT_TROUBLE)
+    if pruned:  # said, so replaying old files (dates past the retention) is no surprise
+        complain(f"history: {pruned} line(s) with a date of service more than {days} days "
+                 "ago pruned (--history-days; 0 keeps every line)")
     if created:
         complain(f"created history key {key_file} (mode 0600): back it up; a store cannot be "
                  "read with another key")

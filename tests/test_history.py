@@ -370,6 +370,19 @@ def test_a_file_checked_again_replaces_what_it_added(tmp_path, store):
     assert store.stats()["lines"] == 1 and store.stats()["files"] == 1
 
 
+def test_a_copy_of_a_file_in_the_same_run_is_a_resend(tmp_path, store):
+    """Two files with the same bytes in one run are sent twice, with a lasting
+    history as without one: the second is judged against the first."""
+    monday = night(tmp_path, "monday.edi", subscriber(2), claim("C1", "20260115"))
+    copy = tmp_path / "monday-copy.edi"
+    copy.write_bytes(monday.read_bytes())
+    alone = run(None, monday, copy)
+    lasting = run(store, monday, copy)
+    assert ours(alone[1]) == ours(lasting[1]) == [("HIS001", "C1")]
+    [again] = run(store, monday)  # a later run checking it again: not a resend
+    assert "HIS001" not in [rule for rule, _ in ours(again)]
+
+
 def test_reports_name_the_history_they_judged_by(tmp_path):
     import json
 
@@ -382,3 +395,14 @@ def test_reports_name_the_history_they_judged_by(tmp_path):
     assert len(history["key_fingerprint"]) == 16
     alone = json.loads(CliRunner().invoke(main, ["check", str(path), "--format", "json"]).stdout)
     assert alone["reference_data"]["history"]["lasting"] is False
+
+
+def test_check_says_when_opening_the_history_pruned_lines(tmp_path):
+    old = night(tmp_path, "old.edi", subscriber(2), claim("C1", "20251010"))  # G35A valid, 400+ days ago
+    store, key = str(tmp_path / "h.sqlite3"), str(tmp_path / "h.key")
+    argv = ["check", str(old), "--history", store, "--history-key", key]
+    first = CliRunner().invoke(main, argv + ["--history-days", "0"])
+    assert "pruned" not in first.stderr  # 0 keeps every line
+    second = CliRunner().invoke(main, argv)  # the line is past the 400 days
+    assert "history: 1 line(s) with a date of service more than 400 days ago pruned" \
+        in second.stderr

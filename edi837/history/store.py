@@ -222,7 +222,9 @@ class HistoryStore:
     def begin_file(self, run_id: str, sha256: str | None = None) -> None:
         """Start a file's transaction (unless the caller holds one already).  A file
         whose content the history holds already (``sha256``) is checked again, not
-        resent: what it added before is taken out first, in the same transaction."""
+        resent: what an earlier run added from it is taken out first, in the same
+        transaction.  A copy of it in this same run is a second sending: judged
+        against the first (HIS001), as without a lasting history."""
         self._savepoint = self.db.in_transaction
         if self._savepoint:  # the caller's transaction (batch: the ledger's)
             self.db.execute("SAVEPOINT history_file")
@@ -233,7 +235,7 @@ class HistoryStore:
                 raise HistoryStoreError(f"{self.where}: {exc} (another run is writing "
                                         "the history)") from None
         if sha256 and self.persistent:
-            self._forget(sha256.lower())
+            self._forget(sha256.lower(), other_than=run_id)
         cursor = self.db.execute(
             "INSERT INTO history_files (sha256, run_id, added) VALUES (?, ?, ?)",
             (sha256 or PENDING, run_id, _now()))
@@ -303,12 +305,15 @@ class HistoryStore:
         cutoff = ((today or dt.date.today()) - dt.timedelta(days=days)).strftime("%Y%m%d")
         return self._delete("DELETE FROM history_lines WHERE service_date < ?", (cutoff,))
 
-    def _forget(self, sha256: str, run_id: str | None = None) -> int:
-        """Delete a file's lines (of one run only, with ``run_id``), in the caller's
-        transaction."""
+    def _forget(self, sha256: str, run_id: str | None = None, *,
+                other_than: str | None = None) -> int:
+        """Delete a file's lines (of one run only, with ``run_id``; of every run but
+        ``other_than``), in the caller's transaction."""
         where, parameters = "sha256 = ?", (sha256,)
         if run_id is not None:
             where, parameters = "sha256 = ? AND run_id = ?", (sha256, run_id)
+        elif other_than is not None:
+            where, parameters = "sha256 = ? AND run_id != ?", (sha256, other_than)
         gone = self.db.execute(f"DELETE FROM history_lines WHERE file IN "
                                f"(SELECT id FROM history_files WHERE {where})",
                                parameters).rowcount
