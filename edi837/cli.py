@@ -70,6 +70,8 @@ def extract(paths: tuple[Path, ...], fmt: str, output: str | None,
             try:
                 for record in rows(reader.claims(), table.drugs.__contains__):
                     writer.write(record)
+            except BrokenPipeError:
+                raise  # the reader of the rows stopped (| head): click ends quietly, status 1
             except Exception as exc:  # noqa: BLE001 - one file's bug must not stop the rest
                 complain(f"{path}: EDI008 edi837 failed while reading this file: "
                          f"{type(exc).__name__}: {exc} (a bug in edi837: please report it)")

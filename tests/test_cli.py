@@ -283,3 +283,17 @@ def test_a_file_name_that_is_not_utf8_is_reported_in_every_format(runner, tmp_pa
         result = runner.invoke(main, ["check", str(folder), "-o", str(tmp_path / output)])
         assert result.exit_code == 1, (output, result.output)
         assert "bad\\udcff.edi" in (tmp_path / output).read_text(encoding="utf-8"), output
+
+
+def test_extract_into_a_reader_that_stops_early_ends_quietly(tmp_path):
+    """`edi837 extract ... | head -1`: the closed pipe is no EDI008 'bug' and no
+    traceback, and the status is not 2 (trouble) for the scheduler."""
+    big = tmp_path / "big.edi"
+    assert CliRunner().invoke(main, ["generate", "--claims", "3000", "-o", str(big)]).exit_code == 0
+    process = subprocess.Popen([sys.executable, "-m", "edi837", "extract", str(big)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process.stdout.readline()
+    process.stdout.close()  # as head does after its line
+    stderr = process.stderr.read().decode()
+    assert process.wait(timeout=60) == 1
+    assert "EDI008" not in stderr and "Traceback" not in stderr
