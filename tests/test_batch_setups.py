@@ -1,5 +1,6 @@
 """Setups the batch refuses or warns about (issue #13): inboxes inside each
 other, outputs inside the inbox, a ledger that was deleted."""
+import json
 import os
 
 import pytest
@@ -45,10 +46,15 @@ def test_a_deleted_ledger_is_said_loudly(tmp_path):
     assert CliRunner().invoke(batch_command, argv).exit_code == 0
     for leftover in opts.out.glob("ledger.sqlite3*"):
         os.unlink(leftover)
+    drop(opts.inbox, "more.edi", edi(CLEAN, control="000000002"))
     result = CliRunner().invoke(batch_command, argv)
-    assert result.exit_code == 0
+    assert result.exit_code == 2  # a cron job alerting on status 2 sees it
     for text in (result.output, (tmp_path / "batch.log").read_text()):
-        assert "WARNING" in text and "no ledger ledger.sqlite3" in text
+        assert "ERROR" in text and "no ledger ledger.sqlite3" in text
         assert "will be checked and archived again" in text
+        assert "patient history kept in the ledger starts empty" in text
+    [summary] = [json.loads(p.read_text()) for p in opts.out.glob("*/summary.json")
+                 if "more.edi" in p.read_text()]
+    assert any("no ledger" in problem for problem in summary["problems"])
     again = CliRunner().invoke(batch_command, argv)  # the new ledger exists: said once
-    assert "no ledger" not in again.output
+    assert "no ledger" not in again.output and again.exit_code == 0

@@ -111,6 +111,7 @@ class Batch:
         # what this poll's scan left waiting and skipped; a run begun now lists them
         self._waiting: list[dict] = []
         self._skipped: list[dict] = []
+        self._ledger_lost: str | None = None  # said in the summary of the first run
 
     def __enter__(self) -> "Batch":
         self.open()
@@ -125,7 +126,9 @@ class Batch:
         check_options(options)
         durable.makedirs(options.out)
         self._locks.acquire(options)
-        warn_if_ledger_lost(options)
+        self._ledger_lost = warn_if_ledger_lost(options)
+        if self._ledger_lost:  # the scheduler must see it: status 2, and the run says why
+            self.status = EXIT_TROUBLE
         self.ledger = Ledger(options.out / LEDGER_NAME)
         self.archiver = Archiver(self.ledger, options)
         table, reference = _tables(options)
@@ -210,6 +213,9 @@ class Batch:
             self.ledger.begin_run(run_id)
             self._history.begin_run(run_id)
             self._run = _Run(run_id, self.options.out / run_id, self._waiting, self._skipped)
+            if self._ledger_lost:
+                self._run.problems.append(self._ledger_lost)
+                self._ledger_lost = None
             durable.makedirs(self._run.directory)
             durable.checkpoint("run-started")
             log.info("run %s: %d files to take, %d waiting, %d skipped", run_id, count,

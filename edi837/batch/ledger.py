@@ -329,19 +329,25 @@ def recover(ledger: Ledger, options: BatchOptions, *,
     return worst
 
 
-def warn_if_ledger_lost(options: BatchOptions) -> None:
+def warn_if_ledger_lost(options: BatchOptions) -> str | None:
     """Say loudly when OUTDIR holds earlier runs but no ledger: a new ledger knows
-    no content, so files seen before are checked and archived again."""
+    no content (files seen before are checked and archived again) and, when the
+    history is kept in it, no patient.  Returns the problem, or None."""
     if (options.out / LEDGER_NAME).exists():
-        return
+        return None
     runs = [p for p in options.out.iterdir() if p.is_dir() and p.name[:1].isdigit()]
     kept = [d for d in (options.archive_dir, options.quarantine_dir)
             if d.is_dir() and any(d.iterdir())]
-    if runs or kept:
-        log.warning("%s holds %d earlier run folders%s but no ledger %s (deleted or moved?): "
-                    "starting a new, empty ledger; content processed before will be checked "
-                    "and archived again if it is dropped again", shown(str(options.out)),
-                    len(runs), " and an archive or quarantine" if kept else "", LEDGER_NAME)
+    if not (runs or kept):
+        return None
+    problem = (f"{shown(str(options.out))} holds {len(runs)} earlier run folders"
+               f"{' and an archive or quarantine' if kept else ''} but no ledger {LEDGER_NAME} "
+               "(deleted or moved?): a new, empty ledger was started; content processed "
+               "before will be checked and archived again if it is dropped again"
+               + ("" if options.history_path is not None or not options.history else
+                  ", and the patient history kept in the ledger starts empty"))
+    log.error("%s", problem)
+    return problem
 
 
 def iter_inputs(ledger_path: Path) -> Iterator[dict]:
