@@ -220,3 +220,12 @@ def test_the_fast_path_reports_a_glued_claim_as_the_full_reader(monkeypatch):
         full = assert_same(glued, monkeypatch, chunks=(None, 4096))
         if tag == b"J2350":  # a drug claim: reported (on both paths)
             assert any("glued on" in f for f in full["findings"])
+
+
+def test_fix_names_the_segment_where_a_file_cannot_be_read(edi_file, tmp_path):
+    text = edi_file(CLEAN_J2350_CLAIM).read_text()
+    cut = edi_file(text[:text.index("LX*2")], wrap=False, name="cut.edi")
+    result = CliRunner().invoke(main, ["fix", str(cut), "--out-dir", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    segments = text[:text.index("LX*2")].count("~")
+    assert f"cut.edi: segment {segments}: EDI002 transaction 0001 is not closed" in result.stderr

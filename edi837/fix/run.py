@@ -113,7 +113,8 @@ def fix_file(path: str | Path, out_dir: str | Path, *, table, config: Config | N
     checked = engine.check_file(path)
     if checked.status == "unreadable":
         result.status = UNREADABLE
-        result.problems += [f"{f.rule} {f.message}" for f in checked.findings
+        result.problems += [(f"segment {f.segment_index}: " if f.segment_index else "")
+                            + f"{f.rule} {f.message}" for f in checked.findings
                             if f.rule in UNREADABLE_RULES and f.severity == "error"]
         return result
     plan = FixPlan(checked.findings, select, ignore, spill_limit=spill_limit)
