@@ -37,6 +37,7 @@ EVENTS = ("late-induction", "early-maintenance", "duplicate-next-night",
           "duplicate-same-night", "over-maximum", "split-dose", "replacement", "void",
           "void-rebill", "late-claim", "on-schedule")
 FIRST_NIGHT = date(2025, 10, 1)  # after the G35 split: one diagnosis code set
+MIN_NIGHTS = 30  # first doses fall in the first 60 days: fewer nights write few files
 
 
 def generate_nights(out_dir: Path, *, nights: int = 365, seed: int = 0, kind: str = "837P",
@@ -45,8 +46,9 @@ def generate_nights(out_dir: Path, *, nights: int = 365, seed: int = 0, kind: st
     returns the manifest.  The same arguments always give the same files."""
     if kind not in GUIDE_VERSION:
         raise ValueError(f"kind must be one of {', '.join(GUIDE_VERSION)}")
-    if nights < 30:
-        raise ValueError("nights must be at least 30 (a schedule needs weeks)")
+    if nights < MIN_NIGHTS:
+        raise ValueError(f"nights must be at least {MIN_NIGHTS} (members start over the "
+                         "first two months; fewer nights hold few doses or none)")
     rng = random.Random(seed)
     factory = ClaimFactory(rng, kind, defect_rate=0.0)
     end = start + timedelta(days=nights - 1)
