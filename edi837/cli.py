@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 
 from . import __version__
 from .cli_ack import Acknowledger, ack277_option
@@ -254,6 +255,9 @@ def describe_drug(drug) -> str:
     return "\n".join(lines)
 
 
+MIN_NIGHTS = 30  # edi837.generator.nights.MIN_NIGHTS, not imported: the CLI starts lean
+
+
 @main.command()
 @click.option("--kind", type=click.Choice(["837P", "837I"]), default="837P", show_default=True)
 @click.option("--claims", type=click.IntRange(min=1), help="Exact number of claims.")
@@ -265,10 +269,12 @@ def describe_drug(drug) -> str:
 @click.option("--drug-share", type=click.FloatRange(0, 1, min_open=True),
               help="Share of episodes with a drug claim (a nightly mix: 0.02); default the "
                    "dense mix of about 80%.")
-@click.option("--nights", type=click.IntRange(min=1),
+@click.option("--nights", type=click.IntRange(min=MIN_NIGHTS),
               help="Instead: a patient-history corpus, one file per night for this many "
                    "nights, with planted duplicates, schedule slips, replacements and voids "
-                   "(manifest.json says which); needs --out-dir.")
+                   f"(manifest.json says which); needs --out-dir.  At least {MIN_NIGHTS}: "
+                   "members start over the first two months, so fewer nights hold few "
+                   "doses or none; a year plants every kind of event.")
 @click.option("--out-dir", type=click.Path(file_okay=False),
               help="Folder for --nights files.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False),
@@ -281,8 +287,15 @@ def generate(kind: str, claims: int | None, size: str | None, seed: int, defect_
     from .generator import generate as write_claims
 
     if nights is not None:
-        _generate_nights(kind, nights, seed, out_dir, (claims, size, drug_share, output))
+        defect_rate_given = click.get_current_context().get_parameter_source("defect_rate") \
+            not in (ParameterSource.DEFAULT, None)
+        _generate_nights(kind, nights, seed, out_dir, {
+            "-o": output, "--claims": claims, "--size": size, "--drug-share": drug_share,
+            "--defect-rate": defect_rate if defect_rate_given else None})
         return
+    if out_dir is not None:
+        complain("--out-dir is for --nights N; for one file give -o FILE")
+        sys.exit(EXIT_TROUBLE)
     if output is None:
         complain("give -o FILE (or --nights with --out-dir)")
         sys.exit(EXIT_TROUBLE)
@@ -301,12 +314,18 @@ def generate(kind: str, claims: int | None, size: str | None, seed: int, defect_
 
 
 def _generate_nights(kind: str, nights: int, seed: int, out_dir: str | None,
-                     single_file_options: tuple) -> None:
+                     single_file_options: dict) -> None:
     from .generator.nights import generate_nights
 
-    if out_dir is None or any(option is not None for option in single_file_options):
-        complain("--nights takes --out-dir (and --kind, --seed), not -o, --claims, --size "
-                 "or --drug-share")
+    given = [name for name, value in single_file_options.items() if value is not None]
+    wrong = []
+    if out_dir is None:
+        wrong.append("needs --out-dir DIR (the folder for the nightly files and manifest.json)")
+    if given:
+        wrong.append(f"does not take {', '.join(given)} "
+                     f"({'options' if len(given) > 1 else 'an option'} for one file)")
+    if wrong:
+        complain("--nights " + " and ".join(wrong))
         sys.exit(EXIT_TROUBLE)
     try:
         manifest = generate_nights(Path(out_dir), nights=nights, seed=seed, kind=kind)

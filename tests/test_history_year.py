@@ -84,14 +84,6 @@ def test_nightly_files_are_valid_837(year):
         assert ok, output
 
 
-def test_generate_nights_options_typed_wrong_exit_2(tmp_path):
-    runner = CliRunner()
-    result = runner.invoke(main, ["generate", "--nights", "40", "-o", str(tmp_path / "x.edi")])
-    assert result.exit_code == 2 and "--out-dir" in result.output
-    result = runner.invoke(main, ["generate", "--nights", "5", "--out-dir", str(tmp_path)])
-    assert result.exit_code == 2 and "at least 30" in result.output
-
-
 def test_generate_drug_share_makes_a_nightly_mix(tmp_path):
     import io
 

@@ -7,7 +7,8 @@ four nights after the infusion.  One member in each group of eleven carries
 one event (``EVENTS``, round-robin, so every kind appears): a duplicate sent
 a later night or the same night (HIS001), a second induction dose a month
 late or a maintenance dose 98 days early (HIS002), a second claim the same day
-that takes it over 600 units (UNT002), and the cases that must NOT be
+that takes it over 600 units (UNT002: 300 more on a 600-unit dose, 600 more on
+a 300-unit one, never a copy of the first line), and the cases that must NOT be
 flagged: a split dose (300 + 300 on one claim), a replacement, a void, a void
 then a rebill, a claim sent two months late.
 
@@ -26,7 +27,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from ..files import atomic_output
-from .facts import CREATED, ELEMENT, GUIDE_VERSION, MS_SUBTYPES
+from .facts import CREATED, ELEMENT, GUIDE_VERSION, MS_SUBTYPES, OCRELIZUMAB
 from .model import Claim, Patient
 from .scenarios import ClaimFactory, format_quantity
 from .x12 import WRITERS, SegmentWriter, d8, isa_segment
@@ -36,6 +37,7 @@ EVENTS = ("late-induction", "early-maintenance", "duplicate-next-night",
           "duplicate-same-night", "over-maximum", "split-dose", "replacement", "void",
           "void-rebill", "late-claim", "on-schedule")
 FIRST_NIGHT = date(2025, 10, 1)  # after the G35 split: one diagnosis code set
+MIN_NIGHTS = 30  # first doses fall in the first 60 days: fewer nights write few files
 
 
 def generate_nights(out_dir: Path, *, nights: int = 365, seed: int = 0, kind: str = "837P",
@@ -44,8 +46,9 @@ def generate_nights(out_dir: Path, *, nights: int = 365, seed: int = 0, kind: st
     returns the manifest.  The same arguments always give the same files."""
     if kind not in GUIDE_VERSION:
         raise ValueError(f"kind must be one of {', '.join(GUIDE_VERSION)}")
-    if nights < 30:
-        raise ValueError("nights must be at least 30 (a schedule needs weeks)")
+    if nights < MIN_NIGHTS:
+        raise ValueError(f"nights must be at least {MIN_NIGHTS} (members start over the "
+                         "first two months; fewer nights hold few doses or none)")
     rng = random.Random(seed)
     factory = ClaimFactory(rng, kind, defect_rate=0.0)
     end = start + timedelta(days=nights - 1)
@@ -108,7 +111,7 @@ class _Plan:
             doses[2] = (doses[1][0] + timedelta(days=98), 600)
         claims = [factory.ocrelizumab_claim(day, units, subtype) for day, units in doses]
         target = self.target(event, doses)  # the dose the event is about
-        for k, (claim, (day, _)) in enumerate(zip(claims, doses)):
+        for k, (claim, (day, mg)) in enumerate(zip(claims, doses)):
             expect = ("HIS002",) if k == target and event in ("late-induction",
                                                                 "early-maintenance") else ()
             night = day + self.lag()
@@ -119,17 +122,21 @@ class _Plan:
             self.send(member, billing, claim, night, event if k == target else "on-schedule",
                       expect)
             if k == target:
-                self.event(event, member, billing, claim, night)
+                self.event(event, member, billing, claim, night, mg)
 
     def target(self, event: str, doses: list) -> int:
         """Which dose an event is about: the second induction dose, the first early
-        maintenance dose, a 600-unit dose to add to or split, one with a dose after it
-        for a late claim, any but the first otherwise."""
+        maintenance dose, a 600-unit dose to add to (else the first dose) or split, one
+        with a dose after it for a late claim, any but the first otherwise."""
         if event == "late-induction":
             return 1
         if event == "early-maintenance":
             return 2
-        if event in ("over-maximum", "split-dose"):
+        if event == "over-maximum":  # with no 600 in the span, the first dose: its extra
+            # claim arrives before the second dose's; on the second induction dose, 900
+            # units 14 days after 300 would also be out of schedule (HIS002)
+            choices = [k for k, (_, units) in enumerate(doses) if units == 600] or [0]
+        elif event == "split-dose":
             choices = [k for k, (_, units) in enumerate(doses) if units == 600] or [1]
         elif event == "late-claim":
             choices = list(range(1, len(doses) - 1)) or [1]
@@ -137,14 +144,14 @@ class _Plan:
             choices = list(range(1, len(doses)))
         return self.rng.choice(choices)
 
-    def event(self, event: str, member, billing, claim: Claim, night: date) -> None:
+    def event(self, event: str, member, billing, claim: Claim, night: date, mg: int) -> None:
         factory = self.factory
         if event in ("duplicate-next-night", "duplicate-same-night"):
             copy = _copy(claim, claim.claim_id + "D")
             later = night if event == "duplicate-same-night" else night + self.lag()
             self.send(member, billing, copy, later, event, ("HIS001",))
         elif event == "over-maximum":
-            extra = factory.ocrelizumab_claim(claim.service_date, 300, "G35A")
+            extra = factory.ocrelizumab_claim(claim.service_date, _over_maximum(mg), "G35A")
             extra.diagnoses = list(claim.diagnoses)
             self.send(member, billing, extra, night + self.lag(), event, ("UNT002",))
         elif event == "replacement":
@@ -165,6 +172,15 @@ def _copy(claim: Claim, claim_id: str) -> Claim:
     copy = deepcopy(claim)
     copy.claim_id = claim_id
     return copy
+
+
+def _over_maximum(given: int) -> int:
+    """A labeled dose (mg) that takes a day with ``given`` mg over the maximum (the
+    largest labeled dose) and is not ``given`` itself: 300 more on a 600 day, 600 more
+    on a 300 day.  300 more on a 300 day would be 600, within the maximum, and the
+    same line twice: an exact duplicate (HIS001), not UNT002."""
+    return next(mg for mg in OCRELIZUMAB.doses_mg
+                if mg != given and given + mg > max(OCRELIZUMAB.doses_mg))
 
 
 def _split_dose(claim: Claim) -> None:
