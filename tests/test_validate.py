@@ -454,3 +454,46 @@ def test_validate_text_says_no_billing_rules_ran(tmp_path):
     result = CliRunner().invoke(main, ["validate", str(sample)])
     assert "drug table n/a" not in result.output and "drug lines" not in result.output
     assert "implementation-guide validation: no billing rules" in result.output
+
+
+# -- what validate shares with check: unreadable files, the claims' figures --------------
+MALFORMED = Path(__file__).resolve().parent / "data" / "malformed"
+
+
+def test_truncated_file_is_unreadable_as_check_says(runner, edi_file, tmp_path):
+    """A file cut short was validated as a file with findings (status 1) while
+    `check` calls it unreadable (status 2): its claims cannot all be read."""
+    from edi837.cli import main
+
+    path = MALFORMED / "truncated.edi"
+    result = runner.invoke(validate, [str(path)])
+    assert result.exit_code == 2, result.output
+    assert f"edi837: {path}:73: EDI002 transaction 0002 is not closed (the file ends " \
+        "inside it: truncated?)\n" in result.output
+    assert f"edi837: {path}:73: EDI002 file ends inside interchange 000000801 (no IEA): " \
+        "truncated?\n" in result.output
+    assert f"  unreadable: {path} sha256 " in result.output
+    checked = runner.invoke(main, ["check", str(path)])
+    assert checked.exit_code == 2
+    report = validate_paths([path])
+    [file] = report.files
+    assert file.status == "unreadable" and report.exit_status() == 2
+    assert [(f.rule, f.segment_index) for f in file.findings if f.rule.startswith("EDI")] \
+        == [("EDI002", 73)] * 3
+    # a file cut inside a claim's segment, and one cut between two segments
+    text = wrap_claims(PROFESSIONAL)
+    for cut in (text[:text.index("LIN**N4*5024")], text[:text.index("SE*")]):
+        result = runner.invoke(validate, [str(edi_file(cut, wrap=False, name="cut.edi"))])
+        assert result.exit_code == 2, result.output
+        assert "EDI002 transaction 0001 is not closed (the file ends inside it: " \
+            "truncated?)\n" in result.output
+
+
+def test_segments_outside_a_transaction_set_make_the_file_unreadable_as_in_check(
+        runner, edi_file):
+    text = wrap_claims(PROFESSIONAL).replace("GE*1*1~", "GE*1*1~\nCLM*C9*600~")
+    path = edi_file(text, wrap=False, name="stray.edi")
+    result = runner.invoke(validate, [str(path)])
+    assert result.exit_code == 2, result.output
+    assert f"edi837: {path}:29: EDI002 CLM outside any transaction set (segment 29): " \
+        "segments there are not read\n" in result.output
