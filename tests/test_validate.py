@@ -497,3 +497,32 @@ def test_segments_outside_a_transaction_set_make_the_file_unreadable_as_in_check
     assert result.exit_code == 2, result.output
     assert f"edi837: {path}:29: EDI002 CLM outside any transaction set (segment 29): " \
         "segments there are not read\n" in result.output
+
+
+def test_ig_findings_carry_their_claims_charge_and_payer_as_checks_do(runner):
+    """The IG findings had no CLM02 or payer: the summary said $0.00 held on
+    claims 'without a charge' and '(no payer id)'."""
+    from edi837.config import Config
+    from edi837.drugs import load_drug_table
+    from edi837.engine import Engine
+
+    sample = Path(__file__).resolve().parent.parent / "samples" / \
+        "837p-j2350-defects-ig-invalid.edi"
+    result = runner.invoke(validate, [str(sample)])
+    assert result.exit_code == 1, result.output
+    assert "charges held: $95,850.00 on 3 claims with errors (CLM02, each claim once)\n" \
+        in result.output
+    assert "  99901 EXAMPLE MEDICARE PART B MAC: $95,850.00 on 3 claims (largest: IGE7 " \
+        "$63,900.00, IGS3 $31,950.00)\n" in result.output
+    assert "without a charge" not in result.output and "no payer id" not in result.output
+    checked = Engine(load_drug_table([]), Config()).check_file(sample).findings
+
+    def claims(findings):
+        return {f.claim_id: (f.payer_id, f.payer_name, f.claim_charge, f.billing_npi)
+                for f in findings if f.claim_id}
+
+    found = ig(validate_file(sample))
+    assert len(found) == 3 and claims(found) == claims(checked)
+    assert claims(found)["IGX-DOS001"] == ("99901", "EXAMPLE MEDICARE PART B MAC", "31950",
+                                           "1839204769")
+    assert [f.service_date for f in found] == ["20251212", "20251215", "20251217"]

@@ -45,11 +45,12 @@ the original file.
 
 A file `check` cannot read whole (a segment reader error, or an envelope its
 claim reader finds open or broken: EDI001/EDI002 errors) is unreadable here
-too.
+too, and each IG finding in a claim carries the claim's CLM02 charge, payer
+and billing provider as `check`'s findings do, so reports count it alike.
 
 Layout: ``prepare`` (normalise and cut a file into work units), ``pyx12_run``
 (pyx12 in-process), ``results`` (errors to findings, 999s to one), ``reading``
-(what `check`'s claim reader says of the file), ``units`` (the
+(what `check`'s claim reader says of the file and its claims), ``units`` (the
 work units); the public functions here.
 """
 from __future__ import annotations
