@@ -99,7 +99,9 @@ class Acknowledger:
             return
         for note in result.skipped:
             complain(f"{path}: {note}")
-        if result.skipped or result.rejected:
+        if result.unmatched:  # the 999 is another file's: as with no 999 (README)
+            self.status = EXIT_TROUBLE
+        elif result.skipped or result.rejected:
             self.status = max(self.status, EXIT_FINDINGS)
         if result.output is not None:
             click.echo(f"{path}: 277CA -> {result.output}: {result.sets} transaction set(s), "
@@ -166,7 +168,8 @@ def ack(paths: tuple[Path, ...], out_dir: Path, read_999: Path | None, force: bo
     the 999 rejects get no 277CA.
 
     Exit status: 0 every claim accepted, 1 claims or transaction sets
-    rejected, 2 a file could not be acknowledged or the command was misused.
+    rejected, 2 a file could not be acknowledged (no 999, or a 999 that does
+    not mention its transaction sets) or the command was misused.
     """
     from .fix import fix_file
 

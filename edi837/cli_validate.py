@@ -43,7 +43,8 @@ def validate(paths: tuple[Path, ...], fmt: str, outputs: tuple[str, ...],
     processes.
 
     Exit status: 0 no error finding, 1 error findings, 2 a file could not be
-    read, a 999 could not be written, or the command was misused.
+    read whole (not X12, truncated: as `check` says), a 999 could not be
+    written, or the command was misused.
     """
     from .acks import ControlNumberError, ControlNumbers
     from .validate import Pyx12Missing, ack_path, require_pyx12, validate_paths

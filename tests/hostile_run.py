@@ -244,6 +244,12 @@ def outcome(path: Path, commands=COMMANDS, *, run=run_in_process,
         found["validate"] = {"exit": r.exit}
         if report is not None and report["files"]:
             found["validate"]["codes"] = _codes(report)
+        # a file check cannot read whole (EDI001/EDI002 errors) validate cannot either
+        cut = check and any(c in check.get("codes", ()) for c in ("EDI001:error",
+                                                                   "EDI002:error"))
+        if cut and r.exit != 2 and not r.traceback and not r.hung:
+            problems.append(f"validate: exit {r.exit}, but check cannot read the file whole "
+                            f"(EDI001/EDI002 errors, exit {check['exit']})")
     return found, problems
 
 

@@ -263,6 +263,51 @@ def test_a_set_the_999_rejects_gets_no_277ca(runner, edi_file, tmp_path):
     assert not (tmp_path / "none" / "three.277").exists()
 
 
+def test_a_999_of_another_file_is_no_999_for_it(runner, edi_file, tmp_path):
+    """`ack --999 DIR` where DIR/<stem>.999 acknowledges another file: no 277CA,
+    as without a 999 (exit status 2, README), not a rejection (1)."""
+    path = tmp_path / "in" / "clean.edi"
+    other = tmp_path / "other" / "clean.edi"
+    for source, target in (("837p-j2350-clean.edi", path), ("837i-j2350-clean.edi", other)):
+        target.parent.mkdir()
+        target.write_bytes((SAMPLES / source).read_bytes())
+    assert runner.invoke(main, ["validate", str(other), "--ack", str(tmp_path / "999s")]) \
+        .exit_code == 0
+    done = runner.invoke(main, ["ack", str(path), "--999", str(tmp_path / "999s"),
+                                "--out-dir", str(tmp_path / "acks")])
+    assert done.exit_code == 2, done.output
+    assert done.output == f"edi837: {path}: transaction set 0001 (group 101, interchange " \
+        "000000101): no 277CA: clean.999 does not acknowledge it\n"
+    assert list((tmp_path / "acks").iterdir()) == []
+    # its own 999 acknowledges it
+    assert runner.invoke(main, ["validate", str(path), "--ack", str(tmp_path / "own")]) \
+        .exit_code == 0
+    done = runner.invoke(main, ["ack", str(path), "--999", str(tmp_path / "own"),
+                                "--out-dir", str(tmp_path / "acks")])
+    assert done.exit_code == 0, done.output
+    assert valid(tmp_path / "acks" / "clean.277")
+
+
+def test_a_set_the_999_does_not_mention_gets_no_277ca_and_exit_2(runner, edi_file,
+                                                                  tmp_path):
+    """The 999 of a file of two sets, read for a file of three (the same group and
+    set numbers): the two it acknowledges get a 277CA, the third none, status 2."""
+    two = tmp_path / "two" / "three.edi"
+    two.parent.mkdir()
+    two.write_text(multi_set(2))
+    path = edi_file(multi_set(3), wrap=False, name="three.edi")
+    assert runner.invoke(main, ["validate", str(two), "--ack", str(tmp_path / "999s")]) \
+        .exit_code == 0
+    done = runner.invoke(main, ["ack", str(path), "--999", str(tmp_path / "999s"),
+                                "--out-dir", str(tmp_path / "acks")])
+    assert done.exit_code == 2, done.output
+    assert f"edi837: {path}: transaction set 0003 (group 1, interchange 000000001): no " \
+        "277CA: three.999 does not acknowledge it\n" in done.output
+    assert f"{path}: 277CA -> {tmp_path / 'acks' / 'three.277'}: 2 transaction set(s), " \
+        "1 claim(s) accepted, 1 rejected\n" in done.output  # C2 repeats C1: a duplicate
+    assert set(claims_of(valid(tmp_path / "acks" / "three.277"))) == {"C1", "C2"}
+
+
 def test_999_verdicts_group_rejections_ta1_and_unreadable(tmp_path):
     ack = tmp_path / "x.999"
     ack.write_text(wrap_ack(["AK1*HC*5*005010X222A1", "AK2*837*0001", "IK5*A",

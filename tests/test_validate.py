@@ -454,3 +454,75 @@ def test_validate_text_says_no_billing_rules_ran(tmp_path):
     result = CliRunner().invoke(main, ["validate", str(sample)])
     assert "drug table n/a" not in result.output and "drug lines" not in result.output
     assert "implementation-guide validation: no billing rules" in result.output
+
+
+# -- what validate shares with check: unreadable files, the claims' figures --------------
+MALFORMED = Path(__file__).resolve().parent / "data" / "malformed"
+
+
+def test_truncated_file_is_unreadable_as_check_says(runner, edi_file, tmp_path):
+    """A file cut short was validated as a file with findings (status 1) while
+    `check` calls it unreadable (status 2): its claims cannot all be read."""
+    from edi837.cli import main
+
+    path = MALFORMED / "truncated.edi"
+    result = runner.invoke(validate, [str(path)])
+    assert result.exit_code == 2, result.output
+    assert f"edi837: {path}:73: EDI002 transaction 0002 is not closed (the file ends " \
+        "inside it: truncated?)\n" in result.output
+    assert f"edi837: {path}:73: EDI002 file ends inside interchange 000000801 (no IEA): " \
+        "truncated?\n" in result.output
+    assert f"  unreadable: {path} sha256 " in result.output
+    checked = runner.invoke(main, ["check", str(path)])
+    assert checked.exit_code == 2
+    report = validate_paths([path])
+    [file] = report.files
+    assert file.status == "unreadable" and report.exit_status() == 2
+    assert [(f.rule, f.segment_index) for f in file.findings if f.rule.startswith("EDI")] \
+        == [("EDI002", 73)] * 3
+    # a file cut inside a claim's segment, and one cut between two segments
+    text = wrap_claims(PROFESSIONAL)
+    for cut in (text[:text.index("LIN**N4*5024")], text[:text.index("SE*")]):
+        result = runner.invoke(validate, [str(edi_file(cut, wrap=False, name="cut.edi"))])
+        assert result.exit_code == 2, result.output
+        assert "EDI002 transaction 0001 is not closed (the file ends inside it: " \
+            "truncated?)\n" in result.output
+
+
+def test_segments_outside_a_transaction_set_make_the_file_unreadable_as_in_check(
+        runner, edi_file):
+    text = wrap_claims(PROFESSIONAL).replace("GE*1*1~", "GE*1*1~\nCLM*C9*600~")
+    path = edi_file(text, wrap=False, name="stray.edi")
+    result = runner.invoke(validate, [str(path)])
+    assert result.exit_code == 2, result.output
+    assert f"edi837: {path}:29: EDI002 CLM outside any transaction set (segment 29): " \
+        "segments there are not read\n" in result.output
+
+
+def test_ig_findings_carry_their_claims_charge_and_payer_as_checks_do(runner):
+    """The IG findings had no CLM02 or payer: the summary said $0.00 held on
+    claims 'without a charge' and '(no payer id)'."""
+    from edi837.config import Config
+    from edi837.drugs import load_drug_table
+    from edi837.engine import Engine
+
+    sample = Path(__file__).resolve().parent.parent / "samples" / \
+        "837p-j2350-defects-ig-invalid.edi"
+    result = runner.invoke(validate, [str(sample)])
+    assert result.exit_code == 1, result.output
+    assert "charges held: $95,850.00 on 3 claims with errors (CLM02, each claim once)\n" \
+        in result.output
+    assert "  99901 EXAMPLE MEDICARE PART B MAC: $95,850.00 on 3 claims (largest: IGE7 " \
+        "$63,900.00, IGS3 $31,950.00)\n" in result.output
+    assert "without a charge" not in result.output and "no payer id" not in result.output
+    checked = Engine(load_drug_table([]), Config()).check_file(sample).findings
+
+    def claims(findings):
+        return {f.claim_id: (f.payer_id, f.payer_name, f.claim_charge, f.billing_npi)
+                for f in findings if f.claim_id}
+
+    found = ig(validate_file(sample))
+    assert len(found) == 3 and claims(found) == claims(checked)
+    assert claims(found)["IGX-DOS001"] == ("99901", "EXAMPLE MEDICARE PART B MAC", "31950",
+                                           "1839204769")
+    assert [f.service_date for f in found] == ["20251212", "20251215", "20251217"]

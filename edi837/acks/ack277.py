@@ -63,6 +63,8 @@ class Ack277Result:
     accepted: int = 0
     rejected_claims: list[str] = field(default_factory=list)  # CLM01s, file order
     skipped: list[str] = field(default_factory=list)  # sets given no 277CA, and why
+    # of those, the sets the 999 does not mention: it is not this file's (exit status 2)
+    unmatched: list[str] = field(default_factory=list)
 
     @property
     def rejected(self) -> int:
@@ -244,8 +246,9 @@ class _Writer:
         st, isa, gs = done.header[0], done.isa, done.gs
         name = f"transaction set {display(element(st, 2))} (group {display(element(gs, 6))}, " \
                f"interchange {display(element(isa, 13))})"
-        why = self.acceptance.verdict(element(isa, 13).strip(), element(gs, 6).strip(),
-                                      element(st, 2).strip()) or done.unreadable
+        key = element(isa, 13).strip(), element(gs, 6).strip(), element(st, 2).strip()
+        unmatched = not self.acceptance.acknowledges(*key)
+        why = self.acceptance.verdict(*key) or done.unreadable
         if why is None:
             try:
                 self._write_set(isa, gs, _set_ack(done.header, self.identity, self.received,
@@ -254,6 +257,8 @@ class _Writer:
             except x214.CannotAcknowledge as exc:
                 why = f"{exc} (the set starts at segment {st.index})"
         self.result.skipped.append(f"{name}: no 277CA: {why}")
+        if unmatched:
+            self.result.unmatched.append(self.result.skipped[-1])
 
     def _write_set(self, isa, gs, ack: x214.SetAck) -> None:
         if self._isa is not isa:

@@ -54,6 +54,13 @@ class Acceptance:
             self._pending.setdefault((verdict.group, verdict.transaction),
                                      deque()).append(verdict)
 
+    def acknowledges(self, interchange: str, group: str, transaction: str) -> bool:
+        """Whether the 999 says anything of the set (before :meth:`verdict` takes its
+        answer): one it does not mention is not a rejection, the 999 is another
+        file's (or was cut), as if there were none."""
+        return interchange in self._rejected_interchanges or \
+            bool(self._pending.get((group, transaction)))
+
     def verdict(self, interchange: str, group: str, transaction: str) -> str | None:
         """None when the 999 accepted the set, else why it is not accepted."""
         if interchange in self._rejected_interchanges:

@@ -43,9 +43,15 @@ segment errors (999 IK3 codes, plus pyx12's own HL1/HL2/LX/SEG1),
 ``IGE<code>`` element errors (999 IK4 codes), each at its segment index in
 the original file.
 
+A file `check` cannot read whole (a segment reader error, or an envelope its
+claim reader finds open or broken: EDI001/EDI002 errors) is unreadable here
+too, and each IG finding in a claim carries the claim's CLM02 charge, payer
+and billing provider as `check`'s findings do, so reports count it alike.
+
 Layout: ``prepare`` (normalise and cut a file into work units), ``pyx12_run``
-(pyx12 in-process), ``results`` (errors to findings, 999s to one), ``units``
-(the work units); the public functions here.
+(pyx12 in-process), ``results`` (errors to findings, 999s to one), ``reading``
+(what `check`'s claim reader says of the file and its claims), ``units`` (the
+work units); the public functions here.
 """
 from __future__ import annotations
 

@@ -7,6 +7,7 @@ from ..findings import ERROR, Finding
 from ..model import is_digits
 from .units import CRASH_RULE, _Error, _Unit, _UnitResult
 from .prepare import _Prepared
+from .reading import read_claims
 
 
 # -- results ----------------------------------------------------------------------
@@ -48,8 +49,20 @@ def _finish(prep: _Prepared, results: list[_UnitResult], reader_findings: bool
         findings.append(Finding(
             CRASH_RULE, ERROR, f"pyx12 could not validate {prep.path}{near}{more}: "
             f"{first.crash}", prep.path, value=first.crash))
+    unreadable = prep.unreadable
+    if prep.units:  # the file was read: what check's reader says of it and its claims
+        errors, facts = read_claims(prep.path, {f.claim_first for f in findings
+                                                if f.claim_first is not None})
+        for finding in findings:
+            claim = facts.get(finding.claim_first)
+            if claim is not None:
+                claim.fill(finding)
+        if errors and not unreadable:  # (a segment reader error is already a finding)
+            unreadable = True
+            if reader_findings:
+                findings.extend(errors)
     findings.sort(key=Finding.sort_key)
-    if prep.unreadable:
+    if unreadable:
         result.status = "unreadable"
     result.settle_status()
     ack = None
