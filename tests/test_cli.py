@@ -96,6 +96,13 @@ def test_extract_rows_and_formats(runner, tmp_path):
     assert record["payer_id"] == "PAYER01" and record["line_number"] == "1"
 
 
+def test_extract_help_names_each_exit_status(runner):
+    text = " ".join(runner.invoke(main, ["extract", "--help"]).output.split())
+    assert "0 every file and segment read" in text
+    assert "1 a segment could not be read (EDI007" in text
+    assert "2 a file could not be read" in text
+
+
 def test_extract_escapes_formula_cells(runner, tmp_path):
     text = wrap_claims(CLEAN.replace("CLM*C1*", "CLM*=HYPERLINK(1)*"))
     path = write(tmp_path, "formula.edi", text)
