@@ -252,6 +252,9 @@ def describe_drug(drug) -> str:
                      f"every {schedule.maintenance_interval_days} days (flagged under "
                      f"{schedule.maintenance_min_days})  [{schedule.provenance}; windows: "
                      f"{schedule.tolerance_source}]")
+    if any("§" in line for line in lines):
+        lines.append("  § N: section N of billing-rules.md, the maintainers' reference notes (not "
+                     "published with edi837); a document named beside it is the public source")
     return "\n".join(lines)
 
 

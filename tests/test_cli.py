@@ -120,6 +120,10 @@ def test_rules_and_drugs_commands(runner):
     assert runner.invoke(main, ["rules", "XYZ999"]).exit_code == 2
     drug = runner.invoke(main, ["drugs", "J2350"])
     assert "NDC 50242015001" in drug.output and "labeled doses (units): 300, 600" in drug.output
+    # the table's sources cite sections of the maintainers' notes: the output says what they are
+    assert "(§2.1, §2.2)" in drug.output
+    assert drug.output.splitlines()[-1].startswith("  § N: section N of billing-rules.md, "
+                                                    "the maintainers' reference notes")
 
 
 def test_generate_is_deterministic(runner, tmp_path):

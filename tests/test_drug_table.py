@@ -168,6 +168,16 @@ def test_the_dropped_source_is_not_cited():
     assert "codingmcw" not in text  # mis-titles G35.A (billing-rules.md §8.6)
 
 
+def test_references_name_no_path_outside_the_repository():
+    from importlib import resources
+
+    table = resources.files("edi837.drugs").joinpath("table.toml").read_text()
+    samples = (REPO / "samples" / "README.md").read_text()
+    for text in (table, samples):
+        assert "shared/reference" not in text
+        assert "billing-rules.md, the maintainers' reference" in " ".join(text.replace("#", "").split())
+
+
 def test_tocilizumab_vials_in_billing_units_per_palmetto(table):
     drug = table.drug("J3262")
     assert drug.units_per_container("50242013501") == 80
