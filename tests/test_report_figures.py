@@ -151,6 +151,22 @@ def test_people_read_dollars_machines_plain_numbers(engine, edi_file):
         "chargesHeld") == "700500.00"
 
 
+def test_xml_dollars_at_risk_are_the_error_lines_charges_not_the_charges_held(engine, edi_file):
+    """README "Reports": dollarsAtRisk/linesAtRisk count the charged lines with an error,
+    each once; a held claim's other lines and a claim-level error (DX002) add nothing."""
+    drug_line_error = CLEAN_J2350_CLAIM.replace("50242015001", "50242-150-01")  # 9000 + 400
+    report = engine.run([edi_file(drug_line_error), edi_file(CLAIM_LEVEL_ERROR)])
+    xml = render(report, "xml")
+    summary = etree.fromstring(xml.encode()).find("summary")
+    assert (summary.get("chargesHeld"), summary.get("claimsHeld")) == ("21745.67", "2")
+    assert (summary.get("dollarsAtRisk"), summary.get("linesAtRisk")) == ("9000.00", "1")
+    rules = {r.get("code"): r for r in etree.fromstring(xml.encode()).find("rules")}
+    assert (rules["DX002"].get("dollarsAtRisk"), rules["DX002"].get("chargesHeld")) == (
+        "0.00", "12345.67")
+    assert (rules["NDC002"].get("dollarsAtRisk"), rules["NDC002"].get("chargesHeld")) == (
+        "9000.00", "9400.00")
+
+
 def test_counts_are_worded_for_one_and_many(engine, edi_file):
     assert plural(1, "file") == "1 file" and plural(2_000, "claim") == "2,000 claims"
     text = render(engine.run([edi_file(TWO_ERRORS)]), "text")
