@@ -192,6 +192,19 @@ def test_unwritable_outputs_and_bad_sizes_exit_2_without_traceback(runner, tmp_p
         assert "Traceback" not in result.output
 
 
+@pytest.mark.parametrize("command, under", [
+    (["check"], "r.json"), (["extract"], "sub/r.csv"), (["fix", "--out-dir"], "fixed")])
+def test_an_output_under_a_file_says_the_file_is_not_a_folder(runner, tmp_path, command, under):
+    path = write(tmp_path, "clean.edi", wrap_claims(CLEAN))
+    target = str(path / under)
+    args = [command[0], str(path), *command[1:], target] if command[0] == "fix" else \
+        [*command, str(path), "-o", target]
+    result = runner.invoke(main, args)
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit)
+    assert f"{path} is a file, not a folder" in result.stderr
+    assert "File exists" not in result.stderr and "Not a directory" not in result.stderr
+
+
 def test_an_unreadable_file_is_reported_and_the_others_still_checked(runner, tmp_path,
                                                                      monkeypatch):
     import os
