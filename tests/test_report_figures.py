@@ -167,6 +167,13 @@ def test_xml_dollars_at_risk_are_the_error_lines_charges_not_the_charges_held(en
         "9000.00", "9400.00")
 
 
+def test_the_summary_is_set_off_from_listed_findings_by_one_blank_line(engine, edi_file):
+    text = render(engine.run([edi_file(TWO_ERRORS)]), "text")
+    assert not text.startswith("\n")
+    assert "[claim C1, line 1]\n\n1 file (0 OK)" in text
+    assert "\n\n" not in text.split("\n\n", 1)[1]
+
+
 def test_counts_are_worded_for_one_and_many(engine, edi_file):
     assert plural(1, "file") == "1 file" and plural(2_000, "claim") == "2,000 claims"
     text = render(engine.run([edi_file(TWO_ERRORS)]), "text")
@@ -214,8 +221,9 @@ def test_a_file_with_only_info_notes_is_ok(engine, edi_file, tmp_path):
     assert json.loads(render(report, "json"))["files"][0]["status"] == "ok"
     result = CliRunner().invoke(main, ["check", str(path)])
     assert result.exit_code == 0
-    assert result.output.startswith("\n1 file (1 OK), 1 claim, 1 drug line: 0 errors, "
-                                    "0 warnings, 1 info")  # no finding line before it
+    # no finding line listed: the summary is the first line, no blank line above it
+    assert result.output.startswith("1 file (1 OK), 1 claim, 1 drug line: 0 errors, "
+                                    "0 warnings, 1 info")
     assert f"  OK: {path} sha256 " in result.output
     assert "1 finding below warning severity not listed (--min-severity info lists them)" \
         in result.output

@@ -79,12 +79,15 @@ def breakdown(numbers: Figures) -> list[str]:
 
 
 def write_summary(out: TextIO, report: Report, numbers: Figures, left_out: int = 0,
-                  minimum: str = "") -> None:
+                  minimum: str = "", *, after_findings: bool = True) -> None:
+    """The summary; ``after_findings``: a blank line first, to set it off from the
+    finding lines above it (none when no finding was listed)."""
+    gap = "\n" if after_findings else ""
     if report.drug_table_version == VALIDATION_ONLY:
-        out.write(f"\n{summary_line(numbers, drug_lines=False)} (implementation-guide "
+        out.write(f"{gap}{summary_line(numbers, drug_lines=False)} (implementation-guide "
                   "validation: no billing rules)\n")
     else:
-        out.write(f"\n{summary_line(numbers)} (drug table {report.drug_table_version})\n")
+        out.write(f"{gap}{summary_line(numbers)} (drug table {report.drug_table_version})\n")
     if reference_note(report):
         out.write(f"reference data: {reference_note(report)}\n")
     if left_out:
@@ -103,10 +106,12 @@ def write_summary(out: TextIO, report: Report, numbers: Figures, left_out: int =
 @writer("text", ".txt")
 def write_text(report: Report, out: TextIO, options: ReportOptions | None = None) -> None:
     options = options or DEFAULT_OPTIONS
-    left_out = 0
+    left_out = listed = 0
     for finding in report.findings:
         if options.listed(finding.severity):
             out.write(finding_line(finding) + "\n")
+            listed += 1
         else:
             left_out += 1
-    write_summary(out, report, figures(report), left_out, options.min_severity)
+    write_summary(out, report, figures(report), left_out, options.min_severity,
+                  after_findings=bool(listed))
