@@ -10,7 +10,9 @@ import csv
 import io
 import json
 from decimal import Decimal
+from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from lxml import etree
 from lxml import html as lxml_html
@@ -172,6 +174,33 @@ def test_the_summary_is_set_off_from_listed_findings_by_one_blank_line(engine, e
     assert not text.startswith("\n")
     assert "[claim C1, line 1]\n\n1 file (0 OK)" in text
     assert "\n\n" not in text.split("\n\n", 1)[1]
+
+
+@pytest.mark.parametrize("content, says", [
+    (None, "no claim held: no error finding"),
+    ("", "no claim held: no claim read (1 file unreadable)"),  # empty file
+    ("not X12 at all\n", "no claim held: no claim read (1 file unreadable)"),
+    ("truncated", "no claim held: no claim read (1 file unreadable)"),
+    ("truncated after a claim", "no claim held: 3 errors outside any claim (1 file unreadable)"),
+    ("bad-control-numbers", "no claim held: 2 errors outside any claim"),  # envelopes only
+])
+def test_no_claim_held_says_why(engine, edi_file, content, says):
+    from edi837.x12.fragment import wrap_claims
+
+    whole = wrap_claims(CLEAN_J2350_CLAIM)
+    two = wrap_claims(CLEAN_J2350_CLAIM + CLEAN_J2350_CLAIM.replace("CLM*C1*", "CLM*C2*"))
+    if content is None:
+        path = edi_file(CLEAN_J2350_CLAIM)
+    elif content.startswith("truncated"):  # ends inside the transaction, group, interchange
+        cut = two if content.endswith("claim") else whole  # the first of two claims is read
+        path = edi_file(cut[:cut.index("SE*")], wrap=False)
+    elif content == "bad-control-numbers":
+        path = Path(__file__).parent / "data" / "malformed" / "bad-control-numbers.edi"
+    else:
+        path = edi_file(content, wrap=False)
+    report = engine.run([path])
+    for fmt in ("text", "annotated"):
+        assert f"\n{says}\n" in render(report, fmt), fmt
 
 
 def test_counts_are_worded_for_one_and_many(engine, edi_file):

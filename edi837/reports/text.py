@@ -48,11 +48,24 @@ def summary_line(numbers: Figures, *, drug_lines: bool = True) -> str:
 def held_line(numbers: Figures) -> str:
     held = numbers.held
     if not held.claims:
-        return "no claim held: no error finding"
+        return f"no claim held: {not_held_why(numbers)}"
     unknown = (f" ({plural(numbers.held_without_charge, 'claim')} without a charge)"
                if numbers.held_without_charge else "")
     return (f"charges held: {dollars(held.charges)} on {plural(held.claims, 'claim')} with "
             f"errors (CLM02, each claim once){unknown}")
+
+
+def not_held_why(numbers: Figures) -> str:
+    """Why no claim is held: no error at all, no claim read, or errors only outside
+    claims (an unreadable file, envelopes, segments in no claim)."""
+    errors = numbers.summary["errors"]
+    if not errors:
+        return "no error finding"
+    unreadable = sum(1 for file in numbers.files if file.status == "unreadable")
+    note = f" ({plural(unreadable, 'file')} unreadable)" if unreadable else ""
+    if not numbers.summary["claims"]:
+        return f"no claim read{note}"
+    return f"{plural(errors, 'error')} outside any claim{note}"
 
 
 def breakdown(numbers: Figures) -> list[str]:
