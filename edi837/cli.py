@@ -46,7 +46,10 @@ def extract(paths: tuple[Path, ...], fmt: str, output: str | None,
             drug_tables: tuple[Path, ...], quiet: bool) -> None:
     """Print one row per drug line of the 837 files and folders PATHS.
 
-    Exit status: 0 when every file was read, 2 when any could not be.
+    Exit status: 0 every file and segment read; 1 a segment could not be
+    read (EDI007 on stderr: a segment id that is not an X12 id, drug lines
+    outside any claim), so a drug line may be missing from the rows; 2 a
+    file could not be read (not X12, truncated) or the command was misused.
     """
     from .claims import ClaimReader
     from .engine import fast_path_wanted
@@ -252,6 +255,9 @@ def describe_drug(drug) -> str:
                      f"every {schedule.maintenance_interval_days} days (flagged under "
                      f"{schedule.maintenance_min_days})  [{schedule.provenance}; windows: "
                      f"{schedule.tolerance_source}]")
+    if any("§" in line for line in lines):
+        lines.append("  § N: section N of billing-rules.md, the maintainers' reference notes (not "
+                     "published with edi837); a document named beside it is the public source")
     return "\n".join(lines)
 
 

@@ -210,7 +210,8 @@ def batch(inbox: Path, out: Path, archive: Path | None, quarantine: Path | None,
     try:
         status = run_batch(options, watch=watch, stop=stop)
     except BatchError as exc:  # logged, not just printed: the log file is what operators read
-        logger.error("not started: %s", exc)
+        for line in exc.lines:
+            logger.error("not started: %s", line)
         status = EXIT_TROUBLE
     except (OSError, sqlite3.Error) as exc:
         # e.g. OUTDIR not writable, disk full: the ledger and the next start keep it safe

@@ -81,13 +81,17 @@ def _open(store: str, key_path: str | None):
 @_store_argument
 def stats(store: str, history_key: str | None) -> None:
     """What a history store holds (counts and dates; never a patient)."""
+    from .reports.figures import plural
+
     facts = _open(store, history_key).stats()
-    click.echo(f"{store}: {facts['lines']} drug lines of {facts['patients']} patients, "
-               f"dates of service {facts['first_date'] or '-'} to {facts['last_date'] or '-'}")
-    click.echo(f"  from {facts['files']} files in {facts['runs']} runs; last added "
-               f"{facts['last_added'] or '-'}; key fingerprint {facts['key_fingerprint']}")
+    click.echo(f"{store}: {plural(facts['lines'], 'drug line')} of "
+               f"{plural(facts['patients'], 'patient')}, dates of service "
+               f"{facts['first_date'] or '-'} to {facts['last_date'] or '-'}")
+    click.echo(f"  from {plural(facts['files'], 'file')} in {plural(facts['runs'], 'run')}; "
+               f"last added {facts['last_added'] or '-'}; key fingerprint "
+               f"{facts['key_fingerprint']}")
     for hcpcs, count in facts["lines_by_hcpcs"].items():
-        click.echo(f"  {hcpcs}: {count} lines")
+        click.echo(f"  {hcpcs}: {plural(count, 'line')}")
 
 
 @history.command()
@@ -96,8 +100,11 @@ def stats(store: str, history_key: str | None) -> None:
               help="Keep lines whose date of service is at most this many days old.")
 def prune(store: str, history_key: str | None, history_days: int) -> None:
     """Delete lines older than the retention period."""
+    from .reports.figures import plural
+
     gone = _open(store, history_key).prune(history_days)
-    click.echo(f"{store}: {gone} lines older than {history_days} days deleted")
+    click.echo(f"{store}: {plural(gone, 'line')} older than {plural(history_days, 'day')} "
+               "deleted")
 
 
 @history.command("forget-file")
@@ -113,5 +120,7 @@ def forget_file(store: str, history_key: str | None, sha256: str) -> None:
     if not opened.knows_file(sha256):
         complain(f"{store} holds no file {sha256.lower()}")
         sys.exit(EXIT_TROUBLE)
+    from .reports.figures import plural
+
     gone = opened.forget_file(sha256)
-    click.echo(f"{store}: {gone} lines of file {sha256.lower()} deleted")
+    click.echo(f"{store}: {plural(gone, 'line')} of file {sha256.lower()} deleted")

@@ -214,5 +214,7 @@ def load_table_or_exit(extra: tuple[Path, ...], refdata: Path | None = None):
     try:
         return load_drug_table(list(extra), refdata=reference_for(refdata))
     except (DrugTableError, RefDataError) as exc:
-        complain(str(exc))
+        # one line per problem; each is still shown safely (a value's line break escaped)
+        for line in exc.lines if isinstance(exc, DrugTableError) else (str(exc),):
+            complain(line)
         sys.exit(EXIT_TROUBLE)

@@ -1,6 +1,7 @@
 """Finding input files and writing outputs safely."""
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import stat
@@ -85,7 +86,7 @@ def atomic_output(path: str | Path, mode: str = "w", *, encoding: str | None = "
         with open(path, mode, **kwargs) as handle:
             yield handle
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_parent(path)
     # the name cut so that ".NAME.xxxxxxxx.tmp" fits in 255 bytes; mkstemp makes it unique
     stem = os.fsencode(path.name)[:200].decode("utf-8", "ignore")
     fd, tmp = tempfile.mkstemp(prefix=f".{stem}.", suffix=".tmp", dir=path.parent)
@@ -105,6 +106,17 @@ def atomic_output(path: str | Path, mode: str = "w", *, encoding: str | None = "
         except FileNotFoundError:
             pass
         raise
+
+
+def make_parent(path: Path) -> None:
+    """Create ``path``'s folder; when a file stands where a folder must be
+    (``-o report.edi/r.json``), say that, not mkdir's "File exists"."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):  # a file where a folder must be
+        blocker = next((p for p in path.parents if os.path.lexists(p)), path.parent)
+        raise NotADirectoryError(errno.ENOTDIR, f"{blocker} is a file, not a folder",
+                                 str(path)) from None
 
 
 class HashingReader:

@@ -96,6 +96,13 @@ def test_extract_rows_and_formats(runner, tmp_path):
     assert record["payer_id"] == "PAYER01" and record["line_number"] == "1"
 
 
+def test_extract_help_names_each_exit_status(runner):
+    text = " ".join(runner.invoke(main, ["extract", "--help"]).output.split())
+    assert "0 every file and segment read" in text
+    assert "1 a segment could not be read (EDI007" in text
+    assert "2 a file could not be read" in text
+
+
 def test_extract_escapes_formula_cells(runner, tmp_path):
     text = wrap_claims(CLEAN.replace("CLM*C1*", "CLM*=HYPERLINK(1)*"))
     path = write(tmp_path, "formula.edi", text)
@@ -113,6 +120,10 @@ def test_rules_and_drugs_commands(runner):
     assert runner.invoke(main, ["rules", "XYZ999"]).exit_code == 2
     drug = runner.invoke(main, ["drugs", "J2350"])
     assert "NDC 50242015001" in drug.output and "labeled doses (units): 300, 600" in drug.output
+    # the table's sources cite sections of the maintainers' notes: the output says what they are
+    assert "(§2.1, §2.2)" in drug.output
+    assert drug.output.splitlines()[-1].startswith("  § N: section N of billing-rules.md, "
+                                                    "the maintainers' reference notes")
 
 
 def test_generate_is_deterministic(runner, tmp_path):
@@ -179,6 +190,19 @@ def test_unwritable_outputs_and_bad_sizes_exit_2_without_traceback(runner, tmp_p
         assert result.exit_code == 2, (args, result.output)
         assert isinstance(result.exception, SystemExit), (args, result.exception)
         assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("command, under", [
+    (["check"], "r.json"), (["extract"], "sub/r.csv"), (["fix", "--out-dir"], "fixed")])
+def test_an_output_under_a_file_says_the_file_is_not_a_folder(runner, tmp_path, command, under):
+    path = write(tmp_path, "clean.edi", wrap_claims(CLEAN))
+    target = str(path / under)
+    args = [command[0], str(path), *command[1:], target] if command[0] == "fix" else \
+        [*command, str(path), "-o", target]
+    result = runner.invoke(main, args)
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit)
+    assert f"{path} is a file, not a folder" in result.stderr
+    assert "File exists" not in result.stderr and "Not a directory" not in result.stderr
 
 
 def test_an_unreadable_file_is_reported_and_the_others_still_checked(runner, tmp_path,

@@ -168,6 +168,16 @@ def test_the_dropped_source_is_not_cited():
     assert "codingmcw" not in text  # mis-titles G35.A (billing-rules.md §8.6)
 
 
+def test_references_name_no_path_outside_the_repository():
+    from importlib import resources
+
+    table = resources.files("edi837.drugs").joinpath("table.toml").read_text()
+    samples = (REPO / "samples" / "README.md").read_text()
+    for text in (table, samples):
+        assert "shared/reference" not in text
+        assert "billing-rules.md, the maintainers' reference" in " ".join(text.replace("#", "").split())
+
+
 def test_tocilizumab_vials_in_billing_units_per_palmetto(table):
     drug = table.drug("J3262")
     assert drug.units_per_container("50242013501") == 80
@@ -321,6 +331,28 @@ def test_bad_ndc_names_file_and_field(tmp_path):
     message = load_error(tmp_path, "my-drugs.toml", extra_drug(ndc="1234"))
     path = str(tmp_path / "my-drugs.toml")
     assert message == f"{path}: drugs.J9999.ndcs[0].ndc: '1234' does not match '^[0-9]{{11}}$'"
+
+
+def test_each_problem_is_its_own_line_on_stderr_with_values_still_escaped(tmp_path):
+    from click.testing import CliRunner
+
+    from conftest import CLEAN_J2350_CLAIM
+    from edi837.batch import BatchError
+    from edi837.cli import main
+    from edi837.x12.fragment import wrap_claims
+
+    (tmp_path / "inbox").mkdir()
+    clean_edi = write(tmp_path / "inbox", "clean.edi", wrap_claims(CLEAN_J2350_CLAIM))
+    bad = write(tmp_path, "bad.toml", 'version = "x"\n[drugs."J9\\n99"]\ndescriptor = 5\n')
+    for command in (["check", str(clean_edi)], ["extract", str(clean_edi)],
+                    ["batch", str(clean_edi.parent), "--out", str(tmp_path / "out")]):
+        result = CliRunner().invoke(main, [*command, "--drug-table", str(bad)])
+        assert result.exit_code == 2 and "Traceback" not in result.output
+        lines = result.stderr.splitlines()
+        assert len(lines) > 3 and all(l.startswith(f"edi837: {bad}: ") for l in lines), lines
+        assert "\\x0a" not in result.stderr.replace("J9\\x0a99", "")  # no joined problems
+        assert f"edi837: {bad}: drugs.J9\\x0a99: 'dosing' is a required property" in lines
+    assert BatchError("one", "two").lines == ("one", "two") and str(BatchError("one")) == "one"
 
 
 def test_invalid_toml_names_file_and_line(tmp_path):

@@ -4,6 +4,7 @@ Each scenario builds small 837P files (subscribers, dependants, claims) and
 checks them one after the other, as nights of a clearinghouse, against one
 history: this run's own, or a store that outlives the run.
 """
+import hashlib
 import os
 import secrets
 import stat
@@ -304,7 +305,17 @@ def test_check_with_history_across_two_runs(tmp_path):
                                   "--history-key", str(key)])
     assert second.exit_code == 1 and "HIS001" in second.stdout
     stats = runner.invoke(main, ["history", "stats", str(store), "--history-key", str(key)])
-    assert "1 drug lines of 1 patients" in stats.output
+    lines = stats.output.splitlines()
+    assert lines[0].startswith(f"{store}: 1 drug line of 1 patient, dates of service ")
+    assert lines[1].startswith("  from 2 files in 2 runs; last added ")  # the held one too
+    assert lines[2:] == ["  J2350: 1 line"]
+    monday_sha = hashlib.sha256(monday.read_bytes()).hexdigest()
+    forget = runner.invoke(main, ["history", "forget-file", str(store), "--history-key",
+                                  str(key), monday_sha])
+    assert forget.output == f"{store}: 1 line of file {monday_sha} deleted\n"
+    pruned = runner.invoke(main, ["history", "prune", str(store), "--history-key", str(key),
+                                  "--history-days", "1"])
+    assert pruned.output == f"{store}: 0 lines older than 1 day deleted\n"
 
 
 def test_history_options_typed_wrong_never_pass_quietly(tmp_path):

@@ -10,7 +10,9 @@ import csv
 import io
 import json
 from decimal import Decimal
+from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from lxml import etree
 from lxml import html as lxml_html
@@ -151,6 +153,56 @@ def test_people_read_dollars_machines_plain_numbers(engine, edi_file):
         "chargesHeld") == "700500.00"
 
 
+def test_xml_dollars_at_risk_are_the_error_lines_charges_not_the_charges_held(engine, edi_file):
+    """README "Reports": dollarsAtRisk/linesAtRisk count the charged lines with an error,
+    each once; a held claim's other lines and a claim-level error (DX002) add nothing."""
+    drug_line_error = CLEAN_J2350_CLAIM.replace("50242015001", "50242-150-01")  # 9000 + 400
+    report = engine.run([edi_file(drug_line_error), edi_file(CLAIM_LEVEL_ERROR)])
+    xml = render(report, "xml")
+    summary = etree.fromstring(xml.encode()).find("summary")
+    assert (summary.get("chargesHeld"), summary.get("claimsHeld")) == ("21745.67", "2")
+    assert (summary.get("dollarsAtRisk"), summary.get("linesAtRisk")) == ("9000.00", "1")
+    rules = {r.get("code"): r for r in etree.fromstring(xml.encode()).find("rules")}
+    assert (rules["DX002"].get("dollarsAtRisk"), rules["DX002"].get("chargesHeld")) == (
+        "0.00", "12345.67")
+    assert (rules["NDC002"].get("dollarsAtRisk"), rules["NDC002"].get("chargesHeld")) == (
+        "9000.00", "9400.00")
+
+
+def test_the_summary_is_set_off_from_listed_findings_by_one_blank_line(engine, edi_file):
+    text = render(engine.run([edi_file(TWO_ERRORS)]), "text")
+    assert not text.startswith("\n")
+    assert "[claim C1, line 1]\n\n1 file (0 OK)" in text
+    assert "\n\n" not in text.split("\n\n", 1)[1]
+
+
+@pytest.mark.parametrize("content, says", [
+    (None, "no claim held: no error finding"),
+    ("", "no claim held: no claim read (1 file unreadable)"),  # empty file
+    ("not X12 at all\n", "no claim held: no claim read (1 file unreadable)"),
+    ("truncated", "no claim held: no claim read (1 file unreadable)"),
+    ("truncated after a claim", "no claim held: 3 errors outside any claim (1 file unreadable)"),
+    ("bad-control-numbers", "no claim held: 2 errors outside any claim"),  # envelopes only
+])
+def test_no_claim_held_says_why(engine, edi_file, content, says):
+    from edi837.x12.fragment import wrap_claims
+
+    whole = wrap_claims(CLEAN_J2350_CLAIM)
+    two = wrap_claims(CLEAN_J2350_CLAIM + CLEAN_J2350_CLAIM.replace("CLM*C1*", "CLM*C2*"))
+    if content is None:
+        path = edi_file(CLEAN_J2350_CLAIM)
+    elif content.startswith("truncated"):  # ends inside the transaction, group, interchange
+        cut = two if content.endswith("claim") else whole  # the first of two claims is read
+        path = edi_file(cut[:cut.index("SE*")], wrap=False)
+    elif content == "bad-control-numbers":
+        path = Path(__file__).parent / "data" / "malformed" / "bad-control-numbers.edi"
+    else:
+        path = edi_file(content, wrap=False)
+    report = engine.run([path])
+    for fmt in ("text", "annotated"):
+        assert f"\n{says}\n" in render(report, fmt), fmt
+
+
 def test_counts_are_worded_for_one_and_many(engine, edi_file):
     assert plural(1, "file") == "1 file" and plural(2_000, "claim") == "2,000 claims"
     text = render(engine.run([edi_file(TWO_ERRORS)]), "text")
@@ -198,8 +250,9 @@ def test_a_file_with_only_info_notes_is_ok(engine, edi_file, tmp_path):
     assert json.loads(render(report, "json"))["files"][0]["status"] == "ok"
     result = CliRunner().invoke(main, ["check", str(path)])
     assert result.exit_code == 0
-    assert result.output.startswith("\n1 file (1 OK), 1 claim, 1 drug line: 0 errors, "
-                                    "0 warnings, 1 info")  # no finding line before it
+    # no finding line listed: the summary is the first line, no blank line above it
+    assert result.output.startswith("1 file (1 OK), 1 claim, 1 drug line: 0 errors, "
+                                    "0 warnings, 1 info")
     assert f"  OK: {path} sha256 " in result.output
     assert "1 finding below warning severity not listed (--min-severity info lists them)" \
         in result.output

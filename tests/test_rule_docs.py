@@ -96,3 +96,13 @@ def test_registry_matches_the_published_catalog():
     assert {"IGH", "IGS", "IGE"} <= set(RULES)  # the catalog's IGH<n>/IGS<n>/IGE<n> families
     for code, (severity, fix) in catalog.items():
         assert (RULES[code].severity, RULES[code].fix) == (severity, fix), code
+
+
+def test_readme_names_every_rule_family():
+    """README's "## Rules" lists the families `edi837 rules` prints (IG* aside: pyx12's)."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme.split("\n## Rules\n", 1)[1].split("\n## ", 1)[0]
+    listed = re.search(r"The rule codes \(([A-Z, and]+) families\)", " ".join(section.split()))
+    named = set(re.findall(r"[A-Z]{2,}", listed.group(1)))
+    families = {re.match(r"[A-Z]+", code).group(0) for code in RULES if not code.startswith("IG")}
+    assert named == families

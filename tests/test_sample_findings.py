@@ -114,6 +114,40 @@ def test_defect_samples_raise_exactly_the_intended_rules(name):
             f"{claim}: unexpected {raised[claim] - must - may}"
 
 
+def intended_lines(name: str) -> dict[str, dict[str, int | None]]:
+    """CLM01 -> {rule: LX it is reported on (None: the claim)} from the README's LX column:
+    `1`, `(claim)`, or per rule `2 (ADM002), 1 (ADM001)`."""
+    readme = (SAMPLES / "README.md").read_text(encoding="utf-8")
+    section = readme.split(f"## Intended findings in `{name}`")[1].split("\n## ")[0]
+    lines = {}
+    for claim, rest in re.findall(r"^\| `([^`]+)` \|(.*)$", section, flags=re.MULTILINE):
+        cells = [c.strip() for c in rest.split("|")]
+        lx, must = cells[0], RULE.findall(cells[1])
+        per_rule = dict((rule, int(n)) for n, rule in re.findall(r"(\d+) \((\w+)\)", lx))
+        whole = None if lx == "(claim)" else (int(lx) if lx.isdigit() else None)
+        assert per_rule or lx == "(claim)" or lx.isdigit(), f"{claim}: LX cell {lx!r}"
+        lines[claim] = {rule: per_rule.get(rule, whole) for rule in must}
+    return lines
+
+
+@pytest.mark.parametrize("name", DEFECTS)
+def test_defect_tables_name_the_line_each_rule_is_reported_on(name):
+    reported = defaultdict(set)
+    for finding in findings_of(SAMPLES / name):
+        reported[finding.claim_id, finding.rule].add(finding.line_number)
+    for claim, rules in intended_lines(name).items():
+        for rule, line in rules.items():
+            assert line in reported[claim, rule], \
+                f"{claim}: README says {rule} on LX {line}, reported on {reported[claim, rule]}"
+
+
+def test_only_the_bom_sample_raises_edi006():
+    """A line break after each terminator is not a normalisation (samples/README.md)."""
+    noted = {path.name for path in sample_files()
+             if any(f.rule == "EDI006" for f in findings_of(path))}
+    assert noted == {"837p-multi-interchange-crlf-bom.edi"}
+
+
 if __name__ == "__main__":  # rewrite the pinned lists after a deliberate change
     EXPECTED.mkdir(parents=True, exist_ok=True)
     for sample in sample_files():

@@ -456,7 +456,9 @@ def _tables(options: BatchOptions):
     try:
         reference = reference_for(options.refdata)
         return load_drug_table(list(options.drug_tables), refdata=reference), reference
-    except (DrugTableError, RefDataError) as exc:
+    except DrugTableError as exc:
+        raise BatchError(*exc.lines) from None
+    except RefDataError as exc:
         raise BatchError(str(exc)) from None
 
 

@@ -14,7 +14,12 @@ EXIT_OK, EXIT_FINDINGS, EXIT_TROUBLE = 0, 1, 2
 
 
 class BatchError(Exception):
-    """A problem that stops the batch before it starts (exit status 2)."""
+    """A problem that stops the batch before it starts (exit status 2).  ``lines``:
+    one message per problem (a drug table can have several), logged one a line."""
+
+    def __init__(self, *lines: str) -> None:
+        self.lines = lines
+        super().__init__("\n".join(lines))
 
 
 @dataclass(frozen=True)

@@ -51,14 +51,16 @@ _MAX_PROBLEMS = 20
 class DrugTableError(ValueError):
     """A drug table file could not be read or is not valid.
 
-    ``str(error)`` has one line per problem, each naming the file and the field
-    path: ``my-drugs.toml: drugs.J9999.ndcs[0].ndc: '1234' does not match '^[0-9]{11}$'``.
+    ``lines`` has one message per problem, each naming the file and the field
+    path: ``my-drugs.toml: drugs.J9999.ndcs[0].ndc: '1234' does not match '^[0-9]{11}$'``;
+    ``str(error)`` is those lines joined by line breaks.
     """
 
     def __init__(self, file: str, problems: Iterable[str]) -> None:
         self.file = file
         self.problems = tuple(problems)
-        super().__init__("\n".join(f"{file}: {problem}" for problem in self.problems))
+        self.lines = tuple(f"{file}: {problem}" for problem in self.problems)
+        super().__init__("\n".join(self.lines))
 
 
 # ---------------------------------------------------------------------------

@@ -23,8 +23,8 @@ ELEMENT, COMPONENT, REPETITION = "*", ":", "^"
 
 
 # --------------------------------------------------------------------------
-# Reference facts the scenarios need (see shared billing-rules.md, sections 2
-# and 5).  The checker reads its own drug table; this is only what a
+# Reference facts the scenarios need (billing-rules.md, the maintainers' reference
+# notes, sections 2 and 5).  The checker reads its own drug table; this is only what a
 # believable claim looks like.
 # --------------------------------------------------------------------------
 

@@ -48,11 +48,24 @@ def summary_line(numbers: Figures, *, drug_lines: bool = True) -> str:
 def held_line(numbers: Figures) -> str:
     held = numbers.held
     if not held.claims:
-        return "no claim held: no error finding"
+        return f"no claim held: {not_held_why(numbers)}"
     unknown = (f" ({plural(numbers.held_without_charge, 'claim')} without a charge)"
                if numbers.held_without_charge else "")
     return (f"charges held: {dollars(held.charges)} on {plural(held.claims, 'claim')} with "
             f"errors (CLM02, each claim once){unknown}")
+
+
+def not_held_why(numbers: Figures) -> str:
+    """Why no claim is held: no error at all, no claim read, or errors only outside
+    claims (an unreadable file, envelopes, segments in no claim)."""
+    errors = numbers.summary["errors"]
+    if not errors:
+        return "no error finding"
+    unreadable = sum(1 for file in numbers.files if file.status == "unreadable")
+    note = f" ({plural(unreadable, 'file')} unreadable)" if unreadable else ""
+    if not numbers.summary["claims"]:
+        return f"no claim read{note}"
+    return f"{plural(errors, 'error')} outside any claim{note}"
 
 
 def breakdown(numbers: Figures) -> list[str]:
@@ -79,12 +92,15 @@ def breakdown(numbers: Figures) -> list[str]:
 
 
 def write_summary(out: TextIO, report: Report, numbers: Figures, left_out: int = 0,
-                  minimum: str = "") -> None:
+                  minimum: str = "", *, after_findings: bool = True) -> None:
+    """The summary; ``after_findings``: a blank line first, to set it off from the
+    finding lines above it (none when no finding was listed)."""
+    gap = "\n" if after_findings else ""
     if report.drug_table_version == VALIDATION_ONLY:
-        out.write(f"\n{summary_line(numbers, drug_lines=False)} (implementation-guide "
+        out.write(f"{gap}{summary_line(numbers, drug_lines=False)} (implementation-guide "
                   "validation: no billing rules)\n")
     else:
-        out.write(f"\n{summary_line(numbers)} (drug table {report.drug_table_version})\n")
+        out.write(f"{gap}{summary_line(numbers)} (drug table {report.drug_table_version})\n")
     if reference_note(report):
         out.write(f"reference data: {reference_note(report)}\n")
     if left_out:
@@ -103,10 +119,12 @@ def write_summary(out: TextIO, report: Report, numbers: Figures, left_out: int =
 @writer("text", ".txt")
 def write_text(report: Report, out: TextIO, options: ReportOptions | None = None) -> None:
     options = options or DEFAULT_OPTIONS
-    left_out = 0
+    left_out = listed = 0
     for finding in report.findings:
         if options.listed(finding.severity):
             out.write(finding_line(finding) + "\n")
+            listed += 1
         else:
             left_out += 1
-    write_summary(out, report, figures(report), left_out, options.min_severity)
+    write_summary(out, report, figures(report), left_out, options.min_severity,
+                  after_findings=bool(listed))

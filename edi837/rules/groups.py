@@ -3,7 +3,7 @@ units billed on them, and container (vial) arithmetic from the drug table."""
 from __future__ import annotations
 
 import math
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from functools import lru_cache, reduce
 from typing import Iterator
 
@@ -14,10 +14,18 @@ _MAX_SEARCH = 1_000_000
 
 
 
-def number(value: Decimal | int) -> str:
-    """A number as plain text for messages: 600, 2.5 (never 6E+2)."""
+def number(value: Decimal | int, places: int | None = None) -> str:
+    """A number as plain text for messages: 600, 2.5 (never 6E+2).  With ``places``,
+    rounded to at most that many decimals (21.667, not 21.66666666666666666666666667);
+    a value that would round to 0 keeps 3 significant digits instead (0.0000333)."""
     if isinstance(value, int):
         return str(value)
+    if places is not None and value.is_finite() and value:
+        exponent = min(-places, value.adjusted() - 2)
+        try:
+            value = value.quantize(Decimal(1).scaleb(exponent), rounding=ROUND_HALF_EVEN)
+        except InvalidOperation:  # more digits than the context holds: printed as it is
+            pass
     return f"{value.normalize():f}"
 
 

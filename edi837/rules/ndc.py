@@ -6,6 +6,7 @@ from decimal import Decimal
 from ..findings import ERROR, WARNING, Edit, Fix
 from ..ndc import is_ndc11, readings, to_ndc11
 from . import rule
+from .groups import number
 
 
 def _ndc11(drug_id) -> str | None:
@@ -331,7 +332,7 @@ def ndc_quantity_matches_units(ctx):
         return
     ctx.finding(f"NDC quantity {drug_id.quantity} {drug_id.unit} does not match "
                 f"{ctx.line.units} units of {ctx.line.procedure} "
-                f"(expected {expected.normalize():f} {drug_id.unit.upper()})",
+                f"(expected {number(expected, places=3)} {drug_id.unit.upper()})",
                 segment_index=drug_id.ctp_index, segment="CTP", loop="2410",
                 value=drug_id.quantity)
 
