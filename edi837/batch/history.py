@@ -70,8 +70,8 @@ class BatchHistory:
             log.warning("created history key %s (mode 0600): back it up; the history cannot "
                         "be read with another key", shown(str(key_file)))
         if pruned:
-            log.info("history: %d lines older than %d days pruned", pruned,
-                     options.history_days)
+            log.info("history: %d line%s older than %d days pruned", pruned,
+                     "" if pruned == 1 else "s", options.history_days)
         self.ledger.history = self.store
 
     def begin_run(self, run_id: str) -> None:
