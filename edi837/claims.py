@@ -139,6 +139,7 @@ class ClaimReader(ReaderFindings, EnvelopeChecks):
         plain_ids: set[str] = set()  # first four characters of segments whose id is good
         orphan = False  # the open "claim" holds lines outside any claim (no CLM read)
         bad_ids = 0  # segments of the set whose id is not an X12 id (the first 10 reported)
+        under_subscriber = False  # an HL 22 since the set's or the billing provider's start
         index = 0
         batch = None
 
@@ -173,6 +174,11 @@ class ClaimReader(ReaderFindings, EnvelopeChecks):
                 orphan = False
                 if held:
                     release(claim)
+                for found in reversed(self.findings):  # the dropped claim's, not the next's
+                    if (found.segment_index or 0) < claim.first_index:
+                        break
+                    if found.claim_id is not None and found.claim_first is None:
+                        found.claim_first, found.claim_last = claim.first_index, index
             finding("EDI002", ERROR, f"transaction {self._st02} is not closed ({why})",
                     segment_index=index, segment=tag)
             claim = line = drug = None
@@ -226,17 +232,20 @@ class ClaimReader(ReaderFindings, EnvelopeChecks):
                             stray = [index, tag, 1, "transaction set"]
                     continue
                 fields = text.split(element)
-                glued = len(fields) > MAX_FIELDS[code] and reading  # the next segment too
+                # more elements than the guide has, not all empty: the next segment too
+                glued = len(fields) > MAX_FIELDS[code] and reading and \
+                    any(fields[MAX_FIELDS[code]:])
                 if glued and code != CLM and claim is not None:
                     finding("EDI007", ERROR, glued_message(fields, MAX_FIELDS[code], element),
-                            segment_index=index, segment=fields[0], line=line,
+                            segment_index=index, segment=fields[0],
+                            line=None if code == LX else line,
                             claim=None if orphan else claim, held=held)
                 fields += PADDING  # so fields[n] needs no length check
                 if code < ENVELOPE and reading:
                     # -- inside an 837 transaction set: the loop state machine ---------
-                    if claim is None and (code == LX or code == SERVICE) and state != HEADER:
-                        # lines with no claim: kept as one, reported if drug lines
-                        claim, orphan = new_claim(["", *PADDING], index, component,
+                    if claim is None and (code == LX or code == SERVICE):
+                        # lines with no claim: kept as one (no claim id), reported if drug lines
+                        claim, orphan = new_claim(["", None, *PADDING], index, component,
                                                   self._envelope), True
                         finding("EDI007", ERROR, ORPHAN_LINE.format(tag=fields[0]),
                                 segment_index=index, segment=fields[0], loop="2400", held=held)
@@ -295,7 +304,7 @@ class ClaimReader(ReaderFindings, EnvelopeChecks):
                         if done is not None:
                             yield done
                         claim = new_claim(fields, index, component, self._envelope)
-                        problem = claim_problem(claim, state == HEADER or state == BILLING,
+                        problem = claim_problem(claim, not under_subscriber,
                                                 glued and glued_message(fields, MAX_FIELDS[CLM],
                                                                         element))
                         if problem is not None:
@@ -363,9 +372,10 @@ class ClaimReader(ReaderFindings, EnvelopeChecks):
                             found = (problem,) if problem is not None else ()
                         person = None
                         if state == BILLING:
-                            billing = None
+                            billing, under_subscriber = None, False
                             level_findings = {"20": found, "22": (), "23": ()}
                         elif state == SUBSCRIBER:
+                            under_subscriber = True
                             subscriber_id = payer_name = payer_id = filing = ""
                             responsibility = relationship = ""
                             subscriber = patient = None
@@ -440,6 +450,7 @@ class ClaimReader(ReaderFindings, EnvelopeChecks):
                         subscriber_id = payer_name = payer_id = filing = ""
                         responsibility = relationship = ""
                         in_patient, level_findings = False, {"20": (), "22": (), "23": ()}
+                        under_subscriber = False
                         self.hierarchy = Hierarchy()
                 elif code == SE:
                     if st is None:

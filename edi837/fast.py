@@ -336,16 +336,19 @@ class _Walk:
             yield from self.read(first_hl, stop)
             return
         claims = self.drug_claims(first_hl, stop, evidence)
-        if len(claims) * DENSE > len(hls):
+        if claims is None or len(claims) * DENSE > len(hls):
             # drug claims all over (a dense mix): reading the stretch whole costs less
-            # than cutting it up; its HLs are checked already
+            # than cutting it up; or lines with no claim before them in their HL loop,
+            # which the reader reports when they are drug lines; its HLs are checked
             yield from self.fast._feed_pending()
             yield self.batch(first_hl, stop, checked=True)
             return
         yield from Units(self, hls, first_hl, stop).items(claims)
 
-    def drug_claims(self, start: int, stop: int, evidence: list[int]) -> list[int]:
-        """Positions of the CLMs of the claims that may have a drug line."""
+    def drug_claims(self, start: int, stop: int, evidence: list[int]) -> list[int] | None:
+        """Positions of the CLMs of the claims that may have a drug line; None when a
+        segment that may make a drug line stands before its HL loop's first CLM
+        (lines outside any claim: the stretch is read whole)."""
         text, p = self.text, self.p
         found: list[int] = []
         for at in evidence:
@@ -353,7 +356,7 @@ class _Walk:
                 continue
             clm = text.rfind(p.clm, start, at)
             if clm < 0 or text.rfind(p.hl, start, at) > clm:
-                continue  # before its loop's first claim: no claim reads it
+                return None  # before its loop's first claim: no claim reads it
             if not found or clm != found[-1]:
                 found.append(clm)
         return found

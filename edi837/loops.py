@@ -105,9 +105,10 @@ SERVICE_WITHOUT_LX = ("{tag} with no LX before it (a 2400 loop starts with LX): 
 
 # Elements + 1 (the id) a segment of each code may have in the 5010 837 guides (pyx12's
 # maps: DTP03, LX01, NM112, SV121 / SV210, CLM20, HI12, LIN31, CTP11, REF04, SBR09,
-# DMG11, SVD06, LQ02, HL04, BHT06); more means the next segment is glued on.  Envelope
-# segments are not counted here (their own checks read them).
-MAX_FIELDS = (13, 4, 2, 22, 21, 32, 12, 5, 13, 5, 10, 7, 12, 7) + (1 << 30,) * 7
+# DMG11, SVD06, LQ02, BHT06); more, not all empty, means the next segment is glued on.
+# An HL is not counted (it closes the claim before it: the fast path may have passed
+# over that claim; HL order finds a lost HL), nor are envelope segments.
+MAX_FIELDS = (13, 4, 2, 22, 21, 32, 12, 5, 13, 1 << 30, 10, 7, 12, 7) + (1 << 30,) * 7
 
 
 def glued_message(fields: list[str], limit: int, element: str) -> str:

@@ -229,3 +229,124 @@ def test_fix_names_the_segment_where_a_file_cannot_be_read(edi_file, tmp_path):
     assert result.exit_code == 2
     segments = text[:text.index("LX*2")].count("~")
     assert f"cut.edi: segment {segments}: EDI002 transaction 0001 is not closed" in result.stderr
+
+
+# -- a reviewer's cases: both readers, pieces, dropped claims ------------------------------
+def _body(*units: list[str]) -> bytes:
+    from fast_support import envelope
+
+    head = ["ST*837*0001*005010X222A1", "BHT*0019*00*B1*20261101*1200*CH",
+            "NM1*41*2*SUBMITTER*****46*S1", "NM1*40*2*RECEIVER*****46*R1"]
+    return envelope(head + [s for unit in units for s in unit]).encode()
+
+
+def _visits(first_hl: int, count: int, parent: int = 1) -> list[str]:
+    from fast_support import VISIT, claim, subscriber
+
+    segments = []
+    for k in range(count):
+        segments += subscriber(first_hl + k, parent) + claim(f"V{first_hl + k}", VISIT)
+    return segments
+
+
+@pytest.mark.parametrize("first", ["LX*1", "SV1*HC:J2350:JZ*9000*UN*600***1"])
+def test_lines_outside_any_claim_in_a_loop_of_no_claim_on_both_paths(monkeypatch, first):
+    from fast_support import DRUG, billing, subscriber
+
+    orphan = [first, *DRUG.split("\n")[first.startswith("SV1"):]]
+    data = _body(billing(1), _visits(2, 30), subscriber(32, 1), orphan, _visits(33, 30))
+    full = assert_same(data, monkeypatch, chunks=(None, 2048))
+    assert any("outside any claim" in f for f in full["findings"])
+
+
+def test_a_claim_under_a_billing_hl_is_reported_on_both_paths(monkeypatch):
+    from fast_support import DRUG, VISIT, billing, claim
+
+    data = _body(billing(1), _visits(2, 20), billing(22), claim("N1", VISIT),
+                 claim("D1", DRUG), _visits(23, 20, parent=22))
+    full = assert_same(data, monkeypatch, chunks=(None, 2048))
+    assert sum("no subscriber HL" in f for f in full["findings"]) == 1  # D1, a drug claim
+
+
+def test_lines_outside_any_claim_are_tied_to_no_claim(read):
+    lost = "LX*1\nSV1*HC:J2350:JZ*12X*UN*600***1\nDTP*472*D8*20260115\n"
+    claims, reader = read(lost + CLEAN_J2350_CLAIM)
+    found = edi007(reader)
+    assert len(found) == 2 and all(f.claim_id is None for f in found)
+
+
+def test_a_glued_lx_is_the_new_lines_and_a_glued_hl_is_not_counted(read):
+    lx = CLEAN_J2350_CLAIM.replace("CTP****20*ML\n", "CTP****20*MLLX*9*X\n")
+    claims, reader = read(lx)  # CTP allows 11 elements: 'MLLX', '9', 'X' fit
+    assert edi007(reader) == []
+    lx = CLEAN_J2350_CLAIM.replace("NM1*DK*1*ORDER*OLA****XX*1234567893\nLX*2",
+                                   "NM1*DK*1*ORDER*OLA****XX*1234567893\nLX*2SV1*HC:96365*4")
+    claims, reader = read(lx)
+    [found] = edi007(reader)
+    assert found.segment == "LX" and found.line_number is None and found.claim_id == "C1"
+
+
+def test_trailing_empty_elements_are_no_glued_segment(read):
+    claims, reader = read(CLEAN_J2350_CLAIM.replace("DTP*472*D8*20260115\nLIN",
+                                                    "DTP*472*D8*20260115**\nLIN")
+                          .replace("LX*2", "LX*2*"))
+    assert edi007(reader) == []
+
+
+def test_drug_lines_before_the_first_hl_are_reported(edi_file):
+    from edi837.claims import ClaimReader
+
+    text = edi_file(CLEAN_J2350_CLAIM).read_text()
+    text = text.replace("HL*1**20*1~", "LX*1~\nSV1*HC:J2350:JZ*9000*UN*600***1~\nHL*1**20*1~")
+    reader = ClaimReader(edi_file(text, wrap=False))
+    list(reader.claims())
+    assert any("outside any claim" in f.message for f in edi007(reader))
+
+
+def test_a_dropped_claims_findings_stay_with_it(edi_file):
+    from edi837.drugs import load_drug_table
+    from edi837.engine import Engine
+
+    first = edi_file(CLEAN_J2350_CLAIM.replace("HI*ABK:G35A", "HI*ABK:G35A\nx-y*1")).read_text()
+    cut = first[:first.index("SE*")] + "GE*1*1~\nIEA*1*000000001~\n"  # no SE: dropped
+    second = edi_file(OTHER, control="000000002").read_text()
+    result = Engine(load_drug_table()).check_file(edi_file(cut + second, wrap=False))
+    bad = next(f for f in result.findings if "not an X12 segment id" in f.message)
+    assert bad.claim_id == "C1" and bad.claim_last < 40  # not C2's span (from 56 on)
+    assert [c for c in result.findings if c.claim_id == "C2" and c.severity == "error"] == []
+
+
+def test_check_jobs_keeps_findings_outside_any_claim(tmp_path, monkeypatch):
+    import json
+
+    from edi837.parallel import check as parallel_check
+
+    data = generated(claims=1500, seed=11, drug_share=0.05)
+    at = data.find(b"~\nHL*", len(data) // 2) + 2
+    at = data.index(b"~\n", at) + 2  # after the HL
+    data = data[:at] + b"x1*BAD~\n" + data[at:]  # outside any claim
+    sv1 = data.find(b"SV1*HC:J", len(data) // 3)
+    units = data.index(b"*UN*", sv1) + 4
+    data = data[:units] + b"1X" + data[data.index(b"*", units):]  # a malformed drug line
+    hl = data.find(b"~\nHL*", data.find(b"~\nHL*", units) + 5)  # two loops on
+    after = data.index(b"~\n", hl + 2) + 2  # after that HL: before its loop's claim
+    data = data[:after] + b"LX*1~\nSV1*HC:99213*10*UN*1***1~\n" + data[after:]  # visit
+    path = tmp_path / "mixed.edi"
+    path.write_bytes(data)
+    monkeypatch.setattr(parallel_check, "PIECE_SIZE", 60_000)
+    reports = []
+    for jobs in ("1", "2"):
+        result = CliRunner().invoke(main, ["check", str(path), "--format", "json",
+                                           "--jobs", jobs])
+        found = json.loads(result.stdout)["files"][0]["findings"]
+        reports.append([(f["rule"], f["segment_index"], f["claim_id"]) for f in found])
+    assert reports[0] == reports[1]
+    assert sum(rule == "EDI007" for rule, _, _ in reports[0]) == 2
+
+
+def test_chunk_writer_leaves_no_temporary_when_closing_fails(tmp_path):
+    from edi837.history.handover import dump
+
+    with pytest.raises(Exception):
+        dump([1, 2, lambda: 0], tmp_path / "out", lambda item: item)  # cannot be pickled
+    assert list(tmp_path.iterdir()) == []

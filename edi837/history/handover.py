@@ -73,10 +73,14 @@ class ChunkWriter:
             self._chunk = []
 
     def close(self) -> int:
-        self._flush()
-        self._handle.flush()
-        os.fsync(self._handle.fileno())
-        self._handle.close()
+        try:
+            self._flush()
+            self._handle.flush()
+            os.fsync(self._handle.fileno())
+            self._handle.close()
+        except BaseException:
+            self.abort()  # (disk full at the last chunk): no file, no temporary left
+            raise
         os.replace(self._temp, self.path)
         return self.count
 

@@ -187,9 +187,12 @@ class PieceReader(ClaimReader):
     def _finding(self, rule, severity, message, **where):
         unreadable = self.unreadable
         found = super()._finding(rule, severity, message, **where)
-        if where.get("claim") is None:
+        if where.get("claim") is None and where.get("held") is None and \
+                (rule != "EDI007" or where.get("segment") == "HL"):
             # an envelope finding, or one the piece's own edges make up: the driver
-            # reports the whole file's; an HL's verdict still marks its claims held
+            # reports the whole file's; an HL's verdict still marks its claims held.
+            # (A segment's own EDI007 outside a claim, or one held for lines outside
+            # any claim, is the piece's to report.)
             self.findings.pop()
             self.unreadable = unreadable
         return found
