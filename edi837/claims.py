@@ -17,15 +17,14 @@ from pathlib import Path
 from typing import BinaryIO, Collection, Iterator
 
 from .extract import is_drug_line
-from .findings import ERROR, INFO, WARNING, Finding
-from .loops import (BAD_IDS_REPORTED, BHT, BILLING, CLAIM, CLAIM_PROVIDERS, CLM, CTP,
-                    DIAGNOSIS_QUALIFIERS, DMG, DRUG, DTP, ENVELOPE, GE, GS, GUIDES, HEADER, HI,
-                    HL, IEA, INTERCHANGE_LEVEL, ISA, ISA_FIELDS, LEVEL_STATE, LIN, LINE,
-                    LINE_END, LINE_OTHER, LINE_PROVIDER, LINE_PROVIDERS, LX, MAX_FIELDS, NM1,
-                    ORPHAN_LINE, OTHER_PAYER, PADDING, PATIENT, REF, SBR, SE, SERVICE,
-                    ST, SUBSCRIBER, VARIANTS, Hierarchy,
-                    add_diagnoses, bad_id_message, claim_problem, dispatch_table, glued_message,
-                    line_date, new_claim, provider, segment_id_check)
+from .findings import ERROR, WARNING, Finding
+from .loops import (BHT, BILLING, CLAIM, CLAIM_PROVIDERS, CLM, CTP, DIAGNOSIS_QUALIFIERS, DMG,
+                    DRUG, DTP, ENVELOPE, GE, GS, GUIDES, HEADER, HI, HL, IEA, INTERCHANGE_LEVEL,
+                    ISA, ISA_FIELDS, LEVEL_STATE, LIN, LINE, LINE_END, LINE_OTHER, LINE_PROVIDER,
+                    LINE_PROVIDERS, LX, MAX_FIELDS, NM1, ORPHAN_LINE, OTHER_PAYER, PADDING,
+                    PATIENT, REF, SBR, SE, SERVICE, ST, SUBSCRIBER, VARIANTS, Hierarchy,
+                    SegmentIds, add_diagnoses, claim_problem, dispatch_table, glued_message,
+                    line_date, new_claim, provider)
 from .model import Claim, DrugIdentification, Envelope, Person, Provider, ServiceLine
 from .envelopes import EnvelopeChecks
 from .reader_findings import ReaderFindings
@@ -75,27 +74,12 @@ class ClaimReader(ReaderFindings, EnvelopeChecks):
         try:
             yield from self._read()
         except X12SyntaxError as exc:
-            where = (f"{exc.message} (segment {exc.segment_index}, byte {exc.offset})"
-                     if exc.offset is not None else exc.message)
-            if exc.trailer_only:
-                # Every interchange was complete; only what follows the last is not X12.
-                self._finding("EDI002", WARNING, f"text after the last interchange ignored: "
-                              f"{where}", segment_index=exc.segment_index, segment=None)
-            else:
-                self.unreadable = True
-                rule = "EDI001" if self.interchanges == 0 else "EDI002"
-                self._finding(rule, ERROR, where, segment_index=exc.segment_index,
-                              segment="ISA")
+            self._syntax_error(exc)
         except OSError as exc:
             self.unreadable = True
             self._finding("EDI001", ERROR, f"cannot read file: {exc.strerror or exc}",
                           segment_index=None, segment=None)
-        source = self.segments.source
-        notes = source.normalisations()
-        if notes:
-            self._finding("EDI006", INFO, "input normalised to read it: " + ", ".join(notes),
-                          segment_index=1 if self.segments.segment_count else None,
-                          segment="ISA", value=", ".join(notes))
+        self._normalisations()
 
     def _items(self):
         """What the state machine reads: batches of segments, and with ``fast``
@@ -135,10 +119,8 @@ class ClaimReader(ReaderFindings, EnvelopeChecks):
         component = ":"
         element = None
         dispatch: dict[str, int] = {}
-        id_ok = segment_id_check("*")
-        plain_ids: set[str] = set()  # first four characters of segments whose id is good
+        ids = SegmentIds("*")  # which segments have an X12 id
         orphan = False  # the open "claim" holds lines outside any claim (no CLM read)
-        bad_ids = 0  # segments of the set whose id is not an X12 id (the first 10 reported)
         under_subscriber = False  # an HL 22 since the set's or the billing provider's start
         index = 0
         batch = None
@@ -204,7 +186,7 @@ class ClaimReader(ReaderFindings, EnvelopeChecks):
             if batch.delimiters.element != element:
                 element = batch.delimiters.element
                 dispatch = dispatch_table(element)
-                id_ok, plain_ids = segment_id_check(element), set()
+                ids = SegmentIds(element)
             hl_checked = getattr(batch, "hl_checked", False)  # edi837.parallel's runs have none
             for index, text in enumerate(batch.texts, batch.first_index):
                 code = dispatch.get(text[:3])
@@ -212,16 +194,12 @@ class ClaimReader(ReaderFindings, EnvelopeChecks):
                         and len(text) > 3:
                     code = None  # 'CLMX...': not the segment its first letters name
                 if code is None or (code < ENVELOPE and st is None):
-                    if reading and code is None and text[:4] not in plain_ids:
-                        if id_ok(text):
-                            if len(plain_ids) < 4096:
-                                plain_ids.add(text[:4])
-                        elif bad_ids < BAD_IDS_REPORTED:
-                            bad_ids += 1
+                    if reading and code is None and text[:4] not in ids.plain:
+                        problem = ids.problem(text)
+                        if problem is not None:
                             self.unread += 1
-                            finding("EDI007", ERROR, bad_id_message(text, element, bad_ids),
-                                    segment_index=index, segment=text[:3], value=text[:20],
-                                    claim=None if orphan else claim)
+                            finding("EDI007", ERROR, problem, segment_index=index,
+                                    segment=text[:3], value=text[:20], claim=claim)
                     if st is None:
                         tag = text.split(element, 1)[0]
                         if stray is not None:
@@ -232,14 +210,12 @@ class ClaimReader(ReaderFindings, EnvelopeChecks):
                             stray = [index, tag, 1, "transaction set"]
                     continue
                 fields = text.split(element)
-                # more elements than the guide has, not all empty: the next segment too
-                glued = len(fields) > MAX_FIELDS[code] and reading and \
-                    any(fields[MAX_FIELDS[code]:])
+                # more elements than the guide has: the next segment glued on?
+                glued = reading and len(fields) > MAX_FIELDS[code] and \
+                    glued_message(fields, code, element)
                 if glued and code != CLM and claim is not None:
-                    finding("EDI007", ERROR, glued_message(fields, MAX_FIELDS[code], element),
-                            segment_index=index, segment=fields[0],
-                            line=None if code == LX else line,
-                            claim=None if orphan else claim, held=held)
+                    finding("EDI007", ERROR, glued, segment_index=index, segment=fields[0],
+                            line=None if code == LX else line, claim=claim, held=held)
                 fields += PADDING  # so fields[n] needs no length check
                 if code < ENVELOPE and reading:
                     # -- inside an 837 transaction set: the loop state machine ---------
@@ -304,9 +280,7 @@ class ClaimReader(ReaderFindings, EnvelopeChecks):
                         if done is not None:
                             yield done
                         claim = new_claim(fields, index, component, self._envelope)
-                        problem = claim_problem(claim, not under_subscriber,
-                                                glued and glued_message(fields, MAX_FIELDS[CLM],
-                                                                        element))
+                        problem = claim_problem(claim, not under_subscriber, glued)
                         if problem is not None:
                             finding("EDI007", ERROR, problem, segment_index=index,
                                     segment="CLM", loop="2300", claim=claim,
@@ -435,7 +409,7 @@ class ClaimReader(ReaderFindings, EnvelopeChecks):
                 elif code == ST:
                     if st is not None:
                         abandon_claim("no SE before the next ST", index, "ST")
-                    st, st_start, bad_ids = fields, index, 0
+                    st, st_start, ids.bad = fields, index, 0
                     sets_in_gs += 1
                     self.transactions += 1
                     self._st02 = fields[2]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from itertools import repeat
-from typing import Callable
 
 from .model import (INSTITUTIONAL, PROFESSIONAL, Claim, Diagnosis, Envelope, Provider,
                     ServiceLine, parse_decimal)
@@ -77,22 +76,39 @@ PADDING = ("",) * 10  # NM1 and SBR are read up to element 9
 ISA_FIELDS = 17  # ISA01-ISA16 and the id: a short ISA inside a file is padded to this
 
 
-def segment_id_check(element: str) -> Callable[[str], bool]:
-    """Whether a segment starts with an X12 segment id (a capital letter, then one or
-    two capitals or digits) followed by the element separator or nothing."""
-    return re.compile(f"[A-Z][A-Z0-9]{{1,2}}(?:{re.escape(element)}|\\Z)").match
-
-
+X12_ID = "[A-Z][A-Z0-9]{1,2}"  # a segment id: a capital letter, one or two capitals or digits
 BAD_IDS_REPORTED = 10  # per transaction set
 
 
-def bad_id_message(text: str, element: str, count: int) -> str:
-    shown = text.split(element, 1)[0][:12]
-    more = " (the tenth in this transaction set: any further ones are not reported)" \
-        if count == BAD_IDS_REPORTED else ""
-    return (f"{shown!r} is not an X12 segment id (a capital letter, then one or two capitals "
-            "or digits, then the element separator): nothing is read from it, so a claim, "
-            f"line or loop it should start or hold is missing from the reports{more}")
+class SegmentIds:
+    """Which segments start with an X12 segment id followed by the element separator
+    (or nothing); the first four characters of good ones are kept, so most segments
+    cost a set lookup.  Counts the bad ones of the open transaction set."""
+
+    __slots__ = ("plain", "bad", "_element", "_match")
+
+    def __init__(self, element: str) -> None:
+        self.plain: set[str] = set()
+        self.bad = 0  # in the open set (new_set: 0)
+        self._element = element
+        self._match = re.compile(f"{X12_ID}(?:{re.escape(element)}|\\Z)").match
+
+    def problem(self, text: str) -> str | None:
+        """The message for a segment whose id is not an X12 id (the first
+        BAD_IDS_REPORTED of a set), or None."""
+        if self._match(text):
+            if len(self.plain) < 4096:
+                self.plain.add(text[:4])
+            return None
+        if self.bad >= BAD_IDS_REPORTED:
+            return None
+        self.bad += 1
+        shown = text.split(self._element, 1)[0][:12]
+        more = " (the tenth in this transaction set: any further ones are not reported)" \
+            if self.bad == BAD_IDS_REPORTED else ""
+        return (f"{shown!r} is not an X12 segment id (a capital letter, then one or two "
+                "capitals or digits, then the element separator): nothing is read from it, so "
+                f"a claim, line or loop it should start or hold is missing from the reports{more}")
 
 
 ORPHAN_LINE = ("{tag} outside any claim (no CLM before it in its HL loop: lost, or glued to the "
@@ -111,7 +127,12 @@ SERVICE_WITHOUT_LX = ("{tag} with no LX before it (a 2400 loop starts with LX): 
 MAX_FIELDS = (13, 4, 2, 22, 21, 32, 12, 5, 13, 1 << 30, 10, 7, 12, 7) + (1 << 30,) * 7
 
 
-def glued_message(fields: list[str], limit: int, element: str) -> str:
+def glued_message(fields: list[str], code: int, element: str) -> str | None:
+    """For a segment with more elements than the guide allows, not all empty (the
+    next segment glued on?): the message; else None."""
+    limit = MAX_FIELDS[code]
+    if not any(fields[limit:]):
+        return None
     extra = element.join(fields[limit - 1:])
     return (f"{fields[0]} has {len(fields) - 1} elements, more than the {limit - 1} the guide "
             f"allows, from {extra[:40]!r}: if that is the next segment glued on (its "
@@ -215,7 +236,7 @@ def new_claim(fields: list[str], index: int, component: str, envelope: Envelope)
                  frequency=facility[2], first_index=index)
 
 
-def claim_problem(claim: Claim, no_subscriber: bool, glued: str | bool) -> str | None:
+def claim_problem(claim: Claim, no_subscriber: bool, glued: str | bool | None) -> str | None:
     """What makes a claim unreadable for the rules and the totals (EDI007), or None."""
     problems = [glued] if glued else []
     if no_subscriber:

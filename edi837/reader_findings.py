@@ -1,17 +1,20 @@
 """The claim reader's own findings: how one is made (and held for a claim's lines),
-the HL order (EDI007) and a malformed SV1/SV2 (EDI007).  A mixin of
+the HL order and SV1/SV2 lines (EDI007), a file it cannot read on (EDI001/EDI002)
+and what it normalised to read it (EDI006).  A mixin of
 `edi837.claims.ClaimReader`."""
 from __future__ import annotations
 
-from .findings import ERROR, Finding
+from .findings import ERROR, INFO, WARNING, Finding
 from .loops import (LEVEL_STATE, SERVICE_LATE, SERVICE_WITHOUT_LX, SUBSCRIBER, hl_problem,
                     read_service, service_problems)
 from .model import Claim, ServiceLine
+from .x12.reader import X12SyntaxError
 
 
 class ReaderFindings:
-    """Needs the reader's ``path``, ``findings``, ``unreadable``, ``_delimiters`` and
-    envelope context (``_isa13``, ``_gs06``, ``_st02``)."""
+    """Needs the reader's ``path``, ``findings``, ``unreadable``, ``segments``,
+    ``interchanges``, ``_delimiters`` and envelope context (``_isa13``, ``_gs06``,
+    ``_st02``)."""
 
     def _finding(self, rule: str, severity: str, message: str, *,
                  segment_index: int | None, segment: str | None, value: str | None = None,
@@ -98,3 +101,26 @@ class ReaderFindings:
                           segment_index=index, segment=tag, loop="2400", claim=claim,
                           line=line, held=held)
         return line
+
+    # -- the file as a whole ------------------------------------------------------
+    def _syntax_error(self, exc: X12SyntaxError) -> None:
+        """The segment reader stopped: text after the last interchange (a warning), or
+        the file cannot be read on (EDI001 before any interchange, else EDI002)."""
+        where = (f"{exc.message} (segment {exc.segment_index}, byte {exc.offset})"
+                 if exc.offset is not None else exc.message)
+        if exc.trailer_only:
+            # Every interchange was complete; only what follows the last is not X12.
+            self._finding("EDI002", WARNING, f"text after the last interchange ignored: "
+                          f"{where}", segment_index=exc.segment_index, segment=None)
+        else:
+            self.unreadable = True
+            rule = "EDI001" if self.interchanges == 0 else "EDI002"
+            self._finding(rule, ERROR, where, segment_index=exc.segment_index, segment="ISA")
+
+    def _normalisations(self) -> None:
+        """EDI006: what the segment reader had to pass over or convert to read the file."""
+        notes = self.segments.source.normalisations()
+        if notes:
+            self._finding("EDI006", INFO, "input normalised to read it: " + ", ".join(notes),
+                          segment_index=1 if self.segments.segment_count else None,
+                          segment="ISA", value=", ".join(notes))

@@ -275,7 +275,7 @@ def test_lines_outside_any_claim_are_tied_to_no_claim(read):
     assert len(found) == 2 and all(f.claim_id is None for f in found)
 
 
-def test_a_glued_lx_is_the_new_lines_and_a_glued_hl_is_not_counted(read):
+def test_elements_that_fit_pass_and_a_glued_lx_is_its_own_lines(read):
     lx = CLEAN_J2350_CLAIM.replace("CTP****20*ML\n", "CTP****20*MLLX*9*X\n")
     claims, reader = read(lx)  # CTP allows 11 elements: 'MLLX', '9', 'X' fit
     assert edi007(reader) == []

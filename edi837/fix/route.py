@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from ..findings import ERROR, Finding
+from ..loops import X12_ID
 from ..x12.writer import RawSegment, RawSegmentReader
 
 # Trailer problems routing never carries over: writers rebuild SE/GE/IEA.
@@ -139,7 +140,7 @@ class _ErrorCursor:
             pass
 
 
-_X12_ID = re.compile("[A-Z][A-Z0-9]{1,2}")
+_X12_ID = re.compile(X12_ID)
 _LINE_TAGS = frozenset(["LX", "SV1", "SV2", "LIN", "CTP"])  # 2400/2410: inside a claim only
 Hierarchy = dict  # level ("20", "22", "23") -> the Loop in force, or None
 

@@ -54,8 +54,9 @@ class Block:
 
 
 def _segment_start(element: str, terminator: str) -> str:
-    """A segment id (a capital letter, one or two capitals or digits) and what may
-    follow it, or the start of one where the text ends (the rest comes later)."""
+    """A segment id (edi837.loops.X12_ID: a capital letter, one or two capitals or
+    digits) and what may follow it, or the start of one where the text ends (the
+    rest comes later)."""
     e, t = re.escape(element), re.escape(terminator)
     return f"[A-Z](?:[A-Z0-9](?:[A-Z0-9](?:{e}|{t}|\\Z)|{e}|{t}|\\Z)|\\Z)"
 
