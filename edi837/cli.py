@@ -16,11 +16,46 @@ from .cli_parallel import check_parallel_options, parallel_options, run_parallel
 from .cli_support import (EXIT_OK, EXIT_TROUBLE, load_config_or_exit, load_table_or_exit,
                           report_reader_errors, complain, output_stream, input_files,
                           no_fast_option, quiet_option, refuse_outputs_over_inputs,
-                          refdata_option, report_options, write_reports)
+                          refdata_option, report_options, report_targets,
+                          write_reports)
+
+
+def _print_version(ctx: click.Context, param, value: bool) -> None:
+    """--version: the program, the drug table it judges by, and where both were loaded
+    from (a release and a checkout can sit side by side on one machine)."""
+    if not value or ctx.resilient_parsing:
+        return
+    from importlib import resources
+
+    from .drugs import DrugTableError, load_drug_table
+
+    package = Path(__file__).resolve().parent
+    click.echo(f"edi837, version {__version__}")
+    click.echo(f"package: {package}")
+    data = resources.files("edi837.drugs").joinpath("table.toml")
+    try:
+        table = load_drug_table([])
+    except (DrugTableError, OSError) as exc:
+        click.echo(f"drug table: cannot be loaded from {data}: {exc}")
+        ctx.exit(EXIT_TROUBLE)
+    click.echo(f"drug table: {table.version} ({data})")
+    ctx.exit(0)
+
+
+def _debug(ctx: click.Context, param, value: bool) -> None:
+    if value:  # edi837.entry prints the traceback of an internal error
+        import os
+
+        os.environ["EDI837_DEBUG"] = "1"
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="edi837")
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True,
+              callback=_print_version,
+              help="Show the version, the drug table's version and where they were loaded "
+                   "from, and exit.")
+@click.option("--debug", is_flag=True, expose_value=False, is_eager=True, callback=_debug,
+              help="On an internal error, print its traceback too [$EDI837_DEBUG=1].")
 def main() -> None:
     """Read X12 837P/837I claim files and check their drug lines."""
     for stream in (sys.stdout, sys.stderr):
@@ -132,6 +167,7 @@ def check(paths: tuple[Path, ...], fmt: str, outputs: tuple[str, ...], select: s
     config = load_config_or_exit(config_path, select, ignore)
     inputs = input_files(paths)
     refuse_outputs_over_inputs(outputs, inputs)
+    report_targets(fmt, outputs)  # an -o whose extension names no format: exit 2 now
     store = open_history_or_exit(history_path, history_key, history_days)
     engine = Engine(table, config, history=store)
     # bytes read, drawn by this process (workers of --jobs/--dask read elsewhere: no bar)

@@ -165,19 +165,46 @@ def write_reports(report, fmt: str, outputs: tuple[str, ...], min_severity: str 
     ``announce``: after writing files, print the run's summary and the paths
     written to stderr, so `check -o report.html` does not end in silence.
     """
-    from .reports import DEFAULT_OPTIONS, ReportOptions, format_for, load_writers
+    from .reports import DEFAULT_OPTIONS, ReportOptions, load_writers
 
     writers = load_writers()
     if fmt not in writers:
         complain(f"unknown report format {fmt!r}; choose from {', '.join(sorted(writers))}")
         sys.exit(EXIT_TROUBLE)
     options = ReportOptions(min_severity) if min_severity else DEFAULT_OPTIONS
-    targets = [(None, fmt)] if not outputs else [(o, format_for(o) or fmt) for o in outputs]
+    targets = report_targets(fmt, outputs)
     for output, name in targets:
         with output_stream(output) as out:
             writers[name](report, out, options)
     if announce and outputs:
         announce_outputs(report, targets)
+
+
+def report_targets(fmt: str, outputs: tuple[str, ...]) -> list[tuple[str | None, str]]:
+    """Each output with the format it is written in: the one its extension names, else
+    --format when given on the command line.  An output whose extension names no format
+    (`-o report.pdf`) with no --format is misuse, exit 2: a report that silently comes
+    out as text would be mistaken for the one asked for.  Called before the work starts,
+    so a typo costs no night's run."""
+    from .reports import EXTENSIONS, format_for
+
+    if not outputs:
+        return [(None, fmt)]
+    explicit = False
+    context = click.get_current_context(silent=True)
+    if context is not None and "fmt" in context.params:
+        source = context.get_parameter_source("fmt")
+        explicit = source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")
+    targets: list[tuple[str | None, str]] = []
+    for output in outputs:
+        name = format_for(output) if output != "-" else fmt
+        if name is None and not explicit:
+            known = ", ".join(sorted(EXTENSIONS, key=lambda e: (EXTENSIONS[e], e)))
+            complain(f"{output}: its extension names no report format; use one of {known}, "
+                     "or give --format")
+            sys.exit(EXIT_TROUBLE)
+        targets.append((output, name or fmt))
+    return targets
 
 
 def announce_outputs(report, targets) -> None:

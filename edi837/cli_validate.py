@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from .cli_support import (EXIT_TROUBLE, complain, quiet_option, report_reader_errors,
-                          write_reports)
+                          report_targets, write_reports)
 from .files import discover
 
 
@@ -54,6 +54,7 @@ def validate(paths: tuple[Path, ...], fmt: str, outputs: tuple[str, ...],
     except Pyx12Missing as exc:
         complain(str(exc))
         sys.exit(EXIT_TROUBLE)
+    report_targets(fmt, outputs)  # an -o whose extension names no format: exit 2 now
     if counter is not None and ack_dir is None:
         complain("--control-numbers is for the 999s: give --ack DIR too")
         sys.exit(EXIT_TROUBLE)

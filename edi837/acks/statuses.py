@@ -14,11 +14,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
+from .. import DataFileError
+
 TABLE_FILE = "status-codes.toml"
 IG_FAMILIES = ("IGH", "IGS", "IGE")  # pyx12's findings: IGS8, IGE7 ... find their family
 
 
-class StatusTableError(Exception):
+class StatusTableError(DataFileError):
     """The status table cannot be read or is inconsistent; the message says where."""
 
 
@@ -127,5 +129,9 @@ def parse_table(data: dict) -> StatusTable:
 @lru_cache(maxsize=1)
 def status_table() -> StatusTable:
     """The shipped table (read once per process)."""
-    text = resources.files(__package__).joinpath(TABLE_FILE).read_bytes()
-    return parse_table(tomllib.loads(text.decode("utf-8")))
+    place = resources.files(__package__).joinpath(TABLE_FILE)
+    try:
+        data = tomllib.loads(place.read_bytes().decode("utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise StatusTableError(f"{place}: {exc}") from None
+    return parse_table(data)

@@ -1,0 +1,77 @@
+"""The `edi837` program's entry point: the click commands, with a last line of defence.
+
+Exit status 1 means "claims have error findings", and nightly jobs alert on 2 only
+(README: Exit status).  Python ends an uncaught exception with status 1, so a broken
+install or a bug would pass for a night of ordinary findings.  Everything the commands
+do not handle themselves is caught here, before anything else is imported, and ends
+the run with one line on stderr and status 2; the traceback follows only with
+``--debug`` or ``EDI837_DEBUG=1``.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+EXIT_TROUBLE = 2
+DEBUG_ENV = "EDI837_DEBUG"
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def debugging(args: list[str]) -> bool:
+    """``--debug`` among the options before the command, or EDI837_DEBUG=1."""
+    if os.environ.get(DEBUG_ENV, "") not in ("", "0"):
+        return True
+    for arg in args:
+        if arg == "--debug":
+            return True
+        if not arg.startswith("-"):
+            return False  # the command's own arguments start here
+    return False
+
+
+def describe(exc: BaseException) -> str:
+    """The one line that stands for an exception nothing else handled."""
+    from . import DataFileError
+
+    if isinstance(exc, DataFileError):
+        return f"broken install: {exc}; reinstall edi837"
+    missing = getattr(exc, "filename", None)
+    if isinstance(exc, OSError) and missing:
+        try:
+            inside = Path(missing).resolve().is_relative_to(PACKAGE_DIR)
+        except (OSError, ValueError, TypeError):
+            inside = False
+        if inside:
+            return (f"broken install: cannot read {missing} ({exc.strerror or exc}); "
+                    "reinstall edi837")
+    if isinstance(exc, (ImportError, SyntaxError)):
+        return (f"broken install: {type(exc).__name__}: {exc}; reinstall edi837")
+    text = str(exc).replace("\n", " ").replace("\r", " ")
+    return f"internal error {type(exc).__name__}: {text} (a bug in edi837, please report it)"
+
+
+def main(args: list[str] | None = None) -> None:
+    """Run the command line; never end with an uncaught exception's status."""
+    args = sys.argv[1:] if args is None else list(args)
+    try:
+        from .cli import main as commands
+
+        commands.main(args=args, prog_name="edi837")
+    except SystemExit:
+        raise
+    except KeyboardInterrupt:
+        print("edi837: interrupted", file=sys.stderr)
+        sys.exit(130)
+    except BrokenPipeError:
+        sys.exit(1)  # the reader of the output stopped (| head), as click does
+    except BaseException as exc:  # noqa: BLE001 - the last line of defence
+        if debugging(args):
+            import traceback
+
+            traceback.print_exc()
+        try:
+            print(f"edi837: {describe(exc)}", file=sys.stderr)
+        except Exception:  # noqa: BLE001 - stderr itself is gone: the status still says it
+            pass
+        sys.exit(EXIT_TROUBLE)
