@@ -72,7 +72,7 @@ class Rule:
 
 _EXAMPLE = re.compile(r"^(PASS|FAIL)(?: \((837[PI])\))?:$")
 REGISTRY: dict[str, Rule] = {}
-RULE_MODULES = ("envelope", "ndc", "modifiers", "units", "mue", "diagnosis", "claim", "docs",
+RULE_MODULES = ("envelope", "ndc", "modifiers", "containers", "units", "mue", "diagnosis", "claim", "docs",
                 "history", "validation")
 
 
