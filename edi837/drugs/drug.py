@@ -183,7 +183,10 @@ class Drug:
             entries = self.diagnosis_entries(code)
             if not entries:
                 continue
-            valid = [e for e in entries if dos is None or self.valid_on(e, code, dos)]
+            # X12 carries ICD-10-CM codes without the decimal point: G35.A as written is no
+            # code on any date of service (billing-rules.md §9.6)
+            valid = [e for e in entries if dos is None or ("." not in raw
+                                                           and self.valid_on(e, code, dos))]
             if valid:
                 # Prefer an entry that needs no review when several match.
                 best = min(valid, key=lambda e: e.review)

@@ -383,6 +383,7 @@ def _build_diagnosis(group: Mapping[str, Any], code: Mapping[str, Any]) -> Diagn
         valid_from=_optional_date(code.get("valid_from")),
         valid_to=_optional_date(code.get("valid_to")),
         review=code.get("review", group.get("review", False)),
+        header=code.get("header", False),
         note=code.get("note", group.get("note")),
         provenance=_provenance(group),
     )

@@ -186,6 +186,7 @@ class DiagnosisCode:
     valid_to: dt.date | None = None
     review: bool = False
     note: str | None = None
+    header: bool = False  # a category such as G35B: never billable, whatever the date
 
     def matches(self, code: str) -> bool:
         """True when the claim's ``code`` (with or without a dot) is this code or starts with this prefix."""
@@ -193,6 +194,8 @@ class DiagnosisCode:
         return code.startswith(self.code) if self.prefix else code == self.code
 
     def valid_on(self, day: dt.date) -> bool:
+        if self.header:
+            return False
         day = _plain_date(day)
         if self.valid_from is not None and day < self.valid_from:
             return False

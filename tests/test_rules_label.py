@@ -1,0 +1,69 @@
+"""What the label and the code sets say (issue 23): diagnoses (DX002, DX005), NDC units
+that cannot describe the drug (NDC006), place of service (POS001), dates of codes and
+products (DOS002, NDC009), through the real engine."""
+import pytest
+
+from test_rules_claim_context import check, codes, engine, institutional, professional  # noqa: F401 (fixtures)
+
+DX_RULES = {"DX001", "DX002", "DX003", "DX005"}
+
+
+# -- DX005: primary progressive MS is on the label, with no activity qualifier ---------------
+
+@pytest.mark.parametrize("code", ["G35B0", "G35B1", "G35B2"])
+def test_ppms_supports_ocrelizumab_with_no_warning(check, code):
+    assert check(professional(hi=f"HI*ABK:{code}"), rules=DX_RULES) == []
+
+
+def test_non_active_spms_warns_in_the_labels_words(check):
+    found, = check(professional(hi="HI*ABK:G35C2"), rules=DX_RULES)
+    assert found.rule == "DX005"
+    assert found.message == (
+        "J2350 is supported only by diagnoses marked for review (G35.C2): non-active secondary "
+        "progressive multiple sclerosis (outside the label's relapsing forms of MS, which take "
+        "in active secondary progressive MS only; warn, do not reject); have the medical "
+        "necessity documented")
+    assert "active secondary progressive\"" not in found.message
+
+
+def test_ppms_on_natalizumab_still_warns(check):
+    fragment = professional(hi="HI*ABK:G35B2").replace("J2350:JZ*9000*UN*600", "J2323:JZ*9000*UN*300") \
+        .replace("50242015001", "64406000801").replace("CTP****20*ML", "CTP****15*ML")
+    assert codes(check(fragment, rules=DX_RULES)) == ["DX005"]
+
+
+# -- DX002: categories and decimal points --------------------------------------------------------
+
+@pytest.mark.parametrize("code, children", [("G35B", "G35.B0-G35.B2 (G35.B0, G35.B1, G35.B2)"),
+                                            ("G35C", "G35.C0-G35.C2 (G35.C0, G35.C1, G35.C2)")])
+def test_a_category_is_not_valid_on_the_date_not_unsupported(check, code, children):
+    found, = check(professional(hi=f"HI*ABK:{code}"), rules=DX_RULES)
+    assert found.rule == "DX002" and found.severity == "error"
+    assert found.segment == "HI" and found.value == code
+    assert found.message == (
+        f"diagnosis {code[:3]}.{code[3:]} is not valid on 2026-01-15, the date of service of "
+        f"J2350 (a category, not a billable code); use {children}")
+
+
+def test_a_category_beside_a_billable_code_is_still_dx002(check):
+    assert codes(check(professional(hi="HI*ABK:G35B0*ABF:G35B", pointers="1"),
+                       rules=DX_RULES)) == ["DX002"]
+
+
+def test_a_decimal_point_makes_an_invalid_code(check):
+    found, = check(professional(hi="HI*ABK:G35.A"), rules=DX_RULES)
+    assert found.rule == "DX002" and found.value == "G35.A"
+    assert found.message == ("diagnosis 'G35.A' is not a valid ICD-10-CM code as written: the "
+                             "HI segment carries codes without the decimal point (G35A)")
+
+
+def test_a_decimal_point_on_837i(check):
+    fragment = institutional(providers="NM1*71*1*SMITH*JANE****XX*1234567893").replace(
+        "HI*ABK:G35A", "HI*ABK:G35.A")
+    assert codes(check(fragment, "837I", rules=DX_RULES)) == ["DX002"]
+
+
+def test_dx002_277ca_code_for_a_category(tmp_path):
+    from edi837.acks.statuses import status_table
+
+    assert status_table().for_rule("DX002").composite() == "A7:255"
