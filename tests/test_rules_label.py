@@ -67,3 +67,31 @@ def test_dx002_277ca_code_for_a_category(tmp_path):
     from edi837.acks.statuses import status_table
 
     assert status_table().for_rule("DX002").composite() == "A7:255"
+
+
+# -- NDC006: a unit that cannot describe the drug ------------------------------------------------
+
+def test_f2_for_a_drug_dosed_in_mg_is_invalid(check):
+    fragment = professional().replace("CTP****20*ML", "CTP****600*F2")
+    found, = check(fragment, rules={"NDC006"})
+    assert found.severity == "error" and found.segment == "CTP" and found.value == "F2"
+    assert found.message == ("CTP05-1 unit F2 cannot describe J2350 (ocrelizumab, dosed in mg): "
+                             "use one of GR, ME, ML, UN")
+    assert found.fix is None
+
+
+@pytest.mark.parametrize("ctp", ["20*ML", "2*UN", "600*ME", "0.6*GR"])
+def test_units_that_measure_a_mg_drug_pass(check, ctp):
+    assert check(professional().replace("CTP****20*ML", f"CTP****{ctp}"), rules={"NDC006"}) == []
+
+
+def test_f2_for_insulin_passes_and_a_mass_does_not(check):
+    insulin = ("CLM*C1*40***11:B:1*Y*A*Y*Y\nHI*ABK:E119\nLX*1\nSV1*HC:J1815*40*UN*4***1\n"
+               "DTP*472*D8*20260115\nLIN**N4*00002751001\nCTP****20*{unit}")
+    assert check(insulin.format(unit="F2"), rules={"NDC006"}) == []
+    assert codes(check(insulin.format(unit="ME"), rules={"NDC006"})) == ["NDC006"]
+
+
+def test_an_unknown_j_code_is_held_to_the_code_list_only(check):
+    fragment = professional().replace("J2350:JZ", "J9999").replace("CTP****20*ML", "CTP****1*F2")
+    assert check(fragment, rules={"NDC006"}) == []

@@ -18,7 +18,7 @@ from types import MappingProxyType
 from typing import Any
 
 from .model import (Administration, DiagnosisCode, DiagnosisMatch, DiagnosisSupport,
-                    DocumentationNote, Dosing, Ndc, Provenance, RelatedCode, RevenueCode, Schedule,
+                    DocumentationNote, Dosing, Ndc, NdcUnits, Provenance, RelatedCode, RevenueCode, Schedule,
                     _plain_date, normalise_diagnosis)
 
 
@@ -49,6 +49,7 @@ class Drug:
     brands: tuple[str, ...] = ()
     effective_from: dt.date | None = None
     note: str | None = None
+    ndc_units: NdcUnits | None = None  # CTP05-1 units that can describe the drug (NDC006)
     overrides_reference: frozenset[str] = frozenset()  # "ndcs", "diagnoses": the table only
     reference: Any = field(default=None, repr=False, compare=False)  # edi837.refdata.Reference
     _ndc_index: Mapping[str, Ndc] = field(init=False, repr=False, compare=False)

@@ -34,6 +34,7 @@ from .model import (
     Schedule,
     Ndc,
     NdcPolicy,
+    NdcUnits,
     Policy,
     Provenance,
     RelatedCode,
@@ -335,6 +336,8 @@ def _build_drug(hcpcs: str, entry: Mapping[str, Any]) -> Drug:
             for doc in entry.get("documentation", ())
         ),
         schedule=_build_schedule(entry.get("schedule")),
+        ndc_units=(NdcUnits(tuple(entry["ndc_units"]["units"]), _provenance(entry["ndc_units"]))
+                   if "ndc_units" in entry else None),
         overrides_reference=frozenset(entry.get("overrides_reference", ())),
     )
 

@@ -312,6 +312,15 @@ class Schedule:
 
 
 @dataclass(frozen=True, slots=True)
+class NdcUnits:
+    """The CTP05-1 units that can describe a drug (NDC006): J2350, dosed in mg, takes
+    GR, ME, ML and UN, never F2 (international units)."""
+
+    units: tuple[str, ...]
+    provenance: Provenance
+
+
+@dataclass(frozen=True, slots=True)
 class DocumentationNote:
     """What must be on file for a dose (rule DOC001); ``units`` None means every dose.
     ``first_dose``: due before the first dose, so with a patient history it is

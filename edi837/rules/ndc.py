@@ -245,11 +245,15 @@ def ndc_quantity(ctx):
 
 @rule("NDC006", ERROR, fix="safe", generic=True)
 def ndc_unit(ctx):
-    """CTP05-1 unit is not one of F2, GR, ME, ML, UN.
+    """CTP05-1 unit is not one of F2, GR, ME, ML, UN, or cannot describe the drug.
 
-    What it does: checks the unit of the NDC quantity against the X12 code list.
+    What it does: checks the unit of the NDC quantity against the X12 code
+    list, then, for a drug of the table, against the units the table says can
+    describe it (`ndc_units`): F2 (international units) for J2350, a drug
+    dosed in mg, is invalid.
     Why: any other value fails the implementation guide and the payer's
-    NDC-quantity edits.
+    NDC-quantity edits; a unit that cannot measure the drug makes the NDC
+    quantity meaningless (payer NDC billing guides, billing-rules.md §9.7).
     PASS:
         CLM*C1*9000***11:B:1*Y*A*Y*Y
         HI*ABK:G35A
@@ -266,6 +270,14 @@ def ndc_unit(ctx):
         DTP*472*D8*20260115
         LIN**N4*50242015001
         CTP****20*ml
+    FAIL:
+        CLM*C1*9000***11:B:1*Y*A*Y*Y
+        HI*ABK:G35A
+        LX*1
+        SV1*HC:J2350:JZ*9000*UN*600***1
+        DTP*472*D8*20260115
+        LIN**N4*50242015001
+        CTP****600*F2
     Fix safety: safe for letter case only (ml -> ML); any other unit is left
     for a person, since the quantity may be in another unit too.
     """
@@ -274,6 +286,13 @@ def ndc_unit(ctx):
         return  # NDC005 reports the missing CTP
     units = ctx.table.policy.ndc.quantity_units
     if drug_id.unit in units:
+        allowed = ctx.drug.ndc_units if ctx.drug is not None else None
+        if allowed is not None and drug_id.unit not in allowed.units:
+            ctx.finding(f"CTP05-1 unit {drug_id.unit} cannot describe {ctx.line.procedure} "
+                        f"({ctx.drug.drug_name or ctx.drug.descriptor}, dosed in "
+                        f"{ctx.drug.unit_of_measure}): use one of {', '.join(allowed.units)}",
+                        segment_index=drug_id.ctp_index, segment="CTP", loop="2410",
+                        value=drug_id.unit)
         return
     fix = None
     if drug_id.unit.upper() in units:
