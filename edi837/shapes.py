@@ -60,11 +60,12 @@ class ClaimShapes:
 
         line_date = claim.line_date
         return (
-            claim.kind, id(profile), tuple(d.code for d in claim.diagnoses),
+            claim.kind, id(profile), tuple(d.code for d in claim.diagnoses), claim.facility_code,
             claim.billing_provider.entity_type if claim.billing_provider else None,
             claim.rendering is not None, claim.attending is not None,
             claim.facility is not None, claim.referring is not None,
             tuple((line.procedure, line.modifier_slots, line.units, line.unit_basis,
+                   line.place_of_service,
                    line.revenue_code, line.pointer_slots, line.segment_id,
                    date(line_date(line)),
                    (line.drug.qualifier, line.drug.ndc, line.drug.quantity, line.drug.unit,

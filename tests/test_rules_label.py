@@ -95,3 +95,44 @@ def test_f2_for_insulin_passes_and_a_mass_does_not(check):
 def test_an_unknown_j_code_is_held_to_the_code_list_only(check):
     fragment = professional().replace("J2350:JZ", "J9999").replace("CTP****20*ML", "CTP****1*F2")
     assert check(fragment, rules={"NDC006"}) == []
+
+
+# -- POS001: the hospital's drug on a physician's claim -----------------------------------------
+
+POS_RULES = {"POS001"}
+
+
+@pytest.mark.parametrize("place", ["19", "22"])
+def test_outpatient_hospital_place_of_service_on_the_claim(check, place):
+    fragment = professional().replace("CLM*C1*9500***11:B:1", f"CLM*C1*9500***{place}:B:1")
+    found, = check(fragment, rules=POS_RULES)
+    assert found.severity == "warning" and found.value == place and found.segment == "SV1"
+    assert found.message == (
+        f"J2350 billed by a physician at place of service {place} (CLM05-1, outpatient "
+        "hospital): the drug there is normally the hospital's, billed on its 837I; an "
+        "incident-to drug must be the physician's expense")
+
+
+def test_the_lines_place_of_service_wins_over_the_claims(check):
+    at_22 = professional().replace("UN*600***1", "UN*600*22**1")
+    found, = check(at_22, rules=POS_RULES)
+    assert "(SV105, outpatient hospital)" in found.message
+    office_line = professional().replace("CLM*C1*9500***11:B:1", "CLM*C1*9500***22:B:1") \
+        .replace("UN*600***1", "UN*600*11**1")
+    assert check(office_line, rules=POS_RULES) == []
+
+
+@pytest.mark.parametrize("place", ["11", "21", "23"])
+def test_office_and_other_places_pass(check, place):
+    fragment = professional().replace("CLM*C1*9500***11:B:1", f"CLM*C1*9500***{place}:B:1")
+    assert check(fragment, rules=POS_RULES) == []
+
+
+def test_the_administration_line_is_not_flagged(check):
+    fragment = professional().replace("CLM*C1*9500***11:B:1", "CLM*C1*9500***22:B:1")
+    assert [f.line_number for f in check(fragment, rules=POS_RULES)] == [1]
+
+
+def test_837i_has_no_place_of_service_finding(check):
+    fragment = institutional(providers="NM1*71*1*SMITH*JANE****XX*1234567893")
+    assert check(fragment, "837I", rules=POS_RULES) == []

@@ -35,6 +35,7 @@ from .model import (
     Ndc,
     NdcPolicy,
     NdcUnits,
+    PlaceOfService,
     Policy,
     Provenance,
     RelatedCode,
@@ -290,6 +291,9 @@ def _build_policy(policy: Mapping[str, Any]) -> Policy:
             provenance=_provenance(ndc),
         ),
         service_units=ServiceUnits(unit_basis=units["unit_basis"], provenance=_provenance(units)),
+        place_of_service=(PlaceOfService(tuple(policy["place_of_service"]["facility_drug"]),
+                                         _provenance(policy["place_of_service"]))
+                          if "place_of_service" in policy else None),
     )
 
 

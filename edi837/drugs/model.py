@@ -86,10 +86,20 @@ class ServiceUnits:
 
 
 @dataclass(frozen=True, slots=True)
+class PlaceOfService:
+    """837P places of service where a drug is the facility's, not the physician's (POS001):
+    19 and 22, outpatient hospital (Medicare Benefit Policy Manual ch. 15 §50.3)."""
+
+    facility_drug: tuple[str, ...]
+    provenance: Provenance
+
+
+@dataclass(frozen=True, slots=True)
 class Policy:
     discarded_drug_modifiers: DiscardedDrugModifiers
     ndc: NdcPolicy
     service_units: ServiceUnits
+    place_of_service: PlaceOfService | None = None
 
 
 @dataclass(frozen=True, slots=True)
