@@ -44,6 +44,7 @@ class ClaimShapes:
             changes.update(table.reference.change_dates)
         self._changes = tuple(sorted(changes))
         self._fired: dict[tuple, frozenset[str]] = {}
+        self._table = table
 
     def _period(self, text: str) -> int | None:
         day = parse_date(text)
@@ -59,6 +60,7 @@ class ClaimShapes:
             return token
 
         line_date = claim.line_date
+        dates_token = self._table.dates_token
         return (
             claim.kind, id(profile), tuple(d.code for d in claim.diagnoses), claim.facility_code,
             claim.billing_provider.entity_type if claim.billing_provider else None,
@@ -72,6 +74,9 @@ class ClaimShapes:
                     line.drug.ctp_index is None) if line.drug else None,
                    line.rendering is not None, line.ordering is not None,
                    line.referring is not None)
+                  for line in claim.lines),
+            # DOS002 / NDC009: each line's date against its code's and its NDC's dates
+            tuple(dates_token(line.procedure, line.ndc.strip(), parse_date(line_date(line)))
                   for line in claim.lines),
         )
 

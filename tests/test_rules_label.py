@@ -136,3 +136,57 @@ def test_the_administration_line_is_not_flagged(check):
 def test_837i_has_no_place_of_service_finding(check):
     fragment = institutional(providers="NM1*71*1*SMITH*JANE****XX*1234567893")
     assert check(fragment, "837I", rules=POS_RULES) == []
+
+
+# -- DOS002 / NDC009: codes and products have dates (drug table) ---------------------------------
+
+DATE_RULES = {"DOS002", "NDC009"}
+
+
+def dated(date, hcpcs="J2350", ndc="50242015001", units=600, ctp="20*ML", dx="G35"):
+    return (f"CLM*C1*9000***11:B:1*Y*A*Y*Y\nHI*ABK:{dx}\nLX*1\nSV1*HC:{hcpcs}:JZ*9000*UN*{units}***1\n"
+            f"DTP*472*D8*{date}\nLIN**N4*{ndc}\nCTP****{ctp}")
+
+
+def test_j2350_before_its_code_took_effect(check):
+    found, = check(dated("20170615"), rules=DATE_RULES)
+    assert found.rule == "DOS002" and found.severity == "error" and found.value == "J2350"
+    assert found.message.startswith("J2350 is not a valid HCPCS code on 2017-06-15: valid from "
+                                    "2018-01-01 (drug table: Genentech Access")
+
+
+@pytest.mark.parametrize("date", ["20180101", "20260115"])
+def test_j2350_from_its_effective_date(check, date):
+    assert check(dated(date, dx="G35" if date < "2025" else "G35A"), rules=DATE_RULES) == []
+
+
+def test_zunovo_before_its_marketing_start(check):
+    found, = check(dated("20240610", "J2351", "50242055401", 920, "23*ML"), rules=DATE_RULES)
+    assert found.rule == "NDC009" and found.severity == "error"
+    assert found.segment == "LIN" and found.value == "50242055401"
+    assert found.message.startswith("NDC 50242055401 (Ocrevus Zunovo) is not marketed on "
+                                    "2024-06-10: marketed from 2024-09-13 (drug table: openFDA")
+
+
+def test_zunovo_on_its_marketing_start_and_j2351_without_a_date(check):
+    # J2351's effective date is unconfirmed: no DOS002 on any date
+    assert check(dated("20240913", "J2351", "50242055401", 920, "23*ML"), rules=DATE_RULES) == []
+
+
+def test_an_unknown_code_with_no_dates_is_not_judged(check):
+    assert check(dated("20100101", "J9999", "12345678901", 1, "1*UN"), rules=DATE_RULES) == []
+
+
+def test_dates_and_claim_shapes(tmp_path):
+    """Two claims of one shape on either side of a date: the second is judged afresh."""
+    from edi837.drugs import load_drug_table
+    from edi837.engine import Engine
+    from edi837.x12.fragment import wrap_claims
+
+    claims = "\n".join(dated(day, "J2351", "50242055401", 920, "23*ML").replace("C1", f"C{i}")
+                       for i, day in enumerate(["20241015", "20240610"]))
+    path = tmp_path / "two.edi"
+    path.write_text(wrap_claims(claims))
+    found = [f.claim_id for f in Engine(load_drug_table()).check_file(path).findings
+             if f.rule == "NDC009"]
+    assert found == ["C1"]

@@ -17,7 +17,7 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
 
-from .model import (Administration, DiagnosisCode, DiagnosisMatch, DiagnosisSupport,
+from .model import (Administration, DateWindow, DiagnosisCode, DiagnosisMatch, DiagnosisSupport,
                     DocumentationNote, Dosing, Ndc, NdcUnits, Provenance, RelatedCode, RevenueCode, Schedule,
                     _plain_date, normalise_diagnosis)
 
@@ -50,6 +50,7 @@ class Drug:
     effective_from: dt.date | None = None
     note: str | None = None
     ndc_units: NdcUnits | None = None  # CTP05-1 units that can describe the drug (NDC006)
+    code_dates: DateWindow | None = None  # the days the HCPCS code is valid (DOS002)
     overrides_reference: frozenset[str] = frozenset()  # "ndcs", "diagnoses": the table only
     reference: Any = field(default=None, repr=False, compare=False)  # edi837.refdata.Reference
     _ndc_index: Mapping[str, Ndc] = field(init=False, repr=False, compare=False)

@@ -147,6 +147,8 @@ class Ndc:
     not_billable_reason: str | None = None
     preferred_ctp_unit: str | None = None
     note: str | None = None
+    marketing_start: dt.date | None = None  # FDA NDC Directory, inclusive (NDC009)
+    marketing_end: dt.date | None = None
 
     def containers_for(self, amount: Decimal) -> Decimal | None:
         """How many containers hold ``amount`` (exact, not rounded up)."""
@@ -319,6 +321,28 @@ class Schedule:
         values = {key: (tuple(value) if key == "induction_window_days" else value)
                   for key, value in overrides.items()}
         return replace(self, **values, tolerance_source="payer profile")
+
+
+@dataclass(frozen=True, slots=True)
+class DateWindow:
+    """The days a HCPCS code is valid (DOS002) or an NDC package is marketed (NDC009),
+    both ends inclusive, None for open; ``source`` says who says so: the drug table's
+    source, or an imported file (``file``, an ``edi837.refdata.ImportedFile``)."""
+
+    start: dt.date | None
+    end: dt.date | None
+    source: str
+    file: Any = None
+    note: str | None = None
+
+    def holds(self, day: dt.date) -> bool:
+        day = _plain_date(day)
+        return (self.start is None or day >= self.start) and (self.end is None
+                                                              or day <= self.end)
+
+    @property
+    def bounded(self) -> bool:
+        return self.start is not None or self.end is not None
 
 
 @dataclass(frozen=True, slots=True)

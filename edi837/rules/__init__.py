@@ -73,7 +73,7 @@ class Rule:
 _EXAMPLE = re.compile(r"^(PASS|FAIL)(?: \((837[PI])\))?:$")
 REGISTRY: dict[str, Rule] = {}
 RULE_MODULES = ("envelope", "ndc", "modifiers", "containers", "units", "mue", "diagnosis", "claim",
-                "place", "docs",
+                "place", "dates", "docs",
                 "history", "validation")
 
 
