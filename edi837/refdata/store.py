@@ -203,11 +203,18 @@ class ImportTransaction:
                 break
 
     # -- writing -------------------------------------------------------------------------
-    def existing(self, kind: str, sha256: str, effective_from: dt.date) -> FileRecord | None:
-        """The record of this very content, already imported for this kind and date."""
-        row = self._connection.execute(
-            "SELECT id FROM files WHERE kind = ? AND sha256 = ? AND effective_from = ?",
-            (kind, sha256, effective_from.isoformat())).fetchone()
+    def existing(self, kind: str, sha256: str, effective_from: dt.date | None = None
+                 ) -> FileRecord | None:
+        """The record of this very content, already imported for this kind and date (any
+        date when ``effective_from`` is None: the first import of a snapshot)."""
+        if effective_from is None:
+            row = self._connection.execute(
+                "SELECT id FROM files WHERE kind = ? AND sha256 = ? ORDER BY id",
+                (kind, sha256)).fetchone()
+        else:
+            row = self._connection.execute(
+                "SELECT id FROM files WHERE kind = ? AND sha256 = ? AND effective_from = ?",
+                (kind, sha256, effective_from.isoformat())).fetchone()
         if row is None:
             return None
         return next(f for f in read_files(self._connection) if f.id == row[0])
