@@ -190,3 +190,15 @@ def test_dates_and_claim_shapes(tmp_path):
     found = [f.claim_id for f in Engine(load_drug_table()).check_file(path).findings
              if f.rule == "NDC009"]
     assert found == ["C1"]
+
+
+def test_drugs_command_shows_the_dates_and_units_with_their_sources():
+    from click.testing import CliRunner
+    from edi837.cli import main
+
+    j2350 = CliRunner().invoke(main, ["drugs", "J2350"]).output
+    assert "code valid: 2018-01-01 to ...  [Genentech Access" in j2350
+    assert "NDC units (CTP05-1): GR, ME, ML, UN  [payer NDC billing guides" in j2350
+    j2351 = CliRunner().invoke(main, ["drugs", "J2351"]).output
+    assert "code valid: unknown to ..." in j2351 and "UNCONFIRMED" in j2351
+    assert "(billable, marketed 2024-09-13 to ...)" in j2351

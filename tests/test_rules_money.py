@@ -140,3 +140,29 @@ def test_ndc007_omalizumab_375_mg_is_three_syringes_not_four(tmp_path):
                    ndc_line(2, "J2357:JW", 15, XOLAIR_150_SYRINGE, "1"), diagnosis="L501")
     result, _ = check(tmp_path, four)
     assert codes(result, "NDC007") == [("NDC007", 1), ("NDC007", 2)]
+
+
+# -- the 277CA rejects a claim MOD007 holds ---------------------------------------------------
+
+def test_mod007_rejects_the_claim_in_the_277ca_on_its_jw_line(tmp_path, monkeypatch):
+    from conftest import CLEAN_J2350_CLAIM
+    from edi837.acks.statuses import status_table
+    from test_ack277 import claims_of, valid, write
+    from edi837.drugs import load_drug_table
+
+    monkeypatch.setenv("EDI837_STATE", str(tmp_path / "state"))
+    # another date than the clean claim's, so the day's totals are this claim's own
+    overbilled = p_claim(p_line(1, "J2350", 600, "20260301", OCREVUS_NDC),
+                         p_line(2, "J2350:JW", 300, "20260301", OCREVUS_NDC)).replace(
+        "CLM*C1*", "CLM*C2*")
+    path = tmp_path / "claims.edi"
+    from edi837.x12.fragment import wrap_claims
+    path.write_text(wrap_claims(CLEAN_J2350_CLAIM + overbilled))
+    result = write(path, load_drug_table(), tmp_path / "out")
+    assert (result.accepted, result.rejected_claims) == (1, ["C2"])
+    claim = claims_of(valid(result.output))["C2"]
+    assert status_table().for_rule("MOD007").composite() == "A8:476"
+    assert [s[1] for s in claim["stc"]] == ["A8:476"]
+    assert claim["stc"][0][-1].startswith("MOD007 line 2 ")
+    [line] = claim["lines"]
+    assert line["svc"][1] == "HC:J2350:JW"
