@@ -3,7 +3,8 @@ that cannot describe the drug (NDC006), place of service (POS001), dates of code
 products (DOS002, NDC009), through the real engine."""
 import pytest
 
-from test_rules_claim_context import check, codes, engine, institutional, professional  # noqa: F401 (fixtures)
+from test_rules_claim_context import (check, codes, engine,  # noqa: F401 (fixtures)
+                                      institutional, professional)
 
 DX_RULES = {"DX001", "DX002", "DX003", "DX005"}
 
@@ -27,7 +28,8 @@ def test_non_active_spms_warns_in_the_labels_words(check):
 
 
 def test_ppms_on_natalizumab_still_warns(check):
-    fragment = professional(hi="HI*ABK:G35B2").replace("J2350:JZ*9000*UN*600", "J2323:JZ*9000*UN*300") \
+    fragment = professional(hi="HI*ABK:G35B2").replace("J2350:JZ*9000*UN*600",
+                                                       "J2323:JZ*9000*UN*300") \
         .replace("50242015001", "64406000801").replace("CTP****20*ML", "CTP****15*ML")
     assert codes(check(fragment, rules=DX_RULES)) == ["DX005"]
 
@@ -144,8 +146,9 @@ DATE_RULES = {"DOS002", "NDC009"}
 
 
 def dated(date, hcpcs="J2350", ndc="50242015001", units=600, ctp="20*ML", dx="G35"):
-    return (f"CLM*C1*9000***11:B:1*Y*A*Y*Y\nHI*ABK:{dx}\nLX*1\nSV1*HC:{hcpcs}:JZ*9000*UN*{units}***1\n"
-            f"DTP*472*D8*{date}\nLIN**N4*{ndc}\nCTP****{ctp}")
+    return (f"CLM*C1*9000***11:B:1*Y*A*Y*Y\nHI*ABK:{dx}\nLX*1\n"
+            f"SV1*HC:{hcpcs}:JZ*9000*UN*{units}***1\nDTP*472*D8*{date}\nLIN**N4*{ndc}\n"
+            f"CTP****{ctp}")
 
 
 def test_j2350_before_its_code_took_effect(check):

@@ -18,7 +18,8 @@ from types import MappingProxyType
 from typing import Any
 
 from .model import (Administration, DateWindow, DiagnosisCode, DiagnosisMatch, DiagnosisSupport,
-                    DocumentationNote, Dosing, Ndc, NdcUnits, Provenance, RelatedCode, RevenueCode, Schedule,
+                    DocumentationNote, Dosing, Ndc, NdcUnits, Provenance, RelatedCode,
+                    RevenueCode, Schedule,
                     _plain_date, normalise_diagnosis)
 
 

@@ -61,7 +61,8 @@ CREATE INDEX icd10cm_code ON icd10cm (file_id, code);
 # Added later: created in a store that predates them when an import needs them.
 _LATER = """
 CREATE TABLE IF NOT EXISTS dates (
-    file_id INTEGER NOT NULL REFERENCES files(id), key TEXT NOT NULL, -- HCPCS, NDC (11), product (9)
+    file_id INTEGER NOT NULL REFERENCES files(id),
+    key TEXT NOT NULL, -- a HCPCS code, an NDC (11 digits) or a product (its first 9)
     first_day TEXT, last_day TEXT, name TEXT);
 CREATE INDEX IF NOT EXISTS dates_key ON dates (file_id, key);
 """

@@ -90,7 +90,8 @@ def fewest_containers(dose: Decimal, sizes: tuple[Decimal, ...]) -> Cover | None
 
 
 def describe_cover(drug, cover: Cover) -> str:
-    """'2 x 300-unit single-dose vial (600 units)', '1 x 200 + 1 x 80-unit containers (280 units)'."""
+    """'2 x 300-unit single-dose vial (600 units)', or for several sizes
+    '1 x 200 + 1 x 80-unit containers (280 units)'."""
     per_unit = drug.amount_per_unit
     if len(cover.counts) == 1:
         container = next((p.container for p in drug.ndcs if p.billable and p.container
