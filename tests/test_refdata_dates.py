@@ -148,3 +148,27 @@ def test_imported_dates_come_before_the_tables(tmp_path, store):
     found, = dated_findings(tmp_path, table, line("J2351", 920, "50242055401", "23*ML",
                                                   "20240920"))
     assert "marketed from 2024-10-01 (package.txt, imported)" in found.message
+
+
+def test_a_drug_table_entry_may_keep_its_own_dates(tmp_path, store):
+    """overrides_reference = ["dates"]: the table's dates decide, whatever is imported."""
+    from importlib import resources
+
+    rows = [["50242-554_x", "50242-554", "50242-554-01", "d", "20241001", "", "N", "N"]]
+    import_files([files.write(tmp_path, "package.txt", files.fda_package(rows)),
+                  files.write(tmp_path, "HCPC2026_JAN.csv", files.hcpcs_file())], store)
+    shipped = resources.files("edi837.drugs").joinpath("table.toml").read_text()
+    # the shipped J2351 entry (up to the next drug's banner), told to keep its own dates
+    entry = shipped[shipped.index("[drugs.J2351]"):shipped.index("# ====", shipped.index(
+        "[drugs.J2351]"))].replace("[drugs.J2351]\n", '[drugs.J2351]\noverrides_reference = '
+                                   '["dates"]\n', 1)
+    own = files.write(tmp_path, "own.toml", 'version = "1"\nupdated = 2026-12-07\n\n' + entry)
+    table = load_drug_table([own], refdata=store)
+    assert table.code_dates("J2351").file is None  # the table's (open) dates, not 2025-04-01
+    assert table.ndc_dates("50242055401").start == dt.date(2024, 9, 13)
+    assert dated_findings(tmp_path, table, line("J2351", 920, "50242055401", "23*ML",
+                                                "20240920")) == []
+    # without the override, the imported files decide
+    imported = load_drug_table(refdata=store)
+    assert imported.code_dates("J2351").start == dt.date(2025, 4, 1)
+    assert imported.ndc_dates("50242055401").start == dt.date(2024, 10, 1)

@@ -205,3 +205,24 @@ def test_drugs_command_shows_the_dates_and_units_with_their_sources():
     j2351 = CliRunner().invoke(main, ["drugs", "J2351"]).output
     assert "code valid: unknown to ..." in j2351 and "UNCONFIRMED" in j2351
     assert "(billable, marketed 2024-09-13 to ...)" in j2351
+
+
+def test_a_category_is_rejected_in_the_277ca_as_not_valid_not_unsupported(tmp_path, monkeypatch):
+    """Issue 23 case 7: G35B was DX001 and A8:255; it is DX002 and A7:255."""
+    from conftest import CLEAN_J2350_CLAIM
+    from edi837.drugs import load_drug_table
+    from edi837.x12.fragment import wrap_claims
+    from test_ack277 import claims_of, valid, write
+
+    monkeypatch.setenv("EDI837_STATE", str(tmp_path / "state"))
+    category = CLEAN_J2350_CLAIM.replace("CLM*C1*", "CLM*C2*").replace("HI*ABK:G35A",
+                                                                       "HI*ABK:G35B") \
+        .replace("20260115", "20260301")
+    assert "HI*ABK:G35B" in category
+    path = tmp_path / "claims.edi"
+    path.write_text(wrap_claims(CLEAN_J2350_CLAIM + category))
+    result = write(path, load_drug_table(), tmp_path / "out")
+    assert result.rejected_claims == ["C2"]
+    claim = claims_of(valid(result.output))["C2"]
+    assert [s[1] for s in claim["stc"]] == ["A7:255"]
+    assert claim["stc"][0][-1].startswith("DX002 ")

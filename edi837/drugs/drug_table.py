@@ -131,22 +131,25 @@ class DrugTable:
     def code_dates(self, hcpcs: str) -> DateWindow | None:
         """The days ``hcpcs`` is a valid code (DOS002): from the newest imported CMS HCPCS
         file that lists it, else the drug table's ``code_dates``; None when nothing says."""
-        if self.reference is not None:
+        drug = self.drugs.get(hcpcs)
+        if self.reference is not None and (drug is None
+                                           or "dates" not in drug.overrides_reference):
             found = self.reference.hcpcs_dates(hcpcs)
             if found is not None:
                 return found
-        drug = self.drugs.get(hcpcs)
         return drug.code_dates if drug is not None else None
 
     def ndc_dates(self, ndc: str) -> DateWindow | None:
         """The days the package ``ndc`` (11 digits) is marketed (NDC009): from the newest
         imported FDA NDC Directory that lists the package (else its product), else the
         drug table's package; None when nothing says."""
-        if self.reference is not None:
+        package = self.ndc(ndc)
+        owner = self.drugs.get(package.hcpcs) if package is not None else None
+        if self.reference is not None and (owner is None
+                                           or "dates" not in owner.overrides_reference):
             found = self.reference.ndc_dates(ndc)
             if found is not None:
                 return found
-        package = self.ndc(ndc)
         if package is None or (package.marketing_start is None and package.marketing_end is None):
             return None
         return DateWindow(package.marketing_start, package.marketing_end,
