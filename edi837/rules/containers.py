@@ -21,6 +21,7 @@ from decimal import Decimal
 from functools import lru_cache, reduce
 
 from ..findings import ERROR
+from ..ndc import is_ndc11, to_ndc11
 from . import CLAIM, rule
 from .groups import (billed_container_amounts, group_units, is_discarded, number,
                      required_groups)
@@ -130,8 +131,6 @@ def _close(quantity: Decimal, expected: Decimal | int) -> bool:
 
 
 def _ndc11(ndc: str) -> str | None:
-    from ..ndc import is_ndc11, to_ndc11
-
     ndc = ndc.strip()
     return ndc if is_ndc11(ndc) else to_ndc11(ndc)
 
