@@ -270,9 +270,20 @@ def describe_drug(drug) -> str:
              f"  [{drug.administration.provenance}]"]
     if drug.revenue:
         lines.append(f"  837I revenue code: {drug.revenue.code}  [{drug.revenue.provenance}]")
+    if drug.code_dates is not None:
+        dates = drug.code_dates
+        lines.append(f"  code valid: {dates.start or 'unknown'} to {dates.end or '...'}  "
+                     f"[{dates.source}]")
     for package in drug.ndcs:
         billable = "billable" if package.billable else "NOT billable"
-        lines.append(f"  NDC {package.ndc}: {package.package} ({billable})  [{package.provenance}]")
+        marketed = (f", marketed {package.marketing_start or '...'} to "
+                    f"{package.marketing_end or '...'}"
+                    if package.marketing_start or package.marketing_end else "")
+        lines.append(f"  NDC {package.ndc}: {package.package} ({billable}{marketed})  "
+                     f"[{package.provenance}]")
+    if drug.ndc_units is not None:
+        lines.append(f"  NDC units (CTP05-1): {', '.join(drug.ndc_units.units)}  "
+                     f"[{drug.ndc_units.provenance}]")
     for code in drug.diagnoses:
         valid = f"{code.valid_from or '...'} to {code.valid_to or '...'}"
         review = " (review)" if code.review else ""

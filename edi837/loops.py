@@ -272,6 +272,7 @@ def read_service(fields: list[str], index: int, line: ServiceLine, component: st
         line.charge = fields[2]
         line.unit_basis = fields[3]
         line.units = fields[4]
+        line.place_of_service = fields[5]
         pointers = fields[7]
         if pointers:
             line.pointer_slots = slots = tuple(pointers.split(component))

@@ -145,6 +145,7 @@ class ServiceLine:
     units: str = ""  # SV104 / SV205
     pointers: tuple[str, ...] = ()  # SV107-1..4 (837P), empty slots left out
     pointer_slots: tuple[str, ...] = ()  # SV107 components as written
+    place_of_service: str = ""  # SV105 (837P), when it differs from CLM05-1
     service_date: str = ""  # DTP*472 D8, or the start of RD8
     service_date_end: str = ""
     date_index: int | None = None

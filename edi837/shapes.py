@@ -44,6 +44,7 @@ class ClaimShapes:
             changes.update(table.reference.change_dates)
         self._changes = tuple(sorted(changes))
         self._fired: dict[tuple, frozenset[str]] = {}
+        self._table = table
 
     def _period(self, text: str) -> int | None:
         day = parse_date(text)
@@ -59,18 +60,23 @@ class ClaimShapes:
             return token
 
         line_date = claim.line_date
+        dates_token = self._table.dates_token
         return (
-            claim.kind, id(profile), tuple(d.code for d in claim.diagnoses),
+            claim.kind, id(profile), tuple(d.code for d in claim.diagnoses), claim.facility_code,
             claim.billing_provider.entity_type if claim.billing_provider else None,
             claim.rendering is not None, claim.attending is not None,
             claim.facility is not None, claim.referring is not None,
             tuple((line.procedure, line.modifier_slots, line.units, line.unit_basis,
+                   line.place_of_service,
                    line.revenue_code, line.pointer_slots, line.segment_id,
                    date(line_date(line)),
                    (line.drug.qualifier, line.drug.ndc, line.drug.quantity, line.drug.unit,
                     line.drug.ctp_index is None) if line.drug else None,
                    line.rendering is not None, line.ordering is not None,
                    line.referring is not None)
+                  for line in claim.lines),
+            # DOS002 / NDC009: each line's date against its code's and its NDC's dates
+            tuple(dates_token(line.procedure, line.ndc.strip(), parse_date(line_date(line)))
                   for line in claim.lines),
         )
 

@@ -113,3 +113,52 @@ def mue_reference(directory: Path) -> Path:
                   write(files, "MCR_MUE_OutpatientHospitalServices_Eff_01-01-2026.csv",
                         mue("Outpatient Hospital Services"))], store)
     return store
+
+
+# -- dates of codes and products (issue 23): FDA NDC Directory, CMS HCPCS file ----------------
+
+FDA_PACKAGE_HEADER = ["PRODUCTID", "PRODUCTNDC", "NDCPACKAGECODE", "PACKAGEDESCRIPTION",
+                      "STARTMARKETINGDATE", "ENDMARKETINGDATE", "NDC_EXCLUDE_FLAG",
+                      "SAMPLE_PACKAGE"]
+FDA_PACKAGE_ROWS = [
+    ["50242-554_synthetic", "50242-554", "50242-554-01", "1 VIAL in 1 CARTON (50242-554-01)",
+     "20240913", "", "N", "N"],
+    ["50242-150_synthetic", "50242-150", "50242-150-01", "1 VIAL in 1 CARTON (50242-150-01)",
+     "20170328", "", "N", "N"],
+    ["99999-001_synthetic", "99999-001", "99999-001-01", "1 VIAL in 1 CARTON (99999-001-01)",
+     "20200101", "20251231", "N", "N"],
+]
+FDA_PRODUCT_HEADER = ["PRODUCTID", "PRODUCTNDC", "PRODUCTTYPENAME", "PROPRIETARYNAME",
+                      "PROPRIETARYNAMESUFFIX", "NONPROPRIETARYNAME", "STARTMARKETINGDATE",
+                      "ENDMARKETINGDATE", "LABELERNAME"]
+FDA_PRODUCT_ROWS = [
+    ["50242-554_synthetic", "50242-554", "HUMAN PRESCRIPTION DRUG", "Ocrevus Zunovo", "",
+     "ocrelizumab and hyaluronidase-ocsq", "20240913", "", "Genentech, Inc."],
+    ["8888-77_synthetic", "8888-0077", "HUMAN PRESCRIPTION DRUG", "Synthetic Product", "",
+     "synthetic", "20210601", "20230630", "Synthetic Labs"],
+]
+HCPCS_HEADER = ["HCPC", "SEQNUM", "RECID", "LONG DESCRIPTION", "SHORT DESCRIPTION", "ADD DT",
+                "ACT EFF DT", "TERM DT", "ACTION CD"]
+HCPCS_ROWS = [
+    ["J2350", "0010", "3", "Injection, ocrelizumab, 1 mg", "Injection, ocrelizumab, 1 mg",
+     "20180101", "20180101", "", "N"],
+    ["J2351", "0010", "3", "Injection, ocrelizumab, 1 mg and hyaluronidase-ocsq",
+     "Inj ocrelizumab 1mg hya-ocsq", "20250401", "20250401", "", "A"],
+    ["J2351", "0020", "4", "(continued)", "", "", "", "", ""],
+    ["C9494", "0010", "3", "Injection, ocrelizumab, 1 mg", "Inj ocrelizumab 1 mg", "20170701",
+     "20171231", "20171231", "D"],
+]
+
+
+def fda_package(rows=FDA_PACKAGE_ROWS) -> str:
+    """FDA's package.txt: tab-separated, no title rows."""
+    return delimited(FDA_PACKAGE_HEADER, rows, delimiter="\t")
+
+
+def fda_product(rows=FDA_PRODUCT_ROWS) -> str:
+    return delimited(FDA_PRODUCT_HEADER, rows, delimiter="\t")
+
+
+def hcpcs_file(rows=HCPCS_ROWS, **options) -> str:
+    """CMS's HCPCS file as saved from its spreadsheet (CSV)."""
+    return delimited(HCPCS_HEADER, rows, **options)

@@ -139,7 +139,7 @@ def test_review_only_diagnosis_is_not_dx001_but_a_dx005_warning(check):
     found = check(professional(hi="HI*ABK:G35C2"))
     assert codes(found) == ["DX005"]
     assert found[0].value == "G35C2"
-    assert "non-active progressive multiple sclerosis" in found[0].message
+    assert "non-active secondary progressive multiple sclerosis" in found[0].message
     assert "G35.C2" in found[0].message and found[0].severity == "warning"
     assert codes(check(professional(hi="HI*ABK:G35A*ABF:G35C2"))) == []
 

@@ -128,8 +128,9 @@ def test_waste_that_overshoots_the_vials_is_reported_once(tmp_path, engine):
                        p_line(2, "J2350", 150, ndc=OCREVUS_NDC),
                        p_line(3, "J2350:JW", 200, ndc=OCREVUS_NDC))
     result, _ = check(tmp_path, fragment, engine=engine)
-    # UNT001 on the line that completes the day's total (rule catalog)
-    assert ours(result) == [("MOD005", 1), ("UNT001", 3)]
+    # UNT001 on the line that completes the day's total (rule catalog); MOD007: two vials
+    # cover 450 units and leave 150 to discard, not 200
+    assert ours(result) == [("MOD005", 1), ("MOD007", 3), ("UNT001", 3)]
     assert only(result, "MOD005").message == (
         "J2350 on 2026-01-15: 450 units administered + 200 discarded (JW) = 650, which is not "
         "a whole number of containers (300-unit single-dose vial)")
@@ -195,10 +196,11 @@ def test_mod001_no_fix_with_four_modifiers(tmp_path, engine):
 
 
 def test_administered_half_of_a_jw_pair_gets_no_mod001_nor_fix(tmp_path, engine):
-    fragment = p_claim(p_line(1, "J2350", 300, ndc=OCREVUS_NDC),
-                       p_line(2, "J2350:JW", 300, ndc=OCREVUS_NDC))
+    fragment = p_claim(p_line(1, "J2350", 450, ndc=OCREVUS_NDC),
+                       p_line(2, "J2350:JW", 150, ndc=OCREVUS_NDC))
     result, _ = check(tmp_path, fragment, engine=engine)
-    assert ours(result) == []  # 300 + 300 = 600: whole vials, a labeled dose
+    assert ours(result) == []  # 450 + 150 = 600: whole vials, a labeled dose
+    # (300 + JW 300 bills a second vial a 300 dose does not need: MOD007)
 
 
 def test_mod001_fix_uses_the_lines_ndc_package(tmp_path, engine):
@@ -243,7 +245,7 @@ def test_jw_jz_false_profile_silences_mod_rules(tmp_path, kind, make_claim, make
     engine = Engine(TABLE, PROFILES)
     medicare, _ = check(tmp_path, fragment, kind, engine=engine)
     assert ours(medicare, ("MOD",)) == [("MOD001", 1), ("MOD002", 3), ("MOD003", 4),
-                                        ("MOD004", 5), ("MOD005", 7)]
+                                        ("MOD004", 5), ("MOD005", 7), ("MOD007", 3)]
     commercial, _ = check(tmp_path, fragment, kind, engine=engine, payer_id="COMM01")
     assert ours(commercial, ("MOD",)) == []
     # Units are still checked for that payer: 100 and 550 prepared are no labeled dose.
@@ -415,8 +417,8 @@ def test_unt002_adds_lines_of_the_same_date_and_excludes_jw(tmp_path, engine):
                        i_line(3, "J2350:JW", 300), i_line(4, "J2350:JZ", 600, "20260116"))
     result, _ = check(tmp_path, fragment, "837I", engine=engine)
     # 600 administered (not above 600); 900 prepared is no labeled dose, on the
-    # line that completes the day's total
-    assert ours(result) == [("UNT001", 3)]
+    # line that completes the day's total; JW 300 beside a 600 dose is a third vial (MOD007)
+    assert ours(result) == [("MOD007", 3), ("UNT001", 3)]
     fragment = i_claim(i_line(1, "J2350", 300), i_line(2, "J2350", 400))
     result, _ = check(tmp_path, fragment, "837I", engine=Engine(TABLE))
     assert ("UNT002", 2) in ours(result)  # the line that pushes the day over 600

@@ -17,8 +17,9 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
 
-from .model import (Administration, DiagnosisCode, DiagnosisMatch, DiagnosisSupport,
-                    DocumentationNote, Dosing, Ndc, Provenance, RelatedCode, RevenueCode, Schedule,
+from .model import (Administration, DateWindow, DiagnosisCode, DiagnosisMatch, DiagnosisSupport,
+                    DocumentationNote, Dosing, Ndc, NdcUnits, Provenance, RelatedCode,
+                    RevenueCode, Schedule,
                     _plain_date, normalise_diagnosis)
 
 
@@ -49,6 +50,8 @@ class Drug:
     brands: tuple[str, ...] = ()
     effective_from: dt.date | None = None
     note: str | None = None
+    ndc_units: NdcUnits | None = None  # CTP05-1 units that can describe the drug (NDC006)
+    code_dates: DateWindow | None = None  # the days the HCPCS code is valid (DOS002)
     overrides_reference: frozenset[str] = frozenset()  # "ndcs", "diagnoses": the table only
     reference: Any = field(default=None, repr=False, compare=False)  # edi837.refdata.Reference
     _ndc_index: Mapping[str, Ndc] = field(init=False, repr=False, compare=False)
@@ -183,7 +186,10 @@ class Drug:
             entries = self.diagnosis_entries(code)
             if not entries:
                 continue
-            valid = [e for e in entries if dos is None or self.valid_on(e, code, dos)]
+            # X12 carries ICD-10-CM codes without the decimal point: G35.A as written is no
+            # code on any date of service (billing-rules.md §9.6)
+            valid = [e for e in entries if dos is None or ("." not in raw
+                                                           and self.valid_on(e, code, dos))]
             if valid:
                 # Prefer an entry that needs no review when several match.
                 best = min(valid, key=lambda e: e.review)

@@ -14,8 +14,9 @@ from types import MappingProxyType
 from typing import Any
 
 from ..model import parse_date, parse_decimal
+from ..ndc import is_ndc11, to_ndc11
 from .drug import Drug
-from .model import AdministrationCode, Ndc, Policy
+from .model import AdministrationCode, DateWindow, Ndc, Policy
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +127,44 @@ class DrugTable:
                     return NdcOwner(entry.hcpcs, entry.drug_name or product or "another product",
                                     entry.file)
         return NdcOwner(hcpcs, product) if ndc in self._ndc_owner else None
+
+    def code_dates(self, hcpcs: str) -> DateWindow | None:
+        """The days ``hcpcs`` is a valid code (DOS002): from the newest imported CMS HCPCS
+        file that lists it, else the drug table's ``code_dates``; None when nothing says."""
+        drug = self.drugs.get(hcpcs)
+        if self.reference is not None and (drug is None
+                                           or "dates" not in drug.overrides_reference):
+            found = self.reference.hcpcs_dates(hcpcs)
+            if found is not None:
+                return found
+        return drug.code_dates if drug is not None else None
+
+    def ndc_dates(self, ndc: str) -> DateWindow | None:
+        """The days the package ``ndc`` (11 digits) is marketed (NDC009): from the newest
+        imported FDA NDC Directory that lists the package (else its product), else the
+        drug table's package; None when nothing says."""
+        package = self.ndc(ndc)
+        owner = self.drugs.get(package.hcpcs) if package is not None else None
+        if self.reference is not None and (owner is None
+                                           or "dates" not in owner.overrides_reference):
+            found = self.reference.ndc_dates(ndc)
+            if found is not None:
+                return found
+        if package is None or (package.marketing_start is None and package.marketing_end is None):
+            return None
+        return DateWindow(package.marketing_start, package.marketing_end,
+                          str(package.provenance))
+
+    def dates_token(self, hcpcs: str, ndc: str | None, day: dt.date | None) -> tuple:
+        """What DOS002 and NDC009 can tell of a line's date: whether it is inside its code's
+        and its NDC's dates (for claim shapes, edi837.shapes)."""
+        if day is None:
+            return ()
+        code = self.code_dates(hcpcs)
+        if ndc and not is_ndc11(ndc):
+            ndc = to_ndc11(ndc)
+        package = self.ndc_dates(ndc) if ndc else None
+        return (code is None or code.holds(day), package is None or package.holds(day))
 
     def payment_limit(self, hcpcs: str, service_date: str, units: str) -> str | None:
         """The ASP payment limit of ``units`` (SV104/SV205) of ``hcpcs`` on ``service_date``

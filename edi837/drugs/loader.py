@@ -27,6 +27,7 @@ from .drug_table import DrugTable, TableFile
 from .model import (
     Administration,
     AdministrationCode,
+    DateWindow,
     DiagnosisCode,
     DiscardedDrugModifiers,
     DocumentationNote,
@@ -34,6 +35,8 @@ from .model import (
     Schedule,
     Ndc,
     NdcPolicy,
+    NdcUnits,
+    PlaceOfService,
     Policy,
     Provenance,
     RelatedCode,
@@ -263,6 +266,11 @@ def _check_consistency(
                     found.append(f"{at}.{key}: {package[key]} is not a finite number")
             if package.get("preferred_ctp_unit") == "ML" and "volume_ml" not in package:
                 found.append(f"{at}: preferred_ctp_unit 'ML' needs volume_ml")
+        dates = entry.get("code_dates", {})
+        if dates.get("effective_from") and dates.get("effective_to") and \
+                _date(dates["effective_from"]) > _date(dates["effective_to"]):
+            found.append(f"{where}.code_dates: effective_from {dates['effective_from']} is after "
+                         f"effective_to {dates['effective_to']}")
         for g, group in enumerate(entry["diagnoses"]):
             for c, code in enumerate(group["codes"]):
                 start, end = code.get("valid_from"), code.get("valid_to")
@@ -289,6 +297,9 @@ def _build_policy(policy: Mapping[str, Any]) -> Policy:
             provenance=_provenance(ndc),
         ),
         service_units=ServiceUnits(unit_basis=units["unit_basis"], provenance=_provenance(units)),
+        place_of_service=(PlaceOfService(tuple(policy["place_of_service"]["facility_drug"]),
+                                         _provenance(policy["place_of_service"]))
+                          if "place_of_service" in policy else None),
     )
 
 
@@ -303,7 +314,7 @@ def _build_drug(hcpcs: str, entry: Mapping[str, Any]) -> Drug:
         unit_of_measure=entry["unit_of_measure"],
         route=entry["route"],
         single_dose=entry["single_dose"],
-        effective_from=_optional_date(entry.get("effective_from")),
+        effective_from=_optional_date(entry.get("code_dates", entry).get("effective_from")),
         note=entry.get("note"),
         provenance=_provenance(entry),
         dosing=Dosing(
@@ -335,8 +346,23 @@ def _build_drug(hcpcs: str, entry: Mapping[str, Any]) -> Drug:
             for doc in entry.get("documentation", ())
         ),
         schedule=_build_schedule(entry.get("schedule")),
+        code_dates=_build_code_dates(entry),
+        ndc_units=(NdcUnits(tuple(entry["ndc_units"]["units"]), _provenance(entry["ndc_units"]))
+                   if "ndc_units" in entry else None),
         overrides_reference=frozenset(entry.get("overrides_reference", ())),
     )
+
+
+def _build_code_dates(entry: Mapping[str, Any]) -> DateWindow | None:
+    """The HCPCS code's dates: ``code_dates``, else the older top-level ``effective_from``
+    with the drug's own source."""
+    dates = entry.get("code_dates")
+    if dates is None:
+        start = _optional_date(entry.get("effective_from"))
+        return None if start is None else DateWindow(start, None, str(_provenance(entry)))
+    return DateWindow(_optional_date(dates.get("effective_from")),
+                      _optional_date(dates.get("effective_to")), str(_provenance(dates)),
+                      note=dates.get("note"))
 
 
 def _build_schedule(schedule: Mapping[str, Any] | None) -> Schedule | None:
@@ -368,6 +394,8 @@ def _build_ndc(hcpcs: str, package: Mapping[str, Any]) -> Ndc:
         volume_ml=_optional_decimal(package.get("volume_ml")),
         not_billable_reason=package.get("not_billable_reason"),
         preferred_ctp_unit=package.get("preferred_ctp_unit"),
+        marketing_start=_optional_date(package.get("marketing_start")),
+        marketing_end=_optional_date(package.get("marketing_end")),
         note=package.get("note"),
         provenance=_provenance(package),
     )
@@ -383,6 +411,7 @@ def _build_diagnosis(group: Mapping[str, Any], code: Mapping[str, Any]) -> Diagn
         valid_from=_optional_date(code.get("valid_from")),
         valid_to=_optional_date(code.get("valid_to")),
         review=code.get("review", group.get("review", False)),
+        header=code.get("header", False),
         note=code.get("note", group.get("note")),
         provenance=_provenance(group),
     )

@@ -86,10 +86,20 @@ class ServiceUnits:
 
 
 @dataclass(frozen=True, slots=True)
+class PlaceOfService:
+    """837P places of service where a drug is the facility's, not the physician's (POS001):
+    19 and 22, outpatient hospital (Medicare Benefit Policy Manual ch. 15 §50.3)."""
+
+    facility_drug: tuple[str, ...]
+    provenance: Provenance
+
+
+@dataclass(frozen=True, slots=True)
 class Policy:
     discarded_drug_modifiers: DiscardedDrugModifiers
     ndc: NdcPolicy
     service_units: ServiceUnits
+    place_of_service: PlaceOfService | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +147,8 @@ class Ndc:
     not_billable_reason: str | None = None
     preferred_ctp_unit: str | None = None
     note: str | None = None
+    marketing_start: dt.date | None = None  # FDA NDC Directory, inclusive (NDC009)
+    marketing_end: dt.date | None = None
 
     def containers_for(self, amount: Decimal) -> Decimal | None:
         """How many containers hold ``amount`` (exact, not rounded up)."""
@@ -186,6 +198,7 @@ class DiagnosisCode:
     valid_to: dt.date | None = None
     review: bool = False
     note: str | None = None
+    header: bool = False  # a category such as G35B: never billable, whatever the date
 
     def matches(self, code: str) -> bool:
         """True when the claim's ``code`` (with or without a dot) is this code or starts with this prefix."""
@@ -193,6 +206,8 @@ class DiagnosisCode:
         return code.startswith(self.code) if self.prefix else code == self.code
 
     def valid_on(self, day: dt.date) -> bool:
+        if self.header:
+            return False
         day = _plain_date(day)
         if self.valid_from is not None and day < self.valid_from:
             return False
@@ -306,6 +321,37 @@ class Schedule:
         values = {key: (tuple(value) if key == "induction_window_days" else value)
                   for key, value in overrides.items()}
         return replace(self, **values, tolerance_source="payer profile")
+
+
+@dataclass(frozen=True, slots=True)
+class DateWindow:
+    """The days a HCPCS code is valid (DOS002) or an NDC package is marketed (NDC009),
+    both ends inclusive, None for open; ``source`` says who says so: the drug table's
+    source, or an imported file (``file``, an ``edi837.refdata.ImportedFile``)."""
+
+    start: dt.date | None
+    end: dt.date | None
+    source: str
+    file: Any = None
+    note: str | None = None
+
+    def holds(self, day: dt.date) -> bool:
+        day = _plain_date(day)
+        return (self.start is None or day >= self.start) and (self.end is None
+                                                              or day <= self.end)
+
+    @property
+    def bounded(self) -> bool:
+        return self.start is not None or self.end is not None
+
+
+@dataclass(frozen=True, slots=True)
+class NdcUnits:
+    """The CTP05-1 units that can describe a drug (NDC006): J2350, dosed in mg, takes
+    GR, ME, ML and UN, never F2 (international units)."""
+
+    units: tuple[str, ...]
+    provenance: Provenance
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,16 +15,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
-from . import crosswalk, icd10cm, mue, pricing
+from . import crosswalk, fda_ndc, hcpcs, icd10cm, mue, pricing
 from .rows import Problems
 from .store import ImportTransaction
 from .tabular import (NotRecognised, RefDataError, Skipped, Source, Table, decode,
                       effective_date, find_table, is_preliminary, sources)
 
 # Checked in this order: the crosswalk's columns are the most specific.
-_TABULAR = (crosswalk, mue, pricing)
-KINDS = {**crosswalk.KINDS, **pricing.KINDS, **mue.KINDS, **icd10cm.KINDS}
+_TABULAR = (crosswalk, mue, pricing, hcpcs, fda_ndc)
+KINDS = {**crosswalk.KINDS, **pricing.KINDS, **mue.KINDS, **icd10cm.KINDS, **hcpcs.KINDS,
+         **fda_ndc.KINDS}
 EXPECTED = "; or ".join(module.EXPECTS for module in (*_TABULAR, icd10cm))
+
+
+def _layouts(module: ModuleType) -> tuple:
+    return getattr(module, "LAYOUTS", None) or (module.LAYOUT,)
 
 
 @dataclass(frozen=True)
@@ -97,12 +102,12 @@ class _Recognised:
 
 def _recognise(source: Source, text: str, wanted: str | None) -> _Recognised:
     """What a file is, from its header (or fixed-width lines) only."""
-    table = find_table(text, tuple(module.LAYOUT for module in _TABULAR))
+    table = find_table(text, tuple(layout for module in _TABULAR for layout in _layouts(module)))
     if table is None:
         if icd10cm.recognise(text):
             return _Recognised("icd10cm", icd10cm, None)
         raise NotRecognised(source.name, f"not a file edi837 recognises: expected {EXPECTED}")
-    module = next(m for m in _TABULAR if m.LAYOUT is table.layout)
+    module = next(m for m in _TABULAR if table.layout in _layouts(m))
     texts = (" ".join(table.preamble), *source.names)
     if module is crosswalk:  # the four crosswalks share their columns: the title tells them
         kind = wanted if wanted in crosswalk.KINDS else crosswalk.variant(texts)
@@ -112,6 +117,10 @@ def _recognise(source: Source, text: str, wanted: str | None) -> _Recognised:
             raise RefDataError(source.name, "an MUE file, but its value column does not say "
                                             "practitioner or outpatient hospital: give --kind "
                                             "mue-practitioner or --kind mue-outpatient")
+    elif module is fda_ndc:
+        kind = fda_ndc.kind(table)
+    elif module is hcpcs:
+        kind = "hcpcs"
     else:
         kind = "asp-pricing"
     return _Recognised(kind, module, table, texts, getattr(module, "UNUSED", {}).get(kind))
@@ -140,6 +149,13 @@ def _import(store: ImportTransaction, source: Source, effective: dt.date | None,
                                         "year: give --effective DATE (2025-10-01 for FY2026, "
                                         "or the date of an April update)")
     start, where = _effective(effective, found.texts)
+    if start is None and hasattr(found.module, "effective"):
+        start, where = found.module.effective(found.texts), "the file name"
+    if start is None and getattr(found.module, "SNAPSHOT", False):
+        # a snapshot that records history (the FDA NDC Directory): dated by its first import
+        earlier = store.existing(kind, source.sha256)
+        start = earlier.effective_from if earlier is not None else dt.date.today()
+        where = "the day of its import (a snapshot)"
     if start is None:
         raise RefDataError(source.name, f"{KINDS[kind]}, but neither its title rows nor its name "
                                         "say when it takes effect: give --effective DATE")

@@ -128,6 +128,10 @@ class IcdCode:
     file: ImportedFile
 
 
+def _day(text: str | None) -> dt.date | None:
+    return None if not text else dt.date.fromisoformat(text)
+
+
 def _decimal(text: str | None) -> Decimal | None:
     return None if text is None else Decimal(text)
 
@@ -228,6 +232,34 @@ class Reference:
                           "SELECT payment_limit, dosage FROM pricing WHERE file_id = ? AND "
                           "hcpcs = ?",
                           lambda row, file: PaymentLimit(hcpcs, Decimal(row[0]), row[1], file))
+
+    def hcpcs_dates(self, hcpcs: str):
+        """The days ``hcpcs`` is valid, from the newest imported CMS HCPCS file that lists
+        it (an ``edi837.drugs.DateWindow``), or None.  A HCPCS file records history (add
+        and termination dates), so the newest one answers for every date of service."""
+        return self._dates(("hcpcs",), hcpcs)
+
+    def ndc_dates(self, ndc: str):
+        """The days the package ``ndc`` (11 digits) is marketed, from the newest imported
+        FDA NDC Directory package file that lists it, else the newest product file that
+        lists its product (the first 9 digits); None when none does."""
+        return self._dates(("fda-ndc-package",), ndc) or self._dates(("fda-ndc-product",),
+                                                                      ndc[:9])
+
+    def _dates(self, kinds: tuple[str, ...], key: str):
+        from ..drugs.model import DateWindow
+
+        files = sorted((f for kind in kinds for f in self._in_force.get(kind, ())),
+                       key=lambda f: (f.effective_from, f.id), reverse=True)
+        for file in files:
+            found = self._fact(file, "dates", key,
+                               "SELECT first_day, last_day, name FROM dates WHERE file_id = ? AND "
+                               "key = ?",
+                               lambda row, file: DateWindow(
+                                   _day(row[0]), _day(row[1]), file.short_name, file, row[2]))
+            if found is not None:
+                return found
+        return None
 
     def icd10_file(self, day: dt.date | None) -> ImportedFile | None:
         return self.file_for("icd10cm", day)

@@ -58,8 +58,16 @@ CREATE TABLE icd10cm (
     short_title TEXT, long_title TEXT);
 CREATE INDEX icd10cm_code ON icd10cm (file_id, code);
 """
+# Added later: created in a store that predates them when an import needs them.
+_LATER = """
+CREATE TABLE IF NOT EXISTS dates (
+    file_id INTEGER NOT NULL REFERENCES files(id),
+    key TEXT NOT NULL, -- a HCPCS code, an NDC (11 digits) or a product (its first 9)
+    first_day TEXT, last_day TEXT, name TEXT);
+CREATE INDEX IF NOT EXISTS dates_key ON dates (file_id, key);
+"""
 
-FACT_TABLES = ("crosswalk", "pricing", "mue", "icd10cm")
+FACT_TABLES = ("crosswalk", "pricing", "mue", "icd10cm", "dates")
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +159,9 @@ class ImportTransaction:
                         connection.execute(statement)
             else:
                 _check_store(connection, self.path)
+            for statement in _LATER.split(";"):
+                if statement.strip():
+                    connection.execute(statement)
         except (OSError, sqlite3.Error) as error:
             self._abandon()
             raise RefDataError(str(self.path), f"cannot be opened for import: {error}") from None
@@ -193,11 +204,18 @@ class ImportTransaction:
                 break
 
     # -- writing -------------------------------------------------------------------------
-    def existing(self, kind: str, sha256: str, effective_from: dt.date) -> FileRecord | None:
-        """The record of this very content, already imported for this kind and date."""
-        row = self._connection.execute(
-            "SELECT id FROM files WHERE kind = ? AND sha256 = ? AND effective_from = ?",
-            (kind, sha256, effective_from.isoformat())).fetchone()
+    def existing(self, kind: str, sha256: str, effective_from: dt.date | None = None
+                 ) -> FileRecord | None:
+        """The record of this very content, already imported for this kind and date (any
+        date when ``effective_from`` is None: the first import of a snapshot)."""
+        if effective_from is None:
+            row = self._connection.execute(
+                "SELECT id FROM files WHERE kind = ? AND sha256 = ? ORDER BY id",
+                (kind, sha256)).fetchone()
+        else:
+            row = self._connection.execute(
+                "SELECT id FROM files WHERE kind = ? AND sha256 = ? AND effective_from = ?",
+                (kind, sha256, effective_from.isoformat())).fetchone()
         if row is None:
             return None
         return next(f for f in read_files(self._connection) if f.id == row[0])
@@ -222,7 +240,7 @@ class ImportTransaction:
                 count += 1
                 yield (file_id, *row)
 
-        columns = {"crosswalk": 10, "pricing": 5, "mue": 5, "icd10cm": 5}[table]
+        columns = {"crosswalk": 10, "pricing": 5, "mue": 5, "icd10cm": 5, "dates": 5}[table]
         self._connection.executemany(
             f"INSERT INTO {table} VALUES ({', '.join('?' * columns)})", numbered())
         return count

@@ -230,7 +230,7 @@ class Figures:
 
 def rule_order(code: str) -> tuple:
     """Catalog order of rule codes (EDI, IG, NDC, MOD, ...)."""
-    order = ("EDI", "IG", "NDC", "MOD", "UNT", "DX", "HIS", "ADM", "REV", "DOS", "DOC")
+    order = ("EDI", "IG", "NDC", "MOD", "UNT", "DX", "HIS", "ADM", "REV", "DOS", "POS", "DOC")
     prefix = "IG" if code.startswith("IG") else code.rstrip("0123456789")
     return (order.index(prefix) if prefix in order else len(order), code)
 

@@ -72,7 +72,8 @@ class Rule:
 
 _EXAMPLE = re.compile(r"^(PASS|FAIL)(?: \((837[PI])\))?:$")
 REGISTRY: dict[str, Rule] = {}
-RULE_MODULES = ("envelope", "ndc", "modifiers", "units", "mue", "diagnosis", "claim", "docs",
+RULE_MODULES = ("envelope", "ndc", "modifiers", "containers", "units", "mue", "diagnosis", "claim",
+                "place", "dates", "docs",
                 "history", "validation")
 
 
@@ -105,8 +106,8 @@ def all_rules() -> dict[str, Rule]:
     """Every rule, by code, in catalog order."""
     for name in RULE_MODULES:
         importlib.import_module(f"{__name__}.{name}")
-    order = ("EDI", "NDC", "MOD", "UNT", "DX", "ADM", "REV", "DOS", "DOC", "HIS", "IG", "IGH",
-             "IGS", "IGE")
+    order = ("EDI", "NDC", "MOD", "UNT", "DX", "ADM", "REV", "DOS", "POS", "DOC", "HIS", "IG",
+             "IGH", "IGS", "IGE")
     return dict(sorted(REGISTRY.items(),
                        key=lambda item: (order.index(item[0].rstrip("0123456789"))
                                          if item[0].rstrip("0123456789") in order else 99,

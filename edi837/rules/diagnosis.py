@@ -34,10 +34,12 @@ def _groups(drug) -> str:
 
 
 def _replacements(drug, code: str, day) -> str:
-    """Codes of the drug's ICD-10-CM category valid on ``day``: G35 -> G35.A-G35.D."""
-    found = sorted({entry.code for entry in drug.diagnoses
-                    if not entry.prefix and entry.code[:3] == code[:3] and entry.code != code
-                    and drug.valid_on(entry, entry.code, day)})
+    """Codes of the drug's ICD-10-CM category valid on ``day``: G35 -> G35.A-G35.D; the
+    codes under a category when it has some: G35B -> G35.B0-G35.B2."""
+    valid = {entry.code for entry in drug.diagnoses
+             if not entry.prefix and entry.code[:3] == code[:3] and entry.code != code
+             and drug.valid_on(entry, entry.code, day)}
+    found = sorted(c for c in valid if c.startswith(code)) or sorted(valid)
     if not found:
         return ""
     if len(found) > 2:
@@ -54,6 +56,8 @@ def _why_not_valid(drug, match, day) -> str:
         return (f"a header code, not billable, in the ICD-10-CM code file {where}" if listed
                 else f"not in the ICD-10-CM code file {where}")
     entry = match.entry
+    if entry.header:
+        return "a category, not a billable code"
     if entry.valid_to is not None and day > entry.valid_to:
         return f"valid through {entry.valid_to.isoformat()}"
     if entry.valid_from is not None:
@@ -68,8 +72,9 @@ def no_supporting_diagnosis(ctx):
     What it does: compares the claim's HI diagnoses with the codes the drug
     table lists for the drug (J2350: multiple sclerosis, G35 and G35.A-G35.D),
     whatever their dates (a code that supports the drug but is not valid on
-    the date of service is DX002's).  Codes the table marks for review
-    (J2350: non-active progressive MS G35.B2/G35.C2, CIS G37.9) support the
+    the date of service, a category such as G35B, or a code written with a
+    decimal point, is DX002's).  Codes the table marks for review
+    (J2350: non-active secondary progressive MS G35.C2, CIS G37.9) support the
     drug here: they are at the edge of the label, not outside it, and DOC001
     notes the medical-necessity documentation they call for.
     Why: payers pay a drug for its labeled or compendium-supported
@@ -129,7 +134,10 @@ def diagnosis_not_valid_on_date(ctx):
     What it does: for each drug and date of service on the claim, finds the
     HI codes that would support the drug but are not valid on that date:
     bare G35 on or after 2025-10-01 (a header code from FY2026), and
-    G35.A-G35.D before it.  With an ICD-10-CM code file imported for the
+    G35.A-G35.D before it; categories that are never billable (G35B, G35C:
+    the drug table marks them `header`); and a code written with a decimal
+    point (`G35.A`: the HI segment carries ICD-10-CM codes without it, so as
+    written it is no code at all).  With an ICD-10-CM code file imported for the
     date, the file decides: a code it marks as a header, or does not list,
     is not valid (so a prefix entry such as M05 catches a bare header M05
     too); without one, the drug table's dates decide.  One finding per code,
@@ -137,7 +145,7 @@ def diagnosis_not_valid_on_date(ctx):
     date.
     Why: ICD-10-CM codes are valid by date of service; FY2026 (2025-10-01)
     split G35 into G35.A-G35.D, and a non-billable header code is rejected.
-    Source: FY2026 ICD-10-CM G35 expansion (billing-rules.md §3.1); the CMS
+    Source: FY2026 ICD-10-CM G35 expansion (billing-rules.md §3.1, §9.6); the CMS
     "ICD-10-CM Code Descriptions in Tabular Order" files when imported.
     PASS:
         CLM*C1*9000***11:B:1*Y*A*Y*Y
@@ -150,6 +158,22 @@ def diagnosis_not_valid_on_date(ctx):
     FAIL:
         CLM*C1*9000***11:B:1*Y*A*Y*Y
         HI*ABK:G35
+        LX*1
+        SV1*HC:J2350:JZ*9000*UN*600***1
+        DTP*472*D8*20260115
+        LIN**N4*50242015001
+        CTP****20*ML
+    FAIL:
+        CLM*C1*9000***11:B:1*Y*A*Y*Y
+        HI*ABK:G35B
+        LX*1
+        SV1*HC:J2350:JZ*9000*UN*600***1
+        DTP*472*D8*20260115
+        LIN**N4*50242015001
+        CTP****20*ML
+    FAIL:
+        CLM*C1*9000***11:B:1*Y*A*Y*Y
+        HI*ABK:G35.A
         LX*1
         SV1*HC:J2350:JZ*9000*UN*600***1
         DTP*472*D8*20260115
@@ -186,12 +210,16 @@ def diagnosis_not_valid_on_date(ctx):
             if (match.position, day) in reported:
                 continue
             reported.add((match.position, day))
-            validity = _why_not_valid(drug, match, day)
             dx = ctx.claim.diagnoses[match.position - 1]
-            ctx.finding(f"diagnosis {_dotted(match.code)} is not valid on {day.isoformat()}, "
-                        f"the date of service of {drug.hcpcs} ({validity})"
-                        f"{_replacements(drug, match.code, day)}",
-                        segment_index=dx.segment_index, segment="HI", loop="2300",
+            if "." in dx.code:
+                message = (f"diagnosis {dx.code!r} is not a valid ICD-10-CM code as written: the "
+                           f"HI segment carries codes without the decimal point ({match.code})")
+            else:
+                message = (f"diagnosis {_dotted(match.code)} is not valid on {day.isoformat()}, "
+                           f"the date of service of {drug.hcpcs} "
+                           f"({_why_not_valid(drug, match, day)})"
+                           f"{_replacements(drug, match.code, day)}")
+            ctx.finding(message, segment_index=dx.segment_index, segment="HI", loop="2300",
                         value=dx.code, hcpcs=drug.hcpcs)
 
 
@@ -299,17 +327,28 @@ def diagnosis_only_under_review(ctx):
     """The only diagnoses supporting the drug are ones the drug table marks for review.
 
     What it does: flags a drug line whose claim supports the drug only with
-    codes the table marks `review` (J2350: non-active progressive MS,
-    G35.B2/G35.C2, and G37.9 used for clinically isolated syndrome; J2323:
+    codes the table marks `review` (J2350: non-active secondary progressive
+    MS G35.C2, and G37.9 used for clinically isolated syndrome; J2323:
     progressive forms), naming them and the table's note.  A claim that also
-    carries a fully supporting code (G35.A) is not flagged.
+    carries a fully supporting code (G35.A) is not flagged.  Primary
+    progressive MS (G35.B0, G35.B1, G35.B2) fully supports ocrelizumab: the
+    label names PPMS with no activity qualifier.
     Why: these codes sit outside or at the edge of the label's indications, so
     payers may deny the line as not medically necessary; treat it as a
     warning, not a rejection, and have the medical-necessity documentation
-    on file (billing-rules.md §3.1, §3.2).
+    on file (billing-rules.md §3.1, §3.2, §9.6; DailyMed Ocrevus indications;
+    Triple-S policy P1.002.005).
     PASS:
         CLM*C1*9000***11:B:1*Y*A*Y*Y
         HI*ABK:G35A*ABF:G35C2
+        LX*1
+        SV1*HC:J2350:JZ*9000*UN*600***1
+        DTP*472*D8*20260115
+        LIN**N4*50242015001
+        CTP****20*ML
+    PASS:
+        CLM*C1*9000***11:B:1*Y*A*Y*Y
+        HI*ABK:G35B2
         LX*1
         SV1*HC:J2350:JZ*9000*UN*600***1
         DTP*472*D8*20260115

@@ -6,6 +6,7 @@ from decimal import Decimal
 from ..findings import ERROR, WARNING, Edit, Fix
 from ..ndc import is_ndc11, readings, to_ndc11
 from . import rule
+from .containers import un_quantities_fit
 from .groups import number
 
 
@@ -244,11 +245,15 @@ def ndc_quantity(ctx):
 
 @rule("NDC006", ERROR, fix="safe", generic=True)
 def ndc_unit(ctx):
-    """CTP05-1 unit is not one of F2, GR, ME, ML, UN.
+    """CTP05-1 unit is not one of F2, GR, ME, ML, UN, or cannot describe the drug.
 
-    What it does: checks the unit of the NDC quantity against the X12 code list.
+    What it does: checks the unit of the NDC quantity against the X12 code
+    list, then, for a drug of the table, against the units the table says can
+    describe it (`ndc_units`): F2 (international units) for J2350, a drug
+    dosed in mg, is invalid.
     Why: any other value fails the implementation guide and the payer's
-    NDC-quantity edits.
+    NDC-quantity edits; a unit that cannot measure the drug makes the NDC
+    quantity meaningless (payer NDC billing guides, billing-rules.md §9.7).
     PASS:
         CLM*C1*9000***11:B:1*Y*A*Y*Y
         HI*ABK:G35A
@@ -265,6 +270,14 @@ def ndc_unit(ctx):
         DTP*472*D8*20260115
         LIN**N4*50242015001
         CTP****20*ml
+    FAIL:
+        CLM*C1*9000***11:B:1*Y*A*Y*Y
+        HI*ABK:G35A
+        LX*1
+        SV1*HC:J2350:JZ*9000*UN*600***1
+        DTP*472*D8*20260115
+        LIN**N4*50242015001
+        CTP****600*F2
     Fix safety: safe for letter case only (ml -> ML); any other unit is left
     for a person, since the quantity may be in another unit too.
     """
@@ -273,6 +286,13 @@ def ndc_unit(ctx):
         return  # NDC005 reports the missing CTP
     units = ctx.table.policy.ndc.quantity_units
     if drug_id.unit in units:
+        allowed = ctx.drug.ndc_units if ctx.drug is not None else None
+        if allowed is not None and drug_id.unit not in allowed.units:
+            ctx.finding(f"CTP05-1 unit {drug_id.unit} cannot describe {ctx.line.procedure} "
+                        f"({ctx.drug.drug_name or ctx.drug.descriptor}, dosed in "
+                        f"{ctx.drug.unit_of_measure}): use one of {', '.join(allowed.units)}",
+                        segment_index=drug_id.ctp_index, segment="CTP", loop="2410",
+                        value=drug_id.unit)
         return
     fix = None
     if drug_id.unit.upper() in units:
@@ -292,7 +312,12 @@ def ndc_quantity_matches_units(ctx):
     50242015001: 600 units = 600 mg = 20 ML = 2 UN) and compares.  For an
     NDC only the imported CMS crosswalk lists, a UN quantity is compared with
     the crosswalk's billing units per item (its package size carries no unit,
-    so ML needs the table's package data).
+    so ML needs the table's package data).  Containers (UN) are counted
+    whole on a line alone (450 units = 2 UN); a dose and its waste on two
+    lines of one NDC share their containers, so each line bills its exact
+    share (450 = 1.5 UN + JW 150 = 0.5 UN: two vials in all, as the fewest
+    containers that cover the dose, billing-rules.md §9.3), and 2 UN + 1 UN
+    there (three vials for a two-vial dose) is flagged.
     Why: payers check that the NDC quantity and the HCPCS units describe the
     same dose; a mismatch usually means one of them is wrong.
     PASS:
@@ -303,6 +328,32 @@ def ndc_quantity_matches_units(ctx):
         DTP*472*D8*20260115
         LIN**N4*50242015001
         CTP****20*ML
+    PASS:
+        CLM*C1*9000***11:B:1*Y*A*Y*Y
+        HI*ABK:G35A
+        LX*1
+        SV1*HC:J2350*6750*UN*450***1
+        DTP*472*D8*20260115
+        LIN**N4*50242015001
+        CTP****1.5*UN
+        LX*2
+        SV1*HC:J2350:JW*2250*UN*150***1
+        DTP*472*D8*20260115
+        LIN**N4*50242015001
+        CTP****0.5*UN
+    FAIL:
+        CLM*C1*9000***11:B:1*Y*A*Y*Y
+        HI*ABK:G35A
+        LX*1
+        SV1*HC:J2350*6750*UN*450***1
+        DTP*472*D8*20260115
+        LIN**N4*50242015001
+        CTP****2*UN
+        LX*2
+        SV1*HC:J2350:JW*2250*UN*150***1
+        DTP*472*D8*20260115
+        LIN**N4*50242015001
+        CTP****1*UN
     FAIL:
         CLM*C1*9000***11:B:1*Y*A*Y*Y
         HI*ABK:G35A
@@ -326,8 +377,12 @@ def ndc_quantity_matches_units(ctx):
     if expected is None:
         return
     if drug_id.unit.upper() == "UN":
-        # Containers are counted whole: a partial vial is still one vial.
-        expected = expected.to_integral_value(rounding="ROUND_CEILING")
+        if ctx.drug.units_per_container(ndc) and un_quantities_fit(ctx.drug, ndc, ctx.group,
+                                                                   units, quantity):
+            return
+        # Containers are counted whole: a partial vial is still one vial, unless the
+        # dose's other lines share its containers (450 = 1.5 UN + JW 150 = 0.5 UN).
+        expected = _expected_containers(ctx, ndc, units, expected)
     if abs(quantity - expected) <= Decimal("0.001") * max(expected, 1):
         return
     ctx.finding(f"NDC quantity {drug_id.quantity} {drug_id.unit} does not match "
@@ -335,6 +390,16 @@ def ndc_quantity_matches_units(ctx):
                 f"(expected {number(expected, places=3)} {drug_id.unit.upper()})",
                 segment_index=drug_id.ctp_index, segment="CTP", loop="2410",
                 value=drug_id.quantity)
+
+
+def _expected_containers(ctx, ndc: str, units: Decimal, exact: Decimal) -> Decimal:
+    """The UN quantity a message expects: the line's share of the containers when other
+    lines of its drug and date bill the same NDC, else its containers counted whole."""
+    shared = [line for line in ctx.group if line is not ctx.line and line.drug is not None
+              and _ndc11(line.drug) == ndc]
+    if shared and ctx.drug.units_per_container(ndc):
+        return exact
+    return exact.to_integral_value(rounding="ROUND_CEILING")
 
 
 @rule("NDC008", ERROR, generic=True)

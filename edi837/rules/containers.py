@@ -1,0 +1,225 @@
+"""Container arithmetic: the fewest containers that cover a dose, and MOD007.
+
+Waste may be billed only from the containers a dose needed: "Units billed
+must correspond with the smallest dose (vial) available ... that could
+provide the appropriate dose" (Oregon Medicaid NDC FAQ [B]); billing waste
+that is not permitted is an overpayment (Noridian "Modifier JZ" [A];
+billing-rules.md §9.3).  With 300 mg vials a 450 mg dose needs two vials, so
+150 mg may be discarded with JW; a 600 mg dose fills two vials exactly and
+leaves nothing to discard.  The package sizes come from the drug table
+(:func:`~.groups.billed_container_amounts`): the sizes the lines' NDCs name,
+or every billable size of the drug when an NDC is missing or unknown.
+
+NDC007 uses the same arithmetic to tell how many containers (CTP05-1 UN) a
+dose and its waste billed on two lines stand for (:func:`un_quantities_fit`).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import lru_cache, reduce
+
+from ..findings import ERROR
+from ..ndc import is_ndc11, to_ndc11
+from . import CLAIM, rule
+from .groups import (billed_container_amounts, group_units, is_discarded, number,
+                     required_groups)
+
+_MAX_SEARCH = 1_000_000  # amounts in the search, after scaling: odd sizes only
+
+
+@dataclass(frozen=True, slots=True)
+class Cover:
+    """The containers that cover a dose with the least drug left over (then the fewest
+    containers): ``amount`` in the drug's unit of measure, ``counts`` per size."""
+
+    amount: Decimal
+    counts: tuple[tuple[Decimal, int], ...]  # (size, how many), largest size first
+
+    @property
+    def containers(self) -> int:
+        return sum(count for _, count in self.counts)
+
+
+@lru_cache(maxsize=1024)  # the same doses and vial sizes recur on every claim
+def fewest_containers(dose: Decimal, sizes: tuple[Decimal, ...]) -> Cover | None:
+    """The containers of ``sizes`` (each usable any number of times) whose content is the
+    least amount at or above ``dose``, and of those the fewest containers.
+
+    J2350 (300 mg vials): 450 -> 2 x 300 = 600; 600 -> 2 x 300.  J2357 on 150 mg
+    syringes: 375 mg -> 3 x 150 = 450.  J3262 (80, 200, 400 mg): 280 -> 200 + 80.
+    None without a size or a positive dose, or when the search would be too long.
+    """
+    sizes = tuple(sorted({size for size in sizes if size > 0}))
+    if dose <= 0 or not sizes:
+        return None
+    if len(sizes) == 1:
+        count = math.ceil(dose / sizes[0])
+        return Cover(sizes[0] * count, ((sizes[0], count),))
+    places = max(max(0, -value.normalize().as_tuple().exponent) for value in (dose, *sizes))
+    scale = 10 ** places
+    coins = [int(size * scale) for size in sizes]
+    divisor = reduce(math.gcd, coins)
+    coins = [coin // divisor for coin in coins]
+    target = math.ceil(dose * scale / divisor)
+    limit = target + coins[-1]
+    if limit > _MAX_SEARCH:
+        return None
+    # fewest[v]: fewest containers holding exactly v (scaled); -1 unreachable
+    fewest = [-1] * (limit + 1)
+    choice = [0] * (limit + 1)
+    fewest[0] = 0
+    for value in range(1, limit + 1):
+        best = -1
+        for coin in coins:
+            if coin <= value and fewest[value - coin] >= 0 and \
+                    (best < 0 or fewest[value - coin] + 1 < best):
+                best, choice[value] = fewest[value - coin] + 1, coin
+        fewest[value] = best
+    found = next((v for v in range(target, limit + 1) if fewest[v] >= 0), None)
+    if found is None:
+        return None
+    counts: dict[int, int] = {}
+    value = found
+    while value:
+        counts[choice[value]] = counts.get(choice[value], 0) + 1
+        value -= choice[value]
+    unit = Decimal(divisor) / scale
+    return Cover(Decimal(found) * unit, tuple((Decimal(coin) * unit, counts[coin])
+                                              for coin in sorted(counts, reverse=True)))
+
+
+def describe_cover(drug, cover: Cover) -> str:
+    """'2 x 300-unit single-dose vial (600 units)', or for several sizes
+    '1 x 200 + 1 x 80-unit containers (280 units)'."""
+    per_unit = drug.amount_per_unit
+    if len(cover.counts) == 1:
+        container = next((p.container for p in drug.ndcs if p.billable and p.container
+                          and p.amount == cover.counts[0][0]), "container")
+        size, count = cover.counts[0]
+        what = f"{count} x {number(size / per_unit)}-unit {container}"
+    else:
+        what = " + ".join(f"{count} x {number(size / per_unit)}" for size, count in cover.counts)
+        what += "-unit containers"
+    return f"{what} ({number(cover.amount / per_unit)} units)"
+
+
+def un_quantities_fit(drug, ndc: str, lines, units: Decimal, quantity: Decimal) -> bool:
+    """Whether ``quantity`` containers (CTP05-1 UN) of ``ndc`` on a line billing ``units``
+    fits the dose its drug and date's ``lines`` bill on ``ndc``: the exact share of the
+    containers (450 of a 600 mg dose from 300 mg vials: 1.5 UN, its JW 150: 0.5 UN), or
+    the line's containers counted whole when counting each line of the dose whole adds no
+    container (a line alone: 450 -> 2 UN).  450 -> 2 UN beside JW 150 -> 1 UN bills three
+    vials for a two-vial dose (billing-rules.md §9.3)."""
+    size = drug.units_per_container(ndc)
+    if not size:
+        return False
+    if _close(quantity, units / size):
+        return True
+    if not _close(quantity, math.ceil(units / size)):
+        return False
+    same = [line.units_value for line in lines
+            if line.drug is not None and _ndc11(line.drug.ndc) == ndc]
+    if any(value is None or value <= 0 for value in same):
+        return True  # a line without usable units: NDC005/UNT003 say so; stay quiet
+    return sum(math.ceil(value / size) for value in same) == math.ceil(sum(same) / size)
+
+
+def _close(quantity: Decimal, expected: Decimal | int) -> bool:
+    return abs(quantity - expected) <= Decimal("0.001") * max(Decimal(expected), 1)
+
+
+def _ndc11(ndc: str) -> str | None:
+    ndc = ndc.strip()
+    return ndc if is_ndc11(ndc) else to_ndc11(ndc)
+
+
+@rule("MOD007", ERROR, scope=CLAIM)
+def waste_beyond_fewest_containers(ctx):
+    """JW units beyond the waste of the fewest containers that cover the administered dose.
+
+    What it does: for each single-dose drug and date of service (on or after
+    the policy date) with a JW line and an administered line, finds the
+    containers of the drug table's package sizes (those the lines' NDCs
+    name, else every billable size of the drug) that cover the administered
+    units with the least left over, and flags the JW line when the discarded
+    units are more than what those containers leave: 600 administered + JW
+    300 from 300 mg vials bills a third vial; 450 + JW 450 bills 300 too
+    many (450 + JW 150 is right).  Reported once per drug and date, on the
+    first JW line, naming the containers.  Only for payers whose profile has
+    `jw_jz`.
+    Why: units billed must correspond with the smallest dose (vials)
+    available that could provide the dose (Oregon Medicaid NDC FAQ); billing
+    waste that was not permitted is an overpayment (Noridian "Modifier JZ";
+    billing-rules.md §9.3).
+    PASS:
+        CLM*C1*9000***11:B:1*Y*A*Y*Y
+        HI*ABK:G35A
+        LX*1
+        SV1*HC:J2350*6750*UN*450***1
+        DTP*472*D8*20260115
+        LIN**N4*50242015001
+        CTP****15*ML
+        LX*2
+        SV1*HC:J2350:JW*2250*UN*150***1
+        DTP*472*D8*20260115
+        LIN**N4*50242015001
+        CTP****5*ML
+    FAIL:
+        CLM*C1*13500***11:B:1*Y*A*Y*Y
+        HI*ABK:G35A
+        LX*1
+        SV1*HC:J2350*9000*UN*600***1
+        DTP*472*D8*20260115
+        LIN**N4*50242015001
+        CTP****20*ML
+        LX*2
+        SV1*HC:J2350:JW*4500*UN*300***1
+        DTP*472*D8*20260115
+        LIN**N4*50242015001
+        CTP****10*ML
+    PASS (837I):
+        CLM*I1*9000***13:A:1**A*Y*Y
+        DTP*434*RD8*20260115-20260115
+        HI*ABK:G35A
+        LX*1
+        SV2*0636*HC:J2350*6750*UN*450
+        DTP*472*D8*20260115
+        LX*2
+        SV2*0636*HC:J2350:JW*2250*UN*150
+        DTP*472*D8*20260115
+    FAIL (837I):
+        CLM*I1*13500***13:A:1**A*Y*Y
+        DTP*434*RD8*20260115-20260115
+        HI*ABK:G35A
+        LX*1
+        SV2*0636*HC:J2350*6750*UN*450
+        DTP*472*D8*20260115
+        LX*2
+        SV2*0636*HC:J2350:JW*6750*UN*450
+        DTP*472*D8*20260115
+    Fix safety: none (the waste line's units and charge both change; the record
+    says what was opened).
+    """
+    for drug, lines in required_groups(ctx):
+        discarded_lines = [line for line in lines if is_discarded(line)]
+        if not discarded_lines or len(discarded_lines) == len(lines):
+            continue  # no JW (MOD005 judges JZ), or JW alone (MOD003)
+        units = group_units(lines)
+        sizes = billed_container_amounts(drug, lines)
+        if units is None or not sizes:
+            continue
+        administered, discarded = units
+        cover = fewest_containers(drug.amount_for_units(administered), sizes)
+        if cover is None:
+            continue
+        allowed = cover.amount / drug.amount_per_unit - administered
+        if discarded <= allowed:
+            continue
+        line = discarded_lines[0]
+        ctx.finding(f"{line.procedure} on {ctx.date_of(line).isoformat()}: {number(administered)} "
+                    f"units administered need {describe_cover(drug, cover)}, which leave "
+                    f"{number(allowed)} units to discard; JW bills {number(discarded)}: "
+                    f"{number(discarded - allowed)} units beyond the fewest containers",
+                    line=line, value=number(discarded))

@@ -1,0 +1,135 @@
+"""Codes and products have dates: a HCPCS code before it took effect or after it was
+terminated (DOS002), an NDC package before or after it was marketed (NDC009).
+
+The dates come from imported files when there are some (CMS's quarterly HCPCS
+file: add and termination dates; the FDA NDC Directory: marketing start and
+end dates), else from the drug table (``[drugs.<HCPCS>.code_dates]``, and
+``marketing_start``/``marketing_end`` of its NDC packages).  Both directions
+are inclusive: a code added 2018-01-01 is valid on that day; an NDC whose
+marketing ended 2026-06-30 is marketed on that day.  Where nothing gives a
+date (J2351's effective date is unconfirmed), nothing is flagged.
+"""
+from __future__ import annotations
+
+from ..findings import ERROR
+from ..ndc import is_ndc11, to_ndc11
+from . import rule
+
+
+def _outside(window, day) -> str:
+    """'from 2018-01-01' (the day is before it) or 'through 2026-06-30' (after it)."""
+    if window.start is not None and day < window.start:
+        return f"from {window.start.isoformat()}"
+    return f"through {window.end.isoformat()}"
+
+
+def _who(window) -> str:
+    if window.file is not None:
+        return f"{window.file.short_name}, imported"
+    return f"drug table: {window.source}"
+
+
+@rule("DOS002", ERROR, generic=True)
+def code_not_valid_on_date(ctx):
+    """The HCPCS code is not valid on the line's date of service.
+
+    What it does: compares the drug line's date of service with the dates its
+    HCPCS code is valid: the add and termination dates of the newest
+    imported CMS HCPCS file that lists the code, else the drug table's
+    `code_dates` (J2350: from 2018-01-01).  Runs on every drug line, known to
+    the table or not (an unknown code is judged by an imported HCPCS file
+    only).  No date known (J2351's effective date is unconfirmed): nothing.
+    Why: a HCPCS code is billable only from the date CMS adds it until its
+    termination; J2350 took effect 2018-01-01 and ocrelizumab given before
+    was billed under J3590 (Genentech Access; billing-rules.md §9.4).
+    PASS:
+        CLM*C1*9000***11:B:1*Y*A*Y*Y
+        HI*ABK:G35
+        LX*1
+        SV1*HC:J2350*9000*UN*600***1
+        DTP*472*D8*20180115
+        LIN**N4*50242015001
+        CTP****20*ML
+    FAIL:
+        CLM*C1*9000***11:B:1*Y*A*Y*Y
+        HI*ABK:G35
+        LX*1
+        SV1*HC:J2350*9000*UN*600***1
+        DTP*472*D8*20170615
+        LIN**N4*50242015001
+        CTP****20*ML
+    PASS (837I):
+        CLM*I1*9000***13:A:1**A*Y*Y
+        DTP*434*RD8*20180115-20180115
+        HI*ABK:G35
+        LX*1
+        SV2*0636*HC:J2350*9000*UN*600
+        DTP*472*D8*20180115
+    FAIL (837I):
+        CLM*I1*9000***13:A:1**A*Y*Y
+        DTP*434*RD8*20170615-20170615
+        HI*ABK:G35
+        LX*1
+        SV2*0636*HC:J2350*9000*UN*600
+        DTP*472*D8*20170615
+    Fix safety: none (the code valid on that date, J3590 for ocrelizumab before
+    2018, changes units and price).
+    """
+    day = ctx.date
+    if day is None:
+        return  # DOS001
+    line = ctx.line
+    window = ctx.table.code_dates(line.procedure)
+    if window is None or window.holds(day):
+        return
+    ctx.finding(f"{line.procedure} is not a valid HCPCS code on {day.isoformat()}: valid "
+                f"{_outside(window, day)} ({_who(window)})", value=line.procedure)
+
+
+@rule("NDC009", ERROR, generic=True)
+def ndc_not_marketed_on_date(ctx):
+    """The NDC is not marketed on the line's date of service.
+
+    What it does: compares the drug line's date of service with the
+    marketing start and end dates of its NDC package: from the newest
+    imported FDA NDC Directory that lists the package (its package file, else
+    its product file for the product), else the drug table's
+    `marketing_start`/`marketing_end` (Ocrevus Zunovo 50242-0554-01: from
+    2024-09-13).  Runs on every drug line with an 11-digit NDC (or a
+    hyphenated one that converts).  No date known: nothing.
+    Why: a product cannot be given before it is marketed; a line that says so
+    has the wrong NDC or the wrong date (openFDA NDC directory; billing-rules.md
+    §9.4).
+    PASS:
+        CLM*C1*13800***11:B:1*Y*A*Y*Y
+        HI*ABK:G35
+        LX*1
+        SV1*HC:J2351:JZ*13800*UN*920***1
+        DTP*472*D8*20241015
+        LIN**N4*50242055401
+        CTP****23*ML
+    FAIL:
+        CLM*C1*13800***11:B:1*Y*A*Y*Y
+        HI*ABK:G35
+        LX*1
+        SV1*HC:J2351:JZ*13800*UN*920***1
+        DTP*472*D8*20240610
+        LIN**N4*50242055401
+        CTP****23*ML
+    Fix safety: none (the product given is in the administration record).
+    """
+    drug_id, day = ctx.line.drug, ctx.date
+    if drug_id is None or day is None:
+        return
+    ndc = drug_id.ndc.strip()
+    ndc = ndc if is_ndc11(ndc) else to_ndc11(ndc)
+    if ndc is None:
+        return  # NDC002
+    window = ctx.table.ndc_dates(ndc)
+    if window is None or window.holds(day):
+        return
+    product = ctx.table.product_for_ndc(ndc) or window.note
+    named = f" ({product})" if product else ""
+    ctx.finding(f"NDC {ndc}{named} is not marketed on {day.isoformat()}: marketed "
+                f"{_outside(window, day)} ({_who(window)})", segment_index=drug_id.lin_index,
+                segment="LIN", loop="2410", value=drug_id.ndc)

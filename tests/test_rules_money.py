@@ -1,0 +1,168 @@
+"""Money a payer would not pay (issue 23): waste beyond the fewest containers (MOD007),
+NDC quantities of a dose split over two lines (NDC007), through the real engine."""
+from decimal import Decimal
+
+import pytest
+
+from edi837.rules.containers import fewest_containers
+from test_rules_modifiers_units import OCREVUS_NDC, TABLE, check, i_claim, i_line, only, p_claim, \
+    p_line
+
+XOLAIR_150_SYRINGE = "50242021503"
+
+
+def codes(result, prefix):
+    return sorted((f.rule, f.line_number) for f in result.findings if f.rule.startswith(prefix))
+
+
+def ndc_line(number, composite, units, ndc, quantity, unit="UN", date="20260115"):
+    return "\n".join([f"LX*{number}", f"SV1*HC:{composite}*100*UN*{units}***1",
+                      f"DTP*472*D8*{date}", f"LIN**N4*{ndc}", f"CTP****{quantity}*{unit}"])
+
+
+# -- the arithmetic ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("dose, sizes, amount, containers", [
+    (450, (300,), 600, 2), (600, (300,), 600, 2), (301, (300,), 600, 2), (375, (150,), 450, 3),
+    (375, (150, 300), 450, 2), (280, (80, 200, 400), 280, 2), (300, (80, 200, 400), 320, 4),
+    (100, (80, 200, 400), 160, 2), (Decimal("1.2"), (Decimal("0.5"),), Decimal("1.5"), 3),
+])
+def test_fewest_containers_least_left_over_then_fewest(dose, sizes, amount, containers):
+    cover = fewest_containers(Decimal(dose), tuple(Decimal(s) for s in sizes))
+    assert (cover.amount, cover.containers) == (Decimal(amount), containers)
+
+
+def test_fewest_containers_without_a_dose_or_a_size():
+    assert fewest_containers(Decimal(0), (Decimal(300),)) is None
+    assert fewest_containers(Decimal(300), ()) is None
+
+
+# -- MOD007 ---------------------------------------------------------------------------------
+
+def test_mod007_a_third_vial_of_waste_on_a_two_vial_dose(tmp_path):
+    result, _ = check(tmp_path, p_claim(p_line(1, "J2350", 600, ndc=OCREVUS_NDC),
+                                        p_line(2, "J2350:JW", 300, ndc=OCREVUS_NDC)))
+    assert codes(result, "MOD") == [("MOD007", 2)]
+    finding = only(result, "MOD007")
+    assert finding.severity == "error" and finding.value == "300"
+    assert finding.message == (
+        "J2350 on 2026-01-15: 600 units administered need 2 x 300-unit single-dose vial "
+        "(600 units), which leave 0 units to discard; JW bills 300: 300 units beyond the "
+        "fewest containers")
+
+
+def test_mod007_450_and_jw_450_overbills_300(tmp_path):
+    result, _ = check(tmp_path, p_claim(p_line(1, "J2350", 450, ndc=OCREVUS_NDC),
+                                        p_line(2, "J2350:JW", 450, ndc=OCREVUS_NDC)))
+    assert codes(result, "MOD") == [("MOD007", 2)]
+    assert only(result, "MOD007").message.endswith(
+        "which leave 150 units to discard; JW bills 450: 300 units beyond the fewest containers")
+
+
+@pytest.mark.parametrize("kind, make_claim, make_line", [("837P", p_claim, p_line),
+                                                         ("837I", i_claim, i_line)])
+def test_mod007_quiet_on_the_waste_of_the_fewest_vials(tmp_path, kind, make_claim, make_line):
+    result, _ = check(tmp_path, make_claim(make_line(1, "J2350", 450, ndc=OCREVUS_NDC),
+                                           make_line(2, "J2350:JW", 150, ndc=OCREVUS_NDC)), kind)
+    assert codes(result, "MOD") == []
+
+
+def test_mod007_837i(tmp_path):
+    result, _ = check(tmp_path, i_claim(i_line(1, "J2350", 600, ndc=OCREVUS_NDC),
+                                        i_line(2, "J2350:JW", 300, ndc=OCREVUS_NDC)), "837I")
+    assert codes(result, "MOD") == [("MOD007", 2)]
+
+
+def test_mod007_with_several_sizes_uses_the_least_left_over(tmp_path):
+    # J3262 80/200/400 mg, no NDC: 280 mg is 200 + 80, nothing to discard
+    result, _ = check(tmp_path, p_claim(p_line(1, "J3262", 280), p_line(2, "J3262:JW", 120),
+                                        diagnosis="M0579"))
+    assert codes(result, "MOD") == [("MOD007", 2)]
+    assert "1 x 200 + 1 x 80-unit containers (280 units)" in only(result, "MOD007").message
+    result, _ = check(tmp_path, p_claim(p_line(1, "J3262", 300), p_line(2, "J3262:JW", 20),
+                                        diagnosis="M0579"))
+    assert codes(result, "MOD") == []  # 4 x 80 = 320
+
+
+def test_mod007_and_mod005_on_waste_that_is_neither_whole_nor_the_fewest(tmp_path):
+    result, _ = check(tmp_path, p_claim(p_line(1, "J2350", 450, ndc=OCREVUS_NDC),
+                                        p_line(2, "J2350:JW", 200, ndc=OCREVUS_NDC)))
+    assert codes(result, "MOD") == [("MOD005", 1), ("MOD007", 2)]
+
+
+def test_mod007_respects_jw_jz_profile_and_policy_date(tmp_path):
+    fragment = p_claim(p_line(1, "J2350", 600, "20230630", OCREVUS_NDC),
+                       p_line(2, "J2350:JW", 300, "20230630", OCREVUS_NDC), diagnosis="G35")
+    result, _ = check(tmp_path, fragment)
+    assert codes(result, "MOD") == []
+
+
+# -- NDC007 on a dose split over two lines ----------------------------------------------------
+
+def test_ndc007_shares_the_vials_of_a_dose_and_its_waste(tmp_path):
+    fragment = p_claim(ndc_line(1, "J2350", 450, OCREVUS_NDC, "1.5"),
+                       ndc_line(2, "J2350:JW", 150, OCREVUS_NDC, "0.5"))
+    result, _ = check(tmp_path, fragment)
+    assert codes(result, "NDC007") == []
+
+
+def test_ndc007_three_vials_for_a_two_vial_dose(tmp_path):
+    fragment = p_claim(ndc_line(1, "J2350", 450, OCREVUS_NDC, "2"),
+                       ndc_line(2, "J2350:JW", 150, OCREVUS_NDC, "1"))
+    result, _ = check(tmp_path, fragment)
+    assert codes(result, "NDC007") == [("NDC007", 1), ("NDC007", 2)]
+    messages = [f.message for f in result.findings if f.rule == "NDC007"]
+    assert messages[0].endswith("(expected 1.5 UN)") and messages[1].endswith("(expected 0.5 UN)")
+
+
+def test_ndc007_a_line_alone_counts_its_partial_vial_whole(tmp_path):
+    result, _ = check(tmp_path, p_claim(ndc_line(1, "J2350:JZ", 450, OCREVUS_NDC, "2")))
+    assert codes(result, "NDC007") == []
+    result, _ = check(tmp_path, p_claim(ndc_line(1, "J2350:JZ", 450, OCREVUS_NDC, "3")))
+    assert codes(result, "NDC007") == [("NDC007", 1)]
+    assert only(result, "NDC007").message.endswith("(expected 2 UN)")
+
+
+def test_ndc007_whole_vials_on_each_line_when_they_add_none(tmp_path):
+    fragment = p_claim(ndc_line(1, "J2350", 300, OCREVUS_NDC, "1"),
+                       ndc_line(2, "J2350:JW", 300, OCREVUS_NDC, "1"))
+    result, _ = check(tmp_path, fragment)
+    assert codes(result, "NDC007") == []
+
+
+def test_ndc007_omalizumab_375_mg_is_three_syringes_not_four(tmp_path):
+    # J2357: 1 unit = 5 mg; 375 mg = 75 units + JW 75 mg = 15 units from 150 mg syringes
+    good = p_claim(ndc_line(1, "J2357", 75, XOLAIR_150_SYRINGE, "2.5"),
+                   ndc_line(2, "J2357:JW", 15, XOLAIR_150_SYRINGE, "0.5"), diagnosis="L501")
+    result, _ = check(tmp_path, good)
+    assert codes(result, "NDC007") == [] and codes(result, "MOD") == []
+    four = p_claim(ndc_line(1, "J2357", 75, XOLAIR_150_SYRINGE, "3"),
+                   ndc_line(2, "J2357:JW", 15, XOLAIR_150_SYRINGE, "1"), diagnosis="L501")
+    result, _ = check(tmp_path, four)
+    assert codes(result, "NDC007") == [("NDC007", 1), ("NDC007", 2)]
+
+
+# -- the 277CA rejects a claim MOD007 holds ---------------------------------------------------
+
+def test_mod007_rejects_the_claim_in_the_277ca_on_its_jw_line(tmp_path, monkeypatch):
+    from conftest import CLEAN_J2350_CLAIM
+    from edi837.acks.statuses import status_table
+    from test_ack277 import claims_of, valid, write
+    from edi837.drugs import load_drug_table
+
+    monkeypatch.setenv("EDI837_STATE", str(tmp_path / "state"))
+    # another date than the clean claim's, so the day's totals are this claim's own
+    overbilled = p_claim(p_line(1, "J2350", 600, "20260301", OCREVUS_NDC),
+                         p_line(2, "J2350:JW", 300, "20260301", OCREVUS_NDC)).replace(
+        "CLM*C1*", "CLM*C2*")
+    path = tmp_path / "claims.edi"
+    from edi837.x12.fragment import wrap_claims
+    path.write_text(wrap_claims(CLEAN_J2350_CLAIM + overbilled))
+    result = write(path, load_drug_table(), tmp_path / "out")
+    assert (result.accepted, result.rejected_claims) == (1, ["C2"])
+    claim = claims_of(valid(result.output))["C2"]
+    assert status_table().for_rule("MOD007").composite() == "A8:476"
+    assert [s[1] for s in claim["stc"]] == ["A8:476"]
+    assert claim["stc"][0][-1].startswith("MOD007 line 2 ")
+    [line] = claim["lines"]
+    assert line["svc"][1] == "HC:J2350:JW"
