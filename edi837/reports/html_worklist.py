@@ -130,6 +130,9 @@ def _claim_meta(claim: ClaimView) -> str:
     charge = claim.charge
     payer = " ".join(filter(None, (text(claim.payer_name), f"({text(claim.payer_id)})"
                                    if claim.payer_id else "")))
+    policies = sorted({f.policy for f in claim.findings if f.policy})
+    if policies:  # the payer policy its findings were judged by (edi837.policy)
+        payer = f"{payer or 'unknown'} · payer policy {', '.join(map(text, policies))}"
     return (f"Claim {text(claim.claim_id)} · payer {payer or 'unknown'} · billing NPI "
             f"{text(claim.billing_npi) or 'unknown'} · date of service "
             f"{claim.service_dates or 'unknown'} · charge "
