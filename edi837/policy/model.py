@@ -70,6 +70,9 @@ class Requirement:
         return hcpcs in drugs
 
     def describe(self) -> str:
+        if self.origin == "default":
+            return "not required (no requirement of this policy covers this setting, drug " \
+                   "and date)"
         when = ""
         if self.valid_from or self.valid_to:
             when = f" from {self.valid_from or '...'} to {self.valid_to or '...'}"
