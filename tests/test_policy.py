@@ -420,3 +420,31 @@ def test_rule_docs_and_catalog_severities_are_what_the_policies_say():
                                                               "a warn")):
                 continue
             assert statement in row, (code, statement)
+
+
+# -- the generator draws payers and settings, and labels defects by policy ------------------
+
+@pytest.mark.parametrize("kind", ["837P", "837I"])
+def test_generated_defects_are_labelled_by_the_payers_policy(tmp_path, kind):
+    from collections import Counter
+
+    from edi837.generator import generate
+
+    path = tmp_path / f"{kind}.edi"
+    with open(path, "w", newline="") as out:
+        stats = generate(out, kind, claims=500, seed=21, defect_rate=1.0)
+    text = path.read_text()
+    assert {"MB" if kind == "837P" else "MA", "16", "MC", "CI", "BL", "HM"} <= \
+        set(re.findall(r"SBR\*[^~]*\*([0-9A-Z]{2})~", text))
+    if kind == "837I":
+        bill_types = Counter(re.findall(r"CLM\*[^*]+\*[^*]+\*\*\*([0-9]{2}):A:", text))
+        assert set(bill_types) == {"13", "85", "11", "71", "77"}
+        assert bill_types["13"] > sum(bill_types.values()) / 2
+    found = list(Engine(TABLE).check_file(path).findings)
+    for rule, defect in (("MOD001", "missing_jz"), ("NDC001", "missing_ndc")):
+        claims = {f.claim_id for f in found if f.rule == rule}
+        errors = {f.claim_id for f in found if f.rule == rule and f.severity == "error"}
+        # planted only where the payer's policy flags it; held only where it is an error
+        assert len(claims) == stats["defects"][defect] > 0
+        assert len(errors) == stats["defects_held"].get(defect, 0)
+        assert len(errors) < len(claims)  # commercial, MA, Medicaid payers: warnings
