@@ -349,16 +349,6 @@ class Engine:
             shapes.remember(shape, frozenset(fired))
         return lines, ctx.errors
 
-    def _with_policy(self, found: list[Finding], claim: Claim) -> list[Finding]:
-        """The history stage's findings on ``claim`` name its payer policy too."""
-        if found:
-            name = self.policies.for_claim(claim).name
-            for finding in found:
-                if finding.policy is None and finding.claim_first == claim.first_index \
-                        and finding.path == claim.path:
-                    finding.policy = name
-        return found
-
     def _reader_error(self, finding: Finding) -> bool:
         """Whether a reader finding is an error once the configuration applies."""
         config = self.config
@@ -427,9 +417,8 @@ class Engine:
                         result.drug_lines += len(lines)
                         held = errors > 0 or any(map(self._reader_error,
                                                      claim.context_findings))
-                        findings.extend(self._with_policy(
-                            stage.add_claim(claim, lines, keys.of_claim(claim), held, known),
-                            claim))
+                        findings.extend(stage.add_claim(claim, lines, keys.of_claim(claim),
+                                                        held, known))
             except Exception as exc:  # noqa: BLE001 - one file's bug must not stop a batch
                 reader.unreadable = True
                 where = f" after claim {claim.claim_id}" if claim is not None else ""
