@@ -448,3 +448,34 @@ def test_generated_defects_are_labelled_by_the_payers_policy(tmp_path, kind):
         assert len(claims) == stats["defects"][defect] > 0
         assert len(errors) == stats["defects_held"].get(defect, 0)
         assert len(errors) < len(claims)  # commercial, MA, Medicaid payers: warnings
+
+
+def test_claims_of_one_shape_are_judged_by_their_own_policy_date_and_setting(tmp_path):
+    """Claim shapes (edi837.shapes) replay which rules fired: claims alike but for the
+    window of their date, their bill type or their payer must not share an answer."""
+    def one(claim_id, bill_type, date, filing):
+        fragment = claim(f"837I:{bill_type}", line(date=date, kind="837I"), date=date)
+        dx = "G35A" if date >= "20251001" else "G35"
+        return wrap_claims(fragment.replace("CLM*I1*", f"CLM*{claim_id}*").replace(
+            "HI*ABK:G35A", f"HI*ABK:{dx}"), "837I", filing=filing)
+
+    cases = [("W1", "13", "20230815", "MA", "warning"), ("E1", "13", "20240115", "MA", "error"),
+             ("N1", "11", "20240116", "MA", None), ("C1", "13", "20240117", "CI", "warning"),
+             ("E2", "85", "20240118", "MA", "error"), ("N2", "13", "20230630", "MA", None)]
+    engine = Engine(TABLE)  # shapes on: one engine for every file, in this order
+    for claim_id, bill_type, date, filing, expected in cases * 2:
+        path = tmp_path / f"{claim_id}.edi"
+        path.write_text(one(claim_id, bill_type, date, filing))
+        found = list(engine.check_file(path).findings)
+        assert severity_of(found, "MOD001") == expected, claim_id
+
+
+def test_a_profile_by_setting_alone_applies_to_every_payer_in_that_setting(tmp_path):
+    config = parse_config({"profiles": [{"name": "cah", "settings": ["837I:85x"],
+                                         "jw_jz": True}]})
+    cah = MISSING_JZ_837I.replace("CLM*I1*9000***13:", "CLM*I1*9000***85:")
+    found = findings(tmp_path, cah, "837I", config, filing="CI")
+    assert severity_of(found, "MOD001") == "error"
+    assert {f.policy for f in found} == {"commercial+profile:cah"}
+    assert severity_of(findings(tmp_path, MISSING_JZ_837I, "837I", config, filing="CI"),
+                       "MOD001") == "warning"
