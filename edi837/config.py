@@ -286,6 +286,9 @@ def _profile(data: dict, where: str, base: Profile, *, defaults: bool = False) -
             raise ConfigError(f"{where}.{name}: expected true or false")
     if defaults and jw_jz:
         jw_jz = None  # by policy
+    for name, needs in (("jw_jz_from", "jw_jz"), ("jw_denied_from", "jw_denied")):
+        if name in data and data.get(needs) is not True:
+            raise ConfigError(f"{where}.{name}: only with {needs} = true")
     payer_class = data.get("payer_class")
     if payer_class is not None and payer_class not in PAYER_CLASSES:
         raise ConfigError(f"{where}.payer_class: {payer_class!r} is not one of "

@@ -353,7 +353,9 @@ def test_existing_configs_keep_working(tmp_path):
 @pytest.mark.parametrize("data, message", [
     ({"profiles": [{"settings": ["837X"]}]}, "settings"),
     ({"profiles": [{"payer_class": "medicare"}]}, "payer_class"),
-    ({"profiles": [{"jw_jz_from": "soon"}]}, "jw_jz_from"),
+    ({"profiles": [{"jw_jz": True, "jw_jz_from": "soon"}]}, "jw_jz_from"),
+    ({"profiles": [{"jw_jz_from": "2025-05-01"}]}, "only with jw_jz = true"),
+    ({"profiles": [{"jw_denied_from": "2021-05-01"}]}, "only with jw_denied = true"),
     ({"profiles": [{"jw_denied": "yes"}]}, "jw_denied"),
     ({"defaults": {"settings": ["837P"]}}, "unknown setting")])
 def test_bad_policy_settings_name_the_setting(data, message):
