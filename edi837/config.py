@@ -9,16 +9,22 @@ No configuration is needed for sensible defaults.  A file looks like::
     NDC007 = "error"          # hold claims whose NDC quantity disagrees with the units
 
     [defaults]
-    jw_jz = true              # apply JW/JZ rules (MOD001-MOD006)
-    ndc_required = "table"    # NDC001 for "table" drugs only, or "j-codes" (every J-code)
+    jw_jz = true              # JW/JZ rules as each payer's policy says; false: off everywhere
+    ndc_required = "table"    # NDC001 as each payer's policy says; "j-codes": where a policy
+                              # asks for the NDC on table drugs, on every J-code; false: off
     mue_across_claims = true  # UNT004 MAI 2/3: a date's units summed over claims and history
 
-    [[profiles]]              # first profile matching the claim's payer wins
-    name = "medicare"
-    payer_ids = ["SYNMCR01"]
-    filing_indicators = ["MB", "MA"]
-    jw_jz = true
-    ndc_required = "j-codes"
+    [[profiles]]              # first profile matching the claim's payer and setting wins
+    name = "nj-medicaid-mco"
+    payer_ids = ["SYNMCD01"]
+    filing_indicators = ["MC"]
+    settings = ["837P", "837I:13x"]   # optional: only these settings (CLM05-1)
+    payer_class = "medicaid"  # optional: the payer class when SBR09 misstates it (CI/HM)
+    jw_jz = true              # this payer enforces JW/JZ: a missing one is an error ...
+    jw_jz_from = 2025-05-01   # ... from this date of service (default 2023-10-01)
+    jw_denied = true          # this payer denies JW lines (MOD008) ...
+    jw_denied_from = 2021-05-01  # ... from this date of service
+    ndc_required = "j-codes"  # NDC required (error): "table" drugs, "j-codes", or false
     ignore = ["DOC003"]
     [profiles.schedules.J2350]   # HIS002 windows for this payer (drug table: 140 days)
     maintenance_min_days = 150
@@ -30,11 +36,15 @@ No configuration is needed for sensible defaults.  A file looks like::
     sender_id = "CH0001"             # ISA06/GS02 (default: the 837's ISA08/GS03)
 
 Profiles match on the 2010BB payer id (NM109) or the SBR09 claim filing
-indicator.  A profile's `ignore`/`select`/`severity` apply on top of the
-top-level ones for the claims it matches.
+indicator, and, with `settings`, only on claims of those settings.  A
+profile's `ignore`/`select`/`severity` apply on top of the top-level ones for
+the claims it matches.  Its `jw_jz`, `ndc_required` and `jw_denied` are the
+top layer of the claim's payer policy (edi837.policy): user profile > shipped
+payer-id list > shipped payer class > the "other" policy.
 """
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import tomllib
 from dataclasses import dataclass, field, fields, replace
@@ -100,16 +110,36 @@ class Profile:
     name: str = "default"
     payer_ids: tuple[str, ...] = ()
     filing_indicators: tuple[str, ...] = ()
-    jw_jz: bool = True
-    ndc_required: str = "table"
+    # The payer-policy layer (edi837.policy): None leaves it to the shipped policy.
+    jw_jz: bool | None = None  # True: enforces JW/JZ (error from jw_jz_from); False: off
+    ndc_required: str | None = None  # "table"/"j-codes": error; "off": never; None: policy
     select: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
     severity: dict = field(default_factory=dict)
     schedules: dict = field(default_factory=dict)  # HCPCS -> schedule fields to override
     mue_across_claims: bool = True  # UNT004 MAI 2/3: sum the date across claims and history
+    settings: tuple[str, ...] = ()  # "837P", "837I:13" ...: only claims of these settings
+    payer_class: str | None = None  # the payer class of the claims it matches
+    jw_jz_from: dt.date | None = None  # with jw_jz: a missing JW/JZ is an error from here
+    jw_denied: bool = False  # the payer denies JW lines (MOD008) ...
+    jw_denied_from: dt.date | None = None  # ... from this date of service
+    ndc_scope: str = "table"  # [defaults] ndc_required = "j-codes": table drugs -> J-codes
 
-    def applies_to(self, payer_id: str, filing_indicator: str) -> bool:
-        return payer_id in self.payer_ids or filing_indicator in self.filing_indicators
+    def applies_to(self, payer_id: str, filing_indicator: str, setting: str | None = None
+                   ) -> bool:
+        """The profile's payer ids or filing indicators name the claim's (a profile with
+        settings only matches every payer), and its settings (if any) the claim's
+        setting; ``setting`` None: settings are not compared."""
+        if self.payer_ids or self.filing_indicators:
+            if payer_id not in self.payer_ids and filing_indicator not in self.filing_indicators:
+                return False
+        elif not self.settings:
+            return False
+        if setting is None or not self.settings:
+            return True
+        from .policy.model import setting_matches
+
+        return setting_matches(self.settings, setting)
 
 
 @dataclass(slots=True, frozen=True)
@@ -149,9 +179,10 @@ class Config:
         """Command-line --select/--ignore replace/extend the file's."""
         return replace(self, select=select or self.select, ignore=self.ignore + ignore)
 
-    def profile_for(self, payer_id: str, filing_indicator: str) -> Profile:
+    def profile_for(self, payer_id: str, filing_indicator: str, setting: str | None = None
+                    ) -> Profile:
         for profile in self.profiles:
-            if profile.applies_to(payer_id, filing_indicator):
+            if profile.applies_to(payer_id, filing_indicator, setting):
                 return profile
         return self.defaults
 
@@ -185,26 +216,92 @@ def _selection(value, where: str) -> tuple[str, ...]:
     return codes
 
 
-def _profile(data: dict, where: str, base: Profile) -> Profile:
+def _date_setting(data: dict, name: str, where: str) -> dt.date | None:
+    value = data.get(name)
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            value = dt.date.fromisoformat(value)
+        except ValueError:
+            pass
+    if not isinstance(value, dt.date) or isinstance(value, dt.datetime):
+        raise ConfigError(f"{where}.{name}: {value!r} is not a date (YYYY-MM-DD)")
+    return value
+
+
+def _settings(value, where: str) -> tuple[str, ...]:
+    from .policy.model import normal_setting
+    import re
+
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{where}: expected a list of settings such as \"837P\", \"837I:13x\"")
+    bad = [v for v in value if not re.fullmatch(r"837[PI](:[0-9A-Za-z]{2}[xX]?)?", v.strip())]
+    if bad:
+        raise ConfigError(f"{where}: {bad[0]!r} is not a setting (837P, 837I, 837P:11 for a "
+                          "place of service, 837I:13x for a type of bill)")
+    return tuple(normal_setting(v.strip()).upper() for v in value)
+
+
+def _profile(data: dict, where: str, base: Profile, *, defaults: bool = False) -> Profile:
+    """One profile (or, with ``defaults``, the [defaults] table every profile starts from).
+
+    In [defaults], jw_jz = true and ndc_required = "table" (the old defaults) leave
+    each claim to its payer policy; false switches the rule off everywhere, and
+    ndc_required = "j-codes" widens what the policies ask for table drugs to every
+    J-code.  In a profile they are the payer's own rule: the top policy layer."""
+    from .policy.model import PAYER_CLASSES
+
     known = {"name", "payer_ids", "filing_indicators", "jw_jz", "ndc_required", "select",
-             "ignore", "severity", "schedules", "mue_across_claims"}
+             "ignore", "severity", "schedules", "mue_across_claims", "settings", "payer_class",
+             "jw_jz_from", "jw_denied", "jw_denied_from"}
+    if defaults:
+        known -= {"payer_ids", "filing_indicators", "settings", "payer_class", "jw_jz_from",
+                  "jw_denied", "jw_denied_from"}
     unknown = set(data) - known
     if unknown:
         raise ConfigError(f"{where}: unknown setting(s) {', '.join(sorted(unknown))}")
-    ndc_required = data.get("ndc_required", base.ndc_required)
-    if ndc_required not in NDC_REQUIRED:
-        raise ConfigError(f"{where}.ndc_required: {ndc_required!r} is not one of "
-                          f"{', '.join(NDC_REQUIRED)}")
+    ndc_required, ndc_scope = base.ndc_required, base.ndc_scope
+    if "ndc_required" in data:
+        value = data["ndc_required"]
+        if value is True:
+            value = "table"
+        if value is not False and value not in NDC_REQUIRED:
+            raise ConfigError(f"{where}.ndc_required: {value!r} is not one of "
+                              f"{', '.join(NDC_REQUIRED)}, true or false")
+        if value is False:
+            ndc_required = "off"
+        elif defaults:
+            ndc_required, ndc_scope = None, value
+        else:
+            ndc_required = value
     jw_jz = data.get("jw_jz", base.jw_jz)
     across = data.get("mue_across_claims", base.mue_across_claims)
-    for name, value in (("jw_jz", jw_jz), ("mue_across_claims", across)):
-        if not isinstance(value, bool):
+    jw_denied = data.get("jw_denied", False)
+    for name, value in (("jw_jz", jw_jz), ("mue_across_claims", across),
+                        ("jw_denied", jw_denied)):
+        if value is not None and not isinstance(value, bool):
             raise ConfigError(f"{where}.{name}: expected true or false")
+    if defaults and jw_jz:
+        jw_jz = None  # by policy
+    for name, needs in (("jw_jz_from", "jw_jz"), ("jw_denied_from", "jw_denied")):
+        if name in data and data.get(needs) is not True:
+            raise ConfigError(f"{where}.{name}: only with {needs} = true")
+    payer_class = data.get("payer_class")
+    if payer_class is not None and payer_class not in PAYER_CLASSES:
+        raise ConfigError(f"{where}.payer_class: {payer_class!r} is not one of "
+                          f"{', '.join(PAYER_CLASSES)}")
     return Profile(
         name=str(data.get("name", base.name)),
         payer_ids=tuple(str(v) for v in data.get("payer_ids", ())),
         filing_indicators=tuple(str(v) for v in data.get("filing_indicators", ())),
         jw_jz=jw_jz, ndc_required=ndc_required, mue_across_claims=across,
+        settings=_settings(data.get("settings", []), f"{where}.settings"),
+        payer_class=payer_class, jw_jz_from=_date_setting(data, "jw_jz_from", where),
+        jw_denied=jw_denied, jw_denied_from=_date_setting(data, "jw_denied_from", where),
+        ndc_scope=ndc_scope,
         select=_selection(data.get("select", []), f"{where}.select"),
         ignore=_selection(data.get("ignore", []), f"{where}.ignore"),
         severity=_severity(data.get("severity", {}), f"{where}.severity"),
@@ -278,7 +375,8 @@ def parse_config(data: dict, source: str = "<config>") -> Config:
     unknown = set(data) - known
     if unknown:
         raise ConfigError(f"{source}: unknown setting(s) {', '.join(sorted(unknown))}")
-    defaults = _profile(data.get("defaults", {}), f"{source}: defaults", Profile())
+    defaults = _profile(data.get("defaults", {}), f"{source}: defaults", Profile(),
+                        defaults=True)
     profiles = tuple(_profile(p, f"{source}: profiles[{i}]", defaults)
                      for i, p in enumerate(data.get("profiles", [])))
     return Config(select=_selection(data.get("select", []), f"{source}: select"),

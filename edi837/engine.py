@@ -29,6 +29,7 @@ from .extract import is_drug_line
 from .findings import ERROR, INFO, WARNING, Finding, Fix
 from .history import HistoryStage, HistoryStore
 from .model import Claim, ServiceLine, parse_date
+from .policy import PolicyResolver
 from .rules import CLAIM, LINE, Rule, all_rules
 
 DISCARDED, NOTHING_DISCARDED = "JW", "JZ"
@@ -47,6 +48,7 @@ class ClaimContext:
     severity: str = ERROR
     errors: int = 0  # error findings on this claim so far (an error holds the claim)
     first_doses_in_history: bool = False  # DOC001's first-dose notes come from HIS003
+    policy: object = None  # edi837.policy.ClaimPolicy: what the payer requires, and how severely
     _groups: dict | None = None
     _support: dict = field(default_factory=dict)
 
@@ -94,8 +96,11 @@ class ClaimContext:
     def finding(self, message: str, *, line: ServiceLine | None = None,
                 segment_index: int | None = None, segment: str | None = None,
                 loop: str | None = None, value: str | None = None, fix: Fix | None = None,
-                hcpcs: str | None = None) -> Finding:
+                hcpcs: str | None = None, severity: str | None = None) -> Finding:
+        """A finding of the running rule; ``severity``: the payer policy's, for a rule
+        whose severity is by policy (a severity the user configured still wins)."""
         claim = self.claim
+        severity = self.severity or severity or ERROR
         env = claim.envelope
         rule = self.rule
         billing = claim.billing_provider
@@ -119,13 +124,14 @@ class ClaimContext:
             segment_index, segment, loop = claim.clm_index, "CLM", loop or "2300"
         # positional, in Finding's field order: this runs for every finding
         finding = Finding(
-            rule.code, self.severity, message, env.path, segment_index, segment, loop,
+            rule.code, severity, message, env.path, segment_index, segment, loop,
             claim.claim_id, line_number, hcpcs, value, env.interchange, env.group,
             env.transaction, claim.payer_id or None, charge, claim.payer_name or None,
             service_date, (billing.npi or None) if billing is not None else None,
             claim.charge or None, limit, fix if rule.fix == "safe" else None, extra,
-            claim.first_index, claim.last_index)
-        if self.severity == ERROR:
+            claim.first_index, claim.last_index,
+            self.policy.name if self.policy is not None else None)
+        if severity == ERROR:
             self.errors += 1
         self.findings.append(finding)
         return finding
@@ -138,7 +144,7 @@ class LineContext:
     they are not recomputed per rule.
     """
 
-    __slots__ = ("claim_context", "line", "drug", "claim", "table", "profile", "date")
+    __slots__ = ("claim_context", "line", "drug", "claim", "table", "profile", "date", "policy")
 
     def __init__(self, claim_context: ClaimContext, line: ServiceLine, drug) -> None:
         self.claim_context = claim_context
@@ -147,6 +153,7 @@ class LineContext:
         self.claim = claim_context.claim
         self.table = claim_context.table
         self.profile = claim_context.profile
+        self.policy = claim_context.policy
         self.date = claim_context.date_of(line)
 
     @property
@@ -258,7 +265,8 @@ class Engine:
         self._store = history
         self._run_id = run_id
         self._stage: HistoryStage | None = None
-        self._shapes = ClaimShapes(table) if shapes else None
+        self.policies = PolicyResolver(self.config, table)  # each claim's payer policy
+        self._shapes = ClaimShapes(table, self.policies.dates()) if shapes else None
         rules = all_rules()
         self.reader_rules = {code: r for code, r in rules.items() if r.check is None}
         self.line_rules = [r for r in rules.values() if r.scope == LINE and r.check]
@@ -274,7 +282,9 @@ class Engine:
             config = self.config
 
             def enabled(rules):
-                return [(r, config.severity_of(r.code, r.severity, profile))
+                # a by-policy rule's severity is the claim policy's unless configured
+                return [(r, config.severity_of(r.code, None if r.by_policy else r.severity,
+                                               profile))
                         for r in rules if config.enabled(r.code, profile)]
 
             line_rules = enabled(self.line_rules)
@@ -311,12 +321,13 @@ class Engine:
         lines = [line for line in claim.lines if is_drug_line(line, has)]
         if not lines:
             return lines, 0
-        profile = self.config.profile_for(claim.payer_id, claim.filing_indicator)
+        policy = self.policies.for_claim(claim)
+        profile = policy.profile
         claim_rules, line_rules, generic_rules = self._plan(profile)
         shapes = self._shapes
         fired = None
         if shapes is not None:
-            shape = (first_doses_in_history, shapes.shape(claim, profile))
+            shape = (first_doses_in_history, shapes.shape(claim, policy))
             known = shapes.fired(shape)
             if known is not None:  # the same shape raised findings from these rules only
                 if not known:
@@ -327,7 +338,7 @@ class Engine:
             else:
                 fired = set()
         ctx = ClaimContext(claim, self.table, profile, lines, findings,
-                           first_doses_in_history=first_doses_in_history)
+                           first_doses_in_history=first_doses_in_history, policy=policy)
         self._apply(ctx, claim_rules, ctx, fired)
         table_drug = self.table.drug
         for line in lines:

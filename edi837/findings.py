@@ -90,6 +90,7 @@ class Finding:
     extra: dict = field(default_factory=dict)
     claim_first: int | None = None  # the claim's CLM segment index, for claim views
     claim_last: int | None = None  # the claim's last segment index
+    policy: str | None = None  # the payer policy the claim was judged by (edi837.policy)
 
     def sort_key(self) -> tuple:
         return (self.path, self.segment_index or 0, self.rule)
@@ -117,6 +118,7 @@ class Finding:
             "claim_charge": _text(self.claim_charge),
             "billing_npi": _text(self.billing_npi),
             "payment_limit": self.payment_limit,
+            "policy": self.policy,
             "fix": self.fix.as_dict() if self.fix else None,
         }
 

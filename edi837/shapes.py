@@ -28,9 +28,10 @@ MAX_SHAPES = 2048  # about 1.5 KB each: bounded, so memory stays flat; a full se
 
 
 class ClaimShapes:
-    def __init__(self, table) -> None:
+    def __init__(self, table, policy_dates=()) -> None:
+        """``policy_dates``: where a payer policy's requirements change (edi837.policy)."""
         changes = {table.policy.discarded_drug_modifiers.required_from,
-                   table.policy.discarded_drug_modifiers.claim_edits_from}
+                   table.policy.discarded_drug_modifiers.claim_edits_from, *policy_dates}
         for drug in table.drugs.values():
             if drug.effective_from is not None:
                 changes.add(drug.effective_from)
@@ -50,7 +51,8 @@ class ClaimShapes:
         day = parse_date(text)
         return None if day is None else bisect.bisect_right(self._changes, day)
 
-    def shape(self, claim: Claim, profile) -> tuple:
+    def shape(self, claim: Claim, policy) -> tuple:
+        """``policy``: the claim's payer policy (its shape_id: equal where it judges alike)."""
         dates: dict[str, tuple] = {}
 
         def date(text: str) -> tuple:
@@ -62,7 +64,7 @@ class ClaimShapes:
         line_date = claim.line_date
         dates_token = self._table.dates_token
         return (
-            claim.kind, id(profile), tuple(d.code for d in claim.diagnoses), claim.facility_code,
+            claim.kind, policy.shape_id, tuple(d.code for d in claim.diagnoses), claim.facility_code,
             claim.billing_provider.entity_type if claim.billing_provider else None,
             claim.rendering is not None, claim.attending is not None,
             claim.facility is not None, claim.referring is not None,

@@ -89,14 +89,16 @@ def institutional_claim(claim_id: str, units: str = "600") -> list[str]:
 
 def base_body(kind: str = "837P") -> list[str]:
     """Billing provider and three subscribers, one claim each: clean, fixable
-    (NDC with dashes: NDC002, a safe fix) and held (no NDC: NDC001)."""
+    (NDC with dashes: NDC002, a safe fix) and held (no NDC: NDC001, an error for its
+    payer, a Medicaid plan: SBR09 MC)."""
     if kind == "837I":
         return billing(kind) + subscriber(2) + institutional_claim("HI-CLEAN") + \
             subscriber(3, "SYN000000002", "ROE", "RITA") + institutional_claim("HI-SECOND")
     return (billing() + subscriber(2) + j2350_claim("HC-CLEAN")
             + subscriber(3, "SYN000000002", "ROE", "RITA") + j2350_claim("HC-FIXABLE",
                                                                           ndc="50242-150-01")
-            + subscriber(4, "SYN000000003", "POE", "PAT") + j2350_claim("HC-HELD", ndc=None))
+            + subscriber(4, "SYN000000003", "POE", "PAT", filing="MC")
+            + j2350_claim("HC-HELD", ndc=None))
 
 
 def transaction(body: list[str], kind: str = "837P", control: str = "0001",

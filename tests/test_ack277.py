@@ -29,6 +29,7 @@ from test_validate import multi_set  # sets of one claim each (C1, C2 ...); brok
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 # the clean claim with its NDC taken off the drug line: NDC001 on LX 1, a line finding
+# (an error for Medicaid, filing="MC"; Medicare does not ask a named HCPCS for an NDC)
 NO_NDC = CLEAN_J2350_CLAIM.replace("LIN**N4*50242015001\nCTP****20*ML\n", "") \
     .replace("CLM*C1*", "CLM*C2*")
 
@@ -138,7 +139,7 @@ def test_a_line_finding_rejects_the_claim_with_an_svc_loop(edi_file, table, tmp_
     fragment = NO_NDC.replace("SV1*HC:J2350:JZ*9000*UN*600***1\nDTP*472*D8*20260115\n",
                               "SV1*HC:J2350:JZ*9000*UN*600***1\nDTP*472*D8*20260115\n"
                               "REF*6R*LINE-0001\n")
-    path = edi_file(CLEAN_J2350_CLAIM + fragment.replace("20260115", "20260116"))
+    path = edi_file(CLEAN_J2350_CLAIM + fragment.replace("20260115", "20260116"), filing="MC")
     result = write(path, table, tmp_path)
     assert (result.accepted, result.rejected_claims) == (1, ["C2"])
     claim = claims_of(valid(result.output))["C2"]
@@ -203,11 +204,25 @@ def test_without_a_receiver_or_configuration_the_set_cannot_be_acknowledged(edi_
 
 
 def test_text_from_the_file_cannot_break_the_structure(edi_file, table, tmp_path):
-    text = wrap_claims(NO_NDC).replace("SUB0001", "SUB^0001").replace("CLM*C2*", "CLM*C~2*")
+    text = wrap_claims(NO_NDC, filing="MC").replace("SUB0001", "SUB^0001").replace("CLM*C2*", "CLM*C~2*")
     path = edi_file(text.replace("CLM*C~2*", "CLM*C:2*"), wrap=False)
     acks = valid(write(path, table, tmp_path).output)
     assert ["TRN", "2", "C 2"] in acks
     assert [s for s in acks if s[:2] == ["NM1", "41"]][0][-1] == "SUB 0001"
+
+
+@pytest.mark.parametrize("filing, rejected_claims", [("MC", ["C2"]), ("MB", []), ("CI", [])])
+def test_the_277ca_rejects_only_on_errors_under_the_claims_payer_policy(
+        edi_file, table, tmp_path, filing, rejected_claims):
+    """J2350 without an NDC: Medicaid requires it (an error: rejected), Medicare does not
+    (no finding), a commercial payer may (a warning: accepted)."""
+    path = edi_file(CLEAN_J2350_CLAIM + NO_NDC.replace("20260115", "20260116"), filing=filing)
+    result = write(path, table, tmp_path)
+    assert result.rejected_claims == rejected_claims
+    assert result.accepted == 2 - len(rejected_claims)
+    assert rejected(valid(result.output)) == set(rejected_claims)
+    severities = {f.severity for f in findings(path, table) if f.rule == "NDC001"}
+    assert severities == {"MC": {"error"}, "MB": set(), "CI": {"warning"}}[filing]
 
 
 # -- 2. accepted and held as fix --split decides; the 999's verdict; control numbers ------

@@ -114,7 +114,7 @@ def test_extract_escapes_formula_cells(runner, tmp_path):
 def test_rules_and_drugs_commands(runner):
     listing = runner.invoke(main, ["rules"])
     assert listing.exit_code == 0
-    assert any(l.startswith("MOD001  error") for l in listing.output.splitlines())
+    assert any(l.startswith("MOD001  by policy") for l in listing.output.splitlines())
     one = runner.invoke(main, ["rules", "ndc002"])
     assert "PASS:" in one.output and "FAIL:" in one.output and "Fix safety: safe" in one.output
     assert runner.invoke(main, ["rules", "XYZ999"]).exit_code == 2

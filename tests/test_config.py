@@ -37,10 +37,10 @@ def test_profile_ignore_and_severity_apply_only_to_its_claims(tmp_path):
                            "profiles": [{"payer_ids": ["QUIET"], "ignore": ["DX", "NDC"]}]})
     engine = Engine(load_drug_table(), config)
     path = tmp_path / "a.edi"
-    path.write_text(wrap_claims(fragment))
+    path.write_text(wrap_claims(fragment, filing="MC"))  # Medicaid: the NDC is required
     loud = {(f.rule, f.severity) for f in engine.check_file(path).findings}
     assert ("DX001", "warning") in loud and ("NDC001", "error") in loud
-    path.write_text(wrap_claims(fragment, payer_id="QUIET"))
+    path.write_text(wrap_claims(fragment, payer_id="QUIET", filing="MC"))
     quiet = {f.rule for f in engine.check_file(path).findings}
     assert not {r for r in quiet if r.startswith(("DX", "NDC"))}
 

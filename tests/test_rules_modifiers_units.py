@@ -92,7 +92,12 @@ def test_mod001_on_the_policy_date(tmp_path, engine):
                                         diagnosis="G35"), engine=engine)
     assert ours(result) == [("MOD001", 1)]
     finding = only(result, "MOD001")
-    assert finding.severity == "error"
+    # Medicare (the fragments' SBR09 MB): JZ required from 2023-07-01, claims returned
+    # only from 2023-10-01 (edi837.policy): a warning until then, an error after
+    assert (finding.severity, finding.policy) == ("warning", "medicare-ffs")
+    edits, _ = check(tmp_path, p_claim(p_line(1, "J2350", 600, "20231001", OCREVUS_NDC),
+                                       diagnosis="G35"), engine=engine)
+    assert only(edits, "MOD001").severity == "error"
     assert finding.message == ("J2350 is a single-dose drug and the line has neither JW nor JZ: "
                                "add JZ (nothing discarded)")
     assert finding.value == "J2350"

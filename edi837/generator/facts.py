@@ -114,7 +114,14 @@ PROFESSIONAL_PAYERS = (
 # Hospitals bill Medicare outpatient claims with filing indicator MA.
 INSTITUTIONAL_PAYERS = (Payer("EXAMPLE MEDICARE PART A MAC", "99911", "MA", True),) + \
     PROFESSIONAL_PAYERS[1:]
-PAYER_WEIGHTS = (40, 15, 20, 8, 10, 7)
+PAYER_WEIGHTS = (40, 15, 20, 8, 10, 7)  # Medicare FFS 40%, Medicaid 8%, MA 10%, commercial
+
+# 837I types of bill (CLM05-1: facility + classification) of drug claims, and their shares:
+# hospital outpatient most, then critical access hospitals, inpatient stays, rural health
+# clinics and FQHCs (the project's choice of a believable mix; `edi837 policy` says which
+# of them the JW/JZ requirement reaches: 13x and 85x, not 11x, 71x, 77x).
+BILL_TYPES = ("13", "85", "11", "71", "77")
+BILL_TYPE_WEIGHTS = (70, 10, 8, 6, 6)
 SUPPLEMENTAL_PAYER = Payer("SAMPLE MEDIGAP SUPPLEMENT", "99907", "CI")
 
 FIRST_NAMES = ("ALEX", "JORDAN", "MORGAN", "TAYLOR", "CASEY", "RILEY", "JAMIE", "AVERY",

@@ -98,6 +98,8 @@ class Claim:
     attachment_control: str = ""        # PWK
     other_coverage: OtherCoverage | None = None
     defect: str | None = None
+    defect_severity: str | None = None  # what the payer's policy makes of the defect
+    bill_type: str = "13"               # 837I CLM05-1: type of bill facility + classification
     frequency: str = "1"                # CLM05-3: 1 original, 7 replacement, 8 void
     payer_claim_number: str = ""        # REF*F8 on a replacement or void
 

@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import random
+import zlib
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Callable
 
 from .facts import (
-    ADMIN_REVENUE, COMPLEX_INFUSION, DRUG_REVENUE, DrugProduct, FIRST_SERVICE, G35_SPLIT,
+    ADMIN_REVENUE, BILL_TYPES, BILL_TYPE_WEIGHTS, COMPLEX_INFUSION, DRUG_REVENUE, DrugProduct, FIRST_SERVICE, G35_SPLIT,
     HOSPITALS, INFUSION_SITES, INSTITUTIONAL_PAYERS, INTERNAL_MEDICINE, LAST_SERVICE,
     MS_SUBTYPES, NEUROLOGY, OCRELIZUMAB, OTHER_DRUGS, PAYER_WEIGHTS, PRACTICES,
     PROCEDURE_CENTS, PROFESSIONAL_PAYERS, RHEUMATOLOGY, SECONDARY_DIAGNOSIS,
@@ -45,6 +46,8 @@ class ClaimFactory:
                                                     else "261QI0500X") for name in site_names]
         self.facilities = [make_organisation(rng, name) for name in INFUSION_SITES + site_names]
         self.defects = DEFECTS[kind]
+        self.payer = None  # the payer of the patient whose claims are being made
+        self._policies: dict[tuple, object] = {}
 
     # ----- patients --------------------------------------------------------
 
@@ -67,6 +70,7 @@ class ClaimFactory:
             born = (1958, 1998) if relationship == "01" else (2001, 2007)
             dependant = make_person(rng, *born, address=subscriber.address, last=subscriber.last)
             patient = Patient(subscriber, coverage, dependant, relationship)
+        self.payer = coverage.payer  # the claims go to this payer: its policy labels defects
         patient.claims = self.episode()
         if secondary:
             for claim in patient.claims:
@@ -138,6 +142,8 @@ class ClaimFactory:
             claim.referring = rng.choice(self.referrers)
         claim.lines = self.drug_lines(drug, day, mg, prescriber)
         claim.lines += self.admin_lines(day, admin_codes, extra_hours)
+        if self.institutional:
+            claim.bill_type = bill_type(claim.claim_id)
         if rng.random() < 0.25:
             claim.prior_authorization = f"PA{rng.randrange(10**8):08d}"
         return claim
@@ -229,11 +235,50 @@ class ClaimFactory:
         if self.rng.random() >= self.defect_rate:
             return claim
         candidates = [defect for defect in self.defects
-                      if defect.applies_to(claim, drug, ms_subtype is not None)]
+                      if defect.applies_to(claim, drug, ms_subtype is not None)
+                      and self.defect_severity(defect, claim, drug) is not None]
         defect = self.rng.choice(candidates)
         defect.apply(self.rng, claim, drug, ms_subtype)
         claim.defect = defect.name
+        claim.defect_severity = self.defect_severity(defect, claim, drug)
         return claim
+
+    def defect_severity(self, defect: "Defect", claim: Claim, drug: DrugProduct) -> str | None:
+        """What the claim's payer policy makes of the defect: "error" (the payer would
+        deny it), "warning", or None (no defect for this payer, setting and date: it is
+        not planted there).  MOD001 and NDC001 ask the shipped payer policy."""
+        if defect.by_policy is None:
+            return defect.severity
+        from ..policy import shipped_policies
+        from ..policy.model import first
+
+        payer = self.payer
+        setting = f"837I:{claim.bill_type}" if self.institutional else \
+            f"837P:{claim.place_of_service}"
+        key = (payer.filing_indicator if payer else "", payer.payer_id if payer else "",
+               setting)
+        policy = self._policies.get(key)
+        if policy is None:
+            book = shipped_policies()
+            policy = self._policies[key] = book.policies[book.payer_class(key[0], key[1])]
+        if defect.by_policy in ("MOD001", JW_JZ_SCOPE):
+            found = first(policy.jw_jz, setting, claim.service_date)
+        else:
+            found = first(policy.ndc, setting, claim.service_date, drug.hcpcs, True)
+        if found.severity == "none":
+            return None
+        return defect.severity if defect.by_policy == JW_JZ_SCOPE else found.severity
+
+
+def bill_type(claim_id: str) -> str:
+    """The claim's 837I type of bill, drawn by its id (not from the random stream, so a
+    seed gives the same claims, dates and defects as before types of bill were drawn)."""
+    point = zlib.crc32(claim_id.encode("ascii")) % sum(BILL_TYPE_WEIGHTS)
+    for code, weight in zip(BILL_TYPES, BILL_TYPE_WEIGHTS):
+        if point < weight:
+            return code
+        point -= weight
+    return BILL_TYPES[0]
 
 
 def format_quantity(quantity: Decimal) -> str:
@@ -361,6 +406,9 @@ def general_pharmacy_revenue(rng: random.Random, claim: Claim, drug: DrugProduct
             line.revenue_code = "0250"
 
 
+JW_JZ_SCOPE = "JW/JZ"
+
+
 @dataclass(frozen=True, slots=True)
 class Defect:
     """A billing defect, the rule codes it should trigger, and where it can go."""
@@ -375,6 +423,11 @@ class Defect:
     # than move a date (which would break the 14-day start pair).
     on_or_after: date = FIRST_SERVICE
     before: date = LAST_SERVICE + timedelta(days=1)
+    # The rule whose severity the payer policy decides (MOD001, NDC001): the defect goes
+    # only where that payer would flag it, labelled with what the payer makes of it;
+    # JW_JZ_SCOPE: only where the payer's policy checks JW/JZ at all (MOD002-MOD006).
+    by_policy: str | None = None
+    severity: str = "error"  # the most severe finding it raises, when not by policy
 
     def applies_to(self, claim: Claim, drug: DrugProduct, treats_ms: bool) -> bool:
         if self.only_ocrelizumab and drug is not OCRELIZUMAB:
@@ -387,30 +440,35 @@ class Defect:
 
 
 COMMON_DEFECTS = (
-    Defect("missing_jz", ("MOD001",), missing_jz, whole_vials=True),
+    Defect("missing_jz", ("MOD001",), missing_jz, whole_vials=True, by_policy="MOD001"),
     # The JW:JZ line is also a JW line with no administered line beside it.
-    Defect("jw_and_jz", ("MOD002", "MOD003"), jw_and_jz, whole_vials=True),
+    Defect("jw_and_jz", ("MOD002", "MOD003"), jw_and_jz, whole_vials=True,
+           by_policy=JW_JZ_SCOPE),
     Defect("hyphenated_ndc", ("NDC002",), hyphenated_ndc),
     Defect("wrong_ndc", ("NDC004",), wrong_ndc),
     Defect("zunovo_ndc", ("NDC004",), zunovo_ndc, only_ocrelizumab=True),
     Defect("zero_ndc_quantity", ("NDC005",), zero_ndc_quantity),
-    Defect("ndc_quantity_mismatch", ("NDC007",), ndc_quantity_mismatch, only_ocrelizumab=True),
-    Defect("missing_ndc", ("NDC001",), missing_ndc),
-    Defect("units_450_with_jz", ("UNT001", "MOD005"), units_450_with_jz, only_ocrelizumab=True),
+    Defect("ndc_quantity_mismatch", ("NDC007",), ndc_quantity_mismatch, only_ocrelizumab=True,
+           severity="warning"),
+    Defect("missing_ndc", ("NDC001",), missing_ndc, by_policy="NDC001"),
+    Defect("units_450_with_jz", ("UNT001", "MOD005"), units_450_with_jz, only_ocrelizumab=True,
+           by_policy=JW_JZ_SCOPE, severity="warning"),
     Defect("units_900", ("UNT001", "UNT002"), units_900, only_ocrelizumab=True),
     Defect("bare_g35_after_split", ("DX002",), bare_g35_after_split, needs_ms=True,
            on_or_after=G35_SPLIT),
     Defect("subtype_before_split", ("DX002",), subtype_before_split, needs_ms=True, before=G35_SPLIT),
     Defect("unsupported_diagnosis", ("DX001",), unsupported_diagnosis, needs_ms=True),
-    Defect("missing_admin_line", ("ADM001",), missing_admin_line),
+    Defect("missing_admin_line", ("ADM001",), missing_admin_line, severity="warning"),
     # 96372 is not one of J2350's infusion codes, so ADM001 comes with ADM002.
-    Defect("subcutaneous_admin", ("ADM002", "ADM001"), subcutaneous_admin, only_ocrelizumab=True),
+    Defect("subcutaneous_admin", ("ADM002", "ADM001"), subcutaneous_admin, only_ocrelizumab=True,
+           severity="warning"),
 )
 DEFECTS = {
     "837P": COMMON_DEFECTS + (
         Defect("pointer_past_last_diagnosis", ("DX004",), pointer_past_last_diagnosis),),
     "837I": COMMON_DEFECTS + (
-        Defect("general_pharmacy_revenue", ("REV001",), general_pharmacy_revenue),),
+        Defect("general_pharmacy_revenue", ("REV001",), general_pharmacy_revenue,
+               severity="warning"),),
 }
 # Defect name -> the error and warning rule codes of the rule catalog it should
 # trigger (info findings such as DOC001 come on clean claims too).

@@ -224,12 +224,12 @@ class ProfessionalWriter(TransactionWriter):
 
 
 class InstitutionalWriter(TransactionWriter):
-    """837I (005010X223A2): UB-04 style hospital outpatient claims (type of bill 131)."""
+    """837I (005010X223A2): UB-04 style claims (type of bill 131 mostly; 851, 111, 711, 771)."""
 
     def claim(self, claim: Claim) -> None:
         w = self.w
         w.segment("CLM", claim.claim_id, format_money(claim.charge_cents), "", "",
-                  ("13", "A", claim.frequency), "", "A", "Y", "Y")
+                  (claim.bill_type, "A", claim.frequency), "", "A", "Y", "Y")
         day = d8(claim.service_date)
         w.segment("DTP", "434", "RD8", f"{day}-{day}")
         w.segment("CL1", "3", "1", "01")  # elective, physician referral, discharged home

@@ -51,6 +51,7 @@ class HistoryStage:
         self._checks = [(code, registry[code].stage_check, registry[code].severity)
                         for code in STAGE_RULES]
         self._plans: dict[int, list] = {}
+        self._policies = None  # edi837.policy.PolicyResolver, made on the first finding
         self._plan_codes: dict[int, frozenset] = {}
         self._window: list[ClaimRecord] = []
 
@@ -107,6 +108,16 @@ class HistoryStage:
         return found
 
     # -- judging ---------------------------------------------------------------------
+    def policy_name(self, record) -> str:
+        """The payer policy a claim's findings name (edi837.policy), from its record: the
+        same in this process and in a driver judging records checked elsewhere."""
+        if self._policies is None:
+            from ..policy import PolicyResolver
+
+            self._policies = PolicyResolver(self.config, self.table)
+        return self._policies.resolve(record.filing_indicator, record.payer_id,
+                                      record.kind).name
+
     def _plan(self, profile) -> list:
         plan = self._plans.get(id(profile))
         if plan is None:
@@ -157,6 +168,10 @@ class HistoryStage:
                     continue  # a void bills nothing: only whether it found its original
                 ctx.rule, ctx.severity = code, severity
                 check(ctx)
+            if ctx.findings:
+                name = self.policy_name(record)
+                for finding in ctx.findings:
+                    finding.policy = name
             findings += ctx.findings
             if record.held or any(f.severity == ERROR for f in ctx.findings):
                 continue  # held: not forwarded, so not part of the history

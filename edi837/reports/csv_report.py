@@ -23,7 +23,7 @@ COLUMNS = (
     "date_of_service", "claim_charge", "line_number", "hcpcs", "ndc", "units", "line_charge",
     "rule", "severity", "message", "value", "segment", "segment_index", "loop", "fix_hint",
     "file_sha256", "tool_version", "drug_table_version", "run_started", "payment_limit",
-    "reference_data",
+    "reference_data", "policy",
 )
 
 
@@ -40,4 +40,4 @@ def write_csv(report: Report, out: TextIO, options=None) -> None:
                 f.line_number, f.hcpcs, ndc_of(f), f.extra.get("units"), f.charge,
                 f.rule, f.severity, f.message, f.value, f.segment, f.segment_index, f.loop,
                 fix_hint(f), result.sha256, report.tool_version, report.drug_table_version,
-                started, f.payment_limit, reference))
+                started, f.payment_limit, reference, f.policy))

@@ -130,10 +130,14 @@ def _claim_meta(claim: ClaimView) -> str:
     charge = claim.charge
     payer = " ".join(filter(None, (text(claim.payer_name), f"({text(claim.payer_id)})"
                                    if claim.payer_id else "")))
+    policies = sorted({f.policy for f in claim.findings if f.policy})
+    # the payer policy its findings were judged by (edi837.policy)
+    policy = f" · payer policy {', '.join(map(text, policies))}" if policies else ""
     return (f"Claim {text(claim.claim_id)} · payer {payer or 'unknown'} · billing NPI "
             f"{text(claim.billing_npi) or 'unknown'} · date of service "
             f"{claim.service_dates or 'unknown'} · charge "
-            f"{dollars(charge) if charge is not None else 'unknown'} · ISA13 {isa} · GS06 {gs}"
+            f"{dollars(charge) if charge is not None else 'unknown'}{policy} · ISA13 {isa} · "
+            f"GS06 {gs}"
             f" · ST02 {st} · segments {claim.first_index}-{claim.last_index}")
 
 

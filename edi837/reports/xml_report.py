@@ -41,7 +41,7 @@ def _finding(parent: etree._Element, f: Finding) -> None:
         transactionControlNumber=text(f.transaction), payerId=text(f.payer_id),
         payerName=text(f.payer_name), dateOfService=text(iso_date(f.service_date)),
         claimCharge=text(f.claim_charge), billingNpi=text(f.billing_npi),
-        paymentLimit=text(f.payment_limit))
+        paymentLimit=text(f.payment_limit), policy=text(f.policy))
     etree.SubElement(element, "message").text = text(f.message)
     if f.value is not None:
         etree.SubElement(element, "value").text = text(f.value)

@@ -37,10 +37,14 @@ class Rule:
     generic: bool = False  # also runs on drug lines whose HCPCS the table does not know
     also: str | None = None  # a second severity some of its findings take (EDI005 variants)
     stage_check: Callable | None = None  # its part in the history stage (HIS, UNT001/2, DOC001)
+    by_policy: bool = False  # each finding's severity is the claim's payer policy's
 
     @property
     def severities(self) -> str:
-        """"error", or "error / warning" for a rule whose findings take either."""
+        """"error", "error / warning" for a rule whose findings take either, or "by policy"
+        (MOD001, NDC001: the claim's payer policy says, edi837.policy)."""
+        if self.by_policy:
+            return "by policy"
         return f"{self.severity} / {self.also}" if self.also else self.severity
 
     @property
@@ -72,21 +76,22 @@ class Rule:
 
 _EXAMPLE = re.compile(r"^(PASS|FAIL)(?: \((837[PI])\))?:$")
 REGISTRY: dict[str, Rule] = {}
-RULE_MODULES = ("envelope", "ndc", "modifiers", "containers", "units", "mue", "diagnosis", "claim",
-                "place", "dates", "docs",
-                "history", "validation")
+RULE_MODULES = ("envelope", "ndc", "modifiers", "containers", "payer", "units", "mue",
+                "diagnosis", "claim", "place", "dates", "docs", "history", "validation")
 
 
 def rule(code: str, severity: str, *, fix: str = "none", scope: str = LINE,
-         generic: bool = False, also: str | None = None) -> Callable:
-    """Register the decorated check function as rule ``code``."""
+         generic: bool = False, also: str | None = None, by_policy: bool = False) -> Callable:
+    """Register the decorated check function as rule ``code``.  ``by_policy``: the
+    rule gives each finding the severity the claim's payer policy says (``severity``
+    is the most it can be)."""
     def register(check: Callable) -> Callable:
         if code in REGISTRY:
             raise ValueError(f"rule {code} registered twice")
         REGISTRY[code] = Rule(code, severity, fix, scope,
                               None if scope in (READER, HISTORY) else check,
                               textwrap.dedent(check.__doc__ or "").strip(), generic, also,
-                              check if scope == HISTORY else None)
+                              check if scope == HISTORY else None, by_policy)
         return check
     return register
 

@@ -100,17 +100,18 @@ def describe_containers(drug) -> str:
     return "/".join(number(size) for size in sizes) + "-unit containers"
 
 
-def jw_jz_required(profile, table, drug, day) -> bool:
-    """JW/JZ apply: payer follows the policy, single-dose drug, DOS on/after the policy date."""
-    return (profile.jw_jz and drug is not None and drug.single_dose and day is not None
-            and table.policy.discarded_drug_modifiers.required_on(day))
+def jw_jz_required(policy, table, drug, day) -> bool:
+    """JW/JZ apply: a single-dose drug, a dated line, and the claim's payer policy
+    (edi837.policy.ClaimPolicy) puts JW/JZ in scope on that date and in its setting."""
+    return (drug is not None and drug.single_dose and day is not None
+            and policy.jw_jz_in_scope(day))
 
 
 def required_groups(ctx) -> Iterator[tuple[object, list]]:
     """(drug, lines) for each group (same HCPCS and date) that JW/JZ apply to."""
     for lines in ctx.groups():
         drug = ctx.table.drug(lines[0].procedure)
-        if jw_jz_required(ctx.profile, ctx.table, drug, ctx.date_of(lines[0])):
+        if jw_jz_required(ctx.policy, ctx.table, drug, ctx.date_of(lines[0])):
             yield drug, lines
 
 

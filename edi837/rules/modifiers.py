@@ -4,8 +4,9 @@ CMS (MLN MM13056; CY2023 PFS final rule, 87 FR 69710-69734) requires, for
 separately payable Part B drugs from single-dose containers, one line with JZ
 when nothing was discarded, or a line with the administered units (neither
 modifier) plus a line with the discarded units and JW.  The date the rules
-start, and which drugs are single-dose, come from the drug table; whether a
-payer follows the policy comes from the payer profile (``jw_jz``).
+start, and which drugs are single-dose, come from the drug table; whether and
+how severely the claim's payer enforces the modifiers, in its setting and on
+the line's date, comes from the claim's payer policy (edi837.policy).
 """
 from __future__ import annotations
 
@@ -19,17 +20,24 @@ from .groups import (DISCARDED, NOTHING_DISCARDED, anchor, billed_container_amou
 # -- rules ------------------------------------------------------------------------------
 
 
-@rule("MOD001", ERROR, fix="safe")
+@rule("MOD001", ERROR, fix="safe", by_policy=True)
 def missing_jw_jz(ctx):
     """Single-dose drug line has neither JW nor JZ.
 
-    What it does: flags a line of a drug the table marks single-dose, with a
-    date of service on or after the policy date (2023-07-01), that carries
-    neither JW nor JZ and is not the administered line of a JW pair (a JW line
-    for the same drug and date).  Only for payers whose profile has `jw_jz`.
+    What it does: flags a line of a drug the table marks single-dose that
+    carries neither JW nor JZ and is not the administered line of a JW pair (a
+    JW line for the same drug and date).  Severity by the claim's payer policy
+    (`edi837 policy`): an error where the payer enforces JW/JZ on the line's
+    date and in the claim's setting (Medicare fee-for-service from 2023-10-01
+    on professional claims and bill types 13x/85x), a warning where payers vary
+    (Medicare Advantage, Medicaid, commercial; Medicare 2023-07-01..09-30),
+    nothing out of scope (before 2023-07-01; bill types 11x, 71x, 77x).
     Why: CMS requires JZ when nothing was discarded from a single-dose
     container (MLN MM13056, from 2023-07-01); from 2023-10-01 Medicare returns
-    such lines as unprocessable (CMS discarded-drugs page, 87 FR 69718).
+    such lines as unprocessable (CMS discarded-drugs page, 87 FR 69718).  The
+    requirement does not reach inpatient (IPPS), RHC or FQHC claims, and
+    Medicare Advantage, Medicaid and commercial plans set their own rules
+    (billing-rules.md §9.1).
     PASS:
         CLM*C1*9000***11:B:1*Y*A*Y*Y
         HI*ABK:G35A
@@ -73,8 +81,9 @@ def missing_jw_jz(ctx):
     line = ctx.line
     if line.has_modifier(DISCARDED) or line.has_modifier(NOTHING_DISCARDED):
         return
-    if not jw_jz_required(ctx.profile, ctx.table, ctx.drug, ctx.date):
+    if not jw_jz_required(ctx.policy, ctx.table, ctx.drug, ctx.date):
         return
+    severity = ctx.policy.jw_jz(ctx.date).severity  # in scope: error or warning
     if any(is_discarded(other) for other in ctx.group):
         return  # the administered half of a JW pair carries no modifier
     fix = None
@@ -89,15 +98,14 @@ def missing_jw_jz(ctx):
         hint = ("add JZ if nothing was discarded, or bill the discarded amount "
                 "on a second line with JW")
     ctx.finding(f"{line.procedure} is a single-dose drug and the line has neither JW nor JZ: "
-                f"{hint}", value=":".join((line.procedure, *line.modifiers)), fix=fix)
+                f"{hint}", value=":".join((line.procedure, *line.modifiers)), fix=fix,
+                severity=severity)
 
 
 def _policy_applies(ctx) -> bool:
-    """The payer follows the JW/JZ policy and the line's date is on or after its start
+    """The claim's payer policy puts JW/JZ in scope on the line's date and in its setting
     (an undated line is DOS001's; the modifiers are still checked on it)."""
-    if not ctx.profile.jw_jz:
-        return False
-    return ctx.date is None or ctx.table.policy.discarded_drug_modifiers.required_on(ctx.date)
+    return ctx.policy.jw_jz_in_scope(ctx.date)
 
 
 def _group_fills_whole_containers(drug, lines) -> bool:
@@ -120,7 +128,7 @@ def jw_and_jz(ctx):
 
     What it does: flags a drug line (any J-code, known to the table or not)
     that carries both JW and JZ, with a date of service on or after the
-    policy date (2023-07-01).  Only for payers whose profile has `jw_jz`.
+    policy date (2023-07-01), where the claim's payer policy puts JW/JZ in scope.
     Why: JZ says nothing was discarded, JW bills a discarded amount; the two
     are mutually exclusive (CMS JW/JZ FAQ as reported by every MAC and trade
     source, billing-rules.md §1.4).
@@ -175,7 +183,7 @@ def jw_without_administered_line(ctx):
     What it does: for each single-dose drug and date of service (on or after
     the policy date), flags JW lines when no line of the same HCPCS and date
     bills the administered units.  Reported once per drug and date, at the
-    first JW line.  Only for payers whose profile has `jw_jz`.
+    first JW line.  Only for payers whose policy puts JW/JZ in scope.
     Why: discarded units are billed on a second line next to the administered
     units (Noridian "Modifier JW", CMS discarded-drugs FAQ, billing-rules.md
     §1.4); a JW line alone bills waste of a dose that was never given.
@@ -238,7 +246,7 @@ def jz_with_jw_line(ctx):
     What it does: for each single-dose drug and date of service (on or after
     the policy date) that has a JW line, flags a line that claims JZ (nothing
     discarded).  Reported once per drug and date, at the JZ line.  Only for
-    payers whose profile has `jw_jz`.
+    payers whose policy puts JW/JZ in scope.
     Why: with waste, the administered line carries no modifier and the waste
     line carries JW (Noridian "Modifier JW"/"Modifier JZ", billing-rules.md
     §1.4); JZ next to JW contradicts it.
@@ -314,7 +322,7 @@ def not_whole_containers(ctx):
     300-unit vials; J3262 on the 200 mg vial: multiples of 200), or any mix
     of the drug's sizes when an NDC is missing or unknown (J3262: 80, 200, 400).  With JZ and no JW the administered
     units alone must fill whole containers.  Reported once per drug and date,
-    at the administered line.  Only for payers whose profile has `jw_jz`.
+    at the administered line.  Only for payers whose policy puts JW/JZ in scope.
     Why: the amount opened is whole containers, so administered plus
     discarded units must equal it (Priority Health provider manual,
     billing-rules.md §1.4); otherwise the waste is overstated or
@@ -392,7 +400,7 @@ def jw_jz_on_multi_dose_drug(ctx):
 
     What it does: flags JW or JZ on a line whose drug the drug table marks as
     supplied in multi-dose containers, dated on or after the policy date
-    (2023-07-01).  Only for payers whose profile has `jw_jz`.
+    (2023-07-01).  Only for payers whose policy puts JW/JZ in scope.
     Why: JW and JZ apply only to single-dose containers and single-use
     packages; waste from multi-dose containers is not paid and JW on them is
     incorrect (NGS "Discarded Drugs/Wastage and JW, JZ Modifier"; First Coast

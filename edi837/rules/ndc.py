@@ -16,16 +16,21 @@ def _ndc11(drug_id) -> str | None:
     return ndc if is_ndc11(ndc) else to_ndc11(ndc)
 
 
-@rule("NDC001", ERROR, generic=True)
+@rule("NDC001", ERROR, generic=True, by_policy=True)
 def missing_ndc(ctx):
     """Drug line has no NDC (no loop 2410 LIN).
 
-    What it does: flags a line billing a drug from the drug table (or, with
-    `ndc_required = "j-codes"` in the payer profile, any J-code) that has no
-    2410 LIN segment.
-    Why: Medicaid and most commercial payers require the NDC on drug lines;
-    CMS uses it for the discarded-drug refund, and without it the payer cannot
-    tell which product (Ocrevus IV, Zunovo) was given.
+    What it does: flags a drug line with no 2410 LIN segment.  Severity by the
+    claim's payer policy (`edi837 policy`): an error where the payer requires
+    the NDC (Medicaid: every physician-administered drug, table drugs and
+    J-codes; Medicare: the not-otherwise-classified codes J3490, J3590, J9999,
+    C9399 only), a warning on drugs of the drug table where payers vary
+    (commercial, Medicare Advantage, other), nothing where it is not required
+    (Medicare, a named HCPCS such as J2350).  `ndc_required` in a payer
+    profile says what that payer requires ("table", "j-codes" or false).
+    Why: Medicaid needs the NDC for manufacturer rebates (Deficit Reduction Act
+    of 2005); Medicare Part B asks for it only on NOC codes, where the HCPCS
+    does not say which drug was given (billing-rules.md §9.2).
     PASS:
         CLM*C1*9000***11:B:1*Y*A*Y*Y
         HI*ABK:G35A
@@ -34,19 +39,30 @@ def missing_ndc(ctx):
         DTP*472*D8*20260115
         LIN**N4*50242015001
         CTP****20*ML
-    FAIL:
+    PASS:
         CLM*C1*9000***11:B:1*Y*A*Y*Y
         HI*ABK:G35A
         LX*1
         SV1*HC:J2350:JZ*9000*UN*600***1
         DTP*472*D8*20260115
+    FAIL:
+        CLM*C1*500***11:B:1*Y*A*Y*Y
+        HI*ABK:G35A
+        LX*1
+        SV1*HC:J3490*500*UN*1***1
+        DTP*472*D8*20260115
+    (The fragments are filed to Medicare Part B, SBR09 MB: J2350 without an NDC
+    passes there, the not-otherwise-classified J3490 does not.)
     Fix safety: none (which package was used is in the pharmacy record, not the claim).
     """
-    if ctx.drug is None and not (ctx.profile.ndc_required == "j-codes"
-                                 and ctx.line.procedure.startswith("J")):
+    if ctx.line.drug is not None:
         return
-    if ctx.line.drug is None:
-        ctx.finding(f"{ctx.line.procedure} line has no NDC (loop 2410 LIN/CTP is missing)")
+    line = ctx.line
+    requirement = ctx.policy.ndc(line.procedure, ctx.drug is not None, ctx.date)
+    if requirement.severity == "none":
+        return
+    ctx.finding(f"{line.procedure} line has no NDC (loop 2410 LIN/CTP is missing)",
+                severity=requirement.severity)
 
 
 @rule("NDC002", ERROR, fix="safe", generic=True)
