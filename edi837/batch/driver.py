@@ -241,6 +241,9 @@ class Batch:
         return EXIT_OK
 
     def _write_summary(self, run: _Run, state: str, status: int) -> None:
+        from ..queue.sync import sync_run
+
+        sync_run(self.ledger, run.run_id, self.options.out)  # the work queue, then its page
         write_summary(self.ledger, run.run_id, run.directory,
                       drug_table=self._executor.table_version, options=self.options,
                       state=state, exit_status=status, waiting=run.waiting,

@@ -211,6 +211,8 @@ class Worker:
                 outputs += written
                 if trouble and problem is None:
                     problem, log_problem = trouble, "277CA not written (see the summary)"
+            if not quarantine_it:  # its claims, held or not, for the work queue
+                self._queue_facts(result.findings, work, out_dir, job.path)
         except OSError:
             raise  # the disk, not this file (full? read-only?): stop; the next start rolls back
         except Exception as exc:  # a report writer failed on this file
@@ -245,6 +247,17 @@ class Worker:
             or "unreadable",
             "problem": problem, "log_problem": log_problem, "figures": numbers,
         }
+
+    def _queue_facts(self, findings, work: Path, out_dir: Path, path: str) -> None:
+        """``queue.jsonl`` beside the reports: the work queue takes it when the file
+        is done (``edi837.queue``)."""
+        from ..history.handover import read_records
+        from ..queue.facts import QUEUE_FILE, claim_facts, write_facts
+
+        records = read_records(work / RECORDS) if (work / RECORDS).exists() else ()
+        write_facts(claim_facts(records, findings, path=path,
+                                persistent=self.settings.history_persistent),
+                    out_dir / QUEUE_FILE)
 
     def _acknowledge(self, job: Job, out_dir: Path, findings) -> tuple[list[str], str | None]:
         """The file's 999 and 277CA beside its reports (edi837.acks): the outputs
