@@ -370,6 +370,8 @@ from .cli_refdata import refdata  # noqa: E402
 main.add_command(refdata)
 from .cli_ack import ack  # noqa: E402
 main.add_command(ack)
+from .cli_queue import queue  # noqa: E402
+main.add_command(queue)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -99,6 +99,7 @@ def write_summary_html(doc: dict, out) -> None:
               + (f' · config {_h(run["config"])}' if run["config"] else "")
               + f' · inbox <code>{_h(doc["options"]["inbox"])}</code></p>\n')
     _totals(out, totals)
+    _queue(out, doc.get("queue"))
     _payers(out, doc.get("by_payer") or [])
     _rules(out, doc.get("by_rule") or [])
     _files(out, doc["files"])
@@ -142,7 +143,7 @@ def _payers(out, payers: list[dict]) -> None:
               '<th>Rules holding most of its charges</th></tr></thead><tbody>')
     for payer in held:
         rules = ", ".join(f'{r["rule"]} {_money(r["charges_held"])}' for r in payer["rules"][:4])
-        out.write(f'<tr><td><code>{_h(payer["payer_id"])}</code></td>'
+        out.write(f'<tr><td>{_queue_link("payer", payer["payer_id"])}</td>'
                   f'<td>{_h(payer["payer_name"])}</td>'
                   f'<td class="n">{payer["claims_held"]}</td>'
                   f'<td class="n" data-value="{payer["charges_held"]}">'
@@ -165,7 +166,7 @@ def _rules(out, rules: list[dict]) -> None:
               '<th class="n" data-sort="n">Charges held</th></tr></thead><tbody>')
     for rule in rules:
         found = registry.get(rule["rule"]) or registry.get(rule["rule"][:3])
-        out.write(f'<tr><td><code>{_h(rule["rule"])}</code></td>'
+        out.write(f'<tr><td>{_queue_link("rule", rule["rule"])}</td>'
                   f'<td>{_h(found.summary if found else "")}</td>'
                   f'<td class="n">{rule["errors"]}</td><td class="n">{rule["warnings"]}</td>'
                   f'<td class="n">{rule["infos"]}</td><td class="n">{rule["claims_held"]}</td>'
@@ -201,3 +202,27 @@ def _files(out, files: list[dict]) -> None:
     if not files:
         out.write('<tr><td colspan="12">No file was taken in this run.</td></tr>')
     out.write("</tbody></table>\n")
+
+
+def _queue_link(kind: str, key: str) -> str:
+    """A payer id or rule code linking to this run's held claims of it in the queue page."""
+    import urllib.parse
+
+    return (f'<a href="queue.html#{kind}={_h(urllib.parse.quote(key, safe=""))}&amp;tonight=1">'
+            f'<code>{_h(key)}</code></a>')
+
+
+def _queue(out, queue: dict | None) -> None:
+    """The work queue after this run (edi837.queue.page): open claims and dollars by
+    age, what this run opened and resolved, a link to the page that works them."""
+    if not queue:
+        return
+    ages = " · ".join(f'<a href="queue.html#age={_h(a["key"])}">{_h(a["key"])}</a> '
+                      f'{a["claims"]:,} ({_money(a["charges"])})' for a in queue["by_age"])
+    out.write(f'<h2>Work queue</h2><p id="queue-figures"><a href="queue.html">open claims</a>: '
+              f'<b data-figure="queue-open">{queue["open"]["claims"]:,}</b>, '
+              f'<b data-figure="queue-open-charges">{_money(queue["open"]["charges"])}</b> '
+              f'(aged to {_h(queue["as_of"])}: {ages or "none"}) · new tonight '
+              f'{queue["opened_by_this_run"]:,} · resolved tonight '
+              f'<b data-figure="queue-resolved">{len(queue["resolved_by_this_run"]):,}</b>'
+              '</p>\n')

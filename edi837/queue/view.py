@@ -10,6 +10,7 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Iterator
 
 from .store import OPEN, age_days, cents, has_queue
 
@@ -54,6 +55,15 @@ def _row(cursor: sqlite3.Cursor, values: tuple) -> dict:
     return {column[0]: value for column, value in zip(cursor.description, values)}
 
 
+def _query(db: sqlite3.Connection, sql: str, values) -> Iterator[dict]:
+    """Rows as dicts whatever the connection's row factory (the ledger has its own)."""
+    cursor = db.cursor()
+    cursor.row_factory = None
+    cursor.execute(sql, values)
+    for row in cursor:
+        yield _row(cursor, row)
+
+
 def entries(db: sqlite3.Connection, filters: Filters = Filters(), *,
             as_of: date | None = None) -> list[dict]:
     """Queue entries matching ``filters``, oldest first, then the largest charge;
@@ -61,10 +71,9 @@ def entries(db: sqlite3.Connection, filters: Filters = Filters(), *,
     if not has_queue(db):
         return []
     where, values = filters.where()
-    cursor = db.execute(f"SELECT * FROM queue_claims{where} ORDER BY first_run, id", values)
     found = []
-    for values in cursor:
-        entry = _row(cursor, values)
+    for entry in _query(db, f"SELECT * FROM queue_claims{where} ORDER BY first_run, id",
+                        values):
         entry["rules"] = json.loads(entry["rules"] or "[]")
         entry["age_days"] = age_days(entry["first_night"], as_of)
         if filters.min_age is not None and entry["age_days"] < filters.min_age:
@@ -75,9 +84,8 @@ def entries(db: sqlite3.Connection, filters: Filters = Filters(), *,
 
 
 def notes(db: sqlite3.Connection, row_id: int) -> list[dict]:
-    cursor = db.execute("SELECT at, text FROM queue_notes WHERE claim = ? ORDER BY id",
-                        (row_id,))
-    return [_row(cursor, values) for values in cursor]
+    return list(_query(db, "SELECT at, text FROM queue_notes WHERE claim = ? ORDER BY id",
+                       (row_id,)))
 
 
 def contract(entry: dict, *, with_status: bool) -> dict:
