@@ -7,7 +7,7 @@ from itertools import count
 import pytest
 from click.testing import CliRunner
 
-from batch_support import options, summaries
+from batch_support import drop, options, summaries
 from queue_support import claim, drop_night
 from edi837.batch import driver, run_batch
 from edi837.cli import main
@@ -217,3 +217,30 @@ def test_the_queue_holds_no_patient_identity(tmp_path, nights):
     for private in ("SYN001", "DOE", "JANE", "19800101"):
         assert private not in text
     assert "A" in text and "PAYER01" in text
+
+
+@pytest.mark.slow
+def test_killed_at_every_step_each_file_reaches_the_queue_once(tmp_path):
+    from test_batch import killed_at_step
+
+    from queue_support import night
+
+    inputs = {"a-monday.edi": night([claim("A", "001", "20251201", held=True),
+                                     claim("B", "002", "20251201", held=True)], "000000001"),
+              "b-tuesday.edi": night([claim("A", "001", "20251201"),
+                                      claim("B", "002", "20251201", held=True)], "000000002")}
+    step = 0
+    while True:
+        step += 1
+        opts = options(tmp_path / f"step{step}")
+        for name, data in inputs.items():
+            drop(opts.inbox, name, data)
+        died = killed_at_step(opts, step)
+        run_batch(opts)  # the restart repairs and finishes
+        everything = {c["claim_id"]: c for c in listed(opts.out, "--all")}
+        assert set(everything) == {"A", "B"}, step
+        assert everything["A"]["status"] == "resolved", step
+        assert (everything["B"]["status"], everything["B"]["resubmissions"]) == ("open", 1), step
+        if not died:
+            break
+    assert step > 8

@@ -131,8 +131,8 @@ function render() {
       var x = a[sort], y = b[sort], o;
       if (col[1] === "n") o = x - y;
       else o = String(x).localeCompare(String(y));
-      if (o === 0) o = b.charge - a.charge;
-      return dir === "down" ? -o : o;
+      if (dir === "down") o = -o;
+      return o || b.charge - a.charge || a.claim_id.localeCompare(b.claim_id);
     });
   }
   Array.prototype.forEach.call(document.querySelectorAll("#queue th"), function (th) {
