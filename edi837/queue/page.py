@@ -108,6 +108,7 @@ function go(s) {
     if (s[k] !== undefined && s[k] !== "") parts.push(encodeURIComponent(k) + "=" + encodeURIComponent(s[k]));
   });
   location.hash = parts.join("&");
+  render();  /* now, not only when the hashchange event comes */
 }
 function keep(c, s) {
   return (!s.payer || c.payer_id === s.payer) && (!s.npi || c.billing_npi === s.npi) &&
