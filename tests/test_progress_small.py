@@ -123,3 +123,59 @@ def test_validate_jobs_0_is_refused(tmp_path):
     claims.write_bytes(edi(DEFECT))
     result = CliRunner().invoke(main, ["validate", "-j", "0", str(claims)])
     assert result.exit_code == 2 and "0 is not in the range x>=1" in result.output
+
+
+def test_his001_names_the_originals_file_and_night(tmp_path):
+    import json
+
+    from batch_support import CLEAN, drop, options
+    from edi837.batch import run_batch
+    from edi837.x12.fragment import wrap_claims
+
+    opts = options(tmp_path)
+    drop(opts.inbox, "monday.edi", wrap_claims(CLEAN, control="000000001").encode())
+    run_batch(opts)
+    drop(opts.inbox, "tuesday.edi", wrap_claims(CLEAN.replace("CLM*C1*", "CLM*C7*"),
+                                                control="000000002").encode())
+    assert run_batch(opts) == 1
+    [run] = [p for p in sorted(opts.out.iterdir()) if (p / "files" / "tuesday.edi").is_dir()]
+    report = json.loads((run / "files" / "tuesday.edi" / "report.json").read_text())
+    [his001] = [f for f in report["files"][0]["findings"] if f["rule"] == "HIS001"]
+    night = time.strftime("%Y-%m-%d", time.gmtime())
+    assert f"already billed on claim C1 in file monday.edi of {night} (same" in his001["message"]
+    # and the report names the history store it was judged by
+    assert report["reference_data"]["history"]["store"] == str(opts.out / "ledger.sqlite3")
+
+
+def test_held_txt_formats_charges_and_names_the_payer(tmp_path):
+    claims = tmp_path / "in.edi"
+    claims.write_bytes(edi(DEFECT.replace("CLM*C1*9400*", "CLM*C1*12400*")
+                           .replace("HI*ABK:G35A", "HI*ABK:J45909")))  # DX001: held
+    result = CliRunner().invoke(main, ["fix", "--split", str(claims), "--out-dir",
+                                       str(tmp_path / "out")])
+    assert result.exit_code == 1, result.output
+    text = (tmp_path / "out" / "in.held.txt").read_text()
+    assert "1 claim held from" in text and "(charges $12,400.00):" in text
+    assert "claim C1 (transaction 0001, payer SYNTHETIC PAYER (PAYER01), charge $12,400.00):" \
+        in text
+
+
+def test_the_batch_summary_writes_counts_with_thousands_separators(tmp_path):
+    import io as _io
+
+    from edi837.batch.summary_html import write_summary_html
+    from batch_support import drop, options, summaries
+    from edi837.batch import run_batch
+
+    opts = options(tmp_path)
+    drop(opts.inbox, "a.edi", edi(DEFECT))
+    run_batch(opts)
+    [doc] = summaries(opts.out)
+    doc["totals"].update(claims=123456, drug_lines=23456, errors=1234)
+    doc["files"][0].update(claims=123456, drug_lines=23456, errors=1234, claims_held=1500)
+    page = _io.StringIO()
+    write_summary_html(doc, page)
+    html = page.getvalue()
+    assert 'data-figure="claims">123,456<' in html and 'data-figure="errors">1,234<' in html
+    assert 'data-value="23456">23,456</td>' in html and 'data-value="1500">1,500</td>' in html
+    assert ">123456<" not in html and ">23456<" not in html

@@ -139,6 +139,7 @@ class Batch:
             formats=options.formats, fix=options.fix or options.split, split=options.split,
             validate=options.validate, select=options.select, ignore=options.ignore,
             ack277=options.ack277, history_key=self._history.key, history_persistent=self._history.persistent,
+            history_store=self._history.store.where if self._history.store else None,
             refdata=str(reference.directory) if reference is not None else None,
             refdata_snapshot=reference.snapshot if reference is not None else None)
         self._executor = make_executor(self._settings, options.jobs) if options.dask is None \

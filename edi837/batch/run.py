@@ -52,6 +52,7 @@ class WorkerSettings:
     history_persistent: bool = True  # DOC001's first-dose note then comes from HIS003
     refdata: str | None = None  # imported reference data folder, and the import the run
     refdata_snapshot: int | None = None  # started with (every worker judges by the same)
+    history_store: str | None = None  # where the lasting history is (reports name it)
 
 
 @dataclass(frozen=True)
@@ -185,7 +186,8 @@ class Worker:
         quarantine = [f for f in result.findings if quarantine_it
                       and f.rule.startswith("EDI") and f.severity == ERROR]
         report = Report([result], self.table.version, config_source=settings.config.source,
-                        reference_data=self.table.reference_data())
+                        reference_data={**self.table.reference_data(),
+                                        "history": self._history_facts()})
         report.finished = time.time()
         outputs = []
         problem = log_problem = None
@@ -247,6 +249,16 @@ class Worker:
             or "unreadable",
             "problem": problem, "log_problem": log_problem, "figures": numbers,
         }
+
+    def _history_facts(self) -> dict:
+        """The history the file was judged by, as ``check`` names it (Engine.history_facts)."""
+        from ..history.identity import fingerprint
+
+        settings = self.settings
+        if not settings.history_persistent:
+            return {"store": None, "lasting": False}
+        return {"store": settings.history_store, "lasting": True,
+                "key_fingerprint": fingerprint(settings.history_key)}
 
     def _queue_facts(self, findings, work: Path, out_dir: Path, path: str) -> None:
         """``queue.jsonl`` beside the reports: the work queue takes it when the file

@@ -31,6 +31,7 @@ td.n,th.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 .duplicate{color:#555}pre{white-space:pre-wrap;overflow-wrap:anywhere;margin:0;font-size:12px}
 code{font-family:ui-monospace,monospace;font-size:12px}small{color:#555}
 .totals td,.totals th{width:auto}.note{color:#555;font-size:.9em}
+#files td:last-child{min-width:20em}
 """
 
 SCRIPT = """
@@ -73,6 +74,11 @@ def _h(value: object) -> str:
 
 def _hash(text: str) -> str:
     return base64.b64encode(hashlib.sha256(text.encode()).digest()).decode()
+
+
+def _count(value) -> str:
+    """1,234 (people read counts with separators); empty when unknown."""
+    return f"{value:,}" if isinstance(value, int) else _h(value)
 
 
 def _money(value) -> str:
@@ -125,7 +131,7 @@ def _totals(out, totals: dict) -> None:
     cells = []
     for key, _ in labels:
         value = totals.get(key)
-        shown = _money(value) if key == "charges_held" else (value if value is not None else "")
+        shown = _money(value) if key == "charges_held" else _count(value)
         cells.append(f'<td class="n" data-figure="{key}">{_h(shown)}</td>')
     out.write('<table id="totals" class="totals"><tr>'
               + "".join(f'<th class="n">{label}</th>' for _, label in labels)
@@ -145,7 +151,7 @@ def _payers(out, payers: list[dict]) -> None:
         rules = ", ".join(f'{r["rule"]} {_money(r["charges_held"])}' for r in payer["rules"][:4])
         out.write(f'<tr><td>{_queue_link("payer", payer["payer_id"])}</td>'
                   f'<td>{_h(payer["payer_name"])}</td>'
-                  f'<td class="n">{payer["claims_held"]}</td>'
+                  f'<td class="n">{_count(payer["claims_held"])}</td>'
                   f'<td class="n" data-value="{payer["charges_held"]}">'
                   f'{_money(payer["charges_held"])}</td><td>{_h(rules)}</td></tr>\n')
     out.write("</tbody></table>\n")
@@ -168,8 +174,10 @@ def _rules(out, rules: list[dict]) -> None:
         found = registry.get(rule["rule"]) or registry.get(rule["rule"][:3])
         out.write(f'<tr><td>{_queue_link("rule", rule["rule"])}</td>'
                   f'<td>{_h(found.summary if found else "")}</td>'
-                  f'<td class="n">{rule["errors"]}</td><td class="n">{rule["warnings"]}</td>'
-                  f'<td class="n">{rule["infos"]}</td><td class="n">{rule["claims_held"]}</td>'
+                  f'<td class="n">{_count(rule["errors"])}</td>'
+                  f'<td class="n">{_count(rule["warnings"])}</td>'
+                  f'<td class="n">{_count(rule["infos"])}</td>'
+                  f'<td class="n">{_count(rule["claims_held"])}</td>'
                   f'<td class="n" data-value="{rule["charges_held"]}">'
                   f'{_money(rule["charges_held"])}</td></tr>\n')
     out.write("</tbody></table>\n")
@@ -189,9 +197,10 @@ def _files(out, files: list[dict]) -> None:
         why = f["reason"] or f["problem"] or ""
         if f["duplicate_of"]:
             why = f'same content as {f["duplicate_of"]["name"]} (run {f["duplicate_of"]["run"]})'
-        numbers = "".join(f'<td class="n">{_h(f.get(key)) if f.get(key) is not None else ""}'
-                          f'</td>' for key in ("claims", "drug_lines", "errors", "warnings",
-                                               "infos", "claims_held"))
+        numbers = "".join(f'<td class="n" data-value="{_h(f.get(key) or 0)}">'
+                          f'{_count(f.get(key))}</td>' for key in (
+                              "claims", "drug_lines", "errors", "warnings", "infos",
+                              "claims_held"))
         charges = f.get("charges_held")
         out.write(f'<tr data-outcome="{_h(f["outcome"])}"><td><code>{_h(f["name"])}</code>'
                   f'<br><small>moved to {_h(f["moved_to"])}</small></td>'
