@@ -118,8 +118,18 @@ class _Apply:
     def __init__(self, db: sqlite3.Connection, *, run_id: str, file: str, sha256: str) -> None:
         self.db, self.run_id, self.file, self.sha256 = db, run_id, file, sha256
         self.counts = {"opened": 0, "resubmitted": 0, "resolved": 0, "voided": 0}
+        # what the open queue could match, in memory: most claims of a night match
+        # nothing, and need no query (a file of 150,000 claims: seconds less)
+        self.keys = {tuple(row.values()) for row in db.execute(
+            "SELECT claim_id, payer_id, billing_npi FROM queue_claims WHERE status = ?",
+            (OPEN,))}
+        self.services = {row["service"] for row in db.execute(
+            "SELECT s.service FROM queue_services s JOIN queue_claims c ON c.id = s.claim "
+            "WHERE c.status = ?", (OPEN,))}
 
     def _open_entry(self, claim: dict) -> dict | None:
+        if (claim["claim_id"], claim["payer_id"], claim["billing_npi"]) not in self.keys:
+            return None
         return self.db.execute(
             "SELECT * FROM queue_claims WHERE status = ? AND claim_id = ? AND payer_id = ? "
             "AND billing_npi = ? AND (patient = ? OR patient = '' OR ? = '') "
@@ -163,12 +173,16 @@ class _Apply:
                  night_of(self.run_id), self.file, self.run_id, self.file, self.sha256,
                  OPEN)).lastrowid
             self.counts["opened"] += 1
+            self.keys.add((claim["claim_id"], claim["payer_id"], claim["billing_npi"]))
+        self.services.update(claim["services"])
         db.executemany("INSERT INTO queue_services (service, claim) VALUES (?, ?)",
                        [(s, row_id) for s in claim["services"]])
 
     def _by_services(self, services: list[str]) -> list[int]:
         found: list[int] = []
         for service in services:
+            if service not in self.services:
+                continue
             for row in self.db.execute(
                     "SELECT c.id FROM queue_services s JOIN queue_claims c ON c.id = s.claim "
                     "WHERE s.service = ? AND c.status = ?", (service, OPEN)):
