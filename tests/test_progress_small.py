@@ -179,3 +179,29 @@ def test_the_batch_summary_writes_counts_with_thousands_separators(tmp_path):
     assert 'data-figure="claims">123,456<' in html and 'data-figure="errors">1,234<' in html
     assert 'data-value="23456">23,456</td>' in html and 'data-value="1500">1,500</td>' in html
     assert ">123456<" not in html and ">23456<" not in html
+
+
+def test_his001_in_check_names_the_originals_sha256_and_night_or_this_run(tmp_path):
+    import hashlib
+    import json
+
+    from batch_support import CLEAN
+    from edi837.x12.fragment import wrap_claims
+
+    monday, tuesday = tmp_path / "monday.edi", tmp_path / "tuesday.edi"
+    monday.write_text(wrap_claims(CLEAN, control="000000001"))
+    tuesday.write_text(wrap_claims(CLEAN.replace("CLM*C1*", "CLM*C7*"), control="000000002"))
+    store, key = tmp_path / "history.sqlite3", tmp_path / "key"
+
+    def his001(*args) -> str:
+        result = CliRunner().invoke(main, ["check", *map(str, args), "--format", "json"])
+        found = json.loads(result.stdout)["files"][-1]["findings"]
+        return next(f["message"] for f in found if f["rule"] == "HIS001")
+
+    assert "already billed on claim C1 earlier in this run (same" in his001(monday, tuesday)
+    CliRunner().invoke(main, ["check", str(monday), "--history", str(store),
+                              "--history-key", str(key)])
+    sha = hashlib.sha256(monday.read_bytes()).hexdigest()[:12]
+    night = time.strftime("%Y-%m-%d", time.gmtime())
+    assert f"claim C1 in file with SHA-256 {sha} of {night} (same" in his001(
+        tuesday, "--history", store, "--history-key", key)

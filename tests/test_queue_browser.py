@@ -4,9 +4,7 @@ the DOM it leaves (as tests/test_html_browser.py does for the report)."""
 import random
 import sqlite3
 import time
-from datetime import date
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 

@@ -31,7 +31,7 @@ td.n,th.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 .duplicate{color:#555}pre{white-space:pre-wrap;overflow-wrap:anywhere;margin:0;font-size:12px}
 code{font-family:ui-monospace,monospace;font-size:12px}small{color:#555}
 .totals td,.totals th{width:auto}.note{color:#555;font-size:.9em}
-#files td:last-child{min-width:20em}
+#files td pre:not(:empty){min-width:20em}
 """
 
 SCRIPT = """

@@ -108,12 +108,14 @@ def duplicate_line(ctx):
 
 def _origin(ctx, row) -> str:
     """' in file monday.edi of 2026-01-05' (the file's SHA-256 when the store does
-    not know its name), ' earlier in this run' for a line not stored yet."""
+    not know its name), ' earlier in this run' for a line of this run's files
+    when the store knows no names (check)."""
     found = ctx.stage.store.origin(row.id)
-    if found is None:
-        return " earlier in this run"
-    named = found["name"] or f"with SHA-256 {found['sha256'][:12]}"
-    return f" in file {named} of {found['night']}"
+    if found is not None and found["name"]:
+        return f" in file {found['name']} of {found['night']}"
+    if found is None or found["run_id"] == ctx.stage.run_id:
+        return " earlier in this run"  # the same with any --jobs: no name, no hash here
+    return f" in file with SHA-256 {found['sha256'][:12]} of {found['night']}"
 
 
 def _doses(ctx, hcpcs: str) -> dict[str, list]:
