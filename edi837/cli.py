@@ -358,12 +358,30 @@ def generate(kind: str, claims: int | None, size: str | None, seed: int, defect_
     if output != "-" and Path(output).exists() and not force:
         complain(f"{output} exists; use --force to replace it")
         sys.exit(EXIT_TROUBLE)
+    from .progress import Progress, wanted
+
     target = _parse_size(size) if size else None
-    with output_stream(output) as out:
-        stats = write_claims(out, kind, claims=claims, size=target, seed=seed,
-                             defect_rate=defect_rate, drug_share=drug_share)
+    with output_stream(output) as out, \
+            Progress(target or 0, "edi837 generate", enabled=wanted(False)) as progress:
+        stats = write_claims(_Counted(out, progress), kind, claims=claims, size=target,
+                             seed=seed, defect_rate=defect_rate, drug_share=drug_share)
     click.echo(f"{output}: {stats['claims']} claims, {stats['drug_lines']} drug lines, "
                f"{stats['bytes']} bytes", err=True)
+
+
+class _Counted:
+    """A text output whose writes advance a progress line (generate: bytes written;
+    the generator writes ASCII, a character a byte)."""
+
+    def __init__(self, out, progress) -> None:
+        self._out, self._progress = out, progress
+
+    def write(self, text: str) -> int:
+        self._progress.advance(len(text))
+        return self._out.write(text)
+
+    def __getattr__(self, name):
+        return getattr(self._out, name)
 
 
 def _generate_nights(kind: str, nights: int, seed: int, out_dir: str | None,
@@ -419,6 +437,8 @@ from .cli_ack import ack  # noqa: E402
 main.add_command(ack)
 from .cli_policy import policy  # noqa: E402
 main.add_command(policy)
+from .cli_queue import queue  # noqa: E402
+main.add_command(queue)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -172,18 +172,25 @@ def ack(paths: tuple[Path, ...], out_dir: Path, read_999: Path | None, force: bo
     not mention its transaction sets) or the command was misused.
     """
     from .fix import fix_file
+    from .progress import Progress, total_size, wanted
 
     table = load_table_or_exit(drug_tables)
     config = load_config_or_exit(config_path, None, None)
     acks = Acknowledger(out_dir, identity_or_exit(config, sender_id, receiver_id, counter),
                         read_999=read_999, force=force)
-    for path in acks.start(input_files(paths), jobs):
+    inputs = input_files(paths)
+    progress = Progress(total_size(inputs), "edi837 ack", enabled=wanted(False))
+    with progress.ticking():  # the 999s: pyx12 validates every file first
+        taken = acks.start(inputs, jobs)
+    for path in taken:
         # fix --split's decision exactly: its own run, into a folder thrown away after
         with tempfile.TemporaryDirectory(dir=out_dir, prefix=".ack277-") as work:
             try:
-                fixed = fix_file(path, work, table=table, config=config,
-                                 select=parse_codes(select), ignore=parse_codes(ignore),
-                                 split=True)
+                with progress.ticking():
+                    fixed = fix_file(path, work, table=table, config=config,
+                                     select=parse_codes(select), ignore=parse_codes(ignore),
+                                     split=True)
+                progress.done += total_size([path])
             except Exception as exc:  # noqa: BLE001 - one file's failure never stops the others
                 acks.trouble(f"{path}: no 277CA: fix failed: {type(exc).__name__}: {exc} "
                               "(a bug in edi837, please report it)")

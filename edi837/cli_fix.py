@@ -77,9 +77,11 @@ def fix(paths: tuple[Path, ...], out_dir: Path, select: str | None, ignore: str 
             continue
         outputs.update((t, path) for t in targets)
         try:
-            result = fix_file(path, out_dir, table=table, config=config,
-                              select=parse_codes(select, "--select"), ignore=parse_codes(ignore, "--ignore"),
-                              dry_run=dry_run, force=force, split=split)
+            with progress.ticking():  # one large file (--split of 80 MB: most of a minute)
+                result = fix_file(path, out_dir, table=table, config=config,
+                                  select=parse_codes(select, "--select"),
+                                  ignore=parse_codes(ignore, "--ignore"),
+                                  dry_run=dry_run, force=force, split=split)
         except Exception as exc:  # noqa: BLE001 - one file's failure never stops the others
             progress.clear()
             complain(f"{path}: fix failed: {type(exc).__name__}: {exc} (its outputs were "

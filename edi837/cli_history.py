@@ -83,10 +83,12 @@ def stats(store: str, history_key: str | None) -> None:
     """What a history store holds (counts and dates; never a patient)."""
     from .reports.figures import plural
 
+    from .findings import iso_date
+
     facts = _open(store, history_key).stats()
     click.echo(f"{store}: {plural(facts['lines'], 'drug line')} of "
                f"{plural(facts['patients'], 'patient')}, dates of service "
-               f"{facts['first_date'] or '-'} to {facts['last_date'] or '-'}")
+               f"{iso_date(facts['first_date']) or '-'} to {iso_date(facts['last_date']) or '-'}")
     click.echo(f"  from {plural(facts['files'], 'file')} in {plural(facts['runs'], 'run')}; "
                f"last added {facts['last_added'] or '-'}; key fingerprint "
                f"{facts['key_fingerprint']}")

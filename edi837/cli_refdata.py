@@ -33,8 +33,11 @@ def refdata() -> None:
                                            "mue-practitioner", "mue-outpatient", "icd10cm"]),
               help="What the files are, when their content leaves it open (an OPPS crosswalk "
                    "whose title does not say OPPS); a file of another kind is refused.")
-def import_command(files: tuple[Path, ...], refdata: Path | None, effective, kind: str | None
-                   ) -> None:
+@click.option("--force", is_flag=True,
+              help="Import an ICD-10-CM order file far smaller than a release (under 10,000 "
+                   "billable codes), which is refused otherwise.")
+def import_command(files: tuple[Path, ...], refdata: Path | None, effective, kind: str | None,
+                   force: bool) -> None:
     """Import CMS reference FILES (CSV or tab text, or ZIPs of them), recognised by content.
 
     All or nothing: a file that is not recognised, or cannot be read, is named
@@ -43,9 +46,14 @@ def import_command(files: tuple[Path, ...], refdata: Path | None, effective, kin
     """
     from .refdata import RefDataError, default_directory, import_files, store_path
 
+    from .progress import Progress, total_size, wanted
+
     directory = refdata or default_directory()[0]
+    progress = Progress(total_size(files), "edi837 refdata import", enabled=wanted(False))
     try:
-        outcomes = import_files(files, directory, effective=_date(effective), kind=kind)
+        with progress.ticking():  # a release's files: some seconds each
+            outcomes = import_files(files, directory, effective=_date(effective), kind=kind,
+                                    force=force)
     except RefDataError as exc:
         complain(str(exc))
         complain(f"nothing was imported into {store_path(directory)}")

@@ -26,8 +26,8 @@ from .files import discover
               help="The counter file the 999s take their ISA13/GS06 control numbers from "
                    "(default: control-numbers in $EDI837_STATE, else in "
                    "${XDG_DATA_HOME:-~/.local/share}/edi837/).")
-@click.option("-j", "--jobs", type=click.IntRange(min=0), default=1, show_default=True,
-              help="Worker processes; 0 = one per CPU.  The findings do not depend on it.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Worker processes (at least 1).  The findings do not depend on it.")
 @quiet_option
 def validate(paths: tuple[Path, ...], fmt: str, outputs: tuple[str, ...],
              ack_dir: Path | None, counter: Path | None, jobs: int, quiet: bool) -> None:
@@ -75,8 +75,9 @@ def validate(paths: tuple[Path, ...], fmt: str, outputs: tuple[str, ...],
     inputs = list(discover(paths))
     progress = Progress(total_size(inputs), "edi837 validate", enabled=wanted(quiet))
     try:
-        report = validate_paths(_taken(inputs, progress), jobs=jobs, ack_dir=ack_dir,
-                                control_numbers=numbers)
+        with progress.ticking():  # pyx12 on one large file: minutes without a byte counted
+            report = validate_paths(_taken(inputs, progress), jobs=jobs, ack_dir=ack_dir,
+                                    control_numbers=numbers)
     except ControlNumberError as exc:  # the counter broke during the run (disk full...)
         progress.close()
         complain(f"{exc}; the run was stopped")

@@ -9,8 +9,10 @@ end, so what the command prints after it is left as it would be without it.
 from __future__ import annotations
 
 import sys
+import threading
 import time
-from typing import BinaryIO, TextIO
+from contextlib import contextmanager
+from typing import BinaryIO, Iterator, TextIO
 
 DELAY = 2.0  # seconds of work before anything is shown
 REDRAW = 0.25  # seconds between redraws
@@ -40,6 +42,8 @@ class Progress:
         self._started = clock()
         self._drawn_at = 0.0
         self._width = 0  # of the line on screen, to erase it
+        self._lock = threading.Lock()  # the ticking thread draws too
+        self._ticking = False
 
     def advance(self, count: int) -> None:
         self.done += count
@@ -56,23 +60,56 @@ class Progress:
         if self.total:
             text += f" of {self.total / MB:,.0f}"
         text += f" MB, {rate / MB:.1f} MB/s"
-        if self.total and rate > 0 and self.done < self.total:
+        if self.total and rate > 0 and self.done < self.total and not self._ticking:
             text += f", {_duration((self.total - self.done) / rate)} left"
+        if self._ticking:  # inside one step: the bytes stand still, the clock does not
+            text += f", {_duration(elapsed)} elapsed"
         return text
 
     def _draw(self, now: float) -> None:
-        text = self.line(now)
-        pad = " " * max(0, self._width - len(text))
-        self._write("\r" + text + pad)
-        self._width = len(text)
-        self._drawn_at = now
+        with self._lock:
+            text = self.line(now)
+            pad = " " * max(0, self._width - len(text))
+            self._write("\r" + text + pad)
+            self._width = len(text)
+            self._drawn_at = now
 
     def close(self) -> None:
         """Erase the line, if one was drawn (also before printing something else:
         the next advance draws it again)."""
-        if self._width:
-            self._write("\r" + " " * self._width + "\r")
-            self._width = 0
+        with self._lock:
+            if self._width:
+                self._write("\r" + " " * self._width + "\r")
+                self._width = 0
+
+    @contextmanager
+    def ticking(self) -> Iterator["Progress"]:
+        """Around one long step whose bytes are not counted as it goes (a file fixed,
+        split, acknowledged, validated by pyx12, a reference file imported): a
+        thread redraws the line with the time elapsed, once the run has taken
+        ``DELAY`` seconds; the line is erased when the step ends, before the
+        command prints what the step did."""
+        if not self.enabled:
+            yield self
+            return
+        stop = threading.Event()
+
+        def tick() -> None:
+            while not stop.wait(REDRAW):
+                now = self._clock()
+                if self.enabled and now - self._started >= DELAY:
+                    self._draw(now)
+
+        self._ticking = True
+        thread = threading.Thread(target=tick, name="edi837-progress", daemon=True)
+        thread.start()
+        try:
+            yield self
+        finally:
+            stop.set()
+            thread.join()
+            self._ticking = False
+            self.close()
 
     clear = close
 

@@ -6,6 +6,7 @@ history: this run's own, or a store that outlives the run.
 """
 import hashlib
 import os
+import re
 import secrets
 import stat
 
@@ -307,6 +308,7 @@ def test_check_with_history_across_two_runs(tmp_path):
     stats = runner.invoke(main, ["history", "stats", str(store), "--history-key", str(key)])
     lines = stats.output.splitlines()
     assert lines[0].startswith(f"{store}: 1 drug line of 1 patient, dates of service ")
+    assert re.search(r"dates of service \d{4}-\d\d-\d\d to \d{4}-\d\d-\d\d$", lines[0])
     assert lines[1].startswith("  from 2 files in 2 runs; last added ")  # the held one too
     assert lines[2:] == ["  J2350: 1 line"]
     monday_sha = hashlib.sha256(monday.read_bytes()).hexdigest()

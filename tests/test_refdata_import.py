@@ -110,7 +110,9 @@ def test_icd10cm_order_file_needs_effective(tmp_path, store):
     path = files.write(tmp_path, "icd10cm_order_2026.txt", files.icd10_order())
     with pytest.raises(RefDataError, match="does not carry its year: give --effective"):
         import_files([path], store)
-    import_files([path], store, effective=dt.date(2025, 10, 1))
+    with pytest.raises(RefDataError, match=r"only \d+ billable codes .* --force"):
+        import_files([path], store, effective=dt.date(2025, 10, 1))  # 12 codes: not a release
+    import_files([path], store, effective=dt.date(2025, 10, 1), force=True)
     reference = open_reference(store)
     assert reference.icd10("G35", dt.date(2026, 1, 15)).billable is False
     assert reference.icd10("G35A", dt.date(2026, 1, 15)).billable is True

@@ -39,10 +39,10 @@ def store(tmp_path_factory):
         files.write(directory, "MCR_MUE_OutpatientHospitalServices_Eff_01-01-2026.csv",
                     files.mue("Outpatient Hospital Services", rows=OUTPATIENT_MUE))], store)
     import_files([files.write(directory, "icd10cm_order_2026.txt", files.icd10_order())], store,
-                 effective=dt.date(2025, 10, 1))
+                 effective=dt.date(2025, 10, 1), force=True)  # a few codes, on purpose
     import_files([files.write(directory, "icd10cm_order_2025.txt",
                               files.icd10_order(files.ICD_FY2025))], store,
-                 effective=dt.date(2024, 10, 1))
+                 effective=dt.date(2024, 10, 1), force=True)
     return store
 
 

@@ -139,6 +139,7 @@ class Batch:
             formats=options.formats, fix=options.fix or options.split, split=options.split,
             validate=options.validate, select=options.select, ignore=options.ignore,
             ack277=options.ack277, history_key=self._history.key, history_persistent=self._history.persistent,
+            history_store=self._history.store.where if self._history.store else None,
             refdata=str(reference.directory) if reference is not None else None,
             refdata_snapshot=reference.snapshot if reference is not None else None)
         self._executor = make_executor(self._settings, options.jobs) if options.dask is None \
@@ -241,6 +242,9 @@ class Batch:
         return EXIT_OK
 
     def _write_summary(self, run: _Run, state: str, status: int) -> None:
+        from ..queue.sync import sync_run
+
+        sync_run(self.ledger, run.run_id, self.options.out)  # the work queue, then its page
         write_summary(self.ledger, run.run_id, run.directory,
                       drug_table=self._executor.table_version, options=self.options,
                       state=state, exit_status=status, waiting=run.waiting,

@@ -75,6 +75,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from . import durable
+from ..queue.store import ensure_schema as queue_schema
 from .names import from_db, shown, to_db
 from .options import EXIT_FINDINGS, EXIT_OK, EXIT_TROUBLE, BatchError, BatchOptions
 
@@ -164,6 +165,7 @@ class Ledger:
         columns = {row["name"] for row in self.db.execute("PRAGMA table_info(inputs)")}
         if "figures" not in columns:  # a ledger from before the column (added, empty)
             self.db.execute("ALTER TABLE inputs ADD COLUMN figures TEXT")
+        queue_schema(self.db)  # the work queue's tables (edi837.queue), added when missing
 
     def close(self) -> None:
         self.db.close()

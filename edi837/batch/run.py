@@ -52,6 +52,7 @@ class WorkerSettings:
     history_persistent: bool = True  # DOC001's first-dose note then comes from HIS003
     refdata: str | None = None  # imported reference data folder, and the import the run
     refdata_snapshot: int | None = None  # started with (every worker judges by the same)
+    history_store: str | None = None  # where the lasting history is (reports name it)
 
 
 @dataclass(frozen=True)
@@ -185,7 +186,8 @@ class Worker:
         quarantine = [f for f in result.findings if quarantine_it
                       and f.rule.startswith("EDI") and f.severity == ERROR]
         report = Report([result], self.table.version, config_source=settings.config.source,
-                        reference_data=self.table.reference_data())
+                        reference_data={**self.table.reference_data(),
+                                        "history": self._history_facts()})
         report.finished = time.time()
         outputs = []
         problem = log_problem = None
@@ -211,6 +213,8 @@ class Worker:
                 outputs += written
                 if trouble and problem is None:
                     problem, log_problem = trouble, "277CA not written (see the summary)"
+            if not quarantine_it:  # its claims, held or not, for the work queue
+                self._queue_facts(result.findings, work, out_dir, job.path)
         except OSError:
             raise  # the disk, not this file (full? read-only?): stop; the next start rolls back
         except Exception as exc:  # a report writer failed on this file
@@ -245,6 +249,27 @@ class Worker:
             or "unreadable",
             "problem": problem, "log_problem": log_problem, "figures": numbers,
         }
+
+    def _history_facts(self) -> dict:
+        """The history the file was judged by, as ``check`` names it (Engine.history_facts)."""
+        from ..history.identity import fingerprint
+
+        settings = self.settings
+        if not settings.history_persistent:
+            return {"store": None, "lasting": False}
+        return {"store": settings.history_store, "lasting": True,
+                "key_fingerprint": fingerprint(settings.history_key)}
+
+    def _queue_facts(self, findings, work: Path, out_dir: Path, path: str) -> None:
+        """``queue.jsonl`` beside the reports: the work queue takes it when the file
+        is done (``edi837.queue``)."""
+        from ..history.handover import read_records
+        from ..queue.facts import QUEUE_FILE, claim_facts, write_facts
+
+        records = read_records(work / RECORDS) if (work / RECORDS).exists() else ()
+        write_facts(claim_facts(records, findings, path=path,
+                                persistent=self.settings.history_persistent),
+                    out_dir / QUEUE_FILE)
 
     def _acknowledge(self, job: Job, out_dir: Path, findings) -> tuple[list[str], str | None]:
         """The file's 999 and 277CA beside its reports (edi837.acks): the outputs

@@ -20,6 +20,7 @@ from .names import as_text, shown
 from ..reports.figures import Figures, money
 from .options import BatchOptions
 from .summary_html import write_summary_html
+from ..queue.page import QUEUE_HTML, summary_section as queue_section, write_queue_html
 
 SUMMARY_JSON = "summary.json"
 SUMMARY_HTML = "summary.html"
@@ -90,6 +91,8 @@ def summary_document(ledger: Ledger, run_id: str, *, drug_table: str, config_sou
         "waiting": [{**w, "name": as_text(w["name"])} for w in waiting],
         "skipped": [{**w, "name": as_text(w["name"])} for w in skipped],
         "problems": list(problems),
+        # the work queue after this run: open claims aged, grouped, and what it resolved
+        "queue": queue_section(ledger.db, run_id),
     }
 
 
@@ -107,6 +110,8 @@ def write_summary(ledger: Ledger, run_id: str, directory: Path, *, drug_table: s
         json.dump(doc, out, indent=2, ensure_ascii=False)
         out.write("\n")
     durable.checkpoint("summary-json-written")
+    with atomic_output(directory / QUEUE_HTML) as out:
+        write_queue_html(doc["queue"], run_id, out)
     with atomic_output(directory / SUMMARY_HTML) as out:
         write_summary_html(doc, out)
     durable.fsync_dir(directory)

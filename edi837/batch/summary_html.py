@@ -31,6 +31,7 @@ td.n,th.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 .duplicate{color:#555}pre{white-space:pre-wrap;overflow-wrap:anywhere;margin:0;font-size:12px}
 code{font-family:ui-monospace,monospace;font-size:12px}small{color:#555}
 .totals td,.totals th{width:auto}.note{color:#555;font-size:.9em}
+#files td pre:not(:empty){min-width:20em}
 """
 
 SCRIPT = """
@@ -75,6 +76,11 @@ def _hash(text: str) -> str:
     return base64.b64encode(hashlib.sha256(text.encode()).digest()).decode()
 
 
+def _count(value) -> str:
+    """1,234 (people read counts with separators); empty when unknown."""
+    return f"{value:,}" if isinstance(value, int) else _h(value)
+
+
 def _money(value) -> str:
     from decimal import Decimal
 
@@ -99,6 +105,7 @@ def write_summary_html(doc: dict, out) -> None:
               + (f' · config {_h(run["config"])}' if run["config"] else "")
               + f' · inbox <code>{_h(doc["options"]["inbox"])}</code></p>\n')
     _totals(out, totals)
+    _queue(out, doc.get("queue"))
     _payers(out, doc.get("by_payer") or [])
     _rules(out, doc.get("by_rule") or [])
     _files(out, doc["files"])
@@ -124,7 +131,7 @@ def _totals(out, totals: dict) -> None:
     cells = []
     for key, _ in labels:
         value = totals.get(key)
-        shown = _money(value) if key == "charges_held" else (value if value is not None else "")
+        shown = _money(value) if key == "charges_held" else _count(value)
         cells.append(f'<td class="n" data-figure="{key}">{_h(shown)}</td>')
     out.write('<table id="totals" class="totals"><tr>'
               + "".join(f'<th class="n">{label}</th>' for _, label in labels)
@@ -142,9 +149,9 @@ def _payers(out, payers: list[dict]) -> None:
               '<th>Rules holding most of its charges</th></tr></thead><tbody>')
     for payer in held:
         rules = ", ".join(f'{r["rule"]} {_money(r["charges_held"])}' for r in payer["rules"][:4])
-        out.write(f'<tr><td><code>{_h(payer["payer_id"])}</code></td>'
+        out.write(f'<tr><td>{_queue_link("payer", payer["payer_id"])}</td>'
                   f'<td>{_h(payer["payer_name"])}</td>'
-                  f'<td class="n">{payer["claims_held"]}</td>'
+                  f'<td class="n">{_count(payer["claims_held"])}</td>'
                   f'<td class="n" data-value="{payer["charges_held"]}">'
                   f'{_money(payer["charges_held"])}</td><td>{_h(rules)}</td></tr>\n')
     out.write("</tbody></table>\n")
@@ -165,10 +172,12 @@ def _rules(out, rules: list[dict]) -> None:
               '<th class="n" data-sort="n">Charges held</th></tr></thead><tbody>')
     for rule in rules:
         found = registry.get(rule["rule"]) or registry.get(rule["rule"][:3])
-        out.write(f'<tr><td><code>{_h(rule["rule"])}</code></td>'
+        out.write(f'<tr><td>{_queue_link("rule", rule["rule"])}</td>'
                   f'<td>{_h(found.summary if found else "")}</td>'
-                  f'<td class="n">{rule["errors"]}</td><td class="n">{rule["warnings"]}</td>'
-                  f'<td class="n">{rule["infos"]}</td><td class="n">{rule["claims_held"]}</td>'
+                  f'<td class="n">{_count(rule["errors"])}</td>'
+                  f'<td class="n">{_count(rule["warnings"])}</td>'
+                  f'<td class="n">{_count(rule["infos"])}</td>'
+                  f'<td class="n">{_count(rule["claims_held"])}</td>'
                   f'<td class="n" data-value="{rule["charges_held"]}">'
                   f'{_money(rule["charges_held"])}</td></tr>\n')
     out.write("</tbody></table>\n")
@@ -188,9 +197,10 @@ def _files(out, files: list[dict]) -> None:
         why = f["reason"] or f["problem"] or ""
         if f["duplicate_of"]:
             why = f'same content as {f["duplicate_of"]["name"]} (run {f["duplicate_of"]["run"]})'
-        numbers = "".join(f'<td class="n">{_h(f.get(key)) if f.get(key) is not None else ""}'
-                          f'</td>' for key in ("claims", "drug_lines", "errors", "warnings",
-                                               "infos", "claims_held"))
+        numbers = "".join(f'<td class="n" data-value="{_h(f.get(key) or 0)}">'
+                          f'{_count(f.get(key))}</td>' for key in (
+                              "claims", "drug_lines", "errors", "warnings", "infos",
+                              "claims_held"))
         charges = f.get("charges_held")
         out.write(f'<tr data-outcome="{_h(f["outcome"])}"><td><code>{_h(f["name"])}</code>'
                   f'<br><small>moved to {_h(f["moved_to"])}</small></td>'
@@ -201,3 +211,27 @@ def _files(out, files: list[dict]) -> None:
     if not files:
         out.write('<tr><td colspan="12">No file was taken in this run.</td></tr>')
     out.write("</tbody></table>\n")
+
+
+def _queue_link(kind: str, key: str) -> str:
+    """A payer id or rule code linking to this run's held claims of it in the queue page."""
+    import urllib.parse
+
+    return (f'<a href="queue.html#{kind}={_h(urllib.parse.quote(key, safe=""))}&amp;tonight=1">'
+            f'<code>{_h(key)}</code></a>')
+
+
+def _queue(out, queue: dict | None) -> None:
+    """The work queue after this run (edi837.queue.page): open claims and dollars by
+    age, what this run opened and resolved, a link to the page that works them."""
+    if not queue:
+        return
+    ages = " · ".join(f'<a href="queue.html#age={_h(a["key"])}">{_h(a["key"])}</a> '
+                      f'{a["claims"]:,} ({_money(a["charges"])})' for a in queue["by_age"])
+    out.write(f'<h2>Work queue</h2><p id="queue-figures"><a href="queue.html">open claims</a>: '
+              f'<b data-figure="queue-open">{queue["open"]["claims"]:,}</b>, '
+              f'<b data-figure="queue-open-charges">{_money(queue["open"]["charges"])}</b> '
+              f'(aged to {_h(queue["as_of"])}: {ages or "none"}) · new tonight '
+              f'{queue["opened_by_this_run"]:,} · resolved tonight '
+              f'<b data-figure="queue-resolved">{len(queue["resolved_by_this_run"]):,}</b>'
+              '</p>\n')

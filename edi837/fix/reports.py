@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import IO, Collection, Iterable
 
 from ..files import atomic_output
-from ..reports.figures import plural
+from ..model import parse_decimal
+from ..reports.figures import dollars, plural
 from ..x12.reader import display
 from .plan import Change
 from .split import SplitResult
@@ -66,10 +67,17 @@ def write_held_report(json_path: Path, text_path: Path, *, source: Path, held_fi
                                   "held": (claim.as_dict() for claim in split.held)})
     with atomic_output(text_path) as out:
         out.write(f"{plural(len(split.held), 'claim')} held from {source} "
-                  f"(charges {split.held_charge}):\n")
+                  f"(charges {dollars(split.held_charge)}):\n")
         for claim in split.held:
-            out.write(f"claim {display(claim.claim_id)} (transaction {claim.transaction}, "
-                      f"charge {claim.charge}):\n")
+            payer = next((f for f in claim.reasons if f.payer_id), None)
+            named = ""
+            if payer is not None:
+                name = display(payer.payer_name) + " " if payer.payer_name else ""
+                named = f", payer {name}({display(payer.payer_id)})"
+            charge = parse_decimal(claim.charge)
+            out.write(f"claim {display(claim.claim_id)} (transaction {claim.transaction}"
+                      f"{named}, charge "
+                      f"{dollars(charge) if charge is not None else display(claim.charge)}):\n")
             for finding in claim.reasons:
                 line = f" LX {finding.line_number}" if finding.line_number is not None else ""
                 out.write(f"  segment {finding.segment_index}{line}: {finding.rule} "

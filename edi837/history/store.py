@@ -218,6 +218,30 @@ class HistoryStore:
                 f"{found.get('key_fingerprint')}, this key {mine}): give the store's key "
                 "with --history-key, or start a new store")
 
+    def origin(self, row_id: int | None) -> dict | None:
+        """Where a stored line came from, for messages: its file's SHA-256, the night
+        it was added (YYYY-MM-DD, UTC), its run, and the file's name when the store
+        lives in a batch ledger (whose inputs table names files).  None for a line
+        of the file being judged now (written or not yet)."""
+        if row_id is None:
+            return None
+        found = self._query("SELECT f.id, f.sha256, f.run_id, f.added FROM history_lines l "
+                            "JOIN history_files f ON f.id = l.file WHERE l.id = ?",
+                            (row_id,)).fetchone()
+        if found is None or found[0] == self._file or found[1] == PENDING:
+            return None  # the file being judged (its lines of an earlier window)
+        _, sha256, run_id, added = found
+        name = None
+        try:
+            named = self._query("SELECT name FROM inputs WHERE sha256 = ? ORDER BY id LIMIT 1",
+                                (sha256,)).fetchone()
+        except sqlite3.Error:  # a store of its own: no file names
+            named = None
+        if named is not None:
+            name = named[0].decode("utf-8", "backslashreplace") if isinstance(named[0], bytes) \
+                else named[0]
+        return {"sha256": sha256, "night": (added or "")[:10], "name": name, "run_id": run_id}
+
     # -- one input file -------------------------------------------------------------
     def begin_file(self, run_id: str, sha256: str | None = None) -> None:
         """Start a file's transaction (unless the caller holds one already).  A file

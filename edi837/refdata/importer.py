@@ -61,7 +61,7 @@ class Outcome:
 
 
 def import_files(paths: Iterable[Path], directory: Path, *, effective: dt.date | None = None,
-                 kind: str | None = None) -> list[Outcome]:
+                 kind: str | None = None, force: bool = False) -> list[Outcome]:
     """Import every file (and every table inside a ZIP) into the store in ``directory``.
 
     All or nothing: the first file that cannot be imported raises
@@ -71,7 +71,9 @@ def import_files(paths: Iterable[Path], directory: Path, *, effective: dt.date |
     with no table edi837 reads is refused.
     ``effective`` overrides the date each file's content or name gives;
     ``kind`` says what the files are when their content leaves it open (an
-    OPPS crosswalk whose title does not say OPPS).
+    OPPS crosswalk whose title does not say OPPS).  An ICD-10-CM order file
+    with far fewer billable codes than a release (``icd10cm.MIN_BILLABLE``) is
+    refused unless ``force``: every code it lacks would become DX002.
     """
     outcomes: list[Outcome] = []
     with ImportTransaction(directory) as store:
@@ -82,7 +84,7 @@ def import_files(paths: Iterable[Path], directory: Path, *, effective: dt.date |
                     found.append(Outcome(source.name, "skipped", note=source.reason))
                     continue
                 found.append(_import(store, source, effective, kind, inside_zip=source.name
-                                     != str(path)))
+                                     != str(path), force=force))
             if not any(o.result != "skipped" for o in found):
                 listed = ", ".join(o.name.rsplit("!", 1)[-1] for o in found) or "nothing"
                 raise RefDataError(str(path), f"holds no file edi837 recognises (found: {listed});"
@@ -127,7 +129,7 @@ def _recognise(source: Source, text: str, wanted: str | None) -> _Recognised:
 
 
 def _import(store: ImportTransaction, source: Source, effective: dt.date | None,
-            wanted: str | None, *, inside_zip: bool) -> Outcome:
+            wanted: str | None, *, inside_zip: bool, force: bool = False) -> Outcome:
     try:
         text = decode(source)
         found = _recognise(source, text, wanted)
@@ -169,10 +171,15 @@ def _import(store: ImportTransaction, source: Source, effective: dt.date | None,
     file_id = store.add_file(kind, source.name, source.sha256, start, status)
     facts = found.module.rows(found.table, text, problems) if found.table is not None else \
         found.module.rows(text, problems)
+    billable = [0]
+    if kind == "icd10cm":
+        facts = icd10cm.counting_billable(facts, billable)
     count = store.add_rows(found.module.TABLE, file_id, facts)
     problems.check()
     if count == 0:
         raise RefDataError(source.name, f"{KINDS[kind]} with no rows to import")
+    if kind == "icd10cm" and billable[0] < icd10cm.MIN_BILLABLE and not force:
+        raise RefDataError(source.name, icd10cm.too_small(billable[0]))
     store.set_counts(file_id, count, problems.skipped)
     return Outcome(source.name, "imported", kind, start, status, count, problems.skipped, note)
 

@@ -171,8 +171,8 @@ def _q(value: str) -> str:
 
 # -- the work list ---------------------------------------------------------------------
 WORKLIST_COLUMNS = (("file", "File"), ("claim", "Claim"), ("payer", "Payer"),
-                    ("dos", "Date of service"), ("drugs", "Drugs"), ("charge", "Charge (CLM02)"),
-                    ("rules", "Rules"), ("severity", "Severity"))
+                    ("npi", "Billing NPI"), ("dos", "Date of service"), ("drugs", "Drugs"),
+                    ("charge", "Charge (CLM02)"), ("rules", "Rules"), ("severity", "Severity"))
 
 
 def _worklist(out: TextIO, report: Report, numbers: Figures, options: ReportOptions) -> None:
@@ -224,7 +224,8 @@ def _controls(out: TextIO) -> None:
               '<label>File <select id="f-file"><option value="">all</option></select></label>'
               '<label>Claim id <input id="f-claim" type="search" placeholder="CLM01 contains">'
               '</label><button type="button" id="f-clear">clear filters</button>'
-              '<span id="f-shown" class="note"></span><span id="f-rule-help" class="note">'
+              '<span id="f-shown" class="note"></span> <span id="f-total" class="note">'
+              '</span><span id="f-rule-help" class="note">'
               '</span></nav>\n')
 
 

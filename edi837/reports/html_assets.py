@@ -167,6 +167,14 @@ SCRIPT = """
     var link = el("a", "rule-pill", code);
     link.href = "#rule=" + encodeURIComponent(code);
     link.title = meta.rules[code] || "";
+    link.addEventListener("click", function (event) {  /* adds to the filters in force */
+      event.preventDefault();
+      controls.rule.value = code;
+      state.page = 1;
+      remember();
+      render();
+      show();
+    });
     return link;
   }
   function rowElement(row) {
@@ -192,6 +200,7 @@ SCRIPT = """
     claim.appendChild(open);
     tr.appendChild(claim);
     tr.appendChild(el("td", "", payerLabel(row[F.payer])));
+    tr.appendChild(el("td", "", row[F.npi]));
     tr.appendChild(el("td", "", row[F.dos]));
     tr.appendChild(el("td", "", row[F.drugs]));
     var charge = row[F.charge];
@@ -222,6 +231,7 @@ SCRIPT = """
     box.appendChild(el("span", "sev " + f[1], f[1]));
     box.appendChild(document.createTextNode((f[2] !== null ? " line " + f[2] : "") + ": " + f[3]));
     box.appendChild(el("div", "hint", "fix: " + f[4]));
+    if (f[5]) { box.appendChild(el("div", "hint asp", "ASP payment limit: " + f[5])); }
     return box;
   }
   function findingsCell(findings) {
@@ -297,7 +307,7 @@ SCRIPT = """
 
   function detailRow(row) {
     var tr = el("tr", "detail"), cell = el("td");
-    cell.colSpan = 8;
+    cell.colSpan = 9;
     cell.appendChild(detailElement(row));
     tr.appendChild(cell);
     return tr;
@@ -345,6 +355,13 @@ SCRIPT = """
       (shown.length ? (first + 1) + "-" + (first + page.length) + " of " : "") +
       count.format(shown.length) + " claims" +
       (shown.length !== rows.length ? " (of " + count.format(rows.length) + ")" : "");
+    var total = 0, unknown = 0;
+    shown.forEach(function (row) {
+      if (row[F.charge] === null) { unknown += 1; } else { total += row[F.charge]; }
+    });
+    byId("f-total").textContent = "\u00b7 " + dollars.format(total) + " charged" +
+      (unknown ? " (" + count.format(unknown) + " without a charge)" : "");
+    byId("f-total").setAttribute("data-value", total.toFixed(2));
     byId("f-rule-help").textContent = controls.rule.value ?
       controls.rule.value + ": " + (meta.rules[controls.rule.value] || "") : "";
     document.querySelectorAll("#worklist thead th[data-sort]").forEach(function (th) {
@@ -358,7 +375,9 @@ SCRIPT = """
   document.querySelectorAll("#worklist thead th[data-sort]").forEach(function (th) {
     th.querySelector("button").addEventListener("click", function () {
       var column = th.getAttribute("data-sort");
-      state.dir = state.sort === column && state.dir === "asc" ? "desc" : "asc";
+      /* numbers largest first on the first click, text A-Z; a second click turns it */
+      var first = column === "charge" ? "desc" : "asc";
+      state.dir = state.sort === column ? (state.dir === "asc" ? "desc" : "asc") : first;
       state.sort = column;
       state.page = 1;
       remember();

@@ -32,7 +32,7 @@ DETAIL_LIMIT = 10_000  # claims whose segments the page embeds
 DETAIL_CHARS = 14_000_000  # and at most this much of them: the page stays under 20 MB
 # Row layout, shared with the page's script (meta.fields), so the two cannot drift.
 FIELDS = ("file", "claim", "payer", "dos", "drugs", "charge", "rules", "worst", "errors",
-          "warnings", "infos", "key")
+          "warnings", "infos", "key", "npi")
 
 
 def script_json(value) -> str:
@@ -95,7 +95,8 @@ def _row(file_number: int, claim_id: str, findings: list[Finding], options: Repo
             date_span(f.service_date for f in findings), " ".join(drugs),
             float(charge) if charge is not None else None, " ".join(rules),
             SEVERITIES.index(worst(s for s, n in counts.items() if n)), counts["error"],
-            counts["warning"], counts["info"], claim_key(file_number, first_index)]
+            counts["warning"], counts["info"], claim_key(file_number, first_index),
+            text(next((f.billing_npi for f in findings if f.billing_npi), "") or "")]
 
 
 def write_rows(out: TextIO, report, numbers: Figures, options: ReportOptions) -> None:
@@ -118,7 +119,9 @@ def write_rows(out: TextIO, report, numbers: Figures, options: ReportOptions) ->
 
 # -- details ---------------------------------------------------------------------------
 def _finding(f: Finding) -> list:
-    return [f.rule, f.severity, f.line_number, text(f.message), fix_hint(f)]
+    limit = amount_of(f.payment_limit)  # CMS ASP payment limit x units, when imported
+    return [f.rule, f.severity, f.line_number, text(f.message), fix_hint(f),
+            dollars(limit) if limit is not None else None]
 
 
 def _segment(segment: SegmentView) -> list:

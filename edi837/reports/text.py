@@ -11,7 +11,7 @@ from typing import TextIO
 from ..engine import Report
 from . import DEFAULT_OPTIONS, ReportOptions, writer
 from .common import iso_time, reference_note, text
-from .figures import Figures, dollars, figures, plural
+from .figures import Figures, amount_of, dollars, figures, plural
 
 TOP_PAYER_RULES = 3  # rules named per payer line
 VALIDATION_ONLY = "n/a"  # the drug table of a `validate` report: none (edi837.validate)
@@ -25,6 +25,9 @@ def finding_line(finding) -> str:
         context.append(f"claim {text(finding.claim_id)}")
     if finding.line_number is not None:
         context.append(f"line {finding.line_number}")
+    limit = amount_of(finding.payment_limit)
+    if limit is not None:  # CMS ASP payment limit x units, when a pricing file is imported
+        context.append(f"ASP limit {dollars(limit)}")
     suffix = f" [{', '.join(context)}]" if context else ""
     return f"{where}: {finding.rule} {finding.severity} {text(finding.message)}{suffix}"
 

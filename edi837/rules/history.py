@@ -100,10 +100,22 @@ def duplicate_line(ctx):
                     and row.responsibility == record.responsibility):
                 ctx.duplicates.add(position)
                 ctx.finding(f"{line.hcpcs} {line.units_text} units on {shown_date(line.date)} "
-                            f"already billed on claim {row.claim_id} (same patient, payer, "
-                            "modifiers, NDC and billing provider)", line=line,
+                            f"already billed on claim {row.claim_id}{_origin(ctx, row)} (same "
+                            "patient, payer, modifiers, NDC and billing provider)", line=line,
                             value=row.claim_id)
                 break
+
+
+def _origin(ctx, row) -> str:
+    """' in file monday.edi of 2026-01-05' (the file's SHA-256 when the store does
+    not know its name), ' earlier in this run' for a line of this run's files
+    when the store knows no names (check)."""
+    found = ctx.stage.store.origin(row.id)
+    if found is not None and found["name"]:
+        return f" in file {found['name']} of {found['night']}"
+    if found is None or found["run_id"] == ctx.stage.run_id:
+        return " earlier in this run"  # the same with any --jobs: no name, no hash here
+    return f" in file with SHA-256 {found['sha256'][:12]} of {found['night']}"
 
 
 def _doses(ctx, hcpcs: str) -> dict[str, list]:

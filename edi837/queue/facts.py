@@ -1,0 +1,115 @@
+"""What one checked file tells the work queue: its claims, held or not.
+
+A batch worker writes ``queue.jsonl`` beside a file's reports (one JSON object
+a line, see :func:`claim_facts`); the driver feeds it to the queue store when
+the file is done (``edi837.queue.sync``), so a run killed before that point
+is caught up by the next start from the same file.
+
+What it keeps of a claim: CLM01, payer id and name, billing NPI, the
+submitter (1000A NM109 and NM103), CLM02, CLM05-3, the rules of its error
+findings, and the patient and services only as keyed hashes (the patient
+history's HMAC, under the history's key): never a name, member id or birth
+date.  Without a lasting history the patient is left out (a run's own key
+would not match the next run's), and a held claim is then matched by CLM01,
+payer and billing NPI alone.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from ..findings import ERROR
+
+QUEUE_FILE = "queue.jsonl"  # beside a file's reports in OUTDIR/<run-id>/files/<name>/
+HEAD_BYTES = 1 << 16  # the submitter loop sits in the first segments of a file
+
+
+def service_key(patient: str, payer_id: str, billing_npi: str, date: str, hcpcs: str) -> str:
+    """One drug service of a patient (keyed patient hash, payer, NPI, date, HCPCS):
+    what a corrected resend under another claim id has in common with the original."""
+    text = "\x1f".join((patient, payer_id, billing_npi, date, hcpcs))
+    return hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()[:32]
+
+
+def submitter_of(path: str | Path) -> tuple[str, str]:
+    """The file's submitter (1000A NM1*41: NM109 id, NM103 name), from its first
+    64 KB; empty strings when it is not there."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(HEAD_BYTES).decode("latin-1")
+    except OSError:
+        return "", ""
+    start = head.find("ISA")
+    if start < 0 or len(head) < start + 106:
+        return "", ""
+    separator, terminator = head[start + 3], head[start + 105]
+    for segment in head[start:].split(terminator):
+        fields = segment.strip().split(separator)
+        if fields[0] == "NM1" and len(fields) > 1 and fields[1] == "41":
+            name = fields[3] if len(fields) > 3 else ""
+            ident = fields[9] if len(fields) > 9 else ""
+            return ident.strip(), name.strip()
+    return "", ""
+
+
+def claim_facts(records: Iterable, findings: Iterable, *, path: str,
+                persistent: bool) -> Iterator[dict]:
+    """One dict per claim of a checked file: the drug claims of its history records
+    (``edi837.history.records.ClaimRecord``), held when an error finding sits on
+    them, and any other claim an error finding holds."""
+    errors: dict[int | tuple, list] = {}
+    for finding in findings:
+        if finding.severity != ERROR or finding.claim_id is None:
+            continue
+        key = finding.claim_first if finding.claim_first is not None else \
+            ("id", finding.claim_id, finding.payer_id or "", finding.billing_npi or "")
+        errors.setdefault(key, []).append(finding)
+    submitter_id, submitter_name = submitter_of(path)
+    seen = set()
+    for record in records:
+        held = errors.get(record.first_index, [])
+        seen.add(record.first_index)
+        patient = record.patient.hex() if persistent else ""
+        services = sorted({service_key(patient, record.payer_id, record.billing_npi,
+                                       line.date, line.hcpcs) for line in record.lines}) \
+            if persistent else []
+        yield _facts(record.claim_id, record.payer_id, record.payer_name, record.billing_npi,
+                     record.charge, record.frequency, patient, services, held,
+                     submitter_id, submitter_name)
+    for key, held in errors.items():
+        if key in seen:
+            continue
+        first = held[0]
+        yield _facts(first.claim_id, first.payer_id or "", first.payer_name or "",
+                     first.billing_npi or "", first.claim_charge or "", "", "", [], held,
+                     submitter_id, submitter_name)
+
+
+def _facts(claim_id, payer_id, payer_name, npi, charge, frequency, patient, services,
+           held, submitter_id, submitter_name) -> dict:
+    return {"claim_id": claim_id, "payer_id": payer_id, "payer_name": payer_name,
+            "billing_npi": npi, "charge": charge, "frequency": frequency,
+            "patient": patient, "services": services, "held": bool(held),
+            "rules": sorted({f.rule for f in held}),
+            "submitter": submitter_id, "submitter_name": submitter_name}
+
+
+def write_facts(claims: Iterable[dict], path: Path) -> int:
+    """The claims as JSON lines, put in place whole (``files.atomic_output``)."""
+    from ..files import atomic_output
+
+    count = 0
+    with atomic_output(path) as out:
+        for claim in claims:
+            out.write(json.dumps(claim, separators=(",", ":")) + "\n")
+            count += 1
+    return count
+
+
+def read_facts(path: Path) -> Iterator[dict]:
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            if line.strip():
+                yield json.loads(line)

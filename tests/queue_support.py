@@ -1,0 +1,34 @@
+"""Nights of synthetic claims for the work-queue tests: each claim its own patient
+(its own 2000B loop), so claims of one night do not judge each other."""
+from batch_support import CLEAN, drop
+
+from edi837.x12.fragment import wrap_claims
+
+NDC_DEFECT = ("50242015001", "50242-150-01")  # NDC002, an error: the claim is held
+
+
+def claim(claim_id: str, member: str, day: str, *, held: bool = False, frequency: str = "1",
+          charge: str = "9400", payer: str = "PAYER01", original: str = "",
+          no_ms: bool = False) -> str:
+    """One patient's 2000B loop and one J2350 claim of 600 mg on ``day`` (CCYYMMDD)."""
+    body = CLEAN.replace("CLM*C1*9400***11:B:1*", f"CLM*{claim_id}*{charge}***11:B:{frequency}*")
+    body = body.replace("20260115", day)
+    if held:
+        body = body.replace(*NDC_DEFECT)
+    if no_ms:  # an asthma code: no diagnosis supports J2350 (DX001, an error)
+        body = body.replace("HI*ABK:G35A", "HI*ABK:J45909")
+    if original:
+        body = body.replace("HI*ABK:G35A", f"REF*F8*{original}\nHI*ABK:G35A")
+    return "\n".join([
+        "HL*{hl}*1*22*0", "SBR*P*18*******MB", f"NM1*IL*1*DOE*JANE****MI*SYN{member}",
+        "N3*1 TEST LANE", "N4*SPRINGFIELD*IL*627010000", f"DMG*D8*19800101*F",
+        f"NM1*PR*2*SYNTHETIC PAYER {payer}*****PI*{payer}"]) + body
+
+
+def night(claims: list[str], control: str) -> bytes:
+    fragment = "\n".join(c.replace("{hl}", str(n + 2)) for n, c in enumerate(claims))
+    return wrap_claims(fragment, control=control, subscriber=False).encode()
+
+
+def drop_night(inbox, name: str, claims: list[str], control: str):
+    return drop(inbox, name, night(claims, control))

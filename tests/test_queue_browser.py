@@ -1,0 +1,132 @@
+"""The work-queue page (queue.html beside a run's summary) in a real browser:
+headless Chromium loads it with a state in the URL, runs its script, and we read
+the DOM it leaves (as tests/test_html_browser.py does for the report)."""
+import random
+import sqlite3
+import time
+from decimal import Decimal
+
+import pytest
+
+from batch_support import options
+from queue_support import claim, drop_night
+from test_html_browser import CHROMIUM, browse
+from edi837.batch import driver, run_batch
+from edi837.queue.page import summary_section, write_queue_html
+from edi837.queue.store import apply_file, ensure_schema
+
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")
+
+
+def rows(doc) -> list[list[str]]:
+    return [[td.text_content() for td in tr.xpath("td")]
+            for tr in doc.xpath('//tbody[@id="queue-body"]/tr')]
+
+
+def total(doc) -> Decimal:
+    return Decimal(doc.xpath('string(//*[@id="q-total"]/@data-value)'))
+
+
+@pytest.fixture(scope="module")
+def three_nights(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("queue-page")
+    days = iter(range(5, 9))
+    saved = driver._new_run_id
+    driver._new_run_id = lambda: f"202601{next(days):02d}T021500.000000Z"
+    try:
+        opts = options(tmp)
+        drop_night(opts.inbox, "monday.edi", [
+            claim("P1", "001", "20251201", held=True, charge="100", payer="PAYER01"),
+            claim("P2", "002", "20251201", charge="200", payer="PAYER01", no_ms=True),
+            claim("Q1", "003", "20251201", held=True, charge="400", payer="PAYER02"),
+            claim("Q2", "004", "20251201", charge="800", payer="PAYER02", no_ms=True)],
+            "000000001")
+        run_batch(opts)
+        drop_night(opts.inbox, "tuesday.edi", [
+            claim("P1", "001", "20251201", charge="100", payer="PAYER01"),  # corrected
+            claim("Q3", "005", "20251202", charge="1600", payer="PAYER02", no_ms=True)],
+            "000000002")
+        run_batch(opts)
+    finally:
+        driver._new_run_id = saved
+    run = sorted(p for p in opts.out.iterdir() if p.name.startswith("2026"))[-1]
+    return run / "queue.html"
+
+
+def test_the_page_opens_with_the_open_claims_oldest_first(three_nights, tmp_path):
+    doc = browse(three_nights, "", tmp_path)
+    assert [r[0] for r in rows(doc)] == ["Q2", "Q1", "P2", "Q3"]  # age, then charge
+    assert total(doc) == Decimal("3000.00")
+    assert doc.xpath('string(//*[@id="q-shown"])').startswith("1\u20134 of 4 claims")
+    resolved = doc.xpath('//table[@id="resolved"]//tr[@data-claim]/@data-claim')
+    assert resolved == ["P1"]
+
+
+def test_filters_combine_and_the_total_follows(three_nights, tmp_path):
+    doc = browse(three_nights, "payer=PAYER02&rule=DX001", tmp_path)
+    assert sorted(r[0] for r in rows(doc)) == ["Q2", "Q3"]
+    assert total(doc) == Decimal("2400.00")
+    doc = browse(three_nights, "payer=PAYER02&rule=DX001&tonight=1", tmp_path)
+    assert [r[0] for r in rows(doc)] == ["Q3"] and total(doc) == Decimal("1600.00")
+    doc = browse(three_nights, "npi=0000000000", tmp_path)
+    assert rows(doc) == [] and total(doc) == Decimal("0.00")
+
+
+def test_sort_direction_comes_from_the_url_largest_first_by_default(three_nights, tmp_path):
+    doc = browse(three_nights, "sort=charge", tmp_path)
+    assert [r[0] for r in rows(doc)] == ["Q3", "Q2", "Q1", "P2"]
+    assert doc.xpath('//th[@data-key="charge"]/@data-dir') == ["down"]
+    doc = browse(three_nights, "sort=charge&dir=up", tmp_path)
+    assert [r[0] for r in rows(doc)] == ["P2", "Q1", "Q2", "Q3"]
+
+
+def test_group_rows_link_to_their_filter(three_nights, tmp_path):
+    doc = browse(three_nights, "", tmp_path)
+    links = {a.get("data-value"): a.get("href")
+             for a in doc.xpath('//table[@id="payer-groups"]//a')}
+    assert links == {"PAYER01": "#payer=PAYER01", "PAYER02": "#payer=PAYER02"}
+    cells = {tr.xpath("string(td[1])").split()[0]: tr.xpath("string(td[3])")
+             for tr in doc.xpath('//table[@id="payer-groups"]/tbody/tr')}
+    assert cells == {"PAYER02": "$2,800.00", "PAYER01": "$200.00"}
+    summary = (three_nights.parent / "summary.html").read_text()
+    assert 'href="queue.html#payer=PAYER02&amp;tonight=1"' in summary
+
+
+@pytest.mark.slow
+def test_a_queue_of_100000_claims_opens_quickly_and_filters_add_up(tmp_path):
+    """100,000 open claims (fed to the queue store as a run would, not through
+    the checker: the page is what is tested), five payers, three rules."""
+    started = time.monotonic()
+    db = sqlite3.connect(tmp_path / "ledger.sqlite3", isolation_level=None)
+    ensure_schema(db)
+    rng = random.Random(27)
+    payers, rules = [f"PAYER{n:02d}" for n in range(5)], ["NDC002", "DX001", "MOD004"]
+    claims, expected = [], Decimal(0)
+    for n in range(100_000):
+        payer, rule = payers[n % 5], rules[n % 3]
+        charge = Decimal(rng.randrange(100, 2_000_000)) / 100
+        if payer == "PAYER03" and rule == "DX001":
+            expected += charge
+        claims.append({"claim_id": f"CLM{n:06d}", "payer_id": payer, "payer_name": payer,
+                       "billing_npi": f"{1000000000 + n % 40}", "charge": str(charge),
+                       "frequency": "1", "patient": "", "services": [], "held": True,
+                       "rules": [rule], "submitter": f"SUB{n % 7}", "submitter_name": ""})
+    run_id = "20260105T021500.000000Z"
+    db.execute("BEGIN")
+    apply_file(db, claims, run_id=run_id, file="big.edi", sha256="0" * 64)
+    db.execute("COMMIT")
+    section = summary_section(db, "20260107T021500.000000Z")
+    page = tmp_path / "queue.html"
+    with open(page, "w", encoding="utf-8") as out:
+        write_queue_html(section, "20260107T021500.000000Z", out)
+    assert section["open"]["claims"] == 100_000
+    doc = browse(page, "payer=PAYER03&rule=DX001&sort=charge", tmp_path)
+    assert int(doc.xpath("string(//body/@data-ready-ms)")) < 3_000
+    assert doc.xpath('string(//*[@id="q-count"])') == str(100_000 // 15)
+    assert total(doc) == expected.quantize(Decimal("0.01"))
+    shown = rows(doc)
+    assert len(shown) == 100  # a page at a time
+    charges = [Decimal(r[5].strip("$").replace(",", "")) for r in shown]
+    assert charges == sorted(charges, reverse=True)
+    assert all(r[1] == "PAYER03" and r[6] == "DX001" for r in shown)
+    assert time.monotonic() - started < 60
