@@ -347,3 +347,45 @@ def test_check_dask_scheduler_unreachable_exit_2(tmp_path):
                                        "tcp://127.0.0.1:9"])
     assert result.exit_code == 2
     assert "cannot connect to the scheduler" in result.output
+
+
+# -- every place a chunk of the driver's read may end ------------------------------------------
+def _segment_ends(data: bytes) -> list[int]:
+    """Offsets just past each segment terminator (and its line break)."""
+    ends, at = [], data.find(b"~")
+    while at >= 0:
+        end = at + 1
+        while data[end:end + 1] in (b"\r", b"\n"):
+            end += 1
+        ends.append(end)
+        at = data.find(b"~", at + 1)
+    return ends
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["837P", "837I"])
+def test_a_read_chunk_ending_at_every_segment_boundary_or_inside_a_segment(
+        kind, tmp_path, monkeypatch):
+    """The driver reads the file in chunks: wherever one ends (after any segment, an
+    SV1 or SV2 among them, or inside one), the pieces give the --jobs 1 reports (no
+    EDI007 "outside any claim" made up at a chunk's end, no claim held for it)."""
+    from edi837.x12 import reader as x12_reader
+
+    path = generated(tmp_path, kind=kind, claims=3, claims_per_st=2, defect_rate=0.5)
+    data = path.read_bytes()
+    whole = one_job([path])
+    ends = _segment_ends(data)
+    places = sorted(set(ends) | {(a + b) // 2 for a, b in zip(ends, ends[1:])})
+    head = 4  # the reader reads four bytes first, then chunks of CHUNK_SIZE
+    wrong, cuts = [], []
+    for place in places:
+        size = place - head
+        if size < 120:  # the ISA and its delimiters come in the first chunk or two
+            continue
+        monkeypatch.setattr(x12_reader, "CHUNK_SIZE", size)
+        pieces, units = in_pieces([path], tmp_path=tmp_path)
+        cuts.append(units[str(path)])
+        if pieces != whole:
+            wrong.append(place)
+    assert min(cuts) > 2, cuts  # the file was cut, whatever the chunks
+    assert not wrong, f"chunks ending at {wrong} change the report"

@@ -34,6 +34,7 @@ from .pieces import Piece, SegmentSource, Span, _Run, file_identity
 TAGS = ("HL", "ST", "SE", "GS", "GE", "ISA", "IEA")  # and a CLM where a piece is cut
 _HEAD = itemgetter(slice(0, 3))
 ENVELOPE = ("ISA", "GS", "ST", "SE", "GE", "IEA")
+_STAND_IN = "ZZZ"  # a segment the claim reader passes over without a finding
 
 
 class EnvelopeReader(ClaimReader):
@@ -309,8 +310,13 @@ class Scanner(SegmentSource):
             start, outside = k + 1, above.st is None
         if outside:
             give(start, len(texts))
-        elif start < len(texts):  # the reader's end-of-file findings name the last segment
-            give(len(texts) - 1, len(texts))
+        elif start < len(texts):
+            # the reader's end-of-file findings name the last segment: it gets that
+            # segment's index, but not the segment (an SV1 or LX there would open a
+            # "claim" of lines outside any claim, a bad id be reported without its claim:
+            # the worker that reads the claim judges it)
+            give(0, 0)
+            runs.append((_Run(delimiters, [_STAND_IN], first + len(texts) - 1), None))
         give(0, 0)
         above.chunk_done(batch, heads)
         return runs
