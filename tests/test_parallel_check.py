@@ -389,3 +389,32 @@ def test_a_read_chunk_ending_at_every_segment_boundary_or_inside_a_segment(
             wrong.append(place)
     assert min(cuts) > 2, cuts  # the file was cut, whatever the chunks
     assert not wrong, f"chunks ending at {wrong} change the report"
+
+
+def test_workers_in_another_folder_read_relative_inputs(tmp_path, monkeypatch):
+    """A worker (a cluster's, say) runs in another folder: it is given absolute paths,
+    and the report still names each file as given."""
+    monkeypatch.chdir(tmp_path)
+    path = generated(tmp_path, claims_per_st=20)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    whole = one_job(["gen.edi"])
+
+    class Elsewhere(SerialUnits):
+        def submit(self, unit):
+            monkeypatch.chdir(elsewhere)
+            try:
+                return super().submit(unit)
+            finally:
+                monkeypatch.chdir(tmp_path)
+
+    engine = Engine(_table(), Config())
+    stage = engine.history
+    executor = Elsewhere(CheckSettings((), engine.config, stage.keys.key, stage.persistent))
+    try:
+        report = ParallelCheck(engine, executor, piece_size=1, work_dir=".").run(["gen.edi"])
+    finally:
+        engine.close()
+    assert len(executor.units) > 2 and all(Path(u.path).is_absolute() for u in executor.units)
+    assert reports(report) == whole
+    assert path.exists() and "gen.edi:" in whole["text"]
