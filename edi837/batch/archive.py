@@ -23,6 +23,7 @@ import logging
 import os
 import shutil
 import stat
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
@@ -183,6 +184,42 @@ class Archiver:
                       shown(os.path.basename(marker)), exc.strerror or type(exc).__name__)
             return
         durable.checkpoint("marker-removed")
+
+
+def secure_checked(job: Job, opened: Opened, destination: Path) -> Job | None:
+    """A file renamed over (re-sent) or removed in the inbox while it was checked: its
+    checked bytes, from the descriptor held since it was taken, copied to
+    ``destination`` (its place in the archive), and the job to check and report them
+    from there; None when they are gone (written to in place) or the place is taken."""
+    if opened.fd < 0 or os.path.lexists(destination):
+        return None
+    if identity(os.fstat(opened.fd)) != tuple(job.identity):
+        return None  # written to in place: the checked bytes are gone
+    durable.makedirs(destination.parent)
+    if _copy_checked(opened.fd, destination, {"sha256": job.sha256}) is not None:
+        return None
+    durable.fsync_dir(destination.parent)
+    log.warning("%s: replaced in the inbox while it was checked; the checked bytes are "
+                "archived and checked from there, a new file waits for the next run",
+                shown(job.name))
+    return replace(job, path=str(destination), identity=identity(os.lstat(destination)))
+
+
+def place_secured(secured: Path, destination: Path) -> None:
+    """A secured copy (``secure_checked``) whose file went to quarantine instead: moved
+    there (``complete`` then finds it in place), or removed (``complete`` copies the
+    checked bytes from the descriptor)."""
+    if secured == destination:
+        return
+    try:
+        durable.makedirs(destination.parent)
+        if not os.path.lexists(destination):
+            os.rename(secured, destination)
+            _synced(None, secured, destination)
+            return
+    except OSError:
+        pass
+    secured.unlink(missing_ok=True)
 
 
 def _sha256_of(path: Path, size: int) -> str | None:
