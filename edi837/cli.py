@@ -30,6 +30,10 @@ def main() -> None:
             pass
 
 
+class _OutputFailed(Exception):
+    """Writing extract's rows failed (the cause): not a problem of the input file."""
+
+
 @main.command()
 @click.argument("paths", nargs=-1, required=True,
                 type=click.Path(path_type=Path, readable=False))
@@ -73,9 +77,15 @@ def extract(paths: tuple[Path, ...], fmt: str, output: str | None,
                                  drug_codes=table.drugs, fast=fast)
             try:
                 for record in rows(reader.claims(), table.drugs.__contains__):
-                    writer.write(record)
+                    try:
+                        writer.write(record)
+                    except OSError as exc:  # the output's, not this file's (disk full)
+                        raise _OutputFailed from exc
             except BrokenPipeError:
                 raise  # the reader of the rows stopped (| head): click ends quietly, status 1
+            except _OutputFailed as failed:
+                # output_stream says so (exit 2); the output is not put in place
+                raise failed.__cause__ from None
             except Exception as exc:  # noqa: BLE001 - one file's bug must not stop the rest
                 complain(f"{path}: EDI008 edi837 failed while reading this file: "
                          f"{type(exc).__name__}: {exc} (a bug in edi837: please report it)")
