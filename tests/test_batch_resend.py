@@ -133,3 +133,25 @@ def test_a_truncated_file_resent_while_it_is_checked_is_quarantined_from_the_arc
     assert "quarantine" in row["destination"]
     assert not list((opts.out / "archive").rglob("claims.edi"))  # not left in the archive too
     assert path.read_bytes() == second
+
+
+@pytest.mark.parametrize("outcome", ["findings", "quarantined"])
+def test_a_hard_linked_inbox_file_is_archived_as_a_copy_of_its_own(tmp_path, outcome):
+    """Issue 24 item 16: the archived file never shares its inode with a name
+    outside the inbox (a later write there would change the archive)."""
+    opts = options(tmp_path)
+    data = edi(DEFECT) if outcome == "findings" else edi(DEFECT)[:400]
+    outside = tmp_path / "elsewhere.edi"
+    outside.write_bytes(data)
+    past = time.time() - HOUR
+    os.utime(outside, (past, past))
+    os.link(outside, opts.inbox / "claims.edi")
+    assert run_batch(opts) == (1 if outcome == "findings" else 2)
+    [row] = ledger(opts.out)
+    assert row["outcome"] == outcome and row["state"] == "done" and not row["problem"]
+    archived = Path(row["destination"])
+    assert archived.read_bytes() == data
+    assert not archived.samefile(outside) and archived.stat().st_nlink == 1
+    assert outside.stat().st_nlink == 1 and not (opts.inbox / "claims.edi").exists()
+    outside.write_bytes(b"changed later")
+    assert archived.read_bytes() == data

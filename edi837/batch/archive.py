@@ -8,8 +8,10 @@ but not finished.
 Only the bytes that were checked are archived.  The descriptor opened when
 the file was taken is hashed again before the move; the name is renamed only
 while it still leads to that file (device and inode), and checked again
-after the rename.  If a sender re-sent the file under the same name in the
-meantime, the checked bytes are copied from the descriptor into the archive
+after the rename.  A hard-linked file (another name, maybe outside the inbox,
+for the same inode) is copied instead, and its inbox name removed: the archive
+shares no inode with anything outside it.  If a sender re-sent the file under
+the same name in the meantime, the checked bytes are copied from the descriptor into the archive
 and the new file is left in the inbox for the next run; if the checked bytes
 are gone (the file was rewritten in place), nothing is archived, the ledger
 says so, and the file in the inbox waits for the next run.
@@ -258,6 +260,13 @@ def _move_checked(fd: int, source: Path, destination: Path, row: dict) -> str | 
     except NotAnInput:  # it grew past the size that was checked
         return CHANGED
     durable.makedirs(destination.parent)
+    if before.st_nlink > 1 and _is_checked(source, row, fd):
+        # hard-linked: renamed, the archived file would share its inode (and so every
+        # later write) with a name outside the inbox; it gets its own copy instead
+        problem = _copy_checked(fd, destination, row)
+        if problem is None and _is_checked(source, row, fd):
+            os.unlink(source)
+        return _synced(problem, source, destination)
     if _is_checked(source, row, fd):
         try:
             os.rename(source, destination)
