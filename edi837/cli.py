@@ -295,7 +295,8 @@ MIN_NIGHTS = 30  # edi837.generator.nights.MIN_NIGHTS, not imported: the CLI sta
               help="Folder for --nights files.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False),
               help="File to write (atomically).")
-@click.option("--force", is_flag=True, help="Replace OUTPUT if it exists.")
+@click.option("--force", is_flag=True,
+              help="Replace OUTPUT if it exists; with --nights, the corpus in --out-dir.")
 def generate(kind: str, claims: int | None, size: str | None, seed: int, defect_rate: float,
              drug_share: float | None, nights: int | None, out_dir: str | None,
              output: str | None, force: bool) -> None:
@@ -307,7 +308,7 @@ def generate(kind: str, claims: int | None, size: str | None, seed: int, defect_
             not in (ParameterSource.DEFAULT, None)
         _generate_nights(kind, nights, seed, out_dir, {
             "-o": output, "--claims": claims, "--size": size, "--drug-share": drug_share,
-            "--defect-rate": defect_rate if defect_rate_given else None})
+            "--defect-rate": defect_rate if defect_rate_given else None}, force)
         return
     if out_dir is not None:
         complain("--out-dir is for --nights N; for one file give -o FILE")
@@ -330,7 +331,7 @@ def generate(kind: str, claims: int | None, size: str | None, seed: int, defect_
 
 
 def _generate_nights(kind: str, nights: int, seed: int, out_dir: str | None,
-                     single_file_options: dict) -> None:
+                     single_file_options: dict, force: bool = False) -> None:
     from .generator.nights import generate_nights
 
     given = [name for name, value in single_file_options.items() if value is not None]
@@ -344,7 +345,8 @@ def _generate_nights(kind: str, nights: int, seed: int, out_dir: str | None,
         complain("--nights " + " and ".join(wrong))
         sys.exit(EXIT_TROUBLE)
     try:
-        manifest = generate_nights(Path(out_dir), nights=nights, seed=seed, kind=kind)
+        manifest = generate_nights(Path(out_dir), nights=nights, seed=seed, kind=kind,
+                                   force=force)
     except (OSError, ValueError) as exc:
         complain(f"cannot write nights into {out_dir}: {exc}")
         sys.exit(EXIT_TROUBLE)
