@@ -418,3 +418,21 @@ def test_workers_in_another_folder_read_relative_inputs(tmp_path, monkeypatch):
     assert len(executor.units) > 2 and all(Path(u.path).is_absolute() for u in executor.units)
     assert reports(report) == whole
     assert path.exists() and "gen.edi:" in whole["text"]
+
+
+@pytest.mark.slow
+def test_each_hostile_corpus_file_in_pieces_gives_the_whole_files_reports(tmp_path):
+    """The hostile corpus cut before every CLM and HL: a terminator inside the ISA (a
+    space), a bad segment id or lines outside any claim in a piece's context (reported
+    once, by the piece whose own segments hold them), and the rest."""
+    import hostile_corpus
+
+    wrong = []
+    for path in hostile_corpus.build(tmp_path / "corpus", large=False):
+        if path.stat().st_size > 200_000:
+            continue
+        whole = one_job([path])
+        pieces, _ = in_pieces([path], tmp_path=tmp_path)
+        if pieces != whole:
+            wrong.append(path.name)
+    assert wrong == []

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from ..claims import ClaimReader
 from ..engine import FileResult
 from ..files import HashingReader
-from ..x12.reader import SegmentReader, X12SyntaxError, sniff_encoding
+from ..x12.reader import ISA_LENGTH, SegmentReader, X12SyntaxError, sniff_encoding
 from .pieces import Piece, SegmentSource, Span, _Run, file_identity
 
 TAGS = ("HL", "ST", "SE", "GS", "GE", "ISA", "IEA")  # and a CLM where a piece is cut
@@ -144,6 +144,7 @@ class _Above:
         self.carried: _Head | None = None  # a head that ends in a later chunk
         self.billing = self.subscriber = False
         self.unsafe = False
+        self.split_isa = False  # the interchange's ISA holds its own terminator
         self.delimiters = None  # of the chunk before: a new object after a real ISA
 
     def carry(self, batch, heads: list[str], marks) -> None:
@@ -165,7 +166,8 @@ class _Above:
 
     def context(self, batch, heads: list[str]) -> tuple | None:
         """The spans a piece starting here needs, or None if it may not start here."""
-        if self.st is None or not (self.billing and self.subscriber) or self.unsafe:
+        if self.st is None or not (self.billing and self.subscriber) or self.unsafe \
+                or self.split_isa:
             return None
         loops = sorted(self.heads.values(), key=lambda head: head.batch.first_index + head.k)
         for head in loops:
@@ -212,6 +214,9 @@ class _Above:
                 self.unsafe = self.unsafe or self.st is not None
             elif k == 0 and batch.delimiters is not self.delimiters:
                 self.isa = [whole]  # read for its delimiters
+                # a terminator inside the ISA (a space): the reader made several segments
+                # of it, which a piece's context would not hold: not cut
+                self.split_isa = len(text) < ISA_LENGTH - 1
             else:
                 self.isa = self.isa[:1] + [whole]  # read as a segment of the interchange
         if tag == "ISA":
