@@ -65,6 +65,10 @@ def main() -> None:
             pass
 
 
+class _OutputFailed(Exception):
+    """Writing extract's rows failed (the cause): not a problem of the input file."""
+
+
 @main.command()
 @click.argument("paths", nargs=-1, required=True,
                 type=click.Path(path_type=Path, readable=False))
@@ -108,9 +112,15 @@ def extract(paths: tuple[Path, ...], fmt: str, output: str | None,
                                  drug_codes=table.drugs, fast=fast)
             try:
                 for record in rows(reader.claims(), table.drugs.__contains__):
-                    writer.write(record)
+                    try:
+                        writer.write(record)
+                    except OSError as exc:  # the output's, not this file's (disk full)
+                        raise _OutputFailed from exc
             except BrokenPipeError:
                 raise  # the reader of the rows stopped (| head): click ends quietly, status 1
+            except _OutputFailed as failed:
+                # output_stream says so (exit 2); the output is not put in place
+                raise failed.__cause__ from None
             except Exception as exc:  # noqa: BLE001 - one file's bug must not stop the rest
                 complain(f"{path}: EDI008 edi837 failed while reading this file: "
                          f"{type(exc).__name__}: {exc} (a bug in edi837: please report it)")
@@ -332,7 +342,8 @@ MIN_NIGHTS = 30  # edi837.generator.nights.MIN_NIGHTS, not imported: the CLI sta
               help="Folder for --nights files.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False),
               help="File to write (atomically).")
-@click.option("--force", is_flag=True, help="Replace OUTPUT if it exists.")
+@click.option("--force", is_flag=True,
+              help="Replace OUTPUT if it exists; with --nights, the corpus in --out-dir.")
 def generate(kind: str, claims: int | None, size: str | None, seed: int, defect_rate: float,
              drug_share: float | None, nights: int | None, out_dir: str | None,
              output: str | None, force: bool) -> None:
@@ -344,7 +355,7 @@ def generate(kind: str, claims: int | None, size: str | None, seed: int, defect_
             not in (ParameterSource.DEFAULT, None)
         _generate_nights(kind, nights, seed, out_dir, {
             "-o": output, "--claims": claims, "--size": size, "--drug-share": drug_share,
-            "--defect-rate": defect_rate if defect_rate_given else None})
+            "--defect-rate": defect_rate if defect_rate_given else None}, force)
         return
     if out_dir is not None:
         complain("--out-dir is for --nights N; for one file give -o FILE")
@@ -385,7 +396,7 @@ class _Counted:
 
 
 def _generate_nights(kind: str, nights: int, seed: int, out_dir: str | None,
-                     single_file_options: dict) -> None:
+                     single_file_options: dict, force: bool = False) -> None:
     from .generator.nights import generate_nights
 
     given = [name for name, value in single_file_options.items() if value is not None]
@@ -399,7 +410,8 @@ def _generate_nights(kind: str, nights: int, seed: int, out_dir: str | None,
         complain("--nights " + " and ".join(wrong))
         sys.exit(EXIT_TROUBLE)
     try:
-        manifest = generate_nights(Path(out_dir), nights=nights, seed=seed, kind=kind)
+        manifest = generate_nights(Path(out_dir), nights=nights, seed=seed, kind=kind,
+                                   force=force)
     except (OSError, ValueError) as exc:
         complain(f"cannot write nights into {out_dir}: {exc}")
         sys.exit(EXIT_TROUBLE)

@@ -81,6 +81,10 @@ class Acknowledger:
             except ControlNumberError as exc:
                 complain(f"{exc}; the run was stopped")
                 sys.exit(EXIT_TROUBLE)
+            except OSError as exc:  # disk full: no 999 is put in place half written
+                complain(f"acknowledgments: cannot write a 999 in {self.out_dir}: "
+                         f"{exc.strerror or exc}; the run was stopped")
+                sys.exit(EXIT_TROUBLE)
         return kept
 
     def acknowledge(self, path: Path, findings) -> None:
@@ -96,6 +100,10 @@ class Acknowledger:
                 read_999=path_999(path, self.read_999 or self.out_dir))
         except Ack277Error as exc:
             self.trouble(str(exc))
+            return
+        except OSError as exc:  # disk full: the 277CA is not put in place half written
+            self.trouble(f"{path}: cannot write its 277CA in {self.out_dir}: "
+                         f"{exc.strerror or exc}")
             return
         for note in result.skipped:
             complain(f"{path}: {note}")

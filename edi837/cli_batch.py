@@ -203,7 +203,7 @@ def batch(inbox: Path, out: Path, archive: Path | None, quarantine: Path | None,
         config=config, jobs=jobs, settle=settle, marker=marker, reprocess=reprocess,
         interval=interval, progress=progress, max_size=max_size, history=not no_history,
         history_path=history_path, history_key=history_key, history_days=history_days,
-        refdata=refdata, dask=dask_address, insecure=insecure)
+        refdata=refdata, dask=dask_address, insecure=insecure).absolute()
     stop = StopFlag()
     restore_signals = handle_stop_signals(stop)
     logger = logging.getLogger("edi837.batch")

@@ -63,6 +63,7 @@ def run_parallel(engine, inputs, **options):
         complain(str(exc))
         sys.exit(EXIT_TROUBLE)
     except OSError as exc:
-        complain(f"cannot write the workers' handover files: {exc.strerror or exc} "
+        where = f" in {exc.filename}" if exc.filename else ""
+        complain(f"cannot write the workers' handover files{where}: {exc.strerror or exc} "
                  "(--work-dir chooses where)")
         sys.exit(EXIT_TROUBLE)

@@ -82,6 +82,10 @@ def validate(paths: tuple[Path, ...], fmt: str, outputs: tuple[str, ...],
         progress.close()
         complain(f"{exc}; the run was stopped")
         sys.exit(EXIT_TROUBLE)
+    except OSError as exc:  # a 999 could not be written (disk full): none half written
+        progress.close()
+        complain(f"cannot write a 999 in {ack_dir}: {exc.strerror or exc}; the run was stopped")
+        sys.exit(EXIT_TROUBLE)
     progress.close()
     write_reports(report, fmt, outputs, announce=True)
     for result in report.files:

@@ -22,7 +22,10 @@ each with a timeout (a hang) and its peak memory measured:
 - `validate --format json` on the small files, a share of them;
 - `batch --jobs 1` and `--jobs 2` on inboxes of these files (every file
   archived or quarantined, nothing lost, the same outcome per file with both);
-- `check --history` across "nights" of the same patients' files.
+- `check --history` across "nights" of the same patients' files;
+- `check --jobs`'s pieces (issue 24 item 5), in this process: small files cut
+  before every CLM and HL, the driver's read in chunks that end at random
+  places (after a segment, inside one), against the whole file's reports.
 
 A finding is a traceback, a hang, an exit status outside 0/1/2, a report
 that does not parse or match its schema, a lost claim, peak memory over
@@ -323,6 +326,33 @@ def history_round(nights: list[Path], work: Path, number: int) -> dict:
 
 
 # -- the run -------------------------------------------------------------------------------
+def pieces_round(paths: list[Path], rng: random.Random, work: Path) -> list[str]:
+    """Each file's reports checked in pieces (cut before every CLM and HL) while the
+    driver reads it in chunks ending at random places: the whole file's reports."""
+    from edi837.x12 import reader as x12_reader
+    from test_parallel_check import in_pieces, one_job
+
+    problems, usual = [], x12_reader.CHUNK_SIZE
+    try:
+        for path in paths:
+            x12_reader.CHUNK_SIZE = usual
+            whole = one_job([path])
+            size = path.stat().st_size
+            for chunk in sorted({rng.randrange(100, size + 101) for _ in range(3)}):
+                x12_reader.CHUNK_SIZE = chunk
+                try:
+                    pieces, _ = in_pieces([path], tmp_path=work)
+                except Exception as exc:  # noqa: BLE001 - a finding of the campaign
+                    problems.append(f"pieces: {path.name} chunk {chunk}: "
+                                    f"{type(exc).__name__}: {exc}")
+                    continue
+                if pieces != whole:
+                    problems.append(f"pieces: {path.name} chunk {chunk}: another report")
+    finally:
+        x12_reader.CHUNK_SIZE = usual
+    return problems
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--files", type=int, default=2000)
@@ -332,6 +362,8 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=12, help="inboxes of 20 files")
     parser.add_argument("--histories", type=int, default=6, help="runs of 5 nights")
     parser.add_argument("--large", type=int, default=8, help="files of 16-40 MB")
+    parser.add_argument("--pieces", type=int, default=200,
+                        help="small files checked in pieces, read in odd chunks")
     options = parser.parse_args()
     out = options.out
     out.mkdir(parents=True, exist_ok=True)
@@ -380,6 +412,14 @@ def main() -> None:
             rounds.append(history_round(nights, Path(work), number))
         if rounds[-1]["problems"]:
             print(f"PROBLEM history {number}: {rounds[-1]['problems']}", flush=True)
+
+    with tempfile.TemporaryDirectory(dir=out) as work:
+        small_enough = [p for p in small if p.stat().st_size < 200_000]
+        found = pieces_round(rng.sample(small_enough, min(options.pieces, len(small_enough))),
+                             rng, Path(work))
+        rounds.append({"round": "pieces", "problems": found, "runs": 0, "max_rss_kib": 0})
+        for problem in found:
+            print(f"PROBLEM {problem}", flush=True)
 
     problems = Counter(p.split(":")[0] + ": " + p.split(": ", 1)[-1][:70]
                        for r in records for p in r["problems"])

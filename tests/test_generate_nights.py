@@ -113,3 +113,34 @@ def test_out_dir_without_nights_is_named(tmp_path):
     assert result.exit_code == 2
     assert result.stderr == "edi837: --out-dir is for --nights N; for one file give -o FILE\n"
     assert not (tmp_path / "x.edi").exists()
+
+
+def _nights_in(folder) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith("night-"))
+
+
+def test_a_corpus_over_an_old_one_is_refused_without_force(tmp_path):
+    """Issue 24 item 18: no stale nights beside new ones."""
+    folder = tmp_path / "nights"
+    first = generated(folder, 0, 60)
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    result = CliRunner().invoke(main, ["generate", "--nights", "30", "--seed", "1",
+                                       "--out-dir", str(folder)])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert str(folder) in result.output and "--force" in result.output
+    assert f"{len(first['files'])} nightly files" in result.output
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before  # untouched
+
+
+def test_force_replaces_the_old_corpus_whole(tmp_path):
+    folder = tmp_path / "nights"
+    generated(folder, 0, 200)
+    (folder / "notes.txt").write_text("mine\n")  # not the corpus's: left alone
+    result = CliRunner().invoke(main, ["generate", "--nights", "30", "--seed", "1",
+                                       "--out-dir", str(folder), "--force"])
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert _nights_in(folder) == sorted(manifest["files"])  # no stale night beside them
+    assert (folder / "notes.txt").read_text() == "mine\n"
+    fresh = tmp_path / "fresh"
+    assert generated(fresh, 1, 30) == manifest  # the same corpus as in an empty folder

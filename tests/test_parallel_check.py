@@ -347,3 +347,92 @@ def test_check_dask_scheduler_unreachable_exit_2(tmp_path):
                                        "tcp://127.0.0.1:9"])
     assert result.exit_code == 2
     assert "cannot connect to the scheduler" in result.output
+
+
+# -- every place a chunk of the driver's read may end ------------------------------------------
+def _segment_ends(data: bytes) -> list[int]:
+    """Offsets just past each segment terminator (and its line break)."""
+    ends, at = [], data.find(b"~")
+    while at >= 0:
+        end = at + 1
+        while data[end:end + 1] in (b"\r", b"\n"):
+            end += 1
+        ends.append(end)
+        at = data.find(b"~", at + 1)
+    return ends
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["837P", "837I"])
+def test_a_read_chunk_ending_at_every_segment_boundary_or_inside_a_segment(
+        kind, tmp_path, monkeypatch):
+    """The driver reads the file in chunks: wherever one ends (after any segment, an
+    SV1 or SV2 among them, or inside one), the pieces give the --jobs 1 reports (no
+    EDI007 "outside any claim" made up at a chunk's end, no claim held for it)."""
+    from edi837.x12 import reader as x12_reader
+
+    path = generated(tmp_path, kind=kind, claims=3, claims_per_st=2, defect_rate=0.5)
+    data = path.read_bytes()
+    whole = one_job([path])
+    ends = _segment_ends(data)
+    places = sorted(set(ends) | {(a + b) // 2 for a, b in zip(ends, ends[1:])})
+    head = 4  # the reader reads four bytes first, then chunks of CHUNK_SIZE
+    wrong, cuts = [], []
+    for place in places:
+        size = place - head
+        if size < 120:  # the ISA and its delimiters come in the first chunk or two
+            continue
+        monkeypatch.setattr(x12_reader, "CHUNK_SIZE", size)
+        pieces, units = in_pieces([path], tmp_path=tmp_path)
+        cuts.append(units[str(path)])
+        if pieces != whole:
+            wrong.append(place)
+    assert min(cuts) > 2, cuts  # the file was cut, whatever the chunks
+    assert not wrong, f"chunks ending at {wrong} change the report"
+
+
+def test_workers_in_another_folder_read_relative_inputs(tmp_path, monkeypatch):
+    """A worker (a cluster's, say) runs in another folder: it is given absolute paths,
+    and the report still names each file as given."""
+    monkeypatch.chdir(tmp_path)
+    path = generated(tmp_path, claims_per_st=20)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    whole = one_job(["gen.edi"])
+
+    class Elsewhere(SerialUnits):
+        def submit(self, unit):
+            monkeypatch.chdir(elsewhere)
+            try:
+                return super().submit(unit)
+            finally:
+                monkeypatch.chdir(tmp_path)
+
+    engine = Engine(_table(), Config())
+    stage = engine.history
+    executor = Elsewhere(CheckSettings((), engine.config, stage.keys.key, stage.persistent))
+    try:
+        report = ParallelCheck(engine, executor, piece_size=1, work_dir=".").run(["gen.edi"])
+    finally:
+        engine.close()
+    assert len(executor.units) > 2 and all(Path(u.path).is_absolute() for u in executor.units)
+    assert reports(report) == whole
+    assert path.exists() and "gen.edi:" in whole["text"]
+
+
+@pytest.mark.slow
+def test_each_hostile_corpus_file_in_pieces_gives_the_whole_files_reports(tmp_path):
+    """The hostile corpus cut before every CLM and HL: a terminator inside the ISA (a
+    space), a bad segment id or lines outside any claim in a piece's context (reported
+    once, by the piece whose own segments hold them), and the rest."""
+    import hostile_corpus
+
+    wrong = []
+    for path in hostile_corpus.build(tmp_path / "corpus", large=False):
+        if path.stat().st_size > 200_000:
+            continue
+        whole = one_job([path])
+        pieces, _ = in_pieces([path], tmp_path=tmp_path)
+        if pieces != whole:
+            wrong.append(path.name)
+    assert wrong == []

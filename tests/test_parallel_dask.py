@@ -241,3 +241,46 @@ def test_batch_dask_driver_killed_mid_run_is_repaired_by_the_next_start(tmp_path
         assert driver.returncode == -signal.SIGKILL, driver.stderr[-2000:]
         run_batch(replace(opts, lock_wait=30.0))  # the restart repairs and finishes
         assert_consistent(opts, inputs)
+
+
+# -- relative paths: a cluster's workers run in another folder ---------------------------------
+@pytest.fixture
+def elsewhere_cluster(tmp_path, monkeypatch):
+    """A scheduler address whose worker processes run in another folder than the
+    command (as on a cluster's machines), the command in ``tmp_path``."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # the worker processes start here
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                                  dashboard_address=None, host="127.0.0.1") as local:
+        monkeypatch.chdir(tmp_path)
+        yield local.scheduler_address
+
+
+def test_check_dask_with_relative_paths_gives_the_report_of_one_job(
+        tmp_path, elsewhere_cluster, monkeypatch):
+    monkeypatch.setattr(parallel_check, "PIECE_SIZE", 30_000)
+    Path("in").mkdir()
+    Path("in/big.edi").write_bytes(generated("837P", claims=200, seed=3))
+    Path("in/small.edi").write_bytes((ROOT / "samples/837p-j2350-defects.edi").read_bytes())
+    Path("work").mkdir()
+    paths = ["in/big.edi", "in/small.edi"]
+    one = check_reports(tmp_path, "one", paths)
+    dask = check_reports(tmp_path, "dask", paths, "--dask", elsewhere_cluster,
+                         "--work-dir", "work")
+    assert dask == one  # the reports name the files as given
+    assert one[0] == 1 and '"path": "in/big.edi"' in one[1][0]
+
+
+def test_batch_dask_with_a_relative_inbox_checks_and_archives(tmp_path, elsewhere_cluster):
+    Path("inbox").mkdir()
+    for n in range(2):
+        drop(Path("inbox"), f"p{n}.edi", generated("837P", claims=4, seed=n), age=HOUR)
+    drop(Path("inbox"), "defect.edi", edi(DEFECT), age=HOUR)
+    result = CliRunner().invoke(main, ["batch", "inbox", "--out", "out", "--quiet",
+                                       "--dask", elsewhere_cluster])
+    assert result.exit_code == 1, result.output  # the defect, not "changed while checked"
+    assert "changed while being checked" not in result.output
+    assert sorted(p.name for p in Path("out/archive").rglob("*.edi")) == \
+        ["defect.edi", "p0.edi", "p1.edi"]
+    assert list(Path("inbox").iterdir()) == []

@@ -8,8 +8,10 @@ but not finished.
 Only the bytes that were checked are archived.  The descriptor opened when
 the file was taken is hashed again before the move; the name is renamed only
 while it still leads to that file (device and inode), and checked again
-after the rename.  If a sender re-sent the file under the same name in the
-meantime, the checked bytes are copied from the descriptor into the archive
+after the rename.  A hard-linked file (another name, maybe outside the inbox,
+for the same inode) is copied instead, and its inbox name removed: the archive
+shares no inode with anything outside it.  If a sender re-sent the file under
+the same name in the meantime, the checked bytes are copied from the descriptor into the archive
 and the new file is left in the inbox for the next run; if the checked bytes
 are gone (the file was rewritten in place), nothing is archived, the ledger
 says so, and the file in the inbox waits for the next run.
@@ -23,6 +25,7 @@ import logging
 import os
 import shutil
 import stat
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
@@ -185,6 +188,42 @@ class Archiver:
         durable.checkpoint("marker-removed")
 
 
+def secure_checked(job: Job, opened: Opened, destination: Path) -> Job | None:
+    """A file renamed over (re-sent) or removed in the inbox while it was checked: its
+    checked bytes, from the descriptor held since it was taken, copied to
+    ``destination`` (its place in the archive), and the job to check and report them
+    from there; None when they are gone (written to in place) or the place is taken."""
+    if opened.fd < 0 or os.path.lexists(destination):
+        return None
+    if identity(os.fstat(opened.fd)) != tuple(job.identity):
+        return None  # written to in place: the checked bytes are gone
+    durable.makedirs(destination.parent)
+    if _copy_checked(opened.fd, destination, {"sha256": job.sha256}) is not None:
+        return None
+    durable.fsync_dir(destination.parent)
+    log.warning("%s: replaced in the inbox while it was checked; the checked bytes are "
+                "archived and checked from there, a new file waits for the next run",
+                shown(job.name))
+    return replace(job, path=str(destination), identity=identity(os.lstat(destination)))
+
+
+def place_secured(secured: Path, destination: Path) -> None:
+    """A secured copy (``secure_checked``) whose file went to quarantine instead: moved
+    there (``complete`` then finds it in place), or removed (``complete`` copies the
+    checked bytes from the descriptor)."""
+    if secured == destination:
+        return
+    try:
+        durable.makedirs(destination.parent)
+        if not os.path.lexists(destination):
+            os.rename(secured, destination)
+            _synced(None, secured, destination)
+            return
+    except OSError:
+        pass
+    secured.unlink(missing_ok=True)
+
+
 def _sha256_of(path: Path, size: int) -> str | None:
     """Hash of a regular file no larger than ``size`` bytes, or None."""
     try:
@@ -221,6 +260,13 @@ def _move_checked(fd: int, source: Path, destination: Path, row: dict) -> str | 
     except NotAnInput:  # it grew past the size that was checked
         return CHANGED
     durable.makedirs(destination.parent)
+    if before.st_nlink > 1 and _is_checked(source, row, fd):
+        # hard-linked: renamed, the archived file would share its inode (and so every
+        # later write) with a name outside the inbox; it gets its own copy instead
+        problem = _copy_checked(fd, destination, row)
+        if problem is None and _is_checked(source, row, fd):
+            os.unlink(source)
+        return _synced(problem, source, destination)
     if _is_checked(source, row, fd):
         try:
             os.rename(source, destination)

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import logging
 import shutil
-import sys
 import time
 from collections import deque
 from concurrent.futures import Future
@@ -31,7 +30,7 @@ from pathlib import Path
 from typing import Callable
 
 from . import durable
-from .archive import Archiver
+from .archive import Archiver, place_secured, secure_checked
 from .executors import Executor, WorkerLost, dask_executor, make_executor
 from .history import BatchHistory
 from .inbox import Changed, Inbox, NotAnInput, Opened, Settle, Stopped, open_candidate
@@ -42,6 +41,7 @@ from .names import shown
 from .options import (EXIT_OK, EXIT_TROUBLE, BatchError, BatchOptions, StopFlag,
                       check_options)
 from .run import Job, ReportJob, WorkerSettings
+from .startup import progress_bar, tables
 from .summary import log_run_end, write_summary
 
 DEFER = "defer"  # a copy of content being checked right now: take it after that one
@@ -72,6 +72,8 @@ class _Taken:
     future: Future | None = None
     judged: bool = False
     outcome: dict | None = None
+    checked: dict | None = None  # its check's facts, for its reports' job
+    secured: Path | None = None  # its checked bytes, copied to the archive (re-sent)
 
     def running(self) -> bool:
         return self.future is not None and not self.future.done()
@@ -131,7 +133,7 @@ class Batch:
             self.status = EXIT_TROUBLE
         self.ledger = Ledger(options.out / LEDGER_NAME)
         self.archiver = Archiver(self.ledger, options)
-        table, reference = _tables(options)
+        table, reference = tables(options)
         self._history = BatchHistory(options, self.ledger, table, options.config)
         self._history.open()
         self._settings = WorkerSettings(
@@ -175,7 +177,7 @@ class Batch:
         self._run, self._waiting, self._skipped = None, scan.waiting, scan.skipped
         pipeline = _Pipeline(self.options, self.ledger, self.archiver, self._executor,
                              self._begin_run, scan.waiting, scan.skipped, self._history)
-        with _progress(self.options.progress, len(scan.candidates)) as bar:
+        with progress_bar(self.options.progress, len(scan.candidates)) as bar:
             pipeline.process(scan.candidates, stop, bar)
         if pipeline.stopped and self._run is not None:
             self._run.stopped = True
@@ -340,6 +342,11 @@ class _Pipeline:
                 self._roll_back(entry, str(exc), flying)
                 return False
             checked = outcome.get("checked")
+            if outcome.get("changed") and self._secure(entry):
+                if not self._submit(entry, flying):  # checked again, from the archive
+                    taken.remove(entry)
+                    return False
+                return True
             entry.judged = True
             if checked is None:  # failed (quarantine) or changed: that is its outcome
                 entry.future, entry.outcome = None, outcome
@@ -347,6 +354,7 @@ class _Pipeline:
             self.history.judge(Path(entry.job.work_dir), checked["sha256"],
                                readable=checked["status"] != "unreadable")
             durable.checkpoint("judged")
+            entry.checked = checked
             if not self._submit(entry, flying, ReportJob(entry.job, checked)):
                 taken.remove(entry)
                 return False
@@ -366,6 +374,12 @@ class _Pipeline:
                 outcome = entry.outcome if entry.future is None else \
                     self.executor.result(entry.future)
                 entry.future = None  # released: Dask need not keep (or redo) its result
+                if outcome.get("changed") and entry.checked and self._secure(entry):
+                    # re-sent after its check: its reports are written from the archive
+                    checked = {**entry.checked, "path": entry.job.path}
+                    future = self.executor.submit(ReportJob(entry.job, checked))
+                    self.executor.wait([future])
+                    outcome = self.executor.result(future)
             except WorkerLost as exc:
                 self._roll_back(entry, str(exc), flying)
                 return False
@@ -378,10 +392,20 @@ class _Pipeline:
                 self.waiting.append({"name": entry.job.name,
                                      "why": "changed while being checked"})
                 return True
+            if entry.secured is not None:
+                place_secured(entry.secured, Path(row["destination"]))
             self.archiver.complete(row, opened=entry.opened)
             return True
         finally:
             entry.opened.close()
+
+    def _secure(self, entry: _Taken) -> bool:
+        """A file replaced in the inbox while it was checked: its checked bytes go to
+        the archive now, to be checked from there (archive.secure_checked)."""
+        place = self.options.archive_dir / self.begin_run().run_id / entry.job.name
+        job = secure_checked(entry.job, entry.opened, place) if not entry.secured else None
+        entry.job, entry.secured = (job, place) if job else (entry.job, entry.secured)
+        return job is not None
 
     def _take(self, candidate, flying: set[str], stop: StopFlag, total: int):
         """Steps 1-2: open and hash a candidate, then record it: a :class:`_Taken`,
@@ -449,32 +473,6 @@ class _Pipeline:
         self.ledger.forget(entry.row_id)
         self.begin_run().problems.append(f"{shown(job.name)}: {why}; left in the inbox")
         log.error("%s: %s; left in the inbox for the next run", shown(job.name), why)
-
-
-def _tables(options: BatchOptions):
-    """The drug table the driver judges the history with, and the imported
-    reference data the run uses (the workers open the same import snapshot)."""
-    from ..drugs import DrugTableError, load_drug_table
-    from ..refdata import RefDataError, reference_for
-
-    try:
-        reference = reference_for(options.refdata)
-        return load_drug_table(list(options.drug_tables), refdata=reference), reference
-    except DrugTableError as exc:
-        raise BatchError(*exc.lines) from None
-    except RefDataError as exc:
-        raise BatchError(str(exc)) from None
-
-
-def _progress(wanted: bool, length: int):
-    """A click progress bar on stderr, or nothing."""
-    import contextlib
-
-    import click
-
-    if wanted and length:
-        return click.progressbar(length=length, label="edi837 batch", file=sys.stderr)
-    return contextlib.nullcontext(None)
 
 
 def run_batch(options: BatchOptions, *, watch: bool = False,

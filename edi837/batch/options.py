@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 import signal
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..config import Config
@@ -52,6 +52,18 @@ class BatchOptions:
     refdata: Path | None = None  # imported CMS reference data (default: the per-user folder)
     dask: str | None = None  # a Dask scheduler (tls://, tcp://) or local[:N]: jobs run there
     insecure: bool = False  # allow a tcp:// scheduler that is not on this machine
+
+    def absolute(self) -> "BatchOptions":
+        """These options with every path absolute (as of this process's working folder):
+        workers, a cluster's among them, may run in another folder."""
+        def whole(path):
+            return None if path is None else Path(os.path.abspath(path))
+
+        return replace(self, inbox=whole(self.inbox), out=whole(self.out),
+                       archive=whole(self.archive), quarantine=whole(self.quarantine),
+                       drug_tables=tuple(map(whole, self.drug_tables)),
+                       history_path=whole(self.history_path),
+                       history_key=whole(self.history_key), refdata=whole(self.refdata))
 
     @property
     def archive_dir(self) -> Path:

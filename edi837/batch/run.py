@@ -232,6 +232,12 @@ class Worker:
         from ..reports.figures import figures
 
         numbers = figures(report).as_dict()  # charges held, by payer and rule: the summary's
+        if settings.split and fixed is not None and fixed.split is not None:
+            # what the split holds (held.edi, the 277CA): counted after the safe fixes
+            after = FileResult(result.path, status=result.status, claims=result.claims,
+                               drug_lines=result.drug_lines,
+                               findings=getattr(fixed.remaining, "every", fixed.remaining))
+            numbers = figures(Report([after], self.table.version)).as_dict()
         reasons = [f"  {f.rule} (segment {f.segment_index or '-'}): {f.message}"
                    for f in quarantine]
         codes = Counter(f.rule for f in quarantine)

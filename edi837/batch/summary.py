@@ -55,7 +55,9 @@ def summary_document(ledger: Ledger, run_id: str, *, drug_table: str, config_sou
             "figures": json.loads(row["figures"]) if row.get("figures") else None,
         })
     outcomes = Counter(f["outcome"] for f in files)
-    checked = [f for f in files if f["outcome"] != DUPLICATE]
+    # the night's totals: files read whole (a quarantined file's partial findings are
+    # in its own row only; it is counted among the quarantined)
+    checked = [f for f in files if f["outcome"] not in (DUPLICATE, QUARANTINED)]
     total = Figures.merged(Figures.from_dict(f["figures"]) for f in checked if f["figures"])
     for f in files:  # a file's own: what it holds (its rules and payers are in the totals)
         if f["figures"]:

@@ -299,6 +299,11 @@ class _Errors:
     def __iter__(self) -> Iterator[Finding]:
         return (f for f in self._findings if f.severity == ERROR)
 
+    @property
+    def every(self) -> Iterable[Finding]:
+        """All the findings, of every severity (re-iterable)."""
+        return self._findings
+
     def __len__(self) -> int:
         if self._count is None:
             self._count = sum(1 for _ in self)

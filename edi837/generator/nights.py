@@ -40,10 +40,28 @@ FIRST_NIGHT = date(2025, 10, 1)  # after the G35 split: one diagnosis code set
 MIN_NIGHTS = 30  # first doses fall in the first 60 days: fewer nights write few files
 
 
+class CorpusExists(ValueError):
+    """``out_dir`` already holds a corpus (nightly files or a manifest)."""
+
+
+def corpus_files(out_dir: Path) -> list[Path]:
+    """The files of a corpus in ``out_dir`` (what generate_nights writes), sorted."""
+    if not out_dir.is_dir():
+        return []
+    found = [p for p in out_dir.iterdir() if p.name == "manifest.json"
+             or (p.name.startswith("night-") and p.name.endswith(".edi"))]
+    return sorted(p for p in found if p.is_file() or p.is_symlink())
+
+
 def generate_nights(out_dir: Path, *, nights: int = 365, seed: int = 0, kind: str = "837P",
-                    start: date = FIRST_NIGHT, members: int | None = None) -> dict:
+                    start: date = FIRST_NIGHT, members: int | None = None,
+                    force: bool = False) -> dict:
     """Write ``night-YYYYMMDD.edi`` files and ``manifest.json`` into ``out_dir``;
-    returns the manifest.  The same arguments always give the same files."""
+    returns the manifest.  The same arguments always give the same files.
+
+    A corpus already there is refused (CorpusExists), or with ``force`` its files
+    are removed first: no night of an old corpus stays beside the new ones.  Other
+    files in ``out_dir`` are left alone."""
     if kind not in GUIDE_VERSION:
         raise ValueError(f"kind must be one of {', '.join(GUIDE_VERSION)}")
     if nights < MIN_NIGHTS:
@@ -56,6 +74,14 @@ def generate_nights(out_dir: Path, *, nights: int = 365, seed: int = 0, kind: st
     for number in range(members or max(len(EVENTS), nights // 4)):
         plan.member(EVENTS[number % len(EVENTS)])
     out_dir = Path(out_dir)
+    old = corpus_files(out_dir)
+    if old and not force:
+        nightly = sum(1 for p in old if p.name != "manifest.json")
+        raise CorpusExists(f"it already holds a corpus ({nightly} nightly files"
+                           f"{', manifest.json' if len(old) > nightly else ''}); "
+                           "use --force to replace it")
+    for path in old:
+        path.unlink()
     out_dir.mkdir(parents=True, exist_ok=True)
     files = []
     for night in sorted(plan.sent):

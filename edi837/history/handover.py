@@ -86,7 +86,10 @@ class ChunkWriter:
 
     def abort(self) -> None:
         """Drop what was written: the file is not made."""
-        self._handle.close()
+        try:
+            self._handle.close()
+        except OSError:  # its last buffer could not be written either (disk full)
+            pass
         try:
             os.unlink(self._temp)
         except FileNotFoundError:

@@ -19,7 +19,7 @@ import shutil
 import tempfile
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..engine import Engine, FileResult, Report
@@ -52,7 +52,10 @@ class ParallelCheck:
         self.engine = engine
         self.executor = executor
         self.piece_size = piece_size or PIECE_SIZE
-        self._work = tempfile.mkdtemp(prefix=".edi837-work-", dir=work_dir)
+        # workers (a cluster's run in other folders) are given absolute paths; reports
+        # name each file as it was given
+        self._work = tempfile.mkdtemp(prefix=".edi837-work-", dir=work_dir and
+                                      os.path.abspath(work_dir))
         self._count = 0
 
     def run(self, paths) -> Report:
@@ -85,7 +88,10 @@ class ParallelCheck:
     # -- planning: a file whole, or read here and cut into pieces -------------------------
     def _unit(self, path: str, piece=None, sha256: str = "") -> Unit:
         self._count += 1
-        return Unit(path, os.path.join(self._work, str(self._count)), piece, sha256)
+        where = os.path.abspath(path)
+        if piece is not None and piece.path != where:
+            piece = replace(piece, path=where)
+        return Unit(where, os.path.join(self._work, str(self._count)), piece, sha256)
 
     def _plan(self, path: str) -> _File:
         file = _File(path)
@@ -138,8 +144,8 @@ class ParallelCheck:
                 stage.begin_file(result.sha256)
             result.claims += facts["claims"]
             result.drug_lines += facts["drug_lines"]
-            result.findings.extend(read_findings(unit.work + ".findings"))
-            for record in read_records(unit.work + ".records"):
+            result.findings.extend(_named(read_findings(unit.work + ".findings"), file.path))
+            for record in _named(read_records(unit.work + ".records"), file.path):
                 result.findings.extend(stage.add(record))
             self._remove(unit)
             file.judged += 1
@@ -166,9 +172,9 @@ class ParallelCheck:
             self._remove(unit)
             file.result = self.engine.check_file(file.path)
             return True
-        result = FileResult(**facts)
-        result.findings.extend(read_findings(unit.work + ".findings"))
-        records = read_records(unit.work + ".records")
+        result = FileResult(**{**facts, "path": file.path})
+        result.findings.extend(_named(read_findings(unit.work + ".findings"), file.path))
+        records = _named(read_records(unit.work + ".records"), file.path)
         result.findings.extend(stage.apply_file(records, result.sha256,
                                                 keep=result.status != "unreadable"))
         self._remove(unit)
@@ -196,6 +202,15 @@ class ParallelCheck:
                 pass
 
 
+def _named(items, path: str):
+    """Findings or claim records of a worker, named by the path as given (the worker
+    read it at its absolute path)."""
+    for item in items:
+        if item.path != path:
+            item.path = path
+        yield item
+
+
 def check_files(engine: Engine, paths, *, jobs: int = 1, dask: str | None = None,
                 insecure: bool = False, work_dir: str | None = None,
                 drug_tables=(), piece_size: int | None = None) -> Report:
@@ -207,9 +222,9 @@ def check_files(engine: Engine, paths, *, jobs: int = 1, dask: str | None = None
     reference = engine.table.reference
     stage = engine.history
     settings = CheckSettings(
-        drug_tables=tuple(str(p) for p in drug_tables), config=engine.config,
+        drug_tables=tuple(os.path.abspath(p) for p in drug_tables), config=engine.config,
         history_key=stage.keys.key, history_persistent=stage.persistent,
-        refdata=str(reference.directory) if reference is not None else None,
+        refdata=os.path.abspath(reference.directory) if reference is not None else None,
         refdata_snapshot=reference.snapshot if reference is not None else None)
     if dask is None:
         from .executors import LocalUnits

@@ -180,6 +180,11 @@ class PieceReader(ClaimReader):
         super().__init__(path, stream)
         self.segments = PieceSegments(path, stream, piece.spans)
         self._problems = piece.hl_problems
+        # the piece's own segments (the range): each segment of the file is in one
+        # piece's range; its context segments are other pieces'
+        own = piece.spans[-1] if piece.spans[-1].count is None else piece.spans[-2]
+        self._first = own.first
+        self._last = own.first + own.count - 1 if own.count is not None else float("inf")
 
     def _hl_problem(self, fields, index, levels, expected):
         return self._problems.get(index)
@@ -187,12 +192,21 @@ class PieceReader(ClaimReader):
     def _finding(self, rule, severity, message, **where):
         unreadable = self.unreadable
         found = super()._finding(rule, severity, message, **where)
-        if where.get("claim") is None and where.get("held") is None and \
-                (rule != "EDI007" or where.get("segment") == "HL"):
+        claim, held = where.get("claim"), where.get("held")
+        if claim is None and held is None and (rule != "EDI007" or where.get("segment") == "HL"):
             # an envelope finding, or one the piece's own edges make up: the driver
             # reports the whole file's; an HL's verdict still marks its claims held.
-            # (A segment's own EDI007 outside a claim, or one held for lines outside
-            # any claim, is the piece's to report.)
             self.findings.pop()
             self.unreadable = unreadable
+        elif not self._own(where.get("segment_index")) and \
+                (claim is None or not self._own(claim.first_index)):
+            # a segment of the piece's context, not of a claim in its range (a bad
+            # segment id, lines outside any claim): the piece whose range holds it
+            # reports it.  (A segment's own EDI007 outside a claim, or one held for
+            # lines outside any claim, is the piece's to report if in its range.)
+            (self.findings if held is None else held).pop()
+            self.unreadable = unreadable
         return found
+
+    def _own(self, index) -> bool:
+        return index is not None and self._first <= index <= self._last

@@ -28,12 +28,13 @@ from dataclasses import dataclass, field
 from ..claims import ClaimReader
 from ..engine import FileResult
 from ..files import HashingReader
-from ..x12.reader import SegmentReader, X12SyntaxError, sniff_encoding
+from ..x12.reader import ISA_LENGTH, SegmentReader, X12SyntaxError, sniff_encoding
 from .pieces import Piece, SegmentSource, Span, _Run, file_identity
 
 TAGS = ("HL", "ST", "SE", "GS", "GE", "ISA", "IEA")  # and a CLM where a piece is cut
 _HEAD = itemgetter(slice(0, 3))
 ENVELOPE = ("ISA", "GS", "ST", "SE", "GE", "IEA")
+_STAND_IN = "ZZZ"  # a segment the claim reader passes over without a finding
 
 
 class EnvelopeReader(ClaimReader):
@@ -143,6 +144,7 @@ class _Above:
         self.carried: _Head | None = None  # a head that ends in a later chunk
         self.billing = self.subscriber = False
         self.unsafe = False
+        self.split_isa = False  # the interchange's ISA holds its own terminator
         self.delimiters = None  # of the chunk before: a new object after a real ISA
 
     def carry(self, batch, heads: list[str], marks) -> None:
@@ -164,7 +166,8 @@ class _Above:
 
     def context(self, batch, heads: list[str]) -> tuple | None:
         """The spans a piece starting here needs, or None if it may not start here."""
-        if self.st is None or not (self.billing and self.subscriber) or self.unsafe:
+        if self.st is None or not (self.billing and self.subscriber) or self.unsafe \
+                or self.split_isa:
             return None
         loops = sorted(self.heads.values(), key=lambda head: head.batch.first_index + head.k)
         for head in loops:
@@ -211,6 +214,9 @@ class _Above:
                 self.unsafe = self.unsafe or self.st is not None
             elif k == 0 and batch.delimiters is not self.delimiters:
                 self.isa = [whole]  # read for its delimiters
+                # a terminator inside the ISA (a space): the reader made several segments
+                # of it, which a piece's context would not hold: not cut
+                self.split_isa = len(text) < ISA_LENGTH - 1
             else:
                 self.isa = self.isa[:1] + [whole]  # read as a segment of the interchange
         if tag == "ISA":
@@ -309,8 +315,13 @@ class Scanner(SegmentSource):
             start, outside = k + 1, above.st is None
         if outside:
             give(start, len(texts))
-        elif start < len(texts):  # the reader's end-of-file findings name the last segment
-            give(len(texts) - 1, len(texts))
+        elif start < len(texts):
+            # the reader's end-of-file findings name the last segment: it gets that
+            # segment's index, but not the segment (an SV1 or LX there would open a
+            # "claim" of lines outside any claim, a bad id be reported without its claim:
+            # the worker that reads the claim judges it)
+            give(0, 0)
+            runs.append((_Run(delimiters, [_STAND_IN], first + len(texts) - 1), None))
         give(0, 0)
         above.chunk_done(batch, heads)
         return runs
