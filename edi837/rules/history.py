@@ -15,6 +15,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from ..findings import ERROR, INFO, WARNING
+from ..history.identity import is_medicare_ffs
 from ..history.records import REPLACEMENT, VOID
 from ..history.stage import days_between, interval_text, shown_date
 from . import HISTORY, history_part, rule
@@ -34,10 +35,18 @@ def duplicate_line(ctx):
     was replaced or voided since.  Replacements (CLM05-3 = 7) and voids (8)
     are never flagged, nor lines with a repeat-procedure modifier (76, 77).
     A secondary or tertiary claim for the same service (another SBR01) is not
-    a duplicate of the primary.
+    a duplicate of the primary.  Medicare fee-for-service (SBR09 MA or MB):
+    the patient is the MBI alone, so a hospital's 837I (Part A MAC) and a
+    physician's 837P (Part B MAC) meet in one history, and the same drug,
+    date and units (both administered, or both JW) billed by another
+    provider or to the other MAC is flagged too, naming the other claim's
+    billing NPI and payer.
     Why: payers deny the second of two identical lines (exact-duplicate
     edits); the usual cause is the same infusion sent twice, in two files or
-    two nights.  Flagged lines are never summed into daily totals.
+    two nights.  The MBI identifies a Medicare beneficiary across the Part A
+    and Part B MACs, and a hospital's 837I and a physician's 837P billing the
+    same drug for the same date is the drug billed twice (billing-rules.md
+    §9.7).  Flagged lines are never summed into daily totals.
     PASS:
         CLM*C1*9400***11:B:1*Y*A*Y*Y
         HI*ABK:G35A
@@ -89,6 +98,7 @@ def duplicate_line(ctx):
     record = ctx.record
     if record.frequency in (REPLACEMENT, VOID) or not ctx.visible:
         return
+    medicare = is_medicare_ffs(record.filing_indicator)
     for position, line in enumerate(record.lines):
         if REPEAT_MODIFIERS.intersection(line.modifiers):
             continue
@@ -104,6 +114,30 @@ def duplicate_line(ctx):
                             "modifiers, NDC and billing provider)", line=line,
                             value=row.claim_id)
                 break
+        else:
+            if medicare:
+                _billed_by_another_provider(ctx, position, line)
+
+
+def _billed_by_another_provider(ctx, position: int, line) -> None:
+    """Medicare FFS: the beneficiary's history holds both MACs' claims (the patient
+    is the MBI alone), so the same drug, date and units billed by another
+    provider or under the other MAC (a hospital's 837I to Part A, a physician's
+    837P to Part B) is the drug billed twice (billing-rules.md §9.7)."""
+    record = ctx.record
+    for row in ctx.visible:
+        if (row.hcpcs == line.hcpcs and row.date == line.date and row.units == line.units
+                and row.discarded == line.discarded
+                and row.responsibility == record.responsibility
+                and (row.npi != record.billing_npi or row.payer != record.payer_id)):
+            ctx.duplicates.add(position)
+            ctx.finding(f"{line.hcpcs} {line.units_text} units on {shown_date(line.date)} "
+                        f"already billed on claim {row.claim_id} by billing provider "
+                        f"{row.npi or '(none)'} to payer {row.payer or '(none)'}: the same "
+                        "Medicare beneficiary (MBI) and drug, billed twice across providers "
+                        "or MACs (Part A 837I and Part B 837P)", line=line,
+                        value=row.claim_id)
+            return
 
 
 def _doses(ctx, hcpcs: str) -> dict[str, list]:

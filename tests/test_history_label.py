@@ -1,0 +1,143 @@
+"""Issue 23, the history's part: Medicare identity across MACs (item 4), the
+dose schedule per ingredient and per label revision (item 3), DOC001's first
+dose (item 10) and replacements that change nothing (item 11).
+
+Each case is a PASS and a FAIL fragment, checked as nights against one store.
+"""
+import secrets
+
+import pytest
+
+from edi837.drugs import load_drug_table
+from edi837.engine import Engine
+from edi837.history import HistoryStore, PatientKeys
+from edi837.x12.fragment import wrap_claims
+
+TABLE = load_drug_table()
+HOSPITAL = "NM1*85*2*SYNTHETIC HOSPITAL*****XX*2222222220"
+CLINIC = "NM1*85*2*SYNTHETIC NEUROLOGY CLINIC*****XX*3333333336"
+
+# a hospital outpatient 837I (type of bill 131) and a physician 837P, one dose each
+P_CLAIM = """
+CLM*{id}*{charge}***11:B:{freq}*Y*A*Y*Y
+HI*ABK:G35A
+NM1*82*1*RENDER*RAY****XX*1234567893
+NM1*77*2*SUITE*****XX*1234567893
+N3*1 MAIN ST
+N4*SPRINGFIELD*IL*627010000
+LX*1
+SV1*HC:{hcpcs}:JZ*{charge}*UN*{units}***1
+DTP*472*D8*{date}
+LIN**N4*{ndc}
+CTP****{ml}*ML
+NM1*DK*1*ORDER*OLA****XX*1234567893
+"""
+I_CLAIM = """
+CLM*{id}*{charge}***13:A:{freq}**A*Y*Y
+DTP*434*RD8*{date}-{date}
+CL1*1*1*01
+HI*ABK:G35A
+NM1*71*1*ATTEND*ANN****XX*1234567893
+NM1*77*2*SUITE*****XX*1234567893
+N3*1 MAIN ST
+N4*SPRINGFIELD*IL*627010000
+LX*1
+SV2*0636*HC:{hcpcs}:JZ*{charge}*UN*{units}
+DTP*472*D8*{date}
+LIN**N4*{ndc}
+CTP****{ml}*ML
+"""
+NDC = {"J2350": ("50242015001", 10), "J2351": ("50242055401", 23)}
+
+
+def claim_text(kind, claim_id, date, units=600, hcpcs="J2350", frequency="1"):
+    ndc, ml_per = NDC[hcpcs]
+    ml = ml_per * units // 300 if hcpcs == "J2350" else ml_per
+    return (P_CLAIM if kind == "837P" else I_CLAIM).format(
+        id=claim_id, charge=units * 15, freq=frequency, hcpcs=hcpcs, units=units,
+        date=date, ndc=ndc, ml=ml)
+
+
+def night(tmp_path, name, kind, *claims, payer="PARTB01", filing="MB", billing=CLINIC):
+    path = tmp_path / name
+    path.write_text(wrap_claims("".join(claims), kind, payer_id=payer, filing=filing,
+                                billing=billing, control=f"{abs(hash(name)) % 10 ** 9:09d}"))
+    return path
+
+
+def hospital(tmp_path, name, *claims, filing="MA", payer="PARTA01"):
+    return night(tmp_path, name, "837I", *claims, payer=payer, filing=filing,
+                 billing=HOSPITAL)
+
+
+@pytest.fixture
+def store(tmp_path):
+    opened = HistoryStore.open(tmp_path / "history.sqlite3", secrets.token_bytes(32))
+    yield opened
+    opened.close()
+
+
+def run(store, *paths, config=None):
+    engine = Engine(TABLE, config, history=store)
+    try:
+        results = [engine.check_file(path) for path in paths]
+    finally:
+        engine.close()
+    return [[f for f in result.findings] for result in results]
+
+
+def codes(findings, prefixes=("HIS", "UNT001", "UNT002", "DOC001")):
+    return sorted((f.rule, f.claim_id) for f in findings if f.rule.startswith(prefixes))
+
+
+# -- item 4: one Medicare beneficiary, two MACs -------------------------------------------
+def test_medicare_ffs_patient_is_the_mbi_alone():
+    keys = PatientKeys(secrets.token_bytes(32))
+
+    class Person:
+        member_id, birth_date, first_name = "1EG4TE5MK73", "19500101", "JANE"
+
+    class Claim:
+        subscriber = patient_person = Person()
+        subscriber_id = ""
+
+        def __init__(self, payer_id, filing):
+            self.payer_id, self.filing_indicator = payer_id, filing
+
+    part_a, part_b = keys.of_claim(Claim("PARTA01", "MA")), keys.of_claim(Claim("PARTB01", "MB"))
+    assert part_a == part_b == keys.medicare("1eg4te5mk73 ")
+    # a commercial plan keeps payer, member id, birth date and first name
+    assert keys.of_claim(Claim("PARTB01", "CI")) != part_b
+    assert keys.of_claim(Claim("PLAN01", "CI")) != keys.of_claim(Claim("PLAN02", "CI"))
+    # Medicare Advantage (16) is a plan of its own: not the MBI key
+    assert keys.of_claim(Claim("PARTB01", "16")) != part_b
+
+
+def test_hospital_837i_and_physician_837p_for_one_mbi_meet_in_one_history(tmp_path, store):
+    hospital_night = hospital(tmp_path, "hospital.edi", claim_text("837I", "H1", "20260115"))
+    # PASS: the physician bills the next maintenance dose, six months later
+    later = night(tmp_path, "later.edi", "837P", claim_text("837P", "P1", "20260716"))
+    run(store, hospital_night)
+    assert codes(run(store, later)[0]) == []  # not a first dose: the 837I's is seen
+
+
+def test_the_same_dose_billed_to_both_macs_is_hi001(tmp_path, store):
+    run(store, hospital(tmp_path, "hospital.edi", claim_text("837I", "H1", "20260115")))
+    [found] = run(store, night(tmp_path, "clinic.edi", "837P",
+                               claim_text("837P", "P1", "20260115")))
+    assert codes(found) == [("HIS001", "P1")]
+    [his001] = [f for f in found if f.rule == "HIS001"]
+    assert his001.severity == "error" and his001.value == "H1"
+    assert "already billed on claim H1 by billing provider 2222222220 to payer PARTA01" \
+        in his001.message and "Medicare beneficiary" in his001.message
+    # the duplicate is not summed: no UNT002 (1200 units) on top of it
+
+
+def test_a_commercial_member_under_two_payers_stays_two_histories(tmp_path, store):
+    run(store, hospital(tmp_path, "hospital.edi", claim_text("837I", "H1", "20260115"),
+                        filing="CI", payer="PLAN01"))
+    [found] = run(store, night(tmp_path, "clinic.edi", "837P",
+                               claim_text("837P", "P1", "20260115"), filing="CI",
+                               payer="PLAN02"))
+    assert ("HIS001", "P1") not in codes(found)
+    assert ("HIS003", "P1") in codes(found)  # another payer: another member
