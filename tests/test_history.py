@@ -207,8 +207,10 @@ def test_schedule(tmp_path, store, first, second, units, flagged):
     assert bool(his002) == flagged
     if flagged and units == 600:
         assert his002[0].message == (
-            "J2350: 600 units on 2026-03-02, 98 days after 600 units on claim C1 on "
-            "2025-11-24; the label's interval is 6 months (flagged under 140 days)")
+            "J2350: 600 units on 2026-03-02, 98 days after J2350 600 units on claim C1 on "
+            "2025-11-24; the label's interval is 6 months; Ocrevus label before the 5/2026 "
+            "revision of §2.3: \"Doses of OCREVUS must be separated by at least 5 months\" "
+            "(150 days)")
 
 
 def test_a_late_claim_is_judged_against_the_dose_after_it(tmp_path, store):
@@ -216,7 +218,7 @@ def test_a_late_claim_is_judged_against_the_dose_after_it(tmp_path, store):
     [result] = run(store, night(tmp_path, "b.edi", subscriber(2), claim("C1", "20251124")))
     [finding] = [f for f in result.findings if f.rule == "HIS002"]
     assert finding.claim_id == "C1"
-    assert "a claim for an earlier date), 98 days before 600 units on claim C2 on " \
+    assert "a claim for an earlier date), 98 days before J2350 600 units on claim C2 on " \
            "2026-03-02" in finding.message
 
 

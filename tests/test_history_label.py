@@ -141,3 +141,60 @@ def test_a_commercial_member_under_two_payers_stays_two_histories(tmp_path, stor
                                payer="PLAN02"))
     assert ("HIS001", "P1") not in codes(found)
     assert ("HIS003", "P1") in codes(found)  # another payer: another member
+
+
+# -- item 3: one schedule per ingredient, the interval per label revision ------------------
+def his002(findings):
+    return [f for f in findings if f.rule == "HIS002"]
+
+
+def test_zunovo_six_months_after_an_iv_dose_is_on_schedule(tmp_path, store):
+    run(store, night(tmp_path, "a.edi", "837P", claim_text("837P", "C1", "20251124")))
+    [found] = run(store, night(tmp_path, "b.edi", "837P",
+                               claim_text("837P", "C2", "20260525", 920, "J2351")))
+    assert his002(found) == []
+    assert ("HIS003", "C2") not in codes(found)  # not the first ocrelizumab dose seen
+
+
+def test_zunovo_100_days_after_a_600_mg_iv_dose_is_his002(tmp_path, store):
+    run(store, night(tmp_path, "a.edi", "837P", claim_text("837P", "C1", "20251124")))
+    [found] = run(store, night(tmp_path, "b.edi", "837P",
+                               claim_text("837P", "C2", "20260304", 920, "J2351")))
+    [warning] = his002(found)
+    assert warning.severity == "warning" and warning.hcpcs == "J2351"
+    assert warning.value == "100"
+    assert warning.message.startswith(
+        "J2351: 920 units on 2026-03-04, 100 days after J2350 600 units on claim C1 on "
+        "2025-11-24 (the same ingredient, ocrelizumab); the label's interval is 6 months")
+
+
+@pytest.mark.parametrize("first, second, flagged, revision", [
+    # before the 5/2026 revision: "at least 5 months" (150 days)
+    ("20251001", "20260228", False, None),  # 150 days
+    ("20251001", "20260223", True, "before the 5/2026 revision"),  # 145 days
+    # from 5/2026: "at least 20 weeks" (140) or "5 months" (150): flagged under 150
+    ("20260101", "20260601", False, None),  # 151 days
+    ("20260101", "20260526", True, "of 5/2026"),  # 145 days: too soon under one wording
+])
+def test_the_interval_is_the_label_revisions_on_the_date_of_service(
+        tmp_path, store, first, second, flagged, revision):
+    run(store, night(tmp_path, "a.edi", "837P", claim_text("837P", "C1", first)))
+    [found] = run(store, night(tmp_path, "b.edi", "837P", claim_text("837P", "C2", second)))
+    assert bool(his002(found)) == flagged
+    if flagged:
+        message = his002(found)[0].message
+        assert f"Ocrevus label {revision}" in message
+        if revision == "of 5/2026":  # both wordings, with their sources
+            assert '"Doses of OCREVUS must be separated by at least 20 weeks" (140 days' \
+                in message and "at least 5 months\" (150 days" in message
+            assert "sources disagree, flagged under the longer (150 days)" in message
+
+
+def test_each_label_wording_in_the_table_has_its_source():
+    schedule = TABLE.drug("J2350").schedule
+    assert [i.valid_to for i in schedule.label_intervals if i.valid_to] and \
+        [i.valid_from for i in schedule.label_intervals if i.valid_from]
+    for revision in schedule.label_intervals:
+        for wording in revision.wordings:
+            assert wording.provenance.source and wording.provenance.confidence
+    assert TABLE.drug("J2351").schedule.ingredient == schedule.ingredient == "ocrelizumab"

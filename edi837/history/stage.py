@@ -200,8 +200,8 @@ class HistoryStage:
                 return False
             total = days.setdefault((line.hcpcs, line.date), [0, 0])
             total[1 if line.discarded else 0] += line.units
-            if drugs_on.setdefault(line.hcpcs, line.date) != line.date:
-                return False  # one drug on two dates: HIS002 compares them
+            if drugs_on.setdefault(self._schedule_of(line.hcpcs), line.date) != line.date:
+                return False  # one drug (molecule) on two dates: HIS002 compares them
         drug = self.table.drug
         for (hcpcs, _), (administered, discarded) in days.items():
             found = drug(hcpcs)
@@ -212,6 +212,13 @@ class HistoryStage:
             if found.max_units_per_day is not None and administered > found.max_units_per_day:
                 return False
         return True
+
+    def _schedule_of(self, hcpcs: str) -> str:
+        """The schedule a code's doses belong to: its ingredient's (J2350 and J2351:
+        ocrelizumab), or its own."""
+        drug = self.table.drug(hcpcs)
+        schedule = drug.schedule if drug is not None else None
+        return schedule.ingredient if schedule is not None and schedule.ingredient else hcpcs
 
     def _codes_of(self, plan: list) -> frozenset:
         codes = self._plan_codes.get(id(plan))

@@ -17,8 +17,9 @@ from decimal import Decimal
 from ..findings import ERROR, INFO, WARNING
 from ..history.identity import is_medicare_ffs
 from ..history.records import REPLACEMENT, VOID
-from ..history.stage import days_between, interval_text, shown_date
+from ..history.stage import shown_date
 from . import HISTORY, history_part, rule
+from .doses import dose_text, doses_of, ingredients, molecule, out_of_schedule, same_schedule
 from .groups import number
 
 REPEAT_MODIFIERS = frozenset(["76", "77"])  # repeat procedure by the same / another physician
@@ -140,65 +141,31 @@ def _billed_by_another_provider(ctx, position: int, line) -> None:
             return
 
 
-def _doses(ctx, hcpcs: str) -> dict[str, list]:
-    """Administered units per date of service for the drug: the history's and this
-    claim's (not duplicates, not JW), with the first claim id of each date."""
-    doses: dict[str, list] = {}
-    for row in ctx.earlier(hcpcs):
-        if row.discarded or row.units is None:
-            continue
-        entry = doses.setdefault(row.date, [Decimal(0), row.claim_id])
-        entry[0] += row.units
-    for _, line in ctx.counted_lines():
-        if line.hcpcs != hcpcs or line.discarded or line.units is None:
-            continue
-        entry = doses.setdefault(line.date, [Decimal(0), ctx.record.claim_id])
-        entry[0] += line.units
-    return {date: entry for date, entry in doses.items() if entry[0] > 0 and date}
-
-
-def _out_of_schedule(schedule, doses: dict, dates: list[str], at: int) -> tuple | None:
-    """(days between, what the label says, second induction dose) when the dose at
-    ``dates[at]`` is out of schedule after the one before it; else None."""
-    if at <= 0 or at >= len(dates):
-        return None
-    previous, current = dates[at - 1], dates[at]
-    gap = days_between(previous, current)
-    if gap is None:
-        return None
-    induction = schedule.induction_dose
-    if induction and doses[current][0] == induction and doses[previous][0] == induction:
-        before = days_between(dates[at - 2], previous) if at >= 2 else None
-        if before is None or before >= schedule.maintenance_min_days:
-            # the second dose of an induction pair (or a restart after a long gap)
-            low, high = schedule.induction_window_days or (0, schedule.maintenance_min_days)
-            if low <= gap <= high or gap >= schedule.maintenance_min_days:
-                return None
-            return (gap, f"the label's induction pair is {schedule.induction_interval_days} "
-                         f"days apart (allowed {low}-{high})", True)
-    if gap < schedule.maintenance_min_days:
-        return (gap, f"the label's interval is "
-                     f"{interval_text(schedule.maintenance_interval_days)} (flagged under "
-                     f"{schedule.maintenance_min_days} days)", False)
-    return None
-
-
 @rule("HIS002", WARNING, scope=HISTORY)
-def dose_out_of_schedule(ctx):
+def doseout_of_schedule(ctx):
     """Dose out of schedule, by the drug table's schedule data.
 
     What it does: for a drug with a schedule in the drug table (J2350: a
     300-unit induction pair about 14 days apart, allowed 10-21, then 600
-    units every 6 months, flagged under 140 days), compares each date's
-    administered units with the nearest dose before it and, for a late claim
-    for an earlier date, the nearest dose after it.  Flags a dose much
-    earlier than the interval, or a second induction dose far from the
-    14-day mark.  The message names the other dose's date and claim.  Payer
-    profiles may override the windows.
+    units every 6 months), compares each date's administered amount with
+    the nearest dose before it and, for a late claim for an earlier date,
+    the nearest dose after it.  The schedule is per ingredient: J2350 (IV)
+    and J2351 (Ocrevus Zunovo, 920 mg every 6 months) are both ocrelizumab,
+    so a switch from one to the other is judged against the last dose of
+    either.  Flags a dose sooner than the label's minimum interval, or a
+    second induction dose far from the 14-day mark.  The minimum interval
+    is the one of the label revision in force on the later date of service
+    (the drug table's `label_intervals`, each wording with its source):
+    before 5/2026 "at least 5 months" (150 days); from the 5/2026 revision
+    the manufacturer's pages disagree ("at least 20 weeks", 140 days, or "at
+    least 5 months"), so the longer is flagged.  The message names the
+    other dose's code, units, date and claim, and the label revision.  A
+    payer profile's `maintenance_min_days` replaces the label's interval.
     Why: payers apply the label's schedule per member across claims
     (BCBS Alabama PH-0298: 300 units on day 1 and day 15, then 600 every 6
     months); a dose out of it is denied or needs a prior authorisation
-    (billing-rules.md §8.1).  The windows are the project's choice.
+    (billing-rules.md §8.1, §9.5).  The induction window is the project's
+    choice; a warning, never a hold, since the wording is unconfirmed.
     PASS:
         CLM*C1*4900***11:B:1*Y*A*Y*Y
         HI*ABK:G35A
@@ -243,45 +210,68 @@ def dose_out_of_schedule(ctx):
         LX*2
         SV1*HC:96365*400*UN*1***1
         DTP*472*D8*20260302
+    FAIL:
+        CLM*C1*9400***11:B:1*Y*A*Y*Y
+        HI*ABK:G35A
+        LX*1
+        SV1*HC:J2350:JZ*9000*UN*600***1
+        DTP*472*D8*20251124
+        LIN**N4*50242015001
+        CTP****20*ML
+        LX*2
+        SV1*HC:96365*400*UN*1***1
+        DTP*472*D8*20251124
+        --- next night ---
+        CLM*C2*14200***11:B:1*Y*A*Y*Y
+        HI*ABK:G35A
+        LX*1
+        SV1*HC:J2351:JZ*13800*UN*920***1
+        DTP*472*D8*20260304
+        LIN**N4*50242055401
+        CTP****23*ML
+        LX*2
+        SV1*HC:96401*400*UN*1***1
+        DTP*472*D8*20260304
     Fix safety: none (the dates are in the infusion record; an early dose may
     be authorised).
     """
     groups = ctx.groups()
     claim_hcpcs = dict.fromkeys(hcpcs for hcpcs, _ in groups)
-    if not ctx.visible and len(claim_hcpcs) == len(groups):
+    if not ctx.visible and len(claim_hcpcs) == len(groups) and \
+            len(ingredients(ctx.table, claim_hcpcs)) == len(claim_hcpcs):
         return  # one date per drug and no history: nothing to compare a dose with
     for hcpcs in claim_hcpcs:
         drug = ctx.table.drug(hcpcs)
         schedule = ctx.schedule(drug) if drug is not None else None
         if schedule is None:
             continue
-        doses = _doses(ctx, hcpcs)
+        doses = doses_of(ctx, same_schedule(ctx.table, hcpcs, schedule))
         dates = sorted(doses)
+        per_unit = drug.amount_per_unit
         mine = dict.fromkeys(line.date for _, line in ctx.counted_lines()
                              if line.hcpcs == hcpcs and not line.discarded and line.date in doses)
         for date in mine:
             at = dates.index(date)
             line = next(line for _, line in ctx.counted_lines()
                         if line.hcpcs == hcpcs and line.date == date and not line.discarded)
-            here = f"{hcpcs}: {number(doses[date][0])} units on {shown_date(date)}"
-            found = _out_of_schedule(schedule, doses, dates, at)
+            units = sum((l.units for _, l in ctx.counted_lines()
+                         if l.hcpcs == hcpcs and l.date == date and not l.discarded
+                         and l.units is not None), Decimal(0))
+            here = f"{hcpcs}: {number(units)} units on {shown_date(date)}"
+            found = out_of_schedule(schedule, doses, dates, at, per_unit)
             if found:
                 gap, label, induction = found
-                other = _dose(doses, dates[at - 1])
+                other = dose_text(doses, dates[at - 1])
                 other = f"the first induction dose ({other})" if induction else other
-                ctx.finding(f"{here}, {gap} days after {other}; {label}", line=line,
-                            value=str(gap))
-            found = _out_of_schedule(schedule, doses, dates, at + 1)
+                ctx.finding(f"{here}, {gap} days after {other}{molecule(doses, dates[at - 1], hcpcs, schedule)}; "
+                            f"{label}", line=line, value=str(gap))
+            found = out_of_schedule(schedule, doses, dates, at + 1, per_unit)
             if found:  # a late claim for an earlier date, judged with the dose after it
                 gap, label, _ = found
                 ctx.finding(f"{here} (a claim for an earlier date), {gap} days before "
-                            f"{_dose(doses, dates[at + 1])}; {label}", line=line,
-                            value=str(gap))
-
-
-def _dose(doses: dict, date: str) -> str:
-    units, claim_id = doses[date]
-    return f"{number(units)} units on claim {claim_id} on {shown_date(date)}"
+                            f"{dose_text(doses, dates[at + 1])}"
+                            f"{molecule(doses, dates[at + 1], hcpcs, schedule)}; {label}",
+                            line=line, value=str(gap))
 
 
 @rule("HIS003", INFO, scope=HISTORY)
@@ -289,7 +279,9 @@ def first_dose_seen(ctx):
     """First dose of this drug seen for this member.
 
     What it does: notes the first line of a drug from the drug table that the
-    history has never seen for this patient (no earlier or later dose in it).
+    history has never seen for this patient (no earlier or later dose in it);
+    codes of one ingredient are one drug (a J2351 dose after a J2350 dose is
+    no first ocrelizumab dose).
     Only with a history that outlives the run (`check --history FILE`, or
     `batch`): a run on its own cannot tell a first dose from a member it has
     not seen before.  A member whose member id or payer changes starts a new
@@ -336,10 +328,16 @@ def first_dose_seen(ctx):
     seen = set()
     for _, line in ctx.counted_lines():
         hcpcs = line.hcpcs
-        if hcpcs in seen or not line.in_table or line.discarded:
+        if not line.in_table or line.discarded:
             continue
-        seen.add(hcpcs)
-        if any(row.hcpcs == hcpcs for row in ctx.live):  # a replaced original counts
+        drug = ctx.table.drug(hcpcs)
+        codes = same_schedule(ctx.table, hcpcs, drug.schedule) \
+            if drug is not None and drug.schedule is not None else {hcpcs: drug}
+        group = min(codes)  # the molecule: J2350 and J2351 are one (ocrelizumab)
+        if group in seen:
+            continue
+        seen.add(group)
+        if any(row.hcpcs in codes for row in ctx.live):  # a replaced original counts
             continue
         ctx.first_seen.add(hcpcs)
         ctx.finding(f"first {hcpcs} dose seen for this member ({line.units_text} units on "
