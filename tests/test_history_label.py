@@ -198,3 +198,19 @@ def test_each_label_wording_in_the_table_has_its_source():
         for wording in revision.wordings:
             assert wording.provenance.source and wording.provenance.confidence
     assert TABLE.drug("J2351").schedule.ingredient == schedule.ingredient == "ocrelizumab"
+
+
+# -- item 11: a replacement that changes nothing makes no new schedule pair ----------------
+def test_a_replacement_keeping_date_code_and_units_is_no_new_pair(tmp_path, store):
+    run(store, night(tmp_path, "a.edi", "837P", claim_text("837P", "C1", "20251001", 300)))
+    [late] = run(store, night(tmp_path, "b.edi", "837P",
+                              claim_text("837P", "C2", "20251105", 300)))
+    assert [(f.rule, f.claim_id) for f in his002(late)] == [("HIS002", "C2")]  # 35 days
+    # PASS: C1 replaced with the same date, code and units: already judged
+    [again] = run(store, night(tmp_path, "c.edi", "837P",
+                               claim_text("837P", "C1", "20251001", 300, frequency="7")))
+    assert his002(again) == []
+    # FAIL: a replacement that moves the dose is a new pair, judged again
+    [moved] = run(store, night(tmp_path, "d.edi", "837P",
+                               claim_text("837P", "C2", "20251108", 300, frequency="7")))
+    assert [(f.rule, f.claim_id) for f in his002(moved)] == [("HIS002", "C2")]

@@ -149,7 +149,9 @@ def doseout_of_schedule(ctx):
     300-unit induction pair about 14 days apart, allowed 10-21, then 600
     units every 6 months), compares each date's administered amount with
     the nearest dose before it and, for a late claim for an earlier date,
-    the nearest dose after it.  The schedule is per ingredient: J2350 (IV)
+    the nearest dose after it (a replacement, CLM05-3 = 7, that keeps the
+    date, code and units of the claim it replaces is not judged again).  The
+    schedule is per ingredient: J2350 (IV)
     and J2351 (Ocrevus Zunovo, 920 mg every 6 months) are both ocrelizumab,
     so a switch from one to the other is judged against the last dose of
     either.  Flags a dose sooner than the label's minimum interval, or a
@@ -250,6 +252,7 @@ def doseout_of_schedule(ctx):
         per_unit = drug.amount_per_unit
         mine = dict.fromkeys(line.date for _, line in ctx.counted_lines()
                              if line.hcpcs == hcpcs and not line.discarded and line.date in doses)
+        unchanged = _replaced_doses(ctx, hcpcs)
         for date in mine:
             at = dates.index(date)
             line = next(line for _, line in ctx.counted_lines()
@@ -257,6 +260,8 @@ def doseout_of_schedule(ctx):
             units = sum((l.units for _, l in ctx.counted_lines()
                          if l.hcpcs == hcpcs and l.date == date and not l.discarded
                          and l.units is not None), Decimal(0))
+            if unchanged.get(date) == units:
+                continue  # a replacement keeping the dose: judged when first billed
             here = f"{hcpcs}: {number(units)} units on {shown_date(date)}"
             found = out_of_schedule(schedule, doses, dates, at, per_unit)
             if found:
@@ -272,6 +277,19 @@ def doseout_of_schedule(ctx):
                             f"{dose_text(doses, dates[at + 1])}"
                             f"{molecule(doses, dates[at + 1], hcpcs, schedule)}; {label}",
                             line=line, value=str(gap))
+
+
+def _replaced_doses(ctx, hcpcs: str) -> dict[str, Decimal]:
+    """A replacement's original (CLM05-3 = 7): its administered units of the code
+    per date.  A replacement that keeps a date, code and units creates no new
+    schedule pair: that dose was judged (and any HIS002 said) when first billed."""
+    if ctx.record.frequency != REPLACEMENT:
+        return {}
+    doses: dict[str, Decimal] = {}
+    for row in ctx.original:
+        if row.hcpcs == hcpcs and not row.discarded and row.units is not None:
+            doses[row.date] = doses.get(row.date, Decimal(0)) + row.units
+    return doses
 
 
 @rule("HIS003", INFO, scope=HISTORY)
