@@ -61,6 +61,7 @@ class ClaimShapes:
         line_date = claim.line_date
         return (
             claim.kind, id(profile), tuple(d.code for d in claim.diagnoses),
+            claim.frequency, claim.payer_responsibility,  # DOC001: not on voids, secondaries
             claim.billing_provider.entity_type if claim.billing_provider else None,
             claim.rendering is not None, claim.attending is not None,
             claim.facility is not None, claim.referring is not None,

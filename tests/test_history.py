@@ -101,7 +101,8 @@ def test_duplicate_in_the_same_file_is_flagged_and_not_summed(tmp_path):
 def test_duplicate_in_a_later_run_is_flagged(tmp_path, store):
     monday = night(tmp_path, "monday.edi", subscriber(2), claim("C1", "20260115"))
     tuesday = night(tmp_path, "tuesday.edi", subscriber(2), claim("C1", "20260115"))
-    assert sorted(ours(run(store, monday)[0])) == [("DOC001", "C1"), ("HIS003", "C1")]
+    # a first 600 mg dose seen: a maintenance dose, so no first-dose DOC001 (issue 23)
+    assert sorted(ours(run(store, monday)[0])) == [("HIS003", "C1")]
     assert ours(run(store, tuesday)[0]) == [("HIS001", "C1")]
     # the duplicate was held (an error), so it is not in the history twice; only
     # drug lines are kept (not the 96365 administration line)
@@ -235,14 +236,15 @@ def test_a_payer_profile_overrides_the_schedule_window(tmp_path, store):
 
 # -- first dose seen ---------------------------------------------------------------------------
 def test_first_dose_and_its_documentation_only_with_a_store(tmp_path, store):
-    path = night(tmp_path, "a.edi", subscriber(2), claim("C1", "20251001", units=600))
-    assert ours(run(None, path)[0]) == []  # a run alone cannot tell a first dose
+    path = night(tmp_path, "a.edi", subscriber(2), claim("C1", "20251001", units=300))
+    # a run alone cannot tell a first dose: DOC001 on the dose size, no HIS003
+    assert ours(run(None, path)[0]) == [("DOC001", "C1")]
     [result] = run(store, path)
     assert sorted(ours(result)) == [("DOC001", "C1"), ("HIS003", "C1")]
     doc = next(f for f in result.findings if f.rule == "DOC001")
     assert "first J2350 dose seen for this member" in doc.message
-    # a later 300-unit dose is no first dose: no DOC001 on its size
-    later = night(tmp_path, "b.edi", subscriber(2), claim("C2", "20260402", units=300))
+    # the second induction dose is no first dose: no DOC001 on its size
+    later = night(tmp_path, "b.edi", subscriber(2), claim("C2", "20251015", units=300))
     assert [rule for rule, _ in ours(run(store, later)[0])] == []
 
 

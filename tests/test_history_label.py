@@ -214,3 +214,63 @@ def test_a_replacement_keeping_date_code_and_units_is_no_new_pair(tmp_path, stor
     [moved] = run(store, night(tmp_path, "d.edi", "837P",
                                claim_text("837P", "C2", "20251108", 300, frequency="7")))
     assert [(f.rule, f.claim_id) for f in his002(moved)] == [("HIS002", "C2")]
+
+
+# -- item 10: DOC001, the first-dose note, only on a first dose of the primary claim -------
+def doc001(findings):
+    return [f for f in findings if f.rule == "DOC001"]
+
+
+def test_doc001_not_on_a_600_mg_maintenance_dose_seen_first(tmp_path, store):
+    # FAIL before: the history's first dose of a member, 600 mg, got the note
+    [found] = run(store, night(tmp_path, "a.edi", "837P", claim_text("837P", "C1", "20251124")))
+    assert codes(found) == [("HIS003", "C1")]
+    # PASS: a first 300 mg dose gets it, on the first dose seen
+    [first] = run(store, night(tmp_path, "b.edi", "837P", claim_text("837P", "C9", "20251124",
+                                                                     300), filing="CI"))
+    [note] = doc001(first)
+    assert "first J2350 dose seen for this member" in note.message and note.value == "300"
+
+
+@pytest.mark.parametrize("with_store", [False, True])
+def test_doc001_not_on_a_secondary_or_medigap_claim(tmp_path, store, with_store):
+    primary = claim_text("837P", "C1", "20251124", 300)
+    secondary = primary.replace("CLM*C1*", "CLM*C2*")
+    path = tmp_path / "secondary.edi"
+    # a Medigap supplement after Medicare: SBR01 S, the supplement's plan as payer
+    path.write_text(wrap_claims(secondary, payer_id="MEDIGAP01", filing="CI")
+                    .replace("SBR*P*18*", "SBR*S*18*"))
+    [found] = run(store if with_store else None, path)
+    assert doc001(found) == []
+    [found] = run(store if with_store else None,
+                  night(tmp_path, "primary.edi", "837P", primary, filing="CI", payer="PLAN01"))
+    assert len(doc001(found)) == 1
+
+
+def test_doc001_not_on_a_void(tmp_path):
+    [found] = run(None, night(tmp_path, "a.edi", "837P",
+                              claim_text("837P", "C1", "20251124", 300, frequency="8")))
+    assert doc001(found) == []
+    [found] = run(None, night(tmp_path, "b.edi", "837P",
+                              claim_text("837P", "C1", "20251124", 300)))
+    assert len(doc001(found)) == 1 and "likely an initial dose" in doc001(found)[0].message
+
+
+def test_a_claim_shape_never_carries_doc001_from_a_secondary_to_a_primary(tmp_path):
+    """The same claim as secondary first, then as primary, in one file: the claim
+    shape cache must tell them apart (SBR01 and CLM05-3 are in the shape)."""
+    secondary = claim_text("837P", "C1", "20251124", 300)
+    body = wrap_claims(secondary).replace("SBR*P*18*", "SBR*S*18*")
+    # a second subscriber loop, primary, with the same claim shape
+    extra = ("HL*3*1*22*0~\nSBR*P*18*******CI~\nNM1*IL*1*ROE*SAM****MI*SYN000000002~\n"
+             "N3*1 TEST LANE~\nN4*SPRINGFIELD*IL*627010000~\nDMG*D8*19700101*M~\n"
+             "NM1*PR*2*SYNTHETIC PAYER*****PI*PLAN01~\n" +
+             "~\n".join(line for line in secondary.replace("CLM*C1*", "CLM*C2*").strip()
+                        .splitlines()) + "~\n")
+    segments = body.split("SE*")
+    count = int(segments[1].split("*")[0]) + extra.count("~")
+    text = segments[0] + extra + f"SE*{count}*" + segments[1].split("*", 1)[1]
+    path = tmp_path / "both.edi"
+    path.write_text(text)
+    [found] = run(None, path)
+    assert [(f.rule, f.claim_id) for f in doc001(found)] == [("DOC001", "C2")]

@@ -15,6 +15,16 @@ from ..findings import INFO
 from . import CLAIM, rule
 
 DISCARDED = "JW"  # CMS modifier: drug amount discarded, not administered
+VOID = "8"  # CLM05-3: a void bills nothing
+
+
+def first_dose_notes_apply(frequency: str, responsibility: str) -> bool:
+    """Whether a claim can carry DOC001's documentation notes: not a void (it bills
+    nothing), and the primary payer's claim (SBR01 P): a secondary or tertiary
+    claim, such as a Medigap claim after Medicare (a supplement is never the
+    primary payer), bills a service whose documentation the primary claim was
+    annotated with.  An SBR01 left empty counts as primary (nothing to go by)."""
+    return frequency != VOID and responsibility in ("P", "")
 
 @lru_cache(maxsize=None)  # a few kinds and attributes; built for every DOC note otherwise
 def _loops(kind: str, attributes: tuple[str, ...], *, lines: bool = True) -> str:
@@ -52,7 +62,13 @@ def documentation_on_file(ctx):
     notes that apply to the administered dose (J2350, 300 units: likely an
     initial dose, so hepatitis B screening and quantitative serum
     immunoglobulins must be on file).  One finding per note, at the first
-    administered line.
+    administered line.  Never on a void (CLM05-3 = 8), nor on a claim to a
+    secondary or tertiary payer (SBR01 other than P: a Medigap supplement
+    after Medicare, say): the primary claim carries the note.  With a
+    patient history, a first-dose note goes on the first dose the history
+    sees for the member, and only when that dose is one the note is for
+    (J2350: 300 units; a 600-unit dose is a maintenance dose, whoever saw
+    the first).
     Why: the label requires HBV screening and immunoglobulins before the first
     Ocrevus dose (DailyMed, Jan 2024); an auditor asks for them, and the
     claim cannot carry them (billing-rules.md §2.4, §2.9, §3.1).
@@ -66,6 +82,15 @@ def documentation_on_file(ctx):
         CTP****20*ML
     FAIL:
         CLM*C1*4500***11:B:1*Y*A*Y*Y
+        HI*ABK:G35A
+        LX*1
+        SV1*HC:J2350:JZ*4500*UN*300***1
+        DTP*472*D8*20260115
+        LIN**N4*50242015001
+        CTP****10*ML
+    PASS:
+        CLM*C1*4500***11:B:8*Y*A*Y*Y
+        REF*F8*PAYERICN0001
         HI*ABK:G35A
         LX*1
         SV1*HC:J2350:JZ*4500*UN*300***1
@@ -95,6 +120,9 @@ def documentation_on_file(ctx):
     """
     dose = _dose(ctx)
     if dose is None:
+        return
+    claim = ctx.claim
+    if not first_dose_notes_apply(claim.frequency, claim.payer_responsibility):
         return
     drug = ctx.drug
     hcpcs = ctx.line.procedure

@@ -19,6 +19,7 @@ from ..history.identity import is_medicare_ffs
 from ..history.records import REPLACEMENT, VOID
 from ..history.stage import shown_date
 from . import HISTORY, history_part, rule
+from .docs import first_dose_notes_apply
 from .doses import dose_text, doses_of, ingredients, molecule, out_of_schedule, same_schedule
 from .groups import number
 
@@ -422,15 +423,25 @@ def void_of_nothing(ctx):
 @history_part("DOC001")
 def first_dose_documentation(ctx):
     """DOC001 with a history: the drug table's first-dose notes on the first dose
-    seen for the member (HIS003), whatever its size."""
+    seen for the member (HIS003), when it is a dose the note is for (J2350: 300
+    units, not a 600-unit maintenance dose); never on a replacement, a void or a
+    secondary payer's claim."""
     record = ctx.record
+    if record.frequency == REPLACEMENT or \
+            not first_dose_notes_apply(record.frequency, record.responsibility):
+        return
     for hcpcs in sorted(ctx.first_seen):
         drug = ctx.table.drug(hcpcs)
         notes = [note for note in drug.documentation if note.first_dose] if drug else []
-        if not notes or record.frequency in (REPLACEMENT, VOID):
+        line = next((line for _, line in ctx.counted_lines()
+                     if line.hcpcs == hcpcs and not line.discarded), None)
+        if not notes or line is None:
             continue
-        line = next(line for _, line in ctx.counted_lines()
-                    if line.hcpcs == hcpcs and not line.discarded)
+        dose = sum((l.units for l in ctx.groups().get((hcpcs, line.date), ())
+                    if not l.discarded and l.units is not None), Decimal(0))
+        # the first dose seen is no first dose when its size is not one the note
+        # is for (J2350: a 600-unit maintenance dose; the history began later)
+        notes = [note for note in notes if note.applies_to(dose)]
         for note in notes:
             ctx.finding(f"{hcpcs}, {line.units_text} units: first {hcpcs} dose seen for this "
                         f"member; {note.note}", line=line, value=line.units_text)
