@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from edi837.checklist import ITEMS
+from edi837.config import Config
 from edi837.drugs import load_drug_table
 from edi837.engine import Engine
 from edi837.rules import READER, all_rules
@@ -47,7 +49,10 @@ def run(engine, tmp_path, kind, fragment, rule=None):
     if rule is not None and rule.code.startswith("HIS"):
         store = HistoryStore.open(tmp_path / f"history-{secrets.token_hex(4)}.sqlite3",
                                   secrets.token_bytes(32))
-    engine = Engine(engine.table, history=store)
+    # a DOC note is reported on its own only when selected alone; by default the
+    # claim's notes are one DOC000 checklist (edi837.checklist)
+    config = Config(select=(rule.code,)) if rule is not None and rule.code in ITEMS else None
+    engine = Engine(engine.table, config, history=store)
     for night, part in enumerate(nights(fragment)):
         path = tmp_path / f"fragment-{night}.edi"
         path.write_text(wrap_claims(part, kind, control=f"{night + 1:09d}"))

@@ -22,6 +22,7 @@ import time
 from collections import Counter
 from typing import Iterable, Iterator
 
+from ..checklist import MARK, checklist_codes
 from ..findings import ERROR, Finding
 from ..model import parse_date
 from .records import REPLACEMENT, VOID, ClaimRecord, LineRecord, claim_record
@@ -51,12 +52,20 @@ class HistoryStage:
         self._checks = [(code, registry[code].stage_check, registry[code].severity)
                         for code in STAGE_RULES]
         self._plans: dict[int, list] = {}
+        self._checklists: dict[int, frozenset] = {}
         self._plan_codes: dict[int, frozenset] = {}
         self._window: list[ClaimRecord] = []
 
     @property
     def persistent(self) -> bool:
         return self.store.persistent
+
+    def checklist(self, profile) -> frozenset:
+        """The DOC codes folded into DOC000 for a payer profile (edi837.checklist)."""
+        codes = self._checklists.get(id(profile))
+        if codes is None:
+            codes = self._checklists[id(profile)] = checklist_codes(self.config, profile)
+        return codes
 
     @property
     def keys(self):
@@ -384,6 +393,8 @@ class HistoryContext:
         if line is not None:
             finding.extra.update(ndc=line.ndc, units=line.units_text,
                                  line_index=line.segment_index)
+        if self.rule in self.stage.checklist(self.profile):
+            finding.extra[MARK] = True  # one DOC000 per claim (edi837.checklist)
         self.findings.append(finding)
         return finding
 

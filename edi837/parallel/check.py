@@ -171,6 +171,7 @@ class ParallelCheck:
         records = read_records(unit.work + ".records")
         result.findings.extend(stage.apply_file(records, result.sha256,
                                                 keep=result.status != "unreadable"))
+        result.settle_status()  # the history's DOC notes join the claims' DOC000s
         self._remove(unit)
         file.judged = len(file.units)
         file.result = result
