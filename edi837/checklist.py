@@ -9,7 +9,8 @@ code the user names on its own (``--select DOC003``, or a configuration whose
 is reported on its own instead, as before.
 
 How: a rule context marks each DOC finding it makes for the checklist
-(``finding.extra["checklist"]``, see :func:`checklist_codes`); when a file's
+(``finding.extra["checklist"]`` holds DOC000's configured severity, see
+:func:`checklist_codes`); when a file's
 findings are all in (``FileResult.settle_status``) :func:`fold` replaces the
 marked findings of each claim with one DOC000, merging with a DOC000 folded
 earlier for the same claim (a worker folds its claims' notes; the driver's
@@ -29,14 +30,16 @@ _ITEMS = frozenset(ITEMS)
 _RANK = {INFO: 0, WARNING: 1, ERROR: 2}
 
 
-def checklist_codes(config, profile=None) -> frozenset[str]:
-    """The DOC codes folded into DOC000 for claims of ``profile``: all of them,
+def checklist_codes(config, profile=None) -> dict[str, str]:
+    """The DOC codes folded into DOC000 for claims of ``profile`` (each with the
+    severity the configuration gives DOC000, info by default): all of them,
     except those the configuration names on their own (an exact code in
     ``select`` or ``severity``, at the top level or in the profile)."""
     named = set(config.select) | set(config.severity)
     if profile is not None:
         named |= set(profile.select) | set(profile.severity)
-    return frozenset(code for code in ITEMS if code not in named)
+    severity = config.severity_of(CHECKLIST, INFO, profile)
+    return {code: severity for code in ITEMS if code not in named}
 
 
 def marked(finding: Finding) -> bool:
@@ -85,7 +88,11 @@ def checklist(notes: list[Finding]) -> Finding:
                 items.append(item)
     items.sort(key=lambda item: (item[0], item[1] or 0))
     first = min(notes, key=lambda note: (note.segment_index or 0))
-    severity = max((item[3] for item in items), key=_RANK.__getitem__, default=INFO)
+    # the most severe of the notes and of what the configuration says of DOC000
+    # (a note's mark is that severity; a DOC000 folded before, its own)
+    said = [note.severity if note.rule == CHECKLIST else note.extra[MARK] for note in notes]
+    severity = max([item[3] for item in items] + [s for s in said if s in _RANK],
+                   key=_RANK.__getitem__, default=INFO)
     return Finding(
         CHECKLIST, severity, "documentation checklist: " + _text(items), first.path,
         first.claim_first if first.claim_first is not None else first.segment_index,

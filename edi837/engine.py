@@ -48,7 +48,7 @@ class ClaimContext:
     severity: str = ERROR
     errors: int = 0  # error findings on this claim so far (an error holds the claim)
     first_doses_in_history: bool = False  # DOC001's first-dose notes come from HIS003
-    checklist: frozenset = frozenset()  # DOC codes folded into DOC000 (edi837.checklist)
+    checklist: dict = field(default_factory=dict)  # DOC codes folded into DOC000 (checklist.py)
     _groups: dict | None = None
     _support: dict = field(default_factory=dict)
 
@@ -130,7 +130,7 @@ class ClaimContext:
         if self.severity == ERROR:
             self.errors += 1
         if self.checklist and rule.code in self.checklist:
-            extra[MARK] = True  # one DOC000 per claim (edi837.checklist)
+            extra[MARK] = self.checklist[rule.code]  # one DOC000 a claim (edi837.checklist)
         self.findings.append(finding)
         return finding
 
@@ -275,7 +275,7 @@ class Engine:
         self.claim_rules = [r for r in rules.values() if r.scope == CLAIM and r.check]
         self._has = table.drugs.__contains__
         self._plans: dict[int, tuple[list, list, list]] = {}  # by id(profile)
-        self._checklists: dict[int, frozenset] = {}  # by id(profile)
+        self._checklists: dict[int, dict] = {}  # by id(profile)
 
     # -- one claim ------------------------------------------------------------------
     def _plan(self, profile) -> tuple[list, list, list]:

@@ -138,3 +138,12 @@ def test_every_report_format_carries_doc000_not_the_notes(tmp_path):
     rules = [f["rule"] for f in json.loads((tmp_path / "alone.json").read_text())
              ["files"][0]["findings"]]
     assert rules == ["DOC001", "DOC001"]  # one a 300 mg dose, on its own
+
+
+def test_a_severity_for_doc000_is_the_checklists(tmp_path):
+    config = parse_config({"severity": {"DOC000": "warning"}})
+    found = check(tmp_path, NOTED, config)
+    assert [(f.rule, f.severity) for f in found if f.rule.startswith("DOC")] == \
+        [("DOC000", "warning")]
+    # PASS: by default a note
+    assert [f.severity for f in check(tmp_path, NOTED) if f.rule == "DOC000"] == ["info"]

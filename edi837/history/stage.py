@@ -52,7 +52,7 @@ class HistoryStage:
         self._checks = [(code, registry[code].stage_check, registry[code].severity)
                         for code in STAGE_RULES]
         self._plans: dict[int, list] = {}
-        self._checklists: dict[int, frozenset] = {}
+        self._checklists: dict[int, dict] = {}
         self._plan_codes: dict[int, frozenset] = {}
         self._window: list[ClaimRecord] = []
 
@@ -60,7 +60,7 @@ class HistoryStage:
     def persistent(self) -> bool:
         return self.store.persistent
 
-    def checklist(self, profile) -> frozenset:
+    def checklist(self, profile) -> dict:
         """The DOC codes folded into DOC000 for a payer profile (edi837.checklist)."""
         codes = self._checklists.get(id(profile))
         if codes is None:
@@ -393,8 +393,9 @@ class HistoryContext:
         if line is not None:
             finding.extra.update(ndc=line.ndc, units=line.units_text,
                                  line_index=line.segment_index)
-        if self.rule in self.stage.checklist(self.profile):
-            finding.extra[MARK] = True  # one DOC000 per claim (edi837.checklist)
+        checklist = self.stage.checklist(self.profile)
+        if self.rule in checklist:  # one DOC000 a claim (edi837.checklist)
+            finding.extra[MARK] = checklist[self.rule]
         self.findings.append(finding)
         return finding
 
