@@ -277,3 +277,15 @@ def test_a_claim_shape_never_carries_doc001_from_a_secondary_to_a_primary(tmp_pa
     path.write_text(text)
     [found] = run(None, path)
     assert [(f.rule, f.claim_id) for f in doc001(found)] == [("DOC001", "C2")]
+
+
+def test_one_claim_with_both_codes_on_two_dates_is_judged_as_one_molecule(tmp_path):
+    both = claim_text("837P", "C1", "20260115") + "\n".join(
+        claim_text("837P", "X", "20260301", 920, "J2351").strip().splitlines()[6:]) + "\n"
+    both = both.replace("LX*1\nSV1*HC:J2351", "LX*2\nSV1*HC:J2351")
+    [found] = run(None, night(tmp_path, "a.edi", "837P", both))
+    assert [(f.rule, f.hcpcs, f.value) for f in his002(found)] == [("HIS002", "J2351", "45")]
+    # PASS: the same two codes six months apart
+    apart = both.replace("DTP*472*D8*20260301", "DTP*472*D8*20260720")
+    [found] = run(None, night(tmp_path, "b.edi", "837P", apart))
+    assert his002(found) == []

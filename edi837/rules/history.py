@@ -271,8 +271,11 @@ def doseout_of_schedule(ctx):
                 other = f"the first induction dose ({other})" if induction else other
                 ctx.finding(f"{here}, {gap} days after {other}{molecule(doses, dates[at - 1], hcpcs, schedule)}; "
                             f"{label}", line=line, value=str(gap))
-            found = out_of_schedule(schedule, doses, dates, at + 1, per_unit)
+            later = dates[at + 1] if at + 1 < len(dates) else None
+            found = out_of_schedule(schedule, doses, dates, at + 1, per_unit) \
+                if later is not None and doses[later][1] != ctx.record.claim_id else None
             if found:  # a late claim for an earlier date, judged with the dose after it
+                # (not when the dose after it is this claim's: that line says it)
                 gap, label, _ = found
                 ctx.finding(f"{here} (a claim for an earlier date), {gap} days before "
                             f"{dose_text(doses, dates[at + 1])}"
