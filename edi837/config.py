@@ -57,6 +57,9 @@ DEFAULT_FILE = "edi837.toml"
 NDC_REQUIRED = ("table", "j-codes")
 
 
+_CHECKLIST, _CHECKLIST_ITEMS = "DOC000", frozenset(("DOC001", "DOC002", "DOC003", "DOC004"))
+
+
 class ConfigError(Exception):
     pass
 
@@ -188,9 +191,14 @@ class Config:
 
     def enabled(self, code: str, profile: Profile | None = None) -> bool:
         select = (profile.select if profile and profile.select else ()) or self.select
-        if select and not matches(code, select):
+        # DOC000 is the DOC notes as one checklist (edi837.checklist): selecting it
+        # runs the DOC rules, ignoring it drops those not named on their own
+        checklist = code in _CHECKLIST_ITEMS
+        if select and not matches(code, select) and \
+                not (checklist and matches(_CHECKLIST, select)):
             return False
-        if matches(code, self.ignore):
+        if matches(code, self.ignore) or (checklist and _CHECKLIST in self.ignore
+                                          and code not in select):
             return False
         return not (profile and matches(code, profile.ignore))
 

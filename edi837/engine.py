@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from . import __version__
+from .checklist import MARK, checklist_codes, fold, marked
 from .claims import ClaimReader
 from .files import HashingReader
 from .shapes import ClaimShapes
@@ -49,6 +50,7 @@ class ClaimContext:
     errors: int = 0  # error findings on this claim so far (an error holds the claim)
     first_doses_in_history: bool = False  # DOC001's first-dose notes come from HIS003
     policy: object = None  # edi837.policy.ClaimPolicy: what the payer requires, and how severely
+    checklist: dict = field(default_factory=dict)  # DOC codes folded into DOC000 (checklist.py)
     _groups: dict | None = None
     _support: dict = field(default_factory=dict)
 
@@ -133,6 +135,8 @@ class ClaimContext:
             self.policy.name if self.policy is not None else None)
         if severity == ERROR:
             self.errors += 1
+        if self.checklist and rule.code in self.checklist:
+            extra[MARK] = self.checklist[rule.code]  # one DOC000 a claim (edi837.checklist)
         self.findings.append(finding)
         return finding
 
@@ -206,7 +210,13 @@ class FileResult:
 
     def settle_status(self) -> None:
         """ok or findings, once the findings are all in: notes (info) alone leave a
-        file OK; an unreadable file stays unreadable."""
+        file OK; an unreadable file stays unreadable.  Each claim's DOC notes
+        become its one DOC000 checklist here (edi837.checklist)."""
+        findings = self.findings
+        if any(map(marked, findings)):
+            self.findings = FindingStore(fold(findings))
+            if isinstance(findings, FindingStore):
+                findings.close()
         if self.status != "unreadable":
             self.status = "findings" if any(f.severity != INFO for f in self.findings) \
                 else "ok"
@@ -273,6 +283,7 @@ class Engine:
         self.claim_rules = [r for r in rules.values() if r.scope == CLAIM and r.check]
         self._has = table.drugs.__contains__
         self._plans: dict[int, tuple[list, list, list]] = {}  # by id(profile)
+        self._checklists: dict[int, dict] = {}  # by id(profile)
 
     # -- one claim ------------------------------------------------------------------
     def _plan(self, profile) -> tuple[list, list, list]:
@@ -337,8 +348,12 @@ class Engine:
                 generic_rules = [p for p in generic_rules if p[0].code in known]
             else:
                 fired = set()
+        checklist = self._checklists.get(id(profile))
+        if checklist is None:
+            checklist = self._checklists[id(profile)] = checklist_codes(self.config, profile)
         ctx = ClaimContext(claim, self.table, profile, lines, findings,
-                           first_doses_in_history=first_doses_in_history, policy=policy)
+                           first_doses_in_history=first_doses_in_history, policy=policy,
+                           checklist=checklist)
         self._apply(ctx, claim_rules, ctx, fired)
         table_drug = self.table.drug
         for line in lines:

@@ -65,6 +65,7 @@ class ClaimShapes:
         dates_token = self._table.dates_token
         return (
             claim.kind, policy.shape_id, tuple(d.code for d in claim.diagnoses), claim.facility_code,
+            claim.frequency, claim.payer_responsibility,  # DOC001: not on voids, secondaries
             claim.billing_provider.entity_type if claim.billing_provider else None,
             claim.rendering is not None, claim.attending is not None,
             claim.facility is not None, claim.referring is not None,

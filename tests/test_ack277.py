@@ -526,3 +526,26 @@ def test_readme_table_says_what_the_status_table_says():
                 assert (words[1:3] == ["with", found.second()]) == bool(found.also), rule
                 said.add(rule)
     assert set(table.rules) <= said
+
+
+# -- issue 23 item 12: a line's STC names each status once ------------------------------
+
+def test_a_line_stc_never_repeats_a_status_in_stc10(edi_file, table, tmp_path):
+    # PASS: one rule's status on the line, STC10 empty
+    one = CLEAN_J2350_CLAIM.replace("LIN**N4*50242015001\n", "LIN**N4*5024201500\n")
+    result = write(edi_file(one, name="one.edi"), table, tmp_path / "one")
+    [line] = claims_of(valid(result.output))["C1"]["lines"]
+    assert len(line["stc"]) == 1 and len(line["stc"][0]) <= 10  # no STC10
+    # FAIL before the fix: JW and JZ on one line give MOD002 and MOD003, two rows of
+    # the status table with the same A8:453; the line's STC said it twice (STC01, STC10)
+    both = CLEAN_J2350_CLAIM.replace("SV1*HC:J2350:JZ*", "SV1*HC:J2350:JW:JZ*")
+    held = {f.rule for f in findings(edi_file(both), table) if f.severity == "error"}
+    assert {"MOD002", "MOD003"} <= held
+    assert status_table().for_rule("MOD002").composite() == \
+        status_table().for_rule("MOD003").composite() == "A8:453"
+    result = write(edi_file(both, name="both.edi"), table, tmp_path / "both")
+    [line] = claims_of(valid(result.output))["C1"]["lines"]
+    for stc in line["stc"]:
+        sent = [stc[1]] + [value for value in stc[10:12] if value]
+        assert len(sent) == len(set(sent)), stc
+    assert [s[1] for s in line["stc"]] == ["A8:453"]

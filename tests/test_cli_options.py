@@ -94,10 +94,11 @@ def test_check_with_outputs_says_what_it_wrote(runner, defect, tmp_path):
 # -- item 5: --min-severity ---------------------------------------------------------------
 def test_min_severity_lists_what_the_person_asked_for(runner, defect):
     default = runner.invoke(main, ["check", str(defect)]).output
-    assert "NDC002 error" in default and "DOC004 info" not in default
+    assert "NDC002 error" in default and "DOC000 info" not in default
     assert "below warning severity not listed (--min-severity info lists them)" in default
     everything = runner.invoke(main, ["check", str(defect), "--min-severity", "info"]).output
-    assert "DOC004 info" in everything and "not listed" not in everything
+    assert "DOC000 info documentation checklist: DOC004" in everything
+    assert "not listed" not in everything
     errors = runner.invoke(main, ["check", str(defect), "--min-severity", "error"]).output
     assert "NDC002 error" in errors and " warning " not in errors.split("\n\n")[0]
     assert runner.invoke(main, ["check", str(defect), "--min-severity", "loud"]).exit_code == 2

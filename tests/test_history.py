@@ -14,12 +14,15 @@ import pytest
 from click.testing import CliRunner
 
 from edi837.cli import main
+from edi837.config import Config
 from edi837.drugs import load_drug_table
 from edi837.engine import Engine
 from edi837.history import HistoryStore, HistoryStoreError, load_key
 from edi837.x12.fragment import wrap_claims
 
 TABLE = load_drug_table()
+# DOC001 named on its own (a severity entry): reported as itself, not in DOC000
+DOC001_ALONE = Config(severity={"DOC001": "info"})
 HISTORY_CODES = ("HIS", "UNT001", "UNT002", "DOC001")
 
 
@@ -81,7 +84,7 @@ def store(tmp_path):
 
 def run(store, *paths, config=None):
     """One run over ``paths`` with ``store`` (None: the run's own history)."""
-    engine = Engine(TABLE, config, history=store)
+    engine = Engine(TABLE, config or DOC001_ALONE, history=store)
     try:
         return [engine.check_file(path) for path in paths]
     finally:
@@ -102,7 +105,8 @@ def test_duplicate_in_the_same_file_is_flagged_and_not_summed(tmp_path):
 def test_duplicate_in_a_later_run_is_flagged(tmp_path, store):
     monday = night(tmp_path, "monday.edi", subscriber(2), claim("C1", "20260115"))
     tuesday = night(tmp_path, "tuesday.edi", subscriber(2), claim("C1", "20260115"))
-    assert sorted(ours(run(store, monday)[0])) == [("DOC001", "C1"), ("HIS003", "C1")]
+    # a first 600 mg dose seen: a maintenance dose, so no first-dose DOC001 (issue 23)
+    assert sorted(ours(run(store, monday)[0])) == [("HIS003", "C1")]
     assert ours(run(store, tuesday)[0]) == [("HIS001", "C1")]
     # the duplicate was held (an error), so it is not in the history twice; only
     # drug lines are kept (not the 96365 administration line)
@@ -208,8 +212,10 @@ def test_schedule(tmp_path, store, first, second, units, flagged):
     assert bool(his002) == flagged
     if flagged and units == 600:
         assert his002[0].message == (
-            "J2350: 600 units on 2026-03-02, 98 days after 600 units on claim C1 on "
-            "2025-11-24; the label's interval is 6 months (flagged under 140 days)")
+            "J2350: 600 units on 2026-03-02, 98 days after J2350 600 units on claim C1 on "
+            "2025-11-24; the label's interval is 6 months; Ocrevus label before the 5/2026 "
+            "revision of §2.3: \"Doses of OCREVUS must be separated by at least 5 months\" "
+            "(150 days)")
 
 
 def test_a_late_claim_is_judged_against_the_dose_after_it(tmp_path, store):
@@ -217,7 +223,7 @@ def test_a_late_claim_is_judged_against_the_dose_after_it(tmp_path, store):
     [result] = run(store, night(tmp_path, "b.edi", subscriber(2), claim("C1", "20251124")))
     [finding] = [f for f in result.findings if f.rule == "HIS002"]
     assert finding.claim_id == "C1"
-    assert "a claim for an earlier date), 98 days before 600 units on claim C2 on " \
+    assert "a claim for an earlier date), 98 days before J2350 600 units on claim C2 on " \
            "2026-03-02" in finding.message
 
 
@@ -234,14 +240,15 @@ def test_a_payer_profile_overrides_the_schedule_window(tmp_path, store):
 
 # -- first dose seen ---------------------------------------------------------------------------
 def test_first_dose_and_its_documentation_only_with_a_store(tmp_path, store):
-    path = night(tmp_path, "a.edi", subscriber(2), claim("C1", "20251001", units=600))
-    assert ours(run(None, path)[0]) == []  # a run alone cannot tell a first dose
+    path = night(tmp_path, "a.edi", subscriber(2), claim("C1", "20251001", units=300))
+    # a run alone cannot tell a first dose: DOC001 on the dose size, no HIS003
+    assert ours(run(None, path)[0]) == [("DOC001", "C1")]
     [result] = run(store, path)
     assert sorted(ours(result)) == [("DOC001", "C1"), ("HIS003", "C1")]
     doc = next(f for f in result.findings if f.rule == "DOC001")
     assert "first J2350 dose seen for this member" in doc.message
-    # a later 300-unit dose is no first dose: no DOC001 on its size
-    later = night(tmp_path, "b.edi", subscriber(2), claim("C2", "20260402", units=300))
+    # the second induction dose is no first dose: no DOC001 on its size
+    later = night(tmp_path, "b.edi", subscriber(2), claim("C2", "20251015", units=300))
     assert [rule for rule, _ in ours(run(store, later)[0])] == []
 
 

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from edi837.checklist import ITEMS
+from edi837.config import Config
 from edi837.drugs import load_drug_table
 from edi837.engine import Engine
 from edi837.rules import READER, all_rules
@@ -55,6 +57,10 @@ def run(engine, tmp_path, kind, fragment, rule=None):
         from edi837.config import parse_config
 
         config = parse_config(NEEDS_CONFIG[rule.code])
+    elif rule is not None and rule.code in ITEMS:
+        # a DOC note is reported on its own only when selected alone; by default the
+        # claim's notes are one DOC000 checklist (edi837.checklist)
+        config = Config(select=(rule.code,))
     engine = Engine(engine.table, config, history=store)
     for night, part in enumerate(nights(fragment)):
         path = tmp_path / f"fragment-{night}.edi"

@@ -2,6 +2,7 @@
 administration lines, revenue code, dates, providers), through the real engine."""
 import pytest
 
+from edi837.config import Config
 from edi837.drugs import load_drug_table
 from edi837.engine import Engine
 from edi837.findings import Edit
@@ -24,9 +25,15 @@ ORDERING_P = "NM1*DK*1*JONES*ALEX****XX*1234567893"
 ADMIN_P = "LX*9\nSV1*HC:96413*500*UN*1***1\nDTP*472*D8*{date}"
 
 
+# the DOC rules named on their own (a severity entry each), so each is reported by
+# itself rather than in the claim's DOC000 checklist (tests/test_checklist.py)
+DOC_ALONE = Config(severity={code: "info" for code in ("DOC001", "DOC002", "DOC003",
+                                                       "DOC004")})
+
+
 @pytest.fixture
 def engine():  # one run each: the history of one test is not the next test's
-    return Engine(load_drug_table())
+    return Engine(load_drug_table(), DOC_ALONE)
 
 
 @pytest.fixture

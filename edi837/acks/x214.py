@@ -223,10 +223,12 @@ def _line_status(line: LineAck, today: str) -> list[list[str]]:
         procedure, revenue = ["NU", clean(line.revenue_code, 48)], ""
     else:
         return []  # nothing to name the line by; the claim-level STCs say why
-    distinct = list(dict.fromkeys(line.statuses))
+    # distinct as sent: two rules' rows (MOD002 and MOD003, UNT002 and UNT004) may
+    # say the same category:status:entity, which STC10 must not repeat
+    distinct = list(dict.fromkeys(s.composite(COMPONENT) for s in line.statuses))
     segments = []
     for first in range(0, len(distinct), 3):
-        statuses = [s.composite(COMPONENT) for s in distinct[first:first + 3]]
+        statuses = distinct[first:first + 3]
         statuses += [""] * (3 - len(statuses))
         segments += [["SVC", COMPONENT.join(procedure), line.charge, "", revenue, "", "",
                       line.units],

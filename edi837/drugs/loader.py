@@ -32,7 +32,8 @@ from .model import (
     DiscardedDrugModifiers,
     DocumentationNote,
     Dosing,
-    Schedule,
+    IntervalWording,
+    LabelInterval,
     Ndc,
     NdcPolicy,
     NdcUnits,
@@ -41,6 +42,7 @@ from .model import (
     Provenance,
     RelatedCode,
     RevenueCode,
+    Schedule,
     ServiceUnits,
 )
 
@@ -378,6 +380,15 @@ def _build_schedule(schedule: Mapping[str, Any] | None) -> Schedule | None:
         induction_interval_days=_optional_int(schedule.get("induction_interval_days")),
         induction_window_days=(int(window[0]), int(window[1])) if window else None,
         maintenance_dose=_optional_int(schedule.get("maintenance_dose")),
+        ingredient=schedule.get("ingredient"),
+        label_intervals=tuple(
+            LabelInterval(
+                revision=found["revision"], note=found.get("note"),
+                valid_from=_optional_date(found.get("valid_from")),
+                valid_to=_optional_date(found.get("valid_to")),
+                wordings=tuple(IntervalWording(w["text"], int(w["min_days"]), _provenance(w))
+                               for w in found["wordings"]))
+            for found in schedule.get("label_intervals", ())),
     )
 
 

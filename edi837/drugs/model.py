@@ -300,6 +300,45 @@ class RelatedCode:
 
 
 @dataclass(frozen=True, slots=True)
+class IntervalWording:
+    """One source's wording of the label's minimum interval between doses."""
+
+    text: str
+    min_days: int
+    provenance: Provenance
+
+
+@dataclass(frozen=True, slots=True)
+class LabelInterval:
+    """The minimum interval between doses under one label revision, in force on
+    dates of service from ``valid_from`` to ``valid_to`` (both included).  Where
+    sources disagree on the wording, the longer minimum is the one flagged
+    (HIS002 is a warning: it holds no claim)."""
+
+    revision: str
+    wordings: tuple[IntervalWording, ...]
+    valid_from: dt.date | None = None
+    valid_to: dt.date | None = None
+    note: str | None = None
+
+    @property
+    def min_days(self) -> int:
+        return max(wording.min_days for wording in self.wordings)
+
+    def covers(self, day: dt.date) -> bool:
+        return (self.valid_from is None or day >= self.valid_from) and \
+            (self.valid_to is None or day <= self.valid_to)
+
+    def says(self) -> str:
+        """What the revision says, for a message: one wording, or each with its source."""
+        if len(self.wordings) == 1:
+            return f'"{self.wordings[0].text}" ({self.min_days} days)'
+        return " or ".join(f'"{w.text}" ({w.min_days} days, {w.provenance.source.split(" ")[0]})'
+                           for w in self.wordings) + \
+            f": sources disagree, flagged under the longer ({self.min_days} days)"
+
+
+@dataclass(frozen=True, slots=True)
 class Schedule:
     """How doses of a drug follow each other, in days between dates of service
     (rule HIS002).  The label gives the regimen; no source gives tolerances, so
@@ -314,13 +353,24 @@ class Schedule:
     induction_interval_days: int | None = None
     induction_window_days: tuple[int, int] | None = None
     maintenance_dose: int | None = None
+    ingredient: str | None = None  # codes of one molecule share one schedule (J2350, J2351)
+    label_intervals: tuple[LabelInterval, ...] = ()
+    min_days_from_profile: bool = False  # a payer profile set maintenance_min_days
 
     def with_overrides(self, overrides: Mapping[str, Any]) -> "Schedule":
         if not overrides:
             return self
         values = {key: (tuple(value) if key == "induction_window_days" else value)
                   for key, value in overrides.items()}
-        return replace(self, **values, tolerance_source="payer profile")
+        return replace(self, **values, tolerance_source="payer profile",
+                       min_days_from_profile="maintenance_min_days" in overrides)
+
+    def label_interval(self, day: dt.date | None) -> LabelInterval | None:
+        """The label revision in force on ``day`` (None: none given, or a payer
+        profile's window decides)."""
+        if day is None or self.min_days_from_profile:
+            return None
+        return next((found for found in self.label_intervals if found.covers(day)), None)
 
 
 @dataclass(frozen=True, slots=True)

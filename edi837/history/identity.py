@@ -7,6 +7,22 @@ first name (so twins under one subscriber stay apart).  The history keeps only
 an HMAC-SHA-256 of those fields under a secret key: without the key, the
 stored value cannot be matched against a list of members.  A member whose
 id or payer changes starts a new history.
+
+Medicare fee-for-service (SBR09 MA or MB) is the exception: the patient is
+the Medicare Beneficiary Identifier (the subscriber's member id) alone.  A
+hospital's 837I goes to the Part A MAC and a physician's 837P to the Part B
+MAC, under different payer ids, and the MBI is what ties them to one
+beneficiary (billing-rules.md §9.7); the birth date and first name add
+nothing to it.  Only when the patient is the subscriber: a claim with a
+2010CA patient loop keeps the full key (an MBI is nobody's dependant).  That key is hashed in its own domain
+(a prefix no other key can have), so it never meets a commercial member's.
+
+IDENTITY_VERSION says which identity a store's keys follow.  Version 2 (the
+MBI key) changed the keys of Medicare FFS members only: the lines a version-1
+store holds for them stay under their old keys, so each such member's
+history starts again once (HIS003 on the next dose, no HIS002 against older
+doses) unless the store is seeded again from past files (README, "Patient
+history").  Every other member's key is unchanged.
 """
 from __future__ import annotations
 
@@ -20,6 +36,21 @@ KEY_BYTES = 32
 KEY_NAME = "history.key"
 _FINGERPRINT_LABEL = b"edi837 history key fingerprint"
 _SEPARATOR = "\x1f"  # X12 never carries a unit separator inside an element
+IDENTITY_VERSION = 2  # 2: Medicare FFS members keyed by MBI alone
+_MEDICARE_DOMAIN = "MEDICARE-FFS" + _SEPARATOR * 2  # no payer id holds a unit separator
+# SBR09 claim filing indicators of Medicare fee-for-service: MA Part A, MB Part B
+# (billing-rules.md §9.1; 16 is Medicare Advantage, a plan with its own members)
+MEDICARE_FFS = "medicare-ffs"  # edi837.policy's payer class
+
+
+def is_medicare_ffs(filing_indicator: str, payer_id: str = "") -> bool:
+    """Whether a claim is Medicare fee-for-service (Part A or B): the payer class of the
+    shipped policies (edi837.policy: SBR09 MA/MB, refined by the shipped payer-id list).
+    A user's profile does not change it: the patient key must not change with a
+    configuration."""
+    from ..policy import payer_class
+
+    return payer_class(filing_indicator, payer_id) == MEDICARE_FFS
 
 
 class HistoryKeyError(Exception):
@@ -107,9 +138,18 @@ class PatientKeys:
         # hmac.digest: the one-shot HMAC, in C (a claim's key costs about a microsecond)
         return hmac.digest(self._key, text.encode("latin-1", "replace"), "sha256")[:16]
 
+    def medicare(self, mbi: str) -> bytes:
+        """A Medicare FFS beneficiary: the MBI alone, whichever MAC was billed."""
+        text = _MEDICARE_DOMAIN + mbi.strip().upper()
+        return hmac.digest(self._key, text.encode("latin-1", "replace"), "sha256")[:16]
+
     def of_claim(self, claim) -> bytes:
         """The patient of a claim (edi837.model.Claim)."""
-        person = claim.patient_person
         subscriber = claim.subscriber
-        return self(claim.payer_id, subscriber.member_id if subscriber else claim.subscriber_id,
+        member_id = subscriber.member_id if subscriber else claim.subscriber_id
+        person = claim.patient_person
+        if member_id.strip() and is_medicare_ffs(claim.filing_indicator, claim.payer_id) and \
+                person is subscriber:
+            return self.medicare(member_id)  # the beneficiary (not a 2010CA dependant)
+        return self(claim.payer_id, member_id,
                     person.birth_date if person else "", person.first_name if person else "")

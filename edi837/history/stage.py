@@ -22,6 +22,7 @@ import time
 from collections import Counter
 from typing import Iterable, Iterator
 
+from ..checklist import MARK, checklist_codes
 from ..findings import ERROR, Finding
 from ..model import parse_date
 from .records import REPLACEMENT, VOID, ClaimRecord, LineRecord, claim_record
@@ -52,12 +53,20 @@ class HistoryStage:
                         for code in STAGE_RULES]
         self._plans: dict[int, list] = {}
         self._policies = None  # edi837.policy.PolicyResolver, made on the first finding
+        self._checklists: dict[int, dict] = {}
         self._plan_codes: dict[int, frozenset] = {}
         self._window: list[ClaimRecord] = []
 
     @property
     def persistent(self) -> bool:
         return self.store.persistent
+
+    def checklist(self, profile) -> dict:
+        """The DOC codes folded into DOC000 for a payer profile (edi837.checklist)."""
+        codes = self._checklists.get(id(profile))
+        if codes is None:
+            codes = self._checklists[id(profile)] = checklist_codes(self.config, profile)
+        return codes
 
     @property
     def keys(self):
@@ -215,8 +224,8 @@ class HistoryStage:
                 return False
             total = days.setdefault((line.hcpcs, line.date), [0, 0])
             total[1 if line.discarded else 0] += line.units
-            if drugs_on.setdefault(line.hcpcs, line.date) != line.date:
-                return False  # one drug on two dates: HIS002 compares them
+            if drugs_on.setdefault(self._schedule_of(line.hcpcs), line.date) != line.date:
+                return False  # one drug (molecule) on two dates: HIS002 compares them
         drug = self.table.drug
         for (hcpcs, _), (administered, discarded) in days.items():
             found = drug(hcpcs)
@@ -227,6 +236,13 @@ class HistoryStage:
             if found.max_units_per_day is not None and administered > found.max_units_per_day:
                 return False
         return True
+
+    def _schedule_of(self, hcpcs: str) -> str:
+        """The schedule a code's doses belong to: its ingredient's (J2350 and J2351:
+        ocrelizumab), or its own."""
+        drug = self.table.drug(hcpcs)
+        schedule = drug.schedule if drug is not None else None
+        return schedule.ingredient if schedule is not None and schedule.ingredient else hcpcs
 
     def _codes_of(self, plan: list) -> frozenset:
         codes = self._plan_codes.get(id(plan))
@@ -392,6 +408,9 @@ class HistoryContext:
         if line is not None:
             finding.extra.update(ndc=line.ndc, units=line.units_text,
                                  line_index=line.segment_index)
+        checklist = self.stage.checklist(self.profile)
+        if self.rule in checklist:  # one DOC000 a claim (edi837.checklist)
+            finding.extra[MARK] = checklist[self.rule]
         self.findings.append(finding)
         return finding
 

@@ -177,6 +177,7 @@ class ParallelCheck:
         records = _named(read_records(unit.work + ".records"), file.path)
         result.findings.extend(stage.apply_file(records, result.sha256,
                                                 keep=result.status != "unreadable"))
+        result.settle_status()  # the history's DOC notes join the claims' DOC000s
         self._remove(unit)
         file.judged = len(file.units)
         file.result = result

@@ -19,7 +19,7 @@ import datetime as dt
 import os
 import re
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from functools import lru_cache
 from typing import Iterable, Iterator
@@ -207,16 +207,22 @@ class ClaimView:
 
     def documentation_checklist(self) -> list[tuple[str, str, list[Finding]]] | None:
         """For a J2350 claim: each DOC rule (code, what is in order when it is not
-        raised, its findings here)."""
+        raised, its findings here, whether reported on their own or as items of
+        the claim's DOC000 checklist)."""
         if DOCUMENTED_DRUG not in self.hcpcs:
             return None
-        from ..rules import all_rules
+        from ..checklist import CHECKLIST, ITEMS, MARK
 
         by_rule = defaultdict(list)
         for finding in self.findings:
-            by_rule[finding.rule].append(finding)
-        return [(code, checklist_item(code), by_rule.get(code, []))
-                for code in all_rules() if code.startswith("DOC")]
+            if finding.rule == CHECKLIST and MARK in finding.extra:
+                for code, line, message, severity in finding.extra[MARK]:
+                    by_rule[code].append(replace(finding, rule=code, message=message,
+                                                 line_number=line, severity=severity,
+                                                 extra={}))
+            else:
+                by_rule[finding.rule].append(finding)
+        return [(code, checklist_item(code), by_rule.get(code, [])) for code in ITEMS]
 
 
 @dataclass(slots=True)

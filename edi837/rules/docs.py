@@ -15,6 +15,16 @@ from ..findings import INFO
 from . import CLAIM, rule
 
 DISCARDED = "JW"  # CMS modifier: drug amount discarded, not administered
+VOID = "8"  # CLM05-3: a void bills nothing
+
+
+def first_dose_notes_apply(frequency: str, responsibility: str) -> bool:
+    """Whether a claim can carry DOC001's documentation notes: not a void (it bills
+    nothing), and the primary payer's claim (SBR01 P): a secondary or tertiary
+    claim, such as a Medigap claim after Medicare (a supplement is never the
+    primary payer), bills a service whose documentation the primary claim was
+    annotated with.  An SBR01 left empty counts as primary (nothing to go by)."""
+    return frequency != VOID and responsibility in ("P", "")
 
 @lru_cache(maxsize=None)  # a few kinds and attributes; built for every DOC note otherwise
 def _loops(kind: str, attributes: tuple[str, ...], *, lines: bool = True) -> str:
@@ -44,6 +54,52 @@ def _dose(ctx):
     return sum(units, Decimal(0))
 
 
+@rule("DOC000", INFO, scope=CLAIM)
+def documentation_checklist(ctx):
+    """Documentation checklist: a claim's DOC notes as one finding.
+
+    What it does: by default the DOC notes of one claim (DOC001 first-dose
+    documentation, DOC002 no rendering provider, DOC003 no service facility,
+    DOC004 no ordering or referring provider) are reported as one info
+    finding on its CLM segment: "documentation checklist: DOC001 ...; DOC003
+    ...; DOC004 (LX 1) ...", so a file of infusion claims does not carry
+    three notes per line.  The finding's value lists the codes.  A DOC code
+    named on its own (`--select DOC003`, or a configuration's `select` or
+    `severity` naming it, top-level or in a payer profile) is reported on
+    its own instead; `--select DOC000` runs the DOC rules as a checklist,
+    `--ignore DOC000` drops the checklist.
+    Why: each note asks the biller to check a record the claim cannot carry
+    (billing-rules.md §2.9); one checklist per claim is how a biller works
+    through them (the HTML report's checklist shows it so), and 120,000
+    notes in a night's report hide its errors.
+    PASS:
+        CLM*C1*9000***11:B:1*Y*A*Y*Y
+        HI*ABK:G35A
+        NM1*82*1*RENDER*RAY****XX*1234567893
+        NM1*77*2*SYNTHETIC INFUSION SUITE*****XX*1234567893
+        N3*200 EXAMPLE AVE
+        N4*SPRINGFIELD*IL*627010000
+        LX*1
+        SV1*HC:J2350:JZ*9000*UN*600***1
+        DTP*472*D8*20260115
+        LIN**N4*50242015001
+        CTP****20*ML
+        NM1*DK*1*ORDER*OLA****XX*1234567893
+    FAIL:
+        CLM*C1*4500***11:B:1*Y*A*Y*Y
+        HI*ABK:G35A
+        LX*1
+        SV1*HC:J2350:JZ*4500*UN*300***1
+        DTP*472*D8*20260115
+        LIN**N4*50242015001
+        CTP****10*ML
+    Checklist: every item of the claim's DOC notes.
+    Fix safety: none (an annotation: nothing on the claim is wrong).
+    """
+    # made from the claim's DOC notes when its file's findings are in
+    # (edi837.checklist.fold), not by looking at the claim
+
+
 @rule("DOC001", INFO)
 def documentation_on_file(ctx):
     """Documentation the drug table asks to be on file for this dose.
@@ -52,7 +108,13 @@ def documentation_on_file(ctx):
     notes that apply to the administered dose (J2350, 300 units: likely an
     initial dose, so hepatitis B screening and quantitative serum
     immunoglobulins must be on file).  One finding per note, at the first
-    administered line.
+    administered line.  Never on a void (CLM05-3 = 8), nor on a claim to a
+    secondary or tertiary payer (SBR01 other than P: a Medigap supplement
+    after Medicare, say): the primary claim carries the note.  With a
+    patient history, a first-dose note goes on the first dose the history
+    sees for the member, and only when that dose is one the note is for
+    (J2350: 300 units; a 600-unit dose is a maintenance dose, whoever saw
+    the first).
     Why: the label requires HBV screening and immunoglobulins before the first
     Ocrevus dose (DailyMed, Jan 2024); an auditor asks for them, and the
     claim cannot carry them (billing-rules.md §2.4, §2.9, §3.1).
@@ -66,6 +128,15 @@ def documentation_on_file(ctx):
         CTP****20*ML
     FAIL:
         CLM*C1*4500***11:B:1*Y*A*Y*Y
+        HI*ABK:G35A
+        LX*1
+        SV1*HC:J2350:JZ*4500*UN*300***1
+        DTP*472*D8*20260115
+        LIN**N4*50242015001
+        CTP****10*ML
+    PASS:
+        CLM*C1*4500***11:B:8*Y*A*Y*Y
+        REF*F8*PAYERICN0001
         HI*ABK:G35A
         LX*1
         SV1*HC:J2350:JZ*4500*UN*300***1
@@ -95,6 +166,9 @@ def documentation_on_file(ctx):
     """
     dose = _dose(ctx)
     if dose is None:
+        return
+    claim = ctx.claim
+    if not first_dose_notes_apply(claim.frequency, claim.payer_responsibility):
         return
     drug = ctx.drug
     hcpcs = ctx.line.procedure

@@ -15,9 +15,12 @@ from __future__ import annotations
 from decimal import Decimal
 
 from ..findings import ERROR, INFO, WARNING
+from ..history.identity import is_medicare_ffs
 from ..history.records import REPLACEMENT, VOID
-from ..history.stage import days_between, interval_text, shown_date
+from ..history.stage import shown_date
 from . import HISTORY, history_part, rule
+from .docs import first_dose_notes_apply
+from .doses import dose_text, doses_of, ingredients, molecule, out_of_schedule, same_schedule
 from .groups import number
 
 REPEAT_MODIFIERS = frozenset(["76", "77"])  # repeat procedure by the same / another physician
@@ -34,10 +37,18 @@ def duplicate_line(ctx):
     was replaced or voided since.  Replacements (CLM05-3 = 7) and voids (8)
     are never flagged, nor lines with a repeat-procedure modifier (76, 77).
     A secondary or tertiary claim for the same service (another SBR01) is not
-    a duplicate of the primary.
+    a duplicate of the primary.  Medicare fee-for-service (SBR09 MA or MB):
+    the patient is the MBI alone, so a hospital's 837I (Part A MAC) and a
+    physician's 837P (Part B MAC) meet in one history, and the same drug,
+    date and units (both administered, or both JW) billed by another
+    provider or to the other MAC is flagged too, naming the other claim's
+    billing NPI and payer.
     Why: payers deny the second of two identical lines (exact-duplicate
     edits); the usual cause is the same infusion sent twice, in two files or
-    two nights.  Flagged lines are never summed into daily totals.
+    two nights.  The MBI identifies a Medicare beneficiary across the Part A
+    and Part B MACs, and a hospital's 837I and a physician's 837P billing the
+    same drug for the same date is the drug billed twice (billing-rules.md
+    §9.7).  Flagged lines are never summed into daily totals.
     PASS:
         CLM*C1*9400***11:B:1*Y*A*Y*Y
         HI*ABK:G35A
@@ -89,6 +100,7 @@ def duplicate_line(ctx):
     record = ctx.record
     if record.frequency in (REPLACEMENT, VOID) or not ctx.visible:
         return
+    medicare = is_medicare_ffs(record.filing_indicator, record.payer_id)
     for position, line in enumerate(record.lines):
         if REPEAT_MODIFIERS.intersection(line.modifiers):
             continue
@@ -104,6 +116,9 @@ def duplicate_line(ctx):
                             "patient, payer, modifiers, NDC and billing provider)", line=line,
                             value=row.claim_id)
                 break
+        else:
+            if medicare:
+                _billed_by_another_provider(ctx, position, line)
 
 
 def _origin(ctx, row) -> str:
@@ -118,65 +133,54 @@ def _origin(ctx, row) -> str:
     return f" in file with SHA-256 {found['sha256'][:12]} of {found['night']}"
 
 
-def _doses(ctx, hcpcs: str) -> dict[str, list]:
-    """Administered units per date of service for the drug: the history's and this
-    claim's (not duplicates, not JW), with the first claim id of each date."""
-    doses: dict[str, list] = {}
-    for row in ctx.earlier(hcpcs):
-        if row.discarded or row.units is None:
-            continue
-        entry = doses.setdefault(row.date, [Decimal(0), row.claim_id])
-        entry[0] += row.units
-    for _, line in ctx.counted_lines():
-        if line.hcpcs != hcpcs or line.discarded or line.units is None:
-            continue
-        entry = doses.setdefault(line.date, [Decimal(0), ctx.record.claim_id])
-        entry[0] += line.units
-    return {date: entry for date, entry in doses.items() if entry[0] > 0 and date}
-
-
-def _out_of_schedule(schedule, doses: dict, dates: list[str], at: int) -> tuple | None:
-    """(days between, what the label says, second induction dose) when the dose at
-    ``dates[at]`` is out of schedule after the one before it; else None."""
-    if at <= 0 or at >= len(dates):
-        return None
-    previous, current = dates[at - 1], dates[at]
-    gap = days_between(previous, current)
-    if gap is None:
-        return None
-    induction = schedule.induction_dose
-    if induction and doses[current][0] == induction and doses[previous][0] == induction:
-        before = days_between(dates[at - 2], previous) if at >= 2 else None
-        if before is None or before >= schedule.maintenance_min_days:
-            # the second dose of an induction pair (or a restart after a long gap)
-            low, high = schedule.induction_window_days or (0, schedule.maintenance_min_days)
-            if low <= gap <= high or gap >= schedule.maintenance_min_days:
-                return None
-            return (gap, f"the label's induction pair is {schedule.induction_interval_days} "
-                         f"days apart (allowed {low}-{high})", True)
-    if gap < schedule.maintenance_min_days:
-        return (gap, f"the label's interval is "
-                     f"{interval_text(schedule.maintenance_interval_days)} (flagged under "
-                     f"{schedule.maintenance_min_days} days)", False)
-    return None
+def _billed_by_another_provider(ctx, position: int, line) -> None:
+    """Medicare FFS: the beneficiary's history holds both MACs' claims (the patient
+    is the MBI alone), so the same drug, date and units billed by another
+    provider or under the other MAC (a hospital's 837I to Part A, a physician's
+    837P to Part B) is the drug billed twice (billing-rules.md §9.7)."""
+    record = ctx.record
+    for row in ctx.visible:
+        if (row.hcpcs == line.hcpcs and row.date == line.date and row.units == line.units
+                and row.discarded == line.discarded
+                and row.responsibility == record.responsibility
+                and (row.npi != record.billing_npi or row.payer != record.payer_id)):
+            ctx.duplicates.add(position)
+            ctx.finding(f"{line.hcpcs} {line.units_text} units on {shown_date(line.date)} "
+                        f"already billed on claim {row.claim_id} by billing provider "
+                        f"{row.npi or '(none)'} to payer {row.payer or '(none)'}: the same "
+                        "Medicare beneficiary (MBI) and drug, billed twice across providers "
+                        "or MACs (Part A 837I and Part B 837P)", line=line,
+                        value=row.claim_id)
+            return
 
 
 @rule("HIS002", WARNING, scope=HISTORY)
-def dose_out_of_schedule(ctx):
+def doseout_of_schedule(ctx):
     """Dose out of schedule, by the drug table's schedule data.
 
     What it does: for a drug with a schedule in the drug table (J2350: a
     300-unit induction pair about 14 days apart, allowed 10-21, then 600
-    units every 6 months, flagged under 140 days), compares each date's
-    administered units with the nearest dose before it and, for a late claim
-    for an earlier date, the nearest dose after it.  Flags a dose much
-    earlier than the interval, or a second induction dose far from the
-    14-day mark.  The message names the other dose's date and claim.  Payer
-    profiles may override the windows.
+    units every 6 months), compares each date's administered amount with
+    the nearest dose before it and, for a late claim for an earlier date,
+    the nearest dose after it (a replacement, CLM05-3 = 7, that keeps the
+    date, code and units of the claim it replaces is not judged again).  The
+    schedule is per ingredient: J2350 (IV)
+    and J2351 (Ocrevus Zunovo, 920 mg every 6 months) are both ocrelizumab,
+    so a switch from one to the other is judged against the last dose of
+    either.  Flags a dose sooner than the label's minimum interval, or a
+    second induction dose far from the 14-day mark.  The minimum interval
+    is the one of the label revision in force on the later date of service
+    (the drug table's `label_intervals`, each wording with its source):
+    before 5/2026 "at least 5 months" (150 days); from the 5/2026 revision
+    the manufacturer's pages disagree ("at least 20 weeks", 140 days, or "at
+    least 5 months"), so the longer is flagged.  The message names the
+    other dose's code, units, date and claim, and the label revision.  A
+    payer profile's `maintenance_min_days` replaces the label's interval.
     Why: payers apply the label's schedule per member across claims
     (BCBS Alabama PH-0298: 300 units on day 1 and day 15, then 600 every 6
     months); a dose out of it is denied or needs a prior authorisation
-    (billing-rules.md §8.1).  The windows are the project's choice.
+    (billing-rules.md §8.1, §9.5).  The induction window is the project's
+    choice; a warning, never a hold, since the wording is unconfirmed.
     PASS:
         CLM*C1*4900***11:B:1*Y*A*Y*Y
         HI*ABK:G35A
@@ -221,45 +225,87 @@ def dose_out_of_schedule(ctx):
         LX*2
         SV1*HC:96365*400*UN*1***1
         DTP*472*D8*20260302
+    FAIL:
+        CLM*C1*9400***11:B:1*Y*A*Y*Y
+        HI*ABK:G35A
+        LX*1
+        SV1*HC:J2350:JZ*9000*UN*600***1
+        DTP*472*D8*20251124
+        LIN**N4*50242015001
+        CTP****20*ML
+        LX*2
+        SV1*HC:96365*400*UN*1***1
+        DTP*472*D8*20251124
+        --- next night ---
+        CLM*C2*14200***11:B:1*Y*A*Y*Y
+        HI*ABK:G35A
+        LX*1
+        SV1*HC:J2351:JZ*13800*UN*920***1
+        DTP*472*D8*20260304
+        LIN**N4*50242055401
+        CTP****23*ML
+        LX*2
+        SV1*HC:96401*400*UN*1***1
+        DTP*472*D8*20260304
     Fix safety: none (the dates are in the infusion record; an early dose may
     be authorised).
     """
     groups = ctx.groups()
     claim_hcpcs = dict.fromkeys(hcpcs for hcpcs, _ in groups)
-    if not ctx.visible and len(claim_hcpcs) == len(groups):
+    if not ctx.visible and len(claim_hcpcs) == len(groups) and \
+            len(ingredients(ctx.table, claim_hcpcs)) == len(claim_hcpcs):
         return  # one date per drug and no history: nothing to compare a dose with
     for hcpcs in claim_hcpcs:
         drug = ctx.table.drug(hcpcs)
         schedule = ctx.schedule(drug) if drug is not None else None
         if schedule is None:
             continue
-        doses = _doses(ctx, hcpcs)
+        doses = doses_of(ctx, same_schedule(ctx.table, hcpcs, schedule))
         dates = sorted(doses)
+        per_unit = drug.amount_per_unit
         mine = dict.fromkeys(line.date for _, line in ctx.counted_lines()
                              if line.hcpcs == hcpcs and not line.discarded and line.date in doses)
+        unchanged = _replaced_doses(ctx, hcpcs)
         for date in mine:
             at = dates.index(date)
             line = next(line for _, line in ctx.counted_lines()
                         if line.hcpcs == hcpcs and line.date == date and not line.discarded)
-            here = f"{hcpcs}: {number(doses[date][0])} units on {shown_date(date)}"
-            found = _out_of_schedule(schedule, doses, dates, at)
+            units = sum((l.units for _, l in ctx.counted_lines()
+                         if l.hcpcs == hcpcs and l.date == date and not l.discarded
+                         and l.units is not None), Decimal(0))
+            if unchanged.get(date) == units:
+                continue  # a replacement keeping the dose: judged when first billed
+            here = f"{hcpcs}: {number(units)} units on {shown_date(date)}"
+            found = out_of_schedule(schedule, doses, dates, at, per_unit)
             if found:
                 gap, label, induction = found
-                other = _dose(doses, dates[at - 1])
+                other = dose_text(doses, dates[at - 1])
                 other = f"the first induction dose ({other})" if induction else other
-                ctx.finding(f"{here}, {gap} days after {other}; {label}", line=line,
-                            value=str(gap))
-            found = _out_of_schedule(schedule, doses, dates, at + 1)
+                ctx.finding(f"{here}, {gap} days after {other}{molecule(doses, dates[at - 1], hcpcs, schedule)}; "
+                            f"{label}", line=line, value=str(gap))
+            later = dates[at + 1] if at + 1 < len(dates) else None
+            found = out_of_schedule(schedule, doses, dates, at + 1, per_unit) \
+                if later is not None and doses[later][1] != ctx.record.claim_id else None
             if found:  # a late claim for an earlier date, judged with the dose after it
+                # (not when the dose after it is this claim's: that line says it)
                 gap, label, _ = found
                 ctx.finding(f"{here} (a claim for an earlier date), {gap} days before "
-                            f"{_dose(doses, dates[at + 1])}; {label}", line=line,
-                            value=str(gap))
+                            f"{dose_text(doses, dates[at + 1])}"
+                            f"{molecule(doses, dates[at + 1], hcpcs, schedule)}; {label}",
+                            line=line, value=str(gap))
 
 
-def _dose(doses: dict, date: str) -> str:
-    units, claim_id = doses[date]
-    return f"{number(units)} units on claim {claim_id} on {shown_date(date)}"
+def _replaced_doses(ctx, hcpcs: str) -> dict[str, Decimal]:
+    """A replacement's original (CLM05-3 = 7): its administered units of the code
+    per date.  A replacement that keeps a date, code and units creates no new
+    schedule pair: that dose was judged (and any HIS002 said) when first billed."""
+    if ctx.record.frequency != REPLACEMENT:
+        return {}
+    doses: dict[str, Decimal] = {}
+    for row in ctx.original:
+        if row.hcpcs == hcpcs and not row.discarded and row.units is not None:
+            doses[row.date] = doses.get(row.date, Decimal(0)) + row.units
+    return doses
 
 
 @rule("HIS003", INFO, scope=HISTORY)
@@ -267,7 +313,9 @@ def first_dose_seen(ctx):
     """First dose of this drug seen for this member.
 
     What it does: notes the first line of a drug from the drug table that the
-    history has never seen for this patient (no earlier or later dose in it).
+    history has never seen for this patient (no earlier or later dose in it);
+    codes of one ingredient are one drug (a J2351 dose after a J2350 dose is
+    no first ocrelizumab dose).
     Only with a history that outlives the run (`check --history FILE`, or
     `batch`): a run on its own cannot tell a first dose from a member it has
     not seen before.  A member whose member id or payer changes starts a new
@@ -314,10 +362,16 @@ def first_dose_seen(ctx):
     seen = set()
     for _, line in ctx.counted_lines():
         hcpcs = line.hcpcs
-        if hcpcs in seen or not line.in_table or line.discarded:
+        if not line.in_table or line.discarded:
             continue
-        seen.add(hcpcs)
-        if any(row.hcpcs == hcpcs for row in ctx.live):  # a replaced original counts
+        drug = ctx.table.drug(hcpcs)
+        codes = same_schedule(ctx.table, hcpcs, drug.schedule) \
+            if drug is not None and drug.schedule is not None else {hcpcs: drug}
+        group = min(codes)  # the molecule: J2350 and J2351 are one (ocrelizumab)
+        if group in seen:
+            continue
+        seen.add(group)
+        if any(row.hcpcs in codes for row in ctx.live):  # a replaced original counts
             continue
         ctx.first_seen.add(hcpcs)
         ctx.finding(f"first {hcpcs} dose seen for this member ({line.units_text} units on "
@@ -384,15 +438,25 @@ def void_of_nothing(ctx):
 @history_part("DOC001")
 def first_dose_documentation(ctx):
     """DOC001 with a history: the drug table's first-dose notes on the first dose
-    seen for the member (HIS003), whatever its size."""
+    seen for the member (HIS003), when it is a dose the note is for (J2350: 300
+    units, not a 600-unit maintenance dose); never on a replacement, a void or a
+    secondary payer's claim."""
     record = ctx.record
+    if record.frequency == REPLACEMENT or \
+            not first_dose_notes_apply(record.frequency, record.responsibility):
+        return
     for hcpcs in sorted(ctx.first_seen):
         drug = ctx.table.drug(hcpcs)
         notes = [note for note in drug.documentation if note.first_dose] if drug else []
-        if not notes or record.frequency in (REPLACEMENT, VOID):
+        line = next((line for _, line in ctx.counted_lines()
+                     if line.hcpcs == hcpcs and not line.discarded), None)
+        if not notes or line is None:
             continue
-        line = next(line for _, line in ctx.counted_lines()
-                    if line.hcpcs == hcpcs and not line.discarded)
+        dose = sum((l.units for l in ctx.groups().get((hcpcs, line.date), ())
+                    if not l.discarded and l.units is not None), Decimal(0))
+        # the first dose seen is no first dose when its size is not one the note
+        # is for (J2350: a 600-unit maintenance dose; the history began later)
+        notes = [note for note in notes if note.applies_to(dose)]
         for note in notes:
             ctx.finding(f"{hcpcs}, {line.units_text} units: first {hcpcs} dose seen for this "
                         f"member; {note.note}", line=line, value=line.units_text)
