@@ -31,6 +31,7 @@ def _import_pyx12():
     global _pyx12
     if _pyx12 is not None:
         return _pyx12
+    import pyx12.error_999
     import pyx12.error_handler
     import pyx12.error_visitor
     import pyx12.map_if
@@ -109,8 +110,34 @@ def _import_pyx12():
                 self.errors.append(("E", code, message, seg.cur_line, seg.seg_id, seg.ls_id,
                                     _reference(seg.seg_id, element), bad))
 
-    _pyx12 = (pyx12, Handler, Collector)
+    class Ack999(pyx12.error_999.error_999_visitor):
+        """pyx12's 999 writer, which raises KeyError on an ST03 error (ST03 not the
+        GS08 it read the set by) and leaves the 999 cut off after the AK2: IK502
+        for ST01/ST02 as pyx12 has them (6, 7), I6 (implementation convention not
+        supported) for ST03, 5 for anything else."""
+
+        def _error_999_visitor__get_st_errors(self, err_st) -> list[str]:
+            codes = {err[0] for err in err_st.errors}
+            if err_st.child_err_count() > 0:
+                codes.add("5")
+            for elem in err_st.elements:
+                for _, message, _ in elem.errors:
+                    if "ST" in message or "SE" in message:
+                        codes.add(_ST_ELEMENT_CODES.get(elem.ele_pos, "5"))
+            return sorted(codes)
+
+        def visit_st_post(self, err_st) -> None:
+            # An error in ST/SE's own elements (say ST03) leaves pyx12's ack code A:
+            # the set it could not read by its own convention is rejected.
+            if err_st.ack_code in ("A", "E") and any(elem.errors for elem in err_st.elements):
+                err_st.ack_code = "R"
+            super().visit_st_post(err_st)
+
+    _pyx12 = (pyx12, Handler, Collector, Ack999)
     return _pyx12
+
+
+_ST_ELEMENT_CODES = {1: "6", 2: "7", 3: "I6"}  # ST/SE element -> IK502
 
 
 def _reference(segment: str, element) -> str:
@@ -148,7 +175,7 @@ def _run_pyx12(text: str):
     Not thread-safe: pyx12 module attributes are swapped for the call (work
     units run in processes, never threads).
     """
-    pyx12, Handler, _ = _import_pyx12()
+    pyx12, Handler, _, Ack999 = _import_pyx12()
     handlers: list = []
     lines = [0]
 
@@ -162,6 +189,7 @@ def _run_pyx12(text: str):
     logger = logging.getLogger("pyx12")
     capture = _LogCapture()
     saved = pyx12.error_handler.err_handler, pyx12.map_if.load_map_file, logger.propagate
+    saved_999 = pyx12.error_999.error_999_visitor
     logger.addHandler(capture)
     logger.propagate = False  # pyx12 logs each error; without this they reach stderr
     ack = io.StringIO()
@@ -174,6 +202,7 @@ def _run_pyx12(text: str):
         # and offers no parameter for it: substitute ours for this call.
         pyx12.error_handler.err_handler = make_handler
         pyx12.map_if.load_map_file = _cached_map(saved[1])
+        pyx12.error_999.error_999_visitor = Ack999
         pyx12.x12n_document.x12n_document(
             param=pyx12.params.params(), src_file=io.StringIO(text), fd_997=ack,
             fd_html=None, callback=seen)
@@ -181,6 +210,7 @@ def _run_pyx12(text: str):
         crash = f"{type(exc).__name__}: {exc}"
     finally:
         pyx12.error_handler.err_handler, pyx12.map_if.load_map_file, logger.propagate = saved
+        pyx12.error_999.error_999_visitor = saved_999
         logger.removeHandler(capture)
     errh = handlers[0] if handlers else None
     if crash is None and (errh is None or not errh.children):
@@ -217,7 +247,7 @@ def _validate_unit(unit: _Unit) -> _UnitResult:
 
     if errh is None:
         return _UnitResult([], [], crash, where(crash_line))
-    _, _, Collector = _import_pyx12()
+    _, _, Collector, _ = _import_pyx12()
     collector = Collector()
     errh.accept(collector)
     lines = text.splitlines()
