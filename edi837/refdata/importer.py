@@ -16,6 +16,7 @@ from pathlib import Path
 from types import ModuleType
 
 from . import crosswalk, icd10cm, mue, pricing
+from .limits import limits
 from .rows import Problems
 from .store import ImportTransaction
 from .tabular import (NotRecognised, RefDataError, Skipped, Source, Table, decode,
@@ -143,6 +144,7 @@ def _import(store: ImportTransaction, source: Source, effective: dt.date | None,
     if start is None:
         raise RefDataError(source.name, f"{KINDS[kind]}, but neither its title rows nor its name "
                                         "say when it takes effect: give --effective DATE")
+    limits().check_effective(source.name, start)
     status = "preliminary" if is_preliminary(found.texts) else "final"
     note = f"date from {where}" if where != "--effective" else ""
     previous = store.existing(kind, source.sha256, start)
