@@ -108,3 +108,93 @@ def test_a_config_that_is_not_utf8_is_a_clear_error(tmp_path):
     from conftest import SAMPLES
     path = files.write(tmp_path, "latin.toml", "[severity]\n# caf\xe9\n".encode("latin-1"))
     refused(cli("check", "--config", path, SAMPLES / "837p-j2350-clean.edi"), "not UTF-8")
+
+
+# -- item 11: names with control characters ----------------------------------------------
+HOSTILE_NAME = "pricing\x1b[31m\x07\u202e.csv"
+
+
+def test_a_file_name_with_control_characters_is_stored_escaped(tmp_path, store):
+    from conftest import SAMPLES
+    from lxml import etree
+    path = files.write(tmp_path, HOSTILE_NAME, files.pricing())
+    result = cli("refdata", "import", path, "--refdata", store)
+    assert result.exit_code == 0, result.output
+    assert "\x1b" not in result.output and "\\x1b[31m\\x07\\u202e.csv" in result.output
+    [record] = open_reference(store).records
+    assert record.name.endswith("pricing\\x1b[31m\\x07\\u202e.csv")
+    status = cli("refdata", "status", "--refdata", store)
+    assert status.exit_code == 0 and "\x1b" not in status.output and "\x07" not in status.output
+    assert "\\x1b[31m" in status.output
+    report = cli("check", "--refdata", store, "--format", "xml", SAMPLES / "837p-j2350-clean.edi")
+    assert report.exit_code in (0, 1), report.output
+    xml = report.output[report.output.index("<?xml"):report.output.rindex(">") + 1] \
+        if "<?xml" in report.output else report.output[report.output.index("<report"):
+                                                       report.output.rindex(">") + 1]
+    document = etree.fromstring(xml.encode())
+    schema = etree.XMLSchema(etree.parse(str(SAMPLES.parent / "schemas" / "report.xsd")))
+    assert schema.validate(document), schema.error_log
+    [imported] = document.iter("importedFile")
+    assert imported.get("name").endswith("\\x1b[31m\\x07\\u202e.csv")
+
+
+def test_a_store_written_with_a_raw_name_is_shown_escaped(tmp_path, store):
+    import sqlite3
+    path = files.write(tmp_path, "pricing.csv", files.pricing())
+    import_files([path], store)
+    with sqlite3.connect(store / "refdata.sqlite3") as connection:  # as an older edi837 kept it
+        connection.execute("UPDATE files SET name = ?", ("raw\x1b]0;x\x07.csv",))
+    status = cli("refdata", "status", "--refdata", store)
+    assert "\x1b" not in status.output and "raw\\x1b]0;x\\x07.csv" in status.output
+
+
+def test_a_zip_member_name_with_control_characters_is_escaped(tmp_path, store):
+    path = files.zipped(tmp_path, "q2.zip", {"bad\x1b[2J\r\nname.csv": files.pricing()})
+    [outcome] = import_files([path], store)
+    assert outcome.name.endswith("q2.zip!bad\\x1b[2J\\x0d\\x0aname.csv")
+    assert open_reference(store).records[0].name == outcome.name
+
+
+# -- item 12: ZIP members streamed, with caps --------------------------------------------
+def _bomb(tmp_path, rows: int = 2_000_000):
+    """A ZIP of a pricing file whose header is followed by ``rows`` identical bad rows:
+    about 60 MB that deflate to a few hundred KB."""
+    import zipfile
+    head = files.pricing(rows=[])
+    bad = "J2350,Inj,1 MG,not-a-price,,,\r\n" * 1000
+    path = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        with archive.open("pricing.csv", "w", force_zip64=True) as member:
+            member.write(head.encode())
+            for _ in range(rows // 1000):
+                member.write(bad.encode())
+    return path
+
+
+def test_a_zip_bomb_member_is_refused_by_its_ratio(tmp_path, store):
+    path = _bomb(tmp_path)
+    assert path.stat().st_size < 1_000_000
+    refused(cli("refdata", "import", path, "--refdata", store), "bomb.zip!pricing.csv",
+            "inflates more than 100 times", "--max-ratio")
+
+
+def test_a_member_over_the_size_cap_is_refused(tmp_path, store):
+    path = _bomb(tmp_path, rows=100_000)
+    refused(cli("refdata", "import", path, "--refdata", store, "--max-ratio", "100000",
+                "--max-member-size", "1M"), "bomb.zip!pricing.csv", "more than 1,048,576 bytes")
+
+
+@pytest.mark.slow
+def test_a_large_member_is_streamed_in_bounded_memory(tmp_path, store):
+    import subprocess
+    import sys
+    path = _bomb(tmp_path)
+    probe = ("import resource, sys\nfrom edi837.cli import main\n"
+             "try:\n    main(sys.argv[1:])\nexcept SystemExit as exit:\n    code = exit.code\n"
+             "print('RSS', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, code)\n")
+    run = subprocess.run([sys.executable, "-c", probe, "refdata", "import", str(path),
+                          "--refdata", str(store), "--max-ratio", "100000"],
+                         capture_output=True, text=True, timeout=120)
+    rss_kib, code = run.stdout.split("RSS ")[1].split()
+    assert code == "2" and "line 13: payment limit 'not-a-price'" in run.stderr, run.stderr
+    assert int(rss_kib) < 120 * 1024, f"peak RSS {int(rss_kib) // 1024} MiB"

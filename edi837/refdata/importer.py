@@ -19,8 +19,8 @@ from . import crosswalk, icd10cm, mue, pricing
 from .limits import limits
 from .rows import Problems
 from .store import ImportTransaction
-from .tabular import (NotRecognised, RefDataError, Skipped, Source, Table, decode,
-                      effective_date, find_table, is_preliminary, sources)
+from .sources import Caps, Skipped, Source, decode, sources
+from .tabular import NotRecognised, RefDataError, Table, effective_date, find_table, is_preliminary
 
 # Checked in this order: the crosswalk's columns are the most specific.
 _TABULAR = (crosswalk, mue, pricing)
@@ -57,7 +57,7 @@ class Outcome:
 
 
 def import_files(paths: Iterable[Path], directory: Path, *, effective: dt.date | None = None,
-                 kind: str | None = None) -> list[Outcome]:
+                 kind: str | None = None, caps: Caps = Caps()) -> list[Outcome]:
     """Import every file (and every table inside a ZIP) into the store in ``directory``.
 
     All or nothing: the first file that cannot be imported raises
@@ -67,13 +67,14 @@ def import_files(paths: Iterable[Path], directory: Path, *, effective: dt.date |
     with no table edi837 reads is refused.
     ``effective`` overrides the date each file's content or name gives;
     ``kind`` says what the files are when their content leaves it open (an
-    OPPS crosswalk whose title does not say OPPS).
+    OPPS crosswalk whose title does not say OPPS); ``caps``: how far a ZIP member may
+    inflate (:mod:`.sources`: members are streamed, never read whole).
     """
     outcomes: list[Outcome] = []
     with ImportTransaction(directory) as store:
         for path in paths:
             found = []
-            for source in sources(Path(path)):
+            for source in sources(Path(path), caps):
                 if isinstance(source, Skipped):
                     found.append(Outcome(source.name, "skipped", note=source.reason))
                     continue
@@ -122,7 +123,7 @@ def _import(store: ImportTransaction, source: Source, effective: dt.date | None,
             wanted: str | None, *, inside_zip: bool) -> Outcome:
     try:
         text = decode(source)
-        found = _recognise(source, text, wanted)
+        found = _recognise(source, text.head, wanted)
     except NotRecognised as error:
         if not inside_zip:
             raise
