@@ -139,3 +139,145 @@ def test_no_value_breaks_the_277ca_in_any_delimiters(value):
         element, terminator = delimiters[0], delimiters[3]
         assert text.count(terminator) == 1 and text.count(element) == 2
         assert all(c not in text.split(element)[2] for c in delimiters[1:3])
+
+
+# -- item 7: every 999 of a hostile input is one pyx12 accepts ---------------------------
+def _edit(old: str, new: str, segments=None) -> bytes:
+    from hostile_corpus import BASE, recount
+    segments = list(BASE if segments is None else segments)
+    found = [k for k, s in enumerate(segments) if old in s]
+    assert found, old
+    segments[found[0]] = segments[found[0]].replace(old, new, 1)
+    return text(recount(segments)).encode("latin-1")
+
+
+HOSTILE_999 = {
+    # an error in a loop whose id does not fit IK303 (4 characters): 2010AA, 2310B
+    "long loop ids": lambda: _edit("NM1*85*2*SYNTHETIC INFUSION CLINIC*", "NM1*85*2**"),
+    "long loop id 2310B": lambda: _edit("NM1*82*1*RENDER*RAY****XX*1234567893",
+                                        "NM1*82*1*RENDER*RAY****ZZ*1234567893"),
+    # raw non-ASCII (UTF-8 bytes, read as two latin-1 characters) in a bad value: IK404
+    "non-ASCII bad value": lambda: _edit("N4*SPRINGFIELD*IL*627010000",
+                                         "N4*SPRINGFIELD*IL*62701\u00e9\u00e90"),
+    "non-ASCII in a code": lambda: _edit("SBR*P*18", "SBR*\u00c3\u00a9*18"),
+    # a CR inside a segment id: an IK3 cut in two, a wrong SE01
+    "CR inside a segment id": lambda: _edit("DTP*472*D8*20260115", "D\rTP*472*D8*20260115"),
+    "CR inside an element": lambda: _edit("REF*EI*990000001", "REF*EI*9900\r00001"),
+    # segment ids that are not 2-3 characters of A-Z0-9
+    "long segment id": lambda: _edit("N3*100 EXAMPLE ST", "KEVIEW DR*100 EXAMPLE ST"),
+    "one-letter segment id": lambda: _edit("N3*100 EXAMPLE ST", "X*100 EXAMPLE ST"),
+    "lower-case segment id": lambda: _edit("N3*100 EXAMPLE ST", "n3*100 EXAMPLE ST"),
+    # control numbers and conventions an AK1/AK2 cannot copy as they are
+    "one-character ST02": lambda: _edit("SE*", "SE*", [s.replace("*0001", "*1") if
+                                                      s.startswith(("ST*", "SE*")) else s
+                                                      for s in __import__("hostile_corpus").BASE]),
+    "twelve-character ST02": lambda: _edit("SE*", "SE*", [
+        s.replace("*0001", "*123456789012") if s.startswith(("ST*", "SE*")) else s
+        for s in __import__("hostile_corpus").BASE]),
+    "letters in GS06": lambda: _edit("GS*HC", "GS*HC", [
+        s.replace("*1200*1*X*", "*1200*AB*X*").replace("GE*1*1", "GE*1*AB")
+        for s in __import__("hostile_corpus").BASE]),
+    # non-ASCII in the sender's id (the 999's ISA08)
+    "non-ASCII ISA06": lambda: _edit("ISA*", "ISA*", [
+        s.replace("HOSTILESUBMIT  ", "HOSTILE\u00c2\u00acSUBM  ") for s in
+        __import__("hostile_corpus").BASE]),
+    # the 999's own delimiters inside a bad value (an 837 with other delimiters)
+    "999 delimiters in a value": lambda: with_delimiters("|", "^", ">", "!").replace(
+        b"N4|SPRINGFIELD|IL|627010000", b"N4|SPRINGFIELD|I*:~^L|627010000"),
+}
+
+
+def _check_999s(tmp_path, names: list[str]) -> None:
+    acks = tmp_path / "acks"
+    paths = [str(tmp_path / "in" / name) for name in names]
+    result = CliRunner().invoke(main, ["validate", *paths, "--ack", str(acks)])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    assert result.exit_code in (0, 1, 2), result.output
+    written = sorted(acks.glob("*.999"))
+    assert written, result.output
+    failures = []
+    for ack in written:
+        ok, errors = pyx12_verdict(ack)
+        raw = ack.read_bytes()
+        if not ok or not raw.isascii() or b"\r" in raw:
+            failures.append(f"{ack.name}: {errors}\n{raw.decode('latin-1')}")
+        segments = raw.decode("ascii", "replace").split("~\n")
+        st = next(k for k, s in enumerate(segments) if s.startswith("ST*999"))
+        se = next(k for k, s in enumerate(segments) if s.startswith("SE*"))
+        if segments[se].split("*")[1] != str(se - st + 1):
+            failures.append(f"{ack.name}: SE01 {segments[se]} for {se - st + 1} segments")
+    assert not failures, "\n\n".join(failures)
+
+
+@pytest.mark.slow
+def test_999s_of_hostile_inputs_are_accepted_by_pyx12(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    names = []
+    for number, (case, build) in enumerate(sorted(HOSTILE_999.items())):
+        name = f"h{number:02d}.edi"
+        (folder / name).write_bytes(build())
+        names.append(name)
+    _check_999s(tmp_path, names)
+    # each 999 says what pyx12 found: a rejected set or group for each of these files
+    # (but the one whose only fault is a character in its ISA06: pyx12 accepts that)
+    verdicts = {}
+    for name, case in zip(names, sorted(HOSTILE_999)):
+        if case == "non-ASCII ISA06":
+            continue
+        found = segments(tmp_path / "acks" / name.replace(".edi", ".999"))
+        verdicts[name] = [s for s in found if s.startswith(("IK3", "IK4", "IK5", "AK9"))]
+    assert all(any(s.startswith(("IK5*R", "AK9*R")) for s in v) for v in verdicts.values()), \
+        verdicts
+
+
+def test_a_loop_id_that_does_not_fit_ik303_is_left_out(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "loop.edi").write_bytes(HOSTILE_999["long loop ids"]())
+    _check_999s(tmp_path, ["loop.edi"])
+    ik3 = [s.split("*") for s in segments(tmp_path / "acks" / "loop.999") if s.startswith("IK3")]
+    assert ik3 and all(len(s) < 4 or len(s[3]) <= 4 for s in ik3), ik3
+    assert ["IK3", "NM1", "7", "", "8"] in ik3  # NM1*85 (2010AA), the 7th of the set
+
+
+def test_ak2_and_ak1_name_the_set_so_ack_finds_its_verdict(tmp_path):
+    from edi837.acks.ack999 import Acceptance
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "st02.edi").write_bytes(HOSTILE_999["one-character ST02"]())
+    _check_999s(tmp_path, ["st02.edi"])
+    acceptance = Acceptance.from_999(tmp_path / "acks" / "st02.999")
+    assert acceptance.acknowledges("000000101", "1", "1")
+    assert acceptance.verdict("000000101", "1", "1") is not None  # rejected, and said so
+
+
+@pytest.mark.slow
+def test_999s_of_the_hostile_corpus_and_mutated_files_are_accepted_by_pyx12(tmp_path):
+    """The hostile corpus (its files pyx12 can read) and 60 generated 837P/837I files
+    mutated as the campaign mutates them (fixed seed), through one `validate --ack`:
+    every 999 written is valid by pyx12, ASCII, with a right SE01."""
+    import random
+
+    import hostile_campaign
+    import hostile_corpus
+    from test_properties import mutate
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    names = []
+    for case in hostile_corpus.CASES:
+        data = case.build()
+        if case.validate and len(data) < 100_000:
+            names.append(f"c-{case.name}.edi")
+            (folder / names[-1]).write_bytes(data)
+    rng = random.Random(24)
+    for number in range(60):
+        data = hostile_campaign.generated(rng.choice(["837P", "837I"]), rng.randint(1, 6),
+                                          rng.randrange(10**6), 0.5, rng.choice([2, 500]))
+        for _ in range(rng.randint(1, 5)):
+            data = mutate(data, [hostile_campaign.random_edit(rng, len(data),
+                                                              data.count(b"~\n") + 1)])
+        names.append(f"m-{number:02d}.edi")
+        (folder / names[-1]).write_bytes(data)
+    _check_999s(tmp_path, names)
