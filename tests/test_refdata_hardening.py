@@ -206,3 +206,20 @@ def test_a_large_member_is_streamed_in_bounded_memory(tmp_path, store):
     code, rss_kib = out.split("\n", 1)[0].split()
     assert code == "2" and "line 13: payment limit 'not-a-price'" in out, out
     assert int(rss_kib) < 100 * 1024, f"peak RSS {int(rss_kib) // 1024} MiB"
+
+
+def test_a_payment_limit_out_of_range_in_an_older_store_prices_nothing(tmp_path, store,
+                                                                      edi_file):
+    import sqlite3
+
+    from edi837.drugs import load_drug_table
+    from edi837.engine import Engine
+    from test_refdata_rules import claim, line
+    import_files([files.write(tmp_path, "pricing.csv", files.pricing())], store)
+    with sqlite3.connect(store / "refdata.sqlite3") as connection:  # as edi837 once imported
+        connection.execute("UPDATE pricing SET payment_limit = '1E+26'")
+    result = Engine(load_drug_table(refdata=store)).check_file(
+        edi_file(claim(line(units=600, quantity="30"))))
+    assert not any(f.rule == "EDI008" for f in result.findings), result.findings
+    assert result.status != "unreadable"
+    assert all(f.payment_limit is None for f in result.findings)
