@@ -281,3 +281,21 @@ def test_999s_of_the_hostile_corpus_and_mutated_files_are_accepted_by_pyx12(tmp_
         names.append(f"m-{number:02d}.edi")
         (folder / names[-1]).write_bytes(data)
     _check_999s(tmp_path, names)
+
+
+@pytest.mark.parametrize("claim_id", ["I26^", "^I26", "C>2", "A ^ B"])
+def test_a_277ca_value_never_keeps_a_space_where_a_delimiter_was(tmp_path, claim_id):
+    from test_ack277 import write
+    from edi837.drugs import load_drug_table
+    data = with_delimiters("|", "^", ">", "!").replace(b"CLM|HC-CLEAN|",
+                                                       b"CLM|" + claim_id.encode() + b"|")
+    data = data.replace(b"HOSTILESUBMIT  ", b"HOST^LE>SUB    ")  # ISA06: fixed width
+    path = tmp_path / "rep.edi"
+    path.write_bytes(data)
+    result = write(path, load_drug_table([]), tmp_path / "acks")
+    valid(result.output)
+    found, _ = x12_segments(result.output)
+    trn02 = [s[2] for s in found if s[:2] == ["TRN", "2"]]
+    assert " ".join(claim_id.replace("^", " ").replace(">", " ").split()) in trn02
+    assert all(value == value.strip() for s in found[2:] for value in s)
+    assert len(found[0][8]) == 15 and found[0][8].rstrip() == "HOST LE SUB"

@@ -89,8 +89,9 @@ def fits(value: str, delimiters: tuple[str, str, str, str]) -> bool:
     """Whether ``value`` holds neither the element separator nor the terminator of
     ``delimiters`` (a value from an 837 interchange written in its own ones never
     does; its component or repetition separator inside a simple element, as in a
-    CLM01 ``C:2``, is written as a space)."""
-    return delimiters[0] not in value and delimiters[3] not in value
+    CLM01 ``C:2``, is written as a space) and is not made of delimiters only."""
+    return delimiters[0] not in value and delimiters[3] not in value and \
+        bool(value.strip("".join(delimiters) + " "))
 
 
 def amount(value: Decimal) -> str:
@@ -294,13 +295,24 @@ def _trim(segment: list[str]) -> list[str]:
 def serialise(segments: list[list[str]],
               delimiters: tuple[str, str, str, str] = STANDARD) -> str:
     """The segments in ``delimiters`` (element, repetition, component, terminator):
-    the structure's ``* ^ : ~`` become those, a value's punctuation itself, or a
-    space where it is one of them."""
-    text = "".join(ELEMENT.join(s) + TERMINATOR + "\n" for s in segments)
+    the structure's ``^ :`` become those, a value's punctuation itself, or a space
+    where it is one of them (spaces then collapsed and trimmed, as X12 wants no
+    leading or trailing ones)."""
     table = dict(zip(map(ord, STANDARD), delimiters))
     table.update({ord(hidden): (" " if c in delimiters else c)
                   for hidden, c in ((chr(k), v) for k, v in _SHOW.items())})
-    return text.translate(table)
+    clashes = tuple(_HIDE[ord(c)] for c in delimiters if ord(c) in _HIDE)
+    element, terminator = delimiters[0], delimiters[3]
+    out = []
+    for segment in segments:
+        values = []
+        for value in segment:
+            text = value.translate(table)
+            if any(hidden in value for hidden in clashes):
+                text = " ".join(text.split())
+            values.append(text)
+        out.append(element.join(values) + terminator + "\n")
+    return "".join(out)
 
 
 def interchange_header(sender: tuple[str, str], receiver: tuple[str, str], gs_sender: str,
@@ -308,13 +320,20 @@ def interchange_header(sender: tuple[str, str], receiver: tuple[str, str], gs_se
                        delimiters: tuple[str, str, str, str] = STANDARD) -> str:
     """ISA and GS (functional group HN) of one 277CA interchange; ``sender`` and
     ``receiver`` are (qualifier, id)."""
-    isa = ["ISA", "00", " " * 10, "00", " " * 10, sender[0], clean(sender[1], 15).ljust(15),
-           receiver[0], clean(receiver[1], 15).ljust(15), now.strftime("%y%m%d"),
+    isa = ["ISA", "00", " " * 10, "00", " " * 10, sender[0], _fixed(sender[1], delimiters),
+           receiver[0], _fixed(receiver[1], delimiters), now.strftime("%y%m%d"),
            now.strftime("%H%M"), REPETITION, "00501", f"{number:09d}", "0",
            usage if usage in ("P", "T") else "P", COMPONENT]
     gs = ["GS", "HN", clean(gs_sender, 15), clean(gs_receiver, 15), now.strftime("%Y%m%d"),
           now.strftime("%H%M"), str(number), "X", VERSION]
     return serialise([isa, gs], delimiters)
+
+
+def _fixed(value: str, delimiters: tuple[str, str, str, str], width: int = 15) -> str:
+    """A fixed-width ISA value: its punctuation shown, the delimiters as spaces, padded."""
+    text = "".join(c if c not in delimiters else " " for c in clean(value, width)
+                   .translate(_SHOW))
+    return text.strip().ljust(width)
 
 
 def interchange_trailer(sets: int, number: int,
