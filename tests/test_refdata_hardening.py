@@ -223,3 +223,14 @@ def test_a_payment_limit_out_of_range_in_an_older_store_prices_nothing(tmp_path,
     assert not any(f.rule == "EDI008" for f in result.findings), result.findings
     assert result.status != "unreadable"
     assert all(f.payment_limit is None for f in result.findings)
+
+
+def test_a_source_built_from_bytes_reads_like_a_file(tmp_path):
+    """The Source of refdata.sources takes bytes too (importers that read their own
+    containers), and decodes the same way: UTF-8 with a BOM, else Windows-1252."""
+    from edi837.refdata.sources import Source, decode
+    text = decode(Source("x.csv", "\ufeffa,b\r\nc,d\r\n".encode("utf-8"), ("x.csv",)))
+    assert (text.encoding, text.head, list(text.lines())) == \
+        ("utf-8-sig", "a,b\r\nc,d\r\n", ["a,b", "c,d"])
+    legacy = decode(Source("y.csv", b"caf\xe9,1\n", ("y.csv",)))
+    assert legacy.encoding == "cp1252" and list(legacy.lines()) == ["caf\xe9,1"]

@@ -49,11 +49,13 @@ class Caps:
 class Source:
     """One file to import: a file given on the command line, or one member of a ZIP."""
 
-    def __init__(self, name: str, names: tuple[str, ...], opener: Callable[[], BinaryIO],
+    def __init__(self, name: str, content: bytes | Callable[[], BinaryIO],
+                 names: tuple[str, ...],
                  check: Callable[[int], str | None] = lambda size: None) -> None:
+        """``content``: how to open it (read twice, in chunks), or bytes already read."""
         self.name = name  # how messages name it: "q2.zip!crosswalk.csv" (escaped)
         self.names = names  # file names to look for an effective date in: member, then file
-        self._opener = opener
+        self._opener = (lambda: io.BytesIO(content)) if isinstance(content, bytes) else content
         self._check = check  # bytes read so far -> why to stop, or None
         self._text: SourceText | None = None
 
@@ -100,9 +102,6 @@ class SourceText:
 
     splitlines = lines  # what the importers did with a whole text
 
-    def __str__(self) -> str:
-        return self.head
-
 
 def sources(path: Path, caps: Caps = Caps()) -> Iterator[Source | Skipped]:
     """The file itself, or each member of a ZIP (recognised by its content, not its name)."""
@@ -115,7 +114,7 @@ def sources(path: Path, caps: Caps = Caps()) -> Iterator[Source | Skipped]:
     except OSError as error:
         raise RefDataError(name, f"cannot read: {error.strerror or error}") from None
     if magic != b"PK\x03\x04":
-        yield Source(name, (path.name,), lambda: open(path, "rb"))
+        yield Source(name, lambda: open(path, "rb"), (path.name,))
         return
     try:
         archive = zipfile.ZipFile(path)
@@ -136,7 +135,7 @@ def sources(path: Path, caps: Caps = Caps()) -> Iterator[Source | Skipped]:
             refused = check(info.file_size)  # what its header says, before reading any
             if refused:
                 raise RefDataError(member, refused)
-            yield Source(member, (base, path.name), _member_opener(archive, info, member),
+            yield Source(member, _member_opener(archive, info, member), (base, path.name),
                          check)
 
 
