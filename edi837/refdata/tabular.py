@@ -12,13 +12,10 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import hashlib
 import io
 import re
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import NamedTuple
 
 MAX_HEADER_ROW = 40  # the header is within the first rows; CMS preambles are about 8
