@@ -299,3 +299,22 @@ def test_a_277ca_value_never_keeps_a_space_where_a_delimiter_was(tmp_path, claim
     assert " ".join(claim_id.replace("^", " ").replace(">", " ").split()) in trn02
     assert all(value == value.strip() for s in found[2:] for value in s)
     assert len(found[0][8]) == 15 and found[0][8].rstrip() == "HOST LE SUB"
+
+
+def test_a_999_pyx12_left_cut_off_is_no_999():
+    """pyx12's 999 writer logs and goes on when it raises: what it wrote is cut off after
+    an AK2.  Such a 999 is never assembled (and so never stamped and written)."""
+    from edi837.validate.results import _assemble_999
+    from edi837.validate.units import _Unit, _UnitResult
+    head = ["ISA*00*          *00*          *ZZ*A              *ZZ*B              *261207*0500"
+            "*^*00501*000000001*0*T*:~", "GS*FA*A*B*20261207*0500*1*X*005010X231~",
+            "ST*999*0001*005010X231~", "AK1*HC*1*005010X222A1~", "AK2*837*0001*005010X222A1~"]
+    tail = ["IK5*A~", "AK9*A*1*1*1~", "SE*6*0001~", "GE*1*1~", "IEA*1*000000001~"]
+    units = [_Unit("x", (), True), _Unit("x", (), False, 1)]
+    whole = _assemble_999([_UnitResult([], head + tail), _UnitResult([], [head[-1], "IK5*A~"])],
+                          units)
+    assert whole is not None and whole.rstrip().endswith("IEA*1*000000001~")
+    assert _assemble_999([_UnitResult([], head), _UnitResult([], [head[-1], "IK5*A~"])],
+                         units) is None
+    assert _assemble_999([_UnitResult([], head + tail), _UnitResult([], [head[-1]])],
+                         units) is None
