@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from .cli_batch import ByteSize
 from .cli_support import EXIT_OK, EXIT_TROUBLE, complain, refdata_option
 
 
@@ -36,8 +37,13 @@ def refdata() -> None:
 @click.option("--force", is_flag=True,
               help="Import an ICD-10-CM order file far smaller than a release (under 10,000 "
                    "billable codes), which is refused otherwise.")
+@click.option("--max-member-size", type=ByteSize(), default="2G", show_default=True,
+              help="Refuse a ZIP member larger than this uncompressed (5000, 500M, 2G).")
+@click.option("--max-ratio", type=click.FloatRange(min=1), default=100, show_default=True,
+              help="Refuse a ZIP member that inflates more than this many times its "
+                   "compressed size (a ZIP bomb; CMS's CSVs deflate 5 to 10 times).")
 def import_command(files: tuple[Path, ...], refdata: Path | None, effective, kind: str | None,
-                   force: bool) -> None:
+                   force: bool, max_member_size: int, max_ratio: float) -> None:
     """Import CMS reference FILES (CSV or tab text, or ZIPs of them), recognised by content.
 
     All or nothing: a file that is not recognised, or cannot be read, is named
@@ -45,6 +51,7 @@ def import_command(files: tuple[Path, ...], refdata: Path | None, effective, kin
     same file again changes nothing.
     """
     from .refdata import RefDataError, default_directory, import_files, store_path
+    from .refdata.sources import Caps
 
     from .progress import Progress, total_size, wanted
 
@@ -53,7 +60,7 @@ def import_command(files: tuple[Path, ...], refdata: Path | None, effective, kin
     try:
         with progress.ticking():  # a release's files: some seconds each
             outcomes = import_files(files, directory, effective=_date(effective), kind=kind,
-                                    force=force)
+                                    force=force, caps=Caps(max_member_size, max_ratio))
     except RefDataError as exc:
         complain(str(exc))
         complain(f"nothing was imported into {store_path(directory)}")
@@ -70,6 +77,7 @@ def status(refdata: Path | None) -> None:
     """List the imported files: what each holds, from when to when it is in force, and
     which were superseded."""
     from .refdata import KINDS, RefDataError, default_directory, open_reference, store_path
+    from .safetext import shown
 
     directory, chosen = (refdata, True) if refdata else default_directory()
     if not chosen and not store_path(directory).is_file():
@@ -89,7 +97,7 @@ def status(refdata: Path | None) -> None:
             period = (f"{current.effective_from} to {current.effective_to or '(in force)'}"
                       if current else f"{record.effective_from} superseded")
             click.echo(f"  {period:<28} {record.status:<11} {record.rows:>7} rows  "
-                       f"{record.name}  sha256 {record.sha256[:16]}  imported "
+                       f"{shown(record.name)}  sha256 {record.sha256[:16]}  imported "
                        f"{record.imported_at}")
 
 

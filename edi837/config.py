@@ -51,6 +51,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Iterable
 
+from . import tomlfile
 from .findings import SEVERITIES
 
 DEFAULT_FILE = "edi837.toml"
@@ -403,9 +404,11 @@ def load_config(path: str | Path | None = None) -> Config:
         path = DEFAULT_FILE
     try:
         with open(path, "rb") as handle:
-            data = tomllib.load(handle)
+            data = tomlfile.loads(handle.read().decode("utf-8"))
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text: {exc.reason} at byte {exc.start}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
     return parse_config(data, str(path))

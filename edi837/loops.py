@@ -293,10 +293,13 @@ def read_service(fields: list[str], index: int, line: ServiceLine, component: st
 
 
 def service_problems(line: ServiceLine) -> list[str]:
-    """What makes the line unreadable for the rules (EDI007): nothing, usually."""
+    """What makes the line unreadable for the rules (EDI007): nothing, usually.
+    Only what the guide requires counts (pyx12's 5010 maps): SV101 and, once the
+    composite is there, its code; SV202 is situational (a revenue-code-only line of
+    an 837I: room and board, pharmacy, supplies), so its absence is no problem."""
     charge, units = line.charge, line.units
     problems = []
-    if not line.procedure:
+    if not line.procedure and (line.segment_id == "SV1" or line.qualifier):
         problems.append("no procedure code composite")
     if charge and parse_decimal(charge) is None:
         problems.append(f"charge {charge!r} is not a number")

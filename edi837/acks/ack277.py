@@ -183,6 +183,7 @@ class _Writer:
         self._set: _OpenSet | None = None
         self._isa = None  # the input ISA of the open output interchange
         self._number = self._sets = self._traces = 0
+        self._delimiters = x214.STANDARD
 
     def run(self, findings, stack: ExitStack) -> None:
         self._stack = stack
@@ -263,6 +264,15 @@ class _Writer:
     def _write_set(self, isa, gs, ack: x214.SetAck) -> None:
         if self._isa is not isa:
             self._close_interchange()
+        given = isa.delimiters
+        delimiters = x214.delimiters_for(given.element, given.repetition, given.component,
+                                         given.segment)
+        for claim in ack.claims:  # TRN02 is the CLM01 sent, or nothing (x214.delimiters_for)
+            if not x214.fits(claim.claim_id, delimiters):
+                raise x214.CannotAcknowledge(
+                    f"claim id '{display(claim.claim_id)}' holds the 277CA's element separator "
+                    f"or terminator ({delimiters[0]} {delimiters[3]}): it cannot be echoed "
+                    "in TRN02")
         number = self._number or self.numbers.next()
         segments = x214.transaction(
             ack, st02=f"{self._sets + 1:04d}", trace=f"{number:09d}{self._sets + 1:04d}",
@@ -272,10 +282,11 @@ class _Writer:
             if self._out is None:
                 self._out = self._stack.enter_context(atomic_output(self.target, newline=""))
                 self.result.output = self.target
-            self._out.write(x214.interchange_header(*self._parties(isa, gs), number, self.now))
-            self._isa, self._number = isa, number
+            self._out.write(x214.interchange_header(*self._parties(isa, gs), number, self.now,
+                                                    delimiters))
+            self._isa, self._number, self._delimiters = isa, number, delimiters
             self.result.interchanges += 1
-        self._out.write(x214.serialise(segments))
+        self._out.write(x214.serialise(segments, delimiters))
         self._sets += 1
         self._traces += len(ack.claims)
         self.result.sets += 1
@@ -287,7 +298,8 @@ class _Writer:
 
     def _close_interchange(self) -> None:
         if self._isa is not None:
-            self._out.write(x214.interchange_trailer(self._sets, self._number))
+            self._out.write(x214.interchange_trailer(self._sets, self._number,
+                                                     self._delimiters))
         self._isa = None
         self._number = self._sets = self._traces = 0
 
@@ -362,7 +374,7 @@ def _claim_dates(claim: Claim) -> tuple[str, str]:
     spans = [_dates(line.service_date, line.service_date_end) for line in claim.lines]
     spans = [(start, end or start) for start, end in spans if start]
     if not spans:
-        raise x214.CannotAcknowledge(f"claim {x214.clean(claim.claim_id)} has no date of "
+        raise x214.CannotAcknowledge(f"claim {x214.readable(claim.claim_id)} has no date of "
                                      "service")
     return _dates(min(s for s, _ in spans), max(e for _, e in spans))
 

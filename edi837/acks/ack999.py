@@ -16,6 +16,7 @@ from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
+from .ack_values import ack_value
 from ..x12.reader import SegmentReader, X12SyntaxError
 
 SET_ACCEPTED = ("A", "E")
@@ -54,18 +55,27 @@ class Acceptance:
             self._pending.setdefault((verdict.group, verdict.transaction),
                                      deque()).append(verdict)
 
+    def _queue(self, group: str, transaction: str) -> deque[SetVerdict] | None:
+        """The acknowledgments of a set: by its GS06 and ST02 as sent, else as AK102
+        and AK202 can hold them (edi837's 999s clean what is not: ``ack_value``)."""
+        queue = self._pending.get((group, transaction))
+        if not queue:
+            queue = self._pending.get((ack_value("AK102", group) or "0",
+                                       ack_value("AK202", transaction) or "0000"))
+        return queue
+
     def acknowledges(self, interchange: str, group: str, transaction: str) -> bool:
         """Whether the 999 says anything of the set (before :meth:`verdict` takes its
         answer): one it does not mention is not a rejection, the 999 is another
         file's (or was cut), as if there were none."""
         return interchange in self._rejected_interchanges or \
-            bool(self._pending.get((group, transaction)))
+            bool(self._queue(group, transaction))
 
     def verdict(self, interchange: str, group: str, transaction: str) -> str | None:
         """None when the 999 accepted the set, else why it is not accepted."""
         if interchange in self._rejected_interchanges:
             return f"the 999's TA1 rejects interchange {interchange}"
-        queue = self._pending.get((group, transaction))
+        queue = self._queue(group, transaction)
         if not queue:
             return f"{self.source} does not acknowledge it"
         found = queue.popleft()

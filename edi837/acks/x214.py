@@ -20,12 +20,22 @@ Loops and codes as pyx12's map ``277.5010.X214.xml`` has them::
     SE
 
 Values come from the 837 as read (``edi837.model``) and from configuration;
-every one is cleaned of the acknowledgment's delimiters (``* ^ : ~``) and of
-anything but printable ASCII first, so no data can break the structure.
+every one is cleaned of anything but printable ASCII first, and its punctuation
+is held as private-use placeholders until :func:`serialise` writes the segments
+in the interchange's delimiters: then a placeholder becomes its character again,
+or a space where that character is one of the delimiters, so no data can break
+the structure.  The delimiters are the answered 837 interchange's own when they
+are usable (printable punctuation: :func:`delimiters_for`): no simple element
+of it can hold its element separator or terminator, so a CLM01 ``A*~:`` sent
+with ``|`` and ``!`` is echoed as it was; else ``* ^ : ~``.  A component or
+repetition separator inside a value is written as a space; ``ack277`` gives no
+277CA for a set whose claim id would hold the element separator or terminator
+(:func:`fits`).
 """
 from __future__ import annotations
 
 import datetime as dt
+import string
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -42,11 +52,46 @@ class CannotAcknowledge(Exception):
     """A value the 277CA requires is missing from the 837 (the 999 rejects such a set)."""
 
 
+# Punctuation in a value is held as a private-use character until serialise().
+_HIDE = {ord(c): chr(0xE000 + ord(c)) for c in string.punctuation}
+_SHOW = {ord(hidden): c for c, hidden in zip(string.punctuation, map(chr, (
+    0xE000 + ord(c) for c in string.punctuation)))}
+STANDARD = (ELEMENT, REPETITION, COMPONENT, TERMINATOR)
+# Characters the writer's own values use (numbers, dates, codes): never a delimiter.
+_NOT_DELIMITERS = frozenset(string.ascii_letters + string.digits + " .-+")
+
+
 def clean(value: str, limit: int | None = None) -> str:
-    """Printable ASCII without the acknowledgment's delimiters, spaces collapsed."""
-    text = "".join(c if " " <= c <= "~" and c not in "*^:~" else " " for c in value or "")
+    """Printable ASCII, spaces collapsed, punctuation held (see serialise)."""
+    text = "".join(c if " " <= c <= "~" else " " for c in value or "")
     text = " ".join(text.split())
-    return text[:limit].rstrip() if limit else text
+    text = text[:limit].rstrip() if limit else text
+    return text.translate(_HIDE)
+
+
+def readable(value: str) -> str:
+    """A cleaned value as text for a message."""
+    return clean(value).translate(_SHOW)
+
+
+def delimiters_for(element: str, repetition: str, component: str,
+                   terminator: str) -> tuple[str, str, str, str]:
+    """The 277CA's delimiters answering an 837 interchange with these: the same,
+    when they are four distinct printable punctuation characters; else ``* ^ : ~``."""
+    chosen = (element, repetition, component, terminator)
+    if len(set(chosen)) == 4 and all(len(c) == 1 and "!" <= c <= "~" and c not in
+                                     _NOT_DELIMITERS for c in chosen):
+        return chosen
+    return STANDARD
+
+
+def fits(value: str, delimiters: tuple[str, str, str, str]) -> bool:
+    """Whether ``value`` holds neither the element separator nor the terminator of
+    ``delimiters`` (a value from an 837 interchange written in its own ones never
+    does; its component or repetition separator inside a simple element, as in a
+    CLM01 ``C:2``, is written as a space) and is not made of delimiters only."""
+    return delimiters[0] not in value and delimiters[3] not in value and \
+        bool(value.strip("".join(delimiters) + " "))
 
 
 def amount(value: Decimal) -> str:
@@ -185,7 +230,7 @@ def transaction(ack: SetAck, *, st02: str, trace: str, now: dt.datetime, receipt
 
 def _patient(claim: ClaimAck) -> list[str]:
     if not clean(claim.patient_last) or not clean(claim.member_id):
-        raise CannotAcknowledge(f"claim {clean(claim.claim_id)} has no patient name or "
+        raise CannotAcknowledge(f"claim {readable(claim.claim_id)} has no patient name or "
                                 "subscriber id")
     return ["NM1", "QC", "1", clean(claim.patient_last, 60), clean(claim.patient_first, 35),
             "", "", "", "MI", clean(claim.member_id, 80)]
@@ -249,22 +294,51 @@ def _trim(segment: list[str]) -> list[str]:
     return segment[:end]
 
 
-def serialise(segments: list[list[str]]) -> str:
-    return "".join(ELEMENT.join(s) + TERMINATOR + "\n" for s in segments)
+def serialise(segments: list[list[str]],
+              delimiters: tuple[str, str, str, str] = STANDARD) -> str:
+    """The segments in ``delimiters`` (element, repetition, component, terminator):
+    the structure's ``^ :`` become those, a value's punctuation itself, or a space
+    where it is one of them (spaces then collapsed and trimmed, as X12 wants no
+    leading or trailing ones)."""
+    table = dict(zip(map(ord, STANDARD), delimiters))
+    table.update({ord(hidden): (" " if c in delimiters else c)
+                  for hidden, c in ((chr(k), v) for k, v in _SHOW.items())})
+    clashes = tuple(_HIDE[ord(c)] for c in delimiters if ord(c) in _HIDE)
+    element, terminator = delimiters[0], delimiters[3]
+    out = []
+    for segment in segments:
+        values = []
+        for value in segment:
+            text = value.translate(table)
+            if any(hidden in value for hidden in clashes):
+                text = " ".join(text.split())
+            values.append(text)
+        out.append(element.join(values) + terminator + "\n")
+    return "".join(out)
 
 
 def interchange_header(sender: tuple[str, str], receiver: tuple[str, str], gs_sender: str,
-                       gs_receiver: str, usage: str, number: int, now: dt.datetime) -> str:
+                       gs_receiver: str, usage: str, number: int, now: dt.datetime,
+                       delimiters: tuple[str, str, str, str] = STANDARD) -> str:
     """ISA and GS (functional group HN) of one 277CA interchange; ``sender`` and
     ``receiver`` are (qualifier, id)."""
-    isa = ["ISA", "00", " " * 10, "00", " " * 10, sender[0], clean(sender[1], 15).ljust(15),
-           receiver[0], clean(receiver[1], 15).ljust(15), now.strftime("%y%m%d"),
+    isa = ["ISA", "00", " " * 10, "00", " " * 10, sender[0], _fixed(sender[1], delimiters),
+           receiver[0], _fixed(receiver[1], delimiters), now.strftime("%y%m%d"),
            now.strftime("%H%M"), REPETITION, "00501", f"{number:09d}", "0",
            usage if usage in ("P", "T") else "P", COMPONENT]
     gs = ["GS", "HN", clean(gs_sender, 15), clean(gs_receiver, 15), now.strftime("%Y%m%d"),
           now.strftime("%H%M"), str(number), "X", VERSION]
-    return serialise([isa, gs])
+    return serialise([isa, gs], delimiters)
 
 
-def interchange_trailer(sets: int, number: int) -> str:
-    return serialise([["GE", str(sets), str(number)], ["IEA", "1", f"{number:09d}"]])
+def _fixed(value: str, delimiters: tuple[str, str, str, str], width: int = 15) -> str:
+    """A fixed-width ISA value: its punctuation shown, the delimiters as spaces, padded."""
+    text = "".join(c if c not in delimiters else " " for c in clean(value, width)
+                   .translate(_SHOW))
+    return text.strip().ljust(width)
+
+
+def interchange_trailer(sets: int, number: int,
+                        delimiters: tuple[str, str, str, str] = STANDARD) -> str:
+    return serialise([["GE", str(sets), str(number)], ["IEA", "1", f"{number:09d}"]],
+                     delimiters)

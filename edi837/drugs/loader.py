@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator
 
+from .. import tomlfile
 from .drug import Drug
 from .drug_table import DrugTable, TableFile
 from .model import (
@@ -152,7 +153,7 @@ def _read_file(path: Path) -> _TableData:
 
 def _parse(name: str, content: bytes, *, validate: bool = True) -> _TableData:
     try:
-        data = tomllib.loads(content.decode("utf-8"))
+        data = tomlfile.loads(content.decode("utf-8"))
     except UnicodeDecodeError as error:
         raise DrugTableError(name, [f"not UTF-8 text: {error.reason} at byte {error.start}"]) from error
     except tomllib.TOMLDecodeError as error:

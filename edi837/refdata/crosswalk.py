@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 
+from .limits import limits
 from .rows import Problems, coded_rows, ndc11, number
 from .tabular import Column, Layout, Table
 
@@ -74,6 +75,12 @@ def rows(table: Table, text: str, problems: Problems):
             value = number(raw)
             if raw and (value is None or value < 0):
                 problems.add(line, f"{field.replace('_', ' ')} {raw!r} is not a number")
+            elif value is not None:
+                refused = limits().number("crosswalk").problem(field.replace("_", " "), raw,
+                                                               value)
+                if refused:
+                    problems.add(line, refused)
+                    value = None
             values.append(None if value is None else str(value))
         yield (code, ndc, cells.get("labeler") or None, cells.get("drug_name") or None,
                cells.get("dosage") or None, *values)

@@ -16,10 +16,11 @@ from pathlib import Path
 from types import ModuleType
 
 from . import crosswalk, fda_ndc, hcpcs, icd10cm, mue, pricing
+from .limits import limits
 from .rows import Problems
 from .store import ImportTransaction
-from .tabular import (NotRecognised, RefDataError, Skipped, Source, Table, decode,
-                      effective_date, find_table, is_preliminary, sources)
+from .sources import Caps, Skipped, Source, decode, sources
+from .tabular import NotRecognised, RefDataError, Table, effective_date, find_table, is_preliminary
 
 # Checked in this order: the crosswalk's columns are the most specific.
 _TABULAR = (crosswalk, mue, pricing, hcpcs, fda_ndc)
@@ -61,7 +62,8 @@ class Outcome:
 
 
 def import_files(paths: Iterable[Path], directory: Path, *, effective: dt.date | None = None,
-                 kind: str | None = None, force: bool = False) -> list[Outcome]:
+                 kind: str | None = None, force: bool = False,
+                 caps: Caps = Caps()) -> list[Outcome]:
     """Import every file (and every table inside a ZIP) into the store in ``directory``.
 
     All or nothing: the first file that cannot be imported raises
@@ -73,13 +75,15 @@ def import_files(paths: Iterable[Path], directory: Path, *, effective: dt.date |
     ``kind`` says what the files are when their content leaves it open (an
     OPPS crosswalk whose title does not say OPPS).  An ICD-10-CM order file
     with far fewer billable codes than a release (``icd10cm.MIN_BILLABLE``) is
-    refused unless ``force``: every code it lacks would become DX002.
+    refused unless ``force``: every code it lacks would become DX002.  ``caps``: how
+    far a ZIP member may inflate (:mod:`.sources`: members are streamed, never read
+    whole).
     """
     outcomes: list[Outcome] = []
     with ImportTransaction(directory) as store:
         for path in paths:
             found = []
-            for source in sources(Path(path)):
+            for source in sources(Path(path), caps):
                 if isinstance(source, Skipped):
                     found.append(Outcome(source.name, "skipped", note=source.reason))
                     continue
@@ -132,7 +136,7 @@ def _import(store: ImportTransaction, source: Source, effective: dt.date | None,
             wanted: str | None, *, inside_zip: bool, force: bool = False) -> Outcome:
     try:
         text = decode(source)
-        found = _recognise(source, text, wanted)
+        found = _recognise(source, text.head, wanted)
     except NotRecognised as error:
         if not inside_zip:
             raise
@@ -161,6 +165,7 @@ def _import(store: ImportTransaction, source: Source, effective: dt.date | None,
     if start is None:
         raise RefDataError(source.name, f"{KINDS[kind]}, but neither its title rows nor its name "
                                         "say when it takes effect: give --effective DATE")
+    limits().check_effective(source.name, start)
     status = "preliminary" if is_preliminary(found.texts) else "final"
     note = f"date from {where}" if where != "--effective" else ""
     previous = store.existing(kind, source.sha256, start)

@@ -13,7 +13,9 @@ to 837I; the DME supplier file applies to neither.
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
+from .limits import limits
 from .rows import Problems, coded_rows
 from .tabular import Column, Layout, Table
 
@@ -52,8 +54,14 @@ def rows(table: Table, text: str, problems: Problems):
     for line, code, cells in coded_rows(table, text, problems):
         value = cells["value"].replace(",", "")
         mai = re.match(r"\s*([123])(?![0-9])", cells["mai"])
+        refused = None
+        if value.isascii() and value.isdigit():
+            refused = limits().number("mue_value").problem("MUE value", cells["value"],
+                                                           Decimal(value))
         if not (value.isascii() and value.isdigit()):
             problems.add(line, f"MUE value {cells['value']!r} is not a whole number")
+        elif refused:
+            problems.add(line, refused)
         elif mai is None:
             problems.add(line, f"MUE adjudication indicator {cells['mai']!r} is not 1, 2 or 3")
         else:

@@ -9,6 +9,7 @@ held line (limit x units); CPT-coded rows are imported like any other.
 """
 from __future__ import annotations
 
+from .limits import limits
 from .rows import Problems, coded_rows, number
 from .tabular import Column, Layout, Table
 
@@ -38,5 +39,9 @@ def rows(table: Table, text: str, problems: Problems):
             continue
         if limit is None or limit < 0:
             problems.add(line, f"payment limit {raw!r} is not an amount")
+            continue
+        refused = limits().number("payment_limit").problem("payment limit", raw, limit)
+        if refused:
+            problems.add(line, refused)
             continue
         yield (code, cells.get("description") or None, cells.get("dosage") or None, str(limit))

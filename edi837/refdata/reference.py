@@ -23,6 +23,7 @@ from pathlib import Path
 
 from ..model import INSTITUTIONAL, PROFESSIONAL
 from .store import FileRecord, connect_readonly, read_files
+from .limits import limits
 from .tabular import RefDataError
 
 CACHE_LIMIT = 8192  # facts held; a full cache starts over (bounded memory)
@@ -132,6 +133,15 @@ def _day(text: str | None) -> dt.date | None:
     return None if not text else dt.date.fromisoformat(text)
 
 
+def _payment_limit(hcpcs: str, row: tuple, file: ImportedFile) -> PaymentLimit | None:
+    """The row's limit; None for one out of range (imported before the importer checked:
+    limits.toml), which no line could be priced by without failing."""
+    value = Decimal(row[0])
+    if limits().number("payment_limit").problem("payment limit", row[0], value):
+        return None
+    return PaymentLimit(hcpcs, value, row[1], file)
+
+
 def _decimal(text: str | None) -> Decimal | None:
     return None if text is None else Decimal(text)
 
@@ -231,7 +241,7 @@ class Reference:
         return self._fact(self.file_for("asp-pricing", day), "pricing", hcpcs,
                           "SELECT payment_limit, dosage FROM pricing WHERE file_id = ? AND "
                           "hcpcs = ?",
-                          lambda row, file: PaymentLimit(hcpcs, Decimal(row[0]), row[1], file))
+                          lambda row, file: _payment_limit(hcpcs, row, file))
 
     def hcpcs_dates(self, hcpcs: str):
         """The days ``hcpcs`` is valid, from the newest imported CMS HCPCS file that lists

@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..safetext import shown
 from .tabular import RefDataError
 
 STORE_NAME = "refdata.sqlite3"
@@ -123,8 +124,9 @@ def read_files(connection: sqlite3.Connection) -> list[FileRecord]:
     rows = connection.execute(
         "SELECT id, kind, name, sha256, effective_from, status, rows, skipped, imported_at "
         "FROM files ORDER BY kind, effective_from, id").fetchall()
-    return [FileRecord(row[0], row[1], row[2], row[3], dt.date.fromisoformat(row[4]), *row[5:])
-            for row in rows]
+    # Names are stored escaped (sources.py); a store written before that may hold raw ones.
+    return [FileRecord(row[0], row[1], shown(row[2]), row[3], dt.date.fromisoformat(row[4]),
+                       *row[5:]) for row in rows]
 
 
 class ImportTransaction:

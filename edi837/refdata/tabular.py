@@ -12,18 +12,13 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import hashlib
 import io
 import re
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import NamedTuple
 
 MAX_HEADER_ROW = 40  # the header is within the first rows; CMS preambles are about 8
-MAX_MEMBER_BYTES = 1 << 30  # a ZIP member larger than this is not a CMS table (or a ZIP bomb)
-NOT_TABLES = (".pdf", ".xlsx", ".xls", ".doc", ".docx", ".xlsm")  # copies or notes CMS adds
 DELIMITERS = (",", "\t", "|")
 _YEAR = re.compile(r"(?<![0-9])(?:19|20)[0-9]{2}(?![0-9])")
 
@@ -120,10 +115,12 @@ class Table:
         """How the file names a column (the MUE value column names its setting)."""
         return self.header[self.columns[field]]
 
-    def rows(self, text: str, name: str) -> Iterator["Row"]:
-        """Each row under the header, blank rows left out."""
+    def rows(self, text, name: str) -> Iterator["Row"]:
+        """Each row under the header, blank rows left out.  ``text``: a str, or a
+        :class:`~.sources.SourceText` (read as a stream, never whole)."""
         last = max(self.columns.values())
-        reader = csv.reader(io.StringIO(text, newline=""), delimiter=self.delimiter)
+        stream = text.stream() if hasattr(text, "stream") else io.StringIO(text, newline="")
+        reader = csv.reader(stream, delimiter=self.delimiter)
         try:
             for number, row in enumerate(reader):
                 if number <= self.header_row:
@@ -138,6 +135,8 @@ class Table:
         except csv.Error as error:
             raise RefDataError(name, f"line {reader.line_num}: not readable as delimited "
                                      f"text: {error}") from None
+        finally:
+            stream.close()
 
 
 def find_table(text: str, layouts: tuple[Layout, ...]) -> Table | None:
@@ -164,79 +163,6 @@ def find_table(text: str, layouts: tuple[Layout, ...]) -> Table | None:
                     preamble = tuple(" ".join(c.strip() for c in r if c.strip()) for r in head[:number])
                     return Table(layout, delimiter, number, columns, tuple(row), preamble)
     return None
-
-
-# ---------------------------------------------------------------------------
-# Files and ZIP members
-# ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Source:
-    """One file to import: a file given on the command line, or one member of a ZIP."""
-
-    name: str  # how messages name it: "q2.zip!crosswalk.csv"
-    data: bytes
-    names: tuple[str, ...]  # file names to look for an effective date in: member, then file
-
-    @property
-    def sha256(self) -> str:
-        return hashlib.sha256(self.data).hexdigest()
-
-
-@dataclass(frozen=True)
-class Skipped:
-    """A ZIP member that is not a table (a PDF note, the Excel copy of a CSV)."""
-
-    name: str
-    reason: str
-
-
-def sources(path: Path) -> Iterator[Source | Skipped]:
-    """The file itself, or each member of a ZIP (recognised by its content, not its name)."""
-    name = str(path)
-    try:
-        data = path.read_bytes()
-    except IsADirectoryError:
-        raise RefDataError(name, "is a folder; give the files in it") from None
-    except OSError as error:
-        raise RefDataError(name, f"cannot read: {error.strerror or error}") from None
-    if not data.startswith(b"PK\x03\x04"):
-        yield Source(name, data, (path.name,))
-        return
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-        members = [info for info in archive.infolist() if not info.is_dir()]
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError) as error:
-        raise RefDataError(name, f"not a readable ZIP: {error}") from None
-    for info in members:
-        member = f"{name}!{info.filename}"
-        base = info.filename.rsplit("/", 1)[-1]
-        if base.startswith((".", "__MACOSX")) or "__MACOSX/" in info.filename:
-            continue  # macOS resource forks and hidden files
-        if base.lower().endswith(NOT_TABLES):
-            yield Skipped(member, "not a text table (CMS adds Excel copies and PDF notes; "
-                                  "the CSV or text copy is read)")
-            continue
-        if info.file_size > MAX_MEMBER_BYTES:
-            raise RefDataError(member, f"{info.file_size} bytes uncompressed: too large for a "
-                                       "CMS reference table")
-        try:
-            content = archive.read(info)
-        except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError) as error:
-            raise RefDataError(member, f"cannot be read from the ZIP: {error}") from None
-        yield Source(member, content, (base, path.name))
-
-
-def decode(source: Source) -> str:
-    """The text of a source: UTF-8 (with or without BOM), else Windows-1252, as CMS writes."""
-    if b"\x00" in source.data[:65536]:
-        raise NotRecognised(source.name, "is binary, not a text table (an Excel file? export "
-                                         "it as CSV, or import the CSV copy CMS ships)")
-    try:
-        return source.data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return source.data.decode("cp1252", errors="replace")
 
 
 # ---------------------------------------------------------------------------
@@ -284,3 +210,9 @@ def effective_date(text: str) -> dt.date | None:
 def is_preliminary(texts: tuple[str, ...]) -> bool:
     """CMS publishes the crosswalks as a preliminary file, then a final one, each quarter."""
     return any(re.search(r"prelim", text, re.I) for text in texts)
+
+
+# Reading files and ZIP members (streamed) is edi837.refdata.sources; its names stay
+# importable from here.
+from .sources import (MAX_MEMBER_BYTES, NOT_TABLES, Caps, Skipped, Source,  # noqa: E402,F401
+                      SourceText, decode, sources)

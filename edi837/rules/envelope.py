@@ -93,8 +93,10 @@ def normalised():
 def malformed():
     """A segment the rules need is malformed.
 
-    What it does: flags an SV1/SV2 without a procedure code composite,
-    non-numeric units or charge, HL segments out of order (HL01 not
+    What it does: flags an SV1 without a procedure code composite (an SV2
+    without one is a revenue-code-only line, which the 837I guide allows: SV202
+    is situational; one whose SV202 has no code is flagged), non-numeric units
+    or charge, HL segments out of order (HL01 not
     sequential, a parent that does not exist or is of the wrong level), and a
     drug line's LIN/CTP (2410) placed after its 2420/2430 loops, where the
     guide does not read it (edi837 still reads the NDC, so the other rules

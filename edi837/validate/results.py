@@ -68,6 +68,12 @@ def _finish(prep: _Prepared, results: list[_UnitResult], reader_findings: bool
     ack = None
     if results and prep.units[0].skeleton and not results[0].crash:
         ack = _assemble_999(results, prep.units)
+        if ack is None and any(line.startswith("ST*999") for line in results[0].ack):
+            # pyx12's 999 writer raised half way (it logs and goes on): no 999
+            result.findings.append(Finding(
+                CRASH_RULE, ERROR, f"pyx12 could not write the 999 of {prep.path}: it stopped "
+                "before the interchange's end", prep.path))
+            result.settle_status()
     return result, ack
 
 
@@ -86,6 +92,9 @@ def _assemble_999(results: list[_UnitResult], units: list[_Unit]) -> str | None:
             blocks[-1].append(line)
     if not any(line.startswith("ST*999") for line in skeleton.ack):
         return None  # no 5010 group to acknowledge (pyx12 writes 997s for 4010)
+    if not skeleton.ack[-1].startswith("IEA") or \
+            any(real is not None and not real[-1].startswith("IK5") for real in blocks):
+        return None  # pyx12's writer stopped half way: a cut-off 999 is none
     out: list[str] = []
     pending = iter(blocks)
     i = 0

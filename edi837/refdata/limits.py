@@ -1,0 +1,72 @@
+"""The ranges the importer accepts, from ``limits.toml`` (validated by its schema).
+
+A number outside its range is a bad row (``Problems.add``: the import is refused
+naming the file, line and column); an effective date outside the window refuses
+the file.  Shared by every importer: ``limits().number(NAME).problem(...)``.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import cache
+from importlib import resources
+
+from .. import tomlfile
+from .tabular import RefDataError
+
+LIMITS_FILE = "limits.toml"
+SCHEMA_FILE = "limits.schema.json"
+
+
+@dataclass(frozen=True)
+class Range:
+    low: Decimal
+    high: Decimal
+    places: int
+
+    def problem(self, column: str, raw: str, value: Decimal) -> str | None:
+        """Why ``value`` (read from the cell ``raw`` of ``column``) is refused, or None."""
+        if not value.is_finite() or not self.low <= value <= self.high:
+            return f"{column} {raw.strip()[:40]!r} is outside {self.low:,} to {self.high:,}"
+        if -value.as_tuple().exponent > self.places and value != value.quantize(
+                Decimal(1).scaleb(-self.places)):
+            return f"{column} {raw.strip()[:40]!r} has more than {self.places} decimal places"
+        return None
+
+
+@dataclass(frozen=True)
+class Limits:
+    numbers: dict[str, Range]
+    earliest: dt.date
+    years_ahead: int
+
+    def number(self, name: str) -> Range:
+        return self.numbers[name]
+
+    def check_effective(self, name: str, effective: dt.date, today: dt.date | None = None
+                        ) -> None:
+        """Raise RefDataError when a file would take effect before ``earliest`` or more
+        than ``years_ahead`` years after ``today``."""
+        today = today or dt.date.today()
+        latest = today.replace(year=today.year + self.years_ahead, day=min(today.day, 28))
+        if not self.earliest <= effective <= latest:
+            raise RefDataError(name, f"takes effect {effective.isoformat()}, outside "
+                                     f"{self.earliest.isoformat()} to {latest.isoformat()} "
+                                     f"({self.years_ahead} years from today): check "
+                                     "--effective or the date in its title or name")
+
+
+@cache
+def limits() -> Limits:
+    folder = resources.files(__package__)
+    data = tomlfile.loads(folder.joinpath(LIMITS_FILE).read_text(encoding="utf-8"))
+    from jsonschema import Draft202012Validator
+    schema = json.loads(folder.joinpath(SCHEMA_FILE).read_text(encoding="utf-8"))
+    as_json = json.loads(json.dumps(data, default=lambda value: value.isoformat()))
+    Draft202012Validator(schema).validate(as_json)
+    numbers = {name: Range(Decimal(str(spec["min"])), Decimal(str(spec["max"])),
+                           spec["places"]) for name, spec in data["numbers"].items()}
+    effective = data["effective"]
+    return Limits(numbers, effective["earliest"], effective["years_ahead"])
