@@ -19,7 +19,8 @@ each with a timeout (a hang) and its peak memory measured:
   for a share of the files;
 - `fix --split` (corrected file and accepted + held read back with every
   claim check read);
-- `validate --format json` on the small files, a share of them;
+- `validate --format json` on the small files, a share of them, and for those
+  `ack`: every 999 and 277CA it writes must pass pyx12 (issue 24 item 7);
 - `batch --jobs 1` and `--jobs 2` on inboxes of these files (every file
   archived or quarantined, nothing lost, the same outcome per file with both);
 - `check --history` across "nights" of the same patients' files;
@@ -219,6 +220,8 @@ def one_file(path: Path, work: Path, rng: random.Random) -> dict:
         record["max_rss_kib"][name] = max(record["max_rss_kib"].get(name, 0), r.max_rss_kib)
         if r.max_rss_kib > LIMIT_KIB:
             problems.append(f"{name}: peak memory {r.max_rss_kib // 1024} MiB")
+    if "validate" in commands:
+        problems += acknowledgment_problems(path, work, run)
     data = path.read_bytes()
     for p in problems:
         bug = hostile_run.known_bug(found, p, data)
@@ -232,6 +235,23 @@ def one_file(path: Path, work: Path, rng: random.Random) -> dict:
                                      f"codes {check.get('codes')}")
     record["outcome"] = found
     return record
+
+
+def acknowledgment_problems(path: Path, work: Path, run) -> list[str]:
+    """`ack` on the file: every 999 and 277CA it writes is valid by pyx12's verdict
+    (a 999 echoes the input's bad values: they must be cleaned to the guide's types and
+    lengths), and it ends with 0, 1 or 2 without a traceback."""
+    from pyx12check import pyx12_verdict
+
+    folder = work / f"acks-{path.stem}-{random.getrandbits(32):08x}"
+    r = run(["ack", str(path), "--out-dir", str(folder)])
+    problems = hostile_run._basic_problems(r, "ack")
+    for written in sorted(folder.glob("*")) if folder.is_dir() else ():
+        if written.suffix in (".999", ".277"):
+            ok, why = pyx12_verdict(written)
+            if not ok:
+                problems.append(f"ack: {written.suffix[1:]} rejected by pyx12: {why[:300]}")
+    return problems
 
 
 # -- batch and history ----------------------------------------------------------------------
