@@ -139,12 +139,16 @@ def check(paths: tuple[Path, ...], fmt: str, outputs: tuple[str, ...], select: s
     engine.progress = Progress(total_size(inputs), "edi837 check",
                                enabled=one_job and wanted(quiet))
     try:
+        if store is not None:  # the run holds the store: committed whole, or not at all
+            store.begin_run()
         if one_job:
             report = engine.run(inputs)
         else:
             report = run_parallel(engine, inputs, jobs=jobs, dask=dask_address,
                                   insecure=insecure, work_dir=work_dir,
                                   drug_tables=drug_tables)
+        if store is not None:
+            store.commit_run()
     except HistoryStoreError as exc:
         complain(str(exc))
         sys.exit(EXIT_TROUBLE)
