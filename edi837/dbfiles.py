@@ -49,20 +49,21 @@ def connect(path, *, what: str, mine: set[str], read_only: bool = False,
     """A connection to ``path`` and the names of its tables, before anything is
     written: refused when it holds tables but none of ``mine`` (it belongs to
     something else).  ``what``: the kind of file, for messages ("history store")."""
-    try:
-        if read_only:
-            db = sqlite3.connect(f"file:{quote(str(Path(path).absolute()))}?mode=ro",
-                                 uri=True, isolation_level=None, timeout=timeout)
-        else:
-            db = sqlite3.connect(str(path), isolation_level=None, timeout=timeout)
-    except sqlite3.Error as exc:
-        raise DatabaseRefused(trouble(path, exc, "open")) from None
-    try:
-        tables = {name for (name,) in db.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table'")}
-    except sqlite3.Error as exc:
-        db.close()
-        raise DatabaseRefused(trouble(path, exc, "read")) from None
+    uri = f"file:{quote(str(Path(path).absolute()))}?mode=ro"
+    # read only, in a folder this user cannot write (no -shm can be made): immutable
+    for name in ([uri, uri + "&immutable=1"] if read_only else [str(path)]):
+        db = None
+        try:
+            db = sqlite3.connect(name, uri=read_only, isolation_level=None, timeout=timeout)
+            tables = {table for (table,) in db.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table'")}
+            break
+        except sqlite3.Error as exc:
+            problem = exc
+            if db is not None:
+                db.close()
+    else:
+        raise DatabaseRefused(trouble(path, problem, "read")) from None
     if tables and not tables & mine:
         db.close()
         shown = ", ".join(sorted(tables)[:5]) + (", ..." if len(tables) > 5 else "")

@@ -75,3 +75,38 @@ def test_a_watching_batch_sees_what_another_process_stored_after_it_started(tmp_
     [report] = out.rglob("1-resend.edi/report.json")
     assert ("HIS001", "C1") in findings(report)["1-resend.edi"]
     assert live_lines(store) == 2  # C9 and Monday's C1; the resend was held
+
+
+def test_a_run_waits_for_the_run_holding_the_store_and_not_for_its_lines_once_killed(
+        tmp_path):
+    """A holds the store (it is reading its second file, a pipe); B, the same
+    infusion again, waits, saying so; A is killed: B goes on, judged as if A
+    had never run (no HIS001), and the store holds B's line alone."""
+    import os
+
+    from store_support import writer_to_fifo
+
+    key, store = key_file(tmp_path), tmp_path / "history.sqlite3"
+    first = night(tmp_path, "first.edi", subscriber(2), claim("C1", "20260115"))
+    again = night(tmp_path, "again.edi", subscriber(2), claim("C7", "20260115"))
+    fifo = tmp_path / "pipe.edi"
+    os.mkfifo(fifo)
+    holder = popen("check", first, fifo, "--history", store, "--history-key", key,
+                   "--history-days", "0")
+    handle = writer_to_fifo(fifo, holder)
+    try:
+        waiter = popen("check", again, "--history", store, "--history-key", key,
+                       "--history-days", "0", "--format", "json", "-o", tmp_path / "b.json")
+        said = []
+        assert wait_for(lambda: said.append(waiter.stderr.readline()) or "waiting" in said[-1],
+                        timeout=60), said
+        assert waiter.poll() is None
+        holder.send_signal(signal.SIGKILL)
+        holder.communicate(timeout=60)
+    finally:
+        os.close(handle)
+    _, stderr = waiter.communicate(timeout=120)
+    assert waiter.returncode == 0, stderr
+    assert "its turn came" in stderr
+    assert not [f for f in findings(tmp_path / "b.json")["again.edi"] if f[0] == "HIS001"]
+    assert live_lines(store) == 1

@@ -106,3 +106,30 @@ def test_batch_killed_mid_file_puts_back_what_its_voids_and_replacements_removed
     assert ("HIS004", "C1") not in expected and ("HIS003", "C2") not in expected
     assert ("HIS002", "C4") in expected
     assert tuesday_rules("killed") == expected
+
+
+def test_taking_a_void_out_puts_its_original_back(tmp_path):
+    """The store keeps what a void removed, marked: forgetting the void's file (by
+    hand, or by checking it again) gives the original back, so the void checked
+    again finds it (no HIS004) and a copy of the original is a duplicate again."""
+    import hashlib
+    import secrets
+
+    from edi837.history import HistoryStore
+    from test_history import ours, run
+
+    store = HistoryStore.open(tmp_path / "history.sqlite3", secrets.token_bytes(32))
+    try:
+        run(store, night(tmp_path, "a.edi", subscriber(2), claim("C1", "20260115")))
+        void = night(tmp_path, "b.edi", subscriber(2),
+                     claim("C1", "20260115", frequency="8", reference="ICN1"))
+        assert ours(run(store, void)[0]) == []
+        assert store.stats()["lines"] == 0
+        assert ours(run(store, void)[0]) == []  # checked again: finds C1 again
+        assert store.stats()["lines"] == 0
+        store.forget_file(hashlib.sha256(void.read_bytes()).hexdigest())
+        assert store.stats()["lines"] == 1
+        copy = night(tmp_path, "c.edi", subscriber(2), claim("C9", "20260115"))
+        assert ("HIS001", "C9") in ours(run(store, copy)[0])
+    finally:
+        store.close()

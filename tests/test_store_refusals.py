@@ -139,6 +139,10 @@ def test_a_read_only_history_is_a_clear_refusal(tmp_path, busy):
                 result = as_unprivileged(*args, "--history-key", key, cwd=folder)
                 refused(result, str(store), "read-only")
             assert shape(store) == before
+            looked = as_unprivileged("history", "stats", store, "--history-key", key,
+                                     cwd=folder)  # reading needs no writing
+            assert looked.returncode == 0 and "1 drug line of 1 patient" in looked.stdout, \
+                looked.stderr
         finally:
             folder.chmod(0o755)
             if holder is not None:

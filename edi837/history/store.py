@@ -412,12 +412,16 @@ class HistoryStore:
         ``other_than``), in the caller's transaction: the lines it removed come
         back, the lines it added go."""
         where, parameters = self._files_where(sha256, run_id, other_than)
-        files = f"(SELECT id FROM history_files WHERE {where})"
+        files = [row[0] for row in self._query(f"SELECT id FROM history_files WHERE {where}",
+                                               parameters)]
+        if not files:  # (most files: the scans below are the price of a file seen before)
+            return 0
+        marks = f"({', '.join('?' * len(files))})"
         self.db.execute(f"UPDATE history_lines SET removed_by = NULL WHERE removed_by IN "
-                        f"{files}", parameters)
-        gone = self.db.execute(f"DELETE FROM history_lines WHERE file IN {files}",
-                               parameters).rowcount
-        self.db.execute(f"DELETE FROM history_files WHERE {where}", parameters)
+                        f"{marks}", files)
+        gone = self.db.execute(f"DELETE FROM history_lines WHERE file IN {marks}",
+                               files).rowcount
+        self.db.execute(f"DELETE FROM history_files WHERE id IN {marks}", files)
         return gone
 
     def undo_file(self, sha256: str, run_id: str) -> int:
