@@ -57,6 +57,20 @@ def open_history_or_exit(path: str | None, key_path: str | None, days: int | Non
     return store
 
 
+def commit_history_or_exit(store) -> None:
+    """Commit the run's lines to the store (`check --history`: its reports are out),
+    or exit 2 saying why."""
+    from .history import HistoryStoreError
+
+    if store is None:
+        return
+    try:
+        store.commit_run()
+    except HistoryStoreError as exc:
+        complain(str(exc))
+        sys.exit(EXIT_TROUBLE)
+
+
 @click.group()
 def history() -> None:
     """Inspect and correct a patient history store."""

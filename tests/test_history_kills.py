@@ -133,3 +133,32 @@ def test_taking_a_void_out_puts_its_original_back(tmp_path):
         assert ("HIS001", "C9") in ours(run(store, copy)[0])
     finally:
         store.close()
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/wchan"), reason="needs Linux /proc")
+def test_check_killed_while_writing_its_report_has_not_happened(tmp_path):
+    """The run's lines are committed once its reports are out: killed while its
+    report fills a pipe nobody reads, it leaves no line in the store."""
+    import sqlite3
+    import time
+
+    from batch_support import generated, wait_for
+
+    key, store = key_file(tmp_path), tmp_path / "history.sqlite3"
+    big = tmp_path / "big.edi"
+    big.write_bytes(generated(claims=600, seed=3))
+    process = popen("check", big, "--history", store, "--history-key", key,
+                    "--history-days", "0", "--format", "json")  # stdout: a pipe, unread
+
+    def writing() -> bool:
+        assert process.poll() is None, process.communicate()
+        with open(f"/proc/{process.pid}/wchan") as handle:
+            return handle.read() in ("pipe_write", "anon_pipe_write", "pipe_wait")
+
+    assert wait_for(writing, timeout=120)
+    time.sleep(0.2)
+    process.send_signal(signal.SIGKILL)
+    process.communicate(timeout=60)
+    with sqlite3.connect(store) as db:
+        assert db.execute("SELECT COUNT(*) FROM history_lines").fetchone()[0] == 0
+    db.close()
