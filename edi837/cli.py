@@ -11,7 +11,7 @@ from click.core import ParameterSource
 
 from . import __version__
 from .cli_ack import Acknowledger, ack277_option
-from .cli_history import history_options, open_history_or_exit
+from .cli_history import commit_history_or_exit, history_options, open_history_or_exit
 from .cli_parallel import check_parallel_options, parallel_options, run_parallel
 from .cli_support import (EXIT_OK, EXIT_TROUBLE, load_config_or_exit, load_table_or_exit,
                           report_reader_errors, complain, output_stream, input_files,
@@ -179,12 +179,16 @@ def check(paths: tuple[Path, ...], fmt: str, outputs: tuple[str, ...], select: s
     refuse_outputs_over_inputs(outputs, inputs)
     report_targets(fmt, outputs)  # an -o whose extension names no format: exit 2 now
     store = open_history_or_exit(history_path, history_key, history_days)
+    if store is not None:  # closed however the command ends: uncommitted, rolled back
+        click.get_current_context().call_on_close(store.close)
     engine = Engine(table, config, history=store)
     # bytes read, drawn by this process (workers of --jobs/--dask read elsewhere: no bar)
     one_job = jobs == 1 and dask_address is None
     engine.progress = Progress(total_size(inputs), "edi837 check",
                                enabled=one_job and wanted(quiet))
     try:
+        if store is not None:  # the run holds the store: committed whole, or not at all
+            store.begin_run()  # (committed once the reports are out, below)
         if one_job:
             report = engine.run(inputs)
         else:
@@ -197,8 +201,6 @@ def check(paths: tuple[Path, ...], fmt: str, outputs: tuple[str, ...], select: s
     finally:
         engine.progress.close()
         engine.close()
-        if store is not None:
-            store.close()
     del engine  # the engine's caches go before the reports
     if ig_validate:
         from .validate import add_validation
@@ -215,6 +217,7 @@ def check(paths: tuple[Path, ...], fmt: str, outputs: tuple[str, ...], select: s
         for path in acks.start(list(readable)):
             acks.acknowledge(path, readable[path].findings)
         status = max(status, acks.status)
+    commit_history_or_exit(store)  # a run killed before this point has not happened
     sys.exit(status)
 
 

@@ -42,6 +42,7 @@ def open_history_or_exit(path: str | None, key_path: str | None, days: int | Non
     try:
         key = load_key(key_file)
         store = HistoryStore.open(path, key)
+        store.waiting = complain  # another run holds the store: this one waits its turn
         days = DEFAULT_DAYS if days is None else days
         pruned = store.prune(days)
     except (HistoryKeyError, HistoryStoreError) as exc:
@@ -56,6 +57,20 @@ def open_history_or_exit(path: str | None, key_path: str | None, days: int | Non
     return store
 
 
+def commit_history_or_exit(store) -> None:
+    """Commit the run's lines to the store (`check --history`: its reports are out),
+    or exit 2 saying why."""
+    from .history import HistoryStoreError
+
+    if store is None:
+        return
+    try:
+        store.commit_run()
+    except HistoryStoreError as exc:
+        complain(str(exc))
+        sys.exit(EXIT_TROUBLE)
+
+
 @click.group()
 def history() -> None:
     """Inspect and correct a patient history store."""
@@ -67,12 +82,26 @@ def _store_argument(function):
     return click.argument("store", type=click.Path(exists=True, dir_okay=False))(function)
 
 
-def _open(store: str, key_path: str | None):
+def _open(store: str, key_path: str | None, *, read_only: bool = False):
     from .history import HistoryKeyError, HistoryStore, HistoryStoreError, load_key
 
     try:
-        return HistoryStore.open(store, load_key(key_path, create=False))
+        opened = HistoryStore.open(store, load_key(key_path, create=False),
+                                   read_only=read_only)
     except (HistoryKeyError, HistoryStoreError) as exc:
+        complain(str(exc))
+        sys.exit(EXIT_TROUBLE)
+    opened.waiting = complain
+    return opened
+
+
+def _or_exit(work):
+    """``work()``, or exit 2 naming the store's trouble (read-only, damaged)."""
+    from .history import HistoryStoreError
+
+    try:
+        return work()
+    except HistoryStoreError as exc:
         complain(str(exc))
         sys.exit(EXIT_TROUBLE)
 
@@ -81,11 +110,11 @@ def _open(store: str, key_path: str | None):
 @_store_argument
 def stats(store: str, history_key: str | None) -> None:
     """What a history store holds (counts and dates; never a patient)."""
+    from .findings import iso_date
     from .reports.figures import plural
 
-    from .findings import iso_date
-
-    facts = _open(store, history_key).stats()
+    opened = _open(store, history_key, read_only=True)
+    facts = _or_exit(opened.stats)
     click.echo(f"{store}: {plural(facts['lines'], 'drug line')} of "
                f"{plural(facts['patients'], 'patient')}, dates of service "
                f"{iso_date(facts['first_date']) or '-'} to {iso_date(facts['last_date']) or '-'}")
@@ -104,7 +133,8 @@ def prune(store: str, history_key: str | None, history_days: int) -> None:
     """Delete lines older than the retention period."""
     from .reports.figures import plural
 
-    gone = _open(store, history_key).prune(history_days)
+    opened = _open(store, history_key)
+    gone = _or_exit(lambda: opened.prune(history_days))
     click.echo(f"{store}: {plural(gone, 'line')} older than {plural(history_days, 'day')} "
                "deleted")
 
@@ -124,5 +154,5 @@ def forget_file(store: str, history_key: str | None, sha256: str) -> None:
         sys.exit(EXIT_TROUBLE)
     from .reports.figures import plural
 
-    gone = opened.forget_file(sha256)
+    gone = _or_exit(lambda: opened.forget_file(sha256))
     click.echo(f"{store}: {plural(gone, 'line')} of file {sha256.lower()} deleted")

@@ -63,6 +63,7 @@ class BatchHistory:
                                           where=str(options.out / "ledger.sqlite3"))
             else:
                 self.store = HistoryStore.open(options.history_path, self.key)
+                self.store.waiting = log.warning  # another process writing it: wait
             pruned = self.store.prune(options.history_days)
         except (HistoryKeyError, HistoryStoreError) as exc:
             raise BatchError(str(exc)) from None

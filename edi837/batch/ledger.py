@@ -74,12 +74,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
 
+from ..dbfiles import DatabaseRefused, connect, newer, trouble
 from . import durable
 from ..queue.store import ensure_schema as queue_schema
 from .names import from_db, shown, to_db
 from .options import EXIT_FINDINGS, EXIT_OK, EXIT_TROUBLE, BatchError, BatchOptions
 
 LEDGER_NAME = "ledger.sqlite3"
+LEDGER_VERSION = 1  # PRAGMA user_version (0: a ledger from before it was set)
+LEDGER_TABLES = {"runs", "inputs"}
 FILES_DIR = "files"  # OUTDIR/<run-id>/files/<name>/ holds one input's outputs
 
 # ledger states of an input (see the module docstring for the order)
@@ -154,18 +157,35 @@ class Ledger:
     path that is not UTF-8 is stored as its bytes (SQLite text must be UTF-8)."""
 
     def __init__(self, path: Path) -> None:
+        """Open (or create) the ledger; a database of something else, or of a newer
+        edi837, is refused untouched (BatchError), as is one that cannot be written."""
         self.history = None  # the patient history (edi837.history.HistoryStore), if any
-        self.db = sqlite3.connect(path, isolation_level=None)
+        try:
+            self.db, _ = connect(path, what="batch ledger", mine=LEDGER_TABLES, timeout=60)
+        except DatabaseRefused as exc:
+            raise BatchError(str(exc)) from None
+        try:
+            version = self.db.execute("PRAGMA user_version").fetchone()[0]
+            if version > LEDGER_VERSION:
+                raise BatchError(str(newer(path, "batch ledger", version, LEDGER_VERSION)))
+            # WAL: one fsync per commit instead of three; FULL: that fsync happens before
+            # the commit returns, so a recorded step survives a power cut too
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=FULL")
+            self.db.executescript(SCHEMA)
+            columns = {row[1] for row in self.db.execute("PRAGMA table_info(inputs)")}
+            if "figures" not in columns:  # a ledger from before the column (added, empty)
+                self.db.execute("ALTER TABLE inputs ADD COLUMN figures TEXT")
+            queue_schema(self.db)  # the work queue's tables (edi837.queue), added when missing
+            if version < LEDGER_VERSION:
+                self.db.execute(f"PRAGMA user_version = {LEDGER_VERSION}")
+        except sqlite3.Error as exc:
+            self.db.close()
+            raise BatchError(trouble(path, exc, "write")) from None
+        except BaseException:
+            self.db.close()
+            raise
         self.db.row_factory = _row
-        # WAL: one fsync per commit instead of three; FULL: that fsync happens before
-        # the commit returns, so a recorded step survives a power cut too
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=FULL")
-        self.db.executescript(SCHEMA)
-        columns = {row["name"] for row in self.db.execute("PRAGMA table_info(inputs)")}
-        if "figures" not in columns:  # a ledger from before the column (added, empty)
-            self.db.execute("ALTER TABLE inputs ADD COLUMN figures TEXT")
-        queue_schema(self.db)  # the work queue's tables (edi837.queue), added when missing
 
     def close(self) -> None:
         self.db.close()
@@ -243,7 +263,7 @@ class Ledger:
         row = self.row(row_id)
         if history.db is not self.db:  # a store of its own: undone first, then forgotten
             if row is not None:
-                with _transaction(history.db):
+                with history.transaction():
                     history.undo_file(row["sha256"], row["run_id"])
             self.db.execute("DELETE FROM inputs WHERE id = ?", (row_id,))
             return

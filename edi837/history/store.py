@@ -9,23 +9,40 @@ store where claims are kept.
 
 Writes are grouped per input file: a file's rows are committed together, and
 a file that turns out unreadable is rolled back, so a file is never counted
-half.  In ``edi837 batch`` the rows live in the ledger's own database and are
-committed in the same transaction that records the file's outcome.
+half.  `check --history` holds the store for its whole run (:meth:`begin_run`):
+its files are committed together at the end, so a run killed half-way leaves
+nothing, and a second run on the store waits for the first (runs take turns:
+as if one ran after the other).  In ``edi837 batch`` the rows are committed a
+file at a time, in the ledger's own database with the file's outcome, or in a
+store of its own.  A line a void or a replacement takes out is kept, marked
+with the file that removed it (``removed_by``), so undoing that file (a batch
+killed before its outcome was recorded, a file checked again, ``history
+forget-file``) puts it back.
+
+Every file write begins by taking the store's write lock and, if another
+process wrote in between, reloading the filter of known patients: no process
+judges by a stale picture of the store.
 """
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import sqlite3
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
 
+from ..dbfiles import DatabaseRefused, begin_immediate, connect, is_busy, newer, trouble
 from .identity import PatientKeys, fingerprint
+from .patients import PatientFilter
 from .records import units_of
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"  # 2: removed_by (1: removed lines were deleted)
+HISTORY_TABLES = {"history_meta", "history_files", "history_lines"}
+log = logging.getLogger("edi837.history")
 DEFAULT_DAYS = 400
 PENDING = "pending"  # a file's SHA-256 until the file has been read to its end
 
@@ -55,7 +72,8 @@ CREATE TABLE IF NOT EXISTS history_lines (
     frequency          TEXT NOT NULL,     -- CLM05-3
     original_reference TEXT NOT NULL,     -- 2300 REF*F8
     duplicate          INTEGER NOT NULL,  -- flagged HIS001: never summed
-    file               INTEGER NOT NULL REFERENCES history_files(id)
+    file               INTEGER NOT NULL REFERENCES history_files(id),
+    removed_by         INTEGER            -- taken out by a void or replacement in this file
 );
 CREATE INDEX IF NOT EXISTS history_by_patient ON history_lines(patient, hcpcs, service_date);
 CREATE INDEX IF NOT EXISTS history_files_by_sha256 ON history_files(sha256);
@@ -105,41 +123,6 @@ def _row(values) -> Row:
                responsibility, claim_id, frequency, bool(duplicate))
 
 
-class PatientFilter:
-    """Which patients the store may hold lines of (a Bloom filter): a night's new
-    members, most of them, need no query.  Fixed size, so memory stays flat
-    whatever the store's size; a false "may hold" costs one query, never a
-    wrong answer.  Patient keys are HMAC outputs, uniformly random already, so
-    their own bytes are the probe positions."""
-
-    __slots__ = ("_bits", "_mask")
-
-    def __init__(self, expected: int = 0) -> None:
-        size = 1 << 21  # bits: 256 KiB, under 1% false positives at 100,000 patients
-        while size < expected * 16 and size < 1 << 26:
-            size <<= 1
-        self._bits = bytearray(size >> 3)
-        self._mask = size - 1
-
-    def _probes(self, patient: bytes):
-        mask = self._mask
-        return (int.from_bytes(patient[0:4], "little") & mask,
-                int.from_bytes(patient[4:8], "little") & mask,
-                int.from_bytes(patient[8:12], "little") & mask)
-
-    def add(self, patient: bytes) -> None:
-        bits = self._bits
-        for probe in self._probes(patient):
-            bits[probe >> 3] |= 1 << (probe & 7)
-
-    def __contains__(self, patient: bytes) -> bool:
-        bits = self._bits
-        for probe in self._probes(patient):
-            if not bits[probe >> 3] & (1 << (probe & 7)):
-                return False
-        return True
-
-
 class HistoryStore:
     """A history store on a SQLite connection.
 
@@ -147,10 +130,12 @@ class HistoryStore:
     ledger).  Without one, a run still has a history of its own files (a
     private temporary database), but cannot tell a first dose from a member it
     has never seen, so HIS003 and first-dose documentation are not reported.
+    ``read_only``: only looked at (`history stats`): nothing is created or upgraded.
     """
 
     def __init__(self, db: sqlite3.Connection, key: bytes, *, persistent: bool,
-                 owns_connection: bool = True, where: str = "history") -> None:
+                 owns_connection: bool = True, where: str = "history",
+                 read_only: bool = False) -> None:
         self.db = db
         # its own cursor, tuples: the connection may be the batch ledger's, whose
         # rows come as dicts
@@ -159,34 +144,111 @@ class HistoryStore:
         self.keys = PatientKeys(key)
         self.persistent = persistent
         self.where = where
+        self.waiting = log.warning  # told when another process holds the store
         self._owns = owns_connection
         self._file: int | None = None
         self._savepoint = False
+        self._run = False  # a run holds the store's transaction (begin_run)
+        self._data_version = None
         try:
-            db.executescript(SCHEMA)
-            self._check_key(key)
+            self._set_up(key, read_only)
             self.patients = self._load_filter()
-        except sqlite3.DatabaseError as exc:
-            raise HistoryStoreError(f"{where}: not a usable history store: {exc}") from None
+        except DatabaseRefused as exc:
+            raise HistoryStoreError(str(exc)) from None
+        except sqlite3.Error as exc:
+            raise HistoryStoreError(trouble(where, exc, "use")) from None
+
+    def _set_up(self, key: bytes, read_only: bool) -> None:
+        """Refuse a newer schema or another key; create or upgrade the tables (in the
+        write lock, looking again: another process may have made them meanwhile)."""
+        self.fingerprint = fingerprint(key)
+        tables = self._meta()
+        if read_only:
+            if not HISTORY_TABLES <= tables:
+                raise DatabaseRefused(f"{self.where}: not an edi837 history store")
+            columns = {row[1] for row in self._query("PRAGMA table_info(history_lines)")}
+            self._live = "removed_by IS NULL" if "removed_by" in columns else "1"
+            return
+        self._live = "removed_by IS NULL"
+        if HISTORY_TABLES <= tables and self._version == SCHEMA_VERSION:
+            return  # nothing to write
+        self._begin()
+        try:
+            fresh = not self._meta()
+            for statement in SCHEMA.split(";"):  # (executescript would commit)
+                self.db.execute(statement)
+            columns = {row[1] for row in self._query("PRAGMA table_info(history_lines)")}
+            if "removed_by" not in columns:  # schema 1 deleted removed lines: none to mark
+                self.db.execute("ALTER TABLE history_lines ADD COLUMN removed_by INTEGER")
+            self.db.execute("INSERT OR REPLACE INTO history_meta (name, value) VALUES (?, ?)",
+                            ("schema", SCHEMA_VERSION))
+            if fresh:
+                self.db.execute("INSERT OR REPLACE INTO history_meta (name, value) "
+                                "VALUES (?, ?)", ("key_fingerprint", self.fingerprint))
+            self._commit()
+        except BaseException:
+            self._rollback()
+            raise
+
+    def _meta(self) -> set[str]:
+        """The tables there are; refuses a newer schema or another key."""
+        tables = {name for (name,) in self._query(
+            "SELECT name FROM sqlite_master WHERE type = 'table'")}
+        meta = dict(self._query("SELECT name, value FROM history_meta").fetchall()) \
+            if "history_meta" in tables else {}
+        self._version = version = meta.get("schema", SCHEMA_VERSION)
+        if not version.isdigit() or int(version) > int(SCHEMA_VERSION):
+            raise newer(self.where, "history store", version, SCHEMA_VERSION)
+        found, mine = meta.get("key_fingerprint"), self.fingerprint
+        if meta and found != mine:
+            raise HistoryStoreError(
+                f"{self.where}: this history was written with another key (fingerprint "
+                f"{found}, this key {mine}): give the store's key with --history-key, "
+                "or start a new store")
+        return tables if meta else set()
 
     def _load_filter(self) -> PatientFilter:
+        self._data_version = self._query("PRAGMA data_version").fetchone()[0]
         count = self._query("SELECT COUNT(*) FROM history_lines").fetchone()[0]
         patients = PatientFilter(count)
         for (patient,) in self._query("SELECT DISTINCT patient FROM history_lines"):
             patients.add(patient)
         return patients
 
+    def _refresh(self) -> None:
+        """Another process committed since the filter was loaded: load it again (in
+        the write lock, so it holds until this process commits)."""
+        if self._query("PRAGMA data_version").fetchone()[0] != self._data_version:
+            self.patients = self._load_filter()
+
     # -- opening --------------------------------------------------------------------
     @classmethod
-    def open(cls, path: str | Path, key: bytes) -> "HistoryStore":
-        """A persistent store in its own file (created when missing)."""
+    def open(cls, path: str | Path, key: bytes, *, read_only: bool = False) -> "HistoryStore":
+        """A persistent store in its own file (created when missing).  A database of
+        something else, or of a newer edi837, is refused untouched; so is a store
+        this user cannot write, unless ``read_only``."""
         try:
-            db = sqlite3.connect(str(path), isolation_level=None, timeout=60)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=FULL")
-        except sqlite3.Error as exc:
-            raise HistoryStoreError(f"{path}: cannot open the history store: {exc}") from None
-        return cls(db, key, persistent=True, where=str(path))
+            db, _ = connect(path, what="history store", mine=HISTORY_TABLES,
+                            read_only=read_only)
+        except DatabaseRefused as exc:
+            raise HistoryStoreError(str(exc)) from None
+        try:
+            store = cls(db, key, persistent=True, where=str(path), read_only=read_only)
+            if not read_only:  # WAL once it is known to be ours; then can it be written?
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute("PRAGMA synchronous=FULL")
+                db.execute("BEGIN IMMEDIATE")
+                db.execute("ROLLBACK")
+        except sqlite3.OperationalError as exc:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            if not is_busy(exc):  # (busy: writable, another process is writing it)
+                db.close()
+                raise HistoryStoreError(trouble(path, exc, "write")) from None
+        except BaseException:
+            db.close()
+            raise
+        return store
 
     @classmethod
     def ephemeral(cls) -> "HistoryStore":
@@ -206,17 +268,48 @@ class HistoryStore:
     def _query(self, statement: str, parameters=()) -> sqlite3.Cursor:
         return self._cursor.execute(statement, parameters)
 
-    def _check_key(self, key: bytes) -> None:
-        self.fingerprint = mine = fingerprint(key)
-        found = dict(self._query("SELECT name, value FROM history_meta").fetchall())
-        if not found:
-            self.db.executemany("INSERT INTO history_meta (name, value) VALUES (?, ?)",
-                                [("key_fingerprint", mine), ("schema", SCHEMA_VERSION)])
-        elif found.get("key_fingerprint") != mine:
-            raise HistoryStoreError(
-                f"{self.where}: this history was written with another key (fingerprint "
-                f"{found.get('key_fingerprint')}, this key {mine}): give the store's key "
-                "with --history-key, or start a new store")
+    # -- transactions -----------------------------------------------------------------
+    def _begin(self) -> None:
+        """The store's write lock, waited for while another process holds it."""
+        try:
+            begin_immediate(self.db, self.where, waiting=self.waiting)
+        except DatabaseRefused as exc:
+            raise HistoryStoreError(str(exc)) from None
+
+    def _commit(self) -> None:
+        try:
+            self.db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            self._rollback()
+            raise HistoryStoreError(trouble(self.where, exc, "write")) from None
+
+    def _rollback(self) -> None:
+        if self.db.in_transaction:
+            self.db.execute("ROLLBACK")
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Statements in the block commit together (the write lock waited for)."""
+        self._begin()
+        try:
+            yield
+        except BaseException:
+            self._rollback()
+            raise
+        self._commit()
+
+    def begin_run(self) -> None:
+        """Hold the store for a whole run (`check --history`): its files are committed
+        together by :meth:`commit_run`; a run that dies first leaves nothing, and
+        another process's run waits until this one is over."""
+        self._begin()
+        self._run = True
+        self._refresh()
+
+    def commit_run(self) -> None:
+        if self._run:
+            self._run = False
+            self._commit()
 
     def origin(self, row_id: int | None) -> dict | None:
         """Where a stored line came from, for messages: its file's SHA-256, the night
@@ -250,14 +343,11 @@ class HistoryStore:
         transaction.  A copy of it in this same run is a second sending: judged
         against the first (HIS001), as without a lasting history."""
         self._savepoint = self.db.in_transaction
-        if self._savepoint:  # the caller's transaction (batch: the ledger's)
+        if self._savepoint:  # the run's, or the caller's transaction (batch: the ledger's)
             self.db.execute("SAVEPOINT history_file")
         else:
-            try:
-                self.db.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError as exc:
-                raise HistoryStoreError(f"{self.where}: {exc} (another run is writing "
-                                        "the history)") from None
+            self._begin()
+        self._refresh()
         if sha256 and self.persistent:
             self._forget(sha256.lower(), other_than=run_id)
         cursor = self.db.execute(
@@ -281,7 +371,7 @@ class HistoryStore:
         elif not keep:
             self.db.execute("ROLLBACK")
         elif commit:
-            self.db.execute("COMMIT")
+            self._commit()
         self._file = None
 
     # -- rows -----------------------------------------------------------------------
@@ -294,24 +384,27 @@ class HistoryStore:
         for start in range(0, len(patients), 500):
             part = patients[start:start + 500]
             query = (f"SELECT {_COLUMNS} FROM history_lines WHERE patient IN "
-                     f"({', '.join('?' * len(part))}) ORDER BY service_date, id")
+                     f"({', '.join('?' * len(part))}) AND {self._live} "
+                     "ORDER BY service_date, id")
             for values in self._query(query, part):
                 found.setdefault(values[1], []).append(_row(values))
         return found
 
     def write(self, added: Iterable[Row], removed: Iterable[int],
               values: list[tuple] = ()) -> None:
-        """Delete removed rows and add new ones: ``added`` as rows, ``values`` as
-        the columns of INSERT_COLUMNS up to the file (in the file's transaction)."""
-        removed = [(row_id,) for row_id in removed]
+        """Mark removed rows as taken out by this file and add new ones: ``added`` as
+        rows, ``values`` as the columns of INSERT up to the file (in the file's
+        transaction)."""
+        file = (self._file,)
+        removed = [file + (row_id,) for row_id in removed]
         if removed:
-            self.db.executemany("DELETE FROM history_lines WHERE id = ?", removed)
+            self.db.executemany("UPDATE history_lines SET removed_by = ? WHERE id = ?",
+                                removed)
         add = self.patients.add
         for row in added:
             add(row.patient)
         for value in values:
             add(value[0])
-        file = (self._file,)
         self.db.executemany(INSERT, [(
             row.patient, row.date, row.hcpcs, "" if row.units is None else str(row.units),
             " ".join(row.modifiers), row.ndc, row.npi, row.payer, row.responsibility,
@@ -327,25 +420,36 @@ class HistoryStore:
         if days <= 0:
             return 0
         cutoff = ((today or dt.date.today()) - dt.timedelta(days=days)).strftime("%Y%m%d")
-        return self._delete("DELETE FROM history_lines WHERE service_date < ?", (cutoff,))
+        return self._delete([("DELETE FROM history_lines WHERE service_date < ?", (cutoff,))])
+
+    @staticmethod
+    def _files_where(sha256: str, run_id: str | None, other_than: str | None):
+        if run_id is not None:
+            return "sha256 = ? AND run_id = ?", (sha256, run_id)
+        if other_than is not None:
+            return "sha256 = ? AND run_id != ?", (sha256, other_than)
+        return "sha256 = ?", (sha256,)
 
     def _forget(self, sha256: str, run_id: str | None = None, *,
                 other_than: str | None = None) -> int:
-        """Delete a file's lines (of one run only, with ``run_id``; of every run but
-        ``other_than``), in the caller's transaction."""
-        where, parameters = "sha256 = ?", (sha256,)
-        if run_id is not None:
-            where, parameters = "sha256 = ? AND run_id = ?", (sha256, run_id)
-        elif other_than is not None:
-            where, parameters = "sha256 = ? AND run_id != ?", (sha256, other_than)
-        gone = self.db.execute(f"DELETE FROM history_lines WHERE file IN "
-                               f"(SELECT id FROM history_files WHERE {where})",
-                               parameters).rowcount
-        self.db.execute(f"DELETE FROM history_files WHERE {where}", parameters)
+        """Take a file out (of one run only, with ``run_id``; of every run but
+        ``other_than``), in the caller's transaction: the lines it removed come
+        back, the lines it added go."""
+        where, parameters = self._files_where(sha256, run_id, other_than)
+        files = [row[0] for row in self._query(f"SELECT id FROM history_files WHERE {where}",
+                                               parameters)]
+        if not files:  # (most files: the scans below are the price of a file seen before)
+            return 0
+        marks = f"({', '.join('?' * len(files))})"
+        self.db.execute(f"UPDATE history_lines SET removed_by = NULL WHERE removed_by IN "
+                        f"{marks}", files)
+        gone = self.db.execute(f"DELETE FROM history_lines WHERE file IN {marks}",
+                               files).rowcount
+        self.db.execute(f"DELETE FROM history_files WHERE id IN {marks}", files)
         return gone
 
     def undo_file(self, sha256: str, run_id: str) -> int:
-        """Take out what one run added from a file (batch recovery: the file is
+        """Take out what one run did with a file (batch recovery: the file is
         rolled back and will be checked again), in the caller's transaction."""
         return self._forget(sha256.lower(), run_id)
 
@@ -354,35 +458,43 @@ class HistoryStore:
                            (sha256.lower(),)).fetchone() is not None
 
     def forget_file(self, sha256: str) -> int:
-        """Delete every line that came from the file with this SHA-256."""
+        """Take out the file with this SHA-256: delete the lines that came from it,
+        and put back the lines its voids and replacements removed."""
         # a full scan, which only this rare correction pays (an index on the file
         # would cost every insert of every night)
-        return self._delete("DELETE FROM history_lines WHERE file IN "
-                            "(SELECT id FROM history_files WHERE sha256 = ?)", (sha256.lower(),))
+        sha256 = sha256.lower()
+        files = "(SELECT id FROM history_files WHERE sha256 = ?)"
+        return self._delete([
+            (f"UPDATE history_lines SET removed_by = NULL WHERE removed_by IN {files}",
+             (sha256,)),
+            (f"DELETE FROM history_lines WHERE file IN {files}", (sha256,))])
 
-    def _delete(self, statement: str, parameters: tuple) -> int:
-        """Delete lines, and files left with none, in one transaction."""
+    def _delete(self, statements: list[tuple[str, tuple]]) -> int:
+        """Delete lines, and files left with none (that removed none), in one
+        transaction; returns how many the last statement deleted."""
+        self._begin()
         try:
-            self.db.execute("BEGIN IMMEDIATE")
-            gone = self.db.execute(statement, parameters).rowcount
+            for statement, parameters in statements:
+                gone = self.db.execute(statement, parameters).rowcount
             self.db.execute("DELETE FROM history_files WHERE sha256 != ? AND id NOT IN "
-                            "(SELECT DISTINCT file FROM history_lines)", (PENDING,))
-            self.db.execute("COMMIT")
+                            "(SELECT DISTINCT file FROM history_lines) AND id NOT IN "
+                            "(SELECT DISTINCT removed_by FROM history_lines WHERE "
+                            "removed_by IS NOT NULL)", (PENDING,))
         except sqlite3.Error as exc:
-            if self.db.in_transaction:
-                self.db.execute("ROLLBACK")
-            raise HistoryStoreError(f"{self.where}: {exc}") from None
+            self._rollback()
+            raise HistoryStoreError(trouble(self.where, exc, "write")) from None
+        self._commit()
         return gone
 
     def stats(self) -> dict:
-        one = self._query
+        one, live = self._query, self._live
         lines, patients, first, last = one(
             "SELECT COUNT(*), COUNT(DISTINCT patient), MIN(service_date), MAX(service_date) "
-            "FROM history_lines").fetchone()
+            f"FROM history_lines WHERE {live}").fetchone()
         files, runs = one("SELECT COUNT(*), COUNT(DISTINCT run_id) FROM history_files "
                           "WHERE sha256 != ?", (PENDING,)).fetchone()
-        by_hcpcs = dict(one("SELECT hcpcs, COUNT(*) FROM history_lines GROUP BY hcpcs "
-                            "ORDER BY hcpcs").fetchall())
+        by_hcpcs = dict(one(f"SELECT hcpcs, COUNT(*) FROM history_lines WHERE {live} "
+                            "GROUP BY hcpcs ORDER BY hcpcs").fetchall())
         last_run = one("SELECT MAX(added) FROM history_files").fetchone()[0]
         meta = dict(one("SELECT name, value FROM history_meta").fetchall())
         return {"lines": lines, "patients": patients, "first_date": first, "last_date": last,

@@ -1,0 +1,124 @@
+"""What the store tests (history and ledger under kills, concurrent writers and
+hostile databases) share: `edi837` in processes of its own, killed for real.
+
+Every input is synthetic (tests/test_history.py builds the claims).
+"""
+import json
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+from batch_support import subprocess_env
+
+EDI837 = [sys.executable, "-m", "edi837"]
+
+# `edi837` itself, SIGKILLed by its own hand at a named batch checkpoint
+# (edi837.batch.durable.checkpoint): the one kill point a test cannot time from outside
+KILLED_AT = """
+import os, signal, sys
+from edi837.batch import durable
+step = sys.argv.pop(1)
+def checkpoint(name):
+    if name == step:
+        os.kill(os.getpid(), signal.SIGKILL)
+durable.checkpoint = checkpoint
+from edi837.cli import main
+main(prog_name="edi837")
+"""
+
+
+def edi837(*args, cwd=None, timeout: float = 120, env=None) -> subprocess.CompletedProcess:
+    """`edi837 ARGS` in a process of its own."""
+    return subprocess.run([*EDI837, *map(str, args)], capture_output=True, text=True,
+                          timeout=timeout, cwd=cwd, env=env or subprocess_env())
+
+
+def popen(*args, **kwargs) -> subprocess.Popen:
+    return subprocess.Popen([*EDI837, *map(str, args)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=subprocess_env(), **kwargs)
+
+
+def killed_at(step: str, *args, timeout: float = 120) -> int:
+    """`edi837 ARGS`, SIGKILLed when it reaches the batch checkpoint ``step``;
+    returns the (negative) signal status."""
+    process = subprocess.run([sys.executable, "-c", KILLED_AT, step, *map(str, args)],
+                             capture_output=True, text=True, timeout=timeout,
+                             env=subprocess_env())
+    assert process.returncode == -signal.SIGKILL, (process.returncode, process.stderr)
+    return process.returncode
+
+
+def key_file(directory: Path) -> Path:
+    path = directory / "history.key"
+    path.write_text(secrets.token_hex(32) + "\n")
+    path.chmod(0o600)
+    return path
+
+
+def findings(report_path: Path) -> dict[str, list[tuple[str, str]]]:
+    """(rule, claim id) of each file's findings in a JSON report, by file name."""
+    report = json.loads(Path(report_path).read_text())
+    return {Path(f["path"]).name: [(x["rule"], x.get("claim_id")) for x in f["findings"]]
+            for f in report["files"]}
+
+
+def history_rules(found: dict[str, list[tuple[str, str]]]) -> dict[str, list]:
+    return {name: sorted(f for f in items if f[0].startswith(("HIS", "UNT", "DOC")))
+            for name, items in found.items()}
+
+
+def writer_to_fifo(fifo: Path, process: subprocess.Popen, timeout: float = 60) -> int:
+    """Open ``fifo`` for writing once ``process`` has opened it for reading (it is
+    then reading that file); fails if the process ends first."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            return os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+        except OSError:  # ENXIO: no reader yet
+            assert process.poll() is None, process.communicate()
+            time.sleep(0.01)
+    raise AssertionError(f"{fifo} never opened")
+
+
+# -- a store its user cannot write ---------------------------------------------------------
+NOBODY = 65534
+
+
+def can_drop_privileges() -> bool:
+    return os.geteuid() != 0 or shutil.which("setpriv") is not None
+
+
+@contextmanager
+def shared_folder():
+    """A folder another (unprivileged) user can reach: pytest's are the owner's only."""
+    path = Path(tempfile.mkdtemp(prefix="edi837-readonly-"))
+    path.chmod(0o755)
+    try:
+        yield path
+    finally:
+        path.chmod(0o755)
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def as_unprivileged(*args, cwd: Path) -> subprocess.CompletedProcess:
+    """`edi837 ARGS` as a user for whom read-only means read-only: root writes any
+    file, so as root the process drops to ``nobody`` (setpriv)."""
+    env = {**subprocess_env(), "HOME": str(cwd), "XDG_DATA_HOME": str(cwd / ".data")}
+    env.pop("EDI837_REFDATA", None)
+    argv = [*EDI837, *map(str, args)]
+    if os.geteuid() == 0:
+        argv = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", *argv]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=120, cwd=cwd, env=env)
+
+
+def give_to_unprivileged(*paths: Path) -> None:
+    if os.geteuid() == 0:
+        for path in paths:
+            os.chown(path, NOBODY, NOBODY)
