@@ -238,3 +238,31 @@ def test_fix_dry_run_select_and_existing_outputs(edi_file, tmp_path):
     with pytest.raises(edi837.InputError, match="not-x12.edi"):
         edi837.fix(bad, tmp_path / "out2")
     assert edi837.fix(bad, tmp_path / "out2", errors="report").exit_status == 2
+
+
+# -- the README's worked examples ---------------------------------------------------------
+def test_the_readme_use_from_python_examples_run(tmp_path, monkeypatch, capsys):
+    import queue as queues
+    import re
+    import shutil
+
+    readme = (SAMPLES.parent / "README.md").read_text()
+    section = readme[readme.index("## Use from Python"):]
+    section = section[:section.index("\n## ", 3)]
+    blocks = re.findall(r"```python\n(.*?)```", section, re.S)
+    assert len(blocks) == 4  # check, iter_findings, extract, fix
+    inbox = tmp_path / "inbox"
+    shutil.copytree(SAMPLES, inbox)
+    shutil.copy(SAMPLES / "837p-j2350-waste.edi", inbox / "claims.edi")
+    (tmp_path / "local-drugs.toml").write_text(extra_drug())
+    (tmp_path / "edi837.toml").write_text('[severity]\nNDC006 = "warning"\n')
+    monkeypatch.chdir(tmp_path)
+    found: queues.Queue = queues.Queue()
+    namespace = {"queue": found}  # one session: the later examples use the first's import
+    for block in blocks:
+        exec(compile(block, "README.md", "exec"), namespace)
+    assert (tmp_path / "report.html").exists() and (tmp_path / "history.sqlite").exists()
+    assert found.qsize() > 0 and "rule" in found.get()
+    assert (tmp_path / "out" / "claims.edi").exists()
+    printed = capsys.readouterr().out
+    assert "NDC" in printed or "MOD" in printed
