@@ -357,8 +357,15 @@ class Extraction:
         fast, drugs = fast_path_wanted(self.fast), self.table.drugs
         for path in self.inputs:
             reader = ClaimReader(path, drug_codes=drugs, fast=fast)
-            for record in rows(reader.claims(), drugs.__contains__):
-                yield DrugLine(**record)
+            try:
+                for record in rows(reader.claims(), drugs.__contains__):
+                    yield DrugLine(**record)
+            except Exception as exc:  # noqa: BLE001 - as the command: EDI008, not internals
+                reader.unreadable = True
+                reader.findings.append(Finding(
+                    "EDI008", ERROR, f"edi837 failed while reading this file: "
+                    f"{type(exc).__name__}: {exc} (a bug in edi837: please report it)",
+                    str(path)))
             unread = ("EDI007",) if reader.unread else ()
             self.problems += [f for f in reader.findings if f.severity == ERROR and
                               (f.rule in UNREADABLE_RULES or f.rule in unread)]

@@ -266,3 +266,21 @@ def test_the_readme_use_from_python_examples_run(tmp_path, monkeypatch, capsys):
     assert (tmp_path / "out" / "claims.edi").exists()
     printed = capsys.readouterr().out
     assert "NDC" in printed or "MOD" in printed
+
+
+def test_a_failure_inside_the_reader_is_an_input_error_not_a_traceback(edi_file,
+                                                                       monkeypatch):
+    from edi837 import claims
+
+    def broken(self):
+        raise KeyError("internal")
+        yield  # pragma: no cover
+
+    monkeypatch.setattr(claims.ClaimReader, "claims", broken)
+    path = edi_file(CLEAN_J2350_CLAIM)
+    for call in (lambda: list(edi837.extract(path)), lambda: edi837.check(path)):
+        with pytest.raises(edi837.InputError, match="EDI008 edi837 failed while reading"):
+            call()
+    lines = edi837.extract(path, errors="report")
+    assert list(lines) == [] and lines.exit_status == 2
+    assert [f.rule for f in lines.problems] == ["EDI008"]
