@@ -19,13 +19,23 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .importer import KINDS, Outcome, import_files
 from .reference import (CrosswalkEntry, ImportedFile, IcdCode, Mue, PaymentLimit, Reference,
                         open_reference)
 from .store import STORE_NAME, store_path
 from .tabular import RefDataError
 
 ENVIRONMENT = "EDI837_REFDATA"
+_IMPORTER = ("KINDS", "Outcome", "import_files")  # edi837.refdata.importer's
+
+
+def __getattr__(name: str):
+    """The importer and its parsers of CMS files (csv, zip, one module per kind) are
+    loaded when an import needs them: `check` reads the store only."""
+    if name in _IMPORTER:
+        from . import importer
+
+        return getattr(importer, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def default_directory() -> tuple[Path, bool]:
