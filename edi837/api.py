@@ -183,6 +183,9 @@ class CheckResult:
 
         if format is None:
             format = format_for(str(target)) if isinstance(target, (str, Path)) else "json"
+            if format is None:
+                raise OptionsError(f"{target}: its extension names no report format; give "
+                                   f"format= ({', '.join(sorted(WRITERS))})")
         if format not in WRITERS:
             raise OptionsError(f"unknown report format {format!r} for {target}; choose from "
                                f"{', '.join(sorted(WRITERS))}")

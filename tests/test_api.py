@@ -128,8 +128,12 @@ def test_write_picks_the_format_from_the_extension_as_check_o(edi_file, tmp_path
     assert (tmp_path / "report.csv").read_text().splitlines()[0].startswith("file,")
     assert "<html" in (tmp_path / "report.html").read_text().lower()
     assert "NDC002" in result.render("text")
-    with pytest.raises(edi837.OptionsError, match="pdf"):
+    with pytest.raises(edi837.OptionsError, match="report.pdf: its extension names no"):
         result.write(tmp_path / "report.pdf")
+    with pytest.raises(edi837.OptionsError, match="'docx'"):
+        result.render("docx")
+    result.write(tmp_path / "report.pdf", "text")  # as check -o report.pdf --format text
+    assert (tmp_path / "report.pdf").read_text() == result.render("text")
 
 
 def test_iter_findings_streams_file_by_file_the_same_findings(edi_file):
