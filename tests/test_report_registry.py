@@ -45,3 +45,15 @@ def test_check_with_a_json_report_imports_no_lxml(tmp_path):
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.stdout.startswith("{")
     assert done.stderr.strip() == ""
+
+
+def test_a_writer_replaced_for_a_test_is_the_one_used_and_restored(monkeypatch):
+    original = reports.load_writers()["csv"]
+
+    def fake(report, out, options=None):
+        out.write("fake")
+
+    with monkeypatch.context() as patched:
+        patched.setitem(reports.load_writers(), "csv", fake)
+        assert reports.WRITERS["csv"] is fake
+    assert reports.WRITERS["csv"] is original

@@ -8,7 +8,7 @@ for people (text, HTML) honour it.  Machine formats always carry everything.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Mapping
+from collections.abc import MutableMapping
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
@@ -31,8 +31,9 @@ EXTENSIONS: dict[str, str] = {ext: name for name, (_, exts) in FORMATS.items()
 _LOADED: dict[str, Callable[..., None]] = {}  # filled by @writer as modules are imported
 
 
-class _Writers(Mapping):
-    """Format name -> writer, each writer's module imported on first use."""
+class _Writers(MutableMapping):
+    """Format name -> writer, each writer's module imported on first use (tests may
+    replace a writer: setting one takes the place of the registered function)."""
 
     def __getitem__(self, name: str) -> Callable[..., None]:
         function = _LOADED.get(name)
@@ -42,6 +43,12 @@ class _Writers(Mapping):
             importlib.import_module(f"{__name__}.{FORMATS[name][0]}")
             function = _LOADED[name]
         return function
+
+    def __setitem__(self, name: str, function: Callable[..., None]) -> None:
+        _LOADED[name] = function
+
+    def __delitem__(self, name: str) -> None:
+        del _LOADED[name]
 
     def __iter__(self) -> Iterator[str]:
         return iter(FORMATS.keys() | _LOADED.keys())
@@ -53,7 +60,7 @@ class _Writers(Mapping):
         return name in FORMATS or name in _LOADED
 
 
-WRITERS: Mapping[str, Callable[..., None]] = _Writers()
+WRITERS: MutableMapping[str, Callable[..., None]] = _Writers()
 
 
 @dataclass(slots=True, frozen=True)
@@ -86,7 +93,7 @@ def writer(name: str, *extensions: str) -> Callable:
     return register
 
 
-def load_writers() -> Mapping[str, Callable[..., None]]:
+def load_writers() -> MutableMapping[str, Callable[..., None]]:
     """Every format's writer by name; a writer's module is imported when it is looked up."""
     return WRITERS
 
