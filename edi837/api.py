@@ -251,7 +251,8 @@ def check(paths: PathArg, *, drug_tables: Iterable[str | Path] = (),
           config: str | Path | None = None, select: Codes = None, ignore: Codes = None,
           refdata: str | Path | None = None, history: str | Path | None = None,
           history_key: str | Path | None = None, history_days: int | None = None,
-          fast: bool | None = None, errors: Errors = "raise") -> CheckResult:
+          fast: bool | None = None, validate: bool = False,
+          errors: Errors = "raise") -> CheckResult:
     """Check the drug lines of the 837 files and folders ``paths``, as `edi837 check`.
 
     ``drug_tables``: extra drug tables (TOML) over the shipped one; ``config``: a
@@ -260,11 +261,16 @@ def check(paths: PathArg, *, drug_tables: Iterable[str | Path] = (),
     CMS files; ``history``: a patient history store (SQLite, created when missing)
     judged by and added to, with ``history_key`` and ``history_days`` as
     `--history-key`/`--history-days`; ``fast``: None as the command line (on unless
-    $EDI837_FAST=0).  Raises :class:`OptionsError`, :class:`InputError`."""
+    $EDI837_FAST=0); ``validate``: also pyx12's implementation-guide findings (IGH/IGS/
+    IGE, as `--validate`; slow).  Raises :class:`OptionsError`, :class:`InputError`."""
     run = _Run(paths, drug_tables, config, select, ignore, refdata, history, history_key,
                history_days, fast, errors)
     for _ in run.files():
         pass
+    if validate:
+        from .validate import add_validation
+
+        add_validation(run.report, run.engine.config)
     return CheckResult(run.report)
 
 

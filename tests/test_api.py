@@ -147,6 +147,18 @@ def test_iter_findings_streams_file_by_file_the_same_findings(edi_file):
     assert {"NDC002", "NDC006"} <= {f.rule for f in rest if f.path == str(paths[2])}
 
 
+def test_validate_adds_the_ig_findings_as_check_validate():
+    sample = SAMPLES / "837p-j2350-defects-ig-invalid.edi"
+    done = cli("check", str(sample), "--validate", "--format", "json")
+    result = edi837.check(sample, validate=True)
+    assert rules_of(result.findings) == [(f["rule"], f["severity"], f["segment_index"])
+                                         for f in json.loads(done.stdout)["files"][0]["findings"]]
+    assert "IGE7" in [f.rule for f in result.findings]
+    assert "IGE7" not in [f.rule for f in edi837.check(sample).findings]
+    assert not [f for f in edi837.check(sample, validate=True, ignore="IG").findings
+                if f.rule.startswith("IG")]
+
+
 # -- bad input ---------------------------------------------------------------------------
 def test_an_unreadable_file_raises_input_error_naming_file_and_segment(edi_file, tmp_path):
     good = edi_file(TWO_ERRORS_ON_ONE_LINE, name="a-good.edi")
