@@ -31,7 +31,7 @@ from typing import IO, Iterable, Iterator, Literal
 from .findings import ERROR, Finding
 
 __all__ = ["CheckResult", "DrugLine", "Edi837Error", "Extraction", "FixRun", "InputError",
-           "OptionsError", "check", "extract", "fix", "iter_findings"]
+           "OptionsError", "check", "extract", "fix", "iter_findings", "iter_fix"]
 
 PathArg = str | Path | Iterable[str | Path]
 Codes = str | Iterable[str] | None
@@ -44,7 +44,12 @@ class Edi837Error(Exception):
 
 
 class OptionsError(Edi837Error, ValueError):
-    """An argument cannot be used (drug table, configuration, codes, history, format)."""
+    """An argument cannot be used (drug table, configuration, codes, history, format);
+    ``lines``: each problem on its own (a drug table can have several)."""
+
+    def __init__(self, message: str, lines: Iterable[str] = ()) -> None:
+        super().__init__(message)
+        self.lines = tuple(lines) or (message,)
 
 
 class InputError(Edi837Error):
@@ -107,7 +112,7 @@ def _table(drug_tables: Iterable[str | Path], refdata: str | Path | None = None)
             Path(refdata) if refdata is not None else None))
     except (DrugTableError, RefDataError) as exc:
         lines = exc.lines if isinstance(exc, DrugTableError) else (str(exc),)
-        raise OptionsError("; ".join(lines)) from None
+        raise OptionsError("; ".join(lines), lines) from None
 
 
 def _config(config: str | Path | None, select: Codes = None, ignore: Codes = None):
@@ -421,20 +426,37 @@ def fix(paths: PathArg, out_dir: str | Path, *, select: Codes = None, ignore: Co
     ``select``/``ignore`` choose the fixes; the check itself runs as ``config`` says.
     Raises :class:`OptionsError`, :class:`InputError` (with ``errors="raise"``, at
     the first file that cannot be read; the files before it are fixed)."""
-    from .fix import EXISTS, FAILED, UNREADABLE, FixResult, Targets, fix_file
+    return FixRun(list(iter_fix(paths, out_dir, select=select, ignore=ignore,
+                                dry_run=dry_run, force=force, split=split,
+                                drug_tables=drug_tables, config=config, errors=errors)))
 
+
+def iter_fix(paths: PathArg, out_dir: str | Path, *, select: Codes = None,
+             ignore: Codes = None, dry_run: bool = False, force: bool = False,
+             split: bool = False, drug_tables: Iterable[str | Path] = (),
+             config: str | Path | None = None, errors: Errors = "raise") -> Iterator:
+    """:func:`fix`, one :class:`edi837.fix.FixResult` at a time as each file is done
+    (the arguments are checked when this is called)."""
     _errors(errors)
     table = _table(drug_tables)
     settings = _config(config)
     chosen, left_out = _codes(select, "select"), _codes(ignore, "ignore")
-    run = FixRun()
+    return _fixing(_paths(paths), Path(out_dir), table, settings, chosen, left_out, dry_run,
+                   force, split, errors)
+
+
+def _fixing(inputs: list[Path], out_dir: Path, table, settings, chosen: tuple[str, ...],
+            left_out: tuple[str, ...], dry_run: bool, force: bool, split: bool,
+            errors: str) -> Iterator:
+    from .fix import EXISTS, FAILED, UNREADABLE, FixResult, Targets, fix_file
+
     written: dict[Path, Path] = {}  # every output -> the input it is written for
-    for path in _paths(paths):
-        targets = Targets.for_input(path, Path(out_dir)).all(split)
+    for path in inputs:
+        targets = Targets.for_input(path, out_dir).all(split)
         taken = next((t for t in targets if t in written), None)
         if taken is not None:  # same name in two folders: one input's outputs only
-            run.files.append(FixResult(str(path), status=EXISTS, problems=[
-                f"skipped, {taken} is already written for {written[taken]}"]))
+            yield FixResult(str(path), status=EXISTS, problems=[
+                f"skipped, {taken} is already written for {written[taken]}"])
             continue
         written.update((t, path) for t in targets)
         try:
@@ -447,5 +469,4 @@ def fix(paths: PathArg, out_dir: str | Path, *, select: Codes = None, ignore: Co
         if result.status == UNREADABLE and errors == "raise":
             first = result.problems[0] if result.problems else "cannot be read as 837 claims"
             raise InputError(f"{path}: {first}", str(path))
-        run.files.append(result)
-    return run
+        yield result

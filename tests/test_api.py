@@ -300,3 +300,17 @@ def test_a_failure_inside_the_reader_is_an_input_error_not_a_traceback(edi_file,
     lines = edi837.extract(path, errors="report")
     assert list(lines) == [] and lines.exit_status == 2
     assert [f.rule for f in lines.problems] == ["EDI008"]
+
+
+def test_the_fix_command_is_a_client_of_the_api(edi_file, tmp_path):
+    # what the API refuses, the command names on stderr with exit status 2
+    (tmp_path / "empty").mkdir()
+    done = cli("fix", str(tmp_path / "empty"), "--out-dir", str(tmp_path / "out"))
+    assert done.exit_code == 2 and "no 837 files found in" in done.stderr
+    assert not (tmp_path / "out").exists()
+    bad = tmp_path / "bad.toml"
+    bad.write_text("not = [toml\n")
+    path = edi_file(TWO_ERRORS_ON_ONE_LINE)
+    done = cli("fix", str(path), "--out-dir", str(tmp_path / "out"), "--drug-table", str(bad))
+    assert done.exit_code == 2 and done.stderr.startswith(f"edi837: {bad}")
+    assert "Traceback" not in done.output
