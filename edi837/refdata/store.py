@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .tabular import RefDataError
+from .errors import RefDataError
 
 STORE_NAME = "refdata.sqlite3"
 SCHEMA_VERSION = 1
