@@ -1,4 +1,5 @@
-"""edi837 from Python: :func:`check`, :func:`iter_findings`, :func:`extract` and :func:`fix`.
+"""edi837 from Python: :func:`check`, :func:`iter_findings`, :func:`extract`, :func:`fix` and
+:func:`iter_fix` (the `fix` command is a client of it).
 
 For pipelines (Airflow, Dagster, a clearinghouse's own services) that want the
 command line's results without a subprocess.  Each function takes what the
