@@ -1,4 +1,4 @@
-"""The `edi837 fix` command: a thin click layer over :func:`edi837.fix.fix_file`."""
+"""The `edi837 fix` command: a thin click layer over :func:`edi837.api.iter_fix`."""
 from __future__ import annotations
 
 import sys
@@ -8,7 +8,7 @@ import click
 
 from .cli_ack import Acknowledger, ack277_option
 from .cli_support import (EXIT_OK, EXIT_TROUBLE, complain, load_config_or_exit,
-                          load_table_or_exit, no_fast_option, parse_codes, quiet_option)
+                          no_fast_option, parse_codes, quiet_option)
 from .files import discover
 
 
@@ -48,13 +48,21 @@ def fix(paths: tuple[Path, ...], out_dir: Path, select: str | None, ignore: str 
     fixed, an output already exists, or the re-check found a problem.  A file
     that fails is named on stderr and the others are still fixed.
     """
-    from .fix import Targets, fix_file
+    from .api import Edi837Error, iter_fix
     from .progress import Progress, total_size, wanted
 
-    table = load_table_or_exit(drug_tables)
     # --select/--ignore choose fixes; the check itself runs as configured, so
     # the errors that remain are the ones `check` would report.
     config = load_config_or_exit(config_path, None, None)
+    parse_codes(select, "--select"), parse_codes(ignore, "--ignore")  # named as options
+    try:  # the orchestration is edi837.api's; this prints each file's outcome
+        results = iter_fix(paths, out_dir, select=select, ignore=ignore, dry_run=dry_run,
+                           force=force, split=split, drug_tables=drug_tables,
+                           config=config_path, errors="report")
+    except Edi837Error as exc:
+        for line in getattr(exc, "lines", (str(exc),)):
+            complain(line)
+        sys.exit(EXIT_TROUBLE)
     acks = None
     if ack277_dir is not None:  # the 277CA rejects exactly the claims the split holds
         if not split or dry_run:
@@ -62,40 +70,23 @@ def fix(paths: tuple[Path, ...], out_dir: Path, select: str | None, ignore: str 
             sys.exit(EXIT_TROUBLE)
         acks = Acknowledger(ack277_dir, config.acknowledgments, force=force)
     status = EXIT_OK
-    outputs: dict[Path, Path] = {}  # every output -> the input it was written for
-    inputs = list(discover(paths))
-    progress = Progress(total_size(inputs), "edi837 fix", enabled=wanted(quiet))
-    for path in inputs:
-        progress.advance(0)  # drawn while this file is fixed, once the run takes a while
-        # Same name in two folders, or claims.edi beside claims.x12 (one stem,
-        # so the same split files): never let one input's outputs replace another's.
-        targets = Targets.for_input(path, out_dir).all(split)
-        taken = next((t for t in targets if t in outputs), None)
-        if taken is not None:
-            complain(f"{path}: skipped, {taken} is already written for {outputs[taken]}")
-            status = EXIT_TROUBLE
-            continue
-        outputs.update((t, path) for t in targets)
-        try:
-            with progress.ticking():  # one large file (--split of 80 MB: most of a minute)
-                result = fix_file(path, out_dir, table=table, config=config,
-                                  select=parse_codes(select, "--select"),
-                                  ignore=parse_codes(ignore, "--ignore"),
-                                  dry_run=dry_run, force=force, split=split)
-        except Exception as exc:  # noqa: BLE001 - one file's failure never stops the others
-            progress.clear()
-            complain(f"{path}: fix failed: {type(exc).__name__}: {exc} (its outputs were "
-                     "removed; this is a bug in edi837, please report it)")
-            status = EXIT_TROUBLE
-            continue
+    progress = Progress(total_size(list(discover(paths))), "edi837 fix", enabled=wanted(quiet))
+    progress.advance(0)  # drawn while a file is fixed, once the run takes a while
+    results = iter(results)
+    while True:
+        with progress.ticking():  # one large file (--split of 80 MB: most of a minute)
+            result = next(results, None)
+        if result is None:
+            break
         progress.clear()  # this file's own lines come next
-        progress.done += total_size([path])
+        progress.done += total_size([Path(result.path)])
         _report(result)
         status = max(status, result.exit_status)
         if acks is not None and result.exit_status == EXIT_TROUBLE:
-            acks.trouble(f"{path}: no 277CA: the file was not fixed and split")
-        elif acks is not None and acks.start([path]):
-            acks.acknowledge(path, result.remaining)
+            acks.trouble(f"{result.path}: no 277CA: the file was not fixed and split")
+        elif acks is not None and acks.start([Path(result.path)]):
+            acks.acknowledge(Path(result.path), result.remaining)
+        progress.advance(0)
     progress.close()
     sys.exit(max(status, acks.status) if acks is not None else status)
 

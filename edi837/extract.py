@@ -106,3 +106,11 @@ class RowWriter:
             if not line.isascii():  # characters some readers take for a line end, escaped
                 line = line.translate(_LINE_BREAKS)
             self.out.write(line + "\n")
+
+
+# `edi837.extract(...)` calls edi837.api.extract: this module is callable (edi837/__init__.py)
+import sys as _sys  # noqa: E402
+
+from . import _CallableModule  # noqa: E402
+
+_sys.modules[__name__].__class__ = _CallableModule

@@ -35,3 +35,11 @@ __all__ = ["APPLIED", "DRY_RUN", "EXISTS", "FAILED", "SKIPPED", "UNREADABLE", "W
            "Change", "ClaimWalk", "FixPlan", "FixResult", "RoutedClaim", "SegmentDiff",
            "SpillList", "SplitError", "SplitResult", "Targets", "fix_file",
            "recheck_problems", "route_claims", "split_claims"]
+
+
+# `edi837.fix(...)` calls edi837.api.fix: this module is callable (edi837/__init__.py)
+import sys as _sys  # noqa: E402
+
+from .. import _CallableModule  # noqa: E402
+
+_sys.modules[__name__].__class__ = _CallableModule

@@ -19,13 +19,24 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .importer import KINDS, Outcome, import_files
-from .reference import (CrosswalkEntry, ImportedFile, IcdCode, Mue, PaymentLimit, Reference,
-                        open_reference)
-from .store import STORE_NAME, store_path
-from .tabular import RefDataError
+from .errors import RefDataError
 
 ENVIRONMENT = "EDI837_REFDATA"
+# Loaded when first used: a `check` with no reference data reads no store and imports
+# none of this (the importer's parsers of CMS files least of all).
+_LAZY = {"KINDS": "importer", "Outcome": "importer", "import_files": "importer",
+         "CrosswalkEntry": "reference", "ImportedFile": "reference", "IcdCode": "reference",
+         "Mue": "reference", "PaymentLimit": "reference", "Reference": "reference",
+         "open_reference": "reference", "STORE_NAME": "store", "store_path": "store"}
+
+
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
 
 
 def default_directory() -> tuple[Path, bool]:
@@ -42,14 +53,20 @@ def default_directory() -> tuple[Path, bool]:
     return Path(base) / "edi837" / "refdata", False
 
 
-def reference_for(directory: Path | None) -> Reference | None:
+def reference_for(directory: Path | None) -> "Reference | None":
     """The reference data a command uses: ``directory`` when given (it must hold some), else
     the default folder's when it has any (see :func:`default_directory`)."""
+    from .store import store_path
+
     if directory is not None:
+        from .reference import open_reference
+
         return open_reference(Path(directory))
     directory, chosen = default_directory()
     if not chosen and not store_path(directory).is_file():
         return None
+    from .reference import open_reference
+
     return open_reference(directory)
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..safetext import shown
-from .tabular import RefDataError
+from .errors import RefDataError
 
 STORE_NAME = "refdata.sqlite3"
 SCHEMA_VERSION = 1

@@ -18,21 +18,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from .errors import RefDataError  # here before: importers of it from tabular still work
+
 MAX_HEADER_ROW = 40  # the header is within the first rows; CMS preambles are about 8
 DELIMITERS = (",", "\t", "|")
 _YEAR = re.compile(r"(?<![0-9])(?:19|20)[0-9]{2}(?![0-9])")
-
-
-class RefDataError(ValueError):
-    """A reference file could not be imported, or the store could not be read.
-
-    ``str(error)`` starts with the file's name: ``mue.csv: line 12: MUE value 'x' is not a whole number``.
-    """
-
-    def __init__(self, name: str, problem: str) -> None:
-        self.name = name
-        self.problem = problem
-        super().__init__(f"{name}: {problem}")
 
 
 class NotRecognised(RefDataError):

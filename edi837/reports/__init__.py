@@ -7,13 +7,60 @@ for people (text, HTML) honour it.  Machine formats always carry everything.
 """
 from __future__ import annotations
 
+import importlib
+from collections.abc import MutableMapping
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Iterator
 
 from ..findings import SEVERITIES, WARNING
 
-WRITERS: dict[str, Callable[..., None]] = {}
-EXTENSIONS: dict[str, str] = {}
+# Every format: its name -> (the module that holds its writer, its file extensions).
+# The module is imported when the format is first used, so a JSON check imports neither
+# lxml (xml) nor the HTML templates.  A new format adds one line here and decorates
+# its ``write`` with ``@writer(name, *extensions)``.
+FORMATS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "annotated": ("annotated", (".annotated.txt",)),
+    "csv": ("csv_report", (".csv",)),
+    "html": ("html", (".html", ".htm")),
+    "json": ("json_report", (".json",)),
+    "text": ("text", (".txt",)),
+    "xml": ("xml_report", (".xml",)),
+}
+EXTENSIONS: dict[str, str] = {ext: name for name, (_, exts) in FORMATS.items()
+                              for ext in exts}
+_LOADED: dict[str, Callable[..., None]] = {}  # filled by @writer as modules are imported
+
+
+class _Writers(MutableMapping):
+    """Format name -> writer, each writer's module imported on first use (tests may
+    replace a writer: setting one takes the place of the registered function)."""
+
+    def __getitem__(self, name: str) -> Callable[..., None]:
+        function = _LOADED.get(name)
+        if function is None:
+            if name not in FORMATS:
+                raise KeyError(name)
+            importlib.import_module(f"{__name__}.{FORMATS[name][0]}")
+            function = _LOADED[name]
+        return function
+
+    def __setitem__(self, name: str, function: Callable[..., None]) -> None:
+        _LOADED[name] = function
+
+    def __delitem__(self, name: str) -> None:
+        del _LOADED[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(FORMATS.keys() | _LOADED.keys())
+
+    def __len__(self) -> int:
+        return len(FORMATS.keys() | _LOADED.keys())
+
+    def __contains__(self, name: object) -> bool:
+        return name in FORMATS or name in _LOADED
+
+
+WRITERS: MutableMapping[str, Callable[..., None]] = _Writers()
 
 
 @dataclass(slots=True, frozen=True)
@@ -37,25 +84,22 @@ DEFAULT_OPTIONS = ReportOptions()
 
 def writer(name: str, *extensions: str) -> Callable:
     def register(function: Callable[..., None]) -> Callable:
-        WRITERS[name] = function
+        _LOADED[name] = function
+        for ext in extensions:
+            EXTENSIONS.setdefault(ext, name)
         for ext in extensions:
             EXTENSIONS[ext] = name
         return function
     return register
 
 
-def load_writers() -> dict[str, Callable[..., None]]:
-    import importlib
-    import pkgutil
-
-    for module in pkgutil.iter_modules(__path__):
-        importlib.import_module(f"{__name__}.{module.name}")
+def load_writers() -> MutableMapping[str, Callable[..., None]]:
+    """Every format's writer by name; a writer's module is imported when it is looked up."""
     return WRITERS
 
 
 def format_for(path: str) -> str | None:
     """Report format from an output file's extension (report.html -> html)."""
-    load_writers()
     lower = path.lower()
     for ext in sorted(EXTENSIONS, key=len, reverse=True):
         if lower.endswith(ext):

@@ -1,0 +1,473 @@
+"""edi837 from Python: :func:`check`, :func:`iter_findings`, :func:`extract`, :func:`fix` and
+:func:`iter_fix` (the `fix` command is a client of it).
+
+For pipelines (Airflow, Dagster, a clearinghouse's own services) that want the
+command line's results without a subprocess.  Each function takes what the
+command's options give (drug tables, configuration, select/ignore, history,
+reference data) as keyword arguments and returns typed results; the findings
+are the same :class:`~edi837.findings.Finding` objects the reports are written
+from, so a result equals what `edi837 check` reports on the same files.
+
+Problems are exceptions of one family, :class:`Edi837Error`:
+
+* :class:`OptionsError` - an argument cannot be used: a drug table, configuration,
+  history store or key that cannot be read, a rule code that matches no rule, an
+  unknown report format;
+* :class:`InputError` - no file under the paths given, or (with the default
+  ``errors="raise"``) a file that cannot be read as X12: it names the file, and
+  the segment where reading stopped when there is one.
+
+With ``errors="report"`` an unreadable file is reported instead, as the command
+line does: its EDI001/EDI002/EDI005/EDI008 findings are in the result, whose
+``exit_status`` is then 2.  ``import edi837`` stays cheap: this module, and the
+engine under it, are imported on first use of one of its names.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import IO, Iterable, Iterator, Literal
+
+from .findings import ERROR, Finding
+
+__all__ = ["CheckResult", "DrugLine", "Edi837Error", "Extraction", "FixRun", "InputError",
+           "OptionsError", "check", "extract", "fix", "iter_findings", "iter_fix"]
+
+PathArg = str | Path | Iterable[str | Path]
+Codes = str | Iterable[str] | None
+Errors = Literal["raise", "report"]
+UNREADABLE_RULES = ("EDI001", "EDI002", "EDI005", "EDI008")
+
+
+class Edi837Error(Exception):
+    """Anything edi837's Python API refuses or cannot read (never an internal traceback)."""
+
+
+class OptionsError(Edi837Error, ValueError):
+    """An argument cannot be used (drug table, configuration, codes, history, format);
+    ``lines``: each problem on its own (a drug table can have several)."""
+
+    def __init__(self, message: str, lines: Iterable[str] = ()) -> None:
+        super().__init__(message)
+        self.lines = tuple(lines) or (message,)
+
+
+class InputError(Edi837Error):
+    """An input cannot be read as 837 claims: ``path`` names the file, ``segment_index``
+    the segment where reading stopped (None: the file as a whole), ``rule`` the
+    reader's code (EDI001 cannot read the file, EDI002 not X12, ...)."""
+
+    def __init__(self, message: str, path: str | None = None,
+                 segment_index: int | None = None, rule: str | None = None) -> None:
+        super().__init__(message)
+        self.path, self.segment_index, self.rule = path, segment_index, rule
+
+    @classmethod
+    def from_findings(cls, path: str, findings: Iterable[Finding]) -> "InputError":
+        stop = next((f for f in findings if f.rule in UNREADABLE_RULES
+                     and f.severity == ERROR), None)
+        if stop is None:
+            return cls(f"{path}: cannot be read as 837 claims", path)
+        where = f":{stop.segment_index}" if stop.segment_index else ""
+        return cls(f"{path}{where}: {stop.rule} {stop.message}", path, stop.segment_index,
+                   stop.rule)
+
+
+# -- arguments -------------------------------------------------------------------------
+def _paths(paths: PathArg) -> list[Path]:
+    from .files import discover
+
+    given = [paths] if isinstance(paths, (str, Path)) else list(paths)
+    found = list(discover(given))
+    if not found:
+        raise InputError(f"no 837 files found in {', '.join(str(p) for p in given) or '[]'} "
+                         "(folders skip hidden, partial and report files)")
+    return found
+
+
+def _codes(value: Codes, option: str) -> tuple[str, ...]:
+    from .config import ConfigError, check_codes
+
+    if not value:
+        return ()
+    items = value.replace(" ", ",").split(",") if isinstance(value, str) else value
+    codes = tuple(code.strip().upper() for code in items if code.strip())
+    try:
+        check_codes(codes, option)
+    except ConfigError as exc:
+        raise OptionsError(str(exc)) from None
+    return codes
+
+
+def _table(drug_tables: Iterable[str | Path], refdata: str | Path | None = None):
+    from .drugs import DrugTableError, load_drug_table
+    from .refdata import RefDataError, reference_for
+
+    extra = [drug_tables] if isinstance(drug_tables, (str, Path)) else list(drug_tables)
+    for path in extra:
+        if not Path(path).is_file():
+            raise OptionsError(f"drug table {path}: no such file")
+    try:
+        return load_drug_table(extra, refdata=reference_for(
+            Path(refdata) if refdata is not None else None))
+    except (DrugTableError, RefDataError) as exc:
+        lines = exc.lines if isinstance(exc, DrugTableError) else (str(exc),)
+        raise OptionsError("; ".join(lines), lines) from None
+
+
+def _config(config: str | Path | None, select: Codes = None, ignore: Codes = None):
+    from .config import ConfigError, load_config
+
+    selected, ignored = _codes(select, "select"), _codes(ignore, "ignore")
+    try:
+        loaded = load_config(config)
+    except ConfigError as exc:
+        raise OptionsError(str(exc)) from None
+    return loaded.with_selection(selected, ignored)
+
+
+def _history(path: str | Path | None, key: str | Path | None, days: int | None):
+    """The history store at ``path`` (created when missing, pruned to ``days``), or None."""
+    from .history import DEFAULT_DAYS, HistoryKeyError, HistoryStore, HistoryStoreError
+    from .history.identity import default_key_path, load_key
+
+    if path is None:
+        if key is not None or days is not None:
+            raise OptionsError("history_key and history_days need history")
+        return None
+    try:
+        store = HistoryStore.open(str(path), load_key(Path(key) if key else default_key_path()))
+        store.prune(DEFAULT_DAYS if days is None else days)
+    except (HistoryKeyError, HistoryStoreError) as exc:
+        raise OptionsError(str(exc)) from None
+    return store
+
+
+def _errors(errors: str) -> None:
+    if errors not in ("raise", "report"):
+        raise OptionsError(f"errors must be 'raise' or 'report', not {errors!r}")
+
+
+# -- check -----------------------------------------------------------------------------
+@dataclass(slots=True)
+class CheckResult:
+    """A check's outcome: ``report`` is what every report format renders
+    (:class:`edi837.engine.Report`); the rest are views of it."""
+
+    report: object  # edi837.engine.Report
+
+    @property
+    def files(self) -> list:
+        """One :class:`edi837.engine.FileResult` per file: path, status (ok, findings,
+        unreadable), claims, drug lines, sha256, its findings in file order."""
+        return self.report.files
+
+    @property
+    def findings(self) -> Iterator[Finding]:
+        """Every finding, file by file in file order (read from disk for large files)."""
+        return self.report.findings
+
+    @property
+    def exit_status(self) -> int:
+        """The command line's: 0 no error finding, 1 error findings, 2 a file unreadable."""
+        return self.report.exit_status()
+
+    def summary(self) -> dict:
+        """Counts, charges held by rule and by payer: the JSON report's ``summary``."""
+        from .reports.figures import figures
+
+        return figures(self.report).as_dict()
+
+    def write(self, target: str | Path | IO[str], format: str | None = None, *,
+              min_severity: str | None = None) -> None:
+        """Write a report as `check -o` does: to a path (atomically; the format from its
+        extension unless ``format`` is given) or to an open text stream (``format``,
+        default json).  Formats: text, json, annotated, html, csv, xml."""
+        from .files import atomic_output
+        from .reports import DEFAULT_OPTIONS, WRITERS, ReportOptions, format_for
+
+        if format is None:
+            format = format_for(str(target)) if isinstance(target, (str, Path)) else "json"
+            if format is None:
+                raise OptionsError(f"{target}: its extension names no report format; give "
+                                   f"format= ({', '.join(sorted(WRITERS))})")
+        if format not in WRITERS:
+            raise OptionsError(f"unknown report format {format!r} for {target}; choose from "
+                               f"{', '.join(sorted(WRITERS))}")
+        try:
+            options = ReportOptions(min_severity) if min_severity else DEFAULT_OPTIONS
+        except ValueError as exc:
+            raise OptionsError(str(exc)) from None
+        if isinstance(target, (str, Path)):
+            with atomic_output(str(target), newline="") as out:
+                WRITERS[format](self.report, out, options)
+        else:
+            WRITERS[format](self.report, target, options)
+
+    def render(self, format: str = "json", *, min_severity: str | None = None) -> str:
+        """The report as a string (a small run: the whole report is held in memory)."""
+        import io
+
+        out = io.StringIO(newline="")
+        self.write(out, format, min_severity=min_severity)
+        return out.getvalue()
+
+
+class _Run:
+    """One check run over files: the engine, its history and the report being built."""
+
+    def __init__(self, paths: PathArg, drug_tables, config, select, ignore, refdata, history,
+                 history_key, history_days, fast: bool | None, errors: str) -> None:
+        from .engine import Engine, Report
+
+        _errors(errors)
+        table = _table(drug_tables, refdata)
+        settings = _config(config, select, ignore)
+        self.inputs = _paths(paths)
+        self.store = _history(history, history_key, history_days)
+        self.engine = Engine(table, settings, history=self.store, fast=fast)
+        self.errors = errors
+        self.report = Report([], table.version, config_source=settings.source,
+                             reference_data=table.reference_data())
+
+    def files(self) -> Iterator:
+        """Each file's result as it is checked (as Engine.run; the history spans them)."""
+        from .history import HistoryStoreError
+
+        engine = self.engine
+        try:
+            for path in self.inputs:
+                result = engine.check_file(path)
+                self.report.files.append(result)
+                if result.status == "unreadable" and self.errors == "raise":
+                    raise InputError.from_findings(result.path, result.findings)
+                yield result
+            self.report.finished = time.time()
+            self.report.reference_data["history"] = engine.history_facts()
+        except HistoryStoreError as exc:
+            raise OptionsError(str(exc)) from None
+        finally:
+            engine.close()
+            if self.store is not None:
+                self.store.close()
+
+
+def check(paths: PathArg, *, drug_tables: Iterable[str | Path] = (),
+          config: str | Path | None = None, select: Codes = None, ignore: Codes = None,
+          refdata: str | Path | None = None, history: str | Path | None = None,
+          history_key: str | Path | None = None, history_days: int | None = None,
+          fast: bool | None = None, validate: bool = False,
+          errors: Errors = "raise") -> CheckResult:
+    """Check the drug lines of the 837 files and folders ``paths``, as `edi837 check`.
+
+    ``drug_tables``: extra drug tables (TOML) over the shipped one; ``config``: a
+    configuration file (default ./edi837.toml when present); ``select``/``ignore``:
+    rule codes or prefixes ("NDC,MOD001" or a list); ``refdata``: a folder of imported
+    CMS files; ``history``: a patient history store (SQLite, created when missing)
+    judged by and added to, with ``history_key`` and ``history_days`` as
+    `--history-key`/`--history-days`; ``fast``: None as the command line (on unless
+    $EDI837_FAST=0); ``validate``: also pyx12's implementation-guide findings (IGH/IGS/
+    IGE, as `--validate`; slow).  Raises :class:`OptionsError`, :class:`InputError`."""
+    run = _Run(paths, drug_tables, config, select, ignore, refdata, history, history_key,
+               history_days, fast, errors)
+    for _ in run.files():
+        pass
+    if validate:
+        from .validate import add_validation
+
+        add_validation(run.report, run.engine.config)
+    return CheckResult(run.report)
+
+
+def iter_findings(paths: PathArg, *, drug_tables: Iterable[str | Path] = (),
+                  config: str | Path | None = None, select: Codes = None,
+                  ignore: Codes = None, refdata: str | Path | None = None,
+                  history: str | Path | None = None, history_key: str | Path | None = None,
+                  history_days: int | None = None, fast: bool | None = None,
+                  errors: Errors = "raise") -> Iterator[Finding]:
+    """The findings of :func:`check`, file by file as each file is checked, in file
+    order; only the current file's findings are held (spilled to disk when many).
+
+    The arguments are checked when this is called, before the first finding is asked
+    for; an unreadable file raises :class:`InputError` when iteration reaches it."""
+    run = _Run(paths, drug_tables, config, select, ignore, refdata, history, history_key,
+               history_days, fast, errors)
+    return _stream(run)
+
+
+def _stream(run: _Run) -> Iterator[Finding]:
+    for result in run.files():
+        yield from result.findings
+        run.report.files.pop()  # this file's findings may go: only one file is held
+
+
+# -- extract ---------------------------------------------------------------------------
+@dataclass(slots=True, frozen=True)
+class DrugLine:
+    """One drug line with its claim context: a row of `edi837 extract` (the same
+    columns, the EDI values as sent; ``segment_index`` is the SV1/SV2's 1-based index)."""
+
+    file: str
+    interchange_control_number: str
+    group_control_number: str
+    transaction_control_number: str
+    transaction_type: str
+    claim_id: str
+    line_number: str
+    payer_id: str
+    payer_name: str
+    claim_filing_indicator: str
+    date_of_service: str
+    date_of_service_end: str
+    hcpcs: str
+    modifiers: str
+    units: str
+    unit_basis: str
+    charge: str
+    revenue_code: str
+    ndc_qualifier: str
+    ndc: str
+    ndc_quantity: str
+    ndc_unit: str
+    diagnosis_codes: str
+    pointed_diagnosis_codes: str
+    rendering_npi: str
+    ordering_npi: str
+    referring_npi: str
+    segment_index: int | None
+
+    def as_dict(self) -> dict:
+        """The row as `extract --format jsonl` writes it (before escaping)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass(slots=True)
+class Extraction:
+    """The drug lines of :func:`extract`, read as they are iterated (once).
+
+    After iteration: ``problems`` holds the reader's findings that mean a drug line
+    may be missing (EDI007: a segment not read) or a file was not read (with
+    ``errors="report"``), and ``exit_status`` is the command's (0, 1 or 2)."""
+
+    inputs: list[Path]
+    table: object
+    fast: bool | None
+    errors: str
+    problems: list[Finding] = field(default_factory=list)
+    exit_status: int = 0
+    _started: bool = False
+
+    def __iter__(self) -> Iterator[DrugLine]:
+        if self._started:
+            raise Edi837Error("an Extraction is read once; call extract() again")
+        self._started = True
+        return self._lines()
+
+    def _lines(self) -> Iterator[DrugLine]:
+        from .claims import ClaimReader
+        from .engine import fast_path_wanted
+        from .extract import rows
+
+        fast, drugs = fast_path_wanted(self.fast), self.table.drugs
+        for path in self.inputs:
+            reader = ClaimReader(path, drug_codes=drugs, fast=fast)
+            try:
+                for record in rows(reader.claims(), drugs.__contains__):
+                    yield DrugLine(**record)
+            except Exception as exc:  # noqa: BLE001 - as the command: EDI008, not internals
+                reader.unreadable = True
+                reader.findings.append(Finding(
+                    "EDI008", ERROR, f"edi837 failed while reading this file: "
+                    f"{type(exc).__name__}: {exc} (a bug in edi837: please report it)",
+                    str(path)))
+            unread = ("EDI007",) if reader.unread else ()
+            self.problems += [f for f in reader.findings if f.severity == ERROR and
+                              (f.rule in UNREADABLE_RULES or f.rule in unread)]
+            if reader.unreadable:
+                if self.errors == "raise":
+                    raise InputError.from_findings(str(path), reader.findings)
+                self.exit_status = 2
+            elif reader.unread:
+                self.exit_status = max(self.exit_status, 1)
+
+
+def extract(paths: PathArg, *, drug_tables: Iterable[str | Path] = (),
+            fast: bool | None = None, errors: Errors = "raise") -> Extraction:
+    """The drug lines of the 837 files and folders ``paths``, as `edi837 extract`:
+    an iterable of :class:`DrugLine`, read as it is consumed.  Raises
+    :class:`OptionsError` (a drug table) and :class:`InputError` (no file; a file
+    not X12, when iteration reaches it)."""
+    _errors(errors)
+    table = _table(drug_tables)
+    return Extraction(_paths(paths), table, fast, errors)
+
+
+# -- fix -------------------------------------------------------------------------------
+@dataclass(slots=True)
+class FixRun:
+    """What :func:`fix` did: one :class:`edi837.fix.FixResult` per file (status, the
+    changes applied and skipped, the errors that remain, the split, files written)."""
+
+    files: list = field(default_factory=list)
+
+    @property
+    def exit_status(self) -> int:
+        """The command line's: 0 written and clean, 1 errors remain, 2 trouble."""
+        return max((result.exit_status for result in self.files), default=0)
+
+
+def fix(paths: PathArg, out_dir: str | Path, *, select: Codes = None, ignore: Codes = None,
+        dry_run: bool = False, force: bool = False, split: bool = False,
+        drug_tables: Iterable[str | Path] = (), config: str | Path | None = None,
+        errors: Errors = "raise") -> FixRun:
+    """Apply the safe fixes to the 837 files and folders ``paths``, as `edi837 fix`:
+    corrected files, change logs and (``split``) accepted/held files in ``out_dir``;
+    inputs are never modified, an existing output is replaced only with ``force``.
+    ``select``/``ignore`` choose the fixes; the check itself runs as ``config`` says.
+    Raises :class:`OptionsError`, :class:`InputError` (with ``errors="raise"``, at
+    the first file that cannot be read; the files before it are fixed)."""
+    return FixRun(list(iter_fix(paths, out_dir, select=select, ignore=ignore,
+                                dry_run=dry_run, force=force, split=split,
+                                drug_tables=drug_tables, config=config, errors=errors)))
+
+
+def iter_fix(paths: PathArg, out_dir: str | Path, *, select: Codes = None,
+             ignore: Codes = None, dry_run: bool = False, force: bool = False,
+             split: bool = False, drug_tables: Iterable[str | Path] = (),
+             config: str | Path | None = None, errors: Errors = "raise") -> Iterator:
+    """:func:`fix`, one :class:`edi837.fix.FixResult` at a time as each file is done
+    (the arguments are checked when this is called)."""
+    _errors(errors)
+    table = _table(drug_tables)
+    settings = _config(config)
+    chosen, left_out = _codes(select, "select"), _codes(ignore, "ignore")
+    return _fixing(_paths(paths), Path(out_dir), table, settings, chosen, left_out, dry_run,
+                   force, split, errors)
+
+
+def _fixing(inputs: list[Path], out_dir: Path, table, settings, chosen: tuple[str, ...],
+            left_out: tuple[str, ...], dry_run: bool, force: bool, split: bool,
+            errors: str) -> Iterator:
+    from .fix import EXISTS, FAILED, UNREADABLE, FixResult, Targets, fix_file
+
+    written: dict[Path, Path] = {}  # every output -> the input it is written for
+    for path in inputs:
+        targets = Targets.for_input(path, out_dir).all(split)
+        taken = next((t for t in targets if t in written), None)
+        if taken is not None:  # same name in two folders: one input's outputs only
+            yield FixResult(str(path), status=EXISTS, problems=[
+                f"skipped, {taken} is already written for {written[taken]}"])
+            continue
+        written.update((t, path) for t in targets)
+        try:
+            result = fix_file(path, out_dir, table=table, config=settings, select=chosen,
+                              ignore=left_out, dry_run=dry_run, force=force, split=split)
+        except Exception as exc:  # noqa: BLE001 - as the command: the other files go on
+            result = FixResult(str(path), status=FAILED, problems=[
+                f"fix failed: {type(exc).__name__}: {exc} (its outputs were removed; this "
+                "is a bug in edi837, please report it)"])
+        if result.status == UNREADABLE and errors == "raise":
+            first = result.problems[0] if result.problems else "cannot be read as 837 claims"
+            raise InputError(f"{path}: {first}", str(path))
+        yield result

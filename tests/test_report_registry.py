@@ -1,0 +1,59 @@
+"""The report registry: formats found by name or extension without importing every writer."""
+from __future__ import annotations
+
+import importlib
+import subprocess
+import sys
+from pathlib import Path
+
+from edi837 import reports
+
+
+def test_the_registry_table_agrees_with_the_writers_modules():
+    # the table names each format's module; importing it registers that very format
+    for name, (module, extensions) in reports.FORMATS.items():
+        importlib.import_module(f"edi837.reports.{module}")
+        assert reports._LOADED[name] is reports.WRITERS[name]
+        for ext in extensions:
+            assert reports.format_for(f"out{ext.upper()}") == name
+    assert sorted(reports.load_writers()) == sorted(reports.FORMATS)
+    assert "pdf" not in reports.WRITERS and reports.format_for("report.pdf") is None
+
+
+def test_looking_up_one_format_imports_only_its_writer():
+    code = ("import sys\n"
+            "from edi837.reports import load_writers, format_for\n"
+            "assert format_for('a.annotated.txt') == 'annotated'\n"
+            "load_writers()['json']\n"
+            "print(' '.join(sorted(m for m in sys.modules "
+            "if m.startswith(('edi837.reports.', 'lxml')))))\n")
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True).stdout.split()
+    assert "edi837.reports.json_report" in loaded
+    assert not any(m.startswith("lxml") for m in loaded)
+    assert not {"edi837.reports.xml_report", "edi837.reports.html",
+                "edi837.reports.annotated"} & set(loaded)
+
+
+def test_check_with_a_json_report_imports_no_lxml(tmp_path):
+    sample = str(Path(__file__).resolve().parents[1] / "samples" / "837p-j2350-waste.edi")
+    code = ("import sys\n"
+            f"sys.argv = ['edi837', 'check', '--format', 'json', {sample!r}]\n"
+            "from edi837.entry import main\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\n"
+            "sys.stderr.write(' '.join(m for m in sys.modules if m.startswith('lxml')))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.stdout.startswith("{")
+    assert done.stderr.strip() == ""
+
+
+def test_a_writer_replaced_for_a_test_is_the_one_used_and_restored(monkeypatch):
+    original = reports.load_writers()["csv"]
+
+    def fake(report, out, options=None):
+        out.write("fake")
+
+    with monkeypatch.context() as patched:
+        patched.setitem(reports.load_writers(), "csv", fake)
+        assert reports.WRITERS["csv"] is fake
+    assert reports.WRITERS["csv"] is original
