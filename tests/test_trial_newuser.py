@@ -1,0 +1,62 @@
+"""Bugs found trying the new features as a new user would (payer policy, the work
+queue, release fixes): each test is the one-line reproduction of one of them."""
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from batch_support import options
+from queue_support import claim, drop_night
+from edi837.batch import run_batch
+from edi837.cli import main
+
+
+def run(*args: str):
+    result = CliRunner().invoke(main, list(args))
+    return result.exit_code, result.output
+
+
+@pytest.fixture
+def held_queue(tmp_path):
+    """A batch OUTDIR whose queue holds one claim (NDC002)."""
+    opts = options(tmp_path)
+    drop_night(opts.inbox, "monday.edi", [claim("A", "001", "20251201", held=True)],
+               "000000001")
+    run_batch(opts)
+    return str(opts.out)
+
+
+# -- queue filters: a typo in a rule code must not show an empty, "clean" queue -----------
+
+@pytest.mark.parametrize("command", ["list", "export"])
+def test_queue_rule_filter_that_names_no_rule_is_refused(held_queue, command):
+    code, text = run("queue", command, "--out", held_queue, "--rule", "NDC02")
+    assert code == 2, text
+    assert "NDC02" in text and "NDC002" in text  # names the close match
+
+
+def test_queue_rule_filter_is_case_insensitive_like_select(held_queue):
+    code, text = run("queue", "list", "--out", held_queue, "--rule", "ndc002",
+                     "--format", "json")
+    assert code == 0, text
+    assert [json.loads(line)["claim_id"] for line in text.splitlines()] == ["A"]
+
+
+# -- queue export: an extension that names no format is misuse, as for check -o ---------
+
+def test_queue_export_to_an_unknown_extension_is_refused(held_queue, tmp_path):
+    target = tmp_path / "queue.pdf"
+    code, text = run("queue", "export", "--out", held_queue, "-o", str(target))
+    assert code == 2, text
+    assert "queue.pdf" in text and ".csv" in text and ".jsonl" in text
+    assert not target.exists()
+
+
+@pytest.mark.parametrize("name, first", [("q.csv", "claim_id,"), ("q.jsonl", "{"),
+                                         ("q.json", "{"), ("Q.CSV", "claim_id,")])
+def test_queue_export_known_extensions_still_work(held_queue, tmp_path, name, first):
+    target = tmp_path / name
+    code, text = run("queue", "export", "--out", held_queue, "-o", str(target))
+    assert code == 0, text
+    assert target.read_text().startswith(first)
+
