@@ -60,3 +60,43 @@ def test_queue_export_known_extensions_still_work(held_queue, tmp_path, name, fi
     assert code == 0, text
     assert target.read_text().startswith(first)
 
+
+# -- profiles: a key that can never match must not make a run look clean ------------------
+
+import tomllib  # noqa: E402
+
+from edi837.config import ConfigError, parse_config as parse_dict  # noqa: E402
+
+
+def parse_config(text, source):
+    return parse_dict(tomllib.loads(text), source)
+
+
+def test_a_profile_filing_indicator_matches_whatever_its_case(tmp_path):
+    config = parse_config('[[profiles]]\nname = "x"\nfiling_indicators = ["ci"]\n'
+                          'jw_jz = true\n', "edi837.toml")
+    assert config.profile_for("ANY01", "CI").name == "x"
+
+
+@pytest.mark.parametrize("code, close", [("C1", "CI"), ("MCD", "MC"), ("Medicaid", None)])
+def test_a_profile_filing_indicator_that_is_no_sbr09_code_is_refused(code, close):
+    with pytest.raises(ConfigError) as caught:
+        parse_config(f'[[profiles]]\nname = "x"\nfiling_indicators = ["{code}"]\n'
+                     'jw_jz = true\n', "edi837.toml")
+    message = str(caught.value)
+    assert "profiles[0].filing_indicators" in message and repr(code) in message
+    assert "SBR09" in message and (close is None or close in message)
+
+
+def test_a_profile_that_names_no_payer_filing_indicator_or_setting_is_refused():
+    with pytest.raises(ConfigError) as caught:
+        parse_config('[[profiles]]\nname = "enforce JZ"\njw_jz = true\n', "edi837.toml")
+    assert "profiles[0]" in str(caught.value)
+    assert "payer_ids" in str(caught.value) and "filing_indicators" in str(caught.value)
+
+
+def test_a_profile_typo_is_exit_2_on_the_command_line(tmp_path):
+    config = tmp_path / "edi837.toml"
+    config.write_text('[[profiles]]\nname = "x"\nfiling_indicators = ["C1"]\njw_jz = true\n')
+    code, text = run("policy", "--config", str(config), "--filing", "CI")
+    assert code == 2 and "C1" in text and "Traceback" not in text
