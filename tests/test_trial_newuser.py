@@ -100,3 +100,19 @@ def test_a_profile_typo_is_exit_2_on_the_command_line(tmp_path):
     config.write_text('[[profiles]]\nname = "x"\nfiling_indicators = ["C1"]\njw_jz = true\n')
     code, text = run("policy", "--config", str(config), "--filing", "CI")
     assert code == 2 and "C1" in text and "Traceback" not in text
+
+
+# -- DX002: the replacement it suggests must be writable as it is said -------------------
+
+from test_rules_claim_context import check, engine, professional  # noqa: E402,F401
+
+
+@pytest.mark.parametrize("hi, written", [("G35B", "G35B0, G35B1, G35B2"),
+                                         ("G35.A", None), ("G35", "G35A, G35B0")])
+def test_dx002_names_the_replacement_codes_as_the_hi_segment_carries_them(check, hi, written):
+    date = "20251001" if hi == "G35" else "20260115"
+    found, = check(professional(hi=f"HI*ABK:{hi}", date=date), rules={"DX002"})
+    # a G35.A finding says the HI carries no decimal point: its advice must not add one
+    if written:
+        assert f"written {written}" in found.message and "in HI" in found.message
+    assert "G35A" in found.message or hi != "G35.A"
