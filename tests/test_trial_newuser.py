@@ -116,3 +116,28 @@ def test_dx002_names_the_replacement_codes_as_the_hi_segment_carries_them(check,
     if written:
         assert f"written {written}" in found.message and "in HI" in found.message
     assert "G35A" in found.message or hi != "G35.A"
+
+
+# -- drugs HCPCS: the dates check judges by, from imported files, are shown ------------------
+
+import refdata_files as ref_files  # noqa: E402
+
+
+def test_drugs_shows_the_imported_code_and_marketing_dates_check_uses(tmp_path):
+    store = tmp_path / "store"
+    hcpcs = ref_files.hcpcs_file([["J2350", "0010", "3", "Injection, ocrelizumab, 1 mg",
+                                   "Injection, ocrelizumab, 1 mg", "20180101", "20180101",
+                                   "20251231", "D"]])
+    package = ref_files.fda_package([["x_1", "50242-150", "50242-150-01", "1 VIAL in 1 CARTON",
+                                      "20170328", "20251130", "N", "N"]])
+    code, text = run("refdata", "import", "--refdata", str(store),
+                     str(ref_files.write(tmp_path, "HCPC2026_JAN_ANWEB.csv", hcpcs)),
+                     str(ref_files.write(tmp_path, "package.txt", package)))
+    assert code == 0, text
+    code, text = run("drugs", "J2350", "--refdata", str(store), "--date", "2026-01-15")
+    assert code == 0, text
+    imported = text.split("from imported CMS files")[1]
+    assert "none for this code and date" not in imported
+    assert "code valid: 2018-01-01 to 2025-12-31" in imported and "HCPC2026_JAN" in imported
+    assert "NDC 50242015001 marketed: 2017-03-28 to 2025-11-30" in imported
+    assert "package.txt" in imported
