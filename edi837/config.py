@@ -231,7 +231,7 @@ def _date_setting(data: dict, name: str, where: str) -> dt.date | None:
     return value
 
 
-def _filing_indicators(value, where: str) -> tuple[str, ...]:
+def check_filing_indicators(value, where: str) -> tuple[str, ...]:
     """SBR09 codes, upper case; one that X12 does not define (a typo such as "C1")
     would match no claim and silently leave the payer's rule off: refused."""
     from .policy import shipped_data
@@ -310,7 +310,7 @@ def _profile(data: dict, where: str, base: Profile, *, defaults: bool = False) -
     for name, needs in (("jw_jz_from", "jw_jz"), ("jw_denied_from", "jw_denied")):
         if name in data and data.get(needs) is not True:
             raise ConfigError(f"{where}.{name}: only with {needs} = true")
-    filing_indicators = _filing_indicators(data.get("filing_indicators", []),
+    filing_indicators = check_filing_indicators(data.get("filing_indicators", []),
                                            f"{where}.filing_indicators")
     payer_class = data.get("payer_class")
     if payer_class is not None and payer_class not in PAYER_CLASSES:

@@ -141,3 +141,23 @@ def test_drugs_shows_the_imported_code_and_marketing_dates_check_uses(tmp_path):
     assert "code valid: 2018-01-01 to 2025-12-31" in imported and "HCPC2026_JAN" in imported
     assert "NDC 50242015001 marketed: 2017-03-28 to 2025-11-30" in imported
     assert "package.txt" in imported
+
+
+# -- edi837 policy: a filing indicator typo must not quietly explain the "other" policy ---
+
+def test_policy_refuses_a_filing_indicator_that_is_no_sbr09_code():
+    code, text = run("policy", "--filing", "C1", "--date", "2026-03-01")
+    assert code == 2, text
+    assert "C1" in text and "CI" in text and "policy other" not in text
+
+
+def test_policy_reads_a_lower_case_filing_indicator():
+    code, text = run("policy", "--filing", "mb", "--date", "2026-03-01")
+    assert code == 0 and "policy medicare-ffs" in text
+
+
+def test_policy_listing_ends_with_a_whole_sentence():
+    code, text = run("policy")
+    assert code == 0
+    last = text.strip().splitlines()[-1]
+    assert last.startswith("`edi837 policy --payer") and not last.endswith("claim's")
