@@ -161,3 +161,18 @@ def test_policy_listing_ends_with_a_whole_sentence():
     assert code == 0
     last = text.strip().splitlines()[-1]
     assert last.startswith("`edi837 policy --payer") and not last.endswith("claim's")
+
+
+# -- batch summary: a rule row links into the queue only when the rule held claims --------
+
+def test_summary_links_only_rules_that_held_claims_into_the_queue(held_queue):
+    from pathlib import Path
+
+    from batch_support import run_dirs
+
+    summary = (run_dirs(Path(held_queue))[-1] / "summary.html").read_text()
+    rules = summary.split('id="rules"')[1].split("</table>")[0]
+    assert 'href="queue.html#rule=NDC002&amp;tonight=1"' in rules  # held the claim
+    # an info rule held nothing: its link would open an empty queue view
+    assert "<code>DOC001</code>" in rules
+    assert "queue.html#rule=DOC001" not in rules
