@@ -231,6 +231,16 @@ def _date_setting(data: dict, name: str, where: str) -> dt.date | None:
     return value
 
 
+def _payer_ids(value, where: str) -> tuple[str, ...]:
+    """2010BB NM109 payer ids; one given as a string is one id (not its letters)."""
+    if isinstance(value, (str, int)) and not isinstance(value, bool):
+        value = [value]
+    if not isinstance(value, list) or not all(
+            isinstance(v, (str, int)) and not isinstance(v, bool) for v in value):
+        raise ConfigError(f"{where}: expected a list of payer ids such as [\"SYNMCD01\"]")
+    return tuple(str(v).strip() for v in value)
+
+
 def check_filing_indicators(value, where: str) -> tuple[str, ...]:
     """SBR09 codes, upper case; one that X12 does not define (a typo such as "C1")
     would match no claim and silently leave the payer's rule off: refused."""
@@ -318,7 +328,7 @@ def _profile(data: dict, where: str, base: Profile, *, defaults: bool = False) -
                           f"{', '.join(PAYER_CLASSES)}")
     profile = Profile(
         name=str(data.get("name", base.name)),
-        payer_ids=tuple(str(v) for v in data.get("payer_ids", ())),
+        payer_ids=_payer_ids(data.get("payer_ids", []), f"{where}.payer_ids"),
         filing_indicators=filing_indicators,
         jw_jz=jw_jz, ndc_required=ndc_required, mue_across_claims=across,
         settings=_settings(data.get("settings", []), f"{where}.settings"),

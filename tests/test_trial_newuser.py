@@ -176,3 +176,16 @@ def test_summary_links_only_rules_that_held_claims_into_the_queue(held_queue):
     # an info rule held nothing: its link would open an empty queue view
     assert "<code>DOC001</code>" in rules
     assert "queue.html#rule=DOC001" not in rules
+
+
+def test_a_profile_payer_id_given_as_a_string_is_one_payer_id_not_its_letters():
+    config = parse_config('[[profiles]]\nname = "x"\npayer_ids = "PAYER01"\njw_jz = true\n',
+                          "edi837.toml")
+    assert config.profile_for("PAYER01", "CI").name == "x"
+    assert config.profile_for("P", "CI").name != "x"
+
+
+def test_a_profile_payer_ids_that_is_no_list_is_refused():
+    with pytest.raises(ConfigError, match=r"profiles\[0\]\.payer_ids"):
+        parse_config('[[profiles]]\nname = "x"\npayer_ids = {a = 1}\njw_jz = true\n',
+                     "edi837.toml")
