@@ -54,7 +54,7 @@ def fix(paths: tuple[Path, ...], out_dir: Path, select: str | None, ignore: str 
     table = load_table_or_exit(drug_tables)
     # --select/--ignore choose fixes; the check itself runs as configured, so
     # the errors that remain are the ones `check` would report.
-    config = load_config_or_exit(config_path, None, None)
+    config = load_config_or_exit(config_path, None, None, table)
     acks = None
     if ack277_dir is not None:  # the 277CA rejects exactly the claims the split holds
         if not split or dry_run:

@@ -347,6 +347,21 @@ def _profile(data: dict, where: str, base: Profile, *, defaults: bool = False) -
     return profile
 
 
+def check_schedule_codes(config: Config, codes) -> None:
+    """Raise ConfigError for a profile schedule whose HCPCS the drug table (``codes``)
+    does not hold: HIS002 would never use it and the payer's windows stay the table's."""
+    known = sorted(codes)
+    for number, profile in [("defaults", config.defaults),
+                            *((f"profiles[{n}]", p) for n, p in enumerate(config.profiles))]:
+        for hcpcs in profile.schedules:
+            if hcpcs not in codes:
+                close = difflib.get_close_matches(hcpcs, known, n=3, cutoff=0.6)
+                hint = f" (did you mean {' or '.join(close)}?)" if close else ""
+                where = f"{config.source}: " if config.source else ""
+                raise ConfigError(f"{where}{number}.schedules.{hcpcs}: not a drug of the "
+                                  f"drug table{hint}; `edi837 drugs` lists them")
+
+
 SCHEDULE_DAYS = ("induction_interval_days", "maintenance_interval_days", "maintenance_min_days")
 
 

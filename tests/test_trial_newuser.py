@@ -189,3 +189,26 @@ def test_a_profile_payer_ids_that_is_no_list_is_refused():
     with pytest.raises(ConfigError, match=r"profiles\[0\]\.payer_ids"):
         parse_config('[[profiles]]\nname = "x"\npayer_ids = {a = 1}\njw_jz = true\n',
                      "edi837.toml")
+
+
+# -- a schedule override for a code the drug table does not have would never apply --------
+
+SCHEDULE_TYPO = ('[[profiles]]\nname = "x"\npayer_ids = ["PAYER01"]\n'
+                 '[profiles.schedules.J2530]\nmaintenance_min_days = 100\n')
+
+
+@pytest.mark.parametrize("command", ["check", "fix", "ack", "batch"])
+def test_a_schedule_for_a_code_not_in_the_drug_table_is_refused(tmp_path, command):
+    from edi837.x12.fragment import wrap_claims
+
+    config = tmp_path / "edi837.toml"
+    config.write_text(SCHEDULE_TYPO)
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "a.edi").write_text(wrap_claims("CLM*C1*100***11:B:1*Y*A*Y*Y\nHI*ABK:G35A"))
+    args = {"check": [str(inbox)], "fix": [str(inbox), "--out-dir", str(tmp_path / "o")],
+            "ack": [str(inbox), "--out-dir", str(tmp_path / "o")],
+            "batch": [str(inbox), "--out", str(tmp_path / "o"), "--settle", "0"]}[command]
+    code, text = run(command, "--config", str(config), *args)
+    assert code == 2, text
+    assert "J2530" in text and "J2350" in text and "Traceback" not in text
