@@ -212,3 +212,19 @@ def test_a_schedule_for_a_code_not_in_the_drug_table_is_refused(tmp_path, comman
     code, text = run(command, "--config", str(config), *args)
     assert code == 2, text
     assert "J2530" in text and "J2350" in text and "Traceback" not in text
+
+
+# -- the queue: a void withdraws the held claim even if the void repeats its defect -------
+
+def test_a_void_of_a_held_claim_voids_it_even_when_the_void_is_held_too(tmp_path):
+    opts = options(tmp_path)
+    drop_night(opts.inbox, "monday.edi", [claim("A", "001", "20251201", held=True)],
+               "000000001")
+    run_batch(opts)
+    # the sender withdraws A: a copy of it with CLM05-3 = 8, the same NDC defect in it
+    drop_night(opts.inbox, "tuesday.edi",
+               [claim("A", "001", "20251201", held=True, frequency="8")], "000000002")
+    run_batch(opts)
+    code, text = run("queue", "list", "--out", str(opts.out), "--all", "--format", "json")
+    entries = [json.loads(line) for line in text.splitlines()]
+    assert [(e["claim_id"], e["status"]) for e in entries] == [("A", "voided")]
