@@ -410,8 +410,8 @@ def parse_acknowledgments(data, where: str,
             raise ConfigError(f"{where}.{name}: expected text")
     for name, shortest, longest in _ACK_TEXT:
         value = data.get(name)
-        if value is None:
-            continue
+        if value is None or value == "":
+            continue  # empty: the default (the 837's receiver or sender), as unset
         bad = [c for c in value if not " " <= c <= "~" or c in _ACK_DELIMITERS]
         if not shortest <= len(value) <= longest or bad or value != value.strip():
             raise ConfigError(f"{where}.{name}: {value!r} must be {shortest} to {longest} "

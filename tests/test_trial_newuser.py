@@ -228,3 +228,24 @@ def test_a_void_of_a_held_claim_voids_it_even_when_the_void_is_held_too(tmp_path
     code, text = run("queue", "list", "--out", str(opts.out), "--all", "--format", "json")
     entries = [json.loads(line) for line in text.splitlines()]
     assert [(e["claim_id"], e["status"]) for e in entries] == [("A", "voided")]
+
+
+# -- README: every edi837.toml example it shows is a configuration edi837 accepts ---------
+
+def test_every_toml_example_of_the_readme_is_accepted():
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    blocks = re.findall(r"```toml\n(.*?)```", readme, re.S)
+    assert len(blocks) >= 3
+    for block in blocks:
+        parse_config(block, "README.md")
+
+
+def test_an_empty_acknowledgment_id_means_the_default():
+    config = parse_config('[acknowledgments]\nname = "CH"\nid = "CH0001"\nreceiver_id = ""\n',
+                          "edi837.toml")
+    assert config.acknowledgments.receiver_id == ""
+    with pytest.raises(ConfigError, match="receiver_id"):
+        parse_config('[acknowledgments]\nreceiver_id = "X"\n', "edi837.toml")  # too short
