@@ -274,7 +274,8 @@ EXPORT_SUFFIXES = (".csv", ".json", ".jsonl")
 @_out_option
 @_filter_options
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
-              help="Write here (.csv, or .jsonl or .json for JSON lines; any other extension is refused); default CSV on stdout.")
+              help="Write here (.csv, or .jsonl or .json for JSON lines; any other "
+                   "extension is refused); default CSV on stdout.")
 def export(out, payer, rule, npi, submitter, file_name, claim, min_age, everything, as_of,
            output) -> None:
     """The queue (filtered as `list`) as CSV or JSON lines, for a spreadsheet or a ticket

@@ -321,7 +321,7 @@ def _profile(data: dict, where: str, base: Profile, *, defaults: bool = False) -
         if name in data and data.get(needs) is not True:
             raise ConfigError(f"{where}.{name}: only with {needs} = true")
     filing_indicators = check_filing_indicators(data.get("filing_indicators", []),
-                                           f"{where}.filing_indicators")
+                                                f"{where}.filing_indicators")
     payer_class = data.get("payer_class")
     if payer_class is not None and payer_class not in PAYER_CLASSES:
         raise ConfigError(f"{where}.payer_class: {payer_class!r} is not one of "
