@@ -116,12 +116,17 @@ def _table(drug_tables: Iterable[str | Path], refdata: str | Path | None = None)
         raise OptionsError("; ".join(lines), lines) from None
 
 
-def _config(config: str | Path | None, select: Codes = None, ignore: Codes = None):
-    from .config import ConfigError, load_config
+def _config(config: str | Path | None, select: Codes = None, ignore: Codes = None,
+            table=None):
+    """The configuration; given the drug ``table``, a profile's schedule for a code the
+    table does not have (a typo: J2530) is refused too: it would never apply."""
+    from .config import ConfigError, check_schedule_codes, load_config
 
     selected, ignored = _codes(select, "select"), _codes(ignore, "ignore")
     try:
         loaded = load_config(config)
+        if table is not None:
+            check_schedule_codes(loaded, table.drugs)
     except ConfigError as exc:
         raise OptionsError(str(exc)) from None
     return loaded.with_selection(selected, ignored)
@@ -223,7 +228,7 @@ class _Run:
 
         _errors(errors)
         table = _table(drug_tables, refdata)
-        settings = _config(config, select, ignore)
+        settings = _config(config, select, ignore, table)
         self.inputs = _paths(paths)
         self.store = _history(history, history_key, history_days)
         self.engine = Engine(table, settings, history=self.store, fast=fast)
@@ -440,7 +445,7 @@ def iter_fix(paths: PathArg, out_dir: str | Path, *, select: Codes = None,
     (the arguments are checked when this is called)."""
     _errors(errors)
     table = _table(drug_tables)
-    settings = _config(config)
+    settings = _config(config, table=table)
     chosen, left_out = _codes(select, "select"), _codes(ignore, "ignore")
     return _fixing(_paths(paths), Path(out_dir), table, settings, chosen, left_out, dry_run,
                    force, split, errors)

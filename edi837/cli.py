@@ -174,7 +174,7 @@ def check(paths: tuple[Path, ...], fmt: str, outputs: tuple[str, ...], select: s
 
     check_parallel_options(jobs, dask_address, insecure)
     table = load_table_or_exit(drug_tables, refdata)
-    config = load_config_or_exit(config_path, select, ignore)
+    config = load_config_or_exit(config_path, select, ignore, table)
     inputs = input_files(paths)
     refuse_outputs_over_inputs(outputs, inputs)
     report_targets(fmt, outputs)  # an -o whose extension names no format: exit 2 now

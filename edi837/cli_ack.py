@@ -183,7 +183,7 @@ def ack(paths: tuple[Path, ...], out_dir: Path, read_999: Path | None, force: bo
     from .progress import Progress, total_size, wanted
 
     table = load_table_or_exit(drug_tables)
-    config = load_config_or_exit(config_path, None, None)
+    config = load_config_or_exit(config_path, None, None, table)
     acks = Acknowledger(out_dir, identity_or_exit(config, sender_id, receiver_id, counter),
                         read_999=read_999, force=force)
     inputs = input_files(paths)

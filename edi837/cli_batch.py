@@ -184,8 +184,8 @@ def batch(inbox: Path, out: Path, archive: Path | None, quarantine: Path | None,
     if no_history and (history_path or history_key):
         complain("--no-history and --history/--history-key contradict each other")
         sys.exit(EXIT_TROUBLE)
-    load_table_or_exit(drug_tables, refdata)  # a broken drug table stops here, with its message
-    config = load_config_or_exit(config_path, select, ignore)
+    table = load_table_or_exit(drug_tables, refdata)  # a broken drug table stops here
+    config = load_config_or_exit(config_path, select, ignore, table)
     from .progress import wanted
 
     progress = wanted(quiet)  # the bar of files done, on a terminal only

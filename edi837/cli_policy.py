@@ -57,6 +57,13 @@ def policy(payer_id: str, filing: str, bill_type: str | None, pos: str | None, d
     filing = filing.strip().upper()
     if filing and not _FILING.fullmatch(filing):
         _usage(f"--filing {filing!r}: not an SBR09 code (one or two letters or digits, e.g. MB)")
+    if filing:  # a typo (C1 for CI) would explain the "other" policy as if it were right
+        from .config import ConfigError, check_filing_indicators
+
+        try:
+            check_filing_indicators([filing], "--filing")
+        except ConfigError as exc:
+            _usage(str(exc))
     if bill_type is not None:
         match = _BILL_TYPE.fullmatch(bill_type.strip().upper())
         if not match:
@@ -104,4 +111,4 @@ def _list(book) -> None:
             for requirement in requirements:
                 click.echo(f"  {label}: {requirement.describe()}")
     click.echo("`edi837 policy --payer ID --filing MB --bill-type 131 --date 2026-03-01` "
-               "explains one claim's")
+               "explains the policy one claim is judged by, with every requirement's source")

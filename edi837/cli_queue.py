@@ -48,6 +48,16 @@ def _filter_options(function):
 def _filters(payer, rule, npi, submitter, file_name, claim, min_age, everything):
     from .queue.view import Filters
 
+    if rule is not None:
+        # a typo (--rule NDC02) must not show an empty queue that looks worked off
+        from .config import ConfigError, check_codes
+
+        rule = rule.strip().upper()
+        try:
+            check_codes([rule], "--rule", exact=True)
+        except ConfigError as exc:
+            complain(str(exc))
+            sys.exit(EXIT_TROUBLE)
     return Filters(payer=payer, rule=rule, npi=npi, submitter=submitter, file=file_name,
                    claim=claim, min_age=min_age, all=everything)
 
@@ -257,13 +267,15 @@ EXPORT_COLUMNS = ("claim_id", "payer_id", "payer_name", "billing_npi", "submitte
                   "submitter_name", "charge", "rules", "first_night", "first_run",
                   "first_file", "age_days", "resubmissions", "status", "resolution",
                   "resolved_by_run", "resolved_file")
+EXPORT_SUFFIXES = (".csv", ".json", ".jsonl")
 
 
 @queue.command()
 @_out_option
 @_filter_options
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
-              help="Write here (.csv, or .jsonl for JSON lines); default CSV on stdout.")
+              help="Write here (.csv, or .jsonl or .json for JSON lines; any other "
+                   "extension is refused); default CSV on stdout.")
 def export(out, payer, rule, npi, submitter, file_name, claim, min_age, everything, as_of,
            output) -> None:
     """The queue (filtered as `list`) as CSV or JSON lines, for a spreadsheet or a ticket
@@ -272,9 +284,14 @@ def export(out, payer, rule, npi, submitter, file_name, claim, min_age, everythi
     from .queue.view import entries
     from .safetext import CsvRows
 
+    suffix = Path(output).suffix.lower() if output not in (None, "-") else ".csv"
+    if suffix not in EXPORT_SUFFIXES:
+        complain(f"{output}: its extension names no export format; use .csv, or .jsonl "
+                 "(or .json) for JSON lines")
+        sys.exit(EXIT_TROUBLE)
     filters = _filters(payer, rule, npi, submitter, file_name, claim, min_age, everything)
     found = entries(_connect(out), filters, as_of=_as_of(as_of))
-    as_json = output is not None and output.endswith((".json", ".jsonl"))
+    as_json = suffix in (".json", ".jsonl")
     with output_stream(output) as stream:
         if as_json:
             for e in found:

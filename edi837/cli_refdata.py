@@ -101,6 +101,10 @@ def status(refdata: Path | None) -> None:
                        f"{record.imported_at}")
 
 
+def _span(window) -> str:
+    return f"{window.start or '...'} to {window.end or '...'}"
+
+
 def describe_reference(table, drug, day: dt.date) -> str:
     """The facts imported CMS files give about ``drug`` on ``day``, each naming its file
     (for `edi837 drugs HCPCS`); empty without reference data."""
@@ -143,6 +147,17 @@ def describe_reference(table, drug, day: dt.date) -> str:
             shown.append(f"{code} {state}")
         lines.append(f"  ICD-10-CM: {', '.join(shown) or 'no exact codes in the table'}  "
                      f"{origin(code_file)}")
+    # DOS002 and NDC009 judge by these (the newest file answers for every date)
+    ignored = " (not used: the drug table overrides the imported dates)" \
+        if "dates" in getattr(drug, "overrides_reference", ()) else ""
+    window = reference.hcpcs_dates(drug.hcpcs)
+    if window is not None:
+        lines.append(f"  code valid: {_span(window)}  {origin(window.file)}{ignored}")
+    for package in drug.ndcs:
+        window = reference.ndc_dates(package.ndc)
+        if window is not None:
+            lines.append(f"  NDC {package.ndc} marketed: {_span(window)}  "
+                         f"{origin(window.file)}{ignored}")
     if len(lines) == 1:
         lines.append("  none for this code and date")
     return "\n".join(lines)

@@ -84,12 +84,18 @@ def parse_codes(value: str | None, option: str = "--select/--ignore") -> tuple[s
     return codes
 
 
-def load_config_or_exit(config_path: str | None, select: str | None, ignore: str | None):
-    from .config import ConfigError, load_config
+def load_config_or_exit(config_path: str | None, select: str | None, ignore: str | None,
+                        table=None):
+    """The configuration, with --select/--ignore; given the drug ``table``, a profile's
+    schedule for a code the table does not have (a typo: J2530) is refused too: it would
+    never apply."""
+    from .config import ConfigError, check_schedule_codes, load_config
 
     selected, ignored = parse_codes(select, "--select"), parse_codes(ignore, "--ignore")
     try:
         config = load_config(config_path)
+        if table is not None:
+            check_schedule_codes(config, table.drugs)
     except ConfigError as exc:
         complain(str(exc))
         sys.exit(EXIT_TROUBLE)

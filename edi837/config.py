@@ -135,7 +135,8 @@ class Profile:
         settings only matches every payer), and its settings (if any) the claim's
         setting; ``setting`` None: settings are not compared."""
         if self.payer_ids or self.filing_indicators:
-            if payer_id not in self.payer_ids and filing_indicator not in self.filing_indicators:
+            if (payer_id not in self.payer_ids and
+                    (filing_indicator or "").strip().upper() not in self.filing_indicators):
                 return False
         elif not self.settings:
             return False
@@ -239,6 +240,36 @@ def _date_setting(data: dict, name: str, where: str) -> dt.date | None:
     return value
 
 
+def _payer_ids(value, where: str) -> tuple[str, ...]:
+    """2010BB NM109 payer ids; one given as a string is one id (not its letters)."""
+    if isinstance(value, (str, int)) and not isinstance(value, bool):
+        value = [value]
+    if not isinstance(value, list) or not all(
+            isinstance(v, (str, int)) and not isinstance(v, bool) for v in value):
+        raise ConfigError(f"{where}: expected a list of payer ids such as [\"SYNMCD01\"]")
+    return tuple(str(v).strip() for v in value)
+
+
+def check_filing_indicators(value, where: str) -> tuple[str, ...]:
+    """SBR09 codes, upper case; one that X12 does not define (a typo such as "C1")
+    would match no claim and silently leave the payer's rule off: refused."""
+    from .policy import shipped_data
+
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list):
+        raise ConfigError(f"{where}: expected a list of SBR09 codes such as \"MC\"")
+    codes = tuple(str(v).strip().upper() for v in value)
+    known = shipped_data().get("filing_indicator_codes", {}).get("codes", [])
+    for raw, code in zip(value, codes):
+        if known and code not in known:
+            close = difflib.get_close_matches(code, known, n=3, cutoff=0.5)
+            hint = f" (did you mean {' or '.join(close)}?)" if close else ""
+            raise ConfigError(f"{where}: {raw!r} is not an SBR09 claim filing indicator "
+                              f"code{hint}; known: {', '.join(known)}")
+    return codes
+
+
 def _settings(value, where: str) -> tuple[str, ...]:
     from .policy.model import normal_setting
     import re
@@ -298,14 +329,16 @@ def _profile(data: dict, where: str, base: Profile, *, defaults: bool = False) -
     for name, needs in (("jw_jz_from", "jw_jz"), ("jw_denied_from", "jw_denied")):
         if name in data and data.get(needs) is not True:
             raise ConfigError(f"{where}.{name}: only with {needs} = true")
+    filing_indicators = check_filing_indicators(data.get("filing_indicators", []),
+                                                f"{where}.filing_indicators")
     payer_class = data.get("payer_class")
     if payer_class is not None and payer_class not in PAYER_CLASSES:
         raise ConfigError(f"{where}.payer_class: {payer_class!r} is not one of "
                           f"{', '.join(PAYER_CLASSES)}")
-    return Profile(
+    profile = Profile(
         name=str(data.get("name", base.name)),
-        payer_ids=tuple(str(v) for v in data.get("payer_ids", ())),
-        filing_indicators=tuple(str(v) for v in data.get("filing_indicators", ())),
+        payer_ids=_payer_ids(data.get("payer_ids", []), f"{where}.payer_ids"),
+        filing_indicators=filing_indicators,
         jw_jz=jw_jz, ndc_required=ndc_required, mue_across_claims=across,
         settings=_settings(data.get("settings", []), f"{where}.settings"),
         payer_class=payer_class, jw_jz_from=_date_setting(data, "jw_jz_from", where),
@@ -315,6 +348,27 @@ def _profile(data: dict, where: str, base: Profile, *, defaults: bool = False) -
         ignore=_selection(data.get("ignore", []), f"{where}.ignore"),
         severity=_severity(data.get("severity", {}), f"{where}.severity"),
         schedules=_schedules(data.get("schedules", base.schedules), f"{where}.schedules"))
+    if not defaults and not (profile.payer_ids or profile.filing_indicators
+                             or profile.settings):
+        # it would match no claim: the payer's rule it sets would silently stay off
+        raise ConfigError(f"{where}: matches no claim: give payer_ids, filing_indicators "
+                          "(SBR09) or settings")
+    return profile
+
+
+def check_schedule_codes(config: Config, codes) -> None:
+    """Raise ConfigError for a profile schedule whose HCPCS the drug table (``codes``)
+    does not hold: HIS002 would never use it and the payer's windows stay the table's."""
+    known = sorted(codes)
+    for number, profile in [("defaults", config.defaults),
+                            *((f"profiles[{n}]", p) for n, p in enumerate(config.profiles))]:
+        for hcpcs in profile.schedules:
+            if hcpcs not in codes:
+                close = difflib.get_close_matches(hcpcs, known, n=3, cutoff=0.6)
+                hint = f" (did you mean {' or '.join(close)}?)" if close else ""
+                where = f"{config.source}: " if config.source else ""
+                raise ConfigError(f"{where}{number}.schedules.{hcpcs}: not a drug of the "
+                                  f"drug table{hint}; `edi837 drugs` lists them")
 
 
 SCHEDULE_DAYS = ("induction_interval_days", "maintenance_interval_days", "maintenance_min_days")
@@ -365,8 +419,8 @@ def parse_acknowledgments(data, where: str,
             raise ConfigError(f"{where}.{name}: expected text")
     for name, shortest, longest in _ACK_TEXT:
         value = data.get(name)
-        if value is None:
-            continue
+        if value is None or value == "":
+            continue  # empty: the default (the 837's receiver or sender), as unset
         bad = [c for c in value if not " " <= c <= "~" or c in _ACK_DELIMITERS]
         if not shortest <= len(value) <= longest or bad or value != value.strip():
             raise ConfigError(f"{where}.{name}: {value!r} must be {shortest} to {longest} "

@@ -106,7 +106,7 @@ def test_bare_g35_from_fy2026_is_dx002_at_the_hi_segment(check):
         ("HI", "2300", "G35", "J2350")
     assert finding.line_number is None
     assert finding.message.startswith("diagnosis G35 is not valid on 2025-10-01")
-    assert "(valid through 2025-09-30); use G35.A-G35.D (G35.A, G35.B0" in finding.message
+    assert "(valid through 2025-09-30); use G35.A-G35.D (written G35A, G35B0" in finding.message
 
 
 def test_g35a_before_fy2026_is_dx002_pointing_back_to_g35(check):

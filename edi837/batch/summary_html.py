@@ -172,7 +172,10 @@ def _rules(out, rules: list[dict]) -> None:
               '<th class="n" data-sort="n">Charges held</th></tr></thead><tbody>')
     for rule in rules:
         found = registry.get(rule["rule"]) or registry.get(rule["rule"][:3])
-        out.write(f'<tr><td>{_queue_link("rule", rule["rule"])}</td>'
+        # a rule that held no claim has none in the queue: no link to an empty view
+        name = (_queue_link("rule", rule["rule"]) if rule["claims_held"]
+                else f'<code>{_h(rule["rule"])}</code>')
+        out.write(f'<tr><td>{name}</td>'
                   f'<td>{_h(found.summary if found else "")}</td>'
                   f'<td class="n">{_count(rule["errors"])}</td>'
                   f'<td class="n">{_count(rule["warnings"])}</td>'

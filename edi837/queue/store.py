@@ -139,11 +139,14 @@ class _Apply:
 
     def claim(self, claim: dict) -> None:
         entry = self._open_entry(claim)
-        if claim["held"]:
+        if claim.get("frequency") == VOID and entry is not None:
+            # the sender withdraws the held claim: it leaves the queue even if the void
+            # repeats the claim's defect (and is held itself: nothing reaches the payer)
+            self._resolve(entry["id"], VOIDED, "void")
+        elif claim["held"]:
             self._held(claim, entry)
         elif claim.get("frequency") == VOID:
-            if entry is not None:
-                self._resolve(entry["id"], VOIDED, "void")
+            pass  # a void of a claim the queue does not hold open resolves nothing
         elif entry is not None:
             self._resolve(entry["id"], RESOLVED,
                           "replacement" if claim.get("frequency") == REPLACEMENT else "clean")

@@ -42,9 +42,13 @@ def _replacements(drug, code: str, day) -> str:
     found = sorted(c for c in valid if c.startswith(code)) or sorted(valid)
     if not found:
         return ""
+    # shown dotted, as ICD-10-CM prints them, and as the HI segment must carry them:
+    # a biller told "use G35.B0" and writing it so would get DX002 for the point
+    written = (f" (written {', '.join(found)} in HI)"
+               if any(_dotted(c) != c for c in found) else "")
     if len(found) > 2:
-        return f"; use {_dotted(found[0])}-{_dotted(found[-1])} ({', '.join(map(_dotted, found))})"
-    return f"; use {' or '.join(map(_dotted, found))}"
+        return f"; use {_dotted(found[0])}-{_dotted(found[-1])}{written}"
+    return f"; use {' or '.join(map(_dotted, found))}{written}"
 
 
 def _why_not_valid(drug, match, day) -> str:
