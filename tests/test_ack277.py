@@ -146,7 +146,7 @@ def test_a_line_finding_rejects_the_claim_with_an_svc_loop(edi_file, table, tmp_
     row = status_table().for_rule("NDC001")
     assert [s[1] for s in claim["stc"]] == [row.composite()] == ["A6:218"]
     assert claim["stc"][0][3:5] == ["U", "9400"]
-    assert claim["stc"][0][-1].startswith("NDC001 line 1 ")  # STC12 says why, in words
+    assert claim["stc"][0][-1].startswith("NDC001 line 1; ")  # STC12 says why, in words
     [line] = claim["lines"]
     assert line["svc"][1:3] == ["HC:J2350:JZ", "9000"] and line["svc"][-1] == "600"
     assert [s[1] for s in line["stc"]] == ["A6:218"] and line["stc"][0][3] == "U"
@@ -549,3 +549,14 @@ def test_a_line_stc_never_repeats_a_status_in_stc10(edi_file, table, tmp_path):
         sent = [stc[1]] + [value for value in stc[10:12] if value]
         assert len(sent) == len(set(sent)), stc
     assert [s[1] for s in line["stc"]] == ["A8:453"]
+
+
+def test_stc12_keeps_the_message_readable_where_it_had_a_colon(tmp_path):
+    """A colon is the 277CA's component separator: a finding's 'X: Y' comes back as
+    'X; Y', not 'X Y' (which read as one run-on phrase)."""
+    from edi837.acks.x214 import COMPONENT, serialise, clean, _prose
+
+    text = "NDC004 line 1 NDC 50242055401 is Ocrevus Zunovo, not J2350: bill J2351"
+    written = serialise([["STC", "A8" + COMPONENT + "218", clean(_prose(text), 264)]])
+    assert "not J2350; bill J2351" in written
+    assert written.count(":") == 1  # only the composite's own separator

@@ -69,6 +69,13 @@ def clean(value: str, limit: int | None = None) -> str:
     return text.translate(_HIDE)
 
 
+def _prose(text: str) -> str:
+    """A finding's message for STC12: its ': ' (a colon is the 277CA's component
+    separator, which a value cannot hold) written '; ', so 'not J2350: bill J2351'
+    reads 'not J2350; bill J2351' rather than 'not J2350 bill J2351'."""
+    return text.replace(": ", "; ")
+
+
 def readable(value: str) -> str:
     """A cleaned value as text for a message."""
     return clean(value).translate(_SHOW)
@@ -244,7 +251,7 @@ def _claim_status(claim: ClaimAck, today: str, accepted: Status,
     seen = set()
     for status, text in claim.reasons:
         stc = ["STC", status.composite(COMPONENT), today, REJECT, claim.charge,
-               "", "", "", "", "", status.second(COMPONENT), "", clean(text, STC12_LENGTH)]
+               "", "", "", "", "", status.second(COMPONENT), "", clean(_prose(text), STC12_LENGTH)]
         if tuple(stc) not in seen:  # the same reason twice says nothing more
             seen.add(tuple(stc))
             segments.append(stc)
