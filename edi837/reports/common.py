@@ -155,6 +155,7 @@ class LineView:
     number: str | None
     hcpcs: str = ""
     segments: list[SegmentView] = field(default_factory=list)
+    charge: str = ""  # SV102 / SV203 as written (the line's own, findings or not)
 
     @property
     def findings(self) -> list[Finding]:
@@ -383,6 +384,8 @@ def _add_segment(claim: ClaimView, fields: list[str], index: int, reader: Segmen
         composite = fields[position] if len(fields) > position else ""
         parts = composite.split(delims.component)
         line.hcpcs = text(parts[1]) if len(parts) > 1 else ""
+        charge = position + 1  # SV102 / SV203: the line item charge
+        line.charge = fields[charge].strip() if len(fields) > charge else ""
     line.segments.append(SegmentView(index, segment_text(fields, delims), findings, text(tag)))
 
 

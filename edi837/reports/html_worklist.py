@@ -145,8 +145,11 @@ def _claim_meta(claim: ClaimView) -> str:
 
 
 def _line_charge(line) -> str:
-    """The line's charge (SV102/SV203) as its findings carry it, for people."""
-    charge = amount_of(next((f.charge for f in line.findings if f.charge), None))
+    """The line's charge (SV102/SV203), for people: as the segment has it (a line may
+    have no finding of its own: its DOC notes are the claim's checklist), else as its
+    findings carry it."""
+    charge = amount_of(line.charge or next((f.charge for f in line.findings if f.charge),
+                                           None))
     return dollars(charge) if charge is not None else ""
 
 
