@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from edi837.cli import main
-from store_support import (check_killed_reading, edi837, findings, history_rules, key_file,
+from store_support import (check_killed_reading, edi837, findings, key_file, popen,
                            race_two_checks)
 from test_history import claim, night, ours, run, subscriber
 from test_history_kills import checked, nights, void_taken_out
@@ -220,3 +220,36 @@ def test_a_generated_multi_night_corpus_gives_the_findings_of_the_sqlite_store(
     with sqlite3.connect(tmp_path / "h.sqlite3") as db:
         [(lines,)] = db.execute("SELECT COUNT(*) FROM history_lines WHERE removed_by IS NULL")
     assert live_lines(pg_url) == lines
+
+
+@pytest.mark.slow
+def test_two_batch_hosts_on_one_store_find_a_resend_through_the_other_inbox(tmp_path, pg_url):
+    """Two `batch` processes (as two hosts: inboxes, outdirs and ledgers of their
+    own) on one PostgreSQL history, at once: the same infusion dropped into both
+    inboxes is stored once and found once as a duplicate.  (Each batch opened the
+    store before the other stored anything: this fails without the reload of the
+    patient filter; the lock's part is the race of two `check` runs above.)"""
+    from batch_support import drop, generated
+
+    key = key_file(tmp_path)
+    member = dict(member="SYNRACE00002", first="RACE")
+    processes = []
+    for host, claim_id in (("a", "C1"), ("b", "C7")):
+        inbox = tmp_path / host / "inbox"
+        drop(inbox, "0-big.edi", generated(claims=2000, seed=ord(host)))
+        same = night(tmp_path, f"same-{host}.edi", subscriber(2, **member),
+                     claim(claim_id, "20260115"))
+        drop(inbox, "1-same.edi", same.read_bytes())
+        processes.append(popen("batch", inbox, "--out", tmp_path / host / "out",
+                               "--settle", "0", "--history", pg_url, "--history-key", key,
+                               "--history-days", "0"))
+    for process in processes:
+        _, stderr = process.communicate(timeout=300)
+        assert process.returncode in (0, 1), stderr
+    flagged = []
+    for host in ("a", "b"):
+        [report] = (tmp_path / host / "out").rglob("1-same.edi/report.json")
+        flagged += [f for f in findings(report)["1-same.edi"] if f[0] == "HIS001"]
+    assert len(flagged) == 1, flagged
+    assert query(pg_url, "SELECT COUNT(*) FROM history_lines WHERE claim_id IN ('C1', 'C7') "
+                 "AND duplicate = 0 AND removed_by IS NULL") == [(1,)]
