@@ -253,3 +253,13 @@ def test_two_batch_hosts_on_one_store_find_a_resend_through_the_other_inbox(tmp_
     assert len(flagged) == 1, flagged
     assert query(pg_url, "SELECT COUNT(*) FROM history_lines WHERE claim_id IN ('C1', 'C7') "
                  "AND duplicate = 0 AND removed_by IS NULL") == [(1,)]
+
+
+def test_a_url_naming_a_missing_schema_is_refused_with_a_message(tmp_path, pg_url):
+    key = key_file(tmp_path)
+    path = night(tmp_path, "a.edi", subscriber(2), claim("C1", "20260115"))
+    missing = pg_url.replace("search_path%3Dt_", "search_path%3Dnone_")
+    result = edi837("check", path, "--history", missing, "--history-key", key)
+    assert result.returncode == 2, result.stderr
+    assert "does not exist: create it first" in result.stderr
+    assert "Traceback" not in result.stderr
