@@ -263,3 +263,22 @@ def test_a_url_naming_a_missing_schema_is_refused_with_a_message(tmp_path, pg_ur
     assert result.returncode == 2, result.stderr
     assert "does not exist: create it first" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_without_psycopg_a_url_says_which_extra_to_install(tmp_path):
+    import subprocess
+    import sys
+
+    from batch_support import subprocess_env
+
+    key = key_file(tmp_path)
+    path = night(tmp_path, "a.edi", subscriber(2), claim("C1", "20260115"))
+    no_driver = ("import sys; sys.modules['psycopg'] = None; from edi837.cli import main; "
+                 "main(prog_name='edi837')")
+    result = subprocess.run([sys.executable, "-c", no_driver, "check", str(path), "--history",
+                             "postgresql://someone:pw9secret@localhost/x", "--history-key",
+                             str(key)], capture_output=True, text=True, timeout=120,
+                            env=subprocess_env())
+    assert result.returncode == 2, result.stderr
+    assert "pip install 'edi837[postgres]'" in result.stderr
+    assert "pw9secret" not in result.stderr and "Traceback" not in result.stderr
