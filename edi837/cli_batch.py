@@ -12,6 +12,7 @@ from pathlib import Path
 
 import click
 
+from .cli_history import StoreParam
 from .cli_support import (EXIT_TROUBLE, complain, load_config_or_exit, load_table_or_exit,
                           no_fast_option, parse_codes, quiet_option)
 
@@ -139,8 +140,9 @@ def _formats(values: tuple[str, ...]) -> tuple[str, ...]:
 @click.option("--refdata", type=click.Path(file_okay=False, path_type=Path),
               help="Imported CMS reference data (default: $EDI837_REFDATA, else "
                    "~/.local/share/edi837/refdata when it has any).")
-@click.option("--history", "history_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Keep the patient history in this store instead of the ledger's database.")
+@click.option("--history", "history_path", type=StoreParam(path_type=Path),
+              help="Keep the patient history in this store instead of the ledger's database "
+                   "(a SQLite file or a postgresql:// URL shared by several hosts).")
 @click.option("--no-history", is_flag=True,
               help="No history across runs: each run judges its own files only.")
 @click.option("--history-key", type=click.Path(dir_okay=False, path_type=Path),

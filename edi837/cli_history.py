@@ -7,14 +7,30 @@ from pathlib import Path
 import click
 
 from .cli_support import EXIT_TROUBLE, complain
+from .history.pg import is_url, masked
+
+
+class StoreParam(click.ParamType):
+    """A history store: a SQLite file, or a ``postgresql://`` URL (kept as given)."""
+
+    name = "store"
+
+    def __init__(self, *, exists: bool = False, path_type=None) -> None:
+        self._path = click.Path(dir_okay=False, exists=exists, path_type=path_type)
+
+    def convert(self, value, param, ctx):
+        if is_url(value):
+            return value
+        return self._path.convert(value, param, ctx)
 
 
 def history_options(function):
     """--history, --history-key, --history-days (check; batch keeps its own default)."""
     options = [
-        click.option("--history", "history_path", type=click.Path(dir_okay=False),
-                     help="Patient history store (SQLite; created when missing): this run's "
-                          "drug lines are judged against earlier runs' and added to it."),
+        click.option("--history", "history_path", type=StoreParam(),
+                     help="Patient history store (a SQLite file, created when missing, or a "
+                          "postgresql:// URL): this run's drug lines are judged against "
+                          "earlier runs' and added to it."),
         click.option("--history-key", "history_key", type=click.Path(dir_okay=False),
                      help="Secret key for patient identities (default: "
                           "~/.local/share/edi837/history.key, created on first use, mode 0600)."),
@@ -79,7 +95,7 @@ def history() -> None:
 def _store_argument(function):
     function = click.option("--history-key", "history_key", type=click.Path(dir_okay=False),
                             help="The store's key (default: the per-user key).")(function)
-    return click.argument("store", type=click.Path(exists=True, dir_okay=False))(function)
+    return click.argument("store", type=StoreParam(exists=True))(function)
 
 
 def _open(store: str, key_path: str | None, *, read_only: bool = False):
@@ -115,7 +131,7 @@ def stats(store: str, history_key: str | None) -> None:
 
     opened = _open(store, history_key, read_only=True)
     facts = _or_exit(opened.stats)
-    click.echo(f"{store}: {plural(facts['lines'], 'drug line')} of "
+    click.echo(f"{masked(store)}: {plural(facts['lines'], 'drug line')} of "
                f"{plural(facts['patients'], 'patient')}, dates of service "
                f"{iso_date(facts['first_date']) or '-'} to {iso_date(facts['last_date']) or '-'}")
     click.echo(f"  from {plural(facts['files'], 'file')} in {plural(facts['runs'], 'run')}; "
@@ -135,7 +151,7 @@ def prune(store: str, history_key: str | None, history_days: int) -> None:
 
     opened = _open(store, history_key)
     gone = _or_exit(lambda: opened.prune(history_days))
-    click.echo(f"{store}: {plural(gone, 'line')} older than {plural(history_days, 'day')} "
+    click.echo(f"{masked(store)}: {plural(gone, 'line')} older than {plural(history_days, 'day')} "
                "deleted")
 
 
@@ -150,9 +166,9 @@ def forget_file(store: str, history_key: str | None, sha256: str) -> None:
         sys.exit(EXIT_TROUBLE)
     opened = _open(store, history_key)
     if not opened.knows_file(sha256):
-        complain(f"{store} holds no file {sha256.lower()}")
+        complain(f"{masked(store)} holds no file {sha256.lower()}")
         sys.exit(EXIT_TROUBLE)
     from .reports.figures import plural
 
     gone = _or_exit(lambda: opened.forget_file(sha256))
-    click.echo(f"{store}: {plural(gone, 'line')} of file {sha256.lower()} deleted")
+    click.echo(f"{masked(store)}: {plural(gone, 'line')} of file {sha256.lower()} deleted")

@@ -122,3 +122,47 @@ def give_to_unprivileged(*paths: Path) -> None:
     if os.geteuid() == 0:
         for path in paths:
             os.chown(path, NOBODY, NOBODY)
+
+
+# -- the runs the SQLite and PostgreSQL store tests share ----------------------------------
+def check_killed_reading(paths, store, key, report: Path) -> None:
+    """`check PATHS --history STORE`, its last file given through a pipe: SIGKILLed
+    while it reads that file (its other files done, nothing committed yet)."""
+    *first, last = paths
+    fifo = report.parent / "pipe" / last.name
+    fifo.parent.mkdir()
+    os.mkfifo(fifo)
+    process = popen("check", *first, fifo, "--history", store, "--history-key", key,
+                    "--history-days", "0", "-o", report)
+    handle = writer_to_fifo(fifo, process)
+    try:
+        os.write(handle, last.read_bytes()[:200])
+        process.send_signal(signal.SIGKILL)
+        process.communicate(timeout=60)
+    finally:
+        os.close(handle)
+    assert process.returncode == -signal.SIGKILL
+
+
+def race_two_checks(folder: Path, store, key) -> list[tuple[str, str]]:
+    """Two `check --history STORE` started together, each with a large file first
+    (the store is opened, and was read, before either stores anything), then the
+    same infusion under claim ids C1 and C7: the HIS001 findings of the two."""
+    from batch_support import generated
+    from test_history import claim, night, subscriber
+
+    member = dict(member="SYNRACE00001", first="RACE")
+    runs = []
+    for n, claim_id in enumerate(("C1", "C7")):
+        big = folder / f"big{n}.edi"
+        big.write_bytes(generated(claims=3000, seed=n + 1))
+        same = night(folder, f"same{n}.edi", subscriber(2, **member),
+                     claim(claim_id, "20260115"))
+        runs.append((big, same, folder / f"report{n}.json"))
+    processes = [popen("check", big, same, "--history", store, "--history-key", key,
+                       "--history-days", "0", "-o", report) for big, same, report in runs]
+    for process in processes:
+        _, stderr = process.communicate(timeout=300)
+        assert process.returncode in (0, 1), stderr
+    return [(rule, claim_id) for _, same, report in runs
+            for rule, claim_id in findings(report)[same.name] if rule == "HIS001"]

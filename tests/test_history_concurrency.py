@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from batch_support import drop, generated, wait_for
-from store_support import edi837, findings, key_file, popen
+from batch_support import drop, wait_for
+from store_support import edi837, findings, key_file, popen, race_two_checks
 from test_history import claim, night, subscriber
 
 
@@ -24,21 +24,7 @@ def test_two_checks_on_one_store_never_both_accept_the_same_service(tmp_path):
     and was read, before either stores anything), then the same infusion under
     two claim ids: one of them is the duplicate, and the store holds it once."""
     key, store = key_file(tmp_path), tmp_path / "history.sqlite3"
-    member = dict(member="SYNRACE00001", first="RACE")
-    runs = []
-    for n, claim_id in enumerate(("C1", "C7")):
-        big = tmp_path / f"big{n}.edi"
-        big.write_bytes(generated(claims=3000, seed=n + 1))
-        same = night(tmp_path, f"same{n}.edi", subscriber(2, **member),
-                     claim(claim_id, "20260115"))
-        runs.append((big, same, tmp_path / f"report{n}.json"))
-    processes = [popen("check", big, same, "--history", store, "--history-key", key,
-                       "--history-days", "0", "-o", report) for big, same, report in runs]
-    for process in processes:
-        _, stderr = process.communicate(timeout=300)
-        assert process.returncode in (0, 1), stderr
-    flagged = [(rule, claim_id) for _, same, report in runs
-               for rule, claim_id in findings(report)[same.name] if rule == "HIS001"]
+    flagged = race_two_checks(tmp_path, store, key)
     assert len(flagged) == 1, flagged
     with sqlite3.connect(store) as db:
         [(count,)] = db.execute("SELECT COUNT(*) FROM history_lines WHERE claim_id IN "

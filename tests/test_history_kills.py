@@ -9,8 +9,8 @@ import signal
 import pytest
 
 from batch_support import drop
-from store_support import (edi837, findings, history_rules, key_file, killed_at, popen,
-                           writer_to_fifo)
+from store_support import (check_killed_reading, edi837, findings, history_rules, key_file,
+                           killed_at, popen)
 from test_history import claim, night, subscriber
 
 
@@ -41,20 +41,7 @@ def test_check_killed_in_its_third_file_leaves_no_row_that_counts(tmp_path):
 
     # the killed run: its third file is a pipe, so the kill comes while it is read
     store = tmp_path / "history.sqlite3"
-    fifo = tmp_path / "pipe" / files[2].name
-    fifo.parent.mkdir()
-    os.mkfifo(fifo)
-    process = popen("check", files[0], files[1], fifo, "--history", store,
-                    "--history-key", key, "--history-days", "0", "-o", tmp_path / "killed.json")
-    handle = writer_to_fifo(fifo, process)
-    try:
-        os.write(handle, files[2].read_bytes()[:200])
-        process.send_signal(signal.SIGKILL)
-        process.communicate(timeout=60)
-    finally:
-        os.close(handle)
-    assert process.returncode == -signal.SIGKILL
-
+    check_killed_reading(files, store, key, tmp_path / "killed.json")
     assert checked(store, key, files, tmp_path / "rerun.json") == expected
 
 
@@ -112,25 +99,13 @@ def test_taking_a_void_out_puts_its_original_back(tmp_path):
     """The store keeps what a void removed, marked: forgetting the void's file (by
     hand, or by checking it again) gives the original back, so the void checked
     again finds it (no HIS004) and a copy of the original is a duplicate again."""
-    import hashlib
     import secrets
 
     from edi837.history import HistoryStore
-    from test_history import ours, run
 
     store = HistoryStore.open(tmp_path / "history.sqlite3", secrets.token_bytes(32))
     try:
-        run(store, night(tmp_path, "a.edi", subscriber(2), claim("C1", "20260115")))
-        void = night(tmp_path, "b.edi", subscriber(2),
-                     claim("C1", "20260115", frequency="8", reference="ICN1"))
-        assert ours(run(store, void)[0]) == []
-        assert store.stats()["lines"] == 0
-        assert ours(run(store, void)[0]) == []  # checked again: finds C1 again
-        assert store.stats()["lines"] == 0
-        store.forget_file(hashlib.sha256(void.read_bytes()).hexdigest())
-        assert store.stats()["lines"] == 1
-        copy = night(tmp_path, "c.edi", subscriber(2), claim("C9", "20260115"))
-        assert ("HIS001", "C9") in ours(run(store, copy)[0])
+        void_taken_out(store, tmp_path)
     finally:
         store.close()
 
@@ -162,3 +137,23 @@ def test_check_killed_while_writing_its_report_has_not_happened(tmp_path):
     with sqlite3.connect(store) as db:
         assert db.execute("SELECT COUNT(*) FROM history_lines").fetchone()[0] == 0
     db.close()
+
+
+def void_taken_out(store, tmp_path) -> None:
+    """A void finds its original, checked again finds it again, and forgetting the
+    void puts the original back (a copy of it is a duplicate again)."""
+    import hashlib
+
+    from test_history import ours, run
+
+    run(store, night(tmp_path, "a.edi", subscriber(2), claim("C1", "20260115")))
+    void = night(tmp_path, "b.edi", subscriber(2),
+                 claim("C1", "20260115", frequency="8", reference="ICN1"))
+    assert ours(run(store, void)[0]) == []
+    assert store.stats()["lines"] == 0
+    assert ours(run(store, void)[0]) == []  # checked again: finds C1 again
+    assert store.stats()["lines"] == 0
+    store.forget_file(hashlib.sha256(void.read_bytes()).hexdigest())
+    assert store.stats()["lines"] == 1
+    copy = night(tmp_path, "c.edi", subscriber(2), claim("C9", "20260115"))
+    assert ("HIS001", "C9") in ours(run(store, copy)[0])

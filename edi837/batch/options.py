@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..config import Config
+from ..history.pg import is_url
 from .inbox import DEFAULT_MAX_SIZE
 from .names import shown
 
@@ -62,7 +63,8 @@ class BatchOptions:
         return replace(self, inbox=whole(self.inbox), out=whole(self.out),
                        archive=whole(self.archive), quarantine=whole(self.quarantine),
                        drug_tables=tuple(map(whole, self.drug_tables)),
-                       history_path=whole(self.history_path),
+                       history_path=(self.history_path if is_url(self.history_path)
+                                     else whole(self.history_path)),
                        history_key=whole(self.history_key), refdata=whole(self.refdata))
 
     @property

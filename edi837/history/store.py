@@ -38,6 +38,7 @@ from typing import Iterable, Iterator
 from ..dbfiles import DatabaseRefused, begin_immediate, connect, is_busy, newer, trouble
 from .identity import PatientKeys, fingerprint
 from .patients import PatientFilter
+from .pg import is_url, open_store
 from .records import units_of
 
 SCHEMA_VERSION = "2"  # 2: removed_by (1: removed lines were deleted)
@@ -227,6 +228,8 @@ class HistoryStore:
         """A persistent store in its own file (created when missing).  A database of
         something else, or of a newer edi837, is refused untouched; so is a store
         this user cannot write, unless ``read_only``."""
+        if is_url(path):  # PostgreSQL: the same store through a backend seam (pg.py)
+            return open_store(cls, path, key, read_only=read_only)
         try:
             db, _ = connect(path, what="history store", mine=HISTORY_TABLES,
                             read_only=read_only)
