@@ -30,8 +30,6 @@ import logging
 import sqlite3
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -39,7 +37,7 @@ from ..dbfiles import DatabaseRefused, begin_immediate, connect, is_busy, newer,
 from .identity import PatientKeys, fingerprint
 from .patients import PatientFilter
 from .pg import is_url, open_store
-from .records import units_of
+from .rows import COLUMNS, INSERT, SCHEMA, Row, row_from  # noqa: F401 (Row: the store's API)
 
 SCHEMA_VERSION = "2"  # 2: removed_by (1: removed lines were deleted)
 HISTORY_TABLES = {"history_meta", "history_files", "history_lines"}
@@ -47,81 +45,9 @@ log = logging.getLogger("edi837.history")
 DEFAULT_DAYS = 400
 PENDING = "pending"  # a file's SHA-256 until the file has been read to its end
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS history_meta (
-    name  TEXT PRIMARY KEY,
-    value TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS history_files (
-    id      INTEGER PRIMARY KEY,
-    sha256  TEXT NOT NULL,          -- the input file's content
-    run_id  TEXT NOT NULL,
-    added   TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS history_lines (
-    id                 INTEGER PRIMARY KEY,
-    patient            BLOB NOT NULL,     -- keyed hash (history/identity.py)
-    service_date       TEXT NOT NULL,     -- CCYYMMDD
-    hcpcs              TEXT NOT NULL,
-    units              TEXT NOT NULL,
-    modifiers          TEXT NOT NULL,     -- as billed, space-separated
-    ndc                TEXT NOT NULL,
-    billing_npi        TEXT NOT NULL,
-    payer_id           TEXT NOT NULL,
-    responsibility     TEXT NOT NULL,     -- SBR01
-    claim_id           TEXT NOT NULL,     -- CLM01
-    frequency          TEXT NOT NULL,     -- CLM05-3
-    original_reference TEXT NOT NULL,     -- 2300 REF*F8
-    duplicate          INTEGER NOT NULL,  -- flagged HIS001: never summed
-    file               INTEGER NOT NULL REFERENCES history_files(id),
-    removed_by         INTEGER            -- taken out by a void or replacement in this file
-);
-CREATE INDEX IF NOT EXISTS history_by_patient ON history_lines(patient, hcpcs, service_date);
-CREATE INDEX IF NOT EXISTS history_files_by_sha256 ON history_files(sha256);
-"""
-
-INSERT = ("INSERT INTO history_lines (patient, service_date, hcpcs, units, modifiers, ndc, "
-          "billing_npi, payer_id, responsibility, claim_id, frequency, original_reference, "
-          "duplicate, file) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-_COLUMNS = ("id, patient, service_date, hcpcs, units, modifiers, ndc, billing_npi, payer_id, "
-            "responsibility, claim_id, frequency, duplicate")
-
 
 class HistoryStoreError(Exception):
     """The store cannot be opened or used (wrong key, not a history, busy, damaged)."""
-
-
-@dataclass(slots=True, eq=False)
-class Row:
-    """A drug line in the history (``id`` None: added in this window, not yet written)."""
-
-    id: int | None
-    patient: bytes
-    date: str
-    hcpcs: str
-    units: int | Decimal | None
-    modifiers: tuple[str, ...]
-    ndc: str
-    npi: str
-    payer: str
-    responsibility: str
-    claim_id: str
-    frequency: str
-    duplicate: bool
-    original_reference: str = ""
-    removed: bool = False
-
-    @property
-    def discarded(self) -> bool:
-        return "JW" in self.modifiers
-
-
-def _row(values) -> Row:
-    (id_, patient, date, hcpcs, units, modifiers, ndc, npi, payer, responsibility, claim_id,
-     frequency, duplicate) = values
-    amount = units_of(units)
-    return Row(id_, patient, date, hcpcs, amount, tuple(modifiers.split()), ndc, npi, payer,
-               responsibility, claim_id, frequency, bool(duplicate))
 
 
 class HistoryStore:
@@ -386,11 +312,11 @@ class HistoryStore:
         patients = [patient for patient in patients if patient in known]
         for start in range(0, len(patients), 500):
             part = patients[start:start + 500]
-            query = (f"SELECT {_COLUMNS} FROM history_lines WHERE patient IN "
+            query = (f"SELECT {COLUMNS} FROM history_lines WHERE patient IN "
                      f"({', '.join('?' * len(part))}) AND {self._live} "
                      "ORDER BY service_date, id")
             for values in self._query(query, part):
-                found.setdefault(values[1], []).append(_row(values))
+                found.setdefault(values[1], []).append(row_from(values))
         return found
 
     def write(self, added: Iterable[Row], removed: Iterable[int],
