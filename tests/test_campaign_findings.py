@@ -1,0 +1,59 @@
+"""What the third hostile campaign (issue 24 "Done when") found, each as a test that
+failed before its fix."""
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+import refdata_files as files
+from edi837.cli import main
+
+
+def cli(*args):
+    return CliRunner().invoke(main, [*map(str, args)])
+
+
+def refused(result, *expected):
+    assert result.exit_code == 2, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    for text in expected:
+        assert text in result.output, result.output
+
+
+def _package(first: str, last: str) -> str:
+    return files.fda_package([["50242-150_s", "50242-150", "50242-150-01", "1 VIAL",
+                               first, last, "N", "N"]])
+
+
+def _hcpcs(first: str, last: str) -> str:
+    return files.hcpcs_file([["J2350", "0010", "3", "Injection, ocrelizumab, 1 mg",
+                              "Inj ocrelizumab 1mg", first, first, last, "N"]])
+
+
+# -- FDA NDC Directory and HCPCS rows with absurd dates: refused at import, as the ASP
+#    ranges are (edi837/refdata/limits.toml [dates]); before, 0001-01-01..9999-12-31 was
+#    stored, and an end before the start held every claim of the code (NDC009/DOS002)
+@pytest.mark.parametrize("first, last", [("00010101", ""), ("20170328", "99991231"),
+                                         ("18991231", ""), ("20251231", "20200101")])
+def test_an_fda_package_row_with_absurd_dates_is_refused(tmp_path, first, last):
+    path = files.write(tmp_path, "package.txt", _package(first, last))
+    store = tmp_path / "store"
+    refused(cli("refdata", "import", path, "--refdata", store),
+            f"edi837: {path}", "line 2: marketing dates", "nothing was imported")
+    assert not store.exists()
+
+
+@pytest.mark.parametrize("first, last", [("00010101", ""), ("20180101", "99991231"),
+                                         ("20250101", "20180101")])
+def test_a_hcpcs_row_with_absurd_dates_is_refused(tmp_path, first, last):
+    path = files.write(tmp_path, "HCPC2026_JAN_ANWEB.csv", _hcpcs(first, last))
+    refused(cli("refdata", "import", path, "--refdata", tmp_path / "store"),
+            f"edi837: {path}", "line 2: dates", "nothing was imported")
+
+
+def test_plausible_dates_are_imported(tmp_path):
+    store = tmp_path / "store"
+    package = files.write(tmp_path, "package.txt", _package("19820101", "20301231"))
+    hcpcs = files.write(tmp_path, "HCPC2026_JAN_ANWEB.csv", _hcpcs("20180101", "20180101"))
+    result = cli("refdata", "import", package, hcpcs, "--refdata", store)
+    assert result.exit_code == 0, result.output
