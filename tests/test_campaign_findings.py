@@ -57,3 +57,17 @@ def test_plausible_dates_are_imported(tmp_path):
     hcpcs = files.write(tmp_path, "HCPC2026_JAN_ANWEB.csv", _hcpcs("20180101", "20180101"))
     result = cli("refdata", "import", package, hcpcs, "--refdata", store)
     assert result.exit_code == 0, result.output
+
+
+# -- a ZIP member whose deflate data is corrupt: zlib.error escaped the importer's
+#    handling and was reported as "a bug in edi837, please report it"
+def test_a_zip_member_with_corrupt_deflate_data_is_named_not_called_a_bug(tmp_path):
+    path = files.zipped(tmp_path, "crosswalk.zip",
+                        {"April_2026_ASP_NDC-HCPCS_Crosswalk.csv": files.crosswalk()})
+    packed = bytearray(path.read_bytes())
+    start = 30 + len("April_2026_ASP_NDC-HCPCS_Crosswalk.csv")  # the member's deflate data
+    packed[start] = 0x07  # a final block of the reserved type 3: "invalid block type"
+    path.write_bytes(bytes(packed))
+    result = cli("refdata", "import", path, "--refdata", tmp_path / "store")
+    refused(result, "crosswalk.zip!April_2026_ASP_NDC-HCPCS_Crosswalk.csv", "cannot be read")
+    assert "bug in edi837" not in result.output
