@@ -239,6 +239,16 @@ def _date_setting(data: dict, name: str, where: str) -> dt.date | None:
     return value
 
 
+def _matching(data: dict, name: str, where: str) -> tuple[str, ...]:
+    """A profile's payer ids or filing indicators: a list of strings (a bare string would
+    be matched a character at a time, a number not at all)."""
+    value = data.get(name, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        example = '["SYNMCD01"]' if name == "payer_ids" else '["MC"]'
+        raise ConfigError(f"{where}.{name}: expected a list of strings, such as {example}")
+    return tuple(v.strip() for v in value)
+
+
 def _settings(value, where: str) -> tuple[str, ...]:
     from .policy.model import normal_setting
     import re
@@ -298,18 +308,24 @@ def _profile(data: dict, where: str, base: Profile, *, defaults: bool = False) -
     for name, needs in (("jw_jz_from", "jw_jz"), ("jw_denied_from", "jw_denied")):
         if name in data and data.get(needs) is not True:
             raise ConfigError(f"{where}.{name}: only with {needs} = true")
+    payer_ids = _matching(data, "payer_ids", where)
+    filing_indicators = _matching(data, "filing_indicators", where)
+    settings = _settings(data.get("settings", []), f"{where}.settings")
     payer_class = data.get("payer_class")
     if payer_class is not None and payer_class not in PAYER_CLASSES:
         raise ConfigError(f"{where}.payer_class: {payer_class!r} is not one of "
                           f"{', '.join(PAYER_CLASSES)}")
+    jw_jz_from = _date_setting(data, "jw_jz_from", where)
+    jw_denied_from = _date_setting(data, "jw_denied_from", where)
+    if not defaults and not (payer_ids or filing_indicators or settings):
+        raise ConfigError(f"{where}: matches no claim: give payer_ids, filing_indicators "
+                          "or settings")
     return Profile(
         name=str(data.get("name", base.name)),
-        payer_ids=tuple(str(v) for v in data.get("payer_ids", ())),
-        filing_indicators=tuple(str(v) for v in data.get("filing_indicators", ())),
-        jw_jz=jw_jz, ndc_required=ndc_required, mue_across_claims=across,
-        settings=_settings(data.get("settings", []), f"{where}.settings"),
-        payer_class=payer_class, jw_jz_from=_date_setting(data, "jw_jz_from", where),
-        jw_denied=jw_denied, jw_denied_from=_date_setting(data, "jw_denied_from", where),
+        payer_ids=payer_ids, filing_indicators=filing_indicators,
+        jw_jz=jw_jz, ndc_required=ndc_required, mue_across_claims=across, settings=settings,
+        payer_class=payer_class, jw_jz_from=jw_jz_from,
+        jw_denied=jw_denied, jw_denied_from=jw_denied_from,
         ndc_scope=ndc_scope,
         select=_selection(data.get("select", []), f"{where}.select"),
         ignore=_selection(data.get("ignore", []), f"{where}.ignore"),

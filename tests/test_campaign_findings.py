@@ -71,3 +71,34 @@ def test_a_zip_member_with_corrupt_deflate_data_is_named_not_called_a_bug(tmp_pa
     result = cli("refdata", "import", path, "--refdata", tmp_path / "store")
     refused(result, "crosswalk.zip!April_2026_ASP_NDC-HCPCS_Crosswalk.csv", "cannot be read")
     assert "bug in edi837" not in result.output
+
+
+# -- payer profiles with wrong types: a string of payer ids or filing indicators was
+#    split into characters ("MB" matched "M" and "B", never MB), a number gave an
+#    internal error, and a profile naming no payer id, filing indicator or setting was
+#    kept and matched no claim: each silently ignored the operator's profile
+@pytest.mark.parametrize("profile, message", [
+    ('payer_ids = "SYN01"', "profiles[0].payer_ids: expected a list"),
+    ("payer_ids = 5", "profiles[0].payer_ids: expected a list"),
+    ('payer_ids = ["SYN01", 7]', "profiles[0].payer_ids: expected a list"),
+    ('filing_indicators = "MB"', "profiles[0].filing_indicators: expected a list"),
+    ("payer_ids = []", "profiles[0]: matches no claim"),
+    ("", "profiles[0]: matches no claim"),
+])
+def test_a_profile_of_the_wrong_shape_is_refused(tmp_path, profile, message):
+    config = tmp_path / "edi837.toml"
+    config.write_text(f'[[profiles]]\nname = "p"\n{profile}\njw_jz = true\n')
+    result = cli("check", "--config", config, "samples/837p-j2350-clean.edi")
+    refused(result, str(config), message)
+    assert "bug in edi837" not in result.output
+
+
+def test_a_profile_of_the_right_shape_is_used(tmp_path):
+    from edi837.config import load_config
+
+    config = tmp_path / "edi837.toml"
+    config.write_text('[[profiles]]\nname = "p"\nfiling_indicators = ["MB"]\njw_jz = true\n'
+                      '[[profiles]]\nname = "q"\nsettings = ["837I:13x"]\njw_jz = true\n')
+    loaded = load_config(config)
+    assert loaded.profile_for("ANY", "MB").name == "p"
+    assert loaded.profile_for("ANY", "CI", "837I:13").name == "q"
