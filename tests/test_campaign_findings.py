@@ -102,3 +102,13 @@ def test_a_profile_of_the_right_shape_is_used(tmp_path):
     loaded = load_config(config)
     assert loaded.profile_for("ANY", "MB").name == "p"
     assert loaded.profile_for("ANY", "CI", "837I:13").name == "q"
+
+
+# -- a setting "837I:1x" (one digit and the x) passed the pattern check and became
+#    "837I:1", which no claim's setting is: the profile was silently inert
+@pytest.mark.parametrize("setting", ["837I:1x", "837P:1X", "837I:x1", "837I:XX"])
+def test_a_setting_that_no_claim_can_have_is_refused(tmp_path, setting):
+    config = tmp_path / "edi837.toml"
+    config.write_text(f'[[profiles]]\nname = "p"\nsettings = ["{setting}"]\njw_jz = true\n')
+    refused(cli("check", "--config", config, "samples/837p-j2350-clean.edi"), str(config),
+            f"profiles[0].settings: '{setting}' is not a setting")
