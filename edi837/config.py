@@ -278,7 +278,9 @@ def _settings(value, where: str) -> tuple[str, ...]:
         value = [value]
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise ConfigError(f"{where}: expected a list of settings such as \"837P\", \"837I:13x\"")
-    bad = [v for v in value if not re.fullmatch(r"837[PI](:[0-9A-Za-z]{2}[xX]?)?", v.strip())]
+    # two characters, then the optional x: "837I:1x" would be "837I:1", no claim's setting
+    bad = [v for v in value
+           if not re.fullmatch(r"837[PI](:[0-9A-WYZa-wyz]{2}[xX]?)?", v.strip())]
     if bad:
         raise ConfigError(f"{where}: {bad[0]!r} is not a setting (837P, 837I, 837P:11 for a "
                           "place of service, 837I:13x for a type of bill)")

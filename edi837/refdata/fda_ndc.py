@@ -19,6 +19,7 @@ import datetime as dt
 import re
 
 from ..ndc import to_ndc11
+from .limits import days_problem
 from .rows import Problems, usable
 from .tabular import Column, Layout, Table
 
@@ -84,6 +85,11 @@ def rows(table: Table, text: str, problems: Problems):
         except ValueError:
             problems.add(row.line, f"marketing dates {cells['first_day']!r} / "
                                    f"{cells['last_day']!r} are not dates (YYYYMMDD)")
+            continue
+        refused = days_problem(first, last)
+        if refused:
+            problems.add(row.line, f"marketing dates {cells['first_day']!r} / "
+                                   f"{cells['last_day']!r}: {refused}")
             continue
         yield (key, first.isoformat() if first else None, last.isoformat() if last else None,
                cells.get("name") or None)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from .limits import days_problem
 from .rows import Problems, hcpcs, usable
 from .tabular import Column, Layout, Table
 
@@ -75,6 +76,11 @@ def rows(table: Table, text: str, problems: Problems):
         except ValueError:
             problems.add(row.line, f"dates {cells['first_day']!r} / {cells['last_day']!r} are "
                                    "not dates (YYYYMMDD)")
+            continue
+        refused = days_problem(first, last)
+        if refused:
+            problems.add(row.line, f"dates {cells['first_day']!r} / {cells['last_day']!r}: "
+                                   f"{refused}")
             continue
         found = codes.setdefault(code, [None, None, None])
         for index, value in enumerate((first, last, cells.get("name") or None)):

@@ -41,6 +41,8 @@ class Limits:
     numbers: dict[str, Range]
     earliest: dt.date
     years_ahead: int
+    days_earliest: dt.date = dt.date(1900, 1, 1)
+    days_years_ahead: int = 10
 
     def number(self, name: str) -> Range:
         return self.numbers[name]
@@ -58,6 +60,22 @@ class Limits:
                                      "--effective or the date in its title or name")
 
 
+def days_problem(first: dt.date | None, last: dt.date | None,
+                 today: dt.date | None = None) -> str | None:
+    """Why a row's first and last day (either may be None) are refused, or None: a day
+    outside ``[dates]`` of limits.toml, or a last day before the first."""
+    found = limits()
+    today = today or dt.date.today()
+    latest = today.replace(year=today.year + found.days_years_ahead, day=min(today.day, 28))
+    for value in (first, last):
+        if value is not None and not found.days_earliest <= value <= latest:
+            return (f"{value.isoformat()} is outside {found.days_earliest.isoformat()} to "
+                    f"{latest.isoformat()}")
+    if first is not None and last is not None and last < first:
+        return f"ends {last.isoformat()}, before it starts {first.isoformat()}"
+    return None
+
+
 @cache
 def limits() -> Limits:
     folder = resources.files(__package__)
@@ -69,4 +87,6 @@ def limits() -> Limits:
     numbers = {name: Range(Decimal(str(spec["min"])), Decimal(str(spec["max"])),
                            spec["places"]) for name, spec in data["numbers"].items()}
     effective = data["effective"]
-    return Limits(numbers, effective["earliest"], effective["years_ahead"])
+    days = data["dates"]
+    return Limits(numbers, effective["earliest"], effective["years_ahead"], days["earliest"],
+                  days["years_ahead"])

@@ -23,6 +23,7 @@ import codecs
 import hashlib
 import io
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -158,7 +159,7 @@ def _member_opener(archive: zipfile.ZipFile, info: zipfile.ZipInfo, member: str)
         try:
             return archive.open(info)
         except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError,
-                RuntimeError) as error:  # (RuntimeError: encrypted)
+                RuntimeError, zlib.error) as error:  # (RuntimeError: encrypted)
             raise RefDataError(member, f"cannot be read from the ZIP: {error}") from None
     return opener
 
@@ -197,7 +198,7 @@ def decode(source: Source) -> SourceText:
     except UnicodeDecodeError:
         is_utf8 = False
     except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError,
-            RuntimeError) as error:
+            RuntimeError, zlib.error) as error:  # (zlib.error: corrupt deflate data)
         if isinstance(error, RefDataError):
             raise
         raise RefDataError(source.name, f"cannot be read: {error}") from None
