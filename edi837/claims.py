@@ -25,7 +25,8 @@ from .loops import (BHT, BILLING, CLAIM, CLAIM_PROVIDERS, CLM, CTP, DIAGNOSIS_QU
                     PATIENT, REF, SBR, SE, SERVICE, ST, SUBSCRIBER, VARIANTS, Hierarchy,
                     SegmentIds, add_diagnoses, claim_problem, dispatch_table, glued_message,
                     line_date, new_claim, provider)
-from .model import Claim, DrugIdentification, Envelope, Person, Provider, ServiceLine
+from .model import (Claim, DrugIdentification, Envelope, Person, Provider, ServiceLine,
+                    envelope_key)
 from .envelopes import EnvelopeChecks
 from .reader_findings import ReaderFindings
 from .x12.reader import SegmentReader, X12SyntaxError
@@ -64,6 +65,9 @@ class ClaimReader(ReaderFindings, EnvelopeChecks):
         self._isa13 = self._gs06 = self._st02 = None
         self._isa_fields: list[str] = [""] * ISA_FIELDS
         self._envelope: Envelope | None = None
+        # each transaction set's submitter (1000A NM109, NM103) by its control numbers
+        # (ISA13, GS06, ST02): the reports' submitter column (FileResult.submitters)
+        self.submitters: dict[str, list[str]] = {}
         # what the fast path needs to know between the items it hands over
         self.hierarchy = Hierarchy()  # the HL order of the open transaction set
         self.in_claim_set = False  # inside a transaction set read as 837 claims
@@ -250,8 +254,12 @@ class ClaimReader(ReaderFindings, EnvelopeChecks):
                             if entity == "QC":
                                 patient = person = Person(fields[3], fields[4])
                         elif state == HEADER and entity == "41" and self._envelope is not None:
-                            self._envelope.submitter_name = fields[3]
-                            self._envelope.submitter_id = fields[9]
+                            envelope = self._envelope
+                            envelope.submitter_name = fields[3]
+                            envelope.submitter_id = fields[9]
+                            self.submitters[envelope_key(envelope.interchange, envelope.group,
+                                                         envelope.transaction)] = \
+                                [fields[9], fields[3]]
                     elif code == DMG:
                         if person is not None and fields[1] == "D8" and \
                                 (state == SUBSCRIBER or state == PATIENT):

@@ -204,6 +204,9 @@ class FileResult:
     size: int = 0
     sha256: str = ""
     findings: FindingStore = field(default_factory=FindingStore)  # in file order
+    # each transaction set's submitter, [1000A NM109, NM103], by model.envelope_key
+    # of its control numbers: the reports name it per claim, at no cost per finding
+    submitters: dict = field(default_factory=dict)
 
     def counts(self) -> Counter:
         return Counter(f.severity for f in self.findings)
@@ -447,6 +450,7 @@ class Engine:
             findings.extend(stage.end_file(result.sha256, keep=not reader.unreadable))
         result.size = stream.size
         result.transactions = reader.transactions
+        result.submitters = reader.submitters
         findings.extend(self._reader_findings(reader.findings))
         if reader.unreadable:
             result.status = "unreadable"

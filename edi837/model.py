@@ -57,6 +57,12 @@ def parse_date(text: str | None) -> dt.date | None:
         return None
 
 
+def envelope_key(interchange: str | None, group: str | None, transaction: str | None) -> str:
+    """A transaction set's control numbers (ISA13, GS06, ST02) as one text key (for
+    maps that travel as JSON, such as ``FileResult.submitters``)."""
+    return f"{interchange or ''}\x1f{group or ''}\x1f{transaction or ''}"
+
+
 @dataclass(slots=True)
 class Envelope:
     """Where a transaction set sits: control numbers and its guide."""

@@ -9,7 +9,7 @@ NDC_DEFECT = ("50242015001", "50242-150-01")  # NDC002, an error: the claim is h
 
 def claim(claim_id: str, member: str, day: str, *, held: bool = False, frequency: str = "1",
           charge: str = "9400", payer: str = "PAYER01", original: str = "",
-          no_ms: bool = False) -> str:
+          no_ms: bool = False, warned: bool = False) -> str:
     """One patient's 2000B loop and one J2350 claim of 600 mg on ``day`` (CCYYMMDD)."""
     body = CLEAN.replace("CLM*C1*9400***11:B:1*", f"CLM*{claim_id}*{charge}***11:B:{frequency}*")
     body = body.replace("20260115", day)
@@ -17,6 +17,8 @@ def claim(claim_id: str, member: str, day: str, *, held: bool = False, frequency
         body = body.replace(*NDC_DEFECT)
     if no_ms:  # an asthma code: no diagnosis supports J2350 (DX001, an error)
         body = body.replace("HI*ABK:G35A", "HI*ABK:J45909")
+    if warned:  # an office visit instead of the infusion: ADM001, a warning only
+        body = body.replace("SV1*HC:96365*", "SV1*HC:99213*")
     if original:
         body = body.replace("HI*ABK:G35A", f"REF*F8*{original}\nHI*ABK:G35A")
     return "\n".join([

@@ -436,3 +436,39 @@ def test_each_hostile_corpus_file_in_pieces_gives_the_whole_files_reports(tmp_pa
         if pieces != whole:
             wrong.append(path.name)
     assert wrong == []
+
+
+def _submitters_per_set(path: Path) -> Path:
+    """Each transaction set of ``path`` from a submitter of its own (1000A NM109 S<n>)."""
+    text = path.read_bytes().decode("latin-1")
+    parts = text.split("NM1*41*2*SYNTHETIC CLAIMS SUBMITTER*****46*EDI837SYN")
+    assert len(parts) > 2
+    text = parts[0] + "".join(f"NM1*41*2*SUBMITTER {n}*****46*S{n}" + part
+                              for n, part in enumerate(parts[1:], 1))
+    path.write_bytes(text.encode("latin-1"))
+    return path
+
+
+def test_the_submitter_of_each_set_reaches_the_html_rows_in_pieces_and_whole(tmp_path):
+    """The HTML work list names each claim's submitter (1000A) the same with --jobs 2
+    as with one job: the pieces carry the driver's map of sets to submitters."""
+    path = _submitters_per_set(generated(tmp_path, claims=120, claims_per_st=20))
+    whole = one_job([path])
+    pieces, units = in_pieces([path], tmp_path=tmp_path)
+    assert units[str(path)] > 2 and pieces["html"] == whole["html"]
+    rows = re.search(r'id="worklist-rows">(.*?)</script>', whole["html"]).group(1)
+    assert {f'"S{n}"]' for n in range(1, 7)} <= set(re.findall(r'"S\d+"\]', rows))
+
+
+def test_check_jobs_2_gives_the_same_html_rows_and_submitters(tmp_path, monkeypatch):
+    path = _submitters_per_set(generated(tmp_path, claims=400, claims_per_st=50))
+    monkeypatch.setattr(parallel_check, "PIECE_SIZE", 20_000)  # cut in pieces
+    pages = []
+    for jobs in ("1", "2"):
+        out = tmp_path / f"r{jobs}.html"
+        result = CliRunner().invoke(main, ["check", "--jobs", jobs, "-o", str(out),
+                                           str(path)])
+        assert result.exit_code in (0, 1), result.output
+        pages.append(re.search(r'id="worklist-rows">(.*?)</script>',
+                               out.read_text(encoding="utf-8")).group(1))
+    assert pages[0] == pages[1] and '"S8"]' in pages[0]

@@ -191,11 +191,22 @@ def test_batch_dask_checks_a_large_file_in_pieces_with_the_outputs_of_jobs_1(
 
     monkeypatch.setattr(batch_pieces, "split_job", recording)
     files = _inbox_files()
-    files["big.edi"] = generated("837P", claims=250, seed=11)
+    import io
+
+    from edi837.generator import generate
+
+    text = io.StringIO(newline="")
+    generate(text, "837P", claims=250, seed=11, defect_rate=0.3, claims_per_st=50)
+    big = text.getvalue().encode()
+    parts = big.split(b"NM1*41*2*SYNTHETIC CLAIMS SUBMITTER*****46*EDI837SYN")
+    files["big.edi"] = parts[0] + b"".join(  # each set from a submitter of its own
+        b"NM1*41*2*SUBMITTER %d*****46*S%d" % (n, n) + part for n, part in enumerate(parts[1:], 1))
     one = _batch_contents(tmp_path, "one", files)
     dask = _batch_contents(tmp_path, "dask", files, dask="local:2")
     assert_same_outputs(dask, one)
     assert dict(sent)["big.edi"] > 3  # it was cut
+    page = next(text for name, text in one[1].items() if name.endswith("big.edi/report.html"))
+    assert '"S5"]' in page and '"S5":"SUBMITTER 5"' in page  # the pieces' submitters
 
 
 DRIVER = """

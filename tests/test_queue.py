@@ -244,3 +244,34 @@ def test_killed_at_every_step_each_file_reaches_the_queue_once(tmp_path):
         if not died:
             break
     assert step > 8
+
+
+def test_a_claim_with_warnings_only_is_written_for_the_page_and_never_queued(tmp_path):
+    """Not a drug claim (no history record), warnings only: written as ``listed``
+    with its warning rules, and the queue store passes over it (it holds nothing, and
+    resolves nothing either: the queue changes only through held and drug claims)."""
+    from edi837.findings import Finding
+    from edi837.queue.facts import claim_facts
+    from edi837.queue.store import apply_file, ensure_schema
+
+    def found(rule, severity, claim_id, first):
+        return Finding(rule, severity, "m", "f.edi", claim_id=claim_id, claim_first=first,
+                       payer_id="PAYER01", billing_npi="1234567893", claim_charge="75")
+
+    facts = list(claim_facts([], [found("NDC002", "error", "E1", 10),
+                                  found("ADM001", "warning", "E1", 10),
+                                  found("ADM001", "warning", "W1", 30),
+                                  found("DOC001", "info", "I1", 50)],
+                             path=str(tmp_path / "none.edi"), persistent=False))
+    assert [(f["claim_id"], f["held"], f["rules"], f["warnings"], f.get("listed"))
+            for f in facts] == [("E1", True, ["NDC002"], ["ADM001"], None),
+                                ("W1", False, [], ["ADM001"], True)]
+    db = sqlite3.connect(":memory:", isolation_level=None)
+    ensure_schema(db)
+    held = {**facts[0], "claim_id": "W1"}  # W1 held by an earlier night
+    counts = apply_file(db, [held], run_id="20260101T000000.000000Z", file="a", sha256="a")
+    assert counts["opened"] == 1
+    counts = apply_file(db, [facts[1]], run_id="20260102T000000.000000Z", file="b",
+                        sha256="b")
+    assert not any(counts.values())
+    assert db.execute("SELECT status FROM queue_claims").fetchall() == [("open",)]

@@ -130,3 +130,67 @@ def test_a_queue_of_100000_claims_opens_quickly_and_filters_add_up(tmp_path):
     assert charges == sorted(charges, reverse=True)
     assert all(r[1] == "PAYER03" and r[6] == "DX001" for r in shown)
     assert time.monotonic() - started < 60
+
+
+@pytest.fixture(scope="module")
+def warned_night(tmp_path_factory):
+    """One night: a held claim, two with a warning only (ADM001), a clean one."""
+    tmp = tmp_path_factory.mktemp("queue-warned")
+    saved = driver._new_run_id
+    driver._new_run_id = lambda: "20260109T021500.000000Z"
+    try:
+        opts = options(tmp)
+        drop_night(opts.inbox, "night.edi", [
+            claim("H1", "011", "20251201", held=True, charge="100", payer="PAYER01"),
+            claim("W1", "012", "20251201", warned=True, charge="250", payer="PAYER01"),
+            claim("C1", "013", "20251201", charge="300", payer="PAYER01"),
+            claim("W2", "014", "20251201", warned=True, charge="1000", payer="PAYER02")],
+            "000000009")
+        run_batch(opts)
+    finally:
+        driver._new_run_id = saved
+    return opts.out / "20260109T021500.000000Z" / "queue.html"
+
+
+def warned_total(doc) -> Decimal:
+    return Decimal(doc.xpath('string(//*[@id="q-warned"]/@data-value)'))
+
+
+def test_the_runs_claims_with_warnings_only_are_listed_apart_from_the_held(warned_night,
+                                                                          tmp_path):
+    """Item 2 of issue 27: the morning page is the run's whole work list (errors and
+    warnings, as the per-file report), the held dollars counting error claims only."""
+    doc = browse(warned_night, "", tmp_path)
+    listed = {r[0]: r for r in rows(doc)}
+    assert sorted(listed) == ["H1", "W1", "W2"]  # the clean claim is not listed
+    assert listed["W1"][12] == "warning (not held)" and listed["H1"][12] == "error (held)"
+    assert listed["W1"][6] == "ADM001"
+    assert total(doc) == Decimal("100.00") and warned_total(doc) == Decimal("1250.00")
+    shown = doc.xpath('string(//*[@id="q-shown"])')
+    assert shown.startswith("1\u20133 of 3 claims \u00b7 $100.00 held + $1,250.00 on 2 with "
+                            "warnings only, not held (open queue: 1 claims")
+    assert "error finding only" in doc.xpath('string(//*[@id="held-note"])')
+    doc = browse(warned_night, "severity=warning", tmp_path)
+    assert sorted(r[0] for r in rows(doc)) == ["W1", "W2"]
+    assert total(doc) == Decimal("0.00") and warned_total(doc) == Decimal("1250.00")
+    doc = browse(warned_night, "severity=warning&payer=PAYER01", tmp_path)
+    assert [r[0] for r in rows(doc)] == ["W1"] and warned_total(doc) == Decimal("250.00")
+    doc = browse(warned_night, "severity=error", tmp_path)
+    assert [r[0] for r in rows(doc)] == ["H1"] and warned_total(doc) == Decimal("0.00")
+    doc = browse(warned_night, "rule=ADM001&tonight=1", tmp_path)
+    assert sorted(r[0] for r in rows(doc)) == ["W1", "W2"]
+
+
+def test_the_summary_links_the_warnings_and_the_queue_holds_none_of_them(warned_night):
+    import json
+
+    folder = warned_night.parent
+    summary = (folder / "summary.html").read_text()
+    assert 'href="queue.html#severity=warning&amp;tonight=1"' in summary
+    assert 'href="queue.html#rule=ADM001&amp;tonight=1"' in summary
+    doc = json.loads((folder / "summary.json").read_text())["queue"]
+    assert doc["open"] == {"claims": 1, "charges": 100.0}
+    assert [c["claim_id"] for c in doc["claims"]] == ["H1"]
+    assert doc["warned_tonight"] == {"claims": 2, "charges": 1250.0, "listed": 2}
+    assert [(c["claim_id"], c["rules"], c["severity"]) for c in doc["warned"]] == [
+        ("W1", ["ADM001"], "warning"), ("W2", ["ADM001"], "warning")]

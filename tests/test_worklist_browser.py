@@ -75,7 +75,7 @@ def test_the_first_click_on_charge_sorts_the_largest_first(report, tmp_path):
     path, _, rows = report
     click = 'document.querySelector("th[data-sort=charge] button").click();'
     doc = browse(with_clicks(path, click, tmp_path / "sorted.html"), "", tmp_path)
-    charges = [Decimal(tr.xpath("string(td[7])").strip("$").replace(",", "") or 0)
+    charges = [Decimal(tr.xpath("string(td[8])").strip("$").replace(",", "") or 0)
                for tr in visible_rows(doc)]
     assert charges == sorted(charges, reverse=True) and charges[0] > charges[-1]
     assert doc.xpath('//th[@data-sort="charge"]/@aria-sort') == ["descending"]
@@ -111,3 +111,68 @@ def test_queue_page_group_links_add_to_the_filters_and_charge_sorts_down(three_n
     assert [r[0] for r in queue_rows(doc)] == ["Q3", "Q2", "Q1", "P2"]
     doc = browse(with_clicks(three_nights, click + click, tmp_path / "q3.html"), "", tmp_path)
     assert [r[0] for r in queue_rows(doc)] == ["P2", "Q1", "Q2", "Q3"]
+
+
+# -- the submitter column (1000A) --------------------------------------------------------------
+@pytest.fixture(scope="module")
+def submitters_report(tmp_path_factory):
+    """Sets from three submitters (1000A NM109 S1-S3, the fourth set S1 again)."""
+    folder = tmp_path_factory.mktemp("submitters")
+    path = folder / "837P.edi"
+    with open(path, "w", encoding="latin-1", newline="") as out:
+        generate(out, "837P", claims=400, seed=41, defect_rate=0.2, claims_per_st=100)
+    parts = path.read_text(encoding="latin-1").split(
+        "NM1*41*2*SYNTHETIC CLAIMS SUBMITTER*****46*EDI837SYN")
+    assert len(parts) == 5
+    text = parts[0] + "".join(f"NM1*41*2*SUBMITTER {n % 3 or 3}*****46*S{n % 3 or 3}" + part
+                              for n, part in enumerate(parts[1:], 1))
+    path.write_text(text, encoding="latin-1", newline="")
+    sets, current = {}, None  # ST02 -> submitter id, read from the text, not by edi837
+    for segment in text.split("~"):
+        fields = segment.strip().split("*")
+        if fields[0] == "ST":
+            current = fields[2]
+        elif fields[:2] == ["NM1", "41"]:
+            sets[current] = fields[9]
+    result = Engine(load_drug_table()).run([path])
+    rows = expected_rows(result)
+    for row in rows:
+        row["submitter"] = sets[row["findings"][0].transaction]
+    return write_html(result, folder / "report.html"), rows
+
+
+def test_rows_name_their_submitter_and_filter_and_sort_on_it(submitters_report, tmp_path):
+    path, rows = submitters_report
+    assert {r["submitter"] for r in rows} == {"S1", "S2", "S3"}
+    doc = browse(path, "submitter=S2", tmp_path)
+    wanted = [r for r in rows if r["submitter"] == "S2"]
+    listed = visible_rows(doc)
+    assert {tr.get("data-submitter") for tr in listed} == {"S2"}
+    assert all(tr.xpath("string(td[5])") == "SUBMITTER 2 (S2)" for tr in listed)
+    assert shown(doc).endswith(f" of {len(wanted):,} claims (of {len(rows):,})")
+    total = sum(Decimal(str(r["charge"] or 0)) for r in wanted)
+    assert Decimal(doc.xpath('string(//*[@id="f-total"]/@data-value)')) == total
+    labels = doc.xpath('//select[@id="f-submitter"]/option/text()')
+    assert labels == ["all", "SUBMITTER 1 (S1)", "SUBMITTER 2 (S2)", "SUBMITTER 3 (S3)"]
+    # combined with another filter, and sorted on the column (both directions)
+    payer = wanted[0]["payer"]
+    doc = browse(path, f"submitter=S2&payer={payer}", tmp_path)
+    both = [r for r in wanted if r["payer"] == payer]
+    assert shown(doc).endswith(f" of {len(both):,} claims (of {len(rows):,})")
+    for direction, order in (("asc", ["S1", "S2", "S3"]), ("desc", ["S3", "S2", "S1"])):
+        doc = browse(path, f"sort=submitter&dir={direction}&page=1", tmp_path)
+        seen = [tr.get("data-submitter") for tr in visible_rows(doc)]
+        assert seen == sorted(seen, key=order.index) and seen[0] == order[0]
+    click = 'document.querySelector("th[data-sort=submitter] button").click();'
+    doc = browse(with_clicks(path, click, tmp_path / "by-submitter.html"), "", tmp_path)
+    assert visible_rows(doc)[0].get("data-submitter") == "S1"
+
+
+def test_the_claim_view_names_the_submitter(submitters_report, tmp_path):
+    path, rows = submitters_report
+    row = next(r for r in rows if r["submitter"] == "S3")
+    doc = browse(path, f"open={row['key']}", tmp_path)
+    meta = doc.xpath('string(//div[contains(@class, "claim-detail")]/p[@class="meta"])')
+    assert "billing NPI" in meta and " · submitter SUBMITTER 3 (S3) · " in meta
+    assert doc.xpath("string(//tr[@class=\"detail\"]/td/@colspan)") == str(
+        len(doc.xpath("//table[@id=\"worklist-table\"]/thead/tr/th")))

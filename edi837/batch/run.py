@@ -149,7 +149,7 @@ class Worker:
         return {"checked": {"path": result.path, "status": result.status,
                             "transactions": result.transactions, "claims": result.claims,
                             "drug_lines": result.drug_lines, "size": result.size,
-                            "sha256": result.sha256}}
+                            "sha256": result.sha256, "submitters": result.submitters}}
 
     def report(self, step: ReportJob) -> dict:
         """Step 2: write one file's outputs from its findings and the history's;

@@ -31,8 +31,10 @@ log = logging.getLogger("edi837.batch")
 def summary_document(ledger: Ledger, run_id: str, *, drug_table: str, config_source: str | None,
                      options: BatchOptions, state: str, exit_status: int,
                      waiting: list[dict] = (), skipped: list[dict] = (),
-                     problems: list[str] = ()) -> dict:
-    """The run as JSON: names that are not UTF-8 are given with ``\\xNN`` escapes."""
+                     problems: list[str] = (), directory: Path | None = None) -> dict:
+    """The run as JSON: names that are not UTF-8 are given with ``\\xNN`` escapes.
+    ``directory``: the run's folder, where its files' ``queue.jsonl`` are (for the
+    run's claims with warnings only, on the morning page)."""
     run = ledger.run(run_id)
     rows = ledger.inputs_of(run_id)
     files = []
@@ -94,7 +96,7 @@ def summary_document(ledger: Ledger, run_id: str, *, drug_table: str, config_sou
         "skipped": [{**w, "name": as_text(w["name"])} for w in skipped],
         "problems": list(problems),
         # the work queue after this run: open claims aged, grouped, and what it resolved
-        "queue": queue_section(ledger.db, run_id),
+        "queue": queue_section(ledger.db, run_id, directory),
     }
 
 
@@ -106,7 +108,7 @@ def write_summary(ledger: Ledger, run_id: str, directory: Path, *, drug_table: s
     doc = summary_document(ledger, run_id, drug_table=drug_table,
                            config_source=options.config.source, options=options,
                            state=state, exit_status=exit_status, waiting=waiting,
-                           skipped=skipped, problems=problems)
+                           skipped=skipped, problems=problems, directory=directory)
     durable.makedirs(directory)
     with atomic_output(directory / SUMMARY_JSON) as out:
         json.dump(doc, out, indent=2, ensure_ascii=False)

@@ -172,8 +172,8 @@ def _rules(out, rules: list[dict]) -> None:
               '<th class="n" data-sort="n">Charges held</th></tr></thead><tbody>')
     for rule in rules:
         found = registry.get(rule["rule"]) or registry.get(rule["rule"][:3])
-        # a rule that held no claim has none in the queue: no link to an empty view
-        name = (_queue_link("rule", rule["rule"]) if rule["claims_held"]
+        # a rule that held no claim and warned of none has no row on the queue page
+        name = (_queue_link("rule", rule["rule"]) if rule["claims_held"] or rule["warnings"]
                 else f'<code>{_h(rule["rule"])}</code>')
         out.write(f'<tr><td>{name}</td>'
                   f'<td>{_h(found.summary if found else "")}</td>'
@@ -229,6 +229,7 @@ def _queue(out, queue: dict | None) -> None:
     age, what this run opened and resolved, a link to the page that works them."""
     if not queue:
         return
+    warned = queue.get("warned_tonight") or {}
     ages = " · ".join(f'<a href="queue.html#age={_h(a["key"])}">{_h(a["key"])}</a> '
                       f'{a["claims"]:,} ({_money(a["charges"])})' for a in queue["by_age"])
     out.write(f'<h2>Work queue</h2><p id="queue-figures"><a href="queue.html">open claims</a>: '
@@ -237,4 +238,7 @@ def _queue(out, queue: dict | None) -> None:
               f'(aged to {_h(queue["as_of"])}: {ages or "none"}) · new tonight '
               f'{queue["opened_by_this_run"]:,} · resolved tonight '
               f'<b data-figure="queue-resolved">{len(queue["resolved_by_this_run"]):,}</b>'
-              '</p>\n')
+              + (f' · <a href="queue.html#severity=warning&amp;tonight=1">with warnings only'
+                 f'</a> (not held) <b data-figure="queue-warned">{warned["claims"]:,}</b>, '
+                 f'{_money(warned["charges"])}' if warned.get("claims") else "")
+              + '</p>\n')

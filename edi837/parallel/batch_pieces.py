@@ -91,9 +91,13 @@ def finish(split: SplitJob, results, reader_findings) -> dict | None:
         for suffix in (".findings", ".records"):
             os.unlink(unit.work + suffix)
     result = split.read.result
+    submitters = dict(result.submitters)
+    for facts in results:  # each piece read the heads of its sets (1000A)
+        submitters.update(facts.get("submitters") or {})
     status = "unreadable" if split.read.unreadable else "findings" if count else "ok"
     return {"checked": {"path": result.path, "status": status,
                         "transactions": result.transactions,
                         "claims": sum(facts["claims"] for facts in results),
                         "drug_lines": sum(facts["drug_lines"] for facts in results),
-                        "size": result.size, "sha256": result.sha256}}
+                        "size": result.size, "sha256": result.sha256,
+                        "submitters": submitters}}

@@ -144,6 +144,7 @@ class ParallelCheck:
                 stage.begin_file(result.sha256)
             result.claims += facts["claims"]
             result.drug_lines += facts["drug_lines"]
+            result.submitters.update(facts.get("submitters") or {})  # each piece's sets
             result.findings.extend(_named(read_findings(unit.work + ".findings"), file.path))
             for record in _named(read_records(unit.work + ".records"), file.path):
                 result.findings.extend(stage.add(record))

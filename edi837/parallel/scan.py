@@ -446,4 +446,5 @@ def read_and_cut(path: str, piece_size: int, on_piece) -> Read | None:
     if not scanner.split or file_identity(path) != identity:
         return None
     return Read(FileResult(path, size=stream.size, sha256=sha256,
-                           transactions=reader.transactions), reader.findings, reader.unreadable)
+                           transactions=reader.transactions, submitters=reader.submitters),
+                reader.findings, reader.unreadable)

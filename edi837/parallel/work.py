@@ -97,7 +97,7 @@ def check_unit(settings: CheckSettings, unit: Unit) -> dict:
         result.findings.close()
     facts = {"path": result.path, "status": result.status, "transactions": result.transactions,
              "claims": result.claims, "drug_lines": result.drug_lines, "size": result.size,
-             "sha256": result.sha256}
+             "sha256": result.sha256, "submitters": result.submitters}
     if piece is None:
         if unit.sha256 and result.sha256 != unit.sha256:
             return {"changed": True}

@@ -7,9 +7,11 @@ is caught up by the next start from the same file.
 
 What it keeps of a claim: CLM01, payer id and name, billing NPI, the
 submitter (1000A NM109 and NM103), CLM02, CLM05-3, the rules of its error
-findings, and the patient and services only as keyed hashes (the patient
+findings and of its warnings, and the patient and services only as keyed hashes (the patient
 history's HMAC, under the history's key): never a name, member id or birth
-date.  Without a lasting history the patient is left out (a run's own key
+date.  A claim with warnings and no error is written too (``listed``: the
+run's own work list on the morning page shows it; the queue, which holds
+only held claims, passes over it).  Without a lasting history the patient is left out (a run's own key
 would not match the next run's), and a held claim is then matched by CLM01,
 payer and billing NPI alone.
 """
@@ -20,7 +22,7 @@ import json
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from ..findings import ERROR
+from ..findings import ERROR, WARNING
 
 QUEUE_FILE = "queue.jsonl"  # beside a file's reports in OUTDIR/<run-id>/files/<name>/
 HEAD_BYTES = 1 << 16  # the submitter loop sits in the first segments of a file
@@ -60,12 +62,13 @@ def claim_facts(records: Iterable, findings: Iterable, *, path: str,
     (``edi837.history.records.ClaimRecord``), held when an error finding sits on
     them, and any other claim an error finding holds."""
     errors: dict[int | tuple, list] = {}
+    warned: dict[int | tuple, list] = {}  # a claim's warnings (the run's own work list)
     for finding in findings:
-        if finding.severity != ERROR or finding.claim_id is None:
+        if finding.severity not in (ERROR, WARNING) or finding.claim_id is None:
             continue
         key = finding.claim_first if finding.claim_first is not None else \
             ("id", finding.claim_id, finding.payer_id or "", finding.billing_npi or "")
-        errors.setdefault(key, []).append(finding)
+        (errors if finding.severity == ERROR else warned).setdefault(key, []).append(finding)
     submitter_id, submitter_name = submitter_of(path)
     seen = set()
     for record in records:
@@ -77,22 +80,32 @@ def claim_facts(records: Iterable, findings: Iterable, *, path: str,
             if persistent else []
         yield _facts(record.claim_id, record.payer_id, record.payer_name, record.billing_npi,
                      record.charge, record.frequency, patient, services, held,
-                     submitter_id, submitter_name)
+                     submitter_id, submitter_name, warned.get(record.first_index, ()))
     for key, held in errors.items():
         if key in seen:
             continue
+        seen.add(key)
         first = held[0]
         yield _facts(first.claim_id, first.payer_id or "", first.payer_name or "",
                      first.billing_npi or "", first.claim_charge or "", "", "", [], held,
-                     submitter_id, submitter_name)
+                     submitter_id, submitter_name, warned.get(key, ()))
+    for key, warnings in warned.items():
+        if key in seen:
+            continue
+        first = warnings[0]
+        charge = next((f.claim_charge for f in warnings if f.claim_charge), "")
+        yield {**_facts(first.claim_id, first.payer_id or "", first.payer_name or "",
+                        first.billing_npi or "", charge, "", "", [], [], submitter_id,
+                        submitter_name, warnings), "listed": True}
 
 
 def _facts(claim_id, payer_id, payer_name, npi, charge, frequency, patient, services,
-           held, submitter_id, submitter_name) -> dict:
+           held, submitter_id, submitter_name, warnings=()) -> dict:
     return {"claim_id": claim_id, "payer_id": payer_id, "payer_name": payer_name,
             "billing_npi": npi, "charge": charge, "frequency": frequency,
             "patient": patient, "services": services, "held": bool(held),
             "rules": sorted({f.rule for f in held}),
+            "warnings": sorted({f.rule for f in warnings}),
             "submitter": submitter_id, "submitter_name": submitter_name}
 
 

@@ -8,7 +8,11 @@ for whatever is shown, sort by any column (numbers largest first on the first
 click), and the state in the URL (``queue.html#payer=PAYER01&rule=NDC002``).
 Above it, the open queue by age, payer, provider, submitter and rule, each row
 a link that adds its filter to the ones set; below, the claims resolved by
-this run and by what.  No name, member id or birth date is on it: the queue
+this run and by what.  Beside the held claims the list carries this run's
+claims with warnings and no error (``edi837.queue.tonight``), so it is the
+run's whole work list, with a severity filter; their dollars are never counted
+as held: each view shows its held dollars (error claims only) and, apart, the
+charges of its warning-only claims.  No name, member id or birth date is on it: the queue
 holds none.
 """
 from __future__ import annotations
@@ -20,7 +24,10 @@ import json
 from datetime import date
 from decimal import Decimal
 
+from pathlib import Path
+
 from .store import night_of
+from .tonight import warned_claims
 from .view import Filters, bucket, contract, entries, groups, totals
 
 QUEUE_HTML = "queue.html"
@@ -32,10 +39,11 @@ def _float(value: Decimal) -> float:
     return float(value.quantize(Decimal("0.01")))
 
 
-def summary_section(db, run_id: str) -> dict:
+def summary_section(db, run_id: str, directory: Path | None = None) -> dict:
     """The queue as the run leaves it, aged to the run's night: totals, groups, the
     open claims (``queue list --format json`` fields and more), and what this run
-    opened and resolved."""
+    opened and resolved; with the run's folder (``directory``), also the run's
+    claims with warnings only (``warned``, not held)."""
     as_of = date.fromisoformat(night_of(run_id))
     found = entries(db, Filters(), as_of=as_of)
     resolved = [e for e in entries(db, Filters(all=True), as_of=as_of)
@@ -50,7 +58,10 @@ def summary_section(db, run_id: str) -> dict:
                        "submitter_name": e["submitter_name"] or "",
                        "first_night": e["first_night"], "first_file": e["first_file"],
                        "last_file": e["last_file"], "age": bucket(e["age_days"]),
-                       "new": e["first_run"] == run_id, "tonight": e["last_run"] == run_id})
+                       "new": e["first_run"] == run_id, "tonight": e["last_run"] == run_id,
+                       "severity": "error"})
+    warned, warned_count, warned_charges = ([], 0, Decimal(0)) if directory is None else \
+        warned_claims(db, run_id, directory)
     return {
         "as_of": as_of.isoformat(),
         "open": {"claims": total["claims"], "charges": _float(total["charges"])},
@@ -64,6 +75,10 @@ def summary_section(db, run_id: str) -> dict:
         "by_provider": grouped["provider"], "by_submitter": grouped["submitter"],
         "by_rule": grouped["rule"],
         "claims": claims,
+        # this run's claims with warnings and no error: listed, not held
+        "warned_tonight": {"claims": warned_count, "charges": _float(warned_charges),
+                           "listed": len(warned)},
+        "warned": warned,
     }
 
 
@@ -86,8 +101,8 @@ var started = performance.now();
 var data = JSON.parse(document.getElementById("queue-data").textContent);
 var COLS = [["claim_id","s"],["payer_id","s"],["payer_name","s"],["billing_npi","s"],
   ["submitter","s"],["charge","n"],["rules","s"],["first_night","s"],["age_days","n"],
-  ["resubmissions","n"],["first_file","s"],["new","s"]];
-var FILTERS = ["payer","rule","npi","submitter","age","file","claim","tonight"];
+  ["resubmissions","n"],["first_file","s"],["new","s"],["severity","s"]];
+var FILTERS = ["payer","rule","npi","submitter","age","file","claim","tonight","severity"];
 var PAGE = 100;
 function money(x) {
   return "$" + x.toLocaleString("en-US", {minimumFractionDigits: 2, maximumFractionDigits: 2});
@@ -115,7 +130,7 @@ function keep(c, s) {
     (!s.submitter || c.submitter === s.submitter) && (!s.age || c.age === s.age) &&
     (!s.file || c.first_file === s.file || c.last_file === s.file) &&
     (!s.claim || c.claim_id.indexOf(s.claim) >= 0) && (!s.tonight || c.tonight) &&
-    (!s.rule || c.rules.indexOf(s.rule) >= 0);
+    (!s.rule || c.rules.indexOf(s.rule) >= 0) && (!s.severity || c.severity === s.severity);
 }
 function cell(tr, text, numeric) {
   var td = document.createElement("td");
@@ -139,8 +154,11 @@ function render() {
   Array.prototype.forEach.call(document.querySelectorAll("#queue th"), function (th) {
     th.dataset.dir = th.dataset.key === sort ? dir : "";
   });
-  var total = 0;
-  rows.forEach(function (c) { total += c.charge; });
+  var total = 0, warned = 0, warnedCount = 0;  /* held: error claims only */
+  rows.forEach(function (c) {
+    if (c.severity === "warning") { warned += c.charge; warnedCount += 1; }
+    else total += c.charge;
+  });
   var pages = Math.max(1, Math.ceil(rows.length / PAGE));
   var page = Math.min(Math.max(1, parseInt(s.page || "1", 10) || 1), pages);
   var body = document.getElementById("queue-body");
@@ -155,15 +173,20 @@ function render() {
     cell(tr, count(c.age_days), true); cell(tr, count(c.resubmissions), true);
     cell(tr, c.first_file + (c.last_file !== c.first_file ? " \u2192 " + c.last_file : ""));
     cell(tr, c["new"] ? "new" : "");
+    cell(tr, c.severity === "warning" ? "warning (not held)" : "error (held)");
     body.appendChild(tr);
   });
   var first = rows.length ? (page - 1) * PAGE + 1 : 0;
   document.getElementById("q-shown").textContent = count(first) + "\u2013" +
     count(Math.min(page * PAGE, rows.length)) + " of " + count(rows.length) + " claims \u00b7 " +
-    money(total) + " (open queue: " + count(data.claims.length) + " claims \u00b7 " +
-    money(data.open.charges) + ")";
+    money(total) + " held" + (warnedCount ? " + " + money(warned) + " on " + count(warnedCount) +
+    " with warnings only, not held" : "") + " (open queue: " + count(data.open.claims) +
+    " claims \u00b7 " + money(data.open.charges) + ")";
   document.getElementById("q-total").textContent = money(total);
   document.getElementById("q-total").dataset.value = total.toFixed(2);
+  document.getElementById("q-warned").textContent = money(warned);
+  document.getElementById("q-warned").dataset.value = warned.toFixed(2);
+  document.getElementById("q-warned-count").textContent = String(warnedCount);
   document.getElementById("q-count").textContent = String(rows.length);
   document.getElementById("q-page").textContent = "page " + page + " of " + pages;
   FILTERS.forEach(function (f) {
@@ -207,7 +230,8 @@ COLUMNS = (("claim_id", "Claim", "s"), ("payer_id", "Payer", "s"), ("payer_name"
            ("billing_npi", "Billing provider NPI", "s"), ("submitter", "Submitter", "s"),
            ("charge", "Charge", "n"), ("rules", "Rules", "s"),
            ("first_night", "Came in", "s"), ("age_days", "Age (days)", "n"),
-           ("resubmissions", "Sent again", "n"), ("first_file", "File", "s"), ("new", "New", "s"))
+           ("resubmissions", "Sent again", "n"), ("first_file", "File", "s"), ("new", "New", "s"),
+           ("severity", "Severity", "s"))
 
 
 def _h(value: object) -> str:
@@ -260,7 +284,15 @@ def write_queue_html(section: dict, run_id: str, out) -> None:
             out.write(f'<tr><td colspan="3" class="note">{len(rows) - GROUP_ROWS:,} more: use '
                       'the filters below</td></tr>')
         out.write("</tbody></table>")
-    out.write("</div>\n<h2>Open claims</h2><p class=\"filters\">")
+    warned = section.get("warned_tonight") or {"claims": 0, "charges": 0.0, "listed": 0}
+    out.write("</div>\n<h2>Open claims and tonight's warnings</h2>"
+              '<p class="note" id="held-note">Held dollars count the claims with an error '
+              'finding only (the open queue). The run\'s claims whose worst finding is a '
+              'warning are listed too (severity "warning"), not held: their charges are shown '
+              f'apart ({warned["claims"]:,} tonight, {_money(warned["charges"])})'
+              + (f'; this page lists the first {warned["listed"]:,} of them, summary.json '
+                 'and each file\'s report list all' if warned["listed"] < warned["claims"]
+                 else "") + '.</p><p class="filters">')
     options = {"payer": [r["key"] for r in section["by_payer"]],
                "rule": [r["key"] for r in section["by_rule"]],
                "npi": [r["key"] for r in section["by_provider"]],
@@ -271,11 +303,15 @@ def write_queue_html(section: dict, run_id: str, out) -> None:
         out.write(f'<label>{label} <select id="f-{key}"><option value="">all</option>'
                   + "".join(f'<option value="{_h(v)}">{_h(v or "(none)")}</option>'
                             for v in options[key]) + "</select></label>")
-    out.write('<label>Held tonight <select id="f-tonight"><option value="">all</option>'
+    out.write('<label>Severity <select id="f-severity"><option value="">all</option>'
+              '<option value="error">error (held)</option>'
+              '<option value="warning">warning only (not held)</option></select></label>'
+              '<label>Tonight\'s run <select id="f-tonight"><option value="">all</option>'
               '<option value="1">only</option></select></label>'
               '<label>Claim id <input id="f-claim" size="12"></label></p>'
-              '<p><span id="q-shown"></span> · total <span id="q-total"></span>'
-              '<span id="q-count" hidden></span> · <button id="q-prev">previous</button> '
+              '<p><span id="q-shown"></span> · held <span id="q-total"></span> · warnings '
+              'only, not held <span id="q-warned"></span>'
+              '<span id="q-count" hidden></span><span id="q-warned-count" hidden></span> · <button id="q-prev">previous</button> '
               '<span id="q-page"></span> <button id="q-next">next</button></p>'
               '<table id="queue"><thead><tr>'
               + "".join(f'<th data-key="{k}" data-type="{t}"'
@@ -298,7 +334,8 @@ def write_queue_html(section: dict, run_id: str, out) -> None:
         out.write(f'<tr><td colspan="8" class="note">{len(resolved) - RESOLVED_ROWS:,} more in '
                   'summary.json and `edi837 queue list --all`</td></tr>')
     out.write("</tbody></table>\n")
-    data = json.dumps({"open": section["open"], "claims": section["claims"]},
+    data = json.dumps({"open": section["open"],
+                       "claims": section["claims"] + section.get("warned", [])},
                       separators=(",", ":")).replace("<", "\\u003c").replace("&", "\\u0026")
     out.write(f'<script type="application/json" id="queue-data">{data}</script>\n'
               f"<script>{SCRIPT}</script></body></html>\n")

@@ -138,6 +138,8 @@ class _Apply:
              claim["patient"], claim["patient"])).fetchone()
 
     def claim(self, claim: dict) -> None:
+        if claim.get("listed"):
+            return  # warnings only, and no drug claim: for the run's own work list
         entry = self._open_entry(claim)
         if claim.get("frequency") == VOID and entry is not None:
             # the sender withdraws the held claim: it leaves the queue even if the void

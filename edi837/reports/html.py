@@ -171,7 +171,7 @@ def _q(value: str) -> str:
 
 # -- the work list ---------------------------------------------------------------------
 WORKLIST_COLUMNS = (("file", "File"), ("claim", "Claim"), ("payer", "Payer"),
-                    ("npi", "Billing NPI"), ("dos", "Date of service"), ("drugs", "Drugs"),
+                    ("npi", "Billing NPI"), ("submitter", "Submitter"), ("dos", "Date of service"), ("drugs", "Drugs"),
                     ("charge", "Charge (CLM02)"), ("rules", "Rules"), ("severity", "Severity"))
 
 
@@ -220,6 +220,8 @@ def _controls(out: TextIO) -> None:
               '<option value="warning">worst: warning</option>'
               '<option value="info">worst: info</option></select></label>'
               '<label>Payer <select id="f-payer"><option value="">all</option></select></label>'
+              '<label>Submitter <select id="f-submitter"><option value="">all</option>'
+              '</select></label>'
               '<label>Rule <select id="f-rule"><option value="">all</option></select></label>'
               '<label>File <select id="f-file"><option value="">all</option></select></label>'
               '<label>Claim id <input id="f-claim" type="search" placeholder="CLM01 contains">'
@@ -237,6 +239,7 @@ def _meta(report: Report, numbers: Figures, options: ReportOptions) -> dict:
         "files": [text(result.path) for result in report.files],
         "payers": {text(p.payer_id): text(p.name) for p in numbers.payers},
         "payerOrder": [text(p.payer_id) for p in numbers.payers],
+        "submitters": _submitters(report),
         "rules": _rule_summaries(r.rule for r in numbers.rules),
         "ruleOrder": listed_rules,
         "collapsed": [s for s in SEVERITIES if s == "info" or not options.listed(s)],
@@ -245,6 +248,15 @@ def _meta(report: Report, numbers: Figures, options: ReportOptions) -> dict:
         "missing": "This page does not carry the segments of claim {claim} (see the note above "
                    "the filters): find it in {file}, CLM at segment {index}; " + FOR_THE_REST + ".",
     }
+
+
+def _submitters(report: Report) -> dict[str, str]:
+    """Every submitter id of the files (1000A NM109) with its first name seen (NM103)."""
+    found: dict[str, str] = {}
+    for result in report.files:
+        for ident, name in result.submitters.values():
+            found.setdefault(text(ident), text(name))
+    return dict(sorted(found.items()))
 
 
 # -- findings outside claims -----------------------------------------------------------
@@ -331,7 +343,7 @@ def write_html(report: Report, out: TextIO, options: ReportOptions | None = None
         segments = [SegmentView(0, None, [f]) for f in view.unlocated]
         for item in view.items():
             if isinstance(item, ClaimView):
-                details.claim(number, item, view.changed)
+                details.claim(number, item, view.changed, view.result.submitters)
             elif len(segments) <= OUTSIDE_LIMIT:  # the rest is only counted
                 segments.append(item)
             else:

@@ -81,7 +81,7 @@ SCRIPT = """
   var F = {};
   meta.fields.forEach(function (name, i) { F[name] = i; });
   var SEV = ["error", "warning", "info"];
-  var FILTERS = ["severity", "payer", "rule", "file", "claim"];
+  var FILTERS = ["severity", "payer", "submitter", "rule", "file", "claim"];
   var controls = {};
   FILTERS.forEach(function (name) { controls[name] = byId("f-" + name); });
   var tbody = byId("worklist-body");
@@ -104,6 +104,14 @@ SCRIPT = """
     return (name ? name + " " : "") + "(" + (id || "no payer id") + ")";
   }
   meta.payerOrder.forEach(function (id) { option(controls.payer, id, payerLabel(id)); });
+  function submitterLabel(id) {
+    if (!id) { return ""; }
+    var name = (meta.submitters || {})[id];
+    return (name ? name + " " : "") + "(" + id + ")";
+  }
+  Object.keys(meta.submitters || {}).forEach(function (id) {
+    option(controls.submitter, id, submitterLabel(id));
+  });
   meta.ruleOrder.forEach(function (code) {
     option(controls.rule, code, code + ": " + (meta.rules[code] || ""));
   });
@@ -134,16 +142,19 @@ SCRIPT = """
 
   function matcher() {
     var s = controls.severity.value, p = controls.payer.value, r = controls.rule.value;
+    var u = controls.submitter.value;
     var f = controls.file.value, c = controls.claim.value.trim().toLowerCase();
     var worst = SEV.indexOf(s);
     return function (row) {
       return (!s || row[F.worst] === worst) && (!p || row[F.payer] === p) &&
+             (!u || row[F.submitter] === u) &&
              (!r || row.rules.indexOf(r) >= 0) && (!f || String(row[F.file]) === f) &&
              (!c || row[F.claim].toLowerCase().indexOf(c) >= 0);
     };
   }
   function key(row, column) {
     if (column === "payer") { return payerLabel(row[F.payer]).toLowerCase(); }
+    if (column === "submitter") { return submitterLabel(row[F.submitter]).toLowerCase(); }
     if (column === "file") { return meta.files[row[F.file] - 1]; }
     if (column === "rules") { return row[F.rules]; }
     return row[F[column]];
@@ -182,6 +193,7 @@ SCRIPT = """
     tr.setAttribute("data-key", row[F.key]);
     tr.setAttribute("data-file", row[F.file]);
     tr.setAttribute("data-payer", row[F.payer]);
+    tr.setAttribute("data-submitter", row[F.submitter]);
     tr.setAttribute("data-rules", row[F.rules]);
     tr.setAttribute("data-severity", SEV[row[F.worst]]);
     var path = meta.files[row[F.file] - 1];
@@ -201,6 +213,7 @@ SCRIPT = """
     tr.appendChild(claim);
     tr.appendChild(el("td", "", payerLabel(row[F.payer])));
     tr.appendChild(el("td", "", row[F.npi]));
+    tr.appendChild(el("td", "", submitterLabel(row[F.submitter])));
     tr.appendChild(el("td", "", row[F.dos]));
     tr.appendChild(el("td", "", row[F.drugs]));
     var charge = row[F.charge];
@@ -307,7 +320,7 @@ SCRIPT = """
 
   function detailRow(row) {
     var tr = el("tr", "detail"), cell = el("td");
-    cell.colSpan = 9;
+    cell.colSpan = 10;  /* every column of the work list */
     cell.appendChild(detailElement(row));
     tr.appendChild(cell);
     return tr;

@@ -21,6 +21,7 @@ import json
 from typing import TextIO
 
 from ..findings import SEVERITIES, Finding
+from ..model import envelope_key
 from . import ReportOptions
 from .common import ClaimGroup, ClaimView, SegmentView, claim_groups, date_span, fix_hint, text
 from .figures import Figures, amount_of, dollars, worst
@@ -32,7 +33,7 @@ DETAIL_LIMIT = 10_000  # claims whose segments the page embeds
 DETAIL_CHARS = 14_000_000  # and at most this much of them: the page stays under 20 MB
 # Row layout, shared with the page's script (meta.fields), so the two cannot drift.
 FIELDS = ("file", "claim", "payer", "dos", "drugs", "charge", "rules", "worst", "errors",
-          "warnings", "infos", "key", "npi")
+          "warnings", "infos", "key", "npi", "submitter")
 
 
 def script_json(value) -> str:
@@ -77,9 +78,16 @@ def claim_key(file_number: int, first_index: int) -> str:
     return f"{file_number}-{first_index}"
 
 
+def submitter_of(submitters: dict, interchange, group, transaction) -> tuple[str, str]:
+    """The claim's submitter (1000A NM109, NM103) from its file's map
+    (``FileResult.submitters``) by its set's control numbers; empty when unknown."""
+    found = submitters.get(envelope_key(interchange, group, transaction)) if submitters else None
+    return (text(found[0]), text(found[1])) if found else ("", "")
+
+
 # -- rows ------------------------------------------------------------------------------
 def _row(file_number: int, claim_id: str, findings: list[Finding], options: ReportOptions,
-         first_index: int) -> list:
+         first_index: int, submitters: dict) -> list:
     counts = dict.fromkeys(SEVERITIES, 0)
     rules: list[str] = []
     drugs: list[str] = []
@@ -96,7 +104,8 @@ def _row(file_number: int, claim_id: str, findings: list[Finding], options: Repo
             float(charge) if charge is not None else None, " ".join(rules),
             SEVERITIES.index(worst(s for s, n in counts.items() if n)), counts["error"],
             counts["warning"], counts["info"], claim_key(file_number, first_index),
-            text(next((f.billing_npi for f in findings if f.billing_npi), "") or "")]
+            text(next((f.billing_npi for f in findings if f.billing_npi), "") or ""),
+            submitter_of(submitters, first.interchange, first.group, first.transaction)[0]]
 
 
 def write_rows(out: TextIO, report, numbers: Figures, options: ReportOptions) -> None:
@@ -111,7 +120,8 @@ def write_rows(out: TextIO, report, numbers: Figures, options: ReportOptions) ->
             severity = worst(f.severity for f in group.findings)
             if not options.listed(severity) or not quota.take(severity):
                 continue
-            row = _row(number, group.claim_id, group.findings, options, group.first_index)
+            row = _row(number, group.claim_id, group.findings, options, group.first_index,
+                       result.submitters)
             out.write(("," if written else "") + script_json(row))
             written += 1
     out.write("]</script>\n")
@@ -128,8 +138,10 @@ def _segment(segment: SegmentView) -> list:
     return [segment.index, segment.text, [_finding(f) for f in segment.findings]]
 
 
-def _claim_meta(claim: ClaimView) -> str:
+def _claim_meta(claim: ClaimView, submitters: dict) -> str:
     isa, gs, st = (text(n) for n in claim.control_numbers)
+    ident, name = submitter_of(submitters, *claim.control_numbers)
+    submitter = " ".join(filter(None, (name, f"({ident})" if ident else ""))) or "unknown"
     charge = claim.charge
     payer = " ".join(filter(None, (text(claim.payer_name), f"({text(claim.payer_id)})"
                                    if claim.payer_id else "")))
@@ -139,7 +151,8 @@ def _claim_meta(claim: ClaimView) -> str:
     return (f"Claim {text(claim.claim_id)} · payer {payer or 'unknown'} · billing NPI "
             f"{text(claim.billing_npi) or 'unknown'} · date of service "
             f"{claim.service_dates or 'unknown'} · charge "
-            f"{dollars(charge) if charge is not None else 'unknown'}{policy} · ISA13 {isa} · "
+            f"{dollars(charge) if charge is not None else 'unknown'}{policy} · submitter "
+            f"{submitter} · ISA13 {isa} · "
             f"GS06 {gs}"
             f" · ST02 {st} · segments {claim.first_index}-{claim.last_index}")
 
@@ -153,7 +166,7 @@ def _line_charge(line) -> str:
     return dollars(charge) if charge is not None else ""
 
 
-def claim_detail(claim: ClaimView, changed: bool) -> dict:
+def claim_detail(claim: ClaimView, changed: bool, submitters: dict | None = None) -> dict:
     lines = [[text(line.number) if line.number is not None else None, line.hcpcs,
               [_segment(s) for s in line.segments], _line_charge(line)]
              for line in claim.lines if line.segments]
@@ -161,7 +174,7 @@ def claim_detail(claim: ClaimView, changed: bool) -> dict:
         lines.append([None, "", [[f.segment_index or 0, None, [_finding(f)]]
                                  for f in claim.unplaced], ""])
     checklist = claim.documentation_checklist()
-    detail = {"meta": _claim_meta(claim), "changed": changed, "lines": lines,
+    detail = {"meta": _claim_meta(claim, submitters or {}), "changed": changed, "lines": lines,
               "checklist": None}
     if checklist is not None:
         detail["checklist"] = {
@@ -181,7 +194,8 @@ class DetailWriter:
         self.quota = Quota(dict(self.rows.allowed), DETAIL_LIMIT)
         self.claims = self.chars = self.skipped = 0
 
-    def claim(self, file_number: int, claim: ClaimView, changed: bool) -> None:
+    def claim(self, file_number: int, claim: ClaimView, changed: bool,
+              submitters: dict | None = None) -> None:
         severity = worst(f.severity for f in claim.findings)
         if not self.options.listed(severity) or not self.rows.take(severity):
             return  # not a row of the work list
@@ -189,5 +203,5 @@ class DetailWriter:
             self.skipped += 1
             return
         self.chars += data_block(self.out, "claim-" + claim_key(file_number, claim.first_index),
-                                 claim_detail(claim, changed))
+                                 claim_detail(claim, changed, submitters))
         self.claims += 1
