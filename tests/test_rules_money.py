@@ -163,6 +163,6 @@ def test_mod007_rejects_the_claim_in_the_277ca_on_its_jw_line(tmp_path, monkeypa
     claim = claims_of(valid(result.output))["C2"]
     assert status_table().for_rule("MOD007").composite() == "A8:476"
     assert [s[1] for s in claim["stc"]] == ["A8:476"]
-    assert claim["stc"][0][-1].startswith("MOD007 line 2 ")
+    assert claim["stc"][0][-1].startswith("MOD007 line 2; ")
     [line] = claim["lines"]
     assert line["svc"][1] == "HC:J2350:JW"
