@@ -147,8 +147,8 @@ def waste_beyond_fewest_containers(ctx):
     units are more than what those containers leave: 600 administered + JW
     300 from 300 mg vials bills a third vial; 450 + JW 450 bills 300 too
     many (450 + JW 150 is right).  Reported once per drug and date, on the
-    first JW line, naming the containers.  Only for payers whose profile has
-    `jw_jz`.
+    first JW line, naming the containers.  Only where the claim's payer policy
+    puts JW/JZ in scope (`edi837 policy`).
     Why: units billed must correspond with the smallest dose (vials)
     available that could provide the dose (Oregon Medicaid NDC FAQ); billing
     waste that was not permitted is an overpayment (Noridian "Modifier JZ";
