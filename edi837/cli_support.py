@@ -251,3 +251,7 @@ def load_table_or_exit(extra: tuple[Path, ...], refdata: Path | None = None):
         for line in exc.lines if isinstance(exc, DrugTableError) else (str(exc),):
             complain(line)
         sys.exit(EXIT_TROUBLE)
+    except OSError as exc:  # a reference data folder this user cannot read, say
+        complain(f"cannot read {exc.filename or 'the drug table or reference data'}: "
+                 f"{exc.strerror or exc} (--refdata, $EDI837_REFDATA, or the per-user folder)")
+        sys.exit(EXIT_TROUBLE)

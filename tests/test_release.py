@@ -192,3 +192,18 @@ def test_an_output_whose_extension_names_no_format_is_misuse(tmp_path):
     assert (tmp_path / "report.pdf").read_text().lstrip().startswith("{")
     result = runner.invoke(commands, ["validate", sample, "-o", str(tmp_path / "ig.docx")])
     assert result.exit_code == 2 and "ig.docx" in result.output
+
+
+def test_a_reference_data_folder_that_cannot_be_read_is_named_with_status_2(monkeypatch):
+    """Not an internal error: the operator can fix the folder's permissions."""
+    import edi837.refdata
+    from click.testing import CliRunner
+
+    def unreadable(folder=None):
+        raise PermissionError(13, "Permission denied", "/srv/edi837/refdata/refdata.sqlite3")
+
+    monkeypatch.setattr(edi837.refdata, "reference_for", unreadable)
+    result = CliRunner().invoke(commands, ["drugs", "J2350"])
+    assert result.exit_code == 2
+    assert "cannot read /srv/edi837/refdata/refdata.sqlite3: Permission denied" in result.output
+    assert "internal error" not in result.output
