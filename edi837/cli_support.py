@@ -252,6 +252,10 @@ def load_table_or_exit(extra: tuple[Path, ...], refdata: Path | None = None):
             complain(line)
         sys.exit(EXIT_TROUBLE)
     except OSError as exc:  # a reference data folder this user cannot read, say
+        from .entry import PACKAGE_DIR
+
+        if exc.filename and Path(str(exc.filename)).resolve().is_relative_to(PACKAGE_DIR):
+            raise  # a file of the package itself: a broken install (edi837.entry says so)
         complain(f"cannot read {exc.filename or 'the drug table or reference data'}: "
                  f"{exc.strerror or exc} (--refdata, $EDI837_REFDATA, or the per-user folder)")
         sys.exit(EXIT_TROUBLE)
