@@ -18,6 +18,13 @@ def is_ndc11(text: str) -> bool:
     return len(text) == 11 and text.isascii() and text.isdigit()
 
 
+def ndc11_of(text: str) -> str | None:
+    """An NDC as billed, as 11 digits: itself when it is already, else converted from an
+    unambiguous hyphenated form (:func:`to_ndc11`), else None."""
+    text = text.strip()
+    return text if is_ndc11(text) else to_ndc11(text)
+
+
 def to_ndc11(text: str) -> str | None:
     """The 11-digit form of a hyphenated NDC (10 or 11 digits), or None.
 

@@ -45,6 +45,7 @@ class ClaimShapes:
             changes.update(table.reference.change_dates)
         self._changes = tuple(sorted(changes))
         self._fired: dict[tuple, frozenset[str]] = {}
+        self._dates: dict[tuple[str, str, str], tuple] = {}  # (HCPCS, NDC, date) -> token
         self._table = table
 
     def _period(self, text: str) -> int | None:
@@ -62,9 +63,10 @@ class ClaimShapes:
             return token
 
         line_date = claim.line_date
-        dates_token = self._table.dates_token
+        dates_token = self._dates_token
         return (
-            claim.kind, policy.shape_id, tuple(d.code for d in claim.diagnoses), claim.facility_code,
+            claim.kind, policy.shape_id, tuple(d.code for d in claim.diagnoses),
+            claim.facility_code,
             claim.frequency, claim.payer_responsibility,  # DOC001: not on voids, secondaries
             claim.billing_provider.entity_type if claim.billing_provider else None,
             claim.rendering is not None, claim.attending is not None,
@@ -79,9 +81,22 @@ class ClaimShapes:
                    line.referring is not None)
                   for line in claim.lines),
             # DOS002 / NDC009: each line's date against its code's and its NDC's dates
-            tuple(dates_token(line.procedure, line.ndc.strip(), parse_date(line_date(line)))
+            tuple(dates_token(line.procedure, line.ndc, line_date(line))
                   for line in claim.lines),
         )
+
+    def _dates_token(self, hcpcs: str, ndc: str, day: str) -> tuple:
+        """The drug table's dates token of a line, once per HCPCS, NDC and date: a night
+        repeats a few of each (a lookup in the code's and the NDC's dates otherwise runs
+        for every line of every claim)."""
+        key = (hcpcs, ndc, day)
+        token = self._dates.get(key)
+        if token is None:
+            if len(self._dates) >= MAX_SHAPES:
+                self._dates.clear()
+            token = self._dates[key] = self._table.dates_token(hcpcs, ndc.strip(),
+                                                               parse_date(day))
+        return token
 
     def fired(self, shape: tuple) -> frozenset[str] | None:
         """Codes of the rules that raised findings on this shape (empty: clean),

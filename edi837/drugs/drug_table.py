@@ -14,7 +14,7 @@ from types import MappingProxyType
 from typing import Any
 
 from ..model import parse_date, parse_decimal
-from ..ndc import is_ndc11, to_ndc11
+from ..ndc import ndc11_of
 from .drug import Drug
 from .model import AdministrationCode, DateWindow, Ndc, Policy
 
@@ -161,8 +161,7 @@ class DrugTable:
         if day is None:
             return ()
         code = self.code_dates(hcpcs)
-        if ndc and not is_ndc11(ndc):
-            ndc = to_ndc11(ndc)
+        ndc = ndc11_of(ndc) if ndc else None
         package = self.ndc_dates(ndc) if ndc else None
         return (code is None or code.holds(day), package is None or package.holds(day))
 

@@ -21,7 +21,7 @@ from decimal import Decimal
 from functools import lru_cache, reduce
 
 from ..findings import ERROR
-from ..ndc import is_ndc11, to_ndc11
+from ..ndc import ndc11_of
 from . import CLAIM, rule
 from .groups import (billed_container_amounts, group_units, is_discarded, number,
                      required_groups)
@@ -120,7 +120,7 @@ def un_quantities_fit(drug, ndc: str, lines, units: Decimal, quantity: Decimal) 
     if not _close(quantity, math.ceil(units / size)):
         return False
     same = [line.units_value for line in lines
-            if line.drug is not None and _ndc11(line.drug.ndc) == ndc]
+            if line.drug is not None and ndc11_of(line.drug.ndc) == ndc]
     if any(value is None or value <= 0 for value in same):
         return True  # a line without usable units: NDC005/UNT003 say so; stay quiet
     return sum(math.ceil(value / size) for value in same) == math.ceil(sum(same) / size)
@@ -128,11 +128,6 @@ def un_quantities_fit(drug, ndc: str, lines, units: Decimal, quantity: Decimal) 
 
 def _close(quantity: Decimal, expected: Decimal | int) -> bool:
     return abs(quantity - expected) <= Decimal("0.001") * max(Decimal(expected), 1)
-
-
-def _ndc11(ndc: str) -> str | None:
-    ndc = ndc.strip()
-    return ndc if is_ndc11(ndc) else to_ndc11(ndc)
 
 
 @rule("MOD007", ERROR, scope=CLAIM)

@@ -12,7 +12,7 @@ date (J2351's effective date is unconfirmed), nothing is flagged.
 from __future__ import annotations
 
 from ..findings import ERROR
-from ..ndc import is_ndc11, to_ndc11
+from ..ndc import ndc11_of
 from . import rule
 
 
@@ -121,8 +121,7 @@ def ndc_not_marketed_on_date(ctx):
     drug_id, day = ctx.line.drug, ctx.date
     if drug_id is None or day is None:
         return
-    ndc = drug_id.ndc.strip()
-    ndc = ndc if is_ndc11(ndc) else to_ndc11(ndc)
+    ndc = ndc11_of(drug_id.ndc)
     if ndc is None:
         return  # NDC002
     window = ctx.table.ndc_dates(ndc)

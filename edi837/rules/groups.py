@@ -7,7 +7,7 @@ from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from functools import lru_cache, reduce
 from typing import Iterator
 
-from ..ndc import is_ndc11, to_ndc11
+from ..ndc import ndc11_of
 
 DISCARDED, NOTHING_DISCARDED = "JW", "JZ"
 _MAX_SEARCH = 1_000_000
@@ -123,8 +123,7 @@ def billed_container_amounts(drug, lines) -> tuple[Decimal, ...]:
     """
     amounts = set()
     for line in lines:
-        ndc = line.ndc.strip()
-        ndc = ndc if is_ndc11(ndc) else to_ndc11(ndc)
+        ndc = ndc11_of(line.ndc)
         package = drug.ndc(ndc) if ndc else None
         if package is None or not package.billable or not package.amount:
             return container_amounts(drug)

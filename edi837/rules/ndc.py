@@ -4,7 +4,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from ..findings import ERROR, WARNING, Edit, Fix
-from ..ndc import is_ndc11, readings, to_ndc11
+from ..ndc import is_ndc11, ndc11_of, readings, to_ndc11
 from . import rule
 from .containers import un_quantities_fit
 from .groups import number
@@ -12,8 +12,7 @@ from .groups import number
 
 def _ndc11(drug_id) -> str | None:
     """The NDC as 11 digits: as billed, or converted from an unambiguous hyphenated form."""
-    ndc = drug_id.ndc.strip()
-    return ndc if is_ndc11(ndc) else to_ndc11(ndc)
+    return ndc11_of(drug_id.ndc)
 
 
 @rule("NDC001", ERROR, generic=True, by_policy=True)
