@@ -46,8 +46,7 @@ def summary_section(db, run_id: str, directory: Path | None = None) -> dict:
     claims with warnings only (``warned``, not held)."""
     as_of = date.fromisoformat(night_of(run_id))
     found = entries(db, Filters(), as_of=as_of)
-    resolved = [e for e in entries(db, Filters(all=True), as_of=as_of)
-                if e["resolved_by_run"] == run_id]
+    resolved = list(entries(db, Filters(all=True, resolved_by_run=run_id), as_of=as_of))
     total = totals(found)
     grouped = {kind: [{**row, "charges": _float(row["charges"])} for row in rows]
                for kind, rows in groups(found).items()}

@@ -102,13 +102,17 @@ def age_days(first_night: str, as_of: date | None = None) -> int:
 
 
 def cents(charge: str | None) -> Decimal:
+    """A claim's charge (CLM02 as written) in dollars and cents; 0 for one that is not a
+    finite number ("NaN", "1E+999"), which no total may take in."""
     try:
-        return Decimal(charge or "0")
+        value = Decimal(charge or "0")
     except InvalidOperation:
         return Decimal(0)
+    return value.quantize(Decimal("0.01")) if value.is_finite() and abs(value) < 10 ** 15 \
+        else Decimal(0)
 
 
-def _dict(cursor: sqlite3.Cursor, values: tuple) -> dict:
+def dict_row(cursor: sqlite3.Cursor, values: tuple) -> dict:
     return {column[0]: value for column, value in zip(cursor.description, values)}
 
 
@@ -208,7 +212,7 @@ def apply_file(db: sqlite3.Connection, claims: Iterable[dict], *, run_id: str, f
     ``db`` (the caller's transaction).  Returns how many were opened, resubmitted,
     resolved and voided."""
     factory = db.row_factory
-    db.row_factory = _dict
+    db.row_factory = dict_row
     try:
         step = _Apply(db, run_id=run_id, file=file, sha256=sha256)
         for claim in claims:

@@ -21,11 +21,6 @@ from .view import bucket
 WARNED_LIMIT = 40_000  # claims with warnings the page carries (as the per-file report)
 
 
-def _dollars(charge: str | None) -> Decimal:
-    value = cents(charge)
-    return value.quantize(Decimal("0.01")) if value.is_finite() else Decimal(0)
-
-
 def warned_claims(db, run_id: str, directory: Path) -> tuple[list[dict], int, Decimal]:
     """This run's claims with warnings and no error, in the order the files were
     taken (at most :data:`WARNED_LIMIT`), how many there were in all and their
@@ -43,12 +38,12 @@ def warned_claims(db, run_id: str, directory: Path) -> tuple[list[dict], int, De
             if fact["held"] or not fact.get("warnings"):
                 continue
             total += 1
-            charges += _dollars(fact["charge"])
+            charges += cents(fact["charge"])
             if len(found) >= WARNED_LIMIT:
                 continue
             found.append({
                 "claim_id": fact["claim_id"], "payer_id": fact["payer_id"],
-                "billing_npi": fact["billing_npi"], "charge": float(_dollars(fact["charge"])),
+                "billing_npi": fact["billing_npi"], "charge": float(cents(fact["charge"])),
                 "rules": fact["warnings"], "first_run": run_id, "age_days": 0,
                 "resubmissions": 0, "payer_name": fact["payer_name"] or "",
                 "submitter": fact.get("submitter") or "",

@@ -12,7 +12,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Iterator
 
-from .store import OPEN, age_days, cents, has_queue
+from .store import OPEN, dict_row, age_days, cents, has_queue
 
 AGE_BUCKETS = ((0, 0, "today"), (1, 7, "1-7 days"), (8, 30, "8-30 days"),
                (31, 90, "31-90 days"), (91, None, "over 90 days"))
@@ -30,6 +30,7 @@ class Filters:
     claim: str | None = None
     min_age: int | None = None
     all: bool = False  # resolved, voided and closed entries too
+    resolved_by_run: str | None = None  # only those this run resolved
 
     def where(self) -> tuple[str, list]:
         parts, values = [], []
@@ -37,7 +38,8 @@ class Filters:
             parts.append("status = ?")
             values.append(OPEN)
         for column, value in (("payer_id", self.payer), ("billing_npi", self.npi),
-                              ("submitter", self.submitter), ("claim_id", self.claim)):
+                              ("submitter", self.submitter), ("claim_id", self.claim),
+                              ("resolved_by_run", self.resolved_by_run)):
             if value is not None:
                 parts.append(f"{column} = ?")
                 values.append(value)
@@ -51,17 +53,13 @@ class Filters:
         return (" WHERE " + " AND ".join(parts)) if parts else "", values
 
 
-def _row(cursor: sqlite3.Cursor, values: tuple) -> dict:
-    return {column[0]: value for column, value in zip(cursor.description, values)}
-
-
 def _query(db: sqlite3.Connection, sql: str, values) -> Iterator[dict]:
     """Rows as dicts whatever the connection's row factory (the ledger has its own)."""
     cursor = db.cursor()
     cursor.row_factory = None
     cursor.execute(sql, values)
     for row in cursor:
-        yield _row(cursor, row)
+        yield dict_row(cursor, row)
 
 
 def entries(db: sqlite3.Connection, filters: Filters = Filters(), *,
