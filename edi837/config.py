@@ -52,13 +52,11 @@ from pathlib import Path
 from typing import Iterable
 
 from . import tomlfile
+from .checklist import CHECKLIST, ITEMS
 from .findings import SEVERITIES
 
 DEFAULT_FILE = "edi837.toml"
 NDC_REQUIRED = ("table", "j-codes")
-
-
-_CHECKLIST, _CHECKLIST_ITEMS = "DOC000", frozenset(("DOC001", "DOC002", "DOC003", "DOC004"))
 
 
 class ConfigError(Exception):
@@ -195,14 +193,15 @@ class Config:
         select = (profile.select if profile and profile.select else ()) or self.select
         # DOC000 is the DOC notes as one checklist (edi837.checklist): selecting it
         # runs the DOC rules, ignoring it drops those not named on their own
-        checklist = code in _CHECKLIST_ITEMS
+        checklist = code in ITEMS
         if select and not matches(code, select) and \
-                not (checklist and matches(_CHECKLIST, select)):
+                not (checklist and matches(CHECKLIST, select)):
             return False
-        if matches(code, self.ignore) or (checklist and _CHECKLIST in self.ignore
-                                          and code not in select):
-            return False
-        return not (profile and matches(code, profile.ignore))
+        for ignore in (self.ignore, profile.ignore if profile else ()):
+            if matches(code, ignore) or (checklist and matches(CHECKLIST, ignore)
+                                         and code not in select):
+                return False
+        return True
 
     def severity_of(self, code: str, default: str, profile: Profile | None = None) -> str:
         if profile and code in profile.severity:

@@ -103,6 +103,15 @@ def test_select_doc000_runs_the_checklist_and_ignore_drops_it(tmp_path):
         [("DOC003", "C1", None)]
 
 
+def test_a_payer_profile_ignoring_doc000_drops_its_claims_checklist(tmp_path):
+    config = parse_config({"profiles": [{"name": "p", "payer_ids": ["PAYER01"],
+                                         "ignore": ["DOC000"]}]})
+    assert doc(check(tmp_path, NOTED, config)) == []
+    other = parse_config({"profiles": [{"name": "p", "payer_ids": ["ELSEWHERE"],
+                                        "ignore": ["DOC000"]}]})
+    assert doc(check(tmp_path, NOTED, other)) == [("DOC000", "C1", None)]
+
+
 def test_the_historys_first_dose_note_joins_the_claims_checklist(tmp_path):
     store = HistoryStore.open(tmp_path / "h.sqlite3", secrets.token_bytes(32))
     try:
