@@ -114,6 +114,13 @@ def _table(drug_tables: Iterable[str | Path], refdata: str | Path | None = None)
     except (DrugTableError, RefDataError) as exc:
         lines = exc.lines if isinstance(exc, DrugTableError) else (str(exc),)
         raise OptionsError("; ".join(lines), lines) from None
+    except OSError as exc:  # a reference data folder this user cannot read, say
+        from .entry import PACKAGE_DIR
+
+        if exc.filename and Path(str(exc.filename)).resolve().is_relative_to(PACKAGE_DIR):
+            raise  # a file of the package itself: a broken install (edi837.entry says so)
+        raise OptionsError(f"cannot read {exc.filename or 'the reference data'}: "
+                           f"{exc.strerror or exc}") from None
 
 
 def _config(config: str | Path | None, select: Codes = None, ignore: Codes = None,

@@ -207,3 +207,18 @@ def test_a_reference_data_folder_that_cannot_be_read_is_named_with_status_2(monk
     assert result.exit_code == 2
     assert "cannot read /srv/edi837/refdata/refdata.sqlite3: Permission denied" in result.output
     assert "internal error" not in result.output
+
+
+def test_fix_names_a_reference_data_folder_that_cannot_be_read(monkeypatch, tmp_path):
+    """fix runs through edi837.api: the same status 2 and message as check's."""
+    import edi837.refdata
+    from click.testing import CliRunner
+
+    def unreadable(folder=None):
+        raise PermissionError(13, "Permission denied", "/srv/edi837/refdata/refdata.sqlite3")
+
+    monkeypatch.setattr(edi837.refdata, "reference_for", unreadable)
+    result = CliRunner().invoke(commands, ["fix", str(SAMPLES / "837p-j2350-clean.edi"),
+                                           "--out-dir", str(tmp_path / "out")])
+    assert result.exit_code == 2, result.output
+    assert "cannot read /srv/edi837/refdata/refdata.sqlite3: Permission denied" in result.output

@@ -85,9 +85,7 @@ DEFAULT_OPTIONS = ReportOptions()
 def writer(name: str, *extensions: str) -> Callable:
     def register(function: Callable[..., None]) -> Callable:
         _LOADED[name] = function
-        for ext in extensions:
-            EXTENSIONS.setdefault(ext, name)
-        for ext in extensions:
+        for ext in extensions:  # a format registered outside FORMATS (tests, plug-ins)
             EXTENSIONS[ext] = name
         return function
     return register

@@ -12,10 +12,10 @@ from functools import lru_cache
 
 from ..claims import CLAIM_PROVIDERS, LINE_PROVIDERS
 from ..findings import INFO
+from ..history.records import VOID  # CLM05-3: a void bills nothing
 from . import CLAIM, rule
 
 DISCARDED = "JW"  # CMS modifier: drug amount discarded, not administered
-VOID = "8"  # CLM05-3: a void bills nothing
 
 
 def first_dose_notes_apply(frequency: str, responsibility: str) -> bool:

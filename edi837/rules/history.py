@@ -155,7 +155,7 @@ def _billed_by_another_provider(ctx, position: int, line) -> None:
 
 
 @rule("HIS002", WARNING, scope=HISTORY)
-def doseout_of_schedule(ctx):
+def dose_out_of_schedule(ctx):
     """Dose out of schedule, by the drug table's schedule data.
 
     What it does: for a drug with a schedule in the drug table (J2350: a
