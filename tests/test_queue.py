@@ -262,7 +262,7 @@ def test_a_claim_with_warnings_only_is_written_for_the_page_and_never_queued(tmp
                                   found("ADM001", "warning", "E1", 10),
                                   found("ADM001", "warning", "W1", 30),
                                   found("DOC001", "info", "I1", 50)],
-                             path=str(tmp_path / "none.edi"), persistent=False))
+                             persistent=False))
     assert [(f["claim_id"], f["held"], f["rules"], f["warnings"], f.get("listed"))
             for f in facts] == [("E1", True, ["NDC002"], ["ADM001"], None),
                                 ("W1", False, [], ["ADM001"], True)]
@@ -275,3 +275,23 @@ def test_a_claim_with_warnings_only_is_written_for_the_page_and_never_queued(tmp
                         sha256="b")
     assert not any(counts.values())
     assert db.execute("SELECT status FROM queue_claims").fetchall() == [("open",)]
+
+
+def test_each_held_claim_names_the_submitter_of_its_own_transaction_set():
+    """A file may carry sets of several submitters: each claim's submitter is its set's,
+    as the reader found it (FileResult.submitters), not the file's first 1000A."""
+    from edi837.findings import Finding
+    from edi837.model import envelope_key
+    from edi837.queue.facts import claim_facts
+
+    def held(claim_id, first, transaction):
+        return Finding("NDC002", "error", "m", "f.edi", claim_id=claim_id, claim_first=first,
+                       interchange="000000001", group="1", transaction=transaction,
+                       payer_id="PAYER01", billing_npi="1234567893", claim_charge="75")
+
+    submitters = {envelope_key("000000001", "1", "0001"): ["SUB0001", "FIRST SENDER"],
+                  envelope_key("000000001", "1", "0002"): ["SUB0002", "SECOND SENDER"]}
+    facts = claim_facts([], [held("A1", 10, "0001"), held("B1", 90, "0002")],
+                        submitters=submitters, persistent=False)
+    assert [(f["claim_id"], f["submitter"], f["submitter_name"]) for f in facts] == [
+        ("A1", "SUB0001", "FIRST SENDER"), ("B1", "SUB0002", "SECOND SENDER")]

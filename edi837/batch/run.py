@@ -214,7 +214,7 @@ class Worker:
                 if trouble and problem is None:
                     problem, log_problem = trouble, "277CA not written (see the summary)"
             if not quarantine_it:  # its claims, held or not, for the work queue
-                self._queue_facts(result.findings, work, out_dir, job.path)
+                self._queue_facts(result.findings, work, out_dir, result.submitters)
         except OSError:
             raise  # the disk, not this file (full? read-only?): stop; the next start rolls back
         except Exception as exc:  # a report writer failed on this file
@@ -266,14 +266,14 @@ class Worker:
         return {"store": settings.history_store, "lasting": True,
                 "key_fingerprint": fingerprint(settings.history_key)}
 
-    def _queue_facts(self, findings, work: Path, out_dir: Path, path: str) -> None:
+    def _queue_facts(self, findings, work: Path, out_dir: Path, submitters: dict) -> None:
         """``queue.jsonl`` beside the reports: the work queue takes it when the file
         is done (``edi837.queue``)."""
         from ..history.handover import read_records
         from ..queue.facts import QUEUE_FILE, claim_facts, write_facts
 
         records = read_records(work / RECORDS) if (work / RECORDS).exists() else ()
-        write_facts(claim_facts(records, findings, path=path,
+        write_facts(claim_facts(records, findings, submitters=submitters,
                                 persistent=self.settings.history_persistent),
                     out_dir / QUEUE_FILE)
 

@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from ..findings import ERROR, WARNING
+from ..model import envelope_key
 
 QUEUE_FILE = "queue.jsonl"  # beside a file's reports in OUTDIR/<run-id>/files/<name>/
-HEAD_BYTES = 1 << 16  # the submitter loop sits in the first segments of a file
 
 
 def service_key(patient: str, payer_id: str, billing_npi: str, date: str, hcpcs: str) -> str:
@@ -35,32 +35,20 @@ def service_key(patient: str, payer_id: str, billing_npi: str, date: str, hcpcs:
     return hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()[:32]
 
 
-def submitter_of(path: str | Path) -> tuple[str, str]:
-    """The file's submitter (1000A NM1*41: NM109 id, NM103 name), from its first
-    64 KB; empty strings when it is not there."""
-    try:
-        with open(path, "rb") as handle:
-            head = handle.read(HEAD_BYTES).decode("latin-1")
-    except OSError:
-        return "", ""
-    start = head.find("ISA")
-    if start < 0 or len(head) < start + 106:
-        return "", ""
-    separator, terminator = head[start + 3], head[start + 105]
-    for segment in head[start:].split(terminator):
-        fields = segment.strip().split(separator)
-        if fields[0] == "NM1" and len(fields) > 1 and fields[1] == "41":
-            name = fields[3] if len(fields) > 3 else ""
-            ident = fields[9] if len(fields) > 9 else ""
-            return ident.strip(), name.strip()
-    return "", ""
-
-
-def claim_facts(records: Iterable, findings: Iterable, *, path: str,
+def claim_facts(records: Iterable, findings: Iterable, *, submitters: dict | None = None,
                 persistent: bool) -> Iterator[dict]:
     """One dict per claim of a checked file: the drug claims of its history records
     (``edi837.history.records.ClaimRecord``), held when an error finding sits on
-    them, and any other claim an error finding holds."""
+    them, and any other claim an error finding holds.  ``submitters``: the file's
+    submitter (1000A NM109, NM103) of each transaction set, as the reader found them
+    (``FileResult.submitters``): a file may carry sets of several submitters."""
+    submitters = submitters or {}
+
+    def submitter(where) -> tuple[str, str]:
+        found = submitters.get(envelope_key(where.interchange, where.group,
+                                            where.transaction))
+        return (found[0], found[1]) if found else ("", "")
+
     errors: dict[int | tuple, list] = {}
     warned: dict[int | tuple, list] = {}  # a claim's warnings (the run's own work list)
     for finding in findings:
@@ -69,7 +57,6 @@ def claim_facts(records: Iterable, findings: Iterable, *, path: str,
         key = finding.claim_first if finding.claim_first is not None else \
             ("id", finding.claim_id, finding.payer_id or "", finding.billing_npi or "")
         (errors if finding.severity == ERROR else warned).setdefault(key, []).append(finding)
-    submitter_id, submitter_name = submitter_of(path)
     seen = set()
     for record in records:
         held = errors.get(record.first_index, [])
@@ -80,7 +67,7 @@ def claim_facts(records: Iterable, findings: Iterable, *, path: str,
             if persistent else []
         yield _facts(record.claim_id, record.payer_id, record.payer_name, record.billing_npi,
                      record.charge, record.frequency, patient, services, held,
-                     submitter_id, submitter_name, warned.get(record.first_index, ()))
+                     *submitter(record), warned.get(record.first_index, ()))
     for key, held in errors.items():
         if key in seen:
             continue
@@ -88,15 +75,15 @@ def claim_facts(records: Iterable, findings: Iterable, *, path: str,
         first = held[0]
         yield _facts(first.claim_id, first.payer_id or "", first.payer_name or "",
                      first.billing_npi or "", first.claim_charge or "", "", "", [], held,
-                     submitter_id, submitter_name, warned.get(key, ()))
+                     *submitter(first), warned.get(key, ()))
     for key, warnings in warned.items():
         if key in seen:
             continue
         first = warnings[0]
         charge = next((f.claim_charge for f in warnings if f.claim_charge), "")
         yield {**_facts(first.claim_id, first.payer_id or "", first.payer_name or "",
-                        first.billing_npi or "", charge, "", "", [], [], submitter_id,
-                        submitter_name, warnings), "listed": True}
+                        first.billing_npi or "", charge, "", "", [], [], *submitter(first),
+                        warnings), "listed": True}
 
 
 def _facts(claim_id, payer_id, payer_name, npi, charge, frequency, patient, services,
