@@ -68,15 +68,23 @@ def _connect(out: str, *, write: bool = False) -> sqlite3.Connection:
     if not path.is_file():
         complain(f"{out}: no {LEDGER} here: not the --out folder of edi837 batch?")
         sys.exit(EXIT_TROUBLE)
-    try:
+    from .batch.ledger import LEDGER_TABLES, LEDGER_VERSION
+    from .dbfiles import DatabaseRefused, connect, newer
+
+    try:  # a database of something else, or of a newer edi837, is refused untouched
+        db, _ = connect(path, what="batch ledger", mine=LEDGER_TABLES, read_only=not write,
+                        timeout=30)
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        if version > LEDGER_VERSION:
+            db.close()
+            raise newer(path, "batch ledger", version, LEDGER_VERSION)
         if write:
             from .queue.store import ensure_schema
 
-            db = sqlite3.connect(path, isolation_level=None, timeout=30)
             ensure_schema(db)
-        else:
-            db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
-        db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+    except DatabaseRefused as exc:
+        complain(str(exc))
+        sys.exit(EXIT_TROUBLE)
     except sqlite3.DatabaseError as exc:
         complain(f"{path}: cannot read the ledger: {exc}")
         sys.exit(EXIT_TROUBLE)

@@ -295,3 +295,31 @@ def test_each_held_claim_names_the_submitter_of_its_own_transaction_set():
                         submitters=submitters, persistent=False)
     assert [(f["claim_id"], f["submitter"], f["submitter_name"]) for f in facts] == [
         ("A1", "SUB0001", "FIRST SENDER"), ("B1", "SUB0002", "SECOND SENDER")]
+
+
+@pytest.mark.parametrize("command", [["close", "C1", "--reason", "paid"], ["list"],
+                                     ["note", "C1", "called"]])
+def test_a_ledger_of_something_else_is_refused_untouched(tmp_path, command):
+    """`queue` opens the ledger as batch does: a foreign SQLite file named ledger.sqlite3
+    gets no queue tables, and one of a newer edi837 is refused too."""
+    foreign = tmp_path / "ledger.sqlite3"
+    db = sqlite3.connect(foreign)
+    db.execute("CREATE TABLE invoices (id INTEGER)")
+    db.commit()
+    db.close()
+    before = foreign.read_bytes()
+    result = CliRunner().invoke(main, ["queue", command[0], "--out", str(tmp_path),
+                                       *command[1:]])
+    assert result.exit_code == 2, result.output
+    assert "a SQLite database of something else" in result.output
+    assert foreign.read_bytes() == before
+    newer = tmp_path / "newer"
+    newer.mkdir()
+    db = sqlite3.connect(newer / "ledger.sqlite3")
+    db.execute("CREATE TABLE runs (run_id TEXT)")
+    db.execute("PRAGMA user_version = 99")
+    db.commit()
+    db.close()
+    result = CliRunner().invoke(main, ["queue", command[0], "--out", str(newer),
+                                       *command[1:]])
+    assert result.exit_code == 2 and "written by a newer edi837" in result.output
