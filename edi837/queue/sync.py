@@ -15,7 +15,7 @@ from pathlib import Path
 from ..batch.ledger import DONE, DONE_CONTENT, FILES_DIR, Ledger
 from ..batch.names import as_text
 from .facts import QUEUE_FILE, read_facts
-from .store import apply_file
+from .store import OpenIndex, apply_file
 
 log = logging.getLogger("edi837.batch")
 
@@ -23,6 +23,7 @@ log = logging.getLogger("edi837.batch")
 def sync_run(ledger: Ledger, run_id: str, out: Path) -> dict:
     """Apply the run's done, checked inputs to the queue; the counts of what changed."""
     counts = {"opened": 0, "resubmitted": 0, "resolved": 0, "voided": 0}
+    index = None
     rows = ledger.db.execute(
         "SELECT id, name, sha256 FROM inputs WHERE run_id = ? AND state = ? "
         "AND outcome IN (?, ?) AND id NOT IN (SELECT input_id FROM queue_inputs) "
@@ -32,9 +33,10 @@ def sync_run(ledger: Ledger, run_id: str, out: Path) -> dict:
         with ledger.transaction() as db:
             seen = [0]
             if path.exists():
+                index = index or OpenIndex(db)  # read once for the run's files
                 for key, n in apply_file(db, _counted(read_facts(path), seen), run_id=run_id,
                                          file=as_text(row["name"]),
-                                         sha256=row["sha256"]).items():
+                                         sha256=row["sha256"], index=index).items():
                     counts[key] += n
             db.execute("INSERT INTO queue_inputs (input_id, run_id, claims) VALUES (?, ?, ?)",
                        (row["id"], run_id, seen[0]))
