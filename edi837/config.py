@@ -252,14 +252,14 @@ def _payer_ids(value, where: str) -> tuple[str, ...]:
 def check_filing_indicators(value, where: str) -> tuple[str, ...]:
     """SBR09 codes, upper case; one that X12 does not define (a typo such as "C1")
     would match no claim and silently leave the payer's rule off: refused."""
-    from .policy import shipped_data
+    from .policy import shipped_policies
 
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list):
         raise ConfigError(f"{where}: expected a list of SBR09 codes such as \"MC\"")
     codes = tuple(str(v).strip().upper() for v in value)
-    known = shipped_data().get("filing_indicator_codes", {}).get("codes", [])
+    known = shipped_policies().filing_codes
     for raw, code in zip(value, codes):
         if known and code not in known:
             close = difflib.get_close_matches(code, known, n=3, cutoff=0.5)

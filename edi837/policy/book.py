@@ -45,6 +45,7 @@ class PolicyBook:
     payer_ids: dict  # payer id -> ClassEntry
     out_of_scope: Requirement  # settings where JW/JZ never apply
     policies: dict  # payer class -> Policy
+    filing_codes: tuple[str, ...] = ()  # every SBR09 code X12 defines (a typo is refused)
 
     def payer_class(self, filing_indicator: str, payer_id: str = "") -> str:
         """The payer class of a claim: the payer-id list's, else SBR09's, else "other"."""
@@ -125,7 +126,8 @@ def build_book(data: dict[str, Any]) -> PolicyBook:
             tuple(map(_requirement, body["ndc"])),
             tuple(map(_requirement, body.get("jw_denied", []))))
     return PolicyBook(data["version"], _date(data["updated"]), filing, payer_ids,
-                      out_of_scope, policies)
+                      out_of_scope, policies,
+                      tuple(data.get("filing_indicator_codes", {}).get("codes", ())))
 
 
 def payer_class(filing_indicator: str, payer_id: str = "") -> str:
