@@ -43,11 +43,6 @@ def rows(text: str, problems: Problems):
         yield (code, int(billable), short.strip() or None, (long or "").strip() or None)
 
 
-# A release lists about 74,000 billable codes; a file with far fewer is a part, an
-# extract or a test file, and every code it lacks would be reported DX002.
-MIN_BILLABLE = 10_000
-
-
 def counting_billable(facts, count: list[int]):
     """The rows of :func:`rows`, counting the billable ones into ``count[0]``."""
     for fact in facts:
@@ -55,7 +50,14 @@ def counting_billable(facts, count: list[int]):
         yield fact
 
 
+def min_billable() -> int:
+    """The fewest billable codes an order file may have without --force (limits.toml)."""
+    from .limits import limits
+
+    return limits().min_billable_icd10cm
+
+
 def too_small(billable: int) -> str:
     return (f"an ICD-10-CM order file with only {billable:,} billable codes (a release has "
-            f"about 74,000; at least {MIN_BILLABLE:,} expected): a part or a test file? Every "
+            f"about 74,000; at least {min_billable():,} expected): a part or a test file? Every "
             "code it lacks would become DX002.  Give --force to import it anyway")

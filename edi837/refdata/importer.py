@@ -74,7 +74,7 @@ def import_files(paths: Iterable[Path], directory: Path, *, effective: dt.date |
     ``effective`` overrides the date each file's content or name gives;
     ``kind`` says what the files are when their content leaves it open (an
     OPPS crosswalk whose title does not say OPPS).  An ICD-10-CM order file
-    with far fewer billable codes than a release (``icd10cm.MIN_BILLABLE``) is
+    with far fewer billable codes than a release (``[icd10cm] min_billable`` of limits.toml) is
     refused unless ``force``: every code it lacks would become DX002.  ``caps``: how
     far a ZIP member may inflate (:mod:`.sources`: members are streamed, never read
     whole).
@@ -183,7 +183,7 @@ def _import(store: ImportTransaction, source: Source, effective: dt.date | None,
     problems.check()
     if count == 0:
         raise RefDataError(source.name, f"{KINDS[kind]} with no rows to import")
-    if kind == "icd10cm" and billable[0] < icd10cm.MIN_BILLABLE and not force:
+    if kind == "icd10cm" and billable[0] < icd10cm.min_billable() and not force:
         raise RefDataError(source.name, icd10cm.too_small(billable[0]))
     store.set_counts(file_id, count, problems.skipped)
     return Outcome(source.name, "imported", kind, start, status, count, problems.skipped, note)

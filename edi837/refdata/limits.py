@@ -14,7 +14,7 @@ from functools import cache
 from importlib import resources
 
 from .. import tomlfile
-from .tabular import RefDataError
+from .errors import RefDataError
 
 LIMITS_FILE = "limits.toml"
 SCHEMA_FILE = "limits.schema.json"
@@ -36,13 +36,19 @@ class Range:
         return None
 
 
+def _latest(today: dt.date, years: int) -> dt.date:
+    """``years`` after ``today`` (the 28th for a 29th February or a 29th-31st)."""
+    return today.replace(year=today.year + years, day=min(today.day, 28))
+
+
 @dataclass(frozen=True)
 class Limits:
     numbers: dict[str, Range]
     earliest: dt.date
     years_ahead: int
-    days_earliest: dt.date = dt.date(1900, 1, 1)
-    days_years_ahead: int = 10
+    days_earliest: dt.date
+    days_years_ahead: int
+    min_billable_icd10cm: int
 
     def number(self, name: str) -> Range:
         return self.numbers[name]
@@ -52,7 +58,7 @@ class Limits:
         """Raise RefDataError when a file would take effect before ``earliest`` or more
         than ``years_ahead`` years after ``today``."""
         today = today or dt.date.today()
-        latest = today.replace(year=today.year + self.years_ahead, day=min(today.day, 28))
+        latest = _latest(today, self.years_ahead)
         if not self.earliest <= effective <= latest:
             raise RefDataError(name, f"takes effect {effective.isoformat()}, outside "
                                      f"{self.earliest.isoformat()} to {latest.isoformat()} "
@@ -66,7 +72,7 @@ def days_problem(first: dt.date | None, last: dt.date | None,
     outside ``[dates]`` of limits.toml, or a last day before the first."""
     found = limits()
     today = today or dt.date.today()
-    latest = today.replace(year=today.year + found.days_years_ahead, day=min(today.day, 28))
+    latest = _latest(today, found.days_years_ahead)
     for value in (first, last):
         if value is not None and not found.days_earliest <= value <= latest:
             return (f"{value.isoformat()} is outside {found.days_earliest.isoformat()} to "
@@ -89,4 +95,4 @@ def limits() -> Limits:
     effective = data["effective"]
     days = data["dates"]
     return Limits(numbers, effective["earliest"], effective["years_ahead"], days["earliest"],
-                  days["years_ahead"])
+                  days["years_ahead"], data["icd10cm"]["min_billable"])

@@ -200,9 +200,3 @@ def effective_date(text: str) -> dt.date | None:
 def is_preliminary(texts: tuple[str, ...]) -> bool:
     """CMS publishes the crosswalks as a preliminary file, then a final one, each quarter."""
     return any(re.search(r"prelim", text, re.I) for text in texts)
-
-
-# Reading files and ZIP members (streamed) is edi837.refdata.sources; its names stay
-# importable from here.
-from .sources import (MAX_MEMBER_BYTES, NOT_TABLES, Caps, Skipped, Source,  # noqa: E402,F401
-                      SourceText, decode, sources)
