@@ -21,7 +21,6 @@ ran on is shared, and the stage is single-threaded work in this process.
 from __future__ import annotations
 
 import argparse
-import io
 import secrets
 import sys
 import tempfile

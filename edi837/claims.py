@@ -16,18 +16,63 @@ from __future__ import annotations
 from pathlib import Path
 from typing import BinaryIO, Collection, Iterator
 
+from .envelopes import EnvelopeChecks
 from .extract import is_drug_line
 from .findings import ERROR, WARNING, Finding
-from .loops import (BHT, BILLING, CLAIM, CLAIM_PROVIDERS, CLM, CTP, DIAGNOSIS_QUALIFIERS, DMG,
-                    DRUG, DTP, ENVELOPE, GE, GS, GUIDES, HEADER, HI, HL, IEA, INTERCHANGE_LEVEL,
-                    ISA, ISA_FIELDS, LEVEL_STATE, LIN, LINE, LINE_END, LINE_OTHER, LINE_PROVIDER,
-                    LINE_PROVIDERS, LX, MAX_FIELDS, NM1, ORPHAN_LINE, OTHER_PAYER, PADDING,
-                    PATIENT, REF, SBR, SE, SERVICE, ST, SUBSCRIBER, VARIANTS, Hierarchy,
-                    SegmentIds, add_diagnoses, claim_problem, dispatch_table, glued_message,
-                    line_date, new_claim, provider)
-from .model import (Claim, DrugIdentification, Envelope, Person, Provider, ServiceLine,
-                    envelope_key)
-from .envelopes import EnvelopeChecks
+from .loops import (
+    BHT,
+    BILLING,
+    CLAIM,
+    CLAIM_PROVIDERS,
+    CLM,
+    CTP,
+    DIAGNOSIS_QUALIFIERS,
+    DMG,
+    DRUG,
+    DTP,
+    ENVELOPE,
+    GE,
+    GS,
+    GUIDES,
+    HEADER,
+    HI,
+    HL,
+    IEA,
+    INTERCHANGE_LEVEL,
+    ISA,
+    ISA_FIELDS,
+    LEVEL_STATE,
+    LIN,
+    LINE,
+    LINE_END,
+    LINE_OTHER,
+    LINE_PROVIDER,
+    LINE_PROVIDERS,
+    LX,
+    MAX_FIELDS,
+    NM1,
+    ORPHAN_LINE,
+    OTHER_PAYER,
+    PADDING,
+    PATIENT,
+    REF,
+    SBR,
+    SE,
+    SERVICE,
+    ST,
+    SUBSCRIBER,
+    VARIANTS,
+    Hierarchy,
+    SegmentIds,
+    add_diagnoses,
+    claim_problem,
+    dispatch_table,
+    glued_message,
+    line_date,
+    new_claim,
+    provider,
+)
+from .model import Claim, DrugIdentification, Envelope, Person, Provider, ServiceLine, envelope_key
 from .reader_findings import ReaderFindings
 from .x12.reader import SegmentReader, X12SyntaxError
 

@@ -13,11 +13,23 @@ from . import __version__
 from .cli_ack import Acknowledger, ack277_option
 from .cli_history import commit_history_or_exit, history_options, open_history_or_exit
 from .cli_parallel import check_parallel_options, parallel_options, run_parallel
-from .cli_support import (EXIT_OK, EXIT_TROUBLE, load_config_or_exit, load_table_or_exit,
-                          report_reader_errors, complain, output_stream, input_files,
-                          no_fast_option, quiet_option, refuse_outputs_over_inputs,
-                          refdata_option, report_options, report_targets,
-                          write_reports)
+from .cli_support import (
+    EXIT_OK,
+    EXIT_TROUBLE,
+    complain,
+    input_files,
+    load_config_or_exit,
+    load_table_or_exit,
+    no_fast_option,
+    output_stream,
+    quiet_option,
+    refdata_option,
+    refuse_outputs_over_inputs,
+    report_options,
+    report_reader_errors,
+    report_targets,
+    write_reports,
+)
 
 
 def _print_version(ctx: click.Context, param, value: bool) -> None:
@@ -439,20 +451,24 @@ def _parse_size(text: str) -> int:
 # Commands kept in modules of their own.
 from .cli_batch import batch  # noqa: E402
 from .cli_fix import fix  # noqa: E402
-from .cli_validate import validate  # noqa: E402
 from .cli_history import history  # noqa: E402
+from .cli_validate import validate  # noqa: E402
 
 main.add_command(fix)
 main.add_command(history)
 main.add_command(validate)
 main.add_command(batch)
 from .cli_refdata import refdata  # noqa: E402
+
 main.add_command(refdata)
 from .cli_ack import ack  # noqa: E402
+
 main.add_command(ack)
 from .cli_policy import policy  # noqa: E402
+
 main.add_command(policy)
 from .cli_queue import queue  # noqa: E402
+
 main.add_command(queue)
 
 if __name__ == "__main__":  # pragma: no cover

@@ -16,8 +16,16 @@ from pathlib import Path
 
 import click
 
-from .cli_support import (EXIT_FINDINGS, EXIT_OK, EXIT_TROUBLE, complain, input_files,
-                          load_config_or_exit, load_table_or_exit, parse_codes)
+from .cli_support import (
+    EXIT_FINDINGS,
+    EXIT_OK,
+    EXIT_TROUBLE,
+    complain,
+    input_files,
+    load_config_or_exit,
+    load_table_or_exit,
+    parse_codes,
+)
 
 
 class Acknowledger:
@@ -44,7 +52,8 @@ class Acknowledger:
         Returns the inputs that may be acknowledged."""
         from .acks import ControlNumberError
         from .acks.ack277 import ack_path
-        from .validate import Pyx12Missing, ack_path as path_999, require_pyx12, validate_paths
+        from .validate import Pyx12Missing, require_pyx12, validate_paths
+        from .validate import ack_path as path_999
 
         if not self._ready:
             try:

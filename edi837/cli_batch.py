@@ -13,8 +13,15 @@ from pathlib import Path
 import click
 
 from .cli_history import StoreParam
-from .cli_support import (EXIT_TROUBLE, complain, load_config_or_exit, load_table_or_exit,
-                          no_fast_option, parse_codes, quiet_option)
+from .cli_support import (
+    EXIT_TROUBLE,
+    complain,
+    load_config_or_exit,
+    load_table_or_exit,
+    no_fast_option,
+    parse_codes,
+    quiet_option,
+)
 
 
 class _Formatter(logging.Formatter):

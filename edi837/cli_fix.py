@@ -7,8 +7,15 @@ from pathlib import Path
 import click
 
 from .cli_ack import Acknowledger, ack277_option
-from .cli_support import (EXIT_OK, EXIT_TROUBLE, complain, load_config_or_exit,
-                          no_fast_option, parse_codes, quiet_option)
+from .cli_support import (
+    EXIT_OK,
+    EXIT_TROUBLE,
+    complain,
+    load_config_or_exit,
+    no_fast_option,
+    parse_codes,
+    quiet_option,
+)
 from .files import discover
 
 

@@ -50,10 +50,9 @@ def import_command(files: tuple[Path, ...], refdata: Path | None, effective, kin
     and nothing of the command is imported (exit status 2).  Importing the
     same file again changes nothing.
     """
+    from .progress import Progress, total_size, wanted
     from .refdata import RefDataError, default_directory, import_files, store_path
     from .refdata.sources import Caps
-
-    from .progress import Progress, total_size, wanted
 
     directory = refdata or default_directory()[0]
     progress = Progress(total_size(files), "edi837 refdata import", enabled=wanted(False))

@@ -6,8 +6,14 @@ from pathlib import Path
 
 import click
 
-from .cli_support import (EXIT_TROUBLE, complain, quiet_option, report_reader_errors,
-                          report_targets, write_reports)
+from .cli_support import (
+    EXIT_TROUBLE,
+    complain,
+    quiet_option,
+    report_reader_errors,
+    report_targets,
+    write_reports,
+)
 from .files import discover
 
 

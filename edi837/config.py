@@ -270,8 +270,9 @@ def check_filing_indicators(value, where: str) -> tuple[str, ...]:
 
 
 def _settings(value, where: str) -> tuple[str, ...]:
-    from .policy.model import normal_setting
     import re
+
+    from .policy.model import normal_setting
 
     if isinstance(value, str):
         value = [value]

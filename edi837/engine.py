@@ -22,16 +22,16 @@ from typing import Iterable, Iterator
 from . import __version__
 from .checklist import MARK, checklist_codes, fold, marked
 from .claims import ClaimReader
-from .files import HashingReader
-from .shapes import ClaimShapes
-from .store import FindingStore
 from .config import Config
 from .extract import is_drug_line
+from .files import HashingReader
 from .findings import ERROR, INFO, WARNING, Finding, Fix
 from .history import HistoryStage, HistoryStore
 from .model import Claim, ServiceLine, parse_date
 from .policy import PolicyResolver
 from .rules import CLAIM, LINE, Rule, all_rules
+from .shapes import ClaimShapes
+from .store import FindingStore
 
 DISCARDED, NOTHING_DISCARDED = "JW", "JZ"
 

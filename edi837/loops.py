@@ -11,8 +11,16 @@ from __future__ import annotations
 import re
 from itertools import repeat
 
-from .model import (INSTITUTIONAL, PROFESSIONAL, Claim, Diagnosis, Envelope, Provider,
-                    ServiceLine, parse_decimal)
+from .model import (
+    INSTITUTIONAL,
+    PROFESSIONAL,
+    Claim,
+    Diagnosis,
+    Envelope,
+    Provider,
+    ServiceLine,
+    parse_decimal,
+)
 
 # ST03/GS08 -> (kind, the guide it is read as).  Variants are read as the
 # nearest 5010 guide with an EDI005 warning (pyx12 has maps only for these two).

@@ -5,8 +5,15 @@ and what it normalised to read it (EDI006).  A mixin of
 from __future__ import annotations
 
 from .findings import ERROR, INFO, WARNING, Finding
-from .loops import (LEVEL_STATE, SERVICE_LATE, SERVICE_WITHOUT_LX, SUBSCRIBER, hl_problem,
-                    read_service, service_problems)
+from .loops import (
+    LEVEL_STATE,
+    SERVICE_LATE,
+    SERVICE_WITHOUT_LX,
+    SUBSCRIBER,
+    hl_problem,
+    read_service,
+    service_problems,
+)
 from .model import Claim, ServiceLine
 from .x12.reader import X12SyntaxError
 

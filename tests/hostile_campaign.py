@@ -349,8 +349,9 @@ def history_round(nights: list[Path], work: Path, number: int) -> dict:
 def pieces_round(paths: list[Path], rng: random.Random, work: Path) -> list[str]:
     """Each file's reports checked in pieces (cut before every CLM and HL) while the
     driver reads it in chunks ending at random places: the whole file's reports."""
-    from edi837.x12 import reader as x12_reader
     from test_parallel_check import in_pieces, one_job
+
+    from edi837.x12 import reader as x12_reader
 
     problems, usual = [], x12_reader.CHUNK_SIZE
     try:

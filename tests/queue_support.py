@@ -23,7 +23,7 @@ def claim(claim_id: str, member: str, day: str, *, held: bool = False, frequency
         body = body.replace("HI*ABK:G35A", f"REF*F8*{original}\nHI*ABK:G35A")
     return "\n".join([
         "HL*{hl}*1*22*0", "SBR*P*18*******MB", f"NM1*IL*1*DOE*JANE****MI*SYN{member}",
-        "N3*1 TEST LANE", "N4*SPRINGFIELD*IL*627010000", f"DMG*D8*19800101*F",
+        "N3*1 TEST LANE", "N4*SPRINGFIELD*IL*627010000", "DMG*D8*19800101*F",
         f"NM1*PR*2*SYNTHETIC PAYER {payer}*****PI*{payer}"]) + body
 
 

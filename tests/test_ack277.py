@@ -13,8 +13,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
 from conftest import CLEAN_J2350_CLAIM
+from pyx12check import pyx12_verdict
+from test_validate import multi_set  # sets of one claim each (C1, C2 ...); broken: 999 rejects
+
 from edi837.acks import ControlNumbers
 from edi837.acks.ack277 import Ack277Error, OutputExists, write_277ca
 from edi837.acks.ack999 import Acceptance, AckReadError
@@ -24,8 +26,6 @@ from edi837.config import Acknowledgments, Config
 from edi837.drugs import load_drug_table
 from edi837.engine import Engine
 from edi837.x12.fragment import wrap_claims
-from pyx12check import pyx12_verdict
-from test_validate import multi_set  # sets of one claim each (C1, C2 ...); broken: 999 rejects
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 # the clean claim with its NDC taken off the drug line: NDC001 on LX 1, a line finding
@@ -420,7 +420,9 @@ def test_cli_names_the_file_and_exits_2_without_a_traceback(runner, edi_file, tm
 
 def test_status_table_uses_only_codes_pyx12_accepts_and_covers_every_rule():
     import xml.etree.ElementTree as ET
+
     import pyx12
+
     from edi837.rules import all_rules
 
     maps = Path(pyx12.__file__).parent / "map"
@@ -443,6 +445,7 @@ def test_status_table_uses_only_codes_pyx12_accepts_and_covers_every_rule():
 def test_status_table_refuses_rows_without_a_source_or_a_meaning():
     import tomllib
     from importlib import resources
+
     from edi837.acks.statuses import StatusTableError, parse_table
 
     data = tomllib.loads(resources.files("edi837.acks").joinpath("status-codes.toml")
@@ -554,7 +557,7 @@ def test_a_line_stc_never_repeats_a_status_in_stc10(edi_file, table, tmp_path):
 def test_stc12_keeps_the_message_readable_where_it_had_a_colon(tmp_path):
     """A colon is the 277CA's component separator: a finding's 'X: Y' comes back as
     'X; Y', not 'X Y' (which read as one run-on phrase)."""
-    from edi837.acks.x214 import COMPONENT, serialise, clean, _prose
+    from edi837.acks.x214 import COMPONENT, _prose, clean, serialise
 
     text = "NDC004 line 1 NDC 50242055401 is Ocrevus Zunovo, not J2350: bill J2351"
     written = serialise([["STC", "A8" + COMPONENT + "218", clean(_prose(text), 264)]])

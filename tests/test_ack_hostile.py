@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-
 from batch_support import drop, options, summaries
+from click.testing import CliRunner
 from hostile_corpus import BASE_I, text, with_delimiters
 from pyx12check import pyx12_verdict
+
 from edi837.batch import run_batch
 from edi837.cli import main
 
@@ -120,6 +120,7 @@ def test_a_claim_id_holding_the_277cas_own_delimiters_gets_no_mangled_trn02(tmp_
     # A newline terminator cannot be the 277CA's: it is written in * ^ : ~, and the
     # set whose CLM01 holds '*' is not acknowledged rather than echoed as another id.
     from test_ack277 import write
+
     from edi837.drugs import load_drug_table
     data = with_delimiters("|", "^", ">", "\n", newline="").replace(b"CLM|HC-CLEAN|",
                                                                      b"CLM|A*~:|")
@@ -286,6 +287,7 @@ def test_999s_of_the_hostile_corpus_and_mutated_files_are_accepted_by_pyx12(tmp_
 @pytest.mark.parametrize("claim_id", ["I26^", "^I26", "C>2", "A ^ B"])
 def test_a_277ca_value_never_keeps_a_space_where_a_delimiter_was(tmp_path, claim_id):
     from test_ack277 import write
+
     from edi837.drugs import load_drug_table
     data = with_delimiters("|", "^", ">", "!").replace(b"CLM|HC-CLEAN|",
                                                        b"CLM|" + claim_id.encode() + b"|")

@@ -8,12 +8,12 @@ import sys
 
 import pytest
 from click.testing import CliRunner
-
-import edi837
 from conftest import CLEAN_J2350_CLAIM, SAMPLES, TWO_ERRORS_ON_ONE_LINE
-from edi837.cli import main
 from pyx12check import pyx12_verdict
 from test_drug_table import extra_drug
+
+import edi837
+from edi837.cli import main
 
 RUN_FIELDS = ("run",)  # when it ran: the only part of a report that differs between runs
 

@@ -12,9 +12,25 @@ import time
 from pathlib import Path
 
 import pytest
-from batch_support import (CLEAN, DEFECT, HOUR, assert_consistent, batch_argv, by_name, drop,
-                           edi, generated, has_fix, has_validate, ledger, options, run_dirs,
-                           subprocess_env, summaries, wait_for)
+from batch_support import (
+    CLEAN,
+    DEFECT,
+    HOUR,
+    assert_consistent,
+    batch_argv,
+    by_name,
+    drop,
+    edi,
+    generated,
+    has_fix,
+    has_validate,
+    ledger,
+    options,
+    run_dirs,
+    subprocess_env,
+    summaries,
+    wait_for,
+)
 from click.testing import CliRunner
 
 from edi837 import batch as batch_module

@@ -3,12 +3,12 @@ by the driver in the order files were taken, never counted twice after a crash."
 import json
 import sqlite3
 
-from click.testing import CliRunner
-
 from batch_support import CLEAN, drop, edi, ledger, options, run_dirs
+from click.testing import CliRunner
+from test_batch import killed_at_step
+
 from edi837.batch import run_batch
 from edi837.cli_batch import batch as batch_command
-from test_batch import killed_at_step
 from edi837.x12.fragment import wrap_claims
 
 # the same infusion, billed again under another claim id: a duplicate (HIS001)

@@ -8,8 +8,18 @@ import subprocess
 import types
 from pathlib import Path
 
-from batch_support import (CLEAN, DEFECT, batch_argv, by_name, drop, edi, ledger, options,
-                           subprocess_env, summaries)
+from batch_support import (
+    CLEAN,
+    DEFECT,
+    batch_argv,
+    by_name,
+    drop,
+    edi,
+    ledger,
+    options,
+    subprocess_env,
+    summaries,
+)
 from click.testing import CliRunner
 
 from edi837.batch import StopFlag, durable, inbox, run_batch

@@ -4,7 +4,6 @@ after the safe fixes; a quarantined file's partial findings are in no total."""
 import json
 import re
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from batch_support import HOUR, drop, has_fix, options

@@ -6,9 +6,9 @@ import shutil
 import subprocess
 
 import pytest
+from batch_support import CLEAN, DEFECT, drop, edi, options
 from lxml import html as lxml_html
 
-from batch_support import CLEAN, DEFECT, drop, edi, options
 from edi837.batch import run_batch
 
 CHROMIUM = next(filter(None, map(shutil.which, ("chromium", "chromium-browser"))), None)

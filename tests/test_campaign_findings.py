@@ -3,9 +3,9 @@ failed before its fix."""
 from __future__ import annotations
 
 import pytest
+import refdata_files as files
 from click.testing import CliRunner
 
-import refdata_files as files
 from edi837.cli import main
 
 

@@ -7,9 +7,9 @@ import sys
 
 import pytest
 from click.testing import CliRunner
+from conftest import CLEAN_J2350_CLAIM
 
 from edi837.cli import main
-from conftest import CLEAN_J2350_CLAIM
 from edi837.x12.fragment import wrap_claims
 
 CLEAN = CLEAN_J2350_CLAIM

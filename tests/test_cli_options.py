@@ -10,9 +10,9 @@ import json
 
 import pytest
 from click.testing import CliRunner
+from conftest import CLEAN_J2350_CLAIM
 from lxml import html as lxml_html
 
-from conftest import CLEAN_J2350_CLAIM
 from edi837.cli import main
 from edi837.config import ConfigError, parse_config
 from edi837.x12.fragment import wrap_claims

@@ -335,8 +335,8 @@ def test_bad_ndc_names_file_and_field(tmp_path):
 
 def test_each_problem_is_its_own_line_on_stderr_with_values_still_escaped(tmp_path):
     from click.testing import CliRunner
-
     from conftest import CLEAN_J2350_CLAIM
+
     from edi837.batch import BatchError
     from edi837.cli import main
     from edi837.x12.fragment import wrap_claims

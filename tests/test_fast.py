@@ -7,12 +7,24 @@ import io
 import random
 
 import pytest
-
 from conftest import SAMPLES
-from fast_support import (DRUG, TABLE, VISIT, assert_same, billing, claim, envelope,
-                          generated, hierarchy_file, outcome, patient, subscriber,
-                          with_delimiters)
+from fast_support import (
+    DRUG,
+    TABLE,
+    VISIT,
+    assert_same,
+    billing,
+    claim,
+    envelope,
+    generated,
+    hierarchy_file,
+    outcome,
+    patient,
+    subscriber,
+    with_delimiters,
+)
 from test_robustness import mutations
+
 from edi837 import fast
 from edi837.claims import ClaimReader
 from edi837.x12.fragment import header_segments

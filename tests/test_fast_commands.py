@@ -6,8 +6,8 @@ import json
 
 import pytest
 from click.testing import CliRunner
-
 from fast_support import generated
+
 from edi837.cli import main
 from edi837.drugs import load_drug_table
 from edi837.engine import Engine, fast_path_wanted

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import CLEAN_J2350_CLAIM
+from pyx12check import pyx12_verdict
 
 from edi837.claims import ClaimReader
 from edi837.cli_fix import fix as fix_command
@@ -20,11 +22,9 @@ from edi837.findings import ERROR, Edit, Finding, Fix
 from edi837.fix import FixPlan, fix_file, recheck_problems
 from edi837.generator import generate
 from edi837.rules import all_rules
-from conftest import CLEAN_J2350_CLAIM
 from edi837.x12.fragment import wrap_claims
 from edi837.x12.reader import Delimiters
 from edi837.x12.writer import RawSegmentReader, apply_edit, rewrite
-from pyx12check import pyx12_verdict
 
 ENVELOPE_ERRORS = ("EDI002", "EDI003", "EDI004", "EDI007")
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"

@@ -7,10 +7,12 @@ import pickle
 from pathlib import Path
 
 import pytest
+import test_fix
 from click.testing import CliRunner
+from pyx12check import pyx12_verdict
+from test_fix import CLEAN, UNFIXABLE, write
 
 import edi837.fix as fix_package
-import test_fix
 from edi837.claims import ClaimReader
 from edi837.cli_fix import fix as fix_command
 from edi837.config import Config
@@ -19,8 +21,6 @@ from edi837.fix import FixPlan, SpillList, SplitError, fix_file, route_claims
 from edi837.generator import generate
 from edi837.x12.fragment import wrap_claims
 from edi837.x12.writer import rewrite
-from pyx12check import pyx12_verdict
-from test_fix import CLEAN, UNFIXABLE, write
 
 table, fix = test_fix.table, test_fix.fix  # the fixtures of test_fix.py, shared
 

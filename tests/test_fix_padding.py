@@ -9,15 +9,15 @@ import json
 from pathlib import Path
 
 import pytest
-
 import test_fix
+from pyx12check import pyx12_verdict
+from test_fix import CLEAN, UNFIXABLE, write
+
 from edi837.fix import FixPlan
 from edi837.x12 import raw
 from edi837.x12.fragment import wrap_claims
 from edi837.x12.raw import PADDING_KEPT, RawSegmentReader
 from edi837.x12.writer import rewrite
-from pyx12check import pyx12_verdict
-from test_fix import CLEAN, UNFIXABLE, write
 
 table, fix = test_fix.table, test_fix.fix  # the fixtures of test_fix.py, shared
 

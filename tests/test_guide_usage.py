@@ -4,11 +4,11 @@ The usage (required / situational) is pyx12's, read from its 5010 maps."""
 import os
 import xml.etree.ElementTree as ET
 
-import pyx12
 import pytest
-
+import pyx12
 from fast_support import assert_same, claim, envelope
 from pyx12check import pyx12_verdict
+
 from edi837.claims import ClaimReader
 from edi837.x12.fragment import header_segments
 
@@ -73,6 +73,7 @@ def test_an_837p_line_without_its_procedure_composite_is_still_an_error(fast):
 
 def test_the_revenue_code_only_claim_is_not_held(tmp_path):
     from click.testing import CliRunner
+
     from edi837.cli import main
     path = tmp_path / "rev.edi"
     path.write_bytes(institutional(DRUG_I, "SV2*0120**1200*DA*2"))

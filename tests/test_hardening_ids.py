@@ -10,12 +10,12 @@ import re
 
 import pytest
 from click.testing import CliRunner
-
 from conftest import CLEAN_J2350_CLAIM
+from fast_support import assert_same, generated
+
 from edi837.cli import main
 from edi837.x12.blocks import block_cut, block_forms
 from edi837.x12.reader import Delimiters
-from fast_support import assert_same, generated
 
 OTHER = CLEAN_J2350_CLAIM.replace("CLM*C1*", "CLM*C2*")
 
@@ -124,6 +124,7 @@ def test_split_refuses_what_it_cannot_place(edi_file, tmp_path, fragment):
 
 def test_a_new_transaction_set_forgets_the_last_sets_subscriber(read):
     from conftest import CLEAN_J2350_CLAIM as claim
+
     from edi837.x12.fragment import wrap_claims
 
     lines = wrap_claims(claim).splitlines()

@@ -9,8 +9,8 @@ import textwrap
 
 import pytest
 from click.testing import CliRunner
-
 from conftest import CLEAN_J2350_CLAIM
+
 from edi837.claims import ClaimReader
 from edi837.cli import main
 from edi837.drugs import load_drug_table

@@ -5,7 +5,6 @@ import sqlite3
 import time
 
 import pytest
-
 from batch_support import drop, wait_for
 from store_support import edi837, findings, key_file, popen, race_two_checks
 from test_history import claim, night, subscriber

@@ -7,10 +7,16 @@ import os
 import signal
 
 import pytest
-
 from batch_support import drop
-from store_support import (check_killed_reading, edi837, findings, history_rules, key_file,
-                           killed_at, popen)
+from store_support import (
+    check_killed_reading,
+    edi837,
+    findings,
+    history_rules,
+    key_file,
+    killed_at,
+    popen,
+)
 from test_history import claim, night, subscriber
 
 

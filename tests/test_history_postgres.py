@@ -16,12 +16,11 @@ from urllib.parse import quote
 
 import pytest
 from click.testing import CliRunner
-
-from edi837.cli import main
-from store_support import (check_killed_reading, edi837, findings, key_file, popen,
-                           race_two_checks)
+from store_support import check_killed_reading, edi837, findings, key_file, popen, race_two_checks
 from test_history import claim, night, ours, run, subscriber
 from test_history_kills import checked, nights, void_taken_out
+
+from edi837.cli import main
 
 psycopg = pytest.importorskip("psycopg", reason="psycopg 3 (pip install 'edi837[postgres]')")
 SERVER = os.environ.get("EDI837_TEST_PG", "")

@@ -6,15 +6,15 @@ import json
 import secrets
 
 import pytest
-from click.testing import CliRunner
-
 from batch_support import options
+from click.testing import CliRunner
+from pyx12check import pyx12_verdict
+
 from edi837.batch import run_batch
 from edi837.cli import main
 from edi837.drugs import load_drug_table
 from edi837.engine import Engine
 from edi837.history import HistoryStore
-from pyx12check import pyx12_verdict
 
 
 @pytest.fixture(scope="module")

@@ -19,8 +19,7 @@ from lxml import html as lxml_html
 from edi837.drugs import load_drug_table
 from edi837.engine import Engine
 from edi837.generator import generate
-from edi837.reports import load_writers
-from edi837.reports import html_worklist
+from edi837.reports import html_worklist, load_writers
 from edi837.reports.figures import figures
 from edi837.reports.html import PAGE_SIZE
 from edi837.x12.fragment import wrap_claims

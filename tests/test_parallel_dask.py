@@ -15,6 +15,7 @@ from click.testing import CliRunner
 distributed = pytest.importorskip("distributed")
 
 from batch_support import DEFECT, HOUR, drop, edi, generated, options  # noqa: E402
+
 from edi837.batch import run_batch  # noqa: E402
 from edi837.batch.ledger import WORK_DIR  # noqa: E402
 from edi837.cli import main  # noqa: E402

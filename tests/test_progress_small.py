@@ -11,10 +11,10 @@ import time
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-
 import refdata_files as files
 from batch_support import DEFECT, edi
+from click.testing import CliRunner
+
 from edi837 import progress as progress_module
 from edi837.cli import main
 from edi837.progress import Progress
@@ -129,6 +129,7 @@ def test_his001_names_the_originals_file_and_night(tmp_path):
     import json
 
     from batch_support import CLEAN, drop, options
+
     from edi837.batch import run_batch
     from edi837.x12.fragment import wrap_claims
 
@@ -163,9 +164,10 @@ def test_held_txt_formats_charges_and_names_the_payer(tmp_path):
 def test_the_batch_summary_writes_counts_with_thousands_separators(tmp_path):
     import io as _io
 
-    from edi837.batch.summary_html import write_summary_html
     from batch_support import drop, options, summaries
+
     from edi837.batch import run_batch
+    from edi837.batch.summary_html import write_summary_html
 
     opts = options(tmp_path)
     drop(opts.inbox, "a.edi", edi(DEFECT))
@@ -186,6 +188,7 @@ def test_his001_in_check_names_the_originals_sha256_and_night_or_this_run(tmp_pa
     import json
 
     from batch_support import CLEAN
+
     from edi837.x12.fragment import wrap_claims
 
     monday, tuesday = tmp_path / "monday.edi", tmp_path / "tuesday.edi"

@@ -31,6 +31,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import hostile_run  # noqa: E402
+
 from edi837.generator import generate  # noqa: E402
 
 

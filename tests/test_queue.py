@@ -5,10 +5,10 @@ import sqlite3
 from itertools import count
 
 import pytest
-from click.testing import CliRunner
-
 from batch_support import drop, options, summaries
+from click.testing import CliRunner
 from queue_support import claim, drop_night
+
 from edi837.batch import driver, run_batch
 from edi837.cli import main
 
@@ -221,9 +221,8 @@ def test_the_queue_holds_no_patient_identity(tmp_path, nights):
 
 @pytest.mark.slow
 def test_killed_at_every_step_each_file_reaches_the_queue_once(tmp_path):
-    from test_batch import killed_at_step
-
     from queue_support import night
+    from test_batch import killed_at_step
 
     inputs = {"a-monday.edi": night([claim("A", "001", "20251201", held=True),
                                      claim("B", "002", "20251201", held=True)], "000000001"),

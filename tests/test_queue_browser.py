@@ -7,10 +7,10 @@ import time
 from decimal import Decimal
 
 import pytest
-
 from batch_support import options
 from queue_support import claim, drop_night
 from test_html_browser import CHROMIUM, browse
+
 from edi837.batch import driver, run_batch
 from edi837.queue.page import summary_section, write_queue_html
 from edi837.queue.store import apply_file, ensure_schema

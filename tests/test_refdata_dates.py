@@ -4,9 +4,9 @@ DOS002 and NDC009 then judge by them before the drug table's dates."""
 import datetime as dt
 
 import pytest
+import refdata_files as files
 from click.testing import CliRunner
 
-import refdata_files as files
 from edi837.cli import main
 from edi837.drugs import load_drug_table
 from edi837.engine import Engine

@@ -7,9 +7,9 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+import refdata_files as files
 from click.testing import CliRunner
 
-import refdata_files as files
 from edi837.cli import main
 from edi837.refdata import import_files, open_reference
 
@@ -213,9 +213,10 @@ def test_a_payment_limit_out_of_range_in_an_older_store_prices_nothing(tmp_path,
                                                                       edi_file):
     import sqlite3
 
+    from test_refdata_rules import claim, line
+
     from edi837.drugs import load_drug_table
     from edi837.engine import Engine
-    from test_refdata_rules import claim, line
     import_files([files.write(tmp_path, "pricing.csv", files.pricing())], store)
     with sqlite3.connect(store / "refdata.sqlite3") as connection:  # as edi837 once imported
         connection.execute("UPDATE pricing SET payment_limit = '1E+26'")

@@ -5,12 +5,18 @@ import datetime as dt
 import sqlite3
 
 import pytest
+import refdata_files as files
 from click.testing import CliRunner
 
-import refdata_files as files
 from edi837.cli import main
-from edi837.refdata import (RefDataError, default_directory, import_files, open_reference,
-                            reference_for, store_path)
+from edi837.refdata import (
+    RefDataError,
+    default_directory,
+    import_files,
+    open_reference,
+    reference_for,
+    store_path,
+)
 
 APRIL = dt.date(2026, 4, 1)
 

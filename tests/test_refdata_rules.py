@@ -6,11 +6,11 @@ import datetime as dt
 import json
 
 import pytest
+import refdata_files as files
 from click.testing import CliRunner
+from conftest import SAMPLES
 from jsonschema import Draft202012Validator
 
-import refdata_files as files
-from conftest import SAMPLES
 from edi837.cli import main
 from edi837.drugs import load_drug_table
 from edi837.engine import Engine

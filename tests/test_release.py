@@ -196,8 +196,9 @@ def test_an_output_whose_extension_names_no_format_is_misuse(tmp_path):
 
 def test_a_reference_data_folder_that_cannot_be_read_is_named_with_status_2(monkeypatch):
     """Not an internal error: the operator can fix the folder's permissions."""
-    import edi837.refdata
     from click.testing import CliRunner
+
+    import edi837.refdata
 
     def unreadable(folder=None):
         raise PermissionError(13, "Permission denied", "/srv/edi837/refdata/refdata.sqlite3")
@@ -211,8 +212,9 @@ def test_a_reference_data_folder_that_cannot_be_read_is_named_with_status_2(monk
 
 def test_fix_names_a_reference_data_folder_that_cannot_be_read(monkeypatch, tmp_path):
     """fix runs through edi837.api: the same status 2 and message as check's."""
-    import edi837.refdata
     from click.testing import CliRunner
+
+    import edi837.refdata
 
     def unreadable(folder=None):
         raise PermissionError(13, "Permission denied", "/srv/edi837/refdata/refdata.sqlite3")

@@ -14,13 +14,13 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import CLEAN_J2350_CLAIM, TWO_ERRORS_ON_ONE_LINE
 from lxml import etree
 from lxml import html as lxml_html
+from test_reports import engine, render  # noqa: F401 - the engine is a fixture
 
-from conftest import CLEAN_J2350_CLAIM, TWO_ERRORS_ON_ONE_LINE
 from edi837.cli import main
 from edi837.reports.figures import Figures, dollars, figures, money, plural
-from test_reports import engine, render  # noqa: F401 - the engine is a fixture
 
 TWO_ERRORS = TWO_ERRORS_ON_ONE_LINE  # NDC002 and NDC006 on one line, CLM02 9000
 

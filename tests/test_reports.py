@@ -15,18 +15,18 @@ from pathlib import Path
 import jsonschema
 import pytest
 from click.testing import CliRunner
+from conftest import TWO_ERRORS_ON_ONE_LINE
 from lxml import etree
 from lxml import html as lxml_html
 
-from conftest import TWO_ERRORS_ON_ONE_LINE
 from edi837.cli import main
 from edi837.drugs import load_drug_table
 from edi837.engine import Engine
 from edi837.findings import Finding
 from edi837.reports import format_for, load_writers
 from edi837.reports.common import iso_time
-from edi837.reports.figures import figures, money
 from edi837.reports.csv_report import COLUMNS
+from edi837.reports.figures import figures, money
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
@@ -519,6 +519,7 @@ def test_documentation_checklist_per_j2350_claim(engine, edi_file):
 def test_the_work_list_keeps_errors_when_rows_are_capped_and_says_so(engine, edi_file,
                                                                      monkeypatch):
     from conftest import CLEAN_J2350_CLAIM
+
     from edi837.reports import html_worklist
 
     warning = CLEAN_J2350_CLAIM.split("LX*2")[0]  # no administration line: ADM001 only

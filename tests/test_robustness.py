@@ -3,8 +3,8 @@ either read or reported, and the engine always returns a result."""
 import random
 
 import pytest
-
 from conftest import SAMPLES
+
 from edi837.drugs import load_drug_table
 from edi837.engine import Engine
 

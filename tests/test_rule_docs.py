@@ -14,8 +14,8 @@ from edi837.checklist import ITEMS
 from edi837.config import Config
 from edi837.drugs import load_drug_table
 from edi837.engine import Engine
-from edi837.rules import READER, all_rules
 from edi837.history import HistoryStore
+from edi837.rules import READER, all_rules
 from edi837.x12.fragment import nights, wrap_claims
 
 CATALOG = Path(__file__).resolve().parents[2] / "shared" / "reference" / "rule-catalog.md"

@@ -2,9 +2,7 @@
 that cannot describe the drug (NDC006), place of service (POS001), dates of codes and
 products (DOS002, NDC009), through the real engine."""
 import pytest
-
-from test_rules_claim_context import (check, codes, engine,  # noqa: F401 (fixtures)
-                                      institutional, professional)
+from test_rules_claim_context import check, codes, engine, institutional, professional  # noqa: F401 (fixtures)
 
 DX_RULES = {"DX001", "DX002", "DX003", "DX005"}
 
@@ -197,6 +195,7 @@ def test_dates_and_claim_shapes(tmp_path):
 
 def test_drugs_command_shows_the_dates_and_units_with_their_sources():
     from click.testing import CliRunner
+
     from edi837.cli import main
 
     j2350 = CliRunner().invoke(main, ["drugs", "J2350"]).output
@@ -210,9 +209,10 @@ def test_drugs_command_shows_the_dates_and_units_with_their_sources():
 def test_a_category_is_rejected_in_the_277ca_as_not_valid_not_unsupported(tmp_path, monkeypatch):
     """Issue 23 case 7: G35B was DX001 and A8:255; it is DX002 and A7:255."""
     from conftest import CLEAN_J2350_CLAIM
+    from test_ack277 import claims_of, valid, write
+
     from edi837.drugs import load_drug_table
     from edi837.x12.fragment import wrap_claims
-    from test_ack277 import claims_of, valid, write
 
     monkeypatch.setenv("EDI837_STATE", str(tmp_path / "state"))
     category = CLEAN_J2350_CLAIM.replace("CLM*C1*", "CLM*C2*").replace("HI*ABK:G35A",

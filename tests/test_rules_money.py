@@ -3,10 +3,17 @@ NDC quantities of a dose split over two lines (NDC007), through the real engine.
 from decimal import Decimal
 
 import pytest
+from test_rules_modifiers_units import (
+    OCREVUS_NDC,
+    check,
+    i_claim,
+    i_line,
+    only,
+    p_claim,
+    p_line,
+)
 
 from edi837.rules.containers import fewest_containers
-from test_rules_modifiers_units import OCREVUS_NDC, TABLE, check, i_claim, i_line, only, p_claim, \
-    p_line
 
 XOLAIR_150_SYRINGE = "50242021503"
 
@@ -146,8 +153,9 @@ def test_ndc007_omalizumab_375_mg_is_three_syringes_not_four(tmp_path):
 
 def test_mod007_rejects_the_claim_in_the_277ca_on_its_jw_line(tmp_path, monkeypatch):
     from conftest import CLEAN_J2350_CLAIM
-    from edi837.acks.statuses import status_table
     from test_ack277 import claims_of, valid, write
+
+    from edi837.acks.statuses import status_table
     from edi837.drugs import load_drug_table
 
     monkeypatch.setenv("EDI837_STATE", str(tmp_path / "state"))

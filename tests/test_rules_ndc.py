@@ -2,8 +2,8 @@
 from decimal import Decimal
 
 import pytest
-
 from conftest import CLEAN_J2350_CLAIM
+
 from edi837.drugs import load_drug_table
 from edi837.engine import Engine
 from edi837.rules.groups import number

@@ -13,9 +13,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from pyx12check import pyx12_verdict
 
 from edi837.generator import DEFECT_RULES, DEFECTS, generate
-from pyx12check import pyx12_verdict
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 # The malformed inputs (EDI001-EDI007) are test data, not samples: `edi837

@@ -2,8 +2,8 @@
 finding: compared with shapes off, on generated files with every kind of
 defect, on both kinds of claim, and on the samples."""
 import pytest
-
 from conftest import SAMPLES
+
 from edi837.drugs import load_drug_table
 from edi837.engine import Engine
 from edi837.generator import generate

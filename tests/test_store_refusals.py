@@ -4,10 +4,15 @@ import hashlib
 import sqlite3
 
 import pytest
-
-from batch_support import drop, edi, CLEAN
-from store_support import (as_unprivileged, can_drop_privileges, edi837, give_to_unprivileged,
-                           key_file, shared_folder)
+from batch_support import CLEAN, drop, edi
+from store_support import (
+    as_unprivileged,
+    can_drop_privileges,
+    edi837,
+    give_to_unprivileged,
+    key_file,
+    shared_folder,
+)
 from test_history import claim, night, subscriber
 
 

@@ -3,10 +3,10 @@ queue, release fixes): each test is the one-line reproduction of one of them."""
 import json
 
 import pytest
-from click.testing import CliRunner
-
 from batch_support import options
+from click.testing import CliRunner
 from queue_support import claim, drop_night
+
 from edi837.batch import run_batch
 from edi837.cli import main
 
@@ -65,7 +65,8 @@ def test_queue_export_known_extensions_still_work(held_queue, tmp_path, name, fi
 
 import tomllib  # noqa: E402
 
-from edi837.config import ConfigError, parse_config as parse_dict  # noqa: E402
+from edi837.config import ConfigError  # noqa: E402
+from edi837.config import parse_config as parse_dict
 
 
 def parse_config(text, source):

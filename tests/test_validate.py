@@ -15,13 +15,13 @@ from pathlib import Path
 import jsonschema
 import pytest
 from click.testing import CliRunner
+from pyx12check import pyx12_verdict
 
 from edi837 import validate as validate_module
 from edi837.acks import ControlNumberError, ControlNumbers, stamp
 from edi837.cli_validate import validate
 from edi837.validate import validate_file, validate_paths, write_999
 from edi837.x12.fragment import ISA, fragment_segments, header_segments, wrap_claims
-from pyx12check import pyx12_verdict
 
 PROFESSIONAL = """
 CLM*C1*600***11:B:1*Y*A*Y*Y

@@ -11,10 +11,10 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from test_html_browser import CHROMIUM, browse, expected_rows, shown, visible_rows, write_html
+from test_queue_browser import rows as queue_rows  # noqa: F401 (fixture)
+from test_queue_browser import three_nights  # noqa: F401 (fixture)
 
-from test_html_browser import (CHROMIUM, browse, expected_rows, shown, visible_rows,
-                               write_html)
-from test_queue_browser import rows as queue_rows, three_nights  # noqa: F401 (fixture)
 from edi837.drugs import load_drug_table
 from edi837.engine import Engine
 from edi837.generator import generate

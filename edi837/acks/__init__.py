@@ -19,8 +19,7 @@ clock, to the minute, so every 999 written in one minute had the same one.
   findings and a 999's verdict) and :func:`~.ack277.write_acknowledgments`
   (its 999 and 277CA), for the commands, the batch and worker processes.
 """
-from .control import (STATE_ENV, ControlNumberError, ControlNumbers, default_counter_path,
-                      stamp)
+from .control import STATE_ENV, ControlNumberError, ControlNumbers, default_counter_path, stamp
 
 __all__ = ["STATE_ENV", "ControlNumberError", "ControlNumbers", "default_counter_path",
            "stamp"]

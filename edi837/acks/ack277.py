@@ -94,7 +94,8 @@ def write_acknowledgments(path: str | Path, findings: Collection[Finding],
     (slow), or the 999 ``read_999`` names; then :func:`write_277ca` from its
     verdict.  Raises OutputExists before writing anything when either output
     exists and ``force`` is not given, Ack277Error when there is no 999."""
-    from ..validate import ack_path as path_999, write_999
+    from ..validate import ack_path as path_999
+    from ..validate import write_999
 
     numbers = control_numbers or ControlNumbers(identity.control_numbers)
     targets = [ack_path(path, out_dir)] + ([] if read_999 else [path_999(path, out_dir)])

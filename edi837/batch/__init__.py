@@ -31,8 +31,15 @@ The modules, in the order a file meets them:
 from .driver import Batch, run_batch
 from .ledger import LEDGER_NAME, Ledger, iter_inputs
 from .names import shown
-from .options import (EXIT_FINDINGS, EXIT_OK, EXIT_TROUBLE, BatchError, BatchOptions,
-                      StopFlag, handle_stop_signals)
+from .options import (
+                      EXIT_FINDINGS,
+                      EXIT_OK,
+                      EXIT_TROUBLE,
+                      BatchError,
+                      BatchOptions,
+                      StopFlag,
+                      handle_stop_signals,
+)
 
 __all__ = ["Batch", "BatchError", "BatchOptions", "EXIT_FINDINGS", "EXIT_OK", "EXIT_TROUBLE",
            "LEDGER_NAME", "Ledger", "StopFlag", "handle_stop_signals", "iter_inputs",

@@ -31,8 +31,7 @@ from typing import Callable
 
 from ..files import atomic_output
 from . import durable
-from .inbox import (CHUNK_SIZE, REASON_SUFFIX, NotAnInput, Opened, hash_input, identity,
-                    open_input)
+from .inbox import CHUNK_SIZE, REASON_SUFFIX, NotAnInput, Opened, hash_input, identity, open_input
 from .ledger import FILES_DIR, FINDINGS, OK, QUARANTINED, Ledger
 from .names import fitting, shown
 from .options import BatchOptions

@@ -34,12 +34,22 @@ from .archive import Archiver, place_secured, secure_checked
 from .executors import Executor, WorkerLost, dask_executor, make_executor
 from .history import BatchHistory
 from .inbox import Changed, Inbox, NotAnInput, Opened, Settle, Stopped, open_candidate
-from .ledger import (DUPLICATE, FILES_DIR, FINISHED, INTERRUPTED, LEDGER_NAME, REPORTED,
-                     STOPPED, WORK_DIR, Ledger, recover, warn_if_ledger_lost)
+from .ledger import (
+    DUPLICATE,
+    FILES_DIR,
+    FINISHED,
+    INTERRUPTED,
+    LEDGER_NAME,
+    REPORTED,
+    STOPPED,
+    WORK_DIR,
+    Ledger,
+    recover,
+    warn_if_ledger_lost,
+)
 from .locks import Locks
 from .names import shown
-from .options import (EXIT_OK, EXIT_TROUBLE, BatchError, BatchOptions, StopFlag,
-                      check_options)
+from .options import EXIT_OK, EXIT_TROUBLE, BatchError, BatchOptions, StopFlag, check_options
 from .run import Job, ReportJob, WorkerSettings
 from .startup import progress_bar, tables
 from .summary import log_run_end, write_summary

@@ -17,8 +17,14 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from ..history import (HistoryKeyError, HistoryStage, HistoryStore, HistoryStoreError,
-                       default_key_path, load_key)
+from ..history import (
+    HistoryKeyError,
+    HistoryStage,
+    HistoryStore,
+    HistoryStoreError,
+    default_key_path,
+    load_key,
+)
 from ..history.handover import dump_findings, read_records
 from .ledger import Ledger
 from .names import shown

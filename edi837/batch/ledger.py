@@ -75,8 +75,8 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from ..dbfiles import DatabaseRefused, connect, newer, trouble
-from . import durable
 from ..queue.store import ensure_schema as queue_schema
+from . import durable
 from .names import from_db, shown, to_db
 from .options import EXIT_FINDINGS, EXIT_OK, EXIT_TROUBLE, BatchError, BatchOptions
 

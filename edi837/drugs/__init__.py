@@ -19,9 +19,9 @@ Typical use::
     drug.supporting_diagnoses(["G35"], date(2025, 10, 1)).not_valid_on_date
     table.admin_route("96372")                # "SC/IM"
 """
-from .loader import DrugTableError, load_drug_table, load_schema
 from .drug import Drug
 from .drug_table import DrugTable, TableFile
+from .loader import DrugTableError, load_drug_table, load_schema
 from .model import (
     CONFIDENCE_LEVELS,
     Administration,

@@ -17,10 +17,23 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
 
-from .model import (Administration, DateWindow, DiagnosisCode, DiagnosisMatch, DiagnosisSupport,
-                    DocumentationNote, Dosing, Ndc, NdcUnits, Provenance, RelatedCode,
-                    RevenueCode, Schedule,
-                    _plain_date, normalise_diagnosis)
+from .model import (
+    Administration,
+    DateWindow,
+    DiagnosisCode,
+    DiagnosisMatch,
+    DiagnosisSupport,
+    DocumentationNote,
+    Dosing,
+    Ndc,
+    NdcUnits,
+    Provenance,
+    RelatedCode,
+    RevenueCode,
+    Schedule,
+    _plain_date,
+    normalise_diagnosis,
+)
 
 
 @dataclass(frozen=True, slots=True)

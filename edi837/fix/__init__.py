@@ -26,8 +26,17 @@ The parts, in the order the data flows:
 from .apply import SegmentDiff
 from .plan import APPLIED, SKIPPED, Change, FixPlan
 from .route import ClaimWalk, RoutedClaim, SplitError, route_claims
-from .run import (DRY_RUN, EXISTS, FAILED, UNREADABLE, WRITTEN, FixResult, Targets, fix_file,
-                  recheck_problems)
+from .run import (
+                  DRY_RUN,
+                  EXISTS,
+                  FAILED,
+                  UNREADABLE,
+                  WRITTEN,
+                  FixResult,
+                  Targets,
+                  fix_file,
+                  recheck_problems,
+)
 from .spill import SpillList
 from .split import SplitResult, split_claims
 

@@ -16,7 +16,6 @@ anything that reports per claim (the accepted/held split, a 277CA).
 from __future__ import annotations
 
 import re
-
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator

@@ -60,7 +60,7 @@ from typing import Iterator, TextIO
 from .facts import COMPONENT, CREATED, ELEMENT, GUIDE_VERSION, REPETITION
 from .model import Patient
 from .scenarios import DEFECT_RULES, DEFECTS, ClaimFactory
-from .x12 import SegmentWriter, WRITERS, d8, isa_segment
+from .x12 import WRITERS, SegmentWriter, d8, isa_segment
 
 __all__ = ["DEFECTS", "DEFECT_RULES", "generate", "main"]
 

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-
 GUIDE_VERSION = {"837P": "005010X222A1", "837I": "005010X223A2"}
 
 # The interchange date is fixed, not today's, so that a seed always gives the

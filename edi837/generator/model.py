@@ -6,8 +6,15 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from .facts import (
-    FIRST_NAMES, FIRST_SERVICE, G35_SPLIT, LAST_NAMES, LAST_SERVICE, PLACES, Payer, STREETS)
-
+    FIRST_NAMES,
+    FIRST_SERVICE,
+    G35_SPLIT,
+    LAST_NAMES,
+    LAST_SERVICE,
+    PLACES,
+    STREETS,
+    Payer,
+)
 
 # --------------------------------------------------------------------------
 # The claim model the scenarios fill in and the writers render.

@@ -9,17 +9,52 @@ from decimal import Decimal
 from typing import Callable
 
 from .facts import (
-    ADMIN_REVENUE, BILL_TYPES, BILL_TYPE_WEIGHTS, COMPLEX_INFUSION, DRUG_REVENUE, DrugProduct, FIRST_SERVICE, G35_SPLIT,
-    HOSPITALS, INFUSION_SITES, INSTITUTIONAL_PAYERS, INTERNAL_MEDICINE, LAST_SERVICE,
-    MS_SUBTYPES, NEUROLOGY, OCRELIZUMAB, OTHER_DRUGS, PAYER_WEIGHTS, PRACTICES,
-    PROCEDURE_CENTS, PROFESSIONAL_PAYERS, RHEUMATOLOGY, SECONDARY_DIAGNOSIS,
-    SUBCUTANEOUS_INJECTION, SUPPLEMENTAL_PAYER, THERAPEUTIC_INFUSION, TOCILIZUMAB,
-    VISIT_DIAGNOSES, VISIT_REVENUE, ZUNOVO_NDC)
+    ADMIN_REVENUE,
+    BILL_TYPE_WEIGHTS,
+    BILL_TYPES,
+    COMPLEX_INFUSION,
+    DRUG_REVENUE,
+    FIRST_SERVICE,
+    G35_SPLIT,
+    HOSPITALS,
+    INFUSION_SITES,
+    INSTITUTIONAL_PAYERS,
+    INTERNAL_MEDICINE,
+    LAST_SERVICE,
+    MS_SUBTYPES,
+    NEUROLOGY,
+    OCRELIZUMAB,
+    OTHER_DRUGS,
+    PAYER_WEIGHTS,
+    PRACTICES,
+    PROCEDURE_CENTS,
+    PROFESSIONAL_PAYERS,
+    RHEUMATOLOGY,
+    SECONDARY_DIAGNOSIS,
+    SUBCUTANEOUS_INJECTION,
+    SUPPLEMENTAL_PAYER,
+    THERAPEUTIC_INFUSION,
+    TOCILIZUMAB,
+    VISIT_DIAGNOSES,
+    VISIT_REVENUE,
+    ZUNOVO_NDC,
+    DrugProduct,
+)
 from .model import (
-    Claim, Coverage, OtherCoverage, Patient, Provider, ServiceLine, make_mbi,
-    make_member_id, make_organisation, make_person, make_physician, ms_diagnosis,
-    service_day)
-
+    Claim,
+    Coverage,
+    OtherCoverage,
+    Patient,
+    Provider,
+    ServiceLine,
+    make_mbi,
+    make_member_id,
+    make_organisation,
+    make_person,
+    make_physician,
+    ms_diagnosis,
+    service_day,
+)
 
 # --------------------------------------------------------------------------
 # Scenarios: clean claims as a careful biller would send them.

@@ -8,7 +8,6 @@ from .facts import COMPONENT, CREATED, ELEMENT, GUIDE_VERSION, REPETITION
 from .model import Address, Claim, OtherCoverage, Patient, Person, Provider, ServiceLine
 from .scenarios import format_money
 
-
 # --------------------------------------------------------------------------
 # Writing X12.
 # --------------------------------------------------------------------------

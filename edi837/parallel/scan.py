@@ -20,10 +20,9 @@ stood inside the set.  A file with no such place is checked whole.
 from __future__ import annotations
 
 import os
-
 from bisect import bisect_left
-from operator import itemgetter
 from dataclasses import dataclass, field
+from operator import itemgetter
 
 from ..claims import ClaimReader
 from ..engine import FileResult

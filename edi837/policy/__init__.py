@@ -13,10 +13,16 @@ edi837.toml ``[[profiles]]``.  Precedence: user profile > shipped payer-id list
 Rules ask the claim's :class:`ClaimPolicy` (``ctx.policy``); none tests a payer
 id or a filing indicator itself.
 """
-from .book import (PolicyBook, PolicyError, PolicyResolver, load_schema, payer_class,
-                   shipped_data, shipped_policies)
-from .model import (ERROR, NONE, PAYER_CLASSES, WARNING, ClaimPolicy, Policy, Requirement,
-                    setting_of)
+from .book import (
+                   PolicyBook,
+                   PolicyError,
+                   PolicyResolver,
+                   load_schema,
+                   payer_class,
+                   shipped_data,
+                   shipped_policies,
+)
+from .model import ERROR, NONE, PAYER_CLASSES, WARNING, ClaimPolicy, Policy, Requirement, setting_of
 
 __all__ = ["ClaimPolicy", "ERROR", "NONE", "PAYER_CLASSES", "Policy", "PolicyBook",
            "PolicyError", "PolicyResolver", "Requirement", "WARNING", "load_schema",

@@ -14,8 +14,17 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from .model import (DEFAULT_CLASS, ERROR, NONE, WARNING, ClaimPolicy, Policy, Requirement,
-                    normal_setting, setting_of)
+from .model import (
+    DEFAULT_CLASS,
+    ERROR,
+    NONE,
+    WARNING,
+    ClaimPolicy,
+    Policy,
+    Requirement,
+    normal_setting,
+    setting_of,
+)
 
 _PACKAGE = __package__ or "edi837.policy"
 SHIPPED_FILE = "policies.toml"

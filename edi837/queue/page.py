@@ -23,7 +23,6 @@ import html
 import json
 from datetime import date
 from decimal import Decimal
-
 from pathlib import Path
 
 from .store import night_of

@@ -12,7 +12,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Iterator
 
-from .store import OPEN, dict_row, age_days, cents, has_queue
+from .store import OPEN, age_days, cents, dict_row, has_queue
 
 AGE_BUCKETS = ((0, 0, "today"), (1, 7, "1-7 days"), (8, 30, "8-30 days"),
                (31, 90, "31-90 days"), (91, None, "over 90 days"))

@@ -18,8 +18,8 @@ from types import ModuleType
 from . import crosswalk, fda_ndc, hcpcs, icd10cm, mue, pricing
 from .limits import limits
 from .rows import Problems
-from .store import ImportTransaction
 from .sources import Caps, Skipped, Source, decode, sources
+from .store import ImportTransaction
 from .tabular import NotRecognised, RefDataError, Table, effective_date, find_table, is_preliminary
 
 # Checked in this order: the crosswalk's columns are the most specific.

@@ -22,9 +22,9 @@ from decimal import Decimal
 from pathlib import Path
 
 from ..model import INSTITUTIONAL, PROFESSIONAL
-from .store import FileRecord, connect_readonly, read_files
 from .errors import RefDataError
 from .limits import limits
+from .store import FileRecord, connect_readonly, read_files
 
 CACHE_LIMIT = 8192  # facts held; a full cache starts over (bounded memory)
 # Which file answers for which kind of claim (billing-rules.md §8.4; the issue #16 brief).

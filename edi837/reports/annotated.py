@@ -11,8 +11,19 @@ from typing import TextIO
 from ..engine import Report
 from ..findings import Finding
 from . import writer
-from .common import (NOT_READ, ClaimView, SegmentView, file_views, fix_hint, iso_time,
-                     limit_note, reference_note, run_seconds, severity_counts, text)
+from .common import (
+    NOT_READ,
+    ClaimView,
+    SegmentView,
+    file_views,
+    fix_hint,
+    iso_time,
+    limit_note,
+    reference_note,
+    run_seconds,
+    severity_counts,
+    text,
+)
 from .figures import dollars, figures, plural
 from .text import breakdown, held_line, status_word, summary_line
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 from typing import TextIO
 
 from ..engine import Report
+from ..findings import iso_date
 from ..safetext import CsvRows
 from . import writer
-from ..findings import iso_date
 from .common import fix_hint, iso_time, ndc_of, reference_note
 
 # Amounts stay as written (plain numbers); the date of service is YYYY-MM-DD.

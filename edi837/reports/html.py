@@ -27,11 +27,22 @@ from typing import TextIO
 from ..engine import Report
 from ..findings import SEVERITIES, Finding
 from . import DEFAULT_OPTIONS, ReportOptions, writer
-from .common import (NOT_READ, UNKNOWN_PAYER, ClaimView, SegmentView, file_changed, file_views,
-                     fix_hint, iso_time, reference_note, run_seconds, text)
+from . import html_worklist as worklist  # its caps are read when a page is written
+from .common import (
+    NOT_READ,
+    UNKNOWN_PAYER,
+    ClaimView,
+    SegmentView,
+    file_changed,
+    file_views,
+    fix_hint,
+    iso_time,
+    reference_note,
+    run_seconds,
+    text,
+)
 from .figures import Figures, dollars, figures, plural
 from .html_assets import CSP, SCRIPT, STYLE
-from . import html_worklist as worklist  # its caps are read when a page is written
 from .html_worklist import FIELDS, DetailWriter, Quota, data_block, listed_by_worst, write_rows
 from .text import status_word
 

@@ -23,8 +23,7 @@ from functools import lru_cache, reduce
 from ..findings import ERROR
 from ..ndc import ndc11_of
 from . import CLAIM, rule
-from .groups import (billed_container_amounts, group_units, is_discarded, number,
-                     required_groups)
+from .groups import billed_container_amounts, group_units, is_discarded, number, required_groups
 
 _MAX_SEARCH = 1_000_000  # amounts in the search, after scaling: odd sizes only
 

@@ -12,10 +12,19 @@ from __future__ import annotations
 
 from ..findings import ERROR, WARNING, Edit, Fix
 from . import CLAIM, rule
-from .groups import (DISCARDED, NOTHING_DISCARDED, anchor, billed_container_amounts,
-                     describe_containers, group_units, is_discarded, is_whole_containers,
-                     jw_jz_required, number, required_groups)
-
+from .groups import (
+    DISCARDED,
+    NOTHING_DISCARDED,
+    anchor,
+    billed_container_amounts,
+    describe_containers,
+    group_units,
+    is_discarded,
+    is_whole_containers,
+    jw_jz_required,
+    number,
+    required_groups,
+)
 
 # -- rules ------------------------------------------------------------------------------
 

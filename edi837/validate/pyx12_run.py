@@ -8,9 +8,16 @@ import time
 from ..acks.ack_values import ack_value
 from ..acks.ack_values import text as ack_text
 from .units import (
-    _ELEMENT_REF, _ENVELOPE, _Error, _HEADER_CODES, _LOOP_ID, _TRAILER, _Text, _Unit,
-    _UnitResult)
-
+    _ELEMENT_REF,
+    _ENVELOPE,
+    _HEADER_CODES,
+    _LOOP_ID,
+    _TRAILER,
+    _Error,
+    _Text,
+    _Unit,
+    _UnitResult,
+)
 
 # -- pyx12, in-process ------------------------------------------------------------
 _pyx12 = None

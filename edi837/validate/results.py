@@ -1,14 +1,12 @@
 """From pyx12's errors to findings, and its 999s to one 999 per file."""
 from __future__ import annotations
 
-
 from ..engine import FileResult
 from ..findings import ERROR, Finding
 from ..model import is_digits
-from .units import CRASH_RULE, _Error, _Unit, _UnitResult
 from .prepare import _Prepared
 from .reading import read_claims
-
+from .units import CRASH_RULE, _Error, _Unit, _UnitResult
 
 # -- results ----------------------------------------------------------------------
 _LEVEL_RULE = {"H": "IGH", "S": "IGS", "E": "IGE"}

@@ -5,7 +5,6 @@ import re
 from dataclasses import dataclass
 from typing import NamedTuple
 
-
 CRASH_RULE = "IG001"  # pyx12 raised, or could not read the input at all
 CHUNK_SEGMENTS = 5_000  # segments of transaction sets per work unit (at least one set)
 NOT_A_DRUG_TABLE = "n/a"  # validation uses no drug table

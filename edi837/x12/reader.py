@@ -16,8 +16,8 @@ from __future__ import annotations
 import codecs
 import io
 import re
-from itertools import accumulate, chain
 from dataclasses import dataclass
+from itertools import accumulate, chain
 from pathlib import Path
 from typing import BinaryIO, Iterator
 

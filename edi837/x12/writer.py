@@ -27,9 +27,18 @@ from pathlib import Path
 from typing import BinaryIO, Callable
 
 from ..findings import Edit
+
 # the file as text: also imported from here, where they were first
-from .raw import (BLOCK_SIZE, LATIN1, Padding, RawSegment, RawSegmentReader,  # noqa: F401
-                  SourceText, TextEncoding, detect_encoding)
+from .raw import (  # noqa: F401
+    BLOCK_SIZE,
+    LATIN1,
+    Padding,
+    RawSegment,
+    RawSegmentReader,
+    SourceText,
+    TextEncoding,
+    detect_encoding,
+)
 from .reader import Delimiters
 
 
