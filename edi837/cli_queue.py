@@ -165,7 +165,7 @@ def _table(columns, rows) -> None:
     right = {4, 7, 8}  # numbers
     for row in [columns, *rows]:
         click.echo("  ".join(cell.rjust(w) if i in right else cell.ljust(w)
-                             for i, (cell, w) in enumerate(zip(row, widths))).rstrip())
+                             for i, (cell, w) in enumerate(zip(row, widths, strict=True))).rstrip())
 
 
 def _claim_selection(function):

@@ -260,7 +260,7 @@ def check_filing_indicators(value, where: str) -> tuple[str, ...]:
         raise ConfigError(f"{where}: expected a list of SBR09 codes such as \"MC\"")
     codes = tuple(str(v).strip().upper() for v in value)
     known = shipped_policies().filing_codes
-    for raw, code in zip(value, codes):
+    for raw, code in zip(value, codes, strict=True):
         if known and code not in known:
             close = difflib.get_close_matches(code, known, n=3, cutoff=0.5)
             hint = f" (did you mean {' or '.join(close)}?)" if close else ""

@@ -203,7 +203,7 @@ class Hierarchy:
         """
         if not hls:
             return True
-        ids, parents, levels = zip(*hls)
+        ids, parents, levels = zip(*hls, strict=True)
         start, count = self.expected, len(ids)
         stop = start + count
         numbers = _NUMBERS[start:stop] if stop <= len(_NUMBERS) \
@@ -214,12 +214,12 @@ class Hierarchy:
         if not known.keys().isdisjoint(ids):
             return False  # an HL01 seen before (only after an earlier problem): one by one
         # each parent among these HLs must come before its child ...
-        position = dict(zip(ids, range(count)))
+        position = dict(zip(ids, range(count), strict=True))
         if not all(map(int.__lt__, map(position.get, parents, repeat(-1)), range(count))):
             return False
         # ... and have the level above (none for 20): among these HLs, else among the
         # earlier ones; a level other than 20, 22 or 23 matches nothing
-        new = dict(zip(ids, levels))
+        new = dict(zip(ids, levels, strict=True))
         new[""] = _NO_PARENT
         found = tuple(map(new.get, parents, map(known.get, parents)))
         if found != tuple(map(_PARENT_LEVEL.get, levels, repeat(_NOT_A_LEVEL))):

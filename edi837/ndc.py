@@ -40,7 +40,7 @@ def to_ndc11(text: str) -> str | None:
         return "".join(parts)
     if digits != 10:
         return None
-    return "".join(p.zfill(width) for p, width in zip(parts, _TARGET))
+    return "".join(p.zfill(width) for p, width in zip(parts, _TARGET, strict=True))
 
 
 def readings(text: str) -> tuple[str, ...]:

@@ -226,7 +226,7 @@ def main() -> int:
     made = cases(args.cases, args.seed, args.out / "inputs")
     with ThreadPoolExecutor(args.jobs) as pool:
         results = list(pool.map(lambda case: one_case(case, args.limit * 1024), made))
-    for case, result in zip(made, results):
+    for case, result in zip(made, results, strict=True):
         if not result["problems"]:
             shutil.rmtree(case["path"].parent, ignore_errors=True)
     found = [r for r in results if r["problems"]]

@@ -215,7 +215,7 @@ def test_999s_of_hostile_inputs_are_accepted_by_pyx12(tmp_path):
     folder = tmp_path / "in"
     folder.mkdir()
     names = []
-    for number, (case, build) in enumerate(sorted(HOSTILE_999.items())):
+    for number, (_case, build) in enumerate(sorted(HOSTILE_999.items())):
         name = f"h{number:02d}.edi"
         (folder / name).write_bytes(build())
         names.append(name)
@@ -223,7 +223,7 @@ def test_999s_of_hostile_inputs_are_accepted_by_pyx12(tmp_path):
     # each 999 says what pyx12 found: a rejected set or group for each of these files
     # (but the one whose only fault is a character in its ISA06: pyx12 accepts that)
     verdicts = {}
-    for name, case in zip(names, sorted(HOSTILE_999)):
+    for name, case in zip(names, sorted(HOSTILE_999), strict=True):
         if case == "non-ASCII ISA06":
             continue
         found = segments(tmp_path / "acks" / name.replace(".edi", ".999"))

@@ -330,7 +330,8 @@ def test_sigkill_at_random_moments_then_restart(tmp_path):
                                     "--format", "json,html", "--jobs", rng.choice("12")],
                     stderr=err, env=subprocess_env())
             # aim at the work, not at the interpreter starting: wait until the run begins
-            wait_for(lambda: process.poll() is not None or b"files to take" in log.read_bytes()
+            wait_for(lambda process=process, log=log: process.poll() is not None
+                     or b"files to take" in log.read_bytes()
                      or b"recovery" in log.read_bytes(), timeout=20)
             time.sleep(rng.uniform(0, window))
             if process.poll() is None:

@@ -60,7 +60,7 @@ def segments_of(data: bytes) -> list[bytes]:
 def changed_segments(before: bytes, after: bytes) -> list[tuple[bytes, bytes]]:
     old, new = segments_of(before), segments_of(after)
     assert len(old) == len(new)
-    return [(a, b) for a, b in zip(old, new) if a != b]
+    return [(a, b) for a, b in zip(old, new, strict=True) if a != b]
 
 
 def sha256(path: Path) -> str:

@@ -8,6 +8,7 @@ one test runs the real command with worker processes.
 import io
 import re
 from concurrent.futures import Future
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -375,7 +376,7 @@ def test_a_read_chunk_ending_at_every_segment_boundary_or_inside_a_segment(
     data = path.read_bytes()
     whole = one_job([path])
     ends = _segment_ends(data)
-    places = sorted(set(ends) | {(a + b) // 2 for a, b in zip(ends, ends[1:])})
+    places = sorted(set(ends) | {(a + b) // 2 for a, b in pairwise(ends)})
     head = 4  # the reader reads four bytes first, then chunks of CHUNK_SIZE
     wrong, cuts = [], []
     for place in places:

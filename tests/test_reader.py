@@ -44,7 +44,7 @@ def test_any_terminator_with_or_without_line_breaks(element, component, terminat
     assert [f[0] for f, _, _ in segments] == ["ISA", "GS", "ST", "SE", "GE", "IEA"]
     assert segments[1][0][8] == "005010X222A1"
     # offsets point at the segment's first byte, indexes count from 1
-    for fields, index, offset in segments:
+    for fields, _index, offset in segments:
         assert data[offset:offset + len(fields[0])] == fields[0].encode()
     assert [i for _, i, _ in segments] == [1, 2, 3, 4, 5, 6]
 

@@ -231,7 +231,7 @@ def test_every_format_carries_payer_date_charges_and_billing_npi(engine, edi_fil
             "charge $9,000.00") in render(report, "annotated")
     doc = lxml_html.fromstring(render(report, "html"))
     meta = json.loads(doc.xpath('//script[@id="worklist-meta"]')[0].text)
-    [row] = [dict(zip(meta["fields"], r))
+    [row] = [dict(zip(meta["fields"], r, strict=True))
              for r in json.loads(doc.xpath('//script[@id="worklist-rows"]')[0].text)]
     assert (row["payer"], meta["payers"]["PAYX"], row["dos"], row["charge"]) == (
         "PAYX", "ACME HEALTH", "2026-01-15", 9000)

@@ -119,7 +119,7 @@ def html_figures(page: str) -> dict:
               row.xpath('.//*[@data-figure="charges-held"]')[0].text_content()
               for row in doc.xpath('//table[@id="by-payer"]/tbody/tr[@data-payer]')}
     meta = data_block(doc, "worklist-meta")
-    rows = [dict(zip(meta["fields"], row)) for row in data_block(doc, "worklist-rows")]
+    rows = [dict(zip(meta["fields"], row, strict=True)) for row in data_block(doc, "worklist-rows")]
     return {"summary": summary, "rules": rules, "payers": payers, "rows": rows, "meta": meta,
             "doc": doc}
 

@@ -40,6 +40,10 @@ from .ack999 import Acceptance, AckReadError
 from .control import ControlNumberError, ControlNumbers
 from .statuses import StatusTable, status_table
 
+# The sender and receiver edi837 names when the configuration names none (frozen:
+# one shared default is safe).
+DEFAULT_IDENTITY = Acknowledgments()
+
 SUFFIX = ".277"
 # Errors after which a file's findings do not describe its claims: no 277CA.
 NOT_ACKNOWLEDGED = {"EDI001": "the file is not X12", "EDI002": "an envelope is not closed",
@@ -86,7 +90,7 @@ class _Walk(ClaimWalk):
 
 
 def write_acknowledgments(path: str | Path, findings: Collection[Finding],
-                          out_dir: str | Path, *, identity: Acknowledgments = Acknowledgments(),
+                          out_dir: str | Path, *, identity: Acknowledgments = DEFAULT_IDENTITY,
                           control_numbers: ControlNumbers | None = None, force: bool = False,
                           read_999: str | Path | None = None) -> Ack277Result:
     """A file's 999 and 277CA, for a caller that has the file's final findings (the
@@ -120,7 +124,7 @@ def write_acknowledgments(path: str | Path, findings: Collection[Finding],
 
 
 def write_277ca(path: str | Path, findings: Collection[Finding], out_dir: str | Path, *,
-                acceptance: Acceptance, identity: Acknowledgments = Acknowledgments(),
+                acceptance: Acceptance, identity: Acknowledgments = DEFAULT_IDENTITY,
                 control_numbers: ControlNumbers | None = None, force: bool = False,
                 now: dt.datetime | None = None) -> Ack277Result:
     """Write ``out_dir/<stem>.277`` for the 837 file ``path``.

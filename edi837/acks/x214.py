@@ -55,7 +55,7 @@ class CannotAcknowledge(Exception):
 # Punctuation in a value is held as a private-use character until serialise().
 _HIDE = {ord(c): chr(0xE000 + ord(c)) for c in string.punctuation}
 _SHOW = {ord(hidden): c for c, hidden in zip(string.punctuation, map(chr, (
-    0xE000 + ord(c) for c in string.punctuation)))}
+    0xE000 + ord(c) for c in string.punctuation)), strict=True)}
 STANDARD = (ELEMENT, REPETITION, COMPONENT, TERMINATOR)
 # Characters the writer's own values use (numbers, dates, codes): never a delimiter.
 _NOT_DELIMITERS = frozenset(string.ascii_letters + string.digits + " .-+")
@@ -170,7 +170,7 @@ def _counts(claims: list[ClaimAck], qualifiers: tuple[str, str]) -> list[list[st
     accepted = [c for c in claims if c.accepted]
     rejected = [c for c in claims if not c.accepted]
     segments = []
-    for qualifier, group in zip(qualifiers, (accepted, rejected)):
+    for qualifier, group in zip(qualifiers, (accepted, rejected), strict=True):
         if group:
             segments.append(["QTY", qualifier, str(len(group))])
     for qualifier, group in (("YU", accepted), ("YY", rejected)):
@@ -307,7 +307,7 @@ def serialise(segments: list[list[str]],
     the structure's ``^ :`` become those, a value's punctuation itself, or a space
     where it is one of them (spaces then collapsed and trimmed, as X12 wants no
     leading or trailing ones)."""
-    table = dict(zip(map(ord, STANDARD), delimiters))
+    table = dict(zip(map(ord, STANDARD), delimiters, strict=True))
     table.update({ord(hidden): (" " if c in delimiters else c)
                   for hidden, c in ((chr(k), v) for k, v in _SHOW.items())})
     clashes = tuple(_HIDE[ord(c)] for c in delimiters if ord(c) in _HIDE)

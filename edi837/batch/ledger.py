@@ -134,7 +134,8 @@ CREATE INDEX IF NOT EXISTS inputs_by_run ON inputs(run_id);
 def _row(cursor: sqlite3.Cursor, values: tuple) -> dict:
     """A row as a dict, names stored as bytes (not UTF-8) given back as the file
     system's names (``names.to_db``)."""
-    return {column[0]: from_db(value) for column, value in zip(cursor.description, values)}
+    return {column[0]: from_db(value)
+            for column, value in zip(cursor.description, values, strict=True)}
 
 
 @contextmanager

@@ -92,7 +92,7 @@ class Locks:
         self._fds = fds
         deadline = time.monotonic() + options.lock_wait
         names = (f"output folder {shown(str(options.out))}", f"inbox {shown(str(options.inbox))}")
-        for fd, what in zip(fds, names):
+        for fd, what in zip(fds, names, strict=True):
             while not _flock(fd, fcntl.LOCK_EX):
                 self._wait_or_refuse(deadline, f"another edi837 batch is running on the "
                                                f"{what}; not starting a second one")

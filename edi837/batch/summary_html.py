@@ -196,7 +196,7 @@ def _files(out, files: list[dict]) -> None:
     for f in files:
         rules = ", ".join(f"{code} {n}" for code, n in f["rules"].items())
         links = " ".join(f'<a href="{_h(url)}">{_h(r.rsplit("/", 1)[-1])}</a>'
-                         for r, url in zip(f["reports"], f["urls"]))
+                         for r, url in zip(f["reports"], f["urls"], strict=True))
         why = f["reason"] or f["problem"] or ""
         if f["duplicate_of"]:
             why = f'same content as {f["duplicate_of"]["name"]} (run {f["duplicate_of"]["run"]})'

@@ -238,7 +238,7 @@ class FixPlan:
                 # Written, but the fix as a whole is not: the output needs a person.
                 self.problems.append(f"{finding.rule} at segment {finding.segment_index}: "
                                      "fix only partly applied")
-            for edit, result in zip(finding.fix.edits, results):
+            for edit, result in zip(finding.fix.edits, results, strict=True):
                 if result == APPLIED:
                     self.applied.append(Change.of(finding, edit))
                 else:

@@ -137,7 +137,7 @@ class _Plan:
             doses[2] = (doses[1][0] + timedelta(days=98), 600)
         claims = [factory.ocrelizumab_claim(day, units, subtype) for day, units in doses]
         target = self.target(event, doses)  # the dose the event is about
-        for k, (claim, (day, mg)) in enumerate(zip(claims, doses)):
+        for k, (claim, (day, mg)) in enumerate(zip(claims, doses, strict=True)):
             expect = ("HIS002",) if k == target and event in ("late-induction",
                                                                 "early-maintenance") else ()
             night = day + self.lag()

@@ -309,7 +309,7 @@ def bill_type(claim_id: str) -> str:
     """The claim's 837I type of bill, drawn by its id (not from the random stream, so a
     seed gives the same claims, dates and defects as before types of bill were drawn)."""
     point = zlib.crc32(claim_id.encode("ascii")) % sum(BILL_TYPE_WEIGHTS)
-    for code, weight in zip(BILL_TYPES, BILL_TYPE_WEIGHTS):
+    for code, weight in zip(BILL_TYPES, BILL_TYPE_WEIGHTS, strict=True):
         if point < weight:
             return code
         point -= weight

@@ -185,7 +185,7 @@ class ParallelCheck:
         return True
 
     def _drop(self, file: _File) -> None:
-        for unit, future in file.units:
+        for _unit, future in file.units:
             future.cancel()
         for unit, future in file.units:
             if not future.cancelled():

@@ -262,7 +262,8 @@ class Scanner(SegmentSource):
                 if not self._cuts:  # the first piece starts with the file's first segment
                     self._cuts.append(_Cut(batch.first_index, batch.offset(0), 0, (), 0))
                 self._confirm()
-                for run, self.real in self._runs(batch):
+                for run, real in self._runs(batch):
+                    self.real = real
                     yield run
         except X12SyntaxError as exc:
             self.extent = exc.offset  # the whole file's read stops here too

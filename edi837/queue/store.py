@@ -113,7 +113,7 @@ def cents(charge: str | None) -> Decimal:
 
 
 def dict_row(cursor: sqlite3.Cursor, values: tuple) -> dict:
-    return {column[0]: value for column, value in zip(cursor.description, values)}
+    return {column[0]: value for column, value in zip(cursor.description, values, strict=True)}
 
 
 class OpenIndex:

@@ -18,7 +18,7 @@ from types import ModuleType
 from . import crosswalk, fda_ndc, hcpcs, icd10cm, mue, pricing
 from .limits import limits
 from .rows import Problems
-from .sources import Caps, Skipped, Source, decode, sources
+from .sources import DEFAULT_CAPS, Caps, Skipped, Source, decode, sources
 from .store import ImportTransaction
 from .tabular import NotRecognised, RefDataError, Table, effective_date, find_table, is_preliminary
 
@@ -63,7 +63,7 @@ class Outcome:
 
 def import_files(paths: Iterable[Path], directory: Path, *, effective: dt.date | None = None,
                  kind: str | None = None, force: bool = False,
-                 caps: Caps = Caps()) -> list[Outcome]:
+                 caps: Caps = DEFAULT_CAPS) -> list[Outcome]:
     """Import every file (and every table inside a ZIP) into the store in ``directory``.
 
     All or nothing: the first file that cannot be imported raises
@@ -192,7 +192,7 @@ def _import(store: ImportTransaction, source: Source, effective: dt.date | None,
 def _effective(given: dt.date | None, texts: tuple[str, ...]) -> tuple[dt.date | None, str]:
     if given is not None:
         return given, "--effective"
-    for text, where in zip(texts, ("the title rows",) + ("the file name",) * (len(texts) - 1)):
+    for text, where in zip(texts, ("the title rows",) + ("the file name",) * (len(texts) - 1), strict=True):
         found = effective_date(text)
         if found is not None:
             return found, where

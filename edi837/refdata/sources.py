@@ -47,6 +47,9 @@ class Caps:
     ratio: float = MAX_RATIO
 
 
+DEFAULT_CAPS = Caps()  # frozen: one shared default for every caller
+
+
 class Source:
     """One file to import: a file given on the command line, or one member of a ZIP."""
 

@@ -82,7 +82,7 @@ def write_annotated(report: Report, out: TextIO, options=None) -> None:
     out.write(held_line(numbers) + "\n")
     for line in breakdown(numbers):
         out.write(line + "\n")
-    for view, file in zip(file_views(report), numbers.files):
+    for view, file in zip(file_views(report), numbers.files, strict=True):
         result = view.result
         out.write(f"\n== file {text(result.path)}\n")
         out.write(f"   sha256 {result.sha256 or '(not read)'}, {result.size:,} bytes, "

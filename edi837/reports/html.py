@@ -159,7 +159,7 @@ def _inputs(out: TextIO, report: Report, numbers: Figures) -> None:
               '<th class="n">Claims</th><th class="n">Drug lines</th><th class="n">Errors</th>'
               '<th class="n">Warnings</th><th class="n">Infos</th><th class="n">Claims held</th>'
               '<th class="n">Charges held</th></tr></thead><tbody>')
-    for number, (result, file) in enumerate(zip(report.files, numbers.files), 1):
+    for number, (result, file) in enumerate(zip(report.files, numbers.files, strict=True), 1):
         counts = file.counts
         out.write(f'<tr data-file="{number}"><td><a href="#file={number}">{h(result.path)}</a>'
                   f'</td><td data-figure="status">{h(status_word(result.status))}</td>'

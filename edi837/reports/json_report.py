@@ -58,7 +58,7 @@ def write_json(report: Report, out: TextIO, options=None) -> None:
     for key, value in head.items():
         out.write(f"  {_dumps(key)}: {_dumps(value)},\n")
     out.write('  "files": [')
-    for number, (result, file) in enumerate(zip(report.files, numbers.files)):
+    for number, (result, file) in enumerate(zip(report.files, numbers.files, strict=True)):
         fields = ", ".join(f"{_dumps(k)}: {_dumps(v)}"
                            for k, v in _file_head(result, file).items())
         out.write(("," if number else "") + f"\n    {{{fields}, \"findings\": [")

@@ -121,7 +121,7 @@ def write_xml(report: Report, out: TextIO, options=None) -> None:
         out.write("  " + etree.tostring(element, encoding="unicode", pretty_print=True)
                   .replace("\n<", "\n  <"))
     out.write("  <files>\n")
-    for result, file in zip(report.files, numbers.files):
+    for result, file in zip(report.files, numbers.files, strict=True):
         counts = file.counts
         element = _attributes(
             etree.Element("file"), path=text(result.path), status=result.status,

@@ -236,7 +236,7 @@ def jw_without_administered_line(ctx):
         DTP*472*D8*20260115
     Fix safety: none (the administered amount is in the medical record).
     """
-    for drug, lines in required_groups(ctx):
+    for _drug, lines in required_groups(ctx):
         discarded = [line for line in lines if is_discarded(line)]
         if not discarded or len(discarded) < len(lines):
             continue
@@ -307,7 +307,7 @@ def jz_with_jw_line(ctx):
         DTP*472*D8*20260115
     Fix safety: none (either JZ or the JW line is wrong; the record says which).
     """
-    for drug, lines in required_groups(ctx):
+    for _drug, lines in required_groups(ctx):
         jz_line = next((line for line in lines if line.has_modifier(NOTHING_DISCARDED)
                         and not is_discarded(line)), None)
         discarded = [line for line in lines if is_discarded(line)]

@@ -80,7 +80,7 @@ def _assemble_999(results: list[_UnitResult], units: list[_Unit]) -> str | None:
     taken from the unit that validated it, and AK9 and SE01 recounted."""
     skeleton = results[0]
     blocks: list[list[str] | None] = []  # one per transaction set, in file order
-    for unit, unit_result in zip(units[1:], results[1:]):
+    for unit, unit_result in zip(units[1:], results[1:], strict=True):
         if not unit_result.ack:  # pyx12 crashed on the unit
             blocks.extend([None] * unit.sets)
             continue

@@ -92,9 +92,8 @@ def block_cut(text: str, exhausted: bool, terminator: str, forms: list, iea: str
     at = text.find(terminator)
     if at < 0:
         return None
-    for separator, search in forms:
-        if text.startswith(separator, at):
-            break
+    # the form whose separator follows the first terminator, else the last one
+    separator, search = next((form for form in forms if text.startswith(form[0], at)), forms[-1])
     last = text.rfind(terminator)
     if exhausted:
         if not text.endswith(separator):
