@@ -38,7 +38,7 @@ def test_check_error_finding_exits_1_with_linter_lines(runner, tmp_path):
     path = write(tmp_path, "defect.edi", wrap_claims(DEFECT))
     result = runner.invoke(main, ["check", str(path)])
     assert result.exit_code == 1
-    line = next(l for l in result.output.splitlines() if "NDC002" in l)
+    line = next(text for text in result.output.splitlines() if "NDC002" in text)
     assert line.startswith(f"{path}:29: NDC002 error NDC '50242-150-01'")
     assert line.endswith("[claim C1, line 1]")
 
@@ -92,7 +92,7 @@ def test_extract_rows_and_formats(runner, tmp_path):
     out = tmp_path / "rows.jsonl"
     result = runner.invoke(main, ["extract", str(path), "--format", "jsonl", "-o", str(out)])
     assert result.exit_code == 0
-    (record,) = [json.loads(l) for l in out.read_text().splitlines()]
+    (record,) = [json.loads(text) for text in out.read_text().splitlines()]
     assert record["payer_id"] == "PAYER01" and record["line_number"] == "1"
 
 
@@ -114,7 +114,7 @@ def test_extract_escapes_formula_cells(runner, tmp_path):
 def test_rules_and_drugs_commands(runner):
     listing = runner.invoke(main, ["rules"])
     assert listing.exit_code == 0
-    assert any(l.startswith("MOD001  by policy") for l in listing.output.splitlines())
+    assert any(text.startswith("MOD001  by policy") for text in listing.output.splitlines())
     one = runner.invoke(main, ["rules", "ndc002"])
     assert "PASS:" in one.output and "FAIL:" in one.output and "Fix safety: safe" in one.output
     assert runner.invoke(main, ["rules", "XYZ999"]).exit_code == 2

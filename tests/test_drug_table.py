@@ -349,7 +349,7 @@ def test_each_problem_is_its_own_line_on_stderr_with_values_still_escaped(tmp_pa
         result = CliRunner().invoke(main, [*command, "--drug-table", str(bad)])
         assert result.exit_code == 2 and "Traceback" not in result.output
         lines = result.stderr.splitlines()
-        assert len(lines) > 3 and all(l.startswith(f"edi837: {bad}: ") for l in lines), lines
+        assert len(lines) > 3 and all(text.startswith(f"edi837: {bad}: ") for text in lines), lines
         assert "\\x0a" not in result.stderr.replace("J9\\x0a99", "")  # no joined problems
         assert f"edi837: {bad}: drugs.J9\\x0a99: 'dosing' is a required property" in lines
     assert BatchError("one", "two").lines == ("one", "two") and str(BatchError("one")) == "one"

@@ -37,9 +37,9 @@ def rules_of(result):
 # -- item 2: segments outside any transaction set ------------------------------------------
 def test_claims_before_their_st_are_an_error_and_the_file_unreadable(engine, tmp_path):
     lines = CLEAN.splitlines()
-    st = next(i for i, l in enumerate(lines) if l.startswith("ST*"))
-    clm = next(i for i, l in enumerate(lines) if l.startswith("CLM*"))
-    se = next(i for i, l in enumerate(lines) if l.startswith("SE*"))
+    st = next(i for i, text in enumerate(lines) if text.startswith("ST*"))
+    clm = next(i for i, text in enumerate(lines) if text.startswith("CLM*"))
+    se = next(i for i, text in enumerate(lines) if text.startswith("SE*"))
     # the claim moved before ST: outside any transaction set
     moved = lines[:st] + lines[clm:se] + lines[st:clm] + lines[se:]
     path = tmp_path / "claims-before-st.edi"
@@ -225,8 +225,8 @@ def test_isa16_equal_to_isa11_is_named_as_the_cause(read, edi_file):
 
 # -- item 19: version and group checks -----------------------------------------------------
 def test_rules_lists_edi005_as_error_or_warning(runner):
-    line = next(l for l in runner.invoke(main, ["rules"]).output.splitlines()
-                if l.startswith("EDI005"))
+    line = next(text for text in runner.invoke(main, ["rules"]).output.splitlines()
+                if text.startswith("EDI005"))
     assert "error / warning" in line
 
 

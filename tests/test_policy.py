@@ -231,9 +231,10 @@ def test_done_policy_command_explains_every_requirement_with_its_source():
     assert done.exit_code == 0, done.output
     out = done.output
     assert "policy medicare-ffs" in out and "setting 837I:13" in out
-    mod001 = next(l for l in out.splitlines() if l.strip().startswith("JW/JZ missing"))
+    mod001 = next(text for text in out.splitlines() if text.strip().startswith("JW/JZ missing"))
     assert "error" in mod001 and "2023-10-01" in mod001 and "87 FR" in mod001 and "[A]" in mod001
-    ndc001 = next(l for l in out.splitlines() if l.strip().startswith("NDC missing on J2350"))
+    ndc001 = next(text for text in out.splitlines()
+                  if text.strip().startswith("NDC missing on J2350"))
     assert "not required" in ndc001
     for requirement in out.split("first match wins:")[1].splitlines()[1:-1]:
         assert re.search(r"\[.+ \[(A|B|C|unconfirmed)\]; ", requirement), requirement

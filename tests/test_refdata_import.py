@@ -264,8 +264,8 @@ def test_status_lists_files_periods_and_superseded(tmp_path, store):
     assert result.exit_code == 0
     lines = result.output.splitlines()
     assert "ASP NDC-HCPCS crosswalk (837P):" in lines
-    assert any("2026-04-01 superseded" in l and "prelim.csv" in l for l in lines)
-    assert any("2026-04-01 to (in force)" in l and "final.csv" in l for l in lines)
+    assert any("2026-04-01 superseded" in text and "prelim.csv" in text for text in lines)
+    assert any("2026-04-01 to (in force)" in text and "final.csv" in text for text in lines)
 
 
 def test_status_of_a_folder_without_a_store_exits_2(tmp_path):

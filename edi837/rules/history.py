@@ -270,9 +270,9 @@ def dose_out_of_schedule(ctx):
             at = dates.index(date)
             line = next(line for _, line in ctx.counted_lines()
                         if line.hcpcs == hcpcs and line.date == date and not line.discarded)
-            units = sum((l.units for _, l in ctx.counted_lines()
-                         if l.hcpcs == hcpcs and l.date == date and not l.discarded
-                         and l.units is not None), Decimal(0))
+            units = sum((counted.units for _, counted in ctx.counted_lines()
+                         if counted.hcpcs == hcpcs and counted.date == date
+                         and not counted.discarded and counted.units is not None), Decimal(0))
             if unchanged.get(date) == units:
                 continue  # a replacement keeping the dose: judged when first billed
             here = f"{hcpcs}: {number(units)} units on {shown_date(date)}"
@@ -452,8 +452,8 @@ def first_dose_documentation(ctx):
                      if line.hcpcs == hcpcs and not line.discarded), None)
         if not notes or line is None:
             continue
-        dose = sum((l.units for l in ctx.groups().get((hcpcs, line.date), ())
-                    if not l.discarded and l.units is not None), Decimal(0))
+        dose = sum((given.units for given in ctx.groups().get((hcpcs, line.date), ())
+                    if not given.discarded and given.units is not None), Decimal(0))
         # the first dose seen is no first dose when its size is not one the note
         # is for (J2350: a 600-unit maintenance dose; the history began later)
         notes = [note for note in notes if note.applies_to(dose)]
