@@ -327,7 +327,8 @@ def markdown(report: dict) -> str:
     else:
         out.append(f"not measured: {batch.get('status', 'not available')}.")
     out += ["", "Targets from issue #15:", ""] + [f"- {line}" for line in report["targets"]]
-    problems = [j for j in report["runs"] if j["name"].startswith("edi837") and j["exit"] not in (0, 1)]
+    problems = [j for j in report["runs"]
+                if j["name"].startswith("edi837") and j["exit"] not in (0, 1)]
     if problems:
         out += ["", "Commands that failed (exit status 2 or worse):", ""]
         out += [f"- {j['name']} {j['kind']} {j['size_mb']} MB: exit {j['exit']}: {j['stderr']}"
@@ -346,7 +347,8 @@ def write(path: Path, text: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", default="10,100,500", help="file sizes in MB (default 10,100,500)")
+    parser.add_argument("--sizes", default="10,100,500",
+                        help="file sizes in MB (default 10,100,500)")
     parser.add_argument("--quick", action="store_true", help="10 MB files only")
     parser.add_argument("--repeat", type=int, default=3, help="runs per command; the best counts")
     parser.add_argument("--mixes", default=",".join(MIXES), help="dense,sparse (default both)")
@@ -399,7 +401,8 @@ def main() -> None:
     if args.no_batch:
         batch["status"] = "left out (--no-batch)"
     elif batch_available():
-        paths = [generate(KINDS[i % 2], BATCH_FILE_MB, 100 + i, folder / f"{i:02d}-{KINDS[i % 2]}.edi")
+        paths = [generate(KINDS[i % 2], BATCH_FILE_MB, 100 + i,
+                          folder / f"{i:02d}-{KINDS[i % 2]}.edi")
                  for i in range(BATCH_FILES)]
         # batch moves its inputs to an archive and keeps a ledger in --out: every run
         # gets a fresh inbox (hard links to the data files) and output folder
@@ -432,7 +435,8 @@ def main() -> None:
     write(RESULTS / "latest.json", json.dumps(report, indent=2) + "\n")
     write(RESULTS / "latest.md", text)
     print("\n" + text)
-    print(f"written: {(RESULTS / 'latest.json').relative_to(ROOT)}, {(RESULTS / 'latest.md').relative_to(ROOT)}")
+    print(f"written: {(RESULTS / 'latest.json').relative_to(ROOT)}, "
+          f"{(RESULTS / 'latest.md').relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

@@ -29,7 +29,8 @@ def _usage(message: str) -> None:
 @click.option("--filing", default="", metavar="CODE",
               help="SBR09 claim filing indicator (MB, MA, 16, MC, CI, BL, HM, 12 ...).")
 @click.option("--bill-type", metavar="TOB",
-              help="837I type of bill, e.g. 131 (CLM05-1 13 + frequency 1); makes the claim an 837I.")
+              help="837I type of bill, e.g. 131 (CLM05-1 13 + frequency 1); "
+                   "makes the claim an 837I.")
 @click.option("--pos", metavar="CODE", help="837P place of service (CLM05-1), e.g. 11.")
 @click.option("--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]),
               help="The line's date of service (YYYY-MM-DD); default: today.")

@@ -31,7 +31,8 @@ def _filter_options(function):
         click.option("--rule", help="Only claims held by this rule code."),
         click.option("--npi", help="Only this billing provider NPI (2010AA NM109)."),
         click.option("--submitter", help="Only this submitter id (1000A NM109)."),
-        click.option("--file", "file_name", help="Only claims that came in (or back) in this file."),
+        click.option("--file", "file_name",
+                     help="Only claims that came in (or back) in this file."),
         click.option("--claim", help="Only this claim id (CLM01)."),
         click.option("--min-age", type=click.IntRange(min=0), help="Only claims open at least "
                      "this many days."),

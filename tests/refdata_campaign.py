@@ -14,9 +14,10 @@ itself.  Each is imported into a fresh store as a child process (timeout, peak
 memory measured), then `refdata status` and a `check` of a sample on that store.
 
 A finding is: an exit status other than 0/2 from the import (0/1 from check),
-a traceback or a message calling itself "a bug in edi837", a hang, peak memory over --limit MiB, a raw control character
-(C0 other than newline and tab, DEL, C1, bidirectional controls) in what a
-command prints, or a check that says EDI008 (the reference data made it fail).
+a traceback or a message calling itself "a bug in edi837", a hang, peak memory
+over --limit MiB, a raw control character (C0 other than newline and tab, DEL,
+C1, bidirectional controls) in what a command prints, or a check that says
+EDI008 (the reference data made it fail).
 Results in OUT/findings.json and a summary on stdout; the inputs of every
 finding stay in OUT/inputs/.
 """

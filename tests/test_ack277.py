@@ -204,7 +204,8 @@ def test_without_a_receiver_or_configuration_the_set_cannot_be_acknowledged(edi_
 
 
 def test_text_from_the_file_cannot_break_the_structure(edi_file, table, tmp_path):
-    text = wrap_claims(NO_NDC, filing="MC").replace("SUB0001", "SUB^0001").replace("CLM*C2*", "CLM*C~2*")
+    text = wrap_claims(NO_NDC, filing="MC").replace("SUB0001", "SUB^0001") \
+        .replace("CLM*C2*", "CLM*C~2*")
     path = edi_file(text.replace("CLM*C~2*", "CLM*C:2*"), wrap=False)
     acks = valid(write(path, table, tmp_path).output)
     assert ["TRN", "2", "C 2"] in acks

@@ -59,7 +59,8 @@ def test_the_summary_fits_a_morning_window_and_sorts(summary, tmp_path, fragment
     why = dom.xpath('string(//tr[@data-outcome="quarantined"]//pre)')
     assert "cannot be read as 837 claims" in why and "EDI001" in why
     assert dom.xpath('//tr[@data-outcome="findings"]//a[contains(@href, "report.html")]')
-    names = [" ".join(t.split()) for t in dom.xpath('//table[@id="files"]/tbody/tr/td[1]/code/text()')]
+    names = [" ".join(t.split())
+             for t in dom.xpath('//table[@id="files"]/tbody/tr/td[1]/code/text()')]
     if fragment:  # charges held, largest first
         assert names[0] in ("b-defect.edi", "c-payer-b.edi") and names[-1] != "b-defect.edi"
     else:

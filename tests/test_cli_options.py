@@ -110,7 +110,8 @@ def test_min_severity_chooses_the_claims_the_html_lists(runner, defect):
         doc = lxml_html.fromstring(result.stdout)
         meta = json.loads(doc.xpath('//script[@id="worklist-meta"]')[0].text)
         listed = json.loads(doc.xpath('//script[@id="worklist-rows"]')[0].text)
-        return {dict(zip(meta["fields"], row, strict=True))["claim"] for row in listed}, meta["collapsed"]
+        claims = {dict(zip(meta["fields"], row, strict=True))["claim"] for row in listed}
+        return claims, meta["collapsed"]
 
     assert rows() == ({"C1"}, ["info"])  # C2 has only an info note: not a claim to work
     assert rows("--min-severity", "info") == ({"C1", "C2"}, ["info"])

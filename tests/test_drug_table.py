@@ -37,8 +37,10 @@ def extra_drug(hcpcs: str = "J9999", ndc: str = "12345678901", **overrides: str)
         "diagnoses": "diagnoses = []",
         "source": 'source = "test"',
         "confidence": 'confidence = "B"',
-        "dosing": f'[drugs.{hcpcs}.dosing]\nlabeled_doses = [10, 20]\nmax_units_per_day = 20\nsource = "test"\nconfidence = "B"',
-        "administration": f'[drugs.{hcpcs}.administration]\ncodes = ["96365"]\nsource = "test"\nconfidence = "B"',
+        "dosing": f'[drugs.{hcpcs}.dosing]\nlabeled_doses = [10, 20]\nmax_units_per_day = 20\n'
+                  'source = "test"\nconfidence = "B"',
+        "administration": f'[drugs.{hcpcs}.administration]\ncodes = ["96365"]\n'
+                          'source = "test"\nconfidence = "B"',
         "ndcs": (
             f'[[drugs.{hcpcs}.ndcs]]\nndc = "{ndc}"\npackage = "100 mg/10 mL single-dose vial"\n'
             'amount = 100\nvolume_ml = 10\nbillable = true\nsource = "test"\nconfidence = "B"'
@@ -66,7 +68,8 @@ def test_schema_is_valid_draft_2020_12():
 def test_shipped_file_validates_against_schema_independently_of_loader():
     content = resources.files("edi837.drugs").joinpath("table.toml").read_bytes()
     data = tomllib.loads(content.decode("utf-8"))
-    validator = Draft202012Validator(load_schema(), format_checker=Draft202012Validator.FORMAT_CHECKER)
+    validator = Draft202012Validator(load_schema(),
+                                     format_checker=Draft202012Validator.FORMAT_CHECKER)
     assert list(validator.iter_errors(_as_json(data))) == []
 
 
@@ -175,7 +178,8 @@ def test_references_name_no_path_outside_the_repository():
     samples = (REPO / "samples" / "README.md").read_text()
     for text in (table, samples):
         assert "shared/reference" not in text
-        assert "billing-rules.md, the maintainers' reference" in " ".join(text.replace("#", "").split())
+        words = " ".join(text.replace("#", "").split())
+        assert "billing-rules.md, the maintainers' reference" in words
 
 
 def test_tocilizumab_vials_in_billing_units_per_palmetto(table):
@@ -303,14 +307,16 @@ def test_extra_file_replaces_a_whole_entry(tmp_path, table):
 
 def test_later_extra_file_wins(tmp_path):
     first = write(tmp_path, "first.toml", extra_drug())
-    second = write(tmp_path, "second.toml", extra_drug(descriptor='descriptor = "Injection, testumab, 10 mg (v2)"'))
+    second = write(tmp_path, "second.toml",
+                   extra_drug(descriptor='descriptor = "Injection, testumab, 10 mg (v2)"'))
     merged = load_drug_table([first, second])
     assert merged.drug("J9999").descriptor.endswith("(v2)")
     assert [f.name for f in merged.files][1:] == [str(first), str(second)]
 
 
 def test_extra_file_can_replace_an_administration_code_route(tmp_path):
-    text = 'version = "x"\nupdated = 2026-12-01\ndrugs = {}\n[administration_codes]\n"96372" = { route = "SC", source = "t", confidence = "C" }\n'
+    text = ('version = "x"\nupdated = 2026-12-01\ndrugs = {}\n[administration_codes]\n'
+            '"96372" = { route = "SC", source = "t", confidence = "C" }\n')
     merged = load_drug_table([write(tmp_path, "admin.toml", text)])
     assert merged.admin_route("96372") == "SC"
     assert merged.admin_route("96365") == "IV"
@@ -363,9 +369,11 @@ def test_invalid_toml_names_file_and_line(tmp_path):
 
 
 def test_wrong_field_type_names_file_and_field(tmp_path):
-    dosing = '[drugs.J9999.dosing]\nlabeled_doses = [10]\nmax_units_per_day = "600"\nsource = "t"\nconfidence = "B"'
+    dosing = ('[drugs.J9999.dosing]\nlabeled_doses = [10]\nmax_units_per_day = "600"\n'
+              'source = "t"\nconfidence = "B"')
     message = load_error(tmp_path, "typed.toml", extra_drug(dosing=dosing))
-    assert "typed.toml: drugs.J9999.dosing.max_units_per_day: '600' is not of type 'integer'" in message
+    assert ("typed.toml: drugs.J9999.dosing.max_units_per_day: '600' is not of type 'integer'"
+            in message)
 
 
 def test_misspelt_field_is_rejected(tmp_path):
@@ -382,30 +390,37 @@ def test_dotted_icd_code_and_datetime_are_rejected(tmp_path):
     )
     message = load_error(tmp_path, "dx.toml", extra_drug(diagnoses=diagnoses))
     assert "drugs.J9999.diagnoses[0].codes[0].code: 'G35.A' does not match" in message
-    assert "drugs.J9999.diagnoses[0].codes[0].valid_from: '2025-10-01T00:00:00' is not a 'date'" in message
+    assert ("drugs.J9999.diagnoses[0].codes[0].valid_from: '2025-10-01T00:00:00' is not a 'date'"
+            in message)
 
 
 def test_billable_ndc_needs_an_amount(tmp_path):
-    ndcs = '[[drugs.J9999.ndcs]]\nndc = "12345678901"\npackage = "vial"\nbillable = true\nsource = "t"\nconfidence = "B"'
+    ndcs = ('[[drugs.J9999.ndcs]]\nndc = "12345678901"\npackage = "vial"\nbillable = true\n'
+            'source = "t"\nconfidence = "B"')
     message = load_error(tmp_path, "amount.toml", extra_drug(ndcs=ndcs))
     assert "amount.toml: drugs.J9999.ndcs[0]: 'amount' is a required property" in message
 
 
 def test_unknown_administration_code_is_rejected(tmp_path):
-    administration = '[drugs.J9999.administration]\ncodes = ["96999"]\nsource = "t"\nconfidence = "B"'
+    administration = ('[drugs.J9999.administration]\ncodes = ["96999"]\nsource = "t"\n'
+                      'confidence = "B"')
     message = load_error(tmp_path, "adm.toml", extra_drug(administration=administration))
-    assert "adm.toml: drugs.J9999.administration.codes[0]: '96999' is not in administration_codes" in message
+    assert ("adm.toml: drugs.J9999.administration.codes[0]: '96999' is not in "
+            "administration_codes") in message
 
 
 def test_ndc_listed_under_two_drugs_is_rejected(tmp_path):
     message = load_error(tmp_path, "dup.toml", extra_drug(ndc="50242015001"))
-    assert "dup.toml: drugs.J9999.ndcs[0].ndc: '50242015001' is listed already under J2350" in message
+    assert ("dup.toml: drugs.J9999.ndcs[0].ndc: '50242015001' is listed already under J2350"
+            in message)
 
 
 def test_dose_above_maximum_is_rejected(tmp_path):
-    dosing = '[drugs.J9999.dosing]\nlabeled_doses = [10, 40]\nmax_units_per_day = 20\nsource = "t"\nconfidence = "B"'
+    dosing = ('[drugs.J9999.dosing]\nlabeled_doses = [10, 40]\nmax_units_per_day = 20\n'
+              'source = "t"\nconfidence = "B"')
     message = load_error(tmp_path, "dose.toml", extra_drug(dosing=dosing))
-    assert "dose.toml: drugs.J9999.dosing.labeled_doses[1]: 40 is above max_units_per_day 20" in message
+    assert ("dose.toml: drugs.J9999.dosing.labeled_doses[1]: 40 is above max_units_per_day 20"
+            in message)
 
 
 def test_missing_file_names_the_file(tmp_path):
@@ -415,7 +430,8 @@ def test_missing_file_names_the_file(tmp_path):
 
 
 def test_schema_json_in_schemas_dir_parses():
-    assert json.loads((REPO / "schemas" / "drug-table.schema.json").read_text())["title"] == "edi837 drug table"
+    schema = json.loads((REPO / "schemas" / "drug-table.schema.json").read_text())
+    assert schema["title"] == "edi837 drug table"
 
 
 def test_support_is_cached_per_validity_period_not_per_day(table):

@@ -636,7 +636,8 @@ def test_jz_goes_into_an_empty_modifier_slot_between_others(tmp_path, fix):
 
 def test_pointer_goes_into_an_empty_sv107_slot(tmp_path, fix):
     text = wrap_claims(CLEAN.replace("HI*ABK:G35A", "HI*ABK:Z79899*ABF:G35A")
-                       .replace("UN*600***1~", "UN*600***1::1~").replace("UN*600***1\n", "UN*600***1::1\n"))
+                       .replace("UN*600***1~", "UN*600***1::1~")
+                       .replace("UN*600***1\n", "UN*600***1::1\n"))
     result = fix(write(tmp_path / "ptr.edi", text), tmp_path / "out")
     assert [c.rule for c in result.changes] == ["DX003"]
     assert "*UN*600***1:2:1" in (tmp_path / "out" / "ptr.edi").read_text()

@@ -28,7 +28,8 @@ def usage(map_name: str, segment: str, element: str) -> str:
 
 
 def institutional(*lines: str) -> bytes:
-    body = header_segments("837I") + ["CLM*I1*10200***13:A:1**A*Y*Y", "DTP*434*RD8*20260115-20260115",
+    body = header_segments("837I") + ["CLM*I1*10200***13:A:1**A*Y*Y",
+                                        "DTP*434*RD8*20260115-20260115",
                                         "CL1*1*1*01", "HI*ABK:G35A",
                                         "NM1*71*1*ATTENDING*AL****XX*1234567893"]
     for number, line in enumerate(lines, 1):

@@ -53,7 +53,8 @@ def claim(claim_id, date, units=600, modifiers="JZ", frequency="1", ndc="5024201
                  "NM1*82*1*RENDER*RAY****XX*1234567893",
                  "NM1*77*2*SUITE*****XX*1234567893", "N3*1 MAIN ST",
                  "N4*SPRINGFIELD*IL*627010000",
-                 "LX*1", f"SV1*HC:J2350{':' + modifiers if modifiers else ''}*{charge}*UN*{units}***1",
+                 "LX*1",
+                 f"SV1*HC:J2350{':' + modifiers if modifiers else ''}*{charge}*UN*{units}***1",
                  f"DTP*472*D8*{date}", f"LIN**N4*{ndc}", f"CTP****{quantity}*ML",
                  "NM1*DK*1*ORDER*OLA****XX*1234567893",
                  "LX*2", "SV1*HC:96365*400*UN*1***1", f"DTP*472*D8*{date}"]
@@ -418,7 +419,8 @@ def test_reports_name_the_history_they_judged_by(tmp_path):
 
 
 def test_check_says_when_opening_the_history_pruned_lines(tmp_path):
-    old = night(tmp_path, "old.edi", subscriber(2), claim("C1", "20251010"))  # G35A valid, 400+ days ago
+    # G35A valid, 400+ days ago
+    old = night(tmp_path, "old.edi", subscriber(2), claim("C1", "20251010"))
     store, key = str(tmp_path / "h.sqlite3"), str(tmp_path / "h.key")
     argv = ["check", str(old), "--history", store, "--history-key", key]
     first = CliRunner().invoke(main, argv + ["--history-days", "0"])

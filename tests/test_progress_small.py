@@ -48,8 +48,8 @@ def test_a_long_step_ticks_on_a_terminal_and_leaves_no_line(monkeypatch):
 def on_terminal(args: list[str], cwd: Path) -> tuple[int, str]:
     """Run edi837 with stderr on a pseudo-terminal; its exit status and what it drew."""
     master, slave = pty.openpty()
-    child = subprocess.Popen([sys.executable, "-c", QUICK, *args], cwd=cwd, stdin=subprocess.DEVNULL,
-                             stdout=subprocess.DEVNULL, stderr=slave)
+    child = subprocess.Popen([sys.executable, "-c", QUICK, *args], cwd=cwd,
+                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=slave)
     os.close(slave)
     drawn = b""
     while True:

@@ -107,7 +107,8 @@ def test_mue_files_by_setting(tmp_path, store, setting, kind):
 
 
 def test_the_dme_mue_file_is_recognised_and_refused(tmp_path, store):
-    path = files.write(tmp_path, "MCR_MUE_DME_Eff_01-01-2026.csv", files.mue("DME Supplier Services"))
+    path = files.write(tmp_path, "MCR_MUE_DME_Eff_01-01-2026.csv",
+                       files.mue("DME Supplier Services"))
     with pytest.raises(RefDataError, match="is the DME supplier MUE file, which edi837 does not"):
         import_files([path], store)
 
@@ -139,7 +140,8 @@ REFUSED = {
     "empty": (b"", "not a file edi837 recognises"),
     "corrupt rows": (files.crosswalk().replace("300,300", "300,3x0").encode(),
                      "line 10: billing units per package '3x0' is not a number"),
-    "truncated": (files.crosswalk().encode()[:-130], "line 13: the row ends before the last column"),
+    "truncated": (files.crosswalk().encode()[:-130],
+                  "line 13: the row ends before the last column"),
     "no date anywhere": (files.pricing(title=None).encode(), "give --effective DATE"),
     "header only": (files.crosswalk(rows=[]).encode(), "with no rows to import"),
     "corrupt ZIP": (b"PK\x03\x04" + b"\xff" * 200, "not a readable ZIP"),
@@ -212,8 +214,8 @@ def test_each_file_keeps_its_name_hash_period_and_import_time(tmp_path, store):
 def test_final_supersedes_preliminary_and_later_quarters_close_earlier_ones(tmp_path, store):
     import_files([files.write(tmp_path, "prelim.csv", files.crosswalk(
         title="April 2026 ASP NDC-HCPCS Crosswalk - preliminary file"))], store)
-    import_files([files.write(tmp_path, "final.csv", files.crosswalk(rows=files.CROSSWALK_ROWS[:1]))],
-                 store)
+    final = files.write(tmp_path, "final.csv", files.crosswalk(rows=files.CROSSWALK_ROWS[:1]))
+    import_files([final], store)
     import_files([files.write(tmp_path, "july.csv", files.crosswalk(
         title="July 2026 ASP NDC-HCPCS Crosswalk"))], store)
     reference = open_reference(store)

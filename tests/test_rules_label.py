@@ -34,8 +34,9 @@ def test_ppms_on_natalizumab_still_warns(check):
 
 # -- DX002: categories and decimal points --------------------------------------------------------
 
-@pytest.mark.parametrize("code, children", [("G35B", "G35.B0-G35.B2 (written G35B0, G35B1, G35B2 in HI)"),
-                                            ("G35C", "G35.C0-G35.C2 (written G35C0, G35C1, G35C2 in HI)")])
+@pytest.mark.parametrize("code, children", [
+    ("G35B", "G35.B0-G35.B2 (written G35B0, G35B1, G35B2 in HI)"),
+    ("G35C", "G35.C0-G35.C2 (written G35C0, G35C1, G35C2 in HI)")])
 def test_a_category_is_not_valid_on_the_date_not_unsupported(check, code, children):
     found, = check(professional(hi=f"HI*ABK:{code}"), rules=DX_RULES)
     assert found.rule == "DX002" and found.severity == "error"

@@ -29,8 +29,10 @@ def sample_path(name: str) -> Path:
 # Samples pyx12 does not accept, and why.  Every other sample must pass,
 # malformed/not-837.edi included: it is a valid 835, just not a claim.
 PYX12_REJECTS = {
-    "837p-j2350-defects-ig-invalid.edi": "CTP05-1 'ml'/'MG' and a missing DTP*472 break the guide on purpose",
-    "837p-multi-interchange-crlf-bom.edi": "pyx12 cannot decode a UTF-8 BOM (tested without it below)",
+    "837p-j2350-defects-ig-invalid.edi":
+        "CTP05-1 'ml'/'MG' and a missing DTP*472 break the guide on purpose",
+    "837p-multi-interchange-crlf-bom.edi":
+        "pyx12 cannot decode a UTF-8 BOM (tested without it below)",
     "malformed/not-x12.txt": "EDI001: not X12 at all",
     "malformed/truncated.edi": "EDI002: SE, GE and IEA are missing",
     "malformed/bad-control-numbers.edi": "EDI003: SE02 and IEA02 do not match",
@@ -122,7 +124,8 @@ def test_readme_names_every_sample():
         readme = sample_path(name).parent / "README.md"
         if name.startswith("malformed/"):
             readme = TEST_DATA / "malformed" / "README.md"
-        assert f"`{name}`" in readme.read_text(encoding="utf-8"), f"{readme} does not describe {name}"
+        assert f"`{name}`" in readme.read_text(encoding="utf-8"), \
+            f"{readme} does not describe {name}"
 
 
 def defect_table_claims(file_name: str) -> set[str]:
@@ -136,7 +139,8 @@ def defect_table_claims(file_name: str) -> set[str]:
                                   "837i-j2350-defects.edi"])
 def test_defect_tables_list_exactly_the_claims_in_the_file(name):
     text = (SAMPLES / name).read_text(encoding="ascii")
-    claims_in_file = {segment.split("*")[1] for segment in segments(text) if segment.startswith("CLM*")}
+    claims_in_file = {segment.split("*")[1] for segment in segments(text)
+                      if segment.startswith("CLM*")}
     assert defect_table_claims(name) == claims_in_file
 
 
@@ -199,8 +203,8 @@ def test_every_defect_kind_appears_and_stays_valid(tmp_path, kind):
 def test_every_defect_names_catalog_rules():
     # The catalog lives in the shared folder beside the repository when present.
     catalog = Path(__file__).resolve().parents[2] / "shared" / "reference" / "rule-catalog.md"
-    known = set(re.findall(r"^\| ([A-Z]{2,3}\d{3}) \|", catalog.read_text(encoding="utf-8"), re.MULTILINE)) \
-        if catalog.exists() else set()
+    known = set(re.findall(r"^\| ([A-Z]{2,3}\d{3}) \|", catalog.read_text(encoding="utf-8"),
+                           re.MULTILINE)) if catalog.exists() else set()
     for name, rules in DEFECT_RULES.items():
         assert rules, name
         for rule in rules:
@@ -250,7 +254,8 @@ def test_stats_match_the_file(kind):
     ids = [segment.split("*")[0] for segment in all_segments]
     assert stats["claims"] == ids.count("CLM") == 257
     assert stats["transactions"] == ids.count("ST") == ids.count("SE")
-    assert stats["service_lines"] == ids.count("LX") == ids.count("SV1" if kind == "837P" else "SV2")
+    assert stats["service_lines"] == ids.count("LX") \
+        == ids.count("SV1" if kind == "837P" else "SV2")
     assert stats["drug_lines"] == drug_line_count(all_segments)
     assert stats["segments"] == len(all_segments)
     assert stats["bytes"] == len(text)
@@ -319,8 +324,8 @@ def test_bad_arguments_are_refused():
 def test_command_line_writes_a_file(tmp_path):
     path = tmp_path / "cli.edi"
     result = subprocess.run(
-        [sys.executable, "-m", "edi837.generator", "--kind", "837P", "--claims", "12", "--seed", "1",
-         "-o", str(path)],
+        [sys.executable, "-m", "edi837.generator", "--kind", "837P", "--claims", "12",
+         "--seed", "1", "-o", str(path)],
         capture_output=True, text=True, cwd=Path(__file__).resolve().parent.parent)
     assert result.returncode == 0, result.stderr
     assert path.read_text(encoding="ascii").count("CLM*") == 12

@@ -288,7 +288,8 @@ class Worker:
                                          force=True)
         except (Ack277Error, OutputExists) as exc:
             return [], f"277CA: {exc}"
-        del done  # what it wrote is in out_dir: the 999 and, unless every set was rejected, the 277CA
+        # what it wrote is in out_dir: the 999 and, unless every set was rejected, the 277CA
+        del done
         return sorted(p.name for p in out_dir.iterdir()
                       if p.suffix in (".999", ".277") and not durable.is_temp(p.name)), None
 

@@ -52,7 +52,9 @@ function sortBy(table, column, down) {
 document.querySelectorAll("table.sortable").forEach(function (table) {
   Array.prototype.forEach.call(table.tHead.rows[0].cells, function (th, column) {
     if (th.dataset.sort) {
-      th.addEventListener("click", function () { sortBy(table, column, th.dataset.dir !== "down"); });
+      th.addEventListener("click", function () {
+        sortBy(table, column, th.dataset.dir !== "down");
+      });
     }
   });
 });

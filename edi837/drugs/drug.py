@@ -68,7 +68,8 @@ class Drug:
     overrides_reference: frozenset[str] = frozenset()  # "ndcs", "diagnoses": the table only
     reference: Any = field(default=None, repr=False, compare=False)  # edi837.refdata.Reference
     _ndc_index: Mapping[str, Ndc] = field(init=False, repr=False, compare=False)
-    _exact_diagnoses: Mapping[str, tuple[DiagnosisCode, ...]] = field(init=False, repr=False, compare=False)
+    _exact_diagnoses: Mapping[str, tuple[DiagnosisCode, ...]] = field(init=False, repr=False,
+                                                                      compare=False)
     _prefix_diagnoses: tuple[DiagnosisCode, ...] = field(init=False, repr=False, compare=False)
     # Dates on which some supporting code starts or stops being valid: between
     # two of them every code's validity is the same, so support is cached per
@@ -131,7 +132,8 @@ class Drug:
                                           and ndc in self.crosswalk(claim_kind, day))
 
     def amount_for_units(self, units: Decimal | int) -> Decimal:
-        """Drug amount in ``unit_of_measure`` for a number of billing units (J2357: 30 units -> 150 mg)."""
+        """Drug amount in ``unit_of_measure`` for a number of billing units (J2357: 30 units
+        -> 150 mg)."""
         return Decimal(units) * self.amount_per_unit
 
     def units_per_container(self, ndc: str) -> Decimal | None:
@@ -144,7 +146,8 @@ class Drug:
     def expected_ndc_quantity(self, ndc: str, units: Decimal | int, ctp_unit: str,
                               claim_kind: str | None = None,
                               day: dt.date | None = None) -> Decimal | None:
-        """The CTP04 quantity expected for ``units`` billing units of ``ndc`` in ``ctp_unit`` (NDC007).
+        """The CTP04 quantity expected for ``units`` billing units of ``ndc`` in ``ctp_unit``
+        (NDC007).
 
         J2350, 600 units, NDC 50242015001: ML -> 20, UN -> 2.  An NDC only the
         CMS crosswalk lists (``claim_kind`` and ``day`` given) answers for UN
@@ -233,5 +236,6 @@ class Drug:
         return next((r for r in self.related if r.hcpcs == hcpcs), None)
 
     def documentation_for(self, units: Decimal | int) -> tuple[DocumentationNote, ...]:
-        """Documentation notes for a dose of ``units`` billing units (J2350, 300: HBV screening...)."""
+        """Documentation notes for a dose of ``units`` billing units (J2350, 300: HBV
+        screening...)."""
         return tuple(n for n in self.documentation if n.applies_to(units))

@@ -57,7 +57,8 @@ class DrugTable:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "drugs", MappingProxyType(dict(self.drugs)))
-        object.__setattr__(self, "administration_codes", MappingProxyType(dict(self.administration_codes)))
+        object.__setattr__(self, "administration_codes",
+                           MappingProxyType(dict(self.administration_codes)))
         owner: dict[str, tuple[str | None, str]] = {}
         for drug in self.drugs.values():
             for package in drug.ndcs:
@@ -99,7 +100,8 @@ class DrugTable:
         return code.route if code else None
 
     def admin_route_fits(self, cpt: str, route: str) -> bool | None:
-        """Whether ``cpt`` suits a drug given by ``route`` (ADM002); None when ``cpt`` is unknown."""
+        """Whether ``cpt`` suits a drug given by ``route`` (ADM002); None when ``cpt`` is
+        unknown."""
         code = self.administration_codes.get(cpt)
         return code.fits(route) if code else None
 

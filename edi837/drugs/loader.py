@@ -155,7 +155,8 @@ def _parse(name: str, content: bytes, *, validate: bool = True) -> _TableData:
     try:
         data = tomlfile.loads(content.decode("utf-8"))
     except UnicodeDecodeError as error:
-        raise DrugTableError(name, [f"not UTF-8 text: {error.reason} at byte {error.start}"]) from error
+        raise DrugTableError(
+            name, [f"not UTF-8 text: {error.reason} at byte {error.start}"]) from error
     except tomllib.TOMLDecodeError as error:
         # tomllib's message ends with "(at line N, column M)".
         raise DrugTableError(name, [f"invalid TOML: {error}"]) from error
@@ -174,7 +175,8 @@ def _as_json(value: Any) -> Any:
         return {key: _as_json(item) for key, item in value.items()}
     if isinstance(value, list):
         return [_as_json(item) for item in value]
-    if isinstance(value, (dt.date, dt.time)):  # datetime is a date: "2025-10-01T00:00:00" fails format date
+    # datetime is a date: "2025-10-01T00:00:00" fails format date
+    if isinstance(value, (dt.date, dt.time)):
         return value.isoformat()
     return value
 
@@ -217,7 +219,8 @@ def _build_table(files: list[_TableData]) -> DrugTable:
     version = shipped.data["version"] + "".join(
         f"+{Path(t.name).stem}@{t.data['version']}" for t in extras
     )
-    table_files = tuple(TableFile(t.name, t.data["version"], _date(t.data["updated"])) for t in files)
+    table_files = tuple(TableFile(t.name, t.data["version"], _date(t.data["updated"]))
+                        for t in files)
     return DrugTable(
         version=version,
         updated=max(f.updated for f in table_files),
@@ -240,7 +243,8 @@ def _check_consistency(
     drugs: Mapping[str, tuple[dict[str, Any], str]],
     admin: Mapping[str, tuple[dict[str, Any], str]],
 ) -> None:
-    """Checks the schema cannot express; problems are reported against the file that brought the entry."""
+    """Checks the schema cannot express; problems are reported against the file that
+    brought the entry."""
     problems: dict[str, list[str]] = {}
     ndc_owner: dict[str, str] = {}
     for hcpcs, (entry, file) in drugs.items():
@@ -248,14 +252,17 @@ def _check_consistency(
         where = f"drugs.{hcpcs}"
         for i, code in enumerate(entry["administration"]["codes"]):
             if code not in admin:
-                found.append(f"{where}.administration.codes[{i}]: '{code}' is not in administration_codes")
+                found.append(f"{where}.administration.codes[{i}]: '{code}' is not in "
+                             "administration_codes")
         dosing = entry["dosing"]
         maximum = dosing.get("max_units_per_day")
         for i, dose in enumerate(dosing["labeled_doses"]):
             if maximum is not None and dose > maximum:
-                found.append(f"{where}.dosing.labeled_doses[{i}]: {dose} is above max_units_per_day {maximum}")
+                found.append(f"{where}.dosing.labeled_doses[{i}]: {dose} is above "
+                             f"max_units_per_day {maximum}")
         if not math.isfinite(entry["amount_per_unit"]):  # TOML allows inf and nan
-            found.append(f"{where}.amount_per_unit: {entry['amount_per_unit']} is not a finite number")
+            found.append(f"{where}.amount_per_unit: {entry['amount_per_unit']} "
+                         "is not a finite number")
         for i, package in enumerate(entry["ndcs"]):
             at = f"{where}.ndcs[{i}]"
             ndc = package["ndc"]
@@ -279,7 +286,8 @@ def _check_consistency(
                 start, end = code.get("valid_from"), code.get("valid_to")
                 if start is not None and end is not None and _date(start) > _date(end):
                     found.append(
-                        f"{where}.diagnoses[{g}].codes[{c}]: valid_from {start} is after valid_to {end}"
+                        f"{where}.diagnoses[{g}].codes[{c}]: valid_from {start} "
+                        f"is after valid_to {end}"
                     )
     for file, found in problems.items():
         if found:
@@ -287,7 +295,8 @@ def _check_consistency(
 
 
 def _build_policy(policy: Mapping[str, Any]) -> Policy:
-    modifiers, ndc, units = policy["discarded_drug_modifiers"], policy["ndc"], policy["service_units"]
+    modifiers = policy["discarded_drug_modifiers"]
+    ndc, units = policy["ndc"], policy["service_units"]
     return Policy(
         discarded_drug_modifiers=DiscardedDrugModifiers(
             required_from=_date(modifiers["required_from"]),
@@ -325,7 +334,8 @@ def _build_drug(hcpcs: str, entry: Mapping[str, Any]) -> Drug:
             max_units_per_day=_optional_int(dosing.get("max_units_per_day")),
             provenance=_provenance(dosing),
         ),
-        administration=Administration(codes=tuple(administration["codes"]), provenance=_provenance(administration)),
+        administration=Administration(codes=tuple(administration["codes"]),
+                                      provenance=_provenance(administration)),
         revenue=RevenueCode(revenue["code"], _provenance(revenue)) if revenue else None,
         ndcs=tuple(_build_ndc(hcpcs, package) for package in entry["ndcs"]),
         diagnoses=tuple(
@@ -343,7 +353,8 @@ def _build_drug(hcpcs: str, entry: Mapping[str, Any]) -> Drug:
         ),
         documentation=tuple(
             DocumentationNote(
-                note=doc["note"], units=_optional_int(doc.get("units")), provenance=_provenance(doc),
+                note=doc["note"], units=_optional_int(doc.get("units")),
+                provenance=_provenance(doc),
                 first_dose=bool(doc.get("first_dose", False)),
             )
             for doc in entry.get("documentation", ())

@@ -201,7 +201,8 @@ class DiagnosisCode:
     header: bool = False  # a category such as G35B: never billable, whatever the date
 
     def matches(self, code: str) -> bool:
-        """True when the claim's ``code`` (with or without a dot) is this code or starts with this prefix."""
+        """True when the claim's ``code`` (with or without a dot) is this code or starts
+        with this prefix."""
         code = normalise_diagnosis(code)
         return code.startswith(self.code) if self.prefix else code == self.code
 

@@ -100,8 +100,8 @@ def generate(out: TextIO, kind: str = "837P", *, claims: int | None = None, size
     interchange_number = rng.randrange(1, 10**9)
     group_number = rng.randrange(1, 10**6)
     segments.raw(isa_segment("EDI837SYN", "EXCLEAR01", interchange_number))
-    segments.segment("GS", "HC", "EDI837SYN", "EXCLEAR01", d8(CREATED), "1200", str(group_number), "X",
-                     GUIDE_VERSION[kind])
+    segments.segment("GS", "HC", "EDI837SYN", "EXCLEAR01", d8(CREATED), "1200",
+                     str(group_number), "X", GUIDE_VERSION[kind])
     total_segments = 2
 
     def wanted_more() -> bool:
@@ -184,11 +184,13 @@ def check_arguments(kind: str, claims: int | None, size: int | None, defect_rate
     if claims_per_st < 1:
         raise ValueError("claims_per_st must be at least 1")
     # The data holds letters, digits, spaces, '-' (date ranges, hyphenated NDCs) and '.' (amounts).
-    if len(terminator) != 1 or terminator.isalnum() or terminator in ELEMENT + COMPONENT + REPETITION + " -.":
+    if len(terminator) != 1 or terminator.isalnum() \
+            or terminator in ELEMENT + COMPONENT + REPETITION + " -.":
         raise ValueError("terminator must be one character that is not a letter, digit, space, "
                          "'-', '.' or another delimiter")
     if newline not in ("", "\n", "\r\n") or (terminator == "\n" and newline):
-        raise ValueError('newline must be "", "\\n" or "\\r\\n" (and "" when the terminator is a newline)')
+        raise ValueError('newline must be "", "\\n" or "\\r\\n" '
+                         '(and "" when the terminator is a newline)')
 
 
 def parse_size(text: str) -> int:
@@ -203,7 +205,8 @@ def parse_size(text: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m edi837.generator", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m edi837.generator",
+                                     description=__doc__.split("\n")[0])
     parser.add_argument("--kind", choices=sorted(GUIDE_VERSION), default="837P")
     amount = parser.add_mutually_exclusive_group(required=True)
     amount.add_argument("--claims", type=int, help="exact number of claims")

@@ -178,11 +178,12 @@ def make_address(rng: random.Random) -> Address:
     return Address(f"{rng.randrange(10, 9900)} {rng.choice(STREETS)}", city, state, zip_code)
 
 
-def make_person(rng: random.Random, born_after: int, born_before: int, address: Address | None = None,
-                last: str | None = None) -> Person:
+def make_person(rng: random.Random, born_after: int, born_before: int,
+                address: Address | None = None, last: str | None = None) -> Person:
     birth = date(rng.randrange(born_after, born_before), rng.randrange(1, 13), rng.randrange(1, 29))
-    return Person(last or rng.choice(LAST_NAMES), rng.choice(FIRST_NAMES), rng.choice("ABCDEJKLMRST"),
-                  address or make_address(rng), birth, rng.choice("FFM"))  # MS affects women more
+    return Person(last or rng.choice(LAST_NAMES), rng.choice(FIRST_NAMES),
+                  rng.choice("ABCDEJKLMRST"), address or make_address(rng), birth,
+                  rng.choice("FFM"))  # MS affects women more
 
 
 def make_physician(rng: random.Random, taxonomy: str) -> Provider:

@@ -127,7 +127,8 @@ class _Plan:
         first = self.start + timedelta(days=rng.randrange(0, 60))
         doses = [(first, 300), (first + timedelta(days=14), 300)]
         day = doses[-1][0]
-        while (day := day + timedelta(days=182 + rng.randint(-3, 7))) <= self.end - timedelta(days=8):
+        last = self.end - timedelta(days=8)
+        while (day := day + timedelta(days=182 + rng.randint(-3, 7))) <= last:
             doses.append((day, 600))
         if event == "late-induction":
             doses[1] = (first + timedelta(days=30), 300)

@@ -183,7 +183,8 @@ class ClaimFactory:
             claim.prior_authorization = f"PA{rng.randrange(10**8):08d}"
         return claim
 
-    def drug_lines(self, drug: DrugProduct, day: date, mg: int, prescriber: Provider) -> list[ServiceLine]:
+    def drug_lines(self, drug: DrugProduct, day: date, mg: int,
+                   prescriber: Provider) -> list[ServiceLine]:
         """JZ when whole vials were given; else the given amount plus a JW line for the rest."""
         vials = -(-mg // drug.vial_mg)
         discarded_mg = vials * drug.vial_mg - mg
@@ -217,9 +218,11 @@ class ClaimFactory:
         diagnoses = rng.sample(VISIT_DIAGNOSES, rng.choice((1, 2, 3)))
         physician = rng.choice(self.referrers + self.specialists)
         claim = self.new_claim(day, diagnoses, physician)
-        visit_code = "G0463" if self.institutional else rng.choice(("99213", "99213", "99214", "99215"))
+        visit_code = "G0463" if self.institutional else rng.choice(("99213", "99213", "99214",
+                                                                    "99215"))
         pointers = list(range(1, len(diagnoses) + 1))
-        claim.lines = [self.procedure_line(visit_code, 1, day, VISIT_REVENUE.get(visit_code, ""), pointers)]
+        claim.lines = [self.procedure_line(visit_code, 1, day, VISIT_REVENUE.get(visit_code, ""),
+                                           pointers)]
         for lab in rng.sample(("36415", "85025", "80053"), rng.choice((0, 0, 1, 2))):
             claim.lines.append(self.procedure_line(lab, 1, day, VISIT_REVENUE[lab], [1]))
         if not self.institutional:
@@ -344,7 +347,8 @@ def jw_and_jz(rng: random.Random, claim: Claim, drug: DrugProduct, subtype: str 
     first_drug_line(claim).modifiers = ["JW", "JZ"]
 
 
-def hyphenated_ndc(rng: random.Random, claim: Claim, drug: DrugProduct, subtype: str | None) -> None:
+def hyphenated_ndc(rng: random.Random, claim: Claim, drug: DrugProduct,
+                   subtype: str | None) -> None:
     """NDC002: the FDA's 10-digit hyphenated NDC instead of the 11-digit 5-4-2 form."""
     for line in claim.lines:
         if line.ndc:
@@ -362,12 +366,14 @@ def zunovo_ndc(rng: random.Random, claim: Claim, drug: DrugProduct, subtype: str
     first_drug_line(claim).ndc = ZUNOVO_NDC
 
 
-def zero_ndc_quantity(rng: random.Random, claim: Claim, drug: DrugProduct, subtype: str | None) -> None:
+def zero_ndc_quantity(rng: random.Random, claim: Claim, drug: DrugProduct,
+                      subtype: str | None) -> None:
     """NDC005: CTP04 zero (CTP04/CTP05 are required, so 'missing' cannot be sent)."""
     first_drug_line(claim).ndc_quantity = "0"
 
 
-def ndc_quantity_mismatch(rng: random.Random, claim: Claim, drug: DrugProduct, subtype: str | None) -> None:
+def ndc_quantity_mismatch(rng: random.Random, claim: Claim, drug: DrugProduct,
+                          subtype: str | None) -> None:
     """NDC007: half the NDC quantity the billed units need (one vial for a two-vial dose)."""
     line = first_drug_line(claim)
     line.ndc_quantity = format_quantity(drug.ndc_quantity(line.units * drug.mg_per_unit) / 2)
@@ -385,7 +391,8 @@ def bill_units(line: ServiceLine, drug: DrugProduct, mg: int) -> None:
     line.ndc_quantity = format_quantity(drug.ndc_quantity(mg))
 
 
-def units_450_with_jz(rng: random.Random, claim: Claim, drug: DrugProduct, subtype: str | None) -> None:
+def units_450_with_jz(rng: random.Random, claim: Claim, drug: DrugProduct,
+                      subtype: str | None) -> None:
     """UNT001 (not a labeled dose) and MOD005 (JZ on a partly used vial)."""
     bill_units(first_drug_line(claim), drug, 450)
 
@@ -395,17 +402,20 @@ def units_900(rng: random.Random, claim: Claim, drug: DrugProduct, subtype: str 
     bill_units(first_drug_line(claim), drug, 900)
 
 
-def bare_g35_after_split(rng: random.Random, claim: Claim, drug: DrugProduct, subtype: str | None) -> None:
+def bare_g35_after_split(rng: random.Random, claim: Claim, drug: DrugProduct,
+                         subtype: str | None) -> None:
     """DX002: bare G35 on or after 2025-10-01 (a stale code list)."""
     claim.diagnoses[0] = "G35"
 
 
-def subtype_before_split(rng: random.Random, claim: Claim, drug: DrugProduct, subtype: str | None) -> None:
+def subtype_before_split(rng: random.Random, claim: Claim, drug: DrugProduct,
+                         subtype: str | None) -> None:
     """DX002: a G35.x subtype code before it existed (before 2025-10-01)."""
     claim.diagnoses[0] = subtype or "G35A"
 
 
-def unsupported_diagnosis(rng: random.Random, claim: Claim, drug: DrugProduct, subtype: str | None) -> None:
+def unsupported_diagnosis(rng: random.Random, claim: Claim, drug: DrugProduct,
+                          subtype: str | None) -> None:
     """DX001: no MS diagnosis, only the symptom (R26.2, difficulty in walking).
 
     Not G37.9 or G36.x: the drug table keeps those as review-only support for J2350.
@@ -413,12 +423,14 @@ def unsupported_diagnosis(rng: random.Random, claim: Claim, drug: DrugProduct, s
     claim.diagnoses[0] = "R262"
 
 
-def missing_admin_line(rng: random.Random, claim: Claim, drug: DrugProduct, subtype: str | None) -> None:
+def missing_admin_line(rng: random.Random, claim: Claim, drug: DrugProduct,
+                       subtype: str | None) -> None:
     """ADM001: the infusion lines were left off."""
     claim.lines = [line for line in claim.lines if line.is_drug]
 
 
-def subcutaneous_admin(rng: random.Random, claim: Claim, drug: DrugProduct, subtype: str | None) -> None:
+def subcutaneous_admin(rng: random.Random, claim: Claim, drug: DrugProduct,
+                       subtype: str | None) -> None:
     """ADM002: an IV drug billed with the subcutaneous injection code 96372."""
     code = SUBCUTANEOUS_INJECTION[0]
     injection = ServiceLine(code, 1, PROCEDURE_CENTS[code], claim.service_date,
@@ -426,7 +438,8 @@ def subcutaneous_admin(rng: random.Random, claim: Claim, drug: DrugProduct, subt
     claim.lines = [line for line in claim.lines if line.is_drug] + [injection]
 
 
-def pointer_past_last_diagnosis(rng: random.Random, claim: Claim, drug: DrugProduct, subtype: str | None) -> None:
+def pointer_past_last_diagnosis(rng: random.Random, claim: Claim, drug: DrugProduct,
+                                subtype: str | None) -> None:
     """DX004 (837P): a second SV107 pointer at an HI position the claim does not have.
 
     The first pointer stays on the MS diagnosis so DX003 does not fire as well.
@@ -434,7 +447,8 @@ def pointer_past_last_diagnosis(rng: random.Random, claim: Claim, drug: DrugProd
     first_drug_line(claim).pointers = [1, len(claim.diagnoses) + rng.choice((1, 2))]
 
 
-def general_pharmacy_revenue(rng: random.Random, claim: Claim, drug: DrugProduct, subtype: str | None) -> None:
+def general_pharmacy_revenue(rng: random.Random, claim: Claim, drug: DrugProduct,
+                             subtype: str | None) -> None:
     """REV001 (837I): drug line under revenue code 0250 instead of 0636."""
     for line in claim.lines:
         if line.is_drug:
@@ -491,7 +505,8 @@ COMMON_DEFECTS = (
     Defect("units_900", ("UNT001", "UNT002"), units_900, only_ocrelizumab=True),
     Defect("bare_g35_after_split", ("DX002",), bare_g35_after_split, needs_ms=True,
            on_or_after=G35_SPLIT),
-    Defect("subtype_before_split", ("DX002",), subtype_before_split, needs_ms=True, before=G35_SPLIT),
+    Defect("subtype_before_split", ("DX002",), subtype_before_split, needs_ms=True,
+           before=G35_SPLIT),
     Defect("unsupported_diagnosis", ("DX001",), unsupported_diagnosis, needs_ms=True),
     Defect("missing_admin_line", ("ADM001",), missing_admin_line, severity="warning"),
     # 96372 is not one of J2350's infusion codes, so ADM001 comes with ADM002.

@@ -104,7 +104,8 @@ class TransactionWriter:
         w.segment("SBR", "S" if self.secondary(patient) else "P", "" if has_dependant else "18",
                   coverage.group_number, "", "", "", "", "", coverage.payer.filing_indicator)
         self.person("IL", patient.subscriber, coverage.member_id)
-        w.segment("NM1", "PR", "2", coverage.payer.name, "", "", "", "", "PI", coverage.payer.payer_id)
+        w.segment("NM1", "PR", "2", coverage.payer.name, "", "", "", "", "PI",
+                  coverage.payer.payer_id)
         if has_dependant:
             self.hl += 1
             w.segment("HL", str(self.hl), str(subscriber_hl), "23", "0")
@@ -121,7 +122,8 @@ class TransactionWriter:
     def person(self, qualifier: str, person: Person, member_id: str | None) -> None:
         w = self.w
         if member_id:
-            w.segment("NM1", qualifier, "1", person.last, person.first, person.middle, "", "", "MI", member_id)
+            w.segment("NM1", qualifier, "1", person.last, person.first, person.middle, "", "", "MI",
+                      member_id)
         else:
             w.segment("NM1", qualifier, "1", person.last, person.first, person.middle)
         self.address(person.address)
@@ -137,7 +139,8 @@ class TransactionWriter:
     def provider(self, entity: str, provider: Provider, taxonomy_role: str = "") -> None:
         w = self.w
         entity_type = "1" if provider.first else "2"  # person or organisation
-        w.segment("NM1", entity, entity_type, provider.last, provider.first, "", "", "", "XX", provider.npi)
+        w.segment("NM1", entity, entity_type, provider.last, provider.first, "", "", "", "XX",
+                  provider.npi)
         if taxonomy_role:
             w.segment("PRV", taxonomy_role, "PXC", provider.taxonomy)
 
@@ -167,7 +170,8 @@ class TransactionWriter:
         w.segment("SBR", "P", "18", "", "", "", "", "", "", other.payer.filing_indicator)
         w.segment("AMT", "D", format_money(other.paid_cents))
         w.segment("OI", "", "", "Y", "", "", "Y")
-        w.segment("NM1", "IL", "1", insured.last, insured.first, insured.middle, "", "", "MI", other.member_id)
+        w.segment("NM1", "IL", "1", insured.last, insured.first, insured.middle, "", "", "MI",
+                  other.member_id)
         w.segment("NM1", "PR", "2", other.payer.name, "", "", "", "", "PI", other.payer.payer_id)
 
     def line_tail(self, claim: Claim, line: ServiceLine) -> None:
@@ -217,8 +221,9 @@ class ProfessionalWriter(TransactionWriter):
         self.other_coverage(claim)
         for number, line in enumerate(claim.lines, 1):
             w.segment("LX", str(number))
-            w.segment("SV1", ("HC", line.procedure, *line.modifiers), format_money(line.charge_cents),
-                      line.unit_basis, str(line.units), "", "", tuple(str(p) for p in line.pointers))
+            w.segment("SV1", ("HC", line.procedure, *line.modifiers),
+                      format_money(line.charge_cents), line.unit_basis, str(line.units), "", "",
+                      tuple(str(p) for p in line.pointers))
             self.line_tail(claim, line)
 
 

@@ -14,8 +14,9 @@ hospital's 837I goes to the Part A MAC and a physician's 837P to the Part B
 MAC, under different payer ids, and the MBI is what ties them to one
 beneficiary (billing-rules.md §9.7); the birth date and first name add
 nothing to it.  Only when the patient is the subscriber: a claim with a
-2010CA patient loop keeps the full key (an MBI is nobody's dependant).  That key is hashed in its own domain
-(a prefix no other key can have), so it never meets a commercial member's.
+2010CA patient loop keeps the full key (an MBI is nobody's dependant).  That
+key is hashed in its own domain (a prefix no other key can have), so it never
+meets a commercial member's.
 
 IDENTITY_VERSION says which identity a store's keys follow.  Version 2 (the
 MBI key) changed the keys of Medicare FFS members only: the lines a version-1

@@ -77,8 +77,10 @@ class Requirement:
         if self.valid_from or self.valid_to:
             when = f" from {self.valid_from or '...'} to {self.valid_to or '...'}"
             when = when.replace(" to ...", "")
-        where = f" in {', '.join(s + ('x' if s[-1].isdigit() and s.startswith('837I:') else '') for s in self.settings)}" \
-            if self.settings else ""
+        # an 837I setting written as its type of bill's first digits: 837I:13 -> 837I:13x
+        settings = (s + ("x" if s[-1].isdigit() and s.startswith("837I:") else "")
+                    for s in self.settings)
+        where = f" in {', '.join(settings)}" if self.settings else ""
         drugs = ""
         if not isinstance(self.drugs, str):
             drugs = f" for {', '.join(self.drugs)}"

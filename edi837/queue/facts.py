@@ -11,9 +11,9 @@ findings and of its warnings, and the patient and services only as keyed hashes 
 history's HMAC, under the history's key): never a name, member id or birth
 date.  A claim with warnings and no error is written too (``listed``: the
 run's own work list on the morning page shows it; the queue, which holds
-only held claims, passes over it).  Without a lasting history the patient is left out (a run's own key
-would not match the next run's), and a held claim is then matched by CLM01,
-payer and billing NPI alone.
+only held claims, passes over it).  Without a lasting history the patient is
+left out (a run's own key would not match the next run's), and a held claim is
+then matched by CLM01, payer and billing NPI alone.
 """
 from __future__ import annotations
 

@@ -118,7 +118,9 @@ function state() {
 function go(s) {
   var parts = [];
   Object.keys(s).forEach(function (k) {
-    if (s[k] !== undefined && s[k] !== "") parts.push(encodeURIComponent(k) + "=" + encodeURIComponent(s[k]));
+    if (s[k] !== undefined && s[k] !== "") {
+      parts.push(encodeURIComponent(k) + "=" + encodeURIComponent(s[k]));
+    }
   });
   location.hash = parts.join("&");
   render();  /* now, not only when the hashchange event comes */
@@ -166,7 +168,8 @@ function render() {
     tr.className = "row" + (c["new"] ? " new" : "");
     tr.dataset.claim = c.claim_id;
     cell(tr, c.claim_id); cell(tr, c.payer_id); cell(tr, c.payer_name);
-    cell(tr, c.billing_npi); cell(tr, c.submitter + (c.submitter_name ? " " + c.submitter_name : ""));
+    cell(tr, c.billing_npi);
+    cell(tr, c.submitter + (c.submitter_name ? " " + c.submitter_name : ""));
     cell(tr, money(c.charge), true); cell(tr, c.rules.join(", ")); cell(tr, c.first_night);
     cell(tr, count(c.age_days), true); cell(tr, count(c.resubmissions), true);
     cell(tr, c.first_file + (c.last_file !== c.first_file ? " \u2192 " + c.last_file : ""));
@@ -224,7 +227,8 @@ document.body.dataset.readyMs = String(Math.round(performance.now()));
 document.body.dataset.ready = "yes";
 """
 
-COLUMNS = (("claim_id", "Claim", "s"), ("payer_id", "Payer", "s"), ("payer_name", "Payer name", "s"),
+COLUMNS = (("claim_id", "Claim", "s"), ("payer_id", "Payer", "s"),
+           ("payer_name", "Payer name", "s"),
            ("billing_npi", "Billing provider NPI", "s"), ("submitter", "Submitter", "s"),
            ("charge", "Charge", "n"), ("rules", "Rules", "s"),
            ("first_night", "Came in", "s"), ("age_days", "Age (days)", "n"),
@@ -309,7 +313,8 @@ def write_queue_html(section: dict, run_id: str, out) -> None:
               '<label>Claim id <input id="f-claim" size="12"></label></p>'
               '<p><span id="q-shown"></span> · held <span id="q-total"></span> · warnings '
               'only, not held <span id="q-warned"></span>'
-              '<span id="q-count" hidden></span><span id="q-warned-count" hidden></span> · <button id="q-prev">previous</button> '
+              '<span id="q-count" hidden></span><span id="q-warned-count" hidden></span> · '
+              '<button id="q-prev">previous</button> '
               '<span id="q-page"></span> <button id="q-next">next</button></p>'
               '<table id="queue"><thead><tr>'
               + "".join(f'<th data-key="{k}" data-type="{t}"'

@@ -1,4 +1,5 @@
-"""The ASP and OPPS NDC-HCPCS crosswalks: which NDCs bill under which HCPCS, and how many units a package holds.
+"""The ASP and OPPS NDC-HCPCS crosswalks: which NDCs bill under which HCPCS, and how
+many units a package holds.
 
 CMS publishes them quarterly (January, April, July, October), a preliminary
 file then a final one, in a ZIP holding the ASP, AWP, OPPS and PrEP

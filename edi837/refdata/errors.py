@@ -5,7 +5,8 @@ from __future__ import annotations
 class RefDataError(ValueError):
     """A reference file could not be imported, or the store could not be read.
 
-    ``str(error)`` starts with the file's name: ``mue.csv: line 12: MUE value 'x' is not a whole number``.
+    ``str(error)`` starts with the file's name:
+    ``mue.csv: line 12: MUE value 'x' is not a whole number``.
     """
 
     def __init__(self, name: str, problem: str) -> None:

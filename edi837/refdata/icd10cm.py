@@ -19,7 +19,8 @@ TABLE = "icd10cm"
 KINDS = {"icd10cm": "ICD-10-CM code file (order file)"}
 EXPECTS = ("an ICD-10-CM order file (fixed width: order number, code, billable flag 0/1, "
            "short and long title)")
-_LINE = re.compile(r"^([0-9]{5}) ([A-Z][0-9][0-9A-Z]{0,5}) *(?<=^.{13}) ([01]) (.{0,60})(?: (.*))?$")
+_LINE = re.compile(r"^([0-9]{5}) ([A-Z][0-9][0-9A-Z]{0,5}) *(?<=^.{13}) ([01]) "
+                   r"(.{0,60})(?: (.*))?$")
 
 
 def recognise(text: str) -> bool:

@@ -192,7 +192,8 @@ def _import(store: ImportTransaction, source: Source, effective: dt.date | None,
 def _effective(given: dt.date | None, texts: tuple[str, ...]) -> tuple[dt.date | None, str]:
     if given is not None:
         return given, "--effective"
-    for text, where in zip(texts, ("the title rows",) + ("the file name",) * (len(texts) - 1), strict=True):
+    for text, where in zip(texts, ("the title rows",) + ("the file name",) * (len(texts) - 1),
+                           strict=True):
         found = effective_date(text)
         if found is not None:
             return found, where

@@ -49,7 +49,8 @@ class ImportedFile:
 
     @property
     def short_name(self) -> str:
-        """The file's own name, without folders ("q2.zip!ASP_crosswalk.csv" -> "ASP_crosswalk.csv")."""
+        """The file's own name, without folders ("q2.zip!ASP_crosswalk.csv" ->
+        "ASP_crosswalk.csv")."""
         return self.name.replace("\\", "/").rsplit("!", 1)[-1].rsplit("/", 1)[-1]
 
     @property

@@ -30,7 +30,7 @@ _APPLICATION_ID = 0x65383337  # "e837": tells our store from any other SQLite fi
 _SCHEMA = """
 CREATE TABLE files (
     id INTEGER PRIMARY KEY,
-    kind TEXT NOT NULL,            -- asp-crosswalk, opps-crosswalk, asp-pricing, mue-practitioner, ...
+    kind TEXT NOT NULL,            -- asp-crosswalk, opps-crosswalk, asp-pricing, ...
     name TEXT NOT NULL,            -- as given on the command line (ZIP!member for a member)
     sha256 TEXT NOT NULL,
     effective_from TEXT NOT NULL,  -- ISO date the file takes effect

@@ -150,7 +150,8 @@ def find_table(text: str, layouts: tuple[Layout, ...]) -> Table | None:
             for layout in layouts:
                 columns = layout.match(row)
                 if columns is not None:
-                    preamble = tuple(" ".join(c.strip() for c in r if c.strip()) for r in head[:number])
+                    preamble = tuple(" ".join(c.strip() for c in r if c.strip())
+                                     for r in head[:number])
                     return Table(layout, delimiter, number, columns, tuple(row), preamble)
     return None
 

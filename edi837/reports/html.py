@@ -182,7 +182,8 @@ def _q(value: str) -> str:
 
 # -- the work list ---------------------------------------------------------------------
 WORKLIST_COLUMNS = (("file", "File"), ("claim", "Claim"), ("payer", "Payer"),
-                    ("npi", "Billing NPI"), ("submitter", "Submitter"), ("dos", "Date of service"), ("drugs", "Drugs"),
+                    ("npi", "Billing NPI"), ("submitter", "Submitter"), ("dos", "Date of service"),
+                    ("drugs", "Drugs"),
                     ("charge", "Charge (CLM02)"), ("rules", "Rules"), ("severity", "Severity"))
 
 

@@ -281,8 +281,9 @@ def dose_out_of_schedule(ctx):
                 gap, label, induction = found
                 other = dose_text(doses, dates[at - 1])
                 other = f"the first induction dose ({other})" if induction else other
-                ctx.finding(f"{here}, {gap} days after {other}{molecule(doses, dates[at - 1], hcpcs, schedule)}; "
-                            f"{label}", line=line, value=str(gap))
+                switched = molecule(doses, dates[at - 1], hcpcs, schedule)
+                ctx.finding(f"{here}, {gap} days after {other}{switched}; {label}",
+                            line=line, value=str(gap))
             later = dates[at + 1] if at + 1 < len(dates) else None
             found = out_of_schedule(schedule, doses, dates, at + 1, per_unit) \
                 if later is not None and doses[later][1] != ctx.record.claim_id else None

@@ -329,9 +329,10 @@ def not_whole_containers(ctx):
     (administered plus JW) and checks the total fills whole containers: a sum
     of the container sizes its lines' NDCs name in the drug table (J2350:
     300-unit vials; J3262 on the 200 mg vial: multiples of 200), or any mix
-    of the drug's sizes when an NDC is missing or unknown (J3262: 80, 200, 400).  With JZ and no JW the administered
-    units alone must fill whole containers.  Reported once per drug and date,
-    at the administered line.  Only for payers whose policy puts JW/JZ in scope.
+    of the drug's sizes when an NDC is missing or unknown (J3262: 80, 200,
+    400).  With JZ and no JW the administered units alone must fill whole
+    containers.  Reported once per drug and date, at the administered line.
+    Only for payers whose policy puts JW/JZ in scope.
     Why: the amount opened is whole containers, so administered plus
     discarded units must equal it (Priority Health provider manual,
     billing-rules.md §1.4); otherwise the waste is overstated or

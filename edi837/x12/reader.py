@@ -257,7 +257,8 @@ class SegmentReader:
         self.source = Source(self.path)
         self.delimiters: Delimiters | None = None
         self.segment_count = 0
-        self.bytes_read = 0  # offset past the last complete segment (and its break, if split on one)
+        # offset past the last complete segment (and its break, if split on one)
+        self.bytes_read = 0
         # blocks(): give clean chunks as blocks (a reader that finds blocks of no use,
         # as in a file of drug claims only, turns this off for a while)
         self.blocks_wanted = True
