@@ -387,7 +387,7 @@ class Extraction:
             try:
                 for record in rows(reader.claims(), drugs.__contains__):
                     yield DrugLine(**record)
-            except Exception as exc:  # noqa: BLE001 - as the command: EDI008, not internals
+            except Exception as exc:  # as the command: EDI008, not internals
                 reader.unreadable = True
                 reader.findings.append(Finding(
                     "EDI008", ERROR, f"edi837 failed while reading this file: "
@@ -475,7 +475,7 @@ def _fixing(inputs: list[Path], out_dir: Path, table, settings, chosen: tuple[st
         try:
             result = fix_file(path, out_dir, table=table, config=settings, select=chosen,
                               ignore=left_out, dry_run=dry_run, force=force, split=split)
-        except Exception as exc:  # noqa: BLE001 - as the command: the other files go on
+        except Exception as exc:  # as the command: the other files go on
             result = FixResult(str(path), status=FAILED, problems=[
                 f"fix failed: {type(exc).__name__}: {exc} (its outputs were removed; this "
                 "is a bug in edi837, please report it)"])

@@ -133,7 +133,7 @@ def extract(paths: tuple[Path, ...], fmt: str, output: str | None,
             except _OutputFailed as failed:
                 # output_stream says so (exit 2); the output is not put in place
                 raise failed.__cause__ from None
-            except Exception as exc:  # noqa: BLE001 - one file's bug must not stop the rest
+            except Exception as exc:  # one file's bug must not stop the rest
                 complain(f"{path}: EDI008 edi837 failed while reading this file: "
                          f"{type(exc).__name__}: {exc} (a bug in edi837: please report it)")
                 status = EXIT_TROUBLE

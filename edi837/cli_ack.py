@@ -208,7 +208,7 @@ def ack(paths: tuple[Path, ...], out_dir: Path, read_999: Path | None, force: bo
                                      select=parse_codes(select), ignore=parse_codes(ignore),
                                      split=True)
                 progress.done += total_size([path])
-            except Exception as exc:  # noqa: BLE001 - one file's failure never stops the others
+            except Exception as exc:  # one file's failure never stops the others
                 acks.trouble(f"{path}: no 277CA: fix failed: {type(exc).__name__}: {exc} "
                               "(a bug in edi837, please report it)")
                 continue

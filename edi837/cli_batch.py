@@ -28,7 +28,7 @@ class _Formatter(logging.Formatter):
     """``2026-01-15T02:00:03.120+00:00 INFO message``: ISO 8601 with the UTC offset,
     so lines from machines in different zones sort and compare."""
 
-    def formatTime(self, record, datefmt=None):  # noqa: N802 - logging's name
+    def formatTime(self, record, datefmt=None):  # logging's name
         return datetime.fromtimestamp(record.created).astimezone().isoformat(
             timespec="milliseconds")
 

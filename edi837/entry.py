@@ -65,13 +65,13 @@ def main(args: list[str] | None = None) -> None:
         sys.exit(130)
     except BrokenPipeError:
         sys.exit(1)  # the reader of the output stopped (| head), as click does
-    except BaseException as exc:  # noqa: BLE001 - the last line of defence
+    except BaseException as exc:  # the last line of defence
         if debugging(args):
             import traceback
 
             traceback.print_exc()
         try:
             print(f"edi837: {describe(exc)}", file=sys.stderr)
-        except Exception:  # noqa: BLE001 - stderr itself is gone: the status still says it
+        except Exception:  # stderr itself is gone: the status still says it
             pass
         sys.exit(EXIT_TROUBLE)

@@ -6,8 +6,10 @@ table, or any J-code, or any line with a 2410 LIN.
 from __future__ import annotations
 
 import json
+import sys as _sys
 from typing import Callable, Iterable, Iterator, TextIO
 
+from . import _CallableModule
 from .model import Claim, ServiceLine
 from .safetext import CsvRows
 from .x12.reader import display
@@ -109,8 +111,4 @@ class RowWriter:
 
 
 # `edi837.extract(...)` calls edi837.api.extract: this module is callable (edi837/__init__.py)
-import sys as _sys  # noqa: E402
-
-from . import _CallableModule  # noqa: E402
-
 _sys.modules[__name__].__class__ = _CallableModule

@@ -638,6 +638,6 @@ if __name__ == "__main__":
     print(f"wrote {len(written)} files to {CORPUS}")
     if "--manifest" in sys.argv[1:]:
         sys.path.insert(0, str(HERE))
-        from test_hostile_corpus import rewrite_manifest  # noqa: E402
+        from test_hostile_corpus import rewrite_manifest
 
         rewrite_manifest()

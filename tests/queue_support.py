@@ -1,7 +1,10 @@
 """Nights of synthetic claims for the work-queue tests: each claim its own patient
 (its own 2000B loop), so claims of one night do not judge each other."""
-from batch_support import CLEAN, drop
+from pathlib import Path
 
+from batch_support import CLEAN, drop, options
+
+from edi837.batch import driver, run_batch
 from edi837.x12.fragment import wrap_claims
 
 NDC_DEFECT = ("50242015001", "50242-150-01")  # NDC002, an error: the claim is held
@@ -34,3 +37,35 @@ def night(claims: list[str], control: str) -> bytes:
 
 def drop_night(inbox, name: str, claims: list[str], control: str):
     return drop(inbox, name, night(claims, control))
+
+
+def rows(doc) -> list[list[str]]:
+    """The rows of the work-queue page's table, as the browser left them."""
+    return [[td.text_content() for td in tr.xpath("td")]
+            for tr in doc.xpath('//tbody[@id="queue-body"]/tr')]
+
+
+def three_nights(tmp: Path) -> Path:
+    """Two batch nights in ``tmp`` (held, corrected and new claims of two payers);
+    the last run's queue.html."""
+    days = iter(range(5, 9))
+    saved = driver._new_run_id
+    driver._new_run_id = lambda: f"202601{next(days):02d}T021500.000000Z"
+    try:
+        opts = options(tmp)
+        drop_night(opts.inbox, "monday.edi", [
+            claim("P1", "001", "20251201", held=True, charge="100", payer="PAYER01"),
+            claim("P2", "002", "20251201", charge="200", payer="PAYER01", no_ms=True),
+            claim("Q1", "003", "20251201", held=True, charge="400", payer="PAYER02"),
+            claim("Q2", "004", "20251201", charge="800", payer="PAYER02", no_ms=True)],
+            "000000001")
+        run_batch(opts)
+        drop_night(opts.inbox, "tuesday.edi", [
+            claim("P1", "001", "20251201", charge="100", payer="PAYER01"),  # corrected
+            claim("Q3", "005", "20251202", charge="1600", payer="PAYER02", no_ms=True)],
+            "000000002")
+        run_batch(opts)
+    finally:
+        driver._new_run_id = saved
+    run = sorted(p for p in opts.out.iterdir() if p.name.startswith("2026"))[-1]
+    return run / "queue.html"

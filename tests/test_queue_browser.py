@@ -7,8 +7,9 @@ import time
 from decimal import Decimal
 
 import pytest
+import queue_support
 from batch_support import options
-from queue_support import claim, drop_night
+from queue_support import claim, drop_night, rows
 from test_html_browser import CHROMIUM, browse
 
 from edi837.batch import driver, run_batch
@@ -18,39 +19,13 @@ from edi837.queue.store import apply_file, ensure_schema
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")
 
 
-def rows(doc) -> list[list[str]]:
-    return [[td.text_content() for td in tr.xpath("td")]
-            for tr in doc.xpath('//tbody[@id="queue-body"]/tr')]
-
-
 def total(doc) -> Decimal:
     return Decimal(doc.xpath('string(//*[@id="q-total"]/@data-value)'))
 
 
 @pytest.fixture(scope="module")
 def three_nights(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("queue-page")
-    days = iter(range(5, 9))
-    saved = driver._new_run_id
-    driver._new_run_id = lambda: f"202601{next(days):02d}T021500.000000Z"
-    try:
-        opts = options(tmp)
-        drop_night(opts.inbox, "monday.edi", [
-            claim("P1", "001", "20251201", held=True, charge="100", payer="PAYER01"),
-            claim("P2", "002", "20251201", charge="200", payer="PAYER01", no_ms=True),
-            claim("Q1", "003", "20251201", held=True, charge="400", payer="PAYER02"),
-            claim("Q2", "004", "20251201", charge="800", payer="PAYER02", no_ms=True)],
-            "000000001")
-        run_batch(opts)
-        drop_night(opts.inbox, "tuesday.edi", [
-            claim("P1", "001", "20251201", charge="100", payer="PAYER01"),  # corrected
-            claim("Q3", "005", "20251202", charge="1600", payer="PAYER02", no_ms=True)],
-            "000000002")
-        run_batch(opts)
-    finally:
-        driver._new_run_id = saved
-    run = sorted(p for p in opts.out.iterdir() if p.name.startswith("2026"))[-1]
-    return run / "queue.html"
+    return queue_support.three_nights(tmp_path_factory.mktemp("queue-page"))
 
 
 def test_the_page_opens_with_the_open_claims_oldest_first(three_nights, tmp_path):

@@ -17,9 +17,11 @@ from click.testing import CliRunner
 from conftest import CLEAN_J2350_CLAIM, TWO_ERRORS_ON_ONE_LINE
 from lxml import etree
 from lxml import html as lxml_html
-from test_reports import engine, render  # noqa: F401 - the engine is a fixture
+from test_reports import render
 
 from edi837.cli import main
+from edi837.drugs import load_drug_table
+from edi837.engine import Engine
 from edi837.reports.figures import Figures, dollars, figures, money, plural
 
 TWO_ERRORS = TWO_ERRORS_ON_ONE_LINE  # NDC002 and NDC006 on one line, CLM02 9000
@@ -37,6 +39,11 @@ CTP****20*ML
 
 # Everything named, 300 units: only the DOC001 note (first-dose documentation).
 ONLY_A_NOTE = CLEAN_J2350_CLAIM.replace("9000*UN*600", "4500*UN*300").replace("*20*ML", "*10*ML")
+
+
+@pytest.fixture
+def engine():  # one run each: the history of one test is not the next test's
+    return Engine(load_drug_table())
 
 
 def named(text: str, name: str) -> str:

@@ -2,9 +2,20 @@
 that cannot describe the drug (NDC006), place of service (POS001), dates of codes and
 products (DOS002, NDC009), through the real engine."""
 import pytest
-from test_rules_claim_context import check, codes, engine, institutional, professional  # noqa: F401 (fixtures)
+from claim_support import claim_checker, claim_engine, codes, institutional, professional
 
 DX_RULES = {"DX001", "DX002", "DX003", "DX005"}
+
+
+@pytest.fixture
+def engine():  # one run each: the history of one test is not the next test's
+    return claim_engine()
+
+
+@pytest.fixture
+def check(engine, tmp_path):
+    """Run a claim fragment; return the findings of the claim-context rules."""
+    return claim_checker(engine, tmp_path)
 
 
 # -- DX005: primary progressive MS is on the label, with no activity qualifier ---------------

@@ -1,14 +1,19 @@
 """Bugs found trying the new features as a new user would (payer policy, the work
 queue, release fixes): each test is the one-line reproduction of one of them."""
 import json
+import tomllib
 
 import pytest
+import refdata_files as ref_files
 from batch_support import options
+from claim_support import claim_checker, claim_engine, professional
 from click.testing import CliRunner
 from queue_support import claim, drop_night
 
 from edi837.batch import run_batch
 from edi837.cli import main
+from edi837.config import ConfigError
+from edi837.config import parse_config as parse_dict
 
 
 def run(*args: str):
@@ -63,11 +68,6 @@ def test_queue_export_known_extensions_still_work(held_queue, tmp_path, name, fi
 
 # -- profiles: a key that can never match must not make a run look clean ------------------
 
-import tomllib  # noqa: E402
-
-from edi837.config import ConfigError  # noqa: E402
-from edi837.config import parse_config as parse_dict
-
 
 def parse_config(text, source):
     return parse_dict(tomllib.loads(text), source)
@@ -105,7 +105,15 @@ def test_a_profile_typo_is_exit_2_on_the_command_line(tmp_path):
 
 # -- DX002: the replacement it suggests must be writable as it is said -------------------
 
-from test_rules_claim_context import check, engine, professional  # noqa: E402,F401
+@pytest.fixture
+def engine():  # one run each: the history of one test is not the next test's
+    return claim_engine()
+
+
+@pytest.fixture
+def check(engine, tmp_path):
+    """Run a claim fragment; return the findings of the claim-context rules."""
+    return claim_checker(engine, tmp_path)
 
 
 @pytest.mark.parametrize("hi, written", [("G35B", "G35B0, G35B1, G35B2"),
@@ -120,8 +128,6 @@ def test_dx002_names_the_replacement_codes_as_the_hi_segment_carries_them(check,
 
 
 # -- drugs HCPCS: the dates check judges by, from imported files, are shown ------------------
-
-import refdata_files as ref_files  # noqa: E402
 
 
 def test_drugs_shows_the_imported_code_and_marketing_dates_check_uses(tmp_path):

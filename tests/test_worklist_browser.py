@@ -11,9 +11,9 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+import queue_support
+from queue_support import rows as queue_rows
 from test_html_browser import CHROMIUM, browse, expected_rows, shown, visible_rows, write_html
-from test_queue_browser import rows as queue_rows  # noqa: F401 (fixture)
-from test_queue_browser import three_nights  # noqa: F401 (fixture)
 
 from edi837.drugs import load_drug_table
 from edi837.engine import Engine
@@ -21,6 +21,12 @@ from edi837.generator import generate
 from edi837.reports.text import finding_line
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")
+
+
+@pytest.fixture(scope="module")
+def three_nights(tmp_path_factory):
+    """The queue page of two nights (tests/queue_support.py), as test_queue_browser has it."""
+    return queue_support.three_nights(tmp_path_factory.mktemp("queue-page"))
 
 
 def with_clicks(page: Path, script: str, target: Path) -> Path:

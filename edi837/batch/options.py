@@ -93,7 +93,7 @@ class StopFlag:
 def handle_stop_signals(flag: StopFlag):
     """SIGTERM and SIGINT set ``flag``; a second one stops at once (crash-safe anyway).
     Returns a function that puts the previous handlers back."""
-    def handler(signum, frame):  # noqa: ARG001 - signal handler signature
+    def handler(signum, frame):  # signal handler signature
         if flag:
             signal.signal(signum, signal.SIG_DFL)
             os.kill(os.getpid(), signum)

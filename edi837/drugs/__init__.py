@@ -66,6 +66,7 @@ __all__ = [
     "Provenance",
     "RelatedCode",
     "RevenueCode",
+    "Schedule",
     "ServiceUnits",
     "TableFile",
     "load_drug_table",

@@ -47,8 +47,8 @@ __all__ = ["APPLIED", "DRY_RUN", "EXISTS", "FAILED", "SKIPPED", "UNREADABLE", "W
 
 
 # `edi837.fix(...)` calls edi837.api.fix: this module is callable (edi837/__init__.py)
-import sys as _sys  # noqa: E402
+import sys as _sys
 
-from .. import _CallableModule  # noqa: E402
+from .. import _CallableModule
 
 _sys.modules[__name__].__class__ = _CallableModule

@@ -37,7 +37,7 @@ from ..dbfiles import DatabaseRefused, begin_immediate, connect, is_busy, newer,
 from .identity import PatientKeys, fingerprint
 from .patients import PatientFilter
 from .pg import is_url, open_store
-from .rows import COLUMNS, INSERT, SCHEMA, Row, row_from  # noqa: F401 (Row: the store's API)
+from .rows import COLUMNS, INSERT, SCHEMA, Row, row_from
 
 SCHEMA_VERSION = "2"  # 2: removed_by (1: removed lines were deleted)
 HISTORY_TABLES = {"history_meta", "history_files", "history_lines"}

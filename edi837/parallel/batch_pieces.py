@@ -61,7 +61,7 @@ def split_job(job, submit, piece_size: int) -> SplitJob | None:
 
     try:
         read = read_and_cut(job.path, piece_size, on_piece)
-    except Exception:  # noqa: BLE001 - the whole job's worker reports what is wrong
+    except Exception:  # the whole job's worker reports what is wrong
         read = None
     if read is None or read.result.sha256 != job.sha256:
         for _, future in units:

@@ -100,7 +100,7 @@ class ParallelCheck:
             return file
         try:
             self._scan(file)
-        except Exception:  # noqa: BLE001 - the driver's read failed: the worker's will say why
+        except Exception:  # the driver's read failed: the worker's will say why
             file.scanned = None
         if file.scanned is None:  # not cut, or changed while read: checked whole
             self._drop(file)
@@ -191,7 +191,7 @@ class ParallelCheck:
             if not future.cancelled():
                 try:
                     self.executor.result(future)
-                except Exception:  # noqa: BLE001 - its findings are not used anyway
+                except Exception:  # its findings are not used anyway
                     pass
             self._remove(unit)
 

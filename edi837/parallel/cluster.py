@@ -37,7 +37,7 @@ class ClusterError(Exception):
 
 def require_dask():
     try:
-        import distributed  # noqa: F401
+        import distributed
     except ImportError:
         raise ClusterError(INSTALL_HINT) from None
     return distributed
@@ -96,7 +96,7 @@ def connect(address: str, insecure: bool):
                                "e.g. DASK_DISTRIBUTED__COMM__TLS__CA_FILE)")
     try:
         return distributed.Client(where, security=security, timeout="20s"), None
-    except Exception as exc:  # noqa: BLE001 - unreachable, refused, a TLS setting wrong
+    except Exception as exc:  # unreachable, refused, a TLS setting wrong
         raise ClusterError(f"--dask {address}: cannot connect to the scheduler: "
                            f"{type(exc).__name__}: {exc}") from None
 

@@ -18,8 +18,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .errors import RefDataError
+
+if TYPE_CHECKING:  # loaded when first used (below)
+    from .reference import Reference
 
 ENVIRONMENT = "EDI837_REFDATA"
 # Loaded when first used: a `check` with no reference data reads no store and imports
@@ -53,7 +57,7 @@ def default_directory() -> tuple[Path, bool]:
     return Path(base) / "edi837" / "refdata", False
 
 
-def reference_for(directory: Path | None) -> "Reference | None":
+def reference_for(directory: Path | None) -> Reference | None:
     """The reference data a command uses: ``directory`` when given (it must hold some), else
     the default folder's when it has any (see :func:`default_directory`)."""
     from .store import store_path

@@ -128,7 +128,7 @@ def _outcome(result) -> _UnitResult:
         return result
     try:
         return result.result()
-    except Exception as exc:  # noqa: BLE001 - a worker process died
+    except Exception as exc:  # a worker process died
         return _UnitResult([], [], f"worker failed: {type(exc).__name__}: {exc}")
 
 

@@ -59,7 +59,7 @@ def read_claims(path: str, wanted: Collection[int]) -> tuple[list[Finding], dict
         for claim in reader.claims():
             if claim.clm_index in wanted:
                 facts[claim.clm_index] = ClaimFacts.of(claim)
-    except Exception as exc:  # noqa: BLE001 - as `check` says of a reader bug (engine.py)
+    except Exception as exc:  # as `check` says of a reader bug (engine.py)
         where = f" after claim {claim.claim_id}" if claim is not None else ""
         reader.findings.append(Finding(
             "EDI008", ERROR, f"edi837 failed while reading this file{where}: "
