@@ -143,7 +143,7 @@ class ClaimReader(ReaderFindings, EnvelopeChecks):
         codes = self.drug_codes
         return any(is_drug_line(line, codes.__contains__) for line in claim.lines)
 
-    def _read(self) -> Iterator[Claim]:  # noqa: C901 - one flat state machine, on purpose
+    def _read(self) -> Iterator[Claim]:
         from .fast import Skip
 
         finding = self._finding

@@ -69,6 +69,132 @@ def _translate(fields: list[str], source: Delimiters, target: Delimiters) -> str
     return target.element.join(f.translate(swap) for f in fields) + target.segment
 
 
+class _Planner:
+    """One read of a file: the normalised copy's offset, the open envelopes, set
+    and claim, the transaction sets waiting for a work unit, and the skeleton
+    (every envelope segment, and a stand-in ST/SE for each set)."""
+
+    def __init__(self, prep: _Prepared, source: str, chunk_segments: int) -> None:
+        self.prep, self.source, self.chunk_segments = prep, source, chunk_segments
+        self.skeleton: list[_Text] = []
+        self.chunk: list[_Range] = []  # transaction sets waiting for a unit
+        self.chunk_size = 0
+        self.isa: tuple[_Text, str] | None = None  # (_Text, ISA13) of the open interchange
+        self.gs: tuple[_Text, str] | None = None  # (_Text, GS06) of the open group
+        self.open_set: list | None = None  # [start offset, first index, ST02]
+        self.claim: list | None = None  # [CLM index, CLM01]
+        self.target: Delimiters | None = None
+        self.offset = 0
+        self.last_index = 0
+
+    def segment(self, fields: list[str], index: int, delimiters: Delimiters) -> bytes:
+        """Plan one segment; its line of the normalised copy."""
+        tag = fields[0]
+        if self.target is None:  # first ISA: its delimiters are pyx12's
+            d = delimiters
+            # (one segment per line: a line break cannot also end segments)
+            self.target = d if d.segment not in " \t\r\n" else Delimiters(
+                d.element, d.repetition, d.component, "~")
+        fields = self._version(fields, index)
+        text = _translate(fields, delimiters, self.target) + "\n"
+        data = text.encode("latin-1")
+        if tag in ("HL", "CLM", "SE") or tag in _ENVELOPE or tag == "ST":
+            self.close_claim()
+        if self.open_set is not None and (tag in _ENVELOPE or tag == "ST"):
+            self.close_set(self.last_index, False)  # no SE: the set is not closed
+            self.set_context(index)
+        if tag == "CLM":
+            self.claim = [index, fields[1] if len(fields) > 1 else ""]
+        elif tag == "ST":
+            self.open_set = [self.offset, index, fields[2] if len(fields) > 2 else ""]
+            self.prep.transactions += 1
+            self.skeleton.append(_Text(text, index))
+            self.set_context(index)
+        elif tag in _ENVELOPE:
+            self._envelope(tag, fields, text, index)
+        elif self.open_set is None:
+            self.skeleton.append(_Text(text, index))  # a stray segment
+        self.offset += len(data)
+        self.last_index = index
+        if tag == "SE" and self.open_set is not None:
+            self.close_set(index, True)
+            self.set_context(index + 1)
+        self.prep.claims += tag == "CLM"
+        return data
+
+    def _version(self, fields: list[str], index: int) -> list[str]:
+        """GS08 / ST03 of a guide version pyx12 has no map for, as the one it is
+        validated as (EDI005 says so)."""
+        tag = fields[0]
+        if tag == "GS" and len(fields) > 8 or tag == "ST" and len(fields) > 3:
+            position = 8 if tag == "GS" else 3
+            variant = VARIANTS.get(fields[position])
+            if variant is not None:
+                self.prep.findings.append(Finding(
+                    "EDI005", WARNING, f"version {fields[position]} validated as "
+                    f"{variant[0]} (pyx12 has no map for it)", self.prep.path,
+                    segment_index=index, segment=tag, value=fields[position]))
+                return fields[:position] + [variant[0]] + fields[position + 1:]
+        return fields
+
+    def _envelope(self, tag: str, fields: list[str], text: str, index: int) -> None:
+        self.flush_chunk()  # units never straddle an envelope boundary
+        if tag == "ISA":
+            self.isa = (_Text(text, index), fields[13] if len(fields) > 13 else "")
+        elif tag == "GS":
+            self.gs = (_Text(text, index), fields[6] if len(fields) > 6 else "")
+        self.skeleton.append(_Text(text, index))
+        if tag == "GE":
+            self.gs = None
+        elif tag == "IEA":
+            self.isa = self.gs = None
+        self.set_context(index if tag in ("ISA", "GS") else index + 1)
+
+    def flush_chunk(self) -> None:
+        if self.chunk:  # the sets in their own ISA/GS, closed by a made-up GE/IEA
+            assert self.target is not None
+            e, t = self.target.element, self.target.segment
+            isa, gs = self.isa, self.gs
+            head = [env[0] for env in (isa, gs) if env is not None]
+            tail = ([_Text(f"GE{e}{len(self.chunk)}{e}{gs[1]}{t}\n", None)] if gs else []) + \
+                   ([_Text(f"IEA{e}1{e}{isa[1]}{t}\n", None)] if isa else [])
+            self.prep.units.append(_Unit(self.source, tuple(head + self.chunk + tail), False,
+                                         len(self.chunk)))
+        self.chunk, self.chunk_size = [], 0
+
+    def close_set(self, end_index: int, closed: bool) -> None:
+        assert self.open_set is not None and self.target is not None
+        start, first, st02 = self.open_set
+        self.chunk.append(_Range(start, self.offset, first, end_index - first + 1))
+        self.chunk_size += end_index - first + 1
+        if closed:  # the skeleton's stand-in for the set: its ST and a short SE
+            e, t = self.target.element, self.target.segment
+            self.skeleton.append(_Text(f"SE{e}2{e}{st02}{t}\n", None))
+        self.open_set = None
+        if self.chunk_size >= self.chunk_segments:
+            self.flush_chunk()
+
+    def close_claim(self) -> None:
+        if self.claim is not None:
+            self.prep.claim_first.append(self.claim[0])
+            self.prep.claim_last.append(self.last_index)
+            self.prep.claim_ids.append(self.claim[1])
+            self.claim = None
+
+    def set_context(self, index: int) -> None:
+        isa, gs, open_set = self.isa, self.gs, self.open_set
+        self.prep.context_at.append(index)
+        self.prep.contexts.append((isa[1] if isa else None, gs[1] if gs else None,
+                                   open_set[2] if open_set else None))
+
+    def finish(self) -> None:
+        """The claim, set and unit still open when the file ends (or stops)."""
+        self.close_claim()
+        if self.open_set is not None:
+            self.close_set(self.last_index, False)
+        self.flush_chunk()
+
+
 def _prepare(path: str, chunk_segments: int) -> _Prepared:
     """Read the file once: write the normalised copy, plan the work units."""
     prep = _Prepared(path)
@@ -83,104 +209,11 @@ def _prepare(path: str, chunk_segments: int) -> _Prepared:
     source = os.path.join(prep.tmpdir.name, "normalised.x12")
     stream = HashingReader(raw)
     reader = SegmentReader(path, stream)
-    skeleton: list[_Text] = []
-    chunk: list[_Range] = []  # transaction sets waiting for a unit
-    chunk_size = 0
-    isa = gs = None  # (_Text, ISA13 / GS06) of the open envelopes
-    open_set: list | None = None  # [start offset, first index, ST02]
-    claim: list | None = None
-    target: Delimiters | None = None
-    offset = 0
-    last_index = 0
-
-    def flush_chunk() -> None:
-        nonlocal chunk, chunk_size
-        if chunk:  # the sets in their own ISA/GS, closed by a made-up GE/IEA
-            e, t = target.element, target.segment
-            head = [env[0] for env in (isa, gs) if env is not None]
-            tail = ([_Text(f"GE{e}{len(chunk)}{e}{gs[1]}{t}\n", None)] if gs else []) + \
-                   ([_Text(f"IEA{e}1{e}{isa[1]}{t}\n", None)] if isa else [])
-            prep.units.append(_Unit(source, tuple(head + chunk + tail), False, len(chunk)))
-        chunk, chunk_size = [], 0
-
-    def close_set(end_index: int, closed: bool) -> None:
-        nonlocal open_set, chunk_size
-        start, first, st02 = open_set
-        chunk.append(_Range(start, offset, first, end_index - first + 1))
-        chunk_size += end_index - first + 1
-        if closed:  # the skeleton's stand-in for the set: its ST and a short SE
-            e, t = target.element, target.segment
-            skeleton.append(_Text(f"SE{e}2{e}{st02}{t}\n", None))
-        open_set = None
-        if chunk_size >= chunk_segments:
-            flush_chunk()
-
-    def close_claim() -> None:
-        nonlocal claim
-        if claim is not None:
-            prep.claim_first.append(claim[0])
-            prep.claim_last.append(last_index)
-            prep.claim_ids.append(claim[1])
-            claim = None
-
-    def set_context(index: int) -> None:
-        prep.context_at.append(index)
-        prep.contexts.append((isa[1] if isa else None, gs[1] if gs else None,
-                              open_set[2] if open_set else None))
-
+    plan = _Planner(prep, source, chunk_segments)
     with raw, open(source, "wb") as out:
         try:
             for fields, index, _ in reader:
-                tag = fields[0]
-                if target is None:  # first ISA: its delimiters are pyx12's
-                    d = reader.delimiters
-                    # (one segment per line: a line break cannot also end segments)
-                    target = d if d.segment not in " \t\r\n" else Delimiters(
-                        d.element, d.repetition, d.component, "~")
-                if tag == "GS" and len(fields) > 8 or tag == "ST" and len(fields) > 3:
-                    position = 8 if tag == "GS" else 3
-                    variant = VARIANTS.get(fields[position])
-                    if variant is not None:
-                        prep.findings.append(Finding(
-                            "EDI005", WARNING, f"version {fields[position]} validated as "
-                            f"{variant[0]} (pyx12 has no map for it)", path,
-                            segment_index=index, segment=tag, value=fields[position]))
-                        fields = fields[:position] + [variant[0]] + fields[position + 1:]
-                text = _translate(fields, reader.delimiters, target) + "\n"
-                data = text.encode("latin-1")
-                if tag in ("HL", "CLM", "SE") or tag in _ENVELOPE or tag == "ST":
-                    close_claim()
-                if open_set is not None and (tag in _ENVELOPE or tag == "ST"):
-                    close_set(last_index, False)  # no SE: the set is not closed
-                    set_context(index)
-                if tag == "CLM":
-                    claim = [index, fields[1] if len(fields) > 1 else ""]
-                elif tag == "ST":
-                    open_set = [offset, index, fields[2] if len(fields) > 2 else ""]
-                    prep.transactions += 1
-                    skeleton.append(_Text(text, index))
-                    set_context(index)
-                elif tag in _ENVELOPE:
-                    flush_chunk()  # units never straddle an envelope boundary
-                    if tag == "ISA":
-                        isa = (_Text(text, index), fields[13] if len(fields) > 13 else "")
-                    elif tag == "GS":
-                        gs = (_Text(text, index), fields[6] if len(fields) > 6 else "")
-                    skeleton.append(_Text(text, index))
-                    if tag == "GE":
-                        gs = None
-                    elif tag == "IEA":
-                        isa = gs = None
-                    set_context(index if tag in ("ISA", "GS") else index + 1)
-                elif open_set is None:
-                    skeleton.append(_Text(text, index))  # a stray segment
-                out.write(data)
-                offset += len(data)
-                last_index = index
-                if tag == "SE" and open_set is not None:
-                    close_set(index, True)
-                    set_context(index + 1)
-                prep.claims += tag == "CLM"
+                out.write(plan.segment(fields, index, reader.delimiters))
         except X12SyntaxError as exc:
             if exc.trailer_only:  # as check: every interchange was read, a footer follows
                 prep.findings.append(Finding(
@@ -188,31 +221,27 @@ def _prepare(path: str, chunk_segments: int) -> _Prepared:
                     f"{exc.message}", path, segment_index=exc.segment_index))
             else:
                 prep.unreadable = True
-                rule = "EDI001" if last_index == 0 else "EDI002"
+                rule = "EDI001" if plan.last_index == 0 else "EDI002"
                 prep.findings.append(Finding(rule, ERROR, exc.message, path,
                                              segment_index=exc.segment_index))
         except OSError as exc:
             prep.unreadable = True
             prep.findings.append(Finding("EDI001", ERROR,
                                          f"cannot read file: {exc.strerror or exc}", path))
-        close_claim()
-        if open_set is not None:
-            close_set(last_index, False)
-        flush_chunk()
+        plan.finish()
         prep.sha256 = stream.finish()  # also hashes what a stopped reader left
     prep.size = stream.size
     notes = reader.source.normalisations()
     if notes:
         prep.findings.append(Finding(
             "EDI006", INFO, "input normalised to read it: " + ", ".join(notes), path,
-            segment_index=1 if last_index else None, segment="ISA", value=", ".join(notes)))
-    if last_index == 0:
+            segment_index=1 if plan.last_index else None, segment="ISA",
+            value=", ".join(notes)))
+    if plan.last_index == 0:
         prep.unreadable = True
         if not any(f.rule == "EDI001" for f in prep.findings):
             prep.findings.append(Finding("EDI001", ERROR, "empty file: no ISA segment", path))
         prep.units = []
-    elif skeleton:
-        prep.units.insert(0, _Unit(source, tuple(skeleton), True))
+    elif plan.skeleton:
+        prep.units.insert(0, _Unit(source, tuple(plan.skeleton), True))
     return prep
-
-
