@@ -150,10 +150,9 @@ class Batch:
             drug_tables=tuple(str(p) for p in options.drug_tables), config=options.config,
             formats=options.formats, fix=options.fix or options.split, split=options.split,
             validate=options.validate, select=options.select, ignore=options.ignore,
-            ack277=options.ack277, history_key=self._history.key,
-            history_persistent=self._history.persistent,
+            history_key=self._history.key, history_persistent=self._history.persistent,
             history_store=self._history.store.where if self._history.store else None,
-            refdata=str(reference.directory) if reference is not None else None,
+            ack277=options.ack277, refdata=str(reference.directory) if reference else None,
             refdata_snapshot=reference.snapshot if reference is not None else None)
         self._executor = make_executor(self._settings, options.jobs) if options.dask is None \
             else dask_executor(self._settings, options.dask, options.insecure)

@@ -44,9 +44,10 @@ flat however large the output (a 500 MB file takes under a minute and about
 20 MB of memory).  With `size=` the file ends at the patient boundary nearest
 to the target.
 
-Layout: ``facts`` (guides, drugs, payers, names), ``model`` (the claims and
-made-up identities), ``scenarios`` (clean claims and defects), ``x12`` (the
-writers), ``nights`` (a year of nightly files for the patient history);
+Layout: ``facts`` (guides, drugs, payers, names), ``model`` (the claims,
+made-up identities and X12 numbers), ``scenarios`` (clean claims), ``defects``
+(the billing defects planted in them), ``x12`` (the writers), ``nights`` (a
+year of nightly files for the patient history);
 ``generate`` and the command line here.
 """
 from __future__ import annotations
@@ -57,9 +58,10 @@ import sys
 from collections import Counter
 from typing import Iterator, TextIO
 
+from .defects import DEFECT_RULES, DEFECTS
 from .facts import COMPONENT, CREATED, ELEMENT, GUIDE_VERSION, REPETITION
 from .model import Patient
-from .scenarios import DEFECT_RULES, DEFECTS, ClaimFactory
+from .scenarios import ClaimFactory
 from .x12 import WRITERS, SegmentWriter, d8, isa_segment
 
 __all__ = ["DEFECTS", "DEFECT_RULES", "generate", "main"]

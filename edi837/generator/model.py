@@ -4,6 +4,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from decimal import Decimal
 
 from .facts import (
     FIRST_NAMES,
@@ -207,3 +208,11 @@ def ms_diagnosis(service_date: date, subtype: str) -> str:
     return "G35" if service_date < G35_SPLIT else subtype
 
 
+def format_quantity(quantity: Decimal) -> str:
+    """A decimal the X12 way: no exponent, no trailing zeros after the point."""
+    text = f"{quantity:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def format_money(cents: int) -> str:
+    return f"{cents // 100}" if cents % 100 == 0 else format_quantity(Decimal(cents) / 100)

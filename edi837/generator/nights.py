@@ -28,8 +28,8 @@ from pathlib import Path
 
 from ..files import atomic_output
 from .facts import CREATED, ELEMENT, GUIDE_VERSION, MS_SUBTYPES, OCRELIZUMAB
-from .model import Claim, Patient
-from .scenarios import ClaimFactory, format_quantity
+from .model import Claim, Patient, format_quantity
+from .scenarios import ClaimFactory
 from .x12 import WRITERS, SegmentWriter, d8, isa_segment
 
 FLAGGED = ("HIS001", "HIS002", "UNT002")  # what the manifest's expectations cover

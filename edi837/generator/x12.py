@@ -5,8 +5,16 @@ from datetime import date
 from typing import TextIO
 
 from .facts import COMPONENT, CREATED, ELEMENT, GUIDE_VERSION, REPETITION
-from .model import Address, Claim, OtherCoverage, Patient, Person, Provider, ServiceLine
-from .scenarios import format_money
+from .model import (
+    Address,
+    Claim,
+    OtherCoverage,
+    Patient,
+    Person,
+    Provider,
+    ServiceLine,
+    format_money,
+)
 
 # --------------------------------------------------------------------------
 # Writing X12.
