@@ -18,7 +18,7 @@ from typing import BinaryIO, Collection, Iterator
 
 from .envelopes import EnvelopeChecks
 from .extract import is_drug_line
-from .findings import ERROR, WARNING, Finding
+from .findings import ERROR, Finding
 from .loops import (
     BHT,
     BILLING,
@@ -205,24 +205,10 @@ class ClaimReader(ReaderFindings, EnvelopeChecks):
                 orphan = False
                 if held:
                     release(claim)
-                for found in reversed(self.findings):  # the dropped claim's, not the next's
-                    if (found.segment_index or 0) < claim.first_index:
-                        break
-                    if found.claim_id is not None and found.claim_first is None:
-                        found.claim_first, found.claim_last = claim.first_index, index
+                self._claim_dropped(claim, index)
             finding("EDI002", ERROR, f"transaction {self._st02} is not closed ({why})",
                     segment_index=index, segment=tag)
             claim = line = drug = None
-
-        def flush_stray() -> None:
-            """One finding for a run of segments outside any transaction set: claims
-            there are read by nobody, so the file cannot be forwarded as it is."""
-            nonlocal stray
-            first, tag, count, outside = stray
-            stray = None
-            span = f"segment {first}" if count == 1 else f"{count} segments from {first}"
-            finding("EDI002", ERROR, f"{tag} outside any {outside} ({span}): segments "
-                    "there are not read", segment_index=first, segment=tag)
 
         for batch in self._items():
             if batch.__class__ is Skip:  # claims the fast path passed over
@@ -355,13 +341,7 @@ class ClaimReader(ReaderFindings, EnvelopeChecks):
                     elif code == LIN:
                         if line is not None and state != CLAIM and state != DRUG:
                             if state != LINE:
-                                # The guide reads 2410 right after the line's own
-                                # segments; a translator drops or rejects it here.
-                                finding("EDI007", ERROR, "LIN (2410 drug identification) after "
-                                        "the line's 2420/2430 loops, where the guide does not "
-                                        "read it: move it after the line's DTP/REF segments",
-                                        segment_index=index, segment="LIN", loop="2410",
-                                        claim=claim, line=line, value=fields[3], held=held)
+                                self._late_lin(fields, index, claim, line, held)
                             drug = DrugIdentification(fields[2], fields[3],
                                                       index)
                             line.drug = drug
@@ -427,16 +407,15 @@ class ClaimReader(ReaderFindings, EnvelopeChecks):
                     continue  # loop segments in a set that is not read (not an 837)
                 # -- envelopes ------------------------------------------------------------
                 if stray is not None:
-                    flush_stray()
+                    self._stray_segments(*stray)
+                    stray = None
                 if code == ISA:
                     if len(fields) < ISA_FIELDS:  # a short ISA inside an interchange
                         fields += ("",) * (ISA_FIELDS - len(fields))
                     if st is not None:
                         abandon_claim("no SE before the next ISA", index, "ISA")
                     if isa is not None:
-                        finding("EDI002", ERROR, f"interchange {self._isa13} is not closed "
-                                "(no IEA before the next ISA)", segment_index=index,
-                                segment="ISA")
+                        self._interchange_left_open(index)
                     isa, groups_in_isa = fields, 0
                     self._isa_fields = fields
                     gs = st = None
@@ -446,16 +425,7 @@ class ClaimReader(ReaderFindings, EnvelopeChecks):
                     self.interchanges += 1
                     component = batch.delimiters.component
                 elif code == GS:
-                    if isa is None:
-                        finding("EDI002", ERROR, "GS outside an interchange",
-                                segment_index=index, segment="GS")
-                    if fields[1] != "HC":
-                        finding("EDI005", WARNING, f"GS01 functional identifier is "
-                                f"{fields[1] or '(empty)'}, not HC (health care claim)",
-                                segment_index=index, segment="GS", value=fields[1])
-                    if gs is not None:
-                        finding("EDI002", ERROR, f"group {self._gs06} is not closed (no GE)",
-                                segment_index=index, segment="GS")
+                    self._group_opens(fields, index, isa is not None, gs is not None)
                     gs, sets_in_gs = fields, 0
                     groups_in_isa += 1
                     self._gs06 = fields[6]
@@ -481,8 +451,7 @@ class ClaimReader(ReaderFindings, EnvelopeChecks):
                         self.hierarchy = Hierarchy()
                 elif code == SE:
                     if st is None:
-                        finding("EDI002", ERROR, "SE without ST", segment_index=index,
-                                segment="SE")
+                        self._trailer_alone(index, "SE", "ST")
                     else:
                         done = close_claim(index - 1)
                         if done is not None:
@@ -494,8 +463,7 @@ class ClaimReader(ReaderFindings, EnvelopeChecks):
                     self._st02 = None
                 elif code == GE:
                     if gs is None:
-                        finding("EDI002", ERROR, "GE without GS", segment_index=index,
-                                segment="GE")
+                        self._trailer_alone(index, "GE", "GS")
                     else:
                         if st is not None:
                             abandon_claim("no SE before GE", index, "GE")
@@ -507,8 +475,7 @@ class ClaimReader(ReaderFindings, EnvelopeChecks):
                     self._gs06 = None
                 elif code == IEA:
                     if isa is None:
-                        finding("EDI002", ERROR, "IEA without ISA", segment_index=index,
-                                segment="IEA")
+                        self._trailer_alone(index, "IEA", "ISA")
                     else:
                         if st is not None:
                             abandon_claim("no SE before IEA", index, "IEA")
@@ -524,20 +491,9 @@ class ClaimReader(ReaderFindings, EnvelopeChecks):
                     self._isa13 = None
         last_index = index
         if stray is not None:
-            flush_stray()
+            self._stray_segments(*stray)
         # -- end of file: anything still open is truncated -------------------------
         end = last_index or None
         if st is not None:
             abandon_claim("the file ends inside it: truncated?", end, "SE")
-        if gs is not None:
-            finding("EDI002", ERROR, f"file ends inside group {self._gs06} (no GE): truncated?",
-                    segment_index=end, segment="GE")
-        if isa is not None:
-            finding("EDI002", ERROR, f"file ends inside interchange {self._isa13} (no IEA): "
-                    "truncated?", segment_index=end, segment="IEA")
-        if self.interchanges == 0 and end is None:
-            self.unreadable = True
-            finding("EDI001", ERROR, "empty file: no ISA segment", segment_index=None,
-                    segment=None)
-        elif self.transactions and not self.claim_sets:
-            self.unreadable = True  # X12, but nothing in it is an 837 we can read (EDI005)
+        self._file_ends(end, gs is not None, isa is not None)

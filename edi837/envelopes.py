@@ -1,6 +1,7 @@
-"""Envelope checks of the claim reader: ST01/ST03 and GS08 (EDI005), trailer
-counts and control numbers (EDI003, EDI004).  A mixin of
-`edi837.claims.ClaimReader`, which calls them as it reads the envelopes."""
+"""Envelope checks of the claim reader: GS01, ST01/ST03 and GS08 (EDI005), trailer
+counts and control numbers (EDI003, EDI004), groups and interchanges left open
+(EDI002).  A mixin of `edi837.claims.ClaimReader`, which calls them as it reads the
+envelopes."""
 from __future__ import annotations
 
 from .findings import ERROR, WARNING, Edit, Fix
@@ -9,7 +10,49 @@ from .model import Envelope
 
 
 class EnvelopeChecks:
-    """Needs the reader's ``_finding``, ``path``, ``_isa13``, ``_gs06`` and ``_isa_fields``."""
+    """Needs the reader's ``_finding``, ``path``, ``_isa13``, ``_gs06``, ``_isa_fields`` and
+    counters (``interchanges``, ``transactions``, ``claim_sets``, ``unreadable``)."""
+
+    def _group_opens(self, fields: list[str], index: int, in_interchange: bool,
+                     group_open: bool) -> None:
+        """A GS: inside an interchange, of health care claims (GS01 HC), and the group
+        before it closed (GE)."""
+        if not in_interchange:
+            self._finding("EDI002", ERROR, "GS outside an interchange",
+                          segment_index=index, segment="GS")
+        if fields[1] != "HC":
+            self._finding("EDI005", WARNING, f"GS01 functional identifier is "
+                          f"{fields[1] or '(empty)'}, not HC (health care claim)",
+                          segment_index=index, segment="GS", value=fields[1])
+        if group_open:
+            self._finding("EDI002", ERROR, f"group {self._gs06} is not closed (no GE)",
+                          segment_index=index, segment="GS")
+
+    def _interchange_left_open(self, index: int) -> None:
+        self._finding("EDI002", ERROR, f"interchange {self._isa13} is not closed (no IEA "
+                      "before the next ISA)", segment_index=index, segment="ISA")
+
+    def _trailer_alone(self, index: int, tag: str, header: str) -> None:
+        """An SE, GE or IEA with no ST, GS or ISA open."""
+        self._finding("EDI002", ERROR, f"{tag} without {header}", segment_index=index,
+                      segment=tag)
+
+    def _file_ends(self, end: int | None, group_open: bool, interchange_open: bool) -> None:
+        """The end of the file (``end``: its last segment's index): a group or an
+        interchange still open is truncated; no interchange at all, or no 837 among
+        the transaction sets, makes the file unreadable."""
+        if group_open:
+            self._finding("EDI002", ERROR, f"file ends inside group {self._gs06} (no GE): "
+                          "truncated?", segment_index=end, segment="GE")
+        if interchange_open:
+            self._finding("EDI002", ERROR, f"file ends inside interchange {self._isa13} "
+                          "(no IEA): truncated?", segment_index=end, segment="IEA")
+        if self.interchanges == 0 and end is None:
+            self.unreadable = True
+            self._finding("EDI001", ERROR, "empty file: no ISA segment", segment_index=None,
+                          segment=None)
+        elif self.transactions and not self.claim_sets:
+            self.unreadable = True  # X12, but nothing in it is an 837 we can read (EDI005)
 
     def _open_transaction(self, st: list[str], gs: list[str] | None,
                           index: int) -> Envelope | None:

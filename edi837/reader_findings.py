@@ -52,6 +52,31 @@ class ReaderFindings:
         return finding
 
 
+    def _stray_segments(self, first: int, tag: str, count: int, outside: str) -> None:
+        """One finding for a run of segments outside any transaction set: claims
+        there are read by nobody, so the file cannot be forwarded as it is."""
+        span = f"segment {first}" if count == 1 else f"{count} segments from {first}"
+        self._finding("EDI002", ERROR, f"{tag} outside any {outside} ({span}): segments "
+                      "there are not read", segment_index=first, segment=tag)
+
+    def _claim_dropped(self, claim: Claim, index: int) -> None:
+        """The findings on a claim dropped unfinished (its set cut short at ``index``)
+        carry its span: the dropped claim's, not the next one's."""
+        for found in reversed(self.findings):
+            if (found.segment_index or 0) < claim.first_index:
+                break
+            if found.claim_id is not None and found.claim_first is None:
+                found.claim_first, found.claim_last = claim.first_index, index
+
+    def _late_lin(self, fields: list[str], index: int, claim: Claim | None,
+                  line: ServiceLine, held: list[Finding]) -> None:
+        """LIN after the line's 2420/2430 loops: the guide reads 2410 right after the
+        line's own segments; a translator drops or rejects it here."""
+        self._finding("EDI007", ERROR, "LIN (2410 drug identification) after the line's "
+                      "2420/2430 loops, where the guide does not read it: move it after the "
+                      "line's DTP/REF segments", segment_index=index, segment="LIN",
+                      loop="2410", claim=claim, line=line, value=fields[3], held=held)
+
     def _hl(self, fields: list[str], index: int, levels: dict[str, str],
             expected: int) -> tuple[int, bool, Finding | None]:
         """Track the HL hierarchy: (loop state, a patient level, the EDI007 finding
