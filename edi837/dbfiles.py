@@ -73,7 +73,7 @@ def connect(path, *, what: str, mine: set[str], read_only: bool = False,
     return db, tables
 
 
-def newer(path, what: str, found: int, known: int) -> DatabaseRefused:
+def newer(path, what: str, found: int | str, known: int | str) -> DatabaseRefused:
     return DatabaseRefused(
         f"{path}: an edi837 {what} of schema {found}, written by a newer edi837 (this one "
         f"knows schema {known} at most): refused, nothing written to it; use a newer edi837")

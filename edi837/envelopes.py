@@ -4,7 +4,9 @@ counts and control numbers (EDI003, EDI004), groups and interchanges left open
 envelopes."""
 from __future__ import annotations
 
-from .findings import ERROR, WARNING, Edit, Fix
+from typing import TYPE_CHECKING
+
+from .findings import ERROR, WARNING, Edit, Finding, Fix
 from .loops import GUIDES, VARIANTS
 from .model import Envelope
 
@@ -12,6 +14,21 @@ from .model import Envelope
 class EnvelopeChecks:
     """Needs the reader's ``_finding``, ``path``, ``_isa13``, ``_gs06``, ``_isa_fields`` and
     counters (``interchanges``, ``transactions``, ``claim_sets``, ``unreadable``)."""
+
+    # the reader's (ClaimReader.__init__ sets them)
+    path: str
+    unreadable: bool
+    interchanges: int
+    transactions: int
+    claim_sets: int
+    _isa13: str | None
+    _gs06: str | None
+    _isa_fields: list[str]
+
+    if TYPE_CHECKING:  # ReaderFindings._finding, the reader's other mixin
+        def _finding(self, rule: str, severity: str, message: str, *,
+                     segment_index: int | None, segment: str | None, value: str | None = None,
+                     fix: Fix | None = None) -> Finding: ...
 
     def _group_opens(self, fields: list[str], index: int, in_interchange: bool,
                      group_open: bool) -> None:

@@ -8,7 +8,7 @@ import stat
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Any, Iterable, Iterator
 
 # Names a drop folder holds while a file is still arriving, or editor leftovers.
 PARTIAL_SUFFIXES = (".part", ".partial", ".tmp", ".temp", ".filepart", ".crdownload", "~")
@@ -58,7 +58,7 @@ def discover(paths: Iterable[str | Path]) -> Iterator[Path]:
     for given in paths:
         path = Path(given)
         if path.is_dir():
-            found = []
+            found: list[Path] = []
             for root, dirs, files in os.walk(path):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
                 found.extend(Path(root) / f for f in files
@@ -81,7 +81,8 @@ def atomic_output(path: str | Path, mode: str = "w", *, encoding: str | None = "
     directly: renaming over it would replace the device with a plain file.
     """
     path = Path(path)
-    kwargs = {} if "b" in mode else {"encoding": encoding, "newline": newline, "errors": errors}
+    kwargs: dict[str, Any] = {} if "b" in mode else {"encoding": encoding, "newline": newline,
+                                                     "errors": errors}
     if path.exists() and not path.is_file() and not path.is_dir():
         with open(path, mode, **kwargs) as handle:
             yield handle

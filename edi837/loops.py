@@ -246,7 +246,7 @@ def new_claim(fields: list[str], index: int, component: str, envelope: Envelope)
 
 def claim_problem(claim: Claim, no_subscriber: bool, glued: str | bool | None) -> str | None:
     """What makes a claim unreadable for the rules and the totals (EDI007), or None."""
-    problems = [glued] if glued else []
+    problems = [glued] if isinstance(glued, str) and glued else []
     if no_subscriber:
         problems.append("CLM with no subscriber HL (2000B) above it: the claim has no "
                         "subscriber or payer")

@@ -15,13 +15,24 @@ from .loops import (
     service_problems,
 )
 from .model import Claim, ServiceLine
-from .x12.reader import X12SyntaxError
+from .x12.reader import Delimiters, SegmentReader, X12SyntaxError
 
 
 class ReaderFindings:
     """Needs the reader's ``path``, ``findings``, ``unreadable``, ``segments``,
     ``interchanges``, ``_delimiters`` and envelope context (``_isa13``, ``_gs06``,
     ``_st02``)."""
+
+    # the reader's (ClaimReader.__init__ sets them)
+    path: str
+    findings: list[Finding]
+    unreadable: bool
+    segments: SegmentReader
+    interchanges: int
+    _delimiters: Delimiters | None
+    _isa13: str | None
+    _gs06: str | None
+    _st02: str | None
 
     def _finding(self, rule: str, severity: str, message: str, *,
                  segment_index: int | None, segment: str | None, value: str | None = None,

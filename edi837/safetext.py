@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import re
-from typing import Iterable, TextIO
+from typing import Any, Iterable, TextIO
 
 from .x12.reader import display
 
@@ -43,9 +43,9 @@ def _escape(match: re.Match) -> str:
 _FORMULA = re.compile(r"[ \t\r\n]*[=+\-@]|[\t\r]")
 
 
-def excel_safe(value: object) -> object:
+def excel_safe(value: str) -> str:
     """Prefix a quote so spreadsheet programs show, not run, a formula-like cell."""
-    if isinstance(value, str) and _FORMULA.match(value):
+    if _FORMULA.match(value):
         return "'" + value
     return value
 
@@ -61,11 +61,11 @@ class CsvRows:
         self._writer.writerow(list(columns))
         self._safe: dict[str, str] = {}
 
-    def write(self, cells: Iterable[object]) -> None:
+    def write(self, cells: Iterable[Any]) -> None:
         safe = self._safe
         if len(safe) > self.CACHE:
             safe.clear()
-        row = []
+        row: list[Any] = []
         for cell in cells:
             if cell.__class__ is str:
                 text = safe.get(cell)

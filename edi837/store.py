@@ -85,12 +85,12 @@ class FindingStore:
 
     def __iter__(self) -> Iterator[Finding]:
         self._buffer.sort(key=Finding.sort_key)
-        if not self._runs:
+        if not self._runs or self._path is None:  # runs: spilled to the file at _path
             return iter(list(self._buffer))
-        return self._merged(list(self._buffer))
+        return self._merged(self._path, list(self._buffer))
 
-    def _merged(self, buffered: list[Finding]) -> Iterator[Finding]:
-        with open(self._path, "rb") as handle:
+    def _merged(self, path: str, buffered: list[Finding]) -> Iterator[Finding]:
+        with open(path, "rb") as handle:
             runs = [self._run(handle, offset, count) for offset, count in self._runs]
             yield from heapq.merge(*runs, buffered, key=Finding.sort_key)
 

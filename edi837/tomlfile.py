@@ -9,7 +9,7 @@ MAX_DEPTH is refused as invalid TOML, with the depth in the message.
 from __future__ import annotations
 
 import tomllib
-from typing import Any
+from typing import Any, Iterable
 
 MAX_DEPTH = 32  # tables and arrays inside each other, the document itself 1
 
@@ -39,6 +39,7 @@ def depth(value: Any) -> int:
     deepest, stack = 0, [(value, 1)]
     while stack:
         item, level = stack.pop()
+        children: Iterable[Any]
         if isinstance(item, dict):
             children = item.values()
         elif isinstance(item, list):

@@ -135,11 +135,14 @@ class SegmentDiff:
         return f"{mark}{index:>6} {display(text)}"
 
     def _close(self) -> None:
+        hunk = self._hunk
+        if hunk is None:
+            return
         kept, rest = self._tail[:self.context], self._tail[self.context:]
-        self._hunk += [self._line(" ", i, t) for i, t in kept]
+        hunk += [self._line(" ", i, t) for i, t in kept]
         last = kept[-1][0] if kept else self._last
         self.lines.append(f"@@ segments {self._first}-{last} @@")
-        self.lines += self._hunk
+        self.lines += hunk
         self._hunk, self._tail = None, []
         self._behind.clear()
         self._behind.extend(rest[-self.context:] if self.context else [])

@@ -23,6 +23,11 @@ from .spill import SpillList
 APPLIED, SKIPPED = "applied", "skipped"
 
 
+
+def _edits(finding: Finding) -> tuple[Edit, ...]:
+    """The edits of a finding's fix (the plan holds only findings with one)."""
+    return finding.fix.edits if finding.fix is not None else ()
+
 @dataclass(slots=True)
 class Change:
     """One element edit, applied or skipped, as the change log shows it."""
@@ -42,7 +47,8 @@ class Change:
     def of(cls, finding: Finding, edit: Edit, *, reason: str = "") -> "Change":
         return cls(rule=finding.rule, segment_index=edit.segment_index,
                    element=edit.reference, before=edit.before, after=edit.after,
-                   description=finding.fix.description, claim_id=finding.claim_id,
+                   description=finding.fix.description if finding.fix else "",
+                   claim_id=finding.claim_id,
                    line_number=finding.line_number,
                    status=SKIPPED if reason else APPLIED, reason=reason)
 
@@ -82,12 +88,12 @@ class _Pending:
 
     def __init__(self, finding: Finding, reason: str | None = None) -> None:
         self.finding = finding
-        edits = finding.fix.edits
+        edits = _edits(finding)
         self.results: list[str | None] = [reason] * len(edits)  # APPLIED or why not
         self.unresolved = 0 if reason is not None else len(edits)
 
     def resolve(self, edit: Edit, result: str) -> None:
-        for k, planned in enumerate(self.finding.fix.edits):
+        for k, planned in enumerate(_edits(self.finding)):
             if planned == edit and self.results[k] is None:
                 self.results[k] = result
                 self.unresolved -= 1
@@ -149,7 +155,7 @@ class FixPlan:
             return
         self._next = None
 
-    def _read_up_to(self, index: int) -> None:
+    def _read_up_to(self, index: float) -> None:
         while self._next is not None:
             finding = self._next
             claim_first = finding.claim_first
@@ -160,7 +166,7 @@ class FixPlan:
             self._advance()
 
     def _add(self, finding: Finding) -> None:
-        edits = finding.fix.edits
+        edits = _edits(finding)
         reason = None
         for edit in edits:
             if edit.segment_index <= self._written:
@@ -238,8 +244,8 @@ class FixPlan:
                 # Written, but the fix as a whole is not: the output needs a person.
                 self.problems.append(f"{finding.rule} at segment {finding.segment_index}: "
                                      "fix only partly applied")
-            for edit, result in zip(finding.fix.edits, results, strict=True):
+            for edit, result in zip(_edits(finding), results, strict=True):
                 if result == APPLIED:
                     self.applied.append(Change.of(finding, edit))
                 else:
-                    self.skipped.append(Change.of(finding, edit, reason=result))
+                    self.skipped.append(Change.of(finding, edit, reason=result or ""))

@@ -73,7 +73,7 @@ def write_held_report(json_path: Path, text_path: Path, *, source: Path, held_fi
             named = ""
             if payer is not None:
                 name = display(payer.payer_name) + " " if payer.payer_name else ""
-                named = f", payer {name}({display(payer.payer_id)})"
+                named = f", payer {name}({display(payer.payer_id or '')})"
             charge = parse_decimal(claim.charge)
             out.write(f"claim {display(claim.claim_id)} (transaction {claim.transaction}"
                       f"{named}, charge "

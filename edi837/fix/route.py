@@ -121,13 +121,13 @@ class _ErrorCursor:
 
     def at(self, index: int) -> list[Finding]:
         """The error findings at segment ``index``; earlier ones are passed over."""
-        found = []
+        found: list[Finding] = []
         while True:
             finding = self._ahead if self._ahead is not None else self._read()
             self._ahead = None
             if finding is None:
                 return found
-            if finding.segment_index > index:
+            if (finding.segment_index or 0) > index:  # (_read gives only indexed ones)
                 self._ahead = finding
                 return found
             if finding.segment_index == index:
@@ -205,6 +205,7 @@ class ClaimWalk:
             yield routed
         self._errors.finish()
         if self.routed != self.clm_segments:
+            assert self._unrouted is not None  # set with the first claim not carried
             index, why = self._unrouted
             raise SplitError(
                 f"{self.clm_segments - self.routed} of {self.clm_segments} claims cannot be "
@@ -313,15 +314,17 @@ class ClaimWalk:
             return None
         clm, segments = self.claim[0], self.claim
         self.claim = None
+        envelope = self.envelope
+        assert envelope is not None  # a claim is read inside a transaction set
         reasons = list(self.claim_errors)
         for loop in self.hierarchy.values():
             if loop is not None:
                 reasons += loop.errors
-        reasons += self.envelope.errors
-        routed = RoutedClaim(element(clm, 1), element(self.envelope.header[0], 2),
+        reasons += envelope.errors
+        routed = RoutedClaim(element(clm, 1), element(envelope.header[0], 2),
                              element(clm, 2), reasons, clm.index)
         self.routed += 1
-        self.claim_routed(routed, self.envelope, self.hierarchy, segments)
+        self.claim_routed(routed, envelope, self.hierarchy, segments)
         return routed
 
 

@@ -141,7 +141,7 @@ def _write_and_check(path: Path, targets: Targets, plan: FixPlan, engine: Engine
         result.written.append(str(targets.output))
         _take_outcome(plan, summary, result)
         write_change_log(targets.changes_json, targets.changes_text, source=result.path,
-                         sha256=checked.sha256, output=result.output,
+                         sha256=checked.sha256, output=str(targets.output),
                          applied=result.changes, skipped=result.skipped)
         result.written += [str(targets.changes_json), str(targets.changes_text)]
     except (OSError, CannotFix, X12SyntaxError) as exc:
@@ -312,6 +312,9 @@ class _Errors:
     def __bool__(self) -> bool:
         return len(self) > 0
 
+    def __contains__(self, finding: object) -> bool:
+        return any(f == finding for f in self)
+
 
 def _dry_run(path: Path, targets: Targets, plan: FixPlan, findings: Iterable[Finding],
              result: FixResult, split: bool, spill_limit: int | None) -> FixResult:
@@ -396,7 +399,8 @@ def recheck_problems(before: Iterable[Finding], fixed: Iterable[tuple[int, str]]
     run of findings at one segment is held.
     """
     before_counts, fixed_counts = _Counts(_order(f) for f in before), _Counts(fixed)
-    problems, more = [], 0
+    problems: list[str] = []
+    more = 0
     for key, group in _runs(after):
         removed = fixed_counts.take(key)
         expected = max(before_counts.take(key) - removed, 0)

@@ -56,7 +56,7 @@ class SpillList(Generic[T]):
 
     def __iter__(self) -> Iterator[T]:
         buffered = list(self._buffer)  # what is appended while iterating is not seen
-        if self._spilled:
+        if self._spilled and self._path is not None:  # spilled: the file is there
             with open(self._path, "rb") as handle:
                 for _ in range(self._spilled):
                     yield pickle.load(handle)
@@ -67,6 +67,9 @@ class SpillList(Generic[T]):
 
     def __bool__(self) -> bool:
         return len(self) > 0
+
+    def __contains__(self, item: object) -> bool:
+        return any(x == item for x in self)
 
     def __getitem__(self, position: int) -> T:
         """Item ``position`` (from 0; negative from the end): a read, not for loops."""

@@ -55,7 +55,10 @@ class _SplitFile:
         self._reader = reader
         self._stack = stack
         self._sink: TextSink | None = None
-        self._isa = self._gs = self._st = None  # the input segments of the open envelopes
+        # the input segments of the open envelopes
+        self._isa: RawSegment | None = None
+        self._gs: RawSegment | None = None
+        self._st: RawSegment | None = None
         self._groups = self._sets = self._segments = 0
         self._hl_number = 0
         self._emitted: dict[str, tuple[int, int] | None] = {}  # level -> (input HL, output HL01)
@@ -88,6 +91,7 @@ class _SplitFile:
             self._copy(envelope.isa)
             self._isa, self._gs, self._groups = envelope.isa, None, 0
         if self._gs is not envelope.gs:
+            assert envelope.gs is not None  # routing carries no set from outside a group
             self._copy(envelope.gs)
             self._gs, self._st, self._sets = envelope.gs, None, 0
             self._groups += 1
@@ -131,18 +135,24 @@ class _SplitFile:
 
     def _write_hierarchy(self, billing: Loop, subscriber: Loop, patient: Loop | None) -> None:
         emitted = self._emitted
+
+        def output_hl(level: str) -> int:  # the HL01 written for the level above
+            written = emitted[level]
+            assert written is not None  # written just before, if it was not already
+            return written[1]
+
         if not self._is_current("20", billing):
             self._write_loop("20", billing, parent=None, has_children=True)
             emitted["22"] = emitted["23"] = None
         wants_patients = patient is not None
         if not self._is_current("22", subscriber) or \
                 self._subscriber_has_patients != wants_patients:
-            self._write_loop("22", subscriber, parent=emitted["20"][1],
+            self._write_loop("22", subscriber, parent=output_hl("20"),
                              has_children=wants_patients)
             self._subscriber_has_patients = wants_patients
             emitted["23"] = None
         if patient is not None and not self._is_current("23", patient):
-            self._write_loop("23", patient, parent=emitted["22"][1], has_children=False)
+            self._write_loop("23", patient, parent=output_hl("22"), has_children=False)
 
     def _is_current(self, level: str, loop: Loop) -> bool:
         emitted = self._emitted[level]

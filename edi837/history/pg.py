@@ -117,7 +117,7 @@ class PgConnection:
         self._conn = conn
         self.where = where
         self._wrote = False  # this transaction changed something
-        self._generation = None  # the last generation seen (or made) by this connection
+        self._generation: int | None = None  # the last generation seen (or made) by this connection
         self._version = 0  # PRAGMA data_version: other processes' commits seen
         self._meta = False
         schema = self._run("SELECT current_schema()").fetchone()[0]

@@ -59,7 +59,7 @@ class ClaimRecord:
     held: bool  # an error finding already holds the claim (it will not be forwarded)
     lines: list[LineRecord] = field(default_factory=list)
 
-    def quick_values(self, stage, plan) -> None:
+    def quick_values(self, stage, plan) -> list[tuple] | None:
         return None  # a record takes the stage's full path (it was made elsewhere)
 
 

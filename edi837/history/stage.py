@@ -20,13 +20,16 @@ import datetime as dt
 import secrets
 import time
 from collections import Counter
-from typing import Iterable, Iterator
+from typing import TYPE_CHECKING, Iterable, Iterator
 
 from ..checklist import MARK, checklist_codes
 from ..findings import ERROR, Finding
 from ..model import parse_date
 from .records import REPLACEMENT, VOID, ClaimRecord, LineRecord, claim_record
 from .store import HistoryStore, Row
+
+if TYPE_CHECKING:
+    from ..policy import PolicyResolver
 
 WINDOW = 64  # claims judged per query of the store (claims wait as claim objects: few)
 
@@ -52,10 +55,10 @@ class HistoryStage:
         self._checks = [(code, registry[code].stage_check, registry[code].severity)
                         for code in STAGE_RULES]
         self._plans: dict[int, list] = {}
-        self._policies = None  # edi837.policy.PolicyResolver, made on the first finding
+        self._policies: PolicyResolver | None = None  # made on the first finding
         self._checklists: dict[int, dict] = {}
         self._plan_codes: dict[int, frozenset] = {}
-        self._window: list[ClaimRecord] = []
+        self._window: list[ClaimRecord | PendingClaim] = []
 
     @property
     def persistent(self) -> bool:

@@ -31,7 +31,7 @@ import sqlite3
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, Sequence
 
 from ..dbfiles import DatabaseRefused, begin_immediate, connect, is_busy, newer, trouble
 from .identity import PatientKeys, fingerprint
@@ -155,7 +155,7 @@ class HistoryStore:
         something else, or of a newer edi837, is refused untouched; so is a store
         this user cannot write, unless ``read_only``."""
         if is_url(path):  # PostgreSQL: the same store through a backend seam (pg.py)
-            return open_store(cls, path, key, read_only=read_only)
+            return open_store(cls, str(path), key, read_only=read_only)
         try:
             db, _ = connect(path, what="history store", mine=HISTORY_TABLES,
                             read_only=read_only)
@@ -320,15 +320,15 @@ class HistoryStore:
         return found
 
     def write(self, added: Iterable[Row], removed: Iterable[int],
-              values: list[tuple] = ()) -> None:
+              values: Sequence[tuple] = ()) -> None:
         """Mark removed rows as taken out by this file and add new ones: ``added`` as
         rows, ``values`` as the columns of INSERT up to the file (in the file's
         transaction)."""
         file = (self._file,)
-        removed = [file + (row_id,) for row_id in removed]
-        if removed:
+        marks = [file + (row_id,) for row_id in removed]
+        if marks:
             self.db.executemany("UPDATE history_lines SET removed_by = ? WHERE id = ?",
-                                removed)
+                                marks)
         add = self.patients.add
         for row in added:
             add(row.patient)

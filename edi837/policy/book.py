@@ -134,7 +134,9 @@ def build_book(data: dict[str, Any]) -> PolicyBook:
             (out_of_scope, *map(_requirement, body["jw_jz"])),
             tuple(map(_requirement, body["ndc"])),
             tuple(map(_requirement, body.get("jw_denied", []))))
-    return PolicyBook(data["version"], _date(data["updated"]), filing, payer_ids,
+    updated = _date(data["updated"])
+    assert updated is not None  # the schema requires it
+    return PolicyBook(data["version"], updated, filing, payer_ids,
                       out_of_scope, policies,
                       tuple(data.get("filing_indicator_codes", {}).get("codes", ())))
 

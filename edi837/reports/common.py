@@ -263,7 +263,7 @@ def claim_groups(findings) -> Iterator[ClaimGroup | SegmentGroup]:
     """A file's located findings (in file order) as claim groups (the findings
     of one claim: every finding inside a claim carries its CLM index) and
     segment groups (file-level findings of one segment), one group at a time."""
-    group = None
+    group: ClaimGroup | SegmentGroup | None = None
     for finding in findings:
         index = finding.segment_index
         if index is None:
@@ -334,7 +334,7 @@ def _read_views(path: str, groups: Iterator[ClaimGroup | SegmentGroup]
     head = next(groups, None)
     reader = SegmentReader(path)
     current: ClaimView | None = None
-    placed: dict[int, list[Finding]] = {}
+    placed: dict[int | None, list[Finding]] = {}
     try:
         for fields, index, _offset in reader:
             if current is None:
@@ -375,6 +375,7 @@ def _read_views(path: str, groups: Iterator[ClaimGroup | SegmentGroup]
 def _add_segment(claim: ClaimView, fields: list[str], index: int, reader: SegmentReader,
                  findings: list[Finding]) -> None:
     delims = reader.delimiters
+    assert delims is not None  # a segment was read
     tag = fields[0]
     if tag == "LX":
         claim.lines.append(LineView(text(fields[1]) if len(fields) > 1 else ""))

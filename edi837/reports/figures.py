@@ -258,7 +258,8 @@ class _Claim:
                  "lines", "rule_lines", "line_charges")
 
     def __init__(self) -> None:
-        self.payer_id = self.payer_name = None
+        self.payer_id: str | None = None
+        self.payer_name: str | None = None
         self.charge: str | None = None
         self.counts: Counter = Counter()  # severity -> findings
         self.rules: set[str] = set()
@@ -288,13 +289,13 @@ class FigureCounter:
     """
 
     def __init__(self) -> None:
-        self._summary = Counter()
+        self._summary: Counter[str] = Counter()
         self._files: list[FileFigures] = []
         self._files_ok = 0
         self._rules: dict[str, RuleFigures] = {}
         self._payers: dict[str, PayerFigures] = {}
         self._claims = 0
-        self._by_worst = Counter()
+        self._by_worst: Counter[str | None] = Counter()
         self._held = Held()
         self._without_charge = 0
         self._at_risk, self._at_risk_lines = Decimal(0), 0
@@ -324,6 +325,7 @@ class FigureCounter:
                 if claim is not None:
                     self._close(claim, figures)
                 key, last, claim = finding.claim_first, finding.claim_last or -1, _Claim()
+            assert claim is not None  # (a finding outside any claim went on above)
             claim.add(finding)
             if finding.severity == ERROR:
                 self._line(claim, rule, finding)
@@ -385,7 +387,7 @@ class FigureCounter:
         files = len(self._files)
         summary = {"files": files, "claims": self._summary["claims"],
                    "drug_lines": self._summary["drug_lines"]}
-        totals = Counter()
+        totals: Counter[str] = Counter()
         for file in self._files:
             totals.update(file.counts)
         summary.update(errors=totals[ERROR], warnings=totals[WARNING], infos=totals[INFO])

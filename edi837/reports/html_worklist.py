@@ -118,7 +118,7 @@ def write_rows(out: TextIO, report, numbers: Figures, options: ReportOptions) ->
             if not isinstance(group, ClaimGroup):
                 continue  # findings outside any claim are listed apart
             severity = worst(f.severity for f in group.findings)
-            if not options.listed(severity) or not quota.take(severity):
+            if severity is None or not options.listed(severity) or not quota.take(severity):
                 continue
             row = _row(number, group.claim_id, group.findings, options, group.first_index,
                        result.submitters)
@@ -197,7 +197,8 @@ class DetailWriter:
     def claim(self, file_number: int, claim: ClaimView, changed: bool,
               submitters: dict | None = None) -> None:
         severity = worst(f.severity for f in claim.findings)
-        if not self.options.listed(severity) or not self.rows.take(severity):
+        if severity is None or not self.options.listed(severity) \
+                or not self.rows.take(severity):
             return  # not a row of the work list
         if self.chars >= DETAIL_CHARS or not self.quota.take(severity):
             self.skipped += 1

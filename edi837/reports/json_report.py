@@ -25,14 +25,18 @@ def _not_json(value):
 # Made once: json.dumps with an option builds an encoder (and the C encoder under
 # it) on every call, and this runs for every finding.  The C encoder is CPython's
 # (json.encoder); where it is missing, the encoder object does the same.
-if json.encoder.c_make_encoder is not None:
-    _encode = json.encoder.c_make_encoder(None, _not_json, json.encoder.encode_basestring,
-                                          None, ": ", ", ", False, False, True)
+_c_make_encoder = getattr(json.encoder, "c_make_encoder", None)  # not in the stubs
+if _c_make_encoder is not None:
+    _encode = _c_make_encoder(None, _not_json, json.encoder.encode_basestring,
+                              None, ": ", ", ", False, False, True)
 
     def _dumps(value) -> str:
         return "".join(_encode(value, 0))
 else:  # pragma: no cover - every CPython has it
-    _dumps = json.JSONEncoder(ensure_ascii=False).encode
+    _encoder = json.JSONEncoder(ensure_ascii=False)
+
+    def _dumps(value) -> str:
+        return _encoder.encode(value)
 
 
 def _file_head(result: FileResult, numbers: FileFigures) -> dict:

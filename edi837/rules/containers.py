@@ -56,7 +56,8 @@ def fewest_containers(dose: Decimal, sizes: tuple[Decimal, ...]) -> Cover | None
     if len(sizes) == 1:
         count = math.ceil(dose / sizes[0])
         return Cover(sizes[0] * count, ((sizes[0], count),))
-    places = max(max(0, -value.normalize().as_tuple().exponent) for value in (dose, *sizes))
+    places = max(max(0, -int(value.normalize().as_tuple().exponent))
+                 for value in (dose, *sizes))
     scale = 10 ** places
     coins = [int(size * scale) for size in sizes]
     divisor = reduce(math.gcd, coins)
@@ -126,7 +127,7 @@ def un_quantities_fit(drug, ndc: str, lines, units: Decimal, quantity: Decimal) 
 
 
 def _close(quantity: Decimal, expected: Decimal | int) -> bool:
-    return abs(quantity - expected) <= Decimal("0.001") * max(Decimal(expected), 1)
+    return abs(quantity - expected) <= Decimal("0.001") * max(Decimal(expected), Decimal(1))
 
 
 @rule("MOD007", ERROR, scope=CLAIM)

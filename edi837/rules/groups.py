@@ -65,14 +65,15 @@ def is_whole_containers(amount: Decimal, sizes: tuple[Decimal, ...]) -> bool:
 
     J2350 (300 mg vials): 600 yes, 450 no.  J3262 (80, 200, 400 mg): 280 yes, 100 no.
     """
-    sizes = [size for size in sizes if size > 0]
-    if amount <= 0 or not sizes:
+    usable = [size for size in sizes if size > 0]
+    if amount <= 0 or not usable:
         return False
     # Scale to integers (table amounts are short decimals), then solve the coin problem.
-    places = max(max(0, -value.normalize().as_tuple().exponent) for value in (amount, *sizes))
+    places = max(max(0, -int(value.normalize().as_tuple().exponent))
+                 for value in (amount, *usable))
     scale = 10 ** places
     total = int(amount * scale)
-    coins = sorted({int(size * scale) for size in sizes})
+    coins = sorted({int(size * scale) for size in usable})
     divisor = reduce(math.gcd, coins)
     if total % divisor:
         return False

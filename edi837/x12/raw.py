@@ -149,7 +149,7 @@ class SourceText:
         """Pass over the text up to offset ``end`` (None: the end of the file) a
         block at a time, never making it into one string: how many characters,
         and which kinds of filler were among them (``terminator``: doubled ones)."""
-        passed, seen = 0, set()
+        passed, seen = 0, set[str]()
         names = _FILLER + ((terminator, "terminators"),) if terminator else _FILLER
         while True:
             limit = self._start + len(self._buffer)

@@ -120,6 +120,8 @@ class TextSink:
             self._flush()
 
     def _flush(self, final: bool = False) -> None:
+        if self._handle is None:
+            return
         self._handle.write(self._encoder.encode("".join(self._pending), final=final))
         self._pending.clear()
         self._size = 0
