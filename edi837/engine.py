@@ -14,24 +14,22 @@ from __future__ import annotations
 import datetime as dt
 import os
 import time
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from . import __version__
-from .checklist import MARK, checklist_codes, fold, marked
+from .checklist import MARK, checklist_codes
 from .claims import ClaimReader
 from .config import Config
 from .extract import is_drug_line
 from .files import HashingReader
-from .findings import ERROR, INFO, WARNING, Finding, Fix
+from .findings import ERROR, Finding, Fix
 from .history import HistoryStage, HistoryStore
 from .model import Claim, ServiceLine, parse_date
 from .policy import PolicyResolver
+from .results import FileResult, Report
 from .rules import CLAIM, LINE, Rule, all_rules
 from .shapes import ClaimShapes
-from .store import FindingStore
 
 DISCARDED, NOTHING_DISCARDED = "JW", "JZ"
 
@@ -192,72 +190,6 @@ def _sha256(path) -> str | None:
     except OSError:
         return None
     return digest.hexdigest()
-
-
-@dataclass(slots=True)
-class FileResult:
-    path: str
-    status: str = "ok"  # ok | findings | unreadable
-    transactions: int = 0
-    claims: int = 0
-    drug_lines: int = 0
-    size: int = 0
-    sha256: str = ""
-    findings: FindingStore = field(default_factory=FindingStore)  # in file order
-    # each transaction set's submitter, [1000A NM109, NM103], by model.envelope_key
-    # of its control numbers: the reports name it per claim, at no cost per finding
-    submitters: dict = field(default_factory=dict)
-
-    def counts(self) -> Counter:
-        return Counter(f.severity for f in self.findings)
-
-    def settle_status(self) -> None:
-        """ok or findings, once the findings are all in: notes (info) alone leave a
-        file OK; an unreadable file stays unreadable.  Each claim's DOC notes
-        become its one DOC000 checklist here (edi837.checklist)."""
-        findings = self.findings
-        if any(map(marked, findings)):
-            self.findings = FindingStore(fold(findings))
-            if isinstance(findings, FindingStore):
-                findings.close()
-        if self.status != "unreadable":
-            self.status = "findings" if any(f.severity != INFO for f in self.findings) \
-                else "ok"
-
-
-@dataclass(slots=True)
-class Report:
-    """Everything a report format needs: files, findings, reference data."""
-
-    files: list[FileResult]
-    drug_table_version: str
-    started: float = field(default_factory=time.time)
-    finished: float = 0.0
-    tool_version: str = __version__
-    config_source: str | None = None
-    reference_data: dict = field(default_factory=dict)  # DrugTable.reference_data()
-
-    @property
-    def findings(self) -> Iterator[Finding]:
-        for result in self.files:
-            yield from result.findings
-
-    def summary(self) -> dict:
-        severities = Counter(f.severity for f in self.findings)
-        return {
-            "files": len(self.files),
-            "claims": sum(r.claims for r in self.files),
-            "drug_lines": sum(r.drug_lines for r in self.files),
-            "errors": severities[ERROR],
-            "warnings": severities[WARNING],
-            "infos": severities[INFO],
-        }
-
-    def exit_status(self) -> int:
-        """0 no error finding, 1 an error finding, 2 a file could not be read."""
-        if any(r.status == "unreadable" for r in self.files):
-            return 2
-        return 1 if any(f.severity == ERROR for f in self.findings) else 0
 
 
 class Engine:

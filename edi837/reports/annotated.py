@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import TextIO
 
-from ..engine import Report
 from ..findings import Finding
+from ..results import Report
 from . import writer
 from .common import (
     NOT_READ,

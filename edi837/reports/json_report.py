@@ -9,7 +9,7 @@ import datetime as dt
 import json
 from typing import TextIO
 
-from ..engine import FileResult, Report
+from ..results import FileResult, Report
 from . import writer
 from .figures import FileFigures, figures
 

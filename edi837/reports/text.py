@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TextIO
 
-from ..engine import Report
+from ..results import Report
 from . import DEFAULT_OPTIONS, ReportOptions, writer
 from .common import iso_time, reference_note, text
 from .figures import Figures, amount_of, dollars, figures, plural

@@ -14,8 +14,8 @@ from typing import TextIO
 
 from lxml import etree
 
-from ..engine import Report
 from ..findings import Finding, iso_date
+from ..results import Report
 from . import writer
 from .common import UNKNOWN_PAYER, fix_hint, iso_time, ndc_of, run_seconds, text
 from .figures import Figures, Held, figures, money

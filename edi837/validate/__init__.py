@@ -64,9 +64,9 @@ from pathlib import Path
 from typing import Iterable
 
 from ..acks import ControlNumbers, stamp
-from ..engine import Report
 from ..files import atomic_output
 from ..findings import Finding
+from ..results import Report
 from .prepare import _prepare
 from .pyx12_run import Pyx12Missing, _run_unit, require_pyx12
 from .results import _finish
