@@ -6,8 +6,8 @@ rules (What it does / Why / PASS / FAIL / Fix safety).  The PASS and FAIL
 fragments in the docstring are real 837 claim fragments: the tests wrap them
 in envelopes and run them, so the documentation cannot drift from the code.
 
-Line rules take a :class:`~edi837.engine.LineContext` (one drug line in its
-claim); claim rules take a :class:`~edi837.engine.ClaimContext` and run once
+Line rules take a :class:`~edi837.rules.context.LineContext` (one drug line in its
+claim); claim rules take a :class:`~edi837.rules.context.ClaimContext` and run once
 per claim that has drug lines.  Both yield findings made with ``ctx.finding``.
 History rules (the HIS family, and the daily sums of UNT001/UNT002) take a
 :class:`~edi837.history.stage.HistoryContext`: one claim in its patient's
