@@ -26,7 +26,7 @@ from .history import HistoryStage, HistoryStore
 from .model import Claim, ServiceLine
 from .policy import PolicyResolver
 from .results import FileResult, Report
-from .rules import CLAIM, LINE, all_rules
+from .rules import CLAIM, LINE, all_rules, stage_rules
 from .rules.context import ClaimContext, LineContext
 from .shapes import ClaimShapes
 
@@ -113,7 +113,7 @@ class Engine:
         """A history stage on ``store``, or on a private history of its own (to check
         a file apart from the run, as `fix` re-checks what it wrote)."""
         return HistoryStage(store or HistoryStore.ephemeral(), self.table, self.config,
-                            run_id=self._run_id)
+                            rules=stage_rules(), run_id=self._run_id)
 
     def close(self) -> None:
         """Close the run's private history (a given store is the caller's to close)."""

@@ -20,7 +20,7 @@ import datetime as dt
 import secrets
 import time
 from collections import Counter
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, Sequence
 
 from ..checklist import MARK, checklist_codes
 from ..findings import ERROR, Finding
@@ -41,16 +41,15 @@ def new_run_id() -> str:
 
 
 class HistoryStage:
-    def __init__(self, store: HistoryStore, table, config, *, run_id: str | None = None) -> None:
-        from ..rules import all_rules
-
+    def __init__(self, store: HistoryStore, table, config, *, rules: Sequence,
+                 run_id: str | None = None) -> None:
+        """``rules``: the rules with a part in this stage, in the order they run
+        (edi837.rules.stage_rules(): the registry says which and in what order)."""
         self.store = store
         self.table = table
         self.config = config
         self.run_id = run_id or new_run_id()
-        registry = all_rules()
-        self._checks = [(code, registry[code].stage_check, registry[code].severity)
-                        for code in STAGE_RULES]
+        self._checks = [(r.code, r.stage_check, r.severity) for r in rules]
         self._plans: dict[int, list] = {}
         self._policies = None  # edi837.policy.PolicyResolver, made on the first finding
         self._checklists: dict[int, dict] = {}

@@ -151,7 +151,7 @@ def above_mue(ctx):
                     line=line, value=number(whole))
 
 
-@history_part("UNT004")
+@history_part("UNT004", stage_order=50)
 def above_mue_across_claims(ctx):
     """UNT004 in the history stage: for MAI 2 and 3, the units of the code on the
     date billed by the same provider for the same patient on earlier claims (this

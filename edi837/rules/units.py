@@ -25,7 +25,7 @@ def _doses(doses) -> str:
     return listed[0] + " units"
 
 
-@rule("UNT001", WARNING, scope=HISTORY)
+@rule("UNT001", WARNING, scope=HISTORY, stage_order=40)
 def not_a_labeled_dose(ctx):
     """Amount prepared for one patient and date is not a labeled dose.
 
@@ -99,7 +99,7 @@ def not_a_labeled_dose(ctx):
                     f"({_doses(drug.labeled_doses)})", line=line, value=number(total))
 
 
-@rule("UNT002", ERROR, scope=HISTORY)
+@rule("UNT002", ERROR, scope=HISTORY, stage_order=30)
 def above_maximum(ctx):
     """Administered units for one patient and date exceed the drug's maximum.
 

@@ -1,0 +1,62 @@
+"""The rule registry is the one place a rule is declared: the catalog order, the
+engine's claim and line rules and the history stage's rules all come from it."""
+from __future__ import annotations
+
+import pytest
+
+from edi837.drugs import load_drug_table
+from edi837.engine import Engine
+from edi837.history.stage import STAGE_RULES
+from edi837.rules import CLAIM, HISTORY, LINE, READER, REGISTRY, all_rules, rule, stage_rules
+
+# The lists that were kept by hand before the registry derived them (issue 25):
+# the family order of all_rules(), and the catalog order it gave.
+OLD_FAMILY_ORDER = ("EDI", "NDC", "MOD", "UNT", "DX", "ADM", "REV", "DOS", "POS", "DOC", "HIS",
+                    "IG", "IGH", "IGS", "IGE")
+OLD_STAGE_RULES = ("HIS004", "HIS001", "UNT002", "UNT001", "UNT004", "HIS002", "HIS003",
+                   "DOC001")
+
+
+def test_catalog_order_is_the_old_family_order():
+    codes = list(all_rules())
+    old = sorted(codes, key=lambda c: (OLD_FAMILY_ORDER.index(c.rstrip("0123456789")), c))
+    assert codes == old
+    assert len(codes) == 53  # every rule module was found (none forgotten by a list)
+    assert {r.family for r in all_rules().values()} == set(OLD_FAMILY_ORDER)
+
+
+def test_history_stage_is_the_old_hand_kept_list():
+    assert tuple(r.code for r in stage_rules()) == OLD_STAGE_RULES == tuple(STAGE_RULES)
+
+
+def test_no_rule_is_missing_from_its_stage():
+    """Each rule runs in the stage it declares: claim and line rules in the engine,
+    history parts in the history stage, reader rules nowhere but the reader."""
+    engine = Engine(load_drug_table())
+    try:
+        rules = all_rules()
+        assert {r.code for r in engine.claim_rules} == \
+            {c for c, r in rules.items() if r.scope == CLAIM}
+        assert {r.code for r in engine.line_rules} == \
+            {c for c, r in rules.items() if r.scope == LINE}
+        assert set(engine.reader_rules) == \
+            {c for c, r in rules.items() if r.scope in (READER, HISTORY)}
+        staged = [code for code, _, _ in engine.history._checks]
+        assert staged == [r.code for r in stage_rules()]
+        # every history rule has its part; claim rules with one (UNT004, DOC001) too
+        assert {c for c, r in rules.items() if r.scope == HISTORY} <= set(staged)
+        assert all(rules[c].stage_check is not None for c in staged)
+    finally:
+        engine.close()
+
+
+def test_a_rule_must_name_a_family_and_a_history_rule_its_place():
+    with pytest.raises(ValueError, match="no family 'ZZZ'"):
+        rule("ZZZ001", "error")
+    with pytest.raises(ValueError, match="stage_order"):
+        rule("HIS099", "info", scope=HISTORY)
+    with pytest.raises(ValueError, match="stage_order"):
+        rule("NDC099", "info", stage_order=5)
+    with pytest.raises(ValueError, match="scope"):
+        rule("NDC099", "info", scope="file")
+    assert "ZZZ001" not in REGISTRY and "HIS099" not in REGISTRY
