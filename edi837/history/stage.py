@@ -30,11 +30,6 @@ from .store import HistoryStore, Row
 
 WINDOW = 64  # claims judged per query of the store (claims wait as claim objects: few)
 
-# The history stage's rules, in the order they run: HIS001 flags duplicates
-# first, so the sums after it leave them out.
-STAGE_RULES = ("HIS004", "HIS001", "UNT002", "UNT001", "UNT004", "HIS002", "HIS003",
-               "DOC001")
-
 
 def new_run_id() -> str:
     return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + secrets.token_hex(3)
