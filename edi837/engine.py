@@ -26,7 +26,7 @@ from .history import HistoryStage, HistoryStore
 from .model import Claim, ServiceLine
 from .policy import PolicyResolver
 from .results import FileResult, Report
-from .rules import CLAIM, LINE, all_rules, stage_rules
+from .rules import CLAIM, LINE, all_rules, shape_fields, stage_rules
 from .rules.context import ClaimContext, LineContext
 from .shapes import ClaimShapes
 
@@ -73,7 +73,7 @@ class Engine:
         self._run_id = run_id
         self._stage: HistoryStage | None = None
         self.policies = PolicyResolver(self.config, table)  # each claim's payer policy
-        self._shapes = ClaimShapes(table, self.policies.dates()) if shapes else None
+        self._shapes = ClaimShapes(table, self.policies.dates(), shape_fields()) if shapes else None
         rules = all_rules()
         self.reader_rules = {code: r for code, r in rules.items() if r.check is None}
         self.line_rules = [r for r in rules.values() if r.scope == LINE and r.check]

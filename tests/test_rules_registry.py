@@ -6,7 +6,18 @@ import pytest
 
 from edi837.drugs import load_drug_table
 from edi837.engine import Engine
-from edi837.rules import CLAIM, HISTORY, LINE, READER, REGISTRY, all_rules, rule, stage_rules
+from edi837.rules import (
+    CLAIM,
+    HISTORY,
+    LINE,
+    READER,
+    REGISTRY,
+    all_rules,
+    rule,
+    shape_fields,
+    stage_rules,
+)
+from edi837.shapes import FIELDS, shape_function
 
 # The lists that were kept by hand before the registry derived them (issue 25):
 # the family order of all_rules(), and the catalog order it gave.
@@ -14,6 +25,15 @@ OLD_FAMILY_ORDER = ("EDI", "NDC", "MOD", "UNT", "DX", "ADM", "REV", "DOS", "POS"
                     "IG", "IGH", "IGS", "IGE")
 OLD_STAGE_RULES = ("HIS004", "HIS001", "UNT002", "UNT001", "UNT004", "HIS002", "HIS003",
                    "DOC001")
+# The claim shape's hand-kept fields (edi837.shapes before), by the names rules declare.
+OLD_SHAPE_FIELDS = (
+    "claim.kind", "claim.diagnoses", "claim.facility_code", "claim.frequency",
+    "claim.payer_responsibility", "claim.billing_provider", "claim.rendering",
+    "claim.attending", "claim.facility", "claim.referring",
+    "line.procedure", "line.modifiers", "line.units", "line.unit_basis",
+    "line.place_of_service", "line.revenue_code", "line.pointers", "line.segment_id",
+    "line.date", "line.drug", "line.rendering", "line.ordering", "line.referring",
+    "line.code_dates")
 
 
 def test_catalog_order_is_the_old_family_order():
@@ -49,13 +69,45 @@ def test_no_rule_is_missing_from_its_stage():
         engine.close()
 
 
+def test_shape_fields_are_the_old_hand_kept_ones_but_one_no_rule_reads():
+    """The claim shape is made of what the rules declare they read: the old list,
+    less claim.attending (837I 2310A), which no claim or line rule reads."""
+    assert set(FIELDS) == set(OLD_SHAPE_FIELDS)
+    assert set(shape_fields()) == set(OLD_SHAPE_FIELDS) - {"claim.attending"}
+    rules = all_rules()
+    assert all(rules[c].reads for c in rules if rules[c].scope in (CLAIM, LINE)
+               and c != "DOC000")  # the checklist reads the other DOC rules' notes
+    assert set(rules["DOS002"].reads) >= {"line.code_dates", "line.date"}
+    assert rules["HIS001"].reads == () and rules["EDI001"].reads == ()
+
+
+def test_a_shape_is_made_of_the_fields_given_and_knows_no_other():
+    from types import SimpleNamespace
+
+    line = SimpleNamespace(procedure="J2350", units="600", modifier_slots=("JZ",))
+    claim = SimpleNamespace(kind="837P", lines=[line])
+    policy = SimpleNamespace(shape_id=7)
+    shape = shape_function(["line.units"])
+    assert shape(claim, policy, None, None, None) == (7, (("J2350", "600"),))
+    line.modifier_slots = ("JW",)  # not a field of this shape: the same shape
+    assert shape(claim, policy, None, None, None) == (7, (("J2350", "600"),))
+    assert shape_function(["claim.kind"])(claim, policy, None, None, None) == \
+        (7, "837P", (("J2350",),))  # the engine's own field, line.procedure, always
+    with pytest.raises(ValueError, match="no claim shape field line.colour"):
+        shape_function(["line.colour"])
+
+
 def test_a_rule_must_name_a_family_and_a_history_rule_its_place():
     with pytest.raises(ValueError, match="no family 'ZZZ'"):
-        rule("ZZZ001", "error")
+        rule("ZZZ001", "error", reads=())
     with pytest.raises(ValueError, match="stage_order"):
         rule("HIS099", "info", scope=HISTORY)
     with pytest.raises(ValueError, match="stage_order"):
-        rule("NDC099", "info", stage_order=5)
+        rule("NDC099", "info", stage_order=5, reads=())
     with pytest.raises(ValueError, match="scope"):
         rule("NDC099", "info", scope="file")
+    with pytest.raises(ValueError, match="names the fields it reads"):
+        rule("NDC099", "info")  # a line rule must say what it reads
+    with pytest.raises(ValueError, match="no claim shape field line.colour"):
+        rule("NDC099", "info", reads=("line.colour",))
     assert "ZZZ001" not in REGISTRY and "HIS099" not in REGISTRY

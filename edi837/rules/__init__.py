@@ -17,12 +17,14 @@ here for their documentation only.
 
 Everything about a rule is declared where it is defined: its code (whose
 letters name its family, one of :data:`FAMILIES`), severity, fix safety, its
-stage (``scope``: reader, claim, line or history) and, for a part in the
-history stage, where in the stage it runs (``stage_order``).  Every module of
-this package is loaded to fill the registry; the engine derives the rest
-from it: the catalog order (:func:`all_rules`), the history stage's rules
-(:func:`stage_rules`).  Adding a rule of a known family is writing it in a
-module here, and nothing else.
+stage (``scope``: reader, claim, line or history), for a part in the history
+stage where in the stage it runs (``stage_order``), and for a claim or line
+rule the claim and line fields it judges by (``reads``, names of
+edi837.shapes.FIELDS).  Every module of this package is loaded to fill the
+registry; the engine derives the rest from it: the catalog order
+(:func:`all_rules`), the history stage's rules (:func:`stage_rules`), the
+claim-shape key (:func:`shape_fields`).  Adding a rule of a known family is
+writing it in a module here, and nothing else.
 """
 from __future__ import annotations
 
@@ -32,6 +34,8 @@ import re
 import textwrap
 from dataclasses import dataclass
 from typing import Callable
+
+from ..shapes import FIELDS
 
 LINE, CLAIM, READER, HISTORY = "line", "claim", "reader", "history"
 
@@ -50,6 +54,7 @@ class Rule:
     by_policy: bool = False  # each finding's severity is the claim's payer policy's
     family: str = ""  # the letters of its code: one of FAMILIES
     stage_order: int | None = None  # where its stage_check runs in the history stage
+    reads: tuple[str, ...] = ()  # the claim and line fields it judges by (edi837.shapes)
 
     @property
     def severities(self) -> str:
@@ -118,13 +123,16 @@ def family_of(code: str) -> str:
 
 def rule(code: str, severity: str, *, fix: str = "none", scope: str = LINE,
          generic: bool = False, also: str | None = None, by_policy: bool = False,
-         stage_order: int | None = None) -> Callable:
+         stage_order: int | None = None, reads: tuple[str, ...] | None = None) -> Callable:
     """Register the decorated check function as rule ``code``.  ``by_policy``: the
     rule gives each finding the severity the claim's payer policy says (``severity``
     is the most it can be).  ``scope`` is its stage: ``line`` (a LineContext),
     ``claim`` (a ClaimContext), ``history`` (a HistoryContext, in the history stage
     at ``stage_order``, which it must give) or ``reader`` (checked by the reader;
-    registered for its documentation)."""
+    registered for its documentation).  ``reads``: the claim and line fields a claim
+    or line rule judges by (edi837.shapes.FIELDS): a claim shaped like one it was
+    silent on is not given to it again, so a field it reads and does not name here
+    is a finding it may miss."""
     family = family_of(code)
     if family not in FAMILIES:
         raise ValueError(f"rule {code}: no family {family!r} (declare it in FAMILIES)")
@@ -132,6 +140,13 @@ def rule(code: str, severity: str, *, fix: str = "none", scope: str = LINE,
         raise ValueError(f"rule {code}: scope {scope!r} is none of {', '.join(SCOPES)}")
     if (scope == HISTORY) != (stage_order is not None):
         raise ValueError(f"rule {code}: a history rule, and only one, gives its stage_order")
+    if (scope in (CLAIM, LINE)) != (reads is not None):
+        raise ValueError(f"rule {code}: a claim or line rule, and only one, names the "
+                         "fields it reads")
+    unknown = sorted(set(reads or ()) - set(FIELDS))
+    if unknown:
+        raise ValueError(f"rule {code}: no claim shape field {', '.join(unknown)} "
+                         "(add it to edi837.shapes.FIELDS)")
 
     def register(check: Callable) -> Callable:
         if code in REGISTRY:
@@ -140,7 +155,7 @@ def rule(code: str, severity: str, *, fix: str = "none", scope: str = LINE,
                               None if scope in (READER, HISTORY) else check,
                               textwrap.dedent(check.__doc__ or "").strip(), generic, also,
                               check if scope == HISTORY else None, by_policy, family,
-                              stage_order)
+                              stage_order, tuple(reads or ()))
         return check
     return register
 
@@ -169,6 +184,13 @@ def all_rules() -> dict[str, Rule]:
     order = list(FAMILIES)
     return dict(sorted(REGISTRY.items(),
                        key=lambda item: (order.index(item[1].family), item[0])))
+
+
+def shape_fields() -> tuple[str, ...]:
+    """The claim and line fields some claim or line rule reads: a claim's shape
+    (edi837.shapes) is made of these."""
+    read = {name for r in all_rules().values() for name in r.reads}
+    return tuple(name for name in FIELDS if name in read)
 
 
 def stage_rules() -> list[Rule]:

@@ -60,7 +60,8 @@ def mue_message(mue, units: Decimal | int, day: dt.date, counted: str) -> str:
             f"{mue.file.short_name} (effective {mue.file.effective_from.isoformat()})")
 
 
-@rule("UNT004", ERROR, scope=CLAIM)
+@rule("UNT004", ERROR, scope=CLAIM,
+      reads=("claim.kind", "line.procedure", "line.modifiers", "line.units", "line.date"))
 def above_mue(ctx):
     """Units above the CMS MUE imported for the date of service.
 

@@ -177,7 +177,8 @@ def _elsewhere(rows) -> str:
     return f" ({number(units)} of them on claim {claims})"
 
 
-@rule("UNT003", ERROR, generic=True)
+@rule("UNT003", ERROR, generic=True,
+      reads=("line.procedure", "line.units", "line.unit_basis", "line.segment_id"))
 def unit_basis_and_count(ctx):
     """Unit basis is not UN, or units are not a positive whole number.
 
