@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 from ..checklist import MARK
 from ..findings import ERROR, Finding, Fix
 from ..model import Claim, ServiceLine, parse_date
 from . import Rule
+
+if TYPE_CHECKING:  # for the annotations only
+    from ..drugs import Drug, DrugTable
+    from ..policy import ClaimPolicy
 
 
 @dataclass(slots=True)
@@ -23,15 +27,15 @@ class ClaimContext:
     """One claim with drug lines, as the rules see it."""
 
     claim: Claim
-    table: object  # edi837.drugs.DrugTable
-    profile: object  # edi837.config.Profile
+    table: DrugTable
+    profile: Any  # edi837.config.Profile (the configuration sits above the rules)
     drug_lines: list[ServiceLine]
     findings: list[Finding]
     rule: Rule | None = None
     severity: str = ERROR
     errors: int = 0  # error findings on this claim so far (an error holds the claim)
     first_doses_in_history: bool = False  # DOC001's first-dose notes come from HIS003
-    policy: object = None  # edi837.policy.ClaimPolicy: what the payer requires, and how severely
+    policy: ClaimPolicy | None = None  # what the payer requires, and how severely
     checklist: dict = field(default_factory=dict)  # DOC codes folded into DOC000 (checklist.py)
     _groups: dict | None = None
     _support: dict = field(default_factory=dict)
@@ -131,8 +135,17 @@ class LineContext:
     """
 
     __slots__ = ("claim_context", "line", "drug", "claim", "table", "profile", "date", "policy")
+    claim_context: ClaimContext
+    line: ServiceLine
+    drug: Drug | None
+    claim: Claim
+    table: DrugTable
+    profile: Any
+    date: dt.date | None
+    policy: ClaimPolicy | None
 
-    def __init__(self, claim_context: ClaimContext, line: ServiceLine, drug) -> None:
+    def __init__(self, claim_context: ClaimContext, line: ServiceLine,
+                 drug: Drug | None) -> None:
         self.claim_context = claim_context
         self.line = line
         self.drug = drug  # edi837.drugs.Drug, None for drugs the table does not know
