@@ -25,8 +25,8 @@ PACKAGE = Path(__file__).resolve().parent.parent / "edi837"
 
 # Lowest first.  A new module or package must be placed here (the test says so).
 LAYERS = (
-    ("base", {"edi837", "model", "ndc", "files", "tomlfile", "locations", "dbfiles",
-              "progress"}),
+    ("base", {"edi837", "model", "ndc", "files", "formats", "tomlfile", "locations",
+              "dbfiles", "progress"}),
     ("x12", {"x12"}),
     ("findings", {"findings", "safetext", "store", "checklist", "results"}),
     ("reader", {"loops", "envelopes", "reader_findings", "fast", "claims", "extract"}),

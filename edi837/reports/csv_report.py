@@ -27,7 +27,7 @@ COLUMNS = (
 )
 
 
-@writer("csv", ".csv")
+@writer("csv")
 def write_csv(report: Report, out: TextIO, options=None) -> None:
     rows = CsvRows(out, COLUMNS)
     started = iso_time(report.started)

@@ -322,7 +322,7 @@ class _Outside:
 
 
 # -- the page --------------------------------------------------------------------------
-@writer("html", ".html", ".htm")
+@writer("html")
 def write_html(report: Report, out: TextIO, options: ReportOptions | None = None) -> None:
     options = options or DEFAULT_OPTIONS
     numbers = figures(report)

@@ -119,7 +119,7 @@ def write_summary(out: TextIO, report: Report, numbers: Figures, left_out: int =
     out.write(f"edi837 {report.tool_version}, run {iso_time(report.started)}\n")
 
 
-@writer("text", ".txt")
+@writer("text")
 def write_text(report: Report, out: TextIO, options: ReportOptions | None = None) -> None:
     options = options or DEFAULT_OPTIONS
     left_out = listed = 0

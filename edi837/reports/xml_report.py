@@ -110,7 +110,7 @@ def _start_tag(element: etree._Element) -> str:
     return empty[:-2] + ">"
 
 
-@writer("xml", ".xml")
+@writer("xml")
 def write_xml(report: Report, out: TextIO, options=None) -> None:
     """Streamed: the figures first (one pass over the findings), then each
     finding as it is read, so a file's findings are never one tree in memory."""
