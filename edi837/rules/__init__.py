@@ -33,6 +33,7 @@ import pkgutil
 import re
 import textwrap
 from dataclasses import dataclass
+from functools import cache
 from typing import Callable
 
 from ..shapes import FIELDS
@@ -172,8 +173,9 @@ def history_part(code: str, stage_order: int) -> Callable:
     return register
 
 
+@cache
 def _load() -> None:
-    """Import every module of this package: each registers the rules it defines."""
+    """Import every module of this package, once: each registers the rules it defines."""
     for module in pkgutil.iter_modules(__path__):
         importlib.import_module(f"{__name__}.{module.name}")
 
