@@ -46,6 +46,8 @@ def test_catalog_order_is_the_old_family_order():
 
 def test_history_stage_is_the_old_hand_kept_list():
     assert tuple(r.code for r in stage_rules()) == OLD_STAGE_RULES
+    # the stage's hand-kept ("HIS003", "DOC001"): rules only a lasting history runs
+    assert {r.code for r in stage_rules() if r.lasting} == {"HIS003", "DOC001"}
 
 
 def test_no_rule_is_missing_from_its_stage():

@@ -45,6 +45,8 @@ class HistoryStage:
         self.config = config
         self.run_id = run_id or new_run_id()
         self._checks = [(r.code, r.stage_check, r.severity) for r in rules]
+        # first doses (HIS003, DOC001's part): only a history that outlasts the run knows
+        self._lasting = frozenset(r.code for r in rules if r.lasting)
         self._plans: dict[int, list] = {}
         self._policies = None  # edi837.policy.PolicyResolver, made on the first finding
         self._checklists: dict[int, dict] = {}
@@ -128,7 +130,7 @@ class HistoryStage:
             plan = [(code, check, config.severity_of(code, severity, profile))
                     for code, check, severity in self._checks
                     if config.enabled(code, profile)
-                    and (code not in ("HIS003", "DOC001") or self.persistent)]
+                    and (code not in self._lasting or self.persistent)]
             self._plans[id(profile)] = plan
         return plan
 

@@ -56,6 +56,7 @@ class Rule:
     family: str = ""  # the letters of its code: one of FAMILIES
     stage_order: int | None = None  # where its stage_check runs in the history stage
     reads: tuple[str, ...] = ()  # the claim and line fields it judges by (edi837.shapes)
+    lasting: bool = False  # its history part runs only with a lasting history (--history)
 
     @property
     def severities(self) -> str:
@@ -124,12 +125,14 @@ def family_of(code: str) -> str:
 
 def rule(code: str, severity: str, *, fix: str = "none", scope: str = LINE,
          generic: bool = False, also: str | None = None, by_policy: bool = False,
-         stage_order: int | None = None, reads: tuple[str, ...] | None = None) -> Callable:
+         stage_order: int | None = None, reads: tuple[str, ...] | None = None,
+         lasting: bool = False) -> Callable:
     """Register the decorated check function as rule ``code``.  ``by_policy``: the
     rule gives each finding the severity the claim's payer policy says (``severity``
     is the most it can be).  ``scope`` is its stage: ``line`` (a LineContext),
     ``claim`` (a ClaimContext), ``history`` (a HistoryContext, in the history stage
-    at ``stage_order``, which it must give) or ``reader`` (checked by the reader;
+    at ``stage_order``, which it must give; ``lasting``: only with a history that
+    outlasts the run) or ``reader`` (checked by the reader;
     registered for its documentation).  ``reads``: the claim and line fields a claim
     or line rule judges by (edi837.shapes.FIELDS): a claim shaped like one it was
     silent on is not given to it again, so a field it reads and does not name here
@@ -156,19 +159,20 @@ def rule(code: str, severity: str, *, fix: str = "none", scope: str = LINE,
                               None if scope in (READER, HISTORY) else check,
                               textwrap.dedent(check.__doc__ or "").strip(), generic, also,
                               check if scope == HISTORY else None, by_policy, family,
-                              stage_order, tuple(reads or ()))
+                              stage_order, tuple(reads or ()), lasting)
         return check
     return register
 
 
-def history_part(code: str, stage_order: int) -> Callable:
+def history_part(code: str, stage_order: int, *, lasting: bool = False) -> Callable:
     """Give rule ``code`` (registered with its documentation elsewhere) a part in the
     history stage, run at ``stage_order``: DOC001 notes first-dose documentation on
     the first dose seen."""
     def register(check: Callable) -> Callable:
         from dataclasses import replace
 
-        REGISTRY[code] = replace(REGISTRY[code], stage_check=check, stage_order=stage_order)
+        REGISTRY[code] = replace(REGISTRY[code], stage_check=check, stage_order=stage_order,
+                                 lasting=lasting)
         return check
     return register
 

@@ -308,7 +308,7 @@ def _replaced_doses(ctx, hcpcs: str) -> dict[str, Decimal]:
     return doses
 
 
-@rule("HIS003", INFO, scope=HISTORY, stage_order=70)
+@rule("HIS003", INFO, scope=HISTORY, stage_order=70, lasting=True)
 def first_dose_seen(ctx):
     """First dose of this drug seen for this member.
 
@@ -435,7 +435,7 @@ def void_of_nothing(ctx):
                     "nothing removed", value=record.original_reference or None)
 
 
-@history_part("DOC001", stage_order=80)
+@history_part("DOC001", stage_order=80, lasting=True)
 def first_dose_documentation(ctx):
     """DOC001 with a history: the drug table's first-dose notes on the first dose
     seen for the member (HIS003), when it is a dose the note is for (J2350: 300
