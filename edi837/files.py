@@ -10,6 +10,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterable, Iterator
 
+from .formats import report_extensions
+
 # Names a drop folder holds while a file is still arriving, or editor leftovers.
 PARTIAL_SUFFIXES = (".part", ".partial", ".tmp", ".temp", ".filepart", ".crdownload", "~")
 
@@ -21,8 +23,9 @@ NOT_CLAIMS = (".md", ".rst", ".html", ".htm", ".json", ".jsonl", ".csv", ".xml",
 
 
 # edi837's own text outputs (batch reasons, fix change logs and held-claim
-# reports, annotated reports); plain .txt stays a claim file, as senders use it.
-OWN_TEXT_OUTPUTS = (".reason.txt", ".changes.txt", ".held.txt", ".annotated.txt")
+# reports); plain .txt stays a claim file, as senders use it.  Reports are known
+# by their formats' extensions (edi837.formats: annotated reports, say).
+OWN_TEXT_OUTPUTS = (".reason.txt", ".changes.txt", ".held.txt")
 
 
 def is_candidate(path: Path) -> bool:
@@ -30,7 +33,8 @@ def is_candidate(path: Path) -> bool:
     name = path.name
     lower = name.lower()
     return not (name.startswith(".") or name.endswith(PARTIAL_SUFFIXES)
-                or lower.endswith(NOT_CLAIMS) or lower.endswith(OWN_TEXT_OUTPUTS))
+                or lower.endswith(NOT_CLAIMS) or lower.endswith(OWN_TEXT_OUTPUTS)
+                or lower.endswith(report_extensions()))
 
 
 def _regular(path: Path) -> bool:

@@ -208,7 +208,7 @@ def _queue_link(kind: str, key: str) -> str:
 
 
 def _queue(out, queue: dict | None) -> None:
-    """The work queue after this run (edi837.queue.page): open claims and dollars by
+    """The work queue after this run (edi837.batch.queue_page): open claims and dollars by
     age, what this run opened and resolved, a link to the page that works them."""
     if not queue:
         return

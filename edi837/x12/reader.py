@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import BinaryIO, Iterator
 
 from .blocks import _WHITESPACE, Block, block_cut, block_forms
+from .text import display  # noqa: F401 - also imported from here, where it was first
 
 CHUNK_SIZE = 1 << 20
 ISA_LENGTH = 106
@@ -485,13 +486,3 @@ class SegmentReader:
 def read_segments(data: bytes, path: str = "<bytes>") -> list[tuple[list[str], int, int]]:
     """Read all segments of an in-memory file (for tests and small inputs)."""
     return list(SegmentReader(path, io.BytesIO(data)))
-
-
-def display(value: str) -> str:
-    """Text for people: latin-1-read UTF-8 bytes back to the characters meant."""
-    if value.isascii():
-        return value
-    try:
-        return value.encode("latin-1").decode("utf-8")
-    except (UnicodeEncodeError, UnicodeDecodeError):
-        return value

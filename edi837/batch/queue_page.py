@@ -9,7 +9,7 @@ click), and the state in the URL (``queue.html#payer=PAYER01&rule=NDC002``).
 Above it, the open queue by age, payer, provider, submitter and rule, each row
 a link that adds its filter to the ones set; below, the claims resolved by
 this run and by what.  Beside the held claims the list carries this run's
-claims with warnings and no error (``edi837.queue.tonight``), so it is the
+claims with warnings and no error (``edi837.batch.queue_tonight``), so it is the
 run's whole work list, with a severity filter; their dollars are never counted
 as held: each view shows its held dollars (error claims only) and, apart, the
 charges of its warning-only claims.  No name, member id or birth date is on it: the queue
@@ -22,10 +22,10 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
+from ..queue.store import night_of
+from ..queue.view import Filters, bucket, contract, entries, groups, totals
 from ..reports.page_text import csp_hash, escaped, money_text
-from .store import night_of
-from .tonight import warned_claims
-from .view import Filters, bucket, contract, entries, groups, totals
+from .queue_tonight import warned_claims
 
 QUEUE_HTML = "queue.html"
 GROUP_ROWS = 200  # rows per group table on the page (the JSON has them all)
