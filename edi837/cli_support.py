@@ -38,10 +38,29 @@ def complain(message: str) -> None:
     click.echo(f"edi837: {shown(message)}", err=True)
 
 
-def input_files(paths, what: str = "837 files") -> list[Path]:
-    """The files under PATHS (edi837.files.discover); exit 2 when there are none:
-    a nightly job pointed at the wrong folder must not look clean."""
-    found = list(discover(paths))
+class Location(click.ParamType):
+    """A command-line argument that is a local path (a Path) or a URL that fsspec reads
+    (kept a string; edi837.locations); ``file://`` URLs become paths."""
+
+    name = "path or URL"
+
+    def convert(self, value, param, ctx):
+        from .locations import is_url, local_path
+
+        if isinstance(value, Path) or not is_url(value):
+            return Path(value)
+        return Path(local_path(value)) if local_path(value) is not None else value
+
+
+def input_files(paths, what: str = "837 files") -> list[Path | str]:
+    """The files under PATHS (edi837.files.discover; a URL names an object or a prefix
+    of an object store); exit 2 when there are none, or a store cannot be listed: a
+    nightly job pointed at the wrong folder must not look clean."""
+    try:
+        found = list(discover(paths))
+    except OSError as exc:  # a URL: no driver installed, store unreachable, no access
+        complain(str(exc.strerror and f"{exc.filename}: {exc.strerror}" or exc))
+        sys.exit(EXIT_TROUBLE)
     if not found:
         complain(f"no {what} found in {', '.join(str(p) for p in paths)} "
                  "(folders skip hidden, partial and report files)")
@@ -53,8 +72,17 @@ def refuse_outputs_over_inputs(outputs, inputs: list[Path]) -> None:
     """Exit 2 when an output would replace one of the inputs (`check a.edi -o a.edi`)."""
     import os
 
+    from .locations import is_url
+
+    urls = {given for given in inputs if isinstance(given, str)}
+    inputs = [given for given in inputs if not isinstance(given, str)]
     for output in outputs:
         if output in (None, "-"):
+            continue
+        if is_url(output):
+            if output in urls:
+                complain(f"output {output} is one of the input files; choose another name")
+                sys.exit(EXIT_TROUBLE)
             continue
         target = Path(output)
         try:

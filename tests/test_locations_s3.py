@@ -1,0 +1,148 @@
+"""Inputs and outputs by URL (issue 26, item 2), against moto's S3 server on localhost."""
+import json
+import shutil
+
+import pytest
+from click.testing import CliRunner
+from conftest import SAMPLES
+from s3_support import bucket, s3_server, upload  # noqa: F401 - fixtures
+
+from edi837.cli import main
+from edi837.files import is_candidate
+from edi837.locations import discover
+
+NOT_INPUTS = {".hidden.edi": "x", "late.edi.part": "x", "night.json": "{}",
+              "README.md": "x", ".cache/inner.edi": "x", "a.edi.reason.txt": "x"}
+
+
+def night(tmp_path):
+    """A local folder of sample claims, and files that are never inputs."""
+    folder = tmp_path / "night"
+    (folder / "sub").mkdir(parents=True)
+    for name in ("837p-j2350-clean.edi", "837p-j2350-defects.edi"):
+        shutil.copy(SAMPLES / name, folder / name)
+    shutil.copy(SAMPLES / "837i-j2350-defects.edi", folder / "sub" / "837i.edi")
+    for name, text in NOT_INPUTS.items():
+        (folder / name).parent.mkdir(exist_ok=True)
+        (folder / name).write_text(text)
+    return folder
+
+
+def check(*args):
+    return CliRunner().invoke(main, ["check", *args], catch_exceptions=False)
+
+
+def without_names(report: dict) -> dict:
+    """A JSON report with its file names and times taken out."""
+    text = json.dumps(report)
+    for file in report["files"]:
+        text = text.replace(json.dumps(file["path"])[1:-1], "NAME")
+    loaded = json.loads(text)
+    for key in ("started", "finished"):
+        loaded["run"].pop(key)
+    return loaded
+
+
+def test_a_prefix_is_discovered_like_a_folder(tmp_path, bucket):  # noqa: F811
+    name, fs = bucket
+    upload(fs, night(tmp_path), f"{name}/nightly")
+    found = discover(f"s3://{name}/nightly/", is_candidate)
+    assert found == [f"s3://{name}/nightly/837p-j2350-clean.edi",
+                     f"s3://{name}/nightly/837p-j2350-defects.edi",
+                     f"s3://{name}/nightly/sub/837i.edi"]
+    # without the slash too; one object named directly is itself, whatever its name
+    assert discover(f"s3://{name}/nightly", is_candidate) == found
+    assert discover(f"s3://{name}/nightly/night.json", is_candidate) == [
+        f"s3://{name}/nightly/night.json"]
+    assert discover(f"s3://{name}/nightl/", is_candidate) == []  # a typo: nothing
+    # nothing under a name without the slash: an object that is missing
+    assert discover(f"s3://{name}/nightl", is_candidate) == [f"s3://{name}/nightl"]
+
+
+def test_check_of_a_prefix_reports_as_the_local_folder(tmp_path, bucket):  # noqa: F811
+    name, fs = bucket
+    folder = night(tmp_path)
+    upload(fs, folder, f"{name}/nightly")
+    before = {key: fs.info(key)["ETag"] for key in fs.find(name)}
+    local = check(str(folder), "--format", "json", "-q")
+    remote = check(f"s3://{name}/nightly/", "--format", "json", "-q")
+    assert local.exit_code == remote.exit_code == 1  # the defect samples have errors
+    local_report, remote_report = json.loads(local.stdout), json.loads(remote.stdout)
+    assert [f["path"] for f in remote_report["files"]] == [
+        f"s3://{name}/nightly/837p-j2350-clean.edi",
+        f"s3://{name}/nightly/837p-j2350-defects.edi", f"s3://{name}/nightly/sub/837i.edi"]
+    assert without_names(remote_report) == without_names(local_report)
+    assert remote_report["files"][1]["findings"]  # not two empty reports
+    # the inputs are never modified
+    assert {key: fs.info(key)["ETag"] for key in fs.find(name)} == before
+
+
+def test_a_json_report_written_to_an_object(tmp_path, bucket):  # noqa: F811
+    name, fs = bucket
+    upload(fs, night(tmp_path), f"{name}/nightly")
+    target = f"s3://{name}/reports/night.json"
+    result = check(f"s3://{name}/nightly/837p-j2350-defects.edi", "-o", target, "-q")
+    assert result.exit_code == 1
+    assert f"wrote {target} (json)" in result.stderr
+    report = json.loads(fs.cat_file(f"{name}/reports/night.json"))
+    assert report["files"][0]["path"] == f"s3://{name}/nightly/837p-j2350-defects.edi"
+    assert report["files"][0]["findings"]
+    assert not fs.find(f"{name}/reports", withdirs=True) == []
+    assert [key.rsplit("/", 1)[1] for key in fs.find(f"{name}/reports")] == ["night.json"]
+
+
+def test_a_report_to_a_missing_bucket_is_exit_2_naming_it(tmp_path, bucket):  # noqa: F811
+    name, fs = bucket
+    upload(fs, night(tmp_path), f"{name}/nightly")
+    target = f"s3://{name}-gone/reports/night.json"
+    result = check(f"s3://{name}/nightly/837p-j2350-clean.edi", "-o", target, "-q")
+    assert result.exit_code == 2
+    assert f"cannot write {target}" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_missing_object_is_exit_2_naming_the_url(tmp_path, bucket):  # noqa: F811
+    name, fs = bucket
+    upload(fs, night(tmp_path), f"{name}/nightly")
+    gone = f"s3://{name}/nightly/never-sent.edi"
+    result = check(f"s3://{name}/nightly/837p-j2350-clean.edi", gone, "-q")
+    assert result.exit_code == 2
+    assert gone in result.stderr and "EDI001" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_an_empty_or_mistyped_prefix_is_exit_2(tmp_path, bucket):  # noqa: F811
+    name, fs = bucket
+    upload(fs, night(tmp_path), f"{name}/nightly")
+    for url in (f"s3://{name}/nightyl/", f"s3://{name}-no-such-bucket/nightly/"):
+        result = check(url, "-q")
+        assert result.exit_code == 2, (url, result.stderr)
+        assert f"no 837 files found in {url}" in result.stderr
+        assert "Traceback" not in result.stderr
+
+
+def test_a_scheme_without_its_driver_says_what_to_install():
+    pytest.importorskip("fsspec")
+    try:
+        import gcsfs  # noqa: F401
+    except ImportError:
+        pass
+    else:
+        pytest.fail("gcsfs is installed: this test needs a scheme without its driver")
+    result = check("gs://some-bucket/nightly/", "-q")
+    assert result.exit_code == 2
+    assert "pip install gcsfs" in result.stderr
+    assert "gs://some-bucket/nightly/" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_extract_reads_an_object(tmp_path, bucket):  # noqa: F811
+    name, fs = bucket
+    upload(fs, night(tmp_path), f"{name}/nightly")
+    local = CliRunner().invoke(main, ["extract", "-q", str(SAMPLES / "837p-j2350-defects.edi")])
+    remote = CliRunner().invoke(main, ["extract", "-q",
+                                       f"s3://{name}/nightly/837p-j2350-defects.edi"])
+    assert remote.exit_code == local.exit_code
+    assert remote.stdout.replace(f"s3://{name}/nightly/", "") == \
+        local.stdout.replace(str(SAMPLES) + "/", "")
+    assert remote.stdout.count("\n") > 1
