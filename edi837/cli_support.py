@@ -44,12 +44,16 @@ class Location(click.ParamType):
 
     name = "path or URL"
 
+    def __init__(self, local: click.ParamType | None = None) -> None:
+        self.local = local  # how a local path is checked (e.g. click.Path(exists=True))
+
     def convert(self, value, param, ctx):
         from .locations import is_url, local_path
 
-        if isinstance(value, Path) or not is_url(value):
-            return Path(value)
-        return Path(local_path(value)) if local_path(value) is not None else value
+        if not isinstance(value, Path) and is_url(value) and local_path(value) is None:
+            return value
+        value = local_path(value) or value if isinstance(value, str) else value
+        return Path(value) if self.local is None else self.local.convert(value, param, ctx)
 
 
 def input_files(paths, what: str = "837 files") -> list[Path | str]:

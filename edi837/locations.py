@@ -155,3 +155,31 @@ def whole_object(location: str, mode: str = "w", **text) -> Iterator:
             raise _failure(location, exc) from None
     finally:
         os.unlink(tmp)
+
+
+class Url(str):
+    """A URL that joins like a Path (``archive / run_id / name``) so the batch's code
+    paths build object names as they build file names; never a local folder."""
+
+    def __truediv__(self, other) -> "Url":
+        return Url(self.rstrip("/") + "/" + str(other).lstrip("/"))
+
+    @property
+    def name(self) -> str:
+        return self.rstrip("/").rsplit("/", 1)[-1]
+
+    @property
+    def parent(self) -> "Url":
+        return Url(self.rstrip("/").rsplit("/", 1)[0])
+
+    def is_dir(self) -> bool:  # not a local folder (recovery's temporary-file sweeps)
+        return False
+
+    def exists(self) -> bool:
+        return False
+
+
+def is_below(location: str, prefix: str) -> bool:
+    """Whether URL ``location`` is ``prefix`` or an object or prefix below it."""
+    inner, outer = location.rstrip("/"), prefix.rstrip("/")
+    return inner == outer or inner.startswith(outer + "/")
