@@ -146,3 +146,23 @@ def test_extract_reads_an_object(tmp_path, bucket):  # noqa: F811
     assert remote.stdout.replace(f"s3://{name}/nightly/", "") == \
         local.stdout.replace(str(SAMPLES) + "/", "")
     assert remote.stdout.count("\n") > 1
+
+
+@pytest.mark.parametrize("missing, hint", [("s3fs", "pip install 'edi837[s3]'"),
+                                           ("fsspec", "pip install 'edi837[s3]'")])
+def test_an_s3_url_without_its_driver_says_what_to_install(monkeypatch, missing, hint):
+    """A base install (no fsspec), or fsspec without s3fs: the pip command, exit 2."""
+    import sys
+
+    pytest.importorskip("fsspec")
+    # no driver class already imported; then `import s3fs` (or fsspec) raises ImportError
+    known = sys.modules["fsspec.registry"]._registry
+    for protocol in ("s3", "s3a"):
+        monkeypatch.delitem(known, protocol, raising=False)
+    monkeypatch.setitem(sys.modules, missing, None)
+    for command in (["check", "s3://bucket/nightly/", "-q"],
+                    ["check", "samples/837p-j2350-clean.edi", "-o", "s3://bucket/r.json"]):
+        result = CliRunner().invoke(main, command)
+        assert result.exit_code == 2, (command, result.output)
+        assert hint in result.stderr and "s3://bucket/" in result.stderr
+        assert "Traceback" not in result.stderr
