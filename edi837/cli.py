@@ -21,6 +21,7 @@ from .cli_support import (
     input_files,
     load_config_or_exit,
     load_table_or_exit,
+    local_inputs_only,
     no_fast_option,
     output_stream,
     quiet_option,
@@ -189,6 +190,7 @@ def check(paths: tuple[Path, ...], fmt: str, outputs: tuple[str, ...], select: s
     config = load_config_or_exit(config_path, select, ignore, table)
     inputs = input_files(paths)
     refuse_outputs_over_inputs(outputs, inputs)
+    local_inputs_only(inputs, ack277_dir is not None and "--ack277")
     report_targets(fmt, outputs)  # an -o whose extension names no format: exit 2 now
     store = open_history_or_exit(history_path, history_key, history_days)
     if store is not None:  # closed however the command ends: uncommitted, rolled back

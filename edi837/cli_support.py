@@ -72,6 +72,15 @@ def input_files(paths, what: str = "837 files") -> list[Path | str]:
     return found
 
 
+def local_inputs_only(inputs, option: str | bool) -> None:
+    """Exit 2 when ``option`` is given with an input by URL (a string): its tools read
+    local files only for now."""
+    urls = [given for given in inputs if isinstance(given, str)]
+    if option and urls:
+        complain(f"{option} reads its inputs as local files: not with a URL ({urls[0]}) yet")
+        sys.exit(EXIT_TROUBLE)
+
+
 def refuse_outputs_over_inputs(outputs, inputs: list[Path]) -> None:
     """Exit 2 when an output would replace one of the inputs (`check a.edi -o a.edi`)."""
     import os

@@ -166,3 +166,31 @@ def test_an_s3_url_without_its_driver_says_what_to_install(monkeypatch, missing,
         assert result.exit_code == 2, (command, result.output)
         assert hint in result.stderr and "s3://bucket/" in result.stderr
         assert "Traceback" not in result.stderr
+
+
+def test_validate_reads_objects_as_files(tmp_path, bucket):  # noqa: F811
+    pytest.importorskip("pyx12")
+    name, fs = bucket
+    sample = "837p-j2350-defects-ig-invalid.edi"
+    fs.put_file(str(SAMPLES / sample), f"{name}/nightly/{sample}")
+    url = f"s3://{name}/nightly/{sample}"
+    local = CliRunner().invoke(main, ["validate", "-q", "--format", "json",
+                                      str(SAMPLES / sample)])
+    remote = CliRunner().invoke(main, ["validate", "-q", "--format", "json", url])
+    assert remote.exit_code == local.exit_code == 1
+    rules = [f["rule"] for f in json.loads(remote.stdout)["files"][0]["findings"]]
+    assert rules and all(rule.startswith("IG") for rule in rules)
+    assert rules == [f["rule"] for f in json.loads(local.stdout)["files"][0]["findings"]]
+    # check --validate adds the same IG findings for an object as for a file
+    checked = check(url, "--validate", "--format", "json", "-q")
+    assert {f["rule"] for f in json.loads(checked.stdout)["files"][0]["findings"]} >= set(rules)
+
+
+def test_ack277_with_an_input_by_url_is_refused(tmp_path, bucket):  # noqa: F811
+    name, fs = bucket
+    fs.put_file(str(SAMPLES / "837p-j2350-clean.edi"), f"{name}/nightly/a.edi")
+    result = check(f"s3://{name}/nightly/", "--ack277", str(tmp_path / "acks"), "-q")
+    assert result.exit_code == 2
+    assert f"--ack277 reads its inputs as local files: not with a URL (s3://{name}/nightly/a.edi)" \
+        in result.stderr
+    assert not (tmp_path / "acks").exists()
