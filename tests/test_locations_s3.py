@@ -194,3 +194,12 @@ def test_ack277_with_an_input_by_url_is_refused(tmp_path, bucket):  # noqa: F811
     assert f"--ack277 reads its inputs as local files: not with a URL (s3://{name}/nightly/a.edi)" \
         in result.stderr
     assert not (tmp_path / "acks").exists()
+
+
+def test_fix_with_an_input_by_url_is_refused(tmp_path):
+    result = CliRunner().invoke(main, ["fix", "s3://bucket/nightly/", "--out-dir",
+                                       str(tmp_path / "fixed"), "-q"])
+    assert result.exit_code == 2
+    assert "fix reads its inputs as local files: not with a URL (s3://bucket/nightly/)" \
+        in result.stderr
+    assert not (tmp_path / "fixed").exists()
