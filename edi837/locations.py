@@ -68,9 +68,35 @@ def open_input(location) -> BinaryIO:
         return open(location, "rb")
     fs, path = filesystem(location)
     try:
-        return fs.open(path, "rb")
+        return _Reading(fs.open(path, "rb"), location)
     except Exception as exc:  # noqa: BLE001 - any driver's failure, named
         raise _failure(location, exc) from None
+
+
+class _Reading:
+    """An object being read: a failure of the store while reading (a connection
+    lost) is an OSError naming the URL, as for a file, not the driver's own type."""
+
+    def __init__(self, raw, location: str) -> None:
+        self.raw, self.location = raw, location
+
+    def read(self, n: int = -1) -> bytes:
+        try:
+            return self.raw.read(n)
+        except Exception as exc:  # noqa: BLE001 - any driver's failure, named
+            raise _failure(self.location, exc) from None
+
+    def close(self) -> None:
+        self.raw.close()
+
+    def __enter__(self) -> "_Reading":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __getattr__(self, name: str):
+        return getattr(self.raw, name)
 
 
 class _Unreadable(LocationError):
