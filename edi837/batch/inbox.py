@@ -187,7 +187,6 @@ class Opened:
     fd: int  # -1: an object (nothing is held open)
     identity: Identity
     sha256: str
-    tag: str | None = None  # an object's ETag
 
     def close(self) -> None:
         if self.fd >= 0:

@@ -157,7 +157,7 @@ def open_candidate(url: str, seen, *, max_size: int, stop=None):
     sha = hash_object(url, max_size=max_size, stop=stop)
     if identity_of(stat(url)) != tuple(seen):
         raise Changed("replaced while being hashed")
-    return Opened(-1, tuple(seen), sha, tag=st.tag)
+    return Opened(-1, tuple(seen), sha)
 
 
 def same_object(url: str, expected) -> bool:
@@ -199,8 +199,8 @@ def move(row: dict, source: str, destination: str, opened, *, gone: str,
     Idempotent: a destination already holding the checked bytes is the copy of a run
     killed before its delete."""
     fs, source_key = filesystem(source)
-    destination_fs, destination_key = filesystem(destination)
-    if destination_fs.exists(destination_key):
+    destination_key = filesystem(destination)[1]
+    if is_object(destination):  # asked afresh, not from a listing cached earlier
         if _sha256_of(destination, row["size"]) != row["sha256"]:
             return f"{destination} already exists; input left in the inbox"
         _delete_if_checked(fs, source, source_key, row, opened)
