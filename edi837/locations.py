@@ -15,6 +15,7 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import PurePosixPath
 from typing import BinaryIO, Iterator
+from urllib.parse import urlsplit
 
 # scheme://... with a scheme of two letters or more (a Windows drive "C:\" is a path)
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+://")
@@ -46,7 +47,13 @@ def scheme(location: str) -> str:
 
 def filesystem(location: str):
     """The fsspec filesystem for a URL and the path within it; LocationError when
-    fsspec or the scheme's driver is not installed."""
+    fsspec or the scheme's driver is not installed, or the URL holds a password (it
+    would be shown in reports and logs: credentials come from the environment)."""
+    if urlsplit(location).password is not None:
+        raise LocationError(f"{urlsplit(location).hostname or location}: a URL must not "
+                            "hold credentials (they would appear in reports and logs); "
+                            "give them as the store's usual environment variables or "
+                            "config files")
     try:
         import fsspec
     except ImportError:

@@ -149,3 +149,25 @@ def test_a_missing_bucket_is_exit_2_naming_it(tmp_path, s3_server):  # noqa: F81
     assert result.returncode == 2
     assert "s3://edi837-no-such-bucket/inbox" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_an_inbox_at_the_top_of_a_bucket_needs_archive_urls(tmp_path, bucket):  # noqa: F811
+    name, fs = bucket
+    fs.pipe_file(f"{name}/a.edi", edi(CLEAN))
+    result = edi837("batch", f"s3://{name}", "--out", tmp_path / "out", "--settle", "0")
+    assert result.returncode == 2
+    assert "needs the archive (--archive) there too" in result.stderr
+    assert list(objects(fs, name)) == ["a.edi"]
+    # in the same bucket, the archive would be inside the inbox: refused too
+    result = edi837("batch", f"s3://{name}/", "--out", tmp_path / "out", "--settle", "0",
+                    "--archive", f"s3://{name}/archive", "--quarantine", f"s3://{name}/q")
+    assert result.returncode == 2 and "is inside the inbox" in result.stderr
+    # in another bucket of the store: taken, and archived there by copy and delete
+    fs.mkdir(f"{name}-kept")
+    result = edi837("batch", f"s3://{name}/", "--out", tmp_path / "out", "--settle", "0",
+                    "--archive", f"s3://{name}-kept/done",
+                    "--quarantine", f"s3://{name}-kept/quarantine")
+    assert result.returncode == 0, result.stderr
+    [row] = ledger(tmp_path / "out")
+    assert objects(fs, name) == {}
+    assert objects(fs, f"{name}-kept") == {f"done/{row['run_id']}/a.edi": edi(CLEAN)}

@@ -203,3 +203,20 @@ def test_fix_with_an_input_by_url_is_refused(tmp_path):
     assert "fix reads its inputs as local files: not with a URL (s3://bucket/nightly/)" \
         in result.stderr
     assert not (tmp_path / "fixed").exists()
+
+
+def test_a_url_with_credentials_is_refused_without_showing_them():
+    result = check("s3://AKIAEXAMPLE:s3cr3t-value@bucket/nightly/", "-q")
+    assert result.exit_code == 2
+    assert "must not hold credentials" in result.stderr
+    assert "s3cr3t-value" not in result.stderr
+
+
+def test_an_output_over_an_input_object_is_refused(tmp_path, bucket):  # noqa: F811
+    name, fs = bucket
+    fs.put_file(str(SAMPLES / "837p-j2350-clean.edi"), f"{name}/nightly/a.edi")
+    url = f"s3://{name}/nightly/a.edi"
+    result = check(url, "-o", url, "--format", "json", "-q")
+    assert result.exit_code == 2
+    assert f"output {url} is one of the input files" in result.stderr
+    assert fs.cat_file(f"{name}/nightly/a.edi") == (SAMPLES / "837p-j2350-clean.edi").read_bytes()
