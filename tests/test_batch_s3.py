@@ -26,7 +26,9 @@ def taken_run(rows: list[dict]) -> str:
     return run_id
 
 
-def test_an_s3_inbox_is_archived_and_quarantined_by_copy_and_delete(tmp_path, bucket):  # noqa: F811
+@pytest.mark.parametrize("jobs", ["1", "2"])  # 2: worker processes read the objects
+def test_an_s3_inbox_is_archived_and_quarantined_by_copy_and_delete(tmp_path, bucket,  # noqa: F811
+                                                                   jobs):
     name, fs = bucket
     inputs = {"a-clean.edi": edi(CLEAN), "sub/b-defect.edi": edi(DEFECT, "000000002"),
               "c-garbage.edi": GARBAGE}
@@ -34,7 +36,7 @@ def test_an_s3_inbox_is_archived_and_quarantined_by_copy_and_delete(tmp_path, bu
     for key, data in {**inputs, **left}.items():
         fs.pipe_file(f"{name}/nightly/inbox/{key}", data)
     out = tmp_path / "out"
-    result = edi837("batch", inbox_of(name), "--out", out, "--settle", "0")
+    result = edi837("batch", inbox_of(name), "--out", out, "--settle", "0", "--jobs", jobs)
     assert result.returncode == 2, result.stderr  # a file quarantined
     rows = {row["name"]: row for row in ledger(out)}
     assert set(rows) == set(inputs)
