@@ -46,6 +46,8 @@ def without_names(report: dict) -> dict:
 def test_a_prefix_is_discovered_like_a_folder(tmp_path, bucket):  # noqa: F811
     name, fs = bucket
     upload(fs, night(tmp_path), f"{name}/nightly")
+    fs.pipe_file(f"{name}/nightly-old/x.edi", b"x")  # another prefix: not below nightly/
+    fs.pipe_file(f"{name}/nightly.edi", b"x")
     found = discover(f"s3://{name}/nightly/", is_candidate)
     assert found == [f"s3://{name}/nightly/837p-j2350-clean.edi",
                      f"s3://{name}/nightly/837p-j2350-defects.edi",
@@ -220,3 +222,22 @@ def test_an_output_over_an_input_object_is_refused(tmp_path, bucket):  # noqa: F
     assert result.exit_code == 2
     assert f"output {url} is one of the input files" in result.stderr
     assert fs.cat_file(f"{name}/nightly/a.edi") == (SAMPLES / "837p-j2350-clean.edi").read_bytes()
+
+
+def test_an_output_that_fails_half_way_leaves_the_old_object(bucket):  # noqa: F811
+    from edi837.files import atomic_output
+
+    name, fs = bucket
+    url = f"s3://{name}/reports/night.json"
+    with atomic_output(url) as out:
+        out.write('{"old": true}')
+    with pytest.raises(RuntimeError):
+        with atomic_output(url) as out:
+            out.write('{"new": ')
+            raise RuntimeError("the writer failed half way")
+    assert fs.cat_file(f"{name}/reports/night.json") == b'{"old": true}'
+    with pytest.raises(RuntimeError):
+        with atomic_output(f"s3://{name}/reports/other.json") as out:
+            out.write('{"new": ')
+            raise RuntimeError("the writer failed half way")
+    assert not fs.exists(f"{name}/reports/other.json")
