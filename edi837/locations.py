@@ -127,7 +127,7 @@ def _failure(location: str, exc: BaseException) -> OSError:
     if isinstance(exc, OSError):
         what = exc.strerror or str(exc) or type(exc).__name__
         return type(exc)(exc.errno or errno.EIO, what, location)
-    return _Unreadable(f"{location}: {type(exc).__name__}: {exc}")
+    return _Unreadable(errno.EIO, f"{type(exc).__name__}: {exc}", location)
 
 
 def discover(location: str, is_candidate) -> list[str]:

@@ -173,3 +173,23 @@ def test_an_inbox_at_the_top_of_a_bucket_needs_archive_urls(tmp_path, bucket):  
     [row] = ledger(tmp_path / "out")
     assert objects(fs, name) == {}
     assert objects(fs, f"{name}-kept") == {f"done/{row['run_id']}/a.edi": edi(CLEAN)}
+
+
+def test_no_credentials_is_exit_2_saying_so(tmp_path, bucket):  # noqa: F811
+    import os
+
+    from batch_support import subprocess_env
+
+    name, fs = bucket
+    fs.pipe_file(f"{name}/nightly/inbox/a.edi", edi(CLEAN))
+    env = {key: value for key, value in subprocess_env().items()
+           if not key.startswith("AWS_") or key == "AWS_ENDPOINT_URL"}
+    env.update(AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+               AWS_EC2_METADATA_DISABLED="true")
+    for args in (["batch", inbox_of(name), "--out", tmp_path / "out", "--settle", "0"],
+                 ["check", f"{inbox_of(name)}/"], ["check", f"{inbox_of(name)}/a.edi"]):
+        result = edi837(*args, env=env)
+        assert result.returncode == 2, (args, result.stderr)
+        assert "NoCredentialsError: Unable to locate credentials" in result.stderr, args
+        assert inbox_of(name) in result.stderr and "Traceback" not in result.stderr
+    assert list(objects(fs, name)) == ["nightly/inbox/a.edi"]

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ..files import PARTIAL_SUFFIXES
-from ..locations import Url, filesystem, scheme
+from ..locations import LocationError, Url, filesystem, scheme
 from . import durable
 
 CHUNK_SIZE = 1 << 20
@@ -262,10 +262,13 @@ def check_store_options(options, error) -> None:
     try:
         fs, path = filesystem(inbox)
         fs.invalidate_cache()
-        if not fs.exists(path.split("/", 1)[0]):
-            raise error(f"inbox {inbox}: no such bucket")
-    except OSError as exc:
-        raise error(f"inbox {inbox}: {exc.strerror or exc}") from None
+        fs.info(path.split("/", 1)[0])  # the bucket: there, and these credentials reach it
+    except FileNotFoundError:
+        raise error(f"inbox {inbox}: no such bucket") from None
+    except LocationError as exc:  # no driver installed
+        raise error(str(exc)) from None
+    except Exception as exc:  # noqa: BLE001 - any driver's failure (no credentials...)
+        raise error(f"inbox {inbox}: {type(exc).__name__}: {exc}") from None
     for what, place in (("archive (--archive)", options.archive_dir),
                         ("quarantine (--quarantine)", options.quarantine_dir)):
         if not is_url(place):
