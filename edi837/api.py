@@ -79,7 +79,10 @@ def _paths(paths: PathArg) -> list[Path]:
     from .files import discover
 
     given = [paths] if isinstance(paths, (str, Path)) else list(paths)
-    found = list(discover(given))
+    try:
+        found = list(discover(given))
+    except OSError as exc:  # a URL (edi837.locations): no driver, store unreachable
+        raise InputError(str(exc)) from None
     if not found:
         raise InputError(f"no 837 files found in {', '.join(str(p) for p in given) or '[]'} "
                          "(folders skip hidden, partial and report files)")

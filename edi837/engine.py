@@ -23,6 +23,7 @@ from .extract import is_drug_line
 from .files import HashingReader
 from .findings import ERROR, Finding
 from .history import HistoryStage, HistoryStore
+from .locations import open_input
 from .model import Claim, ServiceLine
 from .policy import PolicyResolver
 from .results import FileResult, Report
@@ -46,7 +47,7 @@ def _sha256(path) -> str | None:
 
     digest = hashlib.sha256()
     try:
-        with open(path, "rb") as handle:
+        with open_input(path) as handle:
             while block := handle.read(1 << 20):
                 digest.update(block)
     except OSError:
@@ -193,7 +194,7 @@ class Engine:
         result = FileResult(str(path))
         findings = result.findings
         try:
-            raw = open(path, "rb") if piece is None else piece.open()
+            raw = open_input(path) if piece is None else piece.open()
         except OSError as exc:
             findings.extend(self._reader_findings([Finding(
                 "EDI001", ERROR, f"cannot read file: {exc.strerror or exc}", str(path))]))

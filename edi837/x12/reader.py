@@ -21,6 +21,7 @@ from itertools import accumulate, chain
 from pathlib import Path
 from typing import BinaryIO, Iterator
 
+from ..locations import open_input
 from .blocks import _WHITESPACE, Block, block_cut, block_forms
 from .text import display  # noqa: F401 - also imported from here, where it was first
 
@@ -284,7 +285,7 @@ class SegmentReader:
         return self._batches_of_path(blocks)
 
     def _batches_of_path(self, blocks: bool) -> Iterator[Batch | Block]:
-        with open(self.path, "rb") as stream:
+        with open_input(self.path) as stream:
             yield from self._batches(stream, blocks)
 
     def _batches(self, stream: BinaryIO, blocks: bool = False) -> Iterator[Batch | Block]:
