@@ -79,7 +79,10 @@ def _paths(paths: PathArg) -> list[Path]:
     from .files import discover
 
     given = [paths] if isinstance(paths, (str, Path)) else list(paths)
-    found = list(discover(given))
+    try:
+        found = list(discover(given))
+    except OSError as exc:  # a URL (edi837.locations): no driver, store unreachable
+        raise InputError(str(exc)) from None
     if not found:
         raise InputError(f"no 837 files found in {', '.join(str(p) for p in given) or '[]'} "
                          "(folders skip hidden, partial and report files)")
@@ -115,9 +118,8 @@ def _table(drug_tables: Iterable[str | Path], refdata: str | Path | None = None)
         lines = exc.lines if isinstance(exc, DrugTableError) else (str(exc),)
         raise OptionsError("; ".join(lines), lines) from None
     except OSError as exc:  # a reference data folder this user cannot read, say
-        from .entry import PACKAGE_DIR
-
-        if exc.filename and Path(str(exc.filename)).resolve().is_relative_to(PACKAGE_DIR):
+        package = Path(__file__).resolve().parent  # the API does not import the program
+        if exc.filename and Path(str(exc.filename)).resolve().is_relative_to(package):
             raise  # a file of the package itself: a broken install (edi837.entry says so)
         raise OptionsError(f"cannot read {exc.filename or 'the reference data'}: "
                            f"{exc.strerror or exc}") from None

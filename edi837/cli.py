@@ -16,10 +16,12 @@ from .cli_parallel import check_parallel_options, parallel_options, run_parallel
 from .cli_support import (
     EXIT_OK,
     EXIT_TROUBLE,
+    Location,
     complain,
     input_files,
     load_config_or_exit,
     load_table_or_exit,
+    local_inputs_only,
     no_fast_option,
     output_stream,
     quiet_option,
@@ -82,8 +84,7 @@ class _OutputFailed(Exception):
 
 
 @main.command()
-@click.argument("paths", nargs=-1, required=True,
-                type=click.Path(path_type=Path, readable=False))
+@click.argument("paths", nargs=-1, required=True, type=Location())
 @click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]), default="csv",
               show_default=True, help="Row format.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
@@ -105,6 +106,7 @@ def extract(paths: tuple[Path, ...], fmt: str, output: str | None,
     from .claims import ClaimReader
     from .engine import fast_path_wanted
     from .extract import RowWriter, rows
+    from .locations import open_input
     from .progress import Progress, total_size, wanted
 
     table = load_table_or_exit(drug_tables)
@@ -117,7 +119,7 @@ def extract(paths: tuple[Path, ...], fmt: str, output: str | None,
         writer = RowWriter(out, fmt)
         for path in inputs:
             try:
-                raw = open(path, "rb")
+                raw = open_input(path)
             except OSError:
                 raw = None  # the reader opens it again, and says why it cannot (EDI001)
             reader = ClaimReader(path, progress.reading(raw) if raw is not None else None,
@@ -153,8 +155,7 @@ def extract(paths: tuple[Path, ...], fmt: str, output: str | None,
 
 
 @main.command()
-@click.argument("paths", nargs=-1, required=True,
-                type=click.Path(path_type=Path, readable=False))
+@click.argument("paths", nargs=-1, required=True, type=Location())
 @report_options
 @click.option("--validate", "ig_validate", is_flag=True,
               help="Also validate against the 5010 implementation guide with pyx12 "
@@ -189,6 +190,7 @@ def check(paths: tuple[Path, ...], fmt: str, outputs: tuple[str, ...], select: s
     config = load_config_or_exit(config_path, select, ignore, table)
     inputs = input_files(paths)
     refuse_outputs_over_inputs(outputs, inputs)
+    local_inputs_only(inputs, ack277_dir is not None and "--ack277")
     report_targets(fmt, outputs)  # an -o whose extension names no format: exit 2 now
     store = open_history_or_exit(history_path, history_key, history_days)
     if store is not None:  # closed however the command ends: uncommitted, rolled back

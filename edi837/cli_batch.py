@@ -15,6 +15,7 @@ import click
 from .cli_history import StoreParam
 from .cli_support import (
     EXIT_TROUBLE,
+    Location,
     complain,
     load_config_or_exit,
     load_table_or_exit,
@@ -94,14 +95,16 @@ def _formats(values: tuple[str, ...]) -> tuple[str, ...]:
 
 
 @click.command()
-@click.argument("inbox", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("inbox", type=Location(click.Path(exists=True, file_okay=False,
+                                                  path_type=Path)))
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Output folder: OUTDIR/<run-id>/ reports and summary, the ledger.")
-@click.option("--archive", type=click.Path(file_okay=False, path_type=Path),
-              help="Where processed inputs go, in a folder per run [OUTDIR/archive].")
-@click.option("--quarantine", type=click.Path(file_okay=False, path_type=Path),
+@click.option("--archive", type=Location(click.Path(file_okay=False, path_type=Path)),
+              help="Where processed inputs go, in a folder per run [OUTDIR/archive; an "
+                   "inbox URL: INBOX/../archive].")
+@click.option("--quarantine", type=Location(click.Path(file_okay=False, path_type=Path)),
               help="Where unreadable or incomplete inputs go, each with NAME.reason.txt "
-                   "[OUTDIR/quarantine].")
+                   "[OUTDIR/quarantine; an inbox URL: INBOX/../quarantine].")
 @click.option("--fix", is_flag=True, help="Also write corrected EDI (edi837 fix).")
 @click.option("--split", is_flag=True,
               help="Also write NAME.accepted.edi / NAME.held.edi (implies --fix).")

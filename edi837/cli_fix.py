@@ -10,8 +10,10 @@ from .cli_ack import Acknowledger, ack277_option
 from .cli_support import (
     EXIT_OK,
     EXIT_TROUBLE,
+    Location,
     complain,
     load_config_or_exit,
+    local_inputs_only,
     no_fast_option,
     parse_codes,
     quiet_option,
@@ -20,8 +22,7 @@ from .files import discover
 
 
 @click.command("fix")
-@click.argument("paths", nargs=-1, required=True,
-                type=click.Path(path_type=Path, readable=False))
+@click.argument("paths", nargs=-1, required=True, type=Location())
 @click.option("--out-dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Write the corrected files, change logs and split files here.")
 @click.option("--select", help="Only the fixes of these rule codes or prefixes "
@@ -60,6 +61,7 @@ def fix(paths: tuple[Path, ...], out_dir: Path, select: str | None, ignore: str 
 
     # --select/--ignore choose fixes; the check itself runs as configured, so
     # the errors that remain are the ones `check` would report.
+    local_inputs_only(paths, "fix")  # its outputs and re-check: local files, for now
     config = load_config_or_exit(config_path, None, None)
     parse_codes(select, "--select"), parse_codes(ignore, "--ignore")  # named as options
     try:  # the orchestration is edi837.api's; this prints each file's outcome

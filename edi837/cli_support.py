@@ -38,10 +38,33 @@ def complain(message: str) -> None:
     click.echo(f"edi837: {shown(message)}", err=True)
 
 
-def input_files(paths, what: str = "837 files") -> list[Path]:
-    """The files under PATHS (edi837.files.discover); exit 2 when there are none:
-    a nightly job pointed at the wrong folder must not look clean."""
-    found = list(discover(paths))
+class Location(click.ParamType):
+    """A command-line argument that is a local path (a Path) or a URL that fsspec reads
+    (kept a string; edi837.locations); ``file://`` URLs become paths."""
+
+    name = "path or URL"
+
+    def __init__(self, local: click.ParamType | None = None) -> None:
+        self.local = local  # how a local path is checked (e.g. click.Path(exists=True))
+
+    def convert(self, value, param, ctx):
+        from .locations import is_url, local_path
+
+        if not isinstance(value, Path) and is_url(value) and local_path(value) is None:
+            return value
+        value = local_path(value) or value if isinstance(value, str) else value
+        return Path(value) if self.local is None else self.local.convert(value, param, ctx)
+
+
+def input_files(paths, what: str = "837 files") -> list[Path | str]:
+    """The files under PATHS (edi837.files.discover; a URL names an object or a prefix
+    of an object store); exit 2 when there are none, or a store cannot be listed: a
+    nightly job pointed at the wrong folder must not look clean."""
+    try:
+        found = list(discover(paths))
+    except OSError as exc:  # a URL: no driver installed, store unreachable, no access
+        complain(str(exc.strerror and f"{exc.filename}: {exc.strerror}" or exc))
+        sys.exit(EXIT_TROUBLE)
     if not found:
         complain(f"no {what} found in {', '.join(str(p) for p in paths)} "
                  "(folders skip hidden, partial and report files)")
@@ -49,12 +72,30 @@ def input_files(paths, what: str = "837 files") -> list[Path]:
     return found
 
 
+def local_inputs_only(inputs, option: str | bool) -> None:
+    """Exit 2 when ``option`` is given with an input by URL (a string): its tools read
+    local files only for now."""
+    urls = [given for given in inputs if isinstance(given, str)]
+    if option and urls:
+        complain(f"{option} reads its inputs as local files: not with a URL ({urls[0]}) yet")
+        sys.exit(EXIT_TROUBLE)
+
+
 def refuse_outputs_over_inputs(outputs, inputs: list[Path]) -> None:
     """Exit 2 when an output would replace one of the inputs (`check a.edi -o a.edi`)."""
     import os
 
+    from .locations import is_url
+
+    urls = {given for given in inputs if isinstance(given, str)}
+    inputs = [given for given in inputs if not isinstance(given, str)]
     for output in outputs:
         if output in (None, "-"):
+            continue
+        if is_url(output):
+            if output in urls:
+                complain(f"output {output} is one of the input files; choose another name")
+                sys.exit(EXIT_TROUBLE)
             continue
         target = Path(output)
         try:

@@ -8,6 +8,7 @@ import click
 
 from .cli_support import (
     EXIT_TROUBLE,
+    Location,
     complain,
     quiet_option,
     report_reader_errors,
@@ -18,8 +19,7 @@ from .files import discover
 
 
 @click.command("validate")
-@click.argument("paths", nargs=-1, required=True,
-                type=click.Path(path_type=Path, readable=False))
+@click.argument("paths", nargs=-1, required=True, type=Location())
 @click.option("--format", "fmt", default="text", show_default=True,
               help="Report format for stdout and for outputs whose extension says nothing "
                    "(text or json; `check`'s other formats work too).")
@@ -78,7 +78,7 @@ def validate(paths: tuple[Path, ...], fmt: str, outputs: tuple[str, ...],
             sys.exit(EXIT_TROUBLE)
     from .progress import Progress, total_size, wanted
 
-    inputs = list(discover(paths))
+    inputs = _discovered(paths)
     progress = Progress(total_size(inputs), "edi837 validate", enabled=wanted(quiet))
     try:
         with progress.ticking():  # pyx12 on one large file: minutes without a byte counted
@@ -100,6 +100,16 @@ def validate(paths: tuple[Path, ...], fmt: str, outputs: tuple[str, ...],
         elif ack_dir is not None and not ack_path(result.path, ack_dir).exists():
             complain(f"{result.path}: no 999 written: pyx12 could not acknowledge it")
     sys.exit(report.exit_status())
+
+
+def _discovered(paths) -> list:
+    """The files under PATHS; exit 2 when a URL's store cannot be listed (no driver
+    installed, unreachable, no access)."""
+    try:
+        return list(discover(paths))
+    except OSError as exc:
+        complain(str(exc))
+        sys.exit(EXIT_TROUBLE)
 
 
 def _taken(paths: list[Path], progress):

@@ -254,7 +254,7 @@ class Batch:
         return EXIT_OK
 
     def _write_summary(self, run: _Run, state: str, status: int) -> None:
-        from ..queue.sync import sync_run
+        from .queue_sync import sync_run
 
         sync_run(self.ledger, run.run_id, self.options.out)  # the work queue, then its page
         write_summary(self.ledger, run.run_id, run.directory,

@@ -16,8 +16,8 @@ import pyx12.rawx12file
 import pyx12.segment
 import pyx12.x12n_document
 
-from ..acks.ack_values import ack_value
-from ..acks.ack_values import text as ack_text
+from .ack_values import ack_value
+from .ack_values import text as ack_text
 from .units import _ELEMENT_REF, _HEADER_CODES, _LOOP_ID, _TRAILER
 
 _ST_ELEMENT_CODES = {1: "6", 2: "7", 3: "I6"}  # ST/SE element -> IK502
@@ -123,7 +123,7 @@ class Ack999(pyx12.error_999.error_999_visitor):
     # (ack_values): the AK2, IK3 and IK4 writers again, with clean values.
     def visit_root_pre(self, errh) -> None:
         # ISA and GS of the 999: the 837's parties swapped, as pyx12 writes them.
-        # (ISA13 and GS06 are stamped from the counter afterwards: acks.control)
+        # (ISA13 and GS06 are stamped from the counter afterwards: x12.control)
         self.isa_control_num = time.strftime("%y%m%d%H%M")[1:]
         self.gs_control_num = "1"
         isa, gs = errh.cur_isa_node.seg_data, errh.cur_gs_node.seg_data
