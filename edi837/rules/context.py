@@ -91,6 +91,7 @@ class ClaimContext:
         severity = self.severity or severity or ERROR
         env = claim.envelope
         rule = self.rule
+        assert rule is not None  # the engine names the running rule before it runs
         billing = claim.billing_provider
         if line is None:
             line_number = charge = limit = None
