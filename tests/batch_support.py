@@ -145,7 +145,7 @@ def batch_argv() -> list[str]:
 
     if "batch" in main.commands:
         return [sys.executable, "-m", "edi837", "batch"]
-    return [sys.executable, "-c", "from edi837.cli_batch import batch; "
+    return [sys.executable, "-c", "from edi837.cli.batch import batch; "
                                   "batch(prog_name='edi837 batch')"]
 
 

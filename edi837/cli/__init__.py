@@ -9,11 +9,11 @@ from pathlib import Path
 import click
 from click.core import ParameterSource
 
-from . import __version__
-from .cli_ack import Acknowledger, ack277_option
-from .cli_history import commit_history_or_exit, history_options, open_history_or_exit
-from .cli_parallel import check_parallel_options, parallel_options, run_parallel
-from .cli_support import (
+from .. import __version__
+from .ack import Acknowledger, ack277_option
+from .history import commit_history_or_exit, history_options, open_history_or_exit
+from .parallel import check_parallel_options, parallel_options, run_parallel
+from .support import (
     EXIT_OK,
     EXIT_TROUBLE,
     complain,
@@ -39,7 +39,7 @@ def _print_version(ctx: click.Context, param, value: bool) -> None:
         return
     from importlib import resources
 
-    from .drugs import DrugTableError, load_drug_table
+    from ..drugs import DrugTableError, load_drug_table
 
     package = Path(__file__).resolve().parent
     click.echo(f"edi837, version {__version__}")
@@ -102,10 +102,10 @@ def extract(paths: tuple[Path, ...], fmt: str, output: str | None,
     outside any claim), so a drug line may be missing from the rows; 2 a
     file could not be read (not X12, truncated) or the command was misused.
     """
-    from .claims import ClaimReader
-    from .engine import fast_path_wanted
-    from .extract import RowWriter, rows
-    from .progress import Progress, total_size, wanted
+    from ..claims import ClaimReader
+    from ..engine import fast_path_wanted
+    from ..extract import RowWriter, rows
+    from ..progress import Progress, total_size, wanted
 
     table = load_table_or_exit(drug_tables)
     inputs = input_files(paths)
@@ -180,9 +180,9 @@ def check(paths: tuple[Path, ...], fmt: str, outputs: tuple[str, ...], select: s
     Exit status: 0 no error finding, 1 error findings, 2 a file could not be
     read or the command was misused.
     """
-    from .engine import Engine
-    from .history import HistoryStoreError
-    from .progress import Progress, total_size, wanted
+    from ..engine import Engine
+    from ..history import HistoryStoreError
+    from ..progress import Progress, total_size, wanted
 
     check_parallel_options(jobs, dask_address, insecure)
     table = load_table_or_exit(drug_tables, refdata)
@@ -215,7 +215,7 @@ def check(paths: tuple[Path, ...], fmt: str, outputs: tuple[str, ...], select: s
         engine.close()
     del engine  # the engine's caches go before the reports
     if ig_validate:
-        from .validate import add_validation
+        from ..validate import add_validation
 
         add_validation(report, config)
     write_reports(report, fmt, outputs, min_severity, announce=True)
@@ -237,7 +237,7 @@ def check(paths: tuple[Path, ...], fmt: str, outputs: tuple[str, ...], select: s
 @click.argument("code", required=False)
 def rules(code: str | None) -> None:
     """List the rules, or print one rule's documentation."""
-    from .rules import all_rules, find_rule
+    from ..rules import all_rules, find_rule
 
     registry = all_rules()
     if code is None:
@@ -251,7 +251,7 @@ def rules(code: str | None) -> None:
         sys.exit(EXIT_TROUBLE)
     click.echo(f"{rule.code} ({rule.severities}, fix: {rule.fix})\n")
     click.echo(rule.doc)
-    from .acks.statuses import status_table
+    from ..acks.statuses import status_table
 
     click.echo("\n" + status_table().describe(rule.code))
 
@@ -279,7 +279,7 @@ def drugs(hcpcs: str | None, drug_tables: tuple[Path, ...], refdata: Path | None
         complain(f"{hcpcs} is not in drug table {table.version}")
         sys.exit(EXIT_TROUBLE)
     click.echo(describe_drug(drug))
-    from .cli_refdata import describe_reference
+    from .refdata import describe_reference
     imported = describe_reference(table, drug, day.date() if day else datetime.date.today())
     if imported:
         click.echo(imported)
@@ -363,7 +363,7 @@ def generate(kind: str, claims: int | None, size: str | None, seed: int, defect_
              drug_share: float | None, nights: int | None, out_dir: str | None,
              output: str | None, force: bool) -> None:
     """Write a synthetic 837P/837I file (all data made up) for tests and benchmarks."""
-    from .generator import generate as write_claims
+    from ..generator import generate as write_claims
 
     if nights is not None:
         defect_rate_given = click.get_current_context().get_parameter_source("defect_rate") \
@@ -384,7 +384,7 @@ def generate(kind: str, claims: int | None, size: str | None, seed: int, defect_
     if output != "-" and Path(output).exists() and not force:
         complain(f"{output} exists; use --force to replace it")
         sys.exit(EXIT_TROUBLE)
-    from .progress import Progress, wanted
+    from ..progress import Progress, wanted
 
     target = _parse_size(size) if size else None
     with output_stream(output) as out, \
@@ -412,7 +412,7 @@ class _Counted:
 
 def _generate_nights(kind: str, nights: int, seed: int, out_dir: str | None,
                      single_file_options: dict, force: bool = False) -> None:
-    from .generator.nights import generate_nights
+    from ..generator.nights import generate_nights
 
     given = [name for name, value in single_file_options.items() if value is not None]
     wrong = []
@@ -449,25 +449,25 @@ def _parse_size(text: str) -> int:
 
 
 # Commands kept in modules of their own.
-from .cli_batch import batch  # noqa: E402
-from .cli_fix import fix  # noqa: E402
-from .cli_history import history  # noqa: E402
-from .cli_validate import validate  # noqa: E402
+from .batch import batch  # noqa: E402
+from .fix import fix  # noqa: E402
+from .history import history  # noqa: E402
+from .validate import validate  # noqa: E402
 
 main.add_command(fix)
 main.add_command(history)
 main.add_command(validate)
 main.add_command(batch)
-from .cli_refdata import refdata  # noqa: E402
+from .refdata import refdata  # noqa: E402
 
 main.add_command(refdata)
-from .cli_ack import ack  # noqa: E402
+from .ack import ack  # noqa: E402
 
 main.add_command(ack)
-from .cli_policy import policy  # noqa: E402
+from .policy import policy  # noqa: E402
 
 main.add_command(policy)
-from .cli_queue import queue  # noqa: E402
+from .queue import queue  # noqa: E402
 
 main.add_command(queue)
 

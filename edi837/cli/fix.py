@@ -6,8 +6,9 @@ from pathlib import Path
 
 import click
 
-from .cli_ack import Acknowledger, ack277_option
-from .cli_support import (
+from ..files import discover
+from .ack import Acknowledger, ack277_option
+from .support import (
     EXIT_OK,
     EXIT_TROUBLE,
     complain,
@@ -16,7 +17,6 @@ from .cli_support import (
     parse_codes,
     quiet_option,
 )
-from .files import discover
 
 
 @click.command("fix")
@@ -55,8 +55,8 @@ def fix(paths: tuple[Path, ...], out_dir: Path, select: str | None, ignore: str 
     fixed, an output already exists, or the re-check found a problem.  A file
     that fails is named on stderr and the others are still fixed.
     """
-    from .api import Edi837Error, iter_fix
-    from .progress import Progress, total_size, wanted
+    from ..api import Edi837Error, iter_fix
+    from ..progress import Progress, total_size, wanted
 
     # --select/--ignore choose fixes; the check itself runs as configured, so
     # the errors that remain are the ones `check` would report.

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import click
 
-from .cli_support import (
+from .support import (
     EXIT_FINDINGS,
     EXIT_OK,
     EXIT_TROUBLE,
@@ -33,7 +33,7 @@ class Acknowledger:
 
     def __init__(self, out_dir: Path, identity, *, read_999: Path | None = None,
                  force: bool = False) -> None:
-        from .acks import ControlNumbers
+        from ..acks import ControlNumbers
 
         self.out_dir, self.identity, self.force = out_dir, identity, force
         self.read_999 = read_999
@@ -50,10 +50,10 @@ class Acknowledger:
         """Check the folder and the counter (exit 2 when unusable), refuse inputs whose
         outputs exist or collide, and write the 999s of the rest (unless --999).
         Returns the inputs that may be acknowledged."""
-        from .acks import ControlNumberError
-        from .acks.ack277 import ack_path
-        from .validate import Pyx12Missing, require_pyx12, validate_paths
-        from .validate import ack_path as path_999
+        from ..acks import ControlNumberError
+        from ..acks.ack277 import ack_path
+        from ..validate import Pyx12Missing, require_pyx12, validate_paths
+        from ..validate import ack_path as path_999
 
         if not self._ready:
             try:
@@ -99,8 +99,8 @@ class Acknowledger:
     def acknowledge(self, path: Path, findings) -> None:
         """Write ``path``'s 277CA from its findings (file order) and the 999 `start`
         wrote or --999 names; report on stdout, problems on stderr."""
-        from .acks.ack277 import Ack277Error, write_acknowledgments
-        from .validate import ack_path as path_999
+        from ..acks.ack277 import Ack277Error, write_acknowledgments
+        from ..validate import ack_path as path_999
 
         try:
             result = write_acknowledgments(
@@ -128,7 +128,7 @@ class Acknowledger:
 def identity_or_exit(config, sender_id: str | None = None, receiver_id: str | None = None,
                      counter: Path | None = None):
     """The configured [acknowledgments] with the command line's overrides."""
-    from .config import ConfigError, parse_acknowledgments
+    from ..config import ConfigError, parse_acknowledgments
 
     overrides = {name: value for name, value in (("sender_id", sender_id),
                                                  ("receiver_id", receiver_id)) if value}
@@ -188,8 +188,8 @@ def ack(paths: tuple[Path, ...], out_dir: Path, read_999: Path | None, force: bo
     rejected, 2 a file could not be acknowledged (no 999, or a 999 that does
     not mention its transaction sets) or the command was misused.
     """
-    from .fix import fix_file
-    from .progress import Progress, total_size, wanted
+    from ..fix import fix_file
+    from ..progress import Progress, total_size, wanted
 
     table = load_table_or_exit(drug_tables)
     config = load_config_or_exit(config_path, None, None, table)

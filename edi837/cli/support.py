@@ -8,9 +8,9 @@ from typing import Iterator, TextIO
 
 import click
 
-from .files import atomic_output, discover
-from .findings import SEVERITIES
-from .safetext import shown
+from ..files import atomic_output, discover
+from ..findings import SEVERITIES
+from ..safetext import shown
 
 EXIT_OK, EXIT_FINDINGS, EXIT_TROUBLE = 0, 1, 2
 UNREADABLE_RULES = ("EDI001", "EDI002", "EDI005", "EDI008")
@@ -70,7 +70,7 @@ def refuse_outputs_over_inputs(outputs, inputs: list[Path]) -> None:
 def parse_codes(value: str | None, option: str = "--select/--ignore") -> tuple[str, ...]:
     """Comma- or space-separated rule codes and prefixes; exit 2 naming the close
     matches when one matches no rule (a typo must not make a run look clean)."""
-    from .config import ConfigError, check_codes
+    from ..config import ConfigError, check_codes
 
     if not value:
         return ()
@@ -89,7 +89,7 @@ def load_config_or_exit(config_path: str | None, select: str | None, ignore: str
     """The configuration, with --select/--ignore; given the drug ``table``, a profile's
     schedule for a code the table does not have (a typo: J2530) is refused too: it would
     never apply."""
-    from .config import ConfigError, check_schedule_codes, load_config
+    from ..config import ConfigError, check_schedule_codes, load_config
 
     selected, ignored = parse_codes(select, "--select"), parse_codes(ignore, "--ignore")
     try:
@@ -171,7 +171,7 @@ def write_reports(report, fmt: str, outputs: tuple[str, ...], min_severity: str 
     ``announce``: after writing files, print the run's summary and the paths
     written to stderr, so `check -o report.html` does not end in silence.
     """
-    from .reports import DEFAULT_OPTIONS, ReportOptions, load_writers
+    from ..reports import DEFAULT_OPTIONS, ReportOptions, load_writers
 
     writers = load_writers()
     if fmt not in writers:
@@ -192,7 +192,7 @@ def report_targets(fmt: str, outputs: tuple[str, ...]) -> list[tuple[str | None,
     (`-o report.pdf`) with no --format is misuse, exit 2: a report that silently comes
     out as text would be mistaken for the one asked for.  Called before the work starts,
     so a typo costs no night's run."""
-    from .reports import EXTENSIONS, format_for
+    from ..reports import EXTENSIONS, format_for
 
     if not outputs:
         return [(None, fmt)]
@@ -214,8 +214,8 @@ def report_targets(fmt: str, outputs: tuple[str, ...]) -> list[tuple[str | None,
 
 
 def announce_outputs(report, targets) -> None:
-    from .reports.figures import figures
-    from .reports.text import held_line, summary_line
+    from ..reports.figures import figures
+    from ..reports.text import held_line, summary_line
 
     numbers = figures(report)
     click.echo(f"{summary_line(numbers)}; {held_line(numbers)}", err=True)
@@ -241,8 +241,8 @@ def report_reader_errors(reader, also: tuple[str, ...] = ()) -> bool:
 def load_table_or_exit(extra: tuple[Path, ...], refdata: Path | None = None):
     """The drug table with ``extra`` files, and the imported reference data of ``refdata``
     (else of $EDI837_REFDATA, else of the per-user folder when it has any) laid over it."""
-    from .drugs import DrugTableError, load_drug_table
-    from .refdata import RefDataError, reference_for
+    from ..drugs import DrugTableError, load_drug_table
+    from ..refdata import RefDataError, reference_for
 
     try:
         return load_drug_table(list(extra), refdata=reference_for(refdata))
@@ -252,7 +252,7 @@ def load_table_or_exit(extra: tuple[Path, ...], refdata: Path | None = None):
             complain(line)
         sys.exit(EXIT_TROUBLE)
     except OSError as exc:  # a reference data folder this user cannot read, say
-        from .entry import PACKAGE_DIR
+        from ..entry import PACKAGE_DIR
 
         if exc.filename and Path(str(exc.filename)).resolve().is_relative_to(PACKAGE_DIR):
             raise  # a file of the package itself: a broken install (edi837.entry says so)
