@@ -6,13 +6,12 @@ from pathlib import Path
 
 import click
 
-from ..files import discover
 from .ack import Acknowledger, ack277_option
 from .support import (
     EXIT_OK,
     EXIT_TROUBLE,
     complain,
-    load_config_or_exit,
+    exit_for,
     no_fast_option,
     parse_codes,
     quiet_option,
@@ -60,26 +59,22 @@ def fix(paths: tuple[Path, ...], out_dir: Path, select: str | None, ignore: str 
 
     # --select/--ignore choose fixes; the check itself runs as configured, so
     # the errors that remain are the ones `check` would report.
-    config = load_config_or_exit(config_path, None, None)
-    parse_codes(select, "--select"), parse_codes(ignore, "--ignore")  # named as options
+    chosen, left_out = parse_codes(select, "--select"), parse_codes(ignore, "--ignore")
     try:  # the orchestration is edi837.api's; this prints each file's outcome
-        results = iter_fix(paths, out_dir, select=select, ignore=ignore, dry_run=dry_run,
+        results = iter_fix(paths, out_dir, select=chosen, ignore=left_out, dry_run=dry_run,
                            force=force, split=split, drug_tables=drug_tables,
                            config=config_path, errors="report")
     except Edi837Error as exc:
-        for line in getattr(exc, "lines", (str(exc),)):
-            complain(line)
-        sys.exit(EXIT_TROUBLE)
+        exit_for(exc)
     acks = None
     if ack277_dir is not None:  # the 277CA rejects exactly the claims the split holds
         if not split or dry_run:
             complain("--ack277 acknowledges what --split forwards: give --split, not --dry-run")
             sys.exit(EXIT_TROUBLE)
-        acks = Acknowledger(ack277_dir, config.acknowledgments, force=force)
+        acks = Acknowledger(ack277_dir, results.config.acknowledgments, force=force)
     status = EXIT_OK
-    progress = Progress(total_size(list(discover(paths))), "edi837 fix", enabled=wanted(quiet))
+    progress = Progress(total_size(results.inputs), "edi837 fix", enabled=wanted(quiet))
     progress.advance(0)  # drawn while a file is fixed, once the run takes a while
-    results = iter(results)
     while True:
         with progress.ticking():  # one large file (--split of 80 MB: most of a minute)
             result = next(results, None)
