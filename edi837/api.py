@@ -27,7 +27,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import IO, Iterable, Iterator, Literal
+from typing import IO, BinaryIO, Callable, Iterable, Iterator, Literal
 
 from .arguments import (
     UNREADABLE_RULES,
@@ -271,7 +271,10 @@ class Extraction:
 
     After iteration: ``problems`` holds the reader's findings that mean a drug line
     may be missing (EDI007: a segment not read) or a file was not read (with
-    ``errors="report"``), and ``exit_status`` is the command's (0, 1 or 2)."""
+    ``errors="report"``), and ``exit_status`` is the command's (0, 1 or 2).
+    ``on_file`` is called after each file with its path and its problems (the
+    command prints them); ``opened`` wraps each input as it is opened (a progress
+    display counting the bytes read)."""
 
     inputs: list[Path]
     table: object
@@ -279,51 +282,80 @@ class Extraction:
     errors: str
     problems: list[Finding] = field(default_factory=list)
     exit_status: int = 0
+    on_file: Callable[[Path, list[Finding]], None] | None = None
+    opened: Callable[[BinaryIO], BinaryIO] | None = None
     _started: bool = False
 
     def __iter__(self) -> Iterator[DrugLine]:
+        return (DrugLine(**record) for record in self.records())
+
+    def records(self) -> Iterator[dict]:
+        """The drug lines as the rows `edi837 extract` writes (dicts of the
+        :class:`DrugLine` fields), without building a DrugLine for each."""
         if self._started:
             raise Edi837Error("an Extraction is read once; call extract() again")
         self._started = True
-        return self._lines()
+        return self._records()
 
-    def _lines(self) -> Iterator[DrugLine]:
-        from .claims import ClaimReader
+    def _records(self) -> Iterator[dict]:
         from .engine import fast_path_wanted
-        from .extract import rows
 
         fast, drugs = fast_path_wanted(self.fast), self.table.drugs
         for path in self.inputs:
-            reader = ClaimReader(path, drug_codes=drugs, fast=fast)
+            yield from self._file(path, drugs, fast)
+
+    def _file(self, path: Path, drugs, fast: bool) -> Iterator[dict]:
+        from .claims import ClaimReader
+        from .extract import rows
+
+        raw = None
+        if self.opened is not None:
             try:
-                for record in rows(reader.claims(), drugs.__contains__):
-                    yield DrugLine(**record)
+                raw = open(path, "rb")
+            except OSError:
+                pass  # the reader opens it again, and says why it cannot (EDI001)
+        try:
+            reader = ClaimReader(path, self.opened(raw) if raw is not None else None,
+                                 drug_codes=drugs, fast=fast)
+            try:
+                yield from rows(reader.claims(), drugs.__contains__)
             except Exception as exc:  # noqa: BLE001 - as the command: EDI008, not internals
                 reader.unreadable = True
                 reader.findings.append(Finding(
                     "EDI008", ERROR, f"edi837 failed while reading this file: "
                     f"{type(exc).__name__}: {exc} (a bug in edi837: please report it)",
                     str(path)))
-            unread = ("EDI007",) if reader.unread else ()
-            self.problems += [f for f in reader.findings if f.severity == ERROR and
-                              (f.rule in UNREADABLE_RULES or f.rule in unread)]
-            if reader.unreadable:
-                if self.errors == "raise":
-                    raise InputError.from_findings(str(path), reader.findings)
-                self.exit_status = 2
-            elif reader.unread:
-                self.exit_status = max(self.exit_status, 1)
+        finally:
+            if raw is not None:
+                raw.close()
+        self._finished(path, reader)
+
+    def _finished(self, path: Path, reader) -> None:
+        unread = ("EDI007",) if reader.unread else ()
+        problems = [f for f in reader.findings if f.severity == ERROR and
+                    (f.rule in UNREADABLE_RULES or f.rule in unread)]
+        self.problems += problems
+        if self.on_file is not None:
+            self.on_file(path, problems)
+        if reader.unreadable:
+            if self.errors == "raise":
+                raise InputError.from_findings(str(path), reader.findings)
+            self.exit_status = 2
+        elif reader.unread:
+            self.exit_status = max(self.exit_status, 1)
 
 
 def extract(paths: PathArg, *, drug_tables: Iterable[str | Path] = (),
-            fast: bool | None = None, errors: Errors = "raise") -> Extraction:
+            fast: bool | None = None, errors: Errors = "raise",
+            on_file: Callable[[Path, list[Finding]], None] | None = None) -> Extraction:
     """The drug lines of the 837 files and folders ``paths``, as `edi837 extract`:
-    an iterable of :class:`DrugLine`, read as it is consumed.  Raises
-    :class:`OptionsError` (a drug table) and :class:`InputError` (no file; a file
-    not X12, when iteration reaches it)."""
+    an iterable of :class:`DrugLine`, read as it is consumed; ``on_file(path,
+    problems)`` is called as each file is done.  Raises :class:`OptionsError` (a drug
+    table) and :class:`InputError` (no file; a file not X12, when iteration reaches
+    it)."""
     _errors(errors)
     table = _table(drug_tables)
-    return Extraction(_paths(paths), table, fast, errors)
+    return Extraction(_paths(paths), table, fast, errors, on_file=on_file)
 
 
 # -- fix -------------------------------------------------------------------------------

@@ -230,10 +230,15 @@ def report_reader_errors(reader, also: tuple[str, ...] = ()) -> bool:
     for finding in reader.findings:
         if (finding.rule in UNREADABLE_RULES or finding.rule in also) \
                 and finding.severity == "error":
-            where = f":{finding.segment_index}" if finding.segment_index else ""
-            complain(f"{finding.path}{where}: {finding.rule} {finding.message}")
+            say_reader_problem(finding)
             trouble = True
     return trouble
+
+
+def say_reader_problem(finding) -> None:
+    """A reader's error on stderr, one line: file, segment, code, message."""
+    where = f":{finding.segment_index}" if finding.segment_index else ""
+    complain(f"{finding.path}{where}: {finding.rule} {finding.message}")
 
 
 def load_table_or_exit(extra: tuple[Path, ...], refdata: Path | None = None):
