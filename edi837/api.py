@@ -1,5 +1,5 @@
 """edi837 from Python: :func:`check`, :func:`iter_findings`, :func:`extract`, :func:`fix` and
-:func:`iter_fix` (the `fix` command is a client of it).
+:func:`iter_fix` (the `extract` and `fix` commands are clients of them).
 
 For pipelines (Airflow, Dagster, a clearinghouse's own services) that want the
 command line's results without a subprocess.  Each function takes what the
