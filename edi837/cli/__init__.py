@@ -119,6 +119,3 @@ def main() -> None:
         except (AttributeError, ValueError):
             pass
 
-
-if __name__ == "__main__":  # pragma: no cover
-    main()
