@@ -5,7 +5,9 @@ The modules imported are asserted, not the time (README "Speed and memory" has t
 start-up measurement): a JSON check must not pay for lxml, the HTML or XML report, the
 batch, the queue or the other commands.
 """
+import ast
 import importlib
+import importlib.util
 import json
 import os
 import pkgutil
@@ -114,3 +116,26 @@ def test_an_unknown_command_is_refused_as_before():
     result = CliRunner().invoke(main, ["chekc"])
     assert result.exit_code == 2
     assert "No such command 'chekc'" in result.output
+
+
+def test_every_relative_import_of_the_command_layer_resolves():
+    """`from .x` in edi837/cli/ names a module of the command layer, `from ..x` one of
+    edi837, and each imported name is there, also for the imports inside functions
+    that run only with their command: code written for the old edi837/cli_*.py files
+    (where `.batch` meant edi837.batch) must not merge in unnoticed."""
+    cli_dir = Path(edi837.cli.__file__).parent
+    for path in sorted(cli_dir.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if not isinstance(node, ast.ImportFrom) or node.level == 0:
+                continue
+            base = "edi837.cli" if node.level == 1 else "edi837"
+            full = f"{base}.{node.module}" if node.module else base
+            where = f"{path.name}:{node.lineno}: from {'.' * node.level}{node.module or ''}"
+            try:
+                module = importlib.import_module(full)
+            except ImportError as exc:
+                pytest.fail(f"{where}: {exc}")
+            for alias in node.names:
+                assert hasattr(module, alias.name) or \
+                    importlib.util.find_spec(f"{full}.{alias.name}") is not None, \
+                    f"{where} import {alias.name}: no such name"
