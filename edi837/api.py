@@ -319,7 +319,7 @@ class Extraction:
                                  drug_codes=drugs, fast=fast)
             try:
                 yield from rows(reader.claims(), drugs.__contains__)
-            except Exception as exc:  # noqa: BLE001 - as the command: EDI008, not internals
+            except Exception as exc:  # as the command: EDI008, not internals
                 reader.unreadable = True
                 reader.findings.append(Finding(
                     "EDI008", ERROR, f"edi837 failed while reading this file: "

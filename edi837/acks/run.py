@@ -150,7 +150,7 @@ class Acknowledger:
             try:
                 fixed = fix_file(path, work, table=table, config=config, select=select,
                                  ignore=ignore, split=True)
-            except Exception as exc:  # noqa: BLE001 - one file's failure never stops the others
+            except Exception as exc:  # one file's failure never stops the others
                 self.trouble(f"{path}: no 277CA: fix failed: {type(exc).__name__}: {exc} "
                              "(a bug in edi837, please report it)")
                 return None
