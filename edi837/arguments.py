@@ -100,9 +100,8 @@ def drug_table(drug_tables: Iterable[str | Path], refdata: str | Path | None = N
         lines = exc.lines if isinstance(exc, DrugTableError) else (str(exc),)
         raise OptionsError("; ".join(lines), lines) from None
     except OSError as exc:  # a reference data folder this user cannot read, say
-        from .entry import PACKAGE_DIR
-
-        if exc.filename and Path(str(exc.filename)).resolve().is_relative_to(PACKAGE_DIR):
+        package = Path(__file__).resolve().parent  # not from edi837.entry: a layer above
+        if exc.filename and Path(str(exc.filename)).resolve().is_relative_to(package):
             raise  # a file of the package itself: a broken install (edi837.entry says so)
         raise OptionsError(f"cannot read {exc.filename or 'the reference data'}: "
                            f"{exc.strerror or exc}{hint}") from None
