@@ -5,7 +5,7 @@ Which transaction sets the 999 accepts comes from a 999 itself: the one edi837
 writes now with pyx12 (``<stem>.999`` beside the 277CA, slow: about 0.25 MB/s,
 spread over ``--jobs``), or, with ``ack --999 DIR``, the one `edi837 validate
 --ack DIR` already wrote.  The 277CA then answers only the sets that 999
-accepted.
+accepted.  The work is edi837.acks.run's; this module says what it did.
 """
 from __future__ import annotations
 
