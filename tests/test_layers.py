@@ -36,7 +36,7 @@ LAYERS = (
     ("reports", {"reports"}),
     ("outputs", {"fix", "validate", "acks", "generator"}),
     ("batch", {"batch", "parallel", "queue"}),
-    ("api", {"api"}),
+    ("api", {"api", "arguments"}),
     ("cli", {"cli"}),  # with entry.py, __main__.py and every cli_*.py (unit_of)
 )
 

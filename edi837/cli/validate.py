@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from .cli_support import (
+from ..files import discover
+from .support import (
     EXIT_TROUBLE,
     Location,
     complain,
@@ -15,7 +16,6 @@ from .cli_support import (
     report_targets,
     write_reports,
 )
-from .files import discover
 
 
 @click.command("validate")
@@ -52,8 +52,8 @@ def validate(paths: tuple[Path, ...], fmt: str, outputs: tuple[str, ...],
     read whole (not X12, truncated: as `check` says), a 999 could not be
     written, or the command was misused.
     """
-    from .acks import ControlNumberError, ControlNumbers
-    from .validate import Pyx12Missing, ack_path, require_pyx12, validate_paths
+    from ..acks import ControlNumberError, ControlNumbers
+    from ..validate import Pyx12Missing, ack_path, require_pyx12, validate_paths
 
     try:
         require_pyx12()
@@ -76,7 +76,7 @@ def validate(paths: tuple[Path, ...], fmt: str, outputs: tuple[str, ...],
         except ControlNumberError as exc:
             complain(str(exc))
             sys.exit(EXIT_TROUBLE)
-    from .progress import Progress, total_size, wanted
+    from ..progress import Progress, total_size, wanted
 
     inputs = _discovered(paths)
     progress = Progress(total_size(inputs), "edi837 validate", enabled=wanted(quiet))
@@ -115,7 +115,7 @@ def _discovered(paths) -> list:
 def _taken(paths: list[Path], progress):
     """The paths, one by one as validation takes them: a file counts as done when
     the next one is taken (validate_paths gives no finer signal)."""
-    from .progress import total_size
+    from ..progress import total_size
 
     previous = None
     for path in paths:
