@@ -51,7 +51,7 @@ class InputError(Edi837Error):
                    stop.rule)
 
 
-def input_paths(paths: PathArg) -> list[Path]:
+def input_paths(paths: PathArg) -> list[Path | str]:
     """The files under ``paths`` (edi837.files.discover); InputError when there are none:
     a nightly job pointed at the wrong folder must not look clean."""
     from .files import discover
