@@ -232,7 +232,7 @@ class Engine:
                                                      claim.context_findings))
                         findings.extend(stage.add_claim(claim, lines, keys.of_claim(claim),
                                                         held, known))
-            except Exception as exc:  # noqa: BLE001 - one file's bug must not stop a batch
+            except Exception as exc:  # one file's bug must not stop a batch
                 reader.unreadable = True
                 where = f" after claim {claim.claim_id}" if claim is not None else ""
                 reader.findings.append(Finding(

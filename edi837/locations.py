@@ -76,7 +76,7 @@ def open_input(location) -> BinaryIO:
     fs, path = filesystem(location)
     try:
         return _Reading(fs.open(path, "rb"), location)
-    except Exception as exc:  # noqa: BLE001 - any driver's failure, named
+    except Exception as exc:  # any driver's failure, named
         raise _failure(location, exc) from None
 
 
@@ -90,7 +90,7 @@ class _Reading:
     def read(self, n: int = -1) -> bytes:
         try:
             return self.raw.read(n)
-        except Exception as exc:  # noqa: BLE001 - any driver's failure, named
+        except Exception as exc:  # any driver's failure, named
             raise _failure(self.location, exc) from None
 
     def close(self) -> None:
@@ -153,7 +153,7 @@ def discover(location: str, is_candidate) -> list[str]:
             found.append(location.rstrip("/") + "/" + relative)
     except FileNotFoundError:
         found = []
-    except Exception as exc:  # noqa: BLE001 - any driver's failure, named, exit 2
+    except Exception as exc:  # any driver's failure, named, exit 2
         raise _failure(location, exc) from None
     if not found and not location.endswith("/"):
         # named as an object (no slash at its end) and none there: the reader says it
@@ -167,7 +167,7 @@ def size_of(location: str) -> int | None:
     try:
         fs, path = filesystem(location)
         return int(fs.size(path))
-    except Exception:  # noqa: BLE001 - a progress figure only
+    except Exception:  # a progress figure only
         return None
 
 
@@ -184,7 +184,7 @@ def whole_object(location: str, mode: str = "w", **text) -> Iterator:
             yield handle
         try:
             fs.put_file(tmp, path)
-        except Exception as exc:  # noqa: BLE001 - any driver's failure, named, exit 2
+        except Exception as exc:  # any driver's failure, named, exit 2
             raise _failure(location, exc) from None
     finally:
         os.unlink(tmp)

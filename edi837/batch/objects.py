@@ -267,7 +267,7 @@ def check_store_options(options, error) -> None:
         raise error(f"inbox {inbox}: no such bucket") from None
     except LocationError as exc:  # no driver installed
         raise error(str(exc)) from None
-    except Exception as exc:  # noqa: BLE001 - any driver's failure (no credentials...)
+    except Exception as exc:  # any driver's failure (no credentials...)
         raise error(f"inbox {inbox}: {type(exc).__name__}: {exc}") from None
     for what, place in (("archive (--archive)", options.archive_dir),
                         ("quarantine (--quarantine)", options.quarantine_dir)):
