@@ -104,6 +104,23 @@ def large_837(tmp_path_factory):
     return path
 
 
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory):
+    """moto's S3 server on localhost for the session: its endpoint URL, with the
+    environment set to use it (tests/s3_support.py)."""
+    from s3_support import running_s3_server
+
+    yield from running_s3_server(tmp_path_factory)
+
+
+@pytest.fixture
+def bucket(s3_server):
+    """A new empty bucket on that server: (its name, an s3fs filesystem)."""
+    from s3_support import new_bucket
+
+    return new_bucket()
+
+
 # CI (CI=true, as .ci/run runs) starts every real part a test needs (Chromium, Dask
 # workers...): a test that skips there would hide a part that did not start, so a skip
 # is reported as a failure, with its reason.

@@ -1,7 +1,8 @@
 """A real S3-compatible server on localhost for the object-store tests (issue 26).
 
 moto's standalone server (``moto[server]``, in the ``test`` extra) runs as its own
-process on a free port for the whole session; the environment gets dummy
+process on a free port for the whole session (the ``s3_server`` and ``bucket``
+fixtures of tests/conftest.py are made from the functions here); the environment gets dummy
 credentials and ``AWS_ENDPOINT_URL`` (read by botocore, so by s3fs, and by the
 ``edi837`` processes the tests start).  Not installed: the tests skip, which CI
 turns into a failure (tests/conftest.py); installed but not starting: they fail.
@@ -34,9 +35,9 @@ def _answers(port: int) -> bool:
         return False
 
 
-@pytest.fixture(scope="session")
-def s3_server(tmp_path_factory):
-    """The server's endpoint URL, with the environment set to use it."""
+def running_s3_server(tmp_path_factory):
+    """The server's endpoint URL, with the environment set to use it, until the
+    generator is closed (the ``s3_server`` fixture of tests/conftest.py)."""
     pytest.importorskip("moto.server", reason="moto[server] is not installed")
     pytest.importorskip("s3fs", reason="s3fs is not installed (edi837[s3])")
     port = _free_port()
@@ -70,9 +71,9 @@ def s3_server(tmp_path_factory):
             server.wait()
 
 
-@pytest.fixture
-def bucket(s3_server):
-    """A new empty bucket: (its name, an s3fs filesystem on the server)."""
+def new_bucket():
+    """A new empty bucket: (its name, an s3fs filesystem on the server); the
+    ``bucket`` fixture of tests/conftest.py."""
     import s3fs
 
     name = f"edi837-{uuid.uuid4().hex[:12]}"

@@ -5,7 +5,6 @@ import json
 
 import pytest
 from batch_support import CLEAN, DEFECT, edi, ledger, sha
-from s3_support import bucket, s3_server  # noqa: F401 - fixtures
 from store_support import edi837, killed_at
 
 GARBAGE = b"this is not an X12 interchange\n"
@@ -27,7 +26,7 @@ def taken_run(rows: list[dict]) -> str:
 
 
 @pytest.mark.parametrize("jobs", ["1", "2"])  # 2: worker processes read the objects
-def test_an_s3_inbox_is_archived_and_quarantined_by_copy_and_delete(tmp_path, bucket,  # noqa: F811
+def test_an_s3_inbox_is_archived_and_quarantined_by_copy_and_delete(tmp_path, bucket,
                                                                    jobs):
     name, fs = bucket
     inputs = {"a-clean.edi": edi(CLEAN), "sub/b-defect.edi": edi(DEFECT, "000000002"),
@@ -71,7 +70,7 @@ def test_an_s3_inbox_is_archived_and_quarantined_by_copy_and_delete(tmp_path, bu
     assert "nightly/inbox/a-again.edi" not in objects(fs, name)
 
 
-def test_fresh_uploads_wait_and_markers_are_honoured(tmp_path, bucket):  # noqa: F811
+def test_fresh_uploads_wait_and_markers_are_honoured(tmp_path, bucket):
     name, fs = bucket
     fs.pipe_file(f"{name}/nightly/inbox/a.edi", edi(CLEAN))
     out = tmp_path / "out"
@@ -90,7 +89,7 @@ def test_fresh_uploads_wait_and_markers_are_honoured(tmp_path, bucket):  # noqa:
     assert list(objects(fs, name)) == [f"nightly/archive/{row['run_id']}/a.edi"]
 
 
-def test_a_batch_killed_between_copy_and_delete_is_repaired(tmp_path, bucket):  # noqa: F811
+def test_a_batch_killed_between_copy_and_delete_is_repaired(tmp_path, bucket):
     name, fs = bucket
     data = {"a.edi": edi(CLEAN), "b.edi": edi(DEFECT, "000000002")}
     for key, content in data.items():
@@ -113,7 +112,7 @@ def test_a_batch_killed_between_copy_and_delete_is_repaired(tmp_path, bucket):  
         f"nightly/archive/{rows['b.edi']['run_id']}/b.edi": data["b.edi"]}
 
 
-def test_a_new_upload_after_the_copy_is_not_deleted_by_the_repair(tmp_path, bucket):  # noqa: F811
+def test_a_new_upload_after_the_copy_is_not_deleted_by_the_repair(tmp_path, bucket):
     name, fs = bucket
     fs.pipe_file(f"{name}/nightly/inbox/a.edi", edi(CLEAN))
     out = tmp_path / "out"
@@ -136,7 +135,7 @@ def test_a_new_upload_after_the_copy_is_not_deleted_by_the_repair(tmp_path, buck
     (["--quarantine", "s3://{name}/nightly/inbox/q"], "is inside the inbox"),
     (["--fix"], "not available with an inbox in an object store"),
 ])
-def test_store_options_that_cannot_work_are_refused(tmp_path, bucket, extra, message):  # noqa: F811
+def test_store_options_that_cannot_work_are_refused(tmp_path, bucket, extra, message):
     name, fs = bucket
     fs.pipe_file(f"{name}/nightly/inbox/a.edi", edi(CLEAN))
     extra = [str(tmp_path / "archive") if e == "LOCAL" else e.format(name=name) for e in extra]
@@ -146,14 +145,14 @@ def test_store_options_that_cannot_work_are_refused(tmp_path, bucket, extra, mes
     assert list(objects(fs, name)) == ["nightly/inbox/a.edi"]  # nothing moved
 
 
-def test_a_missing_bucket_is_exit_2_naming_it(tmp_path, s3_server):  # noqa: F811
+def test_a_missing_bucket_is_exit_2_naming_it(tmp_path, s3_server):
     result = edi837("batch", "s3://edi837-no-such-bucket/inbox", "--out", tmp_path / "out")
     assert result.returncode == 2
     assert "s3://edi837-no-such-bucket/inbox" in result.stderr
     assert "Traceback" not in result.stderr
 
 
-def test_an_inbox_at_the_top_of_a_bucket_needs_archive_urls(tmp_path, bucket):  # noqa: F811
+def test_an_inbox_at_the_top_of_a_bucket_needs_archive_urls(tmp_path, bucket):
     name, fs = bucket
     fs.pipe_file(f"{name}/a.edi", edi(CLEAN))
     result = edi837("batch", f"s3://{name}", "--out", tmp_path / "out", "--settle", "0")
@@ -175,7 +174,7 @@ def test_an_inbox_at_the_top_of_a_bucket_needs_archive_urls(tmp_path, bucket):  
     assert objects(fs, f"{name}-kept") == {f"done/{row['run_id']}/a.edi": edi(CLEAN)}
 
 
-def test_no_credentials_is_exit_2_saying_so(tmp_path, bucket):  # noqa: F811
+def test_no_credentials_is_exit_2_saying_so(tmp_path, bucket):
     import os
 
     from batch_support import subprocess_env

@@ -5,7 +5,7 @@ import shutil
 import pytest
 from click.testing import CliRunner
 from conftest import SAMPLES
-from s3_support import bucket, s3_server, upload  # noqa: F401 - fixtures
+from s3_support import upload
 
 from edi837.cli import main
 from edi837.files import is_candidate
@@ -43,7 +43,7 @@ def without_names(report: dict) -> dict:
     return loaded
 
 
-def test_a_prefix_is_discovered_like_a_folder(tmp_path, bucket):  # noqa: F811
+def test_a_prefix_is_discovered_like_a_folder(tmp_path, bucket):
     name, fs = bucket
     upload(fs, night(tmp_path), f"{name}/nightly")
     fs.pipe_file(f"{name}/nightly-old/x.edi", b"x")  # another prefix: not below nightly/
@@ -61,7 +61,7 @@ def test_a_prefix_is_discovered_like_a_folder(tmp_path, bucket):  # noqa: F811
     assert discover(f"s3://{name}/nightl", is_candidate) == [f"s3://{name}/nightl"]
 
 
-def test_check_of_a_prefix_reports_as_the_local_folder(tmp_path, bucket):  # noqa: F811
+def test_check_of_a_prefix_reports_as_the_local_folder(tmp_path, bucket):
     name, fs = bucket
     folder = night(tmp_path)
     upload(fs, folder, f"{name}/nightly")
@@ -79,7 +79,7 @@ def test_check_of_a_prefix_reports_as_the_local_folder(tmp_path, bucket):  # noq
     assert {key: fs.info(key)["ETag"] for key in fs.find(name)} == before
 
 
-def test_a_json_report_written_to_an_object(tmp_path, bucket):  # noqa: F811
+def test_a_json_report_written_to_an_object(tmp_path, bucket):
     name, fs = bucket
     upload(fs, night(tmp_path), f"{name}/nightly")
     target = f"s3://{name}/reports/night.json"
@@ -93,7 +93,7 @@ def test_a_json_report_written_to_an_object(tmp_path, bucket):  # noqa: F811
     assert [key.rsplit("/", 1)[1] for key in fs.find(f"{name}/reports")] == ["night.json"]
 
 
-def test_a_report_to_a_missing_bucket_is_exit_2_naming_it(tmp_path, bucket):  # noqa: F811
+def test_a_report_to_a_missing_bucket_is_exit_2_naming_it(tmp_path, bucket):
     name, fs = bucket
     upload(fs, night(tmp_path), f"{name}/nightly")
     target = f"s3://{name}-gone/reports/night.json"
@@ -103,7 +103,7 @@ def test_a_report_to_a_missing_bucket_is_exit_2_naming_it(tmp_path, bucket):  # 
     assert "Traceback" not in result.stderr
 
 
-def test_a_missing_object_is_exit_2_naming_the_url(tmp_path, bucket):  # noqa: F811
+def test_a_missing_object_is_exit_2_naming_the_url(tmp_path, bucket):
     name, fs = bucket
     upload(fs, night(tmp_path), f"{name}/nightly")
     gone = f"s3://{name}/nightly/never-sent.edi"
@@ -113,7 +113,7 @@ def test_a_missing_object_is_exit_2_naming_the_url(tmp_path, bucket):  # noqa: F
     assert "Traceback" not in result.stderr
 
 
-def test_an_empty_or_mistyped_prefix_is_exit_2(tmp_path, bucket):  # noqa: F811
+def test_an_empty_or_mistyped_prefix_is_exit_2(tmp_path, bucket):
     name, fs = bucket
     upload(fs, night(tmp_path), f"{name}/nightly")
     for url in (f"s3://{name}/nightyl/", f"s3://{name}-no-such-bucket/nightly/"):
@@ -138,7 +138,7 @@ def test_a_scheme_without_its_driver_says_what_to_install():
     assert "Traceback" not in result.stderr
 
 
-def test_extract_reads_an_object(tmp_path, bucket):  # noqa: F811
+def test_extract_reads_an_object(tmp_path, bucket):
     name, fs = bucket
     upload(fs, night(tmp_path), f"{name}/nightly")
     local = CliRunner().invoke(main, ["extract", "-q", str(SAMPLES / "837p-j2350-defects.edi")])
@@ -170,7 +170,7 @@ def test_an_s3_url_without_its_driver_says_what_to_install(monkeypatch, missing,
         assert "Traceback" not in result.stderr
 
 
-def test_validate_reads_objects_as_files(tmp_path, bucket):  # noqa: F811
+def test_validate_reads_objects_as_files(tmp_path, bucket):
     pytest.importorskip("pyx12")
     name, fs = bucket
     sample = "837p-j2350-defects-ig-invalid.edi"
@@ -188,7 +188,7 @@ def test_validate_reads_objects_as_files(tmp_path, bucket):  # noqa: F811
     assert {f["rule"] for f in json.loads(checked.stdout)["files"][0]["findings"]} >= set(rules)
 
 
-def test_ack277_with_an_input_by_url_is_refused(tmp_path, bucket):  # noqa: F811
+def test_ack277_with_an_input_by_url_is_refused(tmp_path, bucket):
     name, fs = bucket
     fs.put_file(str(SAMPLES / "837p-j2350-clean.edi"), f"{name}/nightly/a.edi")
     result = check(f"s3://{name}/nightly/", "--ack277", str(tmp_path / "acks"), "-q")
@@ -214,7 +214,7 @@ def test_a_url_with_credentials_is_refused_without_showing_them():
     assert "s3cr3t-value" not in result.stderr
 
 
-def test_an_output_over_an_input_object_is_refused(tmp_path, bucket):  # noqa: F811
+def test_an_output_over_an_input_object_is_refused(tmp_path, bucket):
     name, fs = bucket
     fs.put_file(str(SAMPLES / "837p-j2350-clean.edi"), f"{name}/nightly/a.edi")
     url = f"s3://{name}/nightly/a.edi"
@@ -224,7 +224,7 @@ def test_an_output_over_an_input_object_is_refused(tmp_path, bucket):  # noqa: F
     assert fs.cat_file(f"{name}/nightly/a.edi") == (SAMPLES / "837p-j2350-clean.edi").read_bytes()
 
 
-def test_an_output_that_fails_half_way_leaves_the_old_object(bucket):  # noqa: F811
+def test_an_output_that_fails_half_way_leaves_the_old_object(bucket):
     from edi837.files import atomic_output
 
     name, fs = bucket
