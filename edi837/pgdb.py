@@ -78,6 +78,7 @@ _PRAGMA_COLUMNS = re.compile(r"PRAGMA table_info\((\w+)\)", re.IGNORECASE)
 _INSERT_OR_REPLACE = re.compile(
     r"INSERT OR REPLACE INTO (\w+) \((\w+), (\w+)\)", re.IGNORECASE)
 _INSERT_INTO = re.compile(r"INSERT INTO (\w+)", re.IGNORECASE)
+_JSON_EACH = re.compile(r"json_each\(([\w.]+)\)")  # SQLite's JSON array as rows
 _SET_USER_VERSION = re.compile(r"PRAGMA user_version\s*=\s*(\d+)", re.IGNORECASE)
 _TABLES = ("SELECT table_name FROM information_schema.tables "
            "WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'")
@@ -122,14 +123,34 @@ class _Rows:
 
 
 class _Cursor:
-    """``connection.cursor()``: executes on the connection (tuples, always)."""
+    """``connection.cursor()``: executes on the connection (rows made by its own
+    ``row_factory``, tuples unless set); iterable, as sqlite3's, over its last answer."""
 
     def __init__(self, connection: "PgConnection") -> None:
         self._connection = connection
         self.row_factory = None
+        self._last = _Rows()
 
     def execute(self, statement: str, parameters=()):
-        return self._connection._execute(statement, parameters).made_by(self.row_factory)
+        self._last = self._connection._execute(statement, parameters).made_by(self.row_factory)
+        return self._last
+
+    @property
+    def description(self):
+        return self._last.description
+
+    @property
+    def rowcount(self) -> int:
+        return self._last.rowcount
+
+    def fetchone(self):
+        return self._last.fetchone()
+
+    def fetchall(self):
+        return self._last.fetchall()
+
+    def __iter__(self):
+        return iter(self._last)
 
 
 class PgConnection:
@@ -234,6 +255,7 @@ class PgConnection:
             raise PgError("no such table: inputs")
         if upper.startswith(("CREATE TABLE", "ALTER TABLE")):
             text = _ddl(text)
+        text = _JSON_EACH.sub(r"json_array_elements_text(\1::json) AS json_each(value)", text)
         replaced = _INSERT_OR_REPLACE.match(text)
         if replaced is not None:
             table, name, value = replaced.groups()

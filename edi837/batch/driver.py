@@ -35,12 +35,9 @@ from .executors import Executor, WorkerLost, dask_executor, make_executor
 from .history import BatchHistory
 from .inbox import Changed, Inbox, NotAnInput, Opened, Settle, Stopped, open_candidate
 from .ledger import (
-    DUPLICATE,
     FILES_DIR,
     FINISHED,
     INTERRUPTED,
-    LEDGER_NAME,
-    REPORTED,
     STOPPED,
     WORK_DIR,
     Ledger,
@@ -141,7 +138,7 @@ class Batch:
         self._ledger_lost = warn_if_ledger_lost(options)
         if self._ledger_lost:  # the scheduler must see it: status 2, and the run says why
             self.status = EXIT_TROUBLE
-        self.ledger = Ledger(options.out / LEDGER_NAME)
+        self.ledger = Ledger.for_batch(options)
         self.archiver = Archiver(self.ledger, options)
         table, reference = tables(options)
         self._history = BatchHistory(options, self.ledger, table, options.config)
@@ -445,29 +442,28 @@ class _Pipeline:
                       exc.strerror or type(exc).__name__)
             return None
         sha = opened.sha256
-        if sha in flying or ledger.unfinished_content(sha) is not None:
+        busy = None if sha in flying else ledger.unfinished_content(sha)
+        claim = None
+        if sha not in flying and busy is None:
+            marker = str(path) + options.marker if options.marker else None
+            run = self.begin_run(total)
+            # in the ledger's lock: another batch host may claim the same content now
+            claim = ledger.claim(sha256=sha, run_id=run.run_id, name=name, source=path,
+                                 size=seen[2], marker=marker, duplicate_to=None
+                                 if options.reprocess else options.archive_dir / run.run_id / name)
+            busy = claim.busy
+        if claim is None or busy is not None:
             opened.close()
             if sha in flying:
                 return DEFER
-            log.warning("%s: same content as an input whose archiving is not finished; "
-                        "left in the inbox", shown(name))
+            log.warning("%s: %s; left in the inbox", shown(name), ledger.why_busy(busy))
             return None
-        marker = str(path) + options.marker if options.marker else None
-        original = None if options.reprocess else ledger.done_content(sha)
-        run = self.begin_run(total)
-        if original is not None:
-            row_id = ledger.take(sha256=sha, run_id=run.run_id, name=name, source=path,
-                                 size=seen[2], marker=marker, state=REPORTED,
-                                 outcome=DUPLICATE,
-                                 destination=str(options.archive_dir / run.run_id / name),
-                                 duplicate_of=original["id"])
-            durable.checkpoint("claimed")
-            log.info("%s: duplicate of %s (run %s), not checked again; archived",
-                     shown(name), shown(original["name"]), original["run_id"])
-            return _Taken(None, row_id, opened)
-        row_id = ledger.take(sha256=sha, run_id=run.run_id, name=name, source=path,
-                             size=seen[2], marker=marker)
+        row_id = claim.row_id
         durable.checkpoint("claimed")
+        if claim.original is not None:
+            log.info("%s: duplicate of %s (run %s), not checked again; archived",
+                     shown(name), shown(claim.original["name"]), claim.original["run_id"])
+            return _Taken(None, row_id, opened)
         flying.add(sha)
         out_dir = run.directory / FILES_DIR / name
         work_dir = run.directory / WORK_DIR / sha
