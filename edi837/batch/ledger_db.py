@@ -35,6 +35,7 @@ from .options import BatchError
 LEDGER_NAME = "ledger.sqlite3"
 LEDGER_VERSION = 2  # PRAGMA user_version (0: a ledger from before it was set)
 LEDGER_TABLES = {"runs", "inputs"}
+QUEUE_TABLES = {"queue_claims", "queue_services", "queue_notes", "queue_inputs"}
 HISTORY_TABLES = {"history_meta", "history_files", "history_lines"}  # (history.store's)
 OWNER_FILE = "ledger.owner"  # OUTDIR's name in a shared ledger, made at its first start
 
@@ -112,7 +113,7 @@ def migrate(db, where: str) -> None:
     """Create the tables, or bring an older ledger forward (in the write lock)."""
     tables = {name for (name,) in db.cursor().execute(
         "SELECT name FROM sqlite_master WHERE type = 'table'")}
-    if _version(db, where) == LEDGER_VERSION and LEDGER_TABLES <= tables:
+    if _version(db, where) == LEDGER_VERSION and LEDGER_TABLES | QUEUE_TABLES <= tables:
         return  # nothing to write
     try:
         begin_immediate(db, where, waiting=log.warning)
@@ -124,6 +125,7 @@ def migrate(db, where: str) -> None:
             db.execute(statement)
         for step in range(version + 1, LEDGER_VERSION + 1):
             MIGRATIONS[step](db)
+        queue_schema(db)  # the work queue's tables (edi837.queue), added when missing
         db.execute(f"PRAGMA user_version = {LEDGER_VERSION}")
     except BaseException:
         if db.in_transaction:
