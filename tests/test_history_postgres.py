@@ -257,3 +257,19 @@ def test_without_psycopg_a_url_says_which_extra_to_install(tmp_path):
     assert result.returncode == 2, result.stderr
     assert "pip install 'edi837[postgres]'" in result.stderr
     assert "pw9secret" not in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.slow
+def test_two_checks_started_half_a_second_apart_judge_as_in_sequence(tmp_path, pg_url):
+    """As on SQLite (test_history_concurrency): issue 26's 13 duplicates instead of
+    11,544, on the server."""
+    from store_support import checks_half_a_second_apart
+
+    key = key_file(tmp_path)
+    together, in_sequence = checks_half_a_second_apart(tmp_path, pg_url, key,
+                                                       tmp_path / "baseline.sqlite3")
+    assert in_sequence > 10_000
+    assert together == in_sequence
+    with sqlite3.connect(tmp_path / "baseline.sqlite3") as db:
+        [(lines,)] = db.execute("SELECT COUNT(*) FROM history_lines WHERE removed_by IS NULL")
+    assert live_lines(pg_url) == lines
