@@ -182,3 +182,74 @@ def test_a_second_batch_of_one_outdir_is_refused(pg_url, monkeypatch):
     finally:
         first.close()
     Ledger(pg_url, owner="host:/out:1").close()  # its holder gone: free again
+
+
+def _reports(*outs) -> dict:
+    """Night file name -> the history's findings in its report (wherever it was checked)."""
+    from test_history_postgres import _night_rules
+
+    found = {}
+    for out in outs:
+        for report in out.rglob("report.json"):
+            name = report.parent.name
+            assert name not in found, f"{name} checked twice"
+            found[name] = _night_rules(report)
+    return found
+
+
+@pytest.mark.slow
+def test_two_hosts_fed_the_nights_through_two_inboxes_find_what_one_host_finds(
+        tmp_path, pg_url):
+    """`generate --nights 120`: one batch host, a night at a time, against two batch
+    processes (real, at once) on one PostgreSQL ledger and history, each night dropped
+    into the inbox of one host or of both; one host is SIGKILLed mid-file on a night
+    both got, the other takes that night, and the killed host's next start repairs.
+    Every duplicate and schedule event (the history's findings of every night) is
+    the one host's, and each night is checked once."""
+    from click.testing import CliRunner
+
+    from edi837.cli import main
+
+    corpus = tmp_path / "nights"
+    made = CliRunner().invoke(main, ["generate", "--nights", "120", "--seed", "5",
+                                     "--out-dir", str(corpus)])
+    assert made.exit_code == 0, made.output
+    files = sorted(p for p in corpus.iterdir() if p.suffix == ".edi")
+    assert len(files) >= 40
+    key = key_file(tmp_path)
+    one, a, b = tmp_path / "one", tmp_path / "a", tmp_path / "b"
+    for host in (one, a, b):
+        (host / "inbox").mkdir(parents=True)
+    killed_night = files[len(files) // 2]
+    for n, path in enumerate(files):
+        drop(one / "inbox", path.name, path.read_bytes())
+        alone = edi837("batch", one / "inbox", "--out", one / "out", "--settle", "0",
+                       "--history-key", key, "--history-days", "0")
+        assert alone.returncode in (0, 1), alone.stderr
+        both = path == killed_night or n % 3 == 2
+        for host in ((a, b) if both else (a,) if n % 3 == 0 else (b,)):
+            drop(host / "inbox", path.name, path.read_bytes())
+        if path == killed_night:
+            killed_batch_at("judged", a, pg_url, key)  # A's claim and history: undone by B
+            assert wait_for(lambda: no_batch_alive(pg_url), timeout=30)
+            taken = batch(b, pg_url, key)
+            assert taken.returncode in (0, 1) and "abandoned here" in taken.stderr, \
+                taken.stderr
+            continue
+        processes = [batch_process(host, pg_url, key) for host in (a, b)]
+        for process in processes:
+            _, stderr = process.communicate(timeout=300)
+            assert process.returncode in (0, 1), stderr
+    for host in (a, b):  # what a host found being checked by the other: a duplicate now
+        assert batch(host, pg_url, key).returncode in (0, 1)
+        assert not any((host / "inbox").iterdir())
+    expected, shared = _reports(one / "out"), _reports(a / "out", b / "out")
+    assert sorted(expected) == [p.name for p in files]
+    assert shared == expected
+    seen = {rule for night in expected.values() for rules in night.values() for rule in rules}
+    assert {"HIS001", "HIS002"} <= seen, seen  # duplicates and schedule slips across nights
+    states = query(pg_url, "SELECT state, outcome, COUNT(*) FROM inputs GROUP BY 1, 2")
+    checked = sum(count for state, outcome, count in states if outcome in ("ok", "findings"))
+    assert checked == len(files) and {state for state, _, _ in states} == {"done"}, states
+    duplicates = sum(count for _, outcome, count in states if outcome == "duplicate")
+    assert duplicates == sum(n % 3 == 2 or p == killed_night for n, p in enumerate(files))
