@@ -63,6 +63,17 @@ input one archived or quarantined copy (processed exactly once), and every
 file in OUTDIR is either complete or a temporary name that the next start
 deletes (no partial output).  The fsyncs make the same hold after a power cut.
 An error while writing (disk full) stops the batch the same way a kill does.
+
+A ledger shared by several batch hosts (``--ledger postgresql://...``)
+--------------------------------------------------------------------
+Each host has its own inbox and OUTDIR; every run and input row names its
+``owner`` (``ledger_db.owner_of``), whose session lock the batch holds while
+it runs.  Steps 1-2 are one transaction in the ledger's write lock
+(:meth:`Ledger.claim`), so one host checks a content and the others find it
+busy (left in their inbox) or done (a duplicate).  Recovery repairs the
+host's own rows only; another host's ``processing`` row whose owner is gone
+is ``abandoned`` by the next claim of its content (with its history), and
+its owner's next start removes its outputs as for ``processing``.
 """
 from __future__ import annotations
 
