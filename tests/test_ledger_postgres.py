@@ -253,3 +253,20 @@ def test_two_hosts_fed_the_nights_through_two_inboxes_find_what_one_host_finds(
     assert checked == len(files) and {state for state, _, _ in states} == {"done"}, states
     duplicates = sum(count for _, outcome, count in states if outcome == "duplicate")
     assert duplicates == sum(n % 3 == 2 or p == killed_night for n, p in enumerate(files))
+
+
+def test_a_name_that_is_not_utf8_is_kept_on_the_server(tmp_path, pg_url):
+    """The server's text is UTF-8 only (as SQLite's): such a name is stored marked, as
+    its bytes in hexadecimal, and given back as the file system's name."""
+    import os
+
+    key, host = key_file(tmp_path), tmp_path / "a"
+    raw = b"night-\xff.edi"
+    drop(host / "inbox", os.fsdecode(raw), generated(claims=2, seed=30))
+    result = batch(host, pg_url, key)
+    assert result.returncode in (0, 1), result.stderr
+    assert query(pg_url, "SELECT name, state FROM inputs") == [
+        ("\ufffe:" + raw.hex(), "done")]
+    [archived] = (host / "out" / "archive").rglob("night-*")
+    assert os.fsencode(archived.name) == raw
+    assert "night-\\xff.edi" in result.stderr  # shown escaped in the log

@@ -89,7 +89,7 @@ from typing import Callable, Iterator
 from ..dbfiles import DatabaseRefused, begin_immediate
 from . import durable
 from .ledger_db import LEDGER_NAME, LEDGER_TABLES, LEDGER_VERSION, open_ledger, owner_of
-from .names import from_db, shown, to_db
+from .names import from_db, shown, to_db, to_text_db
 from .options import EXIT_FINDINGS, EXIT_OK, EXIT_TROUBLE, BatchError, BatchOptions
 
 __all__ = ["LEDGER_NAME", "LEDGER_TABLES", "LEDGER_VERSION", "Ledger", "recover"]
@@ -155,6 +155,7 @@ class Ledger:
         written.  ``owner``: this batch's name among the hosts of a shared ledger."""
         self.history = None  # the patient history (edi837.history.HistoryStore), if any
         self.db, self.where, self.shared = open_ledger(target)
+        self._to_db = to_text_db if self.shared else to_db  # a name that is not UTF-8
         self.owner = owner
         if self.shared and owner is not None and not self.db.hold(owner):
             self.db.close()
@@ -214,21 +215,21 @@ class Ledger:
                    "owner": self.owner, **facts}
         cursor = self.db.execute(
             f"INSERT INTO inputs ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
-            tuple(map(to_db, columns.values())))
+            tuple(map(self._to_db, columns.values())))
         return cursor.lastrowid
 
     def report(self, row_id: int, **facts) -> None:
         facts["state"] = REPORTED
         sets = ", ".join(f"{column} = ?" for column in facts)
         self.db.execute(f"UPDATE inputs SET {sets} WHERE id = ?",
-                        (*map(to_db, facts.values()), row_id))
+                        (*map(self._to_db, facts.values()), row_id))
 
     def note_problem(self, row_id: int, problem: str, *, moved: bool = True) -> None:
         """A problem with an input (exit status 2); ``moved=False``: the checked
         bytes are not at the recorded destination, which is cleared."""
         self.db.execute("UPDATE inputs SET problem = ?, destination = "
                         "CASE WHEN ? THEN destination END WHERE id = ?",
-                        (to_db(problem), moved, row_id))
+                        (self._to_db(problem), moved, row_id))
 
     def done(self, row_id: int, *,
              also: Callable[[sqlite3.Connection], None] | None = None) -> None:
