@@ -115,6 +115,10 @@ def _connect(target, *, write: bool = False) -> sqlite3.Connection:
         if is_url(target):
             db = open_database(target, what="batch ledger", read_only=not write,
                                mine=LEDGER_TABLES | HISTORY_TABLES)
+            if not LEDGER_TABLES <= db.tables():  # e.g. a history store of its own
+                db.close()
+                raise DatabaseRefused(f"{path}: no edi837 batch ledger in schema {db.schema} "
+                                      "(yet): `edi837 batch --ledger URL` makes it")
         else:
             db, _ = connect(path, what="batch ledger", mine=LEDGER_TABLES,
                             read_only=not write, timeout=30)

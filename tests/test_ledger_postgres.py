@@ -270,3 +270,16 @@ def test_a_name_that_is_not_utf8_is_kept_on_the_server(tmp_path, pg_url):
     [archived] = (host / "out" / "archive").rglob("night-*")
     assert os.fsencode(archived.name) == raw
     assert "night-\\xff.edi" in result.stderr  # shown escaped in the log
+
+
+def test_queue_commands_on_a_schema_without_a_ledger_say_so(tmp_path, pg_url):
+    from edi837.history import HistoryStore
+
+    empty = edi837("queue", "list", "--ledger", pg_url)
+    assert empty.returncode == 2 and "no edi837 batch ledger" in empty.stderr, empty.stderr
+    HistoryStore.open(pg_url, b"k" * 32).close()  # a history store of its own
+    history = edi837("queue", "close", "C1", "--reason", "x", "--ledger", pg_url)
+    assert history.returncode == 2 and "no edi837 batch ledger" in history.stderr
+    assert "Traceback" not in history.stderr
+    assert not query(pg_url, "SELECT table_name FROM information_schema.tables WHERE "
+                     "table_schema = current_schema() AND table_name LIKE 'queue%'")
