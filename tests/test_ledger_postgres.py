@@ -37,13 +37,13 @@ def batch_process(host, url, key):
                  "--ledger", url, "--history-key", key, "--history-days", "0")
 
 
-def killed_batch_at(step, host, url, key):
+def killed_batch_at(step, host, url, key, *more):
     """The host's batch, SIGKILLed by its own hand at the checkpoint ``step``."""
     result = subprocess.run(
         [sys.executable, "-c", KILLED_AT, step, "batch", str(host / "inbox"), "--out",
          str(host / "out"), "--settle", "0", "--ledger", url, "--history-key", str(key),
-         "--history-days", "0"], capture_output=True, text=True, timeout=120,
-        env=subprocess_env())
+         "--history-days", "0", *map(str, more)], capture_output=True, text=True,
+        timeout=120, env=subprocess_env())
     assert result.returncode == -signal.SIGKILL, (result.returncode, result.stderr)
 
 
@@ -131,35 +131,47 @@ def test_the_same_file_in_two_inboxes_is_checked_once(tmp_path, pg_url):
     assert len(reports) == 1
 
 
+@pytest.fixture(params=["history in the ledger", "history of its own"])
+def history_url(request, pg_url):
+    """Where the hosts keep the patient history: the ledger's schema, or another."""
+    if request.param == "history in the ledger":
+        yield pg_url, ()
+        return
+    url = new_schema()
+    yield url, ("--history", url)
+    drop_schema(url)
+
+
 def test_a_host_killed_mid_file_is_repaired_by_the_other_host_then_by_itself(
-        tmp_path, pg_url):
+        tmp_path, pg_url, history_url):
     """Host A is SIGKILLed after its file's history was committed, before its outcome
     was: host B, given the same file, abandons A's claim (and what its check added to
     the history) and checks it; A's next start removes its half outputs and archives
     its copy as a duplicate of B's."""
     key, a, b = key_file(tmp_path), tmp_path / "a", tmp_path / "b"
+    history, more = history_url
     data = generated(claims=40, seed=3)
     sha = hashlib.sha256(data).hexdigest()
     drop(a / "inbox", "night.edi", data)
-    killed_batch_at("judged", a, pg_url, key)
+    killed_batch_at("judged", a, pg_url, key, *more)
     assert [r[1] for r in rows(pg_url, sha)] == ["processing"]
-    assert query(pg_url, "SELECT COUNT(*) FROM history_files WHERE sha256 = %s",
+    assert query(history, "SELECT COUNT(*) FROM history_files WHERE sha256 = %s",
                  (sha,)) == [(1,)]
-    lines = query(pg_url, "SELECT COUNT(*) FROM history_lines")[0][0]
+    lines = query(history, "SELECT COUNT(*) FROM history_lines")[0][0]
     assert lines > 0
     assert wait_for(lambda: no_batch_alive(pg_url), timeout=30)
     drop(b / "inbox", "night.edi", data)
-    taken = batch(b, pg_url, key)
+    taken = batch(b, pg_url, key, *more)
     assert taken.returncode in (0, 1), taken.stderr
     assert "abandoned here" in taken.stderr
     checked = rows(pg_url, sha)[1][2]
     assert checked in ("ok", "findings")
     assert [r[1:3] for r in rows(pg_url, sha)] == [("abandoned", None), ("done", checked)]
     # A's lines were taken out, B's put in: the history holds the file once
-    assert query(pg_url, "SELECT COUNT(*) FROM history_files WHERE sha256 = %s",
+    assert query(history, "SELECT COUNT(*) FROM history_files WHERE sha256 = %s",
                  (sha,)) == [(1,)]
-    assert query(pg_url, "SELECT COUNT(*) FROM history_lines")[0][0] == lines
-    again = batch(a, pg_url, key)
+    assert query(history, "SELECT COUNT(*) FROM history_lines")[0][0] == lines
+    again = batch(a, pg_url, key, *more)
     assert again.returncode == 0, again.stderr
     assert [r[1:3] for r in rows(pg_url, sha)] == [("done", checked), ("done", "duplicate")]
     assert not list((a / "out").rglob("files/night.edi"))  # A's half outputs are gone

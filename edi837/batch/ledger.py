@@ -311,6 +311,13 @@ class Ledger:
         owner's session gone) is abandoned here, with what its check added to the
         patient history: the ledger is as if that run had stopped before the file;
         that host's next start removes its outputs (``recover``)."""
+        history = self.history
+        if self.shared and history is not None and history.db is not self.db:
+            # a store of its own: undone first, outside the ledger's lock (two locks
+            # never held together); undoing again, by anyone, finds nothing
+            for row in self._dead(sha256):
+                with history.transaction():
+                    history.undo_file(row["sha256"], row["run_id"])
         with self.transaction():
             busy = self.unfinished_content(sha256)
             if busy is not None:
@@ -327,17 +334,19 @@ class Ledger:
             return Claim(self.take(sha256=sha256, run_id=run_id, name=name, source=source,
                                    size=size, marker=marker))
 
-    def _abandon_dead(self, sha256: str) -> None:
+    def _dead(self, sha256: str) -> list[dict]:
         """Other hosts' inputs of this content left ``processing`` by a dead batch."""
-        for row in self.db.execute("SELECT * FROM inputs WHERE sha256 = ? AND state = ? "
-                                   "AND owner != ?", (sha256, PROCESSING, self.owner)).fetchall():
+        rows = self.db.execute("SELECT * FROM inputs WHERE sha256 = ? AND state = ? AND "
+                               "owner != ?", (sha256, PROCESSING, self.owner)).fetchall()
+        return [row for row in rows if not self.db.alive(row["owner"])]
+
+    def _abandon_dead(self, sha256: str) -> None:
+        """Abandon :meth:`_dead` inputs, and what they added to a history kept in the
+        ledger (in the caller's transaction)."""
+        for row in self._dead(sha256):
             history = self.history
-            if history is not None:
-                if history.db is self.db:
-                    history.undo_file(row["sha256"], row["run_id"])
-                else:
-                    with history.transaction():
-                        history.undo_file(row["sha256"], row["run_id"])
+            if history is not None and history.db is self.db:
+                history.undo_file(row["sha256"], row["run_id"])
             self.db.execute("UPDATE inputs SET state = ? WHERE id = ?", (ABANDONED, row["id"]))
             log.warning("%s of %s: its batch stopped while checking it; abandoned here "
                         "(that batch removes its outputs when it starts again)",
