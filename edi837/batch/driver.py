@@ -447,10 +447,10 @@ class _Pipeline:
         if sha not in flying and busy is None:
             marker = str(path) + options.marker if options.marker else None
             run = self.begin_run(total)
+            copy_to = None if options.reprocess else options.archive_dir / run.run_id / name
             # in the ledger's lock: another batch host may claim the same content now
             claim = ledger.claim(sha256=sha, run_id=run.run_id, name=name, source=path,
-                                 size=seen[2], marker=marker, duplicate_to=None
-                                 if options.reprocess else options.archive_dir / run.run_id / name)
+                                 size=seen[2], marker=marker, duplicate_to=copy_to)
             busy = claim.busy
         if claim is None or busy is not None:
             opened.close()

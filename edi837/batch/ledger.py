@@ -80,6 +80,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import socket
 import sqlite3
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -88,11 +89,10 @@ from typing import Callable, Iterator
 
 from ..dbfiles import DatabaseRefused, begin_immediate
 from . import durable
-from .ledger_db import LEDGER_NAME, LEDGER_TABLES, LEDGER_VERSION, open_ledger, owner_of
+from .ledger_db import LEDGER_NAME, open_ledger, owner_of
 from .names import from_db, shown, to_db, to_text_db
 from .options import EXIT_FINDINGS, EXIT_OK, EXIT_TROUBLE, BatchError, BatchOptions
 
-__all__ = ["LEDGER_NAME", "LEDGER_TABLES", "LEDGER_VERSION", "Ledger", "recover"]
 FILES_DIR = "files"  # OUTDIR/<run-id>/files/<name>/ holds one input's outputs
 
 # ledger states of an input (see the module docstring for the order)
@@ -165,9 +165,11 @@ class Ledger:
 
     @classmethod
     def for_batch(cls, options: BatchOptions) -> "Ledger":
-        """The ledger of a batch: ``--ledger URL``, or OUTDIR's own file."""
-        target = getattr(options, "ledger", None) or options.out / LEDGER_NAME
-        return cls(target, owner=owner_of(options.out))
+        """The ledger of a batch: ``--ledger URL`` (its owner's name kept in OUTDIR),
+        or OUTDIR's own file (one owner, named for the rows only)."""
+        if options.ledger:
+            return cls(options.ledger, owner=owner_of(options.out))
+        return cls(options.out / LEDGER_NAME, owner=f"{socket.gethostname()}:{options.out}")
 
     def close(self) -> None:
         self.db.close()
@@ -424,7 +426,7 @@ def warn_if_ledger_lost(options: BatchOptions) -> str | None:
     """Say loudly when OUTDIR holds earlier runs but no ledger: a new ledger knows
     no content (files seen before are checked and archived again) and, when the
     history is kept in it, no patient.  Returns the problem, or None."""
-    if getattr(options, "ledger", None) or (options.out / LEDGER_NAME).exists():
+    if options.ledger or (options.out / LEDGER_NAME).exists():
         return None  # (a shared ledger is not in OUTDIR)
     runs = [p for p in options.out.iterdir() if p.is_dir() and p.name[:1].isdigit()]
     kept = [d for d in (options.archive_dir, options.quarantine_dir)
