@@ -29,6 +29,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
+from ..parallel.keys import install
 from . import durable
 from .archive import Archiver, place_secured, secure_checked
 from .executors import Executor, WorkerLost, dask_executor, make_executor
@@ -150,7 +151,8 @@ class Batch:
             drug_tables=tuple(str(p) for p in options.drug_tables), config=options.config,
             formats=options.formats, fix=options.fix or options.split, split=options.split,
             validate=options.validate, select=options.select, ignore=options.ignore,
-            ack277=options.ack277, history_key=self._history.key, history_persistent=self._history.persistent,
+            ack277=options.ack277, history_key_id=install(self._history.key),
+            history_persistent=self._history.persistent,
             history_store=self._history.store.where if self._history.store else None,
             refdata=str(reference.directory) if reference is not None else None,
             refdata_snapshot=reference.snapshot if reference is not None else None)

@@ -21,6 +21,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from typing import Protocol
 
+from ..parallel.keys import install_all, installed
 from .run import Job, Worker, WorkerSettings
 
 _worker: Worker | None = None
@@ -40,9 +41,10 @@ def _die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
-def _init_pool_worker(settings: WorkerSettings, parent: int) -> None:
+def _init_pool_worker(settings: WorkerSettings, parent: int, keys: dict) -> None:
     global _worker
     _die_with_parent(parent)
+    install_all(keys)  # the history key, once per process (not in every job)
     # a terminal's Ctrl-C and systemd's SIGTERM reach every process of the group:
     # the worker finishes its file, the parent decides to stop
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -134,7 +136,8 @@ class LocalPool:
             context = multiprocessing.get_context("fork" if "fork" in methods else None)
             self._pool = ProcessPoolExecutor(
                 max_workers=self.slots, mp_context=context,
-                initializer=_init_pool_worker, initargs=(self.settings, os.getpid()))
+                initializer=_init_pool_worker,
+                initargs=(self.settings, os.getpid(), installed()))
         try:
             return self._pool.submit(_pool_run, job)
         except BrokenProcessPool:
