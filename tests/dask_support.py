@@ -54,7 +54,11 @@ class Cluster:
                 _dask("worker", self.address, "--nthreads", "1", "--no-dashboard",
                       "--memory-limit", memory_limit, "--local-directory", str(home)),
                 cwd=home, env=subprocess_env(), stdout=log, stderr=subprocess.STDOUT))
-        self.wait_for_workers(workers)
+        try:
+            self.wait_for_workers(workers)
+        except BaseException:
+            self.stop()
+            raise
 
     def wait_for_workers(self, count: int) -> None:
         import distributed
@@ -62,7 +66,6 @@ class Cluster:
         deadline = time.monotonic() + START_TIMEOUT
         while True:
             if self.scheduler.poll() is not None:
-                self.stop()
                 raise RuntimeError(f"dask scheduler exited: {self.log('scheduler')}")
             try:
                 with distributed.Client(self.address, timeout="5s") as client:
@@ -72,7 +75,6 @@ class Cluster:
                     return
             except (OSError, TimeoutError):
                 if time.monotonic() > deadline:
-                    self.stop()
                     raise RuntimeError("the Dask workers did not start: "
                                        f"{self.log('worker-0')}") from None
                 time.sleep(0.2)
