@@ -222,6 +222,31 @@ def test_batch_scheduler_killed_mid_run_quarantines_nothing(tmp_path, plugins):
     assert_consistent(opts, inputs)
 
 
+def test_batch_watch_stops_with_exit_2_when_the_scheduler_is_lost(tmp_path, plugins):
+    """A watching service whose scheduler is lost ends (exit 2: its service manager
+    restarts it, and it connects again) instead of rolling files back forever."""
+    import threading
+
+    from edi837.batch import StopFlag
+
+    inputs = _batch_inputs()
+    opts = options(tmp_path, history_key=tmp_path / "history.key", interval=0.2)
+    for name, data in inputs.items():
+        drop(opts.inbox, name, data, age=HOUR)
+    stop = StopFlag()
+    timer = threading.Timer(120, stop.set)  # a watch that does not end fails, not hangs
+    timer.start()
+    try:
+        with own_cluster(tmp_path / "cluster") as real:
+            plugins(OnFile({"p2.edi"}, "kill-scheduler", real.scheduler.pid))
+            status = run_batch(replace(opts, dask=real.address), watch=True, stop=stop)
+    finally:
+        timer.cancel()
+    assert status == 2 and not stop
+    assert "p2.edi" in [p.name for p in opts.inbox.iterdir()]
+    assert len(summaries(opts.out)) == 1  # the run that found it, no empty runs after it
+
+
 # -- files that kill their workers -------------------------------------------------------------
 def test_check_a_file_killing_its_workers_but_fine_alone_is_checked_there(
         tmp_path, plugins, capsys):

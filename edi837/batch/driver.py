@@ -242,13 +242,19 @@ class Batch:
 
         Returns 0: a service stopped on purpose has not failed.  Each run's exit
         status is in its summary and its last log line; a problem that stops
-        the watching (disk full, ledger unwritable) raises instead (exit 2)."""
+        the watching (disk full, ledger unwritable) raises instead (exit 2), and
+        a lost Dask cluster returns 2 after the run that found it."""
         options = self.options
         log.info("watching %s every %g s (settle %s); SIGTERM or Ctrl-C stops after the "
                  "current file", shown(str(options.inbox)), options.interval,
                  f"marker {shown(options.marker)}" if options.marker else f"{options.settle:g} s")
         while not stop:
             self.run_once(stop, watching=True)
+            lost = getattr(self._executor, "lost", None)  # --dask: the cluster failed
+            if lost:  # exit 2: a service manager restarts the watch, which reconnects
+                log.error("stopped watching: %s", lost)
+                self.status = EXIT_TROUBLE
+                return EXIT_TROUBLE
             deadline = time.monotonic() + options.interval
             while not stop and time.monotonic() < deadline:
                 time.sleep(min(0.1, options.interval))

@@ -224,6 +224,11 @@ class DaskExecutor:
                 return split
         return self._whole(job)
 
+    @property
+    def lost(self) -> str | None:
+        """Why the cluster is lost (the run stops), or None."""
+        return self.guard.lost
+
     def _whole(self, job):
         from ..batch.run import ReportJob
 
