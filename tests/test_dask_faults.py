@@ -175,6 +175,16 @@ def test_no_task_holds_the_history_key(tmp_path, dask_cluster, monkeypatch):  # 
         ["p0.edi", "p1.edi", "p2.edi"]
 
 
+def test_a_worker_without_the_key_is_a_cluster_error(tmp_path, monkeypatch):
+    """The key plugin not registered (as if it had not reached a worker): no task
+    carries the key instead, and the run stops as a cluster error."""
+    monkeypatch.setattr(cluster, "register_key", lambda client, key_id: None)
+    (tmp_path / "a.edi").write_bytes(generated("837P", claims=3, seed=1))
+    status, output, report = check([tmp_path / "a.edi"], "--dask", "local:1")
+    assert status == 2 and report == {}
+    assert "cluster error" in output and "was not given the patient history's key" in output
+
+
 # -- a lost scheduler --------------------------------------------------------------------------
 def test_check_scheduler_killed_mid_run_is_a_cluster_error(tmp_path, plugins):
     with own_cluster(tmp_path / "cluster") as real:

@@ -26,10 +26,12 @@ import time
 from concurrent.futures import CancelledError
 
 from ..batch.executors import WorkerLost
+from .keys import KeyMissing
 
 MAX_FAULTS = 3  # files whose workers died though they check fine alone: then stop
 NO_WORKERS = 120.0  # seconds without any worker before the run stops
 POLL = 5.0  # seconds between looks at the cluster while waiting for tasks
+ANSWER = 60.0  # seconds the scheduler has to answer such a look
 
 log = logging.getLogger("edi837.batch")
 
@@ -121,7 +123,9 @@ class Guard:
     def _look(self) -> None:
         """Between waits: the scheduler answers and has workers (or had, lately)."""
         try:
-            workers = len(self.client.nthreads())
+            workers = len(self.client.nthreads(callback_timeout=ANSWER))
+        except TimeoutError:
+            raise self.lose(f"the scheduler did not answer for {ANSWER:g} s") from None
         except Exception as exc:  # noqa: BLE001 - no answer: lost
             raise self.lose(_why(exc)) from None
         if workers:
@@ -142,6 +146,8 @@ class Guard:
                 return self._alone(future)
             if _lost_connection(exc):
                 raise self.lose(_why(exc)) from None
+            if isinstance(exc, KeyMissing):  # a worker the key plugin did not reach
+                raise self.lose(str(exc)) from None
             raise
         finally:
             self._tasks.pop(future.key, None)

@@ -54,9 +54,12 @@ OUT_OF_MEMORY = 3
 
 
 def _limit(memory_limit: int | None) -> None:
+    try:
+        import resource
+    except ImportError:  # not on this system (Windows): no limit
+        return
     if not memory_limit:
         return
-    import resource
 
     soft, hard = resource.getrlimit(resource.RLIMIT_AS)
     if hard == resource.RLIM_INFINITY or memory_limit < hard:
