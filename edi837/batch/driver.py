@@ -249,10 +249,10 @@ class Batch:
                  "current file", shown(str(options.inbox)), options.interval,
                  f"marker {shown(options.marker)}" if options.marker else f"{options.settle:g} s")
         while not stop:
+            getattr(self._executor, "new_run", lambda: None)()  # --dask: faults per run
             self.run_once(stop, watching=True)
-            lost = getattr(self._executor, "lost", None)  # --dask: the cluster failed
-            if lost:  # exit 2: a service manager restarts the watch, which reconnects
-                log.error("stopped watching: %s", lost)
+            if getattr(self._executor, "lost", None):  # exit 2: restarted, it reconnects
+                log.error("stopped watching: %s", self._executor.lost)
                 self.status = EXIT_TROUBLE
                 return EXIT_TROUBLE
             deadline = time.monotonic() + options.interval

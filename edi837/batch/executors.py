@@ -70,9 +70,10 @@ class Executor(Protocol):
     one more class with these members: ``submit`` -> ``client.submit(f, settings,
     job, pure=False)`` with ``f`` keeping one ``Worker(settings)`` per worker process
     and returning its ``run(job)``, ``wait`` -> ``distributed.wait(...,
-    return_when="FIRST_COMPLETED")``, ``result`` turning a ``KilledWorker`` (a file
-    that killed its worker twice) into a quarantine outcome; its workers must see
-    the inbox and OUTDIR at the same paths (a shared file system)."""
+    return_when="FIRST_COMPLETED")``; ``result`` raising ``ClusterLost`` (a
+    WorkerLost: the file waits for the next run) when the cluster failed, and
+    turning a file that kills its workers and a process of its own on this host
+    into a quarantine outcome (edi837.parallel.faults)."""
 
     slots: int  # jobs that may run at once
     table_version: str  # the drug table the workers use, for the summary

@@ -229,6 +229,10 @@ class DaskExecutor:
         """Why the cluster is lost (the run stops), or None."""
         return self.guard.lost
 
+    def new_run(self) -> None:
+        """``--watch``: the cluster's faults are counted per run."""
+        self.guard.faults = 0
+
     def _whole(self, job):
         from ..batch.run import ReportJob
 
