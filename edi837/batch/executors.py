@@ -175,4 +175,10 @@ def dask_executor(settings: WorkerSettings, address: str, insecure: bool) -> Exe
         client, cluster = connect(address, insecure)
     except ClusterError as exc:
         raise BatchError(str(exc)) from None
-    return DaskExecutor(settings, client, cluster)
+    try:
+        return DaskExecutor(settings, client, cluster)
+    except ClusterError as exc:  # e.g. the workers did not take the history key
+        client.close()
+        if cluster is not None:
+            cluster.close()
+        raise BatchError(str(exc)) from None
