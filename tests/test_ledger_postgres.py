@@ -270,11 +270,12 @@ def test_two_hosts_fed_the_nights_through_two_inboxes_find_what_one_host_finds(
 def test_a_name_that_is_not_utf8_is_kept_on_the_server(tmp_path, pg_url):
     """The server's text is UTF-8 only (as SQLite's): such a name is stored marked, as
     its bytes in hexadecimal, and given back as the file system's name."""
+    import json
     import os
 
     key, host = key_file(tmp_path), tmp_path / "a"
-    raw = b"night-\xff.edi"
-    drop(host / "inbox", os.fsdecode(raw), generated(claims=2, seed=30))
+    raw, data = b"night-\xff.edi", generated(claims=2, seed=30)
+    drop(host / "inbox", os.fsdecode(raw), data)
     result = batch(host, pg_url, key)
     assert result.returncode in (0, 1), result.stderr
     assert query(pg_url, "SELECT name, state FROM inputs") == [
@@ -282,6 +283,13 @@ def test_a_name_that_is_not_utf8_is_kept_on_the_server(tmp_path, pg_url):
     [archived] = (host / "out" / "archive").rglob("night-*")
     assert os.fsencode(archived.name) == raw
     assert "night-\\xff.edi" in result.stderr  # shown escaped in the log
+    # a resend's duplicates name the first file as the history found it in the ledger
+    drop(host / "inbox", "resend.edi", data.replace(b"CLM*", b"CLM*R"))
+    assert batch(host, pg_url, key).returncode in (0, 1)
+    [report] = (host / "out").rglob("resend.edi/report.json")
+    messages = [f["message"] for document in json.loads(report.read_text())["files"]
+                for f in document["findings"] if f["rule"] == "HIS001"]
+    assert messages and all("in file night-\\xff.edi of " in m for m in messages), messages
 
 
 def test_queue_commands_on_a_schema_without_a_ledger_say_so(tmp_path, pg_url):
