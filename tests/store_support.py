@@ -166,3 +166,40 @@ def race_two_checks(folder: Path, store, key) -> list[tuple[str, str]]:
         assert process.returncode in (0, 1), stderr
     return [(rule, claim_id) for _, same, report in runs
             for rule, claim_id in findings(report)[same.name] if rule == "HIS001"]
+
+
+def checks_half_a_second_apart(folder: Path, store, key, baseline) -> tuple[int, int]:
+    """Issue 26's measurement: `check --history STORE` of a large file (14 MB), and
+    0.5 s later a second process with the same services resent under other claim ids
+    (the first is still reading).  Returns the HIS001 findings of both together, and
+    those of the same two files checked one after the other on ``baseline`` (a fresh
+    store)."""
+    from batch_support import generated
+
+    first = folder / "first.edi"
+    first.write_bytes(generated(claims=20000, seed=5))
+    resent = folder / "resent.edi"
+    resent.write_bytes(first.read_bytes().replace(b"CLM*", b"CLM*R"))
+
+    def his001(report: Path) -> int:
+        return sum(rule == "HIS001" for found in findings(report).values()
+                   for rule, _ in found)
+
+    expected = 0
+    for n, path in enumerate((first, resent)):
+        result = edi837("check", path, "--history", baseline, "--history-key", key,
+                        "--history-days", "0", "-o", folder / f"sequence{n}.json",
+                        timeout=300)
+        assert result.returncode in (0, 1), result.stderr
+        expected += his001(folder / f"sequence{n}.json")
+    processes = []
+    for n, path in enumerate((first, resent)):
+        if processes:
+            time.sleep(0.5)
+            assert processes[0].poll() is None  # the first is still at work: they overlap
+        processes.append(popen("check", path, "--history", store, "--history-key", key,
+                               "--history-days", "0", "-o", folder / f"together{n}.json"))
+    for process in processes:
+        _, stderr = process.communicate(timeout=300)
+        assert process.returncode in (0, 1), stderr
+    return sum(his001(folder / f"together{n}.json") for n in range(2)), expected

@@ -8,49 +8,25 @@ Every input is synthetic.
 """
 import hashlib
 import json
-import os
 import secrets
 import sqlite3
-import uuid
-from urllib.parse import quote
 
 import pytest
 from click.testing import CliRunner
+from pg_support import drop_schema, live_lines, new_schema, query
 from store_support import check_killed_reading, edi837, findings, key_file, popen, race_two_checks
 from test_history import claim, night, ours, run, subscriber
 from test_history_kills import checked, nights, void_taken_out
 
 from edi837.cli import main
 
-psycopg = pytest.importorskip("psycopg", reason="psycopg 3 (pip install 'edi837[postgres]')")
-SERVER = os.environ.get("EDI837_TEST_PG", "")
-
 
 @pytest.fixture
 def pg_url():
     """A URL whose search_path is a fresh schema (created here, dropped after)."""
-    if not SERVER:
-        pytest.skip("no PostgreSQL server: set EDI837_TEST_PG (.ci/start-postgres starts one)")
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    try:
-        with psycopg.connect(SERVER, autocommit=True, connect_timeout=10) as db:
-            db.execute(f"CREATE SCHEMA {schema}")
-    except psycopg.OperationalError as exc:
-        pytest.skip(f"cannot reach the PostgreSQL server at EDI837_TEST_PG: {exc}")
-    mark = "&" if "?" in SERVER else "?"
-    yield f"{SERVER}{mark}options={quote(f'-csearch_path={schema}')}"
-    with psycopg.connect(SERVER, autocommit=True) as db:
-        db.execute(f"DROP SCHEMA {schema} CASCADE")
-
-
-def query(url, statement, parameters=()):
-    with psycopg.connect(url, autocommit=True) as db:
-        cursor = db.execute(statement, parameters or None)
-        return cursor.fetchall() if cursor.description is not None else None
-
-
-def live_lines(url) -> int:
-    return query(url, "SELECT COUNT(*) FROM history_lines WHERE removed_by IS NULL")[0][0]
+    url = new_schema()
+    yield url
+    drop_schema(url)
 
 
 # -- one process -----------------------------------------------------------------------------
@@ -281,3 +257,19 @@ def test_without_psycopg_a_url_says_which_extra_to_install(tmp_path):
     assert result.returncode == 2, result.stderr
     assert "pip install 'edi837[postgres]'" in result.stderr
     assert "pw9secret" not in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.slow
+def test_two_checks_started_half_a_second_apart_judge_as_in_sequence(tmp_path, pg_url):
+    """As on SQLite (test_history_concurrency): issue 26's 13 duplicates instead of
+    11,544, on the server."""
+    from store_support import checks_half_a_second_apart
+
+    key = key_file(tmp_path)
+    together, in_sequence = checks_half_a_second_apart(tmp_path, pg_url, key,
+                                                       tmp_path / "baseline.sqlite3")
+    assert in_sequence > 10_000
+    assert together == in_sequence
+    with sqlite3.connect(tmp_path / "baseline.sqlite3") as db:
+        [(lines,)] = db.execute("SELECT COUNT(*) FROM history_lines WHERE removed_by IS NULL")
+    assert live_lines(pg_url) == lines

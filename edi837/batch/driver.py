@@ -29,18 +29,16 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
+from ..parallel.keys import install
 from . import durable
 from .archive import Archiver, place_secured, secure_checked
 from .executors import Executor, WorkerLost, dask_executor, make_executor
 from .history import BatchHistory
 from .inbox import Changed, Inbox, NotAnInput, Opened, Settle, Stopped, open_candidate
 from .ledger import (
-    DUPLICATE,
     FILES_DIR,
     FINISHED,
     INTERRUPTED,
-    LEDGER_NAME,
-    REPORTED,
     STOPPED,
     WORK_DIR,
     Ledger,
@@ -141,7 +139,7 @@ class Batch:
         self._ledger_lost = warn_if_ledger_lost(options)
         if self._ledger_lost:  # the scheduler must see it: status 2, and the run says why
             self.status = EXIT_TROUBLE
-        self.ledger = Ledger(options.out / LEDGER_NAME)
+        self.ledger = Ledger.for_batch(options)
         self.archiver = Archiver(self.ledger, options)
         table, reference = tables(options)
         self._history = BatchHistory(options, self.ledger, table, options.config)
@@ -150,9 +148,10 @@ class Batch:
             drug_tables=tuple(str(p) for p in options.drug_tables), config=options.config,
             formats=options.formats, fix=options.fix or options.split, split=options.split,
             validate=options.validate, select=options.select, ignore=options.ignore,
-            history_key=self._history.key, history_persistent=self._history.persistent,
+            ack277=options.ack277, history_key_id=install(self._history.key),
+            history_persistent=self._history.persistent,
             history_store=self._history.store.where if self._history.store else None,
-            ack277=options.ack277, refdata=str(reference.directory) if reference else None,
+            refdata=str(reference.directory) if reference is not None else None,
             refdata_snapshot=reference.snapshot if reference is not None else None)
         self._executor = make_executor(self._settings, options.jobs) if options.dask is None \
             else dask_executor(self._settings, options.dask, options.insecure)
@@ -240,13 +239,19 @@ class Batch:
 
         Returns 0: a service stopped on purpose has not failed.  Each run's exit
         status is in its summary and its last log line; a problem that stops
-        the watching (disk full, ledger unwritable) raises instead (exit 2)."""
+        the watching (disk full, ledger unwritable) raises instead (exit 2), and
+        a lost Dask cluster returns 2 after the run that found it."""
         options = self.options
         log.info("watching %s every %g s (settle %s); SIGTERM or Ctrl-C stops after the "
                  "current file", shown(str(options.inbox)), options.interval,
                  f"marker {shown(options.marker)}" if options.marker else f"{options.settle:g} s")
         while not stop:
+            getattr(self._executor, "new_run", lambda: None)()  # --dask: faults per run
             self.run_once(stop, watching=True)
+            if getattr(self._executor, "lost", None):  # exit 2: restarted, it reconnects
+                log.error("stopped watching: %s", self._executor.lost)
+                self.status = EXIT_TROUBLE
+                return EXIT_TROUBLE
             deadline = time.monotonic() + options.interval
             while not stop and time.monotonic() < deadline:
                 time.sleep(min(0.1, options.interval))
@@ -445,29 +450,28 @@ class _Pipeline:
                       exc.strerror or type(exc).__name__)
             return None
         sha = opened.sha256
-        if sha in flying or ledger.unfinished_content(sha) is not None:
+        busy = None if sha in flying else ledger.unfinished_content(sha)
+        claim = None
+        if sha not in flying and busy is None:
+            marker = str(path) + options.marker if options.marker else None
+            run = self.begin_run(total)
+            copy_to = None if options.reprocess else options.archive_dir / run.run_id / name
+            # in the ledger's lock: another batch host may claim the same content now
+            claim = ledger.claim(sha256=sha, run_id=run.run_id, name=name, source=path,
+                                 size=seen[2], marker=marker, duplicate_to=copy_to)
+            busy = claim.busy
+        if claim is None or busy is not None:
             opened.close()
             if sha in flying:
                 return DEFER
-            log.warning("%s: same content as an input whose archiving is not finished; "
-                        "left in the inbox", shown(name))
+            log.warning("%s: %s; left in the inbox", shown(name), ledger.why_busy(busy))
             return None
-        marker = str(path) + options.marker if options.marker else None
-        original = None if options.reprocess else ledger.done_content(sha)
-        run = self.begin_run(total)
-        if original is not None:
-            row_id = ledger.take(sha256=sha, run_id=run.run_id, name=name, source=path,
-                                 size=seen[2], marker=marker, state=REPORTED,
-                                 outcome=DUPLICATE,
-                                 destination=str(options.archive_dir / run.run_id / name),
-                                 duplicate_of=original["id"])
-            durable.checkpoint("claimed")
-            log.info("%s: duplicate of %s (run %s), not checked again; archived",
-                     shown(name), shown(original["name"]), original["run_id"])
-            return _Taken(None, row_id, opened)
-        row_id = ledger.take(sha256=sha, run_id=run.run_id, name=name, source=path,
-                             size=seen[2], marker=marker)
+        row_id = claim.row_id
         durable.checkpoint("claimed")
+        if claim.original is not None:
+            log.info("%s: duplicate of %s (run %s), not checked again; archived",
+                     shown(name), shown(claim.original["name"]), claim.original["run_id"])
+            return _Taken(None, row_id, opened)
         flying.add(sha)
         out_dir = run.directory / FILES_DIR / name
         work_dir = run.directory / WORK_DIR / sha

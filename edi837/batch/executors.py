@@ -21,6 +21,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from typing import Protocol
 
+from ..parallel.keys import install_all, installed
 from .run import Job, Worker, WorkerSettings
 
 _worker: Worker | None = None
@@ -40,9 +41,10 @@ def _die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
-def _init_pool_worker(settings: WorkerSettings, parent: int) -> None:
+def _init_pool_worker(settings: WorkerSettings, parent: int, keys: dict) -> None:
     global _worker
     _die_with_parent(parent)
+    install_all(keys)  # the history key, once per process (not in every job)
     # a terminal's Ctrl-C and systemd's SIGTERM reach every process of the group:
     # the worker finishes its file, the parent decides to stop
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -68,9 +70,10 @@ class Executor(Protocol):
     one more class with these members: ``submit`` -> ``client.submit(f, settings,
     job, pure=False)`` with ``f`` keeping one ``Worker(settings)`` per worker process
     and returning its ``run(job)``, ``wait`` -> ``distributed.wait(...,
-    return_when="FIRST_COMPLETED")``, ``result`` turning a ``KilledWorker`` (a file
-    that killed its worker twice) into a quarantine outcome; its workers must see
-    the inbox and OUTDIR at the same paths (a shared file system)."""
+    return_when="FIRST_COMPLETED")``; ``result`` raising ``ClusterLost`` (a
+    WorkerLost: the file waits for the next run) when the cluster failed, and
+    turning a file that kills its workers and a process of its own on this host
+    into a quarantine outcome (edi837.parallel.faults)."""
 
     slots: int  # jobs that may run at once
     table_version: str  # the drug table the workers use, for the summary
@@ -134,7 +137,8 @@ class LocalPool:
             context = multiprocessing.get_context("fork" if "fork" in methods else None)
             self._pool = ProcessPoolExecutor(
                 max_workers=self.slots, mp_context=context,
-                initializer=_init_pool_worker, initargs=(self.settings, os.getpid()))
+                initializer=_init_pool_worker,
+                initargs=(self.settings, os.getpid(), installed()))
         try:
             return self._pool.submit(_pool_run, job)
         except BrokenProcessPool:
@@ -171,4 +175,10 @@ def dask_executor(settings: WorkerSettings, address: str, insecure: bool) -> Exe
         client, cluster = connect(address, insecure)
     except ClusterError as exc:
         raise BatchError(str(exc)) from None
-    return DaskExecutor(settings, client, cluster)
+    try:
+        return DaskExecutor(settings, client, cluster)
+    except ClusterError as exc:  # e.g. the workers did not take the history key
+        client.close()
+        if cluster is not None:
+            cluster.close()
+        raise BatchError(str(exc)) from None

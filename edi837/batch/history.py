@@ -64,10 +64,11 @@ class BatchHistory:
         created = not Path(key_file).exists()
         try:
             self.key = load_key(key_file)
-            if options.history_path is None:
+            if options.history_path is None or str(options.history_path) == options.ledger:
+                # in the ledger's database (shared ledger: its connection, its lock)
                 self.store = HistoryStore(self.ledger.db, self.key, persistent=True,
-                                          owns_connection=False,
-                                          where=str(options.out / "ledger.sqlite3"))
+                                          owns_connection=False, where=self.ledger.where)
+                self.store.waiting = log.warning
             else:
                 self.store = HistoryStore.open(options.history_path, self.key)
                 self.store.waiting = log.warning  # another process writing it: wait

@@ -63,30 +63,41 @@ input one archived or quarantined copy (processed exactly once), and every
 file in OUTDIR is either complete or a temporary name that the next start
 deletes (no partial output).  The fsyncs make the same hold after a power cut.
 An error while writing (disk full) stops the batch the same way a kill does.
+
+A ledger shared by several batch hosts (``--ledger postgresql://...``)
+--------------------------------------------------------------------
+Each host has its own inbox and OUTDIR; every run and input row names its
+``owner`` (``ledger_db.owner_of``), whose session lock the batch holds while
+it runs.  Steps 1-2 are one transaction in the ledger's write lock
+(:meth:`Ledger.claim`), so one host checks a content and the others find it
+busy (left in their inbox) or done (a duplicate).  Recovery repairs the
+host's own rows only; another host's ``processing`` row whose owner is gone
+is ``abandoned`` by the next claim of its content (with its history), and
+its owner's next start removes its outputs as for ``processing``.
 """
 from __future__ import annotations
 
 import logging
 import os
 import shutil
+import socket
 import sqlite3
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
-from ..dbfiles import DatabaseRefused, connect, newer, trouble
-from ..queue.store import ensure_schema as queue_schema
+from ..dbfiles import DatabaseRefused, begin_immediate
 from . import durable
-from .names import from_db, shown, to_db
+from .ledger_db import LEDGER_NAME, open_ledger, owner_of
+from .names import from_db, shown, to_db, to_text_db
 from .options import EXIT_FINDINGS, EXIT_OK, EXIT_TROUBLE, BatchError, BatchOptions
 
-LEDGER_NAME = "ledger.sqlite3"
-LEDGER_VERSION = 1  # PRAGMA user_version (0: a ledger from before it was set)
-LEDGER_TABLES = {"runs", "inputs"}
 FILES_DIR = "files"  # OUTDIR/<run-id>/files/<name>/ holds one input's outputs
 
 # ledger states of an input (see the module docstring for the order)
 PROCESSING, REPORTED, DONE = "processing", "reported", "done"
+ABANDONED = "abandoned"  # processing when its batch died; another host took the content
 # outcomes
 OK, FINDINGS, QUARANTINED, DUPLICATE = "ok", "findings", "quarantined", "duplicate"
 DONE_CONTENT = (OK, FINDINGS)  # outcomes whose content is not checked again
@@ -94,42 +105,6 @@ DONE_CONTENT = (OK, FINDINGS)  # outcomes whose content is not checked again
 RUNNING, FINISHED, STOPPED, INTERRUPTED = "running", "finished", "stopped", "interrupted"
 
 log = logging.getLogger("edi837.batch")
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS runs (
-    run_id      TEXT PRIMARY KEY,
-    state       TEXT NOT NULL,          -- running | finished | stopped | interrupted
-    started     TEXT NOT NULL,
-    finished    TEXT,
-    exit_status INTEGER,
-    pid         INTEGER
-);
-CREATE TABLE IF NOT EXISTS inputs (
-    id           INTEGER PRIMARY KEY,
-    sha256       TEXT NOT NULL,         -- the key: content, not name
-    run_id       TEXT NOT NULL REFERENCES runs(run_id),
-    name         TEXT NOT NULL,         -- path relative to the inbox
-    source       TEXT NOT NULL,         -- where it was taken from
-    size         INTEGER NOT NULL,
-    state        TEXT NOT NULL,         -- processing | reported | done
-    outcome      TEXT,                  -- ok | findings | quarantined | duplicate
-    claims       INTEGER, drug_lines INTEGER,
-    errors       INTEGER, warnings INTEGER, infos INTEGER,
-    rules        TEXT,                  -- JSON {rule code: findings}
-    outputs      TEXT,                  -- JSON [paths relative to OUTDIR/<run-id>]
-    destination  TEXT,                  -- archive or quarantine path, fixed at 'reported'
-    marker       TEXT,                  -- marker file to remove after the move
-    reason       TEXT,                  -- quarantine reason (reason file text)
-    problem      TEXT,                  -- e.g. fix failed: archived, but exit status 2
-    duplicate_of INTEGER REFERENCES inputs(id),
-    started      TEXT NOT NULL,
-    finished     TEXT,
-    figures      TEXT                   -- JSON: the file's report summary (charges held ...)
-);
-CREATE INDEX IF NOT EXISTS inputs_by_sha256 ON inputs(sha256, state);
-CREATE INDEX IF NOT EXISTS inputs_by_run ON inputs(run_id);
-"""
-
 
 def _row(cursor: sqlite3.Cursor, values: tuple) -> dict:
     """A row as a dict, names stored as bytes (not UTF-8) given back as the file
@@ -139,8 +114,12 @@ def _row(cursor: sqlite3.Cursor, values: tuple) -> dict:
 
 
 @contextmanager
-def _transaction(db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    db.execute("BEGIN IMMEDIATE")
+def _transaction(db: sqlite3.Connection, where: str) -> Iterator[sqlite3.Connection]:
+    """The ledger's write lock (waited for), then a transaction."""
+    try:
+        begin_immediate(db, where, waiting=log.warning)
+    except DatabaseRefused as exc:
+        raise BatchError(str(exc)) from None
     try:
         yield db
     except BaseException:
@@ -152,41 +131,45 @@ def _transaction(db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
 WORK_DIR = ".work"  # OUTDIR/<run-id>/.work: what a file's check hands to its reports
 
 
+@dataclass(frozen=True)
+class Claim:
+    """What :meth:`Ledger.claim` made of a file's content: a row taken (``row_id``;
+    with ``original``, a duplicate of that row), or ``busy``: another input of the
+    same content is not finished (``why``), and nothing was written."""
+
+    row_id: int | None = None
+    original: dict | None = None
+    busy: dict | None = None
+    why: str = ""
+
+
 class Ledger:
     """The run ledger.  Autocommit: each statement is a durable transaction;
     :meth:`transaction` groups several into one.  Rows are dicts.  A name or
     path that is not UTF-8 is stored as its bytes (SQLite text must be UTF-8)."""
 
-    def __init__(self, path: Path) -> None:
-        """Open (or create) the ledger; a database of something else, or of a newer
-        edi837, is refused untouched (BatchError), as is one that cannot be written."""
+    def __init__(self, target, *, owner: str | None = None) -> None:
+        """Open (or create) the ledger at ``target`` (a SQLite path, or a postgresql://
+        URL shared by several batch hosts); a database of something else, or of a
+        newer edi837, is refused untouched (BatchError), as is one that cannot be
+        written.  ``owner``: this batch's name among the hosts of a shared ledger."""
         self.history = None  # the patient history (edi837.history.HistoryStore), if any
-        try:
-            self.db, _ = connect(path, what="batch ledger", mine=LEDGER_TABLES, timeout=60)
-        except DatabaseRefused as exc:
-            raise BatchError(str(exc)) from None
-        try:
-            version = self.db.execute("PRAGMA user_version").fetchone()[0]
-            if version > LEDGER_VERSION:
-                raise BatchError(str(newer(path, "batch ledger", version, LEDGER_VERSION)))
-            # WAL: one fsync per commit instead of three; FULL: that fsync happens before
-            # the commit returns, so a recorded step survives a power cut too
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=FULL")
-            self.db.executescript(SCHEMA)
-            columns = {row[1] for row in self.db.execute("PRAGMA table_info(inputs)")}
-            if "figures" not in columns:  # a ledger from before the column (added, empty)
-                self.db.execute("ALTER TABLE inputs ADD COLUMN figures TEXT")
-            queue_schema(self.db)  # the work queue's tables (edi837.queue), added when missing
-            if version < LEDGER_VERSION:
-                self.db.execute(f"PRAGMA user_version = {LEDGER_VERSION}")
-        except sqlite3.Error as exc:
+        self.db, self.where, self.shared = open_ledger(target)
+        self._to_db = to_text_db if self.shared else to_db  # a name that is not UTF-8
+        self.owner = owner
+        if self.shared and owner is not None and not self.db.hold(owner):
             self.db.close()
-            raise BatchError(trouble(path, exc, "write")) from None
-        except BaseException:
-            self.db.close()
-            raise
+            raise BatchError(f"{self.where}: another edi837 batch of the same OUTDIR "
+                             f"({owner}) is using this ledger; not starting a second one")
         self.db.row_factory = _row
+
+    @classmethod
+    def for_batch(cls, options: BatchOptions) -> "Ledger":
+        """The ledger of a batch: ``--ledger URL`` (its owner's name kept in OUTDIR),
+        or OUTDIR's own file (one owner, named for the rows only)."""
+        if options.ledger:
+            return cls(options.ledger, owner=owner_of(options.out))
+        return cls(options.out / LEDGER_NAME, owner=f"{socket.gethostname()}:{options.out}")
 
     def close(self) -> None:
         self.db.close()
@@ -194,13 +177,21 @@ class Ledger:
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """Statements on the yielded connection commit together, or not at all."""
-        with _transaction(self.db) as db:
+        with _transaction(self.db, self.where) as db:
             yield db
+
+    def _mine(self) -> tuple[str, tuple]:
+        """A condition on rows this batch took (on a shared ledger; every row on
+        OUTDIR's own file, whatever its owner)."""
+        if not self.shared:
+            return "1 = 1", ()
+        return "(owner = ? OR owner IS NULL)", (self.owner,)
 
     # runs
     def begin_run(self, run_id: str) -> None:
-        self.db.execute("INSERT INTO runs (run_id, state, started, pid) VALUES (?, ?, ?, ?)",
-                        (run_id, RUNNING, durable.now(), os.getpid()))
+        self.db.execute("INSERT INTO runs (run_id, state, started, pid, owner) "
+                        "VALUES (?, ?, ?, ?, ?)",
+                        (run_id, RUNNING, durable.now(), os.getpid(), self.owner))
 
     def end_run(self, run_id: str, state: str, exit_status: int) -> None:
         self.db.execute("UPDATE runs SET state = ?, finished = ?, exit_status = ? "
@@ -210,8 +201,10 @@ class Ledger:
         return self.db.execute("SELECT * FROM runs WHERE run_id = ?", (run_id,)).fetchone()
 
     def runs_in_state(self, state: str) -> list[dict]:
-        return self.db.execute("SELECT * FROM runs WHERE state = ? ORDER BY run_id",
-                               (state,)).fetchall()
+        """This batch's runs in ``state`` (on a shared ledger, other hosts' are theirs)."""
+        mine, owner = self._mine()
+        return self.db.execute(f"SELECT * FROM runs WHERE state = ? AND {mine} "
+                               "ORDER BY run_id", (state, *owner)).fetchall()
 
     def delete_run(self, run_id: str) -> None:
         self.db.execute("DELETE FROM runs WHERE run_id = ?", (run_id,))
@@ -221,24 +214,24 @@ class Ledger:
              marker: str | None, state: str = PROCESSING, **facts) -> int:
         columns = {"sha256": sha256, "run_id": run_id, "name": name, "source": str(source),
                    "size": size, "marker": marker, "state": state, "started": durable.now(),
-                   **facts}
+                   "owner": self.owner, **facts}
         cursor = self.db.execute(
             f"INSERT INTO inputs ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
-            tuple(map(to_db, columns.values())))
+            tuple(map(self._to_db, columns.values())))
         return cursor.lastrowid
 
     def report(self, row_id: int, **facts) -> None:
         facts["state"] = REPORTED
         sets = ", ".join(f"{column} = ?" for column in facts)
         self.db.execute(f"UPDATE inputs SET {sets} WHERE id = ?",
-                        (*map(to_db, facts.values()), row_id))
+                        (*map(self._to_db, facts.values()), row_id))
 
     def note_problem(self, row_id: int, problem: str, *, moved: bool = True) -> None:
         """A problem with an input (exit status 2); ``moved=False``: the checked
         bytes are not at the recorded destination, which is cleared."""
         self.db.execute("UPDATE inputs SET problem = ?, destination = "
                         "CASE WHEN ? THEN destination END WHERE id = ?",
-                        (to_db(problem), moved, row_id))
+                        (self._to_db(problem), moved, row_id))
 
     def done(self, row_id: int, *,
              also: Callable[[sqlite3.Connection], None] | None = None) -> None:
@@ -277,18 +270,95 @@ class Ledger:
         return self.db.execute("SELECT * FROM inputs WHERE id = ?", (row_id,)).fetchone()
 
     def done_content(self, sha256: str) -> dict | None:
-        """The input that processed this content, if any."""
-        return self.db.execute(
+        """The input that processed this content, if any: done, or (on a shared
+        ledger) checked and reported by another host, which finishes it."""
+        found = self.db.execute(
             "SELECT * FROM inputs WHERE sha256 = ? AND state = ? AND outcome IN (?, ?) "
             "ORDER BY id LIMIT 1", (sha256, DONE, *DONE_CONTENT)).fetchone()
+        if found is None and self.shared:
+            found = self.db.execute(
+                "SELECT * FROM inputs WHERE sha256 = ? AND state = ? AND outcome IN (?, ?) "
+                "AND owner != ? ORDER BY id LIMIT 1",
+                (sha256, REPORTED, *DONE_CONTENT, self.owner)).fetchone()
+        return found
 
     def unfinished_content(self, sha256: str) -> dict | None:
-        return self.db.execute("SELECT * FROM inputs WHERE sha256 = ? AND state != ? LIMIT 1",
-                               (sha256, DONE)).fetchone()
+        """An input of this content not finished (it holds the content back), if any.
+        On a shared ledger another host's input counts while that host is alive,
+        and its reported outcome of checked content not at all (``done_content``)."""
+        for row in self.db.execute("SELECT * FROM inputs WHERE sha256 = ? AND state NOT IN "
+                                   "(?, ?) ORDER BY id", (sha256, DONE, ABANDONED)).fetchall():
+            if not self.shared or row["owner"] in (None, self.owner):
+                return row
+            if row["state"] == REPORTED and row["outcome"] in DONE_CONTENT:
+                continue
+            if self.db.alive(row["owner"]):
+                return row
+        return None
+
+    def why_busy(self, row: dict) -> str:
+        if self.shared and row["owner"] not in (None, self.owner):
+            return (f"another batch ({row['owner']}) is checking the same content; "
+                    "taken by the next run here, as a duplicate, when it is done")
+        return "same content as an input whose archiving is not finished"
+
+    def claim(self, *, sha256: str, run_id: str, name: str, source: Path, size: int,
+              marker: str | None, duplicate_to: Path | None) -> Claim:
+        """Steps 1-2 of a file whose content is ``sha256``, in one transaction in the
+        ledger's write lock (several batch hosts may claim the same content at once:
+        one checks it, the others find it busy or done).  ``duplicate_to``: where a
+        copy of content done before is archived (None: check it again, reprocess).
+
+        An input of a host that died while checking it (``processing``, its
+        owner's session gone) is abandoned here, with what its check added to the
+        patient history: the ledger is as if that run had stopped before the file;
+        that host's next start removes its outputs (``recover``)."""
+        history = self.history
+        if self.shared and history is not None and history.db is not self.db:
+            # a store of its own: undone first, outside the ledger's lock (two locks
+            # never held together); undoing again, by anyone, finds nothing
+            for row in self._dead(sha256):
+                with history.transaction():
+                    history.undo_file(row["sha256"], row["run_id"])
+        with self.transaction():
+            busy = self.unfinished_content(sha256)
+            if busy is not None:
+                return Claim(busy=busy, why=self.why_busy(busy))
+            if self.shared:
+                self._abandon_dead(sha256)
+            original = self.done_content(sha256) if duplicate_to is not None else None
+            if original is not None:
+                row_id = self.take(sha256=sha256, run_id=run_id, name=name, source=source,
+                                   size=size, marker=marker, state=REPORTED,
+                                   outcome=DUPLICATE, destination=str(duplicate_to),
+                                   duplicate_of=original["id"])
+                return Claim(row_id, original)
+            return Claim(self.take(sha256=sha256, run_id=run_id, name=name, source=source,
+                                   size=size, marker=marker))
+
+    def _dead(self, sha256: str) -> list[dict]:
+        """Other hosts' inputs of this content left ``processing`` by a dead batch."""
+        rows = self.db.execute("SELECT * FROM inputs WHERE sha256 = ? AND state = ? AND "
+                               "owner != ?", (sha256, PROCESSING, self.owner)).fetchall()
+        return [row for row in rows if not self.db.alive(row["owner"])]
+
+    def _abandon_dead(self, sha256: str) -> None:
+        """Abandon :meth:`_dead` inputs, and what they added to a history kept in the
+        ledger (in the caller's transaction)."""
+        for row in self._dead(sha256):
+            history = self.history
+            if history is not None and history.db is self.db:
+                history.undo_file(row["sha256"], row["run_id"])
+            self.db.execute("UPDATE inputs SET state = ? WHERE id = ?", (ABANDONED, row["id"]))
+            log.warning("%s of %s: its batch stopped while checking it; abandoned here "
+                        "(that batch removes its outputs when it starts again)",
+                        shown(row["name"]), row["owner"])
 
     def in_state(self, state: str) -> list[dict]:
-        return self.db.execute("SELECT * FROM inputs WHERE state = ? ORDER BY id",
-                               (state,)).fetchall()
+        """This batch's inputs in ``state``."""
+        mine, owner = self._mine()
+        return self.db.execute(f"SELECT * FROM inputs WHERE state = ? AND {mine} ORDER BY id",
+                               (state, *owner)).fetchall()
 
     def inputs_of(self, run_id: str) -> list[dict]:
         return self.db.execute("SELECT * FROM inputs WHERE run_id = ? ORDER BY name, id",
@@ -315,7 +385,7 @@ def recover(ledger: Ledger, options: BatchOptions, *,
     ``close_run(run_id, status)`` writes an interrupted run's summary.  Returns
     the worst exit status of the runs it closed."""
     out, worst = options.out, EXIT_OK
-    for row in ledger.in_state(PROCESSING):
+    for row in ledger.in_state(PROCESSING) + ledger.in_state(ABANDONED):
         out_dir = out / row["run_id"] / FILES_DIR / row["name"]
         shutil.rmtree(out_dir, ignore_errors=True)
         if out_dir.exists():
@@ -356,8 +426,8 @@ def warn_if_ledger_lost(options: BatchOptions) -> str | None:
     """Say loudly when OUTDIR holds earlier runs but no ledger: a new ledger knows
     no content (files seen before are checked and archived again) and, when the
     history is kept in it, no patient.  Returns the problem, or None."""
-    if (options.out / LEDGER_NAME).exists():
-        return None
+    if options.ledger or (options.out / LEDGER_NAME).exists():
+        return None  # (a shared ledger is not in OUTDIR)
     runs = [p for p in options.out.iterdir() if p.is_dir() and p.name[:1].isdigit()]
     kept = [d for d in (options.archive_dir, options.quarantine_dir)
             if d.is_dir() and any(d.iterdir())]

@@ -50,8 +50,25 @@ def to_db(value):
     return value
 
 
+# PostgreSQL's text must be UTF-8 too, and its binary column types are not text's: a
+# name that is not UTF-8 is stored there as this mark and its bytes in hexadecimal
+TEXT_BYTES = "\ufffe:"
+
+
+def to_text_db(value):
+    """As :func:`to_db`, for a database whose text columns take text only."""
+    value = to_db(value)
+    return TEXT_BYTES + value.hex() if isinstance(value, bytes) else value
+
+
 def from_db(value):
-    """The reverse of :func:`to_db`: bytes become the name the file system uses."""
+    """The reverse of :func:`to_db` and :func:`to_text_db`: bytes become the name the
+    file system uses."""
+    if isinstance(value, str) and value.startswith(TEXT_BYTES):
+        try:
+            value = bytes.fromhex(value[len(TEXT_BYTES):])
+        except ValueError:
+            return value
     return os.fsdecode(value) if isinstance(value, bytes) else value
 
 

@@ -50,6 +50,7 @@ class BatchOptions:
     ack277: bool = False  # write a 999 and a 277CA beside each checked file's reports
     history: bool = True  # keep a patient history across runs (False: this run's only)
     history_path: Path | None = None  # default: the ledger's own database
+    ledger: str | None = None  # a postgresql:// URL shared by batch hosts (default OUTDIR's file)
     history_key: Path | None = None  # default: the per-user key
     history_days: int = 400  # retention by date of service; 0 keeps everything
     refdata: Path | None = None  # imported CMS reference data (default: the per-user folder)

@@ -33,7 +33,9 @@ def sync_run(ledger: Ledger, run_id: str, out: Path) -> dict:
         with ledger.transaction() as db:
             seen = [0]
             if path.exists():
-                index = index or OpenIndex(db)  # read once for the run's files
+                # read once for the run's files; a shared ledger's other hosts may have
+                # changed the queue since: read in this file's transaction (its lock)
+                index = OpenIndex(db) if index is None or ledger.shared else index
                 for key, n in apply_file(db, _counted(read_facts(path), seen), run_id=run_id,
                                          file=as_text(row["name"]),
                                          sha256=row["sha256"], index=index).items():

@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from .history import StoreParam
+from .queue import ledger_option
 from .support import (
     EXIT_TROUBLE,
     Location,
@@ -161,6 +162,7 @@ def _formats(values: tuple[str, ...]) -> tuple[str, ...]:
 @click.option("--history-days", type=click.IntRange(min=0), default=400, show_default=True,
               help="Keep history lines whose date of service is at most this many days old "
                    "(0 keeps everything).")
+@ledger_option
 @no_fast_option
 @quiet_option
 def batch(inbox: Path, out: Path, archive: Path | None, quarantine: Path | None, fix: bool,
@@ -170,7 +172,7 @@ def batch(inbox: Path, out: Path, archive: Path | None, quarantine: Path | None,
           max_size: int, reprocess: bool, log_file: str | None,
           config_path: str | None, drug_tables: tuple[Path, ...], refdata: Path | None,
           history_path: Path | None, no_history: bool, history_key: Path | None,
-          history_days: int, quiet: bool) -> None:
+          history_days: int, ledger: str | None, quiet: bool) -> None:
     """Check every file dropped into INBOX once: reports, then archive or quarantine.
 
     Files still being written are left for a later run (--settle, --marker).
@@ -215,7 +217,7 @@ def batch(inbox: Path, out: Path, archive: Path | None, quarantine: Path | None,
         config=config, jobs=jobs, settle=settle, marker=marker, reprocess=reprocess,
         interval=interval, progress=progress, max_size=max_size, history=not no_history,
         history_path=history_path, history_key=history_key, history_days=history_days,
-        refdata=refdata, dask=dask_address, insecure=insecure).absolute()
+        refdata=refdata, dask=dask_address, insecure=insecure, ledger=ledger).absolute()
     stop = StopFlag()
     restore_signals = handle_stop_signals(stop)
     logger = logging.getLogger("edi837.batch")

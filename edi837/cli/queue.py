@@ -1,6 +1,9 @@
 """`edi837 queue`: the work queue of a batch OUTDIR (edi837.queue), listed,
 shown, closed, noted and exported.
 
+The queue is read from OUTDIR's ledger (``--out``), or from a ledger several
+batch hosts share (``--ledger postgresql://...``, as given to ``edi837 batch``).
+
 Exit status: 0 done (a list may be empty), 2 misuse (no ledger in OUTDIR, no
 such open claim, an ambiguous claim id, a ledger that cannot be read).
 """
@@ -20,9 +23,47 @@ from .support import EXIT_TROUBLE, complain, output_stream
 LEDGER = "ledger.sqlite3"  # edi837.batch.ledger.LEDGER_NAME (not imported: a light command)
 
 
+class LedgerURL(click.ParamType):
+    """A shared ledger: a postgresql:// URL (OUTDIR's own ledger is named by --out)."""
+
+    name = "url"
+
+    def convert(self, value, param, ctx):
+        from ..pgdb import is_url
+
+        if not is_url(value):
+            self.fail(f"{value!r} is not a postgresql:// URL (a batch's own ledger is the "
+                      f"{LEDGER} in its OUTDIR)", param, ctx)
+        return value
+
+
+def ledger_option(function):
+    """--ledger URL (batch and queue)."""
+    return click.option(
+        "--ledger", "ledger", type=LedgerURL(), default=None,
+        help="A ledger (and work queue) several batch hosts share: a postgresql:// URL "
+             "(pip install 'edi837[postgres]'); default: ledger.sqlite3 in OUTDIR.")(function)
+
+
 def _out_option(function):
-    return click.option("--out", "out", required=True, type=click.Path(file_okay=False),
-                        help="The batch's OUTDIR (holds ledger.sqlite3).")(function)
+    function = ledger_option(function)
+    return click.option("--out", "out", type=click.Path(file_okay=False),
+                        help="The batch's OUTDIR (holds ledger.sqlite3); or --ledger URL."
+                        )(function)
+
+
+def _target(out: str | None, ledger: str | None):
+    """What --out and --ledger name: the shared ledger's URL, or OUTDIR's file."""
+    if (out is None) == (ledger is None):
+        complain("name the queue's ledger: --out OUTDIR, or --ledger URL (one of them)")
+        sys.exit(EXIT_TROUBLE)
+    if ledger is not None:
+        return ledger
+    path = Path(out) / LEDGER
+    if not path.is_file():
+        complain(f"{out}: no {LEDGER} here: not the --out folder of edi837 batch?")
+        sys.exit(EXIT_TROUBLE)
+    return path
 
 
 def _filter_options(function):
@@ -63,18 +104,24 @@ def _filters(payer, rule, npi, submitter, file_name, claim, min_age, everything)
                    claim=claim, min_age=min_age, all=everything)
 
 
-def _connect(out: str, *, write: bool = False) -> sqlite3.Connection:
-    """The ledger of OUTDIR (read-only unless ``write``); exit 2 if there is none."""
-    path = Path(out) / LEDGER
-    if not path.is_file():
-        complain(f"{out}: no {LEDGER} here: not the --out folder of edi837 batch?")
-        sys.exit(EXIT_TROUBLE)
-    from ..batch.ledger import LEDGER_TABLES, LEDGER_VERSION
+def _connect(target, *, write: bool = False) -> sqlite3.Connection:
+    """The ledger at ``target`` (read-only unless ``write``)."""
+    from ..batch.ledger_db import HISTORY_TABLES, LEDGER_TABLES, LEDGER_VERSION
     from ..dbfiles import DatabaseRefused, connect, newer
+    from ..pgdb import is_url, masked, open_database
 
+    path = masked(target) if is_url(target) else target
     try:  # a database of something else, or of a newer edi837, is refused untouched
-        db, _ = connect(path, what="batch ledger", mine=LEDGER_TABLES, read_only=not write,
-                        timeout=30)
+        if is_url(target):
+            db = open_database(target, what="batch ledger", read_only=not write,
+                               mine=LEDGER_TABLES | HISTORY_TABLES)
+            if not LEDGER_TABLES <= db.tables():  # e.g. a history store of its own
+                db.close()
+                raise DatabaseRefused(f"{path}: no edi837 batch ledger in schema {db.schema} "
+                                      "(yet): `edi837 batch --ledger URL` makes it")
+        else:
+            db, _ = connect(path, what="batch ledger", mine=LEDGER_TABLES,
+                            read_only=not write, timeout=30)
         version = db.execute("PRAGMA user_version").fetchone()[0]
         if version > LEDGER_VERSION:
             db.close()
@@ -93,20 +140,24 @@ def _connect(out: str, *, write: bool = False) -> sqlite3.Connection:
 
 
 @contextmanager
-def _writing(out: str):
+def _writing(target):
     """One short write transaction on the ledger (a batch may be running: it waits
-    up to 30 s for the batch's own), rolled back on any exit but success."""
-    db = _connect(out, write=True)
+    its turn, said once), rolled back on any exit but success."""
+    from ..dbfiles import DatabaseRefused, begin_immediate
+    from ..pgdb import is_url, masked
+
+    where = masked(target) if is_url(target) else target
+    db = _connect(target, write=True)
     try:
-        db.execute("BEGIN IMMEDIATE")
+        begin_immediate(db, where, waiting=complain)
         try:
             yield db
         except BaseException:
             db.execute("ROLLBACK")
             raise
         db.execute("COMMIT")
-    except sqlite3.OperationalError as exc:
-        complain(f"{Path(out) / LEDGER}: cannot write the queue: {exc}")
+    except (sqlite3.OperationalError, DatabaseRefused) as exc:
+        complain(f"{where}: cannot write the queue: {exc}")
         sys.exit(EXIT_TROUBLE)
     finally:
         db.close()
@@ -127,14 +178,14 @@ def queue() -> None:
 @_filter_options
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True, help="json: one JSON object a line per claim.")
-def list_command(out, payer, rule, npi, submitter, file_name, claim, min_age, everything,
+def list_command(out, ledger, payer, rule, npi, submitter, file_name, claim, min_age, everything,
                  as_of, fmt) -> None:
     """The open claims (with --all every claim the queue has held), oldest first."""
     from ..queue.view import contract, entries, totals
     from ..reports.figures import dollars, plural
 
     filters = _filters(payer, rule, npi, submitter, file_name, claim, min_age, everything)
-    found = entries(_connect(out), filters, as_of=_as_of(as_of))
+    found = entries(_connect(_target(out, ledger)), filters, as_of=_as_of(as_of))
     if fmt == "json":
         for entry in found:
             click.echo(json.dumps(contract(entry, with_status=everything)))
@@ -198,13 +249,13 @@ def _one_open(db, claim_id: str, payer: str | None, npi: str | None) -> dict:
 @_claim_selection
 @click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               help="Age claims to this day (YYYY-MM-DD; default today, UTC).")
-def show(out, claim_id, payer, npi, as_of) -> None:
+def show(out, ledger, claim_id, payer, npi, as_of) -> None:
     """Every queue entry of a claim id: where it came in, its rules, resubmissions,
     how it was resolved, and its notes."""
     from ..queue.view import Filters, entries, notes
     from ..reports.figures import dollars, plural
 
-    db = _connect(out)
+    db = _connect(_target(out, ledger))
     found = entries(db, Filters(claim=claim_id, payer=payer, npi=npi, all=True),
                     as_of=_as_of(as_of))
     if not found:
@@ -241,14 +292,14 @@ def _safe(text: str) -> str:
 @_out_option
 @_claim_selection
 @click.option("--reason", required=True, help="Why it leaves the queue (kept with it).")
-def close_command(out, claim_id, payer, npi, reason) -> None:
+def close_command(out, ledger, claim_id, payer, npi, reason) -> None:
     """Close an open claim by hand, with a reason (e.g. paid after appeal, written off)."""
     from ..queue.store import close
 
     if not reason.strip():
         complain("--reason must say why")
         sys.exit(EXIT_TROUBLE)
-    with _writing(out) as db:
+    with _writing(_target(out, ledger)) as db:
         entry = _one_open(db, claim_id, payer, npi)
         close(db, entry["id"], reason.strip())
     click.echo(_safe(f"claim {claim_id} (payer {entry['payer_id']}, NPI "
@@ -259,14 +310,14 @@ def close_command(out, claim_id, payer, npi, reason) -> None:
 @_out_option
 @_claim_selection
 @click.argument("text")
-def note_command(out, claim_id, payer, npi, text) -> None:
+def note_command(out, ledger, claim_id, payer, npi, text) -> None:
     """Add a note to an open claim (who was called, what they said)."""
     from ..queue.store import note
 
     if not text.strip():
         complain("the note is empty")
         sys.exit(EXIT_TROUBLE)
-    with _writing(out) as db:
+    with _writing(_target(out, ledger)) as db:
         entry = _one_open(db, claim_id, payer, npi)
         note(db, entry["id"], text.strip())
     click.echo(_safe(f"claim {claim_id}: note added"))
@@ -285,7 +336,7 @@ EXPORT_SUFFIXES = (".csv", ".json", ".jsonl")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
               help="Write here (.csv, or .jsonl or .json for JSON lines; any other "
                    "extension is refused); default CSV on stdout.")
-def export(out, payer, rule, npi, submitter, file_name, claim, min_age, everything, as_of,
+def export(out, ledger, payer, rule, npi, submitter, file_name, claim, min_age, everything, as_of,
            output) -> None:
     """The queue (filtered as `list`) as CSV or JSON lines, for a spreadsheet or a ticket
     system."""
@@ -299,7 +350,7 @@ def export(out, payer, rule, npi, submitter, file_name, claim, min_age, everythi
                  "(or .json) for JSON lines")
         sys.exit(EXIT_TROUBLE)
     filters = _filters(payer, rule, npi, submitter, file_name, claim, min_age, everything)
-    found = entries(_connect(out), filters, as_of=_as_of(as_of))
+    found = entries(_connect(_target(out, ledger)), filters, as_of=_as_of(as_of))
     as_json = suffix in (".json", ".jsonl")
     with output_stream(output) as stream:
         if as_json:

@@ -260,8 +260,14 @@ class HistoryStore:
         except sqlite3.Error:  # a store of its own: no file names
             named = None
         if named is not None:
-            name = named[0].decode("utf-8", "backslashreplace") if isinstance(named[0], bytes) \
-                else named[0]
+            name = named[0]
+            if isinstance(name, str) and name.startswith("\ufffe:"):  # names.to_text_db's
+                try:
+                    name = bytes.fromhex(name[2:])
+                except ValueError:
+                    pass
+            if isinstance(name, bytes):  # not UTF-8: stored as its bytes (names.to_db)
+                name = name.decode("utf-8", "backslashreplace")
         return {"sha256": sha256, "night": (added or "")[:10], "name": name, "run_id": run_id}
 
     # -- one input file -------------------------------------------------------------

@@ -13,14 +13,16 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 from ..batch.executors import LocalPool, WorkerLost, _die_with_parent
+from .keys import install_all, installed
 from .work import CheckSettings, Unit, check_unit
 
 _settings: CheckSettings | None = None
 
 
-def _init(settings: CheckSettings, parent: int) -> None:
+def _init(settings: CheckSettings, parent: int, keys: dict) -> None:
     global _settings
     _die_with_parent(parent)
+    install_all(keys)  # the history key, once per process (not in every unit)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the driver stops the run
     _settings = settings
 
@@ -49,7 +51,8 @@ class LocalUnits(LocalPool):
         methods = multiprocessing.get_all_start_methods()
         context = multiprocessing.get_context("fork" if "fork" in methods else None)
         self._pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context,
-                                         initializer=_init, initargs=(settings, os.getpid()))
+                                         initializer=_init,
+                                         initargs=(settings, os.getpid(), installed()))
         for future in [self._pool.submit(os.getpid) for _ in range(jobs)]:
             future.result()  # start them all now (a pool forks as work arrives)
 

@@ -1,7 +1,8 @@
 """The work queue: every claim a batch run held, until it is resolved.
 
-Kept in the batch ledger's database (``OUTDIR/ledger.sqlite3``, tables
-``queue_*``, created by :func:`ensure_schema` when the ledger opens).  A held
+Kept in the batch ledger's database (``OUTDIR/ledger.sqlite3``, or the shared
+ledger of ``--ledger postgresql://...``; tables ``queue_*``, created by
+:func:`ensure_schema` when the ledger opens).  A held
 claim (an error finding) enters the queue with its payer, billing NPI,
 submitter, charge, rules, and the file and night it came in.  It leaves when
 
@@ -76,7 +77,10 @@ CREATE TABLE IF NOT EXISTS queue_inputs (  -- ledger inputs whose claims the que
 
 
 def ensure_schema(db: sqlite3.Connection) -> None:
-    db.executescript(SCHEMA)
+    """The queue's tables, added when missing, statement by statement (in the caller's
+    transaction, if any: sqlite3's executescript would commit it)."""
+    for statement in SCHEMA.split(";"):
+        db.execute(statement)
 
 
 def has_queue(db: sqlite3.Connection) -> bool:
