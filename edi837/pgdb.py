@@ -163,7 +163,7 @@ class PgConnection:
         self.row_factory = None  # as sqlite3's: rows of execute() made by it
         self._present: set[str] = set()  # tables known to exist
         self._wrote = False  # this transaction changed something
-        self._generation = None  # the last generation seen (or made) by this connection
+        self._generation: int | None = None  # the last generation seen (or made) by this connection
         self._version = 0  # PRAGMA data_version: other processes' commits seen
         self._meta = False
         schema = self._run("SELECT current_schema()").fetchone()[0]

@@ -113,6 +113,16 @@ def s3_server(tmp_path_factory):
     yield from running_s3_server(tmp_path_factory)
 
 
+@pytest.fixture(scope="session")
+def dask_cluster(tmp_path_factory):
+    """A real Dask scheduler with two workers in folders of their own for the session
+    (EDI837_TEST_DASK's, as CI starts it, else one of the tests' own): its address
+    (tests/dask_support.py)."""
+    from dask_support import session_cluster
+
+    yield from session_cluster(tmp_path_factory)
+
+
 @pytest.fixture
 def bucket(s3_server):
     """A new empty bucket on that server: (its name, an s3fs filesystem)."""

@@ -111,9 +111,9 @@ def own_cluster(folder: Path, **options):
         cluster.stop()
 
 
-@pytest.fixture(scope="session")
-def dask_cluster(tmp_path_factory):
-    """The address of a real scheduler with two workers in folders of their own."""
+def session_cluster(tmp_path_factory):
+    """The address of a real scheduler with two workers in folders of their own, until
+    the generator is closed (the ``dask_cluster`` fixture of tests/conftest.py)."""
     pytest.importorskip("distributed")
     given = os.environ.get("EDI837_TEST_DASK")
     if given:

@@ -35,7 +35,7 @@ from batch_support import (  # noqa: E402
     options,
     summaries,
 )
-from dask_support import dask_cluster, own_cluster  # noqa: E402, F401
+from dask_support import own_cluster  # noqa: E402
 
 from edi837.batch import run_batch  # noqa: E402
 from edi837.cli import main  # noqa: E402
@@ -134,7 +134,7 @@ def findings(report: dict) -> list:
 
 
 # -- the history key -------------------------------------------------------------------------
-def test_no_task_holds_the_history_key(tmp_path, dask_cluster, monkeypatch):  # noqa: F811
+def test_no_task_holds_the_history_key(tmp_path, dask_cluster, monkeypatch):
     """check and batch on a real cluster: every task's pickled arguments are free of
     the key's bytes, and the results are those of one process (the key did reach
     the workers: the history's findings need it)."""

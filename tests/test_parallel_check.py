@@ -90,7 +90,8 @@ def in_pieces(paths, config=None, piece_size=1, tmp_path=None):
     """The report with files cut everywhere; also how many units each file became."""
     engine = Engine(_table(), config or Config())
     stage = engine.history
-    executor = SerialUnits(CheckSettings((), engine.config, install(stage.keys.key), stage.persistent))
+    executor = SerialUnits(CheckSettings((), engine.config, install(stage.keys.key),
+                                         stage.persistent))
     try:
         report = ParallelCheck(engine, executor, piece_size=piece_size,
                                work_dir=str(tmp_path) if tmp_path else None).run(
@@ -258,7 +259,8 @@ def test_a_file_changed_after_the_driver_read_it_is_checked_whole(tmp_path, monk
 def test_small_files_are_not_split(tmp_path):
     path = generated(tmp_path, claims_per_st=20)
     engine = Engine(_table(), Config())
-    executor = SerialUnits(CheckSettings((), engine.config, install(engine.history.keys.key), False))
+    executor = SerialUnits(CheckSettings((), engine.config, install(engine.history.keys.key),
+                                         False))
     ParallelCheck(engine, executor).run([str(path)])
     engine.close()
     assert [u.piece for u in executor.units] == [None]
@@ -412,7 +414,8 @@ def test_workers_in_another_folder_read_relative_inputs(tmp_path, monkeypatch):
 
     engine = Engine(_table(), Config())
     stage = engine.history
-    executor = Elsewhere(CheckSettings((), engine.config, install(stage.keys.key), stage.persistent))
+    executor = Elsewhere(CheckSettings((), engine.config, install(stage.keys.key),
+                                       stage.persistent))
     try:
         report = ParallelCheck(engine, executor, piece_size=1, work_dir=".").run(["gen.edi"])
     finally:

@@ -16,7 +16,6 @@ from click.testing import CliRunner
 distributed = pytest.importorskip("distributed")
 
 from batch_support import DEFECT, HOUR, drop, edi, generated, options  # noqa: E402
-from dask_support import dask_cluster  # noqa: E402, F401
 
 from edi837.batch import run_batch  # noqa: E402
 from edi837.batch.ledger import WORK_DIR  # noqa: E402
@@ -237,7 +236,7 @@ def test_batch_dask_driver_killed_mid_run_is_repaired_by_the_next_start(tmp_path
 
 # -- relative paths: a cluster's workers run in another folder ---------------------------------
 @pytest.fixture
-def elsewhere_cluster(tmp_path, monkeypatch, dask_cluster):  # noqa: F811
+def elsewhere_cluster(tmp_path, monkeypatch, dask_cluster):
     """A real scheduler whose `dask worker` processes run in empty folders of their
     own (as on a cluster's machines: dask_support), the command in ``tmp_path``."""
     monkeypatch.chdir(tmp_path)

@@ -116,7 +116,7 @@ def register_key(client, key_id: str) -> None:
 
     try:
         client.register_plugin(HistoryKey(key_for(key_id)))
-    except Exception as exc:  # noqa: BLE001 - the scheduler or a worker refused it
+    except Exception as exc:  # the scheduler or a worker refused it
         raise ClusterError(f"cannot give the Dask workers the patient history's key: "
                            f"{type(exc).__name__}: {exc}") from None
 

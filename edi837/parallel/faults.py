@@ -80,7 +80,7 @@ class Guard:
             futures = [task[0] for task in self._tasks.values()]
             try:  # done now (cancelled): the driver stops waiting for them
                 self.client.cancel(futures, force=True, reason="edi837-cluster-lost")
-            except Exception:  # noqa: BLE001 - a closed client refuses even this
+            except Exception:  # a closed client refuses even this
                 for future in futures:
                     future._state.cancel(reason="edi837-cluster-lost")
             self._tasks.clear()
@@ -97,7 +97,7 @@ class Guard:
         self._raise_if_lost()
         try:
             future = self.client.submit(function, *args, pure=False)
-        except Exception as exc:  # noqa: BLE001 - whatever the client says: it cannot send
+        except Exception as exc:  # whatever the client says: it cannot send
             raise self.lose(f"cannot send a task: {type(exc).__name__}: {exc}") from None
         self._tasks[future.key] = (future, function, args, name)
         return future
@@ -117,7 +117,7 @@ class Guard:
                     self._look()
                 except ClusterLost:
                     return
-            except Exception as exc:  # noqa: BLE001 - waiting fails only when the cluster does
+            except Exception as exc:  # waiting fails only when the cluster does
                 self.lose(_why(exc))
 
     def _look(self) -> None:
@@ -126,7 +126,7 @@ class Guard:
             workers = len(self.client.nthreads(callback_timeout=ANSWER))
         except TimeoutError:
             raise self.lose(f"the scheduler did not answer for {ANSWER:g} s") from None
-        except Exception as exc:  # noqa: BLE001 - no answer: lost
+        except Exception as exc:  # no answer: lost
             raise self.lose(_why(exc)) from None
         if workers:
             self._alone_since = None
@@ -178,7 +178,7 @@ class Guard:
         try:
             workers = self.client.scheduler_info()["workers"].values()
             limits = [w.get("memory_limit") or 0 for w in workers]
-        except Exception:  # noqa: BLE001 - no answer: no limit known
+        except Exception:  # no answer: no limit known
             return None
         limits = [limit for limit in limits if limit > 0]
         return min(limits) if limits else None

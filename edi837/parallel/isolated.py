@@ -38,7 +38,7 @@ def run(function, args: tuple, *, memory_limit: int | None) -> object:
     if done.returncode == 0:
         try:
             outcome, value = pickle.loads(done.stdout)
-        except Exception:  # noqa: BLE001 - a child that died while writing
+        except Exception:  # a child that died while writing
             outcome, value = None, None
         if outcome == "ok":
             return value
@@ -78,7 +78,7 @@ def main() -> None:
         outcome = ("ok", function(*args))
     except MemoryError:
         os._exit(OUT_OF_MEMORY)
-    except Exception as exc:  # noqa: BLE001 - the driver raises it as a task's exception
+    except Exception as exc:  # the driver raises it as a task's exception
         outcome = ("raised", exc)
     pickle.dump(outcome, out)
     out.close()
