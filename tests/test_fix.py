@@ -60,7 +60,7 @@ def segments_of(data: bytes) -> list[bytes]:
 def changed_segments(before: bytes, after: bytes) -> list[tuple[bytes, bytes]]:
     old, new = segments_of(before), segments_of(after)
     assert len(old) == len(new)
-    return [(a, b) for a, b in zip(old, new) if a != b]
+    return [(a, b) for a, b in zip(old, new, strict=True) if a != b]
 
 
 def sha256(path: Path) -> str:
@@ -636,7 +636,8 @@ def test_jz_goes_into_an_empty_modifier_slot_between_others(tmp_path, fix):
 
 def test_pointer_goes_into_an_empty_sv107_slot(tmp_path, fix):
     text = wrap_claims(CLEAN.replace("HI*ABK:G35A", "HI*ABK:Z79899*ABF:G35A")
-                       .replace("UN*600***1~", "UN*600***1::1~").replace("UN*600***1\n", "UN*600***1::1\n"))
+                       .replace("UN*600***1~", "UN*600***1::1~")
+                       .replace("UN*600***1\n", "UN*600***1::1\n"))
     result = fix(write(tmp_path / "ptr.edi", text), tmp_path / "out")
     assert [c.rule for c in result.changes] == ["DX003"]
     assert "*UN*600***1:2:1" in (tmp_path / "out" / "ptr.edi").read_text()
@@ -656,3 +657,24 @@ def test_two_inputs_with_one_stem_never_share_split_files(tmp_path):
     assert "claims.x12: skipped" in result.stderr and "claims.accepted.edi" in result.stderr
     accepted = (tmp_path / "out" / "claims.accepted.edi").read_text()
     assert "CLM*C1*" in accepted and "CLM*C9*" not in accepted
+
+
+# -- a JW/JZ in lower case (trial, item 2) ---------------------------------------------------
+
+@pytest.mark.parametrize("written, upper", [("jz", "JZ"), ("Jz", "JZ")])
+def test_a_lower_case_jz_is_said_to_be_lower_case_and_fixed_by_upper_casing(
+        tmp_path, fix, table, written, upper):
+    source = write(tmp_path / "in.edi", wrap_claims(CLEAN).replace(
+        "SV1*HC:J2350:JZ*", f"SV1*HC:J2350:{written}*"))
+    mod001 = [f for f in findings_of(source, table) if f.rule == "MOD001"]
+    assert len(mod001) == 1 and f"'{written}' is in lower case: write {upper}" in \
+        mod001[0].message and "neither" not in mod001[0].message
+    result = fix(source, tmp_path / "out")
+    output = Path(result.output)
+    assert changed_segments(source.read_bytes(), output.read_bytes()) == [
+        (f"SV1*HC:J2350:{written}*9000*UN*600***1".encode(), b"SV1*HC:J2350:JZ*9000*UN*600***1")]
+    assert "MOD001" not in {f.rule for f in findings_of(output, table)}
+    assert pyx12_verdict(output) == (True, "")
+    # the clean line (JZ) passes
+    assert "MOD001" not in {f.rule for f in findings_of(write(tmp_path / "ok.edi",
+                                                               wrap_claims(CLEAN)), table)}
