@@ -10,6 +10,7 @@ from .units import CRASH_RULE, _Error, _Unit, _UnitResult
 
 # -- results ----------------------------------------------------------------------
 _LEVEL_RULE = {"H": "IGH", "S": "IGS", "E": "IGE"}
+TRAILER_MISSING = "3"  # AK905 (716): functional group trailer missing
 
 
 def _finding(prep: _Prepared, error: _Error) -> Finding:
@@ -80,7 +81,7 @@ def _assemble_999(results: list[_UnitResult], units: list[_Unit]) -> str | None:
     taken from the unit that validated it, and AK9 and SE01 recounted."""
     skeleton = results[0]
     blocks: list[list[str] | None] = []  # one per transaction set, in file order
-    for unit, unit_result in zip(units[1:], results[1:]):
+    for unit, unit_result in zip(units[1:], results[1:], strict=False):
         if not unit_result.ack:  # pyx12 crashed on the unit
             blocks.extend([None] * unit.sets)
             continue
@@ -120,12 +121,21 @@ def _assemble_999(results: list[_UnitResult], units: list[_Unit]) -> str | None:
 
 
 def _recount_ak9(line: str, out: list[str]) -> str:
+    """The group's AK9 for the AK2s written: AK903 (data element 123, number of received
+    transaction sets) counts them, and AK904 (2, accepted) their accepting IK5s.  AK902
+    (97, number of transaction sets included) is the group's GE01 as pyx12 read it; with
+    no GE (AK905 3, functional group trailer missing: a truncated file) there is no GE01,
+    and pyx12's 0 would deny the AK2s present, so it is the sets received."""
     fields = line.rstrip("~").split("*")
+    fields += [""] * (5 - len(fields))
     start = max(k for k, seg in enumerate(out) if seg.startswith("ST*"))
     ik5 = [seg.rstrip("~").split("*")[1] for seg in out[start:] if seg.startswith("IK5")]
     accepted = sum(code in ("A", "E") for code in ik5)
-    received = int(fields[3]) if len(fields) > 3 and is_digits(fields[3]) else len(ik5)
-    group_errors = fields[5:]
+    received = sum(seg.startswith("AK2") for seg in out[start:])
+    group_errors = [code for code in fields[5:] if code]
+    if TRAILER_MISSING in group_errors or not is_digits(fields[2]):
+        fields[2] = str(received)
+    fields[3] = str(received)
     if group_errors or accepted == 0 and received:
         code = "R"
     elif accepted < received:
