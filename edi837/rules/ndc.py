@@ -382,8 +382,8 @@ def ndc_quantity_matches_units(ctx):
     drug_id = ctx.line.drug
     units = ctx.line.units_value
     quantity = drug_id.quantity_value if drug_id else None
-    if drug_id is None or units is None or quantity is None or quantity <= 0:
-        return
+    if drug_id is None or units is None or units <= 0 or quantity is None or quantity <= 0:
+        return  # units that are no number (EDI007) or not above zero (UNT003): theirs
     ndc = _ndc11(drug_id)
     if ndc is None:
         return
