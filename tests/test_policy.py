@@ -527,3 +527,41 @@ def test_extract_lists_noc_and_biosimilar_lines(tmp_path):
         assert result.exit_code == 0, result.output
         rows = [json.loads(text) for text in result.output.splitlines()]
         assert [(r["claim_id"], r["hcpcs"]) for r in rows] == [("C1", "C9399"), ("C2", "Q5133")]
+
+
+# -- NDC on a JW line: unconfirmed, a warning (trial item 7) ---------------------------------
+
+def jw_pair(jw_ndc, administered_ndc=OCREVUS_NDC):
+    """450 units given (15 mL) and 150 discarded (JW) on the same date."""
+    given = line("J2350", 450, ndc=administered_ndc)
+    waste = line("J2350:JW", 150, ndc=jw_ndc, number=2)
+    return claim("837P:11", given, waste)
+
+
+def ndc001_by_line(found):
+    return sorted((f.line_number, f.severity) for f in found if f.rule == "NDC001")
+
+
+def test_a_medicaid_jw_line_without_ndc_is_a_warning_as_its_requirement_is_unconfirmed(
+        tmp_path):
+    book = shipped_policies()
+    assert book.jw_line_ndc.severity == "warning"
+    assert book.jw_line_ndc.confidence == "unconfirmed" and "§1.4" in book.jw_line_ndc.source
+    found = findings(tmp_path, jw_pair(jw_ndc=None), "837P", filing="MC")
+    assert ndc001_by_line(found) == [(2, "warning")]
+    assert "JW line as well as on the administered line is unconfirmed" in \
+        next(f.message for f in found if f.rule == "NDC001")
+    assert ndc001_by_line(findings(tmp_path, jw_pair(jw_ndc=OCREVUS_NDC), "837P",
+                                   filing="MC")) == []
+    # the administered line without its NDC is still the error Medicaid's rule makes it
+    both = findings(tmp_path, jw_pair(jw_ndc=None, administered_ndc=None), "837P", filing="MC")
+    assert ndc001_by_line(both) == [(1, "error"), (2, "warning")]
+
+
+def test_a_profile_that_requires_the_ndc_holds_a_jw_line_without_one(tmp_path):
+    """The user's profile is the user's word for the payer: not capped."""
+    config = parse_config({"profiles": [{"name": "state", "payer_ids": ["STATE01"],
+                                         "ndc_required": "j-codes"}]})
+    found = findings(tmp_path, jw_pair(jw_ndc=None), "837P", config, filing="MC",
+                     payer_id="STATE01")
+    assert ndc001_by_line(found) == [(2, "error")]
