@@ -22,9 +22,9 @@ def missing_ndc(ctx):
 
     What it does: flags a drug line with no 2410 LIN segment.  Severity by the
     claim's payer policy (`edi837 policy`): an error where the payer requires
-    the NDC (Medicaid: every physician-administered drug, table drugs and
-    J-codes; Medicare: the not-otherwise-classified codes J3490, J3590, J9999,
-    C9399 only), a warning on drugs of the drug table where payers vary
+    the NDC (Medicaid: every physician-administered drug, table drugs,
+    J-codes, C9399 and biosimilar Q-codes; Medicare: the not-otherwise-classified
+    codes J3490, J3590, J9999, C9399 only), a warning on drugs of the drug table where payers vary
     (commercial, Medicare Advantage, other), nothing where it is not required
     (Medicare, a named HCPCS such as J2350).  `ndc_required` in a payer
     profile says what that payer requires ("table", "j-codes" or false).  On a
