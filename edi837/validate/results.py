@@ -40,26 +40,10 @@ def _finish(prep: _Prepared, results: list[_UnitResult], reader_findings: bool
         findings.extend(prep.findings)
     for unit_result in results:
         findings.extend(_finding(prep, error) for error in unit_result.errors)
-    crashes = [r for r in results if r.crash]
-    if crashes:
-        first = crashes[0]
-        near = f" near segment {first.crash_index}" if first.crash_index else ""
-        more = f" ({len(crashes)} of {len(results)} work units)" if len(crashes) > 1 else ""
-        findings.append(Finding(
-            CRASH_RULE, ERROR, f"pyx12 could not validate {prep.path}{near}{more}: "
-            f"{first.crash}", prep.path, value=first.crash))
+    findings.extend(_crash_findings(prep, results))
     unreadable = prep.unreadable
     if prep.units:  # the file was read: what check's reader says of it and its claims
-        errors, facts = read_claims(prep.path, {f.claim_first for f in findings
-                                                if f.claim_first is not None})
-        for finding in findings:
-            claim = facts.get(finding.claim_first)
-            if claim is not None:
-                claim.fill(finding)
-        if errors and not unreadable:  # (a segment reader error is already a finding)
-            unreadable = True
-            if reader_findings:
-                findings.extend(errors)
+        unreadable = _claims_read(prep, findings, reader_findings) or unreadable
     findings.sort(key=Finding.sort_key)
     if unreadable:
         result.status = "unreadable"
@@ -76,11 +60,39 @@ def _finish(prep: _Prepared, results: list[_UnitResult], reader_findings: bool
     return result, ack
 
 
-def _assemble_999(results: list[_UnitResult], units: list[_Unit]) -> str | None:
-    """The file's 999: the skeleton's, with each transaction set's AK2..IK5
-    taken from the unit that validated it, and AK9 and SE01 recounted."""
-    skeleton = results[0]
-    blocks: list[list[str] | None] = []  # one per transaction set, in file order
+def _claims_read(prep: _Prepared, findings: list[Finding], reader_findings: bool) -> bool:
+    """Fill the findings' claim facts from check's reader; True when that reader could
+    not read the file (its errors join the findings with ``reader_findings``, unless a
+    segment reader error is a finding already)."""
+    errors, facts = read_claims(prep.path, {f.claim_first for f in findings
+                                            if f.claim_first is not None})
+    for finding in findings:
+        claim = facts.get(finding.claim_first)
+        if claim is not None:
+            claim.fill(finding)
+    if not errors or prep.unreadable:
+        return False
+    if reader_findings:
+        findings.extend(errors)
+    return True
+
+
+def _crash_findings(prep: _Prepared, results: list[_UnitResult]) -> list[Finding]:
+    """One finding for the work units pyx12 crashed on, if any."""
+    crashes = [r for r in results if r.crash]
+    if not crashes:
+        return []
+    first = crashes[0]
+    near = f" near segment {first.crash_index}" if first.crash_index else ""
+    more = f" ({len(crashes)} of {len(results)} work units)" if len(crashes) > 1 else ""
+    return [Finding(CRASH_RULE, ERROR, f"pyx12 could not validate {prep.path}{near}{more}: "
+                    f"{first.crash}", prep.path, value=first.crash)]
+
+
+def _set_blocks(results: list[_UnitResult], units: list[_Unit]) -> list[list[str] | None]:
+    """Each transaction set's AK2..IK5 from the unit that validated it, in file order
+    (None for the sets of a unit pyx12 crashed on)."""
+    blocks: list[list[str] | None] = []
     for unit, unit_result in zip(units[1:], results[1:], strict=False):
         if not unit_result.ack:  # pyx12 crashed on the unit
             blocks.extend([None] * unit.sets)
@@ -89,6 +101,14 @@ def _assemble_999(results: list[_UnitResult], units: list[_Unit]) -> str | None:
             if line.startswith("AK2"):
                 blocks.append([])
             blocks[-1].append(line)
+    return blocks
+
+
+def _assemble_999(results: list[_UnitResult], units: list[_Unit]) -> str | None:
+    """The file's 999: the skeleton's, with each transaction set's AK2..IK5
+    taken from the unit that validated it, and AK9 and SE01 recounted."""
+    skeleton = results[0]
+    blocks = _set_blocks(results, units)
     if not any(line.startswith("ST*999") for line in skeleton.ack):
         return None  # no 5010 group to acknowledge (pyx12 writes 997s for 4010)
     if not skeleton.ack[-1].startswith("IEA") or \
