@@ -10,7 +10,7 @@ import json
 from typing import Callable, Iterable, Iterator, TextIO
 
 from .model import Claim, ServiceLine
-from .policy.drug_lines import is_drug_code
+from .drug_codes import is_drug_code
 from .safetext import CsvRows
 from .x12.reader import display
 

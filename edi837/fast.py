@@ -58,7 +58,7 @@ from __future__ import annotations
 import re
 from typing import Collection, Iterator
 
-from .policy.drug_lines import drug_code_patterns
+from .drug_codes import drug_code_patterns
 from .x12.reader import Batch, Block, Delimiters
 
 # A unit (an HL and what follows it up to the next HL) may be carried from one

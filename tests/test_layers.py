@@ -25,7 +25,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "edi837"
 
 # Lowest first.  A new module or package must be placed here (the test says so).
 LAYERS = (
-    ("base", {"edi837", "model", "ndc", "files", "formats", "tomlfile", "locations",
+    ("base", {"edi837", "model", "ndc", "files", "formats", "tomlfile", "locations", "drug_codes",
               "dbfiles", "pgdb", "progress"}),
     ("x12", {"x12"}),
     ("findings", {"findings", "safetext", "store", "checklist", "results"}),

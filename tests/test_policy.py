@@ -506,7 +506,7 @@ def test_codes_outside_the_drug_line_patterns_are_no_drug_lines(tmp_path, hcpcs)
 
 
 def test_every_code_an_ndc_requirement_names_is_a_drug_line():
-    from edi837.policy.drug_lines import drug_code_patterns, is_drug_code
+    from edi837.drug_codes import drug_code_patterns, is_drug_code
 
     named = {code for policy in shipped_policies().policies.values() for r in policy.ndc
              if not isinstance(r.drugs, str) for code in r.drugs}

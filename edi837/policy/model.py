@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from .drug_lines import is_drug_code
+from ..drug_codes import is_drug_code
 
 ERROR, WARNING, NONE = "error", "warning", "none"
 PAYER_CLASSES = ("medicare-ffs", "medicare-advantage", "medicaid", "commercial", "other")

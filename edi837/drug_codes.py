@@ -62,11 +62,15 @@ def _regex(pattern: str, one: str, rest: str) -> str:
 
 @cache
 def drug_code_patterns() -> DrugCodePatterns:
-    """The shipped patterns (policies.toml), read once per process."""
-    from .book import shipped_data
+    """The shipped patterns (policy/policies.toml, read as a data file: the reader sits
+    below the policy package and does not import it), read once per process."""
+    import tomllib
+    from pathlib import Path
 
+    data = tomllib.loads((Path(__file__).parent / "policy" / "policies.toml").read_text(
+        encoding="utf-8"))
     patterns: list[str] = []
-    for entry in shipped_data().get("drug_lines", []):
+    for entry in data.get("drug_lines", []):
         patterns += [code for code in entry["codes"] if code not in patterns]
     return DrugCodePatterns(tuple(patterns))
 
