@@ -53,9 +53,9 @@ def check_parallel_options(jobs: int, dask: str | None, insecure: bool) -> None:
 
 def run_parallel(engine, inputs, **options):
     """The report of `check --jobs/--dask`; a cluster or worker problem: exit 2."""
-    from .batch.executors import WorkerLost
     from .parallel.check import check_files
     from .parallel.cluster import ClusterError
+    from .workers import WorkerLost
 
     try:
         return check_files(engine, [str(p) for p in inputs], **options)

@@ -1,23 +1,32 @@
 """`batch --dask`: a large inbox file checked as pieces, behind the batch's Job.
 
 The batch driver hands the executor a :class:`~edi837.batch.run.Job` (step 1:
-check the file, leave its findings and claim records in the job's work
-folder) and takes back a dict of facts.  For a large file the Dask executor
-does that step as pieces: it reads the file once in the driver (envelope
-findings, hash, cuts: :func:`.scan.read_and_cut`), sends each piece as a task,
-and when all are back writes the work folder exactly as the worker's step 1
-would (findings in file order, then the claim records, for the driver's
-history stage).  Anything unusual (the hash is not the one taken, a piece
-cannot be used) makes it run the Job whole, as for a small file.
+check the file, hand back its findings and claim records) and takes back a
+dict of facts.  For a large file the Dask executor does that step as pieces:
+it reads the file once in the driver (envelope findings, hash, cuts:
+:func:`.scan.read_and_cut`), sends each piece as a task, and when all are
+back makes the work folder's files exactly as the worker's step 1 would
+(findings in file order, then the claim records, for the driver's history
+stage), as bytes in the outcome's ``handover`` (edi837.batch.remote writes
+them).  Anything unusual (the hash is not the one taken, a piece cannot be
+used) makes it run the Job whole, as for a small file.  Nothing here imports
+edi837.batch (which imports this package): a job is anything with ``path``,
+``sha256``, ``out_dir`` and ``work_dir``.
 """
 from __future__ import annotations
 
-import os
 import shutil
 from itertools import chain
-from pathlib import Path
 
-from ..history.handover import dump, finding_tuple, read_findings, read_records, record_tuple
+from ..history.handover import (
+    FINDINGS,
+    RECORDS,
+    dumps,
+    finding_tuple,
+    findings_of_bytes,
+    record_tuple,
+    records_of_bytes,
+)
 from .scan import Read, read_and_cut, worth_splitting
 from .work import CheckSettings, Unit
 
@@ -49,14 +58,12 @@ def split_job(job, submit, piece_size: int) -> SplitJob | None:
     it is checked whole instead (small, not cut, not the content taken)."""
     if not worth_splitting(job.path, piece_size):
         return None
-    work = Path(job.work_dir)
-    for leftover in (Path(job.out_dir), work):  # only complete runs of a step count
+    for leftover in (job.out_dir, job.work_dir):  # only complete runs of a step count
         shutil.rmtree(leftover, ignore_errors=True)
-    os.makedirs(work)
     units = []
 
     def on_piece(piece) -> None:
-        unit = Unit(job.path, str(work / f"piece-{piece.number}"), piece)
+        unit = Unit(job.path, piece)
         units.append((unit, submit(unit)))
 
     try:
@@ -66,36 +73,36 @@ def split_job(job, submit, piece_size: int) -> SplitJob | None:
     if read is None or read.result.sha256 != job.sha256:
         for _, future in units:
             future.cancel()
-        shutil.rmtree(work, ignore_errors=True)
         return None
     return SplitJob(job, read, units)
 
 
 def finish(split: SplitJob, results, reader_findings) -> dict | None:
-    """The job's facts, its work folder written from its pieces (``results``: their
-    facts, in order); None when a piece cannot be used (then the job runs whole).
-    ``reader_findings`` applies the configuration to the envelope findings."""
-    from ..batch.run import FINDINGS, RECORDS
-
+    """The job's facts, its work folder's files made from its pieces' (``results``:
+    their facts, in order) in ``handover``; None when a piece cannot be used (then
+    the job runs whole).  ``reader_findings`` applies the configuration to the
+    envelope findings."""
     if not all(facts.get("sha256") for facts in results):
-        shutil.rmtree(split.job.work_dir, ignore_errors=True)
         return None
-    work = Path(split.job.work_dir)
-    units = [unit for unit, _ in split.units]
     envelope = reader_findings(split.read.envelope)
-    count = dump(chain(*(read_findings(u.work + ".findings") for u in units), envelope),
-                 work / FINDINGS, finding_tuple)
-    dump(chain(*(read_records(u.work + ".records") for u in units)), work / RECORDS,
-         record_tuple)
-    for unit in units:
-        for suffix in (".findings", ".records"):
-            os.unlink(unit.work + suffix)
+    counted = [0]
+
+    def counting(finding):
+        counted[0] += 1
+        return finding_tuple(finding)
+
+    handover = {
+        FINDINGS: dumps(chain(*(findings_of_bytes(f["findings"]) for f in results), envelope),
+                        counting),
+        RECORDS: dumps(chain(*(records_of_bytes(f["records"]) for f in results)), record_tuple)}
+    count = counted[0]
     result = split.read.result
     submitters = dict(result.submitters)
     for facts in results:  # each piece read the heads of its sets (1000A)
         submitters.update(facts.get("submitters") or {})
     status = "unreadable" if split.read.unreadable else "findings" if count else "ok"
-    return {"checked": {"path": result.path, "status": status,
+    return {"handover": handover,
+            "checked": {"path": result.path, "status": status,
                         "transactions": result.transactions,
                         "claims": sum(facts["claims"] for facts in results),
                         "drug_lines": sum(facts["drug_lines"] for facts in results),

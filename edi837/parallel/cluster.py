@@ -1,9 +1,11 @@
 """Dask: files and pieces as tasks on a cluster (`check --dask`, `batch --dask`).
 
-The driver stays the only writer (ledger, history, moves, the report's
-merge); a task gets plain arguments, reads its input at the path the driver
-gave (a path every worker shares with the driver), writes its handover files
-beside it, and returns a plain dict, so it can run on any worker and again.
+The driver stays the only writer (ledger, history, moves, every report); a
+task gets plain arguments, reads its input at the location the driver gave
+(an absolute path on every host, or a URL), writes nothing the driver reads,
+and returns a plain dict (findings, claim records and outputs as bytes), so
+it can run on any worker, in any folder, and again.  A worker that cannot
+read an input is a cluster problem: exit 2, naming the file and the worker.
 
 * ``local`` / ``local:N``: a LocalCluster of N worker processes (default: the
   CPU count), one thread each.
@@ -23,16 +25,16 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
-from dataclasses import replace
 from urllib.parse import urlsplit
+
+from ..workers import ClusterError
+
+__all__ = ["ClusterError", "DaskExecutor", "DaskUnits", "check_address", "connect",
+           "require_dask"]
 
 INSTALL_HINT = "--dask needs Dask: pip install 'edi837[dask]'"
 KILLED = ("edi837's worker died twice while checking this file (killed, out of memory, or "
           "a crash in edi837: please report it); the file was not checked")
-
-
-class ClusterError(Exception):
-    """A --dask address that cannot or must not be used (exit status 2)."""
 
 
 def require_dask():
@@ -112,6 +114,8 @@ def _killed(exc: BaseException) -> bool:
 class DaskUnits:
     """`check` units as Dask tasks: the members of LocalUnits."""
 
+    remote = True  # workers read and cut large files; one that cannot read: ClusterError
+
     def __init__(self, client, settings) -> None:
         self.client = client
         self.settings = settings
@@ -140,41 +144,13 @@ class DaskUnits:
 
 
 # -- batch -------------------------------------------------------------------------------
-_batch_worker: list = [None, None]  # [settings, Worker] of this worker process
-
-
-def _here(job):
-    """The job with the file's identity as this machine sees it, when only the device
-    and inode differ (a shared path): the SHA-256 check after reading decides."""
-    from ..batch.inbox import identity
-    from ..batch.run import ReportJob
-
-    inner = job.job if isinstance(job, ReportJob) else job
-    try:
-        seen = identity(os.lstat(inner.path))
-    except OSError:
-        return job
-    if seen[2:] != tuple(inner.identity)[2:]:
-        return job
-    inner = replace(inner, identity=seen)
-    return replace(job, job=inner) if isinstance(job, ReportJob) else inner
-
-
-def run_batch_job(settings, job) -> dict:
-    """A batch job (check, or reports) on a Dask worker."""
-    from ..batch.run import Worker
-
-    if _batch_worker[0] is None or _batch_worker[0] != settings:
-        _batch_worker[:] = [settings, Worker(settings)]
-    return _batch_worker[1].run(_here(job))
-
-
 class DaskExecutor:
     """`batch --dask`: the batch Executor protocol (edi837.batch.executors) on Dask; a
-    large file's check is sent as pieces (edi837.parallel.batch_pieces).  Inbox and
-    OUTDIR must be at the same paths on every worker."""
+    large file's check is sent as pieces (edi837.parallel.batch_pieces).  ``task``
+    (settings, job) -> dict runs a job on a worker (edi837.batch.remote.run_remote,
+    which hands the job's files back as bytes: edi837.batch.remote.RemoteJobs)."""
 
-    def __init__(self, settings, client, cluster=None) -> None:
+    def __init__(self, settings, client, cluster=None, *, task) -> None:
         from ..drugs import load_drug_table
         from ..engine import Engine
         from .batch_pieces import check_settings
@@ -182,6 +158,7 @@ class DaskExecutor:
         self.settings = settings
         self.client = client
         self.cluster = cluster
+        self.task = task
         self.slots = max(1, sum(client.nthreads().values()))
         table = load_drug_table(list(settings.drug_tables))
         self.table_version = table.version
@@ -189,12 +166,12 @@ class DaskExecutor:
         self._engine = Engine(table, settings.config)  # the configuration, for envelopes
 
     def submit(self, job):
-        from ..batch.run import Job
         from .batch_pieces import split_job
         from .check import PIECE_SIZE
         from .work import check_unit
 
-        if isinstance(job, Job) and not self.settings.validate:  # validation reads it whole
+        step1 = not hasattr(job, "checked")  # a Job, not a ReportJob
+        if step1 and not self.settings.validate:  # validation reads it whole
             split = split_job(job, lambda unit: self.client.submit(
                 check_unit, self._pieces, unit, pure=False), PIECE_SIZE)
             if split is not None:
@@ -202,7 +179,7 @@ class DaskExecutor:
         return self._whole(job)
 
     def _whole(self, job):
-        return self.client.submit(run_batch_job, self.settings, job, pure=False)
+        return self.client.submit(self.task, self.settings, job, pure=False)
 
     def wait(self, futures) -> None:
         import distributed
