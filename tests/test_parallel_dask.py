@@ -275,11 +275,9 @@ def test_check_dask_with_relative_paths_gives_the_report_of_one_job(
     Path("in").mkdir()
     Path("in/big.edi").write_bytes(generated("837P", claims=200, seed=3))
     Path("in/small.edi").write_bytes((ROOT / "samples/837p-j2350-defects.edi").read_bytes())
-    Path("work").mkdir()
     paths = ["in/big.edi", "in/small.edi"]
     one = check_reports(tmp_path, "one", paths)
-    dask = check_reports(tmp_path, "dask", paths, "--dask", elsewhere_cluster,
-                         "--work-dir", "work")
+    dask = check_reports(tmp_path, "dask", paths, "--dask", elsewhere_cluster)
     assert dask == one  # the reports name the files as given
     assert one[0] == 1 and '"path": "in/big.edi"' in one[1][0]
 

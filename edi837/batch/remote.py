@@ -73,6 +73,7 @@ def run_remote(settings, job) -> dict:
             outcome = worker.report(replace(job, job=local, handover=None))
             if outcome.get("outputs"):
                 outcome["files"] = _files(out)
+            outcome["scratch"] = str(out)  # the driver names its own folder instead
             return outcome
         outcome = worker.check(replace(job, work_dir=str(work), out_dir=str(out)))
         if "checked" in outcome:
@@ -105,14 +106,26 @@ def write_handover(job: Job, files: dict[str, bytes]) -> None:
         _put(work / name, data)
 
 
-def write_outputs(job: Job, files: dict[str, bytes]) -> None:
+def _relocated(name: str, data: bytes, scratch: str, out: str) -> bytes:
+    """An output naming the worker's scratch folder (a fix's change log names its
+    corrected file) names the driver's output folder instead, as if written there."""
+    if not scratch or scratch.encode() not in data:
+        return data
+    if name.endswith(".json"):
+        import json
+
+        return data.replace(json.dumps(scratch)[1:-1].encode(), json.dumps(out)[1:-1].encode())
+    return data.replace(scratch.encode(), out.encode())
+
+
+def write_outputs(job: Job, files: dict[str, bytes], scratch: str = "") -> None:
     """A file's outputs, written by the driver where the worker would have."""
     out = Path(job.out_dir)
     folders = {out}
     for name, data in files.items():
         path = out / name
         durable.makedirs(path.parent)
-        _put(path, data)
+        _put(path, _relocated(name, data, scratch, job.out_dir))
         folders.update(p for p in path.parents if out in p.parents)
     for folder in sorted(folders, key=lambda p: len(p.parts), reverse=True):
         durable.fsync_dir(folder)
@@ -147,8 +160,12 @@ class RemoteJobs:
             raise InputUnreachable(unreachable_message(inner.path if inner else "?", outcome))
         if "handover" in outcome:
             write_handover(job, outcome.pop("handover"))
+        scratch = outcome.pop("scratch", "")
         if "files" in outcome:
-            write_outputs(job.job, outcome.pop("files"))
+            write_outputs(job.job, outcome.pop("files"), scratch)
+        for key in ("problem", "reason"):  # (a fix's message may name its output)
+            if scratch and isinstance(outcome.get(key), str):
+                outcome[key] = outcome[key].replace(scratch, job.job.out_dir)
         return outcome
 
     def close(self) -> None:
