@@ -182,6 +182,77 @@ def measure(paths: list[Path], counts: list[int], repeat: int) -> dict:
             "code": run.code_version()}
 
 
+def breakdown(paths: list[Path]) -> dict:
+    """Where the driver's CPU goes past its start-up, measured in this process: the
+    driver's loop (ParallelCheck) run on results the workers' functions computed
+    beforehand (their CPU not counted), the history stage's calls timed apart, and
+    the JSON report written as `check` writes it."""
+    import io
+    from concurrent.futures import Future
+
+    from edi837.config import Config
+    from edi837.drugs import load_drug_table
+    from edi837.engine import Engine
+    from edi837.history.stage import HistoryStage
+    from edi837.parallel import work
+    from edi837.parallel.check import ParallelCheck
+    from edi837.reports import load_writers
+
+    spent = {"workers": 0.0, "history": 0.0}
+
+    class Replay:
+        """Units computed when submitted, their CPU set apart."""
+
+        remote, slots = True, 4
+
+        def __init__(self, settings) -> None:
+            self.settings = settings
+
+        def submit(self, unit):
+            start = time.process_time()
+            future = Future()
+            future.set_result(work.check_unit(self.settings, unit))
+            spent["workers"] += time.process_time() - start
+            return future
+
+        def wait(self, futures) -> None:
+            return None
+
+        def result(self, future):
+            return future.result()
+
+    def timed(function):
+        def call(*args, **kwargs):
+            start = time.process_time()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                spent["history"] += time.process_time() - start
+        return call
+
+    originals = {name: getattr(HistoryStage, name)
+                 for name in ("add", "apply_file", "begin_file", "end_file")}
+    for name, function in originals.items():
+        setattr(HistoryStage, name, timed(function))
+    try:
+        engine = Engine(load_drug_table([]), Config())
+        stage = engine.history
+        settings = work.CheckSettings((), engine.config, stage.keys.key, stage.persistent)
+        start = time.process_time()
+        report = ParallelCheck(engine, Replay(settings)).run([str(p) for p in paths])
+        loop = time.process_time() - start - spent["workers"]
+        start = time.process_time()
+        load_writers()["json"](report, io.StringIO())
+        writing = time.process_time() - start
+        engine.close()
+    finally:
+        for name, function in originals.items():
+            setattr(HistoryStage, name, function)
+    return {"loop_cpu": loop, "history_cpu": spent["history"],
+            "other_loop_cpu": loop - spent["history"], "report_cpu": writing,
+            "workers_cpu": spent["workers"]}
+
+
 def markdown(report: dict) -> str:
     total = sum(f["mb"] for f in report["files"])
     lines = [f"# check --dask on scheduler and worker processes ({report['code']})", "",
@@ -199,6 +270,17 @@ def markdown(report: dict) -> str:
                      f"{row['cpu']:.1f} | {100 * row['driver_share']:.1f}% | "
                      f"{100 * row['driver_share_after_startup']:.1f}% | "
                      f"{row['workers_cpu']:.1f} | {'yes' if row['same_report'] else 'NO'} |")
+    parts = report.get("breakdown")
+    if parts:
+        one = report["rows"][0]["cpu"]
+        lines += ["", "Where the driver's CPU goes past its start-up (measured in one process, "
+                  "the workers' results replayed; % of the one-process CPU):", "",
+                  "| part | CPU s | share |", "|---|---|---|"]
+        for label, key in (("judging the history (HistoryStage)", "history_cpu"),
+                           ("the rest of the loop: results decoded, findings merged",
+                            "other_loop_cpu"),
+                           ("writing the JSON report", "report_cpu")):
+            lines.append(f"| {label} | {parts[key]:.2f} | {100 * parts[key] / one:.1f}% |")
     machine = report["machine"]
     lines += ["", f"Machine: {machine['nproc']} CPUs ({machine['cpu']}), Python "
               f"{machine['python']}, {machine['platform']}; shared with other work, so the "
@@ -215,6 +297,7 @@ def main() -> None:
     args = parser.parse_args()
     paths = nightly([int(s) for s in args.sizes.split(",")])
     report = measure(paths, [int(n) for n in args.workers.split(",")], args.repeat)
+    report["breakdown"] = breakdown(paths)
     run.RESULTS.mkdir(exist_ok=True)
     (run.RESULTS / "cluster.json").write_text(json.dumps(report, indent=2) + "\n")
     (run.RESULTS / "cluster.md").write_text(markdown(report))

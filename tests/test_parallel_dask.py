@@ -89,7 +89,8 @@ def test_check_dask_gives_the_reports_of_one_job_with_pieces(tmp_path, monkeypat
     monkeypatch.setattr(parallel_check, "PIECE_SIZE", 30_000)
     big = tmp_path / "big.edi"
     big.write_bytes(generated("837P", claims=200, seed=3))
-    paths = [big, ROOT / "samples/837p-j2350-defects.edi", ROOT / "tests/data/malformed/truncated.edi"]
+    paths = [big, ROOT / "samples/837p-j2350-defects.edi",
+             ROOT / "tests/data/malformed/truncated.edi"]
     one = check_reports(tmp_path, "one", paths)
     dask = check_reports(tmp_path, "dask", paths, "--dask", "local:2")
     assert dask == one
