@@ -127,6 +127,7 @@ def make_executor(settings: WorkerSettings, jobs: int) -> Executor:
 
 def dask_executor(settings: WorkerSettings, address: str, insecure: bool) -> Executor:
     """``--dask ADDRESS``: jobs as tasks on a Dask cluster (edi837.parallel.cluster)."""
+    from ..parallel import check
     from ..parallel.cluster import ClusterError, DaskExecutor, connect
     from .options import BatchError
     from .remote import RemoteJobs, run_remote
@@ -135,4 +136,5 @@ def dask_executor(settings: WorkerSettings, address: str, insecure: bool) -> Exe
         client, cluster = connect(address, insecure)
     except ClusterError as exc:
         raise BatchError(str(exc)) from None
-    return RemoteJobs(DaskExecutor(settings, client, cluster, task=run_remote))
+    return RemoteJobs(DaskExecutor(settings, client, cluster, task=run_remote,
+                                   piece_size=check.PIECE_SIZE))

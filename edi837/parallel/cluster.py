@@ -150,7 +150,7 @@ class DaskExecutor:
     (settings, job) -> dict runs a job on a worker (edi837.batch.remote.run_remote,
     which hands the job's files back as bytes: edi837.batch.remote.RemoteJobs)."""
 
-    def __init__(self, settings, client, cluster=None, *, task) -> None:
+    def __init__(self, settings, client, cluster=None, *, task, piece_size: int) -> None:
         from ..drugs import load_drug_table
         from ..engine import Engine
         from .batch_pieces import check_settings
@@ -159,6 +159,7 @@ class DaskExecutor:
         self.client = client
         self.cluster = cluster
         self.task = task
+        self.piece_size = piece_size  # a file of two pieces or more is cut, by a worker
         self.slots = max(1, sum(client.nthreads().values()))
         table = load_drug_table(list(settings.drug_tables))
         self.table_version = table.version
@@ -167,13 +168,12 @@ class DaskExecutor:
 
     def submit(self, job):
         from .batch_pieces import split_job
-        from .check import PIECE_SIZE
         from .work import check_unit
 
         step1 = not hasattr(job, "checked")  # a Job, not a ReportJob
         if step1 and not self.settings.validate:  # validation reads it whole
             split = split_job(job, lambda unit: self.client.submit(
-                check_unit, self._pieces, unit, pure=False), PIECE_SIZE)
+                check_unit, self._pieces, unit, pure=False), self.piece_size)
             if split is not None:
                 return split
         return self._whole(job)
