@@ -196,6 +196,7 @@ def breakdown(paths: list[Path]) -> dict:
     from edi837.history.stage import HistoryStage
     from edi837.parallel import work
     from edi837.parallel.check import ParallelCheck
+    from edi837.parallel.keys import install
     from edi837.reports import load_writers
 
     spent = {"workers": 0.0, "history": 0.0}
@@ -237,7 +238,8 @@ def breakdown(paths: list[Path]) -> dict:
     try:
         engine = Engine(load_drug_table([]), Config())
         stage = engine.history
-        settings = work.CheckSettings((), engine.config, stage.keys.key, stage.persistent)
+        settings = work.CheckSettings((), engine.config, install(stage.keys.key),
+                                      stage.persistent)
         start = time.process_time()
         report = ParallelCheck(engine, Replay(settings)).run([str(p) for p in paths])
         loop = time.process_time() - start - spent["workers"]

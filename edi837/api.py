@@ -1,5 +1,5 @@
 """edi837 from Python: :func:`check`, :func:`iter_findings`, :func:`extract`, :func:`fix` and
-:func:`iter_fix` (the `fix` command is a client of it).
+:func:`iter_fix` (the `extract` and `fix` commands are clients of them).
 
 For pipelines (Airflow, Dagster, a clearinghouse's own services) that want the
 command line's results without a subprocess.  Each function takes what the
@@ -27,118 +27,29 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import IO, Iterable, Iterator, Literal
+from typing import IO, BinaryIO, Callable, Iterable, Iterator, Literal
 
+from .arguments import (
+    UNREADABLE_RULES,
+    Codes,
+    Edi837Error,
+    InputError,
+    OptionsError,
+    PathArg,
+)
+from .arguments import configuration as _config
+from .arguments import drug_table as _table
+from .arguments import input_paths as _paths
+from .arguments import rule_codes as _codes
 from .findings import ERROR, Finding
 
 __all__ = ["CheckResult", "DrugLine", "Edi837Error", "Extraction", "FixRun", "InputError",
            "OptionsError", "check", "extract", "fix", "iter_findings", "iter_fix"]
 
-PathArg = str | Path | Iterable[str | Path]
-Codes = str | Iterable[str] | None
 Errors = Literal["raise", "report"]
-UNREADABLE_RULES = ("EDI001", "EDI002", "EDI005", "EDI008")
 
 
-class Edi837Error(Exception):
-    """Anything edi837's Python API refuses or cannot read (never an internal traceback)."""
-
-
-class OptionsError(Edi837Error, ValueError):
-    """An argument cannot be used (drug table, configuration, codes, history, format);
-    ``lines``: each problem on its own (a drug table can have several)."""
-
-    def __init__(self, message: str, lines: Iterable[str] = ()) -> None:
-        super().__init__(message)
-        self.lines = tuple(lines) or (message,)
-
-
-class InputError(Edi837Error):
-    """An input cannot be read as 837 claims: ``path`` names the file, ``segment_index``
-    the segment where reading stopped (None: the file as a whole), ``rule`` the
-    reader's code (EDI001 cannot read the file, EDI002 not X12, ...)."""
-
-    def __init__(self, message: str, path: str | None = None,
-                 segment_index: int | None = None, rule: str | None = None) -> None:
-        super().__init__(message)
-        self.path, self.segment_index, self.rule = path, segment_index, rule
-
-    @classmethod
-    def from_findings(cls, path: str, findings: Iterable[Finding]) -> "InputError":
-        stop = next((f for f in findings if f.rule in UNREADABLE_RULES
-                     and f.severity == ERROR), None)
-        if stop is None:
-            return cls(f"{path}: cannot be read as 837 claims", path)
-        where = f":{stop.segment_index}" if stop.segment_index else ""
-        return cls(f"{path}{where}: {stop.rule} {stop.message}", path, stop.segment_index,
-                   stop.rule)
-
-
-# -- arguments -------------------------------------------------------------------------
-def _paths(paths: PathArg) -> list[Path]:
-    from .files import discover
-
-    given = [paths] if isinstance(paths, (str, Path)) else list(paths)
-    found = list(discover(given))
-    if not found:
-        raise InputError(f"no 837 files found in {', '.join(str(p) for p in given) or '[]'} "
-                         "(folders skip hidden, partial and report files)")
-    return found
-
-
-def _codes(value: Codes, option: str) -> tuple[str, ...]:
-    from .config import ConfigError, check_codes
-
-    if not value:
-        return ()
-    items = value.replace(" ", ",").split(",") if isinstance(value, str) else value
-    codes = tuple(code.strip().upper() for code in items if code.strip())
-    try:
-        check_codes(codes, option)
-    except ConfigError as exc:
-        raise OptionsError(str(exc)) from None
-    return codes
-
-
-def _table(drug_tables: Iterable[str | Path], refdata: str | Path | None = None):
-    from .drugs import DrugTableError, load_drug_table
-    from .refdata import RefDataError, reference_for
-
-    extra = [drug_tables] if isinstance(drug_tables, (str, Path)) else list(drug_tables)
-    for path in extra:
-        if not Path(path).is_file():
-            raise OptionsError(f"drug table {path}: no such file")
-    try:
-        return load_drug_table(extra, refdata=reference_for(
-            Path(refdata) if refdata is not None else None))
-    except (DrugTableError, RefDataError) as exc:
-        lines = exc.lines if isinstance(exc, DrugTableError) else (str(exc),)
-        raise OptionsError("; ".join(lines), lines) from None
-    except OSError as exc:  # a reference data folder this user cannot read, say
-        from .entry import PACKAGE_DIR
-
-        if exc.filename and Path(str(exc.filename)).resolve().is_relative_to(PACKAGE_DIR):
-            raise  # a file of the package itself: a broken install (edi837.entry says so)
-        raise OptionsError(f"cannot read {exc.filename or 'the reference data'}: "
-                           f"{exc.strerror or exc}") from None
-
-
-def _config(config: str | Path | None, select: Codes = None, ignore: Codes = None,
-            table=None):
-    """The configuration; given the drug ``table``, a profile's schedule for a code the
-    table does not have (a typo: J2530) is refused too: it would never apply."""
-    from .config import ConfigError, check_schedule_codes, load_config
-
-    selected, ignored = _codes(select, "select"), _codes(ignore, "ignore")
-    try:
-        loaded = load_config(config)
-        if table is not None:
-            check_schedule_codes(loaded, table.drugs)
-    except ConfigError as exc:
-        raise OptionsError(str(exc)) from None
-    return loaded.with_selection(selected, ignored)
-
-
+# -- arguments (the rest are edi837.arguments', shared with the command line) ---------
 def _history(path: str | Path | None, key: str | Path | None, days: int | None):
     """The history store at ``path`` (created when missing, pruned to ``days``), or None."""
     from .history import DEFAULT_DAYS, HistoryKeyError, HistoryStore, HistoryStoreError
@@ -360,7 +271,10 @@ class Extraction:
 
     After iteration: ``problems`` holds the reader's findings that mean a drug line
     may be missing (EDI007: a segment not read) or a file was not read (with
-    ``errors="report"``), and ``exit_status`` is the command's (0, 1 or 2)."""
+    ``errors="report"``), and ``exit_status`` is the command's (0, 1 or 2).
+    ``on_file`` is called after each file with its path and its problems (the
+    command prints them); ``opened`` wraps each input as it is opened (a progress
+    display counting the bytes read)."""
 
     inputs: list[Path]
     table: object
@@ -368,51 +282,81 @@ class Extraction:
     errors: str
     problems: list[Finding] = field(default_factory=list)
     exit_status: int = 0
+    on_file: Callable[[Path, list[Finding]], None] | None = None
+    opened: Callable[[BinaryIO], BinaryIO] | None = None
     _started: bool = False
 
     def __iter__(self) -> Iterator[DrugLine]:
+        return (DrugLine(**record) for record in self.records())
+
+    def records(self) -> Iterator[dict]:
+        """The drug lines as the rows `edi837 extract` writes (dicts of the
+        :class:`DrugLine` fields), without building a DrugLine for each."""
         if self._started:
             raise Edi837Error("an Extraction is read once; call extract() again")
         self._started = True
-        return self._lines()
+        return self._records()
 
-    def _lines(self) -> Iterator[DrugLine]:
-        from .claims import ClaimReader
+    def _records(self) -> Iterator[dict]:
         from .engine import fast_path_wanted
-        from .extract import rows
 
         fast, drugs = fast_path_wanted(self.fast), self.table.drugs
         for path in self.inputs:
-            reader = ClaimReader(path, drug_codes=drugs, fast=fast)
+            yield from self._file(path, drugs, fast)
+
+    def _file(self, path: Path, drugs, fast: bool) -> Iterator[dict]:
+        from .claims import ClaimReader
+        from .extract import rows
+        from .locations import open_input
+
+        raw = None
+        if self.opened is not None:
             try:
-                for record in rows(reader.claims(), drugs.__contains__):
-                    yield DrugLine(**record)
-            except Exception as exc:  # noqa: BLE001 - as the command: EDI008, not internals
+                raw = open_input(path)
+            except OSError:
+                pass  # the reader opens it again, and says why it cannot (EDI001)
+        try:
+            reader = ClaimReader(path, self.opened(raw) if raw is not None else None,
+                                 drug_codes=drugs, fast=fast)
+            try:
+                yield from rows(reader.claims(), drugs.__contains__)
+            except Exception as exc:  # as the command: EDI008, not internals
                 reader.unreadable = True
                 reader.findings.append(Finding(
                     "EDI008", ERROR, f"edi837 failed while reading this file: "
                     f"{type(exc).__name__}: {exc} (a bug in edi837: please report it)",
                     str(path)))
-            unread = ("EDI007",) if reader.unread else ()
-            self.problems += [f for f in reader.findings if f.severity == ERROR and
-                              (f.rule in UNREADABLE_RULES or f.rule in unread)]
-            if reader.unreadable:
-                if self.errors == "raise":
-                    raise InputError.from_findings(str(path), reader.findings)
-                self.exit_status = 2
-            elif reader.unread:
-                self.exit_status = max(self.exit_status, 1)
+        finally:
+            if raw is not None:
+                raw.close()
+        self._finished(path, reader)
+
+    def _finished(self, path: Path, reader) -> None:
+        unread = ("EDI007",) if reader.unread else ()
+        problems = [f for f in reader.findings if f.severity == ERROR and
+                    (f.rule in UNREADABLE_RULES or f.rule in unread)]
+        self.problems += problems
+        if self.on_file is not None:
+            self.on_file(path, problems)
+        if reader.unreadable:
+            if self.errors == "raise":
+                raise InputError.from_findings(str(path), reader.findings)
+            self.exit_status = 2
+        elif reader.unread:
+            self.exit_status = max(self.exit_status, 1)
 
 
 def extract(paths: PathArg, *, drug_tables: Iterable[str | Path] = (),
-            fast: bool | None = None, errors: Errors = "raise") -> Extraction:
+            fast: bool | None = None, errors: Errors = "raise",
+            on_file: Callable[[Path, list[Finding]], None] | None = None) -> Extraction:
     """The drug lines of the 837 files and folders ``paths``, as `edi837 extract`:
-    an iterable of :class:`DrugLine`, read as it is consumed.  Raises
-    :class:`OptionsError` (a drug table) and :class:`InputError` (no file; a file
-    not X12, when iteration reaches it)."""
+    an iterable of :class:`DrugLine`, read as it is consumed; ``on_file(path,
+    problems)`` is called as each file is done.  Raises :class:`OptionsError` (a drug
+    table) and :class:`InputError` (no file; a file not X12, when iteration reaches
+    it)."""
     _errors(errors)
     table = _table(drug_tables)
-    return Extraction(_paths(paths), table, fast, errors)
+    return Extraction(_paths(paths), table, fast, errors, on_file=on_file)
 
 
 # -- fix -------------------------------------------------------------------------------
@@ -447,15 +391,34 @@ def fix(paths: PathArg, out_dir: str | Path, *, select: Codes = None, ignore: Co
 def iter_fix(paths: PathArg, out_dir: str | Path, *, select: Codes = None,
              ignore: Codes = None, dry_run: bool = False, force: bool = False,
              split: bool = False, drug_tables: Iterable[str | Path] = (),
-             config: str | Path | None = None, errors: Errors = "raise") -> Iterator:
+             config: str | Path | None = None, errors: Errors = "raise") -> FixIteration:
     """:func:`fix`, one :class:`edi837.fix.FixResult` at a time as each file is done
     (the arguments are checked when this is called)."""
     _errors(errors)
     table = _table(drug_tables)
     settings = _config(config, table=table)
     chosen, left_out = _codes(select, "select"), _codes(ignore, "ignore")
-    return _fixing(_paths(paths), Path(out_dir), table, settings, chosen, left_out, dry_run,
-                   force, split, errors)
+    inputs = _paths(paths)
+    return FixIteration(inputs, settings, _fixing(inputs, Path(out_dir), table, settings,
+                                                  chosen, left_out, dry_run, force, split,
+                                                  errors))
+
+
+@dataclass(slots=True)
+class FixIteration:
+    """:func:`iter_fix`'s results, an iterator of :class:`edi837.fix.FixResult`;
+    ``inputs``: the files found under the paths, ``config``: the configuration the
+    fixed files are checked by (edi837.config.Config)."""
+
+    inputs: list[Path]
+    config: object
+    results: Iterator
+
+    def __iter__(self) -> "FixIteration":
+        return self
+
+    def __next__(self):
+        return next(self.results)
 
 
 def _fixing(inputs: list[Path], out_dir: Path, table, settings, chosen: tuple[str, ...],

@@ -11,166 +11,27 @@ input order: this run's, and with a store, earlier runs'.
 """
 from __future__ import annotations
 
-import datetime as dt
 import os
 import time
-from collections import Counter
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable
 
-from . import __version__
-from .checklist import MARK, checklist_codes, fold, marked
+from .checklist import checklist_codes
 from .claims import ClaimReader
 from .config import Config
 from .extract import is_drug_line
 from .files import HashingReader
-from .findings import ERROR, INFO, WARNING, Finding, Fix
+from .findings import ERROR, Finding
 from .history import HistoryStage, HistoryStore
-from .model import Claim, ServiceLine, parse_date
+from .locations import open_input
+from .model import Claim, ServiceLine
 from .policy import PolicyResolver
-from .rules import CLAIM, LINE, Rule, all_rules
+from .results import FileResult, Report
+from .rules import CLAIM, LINE, all_rules, shape_fields, stage_rules
+from .rules.context import ClaimContext, LineContext
 from .shapes import ClaimShapes
-from .store import FindingStore
 
 DISCARDED, NOTHING_DISCARDED = "JW", "JZ"
-
-
-@dataclass(slots=True)
-class ClaimContext:
-    """One claim with drug lines, as the rules see it."""
-
-    claim: Claim
-    table: object  # edi837.drugs.DrugTable
-    profile: object  # edi837.config.Profile
-    drug_lines: list[ServiceLine]
-    findings: list[Finding]
-    rule: Rule | None = None
-    severity: str = ERROR
-    errors: int = 0  # error findings on this claim so far (an error holds the claim)
-    first_doses_in_history: bool = False  # DOC001's first-dose notes come from HIS003
-    policy: object = None  # edi837.policy.ClaimPolicy: what the payer requires, and how severely
-    checklist: dict = field(default_factory=dict)  # DOC codes folded into DOC000 (checklist.py)
-    _groups: dict | None = None
-    _support: dict = field(default_factory=dict)
-
-    # -- facts about the claim ------------------------------------------------------
-    def date_of(self, line: ServiceLine) -> dt.date | None:
-        return parse_date(self.claim.line_date(line))
-
-    def _group_lines(self) -> dict:
-        groups: dict[tuple, list[ServiceLine]] = {}
-        line_date = self.claim.line_date
-        for other in self.drug_lines:
-            groups.setdefault((other.procedure, line_date(other)), []).append(other)
-        self._groups = groups
-        return groups
-
-    def group(self, line: ServiceLine) -> list[ServiceLine]:
-        """Drug lines of the claim with the same HCPCS and date of service."""
-        groups = self._groups if self._groups is not None else self._group_lines()
-        return groups.get((line.procedure, self.claim.line_date(line)), [line])
-
-    def groups(self) -> Iterator[list[ServiceLine]]:
-        groups = self._groups if self._groups is not None else self._group_lines()
-        yield from groups.values()
-
-    def diagnosis_support(self, drug, day: dt.date | None):
-        """Which claim diagnoses support ``drug`` on ``day`` (computed once per claim)."""
-        key = (drug.hcpcs, day)
-        support = self._support.get(key)
-        if support is None:
-            support = drug.supporting_diagnoses([dx.code for dx in self.claim.diagnoses], day)
-            self._support[key] = support
-        return support
-
-    def claim_date(self) -> str:
-        """The claim's date of service for a claim-level finding: the claim's own
-        (837P DTP*472, 837I statement), else its earliest drug line's."""
-        return self.claim.service_date or min(
-            filter(None, map(self.claim.line_date, self.drug_lines)), default="")
-
-    def lines_on(self, date: str) -> list[ServiceLine]:
-        """Every line of the claim (drug or not) with this date of service."""
-        return [line for line in self.claim.lines if self.claim.line_date(line) == date]
-
-    # -- findings ---------------------------------------------------------------
-    def finding(self, message: str, *, line: ServiceLine | None = None,
-                segment_index: int | None = None, segment: str | None = None,
-                loop: str | None = None, value: str | None = None, fix: Fix | None = None,
-                hcpcs: str | None = None, severity: str | None = None) -> Finding:
-        """A finding of the running rule; ``severity``: the payer policy's, for a rule
-        whose severity is by policy (a severity the user configured still wins)."""
-        claim = self.claim
-        severity = self.severity or severity or ERROR
-        env = claim.envelope
-        rule = self.rule
-        billing = claim.billing_provider
-        if line is None:
-            line_number = charge = limit = None
-            hcpcs = hcpcs or None
-            service_date = self.claim_date() or None
-            extra = {}
-        else:
-            if segment_index is None:
-                segment_index, segment, loop = line.segment_index, line.segment_id, loop or "2400"
-            line_number, charge = line.line_number, line.charge
-            day = claim.line_date(line)
-            service_date = day or None
-            hcpcs = hcpcs or line.procedure
-            limit = self.table.payment_limit(line.procedure, day, line.units)
-            # For reports: the line's NDC and units, and its SV1/SV2 index so
-            # "dollars at risk" counts a line once however many findings it has.
-            extra = {"ndc": line.ndc, "units": line.units, "line_index": line.segment_index}
-        if segment_index is None:
-            segment_index, segment, loop = claim.clm_index, "CLM", loop or "2300"
-        # positional, in Finding's field order: this runs for every finding
-        finding = Finding(
-            rule.code, severity, message, env.path, segment_index, segment, loop,
-            claim.claim_id, line_number, hcpcs, value, env.interchange, env.group,
-            env.transaction, claim.payer_id or None, charge, claim.payer_name or None,
-            service_date, (billing.npi or None) if billing is not None else None,
-            claim.charge or None, limit, fix if rule.fix == "safe" else None, extra,
-            claim.first_index, claim.last_index,
-            self.policy.name if self.policy is not None else None)
-        if severity == ERROR:
-            self.errors += 1
-        if self.checklist and rule.code in self.checklist:
-            extra[MARK] = self.checklist[rule.code]  # one DOC000 a claim (edi837.checklist)
-        self.findings.append(finding)
-        return finding
-
-
-class LineContext:
-    """One drug line in its claim: what line rules get.
-
-    Plain attributes, filled once per line: two dozen rules read them, so
-    they are not recomputed per rule.
-    """
-
-    __slots__ = ("claim_context", "line", "drug", "claim", "table", "profile", "date", "policy")
-
-    def __init__(self, claim_context: ClaimContext, line: ServiceLine, drug) -> None:
-        self.claim_context = claim_context
-        self.line = line
-        self.drug = drug  # edi837.drugs.Drug, None for drugs the table does not know
-        self.claim = claim_context.claim
-        self.table = claim_context.table
-        self.profile = claim_context.profile
-        self.policy = claim_context.policy
-        self.date = claim_context.date_of(line)
-
-    @property
-    def group(self) -> list[ServiceLine]:
-        return self.claim_context.group(self.line)
-
-    def diagnosis_support(self, day: dt.date | None = None):
-        """The claim's diagnoses that support this line's drug on ``day``."""
-        return self.claim_context.diagnosis_support(self.drug, day)
-
-    def finding(self, message: str, **where) -> Finding:
-        where.setdefault("line", self.line)
-        return self.claim_context.finding(message, **where)
 
 
 def fast_path_wanted(fast: bool | None = None) -> bool:
@@ -186,78 +47,12 @@ def _sha256(path) -> str | None:
 
     digest = hashlib.sha256()
     try:
-        with open(path, "rb") as handle:
+        with open_input(path) as handle:
             while block := handle.read(1 << 20):
                 digest.update(block)
     except OSError:
         return None
     return digest.hexdigest()
-
-
-@dataclass(slots=True)
-class FileResult:
-    path: str
-    status: str = "ok"  # ok | findings | unreadable
-    transactions: int = 0
-    claims: int = 0
-    drug_lines: int = 0
-    size: int = 0
-    sha256: str = ""
-    findings: FindingStore = field(default_factory=FindingStore)  # in file order
-    # each transaction set's submitter, [1000A NM109, NM103], by model.envelope_key
-    # of its control numbers: the reports name it per claim, at no cost per finding
-    submitters: dict = field(default_factory=dict)
-
-    def counts(self) -> Counter:
-        return Counter(f.severity for f in self.findings)
-
-    def settle_status(self) -> None:
-        """ok or findings, once the findings are all in: notes (info) alone leave a
-        file OK; an unreadable file stays unreadable.  Each claim's DOC notes
-        become its one DOC000 checklist here (edi837.checklist)."""
-        findings = self.findings
-        if any(map(marked, findings)):
-            self.findings = FindingStore(fold(findings))
-            if isinstance(findings, FindingStore):
-                findings.close()
-        if self.status != "unreadable":
-            self.status = "findings" if any(f.severity != INFO for f in self.findings) \
-                else "ok"
-
-
-@dataclass(slots=True)
-class Report:
-    """Everything a report format needs: files, findings, reference data."""
-
-    files: list[FileResult]
-    drug_table_version: str
-    started: float = field(default_factory=time.time)
-    finished: float = 0.0
-    tool_version: str = __version__
-    config_source: str | None = None
-    reference_data: dict = field(default_factory=dict)  # DrugTable.reference_data()
-
-    @property
-    def findings(self) -> Iterator[Finding]:
-        for result in self.files:
-            yield from result.findings
-
-    def summary(self) -> dict:
-        severities = Counter(f.severity for f in self.findings)
-        return {
-            "files": len(self.files),
-            "claims": sum(r.claims for r in self.files),
-            "drug_lines": sum(r.drug_lines for r in self.files),
-            "errors": severities[ERROR],
-            "warnings": severities[WARNING],
-            "infos": severities[INFO],
-        }
-
-    def exit_status(self) -> int:
-        """0 no error finding, 1 an error finding, 2 a file could not be read."""
-        if any(r.status == "unreadable" for r in self.files):
-            return 2
-        return 1 if any(f.severity == ERROR for f in self.findings) else 0
 
 
 class Engine:
@@ -279,7 +74,7 @@ class Engine:
         self._run_id = run_id
         self._stage: HistoryStage | None = None
         self.policies = PolicyResolver(self.config, table)  # each claim's payer policy
-        self._shapes = ClaimShapes(table, self.policies.dates()) if shapes else None
+        self._shapes = ClaimShapes(table, self.policies.dates(), shape_fields()) if shapes else None
         rules = all_rules()
         self.reader_rules = {code: r for code, r in rules.items() if r.check is None}
         self.line_rules = [r for r in rules.values() if r.scope == LINE and r.check]
@@ -319,7 +114,7 @@ class Engine:
         """A history stage on ``store``, or on a private history of its own (to check
         a file apart from the run, as `fix` re-checks what it wrote)."""
         return HistoryStage(store or HistoryStore.ephemeral(), self.table, self.config,
-                            run_id=self._run_id)
+                            rules=stage_rules(), run_id=self._run_id)
 
     def close(self) -> None:
         """Close the run's private history (a given store is the caller's to close)."""
@@ -399,7 +194,7 @@ class Engine:
         result = FileResult(str(path))
         findings = result.findings
         try:
-            raw = open(path, "rb") if piece is None else piece.open()
+            raw = open_input(path) if piece is None else piece.open()
         except OSError as exc:
             findings.extend(self._reader_findings([Finding(
                 "EDI001", ERROR, f"cannot read file: {exc.strerror or exc}", str(path))]))

@@ -10,6 +10,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterable, Iterator
 
+from .formats import report_extensions
+from .locations import discover as url_discover
+from .locations import is_url, local_path, whole_object
+
 # Names a drop folder holds while a file is still arriving, or editor leftovers.
 PARTIAL_SUFFIXES = (".part", ".partial", ".tmp", ".temp", ".filepart", ".crdownload", "~")
 
@@ -21,8 +25,9 @@ NOT_CLAIMS = (".md", ".rst", ".html", ".htm", ".json", ".jsonl", ".csv", ".xml",
 
 
 # edi837's own text outputs (batch reasons, fix change logs and held-claim
-# reports, annotated reports); plain .txt stays a claim file, as senders use it.
-OWN_TEXT_OUTPUTS = (".reason.txt", ".changes.txt", ".held.txt", ".annotated.txt")
+# reports); plain .txt stays a claim file, as senders use it.  Reports are known
+# by their formats' extensions (edi837.formats: annotated reports, say).
+OWN_TEXT_OUTPUTS = (".reason.txt", ".changes.txt", ".held.txt")
 
 
 def is_candidate(path: Path) -> bool:
@@ -30,7 +35,8 @@ def is_candidate(path: Path) -> bool:
     name = path.name
     lower = name.lower()
     return not (name.startswith(".") or name.endswith(PARTIAL_SUFFIXES)
-                or lower.endswith(NOT_CLAIMS) or lower.endswith(OWN_TEXT_OUTPUTS))
+                or lower.endswith(NOT_CLAIMS) or lower.endswith(OWN_TEXT_OUTPUTS)
+                or lower.endswith(report_extensions()))
 
 
 def _regular(path: Path) -> bool:
@@ -42,21 +48,28 @@ def _regular(path: Path) -> bool:
         return True  # gone or unreadable: let the reader report it by name
 
 
-def discover(paths: Iterable[str | Path]) -> Iterator[Path]:
+def discover(paths: Iterable[str | Path]) -> Iterator[Path | str]:
     """Files named directly, and below named folders every file that may hold
     claims (not hidden, partial, documentation or report files), sorted; a
-    file reached twice (`check inbox inbox/a.edi`) is read once."""
-    seen: set[Path] = set()
+    file reached twice (`check inbox inbox/a.edi`) is read once.  A URL
+    (edi837.locations) names an object or a prefix searched the same way, and
+    comes out as the URL string; LocationError when its store cannot be listed."""
+    seen: set[Path | str] = set()
 
-    def once(path: Path) -> bool:
-        key = path.resolve()
+    def once(path: Path | str) -> bool:
+        key = path if isinstance(path, str) else path.resolve()
         if key in seen:
             return False
         seen.add(key)
         return True
 
     for given in paths:
-        path = Path(given)
+        if is_url(given) and local_path(given) is None:
+            # an object, or every object under a prefix, by the same filter (a URL
+            # stays a string: Path would fold its "//")
+            yield from (url for url in url_discover(given, is_candidate) if once(url))
+            continue
+        path = Path(local_path(given) or given)
         if path.is_dir():
             found = []
             for root, dirs, files in os.walk(path):
@@ -76,12 +89,16 @@ def atomic_output(path: str | Path, mode: str = "w", *, encoding: str | None = "
     A crash leaves either the old file or the complete new one, never half of
     one; the temporary file is removed if writing fails.  Text that cannot be
     encoded (a file name that is not UTF-8) is written escaped, not refused.
-    A target that exists
+    A URL (edi837.locations) is uploaded whole once written.  A target that exists
     and is not a regular file (/dev/null, a FIFO, a terminal) is written to
     directly: renaming over it would replace the device with a plain file.
     """
-    path = Path(path)
     kwargs = {} if "b" in mode else {"encoding": encoding, "newline": newline, "errors": errors}
+    if is_url(path) and local_path(path) is None:  # an object store's put is whole
+        with whole_object(path, mode, **kwargs) as handle:
+            yield handle
+        return
+    path = Path(local_path(path) or path)
     if path.exists() and not path.is_file() and not path.is_dir():
         with open(path, mode, **kwargs) as handle:
             yield handle

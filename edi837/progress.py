@@ -159,8 +159,13 @@ def total_size(paths) -> int:
     """Bytes in these files (those that can be read)."""
     import os
 
+    from .locations import is_url, size_of
+
     total = 0
     for path in paths:
+        if is_url(path):
+            total += size_of(path) or 0
+            continue
         try:
             total += os.stat(path).st_size
         except OSError:

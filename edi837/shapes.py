@@ -12,24 +12,92 @@ claim of the same shape needs only those (none at all for a clean shape).
 They run again on the new claim, so no finding is ever replayed (messages
 name dates and claim ids).
 
-The shape lists every claim and line field the rules read.  A rule that
-starts reading another field must add it here; `tests/test_shapes.py`
-compares findings with and without shapes on generated files with every
-kind of defect, and the rule docs' fragments run both ways too.
+Which fields make the shape is not kept here: each rule declares the fields
+it reads where it is defined (``@rule(..., reads=("line.units", ...))``,
+edi837.rules), and the engine gives this class the union of them
+(edi837.rules.shape_fields()).  :data:`FIELDS` is the vocabulary a rule
+declares from: each field's name and how a shape reads it.  A rule reading a
+field that is not in it adds it there once (the registry refuses a name it
+does not know).  `tests/test_shapes.py` compares findings with and without
+shapes on generated files with every kind of defect, and the rule docs'
+fragments run both ways too.
 """
 from __future__ import annotations
 
 import bisect
 import datetime as dt
+from typing import Callable
 
 from .model import Claim, parse_date
 
 MAX_SHAPES = 2048  # about 1.5 KB each: bounded, so memory stays flat; a full set starts over
 
+# The fields a rule can declare it reads, each as the expression a shape takes of it:
+# ``claim``, ``line``, ``date`` (a date's token: its order of first appearance on the
+# claim, so equal dates stay equal, and its validity period), ``line_date`` (a line's
+# date of service, the claim's when it has none) and ``dates_token`` (the drug
+# table's dates of a code and NDC).  A provider is present or not: who it is, no rule
+# judges.  Line fields are taken of every line of the claim, drug line or not.
+CLAIM_FIELDS = {
+    "claim.kind": "claim.kind",
+    "claim.diagnoses": "tuple([d.code for d in claim.diagnoses])",
+    "claim.facility_code": "claim.facility_code",
+    "claim.frequency": "claim.frequency",  # CLM05-3: DOC001 not on voids
+    "claim.payer_responsibility": "claim.payer_responsibility",  # DOC001: not on secondaries
+    "claim.billing_provider": "claim.billing_provider.entity_type "
+                              "if claim.billing_provider else None",
+    "claim.rendering": "claim.rendering is not None",
+    "claim.attending": "claim.attending is not None",
+    "claim.facility": "claim.facility is not None",
+    "claim.referring": "claim.referring is not None",
+}
+LINE_FIELDS = {
+    "line.procedure": "line.procedure",
+    "line.modifiers": "line.modifier_slots",
+    "line.units": "line.units",
+    "line.unit_basis": "line.unit_basis",
+    "line.place_of_service": "line.place_of_service",
+    "line.revenue_code": "line.revenue_code",
+    "line.pointers": "line.pointer_slots",
+    "line.segment_id": "line.segment_id",
+    "line.date": "date(line_date(line))",
+    "line.drug": "(line.drug.qualifier, line.drug.ndc, line.drug.quantity, line.drug.unit, "
+                 "line.drug.ctp_index is None) if line.drug else None",
+    "line.rendering": "line.rendering is not None",
+    "line.ordering": "line.ordering is not None",
+    "line.referring": "line.referring is not None",
+    # DOS002 / NDC009: the line's date against its code's and its NDC's dates
+    "line.code_dates": "dates_token(line.procedure, line.ndc, line_date(line))",
+}
+FIELDS = (*CLAIM_FIELDS, *LINE_FIELDS)
+# What the engine itself reads of every claim, whatever the rules: which lines are drug
+# lines and of which drug (line.procedure), and the payer policy (its shape_id).
+ENGINE_FIELDS = ("line.procedure",)
+
+
+def shape_function(fields) -> Callable:
+    """The function that makes a claim's shape of ``fields`` (names of FIELDS, in
+    FIELDS order whatever order given): one expression, compiled once, as
+    dataclasses and namedtuple make theirs; it runs for every claim."""
+    wanted = set(fields) | set(ENGINE_FIELDS)
+    unknown = wanted - set(FIELDS)
+    if unknown:
+        raise ValueError(f"no claim shape field {', '.join(sorted(unknown))} (edi837.shapes)")
+    claim = ", ".join(expr for name, expr in CLAIM_FIELDS.items() if name in wanted)
+    line = ", ".join(f"({expr})" for name, expr in LINE_FIELDS.items() if name in wanted)
+    source = (f"def shape(claim, policy, date, line_date, dates_token):\n"
+              f"    return (policy.shape_id, {claim}{', ' if claim else ''}"
+              f"tuple([({line},) for line in claim.lines]))\n")
+    namespace: dict = {}
+    exec(compile(source, "<edi837.shapes>", "exec"), namespace)  # FIELDS: our own text
+    return namespace["shape"]
+
 
 class ClaimShapes:
-    def __init__(self, table, policy_dates=()) -> None:
-        """``policy_dates``: where a payer policy's requirements change (edi837.policy)."""
+    def __init__(self, table, policy_dates=(), fields=FIELDS) -> None:
+        """``policy_dates``: where a payer policy's requirements change (edi837.policy);
+        ``fields``: what the rules read (edi837.rules.shape_fields(); default: all)."""
+        self._key = shape_function(fields)
         changes = {table.policy.discarded_drug_modifiers.required_from,
                    table.policy.discarded_drug_modifiers.claim_edits_from, *policy_dates}
         for drug in table.drugs.values():
@@ -62,28 +130,7 @@ class ClaimShapes:
                 token = dates[text] = (len(dates), self._period(text), bool(text))
             return token
 
-        line_date = claim.line_date
-        dates_token = self._dates_token
-        return (
-            claim.kind, policy.shape_id, tuple(d.code for d in claim.diagnoses),
-            claim.facility_code,
-            claim.frequency, claim.payer_responsibility,  # DOC001: not on voids, secondaries
-            claim.billing_provider.entity_type if claim.billing_provider else None,
-            claim.rendering is not None, claim.attending is not None,
-            claim.facility is not None, claim.referring is not None,
-            tuple((line.procedure, line.modifier_slots, line.units, line.unit_basis,
-                   line.place_of_service,
-                   line.revenue_code, line.pointer_slots, line.segment_id,
-                   date(line_date(line)),
-                   (line.drug.qualifier, line.drug.ndc, line.drug.quantity, line.drug.unit,
-                    line.drug.ctp_index is None) if line.drug else None,
-                   line.rendering is not None, line.ordering is not None,
-                   line.referring is not None)
-                  for line in claim.lines),
-            # DOS002 / NDC009: each line's date against its code's and its NDC's dates
-            tuple(dates_token(line.procedure, line.ndc, line_date(line))
-                  for line in claim.lines),
-        )
+        return self._key(claim, policy, date, claim.line_date, self._dates_token)
 
     def _dates_token(self, hcpcs: str, ndc: str, day: str) -> tuple:
         """The drug table's dates token of a line, once per HCPCS, NDC and date: a night

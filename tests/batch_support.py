@@ -143,9 +143,9 @@ def batch_argv() -> list[str]:
     """`python -m edi837 batch` once the command is registered, else the command itself."""
     from edi837.cli import main
 
-    if "batch" in main.commands:
+    if main.get_command(None, "batch") is not None:
         return [sys.executable, "-m", "edi837", "batch"]
-    return [sys.executable, "-c", "from edi837.cli_batch import batch; "
+    return [sys.executable, "-c", "from edi837.cli.batch import batch; "
                                   "batch(prog_name='edi837 batch')"]
 
 

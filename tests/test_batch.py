@@ -35,7 +35,7 @@ from click.testing import CliRunner
 
 from edi837 import batch as batch_module
 from edi837.batch import BatchError, BatchOptions, StopFlag, durable, run_batch
-from edi837.cli_batch import batch as batch_command
+from edi837.cli.batch import batch as batch_command
 
 
 # -- a drop folder ----------------------------------------------------------------------------

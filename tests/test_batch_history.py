@@ -8,7 +8,7 @@ from click.testing import CliRunner
 from test_batch import killed_at_step
 
 from edi837.batch import run_batch
-from edi837.cli_batch import batch as batch_command
+from edi837.cli.batch import batch as batch_command
 from edi837.x12.fragment import wrap_claims
 
 # the same infusion, billed again under another claim id: a duplicate (HIS001)

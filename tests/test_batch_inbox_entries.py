@@ -23,7 +23,7 @@ from batch_support import (
 from click.testing import CliRunner
 
 from edi837.batch import StopFlag, durable, inbox, run_batch
-from edi837.cli_batch import batch as batch_command
+from edi837.cli.batch import batch as batch_command
 
 
 def test_a_link_out_of_the_inbox_is_not_followed(tmp_path):

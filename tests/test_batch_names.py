@@ -11,7 +11,7 @@ from batch_support import CLEAN, DEFECT, drop, edi, ledger, options, summaries
 from click.testing import CliRunner
 
 from edi837.batch import run_batch
-from edi837.cli_batch import batch as batch_command
+from edi837.cli.batch import batch as batch_command
 
 LOG_LINE = re.compile(r"\d{4}-\d\d-\d\dT[\d:.]+[+-]\d\d:\d\d (INFO|WARNING|ERROR) ")
 

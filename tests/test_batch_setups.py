@@ -8,7 +8,7 @@ from batch_support import CLEAN, drop, edi, ledger, options
 from click.testing import CliRunner
 
 from edi837.batch import Batch, BatchError, run_batch
-from edi837.cli_batch import batch as batch_command
+from edi837.cli.batch import batch as batch_command
 
 
 def test_an_inbox_inside_or_around_a_running_batchs_inbox_is_refused(tmp_path):

@@ -9,14 +9,14 @@ tmpfs, so a task that needed them would fail.  The workers reach only the inputs
 * a worker that cannot see an input (another tmpfs over it): exit 2, naming the file
   and the worker; batch quarantines nothing and leaves the file for the next run.
 
-Linux only (``unshare --mount``, as root, as CI runs); slow (a scheduler and three
-workers for the session).
+Linux only (``unshare --mount``, as root, as CI runs); slow (two schedulers and three
+workers for the session, started by tests/dask_support.py).
 """
+import contextlib
 import re
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -25,6 +25,7 @@ from click.testing import CliRunner
 distributed = pytest.importorskip("distributed")
 
 from batch_support import DEFECT, HOUR, drop, edi, generated, ledger, options  # noqa: E402
+from dask_support import own_cluster  # noqa: E402
 from test_parallel_dask import assert_same_outputs, check_reports, without_times  # noqa: E402
 
 from edi837.batch import run_batch  # noqa: E402
@@ -35,62 +36,6 @@ from edi837.parallel import check as parallel_check  # noqa: E402
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parent.parent
-DASK = str(Path(sys.executable).parent / "dask")
-
-
-class Cluster:
-    """A scheduler and workers started as processes of their own."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.processes: list[subprocess.Popen] = []
-        self.address = ""
-
-    def start_scheduler(self) -> None:
-        address_file = self.root / "scheduler.json"
-        self._spawn([DASK, "scheduler", "--host", "127.0.0.1", "--port", "0",
-                     "--no-dashboard", "--scheduler-file", str(address_file)], self.root)
-        deadline = time.monotonic() + 90
-        while not address_file.exists() and time.monotonic() < deadline:
-            time.sleep(0.2)
-        if not address_file.exists():
-            raise RuntimeError("dask scheduler did not start")
-        import json
-
-        self.address = json.loads(address_file.read_text())["address"]
-
-    def start_worker(self, name: str, hidden: list[Path]) -> Path:
-        """A worker in a folder of its own (returned) that sees an empty tmpfs at each
-        of ``hidden``."""
-        folder = self.root / "workers" / name
-        scratch = self.root / "scratch" / name
-        folder.mkdir(parents=True)
-        scratch.mkdir(parents=True)
-        mounts = " && ".join(f'mount -t tmpfs tmpfs "{p}"' for p in hidden)
-        script = (f'{mounts} && cd "{folder}" && exec "{DASK}" worker "{self.address}" '
-                  f'--name {name} --nthreads 1 --no-dashboard --local-directory "{scratch}"')
-        self._spawn(["unshare", "--mount", "--propagation", "private", "sh", "-c", script],
-                    folder)
-        return folder
-
-    def _spawn(self, argv, cwd) -> None:
-        log = open(self.root / f"process-{len(self.processes)}.log", "wb")
-        self.processes.append(subprocess.Popen(argv, cwd=cwd, stdout=log, stderr=log,
-                                               stdin=subprocess.DEVNULL))
-
-    def wait_for_workers(self, count: int) -> None:
-        with distributed.Client(self.address, timeout="60s") as client:
-            client.wait_for_workers(count, timeout=120)
-
-    def stop(self) -> None:
-        for process in reversed(self.processes):
-            process.terminate()
-        for process in reversed(self.processes):
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
 
 
 def _can_unshare() -> bool:
@@ -103,30 +48,26 @@ def _can_unshare() -> bool:
 
 @pytest.fixture(scope="session")
 def processes(tmp_path_factory):
-    """Two clusters: ``seeing`` (two workers that see the inputs) and ``blind`` (one
-    worker that sees neither the driver's folders nor ``hidden``)."""
+    """Two clusters (tests/dask_support.py's, workers added here): ``seeing`` (two
+    workers that see the inputs) and ``blind`` (one worker that sees neither the
+    driver's folders nor ``hidden``).  Not the session's ``dask_cluster``: these
+    workers need mount namespaces of their own."""
     if not _can_unshare():
         pytest.skip("needs unshare --mount and tmpfs (Linux, as root)")
     root = tmp_path_factory.mktemp("cluster")
     private, inputs, hidden = root / "private", root / "inputs", root / "hidden"
     for folder in (private, inputs, hidden):
         folder.mkdir()
-    seeing, blind = Cluster(root / "seeing"), Cluster(root / "blind")
-    clusters = []
-    try:
-        for cluster in (seeing, blind):
-            cluster.root.mkdir()
-            clusters.append(cluster)
-            cluster.start_scheduler()
-        folders = [seeing.start_worker(f"w{n}", [private]) for n in (1, 2)]
-        blind.start_worker("blind", [private, hidden])
+    with contextlib.ExitStack() as stack:
+        seeing = stack.enter_context(own_cluster(root / "seeing", workers=0))
+        blind = stack.enter_context(own_cluster(root / "blind", workers=0))
+        folders = [seeing.add_worker(f"w{n}", [private], scratch=root / "scratch" / f"w{n}")
+                   for n in (1, 2)]
+        blind.add_worker("blind", [private, hidden], scratch=root / "scratch" / "blind")
         seeing.wait_for_workers(2)
         blind.wait_for_workers(1)
         yield {"seeing": seeing.address, "blind": blind.address, "private": private,
                "inputs": inputs, "hidden": hidden, "folders": folders}
-    finally:
-        for cluster in clusters:
-            cluster.stop()
 
 
 def _place(folder: Path, test: str) -> Path:

@@ -14,7 +14,7 @@ from conftest import CLEAN_J2350_CLAIM
 from pyx12check import pyx12_verdict
 
 from edi837.claims import ClaimReader
-from edi837.cli_fix import fix as fix_command
+from edi837.cli.fix import fix as fix_command
 from edi837.config import Config
 from edi837.drugs import load_drug_table
 from edi837.engine import Engine

@@ -10,7 +10,8 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from edi837.cli import MIN_NIGHTS, main
+from edi837.cli import main
+from edi837.cli.generate import MIN_NIGHTS
 from edi837.drugs import load_drug_table
 from edi837.generator import nights as nights_module
 

@@ -21,6 +21,7 @@ from edi837.generator import generate
 from edi837.parallel import check as parallel_check
 from edi837.parallel import work
 from edi837.parallel.check import ParallelCheck
+from edi837.parallel.keys import install
 from edi837.parallel.work import CheckSettings
 from edi837.reports import load_writers
 
@@ -90,8 +91,8 @@ def in_pieces(paths, config=None, piece_size=1, tmp_path=None, remote=False):
     (``remote``: cut by a worker's scan, as on a cluster, not by the driver)."""
     engine = Engine(_table(), config or Config())
     stage = engine.history
-    executor = SerialUnits(CheckSettings((), engine.config, stage.keys.key, stage.persistent),
-                           remote)
+    executor = SerialUnits(CheckSettings((), engine.config, install(stage.keys.key),
+                                         stage.persistent), remote)
     try:
         report = ParallelCheck(engine, executor, piece_size=piece_size).run(
             [str(p) for p in paths])
@@ -293,7 +294,7 @@ def test_a_worker_that_cannot_read_an_input_is_a_cluster_problem(tmp_path, monke
     monkeypatch.setattr(work, "open_input", elsewhere)
     engine = Engine(_table(), Config())
     stage = engine.history
-    settings = CheckSettings((), engine.config, stage.keys.key, stage.persistent)
+    settings = CheckSettings((), engine.config, install(stage.keys.key), stage.persistent)
     try:
         with pytest.raises(ClusterError) as caught:
             ParallelCheck(engine, SerialUnits(settings, remote=True)).run([str(path)])
@@ -308,7 +309,8 @@ def test_a_worker_that_cannot_read_an_input_is_a_cluster_problem(tmp_path, monke
 def test_small_files_are_not_split(tmp_path):
     path = generated(tmp_path, claims_per_st=20)
     engine = Engine(_table(), Config())
-    executor = SerialUnits(CheckSettings((), engine.config, engine.history.keys.key, False))
+    executor = SerialUnits(CheckSettings((), engine.config, install(engine.history.keys.key),
+                                         False))
     ParallelCheck(engine, executor).run([str(path)])
     engine.close()
     assert [u.piece for u in executor.units] == [None]
@@ -462,7 +464,8 @@ def test_workers_in_another_folder_read_relative_inputs(tmp_path, monkeypatch):
 
     engine = Engine(_table(), Config())
     stage = engine.history
-    executor = Elsewhere(CheckSettings((), engine.config, stage.keys.key, stage.persistent))
+    executor = Elsewhere(CheckSettings((), engine.config, install(stage.keys.key),
+                                       stage.persistent))
     try:
         report = ParallelCheck(engine, executor, piece_size=1).run(["gen.edi"])
     finally:

@@ -1,6 +1,7 @@
-"""`--dask`: a real LocalCluster with worker processes gives the reports of one job,
-retries a task whose worker was lost once, and reports a file that kills its
-worker every time (EDI008) while the run goes on.
+"""`--dask`: a real LocalCluster with worker processes gives the reports of one job and
+retries a task whose worker was lost once; relative paths on a real `dask scheduler`
+with `dask worker` processes in folders of their own (dask_support).  What the
+cluster's failures do: test_dask_faults.py.
 
 Slow (each test starts a cluster: a few seconds); skipped without Dask.
 """
@@ -15,6 +16,7 @@ from click.testing import CliRunner
 distributed = pytest.importorskip("distributed")
 
 from batch_support import DEFECT, HOUR, drop, edi, generated, options  # noqa: E402
+from dask_support import dask_cluster  # noqa: E402, F401
 
 from edi837.batch import run_batch  # noqa: E402
 from edi837.batch.ledger import WORK_DIR  # noqa: E402
@@ -97,19 +99,6 @@ def test_check_dask_gives_the_reports_of_one_job_with_pieces(tmp_path, monkeypat
     assert one[0] == 2  # the truncated file
 
 
-def test_check_dask_a_file_that_kills_its_worker_every_time(tmp_path, poison):
-    poison(Poison("deadly.edi"))
-    deadly = tmp_path / "deadly.edi"
-    deadly.write_bytes(generated("837P", claims=5, seed=1))
-    fine = tmp_path / "fine.edi"
-    fine.write_bytes(generated("837P", claims=5, seed=2))
-    status, (report, text, _, _) = check_reports(tmp_path, "r", [deadly, fine],
-                                                 "--dask", "local:2")
-    assert status == 2
-    assert '"rule": "EDI008"' in report and "worker died twice" in report
-    assert "fine.edi" in text and "2 files" in text  # the run went on
-
-
 def _inbox_files() -> dict[str, bytes]:
     files = {f"p{n}.edi": generated("837P", claims=6, seed=n) for n in range(3)}
     files["i0.edi"] = generated("837I", claims=6, seed=9)
@@ -166,16 +155,6 @@ def test_batch_dask_a_worker_lost_mid_task_is_retried(tmp_path, poison):
     dask = _batch_contents(tmp_path, "dask", files, dask="local:2")
     assert (tmp_path / "killed-once").exists()  # its worker did die
     assert_same_outputs(dask, one)
-
-
-def test_batch_dask_a_file_that_kills_its_worker_twice_is_quarantined(tmp_path, poison):
-    files = _inbox_files()
-    poison(Poison("p0.edi"))
-    status, found, archived = _batch_contents(tmp_path, "dask", files, dask="local:2")
-    assert status == 2
-    assert "p0.edi" not in archived and {"p1.edi", "p2.edi", "i0.edi"} <= set(archived)
-    reason = next(tmp_path.glob("dask/quarantine/*/p0.edi.reason.txt")).read_text()
-    assert "EDI008" in reason and "died twice" in reason
 
 
 def test_batch_dask_checks_a_large_file_in_pieces_with_the_outputs_of_jobs_1(
@@ -258,16 +237,11 @@ def test_batch_dask_driver_killed_mid_run_is_repaired_by_the_next_start(tmp_path
 
 # -- relative paths: a cluster's workers run in another folder ---------------------------------
 @pytest.fixture
-def elsewhere_cluster(tmp_path, monkeypatch):
-    """A scheduler address whose worker processes run in another folder than the
-    command (as on a cluster's machines), the command in ``tmp_path``."""
-    elsewhere = tmp_path / "elsewhere"
-    elsewhere.mkdir()
-    monkeypatch.chdir(elsewhere)  # the worker processes start here
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
-                                  dashboard_address=None, host="127.0.0.1") as local:
-        monkeypatch.chdir(tmp_path)
-        yield local.scheduler_address
+def elsewhere_cluster(tmp_path, monkeypatch, dask_cluster):  # noqa: F811
+    """A real scheduler whose `dask worker` processes run in empty folders of their
+    own (as on a cluster's machines: dask_support), the command in ``tmp_path``."""
+    monkeypatch.chdir(tmp_path)
+    return dask_cluster
 
 
 def test_check_dask_with_relative_paths_gives_the_report_of_one_job(

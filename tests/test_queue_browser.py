@@ -12,7 +12,7 @@ from queue_support import claim, drop_night
 from test_html_browser import CHROMIUM, browse
 
 from edi837.batch import driver, run_batch
-from edi837.queue.page import summary_section, write_queue_html
+from edi837.batch.queue_page import summary_section, write_queue_html
 from edi837.queue.store import apply_file, ensure_schema
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")

@@ -141,7 +141,9 @@ def test_debug_shows_the_traceback(installed, tmp_path):
 
 
 def leaf_commands(group: click.Group, prefix=()):
-    for name, command in sorted(group.commands.items()):
+    context = click.Context(group)  # the group loads its commands lazily: ask it for each
+    for name in group.list_commands(context):
+        command = group.get_command(context, name)
         if isinstance(command, click.Group):
             yield from leaf_commands(command, prefix + (name,))
         else:

@@ -57,3 +57,33 @@ def test_a_writer_replaced_for_a_test_is_the_one_used_and_restored(monkeypatch):
         patched.setitem(reports.load_writers(), "csv", fake)
         assert reports.WRITERS["csv"] is fake
     assert reports.WRITERS["csv"] is original
+
+
+def test_the_readme_format_table_is_the_registry():
+    """README's table of formats says what edi837.formats says: a format added
+    there and not documented (or documented and gone) fails here."""
+    import re
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    rows = dict(re.findall(r"^\| `([a-z]+)` \| `(\.[a-z.]+)` \|", readme, re.M))
+    assert rows == {name: exts[0] for name, (module, exts) in reports.FORMATS.items()
+                    if module is not None}
+
+
+def test_a_format_is_declared_once():
+    import pytest
+
+    with pytest.raises(ValueError, match="extensions are in edi837.formats"):
+        reports.writer("csv", ".csv")  # a shipped format's extensions are in the list
+    with pytest.raises(ValueError, match="give its extensions"):
+        reports.writer("sarif")  # a plug-in's format says which files are its own
+    assert "sarif" not in reports.FORMATS
+
+
+def test_reading_a_folder_skips_every_report_format_but_plain_text(tmp_path):
+    from edi837.files import is_candidate
+
+    for _, extensions in reports.FORMATS.values():
+        for ext in extensions:
+            assert is_candidate(tmp_path / f"claims{ext}") == (ext == ".txt"), ext
+    assert is_candidate(tmp_path / "claims.edi") and is_candidate(tmp_path / "claims.x12")

@@ -19,7 +19,7 @@ from pyx12check import pyx12_verdict
 
 from edi837 import validate as validate_module
 from edi837.acks import ControlNumberError, ControlNumbers, stamp
-from edi837.cli_validate import validate
+from edi837.cli.validate import validate
 from edi837.validate import validate_file, validate_paths, write_999
 from edi837.x12.fragment import ISA, fragment_segments, header_segments, wrap_claims
 

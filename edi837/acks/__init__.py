@@ -7,9 +7,10 @@ repeat: a receiver's translator rejects or drops an interchange whose
 ISA13 it has seen before from the same sender.  pyx12 builds ISA13 from the
 clock, to the minute, so every 999 written in one minute had the same one.
 
-* :mod:`.control` - :class:`ControlNumbers`, a counter kept in a small file
+* :mod:`edi837.x12.control` - :class:`ControlNumbers`, a counter kept in a small file
   that any number of processes share safely, and :func:`stamp`, which puts a
-  number into an acknowledgment's envelope.
+  number into an acknowledgment's envelope.  It lives with the X12 envelope
+  code, below edi837.validate (whose 999s it stamps) and this package.
 * :mod:`.ack999` - :class:`~.ack999.Acceptance`: which 837 transaction sets a
   999 accepted (a 277CA answers only those).
 * :mod:`.statuses` and ``status-codes.toml`` - the versioned table saying which
@@ -19,7 +20,13 @@ clock, to the minute, so every 999 written in one minute had the same one.
   findings and a 999's verdict) and :func:`~.ack277.write_acknowledgments`
   (its 999 and 277CA), for the commands, the batch and worker processes.
 """
-from .control import STATE_ENV, ControlNumberError, ControlNumbers, default_counter_path, stamp
+from ..x12.control import (
+    STATE_ENV,
+    ControlNumberError,
+    ControlNumbers,
+    default_counter_path,
+    stamp,
+)
 
 __all__ = ["STATE_ENV", "ControlNumberError", "ControlNumbers", "default_counter_path",
            "stamp"]

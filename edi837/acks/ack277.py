@@ -34,10 +34,10 @@ from ..files import atomic_output
 from ..findings import ERROR, Finding
 from ..fix.route import ClaimWalk, SplitError, element
 from ..model import INSTITUTIONAL, Claim, ServiceLine, parse_date, parse_decimal
+from ..x12.control import ControlNumberError, ControlNumbers
 from ..x12.reader import X12SyntaxError, display
 from . import x214
 from .ack999 import Acceptance, AckReadError
-from .control import ControlNumberError, ControlNumbers
 from .statuses import StatusTable, status_table
 
 SUFFIX = ".277"

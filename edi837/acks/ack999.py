@@ -16,8 +16,8 @@ from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..validate.ack_values import ack_value
 from ..x12.reader import SegmentReader, X12SyntaxError
-from .ack_values import ack_value
 
 SET_ACCEPTED = ("A", "E")
 GROUP_ACCEPTED = ("A", "E", "P")

@@ -22,6 +22,7 @@ The modules, in the order a file meets them:
 ``run``        one file: check, reports, corrected EDI (what a worker does)
 ``executors``  where files are checked: this process or local worker processes
 ``archive``    record an outcome, then reason file, move, marker, done
+``objects``    an inbox, archive and quarantine in an object store (s3://): copy, delete
 ``summary``    summary.json and summary.html of a run
 ``driver``     the Batch: open, lock, recover, scan, process, finish
 ``durable``    file-system steps that survive a crash (fsync, mkdir, temp names)

@@ -15,6 +15,9 @@ the same name in the meantime, the checked bytes are copied from the descriptor 
 and the new file is left in the inbox for the next run; if the checked bytes
 are gone (the file was rewritten in place), nothing is archived, the ledger
 says so, and the file in the inbox waits for the next run.
+
+An inbox in an object store is archived and quarantined under prefixes of the same
+store by copy then delete (``objects``); the reason file is an object written whole.
 """
 from __future__ import annotations
 
@@ -30,6 +33,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..files import atomic_output
+from ..locations import Url, is_url
 from . import durable
 from .inbox import CHUNK_SIZE, REASON_SUFFIX, NotAnInput, Opened, hash_input, identity, open_input
 from .ledger import FILES_DIR, FINDINGS, OK, QUARANTINED, Ledger
@@ -49,6 +53,10 @@ CHANGED = ("the input changed after it was checked, so the checked bytes are not
 
 class _NotChecked(Exception):
     """The bytes being copied are not those that were checked."""
+
+
+def _location(value: str) -> Path | Url:
+    return Url(value) if is_url(value) else Path(value)
 
 
 def reason_path(destination: Path) -> Path:
@@ -116,7 +124,7 @@ class Archiver:
         """Steps 5-7, idempotent: reason file, move, marker, done.  ``opened``: the
         descriptor held since the file was taken (none in recovery).  ``also`` is
         passed to :meth:`Ledger.done`: rows written in the done transaction."""
-        source, destination = Path(row["source"]), Path(row["destination"])
+        source, destination = _location(row["source"]), _location(row["destination"])
         try:
             if row["outcome"] == QUARANTINED and row["reason"]:
                 with atomic_output(reason_path(destination)) as out:
@@ -130,7 +138,7 @@ class Archiver:
                       exc.strerror or type(exc).__name__)
             self.trouble = True
             return
-        durable.checkpoint("moved")
+        durable.checkpoint("moved")  # (an object store: copied, then the source deleted)
         if problem:  # the checked bytes are not archived
             log.error("%s: %s", shown(row["name"]), problem)
             self.ledger.note_problem(row["id"], problem, moved=False)
@@ -142,6 +150,10 @@ class Archiver:
     def _move(self, row: dict, source: Path, destination: Path,
               opened: Opened | None) -> str | None:
         """Step 6: the checked bytes to ``destination``; a problem, or None."""
+        if is_url(source):
+            from . import objects
+
+            return objects.move(row, source, destination, opened, gone=GONE, changed=CHANGED)
         if os.path.lexists(destination):
             # the move happened (a rename is atomic; a copy is renamed into place only
             # when complete), unless another file is there
@@ -170,6 +182,16 @@ class Archiver:
         """The marker of a file now archived.  Only a file or a link is removed: a
         folder of that name is left, and said so, never a reason to stop."""
         marker = row["marker"]
+        if is_url(marker):
+            from . import objects
+
+            try:
+                if objects.remove(marker):
+                    durable.checkpoint("marker-removed")
+            except OSError as exc:
+                log.error("%s: cannot remove its marker %s: %s", shown(row["name"]),
+                          shown(marker), exc.strerror or exc)
+            return
         try:
             st = os.lstat(marker)
             if stat.S_ISDIR(st.st_mode):
@@ -192,7 +214,7 @@ def secure_checked(job: Job, opened: Opened, destination: Path) -> Job | None:
     checked bytes, from the descriptor held since it was taken, copied to
     ``destination`` (its place in the archive), and the job to check and report them
     from there; None when they are gone (written to in place) or the place is taken."""
-    if opened.fd < 0 or os.path.lexists(destination):
+    if opened.fd < 0 or is_url(destination) or os.path.lexists(destination):
         return None
     if identity(os.fstat(opened.fd)) != tuple(job.identity):
         return None  # written to in place: the checked bytes are gone

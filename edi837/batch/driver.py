@@ -29,6 +29,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
+from ..parallel.keys import install
 from . import durable
 from .archive import Archiver, place_secured, secure_checked
 from .executors import Executor, WorkerLost, dask_executor, make_executor
@@ -150,7 +151,8 @@ class Batch:
             drug_tables=tuple(str(p) for p in options.drug_tables), config=options.config,
             formats=options.formats, fix=options.fix or options.split, split=options.split,
             validate=options.validate, select=options.select, ignore=options.ignore,
-            ack277=options.ack277, history_key=self._history.key, history_persistent=self._history.persistent,
+            ack277=options.ack277, history_key_id=install(self._history.key),
+            history_persistent=self._history.persistent,
             history_store=self._history.store.where if self._history.store else None,
             refdata=str(reference.directory) if reference is not None else None,
             refdata_snapshot=reference.snapshot if reference is not None else None)
@@ -240,13 +242,19 @@ class Batch:
 
         Returns 0: a service stopped on purpose has not failed.  Each run's exit
         status is in its summary and its last log line; a problem that stops
-        the watching (disk full, ledger unwritable) raises instead (exit 2)."""
+        the watching (disk full, ledger unwritable) raises instead (exit 2), and
+        a lost Dask cluster returns 2 after the run that found it."""
         options = self.options
         log.info("watching %s every %g s (settle %s); SIGTERM or Ctrl-C stops after the "
                  "current file", shown(str(options.inbox)), options.interval,
                  f"marker {shown(options.marker)}" if options.marker else f"{options.settle:g} s")
         while not stop:
+            getattr(self._executor, "new_run", lambda: None)()  # --dask: faults per run
             self.run_once(stop, watching=True)
+            if getattr(self._executor, "lost", None):  # exit 2: restarted, it reconnects
+                log.error("stopped watching: %s", self._executor.lost)
+                self.status = EXIT_TROUBLE
+                return EXIT_TROUBLE
             deadline = time.monotonic() + options.interval
             while not stop and time.monotonic() < deadline:
                 time.sleep(min(0.1, options.interval))
@@ -254,7 +262,7 @@ class Batch:
         return EXIT_OK
 
     def _write_summary(self, run: _Run, state: str, status: int) -> None:
-        from ..queue.sync import sync_run
+        from .queue_sync import sync_run
 
         sync_run(self.ledger, run.run_id, self.options.out)  # the work queue, then its page
         write_summary(self.ledger, run.run_id, run.directory,

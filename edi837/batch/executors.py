@@ -20,6 +20,7 @@ from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
 from typing import Protocol
 
+from ..parallel.keys import install_all, installed
 from ..workers import InputUnreachable, ProcessPool, WorkerLost, forked_pool
 from ..workers import die_with_parent as _die_with_parent
 from .run import Job, Worker, WorkerSettings
@@ -30,9 +31,10 @@ __all__ = ["Executor", "InProcess", "InputUnreachable", "LocalPool", "WorkerLost
 _worker: Worker | None = None
 
 
-def _init_pool_worker(settings: WorkerSettings, parent: int) -> None:
+def _init_pool_worker(settings: WorkerSettings, parent: int, keys: dict) -> None:
     global _worker
     _die_with_parent(parent)
+    install_all(keys)  # the history key, once per process (not in every job)
     # a terminal's Ctrl-C and systemd's SIGTERM reach every process of the group:
     # the worker finishes its file, the parent decides to stop
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -53,10 +55,12 @@ class Executor(Protocol):
     one more class with these members: ``submit`` -> ``client.submit(f, settings,
     job, pure=False)`` with ``f`` keeping one ``Worker(settings)`` per worker process
     and running the job in a scratch folder (edi837.batch.remote), ``wait`` ->
-    ``distributed.wait(..., return_when="FIRST_COMPLETED")``, ``result`` turning a
-    ``KilledWorker`` (a file that killed its worker twice) into a quarantine outcome;
-    workers need only reach the inputs: work folders and outputs cross in the
-    results (InputUnreachable when a worker cannot read an input)."""
+    ``distributed.wait(..., return_when="FIRST_COMPLETED")``; ``result`` raising
+    ``ClusterLost`` (a WorkerLost: the file waits for the next run) when the cluster
+    failed, and turning a file that kills its workers and a process of its own on this
+    host into a quarantine outcome (edi837.parallel.faults); workers need only reach
+    the inputs: work folders and outputs cross in the results (InputUnreachable when
+    a worker cannot read an input)."""
 
     slots: int  # jobs that may run at once
     table_version: str  # the drug table the workers use, for the summary
@@ -113,7 +117,7 @@ class LocalPool(ProcessPool):
     def submit(self, job: Job) -> Future:
         if self._pool is None:
             self._pool = forked_pool(self.slots, _init_pool_worker,
-                                     (self.settings, os.getpid()))
+                                     (self.settings, os.getpid(), installed()))
         try:
             return self._pool.submit(_pool_run, job)
         except BrokenProcessPool:
@@ -130,11 +134,18 @@ def dask_executor(settings: WorkerSettings, address: str, insecure: bool) -> Exe
     from ..parallel import check
     from ..parallel.cluster import ClusterError, DaskExecutor, connect
     from .options import BatchError
-    from .remote import RemoteJobs, run_remote
+    from .remote import RemoteJobs, job_name, run_remote
 
     try:
         client, cluster = connect(address, insecure)
     except ClusterError as exc:
         raise BatchError(str(exc)) from None
-    return RemoteJobs(DaskExecutor(settings, client, cluster, task=run_remote,
-                                   piece_size=check.PIECE_SIZE))
+    try:
+        executor = DaskExecutor(settings, client, cluster, task=run_remote,
+                                piece_size=check.PIECE_SIZE, name=job_name)
+    except ClusterError as exc:  # e.g. the workers did not take the history key
+        client.close()
+        if cluster is not None:
+            cluster.close()
+        raise BatchError(str(exc)) from None
+    return RemoteJobs(executor)

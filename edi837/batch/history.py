@@ -26,6 +26,7 @@ from ..history import (
     load_key,
 )
 from ..history.handover import dump_findings, read_records
+from ..rules import stage_rules
 from .ledger import Ledger
 from .names import shown
 from .options import BatchError, BatchOptions
@@ -88,7 +89,8 @@ class BatchHistory:
             if self.stage is not None:
                 self.stage.store.close()
             store = HistoryStore.ephemeral()
-        self.stage = HistoryStage(store, self.table, self.config, run_id=run_id)
+        self.stage = HistoryStage(store, self.table, self.config, rules=stage_rules(),
+                                  run_id=run_id)
 
     def judge(self, work_dir: Path, sha256: str, *, readable: bool) -> int:
         """Judge a checked file's claims (its records in ``work_dir``) against the

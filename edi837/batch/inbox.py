@@ -27,6 +27,10 @@ keeps the descriptor until the file is archived, and archives only the bytes
 that were checked (``archive``); the worker compares the file's identity
 and the check's hash again, so a file that changes after all is left (its
 outputs removed) for the next run.
+
+An inbox given as a URL (``s3://bucket/inbox/``) is an object store's prefix: the
+same rules, with an object's ETag, size and mtime for its identity and no
+descriptor held (``objects``).
 """
 from __future__ import annotations
 
@@ -40,6 +44,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..files import PARTIAL_SUFFIXES
+from ..locations import is_url
 from .names import shown
 
 REASON_SUFFIX = ".reason.txt"
@@ -85,6 +90,10 @@ def marker_path(path: Path | str, marker: str) -> str:
 def marker_is_file(marker: str) -> bool | None:
     """True when the marker is a regular file, False when it is something else,
     None when there is none."""
+    if is_url(marker):
+        from . import objects
+
+        return objects.is_object(marker)
     try:
         return stat.S_ISREG(os.lstat(marker).st_mode)
     except FileNotFoundError:
@@ -175,7 +184,7 @@ def hash_input(fd: int, *, max_size: int, stop=None) -> str:
 class Opened:
     """A candidate opened and hashed: the descriptor is held until it is archived."""
 
-    fd: int
+    fd: int  # -1: an object (nothing is held open)
     identity: Identity
     sha256: str
 
@@ -188,6 +197,10 @@ class Opened:
 def open_candidate(path: Path, seen: Identity, *, max_size: int, stop=None) -> Opened:
     """Open and hash the file the scan saw as ``seen``.  Raises Changed,
     NotAnInput, Stopped, or OSError (FileNotFoundError: gone)."""
+    if is_url(path):
+        from . import objects
+
+        return objects.open_candidate(path, seen, max_size=max_size, stop=stop)
     fd, st = open_input(path)
     try:
         if identity(st) != seen:
@@ -205,6 +218,10 @@ def open_candidate(path: Path, seen: Identity, *, max_size: int, stop=None) -> O
 
 def same_file(path: Path | str, expected: Identity) -> bool:
     """Whether ``path`` (not followed if a link) is still that version of that file."""
+    if is_url(path):
+        from . import objects
+
+        return objects.same_object(path, expected)
     try:
         return identity(os.lstat(path)) == tuple(expected)
     except FileNotFoundError:
@@ -268,11 +285,7 @@ class Inbox:
     def scan(self) -> Scan:
         found = Scan([], [], [], False)
         seen = set()
-        for name, path in select_inputs(self.root, marker=self.marker):
-            try:
-                st = os.lstat(path)
-            except FileNotFoundError:
-                continue
+        for name, path, st in self._entries():
             seen.add(path)
             why = refusal(path, st, max_size=self.max_size, marker=self.marker)
             if why is not None:
@@ -290,6 +303,19 @@ class Inbox:
         self.settle.forget(seen)
         self._noted = {key for key in self._noted if key[0] in seen}
         return found
+
+    def _entries(self):
+        """(name, path, lstat) of every entry that may be an input, in name order."""
+        if is_url(self.root):
+            from . import objects
+
+            yield from objects.entries(self.root, self.marker)
+            return
+        for name, path in select_inputs(self.root, marker=self.marker):
+            try:
+                yield name, path, os.lstat(path)
+            except FileNotFoundError:
+                continue
 
     def _note(self, path: Path, st: os.stat_result, level: int, message: str, name: str,
               why: str) -> bool:

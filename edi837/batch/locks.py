@@ -18,6 +18,7 @@ import os
 import time
 from pathlib import Path
 
+from ..locations import is_url
 from .names import shown
 from .options import BatchError, BatchOptions
 
@@ -87,16 +88,20 @@ class Locks:
         their parent): wait ``lock_wait`` seconds."""
         import fcntl
 
-        fds = [os.open(options.out / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644),
-               os.open(options.inbox, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))]
+        # an inbox in an object store has no lock of its own (edi837.batch.objects):
+        # OUTDIR's lock, and its ledger, stand for it
+        store = is_url(options.inbox)
+        fds = [os.open(options.out / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)]
         self._fds = fds
+        if not store:
+            fds.append(os.open(options.inbox, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0)))
         deadline = time.monotonic() + options.lock_wait
         names = (f"output folder {shown(str(options.out))}", f"inbox {shown(str(options.inbox))}")
-        for fd, what in zip(fds, names):
+        for fd, what in zip(fds, names, strict=False):  # no inbox lock for a store
             while not _flock(fd, fcntl.LOCK_EX):
                 self._wait_or_refuse(deadline, f"another edi837 batch is running on the "
                                                f"{what}; not starting a second one")
-        while (nested := _nested_inbox(options.inbox)) is not None:
+        while not store and (nested := _nested_inbox(options.inbox)) is not None:
             self._wait_or_refuse(deadline, nested)
 
     def _wait_or_refuse(self, deadline: float, why: str) -> None:

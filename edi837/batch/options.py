@@ -8,6 +8,8 @@ from pathlib import Path
 
 from ..config import Config
 from ..history.pg import is_url
+from ..locations import Url
+from ..locations import is_url as is_location_url
 from .inbox import DEFAULT_MAX_SIZE
 from .names import shown
 
@@ -58,6 +60,8 @@ class BatchOptions:
         """These options with every path absolute (as of this process's working folder):
         workers, a cluster's among them, may run in another folder."""
         def whole(path):
+            if isinstance(path, str) and is_location_url(path):  # an object store's
+                return Url(path)
             return None if path is None else Path(os.path.abspath(path))
 
         return replace(self, inbox=whole(self.inbox), out=whole(self.out),
@@ -69,11 +73,18 @@ class BatchOptions:
 
     @property
     def archive_dir(self) -> Path:
-        return self.archive or self.out / "archive"
+        return self.archive or self._beside_inbox("archive") or self.out / "archive"
 
     @property
     def quarantine_dir(self) -> Path:
-        return self.quarantine or self.out / "quarantine"
+        return self.quarantine or self._beside_inbox("quarantine") or self.out / "quarantine"
+
+    def _beside_inbox(self, name: str) -> Url | None:
+        """An inbox in an object store archives beside itself: ``<inbox>/../NAME``."""
+        if not (isinstance(self.inbox, str) and is_location_url(self.inbox)):
+            return None
+        inbox = Url(self.inbox.rstrip("/"))
+        return inbox.parent / name if "/" in inbox.split("://", 1)[1] else None
 
 
 class StopFlag:
@@ -114,10 +125,7 @@ def is_within(path: Path, folder: Path) -> bool:
     return inner == outer or inner.startswith(outer.rstrip(os.sep) + os.sep)
 
 
-def check_options(options: BatchOptions) -> None:
-    """Refuse options that cannot work, before anything is locked or moved."""
-    import importlib.util
-
+def _check_folders(options: BatchOptions) -> None:
     if not options.inbox.is_dir():
         raise BatchError(f"inbox {shown(str(options.inbox))} is not a folder")
     if os.path.realpath(options.inbox) == os.path.realpath(options.out):
@@ -129,6 +137,19 @@ def check_options(options: BatchOptions) -> None:
             # its files would be taken again as inputs, or hidden from the scan
             raise BatchError(f"the {what} {shown(str(folder))} is inside the inbox "
                              f"{shown(str(options.inbox))}; put it beside the inbox")
+
+
+def check_options(options: BatchOptions) -> None:
+    """Refuse options that cannot work, before anything is locked or moved."""
+    import importlib.util
+
+    if any(is_location_url(where) for where in (options.inbox, options.archive,
+                                                 options.quarantine)):
+        from .objects import check_store_options
+
+        check_store_options(options, BatchError)  # an object store's inbox
+    else:
+        _check_folders(options)
     if options.dask is not None:
         from ..parallel.cluster import ClusterError, check_address, require_dask
 

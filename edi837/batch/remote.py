@@ -25,6 +25,7 @@ from ..locations import open_input
 from ..workers import UNREACHABLE, InputUnreachable, unreachable, unreachable_message
 from . import durable
 from .inbox import identity
+from .names import shown
 from .run import FINDINGS, HISTORY, RECORDS, Job, ReportJob, Worker
 
 _worker: list = [None, None]  # [settings, Worker] of this worker process
@@ -79,6 +80,11 @@ def run_remote(settings, job) -> dict:
         if "checked" in outcome:
             outcome["handover"] = _files(work)
         return outcome
+
+
+def job_name(job) -> str:
+    """A job's file as the cluster's warnings name it (escaped, as in the log)."""
+    return shown((job.job if isinstance(job, ReportJob) else job).name)
 
 
 def _put(path: Path, data: bytes) -> None:
@@ -141,6 +147,15 @@ class RemoteJobs:
         self.slots = executor.slots
         self.table_version = executor.table_version
         self._jobs: dict[int, tuple] = {}  # id(future) -> (future, job)
+
+    @property
+    def lost(self) -> str | None:
+        """Why the cluster is lost (the run stops), or None (edi837.parallel.faults)."""
+        return self.executor.lost
+
+    def new_run(self) -> None:
+        """``--watch``: the cluster's faults are counted per run."""
+        self.executor.new_run()
 
     def submit(self, job):
         if isinstance(job, ReportJob) and job.handover is None:

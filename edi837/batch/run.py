@@ -49,7 +49,8 @@ class WorkerSettings:
     select: tuple[str, ...]
     ignore: tuple[str, ...]
     ack277: bool = False  # a 999 and a 277CA beside each file's reports
-    history_key: bytes = b""  # the patient history's key: workers hash patients with it
+    history_key_id: str = ""  # the fingerprint of the key workers hash patients with:
+    # the key itself reaches each worker process once (edi837.parallel.keys)
     history_persistent: bool = True  # DOC001's first-dose note then comes from HIS003
     refdata: str | None = None  # imported reference data folder, and the import the run
     refdata_snapshot: int | None = None  # started with (every worker judges by the same)
@@ -124,6 +125,7 @@ class Worker:
         folder.  Returns ``{"checked": facts}``, or the outcome of a file that failed
         (quarantined) or is not the one taken (``{"changed": True}``)."""
         from ..history.handover import RecordSink, dump_findings
+        from ..parallel.keys import key_for
 
         settings = self.settings
         work = Path(job.work_dir)
@@ -132,9 +134,10 @@ class Worker:
         # files in place whole (each is written atomically), never takes any away.
         if not same_file(job.path, job.identity):  # also: never open a FIFO or link put there
             return {"changed": True}
+        key = key_for(settings.history_key_id)  # missing: a cluster problem, not the file's
         try:
             durable.makedirs(work)
-            sink = RecordSink(work / RECORDS, settings.history_key,
+            sink = RecordSink(work / RECORDS, key,
                               persistent=settings.history_persistent)
             result = self.engine.check_file(job.path, history=sink)
             if settings.validate:
@@ -262,13 +265,11 @@ class Worker:
 
     def _history_facts(self) -> dict:
         """The history the file was judged by, as ``check`` names it (Engine.history_facts)."""
-        from ..history.identity import fingerprint
-
         settings = self.settings
         if not settings.history_persistent:
             return {"store": None, "lasting": False}
         return {"store": settings.history_store, "lasting": True,
-                "key_fingerprint": fingerprint(settings.history_key)}
+                "key_fingerprint": settings.history_key_id}
 
     def _queue_facts(self, findings, work: Path, out_dir: Path, submitters: dict) -> None:
         """``queue.jsonl`` beside the reports: the work queue takes it when the file

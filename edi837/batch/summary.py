@@ -14,13 +14,13 @@ from pathlib import Path
 
 from .. import __version__
 from ..files import atomic_output
-from ..queue.page import QUEUE_HTML, write_queue_html
-from ..queue.page import summary_section as queue_section
 from ..reports.figures import Figures, money
 from . import durable
 from .ledger import DUPLICATE, FINDINGS, OK, QUARANTINED, Ledger
 from .names import as_text, shown
 from .options import BatchOptions
+from .queue_page import QUEUE_HTML, write_queue_html
+from .queue_page import summary_section as queue_section
 from .summary_html import write_summary_html
 
 SUMMARY_JSON = "summary.json"

@@ -11,11 +11,7 @@ policy; without script the page reads the same, in the run's order).
 """
 from __future__ import annotations
 
-import base64
-import hashlib
-import html
-
-from ..reports.figures import dollars
+from ..reports.page_text import csp_hash, escaped, money_text
 from .ledger import DONE
 
 STYLE = """
@@ -66,14 +62,7 @@ document.body.dataset.ready = "yes";
 
 
 def _h(value: object) -> str:
-    """Escape for HTML text and attributes; control characters made visible."""
-    text = "" if value is None else str(value)
-    text = "".join(c if c.isprintable() or c in "\n\t" else repr(c)[1:-1] for c in text)
-    return html.escape(text, quote=True)
-
-
-def _hash(text: str) -> str:
-    return base64.b64encode(hashlib.sha256(text.encode()).digest()).decode()
+    return escaped(value, keep_breaks=True)
 
 
 def _count(value) -> str:
@@ -81,19 +70,13 @@ def _count(value) -> str:
     return f"{value:,}" if isinstance(value, int) else _h(value)
 
 
-def _money(value) -> str:
-    from decimal import Decimal
-
-    return dollars(Decimal(str(value))) if value is not None else ""
-
-
 def write_summary_html(doc: dict, out) -> None:
     run, totals = doc["run"], doc["totals"]
     out.write('<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
               '<meta name="viewport" content="width=device-width, initial-scale=1">'
               '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
-              f"style-src 'sha256-{_hash(STYLE)}'; script-src 'sha256-{_hash(SCRIPT)}'\">"
-              f'<title>edi837 batch {_h(run["id"])}: {_money(totals.get("charges_held"))} '
+              f"style-src {csp_hash(STYLE)}; script-src {csp_hash(SCRIPT)}\">"
+              f'<title>edi837 batch {_h(run["id"])}: {money_text(totals.get("charges_held"))} '
               f'held, {totals["quarantined"]} quarantined</title>'
               f'<style>{STYLE}</style></head>\n<body>\n')
     out.write(f'<h1>edi837 batch run <code>{_h(run["id"])}</code></h1>'
@@ -131,7 +114,7 @@ def _totals(out, totals: dict) -> None:
     cells = []
     for key, _ in labels:
         value = totals.get(key)
-        shown = _money(value) if key == "charges_held" else _count(value)
+        shown = money_text(value) if key == "charges_held" else _count(value)
         cells.append(f'<td class="n" data-figure="{key}">{_h(shown)}</td>')
     out.write('<table id="totals" class="totals"><tr>'
               + "".join(f'<th class="n">{label}</th>' for _, label in labels)
@@ -148,12 +131,12 @@ def _payers(out, payers: list[dict]) -> None:
               '<th class="n" data-sort="n">Charges held</th>'
               '<th>Rules holding most of its charges</th></tr></thead><tbody>')
     for payer in held:
-        rules = ", ".join(f'{r["rule"]} {_money(r["charges_held"])}' for r in payer["rules"][:4])
+        rules = ", ".join(f'{r["rule"]} {money_text(r["charges_held"])}' for r in payer["rules"][:4])
         out.write(f'<tr><td>{_queue_link("payer", payer["payer_id"])}</td>'
                   f'<td>{_h(payer["payer_name"])}</td>'
                   f'<td class="n">{_count(payer["claims_held"])}</td>'
                   f'<td class="n" data-value="{payer["charges_held"]}">'
-                  f'{_money(payer["charges_held"])}</td><td>{_h(rules)}</td></tr>\n')
+                  f'{money_text(payer["charges_held"])}</td><td>{_h(rules)}</td></tr>\n')
     out.write("</tbody></table>\n")
 
 
@@ -182,7 +165,7 @@ def _rules(out, rules: list[dict]) -> None:
                   f'<td class="n">{_count(rule["infos"])}</td>'
                   f'<td class="n">{_count(rule["claims_held"])}</td>'
                   f'<td class="n" data-value="{rule["charges_held"]}">'
-                  f'{_money(rule["charges_held"])}</td></tr>\n')
+                  f'{money_text(rule["charges_held"])}</td></tr>\n')
     out.write("</tbody></table>\n")
 
 
@@ -209,7 +192,7 @@ def _files(out, files: list[dict]) -> None:
                   f'<br><small>moved to {_h(f["moved_to"])}</small></td>'
                   f'<td class="{_h(f["outcome"])}">{_h(f["outcome"])}'
                   + (" (move pending)" if f["state"] != DONE else "") + f'</td>{numbers}'
-                  f'<td class="n" data-value="{charges or 0}">{_money(charges)}</td>'
+                  f'<td class="n" data-value="{charges or 0}">{money_text(charges)}</td>'
                   f'<td>{_h(rules)}</td><td>{links}</td><td><pre>{_h(why)}</pre></td></tr>\n')
     if not files:
         out.write('<tr><td colspan="12">No file was taken in this run.</td></tr>')
@@ -225,20 +208,20 @@ def _queue_link(kind: str, key: str) -> str:
 
 
 def _queue(out, queue: dict | None) -> None:
-    """The work queue after this run (edi837.queue.page): open claims and dollars by
+    """The work queue after this run (edi837.batch.queue_page): open claims and dollars by
     age, what this run opened and resolved, a link to the page that works them."""
     if not queue:
         return
     warned = queue.get("warned_tonight") or {}
     ages = " · ".join(f'<a href="queue.html#age={_h(a["key"])}">{_h(a["key"])}</a> '
-                      f'{a["claims"]:,} ({_money(a["charges"])})' for a in queue["by_age"])
+                      f'{a["claims"]:,} ({money_text(a["charges"])})' for a in queue["by_age"])
     out.write(f'<h2>Work queue</h2><p id="queue-figures"><a href="queue.html">open claims</a>: '
               f'<b data-figure="queue-open">{queue["open"]["claims"]:,}</b>, '
-              f'<b data-figure="queue-open-charges">{_money(queue["open"]["charges"])}</b> '
+              f'<b data-figure="queue-open-charges">{money_text(queue["open"]["charges"])}</b> '
               f'(aged to {_h(queue["as_of"])}: {ages or "none"}) · new tonight '
               f'{queue["opened_by_this_run"]:,} · resolved tonight '
               f'<b data-figure="queue-resolved">{len(queue["resolved_by_this_run"]):,}</b>'
               + (f' · <a href="queue.html#severity=warning&amp;tonight=1">with warnings only'
                  f'</a> (not held) <b data-figure="queue-warned">{warned["claims"]:,}</b>, '
-                 f'{_money(warned["charges"])}' if warned.get("claims") else "")
+                 f'{money_text(warned["charges"])}' if warned.get("claims") else "")
               + '</p>\n')

@@ -15,6 +15,10 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
+# the days a fact holds: defined below the drug table, where the CMS files make them too
+from ..refdata.window import DateWindow  # noqa: F401 - re-exported: edi837.drugs.DateWindow
+from ..refdata.window import plain_date as _plain_date
+
 CONFIDENCE_LEVELS = ("A", "B", "C", "unconfirmed")
 
 # Milligrams per unit of a mass unit of measure (CTP05-1 ME = mg, GR = g).
@@ -25,10 +29,6 @@ def normalise_diagnosis(code: str) -> str:
     """ICD-10-CM code in the X12 HI form: upper case, no decimal point (G35.A -> G35A)."""
     return code.strip().replace(".", "").upper()
 
-
-def _plain_date(day: dt.date) -> dt.date:
-    # A datetime is a date, but cannot be compared with one.
-    return day.date() if isinstance(day, dt.datetime) else day
 
 
 @dataclass(frozen=True, slots=True)
@@ -371,28 +371,6 @@ class Schedule:
         if day is None or self.min_days_from_profile:
             return None
         return next((found for found in self.label_intervals if found.covers(day)), None)
-
-
-@dataclass(frozen=True, slots=True)
-class DateWindow:
-    """The days a HCPCS code is valid (DOS002) or an NDC package is marketed (NDC009),
-    both ends inclusive, None for open; ``source`` says who says so: the drug table's
-    source, or an imported file (``file``, an ``edi837.refdata.ImportedFile``)."""
-
-    start: dt.date | None
-    end: dt.date | None
-    source: str
-    file: Any = None
-    note: str | None = None
-
-    def holds(self, day: dt.date) -> bool:
-        day = _plain_date(day)
-        return (self.start is None or day >= self.start) and (self.end is None
-                                                              or day <= self.end)
-
-    @property
-    def bounded(self) -> bool:
-        return self.start is not None or self.end is not None
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ from ..claims import ClaimReader
 from ..config import Config
 from ..engine import Engine, FileResult
 from ..findings import ERROR, Finding
-from ..history.stage import STAGE_RULES
+from ..rules import stage_rules
 from ..x12.reader import X12SyntaxError, display
 from ..x12.writer import RewriteSummary
 from .apply import CannotFix, diff_of, dropped_change, write_corrected
@@ -382,7 +382,8 @@ class _Without:
 
 
 RECHECK_PROBLEMS_LISTED = 50  # the rest are counted: the first ones say what went wrong
-HISTORY_STAGE = frozenset(STAGE_RULES)  # rules whose findings depend on other claims
+# rules whose findings depend on other claims
+HISTORY_STAGE = frozenset(r.code for r in stage_rules())
 
 
 def recheck_problems(before: Iterable[Finding], fixed: Iterable[tuple[int, str]],

@@ -20,7 +20,7 @@ import datetime as dt
 import secrets
 import time
 from collections import Counter
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, Sequence
 
 from ..checklist import MARK, checklist_codes
 from ..findings import ERROR, Finding
@@ -30,27 +30,23 @@ from .store import HistoryStore, Row
 
 WINDOW = 64  # claims judged per query of the store (claims wait as claim objects: few)
 
-# The history stage's rules, in the order they run: HIS001 flags duplicates
-# first, so the sums after it leave them out.
-STAGE_RULES = ("HIS004", "HIS001", "UNT002", "UNT001", "UNT004", "HIS002", "HIS003",
-               "DOC001")
-
 
 def new_run_id() -> str:
     return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + secrets.token_hex(3)
 
 
 class HistoryStage:
-    def __init__(self, store: HistoryStore, table, config, *, run_id: str | None = None) -> None:
-        from ..rules import all_rules
-
+    def __init__(self, store: HistoryStore, table, config, *, rules: Sequence,
+                 run_id: str | None = None) -> None:
+        """``rules``: the rules with a part in this stage, in the order they run
+        (edi837.rules.stage_rules(): the registry says which and in what order)."""
         self.store = store
         self.table = table
         self.config = config
         self.run_id = run_id or new_run_id()
-        registry = all_rules()
-        self._checks = [(code, registry[code].stage_check, registry[code].severity)
-                        for code in STAGE_RULES]
+        self._checks = [(r.code, r.stage_check, r.severity) for r in rules]
+        # first doses (HIS003, DOC001's part): only a history that outlasts the run knows
+        self._lasting = frozenset(r.code for r in rules if r.lasting)
         self._plans: dict[int, list] = {}
         self._policies = None  # edi837.policy.PolicyResolver, made on the first finding
         self._checklists: dict[int, dict] = {}
@@ -134,7 +130,7 @@ class HistoryStage:
             plan = [(code, check, config.severity_of(code, severity, profile))
                     for code, check, severity in self._checks
                     if config.enabled(code, profile)
-                    and (code not in ("HIS003", "DOC001") or self.persistent)]
+                    and (code not in self._lasting or self.persistent)]
             self._plans[id(profile)] = plan
         return plan
 

@@ -11,7 +11,12 @@
 * :mod:`.check` - the driver: units in input order, the patient history
   judged here, one report identical to one job's.
 * :mod:`.executors` - local worker processes; :mod:`.cluster` - Dask;
-  :mod:`.batch_pieces` - a batch job's large file as pieces.  Nothing here
-  imports :mod:`edi837.batch` (which imports this package); what both use of
-  worker pools is in :mod:`edi837.workers`.
+  :mod:`.batch_pieces` - a batch job's large file as pieces.
+* :mod:`.faults` - a cluster's failures told from a file's (ClusterLost, exit
+  2; a task that kills its workers re-checked in :mod:`.isolated`);
+  :mod:`.keys` and :mod:`.key_plugin` - the history key, once per worker
+  process, never in a task.
+
+Nothing here imports :mod:`edi837.batch` (which imports this package); what
+both use of worker pools is in :mod:`edi837.workers`.
 """

@@ -33,7 +33,7 @@ from .work import CheckSettings, Unit
 
 def check_settings(settings) -> CheckSettings:
     """A batch worker's settings (edi837.batch.run.WorkerSettings) as a piece's."""
-    return CheckSettings(settings.drug_tables, settings.config, settings.history_key,
+    return CheckSettings(settings.drug_tables, settings.config, settings.history_key_id,
                          settings.history_persistent, settings.refdata,
                          settings.refdata_snapshot)
 

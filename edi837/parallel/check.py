@@ -261,13 +261,14 @@ def check_files(engine: Engine, paths, *, jobs: int = 1, dask: str | None = None
     unreachable cluster, a worker that cannot read an input) and ``WorkerLost`` (a
     local worker process died).  ``work_dir`` is not used any more: workers hand
     their findings back in their results, writing no files."""
+    from .keys import install
     from .work import CheckSettings
 
     reference = engine.table.reference
     stage = engine.history
     settings = CheckSettings(
         drug_tables=tuple(os.path.abspath(p) for p in drug_tables), config=engine.config,
-        history_key=stage.keys.key, history_persistent=stage.persistent,
+        history_key_id=install(stage.keys.key), history_persistent=stage.persistent,
         refdata=os.path.abspath(reference.directory) if reference is not None else None,
         refdata_snapshot=reference.snapshot if reference is not None else None)
     if dask is None:

@@ -16,9 +16,12 @@ read an input is a cluster problem: exit 2, naming the file and the worker.
   TCP scheduler is refused unless it is on the loopback address or
   ``--insecure`` is given.
 
-A worker lost mid-task is retried once (the scheduler's ``allowed-failures``:
-1 on a local cluster; set it on yours); a task that kills its worker again
-(KilledWorker) is reported for its file as EDI008 and the run goes on.
+A worker lost mid-task is retried (the scheduler's ``allowed-failures``: 1 on a
+local cluster; set it on yours).  What then is the file's fault and what the
+cluster's is decided in :mod:`.faults`: a task that kills its workers is
+checked once more in a process of its own on the driver's host; a lost
+scheduler stops the run (exit status 2).  The patient history's key reaches
+each worker once, by a worker plugin (:func:`register_key`), never in a task.
 """
 from __future__ import annotations
 
@@ -33,8 +36,10 @@ __all__ = ["ClusterError", "DaskExecutor", "DaskUnits", "check_address", "connec
            "require_dask"]
 
 INSTALL_HINT = "--dask needs Dask: pip install 'edi837[dask]'"
-KILLED = ("edi837's worker died twice while checking this file (killed, out of memory, or "
-          "a crash in edi837: please report it); the file was not checked")
+KILLED = ("edi837's Dask workers died while checking this file, and so did a process of its "
+          "own on the driver's host with a worker's memory limit: the file needs "
+          "more memory than a worker has, or makes edi837 crash (please report it); the "
+          "file was not checked")
 
 
 def require_dask():
@@ -103,12 +108,23 @@ def connect(address: str, insecure: bool):
                            f"{type(exc).__name__}: {exc}") from None
 
 
-def _killed(exc: BaseException) -> bool:
+def register_key(client, key_id: str) -> None:
+    """Give every worker of ``client``'s cluster (those joining later too) the history
+    key named ``key_id`` (its fingerprint), once: a worker plugin."""
+    from .key_plugin import HistoryKey
+    from .keys import key_for
+
     try:
-        from distributed.scheduler import KilledWorker
-    except ImportError:  # pragma: no cover - only reached with Dask
-        return False
-    return isinstance(exc, KilledWorker)
+        client.register_plugin(HistoryKey(key_for(key_id)))
+    except Exception as exc:  # noqa: BLE001 - the scheduler or a worker refused it
+        raise ClusterError(f"cannot give the Dask workers the patient history's key: "
+                           f"{type(exc).__name__}: {exc}") from None
+
+
+def _stderr(message: str) -> None:
+    import sys
+
+    print(f"edi837: warning: {message}", file=sys.stderr)
 
 
 class DaskUnits:
@@ -117,27 +133,29 @@ class DaskUnits:
     remote = True  # workers read and cut large files; one that cannot read: ClusterError
 
     def __init__(self, client, settings) -> None:
+        from .faults import Guard
+
         self.client = client
         self.settings = settings
         self.slots = max(1, sum(client.nthreads().values()))
+        register_key(client, settings.history_key_id)
+        self.guard = Guard(client, warn=_stderr)
 
     def submit(self, unit):
         from .work import check_unit
 
-        return self.client.submit(check_unit, self.settings, unit, pure=False)
+        return self.guard.submit(check_unit, self.settings, unit, name=unit.path)
 
     def wait(self, futures) -> None:
-        import distributed
-
-        distributed.wait(futures, return_when="FIRST_COMPLETED")
+        self.guard.wait(futures)
 
     def result(self, future) -> dict:
+        from .faults import Poison
+
         try:
-            return future.result()
-        except Exception as exc:
-            if _killed(exc):
-                return {"killed": True}
-            raise
+            return self.guard.result(future)
+        except Poison as exc:
+            return {"killed": True, "how": str(exc)}
 
     def close(self) -> None:
         return None
@@ -148,19 +166,25 @@ class DaskExecutor:
     """`batch --dask`: the batch Executor protocol (edi837.batch.executors) on Dask; a
     large file's check is sent as pieces (edi837.parallel.batch_pieces).  ``task``
     (settings, job) -> dict runs a job on a worker (edi837.batch.remote.run_remote,
-    which hands the job's files back as bytes: edi837.batch.remote.RemoteJobs)."""
+    which hands the job's files back as bytes: edi837.batch.remote.RemoteJobs);
+    ``name`` (job) -> str names a job's file in the cluster's warnings."""
 
-    def __init__(self, settings, client, cluster=None, *, task, piece_size: int) -> None:
+    def __init__(self, settings, client, cluster=None, *, task, piece_size: int,
+                 name=None) -> None:
         from ..drugs import load_drug_table
         from ..engine import Engine
         from .batch_pieces import check_settings
+        from .faults import Guard
 
         self.settings = settings
         self.client = client
         self.cluster = cluster
         self.task = task
         self.piece_size = piece_size  # a file of two pieces or more is cut, by a worker
+        self.name = name or (lambda job: str(getattr(job, "job", job).path))
         self.slots = max(1, sum(client.nthreads().values()))
+        register_key(client, settings.history_key_id)
+        self.guard = Guard(client)
         table = load_drug_table(list(settings.drug_tables))
         self.table_version = table.version
         self._pieces = check_settings(settings)
@@ -172,50 +196,62 @@ class DaskExecutor:
 
         step1 = not hasattr(job, "checked")  # a Job, not a ReportJob
         if step1 and not self.settings.validate:  # validation reads it whole
-            split = split_job(job, lambda unit: self.client.submit(
-                check_unit, self._pieces, unit, pure=False), self.piece_size)
+            split = split_job(job, lambda unit: self.guard.submit(
+                check_unit, self._pieces, unit, name=self.name(job)), self.piece_size)
             if split is not None:
                 return split
         return self._whole(job)
 
+    @property
+    def lost(self) -> str | None:
+        """Why the cluster is lost (the run stops), or None."""
+        return self.guard.lost
+
+    def new_run(self) -> None:
+        """``--watch``: the cluster's faults are counted per run."""
+        self.guard.faults = 0
+
     def _whole(self, job):
-        return self.client.submit(self.task, self.settings, job, pure=False)
+        return self.guard.submit(self.task, self.settings, job, name=self.name(job))
 
     def wait(self, futures) -> None:
-        import distributed
-
         from .batch_pieces import SplitJob
 
         expanded = []
         for future in futures:
             expanded += future.pending() if isinstance(future, SplitJob) else [future]
         if expanded:
-            distributed.wait(expanded, return_when="FIRST_COMPLETED")
+            self.guard.wait(expanded)
 
     def result(self, future) -> dict:
+        """The job's facts; ClusterLost (a WorkerLost: the file waits for the next run)
+        when the cluster failed; EDI008 and quarantine when the file kills its
+        workers and a process of its own (``faults``)."""
         from .batch_pieces import SplitJob, finish
+        from .faults import Poison
 
         try:
             if isinstance(future, SplitJob):
+                self.guard.forget(future.scan)  # its result was taken by the SplitJob
                 facts = [self._piece(f) for _, f in future.units]
                 outcome = finish(future, facts, self._engine._reader_findings)
-                return outcome if outcome is not None else self._whole(future.job).result()
-            return future.result()
-        except Exception as exc:
-            if not _killed(exc):
-                raise
-            # the file killed its worker twice: quarantined, the run goes on
-            return {"quarantine": True, "log_reason": "EDI008 worker died twice",
-                    "reason": f"EDI008 {KILLED}"}
+                if outcome is not None:
+                    return outcome
+                whole = self._whole(future.job)
+                self.guard.wait([whole])
+                return self.guard.result(whole)
+            return self.guard.result(future)
+        except Poison as exc:  # the file's fault: quarantined, the run goes on
+            return {"quarantine": True, "log_reason": "EDI008 killed its workers and a "
+                    "process of its own", "reason": f"EDI008 {KILLED} (that process: {exc})"}
 
-    @staticmethod
-    def _piece(future) -> dict:
+    def _piece(self, future) -> dict:
+        from .faults import Poison
+
         try:
-            return future.result()
-        except Exception as exc:
-            if _killed(exc):
-                return {"killed": True}  # the file is checked whole, and reported if fatal
-            raise
+            return self.guard.result(future)
+        except Poison:
+            return {"killed": True}  # the file is checked whole, and reported if fatal
 
     def close(self) -> None:
         self._engine.close()

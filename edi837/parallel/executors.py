@@ -13,14 +13,16 @@ from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
 
 from ..workers import ProcessPool, WorkerLost, die_with_parent, forked_pool
+from .keys import install_all, installed
 from .work import CheckSettings, Unit, check_unit
 
 _settings: CheckSettings | None = None
 
 
-def _init(settings: CheckSettings, parent: int) -> None:
+def _init(settings: CheckSettings, parent: int, keys: dict) -> None:
     global _settings
     die_with_parent(parent)
+    install_all(keys)  # the history key, once per process (not in every unit)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the driver stops the run
     _settings = settings
 
@@ -46,7 +48,7 @@ class LocalUnits(ProcessPool):
             from . import work
 
             work.adopt(settings, engine)
-        self._pool = forked_pool(jobs, _init, (settings, os.getpid()))
+        self._pool = forked_pool(jobs, _init, (settings, os.getpid(), installed()))
         for future in [self._pool.submit(os.getpid) for _ in range(jobs)]:
             future.result()  # start them all now (a pool forks as work arrives)
 

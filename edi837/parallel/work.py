@@ -18,6 +18,7 @@ from ..config import Config
 from ..history.handover import RecordSink, findings_bytes
 from ..locations import is_url, open_input
 from ..workers import unreachable
+from .keys import key_for
 from .pieces import Piece, file_identity
 
 
@@ -27,7 +28,7 @@ class CheckSettings:
 
     drug_tables: tuple[str, ...]
     config: Config
-    history_key: bytes
+    history_key_id: str  # the key's fingerprint: the key reaches workers once (keys)
     history_persistent: bool  # DOC001's first-dose note then comes from HIS003
     refdata: str | None = None  # imported reference data folder, and the import the
     refdata_snapshot: int | None = None  # driver read (every worker judges by the same)
@@ -100,7 +101,8 @@ def check_unit(settings: CheckSettings, unit: Unit) -> dict:
     if piece is not None and file_identity(unit.path) != piece.identity:
         return {"changed": True}
     read = _PieceRead(piece) if piece is not None else None
-    sink = RecordSink(None, settings.history_key, persistent=settings.history_persistent)
+    sink = RecordSink(None, key_for(settings.history_key_id),
+                      persistent=settings.history_persistent)
     result = engine.check_file(unit.path, history=sink, piece=read)
     try:
         findings = findings_bytes(result.findings)

@@ -2,7 +2,7 @@
 
 A batch worker writes ``queue.jsonl`` beside a file's reports (one JSON object
 a line, see :func:`claim_facts`); the driver feeds it to the queue store when
-the file is done (``edi837.queue.sync``), so a run killed before that point
+the file is done (``edi837.batch.queue_sync``), so a run killed before that point
 is caught up by the next start from the same file.
 
 What it keeps of a claim: CLM01, payer id and name, billing NPI, the

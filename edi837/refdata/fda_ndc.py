@@ -15,12 +15,11 @@ name and title carry no date takes the day it is imported as its date.
 """
 from __future__ import annotations
 
-import datetime as dt
 import re
 
 from ..ndc import to_ndc11
 from .limits import days_problem
-from .rows import Problems, usable
+from .rows import Problems, cell_date, usable
 from .tabular import Column, Layout, Table
 
 _START = Column("first_day", frozenset({"startmarketingdate", "marketingstartdate"}),
@@ -51,12 +50,6 @@ def kind(table: Table) -> str:
     return "fda-ndc-package" if table.layout is PACKAGE else "fda-ndc-product"
 
 
-def day(text: str) -> dt.date | None:
-    """YYYYMMDD (FDA), or YYYY-MM-DD; ValueError for anything else."""
-    text = text.strip()
-    if re.fullmatch(r"[0-9]{8}", text):
-        return dt.date(int(text[:4]), int(text[4:6]), int(text[6:]))
-    return dt.date.fromisoformat(text)
 
 
 def product9(value: str) -> str | None:
@@ -80,8 +73,8 @@ def rows(table: Table, text: str, problems: Problems):
                                    f"{'package' if package else 'product'} NDC")
             continue
         try:
-            first = day(cells["first_day"]) if cells["first_day"] else None
-            last = day(cells["last_day"]) if cells["last_day"] else None
+            first = cell_date(cells["first_day"] or "")
+            last = cell_date(cells["last_day"] or "")
         except ValueError:
             problems.add(row.line, f"marketing dates {cells['first_day']!r} / "
                                    f"{cells['last_day']!r} are not dates (YYYYMMDD)")

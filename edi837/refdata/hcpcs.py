@@ -18,7 +18,7 @@ import datetime as dt
 import re
 
 from .limits import days_problem
-from .rows import Problems, hcpcs, usable
+from .rows import Problems, cell_date, hcpcs, usable
 from .tabular import Column, Layout, Table
 
 LAYOUT = Layout("CMS HCPCS file", (
@@ -48,16 +48,6 @@ def effective(texts: tuple[str, ...]) -> dt.date | None:
     return None
 
 
-def day(text: str) -> dt.date | None:
-    text = text.strip()
-    if not text:
-        return None
-    if re.fullmatch(r"[0-9]{8}", text):
-        return dt.date(int(text[:4]), int(text[4:6]), int(text[6:]))
-    match = re.fullmatch(r"([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})", text)
-    if match:
-        return dt.date(int(match.group(3)), int(match.group(1)), int(match.group(2)))
-    return dt.date.fromisoformat(text)
 
 
 def rows(table: Table, text: str, problems: Problems):
@@ -72,7 +62,7 @@ def rows(table: Table, text: str, problems: Problems):
             problems.add(row.line, f"HCPCS code {cells['hcpcs']!r} is not a HCPCS code")
             continue
         try:
-            first, last = day(cells["first_day"]), day(cells["last_day"])
+            first, last = cell_date(cells["first_day"]), cell_date(cells["last_day"])
         except ValueError:
             problems.add(row.line, f"dates {cells['first_day']!r} / {cells['last_day']!r} are "
                                    "not dates (YYYYMMDD)")

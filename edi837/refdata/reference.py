@@ -25,6 +25,7 @@ from ..model import INSTITUTIONAL, PROFESSIONAL
 from .errors import RefDataError
 from .limits import limits
 from .store import FileRecord, connect_readonly, read_files
+from .window import DateWindow
 
 CACHE_LIMIT = 8192  # facts held; a full cache starts over (bounded memory)
 # Which file answers for which kind of claim (billing-rules.md §8.4; the issue #16 brief).
@@ -257,8 +258,6 @@ class Reference:
                                                                       ndc[:9])
 
     def _dates(self, kinds: tuple[str, ...], key: str):
-        from ..drugs.model import DateWindow
-
         files = sorted((f for kind in kinds for f in self._in_force.get(kind, ())),
                        key=lambda f: (f.effective_from, f.id), reverse=True)
         for file in files:

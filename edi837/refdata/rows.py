@@ -8,6 +8,7 @@ corrupt file must change nothing.
 """
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterator
 from decimal import Decimal, InvalidOperation
@@ -17,6 +18,22 @@ from .tabular import RefDataError, Row, Table
 MAX_PROBLEMS = 10
 HCPCS = re.compile(r"^[A-Z0-9]{5}$")  # HCPCS Level II (J2350) or CPT (96365, 0001U)
 _NDC_542 = re.compile(r"^([0-9]{5})-([0-9]{4})-([0-9]{2})$")
+_YMD = re.compile(r"[0-9]{8}")
+_MDY = re.compile(r"([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})")
+
+
+def cell_date(text: str) -> dt.date | None:
+    """A date cell of a source file: YYYYMMDD (FDA, CMS), M/D/YYYY (CMS spreadsheets)
+    or YYYY-MM-DD; None for an empty cell, ValueError for anything else."""
+    text = text.strip()
+    if not text:
+        return None
+    if _YMD.fullmatch(text):
+        return dt.date(int(text[:4]), int(text[4:6]), int(text[6:]))
+    match = _MDY.fullmatch(text)
+    if match:
+        return dt.date(int(match.group(3)), int(match.group(1)), int(match.group(2)))
+    return dt.date.fromisoformat(text)
 
 
 class Problems:

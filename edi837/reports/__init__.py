@@ -1,4 +1,4 @@
-"""Report formats.  Every format renders the same :class:`~edi837.engine.Report`,
+"""Report formats.  Every format renders the same :class:`~edi837.results.Report`,
 so formats can never disagree about what was found.
 
 A writer is ``write(report, out, options=None)``; :class:`ReportOptions` says
@@ -12,22 +12,14 @@ from collections.abc import MutableMapping
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
+from .. import formats
 from ..findings import SEVERITIES, WARNING
 
-# Every format: its name -> (the module that holds its writer, its file extensions).
-# The module is imported when the format is first used, so a JSON check imports neither
-# lxml (xml) nor the HTML templates.  A new format adds one line here and decorates
-# its ``write`` with ``@writer(name, *extensions)``.
-FORMATS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "annotated": ("annotated", (".annotated.txt",)),
-    "csv": ("csv_report", (".csv",)),
-    "html": ("html", (".html", ".htm")),
-    "json": ("json_report", (".json",)),
-    "text": ("text", (".txt",)),
-    "xml": ("xml_report", (".xml",)),
-}
-EXTENSIONS: dict[str, str] = {ext: name for name, (_, exts) in FORMATS.items()
-                              for ext in exts}
+# Every format: its name -> (the module that holds its writer, its file extensions),
+# kept in edi837.formats (the one list).  The module is imported when the format is
+# first used, so a JSON check imports neither lxml (xml) nor the HTML templates.
+FORMATS = formats.FORMATS
+EXTENSIONS = formats.EXTENSIONS
 _LOADED: dict[str, Callable[..., None]] = {}  # filled by @writer as modules are imported
 
 
@@ -38,7 +30,7 @@ class _Writers(MutableMapping):
     def __getitem__(self, name: str) -> Callable[..., None]:
         function = _LOADED.get(name)
         if function is None:
-            if name not in FORMATS:
+            if name not in FORMATS or FORMATS[name][0] is None:
                 raise KeyError(name)
             importlib.import_module(f"{__name__}.{FORMATS[name][0]}")
             function = _LOADED[name]
@@ -50,14 +42,19 @@ class _Writers(MutableMapping):
     def __delitem__(self, name: str) -> None:
         del _LOADED[name]
 
+    @staticmethod
+    def _names() -> set[str]:
+        return {name for name, (module, _) in FORMATS.items() if module} | _LOADED.keys()
+
     def __iter__(self) -> Iterator[str]:
-        return iter(FORMATS.keys() | _LOADED.keys())
+        return iter(self._names())
 
     def __len__(self) -> int:
-        return len(FORMATS.keys() | _LOADED.keys())
+        return len(self._names())
 
     def __contains__(self, name: object) -> bool:
-        return name in FORMATS or name in _LOADED
+        return name in _LOADED or (isinstance(name, str)
+                                   and FORMATS.get(name, (None, ()))[0] is not None)
 
 
 WRITERS: MutableMapping[str, Callable[..., None]] = _Writers()
@@ -83,10 +80,19 @@ DEFAULT_OPTIONS = ReportOptions()
 
 
 def writer(name: str, *extensions: str) -> Callable:
+    """Register the decorated ``write(report, out, options=None)`` as format ``name``:
+    one of edi837.formats.FORMATS (its extensions are there), or a format of a
+    plug-in or a test, which gives its ``extensions`` here."""
+    module = FORMATS.get(name, (None, ()))[0]
+    if module is not None and extensions:
+        raise ValueError(f"format {name}: its extensions are in edi837.formats")
+    if module is None and not extensions:
+        raise ValueError(f"format {name} is not in edi837.formats: give its extensions")
+
     def register(function: Callable[..., None]) -> Callable:
         _LOADED[name] = function
-        for ext in extensions:  # a format registered outside FORMATS (tests, plug-ins)
-            EXTENSIONS[ext] = name
+        if module is None:
+            formats.add(name, extensions)
         return function
     return register
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import TextIO
 
-from ..engine import Report
 from ..findings import Finding
+from ..results import Report
 from . import writer
 from .common import (
     NOT_READ,
@@ -66,7 +66,7 @@ def _claim(out: TextIO, claim: ClaimView) -> None:
         _finding(out, finding)
 
 
-@writer("annotated", ".annotated.txt")
+@writer("annotated")
 def write_annotated(report: Report, out: TextIO, options=None) -> None:
     """Every claim with findings, whatever ``options`` say: this is the detail the
     HTML report points to when it leaves segments out."""

@@ -24,8 +24,8 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Iterable, Iterator
 
-from ..engine import FileResult, Report
 from ..findings import SEVERITIES, Finding, iso_date
+from ..results import FileResult, Report
 from ..safetext import shown
 from ..x12.reader import SegmentReader, X12SyntaxError
 from .figures import amount_of, dollars

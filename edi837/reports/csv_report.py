@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import TextIO
 
-from ..engine import Report
 from ..findings import iso_date
+from ..results import Report
 from ..safetext import CsvRows
 from . import writer
 from .common import fix_hint, iso_time, ndc_of, reference_note
@@ -27,7 +27,7 @@ COLUMNS = (
 )
 
 
-@writer("csv", ".csv")
+@writer("csv")
 def write_csv(report: Report, out: TextIO, options=None) -> None:
     rows = CsvRows(out, COLUMNS)
     started = iso_time(report.started)

@@ -24,8 +24,8 @@ from __future__ import annotations
 import html
 from typing import TextIO
 
-from ..engine import Report
 from ..findings import SEVERITIES, Finding
+from ..results import Report
 from . import DEFAULT_OPTIONS, ReportOptions, writer
 from . import html_worklist as worklist  # its caps are read when a page is written
 from .common import (
@@ -322,7 +322,7 @@ class _Outside:
 
 
 # -- the page --------------------------------------------------------------------------
-@writer("html", ".html", ".htm")
+@writer("html")
 def write_html(report: Report, out: TextIO, options: ReportOptions | None = None) -> None:
     options = options or DEFAULT_OPTIONS
     numbers = figures(report)

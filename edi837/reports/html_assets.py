@@ -12,8 +12,7 @@ string from the EDI is set with ``textContent``, never parsed as HTML.
 """
 from __future__ import annotations
 
-import base64
-import hashlib
+from .page_text import csp_hash
 
 STYLE = """
 body{font:14px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:1.5em;color:#1b1b1b}
@@ -432,9 +431,5 @@ SCRIPT = """
 """
 
 
-def _csp_hash(source: str) -> str:
-    return "'sha256-" + base64.b64encode(hashlib.sha256(source.encode()).digest()).decode() + "'"
-
-
-CSP = (f"default-src 'none'; style-src {_csp_hash(STYLE)}; script-src {_csp_hash(SCRIPT)}; "
+CSP = (f"default-src 'none'; style-src {csp_hash(STYLE)}; script-src {csp_hash(SCRIPT)}; "
        "img-src 'none'; form-action 'none'; base-uri 'none'")

@@ -9,7 +9,7 @@ import datetime as dt
 import json
 from typing import TextIO
 
-from ..engine import FileResult, Report
+from ..results import FileResult, Report
 from . import writer
 from .figures import FileFigures, figures
 
@@ -42,7 +42,7 @@ def _file_head(result: FileResult, numbers: FileFigures) -> dict:
             "claims_with_findings": numbers.claims, **numbers.held.as_dict()}
 
 
-@writer("json", ".json")
+@writer("json")
 def write_json(report: Report, out: TextIO, options=None) -> None:
     """Every finding whatever ``options`` say: machines filter for themselves."""
     numbers = figures(report)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TextIO
 
-from ..engine import Report
+from ..results import Report
 from . import DEFAULT_OPTIONS, ReportOptions, writer
 from .common import iso_time, reference_note, text
 from .figures import Figures, amount_of, dollars, figures, plural
@@ -119,7 +119,7 @@ def write_summary(out: TextIO, report: Report, numbers: Figures, left_out: int =
     out.write(f"edi837 {report.tool_version}, run {iso_time(report.started)}\n")
 
 
-@writer("text", ".txt")
+@writer("text")
 def write_text(report: Report, out: TextIO, options: ReportOptions | None = None) -> None:
     options = options or DEFAULT_OPTIONS
     left_out = listed = 0

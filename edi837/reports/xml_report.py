@@ -14,8 +14,8 @@ from typing import TextIO
 
 from lxml import etree
 
-from ..engine import Report
 from ..findings import Finding, iso_date
+from ..results import Report
 from . import writer
 from .common import UNKNOWN_PAYER, fix_hint, iso_time, ndc_of, run_seconds, text
 from .figures import Figures, Held, figures, money
@@ -110,7 +110,7 @@ def _start_tag(element: etree._Element) -> str:
     return empty[:-2] + ">"
 
 
-@writer("xml", ".xml")
+@writer("xml")
 def write_xml(report: Report, out: TextIO, options=None) -> None:
     """Streamed: the figures first (one pass over the findings), then each
     finding as it is read, so a file's findings are never one tree in memory."""

@@ -6,22 +6,37 @@ rules (What it does / Why / PASS / FAIL / Fix safety).  The PASS and FAIL
 fragments in the docstring are real 837 claim fragments: the tests wrap them
 in envelopes and run them, so the documentation cannot drift from the code.
 
-Line rules take a :class:`~edi837.engine.LineContext` (one drug line in its
-claim); claim rules take a :class:`~edi837.engine.ClaimContext` and run once
+Line rules take a :class:`~edi837.rules.context.LineContext` (one drug line in its
+claim); claim rules take a :class:`~edi837.rules.context.ClaimContext` and run once
 per claim that has drug lines.  Both yield findings made with ``ctx.finding``.
 History rules (the HIS family, and the daily sums of UNT001/UNT002) take a
 :class:`~edi837.history.stage.HistoryContext`: one claim in its patient's
 history, judged in input order after the claim's own rules.
 Reader rules (the EDI family) are checked while reading; they are registered
 here for their documentation only.
+
+Everything about a rule is declared where it is defined: its code (whose
+letters name its family, one of :data:`FAMILIES`), severity, fix safety, its
+stage (``scope``: reader, claim, line or history), for a part in the history
+stage where in the stage it runs (``stage_order``), and for a claim or line
+rule the claim and line fields it judges by (``reads``, names of
+edi837.shapes.FIELDS).  Every module of this package is loaded to fill the
+registry; the engine derives the rest from it: the catalog order
+(:func:`all_rules`), the history stage's rules (:func:`stage_rules`), the
+claim-shape key (:func:`shape_fields`).  Adding a rule of a known family is
+writing it in a module here, and nothing else.
 """
 from __future__ import annotations
 
 import importlib
+import pkgutil
 import re
 import textwrap
 from dataclasses import dataclass
+from functools import cache
 from typing import Callable
+
+from ..shapes import FIELDS
 
 LINE, CLAIM, READER, HISTORY = "line", "claim", "reader", "history"
 
@@ -38,6 +53,10 @@ class Rule:
     also: str | None = None  # a second severity some of its findings take (EDI005 variants)
     stage_check: Callable | None = None  # its part in the history stage (HIS, UNT001/2, DOC001)
     by_policy: bool = False  # each finding's severity is the claim's payer policy's
+    family: str = ""  # the letters of its code: one of FAMILIES
+    stage_order: int | None = None  # where its stage_check runs in the history stage
+    reads: tuple[str, ...] = ()  # the claim and line fields it judges by (edi837.shapes)
+    lasting: bool = False  # its history part runs only with a lasting history (--history)
 
     @property
     def severities(self) -> str:
@@ -76,47 +95,117 @@ class Rule:
 
 _EXAMPLE = re.compile(r"^(PASS|FAIL)(?: \((837[PI])\))?:$")
 REGISTRY: dict[str, Rule] = {}
-RULE_MODULES = ("envelope", "ndc", "modifiers", "containers", "payer", "units", "mue",
-                "diagnosis", "claim", "place", "dates", "docs", "history", "validation")
+
+# The rule families, in catalog order (the order rules are listed, documented and run
+# in): a family is declared once, here, with what it is about.
+FAMILIES = {
+    "EDI": "reading the file",
+    "NDC": "identifying the drug (loop 2410)",
+    "MOD": "discarded-drug modifiers JW/JZ",
+    "UNT": "billed units",
+    "DX": "diagnoses",
+    "ADM": "administration codes",
+    "REV": "revenue codes",
+    "DOS": "dates of service",
+    "POS": "place of service",
+    "DOC": "documentation that must be on file",
+    "HIS": "patient history (across claims, files and nights)",
+    "IG": "implementation-guide validation (pyx12)",
+    "IGH": "pyx12: envelope errors (ISA, GS, ST)",
+    "IGS": "pyx12: segment errors (999 IK3)",
+    "IGE": "pyx12: element errors (999 IK4)",
+}
+SCOPES = (READER, CLAIM, LINE, HISTORY)
+
+
+def family_of(code: str) -> str:
+    """The family a code names: its letters (NDC001 -> NDC, IGH -> IGH)."""
+    return code.rstrip("0123456789")
 
 
 def rule(code: str, severity: str, *, fix: str = "none", scope: str = LINE,
-         generic: bool = False, also: str | None = None, by_policy: bool = False) -> Callable:
+         generic: bool = False, also: str | None = None, by_policy: bool = False,
+         stage_order: int | None = None, reads: tuple[str, ...] | None = None,
+         lasting: bool = False) -> Callable:
     """Register the decorated check function as rule ``code``.  ``by_policy``: the
     rule gives each finding the severity the claim's payer policy says (``severity``
-    is the most it can be)."""
+    is the most it can be).  ``scope`` is its stage: ``line`` (a LineContext),
+    ``claim`` (a ClaimContext), ``history`` (a HistoryContext, in the history stage
+    at ``stage_order``, which it must give; ``lasting``: only with a history that
+    outlasts the run) or ``reader`` (checked by the reader;
+    registered for its documentation).  ``reads``: the claim and line fields a claim
+    or line rule judges by (edi837.shapes.FIELDS): a claim shaped like one it was
+    silent on is not given to it again, so a field it reads and does not name here
+    is a finding it may miss."""
+    family = family_of(code)
+    if family not in FAMILIES:
+        raise ValueError(f"rule {code}: no family {family!r} (declare it in FAMILIES)")
+    if scope not in SCOPES:
+        raise ValueError(f"rule {code}: scope {scope!r} is none of {', '.join(SCOPES)}")
+    if (scope == HISTORY) != (stage_order is not None):
+        raise ValueError(f"rule {code}: a history rule, and only one, gives its stage_order")
+    if (scope in (CLAIM, LINE)) != (reads is not None):
+        raise ValueError(f"rule {code}: a claim or line rule, and only one, names the "
+                         "fields it reads")
+    unknown = sorted(set(reads or ()) - set(FIELDS))
+    if unknown:
+        raise ValueError(f"rule {code}: no claim shape field {', '.join(unknown)} "
+                         "(add it to edi837.shapes.FIELDS)")
+
     def register(check: Callable) -> Callable:
         if code in REGISTRY:
             raise ValueError(f"rule {code} registered twice")
         REGISTRY[code] = Rule(code, severity, fix, scope,
                               None if scope in (READER, HISTORY) else check,
                               textwrap.dedent(check.__doc__ or "").strip(), generic, also,
-                              check if scope == HISTORY else None, by_policy)
+                              check if scope == HISTORY else None, by_policy, family,
+                              stage_order, tuple(reads or ()), lasting)
         return check
     return register
 
 
-def history_part(code: str) -> Callable:
+def history_part(code: str, stage_order: int, *, lasting: bool = False) -> Callable:
     """Give rule ``code`` (registered with its documentation elsewhere) a part in the
-    history stage: DOC001 notes first-dose documentation on the first dose seen."""
+    history stage, run at ``stage_order``: DOC001 notes first-dose documentation on
+    the first dose seen."""
     def register(check: Callable) -> Callable:
         from dataclasses import replace
 
-        REGISTRY[code] = replace(REGISTRY[code], stage_check=check)
+        REGISTRY[code] = replace(REGISTRY[code], stage_check=check, stage_order=stage_order,
+                                 lasting=lasting)
         return check
     return register
 
 
+@cache
+def _load() -> None:
+    """Import every module of this package, once: each registers the rules it defines."""
+    for module in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{module.name}")
+
+
 def all_rules() -> dict[str, Rule]:
-    """Every rule, by code, in catalog order."""
-    for name in RULE_MODULES:
-        importlib.import_module(f"{__name__}.{name}")
-    order = ("EDI", "NDC", "MOD", "UNT", "DX", "ADM", "REV", "DOS", "POS", "DOC", "HIS", "IG",
-             "IGH", "IGS", "IGE")
+    """Every rule, by code, in catalog order: by family (FAMILIES), then code."""
+    _load()
+    order = list(FAMILIES)
     return dict(sorted(REGISTRY.items(),
-                       key=lambda item: (order.index(item[0].rstrip("0123456789"))
-                                         if item[0].rstrip("0123456789") in order else 99,
-                                         item[0])))
+                       key=lambda item: (order.index(item[1].family), item[0])))
+
+
+def shape_fields() -> tuple[str, ...]:
+    """The claim and line fields some claim or line rule reads: a claim's shape
+    (edi837.shapes) is made of these."""
+    read = {name for r in all_rules().values() for name in r.reads}
+    return tuple(name for name in FIELDS if name in read)
+
+
+def stage_rules() -> list[Rule]:
+    """The rules with a part in the history stage, in the order they run there (their
+    ``stage_order``): voids (HIS004) first, then duplicates (HIS001), so that the
+    sums after it (UNT002, UNT001, UNT004) leave duplicates out, then the dose
+    schedule (HIS002) and the first dose seen (HIS003, DOC001)."""
+    return sorted((r for r in all_rules().values() if r.stage_check is not None),
+                  key=lambda r: (r.stage_order, r.code))
 
 
 def find_rule(code: str) -> Rule | None:

@@ -17,7 +17,7 @@ def _shown(date: str) -> str:
     return day.isoformat() if day else (date or "(no date)")
 
 
-@rule("ADM001", WARNING, scope=CLAIM)
+@rule("ADM001", WARNING, scope=CLAIM, reads=("line.procedure", "line.date"))
 def no_administration_line(ctx):
     """No administration line for the drug on the same claim and date.
 
@@ -92,7 +92,7 @@ def no_administration_line(ctx):
                     f"(expected one of {', '.join(expected)}){hint}", line=line)
 
 
-@rule("ADM002", WARNING, scope=CLAIM)
+@rule("ADM002", WARNING, scope=CLAIM, reads=("line.procedure", "line.date"))
 def administration_route(ctx):
     """Administration code does not fit the drug's route.
 
@@ -183,7 +183,7 @@ def administration_route(ctx):
                         value=line.procedure, hcpcs=drugs[0].hcpcs)
 
 
-@rule("REV001", WARNING)
+@rule("REV001", WARNING, reads=("claim.kind", "line.procedure", "line.revenue_code"))
 def revenue_code(ctx):
     """837I drug line under a revenue code other than the drug's.
 
@@ -225,7 +225,7 @@ def revenue_code(ctx):
                 f"report it under {expected}", value=billed or None)
 
 
-@rule("DOS001", ERROR, generic=True)
+@rule("DOS001", ERROR, generic=True, reads=("line.procedure", "line.date"))
 def no_date_of_service(ctx):
     """Drug line has no date of service.
 

@@ -129,7 +129,8 @@ def _close(quantity: Decimal, expected: Decimal | int) -> bool:
     return abs(quantity - expected) <= Decimal("0.001") * max(Decimal(expected), 1)
 
 
-@rule("MOD007", ERROR, scope=CLAIM)
+@rule("MOD007", ERROR, scope=CLAIM,
+      reads=("line.procedure", "line.modifiers", "line.units", "line.date", "line.drug"))
 def waste_beyond_fewest_containers(ctx):
     """JW units beyond the waste of the fewest containers that cover the administered dose.
 

@@ -29,7 +29,7 @@ def _who(window) -> str:
     return f"drug table: {window.source}"
 
 
-@rule("DOS002", ERROR, generic=True)
+@rule("DOS002", ERROR, generic=True, reads=("line.procedure", "line.date", "line.code_dates"))
 def code_not_valid_on_date(ctx):
     """The HCPCS code is not valid on the line's date of service.
 
@@ -86,7 +86,7 @@ def code_not_valid_on_date(ctx):
                 f"{_outside(window, day)} ({_who(window)})", value=line.procedure)
 
 
-@rule("NDC009", ERROR, generic=True)
+@rule("NDC009", ERROR, generic=True, reads=("line.date", "line.drug", "line.code_dates"))
 def ndc_not_marketed_on_date(ctx):
     """The NDC is not marketed on the line's date of service.
 

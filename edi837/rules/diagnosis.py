@@ -69,7 +69,7 @@ def _why_not_valid(drug, match, day) -> str:
     return "not valid on that date"
 
 
-@rule("DX001", ERROR)
+@rule("DX001", ERROR, reads=("claim.diagnoses", "line.procedure"))
 def no_supporting_diagnosis(ctx):
     """No diagnosis on the claim supports the drug.
 
@@ -131,7 +131,7 @@ def no_supporting_diagnosis(ctx):
                 value=" ".join(codes) or None)
 
 
-@rule("DX002", ERROR, scope=CLAIM)
+@rule("DX002", ERROR, scope=CLAIM, reads=("claim.diagnoses", "line.procedure", "line.date"))
 def diagnosis_not_valid_on_date(ctx):
     """A supporting diagnosis is not valid on the date of service.
 
@@ -227,7 +227,8 @@ def diagnosis_not_valid_on_date(ctx):
                         value=dx.code, hcpcs=drug.hcpcs)
 
 
-@rule("DX003", WARNING, fix="safe")
+@rule("DX003", WARNING, fix="safe",
+      reads=("claim.kind", "claim.diagnoses", "line.procedure", "line.pointers", "line.date"))
 def pointer_misses_supporting_diagnosis(ctx):
     """837P: the drug line's SV107 pointers miss the claim's supporting diagnosis.
 
@@ -283,7 +284,7 @@ def pointer_misses_supporting_diagnosis(ctx):
                 value=shown or None, fix=fix)
 
 
-@rule("DX004", ERROR, generic=True)
+@rule("DX004", ERROR, generic=True, reads=("claim.kind", "claim.diagnoses", "line.pointers"))
 def pointer_out_of_range(ctx):
     """837P: an SV107 pointer refers to an HI position that does not exist.
 
@@ -326,7 +327,7 @@ def pointer_out_of_range(ctx):
         ctx.finding(f"SV107-{slot} diagnosis pointer {pointer!r} {problem}", value=pointer)
 
 
-@rule("DX005", WARNING)
+@rule("DX005", WARNING, reads=("claim.diagnoses", "line.procedure", "line.date"))
 def diagnosis_only_under_review(ctx):
     """The only diagnoses supporting the drug are ones the drug table marks for review.
 

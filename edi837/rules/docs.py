@@ -54,7 +54,7 @@ def _dose(ctx):
     return sum(units, Decimal(0))
 
 
-@rule("DOC000", INFO, scope=CLAIM)
+@rule("DOC000", INFO, scope=CLAIM, reads=())
 def documentation_checklist(ctx):
     """Documentation checklist: a claim's DOC notes as one finding.
 
@@ -100,7 +100,9 @@ def documentation_checklist(ctx):
     # (edi837.checklist.fold), not by looking at the claim
 
 
-@rule("DOC001", INFO)
+@rule("DOC001", INFO,
+      reads=("claim.frequency", "claim.payer_responsibility", "line.procedure", "line.modifiers",
+             "line.units", "line.date"))
 def documentation_on_file(ctx):
     """Documentation the drug table asks to be on file for this dose.
 
@@ -181,7 +183,9 @@ def documentation_on_file(ctx):
                     value=ctx.line.units)
 
 
-@rule("DOC002", INFO, scope=CLAIM)
+@rule("DOC002", INFO, scope=CLAIM,
+      reads=("claim.kind", "claim.billing_provider", "claim.rendering", "line.procedure",
+             "line.rendering"))
 def no_rendering_provider(ctx):
     """Drug claim names no individual who administered the drug.
 
@@ -252,7 +256,7 @@ def no_rendering_provider(ctx):
                 hcpcs=missing[0].procedure)
 
 
-@rule("DOC003", INFO, scope=CLAIM)
+@rule("DOC003", INFO, scope=CLAIM, reads=("claim.kind", "claim.facility", "line.procedure"))
 def no_service_facility(ctx):
     """Drug claim names no service facility.
 
@@ -315,7 +319,8 @@ def no_service_facility(ctx):
                 hcpcs=ctx.drug_lines[0].procedure)
 
 
-@rule("DOC004", INFO)
+@rule("DOC004", INFO,
+      reads=("claim.kind", "claim.referring", "line.procedure", "line.ordering", "line.referring"))
 def no_ordering_provider(ctx):
     """Drug line names no ordering or referring provider.
 

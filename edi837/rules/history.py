@@ -26,7 +26,7 @@ from .groups import number
 REPEAT_MODIFIERS = frozenset(["76", "77"])  # repeat procedure by the same / another physician
 
 
-@rule("HIS001", ERROR, scope=HISTORY)
+@rule("HIS001", ERROR, scope=HISTORY, stage_order=20)
 def duplicate_line(ctx):
     """Duplicate drug line: already billed on another claim.
 
@@ -154,7 +154,7 @@ def _billed_by_another_provider(ctx, position: int, line) -> None:
             return
 
 
-@rule("HIS002", WARNING, scope=HISTORY)
+@rule("HIS002", WARNING, scope=HISTORY, stage_order=60)
 def dose_out_of_schedule(ctx):
     """Dose out of schedule, by the drug table's schedule data.
 
@@ -308,7 +308,7 @@ def _replaced_doses(ctx, hcpcs: str) -> dict[str, Decimal]:
     return doses
 
 
-@rule("HIS003", INFO, scope=HISTORY)
+@rule("HIS003", INFO, scope=HISTORY, stage_order=70, lasting=True)
 def first_dose_seen(ctx):
     """First dose of this drug seen for this member.
 
@@ -379,7 +379,7 @@ def first_dose_seen(ctx):
                     "new history", line=line)
 
 
-@rule("HIS004", INFO, scope=HISTORY)
+@rule("HIS004", INFO, scope=HISTORY, stage_order=10)
 def void_of_nothing(ctx):
     """Void of a claim the history does not hold.
 
@@ -435,7 +435,7 @@ def void_of_nothing(ctx):
                     "nothing removed", value=record.original_reference or None)
 
 
-@history_part("DOC001")
+@history_part("DOC001", stage_order=80, lasting=True)
 def first_dose_documentation(ctx):
     """DOC001 with a history: the drug table's first-dose notes on the first dose
     seen for the member (HIS003), when it is a dose the note is for (J2350: 300

@@ -29,7 +29,9 @@ from .groups import (
 # -- rules ------------------------------------------------------------------------------
 
 
-@rule("MOD001", ERROR, fix="safe", by_policy=True)
+@rule("MOD001", ERROR, fix="safe", by_policy=True,
+      reads=("line.procedure", "line.modifiers", "line.units", "line.segment_id", "line.date",
+             "line.drug"))
 def missing_jw_jz(ctx):
     """Single-dose drug line has neither JW nor JZ.
 
@@ -131,7 +133,7 @@ def _group_fills_whole_containers(drug, lines) -> bool:
                               for size in billed_container_amounts(drug, lines))
 
 
-@rule("MOD002", ERROR, generic=True)
+@rule("MOD002", ERROR, generic=True, reads=("line.procedure", "line.modifiers", "line.date"))
 def jw_and_jz(ctx):
     """JW and JZ on the same line.
 
@@ -185,7 +187,8 @@ def jw_and_jz(ctx):
                     f"discarded): keep one", value=":".join((line.procedure, *line.modifiers)))
 
 
-@rule("MOD003", ERROR, scope=CLAIM)
+@rule("MOD003", ERROR, scope=CLAIM,
+      reads=("line.procedure", "line.modifiers", "line.units", "line.date"))
 def jw_without_administered_line(ctx):
     """JW line with no administered line for the same drug and date.
 
@@ -248,7 +251,8 @@ def jw_without_administered_line(ctx):
                     value=first.units)
 
 
-@rule("MOD004", ERROR, scope=CLAIM)
+@rule("MOD004", ERROR, scope=CLAIM,
+      reads=("line.procedure", "line.modifiers", "line.units", "line.date"))
 def jz_with_jw_line(ctx):
     """JZ line while a JW line exists for the same drug and date.
 
@@ -320,7 +324,8 @@ def jz_with_jw_line(ctx):
                     value=":".join((jz_line.procedure, *jz_line.modifiers)))
 
 
-@rule("MOD005", WARNING, scope=CLAIM)
+@rule("MOD005", WARNING, scope=CLAIM,
+      reads=("line.procedure", "line.modifiers", "line.units", "line.date", "line.drug"))
 def not_whole_containers(ctx):
     """Administered plus discarded units do not add up to whole containers.
 
@@ -403,7 +408,7 @@ def not_whole_containers(ctx):
                     line=line, value=number(total))
 
 
-@rule("MOD006", WARNING)
+@rule("MOD006", WARNING, reads=("line.procedure", "line.modifiers", "line.date"))
 def jw_jz_on_multi_dose_drug(ctx):
     """JW or JZ on a drug the table marks as not single-dose.
 

@@ -60,7 +60,8 @@ def mue_message(mue, units: Decimal | int, day: dt.date, counted: str) -> str:
             f"{mue.file.short_name} (effective {mue.file.effective_from.isoformat()})")
 
 
-@rule("UNT004", ERROR, scope=CLAIM)
+@rule("UNT004", ERROR, scope=CLAIM,
+      reads=("claim.kind", "line.procedure", "line.modifiers", "line.units", "line.date"))
 def above_mue(ctx):
     """Units above the CMS MUE imported for the date of service.
 
@@ -151,7 +152,7 @@ def above_mue(ctx):
                     line=line, value=number(whole))
 
 
-@history_part("UNT004")
+@history_part("UNT004", stage_order=50)
 def above_mue_across_claims(ctx):
     """UNT004 in the history stage: for MAI 2 and 3, the units of the code on the
     date billed by the same provider for the same patient on earlier claims (this

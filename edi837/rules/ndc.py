@@ -15,7 +15,8 @@ def _ndc11(drug_id) -> str | None:
     return ndc11_of(drug_id.ndc)
 
 
-@rule("NDC001", ERROR, generic=True, by_policy=True)
+@rule("NDC001", ERROR, generic=True, by_policy=True,
+      reads=("line.procedure", "line.date", "line.drug"))
 def missing_ndc(ctx):
     """Drug line has no NDC (no loop 2410 LIN).
 
@@ -64,7 +65,8 @@ def missing_ndc(ctx):
                 severity=requirement.severity)
 
 
-@rule("NDC002", ERROR, fix="safe", generic=True)
+@rule("NDC002", ERROR, fix="safe", generic=True,
+      reads=("claim.kind", "line.procedure", "line.date", "line.drug"))
 def ndc_format(ctx):
     """NDC is not 11 digits, or has separators.
 
@@ -117,7 +119,7 @@ def ndc_format(ctx):
                 value=drug_id.ndc, fix=fix)
 
 
-@rule("NDC003", ERROR, fix="safe", generic=True)
+@rule("NDC003", ERROR, fix="safe", generic=True, reads=("line.drug",))
 def ndc_qualifier(ctx):
     """LIN02 product qualifier is not N4.
 
@@ -157,7 +159,7 @@ def ndc_qualifier(ctx):
                 segment="LIN", loop="2410", value=drug_id.qualifier, fix=fix)
 
 
-@rule("NDC004", ERROR)
+@rule("NDC004", ERROR, reads=("claim.kind", "line.procedure", "line.date", "line.drug"))
 def ndc_not_for_hcpcs(ctx):
     """NDC is not one the drug table lists for the billed HCPCS.
 
@@ -212,7 +214,7 @@ def ndc_not_for_hcpcs(ctx):
                 value=drug_id.ndc)
 
 
-@rule("NDC005", ERROR, generic=True)
+@rule("NDC005", ERROR, generic=True, reads=("line.drug",))
 def ndc_quantity(ctx):
     """CTP04 quantity is missing, zero, negative or not a number.
 
@@ -258,7 +260,7 @@ def ndc_quantity(ctx):
                 value=drug_id.quantity)
 
 
-@rule("NDC006", ERROR, fix="safe", generic=True)
+@rule("NDC006", ERROR, fix="safe", generic=True, reads=("line.procedure", "line.drug"))
 def ndc_unit(ctx):
     """CTP05-1 unit is not one of F2, GR, ME, ML, UN, or cannot describe the drug.
 
@@ -318,7 +320,8 @@ def ndc_unit(ctx):
                 value=drug_id.unit, fix=fix)
 
 
-@rule("NDC007", WARNING)
+@rule("NDC007", WARNING,
+      reads=("claim.kind", "line.procedure", "line.units", "line.date", "line.drug"))
 def ndc_quantity_matches_units(ctx):
     """NDC quantity is inconsistent with the HCPCS units.
 
@@ -417,7 +420,7 @@ def _expected_containers(ctx, ndc: str, units: Decimal, exact: Decimal) -> Decim
     return exact.to_integral_value(rounding="ROUND_CEILING")
 
 
-@rule("NDC008", ERROR, generic=True)
+@rule("NDC008", ERROR, generic=True, reads=("line.drug",))
 def ndc_not_billable(ctx):
     """NDC is a sample or a non-billable package.
 

@@ -12,7 +12,8 @@ from . import rule
 from .groups import DISCARDED
 
 
-@rule("MOD008", ERROR, generic=True, by_policy=True)
+@rule("MOD008", ERROR, generic=True, by_policy=True,
+      reads=("line.procedure", "line.modifiers", "line.date"))
 def jw_line_denied(ctx):
     """JW line to a payer that denies JW lines.
 

@@ -11,7 +11,8 @@ from ..model import PROFESSIONAL
 from . import rule
 
 
-@rule("POS001", WARNING, generic=True)
+@rule("POS001", WARNING, generic=True,
+      reads=("claim.kind", "claim.facility_code", "line.procedure", "line.place_of_service"))
 def facility_drug_on_physician_claim(ctx):
     """837P drug line at an outpatient-hospital place of service (19 or 22).
 

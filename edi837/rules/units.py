@@ -25,7 +25,7 @@ def _doses(doses) -> str:
     return listed[0] + " units"
 
 
-@rule("UNT001", WARNING, scope=HISTORY)
+@rule("UNT001", WARNING, scope=HISTORY, stage_order=40)
 def not_a_labeled_dose(ctx):
     """Amount prepared for one patient and date is not a labeled dose.
 
@@ -99,7 +99,7 @@ def not_a_labeled_dose(ctx):
                     f"({_doses(drug.labeled_doses)})", line=line, value=number(total))
 
 
-@rule("UNT002", ERROR, scope=HISTORY)
+@rule("UNT002", ERROR, scope=HISTORY, stage_order=30)
 def above_maximum(ctx):
     """Administered units for one patient and date exceed the drug's maximum.
 
@@ -177,7 +177,8 @@ def _elsewhere(rows) -> str:
     return f" ({number(units)} of them on claim {claims})"
 
 
-@rule("UNT003", ERROR, generic=True)
+@rule("UNT003", ERROR, generic=True,
+      reads=("line.procedure", "line.units", "line.unit_basis", "line.segment_id"))
 def unit_basis_and_count(ctx):
     """Unit basis is not UN, or units are not a positive whole number.
 

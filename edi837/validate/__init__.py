@@ -23,7 +23,7 @@ calls it in-process, as a library, and works around what it does badly:
 * It writes the 999 as ``<name>.997``: we write ``<name>.999``.
 * It builds the 999's ISA13 from the clock, to the minute, so 999s written in
   the same minute share one: each takes its own from a persistent counter
-  (:mod:`edi837.acks.control`) for ISA13/IEA02 and GS06/GE02.
+  (:mod:`edi837.x12.control`) for ISA13/IEA02 and GS06/GE02.
 * It parses the guide's XML map again on every run: maps are cached per process.
 
 The normalised copy has one segment per line, so its line k is segment k of
@@ -63,10 +63,10 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 from pathlib import Path
 from typing import Iterable
 
-from ..acks import ControlNumbers, stamp
-from ..engine import Report
 from ..files import atomic_output
 from ..findings import Finding
+from ..results import Report
+from ..x12.control import ControlNumbers, stamp
 from .prepare import _prepare
 from .pyx12_run import Pyx12Missing, _run_unit, require_pyx12
 from .results import _finish
@@ -116,7 +116,7 @@ def write_999(path: str | Path, out_dir: str | Path, *,
 
     The 999's ISA13/IEA02 and GS06/GE02 are the next number of
     ``control_numbers`` (default: the user's counter, see
-    :mod:`edi837.acks.control`).  Raises ControlNumberError when the counter
+    :mod:`edi837.x12.control`).  Raises ControlNumberError when the counter
     cannot be used; no 999 is written then.
     """
     _, ack = _validate_one(str(path))

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from ..claims import VARIANTS
 from ..files import HashingReader
 from ..findings import ERROR, INFO, WARNING, Finding
+from ..locations import open_input
 from ..x12.reader import Delimiters, SegmentReader, X12SyntaxError
 from .units import _ENVELOPE, _Range, _Text, _Unit
 
@@ -73,7 +74,7 @@ def _prepare(path: str, chunk_segments: int) -> _Prepared:
     """Read the file once: write the normalised copy, plan the work units."""
     prep = _Prepared(path)
     try:
-        raw = open(path, "rb")
+        raw = open_input(path)
     except OSError as exc:
         prep.unreadable = True
         prep.findings.append(Finding("EDI001", ERROR, f"cannot read file: {exc.strerror or exc}",

@@ -5,8 +5,8 @@ import io
 import logging
 import time
 
-from ..acks.ack_values import ack_value
-from ..acks.ack_values import text as ack_text
+from .ack_values import ack_value
+from .ack_values import text as ack_text
 from .units import (
     _ELEMENT_REF,
     _ENVELOPE,
@@ -141,7 +141,7 @@ def _import_pyx12():
         # (ack_values): the AK2, IK3 and IK4 writers again, with clean values.
         def visit_root_pre(self, errh) -> None:
             # ISA and GS of the 999: the 837's parties swapped, as pyx12 writes them.
-            # (ISA13 and GS06 are stamped from the counter afterwards: acks.control)
+            # (ISA13 and GS06 are stamped from the counter afterwards: x12.control)
             self.isa_control_num = time.strftime("%y%m%d%H%M")[1:]
             self.gs_control_num = "1"
             isa, gs = errh.cur_isa_node.seg_data, errh.cur_gs_node.seg_data

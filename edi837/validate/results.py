@@ -1,9 +1,9 @@
 """From pyx12's errors to findings, and its 999s to one 999 per file."""
 from __future__ import annotations
 
-from ..engine import FileResult
 from ..findings import ERROR, Finding
 from ..model import is_digits
+from ..results import FileResult
 from .prepare import _Prepared
 from .reading import read_claims
 from .units import CRASH_RULE, _Error, _Unit, _UnitResult

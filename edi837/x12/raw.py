@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Iterator
 
+from ..locations import open_input
 from .reader import Delimiters, SegmentReader, X12SyntaxError, sniff_encoding
 
 # Text read ahead of the segment reader, and written out at a time.  A quarter of
@@ -257,7 +258,7 @@ class RawSegmentReader:
         self.trailing_index: int | None = None
 
     def __iter__(self) -> Iterator[RawSegment]:
-        with open(self.path, "rb") as stream:
+        with open_input(self.path) as stream:
             source = SourceText(stream)
             self.encoding = source.encoding
             previous: tuple[int, Delimiters] | None = None

@@ -21,7 +21,9 @@ from itertools import accumulate, chain
 from pathlib import Path
 from typing import BinaryIO, Iterator
 
+from ..locations import open_input
 from .blocks import _WHITESPACE, Block, block_cut, block_forms
+from .text import display  # noqa: F401 - also imported from here, where it was first
 
 CHUNK_SIZE = 1 << 20
 ISA_LENGTH = 106
@@ -283,7 +285,7 @@ class SegmentReader:
         return self._batches_of_path(blocks)
 
     def _batches_of_path(self, blocks: bool) -> Iterator[Batch | Block]:
-        with open(self.path, "rb") as stream:
+        with open_input(self.path) as stream:
             yield from self._batches(stream, blocks)
 
     def _batches(self, stream: BinaryIO, blocks: bool = False) -> Iterator[Batch | Block]:
@@ -485,13 +487,3 @@ class SegmentReader:
 def read_segments(data: bytes, path: str = "<bytes>") -> list[tuple[list[str], int, int]]:
     """Read all segments of an in-memory file (for tests and small inputs)."""
     return list(SegmentReader(path, io.BytesIO(data)))
-
-
-def display(value: str) -> str:
-    """Text for people: latin-1-read UTF-8 bytes back to the characters meant."""
-    if value.isascii():
-        return value
-    try:
-        return value.encode("latin-1").decode("utf-8")
-    except (UnicodeEncodeError, UnicodeDecodeError):
-        return value

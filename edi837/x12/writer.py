@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Callable
 
-from ..findings import Edit
+from .edit import Edit
 
 # the file as text: also imported from here, where they were first
 from .raw import (  # noqa: F401

@@ -4,16 +4,16 @@ from __future__ import annotations
 import sys
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, TextIO
+from typing import Iterator, NoReturn, TextIO
 
 import click
 
-from .files import atomic_output, discover
-from .findings import SEVERITIES
-from .safetext import shown
+from ..arguments import UNREADABLE_RULES
+from ..files import atomic_output
+from ..findings import SEVERITIES
+from ..safetext import shown
 
 EXIT_OK, EXIT_FINDINGS, EXIT_TROUBLE = 0, 1, 2
-UNREADABLE_RULES = ("EDI001", "EDI002", "EDI005", "EDI008")
 
 
 @contextmanager
@@ -38,23 +38,60 @@ def complain(message: str) -> None:
     click.echo(f"edi837: {shown(message)}", err=True)
 
 
+class Location(click.ParamType):
+    """A command-line argument that is a local path (a Path) or a URL that fsspec reads
+    (kept a string; edi837.locations); ``file://`` URLs become paths."""
+
+    name = "path or URL"
+
+    def __init__(self, local: click.ParamType | None = None) -> None:
+        self.local = local  # how a local path is checked (e.g. click.Path(exists=True))
+
+    def convert(self, value, param, ctx):
+        from ..locations import is_url, local_path
+
+        if not isinstance(value, Path) and is_url(value) and local_path(value) is None:
+            return value
+        value = local_path(value) or value if isinstance(value, str) else value
+        return Path(value) if self.local is None else self.local.convert(value, param, ctx)
+
+
 def input_files(paths, what: str = "837 files") -> list[Path]:
-    """The files under PATHS (edi837.files.discover); exit 2 when there are none:
+    """The files under PATHS (edi837.arguments.input_paths); exit 2 when there are none:
     a nightly job pointed at the wrong folder must not look clean."""
-    found = list(discover(paths))
-    if not found:
-        complain(f"no {what} found in {', '.join(str(p) for p in paths)} "
-                 "(folders skip hidden, partial and report files)")
+    from ..arguments import InputError, input_paths
+
+    try:
+        return input_paths(paths)
+    except InputError as exc:
+        complain(str(exc).replace("no 837 files", f"no {what}", 1))
         sys.exit(EXIT_TROUBLE)
-    return found
+
+
+def local_inputs_only(inputs, option: str | bool) -> None:
+    """Exit 2 when ``option`` is given with an input by URL (a string): its tools read
+    local files only for now."""
+    urls = [given for given in inputs if isinstance(given, str)]
+    if option and urls:
+        complain(f"{option} reads its inputs as local files: not with a URL ({urls[0]}) yet")
+        sys.exit(EXIT_TROUBLE)
 
 
 def refuse_outputs_over_inputs(outputs, inputs: list[Path]) -> None:
     """Exit 2 when an output would replace one of the inputs (`check a.edi -o a.edi`)."""
     import os
 
+    from ..locations import is_url
+
+    urls = {given for given in inputs if isinstance(given, str)}
+    inputs = [given for given in inputs if not isinstance(given, str)]
     for output in outputs:
         if output in (None, "-"):
+            continue
+        if is_url(output):
+            if output in urls:
+                complain(f"output {output} is one of the input files; choose another name")
+                sys.exit(EXIT_TROUBLE)
             continue
         target = Path(output)
         try:
@@ -69,37 +106,34 @@ def refuse_outputs_over_inputs(outputs, inputs: list[Path]) -> None:
 
 def parse_codes(value: str | None, option: str = "--select/--ignore") -> tuple[str, ...]:
     """Comma- or space-separated rule codes and prefixes; exit 2 naming the close
-    matches when one matches no rule (a typo must not make a run look clean)."""
-    from .config import ConfigError, check_codes
+    matches when one matches no rule (edi837.arguments.rule_codes)."""
+    from ..arguments import OptionsError, rule_codes
 
-    if not value:
-        return ()
-    codes = tuple(code.strip().upper() for code in value.replace(" ", ",").split(",")
-                  if code.strip())
     try:
-        check_codes(codes, option)
-    except ConfigError as exc:
-        complain(str(exc))
-        sys.exit(EXIT_TROUBLE)
-    return codes
+        return rule_codes(value, option)
+    except OptionsError as exc:
+        exit_for(exc)
 
 
 def load_config_or_exit(config_path: str | None, select: str | None, ignore: str | None,
                         table=None):
     """The configuration, with --select/--ignore; given the drug ``table``, a profile's
     schedule for a code the table does not have (a typo: J2530) is refused too: it would
-    never apply."""
-    from .config import ConfigError, check_schedule_codes, load_config
+    never apply (edi837.arguments.configuration)."""
+    from ..arguments import OptionsError, configuration
 
-    selected, ignored = parse_codes(select, "--select"), parse_codes(ignore, "--ignore")
     try:
-        config = load_config(config_path)
-        if table is not None:
-            check_schedule_codes(config, table.drugs)
-    except ConfigError as exc:
-        complain(str(exc))
-        sys.exit(EXIT_TROUBLE)
-    return config.with_selection(selected, ignored)
+        return configuration(config_path, select, ignore, table,
+                             names=("--select", "--ignore"))
+    except OptionsError as exc:
+        exit_for(exc)
+
+
+def exit_for(exc) -> NoReturn:
+    """What edi837.arguments (or edi837.api) refused: each problem on a line, exit 2."""
+    for line in getattr(exc, "lines", (str(exc),)):
+        complain(line)
+    sys.exit(EXIT_TROUBLE)
 
 
 refdata_option = click.option(
@@ -171,7 +205,7 @@ def write_reports(report, fmt: str, outputs: tuple[str, ...], min_severity: str 
     ``announce``: after writing files, print the run's summary and the paths
     written to stderr, so `check -o report.html` does not end in silence.
     """
-    from .reports import DEFAULT_OPTIONS, ReportOptions, load_writers
+    from ..reports import DEFAULT_OPTIONS, ReportOptions, load_writers
 
     writers = load_writers()
     if fmt not in writers:
@@ -192,7 +226,7 @@ def report_targets(fmt: str, outputs: tuple[str, ...]) -> list[tuple[str | None,
     (`-o report.pdf`) with no --format is misuse, exit 2: a report that silently comes
     out as text would be mistaken for the one asked for.  Called before the work starts,
     so a typo costs no night's run."""
-    from .reports import EXTENSIONS, format_for
+    from ..reports import EXTENSIONS, format_for
 
     if not outputs:
         return [(None, fmt)]
@@ -214,8 +248,8 @@ def report_targets(fmt: str, outputs: tuple[str, ...]) -> list[tuple[str | None,
 
 
 def announce_outputs(report, targets) -> None:
-    from .reports.figures import figures
-    from .reports.text import held_line, summary_line
+    from ..reports.figures import figures
+    from ..reports.text import held_line, summary_line
 
     numbers = figures(report)
     click.echo(f"{summary_line(numbers)}; {held_line(numbers)}", err=True)
@@ -232,30 +266,25 @@ def report_reader_errors(reader, also: tuple[str, ...] = ()) -> bool:
     for finding in reader.findings:
         if (finding.rule in UNREADABLE_RULES or finding.rule in also) \
                 and finding.severity == "error":
-            where = f":{finding.segment_index}" if finding.segment_index else ""
-            complain(f"{finding.path}{where}: {finding.rule} {finding.message}")
+            say_reader_problem(finding)
             trouble = True
     return trouble
 
 
+def say_reader_problem(finding) -> None:
+    """A reader's error on stderr, one line: file, segment, code, message."""
+    where = f":{finding.segment_index}" if finding.segment_index else ""
+    complain(f"{finding.path}{where}: {finding.rule} {finding.message}")
+
+
 def load_table_or_exit(extra: tuple[Path, ...], refdata: Path | None = None):
     """The drug table with ``extra`` files, and the imported reference data of ``refdata``
-    (else of $EDI837_REFDATA, else of the per-user folder when it has any) laid over it."""
-    from .drugs import DrugTableError, load_drug_table
-    from .refdata import RefDataError, reference_for
+    (else of $EDI837_REFDATA, else of the per-user folder when it has any) laid over it
+    (edi837.arguments.drug_table); exit 2 naming each problem."""
+    from ..arguments import OptionsError, drug_table
 
     try:
-        return load_drug_table(list(extra), refdata=reference_for(refdata))
-    except (DrugTableError, RefDataError) as exc:
-        # one line per problem; each is still shown safely (a value's line break escaped)
-        for line in exc.lines if isinstance(exc, DrugTableError) else (str(exc),):
-            complain(line)
-        sys.exit(EXIT_TROUBLE)
-    except OSError as exc:  # a reference data folder this user cannot read, say
-        from .entry import PACKAGE_DIR
-
-        if exc.filename and Path(str(exc.filename)).resolve().is_relative_to(PACKAGE_DIR):
-            raise  # a file of the package itself: a broken install (edi837.entry says so)
-        complain(f"cannot read {exc.filename or 'the drug table or reference data'}: "
-                 f"{exc.strerror or exc} (--refdata, $EDI837_REFDATA, or the per-user folder)")
-        sys.exit(EXIT_TROUBLE)
+        return drug_table(extra, refdata,
+                          hint=" (--refdata, $EDI837_REFDATA, or the per-user folder)")
+    except OptionsError as exc:
+        exit_for(exc)

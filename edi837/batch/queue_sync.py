@@ -12,10 +12,10 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from ..batch.ledger import DONE, DONE_CONTENT, FILES_DIR, Ledger
-from ..batch.names import as_text
-from .facts import QUEUE_FILE, read_facts
-from .store import OpenIndex, apply_file
+from ..queue.facts import QUEUE_FILE, read_facts
+from ..queue.store import OpenIndex, apply_file
+from .ledger import DONE, DONE_CONTENT, FILES_DIR, Ledger
+from .names import as_text
 
 log = logging.getLogger("edi837.batch")
 

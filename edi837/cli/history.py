@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from .cli_support import EXIT_TROUBLE, complain
-from .history.pg import is_url, masked
+from ..history.pg import is_url, masked
+from .support import EXIT_TROUBLE, complain
 
 
 class StoreParam(click.ParamType):
@@ -45,8 +45,8 @@ def history_options(function):
 
 def open_history_or_exit(path: str | None, key_path: str | None, days: int | None):
     """The store named by --history (pruned), or None; exit 2 on a bad store or key."""
-    from .history import DEFAULT_DAYS, HistoryKeyError, HistoryStore, HistoryStoreError
-    from .history.identity import default_key_path, load_key
+    from ..history import DEFAULT_DAYS, HistoryKeyError, HistoryStore, HistoryStoreError
+    from ..history.identity import default_key_path, load_key
 
     if path is None:
         if key_path is not None or days is not None:
@@ -76,7 +76,7 @@ def open_history_or_exit(path: str | None, key_path: str | None, days: int | Non
 def commit_history_or_exit(store) -> None:
     """Commit the run's lines to the store (`check --history`: its reports are out),
     or exit 2 saying why."""
-    from .history import HistoryStoreError
+    from ..history import HistoryStoreError
 
     if store is None:
         return
@@ -99,7 +99,7 @@ def _store_argument(function):
 
 
 def _open(store: str, key_path: str | None, *, read_only: bool = False):
-    from .history import HistoryKeyError, HistoryStore, HistoryStoreError, load_key
+    from ..history import HistoryKeyError, HistoryStore, HistoryStoreError, load_key
 
     try:
         opened = HistoryStore.open(store, load_key(key_path, create=False),
@@ -113,7 +113,7 @@ def _open(store: str, key_path: str | None, *, read_only: bool = False):
 
 def _or_exit(work):
     """``work()``, or exit 2 naming the store's trouble (read-only, damaged)."""
-    from .history import HistoryStoreError
+    from ..history import HistoryStoreError
 
     try:
         return work()
@@ -126,8 +126,8 @@ def _or_exit(work):
 @_store_argument
 def stats(store: str, history_key: str | None) -> None:
     """What a history store holds (counts and dates; never a patient)."""
-    from .findings import iso_date
-    from .reports.figures import plural
+    from ..findings import iso_date
+    from ..reports.figures import plural
 
     opened = _open(store, history_key, read_only=True)
     facts = _or_exit(opened.stats)
@@ -147,7 +147,7 @@ def stats(store: str, history_key: str | None) -> None:
               help="Keep lines whose date of service is at most this many days old.")
 def prune(store: str, history_key: str | None, history_days: int) -> None:
     """Delete lines older than the retention period."""
-    from .reports.figures import plural
+    from ..reports.figures import plural
 
     opened = _open(store, history_key)
     gone = _or_exit(lambda: opened.prune(history_days))
@@ -168,7 +168,7 @@ def forget_file(store: str, history_key: str | None, sha256: str) -> None:
     if not opened.knows_file(sha256):
         complain(f"{masked(store)} holds no file {sha256.lower()}")
         sys.exit(EXIT_TROUBLE)
-    from .reports.figures import plural
+    from ..reports.figures import plural
 
     gone = _or_exit(lambda: opened.forget_file(sha256))
     click.echo(f"{masked(store)}: {plural(gone, 'line')} of file {sha256.lower()} deleted")

@@ -29,7 +29,7 @@ import os
 from pathlib import Path
 
 from ..files import atomic_output
-from ..x12.reader import Delimiters, X12SyntaxError
+from .reader import Delimiters, X12SyntaxError
 
 STATE_ENV = "EDI837_STATE"
 COUNTER_NAME = "control-numbers"

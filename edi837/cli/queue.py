@@ -15,7 +15,7 @@ from pathlib import Path
 
 import click
 
-from .cli_support import EXIT_TROUBLE, complain, output_stream
+from .support import EXIT_TROUBLE, complain, output_stream
 
 LEDGER = "ledger.sqlite3"  # edi837.batch.ledger.LEDGER_NAME (not imported: a light command)
 
@@ -46,11 +46,11 @@ def _filter_options(function):
 
 
 def _filters(payer, rule, npi, submitter, file_name, claim, min_age, everything):
-    from .queue.view import Filters
+    from ..queue.view import Filters
 
     if rule is not None:
         # a typo (--rule NDC02) must not show an empty queue that looks worked off
-        from .config import ConfigError, check_codes
+        from ..config import ConfigError, check_codes
 
         rule = rule.strip().upper()
         try:
@@ -68,8 +68,8 @@ def _connect(out: str, *, write: bool = False) -> sqlite3.Connection:
     if not path.is_file():
         complain(f"{out}: no {LEDGER} here: not the --out folder of edi837 batch?")
         sys.exit(EXIT_TROUBLE)
-    from .batch.ledger import LEDGER_TABLES, LEDGER_VERSION
-    from .dbfiles import DatabaseRefused, connect, newer
+    from ..batch.ledger import LEDGER_TABLES, LEDGER_VERSION
+    from ..dbfiles import DatabaseRefused, connect, newer
 
     try:  # a database of something else, or of a newer edi837, is refused untouched
         db, _ = connect(path, what="batch ledger", mine=LEDGER_TABLES, read_only=not write,
@@ -79,7 +79,7 @@ def _connect(out: str, *, write: bool = False) -> sqlite3.Connection:
             db.close()
             raise newer(path, "batch ledger", version, LEDGER_VERSION)
         if write:
-            from .queue.store import ensure_schema
+            from ..queue.store import ensure_schema
 
             ensure_schema(db)
     except DatabaseRefused as exc:
@@ -129,8 +129,8 @@ def queue() -> None:
 def list_command(out, payer, rule, npi, submitter, file_name, claim, min_age, everything,
                  as_of, fmt) -> None:
     """The open claims (with --all every claim the queue has held), oldest first."""
-    from .queue.view import contract, entries, totals
-    from .reports.figures import dollars, plural
+    from ..queue.view import contract, entries, totals
+    from ..reports.figures import dollars, plural
 
     filters = _filters(payer, rule, npi, submitter, file_name, claim, min_age, everything)
     found = entries(_connect(out), filters, as_of=_as_of(as_of))
@@ -152,13 +152,13 @@ def list_command(out, payer, rule, npi, submitter, file_name, claim, min_age, ev
 
 
 def _amount(charge):
-    from .queue.store import cents
+    from ..queue.store import cents
 
     return cents(charge)
 
 
 def _table(columns, rows) -> None:
-    from .safetext import shown
+    from ..safetext import shown
 
     rows = [tuple(shown(str(c)) for c in row) for row in rows]
     widths = [max([len(c)] + [len(r[i]) for r in rows]) for i, c in enumerate(columns)]
@@ -177,7 +177,7 @@ def _claim_selection(function):
 
 
 def _one_open(db, claim_id: str, payer: str | None, npi: str | None) -> dict:
-    from .queue.view import Filters, entries
+    from ..queue.view import Filters, entries
 
     found = entries(db, Filters(claim=claim_id, payer=payer, npi=npi))
     if not found:
@@ -200,8 +200,8 @@ def _one_open(db, claim_id: str, payer: str | None, npi: str | None) -> dict:
 def show(out, claim_id, payer, npi, as_of) -> None:
     """Every queue entry of a claim id: where it came in, its rules, resubmissions,
     how it was resolved, and its notes."""
-    from .queue.view import Filters, entries, notes
-    from .reports.figures import dollars, plural
+    from ..queue.view import Filters, entries, notes
+    from ..reports.figures import dollars, plural
 
     db = _connect(out)
     found = entries(db, Filters(claim=claim_id, payer=payer, npi=npi, all=True),
@@ -231,7 +231,7 @@ def show(out, claim_id, payer, npi, as_of) -> None:
 
 
 def _safe(text: str) -> str:
-    from .safetext import shown
+    from ..safetext import shown
 
     return shown(text)
 
@@ -242,7 +242,7 @@ def _safe(text: str) -> str:
 @click.option("--reason", required=True, help="Why it leaves the queue (kept with it).")
 def close_command(out, claim_id, payer, npi, reason) -> None:
     """Close an open claim by hand, with a reason (e.g. paid after appeal, written off)."""
-    from .queue.store import close
+    from ..queue.store import close
 
     if not reason.strip():
         complain("--reason must say why")
@@ -260,7 +260,7 @@ def close_command(out, claim_id, payer, npi, reason) -> None:
 @click.argument("text")
 def note_command(out, claim_id, payer, npi, text) -> None:
     """Add a note to an open claim (who was called, what they said)."""
-    from .queue.store import note
+    from ..queue.store import note
 
     if not text.strip():
         complain("the note is empty")
@@ -288,9 +288,9 @@ def export(out, payer, rule, npi, submitter, file_name, claim, min_age, everythi
            output) -> None:
     """The queue (filtered as `list`) as CSV or JSON lines, for a spreadsheet or a ticket
     system."""
-    from .queue.store import cents
-    from .queue.view import entries
-    from .safetext import CsvRows
+    from ..queue.store import cents
+    from ..queue.view import entries
+    from ..safetext import CsvRows
 
     suffix = Path(output).suffix.lower() if output not in (None, "-") else ".csv"
     if suffix not in EXPORT_SUFFIXES:

@@ -6,20 +6,20 @@ from pathlib import Path
 
 import click
 
-from .cli_support import (
+from ..files import discover
+from .support import (
     EXIT_TROUBLE,
+    Location,
     complain,
     quiet_option,
     report_reader_errors,
     report_targets,
     write_reports,
 )
-from .files import discover
 
 
 @click.command("validate")
-@click.argument("paths", nargs=-1, required=True,
-                type=click.Path(path_type=Path, readable=False))
+@click.argument("paths", nargs=-1, required=True, type=Location())
 @click.option("--format", "fmt", default="text", show_default=True,
               help="Report format for stdout and for outputs whose extension says nothing "
                    "(text or json; `check`'s other formats work too).")
@@ -52,8 +52,8 @@ def validate(paths: tuple[Path, ...], fmt: str, outputs: tuple[str, ...],
     read whole (not X12, truncated: as `check` says), a 999 could not be
     written, or the command was misused.
     """
-    from .acks import ControlNumberError, ControlNumbers
-    from .validate import Pyx12Missing, ack_path, require_pyx12, validate_paths
+    from ..acks import ControlNumberError, ControlNumbers
+    from ..validate import Pyx12Missing, ack_path, require_pyx12, validate_paths
 
     try:
         require_pyx12()
@@ -76,9 +76,9 @@ def validate(paths: tuple[Path, ...], fmt: str, outputs: tuple[str, ...],
         except ControlNumberError as exc:
             complain(str(exc))
             sys.exit(EXIT_TROUBLE)
-    from .progress import Progress, total_size, wanted
+    from ..progress import Progress, total_size, wanted
 
-    inputs = list(discover(paths))
+    inputs = _discovered(paths)
     progress = Progress(total_size(inputs), "edi837 validate", enabled=wanted(quiet))
     try:
         with progress.ticking():  # pyx12 on one large file: minutes without a byte counted
@@ -102,10 +102,20 @@ def validate(paths: tuple[Path, ...], fmt: str, outputs: tuple[str, ...],
     sys.exit(report.exit_status())
 
 
+def _discovered(paths) -> list:
+    """The files under PATHS; exit 2 when a URL's store cannot be listed (no driver
+    installed, unreachable, no access)."""
+    try:
+        return list(discover(paths))
+    except OSError as exc:
+        complain(str(exc))
+        sys.exit(EXIT_TROUBLE)
+
+
 def _taken(paths: list[Path], progress):
     """The paths, one by one as validation takes them: a file counts as done when
     the next one is taken (validate_paths gives no finer signal)."""
-    from .progress import total_size
+    from ..progress import total_size
 
     previous = None
     for path in paths:

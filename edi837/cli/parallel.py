@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from .cli_support import EXIT_TROUBLE, complain
+from .support import EXIT_TROUBLE, complain
 
 
 def parallel_options(function):
@@ -42,7 +42,7 @@ def check_parallel_options(jobs: int, dask: str | None, insecure: bool) -> None:
     if jobs != 1:
         complain("--jobs and --dask: choose one (a cluster's workers are its own)")
         sys.exit(EXIT_TROUBLE)
-    from .parallel.cluster import ClusterError, check_address, require_dask
+    from ..parallel.cluster import ClusterError, check_address, require_dask
 
     try:
         check_address(dask, insecure)
@@ -54,9 +54,9 @@ def check_parallel_options(jobs: int, dask: str | None, insecure: bool) -> None:
 
 def run_parallel(engine, inputs, **options):
     """The report of `check --jobs/--dask`; a cluster or worker problem: exit 2."""
-    from .parallel.check import check_files
-    from .parallel.cluster import ClusterError
-    from .workers import WorkerLost
+    from ..parallel.check import check_files
+    from ..parallel.cluster import ClusterError
+    from ..workers import WorkerLost
 
     try:
         return check_files(engine, [str(p) for p in inputs], **options)

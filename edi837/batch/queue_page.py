@@ -9,7 +9,7 @@ click), and the state in the URL (``queue.html#payer=PAYER01&rule=NDC002``).
 Above it, the open queue by age, payer, provider, submitter and rule, each row
 a link that adds its filter to the ones set; below, the claims resolved by
 this run and by what.  Beside the held claims the list carries this run's
-claims with warnings and no error (``edi837.queue.tonight``), so it is the
+claims with warnings and no error (``edi837.batch.queue_tonight``), so it is the
 run's whole work list, with a severity filter; their dollars are never counted
 as held: each view shows its held dollars (error claims only) and, apart, the
 charges of its warning-only claims.  No name, member id or birth date is on it: the queue
@@ -17,17 +17,15 @@ holds none.
 """
 from __future__ import annotations
 
-import base64
-import hashlib
-import html
 import json
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-from .store import night_of
-from .tonight import warned_claims
-from .view import Filters, bucket, contract, entries, groups, totals
+from ..queue.store import night_of
+from ..queue.view import Filters, bucket, contract, entries, groups, totals
+from ..reports.page_text import csp_hash, escaped, money_text
+from .queue_tonight import warned_claims
 
 QUEUE_HTML = "queue.html"
 GROUP_ROWS = 200  # rows per group table on the page (the JSON has them all)
@@ -232,27 +230,15 @@ COLUMNS = (("claim_id", "Claim", "s"), ("payer_id", "Payer", "s"), ("payer_name"
            ("severity", "Severity", "s"))
 
 
-def _h(value: object) -> str:
-    text = "" if value is None else str(value)
-    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
-    return html.escape(text, quote=True)
-
-
-def _hash(text: str) -> str:
-    return base64.b64encode(hashlib.sha256(text.encode()).digest()).decode()
-
-
-def _money(value: float) -> str:
-    from ..reports.figures import dollars
-
-    return dollars(Decimal(str(value)))
+_h = escaped
+_money = money_text
 
 
 def write_queue_html(section: dict, run_id: str, out) -> None:
     """The page (see the module docstring), self-contained, script allowed by hash."""
     out.write('<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
               '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
-              f"style-src 'sha256-{_hash(STYLE)}'; script-src 'sha256-{_hash(SCRIPT)}'\">"
+              f"style-src {csp_hash(STYLE)}; script-src {csp_hash(SCRIPT)}\">"
               f'<title>edi837 work queue {_h(section["as_of"])}: '
               f'{section["open"]["claims"]:,} open, {_money(section["open"]["charges"])}'
               f'</title><style>{STYLE}</style></head>\n<body>\n')

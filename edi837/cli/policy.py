@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from .cli_support import EXIT_TROUBLE, complain, load_config_or_exit, load_table_or_exit
+from .support import EXIT_TROUBLE, complain, load_config_or_exit, load_table_or_exit
 
 _BILL_TYPE = re.compile(r"0?([0-9]{2})([0-9A-Z])?")
 _PLACE = re.compile(r"[0-9]{2}")
@@ -44,9 +44,9 @@ def policy(payer_id: str, filing: str, bill_type: str | None, pos: str | None, d
 
     Precedence: a matching [[profiles]] of edi837.toml > the shipped payer-id list >
     the payer class of the SBR09 filing indicator > the "other" policy."""
-    from .policy import shipped_policies
-    from .policy.book import PolicyResolver
-    from .policy.model import setting_of
+    from ..policy import shipped_policies
+    from ..policy.book import PolicyResolver
+    from ..policy.model import setting_of
 
     book = shipped_policies()
     if not any((payer_id, filing, bill_type, pos, day)):
@@ -58,7 +58,7 @@ def policy(payer_id: str, filing: str, bill_type: str | None, pos: str | None, d
     if filing and not _FILING.fullmatch(filing):
         _usage(f"--filing {filing!r}: not an SBR09 code (one or two letters or digits, e.g. MB)")
     if filing:  # a typo (C1 for CI) would explain the "other" policy as if it were right
-        from .config import ConfigError, check_filing_indicators
+        from ..config import ConfigError, check_filing_indicators
 
         try:
             check_filing_indicators([filing], "--filing")

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import click
 
-from .cli_batch import ByteSize
-from .cli_support import EXIT_OK, EXIT_TROUBLE, complain, refdata_option
+from .batch import ByteSize
+from .support import EXIT_OK, EXIT_TROUBLE, complain, refdata_option
 
 
 def _date(value) -> dt.date | None:
@@ -50,9 +50,9 @@ def import_command(files: tuple[Path, ...], refdata: Path | None, effective, kin
     and nothing of the command is imported (exit status 2).  Importing the
     same file again changes nothing.
     """
-    from .progress import Progress, total_size, wanted
-    from .refdata import RefDataError, default_directory, import_files, store_path
-    from .refdata.sources import Caps
+    from ..progress import Progress, total_size, wanted
+    from ..refdata import RefDataError, default_directory, import_files, store_path
+    from ..refdata.sources import Caps
 
     directory = refdata or default_directory()[0]
     progress = Progress(total_size(files), "edi837 refdata import", enabled=wanted(False))
@@ -75,8 +75,8 @@ def import_command(files: tuple[Path, ...], refdata: Path | None, effective, kin
 def status(refdata: Path | None) -> None:
     """List the imported files: what each holds, from when to when it is in force, and
     which were superseded."""
-    from .refdata import KINDS, RefDataError, default_directory, open_reference, store_path
-    from .safetext import shown
+    from ..refdata import KINDS, RefDataError, default_directory, open_reference, store_path
+    from ..safetext import shown
 
     directory, chosen = (refdata, True) if refdata else default_directory()
     if not chosen and not store_path(directory).is_file():
@@ -107,8 +107,8 @@ def _span(window) -> str:
 def describe_reference(table, drug, day: dt.date) -> str:
     """The facts imported CMS files give about ``drug`` on ``day``, each naming its file
     (for `edi837 drugs HCPCS`); empty without reference data."""
-    from .refdata import KINDS
-    from .refdata.reference import CROSSWALK_FOR
+    from ..refdata import KINDS
+    from ..refdata.reference import CROSSWALK_FOR
 
     reference = table.reference
     if reference is None:

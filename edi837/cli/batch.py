@@ -12,9 +12,10 @@ from pathlib import Path
 
 import click
 
-from .cli_history import StoreParam
-from .cli_support import (
+from .history import StoreParam
+from .support import (
     EXIT_TROUBLE,
+    Location,
     complain,
     load_config_or_exit,
     load_table_or_exit,
@@ -35,7 +36,7 @@ class _Formatter(logging.Formatter):
     def format(self, record) -> str:
         # the batch escapes the names it logs; this catches any other text (an
         # exception's message quoting a path), so one entry is always one line
-        from .batch.names import shown  # here: other commands need not import the batch
+        from ..batch.names import shown  # here: other commands need not import the batch
 
         return shown(super().format(record))
 
@@ -94,14 +95,16 @@ def _formats(values: tuple[str, ...]) -> tuple[str, ...]:
 
 
 @click.command()
-@click.argument("inbox", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("inbox", type=Location(click.Path(exists=True, file_okay=False,
+                                                  path_type=Path)))
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Output folder: OUTDIR/<run-id>/ reports and summary, the ledger.")
-@click.option("--archive", type=click.Path(file_okay=False, path_type=Path),
-              help="Where processed inputs go, in a folder per run [OUTDIR/archive].")
-@click.option("--quarantine", type=click.Path(file_okay=False, path_type=Path),
+@click.option("--archive", type=Location(click.Path(file_okay=False, path_type=Path)),
+              help="Where processed inputs go, in a folder per run [OUTDIR/archive; an "
+                   "inbox URL: INBOX/../archive].")
+@click.option("--quarantine", type=Location(click.Path(file_okay=False, path_type=Path)),
               help="Where unreadable or incomplete inputs go, each with NAME.reason.txt "
-                   "[OUTDIR/quarantine].")
+                   "[OUTDIR/quarantine; an inbox URL: INBOX/../quarantine].")
 @click.option("--fix", is_flag=True, help="Also write corrected EDI (edi837 fix).")
 @click.option("--split", is_flag=True,
               help="Also write NAME.accepted.edi / NAME.held.edi (implies --fix).")
@@ -179,7 +182,7 @@ def batch(inbox: Path, out: Path, archive: Path | None, quarantine: Path | None,
     stopped by SIGTERM/SIGINT (each run's status is in its summary and log),
     2 when it cannot go on.
     """
-    from .batch import BatchError, BatchOptions, StopFlag, handle_stop_signals, run_batch
+    from ..batch import BatchError, BatchOptions, StopFlag, handle_stop_signals, run_batch
 
     if marker is not None and not marker.strip():
         complain("--marker needs a suffix such as .done")
@@ -195,13 +198,13 @@ def batch(inbox: Path, out: Path, archive: Path | None, quarantine: Path | None,
         sys.exit(EXIT_TROUBLE)
     table = load_table_or_exit(drug_tables, refdata)  # a broken drug table stops here
     config = load_config_or_exit(config_path, select, ignore, table)
-    from .progress import wanted
+    from ..progress import wanted
 
     progress = wanted(quiet)  # the bar of files done, on a terminal only
     try:
         unconfigure_logging = configure_logging(log_file, quiet_stderr=progress)
     except OSError as exc:
-        from .batch.names import shown
+        from ..batch.names import shown
 
         complain(f"cannot write the log file {shown(log_file)}: {exc.strerror or exc}")
         sys.exit(EXIT_TROUBLE)
@@ -228,7 +231,7 @@ def batch(inbox: Path, out: Path, archive: Path | None, quarantine: Path | None,
         status = EXIT_TROUBLE
     except Exception as exc:  # a bug: a message and exit status 2 for the scheduler, and
         # only the type and place, as the exception's message may quote a file's data
-        from .batch.run import where
+        from ..batch.run import where
 
         logger.error("stopped: internal error %s (a bug in edi837, please report it); "
                      "the next run repairs what this one left", where(exc))

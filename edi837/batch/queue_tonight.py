@@ -12,11 +12,11 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
-from ..batch.ledger import DONE, DONE_CONTENT, FILES_DIR
-from ..batch.names import as_text
-from .facts import QUEUE_FILE, read_facts
-from .store import cents, night_of
-from .view import bucket
+from ..queue.facts import QUEUE_FILE, read_facts
+from ..queue.store import cents, night_of
+from ..queue.view import bucket
+from .ledger import DONE, DONE_CONTENT, FILES_DIR
+from .names import as_text
 
 WARNED_LIMIT = 40_000  # claims with warnings the page carries (as the per-file report)
 

@@ -6,22 +6,22 @@ from pathlib import Path
 
 import click
 
-from .cli_ack import Acknowledger, ack277_option
-from .cli_support import (
+from .ack import Acknowledger, ack277_option
+from .support import (
     EXIT_OK,
     EXIT_TROUBLE,
+    Location,
     complain,
-    load_config_or_exit,
+    exit_for,
+    local_inputs_only,
     no_fast_option,
     parse_codes,
     quiet_option,
 )
-from .files import discover
 
 
 @click.command("fix")
-@click.argument("paths", nargs=-1, required=True,
-                type=click.Path(path_type=Path, readable=False))
+@click.argument("paths", nargs=-1, required=True, type=Location())
 @click.option("--out-dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Write the corrected files, change logs and split files here.")
 @click.option("--select", help="Only the fixes of these rule codes or prefixes "
@@ -55,31 +55,28 @@ def fix(paths: tuple[Path, ...], out_dir: Path, select: str | None, ignore: str 
     fixed, an output already exists, or the re-check found a problem.  A file
     that fails is named on stderr and the others are still fixed.
     """
-    from .api import Edi837Error, iter_fix
-    from .progress import Progress, total_size, wanted
+    from ..api import Edi837Error, iter_fix
+    from ..progress import Progress, total_size, wanted
 
     # --select/--ignore choose fixes; the check itself runs as configured, so
     # the errors that remain are the ones `check` would report.
-    config = load_config_or_exit(config_path, None, None)
-    parse_codes(select, "--select"), parse_codes(ignore, "--ignore")  # named as options
+    local_inputs_only(paths, "fix")  # its outputs and re-check: local files, for now
+    chosen, left_out = parse_codes(select, "--select"), parse_codes(ignore, "--ignore")
     try:  # the orchestration is edi837.api's; this prints each file's outcome
-        results = iter_fix(paths, out_dir, select=select, ignore=ignore, dry_run=dry_run,
+        results = iter_fix(paths, out_dir, select=chosen, ignore=left_out, dry_run=dry_run,
                            force=force, split=split, drug_tables=drug_tables,
                            config=config_path, errors="report")
     except Edi837Error as exc:
-        for line in getattr(exc, "lines", (str(exc),)):
-            complain(line)
-        sys.exit(EXIT_TROUBLE)
+        exit_for(exc)
     acks = None
     if ack277_dir is not None:  # the 277CA rejects exactly the claims the split holds
         if not split or dry_run:
             complain("--ack277 acknowledges what --split forwards: give --split, not --dry-run")
             sys.exit(EXIT_TROUBLE)
-        acks = Acknowledger(ack277_dir, config.acknowledgments, force=force)
+        acks = Acknowledger(ack277_dir, results.config.acknowledgments, force=force)
     status = EXIT_OK
-    progress = Progress(total_size(list(discover(paths))), "edi837 fix", enabled=wanted(quiet))
+    progress = Progress(total_size(results.inputs), "edi837 fix", enabled=wanted(quiet))
     progress.advance(0)  # drawn while a file is fixed, once the run takes a while
-    results = iter(results)
     while True:
         with progress.ticking():  # one large file (--split of 80 MB: most of a minute)
             result = next(results, None)

@@ -1,0 +1,108 @@
+"""`edi837 check`: the billing rules over the drug lines, and the reports."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from .ack import Acknowledger, ack277_option
+from .history import commit_history_or_exit, history_options, open_history_or_exit
+from .parallel import check_parallel_options, parallel_options, run_parallel
+from .support import (
+    EXIT_TROUBLE,
+    Location,
+    complain,
+    input_files,
+    load_config_or_exit,
+    load_table_or_exit,
+    local_inputs_only,
+    no_fast_option,
+    quiet_option,
+    refuse_outputs_over_inputs,
+    report_options,
+    report_reader_errors,
+    report_targets,
+    write_reports,
+)
+
+
+@click.command()
+@click.argument("paths", nargs=-1, required=True, type=Location())
+@report_options
+@click.option("--validate", "ig_validate", is_flag=True,
+              help="Also validate against the 5010 implementation guide with pyx12 "
+                   "(IGH/IGS/IGE findings; slow, about 0.2 MB/s).")
+@history_options
+@ack277_option
+@parallel_options
+@no_fast_option
+@quiet_option
+def check(paths: tuple[Path, ...], fmt: str, outputs: tuple[str, ...], select: str | None,
+          ignore: str | None, min_severity: str | None, drug_tables: tuple[Path, ...],
+          config_path: str | None, refdata: Path | None, ig_validate: bool,
+          history_path: str | None, history_key: str | None, history_days: int | None,
+          ack277_dir: Path | None, jobs: int, dask_address: str | None, insecure: bool,
+          work_dir: Path | None, quiet: bool) -> None:
+    """Check the drug lines of the 837 files and folders PATHS against the billing rules.
+
+    The files are one run: claims are judged against each other in the order
+    given (folders sorted), and with --history against earlier runs too.
+    With --jobs N or --dask, files and pieces of large files are checked in
+    parallel; the report is the same as with one job.
+
+    Exit status: 0 no error finding, 1 error findings, 2 a file could not be
+    read or the command was misused.
+    """
+    from ..engine import Engine
+    from ..history import HistoryStoreError
+    from ..progress import Progress, total_size, wanted
+
+    check_parallel_options(jobs, dask_address, insecure)
+    table = load_table_or_exit(drug_tables, refdata)
+    config = load_config_or_exit(config_path, select, ignore, table)
+    inputs = input_files(paths)
+    refuse_outputs_over_inputs(outputs, inputs)
+    local_inputs_only(inputs, ack277_dir is not None and "--ack277")
+    report_targets(fmt, outputs)  # an -o whose extension names no format: exit 2 now
+    store = open_history_or_exit(history_path, history_key, history_days)
+    if store is not None:  # closed however the command ends: uncommitted, rolled back
+        click.get_current_context().call_on_close(store.close)
+    engine = Engine(table, config, history=store)
+    # bytes read, drawn by this process (workers of --jobs/--dask read elsewhere: no bar)
+    one_job = jobs == 1 and dask_address is None
+    engine.progress = Progress(total_size(inputs), "edi837 check",
+                               enabled=one_job and wanted(quiet))
+    try:
+        if store is not None:  # the run holds the store: committed whole, or not at all
+            store.begin_run()  # (committed once the reports are out, below)
+        if one_job:
+            report = engine.run(inputs)
+        else:
+            report = run_parallel(engine, inputs, jobs=jobs, dask=dask_address,
+                                  insecure=insecure, work_dir=work_dir,
+                                  drug_tables=drug_tables)
+    except HistoryStoreError as exc:
+        complain(str(exc))
+        sys.exit(EXIT_TROUBLE)
+    finally:
+        engine.progress.close()
+        engine.close()
+    del engine  # the engine's caches go before the reports
+    if ig_validate:
+        from ..validate import add_validation
+
+        add_validation(report, config)
+    write_reports(report, fmt, outputs, min_severity, announce=True)
+    for result in report.files:
+        if result.status == "unreadable":
+            report_reader_errors(result)
+    status = report.exit_status()
+    if ack277_dir is not None:  # claims with error findings rejected, the rest accepted
+        acks = Acknowledger(ack277_dir, config.acknowledgments)
+        readable = {Path(r.path): r for r in report.files if r.status != "unreadable"}
+        for path in acks.start(list(readable)):
+            acks.acknowledge(path, readable[path].findings)
+        status = max(status, acks.status)
+    commit_history_or_exit(store)  # a run killed before this point has not happened
+    sys.exit(status)

@@ -1,0 +1,83 @@
+"""What a run found, for the reports: each file's result and the run's report.
+
+The engine (edi837.engine) fills them; every report format (edi837.reports),
+the 999 writer (edi837.validate) and the Python API read them.  They sit
+below the engine so that a report never imports the engine that made it.
+"""
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Iterator
+
+from . import __version__
+from .checklist import fold, marked
+from .findings import ERROR, INFO, WARNING, Finding
+from .store import FindingStore
+
+
+@dataclass(slots=True)
+class FileResult:
+    path: str
+    status: str = "ok"  # ok | findings | unreadable
+    transactions: int = 0
+    claims: int = 0
+    drug_lines: int = 0
+    size: int = 0
+    sha256: str = ""
+    findings: FindingStore = field(default_factory=FindingStore)  # in file order
+    # each transaction set's submitter, [1000A NM109, NM103], by model.envelope_key
+    # of its control numbers: the reports name it per claim, at no cost per finding
+    submitters: dict = field(default_factory=dict)
+
+    def counts(self) -> Counter:
+        return Counter(f.severity for f in self.findings)
+
+    def settle_status(self) -> None:
+        """ok or findings, once the findings are all in: notes (info) alone leave a
+        file OK; an unreadable file stays unreadable.  Each claim's DOC notes
+        become its one DOC000 checklist here (edi837.checklist)."""
+        findings = self.findings
+        if any(map(marked, findings)):
+            self.findings = FindingStore(fold(findings))
+            if isinstance(findings, FindingStore):
+                findings.close()
+        if self.status != "unreadable":
+            self.status = "findings" if any(f.severity != INFO for f in self.findings) \
+                else "ok"
+
+
+@dataclass(slots=True)
+class Report:
+    """Everything a report format needs: files, findings, reference data."""
+
+    files: list[FileResult]
+    drug_table_version: str
+    started: float = field(default_factory=time.time)
+    finished: float = 0.0
+    tool_version: str = __version__
+    config_source: str | None = None
+    reference_data: dict = field(default_factory=dict)  # DrugTable.reference_data()
+
+    @property
+    def findings(self) -> Iterator[Finding]:
+        for result in self.files:
+            yield from result.findings
+
+    def summary(self) -> dict:
+        severities = Counter(f.severity for f in self.findings)
+        return {
+            "files": len(self.files),
+            "claims": sum(r.claims for r in self.files),
+            "drug_lines": sum(r.drug_lines for r in self.files),
+            "errors": severities[ERROR],
+            "warnings": severities[WARNING],
+            "infos": severities[INFO],
+        }
+
+    def exit_status(self) -> int:
+        """0 no error finding, 1 an error finding, 2 a file could not be read."""
+        if any(r.status == "unreadable" for r in self.files):
+            return 2
+        return 1 if any(f.severity == ERROR for f in self.findings) else 0
