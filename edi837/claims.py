@@ -68,7 +68,6 @@ from .loops import (
     claim_problem,
     dispatch_table,
     glued_message,
-    line_date,
     new_claim,
     provider,
 )
@@ -298,7 +297,7 @@ class ClaimReader(ReaderFindings, EnvelopeChecks):
                     elif code == DTP:
                         if state == LINE:
                             if line is not None and fields[1] == "472":
-                                line_date(fields, index, line)
+                                self._line_date(fields, index, line, claim, held)
                         elif state == CLAIM and claim is not None:
                             claim.dates[fields[1]] = fields[3]
                     elif code == LX:

@@ -1,7 +1,8 @@
 """`edi837 extract`: one flat row per drug line, with its claim context.
 
 A drug line (rule catalog) is a service line whose HCPCS code is in the drug
-table, or any J-code, or any line with a 2410 LIN.
+table, or any J-code or other code of the drug-line patterns (policies.toml
+``[[drug_lines]]``: C9399, biosimilar Q-codes), or any line with a 2410 LIN.
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Callable, Iterable, Iterator, TextIO
 
 from . import _CallableModule
 from .model import Claim, ServiceLine
+from .drug_codes import is_drug_code
 from .safetext import CsvRows
 from .x12.reader import display
 
@@ -27,7 +29,7 @@ COLUMNS = (
 
 def is_drug_line(line: ServiceLine, table_codes: Callable[[str], bool]) -> bool:
     code = line.procedure
-    return line.drug is not None or code.startswith("J") or table_codes(code)
+    return line.drug is not None or table_codes(code) or is_drug_code(code)
 
 
 def pointed_diagnoses(claim: Claim, line: ServiceLine) -> list[str]:

@@ -21,10 +21,12 @@ short, HLs out of order.
 Why the findings are the same as the full reader's:
 
 * *Drug claims*: a claim is a drug claim when a line has a LIN, or an SV1/SV2
-  whose procedure starts with J or is a code of the drug table.  The search
-  (`_Patterns.evidence`) is wider than that: any segment starting LIN, and
+  whose procedure matches a drug-line pattern (policies.toml ``[[drug_lines]]``:
+  J*, C9399, Q5[1-9]??) or is a code of the drug table.  The search
+  (`_Patterns.events`) is wider than that: any segment starting LIN, and
   for any segment starting SV1 or SV2, the second component of its first or
-  second element, prefix-matched, whatever the loop state.  A claim it
+  second element, prefix-matched (a pattern up to its ``*``), whatever the
+  loop state.  A claim it
   wrongly takes for a drug claim is read in full (time only); it cannot miss
   one, since the reader takes a procedure from nowhere else.
 * *Passed-over claims* raise no reader finding: the only findings inside a
@@ -56,6 +58,7 @@ from __future__ import annotations
 import re
 from typing import Collection, Iterator
 
+from .drug_codes import drug_code_patterns
 from .x12.reader import Batch, Block, Delimiters
 
 # A unit (an HL and what follows it up to the next HL) may be carried from one
@@ -123,14 +126,15 @@ class _Patterns:
         # every HL segment, with HL01-HL03 as the reader splits them ("" when absent)
         self.hl_fields = re.compile(
             f"{s}HL{e}([^{e}{t}]*)(?:{e}([^{e}{t}]*)(?:{e}([^{e}{t}]*))?)?")
-        codes = "|".join(["J"] + sorted(re.escape(code) for code in drug_codes if code))
+        codes = "|".join(drug_code_patterns().prefixes(f"{e}{c}{t}")
+                         + sorted(re.escape(code) for code in drug_codes if code))
         if any(not code for code in drug_codes):
             codes += "|"  # an empty code in the table: every line is a drug line
         # the next envelope segment (group 1; the reader's dispatch: ISA and IEA by
         # three characters, the others by two and the element separator), or a
         # segment that may make its claim a drug claim: any LIN, and any SV1/SV2
-        # whose first or second element has a second component starting with J or
-        # a drug table code
+        # whose first or second element has a second component starting with a
+        # drug-line pattern's prefix (J, C9399, Q5[1-9]..) or a drug table code
         # (possessive, with the two places of the composite as two branches: a
         # pattern that may backtrack costs microseconds on every SV1)
         procedure = f"[^{e}{c}{t}]*+{c}(?:{codes})"

@@ -19,6 +19,7 @@ from .model import (
     Envelope,
     Provider,
     ServiceLine,
+    parse_date,
     parse_decimal,
 )
 
@@ -203,7 +204,7 @@ class Hierarchy:
         """
         if not hls:
             return True
-        ids, parents, levels = zip(*hls, strict=True)
+        ids, parents, levels = zip(*hls, strict=False)
         start, count = self.expected, len(ids)
         stop = start + count
         numbers = _NUMBERS[start:stop] if stop <= len(_NUMBERS) \
@@ -214,12 +215,12 @@ class Hierarchy:
         if not known.keys().isdisjoint(ids):
             return False  # an HL01 seen before (only after an earlier problem): one by one
         # each parent among these HLs must come before its child ...
-        position = dict(zip(ids, range(count), strict=True))
+        position = dict(zip(ids, range(count), strict=False))
         if not all(map(int.__lt__, map(position.get, parents, repeat(-1)), range(count))):
             return False
         # ... and have the level above (none for 20): among these HLs, else among the
         # earlier ones; a level other than 20, 22 or 23 matches nothing
-        new = dict(zip(ids, levels, strict=True))
+        new = dict(zip(ids, levels, strict=False))
         new[""] = _NO_PARENT
         found = tuple(map(new.get, parents, map(known.get, parents)))
         if found != tuple(map(_PARENT_LEVEL.get, levels, repeat(_NOT_A_LEVEL))):
@@ -324,3 +325,19 @@ def line_date(fields: list[str], index: int, line: ServiceLine) -> None:
     else:
         line.service_date = value
     line.date_index = index
+
+
+def date_range_problem(line: ServiceLine) -> str | None:
+    """What is wrong with a line's RD8 date range (CCYYMMDD-CCYYMMDD), or None: an end
+    that is no date, or one before the start (a start that is no date is DOS001's)."""
+    end_text = line.service_date_end
+    if not end_text:
+        return None
+    start, end = parse_date(line.service_date), parse_date(end_text)
+    span = f"{line.service_date}-{end_text}"
+    if end is None:
+        return f"the date range {span} ends on {end_text!r}, not a CCYYMMDD date"
+    if start is not None and end < start:
+        return (f"the date range {span} ends before it starts ({end.isoformat()} before "
+                f"{start.isoformat()})")
+    return None

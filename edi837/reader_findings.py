@@ -10,7 +10,9 @@ from .loops import (
     SERVICE_LATE,
     SERVICE_WITHOUT_LX,
     SUBSCRIBER,
+    date_range_problem,
     hl_problem,
+    line_date,
     read_service,
     service_problems,
 )
@@ -122,6 +124,17 @@ class ReaderFindings:
             self._finding("EDI007", ERROR, f"malformed {fields[0]}: " + "; ".join(problems),
                           segment_index=index, segment=fields[0], loop="2400", claim=claim,
                           line=line, value=composite, held=held)
+
+    def _line_date(self, fields: list[str], index: int, line: ServiceLine, claim: Claim,
+                   held: list[Finding]) -> None:
+        """A line's DTP*472: its date, and a range (RD8) that ends before it starts or on
+        no date reported (EDI007), as no rule can tell which date was meant."""
+        line_date(fields, index, line)
+        problem = date_range_problem(line)
+        if problem:
+            self._finding("EDI007", ERROR, f"malformed DTP*472: {problem}", segment_index=index,
+                          segment="DTP", loop="2400", claim=claim, line=line, value=fields[3],
+                          held=held)
 
     def _service_segment(self, fields: list[str], index: int, line: ServiceLine | None,
                          claim: Claim, in_place: bool, component: str,

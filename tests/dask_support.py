@@ -45,20 +45,38 @@ class Cluster:
         self.scheduler = subprocess.Popen(
             _dask("scheduler", "--host", "127.0.0.1", "--port", port, "--no-dashboard"),
             cwd=folder, env=subprocess_env(), stdout=log, stderr=subprocess.STDOUT)
+        self.memory_limit = memory_limit
         self.workers = []
-        for n in range(workers):
-            home = folder / f"worker-{n}"  # an empty folder: no path of the tests' works here
-            home.mkdir()
-            log = open(folder / f"worker-{n}.log", "wb")
-            self.workers.append(subprocess.Popen(
-                _dask("worker", self.address, "--nthreads", "1", "--no-dashboard",
-                      "--memory-limit", memory_limit, "--local-directory", str(home)),
-                cwd=home, env=subprocess_env(), stdout=log, stderr=subprocess.STDOUT))
         try:
+            for n in range(workers):
+                self.add_worker(f"worker-{n}")
             self.wait_for_workers(workers)
         except BaseException:
             self.stop()
             raise
+
+    def add_worker(self, name: str, hidden=(), scratch: Path | None = None) -> Path:
+        """One more worker, ``name``, in an empty folder of its own as its working
+        directory (returned; Dask's own files go to ``scratch``, else there too).
+        ``hidden``: folders the worker sees as an empty tmpfs (a mount namespace of
+        its own: ``unshare --mount``, Linux as root), so what the driver keeps there
+        is out of its reach."""
+        home = self.folder / name  # an empty folder: no path of the tests' works here
+        home.mkdir(parents=True)
+        if scratch is not None:
+            scratch.mkdir(parents=True, exist_ok=True)
+        argv = _dask("worker", self.address, "--name", name, "--nthreads", "1",
+                     "--no-dashboard", "--memory-limit", self.memory_limit,
+                     "--local-directory", str(scratch or home))
+        if hidden:
+            mounts = "".join(f'mount -t tmpfs tmpfs "{p}" && ' for p in hidden)
+            argv = ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                    f'{mounts}cd "{home}" && exec "$0" "$@"', *argv]
+        log = open(self.folder / f"{name}.log", "wb")
+        self.workers.append(subprocess.Popen(argv, cwd=home, env=subprocess_env(), stdout=log,
+                                             stderr=subprocess.STDOUT,
+                                             stdin=subprocess.DEVNULL))
+        return home
 
     def wait_for_workers(self, count: int) -> None:
         import distributed

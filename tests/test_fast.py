@@ -141,12 +141,22 @@ def test_several_interchanges_with_their_own_delimiters(monkeypatch):
 def test_a_table_code_that_is_no_j_code_makes_a_drug_claim(monkeypatch):
     """--drug-table additions: the search takes every code of the table."""
     data = envelope(header_segments("837P") + claim("A", VISIT)
-                    + claim("B", "SV1*HC:Q5123*1*UN*1") + claim("C", "SV1*HC:99215:25*1*UN*1")
+                    + claim("B", "SV1*HC:Q0138*1*UN*1") + claim("C", "SV1*HC:99215:25*1*UN*1")
                     ).encode()
-    full = assert_same(data, monkeypatch, codes=TABLE + ("Q5123", "99215"))
+    full = assert_same(data, monkeypatch, codes=TABLE + ("Q0138", "99215"))
     assert len(full["drug claims"]) == 2
     assert len(assert_same(data, monkeypatch)["drug claims"]) == 0
 
+
+def test_codes_of_the_drug_line_patterns_make_drug_claims(monkeypatch):
+    """policies.toml [[drug_lines]]: C9399 and biosimilar Q-codes are drug lines for both
+    readers, with no drug table code; Q5001 (a hospice site) and C9600 are not."""
+    data = envelope(header_segments("837P") + claim("A", VISIT)
+                    + claim("B", "SV1*HC:C9399*1*UN*1") + claim("C", "SV1*HC:Q5133*1*UN*1")
+                    + claim("D", "SV1*HC:Q5001*1*UN*1") + claim("E", "SV1*HC:C9600*1*UN*1")
+                    + claim("F", "SV1*1*HC:Q5134*UN*1") + claim("G", VISIT)).encode()
+    full = assert_same(data, monkeypatch, codes=(), chunks=CHUNKS)
+    assert [c.split("claim_id=")[1][:3] for c in full["drug claims"]] == ["'B'", "'C'"]
 
 ADVERSARIAL = {
     # a J in places that are not a procedure code: not drug claims

@@ -19,7 +19,7 @@ from edi837.config import Config
 from edi837.drugs import load_drug_table
 from edi837.engine import Engine
 from edi837.findings import ERROR, Edit, Finding, Fix
-from edi837.fix import FixPlan, fix_file, recheck_problems
+from edi837.fix import FixPlan, fix_file, recheck_problems, split_claims
 from edi837.generator import generate
 from edi837.rules import all_rules
 from edi837.x12.fragment import wrap_claims
@@ -186,28 +186,46 @@ def test_only_the_fixed_bytes_change(layout, tmp_path, fix):
 
     result = fix(source, tmp_path / "out")
 
-    assert Path(result.output).read_bytes() == data.replace(b"50242-150-01", b"50242015001")
+    # the corrected file is single-byte X12 text: a UTF-8 BOM is left out (trial item 3)
+    expected = data.replace(b"50242-150-01", b"50242015001").removeprefix(codecs.BOM_UTF8)
+    assert Path(result.output).read_bytes() == expected
     assert [c.rule for c in result.changes] == ["NDC002"]
     assert result.problems == []
+    if layout == "BOM":  # pyx12's x12valid failed on the BOM with UnicodeDecodeError
+        assert pyx12_verdict(result.output) == (True, "")
 
 
-@pytest.mark.parametrize("bom", [codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE])
-def test_utf16_input_gives_utf16_output_with_the_same_bom(bom, tmp_path, fix):
-    codec = "utf-16-le" if bom == codecs.BOM_UTF16_LE else "utf-16-be"
-    source = write(tmp_path / "in.edi", bom + DEFECT.replace("~\n", "~\r\n").encode(codec))
+@pytest.mark.parametrize("bom", [codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, None])
+def test_utf16_input_gives_single_byte_output_without_a_bom(bom, tmp_path, fix):
+    """UTF-16 in, single-byte X12 text out: pyx12's x12valid (and receivers) read X12
+    one byte a character, and fail on a BOM or UTF-16 (trial item 3)."""
+    codec = {codecs.BOM_UTF16_LE: "utf-16-le", codecs.BOM_UTF16_BE: "utf-16-be",
+             None: "utf-16"}[bom]
+    text = DEFECT.replace("~\n", "~\r\n")
+    source = write(tmp_path / "in.edi", (bom or b"") + text.encode(codec))
 
-    result = fix(source, tmp_path / "out")
+    result = fix(source, tmp_path / "out", split=True)
 
-    expected = bom + DEFECT.replace("~\n", "~\r\n").replace("50242-150-01", "50242015001") \
-        .encode(codec)
+    expected = text.replace("50242-150-01", "50242015001").encode("ascii")
     assert Path(result.output).read_bytes() == expected
     assert result.problems == [] and result.exit_status == 0
+    for path in (result.output, tmp_path / "out" / "in.accepted.edi"):
+        assert pyx12_verdict(path) == (True, "")
 
 
-def test_a_file_with_nothing_to_fix_is_copied_byte_for_byte(tmp_path, fix):
+def test_utf16_with_a_character_of_no_single_byte_form_is_not_fixed(tmp_path, fix):
+    text = DEFECT.replace("NM1*IL*1*", "NM1*IL*1*\u0141", 1)  # L with stroke: not latin-1
+    assert text != DEFECT
+    result = fix(write(tmp_path / "in.edi", text.encode("utf-16")), tmp_path / "out")
+    assert result.exit_status == 2 and list((tmp_path / "out").glob("*.edi")) == []
+    assert any("U+0141" in problem and "single-byte" in problem for problem in result.problems)
+
+
+def test_a_file_with_nothing_to_fix_is_copied_byte_for_byte_but_its_bom(tmp_path, fix):
     source = SAMPLES / "837p-multi-interchange-crlf-bom.edi"
-    result = fix(source, tmp_path)
-    assert Path(result.output).read_bytes() == source.read_bytes()
+    assert source.read_bytes().startswith(codecs.BOM_UTF8)
+    result = fix(source, tmp_path, split=True)
+    assert Path(result.output).read_bytes() == source.read_bytes()[len(codecs.BOM_UTF8):]
     assert result.changes == [] and result.exit_status == 0
 
 
@@ -505,12 +523,21 @@ def test_pyx12_accepts_every_output_whose_input_it_accepts(tmp_path, fix):
             assert ok, (path, messages)
 
 
-def test_split_keeps_interchange_delimiters_and_bom(tmp_path, fix):
+def test_split_keeps_interchange_delimiters_but_not_the_bom(tmp_path, fix):
     source = SAMPLES / "837p-multi-interchange-crlf-bom.edi"
     result = fix(source, tmp_path, split=True)
     assert result.split.accepted == 3
     accepted = (tmp_path / f"{source.stem}.accepted.edi").read_bytes()
-    assert accepted == source.read_bytes()  # every claim accepted: the same bytes
+    # every claim accepted: the same bytes, but the byte-order mark
+    assert accepted == source.read_bytes().removeprefix(codecs.BOM_UTF8)
+
+
+def test_split_of_a_file_with_a_bom_writes_none(tmp_path):
+    """split_claims on an input as it came (not fix's output): single-byte text too."""
+    source = SAMPLES / "837p-multi-interchange-crlf-bom.edi"
+    findings = Engine(load_drug_table([]), Config()).check_file(source).findings
+    split_claims(source, findings, accepted=tmp_path / "a.edi", held=tmp_path / "h.edi")
+    assert (tmp_path / "a.edi").read_bytes() == source.read_bytes()[len(codecs.BOM_UTF8):]
 
 
 def test_a_file_with_no_837_in_it_is_refused_not_split(tmp_path, fix):
@@ -657,3 +684,24 @@ def test_two_inputs_with_one_stem_never_share_split_files(tmp_path):
     assert "claims.x12: skipped" in result.stderr and "claims.accepted.edi" in result.stderr
     accepted = (tmp_path / "out" / "claims.accepted.edi").read_text()
     assert "CLM*C1*" in accepted and "CLM*C9*" not in accepted
+
+
+# -- a JW/JZ in lower case (trial, item 2) ---------------------------------------------------
+
+@pytest.mark.parametrize("written, upper", [("jz", "JZ"), ("Jz", "JZ")])
+def test_a_lower_case_jz_is_said_to_be_lower_case_and_fixed_by_upper_casing(
+        tmp_path, fix, table, written, upper):
+    source = write(tmp_path / "in.edi", wrap_claims(CLEAN).replace(
+        "SV1*HC:J2350:JZ*", f"SV1*HC:J2350:{written}*"))
+    mod001 = [f for f in findings_of(source, table) if f.rule == "MOD001"]
+    assert len(mod001) == 1 and f"'{written}' is in lower case: write {upper}" in \
+        mod001[0].message and "neither" not in mod001[0].message
+    result = fix(source, tmp_path / "out")
+    output = Path(result.output)
+    assert changed_segments(source.read_bytes(), output.read_bytes()) == [
+        (f"SV1*HC:J2350:{written}*9000*UN*600***1".encode(), b"SV1*HC:J2350:JZ*9000*UN*600***1")]
+    assert "MOD001" not in {f.rule for f in findings_of(output, table)}
+    assert pyx12_verdict(output) == (True, "")
+    # the clean line (JZ) passes
+    assert "MOD001" not in {f.rule for f in findings_of(write(tmp_path / "ok.edi",
+                                                               wrap_claims(CLEAN)), table)}

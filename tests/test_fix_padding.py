@@ -86,11 +86,11 @@ def test_long_blank_lines_between_two_segments_are_left_out(tmp_path, fix):
     assert result.split.accepted == 1 and len(result.split.held) == 1
 
 
-def test_long_padding_before_the_first_isa_is_left_out_but_not_a_bom(tmp_path, fix):
+def test_long_padding_before_the_first_isa_is_left_out_and_so_is_a_bom(tmp_path, fix):
     source = write(tmp_path / "head.edi", b"\xef\xbb\xbf" + b"\x00" * LONG + FIRST.encode())
     result = fix(source, tmp_path / "out")
     assert result.problems == []
-    assert Path(result.output).read_bytes() == b"\xef\xbb\xbf" + FIRST.encode()
+    assert Path(result.output).read_bytes() == FIRST.encode()  # single-byte X12, no BOM
     [padding] = [c for c in result.changes if c.rule == "EDI006"]
     assert (padding.segment_index, padding.element) == (1, "before ISA")
     assert padding.before == f"{LONG} characters of padding (NUL)"
@@ -147,11 +147,11 @@ def test_the_dry_run_diff_shows_the_padding_removed(tmp_path, fix):
     assert not (tmp_path / "out").exists()
 
 
-def test_utf16_padding_is_left_out_and_the_rest_stays_utf16(tmp_path, fix):
+def test_utf16_padding_is_left_out_and_the_rest_is_single_byte_text(tmp_path, fix):
     data = (FIRST + "\n" * LONG + SECOND).encode("utf-16")
     result = fix(write(tmp_path / "wide.edi", data), tmp_path / "out", split=True)
     assert result.problems == []
-    assert Path(result.output).read_bytes() == (FIRST + SECOND).encode("utf-16")
+    assert Path(result.output).read_bytes() == (FIRST + SECOND).encode("ascii")
     assert [c.before for c in result.changes if c.rule == "EDI006"] == \
         [f"{LONG} characters of padding (line breaks)"]
 

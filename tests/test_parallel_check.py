@@ -37,8 +37,9 @@ class SerialUnits:
 
     slots = 2
 
-    def __init__(self, settings: CheckSettings) -> None:
+    def __init__(self, settings: CheckSettings, remote: bool = False) -> None:
         self.settings = settings
+        self.remote = remote  # as a cluster: workers read and cut the large files
         self.units = []
 
     def submit(self, unit):
@@ -86,27 +87,28 @@ def one_job(paths, config=None):
         engine.close()
 
 
-def in_pieces(paths, config=None, piece_size=1, tmp_path=None):
-    """The report with files cut everywhere; also how many units each file became."""
+def in_pieces(paths, config=None, piece_size=1, tmp_path=None, remote=False):
+    """The report with files cut everywhere; also how many units each file became
+    (``remote``: cut by a worker's scan, as on a cluster, not by the driver)."""
     engine = Engine(_table(), config or Config())
     stage = engine.history
     executor = SerialUnits(CheckSettings((), engine.config, install(stage.keys.key),
-                                         stage.persistent))
+                                         stage.persistent), remote)
     try:
-        report = ParallelCheck(engine, executor, piece_size=piece_size,
-                               work_dir=str(tmp_path) if tmp_path else None).run(
+        report = ParallelCheck(engine, executor, piece_size=piece_size).run(
             [str(p) for p in paths])
         units = {}
         for unit in executor.units:
-            units[unit.path] = units.get(unit.path, 0) + 1
+            if not unit.scan:
+                units[unit.path] = units.get(unit.path, 0) + 1
         return reports(report), units
     finally:
         engine.close()
 
 
-def assert_same(paths, tmp_path, config=None, *, split=True):
+def assert_same(paths, tmp_path, config=None, *, split=True, remote=False):
     whole = one_job(paths, config)
-    pieces, units = in_pieces(paths, config, tmp_path=tmp_path)
+    pieces, units = in_pieces(paths, config, tmp_path=tmp_path, remote=remote)
     for fmt in FORMATS:
         assert pieces[fmt] == whole[fmt], fmt
     if split:
@@ -134,9 +136,10 @@ def test_each_malformed_file_in_pieces_gives_the_whole_files_reports(path, tmp_p
     assert_same([path], tmp_path, split=False)
 
 
-def test_samples_and_malformed_files_as_one_run(tmp_path):
+@pytest.mark.parametrize("remote", [False, True], ids=["driver-cuts", "worker-cuts"])
+def test_samples_and_malformed_files_as_one_run(tmp_path, remote):
     """The history across files, in the order given, is the same."""
-    assert_same(SAMPLES + MALFORMED + SAMPLES[:2], tmp_path)
+    assert_same(SAMPLES + MALFORMED + SAMPLES[:2], tmp_path, remote=remote)
 
 
 # -- generated files of every shape ------------------------------------------------------------
@@ -163,11 +166,12 @@ def test_several_interchanges_and_odd_delimiters(tmp_path):
     assert_same([path], tmp_path)
 
 
-def test_truncated_file(tmp_path):
+@pytest.mark.parametrize("remote", [False, True], ids=["driver-cuts", "worker-cuts"])
+def test_truncated_file(tmp_path, remote):
     data = generated(tmp_path, claims_per_st=15).read_bytes()
     path = tmp_path / "cut.edi"
     path.write_bytes(data[:len(data) * 2 // 3])
-    assert_same([path], tmp_path)
+    assert_same([path], tmp_path, remote=remote)
 
 
 def test_stray_segments_and_text_after_the_last_interchange(tmp_path):
@@ -254,6 +258,53 @@ def test_a_file_changed_after_the_driver_read_it_is_checked_whole(tmp_path, monk
     whole = one_job([path])
     pieces, units = in_pieces([path], tmp_path=tmp_path)
     assert pieces == whole
+
+
+def test_a_file_changed_after_a_workers_scan_is_checked_whole(tmp_path, monkeypatch):
+    """On a cluster a worker cuts the file; it changes before its pieces are read."""
+    path = generated(tmp_path, claims_per_st=20)
+    real = work.scan_unit
+
+    def scan_then_touch(settings, unit):
+        facts = real(settings, unit)
+        import os
+
+        os.utime(path, ns=(1, 1))  # a new version, as far as the pieces can tell
+        return facts
+
+    monkeypatch.setattr(work, "scan_unit", scan_then_touch)
+    whole = one_job([path])
+    pieces, units = in_pieces([path], tmp_path=tmp_path, remote=True)
+    assert pieces == whole
+    assert units[str(path)] > 2  # pieces were sent, then the file whole
+
+
+def test_a_worker_that_cannot_read_an_input_is_a_cluster_problem(tmp_path, monkeypatch):
+    """On a cluster: ClusterError naming the file and the worker (never checked as
+    changed or unreadable); with local workers the driver checks it as one job would."""
+    from edi837.parallel.cluster import ClusterError
+
+    path = generated(tmp_path, claims_per_st=20)
+    real = work.open_input
+
+    def elsewhere(location):
+        if location == str(path):
+            raise FileNotFoundError(2, "No such file or directory", location)
+        return real(location)
+
+    monkeypatch.setattr(work, "open_input", elsewhere)
+    engine = Engine(_table(), Config())
+    stage = engine.history
+    settings = CheckSettings((), engine.config, install(stage.keys.key), stage.persistent)
+    try:
+        with pytest.raises(ClusterError) as caught:
+            ParallelCheck(engine, SerialUnits(settings, remote=True)).run([str(path)])
+        assert str(path) in str(caught.value) and "No such file" in str(caught.value)
+        assert "worker process" in str(caught.value)  # the worker, named
+        local = ParallelCheck(engine, SerialUnits(settings), piece_size=1).run([str(path)])
+    finally:
+        engine.close()
+    assert reports(local) == one_job([path])
 
 
 def test_small_files_are_not_split(tmp_path):
@@ -379,7 +430,7 @@ def test_a_read_chunk_ending_at_every_segment_boundary_or_inside_a_segment(
     data = path.read_bytes()
     whole = one_job([path])
     ends = _segment_ends(data)
-    places = sorted(set(ends) | {(a + b) // 2 for a, b in pairwise(ends)})
+    places = sorted(set(ends) | {(a + b) // 2 for a, b in zip(ends, ends[1:], strict=False)})
     head = 4  # the reader reads four bytes first, then chunks of CHUNK_SIZE
     wrong, cuts = [], []
     for place in places:
@@ -417,7 +468,7 @@ def test_workers_in_another_folder_read_relative_inputs(tmp_path, monkeypatch):
     executor = Elsewhere(CheckSettings((), engine.config, install(stage.keys.key),
                                        stage.persistent))
     try:
-        report = ParallelCheck(engine, executor, piece_size=1, work_dir=".").run(["gen.edi"])
+        report = ParallelCheck(engine, executor, piece_size=1).run(["gen.edi"])
     finally:
         engine.close()
     assert len(executor.units) > 2 and all(Path(u.path).is_absolute() for u in executor.units)

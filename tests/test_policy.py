@@ -231,10 +231,9 @@ def test_done_policy_command_explains_every_requirement_with_its_source():
     assert done.exit_code == 0, done.output
     out = done.output
     assert "policy medicare-ffs" in out and "setting 837I:13" in out
-    mod001 = next(text for text in out.splitlines() if text.strip().startswith("JW/JZ missing"))
+    mod001 = next(t for t in out.splitlines() if t.strip().startswith("JW/JZ missing"))
     assert "error" in mod001 and "2023-10-01" in mod001 and "87 FR" in mod001 and "[A]" in mod001
-    ndc001 = next(text for text in out.splitlines()
-                  if text.strip().startswith("NDC missing on J2350"))
+    ndc001 = next(t for t in out.splitlines() if t.strip().startswith("NDC missing on J2350"))
     assert "not required" in ndc001
     for requirement in out.split("first match wins:")[1].splitlines()[1:-1]:
         assert re.search(r"\[.+ \[(A|B|C|unconfirmed)\]; ", requirement), requirement
@@ -482,3 +481,87 @@ def test_a_profile_by_setting_alone_applies_to_every_payer_in_that_setting(tmp_p
     assert {f.policy for f in found} == {"commercial+profile:cah"}
     assert severity_of(findings(tmp_path, MISSING_JZ_837I, "837I", config, filing="CI"),
                        "MOD001") == "warning"
+
+
+# -- drug lines beyond J-codes: the codes the NDC requirements name (trial, item 1) ---------
+
+@pytest.mark.parametrize("hcpcs, filing", [
+    ("C9399", "MB"),  # OPPS unclassified drug: Medicare wants its NDC (§9.2)
+    ("Q5133", "MC"),  # a biosimilar's Q-code: Medicaid wants the NDC on every drug (§9.2)
+    ("Q5134", "MC"),
+])
+def test_noc_and_biosimilar_codes_are_drug_lines_whose_ndc_is_required(tmp_path, hcpcs, filing):
+    fail = claim("837P:11", line(hcpcs, 1, ndc=None))
+    assert severity_of(findings(tmp_path, fail, "837P", filing=filing), "NDC001") == "error"
+    passing = claim("837P:11", line(hcpcs, 1, ndc="55513071001"))
+    assert severity_of(findings(tmp_path, passing, "837P", filing=filing), "NDC001") is None
+
+
+@pytest.mark.parametrize("hcpcs", ["C9600", "Q5001", "Q4101", "99213", "j2350"])
+def test_codes_outside_the_drug_line_patterns_are_no_drug_lines(tmp_path, hcpcs):
+    """C9600 (a procedure), Q5001 (a hospice site), Q4101 (a skin substitute): no drug."""
+    found = findings(tmp_path, claim("837P:11", line(hcpcs, 1, ndc=None)), "837P",
+                     filing="MC")
+    assert severity_of(found, "NDC001") is None
+
+
+def test_every_code_an_ndc_requirement_names_is_a_drug_line():
+    from edi837.drug_codes import drug_code_patterns, is_drug_code
+
+    named = {code for policy in shipped_policies().policies.values() for r in policy.ndc
+             if not isinstance(r.drugs, str) for code in r.drugs}
+    assert named >= {"J3490", "J3590", "J9999", "C9399"}
+    assert all(is_drug_code(code) for code in named)
+    assert {entry["confidence"] for entry in shipped_data()["drug_lines"]} <= {"A", "B", "C"}
+    assert drug_code_patterns().patterns == ("J*", "C9399", "Q5[1-9]??")
+
+
+def test_extract_lists_noc_and_biosimilar_lines(tmp_path):
+    fragment = "\n".join([claim("837P:11", line("C9399", 1, ndc=None)),
+                          claim("837P:11", line("Q5133", 1, ndc=None)).replace("CLM*C1", "CLM*C2"),
+                          claim("837P:11", line("99213", 1, ndc=None)).replace("CLM*C1", "CLM*C3")])
+    path = tmp_path / "noc.edi"
+    path.write_text(wrap_claims(fragment, "837P", filing="MB"))
+    for fast in ([], ["--no-fast"]):
+        result = CliRunner().invoke(main, ["extract", str(path), "--format", "jsonl", *fast])
+        assert result.exit_code == 0, result.output
+        rows = [json.loads(text) for text in result.output.splitlines()]
+        assert [(r["claim_id"], r["hcpcs"]) for r in rows] == [("C1", "C9399"), ("C2", "Q5133")]
+
+
+# -- NDC on a JW line: unconfirmed, a warning (trial item 7) ---------------------------------
+
+def jw_pair(jw_ndc, administered_ndc=OCREVUS_NDC):
+    """450 units given (15 mL) and 150 discarded (JW) on the same date."""
+    given = line("J2350", 450, ndc=administered_ndc)
+    waste = line("J2350:JW", 150, ndc=jw_ndc, number=2)
+    return claim("837P:11", given, waste)
+
+
+def ndc001_by_line(found):
+    return sorted((f.line_number, f.severity) for f in found if f.rule == "NDC001")
+
+
+def test_a_medicaid_jw_line_without_ndc_is_a_warning_as_its_requirement_is_unconfirmed(
+        tmp_path):
+    book = shipped_policies()
+    assert book.jw_line_ndc.severity == "warning"
+    assert book.jw_line_ndc.confidence == "unconfirmed" and "§1.4" in book.jw_line_ndc.source
+    found = findings(tmp_path, jw_pair(jw_ndc=None), "837P", filing="MC")
+    assert ndc001_by_line(found) == [(2, "warning")]
+    assert "JW line as well as on the administered line is unconfirmed" in \
+        next(f.message for f in found if f.rule == "NDC001")
+    assert ndc001_by_line(findings(tmp_path, jw_pair(jw_ndc=OCREVUS_NDC), "837P",
+                                   filing="MC")) == []
+    # the administered line without its NDC is still the error Medicaid's rule makes it
+    both = findings(tmp_path, jw_pair(jw_ndc=None, administered_ndc=None), "837P", filing="MC")
+    assert ndc001_by_line(both) == [(1, "error"), (2, "warning")]
+
+
+def test_a_profile_that_requires_the_ndc_holds_a_jw_line_without_one(tmp_path):
+    """The user's profile is the user's word for the payer: not capped."""
+    config = parse_config({"profiles": [{"name": "state", "payer_ids": ["STATE01"],
+                                         "ndc_required": "j-codes"}]})
+    found = findings(tmp_path, jw_pair(jw_ndc=None), "837P", config, filing="MC",
+                     payer_id="STATE01")
+    assert ndc001_by_line(found) == [(2, "error")]

@@ -528,3 +528,23 @@ def test_ig_findings_carry_their_claims_charge_and_payer_as_checks_do(runner):
     assert claims(found)["IGX-DOS001"] == ("99901", "EXAMPLE MEDICARE PART B MAC", "31950",
                                            "1839204769")
     assert [f.service_date for f in found] == ["20251212", "20251215", "20251217"]
+
+
+def test_999_of_a_truncated_file_counts_the_sets_it_acknowledges(edi_file, tmp_path):
+    """No SE, GE, IEA: pyx12 wrote AK9*R*0*0*0*3 beside an AK2 for set 0001.  AK903
+    (received) counts the AK2s, and AK902 (included: GE01, which is missing) too; AK905
+    3 says the group trailer is missing (trial item 5)."""
+    text = wrap_claims(PROFESSIONAL)
+    cut = edi_file(text[:text.index("SE*")], wrap=False, name="cut.edi")
+    target = write_999(cut, tmp_path)
+    acks = segments(target.read_text())
+    assert [s[2] for s in acks if s[0] == "AK2"] == ["0001"]
+    assert [s for s in acks if s[0] == "AK9"] == [["AK9", "R", "1", "1", "0", "3"]]
+    assert pyx12_verdict(target) == (True, "")
+    two = edi_file(multi_set(2), wrap=False, name="two.edi").read_text()
+    cut = edi_file(two[:two.index("GE*")], wrap=False, name="cut2.edi")
+    target = write_999(cut, tmp_path / "two")
+    acks = segments(target.read_text())
+    assert [s[1] for s in acks if s[0] == "IK5"] == ["A", "A"]
+    assert [s for s in acks if s[0] == "AK9"] == [["AK9", "R", "2", "2", "2", "3"]]
+    assert pyx12_verdict(target) == (True, "")

@@ -16,29 +16,19 @@ from __future__ import annotations
 
 import os
 import signal
-import sys
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
 from typing import Protocol
 
 from ..parallel.keys import install_all, installed
+from ..workers import InputUnreachable, ProcessPool, WorkerLost, forked_pool
+from ..workers import die_with_parent as _die_with_parent
 from .run import Job, Worker, WorkerSettings
 
+__all__ = ["Executor", "InProcess", "InputUnreachable", "LocalPool", "WorkerLost",
+           "dask_executor", "make_executor"]
+
 _worker: Worker | None = None
-
-
-def _die_with_parent(parent: int) -> None:
-    """Linux: SIGKILL this worker when the batch process dies, however it dies, so a
-    restarted batch never races an orphan writing into the run it is repairing."""
-    if sys.platform.startswith("linux"):
-        import ctypes
-
-        try:
-            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-        except (OSError, AttributeError):
-            pass
-    if os.getppid() != parent:  # the parent died before prctl took effect
-        os._exit(1)
 
 
 def _init_pool_worker(settings: WorkerSettings, parent: int, keys: dict) -> None:
@@ -56,11 +46,6 @@ def _pool_run(job: Job) -> dict:
     return _worker.run(job)
 
 
-class WorkerLost(Exception):
-    """The worker running a job died (killed, out of memory): the job's outcome is
-    unknown and the file waits for the next run."""
-
-
 class Executor(Protocol):
     """Where jobs run.  The driver owns all state and every ledger write and move;
     an executor only runs :meth:`Worker.run` on a :class:`Job` (plain, picklable
@@ -69,11 +54,13 @@ class Executor(Protocol):
     The Dask executor (``--dask ADDRESS``, edi837.parallel.cluster.DaskExecutor) is
     one more class with these members: ``submit`` -> ``client.submit(f, settings,
     job, pure=False)`` with ``f`` keeping one ``Worker(settings)`` per worker process
-    and returning its ``run(job)``, ``wait`` -> ``distributed.wait(...,
-    return_when="FIRST_COMPLETED")``; ``result`` raising ``ClusterLost`` (a
-    WorkerLost: the file waits for the next run) when the cluster failed, and
-    turning a file that kills its workers and a process of its own on this host
-    into a quarantine outcome (edi837.parallel.faults)."""
+    and running the job in a scratch folder (edi837.batch.remote), ``wait`` ->
+    ``distributed.wait(..., return_when="FIRST_COMPLETED")``; ``result`` raising
+    ``ClusterLost`` (a WorkerLost: the file waits for the next run) when the cluster
+    failed, and turning a file that kills its workers and a process of its own on this
+    host into a quarantine outcome (edi837.parallel.faults); workers need only reach
+    the inputs: work folders and outputs cross in the results (InputUnreachable when
+    a worker cannot read an input)."""
 
     slots: int  # jobs that may run at once
     table_version: str  # the drug table the workers use, for the summary
@@ -116,7 +103,7 @@ class InProcess:
         return None
 
 
-class LocalPool:
+class LocalPool(ProcessPool):
     """``jobs`` worker processes on this machine, started at the first job."""
 
     def __init__(self, settings: WorkerSettings, jobs: int) -> None:
@@ -125,41 +112,17 @@ class LocalPool:
         self.settings = settings
         self.slots = jobs
         self.table_version = load_drug_table(list(settings.drug_tables)).version
-        self._pool: ProcessPoolExecutor | None = None
+        self._pool = None
 
     def submit(self, job: Job) -> Future:
         if self._pool is None:
-            import multiprocessing
-
-            # fork where there is one: workers are then children of this process
-            # (what PR_SET_PDEATHSIG needs) and hold its locks while they live
-            methods = multiprocessing.get_all_start_methods()
-            context = multiprocessing.get_context("fork" if "fork" in methods else None)
-            self._pool = ProcessPoolExecutor(
-                max_workers=self.slots, mp_context=context,
-                initializer=_init_pool_worker,
-                initargs=(self.settings, os.getpid(), installed()))
+            self._pool = forked_pool(self.slots, _init_pool_worker,
+                                     (self.settings, os.getpid(), installed()))
         try:
             return self._pool.submit(_pool_run, job)
         except BrokenProcessPool:
             self._pool = None  # a new pool for the next job
             raise WorkerLost("worker processes died") from None
-
-    def wait(self, futures: list[Future]) -> None:
-        wait(futures, return_when=FIRST_COMPLETED)
-
-    def result(self, future: Future) -> dict:
-        try:
-            return future.result()
-        except BrokenProcessPool:
-            # which file killed it cannot be told: every file in hand is lost
-            self._pool = None
-            raise WorkerLost("a worker process died (killed, or out of memory?)") from None
-
-    def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
-            self._pool = None
 
 
 def make_executor(settings: WorkerSettings, jobs: int) -> Executor:
@@ -168,17 +131,21 @@ def make_executor(settings: WorkerSettings, jobs: int) -> Executor:
 
 def dask_executor(settings: WorkerSettings, address: str, insecure: bool) -> Executor:
     """``--dask ADDRESS``: jobs as tasks on a Dask cluster (edi837.parallel.cluster)."""
+    from ..parallel import check
     from ..parallel.cluster import ClusterError, DaskExecutor, connect
     from .options import BatchError
+    from .remote import RemoteJobs, job_name, run_remote
 
     try:
         client, cluster = connect(address, insecure)
     except ClusterError as exc:
         raise BatchError(str(exc)) from None
     try:
-        return DaskExecutor(settings, client, cluster)
+        executor = DaskExecutor(settings, client, cluster, task=run_remote,
+                                piece_size=check.PIECE_SIZE, name=job_name)
     except ClusterError as exc:  # e.g. the workers did not take the history key
         client.close()
         if cluster is not None:
             cluster.close()
         raise BatchError(str(exc)) from None
+    return RemoteJobs(executor)

@@ -27,6 +27,7 @@ from typing import Iterable
 
 from ..config import Config
 from ..files import atomic_output
+from ..history.handover import FINDINGS, HISTORY, RECORDS
 from . import durable
 from .inbox import Identity, same_file
 from .ledger import FILES_DIR
@@ -72,9 +73,12 @@ class ReportJob:
 
     job: Job
     checked: dict  # FileResult facts of step 1
+    # on a cluster: the work folder's files as bytes (name -> bytes), as the worker has no
+    # access to the driver's folders (edi837.batch.remote)
+    handover: dict | None = None
 
 
-FINDINGS, RECORDS, HISTORY = "findings", "records", "history"  # files in the work folder
+__all__ = ["FINDINGS", "HISTORY", "RECORDS", "Job", "ReportJob", "Worker", "WorkerSettings"]
 
 
 def report_extension(fmt: str) -> str:
@@ -289,8 +293,8 @@ class Worker:
                                          force=True)
         except (Ack277Error, OutputExists) as exc:
             return [], f"277CA: {exc}"
-        # what it wrote is in out_dir: the 999 and, unless every set was rejected, the 277CA
-        del done
+        del done  # what it wrote is in out_dir: the 999 and, unless every set was
+        # rejected, the 277CA
         return sorted(p.name for p in out_dir.iterdir()
                       if p.suffix in (".999", ".277") and not durable.is_temp(p.name)), None
 

@@ -20,7 +20,7 @@ MIN_NIGHTS = 30  # edi837.generator.nights.MIN_NIGHTS, not imported: the CLI sta
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Same seed, same bytes.")
 @click.option("--defect-rate", type=click.FloatRange(0, 1), default=0.05, show_default=True,
-              help="Share of claims with a billing defect.")
+              help="Share of drug claims with one billing defect (visits carry none).")
 @click.option("--drug-share", type=click.FloatRange(0, 1, min_open=True),
               help="Share of episodes with a drug claim (a nightly mix: 0.02); default the "
                    "dense mix of about 80%.")

@@ -16,15 +16,16 @@ def parallel_options(function):
                           "processes; the report is the same as with one."),
         click.option("--dask", "dask_address", metavar="ADDRESS",
                      help="Check on a Dask cluster: tls://HOST:PORT, tcp://HOST:PORT (this "
-                          "machine only, unless --insecure), local or local:N. Inputs must "
-                          "be at the same path on every worker."),
+                          "machine only, unless --insecure), local or local:N. Workers "
+                          "need only reach the inputs (the same path on every host, or a "
+                          "URL); findings come back in their results."),
         click.option("--insecure", is_flag=True,
                      help="Allow --dask tcp:// to a scheduler on another machine (findings "
                           "travel unencrypted)."),
         click.option("--work-dir", type=click.Path(file_okay=False, path_type=Path),
-                     help="Folder for the workers' handover files (with a remote --dask, on "
-                          "the shared path) [a temporary folder; remote --dask: beside the "
-                          "first input]."),
+                     hidden=True,  # accepted for old scripts: workers write no files now
+                     help="No longer used: workers hand their findings back in their "
+                          "results, writing no handover files."),
     ]
     for option in reversed(options):
         function = option(function)
@@ -53,9 +54,9 @@ def check_parallel_options(jobs: int, dask: str | None, insecure: bool) -> None:
 
 def run_parallel(engine, inputs, **options):
     """The report of `check --jobs/--dask`; a cluster or worker problem: exit 2."""
-    from ..batch.executors import WorkerLost
     from ..parallel.check import check_files
     from ..parallel.cluster import ClusterError
+    from ..workers import WorkerLost
 
     try:
         return check_files(engine, [str(p) for p in inputs], **options)
@@ -63,7 +64,6 @@ def run_parallel(engine, inputs, **options):
         complain(str(exc))
         sys.exit(EXIT_TROUBLE)
     except OSError as exc:
-        where = f" in {exc.filename}" if exc.filename else ""
-        complain(f"cannot write the workers' handover files{where}: {exc.strerror or exc} "
-                 "(--work-dir chooses where)")
+        where = f" {exc.filename}" if exc.filename else ""
+        complain(f"cannot read{where}: {exc.strerror or exc}")
         sys.exit(EXIT_TROUBLE)

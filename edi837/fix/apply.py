@@ -16,6 +16,10 @@ terminators running more than 64 KiB past a segment's terminator and line
 break (:data:`~edi837.x12.raw.PADDING_KEPT`; `check`'s EDI006 note) are
 never read into memory, and so not written either.  Each run is an EDI006
 change in the log; shorter filler is copied as sent.
+
+The corrected file is single-byte X12 text (:mod:`.single_byte`): a UTF-8
+byte-order mark is left out and UTF-16 is written one byte a character, as
+receivers (and pyx12) read X12.
 """
 from __future__ import annotations
 
@@ -23,10 +27,11 @@ from collections import deque
 from pathlib import Path
 
 from ..files import atomic_output
-from ..x12.raw import PADDING_KEPT, Padding
+from ..x12.raw import PADDING_KEPT, Padding, detect_encoding
 from ..x12.reader import display
 from ..x12.writer import RawSegment, RewriteSummary, rewrite
 from .plan import Change, FixPlan
+from .single_byte import NotSingleByte, SingleByteHandle
 
 
 class CannotFix(Exception):
@@ -70,9 +75,16 @@ def padding_change(run: Padding) -> Change:
 def write_corrected(path: Path, target: Path, plan: FixPlan) -> RewriteSummary:
     """Write ``path`` with the plan's edits applied to ``target``, atomically.
     Raises CannotFix (nothing written) when the file cannot be fixed whole."""
+    with open(path, "rb") as source:
+        encoding = detect_encoding(source.read(4))
     with atomic_output(target, "wb") as handle:
-        summary = rewrite(path, handle, plan.transform,
-                          padding=lambda run: plan.applied.append(padding_change(run)))
+        output = SingleByteHandle(handle, encoding)  # no BOM, never UTF-16
+        try:
+            summary = rewrite(path, output, plan.transform,
+                              padding=lambda run: plan.applied.append(padding_change(run)))
+            output.close()
+        except NotSingleByte as exc:
+            raise CannotFix(str(exc)) from None
         plan.finish()
         _check_dropped(summary)
     return summary

@@ -19,6 +19,7 @@ from ..findings import Finding
 from ..model import parse_decimal
 from ..x12.writer import RawSegment, RawSegmentReader, TextSink, serialise
 from .route import LEVELS, ClaimWalk, Envelope, Hierarchy, Loop, RoutedClaim, SplitError, element
+from .single_byte import NotSingleByte, SingleByteHandle
 from .spill import SpillList
 
 
@@ -55,6 +56,7 @@ class _SplitFile:
         self._reader = reader
         self._stack = stack
         self._sink: TextSink | None = None
+        self._output: SingleByteHandle | None = None
         # the input segments of the open envelopes
         self._isa: RawSegment | None = None
         self._gs: RawSegment | None = None
@@ -68,8 +70,10 @@ class _SplitFile:
     def _write(self, text: str, trailer: str) -> None:
         if self._sink is None:
             handle = None
-            if self.path is not None:
-                handle = self._stack.enter_context(atomic_output(self.path, "wb"))
+            if self.path is not None:  # single-byte X12 text, as fix writes (no BOM)
+                handle = self._output = SingleByteHandle(
+                    self._stack.enter_context(atomic_output(self.path, "wb")),
+                    self._reader.encoding)
             self._sink = TextSink(handle, self._reader.encoding)
             self._sink.write(self._reader.head)
         self._sink.write(text + trailer)
@@ -123,6 +127,8 @@ class _SplitFile:
             raise SplitError(f"interchange {element(self._isa, 13)} has no IEA")
         if self._sink is not None:
             self._sink.close()
+        if self._output is not None:
+            self._output.close()
         return self._sink is not None
 
     # -- claims ------------------------------------------------------------------
@@ -222,4 +228,7 @@ def split_claims(path: str | Path, findings: Iterable[Finding], *,
     in memory before they go to a temporary file.
     """
     with ExitStack() as stack:  # the outputs are renamed into place only on success
-        return _Splitter(path, findings, accepted, held, stack, spill_limit).run()
+        try:
+            return _Splitter(path, findings, accepted, held, stack, spill_limit).run()
+        except NotSingleByte as exc:
+            raise SplitError(str(exc)) from None

@@ -71,8 +71,11 @@ __all__ = ["DEFECTS", "DEFECT_RULES", "generate", "main"]
 # The generator.
 # --------------------------------------------------------------------------
 
+DEFAULT_DEFECT_RATE = 0.05  # the share of drug claims with a defect, as `edi837 generate`
+
+
 def generate(out: TextIO, kind: str = "837P", *, claims: int | None = None, size: int | None = None,
-             seed: int = 0, defect_rate: float = 0.05, claims_per_st: int = 500,
+             seed: int = 0, defect_rate: float = DEFAULT_DEFECT_RATE, claims_per_st: int = 500,
              drug_share: float | None = None,
              terminator: str = "~", newline: str = "\n") -> dict:
     """Write one synthetic 837 interchange to `out`; return what was written.
@@ -186,13 +189,13 @@ def check_arguments(kind: str, claims: int | None, size: int | None, defect_rate
     if claims_per_st < 1:
         raise ValueError("claims_per_st must be at least 1")
     # The data holds letters, digits, spaces, '-' (date ranges, hyphenated NDCs) and '.' (amounts).
-    if len(terminator) != 1 or terminator.isalnum() \
-            or terminator in ELEMENT + COMPONENT + REPETITION + " -.":
+    if len(terminator) != 1 or terminator.isalnum() or \
+            terminator in ELEMENT + COMPONENT + REPETITION + " -.":
         raise ValueError("terminator must be one character that is not a letter, digit, space, "
                          "'-', '.' or another delimiter")
     if newline not in ("", "\n", "\r\n") or (terminator == "\n" and newline):
-        raise ValueError('newline must be "", "\\n" or "\\r\\n" '
-                         '(and "" when the terminator is a newline)')
+        raise ValueError('newline must be "", "\\n" or "\\r\\n" (and "" when the terminator '
+                         'is a newline)')
 
 
 def parse_size(text: str) -> int:
@@ -207,23 +210,38 @@ def parse_size(text: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The same options as `edi837 generate` (which adds atomic writes and --force)."""
     parser = argparse.ArgumentParser(prog="python -m edi837.generator",
                                      description=__doc__.split("\n")[0])
     parser.add_argument("--kind", choices=sorted(GUIDE_VERSION), default="837P")
     amount = parser.add_mutually_exclusive_group(required=True)
     amount.add_argument("--claims", type=int, help="exact number of claims")
     amount.add_argument("--size", type=parse_size, help="approximate file size, e.g. 500MB")
+    amount.add_argument("--nights", type=int,
+                        help="instead: a patient-history corpus, one file per night for this "
+                             "many nights (at least 30), with manifest.json; needs --out-dir")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--defect-rate", type=float, default=0.05,
-                        help="share of drug claims with one billing defect (default 0.05)")
+    parser.add_argument("--defect-rate", type=float, default=None,
+                        help=f"share of drug claims with one billing defect (default "
+                             f"{DEFAULT_DEFECT_RATE}; visits carry none)")
+    parser.add_argument("--drug-share", type=float, default=None,
+                        help="share of episodes with a drug claim (a nightly mix: 0.02); "
+                             "default the dense mix of about 80%%")
     parser.add_argument("--claims-per-st", type=int, default=500)
     parser.add_argument("--segment-newline", choices=("none", "lf", "crlf"), default="lf",
                         help="line break after each segment terminator (default lf)")
     parser.add_argument("-o", "--output", default="-", help="file to write (default: stdout)")
+    parser.add_argument("--out-dir", help="folder for the --nights files")
     args = parser.parse_args(argv)
+    if args.nights is not None:
+        return _nights(parser, args)
+    if args.out_dir is not None:
+        parser.error("--out-dir is for --nights N; for one file give -o FILE")
     newline = {"none": "", "lf": "\n", "crlf": "\r\n"}[args.segment_newline]
-    options = dict(claims=args.claims, size=args.size, seed=args.seed, defect_rate=args.defect_rate,
-                   claims_per_st=args.claims_per_st, newline=newline)
+    defect_rate = DEFAULT_DEFECT_RATE if args.defect_rate is None else args.defect_rate
+    options = dict(claims=args.claims, size=args.size, seed=args.seed, defect_rate=defect_rate,
+                   claims_per_st=args.claims_per_st, newline=newline,
+                   drug_share=args.drug_share)
     try:
         if args.output == "-":
             stats = generate(sys.stdout, args.kind, **options)
@@ -234,4 +252,31 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(str(exc))
     summary = ", ".join(f"{key} {value}" for key, value in stats.items() if key != "defects")
     print(f"{args.kind}: {summary}; defects {stats['defects']}", file=sys.stderr)
+    return 0
+
+
+def _nights(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    """--nights N --out-dir DIR: the patient-history corpus (edi837.generator.nights)."""
+    from pathlib import Path
+
+    from .nights import generate_nights
+
+    given = [name for name, value in (("--defect-rate", args.defect_rate),
+                                      ("--drug-share", args.drug_share))
+             if value is not None]
+    if args.output != "-":
+        given.append("-o")
+    if given:  # the corpus plants its own events in clean claims
+        parser.error(f"--nights writes clean nightly files with planted events: "
+                     f"{', '.join(given)} cannot be given with it")
+    if args.out_dir is None:
+        parser.error("--nights needs --out-dir DIR (the folder for the nightly files and "
+                     "manifest.json)")
+    try:
+        manifest = generate_nights(Path(args.out_dir), nights=args.nights, seed=args.seed,
+                                   kind=args.kind)
+    except ValueError as exc:
+        parser.error(str(exc))
+    print(f"{args.out_dir}: {len(manifest['files'])} nightly files, {len(manifest['claims'])} "
+          f"claims, {manifest['planted']} planted events", file=sys.stderr)
     return 0

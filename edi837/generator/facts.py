@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from functools import cache
 
 GUIDE_VERSION = {"837P": "005010X222A1", "837I": "005010X223A2"}
 
@@ -17,6 +18,19 @@ LAST_SERVICE = date(2026, 11, 30)
 # FY2026 ICD-10-CM split G35 into G35.A-G35.D; bare G35 is billable only before.
 G35_SPLIT = date(2025, 10, 1)
 MS_SUBTYPES = ("G35A", "G35A", "G35A", "G35B0", "G35B1", "G35C1", "G35D")
+
+
+@cache
+def ms_subtypes_for(hcpcs: str) -> tuple[str, ...]:
+    """The MS subtypes (MS_SUBTYPES, with their weights) the checker's drug table supports
+    for the drug without review, so a claim with no defect raises no warning: natalizumab
+    (J2323) is labeled for relapsing forms and the table marks primary progressive MS for
+    review there (DX005), while it fully supports ocrelizumab."""
+    from ..drugs import load_drug_table
+
+    drug = load_drug_table().drug(hcpcs)
+    review = {entry.code for entry in drug.diagnoses if entry.review} if drug else set()
+    return tuple(code for code in MS_SUBTYPES if code not in review) or MS_SUBTYPES
 
 ELEMENT, COMPONENT, REPETITION = "*", ":", "^"
 

@@ -33,6 +33,7 @@ from .facts import (
     VISIT_DIAGNOSES,
     VISIT_REVENUE,
     DrugProduct,
+    ms_subtypes_for,
 )
 from .model import (
     Claim,
@@ -154,7 +155,7 @@ class ClaimFactory:
             mg = min(800, round(kilograms * rng.choice((4, 8)), -1))
         else:
             mg = rng.choice(drug.doses_mg)
-        subtype = None if drug.diagnoses else rng.choice(MS_SUBTYPES)
+        subtype = None if drug.diagnoses else rng.choice(ms_subtypes_for(drug.hcpcs))
         diagnoses = [ms_diagnosis(day, subtype) if subtype else rng.choice(drug.diagnoses)]
         claim = self.drug_claim(drug, day, mg, diagnoses, drug.admin_codes, 0)
         return [self.maybe_defective(claim, drug, subtype)]

@@ -1,6 +1,8 @@
 """Records and findings handed from where a file was checked to where the
-history is kept, through files: a worker process (or machine) checks, the
-driver judges the claims in input order, and a worker writes the reports.
+history is kept: a worker process (or machine) checks, the driver judges the
+claims in input order, and a worker writes the reports.  They cross as files
+in one process's own folders, and as bytes in a task's result between a
+worker and the driver (issue 26: no folder is shared between hosts).
 
 Pickle streams written a chunk of plain tuples at a time and read back the
 same way, so a file of any size crosses with flat memory, and fast (one
@@ -11,6 +13,7 @@ name, member id or birth date.
 """
 from __future__ import annotations
 
+import io
 import os
 import pickle
 from dataclasses import fields
@@ -24,6 +27,9 @@ from .identity import PatientKeys
 from .records import ClaimRecord, LineRecord, claim_record
 
 CHUNK = 512  # items per pickle
+# a batch job's work folder (and a task's result): a check's findings and claim records,
+# the history's findings
+FINDINGS, RECORDS, HISTORY = "findings", "records", "history"
 
 _FINDING = attrgetter(*Finding.__slots__)
 _CLAIM = attrgetter(*[f.name for f in fields(ClaimRecord) if f.name != "lines"])
@@ -110,28 +116,74 @@ def dump(items: Iterable, path: str | Path, encode: Callable) -> int:
 def load(path: str | Path, decode: Callable) -> Iterator:
     """The items of a file written by :func:`dump` or :class:`ChunkWriter`."""
     with open(path, "rb") as handle:
-        while True:
-            try:
-                chunk = pickle.load(handle)
-            except EOFError:
-                return
-            yield from map(decode, chunk)
+        yield from _chunks(handle, decode)
+
+
+def _chunks(handle, decode: Callable) -> Iterator:
+    while True:
+        try:
+            chunk = pickle.load(handle)
+        except EOFError:
+            return
+        yield from map(decode, chunk)
+
+
+class BytesWriter(ChunkWriter):
+    """A :class:`ChunkWriter` into memory: ``data`` (the same bytes the file would
+    hold) once closed, for a task's result."""
+
+    def __init__(self, encode: Callable) -> None:
+        self._handle = io.BytesIO()
+        self._encode = encode
+        self._chunk: list = []
+        self.count = 0
+        self.data = b""
+
+    def close(self) -> int:
+        self._flush()
+        self.data = self._handle.getvalue()
+        self._handle.close()
+        return self.count
+
+    def abort(self) -> None:
+        self._handle.close()
+
+
+def dumps(items: Iterable, encode: Callable) -> bytes:
+    """:func:`dump` into bytes."""
+    writer = BytesWriter(encode)
+    for item in items:
+        writer.write(item)
+    writer.close()
+    return writer.data
+
+
+def loads(data: bytes, decode: Callable) -> Iterator:
+    """The items of bytes made by :func:`dumps` (or read from a :func:`dump` file)."""
+    return _chunks(io.BytesIO(data), decode)
 
 
 class RecordSink:
     """Stands in for the history stage where a file (or a piece of one) is only
-    checked: keeps the claims' records in a file for the driver, judges nothing."""
+    checked: keeps the claims' records for the driver, in a file (``path``) or in
+    memory (``path`` None: ``data`` once the file is done), judges nothing."""
 
     hash_first = False  # the driver knows the file's hash
 
-    def __init__(self, path: str | Path, key: bytes, *, persistent: bool) -> None:
-        self.path = Path(path)
+    def __init__(self, path: str | Path | None, key: bytes, *, persistent: bool) -> None:
+        self.path = Path(path) if path is not None else None
         self.keys = PatientKeys(key)
         self.persistent = persistent
         self._writer: ChunkWriter | None = None
 
+    @property
+    def data(self) -> bytes:
+        """The records as bytes (an in-memory sink; ``b""`` before the file ends)."""
+        return getattr(self._writer, "data", b"")
+
     def begin_file(self, sha256: str | None = None) -> None:
-        self._writer = ChunkWriter(self.path, record_tuple)
+        self._writer = ChunkWriter(self.path, record_tuple) if self.path is not None \
+            else BytesWriter(record_tuple)
 
     def add_claim(self, claim, lines, patient: bytes, held: bool, known) -> list:
         return self.add(claim_record(claim, lines, patient, held, known))
@@ -163,3 +215,15 @@ def load_findings(path: str | Path) -> FindingStore:
 
 def read_records(path: str | Path) -> Iterator[ClaimRecord]:
     return load(path, record_of)
+
+
+def findings_bytes(findings: Iterable[Finding]) -> bytes:
+    return dumps(findings, finding_tuple)
+
+
+def findings_of_bytes(data: bytes) -> Iterator[Finding]:
+    return loads(data, finding_of)
+
+
+def records_of_bytes(data: bytes) -> Iterator[ClaimRecord]:
+    return loads(data, record_of)

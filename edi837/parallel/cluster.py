@@ -1,9 +1,11 @@
 """Dask: files and pieces as tasks on a cluster (`check --dask`, `batch --dask`).
 
-The driver stays the only writer (ledger, history, moves, the report's
-merge); a task gets plain arguments, reads its input at the path the driver
-gave (a path every worker shares with the driver), writes its handover files
-beside it, and returns a plain dict, so it can run on any worker and again.
+The driver stays the only writer (ledger, history, moves, every report); a
+task gets plain arguments, reads its input at the location the driver gave
+(an absolute path on every host, or a URL), writes nothing the driver reads,
+and returns a plain dict (findings, claim records and outputs as bytes), so
+it can run on any worker, in any folder, and again.  A worker that cannot
+read an input is a cluster problem: exit 2, naming the file and the worker.
 
 * ``local`` / ``local:N``: a LocalCluster of N worker processes (default: the
   CPU count), one thread each.
@@ -26,20 +28,18 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
-from dataclasses import replace
 from urllib.parse import urlsplit
 
-from ..batch.names import shown
+from ..workers import ClusterError
+
+__all__ = ["ClusterError", "DaskExecutor", "DaskUnits", "check_address", "connect",
+           "require_dask"]
 
 INSTALL_HINT = "--dask needs Dask: pip install 'edi837[dask]'"
 KILLED = ("edi837's Dask workers died while checking this file, and so did a process of its "
           "own on the driver's host with a worker's memory limit: the file needs "
           "more memory than a worker has, or makes edi837 crash (please report it); the "
           "file was not checked")
-
-
-class ClusterError(Exception):
-    """A --dask address that cannot or must not be used (exit status 2)."""
 
 
 def require_dask():
@@ -130,6 +130,8 @@ def _stderr(message: str) -> None:
 class DaskUnits:
     """`check` units as Dask tasks: the members of LocalUnits."""
 
+    remote = True  # workers read and cut large files; one that cannot read: ClusterError
+
     def __init__(self, client, settings) -> None:
         from .faults import Guard
 
@@ -160,41 +162,15 @@ class DaskUnits:
 
 
 # -- batch -------------------------------------------------------------------------------
-_batch_worker: list = [None, None]  # [settings, Worker] of this worker process
-
-
-def _here(job):
-    """The job with the file's identity as this machine sees it, when only the device
-    and inode differ (a shared path): the SHA-256 check after reading decides."""
-    from ..batch.inbox import identity
-    from ..batch.run import ReportJob
-
-    inner = job.job if isinstance(job, ReportJob) else job
-    try:
-        seen = identity(os.lstat(inner.path))
-    except OSError:
-        return job
-    if seen[2:] != tuple(inner.identity)[2:]:
-        return job
-    inner = replace(inner, identity=seen)
-    return replace(job, job=inner) if isinstance(job, ReportJob) else inner
-
-
-def run_batch_job(settings, job) -> dict:
-    """A batch job (check, or reports) on a Dask worker."""
-    from ..batch.run import Worker
-
-    if _batch_worker[0] is None or _batch_worker[0] != settings:
-        _batch_worker[:] = [settings, Worker(settings)]
-    return _batch_worker[1].run(_here(job))
-
-
 class DaskExecutor:
     """`batch --dask`: the batch Executor protocol (edi837.batch.executors) on Dask; a
-    large file's check is sent as pieces (edi837.parallel.batch_pieces).  Inbox and
-    OUTDIR must be at the same paths on every worker."""
+    large file's check is sent as pieces (edi837.parallel.batch_pieces).  ``task``
+    (settings, job) -> dict runs a job on a worker (edi837.batch.remote.run_remote,
+    which hands the job's files back as bytes: edi837.batch.remote.RemoteJobs);
+    ``name`` (job) -> str names a job's file in the cluster's warnings."""
 
-    def __init__(self, settings, client, cluster=None) -> None:
+    def __init__(self, settings, client, cluster=None, *, task, piece_size: int,
+                 name=None) -> None:
         from ..drugs import load_drug_table
         from ..engine import Engine
         from .batch_pieces import check_settings
@@ -203,6 +179,9 @@ class DaskExecutor:
         self.settings = settings
         self.client = client
         self.cluster = cluster
+        self.task = task
+        self.piece_size = piece_size  # a file of two pieces or more is cut, by a worker
+        self.name = name or (lambda job: str(getattr(job, "job", job).path))
         self.slots = max(1, sum(client.nthreads().values()))
         register_key(client, settings.history_key_id)
         self.guard = Guard(client)
@@ -212,14 +191,13 @@ class DaskExecutor:
         self._engine = Engine(table, settings.config)  # the configuration, for envelopes
 
     def submit(self, job):
-        from ..batch.run import Job
         from .batch_pieces import split_job
-        from .check import PIECE_SIZE
         from .work import check_unit
 
-        if isinstance(job, Job) and not self.settings.validate:  # validation reads it whole
+        step1 = not hasattr(job, "checked")  # a Job, not a ReportJob
+        if step1 and not self.settings.validate:  # validation reads it whole
             split = split_job(job, lambda unit: self.guard.submit(
-                check_unit, self._pieces, unit, name=shown(job.name)), PIECE_SIZE)
+                check_unit, self._pieces, unit, name=self.name(job)), self.piece_size)
             if split is not None:
                 return split
         return self._whole(job)
@@ -234,10 +212,7 @@ class DaskExecutor:
         self.guard.faults = 0
 
     def _whole(self, job):
-        from ..batch.run import ReportJob
-
-        name = (job.job if isinstance(job, ReportJob) else job).name
-        return self.guard.submit(run_batch_job, self.settings, job, name=shown(name))
+        return self.guard.submit(self.task, self.settings, job, name=self.name(job))
 
     def wait(self, futures) -> None:
         from .batch_pieces import SplitJob
@@ -257,6 +232,7 @@ class DaskExecutor:
 
         try:
             if isinstance(future, SplitJob):
+                self.guard.forget(future.scan)  # its result was taken by the SplitJob
                 facts = [self._piece(f) for _, f in future.units]
                 outcome = finish(future, facts, self._engine._reader_findings)
                 if outcome is not None:

@@ -1,6 +1,6 @@
 """Where `check --jobs N` runs its units: worker processes on this machine.
 
-The same members as :class:`edi837.batch.executors.Executor` (``slots``,
+The same members as the batch's executors (edi837.batch.executors.Executor) (``slots``,
 ``submit``, ``wait``, ``result``, ``close``), for :class:`~.work.Unit` jobs;
 the Dask version is in :mod:`.cluster`.  Workers are forked children that die
 with the driver and leave Ctrl-C to it.
@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import os
 import signal
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
 
-from ..batch.executors import LocalPool, WorkerLost, _die_with_parent
+from ..workers import ProcessPool, WorkerLost, die_with_parent, forked_pool
 from .keys import install_all, installed
 from .work import CheckSettings, Unit, check_unit
 
@@ -21,7 +21,7 @@ _settings: CheckSettings | None = None
 
 def _init(settings: CheckSettings, parent: int, keys: dict) -> None:
     global _settings
-    _die_with_parent(parent)
+    die_with_parent(parent)
     install_all(keys)  # the history key, once per process (not in every unit)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the driver stops the run
     _settings = settings
@@ -31,15 +31,15 @@ def _run(unit: Unit) -> dict:
     return check_unit(_settings, unit)
 
 
-class LocalUnits(LocalPool):
+class LocalUnits(ProcessPool):
     """``jobs`` worker processes, forked now: they share the driver's engine (its drug
     table and reference data, loaded once) while it is small, before any file is read,
     so no worker holds a second copy or a copy of the driver's buffers.  Waiting and
     results as the batch's pool (a dead worker: WorkerLost)."""
 
-    def __init__(self, settings: CheckSettings, jobs: int, engine=None) -> None:
-        import multiprocessing
+    remote = False  # a unit it cannot read, the driver checks itself (as one job would)
 
+    def __init__(self, settings: CheckSettings, jobs: int, engine=None) -> None:
         self.settings = settings
         self.slots = jobs
         if engine is not None and engine.table.reference is None:
@@ -48,11 +48,7 @@ class LocalUnits(LocalPool):
             from . import work
 
             work.adopt(settings, engine)
-        methods = multiprocessing.get_all_start_methods()
-        context = multiprocessing.get_context("fork" if "fork" in methods else None)
-        self._pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context,
-                                         initializer=_init,
-                                         initargs=(settings, os.getpid(), installed()))
+        self._pool = forked_pool(jobs, _init, (settings, os.getpid(), installed()))
         for future in [self._pool.submit(os.getpid) for _ in range(jobs)]:
             future.result()  # start them all now (a pool forks as work arrives)
 

@@ -25,7 +25,7 @@ import logging
 import time
 from concurrent.futures import CancelledError
 
-from ..batch.executors import WorkerLost
+from ..workers import WorkerLost
 from .keys import KeyMissing
 
 MAX_FAULTS = 3  # files whose workers died though they check fine alone: then stop
@@ -151,6 +151,11 @@ class Guard:
             raise
         finally:
             self._tasks.pop(future.key, None)
+
+    def forget(self, future) -> None:
+        """A task whose result was taken without :meth:`result` (a batch file's scan,
+        edi837.parallel.batch_pieces): not held, nor cancelled, any more."""
+        self._tasks.pop(future.key, None)
 
     def _alone(self, future):
         """The task checked again in a child process here (``isolated``)."""

@@ -1,17 +1,24 @@
-"""What a worker does for `check --jobs/--dask`: check one file, or one piece of one.
+"""What a worker does for `check --jobs/--dask`: check one file, or one piece of
+one, or read a large file once to cut it (its hash and where to cut it).
 
 Workers get plain arguments (:class:`CheckSettings`, a :class:`Unit`) and
-return a plain dict; findings and claim records go to the unit's handover
-files (``.findings``, ``.records``), beside which the driver reads them.  They
-read the input at the path the driver gave (a path they share), and never
-judge the patient history: that is the driver's, in input order.
+return a plain dict, findings and claim records in it as bytes
+(:mod:`edi837.history.handover`): no folder is shared with the driver, so a
+cluster's worker runs in a folder of its own on a host of its own.  They read
+the input at the location the driver gave (an absolute path, or a URL:
+:func:`edi837.locations.open_input`); one that cannot says so (``unreachable``:
+a cluster problem).  They never judge the patient history: that is the
+driver's, in input order.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..config import Config
-from ..history.handover import RecordSink, dump_findings
+from ..history.handover import RecordSink, findings_bytes
+from ..locations import is_url, open_input
+from ..workers import unreachable
+from .keys import key_for
 from .pieces import Piece, file_identity
 
 
@@ -29,10 +36,10 @@ class CheckSettings:
 
 @dataclass(frozen=True)
 class Unit:
-    path: str
-    work: str  # handover files: work + ".findings", work + ".records"
+    path: str  # where the input is: an absolute path, or a URL
     piece: Piece | None = None  # None: the whole file
-    sha256: str = ""  # the whole file's, as the driver hashed it (checked when given)
+    sha256: str = ""  # the whole file's, as the scan hashed it (checked when given)
+    scan: int = 0  # a piece size: read the file to cut it (:func:`scan_unit`) if large
 
 
 _engine: list = [None, None]  # [settings, engine] of this process: the table loads once
@@ -77,29 +84,34 @@ class _PieceRead:
 
 
 def check_unit(settings: CheckSettings, unit: Unit) -> dict:
-    """Check a file or piece; its findings and records go to the handover files.
+    """Check a file or piece (or scan a large file: :func:`scan_unit`).
 
-    Returns the file's facts, and ``changed`` (the file is not the one the
-    driver read), ``failed`` (edi837 failed on it: EDI008) or ``mismatch``
-    (the piece does not hold the segments the driver counted) for a piece the
-    driver must not use (it then checks the file whole)."""
+    Returns the file's facts with its ``findings`` and claim ``records`` (bytes),
+    or ``unreachable`` (this worker cannot open the input), ``changed`` (the
+    file is not the one the scan read), ``failed`` (edi837 failed on it: EDI008)
+    or ``mismatch`` (the piece does not hold the segments the scan counted) for
+    a piece the driver must not use (it then has the file checked whole)."""
+    trouble = unreachable(unit.path, open_input)
+    if trouble is not None:
+        return trouble
+    if unit.scan:
+        return scan_unit(settings, unit)
     engine = engine_for(settings)
     piece = unit.piece
     if piece is not None and file_identity(unit.path) != piece.identity:
         return {"changed": True}
     read = _PieceRead(piece) if piece is not None else None
-    from .keys import key_for
-
-    sink = RecordSink(unit.work + ".records", key_for(settings.history_key_id),
-                     persistent=settings.history_persistent)
+    sink = RecordSink(None, key_for(settings.history_key_id),
+                      persistent=settings.history_persistent)
     result = engine.check_file(unit.path, history=sink, piece=read)
     try:
-        dump_findings(result.findings, unit.work + ".findings")
+        findings = findings_bytes(result.findings)
     finally:
         result.findings.close()
     facts = {"path": result.path, "status": result.status, "transactions": result.transactions,
              "claims": result.claims, "drug_lines": result.drug_lines, "size": result.size,
-             "sha256": result.sha256, "submitters": result.submitters}
+             "sha256": result.sha256, "submitters": result.submitters,
+             "findings": findings, "records": sink.data}
     if piece is None:
         if unit.sha256 and result.sha256 != unit.sha256:
             return {"changed": True}
@@ -112,3 +124,29 @@ def check_unit(settings: CheckSettings, unit: Unit) -> dict:
     if file_identity(unit.path) != piece.identity:
         return {"changed": True}
     return facts
+
+
+def scan_unit(settings: CheckSettings, unit: Unit) -> dict:
+    """Read a large file once (:func:`.scan.read_and_cut`): ``scanned`` (its size, hash,
+    transaction sets and submitters), its ``pieces``, its ``envelope`` findings
+    (bytes) and whether it is ``unreadable``.  A file not worth cutting, not cut,
+    or changed while read is checked whole here and then (:func:`check_unit`'s
+    result), so the driver only hashes and cuts nothing."""
+    from .scan import read_and_cut, worth_splitting
+
+    whole = replace(unit, scan=0)
+    if is_url(unit.path) or not worth_splitting(unit.path, unit.scan):
+        return check_unit(settings, whole)
+    pieces: list[Piece] = []
+    try:
+        read = read_and_cut(unit.path, unit.scan, pieces.append)
+    except Exception:  # noqa: BLE001 - the whole file's check says what is wrong
+        read = None
+    if read is None:
+        return check_unit(settings, whole)
+    result = read.result
+    envelope = engine_for(settings)._reader_findings(read.envelope)
+    return {"scanned": {"size": result.size, "sha256": result.sha256,
+                        "transactions": result.transactions, "submitters": result.submitters},
+            "pieces": pieces, "envelope": findings_bytes(envelope),
+            "unreadable": read.unreadable}

@@ -55,6 +55,7 @@ class PolicyBook:
     out_of_scope: Requirement  # settings where JW/JZ never apply
     policies: dict  # payer class -> Policy
     filing_codes: tuple[str, ...] = ()  # every SBR09 code X12 defines (a typo is refused)
+    jw_line_ndc: Requirement | None = None  # NDC001 on a JW line under a shipped error
 
     def payer_class(self, filing_indicator: str, payer_id: str = "") -> str:
         """The payer class of a claim: the payer-id list's, else SBR09's, else "other"."""
@@ -134,11 +135,13 @@ def build_book(data: dict[str, Any]) -> PolicyBook:
             (out_of_scope, *map(_requirement, body["jw_jz"])),
             tuple(map(_requirement, body["ndc"])),
             tuple(map(_requirement, body.get("jw_denied", []))))
+    jw_line_ndc = data.get("ndc_on_jw_lines")
     updated = _date(data["updated"])
     assert updated is not None  # the schema requires it
     return PolicyBook(data["version"], updated, filing, payer_ids,
                       out_of_scope, policies,
-                      tuple(data.get("filing_indicator_codes", {}).get("codes", ())))
+                      tuple(data.get("filing_indicator_codes", {}).get("codes", ())),
+                      _requirement(jw_line_ndc) if jw_line_ndc else None)
 
 
 def payer_class(filing_indicator: str, payer_id: str = "") -> str:

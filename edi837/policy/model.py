@@ -12,6 +12,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from ..drug_codes import is_drug_code
+
 ERROR, WARNING, NONE = "error", "warning", "none"
 PAYER_CLASSES = ("medicare-ffs", "medicare-advantage", "medicaid", "commercial", "other")
 DEFAULT_CLASS = "other"
@@ -65,8 +67,8 @@ class Requirement:
         drugs = self.drugs
         if drugs == "table":
             return in_table
-        if drugs == "j-codes":
-            return in_table or hcpcs.startswith("J")
+        if drugs == "j-codes":  # every drug line: J-codes, C9399, biosimilar Q-codes ...
+            return in_table or is_drug_code(hcpcs)
         return hcpcs in drugs
 
     def describe(self) -> str:
@@ -77,15 +79,14 @@ class Requirement:
         if self.valid_from or self.valid_to:
             when = f" from {self.valid_from or '...'} to {self.valid_to or '...'}"
             when = when.replace(" to ...", "")
-        # an 837I setting written as its type of bill's first digits: 837I:13 -> 837I:13x
-        settings = (s + ("x" if s[-1].isdigit() and s.startswith("837I:") else "")
-                    for s in self.settings)
-        where = f" in {', '.join(settings)}" if self.settings else ""
+        shown = (s + ("x" if s[-1].isdigit() and s.startswith("837I:") else "")
+                 for s in self.settings)
+        where = f" in {', '.join(shown)}" if self.settings else ""
         drugs = ""
         if not isinstance(self.drugs, str):
             drugs = f" for {', '.join(self.drugs)}"
         elif self.drugs == "j-codes":
-            drugs = " for every drug line (table drugs and J-codes)"
+            drugs = " for every drug line (table drugs, J-codes, C9399, biosimilar Q-codes)"
         return f"{self.severity}{drugs}{where}{when}  [{self.source} [{self.confidence}]; " \
                f"{self.origin}]"
 

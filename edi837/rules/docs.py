@@ -49,8 +49,8 @@ def _dose(ctx):
     if not administered or administered[0] is not ctx.line:
         return None
     units = [line.units_value for line in administered]
-    if any(value is None for value in units):
-        return None
+    if any(value is None or value <= 0 for value in units):
+        return None  # EDI007 / UNT003 report them
     return sum(units, Decimal(0))
 
 

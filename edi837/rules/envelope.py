@@ -96,7 +96,8 @@ def malformed():
     What it does: flags an SV1 without a procedure code composite (an SV2
     without one is a revenue-code-only line, which the 837I guide allows: SV202
     is situational; one whose SV202 has no code is flagged), non-numeric units
-    or charge, HL segments out of order (HL01 not
+    or charge, a line's DTP*472 date range (RD8) that ends before it starts or
+    on no CCYYMMDD date, HL segments out of order (HL01 not
     sequential, a parent that does not exist or is of the wrong level), and a
     drug line's LIN/CTP (2410) placed after its 2420/2430 loops, where the
     guide does not read it (edi837 still reads the NDC, so the other rules
@@ -112,8 +113,9 @@ def malformed():
     The message names the likely cause, such as an ISA16 equal to ISA11, so
     composites cannot be split.  Service lines, lines outside a claim and the
     claim's own problems (no subscriber, CLM02) are reported on drug claims
-    (and drug lines) only (a drug line: a J-code, a code of the drug table, or a LIN), as only
-    those are checked; HL order and segment ids are checked for every segment
+    (and drug lines) only (a drug line: a J-code or other code of policies.toml
+    [[drug_lines]], a code of the drug table, or a LIN), as only those are
+    checked; HL order and segment ids are checked for every segment
     of an 837 transaction set (the first ten bad ids of a set are reported).
     Both readers report the same (`--no-fast` reads every claim in full, the
     default passes over claims with no drug line).  `extract` exits 1 when a

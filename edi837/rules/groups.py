@@ -35,12 +35,13 @@ def is_discarded(line) -> bool:
 
 
 def group_units(lines) -> tuple[Decimal, Decimal] | None:
-    """(administered, discarded) units of a group; None when a line's units are not a number."""
+    """(administered, discarded) units of a group; None when a line's units are not a
+    number (EDI007) or not above zero (UNT003): sums over them would mislead."""
     administered = discarded = Decimal(0)
     for line in lines:
         units = line.units_value
-        if units is None:
-            return None  # EDI007 reports it; sums over it would mislead
+        if units is None or units <= 0:
+            return None  # EDI007 / UNT003 report it
         if is_discarded(line):
             discarded += units
         else:

@@ -87,7 +87,8 @@ def missing_jw_jz(ctx):
     units of the drug and date (every line of it) fill whole containers
     exactly (600 units = two 300 mg vials) and no line of it has JW or JZ, so
     nothing can have been discarded.  A partial container (300 + 150 on two
-    lines), or four modifiers already, is left for a person.
+    lines), or four modifiers already, is left for a person.  A JW or JZ in
+    lower case ("jz") is reported as such, and the fix upper-cases it.
     """
     line = ctx.line
     if line.has_modifier(DISCARDED) or line.has_modifier(NOTHING_DISCARDED):
@@ -97,6 +98,8 @@ def missing_jw_jz(ctx):
     severity = ctx.policy.jw_jz(ctx.date).severity  # in scope: error or warning
     if any(is_discarded(other) for other in ctx.group):
         return  # the administered half of a JW pair carries no modifier
+    if _lower_case_jw_jz(ctx, line, severity):
+        return
     fix = None
     component = line.free_modifier_component()
     if component is not None and _group_fills_whole_containers(ctx.drug, ctx.group):
@@ -111,6 +114,26 @@ def missing_jw_jz(ctx):
     ctx.finding(f"{line.procedure} is a single-dose drug and the line has neither JW nor JZ: "
                 f"{hint}", value=":".join((line.procedure, *line.modifiers)), fix=fix,
                 severity=severity)
+
+
+def _lower_case_jw_jz(ctx, line, severity: str) -> bool:
+    """A JW or JZ written in lower case ("jz"): the modifier is there but no payer reads
+    it; said as such, and the fix upper-cases it (as CTP05-1 "ml" -> "ML") rather than
+    adding a second one."""
+    for slot, modifier in enumerate(line.modifier_slots):
+        upper = modifier.upper()
+        if upper in (DISCARDED, NOTHING_DISCARDED) and modifier != upper:
+            position = 1 if line.segment_id == "SV1" else 2
+            fix = Fix(f"write modifier {modifier} as {upper}",
+                      (Edit(line.segment_index, line.segment_id, position, slot + 3, modifier,
+                            upper),))
+            ctx.finding(f"{line.procedure} line's modifier {modifier!r} is in lower case: "
+                        f"write {upper} (HCPCS modifiers are upper case; a payer does not "
+                        f"read {modifier!r} as {upper})",
+                        value=":".join((line.procedure, *line.modifiers)), fix=fix,
+                        severity=severity)
+            return True
+    return False
 
 
 def _policy_applies(ctx) -> bool:
@@ -336,8 +359,8 @@ def not_whole_containers(ctx):
     300-unit vials; J3262 on the 200 mg vial: multiples of 200), or any mix
     of the drug's sizes when an NDC is missing or unknown (J3262: 80, 200,
     400).  With JZ and no JW the administered units alone must fill whole
-    containers.  Reported once per drug and date, at the administered line.
-    Only for payers whose policy puts JW/JZ in scope.
+    containers.  Reported once per drug and date,
+    at the administered line.  Only for payers whose policy puts JW/JZ in scope.
     Why: the amount opened is whole containers, so administered plus
     discarded units must equal it (Priority Health provider manual,
     billing-rules.md §1.4); otherwise the waste is overstated or

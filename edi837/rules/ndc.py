@@ -5,9 +5,10 @@ from decimal import Decimal
 
 from ..findings import ERROR, WARNING, Edit, Fix
 from ..ndc import is_ndc11, ndc11_of, readings, to_ndc11
+from ..policy import shipped_policies
 from . import rule
 from .containers import un_quantities_fit
-from .groups import number
+from .groups import is_discarded, number
 
 
 def _ndc11(drug_id) -> str | None:
@@ -22,12 +23,15 @@ def missing_ndc(ctx):
 
     What it does: flags a drug line with no 2410 LIN segment.  Severity by the
     claim's payer policy (`edi837 policy`): an error where the payer requires
-    the NDC (Medicaid: every physician-administered drug, table drugs and
-    J-codes; Medicare: the not-otherwise-classified codes J3490, J3590, J9999,
-    C9399 only), a warning on drugs of the drug table where payers vary
+    the NDC (Medicaid: every physician-administered drug, table drugs,
+    J-codes, C9399 and biosimilar Q-codes; Medicare: the not-otherwise-classified
+    codes J3490, J3590, J9999, C9399 only), a warning on drugs of the drug table where payers vary
     (commercial, Medicare Advantage, other), nothing where it is not required
     (Medicare, a named HCPCS such as J2350).  `ndc_required` in a payer
-    profile says what that payer requires ("table", "j-codes" or false).
+    profile says what that payer requires ("table", "j-codes" or false).  On a
+    JW line a shipped policy's error is a warning (policies.toml
+    [ndc_on_jw_lines]): that payers require the NDC on the JW line as well as
+    on the administered line is unconfirmed (billing-rules.md §1.4).
     Why: Medicaid needs the NDC for manufacturer rebates (Deficit Reduction Act
     of 2005); Medicare Part B asks for it only on NOC codes, where the HCPCS
     does not say which drug was given (billing-rules.md §9.2).
@@ -59,10 +63,17 @@ def missing_ndc(ctx):
         return
     line = ctx.line
     requirement = ctx.policy.ndc(line.procedure, ctx.drug is not None, ctx.date)
-    if requirement.severity == "none":
+    severity, note = requirement.severity, ""
+    if severity == ERROR and requirement.origin == "shipped" and is_discarded(line):
+        cap = shipped_policies().jw_line_ndc
+        if cap is not None:  # that payers want the NDC on the JW line too is unconfirmed
+            severity = cap.severity
+            note = (": whether the payer requires it on the JW line as well as on the "
+                    "administered line is unconfirmed; the same NDC on both is safe")
+    if severity == "none":
         return
-    ctx.finding(f"{line.procedure} line has no NDC (loop 2410 LIN/CTP is missing)",
-                severity=requirement.severity)
+    ctx.finding(f"{line.procedure} line has no NDC (loop 2410 LIN/CTP is missing){note}",
+                severity=severity)
 
 
 @rule("NDC002", ERROR, fix="safe", generic=True,
@@ -385,8 +396,8 @@ def ndc_quantity_matches_units(ctx):
     drug_id = ctx.line.drug
     units = ctx.line.units_value
     quantity = drug_id.quantity_value if drug_id else None
-    if drug_id is None or units is None or quantity is None or quantity <= 0:
-        return
+    if drug_id is None or units is None or units <= 0 or quantity is None or quantity <= 0:
+        return  # units that are no number (EDI007) or not above zero (UNT003): theirs
     ndc = _ndc11(drug_id)
     if ndc is None:
         return

@@ -78,14 +78,15 @@ def not_a_labeled_dose(ctx):
     """
     for (hcpcs, date), lines in ctx.groups().items():
         drug = ctx.table.drug(hcpcs)
-        if drug is None or not drug.labeled_doses or any(line.units is None for line in lines):
-            continue
+        if drug is None or not drug.labeled_doses or \
+                any(row.units is None or row.units <= 0 for row in lines):
+            continue  # units that are no number (EDI007) or not above zero (UNT003)
         earlier = [row for row in ctx.earlier(hcpcs, date) if row.units is not None]
         total = sum((line.units for line in lines), Decimal(0)) + \
             sum((row.units for row in earlier), Decimal(0))
         if total in drug.labeled_doses:
             continue
-        administered = sum((line.units for line in lines if not line.discarded), Decimal(0)) + \
+        administered = sum((row.units for row in lines if not row.discarded), Decimal(0)) + \
             sum((r.units for r in earlier if not r.discarded), Decimal(0))
         discarded = total - administered
         line = lines[-1]  # the line that completes the day's total so far

@@ -10,6 +10,7 @@ from .units import CRASH_RULE, _Error, _Unit, _UnitResult
 
 # -- results ----------------------------------------------------------------------
 _LEVEL_RULE = {"H": "IGH", "S": "IGS", "E": "IGE"}
+TRAILER_MISSING = "3"  # AK905 (716): functional group trailer missing
 
 
 def _finding(prep: _Prepared, error: _Error) -> Finding:
@@ -39,26 +40,10 @@ def _finish(prep: _Prepared, results: list[_UnitResult], reader_findings: bool
         findings.extend(prep.findings)
     for unit_result in results:
         findings.extend(_finding(prep, error) for error in unit_result.errors)
-    crashes = [r for r in results if r.crash]
-    if crashes:
-        first = crashes[0]
-        near = f" near segment {first.crash_index}" if first.crash_index else ""
-        more = f" ({len(crashes)} of {len(results)} work units)" if len(crashes) > 1 else ""
-        findings.append(Finding(
-            CRASH_RULE, ERROR, f"pyx12 could not validate {prep.path}{near}{more}: "
-            f"{first.crash}", prep.path, value=first.crash))
+    findings.extend(_crash_findings(prep, results))
     unreadable = prep.unreadable
     if prep.units:  # the file was read: what check's reader says of it and its claims
-        errors, facts = read_claims(prep.path, {f.claim_first for f in findings
-                                                if f.claim_first is not None})
-        for finding in findings:
-            claim = facts.get(finding.claim_first)
-            if claim is not None:
-                claim.fill(finding)
-        if errors and not unreadable:  # (a segment reader error is already a finding)
-            unreadable = True
-            if reader_findings:
-                findings.extend(errors)
+        unreadable = _claims_read(prep, findings, reader_findings) or unreadable
     findings.sort(key=Finding.sort_key)
     if unreadable:
         result.status = "unreadable"
@@ -75,12 +60,40 @@ def _finish(prep: _Prepared, results: list[_UnitResult], reader_findings: bool
     return result, ack
 
 
-def _assemble_999(results: list[_UnitResult], units: list[_Unit]) -> str | None:
-    """The file's 999: the skeleton's, with each transaction set's AK2..IK5
-    taken from the unit that validated it, and AK9 and SE01 recounted."""
-    skeleton = results[0]
-    blocks: list[list[str] | None] = []  # one per transaction set, in file order
-    for unit, unit_result in zip(units[1:], results[1:], strict=True):
+def _claims_read(prep: _Prepared, findings: list[Finding], reader_findings: bool) -> bool:
+    """Fill the findings' claim facts from check's reader; True when that reader could
+    not read the file (its errors join the findings with ``reader_findings``, unless a
+    segment reader error is a finding already)."""
+    errors, facts = read_claims(prep.path, {f.claim_first for f in findings
+                                            if f.claim_first is not None})
+    for finding in findings:
+        claim = facts.get(finding.claim_first)
+        if claim is not None:
+            claim.fill(finding)
+    if not errors or prep.unreadable:
+        return False
+    if reader_findings:
+        findings.extend(errors)
+    return True
+
+
+def _crash_findings(prep: _Prepared, results: list[_UnitResult]) -> list[Finding]:
+    """One finding for the work units pyx12 crashed on, if any."""
+    crashes = [r for r in results if r.crash]
+    if not crashes:
+        return []
+    first = crashes[0]
+    near = f" near segment {first.crash_index}" if first.crash_index else ""
+    more = f" ({len(crashes)} of {len(results)} work units)" if len(crashes) > 1 else ""
+    return [Finding(CRASH_RULE, ERROR, f"pyx12 could not validate {prep.path}{near}{more}: "
+                    f"{first.crash}", prep.path, value=first.crash)]
+
+
+def _set_blocks(results: list[_UnitResult], units: list[_Unit]) -> list[list[str] | None]:
+    """Each transaction set's AK2..IK5 from the unit that validated it, in file order
+    (None for the sets of a unit pyx12 crashed on)."""
+    blocks: list[list[str] | None] = []
+    for unit, unit_result in zip(units[1:], results[1:], strict=False):
         if not unit_result.ack:  # pyx12 crashed on the unit
             blocks.extend([None] * unit.sets)
             continue
@@ -88,6 +101,14 @@ def _assemble_999(results: list[_UnitResult], units: list[_Unit]) -> str | None:
             if line.startswith("AK2"):
                 blocks.append([])
             blocks[-1].append(line)
+    return blocks
+
+
+def _assemble_999(results: list[_UnitResult], units: list[_Unit]) -> str | None:
+    """The file's 999: the skeleton's, with each transaction set's AK2..IK5
+    taken from the unit that validated it, and AK9 and SE01 recounted."""
+    skeleton = results[0]
+    blocks = _set_blocks(results, units)
     if not any(line.startswith("ST*999") for line in skeleton.ack):
         return None  # no 5010 group to acknowledge (pyx12 writes 997s for 4010)
     if not skeleton.ack[-1].startswith("IEA") or \
@@ -120,12 +141,21 @@ def _assemble_999(results: list[_UnitResult], units: list[_Unit]) -> str | None:
 
 
 def _recount_ak9(line: str, out: list[str]) -> str:
+    """The group's AK9 for the AK2s written: AK903 (data element 123, number of received
+    transaction sets) counts them, and AK904 (2, accepted) their accepting IK5s.  AK902
+    (97, number of transaction sets included) is the group's GE01 as pyx12 read it; with
+    no GE (AK905 3, functional group trailer missing: a truncated file) there is no GE01,
+    and pyx12's 0 would deny the AK2s present, so it is the sets received."""
     fields = line.rstrip("~").split("*")
+    fields += [""] * (5 - len(fields))
     start = max(k for k, seg in enumerate(out) if seg.startswith("ST*"))
     ik5 = [seg.rstrip("~").split("*")[1] for seg in out[start:] if seg.startswith("IK5")]
     accepted = sum(code in ("A", "E") for code in ik5)
-    received = int(fields[3]) if len(fields) > 3 and is_digits(fields[3]) else len(ik5)
-    group_errors = fields[5:]
+    received = sum(seg.startswith("AK2") for seg in out[start:])
+    group_errors = [code for code in fields[5:] if code]
+    if TRAILER_MISSING in group_errors or not is_digits(fields[2]):
+        fields[2] = str(received)
+    fields[3] = str(received)
     if group_errors or accepted == 0 and received:
         code = "R"
     elif accepted < received:
