@@ -11,8 +11,8 @@ import sys as _sys
 from typing import Callable, Iterable, Iterator, TextIO
 
 from . import _CallableModule
-from .model import Claim, ServiceLine
 from .drug_codes import is_drug_code
+from .model import Claim, ServiceLine
 from .safetext import CsvRows
 from .x12.reader import display
 

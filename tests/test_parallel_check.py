@@ -8,7 +8,6 @@ one test runs the real command with worker processes.
 import io
 import re
 from concurrent.futures import Future
-from itertools import pairwise
 from pathlib import Path
 
 import pytest

@@ -61,7 +61,7 @@ class SplitJob:
         self.units = []
         try:
             facts = self.scan.result()
-        except Exception:  # noqa: BLE001 - its worker died: the job runs whole, and says
+        except Exception:  # its worker died: the job runs whole, and says
             return True
         if "scanned" not in facts or facts["scanned"]["sha256"] != self.job.sha256:
             return True  # not cut, not the content taken, or not readable there

@@ -140,7 +140,7 @@ def scan_unit(settings: CheckSettings, unit: Unit) -> dict:
     pieces: list[Piece] = []
     try:
         read = read_and_cut(unit.path, unit.scan, pieces.append)
-    except Exception:  # noqa: BLE001 - the whole file's check says what is wrong
+    except Exception:  # the whole file's check says what is wrong
         read = None
     if read is None:
         return check_unit(settings, whole)

@@ -24,7 +24,7 @@ from __future__ import annotations
 import codecs
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, Callable
+from typing import Callable, Protocol
 
 from .edit import Edit
 
@@ -96,6 +96,13 @@ def serialise(fields: list[str], delimiters: Delimiters) -> str:
     return delimiters.element.join(fields)
 
 
+class ByteOutput(Protocol):
+    """Where the bytes go: a binary file, or anything that writes bytes as one does
+    (fix's SingleByteHandle)."""
+
+    def write(self, data: bytes, /) -> int: ...
+
+
 class TextSink:
     """Write text to a binary file in a given encoding (None: write nothing).
 
@@ -103,7 +110,7 @@ class TextSink:
     would cost more than reading the file.
     """
 
-    def __init__(self, handle: BinaryIO | None, encoding: TextEncoding) -> None:
+    def __init__(self, handle: ByteOutput | None, encoding: TextEncoding) -> None:
         self._handle = handle
         self._encoder = codecs.getincrementalencoder(encoding.codec)()
         self._pending: list[str] = []
@@ -218,7 +225,7 @@ def _set_count(segment: RawSegment, replacement: list[list[str]] | None,
     return recounted
 
 
-def rewrite(path: str | Path, handle: BinaryIO | None, transform: Transform,
+def rewrite(path: str | Path, handle: ByteOutput | None, transform: Transform,
             observer: Observer | None = None,
             padding: PaddingObserver | None = None) -> RewriteSummary:
     """Copy ``path`` to ``handle`` (None: write nothing), replacing what ``transform`` says.
