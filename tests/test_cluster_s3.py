@@ -22,7 +22,6 @@ from click.testing import CliRunner
 from dask_support import own_cluster
 from test_cluster_processes import _can_unshare
 from test_parallel_dask import check_reports
-from s3_support import bucket, s3_server  # noqa: F401 - fixtures (until conftest has them)
 
 from edi837.cli import main
 
