@@ -194,6 +194,15 @@ def test_an_output_whose_extension_names_no_format_is_misuse(tmp_path):
     assert (tmp_path / "report.pdf").read_text().lstrip().startswith("{")
     result = runner.invoke(commands, ["validate", sample, "-o", str(tmp_path / "ig.docx")])
     assert result.exit_code == 2 and "ig.docx" in result.output
+    # an extension naming another format than an explicit --format: which was meant?
+    result = runner.invoke(commands, ["check", sample, "--format", "json",
+                                      "-o", str(tmp_path / "r2.html")])
+    assert result.exit_code == 2
+    assert "r2.html: its extension names the html format, but --format json" in result.output
+    assert not (tmp_path / "r2.html").exists()
+    result = runner.invoke(commands, ["check", sample, "--format", "html",
+                                      "-o", str(tmp_path / "r2.html")])
+    assert result.exit_code == 0 and (tmp_path / "r2.html").exists()
 
 
 def test_a_reference_data_folder_that_cannot_be_read_is_named_with_status_2(monkeypatch):

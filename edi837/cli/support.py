@@ -147,7 +147,7 @@ def report_options(function):
     options = [
         click.option("--format", "fmt", default="text", show_default=True,
                      help="Report format for stdout and for outputs whose extension says "
-                          "nothing: text, json, annotated, html, csv, xml."),
+                          "nothing (or .txt): text, json, annotated, html, csv, xml."),
         click.option("-o", "--output", "outputs", multiple=True,
                      help="Write a report here (atomically); repeat for several, format "
                           "from the extension (-o report.html -o findings.csv)."),
@@ -222,7 +222,8 @@ def write_reports(report, fmt: str, outputs: tuple[str, ...], min_severity: str 
 
 def report_targets(fmt: str, outputs: tuple[str, ...]) -> list[tuple[str | None, str]]:
     """Each output with the format it is written in: the one its extension names, else
-    --format when given on the command line.  An output whose extension names no format
+    --format when given on the command line (an extension naming another format than
+    an explicit --format is misuse, exit 2; ``.txt`` takes an explicit --format).  An output whose extension names no format
     (`-o report.pdf`) with no --format is misuse, exit 2: a report that silently comes
     out as text would be mistaken for the one asked for.  Called before the work starts,
     so a typo costs no night's run."""
@@ -238,6 +239,12 @@ def report_targets(fmt: str, outputs: tuple[str, ...]) -> list[tuple[str | None,
     targets: list[tuple[str | None, str]] = []
     for output in outputs:
         name = format_for(output) if output != "-" else fmt
+        if explicit and output.lower().endswith(".txt"):
+            name = fmt  # "a text file": any report may be one; --format says which
+        if explicit and name is not None and name != fmt:
+            complain(f"{output}: its extension names the {name} format, but --format {fmt} "
+                     "was given; drop --format, or name the output for the format you want")
+            sys.exit(EXIT_TROUBLE)
         if name is None and not explicit:
             known = ", ".join(sorted(EXTENSIONS, key=lambda e: (EXTENSIONS[e], e)))
             complain(f"{output}: its extension names no report format; use one of {known}, "
