@@ -223,10 +223,10 @@ def write_reports(report, fmt: str, outputs: tuple[str, ...], min_severity: str 
 def report_targets(fmt: str, outputs: tuple[str, ...]) -> list[tuple[str | None, str]]:
     """Each output with the format it is written in: the one its extension names, else
     --format when given on the command line (an extension naming another format than
-    an explicit --format is misuse, exit 2; ``.txt`` takes an explicit --format).  An output whose extension names no format
-    (`-o report.pdf`) with no --format is misuse, exit 2: a report that silently comes
-    out as text would be mistaken for the one asked for.  Called before the work starts,
-    so a typo costs no night's run."""
+    an explicit --format is misuse, exit 2; ``.txt`` takes an explicit --format).  An
+    output whose extension names no format (`-o report.pdf`) with no --format is misuse,
+    exit 2: a report that silently comes out as text would be mistaken for the one asked
+    for.  Called before the work starts, so a typo costs no night's run."""
     from ..reports import EXTENSIONS, format_for
 
     if not outputs:
