@@ -320,8 +320,20 @@ def test_check_with_history_across_two_runs(tmp_path):
     assert lines[1].startswith("  from 2 files in 2 runs; last added ")  # the held one too
     assert lines[2:] == ["  J2350: 1 line"]
     monday_sha = hashlib.sha256(monday.read_bytes()).hexdigest()
+    assert monday_sha[:12] in second.stdout  # HIS001 names the earlier file so
+    from edi837.history import HistoryStore
+
+    opened = HistoryStore.open(store, load_key(key))  # two files: "" starts both
+    try:
+        assert len(opened.files_starting("")) == 2
+        assert opened.files_starting(monday_sha[:12]) == [monday_sha]
+    finally:
+        opened.close()
+    short = runner.invoke(main, ["history", "forget-file", str(store), "--history-key",
+                                 str(key), monday_sha[:11]])
+    assert short.exit_code == 2 and "first 12 or more" in short.stderr
     forget = runner.invoke(main, ["history", "forget-file", str(store), "--history-key",
-                                  str(key), monday_sha])
+                                  str(key), monday_sha[:12]])  # as the finding shows it
     assert forget.output == f"{store}: 1 line of file {monday_sha} deleted\n"
     pruned = runner.invoke(main, ["history", "prune", str(store), "--history-key", str(key),
                                   "--history-days", "1"])

@@ -159,12 +159,21 @@ def prune(store: str, history_key: str | None, history_days: int) -> None:
 @_store_argument
 @click.argument("sha256")
 def forget_file(store: str, history_key: str | None, sha256: str) -> None:
-    """Delete the lines that came from one input file (by its SHA-256), e.g. a file
-    the sender withdrew.  Exit 2 when the store holds nothing of it."""
-    if len(sha256) != 64 or any(c not in "0123456789abcdefABCDEF" for c in sha256):
-        complain(f"{sha256!r} is not a SHA-256 (64 hexadecimal digits)")
+    """Delete the lines that came from one input file (by its SHA-256, or its first 12
+    or more digits as findings show it), e.g. a file the sender withdrew.  Exit 2 when
+    the store holds nothing of it, or several files start so."""
+    if not 12 <= len(sha256) <= 64 or any(c not in "0123456789abcdefABCDEF" for c in sha256):
+        complain(f"{sha256!r} is not a SHA-256 (64 hexadecimal digits, or the first 12 or "
+                 "more of them)")
         sys.exit(EXIT_TROUBLE)
     opened = _open(store, history_key)
+    if len(sha256) < 64:
+        found = _or_exit(lambda: opened.files_starting(sha256))
+        if len(found) > 1:
+            complain(f"{masked(store)} holds several files starting {sha256.lower()}: "
+                     f"{', '.join(found)}; give more digits")
+            sys.exit(EXIT_TROUBLE)
+        sha256 = found[0] if found else sha256
     if not opened.knows_file(sha256):
         complain(f"{masked(store)} holds no file {sha256.lower()}")
         sys.exit(EXIT_TROUBLE)

@@ -392,6 +392,14 @@ class HistoryStore:
         return self._query("SELECT 1 FROM history_files WHERE sha256 = ? LIMIT 1",
                            (sha256.lower(),)).fetchone() is not None
 
+    def files_starting(self, prefix: str, limit: int = 3) -> list[str]:
+        """The SHA-256s of stored files that start with ``prefix`` (hex digits: findings
+        show the first 12), at most ``limit``."""
+        rows = self._query("SELECT sha256 FROM history_files WHERE sha256 LIKE ? AND "
+                           "sha256 != ? ORDER BY sha256 LIMIT ?",
+                           (prefix.lower() + "%", PENDING, limit)).fetchall()
+        return [row[0] for row in rows]
+
     def forget_file(self, sha256: str) -> int:
         """Take out the file with this SHA-256: delete the lines that came from it,
         and put back the lines its voids and replacements removed."""
