@@ -94,6 +94,15 @@ def test_extract_rows_and_formats(runner, tmp_path):
     assert result.exit_code == 0
     (record,) = [json.loads(text) for text in out.read_text().splitlines()]
     assert record["payer_id"] == "PAYER01" and record["line_number"] == "1"
+    # the extension says the format (was: CSV into rows.json without a word)
+    for name in ("rows2.jsonl", "rows.json"):
+        result = runner.invoke(main, ["extract", str(path), "-o", str(tmp_path / name)])
+        assert result.exit_code == 0
+        assert json.loads((tmp_path / name).read_text().splitlines()[0])["hcpcs"] == "J2350"
+    result = runner.invoke(main, ["extract", str(path), "--format", "csv",
+                                  "-o", str(tmp_path / "rows3.jsonl")])
+    assert result.exit_code == 2 and "names jsonl rows, but --format csv" in result.output
+    assert not (tmp_path / "rows3.jsonl").exists()
 
 
 def test_extract_help_names_each_exit_status(runner):

@@ -20,7 +20,8 @@ from .support import (
 @click.command()
 @click.argument("paths", nargs=-1, required=True, type=Location())
 @click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]), default="csv",
-              show_default=True, help="Row format.")
+              help="Row format [default: what -o's extension says (.csv, .jsonl), else "
+                   "csv].")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
               help="Write rows here (atomically) instead of stdout.")
 @click.option("--drug-table", "drug_tables", multiple=True,
@@ -41,6 +42,8 @@ def extract(paths: tuple[Path, ...], fmt: str, output: str | None,
     from ..api import extract as drug_lines
     from ..extract import RowWriter
     from ..progress import Progress, total_size, wanted
+
+    fmt = _row_format(fmt, output)
 
     try:  # the reading is edi837.api's; this writes the rows and says each file's problems
         lines = drug_lines(paths, drug_tables=drug_tables, errors="report")
@@ -63,3 +66,27 @@ def extract(paths: tuple[Path, ...], fmt: str, output: str | None,
         for record in lines.records():
             writer.write(record)  # an OSError here is the output's: output_stream says so
     sys.exit(lines.exit_status)
+
+
+ROW_FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".json": "jsonl", ".ndjson": "jsonl"}
+
+
+def _row_format(fmt: str, output: str | None) -> str:
+    """The rows' format: -o's extension says it (rows.jsonl), unless --format is given;
+    an extension naming the other format than an explicit --format is misuse (exit 2),
+    as for check's reports."""
+    from .support import EXIT_TROUBLE, complain
+
+    if output in (None, "-"):
+        return fmt
+    named = next((f for ext, f in ROW_FORMATS.items() if output.lower().endswith(ext)), None)
+    context = click.get_current_context(silent=True)
+    source = context.get_parameter_source("fmt") if context is not None else None
+    explicit = source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")
+    if named is None or named == fmt:
+        return fmt
+    if explicit:
+        complain(f"{output}: its extension names {named} rows, but --format {fmt} was given; "
+                 "drop --format, or name the output for the format you want")
+        sys.exit(EXIT_TROUBLE)
+    return named
