@@ -424,9 +424,21 @@ class FixIteration:
 def _fixing(inputs: list[Path], out_dir: Path, table, settings, chosen: tuple[str, ...],
             left_out: tuple[str, ...], dry_run: bool, force: bool, split: bool,
             errors: str) -> Iterator:
-    from .fix import EXISTS, FAILED, UNREADABLE, FixResult, Targets, fix_file
+    from .engine import Engine
 
     written: dict[Path, Path] = {}  # every output -> the input it is written for
+    engine = Engine(table, settings)  # one run: each file judged against those before it
+    try:
+        yield from _fix_each(inputs, out_dir, table, settings, chosen, left_out, dry_run,
+                             force, split, errors, engine, written)
+    finally:
+        engine.close()
+
+
+def _fix_each(inputs, out_dir, table, settings, chosen, left_out, dry_run, force, split,
+              errors, engine, written) -> Iterator:
+    from .fix import EXISTS, FAILED, UNREADABLE, FixResult, Targets, fix_file
+
     for path in inputs:
         targets = Targets.for_input(path, out_dir).all(split)
         taken = next((t for t in targets if t in written), None)
@@ -437,7 +449,8 @@ def _fixing(inputs: list[Path], out_dir: Path, table, settings, chosen: tuple[st
         written.update((t, path) for t in targets)
         try:
             result = fix_file(path, out_dir, table=table, config=settings, select=chosen,
-                              ignore=left_out, dry_run=dry_run, force=force, split=split)
+                              ignore=left_out, dry_run=dry_run, force=force, split=split,
+                              engine=engine)
         except Exception as exc:  # as the command: the other files go on
             result = FixResult(str(path), status=FAILED, problems=[
                 f"fix failed: {type(exc).__name__}: {exc} (its outputs were removed; this "

@@ -440,3 +440,28 @@ def test_check_says_when_opening_the_history_pruned_lines(tmp_path):
     second = CliRunner().invoke(main, argv)  # the line is past the 400 days
     assert "history: 1 line(s) with a date of service more than 400 days ago pruned" \
         in second.stderr
+
+
+def test_fix_split_and_ack_judge_each_file_against_the_files_before_it(tmp_path):
+    """A claim sent again in a later file of the same run is a duplicate for `fix
+    --split` and `ack` as for `check` (each file was judged alone before)."""
+    runner = CliRunner()
+    folder = tmp_path / "in"
+    folder.mkdir()
+    night(folder, "a-monday.edi", subscriber(2), claim("C1", "20260115"))
+    night(folder, "b-tuesday.edi", subscriber(2), claim("C7", "20260115"))
+    checked = runner.invoke(main, ["check", str(folder)])
+    assert checked.exit_code == 1 and "HIS001" in checked.stdout  # what check finds
+    out = tmp_path / "fixed"
+    fixed = runner.invoke(main, ["fix", str(folder), "--out-dir", str(out), "--split"])
+    assert fixed.exit_code == 1, fixed.output
+    assert "CLM*C7" in (out / "b-tuesday.held.edi").read_text()  # held: a duplicate
+    assert "CLM*C1" in (out / "a-monday.accepted.edi").read_text()
+    assert not (out / "a-monday.held.edi").exists() or \
+        "CLM*C1" not in (out / "a-monday.held.edi").read_text()
+    acks = tmp_path / "acks"
+    acked = runner.invoke(main, ["ack", str(folder), "--out-dir", str(acks)])
+    assert acked.exit_code in (0, 1), acked.output
+    monday, tuesday = (acks / "a-monday.277").read_text(), (acks / "b-tuesday.277").read_text()
+    assert "STC*A1:20" in monday and "HIS001" not in monday
+    assert "STC*A1:20" not in tuesday.split("TRN*2*C7")[1] and "HIS001" in tuesday

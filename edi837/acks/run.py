@@ -138,6 +138,16 @@ class Acknowledger:
             self.status = max(self.status, REJECTED)
         return result
 
+    def _run_engine(self, table, config):
+        """One engine for the run's files, so each is judged against those before it
+        (a claim sent in two files of one run is a duplicate, as `check` finds it)."""
+        made = getattr(self, "_engine", None)
+        if made is None or made[0] is not table or made[1] is not config:
+            from ..engine import Engine
+
+            made = self._engine = (table, config, Engine(table, config))
+        return made[2]
+
     def acknowledge_as_split(self, path: Path, table, config, select: tuple[str, ...] = (),
                              ignore: tuple[str, ...] = ()):
         """`edi837 ack`: ``path``'s 277CA accepts and rejects claims exactly as `fix
@@ -149,7 +159,8 @@ class Acknowledger:
         with tempfile.TemporaryDirectory(dir=self.out_dir, prefix=".ack277-") as work:
             try:
                 fixed = fix_file(path, work, table=table, config=config, select=select,
-                                 ignore=ignore, split=True)
+                                 ignore=ignore, split=True,
+                                 engine=self._run_engine(table, config))
             except Exception as exc:  # one file's failure never stops the others
                 self.trouble(f"{path}: no 277CA: fix failed: {type(exc).__name__}: {exc} "
                              "(a bug in edi837, please report it)")

@@ -85,7 +85,8 @@ def fix_file(path: str | Path, out_dir: str | Path, *, table, config: Config | N
              select: tuple[str, ...] = (), ignore: tuple[str, ...] = (),
              dry_run: bool = False, force: bool = False, split: bool = False,
              spill_limit: int | None = None,
-             history_findings: Iterable[Finding] | None = None) -> FixResult:
+             history_findings: Iterable[Finding] | None = None,
+             engine: Engine | None = None) -> FixResult:
     """Apply the safe fixes of ``path``'s findings; write ``<out_dir>/<name>``.
 
     ``select``/``ignore`` (rule codes or prefixes) choose which fixes apply;
@@ -98,6 +99,9 @@ def fix_file(path: str | Path, out_dir: str | Path, *, table, config: Config | N
     FindingStore gives them); by default, the history findings of this
     file's own check.  They hold claims in the split like any error: the
     output is re-checked apart from the history, so they are carried over.
+    ``engine``: the run's engine, so that a run of several files judges each against
+    the files before it (a claim sent in two files of one run is a duplicate, as
+    `check` finds it); by default an engine of this file's own.
 
     Every output is read back with edi837's own reader; one it cannot read,
     or that has lost claims, is removed with the rest of this file's outputs
@@ -109,7 +113,7 @@ def fix_file(path: str | Path, out_dir: str | Path, *, table, config: Config | N
     result = FixResult(str(path), output=str(targets.output))
     if not dry_run and not _may_write(path, targets.all(split), force, result):
         return result
-    engine = Engine(table, config)
+    engine = engine if engine is not None else Engine(table, config)
     checked = engine.check_file(path)
     if checked.status == "unreadable":
         result.status = UNREADABLE
