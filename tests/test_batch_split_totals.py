@@ -53,6 +53,11 @@ def test_split_totals_are_what_the_split_holds(tmp_path):
     assert Decimal(str(doc["totals"]["charges_held"])) == charges
     assert sum(f["claims_held"] for f in doc["files"]) == claims
     assert sum(p["claims_held"] for p in doc["by_payer"]) == claims
+    # the work queue holds what the split holds: a claim the safe fixes corrected was
+    # forwarded (accepted.edi), so no biller works it
+    queued = [json.loads(line) for facts in run.rglob("queue.jsonl")
+              for line in facts.read_text().splitlines() if line.strip()]
+    assert sum(1 for claim in queued if claim["held"]) == claims
 
 
 def test_a_quarantined_files_partial_findings_are_in_no_total(tmp_path):

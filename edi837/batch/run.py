@@ -221,7 +221,12 @@ class Worker:
                 if trouble and problem is None:
                     problem, log_problem = trouble, "277CA not written (see the summary)"
             if not quarantine_it:  # its claims, held or not, for the work queue
-                self._queue_facts(result.findings, work, out_dir, result.submitters)
+                # with --split, what it holds after the safe fixes (a claim they corrected
+                # was forwarded in accepted.edi: no biller works it)
+                after = getattr(fixed.remaining, "every", fixed.remaining) \
+                    if settings.split and fixed is not None and fixed.split is not None \
+                    else result.findings
+                self._queue_facts(after, work, out_dir, result.submitters)
         except OSError:
             raise  # the disk, not this file (full? read-only?): stop; the next start rolls back
         except Exception as exc:  # a report writer failed on this file
