@@ -155,9 +155,14 @@ def subprocess_env() -> dict:
 
 
 def wait_for(predicate, timeout: float = 20.0, step: float = 0.01) -> bool:
+    """Poll ``predicate`` until true; a predicate that walks folders a running batch is
+    changing (``out.rglob``: a work folder removed mid-walk) just asks again."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if predicate():
-            return True
+        try:
+            if predicate():
+                return True
+        except FileNotFoundError:
+            pass
         time.sleep(step)
     return False
