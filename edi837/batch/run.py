@@ -147,6 +147,8 @@ class Worker:
                 result.findings.extend(validate_file(job.path, reader_findings=False))
                 result.findings.sort(key=lambda f: f.sort_key())
             dump_findings(result.findings, work / FINDINGS)
+            if settings.split and result.status != "unreadable":
+                self._forwarded_records(job, work, key)
         except OSError:
             raise  # the disk, not this file: stop; the next start rolls back
         except Exception as exc:  # one bad file never stops the batch
@@ -157,6 +159,32 @@ class Worker:
                             "transactions": result.transactions, "claims": result.claims,
                             "drug_lines": result.drug_lines, "size": result.size,
                             "sha256": result.sha256, "submitters": result.submitters}}
+
+    def _forwarded_records(self, job: Job, work: Path, key: bytes) -> None:
+        """With --split, the history keeps the claims as they are forwarded: the safe
+        fixes applied (a claim held only for what they correct goes out in
+        accepted.edi, and its resend must be a duplicate), so the records the driver
+        judges are those of the corrected file's re-check, named by the input.  When
+        the file cannot be fixed, the input's records stay."""
+        from ..fix import WRITTEN, fix_file
+        from ..history.handover import RecordSink
+
+        class _AsInput(RecordSink):
+            def add(self, record):
+                record.path = job.path  # the findings name the input, not the copy
+                return super().add(record)
+
+        scratch = work / "forwarded"
+        records = work / (RECORDS + ".forwarded")
+        try:
+            sink = _AsInput(records, key, persistent=self.settings.history_persistent)
+            fixed = fix_file(job.path, scratch, table=self.table, config=self.settings.config,
+                             force=True, recheck_history=sink)
+            if fixed.status == WRITTEN and records.exists():
+                os.replace(records, work / RECORDS)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+            records.unlink(missing_ok=True)
 
     def report(self, step: ReportJob) -> dict:
         """Step 2: write one file's outputs from its findings and the history's;

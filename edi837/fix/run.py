@@ -86,7 +86,7 @@ def fix_file(path: str | Path, out_dir: str | Path, *, table, config: Config | N
              dry_run: bool = False, force: bool = False, split: bool = False,
              spill_limit: int | None = None,
              history_findings: Iterable[Finding] | None = None,
-             engine: Engine | None = None) -> FixResult:
+             engine: Engine | None = None, recheck_history=None) -> FixResult:
     """Apply the safe fixes of ``path``'s findings; write ``<out_dir>/<name>``.
 
     ``select``/``ignore`` (rule codes or prefixes) choose which fixes apply;
@@ -101,7 +101,9 @@ def fix_file(path: str | Path, out_dir: str | Path, *, table, config: Config | N
     output is re-checked apart from the history, so they are carried over.
     ``engine``: the run's engine, so that a run of several files judges each against
     the files before it (a claim sent in two files of one run is a duplicate, as
-    `check` finds it); by default an engine of this file's own.
+    `check` finds it); by default an engine of this file's own.  ``recheck_history``:
+    the history stage the written output is re-checked with (the batch's record sink,
+    which keeps the claims as they are forwarded); by default one of its own.
 
     Every output is read back with edi837's own reader; one it cannot read,
     or that has lost claims, is removed with the rest of this file's outputs
@@ -128,7 +130,8 @@ def fix_file(path: str | Path, out_dir: str | Path, *, table, config: Config | N
         history_findings = (f for f in checked.findings if f.rule in HISTORY_STAGE)
     try:
         _write_and_check(path, targets, plan, engine, checked, result, split, force,
-                         spill_limit, _in_place_order(history_findings, spill_limit))
+                         spill_limit, _in_place_order(history_findings, spill_limit),
+                         recheck_history)
     except BaseException:
         _remove_outputs(path, targets.all(split), result)
         raise
@@ -139,7 +142,8 @@ def fix_file(path: str | Path, out_dir: str | Path, *, table, config: Config | N
 
 def _write_and_check(path: Path, targets: Targets, plan: FixPlan, engine: Engine,
                      checked: FileResult, result: FixResult, split: bool, force: bool,
-                     spill_limit: int | None, history: Iterable[Finding]) -> None:
+                     spill_limit: int | None, history: Iterable[Finding],
+                     recheck_history=None) -> None:
     try:
         summary = write_corrected(path, targets.output, plan)
         result.written.append(str(targets.output))
@@ -158,7 +162,8 @@ def _write_and_check(path: Path, targets: Targets, plan: FixPlan, engine: Engine
             result.problems.append(f"cannot be fixed: {exc}")
         return
     # the output is the same claims again: judged apart from the input's history
-    rechecked = engine.check_file(targets.output, history=engine.new_history())
+    rechecked = engine.check_file(targets.output, history=recheck_history
+                                  if recheck_history is not None else engine.new_history())
     lost = _read_back_problem(targets.output, rechecked.status == "unreadable",
                               rechecked.findings, rechecked.claims, checked.claims)
     if lost:

@@ -195,7 +195,9 @@ class DaskExecutor:
         from .work import check_unit
 
         step1 = not hasattr(job, "checked")  # a Job, not a ReportJob
-        if step1 and not self.settings.validate:  # validation reads it whole
+        # validation reads it whole; so does --split, whose history keeps the claims
+        # as the corrected whole file forwards them (batch.run.Worker._forwarded_records)
+        if step1 and not self.settings.validate and not self.settings.split:
             split = split_job(job, lambda unit: self.guard.submit(
                 check_unit, self._pieces, unit, name=self.name(job)), self.piece_size)
             if split is not None:
