@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 from urllib.parse import quote
 
 BUSY = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
@@ -99,3 +100,18 @@ def begin_immediate(db: sqlite3.Connection, path, *, waiting: Callable[[str], No
             time.sleep(min(patience, 0.05))
     if said and waiting is not None:
         waiting(f"{path}: its turn came; going on")
+
+
+@contextmanager
+def write_transaction(db: sqlite3.Connection, path, *,
+                      waiting: Callable[[str], None] | None) -> Iterator[sqlite3.Connection]:
+    """The database's write lock (:func:`begin_immediate`), then one transaction:
+    committed when the block ends, rolled back on any exception."""
+    begin_immediate(db, path, waiting=waiting)
+    try:
+        yield db
+    except BaseException:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")

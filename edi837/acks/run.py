@@ -46,6 +46,7 @@ class Acknowledger:
         self.status = ACCEPTED
         self._ready = False
         self._taken: dict[Path, Path] = {}  # every output -> the input it is written for
+        self._engine: tuple | None = None  # (table, config, Engine) of the run's files
 
     def trouble(self, message: str) -> None:
         """A file gets no acknowledgment: said, and the run's status is 2."""
@@ -141,7 +142,7 @@ class Acknowledger:
     def _run_engine(self, table, config):
         """One engine for the run's files, so each is judged against those before it
         (a claim sent in two files of one run is a duplicate, as `check` finds it)."""
-        made = getattr(self, "_engine", None)
+        made = self._engine
         if made is None or made[0] is not table or made[1] is not config:
             from ..engine import Engine
 

@@ -165,13 +165,20 @@ def open_input(path: Path | str) -> tuple[int, os.stat_result]:
 def hash_input(fd: int, *, max_size: int, stop=None) -> str:
     """SHA-256 of an open file from its start; NotAnInput past ``max_size`` bytes,
     Stopped as soon as ``stop`` is set."""
+    os.lseek(fd, 0, os.SEEK_SET)
+    return hash_chunks(lambda: os.read(fd, CHUNK_SIZE), max_size=max_size, stop=stop)
+
+
+def hash_chunks(read, *, max_size: int, stop=None) -> str:
+    """SHA-256 of what ``read()`` returns until it returns nothing (a file or an
+    object in an object store, a chunk at a time); NotAnInput past ``max_size``
+    bytes, Stopped as soon as ``stop`` is set."""
     digest = hashlib.sha256()
     size = 0
-    os.lseek(fd, 0, os.SEEK_SET)
     while True:
         if stop:
             raise Stopped
-        chunk = os.read(fd, CHUNK_SIZE)
+        chunk = read()
         if not chunk:
             return digest.hexdigest()
         size += len(chunk)

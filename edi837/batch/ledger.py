@@ -87,7 +87,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
-from ..dbfiles import DatabaseRefused, begin_immediate
+from ..dbfiles import DatabaseRefused, write_transaction
 from . import durable
 from .ledger_db import LEDGER_NAME, open_ledger, owner_of
 from .names import from_db, shown, to_db, to_text_db
@@ -117,15 +117,10 @@ def _row(cursor: sqlite3.Cursor, values: tuple) -> dict:
 def _transaction(db: sqlite3.Connection, where: str) -> Iterator[sqlite3.Connection]:
     """The ledger's write lock (waited for), then a transaction."""
     try:
-        begin_immediate(db, where, waiting=log.warning)
+        with write_transaction(db, where, waiting=log.warning):
+            yield db
     except DatabaseRefused as exc:
         raise BatchError(str(exc)) from None
-    try:
-        yield db
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
-    db.execute("COMMIT")
 
 
 WORK_DIR = ".work"  # OUTDIR/<run-id>/.work: what a file's check hands to its reports

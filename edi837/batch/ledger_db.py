@@ -27,7 +27,7 @@ import sqlite3
 import uuid
 from pathlib import Path
 
-from ..dbfiles import DatabaseRefused, begin_immediate, connect, newer, trouble
+from ..dbfiles import DatabaseRefused, connect, newer, trouble, write_transaction
 from ..pgdb import is_url, masked, open_database
 from ..queue.store import ensure_schema as queue_schema
 from .options import BatchError
@@ -116,22 +116,16 @@ def migrate(db, where: str) -> None:
     if _version(db, where) == LEDGER_VERSION and LEDGER_TABLES | QUEUE_TABLES <= tables:
         return  # nothing to write
     try:
-        begin_immediate(db, where, waiting=log.warning)
+        with write_transaction(db, where, waiting=log.warning):
+            version = _version(db, where)  # again, in the lock
+            for statement in SCHEMA.split(";"):  # (executescript would commit)
+                db.execute(statement)
+            for step in range(version + 1, LEDGER_VERSION + 1):
+                MIGRATIONS[step](db)
+            queue_schema(db)  # the work queue's tables (edi837.queue), added when missing
+            db.execute(f"PRAGMA user_version = {LEDGER_VERSION}")
     except DatabaseRefused as exc:
         raise BatchError(str(exc)) from None
-    try:
-        version = _version(db, where)  # again, in the lock
-        for statement in SCHEMA.split(";"):  # (executescript would commit)
-            db.execute(statement)
-        for step in range(version + 1, LEDGER_VERSION + 1):
-            MIGRATIONS[step](db)
-        queue_schema(db)  # the work queue's tables (edi837.queue), added when missing
-        db.execute(f"PRAGMA user_version = {LEDGER_VERSION}")
-    except BaseException:
-        if db.in_transaction:
-            db.execute("ROLLBACK")
-        raise
-    db.execute("COMMIT")
 
 
 def open_ledger(target) -> tuple:

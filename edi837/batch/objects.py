@@ -126,21 +126,11 @@ def is_object(url: str) -> bool | None:
 
 def hash_object(url: str, *, max_size: int, stop=None) -> str:
     """SHA-256 of the object's bytes; NotAnInput past ``max_size``, Stopped on ``stop``."""
-    from .inbox import NotAnInput, Stopped
+    from .inbox import hash_chunks
 
     fs, path = filesystem(url)
-    digest, size = hashlib.sha256(), 0
     with fs.open(path, "rb", block_size=CHUNK_SIZE * 8, cache_type="none") as stream:
-        while True:
-            if stop:
-                raise Stopped
-            chunk = stream.read(CHUNK_SIZE)
-            if not chunk:
-                return digest.hexdigest()
-            size += len(chunk)
-            if size > max_size:
-                raise NotAnInput(f"more than --max-size {max_size:,} bytes: not read")
-            digest.update(chunk)
+        return hash_chunks(lambda: stream.read(CHUNK_SIZE), max_size=max_size, stop=stop)
 
 
 def identity_of(st: ObjectStat) -> tuple[int, int, int, int]:

@@ -169,15 +169,11 @@ class Worker:
         from ..fix import WRITTEN, fix_file
         from ..history.handover import RecordSink
 
-        class _AsInput(RecordSink):
-            def add(self, record):
-                record.path = job.path  # the findings name the input, not the copy
-                return super().add(record)
-
         scratch = work / "forwarded"
         records = work / (RECORDS + ".forwarded")
-        try:
-            sink = _AsInput(records, key, persistent=self.settings.history_persistent)
+        try:  # the findings name the input, not the corrected copy
+            sink = RecordSink(records, key, persistent=self.settings.history_persistent,
+                              named=job.path)
             fixed = fix_file(job.path, scratch, table=self.table, config=self.settings.config,
                              force=True, recheck_history=sink)
             if fixed.status == WRITTEN and records.exists():

@@ -75,17 +75,14 @@ def _row_format(fmt: str, output: str | None) -> str:
     """The rows' format: -o's extension says it (rows.jsonl), unless --format is given;
     an extension naming the other format than an explicit --format is misuse (exit 2),
     as for check's reports."""
-    from .support import EXIT_TROUBLE, complain
+    from .support import EXIT_TROUBLE, complain, given_on_command_line
 
     if output in (None, "-"):
         return fmt
     named = next((f for ext, f in ROW_FORMATS.items() if output.lower().endswith(ext)), None)
-    context = click.get_current_context(silent=True)
-    source = context.get_parameter_source("fmt") if context is not None else None
-    explicit = source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")
     if named is None or named == fmt:
         return fmt
-    if explicit:
+    if given_on_command_line("fmt"):
         complain(f"{output}: its extension names {named} rows, but --format {fmt} was given; "
                  "drop --format, or name the output for the format you want")
         sys.exit(EXIT_TROUBLE)

@@ -143,19 +143,14 @@ def _connect(target, *, write: bool = False) -> sqlite3.Connection:
 def _writing(target):
     """One short write transaction on the ledger (a batch may be running: it waits
     its turn, said once), rolled back on any exit but success."""
-    from ..dbfiles import DatabaseRefused, begin_immediate
+    from ..dbfiles import DatabaseRefused, write_transaction
     from ..pgdb import is_url, masked
 
     where = masked(target) if is_url(target) else target
     db = _connect(target, write=True)
     try:
-        begin_immediate(db, where, waiting=complain)
-        try:
+        with write_transaction(db, where, waiting=complain):
             yield db
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
     except (sqlite3.OperationalError, DatabaseRefused) as exc:
         complain(f"{where}: cannot write the queue: {exc}")
         sys.exit(EXIT_TROUBLE)

@@ -220,6 +220,15 @@ def write_reports(report, fmt: str, outputs: tuple[str, ...], min_severity: str 
         announce_outputs(report, targets)
 
 
+def given_on_command_line(param: str) -> bool:
+    """Whether the running command's option ``param`` was typed (not its default)."""
+    context = click.get_current_context(silent=True)
+    if context is None or param not in context.params:
+        return False
+    source = context.get_parameter_source(param)
+    return source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")
+
+
 def report_targets(fmt: str, outputs: tuple[str, ...]) -> list[tuple[str | None, str]]:
     """Each output with the format it is written in: the one its extension names, else
     --format when given on the command line (an extension naming another format than
@@ -231,11 +240,7 @@ def report_targets(fmt: str, outputs: tuple[str, ...]) -> list[tuple[str | None,
 
     if not outputs:
         return [(None, fmt)]
-    explicit = False
-    context = click.get_current_context(silent=True)
-    if context is not None and "fmt" in context.params:
-        source = context.get_parameter_source("fmt")
-        explicit = source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")
+    explicit = given_on_command_line("fmt")
     targets: list[tuple[str | None, str]] = []
     for output in outputs:
         name = format_for(output) if output != "-" else fmt

@@ -170,8 +170,10 @@ class RecordSink:
 
     hash_first = False  # the driver knows the file's hash
 
-    def __init__(self, path: str | Path | None, key: bytes, *, persistent: bool) -> None:
+    def __init__(self, path: str | Path | None, key: bytes, *, persistent: bool,
+                 named: str | None = None) -> None:
         self.path = Path(path) if path is not None else None
+        self.named = named  # the input the records name, when a copy of it is checked
         self.keys = PatientKeys(key)
         self.persistent = persistent
         self._writer: ChunkWriter | None = None
@@ -189,6 +191,8 @@ class RecordSink:
         return self.add(claim_record(claim, lines, patient, held, known))
 
     def add(self, record: ClaimRecord) -> list:
+        if self.named is not None:
+            record.path = self.named
         self._writer.write(record)
         return []
 
