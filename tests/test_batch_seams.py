@@ -139,3 +139,22 @@ def test_a_job_run_again_after_its_result_was_taken_removes_no_output(tmp_path, 
         assert listed and all((run_dir / out).is_file() for out in listed)
     assert sorted(produced["again"]) == sorted(produced["plain"])
     assert any("fixed/" in name for name in produced["again"])
+
+
+def test_a_run_id_already_taken_is_drawn_again(tmp_path, monkeypatch):
+    """Two runs begun in the same microsecond (on one host, or two hosts of a shared
+    ledger): the second draws another id instead of stopping on the taken one."""
+    book = Ledger(tmp_path / "taken.sqlite3")
+    assert book.begin_run("R1") is True
+    assert book.begin_run("R1") is False  # taken: nothing written
+    opts = options(tmp_path, settle=0.0)
+    drop(opts.inbox, "a.edi", edi(CLEAN), age=3600)
+    assert run_batch(opts) == 0
+    [first] = [row["run_id"] for row in ledger(opts.out)]
+    ids = iter([first, first, "20990101T000000.000001Z"])
+    monkeypatch.setattr(driver, "_new_run_id", lambda: next(ids))
+    drop(opts.inbox, "b.edi", edi(CLEAN).replace(b"C1", b"C9"), age=3600)
+    assert run_batch(opts) == 1  # its claim again under another id: HIS001, not a stop
+    rows = ledger(opts.out)
+    assert {row["run_id"] for row in rows} == {first, "20990101T000000.000001Z"}
+    assert [row["name"] for row in rows] == ["a.edi", "b.edi"]

@@ -177,9 +177,8 @@ class Batch:
         skipped): a poll that does neither leaves no trace."""
         if self._run is None:
             run_id = _new_run_id()
-            while self.ledger.run(run_id) is not None:  # same microsecond as the last one
-                run_id = _new_run_id()
-            self.ledger.begin_run(run_id)
+            while not self.ledger.begin_run(run_id):  # taken: the same microsecond as the
+                run_id = _new_run_id()  # last run here, or another host's (shared ledger)
             self._history.begin_run(run_id)
             self._run = _Run(run_id, self.options.out / run_id, self._waiting, self._skipped)
             if self._ledger_lost:

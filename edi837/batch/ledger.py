@@ -183,10 +183,13 @@ class Ledger:
         return "(owner = ? OR owner IS NULL)", (self.owner,)
 
     # runs
-    def begin_run(self, run_id: str) -> None:
-        self.db.execute("INSERT INTO runs (run_id, state, started, pid, owner) "
-                        "VALUES (?, ?, ?, ?, ?)",
-                        (run_id, RUNNING, durable.now(), os.getpid(), self.owner))
+    def begin_run(self, run_id: str) -> bool:
+        """Record the run; False when ``run_id`` is taken (another host of a shared
+        ledger began a run in the same microsecond): the caller draws another."""
+        return self.db.execute("INSERT INTO runs (run_id, state, started, pid, owner) "
+                               "VALUES (?, ?, ?, ?, ?) ON CONFLICT (run_id) DO NOTHING",
+                               (run_id, RUNNING, durable.now(), os.getpid(),
+                                self.owner)).rowcount == 1
 
     def end_run(self, run_id: str, state: str, exit_status: int) -> None:
         self.db.execute("UPDATE runs SET state = ?, finished = ?, exit_status = ? "
