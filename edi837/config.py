@@ -45,7 +45,6 @@ payer-id list > shipped payer class > the "other" policy.
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -57,6 +56,13 @@ from .findings import SEVERITIES
 
 DEFAULT_FILE = "edi837.toml"
 NDC_REQUIRED = ("table", "j-codes")
+
+
+def _close_matches(word: str, possibilities, **options) -> list[str]:
+    """difflib's suggestions, imported only for a typo (it costs a clean start-up)."""
+    import difflib
+
+    return difflib.get_close_matches(word, possibilities, **options)
 
 
 class ConfigError(Exception):
@@ -95,7 +101,7 @@ def check_codes(entries: Iterable[str], where: str, *, exact: bool = False) -> N
     prefixes = {code.rstrip("0123456789") for code in codes} | {"IG"}
     problems = []
     for entry in unknown:
-        close = difflib.get_close_matches(entry, sorted(codes if exact else codes | prefixes),
+        close = _close_matches(entry, sorted(codes if exact else codes | prefixes),
                                           n=3, cutoff=0.6)
         hint = f" (did you mean {' or '.join(close)}?)" if close else ""
         what = "rule code" if exact else "rule code or prefix"
@@ -262,7 +268,7 @@ def check_filing_indicators(value, where: str) -> tuple[str, ...]:
     known = shipped_policies().filing_codes
     for raw, code in zip(value, codes, strict=True):
         if known and code not in known:
-            close = difflib.get_close_matches(code, known, n=3, cutoff=0.5)
+            close = _close_matches(code, known, n=3, cutoff=0.5)
             hint = f" (did you mean {' or '.join(close)}?)" if close else ""
             raise ConfigError(f"{where}: {raw!r} is not an SBR09 claim filing indicator "
                               f"code{hint}; known: {', '.join(known)}")
@@ -366,7 +372,7 @@ def check_schedule_codes(config: Config, codes) -> None:
                             *((f"profiles[{n}]", p) for n, p in enumerate(config.profiles))]:
         for hcpcs in profile.schedules:
             if hcpcs not in codes:
-                close = difflib.get_close_matches(hcpcs, known, n=3, cutoff=0.6)
+                close = _close_matches(hcpcs, known, n=3, cutoff=0.6)
                 hint = f" (did you mean {' or '.join(close)}?)" if close else ""
                 where = f"{config.source}: " if config.source else ""
                 raise ConfigError(f"{where}{number}.schedules.{hcpcs}: not a drug of the "

@@ -61,16 +61,23 @@ def _regex(pattern: str, one: str, rest: str) -> str:
 
 
 @cache
-def drug_code_patterns() -> DrugCodePatterns:
-    """The shipped patterns (policy/policies.toml, read as a data file: the reader sits
-    below the policy package and does not import it), read once per process."""
+def shipped_policy_data() -> dict:
+    """policy/policies.toml as tomllib reads it, parsed once per process for both its
+    readers: these patterns and the policy book (edi837.policy.book, a layer above,
+    which takes it from here).  Shared: neither changes it."""
     import tomllib
     from pathlib import Path
 
-    data = tomllib.loads((Path(__file__).parent / "policy" / "policies.toml").read_text(
+    return tomllib.loads((Path(__file__).parent / "policy" / "policies.toml").read_text(
         encoding="utf-8"))
+
+
+@cache
+def drug_code_patterns() -> DrugCodePatterns:
+    """The shipped patterns (policy/policies.toml, read as a data file: the reader sits
+    below the policy package and does not import it), read once per process."""
     patterns: list[str] = []
-    for entry in data.get("drug_lines", []):
+    for entry in shipped_policy_data().get("drug_lines", []):
         patterns += [code for code in entry["codes"] if code not in patterns]
     return DrugCodePatterns(tuple(patterns))
 

@@ -5,7 +5,6 @@ import errno
 import hashlib
 import os
 import stat
-import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterable, Iterator
@@ -105,10 +104,10 @@ def atomic_output(path: str | Path, mode: str = "w", *, encoding: str | None = "
             yield handle
         return
     make_parent(path)
-    # the name cut so that ".NAME.xxxxxxxx.tmp" fits in 255 bytes; mkstemp makes it unique
+    # the name cut so that ".NAME.xxxxxxxxxxxx.tmp" fits in 255 bytes
     stem = os.fsencode(path.name)[:200].decode("utf-8", "ignore")
-    fd, tmp = tempfile.mkstemp(prefix=f".{stem}.", suffix=".tmp", dir=path.parent)
-    # mkstemp makes the file private (0600); outputs get the usual umask mode.
+    fd, tmp = new_private_file(path.parent, f".{stem}.", ".tmp")
+    # made private (0600); outputs get the usual umask mode.
     umask = os.umask(0)
     os.umask(umask)
     os.fchmod(fd, 0o666 & ~umask)
@@ -124,6 +123,20 @@ def atomic_output(path: str | Path, mode: str = "w", *, encoding: str | None = "
         except FileNotFoundError:
             pass
         raise
+
+
+def new_private_file(folder: Path, prefix: str, suffix: str) -> tuple[int, str]:
+    """A new file of a name no other process has (O_EXCL), mode 0600, open for writing:
+    tempfile.mkstemp's job, without importing tempfile (shutil, bz2, lzma, random) into
+    every run that writes a report."""
+    flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    for _ in range(100):
+        name = os.path.join(folder, f"{prefix}{os.urandom(6).hex()}{suffix}")
+        try:
+            return os.open(name, flags, 0o600), name
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary name in {folder}")
 
 
 def make_parent(path: Path) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import errno
 import os
 import re
-import tempfile
 from contextlib import contextmanager
 from pathlib import PurePosixPath
 from typing import BinaryIO, Iterator, TypeGuard
@@ -177,6 +176,8 @@ def whole_object(location: str, mode: str = "w", **text) -> Iterator:
     (a single PUT, or a multipart upload that is completed only at its end and
     aborted on failure), so a failed write leaves the old object or none, never
     half of one.  Exceptions of the driver come out as OSError naming the URL."""
+    import tempfile  # only for an object store's output
+
     fs, path = filesystem(location)
     fd, tmp = tempfile.mkstemp(prefix=".edi837-upload.", suffix=".tmp")
     try:

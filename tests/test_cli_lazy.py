@@ -66,6 +66,11 @@ def test_a_json_check_imports_no_lxml_no_other_report_no_batch_or_queue(tmp_path
     other_commands = {f"edi837.cli.{module}" for name, (module, _) in COMMANDS.items()
                       if name not in ("check", "ack", "history")}
     assert modules & other_commands == set()
+    # start-up (issue 25: 0.10 s): what a clean check never needs - a logger (only a
+    # store another process holds speaks), difflib (only a typo's suggestions),
+    # importlib.resources' zip readers (the package data is read from its folder), the
+    # reference-data store when there is none to read
+    assert modules & {"logging", "zipfile", "edi837.refdata.store"} == set()
 
 
 def test_the_groups_help_and_version_import_no_command(tmp_path):

@@ -2,8 +2,9 @@
 
 The shipped table (``edi837/drugs/table.toml``) and its JSON Schema
 (``edi837/drugs/drug-table.schema.json``, copied to ``schemas/``) are package
-data read through :mod:`importlib.resources`, so they load the same from a
-source checkout and from an installed wheel.
+data read from the package's folder (``Path(__file__).parent``), so they load the
+same from a source checkout and from an installed wheel (.ci/run installs the built
+wheel and smoke-tests it).
 """
 from __future__ import annotations
 
@@ -15,7 +16,6 @@ import tomllib
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -47,7 +47,7 @@ from .model import (
     ServiceUnits,
 )
 
-_PACKAGE = __package__ or "edi837.drugs"
+_HERE = Path(__file__).parent  # the package folder: the shipped table and schema sit in it
 SHIPPED_TABLE = "table.toml"
 SCHEMA_FILE = "drug-table.schema.json"
 SHIPPED_NAME = "edi837/drugs/table.toml"  # how messages name the shipped file
@@ -106,7 +106,7 @@ def load_drug_table(extra: Iterable[str | os.PathLike[str]] = (), *,
 
 def load_schema() -> dict[str, Any]:
     """The drug-table JSON Schema (draft 2020-12) as a dict."""
-    return json.loads(resources.files(_PACKAGE).joinpath(SCHEMA_FILE).read_text(encoding="utf-8"))
+    return json.loads((_HERE / SCHEMA_FILE).read_text(encoding="utf-8"))
 
 
 # ---------------------------------------------------------------------------
@@ -132,7 +132,7 @@ def _validator() -> Draft202012Validator:
 
 
 def _read_shipped() -> _TableData:
-    content = resources.files(_PACKAGE).joinpath(SHIPPED_TABLE).read_bytes()
+    content = (_HERE / SHIPPED_TABLE).read_bytes()
     # the shipped table is checked against the schema by the tests
     # (test_shipped_file_validates_against_schema...), not on every run
     table = _parse(SHIPPED_NAME, content, validate=False)

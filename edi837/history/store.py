@@ -26,7 +26,6 @@ judges by a stale picture of the store.
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import sqlite3
 import time
 from contextlib import contextmanager
@@ -41,7 +40,14 @@ from .rows import COLUMNS, INSERT, SCHEMA, Row, row_from
 
 SCHEMA_VERSION = "2"  # 2: removed_by (1: removed lines were deleted)
 HISTORY_TABLES = {"history_meta", "history_files", "history_lines"}
-log = logging.getLogger("edi837.history")
+
+
+def _warn(message: str) -> None:
+    """Said on the "edi837.history" logger (logging imported only when there is
+    something to say: a check that waits for nobody does not load it)."""
+    import logging
+
+    logging.getLogger("edi837.history").warning(message)
 DEFAULT_DAYS = 400
 PENDING = "pending"  # a file's SHA-256 until the file has been read to its end
 
@@ -71,7 +77,7 @@ class HistoryStore:
         self.keys = PatientKeys(key)
         self.persistent = persistent
         self.where = where
-        self.waiting = log.warning  # told when another process holds the store
+        self.waiting = _warn  # told when another process holds the store
         self._owns = owns_connection
         self._file: int | None = None
         self._savepoint = False

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import tomllib
 from dataclasses import dataclass, replace
 from functools import cache
-from importlib import resources
+from pathlib import Path
 from typing import Any
 
+from ..drug_codes import shipped_policy_data
 from .model import (
     DEFAULT_CLASS,
     ERROR,
@@ -26,7 +26,7 @@ from .model import (
     setting_of,
 )
 
-_PACKAGE = __package__ or "edi837.policy"
+_HERE = Path(__file__).parent  # the package folder: its data files sit beside it
 SHIPPED_FILE = "policies.toml"
 SCHEMA_FILE = "policy.schema.json"
 SHIPPED_NAME = "edi837/policy/policies.toml"
@@ -99,13 +99,13 @@ def _requirement(data: dict, origin: str = "shipped") -> Requirement:
 
 
 def load_schema() -> dict[str, Any]:
-    return json.loads(resources.files(_PACKAGE).joinpath(SCHEMA_FILE).read_text(encoding="utf-8"))
+    return json.loads((_HERE / SCHEMA_FILE).read_text(encoding="utf-8"))
 
 
 def shipped_data() -> dict[str, Any]:
-    """The shipped policy file as tomllib reads it (the tests validate it by the schema)."""
-    return tomllib.loads(resources.files(_PACKAGE).joinpath(SHIPPED_FILE).read_text(
-        encoding="utf-8"))
+    """The shipped policy file as tomllib reads it (the tests validate it by the schema),
+    parsed once per process (edi837.drug_codes reads its [[drug_lines]] from it)."""
+    return shipped_policy_data()
 
 
 @cache

@@ -26,12 +26,20 @@ if TYPE_CHECKING:  # loaded when first used (below)
     from .reference import Reference
 
 ENVIRONMENT = "EDI837_REFDATA"
+STORE_NAME = "refdata.sqlite3"  # the store's file in its folder
+
+
+def store_path(directory: Path) -> Path:
+    """The store's file in ``directory`` (here, not in .store: a `check` asking whether
+    there is reference data at all imports no store code)."""
+    return Path(directory) / STORE_NAME
+
 # Loaded when first used: a `check` with no reference data reads no store and imports
 # none of this (the importer's parsers of CMS files least of all).
 _LAZY = {"KINDS": "importer", "Outcome": "importer", "import_files": "importer",
          "CrosswalkEntry": "reference", "ImportedFile": "reference", "IcdCode": "reference",
          "Mue": "reference", "PaymentLimit": "reference", "Reference": "reference",
-         "open_reference": "reference", "STORE_NAME": "store", "store_path": "store"}
+         "open_reference": "reference"}
 
 
 def __getattr__(name: str):
@@ -60,8 +68,6 @@ def default_directory() -> tuple[Path, bool]:
 def reference_for(directory: Path | None) -> Reference | None:
     """The reference data a command uses: ``directory`` when given (it must hold some), else
     the default folder's when it has any (see :func:`default_directory`)."""
-    from .store import store_path
-
     if directory is not None:
         from .reference import open_reference
 

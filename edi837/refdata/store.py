@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..safetext import shown
+from . import STORE_NAME, store_path  # noqa: F401 - re-exported for the store's readers
 from .errors import RefDataError
 
-STORE_NAME = "refdata.sqlite3"
 SCHEMA_VERSION = 1
 _APPLICATION_ID = 0x65383337  # "e837": tells our store from any other SQLite file
 
@@ -84,10 +84,6 @@ class FileRecord:
     rows: int
     skipped: int
     imported_at: str
-
-
-def store_path(directory: Path) -> Path:
-    return Path(directory) / STORE_NAME
 
 
 def connect_readonly(directory: Path) -> sqlite3.Connection:
