@@ -56,6 +56,7 @@ class PolicyBook:
     policies: dict  # payer class -> Policy
     filing_codes: tuple[str, ...] = ()  # every SBR09 code X12 defines (a typo is refused)
     jw_line_ndc: Requirement | None = None  # NDC001 on a JW line under a shipped error
+    misplaced: Requirement | None = None  # MOD006: JW or JZ where out_of_scope keeps them
 
     def payer_class(self, filing_indicator: str, payer_id: str = "") -> str:
         """The payer class of a claim: the payer-id list's, else SBR09's, else "other"."""
@@ -136,12 +137,15 @@ def build_book(data: dict[str, Any]) -> PolicyBook:
             tuple(map(_requirement, body["ndc"])),
             tuple(map(_requirement, body.get("jw_denied", []))))
     jw_line_ndc = data.get("ndc_on_jw_lines")
+    misplaced = data.get("jw_jz_out_of_scope")
     updated = _date(data["updated"])
     assert updated is not None  # the schema requires it
     return PolicyBook(data["version"], updated, filing, payer_ids,
                       out_of_scope, policies,
                       tuple(data.get("filing_indicator_codes", {}).get("codes", ())),
-                      _requirement(jw_line_ndc) if jw_line_ndc else None)
+                      _requirement(jw_line_ndc) if jw_line_ndc else None,
+                      _requirement({**misplaced, "settings": scope["out_of_scope"]})
+                      if misplaced else None)
 
 
 def payer_class(filing_indicator: str, payer_id: str = "") -> str:
@@ -241,7 +245,9 @@ class PolicyResolver:
                 layer[0].insert(0, self.book.out_of_scope)
             jw_jz, ndc, denied = layer[0] + jw_jz, layer[1] + ndc, layer[2] + denied
         resolved = ClaimPolicy(name, payer_class, origin, setting, profile, tuple(jw_jz),
-                               tuple(ndc), tuple(denied), policy.title)
+                               tuple(ndc), tuple(denied), policy.title,
+                               out_of_scope=self.book.out_of_scope,
+                               misplaced_requirement=self.book.misplaced)
         resolved.shape_id = self._shape_ids.setdefault(
             resolved.judged_alike(self._period_days()), len(self._shape_ids))
         self._shared[key] = resolved
