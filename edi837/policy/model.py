@@ -91,6 +91,20 @@ class Requirement:
                f"{self.origin}]"
 
 
+@dataclass(frozen=True, slots=True)
+class DiagnosisDates:
+    """The settings whose diagnoses are valid by the statement's through date (an
+    inpatient stay's discharge), not by each line's date of service (DX002)."""
+
+    settings: tuple[str, ...]
+    source: str
+    confidence: str
+
+    def describe(self) -> str:
+        return f"the statement's through (discharge) date  [{self.source} " \
+               f"[{self.confidence}]; shipped]"
+
+
 NOT_APPLICABLE = Requirement(NONE, "no requirement of this policy matches the setting and date",
                              "unconfirmed", origin="default")
 
@@ -141,6 +155,8 @@ class ClaimPolicy:
     # the shipped settings where JW/JZ never apply, and how severe JW or JZ there is
     out_of_scope: Requirement | None = None
     misplaced_requirement: Requirement | None = None
+    # set where the statement's through date decides which diagnoses are valid (DX002)
+    diagnosis_dates: DiagnosisDates | None = None
 
     def judged_alike(self, days) -> tuple:
         """Which rules this policy lets fire, on each of ``days`` (one day per period
@@ -152,7 +168,7 @@ class ClaimPolicy:
 
         ndc = tuple((fires(r), r.drugs, r.valid_from, r.valid_to)
                     for r in self.ndc_requirements if setting_matches(r.settings, self.setting))
-        return (id(self.profile), ndc,
+        return (id(self.profile), ndc, self.diagnosis_dates is not None,
                 tuple((fires(first(self.jw_jz_requirements, self.setting, day)),
                        fires(first(self.jw_denied_requirements, self.setting, day)),
                        fires(self.jw_jz_misplaced(day)))
@@ -213,6 +229,9 @@ class ClaimPolicy:
                 ("JW/JZ where the setting is out of scope (MOD006)",
                  self.jw_jz_misplaced(day))):
             lines.append(f"  {label}: {requirement.describe()}")
+        lines.append("  diagnoses valid on (DX002): " + (
+            self.diagnosis_dates.describe() if self.diagnosis_dates is not None
+            else "each drug line's date of service"))
         lines.append("  every requirement of this policy, first match wins:")
         for label, requirements in (("jw_jz", self.jw_jz_requirements),
                                     ("ndc", self.ndc_requirements),
