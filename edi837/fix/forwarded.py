@@ -6,10 +6,10 @@ the same claim sent again later in the run is a duplicate (HIS001), and a claim
 the fixes leave held must not enter it.  `batch --split` does this across
 processes (edi837.batch.run.Worker._forwarded_records: the records of the
 corrected file's re-check, named by the input, judged by the driver); `fix`
-and `ack` do it in their own process with the same parts: the input and the
-written output are checked into record sinks (edi837.history.handover.RecordSink,
-which judge nothing), and the output's records, named by the input, are judged
-by the run's history stage.
+and `ack` do it in their own process with the same parts: the input is checked
+apart from the run (:class:`Unjudged`), the written output into a record sink
+(edi837.history.handover.RecordSink, which judges nothing), and the output's
+records, named by the input, are judged by the run's history stage.
 """
 from __future__ import annotations
 
@@ -20,6 +20,27 @@ from typing import Iterator
 from ..findings import Finding
 from ..history.handover import RecordSink, read_records
 from ..store import FindingStore
+
+
+class Unjudged:
+    """The history stage a file's input is checked with when only its output is judged:
+    its claims go nowhere (no record is made of them).  ``persistent`` as the run's, so
+    the input and the output are checked alike (a lasting history's first doses)."""
+
+    hash_first = False
+
+    def __init__(self, keys, persistent: bool) -> None:
+        self.keys = keys
+        self.persistent = persistent
+
+    def begin_file(self, sha256: str | None = None) -> None:
+        pass
+
+    def add_claim(self, claim, lines, patient: bytes, held: bool, known) -> list:
+        return []
+
+    def end_file(self, sha256: str, *, keep: bool = True, commit: bool = True) -> list:
+        return []
 
 
 class ForwardedHistory:
@@ -34,7 +55,7 @@ class ForwardedHistory:
         folder = Path(self._folder.name)
         key, persistent = stage.keys.key, stage.persistent
         # the input's claims are not forwarded as they are: checked apart from the run
-        self.input = RecordSink(folder / "input", key, persistent=persistent)
+        self.input = Unjudged(stage.keys, persistent)
         # the output's are, under the input's name (the findings name the input)
         self.output = RecordSink(folder / "output", key, persistent=persistent,
                                  named=str(path))
