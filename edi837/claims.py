@@ -107,6 +107,7 @@ class ClaimReader(ReaderFindings, EnvelopeChecks):
         self.unread = 0  # segments not X12 segments, and drug lines outside any claim
         # envelope context
         self._isa13 = self._gs06 = self._st02 = None
+        self._isa13_seen: dict[str, int] = {}  # edi837.envelopes: a repeated ISA13
         self._isa_fields: list[str] = [""] * ISA_FIELDS
         self._envelope: Envelope | None = None
         # each transaction set's submitter (1000A NM109, NM103) by its control numbers
@@ -413,8 +414,7 @@ class ClaimReader(ReaderFindings, EnvelopeChecks):
                         fields += ("",) * (ISA_FIELDS - len(fields))
                     if st is not None:
                         abandon_claim("no SE before the next ISA", index, "ISA")
-                    if isa is not None:
-                        self._interchange_left_open(index)
+                    self._interchange_opens(fields[13], index, isa is not None)
                     isa, groups_in_isa = fields, 0
                     self._isa_fields = fields
                     gs = st = None

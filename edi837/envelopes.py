@@ -1,7 +1,7 @@
 """Envelope checks of the claim reader: GS01, ST01/ST03 and GS08 (EDI005), trailer
-counts and control numbers (EDI003, EDI004), groups and interchanges left open
-(EDI002).  A mixin of `edi837.claims.ClaimReader`, which calls them as it reads the
-envelopes."""
+counts and control numbers (EDI003, EDI004; an ISA13 repeated in the file, EDI003),
+groups and interchanges left open (EDI002).  A mixin of `edi837.claims.ClaimReader`,
+which calls them as it reads the envelopes."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -12,7 +12,8 @@ from .model import Envelope
 
 
 class EnvelopeChecks:
-    """Needs the reader's ``_finding``, ``path``, ``_isa13``, ``_gs06``, ``_isa_fields`` and
+    """Needs the reader's ``_finding``, ``path``, ``_isa13``, ``_isa13_seen`` (empty at the
+    start of the file), ``_gs06``, ``_isa_fields`` and
     counters (``interchanges``, ``transactions``, ``claim_sets``, ``unreadable``)."""
 
     # the reader's (ClaimReader.__init__ sets them)
@@ -22,6 +23,7 @@ class EnvelopeChecks:
     transactions: int
     claim_sets: int
     _isa13: str | None
+    _isa13_seen: dict[str, int]  # each ISA13 of the file -> its ISA's segment index
     _gs06: str | None
     _isa_fields: list[str]
 
@@ -44,6 +46,21 @@ class EnvelopeChecks:
         if group_open:
             self._finding("EDI002", ERROR, f"group {self._gs06} is not closed (no GE)",
                           segment_index=index, segment="GS")
+
+    def _interchange_opens(self, control: str, index: int, left_open: bool) -> None:
+        """An ISA: the interchange before it closed (IEA), and its control number (ISA13)
+        its own in the file: the same number twice is one interchange sent twice, or
+        two a receiver cannot tell apart (a duplicate is rejected, TA1 note 025), EDI003
+        on the second.  No fix: which number is meant is the sender's."""
+        if left_open:
+            self._interchange_left_open(index)
+        first = self._isa13_seen.setdefault(control, index)
+        if first != index:
+            self._finding("EDI003", ERROR, f"interchange control number ISA13 "
+                          f"{control.strip() or '(empty)'} is also the one of the "
+                          f"interchange at segment {first}: each interchange of a file "
+                          "needs its own (the same interchange sent twice?)",
+                          segment_index=index, segment="ISA", value=control)
 
     def _interchange_left_open(self, index: int) -> None:
         self._finding("EDI002", ERROR, f"interchange {self._isa13} is not closed (no IEA "

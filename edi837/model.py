@@ -253,6 +253,13 @@ class Claim:
                 return value[:8]
         return ""
 
+    @property
+    def statement_through(self) -> str:
+        """837I: the statement period's through date (DTP*434 RD8, its second date: an
+        inpatient stay's discharge); "" when the claim has none."""
+        value = self.dates.get("434", "")
+        return value[9:17] if len(value) >= 17 and value[8] == "-" else ""
+
     def diagnosis_codes(self) -> list[str]:
         return [dx.code for dx in self.diagnoses]
 

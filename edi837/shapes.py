@@ -50,6 +50,8 @@ CLAIM_FIELDS = {
     "claim.attending": "claim.attending is not None",
     "claim.facility": "claim.facility is not None",
     "claim.referring": "claim.referring is not None",
+    # DX002: an inpatient bill's diagnoses are valid by its statement's through date
+    "claim.statement_through": "date(claim.statement_through)",
 }
 LINE_FIELDS = {
     "line.procedure": "line.procedure",

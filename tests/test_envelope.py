@@ -153,3 +153,64 @@ def test_one_file_two_interchanges_counts_each(edi_file):
     claims, reader = findings(edi_file(text, wrap=False))
     assert [c.envelope.interchange for c in claims] == ["000000001", "000000002"]
     assert rules(reader, "error") == []
+
+
+# -- a truncated or duplicated interchange (EDI002, EDI003) -------------------------------
+
+@pytest.mark.parametrize("cut_before, open_", [("IEA*", ["interchange"]),
+                                               ("GE*", ["group", "interchange"])])
+def test_edi002_a_file_cut_after_whole_claims_is_truncated_and_unreadable(edi_file, cut_before,
+                                                                          open_):
+    """The claims are whole, the interchange is not: the file ends where no IEA (and no
+    GE) closed it, so part of it may be missing (exit status 2, as any truncation)."""
+    text = wrap_claims(CLAIM)
+    claims, reader = findings(edi_file(text[: text.index(cut_before)], wrap=False))
+    assert len(claims) == 1
+    messages = [f.message for f in reader.findings if f.rule == "EDI002"]
+    assert [m.split(" ")[3] for m in messages] == open_  # "file ends inside <what>"
+    assert all("truncated?" in m for m in messages)
+    assert reader.findings[-1].segment_index == text[: text.index(cut_before)].count("~")
+
+
+def test_edi002_a_truncated_interchange_exits_2_naming_the_file_and_segment(edi_file):
+    from click.testing import CliRunner
+
+    from edi837.cli import main
+
+    text = wrap_claims(CLAIM)
+    path = edi_file(text[: text.index("IEA*")], wrap=False)
+    result = CliRunner().invoke(main, ["check", str(path)])
+    assert result.exit_code == 2, result.output
+    last = text[: text.index("IEA*")].count("~")
+    assert f"{path}:{last}: EDI002 error file ends inside interchange 000000001 (no IEA): " \
+           "truncated?" in result.output
+
+
+@pytest.mark.parametrize("second", [CLAIM, CLAIM.replace("CLM*C1*", "CLM*C2*")])
+def test_edi003_an_interchange_control_number_used_twice_in_a_file(edi_file, second):
+    first = wrap_claims(CLAIM)
+    claims, reader = findings(edi_file(first + wrap_claims(second), wrap=False))
+    assert len(claims) == 2  # both read: which one is meant is the sender's to say
+    (found,) = reader.findings
+    assert (found.rule, found.severity, found.segment, found.value) == \
+        ("EDI003", "error", "ISA", "000000001")
+    assert found.segment_index == first.count("~") + 1  # the second ISA
+    assert "is also the one of the interchange at segment 1" in found.message
+    assert found.fix is None
+    # PASS: the same file with its own number on each interchange
+    claims, reader = findings(edi_file(first + wrap_claims(second, control="000000002"),
+                                       wrap=False))
+    assert len(claims) == 2 and reader.findings == []
+
+
+def test_edi003_a_repeated_interchange_is_found_by_the_parallel_scan_too(tmp_path):
+    """A large file checked in pieces (edi837.parallel) takes its envelope findings from
+    the scan, the claim reader over the envelopes: the same finding."""
+    from edi837.parallel.scan import read_and_cut
+
+    path = tmp_path / "twice.edi"
+    path.write_text(wrap_claims(CLAIM) + wrap_claims(CLAIM))
+    pieces = []
+    read = read_and_cut(str(path), 1, pieces.append)
+    assert read is not None and len(pieces) >= 2
+    assert [(f.rule, f.segment) for f in read.envelope] == [("EDI003", "ISA")]

@@ -34,6 +34,8 @@ OLD_SHAPE_FIELDS = (
     "line.place_of_service", "line.revenue_code", "line.pointers", "line.segment_id",
     "line.date", "line.drug", "line.rendering", "line.ordering", "line.referring",
     "line.code_dates")
+# read since the hand-kept list went: DX002 judges an inpatient stay by its discharge
+ADDED_SHAPE_FIELDS = {"claim.statement_through"}
 
 
 def test_catalog_order_is_the_old_family_order():
@@ -74,8 +76,10 @@ def test_no_rule_is_missing_from_its_stage():
 def test_shape_fields_are_the_old_hand_kept_ones_but_one_no_rule_reads():
     """The claim shape is made of what the rules declare they read: the old list,
     less claim.attending (837I 2310A), which no claim or line rule reads."""
-    assert set(FIELDS) == set(OLD_SHAPE_FIELDS)
-    assert set(shape_fields()) == set(OLD_SHAPE_FIELDS) - {"claim.attending"}
+    assert set(FIELDS) == set(OLD_SHAPE_FIELDS) | ADDED_SHAPE_FIELDS
+    assert set(shape_fields()) == (set(OLD_SHAPE_FIELDS) | ADDED_SHAPE_FIELDS) - \
+        {"claim.attending"}
+    assert "claim.statement_through" in all_rules()["DX002"].reads
     rules = all_rules()
     assert all(rules[c].reads for c in rules if rules[c].scope in (CLAIM, LINE)
                and c != "DOC000")  # the checklist reads the other DOC rules' notes

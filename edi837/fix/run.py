@@ -19,6 +19,7 @@ from ..rules import stage_rules
 from ..x12.reader import X12SyntaxError, display
 from ..x12.writer import RewriteSummary
 from .apply import CannotFix, diff_of, dropped_change, write_corrected
+from .forwarded import ForwardedHistory
 from .plan import Change, FixPlan
 from .reports import write_change_log, write_held_report
 from .route import SplitError
@@ -101,9 +102,13 @@ def fix_file(path: str | Path, out_dir: str | Path, *, table, config: Config | N
     output is re-checked apart from the history, so they are carried over.
     ``engine``: the run's engine, so that a run of several files judges each against
     the files before it (a claim sent in two files of one run is a duplicate, as
-    `check` finds it); by default an engine of this file's own.  ``recheck_history``:
-    the history stage the written output is re-checked with (the batch's record sink,
-    which keeps the claims as they are forwarded); by default one of its own.
+    `check` finds it); by default an engine of this file's own.  The engine's history
+    keeps the claims as the written output forwards them, the safe fixes applied
+    (:mod:`.forwarded`), as `batch --split` does; a dry run's, as the input has them.
+    ``recheck_history``: the history stage the written output is re-checked with (the
+    batch's record sink, which keeps the claims as they are forwarded; the batch
+    driver judges them), and ``history_findings`` given: the engine's history judges
+    nothing of this file.
 
     Every output is read back with edi837's own reader; one it cannot read,
     or that has lost claims, is removed with the rest of this file's outputs
@@ -116,7 +121,24 @@ def fix_file(path: str | Path, out_dir: str | Path, *, table, config: Config | N
     if not dry_run and not _may_write(path, targets.all(split), force, result):
         return result
     engine = engine if engine is not None else Engine(table, config)
-    checked = engine.check_file(path)
+    # judged here (not by a batch driver): the run's history keeps the claims as the
+    # written output forwards them, not as the input has them
+    forwarded = None if dry_run or history_findings is not None \
+        or recheck_history is not None else ForwardedHistory(engine.history, path)
+    try:
+        return _fix_checked(path, targets, result, engine, forwarded, select, ignore,
+                            dry_run, force, split, spill_limit, history_findings,
+                            recheck_history)
+    finally:
+        if forwarded is not None:
+            forwarded.close()
+
+
+def _fix_checked(path: Path, targets: Targets, result: FixResult, engine: Engine,
+                 forwarded: ForwardedHistory | None, select, ignore, dry_run: bool,
+                 force: bool, split: bool, spill_limit: int | None,
+                 history_findings: Iterable[Finding] | None, recheck_history) -> FixResult:
+    checked = engine.check_file(path, history=forwarded.input if forwarded else None)
     if checked.status == "unreadable":
         result.status = UNREADABLE
         result.problems += [(f"segment {f.segment_index}: " if f.segment_index else "")
@@ -126,12 +148,13 @@ def fix_file(path: str | Path, out_dir: str | Path, *, table, config: Config | N
     plan = FixPlan(checked.findings, select, ignore, spill_limit=spill_limit)
     if dry_run:
         return _dry_run(path, targets, plan, checked.findings, result, split, spill_limit)
-    if history_findings is None:
+    if forwarded is not None:
+        history_findings, recheck_history = forwarded, forwarded.output
+    elif history_findings is None:
         history_findings = (f for f in checked.findings if f.rule in HISTORY_STAGE)
     try:
         _write_and_check(path, targets, plan, engine, checked, result, split, force,
-                         spill_limit, _in_place_order(history_findings, spill_limit),
-                         recheck_history)
+                         spill_limit, history_findings, recheck_history)
     except BaseException:
         _remove_outputs(path, targets.all(split), result)
         raise
@@ -142,8 +165,11 @@ def fix_file(path: str | Path, out_dir: str | Path, *, table, config: Config | N
 
 def _write_and_check(path: Path, targets: Targets, plan: FixPlan, engine: Engine,
                      checked: FileResult, result: FixResult, split: bool, force: bool,
-                     spill_limit: int | None, history: Iterable[Finding],
+                     spill_limit: int | None,
+                     history: Iterable[Finding] | ForwardedHistory,
                      recheck_history=None) -> None:
+    """``history``: the history's findings, or what judges the output's claims once
+    it is read back (:class:`ForwardedHistory`)."""
     try:
         summary = write_corrected(path, targets.output, plan)
         result.written.append(str(targets.output))
@@ -171,7 +197,9 @@ def _write_and_check(path: Path, targets: Targets, plan: FixPlan, engine: Engine
         result.problems.append(lost)
         return
     result.problems += recheck_problems(checked.findings, result.fixed, rechecked.findings)
-    final = _WithHistory(rechecked.findings, history)
+    if isinstance(history, ForwardedHistory):
+        history = history.judge(checked.sha256, spill_limit)
+    final = _WithHistory(rechecked.findings, _in_place_order(history, spill_limit))
     result.remaining = _Errors(final)
     if not split:
         return

@@ -175,6 +175,8 @@ class ClaimFactory:
         claim.lines += self.admin_lines(day, admin_codes, extra_hours)
         if self.institutional:
             claim.bill_type = bill_type(claim.claim_id)
+            if not jw_jz_in_scope(claim.bill_type):
+                no_jw_jz(claim)
         if rng.random() < 0.25:
             claim.prior_authorization = f"PA{rng.randrange(10**8):08d}"
         return claim
@@ -302,6 +304,24 @@ class ClaimFactory:
         if found.severity == "none":
             return None
         return defect.severity if defect.by_policy == JW_JZ_SCOPE else found.severity
+
+
+def jw_jz_in_scope(bill_type: str) -> bool:
+    """Whether JW/JZ may apply on an 837I of this type of bill (the shipped policies' data:
+    inpatient, RHC and FQHC bills carry neither, MOD006)."""
+    from ..policy import shipped_policies
+    from ..policy.model import setting_matches
+
+    return not setting_matches(shipped_policies().out_of_scope.settings, f"837I:{bill_type}")
+
+
+def no_jw_jz(claim: Claim) -> None:
+    """The drug lines as a bill where JW/JZ do not apply has them: neither modifier, and no
+    line of the discarded amount (the lines were drawn already: the random stream is
+    the same whatever the type of bill)."""
+    claim.lines = [line for line in claim.lines if "JW" not in line.modifiers]
+    for line in claim.lines:
+        line.modifiers = [m for m in line.modifiers if m not in ("JW", "JZ")]
 
 
 def bill_type(claim_id: str) -> str:

@@ -20,9 +20,11 @@ from .model import (
     NONE,
     WARNING,
     ClaimPolicy,
+    DiagnosisDates,
     Policy,
     Requirement,
     normal_setting,
+    setting_matches,
     setting_of,
 )
 
@@ -56,6 +58,8 @@ class PolicyBook:
     policies: dict  # payer class -> Policy
     filing_codes: tuple[str, ...] = ()  # every SBR09 code X12 defines (a typo is refused)
     jw_line_ndc: Requirement | None = None  # NDC001 on a JW line under a shipped error
+    misplaced: Requirement | None = None  # MOD006: JW or JZ where out_of_scope keeps them
+    diagnosis_dates: DiagnosisDates | None = None  # DX002: through date settings
 
     def payer_class(self, filing_indicator: str, payer_id: str = "") -> str:
         """The payer class of a claim: the payer-id list's, else SBR09's, else "other"."""
@@ -136,12 +140,22 @@ def build_book(data: dict[str, Any]) -> PolicyBook:
             tuple(map(_requirement, body["ndc"])),
             tuple(map(_requirement, body.get("jw_denied", []))))
     jw_line_ndc = data.get("ndc_on_jw_lines")
+    misplaced = data.get("jw_jz_out_of_scope")
     updated = _date(data["updated"])
     assert updated is not None  # the schema requires it
     return PolicyBook(data["version"], updated, filing, payer_ids,
                       out_of_scope, policies,
                       tuple(data.get("filing_indicator_codes", {}).get("codes", ())),
-                      _requirement(jw_line_ndc) if jw_line_ndc else None)
+                      _requirement(jw_line_ndc) if jw_line_ndc else None,
+                      _requirement({**misplaced, "settings": scope["out_of_scope"]})
+                      if misplaced else None, _diagnosis_dates(data.get("diagnosis_dates")))
+
+
+def _diagnosis_dates(data: dict | None) -> DiagnosisDates | None:
+    if not data:
+        return None
+    return DiagnosisDates(tuple(normal_setting(s) for s in data["through_date_settings"]),
+                          data["source"], data["confidence"])
 
 
 def payer_class(filing_indicator: str, payer_id: str = "") -> str:
@@ -241,11 +255,20 @@ class PolicyResolver:
                 layer[0].insert(0, self.book.out_of_scope)
             jw_jz, ndc, denied = layer[0] + jw_jz, layer[1] + ndc, layer[2] + denied
         resolved = ClaimPolicy(name, payer_class, origin, setting, profile, tuple(jw_jz),
-                               tuple(ndc), tuple(denied), policy.title)
+                               tuple(ndc), tuple(denied), policy.title,
+                               out_of_scope=self.book.out_of_scope,
+                               misplaced_requirement=self.book.misplaced,
+                               diagnosis_dates=self._diagnosis_dates(setting))
         resolved.shape_id = self._shape_ids.setdefault(
             resolved.judged_alike(self._period_days()), len(self._shape_ids))
         self._shared[key] = resolved
         return resolved
+
+    def _diagnosis_dates(self, setting: str) -> DiagnosisDates | None:
+        basis = self.book.diagnosis_dates
+        if basis is not None and setting_matches(basis.settings, setting):
+            return basis
+        return None
 
     def _period_days(self) -> tuple:
         """A day in each period between the dates where a policy changes, and None."""

@@ -91,6 +91,20 @@ class Requirement:
                f"{self.origin}]"
 
 
+@dataclass(frozen=True, slots=True)
+class DiagnosisDates:
+    """The settings whose diagnoses are valid by the statement's through date (an
+    inpatient stay's discharge), not by each line's date of service (DX002)."""
+
+    settings: tuple[str, ...]
+    source: str
+    confidence: str
+
+    def describe(self) -> str:
+        return f"the statement's through (discharge) date  [{self.source} " \
+               f"[{self.confidence}]; shipped]"
+
+
 NOT_APPLICABLE = Requirement(NONE, "no requirement of this policy matches the setting and date",
                              "unconfirmed", origin="default")
 
@@ -138,6 +152,11 @@ class ClaimPolicy:
     title: str = ""
     shape_id: int = 0  # equal for claims the policy judges alike (edi837.shapes)
     _cache: dict = field(default_factory=dict)
+    # the shipped settings where JW/JZ never apply, and how severe JW or JZ there is
+    out_of_scope: Requirement | None = None
+    misplaced_requirement: Requirement | None = None
+    # set where the statement's through date decides which diagnoses are valid (DX002)
+    diagnosis_dates: DiagnosisDates | None = None
 
     def judged_alike(self, days) -> tuple:
         """Which rules this policy lets fire, on each of ``days`` (one day per period
@@ -149,9 +168,10 @@ class ClaimPolicy:
 
         ndc = tuple((fires(r), r.drugs, r.valid_from, r.valid_to)
                     for r in self.ndc_requirements if setting_matches(r.settings, self.setting))
-        return (id(self.profile), ndc,
+        return (id(self.profile), ndc, self.diagnosis_dates is not None,
                 tuple((fires(first(self.jw_jz_requirements, self.setting, day)),
-                       fires(first(self.jw_denied_requirements, self.setting, day)))
+                       fires(first(self.jw_denied_requirements, self.setting, day)),
+                       fires(self.jw_jz_misplaced(day)))
                       for day in days))
 
     def jw_jz(self, day: dt.date | None) -> Requirement:
@@ -169,6 +189,18 @@ class ClaimPolicy:
             return any(r.severity != NONE for r in self.jw_jz_requirements
                        if setting_matches(r.settings, self.setting))
         return self.jw_jz(day).severity != NONE
+
+    def jw_jz_misplaced(self, day: dt.date | None) -> Requirement:
+        """How severe JW or JZ on a line is where the claim's setting keeps the JW/JZ
+        requirement out of scope (inpatient 11x, RHC 71x, FQHC 77x: MOD006): the
+        shipped requirement when that setting exclusion is what decides on ``day``;
+        not applicable in scope, nor where [defaults] or a profile switches JW/JZ off
+        or puts the setting in scope."""
+        misplaced = self.misplaced_requirement
+        if misplaced is None or self.out_of_scope is None \
+                or self.jw_jz(day) is not self.out_of_scope:
+            return NOT_APPLICABLE
+        return first((misplaced,), self.setting, day)
 
     def ndc(self, hcpcs: str, in_table: bool, day: dt.date | None) -> Requirement:
         """How severe a drug line without an NDC is (NDC001)."""
@@ -193,8 +225,13 @@ class ClaimPolicy:
         for label, requirement in (
                 ("JW/JZ missing (MOD001)", self.jw_jz(day)),
                 (f"NDC missing on {hcpcs} (NDC001)", self.ndc(hcpcs, in_table, day)),
-                ("JW line denied (MOD008)", self.jw_denied(day))):
+                ("JW line denied (MOD008)", self.jw_denied(day)),
+                ("JW/JZ where the setting is out of scope (MOD006)",
+                 self.jw_jz_misplaced(day))):
             lines.append(f"  {label}: {requirement.describe()}")
+        lines.append("  diagnoses valid on (DX002): " + (
+            self.diagnosis_dates.describe() if self.diagnosis_dates is not None
+            else "each drug line's date of service"))
         lines.append("  every requirement of this policy, first match wins:")
         for label, requirements in (("jw_jz", self.jw_jz_requirements),
                                     ("ndc", self.ndc_requirements),

@@ -12,7 +12,7 @@ with it.
 from __future__ import annotations
 
 from ..findings import ERROR, WARNING, Edit, Fix
-from ..model import PROFESSIONAL, is_digits
+from ..model import PROFESSIONAL, is_digits, parse_date
 from . import CLAIM, rule
 
 MAX_DIAGNOSES = 12  # SV107 points at HI positions 1-12 (837P)
@@ -131,7 +131,8 @@ def no_supporting_diagnosis(ctx):
                 value=" ".join(codes) or None)
 
 
-@rule("DX002", ERROR, scope=CLAIM, reads=("claim.diagnoses", "line.procedure", "line.date"))
+@rule("DX002", ERROR, scope=CLAIM, reads=("claim.diagnoses", "line.procedure", "line.date",
+                                          "claim.statement_through"))
 def diagnosis_not_valid_on_date(ctx):
     """A supporting diagnosis is not valid on the date of service.
 
@@ -146,11 +147,17 @@ def diagnosis_not_valid_on_date(ctx):
     is not valid (so a prefix entry such as M05 catches a bare header M05
     too); without one, the drug table's dates decide.  One finding per code,
     at its HI segment, naming the codes of the same category valid on the
-    date.
-    Why: ICD-10-CM codes are valid by date of service; FY2026 (2025-10-01)
-    split G35 into G35.A-G35.D, and a non-billable header code is rejected.
-    Source: FY2026 ICD-10-CM G35 expansion (billing-rules.md §3.1, §9.6); the CMS
-    "ICD-10-CM Code Descriptions in Tabular Order" files when imported.
+    date.  On an inpatient bill (type of bill 11x: the policy file's
+    `[diagnosis_dates]`) the date is the statement period's through date
+    (DTP*434, the discharge), for every line of the stay; without one, each
+    line's date of service.
+    Why: ICD-10-CM codes are valid by date of service, and an inpatient stay
+    by its discharge date (CMS: the fiscal year's codes are "to be used for
+    discharges occurring from October 1"; MLN Matters SE1408); FY2026
+    (2025-10-01) split G35 into G35.A-G35.D, and a non-billable header code is
+    rejected.  Source: FY2026 ICD-10-CM G35 expansion (billing-rules.md §3.1,
+    §9.6); the CMS "ICD-10-CM Code Descriptions in Tabular Order" files when
+    imported.
     PASS:
         CLM*C1*9000***11:B:1*Y*A*Y*Y
         HI*ABK:G35A
@@ -201,15 +208,35 @@ def diagnosis_not_valid_on_date(ctx):
         DTP*472*D8*20260115
         LIN**N4*50242015001
         CTP****20*ML
+    PASS (837I):
+        CLM*I1*9000***11:1:1**A*Y*Y
+        DTP*434*RD8*20250928-20251003
+        HI*ABK:G35A
+        LX*1
+        SV2*0636*HC:J2350*9000*UN*600
+        DTP*472*D8*20250929
+        LIN**N4*50242015001
+        CTP****20*ML
+    FAIL (837I):
+        CLM*I1*9000***11:1:1**A*Y*Y
+        DTP*434*RD8*20250928-20251003
+        HI*ABK:G35
+        LX*1
+        SV2*0636*HC:J2350*9000*UN*600
+        DTP*472*D8*20250929
+        LIN**N4*50242015001
+        CTP****20*ML
     Fix safety: none (the subtype, G35.A-G35.D, is in the medical record).
     """
     reported = set()
+    discharge = _discharge(ctx)
     for group in ctx.groups():
         line = group[0]
         drug = ctx.table.drug(line.procedure)
         day = ctx.date_of(line)
         if drug is None or day is None:
             continue  # DOS001 reports a missing date
+        day = discharge or day
         for match in ctx.diagnosis_support(drug, day).not_valid_on_date:
             if (match.position, day) in reported:
                 continue
@@ -219,12 +246,23 @@ def diagnosis_not_valid_on_date(ctx):
                 message = (f"diagnosis {dx.code!r} is not a valid ICD-10-CM code as written: the "
                            f"HI segment carries codes without the decimal point ({match.code})")
             else:
+                which = (f"the discharge (statement through date) of this inpatient stay, "
+                         f"which decides for its {drug.hcpcs}" if discharge
+                         else f"the date of service of {drug.hcpcs}")
                 message = (f"diagnosis {_dotted(match.code)} is not valid on {day.isoformat()}, "
-                           f"the date of service of {drug.hcpcs} "
-                           f"({_why_not_valid(drug, match, day)})"
+                           f"{which} ({_why_not_valid(drug, match, day)})"
                            f"{_replacements(drug, match.code, day)}")
             ctx.finding(message, segment_index=dx.segment_index, segment="HI", loop="2300",
                         value=dx.code, hcpcs=drug.hcpcs)
+
+
+def _discharge(ctx):
+    """The date an inpatient bill's diagnoses are valid by (its statement's through
+    date), where the claim's setting says so (edi837.policy: [diagnosis_dates]);
+    None: each line's own date."""
+    if ctx.policy.diagnosis_dates is None:
+        return None
+    return parse_date(ctx.claim.statement_through)
 
 
 @rule("DX003", WARNING, fix="safe",

@@ -1,0 +1,72 @@
+"""The run's patient history keeps a fixed file's claims as they are forwarded.
+
+A claim held in its input only for what a safe fix corrects (Medicare FFS, JZ
+missing) goes out in accepted.edi: it must enter the history corrected, so that
+the same claim sent again later in the run is a duplicate (HIS001), and a claim
+the fixes leave held must not enter it.  `batch --split` does this across
+processes (edi837.batch.run.Worker._forwarded_records: the records of the
+corrected file's re-check, named by the input, judged by the driver); `fix`
+and `ack` do it in their own process with the same parts: the input is checked
+apart from the run (:class:`Unjudged`), the written output into a record sink
+(edi837.history.handover.RecordSink, which judges nothing), and the output's
+records, named by the input, are judged by the run's history stage.
+"""
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Iterator
+
+from ..findings import Finding
+from ..history.handover import RecordSink, read_records
+from ..store import FindingStore
+
+
+class Unjudged:
+    """The history stage a file's input is checked with when only its output is judged:
+    its claims go nowhere (no record is made of them).  ``persistent`` as the run's, so
+    the input and the output are checked alike (a lasting history's first doses)."""
+
+    hash_first = False
+
+    def __init__(self, keys, persistent: bool) -> None:
+        self.keys = keys
+        self.persistent = persistent
+
+    def begin_file(self, sha256: str | None = None) -> None:
+        pass
+
+    def add_claim(self, claim, lines, patient: bytes, held: bool, known) -> list:
+        return []
+
+    def end_file(self, sha256: str, *, keep: bool = True, commit: bool = True) -> list:
+        return []
+
+
+class ForwardedHistory:
+    """The sinks a file is checked with, and the judging of what its output forwards,
+    for one input ``path`` against ``stage`` (the run's history stage).  Records wait
+    in a private temporary folder (keyed patient hashes only), removed by
+    :meth:`close`."""
+
+    def __init__(self, stage, path: str | Path) -> None:
+        self.stage = stage
+        self._folder = tempfile.TemporaryDirectory(prefix="edi837-forwarded-")
+        folder = Path(self._folder.name)
+        key, persistent = stage.keys.key, stage.persistent
+        # the input's claims are not forwarded as they are: checked apart from the run
+        self.input = Unjudged(stage.keys, persistent)
+        # the output's are, under the input's name (the findings name the input)
+        self.output = RecordSink(folder / "output", key, persistent=persistent,
+                                 named=str(path))
+
+    def judge(self, sha256: str, spill_limit: int | None = None) -> FindingStore:
+        """Judge the output's claims against the run's history, which keeps those that
+        are forwarded (no error); the findings in file order, bounded in memory."""
+        records = self.output.path
+        found: Iterator[Finding] = self.stage.judge_file(
+            read_records(records) if records.exists() else iter(()), sha256)
+        return FindingStore(found, limit=spill_limit)
+
+    def close(self) -> None:
+        self._folder.cleanup()
