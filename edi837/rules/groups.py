@@ -54,10 +54,20 @@ def anchor(lines):
     return next((line for line in lines if not is_discarded(line)), lines[0])
 
 
-def container_amounts(drug) -> tuple[Decimal, ...]:
-    """Drug amount per container, for each distinct billable package size (J3262: 80, 200, 400)."""
+def container_amounts(drug, day=None) -> tuple[Decimal, ...]:
+    """Drug amount per container, for each distinct billable package size (J3262: 80, 200, 400).
+
+    With ``day``, only the packages on the market that day (the table's FDA marketing
+    start and end dates, where it has them): the sizes a dose could have been drawn from.
+    """
     return tuple(sorted({package.amount for package in drug.ndcs
-                         if package.billable and package.amount}))
+                         if package.billable and package.amount
+                         and (day is None or _marketed_on(package, day))}))
+
+
+def _marketed_on(package, day) -> bool:
+    return ((package.marketing_start is None or package.marketing_start <= day)
+            and (package.marketing_end is None or day <= package.marketing_end))
 
 
 @lru_cache(maxsize=1024)  # the same doses and vial sizes recur on every claim
