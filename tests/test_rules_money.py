@@ -134,11 +134,36 @@ def test_mod007_and_mod005_on_waste_that_is_neither_whole_nor_the_fewest(tmp_pat
     assert codes(result, "MOD") == [("MOD005", 1), ("MOD007", 2)]
 
 
-def test_mod007_respects_jw_jz_profile_and_policy_date(tmp_path):
-    fragment = p_claim(p_line(1, "J2350", 600, "20230630", OCREVUS_NDC),
-                       p_line(2, "J2350:JW", 300, "20230630", OCREVUS_NDC), diagnosis="G35")
-    result, _ = check(tmp_path, fragment)
+def overbilled(day, make_claim=p_claim, make_line=p_line, **claim):
+    return make_claim(make_line(1, "J2350", 600, day, OCREVUS_NDC),
+                      make_line(2, "J2350:JW", 300, day, OCREVUS_NDC), diagnosis="G35", **claim)
+
+
+def test_mod007_follows_jws_dates_not_jzs(tmp_path):
+    # JW has been required since 2017-01-01 (CR 9603); JZ only from 2023-07-01 (§1.2)
+    result, _ = check(tmp_path, overbilled("20230630"))
+    assert codes(result, "MOD") == [("MOD007", 2)]
+    result, _ = check(tmp_path, overbilled("20170101"))
+    assert codes(result, "MOD") == [("MOD007", 2)]
+    result, _ = check(tmp_path, overbilled("20161231"))
     assert codes(result, "MOD") == []
+
+
+def test_mod007_before_jz_keeps_the_policys_setting(tmp_path):
+    # an inpatient bill (11x) is outside JW/JZ at any date
+    fragment = overbilled("20200115", i_claim, i_line, date="20200115").replace(
+        "CLM*I1*9000***13:A:1", "CLM*I1*9000***11:A:1")
+    result, _ = check(tmp_path, fragment, "837I")
+    assert codes(result, "MOD") == []
+    result, _ = check(tmp_path, overbilled("20200115", i_claim, i_line, date="20200115"), "837I")
+    assert codes(result, "MOD") == [("MOD007", 2)]
+
+
+def test_mod007_jw_date_is_the_tables():
+    from edi837.drugs import load_drug_table
+    modifiers = load_drug_table().policy.discarded_drug_modifiers
+    assert str(modifiers.waste_rules_from) == "2017-01-01"
+    assert modifiers.waste_rules_from < modifiers.required_from
 
 
 # -- NDC007 on a dose split over two lines ----------------------------------------------------

@@ -302,6 +302,7 @@ def _build_policy(policy: Mapping[str, Any]) -> Policy:
             required_from=_date(modifiers["required_from"]),
             claim_edits_from=_date(modifiers["claim_edits_from"]),
             provenance=_provenance(modifiers),
+            jw_required_from=_date(modifiers.get("jw_required_from")),
         ),
         ndc=NdcPolicy(
             product_qualifier=ndc["product_qualifier"],

@@ -58,11 +58,19 @@ class DiscardedDrugModifiers:
     JZ (nothing discarded) or JW (amount discarded) is required on lines with a
     date of service on or after ``required_from`` (2023-07-01); claims lacking
     both are returned as unprocessable from ``claim_edits_from`` (2023-10-01).
+    JW alone, on discarded amounts, is required from ``jw_required_from``
+    (2017-01-01, CR 9603): the rules on billed waste (MOD007) start there.
     """
 
     required_from: dt.date
     claim_edits_from: dt.date
     provenance: Provenance
+    jw_required_from: dt.date | None = None  # absent: JW's rules start with JZ's
+
+    @property
+    def waste_rules_from(self) -> dt.date:
+        """The first date of service whose JW lines are judged (MOD007)."""
+        return self.jw_required_from or self.required_from
 
     def required_on(self, day: dt.date) -> bool:
         return _plain_date(day) >= self.required_from

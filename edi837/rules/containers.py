@@ -25,7 +25,7 @@ from functools import lru_cache, reduce
 from ..findings import ERROR
 from ..ndc import ndc11_of
 from . import CLAIM, rule
-from .groups import container_amounts, group_units, is_discarded, number, required_groups
+from .groups import container_amounts, group_units, is_discarded, number, waste_groups
 
 _MAX_SEARCH = 1_000_000  # amounts in the search, after scaling: odd sizes only
 
@@ -146,8 +146,12 @@ def waste_beyond_fewest_containers(ctx):
     units are more than what those containers leave: 600 administered + JW
     300 from 300 mg vials bills a third vial; 450 + JW 450 bills 300 too
     many (450 + JW 150 is right).  Reported once per drug and date, on the
-    first JW line, naming the containers.  Only where the claim's payer policy
-    puts JW/JZ in scope (`edi837 policy`).
+    first JW line, naming the containers.  From the date JW became required
+    (2017-01-01, CR 9603; the drug table's jw_required_from), not JZ's
+    2023-07-01: waste billed beyond the containers is an overpayment at any
+    date.  Only where the claim's payer policy puts JW/JZ in scope (its
+    setting and payer class as on the day JZ started, before that day;
+    `edi837 policy`).
     Why: units billed must correspond with the smallest dose (vials)
     available that could provide the dose (Oregon Medicaid NDC FAQ); billing
     waste that was not permitted is an overpayment (Noridian "Modifier JZ";
@@ -201,7 +205,7 @@ def waste_beyond_fewest_containers(ctx):
     Fix safety: none (the waste line's units and charge both change; the record
     says what was opened).
     """
-    for drug, lines in required_groups(ctx):
+    for drug, lines in waste_groups(ctx):
         discarded_lines = [line for line in lines if is_discarded(line)]
         if not discarded_lines or len(discarded_lines) == len(lines):
             continue  # no JW (MOD005 judges JZ), or JW alone (MOD003)

@@ -127,6 +127,26 @@ def required_groups(ctx) -> Iterator[tuple[object, list]]:
             yield drug, lines
 
 
+def waste_groups(ctx) -> Iterator[tuple[object, list]]:
+    """(drug, lines) for each group whose JW lines are judged: JW's dates, not JZ's.
+
+    JW on discarded amounts is required from 2017-01-01 (CR 9603), JZ only from
+    2023-07-01 (billing-rules.md §1.2), and billing waste that was not permitted is
+    an overpayment whenever it was billed (§9.3).  Between the two dates a group is
+    judged where the claim's payer policy puts JW/JZ in scope on the day JZ started
+    (its payer class, setting and profile: an inpatient bill or a profile's jw_jz =
+    false stays out); from then on, as the other MOD rules.
+    """
+    modifiers = ctx.table.policy.discarded_drug_modifiers
+    for lines in ctx.groups():
+        drug = ctx.table.drug(lines[0].procedure)
+        day = ctx.date_of(lines[0])
+        if day is not None and modifiers.waste_rules_from <= day < modifiers.required_from:
+            day = modifiers.required_from
+        if jw_jz_required(ctx.policy, ctx.table, drug, day):
+            yield drug, lines
+
+
 def billed_container_amounts(drug, lines) -> tuple[Decimal, ...]:
     """Container sizes the lines' NDCs say were used (J3262 on 50242013601: 200 mg only).
 
