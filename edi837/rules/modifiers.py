@@ -17,6 +17,7 @@ from .groups import (
     NOTHING_DISCARDED,
     anchor,
     billed_container_amounts,
+    container_amounts,
     describe_containers,
     group_units,
     is_discarded,
@@ -355,11 +356,11 @@ def not_whole_containers(ctx):
     What it does: for each single-dose drug and date of service (on or after
     the policy date) that uses JW or JZ, adds the units of all its lines
     (administered plus JW) and checks the total fills whole containers: a sum
-    of the container sizes its lines' NDCs name in the drug table (J2350:
-    300-unit vials; J3262 on the 200 mg vial: multiples of 200), or any mix
-    of the drug's sizes when an NDC is missing or unknown (J3262: 80, 200,
-    400).  With JZ and no JW the administered units alone must fill whole
-    containers.  Reported once per drug and date,
+    of any mix of the drug table's container sizes of the drug on the market
+    on that date, whichever size the lines' NDCs name (J2350: 300-unit vials;
+    J3262: 80, 200 and 400, so 280 = 200 + 80 is whole even on the 200 mg
+    vial's NDC).  With JZ and no JW the administered units alone must fill
+    whole containers.  Reported once per drug and date,
     at the administered line.  Only for payers whose policy puts JW/JZ in scope.
     Why: the amount opened is whole containers, so administered plus
     discarded units must equal it (Priority Health provider manual,
@@ -408,7 +409,7 @@ def not_whole_containers(ctx):
     Fix safety: none (the amounts given and discarded are in the record).
     """
     for drug, lines in required_groups(ctx):
-        sizes = billed_container_amounts(drug, lines)
+        sizes = container_amounts(drug, ctx.date_of(lines[0]))
         units = group_units(lines)
         if not sizes or units is None:
             continue
