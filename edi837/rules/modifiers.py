@@ -87,8 +87,11 @@ def missing_jw_jz(ctx):
     Fix safety: safe: JZ is added in the first free modifier position when the
     units of the drug and date (every line of it) fill whole containers
     exactly (600 units = two 300 mg vials) and no line of it has JW or JZ, so
-    nothing can have been discarded.  A partial container (300 + 150 on two
-    lines), or four modifiers already, is left for a person.  A JW or JZ in
+    nothing can have been discarded, and only where the finding is an error
+    (the claim's payer policy, or the user's profile or severity setting,
+    requires JZ): where payers vary (a warning) the claim is not changed.  A
+    partial container (300 + 150 on two lines), or four modifiers already,
+    is left for a person.  A JW or JZ in
     lower case ("jz") is reported as such, and the fix upper-cases it.
     """
     line = ctx.line
@@ -104,10 +107,11 @@ def missing_jw_jz(ctx):
     fix = None
     component = line.free_modifier_component()
     if component is not None and _group_fills_whole_containers(ctx.drug, ctx.group):
-        position = 1 if line.segment_id == "SV1" else 2
-        fix = Fix(f"add JZ to {line.procedure} ({line.units} units fill whole containers)",
-                  (Edit(line.segment_index, line.segment_id, position, component, "",
-                        NOTHING_DISCARDED),))
+        if (ctx.claim_context.severity or severity) == ERROR:  # JZ required: fix it
+            position = 1 if line.segment_id == "SV1" else 2
+            fix = Fix(f"add JZ to {line.procedure} ({line.units} units fill whole containers)",
+                      (Edit(line.segment_index, line.segment_id, position, component, "",
+                            NOTHING_DISCARDED),))
         hint = "add JZ (nothing discarded)"
     else:
         hint = ("add JZ if nothing was discarded, or bill the discarded amount "
