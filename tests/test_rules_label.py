@@ -114,30 +114,43 @@ def test_an_unknown_j_code_is_held_to_the_code_list_only(check):
 POS_RULES = {"POS001"}
 
 
-@pytest.mark.parametrize("place", ["19", "22"])
-def test_outpatient_hospital_place_of_service_on_the_claim(check, place):
+@pytest.mark.parametrize("place, name", [("19", "off-campus outpatient hospital"),
+                                         ("22", "on-campus outpatient hospital"),
+                                         ("21", "inpatient hospital"),
+                                         ("23", "hospital emergency room")])
+def test_hospital_place_of_service_on_the_claim(check, place, name):
     fragment = professional().replace("CLM*C1*9500***11:B:1", f"CLM*C1*9500***{place}:B:1")
     found, = check(fragment, rules=POS_RULES)
     assert found.severity == "warning" and found.value == place and found.segment == "SV1"
     assert found.message == (
-        f"J2350 billed by a physician at place of service {place} (CLM05-1, outpatient "
-        "hospital): the drug there is normally the hospital's, billed on its 837I; an "
-        "incident-to drug must be the physician's expense")
+        f"J2350 billed by a physician at place of service {place} (CLM05-1, {name}): the "
+        "drug there is normally the hospital's, billed on its 837I; an incident-to drug must "
+        "be the physician's expense")
 
 
 def test_the_lines_place_of_service_wins_over_the_claims(check):
     at_22 = professional().replace("UN*600***1", "UN*600*22**1")
     found, = check(at_22, rules=POS_RULES)
-    assert "(SV105, outpatient hospital)" in found.message
+    assert "(SV105, on-campus outpatient hospital)" in found.message
     office_line = professional().replace("CLM*C1*9500***11:B:1", "CLM*C1*9500***22:B:1") \
         .replace("UN*600***1", "UN*600*11**1")
     assert check(office_line, rules=POS_RULES) == []
 
 
-@pytest.mark.parametrize("place", ["11", "21", "23"])
+@pytest.mark.parametrize("place", ["11", "12", "24"])
 def test_office_and_other_places_pass(check, place):
     fragment = professional().replace("CLM*C1*9500***11:B:1", f"CLM*C1*9500***{place}:B:1")
     assert check(fragment, rules=POS_RULES) == []
+
+
+@pytest.mark.parametrize("place, mod001", [("21", None), ("23", "error"), ("11", "error")])
+def test_mod001_out_of_scope_on_a_physicians_inpatient_claim(tmp_path, place, mod001):
+    # §9.1: JW/JZ do not reach the inpatient (IPPS) stay's drug; POS001 flags the line
+    fragment = professional().replace("CLM*C1*9500***11:B:1", f"CLM*C1*9500***{place}:B:1") \
+        .replace("HC:J2350:JZ*", "HC:J2350*")
+    found = claim_checker(claim_engine(), tmp_path)(fragment, rules={"MOD001", "POS001"})
+    assert [f.severity for f in found if f.rule == "MOD001"] == ([mod001] if mod001 else [])
+    assert ("POS001" in {f.rule for f in found}) == (place != "11")
 
 
 def test_the_administration_line_is_not_flagged(check):

@@ -311,7 +311,8 @@ def _build_policy(policy: Mapping[str, Any]) -> Policy:
         ),
         service_units=ServiceUnits(unit_basis=units["unit_basis"], provenance=_provenance(units)),
         place_of_service=(PlaceOfService(tuple(policy["place_of_service"]["facility_drug"]),
-                                         _provenance(policy["place_of_service"]))
+                                         _provenance(policy["place_of_service"]),
+                                         dict(policy["place_of_service"].get("names", {})))
                           if "place_of_service" in policy else None),
     )
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
@@ -96,10 +96,12 @@ class ServiceUnits:
 @dataclass(frozen=True, slots=True)
 class PlaceOfService:
     """837P places of service where a drug is the facility's, not the physician's (POS001):
-    19 and 22, outpatient hospital (Medicare Benefit Policy Manual ch. 15 §50.3)."""
+    19 and 22 outpatient hospital, 21 inpatient hospital, 23 hospital emergency room
+    (Medicare Benefit Policy Manual ch. 15 §50.3)."""
 
     facility_drug: tuple[str, ...]
     provenance: Provenance
+    names: dict = field(default_factory=dict)  # place of service -> what it is, for messages
 
 
 @dataclass(frozen=True, slots=True)

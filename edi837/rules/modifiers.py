@@ -43,7 +43,8 @@ def missing_jw_jz(ctx):
     date and in the claim's setting (Medicare fee-for-service from 2023-10-01
     on professional claims and bill types 13x/85x), a warning where payers vary
     (Medicare Advantage, Medicaid, commercial; Medicare 2023-07-01..09-30),
-    nothing out of scope (before 2023-07-01; bill types 11x, 71x, 77x).
+    nothing out of scope (before 2023-07-01; bill types 11x, 71x, 77x; a
+    professional claim at place of service 21, inpatient hospital, CLM05-1).
     Why: CMS requires JZ when nothing was discarded from a single-dose
     container (MLN MM13056, from 2023-07-01); from 2023-10-01 Medicare returns
     such lines as unprocessable (CMS discarded-drugs page, 87 FR 69718).  The
