@@ -75,6 +75,16 @@ def test_a_decimal_point_on_837i(check):
     assert codes(check(fragment, "837I", rules=DX_RULES)) == ["DX002"]
 
 
+@pytest.mark.parametrize("written", ["g35a", "G35a", "g35"])
+def test_a_lower_case_code_is_not_valid_as_written(check, written):
+    found, = check(professional(hi=f"HI*ABK:{written}"), rules=DX_RULES)
+    assert (found.rule, found.severity, found.value) == ("DX002", "error", written)
+    assert found.message == (
+        f"diagnosis {written!r} is not a valid ICD-10-CM code as written: ICD-10-CM codes are "
+        f"upper case ({written.upper()}); payers check the code as sent")
+    assert check(professional(hi="HI*ABK:G35A"), rules=DX_RULES) == []
+
+
 def test_dx002_277ca_code_for_a_category(tmp_path):
     from edi837.acks.statuses import status_table
 

@@ -141,7 +141,8 @@ def diagnosis_not_valid_on_date(ctx):
     G35.A-G35.D before it; categories that are never billable (G35B, G35C:
     the drug table marks them `header`); and a code written with a decimal
     point (`G35.A`: the HI segment carries ICD-10-CM codes without it, so as
-    written it is no code at all).  With an ICD-10-CM code file imported for the
+    written it is no code at all) or in lower case (`g35a`: payers check the
+    code as sent).  With an ICD-10-CM code file imported for the
     date, the file decides: a code it marks as a header, or does not list,
     is not valid (so a prefix entry such as M05 catches a bare header M05
     too); without one, the drug table's dates decide.  One finding per code,
@@ -218,6 +219,10 @@ def diagnosis_not_valid_on_date(ctx):
             if "." in dx.code:
                 message = (f"diagnosis {dx.code!r} is not a valid ICD-10-CM code as written: the "
                            f"HI segment carries codes without the decimal point ({match.code})")
+            elif dx.code != dx.code.upper():
+                message = (f"diagnosis {dx.code!r} is not a valid ICD-10-CM code as written: "
+                           f"ICD-10-CM codes are upper case ({match.code}); payers check the "
+                           f"code as sent")
             else:
                 message = (f"diagnosis {_dotted(match.code)} is not valid on {day.isoformat()}, "
                            f"the date of service of {drug.hcpcs} "
