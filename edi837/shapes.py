@@ -61,6 +61,9 @@ LINE_FIELDS = {
     "line.pointers": "line.pointer_slots",
     "line.segment_id": "line.segment_id",
     "line.date": "date(line_date(line))",
+    # DX002: the end of the period a line without a day of its own is dated by
+    "line.span": "date(line.service_date_end if line.service_date else "
+                 "(claim.dates.get('472') or claim.dates.get('434') or '')[9:17])",
     "line.drug": "(line.drug.qualifier, line.drug.ndc, line.drug.quantity, line.drug.unit, "
                  "line.drug.ctp_index is None) if line.drug else None",
     "line.rendering": "line.rendering is not None",

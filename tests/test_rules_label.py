@@ -85,6 +85,56 @@ def test_a_lower_case_code_is_not_valid_as_written(check, written):
     assert check(professional(hi="HI*ABK:G35A"), rules=DX_RULES) == []
 
 
+# -- DX002 as a warning: a line dated by a period that crosses a code's validity change ------
+
+def undated_837i(hi, statement):
+    return institutional(line_date="", statement=f"DTP*434*RD8*{statement}").replace(
+        "HI*ABK:G35A", f"HI*ABK:{hi}")
+
+
+@pytest.mark.parametrize("hi, valid, invalid", [("G35", "2025-09-20", "2025-10-10"),
+                                                ("G35A", "2025-10-10", "2025-09-20")])
+def test_an_undated_line_in_a_period_across_2025_10_01_warns(check, hi, valid, invalid):
+    found, = check(undated_837i(hi, "20250920-20251010"), "837I", rules=DX_RULES)
+    assert (found.rule, found.severity, found.line_number) == ("DX002", "warning", 1)
+    assert found.message == (
+        f"J2350 line 1 has no single date of service (DTP*472 D8) and the claim's period "
+        f"2025-09-20..2025-10-10 crosses a change in the validity of diagnosis "
+        f"{hi[:3]}{'.' + hi[3:] if hi[3:] else ''} (valid on {valid}, not on {invalid}): it is "
+        f"judged on 2025-09-20; send the day the drug was given")
+
+
+def test_an_undated_line_in_a_period_on_one_side_of_the_change_is_judged_as_before(check):
+    assert check(undated_837i("G35", "20250920-20250930"), "837I", rules=DX_RULES) == []
+    found, = check(undated_837i("G35", "20251001-20251010"), "837I", rules=DX_RULES)
+    assert (found.rule, found.severity) == ("DX002", "error")
+    # a line with its own day is judged on it, whatever the claim's period
+    dated = institutional(statement="DTP*434*RD8*20250920-20251010",
+                          line_date="DTP*472*D8*20250925").replace("HI*ABK:G35A", "HI*ABK:G35")
+    assert check(dated, "837I", rules=DX_RULES) == []
+
+
+def test_claims_alike_but_for_their_periods_end_are_judged_apart(engine, tmp_path):
+    # the claim shapes (edi837.shapes) must tell the two apart: the second crosses 2025-10-01
+    from edi837.x12.fragment import wrap_claims
+
+    first = undated_837i("G35", "20250920-20250930")
+    second = undated_837i("G35", "20250920-20251010").replace("CLM*I1*", "CLM*I2*")
+    path = tmp_path / "two.edi"
+    path.write_text(wrap_claims(first + "\n" + second, "837I"))
+    found = [(f.claim_id, f.rule, f.severity) for f in engine.check_file(path).findings
+             if f.rule == "DX002"]
+    assert found == [("I2", "DX002", "warning")]
+
+
+def test_a_line_range_across_the_change_warns(check):
+    fragment = professional(hi="HI*ABK:G35").replace("DTP*472*D8*20260115",
+                                                     "DTP*472*RD8*20250930-20251001", 1)
+    found, = check(fragment, rules=DX_RULES)
+    assert (found.rule, found.severity) == ("DX002", "warning")
+    assert "its RD8 range 2025-09-30..2025-10-01" in found.message
+
+
 def test_dx002_277ca_code_for_a_category(tmp_path):
     from edi837.acks.statuses import status_table
 

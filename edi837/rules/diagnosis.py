@@ -11,8 +11,9 @@ with it.
 """
 from __future__ import annotations
 
+from ..drugs.model import normalise_diagnosis
 from ..findings import ERROR, WARNING, Edit, Fix
-from ..model import PROFESSIONAL, is_digits
+from ..model import PROFESSIONAL, is_digits, parse_date
 from . import CLAIM, rule
 
 MAX_DIAGNOSES = 12  # SV107 points at HI positions 1-12 (837P)
@@ -131,7 +132,8 @@ def no_supporting_diagnosis(ctx):
                 value=" ".join(codes) or None)
 
 
-@rule("DX002", ERROR, scope=CLAIM, reads=("claim.diagnoses", "line.procedure", "line.date"))
+@rule("DX002", ERROR, scope=CLAIM, also=WARNING,
+      reads=("claim.diagnoses", "line.procedure", "line.date", "line.span"))
 def diagnosis_not_valid_on_date(ctx):
     """A supporting diagnosis is not valid on the date of service.
 
@@ -147,7 +149,11 @@ def diagnosis_not_valid_on_date(ctx):
     is not valid (so a prefix entry such as M05 catches a bare header M05
     too); without one, the drug table's dates decide.  One finding per code,
     at its HI segment, naming the codes of the same category valid on the
-    date.
+    date.  A warning instead when the line has no date of its own (no
+    DTP*472 D8) and the period it is dated by (the 837I statement period, a
+    claim or line RD8 range) crosses a change in the code's validity: the
+    line is judged on the period's first day, which may not be the day the
+    drug was given (an 837I statement 2025-09-20..2025-10-10 with bare G35).
     Why: ICD-10-CM codes are valid by date of service; FY2026 (2025-10-01)
     split G35 into G35.A-G35.D, and a non-billable header code is rejected.
     Source: FY2026 ICD-10-CM G35 expansion (billing-rules.md §3.1, §9.6); the CMS
@@ -211,8 +217,9 @@ def diagnosis_not_valid_on_date(ctx):
         day = ctx.date_of(line)
         if drug is None or day is None:
             continue  # DOS001 reports a missing date
+        crossing = _validity_crossing(ctx, line, drug, day)
         for match in ctx.diagnosis_support(drug, day).not_valid_on_date:
-            if (match.position, day) in reported:
+            if (match.position, day) in reported or match.position in crossing:
                 continue
             reported.add((match.position, day))
             dx = ctx.claim.diagnoses[match.position - 1]
@@ -230,6 +237,41 @@ def diagnosis_not_valid_on_date(ctx):
                            f"{_replacements(drug, match.code, day)}")
             ctx.finding(message, segment_index=dx.segment_index, segment="HI", loop="2300",
                         value=dx.code, hcpcs=drug.hcpcs)
+
+
+def span_end(claim, line) -> str:
+    """The last day of the period a line without a date of its own is dated by (CCYYMMDD):
+    its own RD8 range's end, else (no DTP*472 on the line) the claim's DTP*472 or 837I
+    statement (DTP*434) range's end; "" when the line has one day (edi837.shapes reads
+    the same as "line.span")."""
+    if line.service_date:
+        return line.service_date_end
+    return (claim.dates.get("472") or claim.dates.get("434") or "")[9:17]
+
+
+def _validity_crossing(ctx, line, drug, day) -> set[int]:
+    """HI positions of the codes for ``drug`` whose validity differs between ``day`` (the
+    first day of the line's period) and the period's last day, each reported as a DX002
+    warning: the line is dated by a period, not a day, and which day decides is unknown."""
+    end = parse_date(span_end(ctx.claim, line))
+    if end is None or end <= day:
+        return set()
+    first, last = ctx.diagnosis_support(drug, day), ctx.diagnosis_support(drug, end)
+    valid_first = {match.position for match in first.supporting}
+    valid_last = {match.position for match in last.supporting}
+    crossing = valid_first ^ valid_last
+    period = f"{day.isoformat()}..{end.isoformat()}"
+    for position in sorted(crossing):
+        dx = ctx.claim.diagnoses[position - 1]
+        valid, invalid = (day, end) if position in valid_first else (end, day)
+        where = "its RD8 range" if line.service_date else "the claim's period"
+        ctx.finding(f"{drug.hcpcs} line {line.number} has no single date of service "
+                    f"(DTP*472 D8) and {where} {period} crosses a change in the validity of "
+                    f"diagnosis {_dotted(normalise_diagnosis(dx.code))} (valid on "
+                    f"{valid.isoformat()}, not on {invalid.isoformat()}): it is judged on "
+                    f"{day.isoformat()}; send the day the drug was given",
+                    line=line, value=dx.code, hcpcs=drug.hcpcs, severity=WARNING)
+    return crossing
 
 
 @rule("DX003", WARNING, fix="safe",
