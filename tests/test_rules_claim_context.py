@@ -176,6 +176,17 @@ def test_adm002_iv_drug_with_an_injection_code(check):
                                "J2350 (IV) billed on 2026-01-15")
 
 
+def test_adm002_names_zunovo_for_920_units_of_j2350_given_subcutaneously(check):
+    fragment = professional(admin=False,
+                            extra_lines="LX*2\nSV1*HC:96372*100*UN*1***1\nDTP*472*D8*20260115")
+    fragment = fragment.replace("HC:J2350:JZ*9000*UN*600", "HC:J2350:JZ*13800*UN*920")
+    adm002, = [f for f in check(fragment) if f.rule == "ADM002"]
+    assert adm002.message == (
+        "administration code 96372 (SC/IM) does not fit the route of J2350 (IV) billed on "
+        "2026-01-15; 920 units of J2350 with 96372 look like Ocrevus Zunovo (ocrelizumab and "
+        "hyaluronidase-ocsq), subcutaneous: bill J2351")
+
+
 def test_adm002_sc_drug_with_an_infusion_code(check):
     fragment = "\n".join([
         "CLM*C1*1500***11:B:1*Y*A*Y*Y", "HI*ABK:J4550", PROVIDERS_P,
