@@ -33,6 +33,7 @@ from .model import (
     DiscardedDrugModifiers,
     DocumentationNote,
     Dosing,
+    Icd9,
     IntervalWording,
     LabelInterval,
     Ndc,
@@ -314,6 +315,8 @@ def _build_policy(policy: Mapping[str, Any]) -> Policy:
                                          _provenance(policy["place_of_service"]),
                                          dict(policy["place_of_service"].get("names", {})))
                           if "place_of_service" in policy else None),
+        icd9=(Icd9(tuple(policy["icd9"]["qualifiers"]), _date(policy["icd9"]["valid_to"]),
+                   _provenance(policy["icd9"])) if "icd9" in policy else None),
     )
 
 

@@ -105,11 +105,22 @@ class PlaceOfService:
 
 
 @dataclass(frozen=True, slots=True)
+class Icd9:
+    """HI qualifiers of ICD-9-CM codes (BK, BF), valid for dates of service through
+    ``valid_to`` (2015-09-30; ICD-10-CM from 2015-10-01)."""
+
+    qualifiers: tuple[str, ...]
+    valid_to: dt.date
+    provenance: Provenance
+
+
+@dataclass(frozen=True, slots=True)
 class Policy:
     discarded_drug_modifiers: DiscardedDrugModifiers
     ndc: NdcPolicy
     service_units: ServiceUnits
     place_of_service: PlaceOfService | None = None
+    icd9: Icd9 | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -127,6 +127,16 @@ def no_supporting_diagnosis(ctx):
     if ctx.diagnosis_support(None).supported:
         return
     billed = ", ".join(map(_dotted, codes)) if codes else "none (no HI segment)"
+    icd9 = ctx.table.policy.icd9
+    qualifiers = sorted({dx.qualifier for dx in ctx.claim.diagnoses
+                         if icd9 is not None and dx.qualifier.upper() in icd9.qualifiers})
+    if qualifiers and ctx.date is not None and ctx.date > icd9.valid_to:
+        ctx.finding(f"the claim's diagnoses are ICD-9-CM (qualifier {', '.join(qualifiers)}: "
+                    f"{billed}), not valid for dates of service after "
+                    f"{icd9.valid_to.isoformat()} ({ctx.line.procedure} on "
+                    f"{ctx.date.isoformat()}): send ICD-10-CM codes (qualifiers ABK, ABF) "
+                    f"that support it ({_groups(ctx.drug)})", value=" ".join(codes) or None)
+        return
     ctx.finding(f"no diagnosis on the claim supports {ctx.line.procedure} "
                 f"({_groups(ctx.drug)}); claim diagnoses: {billed}",
                 value=" ".join(codes) or None)
