@@ -91,9 +91,10 @@ class Engine:
             config = self.config
 
             def enabled(rules):
-                # a by-policy rule's severity is the claim policy's unless configured
-                return [(r, config.severity_of(r.code, None if r.by_policy else r.severity,
-                                               profile))
+                # a by-policy rule's severity is the claim policy's unless configured, and
+                # a rule with a second severity (also) says which each finding takes
+                return [(r, config.severity_of(
+                            r.code, None if r.by_policy or r.also else r.severity, profile))
                         for r in rules if config.enabled(r.code, profile)]
 
             line_rules = enabled(self.line_rules)

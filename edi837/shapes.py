@@ -63,6 +63,9 @@ LINE_FIELDS = {
     "line.pointers": "line.pointer_slots",
     "line.segment_id": "line.segment_id",
     "line.date": "date(line_date(line))",
+    # DX002: the end of the period a line without a day of its own is dated by
+    "line.span": "date(line.service_date_end if line.service_date else "
+                 "(claim.dates.get('472') or claim.dates.get('434') or '')[9:17])",
     "line.drug": "(line.drug.qualifier, line.drug.ndc, line.drug.quantity, line.drug.unit, "
                  "line.drug.ctp_index is None) if line.drug else None",
     "line.rendering": "line.rendering is not None",
@@ -101,7 +104,8 @@ class ClaimShapes:
         ``fields``: what the rules read (edi837.rules.shape_fields(); default: all)."""
         self._key = shape_function(fields)
         changes = {table.policy.discarded_drug_modifiers.required_from,
-                   table.policy.discarded_drug_modifiers.claim_edits_from, *policy_dates}
+                   table.policy.discarded_drug_modifiers.claim_edits_from,
+                   table.policy.discarded_drug_modifiers.waste_rules_from, *policy_dates}
         for drug in table.drugs.values():
             if drug.effective_from is not None:
                 changes.add(drug.effective_from)

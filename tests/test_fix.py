@@ -705,3 +705,35 @@ def test_a_lower_case_jz_is_said_to_be_lower_case_and_fixed_by_upper_casing(
     # the clean line (JZ) passes
     assert "MOD001" not in {f.rule for f in findings_of(write(tmp_path / "ok.edi",
                                                                wrap_claims(CLEAN)), table)}
+
+
+# -- MOD001's JZ fix only where the claim's policy requires JZ (an error) ---------------------
+
+NO_JZ = CLEAN.replace("HC:J2350:JZ*", "HC:J2350*")
+
+
+@pytest.mark.parametrize("filing, config, fixed", [
+    ("MB", {}, True),                                   # Medicare FFS: JZ required, an error
+    ("CI", {}, False),                                  # commercial: payers vary, a warning
+    ("MC", {}, False),                                  # Medicaid: per state, a warning
+    ("CI", {"profiles": [{"name": "follows-medicare", "filing_indicators": ["CI"],
+                          "jw_jz": True}]}, True),      # the user's profile: this payer does
+    ("CI", {"severity": {"MOD001": "error"}}, True),    # the user's severity setting
+])
+def test_jz_is_added_only_where_the_claims_policy_requires_it(tmp_path, table, filing, config,
+                                                               fixed):
+    from edi837.config import parse_config
+    source = write(tmp_path / "in.edi", wrap_claims(NO_JZ, filing=filing))
+    result = fix_file(source, tmp_path / "out", table=table, config=parse_config(config))
+    assert [c.rule for c in result.changes] == (["MOD001"] if fixed else [])
+    found = [f for f in Engine(table, parse_config(config)).check_file(source).findings
+             if f.rule == "MOD001"]
+    assert [f.severity for f in found] == ["error" if fixed else "warning"]
+    output = Path(result.output)
+    if fixed:
+        assert b"HC:J2350:JZ*" in output.read_bytes()
+    else:  # the claim goes out as it came; the report still shows the warning
+        assert output.read_bytes() == source.read_bytes()
+        assert "add JZ (nothing discarded)" in found[0].message
+    ok, messages = pyx12_verdict(output)
+    assert ok, messages

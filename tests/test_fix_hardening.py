@@ -249,7 +249,7 @@ def many_defects(tmp_path_factory):
 
 def test_changes_and_held_claims_spill_past_the_limit_and_reports_list_them_all(
         tmp_path, fix, many_defects):
-    result = fix(many_defects, tmp_path / "out", split=True, spill_limit=3)
+    result = fix(many_defects, tmp_path / "out", split=True, spill_limit=1)
     assert result.problems == []
     assert result.changes.spilled and result.split.held.spilled
     log = json.loads((tmp_path / "out" / "defects.edi.changes.json").read_text())

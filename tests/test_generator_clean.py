@@ -29,6 +29,21 @@ def test_a_file_generated_without_defects_has_no_warning_or_error(tmp_path, kind
     assert any("J2323" in line for line in out.getvalue().split("~"))  # natalizumab is there
 
 
+def test_the_generators_sizes_are_the_drug_tables_and_waste_is_the_fewest_containers():
+    from decimal import Decimal
+
+    from edi837.generator.facts import OCRELIZUMAB, OTHER_DRUGS
+    from edi837.rules.groups import container_amounts
+    table = load_drug_table()
+    for drug in (OCRELIZUMAB, *OTHER_DRUGS):
+        sizes = drug.pack_mg or (drug.vial_mg,)
+        assert {Decimal(size) for size in sizes} <= set(container_amounts(table.drug(drug.hcpcs)))
+    tocilizumab = next(drug for drug in OTHER_DRUGS if drug.hcpcs == "J3262")
+    assert (tocilizumab.opened_mg(420), tocilizumab.opened_mg(560),
+            tocilizumab.opened_mg(580)) == (440, 560, 600)
+    assert OCRELIZUMAB.opened_mg(450) == 600
+
+
 def test_natalizumab_gets_only_the_ms_subtypes_the_table_supports_without_review():
     table = load_drug_table()
     review = {entry.code for entry in table.drug("J2323").diagnoses if entry.review}

@@ -136,9 +136,9 @@ def test_mod001_by_payer_class_setting_and_date(tmp_path, payer, setting, window
 
 # -- NDC001: payer class x setting x date window x drug ------------------------------------
 
-def expected_ndc001(payer, hcpcs):
-    if payer == "medicaid":
-        return "error"  # every physician-administered drug
+def expected_ndc001(payer, hcpcs, setting=""):
+    if payer == "medicaid":  # every physician-administered drug; not said of inpatient stays
+        return "warning" if setting == "837I:11" else "error"
     if payer == "medicare-ffs":
         return "error" if hcpcs == "J3490" else None  # NOC codes only
     return "warning" if hcpcs == "J2350" else None  # table drugs: payers vary
@@ -155,7 +155,7 @@ def test_ndc001_by_payer_class_setting_and_date(tmp_path, payer, setting, window
     units = 600 if hcpcs == "J2350" else 1
     fail = claim(setting, line(f"{hcpcs}:JZ", units, date, ndc=None, kind=kind), date=date)
     assert severity_of(findings(tmp_path, fail, kind, filing=filing), "NDC001") == \
-        expected_ndc001(payer, hcpcs)
+        expected_ndc001(payer, hcpcs, setting)
     passing = claim(setting, line(f"{hcpcs}:JZ", units, date, kind=kind), date=date)
     assert severity_of(findings(tmp_path, passing, kind, filing=filing), "NDC001") is None
 
@@ -198,6 +198,19 @@ def test_done_j2350_without_ndc_is_held_for_medicaid_not_for_medicare(tmp_path):
     assert severity_of(medicare, "NDC001") is None
     medicaid = findings(tmp_path, fragment, "837P", filing="MC")
     assert severity_of(medicaid, "NDC001") == "error"
+
+
+def test_a_medicaid_inpatient_bill_without_ndc_is_a_warning_an_outpatient_one_an_error(
+        tmp_path):
+    outpatient = claim("837I:13", line("J2350:JZ", ndc=None, kind="837I"))
+    found = findings(tmp_path, outpatient, "837I", filing="MC")
+    assert severity_of(found, "NDC001") == "error"
+    inpatient = outpatient.replace("CLM*I1*9000***13:", "CLM*I1*9000***11:")
+    found = findings(tmp_path, inpatient, "837I", filing="MC")
+    assert severity_of(found, "NDC001") == "warning"
+    assert not any(f.severity == "error" for f in found)
+    requirement = shipped_policies().policies["medicaid"].ndc[0]
+    assert requirement.settings == ("837I:11",) and requirement.confidence == "unconfirmed"
 
 
 def test_done_every_finding_names_its_policy(tmp_path):

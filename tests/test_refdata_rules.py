@@ -88,8 +88,10 @@ def test_an_ndc_only_the_crosswalk_lists_is_accepted_from_its_effective_date(che
     fragment = line(ndc="99999000101", quantity="1", unit="UN")
     assert check(claim(fragment), rule="NDC004") == []
     before = check(claim(fragment.replace("20260515", "20260331")), rule="NDC004")
-    assert [f.message for f in before] == [
-        "NDC 99999000101 is not listed for J2350 (listed: 50242015001)"]
+    assert [(f.severity, f.message) for f in before] == [
+        ("warning", "NDC 99999000101 is not listed for J2350 (listed: 50242015001): check the "
+                    "NDC on the package; the drug table and the crosswalk are not complete "
+                    "lists of NDCs")]
 
 
 def test_an_ndc_the_crosswalk_lists_under_another_code_is_named(check):
@@ -106,6 +108,33 @@ def test_absence_from_the_crosswalk_is_never_an_error_by_itself(check):
     assert check(claim(line("J1815", 10, ndc="11111222233", modifier="")), rule="NDC004") == []
     found, = check(claim(line("J1815", 10, ndc="99999000101", modifier="")), rule="NDC004")
     assert "billed under J2350 per ASP_crosswalk.csv" in found.message
+
+
+@pytest.fixture(scope="module")
+def fda_table(tmp_path_factory):
+    """The FDA NDC Directory's package and product files (Ocrevus 50242-150-01 and Zunovo
+    50242-554-01 among them), nothing else."""
+    directory = tmp_path_factory.mktemp("fda")
+    store = directory / "store"
+    import_files([files.write(directory, "package.txt", files.fda_package()),
+                  files.write(directory, "product.txt", files.fda_product())], store)
+    return load_drug_table(refdata=store)
+
+
+@pytest.mark.parametrize("ndc, product", [("50242015002", "50242-0150"),  # by its packages
+                                          ("50242055402", "50242-0554")])  # by the product file
+def test_a_package_the_fda_directory_does_not_list_for_its_product_is_an_error(
+        check, fda_table, ndc, product):
+    found, = check(claim(line(ndc=ndc)), rule="NDC004", with_engine=Engine(fda_table))
+    assert found.severity == "error"
+    assert found.message == (f"NDC {ndc} is not listed for J2350 (listed: 50242015001); "
+                             f"package.txt lists product {product} but not package 02")
+
+
+def test_an_ndc_of_a_product_the_fda_directory_does_not_know_is_a_warning(check, fda_table):
+    found, = check(claim(line(ndc="12345678901")), rule="NDC004", with_engine=Engine(fda_table))
+    assert found.severity == "warning"
+    assert check(claim(line()), rule="NDC004", with_engine=Engine(fda_table)) == []
 
 
 def test_837i_lines_are_judged_by_the_opps_crosswalk(check):
@@ -131,7 +160,8 @@ def test_the_table_wins_where_a_user_says_so(check, store, tmp_path):
     found = check(claim(line(ndc="99999000101", quantity="1", unit="UN")), rule="NDC004",
                   with_engine=Engine(table))
     assert [f.message for f in found] == [
-        "NDC 99999000101 is not listed for J2350 (listed: 50242015001)"]
+        "NDC 99999000101 is not listed for J2350 (listed: 50242015001): check the NDC on the "
+        "package; the drug table and the crosswalk are not complete lists of NDCs"]
 
 
 def _override(hcpcs, what):

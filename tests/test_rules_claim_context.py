@@ -153,6 +153,21 @@ def test_dx004_also_checks_j_codes_the_table_does_not_know(check):
     assert [(f.rule, f.hcpcs, f.value) for f in check(fragment)] == [("DX004", "J3490", "3")]
 
 
+# -- DX001 on ICD-9 codes ------------------------------------------------------------------
+
+def test_dx001_says_icd9_is_not_valid_after_2015_09_30(check):
+    found, = [f for f in check(professional(hi="HI*BK:340")) if f.rule == "DX001"]
+    assert found.message == (
+        "the claim's diagnoses are ICD-9-CM (qualifier BK: 340), not valid for dates of "
+        "service after 2015-09-30 (J2350 on 2026-01-15): send ICD-10-CM codes (qualifiers "
+        "ABK, ABF) that support it (multiple sclerosis)")
+    # an ICD-10 qualifier on an unsupporting code, or ICD-9 in its own time: the usual words
+    for fragment in (professional(hi="HI*ABK:340"),
+                     professional(hi="HI*BK:340", date="20150915")):
+        found, = [f for f in check(fragment) if f.rule == "DX001"]
+        assert found.message.startswith("no diagnosis on the claim supports J2350")
+
+
 # -- ADM001 / ADM002: administration lines ----------------------------------------------
 
 def test_adm001_when_the_administration_is_on_another_date(check):
@@ -174,6 +189,17 @@ def test_adm002_iv_drug_with_an_injection_code(check):
     assert (finding.line_number, finding.value, finding.hcpcs) == (2, "96372", "J2350")
     assert finding.message == ("administration code 96372 (SC/IM) does not fit the route of "
                                "J2350 (IV) billed on 2026-01-15")
+
+
+def test_adm002_names_zunovo_for_920_units_of_j2350_given_subcutaneously(check):
+    fragment = professional(admin=False,
+                            extra_lines="LX*2\nSV1*HC:96372*100*UN*1***1\nDTP*472*D8*20260115")
+    fragment = fragment.replace("HC:J2350:JZ*9000*UN*600", "HC:J2350:JZ*13800*UN*920")
+    adm002, = [f for f in check(fragment) if f.rule == "ADM002"]
+    assert adm002.message == (
+        "administration code 96372 (SC/IM) does not fit the route of J2350 (IV) billed on "
+        "2026-01-15; 920 units of J2350 with 96372 look like Ocrevus Zunovo (ocrelizumab and "
+        "hyaluronidase-ocsq), subcutaneous: bill J2351")
 
 
 def test_adm002_sc_drug_with_an_infusion_code(check):

@@ -75,6 +75,66 @@ def test_a_decimal_point_on_837i(check):
     assert codes(check(fragment, "837I", rules=DX_RULES)) == ["DX002"]
 
 
+@pytest.mark.parametrize("written", ["g35a", "G35a", "g35"])
+def test_a_lower_case_code_is_not_valid_as_written(check, written):
+    found, = check(professional(hi=f"HI*ABK:{written}"), rules=DX_RULES)
+    assert (found.rule, found.severity, found.value) == ("DX002", "error", written)
+    assert found.message == (
+        f"diagnosis {written!r} is not a valid ICD-10-CM code as written: ICD-10-CM codes are "
+        f"upper case ({written.upper()}); payers check the code as sent")
+    assert check(professional(hi="HI*ABK:G35A"), rules=DX_RULES) == []
+
+
+# -- DX002 as a warning: a line dated by a period that crosses a code's validity change ------
+
+def undated_837i(hi, statement):
+    return institutional(line_date="", statement=f"DTP*434*RD8*{statement}").replace(
+        "HI*ABK:G35A", f"HI*ABK:{hi}")
+
+
+@pytest.mark.parametrize("hi, valid, invalid", [("G35", "2025-09-20", "2025-10-10"),
+                                                ("G35A", "2025-10-10", "2025-09-20")])
+def test_an_undated_line_in_a_period_across_2025_10_01_warns(check, hi, valid, invalid):
+    found, = check(undated_837i(hi, "20250920-20251010"), "837I", rules=DX_RULES)
+    assert (found.rule, found.severity, found.line_number) == ("DX002", "warning", 1)
+    assert found.message == (
+        f"J2350 line 1 has no single date of service (DTP*472 D8) and the claim's period "
+        f"2025-09-20..2025-10-10 crosses a change in the validity of diagnosis "
+        f"{hi[:3]}{'.' + hi[3:] if hi[3:] else ''} (valid on {valid}, not on {invalid}): it is "
+        f"judged on 2025-09-20; send the day the drug was given")
+
+
+def test_an_undated_line_in_a_period_on_one_side_of_the_change_is_judged_as_before(check):
+    assert check(undated_837i("G35", "20250920-20250930"), "837I", rules=DX_RULES) == []
+    found, = check(undated_837i("G35", "20251001-20251010"), "837I", rules=DX_RULES)
+    assert (found.rule, found.severity) == ("DX002", "error")
+    # a line with its own day is judged on it, whatever the claim's period
+    dated = institutional(statement="DTP*434*RD8*20250920-20251010",
+                          line_date="DTP*472*D8*20250925").replace("HI*ABK:G35A", "HI*ABK:G35")
+    assert check(dated, "837I", rules=DX_RULES) == []
+
+
+def test_claims_alike_but_for_their_periods_end_are_judged_apart(engine, tmp_path):
+    # the claim shapes (edi837.shapes) must tell the two apart: the second crosses 2025-10-01
+    from edi837.x12.fragment import wrap_claims
+
+    first = undated_837i("G35", "20250920-20250930")
+    second = undated_837i("G35", "20250920-20251010").replace("CLM*I1*", "CLM*I2*")
+    path = tmp_path / "two.edi"
+    path.write_text(wrap_claims(first + "\n" + second, "837I"))
+    found = [(f.claim_id, f.rule, f.severity) for f in engine.check_file(path).findings
+             if f.rule == "DX002"]
+    assert found == [("I2", "DX002", "warning")]
+
+
+def test_a_line_range_across_the_change_warns(check):
+    fragment = professional(hi="HI*ABK:G35").replace("DTP*472*D8*20260115",
+                                                     "DTP*472*RD8*20250930-20251001", 1)
+    found, = check(fragment, rules=DX_RULES)
+    assert (found.rule, found.severity) == ("DX002", "warning")
+    assert "its RD8 range 2025-09-30..2025-10-01" in found.message
+
+
 def test_dx002_277ca_code_for_a_category(tmp_path):
     from edi837.acks.statuses import status_table
 
@@ -114,30 +174,43 @@ def test_an_unknown_j_code_is_held_to_the_code_list_only(check):
 POS_RULES = {"POS001"}
 
 
-@pytest.mark.parametrize("place", ["19", "22"])
-def test_outpatient_hospital_place_of_service_on_the_claim(check, place):
+@pytest.mark.parametrize("place, name", [("19", "off-campus outpatient hospital"),
+                                         ("22", "on-campus outpatient hospital"),
+                                         ("21", "inpatient hospital"),
+                                         ("23", "hospital emergency room")])
+def test_hospital_place_of_service_on_the_claim(check, place, name):
     fragment = professional().replace("CLM*C1*9500***11:B:1", f"CLM*C1*9500***{place}:B:1")
     found, = check(fragment, rules=POS_RULES)
     assert found.severity == "warning" and found.value == place and found.segment == "SV1"
     assert found.message == (
-        f"J2350 billed by a physician at place of service {place} (CLM05-1, outpatient "
-        "hospital): the drug there is normally the hospital's, billed on its 837I; an "
-        "incident-to drug must be the physician's expense")
+        f"J2350 billed by a physician at place of service {place} (CLM05-1, {name}): the "
+        "drug there is normally the hospital's, billed on its 837I; an incident-to drug must "
+        "be the physician's expense")
 
 
 def test_the_lines_place_of_service_wins_over_the_claims(check):
     at_22 = professional().replace("UN*600***1", "UN*600*22**1")
     found, = check(at_22, rules=POS_RULES)
-    assert "(SV105, outpatient hospital)" in found.message
+    assert "(SV105, on-campus outpatient hospital)" in found.message
     office_line = professional().replace("CLM*C1*9500***11:B:1", "CLM*C1*9500***22:B:1") \
         .replace("UN*600***1", "UN*600*11**1")
     assert check(office_line, rules=POS_RULES) == []
 
 
-@pytest.mark.parametrize("place", ["11", "21", "23"])
+@pytest.mark.parametrize("place", ["11", "12", "24"])
 def test_office_and_other_places_pass(check, place):
     fragment = professional().replace("CLM*C1*9500***11:B:1", f"CLM*C1*9500***{place}:B:1")
     assert check(fragment, rules=POS_RULES) == []
+
+
+@pytest.mark.parametrize("place, mod001", [("21", None), ("23", "error"), ("11", "error")])
+def test_mod001_out_of_scope_on_a_physicians_inpatient_claim(tmp_path, place, mod001):
+    # §9.1: JW/JZ do not reach the inpatient (IPPS) stay's drug; POS001 flags the line
+    fragment = professional().replace("CLM*C1*9500***11:B:1", f"CLM*C1*9500***{place}:B:1") \
+        .replace("HC:J2350:JZ*", "HC:J2350*")
+    found = claim_checker(claim_engine(), tmp_path)(fragment, rules={"MOD001", "POS001"})
+    assert [f.severity for f in found if f.rule == "MOD001"] == ([mod001] if mod001 else [])
+    assert ("POS001" in {f.rule for f in found}) == (place != "11")
 
 
 def test_the_administration_line_is_not_flagged(check):

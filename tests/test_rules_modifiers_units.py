@@ -326,6 +326,16 @@ def test_jz_on_mixed_vial_sizes_is_whole(tmp_path, engine):
     assert ours(result) == []  # J3262 is weight-based: no labeled-dose check
 
 
+def test_jz_on_mixed_vial_sizes_is_whole_on_one_sizes_ndc(tmp_path, engine):
+    # 280 = 200 + 80, billed on the 200 mg vial's NDC: whole containers of the drug's sizes
+    result, _ = check(tmp_path, p_claim(p_line(1, "J3262:JZ", 280, ndc=ACTEMRA_200_NDC),
+                                        diagnosis="M0579"), engine=engine)
+    assert ours(result, ("MOD",)) == []
+    result, _ = check(tmp_path, p_claim(p_line(1, "J3262:JZ", 290, ndc=ACTEMRA_200_NDC),
+                                        diagnosis="M0579"), engine=engine)
+    assert ours(result, ("MOD",)) == [("MOD005", 1)]
+
+
 def test_jz_on_partial_container_of_several_sizes(tmp_path, engine):
     result, _ = check(tmp_path, p_claim(p_line(1, "J3262:JZ", 100), diagnosis="M0579"),
                       engine=engine)

@@ -91,17 +91,79 @@ def test_mod007_with_several_sizes_uses_the_least_left_over(tmp_path):
     assert codes(result, "MOD") == []  # 4 x 80 = 320
 
 
+ACTEMRA_400_NDC, ACTEMRA_200_NDC = "50242013701", "50242013601"
+
+
+def test_mod007_judges_every_size_of_the_drug_not_only_the_ndcs_vial(tmp_path):
+    # 500 mg on the 400 mg vial's NDC: 200 + 4 x 80 leaves 20 (two 400s would leave 300)
+    result, _ = check(tmp_path, p_claim(p_line(1, "J3262", 500, ndc=ACTEMRA_400_NDC),
+                                        p_line(2, "J3262:JW", 300, ndc=ACTEMRA_400_NDC),
+                                        diagnosis="M0579"))
+    assert [c for c in codes(result, "MOD") if c[0] == "MOD007"] == [("MOD007", 2)]
+    assert only(result, "MOD007").message == (
+        "J3262 on 2026-01-15: 500 units administered need 1 x 200 + 4 x 80-unit containers "
+        "(520 units), which leave 20 units to discard; JW bills 300: 280 units beyond the "
+        "fewest containers")
+    # 560 mg on the 200 mg vial's NDC: 400 + 80 + 80 leaves nothing to discard
+    result, _ = check(tmp_path, p_claim(p_line(1, "J3262", 560, ndc=ACTEMRA_200_NDC),
+                                        p_line(2, "J3262:JW", 40, ndc=ACTEMRA_200_NDC),
+                                        diagnosis="M0579"))
+    assert "which leave 0 units to discard; JW bills 40" in only(result, "MOD007").message
+
+
+def test_mod007_quiet_on_the_waste_of_the_fewest_of_every_size(tmp_path):
+    result, _ = check(tmp_path, p_claim(p_line(1, "J3262", 500, ndc=ACTEMRA_400_NDC),
+                                        p_line(2, "J3262:JW", 20, ndc=ACTEMRA_400_NDC),
+                                        diagnosis="M0579"))
+    assert "MOD007" not in [f.rule for f in result.findings]
+
+
+def test_mod007_sizes_are_those_on_the_market_on_the_date(tmp_path):
+    import datetime as dt
+
+    from edi837.drugs import load_drug_table
+    from edi837.rules.groups import container_amounts
+    zunovo = load_drug_table().drug("J2351")  # 920 mg vial, marketed from 2024-09-13
+    assert container_amounts(zunovo, dt.date(2024, 9, 12)) == ()
+    assert container_amounts(zunovo, dt.date(2024, 9, 13)) == (Decimal(920),)
+
+
 def test_mod007_and_mod005_on_waste_that_is_neither_whole_nor_the_fewest(tmp_path):
     result, _ = check(tmp_path, p_claim(p_line(1, "J2350", 450, ndc=OCREVUS_NDC),
                                         p_line(2, "J2350:JW", 200, ndc=OCREVUS_NDC)))
     assert codes(result, "MOD") == [("MOD005", 1), ("MOD007", 2)]
 
 
-def test_mod007_respects_jw_jz_profile_and_policy_date(tmp_path):
-    fragment = p_claim(p_line(1, "J2350", 600, "20230630", OCREVUS_NDC),
-                       p_line(2, "J2350:JW", 300, "20230630", OCREVUS_NDC), diagnosis="G35")
-    result, _ = check(tmp_path, fragment)
+def overbilled(day, make_claim=p_claim, make_line=p_line, **claim):
+    return make_claim(make_line(1, "J2350", 600, day, OCREVUS_NDC),
+                      make_line(2, "J2350:JW", 300, day, OCREVUS_NDC), diagnosis="G35", **claim)
+
+
+def test_mod007_follows_jws_dates_not_jzs(tmp_path):
+    # JW has been required since 2017-01-01 (CR 9603); JZ only from 2023-07-01 (§1.2)
+    result, _ = check(tmp_path, overbilled("20230630"))
+    assert codes(result, "MOD") == [("MOD007", 2)]
+    result, _ = check(tmp_path, overbilled("20170101"))
+    assert codes(result, "MOD") == [("MOD007", 2)]
+    result, _ = check(tmp_path, overbilled("20161231"))
     assert codes(result, "MOD") == []
+
+
+def test_mod007_before_jz_keeps_the_policys_setting(tmp_path):
+    # an inpatient bill (11x) is outside JW/JZ at any date
+    fragment = overbilled("20200115", i_claim, i_line, date="20200115").replace(
+        "CLM*I1*9000***13:A:1", "CLM*I1*9000***11:A:1")
+    result, _ = check(tmp_path, fragment, "837I")
+    assert codes(result, "MOD") == []
+    result, _ = check(tmp_path, overbilled("20200115", i_claim, i_line, date="20200115"), "837I")
+    assert codes(result, "MOD") == [("MOD007", 2)]
+
+
+def test_mod007_jw_date_is_the_tables():
+    from edi837.drugs import load_drug_table
+    modifiers = load_drug_table().policy.discarded_drug_modifiers
+    assert str(modifiers.waste_rules_from) == "2017-01-01"
+    assert modifiers.waste_rules_from < modifiers.required_from
 
 
 # -- NDC007 on a dose split over two lines ----------------------------------------------------

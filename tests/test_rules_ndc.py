@@ -36,3 +36,44 @@ def test_number_rounds_only_when_asked_and_never_fails():
     assert number(Decimal("6E+2"), places=3) == "600"
     assert number(Decimal("1E+30"), places=3) == "1" + "0" * 30  # too long to round: as it is
     assert number(Decimal("NaN"), places=3) == "NaN" and number(0, places=3) == "0"
+
+
+# -- NDC004: an NDC merely absent from the table warns; one of another code holds --------
+
+def ndc004(tmp_path, fragment: str):
+    path = tmp_path / "claim.edi"
+    path.write_text(wrap_claims(fragment))
+    return [f for f in Engine(load_drug_table()).check_file(path).findings if f.rule == "NDC004"]
+
+
+XOLAIR = """\
+CLM*C1*1150***11:B:1*Y*A*Y*Y
+HI*ABK:J4540
+LX*1
+SV1*HC:J2357:JZ*750*UN*15***1
+DTP*472*D8*20251015
+LIN**N4*{ndc}
+CTP****1*UN"""
+
+
+def test_ndc004_an_ndc_unknown_to_the_table_is_a_warning(tmp_path):
+    # a plausible Xolair syringe NDC the shipped table does not list: never held for that
+    found, = ndc004(tmp_path, XOLAIR.format(ndc="50242021401"))
+    assert found.severity == "warning"
+    assert found.message.startswith("NDC 50242021401 is not listed for J2357 (listed: ")
+    assert ndc004(tmp_path, XOLAIR.format(ndc="50242021503")) == []
+
+
+def test_ndc004_an_ndc_of_another_hcpcs_is_an_error(tmp_path):
+    fragment = CLEAN_J2350_CLAIM.replace("LIN**N4*50242015001", "LIN**N4*50242055401")
+    found, = ndc004(tmp_path, fragment)
+    assert found.severity == "error" and "bill J2351" in found.message
+
+
+def test_ndc004_a_configured_severity_still_wins(tmp_path):
+    from edi837.config import Config
+    path = tmp_path / "claim.edi"
+    path.write_text(wrap_claims(XOLAIR.format(ndc="50242021401")))
+    engine = Engine(load_drug_table(), Config(severity={"NDC004": "error"}))
+    found, = [f for f in engine.check_file(path).findings if f.rule == "NDC004"]
+    assert found.severity == "error"

@@ -34,8 +34,9 @@ OLD_SHAPE_FIELDS = (
     "line.place_of_service", "line.revenue_code", "line.pointers", "line.segment_id",
     "line.date", "line.drug", "line.rendering", "line.ordering", "line.referring",
     "line.code_dates")
-# read since the hand-kept list went: DX002 judges an inpatient stay by its discharge
-ADDED_SHAPE_FIELDS = {"claim.statement_through"}
+# read since the hand-kept list went: DX002 judges an inpatient stay by its discharge,
+# and warns on a line dated by a period across a validity change
+ADDED_SHAPE_FIELDS = {"claim.statement_through", "line.span"}
 
 
 def test_catalog_order_is_the_old_family_order():

@@ -36,6 +36,12 @@ from .model import (
 )
 
 
+def written_as_code(raw: str) -> bool:
+    """Whether an HI code is written as ICD-10-CM codes are sent: no decimal point, no
+    lower case (``g35a`` and ``G35.A`` are no code as written; payers check the code as
+    sent)."""
+    return "." not in raw and raw == raw.upper()
+
 @dataclass(frozen=True, slots=True)
 class Drug:
     """One HCPCS drug code and everything the drug-line rules check it against.
@@ -202,9 +208,9 @@ class Drug:
             entries = self.diagnosis_entries(code)
             if not entries:
                 continue
-            # X12 carries ICD-10-CM codes without the decimal point: G35.A as written is no
-            # code on any date of service (billing-rules.md §9.6)
-            valid = [e for e in entries if dos is None or ("." not in raw
+            # X12 carries ICD-10-CM codes without the decimal point, in upper case: G35.A or
+            # g35a as written is no code on any date of service (billing-rules.md §9.6)
+            valid = [e for e in entries if dos is None or (written_as_code(raw)
                                                            and self.valid_on(e, code, dos))]
             if valid:
                 # Prefer an entry that needs no review when several match.

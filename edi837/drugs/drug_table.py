@@ -130,6 +130,11 @@ class DrugTable:
                                     entry.file)
         return NdcOwner(hcpcs, product) if ndc in self._ndc_owner else None
 
+    def unlisted_package(self, ndc: str):
+        """The imported FDA NDC Directory package file that lists the product of ``ndc``
+        but not the package (an invalid package code, NDC004); None when nothing says."""
+        return self.reference.unlisted_package(ndc) if self.reference is not None else None
+
     def code_dates(self, hcpcs: str) -> DateWindow | None:
         """The days ``hcpcs`` is a valid code (DOS002): from the newest imported CMS HCPCS
         file that lists it, else the drug table's ``code_dates``; None when nothing says."""

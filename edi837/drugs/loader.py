@@ -33,6 +33,7 @@ from .model import (
     DiscardedDrugModifiers,
     DocumentationNote,
     Dosing,
+    Icd9,
     IntervalWording,
     LabelInterval,
     Ndc,
@@ -302,6 +303,7 @@ def _build_policy(policy: Mapping[str, Any]) -> Policy:
             required_from=_date(modifiers["required_from"]),
             claim_edits_from=_date(modifiers["claim_edits_from"]),
             provenance=_provenance(modifiers),
+            jw_required_from=_date(modifiers.get("jw_required_from")),
         ),
         ndc=NdcPolicy(
             product_qualifier=ndc["product_qualifier"],
@@ -310,8 +312,11 @@ def _build_policy(policy: Mapping[str, Any]) -> Policy:
         ),
         service_units=ServiceUnits(unit_basis=units["unit_basis"], provenance=_provenance(units)),
         place_of_service=(PlaceOfService(tuple(policy["place_of_service"]["facility_drug"]),
-                                         _provenance(policy["place_of_service"]))
+                                         _provenance(policy["place_of_service"]),
+                                         dict(policy["place_of_service"].get("names", {})))
                           if "place_of_service" in policy else None),
+        icd9=(Icd9(tuple(policy["icd9"]["qualifiers"]), _date(policy["icd9"]["valid_to"]),
+                   _provenance(policy["icd9"])) if "icd9" in policy else None),
     )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
@@ -58,11 +58,19 @@ class DiscardedDrugModifiers:
     JZ (nothing discarded) or JW (amount discarded) is required on lines with a
     date of service on or after ``required_from`` (2023-07-01); claims lacking
     both are returned as unprocessable from ``claim_edits_from`` (2023-10-01).
+    JW alone, on discarded amounts, is required from ``jw_required_from``
+    (2017-01-01, CR 9603): the rules on billed waste (MOD007) start there.
     """
 
     required_from: dt.date
     claim_edits_from: dt.date
     provenance: Provenance
+    jw_required_from: dt.date | None = None  # absent: JW's rules start with JZ's
+
+    @property
+    def waste_rules_from(self) -> dt.date:
+        """The first date of service whose JW lines are judged (MOD007)."""
+        return self.jw_required_from or self.required_from
 
     def required_on(self, day: dt.date) -> bool:
         return _plain_date(day) >= self.required_from
@@ -88,9 +96,21 @@ class ServiceUnits:
 @dataclass(frozen=True, slots=True)
 class PlaceOfService:
     """837P places of service where a drug is the facility's, not the physician's (POS001):
-    19 and 22, outpatient hospital (Medicare Benefit Policy Manual ch. 15 §50.3)."""
+    19 and 22 outpatient hospital, 21 inpatient hospital, 23 hospital emergency room
+    (Medicare Benefit Policy Manual ch. 15 §50.3)."""
 
     facility_drug: tuple[str, ...]
+    provenance: Provenance
+    names: dict = field(default_factory=dict)  # place of service -> what it is, for messages
+
+
+@dataclass(frozen=True, slots=True)
+class Icd9:
+    """HI qualifiers of ICD-9-CM codes (BK, BF), valid for dates of service through
+    ``valid_to`` (2015-09-30; ICD-10-CM from 2015-10-01)."""
+
+    qualifiers: tuple[str, ...]
+    valid_to: dt.date
     provenance: Provenance
 
 
@@ -100,6 +120,7 @@ class Policy:
     ndc: NdcPolicy
     service_units: ServiceUnits
     place_of_service: PlaceOfService | None = None
+    icd9: Icd9 | None = None
 
 
 @dataclass(frozen=True, slots=True)

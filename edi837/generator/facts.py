@@ -63,6 +63,22 @@ class DrugProduct:
     admin_codes: tuple[str, ...]  # initial code, then the add-on if any
     diagnoses: tuple[str, ...]    # empty: multiple sclerosis, by date
     cents_per_unit: int
+    # every size the drug comes in (the drug table's packages; tests/test_generator_clean
+    # compares them): the waste billed is that of the fewest containers of these sizes
+    pack_mg: tuple[int, ...] = ()
+
+    def opened_mg(self, mg: int) -> int:
+        """The content of the containers with the least left over that cover ``mg``:
+        J3262 (80, 200, 400 mg) 420 mg -> 440 (200 + 3 x 80), not 3 x 200."""
+        sizes = self.pack_mg or (self.vial_mg,)
+        reachable = {0}
+        best = -(-mg // self.vial_mg) * self.vial_mg
+        for total in range(1, best + 1):
+            if any(total - size in reachable for size in sizes):
+                reachable.add(total)
+                if total >= mg:
+                    return total
+        return best
 
     def units(self, mg: int) -> int:
         return mg // self.mg_per_unit
@@ -76,7 +92,7 @@ OCRELIZUMAB = DrugProduct(
     (300, 600), THERAPEUTIC_INFUSION, (), 5200)
 TOCILIZUMAB = DrugProduct(
     "J3262", "tocilizumab", "50242013601", "50242-136-01", 1, 200, Decimal(10), "ML",
-    (), THERAPEUTIC_INFUSION[:1], ("M0579", "M069", "M316"), 560)
+    (), THERAPEUTIC_INFUSION[:1], ("M0579", "M069", "M316"), 560, (80, 200, 400))
 VEDOLIZUMAB = DrugProduct(
     "J3380", "vedolizumab", "64764030020", "64764-300-20", 1, 300, Decimal(1), "UN",
     (300,), THERAPEUTIC_INFUSION[:1], ("K5090", "K5190", "K5010"), 2450)

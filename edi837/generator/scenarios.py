@@ -183,9 +183,9 @@ class ClaimFactory:
 
     def drug_lines(self, drug: DrugProduct, day: date, mg: int,
                    prescriber: Provider) -> list[ServiceLine]:
-        """JZ when whole vials were given; else the given amount plus a JW line for the rest."""
-        vials = -(-mg // drug.vial_mg)
-        discarded_mg = vials * drug.vial_mg - mg
+        """JZ when whole vials were given; else the given amount plus a JW line for the rest
+        of the fewest containers that cover it (billing-rules.md §9.3)."""
+        discarded_mg = drug.opened_mg(mg) - mg
         given = self.drug_line(drug, day, mg, prescriber, [] if discarded_mg else ["JZ"])
         if not discarded_mg:
             return [given]

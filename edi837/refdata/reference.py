@@ -258,6 +258,23 @@ class Reference:
         return self._dates(("fda-ndc-package",), ndc) or self._dates(("fda-ndc-product",),
                                                                       ndc[:9])
 
+    def unlisted_package(self, ndc: str) -> ImportedFile | None:
+        """The newest imported FDA NDC Directory package file when it does not list the
+        package ``ndc`` (11 digits) although the directory lists its product (the first 9
+        digits, in a product file or as another package): the package code is not one of
+        that product's (NDC004).  None when no package file is imported, the package is
+        listed, or the product is unknown (the directory is not every NDC ever billed)."""
+        files = sorted(self._in_force.get("fda-ndc-package", ()),
+                       key=lambda f: (f.effective_from, f.id), reverse=True)
+        if not files or self._dates(("fda-ndc-package",), ndc) is not None:
+            return None
+        product = ndc[:9]
+        if self._dates(("fda-ndc-product",), product) is not None or any(
+                self._one("SELECT 1 FROM dates WHERE file_id = ? AND key BETWEEN ? AND ?",
+                          file.id, product + "00", product + "99") for file in files):
+            return files[0]
+        return None
+
     def _dates(self, kinds: tuple[str, ...], key: str):
         files = sorted((f for kind in kinds for f in self._in_force.get(kind, ())),
                        key=lambda f: (f.effective_from, f.id), reverse=True)

@@ -7,9 +7,12 @@ code implies, and the 837I revenue code of each drug come from the drug table
 """
 from __future__ import annotations
 
+from decimal import Decimal
+
 from ..findings import ERROR, WARNING
 from ..model import INSTITUTIONAL, parse_date
 from . import CLAIM, rule
+from .groups import number
 
 
 def _shown(date: str) -> str:
@@ -179,8 +182,28 @@ def administration_route(ctx):
                 continue
             billed = ", ".join(f"{drug.hcpcs} ({drug.route})" for drug in drugs)
             ctx.finding(f"administration code {line.procedure} ({admin.route}) does not fit the "
-                        f"route of {billed} billed on {_shown(date)}", line=line,
+                        f"route of {billed} billed on {_shown(date)}"
+                        f"{_product_hint(ctx, drugs, admin, date)}", line=line,
                         value=line.procedure, hcpcs=drugs[0].hcpcs)
+
+
+def _product_hint(ctx, drugs, admin, date: str) -> str:
+    """When a drug's related product (the drug table's ``related``) is given by the
+    administration code's route and the units billed that day are one of its labeled
+    doses, name it: J2350 920 units with 96372 is likely Ocrevus Zunovo, J2351."""
+    for drug in drugs:
+        units = sum((line.units_value or 0 for line in ctx.drug_lines
+                     if line.procedure == drug.hcpcs and ctx.claim.line_date(line) == date
+                     and not line.has_modifier("JW")), Decimal(0))
+        for related in drug.related:
+            other = ctx.table.drug(related.hcpcs) if related.hcpcs else None
+            if other is None or not admin.fits(other.route) or \
+                    drug.amount_for_units(units) / other.amount_per_unit \
+                    not in other.dosing.labeled_doses:
+                continue
+            return (f"; {number(units)} units of {drug.hcpcs} with {admin.code} look like "
+                    f"{related.name}: bill {related.hcpcs}")
+    return ""
 
 
 @rule("REV001", WARNING, reads=("claim.kind", "line.procedure", "line.revenue_code"))

@@ -7,8 +7,10 @@ that is not permitted is an overpayment (Noridian "Modifier JZ" [A];
 billing-rules.md §9.3).  With 300 mg vials a 450 mg dose needs two vials, so
 150 mg may be discarded with JW; a 600 mg dose fills two vials exactly and
 leaves nothing to discard.  The package sizes come from the drug table
-(:func:`~.groups.billed_container_amounts`): the sizes the lines' NDCs name,
-or every billable size of the drug when an NDC is missing or unknown.
+(:func:`~.groups.container_amounts`): every billable size of the drug on the
+market on the date of service, whatever size the lines' NDCs name, since the
+fewest containers are judged against the sizes available (J3262, 80/200/400 mg:
+500 mg given is 400 + 80 + 80, 60 mg to discard, even on the 400 mg vial's NDC).
 
 NDC007 uses the same arithmetic to tell how many containers (CTP05-1 UN) a
 dose and its waste billed on two lines stand for (:func:`un_quantities_fit`).
@@ -23,7 +25,7 @@ from functools import lru_cache, reduce
 from ..findings import ERROR
 from ..ndc import ndc11_of
 from . import CLAIM, rule
-from .groups import billed_container_amounts, group_units, is_discarded, number, required_groups
+from .groups import container_amounts, group_units, is_discarded, number, waste_groups
 
 _MAX_SEARCH = 1_000_000  # amounts in the search, after scaling: odd sizes only
 
@@ -137,14 +139,19 @@ def waste_beyond_fewest_containers(ctx):
 
     What it does: for each single-dose drug and date of service (on or after
     the policy date) with a JW line and an administered line, finds the
-    containers of the drug table's package sizes (those the lines' NDCs
-    name, else every billable size of the drug) that cover the administered
+    containers of the drug table's package sizes (every billable size of
+    the drug on the market on that date, whichever size the lines' NDCs
+    name: J3262's 80, 200 and 400 mg vials) that cover the administered
     units with the least left over, and flags the JW line when the discarded
     units are more than what those containers leave: 600 administered + JW
     300 from 300 mg vials bills a third vial; 450 + JW 450 bills 300 too
     many (450 + JW 150 is right).  Reported once per drug and date, on the
-    first JW line, naming the containers.  Only where the claim's payer policy
-    puts JW/JZ in scope (`edi837 policy`).
+    first JW line, naming the containers.  From the date JW became required
+    (2017-01-01, CR 9603; the drug table's jw_required_from), not JZ's
+    2023-07-01: waste billed beyond the containers is an overpayment at any
+    date.  Only where the claim's payer policy puts JW/JZ in scope (its
+    setting and payer class as on the day JZ started, before that day;
+    `edi837 policy`).
     Why: units billed must correspond with the smallest dose (vials)
     available that could provide the dose (Oregon Medicaid NDC FAQ); billing
     waste that was not permitted is an overpayment (Noridian "Modifier JZ";
@@ -198,12 +205,12 @@ def waste_beyond_fewest_containers(ctx):
     Fix safety: none (the waste line's units and charge both change; the record
     says what was opened).
     """
-    for drug, lines in required_groups(ctx):
+    for drug, lines in waste_groups(ctx):
         discarded_lines = [line for line in lines if is_discarded(line)]
         if not discarded_lines or len(discarded_lines) == len(lines):
             continue  # no JW (MOD005 judges JZ), or JW alone (MOD003)
         units = group_units(lines)
-        sizes = billed_container_amounts(drug, lines)
+        sizes = container_amounts(drug, ctx.date_of(lines[0]))
         if units is None or not sizes:
             continue
         administered, discarded = units

@@ -86,12 +86,13 @@ class ClaimContext:
                 loop: str | None = None, value: str | None = None, fix: Fix | None = None,
                 hcpcs: str | None = None, severity: str | None = None) -> Finding:
         """A finding of the running rule; ``severity``: the payer policy's, for a rule
-        whose severity is by policy (a severity the user configured still wins)."""
+        whose severity is by policy, or the rule's second severity (``also``) for a
+        finding that takes it (a severity the user configured still wins)."""
         claim = self.claim
-        severity = self.severity or severity or ERROR
-        env = claim.envelope
         rule = self.rule
         assert rule is not None  # the engine names the running rule before it runs
+        severity = self.severity or severity or rule.severity or ERROR
+        env = claim.envelope
         billing = claim.billing_provider
         if line is None:
             line_number = charge = limit = None

@@ -11,6 +11,7 @@ with it.
 """
 from __future__ import annotations
 
+from ..drugs.model import normalise_diagnosis
 from ..findings import ERROR, WARNING, Edit, Fix
 from ..model import PROFESSIONAL, is_digits, parse_date
 from . import CLAIM, rule
@@ -126,13 +127,24 @@ def no_supporting_diagnosis(ctx):
     if ctx.diagnosis_support(None).supported:
         return
     billed = ", ".join(map(_dotted, codes)) if codes else "none (no HI segment)"
+    icd9 = ctx.table.policy.icd9
+    qualifiers = sorted({dx.qualifier for dx in ctx.claim.diagnoses
+                         if icd9 is not None and dx.qualifier.upper() in icd9.qualifiers})
+    if qualifiers and ctx.date is not None and ctx.date > icd9.valid_to:
+        ctx.finding(f"the claim's diagnoses are ICD-9-CM (qualifier {', '.join(qualifiers)}: "
+                    f"{billed}), not valid for dates of service after "
+                    f"{icd9.valid_to.isoformat()} ({ctx.line.procedure} on "
+                    f"{ctx.date.isoformat()}): send ICD-10-CM codes (qualifiers ABK, ABF) "
+                    f"that support it ({_groups(ctx.drug)})", value=" ".join(codes) or None)
+        return
     ctx.finding(f"no diagnosis on the claim supports {ctx.line.procedure} "
                 f"({_groups(ctx.drug)}); claim diagnoses: {billed}",
                 value=" ".join(codes) or None)
 
 
-@rule("DX002", ERROR, scope=CLAIM, reads=("claim.diagnoses", "line.procedure", "line.date",
-                                          "claim.statement_through"))
+@rule("DX002", ERROR, scope=CLAIM, also=WARNING,
+      reads=("claim.diagnoses", "line.procedure", "line.date", "claim.statement_through",
+             "line.span"))
 def diagnosis_not_valid_on_date(ctx):
     """A supporting diagnosis is not valid on the date of service.
 
@@ -142,7 +154,8 @@ def diagnosis_not_valid_on_date(ctx):
     G35.A-G35.D before it; categories that are never billable (G35B, G35C:
     the drug table marks them `header`); and a code written with a decimal
     point (`G35.A`: the HI segment carries ICD-10-CM codes without it, so as
-    written it is no code at all).  With an ICD-10-CM code file imported for the
+    written it is no code at all) or in lower case (`g35a`: payers check the
+    code as sent).  With an ICD-10-CM code file imported for the
     date, the file decides: a code it marks as a header, or does not list,
     is not valid (so a prefix entry such as M05 catches a bare header M05
     too); without one, the drug table's dates decide.  One finding per code,
@@ -150,7 +163,12 @@ def diagnosis_not_valid_on_date(ctx):
     date.  On an inpatient bill (type of bill 11x: the policy file's
     `[diagnosis_dates]`) the date is the statement period's through date
     (DTP*434, the discharge), for every line of the stay; without one, each
-    line's date of service.
+    line's date of service.  A warning instead when the line has no date of
+    its own (no DTP*472 D8), is not judged by a discharge, and the period it
+    is dated by (the 837I statement period, a claim or line RD8 range) crosses
+    a change in the code's validity: the line is judged on the period's first
+    day, which may not be the day the drug was given (an 837I outpatient
+    statement 2025-09-20..2025-10-10 with bare G35).
     Why: ICD-10-CM codes are valid by date of service, and an inpatient stay
     by its discharge date (CMS: the fiscal year's codes are "to be used for
     discharges occurring from October 1"; MLN Matters SE1408); FY2026
@@ -236,15 +254,22 @@ def diagnosis_not_valid_on_date(ctx):
         day = ctx.date_of(line)
         if drug is None or day is None:
             continue  # DOS001 reports a missing date
-        day = discharge or day
+        if discharge is not None:  # the stay's discharge decides: no day is unknown
+            day, crossing = discharge, set()
+        else:
+            crossing = _validity_crossing(ctx, line, drug, day)
         for match in ctx.diagnosis_support(drug, day).not_valid_on_date:
-            if (match.position, day) in reported:
+            if (match.position, day) in reported or match.position in crossing:
                 continue
             reported.add((match.position, day))
             dx = ctx.claim.diagnoses[match.position - 1]
             if "." in dx.code:
                 message = (f"diagnosis {dx.code!r} is not a valid ICD-10-CM code as written: the "
                            f"HI segment carries codes without the decimal point ({match.code})")
+            elif dx.code != dx.code.upper():
+                message = (f"diagnosis {dx.code!r} is not a valid ICD-10-CM code as written: "
+                           f"ICD-10-CM codes are upper case ({match.code}); payers check the "
+                           f"code as sent")
             else:
                 which = (f"the discharge (statement through date) of this inpatient stay, "
                          f"which decides for its {drug.hcpcs}" if discharge
@@ -263,6 +288,41 @@ def _discharge(ctx):
     if ctx.policy.diagnosis_dates is None:
         return None
     return parse_date(ctx.claim.statement_through)
+
+
+def span_end(claim, line) -> str:
+    """The last day of the period a line without a date of its own is dated by (CCYYMMDD):
+    its own RD8 range's end, else (no DTP*472 on the line) the claim's DTP*472 or 837I
+    statement (DTP*434) range's end; "" when the line has one day (edi837.shapes reads
+    the same as "line.span")."""
+    if line.service_date:
+        return line.service_date_end
+    return (claim.dates.get("472") or claim.dates.get("434") or "")[9:17]
+
+
+def _validity_crossing(ctx, line, drug, day) -> set[int]:
+    """HI positions of the codes for ``drug`` whose validity differs between ``day`` (the
+    first day of the line's period) and the period's last day, each reported as a DX002
+    warning: the line is dated by a period, not a day, and which day decides is unknown."""
+    end = parse_date(span_end(ctx.claim, line))
+    if end is None or end <= day:
+        return set()
+    first, last = ctx.diagnosis_support(drug, day), ctx.diagnosis_support(drug, end)
+    valid_first = {match.position for match in first.supporting}
+    valid_last = {match.position for match in last.supporting}
+    crossing = valid_first ^ valid_last
+    period = f"{day.isoformat()}..{end.isoformat()}"
+    for position in sorted(crossing):
+        dx = ctx.claim.diagnoses[position - 1]
+        valid, invalid = (day, end) if position in valid_first else (end, day)
+        where = "its RD8 range" if line.service_date else "the claim's period"
+        ctx.finding(f"{drug.hcpcs} line {line.number} has no single date of service "
+                    f"(DTP*472 D8) and {where} {period} crosses a change in the validity of "
+                    f"diagnosis {_dotted(normalise_diagnosis(dx.code))} (valid on "
+                    f"{valid.isoformat()}, not on {invalid.isoformat()}): it is judged on "
+                    f"{day.isoformat()}; send the day the drug was given",
+                    line=line, value=dx.code, hcpcs=drug.hcpcs, severity=WARNING)
+    return crossing
 
 
 @rule("DX003", WARNING, fix="safe",

@@ -54,10 +54,20 @@ def anchor(lines):
     return next((line for line in lines if not is_discarded(line)), lines[0])
 
 
-def container_amounts(drug) -> tuple[Decimal, ...]:
-    """Drug amount per container, for each distinct billable package size (J3262: 80, 200, 400)."""
+def container_amounts(drug, day=None) -> tuple[Decimal, ...]:
+    """Drug amount per container, for each distinct billable package size (J3262: 80, 200, 400).
+
+    With ``day``, only the packages on the market that day (the table's FDA marketing
+    start and end dates, where it has them): the sizes a dose could have been drawn from.
+    """
     return tuple(sorted({package.amount for package in drug.ndcs
-                         if package.billable and package.amount}))
+                         if package.billable and package.amount
+                         and (day is None or _marketed_on(package, day))}))
+
+
+def _marketed_on(package, day) -> bool:
+    return ((package.marketing_start is None or package.marketing_start <= day)
+            and (package.marketing_end is None or day <= package.marketing_end))
 
 
 @lru_cache(maxsize=1024)  # the same doses and vial sizes recur on every claim
@@ -114,6 +124,26 @@ def required_groups(ctx) -> Iterator[tuple[object, list]]:
     for lines in ctx.groups():
         drug = ctx.table.drug(lines[0].procedure)
         if jw_jz_required(ctx.policy, ctx.table, drug, ctx.date_of(lines[0])):
+            yield drug, lines
+
+
+def waste_groups(ctx) -> Iterator[tuple[object, list]]:
+    """(drug, lines) for each group whose JW lines are judged: JW's dates, not JZ's.
+
+    JW on discarded amounts is required from 2017-01-01 (CR 9603), JZ only from
+    2023-07-01 (billing-rules.md §1.2), and billing waste that was not permitted is
+    an overpayment whenever it was billed (§9.3).  Between the two dates a group is
+    judged where the claim's payer policy puts JW/JZ in scope on the day JZ started
+    (its payer class, setting and profile: an inpatient bill or a profile's jw_jz =
+    false stays out); from then on, as the other MOD rules.
+    """
+    modifiers = ctx.table.policy.discarded_drug_modifiers
+    for lines in ctx.groups():
+        drug = ctx.table.drug(lines[0].procedure)
+        day = ctx.date_of(lines[0])
+        if day is not None and modifiers.waste_rules_from <= day < modifiers.required_from:
+            day = modifiers.required_from
+        if jw_jz_required(ctx.policy, ctx.table, drug, day):
             yield drug, lines
 
 

@@ -17,6 +17,7 @@ from .groups import (
     NOTHING_DISCARDED,
     anchor,
     billed_container_amounts,
+    container_amounts,
     describe_containers,
     group_units,
     is_discarded,
@@ -42,7 +43,8 @@ def missing_jw_jz(ctx):
     date and in the claim's setting (Medicare fee-for-service from 2023-10-01
     on professional claims and bill types 13x/85x), a warning where payers vary
     (Medicare Advantage, Medicaid, commercial; Medicare 2023-07-01..09-30),
-    nothing out of scope (before 2023-07-01; bill types 11x, 71x, 77x).
+    nothing out of scope (before 2023-07-01; bill types 11x, 71x, 77x; a
+    professional claim at place of service 21, inpatient hospital, CLM05-1).
     Why: CMS requires JZ when nothing was discarded from a single-dose
     container (MLN MM13056, from 2023-07-01); from 2023-10-01 Medicare returns
     such lines as unprocessable (CMS discarded-drugs page, 87 FR 69718).  The
@@ -86,8 +88,11 @@ def missing_jw_jz(ctx):
     Fix safety: safe: JZ is added in the first free modifier position when the
     units of the drug and date (every line of it) fill whole containers
     exactly (600 units = two 300 mg vials) and no line of it has JW or JZ, so
-    nothing can have been discarded.  A partial container (300 + 150 on two
-    lines), or four modifiers already, is left for a person.  A JW or JZ in
+    nothing can have been discarded, and only where the finding is an error
+    (the claim's payer policy, or the user's profile or severity setting,
+    requires JZ): where payers vary (a warning) the claim is not changed.  A
+    partial container (300 + 150 on two lines), or four modifiers already,
+    is left for a person.  A JW or JZ in
     lower case ("jz") is reported as such, and the fix upper-cases it.
     """
     line = ctx.line
@@ -103,10 +108,11 @@ def missing_jw_jz(ctx):
     fix = None
     component = line.free_modifier_component()
     if component is not None and _group_fills_whole_containers(ctx.drug, ctx.group):
-        position = 1 if line.segment_id == "SV1" else 2
-        fix = Fix(f"add JZ to {line.procedure} ({line.units} units fill whole containers)",
-                  (Edit(line.segment_index, line.segment_id, position, component, "",
-                        NOTHING_DISCARDED),))
+        if (ctx.claim_context.severity or severity) == ERROR:  # JZ required: fix it
+            position = 1 if line.segment_id == "SV1" else 2
+            fix = Fix(f"add JZ to {line.procedure} ({line.units} units fill whole containers)",
+                      (Edit(line.segment_index, line.segment_id, position, component, "",
+                            NOTHING_DISCARDED),))
         hint = "add JZ (nothing discarded)"
     else:
         hint = ("add JZ if nothing was discarded, or bill the discarded amount "
@@ -355,11 +361,11 @@ def not_whole_containers(ctx):
     What it does: for each single-dose drug and date of service (on or after
     the policy date) that uses JW or JZ, adds the units of all its lines
     (administered plus JW) and checks the total fills whole containers: a sum
-    of the container sizes its lines' NDCs name in the drug table (J2350:
-    300-unit vials; J3262 on the 200 mg vial: multiples of 200), or any mix
-    of the drug's sizes when an NDC is missing or unknown (J3262: 80, 200,
-    400).  With JZ and no JW the administered units alone must fill whole
-    containers.  Reported once per drug and date,
+    of any mix of the drug table's container sizes of the drug on the market
+    on that date, whichever size the lines' NDCs name (J2350: 300-unit vials;
+    J3262: 80, 200 and 400, so 280 = 200 + 80 is whole even on the 200 mg
+    vial's NDC).  With JZ and no JW the administered units alone must fill
+    whole containers.  Reported once per drug and date,
     at the administered line.  Only for payers whose policy puts JW/JZ in scope.
     Why: the amount opened is whole containers, so administered plus
     discarded units must equal it (Priority Health provider manual,
@@ -408,7 +414,7 @@ def not_whole_containers(ctx):
     Fix safety: none (the amounts given and discarded are in the record).
     """
     for drug, lines in required_groups(ctx):
-        sizes = billed_container_amounts(drug, lines)
+        sizes = container_amounts(drug, ctx.date_of(lines[0]))
         units = group_units(lines)
         if not sizes or units is None:
             continue

@@ -170,18 +170,21 @@ def ndc_qualifier(ctx):
                 segment="LIN", loop="2410", value=drug_id.qualifier, fix=fix)
 
 
-@rule("NDC004", ERROR, reads=("claim.kind", "line.procedure", "line.date", "line.drug"))
+@rule("NDC004", ERROR, also=WARNING,
+      reads=("claim.kind", "line.procedure", "line.date", "line.drug"))
 def ndc_not_for_hcpcs(ctx):
     """NDC is not one the drug table lists for the billed HCPCS.
 
     What it does: compares the NDC (as 11 digits) with the NDCs the drug table
     lists for the HCPCS and, when CMS reference data is imported, the NDCs
     the NDC-HCPCS crosswalk in force on the date of service lists for it (the
-    ASP crosswalk for 837P, the OPPS one for 837I).  An NDC listed under
-    another code is flagged, naming it: Ocrevus Zunovo (50242055401) billed as
-    J2350 should be J2351.  An NDC listed nowhere is flagged only for a drug
-    whose table entry lists NDCs (not J1815): the crosswalk is not a complete
-    list of NDCs, so absence from it is never an error by itself.
+    ASP crosswalk for 837P, the OPPS one for 837I).  An error when the NDC is
+    listed under another code, naming it (Ocrevus Zunovo 50242055401 billed
+    as J2350 should be J2351), or when an imported FDA NDC Directory lists
+    the NDC's product but not its package (no such package).  An NDC listed
+    nowhere is only a warning, and only for a drug whose table entry lists
+    NDCs (not J1815): neither the table nor the crosswalk is a complete list
+    of NDCs, so absence from them is never an error by itself.
     Why: payers cross-check NDC and HCPCS (CMS ASP NDC-HCPCS crosswalk,
     billing-rules.md §2.3, §8.4); a mismatch is denied, and often means the
     wrong product code was billed.
@@ -219,6 +222,15 @@ def ndc_not_for_hcpcs(ctx):
     elif ctx.drug.ndcs:
         listed = dict.fromkeys([n.ndc for n in ctx.drug.ndcs] + list(ctx.drug.crosswalk(kind, day)))
         message = f"NDC {ndc} is not listed for {hcpcs} (listed: {', '.join(listed)})"
+        directory = ctx.table.unlisted_package(ndc)
+        if directory is None:  # unknown to the lists, not known to be wrong: a warning
+            ctx.finding(f"{message}: check the NDC on the package; the drug table and the "
+                        f"crosswalk are not complete lists of NDCs", severity=WARNING,
+                        segment_index=drug_id.lin_index, segment="LIN", loop="2410",
+                        value=drug_id.ndc)
+            return
+        message += (f"; {directory.short_name} lists product {ndc[:5]}-{ndc[5:9]} but not "
+                    f"package {ndc[9:]}")
     else:
         return  # no NDC list in the table, and no other code claims the NDC
     ctx.finding(message, segment_index=drug_id.lin_index, segment="LIN", loop="2410",
