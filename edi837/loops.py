@@ -148,12 +148,8 @@ def glued_message(fields: list[str], code: int, element: str) -> str | None:
             "terminator lost), what it holds is read as part of this one")
 
 
-def dispatch_table(element: str) -> dict[str, int]:
-    """Segment code by the first three characters of a segment (two-letter ids
-    are followed by the element separator)."""
-    table = {tag + element: code for tag, code in _TWO.items()}
-    table.update(_THREE)
-    return table
+# Segment code by segment id (the first element of a split segment).
+SEGMENT_CODES = {**_TWO, **_THREE}
 
 
 def hl_problem(hl_id: str, parent: str, level: str, levels: dict[str, str],
@@ -232,17 +228,19 @@ class Hierarchy:
 
 
 def provider(fields: list[str], index: int, loop: str) -> Provider:
-    npi = fields[9] if fields[8] == "XX" else ""
-    return Provider(loop=loop, entity=fields[1], npi=npi, name=fields[3], segment_index=index,
-                    entity_type=fields[2], first_name=fields[4])
+    # positional, in Provider's field order (loop, entity, npi, name, segment_index,
+    # entity_type, first_name): this runs for every provider NM1
+    return Provider(loop, fields[1], fields[9] if fields[8] == "XX" else "", fields[3], index,
+                    fields[2], fields[4])
 
 
 def new_claim(fields: list[str], index: int, component: str, envelope: Envelope) -> Claim:
     facility = fields[5].split(component)
     facility += [""] * (3 - len(facility))
-    return Claim(envelope=envelope, claim_id=fields[1], clm_index=index, charge=fields[2],
-                 facility_code=facility[0], facility_qualifier=facility[1],
-                 frequency=facility[2], first_index=index)
+    # positional, in Claim's field order (envelope, claim_id, clm_index, charge,
+    # facility_code, facility_qualifier, frequency): this runs for every claim
+    return Claim(envelope, fields[1], index, fields[2], facility[0], facility[1], facility[2],
+                 first_index=index)
 
 
 def claim_problem(claim: Claim, no_subscriber: bool, glued: str | bool | None) -> str | None:
