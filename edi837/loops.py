@@ -19,8 +19,8 @@ from .model import (
     Envelope,
     Provider,
     ServiceLine,
+    is_x12_number,
     parse_date,
-    parse_decimal,
 )
 
 # ST03/GS08 -> (kind, the guide it is read as).  Variants are read as the
@@ -249,7 +249,7 @@ def claim_problem(claim: Claim, no_subscriber: bool, glued: str | bool | None) -
     if no_subscriber:
         problems.append("CLM with no subscriber HL (2000B) above it: the claim has no "
                         "subscriber or payer")
-    if claim.charge and parse_decimal(claim.charge) is None:
+    if claim.charge and not is_x12_number(claim.charge):
         problems.append(f"CLM02 charge {claim.charge[:30]!r} is not an X12 number (left out "
                         "of the charges held)")
     return "; ".join(problems) or None
@@ -308,9 +308,9 @@ def service_problems(line: ServiceLine) -> list[str]:
     problems = []
     if not line.procedure and (line.segment_id == "SV1" or line.qualifier):
         problems.append("no procedure code composite")
-    if charge and parse_decimal(charge) is None:
+    if charge and not is_x12_number(charge):
         problems.append(f"charge {charge!r} is not a number")
-    if units and parse_decimal(units) is None:
+    if units and not is_x12_number(units):
         problems.append(f"units {units!r} are not a number")
     return problems
 

@@ -16,7 +16,7 @@ from .loops import (
     read_service,
     service_problems,
 )
-from .model import Claim, ServiceLine
+from .model import Claim, ServiceLine, is_x12_number
 from .x12.reader import Delimiters, SegmentReader, X12SyntaxError
 
 
@@ -115,6 +115,10 @@ class ReaderFindings:
     def _service(self, fields: list[str], index: int, line: ServiceLine, claim: Claim,
                  component: str, held: list[Finding]) -> None:
         composite = read_service(fields, index, line, component)
+        charge, units = line.charge, line.units
+        if line.procedure and (not charge or is_x12_number(charge)) and \
+                (not units or is_x12_number(units)):
+            return  # the usual line: nothing service_problems would find
         problems = service_problems(line)
         if problems:
             delimiters = self._delimiters
