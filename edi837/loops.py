@@ -283,7 +283,7 @@ def read_service(fields: list[str], index: int, line: ServiceLine, component: st
         pointers = fields[7]
         if pointers:
             line.pointer_slots = slots = tuple(pointers.split(component))
-            line.pointers = tuple(filter(None, slots))
+            line.pointers = slots if "" not in slots else tuple(filter(None, slots))
     else:
         line.revenue_code = fields[1]
         composite = fields[2]
@@ -295,7 +295,7 @@ def read_service(fields: list[str], index: int, line: ServiceLine, component: st
     line.procedure = parts[1] if len(parts) > 1 else ""
     if len(parts) > 2:
         line.modifier_slots = slots = tuple(parts[2:6])
-        line.modifiers = tuple(filter(None, slots))
+        line.modifiers = slots if "" not in slots else tuple(filter(None, slots))
     return composite
 
 
