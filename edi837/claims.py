@@ -222,9 +222,8 @@ class ClaimReader(ReaderFindings, EnvelopeChecks):
                 ids = SegmentIds(element)
             hl_checked = getattr(batch, "hl_checked", False)  # edi837.parallel's runs have none
             for index, text in enumerate(batch.texts, batch.first_index):
-                # split first: the id is then a whole element ('CLMX*...' is no CLM); a
-                # bare two-letter id ('LX', no element) is read as no segment the reader
-                # knows, as a lookup by its first three characters did
+                # split first: the id is a whole element ('CLMX*...' is no CLM); a bare
+                # two-letter id ('LX', no element) is no segment the reader knows
                 fields = text.split(element)
                 code = codes_get(fields[0])
                 if code is not None and len(fields) == 1 and len(text) == 2:
@@ -298,10 +297,8 @@ class ClaimReader(ReaderFindings, EnvelopeChecks):
                     elif code == DTP:
                         if state == LINE:
                             if line is not None and fields[1] == "472":
-                                if fields[2] != "RD8" and not line.service_date_end:
-                                    # a single date: no range that could be wrong
-                                    line.service_date = fields[3]
-                                    line.date_index = index
+                                if fields[2] != "RD8" and not line.service_date_end:  # no range
+                                    line.service_date, line.date_index = fields[3], index
                                 else:
                                     self._line_date(fields, index, line, claim, held)
                         elif state == CLAIM and claim is not None:
@@ -317,7 +314,6 @@ class ClaimReader(ReaderFindings, EnvelopeChecks):
                     elif code == SERVICE:
                         if claim is not None:
                             if state == LINE and line is not None and not line.segment_id:
-                                # the line's SV1/SV2 right after its LX: the usual place
                                 self._service(fields, index, line, claim, component, held)
                             else:
                                 line = self._service_segment(fields, index, line, claim,
@@ -381,11 +377,7 @@ class ClaimReader(ReaderFindings, EnvelopeChecks):
                             state, in_patient, found = LEVEL_STATE[fields[3]], \
                                 fields[3] == "23", ()
                         else:
-                            hierarchy = self.hierarchy
-                            state, in_patient, problem = self._hl(
-                                fields, index, hierarchy.levels, hierarchy.expected)
-                            hierarchy.expected += 1
-                            found = (problem,) if problem is not None else ()
+                            state, in_patient, found = self._next_hl(fields, index)
                         person = None
                         if state == BILLING:
                             billing, under_subscriber = None, False

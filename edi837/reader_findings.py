@@ -10,6 +10,7 @@ from .loops import (
     SERVICE_LATE,
     SERVICE_WITHOUT_LX,
     SUBSCRIBER,
+    Hierarchy,
     date_range_problem,
     hl_problem,
     line_date,
@@ -32,6 +33,7 @@ class ReaderFindings:
     segments: SegmentReader
     interchanges: int
     _delimiters: Delimiters | None
+    hierarchy: Hierarchy
     _isa13: str | None
     _gs06: str | None
     _st02: str | None
@@ -102,6 +104,15 @@ class ReaderFindings:
                                   segment_index=index, segment="HL", value=hl_id, loop="2000")
         levels[hl_id] = level
         return LEVEL_STATE.get(level, SUBSCRIBER), level == "23", found
+
+    def _next_hl(self, fields: list[str], index: int) -> tuple[int, bool, tuple]:
+        """An HL the fast path did not check, in the open set's hierarchy: (loop state,
+        a patient level, its EDI007 finding when out of order, or nothing)."""
+        hierarchy = self.hierarchy
+        state, in_patient, problem = self._hl(fields, index, hierarchy.levels,
+                                              hierarchy.expected)
+        hierarchy.expected += 1
+        return state, in_patient, (problem,) if problem is not None else ()
 
     @staticmethod
     def _hl_problem(fields: list[str], index: int, levels: dict[str, str],
