@@ -58,6 +58,7 @@ from .loops import (
     REF,
     SBR,
     SE,
+    SEGMENT_CODES,
     SERVICE,
     ST,
     SUBSCRIBER,
@@ -66,7 +67,6 @@ from .loops import (
     SegmentIds,
     add_diagnoses,
     claim_problem,
-    dispatch_table,
     glued_message,
     new_claim,
     provider,
@@ -167,7 +167,7 @@ class ClaimReader(ReaderFindings, EnvelopeChecks):
         held: list[Finding] = []  # findings on the open claim's lines (drug claims keep them)
         component = ":"
         element = None
-        dispatch: dict[str, int] = {}
+        codes_get = SEGMENT_CODES.get
         ids = SegmentIds("*")  # which segments have an X12 id
         orphan = False  # the open "claim" holds lines outside any claim (no CLM read)
         under_subscriber = False  # an HL 22 since the set's or the billing provider's start
@@ -220,14 +220,15 @@ class ClaimReader(ReaderFindings, EnvelopeChecks):
             self._delimiters = batch.delimiters
             if batch.delimiters.element != element:
                 element = batch.delimiters.element
-                dispatch = dispatch_table(element)
                 ids = SegmentIds(element)
             hl_checked = getattr(batch, "hl_checked", False)  # edi837.parallel's runs have none
             for index, text in enumerate(batch.texts, batch.first_index):
-                code = dispatch.get(text[:3])
-                if code is not None and text[2] != element and text[3:4] != element \
-                        and len(text) > 3:
-                    code = None  # 'CLMX...': not the segment its first letters name
+                # split first: the id is a whole element ('CLMX*...' is no CLM); a bare
+                # two-letter id ('LX', no element) is no segment the reader knows
+                fields = text.split(element)
+                code = codes_get(fields[0])
+                if code is not None and len(fields) == 1 and len(text) == 2:
+                    code = None
                 if code is None or (code < ENVELOPE and st is None):
                     if reading and code is None and text[:4] not in ids.plain:
                         problem = ids.problem(text)
@@ -236,7 +237,7 @@ class ClaimReader(ReaderFindings, EnvelopeChecks):
                             finding("EDI007", ERROR, problem, segment_index=index,
                                     segment=text[:3], value=text[:20], claim=claim)
                     if st is None:
-                        tag = text.split(element, 1)[0]
+                        tag = fields[0]
                         if stray is not None:
                             stray[2] += 1
                         elif isa is None:
@@ -244,7 +245,6 @@ class ClaimReader(ReaderFindings, EnvelopeChecks):
                         elif not (gs is None and tag in INTERCHANGE_LEVEL):
                             stray = [index, tag, 1, "transaction set"]
                     continue
-                fields = text.split(element)
                 # more elements than the guide has: the next segment glued on?
                 glued = reading and len(fields) > MAX_FIELDS[code] and \
                     glued_message(fields, code, element)
@@ -298,7 +298,10 @@ class ClaimReader(ReaderFindings, EnvelopeChecks):
                     elif code == DTP:
                         if state == LINE:
                             if line is not None and fields[1] == "472":
-                                self._line_date(fields, index, line, claim, held)
+                                if fields[2] != "RD8" and not line.service_date_end:  # no range
+                                    line.service_date, line.date_index = fields[3], index
+                                else:
+                                    self._line_date(fields, index, line, claim, held)
                         elif state == CLAIM and claim is not None:
                             claim.dates[fields[1]] = fields[3]
                     elif code == LX:
@@ -311,8 +314,11 @@ class ClaimReader(ReaderFindings, EnvelopeChecks):
                             state = LINE
                     elif code == SERVICE:
                         if claim is not None:
-                            line = self._service_segment(fields, index, line, claim,
-                                                         state == LINE, component, held)
+                            if state == LINE and line is not None and not line.segment_id:
+                                self._service(fields, index, line, claim, component, held)
+                            else:
+                                line = self._service_segment(fields, index, line, claim,
+                                                             state == LINE, component, held)
                             drug, state = None, LINE
                     elif code == CLM:
                         done = close_claim(index - 1)
@@ -372,11 +378,7 @@ class ClaimReader(ReaderFindings, EnvelopeChecks):
                             state, in_patient, found = LEVEL_STATE[fields[3]], \
                                 fields[3] == "23", ()
                         else:
-                            hierarchy = self.hierarchy
-                            state, in_patient, problem = self._hl(
-                                fields, index, hierarchy.levels, hierarchy.expected)
-                            hierarchy.expected += 1
-                            found = (problem,) if problem is not None else ()
+                            state, in_patient, found = self._next_hl(fields, index)
                         person = None
                         if state == BILLING:
                             billing, under_subscriber = None, False

@@ -81,11 +81,23 @@ class Engine:
         self.claim_rules = [r for r in rules.values() if r.scope == CLAIM and r.check]
         self._has = table.drugs.__contains__
         self._plans: dict[int, tuple[list, list, list]] = {}  # by id(profile)
+        self._known_plans: dict[tuple, tuple] = {}  # by id(profile) and a shape's rules
+        self._drug_codes: dict[str, bool] = {}  # is a line of this code a drug line
         self._checklists: dict[int, dict] = {}  # by id(profile)
 
     # -- one claim ------------------------------------------------------------------
-    def _plan(self, profile) -> tuple[list, list, list]:
-        """The enabled rules and their severities for a payer profile, computed once."""
+    def _plan(self, profile, known: frozenset[str] | None = None) -> tuple[list, list, list]:
+        """The enabled rules and their severities for a payer profile, computed once;
+        with ``known``, only the rules of those codes (a shape's, edi837.shapes)."""
+        if known is not None:
+            key = (id(profile), known)
+            plan = self._known_plans.get(key)
+            if plan is None:
+                if len(self._known_plans) >= 1024:
+                    self._known_plans.clear()
+                plan = self._known_plans[key] = tuple(
+                    [p for p in rules if p[0].code in known] for rules in self._plan(profile))
+            return plan
         plan = self._plans.get(id(profile))
         if plan is None:
             config = self.config
@@ -127,13 +139,24 @@ class Engine:
     def check_claim(self, claim: Claim, findings: list[Finding], *,
                     first_doses_in_history: bool = False) -> tuple[list[ServiceLine], int]:
         """Run the rules on a claim: (its drug lines, the error findings raised)."""
-        has = self._has
-        lines = [line for line in claim.lines if is_drug_line(line, has)]
+        # the drug lines (is_drug_line), with the verdict on a code without a LIN kept
+        drug_codes = self._drug_codes
+        lines = []
+        for line in claim.lines:
+            if line.drug is None:
+                code = line.procedure
+                drug = drug_codes.get(code)
+                if drug is None:
+                    if len(drug_codes) >= 4096:
+                        drug_codes.clear()
+                    drug = drug_codes[code] = is_drug_line(line, self._has)
+                if not drug:
+                    continue
+            lines.append(line)
         if not lines:
             return lines, 0
         policy = self.policies.for_claim(claim)
         profile = policy.profile
-        claim_rules, line_rules, generic_rules = self._plan(profile)
         shapes = self._shapes
         fired = None
         if shapes is not None:
@@ -142,11 +165,12 @@ class Engine:
             if known is not None:  # the same shape raised findings from these rules only
                 if not known:
                     return lines, 0
-                claim_rules = [p for p in claim_rules if p[0].code in known]
-                line_rules = [p for p in line_rules if p[0].code in known]
-                generic_rules = [p for p in generic_rules if p[0].code in known]
+                claim_rules, line_rules, generic_rules = self._plan(profile, known)
             else:
+                claim_rules, line_rules, generic_rules = self._plan(profile)
                 fired = set()
+        else:
+            claim_rules, line_rules, generic_rules = self._plan(profile)
         checklist = self._checklists.get(id(profile))
         if checklist is None:
             checklist = self._checklists[id(profile)] = checklist_codes(self.config, profile)

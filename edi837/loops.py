@@ -19,8 +19,8 @@ from .model import (
     Envelope,
     Provider,
     ServiceLine,
+    is_x12_number,
     parse_date,
-    parse_decimal,
 )
 
 # ST03/GS08 -> (kind, the guide it is read as).  Variants are read as the
@@ -148,12 +148,8 @@ def glued_message(fields: list[str], code: int, element: str) -> str | None:
             "terminator lost), what it holds is read as part of this one")
 
 
-def dispatch_table(element: str) -> dict[str, int]:
-    """Segment code by the first three characters of a segment (two-letter ids
-    are followed by the element separator)."""
-    table = {tag + element: code for tag, code in _TWO.items()}
-    table.update(_THREE)
-    return table
+# Segment code by segment id (the first element of a split segment).
+SEGMENT_CODES = {**_TWO, **_THREE}
 
 
 def hl_problem(hl_id: str, parent: str, level: str, levels: dict[str, str],
@@ -232,17 +228,19 @@ class Hierarchy:
 
 
 def provider(fields: list[str], index: int, loop: str) -> Provider:
-    npi = fields[9] if fields[8] == "XX" else ""
-    return Provider(loop=loop, entity=fields[1], npi=npi, name=fields[3], segment_index=index,
-                    entity_type=fields[2], first_name=fields[4])
+    # positional, in Provider's field order (loop, entity, npi, name, segment_index,
+    # entity_type, first_name): this runs for every provider NM1
+    return Provider(loop, fields[1], fields[9] if fields[8] == "XX" else "", fields[3], index,
+                    fields[2], fields[4])
 
 
 def new_claim(fields: list[str], index: int, component: str, envelope: Envelope) -> Claim:
     facility = fields[5].split(component)
     facility += [""] * (3 - len(facility))
-    return Claim(envelope=envelope, claim_id=fields[1], clm_index=index, charge=fields[2],
-                 facility_code=facility[0], facility_qualifier=facility[1],
-                 frequency=facility[2], first_index=index)
+    # positional, in Claim's field order (envelope, claim_id, clm_index, charge,
+    # facility_code, facility_qualifier, frequency): this runs for every claim
+    return Claim(envelope, fields[1], index, fields[2], facility[0], facility[1], facility[2],
+                 first_index=index)
 
 
 def claim_problem(claim: Claim, no_subscriber: bool, glued: str | bool | None) -> str | None:
@@ -251,7 +249,7 @@ def claim_problem(claim: Claim, no_subscriber: bool, glued: str | bool | None) -
     if no_subscriber:
         problems.append("CLM with no subscriber HL (2000B) above it: the claim has no "
                         "subscriber or payer")
-    if claim.charge and parse_decimal(claim.charge) is None:
+    if claim.charge and not is_x12_number(claim.charge):
         problems.append(f"CLM02 charge {claim.charge[:30]!r} is not an X12 number (left out "
                         "of the charges held)")
     return "; ".join(problems) or None
@@ -285,7 +283,7 @@ def read_service(fields: list[str], index: int, line: ServiceLine, component: st
         pointers = fields[7]
         if pointers:
             line.pointer_slots = slots = tuple(pointers.split(component))
-            line.pointers = tuple(filter(None, slots))
+            line.pointers = slots if "" not in slots else tuple(filter(None, slots))
     else:
         line.revenue_code = fields[1]
         composite = fields[2]
@@ -297,7 +295,7 @@ def read_service(fields: list[str], index: int, line: ServiceLine, component: st
     line.procedure = parts[1] if len(parts) > 1 else ""
     if len(parts) > 2:
         line.modifier_slots = slots = tuple(parts[2:6])
-        line.modifiers = tuple(filter(None, slots))
+        line.modifiers = slots if "" not in slots else tuple(filter(None, slots))
     return composite
 
 
@@ -310,9 +308,9 @@ def service_problems(line: ServiceLine) -> list[str]:
     problems = []
     if not line.procedure and (line.segment_id == "SV1" or line.qualifier):
         problems.append("no procedure code composite")
-    if charge and parse_decimal(charge) is None:
+    if charge and not is_x12_number(charge):
         problems.append(f"charge {charge!r} is not a number")
-    if units and parse_decimal(units) is None:
+    if units and not is_x12_number(units):
         problems.append(f"units {units!r} are not a number")
     return problems
 

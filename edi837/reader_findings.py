@@ -10,13 +10,14 @@ from .loops import (
     SERVICE_LATE,
     SERVICE_WITHOUT_LX,
     SUBSCRIBER,
+    Hierarchy,
     date_range_problem,
     hl_problem,
     line_date,
     read_service,
     service_problems,
 )
-from .model import Claim, ServiceLine
+from .model import Claim, ServiceLine, is_x12_number
 from .x12.reader import Delimiters, SegmentReader, X12SyntaxError
 
 
@@ -32,6 +33,7 @@ class ReaderFindings:
     segments: SegmentReader
     interchanges: int
     _delimiters: Delimiters | None
+    hierarchy: Hierarchy
     _isa13: str | None
     _gs06: str | None
     _st02: str | None
@@ -103,6 +105,15 @@ class ReaderFindings:
         levels[hl_id] = level
         return LEVEL_STATE.get(level, SUBSCRIBER), level == "23", found
 
+    def _next_hl(self, fields: list[str], index: int) -> tuple[int, bool, tuple]:
+        """An HL the fast path did not check, in the open set's hierarchy: (loop state,
+        a patient level, its EDI007 finding when out of order, or nothing)."""
+        hierarchy = self.hierarchy
+        state, in_patient, problem = self._hl(fields, index, hierarchy.levels,
+                                              hierarchy.expected)
+        hierarchy.expected += 1
+        return state, in_patient, (problem,) if problem is not None else ()
+
     @staticmethod
     def _hl_problem(fields: list[str], index: int, levels: dict[str, str],
                     expected: int) -> str | None:
@@ -115,6 +126,10 @@ class ReaderFindings:
     def _service(self, fields: list[str], index: int, line: ServiceLine, claim: Claim,
                  component: str, held: list[Finding]) -> None:
         composite = read_service(fields, index, line, component)
+        charge, units = line.charge, line.units
+        if line.procedure and (not charge or is_x12_number(charge)) and \
+                (not units or is_x12_number(units)):
+            return  # the usual line: nothing service_problems would find
         problems = service_problems(line)
         if problems:
             delimiters = self._delimiters

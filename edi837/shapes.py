@@ -30,14 +30,17 @@ from typing import Callable
 
 from .model import Claim, parse_date
 
-MAX_SHAPES = 2048  # about 1.5 KB each: bounded, so memory stays flat; a full set starts over
+# about 1.5 KB each (12 MB at most): bounded, so memory stays flat; a full set starts
+# over.  A 20 MB dense file has some 2,800 shapes: a set of 2,048 started over in it.
+MAX_SHAPES = 8192
 
 # The fields a rule can declare it reads, each as the expression a shape takes of it:
-# ``claim``, ``line``, ``date`` (a date's token: its order of first appearance on the
-# claim, so equal dates stay equal, and its validity period), ``line_date`` (a line's
-# date of service, the claim's when it has none) and ``dates_token`` (the drug
-# table's dates of a code and NDC).  A provider is present or not: who it is, no rule
-# judges.  Line fields are taken of every line of the claim, drug line or not.
+# ``claim``, ``line``, ``day`` (the line's date of service, the claim's when it has
+# none: Claim.line_date), a date's token (its order of first appearance on the claim,
+# so equal dates stay equal, its validity period (``period``) and whether there is
+# one: kept in ``seen``) and ``dates_token`` (the drug table's dates of a code and NDC,
+# looked up first in the ``dates_get`` of its cache).  A provider is present or not:
+# who it is, no rule judges.  Line fields are taken of every line of the claim, drug line or not.
 CLAIM_FIELDS = {
     "claim.kind": "claim.kind",
     "claim.diagnoses": "tuple([d.code for d in claim.diagnoses])",
@@ -62,17 +65,19 @@ LINE_FIELDS = {
     "line.revenue_code": "line.revenue_code",
     "line.pointers": "line.pointer_slots",
     "line.segment_id": "line.segment_id",
-    "line.date": "date(line_date(line))",
+    "line.date": "seen_get(day) or seen_setdefault(day, (len(seen), period(day), bool(day)))",
     # DX002: the end of the period a line without a day of its own is dated by
-    "line.span": "date(line.service_date_end if line.service_date else "
-                 "(claim.dates.get('472') or claim.dates.get('434') or '')[9:17])",
+    "line.span": "seen_get(span := (line.service_date_end if line.service_date else "
+                 "(claim.dates.get('472') or claim.dates.get('434') or '')[9:17])) "
+                 "or seen_setdefault(span, (len(seen), period(span), bool(span)))",
     "line.drug": "(line.drug.qualifier, line.drug.ndc, line.drug.quantity, line.drug.unit, "
                  "line.drug.ctp_index is None) if line.drug else None",
     "line.rendering": "line.rendering is not None",
     "line.ordering": "line.ordering is not None",
     "line.referring": "line.referring is not None",
     # DOS002 / NDC009: the line's date against its code's and its NDC's dates
-    "line.code_dates": "dates_token(line.procedure, line.ndc, line_date(line))",
+    "line.code_dates": "dates_get((line.procedure, line.drug.ndc if line.drug else '', day)) "
+                       "or dates_token(line.procedure, line.drug.ndc if line.drug else '', day)",
 }
 FIELDS = (*CLAIM_FIELDS, *LINE_FIELDS)
 # What the engine itself reads of every claim, whatever the rules: which lines are drug
@@ -90,9 +95,16 @@ def shape_function(fields) -> Callable:
         raise ValueError(f"no claim shape field {', '.join(sorted(unknown))} (edi837.shapes)")
     claim = ", ".join(expr for name, expr in CLAIM_FIELDS.items() if name in wanted)
     line = ", ".join(f"({expr})" for name, expr in LINE_FIELDS.items() if name in wanted)
-    source = (f"def shape(claim, policy, date, line_date, dates_token):\n"
-              f"    return (policy.shape_id, {claim}{', ' if claim else ''}"
-              f"tuple([({line},) for line in claim.lines]))\n")
+    dated = bool(wanted & {"line.date", "line.code_dates", "line.span"})
+    # a line's date once per line ("for day in (...,)" is an assignment in a
+    # comprehension), the claim's own date once per claim
+    source = "def shape(claim, policy, period, dates_get, dates_token):\n" + (
+        "    sd = claim.service_date\n"
+        "    seen = {}\n"
+        "    seen_get, seen_setdefault = seen.get, seen.setdefault\n" if dated else "") + (
+        f"    return (policy.shape_id, {claim}{', ' if claim else ''}"
+        f"tuple([({line},) for line in claim.lines"
+        f"{' for day in (line.service_date or sd,)' if dated else ''}]))\n")
     namespace: dict = {}
     exec(compile(source, "<edi837.shapes>", "exec"), namespace)  # FIELDS: our own text
     return namespace["shape"]
@@ -128,15 +140,7 @@ class ClaimShapes:
 
     def shape(self, claim: Claim, policy) -> tuple:
         """``policy``: the claim's payer policy (its shape_id: equal where it judges alike)."""
-        dates: dict[str, tuple] = {}
-
-        def date(text: str) -> tuple:
-            token = dates.get(text)
-            if token is None:  # (order of first appearance, validity period, present)
-                token = dates[text] = (len(dates), self._period(text), bool(text))
-            return token
-
-        return self._key(claim, policy, date, claim.line_date, self._dates_token)
+        return self._key(claim, policy, self._period, self._dates.get, self._dates_token)
 
     def _dates_token(self, hcpcs: str, ndc: str, day: str) -> tuple:
         """The drug table's dates token of a line, once per HCPCS, NDC and date: a night

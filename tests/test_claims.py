@@ -176,3 +176,17 @@ def test_hl_out_of_order_is_edi007(edi_file):
     (finding,) = [f for f in reader.findings if f.rule == "EDI007"]
     assert "HL01 is 3, expected 2" in finding.message
     assert finding.segment_index == 13  # ISA GS ST BHT NM1 PER NM1 HL NM1 N3 N4 REF HL
+
+
+def test_the_readers_quick_number_check_agrees_with_parse_decimal():
+    """The reader tells a charge or unit count is a number without parsing plain
+    digits (edi837.model.is_x12_number): the same verdict as parse_decimal, which
+    refuses non-ASCII digits, exponents, signs, and more digits than an 837 holds."""
+    from edi837.model import is_x12_number, parse_decimal
+
+    texts = ["", "0", "600", "31200", "1.5", ".5", "5.", "-3", "-", ".", "6E2", "+600",
+             "6_00", " 600", "600 ", "\u00b2", "\u0663\u0660", "1" * 18, "1" * 19,
+             "-" + "1" * 18, "1" * 17 + ".5", "1" * 18 + ".5", "12a", "0x10", None]
+    verdicts = [is_x12_number(text) for text in texts]
+    assert verdicts == [parse_decimal(text) is not None for text in texts]
+    assert verdicts[:5] == [False, True, True, True, True] and not verdicts[16]
