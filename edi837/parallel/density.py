@@ -5,8 +5,9 @@ unread: a nightly mix's file (a few percent drug claims) is checked in about
 the time its bytes take to search.  The driver's read that cuts a file
 (:mod:`.scan`) splits every segment and follows every HL, and the pieces'
 readers read every segment of theirs: for such a file, cutting costs several
-times the CPU of checking it whole (s30.edi, 30 MB, 2% drug claims: 0.55 s
-CPU for one job, 2.0 s with `--jobs 2`, and more wall time).  So a file
+times the CPU of checking it whole (s30.edi, 30 MB, 2% drug claims: 0.58 s
+CPU for one job, 2.1 s with `--jobs 2`, and more wall time; see
+benchmarks/results/sparse.md).  So a file
 whose start holds few segments that can make a drug claim is checked whole
 by one worker (other files go to the other workers); a dense file (drug
 claims all over, which the fast path reads whole anyway) is still cut.  The
