@@ -2,10 +2,13 @@
 passes over is checked whole by one worker (cutting it costs more than checking
 it); a dense one is still cut; the reports are one job's either way."""
 import pytest
-from test_parallel_check import SerialUnits, _table, generated, one_job, reports
+from click.testing import CliRunner
+from test_parallel_check import SerialUnits, _table, generated, one_job, reports, without_times
 
+from edi837.cli import main
 from edi837.config import Config
 from edi837.engine import Engine
+from edi837.parallel import check as parallel_check
 from edi837.parallel import density
 from edi837.parallel.check import ParallelCheck
 from edi837.parallel.keys import install
@@ -77,3 +80,19 @@ def test_what_the_sample_tells(sparse, tmp_path, monkeypatch):
     junk.write_bytes(b"\xef\xbb\xbf" + data)
     assert not density.mostly_passed_over(str(junk), codes)
     assert not density.mostly_passed_over(str(tmp_path / "missing.edi"), codes)
+
+
+def test_check_jobs_2_on_a_sparse_file_writes_the_report_of_jobs_1(sparse, tmp_path, monkeypatch):
+    """Worker processes: the whole file goes to one of them, nothing is cut."""
+    monkeypatch.setattr(parallel_check, "PIECE_SIZE", 20_000)
+    cut = []
+    monkeypatch.setattr(parallel_check, "read_and_cut",
+                        lambda *args: cut.append(args) or None)  # never reached
+    texts = []
+    for jobs in (1, 2):
+        output = tmp_path / f"j{jobs}.json"
+        result = CliRunner().invoke(main, ["check", str(sparse), "--jobs", str(jobs),
+                                           "-o", str(output)])
+        assert result.exit_code == 1, result.output
+        texts.append(without_times(output.read_text()))
+    assert texts[0] == texts[1] and not cut
