@@ -29,6 +29,7 @@ from ..engine import Engine, FileResult, Report
 from ..history.handover import findings_of_bytes, records_of_bytes
 from ..locations import is_url
 from ..workers import UNREACHABLE, ClusterError, unreachable_message
+from .density import mostly_passed_over
 from .scan import read_and_cut, worth_splitting
 from .work import Unit
 
@@ -104,7 +105,9 @@ class ParallelCheck:
             file.scanning = True
             self._submit(file, self._unit(path, scan=self.piece_size))
             return file
-        if not worth_splitting(path, self.piece_size):
+        engine = self.engine
+        if not worth_splitting(path, self.piece_size) or \
+                (engine.fast and mostly_passed_over(path, engine.table.drugs)):
             self._submit(file, self._unit(path))
             return file
         try:

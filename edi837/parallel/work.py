@@ -132,10 +132,13 @@ def scan_unit(settings: CheckSettings, unit: Unit) -> dict:
     (bytes) and whether it is ``unreadable``.  A file not worth cutting, not cut,
     or changed while read is checked whole here and then (:func:`check_unit`'s
     result), so the driver only hashes and cuts nothing."""
+    from .density import mostly_passed_over
     from .scan import read_and_cut, worth_splitting
 
     whole = replace(unit, scan=0)
-    if is_url(unit.path) or not worth_splitting(unit.path, unit.scan):
+    engine = engine_for(settings)
+    if is_url(unit.path) or not worth_splitting(unit.path, unit.scan) or \
+            (engine.fast and mostly_passed_over(unit.path, engine.table.drugs)):
         return check_unit(settings, whole)
     pieces: list[Piece] = []
     try:

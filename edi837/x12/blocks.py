@@ -61,18 +61,38 @@ def _segment_start(element: str, terminator: str) -> str:
     return f"[A-Z](?:[A-Z0-9](?:[A-Z0-9](?:{e}|{t}|\\Z)|{e}|{t}|\\Z)|\\Z)"
 
 
-def block_forms(delims: Delimiters) -> list[tuple[str, re.Pattern]]:
+def block_forms(delims: Delimiters) -> list[tuple[str, re.Pattern, re.Pattern]]:
     """For each separator a block may have (terminator with CR LF, with LF, alone):
     a search for the first terminator that is not followed by exactly that and a
     segment id (white space, an empty segment, a segment whose id is not an X12
-    id, which the ordinary way reports), or that is followed by an IEA."""
+    id, which the ordinary way reports), or that is followed by an IEA; and a
+    walk (`_walk`) that finds the same place in one match."""
     t = delims.segment
     iea = re.escape("IEA" + delims.element)
     start = _segment_start(delims.element, t)
     forms = [(t + b, re.compile(f"{re.escape(t)}(?:(?={b}({iea}))|(?!{b}{start}))"))
              for b in ("\r\n", "\n") if t not in b]
     forms.append((t, re.compile(f"{re.escape(t)}(?:(?=({iea}))|(?!{start}))")))
-    return forms
+    return [(separator, search, _walk(delims.element, separator))
+            for separator, search in forms]
+
+
+def _walk(element: str, separator: str) -> re.Pattern:
+    """Segments each followed by ``separator``, from the start of a chunk, as far as
+    they go: each an X12 id (not an IEA's), then nothing or the element separator
+    and anything but a terminator.  One match runs over a whole clean chunk (a
+    search tried at every terminator costs several times more); where it stops,
+    the search of `block_forms` would find its first hit (`block_cut`)."""
+    e, t, s = (re.escape(x) for x in (element, separator[0], separator))
+    return re.compile(f"(?:(?!IEA{e})[A-Z][A-Z0-9][A-Z0-9]?+(?:{e}[^{t}]*+)?+{s})*+")
+
+
+@lru_cache(maxsize=64)
+def _tail(element: str, terminator: str) -> re.Pattern:
+    """The start of the last segment of a searched range, with no terminator after it
+    in the range (what ``_segment_start`` matches there)."""
+    e = re.escape(element)
+    return re.compile(f"[A-Z](?:[A-Z0-9](?:[A-Z0-9](?:{e}|\\Z)|{e}|\\Z)|\\Z)")
 
 
 @lru_cache(maxsize=64)
@@ -93,7 +113,8 @@ def block_cut(text: str, exhausted: bool, terminator: str, forms: list, iea: str
     if at < 0:
         return None
     # the form whose separator follows the first terminator, else the last one
-    separator, search = next((form for form in forms if text.startswith(form[0], at)), forms[-1])
+    separator, search, walk = next((form for form in forms if text.startswith(form[0], at)),
+                                   forms[-1])
     last = text.rfind(terminator)
     if exhausted:
         if not text.endswith(separator):
@@ -107,12 +128,14 @@ def block_cut(text: str, exhausted: bool, terminator: str, forms: list, iea: str
             return None
     else:
         stop, end = len(text), last + len(separator)
-    found = search.search(text, 0, stop)
-    if found is None:
-        return separator, end, None
-    if found.group(1) is None:
+    # the first terminator that the search would find: where the walk stops
+    start = walk.match(text, 0, stop).end()
+    if not text.startswith(iea, start, stop):
+        if text.find(terminator, start, stop) < 0 and \
+                _tail(iea[3:], terminator).match(text, start, stop) is not None:
+            return separator, end, None  # clean up to the last segment, cut by ``stop``
         return None  # white space or an empty segment between segments
-    start = found.start() + len(separator)  # the IEA segment
+    # the IEA segment (not the first: block_cut's caller reads that one)
     close = text.find(terminator, start)
     if close >= 0 and text.startswith(separator, close):
         # The ordinary way judges white space over the whole chunk, past the IEA

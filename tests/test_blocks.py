@@ -1,0 +1,78 @@
+"""`block_cut` finds in one match (the walk) what a search tried at every terminator
+finds: the same chunks go over as blocks, cut at the same places."""
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from edi837.x12.blocks import block_cut, block_forms
+from edi837.x12.reader import Delimiters
+
+
+def reference_cut(text, exhausted, terminator, forms, iea):
+    """block_cut as it was: the forms' search run over the chunk."""
+    from edi837.x12.blocks import _first_segment
+
+    if not text or text.startswith(iea) or not _first_segment(iea[3:], terminator).match(text):
+        return None
+    at = text.find(terminator)
+    if at < 0:
+        return None
+    separator, search, _ = next((f for f in forms if text.startswith(f[0], at)), forms[-1])
+    last = text.rfind(terminator)
+    if exhausted:
+        if not text.endswith(separator):
+            return None
+        stop, end = len(text) - len(separator), len(text)
+    elif len(text) - last <= len(separator):
+        stop = last
+        end = text.rfind(terminator, 0, last) + len(separator)
+        if end < len(separator):
+            return None
+    else:
+        stop, end = len(text), last + len(separator)
+    found = search.search(text, 0, stop)
+    if found is None:
+        return separator, end, None
+    if found.group(1) is None:
+        return None
+    start = found.start() + len(separator)
+    close = text.find(terminator, start)
+    if close >= 0 and text.startswith(separator, close):
+        if any(odd.group(1) is None for odd in search.finditer(text, close, stop)):
+            return None
+        end = close + len(separator)
+        return separator, end, text[end:]
+    if exhausted:
+        return None
+    return separator, start, None
+
+
+PIECES = ["CLM*A*1", "NM1*IL", "HL*1**20*1", "IEA*1*000000001", "LX", "A", "AB", "ABC",
+          "ABCD*x", "clm*x", "", " ", "\n", "\r\n", "IEA", "IEA~", "N3*A~B", "SE*3*0001", "X*",
+          "Q1", "GE*1*1", "ISA*00*", "S", "1X*", "IEB*2", "IE", "IEA1*"]
+
+
+@pytest.mark.parametrize("element,terminator", [("*", "~"), ("|", "\n"), ("*", "'")])
+def test_the_walk_cuts_where_the_search_cuts(element, terminator):
+    rng = random.Random(f"{element}{terminator}")
+    forms = block_forms(Delimiters(element, "^", ":", terminator))
+    iea = "IEA" + element
+    separators = [terminator + "\n", terminator + "\r\n", terminator, terminator + "\n\n",
+                  terminator + " "]
+    blocks = 0
+    for _ in range(20000):
+        main = rng.choice(separators[:3])
+        parts = []
+        for _ in range(rng.randint(1, 8)):
+            parts.append(rng.choice(PIECES).replace("*", element).replace("~", terminator))
+            parts.append(main if rng.random() < 0.85 else rng.choice(separators))
+        text = "".join(parts)
+        if rng.random() < 0.3:
+            text = text[:rng.randint(0, len(text))]
+        exhausted = rng.random() < 0.5
+        cut = block_cut(text, exhausted, terminator, forms, iea)
+        assert cut == reference_cut(text, exhausted, terminator, forms, iea), (text, exhausted)
+        blocks += cut is not None
+    assert blocks > 500  # the chunks are not all refused
