@@ -78,3 +78,70 @@ def test_many_spilled_stores_hold_no_open_files(monkeypatch):
     paths = [s._path for s in stores]
     del stores
     assert not any(os.path.exists(p) for p in paths)  # spill files are removed
+
+
+# -- DOC notes folded as they come in (issue 25 item 2) -------------------------------
+def note(claim: int, rule: str, index: int, line=None, severity="info",
+         mark="info") -> Finding:
+    """A DOC note of the claim whose CLM is segment ``claim`` (20 segments long)."""
+    return Finding(rule, severity, f"{rule} note", "f.edi", segment_index=index,
+                   claim_id=f"C{claim}", line_number=line, hcpcs=f"J{index}",
+                   claim_first=claim, claim_last=claim + 19, extra={"checklist": mark})
+
+
+def notes_of(claims: range, claim_note: bool = True) -> list[Finding]:
+    """Each claim: a claim note, an error, line notes on LX 1 and 2 (the rules' order)."""
+    found = []
+    for claim in claims:
+        found += [note(claim, "DOC003", claim) if claim_note else finding(claim),
+                  finding(claim + 5), note(claim, "DOC004", claim + 5, 1),
+                  note(claim, "DOC004", claim + 9, 2)]
+    return found
+
+
+def test_a_claims_notes_are_one_doc000_as_they_come_in_as_fold_makes_it():
+    from edi837.checklist import fold
+
+    found = notes_of(range(20, 2000, 20))
+    expected = sorted(fold(sorted(found, key=Finding.sort_key)), key=Finding.sort_key)
+    kept = FindingStore(found, limit=64)
+    assert kept.spilled and not kept.late
+    assert list(kept) == expected
+    assert len(kept) == len(expected) == 2 * 99
+    assert kept.severities() == {"error": 99, "info": 99}  # counted without a pass
+
+
+def test_a_note_coming_later_joins_its_claims_doc000_as_if_it_came_with_the_notes():
+    """The history stage's DOC001 comes claims after the rules' notes: it is folded
+    with them (FAIL before: a DOC000 of its own, or one of the DOC000 first)."""
+    from edi837.checklist import fold
+
+    found = notes_of(range(20, 1000, 20), claim_note=False)
+    # a first-dose note (a warning, on LX 1 before the others) 10 claims late each
+    late = [note(claim, "DOC001", claim + 4, 1, severity="warning")
+            for claim in range(20, 800, 20)]
+    added = found[:40] + [x for i, n in enumerate(late)
+                          for x in [n] + found[40 + 4 * i:44 + 4 * i]] + found[40 + 4 * 39:]
+    assert len(added) == len(found) + len(late)
+    expected = sorted(fold(sorted(added, key=Finding.sort_key)), key=Finding.sort_key)
+    kept = FindingStore(added, limit=64)
+    assert kept.spilled and not kept.late
+    assert list(kept) == expected
+    docs = [f for f in kept if f.rule == "DOC000"]
+    assert docs[0].hcpcs == "J24" and docs[0].severity == "warning"  # the DOC001's line
+    assert kept.severities() == {"error": 98, "warning": 39, "info": 10}
+
+
+def test_a_note_for_a_claim_already_spilled_marks_the_store_and_settling_merges_it():
+    from edi837.results import FileResult
+
+    found = notes_of(range(20, 2000, 20))
+    kept = FindingStore(found + [note(20, "DOC001", 24, 1, severity="warning")], limit=64)
+    assert kept.late and len(kept) == 2 * 99 + 1  # two DOC000s for the first claim
+    result = FileResult("f.edi", findings=kept)
+    result.settle_status()
+    assert not result.findings.late and len(result.findings) == 2 * 99
+    first = next(f for f in result.findings if f.rule == "DOC000")
+    assert first.claim_first == 20 and first.severity == "warning"
+    assert first.value == "DOC001,DOC003,DOC004"
+    assert result.counts() == {"error": 99, "warning": 1, "info": 98}
