@@ -66,6 +66,8 @@ class Report:
     tool_version: str = __version__
     config_source: str | None = None
     reference_data: dict = field(default_factory=dict)  # DrugTable.reference_data()
+    # the figures counted once (edi837.reports.figures), with what they were counted from
+    _figures: tuple | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def findings(self) -> Iterator[Finding]:

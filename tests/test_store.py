@@ -145,3 +145,50 @@ def test_a_note_for_a_claim_already_spilled_marks_the_store_and_settling_merges_
     assert first.claim_first == 20 and first.severity == "warning"
     assert first.value == "DOC001,DOC003,DOC004"
     assert result.counts() == {"error": 99, "warning": 1, "info": 98}
+
+
+def test_a_json_or_csv_report_and_its_summary_read_the_findings_once(tmp_path, monkeypatch):
+    """The figures are counted while the findings are written, once per report; the
+    summary and the exit status come from counts kept as findings were added."""
+    import io
+
+    from edi837.drugs import load_drug_table
+    from edi837.engine import Engine
+    from edi837.generator import generate
+    from edi837.reports import WRITERS, json_report
+    from edi837.reports.figures import figures
+
+    path = tmp_path / "many.edi"
+    with open(path, "w", newline="") as out:
+        generate(out, "837P", claims=300, seed=5, defect_rate=0.5)
+    monkeypatch.setattr(store, "SPILL_LIMIT", 40)
+    passes = []
+    original = FindingStore.__iter__
+    monkeypatch.setattr(FindingStore, "__iter__", lambda self: passes.append(1) or original(self))
+    texts = {}
+    for fmt in ("json", "csv"):
+        engine = Engine(load_drug_table())
+        report = engine.run([path])
+        engine.close()
+        assert report.files[0].findings.spilled
+        del passes[:]
+        text = io.StringIO()
+        WRITERS[fmt](report, text)
+        numbers = figures(report)
+        assert report.summary() == numbers.summary and report.exit_status() == 1
+        assert len(passes) == 1
+        texts[fmt] = text.getvalue()
+        # written again, with the figures known: the same report, one pass again
+        again = io.StringIO()
+        WRITERS[fmt](report, again)
+        assert again.getvalue() == texts[fmt] and len(passes) == 2
+        report.files[0].findings.append(Finding("EDI009", "warning", "added", str(path)))
+        assert figures(report).summary["warnings"] == numbers.summary["warnings"] + 1
+    # the JSON's findings spooled to a file past the spool's limit: the same report
+    monkeypatch.setattr(json_report._Spool.__init__, "__defaults__", (64,))
+    engine = Engine(load_drug_table())
+    report = engine.run([path])
+    engine.close()
+    spooled = io.StringIO()
+    WRITERS["json"](report, spooled)
+    assert spooled.getvalue().split('"summary"')[1] == texts["json"].split('"summary"')[1]
