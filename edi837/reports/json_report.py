@@ -10,8 +10,9 @@ import json
 import tempfile
 from typing import IO, Iterable, Iterator, TextIO
 
-from ..findings import Finding
+from ..findings import Finding, iso_date
 from ..results import FileResult, Report
+from ..x12.text import display
 from . import writer
 from .figures import FigureCounter, FileFigures, counted, remember
 
@@ -94,12 +95,52 @@ class _Spool:
             self._file = None
 
 
+_string = json.encoder.encode_basestring  # the C function in CPython: "..." escaped
+_FINDING = ('{"rule": %s, "severity": %s, "message": %s, "claim_id": %s, "line_number": %s, '
+            '"hcpcs": %s, "segment": %s, "segment_index": %s, "loop": %s, "value": %s, '
+            '"interchange_control_number": %s, "group_control_number": %s, '
+            '"transaction_control_number": %s, "payer_id": %s, "payer_name": %s, '
+            '"date_of_service": %s, "charge": %s, "claim_charge": %s, "billing_npi": %s, '
+            '"payment_limit": %s, "policy": %s, "fix": %s}')
+
+
+def _value(value) -> str:
+    """A value as the encoder writes it."""
+    if value is None:
+        return "null"
+    if value.__class__ is str:
+        return _string(value)
+    if value.__class__ is int:
+        return int.__repr__(value)
+    return _dumps(value)
+
+
+def _text(value: str | None) -> str:
+    """EDI text as the characters meant (Finding.as_dict's display), encoded."""
+    if value is None:
+        return "null"
+    return _string(value if value.isascii() else display(value))
+
+
+def finding_json(f: Finding) -> str:
+    """``_dumps(f.as_dict())`` written directly: the same text at half the cost (this
+    runs for every finding)."""
+    text, value = _text, _value
+    return _FINDING % (
+        value(f.rule), value(f.severity), _string(display(f.message)), text(f.claim_id),
+        value(f.line_number), text(f.hcpcs), value(f.segment), value(f.segment_index),
+        value(f.loop), text(f.value), text(f.interchange), text(f.group),
+        text(f.transaction), text(f.payer_id), text(f.payer_name),
+        value(iso_date(f.service_date)), text(f.charge), text(f.claim_charge),
+        text(f.billing_npi), value(f.payment_limit), value(f.policy),
+        _dumps(f.fix.as_dict()) if f.fix else "null")
+
+
 def _findings(findings: Iterable[Finding]) -> Iterator[str]:
     """A file's findings as the text of its "findings" list (before its closing)."""
-    dumps = _dumps
     first = True
     for finding in findings:
-        yield ("\n      " if first else ",\n      ") + dumps(finding.as_dict())
+        yield ("\n      " if first else ",\n      ") + finding_json(finding)
         first = False
 
 
