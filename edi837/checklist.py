@@ -28,6 +28,7 @@ ITEMS = ("DOC001", "DOC002", "DOC003", "DOC004")
 MARK = "checklist"  # finding.extra key: marked for the checklist / the DOC000's items
 _ITEMS = frozenset(ITEMS)
 _RANK = {INFO: 0, WARNING: 1, ERROR: 2}
+_SEVERITY = {rank: severity for severity, rank in _RANK.items()}
 
 
 def checklist_codes(config, profile=None) -> dict[str, str]:
@@ -81,27 +82,44 @@ def items_of(finding: Finding) -> list[tuple]:
 
 def checklist(notes: list[Finding]) -> Finding:
     """One DOC000 for a claim's notes (notes and earlier DOC000s alike)."""
-    items: list[tuple] = []
+    items: list = []
     for note in notes:
-        for item in items_of(note):
-            if item not in items:
-                items.append(item)
-    items.sort(key=lambda item: (item[0], item[1] or 0))
-    first = min(notes, key=lambda note: (note.segment_index or 0))
+        if note.rule == CHECKLIST:
+            items.extend(note.extra[MARK])
+        else:
+            items.append((note.rule, note.line_number, note.message, note.severity))
+    if len(items) > 1:
+        try:
+            items = list(dict.fromkeys(items))  # each item once, where it first came
+        except TypeError:  # an item that is a list (not hashable)
+            items = [item for n, item in enumerate(items) if item not in items[:n]]
+        items.sort(key=_item_order)
+    first = notes[0] if len(notes) == 1 else min(notes, key=_note_order)
     # the most severe of the notes and of what the configuration says of DOC000
     # (a note's mark is that severity; a DOC000 folded before, its own)
-    said = [note.severity if note.rule == CHECKLIST else note.extra[MARK] for note in notes]
-    severity = max([item[3] for item in items] + [s for s in said if s in _RANK],
-                   key=_RANK.__getitem__, default=INFO)
+    rank = max([_RANK[item[3]] for item in items], default=-1)
+    for note in notes:
+        said = note.severity if note.rule == CHECKLIST else note.extra[MARK]
+        if said in _RANK and _RANK[said] > rank:
+            rank = _RANK[said]
+    severity = _SEVERITY[rank] if rank >= 0 else INFO
+    claim = first.claim_first is not None
     return Finding(
         CHECKLIST, severity, "documentation checklist: " + _text(items), first.path,
-        first.claim_first if first.claim_first is not None else first.segment_index,
-        "CLM" if first.claim_first is not None else first.segment,
-        "2300" if first.claim_first is not None else first.loop,
+        first.claim_first if claim else first.segment_index,
+        "CLM" if claim else first.segment, "2300" if claim else first.loop,
         first.claim_id, None, first.hcpcs, ",".join(dict.fromkeys(i[0] for i in items)),
         first.interchange, first.group, first.transaction, first.payer_id, None,
         first.payer_name, first.service_date, first.billing_npi, first.claim_charge, None,
         None, {MARK: items}, first.claim_first, first.claim_last, first.policy)
+
+
+def _item_order(item) -> tuple:
+    return (item[0], item[1] or 0)
+
+
+def _note_order(note: Finding) -> int:
+    return note.segment_index or 0
 
 
 def _text(items: list[tuple]) -> str:

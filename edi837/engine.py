@@ -243,8 +243,13 @@ class Engine:
             stage.begin_file(_sha256(path) if stage.hash_first else None)
             try:
                 for claim in reader.claims():
-                    lines, errors = self.check_claim(claim, findings,
+                    # the claim's findings as a list: the shapes count what each rule
+                    # added, and the store folds a claim's DOC notes as they come in
+                    found: list[Finding] = []
+                    lines, errors = self.check_claim(claim, found,
                                                      first_doses_in_history=persistent)
+                    if found:
+                        findings.extend(found)
                     for finding in reader.findings[read_so_far:]:
                         if finding.claim_id is not None and finding.claim_first is None:
                             finding.claim_first = claim.first_index

@@ -32,20 +32,27 @@ class FileResult:
     submitters: dict = field(default_factory=dict)
 
     def counts(self) -> Counter:
-        return Counter(f.severity for f in self.findings)
+        """The findings by severity (a store counts them as they are added)."""
+        findings = self.findings
+        if isinstance(findings, FindingStore):
+            return Counter({s: n for s, n in findings.severities().items() if n})
+        return Counter(f.severity for f in findings)
 
     def settle_status(self) -> None:
         """ok or findings, once the findings are all in: notes (info) alone leave a
         file OK; an unreadable file stays unreadable.  Each claim's DOC notes
-        become its one DOC000 checklist here (edi837.checklist)."""
+        become its one DOC000 checklist (edi837.checklist): a store folds them as
+        they come, and is rewritten only when a claim's notes came apart (late)."""
         findings = self.findings
-        if any(map(marked, findings)):
-            self.findings = FindingStore(fold(findings))
-            if isinstance(findings, FindingStore):
-                findings.close()
+        if not isinstance(findings, FindingStore):
+            if any(map(marked, findings)):
+                self.findings = FindingStore(fold(findings))
+        elif findings.late:
+            self.findings = FindingStore(findings)
+            findings.close()
         if self.status != "unreadable":
-            self.status = "findings" if any(f.severity != INFO for f in self.findings) \
-                else "ok"
+            counts = self.counts()
+            self.status = "findings" if sum(counts.values()) > counts[INFO] else "ok"
 
 
 @dataclass(slots=True)
@@ -59,14 +66,23 @@ class Report:
     tool_version: str = __version__
     config_source: str | None = None
     reference_data: dict = field(default_factory=dict)  # DrugTable.reference_data()
+    # the figures counted once (edi837.reports.figures), with what they were counted from
+    _figures: tuple | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def findings(self) -> Iterator[Finding]:
         for result in self.files:
             yield from result.findings
 
+    def severities(self) -> Counter:
+        """The run's findings by severity (counted as they were added)."""
+        total: Counter = Counter()
+        for result in self.files:
+            total.update(result.counts())
+        return total
+
     def summary(self) -> dict:
-        severities = Counter(f.severity for f in self.findings)
+        severities = self.severities()
         return {
             "files": len(self.files),
             "claims": sum(r.claims for r in self.files),
@@ -80,4 +96,4 @@ class Report:
         """0 no error finding, 1 an error finding, 2 a file could not be read."""
         if any(r.status == "unreadable" for r in self.files):
             return 2
-        return 1 if any(f.severity == ERROR for f in self.findings) else 0
+        return 1 if any(r.counts()[ERROR] for r in self.files) else 0

@@ -15,6 +15,7 @@ from ..results import Report
 from ..safetext import CsvRows
 from . import writer
 from .common import fix_hint, iso_time, ndc_of, reference_note
+from .figures import FigureCounter, counted, remember
 
 # Amounts stay as written (plain numbers); the date of service is YYYY-MM-DD.
 COLUMNS = (
@@ -32,8 +33,10 @@ def write_csv(report: Report, out: TextIO, options=None) -> None:
     rows = CsvRows(out, COLUMNS)
     started = iso_time(report.started)
     reference = reference_note(report)
+    # the figures (the summary line after the report) are counted in the same pass
+    counter = FigureCounter() if counted(report) is None else None
     for result in report.files:
-        for f in result.findings:
+        for f in result.findings if counter is None else counter.counted(result):
             rows.write((  # CsvRows makes every text cell safe
                 f.path, f.interchange, f.group, f.transaction, f.claim_id, f.payer_id,
                 f.payer_name, f.billing_npi, iso_date(f.service_date), f.claim_charge,
@@ -41,3 +44,5 @@ def write_csv(report: Report, out: TextIO, options=None) -> None:
                 f.rule, f.severity, f.message, f.value, f.segment, f.segment_index, f.loop,
                 fix_hint(f), result.sha256, report.tool_version, report.drug_table_version,
                 started, f.payment_limit, reference, f.policy))
+    if counter is not None:
+        remember(report, counter.figures())

@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Iterable
+from typing import Iterable, Iterator
 
 from ..findings import ERROR, INFO, SEVERITIES, WARNING, Finding
 from ..model import parse_decimal
@@ -302,11 +302,19 @@ class FigureCounter:
 
     def add_file(self, result) -> FileFigures:
         """Count one :class:`~edi837.engine.FileResult` (its findings are read once)."""
+        for _ in self.counted(result):
+            pass
+        return self._files[-1]
+
+    def counted(self, result) -> Iterator[Finding]:
+        """The findings of ``result``, each counted as it is yielded: a report that
+        writes them counts its figures in the same pass (complete at the end)."""
         figures = FileFigures(result.path, result.status)
         self._files.append(figures)
         self._summary.update(files=1, claims=result.claims, drug_lines=result.drug_lines)
         key, last, claim = None, -1, None  # the claim being read: CLM index, last segment
         for finding in result.findings:
+            yield finding
             figures.counts[finding.severity] += 1
             rule = self._rules.get(finding.rule)
             if rule is None:
@@ -334,7 +342,6 @@ class FigureCounter:
         if worst(s for s, n in figures.counts.items() if n) in (None, INFO) and \
                 result.status != "unreadable":
             self._files_ok += 1
-        return figures
 
     def _payer(self, claim: _Claim) -> PayerFigures:
         payer_id = claim.payer_id or NO_PAYER
@@ -402,8 +409,41 @@ class FigureCounter:
 
 
 def figures(report) -> Figures:
-    """The figures of a :class:`~edi837.engine.Report` (one pass over its findings)."""
-    counter = FigureCounter()
+    """The figures of a :class:`~edi837.engine.Report`: one pass over its findings,
+    once per report (every format, the summary line and the API ask for them)."""
+    numbers = counted(report)
+    if numbers is None:
+        counter = FigureCounter()
+        for result in report.files:
+            counter.add_file(result)
+        numbers = counter.figures()
+        remember(report, numbers)
+    return numbers
+
+
+def _key(report) -> tuple | None:
+    """What a report's figures depend on; None when a change could go unseen
+    (findings in a plain list rather than a store, which has a version)."""
+    key = []
     for result in report.files:
-        counter.add_file(result)
-    return counter.figures()
+        found = result.findings
+        version = getattr(found, "version", None)
+        if version is None:
+            return None
+        key.append((id(result), result.path, result.status, result.claims,
+                    result.drug_lines, id(found), version))
+    return tuple(key)
+
+
+def counted(report) -> Figures | None:
+    """The report's figures when they were counted and nothing changed since."""
+    held = getattr(report, "_figures", None)
+    if held is None or held[0] is None or held[0] != _key(report):
+        return None
+    return held[1]
+
+
+def remember(report, numbers: Figures) -> None:
+    """Keep ``numbers`` as the report's figures (counted by a pass that is over)."""
+    if hasattr(report, "_figures"):
+        report._figures = (_key(report), numbers)
