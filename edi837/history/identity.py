@@ -42,16 +42,24 @@ _MEDICARE_DOMAIN = "MEDICARE-FFS" + _SEPARATOR * 2  # no payer id holds a unit s
 # SBR09 claim filing indicators of Medicare fee-for-service: MA Part A, MB Part B
 # (billing-rules.md §9.1; 16 is Medicare Advantage, a plan with its own members)
 MEDICARE_FFS = "medicare-ffs"  # edi837.policy's payer class
+_CACHED = 4096  # answers (and patient keys) kept: a file has few payers, many claims
+_ffs: dict[tuple[str, str], bool] = {}
 
 
 def is_medicare_ffs(filing_indicator: str, payer_id: str = "") -> bool:
     """Whether a claim is Medicare fee-for-service (Part A or B): the payer class of the
     shipped policies (edi837.policy: SBR09 MA/MB, refined by the shipped payer-id list).
     A user's profile does not change it: the patient key must not change with a
-    configuration."""
-    from ..policy import payer_class
+    configuration (and the answer, asked once a claim, is kept per pair)."""
+    found = _ffs.get((filing_indicator, payer_id))
+    if found is None:
+        from ..policy import payer_class
 
-    return payer_class(filing_indicator, payer_id) == MEDICARE_FFS
+        if len(_ffs) >= _CACHED:
+            _ffs.clear()
+        found = _ffs[filing_indicator, payer_id] = \
+            payer_class(filing_indicator, payer_id) == MEDICARE_FFS
+    return found
 
 
 class HistoryKeyError(Exception):
@@ -121,12 +129,15 @@ def fingerprint(key: bytes) -> str:
 
 
 class PatientKeys:
-    """Keyed hashes of patients (16 bytes each)."""
+    """Keyed hashes of patients (16 bytes each).  A claim's key is kept by its fields
+    for the next claims of the same patient (a dense file bills a member often);
+    the number kept is bounded, so memory stays flat."""
 
-    __slots__ = ("_key",)
+    __slots__ = ("_key", "_known")
 
     def __init__(self, key: bytes) -> None:
         self._key = key
+        self._known: dict[tuple, bytes] = {}
 
     @property
     def key(self) -> bytes:
@@ -149,8 +160,19 @@ class PatientKeys:
         subscriber = claim.subscriber
         member_id = subscriber.member_id if subscriber else claim.subscriber_id
         person = claim.patient_person
-        if member_id.strip() and is_medicare_ffs(claim.filing_indicator, claim.payer_id) and \
-                person is subscriber:
+        fields = (claim.payer_id, member_id, person.birth_date if person else "",
+                  person.first_name if person else "", claim.filing_indicator,
+                  person is subscriber)
+        known = self._known
+        found = known.get(fields)
+        if found is None:
+            if len(known) >= _CACHED:
+                known.clear()
+            found = known[fields] = self._of(*fields)
+        return found
+
+    def _of(self, payer_id: str, member_id: str, birth_date: str, first_name: str,
+            filing_indicator: str, subscriber: bool) -> bytes:
+        if member_id.strip() and subscriber and is_medicare_ffs(filing_indicator, payer_id):
             return self.medicare(member_id)  # the beneficiary (not a 2010CA dependant)
-        return self(claim.payer_id, member_id,
-                    person.birth_date if person else "", person.first_name if person else "")
+        return self(payer_id, member_id, birth_date, first_name)

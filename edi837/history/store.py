@@ -335,11 +335,8 @@ class HistoryStore:
         if marks:
             self.db.executemany("UPDATE history_lines SET removed_by = ? WHERE id = ?",
                                 marks)
-        add = self.patients.add
-        for row in added:
-            add(row.patient)
-        for value in values:
-            add(value[0])
+        self.patients.add_all([row.patient for row in added])
+        self.patients.add_all([value[0] for value in values])
         self.db.executemany(INSERT, [(
             row.patient, row.date, row.hcpcs, "" if row.units is None else str(row.units),
             " ".join(row.modifiers), row.ndc, row.npi, row.payer, row.responsibility,
