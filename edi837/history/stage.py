@@ -180,7 +180,7 @@ class HistoryStage:
                     continue
             if isinstance(record, PendingClaim):
                 record = record.record()
-            steps = plan
+            steps, alone = plan, False
             if record.patient not in rows and self._alone_and_clean(record):
                 steps = lasting if lasting and any(line.in_table for line in record.lines) \
                     else None
@@ -195,6 +195,7 @@ class HistoryStage:
                     continue
                 # a lasting history's first doses (HIS003, DOC001's part), when a line's
                 # drug is in the table: only those rules can say anything of this claim
+                alone = record.patient not in again
             patient_rows = rows.setdefault(record.patient, [])
             ctx = HistoryContext(self, record, patient_rows, profile)
             for code, check, severity in steps:
@@ -213,7 +214,9 @@ class HistoryStage:
                 row.removed = True
                 if row.id is not None:
                     removed.append(row.id)
-            if record.frequency != VOID:
+            if alone:  # (no line flagged, none taken out: nothing else needs its rows)
+                values.extend(_values(record))
+            elif record.frequency != VOID:
                 new = _new_rows(record, ctx.duplicates)
                 patient_rows.extend(new)
                 added.extend(new)
@@ -362,13 +365,16 @@ class HistoryContext:
         self.table = stage.table
         self.persistent = stage.persistent
         self.rows = rows
-        self.live = live = [row for row in rows if not row.removed]
-        self.original = [row for row in live if _same_claim(row, record)] \
-            if record.frequency in (REPLACEMENT, VOID) else []
-        # what this claim is judged against: a replacement is not judged against
-        # the claim it replaces
-        self.visible = [row for row in live if row not in self.original] \
-            if record.frequency == REPLACEMENT else live
+        if not rows:  # (a patient the history has no line of: most claims)
+            self.live = self.original = self.visible = []
+        else:
+            self.live = live = [row for row in rows if not row.removed]
+            self.original = [row for row in live if _same_claim(row, record)] \
+                if record.frequency in (REPLACEMENT, VOID) else []
+            # what this claim is judged against: a replacement is not judged against
+            # the claim it replaces
+            self.visible = [row for row in live if row not in self.original] \
+                if record.frequency == REPLACEMENT else live
         self.duplicates: set[int] = set()  # record.lines positions flagged HIS001
         self.first_seen: set[str] = set()  # HCPCS whose first dose this claim is (HIS003)
         self.findings: list[Finding] = []
