@@ -111,8 +111,23 @@ def test_each_duplicate_names_the_file_it_repeats(tmp_path):
     store.close()
 
 
-def test_patient_keys_kept_are_the_keys_made_afresh(tmp_path, monkeypatch):
-    monkeypatch.setattr(identity, "_CACHED", 3)
+def test_medicare_answers_kept_are_the_answers_made_afresh(tmp_path, monkeypatch):
+    """is_medicare_ffs() is asked once a claim for its patient key: its answers are
+    kept per (SBR09, payer id), at most _CACHED of them."""
+    from edi837.policy import payer_class
+
+    monkeypatch.setattr(identity, "_CACHED", 2)
+    monkeypatch.setattr(identity, "_ffs", {})
+    asked = [("MB", "PAYER01"), ("CI", "PAYER01"), ("MA", ""), ("16", "X"), ("MB", "PAYER01"),
+             ("CI", "PAYER01"), ("", "")]
+    for filing, payer in asked * 2:
+        assert identity.is_medicare_ffs(filing, payer) == \
+            (payer_class(filing, payer) == identity.MEDICARE_FFS)
+        assert len(identity._ffs) <= 2
+    assert [identity.is_medicare_ffs(f, p) for f, p in asked[:4]] == [True, False, True, False]
+
+
+def test_patient_keys(tmp_path):
     path = night(tmp_path, "a.edi",
                  subscriber(2, member="M1"), claim("A1", "20260115"),
                  subscriber(3, member="M2", payer="PAYER02"), claim("B1", "20260115"),
@@ -122,13 +137,9 @@ def test_patient_keys_kept_are_the_keys_made_afresh(tmp_path, monkeypatch):
                  subscriber(7, member="M3", dependants=(("TIM", "20100101"),)),
                  dependant(8, 7, "TIM", "20100101"), claim("T2", "20260115"),
                  subscriber(9, member="M1"), claim("A3", "20260117"))
-    key = secrets.token_bytes(32)
-    kept = PatientKeys(key)
-    claims = list(ClaimReader(path).claims())
-    keys = [kept.of_claim(c) for c in claims]
-    assert keys == [PatientKeys(key).of_claim(c) for c in claims]
-    assert len(kept._known) <= 3  # bounded
-    assert keys[0] == keys[2] == keys[5] != keys[1]  # M1 three times, M2 apart
-    assert len({keys[3], keys[4]}) == 2  # twins' siblings under one member: two patients
+    keys = PatientKeys(secrets.token_bytes(32))
+    found = [keys.of_claim(c) for c in ClaimReader(path).claims()]
+    assert found[0] == found[2] == found[5] != found[1]  # M1 three times, M2 apart
+    assert len({found[3], found[4]}) == 2  # two dependants under one member: two patients
     # Medicare FFS (SBR09 MB in these fragments): the MBI alone, whatever the payer id
-    assert keys[0] == kept.medicare("M1")
+    assert found[0] == keys.medicare("M1")

@@ -42,7 +42,7 @@ _MEDICARE_DOMAIN = "MEDICARE-FFS" + _SEPARATOR * 2  # no payer id holds a unit s
 # SBR09 claim filing indicators of Medicare fee-for-service: MA Part A, MB Part B
 # (billing-rules.md §9.1; 16 is Medicare Advantage, a plan with its own members)
 MEDICARE_FFS = "medicare-ffs"  # edi837.policy's payer class
-_CACHED = 4096  # answers (and patient keys) kept: a file has few payers, many claims
+_CACHED = 4096  # answers kept: a file has few payers, many claims
 _ffs: dict[tuple[str, str], bool] = {}
 
 
@@ -129,15 +129,12 @@ def fingerprint(key: bytes) -> str:
 
 
 class PatientKeys:
-    """Keyed hashes of patients (16 bytes each).  A claim's key is kept by its fields
-    for the next claims of the same patient (a dense file bills a member often);
-    the number kept is bounded, so memory stays flat."""
+    """Keyed hashes of patients (16 bytes each)."""
 
-    __slots__ = ("_key", "_known")
+    __slots__ = ("_key",)
 
     def __init__(self, key: bytes) -> None:
         self._key = key
-        self._known: dict[tuple, bytes] = {}
 
     @property
     def key(self) -> bytes:
@@ -160,19 +157,10 @@ class PatientKeys:
         subscriber = claim.subscriber
         member_id = subscriber.member_id if subscriber else claim.subscriber_id
         person = claim.patient_person
-        fields = (claim.payer_id, member_id, person.birth_date if person else "",
-                  person.first_name if person else "", claim.filing_indicator,
-                  person is subscriber)
-        known = self._known
-        found = known.get(fields)
-        if found is None:
-            if len(known) >= _CACHED:
-                known.clear()
-            found = known[fields] = self._of(*fields)
-        return found
-
-    def _of(self, payer_id: str, member_id: str, birth_date: str, first_name: str,
-            filing_indicator: str, subscriber: bool) -> bytes:
-        if member_id.strip() and subscriber and is_medicare_ffs(filing_indicator, payer_id):
+        # (a key is not kept for the patient's next claim: a night bills a member once
+        # or twice, and keeping them cost more than it saved on the dense file)
+        if member_id.strip() and is_medicare_ffs(claim.filing_indicator, claim.payer_id) and \
+                person is subscriber:
             return self.medicare(member_id)  # the beneficiary (not a 2010CA dependant)
-        return self(payer_id, member_id, birth_date, first_name)
+        return self(claim.payer_id, member_id,
+                    person.birth_date if person else "", person.first_name if person else "")
