@@ -255,6 +255,23 @@ def breakdown(paths: list[Path]) -> dict:
             "workers_cpu": spent["workers"]}
 
 
+def breakdown_only(paths: list[Path], repeat: int) -> dict:
+    """The one process's CPU (best of ``repeat``) and the driver's parts, best of
+    ``repeat`` each, without a cluster: what to look at while working on the driver."""
+    with tempfile.TemporaryDirectory() as work:
+        cpu = min(once(run.EDI837 + ["check", *map(str, paths), "--format", "json", "-o",
+                                     str(Path(work, "one.json"))], work)[1]
+                  for _ in range(repeat))
+    parts: dict = {}
+    for _ in range(repeat):
+        for key, value in breakdown(paths).items():
+            parts[key] = min(parts.get(key, value), value)
+    return {"files": [{"name": p.name, "mb": round(p.stat().st_size / run.MIB, 1)}
+                      for p in paths],
+            "rows": [{"name": "one process", "workers": 0, "wall": 0.0, "cpu": cpu}],
+            "breakdown": parts, "machine": run.machine(), "code": run.code_version()}
+
+
 def markdown(report: dict) -> str:
     total = sum(f["mb"] for f in report["files"])
     lines = [f"# check --dask on scheduler and worker processes ({report['code']})", "",
@@ -296,8 +313,14 @@ def main() -> None:
     parser.add_argument("--sizes", default="24,4,10,2,16,6,3,8",
                         help="file sizes in MB, comma-separated (the nightly mix)")
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--breakdown-only", action="store_true",
+                        help="only the one process and the driver's parts, replayed in this "
+                        "process (no cluster started; results are printed, not written)")
     args = parser.parse_args()
     paths = nightly([int(s) for s in args.sizes.split(",")])
+    if args.breakdown_only:
+        print(markdown(breakdown_only(paths, args.repeat)))
+        return
     report = measure(paths, [int(n) for n in args.workers.split(",")], args.repeat)
     report["breakdown"] = breakdown(paths)
     run.RESULTS.mkdir(exist_ok=True)

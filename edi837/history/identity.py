@@ -42,16 +42,24 @@ _MEDICARE_DOMAIN = "MEDICARE-FFS" + _SEPARATOR * 2  # no payer id holds a unit s
 # SBR09 claim filing indicators of Medicare fee-for-service: MA Part A, MB Part B
 # (billing-rules.md §9.1; 16 is Medicare Advantage, a plan with its own members)
 MEDICARE_FFS = "medicare-ffs"  # edi837.policy's payer class
+_CACHED = 4096  # answers kept: a file has few payers, many claims
+_ffs: dict[tuple[str, str], bool] = {}
 
 
 def is_medicare_ffs(filing_indicator: str, payer_id: str = "") -> bool:
     """Whether a claim is Medicare fee-for-service (Part A or B): the payer class of the
     shipped policies (edi837.policy: SBR09 MA/MB, refined by the shipped payer-id list).
     A user's profile does not change it: the patient key must not change with a
-    configuration."""
-    from ..policy import payer_class
+    configuration (and the answer, asked once a claim, is kept per pair)."""
+    found = _ffs.get((filing_indicator, payer_id))
+    if found is None:
+        from ..policy import payer_class
 
-    return payer_class(filing_indicator, payer_id) == MEDICARE_FFS
+        if len(_ffs) >= _CACHED:
+            _ffs.clear()
+        found = _ffs[filing_indicator, payer_id] = \
+            payer_class(filing_indicator, payer_id) == MEDICARE_FFS
+    return found
 
 
 class HistoryKeyError(Exception):
@@ -149,6 +157,8 @@ class PatientKeys:
         subscriber = claim.subscriber
         member_id = subscriber.member_id if subscriber else claim.subscriber_id
         person = claim.patient_person
+        # (a key is not kept for the patient's next claim: a night bills a member once
+        # or twice, and keeping them cost more than it saved on the dense file)
         if member_id.strip() and is_medicare_ffs(claim.filing_indicator, claim.payer_id) and \
                 person is subscriber:
             return self.medicare(member_id)  # the beneficiary (not a 2010CA dependant)

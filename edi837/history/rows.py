@@ -45,7 +45,7 @@ INSERT = ("INSERT INTO history_lines (patient, service_date, hcpcs, units, modif
           "billing_npi, payer_id, responsibility, claim_id, frequency, original_reference, "
           "duplicate, file) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 COLUMNS = ("id, patient, service_date, hcpcs, units, modifiers, ndc, billing_npi, payer_id, "
-            "responsibility, claim_id, frequency, duplicate")
+            "responsibility, claim_id, frequency, duplicate, file")
 
 
 @dataclass(slots=True, eq=False)
@@ -75,7 +75,7 @@ class Row:
 
 def row_from(values) -> Row:
     (id_, patient, date, hcpcs, units, modifiers, ndc, npi, payer, responsibility, claim_id,
-     frequency, duplicate) = values
+     frequency, duplicate, _) = values  # (the file: edi837.history.store's origin())
     amount = units_of(units)
     return Row(id_, patient, date, hcpcs, amount, tuple(modifiers.split()), ndc, npi, payer,
                responsibility, claim_id, frequency, bool(duplicate))

@@ -51,6 +51,9 @@ class HistoryStage:
         # first doses (HIS003, DOC001's part): only a history that outlasts the run knows
         self._lasting = frozenset(r.code for r in rules if r.lasting)
         self._plans: dict[int, list] = {}
+        # (payer id, SBR09) -> (profile, plan, its first-dose part): asked once a claim
+        self._payers: dict[tuple[str, str], tuple] = {}
+        self._policy_names: dict[tuple[str, str, str], str] = {}
         self._policies: PolicyResolver | None = None  # made on the first finding
         self._checklists: dict[int, dict] = {}
         self._plan_codes: dict[int, frozenset] = {}
@@ -119,12 +122,29 @@ class HistoryStage:
     def policy_name(self, record) -> str:
         """The payer policy a claim's findings name (edi837.policy), from its record: the
         same in this process and in a driver judging records checked elsewhere."""
-        if self._policies is None:
-            from ..policy import PolicyResolver
+        key = (record.filing_indicator, record.payer_id, record.kind)
+        name = self._policy_names.get(key)
+        if name is None:
+            if self._policies is None:
+                from ..policy import PolicyResolver
 
-            self._policies = PolicyResolver(self.config, self.table)
-        return self._policies.resolve(record.filing_indicator, record.payer_id,
-                                      record.kind).name
+                self._policies = PolicyResolver(self.config, self.table)
+            if len(self._policy_names) >= 4096:
+                self._policy_names.clear()
+            name = self._policy_names[key] = self._policies.resolve(*key).name
+        return name
+
+    def _payer(self, payer_id: str, filing_indicator: str) -> tuple:
+        """(profile, plan, the plan's first-dose rules) of a payer id and SBR09."""
+        found = self._payers.get((payer_id, filing_indicator))
+        if found is None:
+            profile = self.config.profile_for(payer_id, filing_indicator)
+            plan = self._plan(profile)
+            if len(self._payers) >= 4096:
+                self._payers.clear()
+            found = self._payers[payer_id, filing_indicator] = (
+                profile, plan, [step for step in plan if step[0] in self._lasting])
+        return found
 
     def _plan(self, profile) -> list:
         plan = self._plans.get(id(profile))
@@ -147,9 +167,9 @@ class HistoryStage:
         values: list[tuple] = []  # new lines of claims nobody else in the window needs
         removed: list[int] = []
         findings: list[Finding] = []
+        payer = self._payer
         for record in window:
-            profile = self.config.profile_for(record.payer_id, record.filing_indicator)
-            plan = self._plan(profile)
+            profile, plan, lasting = payer(record.payer_id, record.filing_indicator)
             if record.patient not in rows and record.patient not in again:
                 quick = record.quick_values(self, plan)
                 if quick is not None:
@@ -160,18 +180,25 @@ class HistoryStage:
                     continue
             if isinstance(record, PendingClaim):
                 record = record.record()
-            if record.patient not in rows and self._alone_and_clean(record, plan):
-                if record.held:
+            steps, alone = plan, False
+            if record.patient not in rows and self._alone_and_clean(record):
+                steps = lasting if lasting and any(line.in_table for line in record.lines) \
+                    else None
+                if not steps:
+                    if record.held:
+                        continue
+                    if record.patient in again:
+                        rows[record.patient] = new = _new_rows(record, ())
+                        added.extend(new)
+                    else:
+                        values.extend(_values(record))
                     continue
-                if record.patient in again:
-                    rows[record.patient] = new = _new_rows(record, ())
-                    added.extend(new)
-                else:
-                    values.extend(_values(record))
-                continue
+                # a lasting history's first doses (HIS003, DOC001's part), when a line's
+                # drug is in the table: only those rules can say anything of this claim
+                alone = record.patient not in again
             patient_rows = rows.setdefault(record.patient, [])
             ctx = HistoryContext(self, record, patient_rows, profile)
-            for code, check, severity in plan:
+            for code, check, severity in steps:
                 if record.frequency == VOID and code != "HIS004":
                     continue  # a void bills nothing: only whether it found its original
                 ctx.rule, ctx.severity = code, severity
@@ -187,21 +214,20 @@ class HistoryStage:
                 row.removed = True
                 if row.id is not None:
                     removed.append(row.id)
-            if record.frequency != VOID:
+            if alone:  # (no line flagged, none taken out: nothing else needs its rows)
+                values.extend(_values(record))
+            elif record.frequency != VOID:
                 new = _new_rows(record, ctx.duplicates)
                 patient_rows.extend(new)
                 added.extend(new)
         self.store.write([row for row in added if not row.removed], removed, values)
         return findings
 
-    def _alone_and_clean(self, record: ClaimRecord, plan: list) -> bool:
-        """Whether no history rule can say anything of a claim whose patient the
-        history has no line of: most claims of a night (the rules' answer for them,
-        found without building their context)."""
+    def _alone_and_clean(self, record: ClaimRecord) -> bool:
+        """Whether no history rule but the first-dose ones (HIS003, DOC001's part) can
+        say anything of a claim whose patient the history has no line of: most claims
+        of a night (the rules' answer for them, found without building their context)."""
         if record.frequency in (REPLACEMENT, VOID):
-            return False
-        codes = self._codes_of(plan)
-        if "HIS003" in codes and any(line.in_table for line in record.lines):
             return False
         lines = record.lines
         if len(lines) == 1:  # the usual drug claim: one drug line
@@ -339,13 +365,16 @@ class HistoryContext:
         self.table = stage.table
         self.persistent = stage.persistent
         self.rows = rows
-        self.live = live = [row for row in rows if not row.removed]
-        self.original = [row for row in live if _same_claim(row, record)] \
-            if record.frequency in (REPLACEMENT, VOID) else []
-        # what this claim is judged against: a replacement is not judged against
-        # the claim it replaces
-        self.visible = [row for row in live if row not in self.original] \
-            if record.frequency == REPLACEMENT else live
+        if not rows:  # (a patient the history has no line of: most claims)
+            self.live = self.original = self.visible = []
+        else:
+            self.live = live = [row for row in rows if not row.removed]
+            self.original = [row for row in live if _same_claim(row, record)] \
+                if record.frequency in (REPLACEMENT, VOID) else []
+            # what this claim is judged against: a replacement is not judged against
+            # the claim it replaces
+            self.visible = [row for row in live if row not in self.original] \
+                if record.frequency == REPLACEMENT else live
         self.duplicates: set[int] = set()  # record.lines positions flagged HIS001
         self.first_seen: set[str] = set()  # HCPCS whose first dose this claim is (HIS003)
         self.findings: list[Finding] = []

@@ -80,6 +80,8 @@ class HistoryStore:
         self.waiting = _warn  # told when another process holds the store
         self._owns = owns_connection
         self._file: int | None = None
+        self._row_files: dict[int, int] = {}  # the file of each row rows_for last gave
+        self._origins: dict[int, dict | None] = {}  # origin() of a file, while one is judged
         self._savepoint = False
         self._run = False  # a run holds the store's transaction (begin_run)
         self._data_version = None
@@ -194,7 +196,12 @@ class HistoryStore:
         # a private temporary database: kept in memory up to its page cache, then on
         # disk; a small cache keeps a large run's memory flat
         db.execute("PRAGMA cache_size = -512")
-        return cls(db, secrets.token_bytes(32), persistent=False, where="this run")
+        store = cls(db, secrets.token_bytes(32), persistent=False, where="this run")
+        # written once a drug line, read for the few patients seen again: an index of
+        # the patient alone is cheaper to keep (the rows of a patient are few)
+        db.execute("DROP INDEX history_by_patient")
+        db.execute("CREATE INDEX history_of_patient ON history_lines(patient)")
+        return store
 
     def close(self) -> None:
         if self._owns:
@@ -253,12 +260,26 @@ class HistoryStore:
         of the file being judged now (written or not yet)."""
         if row_id is None:
             return None
-        found = self._query("SELECT f.id, f.sha256, f.run_id, f.added FROM history_lines l "
-                            "JOIN history_files f ON f.id = l.file WHERE l.id = ?",
-                            (row_id,)).fetchone()
-        if found is None or found[0] == self._file or found[1] == PENDING:
+        file = self._row_files.get(row_id)  # (a row rows_for gave: most)
+        if file is None:
+            found = self._query("SELECT file FROM history_lines WHERE id = ?",
+                                (row_id,)).fetchone()
+            if found is None:
+                return None
+            file = found[0]
+        if file == self._file:
             return None  # the file being judged (its lines of an earlier window)
-        _, sha256, run_id, added = found
+        origins = self._origins  # by file, for this file's judging (a night's duplicates
+        if file not in origins:  # of one earlier file are many)
+            origins[file] = self._origin_of(file)
+        return origins[file]
+
+    def _origin_of(self, file: int) -> dict | None:
+        found = self._query("SELECT sha256, run_id, added FROM history_files WHERE id = ?",
+                            (file,)).fetchone()
+        if found is None or found[0] == PENDING:
+            return None
+        sha256, run_id, added = found
         name = None
         try:
             named = self._query("SELECT name FROM inputs WHERE sha256 = ? ORDER BY id LIMIT 1",
@@ -283,6 +304,7 @@ class HistoryStore:
         resent: what an earlier run added from it is taken out first, in the same
         transaction.  A copy of it in this same run is a second sending: judged
         against the first (HIS001), as without a lasting history."""
+        self._origins.clear()
         self._savepoint = self.db.in_transaction
         if self._savepoint:  # the run's, or the caller's transaction (batch: the ledger's)
             self.db.execute("SAVEPOINT history_file")
@@ -300,6 +322,8 @@ class HistoryStore:
         """Record the file's SHA-256 and commit its rows, or roll them back
         (``keep`` False: the file was unreadable, nothing of it is forwarded).
         ``commit`` False: the caller commits (batch: with the file's outcome)."""
+        self._origins.clear()
+        self._row_files = {}
         if self._file is None:
             return
         if keep:
@@ -322,6 +346,7 @@ class HistoryStore:
         found: dict[bytes, list[Row]] = {}
         known = self.patients
         patients = [patient for patient in patients if patient in known]
+        self._row_files = files = {}
         for start in range(0, len(patients), 500):
             part = patients[start:start + 500]
             query = (f"SELECT {COLUMNS} FROM history_lines WHERE patient IN "
@@ -329,6 +354,7 @@ class HistoryStore:
                      "ORDER BY service_date, id")
             for values in self._query(query, part):
                 found.setdefault(values[1], []).append(row_from(values))
+                files[values[0]] = values[-1]
         return found
 
     def write(self, added: Iterable[Row], removed: Iterable[int],
@@ -341,11 +367,8 @@ class HistoryStore:
         if marks:
             self.db.executemany("UPDATE history_lines SET removed_by = ? WHERE id = ?",
                                 marks)
-        add = self.patients.add
-        for row in added:
-            add(row.patient)
-        for value in values:
-            add(value[0])
+        self.patients.add_all([row.patient for row in added])
+        self.patients.add_all([value[0] for value in values])
         self.db.executemany(INSERT, [(
             row.patient, row.date, row.hcpcs, "" if row.units is None else str(row.units),
             " ".join(row.modifiers), row.ndc, row.npi, row.payer, row.responsibility,

@@ -1,0 +1,145 @@
+"""The history stage's shortcuts give the findings of its full path (edi837.history.stage).
+
+A claim of a patient the history has no line of skips the rules that cannot say
+anything of it; with a lasting store only the first-dose rules (HIS003, DOC001's
+part) run for it.  Store messages name the earlier file once looked up per file;
+patient keys are kept per claim fields, bounded.  Each shortcut is compared here
+with the full path on the same claims.
+"""
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+import pytest
+from test_history import claim, dependant, night, run, subscriber
+
+from edi837.claims import ClaimReader
+from edi837.config import Config
+from edi837.history import HistoryStore, PatientKeys, identity
+from edi837.history.stage import HistoryStage
+
+SEEN = ("HIS", "UNT", "DOC001")
+
+
+def _found(results):
+    return [[(f.rule, f.severity, f.claim_id, f.line_number, f.message)
+             for f in result.findings if f.rule.startswith(SEEN)] for result in results]
+
+
+def _night(tmp_path, name):
+    """New patients with first doses, a non-labeled dose, a dose over the maximum, a
+    discarded amount, two claims of one patient in the file, a drug the table lacks."""
+    other = "J9999"
+    return night(
+        tmp_path, name,
+        subscriber(2, member="M1"), claim("A1", "20251001", units=300),
+        subscriber(3, member="M2"), claim("B1", "20251001", units=500),
+        subscriber(4, member="M3"), claim("C1", "20251001", units=900),
+        subscriber(5, member="M4"), claim("D1", "20251001", units=450,
+                                          extra_line="LX*3\nSV1*HC:J2350:JW*2250*UN*150***1\n"
+                                                     "DTP*472*D8*20251001"),
+        subscriber(6, member="M5"), claim("E1", "20251001", units=300),
+        claim("E2", "20251015", units=300),
+        subscriber(7, member="M6"), claim("F1", "20251001", units=600,
+                                          extra_line=f"LX*3\nSV1*HC:{other}*100*UN*1***1\n"
+                                                     "DTP*472*D8*20251001"))
+
+
+@pytest.mark.parametrize("config", [
+    Config(severity={"DOC001": "info"}),
+    Config(severity={"HIS003": "error"}),  # a first dose held: its line is not kept
+    Config(ignore=("HIS003",)),
+])
+def test_the_shortcuts_find_what_the_full_plan_finds(tmp_path, monkeypatch, config):
+    monday = _night(tmp_path, "monday.edi")
+    tuesday = night(tmp_path, "tuesday.edi", subscriber(2, member="M1"),
+                    claim("A2", "20251015", units=300), subscriber(9, member="M9"),
+                    claim("Z1", "20251015", units=300))
+
+    def nights(store):
+        found = [_found(run(store, monday, config=config)),
+                 _found(run(store, tuesday, config=config))]
+        return found, (store.stats()["lines"] if store is not None else None)
+
+    def both(store_path):
+        quick = nights(HistoryStore.open(store_path / "quick.sqlite3", key))
+        with monkeypatch.context() as patched:  # every claim through the whole plan
+            patched.setattr(HistoryStage, "_alone_and_clean", lambda self, record: False)
+            patched.setattr("edi837.history.stage.PendingClaim.quick_values",
+                            lambda self, stage, plan: None)
+            full = nights(HistoryStore.open(store_path / "full.sqlite3", key))
+        return quick, full
+
+    key = secrets.token_bytes(32)
+    quick, full = both(tmp_path)
+    assert quick == full
+    findings = [rule for night_ in quick[0] for found in night_ for rule, *_ in found]
+    if "HIS003" not in config.ignore:
+        assert "HIS003" in findings  # the shortcut for first doses was taken
+    alone_quick = _found(run(None, monday, tuesday, config=config))
+    with monkeypatch.context() as patched:
+        patched.setattr(HistoryStage, "_alone_and_clean", lambda self, record: False)
+        patched.setattr("edi837.history.stage.PendingClaim.quick_values",
+                        lambda self, stage, plan: None)
+        alone_full = _found(run(None, monday, tuesday, config=config))
+    assert alone_quick == alone_full
+    assert any(rule == "UNT001" for found in alone_quick for rule, *_ in found)
+
+
+def test_each_duplicate_names_the_file_it_repeats(tmp_path):
+    """origin() is looked up once per earlier file while a file is judged: every
+    duplicate still names its own file, in this file and the next."""
+    store = HistoryStore.open(tmp_path / "history.sqlite3", secrets.token_bytes(32))
+    loops = (subscriber(2, member="M1"), claim("C1", "20260115"),
+             subscriber(3, member="M2"), claim("C2", "20260115"))
+    monday = night(tmp_path, "monday.edi", *loops)
+    run(store, monday)
+    tuesday = night(tmp_path, "tuesday.edi", *loops, subscriber(4, member="M7"),
+                    claim("N1", "20260115"), subscriber(5, member="M7"),
+                    claim("N2", "20260115"))
+    wednesday = night(tmp_path, "wednesday.edi", *loops)
+    results = run(store, tuesday, wednesday)
+    sha = hashlib.sha256(monday.read_bytes()).hexdigest()[:12]
+    for result, claims in zip(results, (["C1", "C2", "N2"], ["C1", "C2"]), strict=True):
+        messages = {f.claim_id: f.message for f in result.findings if f.rule == "HIS001"}
+        assert sorted(messages) == claims
+        assert f"in file with SHA-256 {sha} of " in messages["C1"]
+        assert f"in file with SHA-256 {sha} of " in messages["C2"]
+    messages = {f.claim_id: f.message for f in results[0].findings if f.rule == "HIS001"}
+    assert "already billed on claim N1 earlier in this run" in messages["N2"]
+    store.close()
+
+
+def test_medicare_answers_kept_are_the_answers_made_afresh(tmp_path, monkeypatch):
+    """is_medicare_ffs() is asked once a claim for its patient key: its answers are
+    kept per (SBR09, payer id), at most _CACHED of them."""
+    from edi837.policy import payer_class
+
+    monkeypatch.setattr(identity, "_CACHED", 2)
+    monkeypatch.setattr(identity, "_ffs", {})
+    asked = [("MB", "PAYER01"), ("CI", "PAYER01"), ("MA", ""), ("16", "X"), ("MB", "PAYER01"),
+             ("CI", "PAYER01"), ("", "")]
+    for filing, payer in asked * 2:
+        assert identity.is_medicare_ffs(filing, payer) == \
+            (payer_class(filing, payer) == identity.MEDICARE_FFS)
+        assert len(identity._ffs) <= 2
+    assert [identity.is_medicare_ffs(f, p) for f, p in asked[:4]] == [True, False, True, False]
+
+
+def test_patient_keys(tmp_path):
+    path = night(tmp_path, "a.edi",
+                 subscriber(2, member="M1"), claim("A1", "20260115"),
+                 subscriber(3, member="M2", payer="PAYER02"), claim("B1", "20260115"),
+                 subscriber(4, member="M1"), claim("A2", "20260116"),
+                 subscriber(5, member="M3", dependants=(("TOM", "20100101"),)),
+                 dependant(6, 5, "TOM", "20100101"), claim("T1", "20260115"),
+                 subscriber(7, member="M3", dependants=(("TIM", "20100101"),)),
+                 dependant(8, 7, "TIM", "20100101"), claim("T2", "20260115"),
+                 subscriber(9, member="M1"), claim("A3", "20260117"))
+    keys = PatientKeys(secrets.token_bytes(32))
+    found = [keys.of_claim(c) for c in ClaimReader(path).claims()]
+    assert found[0] == found[2] == found[5] != found[1]  # M1 three times, M2 apart
+    assert len({found[3], found[4]}) == 2  # two dependants under one member: two patients
+    # Medicare FFS (SBR09 MB in these fragments): the MBI alone, whatever the payer id
+    assert found[0] == keys.medicare("M1")
