@@ -54,7 +54,9 @@ CLAIM_FIELDS = {
     "claim.facility": "claim.facility is not None",
     "claim.referring": "claim.referring is not None",
     # DX002: an inpatient bill's diagnoses are valid by its statement's through date
-    "claim.statement_through": "date(claim.statement_through)",
+    "claim.statement_through": "seen_get(through := claim.statement_through) or "
+                               "seen_setdefault(through, (len(seen), period(through), "
+                               "bool(through)))",
 }
 LINE_FIELDS = {
     "line.procedure": "line.procedure",
@@ -95,7 +97,8 @@ def shape_function(fields) -> Callable:
         raise ValueError(f"no claim shape field {', '.join(sorted(unknown))} (edi837.shapes)")
     claim = ", ".join(expr for name, expr in CLAIM_FIELDS.items() if name in wanted)
     line = ", ".join(f"({expr})" for name, expr in LINE_FIELDS.items() if name in wanted)
-    dated = bool(wanted & {"line.date", "line.code_dates", "line.span"})
+    dated = bool(wanted & {"line.date", "line.code_dates", "line.span",
+                          "claim.statement_through"})
     # a line's date once per line ("for day in (...,)" is an assignment in a
     # comprehension), the claim's own date once per claim
     source = "def shape(claim, policy, period, dates_get, dates_token):\n" + (

@@ -215,7 +215,8 @@ def test_schedule(tmp_path, store, first, second, units, flagged):
         assert his002[0].message == (
             "J2350: 600 units on 2026-03-02, 98 days after J2350 600 units on claim C1 on "
             "2025-11-24; the label's interval is 6 months; Ocrevus label before the 5/2026 "
-            "revision of its section 2.3 (Dosage and Administration: delayed or missed doses): \"Doses of OCREVUS must be separated by at least 5 months\" "
+            "revision of its section 2.3 (Dosage and Administration: delayed or missed "
+            "doses): \"Doses of OCREVUS must be separated by at least 5 months\" "
             "(150 days)")
 
 
