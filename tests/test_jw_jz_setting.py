@@ -97,3 +97,13 @@ def test_policy_command_explains_the_warning_with_its_source():
     assert result.exit_code == 0, result.output
     assert "JW/JZ where the setting is out of scope (MOD006): warning" in result.output
     assert "JWZ-06" in result.output
+
+
+def test_a_drug_the_table_does_not_know_gets_the_warning_too(tmp_path):
+    """JWZ-06 names no drug: JZ on any drug line (J1745, infliximab, not in the table)
+    of an inpatient bill is as misplaced; the multi-dose part needs the table."""
+    fail = claim("837I:11", line("J1745:JZ", 40, ndc=None, kind="837I"))
+    [found] = mod006(findings(tmp_path, fail, "837I", filing="MA"))
+    assert found.hcpcs == "J1745" and found.severity == "warning"
+    passing = claim("837I:13", line("J1745:JZ", 40, ndc=None, kind="837I"))
+    assert mod006(findings(tmp_path, passing, "837I", filing="MA")) == []

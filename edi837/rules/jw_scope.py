@@ -15,18 +15,18 @@ from . import rule
 from .groups import DISCARDED, NOTHING_DISCARDED
 
 
-@rule("MOD006", WARNING, reads=("line.procedure", "line.modifiers", "line.date"))
+@rule("MOD006", WARNING, generic=True, reads=("line.procedure", "line.modifiers", "line.date"))
 def jw_jz_on_multi_dose_drug(ctx):
     """JW or JZ on a drug the table marks as not single-dose, or where they do not apply.
 
     What it does: flags JW or JZ on a line whose drug the drug table marks as
     supplied in multi-dose containers, dated on or after the policy date
     (2023-07-01), for payers whose policy puts JW/JZ in scope.  Also JW or JZ on
-    any drug line of an institutional bill whose type of bill keeps the JW/JZ
-    requirement out of scope for every payer (11x hospital inpatient, 71x rural
-    health clinic, 77x FQHC: the settings and this warning are data,
-    edi837/policy/policies.toml [jw_jz_scope] and [jw_jz_out_of_scope]), unless
-    a payer profile puts that setting in scope.
+    any drug line (of the table or not) of an institutional bill whose type of
+    bill keeps the JW/JZ requirement out of scope for every payer (11x hospital
+    inpatient, 71x rural health clinic, 77x FQHC: the settings and this warning
+    are data, edi837/policy/policies.toml [jw_jz_scope] and
+    [jw_jz_out_of_scope]), unless a payer profile puts that setting in scope.
     Why: JW and JZ apply only to single-dose containers and single-use
     packages; waste from multi-dose containers is not paid and JW on them is
     incorrect (NGS "Discarded Drugs/Wastage and JW, JZ Modifier"; First Coast
@@ -92,8 +92,8 @@ def jw_jz_on_multi_dose_drug(ctx):
                     f"bill, or remove the modifier",
                     severity=misplaced.severity, value=modifiers)
         return
-    if not ctx.policy.jw_jz_in_scope(ctx.date) or ctx.drug.single_dose:
-        return
+    if ctx.drug is None or ctx.drug.single_dose or not ctx.policy.jw_jz_in_scope(ctx.date):
+        return  # not a drug the table says is multi-dose
     ctx.finding(f"{line.procedure} is not supplied in single-dose containers (drug table): "
                 f"{' and '.join(used)} {'apply' if len(used) > 1 else 'applies'} only to "
                 f"single-dose containers", value=modifiers)
