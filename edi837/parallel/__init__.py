@@ -5,6 +5,8 @@
   a CLM or HL, with the loops above it).
 * :mod:`.pieces` - a piece (context spans, its range, a closer) and the reader
   that reads it with the file's segment indices.
+* :mod:`.density` - whether the fast path makes cutting a file not worth it
+  (a sparse file is checked whole by one worker).
 * :mod:`.work` - what a worker does: check a file or piece (or scan a large
   file), hand findings and claim records back as bytes in its result
   (:mod:`edi837.history.handover`).

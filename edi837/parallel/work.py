@@ -129,9 +129,10 @@ def check_unit(settings: CheckSettings, unit: Unit) -> dict:
 def scan_unit(settings: CheckSettings, unit: Unit) -> dict:
     """Read a large file once (:func:`.scan.read_and_cut`): ``scanned`` (its size, hash,
     transaction sets and submitters), its ``pieces``, its ``envelope`` findings
-    (bytes) and whether it is ``unreadable``.  A file not worth cutting, not cut,
-    or changed while read is checked whole here and then (:func:`check_unit`'s
-    result), so the driver only hashes and cuts nothing."""
+    (bytes) and whether it is ``unreadable``.  A file not worth cutting (small, or
+    mostly passed over by the fast path: :mod:`.density`), not cut, or changed
+    while read is checked whole here and then (:func:`check_unit`'s result), so
+    the driver only hashes and cuts nothing."""
     from .density import mostly_passed_over
     from .scan import read_and_cut, worth_splitting
 
