@@ -29,6 +29,8 @@ MARK = "checklist"  # finding.extra key: marked for the checklist / the DOC000's
 _ITEMS = frozenset(ITEMS)
 _RANK = {INFO: 0, WARNING: 1, ERROR: 2}
 _SEVERITY = {rank: severity for severity, rank in _RANK.items()}
+_TEXTS: dict[tuple, tuple[str, str]] = {}  # a checklist's items -> its message and value
+_TEXTS_KEPT = 4096
 
 
 def checklist_codes(config, profile=None) -> dict[str, str]:
@@ -104,11 +106,23 @@ def checklist(notes: list[Finding]) -> Finding:
             rank = _RANK[said]
     severity = _SEVERITY[rank] if rank >= 0 else INFO
     claim = first.claim_first is not None
+    try:  # claims of a file have the same few checklists: their texts are made once
+        key = tuple(items)
+        texts = _TEXTS.get(key)
+    except TypeError:  # an item that is a list
+        key = texts = None
+    if texts is None:
+        texts = ("documentation checklist: " + _text(items),
+                 ",".join(dict.fromkeys(i[0] for i in items)))
+        if key is not None:
+            if len(_TEXTS) >= _TEXTS_KEPT:
+                _TEXTS.clear()
+            _TEXTS[key] = texts
     return Finding(
-        CHECKLIST, severity, "documentation checklist: " + _text(items), first.path,
+        CHECKLIST, severity, texts[0], first.path,
         first.claim_first if claim else first.segment_index,
         "CLM" if claim else first.segment, "2300" if claim else first.loop,
-        first.claim_id, None, first.hcpcs, ",".join(dict.fromkeys(i[0] for i in items)),
+        first.claim_id, None, first.hcpcs, texts[1],
         first.interchange, first.group, first.transaction, first.payer_id, None,
         first.payer_name, first.service_date, first.billing_npi, first.claim_charge, None,
         None, {MARK: items}, first.claim_first, first.claim_last, first.policy)

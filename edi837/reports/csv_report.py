@@ -35,14 +35,21 @@ def write_csv(report: Report, out: TextIO, options=None) -> None:
     reference = reference_note(report)
     # the figures (the summary line after the report) are counted in the same pass
     counter = FigureCounter() if counted(report) is None else None
+    hints: dict[str, str] = {}  # rule -> its hint when a finding has no safe fix
     for result in report.files:
         for f in result.findings if counter is None else counter.counted(result):
+            if f.fix is None:
+                hint = hints.get(f.rule)
+                if hint is None:
+                    hint = hints[f.rule] = fix_hint(f)
+            else:
+                hint = fix_hint(f)
             rows.write((  # CsvRows makes every text cell safe
                 f.path, f.interchange, f.group, f.transaction, f.claim_id, f.payer_id,
                 f.payer_name, f.billing_npi, iso_date(f.service_date), f.claim_charge,
                 f.line_number, f.hcpcs, ndc_of(f), f.extra.get("units"), f.charge,
                 f.rule, f.severity, f.message, f.value, f.segment, f.segment_index, f.loop,
-                fix_hint(f), result.sha256, report.tool_version, report.drug_table_version,
+                hint, result.sha256, report.tool_version, report.drug_table_version,
                 started, f.payment_limit, reference, f.policy))
     if counter is not None:
         remember(report, counter.figures())

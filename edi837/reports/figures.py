@@ -28,6 +28,7 @@ from ..model import parse_decimal
 from ..x12.reader import display
 
 CENT = Decimal("0.01")
+_ZERO = Decimal(0)
 NO_PAYER = ""  # the payer key of claims without a 2010BB payer id
 
 
@@ -261,18 +262,19 @@ class _Claim:
         self.payer_id: str | None = None
         self.payer_name: str | None = None
         self.charge: str | None = None
-        self.counts: Counter = Counter()  # severity -> findings
+        self.counts: dict[str, int] = {}  # severity -> findings
         self.rules: set[str] = set()
         self.error_rules: set[str] = set()
         self.lines: set[tuple] = set()  # charged lines with an error (the per-line view)
         self.rule_lines: set[tuple] = set()
-        self.line_charges = Decimal(0)
+        self.line_charges = _ZERO
 
     def add(self, finding: Finding) -> None:
         self.payer_id = self.payer_id or finding.payer_id
         self.payer_name = self.payer_name or finding.payer_name
         self.charge = self.charge or finding.claim_charge
-        self.counts[finding.severity] += 1
+        counts = self.counts
+        counts[finding.severity] = counts.get(finding.severity, 0) + 1
         self.rules.add(finding.rule)
         if finding.severity == ERROR:
             self.error_rules.add(finding.rule)
@@ -313,13 +315,16 @@ class FigureCounter:
         self._files.append(figures)
         self._summary.update(files=1, claims=result.claims, drug_lines=result.drug_lines)
         key, last, claim = None, -1, None  # the claim being read: CLM index, last segment
+        rules = self._rules
+        counts: dict[tuple, int] = {}  # (rule, severity) -> findings of this file
         for finding in result.findings:
             yield finding
-            figures.counts[finding.severity] += 1
-            rule = self._rules.get(finding.rule)
+            severity = finding.severity
+            pair = (finding.rule, severity)
+            counts[pair] = counts.get(pair, 0) + 1
+            rule = rules.get(finding.rule)
             if rule is None:
-                rule = self._rules[finding.rule] = RuleFigures(finding.rule)
-            rule.counts[finding.severity] += 1
+                rule = rules[finding.rule] = RuleFigures(finding.rule)
             if finding.claim_first is None:
                 if finding.segment_index is None:
                     continue  # about the whole file (it cannot be read): in no claim
@@ -335,10 +340,13 @@ class FigureCounter:
                 key, last, claim = finding.claim_first, finding.claim_last or -1, _Claim()
             assert claim is not None  # (a finding outside any claim went on above)
             claim.add(finding)
-            if finding.severity == ERROR:
+            if severity == ERROR:
                 self._line(claim, rule, finding)
         if claim is not None:
             self._close(claim, figures)
+        for (code, severity), count in counts.items():  # counted once per file
+            figures.counts[severity] += count
+            rules[code].counts[severity] += count
         if worst(s for s, n in figures.counts.items() if n) in (None, INFO) and \
                 result.status != "unreadable":
             self._files_ok += 1
@@ -370,12 +378,15 @@ class FigureCounter:
     def _close(self, claim: _Claim, file: FileFigures) -> None:
         self._claims += 1
         file.claims += 1
-        self._by_worst[worst(claim.counts)] += 1
+        counts = claim.counts
+        self._by_worst[ERROR if ERROR in counts else WARNING if WARNING in counts
+                       else INFO if INFO in counts else None] += 1  # worst(counts)
         payer = self._payer(claim)
         payer.claims += 1
-        payer.counts.update(claim.counts)
-        payer.lines += len(claim.lines)
-        payer.line_charges += claim.line_charges
+        payer.counts.update(counts)
+        if claim.lines:
+            payer.lines += len(claim.lines)
+            payer.line_charges += claim.line_charges
         for code in claim.rules:
             self._rules[code].claims += 1
         if not claim.error_rules:

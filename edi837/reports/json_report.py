@@ -53,7 +53,7 @@ class _Spool:
     """Text written once and read back once in order: in memory up to ``limit``
     characters, then in a temporary file (the findings of a large file)."""
 
-    def __init__(self, limit: int = 1 << 22) -> None:
+    def __init__(self, limit: int = 1 << 18) -> None:
         self.limit = limit
         self._parts: list[str] = []
         self._size = 0
