@@ -325,7 +325,10 @@ def main() -> None:
     report["breakdown"] = breakdown(paths)
     run.RESULTS.mkdir(exist_ok=True)
     (run.RESULTS / "cluster.json").write_text(json.dumps(report, indent=2) + "\n")
-    (run.RESULTS / "cluster.md").write_text(markdown(report))
+    out = run.RESULTS / "cluster.md"
+    kept = out.read_text() if out.exists() else ""
+    notes = kept[kept.index("\n## "):] if "\n## " in kept else ""  # hand-written
+    out.write_text(markdown(report) + notes)
     print(markdown(report))
 
 

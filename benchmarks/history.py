@@ -135,7 +135,10 @@ def main() -> int:
     print(text)
     if not args.file:
         (HERE / "results").mkdir(exist_ok=True)
-        (HERE / "results" / "history.md").write_text(text)
+        out = HERE / "results" / "history.md"
+        kept = out.read_text() if out.exists() else ""
+        notes = kept[kept.index("\n## "):] if "\n## " in kept else ""  # hand-written
+        out.write_text(text + notes)
     return 0
 
 

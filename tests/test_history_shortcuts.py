@@ -143,3 +143,49 @@ def test_patient_keys(tmp_path):
     assert len({found[3], found[4]}) == 2  # two dependants under one member: two patients
     # Medicare FFS (SBR09 MB in these fragments): the MBI alone, whatever the payer id
     assert found[0] == keys.medicare("M1")
+
+
+@pytest.mark.parametrize("lasting", [False, True])
+def test_a_drivers_shortcut_for_records_finds_what_the_full_plan_finds(tmp_path, monkeypatch,
+                                                                       lasting):
+    """Records checked elsewhere (a worker's, judged by the driver) take
+    ClaimRecord.quick_values: the same findings and lines as the whole plan."""
+    from edi837.drugs import load_drug_table
+    from edi837.engine import Engine
+    from edi837.history.handover import RecordSink, records_of_bytes
+    from edi837.history.records import ClaimRecord
+
+    table = load_drug_table()
+    config = Config(severity={"DOC001": "info"})
+    key = secrets.token_bytes(32)
+    paths = [_night(tmp_path, "monday.edi"),
+             night(tmp_path, "tuesday.edi", subscriber(2, member="M1"),
+                   claim("A2", "20251015", units=300), subscriber(3, member="M2"),
+                   claim("B2", "20251001", units=500), subscriber(9, member="M9"),
+                   claim("Z1", "20251015", units=300))]
+    worked = []
+    for path in paths:  # what a worker hands the driver
+        sink = RecordSink(None, key, persistent=lasting)
+        result = Engine(table, config).check_file(path, history=sink)
+        worked.append((list(records_of_bytes(sink.data)), result.sha256))
+
+    def judge(name):
+        store = HistoryStore.open(tmp_path / name, key) if lasting else None
+        engine = Engine(table, config, history=store)
+        stage = engine.history
+        found = [[(f.rule, f.severity, f.claim_id, f.line_number, f.message)
+                  for f in stage.apply_file(records, sha256)] for records, sha256 in worked]
+        lines = store.stats()["lines"] if store is not None else None
+        engine.close()
+        if store is not None:
+            store.close()
+        return found, lines
+
+    quick = judge("quick.sqlite3")
+    with monkeypatch.context() as patched:
+        patched.setattr(HistoryStage, "_alone_and_clean", lambda self, record: False)
+        patched.setattr(ClaimRecord, "quick_values", lambda self, stage, plan: None)
+        full = judge("full.sqlite3")
+    assert quick == full
+    rules = {rule for night_ in quick[0] for rule, *_ in night_}
+    assert "UNT001" in rules and ("HIS003" in rules) == lasting
