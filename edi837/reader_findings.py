@@ -126,8 +126,17 @@ class ReaderFindings:
     def _service(self, fields: list[str], index: int, line: ServiceLine, claim: Claim,
                  component: str, held: list[Finding]) -> None:
         composite = read_service(fields, index, line, component)
+        procedure = line.procedure
+        if procedure != (upper := procedure.upper()):
+            # "j2350": HCPCS and CPT codes are upper case; judged as the code it means (its
+            # rules still run) and held, since a payer reads the code as written
+            line.procedure = upper
+            self._finding("EDI007", ERROR, f"{fields[0]} procedure code {procedure!r} is in "
+                          f"lower case: payers read HCPCS/CPT codes as written; bill {upper}",
+                          segment_index=index, segment=fields[0], loop="2400", claim=claim,
+                          line=line, value=procedure, held=held)
         charge, units = line.charge, line.units
-        if line.procedure and (not charge or is_x12_number(charge)) and \
+        if procedure and (not charge or is_x12_number(charge)) and \
                 (not units or is_x12_number(units)):
             return  # the usual line: nothing service_problems would find
         problems = service_problems(line)
