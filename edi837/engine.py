@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Protocol
 
 from .checklist import checklist_codes
 from .claims import ClaimReader
@@ -22,7 +22,7 @@ from .config import Config
 from .extract import is_drug_line
 from .files import HashingReader
 from .findings import ERROR, Finding
-from .history import HistoryStage, HistoryStore
+from .history import HistoryStage, HistoryStore, PatientKeys
 from .locations import open_input
 from .model import Claim, ServiceLine
 from .policy import PolicyResolver
@@ -53,6 +53,27 @@ def _sha256(path) -> str | None:
     except OSError:
         return None
     return digest.hexdigest()
+
+
+class ClaimSink(Protocol):
+    """What a file's drug claims go to as they are checked: the run's HistoryStage, or a
+    stand-in that records or drops them (batch's and fix's record sinks)."""
+
+    @property
+    def persistent(self) -> bool: ...
+
+    @property
+    def hash_first(self) -> bool: ...
+
+    @property
+    def keys(self) -> PatientKeys: ...
+
+    def begin_file(self, sha256: str | None = None) -> None: ...
+
+    def add_claim(self, claim: Claim, lines: list[ServiceLine], patient: bytes, held: bool,
+                  known) -> list[Finding]: ...
+
+    def end_file(self, sha256: str, *, keep: bool = True, commit: bool = True) -> list: ...
 
 
 class Engine:
@@ -209,7 +230,7 @@ class Engine:
                 fired.add(rule.code)
 
     # -- one file -------------------------------------------------------------------
-    def check_file(self, path: str | Path, *, history: HistoryStage | None = None,
+    def check_file(self, path: str | Path, *, history: ClaimSink | None = None,
                    piece=None) -> FileResult:
         """Check one file; its claims join ``history`` (default: this engine's run).
 

@@ -49,8 +49,10 @@ def parse_decimal(text: str | None) -> Decimal | None:
 def is_x12_number(text: str | None) -> bool:
     """Whether ``parse_decimal(text)`` is a number, without making one for plain digits
     (charges differ claim by claim: the cache above seldom has them)."""
-    return bool(text) and (text.isdigit() and text.isascii() and  # type: ignore[union-attr]
-                           len(text) <= X12_DECIMAL_DIGITS or parse_decimal(text) is not None)
+    if not text:
+        return False
+    return (text.isdigit() and text.isascii() and len(text) <= X12_DECIMAL_DIGITS) or \
+        parse_decimal(text) is not None
 
 
 @lru_cache(maxsize=4096)

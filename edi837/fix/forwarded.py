@@ -65,7 +65,8 @@ class ForwardedHistory:
         are forwarded (no error); the findings in file order, bounded in memory."""
         records = self.output.path
         found: Iterator[Finding] = self.stage.judge_file(
-            read_records(records) if records.exists() else iter(()), sha256)
+            read_records(records) if records is not None and records.exists() else iter(()),
+            sha256)
         return FindingStore(found, limit=spill_limit)
 
     def close(self) -> None:

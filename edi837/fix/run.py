@@ -148,13 +148,16 @@ def _fix_checked(path: Path, targets: Targets, result: FixResult, engine: Engine
     plan = FixPlan(checked.findings, select, ignore, spill_limit=spill_limit)
     if dry_run:
         return _dry_run(path, targets, plan, checked.findings, result, split, spill_limit)
+    judged: Iterable[Finding] | ForwardedHistory
     if forwarded is not None:
-        history_findings, recheck_history = forwarded, forwarded.output
+        judged, recheck_history = forwarded, forwarded.output
     elif history_findings is None:
-        history_findings = (f for f in checked.findings if f.rule in HISTORY_STAGE)
+        judged = (f for f in checked.findings if f.rule in HISTORY_STAGE)
+    else:
+        judged = history_findings
     try:
         _write_and_check(path, targets, plan, engine, checked, result, split, force,
-                         spill_limit, history_findings, recheck_history)
+                         spill_limit, judged, recheck_history)
     except BaseException:
         _remove_outputs(path, targets.all(split), result)
         raise
