@@ -106,6 +106,7 @@ def checklist(notes: list[Finding]) -> Finding:
             rank = _RANK[said]
     severity = _SEVERITY[rank] if rank >= 0 else INFO
     claim = first.claim_first is not None
+    key: tuple | None
     try:  # claims of a file have the same few checklists: their texts are made once
         key = tuple(items)
         texts = _TEXTS.get(key)
