@@ -69,8 +69,10 @@ def test_the_settings_and_the_severity_are_data_with_a_source():
     assert data["jw_jz_out_of_scope"]["severity"] == "warning"
     assert "JWZ-06" in data["jw_jz_out_of_scope"]["source"]
     book = shipped_policies()
+    # 837P:21: a physician's claim at an inpatient hospital (the stay's drug is the
+    # hospital's; POS001 warns of the place too)
     assert book.misplaced.settings == book.out_of_scope.settings == ("837I:11", "837I:71",
-                                                                     "837I:77")
+                                                                     "837I:77", "837P:21")
 
 
 def test_claims_alike_but_for_the_type_of_bill_do_not_share_an_answer(tmp_path):

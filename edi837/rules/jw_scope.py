@@ -88,8 +88,9 @@ def jw_jz_on_multi_dose_drug(ctx):
     if misplaced.severity != NONE:
         ctx.finding(f"{line.procedure} with {' and '.join(used)} on "
                     f"{_setting_name(ctx.policy.setting)}: the JW/JZ requirement does not "
-                    f"extend to {_setting_names(misplaced.settings)}: check the type of "
-                    f"bill, or remove the modifier",
+                    f"extend to {_setting_names(misplaced.settings)}: check the "
+                    f"{'type of bill' if ctx.claim.kind == '837I' else 'place of service'}, "
+                    f"or remove the modifier",
                     severity=misplaced.severity, value=modifiers)
         return
     if ctx.drug is None or ctx.drug.single_dose or not ctx.policy.jw_jz_in_scope(ctx.date):
