@@ -229,7 +229,12 @@ def batch(inbox: Path, out: Path, archive: Path | None, quarantine: Path | None,
         status = EXIT_TROUBLE
     except (OSError, sqlite3.Error) as exc:
         # e.g. OUTDIR not writable, disk full: the ledger and the next start keep it safe
-        logger.error("stopped: %s: %s", type(exc).__name__, exc)
+        if dask_address is not None and _from_the_cluster(exc):
+            logger.error("stopped: cluster error at Dask scheduler %s: lost the connection "
+                         "(%s: %s); the files not finished stay in the inbox for the next "
+                         "run", dask_address, type(exc).__name__, exc)
+        else:
+            logger.error("stopped: %s: %s", type(exc).__name__, exc)
         status = EXIT_TROUBLE
     except Exception as exc:  # a bug: a message and exit status 2 for the scheduler, and
         # only the type and place, as the exception's message may quote a file's data
@@ -246,3 +251,11 @@ def batch(inbox: Path, out: Path, archive: Path | None, quarantine: Path | None,
 
 if __name__ == "__main__":  # pragma: no cover
     batch(prog_name="edi837 batch")
+
+
+def _from_the_cluster(exc: BaseException) -> bool:
+    """A connection of the Dask client's that closed outside a task's result (the
+    scheduler killed while the driver was talking to it): a cluster error, named so."""
+    from ..parallel.faults import from_the_cluster
+
+    return from_the_cluster(exc)

@@ -53,10 +53,22 @@ def killed(exc: BaseException) -> bool:
 
 
 def _lost_connection(exc: BaseException) -> bool:
-    """An exception of a task's future that says the cluster, not the task, failed."""
+    """An exception of a task's future that says the cluster, not the task, failed: the
+    comm layer's (CommClosedError), the stream's under it (tornado's StreamClosedError,
+    "Stream is closed", which is no CommClosedError) or the socket's (ConnectionError)
+    when the scheduler dies while a result is on its way."""
+    return isinstance(exc, (CancelledError, TimeoutError, ConnectionError)) or \
+        from_the_cluster(exc)
+
+
+def from_the_cluster(exc: BaseException) -> bool:
+    """Whether ``exc`` is the Dask client's or its network layer's own exception (a
+    connection closed under it), not one a task raised."""
     from distributed.comm.core import CommClosedError
 
-    return isinstance(exc, (CancelledError, CommClosedError, TimeoutError))
+    return isinstance(exc, CommClosedError) or \
+        type(exc).__module__.split(".")[0] in ("distributed", "tornado") and \
+        isinstance(exc, OSError)
 
 
 class Guard:

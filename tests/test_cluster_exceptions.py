@@ -1,0 +1,28 @@
+"""Which exceptions say the cluster failed rather than a task (edi837.parallel.faults).
+
+Killing the scheduler mid-batch made the driver stop with "Stream is closed" (exit 2)
+without naming the cluster, in some timings: tornado's StreamClosedError is no
+CommClosedError, and a connection reset reached the batch's OSError handler."""
+import pytest
+from distributed.comm.core import CommClosedError
+from tornado.iostream import StreamClosedError
+
+from edi837.parallel.faults import _lost_connection, from_the_cluster
+
+
+@pytest.mark.parametrize("exc", [StreamClosedError(), CommClosedError("in <TCP>: closed"),
+                                 ConnectionResetError(104, "Connection reset by peer")])
+def test_a_closed_connection_under_a_result_is_the_cluster(exc):
+    assert _lost_connection(exc)
+
+
+@pytest.mark.parametrize("exc", [StreamClosedError(), CommClosedError("closed")])
+def test_the_client_layers_own_errors_are_the_clusters(exc):
+    assert from_the_cluster(exc)
+
+
+@pytest.mark.parametrize("exc", [OSError(28, "No space left on device"),
+                                 FileNotFoundError(2, "No such file"), ValueError("x")])
+def test_an_error_of_the_drivers_own_disk_is_not(exc):
+    assert not from_the_cluster(exc)
+    assert not _lost_connection(exc) or isinstance(exc, ConnectionError)
