@@ -25,18 +25,12 @@ class PatientFilter:
                 int.from_bytes(patient[8:12], "little") & mask)
 
     def add(self, patient: bytes) -> None:
-        bits, mask, number = self._bits, self._mask, int.from_bytes
-        # (the three probes of _probes, written out: this runs once a drug line)
-        probe = number(patient[0:4], "little") & mask
-        bits[probe >> 3] |= 1 << (probe & 7)
-        probe = number(patient[4:8], "little") & mask
-        bits[probe >> 3] |= 1 << (probe & 7)
-        probe = number(patient[8:12], "little") & mask
-        bits[probe >> 3] |= 1 << (probe & 7)
+        self.add_all((patient,))
 
     def add_all(self, patients) -> None:
         """:meth:`add` for each of ``patients`` (a window's new lines)."""
         bits, mask, number = self._bits, self._mask, int.from_bytes
+        # (the three probes of _probes, written out: this runs once a drug line)
         for patient in patients:
             probe = number(patient[0:4], "little") & mask
             bits[probe >> 3] |= 1 << (probe & 7)
