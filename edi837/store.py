@@ -41,8 +41,6 @@ from __future__ import annotations
 
 import heapq
 import os
-import pickle
-import tempfile
 from copy import copy
 from operator import attrgetter
 from typing import Iterable, Iterator
@@ -135,6 +133,8 @@ class FindingStore:
 
     def _spill(self) -> None:
         if self._path is None:
+            import tempfile  # past SPILL_LIMIT findings only (a small check never spills)
+
             fd, self._path = tempfile.mkstemp(prefix="edi837-findings-")
             os.close(fd)
         buffer = self._buffer
@@ -152,6 +152,8 @@ class FindingStore:
                 kept = [f for f in buffer if id(f) in held]
                 buffer = [f for f in buffer if id(f) not in held]
         buffer.sort(key=_sort_key)
+        import pickle  # (here: a check that never spills does not load it)
+
         with open(self._path, "ab") as handle:
             self._runs.append((handle.tell(), len(buffer)))
             for start in range(0, len(buffer), ROWS):
@@ -162,6 +164,8 @@ class FindingStore:
     # -- reading ------------------------------------------------------------------
     @staticmethod
     def _run(handle, offset: int, count: int) -> Iterator[Finding]:
+        import pickle
+
         position = offset
         while count > 0:
             handle.seek(position)  # other runs move the shared file position

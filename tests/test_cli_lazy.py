@@ -71,6 +71,9 @@ def test_a_json_check_imports_no_lxml_no_other_report_no_batch_or_queue(tmp_path
     # importlib.resources' zip readers (the package data is read from its folder), the
     # reference-data store when there is none to read
     assert modules & {"logging", "zipfile", "edi837.refdata.store"} == set()
+    # a small report spills nothing (tempfile and pickle only when it does) and shows
+    # no claim views (edi837.reports.views: the annotated and HTML reports' classes)
+    assert modules & {"tempfile", "pickle", "edi837.reports.views"} == set()
 
 
 def test_the_groups_help_and_version_import_no_command(tmp_path):

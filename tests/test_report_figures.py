@@ -117,7 +117,7 @@ def test_claims_are_told_apart_as_the_claim_views_tell_them():
     belongs to the claim; one after the claim (the SE) to no claim."""
     from edi837.engine import FileResult, Report
     from edi837.findings import Finding
-    from edi837.reports.common import ClaimGroup, SegmentGroup, claim_groups
+    from edi837.reports.views import ClaimGroup, SegmentGroup, claim_groups
 
     found = [Finding("NDC002", "error", "m", "f.edi", segment_index=10, claim_first=10,
                      claim_last=20, claim_charge="100", payer_id="P"),

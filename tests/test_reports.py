@@ -381,7 +381,7 @@ def test_claim_views_hold_one_claim_of_findings_at_a_time(engine, edi_file, monk
     import dataclasses
     import gc
 
-    from edi837.reports import common
+    from edi837.reports import views
 
     claims = "".join(TWO_ERRORS_ON_ONE_LINE.replace("C1", f"C{n}") for n in range(1, 41))
     result = engine.run([edi_file(claims)]).files[0]
@@ -407,14 +407,14 @@ def test_claim_views_hold_one_claim_of_findings_at_a_time(engine, edi_file, monk
                 yield Loaded(**{name: getattr(finding, name) for name in names})
 
     monkeypatch.setattr(result, "findings", Store())
-    view = common.file_view(result)
+    view = views.file_view(result)
     assert view.claims_with_findings == 40
     items = view.items()
-    first = next(item for item in items if isinstance(item, common.ClaimView))
+    first = next(item for item in items if isinstance(item, views.ClaimView))
     assert first.claim_id == "C1"
     gc.collect()
     assert alive[0] <= 2 * len(first.findings) + 2  # this claim, the next, one more
-    rest = [item.claim_id for item in items if isinstance(item, common.ClaimView)]
+    rest = [item.claim_id for item in items if isinstance(item, views.ClaimView)]
     assert rest == [f"C{n}" for n in range(2, 41)]
 
 

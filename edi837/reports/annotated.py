@@ -13,9 +13,6 @@ from ..results import Report
 from . import writer
 from .common import (
     NOT_READ,
-    ClaimView,
-    SegmentView,
-    file_views,
     fix_hint,
     iso_time,
     limit_note,
@@ -26,6 +23,7 @@ from .common import (
 )
 from .figures import dollars, figures, plural
 from .text import breakdown, held_line, status_word, summary_line
+from .views import ClaimView, SegmentView, file_views
 
 INDENT = " " * 11  # lines up with the segment text after "  [nnnnnn] "
 

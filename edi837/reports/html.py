@@ -28,23 +28,12 @@ from ..findings import SEVERITIES, Finding
 from ..results import Report
 from . import DEFAULT_OPTIONS, ReportOptions, writer
 from . import html_worklist as worklist  # its caps are read when a page is written
-from .common import (
-    NOT_READ,
-    UNKNOWN_PAYER,
-    ClaimView,
-    SegmentView,
-    file_changed,
-    file_views,
-    fix_hint,
-    iso_time,
-    reference_note,
-    run_seconds,
-    text,
-)
+from .common import NOT_READ, UNKNOWN_PAYER, fix_hint, iso_time, reference_note, run_seconds, text
 from .figures import Figures, dollars, figures, plural
 from .html_assets import CSP, SCRIPT, STYLE
 from .html_worklist import FIELDS, DetailWriter, Quota, data_block, listed_by_worst, write_rows
 from .text import status_word
+from .views import ClaimView, SegmentView, file_changed, file_views
 
 PAGE_SIZE = 100  # work list rows in the DOM at a time
 OUTSIDE_LIMIT = 1_000  # findings' segments outside claims shown as a table

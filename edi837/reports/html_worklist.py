@@ -5,7 +5,7 @@ Rows (``worklist-rows``) are compact JSON arrays, one per claim with a finding
 at or above ``--min-severity``, written while the findings are read (file
 order; the page sorts them, errors first).  Claim details (``claim-<key>``)
 are written while each file is re-read beside its findings
-(:func:`~edi837.reports.common.file_views`), one claim at a time.  Neither is
+(:func:`~edi837.reports.views.file_views`), one claim at a time.  Neither is
 held whole in memory.
 
 The page must open quickly whatever the input size, so both are capped:
@@ -23,8 +23,9 @@ from typing import TextIO
 from ..findings import SEVERITIES, Finding
 from ..model import envelope_key
 from . import ReportOptions
-from .common import ClaimGroup, ClaimView, SegmentView, claim_groups, date_span, fix_hint, text
+from .common import date_span, fix_hint, text
 from .figures import Figures, amount_of, dollars, worst
+from .views import ClaimGroup, ClaimView, SegmentView, claim_groups
 
 # A generated 100 MB input has about 7,100 claims to list (about 130 characters a
 # row) and 1,700 characters of segments and findings a claim: all of it fits.

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import tempfile
 from typing import IO, Iterable, Iterator, TextIO
 
 from ..findings import Finding, iso_date
@@ -64,6 +63,8 @@ class _Spool:
         self._size += len(text)
         if self._size >= self.limit:
             if self._file is None:
+                import tempfile  # a large report only (tempfile imports shutil, bz2, lzma)
+
                 self._file = tempfile.TemporaryFile(
                     "w+", encoding="utf-8", errors="surrogatepass", newline="")
             self._file.write("".join(self._parts))
