@@ -137,8 +137,9 @@ class _Patterns:
         # drug-line pattern's prefix (J, C9399, Q5[1-9]..) or a drug table code
         # (possessive, with the two places of the composite as two branches: a
         # pattern that may backtrack costs microseconds on every SV1)
-        # (either case: the reader reads "j2350" as J2350, and reports it)
-        procedure = f"[^{e}{c}{t}]*+{c}(?i:{codes})"
+        # (either case, spaces before it: the reader reads "j2350" and " J2350" as
+        # J2350, and reports them)
+        procedure = f"[^{e}{c}{t}]*+{c}[ \\t]*(?i:{codes})"
         self.events = re.compile(
             f"{s}(?=[GILS])(?:(ISA|IEA|GS{e}|GE{e}|ST{e}|SE{e})|LIN"
             f"|SV[12][^{e}{t}]*+{e}(?:{procedure}|[^{e}{t}]*+{e}{procedure}))")

@@ -127,14 +127,10 @@ class ReaderFindings:
                  component: str, held: list[Finding]) -> None:
         composite = read_service(fields, index, line, component)
         procedure = line.procedure
-        if procedure != (upper := procedure.upper()):
-            # "j2350": HCPCS and CPT codes are upper case; judged as the code it means (its
-            # rules still run) and held, since a payer reads the code as written
-            line.procedure = upper
-            self._finding("EDI007", ERROR, f"{fields[0]} procedure code {procedure!r} is in "
-                          f"lower case: payers read HCPCS/CPT codes as written; bill {upper}",
-                          segment_index=index, segment=fields[0], loop="2400", claim=claim,
-                          line=line, value=procedure, held=held)
+        if procedure != procedure.upper() or line.qualifier != line.qualifier.upper() or \
+                " " in composite or "\t" in composite:
+            self._code_as_written(fields[0], index, line, claim, composite, held)
+            procedure = line.procedure
         charge, units = line.charge, line.units
         if procedure and (not charge or is_x12_number(charge)) and \
                 (not units or is_x12_number(units)):
@@ -148,6 +144,35 @@ class ReaderFindings:
             self._finding("EDI007", ERROR, f"malformed {fields[0]}: " + "; ".join(problems),
                           segment_index=index, segment=fields[0], loop="2400", claim=claim,
                           line=line, value=composite, held=held)
+
+    def _code_as_written(self, tag: str, index: int, line: ServiceLine, claim: Claim,
+                         composite: str, held: list[Finding]) -> None:
+        """A composite whose codes a payer cannot read as written: a procedure code or
+        qualifier in lower case ("hc:j2350"), a code or modifier with spaces or tabs
+        around it ("J2350 ", "JZ "; pyx12: IGE5-IGE7).  Judged as the codes it means
+        (the line's rules still run: no "add JZ" for a "JZ " there already) and held
+        (EDI007), since the payer's reader rejects the set.  A modifier in lower case
+        alone is the modifier rules' (MOD001 says so, and its fix upper-cases it)."""
+        said = []
+        qualifier, procedure = line.qualifier, line.procedure
+        if qualifier != qualifier.strip() or qualifier != qualifier.upper():
+            said.append(f"qualifier {qualifier!r}")
+            line.qualifier = qualifier.strip().upper()
+        if procedure != procedure.strip() or procedure != procedure.upper():
+            said.append(f"procedure code {procedure!r}")
+            line.procedure = procedure.strip().upper()
+        slots = line.modifier_slots
+        if any(slot != slot.strip() for slot in slots):
+            said += [f"modifier {slot!r}" for slot in slots if slot != slot.strip()]
+            line.modifier_slots = slots = tuple(slot.strip() for slot in slots)
+            line.modifiers = tuple(filter(None, slots))
+        if not said:
+            return
+        meant = ":".join(filter(None, (line.qualifier, line.procedure, *line.modifiers)))
+        self._finding("EDI007", ERROR, f"{tag} {', '.join(said)} not as payers read codes "
+                      f"(upper case, no spaces): read as {meant}; send it so",
+                      segment_index=index, segment=tag, loop="2400", claim=claim,
+                      line=line, value=composite, held=held)
 
     def _line_date(self, fields: list[str], index: int, line: ServiceLine, claim: Claim,
                    held: list[Finding]) -> None:
