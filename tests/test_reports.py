@@ -614,3 +614,21 @@ def test_every_format_of_a_100_mb_input_in_bounded_memory(large_837, tmp_path):
     print(f"100 MB input, all formats: peak RSS {peak_mib:.1f} MiB; sizes "
           + ", ".join(f"{name} {(tmp_path / name).stat().st_size / 2**20:.1f} MiB"
                       for name in names))
+
+
+def test_claim_views_of_a_file_of_one_segment_a_line_show_no_terminator(tmp_path):
+    """A file whose segment terminator is the line break: the annotated text showed a
+    visible \\x0a at the end of every segment."""
+    from edi837.generator import generate
+
+    out = io.StringIO(newline="")
+    generate(out, "837P", claims=40, seed=3, defect_rate=0.5, terminator="\n", newline="")
+    path = tmp_path / "lines.edi"
+    path.write_bytes(out.getvalue().encode("latin-1"))
+    assert b"~" not in path.read_bytes()
+    report_path = tmp_path / "r.txt"
+    result = CliRunner().invoke(main, ["check", str(path), "--format", "annotated", "-o",
+                                       str(report_path)])
+    shown = report_path.read_text()
+    assert result.exit_code == 1 and "SV1*" in shown  # claims with findings, segments shown
+    assert "\\x0a" not in shown

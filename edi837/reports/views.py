@@ -274,5 +274,8 @@ def _add_segment(claim: ClaimView, fields: list[str], index: int, reader: Segmen
 
 
 def segment_text(fields: list[str], delims) -> str:
-    """The segment as written (with its own delimiters), as safe text."""
-    return text(delims.element.join(fields) + delims.segment)
+    """The segment as written (with its own delimiters), as safe text; a terminator
+    that is a line break (a file of one segment a line) is the view's own line end,
+    not a character shown (it came out as a visible \\x0a on every segment)."""
+    terminator = delims.segment
+    return text(delims.element.join(fields) + ("" if terminator in "\r\n" else terminator))
