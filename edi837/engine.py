@@ -42,7 +42,7 @@ def fast_path_wanted(fast: bool | None = None) -> bool:
     return os.environ.get("EDI837_FAST", "1").strip().lower() not in ("0", "no", "false", "off")
 
 
-def _sha256(path) -> str | None:
+def sha256_of(path) -> str | None:
     import hashlib
 
     digest = hashlib.sha256()
@@ -90,6 +90,8 @@ class Engine:
         self.table = table
         self.fast = fast_path_wanted(fast)
         self.progress = None  # an edi837.progress.Progress: advanced by the bytes read
+        # inputs hashed before the run (take_out_rechecked): not read again to begin them
+        self.hashes: dict[str, str] = {}
         self.config = config or Config()
         self._store = history
         self._run_id = run_id
@@ -261,7 +263,8 @@ class Engine:
             claim = None
             # a file checked again against a lasting history replaces what it added
             # before: that needs its hash before its first claim
-            stage.begin_file(_sha256(path) if stage.hash_first else None)
+            stage.begin_file((self.hashes.pop(str(path), None) or sha256_of(path))
+                             if stage.hash_first else None)
             try:
                 for claim in reader.claims():
                     # the claim's findings as a list: the shapes count what each rule

@@ -54,7 +54,7 @@ def check(paths: tuple[Path, ...], fmt: str, outputs: tuple[str, ...], select: s
     Exit status: 0 no error finding, 1 error findings, 2 a file could not be
     read or the command was misused.
     """
-    from ..engine import Engine
+    from ..engine import Engine, sha256_of
     from ..history import HistoryStoreError
     from ..progress import Progress, total_size, wanted
 
@@ -76,6 +76,10 @@ def check(paths: tuple[Path, ...], fmt: str, outputs: tuple[str, ...], select: s
     try:
         if store is not None:  # the run holds the store: committed whole, or not at all
             store.begin_run()  # (committed once the reports are out, below)
+            # files checked before come out of the history before any is judged again
+            engine.hashes = {str(path): sha for path in inputs
+                             if (sha := sha256_of(path)) is not None}
+            store.take_out_rechecked(engine.hashes.values())
         if one_job:
             report = engine.run(inputs)
         else:
