@@ -153,3 +153,63 @@ def test_ack_rejects_the_repeated_interchange_and_forwards_none_of_it(tmp_path):
     assert answer["D1"]["stc"][0][1] == "A1:20"
     assert answer["D2"]["stc"][0][1] == "A3:481" and "EDI003" in answer["D2"]["stc"][0][12]
     assert rejected(valid(tmp_path / "acks" / "again.277")) == set()
+
+
+# -- batch --ack277: the 999 is read before the driver judges the file's claims ----------
+
+@pytest.mark.parametrize("split", [False, True])
+@pytest.mark.parametrize("first_rejected", [True, False])
+def test_batch_ack277_keeps_a_set_the_999_rejects_out_of_the_history(tmp_path, split,
+                                                                     first_rejected):
+    from batch_support import drop, ledger, options
+
+    from edi837.batch import run_batch
+
+    made = tmp_path / "made"
+    made.mkdir()
+    opts = options(tmp_path, ack277=True, split=split)
+    for path in resend(made, first_rejected):
+        drop(opts.inbox, path.name, path.read_bytes())
+    # (exit status: as the files' findings say; a set the 999 rejects is no finding)
+    assert run_batch(opts) == (0 if first_rejected else 1)
+    rows = {r["name"]: r for r in ledger(opts.out)}
+
+    def folder(name):
+        return opts.out / rows[name]["run_id"] / "files" / name
+
+    monday_999 = readable(folder("monday.edi") / "monday.999")
+    answer = valid(folder("tuesday.edi") / "tuesday.277")
+    readable(folder("tuesday.edi") / "tuesday.999")
+    if first_rejected:
+        assert "IK5*R" in monday_999 and not (folder("monday.edi") / "monday.277").exists()
+        assert rejected(answer) == set()
+    else:
+        assert rejected(valid(folder("monday.edi") / "monday.277")) == set()
+        assert rejected(answer) == {"C2"}
+
+
+def test_batch_split_keeps_the_repeated_interchange_out_of_the_history(tmp_path):
+    """batch --split holds D2 (its ISA13 repeats D1's), so D2's dose sent again in the
+    next file is judged as the first: no duplicate, no day over the maximum."""
+    from batch_support import drop, ledger, options
+
+    from edi837.batch import run_batch
+
+    made = tmp_path / "made"
+    made.mkdir()
+    opts = options(tmp_path, split=True)
+    again = night(made, "again.edi", subscriber(2, member="SYN000000002"),
+                  claim("D2-RESEND", "20260115"))
+    drop(opts.inbox, "1-twice.edi", twice(made).read_bytes())
+    drop(opts.inbox, "2-again.edi", again.read_bytes())
+    run_batch(opts)
+    rows = {r["name"]: r for r in ledger(opts.out)}
+
+    def report(name):
+        folder = opts.out / rows[name]["run_id"] / "files" / name
+        return json.loads((folder / "report.json").read_text())["files"][0]["findings"]
+
+    assert ("EDI003", "error") in {(f["rule"], f["severity"]) for f in report("1-twice.edi")}
+    held = opts.out / rows["1-twice.edi"]["run_id"] / "files" / "1-twice.edi" / "fixed"
+    assert "CLM*D2" in readable(held / "1-twice.held.edi")
+    assert [f["rule"] for f in report("2-again.edi") if f["severity"] == "error"] == []

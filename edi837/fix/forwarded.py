@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Collection, Iterable, Iterator
 
 from ..findings import ERROR, Finding
-from ..history.handover import RecordSink, read_records
+from ..history.handover import RecordSink, dump, read_records, record_tuple
 from ..history.records import ClaimRecord
 from ..store import FindingStore
 
@@ -84,6 +84,13 @@ def _held(records: Iterable[ClaimRecord], not_forwarded: Collection[int]
         if record.clm_index in not_forwarded:
             record.held = True
         yield record
+
+
+def hold_records(path: Path, not_forwarded: Collection[int]) -> None:
+    """Rewrite a file of claim records (a RecordSink's) with the claims of
+    ``not_forwarded`` (CLM segment indices) held: the history judges them, keeps none."""
+    if not_forwarded and path.exists():
+        dump(_held(read_records(path), not_forwarded), path, record_tuple)
 
 
 def held_by_envelopes(path: str | Path, findings: Iterable[Finding],
