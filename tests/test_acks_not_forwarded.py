@@ -213,3 +213,33 @@ def test_batch_split_keeps_the_repeated_interchange_out_of_the_history(tmp_path)
     held = opts.out / rows["1-twice.edi"]["run_id"] / "files" / "1-twice.edi" / "fixed"
     assert "CLM*D2" in readable(held / "1-twice.held.edi")
     assert [f["rule"] for f in report("2-again.edi") if f["severity"] == "error"] == []
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+@pytest.mark.parametrize("first_rejected", [True, False])
+def test_check_ack277_keeps_a_set_the_999_rejects_out_of_the_history(tmp_path, jobs,
+                                                                     first_rejected):
+    first, second = resend(tmp_path, first_rejected)
+    acks = tmp_path / "acks"
+    done = CliRunner().invoke(main, ["check", str(first), str(second), "--ack277", str(acks),
+                                     "--jobs", jobs, "-o", str(tmp_path / "r.json")])
+    found = json.loads((tmp_path / "r.json").read_text())["files"]
+    errors = {(f["rule"], f["claim_id"]) for file in found for f in file["findings"]
+              if f["severity"] == "error"}
+    readable(acks / "monday.999")
+    answer = valid(acks / "tuesday.277")
+    if first_rejected:
+        assert done.exit_code == 1 and "monday.999 rejects it" in done.output
+        assert errors == set() and rejected(answer) == set()
+    else:
+        assert done.exit_code == 1 and ("HIS001", "C2") in errors
+        assert rejected(answer) == {"C2"}
+
+
+def test_check_ack277_gives_an_unreadable_file_no_999(tmp_path):
+    first, second = resend(tmp_path, first_rejected=False)
+    second.write_text(second.read_text().split("GE*")[0])  # cut: EDI002, unreadable
+    acks = tmp_path / "acks"
+    done = CliRunner().invoke(main, ["check", str(first), str(second), "--ack277", str(acks)])
+    assert done.exit_code == 2
+    assert sorted(p.name for p in acks.iterdir()) == ["monday.277", "monday.999"]

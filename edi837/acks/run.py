@@ -149,7 +149,7 @@ class Acknowledger:
             made = self._engine = (table, config, Engine(table, config))
         return made[2]
 
-    def _rejected_by_999(self, path: Path) -> set[int]:
+    def rejected_by_999(self, path: Path) -> set[int]:
         """The CLM indices of ``path``'s claims in sets its 999 does not accept (none
         when there is no readable 999: :meth:`acknowledge` says so)."""
         from ..validate import ack_path as path_999
@@ -177,7 +177,7 @@ class Acknowledger:
                 fixed = fix_file(path, work, table=table, config=config, select=select,
                                  ignore=ignore, split=True,
                                  engine=self._run_engine(table, config),
-                                 not_forwarded=self._rejected_by_999(path))
+                                 not_forwarded=self.rejected_by_999(path))
             except Exception as exc:  # one file's failure never stops the others
                 self.trouble(f"{path}: no 277CA: fix failed: {type(exc).__name__}: {exc} "
                              "(a bug in edi837, please report it)")
