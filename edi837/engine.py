@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
-from typing import Iterable, Protocol
+from typing import Collection, Iterable, Iterator, Protocol
 
 from .checklist import checklist_codes
 from .claims import ClaimReader
@@ -96,6 +96,9 @@ class Engine:
         self._store = history
         self._run_id = run_id
         self._stage: HistoryStage | None = None
+        # path as given -> CLM segment indices of claims the history must not keep
+        # whatever their findings (`check --ack277`: the sets their 999 rejects)
+        self.not_forwarded: dict[str, Collection[int]] = {}
         self.policies = PolicyResolver(self.config, table)  # each claim's payer policy
         self._shapes = ClaimShapes(table, self.policies.dates(), shape_fields()) if shapes else None
         rules = all_rules()
@@ -252,6 +255,7 @@ class Engine:
         persistent = stage.persistent
         keys = stage.keys
         known = self.table.drugs.__contains__
+        skip = self.not_forwarded.get(str(path), ())
         with raw:
             stream = HashingReader(raw if self.progress is None else self.progress.reading(raw))
             if piece is None:
@@ -283,7 +287,8 @@ class Engine:
                     if lines:
                         result.drug_lines += len(lines)
                         held = errors > 0 or any(map(self._reader_error,
-                                                     claim.context_findings))
+                                                     claim.context_findings)) \
+                            or claim.clm_index in skip
                         findings.extend(stage.add_claim(claim, lines, keys.of_claim(claim),
                                                         held, known))
             except Exception as exc:  # one file's bug must not stop a batch
@@ -305,6 +310,15 @@ class Engine:
             result.status = "unreadable"
         result.settle_status()
         return result
+
+    def held_records(self, records: Iterable, path: str) -> Iterator:
+        """Records of ``path`` checked elsewhere (edi837.parallel), those of
+        :attr:`not_forwarded` held."""
+        skip = self.not_forwarded.get(path, ())
+        for record in records:
+            if record.clm_index in skip:
+                record.held = True
+            yield record
 
     def _reader_findings(self, found: list[Finding]) -> list[Finding]:
         """The reader's own (EDI) findings, with select/ignore/severity applied."""

@@ -463,7 +463,8 @@ def test_rules_command_prints_the_277ca_row(runner):
     done = runner.invoke(main, ["rules", "NDC004"])
     assert "277CA" in done.output and "A8:218, STC10 A8:454" in done.output
     assert "source: 507 A8" in done.output
-    assert "never rejects a claim" in runner.invoke(main, ["rules", "EDI003"]).output
+    assert "never rejects a claim" in runner.invoke(main, ["rules", "EDI004"]).output
+    assert "A3:481" in runner.invoke(main, ["rules", "EDI003"]).output  # a repeated ISA13
     assert "A3:684" in runner.invoke(main, ["rules", "IGS8"]).output
 
 

@@ -89,6 +89,28 @@ class _Walk(ClaimWalk):
         self.context = (envelope.isa, envelope.gs, envelope.header, hierarchy["20"].key)
 
 
+def not_accepted_claims(path: str | Path, acceptance: Acceptance) -> set[int]:
+    """The CLM segment indices of ``path``'s claims in transaction sets ``acceptance``
+    does not accept, its sets asked in file order as :func:`write_277ca` asks them: the
+    claims the submitter is told to send again, which no history may keep as
+    forwarded.  Empty when the claims cannot be routed (then no 277CA is written)."""
+    walk = _Walk(path, ())
+    held: set[int] = set()
+    header, why = None, None
+    try:
+        for routed in walk.claims():
+            isa, gs, this, _ = walk.context
+            if this is not header:
+                header = this
+                why = acceptance.verdict(element(isa, 13).strip(), element(gs, 6).strip(),
+                                         element(this[0], 2).strip())
+            if why is not None and routed.segment_index is not None:
+                held.add(routed.segment_index)
+    except (SplitError, X12SyntaxError):
+        return set()
+    return held
+
+
 def write_acknowledgments(path: str | Path, findings: Collection[Finding],
                           out_dir: str | Path, *, identity: Acknowledgments = DEFAULT_IDENTITY,
                           control_numbers: ControlNumbers | None = None, force: bool = False,

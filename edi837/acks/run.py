@@ -149,11 +149,26 @@ class Acknowledger:
             made = self._engine = (table, config, Engine(table, config))
         return made[2]
 
+    def rejected_by_999(self, path: Path) -> set[int]:
+        """The CLM indices of ``path``'s claims in sets its 999 does not accept (none
+        when there is no readable 999: :meth:`acknowledge` says so)."""
+        from ..validate import ack_path as path_999
+        from .ack277 import not_accepted_claims
+        from .ack999 import Acceptance, AckReadError
+
+        try:
+            acceptance = Acceptance.from_999(path_999(path, self.read_999 or self.out_dir))
+        except AckReadError:
+            return set()
+        return not_accepted_claims(path, acceptance)
+
     def acknowledge_as_split(self, path: Path, table, config, select: tuple[str, ...] = (),
                              ignore: tuple[str, ...] = ()):
         """`edi837 ack`: ``path``'s 277CA accepts and rejects claims exactly as `fix
         --split` forwards and holds them (after the safe fixes of ``select``/``ignore``,
         by the errors that remain): a run of its own into a folder thrown away after.
+        The claims of a transaction set the 999 rejects (the submitter sends them
+        again) do not enter the run's history, nor do those the 277CA rejects.
         Returns the result, or None when the file got no 277CA."""
         from ..fix import fix_file
 
@@ -161,7 +176,8 @@ class Acknowledger:
             try:
                 fixed = fix_file(path, work, table=table, config=config, select=select,
                                  ignore=ignore, split=True,
-                                 engine=self._run_engine(table, config))
+                                 engine=self._run_engine(table, config),
+                                 not_forwarded=self.rejected_by_999(path))
             except Exception as exc:  # one file's failure never stops the others
                 self.trouble(f"{path}: no 277CA: fix failed: {type(exc).__name__}: {exc} "
                              "(a bug in edi837, please report it)")

@@ -26,7 +26,7 @@ from ..workers import UNREACHABLE, InputUnreachable, unreachable, unreachable_me
 from . import durable
 from .inbox import identity
 from .names import shown
-from .run import FINDINGS, HISTORY, RECORDS, Job, ReportJob, Worker
+from .run import ACK999, FINDINGS, HISTORY, RECORDS, Job, ReportJob, Worker
 
 _worker: list = [None, None]  # [settings, Worker] of this worker process
 
@@ -101,7 +101,7 @@ def handover_of(job: Job) -> dict[str, bytes]:
     """The work folder a ReportJob needs (the check's findings and records, the
     history's findings), as bytes."""
     work = Path(job.work_dir)
-    return {name: (work / name).read_bytes() for name in (FINDINGS, RECORDS, HISTORY)
+    return {name: (work / name).read_bytes() for name in (FINDINGS, RECORDS, HISTORY, ACK999)
             if (work / name).exists()}
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import time
 import traceback
 from collections import Counter
@@ -34,6 +35,7 @@ from .ledger import FILES_DIR
 from .options import EXIT_TROUBLE
 
 FIX_DIR = "fixed"  # corrected and split EDI inside an input's output directory
+ACK999 = "999"  # with --ack277: the file's 999, written in step 1 (in the work folder)
 
 
 @dataclass(frozen=True)
@@ -149,6 +151,8 @@ class Worker:
             dump_findings(result.findings, work / FINDINGS)
             if settings.split and result.status != "unreadable":
                 self._forwarded_records(job, work, key)
+            if settings.ack277 and result.status != "unreadable":
+                self._acknowledged_sets(job, work)
         except OSError:
             raise  # the disk, not this file: stop; the next start rolls back
         except Exception as exc:  # one bad file never stops the batch
@@ -167,6 +171,8 @@ class Worker:
         judges are those of the corrected file's re-check, named by the input.  When
         the file cannot be fixed, the input's records stay."""
         from ..fix import WRITTEN, fix_file
+        from ..fix.forwarded import held_by_envelopes, hold_records
+        from ..fix.run import HISTORY_STAGE
         from ..history.handover import RecordSink
 
         scratch = work / "forwarded"
@@ -177,10 +183,40 @@ class Worker:
             fixed = fix_file(job.path, scratch, table=self.table, config=self.settings.config,
                              force=True, recheck_history=sink)
             if fixed.status == WRITTEN and records.exists():
+                # a claim an envelope error holds (a repeated ISA13) is not forwarded
+                hold_records(records, held_by_envelopes(
+                    fixed.output, getattr(fixed.remaining, "every", fixed.remaining),
+                    HISTORY_STAGE))
                 os.replace(records, work / RECORDS)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
             records.unlink(missing_ok=True)
+
+    def _acknowledged_sets(self, job: Job, work: Path) -> None:
+        """With --ack277, the file's 999 is written now (``work/999``), before the driver
+        judges its claims: those of a transaction set it rejects are sent again by the
+        submitter, so their records are held (the history keeps none of them).  Step 2
+        sends this 999 and answers the sets it accepts.  No 999 now (pyx12 could not
+        write one, the counter is broken): step 2 tries again and says why."""
+        from ..acks.ack277 import not_accepted_claims
+        from ..acks.ack999 import Acceptance, AckReadError
+        from ..fix.forwarded import hold_records
+        from ..validate import Pyx12Missing, write_999
+        from ..x12.control import ControlNumberError, ControlNumbers
+
+        numbers = ControlNumbers(self.settings.config.acknowledgments.control_numbers)
+        folder = Path(tempfile.mkdtemp(prefix=".ack999-", dir=work))
+        try:
+            written = write_999(job.path, folder, control_numbers=numbers)
+            if written is None:
+                return
+            rejected = not_accepted_claims(job.path, Acceptance.from_999(written))
+            os.replace(written, work / ACK999)
+        except (ControlNumberError, Pyx12Missing, AckReadError):
+            return
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        hold_records(work / RECORDS, rejected)
 
     def report(self, step: ReportJob) -> dict:
         """Step 2: write one file's outputs from its findings and the history's;
@@ -315,11 +351,17 @@ class Worker:
         """The file's 999 and 277CA beside its reports (edi837.acks): the outputs
         written, and the problem if none could be (a problem, not a quarantine)."""
         from ..acks.ack277 import Ack277Error, OutputExists, write_acknowledgments
+        from ..validate import ack_path
 
         identity = self.settings.config.acknowledgments
+        ready = Path(job.work_dir) / ACK999  # written in step 1
         try:
+            if ready.exists():  # sent as it was read when the history judged the file
+                with atomic_output(ack_path(job.path, out_dir), "wb") as out:
+                    out.write(ready.read_bytes())
             done = write_acknowledgments(job.path, findings, out_dir, identity=identity,
-                                         force=True)
+                                         force=True, read_999=ack_path(job.path, out_dir)
+                                         if ready.exists() else None)
         except (Ack277Error, OutputExists) as exc:
             return [], f"277CA: {exc}"
         del done  # what it wrote is in out_dir: the 999 and, unless every set was

@@ -69,6 +69,12 @@ def check(paths: tuple[Path, ...], fmt: str, outputs: tuple[str, ...], select: s
     if store is not None:  # closed however the command ends: uncommitted, rolled back
         click.get_current_context().call_on_close(store.close)
     engine = Engine(table, config, history=store)
+    acks, acknowledged = None, []
+    if ack277_dir is not None:  # the 999s first: a set one rejects is sent again, so the
+        # history keeps none of its claims
+        acks = Acknowledger(ack277_dir, config.acknowledgments)
+        acknowledged = acks.start(inputs)
+        engine.not_forwarded = {str(p): acks.run.rejected_by_999(p) for p in acknowledged}
     # bytes read, drawn by this process (workers of --jobs/--dask read elsewhere: no bar)
     one_job = jobs == 1 and dask_address is None
     engine.progress = Progress(total_size(inputs), "edi837 check",
@@ -102,11 +108,15 @@ def check(paths: tuple[Path, ...], fmt: str, outputs: tuple[str, ...], select: s
         if result.status == "unreadable":
             report_reader_errors(result)
     status = report.exit_status()
-    if ack277_dir is not None:  # claims with error findings rejected, the rest accepted
-        acks = Acknowledger(ack277_dir, config.acknowledgments)
+    if acks is not None:  # claims with error findings rejected, the rest accepted
+        from ..validate import ack_path
+
         readable = {Path(r.path): r for r in report.files if r.status != "unreadable"}
-        for path in acks.start(list(readable)):
-            acks.acknowledge(path, readable[path].findings)
+        for path in acknowledged:
+            if path in readable:
+                acks.acknowledge(path, readable[path].findings)
+            else:  # an unreadable file is acknowledged by neither
+                ack_path(path, ack277_dir).unlink(missing_ok=True)
         status = max(status, acks.status)
     commit_history_or_exit(store)  # a run killed before this point has not happened
     sys.exit(status)

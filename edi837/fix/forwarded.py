@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Iterator
+from typing import Collection, Iterable, Iterator
 
-from ..findings import Finding
-from ..history.handover import RecordSink, read_records
+from ..findings import ERROR, Finding
+from ..history.handover import RecordSink, dump, read_records, record_tuple
+from ..history.records import ClaimRecord
 from ..store import FindingStore
 
 
@@ -60,14 +61,55 @@ class ForwardedHistory:
         self.output = RecordSink(folder / "output", key, persistent=persistent,
                                  named=str(path))
 
-    def judge(self, sha256: str, spill_limit: int | None = None) -> FindingStore:
+    def judge(self, sha256: str, spill_limit: int | None = None,
+              not_forwarded: Collection[int] = ()) -> FindingStore:
         """Judge the output's claims against the run's history, which keeps those that
-        are forwarded (no error); the findings in file order, bounded in memory."""
+        are forwarded (no error); the findings in file order, bounded in memory.
+        ``not_forwarded``: the CLM segment indices of claims held whatever the history
+        finds (their envelope holds them, or the 999 rejects their transaction set):
+        judged, but kept out of the history."""
         records = self.output.path
         found: Iterator[Finding] = self.stage.judge_file(
-            read_records(records) if records is not None and records.exists() else iter(()),
-            sha256)
+            _held(read_records(records), not_forwarded)
+            if records is not None and records.exists() else iter(()), sha256)
         return FindingStore(found, limit=spill_limit)
 
     def close(self) -> None:
         self._folder.cleanup()
+
+
+def _held(records: Iterable[ClaimRecord], not_forwarded: Collection[int]
+          ) -> Iterator[ClaimRecord]:
+    for record in records:
+        if record.clm_index in not_forwarded:
+            record.held = True
+        yield record
+
+
+def hold_records(path: Path, not_forwarded: Collection[int]) -> None:
+    """Rewrite a file of claim records (a RecordSink's) with the claims of
+    ``not_forwarded`` (CLM segment indices) held: the history judges them, keeps none."""
+    if not_forwarded and path.exists():
+        dump(_held(read_records(path), not_forwarded), path, record_tuple)
+
+
+def held_by_envelopes(path: str | Path, findings: Iterable[Finding],
+                      skip: Collection[str] = ()) -> set[int]:
+    """The CLM segment indices of ``path``'s claims that an error outside any claim
+    holds (an interchange, group or set header: a repeated ISA13, say), as the split
+    routes them; the claims' own errors already keep them out of the history.  Only
+    when such an error is among ``findings`` (file order, without the rules of
+    ``skip``) is the file walked again: most files have none."""
+    from .route import SplitError, route_claims, trailer_finding
+
+    def kept() -> Iterator[Finding]:  # (findings: re-iterable, a FindingStore)
+        return (f for f in findings if f.rule not in skip)
+
+    if not any(f.severity == ERROR and f.claim_first is None and f.segment_index
+               and not trailer_finding(f) for f in kept()):
+        return set()
+    try:
+        return {routed.segment_index for routed in route_claims(path, kept())
+                if not routed.accepted and routed.segment_index is not None}
+    except SplitError:  # the split says why it cannot route them (and forwards none)
+        return set()

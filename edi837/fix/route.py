@@ -6,7 +6,9 @@ segment before the next HL, CLM or SE), on a hierarchy level above it
 to the next HL or CLM), or on its envelopes (ISA, GS, and the transaction
 set header: ST, BHT and the submitter/receiver loops).  Otherwise it is
 *accepted*.  Trailer findings (EDI003 control numbers, EDI004 counts) hold
-nothing: whoever writes claims out rebuilds SE/GE/IEA.
+nothing: whoever writes claims out rebuilds SE/GE/IEA.  An ISA13 repeated in the
+file (EDI003 on the second ISA) holds that interchange's claims: the ISA is
+copied, and a receiver rejects the duplicate interchange.
 
 :class:`ClaimWalk` makes that decision in one streaming pass over a file,
 claim by claim, and keeps what a writer needs to copy a claim with its
@@ -24,7 +26,9 @@ from ..findings import ERROR, Finding
 from ..loops import X12_ID
 from ..x12.writer import RawSegment, RawSegmentReader
 
-# Trailer problems routing never carries over: writers rebuild SE/GE/IEA.
+# Trailer problems routing never carries over: writers rebuild SE/GE/IEA.  (EDI003 on
+# an ISA, an interchange control number repeated in the file, is no trailer's: the
+# writers copy the ISA, so it holds the interchange's claims.)
 TRAILER_RULES = frozenset(["EDI003", "EDI004"])
 LEVELS = ("20", "22", "23")  # billing provider, subscriber, patient
 
@@ -91,6 +95,11 @@ class Envelope:
         return self.interchange_errors + self.group_errors + self.set_errors
 
 
+def trailer_finding(finding: Finding) -> bool:
+    """A trailer's count or control number (EDI003/EDI004 on SE, GE, IEA): rebuilt."""
+    return finding.rule in TRAILER_RULES and finding.segment != "ISA"
+
+
 class _ErrorCursor:
     """The error findings that can hold a claim, read as the walk reaches their segment.
 
@@ -115,7 +124,7 @@ class _ErrorCursor:
                 raise ValueError(f"findings are not in file order: segment {index} "
                                  f"after segment {self._index}")
             self._index = index
-            if finding.severity == ERROR and index and finding.rule not in TRAILER_RULES:
+            if finding.severity == ERROR and index and not trailer_finding(finding):
                 return finding
         return None
 

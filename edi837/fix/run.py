@@ -19,7 +19,7 @@ from ..rules import stage_rules
 from ..x12.reader import X12SyntaxError, display
 from ..x12.writer import RewriteSummary
 from .apply import CannotFix, diff_of, dropped_change, write_corrected
-from .forwarded import ForwardedHistory
+from .forwarded import ForwardedHistory, held_by_envelopes
 from .plan import Change, FixPlan
 from .reports import write_change_log, write_held_report
 from .route import SplitError
@@ -87,7 +87,8 @@ def fix_file(path: str | Path, out_dir: str | Path, *, table, config: Config | N
              dry_run: bool = False, force: bool = False, split: bool = False,
              spill_limit: int | None = None,
              history_findings: Iterable[Finding] | None = None,
-             engine: Engine | None = None, recheck_history=None) -> FixResult:
+             engine: Engine | None = None, recheck_history=None,
+             not_forwarded: Collection[int] = ()) -> FixResult:
     """Apply the safe fixes of ``path``'s findings; write ``<out_dir>/<name>``.
 
     ``select``/``ignore`` (rule codes or prefixes) choose which fixes apply;
@@ -108,7 +109,9 @@ def fix_file(path: str | Path, out_dir: str | Path, *, table, config: Config | N
     ``recheck_history``: the history stage the written output is re-checked with (the
     batch's record sink, which keeps the claims as they are forwarded; the batch
     driver judges them), and ``history_findings`` given: the engine's history judges
-    nothing of this file.
+    nothing of this file.  ``not_forwarded``: the CLM segment indices of claims the
+    engine's history must not keep whatever their findings (a transaction set the 999
+    rejects: `ack`); claims an envelope error holds are kept out of it too.
 
     Every output is read back with edi837's own reader; one it cannot read,
     or that has lost claims, is removed with the rest of this file's outputs
@@ -128,7 +131,7 @@ def fix_file(path: str | Path, out_dir: str | Path, *, table, config: Config | N
     try:
         return _fix_checked(path, targets, result, engine, forwarded, select, ignore,
                             dry_run, force, split, spill_limit, history_findings,
-                            recheck_history)
+                            recheck_history, not_forwarded)
     finally:
         if forwarded is not None:
             forwarded.close()
@@ -137,7 +140,8 @@ def fix_file(path: str | Path, out_dir: str | Path, *, table, config: Config | N
 def _fix_checked(path: Path, targets: Targets, result: FixResult, engine: Engine,
                  forwarded: ForwardedHistory | None, select, ignore, dry_run: bool,
                  force: bool, split: bool, spill_limit: int | None,
-                 history_findings: Iterable[Finding] | None, recheck_history) -> FixResult:
+                 history_findings: Iterable[Finding] | None, recheck_history,
+                 not_forwarded: Collection[int] = ()) -> FixResult:
     checked = engine.check_file(path, history=forwarded.input if forwarded else None)
     if checked.status == "unreadable":
         result.status = UNREADABLE
@@ -157,7 +161,7 @@ def _fix_checked(path: Path, targets: Targets, result: FixResult, engine: Engine
         judged = history_findings
     try:
         _write_and_check(path, targets, plan, engine, checked, result, split, force,
-                         spill_limit, judged, recheck_history)
+                         spill_limit, judged, recheck_history, not_forwarded)
     except BaseException:
         _remove_outputs(path, targets.all(split), result)
         raise
@@ -170,9 +174,10 @@ def _write_and_check(path: Path, targets: Targets, plan: FixPlan, engine: Engine
                      checked: FileResult, result: FixResult, split: bool, force: bool,
                      spill_limit: int | None,
                      history: Iterable[Finding] | ForwardedHistory,
-                     recheck_history=None) -> None:
+                     recheck_history=None, not_forwarded: Collection[int] = ()) -> None:
     """``history``: the history's findings, or what judges the output's claims once
-    it is read back (:class:`ForwardedHistory`)."""
+    it is read back (:class:`ForwardedHistory`), keeping out of the run's history the
+    claims of ``not_forwarded`` and those an envelope error holds."""
     try:
         summary = write_corrected(path, targets.output, plan)
         result.written.append(str(targets.output))
@@ -201,7 +206,9 @@ def _write_and_check(path: Path, targets: Targets, plan: FixPlan, engine: Engine
         return
     result.problems += recheck_problems(checked.findings, result.fixed, rechecked.findings)
     if isinstance(history, ForwardedHistory):
-        history = history.judge(checked.sha256, spill_limit)
+        held = held_by_envelopes(targets.output, rechecked.findings, HISTORY_STAGE)
+        history = history.judge(checked.sha256, spill_limit,
+                                held.union(not_forwarded) if held else not_forwarded)
     final = _WithHistory(rechecked.findings, _in_place_order(history, spill_limit))
     result.remaining = _Errors(final)
     if not split:

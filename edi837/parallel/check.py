@@ -191,7 +191,8 @@ class ParallelCheck:
             result.drug_lines += facts["drug_lines"]
             result.submitters.update(facts.get("submitters") or {})  # each piece's sets
             result.findings.extend(_named(findings_of_bytes(facts["findings"]), file.path))
-            for record in _named(records_of_bytes(facts["records"]), file.path):
+            for record in self.engine.held_records(
+                    _named(records_of_bytes(facts["records"]), file.path), file.path):
                 result.findings.extend(stage.add(record))
             file.units[file.judged][1] = None  # its result is no longer held
             file.judged += 1
@@ -219,9 +220,9 @@ class ParallelCheck:
         findings, records = facts.pop("findings"), facts.pop("records")
         result = FileResult(**{**facts, "path": file.path})
         result.findings.extend(_named(findings_of_bytes(findings), file.path))
-        result.findings.extend(stage.apply_file(_named(records_of_bytes(records), file.path),
-                                                result.sha256,
-                                                keep=result.status != "unreadable"))
+        result.findings.extend(stage.apply_file(
+            self.engine.held_records(_named(records_of_bytes(records), file.path), file.path),
+            result.sha256, keep=result.status != "unreadable"))
         result.settle_status()  # the history's DOC notes join the claims' DOC000s
         file.judged = len(file.units)
         file.result = result
