@@ -79,8 +79,8 @@ def _covers(dose: Decimal, sizes: tuple[Decimal, ...]) -> tuple[Cover, Cover] | 
         return None
     if len(sizes) == 1:
         count = math.ceil(dose / sizes[0])
-        cover = Cover(sizes[0] * count, ((sizes[0], count),))
-        return cover, cover
+        whole = Cover(sizes[0] * count, ((sizes[0], count),))
+        return whole, whole
     places = max(max(0, -int(value.normalize().as_tuple().exponent))
                  for value in (dose, *sizes))
     scale = 10 ** places
