@@ -86,6 +86,9 @@ def test_no_supporting_diagnosis_is_dx001(check):
     ("HI*abk:G35A", "none read: HI abk:G35A has a qualifier the guide does not allow as "
                     "written (ABK, ABF, BK, BF, ... in upper case), so no payer reads its code"),
     ("HI*ABK:G35A*abf:G35D", None),  # ABK read: supported, no DX001
+    ("HI*ABK:M0579*abf:G35A", "M0579 [M05.79]; not read: HI abf:G35A has a qualifier the "
+                              "guide does not allow as written (ABK, ABF, BK, BF, ... in "
+                              "upper case), so no payer reads its code"),
     ("HI*BBR:0JH60DZ", "none (the HI segment has no diagnosis qualifier, such as ABK or ABF)"),
     ("", "none (no HI segment)"),
 ])

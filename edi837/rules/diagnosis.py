@@ -21,6 +21,7 @@ from .diagnosis_text import (
     _groups,
     _none_read,
     _replacements,
+    _unread,
     _why_not_valid,
 )
 
@@ -84,6 +85,8 @@ def no_supporting_diagnosis(ctx):
     if ctx.diagnosis_support(None).supported:
         return
     billed = ", ".join(map(_as_written, codes)) if codes else _none_read(ctx.claim)
+    if codes and _unread(ctx.claim):
+        billed += f"; not read: {_unread(ctx.claim)}"
     icd9 = ctx.table.policy.icd9
     qualifiers = sorted({dx.qualifier for dx in ctx.claim.diagnoses
                          if icd9 is not None and dx.qualifier.upper() in icd9.qualifiers})

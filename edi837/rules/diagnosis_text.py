@@ -24,13 +24,22 @@ def _none_read(claim) -> str:
     allow for diagnoses, quoted as written (abk:G35A)."""
     if claim.hi_index is None:
         return "none (no HI segment)"
+    unread = _unread(claim)
+    if not unread:
+        return "none (the HI segment has no diagnosis qualifier, such as ABK or ABF)"
+    return f"none read: {unread}"
+
+
+def _unread(claim) -> str:
+    """The HI composites whose qualifier is a diagnosis qualifier in another case
+    (abk:G35A), as written, and why no payer reads them; "" when there are none."""
     unread = [(qualifier, code) for qualifier, code in claim.hi_unread
               if qualifier.upper() in DIAGNOSIS_QUALIFIERS]
     if not unread:
-        return "none (the HI segment has no diagnosis qualifier, such as ABK or ABF)"
+        return ""
     written = ", ".join(f"{qualifier}:{code}" for qualifier, code in unread)
-    return (f"none read: HI {written} has a qualifier the guide does not allow as written "
-            f"(ABK, ABF, BK, BF, ... in upper case), so no payer reads its code")
+    return (f"HI {written} has a qualifier the guide does not allow as written (ABK, ABF, "
+            f"BK, BF, ... in upper case), so no payer reads its code")
 
 
 def _codes(ctx) -> list[str]:
