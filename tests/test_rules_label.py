@@ -53,7 +53,8 @@ def test_a_category_is_not_valid_on_the_date_not_unsupported(check, code, childr
     assert found.rule == "DX002" and found.severity == "error"
     assert found.segment == "HI" and found.value == code
     assert found.message == (
-        f"diagnosis {code[:3]}.{code[3:]} is not valid on 2026-01-15, the date of service of "
+        f"diagnosis {code} [{code[:3]}.{code[3:]}] is not valid on 2026-01-15, the date of "
+        f"service of "
         f"J2350 (a category, not a billable code); use {children}")
 
 
