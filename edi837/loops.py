@@ -263,9 +263,11 @@ def add_diagnoses(fields: list[str], index: int, claim: Claim, component: str) -
         if not composite:
             continue  # an empty element, or the padding past the last
         qualifier, _, rest = composite.partition(component)
+        code = rest.split(component, 1)[0]
         if qualifier in DIAGNOSIS_QUALIFIERS:
-            code = rest.split(component, 1)[0]
             diagnoses.append(Diagnosis(len(diagnoses) + 1, qualifier, code, index))
+        else:
+            claim.hi_unread.append((qualifier, code))
 
 
 def read_service(fields: list[str], index: int, line: ServiceLine, component: str) -> str:

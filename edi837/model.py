@@ -242,6 +242,9 @@ class Claim:
     original_reference: str = ""  # 2300 REF*F8: the payer's claim number of the original
     context_findings: tuple = ()  # reader findings on the HL levels above the claim
     hi_index: int | None = None  # first HI segment
+    # HI composites not read as diagnoses, as written (qualifier, code): DX001 names an
+    # 'abk' the guide does not allow rather than saying the claim has no HI
+    hi_unread: list[tuple[str, str]] = field(default_factory=list)
     first_index: int = 0  # the CLM segment
     last_index: int = 0  # last segment of the claim's loops
 

@@ -77,8 +77,37 @@ def test_no_supporting_diagnosis_is_dx001(check):
     found = check(professional(hi="HI*ABK:M0579"))
     assert codes(found) == ["DX001"]
     assert found[0].message == ("no diagnosis on the claim supports J2350 (multiple sclerosis); "
-                                "claim diagnoses: M05.79")
+                                "claim diagnoses: M0579 [M05.79]")
     assert found[0].segment == "SV1"
+
+
+@pytest.mark.parametrize("hi, says", [
+    # trial finding: a lower-case qualifier was "none (no HI segment)" though there is one
+    ("HI*abk:G35A", "none read: HI abk:G35A has a qualifier the guide does not allow as "
+                    "written (ABK, ABF, BK, BF, ... in upper case), so no payer reads its code"),
+    ("HI*ABK:G35A*abf:G35D", None),  # ABK read: supported, no DX001
+    ("HI*ABK:M0579*abf:G35A", "M0579 [M05.79]; not read: HI abf:G35A has a qualifier the "
+                              "guide does not allow as written (ABK, ABF, BK, BF, ... in "
+                              "upper case), so no payer reads its code"),
+    ("HI*BBR:0JH60DZ", "none (the HI segment has no diagnosis qualifier, such as ABK or ABF)"),
+    ("", "none (no HI segment)"),
+])
+def test_dx001_says_what_the_hi_segment_holds(check, hi, says):
+    found = [f for f in check(professional(hi=hi)) if f.rule == "DX001"]
+    if says is None:
+        assert found == []
+        return
+    (finding,) = found
+    assert finding.message == ("no diagnosis on the claim supports J2350 (multiple sclerosis); "
+                               f"claim diagnoses: {says}")
+
+
+def test_dx002_quotes_the_code_as_written_with_its_dotted_form(check):
+    found = check(professional(hi="HI*ABK:G35A", date="20250930"))
+    assert found[0].message.startswith("diagnosis G35A [G35.A] is not valid on 2025-09-30")
+    found = check(professional(hi="HI*ABK:G35B"))
+    assert found[0].message.startswith("diagnosis G35B [G35.B] is not valid on 2026-01-15")
+    assert "G35.A is not" not in found[0].message
 
 
 def test_dx001_ignores_the_date_a_supporting_code_is_valid_on(check):

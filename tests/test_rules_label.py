@@ -53,7 +53,8 @@ def test_a_category_is_not_valid_on_the_date_not_unsupported(check, code, childr
     assert found.rule == "DX002" and found.severity == "error"
     assert found.segment == "HI" and found.value == code
     assert found.message == (
-        f"diagnosis {code[:3]}.{code[3:]} is not valid on 2026-01-15, the date of service of "
+        f"diagnosis {code} [{code[:3]}.{code[3:]}] is not valid on 2026-01-15, the date of "
+        f"service of "
         f"J2350 (a category, not a billable code); use {children}")
 
 
@@ -100,7 +101,8 @@ def test_an_undated_line_in_a_period_across_2025_10_01_warns(check, hi, valid, i
     assert found.message == (
         f"J2350 line 1 has no single date of service (DTP*472 D8) and the claim's period "
         f"2025-09-20..2025-10-10 crosses a change in the validity of diagnosis "
-        f"{hi[:3]}{'.' + hi[3:] if hi[3:] else ''} (valid on {valid}, not on {invalid}): it is "
+        f"{hi}{f' [{hi[:3]}.{hi[3:]}]' if hi[3:] else ''} (valid on {valid}, not on "
+        f"{invalid}): it is "
         f"judged on 2025-09-20; send the day the drug was given")
 
 

@@ -13,7 +13,7 @@ from test_rules_modifiers_units import (
     p_line,
 )
 
-from edi837.rules.containers import fewest_containers
+from edi837.rules.containers import fewest_containers, least_waste_containers
 
 XOLAIR_150_SYRINGE = "50242021503"
 
@@ -34,14 +34,23 @@ def ndc_line(number, composite, units, ndc, quantity, unit="UN", date="20260115"
     (375, (150, 300), 450, 2), (280, (80, 200, 400), 280, 2), (300, (80, 200, 400), 320, 4),
     (100, (80, 200, 400), 160, 2), (Decimal("1.2"), (Decimal("0.5"),), Decimal("1.5"), 3),
 ])
-def test_fewest_containers_least_left_over_then_fewest(dose, sizes, amount, containers):
-    cover = fewest_containers(Decimal(dose), tuple(Decimal(s) for s in sizes))
+def test_least_waste_containers_least_left_over_then_fewest(dose, sizes, amount, containers):
+    cover = least_waste_containers(Decimal(dose), tuple(Decimal(s) for s in sizes))
+    assert (cover.amount, cover.containers) == (Decimal(amount), containers)
+
+
+@pytest.mark.parametrize("dose, amount, containers", [
+    (300, 400, 1), (280, 400, 1), (560, 600, 2), (500, 600, 2), (80, 80, 1), (100, 200, 1),
+])
+def test_fewest_containers_fewest_then_least_left_over(dose, amount, containers):
+    cover = fewest_containers(Decimal(dose), (Decimal(80), Decimal(200), Decimal(400)))
     assert (cover.amount, cover.containers) == (Decimal(amount), containers)
 
 
 def test_fewest_containers_without_a_dose_or_a_size():
-    assert fewest_containers(Decimal(0), (Decimal(300),)) is None
-    assert fewest_containers(Decimal(300), ()) is None
+    for find in (fewest_containers, least_waste_containers):
+        assert find(Decimal(0), (Decimal(300),)) is None
+        assert find(Decimal(300), ()) is None
 
 
 # -- MOD007 ---------------------------------------------------------------------------------
@@ -55,7 +64,7 @@ def test_mod007_a_third_vial_of_waste_on_a_two_vial_dose(tmp_path):
     assert finding.message == (
         "J2350 on 2026-01-15: 600 units administered need 2 x 300-unit single-dose vial "
         "(600 units), which leave 0 units to discard; JW bills 300: 300 units beyond the "
-        "fewest containers")
+        "containers with the least left over")
 
 
 def test_mod007_450_and_jw_450_overbills_300(tmp_path):
@@ -63,7 +72,8 @@ def test_mod007_450_and_jw_450_overbills_300(tmp_path):
                                         p_line(2, "J2350:JW", 450, ndc=OCREVUS_NDC)))
     assert codes(result, "MOD") == [("MOD007", 2)]
     assert only(result, "MOD007").message.endswith(
-        "which leave 150 units to discard; JW bills 450: 300 units beyond the fewest containers")
+        "which leave 150 units to discard; JW bills 450: 300 units beyond the containers with "
+        "the least left over")
 
 
 @pytest.mark.parametrize("kind, make_claim, make_line", [("837P", p_claim, p_line),
@@ -103,12 +113,44 @@ def test_mod007_judges_every_size_of_the_drug_not_only_the_ndcs_vial(tmp_path):
     assert only(result, "MOD007").message == (
         "J3262 on 2026-01-15: 500 units administered need 1 x 200 + 4 x 80-unit containers "
         "(520 units), which leave 20 units to discard; JW bills 300: 280 units beyond the "
-        "fewest containers")
+        "containers with the least left over (1 x 400 + 1 x 200-unit containers (600 units) "
+        "would be fewer containers but leave 100: waste is billable only from the smallest "
+        "vials that cover the dose while minimising waste: CGS Medicare JW/JZ guidelines; "
+        "Noridian, billing-rules.md §1.4)")
     # 560 mg on the 200 mg vial's NDC: 400 + 80 + 80 leaves nothing to discard
     result, _ = check(tmp_path, p_claim(p_line(1, "J3262", 560, ndc=ACTEMRA_200_NDC),
                                         p_line(2, "J3262:JW", 40, ndc=ACTEMRA_200_NDC),
                                         diagnosis="M0579"))
     assert "which leave 0 units to discard; JW bills 40" in only(result, "MOD007").message
+
+
+@pytest.mark.parametrize("given, discarded, ndc, beyond", [
+    (300, 100, ACTEMRA_400_NDC, 80),  # trial p5.edi: one 400 mg vial is fewest, 4 x 80 least
+    (280, 120, ACTEMRA_400_NDC, 120),  # 200 + 80 leaves nothing
+    (300, 60, ACTEMRA_200_NDC, 40),  # 200 + 80 + 80 is neither
+])
+def test_mod007_the_least_left_over_decides_not_the_fewest_vials(tmp_path, given, discarded,
+                                                                 ndc, beyond):
+    # CGS Medicare's JW/JZ guidelines: 300 mg from 100/400 mg vials is three 100 mg vials;
+    # the 400 mg vial with 100 discarded is the incorrect method
+    result, _ = check(tmp_path, p_claim(p_line(1, "J3262", given, ndc=ndc),
+                                        p_line(2, "J3262:JW", discarded, ndc=ndc),
+                                        diagnosis="M0579"))
+    finding = only(result, "MOD007")
+    assert finding.severity == "error" and finding.line_number == 2
+    assert f"JW bills {discarded}: {beyond} units beyond the containers with the least " \
+        "left over (1 x 400-unit single-dose vial (400 units) would be fewer containers but " \
+        f"leave {400 - given}:" in finding.message
+    assert "beyond the fewest containers" not in finding.message
+
+
+def test_mod007_no_fewer_containers_named_when_the_least_left_over_is_also_fewest(tmp_path):
+    result, _ = check(tmp_path, p_claim(p_line(1, "J3262", 380, ndc=ACTEMRA_400_NDC),
+                                        p_line(2, "J3262:JW", 100, ndc=ACTEMRA_400_NDC),
+                                        diagnosis="M0579"))
+    assert only(result, "MOD007").message.endswith(
+        "(400 units), which leave 20 units to discard; JW bills 100: 80 units beyond the "
+        "containers with the least left over")
 
 
 def test_mod007_quiet_on_the_waste_of_the_fewest_of_every_size(tmp_path):

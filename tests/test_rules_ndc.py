@@ -77,3 +77,50 @@ def test_ndc004_a_configured_severity_still_wins(tmp_path):
     engine = Engine(load_drug_table(), Config(severity={"NDC004": "error"}))
     found, = [f for f in engine.check_file(path).findings if f.rule == "NDC004"]
     assert found.severity == "error"
+
+
+# -- NDC004: a placeholder NDC is no NDC (the drug table's [policy.ndc_placeholders]) -------
+
+def placeholder_findings(tmp_path, ndc: str, filing: str, procedure: str = "J2350"):
+    fragment = CLEAN_J2350_CLAIM.replace("LIN**N4*50242015001", f"LIN**N4*{ndc}")
+    if procedure != "J2350":
+        fragment = fragment.replace("HC:J2350:JZ", f"HC:{procedure}")
+    path = tmp_path / f"claim-{filing}.edi"
+    path.write_text(wrap_claims(fragment, filing=filing))
+    return [f for f in Engine(load_drug_table()).check_file(path).findings
+            if f.rule.startswith("NDC")]
+
+
+@pytest.mark.parametrize("ndc, why", [("00000000000", "labeler code 00000 is assigned to no firm"),
+                                      ("00000015001", "labeler code 00000 is assigned to no firm"),
+                                      ("99999999999", "a filler NDC")])
+def test_ndc004_a_placeholder_on_a_medicaid_claim_is_an_error(tmp_path, ndc, why):
+    # Medicaid requires the NDC (NDC001 an error there): a dummy does not meet it (trial p9)
+    found, = placeholder_findings(tmp_path, ndc, "MC")
+    assert (found.rule, found.severity, found.segment) == ("NDC004", "error", "LIN")
+    assert found.message == (f"NDC {ndc} is a placeholder ({why}), not a package's NDC: the "
+                             "claim's payer requires the NDC of the package the drug was "
+                             "drawn from")
+
+
+def test_ndc004_a_placeholder_where_the_ndc_is_not_required_is_a_warning(tmp_path):
+    # Medicare requires no NDC on J2350 (billing-rules.md §9.2): a dummy is wrong, not held
+    found, = placeholder_findings(tmp_path, "00000000000", "MB")
+    assert (found.rule, found.severity) == ("NDC004", "warning")
+    assert found.message.endswith("give the NDC of the package the drug was drawn from, or none")
+    # commercial: payers vary, a warning (NDC001 would be one too)
+    found, = placeholder_findings(tmp_path, "99999999999", "CI")
+    assert (found.rule, found.severity) == ("NDC004", "warning")
+
+
+def test_ndc004_a_real_ndc_and_a_plausible_unlisted_one_are_no_placeholders(tmp_path):
+    assert placeholder_findings(tmp_path, "50242015001", "MC") == []
+    found, = placeholder_findings(tmp_path, "00002759701", "MC")  # a real labeler (00002)
+    assert found.severity == "warning" and "placeholder" not in found.message
+
+
+def test_ndc_placeholders_are_data_with_a_source():
+    placeholders = load_drug_table().policy.ndc_placeholders
+    assert placeholders.labelers == ("00000",) and placeholders.ndcs == ("99999999999",)
+    assert "21 CFR 207.33" in placeholders.provenance.source
+    assert placeholders.why("50242015001") is None

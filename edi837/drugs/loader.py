@@ -37,6 +37,7 @@ from .model import (
     IntervalWording,
     LabelInterval,
     Ndc,
+    NdcPlaceholders,
     NdcPolicy,
     NdcUnits,
     PlaceOfService,
@@ -317,6 +318,10 @@ def _build_policy(policy: Mapping[str, Any]) -> Policy:
                           if "place_of_service" in policy else None),
         icd9=(Icd9(tuple(policy["icd9"]["qualifiers"]), _date(policy["icd9"]["valid_to"]),
                    _provenance(policy["icd9"])) if "icd9" in policy else None),
+        ndc_placeholders=(NdcPlaceholders(tuple(policy["ndc_placeholders"]["labelers"]),
+                                          tuple(policy["ndc_placeholders"]["ndcs"]),
+                                          _provenance(policy["ndc_placeholders"]))
+                          if "ndc_placeholders" in policy else None),
     )
 
 

@@ -115,12 +115,31 @@ class Icd9:
 
 
 @dataclass(frozen=True, slots=True)
+class NdcPlaceholders:
+    """NDCs that name no package: labeler codes no firm holds (00000) and filler NDCs
+    (99999999999), which a billing system writes to make an NDC requirement look met."""
+
+    labelers: tuple[str, ...]
+    ndcs: tuple[str, ...]
+    provenance: Provenance
+
+    def why(self, ndc: str) -> str | None:
+        """Why an 11-digit ``ndc`` is a placeholder, or None when it is not one."""
+        if ndc in self.ndcs:
+            return "a filler NDC"
+        if ndc[:5] in self.labelers:
+            return f"labeler code {ndc[:5]} is assigned to no firm"
+        return None
+
+
+@dataclass(frozen=True, slots=True)
 class Policy:
     discarded_drug_modifiers: DiscardedDrugModifiers
     ndc: NdcPolicy
     service_units: ServiceUnits
     place_of_service: PlaceOfService | None = None
     icd9: Icd9 | None = None
+    ndc_placeholders: NdcPlaceholders | None = None
 
 
 @dataclass(frozen=True, slots=True)

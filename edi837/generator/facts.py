@@ -64,7 +64,8 @@ class DrugProduct:
     diagnoses: tuple[str, ...]    # empty: multiple sclerosis, by date
     cents_per_unit: int
     # every size the drug comes in (the drug table's packages; tests/test_generator_clean
-    # compares them): the waste billed is that of the fewest containers of these sizes
+    # compares them): the waste billed is that of the containers of these sizes with the
+    # least left over
     pack_mg: tuple[int, ...] = ()
 
     def opened_mg(self, mg: int) -> int:

@@ -184,7 +184,7 @@ class ClaimFactory:
     def drug_lines(self, drug: DrugProduct, day: date, mg: int,
                    prescriber: Provider) -> list[ServiceLine]:
         """JZ when whole vials were given; else the given amount plus a JW line for the rest
-        of the fewest containers that cover it (billing-rules.md §9.3)."""
+        of the containers that cover it with the least left over (billing-rules.md §1.4, §9.3)."""
         discarded_mg = drug.opened_mg(mg) - mg
         given = self.drug_line(drug, day, mg, prescriber, [] if discarded_mg else ["JZ"])
         if not discarded_mg:

@@ -1,16 +1,23 @@
-"""Container arithmetic: the fewest containers that cover a dose, and MOD007.
+"""Container arithmetic: the containers that cover a dose with the least left over,
+and MOD007.
 
 Waste may be billed only from the containers a dose needed: "Units billed
 must correspond with the smallest dose (vial) available ... that could
-provide the appropriate dose" (Oregon Medicaid NDC FAQ [B]); billing waste
+provide the appropriate dose" (Oregon Medicaid NDC FAQ [B]), "the smallest
+vial size available that covers the dose while minimising waste" (Noridian
+JE-A [A], billing-rules.md §1.4); CGS Medicare's JW/JZ guidelines [A] (June
+2023) give the case of several sizes: 300 mg from 100 mg and 400 mg vials is
+three 100 mg vials, and the 400 mg vial with 100 mg discarded "would not be
+the most efficient way to minimize drug wastage".  So the least left over
+decides, not the fewest containers; billing waste
 that is not permitted is an overpayment (Noridian "Modifier JZ" [A];
 billing-rules.md §9.3).  With 300 mg vials a 450 mg dose needs two vials, so
 150 mg may be discarded with JW; a 600 mg dose fills two vials exactly and
 leaves nothing to discard.  The package sizes come from the drug table
 (:func:`~.groups.container_amounts`): every billable size of the drug on the
 market on the date of service, whatever size the lines' NDCs name, since the
-fewest containers are judged against the sizes available (J3262, 80/200/400 mg:
-500 mg given is 400 + 80 + 80, 60 mg to discard, even on the 400 mg vial's NDC).
+containers are judged against the sizes available (J3262, 80/200/400 mg:
+500 mg given is 200 + 4 x 80, 20 mg to discard, even on the 400 mg vial's NDC).
 
 NDC007 uses the same arithmetic to tell how many containers (CTP05-1 UN) a
 dose and its waste billed on two lines stand for (:func:`un_quantities_fit`).
@@ -44,20 +51,36 @@ class Cover:
 
 
 @lru_cache(maxsize=1024)  # the same doses and vial sizes recur on every claim
-def fewest_containers(dose: Decimal, sizes: tuple[Decimal, ...]) -> Cover | None:
+def least_waste_containers(dose: Decimal, sizes: tuple[Decimal, ...]) -> Cover | None:
     """The containers of ``sizes`` (each usable any number of times) whose content is the
     least amount at or above ``dose``, and of those the fewest containers.
 
     J2350 (300 mg vials): 450 -> 2 x 300 = 600; 600 -> 2 x 300.  J2357 on 150 mg
-    syringes: 375 mg -> 3 x 150 = 450.  J3262 (80, 200, 400 mg): 280 -> 200 + 80.
+    syringes: 375 mg -> 3 x 150 = 450.  J3262 (80, 200, 400 mg): 280 -> 200 + 80;
+    300 -> 4 x 80 (not the one 400 mg vial, :func:`fewest_containers`).
     None without a size or a positive dose, or when the search would be too long.
     """
+    covers = _covers(dose, sizes)
+    return covers[0] if covers else None
+
+
+@lru_cache(maxsize=1024)
+def fewest_containers(dose: Decimal, sizes: tuple[Decimal, ...]) -> Cover | None:
+    """The fewest containers of ``sizes`` that cover ``dose``, and of those the least
+    amount: J3262 (80, 200, 400 mg) 300 -> one 400 (least waste: 4 x 80)."""
+    covers = _covers(dose, sizes)
+    return covers[1] if covers else None
+
+
+def _covers(dose: Decimal, sizes: tuple[Decimal, ...]) -> tuple[Cover, Cover] | None:
+    """(least left over, then fewest; fewest, then least left over)."""
     sizes = tuple(sorted({size for size in sizes if size > 0}))
     if dose <= 0 or not sizes:
         return None
     if len(sizes) == 1:
         count = math.ceil(dose / sizes[0])
-        return Cover(sizes[0] * count, ((sizes[0], count),))
+        whole = Cover(sizes[0] * count, ((sizes[0], count),))
+        return whole, whole
     places = max(max(0, -int(value.normalize().as_tuple().exponent))
                  for value in (dose, *sizes))
     scale = 10 ** places
@@ -65,6 +88,7 @@ def fewest_containers(dose: Decimal, sizes: tuple[Decimal, ...]) -> Cover | None
     divisor = reduce(math.gcd, coins)
     coins = [coin // divisor for coin in coins]
     target = math.ceil(dose * scale / divisor)
+    # a cover of target + the largest size or more has a container it does not need
     limit = target + coins[-1]
     if limit > _MAX_SEARCH:
         return None
@@ -79,17 +103,20 @@ def fewest_containers(dose: Decimal, sizes: tuple[Decimal, ...]) -> Cover | None
                     (best < 0 or fewest[value - coin] + 1 < best):
                 best, choice[value] = fewest[value - coin] + 1, coin
         fewest[value] = best
-    found = next((v for v in range(target, limit + 1) if fewest[v] >= 0), None)
-    if found is None:
+    reachable = [v for v in range(target, limit + 1) if fewest[v] >= 0]
+    if not reachable:
         return None
-    counts: dict[int, int] = {}
-    value = found
-    while value:
-        counts[choice[value]] = counts.get(choice[value], 0) + 1
-        value -= choice[value]
     unit = Decimal(divisor) / scale
-    return Cover(Decimal(found) * unit, tuple((Decimal(coin) * unit, counts[coin])
-                                              for coin in sorted(counts, reverse=True)))
+
+    def cover(found: int) -> Cover:
+        counts: dict[int, int] = {}
+        value = found
+        while value:
+            counts[choice[value]] = counts.get(choice[value], 0) + 1
+            value -= choice[value]
+        return Cover(Decimal(found) * unit, tuple((Decimal(coin) * unit, counts[coin])
+                                                  for coin in sorted(counts, reverse=True)))
+    return cover(reachable[0]), cover(min(reachable, key=lambda v: (fewest[v], v)))
 
 
 def describe_cover(drug, cover: Cover) -> str:
@@ -134,8 +161,9 @@ def _close(quantity: Decimal, expected: Decimal | int) -> bool:
 
 @rule("MOD007", ERROR, scope=CLAIM,
       reads=("line.procedure", "line.modifiers", "line.units", "line.date", "line.drug"))
-def waste_beyond_fewest_containers(ctx):
-    """JW units beyond the waste of the fewest containers that cover the administered dose.
+def waste_beyond_least_waste_containers(ctx):
+    """JW units beyond the waste of the containers that cover the administered dose with
+    the least left over.
 
     What it does: for each single-dose drug and date of service (on or after
     the policy date) with a JW line and an administered line, finds the
@@ -152,10 +180,16 @@ def waste_beyond_fewest_containers(ctx):
     date.  Only where the claim's payer policy puts JW/JZ in scope (its
     setting and payer class as on the day JZ started, before that day;
     `edi837 policy`).
+    With several sizes the least left over decides, not the fewest
+    containers: J3262 300 mg + JW 100 on the 400 mg vial's NDC bills 80 mg
+    beyond 4 x 80 mg (the message names the one 400 mg vial it did not take).
     Why: units billed must correspond with the smallest dose (vials)
-    available that could provide the dose (Oregon Medicaid NDC FAQ); billing
-    waste that was not permitted is an overpayment (Noridian "Modifier JZ";
-    billing-rules.md §9.3).
+    available that could provide the dose (Oregon Medicaid NDC FAQ), "while
+    minimising waste" (Noridian JE-A, billing-rules.md §1.4); CGS Medicare's
+    JW/JZ guidelines (June 2023) [A]: 300 mg from 100 mg and 400 mg vials is
+    three 100 mg vials, the 400 mg vial with 100 mg discarded "would not be
+    the most efficient way to minimize drug wastage"; billing waste that was
+    not permitted is an overpayment (Noridian "Modifier JZ"; §9.3).
     PASS:
         CLM*C1*9000***11:B:1*Y*A*Y*Y
         HI*ABK:G35A
@@ -214,15 +248,26 @@ def waste_beyond_fewest_containers(ctx):
         if units is None or not sizes:
             continue
         administered, discarded = units
-        cover = fewest_containers(drug.amount_for_units(administered), sizes)
+        amount = drug.amount_for_units(administered)
+        cover = least_waste_containers(amount, sizes)
         if cover is None:
             continue
         allowed = cover.amount / drug.amount_per_unit - administered
         if discarded <= allowed:
             continue
         line = discarded_lines[0]
+        fewest = fewest_containers(amount, sizes)
+        if fewest is not None and fewest.containers < cover.containers:
+            # the reading a user expects: fewer, larger containers leave more to discard
+            also = (f" ({describe_cover(drug, fewest)} would be fewer containers but leave "
+                    f"{number(fewest.amount / drug.amount_per_unit - administered)}: waste is "
+                    f"billable only from the smallest vials that cover the dose while "
+                    f"minimising waste: CGS Medicare JW/JZ guidelines; Noridian, "
+                    f"billing-rules.md §1.4)")
+        else:
+            also = ""
         ctx.finding(f"{line.procedure} on {ctx.date_of(line).isoformat()}: {number(administered)} "
                     f"units administered need {describe_cover(drug, cover)}, which leave "
                     f"{number(allowed)} units to discard; JW bills {number(discarded)}: "
-                    f"{number(discarded - allowed)} units beyond the fewest containers",
-                    line=line, value=number(discarded))
+                    f"{number(discarded - allowed)} units beyond the containers with the least "
+                    f"left over{also}", line=line, value=number(discarded))

@@ -11,63 +11,21 @@ with it.
 """
 from __future__ import annotations
 
-from ..drugs.model import normalise_diagnosis
 from ..findings import ERROR, WARNING, Edit, Fix
 from ..model import PROFESSIONAL, is_digits, parse_date
 from . import CLAIM, rule
+from .diagnosis_text import (
+    _as_written,
+    _codes,
+    _dotted,
+    _groups,
+    _none_read,
+    _replacements,
+    _unread,
+    _why_not_valid,
+)
 
 MAX_DIAGNOSES = 12  # SV107 points at HI positions 1-12 (837P)
-
-
-def _dotted(code: str) -> str:
-    """ICD-10-CM display form: G35A -> G35.A (codes are stored without the dot)."""
-    return f"{code[:3]}.{code[3:]}" if len(code) > 3 else code
-
-
-def _codes(ctx) -> list[str]:
-    return [dx.code for dx in ctx.claim.diagnoses]
-
-
-def _groups(drug) -> str:
-    """The drug's supporting diagnosis groups, for messages ("multiple sclerosis")."""
-    labels = dict.fromkeys(entry.group for entry in drug.diagnoses if not entry.review)
-    return ", ".join(labels) or "none listed"
-
-
-def _replacements(drug, code: str, day) -> str:
-    """Codes of the drug's ICD-10-CM category valid on ``day``: G35 -> G35.A-G35.D; the
-    codes under a category when it has some: G35B -> G35.B0-G35.B2."""
-    valid = {entry.code for entry in drug.diagnoses
-             if not entry.prefix and entry.code[:3] == code[:3] and entry.code != code
-             and drug.valid_on(entry, entry.code, day)}
-    found = sorted(c for c in valid if c.startswith(code)) or sorted(valid)
-    if not found:
-        return ""
-    # shown dotted, as ICD-10-CM prints them, and as the HI segment must carry them:
-    # a biller told "use G35.B0" and writing it so would get DX002 for the point
-    written = (f" (written {', '.join(found)} in HI)"
-               if any(_dotted(c) != c for c in found) else "")
-    if len(found) > 2:
-        return f"; use {_dotted(found[0])}-{_dotted(found[-1])}{written}"
-    return f"; use {' or '.join(map(_dotted, found))}{written}"
-
-
-def _why_not_valid(drug, match, day) -> str:
-    """"valid through 2025-09-30", or what the ICD-10-CM file in force says of the code."""
-    code_file = drug.code_file(day)
-    if code_file is not None:
-        listed = drug.reference.icd10(match.code, day)
-        where = f"{code_file.short_name}, effective {code_file.effective_from}"
-        return (f"a header code, not billable, in the ICD-10-CM code file {where}" if listed
-                else f"not in the ICD-10-CM code file {where}")
-    entry = match.entry
-    if entry.header:
-        return "a category, not a billable code"
-    if entry.valid_to is not None and day > entry.valid_to:
-        return f"valid through {entry.valid_to.isoformat()}"
-    if entry.valid_from is not None:
-        return f"valid from {entry.valid_from.isoformat()}"
-    return "not valid on that date"
 
 
 @rule("DX001", ERROR, reads=("claim.diagnoses", "line.procedure"))
@@ -126,7 +84,9 @@ def no_supporting_diagnosis(ctx):
     codes = _codes(ctx)
     if ctx.diagnosis_support(None).supported:
         return
-    billed = ", ".join(map(_dotted, codes)) if codes else "none (no HI segment)"
+    billed = ", ".join(map(_as_written, codes)) if codes else _none_read(ctx.claim)
+    if codes and _unread(ctx.claim):
+        billed += f"; not read: {_unread(ctx.claim)}"
     icd9 = ctx.table.policy.icd9
     qualifiers = sorted({dx.qualifier for dx in ctx.claim.diagnoses
                          if icd9 is not None and dx.qualifier.upper() in icd9.qualifiers})
@@ -274,7 +234,7 @@ def diagnosis_not_valid_on_date(ctx):
                 which = (f"the discharge (statement through date) of this inpatient stay, "
                          f"which decides for its {drug.hcpcs}" if discharge
                          else f"the date of service of {drug.hcpcs}")
-                message = (f"diagnosis {_dotted(match.code)} is not valid on {day.isoformat()}, "
+                message = (f"diagnosis {_as_written(dx.code)} is not valid on {day.isoformat()}, "
                            f"{which} ({_why_not_valid(drug, match, day)})"
                            f"{_replacements(drug, match.code, day)}")
             ctx.finding(message, segment_index=dx.segment_index, segment="HI", loop="2300",
@@ -318,7 +278,7 @@ def _validity_crossing(ctx, line, drug, day) -> set[int]:
         where = "its RD8 range" if line.service_date else "the claim's period"
         ctx.finding(f"{drug.hcpcs} line {line.number} has no single date of service "
                     f"(DTP*472 D8) and {where} {period} crosses a change in the validity of "
-                    f"diagnosis {_dotted(normalise_diagnosis(dx.code))} (valid on "
+                    f"diagnosis {_as_written(dx.code)} (valid on "
                     f"{valid.isoformat()}, not on {invalid.isoformat()}): it is judged on "
                     f"{day.isoformat()}; send the day the drug was given",
                     line=line, value=dx.code, hcpcs=drug.hcpcs, severity=WARNING)

@@ -5,10 +5,10 @@ from decimal import Decimal
 
 from ..findings import ERROR, WARNING, Edit, Fix
 from ..ndc import is_ndc11, ndc11_of, readings, to_ndc11
-from ..policy import shipped_policies
 from . import rule
 from .containers import un_quantities_fit
-from .groups import is_discarded, number
+from .groups import number
+from .ndc_required import placeholder, required_severity
 
 
 def _ndc11(drug_id) -> str | None:
@@ -62,14 +62,7 @@ def missing_ndc(ctx):
     if ctx.line.drug is not None:
         return
     line = ctx.line
-    requirement = ctx.policy.ndc(line.procedure, ctx.drug is not None, ctx.date)
-    severity, note = requirement.severity, ""
-    if severity == ERROR and requirement.origin == "shipped" and is_discarded(line):
-        cap = shipped_policies().jw_line_ndc
-        if cap is not None:  # that payers want the NDC on the JW line too is unconfirmed
-            severity = cap.severity
-            note = (": whether the payer requires it on the JW line as well as on the "
-                    "administered line is unconfirmed; the same NDC on both is safe")
+    severity, note = required_severity(ctx)
     if severity == "none":
         return
     ctx.finding(f"{line.procedure} line has no NDC (loop 2410 LIN/CTP is missing){note}",
@@ -184,7 +177,10 @@ def ndc_not_for_hcpcs(ctx):
     the NDC's product but not its package (no such package).  An NDC listed
     nowhere is only a warning, and only for a drug whose table entry lists
     NDCs (not J1815): neither the table nor the crosswalk is a complete list
-    of NDCs, so absence from them is never an error by itself.
+    of NDCs, so absence from them is never an error by itself.  A placeholder
+    the drug table names (labeler code 00000, the all-nines NDC:
+    [policy.ndc_placeholders]) is no NDC at all: an error where the claim's
+    payer requires the NDC (NDC001 would be one: Medicaid), else a warning.
     Why: payers cross-check NDC and HCPCS (CMS ASP NDC-HCPCS crosswalk,
     billing-rules.md §2.3, §8.4); a mismatch is denied, and often means the
     wrong product code was billed.
@@ -211,8 +207,8 @@ def ndc_not_for_hcpcs(ctx):
         return
     ndc = _ndc11(drug_id)
     kind, day, hcpcs = ctx.claim.kind, ctx.date, ctx.line.procedure
-    if ndc is None or ctx.drug.lists_ndc(ndc, kind, day):
-        return  # malformed (NDC002) or listed
+    if ndc is None or ctx.drug.lists_ndc(ndc, kind, day) or placeholder(ctx, drug_id, ndc):
+        return  # malformed (NDC002), listed, or a placeholder (reported as such)
     owner = ctx.table.owner_of(ndc, kind, day, besides=hcpcs)
     if owner is not None and owner.hcpcs and owner.hcpcs != hcpcs:
         source = f" per {owner.file.short_name} (effective {owner.file.effective_from})" \
