@@ -127,8 +127,7 @@ class ReaderFindings:
                  component: str, held: list[Finding]) -> None:
         composite = read_service(fields, index, line, component)
         procedure = line.procedure
-        if procedure != procedure.upper() or line.qualifier != line.qualifier.upper() or \
-                " " in composite or "\t" in composite:
+        if composite != composite.upper() or " " in composite or "\t" in composite:
             self._code_as_written(fields[0], index, line, claim, composite, held)
             procedure = line.procedure
         charge, units = line.charge, line.units
