@@ -158,6 +158,16 @@ def test_xolair_prefilled_syringes_bill_under_j2357(table):
     assert drug.expected_ndc_quantity("50242021503", 30, "ML") == 1
 
 
+def test_xolair_75_mg_syringes_bill_under_j2357(table):
+    """The 75 mg/0.5 mL strength (product 50242-214, DailyMed's Xolair label): 15 units."""
+    drug = table.drug("J2357")
+    for ndc in ("50242021403", "50242021455", "50242021483"):
+        package = drug.ndc(ndc)
+        assert package.billable and package.amount == 75 and package.volume_ml == 0.5
+        assert drug.units_per_container(ndc) == 15
+    assert drug.expected_ndc_quantity("50242021403", 15, "ML") == 0.5
+
+
 def test_j2351_descriptor_and_unit_from_section_8(table):
     j2351 = table.drug("J2351")
     assert j2351.descriptor == "Injection, ocrelizumab, 1 mg and hyaluronidase-ocsq"

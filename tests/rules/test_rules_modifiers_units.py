@@ -346,13 +346,15 @@ def test_jz_on_partial_container_of_several_sizes(tmp_path, engine):
 
 
 def test_omalizumab_units_are_converted_to_mg(tmp_path, engine):
-    # J2357: 1 unit = 5 mg, 150 mg vials = 30 units.
-    result, _ = check(tmp_path, p_claim(p_line(1, "J2357:JZ", 30), diagnosis="L501"),
+    # J2357: 1 unit = 5 mg; 75, 150 and 300 mg containers = 15, 30 and 60 units.
+    for units in (15, 30, 45):
+        result, _ = check(tmp_path, p_claim(p_line(1, "J2357:JZ", units), diagnosis="L501"),
+                          engine=engine)
+        assert ours(result) == []
+    result, _ = check(tmp_path, p_claim(p_line(1, "J2357:JZ", 20), diagnosis="L501"),
                       engine=engine)
-    assert ours(result) == []
-    result, _ = check(tmp_path, p_claim(p_line(1, "J2357:JZ", 15), diagnosis="L501"),
-                      engine=engine)
-    assert ours(result) == [("MOD005", 1)]
+    # 100 mg: no whole number of 75/150/300 mg containers (and not a labeled dose: UNT001)
+    assert ours(result) == [("MOD005", 1), ("UNT001", 1)]
 
 
 # ---------------------------------------------------------------------------

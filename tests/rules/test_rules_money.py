@@ -16,6 +16,7 @@ from test_rules_modifiers_units import (
 from edi837.rules.containers import fewest_containers, least_waste_containers
 
 XOLAIR_150_SYRINGE = "50242021503"
+XOLAIR_75_SYRINGE = "50242021403"
 
 
 def codes(result, prefix):
@@ -65,6 +66,24 @@ def test_mod007_a_third_vial_of_waste_on_a_two_vial_dose(tmp_path):
         "J2350 on 2026-01-15: 600 units administered need 2 x 300-unit single-dose vial "
         "(600 units), which leave 0 units to discard; JW bills 300: 300 units beyond the "
         "containers with the least left over")
+
+
+def test_xolair_75_mg_dose_from_its_75_mg_syringe_is_whole_and_known(tmp_path):
+    """PASS: 75 mg (15 units) JZ from one 75 mg/0.5 mL syringe: no MOD005 (the 150 and
+    300 mg sizes alone made 15 units look like a part container) and no NDC004."""
+    result, _ = check(tmp_path, p_claim(p_line(1, "J2357:JZ", 15, ndc=XOLAIR_75_SYRINGE),
+                                        diagnosis="J4550"))
+    assert [f.rule for f in result.findings if f.rule.startswith(("MOD", "NDC"))] == []
+
+
+def test_xolair_waste_judged_against_the_75_mg_syringe(tmp_path):
+    """FAIL: 75 mg given + JW 75 from a 150 mg syringe: one 75 mg syringe leaves nothing to
+    discard, so the JW line bills 75 mg (15 units) beyond the least-waste container."""
+    result, _ = check(tmp_path, p_claim(p_line(1, "J2357", 15, ndc=XOLAIR_150_SYRINGE),
+                                        p_line(2, "J2357:JW", 15, ndc=XOLAIR_150_SYRINGE),
+                                        diagnosis="J4550"))
+    assert codes(result, "MOD") == [("MOD007", 2)]
+    assert only(result, "MOD007").value == "15"
 
 
 def test_mod007_450_and_jw_450_overbills_300(tmp_path):
@@ -243,11 +262,13 @@ def test_ndc007_whole_vials_on_each_line_when_they_add_none(tmp_path):
 
 
 def test_ndc007_omalizumab_375_mg_is_three_syringes_not_four(tmp_path):
-    # J2357: 1 unit = 5 mg; 375 mg = 75 units + JW 75 mg = 15 units from 150 mg syringes
+    # J2357: 1 unit = 5 mg; 375 mg = 75 units + JW 75 mg = 15 units from 150 mg syringes:
+    # the NDC quantities (2.5 + 0.5 syringes) are right; the waste is not the least (two
+    # 150 mg and one 75 mg syringe give 375 mg with nothing to discard): MOD007
     good = p_claim(ndc_line(1, "J2357", 75, XOLAIR_150_SYRINGE, "2.5"),
                    ndc_line(2, "J2357:JW", 15, XOLAIR_150_SYRINGE, "0.5"), diagnosis="L501")
     result, _ = check(tmp_path, good)
-    assert codes(result, "NDC007") == [] and codes(result, "MOD") == []
+    assert codes(result, "NDC007") == [] and codes(result, "MOD") == [("MOD007", 2)]
     four = p_claim(ndc_line(1, "J2357", 75, XOLAIR_150_SYRINGE, "3"),
                    ndc_line(2, "J2357:JW", 15, XOLAIR_150_SYRINGE, "1"), diagnosis="L501")
     result, _ = check(tmp_path, four)
