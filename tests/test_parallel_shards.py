@@ -208,3 +208,52 @@ def test_a_lasting_history_stays_the_drivers_and_judges_as_one_process(nights, t
         results.append((first, second))
     assert results[0] == results[1]
     assert '"rule": "HIS001"' in results[0][1][1]  # the copy, against the stored file
+
+
+# -- check --history --jobs/--dask: each input hashed once, by a worker --------------------
+def _rerun(tmp_path, monkeypatch, paths, store, *args):
+    """Two identical `check --history` runs: their reports, and how many inputs the
+    driver hashed itself."""
+    from edi837 import engine as engine_module
+
+    hashed = []
+    real = engine_module.sha256_of
+    monkeypatch.setattr(engine_module, "sha256_of", lambda path: hashed.append(path) or
+                        real(path))
+    key = str(tmp_path / "key")
+    runs = [_check(tmp_path, f"run{n}", paths, "--history", store, "--history-key", key, *args)
+            for n in (1, 2)]
+    return runs, hashed
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("how", ["one", "jobs", "dask"])
+def test_a_rerun_with_a_lasting_history_hashes_each_input_once(nights, tmp_path, monkeypatch,
+                                                               how, dask_cluster):
+    """The files of a run come out of the store before any is judged again, by the hashes
+    the workers make (the driver hashes none), so a rerun says what the first run said."""
+    monkeypatch.setattr(parallel_check, "PIECE_SIZE", 20_000)
+    monkeypatch.chdir(tmp_path)
+    args = {"one": (), "jobs": ("--jobs", "2"), "dask": ("--dask", dask_cluster)}[how]
+    paths = nights[18:]
+    (first, second), hashed = _rerun(tmp_path, monkeypatch, paths, "h.sqlite", *args)
+    assert second == first
+    assert '"rule": "HIS001"' in first[1]  # the copy of the dense file
+    # one process hashes every input before the run; the drivers of workers none
+    assert len(hashed) == (2 * len(paths) if how == "one" else 0)
+
+
+@pytest.mark.slow
+def test_a_rerun_on_postgresql_with_jobs_gives_the_first_runs_report(nights, tmp_path,
+                                                                     monkeypatch):
+    from pg_support import drop_schema, new_schema
+
+    monkeypatch.setattr(parallel_check, "PIECE_SIZE", 20_000)
+    url = new_schema()
+    try:
+        (first, second), hashed = _rerun(tmp_path, monkeypatch, nights[18:], url,
+                                         "--jobs", "2")
+    finally:
+        drop_schema(url)
+    assert second == first and hashed == []
+    assert '"rule": "HIS001"' in first[1]

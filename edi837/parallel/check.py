@@ -59,10 +59,14 @@ class ParallelCheck:
     """Run ``engine``'s check of files on ``executor`` (LocalUnits or Dask)."""
 
     def __init__(self, engine: Engine, executor, *, piece_size: int | None = None,
-                 shards: int | None = None) -> None:
+                 shards: int | None = None, take_out: bool = False) -> None:
         """``shards``: how many shards judge the run's own history on workers (default:
         the executor's slots; 0: the driver judges it); a lasting history is the
-        driver's whatever it says (:mod:`.shards`)."""
+        driver's whatever it says (:mod:`.shards`).  ``take_out``: the run holds a
+        lasting store (``begin_run``) and nobody hashed its inputs: what earlier runs
+        added from them is taken out, by the hashes the workers make, before the
+        first file is judged (the files wait for all of them: their results are
+        held meanwhile)."""
         self.engine = engine
         self.executor = executor
         self.piece_size = piece_size or PIECE_SIZE
@@ -71,6 +75,7 @@ class ParallelCheck:
         self.shards = 0 if engine.history.persistent else \
             executor.slots if shards is None else shards
         self._sharded: list[tuple[FileResult, tuple]] = []  # results waiting for the shards
+        self.take_out = take_out and engine.history.persistent
 
     def run(self, paths) -> Report:
         engine = self.engine
@@ -78,11 +83,18 @@ class ParallelCheck:
                         reference_data=engine.table.reference_data())
         files: deque[_File] = deque()
         pending = deque(str(p) for p in paths)
+        # a run that holds a lasting store takes its files' earlier lines out before the
+        # first is judged (HistoryStore.take_out_rechecked): with the hashes the workers
+        # make as they check, so each input is hashed once
+        hold = self.take_out and len(pending) > 1
         while pending or files:
-            while files and self._judge(files[0]):
+            if hold and not pending and all(map(self._hashed, files)):
+                self._take_out(files)
+                hold = False
+            while not hold and files and self._judge(files[0]):
                 report.files.append(files.popleft().result)
             self._expand(files)
-            if pending and self._in_hand(files) < LOOKAHEAD * self.executor.slots:
+            if pending and (hold or self._in_hand(files) < LOOKAHEAD * self.executor.slots):
                 files.append(self._plan(pending.popleft()))
                 continue
             if files:
@@ -90,6 +102,9 @@ class ParallelCheck:
                 # and later files' scans, whose pieces are then handed out
                 running += [f.units[0][1] for f in files if f.scanning
                             and not f.units[0][1].done()]
+                if hold:  # what the hashes wait for: each file's first unit
+                    running += [f.units[0][1] for f in files
+                                if f.units and not f.units[0][1].done()]
                 if running:
                     self.executor.wait(running)
         if self._sharded:
@@ -126,6 +141,38 @@ class ParallelCheck:
                 if shard[k]:
                     result.findings.extend(findings_of_bytes(shard[k]))
             result.settle_status()  # the history's DOC notes join the claims' DOC000s
+
+    def _hashed(self, file: _File) -> bool:
+        """Whether the file's hash is known (or will never come from a worker)."""
+        if file.scanned is not None:
+            return True
+        if not file.units or not file.units[0][1].done():
+            return False
+        if file.scanning:  # a worker's scan: its pieces go out, or its whole check is in
+            self._scanned(file)
+            return True
+        future = file.units[0][1]
+        if not isinstance(future, _Done):  # the whole file's result, taken once
+            file.units[0][1] = _Done(self.executor.result(future))
+        return True
+
+    def _take_out(self, files) -> None:
+        """Every input's earlier lines out of the lasting store, before any is judged."""
+        from ..engine import sha256_of
+
+        hashes = []
+        for file in files:
+            if file.scanned is not None:
+                hashes.append(file.scanned.sha256)
+                continue
+            facts = file.units[0][1].facts
+            # (no hash: the file changed, or could not be read there; the driver's own
+            # check will read it, hashing it first)
+            sha256 = facts.get("sha256") or sha256_of(file.path)
+            if sha256:
+                self.engine.hashes[file.path] = sha256
+                hashes.append(sha256)
+        self.engine.history.store.take_out_rechecked(hashes)
 
     @staticmethod
     def _in_hand(files) -> int:
@@ -329,7 +376,7 @@ def _named(items, path: str):
 def check_files(engine: Engine, paths, *, jobs: int = 1, dask: str | None = None,
                 insecure: bool = False, work_dir: str | None = None,
                 drug_tables=(), piece_size: int | None = None,
-                shards: int | None = None) -> Report:
+                shards: int | None = None, take_out: bool = False) -> Report:
     """`check --jobs N` / `--dask ADDRESS`: ``engine``'s report on ``paths``, checked by
     worker processes or a Dask cluster.  Raises ``cluster.ClusterError`` (a refused or
     unreachable cluster, a worker that cannot read an input) and ``WorkerLost`` (a
@@ -356,7 +403,7 @@ def check_files(engine: Engine, paths, *, jobs: int = 1, dask: str | None = None
         executor = DaskUnits(client, settings)
     try:
         return ParallelCheck(engine, executor, piece_size=piece_size or PIECE_SIZE,
-                             shards=shards).run(paths)
+                             shards=shards, take_out=take_out).run(paths)
     finally:
         executor.close()
         if client is not None:
