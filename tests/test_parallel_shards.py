@@ -257,3 +257,60 @@ def test_a_rerun_on_postgresql_with_jobs_gives_the_first_runs_report(nights, tmp
         drop_schema(url)
     assert second == first and hashed == []
     assert '"rule": "HIS001"' in first[1]
+
+
+def test_a_rerun_whose_file_changed_under_the_workers_takes_it_out_by_the_drivers_hash(
+        tmp_path, monkeypatch):
+    """A file the workers return no hash of (it changed under them) is hashed by the
+    driver for the take-out, and checked by it: the rerun still says what the first
+    run said (test_history_rerun's files: mA's R1, held, was judged against mB's
+    stored R1B when mB's old lines stayed in: UNT002)."""
+    from concurrent.futures import Future
+
+    from test_history import claim, night, subscriber
+
+    from edi837 import engine as engine_module
+    from edi837.history import HistoryStore
+
+    first_file = night(tmp_path, "mA.edi", subscriber(2),
+                       claim("R1", "20260113", modifiers=""))  # no JZ: MOD001, held
+    second_file = night(tmp_path, "mB.edi", subscriber(2), claim("R1B", "20260113"))
+    paths = [str(first_file), str(second_file)]
+    real = SerialUnits.submit
+
+    def changed(self, unit):
+        if unit.path == str(second_file.resolve()):
+            self.units.append(unit)
+            future = Future()
+            future.set_result({"changed": True})
+            return future
+        return real(self, unit)
+
+    def twice(folder, parallel):
+        texts = []
+        (tmp_path / folder).mkdir()
+        monkeypatch.chdir(tmp_path / folder)  # (the store's name is in the report)
+        for _ in range(2):
+            store = HistoryStore.open("h.sqlite", b"k" * 32)
+            engine = Engine(_table(), Config(), history=store)
+            store.begin_run()
+            try:
+                if parallel:
+                    executor = SerialUnits(CheckSettings(
+                        (), engine.config, install(store.keys.key), True))
+                    report = ParallelCheck(engine, executor, take_out=True).run(paths)
+                else:
+                    engine.hashes = {p: engine_module.sha256_of(p) for p in paths}
+                    store.take_out_rechecked(engine.hashes.values())
+                    report = engine.run(paths)
+                store.commit_run()
+                texts.append(reports(report)["json"])
+            finally:
+                engine.close()
+                store.close()
+        return texts
+
+    one = twice("one", False)
+    assert one[1] == one[0] and '"rule": "UNT002"' not in one[0]
+    monkeypatch.setattr(SerialUnits, "submit", changed)
+    assert twice("jobs", True) == one
