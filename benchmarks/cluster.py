@@ -216,6 +216,18 @@ def breakdown(paths: list[Path]) -> dict:
             spent["workers"] += time.process_time() - start
             return future
 
+        def judge(self, run_id, files, index):
+            """A shard of the run's own history: a worker's task, its CPU set apart (and
+            its stage's calls not the driver's)."""
+            from edi837.parallel.shards import judge_shard
+
+            start, history = time.process_time(), spent["history"]
+            future = Future()
+            future.set_result(judge_shard(self.settings, run_id, files))
+            spent["workers"] += time.process_time() - start
+            spent["history"] = history
+            return future
+
         def wait(self, futures) -> None:
             return None
 

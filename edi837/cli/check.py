@@ -82,7 +82,9 @@ def check(paths: tuple[Path, ...], fmt: str, outputs: tuple[str, ...], select: s
     try:
         if store is not None:  # the run holds the store: committed whole, or not at all
             store.begin_run()  # (committed once the reports are out, below)
+        if store is not None and one_job:
             # files checked before come out of the history before any is judged again
+            # (--jobs/--dask: by the hashes the workers make, edi837.parallel.check)
             engine.hashes = {str(path): sha for path in inputs
                              if (sha := sha256_of(path)) is not None}
             store.take_out_rechecked(engine.hashes.values())
@@ -91,7 +93,7 @@ def check(paths: tuple[Path, ...], fmt: str, outputs: tuple[str, ...], select: s
         else:
             report = run_parallel(engine, inputs, jobs=jobs, dask=dask_address,
                                   insecure=insecure, work_dir=work_dir,
-                                  drug_tables=drug_tables)
+                                  drug_tables=drug_tables, take_out=store is not None)
     except HistoryStoreError as exc:
         complain(str(exc))
         sys.exit(EXIT_TROUBLE)

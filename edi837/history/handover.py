@@ -171,19 +171,30 @@ class RecordSink:
     hash_first = False  # the driver knows the file's hash
 
     def __init__(self, path: str | Path | None, key: bytes, *, persistent: bool,
-                 named: str | None = None) -> None:
+                 named: str | None = None, shards: int = 0) -> None:
         self.path = Path(path) if path is not None else None
         self.named = named  # the input the records name, when a copy of it is checked
         self.keys = PatientKeys(key)
         self.persistent = persistent
+        # in memory, split by the patient's shard (edi837.parallel.shards): ``data`` is
+        # then a list of bytes, one per shard
+        self.shards = shards
         self._writer: ChunkWriter | None = None
+        self._writers: list[BytesWriter] = []
 
     @property
-    def data(self) -> bytes:
-        """The records as bytes (an in-memory sink; ``b""`` before the file ends)."""
+    def data(self):
+        """The records as bytes (an in-memory sink; ``b""`` before the file ends), or
+        with ``shards``, a list of bytes: each shard's records."""
+        if self.shards:
+            return [writer.data for writer in self._writers] if self._writers \
+                else [b""] * self.shards
         return getattr(self._writer, "data", b"")
 
     def begin_file(self, sha256: str | None = None) -> None:
+        if self.shards:
+            self._writers = [BytesWriter(record_tuple) for _ in range(self.shards)]
+            return
         self._writer = ChunkWriter(self.path, record_tuple) if self.path is not None \
             else BytesWriter(record_tuple)
 
@@ -193,12 +204,25 @@ class RecordSink:
     def add(self, record: ClaimRecord) -> list:
         if self.named is not None:
             record.path = self.named
-        self._writer.write(record)
+        if self.shards:
+            self._writers[shard_of(record.patient, self.shards)].write(record)
+        else:
+            self._writer.write(record)
         return []
 
     def end_file(self, sha256: str, *, keep: bool = True, commit: bool = True) -> list:
-        self._writer.close()
+        if self.shards:
+            for writer in self._writers:
+                writer.close()
+        else:
+            self._writer.close()
         return []
+
+
+def shard_of(patient: bytes, shards: int) -> int:
+    """The history shard of a patient's keyed hash (HMAC bytes, uniform already; the
+    Bloom filter of the store probes bytes 0-11, so these are 12-15)."""
+    return int.from_bytes(patient[12:16], "little") % shards
 
 
 # -- the kinds a batch or check hands over --------------------------------------------

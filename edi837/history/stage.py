@@ -9,6 +9,12 @@ the dose schedule (HIS002), the first dose seen (HIS003), voids (HIS004), and
 the day's units summed over every claim of the patient (UNT001, UNT002).
 Then, if nothing holds the claim, its lines join the history.
 
+One stage judges a run: in the process that checks (one job), in the driver
+(a lasting store under `--jobs`/`--dask`, batch), or one stage per patient
+shard on workers for a run's own history (edi837.parallel.shards: every rule
+here looks at one patient's lines, so a shard judges its patients as the
+whole run's stage would).
+
 Claims are handled a window at a time: the rows of every patient in the
 window come from the store in one query, the window's claims are judged in
 order against them (and against each other), and the new rows are written in

@@ -10,8 +10,10 @@
 * :mod:`.work` - what a worker does: check a file or piece (or scan a large
   file), hand findings and claim records back as bytes in its result
   (:mod:`edi837.history.handover`).
-* :mod:`.check` - the driver: units in input order, the patient history
+* :mod:`.check` - the driver: units in input order, a lasting patient history
   judged here, one report identical to one job's.
+* :mod:`.shards` - the run's own history judged by patient shard on workers,
+  merged into each file's findings.
 * :mod:`.executors` - local worker processes; :mod:`.cluster` - Dask;
   :mod:`.batch_pieces` - a batch job's large file as pieces.
 * :mod:`.faults` - a cluster's failures told from a file's (ClusterLost, exit

@@ -7,12 +7,15 @@ hash and where to cut it) and its pieces are checked by workers.  With
 cluster a worker does (``work.scan_unit``: the file's location goes out, the
 pieces' spans and the hash come back), so the driver hashes and cuts nothing.
 Workers return findings and claim records in their results (bytes): no
-folder is shared, and the driver writes nothing for them.  The driver alone
-judges the patient history: each file's claim records, piece after piece, in
-input order, with the run's one :class:`~edi837.history.HistoryStage` (the
-`--history` store or the run's own).  A file's findings are its pieces' (in
-file order), the history's, and the envelope findings of the scan; the
-report writers sort them as always.  A piece that cannot be used (the file
+folder is shared, and the driver writes nothing for them.  A lasting history
+(`--history`) is judged by the driver: each file's claim records, piece after
+piece, in input order, with the run's one :class:`~edi837.history.HistoryStage`.
+The run's own history is judged by workers, by patient shard (:mod:`.shards`):
+units hand their records back split by shard, and once every file is
+checked each shard's records go, in input order, to one task whose findings
+join each file's.  A file's findings are its pieces' (in file order), the
+history's, and the envelope findings of the scan; the report writers sort
+them as always.  A piece that cannot be used (the file
 changed, edi837 failed on it, its segments are not the ones counted) makes
 the driver have that file checked whole, so the result is always the whole
 file's.  A cluster's worker that cannot read an input stops the run
@@ -49,17 +52,30 @@ class _File:
     judged: int = 0  # units whose records the history has
     result: FileResult | None = None
     scanning: bool = False  # units[0] is a worker's scan: pieces, or the whole file's check
+    parts: list = field(default_factory=list)  # sharded: each judged unit's records by shard
 
 
 class ParallelCheck:
     """Run ``engine``'s check of files on ``executor`` (LocalUnits or Dask)."""
 
-    def __init__(self, engine: Engine, executor, *, piece_size: int | None = None) -> None:
+    def __init__(self, engine: Engine, executor, *, piece_size: int | None = None,
+                 shards: int | None = None, take_out: bool = False) -> None:
+        """``shards``: how many shards judge the run's own history on workers (default:
+        the executor's slots; 0: the driver judges it); a lasting history is the
+        driver's whatever it says (:mod:`.shards`).  ``take_out``: the run holds a
+        lasting store (``begin_run``) and nobody hashed its inputs: what earlier runs
+        added from them is taken out, by the hashes the workers make, before the
+        first file is judged (the files wait for all of them: their results are
+        held meanwhile)."""
         self.engine = engine
         self.executor = executor
         self.piece_size = piece_size or PIECE_SIZE
         # a cluster's workers read and cut large files; local ones leave it to the driver
         self.remote = getattr(executor, "remote", False)
+        self.shards = 0 if engine.history.persistent else \
+            executor.slots if shards is None else shards
+        self._sharded: list[tuple[FileResult, tuple]] = []  # results waiting for the shards
+        self.take_out = take_out and engine.history.persistent
 
     def run(self, paths) -> Report:
         engine = self.engine
@@ -67,11 +83,18 @@ class ParallelCheck:
                         reference_data=engine.table.reference_data())
         files: deque[_File] = deque()
         pending = deque(str(p) for p in paths)
+        # a run that holds a lasting store takes its files' earlier lines out before the
+        # first is judged (HistoryStore.take_out_rechecked): with the hashes the workers
+        # make as they check, so each input is hashed once
+        hold = self.take_out and len(pending) > 1
         while pending or files:
-            while files and self._judge(files[0]):
+            if hold and not pending and all(map(self._hashed, files)):
+                self._take_out(files)
+                hold = False
+            while not hold and files and self._judge(files[0]):
                 report.files.append(files.popleft().result)
             self._expand(files)
-            if pending and self._in_hand(files) < LOOKAHEAD * self.executor.slots:
+            if pending and (hold or self._in_hand(files) < LOOKAHEAD * self.executor.slots):
                 files.append(self._plan(pending.popleft()))
                 continue
             if files:
@@ -79,25 +102,90 @@ class ParallelCheck:
                 # and later files' scans, whose pieces are then handed out
                 running += [f.units[0][1] for f in files if f.scanning
                             and not f.units[0][1].done()]
+                if hold:  # what the hashes wait for: each file's first unit
+                    running += [f.units[0][1] for f in files
+                                if f.units and not f.units[0][1].done()]
                 if running:
                     self.executor.wait(running)
+        if self._sharded:
+            self._judge_shards()
         report.finished = time.time()
         report.reference_data["history"] = engine.history_facts()
         return report
+
+    def _judge_shards(self) -> None:
+        """The run's own history, judged by shard on workers; each file's findings
+        joined by the history's."""
+        from .shards import shard_parts
+
+        results = [result for result, _ in self._sharded]
+        files = [(path, sha256, keep, skip, shard_parts(parts, self.shards))
+                 for _, (path, sha256, keep, skip, parts) in self._sharded]
+        self._sharded = []
+        run_id = self.engine.history.run_id
+        futures = [self.executor.judge(run_id, [(path, sha256, keep, skip, by_shard[i])
+                                                for path, sha256, keep, skip, by_shard in files],
+                                       i)
+                   for i in range(self.shards)]
+        del files
+        while not all(future.done() for future in futures):
+            self.executor.wait([future for future in futures if not future.done()])
+        found = [self.executor.result(future) for future in futures]
+        for i, shard in enumerate(found):
+            if isinstance(shard, dict):  # its task killed its workers and a process here
+                raise ClusterError(f"the patient history's shard {i + 1} of {self.shards} "
+                                   "could not be judged: its task killed its workers and a "
+                                   "process of its own on this host")
+        for k, result in enumerate(results):
+            for shard in found:
+                if shard[k]:
+                    result.findings.extend(findings_of_bytes(shard[k]))
+            result.settle_status()  # the history's DOC notes join the claims' DOC000s
+
+    def _hashed(self, file: _File) -> bool:
+        """Whether the file's hash is known (or will never come from a worker)."""
+        if file.scanned is not None:
+            return True
+        if not file.units or not file.units[0][1].done():
+            return False
+        if file.scanning:  # a worker's scan: its pieces go out, or its whole check is in
+            self._scanned(file)
+            return True
+        future = file.units[0][1]
+        if not isinstance(future, _Done):  # the whole file's result, taken once
+            file.units[0][1] = _Done(self.executor.result(future))
+        return True
+
+    def _take_out(self, files) -> None:
+        """Every input's earlier lines out of the lasting store, before any is judged."""
+        from ..engine import sha256_of
+
+        hashes = []
+        for file in files:
+            if file.scanned is not None:
+                hashes.append(file.scanned.sha256)
+                continue
+            facts = file.units[0][1].facts
+            # (no hash: the file changed, or could not be read there; the driver's own
+            # check will read it, hashing it first)
+            sha256 = facts.get("sha256") or sha256_of(file.path)
+            if sha256:
+                self.engine.hashes[file.path] = sha256
+                hashes.append(sha256)
+        self.engine.history.store.take_out_rechecked(hashes)
 
     @staticmethod
     def _in_hand(files) -> int:
         return sum(len(f.units) - f.judged for f in files)
 
     # -- planning: a file whole, or read and cut into pieces -------------------------------
-    @staticmethod
-    def _unit(path: str, piece=None, scan: int = 0) -> Unit:
+    def _unit(self, path: str, piece=None, scan: int = 0) -> Unit:
         # workers (a cluster's run in other folders) are given absolute paths; reports
         # name each file as it was given
         where = path if is_url(path) else os.path.abspath(path)
         if piece is not None and piece.path != where:
             piece = replace(piece, path=where)
-        return Unit(where, piece, scan=scan)
+        return Unit(where, piece, scan=scan, shards=self.shards)
 
     def _plan(self, path: str) -> _File:
         file = _File(path)
@@ -177,27 +265,33 @@ class ParallelCheck:
             if file.scanned is None:  # the whole file, checked by one worker
                 return self._whole(file, unit, facts)
             if not facts.get("sha256"):  # this piece cannot be used: check the file whole
-                if file.judged:
+                if file.judged and not self.shards:
                     stage.end_file(file.scanned.sha256, keep=False)
                 self._drop(file)
-                file.scanned, file.judged, file.envelope = None, 0, []
+                file.scanned, file.judged, file.envelope, file.parts = None, 0, [], []
                 file.units = []
                 self._submit(file, self._unit(file.path))
                 return False
             result = file.scanned
-            if file.judged == 0:
+            if file.judged == 0 and not self.shards:
                 stage.begin_file(result.sha256)
             result.claims += facts["claims"]
             result.drug_lines += facts["drug_lines"]
             result.submitters.update(facts.get("submitters") or {})  # each piece's sets
             result.findings.extend(_named(findings_of_bytes(facts["findings"]), file.path))
-            for record in self.engine.held_records(
-                    _named(records_of_bytes(facts["records"]), file.path), file.path):
-                result.findings.extend(stage.add(record))
+            if self.shards:
+                file.parts.append(facts["records"])
+            else:
+                for record in self.engine.held_records(
+                        _named(records_of_bytes(facts["records"]), file.path), file.path):
+                    result.findings.extend(stage.add(record))
             file.units[file.judged][1] = None  # its result is no longer held
             file.judged += 1
         result = file.scanned
-        result.findings.extend(stage.end_file(result.sha256, keep=not file.unreadable))
+        if self.shards:
+            self._shard(result, file.path, not file.unreadable, file.parts)
+        else:
+            result.findings.extend(stage.end_file(result.sha256, keep=not file.unreadable))
         result.findings.extend(file.envelope)
         result.status = "unreadable" if file.unreadable else "ok"
         result.settle_status()
@@ -215,18 +309,40 @@ class ParallelCheck:
                 [Finding("EDI008", ERROR, KILLED, file.path)]))
             return True
         if "sha256" not in facts:  # changed under us: check it here, as one job would
-            file.result = self.engine.check_file(file.path)
+            file.result = self._here(file.path)
             return True
         findings, records = facts.pop("findings"), facts.pop("records")
         result = FileResult(**{**facts, "path": file.path})
         result.findings.extend(_named(findings_of_bytes(findings), file.path))
-        result.findings.extend(stage.apply_file(
-            self.engine.held_records(_named(records_of_bytes(records), file.path), file.path),
-            result.sha256, keep=result.status != "unreadable"))
+        if self.shards:
+            self._shard(result, file.path, result.status != "unreadable", [records])
+        else:
+            result.findings.extend(stage.apply_file(
+                self.engine.held_records(_named(records_of_bytes(records), file.path),
+                                         file.path),
+                result.sha256, keep=result.status != "unreadable"))
         result.settle_status()  # the history's DOC notes join the claims' DOC000s
         file.judged = len(file.units)
         file.result = result
         return True
+
+    def _here(self, path: str) -> FileResult:
+        """A file checked by the driver (it changed under the workers), as one job
+        would; sharded, its records go to the shards as a worker's would."""
+        if not self.shards:
+            return self.engine.check_file(path)
+        from ..history.handover import RecordSink
+
+        stage = self.engine.history
+        sink = RecordSink(None, stage.keys.key, persistent=False, shards=self.shards)
+        result = self.engine.check_file(path, history=sink)
+        self._shard(result, path, result.status != "unreadable", [sink.data])
+        return result
+
+    def _shard(self, result: FileResult, path: str, keep: bool, parts: list) -> None:
+        """A file checked: its records (by unit, by shard) wait for the shards."""
+        skip = tuple(self.engine.not_forwarded.get(path, ()))
+        self._sharded.append((result, (path, result.sha256, keep, skip, parts)))
 
     def _drop(self, file: _File) -> None:
         """Cancel the file's units not judged yet (their results are not used)."""
@@ -259,7 +375,8 @@ def _named(items, path: str):
 
 def check_files(engine: Engine, paths, *, jobs: int = 1, dask: str | None = None,
                 insecure: bool = False, work_dir: str | None = None,
-                drug_tables=(), piece_size: int | None = None) -> Report:
+                drug_tables=(), piece_size: int | None = None,
+                shards: int | None = None, take_out: bool = False) -> Report:
     """`check --jobs N` / `--dask ADDRESS`: ``engine``'s report on ``paths``, checked by
     worker processes or a Dask cluster.  Raises ``cluster.ClusterError`` (a refused or
     unreachable cluster, a worker that cannot read an input) and ``WorkerLost`` (a
@@ -285,7 +402,8 @@ def check_files(engine: Engine, paths, *, jobs: int = 1, dask: str | None = None
         client, cluster = connect(dask, insecure)
         executor = DaskUnits(client, settings)
     try:
-        return ParallelCheck(engine, executor, piece_size=piece_size or PIECE_SIZE).run(paths)
+        return ParallelCheck(engine, executor, piece_size=piece_size or PIECE_SIZE,
+                             shards=shards, take_out=take_out).run(paths)
     finally:
         executor.close()
         if client is not None:

@@ -146,6 +146,13 @@ class DaskUnits:
 
         return self.guard.submit(check_unit, self.settings, unit, name=unit.path)
 
+    def judge(self, run_id: str, files: list, index: int):
+        """One shard of the run's own history (edi837.parallel.shards.judge_shard)."""
+        from .shards import judge_shard
+
+        return self.guard.submit(judge_shard, self.settings, run_id, files,
+                                 name=f"the patient history's shard {index + 1}")
+
     def wait(self, futures) -> None:
         self.guard.wait(futures)
 

@@ -31,6 +31,12 @@ def _run(unit: Unit) -> dict:
     return check_unit(_settings, unit)
 
 
+def _judge(run_id: str, files: list) -> list:
+    from .shards import judge_shard
+
+    return judge_shard(_settings, run_id, files)
+
+
 class LocalUnits(ProcessPool):
     """``jobs`` worker processes, forked now: they share the driver's engine (its drug
     table and reference data, loaded once) while it is small, before any file is read,
@@ -57,5 +63,14 @@ class LocalUnits(ProcessPool):
             raise WorkerLost("worker processes died")
         try:
             return self._pool.submit(_run, unit)
+        except BrokenProcessPool:
+            raise WorkerLost("worker processes died") from None
+
+    def judge(self, run_id: str, files: list, index: int) -> Future:
+        """One shard of the run's own history (edi837.parallel.shards.judge_shard)."""
+        if self._pool is None:
+            raise WorkerLost("worker processes died")
+        try:
+            return self._pool.submit(_judge, run_id, files)
         except BrokenProcessPool:
             raise WorkerLost("worker processes died") from None

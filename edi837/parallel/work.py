@@ -7,8 +7,9 @@ return a plain dict, findings and claim records in it as bytes
 cluster's worker runs in a folder of its own on a host of its own.  They read
 the input at the location the driver gave (an absolute path, or a URL:
 :func:`edi837.locations.open_input`); one that cannot says so (``unreachable``:
-a cluster problem).  They never judge the patient history: that is the
-driver's, in input order.
+a cluster problem).  A lasting history is judged by the driver, in input
+order; the run's own history is judged by workers too, by patient shard
+(:mod:`.shards`: a unit's records come back split by shard).
 """
 from __future__ import annotations
 
@@ -40,6 +41,7 @@ class Unit:
     piece: Piece | None = None  # None: the whole file
     sha256: str = ""  # the whole file's, as the scan hashed it (checked when given)
     scan: int = 0  # a piece size: read the file to cut it (:func:`scan_unit`) if large
+    shards: int = 0  # the claim records split by patient shard (edi837.parallel.shards)
 
 
 _engine: list = [None, None]  # [settings, engine] of this process: the table loads once
@@ -102,7 +104,7 @@ def check_unit(settings: CheckSettings, unit: Unit) -> dict:
         return {"changed": True}
     read = _PieceRead(piece) if piece is not None else None
     sink = RecordSink(None, key_for(settings.history_key_id),
-                      persistent=settings.history_persistent)
+                      persistent=settings.history_persistent, shards=unit.shards)
     result = engine.check_file(unit.path, history=sink, piece=read)
     try:
         findings = findings_bytes(result.findings)

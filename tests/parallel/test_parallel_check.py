@@ -19,7 +19,7 @@ from edi837.drugs import load_drug_table
 from edi837.engine import Engine
 from edi837.generator import generate
 from edi837.parallel import check as parallel_check
-from edi837.parallel import work
+from edi837.parallel import shards, work
 from edi837.parallel.check import ParallelCheck
 from edi837.parallel.keys import install
 from edi837.parallel.work import CheckSettings
@@ -40,11 +40,19 @@ class SerialUnits:
         self.settings = settings
         self.remote = remote  # as a cluster: workers read and cut the large files
         self.units = []
+        self.judged = []  # each shard's files that had its patients
 
     def submit(self, unit):
         self.units.append(unit)
         future = Future()
         future.set_result(work.check_unit(self.settings, unit))
+        return future
+
+    def judge(self, run_id, files, index):
+        """A shard of the run's own history (edi837.parallel.shards), judged here."""
+        self.judged.append([file[0] for file in files if any(file[4])])
+        future = Future()
+        future.set_result(shards.judge_shard(self.settings, run_id, files))
         return future
 
     def wait(self, futures):
