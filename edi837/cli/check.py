@@ -26,6 +26,11 @@ from .support import (
     write_reports,
 )
 
+# Inputs (bytes) up to which a --jobs/--dask run with a lasting history leaves hashing to
+# the workers (their results are held until every hash is in); past it the driver hashes
+# them first, so its memory does not grow with the run.
+WORKERS_HASH_UP_TO = 64 << 20
+
 
 @click.command()
 @click.argument("paths", nargs=-1, required=True, type=Location())
@@ -77,14 +82,19 @@ def check(paths: tuple[Path, ...], fmt: str, outputs: tuple[str, ...], select: s
         engine.not_forwarded = {str(p): acks.run.rejected_by_999(p) for p in acknowledged}
     # bytes read, drawn by this process (workers of --jobs/--dask read elsewhere: no bar)
     one_job = jobs == 1 and dask_address is None
-    engine.progress = Progress(total_size(inputs), "edi837 check",
-                               enabled=one_job and wanted(quiet))
+    size = total_size(inputs)
+    engine.progress = Progress(size, "edi837 check", enabled=one_job and wanted(quiet))
+    # --jobs/--dask with a lasting history: the workers' hashes take the inputs' earlier
+    # lines out, but every file's result waits for all of them; past WORKERS_HASH_UP_TO
+    # bytes of input that would grow the driver's memory with the run: hashed here first
+    workers_hash = store is not None and not one_job and size <= WORKERS_HASH_UP_TO
     try:
         if store is not None:  # the run holds the store: committed whole, or not at all
             store.begin_run()  # (committed once the reports are out, below)
-        if store is not None and one_job:
+        if store is not None and not workers_hash:
             # files checked before come out of the history before any is judged again
-            # (--jobs/--dask: by the hashes the workers make, edi837.parallel.check)
+            # (--jobs/--dask on a small run: by the hashes the workers make,
+            # edi837.parallel.check)
             engine.hashes = {str(path): sha for path in inputs
                              if (sha := sha256_of(path)) is not None}
             store.take_out_rechecked(engine.hashes.values())
@@ -93,7 +103,7 @@ def check(paths: tuple[Path, ...], fmt: str, outputs: tuple[str, ...], select: s
         else:
             report = run_parallel(engine, inputs, jobs=jobs, dask=dask_address,
                                   insecure=insecure, work_dir=work_dir,
-                                  drug_tables=drug_tables, take_out=store is not None)
+                                  drug_tables=drug_tables, take_out=workers_hash)
     except HistoryStoreError as exc:
         complain(str(exc))
         sys.exit(EXIT_TROUBLE)

@@ -37,6 +37,10 @@ from .scan import read_and_cut, worth_splitting
 from .work import Unit
 
 PIECE_SIZE = 8 << 20  # bytes: a few MB, so a piece's fixed costs stay small
+# The claim records the driver holds for the shards, at most: past it the driver judges
+# the run's own history itself from there on (as with a lasting history), so its memory
+# does not grow with the run's size (a dense 500 MB file's records are about 125 MB).
+SHARD_HOLD = 16 << 20
 LOOKAHEAD = 4  # units planned ahead of the oldest unjudged one, per worker slot
 
 
@@ -75,6 +79,7 @@ class ParallelCheck:
         self.shards = 0 if engine.history.persistent else \
             executor.slots if shards is None else shards
         self._sharded: list[tuple[FileResult, tuple]] = []  # results waiting for the shards
+        self._held = 0  # bytes of records in self._sharded
         self.take_out = take_out and engine.history.persistent
 
     def run(self, paths) -> Report:
@@ -283,7 +288,7 @@ class ParallelCheck:
                 file.parts.append(facts["records"])
             else:
                 for record in self.engine.held_records(
-                        _named(records_of_bytes(facts["records"]), file.path), file.path):
+                        _named(_records(facts["records"]), file.path), file.path):
                     result.findings.extend(stage.add(record))
             file.units[file.judged][1] = None  # its result is no longer held
             file.judged += 1
@@ -318,8 +323,7 @@ class ParallelCheck:
             self._shard(result, file.path, result.status != "unreadable", [records])
         else:
             result.findings.extend(stage.apply_file(
-                self.engine.held_records(_named(records_of_bytes(records), file.path),
-                                         file.path),
+                self.engine.held_records(_named(_records(records), file.path), file.path),
                 result.sha256, keep=result.status != "unreadable"))
         result.settle_status()  # the history's DOC notes join the claims' DOC000s
         file.judged = len(file.units)
@@ -340,9 +344,27 @@ class ParallelCheck:
         return result
 
     def _shard(self, result: FileResult, path: str, keep: bool, parts: list) -> None:
-        """A file checked: its records (by unit, by shard) wait for the shards."""
+        """A file checked: its records (by unit, by shard) wait for the shards.  Past
+        SHARD_HOLD bytes held, the driver judges the files held so far, in input order,
+        and every later file as it comes (``self.shards`` is 0 from then on; units
+        already out still return their records by shard, read here all the same)."""
         skip = tuple(self.engine.not_forwarded.get(path, ()))
         self._sharded.append((result, (path, result.sha256, keep, skip, parts)))
+        self._held += sum(len(part) for unit in parts for part in
+                          (unit if isinstance(unit, list) else (unit,)))
+        if self._held > SHARD_HOLD:
+            self._judge_here()
+
+    def _judge_here(self) -> None:
+        """The files held for the shards judged by the driver's stage, in input order; the
+        run's own history is the driver's from here on."""
+        stage = self.engine.history
+        held, self._sharded, self._held, self.shards = self._sharded, [], 0, 0
+        for result, (path, sha256, keep, _, parts) in held:
+            records = (record for unit in parts for record in _records(unit))
+            result.findings.extend(stage.apply_file(
+                self.engine.held_records(_named(records, path), path), sha256, keep=keep))
+            result.settle_status()
 
     def _drop(self, file: _File) -> None:
         """Cancel the file's units not judged yet (their results are not used)."""
@@ -371,6 +393,14 @@ def _named(items, path: str):
         if item.path != path:
             item.path = path
         yield item
+
+
+def _records(data):
+    """A unit's claim records: bytes, or (the unit sent out sharded) a list of bytes by
+    shard, shard after shard (each patient's records are in one shard, in file order)."""
+    if isinstance(data, list):
+        return (record for part in data if part for record in records_of_bytes(part))
+    return records_of_bytes(data)
 
 
 def check_files(engine: Engine, paths, *, jobs: int = 1, dask: str | None = None,

@@ -98,6 +98,31 @@ def test_the_driver_judges_when_told_to(nights):
     assert all(unit.shards == 0 for unit in executor.units)
 
 
+@pytest.mark.parametrize("hold", [1, 20000], ids=["first file", "mid-run"])
+def test_past_the_hold_bound_the_driver_judges_from_there_on(nights, monkeypatch, hold):
+    """The records held for the shards are bounded (memory must not grow with the run):
+    past SHARD_HOLD the driver judges the files held so far, in input order, then every
+    later one, reading the units already sent out sharded; the report is the same."""
+    paths = nights[20:]
+    whole = one_job(paths)
+    monkeypatch.setattr(parallel_check, "SHARD_HOLD", hold)
+    taken_over = []  # files held when the driver took over
+    real = ParallelCheck._judge_here
+
+    def judge_here(self):
+        taken_over.append(len(self._sharded))
+        real(self)
+
+    monkeypatch.setattr(ParallelCheck, "_judge_here", judge_here)
+    texts, executor = sharded(paths, piece_size=20_000)
+    assert texts["json"] == whole["json"]
+    assert {"HIS001", "HIS002"} <= rules_in(whole["json"])
+    assert executor.judged == []  # no shard task: the driver took over
+    assert any(unit.shards for unit in executor.units)  # units were sent out sharded
+    assert len(taken_over) == 1  # once, then the driver's from there on
+    assert taken_over[0] == 1 if hold == 1 else 1 < taken_over[0] < len(paths)
+
+
 def test_records_come_back_split_by_the_patients_shard(tmp_path):
     from edi837.parallel import work
 
@@ -241,6 +266,24 @@ def test_a_rerun_with_a_lasting_history_hashes_each_input_once(nights, tmp_path,
     assert '"rule": "HIS001"' in first[1]  # the copy of the dense file
     # one process hashes every input before the run; the drivers of workers none
     assert len(hashed) == (2 * len(paths) if how == "one" else 0)
+
+
+@pytest.mark.slow
+def test_a_large_run_with_a_lasting_history_is_hashed_by_the_driver_first(
+        nights, tmp_path, monkeypatch):
+    """Past WORKERS_HASH_UP_TO bytes of input the driver hashes the inputs before the
+    run (the workers' hashes would hold every file's result until the last is in: memory
+    growing with the run); the rerun's report is the same."""
+    from edi837.cli import check as check_command
+
+    monkeypatch.setattr(parallel_check, "PIECE_SIZE", 20_000)
+    monkeypatch.setattr(check_command, "WORKERS_HASH_UP_TO", 1000)
+    monkeypatch.chdir(tmp_path)
+    paths = nights[18:]
+    (first, second), hashed = _rerun(tmp_path, monkeypatch, paths, "h.sqlite", "--jobs", "2")
+    assert second == first
+    assert '"rule": "HIS001"' in first[1]
+    assert len(hashed) == 2 * len(paths)
 
 
 @pytest.mark.slow
