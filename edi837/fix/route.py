@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from ..findings import ERROR, Finding
-from ..loops import X12_ID
+from ..reader.loops import X12_ID
 from ..x12.writer import RawSegment, RawSegmentReader
 
 # Trailer problems routing never carries over: writers rebuild SE/GE/IEA.  (EDI003 on

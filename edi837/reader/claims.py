@@ -16,9 +16,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import BinaryIO, Collection, Iterator
 
+from ..extract import is_drug_line
+from ..findings import ERROR, Finding
+from ..model import Claim, DrugIdentification, Envelope, Person, Provider, ServiceLine, envelope_key
+from ..x12.reader import SegmentReader, X12SyntaxError
 from .envelopes import EnvelopeChecks
-from .extract import is_drug_line
-from .findings import ERROR, Finding
 from .loops import (
     BHT,
     BILLING,
@@ -71,9 +73,7 @@ from .loops import (
     new_claim,
     provider,
 )
-from .model import Claim, DrugIdentification, Envelope, Person, Provider, ServiceLine, envelope_key
 from .reader_findings import ReaderFindings
-from .x12.reader import SegmentReader, X12SyntaxError
 
 __all__ = ["ClaimReader", "GUIDES", "VARIANTS", "DIAGNOSIS_QUALIFIERS", "CLAIM_PROVIDERS",
            "LINE_PROVIDERS"]
@@ -87,7 +87,7 @@ class ClaimReader(ReaderFindings, EnvelopeChecks):
     only a drug claim's malformed lines are reported (EDI007), as only its
     lines are checked.  ``fast``: yield every drug claim, but pass over other
     claims without reading them where that cannot change a finding (they are
-    counted in ``claim_count``; edi837.fast says when) - some may still be
+    counted in ``claim_count``; edi837.reader.fast says when) - some may still be
     yielded.  Without it every claim is yielded (the reference reader).
     """
 
@@ -107,7 +107,7 @@ class ClaimReader(ReaderFindings, EnvelopeChecks):
         self.unread = 0  # segments not X12 segments, and drug lines outside any claim
         # envelope context
         self._isa13 = self._gs06 = self._st02 = None
-        self._isa13_seen: dict[str, int] = {}  # edi837.envelopes: a repeated ISA13
+        self._isa13_seen: dict[str, int] = {}  # edi837.reader.envelopes: a repeated ISA13
         self._isa_fields: list[str] = [""] * ISA_FIELDS
         self._envelope: Envelope | None = None
         # each transaction set's submitter (1000A NM109, NM103) by its control numbers

@@ -1,9 +1,9 @@
 """The 837 loops segment by segment: what the claim reader takes from each.
 
-`edi837.claims.ClaimReader` walks the segments and keeps the loop state;
+`edi837.reader.claims.ClaimReader` walks the segments and keeps the loop state;
 the functions here turn one segment's elements into the parts of a Claim.
 `Hierarchy` keeps the HL order of a transaction set: one HL at a time for the
-reader, or a run of HLs at once for the fast path (`edi837.fast`), by the
+reader, or a run of HLs at once for the fast path (`edi837.reader.fast`), by the
 same rules.
 """
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from itertools import repeat
 
-from .model import (
+from ..model import (
     INSTITUTIONAL,
     PROFESSIONAL,
     Claim,
