@@ -22,6 +22,19 @@ from ..model import (
     is_x12_number,
     parse_date,
 )
+from .loop_table import (  # noqa: F401  (the loop states, imported from here by the reader)
+    BILLING,
+    CLAIM,
+    DRUG,
+    HEADER,
+    LINE,
+    LINE_OTHER,
+    LINE_PROVIDER,
+    OTHER_PAYER,
+    PATIENT,
+    SUBSCRIBER,
+    providers,
+)
 
 # ST03/GS08 -> (kind, the guide it is read as).  Variants are read as the
 # nearest 5010 guide with an EDI005 warning (pyx12 has maps only for these two).
@@ -43,22 +56,10 @@ VARIANTS = {
 DIAGNOSIS_QUALIFIERS = frozenset(
     ["ABK", "ABF", "ABJ", "APR", "ABN", "BK", "BF", "BJ", "PR", "BN"])
 
-# NM101 entity code -> (loop, Claim/ServiceLine attribute), per guide.
-CLAIM_PROVIDERS = {
-    PROFESSIONAL: {"DN": ("2310A", "referring"), "P3": ("2310A", "referring"),
-                   "82": ("2310B", "rendering"), "77": ("2310C", "facility")},
-    INSTITUTIONAL: {"71": ("2310A", "attending"), "82": ("2310D", "rendering"),
-                    "77": ("2310E", "facility"), "DN": ("2310F", "referring")},
-}
-LINE_PROVIDERS = {
-    PROFESSIONAL: {"82": ("2420A", "rendering"), "DK": ("2420E", "ordering"),
-                   "DN": ("2420F", "referring"), "P3": ("2420F", "referring")},
-    INSTITUTIONAL: {"82": ("2420C", "rendering"), "DN": ("2420D", "referring")},
-}
+# NM101 entity code -> (loop, Claim/ServiceLine attribute), per guide (loop_table.LOOPS).
+CLAIM_PROVIDERS = {kind: providers(kind, CLAIM) for kind in (PROFESSIONAL, INSTITUTIONAL)}
+LINE_PROVIDERS = {kind: providers(kind, LINE_PROVIDER) for kind in (PROFESSIONAL, INSTITUTIONAL)}
 
-# Loop states of the claim reader.
-HEADER, BILLING, SUBSCRIBER, PATIENT, CLAIM, OTHER_PAYER, LINE, DRUG, LINE_PROVIDER, \
-    LINE_OTHER = range(10)
 LEVELS = ("20", "22", "23")  # billing provider, subscriber, patient
 LEVEL_STATE = {"20": BILLING, "22": SUBSCRIBER, "23": PATIENT}
 # The level an HL's parent must have (none for a billing provider).
