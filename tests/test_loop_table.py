@@ -9,6 +9,7 @@ import pyx12
 from edi837.model import INSTITUTIONAL, PROFESSIONAL
 from edi837.reader.claims import ClaimReader
 from edi837.reader.loop_table import LOOPS, READS, STATES
+from edi837.x12.fragment import wrap_claims
 
 MAPS = {PROFESSIONAL: "837.5010.X222.A1.xml", INSTITUTIONAL: "837Q3.I.5010.X223.A1.v2.xml"}
 
@@ -95,3 +96,40 @@ DTP*472*D8*20260115
     claim = claims[0]
     assert (claim.attending.loop, claim.attending.name) == ("2310A", "ATTEND")
     assert (claim.rendering.loop, claim.rendering.name) == ("2310D", "RENDER")
+
+
+def test_a_reader_is_freed_when_dropped_not_kept_by_its_handler_table(tmp_path):
+    """The handler tables hold the class's functions, not the reader's bound methods:
+    a reader (with its open file and findings) goes with its last reference, without
+    waiting for the cycle collector."""
+    import gc
+    import weakref
+
+    path = tmp_path / "one.edi"
+    path.write_text(wrap_claims("CLM*C1*100***11:B:1*Y*A*Y*Y\nLX*1\nSV1*HC:99213*100*UN*1"))
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        reader = ClaimReader(path)
+        assert len(list(reader.claims())) == 1
+        gone = weakref.ref(reader)
+        del reader
+        assert gone() is None
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def test_a_subclass_override_of_a_handler_is_the_one_its_readers_call(tmp_path):
+    path = tmp_path / "one.edi"
+    path.write_text(wrap_claims("CLM*C1*100***11:B:1*Y*A*Y*Y\nHI*ABK:G35A"))
+    seen = []
+
+    class Counting(ClaimReader):
+        def _on_diagnoses(self, s, fields, index):
+            seen.append(index)
+            super()._on_diagnoses(s, fields, index)
+
+    claim, = Counting(path).claims()
+    assert len(seen) == 1 and claim.diagnoses[0].code == "G35A"
+    assert claim.diagnoses == next(ClaimReader(path).claims()).diagnoses

@@ -16,7 +16,7 @@ REF segments are never mistaken for the claim's own.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import BinaryIO, Collection, Iterator
+from typing import BinaryIO, ClassVar, Collection, Iterator
 
 from ..findings import ERROR, Finding
 from ..model import Claim, Envelope
@@ -66,6 +66,8 @@ class ClaimReader(LoopSegments, EnvelopeChecks):
     yielded.  Without it every claim is yielded (the reference reader).
     """
 
+    _handler_tables: ClassVar[tuple[tuple, tuple]]  # (_handlers: each class its own)
+
     def __init__(self, path: str | Path, stream: BinaryIO | None = None, *,
                  drug_codes: Collection[str] = (), fast: bool = False) -> None:
         self.path = str(path)
@@ -93,13 +95,23 @@ class ClaimReader(LoopSegments, EnvelopeChecks):
         self.in_claim_set = False  # inside a transaction set read as 837 claims
         self._delimiters = None  # of the segments being read
         self.state = ReadState()
-        # loop state -> the handler of each loop segment code there (None: passed over)
-        self._loop_handlers = tuple(
-            tuple(getattr(self, reads[tag]) if tag in reads else None
-                  for tag in _LOOP_IDS)
-            for _, reads in sorted(READS.items()))
-        self._envelope_handlers = (self._on_isa, self._on_gs, self._on_st, self._on_se,
-                                   self._on_ge, self._on_iea)
+
+    @classmethod
+    def _handlers(cls) -> tuple[tuple, tuple]:
+        """(loop state -> the handler of each loop segment code there, None where it is
+        passed over; the envelope segments' handlers, ISA to IEA): the class's
+        functions (a subclass's overrides count), made once per class.  Functions, not
+        bound methods, so a reader holds no reference to itself and is freed (with its
+        open file) as soon as it is dropped."""
+        tables = cls.__dict__.get("_handler_tables")
+        if tables is None:
+            loops = tuple(tuple(getattr(cls, reads[tag]) if tag in reads else None
+                                for tag in _LOOP_IDS)
+                          for _, reads in sorted(READS.items()))
+            envelopes = (cls._on_isa, cls._on_gs, cls._on_st, cls._on_se, cls._on_ge,
+                         cls._on_iea)
+            tables = cls._handler_tables = (loops, envelopes)
+        return tables
 
     # -- reading ----------------------------------------------------------
     def claims(self) -> Iterator[Claim]:
@@ -129,7 +141,7 @@ class ClaimReader(LoopSegments, EnvelopeChecks):
         s = self.state
         finding = self._finding
         codes_get = SEGMENT_CODES.get
-        loops, envelopes, max_fields = self._loop_handlers, self._envelope_handlers, MAX_FIELDS
+        (loops, envelopes), max_fields = self._handlers(), MAX_FIELDS
         reading = False  # s.reading (refreshed after each envelope segment) ...
         outside = True  # ... and s.st is None: no transaction set open
         element = ""  # the batch's element separator
@@ -173,7 +185,7 @@ class ClaimReader(LoopSegments, EnvelopeChecks):
                     fields += PADDING  # so fields[n] needs no length check
                     handler = loops[s.loop][code]
                     if handler is not None:
-                        done = handler(s, fields, index)
+                        done = handler(self, s, fields, index)
                         if done is not None:
                             yield done
                     continue
@@ -181,7 +193,7 @@ class ClaimReader(LoopSegments, EnvelopeChecks):
                 if s.stray is not None:
                     self._stray_segments(*s.stray)
                     s.stray = None
-                done = envelopes[code - ISA](s, fields, index)
+                done = envelopes[code - ISA](self, s, fields, index)
                 if done is not None:
                     yield done
                 reading, outside = s.reading, s.st is None
