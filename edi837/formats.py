@@ -6,7 +6,7 @@ HTML templates (edi837.reports imports a writer's module when it is first
 used), and reading a folder knows a report when it sees one without loading
 any writer (edi837.files: a report edi837 wrote is never taken for a claim
 file).  A new format is one line here and its module with ``@writer(name)``;
-README's format table is checked against this list (tests/test_report_registry.py).
+README's format table is checked against this list (tests/reports/test_report_registry.py).
 A format registered at run time (a plug-in, a test) gives its extensions to
 ``@writer`` and joins this list then.
 """

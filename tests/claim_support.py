@@ -28,7 +28,7 @@ ADMIN_P = "LX*9\nSV1*HC:96413*500*UN*1***1\nDTP*472*D8*{date}"
 
 
 # the DOC rules named on their own (a severity entry each), so each is reported by
-# itself rather than in the claim's DOC000 checklist (tests/test_checklist.py)
+# itself rather than in the claim's DOC000 checklist (tests/reports/test_checklist.py)
 DOC_ALONE = Config(severity={code: "info" for code in ("DOC001", "DOC002", "DOC003",
                                                        "DOC004")})
 

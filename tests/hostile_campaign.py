@@ -6,7 +6,7 @@
 (2 cores: about 0.9 s a file with --jobs 2; the first took 36 minutes.)
 
 Makes FILES inputs (the hostile corpus, generated 837P/837I files of many
-shapes, and generated files mutated the way tests/test_properties.py mutates
+shapes, and generated files mutated the way tests/hostile/test_properties.py mutates
 them, from a fixed seed), plus --large files of 16-40 MB (long padding, a
 large generated file), and runs every command on them as child processes,
 each with a timeout (a hang) and its peak memory measured:

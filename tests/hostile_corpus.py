@@ -6,7 +6,7 @@ corpus can be read (this module says what each file is and why) and rebuilt.
 The small ones are committed under ``tests/data/hostile/``; the few large ones
 (padding and segments past the reader's chunk and segment limits) are built
 only when the tests run.  ``tests/data/hostile/expected.json`` holds what each
-command does with each file; ``tests/test_hostile_corpus.py`` compares.
+command does with each file; ``tests/hostile/test_hostile_corpus.py`` compares.
 
     python tests/hostile_corpus.py            # rewrite the committed files
     python tests/hostile_corpus.py --manifest # and the expected outcomes

@@ -289,7 +289,7 @@ def _split_problems(path: Path, out: Path, written: list[str], r: Run, check: di
 
 
 # Problems already known and reported (each pinned by a strict xfail in
-# tests/test_hostile_corpus.py); the property tests and the campaign tolerate
+# tests/hostile/test_hostile_corpus.py); the property tests and the campaign tolerate
 # them and count them, and look for anything else.
 _RUN_ON_ID = re.compile(rb"(?:^|[~\n'])[ \t]*(?:CLM|SV1|SV2|LIN|CTP|NM1|DTP|REF|SBR|SVD|DMG|BHT)"
                         rb"[A-Za-z0-9]")

@@ -1,7 +1,7 @@
 """What the store tests (history and ledger under kills, concurrent writers and
 hostile databases) share: `edi837` in processes of its own, killed for real.
 
-Every input is synthetic (tests/test_history.py builds the claims).
+Every input is synthetic (tests/history/test_history.py builds the claims).
 """
 import json
 import os

@@ -4,7 +4,7 @@ The group knows each command's name and one-line help (COMMANDS) without importi
 its module, so `edi837 check --format json` imports the check command and what it
 uses, not the batch, queue or history commands, lxml or the HTML report.  A new
 command is a module here with a click command of the command's name, and a line
-in COMMANDS (tests/test_cli_lazy.py checks the line against the command's help).
+in COMMANDS (tests/cli/test_cli_lazy.py checks the line against the command's help).
 """
 from __future__ import annotations
 

@@ -63,9 +63,9 @@ class DrugProduct:
     admin_codes: tuple[str, ...]  # initial code, then the add-on if any
     diagnoses: tuple[str, ...]    # empty: multiple sclerosis, by date
     cents_per_unit: int
-    # every size the drug comes in (the drug table's packages; tests/test_generator_clean
-    # compares them): the waste billed is that of the containers of these sizes with the
-    # least left over
+    # every size the drug comes in (the drug table's packages;
+    # tests/generator/test_generator_clean.py compares them): the waste billed is that of
+    # the containers of these sizes with the least left over
     pack_mg: tuple[int, ...] = ()
 
     def opened_mg(self, mg: int) -> int:

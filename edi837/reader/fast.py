@@ -49,7 +49,7 @@ Why the findings are the same as the full reader's:
   drug claim ends where the next segment read or skipped begins, as in the
   file.
 
-`tests/test_fast.py` compares both paths on generated files, every defect,
+`tests/reader/test_fast.py` compares both paths on generated files, every defect,
 both kinds, line breaks, odd delimiters, several interchanges and the
 hostile inputs of the tests.
 """

@@ -18,7 +18,7 @@ edi837.rules), and the engine gives this class the union of them
 (edi837.rules.shape_fields()).  :data:`FIELDS` is the vocabulary a rule
 declares from: each field's name and how a shape reads it.  A rule reading a
 field that is not in it adds it there once (the registry refuses a name it
-does not know).  `tests/test_shapes.py` compares findings with and without
+does not know).  `tests/reader/test_shapes.py` compares findings with and without
 shapes on generated files with every kind of defect, and the rule docs'
 fragments run both ways too.
 """
