@@ -305,9 +305,9 @@ class Extraction:
             yield from self._file(path, drugs, fast)
 
     def _file(self, path: Path, drugs, fast: bool) -> Iterator[dict]:
-        from .claims import ClaimReader
         from .extract import rows
         from .locations import open_input
+        from .reader.claims import ClaimReader
 
         raw = None
         if self.opened is not None:

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Collection, Iterable, Iterator, Protocol
 
 from .checklist import checklist_codes
-from .claims import ClaimReader
 from .config import Config
 from .extract import is_drug_line
 from .files import HashingReader
@@ -26,10 +25,11 @@ from .history import HistoryStage, HistoryStore, PatientKeys
 from .locations import open_input
 from .model import Claim, ServiceLine
 from .policy import PolicyResolver
+from .reader.claims import ClaimReader
+from .reader.shapes import ClaimShapes
 from .results import FileResult, Report
 from .rules import CLAIM, LINE, all_rules, shape_fields, stage_rules
 from .rules.context import ClaimContext, LineContext
-from .shapes import ClaimShapes
 
 DISCARDED, NOTHING_DISCARDED = "JW", "JZ"
 

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from edi837.claims import ClaimReader
+from edi837.reader.claims import ClaimReader
 from edi837.x12.fragment import wrap_claims
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"

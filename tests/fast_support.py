@@ -2,9 +2,9 @@
 import io
 import random
 
-from edi837.claims import ClaimReader
 from edi837.extract import is_drug_line
 from edi837.generator import generate
+from edi837.reader.claims import ClaimReader
 from edi837.x12 import reader as reader_module
 from edi837.x12.fragment import header_segments, wrap_claims
 

@@ -151,7 +151,7 @@ def _codes(report: dict) -> list[str]:
 
 def count_claims(path: Path) -> int:
     """Claims edi837's own reader finds in a file it wrote."""
-    from edi837.claims import ClaimReader
+    from edi837.reader.claims import ClaimReader
 
     return sum(1 for _ in ClaimReader(path).claims())
 

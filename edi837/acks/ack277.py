@@ -28,12 +28,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Collection
 
-from ..claims import ClaimReader
 from ..config import Acknowledgments
 from ..files import atomic_output
 from ..findings import ERROR, Finding
 from ..fix.route import ClaimWalk, SplitError, element
 from ..model import INSTITUTIONAL, Claim, ServiceLine, parse_date, parse_decimal
+from ..reader.claims import ClaimReader
 from ..x12.control import ControlNumberError, ControlNumbers
 from ..x12.reader import X12SyntaxError, display
 from . import x214

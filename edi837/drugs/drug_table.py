@@ -164,7 +164,7 @@ class DrugTable:
 
     def dates_token(self, hcpcs: str, ndc: str | None, day: dt.date | None) -> tuple:
         """What DOS002 and NDC009 can tell of a line's date: whether it is inside its code's
-        and its NDC's dates (for claim shapes, edi837.shapes)."""
+        and its NDC's dates (for claim shapes, edi837.reader.shapes)."""
         if day is None:
             return ()
         code = self.code_dates(hcpcs)

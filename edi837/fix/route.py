@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from ..findings import ERROR, Finding
-from ..loops import X12_ID
+from ..reader.boundaries import ClaimBoundaries
+from ..reader.loops import X12_ID
 from ..x12.writer import RawSegment, RawSegmentReader
 
 # Trailer problems routing never carries over: writers rebuild SE/GE/IEA.  (EDI003 on
@@ -178,7 +179,8 @@ class ClaimWalk:
         self.loop: Loop | None = None  # the level the current segments belong to
         self.claim: list[RawSegment] | None = None
         self.claim_errors: list[Finding] = []
-        self.carrying = False  # inside an 837 transaction set
+        # where claims start and end: the claim reader's rule (edi837.reader.boundaries)
+        self.bounds = ClaimBoundaries()
         # Every CLM must be routed: one the walk cannot place (outside any
         # transaction set, say) would otherwise be in neither output.
         self.clm_segments = 0
@@ -196,15 +198,24 @@ class ClaimWalk:
     def not_an_837(self, segment: RawSegment) -> None:
         """The ST of a transaction set that holds no 837 claims."""
 
+    @property
+    def carrying(self) -> bool:
+        """Inside an 837 transaction set (its CLMs start claims)."""
+        return self.bounds.in_set
+
     # -- the walk ------------------------------------------------------------------
     def claims(self) -> Iterator[RoutedClaim]:
         handlers = {"ISA": self._isa, "GS": self._gs, "ST": self._st, "HL": self._hl,
                     "CLM": self._clm, "SE": self._se, "GE": self.trailer, "IEA": self._iea}
+        step = self.bounds.step
         for segment in self.reader:
-            handler = handlers.get(segment.tag)
-            routed = None
+            tag, text = segment.tag, segment.text
+            # the claim in hand ends before this segment? (as the reader ends it)
+            routed = self._end_claim() if step(segment.index, tag, text) is not None else None
+            # a bare two-letter id ('HL', no element) is no segment the reader knows
+            handler = handlers.get(tag) if len(text) != 2 else None
             if handler is not None:
-                routed = handler(segment)
+                handler(segment)
             elif self.carrying:
                 self._body(segment)
             if routed is not None:
@@ -233,35 +244,29 @@ class ClaimWalk:
         self.envelope.gs = segment
         self.envelope.group_errors = list(self._found(segment))
 
-    def _st(self, segment: RawSegment) -> RoutedClaim | None:
+    def _st(self, segment: RawSegment) -> None:
         envelope = self.envelope
         if envelope is None or envelope.gs is None:
             raise SplitError(f"ST at segment {segment.index} outside a group")
-        routed = self._end_claim()
         envelope.header = [segment]
         envelope.set_errors = list(self._found(segment))
         self.hierarchy = dict.fromkeys(LEVELS)
         self.loop = None
-        self.carrying = element(segment, 1) == "837"
+        self.bounds.read_set(element(segment, 1) == "837")
         if not self.carrying:
             self.not_an_837(segment)
-        return routed
 
-    def _se(self, segment: RawSegment) -> RoutedClaim | None:
-        routed = self._end_claim()
-        self.carrying = False
-        self.trailer(segment)
-        return routed
+    def _se(self, segment: RawSegment) -> None:
+        self.trailer(segment)  # (the set ended with the step over it: not carrying)
 
     def _iea(self, segment: RawSegment) -> None:
         self.trailer(segment)
         self.envelope = None
 
     # -- hierarchy and claims -----------------------------------------------------
-    def _hl(self, segment: RawSegment) -> RoutedClaim | None:
+    def _hl(self, segment: RawSegment) -> None:
         if not self.carrying:
-            return None
-        routed = self._end_claim()
+            return
         # Levels nest in file order (X12 hierarchies are written depth first):
         # anything not a billing provider (20) or subscriber (22) is read as a
         # patient level (23); the reader reports odd codes as EDI007.
@@ -273,21 +278,18 @@ class ClaimWalk:
             self.hierarchy["22"] = self.hierarchy["23"] = None
         elif level == "22":
             self.hierarchy["23"] = None
-        return routed
 
-    def _clm(self, segment: RawSegment) -> RoutedClaim | None:
+    def _clm(self, segment: RawSegment) -> None:
         self.clm_segments += 1
         if not self.carrying:
             if self._unrouted is None:
                 self._unrouted = (segment.index, self._where_not_carried())
-            return None
-        routed = self._end_claim()
+            return
         if self.hierarchy["20"] is None or self.hierarchy["22"] is None:
             raise SplitError(f"claim {element(segment, 1)} at segment {segment.index} "
                              "has no billing provider or subscriber HL above it")
         self.claim = [segment]
         self.claim_errors = list(self._found(segment))
-        return routed
 
     def _where_not_carried(self) -> str:
         envelope = self.envelope

@@ -11,10 +11,10 @@ from itertools import groupby
 from pathlib import Path
 from typing import Collection, Iterable, Iterator
 
-from ..claims import ClaimReader
 from ..config import Config
 from ..engine import Engine, FileResult
 from ..findings import ERROR, Finding
+from ..reader.claims import ClaimReader
 from ..rules import stage_rules
 from ..x12.reader import X12SyntaxError, display
 from ..x12.writer import RewriteSummary

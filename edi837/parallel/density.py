@@ -1,6 +1,6 @@
 """Whether a large file is worth cutting into pieces when the fast path reads it.
 
-The fast path (:mod:`edi837.fast`) passes over the claims with no drug line
+The fast path (:mod:`edi837.reader.fast`) passes over the claims with no drug line
 unread: a nightly mix's file (a few percent drug claims) is checked in about
 the time its bytes take to search.  The driver's read that cuts a file
 (:mod:`.scan`) splits every segment and follows every HL, and the pieces'
@@ -30,7 +30,7 @@ def mostly_passed_over(path: str, drug_codes: Collection[str]) -> bool:
     """Whether the fast path would pass over most claims of ``path``, judged from its
     first SAMPLE bytes (their delimiters; a file that does not start with an ISA,
     or is not read byte for byte, is cut as before)."""
-    from ..fast import _Patterns
+    from ..reader.fast import _Patterns
 
     try:
         with open(path, "rb") as handle:

@@ -26,7 +26,7 @@ import io
 import os
 from dataclasses import dataclass, field
 
-from ..claims import ClaimReader
+from ..reader.claims import ClaimReader
 from ..x12.reader import CHUNK_SIZE, SegmentReader
 
 

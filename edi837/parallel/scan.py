@@ -24,9 +24,9 @@ from bisect import bisect_left
 from dataclasses import dataclass, field
 from operator import itemgetter
 
-from ..claims import ClaimReader
 from ..engine import FileResult
 from ..files import HashingReader
+from ..reader.claims import ClaimReader
 from ..x12.reader import ISA_LENGTH, SegmentReader, X12SyntaxError, sniff_encoding
 from .pieces import Piece, SegmentSource, Span, _Run, file_identity
 

@@ -150,7 +150,7 @@ class ClaimPolicy:
     ndc_requirements: tuple[Requirement, ...]
     jw_denied_requirements: tuple[Requirement, ...] = ()
     title: str = ""
-    shape_id: int = 0  # equal for claims the policy judges alike (edi837.shapes)
+    shape_id: int = 0  # equal for claims the policy judges alike (edi837.reader.shapes)
     _cache: dict = field(default_factory=dict)
     # the shipped settings where JW/JZ never apply, and how severe JW or JZ there is
     out_of_scope: Requirement | None = None
@@ -162,7 +162,7 @@ class ClaimPolicy:
         """Which rules this policy lets fire, on each of ``days`` (one day per period
         between the dates where some policy changes): claims whose policies agree on
         that fire alike, whatever the policies' names, sources and severities
-        (edi837.shapes remembers which rules fired, never a finding)."""
+        (edi837.reader.shapes remembers which rules fired, never a finding)."""
         def fires(requirement) -> bool:
             return requirement.severity != NONE
 

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Callable
 
-from ..shapes import FIELDS
+from ..reader.shapes import FIELDS
 
 LINE, CLAIM, READER, HISTORY = "line", "claim", "reader", "history"
 

@@ -253,7 +253,7 @@ def _discharge(ctx):
 def span_end(claim, line) -> str:
     """The last day of the period a line without a date of its own is dated by (CCYYMMDD):
     its own RD8 range's end, else (no DTP*472 on the line) the claim's DTP*472 or 837I
-    statement (DTP*434) range's end; "" when the line has one day (edi837.shapes reads
+    statement (DTP*434) range's end; "" when the line has one day (edi837.reader.shapes reads
     the same as "line.span")."""
     if line.service_date:
         return line.service_date_end

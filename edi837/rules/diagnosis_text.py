@@ -4,7 +4,7 @@ when no diagnosis was read from it."""
 from __future__ import annotations
 
 from ..drugs.model import normalise_diagnosis
-from ..loops import DIAGNOSIS_QUALIFIERS
+from ..reader.loops import DIAGNOSIS_QUALIFIERS
 
 
 def _dotted(code: str) -> str:

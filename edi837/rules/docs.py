@@ -10,9 +10,9 @@ from __future__ import annotations
 from decimal import Decimal
 from functools import lru_cache
 
-from ..claims import CLAIM_PROVIDERS, LINE_PROVIDERS
 from ..findings import INFO
 from ..history.records import VOID  # CLM05-3: a void bills nothing
+from ..reader.claims import CLAIM_PROVIDERS, LINE_PROVIDERS
 from . import CLAIM, rule
 
 DISCARDED = "JW"  # CMS modifier: drug amount discarded, not administered

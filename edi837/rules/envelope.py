@@ -1,4 +1,4 @@
-"""EDI: reading the file.  Checked by the reader (edi837.claims) while it reads;
+"""EDI: reading the file.  Checked by the reader (edi837.reader.claims) while it reads;
 registered here so `edi837 rules` documents them like every other rule."""
 from ..findings import ERROR, INFO, WARNING
 from . import READER, rule

@@ -6,10 +6,10 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 
-from ..claims import VARIANTS
 from ..files import HashingReader
 from ..findings import ERROR, INFO, WARNING, Finding
 from ..locations import open_input
+from ..reader.claims import VARIANTS
 from ..x12.reader import Delimiters, SegmentReader, X12SyntaxError
 from .units import _ENVELOPE, _Range, _Text, _Unit
 

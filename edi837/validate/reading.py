@@ -16,9 +16,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Collection
 
-from ..claims import ClaimReader
 from ..findings import ERROR, Finding
 from ..model import Claim
+from ..reader.claims import ClaimReader
 
 # The claim reader's errors after which `check` calls a file unreadable and
 # `validate` must too (EDI005, a set that is not an 837, is pyx12's to judge).

@@ -2,7 +2,7 @@
 
 Most files put nothing between segments but the terminator and one line
 break.  Such a chunk can go to a reader unsplit, as a Block, for the reader
-to search (edi837.fast) and split only what it needs.  ``block_cut`` decides,
+to search (edi837.reader.fast) and split only what it needs.  ``block_cut`` decides,
 with one search per chunk, whether a chunk may go over as a block and where
 it ends; anything unusual (white space, empty segments, text after an IEA
 that the ordinary way would judge differently) sends it the ordinary way.
@@ -29,7 +29,7 @@ class Block:
     no interchange after an IEA.  A block is given only where the chunk's
     batch would have ``texts`` equal to ``text[:end].split(separator)`` (less
     the empty piece after the last separator), so a reader may search the
-    text and split only what it needs (edi837.fast); ``batch()`` is the same
+    text and split only what it needs (edi837.reader.fast); ``batch()`` is the same
     segments as a Batch.
     """
 
@@ -54,7 +54,7 @@ class Block:
 
 
 def _segment_start(element: str, terminator: str) -> str:
-    """A segment id (edi837.loops.X12_ID: a capital letter, one or two capitals or
+    """A segment id (edi837.reader.loops.X12_ID: a capital letter, one or two capitals or
     digits) and what may follow it, or the start of one where the text ends (the
     rest comes later)."""
     e, t = re.escape(element), re.escape(terminator)

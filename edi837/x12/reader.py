@@ -224,7 +224,7 @@ class Batch:
         self.delimiters = delimiters
         self.texts = texts
         self.first_index = first_index
-        # the fast path checked these segments' HLs in bulk (edi837.fast): the claim
+        # the fast path checked these segments' HLs in bulk (edi837.reader.fast): the claim
         # reader takes their levels as they are
         self.hl_checked = hl_checked
         self._base = base

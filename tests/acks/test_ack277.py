@@ -100,7 +100,7 @@ def rejected(acks) -> set[str]:
 def accept_all(path: Path) -> Acceptance:
     """What a 999 accepting every set of ``path`` says (tests of the 277CA alone)."""
     from edi837.acks.ack999 import SetVerdict
-    from edi837.claims import ClaimReader
+    from edi837.reader.claims import ClaimReader
 
     sets = {(c.envelope.group, c.envelope.transaction) for c in ClaimReader(path).claims()}
     return Acceptance([SetVerdict(g, t, "A") for g, t in sorted(sets)], set(), "test 999")

@@ -9,7 +9,7 @@ import pyx12
 from fast_support import assert_same, claim, envelope
 from pyx12check import pyx12_verdict
 
-from edi837.claims import ClaimReader
+from edi837.reader.claims import ClaimReader
 from edi837.x12.fragment import header_segments
 
 MAPS = os.path.join(os.path.dirname(pyx12.__file__), "map")

@@ -286,7 +286,7 @@ def test_the_readme_use_from_python_examples_run(tmp_path, monkeypatch, capsys):
 
 def test_a_failure_inside_the_reader_is_an_input_error_not_a_traceback(edi_file,
                                                                        monkeypatch):
-    from edi837 import claims
+    from edi837.reader import claims
 
     def broken(self):
         raise KeyError("internal")

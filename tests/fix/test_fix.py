@@ -13,7 +13,6 @@ from click.testing import CliRunner
 from conftest import CLEAN_J2350_CLAIM
 from pyx12check import pyx12_verdict
 
-from edi837.claims import ClaimReader
 from edi837.cli.fix import fix as fix_command
 from edi837.config import Config
 from edi837.drugs import load_drug_table
@@ -21,6 +20,7 @@ from edi837.engine import Engine
 from edi837.findings import ERROR, Edit, Finding, Fix
 from edi837.fix import FixPlan, fix_file, recheck_problems, split_claims
 from edi837.generator import generate
+from edi837.reader.claims import ClaimReader
 from edi837.rules import all_rules
 from edi837.x12.fragment import wrap_claims
 from edi837.x12.reader import Delimiters

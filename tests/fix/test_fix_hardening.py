@@ -13,12 +13,12 @@ from pyx12check import pyx12_verdict
 from test_fix import CLEAN, UNFIXABLE, write
 
 import edi837.fix as fix_package
-from edi837.claims import ClaimReader
 from edi837.cli.fix import fix as fix_command
 from edi837.config import Config
 from edi837.findings import ERROR, Edit, Finding, Fix
 from edi837.fix import FixPlan, SpillList, SplitError, fix_file, route_claims
 from edi837.generator import generate
+from edi837.reader.claims import ClaimReader
 from edi837.x12.fragment import wrap_claims
 from edi837.x12.writer import rewrite
 

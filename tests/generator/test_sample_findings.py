@@ -59,8 +59,8 @@ def extract_rows(path: Path) -> list[str]:
     import io
     import json
 
-    from edi837.claims import ClaimReader
     from edi837.extract import RowWriter, rows
+    from edi837.reader.claims import ClaimReader
 
     out = io.StringIO()
     writer = RowWriter(out, "jsonl")

@@ -14,10 +14,10 @@ import secrets
 import pytest
 from test_history import claim, dependant, night, run, subscriber
 
-from edi837.claims import ClaimReader
 from edi837.config import Config
 from edi837.history import HistoryStore, PatientKeys, identity
 from edi837.history.stage import HistoryStage
+from edi837.reader.claims import ClaimReader
 
 SEEN = ("HIS", "UNT", "DOC001")
 

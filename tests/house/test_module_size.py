@@ -16,7 +16,7 @@ def lines(path: Path) -> int:
 
 def test_no_module_under_edi837_is_over_500_lines():
     modules = sorted(PACKAGE.rglob("*.py"))
-    assert len(modules) > 100 and PACKAGE / "claims.py" in modules  # the walk found them
+    assert len(modules) > 100 and PACKAGE / "reader" / "claims.py" in modules  # the walk found it
     too_long = {str(p.relative_to(PACKAGE.parent)): lines(p) for p in modules
                 if lines(p) > LIMIT}
     unexpected = {name: n for name, n in too_long.items() if name not in OVER}

@@ -66,7 +66,7 @@ def test_patient_branch_2000c(edi_file):
                      "N3*1 TEST LANE", "N4*SPRINGFIELD*IL*627010000", "DMG*D8*20100101*M"]
     body += [s for s in J2350_CLAIM.strip().splitlines()]
     text = _envelope(body)
-    from edi837.claims import ClaimReader
+    from edi837.reader.claims import ClaimReader
     reader = ClaimReader(edi_file(text, wrap=False))
     (claim,) = list(reader.claims())
     assert not claim.patient_is_subscriber
@@ -170,7 +170,7 @@ SV1*HC:J2350*5O0*UN*3OO***1
 def test_hl_out_of_order_is_edi007(edi_file):
     header = header_segments("837P")
     header[header.index("HL*2*1*22*0")] = "HL*3*1*22*0"
-    from edi837.claims import ClaimReader
+    from edi837.reader.claims import ClaimReader
     reader = ClaimReader(edi_file(_envelope(header + J2350_CLAIM.strip().splitlines()), wrap=False))
     list(reader.claims())
     (finding,) = [f for f in reader.findings if f.rule == "EDI007"]

@@ -3,7 +3,7 @@ import codecs
 
 import pytest
 
-from edi837.claims import ClaimReader
+from edi837.reader.claims import ClaimReader
 from edi837.x12.fragment import wrap_claims
 
 CLAIM = """

@@ -1,4 +1,4 @@
-"""The fast path (edi837.fast) tells exactly what the full reader tells: the same
+"""The fast path (edi837.reader.fast) tells exactly what the full reader tells: the same
 drug claims with every field, the same findings, the same counts, on every
 generated mix, every defect, both kinds, LF/CRLF/no line break, odd
 delimiters, several interchanges, hostile inputs, and at any chunk size (small
@@ -25,8 +25,8 @@ from fast_support import (
 )
 from test_robustness import mutations
 
-from edi837 import fast
-from edi837.claims import ClaimReader
+from edi837.reader import fast
+from edi837.reader.claims import ClaimReader
 from edi837.x12.fragment import header_segments
 from edi837.x12.reader import Batch, Block, SegmentReader
 
@@ -307,7 +307,7 @@ def _state(hierarchy):
 
 
 def test_hls_are_taken_at_once_only_when_one_by_one_finds_nothing():
-    from edi837.loops import Hierarchy
+    from edi837.reader.loops import Hierarchy
 
     rng = random.Random(0)
     taken = refused = 0

@@ -296,7 +296,7 @@ def test_trailing_empty_elements_are_no_glued_segment(read):
 
 
 def test_drug_lines_before_the_first_hl_are_reported(edi_file):
-    from edi837.claims import ClaimReader
+    from edi837.reader.claims import ClaimReader
 
     text = edi_file(CLEAN_J2350_CLAIM).read_text()
     text = text.replace("HL*1**20*1~", "LX*1~\nSV1*HC:J2350:JZ*9000*UN*600***1~\nHL*1**20*1~")

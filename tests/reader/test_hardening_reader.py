@@ -11,10 +11,10 @@ import pytest
 from click.testing import CliRunner
 from conftest import CLEAN_J2350_CLAIM
 
-from edi837.claims import ClaimReader
 from edi837.cli import main
 from edi837.drugs import load_drug_table
 from edi837.engine import Engine
+from edi837.reader.claims import ClaimReader
 from edi837.x12.fragment import wrap_claims
 
 CLEAN = wrap_claims(CLEAN_J2350_CLAIM)

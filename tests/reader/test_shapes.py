@@ -28,7 +28,7 @@ def test_generated_files_give_the_same_findings_with_and_without_shapes(tmp_path
 
 
 def test_shapes_are_reused_across_claims(tmp_path):
-    from edi837.claims import ClaimReader
+    from edi837.reader.claims import ClaimReader
 
     path = tmp_path / "generated.edi"
     with open(path, "w", newline="") as out:
@@ -43,7 +43,7 @@ def test_shapes_are_reused_across_claims(tmp_path):
 
 
 def test_dates_in_different_validity_periods_are_different_shapes():
-    from edi837.shapes import ClaimShapes
+    from edi837.reader.shapes import ClaimShapes
 
     shapes = ClaimShapes(load_drug_table())
     assert shapes._period("20250930") != shapes._period("20251001")

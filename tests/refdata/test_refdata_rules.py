@@ -14,9 +14,9 @@ from jsonschema import Draft202012Validator
 from edi837.cli import main
 from edi837.drugs import load_drug_table
 from edi837.engine import Engine
+from edi837.reader.shapes import ClaimShapes
 from edi837.refdata import import_files
 from edi837.rules.mue import mue_for, mue_message
-from edi837.shapes import ClaimShapes
 
 OPPS_ROWS = [row for row in files.CROSSWALK_ROWS if row[3] != "99999-0001-01"]
 OUTPATIENT_MUE = [["J2350", "1200", "3 Date of Service Edit: Clinical", "Clinical"]]

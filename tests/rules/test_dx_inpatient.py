@@ -61,7 +61,7 @@ def test_the_setting_and_its_sources_are_data():
 
 
 def test_claims_alike_but_for_the_discharge_do_not_share_an_answer(tmp_path):
-    """Claim shapes (edi837.shapes): DX002 reads the through date, so a stay discharged
+    """Claim shapes (edi837.reader.shapes): DX002 reads the through date, so a stay discharged
     in October is judged after one discharged in September that was clean."""
     engine = Engine(TABLE)
     cases = [("I1", ("20250920", "20250930"), []), ("I2", STAY, ["DX002"]),

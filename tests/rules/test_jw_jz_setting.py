@@ -76,7 +76,7 @@ def test_the_settings_and_the_severity_are_data_with_a_source():
 
 
 def test_claims_alike_but_for_the_type_of_bill_do_not_share_an_answer(tmp_path):
-    """Claim shapes (edi837.shapes) replay which rules fired: an inpatient bill's MOD006
+    """Claim shapes (edi837.reader.shapes) replay which rules fired: an inpatient bill's MOD006
     must not be skipped after an outpatient claim of the same shape was silent."""
     engine = Engine(TABLE)
     for number, bill, expected in [(1, "13", []), (2, "11", ["MOD006"]), (3, "13", []),

@@ -466,7 +466,7 @@ def test_generated_defects_are_labelled_by_the_payers_policy(tmp_path, kind):
 
 
 def test_claims_of_one_shape_are_judged_by_their_own_policy_date_and_setting(tmp_path):
-    """Claim shapes (edi837.shapes) replay which rules fired: claims alike but for the
+    """Claim shapes (edi837.reader.shapes) replay which rules fired: claims alike but for the
     window of their date, their bill type or their payer must not share an answer."""
     def one(claim_id, bill_type, date, filing):
         fragment = claim(f"837I:{bill_type}", line(date=date, kind="837I"), date=date)

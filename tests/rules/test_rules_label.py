@@ -117,7 +117,7 @@ def test_an_undated_line_in_a_period_on_one_side_of_the_change_is_judged_as_befo
 
 
 def test_claims_alike_but_for_their_periods_end_are_judged_apart(engine, tmp_path):
-    # the claim shapes (edi837.shapes) must tell the two apart: the second crosses 2025-10-01
+    # the claim shapes (edi837.reader.shapes) must tell the two apart: the second crosses 2025-10-01
     from edi837.x12.fragment import wrap_claims
 
     first = undated_837i("G35", "20250920-20250930")

@@ -6,6 +6,7 @@ import pytest
 
 from edi837.drugs import load_drug_table
 from edi837.engine import Engine
+from edi837.reader.shapes import FIELDS, shape_function
 from edi837.rules import (
     CLAIM,
     HISTORY,
@@ -17,7 +18,6 @@ from edi837.rules import (
     shape_fields,
     stage_rules,
 )
-from edi837.shapes import FIELDS, shape_function
 
 # The lists that were kept by hand before the registry derived them (issue 25):
 # the family order of all_rules(), and the catalog order it gave.
@@ -25,7 +25,7 @@ OLD_FAMILY_ORDER = ("EDI", "NDC", "MOD", "UNT", "DX", "ADM", "REV", "DOS", "POS"
                     "IG", "IGH", "IGS", "IGE")
 OLD_STAGE_RULES = ("HIS004", "HIS001", "UNT002", "UNT001", "UNT004", "HIS002", "HIS003",
                    "DOC001")
-# The claim shape's hand-kept fields (edi837.shapes before), by the names rules declare.
+# The claim shape's hand-kept fields (edi837.reader.shapes before), by the names rules declare.
 OLD_SHAPE_FIELDS = (
     "claim.kind", "claim.diagnoses", "claim.facility_code", "claim.frequency",
     "claim.payer_responsibility", "claim.billing_provider", "claim.rendering",

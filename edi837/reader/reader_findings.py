@@ -1,10 +1,12 @@
 """The claim reader's own findings: how one is made (and held for a claim's lines),
 the HL order and SV1/SV2 lines (EDI007), a file it cannot read on (EDI001/EDI002)
 and what it normalised to read it (EDI006).  A mixin of
-`edi837.claims.ClaimReader`."""
+`edi837.reader.claims.ClaimReader`."""
 from __future__ import annotations
 
-from .findings import ERROR, INFO, WARNING, Finding
+from ..findings import ERROR, INFO, WARNING, Finding
+from ..model import Claim, ServiceLine, is_x12_number
+from ..x12.reader import Delimiters, SegmentReader, X12SyntaxError
 from .loops import (
     LEVEL_STATE,
     SERVICE_LATE,
@@ -17,8 +19,6 @@ from .loops import (
     read_service,
     service_problems,
 )
-from .model import Claim, ServiceLine, is_x12_number
-from .x12.reader import Delimiters, SegmentReader, X12SyntaxError
 
 
 class ReaderFindings:

@@ -1,9 +1,9 @@
 """The 837 loops segment by segment: what the claim reader takes from each.
 
-`edi837.claims.ClaimReader` walks the segments and keeps the loop state;
+`edi837.reader.claims.ClaimReader` walks the segments and keeps the loop state;
 the functions here turn one segment's elements into the parts of a Claim.
 `Hierarchy` keeps the HL order of a transaction set: one HL at a time for the
-reader, or a run of HLs at once for the fast path (`edi837.fast`), by the
+reader, or a run of HLs at once for the fast path (`edi837.reader.fast`), by the
 same rules.
 """
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from itertools import repeat
 
-from .model import (
+from ..model import (
     INSTITUTIONAL,
     PROFESSIONAL,
     Claim,
@@ -21,6 +21,19 @@ from .model import (
     ServiceLine,
     is_x12_number,
     parse_date,
+)
+from .loop_table import (  # noqa: F401  (the loop states, imported from here by the reader)
+    BILLING,
+    CLAIM,
+    DRUG,
+    HEADER,
+    LINE,
+    LINE_OTHER,
+    LINE_PROVIDER,
+    OTHER_PAYER,
+    PATIENT,
+    SUBSCRIBER,
+    providers,
 )
 
 # ST03/GS08 -> (kind, the guide it is read as).  Variants are read as the
@@ -43,22 +56,10 @@ VARIANTS = {
 DIAGNOSIS_QUALIFIERS = frozenset(
     ["ABK", "ABF", "ABJ", "APR", "ABN", "BK", "BF", "BJ", "PR", "BN"])
 
-# NM101 entity code -> (loop, Claim/ServiceLine attribute), per guide.
-CLAIM_PROVIDERS = {
-    PROFESSIONAL: {"DN": ("2310A", "referring"), "P3": ("2310A", "referring"),
-                   "82": ("2310B", "rendering"), "77": ("2310C", "facility")},
-    INSTITUTIONAL: {"71": ("2310A", "attending"), "82": ("2310D", "rendering"),
-                    "77": ("2310E", "facility"), "DN": ("2310F", "referring")},
-}
-LINE_PROVIDERS = {
-    PROFESSIONAL: {"82": ("2420A", "rendering"), "DK": ("2420E", "ordering"),
-                   "DN": ("2420F", "referring"), "P3": ("2420F", "referring")},
-    INSTITUTIONAL: {"82": ("2420C", "rendering"), "DN": ("2420D", "referring")},
-}
+# NM101 entity code -> (loop, Claim/ServiceLine attribute), per guide (loop_table.LOOPS).
+CLAIM_PROVIDERS = {kind: providers(kind, CLAIM) for kind in (PROFESSIONAL, INSTITUTIONAL)}
+LINE_PROVIDERS = {kind: providers(kind, LINE_PROVIDER) for kind in (PROFESSIONAL, INSTITUTIONAL)}
 
-# Loop states of the claim reader.
-HEADER, BILLING, SUBSCRIBER, PATIENT, CLAIM, OTHER_PAYER, LINE, DRUG, LINE_PROVIDER, \
-    LINE_OTHER = range(10)
 LEVELS = ("20", "22", "23")  # billing provider, subscriber, patient
 LEVEL_STATE = {"20": BILLING, "22": SUBSCRIBER, "23": PATIENT}
 # The level an HL's parent must have (none for a billing provider).

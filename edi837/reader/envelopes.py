@@ -1,14 +1,14 @@
 """Envelope checks of the claim reader: GS01, ST01/ST03 and GS08 (EDI005), trailer
 counts and control numbers (EDI003, EDI004; an ISA13 repeated in the file, EDI003),
-groups and interchanges left open (EDI002).  A mixin of `edi837.claims.ClaimReader`,
+groups and interchanges left open (EDI002).  A mixin of `edi837.reader.claims.ClaimReader`,
 which calls them as it reads the envelopes."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .findings import ERROR, WARNING, Edit, Finding, Fix
+from ..findings import ERROR, WARNING, Edit, Finding, Fix
+from ..model import Envelope
 from .loops import GUIDES, VARIANTS
-from .model import Envelope
 
 
 class EnvelopeChecks:

@@ -2,7 +2,7 @@
 
 A clearinghouse's nightly file is mostly office visits and labs; only claims
 with a drug line (`edi837.extract.is_drug_line`) are checked, and go to the
-patient history.  The claim reader (`edi837.claims`) looks at every segment;
+patient history.  The claim reader (`edi837.reader.claims`) looks at every segment;
 this module hands it only the segments that can matter, from chunks of text
 the segment reader gives unsplit (`SegmentReader.blocks`: nothing between
 segments, every segment followed by the same separator).
@@ -58,8 +58,8 @@ from __future__ import annotations
 import re
 from typing import Collection, Iterator
 
-from .drug_codes import drug_code_patterns
-from .x12.reader import Batch, Block, Delimiters
+from ..drug_codes import drug_code_patterns
+from ..x12.reader import Batch, Block, Delimiters
 
 # A unit (an HL and what follows it up to the next HL) may be carried from one
 # chunk to the next while its end is not known; one bigger than this is read

@@ -28,7 +28,7 @@ import bisect
 import datetime as dt
 from typing import Callable
 
-from .model import Claim, parse_date
+from ..model import Claim, parse_date
 
 # about 1.5 KB each: bounded, so memory stays flat; a full set starts over.  (A 20 MB
 # dense file has some 2,800 shapes, so it starts over once; 4,096 would save 0.1 s
@@ -95,7 +95,8 @@ def shape_function(fields) -> Callable:
     wanted = set(fields) | set(ENGINE_FIELDS)
     unknown = wanted - set(FIELDS)
     if unknown:
-        raise ValueError(f"no claim shape field {', '.join(sorted(unknown))} (edi837.shapes)")
+        raise ValueError(f"no claim shape field {', '.join(sorted(unknown))} "
+                         "(edi837.reader.shapes)")
     claim = ", ".join(expr for name, expr in CLAIM_FIELDS.items() if name in wanted)
     line = ", ".join(f"({expr})" for name, expr in LINE_FIELDS.items() if name in wanted)
     dated = bool(wanted & {"line.date", "line.code_dates", "line.span",
@@ -110,7 +111,7 @@ def shape_function(fields) -> Callable:
         f"tuple([({line},) for line in claim.lines"
         f"{' for day in (line.service_date or sd,)' if dated else ''}]))\n")
     namespace: dict = {}
-    exec(compile(source, "<edi837.shapes>", "exec"), namespace)  # FIELDS: our own text
+    exec(compile(source, "<edi837.reader.shapes>", "exec"), namespace)  # FIELDS: our own text
     return namespace["shape"]
 
 
