@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import BinaryIO, Collection, Iterator
 
 from .envelopes import EnvelopeChecks
-from .extract import is_drug_line
 from .findings import ERROR, Finding
 from .loops import (
     BHT,
@@ -72,7 +71,8 @@ from .loops import (
     provider,
 )
 from .model import Claim, DrugIdentification, Envelope, Person, Provider, ServiceLine, envelope_key
-from .reader_findings import ReaderFindings
+from .reader_findings import CODED, ReaderFindings
+from .x12.code_lists import padded
 from .x12.reader import SegmentReader, X12SyntaxError
 
 __all__ = ["ClaimReader", "GUIDES", "VARIANTS", "DIAGNOSIS_QUALIFIERS", "CLAIM_PROVIDERS",
@@ -139,10 +139,6 @@ class ClaimReader(ReaderFindings, EnvelopeChecks):
             return FastPath(self, self.drug_codes).items(self.segments.blocks())
         return self.segments.batches()
 
-    def _drug_claim(self, claim: Claim) -> bool:
-        codes = self.drug_codes
-        return any(is_drug_line(line, codes.__contains__) for line in claim.lines)
-
     def _read(self) -> Iterator[Claim]:
         from .fast import Skip
 
@@ -181,7 +177,7 @@ class ClaimReader(ReaderFindings, EnvelopeChecks):
                 done.last_index = end_index
                 if line is not None:
                     line.last_index = end_index
-                if held:
+                if held or self.hierarchy.unsaid:
                     release(done)
                 if orphan:  # lines outside any claim: reported if drug lines, not a claim
                     self.unread += self._drug_claim(done)
@@ -193,7 +189,7 @@ class ClaimReader(ReaderFindings, EnvelopeChecks):
 
         def release(done: Claim) -> None:
             if self._drug_claim(done):
-                self.findings.extend(held)
+                self.findings.extend(self._level_said(done) + held)
             held.clear()
 
         def abandon_claim(why: str, index: int, tag: str) -> None:
@@ -203,7 +199,7 @@ class ClaimReader(ReaderFindings, EnvelopeChecks):
             if claim is not None:
                 self.incomplete_claims += not orphan
                 orphan = False
-                if held:
+                if held or self.hierarchy.unsaid:
                     release(claim)
                 self._claim_dropped(claim, index)
             finding("EDI002", ERROR, f"transaction {self._st02} is not closed ({why})",
@@ -254,6 +250,10 @@ class ClaimReader(ReaderFindings, EnvelopeChecks):
                 fields += PADDING  # so fields[n] needs no length check
                 if code < ENVELOPE and reading:
                     # -- inside an 837 transaction set: the loop state machine ---------
+                    if code in CODED and (text != text.upper() or "\t" in text or
+                                          " " in text and padded(text) is not None):
+                        self._coded_values(text, fields, index, state, claim, line, held,
+                                           level_findings)  # "mb" for MB: read as meant, held
                     if claim is None and (code == LX or code == SERVICE):
                         # lines with no claim: kept as one (no claim id), reported if drug lines
                         claim, orphan = new_claim(["", None, *PADDING], index, component,
@@ -324,7 +324,7 @@ class ClaimReader(ReaderFindings, EnvelopeChecks):
                         done = close_claim(index - 1)
                         if done is not None:
                             yield done
-                        claim = new_claim(fields, index, component, self._envelope)
+                        claim = self._claim_read(text, fields, index, component, held)
                         problem = claim_problem(claim, not under_subscriber, glued)
                         if problem is not None:
                             finding("EDI007", ERROR, problem, segment_index=index,
