@@ -258,6 +258,7 @@ class Worker:
         report.finished = time.time()
         outputs = []
         problem = log_problem = None
+        rejected_sets = 0  # transaction sets the file's 999 rejects (--ack277)
         try:
             durable.makedirs(out_dir)
             for write, name in self.writers:
@@ -276,7 +277,7 @@ class Worker:
                 # what a split forwards is what the 277CA accepts; else the file as sent
                 final = fixed.remaining if settings.split and fixed is not None and \
                     fixed.split is not None else result.findings
-                written, trouble = self._acknowledge(job, out_dir, final)
+                written, trouble, rejected_sets = self._acknowledge(job, out_dir, final)
                 outputs += written
                 if trouble and problem is None:
                     problem, log_problem = trouble, "277CA not written (see the summary)"
@@ -310,11 +311,14 @@ class Worker:
                                drug_lines=result.drug_lines,
                                findings=getattr(fixed.remaining, "every", fixed.remaining))
             numbers = figures(Report([after], self.table.version)).as_dict()
+        if rejected_sets:  # the submitter sends them again: as an error finding is
+            numbers["sets_rejected"] = rejected_sets  # (ledger.exit_status: 1, as ack's)
         reasons = [f"  {f.rule} (segment {f.segment_index or '-'}): {f.message}"
                    for f in quarantine]
         codes = Counter(f.rule for f in quarantine)
         return {
-            "quarantine": quarantine_it, "size": result.size, "status": result.status,
+            "quarantine": quarantine_it, "size": result.size,
+            "status": "findings" if rejected_sets and result.status == "ok" else result.status,
             "claims": result.claims, "drug_lines": result.drug_lines,
             "errors": counts[ERROR], "warnings": counts["warning"], "infos": counts["info"],
             "rules": dict(sorted(Counter(f.rule for f in result.findings).items())),
@@ -347,9 +351,11 @@ class Worker:
                                 persistent=self.settings.history_persistent),
                     out_dir / QUEUE_FILE)
 
-    def _acknowledge(self, job: Job, out_dir: Path, findings) -> tuple[list[str], str | None]:
+    def _acknowledge(self, job: Job, out_dir: Path, findings) -> tuple[list[str], str | None,
+                                                                         int]:
         """The file's 999 and 277CA beside its reports (edi837.acks): the outputs
-        written, and the problem if none could be (a problem, not a quarantine)."""
+        written, the problem if none could be (a problem, not a quarantine), and how
+        many transaction sets got no 277CA (the 999 rejects them)."""
         from ..acks.ack277 import Ack277Error, OutputExists, write_acknowledgments
         from ..validate import ack_path
 
@@ -363,11 +369,11 @@ class Worker:
                                          force=True, read_999=ack_path(job.path, out_dir)
                                          if ready.exists() else None)
         except (Ack277Error, OutputExists) as exc:
-            return [], f"277CA: {exc}"
-        del done  # what it wrote is in out_dir: the 999 and, unless every set was
-        # rejected, the 277CA
+            return [], f"277CA: {exc}", 0
+        # what it wrote is in out_dir: the 999 and, unless every set was rejected, the 277CA
         return sorted(p.name for p in out_dir.iterdir()
-                      if p.suffix in (".999", ".277") and not durable.is_temp(p.name)), None
+                      if p.suffix in (".999", ".277") and not durable.is_temp(p.name)), None, \
+            len(done.skipped)
 
     def _fix(self, job: Job, out_dir: Path, history: Iterable) -> tuple:
         """Corrected (and split) EDI by edi837.fix.  A failure is a problem (exit
