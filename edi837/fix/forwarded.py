@@ -93,6 +93,21 @@ def hold_records(path: Path, not_forwarded: Collection[int]) -> None:
         dump(_held(read_records(path), not_forwarded), path, record_tuple)
 
 
+def held_outside_claims(path: str | Path, findings: Iterable[Finding]) -> list:
+    """The claims (RoutedClaim) of ``path`` that only errors outside any claim hold (a
+    repeated ISA13, a set's or an HL loop's coded value as written): none of their own,
+    yet the split and the 277CA hold them.  ``findings`` in file order; the file is
+    walked again, so ask only when such an error is among them.  None when it cannot
+    be routed (the split says why)."""
+    from .route import SplitError, route_claims
+
+    try:
+        return [routed for routed in route_claims(path, findings) if not routed.accepted
+                and all(found.claim_first is None for found in routed.reasons)]
+    except (SplitError, OSError, ValueError):
+        return []
+
+
 def held_by_envelopes(path: str | Path, findings: Iterable[Finding],
                       skip: Collection[str] = ()) -> set[int]:
     """The CLM segment indices of ``path``'s claims that an error outside any claim

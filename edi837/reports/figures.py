@@ -29,6 +29,7 @@ from ..x12.reader import display
 
 CENT = Decimal("0.01")
 _ZERO = Decimal(0)
+_TRAILERS = ("SE", "GE", "IEA")  # their counts and control numbers hold no claim (rebuilt)
 NO_PAYER = ""  # the payer key of claims without a 2010BB payer id
 
 
@@ -152,6 +153,9 @@ class FileFigures:
     counts: Counter = field(default_factory=Counter)
     claims: int = 0  # claims with findings
     held: Held = field(default_factory=Held)
+    outside_errors: int = 0  # errors outside any claim that may hold claims (not trailers')
+    # claims only such errors hold (an interchange's, a set's, an HL loop's): not in held
+    held_outside: Held = field(default_factory=Held)
 
 
 @dataclass(slots=True)
@@ -167,6 +171,7 @@ class Figures:
     files: list[FileFigures]  # in the report's order
     at_risk: Decimal = Decimal(0)  # line charges of service lines with an error (XML)
     at_risk_lines: int = 0
+    held_outside: Held = field(default_factory=Held)  # the files' (FileFigures.held_outside)
 
     @property
     def findings(self) -> int:
@@ -328,6 +333,8 @@ class FigureCounter:
             if finding.claim_first is None:
                 if finding.segment_index is None:
                     continue  # about the whole file (it cannot be read): in no claim
+                if severity == ERROR and finding.segment not in _TRAILERS:
+                    figures.outside_errors += 1
                 if claim is None or finding.segment_index > last:
                     if claim is not None:  # a finding outside any claim (envelopes)
                         self._close(claim, figures)
@@ -350,6 +357,11 @@ class FigureCounter:
         if worst(s for s, n in figures.counts.items() if n) in (None, INFO) and \
                 result.status != "unreadable":
             self._files_ok += 1
+        if figures.outside_errors and result.status != "unreadable":
+            from ..fix.forwarded import held_outside_claims  # (the file walked again)
+
+            for routed in held_outside_claims(result.path, result.findings):
+                figures.held_outside.add(amount_of(routed.charge))
 
     def _payer(self, claim: _Claim) -> PayerFigures:
         payer_id = claim.payer_id or NO_PAYER
@@ -410,7 +422,11 @@ class FigureCounter:
             totals.update(file.counts)
         summary.update(errors=totals[ERROR], warnings=totals[WARNING], infos=totals[INFO])
         payers = list(self._payers.values())
+        held_outside = Held()
+        for file in self._files:
+            held_outside.merge(file.held_outside)
         return Figures(
+            held_outside=held_outside,
             summary=summary, files_ok=self._files_ok, claims_with_findings=self._claims,
             claims_by_worst=self._by_worst, held=self._held,
             held_without_charge=self._without_charge,
