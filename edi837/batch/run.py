@@ -170,23 +170,14 @@ class Worker:
         accepted.edi, and its resend must be a duplicate), so the records the driver
         judges are those of the corrected file's re-check, named by the input.  When
         the file cannot be fixed, the input's records stay."""
-        from ..fix import WRITTEN, fix_file
-        from ..fix.forwarded import held_by_envelopes, hold_records
-        from ..fix.run import HISTORY_STAGE
-        from ..history.handover import RecordSink
+        from ..fix.forwarded import forwarded_records
 
         scratch = work / "forwarded"
         records = work / (RECORDS + ".forwarded")
         try:  # the findings name the input, not the corrected copy
-            sink = RecordSink(records, key, persistent=self.settings.history_persistent,
-                              named=job.path)
-            fixed = fix_file(job.path, scratch, table=self.table, config=self.settings.config,
-                             force=True, recheck_history=sink)
-            if fixed.status == WRITTEN and records.exists():
-                # a claim an envelope error holds (a repeated ISA13) is not forwarded
-                hold_records(records, held_by_envelopes(
-                    fixed.output, getattr(fixed.remaining, "every", fixed.remaining),
-                    HISTORY_STAGE))
+            if forwarded_records(job.path, records, scratch, key=key,
+                                 persistent=self.settings.history_persistent,
+                                 table=self.table, config=self.settings.config):
                 os.replace(records, work / RECORDS)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)

@@ -4,12 +4,14 @@ A claim held in its input only for what a safe fix corrects (Medicare FFS, JZ
 missing) goes out in accepted.edi: it must enter the history corrected, so that
 the same claim sent again later in the run is a duplicate (HIS001), and a claim
 the fixes leave held must not enter it.  `batch --split` does this across
-processes (edi837.batch.run.Worker._forwarded_records: the records of the
-corrected file's re-check, named by the input, judged by the driver); `fix`
-and `ack` do it in their own process with the same parts: the input is checked
-apart from the run (:class:`Unjudged`), the written output into a record sink
-(edi837.history.handover.RecordSink, which judges nothing), and the output's
-records, named by the input, are judged by the run's history stage.
+processes (:func:`forwarded_records`, for edi837.batch.run.Worker: the records
+of the corrected file's re-check, named by the input, judged by the driver);
+`fix` and `ack` do it in their own process with the same parts: the input is
+checked apart from the run (:class:`Unjudged`), the written output into a record
+sink (edi837.history.handover.RecordSink, which judges nothing), and the output's
+records, named by the input, are judged by the run's history stage.  Either way
+fix_file holds, in the sink's records, the claims an envelope error holds (a
+repeated ISA13): the split does not forward them.
 """
 from __future__ import annotations
 
@@ -76,6 +78,21 @@ class ForwardedHistory:
 
     def close(self) -> None:
         self._folder.cleanup()
+
+
+def forwarded_records(path: str | Path, records: Path, scratch: Path, *, key: bytes,
+                      persistent: bool, table, config) -> bool:
+    """Write ``records``: the claim records of ``path`` as `fix --split` forwards it
+    (its corrected output re-checked, named by the input; claims an envelope error holds
+    held), for a history judged elsewhere (the batch driver).  The corrected file goes
+    to ``scratch`` (the caller removes it).  False, and no records, when the file
+    cannot be fixed: the input's records stand."""
+    from . import WRITTEN, fix_file
+
+    sink = RecordSink(records, key, persistent=persistent, named=str(path))
+    fixed = fix_file(path, scratch, table=table, config=config, force=True,
+                     recheck_history=sink)
+    return fixed.status == WRITTEN and records.exists()
 
 
 def _held(records: Iterable[ClaimRecord], not_forwarded: Collection[int]
