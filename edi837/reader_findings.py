@@ -238,10 +238,12 @@ class ReaderFindings:
     def _claim_read(self, text: str, fields: list[str], index: int, component: str,
                     held: list[Finding]) -> Claim:
         """The claim a CLM opens, its coded values read as meant (_coded_values)."""
-        claim = new_claim(fields, index, component, self._envelope)
+        envelope = self._envelope
+        assert envelope is not None  # a CLM is read inside an 837 transaction set
+        claim = new_claim(fields, index, component, envelope)
         if suspect(text) and self._coded_values(text, fields, index, CLAIM, claim, None,
                                                 held, {}):
-            claim = new_claim(fields, index, component, self._envelope)
+            claim = new_claim(fields, index, component, envelope)
         return claim
 
     def _level_said(self, claim: Claim) -> list[Finding]:

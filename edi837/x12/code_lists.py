@@ -109,7 +109,7 @@ def from_pyx12() -> dict:
     import pyx12
 
     folder = resources.files("pyx12").joinpath("map")
-    maps = {found.get("vriic"): found.text
+    maps = {found.get("vriic"): found.text or ""
             for found in ET.parse(str(folder.joinpath("maps.xml"))).iter("map")}
     external = {codeset.findtext("id"): sorted(code.text or "" for code in codeset.iter("code"))
                 for codeset in ET.parse(str(folder.joinpath("codes.xml"))).iter("codeset")}
