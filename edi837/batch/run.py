@@ -247,6 +247,9 @@ class Worker:
                         reference_data={**self.table.reference_data(),
                                         "history": self._history_facts()})
         report.finished = time.time()
+        from ..fix.forwarded import held_outside_charges
+
+        report.held_outside_of = held_outside_charges  # the summary names what they hold
         outputs = []
         problem = log_problem = None
         rejected_sets = 0  # transaction sets the file's 999 rejects (--ack277)

@@ -125,6 +125,12 @@ def held_outside_claims(path: str | Path, findings: Iterable[Finding]) -> list:
         return []
 
 
+def held_outside_charges(result) -> list[str]:
+    """The CLM02s of a checked file's (FileResult's) claims only an error outside any
+    claim holds: what Report.held_outside_of gives the summary line."""
+    return [routed.charge for routed in held_outside_claims(result.path, result.findings)]
+
+
 def held_by_envelopes(path: str | Path, findings: Iterable[Finding],
                       skip: Collection[str] = ()) -> set[int]:
     """The CLM segment indices of ``path``'s claims that an error outside any claim

@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 from ..findings import ERROR, INFO, SEVERITIES, WARNING, Finding
 from ..model import parse_decimal
@@ -154,7 +154,8 @@ class FileFigures:
     claims: int = 0  # claims with findings
     held: Held = field(default_factory=Held)
     outside_errors: int = 0  # errors outside any claim that may hold claims (not trailers')
-    # claims only such errors hold (an interchange's, a set's, an HL loop's): not in held
+    # claims only such errors hold (an interchange's, an HL loop's), when the report can
+    # say (Report.held_outside_of, set by the commands that route claims): not in held
     held_outside: Held = field(default_factory=Held)
 
 
@@ -295,7 +296,9 @@ class FigureCounter:
     and these counts agree claim for claim.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, held_outside_of: Callable | None = None) -> None:
+        # the CLM02s of a file's claims only errors outside any claim hold (a command's)
+        self.held_outside_of = held_outside_of
         self._summary: Counter[str] = Counter()
         self._files: list[FileFigures] = []
         self._files_ok = 0
@@ -357,11 +360,10 @@ class FigureCounter:
         if worst(s for s, n in figures.counts.items() if n) in (None, INFO) and \
                 result.status != "unreadable":
             self._files_ok += 1
-        if figures.outside_errors and result.status != "unreadable":
-            from ..fix.forwarded import held_outside_claims  # (the file walked again)
-
-            for routed in held_outside_claims(result.path, result.findings):
-                figures.held_outside.add(amount_of(routed.charge))
+        if figures.outside_errors and self.held_outside_of is not None and \
+                result.status != "unreadable":  # (the file walked again)
+            for charge in self.held_outside_of(result):
+                figures.held_outside.add(amount_of(charge))
 
     def _payer(self, claim: _Claim) -> PayerFigures:
         payer_id = claim.payer_id or NO_PAYER
@@ -440,7 +442,7 @@ def figures(report) -> Figures:
     once per report (every format, the summary line and the API ask for them)."""
     numbers = counted(report)
     if numbers is None:
-        counter = FigureCounter()
+        counter = FigureCounter(getattr(report, "held_outside_of", None))
         for result in report.files:
             counter.add_file(result)
         numbers = counter.figures()
