@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Iterator
+from typing import Callable, Iterator
 
 from . import __version__
 from .checklist import fold, marked
@@ -66,6 +66,10 @@ class Report:
     tool_version: str = __version__
     config_source: str | None = None
     reference_data: dict = field(default_factory=dict)  # DrugTable.reference_data()
+    # FileResult -> the CLM02s of its claims only an error outside any claim holds (a
+    # repeated ISA13), as the split routes them: a command that can route sets it
+    # (edi837.fix.forwarded.held_outside_charges), the summary line names them
+    held_outside_of: Callable | None = field(default=None, repr=False, compare=False)
     # the figures counted once (edi837.reports.figures), with what they were counted from
     _figures: tuple | None = field(default=None, init=False, repr=False, compare=False)
 

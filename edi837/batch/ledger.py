@@ -77,6 +77,7 @@ its owner's next start removes its outputs as for ``processing``.
 """
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -365,12 +366,14 @@ class Ledger:
     def exit_status(self, run_id: str, *, trouble: bool = False) -> int:
         """A run's exit status: 2 a file quarantined, a problem, or ``trouble`` (what
         the ledger does not hold: an entry skipped, a file that could not be read);
-        1 an error finding; 0 otherwise."""
+        1 an error finding, or a transaction set its 999 rejects (--ack277, as `ack`
+        and `check --ack277` say it); 0 otherwise."""
         rows = self.inputs_of(run_id)
         if trouble or any(r["outcome"] == QUARANTINED or r["problem"] or r["state"] != DONE
                            for r in rows):
             return EXIT_TROUBLE
-        if any((r["errors"] or 0) > 0 for r in rows if r["outcome"] in DONE_CONTENT):
+        if any((r["errors"] or 0) > 0 or json.loads(r["figures"] or "{}").get("sets_rejected")
+               for r in rows if r["outcome"] in DONE_CONTENT):
             return EXIT_FINDINGS
         return EXIT_OK
 

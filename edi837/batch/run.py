@@ -170,23 +170,14 @@ class Worker:
         accepted.edi, and its resend must be a duplicate), so the records the driver
         judges are those of the corrected file's re-check, named by the input.  When
         the file cannot be fixed, the input's records stay."""
-        from ..fix import WRITTEN, fix_file
-        from ..fix.forwarded import held_by_envelopes, hold_records
-        from ..fix.run import HISTORY_STAGE
-        from ..history.handover import RecordSink
+        from ..fix.forwarded import forwarded_records
 
         scratch = work / "forwarded"
         records = work / (RECORDS + ".forwarded")
         try:  # the findings name the input, not the corrected copy
-            sink = RecordSink(records, key, persistent=self.settings.history_persistent,
-                              named=job.path)
-            fixed = fix_file(job.path, scratch, table=self.table, config=self.settings.config,
-                             force=True, recheck_history=sink)
-            if fixed.status == WRITTEN and records.exists():
-                # a claim an envelope error holds (a repeated ISA13) is not forwarded
-                hold_records(records, held_by_envelopes(
-                    fixed.output, getattr(fixed.remaining, "every", fixed.remaining),
-                    HISTORY_STAGE))
+            if forwarded_records(job.path, records, scratch, key=key,
+                                 persistent=self.settings.history_persistent,
+                                 table=self.table, config=self.settings.config):
                 os.replace(records, work / RECORDS)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
@@ -256,8 +247,12 @@ class Worker:
                         reference_data={**self.table.reference_data(),
                                         "history": self._history_facts()})
         report.finished = time.time()
+        from ..fix.forwarded import held_outside_charges
+
+        report.held_outside_of = held_outside_charges  # the summary names what they hold
         outputs = []
         problem = log_problem = None
+        rejected_sets = 0  # transaction sets the file's 999 rejects (--ack277)
         try:
             durable.makedirs(out_dir)
             for write, name in self.writers:
@@ -276,7 +271,7 @@ class Worker:
                 # what a split forwards is what the 277CA accepts; else the file as sent
                 final = fixed.remaining if settings.split and fixed is not None and \
                     fixed.split is not None else result.findings
-                written, trouble = self._acknowledge(job, out_dir, final)
+                written, trouble, rejected_sets = self._acknowledge(job, out_dir, final)
                 outputs += written
                 if trouble and problem is None:
                     problem, log_problem = trouble, "277CA not written (see the summary)"
@@ -310,11 +305,14 @@ class Worker:
                                drug_lines=result.drug_lines,
                                findings=getattr(fixed.remaining, "every", fixed.remaining))
             numbers = figures(Report([after], self.table.version)).as_dict()
+        if rejected_sets:  # the submitter sends them again: as an error finding is
+            numbers["sets_rejected"] = rejected_sets  # (ledger.exit_status: 1, as ack's)
         reasons = [f"  {f.rule} (segment {f.segment_index or '-'}): {f.message}"
                    for f in quarantine]
         codes = Counter(f.rule for f in quarantine)
         return {
-            "quarantine": quarantine_it, "size": result.size, "status": result.status,
+            "quarantine": quarantine_it, "size": result.size,
+            "status": "findings" if rejected_sets and result.status == "ok" else result.status,
             "claims": result.claims, "drug_lines": result.drug_lines,
             "errors": counts[ERROR], "warnings": counts["warning"], "infos": counts["info"],
             "rules": dict(sorted(Counter(f.rule for f in result.findings).items())),
@@ -347,9 +345,11 @@ class Worker:
                                 persistent=self.settings.history_persistent),
                     out_dir / QUEUE_FILE)
 
-    def _acknowledge(self, job: Job, out_dir: Path, findings) -> tuple[list[str], str | None]:
+    def _acknowledge(self, job: Job, out_dir: Path, findings) -> tuple[list[str], str | None,
+                                                                         int]:
         """The file's 999 and 277CA beside its reports (edi837.acks): the outputs
-        written, and the problem if none could be (a problem, not a quarantine)."""
+        written, the problem if none could be (a problem, not a quarantine), and how
+        many transaction sets got no 277CA (the 999 rejects them)."""
         from ..acks.ack277 import Ack277Error, OutputExists, write_acknowledgments
         from ..validate import ack_path
 
@@ -363,11 +363,11 @@ class Worker:
                                          force=True, read_999=ack_path(job.path, out_dir)
                                          if ready.exists() else None)
         except (Ack277Error, OutputExists) as exc:
-            return [], f"277CA: {exc}"
-        del done  # what it wrote is in out_dir: the 999 and, unless every set was
-        # rejected, the 277CA
+            return [], f"277CA: {exc}", 0
+        # what it wrote is in out_dir: the 999 and, unless every set was rejected, the 277CA
         return sorted(p.name for p in out_dir.iterdir()
-                      if p.suffix in (".999", ".277") and not durable.is_temp(p.name)), None
+                      if p.suffix in (".999", ".277") and not durable.is_temp(p.name)), None, \
+            len(done.skipped)
 
     def _fix(self, job: Job, out_dir: Path, history: Iterable) -> tuple:
         """Corrected (and split) EDI by edi837.fix.  A failure is a problem (exit

@@ -127,9 +127,12 @@ def describe(row) -> str:
     """One input's outcome and counts, for its log line."""
     rules = json.loads(row["rules"] or "{}")
     codes = ", ".join(f"{code} x{n}" for code, n in rules.items())
+    rejected = json.loads(row["figures"] or "{}").get("sets_rejected")
     return (f"{row['outcome']}: {row['claims']} claims, {row['drug_lines']} drug lines, "
             f"{row['errors']} errors, {row['warnings']} warnings, {row['infos']} infos"
-            + (f" ({codes})" if codes else ""))
+            + (f" ({codes})" if codes else "")
+            + (f"; {rejected} transaction set(s) with no 277CA (its 999 rejects them)"
+               if rejected else ""))
 
 
 def log_run_end(ledger: Ledger, run_id: str, directory: Path, *, state: str, status: int,

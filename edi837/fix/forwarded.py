@@ -4,12 +4,14 @@ A claim held in its input only for what a safe fix corrects (Medicare FFS, JZ
 missing) goes out in accepted.edi: it must enter the history corrected, so that
 the same claim sent again later in the run is a duplicate (HIS001), and a claim
 the fixes leave held must not enter it.  `batch --split` does this across
-processes (edi837.batch.run.Worker._forwarded_records: the records of the
-corrected file's re-check, named by the input, judged by the driver); `fix`
-and `ack` do it in their own process with the same parts: the input is checked
-apart from the run (:class:`Unjudged`), the written output into a record sink
-(edi837.history.handover.RecordSink, which judges nothing), and the output's
-records, named by the input, are judged by the run's history stage.
+processes (:func:`forwarded_records`, for edi837.batch.run.Worker: the records
+of the corrected file's re-check, named by the input, judged by the driver);
+`fix` and `ack` do it in their own process with the same parts: the input is
+checked apart from the run (:class:`Unjudged`), the written output into a record
+sink (edi837.history.handover.RecordSink, which judges nothing), and the output's
+records, named by the input, are judged by the run's history stage.  Either way
+fix_file holds, in the sink's records, the claims an envelope error holds (a
+repeated ISA13): the split does not forward them.
 """
 from __future__ import annotations
 
@@ -78,6 +80,21 @@ class ForwardedHistory:
         self._folder.cleanup()
 
 
+def forwarded_records(path: str | Path, records: Path, scratch: Path, *, key: bytes,
+                      persistent: bool, table, config) -> bool:
+    """Write ``records``: the claim records of ``path`` as `fix --split` forwards it
+    (its corrected output re-checked, named by the input; claims an envelope error holds
+    held), for a history judged elsewhere (the batch driver).  The corrected file goes
+    to ``scratch`` (the caller removes it).  False, and no records, when the file
+    cannot be fixed: the input's records stand."""
+    from . import WRITTEN, fix_file
+
+    sink = RecordSink(records, key, persistent=persistent, named=str(path))
+    fixed = fix_file(path, scratch, table=table, config=config, force=True,
+                     recheck_history=sink)
+    return fixed.status == WRITTEN and records.exists()
+
+
 def _held(records: Iterable[ClaimRecord], not_forwarded: Collection[int]
           ) -> Iterator[ClaimRecord]:
     for record in records:
@@ -91,6 +108,27 @@ def hold_records(path: Path, not_forwarded: Collection[int]) -> None:
     ``not_forwarded`` (CLM segment indices) held: the history judges them, keeps none."""
     if not_forwarded and path.exists():
         dump(_held(read_records(path), not_forwarded), path, record_tuple)
+
+
+def held_outside_claims(path: str | Path, findings: Iterable[Finding]) -> list:
+    """The claims (RoutedClaim) of ``path`` that only errors outside any claim hold (a
+    repeated ISA13, a set's or an HL loop's coded value as written): none of their own,
+    yet the split and the 277CA hold them.  ``findings`` in file order; the file is
+    walked again, so ask only when such an error is among them.  None when it cannot
+    be routed (the split says why)."""
+    from .route import SplitError, route_claims
+
+    try:
+        return [routed for routed in route_claims(path, findings) if not routed.accepted
+                and all(found.claim_first is None for found in routed.reasons)]
+    except (SplitError, OSError, ValueError):
+        return []
+
+
+def held_outside_charges(result) -> list[str]:
+    """The CLM02s of a checked file's (FileResult's) claims only an error outside any
+    claim holds: what Report.held_outside_of gives the summary line."""
+    return [routed.charge for routed in held_outside_claims(result.path, result.findings)]
 
 
 def held_by_envelopes(path: str | Path, findings: Iterable[Finding],

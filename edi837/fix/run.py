@@ -19,7 +19,7 @@ from ..rules import stage_rules
 from ..x12.reader import X12SyntaxError, display
 from ..x12.writer import RewriteSummary
 from .apply import CannotFix, diff_of, dropped_change, write_corrected
-from .forwarded import ForwardedHistory, held_by_envelopes
+from .forwarded import ForwardedHistory, held_by_envelopes, hold_records
 from .plan import Change, FixPlan
 from .reports import write_change_log, write_held_report
 from .route import SplitError
@@ -205,10 +205,12 @@ def _write_and_check(path: Path, targets: Targets, plan: FixPlan, engine: Engine
         result.problems.append(lost)
         return
     result.problems += recheck_problems(checked.findings, result.fixed, rechecked.findings)
+    records = getattr(recheck_history, "path", None)  # a record sink's (fix's, batch's)
+    if records is not None:  # the claims as forwarded: one an envelope error holds is not
+        hold_records(records, held_by_envelopes(targets.output, rechecked.findings,
+                                                HISTORY_STAGE))
     if isinstance(history, ForwardedHistory):
-        held = held_by_envelopes(targets.output, rechecked.findings, HISTORY_STAGE)
-        history = history.judge(checked.sha256, spill_limit,
-                                held.union(not_forwarded) if held else not_forwarded)
+        history = history.judge(checked.sha256, spill_limit, not_forwarded)
     final = _WithHistory(rechecked.findings, _in_place_order(history, spill_limit))
     result.remaining = _Errors(final)
     if not split:

@@ -20,6 +20,7 @@ from typing import BinaryIO, ClassVar, Collection, Iterator
 
 from ..findings import ERROR, Finding
 from ..model import Claim, Envelope
+from ..x12.code_lists import padded
 from ..x12.reader import SegmentReader, X12SyntaxError
 from .envelopes import EnvelopeChecks
 from .loop_table import READS
@@ -42,8 +43,13 @@ from .loops import (
     SegmentIds,
     glued_message,
 )
+from .reader_findings import CODED
 from .segments import LoopSegments
 from .state import ReadState
+
+# the loop segments whose codes are judged as written (reader_findings._coded_values), and
+# the CLM, judged by its handler
+CODED_OR_CLM = CODED | {CLM}
 
 __all__ = ["ClaimReader", "GUIDES", "VARIANTS", "DIAGNOSIS_QUALIFIERS", "CLAIM_PROVIDERS",
            "LINE_PROVIDERS"]
@@ -141,6 +147,7 @@ class ClaimReader(LoopSegments, EnvelopeChecks):
         s = self.state
         finding = self._finding
         codes_get = SEGMENT_CODES.get
+        coded = CODED_OR_CLM
         (loops, envelopes), max_fields = self._handlers(), MAX_FIELDS
         reading = False  # s.reading (refreshed after each envelope segment) ...
         outside = True  # ... and s.st is None: no transaction set open
@@ -183,6 +190,13 @@ class ClaimReader(LoopSegments, EnvelopeChecks):
                     if len(fields) > max_fields[code]:
                         self._glued(s, fields, code, index, element)
                     fields += PADDING  # so fields[n] needs no length check
+                    if code in coded and (text != text.upper() or "\t" in text or
+                                          " " in text and padded(text) is not None):
+                        if code == CLM:  # read as meant by its handler (_claim_read)
+                            s.suspect = True
+                        else:  # "mb" for MB: read as meant, held
+                            self._coded_values(text, fields, index, s.loop, s.claim, s.line,
+                                               s.held, s.level_findings)
                     handler = loops[s.loop][code]
                     if handler is not None:
                         done = handler(self, s, fields, index)

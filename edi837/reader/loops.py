@@ -176,11 +176,14 @@ class Hierarchy:
     provider (20) has no parent, a subscriber (22) a billing provider's, a
     patient (23) a subscriber's, always an HL that came before."""
 
-    __slots__ = ("levels", "expected")
+    __slots__ = ("levels", "expected", "unsaid")
 
     def __init__(self) -> None:
         self.levels: dict[str, str] = {}  # HL01 -> HL03 of the HLs so far
         self.expected = 1  # the next HL01
+        # the reader's findings on HL levels said with their first drug claim (EDI007
+        # on a coded value as written: the fast path reads a level only for a drug claim)
+        self.unsaid: list = []
 
     def check(self, hl_id: str, parent: str, level: str) -> str | None:
         """Record one HL; what is wrong with its place, or None."""

@@ -4,11 +4,21 @@ and what it normalised to read it (EDI006).  A mixin of
 `edi837.reader.claims.ClaimReader`."""
 from __future__ import annotations
 
+from typing import Collection
+
 from ..findings import ERROR, INFO, WARNING, Finding
-from ..model import Claim, ServiceLine, is_x12_number
+from ..model import Claim, Envelope, ServiceLine, is_x12_number
+from ..x12.code_lists import SEGMENTS, codes_as_written
 from ..x12.reader import Delimiters, SegmentReader, X12SyntaxError
 from .loops import (
+    BILLING,
+    CLAIM,
+    CLM,
+    HEADER,
     LEVEL_STATE,
+    OTHER_PAYER,
+    PATIENT,
+    SEGMENT_CODES,
     SERVICE_LATE,
     SERVICE_WITHOUT_LX,
     SUBSCRIBER,
@@ -16,9 +26,17 @@ from .loops import (
     date_range_problem,
     hl_problem,
     line_date,
+    new_claim,
     read_service,
     service_problems,
 )
+
+# the segments whose coded values are judged as written (x12.code_lists), but CLM: the
+# claim reader asks of these (_coded_values) when they may hold one (``suspect``, written
+# out there for speed), and of a CLM as it reads it (_claim_read)
+CODED = frozenset(SEGMENT_CODES[tag] for tag in SEGMENTS) - {CLM}
+_LEVEL_OF_STATE = {BILLING: "20", SUBSCRIBER: "22", PATIENT: "23"}
+_LOOP_OF_STATE = {HEADER: "1000", BILLING: "2000A", SUBSCRIBER: "2000B", PATIENT: "2000C"}
 
 
 class ReaderFindings:
@@ -37,6 +55,8 @@ class ReaderFindings:
     _isa13: str | None
     _gs06: str | None
     _st02: str | None
+    _envelope: Envelope | None
+    drug_codes: Collection[str]
 
     def _finding(self, rule: str, severity: str, message: str, *,
                  segment_index: int | None, segment: str | None, value: str | None = None,
@@ -172,6 +192,62 @@ class ReaderFindings:
                       f"(upper case, no spaces): read as {meant}; send it so",
                       segment_index=index, segment=tag, loop="2400", claim=claim,
                       line=line, value=composite, held=held)
+
+    # -- coded values as written (x12.code_lists) -----------------------------------
+    def _coded_values(self, text: str, fields: list[str], index: int, state: int,
+                      claim: Claim | None, line: ServiceLine | None, held: list[Finding],
+                      level_findings: dict[str, tuple]) -> bool:
+        """EDI007 for a segment's codes in lower case or padded ("mb", "MB " in SBR09):
+        pyx12 and the payer reject the set, so the claims it concerns are held; the
+        segment is read as the codes meant (``fields`` set to them).  Asked of a
+        segment with lower case or white space in it.  In a claim, the claim's (on
+        its lines, the line's; ``held`` with them); on an HL level, the level's
+        (``level_findings``: the context of each claim under it), said with the first
+        drug claim under it (:meth:`_level_said`); in a set's header, said at once
+        (both paths read it).  Whether there was any."""
+        delimiters, envelope = self._delimiters, self._envelope
+        if delimiters is None or envelope is None:
+            return False
+        said = codes_as_written(envelope.kind, fields, delimiters.component)
+        if not said:
+            return False
+        parts = ", ".join(f"{name} {written!r}" for name, written, _ in said)
+        meant = ", ".join(f"{name} {code}" for name, _, code in said)
+        message = (f"{parts} not as payers read codes (upper case, no spaces): read as "
+                   f"{meant}; send it so")
+        tag, value = fields[0], said[0][1]
+        level = _LEVEL_OF_STATE.get(state)
+        if state in _LOOP_OF_STATE or claim is None:  # above the claims
+            found = self._finding("EDI007", ERROR, message, segment_index=index, segment=tag,
+                                  loop=_LOOP_OF_STATE.get(state), value=value,
+                                  held=None if level is None else self.hierarchy.unsaid)
+            if level is not None:
+                level_findings[level] += (found,)
+        else:  # the claim's, or one of its lines'
+            in_line = line is not None and state != CLAIM and state != OTHER_PAYER
+            self._finding("EDI007", ERROR, message, segment_index=index, segment=tag,
+                          loop="2400" if in_line else "2300", claim=claim,
+                          line=line if in_line else None, value=value, held=held)
+        return True
+
+    def _claim_read(self, fields: list[str], index: int, component: str,
+                    held: list[Finding], suspect: bool) -> Claim:
+        """The claim a CLM opens, its coded values read as meant (_coded_values) when
+        the CLM may hold one (``suspect``: x12.code_lists.suspect of its text)."""
+        envelope = self._set_envelope()
+        claim = new_claim(fields, index, component, envelope)
+        if suspect and self._coded_values("", fields, index, CLAIM, claim, None, held, {}):
+            claim = new_claim(fields, index, component, envelope)
+        return claim
+
+    def _level_said(self, claim: Claim) -> list[Finding]:
+        """The findings on the HL levels above a drug claim not said yet (and none
+        of levels above no drug claim: Hierarchy.unsaid is emptied)."""
+        unsaid = self.hierarchy.unsaid
+        context = set(map(id, claim.context_findings))
+        said = [found for found in unsaid if id(found) in context]
+        unsaid.clear()
+        return said
 
     def _line_date(self, fields: list[str], index: int, line: ServiceLine, claim: Claim,
                    held: list[Finding]) -> None:

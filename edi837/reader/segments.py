@@ -67,7 +67,7 @@ class LoopSegments(ReaderFindings):
             done.last_index = end_index
             if s.line is not None:
                 s.line.last_index = end_index
-            if s.held:
+            if s.held or self.hierarchy.unsaid:
                 self._release(s, done)
             if s.orphan:  # lines outside any claim: reported if drug lines, not a claim
                 self.unread += self._drug_claim(done)
@@ -80,7 +80,7 @@ class LoopSegments(ReaderFindings):
     def _release(self, s: ReadState, done: Claim) -> None:
         """The findings held on a claim's lines: kept for a drug claim only."""
         if self._drug_claim(done):
-            self.findings.extend(s.held)
+            self.findings.extend(self._level_said(done) + s.held)
         s.held.clear()
 
     def _abandon_claim(self, s: ReadState, why: str, index: int, tag: str) -> None:
@@ -90,7 +90,7 @@ class LoopSegments(ReaderFindings):
         if claim is not None:
             self.incomplete_claims += not s.orphan
             s.orphan = False
-            if s.held:
+            if s.held or self.hierarchy.unsaid:
                 self._release(s, claim)
             self._claim_dropped(claim, index)
         self._finding("EDI002", ERROR, f"transaction {self._st02} is not closed ({why})",
@@ -161,7 +161,8 @@ class LoopSegments(ReaderFindings):
     def _on_clm(self, s: ReadState, fields: list[str], index: int) -> Claim | None:
         done = self._close_claim(s, index - 1)
         glued, s.glued = s.glued, None
-        claim = s.claim = new_claim(fields, index, s.component, self._set_envelope())
+        claim = s.claim = self._claim_read(fields, index, s.component, s.held, s.suspect)
+        s.suspect = False
         problem = claim_problem(claim, not s.under_subscriber, glued)
         if problem is not None:
             self._finding("EDI007", ERROR, problem, segment_index=index, segment="CLM",

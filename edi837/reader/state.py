@@ -21,6 +21,7 @@ class ReadState:
         "orphan",  # the open "claim" holds lines outside any claim (no CLM read)
         "held",  # findings on the open claim's lines (drug claims keep them)
         "glued",  # the message of a CLM with the next segment glued on, for its handler
+        "suspect",  # the CLM being read may hold a code in lower case or padded
         # what a claim takes from the HL loops above it
         "billing", "subscriber_id", "payer_name", "payer_id", "filing", "responsibility",
         "relationship", "subscriber", "patient",
@@ -47,6 +48,7 @@ class ReadState:
         self.orphan = False
         self.held: list[Finding] = []
         self.glued: str | None = None
+        self.suspect = False
         self.new_set()
 
     def new_set(self) -> None:

@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 from ..findings import ERROR, INFO, SEVERITIES, WARNING, Finding
 from ..model import parse_decimal
@@ -29,6 +29,7 @@ from ..x12.reader import display
 
 CENT = Decimal("0.01")
 _ZERO = Decimal(0)
+_TRAILERS = ("SE", "GE", "IEA")  # their counts and control numbers hold no claim (rebuilt)
 NO_PAYER = ""  # the payer key of claims without a 2010BB payer id
 
 
@@ -152,6 +153,10 @@ class FileFigures:
     counts: Counter = field(default_factory=Counter)
     claims: int = 0  # claims with findings
     held: Held = field(default_factory=Held)
+    outside_errors: int = 0  # errors outside any claim that may hold claims (not trailers')
+    # claims only such errors hold (an interchange's, an HL loop's), when the report can
+    # say (Report.held_outside_of, set by the commands that route claims): not in held
+    held_outside: Held = field(default_factory=Held)
 
 
 @dataclass(slots=True)
@@ -167,6 +172,7 @@ class Figures:
     files: list[FileFigures]  # in the report's order
     at_risk: Decimal = Decimal(0)  # line charges of service lines with an error (XML)
     at_risk_lines: int = 0
+    held_outside: Held = field(default_factory=Held)  # the files' (FileFigures.held_outside)
 
     @property
     def findings(self) -> int:
@@ -290,7 +296,9 @@ class FigureCounter:
     and these counts agree claim for claim.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, held_outside_of: Callable | None = None) -> None:
+        # the CLM02s of a file's claims only errors outside any claim hold (a command's)
+        self.held_outside_of = held_outside_of
         self._summary: Counter[str] = Counter()
         self._files: list[FileFigures] = []
         self._files_ok = 0
@@ -328,6 +336,8 @@ class FigureCounter:
             if finding.claim_first is None:
                 if finding.segment_index is None:
                     continue  # about the whole file (it cannot be read): in no claim
+                if severity == ERROR and finding.segment not in _TRAILERS:
+                    figures.outside_errors += 1
                 if claim is None or finding.segment_index > last:
                     if claim is not None:  # a finding outside any claim (envelopes)
                         self._close(claim, figures)
@@ -350,6 +360,10 @@ class FigureCounter:
         if worst(s for s, n in figures.counts.items() if n) in (None, INFO) and \
                 result.status != "unreadable":
             self._files_ok += 1
+        if figures.outside_errors and self.held_outside_of is not None and \
+                result.status != "unreadable":  # (the file walked again)
+            for charge in self.held_outside_of(result):
+                figures.held_outside.add(amount_of(charge))
 
     def _payer(self, claim: _Claim) -> PayerFigures:
         payer_id = claim.payer_id or NO_PAYER
@@ -410,7 +424,11 @@ class FigureCounter:
             totals.update(file.counts)
         summary.update(errors=totals[ERROR], warnings=totals[WARNING], infos=totals[INFO])
         payers = list(self._payers.values())
+        held_outside = Held()
+        for file in self._files:
+            held_outside.merge(file.held_outside)
         return Figures(
+            held_outside=held_outside,
             summary=summary, files_ok=self._files_ok, claims_with_findings=self._claims,
             claims_by_worst=self._by_worst, held=self._held,
             held_without_charge=self._without_charge,
@@ -424,7 +442,7 @@ def figures(report) -> Figures:
     once per report (every format, the summary line and the API ask for them)."""
     numbers = counted(report)
     if numbers is None:
-        counter = FigureCounter()
+        counter = FigureCounter(getattr(report, "held_outside_of", None))
         for result in report.files:
             counter.add_file(result)
         numbers = counter.figures()

@@ -49,13 +49,20 @@ def summary_line(numbers: Figures, *, drug_lines: bool = True) -> str:
 
 
 def held_line(numbers: Figures) -> str:
-    held = numbers.held
+    held, outside = numbers.held, numbers.held_outside
+    # claims no error of their own holds, but one on the envelope or HL loop above them
+    # (a repeated ISA13): the split and the 277CA hold them too
+    above = (f"{plural(outside.claims, 'claim')}, {dollars(outside.charges)}, held by an "
+             "error on the interchange, group, set or HL loop above them")
     if not held.claims:
+        if outside.claims:
+            return f"charges held: {above} (none has an error of its own)"
         return f"no claim held: {not_held_why(numbers)}"
     unknown = (f" ({plural(numbers.held_without_charge, 'claim')} without a charge)"
                if numbers.held_without_charge else "")
     return (f"charges held: {dollars(held.charges)} on {plural(held.claims, 'claim')} with "
-            f"errors (CLM02, each claim once){unknown}")
+            f"errors (CLM02, each claim once){unknown}"
+            + (f"; and {above}" if outside.claims else ""))
 
 
 def not_held_why(numbers: Figures) -> str:

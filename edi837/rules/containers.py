@@ -31,6 +31,7 @@ from functools import lru_cache, reduce
 
 from ..findings import ERROR
 from ..ndc import ndc11_of
+from ..policy.model import NONE
 from . import CLAIM, rule
 from .groups import container_amounts, group_units, is_discarded, number, waste_groups
 
@@ -159,7 +160,7 @@ def _close(quantity: Decimal, expected: Decimal | int) -> bool:
     return abs(quantity - expected) <= Decimal("0.001") * max(Decimal(expected), Decimal(1))
 
 
-@rule("MOD007", ERROR, scope=CLAIM,
+@rule("MOD007", ERROR, scope=CLAIM, by_policy=True,
       reads=("line.procedure", "line.modifiers", "line.units", "line.date", "line.drug"))
 def waste_beyond_least_waste_containers(ctx):
     """JW units beyond the waste of the containers that cover the administered dose with
@@ -190,6 +191,10 @@ def waste_beyond_least_waste_containers(ctx):
     three 100 mg vials, the 400 mg vial with 100 mg discarded "would not be
     the most efficient way to minimize drug wastage"; billing waste that was
     not permitted is an overpayment (Noridian "Modifier JZ"; §9.3).
+    Severity by the claim's payer policy (`edi837 policy`, [[.least_waste]]): an
+    error for Medicare fee-for-service, whose guidance this is (or a profile's
+    jw_jz = true), a warning for the other payer classes (Oregon's Medicaid FAQ
+    is one state's).
     PASS:
         CLM*C1*9000***11:B:1*Y*A*Y*Y
         HI*ABK:G35A
@@ -256,6 +261,9 @@ def waste_beyond_least_waste_containers(ctx):
         if discarded <= allowed:
             continue
         line = discarded_lines[0]
+        severity = ctx.policy.least_waste(ctx.date_of(line)).severity
+        if severity == NONE:
+            continue
         fewest = fewest_containers(amount, sizes)
         if fewest is not None and fewest.containers < cover.containers:
             # the reading a user expects: fewer, larger containers leave more to discard
@@ -270,4 +278,4 @@ def waste_beyond_least_waste_containers(ctx):
                     f"units administered need {describe_cover(drug, cover)}, which leave "
                     f"{number(allowed)} units to discard; JW bills {number(discarded)}: "
                     f"{number(discarded - allowed)} units beyond the containers with the least "
-                    f"left over{also}", line=line, value=number(discarded))
+                    f"left over{also}", line=line, value=number(discarded), severity=severity)
