@@ -160,8 +160,11 @@ class Engine:
         self._known_plans: dict[tuple, tuple] = {}  # by id(profile) and a shape's rules
         self._drug_codes: dict[str, bool] = {}  # is a line of this code a drug line
         self._checklists: dict[int, dict] = {}  # by id(profile)
-        # a shape's DOC000, made once (_fold): (shape, id(profile), LX numbers) -> it
-        self._docs: dict[tuple, _Checklist | None] = {}
+        # a shape's DOC000, made once (_fold), by the shape's rules as ClaimShapes keeps
+        # them (one frozenset a shape: its id names the shape without hashing the shape
+        # again; the entry holds it, so the id is not reused), the profile and the
+        # claim's LX numbers: (id(rules), id(profile), LX numbers) -> (rules, DOC000)
+        self._docs: dict[tuple, tuple[frozenset[str], _Checklist | None]] = {}
         self._rest: dict[tuple, frozenset[str]] = {}  # a shape's rules, its DOC000's aside
 
     # -- one claim ------------------------------------------------------------------
@@ -240,7 +243,7 @@ class Engine:
         if checklist is None:
             checklist = self._checklists[id(profile)] = checklist_codes(self.config, profile)
         shapes = self._shapes
-        fired = memo = None
+        fired = numbers = None  # numbers: the claim's LX numbers, when its DOC000 is kept
         errors = 0
         if shapes is not None:
             shape = (first_doses_in_history, shapes.shape(claim, policy))
@@ -250,22 +253,23 @@ class Engine:
                     return lines, 0
                 rest = known
                 if checklist and not checklist.keys().isdisjoint(known):
-                    memo = (shape, id(profile), tuple([line.number for line in claim.lines]))
-                    made = self._docs.get(memo, False)
-                    if made is None:  # (not one to remake: its DOC rules run each time)
-                        memo = None
-                    elif isinstance(made, _Checklist):  # its DOC000, its DOC rules not run
-                        findings.append(made.finding(claim, lines, policy))
-                        errors, memo = made.errors, None
-                        rest = self._without_checklist(profile, known, checklist)
-                        if not rest:
-                            return lines, errors
+                    numbers = tuple([line.number for line in claim.lines])
+                    made = self._docs.get((id(known), id(profile), numbers))
+                    if made is not None and made[0] is known:
+                        numbers = None
+                        if made[1] is not None:  # its DOC000, its DOC rules not run
+                            findings.append(made[1].finding(claim, lines, policy))
+                            errors = made[1].errors
+                            rest = self._without_checklist(profile, known, checklist)
+                            if not rest:
+                                return lines, errors
+                        # else not one to remake: its DOC rules run each time
                 claim_rules, line_rules, generic_rules = self._plan(profile, rest)
             else:
                 claim_rules, line_rules, generic_rules = self._plan(profile)
                 fired = set()
                 if checklist:
-                    memo = (shape, id(profile), tuple([line.number for line in claim.lines]))
+                    numbers = tuple([line.number for line in claim.lines])
         else:
             claim_rules, line_rules, generic_rules = self._plan(profile)
         start = len(findings)
@@ -279,9 +283,10 @@ class Engine:
             self._apply(ctx, line_rules if drug is not None else generic_rules,
                         LineContext(ctx, line, drug), fired)
         if fired is not None:
-            shapes.remember(shape, frozenset(fired))
+            known = frozenset(fired)
+            shapes.remember(shape, known)
         if checklist and len(findings) > start:
-            self._fold(ctx, start, memo)
+            self._fold(ctx, start, None if numbers is None else (known, numbers))
         return lines, ctx.errors + errors
 
     def _without_checklist(self, profile, known: frozenset[str], codes: dict) -> frozenset[str]:
@@ -294,10 +299,11 @@ class Engine:
             rest = self._rest[key] = known.difference(codes)
         return rest
 
-    def _fold(self, ctx: ClaimContext, start: int, memo: tuple | None) -> None:
+    def _fold(self, ctx: ClaimContext, start: int,
+              memo: tuple[frozenset[str], tuple[str, ...]] | None) -> None:
         """The claim's DOC notes (edi837.checklist) as its one DOC000, made here rather
-        than in the file's store; with ``memo`` (its shape's key), kept for the next
-        claims of the shape, which then do not run the DOC rules at all."""
+        than in the file's store; with ``memo`` (its shape's rules and its LX numbers),
+        kept for the next claims of the shape, which then do not run the DOC rules."""
         findings, codes = ctx.findings, ctx.checklist
         notes = [f for f in findings[start:] if f.rule in codes and MARK in f.extra]
         if not notes:
@@ -312,7 +318,9 @@ class Engine:
         if memo is not None:
             if len(self._docs) >= 4096:
                 self._docs.clear()
-            self._docs[memo] = _Checklist.of(doc, notes, ctx)
+            known, numbers = memo
+            self._docs[(id(known), id(ctx.profile), numbers)] = (
+                known, _Checklist.of(doc, notes, ctx))
 
     def _reader_error(self, finding: Finding) -> bool:
         """Whether a reader finding is an error once the configuration applies."""
