@@ -93,7 +93,8 @@ class _Checklist:
     @classmethod
     def of(cls, doc: Finding, notes: list[Finding], ctx: ClaimContext) -> _Checklist | None:
         """The shape's DOC000 as made from ``notes`` on ``ctx``'s claim; None when
-        remaking it would not give ``doc`` on that very claim (kept from memo)."""
+        remaking it would not give ``doc`` on that very claim (then the DOC rules run
+        on each claim of the shape, as without this)."""
         claim, first = ctx.claim, notes[0]  # the first note dates the checklist
         line: int | None = None
         if first.segment_index != claim.first_index or first.line_number is not None:

@@ -41,7 +41,8 @@ def test_csv_rows_quoted_once_are_the_csv_modules_rows():
     tricky = ["plain", "", " ", "a,b", 'say "x"', "two\nlines", "cr\rhere", "=1+2", "-3",
               " @sum", "\tx", "Müller ✓".encode().decode("latin-1"), "P\u202e1", None, 0, 7,
               -1, 2.5, 1.0, True, Text("=sub"), Text("ok")]
-    rows = [tuple(tricky), tuple(reversed(tricky)), ("", ""), (None, None), ("x",) * 3]
+    rows = [tuple(tricky), tuple(reversed(tricky)), ("", ""), (None, None), ("x",) * 3,
+            ["a list", ["not", "a key"]]]
     for out_of in (CsvRows, _Rows):
         out = io.StringIO()
         writer = out_of(out, ("a", "b"))

@@ -61,7 +61,10 @@ class _Rows(CsvRows):
             quoted[None] = ""
         if cells.__class__ is not tuple:
             cells = tuple(cells)
-        texts: list[Any] = list(map(quoted.get, cells))  # (keys: texts and None only)
+        try:
+            texts: list[Any] = list(map(quoted.get, cells))  # (keys: texts and None only)
+        except TypeError:  # a cell that cannot be a key (none of a finding's)
+            texts = [None] * len(cells)
         if None in texts:  # a text not seen yet, or not a text
             for n, text in enumerate(texts):
                 if text is None:
