@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Collection, Iterable, Iterator, Protocol
 
-from .checklist import checklist_codes
+from .checklist import CHECKLIST, MARK, checklist, checklist_codes
 from .config import Config
 from .extract import is_drug_line
 from .files import HashingReader
@@ -76,6 +76,57 @@ class ClaimSink(Protocol):
     def end_file(self, sha256: str, *, keep: bool = True, commit: bool = True) -> list: ...
 
 
+class _Checklist:
+    """A claim shape's DOC000: what the DOC rules gave on its first claim, remade for
+    the next claims of the shape (the same shape and LX numbers: the notes' items,
+    message and value are the same; the claim's own fields are its own)."""
+
+    __slots__ = ("severity", "message", "hcpcs", "value", "items", "line", "errors")
+
+    def __init__(self, doc: Finding, line: int | None, errors: int) -> None:
+        self.severity, self.message, self.hcpcs, self.value = (
+            doc.severity, doc.message, doc.hcpcs, doc.value)
+        self.items = doc.extra[MARK]
+        self.line = line  # the position in claim.lines of the line dating it (None: claim)
+        self.errors = errors
+
+    @classmethod
+    def of(cls, doc: Finding, notes: list[Finding], ctx: ClaimContext) -> _Checklist | None:
+        """The shape's DOC000 as made from ``notes`` on ``ctx``'s claim; None when
+        remaking it would not give ``doc`` on that very claim (then the DOC rules run
+        on each claim of the shape, as without this)."""
+        claim, first = ctx.claim, notes[0]  # the first note dates the checklist
+        line: int | None = None
+        if first.segment_index != claim.first_index or first.line_number is not None:
+            line = next((n for n, one in enumerate(claim.lines)
+                         if one.segment_index == first.segment_index), None)
+            if line is None:
+                return None
+        errors = sum(1 for note in notes if note.severity == ERROR)
+        made = cls(doc, line, errors)
+        if claim.first_index is None or \
+                made.finding(claim, ctx.drug_lines, ctx.policy) != doc:
+            return None
+        return made
+
+    def finding(self, claim: Claim, lines: list[ServiceLine], policy) -> Finding:
+        """The DOC000 of ``claim`` (its drug ``lines``), as edi837.checklist makes it."""
+        env = claim.envelope
+        billing = claim.billing_provider
+        if self.line is None:  # ClaimContext.claim_date
+            day = claim.service_date or min(filter(None, map(claim.line_date, lines)),
+                                            default="")
+        else:
+            day = claim.line_date(claim.lines[self.line])
+        return Finding(
+            CHECKLIST, self.severity, self.message, env.path, claim.first_index, "CLM", "2300",
+            claim.claim_id, None, self.hcpcs, self.value, env.interchange, env.group,
+            env.transaction, claim.payer_id or None, None, claim.payer_name or None,
+            day or None, (billing.npi or None) if billing is not None else None,
+            claim.charge or None, None, None, {MARK: self.items}, claim.first_index,
+            claim.last_index, policy.name if policy is not None else None)
+
+
 class Engine:
     def __init__(self, table, config: Config | None = None, *, shapes: bool = True,
                  history: HistoryStore | None = None, run_id: str | None = None,
@@ -110,6 +161,12 @@ class Engine:
         self._known_plans: dict[tuple, tuple] = {}  # by id(profile) and a shape's rules
         self._drug_codes: dict[str, bool] = {}  # is a line of this code a drug line
         self._checklists: dict[int, dict] = {}  # by id(profile)
+        # a shape's DOC000, made once (_fold), by the shape's rules as ClaimShapes keeps
+        # them (one frozenset a shape: its id names the shape without hashing the shape
+        # again; the entry holds it, so the id is not reused), the profile and the
+        # claim's LX numbers: (id(rules), id(profile), LX numbers) -> (rules, DOC000)
+        self._docs: dict[tuple, tuple[frozenset[str], _Checklist | None]] = {}
+        self._rest: dict[tuple, frozenset[str]] = {}  # a shape's rules, its DOC000's aside
 
     # -- one claim ------------------------------------------------------------------
     def _plan(self, profile, known: frozenset[str] | None = None) -> tuple[list, list, list]:
@@ -183,23 +240,40 @@ class Engine:
             return lines, 0
         policy = self.policies.for_claim(claim)
         profile = policy.profile
+        checklist = self._checklists.get(id(profile))
+        if checklist is None:
+            checklist = self._checklists[id(profile)] = checklist_codes(self.config, profile)
         shapes = self._shapes
-        fired = None
+        fired = numbers = None  # numbers: the claim's LX numbers, when its DOC000 is kept
+        errors = 0
         if shapes is not None:
             shape = (first_doses_in_history, shapes.shape(claim, policy))
             known = shapes.fired(shape)
             if known is not None:  # the same shape raised findings from these rules only
                 if not known:
                     return lines, 0
-                claim_rules, line_rules, generic_rules = self._plan(profile, known)
+                rest = known
+                if checklist and not checklist.keys().isdisjoint(known):
+                    numbers = tuple([line.number for line in claim.lines])
+                    made = self._docs.get((id(known), id(profile), numbers))
+                    if made is not None and made[0] is known:
+                        numbers = None
+                        if made[1] is not None:  # its DOC000, its DOC rules not run
+                            findings.append(made[1].finding(claim, lines, policy))
+                            errors = made[1].errors
+                            rest = self._without_checklist(profile, known, checklist)
+                            if not rest:
+                                return lines, errors
+                        # else not one to remake: its DOC rules run each time
+                claim_rules, line_rules, generic_rules = self._plan(profile, rest)
             else:
                 claim_rules, line_rules, generic_rules = self._plan(profile)
                 fired = set()
+                if checklist:
+                    numbers = tuple([line.number for line in claim.lines])
         else:
             claim_rules, line_rules, generic_rules = self._plan(profile)
-        checklist = self._checklists.get(id(profile))
-        if checklist is None:
-            checklist = self._checklists[id(profile)] = checklist_codes(self.config, profile)
+        start = len(findings)
         ctx = ClaimContext(claim, self.table, profile, lines, findings,
                            first_doses_in_history=first_doses_in_history, policy=policy,
                            checklist=checklist)
@@ -210,8 +284,44 @@ class Engine:
             self._apply(ctx, line_rules if drug is not None else generic_rules,
                         LineContext(ctx, line, drug), fired)
         if fired is not None:
-            shapes.remember(shape, frozenset(fired))
-        return lines, ctx.errors
+            known = frozenset(fired)
+            shapes.remember(shape, known)
+        if checklist and len(findings) > start:
+            self._fold(ctx, start, None if numbers is None else (known, numbers))
+        return lines, ctx.errors + errors
+
+    def _without_checklist(self, profile, known: frozenset[str], codes: dict) -> frozenset[str]:
+        """A shape's rules but those whose notes its DOC000 (made once) holds."""
+        key = (id(profile), known)
+        rest = self._rest.get(key)
+        if rest is None:
+            if len(self._rest) >= 1024:
+                self._rest.clear()
+            rest = self._rest[key] = known.difference(codes)
+        return rest
+
+    def _fold(self, ctx: ClaimContext, start: int,
+              memo: tuple[frozenset[str], tuple[str, ...]] | None) -> None:
+        """The claim's DOC notes (edi837.checklist) as its one DOC000, made here rather
+        than in the file's store; with ``memo`` (its shape's rules and its LX numbers),
+        kept for the next claims of the shape, which then do not run the DOC rules."""
+        findings, codes = ctx.findings, ctx.checklist
+        notes = [f for f in findings[start:] if f.rule in codes and MARK in f.extra]
+        if not notes:
+            return
+        if len(notes) > 1:
+            notes.sort(key=Finding.sort_key)
+        kept = [f for f in findings[start:] if not (f.rule in codes and MARK in f.extra)]
+        doc = checklist(notes)
+        del findings[start:]
+        findings.extend(kept)
+        findings.append(doc)
+        if memo is not None:
+            if len(self._docs) >= 4096:
+                self._docs.clear()
+            known, numbers = memo
+            self._docs[(id(known), id(ctx.profile), numbers)] = (
+                known, _Checklist.of(doc, notes, ctx))
 
     def _reader_error(self, finding: Finding) -> bool:
         """Whether a reader finding is an error once the configuration applies."""

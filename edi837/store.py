@@ -71,7 +71,8 @@ class FindingStore:
         self.version = 0  # changes whenever the findings do
         self.late = False  # a claim's notes are in two DOC000s (see the module's doc)
         self._notes: dict[tuple, list[Finding]] = {}  # claim -> its notes waiting
-        self._folded: dict[tuple, tuple[Finding, list[Finding]]] = {}  # claim -> DOC000, notes
+        # claim -> its DOC000 and notes (None: the DOC000 came whole, it is its notes)
+        self._folded: dict[tuple, tuple[Finding, list[Finding] | None]] = {}
         self._spilled: dict[str, int] = {}  # path -> last claim whose DOC000 was spilled
         self.extend(findings)
 
@@ -102,6 +103,9 @@ class FindingStore:
         held = self._folded.get(key)
         if held is not None:  # the claim's DOC000 is still here: fold it again
             before, claim_notes = held
+            if claim_notes is None:  # it came whole: its notes are it, as it came
+                claim_notes = [copy(before)]
+                self._folded[key] = (before, claim_notes)
             claim_notes.append(note)
             after = _checklist(claim_notes)
             counts = self.counts
@@ -113,6 +117,16 @@ class FindingStore:
         if note.claim_first is None or \
                 note.claim_first <= self._spilled.get(note.path, -1):
             self.late = self.late or bool(self._runs)
+        elif note.rule == CHECKLIST and key not in self._notes:
+            # a claim's DOC000 made whole (the engine makes them): it joins as it is
+            buffer = self._buffer
+            buffer.append(note)
+            self._count += 1
+            self.counts[note.severity] = self.counts.get(note.severity, 0) + 1
+            self._folded[key] = (note, None)
+            if len(buffer) >= self.limit:
+                self._spill()
+            return
         self._notes.setdefault(key, []).append(note)
 
     def _fold(self) -> None:

@@ -20,7 +20,7 @@ from typing import BinaryIO, ClassVar, Collection, Iterator
 
 from ..findings import ERROR, Finding
 from ..model import Claim, Envelope
-from ..x12.code_lists import padded
+from ..x12.code_lists import suspect
 from ..x12.reader import SegmentReader, X12SyntaxError
 from .envelopes import EnvelopeChecks
 from .loop_table import READS
@@ -156,10 +156,7 @@ class ClaimReader(LoopSegments, EnvelopeChecks):
         index = 0
         for batch in self._items():
             if batch.__class__ is Skip:  # claims the fast path passed over
-                done = self._close_claim(s, batch.first_index - 1)
-                if done is not None:
-                    yield done
-                self.claim_count += batch.claims
+                yield from self._passed_over(s, batch)
                 continue
             self._delimiters = batch.delimiters
             if batch.delimiters.element != element:
@@ -190,13 +187,8 @@ class ClaimReader(LoopSegments, EnvelopeChecks):
                     if len(fields) > max_fields[code]:
                         self._glued(s, fields, code, index, element)
                     fields += PADDING  # so fields[n] needs no length check
-                    if code in coded and (text != text.upper() or "\t" in text or
-                                          " " in text and padded(text) is not None):
-                        if code == CLM:  # read as meant by its handler (_claim_read)
-                            s.suspect = True
-                        else:  # "mb" for MB: read as meant, held
-                            self._coded_values(text, fields, index, s.loop, s.claim, s.line,
-                                               s.held, s.level_findings)
+                    if code in coded and suspect(text):
+                        self._as_written(s, code, text, fields, index)
                     handler = loops[s.loop][code]
                     if handler is not None:
                         done = handler(self, s, fields, index)
@@ -219,6 +211,25 @@ class ClaimReader(LoopSegments, EnvelopeChecks):
             # (index is end: a set is open, so there were segments)
             self._abandon_claim(s, "the file ends inside it: truncated?", index, "SE")
         self._file_ends(end, s.gs is not None, s.isa is not None)
+
+    def _passed_over(self, s: ReadState, skip) -> Iterator[Claim]:
+        """Claims the fast path passed over (a ``Skip``): the open claim ends before
+        them, and they are counted."""
+        done = self._close_claim(s, skip.first_index - 1)
+        if done is not None:
+            yield done
+        self.claim_count += skip.claims
+
+    def _as_written(self, s: ReadState, code: int, text: str, fields: list[str],
+                    index: int) -> None:
+        """A loop segment that may hold a code in lower case or padded ("mb" for MB):
+        read as meant and held (reader_findings._coded_values); a CLM's by its handler
+        (_claim_read)."""
+        if code == CLM:
+            s.suspect = True
+        else:
+            self._coded_values(text, fields, index, s.loop, s.claim, s.line, s.held,
+                               s.level_findings)
 
     def _glued(self, s: ReadState, fields: list[str], code: int, index: int,
                element: str) -> None:

@@ -234,7 +234,8 @@ class ReaderFindings:
                     held: list[Finding], suspect: bool) -> Claim:
         """The claim a CLM opens, its coded values read as meant (_coded_values) when
         the CLM may hold one (``suspect``: x12.code_lists.suspect of its text)."""
-        envelope = self._set_envelope()
+        envelope = self._envelope
+        assert envelope is not None  # a CLM is read inside an 837 transaction set
         claim = new_claim(fields, index, component, envelope)
         if suspect and self._coded_values("", fields, index, CLAIM, claim, None, held, {}):
             claim = new_claim(fields, index, component, envelope)

@@ -397,7 +397,9 @@ class FigureCounter:
                        else INFO if INFO in counts else None] += 1  # worst(counts)
         payer = self._payer(claim)
         payer.claims += 1
-        payer.counts.update(counts)
+        payer_counts = payer.counts
+        for severity, count in counts.items():  # (Counter.update: Python code, per claim)
+            payer_counts[severity] += count
         if claim.lines:
             payer.lines += len(claim.lines)
             payer.line_charges += claim.line_charges

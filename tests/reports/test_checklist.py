@@ -156,3 +156,75 @@ def test_a_severity_for_doc000_is_the_checklists(tmp_path):
         [("DOC000", "warning")]
     # PASS: by default a note
     assert [f.severity for f in check(tmp_path, NOTED) if f.rule == "DOC000"] == ["info"]
+
+
+# Two line notes only (a rendering provider and a facility): DOC001 on each 300-unit dose,
+# DOC004 on each line; the first note is LX 1's, dated after LX 2 (the claim's earliest)
+LINE_NOTES = """
+CLM*L1*9000***11:B:1*Y*A*Y*Y
+HI*ABK:G35A
+NM1*82*1*RENDER*RAY****XX*1234567893
+NM1*77*2*SUITE*****XX*1234567893
+N3*1 MAIN ST
+N4*SPRINGFIELD*IL*627010000
+LX*1
+SV1*HC:J2350:JZ*4500*UN*300***1
+DTP*472*D8*20260129
+LIN**N4*50242015001
+CTP****10*ML
+LX*2
+SV1*HC:J2350:JZ*4500*UN*300***1
+DTP*472*D8*20260115
+LIN**N4*50242015001
+CTP****10*ML
+"""
+
+
+def counting_doc_rules(engine):
+    """The engine's DOC rules counting their runs (rule code -> runs)."""
+    from dataclasses import replace
+
+    runs = {}
+
+    def counted(rule):
+        def check(target):
+            runs[rule.code] = runs.get(rule.code, 0) + 1
+            return rule.check(target)
+        return replace(rule, check=check) if rule.code.startswith("DOC") else rule
+
+    engine.claim_rules = [counted(r) for r in engine.claim_rules]
+    engine.line_rules = [counted(r) for r in engine.line_rules]
+    return runs
+
+
+def test_a_shapes_checklist_is_made_once_and_remade_for_its_next_claims(tmp_path):
+    # claims shaped alike (other ids and charges): the DOC rules run on the first of a
+    # shape and LX numbers only, and each claim gets the DOC000 they would give it
+    renumbered = NOTED.replace("C1*9000", "C3*9000").replace("LX*1", "LX*3") \
+        .replace("LX*2", "LX*4")
+    claims = [NOTED, NOTED.replace("C1*9000", "C2*8000"), renumbered,
+              NOTED.replace("C1*9000", "C4*7000").replace("*4500*", "*4400*"),
+              LINE_NOTES, LINE_NOTES.replace("L1*", "L2*")]
+    path = tmp_path / "a.edi"
+    path.write_text(wrap_claims("".join(claims)))
+    found, runs = {}, {}
+    for shapes in (True, False):
+        engine = Engine(TABLE, shapes=shapes)
+        runs[shapes] = counting_doc_rules(engine)
+        try:
+            found[shapes] = list(engine.check_file(path).findings)
+        finally:
+            engine.close()
+    assert found[True] == found[False]  # every field of every finding
+    assert doc(found[True]) == [("DOC000", c, None) for c in ("C1", "C2", "C3", "C4", "L1",
+                                                               "L2")]
+    # without shapes every claim runs them; with, C1 and C3 (its LX numbers) and L1
+    assert runs[False]["DOC003"] == 6 and runs[True]["DOC003"] == 3
+    assert runs[True]["DOC004"] == 2 * 3 and runs[False]["DOC004"] == 2 * 6
+    checklists = {f.claim_id: f for f in found[True] if f.rule == "DOC000"}
+    assert "DOC004 (LX 3, 4) J2350 line names" in checklists["C3"].message
+    assert "DOC004 (LX 1, 2) J2350 line names" in checklists["C2"].message
+    assert checklists["C2"].claim_charge == "8000" and checklists["C4"].claim_charge == "7000"
+    # dated by its first note: LX 1's date, not the claim's earliest
+    assert [checklists[c].service_date for c in ("L1", "L2")] == ["20260129"] * 2
+    assert checklists["L2"].value == "DOC001,DOC004"
