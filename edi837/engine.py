@@ -286,6 +286,7 @@ class Engine:
                     read_so_far = len(reader.findings)
                     if lines:
                         result.drug_lines += len(lines)
+                        result.payer_ids.add(claim.payer_id)
                         held = errors > 0 or any(map(self._reader_error,
                                                      claim.context_findings)) \
                             or claim.clm_index in skip

@@ -190,6 +190,7 @@ class ParallelCheck:
             result.claims += facts["claims"]
             result.drug_lines += facts["drug_lines"]
             result.submitters.update(facts.get("submitters") or {})  # each piece's sets
+            result.payer_ids.update(facts.get("payer_ids") or ())
             result.findings.extend(_named(findings_of_bytes(facts["findings"]), file.path))
             for record in self.engine.held_records(
                     _named(records_of_bytes(facts["records"]), file.path), file.path):
@@ -218,7 +219,8 @@ class ParallelCheck:
             file.result = self.engine.check_file(file.path)
             return True
         findings, records = facts.pop("findings"), facts.pop("records")
-        result = FileResult(**{**facts, "path": file.path})
+        result = FileResult(**{**facts, "path": file.path,
+                               "payer_ids": set(facts.get("payer_ids") or ())})
         result.findings.extend(_named(findings_of_bytes(findings), file.path))
         result.findings.extend(stage.apply_file(
             self.engine.held_records(_named(records_of_bytes(records), file.path), file.path),
