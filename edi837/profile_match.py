@@ -79,16 +79,18 @@ def shadowed(profiles: Sequence, source: str) -> list[str]:
     """Warnings for each profile an earlier one always beats for some of what it names."""
     warnings = []
     for later_index, later in enumerate(profiles):
-        keys = [("payer id", p, lambda e, p=p: p in e.payer_ids) for p in later.payer_ids]
-        keys += [("filing indicator", f, lambda e, f=f: f in e.filing_indicators)
+        # (what, which, the attribute of an earlier profile that must name it)
+        keys = [("payer id", p, "payer_ids") for p in later.payer_ids]
+        keys += [("filing indicator", f, "filing_indicators")
                  for f in later.filing_indicators]
         if not keys:  # settings only: beaten by an earlier settings-only profile
-            keys = [("setting", ", ".join(later.settings),
-                     lambda e: not e.payer_ids and not e.filing_indicators)]
+            keys = [("setting", ", ".join(later.settings), "")]
         lost = []
-        for label, key, named_by in keys:
+        for label, key, attribute in keys:
             for index, earlier in enumerate(profiles[:later_index]):
-                if named_by(earlier) and _covers(earlier.settings, later.settings):
+                named = key in getattr(earlier, attribute) if attribute else \
+                    not earlier.payer_ids and not earlier.filing_indicators
+                if named and _covers(earlier.settings, later.settings):
                     lost.append(f"{label} {key} (profiles[{index}] {earlier.name!r})")
                     break
         if not lost:
