@@ -269,3 +269,20 @@ def test_bill_type_problem_names_what_to_write():
     assert "not a facility type code" in bill_type_problem("13A5X")
     assert setting_of("837P", "111") == "837P:111"  # a place of service is not a bill type
 
+
+
+def test_the_api_and_the_html_report_carry_the_notice(tmp_path):
+    from edi837 import api
+
+    config = tmp_path / "edi837.toml"
+    config.write_text('[[profiles]]\nname = "typo"\npayer_ids = ["SYNMCD1"]\n')
+    claims = tmp_path / "c.edi"
+    claims.write_text(wrap_claims(NO_NDC, "837P", filing="CI", payer_id="SYNMCD01"))
+    checked = api.check([claims], config=config)
+    assert len(checked.report.notices) == 1 and "'typo'" in checked.report.notices[0]
+    assert checked.exit_status == 0
+    page = tmp_path / "r.html"
+    done = CliRunner().invoke(main, ["check", str(claims), "--config", str(config),
+                                     "--format", "html", "-o", str(page)])
+    assert done.exit_code == 0, done.output
+    assert '<p class="notice">notice: profile &#x27;typo&#x27;' in page.read_text()
