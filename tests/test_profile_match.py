@@ -286,3 +286,28 @@ def test_the_api_and_the_html_report_carry_the_notice(tmp_path):
                                      "--format", "html", "-o", str(page)])
     assert done.exit_code == 0, done.output
     assert '<p class="notice">notice: profile &#x27;typo&#x27;' in page.read_text()
+
+
+def test_worker_processes_and_pieces_give_the_notices_of_one_job(tmp_path, monkeypatch):
+    import io
+
+    from edi837.generator import generate
+    from edi837.parallel import check as parallel_check
+
+    monkeypatch.setattr(parallel_check, "PIECE_SIZE", 20_000)  # the file in several pieces
+    out = io.StringIO(newline="")
+    generate(out, "837P", seed=3, claims=150, defect_rate=0.3)
+    claims = tmp_path / "gen.edi"
+    claims.write_bytes(out.getvalue().encode("latin-1"))
+    config = tmp_path / "edi837.toml"
+    config.write_text('[[profiles]]\nname = "present"\npayer_ids = ["99906"]\n'
+                      '[[profiles]]\nname = "missing"\npayer_ids = ["99909"]\n')
+    notices = {}
+    for jobs in ("1", "2"):
+        report = tmp_path / f"j{jobs}.json"
+        done = CliRunner().invoke(main, ["check", str(claims), "--config", str(config),
+                                         "--jobs", jobs, "-o", str(report)])
+        assert done.exit_code in (0, 1), done.output
+        notices[jobs] = json.loads(report.read_text())["run"]["notices"]
+    assert notices["1"] == notices["2"]
+    assert len(notices["1"]) == 1 and "profile 'missing'" in notices["1"][0]
