@@ -91,18 +91,20 @@ def shadowed(profiles: Sequence, source: str) -> list[str]:
                 named = key in getattr(earlier, attribute) if attribute else \
                     not earlier.payer_ids and not earlier.filing_indicators
                 if named and _covers(earlier.settings, later.settings):
-                    lost.append(f"{label} {key} (profiles[{index}] {earlier.name!r})")
+                    lost.append(f"{label} {key} (taken first by profiles[{index}] "
+                                f"{earlier.name!r})")
                     break
         if not lost:
             continue
         whole = len(lost) == len(keys)
         warnings.append(
             f"{source}: profiles[{later_index}] {later.name!r} "
-            + ("never applies" if whole else "does not apply")
-            + f": an earlier profile takes its claims by {'; '.join(lost)} (among "
-            "matches of one kind, payer id > filing indicator > setting, the first "
-            "wins); remove it, or put it first"
-            + (" with narrower settings" if not whole else ""))
+            + (f"never applies: its {'; '.join(lost)}" if whole
+               else f"does not apply to {'; '.join(lost)}")
+            + " (a payer-id match beats a filing-indicator match, which beats a "
+            "settings-only one; among matches of one kind the first in the file wins): "
+            + ("remove it, or give it narrower settings and put it above" if whole
+               else "remove the duplicate from one of them"))
     return warnings
 
 

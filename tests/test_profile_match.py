@@ -101,8 +101,10 @@ settings = ["837I:13x"]
     warned = "\n".join(config.warnings)
     assert len(config.warnings) == 3, warned
     assert "profiles[1] 'second' never applies" in warned
-    assert "payer id P2 (profiles[0] 'first')" in warned
-    assert "profiles[2] 'third' does not apply" in warned  # P3 is still its own
+    assert "never applies: its payer id P2 (taken first by profiles[0] 'first')" in warned
+    # P3 is still its own
+    assert "profiles[2] 'third' does not apply to payer id P2 (taken first by profiles[0]" \
+        in warned
     assert "profiles[4] 'narrower-setting' never applies" in warned
 
 
