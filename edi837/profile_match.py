@@ -134,7 +134,7 @@ def unmatched_payer_ids(profiles: Sequence, seen: Iterable[str]) -> list[str]:
             if close:
                 hints.append(f"{payer_id!r}: did you mean {' or '.join(map(repr, close))}?")
         shown = ", ".join(map(repr, ids))
-        notices.append(f"profile {profile.name!r}: payer_ids {shown} matched no checked "
-                       f"claim (its rules applied to none)" +
+        notices.append(f"profile {profile.name!r}: payer_ids {shown} matched no drug "
+                       f"claim of this run (its rules applied to none)" +
                        (f"; {'; '.join(hints)}" if hints else ""))
     return notices
