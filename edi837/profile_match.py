@@ -128,9 +128,9 @@ def unmatched_payer_ids(profiles: Sequence, seen: Iterable[str]) -> list[str]:
                              "(payer ids are compared as written, as payers do: write "
                              f"{same!r})")
                 continue
-            from .config import _close_matches
+            import difflib  # only for an id that matched nothing
 
-            close = _close_matches(payer_id, seen, n=2, cutoff=0.75)
+            close = difflib.get_close_matches(payer_id, seen, n=2, cutoff=0.75)
             if close:
                 hints.append(f"{payer_id!r}: did you mean {' or '.join(map(repr, close))}?")
         shown = ", ".join(map(repr, ids))

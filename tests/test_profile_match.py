@@ -13,11 +13,12 @@ import pytest
 from click.testing import CliRunner
 from pyx12check import pyx12_verdict
 
+from edi837.bill_types import bill_type_problem
 from edi837.cli import main
 from edi837.config import ConfigError, parse_config
 from edi837.drugs import load_drug_table
 from edi837.engine import Engine
-from edi837.policy.model import bill_type_problem, setting_of
+from edi837.policy.model import setting_of
 from edi837.profile_match import unmatched_payer_ids
 from edi837.x12.fragment import wrap_claims
 

@@ -44,9 +44,10 @@ def policy(payer_id: str, filing: str, bill_type: str | None, pos: str | None, d
 
     Precedence: a matching [[profiles]] of edi837.toml > the shipped payer-id list >
     the payer class of the SBR09 filing indicator > the "other" policy."""
+    from ..bill_types import bill_type_facility
     from ..policy import shipped_policies
     from ..policy.book import PolicyResolver
-    from ..policy.model import bill_type_facility, setting_of
+    from ..policy.model import setting_of
 
     book = shipped_policies()
     if not any((payer_id, filing, bill_type, pos, day)):
