@@ -168,6 +168,10 @@ class _Run:
                 yield result
             self.report.finished = time.time()
             self.report.reference_data["history"] = engine.history_facts()
+            from .profile_match import unmatched_payer_ids  # a profile that matched nothing
+
+            self.report.notices.extend(unmatched_payer_ids(engine.config.profiles, (
+                payer_id for result in self.report.files for payer_id in result.payer_ids)))
         except HistoryStoreError as exc:
             raise OptionsError(str(exc)) from None
         finally:

@@ -14,7 +14,7 @@ No configuration is needed for sensible defaults.  A file looks like::
                               # asks for the NDC on table drugs, on every J-code; false: off
     mue_across_claims = true  # UNT004 MAI 2/3: a date's units summed over claims and history
 
-    [[profiles]]              # first profile matching the claim's payer and setting wins
+    [[profiles]]              # a payer-id match wins over a filing-indicator match
     name = "nj-medicaid-mco"
     payer_ids = ["SYNMCD01"]
     filing_indicators = ["MC"]
@@ -36,7 +36,9 @@ No configuration is needed for sensible defaults.  A file looks like::
     sender_id = "CH0001"             # ISA06/GS02 (default: the 837's ISA08/GS03)
 
 Profiles match on the 2010BB payer id (NM109) or the SBR09 claim filing
-indicator, and, with `settings`, only on claims of those settings.  A
+indicator, and, with `settings`, only on claims of those settings; the more
+specific match wins (payer id > filing indicator > settings only, then the
+first in the file: edi837.profile_match).  A
 profile's `ignore`/`select`/`severity` apply on top of the top-level ones for
 the claims it matches.  Its `jw_jz`, `ndc_required` and `jw_denied` are the
 top layer of the claim's payer policy (edi837.policy): user profile > shipped
@@ -182,6 +184,7 @@ class Config:
     profiles: tuple[Profile, ...] = ()
     source: str | None = None
     acknowledgments: Acknowledgments = field(default_factory=Acknowledgments)
+    warnings: tuple[str, ...] = ()  # said at load: a profile an earlier one shadows
 
     def with_selection(self, select: tuple[str, ...] = (), ignore: tuple[str, ...] = ()
                        ) -> "Config":
@@ -190,10 +193,10 @@ class Config:
 
     def profile_for(self, payer_id: str, filing_indicator: str, setting: str | None = None
                     ) -> Profile:
-        for profile in self.profiles:
-            if profile.applies_to(payer_id, filing_indicator, setting):
-                return profile
-        return self.defaults
+        """The most specific matching profile (edi837.profile_match), else [defaults]."""
+        from .profile_match import choose
+
+        return choose(self.profiles, payer_id, filing_indicator, setting) or self.defaults
 
     def enabled(self, code: str, profile: Profile | None = None) -> bool:
         select = (profile.select if profile and profile.select else ()) or self.select
@@ -450,12 +453,19 @@ def parse_config(data: dict, source: str = "<config>") -> Config:
                         defaults=True)
     profiles = tuple(_profile(p, f"{source}: profiles[{i}]", defaults)
                      for i, p in enumerate(data.get("profiles", [])))
+    from .profile_match import duplicate_names, shadowed
+
+    duplicate = duplicate_names(((i, str(p["name"])) for i, p in
+                                 enumerate(data.get("profiles", [])) if "name" in p), source)
+    if duplicate:
+        raise ConfigError(duplicate)
     return Config(select=_selection(data.get("select", []), f"{source}: select"),
                   ignore=_selection(data.get("ignore", []), f"{source}: ignore"),
                   severity=_severity(data.get("severity", {}), f"{source}: severity"),
                   defaults=defaults, profiles=profiles, source=source,
                   acknowledgments=parse_acknowledgments(data.get("acknowledgments", {}),
-                                                        f"{source}: acknowledgments"))
+                                                        f"{source}: acknowledgments"),
+                  warnings=tuple(shadowed(profiles, source)))
 
 
 def load_config(path: str | Path | None = None) -> Config:

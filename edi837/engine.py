@@ -132,7 +132,7 @@ class Engine:
                  history: HistoryStore | None = None, run_id: str | None = None,
                  fast: bool | None = None) -> None:
         """``shapes``: on a claim shaped like one already checked, run only the rules
-        that raised findings there (edi837.shapes); off only to compare against,
+        that raised findings there (edi837.reader.shapes); off only to compare against,
         the findings are the same.  ``history``: the store the history stage
         reads and adds to; without one, the files this engine checks are one
         history of their own (a private temporary database).  ``fast``: pass
@@ -171,7 +171,7 @@ class Engine:
     # -- one claim ------------------------------------------------------------------
     def _plan(self, profile, known: frozenset[str] | None = None) -> tuple[list, list, list]:
         """The enabled rules and their severities for a payer profile, computed once;
-        with ``known``, only the rules of those codes (a shape's, edi837.shapes)."""
+        with ``known``, only the rules of those codes (a shape's, edi837.reader.shapes)."""
         if known is not None:
             key = (id(profile), known)
             plan = self._known_plans.get(key)
@@ -396,6 +396,7 @@ class Engine:
                     read_so_far = len(reader.findings)
                     if lines:
                         result.drug_lines += len(lines)
+                        result.payer_ids.add(claim.payer_id)
                         held = errors > 0 or any(map(self._reader_error,
                                                      claim.context_findings)) \
                             or claim.clm_index in skip

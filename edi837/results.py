@@ -30,6 +30,8 @@ class FileResult:
     # each transaction set's submitter, [1000A NM109, NM103], by model.envelope_key
     # of its control numbers: the reports name it per claim, at no cost per finding
     submitters: dict = field(default_factory=dict)
+    # the payer ids (2010BB NM109) of its checked (drug) claims: which profiles matched
+    payer_ids: set = field(default_factory=set)
 
     def counts(self) -> Counter:
         """The findings by severity (a store counts them as they are added)."""
@@ -70,6 +72,7 @@ class Report:
     # repeated ISA13), as the split routes them: a command that can route sets it
     # (edi837.fix.forwarded.held_outside_charges), the summary line names them
     held_outside_of: Callable | None = field(default=None, repr=False, compare=False)
+    notices: list = field(default_factory=list)  # the run's: a profile that matched nothing
     # the figures counted once (edi837.reports.figures), with what they were counted from
     _figures: tuple | None = field(default=None, init=False, repr=False, compare=False)
 

@@ -18,6 +18,7 @@ from .support import (
     load_table_or_exit,
     local_inputs_only,
     no_fast_option,
+    notice_unmatched_profiles,
     quiet_option,
     refuse_outputs_over_inputs,
     report_options,
@@ -112,6 +113,7 @@ def check(paths: tuple[Path, ...], fmt: str, outputs: tuple[str, ...], select: s
         engine.close()
     del engine  # the engine's caches go before the reports
     report.held_outside_of = _held_outside  # the summary names what they hold
+    notice_unmatched_profiles(report, config)
     if ig_validate:
         from ..validate import add_validation
 

@@ -13,7 +13,6 @@ import click
 
 from .support import EXIT_TROUBLE, complain, load_config_or_exit, load_table_or_exit
 
-_BILL_TYPE = re.compile(r"0?([0-9]{2})([0-9A-Z])?")
 _PLACE = re.compile(r"[0-9]{2}")
 _FILING = re.compile(r"[0-9A-Z]{1,2}")
 
@@ -45,6 +44,7 @@ def policy(payer_id: str, filing: str, bill_type: str | None, pos: str | None, d
 
     Precedence: a matching [[profiles]] of edi837.toml > the shipped payer-id list >
     the payer class of the SBR09 filing indicator > the "other" policy."""
+    from ..bill_types import bill_type_facility
     from ..policy import shipped_policies
     from ..policy.book import PolicyResolver
     from ..policy.model import setting_of
@@ -66,11 +66,11 @@ def policy(payer_id: str, filing: str, bill_type: str | None, pos: str | None, d
         except ConfigError as exc:
             _usage(str(exc))
     if bill_type is not None:
-        match = _BILL_TYPE.fullmatch(bill_type.strip().upper())
-        if not match:
+        facility = bill_type_facility(bill_type)  # "131", "0131" -> 13, as `check` reads
+        if facility is None or not facility.isdigit():  # CLM05-1 (edi837.policy.model)
             _usage(f"--bill-type {bill_type!r}: not a type of bill (three digits such as 131, "
                    "or 0131)")
-        setting = setting_of("837I", match.group(1))
+        setting = setting_of("837I", facility)
     elif pos is not None:
         if not _PLACE.fullmatch(pos.strip()):
             _usage(f"--pos {pos!r}: not a place of service (two digits such as 11)")

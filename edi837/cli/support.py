@@ -123,10 +123,24 @@ def load_config_or_exit(config_path: str | None, select: str | None, ignore: str
     from ..arguments import OptionsError, configuration
 
     try:
-        return configuration(config_path, select, ignore, table,
-                             names=("--select", "--ignore"))
+        config = configuration(config_path, select, ignore, table,
+                               names=("--select", "--ignore"))
     except OptionsError as exc:
         exit_for(exc)
+    for warning in config.warnings:  # a profile an earlier one shadows: said, not refused
+        complain(f"warning: {warning}")
+    return config
+
+
+def notice_unmatched_profiles(report, config) -> None:
+    """A profile whose payer ids no checked claim carries: on stderr and in the report's
+    run section (edi837.profile_match); the exit status is the findings'."""
+    from ..profile_match import unmatched_payer_ids
+
+    seen = (payer_id for result in report.files for payer_id in result.payer_ids)
+    report.notices.extend(unmatched_payer_ids(config.profiles, seen))
+    for notice in report.notices:
+        complain(f"notice: {notice}")
 
 
 def exit_for(exc) -> NoReturn:

@@ -305,6 +305,8 @@ def _build_policy(policy: Mapping[str, Any]) -> Policy:
             claim_edits_from=_date(modifiers["claim_edits_from"]),
             provenance=_provenance(modifiers),
             jw_required_from=_date(modifiers.get("jw_required_from")),
+            available_from={code: _date(day) for code, day in
+                            modifiers.get("available_from", {}).items()},
         ),
         ndc=NdcPolicy(
             product_qualifier=ndc["product_qualifier"],

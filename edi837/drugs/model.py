@@ -66,6 +66,8 @@ class DiscardedDrugModifiers:
     claim_edits_from: dt.date
     provenance: Provenance
     jw_required_from: dt.date | None = None  # absent: JW's rules start with JZ's
+    # modifier -> the first date of service it exists on (DOS003: JZ from 2023-01-01)
+    available_from: Mapping[str, dt.date] = field(default_factory=dict)
 
     @property
     def waste_rules_from(self) -> dt.date:

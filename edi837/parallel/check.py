@@ -283,6 +283,7 @@ class ParallelCheck:
             result.claims += facts["claims"]
             result.drug_lines += facts["drug_lines"]
             result.submitters.update(facts.get("submitters") or {})  # each piece's sets
+            result.payer_ids.update(facts.get("payer_ids") or ())
             result.findings.extend(_named(findings_of_bytes(facts["findings"]), file.path))
             if self.shards:
                 file.parts.append(facts["records"])
@@ -317,7 +318,8 @@ class ParallelCheck:
             file.result = self._here(file.path)
             return True
         findings, records = facts.pop("findings"), facts.pop("records")
-        result = FileResult(**{**facts, "path": file.path})
+        result = FileResult(**{**facts, "path": file.path,
+                               "payer_ids": set(facts.get("payer_ids") or ())})
         result.findings.extend(_named(findings_of_bytes(findings), file.path))
         if self.shards:
             self._shard(result, file.path, result.status != "unreadable", [records])

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from ..bill_types import bill_type_facility
 from ..drug_codes import is_drug_code
 
 ERROR, WARNING, NONE = "error", "warning", "none"
@@ -22,9 +23,12 @@ KINDS = ("837P", "837I")
 
 def setting_of(kind: str, facility_code: str) -> str:
     """The claim's setting: "837I:13" (type of bill facility + classification, CLM05-1
-    of an 837I), "837P:11" (place of service, CLM05-1 of an 837P), or the kind alone
-    when CLM05-1 is empty."""
+    of an 837I; written UB-04 style, "131" or "0131", it is read as 13, as `edi837
+    policy --bill-type` reads it, and EDI007 holds the claim), "837P:11" (place of
+    service, CLM05-1 of an 837P), or the kind alone when CLM05-1 is empty."""
     code = (facility_code or "").strip().upper()
+    if len(code) > 2 and kind == "837I":
+        code = bill_type_facility(code) or code
     return f"{kind}:{code}" if code else kind
 
 

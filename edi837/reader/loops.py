@@ -256,6 +256,10 @@ def claim_problem(claim: Claim, no_subscriber: bool, glued: str | bool | None) -
     if claim.charge and not is_x12_number(claim.charge):
         problems.append(f"CLM02 charge {claim.charge[:30]!r} is not an X12 number (left out "
                         "of the charges held)")
+    if len(claim.facility_code) > 2 and claim.kind == INSTITUTIONAL:  # "131": UB-04 style
+        from ..bill_types import bill_type_problem
+
+        problems.append(bill_type_problem(claim.facility_code) or "")
     return "; ".join(problems) or None
 
 

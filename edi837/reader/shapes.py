@@ -122,7 +122,8 @@ class ClaimShapes:
         self._key = shape_function(fields)
         changes = {table.policy.discarded_drug_modifiers.required_from,
                    table.policy.discarded_drug_modifiers.claim_edits_from,
-                   table.policy.discarded_drug_modifiers.waste_rules_from, *policy_dates}
+                   table.policy.discarded_drug_modifiers.waste_rules_from, *policy_dates,
+                   *table.policy.discarded_drug_modifiers.available_from.values()}
         for drug in table.drugs.values():
             if drug.effective_from is not None:
                 changes.add(drug.effective_from)

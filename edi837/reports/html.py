@@ -333,7 +333,8 @@ def write_html(report: Report, out: TextIO, options: ReportOptions | None = None
               f'</time> (<span data-figure="seconds">{run_seconds(report)}</span> s)'
               + (f" · config {h(report.config_source)}" if report.config_source else "")
               + (f" · {h(reference_note(report))}" if reference_note(report) else "")
-              + "</p></header>\n")
+              + "</p>" + "".join(f'<p class="notice">notice: {h(notice)}</p>'
+                                 for notice in report.notices) + "</header>\n")
     _summary(out, report, numbers)
     _worklist(out, report, numbers, options)
     data_block(out, "worklist-meta", _meta(report, numbers, options))

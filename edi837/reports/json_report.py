@@ -212,7 +212,7 @@ def _write(report: Report, numbers, out: TextIO, spool: _Spool | None,
         "reference_data": {"drug_table": report.drug_table_version, **report.reference_data},
         "run": {"started": _time(report.started),
                 "finished": _time(report.finished or report.started),
-                "config": report.config_source},
+                "config": report.config_source, "notices": list(report.notices)},
         "summary": numbers.as_dict(),
     }
     out.write("{\n")

@@ -74,9 +74,11 @@ def _head(report: Report, numbers: Figures) -> list[etree._Element]:
         _attributes(etree.SubElement(reference, "history"), store=history.get("store"),
                     lasting=str(bool(history.get("lasting"))).lower(),
                     keyFingerprint=history.get("key_fingerprint"))
-    _attributes(etree.SubElement(root, "run"), started=iso_time(report.started),
-                finished=iso_time(report.finished or report.started),
-                seconds=run_seconds(report), config=report.config_source)
+    run = _attributes(etree.SubElement(root, "run"), started=iso_time(report.started),
+                      finished=iso_time(report.finished or report.started),
+                      seconds=run_seconds(report), config=report.config_source)
+    for notice in report.notices:  # a profile that matched no claim
+        etree.SubElement(run, "notice").text = text(notice)
     etree.SubElement(
         root, "summary", files=str(summary["files"]), claims=str(summary["claims"]),
         drugLines=str(summary["drug_lines"]), errors=str(summary["errors"]),

@@ -20,7 +20,7 @@ letters name its family, one of :data:`FAMILIES`), severity, fix safety, its
 stage (``scope``: reader, claim, line or history), for a part in the history
 stage where in the stage it runs (``stage_order``), and for a claim or line
 rule the claim and line fields it judges by (``reads``, names of
-edi837.shapes.FIELDS).  Every module of this package is loaded to fill the
+edi837.reader.shapes.FIELDS).  Every module of this package is loaded to fill the
 registry; the engine derives the rest from it: the catalog order
 (:func:`all_rules`), the history stage's rules (:func:`stage_rules`), the
 claim-shape key (:func:`shape_fields`).  Adding a rule of a known family is
@@ -55,7 +55,7 @@ class Rule:
     by_policy: bool = False  # each finding's severity is the claim's payer policy's
     family: str = ""  # the letters of its code: one of FAMILIES
     stage_order: int | None = None  # where its stage_check runs in the history stage
-    reads: tuple[str, ...] = ()  # the claim and line fields it judges by (edi837.shapes)
+    reads: tuple[str, ...] = ()  # the claim and line fields it judges by (edi837.reader.shapes)
     lasting: bool = False  # its history part runs only with a lasting history (--history)
 
     @property
@@ -134,7 +134,7 @@ def rule(code: str, severity: str, *, fix: str = "none", scope: str = LINE,
     at ``stage_order``, which it must give; ``lasting``: only with a history that
     outlasts the run) or ``reader`` (checked by the reader;
     registered for its documentation).  ``reads``: the claim and line fields a claim
-    or line rule judges by (edi837.shapes.FIELDS): a claim shaped like one it was
+    or line rule judges by (edi837.reader.shapes.FIELDS): a claim shaped like one it was
     silent on is not given to it again, so a field it reads and does not name here
     is a finding it may miss."""
     family = family_of(code)
@@ -150,7 +150,7 @@ def rule(code: str, severity: str, *, fix: str = "none", scope: str = LINE,
     unknown = sorted(set(reads or ()) - set(FIELDS))
     if unknown:
         raise ValueError(f"rule {code}: no claim shape field {', '.join(unknown)} "
-                         "(add it to edi837.shapes.FIELDS)")
+                         "(add it to edi837.reader.shapes.FIELDS)")
 
     def register(check: Callable) -> Callable:
         if code in REGISTRY:
@@ -194,7 +194,7 @@ def all_rules() -> dict[str, Rule]:
 
 def shape_fields() -> tuple[str, ...]:
     """The claim and line fields some claim or line rule reads: a claim's shape
-    (edi837.shapes) is made of these."""
+    (edi837.reader.shapes) is made of these."""
     read = {name for r in all_rules().values() for name in r.reads}
     return tuple(name for name in FIELDS if name in read)
 

@@ -1,5 +1,6 @@
 """Codes and products have dates: a HCPCS code before it took effect or after it was
-terminated (DOS002), an NDC package before or after it was marketed (NDC009).
+terminated (DOS002), an NDC package before or after it was marketed (NDC009), a
+modifier before it existed (DOS003: JZ before 2023-01-01).
 
 The dates come from imported files when there are some (CMS's quarterly HCPCS
 file: add and termination dates; the FDA NDC Directory: marketing start and
@@ -11,7 +12,7 @@ date (J2351's effective date is unconfirmed), nothing is flagged.
 """
 from __future__ import annotations
 
-from ..findings import ERROR
+from ..findings import ERROR, WARNING
 from ..ndc import ndc11_of
 from . import rule
 
@@ -132,3 +133,67 @@ def ndc_not_marketed_on_date(ctx):
     ctx.finding(f"NDC {ndc}{named} is not marketed on {day.isoformat()}: marketed "
                 f"{_outside(window, day)} ({_who(window)})", segment_index=drug_id.lin_index,
                 segment="LIN", loop="2410", value=drug_id.ndc)
+
+
+@rule("DOS003", WARNING, generic=True, reads=("line.procedure", "line.modifiers", "line.date"))
+def modifier_before_it_existed(ctx):
+    """A modifier on a drug line dated before the modifier existed.
+
+    What it does: flags a drug line carrying a modifier on a date of service
+    before the first date the drug table gives for that modifier
+    (`[policy.discarded_drug_modifiers] available_from`: JZ from 2023-01-01).
+    Runs on every drug line.  A modifier the table gives no date for (JW: its
+    creation date is not in the sources) is never flagged.
+    Why: JZ was created by the CY2023 physician fee schedule final rule (87 FR
+    69710-69734) and is available from 2023-01-01 (CMS discarded-drugs page;
+    billing-rules.md §1.2 [A]): on an earlier date of service it is most
+    likely a wrong date, or a claim reworked with today's coding.  A warning:
+    no source in the reference says how payers treat the modifier on such a
+    line (rejected as an invalid modifier, or ignored).
+    PASS:
+        CLM*C1*9000***11:B:1*Y*A*Y*Y
+        HI*ABK:G35
+        LX*1
+        SV1*HC:J2350:JZ*9000*UN*600***1
+        DTP*472*D8*20230115
+        LIN**N4*50242015001
+        CTP****20*ML
+    PASS:
+        CLM*C1*9000***11:B:1*Y*A*Y*Y
+        HI*ABK:G35
+        LX*1
+        SV1*HC:J2350*9000*UN*600***1
+        DTP*472*D8*20221215
+        LIN**N4*50242015001
+        CTP****20*ML
+    FAIL:
+        CLM*C1*9000***11:B:1*Y*A*Y*Y
+        HI*ABK:G35
+        LX*1
+        SV1*HC:J2350:JZ*9000*UN*600***1
+        DTP*472*D8*20221215
+        LIN**N4*50242015001
+        CTP****20*ML
+    FAIL (837I):
+        CLM*I1*9000***13:A:1**A*Y*Y
+        DTP*434*RD8*20221215-20221215
+        HI*ABK:G35
+        LX*1
+        SV2*0636*HC:J2350:JZ*9000*UN*600
+        DTP*472*D8*20221215
+    Fix safety: none (whether the date or the modifier is wrong is in the
+    provider's records).
+    """
+    day = ctx.date
+    if day is None:
+        return  # DOS001
+    available = ctx.table.policy.discarded_drug_modifiers.available_from
+    line = ctx.line
+    for modifier in line.modifiers:
+        first = available.get(modifier.strip().upper())
+        if first is not None and day < first:
+            ctx.finding(f"{line.procedure} with modifier {modifier.strip()} on "
+                        f"{day.isoformat()}: {modifier.strip()} exists from "
+                        f"{first.isoformat()} (drug table: discarded_drug_modifiers "
+                        "available_from): check the date of service or the modifier",
+                        value=":".join((line.procedure, *line.modifiers)))

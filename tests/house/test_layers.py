@@ -26,13 +26,13 @@ PACKAGE = Path(__file__).resolve().parents[2] / "edi837"
 # Lowest first.  A new module or package must be placed here (the test says so).
 LAYERS = (
     ("base", {"edi837", "model", "ndc", "files", "formats", "tomlfile", "locations", "drug_codes",
-              "dbfiles", "pgdb", "progress"}),
+              "dbfiles", "pgdb", "progress", "bill_types"}),
     ("x12", {"x12"}),
     ("findings", {"findings", "safetext", "store", "checklist", "results"}),
     ("reader", {"reader", "extract"}),
     ("facts", {"drugs", "refdata", "policy", "history"}),
     ("rules", {"rules"}),
-    ("engine", {"config", "engine"}),
+    ("engine", {"config", "engine", "profile_match"}),
     ("reports", {"reports"}),
     ("outputs", {"fix", "validate", "acks", "generator"}),
     ("workers", {"workers"}),  # the worker pools batch and parallel share
