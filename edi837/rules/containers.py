@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache, reduce
 
-from ..findings import ERROR
+from ..findings import ERROR, WARNING
 from ..ndc import ndc11_of
 from ..policy.model import NONE
 from . import CLAIM, rule
@@ -160,6 +160,11 @@ def _close(quantity: Decimal, expected: Decimal | int) -> bool:
     return abs(quantity - expected) <= Decimal("0.001") * max(Decimal(expected), Decimal(1))
 
 
+# MOD007's message where the claim's policy keeps JW/JZ out of scope (a warning there)
+OUT_OF_SCOPE = (" (JW/JZ are not required in this setting: if the payer pays the JW line, "
+                "the waste billed is still more than the containers leave)")
+
+
 @rule("MOD007", ERROR, scope=CLAIM, by_policy=True,
       reads=("line.procedure", "line.modifiers", "line.units", "line.date", "line.drug"))
 def waste_beyond_least_waste_containers(ctx):
@@ -178,9 +183,11 @@ def waste_beyond_least_waste_containers(ctx):
     first JW line, naming the containers.  From the date JW became required
     (2017-01-01, CR 9603; the drug table's jw_required_from), not JZ's
     2023-07-01: waste billed beyond the containers is an overpayment at any
-    date.  Only where the claim's payer policy puts JW/JZ in scope (its
+    date.  Where the claim's payer policy keeps JW/JZ out of scope (its
     setting and payer class as on the day JZ started, before that day;
-    `edi837 policy`).
+    `edi837 policy`: an 11x, 71x or 77x bill, POS 21) the JW line is still
+    judged, as a warning beside MOD006's: no payer rule there to hold on,
+    but the waste billed is more than the containers leave.
     With several sizes the least left over decides, not the fewest
     containers: J3262 300 mg + JW 100 on the 400 mg vial's NDC bills 80 mg
     beyond 4 x 80 mg (the message names the one 400 mg vial it did not take).
@@ -244,7 +251,7 @@ def waste_beyond_least_waste_containers(ctx):
     Fix safety: none (the waste line's units and charge both change; the record
     says what was opened).
     """
-    for drug, lines in waste_groups(ctx):
+    for drug, lines, in_scope in waste_groups(ctx):
         discarded_lines = [line for line in lines if is_discarded(line)]
         if not discarded_lines or len(discarded_lines) == len(lines):
             continue  # no JW (MOD005 judges JZ), or JW alone (MOD003)
@@ -264,6 +271,8 @@ def waste_beyond_least_waste_containers(ctx):
         severity = ctx.policy.least_waste(ctx.date_of(line)).severity
         if severity == NONE:
             continue
+        if not in_scope:  # JW/JZ out of scope here (MOD006): no payer's rule to hold on
+            severity = WARNING
         fewest = fewest_containers(amount, sizes)
         if fewest is not None and fewest.containers < cover.containers:
             # the reading a user expects: fewer, larger containers leave more to discard
@@ -278,4 +287,5 @@ def waste_beyond_least_waste_containers(ctx):
                     f"units administered need {describe_cover(drug, cover)}, which leave "
                     f"{number(allowed)} units to discard; JW bills {number(discarded)}: "
                     f"{number(discarded - allowed)} units beyond the containers with the least "
-                    f"left over{also}", line=line, value=number(discarded), severity=severity)
+                    f"left over{also}{'' if in_scope else OUT_OF_SCOPE}", line=line,
+                    value=number(discarded), severity=severity)

@@ -8,6 +8,7 @@ from functools import lru_cache, reduce
 from typing import Iterator
 
 from ..ndc import ndc11_of
+from ..policy.model import NONE
 
 DISCARDED, NOTHING_DISCARDED = "JW", "JZ"
 _MAX_SEARCH = 1_000_000
@@ -127,15 +128,20 @@ def required_groups(ctx) -> Iterator[tuple[object, list]]:
             yield drug, lines
 
 
-def waste_groups(ctx) -> Iterator[tuple[object, list]]:
-    """(drug, lines) for each group whose JW lines are judged: JW's dates, not JZ's.
+def waste_groups(ctx) -> Iterator[tuple[object, list, bool]]:
+    """(drug, lines, in scope) for each group whose JW lines are judged: JW's dates, not
+    JZ's.
 
     JW on discarded amounts is required from 2017-01-01 (CR 9603), JZ only from
     2023-07-01 (billing-rules.md §1.2), and billing waste that was not permitted is
     an overpayment whenever it was billed (§9.3).  Between the two dates a group is
     judged where the claim's payer policy puts JW/JZ in scope on the day JZ started
     (its payer class, setting and profile: an inpatient bill or a profile's jw_jz =
-    false stays out); from then on, as the other MOD rules.
+    false stays out); from then on, as the other MOD rules.  A group of a single-dose
+    drug from JW's date on a bill whose setting keeps JW/JZ out of scope for every
+    payer (an inpatient, RHC or FQHC bill, POS 21: where MOD006 warns of JW/JZ) comes
+    too, marked so: waste billed there is still judged, as a warning (MOD007).  A
+    profile that switches JW/JZ off for its payer keeps them all out.
     """
     modifiers = ctx.table.policy.discarded_drug_modifiers
     for lines in ctx.groups():
@@ -144,7 +150,11 @@ def waste_groups(ctx) -> Iterator[tuple[object, list]]:
         if day is not None and modifiers.waste_rules_from <= day < modifiers.required_from:
             day = modifiers.required_from
         if jw_jz_required(ctx.policy, ctx.table, drug, day):
-            yield drug, lines
+            yield drug, lines, True
+        elif (drug is not None and drug.single_dose and day is not None
+              and day >= modifiers.waste_rules_from
+              and ctx.policy.jw_jz_misplaced(day).severity != NONE):
+            yield drug, lines, False
 
 
 def billed_container_amounts(drug, lines) -> tuple[Decimal, ...]:

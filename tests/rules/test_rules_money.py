@@ -215,8 +215,10 @@ def test_mod007_before_jz_keeps_the_policys_setting(tmp_path):
     fragment = overbilled("20200115", i_claim, i_line, date="20200115").replace(
         "CLM*I1*9000***13:A:1", "CLM*I1*9000***11:A:1")
     result, _ = check(tmp_path, fragment, "837I")
-    # no MOD007; the JW and JZ there are themselves out of place (MOD006, a warning)
-    assert codes(result, "MOD") == [("MOD006", 2)]
+    # the JW and JZ there are themselves out of place (MOD006, a warning), and the waste
+    # billed beyond the containers is a warning too (MOD007), not an error
+    assert codes(result, "MOD") == [("MOD006", 2), ("MOD007", 2)]
+    assert only(result, "MOD007").severity == "warning"
     result, _ = check(tmp_path, overbilled("20200115", i_claim, i_line, date="20200115"), "837I")
     assert codes(result, "MOD") == [("MOD007", 2)]
 
@@ -300,3 +302,37 @@ def test_mod007_rejects_the_claim_in_the_277ca_on_its_jw_line(tmp_path, monkeypa
     assert claim["stc"][0][-1].startswith("MOD007 line 2; ")
     [line] = claim["lines"]
     assert line["svc"][1] == "HC:J2350:JW"
+
+
+# -- MOD007 where JW/JZ are out of scope: a warning beside MOD006 -------------------------
+
+@pytest.mark.parametrize("bill_type", ["11", "71", "77"])
+def test_mod007_warns_of_overbilled_waste_on_an_out_of_scope_bill(tmp_path, bill_type):
+    """FAIL: an inpatient, RHC or FQHC bill with 600 + JW 300 (a third vial): JW/JZ are
+    not required there (MOD006), but the waste billed is still beyond the containers:
+    MOD007 as a warning, the claim not held."""
+    fragment = i_claim(i_line(1, "J2350", 600, ndc=OCREVUS_NDC),
+                       i_line(2, "J2350:JW", 300, ndc=OCREVUS_NDC)).replace(
+        "CLM*I1*9000***13:A:1", f"CLM*I1*9000***{bill_type}:A:1")
+    result, _ = check(tmp_path, fragment, "837I")
+    mod007 = only(result, "MOD007")
+    assert mod007.severity == "warning" and mod007.value == "300"
+    assert "not required in this setting:" in mod007.message
+    assert "MOD006" in {f.rule for f in result.findings}
+
+
+def test_mod007_quiet_on_an_out_of_scope_bill_whose_waste_is_right(tmp_path):
+    """PASS: 450 + JW 150 on an inpatient bill: the waste is what two vials leave."""
+    fragment = i_claim(i_line(1, "J2350", 450, ndc=OCREVUS_NDC),
+                       i_line(2, "J2350:JW", 150, ndc=OCREVUS_NDC)).replace(
+        "CLM*I1*9000***13:A:1", "CLM*I1*9000***11:A:1")
+    result, _ = check(tmp_path, fragment, "837I")
+    assert codes(result, "MOD007") == []
+
+
+def test_mod007_warns_at_place_of_service_21(tmp_path):
+    fragment = p_claim(p_line(1, "J2350", 600, ndc=OCREVUS_NDC),
+                       p_line(2, "J2350:JW", 300, ndc=OCREVUS_NDC)).replace(
+        "CLM*C1*9000***11:B:1", "CLM*C1*9000***21:B:1")
+    result, _ = check(tmp_path, fragment)
+    assert only(result, "MOD007").severity == "warning"
