@@ -236,9 +236,35 @@ def test_a_check_waits_until_no_live_batch_holds_a_file(tmp_path, setup):
     assert query(STORED) == lines
 
 
+def test_a_batch_killed_between_its_outcome_and_its_own_store_finishes_at_start(tmp_path):
+    """A history of its own is finished just after the ledger's step 4: a batch
+    killed in between holds the file until its next start finishes it (recovery),
+    and then it counts for every batch."""
+    key, store = key_file(tmp_path), tmp_path / "history.sqlite3"
+    host = tmp_path / "b"
+    drop(host / "inbox", "z-big.edi", files(tmp_path)["z-big.edi"])
+    args = ["batch", host / "inbox", "--out", host / "out", "--settle", "0", "--history",
+            store, "--history-key", key, "--history-days", "0"]
+    killed_at("reported-in-ledger", *args)
+
+    def held():
+        with sqlite3.connect(store) as db:
+            found = db.execute("SELECT COUNT(*) FROM history_files WHERE holder IS NOT NULL "
+                               "AND sha256 != 'pending'").fetchone()[0]
+        db.close()
+        return found
+
+    assert held() == 1
+    result = edi837(*args)
+    assert result.returncode in (0, 1), result.stderr
+    assert "recovery: finishing z-big.edi" in result.stderr
+    assert held() == 0
+
+
 def test_another_batchs_unfinished_file_is_hidden_once_it_is_dead(tmp_path):
-    """The store alone: a file held by a dead batch gives no line; one held by a live
-    batch stops the judging (HistoryHeld); a finished one, and the batch's own, count."""
+    """The store alone: a file held by a dead batch counts for nothing (its lines, and
+    the line its replacement took out, are as before it); one held by a live batch
+    stops the judging (HistoryHeld); a finished one, and the batch's own, count."""
     import secrets
 
     from edi837.history import HistoryStore
@@ -246,28 +272,43 @@ def test_another_batchs_unfinished_file_is_hidden_once_it_is_dead(tmp_path):
 
     patient = b"\x01" * 32
     store = HistoryStore.open(tmp_path / "h.sqlite3", secrets.token_bytes(32))
-    alive = {"b": True}
+    alive = {"a": True, "b": True}
+
+    def file_of(holder, claim_id, removes=None):
+        store.holder = holder
+        sha = holder * 64
+        store.begin_file(f"run-{holder}", sha)
+        line = store.db.execute(
+            "INSERT INTO history_lines (patient, service_date, hcpcs, units, modifiers, "
+            "ndc, billing_npi, payer_id, responsibility, claim_id, frequency, "
+            "original_reference, duplicate, file) VALUES (?, '20261102', 'J2350', '300', "
+            "'', '', '', '', 'P', ?, '1', '', 0, ?)", (patient, claim_id, store._file))
+        if removes is not None:
+            store.db.execute("UPDATE history_lines SET removed_by = ? WHERE id = ?",
+                             (store._file, removes))
+        store.patients.add(patient)
+        store.end_file(sha, keep=True)
+        return line.lastrowid
+
+    def claims(holder):
+        store.holder = holder
+        return [row.claim_id for row in store.rows_for([patient]).get(patient, [])]
+
     try:
         store.alive = lambda holder: alive[holder]
-        store.holder = "b"
-        store.begin_file("run-b", "ab" * 32)
-        store.db.execute("INSERT INTO history_lines (patient, service_date, hcpcs, units, "
-                         "modifiers, ndc, billing_npi, payer_id, responsibility, claim_id, "
-                         "frequency, original_reference, duplicate, file) VALUES "
-                         "(?, '20261102', 'J2350', '300', '', '', '', '', 'P', 'Q-DOSE1', "
-                         "'1', '', 0, ?)", (patient, store._file))
-        store.patients.add(patient)
-        store.end_file("ab" * 32, keep=True)
-        assert list(store.rows_for([patient])) == [patient]  # its own
-        store.holder = "a"
+        original = file_of("a", "Q-1")
+        with store.transaction():
+            assert finish_file(store, "A" * 64, "run-a") == 1
+        file_of("b", "Q-1R", removes=original)  # b's replacement of Q-1, not finished
+        assert claims("b") == ["Q-1R"]  # its own
         with pytest.raises(HistoryHeld) as held:
-            store.rows_for([patient])
+            claims("c")
         assert held.value.holder == "b"
         alive["b"] = False
-        assert store.rows_for([patient]) == {}
+        assert claims("c") == ["Q-1"]  # as if b had not run
         with store.transaction():
-            assert finish_file(store, "AB" * 32, "run-b") == 1
-        assert list(store.rows_for([patient])) == [patient]
+            assert finish_file(store, "b" * 64, "run-b") == 1
+        assert claims("c") == ["Q-1R"]
     finally:
         store.close()
 

@@ -238,6 +238,7 @@ class Ledger:
         which finishes them in :func:`recover`; meanwhile others do not see them)."""
         history = self.history
         if history is not None and history.db is not self.db:
+            durable.checkpoint("reported-in-ledger")
             with history.transaction():
                 finish_file(history, row["sha256"], row["run_id"])
 

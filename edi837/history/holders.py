@@ -61,6 +61,8 @@ def held_files(store: HistoryStore, files: set[int]) -> set[int]:
     """Of these files (ids), those held by a batch that is dead: their lines do not
     count.  HistoryHeld if one is held by a live batch other than the store's."""
     hidden: set[int] = set()
+    if not files or not store.persistent:  # (a run's own history: nobody else's)
+        return hidden
     ids = sorted(files)
     for start in range(0, len(ids), 500):
         part = ids[start:start + 500]

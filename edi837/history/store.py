@@ -367,14 +367,15 @@ class HistoryStore:
         patients = [patient for patient in patients if patient in known]
         self._row_files = files = {}
         rows = [values for start in range(0, len(patients), 500) for values in self._query(
-            f"SELECT {COLUMNS} FROM history_lines WHERE patient IN "
-            f"({', '.join('?' * len(patients[start:start + 500]))}) AND {self._live} "
-            "ORDER BY service_date, id", patients[start:start + 500])]
-        hidden = held_files(self, {values[-1] for values in rows})  # another batch's
+            f"SELECT {COLUMNS}, removed_by FROM history_lines WHERE patient IN "
+            f"({', '.join('?' * len(patients[start:start + 500]))}) ORDER BY service_date, id",
+            patients[start:start + 500])]
+        # a dead batch's files count for nothing, nor what they took out (holders.py)
+        hidden = held_files(self, {v[-2] for v in rows} | {v[-1] for v in rows if v[-1]})
         for values in rows:
-            if values[-1] not in hidden:
-                found.setdefault(values[1], []).append(row_from(values))
-                files[values[0]] = values[-1]
+            if values[-2] not in hidden and (values[-1] is None or values[-1] in hidden):
+                found.setdefault(values[1], []).append(row_from(values[:-1]))
+                files[values[0]] = values[-2]
         return found
 
     def write(self, added: Iterable[Row], removed: Iterable[int],
