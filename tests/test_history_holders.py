@@ -206,6 +206,35 @@ def test_a_batch_waits_for_the_file_another_live_batch_holds(tmp_path, setup):
     assert query("SELECT COUNT(*) FROM history_files WHERE holder IS NOT NULL") == [(0,)]
 
 
+def test_a_batch_stopped_while_it_waits_leaves_the_file_in_its_inbox(tmp_path):
+    """SIGTERM while a file waits for another batch: the run ends now (it does not wait
+    for the other batch), the file is left in the inbox, nothing of it stored."""
+    key, store = key_file(tmp_path), tmp_path / "history.sqlite3"
+    args = ["--history", store, "--history-key", key, "--history-days", "0"]
+    data = files(tmp_path)
+    a, b = tmp_path / "a", tmp_path / "b"
+    drop(b / "inbox", "z-big.edi", data["z-big.edi"])
+    process_b, go = paused(b, args, tmp_path)
+    drop(a / "inbox", "a-second.edi", data["a-second.edi"])
+    process_a = batch(a, args)
+    try:
+        still_waiting(process_a)
+        process_a.send_signal(signal.SIGTERM)
+        _, stderr = process_a.communicate(timeout=30)
+    finally:
+        go.touch()
+        process_b.communicate(timeout=300)
+    assert "stop requested while it waited for another batch" in stderr, stderr
+    assert (a / "inbox" / "a-second.edi").exists()
+    with sqlite3.connect(store) as db:
+        assert db.execute("SELECT COUNT(*) FROM history_lines WHERE claim_id = 'Q-DOSE2'"
+                          ).fetchone() == (0,)
+    db.close()
+    with sqlite3.connect(a / "out" / "ledger.sqlite3") as db:
+        assert db.execute("SELECT COUNT(*) FROM inputs").fetchone() == (0,)
+    db.close()
+
+
 @pytest.mark.slow
 def test_a_check_waits_until_no_live_batch_holds_a_file(tmp_path, setup):
     """`check --history` holds the store for its whole run: it cannot wait in the

@@ -120,6 +120,8 @@ class _Pipeline:
                 running = [t.future for t in taken if t.running()]
                 if running:
                     executor.wait(running)
+                elif self.history.held and stop:
+                    self._give_up_waiting(taken, flying)
                 elif self.history.held:
                     time.sleep(HELD_POLL)  # another batch finishes a file first
                 continue
@@ -289,6 +291,23 @@ class _Pipeline:
         work_dir = run.directory / WORK_DIR / sha
         return _Taken(Job(str(path), name, sha, seen, str(out_dir), str(work_dir)), row_id,
                       opened)
+
+    def _give_up_waiting(self, taken: deque, flying: set[str]) -> None:
+        """A stop signal while a file waits for another batch (``history.holders``):
+        the files not judged yet are left in the inbox for the next run, nothing of
+        them kept; those judged are finished."""
+        for entry in [t for t in taken if not t.judged]:
+            taken.remove(entry)
+            job = entry.job
+            flying.discard(job.sha256)
+            entry.opened.close()
+            shutil.rmtree(job.out_dir, ignore_errors=True)
+            shutil.rmtree(job.work_dir, ignore_errors=True)
+            self.ledger.forget(entry.row_id)
+            log.warning("%s: stop requested while it waited for another batch; left in "
+                        "the inbox for the next run", shown(job.name))
+        self.history.held = None
+        self.stopped = True
 
     def _roll_back(self, entry: _Taken, why: str, flying: set[str]) -> None:
         job = entry.job
