@@ -78,24 +78,42 @@ STORED = ("SELECT claim_id, service_date, duplicate FROM history_lines "
           "WHERE removed_by IS NULL AND claim_id LIKE 'Q-%' ORDER BY claim_id")
 
 
+STARTED: list[subprocess.Popen] = []  # killed after each test, whatever its end
+
+
+@pytest.fixture(autouse=True)
+def _no_process_left():
+    yield
+    while STARTED:
+        process = STARTED.pop()
+        if process.poll() is None:
+            process.kill()
+        process.communicate(timeout=60)
+
+
 def paused(host, args, tmp_path):
     """The host's batch, stopped alive at the checkpoint "judged" of its first file."""
     mark, go = tmp_path / f"{host.name}.paused", tmp_path / f"{host.name}.go"
-    process = subprocess.Popen(
+    process = _started(subprocess.Popen(
         [sys.executable, "-c", PAUSED_AT, "judged", str(mark), str(go), "batch",
          str(host / "inbox"), "--out", str(host / "out"), "--settle", "0",
          *map(str, args)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env=subprocess_env())
+        env=subprocess_env()))
     assert wait_for(lambda: mark.exists() or process.poll() is not None, timeout=120)
     assert process.poll() is None, process.communicate()
     return process, go
 
 
+def _started(process: subprocess.Popen) -> subprocess.Popen:
+    STARTED.append(process)
+    return process
+
+
 def batch(host, args):
-    return subprocess.Popen([sys.executable, "-m", "edi837", "batch", str(host / "inbox"),
+    return _started(subprocess.Popen([sys.executable, "-m", "edi837", "batch", str(host / "inbox"),
                              "--out", str(host / "out"), "--settle", "0", *map(str, args)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=subprocess_env())
+                            env=subprocess_env()))
 
 
 def still_waiting(process, seconds: float = 3.0) -> None:
@@ -247,11 +265,11 @@ def test_a_check_waits_until_no_live_batch_holds_a_file(tmp_path, setup):
     second = tmp_path / "a-second.edi"
     second.write_bytes(data["a-second.edi"])
     store = args_a[args_a.index("--history" if "--history" in args_a else "--ledger") + 1]
-    check = subprocess.Popen(
+    check = _started(subprocess.Popen(
         [sys.executable, "-m", "edi837", "check", str(second), "--history", str(store),
          "--history-key", str(tmp_path / "history.key"), "--history-days", "0", "-o",
          str(tmp_path / "check.json")], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True, env=subprocess_env())
+        text=True, env=subprocess_env()))
     still_waiting(check)
     go.touch()
     for process in (process_b, check):
