@@ -109,17 +109,26 @@ def _started(process: subprocess.Popen) -> subprocess.Popen:
     return process
 
 
-def batch(host, args):
-    return _started(subprocess.Popen([sys.executable, "-m", "edi837", "batch", str(host / "inbox"),
-                             "--out", str(host / "out"), "--settle", "0", *map(str, args)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=subprocess_env()))
+def batch(host, args, log=None):
+    """The host's batch; its stderr in the file ``log`` if given (read while it runs)."""
+    stderr = open(log, "w") if log else subprocess.PIPE
+    try:
+        return _started(subprocess.Popen(
+            [sys.executable, "-m", "edi837", "batch", str(host / "inbox"), "--out",
+             str(host / "out"), "--settle", "0", *map(str, args)], stdout=subprocess.PIPE,
+            stderr=stderr, text=True, env=subprocess_env()))
+    finally:
+        if log:
+            stderr.close()
 
 
-def still_waiting(process, seconds: float = 3.0) -> None:
-    """``process`` is still running after ``seconds`` (it waits for the other batch)."""
-    time.sleep(seconds)
-    assert process.poll() is None, process.communicate()
+def still_waiting(process, log, says: str = "waits for another batch") -> None:
+    """``process`` says in ``log`` that it waits for the other batch, and goes on
+    waiting (still running a second later)."""
+    assert wait_for(lambda: says in log.read_text() or process.poll() is not None,
+                    timeout=120)
+    time.sleep(1.0)
+    assert process.poll() is None, (process.communicate(), log.read_text())
 
 
 @pytest.fixture(params=["postgresql ledger", "sqlite history"])
@@ -161,13 +170,13 @@ def test_a_killed_batchs_unfinished_file_never_counts_for_another(tmp_path, setu
     assert query("SELECT COUNT(*) FROM history_files WHERE holder IS NOT NULL") == [(1,)]
     for name in ("a-second.edi", "z-big.edi"):
         drop(a / "inbox", name, data[name])
-    process_a = batch(a, args_a)
-    still_waiting(process_a)  # a-second needs Q's line of z-big, which B holds
+    log = tmp_path / "a.log"
+    process_a = batch(a, args_a, log)
+    still_waiting(process_a, log)  # a-second needs Q's line of z-big, which B holds
     process_b.send_signal(signal.SIGKILL)
     process_b.communicate(timeout=60)
-    _, stderr = process_a.communicate(timeout=300)
-    assert process_a.returncode in (0, 1), stderr
-    assert "waits for another batch" in stderr
+    process_a.communicate(timeout=300)
+    assert process_a.returncode in (0, 1), log.read_text()
     # z-big, taken while B lived, was left to B (PostgreSQL: one ledger): the next run
     # here finds B dead and abandons its claim
     _, stderr = batch(a, args_a).communicate(timeout=300)
@@ -210,12 +219,13 @@ def test_a_batch_waits_for_the_file_another_live_batch_holds(tmp_path, setup):
     drop(b / "inbox", "z-big.edi", data["z-big.edi"])
     process_b, go = paused(b, args_b, tmp_path)
     drop(a / "inbox", "a-second.edi", data["a-second.edi"])
-    process_a = batch(a, args_a)
-    still_waiting(process_a)
+    log = tmp_path / "a.log"
+    process_a = batch(a, args_a, log)
+    still_waiting(process_a, log)
     go.touch()
     for process in (process_b, process_a):
         _, stderr = process.communicate(timeout=300)
-        assert process.returncode in (0, 1), stderr
+        assert process.returncode in (0, 1), stderr or log.read_text()
 
     expected, lines = sequential(tmp_path, data, ["z-big.edi", "a-second.edi"])
     assert ("HIS003", "Q-DOSE1") in expected["z-big.edi"]
@@ -234,11 +244,13 @@ def test_a_batch_stopped_while_it_waits_leaves_the_file_in_its_inbox(tmp_path):
     drop(b / "inbox", "z-big.edi", data["z-big.edi"])
     process_b, go = paused(b, args, tmp_path)
     drop(a / "inbox", "a-second.edi", data["a-second.edi"])
-    process_a = batch(a, args)
+    log = tmp_path / "a.log"
+    process_a = batch(a, args, log)
     try:
-        still_waiting(process_a)
+        still_waiting(process_a, log)
         process_a.send_signal(signal.SIGTERM)
-        _, stderr = process_a.communicate(timeout=30)
+        process_a.communicate(timeout=30)
+        stderr = log.read_text()
     finally:
         go.touch()
         process_b.communicate(timeout=300)
@@ -265,17 +277,18 @@ def test_a_check_waits_until_no_live_batch_holds_a_file(tmp_path, setup):
     second = tmp_path / "a-second.edi"
     second.write_bytes(data["a-second.edi"])
     store = args_a[args_a.index("--history" if "--history" in args_a else "--ledger") + 1]
-    check = _started(subprocess.Popen(
-        [sys.executable, "-m", "edi837", "check", str(second), "--history", str(store),
-         "--history-key", str(tmp_path / "history.key"), "--history-days", "0", "-o",
-         str(tmp_path / "check.json")], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True, env=subprocess_env()))
-    still_waiting(check)
+    log = tmp_path / "check.log"
+    with open(log, "w") as stderr:
+        check = _started(subprocess.Popen(
+            [sys.executable, "-m", "edi837", "check", str(second), "--history", str(store),
+             "--history-key", str(tmp_path / "history.key"), "--history-days", "0", "-o",
+             str(tmp_path / "check.json")], stdout=subprocess.PIPE, stderr=stderr,
+            text=True, env=subprocess_env()))
+    still_waiting(check, log, "waiting for another edi837 batch")
     go.touch()
     for process in (process_b, check):
         _, stderr = process.communicate(timeout=300)
-        assert process.returncode in (0, 1), stderr
-    assert "waiting for another edi837 batch" in stderr
+        assert process.returncode in (0, 1), stderr or log.read_text()
 
     expected, lines = sequential(tmp_path, data, ["z-big.edi", "a-second.edi"])
     assert history_rules(findings(tmp_path / "check.json")) == \
