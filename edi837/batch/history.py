@@ -11,6 +11,13 @@ history of its own files only.
 Workers only check: they hash patients with the history's key and hand the
 records of the drug claims to the driver (``run``); the driver alone reads
 and writes the history, one file at a time, in the order files were taken.
+
+Several batches on one history (hosts on a PostgreSQL ledger or history,
+batches of one host on a SQLite ``--history FILE``): the lines a batch commits
+when it judges a file are held by it (``history.holders``) until the ledger
+records the file's outcome (``Ledger.report``); another batch whose file needs
+them waits for that (:meth:`judge` returns None: judged again later), or never
+sees them if the batch died.
 """
 from __future__ import annotations
 
@@ -26,6 +33,7 @@ from ..history import (
     load_key,
 )
 from ..history.handover import dump_findings, read_records
+from ..history.holders import HistoryHeld, abort_file, this_host
 from ..rules import stage_rules
 from .ledger import Ledger
 from .names import shown
@@ -46,6 +54,7 @@ class BatchHistory:
         self.key = b""
         self.store: HistoryStore | None = None
         self.stage: HistoryStage | None = None
+        self.held: str | None = None  # the batch the last file judged waits for
 
     @property
     def persistent(self) -> bool:
@@ -75,6 +84,7 @@ class BatchHistory:
             pruned = self.store.prune(options.history_days)
         except (HistoryKeyError, HistoryStoreError) as exc:
             raise BatchError(str(exc)) from None
+        self._hold(self.store)
         if created:
             log.warning("created history key %s (mode 0600): back it up; the history cannot "
                         "be read with another key", shown(str(key_file)))
@@ -82,6 +92,19 @@ class BatchHistory:
             log.info("history: %d line%s older than %d days pruned", pruned,
                      "" if pruned == 1 else "s", options.history_days)
         self.ledger.history = self.store
+
+    def _hold(self, store: HistoryStore) -> None:
+        """Name this batch in the files it writes (``history.holders``): its owner on a
+        PostgreSQL server, whose name its connection holds while it runs; on SQLite
+        (one host) its OUTDIR, whose lock it holds."""
+        db, ledger = store.db, self.ledger
+        if not hasattr(db, "alive"):
+            store.holder = this_host(self.options.out)
+            return
+        store.holder = ledger.owner if ledger.shared else this_host(self.options.out)
+        if db is not ledger.db and not db.hold(store.holder):
+            raise BatchError(f"{store.where}: another edi837 batch of the same OUTDIR "
+                             f"({store.holder}) is using this history")
 
     def begin_run(self, run_id: str) -> None:
         """A stage for this run (its rows carry the run id; recovery undoes by it)."""
@@ -93,18 +116,25 @@ class BatchHistory:
         self.stage = HistoryStage(store, self.table, self.config, rules=stage_rules(),
                                   run_id=run_id)
 
-    def judge(self, work_dir: Path, sha256: str, *, readable: bool) -> int:
+    def judge(self, work_dir: Path, sha256: str, *, readable: bool) -> int | None:
         """Judge a checked file's claims (its records in ``work_dir``) against the
         history, commit its lines (an unreadable file forwards nothing), and leave
-        the findings in ``work_dir`` for its reports.  Returns how many."""
+        the findings in ``work_dir`` for its reports.  Returns how many; None when
+        it needs lines of a file another live batch holds (:attr:`held`): nothing
+        of it was kept, judge it again later."""
         stage = self.stage
         records = read_records(work_dir / RECORDS) if (work_dir / RECORDS).exists() else ()
         # written as judged, a window at a time: never all of a file's findings at once
         findings = stage.judge_file(records, sha256, keep=readable)
-        if stage.store.db is self.ledger.db:
-            with self.ledger.transaction():  # the stage works in a savepoint of it
-                return dump_findings(findings, work_dir / HISTORY)
-        return dump_findings(findings, work_dir / HISTORY)
+        try:
+            if stage.store.db is self.ledger.db:
+                with self.ledger.transaction():  # the stage works in a savepoint of it
+                    return dump_findings(findings, work_dir / HISTORY)
+            return dump_findings(findings, work_dir / HISTORY)
+        except HistoryHeld as held:
+            abort_file(stage.store)
+            self.held = held.holder
+            return None
 
     def close(self) -> None:
         if self.stage is not None and self.store is None:

@@ -89,6 +89,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from ..dbfiles import DatabaseRefused, write_transaction
+from ..history.holders import finish_file
 from . import durable
 from .ledger_db import LEDGER_NAME, open_ledger, owner_of
 from .names import from_db, shown, to_db, to_text_db
@@ -220,10 +221,27 @@ class Ledger:
         return cursor.lastrowid
 
     def report(self, row_id: int, **facts) -> None:
+        """Step 4; the file's history lines count for other batches from now on (in
+        the same transaction when the history lives in the ledger)."""
         facts["state"] = REPORTED
         sets = ", ".join(f"{column} = ?" for column in facts)
-        self.db.execute(f"UPDATE inputs SET {sets} WHERE id = ?",
-                        (*map(self._to_db, facts.values()), row_id))
+        with self.transaction() as db:
+            db.execute(f"UPDATE inputs SET {sets} WHERE id = ?",
+                       (*map(self._to_db, facts.values()), row_id))
+            row = self.row(row_id)
+            if self.history is not None and self.history.db is self.db:
+                finish_file(self.history, row["sha256"], row["run_id"])
+        self.finish_history(row)
+
+    def finish_history(self, row: dict) -> None:
+        """A reported file's lines in a history of its own count for other batches
+        (after step 4: a batch killed in between holds them until its next start,
+        which finishes them in :func:`recover`; meanwhile others do not see them)."""
+        history = self.history
+        if history is not None and history.db is not self.db:
+            durable.checkpoint("reported-in-ledger")
+            with history.transaction():
+                finish_file(history, row["sha256"], row["run_id"])
 
     def note_problem(self, row_id: int, problem: str, *, moved: bool = True) -> None:
         """A problem with an input (exit status 2); ``moved=False``: the checked
@@ -398,6 +416,7 @@ def recover(ledger: Ledger, options: BatchOptions, *,
     for row in ledger.in_state(REPORTED):
         log.warning("recovery: finishing %s of run %s (%s)", shown(row["name"]),
                     row["run_id"], row["outcome"])
+        ledger.finish_history(row)
         complete(row)
     for run in ledger.runs_in_state(RUNNING):
         run_id = run["run_id"]

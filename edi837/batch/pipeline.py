@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import time
 from collections import deque
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ DEFER = "defer"  # a copy of content being checked right now: take it after that
 # files taken ahead of the oldest unfinished one, per worker slot: enough to keep
 # every worker busy behind one large file, few enough to redo after a crash
 LOOKAHEAD = 4
+HELD_POLL = 0.1  # seconds between two tries of a file that waits for another batch
 
 log = logging.getLogger("edi837.batch")
 
@@ -118,6 +120,10 @@ class _Pipeline:
                 running = [t.future for t in taken if t.running()]
                 if running:
                     executor.wait(running)
+                elif self.history.held and stop:
+                    self._give_up_waiting(taken, flying)
+                elif self.history.held:
+                    time.sleep(HELD_POLL)  # another batch finishes a file first
                 continue
             if stop and (queue or deferred):
                 log.warning("stop requested (signal %s): the files in hand are finished; "
@@ -164,12 +170,18 @@ class _Pipeline:
                     taken.remove(entry)
                     return False
                 return True
-            entry.judged = True
             if checked is None:  # failed (quarantine) or changed: that is its outcome
+                entry.judged = True
                 entry.future, entry.outcome = None, outcome
                 continue
-            self.history.judge(Path(entry.job.work_dir), checked["sha256"],
-                               readable=checked["status"] != "unreadable")
+            held = self.history.held
+            if self.history.judge(Path(entry.job.work_dir), checked["sha256"],
+                                  readable=checked["status"] != "unreadable") is None:
+                if held != self.history.held:
+                    log.warning("%s: waits for another batch (%s) to finish a file of the "
+                                "same patients", shown(entry.job.name), self.history.held)
+                return True  # judged again on the next pass; the files after it wait
+            entry.judged, self.history.held = True, None
             durable.checkpoint("judged")
             entry.checked = checked
             if not self._submit(entry, flying, ReportJob(entry.job, checked)):
@@ -279,6 +291,23 @@ class _Pipeline:
         work_dir = run.directory / WORK_DIR / sha
         return _Taken(Job(str(path), name, sha, seen, str(out_dir), str(work_dir)), row_id,
                       opened)
+
+    def _give_up_waiting(self, taken: deque, flying: set[str]) -> None:
+        """A stop signal while a file waits for another batch (``history.holders``):
+        the files not judged yet are left in the inbox for the next run, nothing of
+        them kept; those judged are finished."""
+        for entry in [t for t in taken if not t.judged]:
+            taken.remove(entry)
+            job = entry.job
+            flying.discard(job.sha256)
+            entry.opened.close()
+            shutil.rmtree(job.out_dir, ignore_errors=True)
+            shutil.rmtree(job.work_dir, ignore_errors=True)
+            self.ledger.forget(entry.row_id)
+            log.warning("%s: stop requested while it waited for another batch; left in "
+                        "the inbox for the next run", shown(job.name))
+        self.history.held = None
+        self.stopped = True
 
     def _roll_back(self, entry: _Taken, why: str, flying: set[str]) -> None:
         job = entry.job

@@ -17,7 +17,8 @@ CREATE TABLE IF NOT EXISTS history_files (
     id      INTEGER PRIMARY KEY,
     sha256  TEXT NOT NULL,          -- the input file's content
     run_id  TEXT NOT NULL,
-    added   TEXT NOT NULL
+    added   TEXT NOT NULL,
+    holder  TEXT                    -- the batch whose outcome of it is not recorded yet
 );
 CREATE TABLE IF NOT EXISTS history_lines (
     id                 INTEGER PRIMARY KEY,

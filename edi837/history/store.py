@@ -21,7 +21,7 @@ forget-file``) puts it back.
 
 Every file write begins by taking the store's write lock and, if another
 process wrote in between, reloading the filter of known patients: no process
-judges by a stale picture of the store.
+judges by a stale picture of the store.  (A batch holds its files: ``holders``.)
 """
 from __future__ import annotations
 
@@ -30,15 +30,16 @@ import sqlite3
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 from ..dbfiles import DatabaseRefused, begin_immediate, connect, is_busy, newer, trouble
+from .holders import alive_for, held_files, wait_for_holders
 from .identity import PatientKeys, fingerprint
 from .patients import PatientFilter
 from .pg import is_url, open_store
 from .rows import COLUMNS, INSERT, SCHEMA, Row, row_from
 
-SCHEMA_VERSION = "2"  # 2: removed_by (1: removed lines were deleted)
+SCHEMA_VERSION = "3"  # 3: history_files.holder; 2: removed_by (1: removed lines deleted)
 HISTORY_TABLES = {"history_meta", "history_files", "history_lines"}
 
 
@@ -85,6 +86,8 @@ class HistoryStore:
         self._savepoint = False
         self._run = False  # a run holds the store's transaction (begin_run)
         self._data_version = None
+        self.holder: str | None = None  # a batch's name in its files (holders.py)
+        self.alive: Callable[[str], bool] = alive_for(db)  # is that holder alive?
         try:
             self._set_up(key, read_only)
             self.patients = self._load_filter()
@@ -115,6 +118,9 @@ class HistoryStore:
             columns = {row[1] for row in self._query("PRAGMA table_info(history_lines)")}
             if "removed_by" not in columns:  # schema 1 deleted removed lines: none to mark
                 self.db.execute("ALTER TABLE history_lines ADD COLUMN removed_by INTEGER")
+            files = self._query("PRAGMA table_info(history_files)").fetchall()
+            if "holder" not in {row[1] for row in files}:  # schema 2: all were finished
+                self.db.execute("ALTER TABLE history_files ADD COLUMN holder TEXT")
             self.db.execute("INSERT OR REPLACE INTO history_meta (name, value) VALUES (?, ?)",
                             ("schema", SCHEMA_VERSION))
             if fresh:
@@ -243,8 +249,8 @@ class HistoryStore:
     def begin_run(self) -> None:
         """Hold the store for a whole run (`check --history`): its files are committed
         together by :meth:`commit_run`; a run that dies first leaves nothing, and
-        another process's run waits until this one is over."""
-        self._begin()
+        another process's run waits until this one is over (and for files batches hold)."""
+        wait_for_holders(self)
         self._run = True
         self._refresh()
 
@@ -327,8 +333,8 @@ class HistoryStore:
         if sha256 and self.persistent:
             self._forget(sha256.lower(), other_than=run_id)
         cursor = self.db.execute(
-            "INSERT INTO history_files (sha256, run_id, added) VALUES (?, ?, ?)",
-            (sha256 or PENDING, run_id, _now()))
+            "INSERT INTO history_files (sha256, run_id, added, holder) VALUES (?, ?, ?, ?)",
+            (sha256 or PENDING, run_id, _now(), self.holder))
         self._file = cursor.lastrowid
 
     def end_file(self, sha256: str, *, keep: bool, commit: bool = True) -> None:
@@ -360,14 +366,16 @@ class HistoryStore:
         known = self.patients
         patients = [patient for patient in patients if patient in known]
         self._row_files = files = {}
-        for start in range(0, len(patients), 500):
-            part = patients[start:start + 500]
-            query = (f"SELECT {COLUMNS} FROM history_lines WHERE patient IN "
-                     f"({', '.join('?' * len(part))}) AND {self._live} "
-                     "ORDER BY service_date, id")
-            for values in self._query(query, part):
-                found.setdefault(values[1], []).append(row_from(values))
-                files[values[0]] = values[-1]
+        rows = [values for start in range(0, len(patients), 500) for values in self._query(
+            f"SELECT {COLUMNS}, removed_by FROM history_lines WHERE patient IN "
+            f"({', '.join('?' * len(patients[start:start + 500]))}) ORDER BY service_date, id",
+            patients[start:start + 500])]
+        # a dead batch's files count for nothing, nor what they took out (holders.py)
+        hidden = held_files(self, {v[-2] for v in rows} | {v[-1] for v in rows if v[-1]})
+        for values in rows:
+            if values[-2] not in hidden and (values[-1] is None or values[-1] in hidden):
+                found.setdefault(values[1], []).append(row_from(values[:-1]))
+                files[values[0]] = values[-2]
         return found
 
     def write(self, added: Iterable[Row], removed: Iterable[int],

@@ -43,7 +43,7 @@ def test_a_store_on_postgresql_judges_as_the_sqlite_store_and_holds_its_lines(tm
     assert ("HIS001", "C9") in on_pg[3]["4-copy.edi"]  # a run after the others saw them
     assert live_lines(pg_url) == 2  # C1 (replaced), C3; the copy was held as a duplicate
     [(schema,)] = query(pg_url, "SELECT value FROM history_meta WHERE name = 'schema'")
-    assert schema == "2"
+    assert schema == "3"
 
 
 def test_a_void_taken_out_puts_its_original_back(tmp_path, pg_url):
@@ -125,7 +125,7 @@ def test_a_schema_1_store_is_upgraded(tmp_path, pg_url):
     query(pg_url, "UPDATE history_meta SET value = '1' WHERE name = 'schema'")
     store = HistoryStore.open(pg_url, key)
     store.close()
-    assert query(pg_url, "SELECT value FROM history_meta WHERE name = 'schema'") == [("2",)]
+    assert query(pg_url, "SELECT value FROM history_meta WHERE name = 'schema'") == [("3",)]
     assert query(pg_url, "SELECT COUNT(*) FROM information_schema.columns WHERE table_schema "
                  "= current_schema() AND column_name = 'removed_by'") == [(1,)]
 

@@ -110,7 +110,7 @@ def test_a_version_1_history_is_migrated_and_keeps_its_lines(tmp_path, claims):
     assert result.returncode == 1 and "HIS001" in result.stdout, result.stdout
     with sqlite3.connect(store) as db:
         assert db.execute("SELECT value FROM history_meta WHERE name = 'schema'"
-                          ).fetchone()[0] == "2"
+                          ).fetchone()[0] == "3"
     db.close()
 
 
