@@ -27,7 +27,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import IO, BinaryIO, Callable, Iterable, Iterator, Literal
+from typing import IO, BinaryIO, Callable, Generator, Iterable, Iterator, Literal
 
 from .arguments import (
     UNREADABLE_RULES,
@@ -154,12 +154,24 @@ class _Run:
         self.report = Report([], table.version, config_source=settings.source,
                              reference_data=table.reference_data())
 
-    def files(self) -> Iterator:
-        """Each file's result as it is checked (as Engine.run; the history spans them)."""
+    def files(self, finish: Callable[[], None] | None = None) -> Iterator:
+        """Each file's result as it is checked (as Engine.run; the history spans them).
+
+        With a history store the run holds it, as `check --history` does: its lines
+        are committed together once every file is checked and ``finish`` has run; a
+        run that stops before (an exception, the generator closed early, the process
+        killed) leaves the store as it was."""
+        from .engine import sha256_of
         from .history import HistoryStoreError
 
-        engine = self.engine
+        engine, store = self.engine, self.store
         try:
+            if store is not None:  # held from the first file to the commit below
+                store.begin_run()
+                # files checked before come out of the history before any is judged again
+                engine.hashes = {str(path): sha for path in self.inputs
+                                 if (sha := sha256_of(path)) is not None}
+                store.take_out_rechecked(engine.hashes.values())
             for path in self.inputs:
                 result = engine.check_file(path)
                 self.report.files.append(result)
@@ -168,6 +180,10 @@ class _Run:
                 yield result
             self.report.finished = time.time()
             self.report.reference_data["history"] = engine.history_facts()
+            if finish is not None:
+                finish()
+            if store is not None:
+                store.commit_run()
         except HistoryStoreError as exc:
             raise OptionsError(str(exc)) from None
         finally:
@@ -194,12 +210,14 @@ def check(paths: PathArg, *, drug_tables: Iterable[str | Path] = (),
     IGE, as `--validate`; slow).  Raises :class:`OptionsError`, :class:`InputError`."""
     run = _Run(paths, drug_tables, config, select, ignore, refdata, history, history_key,
                history_days, fast, errors)
-    for _ in run.files():
-        pass
-    if validate:
+
+    def validated() -> None:  # before the history is committed: all or nothing
         from .validate import add_validation
 
         add_validation(run.report, run.engine.config)
+
+    for _ in run.files(validated if validate else None):
+        pass
     return CheckResult(run.report)
 
 
@@ -208,21 +226,52 @@ def iter_findings(paths: PathArg, *, drug_tables: Iterable[str | Path] = (),
                   ignore: Codes = None, refdata: str | Path | None = None,
                   history: str | Path | None = None, history_key: str | Path | None = None,
                   history_days: int | None = None, fast: bool | None = None,
-                  errors: Errors = "raise") -> Iterator[Finding]:
+                  errors: Errors = "raise") -> FindingStream:
     """The findings of :func:`check`, file by file as each file is checked, in file
     order; only the current file's findings are held (spilled to disk when many).
 
     The arguments are checked when this is called, before the first finding is asked
-    for; an unreadable file raises :class:`InputError` when iteration reaches it."""
+    for; an unreadable file raises :class:`InputError` when iteration reaches it.
+    With ``history``, the run's lines are committed when the iteration completes: a
+    loop that raises or breaks, a stream closed early (:meth:`FindingStream.close`,
+    or leaving its ``with`` block) or a killed process leaves the store as it was.
+    The store is held (other runs on it wait) from the first finding until then."""
     run = _Run(paths, drug_tables, config, select, ignore, refdata, history, history_key,
                history_days, fast, errors)
-    return _stream(run)
+    return FindingStream(_stream(run))
 
 
-def _stream(run: _Run) -> Iterator[Finding]:
-    for result in run.files():
-        yield from result.findings
-        run.report.files.pop()  # this file's findings may go: only one file is held
+class FindingStream(Iterator[Finding]):
+    """:func:`iter_findings`'s findings: an iterator that can be closed (``close()``,
+    or a ``with`` block), which ends the run uncommitted when it is not done."""
+
+    __slots__ = ("_findings",)
+
+    def __init__(self, findings: Generator[Finding, None, None]) -> None:
+        self._findings = findings
+
+    def __next__(self) -> Finding:
+        return next(self._findings)
+
+    def close(self) -> None:
+        """Stop here: a history store keeps nothing of this run unless it completed."""
+        self._findings.close()
+
+    def __enter__(self) -> FindingStream:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+
+def _stream(run: _Run) -> Generator[Finding, None, None]:
+    files = run.files()
+    try:
+        for result in files:
+            yield from result.findings
+            run.report.files.pop()  # this file's findings may go: only one file is held
+    finally:  # stopped early (the caller's loop raised or broke): nothing is committed
+        files.close()
 
 
 # -- extract ---------------------------------------------------------------------------
