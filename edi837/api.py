@@ -42,6 +42,7 @@ from .arguments import drug_table as _table
 from .arguments import input_paths as _paths
 from .arguments import rule_codes as _codes
 from .findings import ERROR, Finding
+from .results import RunFindings
 
 __all__ = ["CheckResult", "DrugLine", "Edi837Error", "Extraction", "FixRun", "InputError",
            "OptionsError", "check", "extract", "fix", "iter_findings", "iter_fix"]
@@ -87,8 +88,9 @@ class CheckResult:
         return self.report.files
 
     @property
-    def findings(self) -> Iterator[Finding]:
-        """Every finding, file by file in file order (read from disk for large files)."""
+    def findings(self) -> RunFindings:
+        """Every finding, file by file in file order: a sequence with a length that can
+        be iterated again (each time read again, from disk for large files)."""
         return self.report.findings
 
     @property
@@ -154,7 +156,7 @@ class _Run:
         self.report = Report([], table.version, config_source=settings.source,
                              reference_data=table.reference_data())
 
-    def files(self, finish: Callable[[], None] | None = None) -> Iterator:
+    def files(self, finish: Callable[[], None] | None = None) -> Generator:
         """Each file's result as it is checked (as Engine.run; the history spans them).
 
         With a history store the run holds it, as `check --history` does: its lines
