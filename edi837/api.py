@@ -24,10 +24,9 @@ engine under it, are imported on first use of one of its names.
 """
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import IO, BinaryIO, Callable, Generator, Iterable, Iterator, Literal
+from typing import IO, BinaryIO, Callable, Iterable, Iterator, Literal
 
 from .arguments import (
     UNREADABLE_RULES,
@@ -41,36 +40,14 @@ from .arguments import configuration as _config
 from .arguments import drug_table as _table
 from .arguments import input_paths as _paths
 from .arguments import rule_codes as _codes
+from .checkrun import CheckRun, FindingStream, check_errors, stream
 from .findings import ERROR, Finding
 from .results import RunFindings
 
-__all__ = ["CheckResult", "DrugLine", "Edi837Error", "Extraction", "FixRun", "InputError",
-           "OptionsError", "check", "extract", "fix", "iter_findings", "iter_fix"]
+__all__ = ["CheckResult", "DrugLine", "Edi837Error", "Extraction", "FindingStream", "FixRun",
+           "InputError", "OptionsError", "check", "extract", "fix", "iter_findings", "iter_fix"]
 
 Errors = Literal["raise", "report"]
-
-
-# -- arguments (the rest are edi837.arguments', shared with the command line) ---------
-def _history(path: str | Path | None, key: str | Path | None, days: int | None):
-    """The history store at ``path`` (created when missing, pruned to ``days``), or None."""
-    from .history import DEFAULT_DAYS, HistoryKeyError, HistoryStore, HistoryStoreError
-    from .history.identity import default_key_path, load_key
-
-    if path is None:
-        if key is not None or days is not None:
-            raise OptionsError("history_key and history_days need history")
-        return None
-    try:
-        store = HistoryStore.open(str(path), load_key(Path(key) if key else default_key_path()))
-        store.prune(DEFAULT_DAYS if days is None else days)
-    except (HistoryKeyError, HistoryStoreError) as exc:
-        raise OptionsError(str(exc)) from None
-    return store
-
-
-def _errors(errors: str) -> None:
-    if errors not in ("raise", "report"):
-        raise OptionsError(f"errors must be 'raise' or 'report', not {errors!r}")
 
 
 # -- check -----------------------------------------------------------------------------
@@ -139,61 +116,6 @@ class CheckResult:
         return out.getvalue()
 
 
-class _Run:
-    """One check run over files: the engine, its history and the report being built."""
-
-    def __init__(self, paths: PathArg, drug_tables, config, select, ignore, refdata, history,
-                 history_key, history_days, fast: bool | None, errors: str) -> None:
-        from .engine import Engine, Report
-
-        _errors(errors)
-        table = _table(drug_tables, refdata)
-        settings = _config(config, select, ignore, table)
-        self.inputs = _paths(paths)
-        self.store = _history(history, history_key, history_days)
-        self.engine = Engine(table, settings, history=self.store, fast=fast)
-        self.errors = errors
-        self.report = Report([], table.version, config_source=settings.source,
-                             reference_data=table.reference_data())
-
-    def files(self, finish: Callable[[], None] | None = None) -> Generator:
-        """Each file's result as it is checked (as Engine.run; the history spans them).
-
-        With a history store the run holds it, as `check --history` does: its lines
-        are committed together once every file is checked and ``finish`` has run; a
-        run that stops before (an exception, the generator closed early, the process
-        killed) leaves the store as it was."""
-        from .engine import sha256_of
-        from .history import HistoryStoreError
-
-        engine, store = self.engine, self.store
-        try:
-            if store is not None:  # held from the first file to the commit below
-                store.begin_run()
-                # files checked before come out of the history before any is judged again
-                engine.hashes = {str(path): sha for path in self.inputs
-                                 if (sha := sha256_of(path)) is not None}
-                store.take_out_rechecked(engine.hashes.values())
-            for path in self.inputs:
-                result = engine.check_file(path)
-                self.report.files.append(result)
-                if result.status == "unreadable" and self.errors == "raise":
-                    raise InputError.from_findings(result.path, result.findings)
-                yield result
-            self.report.finished = time.time()
-            self.report.reference_data["history"] = engine.history_facts()
-            if finish is not None:
-                finish()
-            if store is not None:
-                store.commit_run()
-        except HistoryStoreError as exc:
-            raise OptionsError(str(exc)) from None
-        finally:
-            engine.close()
-            if self.store is not None:
-                self.store.close()
-
-
 def check(paths: PathArg, *, drug_tables: Iterable[str | Path] = (),
           config: str | Path | None = None, select: Codes = None, ignore: Codes = None,
           refdata: str | Path | None = None, history: str | Path | None = None,
@@ -210,7 +132,7 @@ def check(paths: PathArg, *, drug_tables: Iterable[str | Path] = (),
     `--history-key`/`--history-days`; ``fast``: None as the command line (on unless
     $EDI837_FAST=0); ``validate``: also pyx12's implementation-guide findings (IGH/IGS/
     IGE, as `--validate`; slow).  Raises :class:`OptionsError`, :class:`InputError`."""
-    run = _Run(paths, drug_tables, config, select, ignore, refdata, history, history_key,
+    run = CheckRun(paths, drug_tables, config, select, ignore, refdata, history, history_key,
                history_days, fast, errors)
 
     def validated() -> None:  # before the history is committed: all or nothing
@@ -238,42 +160,9 @@ def iter_findings(paths: PathArg, *, drug_tables: Iterable[str | Path] = (),
     loop that raises or breaks, a stream closed early (:meth:`FindingStream.close`,
     or leaving its ``with`` block) or a killed process leaves the store as it was.
     The store is held (other runs on it wait) from the first finding until then."""
-    run = _Run(paths, drug_tables, config, select, ignore, refdata, history, history_key,
+    run = CheckRun(paths, drug_tables, config, select, ignore, refdata, history, history_key,
                history_days, fast, errors)
-    return FindingStream(_stream(run))
-
-
-class FindingStream(Iterator[Finding]):
-    """:func:`iter_findings`'s findings: an iterator that can be closed (``close()``,
-    or a ``with`` block), which ends the run uncommitted when it is not done."""
-
-    __slots__ = ("_findings",)
-
-    def __init__(self, findings: Generator[Finding, None, None]) -> None:
-        self._findings = findings
-
-    def __next__(self) -> Finding:
-        return next(self._findings)
-
-    def close(self) -> None:
-        """Stop here: a history store keeps nothing of this run unless it completed."""
-        self._findings.close()
-
-    def __enter__(self) -> FindingStream:
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.close()
-
-
-def _stream(run: _Run) -> Generator[Finding, None, None]:
-    files = run.files()
-    try:
-        for result in files:
-            yield from result.findings
-            run.report.files.pop()  # this file's findings may go: only one file is held
-    finally:  # stopped early (the caller's loop raised or broke): nothing is committed
-        files.close()
+    return FindingStream(stream(run))
 
 
 # -- extract ---------------------------------------------------------------------------
@@ -405,7 +294,7 @@ def extract(paths: PathArg, *, drug_tables: Iterable[str | Path] = (),
     problems)`` is called as each file is done.  Raises :class:`OptionsError` (a drug
     table) and :class:`InputError` (no file; a file not X12, when iteration reaches
     it)."""
-    _errors(errors)
+    check_errors(errors)
     table = _table(drug_tables)
     return Extraction(_paths(paths), table, fast, errors, on_file=on_file)
 
@@ -445,7 +334,7 @@ def iter_fix(paths: PathArg, out_dir: str | Path, *, select: Codes = None,
              config: str | Path | None = None, errors: Errors = "raise") -> FixIteration:
     """:func:`fix`, one :class:`edi837.fix.FixResult` at a time as each file is done
     (the arguments are checked when this is called)."""
-    _errors(errors)
+    check_errors(errors)
     table = _table(drug_tables)
     settings = _config(config, table=table)
     chosen, left_out = _codes(select, "select"), _codes(ignore, "ignore")
