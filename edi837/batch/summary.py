@@ -143,7 +143,8 @@ def log_run_end(ledger: Ledger, run_id: str, directory: Path, *, state: str, sta
     """The run's last log line: what cron mails and operators grep."""
     rows = ledger.inputs_of(run_id)
     outcomes = Counter(r["outcome"] for r in rows)
-    whole, partial = Counter(), Counter()  # as summary.json's totals, quarantined_findings
+    whole: Counter[str] = Counter()  # as summary.json's totals, quarantined_findings
+    partial: Counter[str] = Counter()
     for r in rows:
         if r["outcome"] != DUPLICATE:
             (partial if r["outcome"] == QUARANTINED else whole).update(
