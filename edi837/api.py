@@ -133,7 +133,7 @@ def check(paths: PathArg, *, drug_tables: Iterable[str | Path] = (),
     $EDI837_FAST=0); ``validate``: also pyx12's implementation-guide findings (IGH/IGS/
     IGE, as `--validate`; slow).  Raises :class:`OptionsError`, :class:`InputError`."""
     run = CheckRun(paths, drug_tables, config, select, ignore, refdata, history, history_key,
-               history_days, fast, errors)
+                   history_days, fast, errors)
 
     def validated() -> None:  # before the history is committed: all or nothing
         from .validate import add_validation
@@ -161,7 +161,7 @@ def iter_findings(paths: PathArg, *, drug_tables: Iterable[str | Path] = (),
     or leaving its ``with`` block) or a killed process leaves the store as it was.
     The store is held (other runs on it wait) from the first finding until then."""
     run = CheckRun(paths, drug_tables, config, select, ignore, refdata, history, history_key,
-               history_days, fast, errors)
+                   history_days, fast, errors)
     return FindingStream(stream(run))
 
 
