@@ -24,7 +24,6 @@ engine under it, are imported on first use of one of its names.
 """
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import IO, BinaryIO, Callable, Iterable, Iterator, Literal
@@ -41,35 +40,14 @@ from .arguments import configuration as _config
 from .arguments import drug_table as _table
 from .arguments import input_paths as _paths
 from .arguments import rule_codes as _codes
+from .checkrun import CheckRun, FindingStream, check_errors, stream
 from .findings import ERROR, Finding
+from .results import RunFindings
 
-__all__ = ["CheckResult", "DrugLine", "Edi837Error", "Extraction", "FixRun", "InputError",
-           "OptionsError", "check", "extract", "fix", "iter_findings", "iter_fix"]
+__all__ = ["CheckResult", "DrugLine", "Edi837Error", "Extraction", "FindingStream", "FixRun",
+           "InputError", "OptionsError", "check", "extract", "fix", "iter_findings", "iter_fix"]
 
 Errors = Literal["raise", "report"]
-
-
-# -- arguments (the rest are edi837.arguments', shared with the command line) ---------
-def _history(path: str | Path | None, key: str | Path | None, days: int | None):
-    """The history store at ``path`` (created when missing, pruned to ``days``), or None."""
-    from .history import DEFAULT_DAYS, HistoryKeyError, HistoryStore, HistoryStoreError
-    from .history.identity import default_key_path, load_key
-
-    if path is None:
-        if key is not None or days is not None:
-            raise OptionsError("history_key and history_days need history")
-        return None
-    try:
-        store = HistoryStore.open(str(path), load_key(Path(key) if key else default_key_path()))
-        store.prune(DEFAULT_DAYS if days is None else days)
-    except (HistoryKeyError, HistoryStoreError) as exc:
-        raise OptionsError(str(exc)) from None
-    return store
-
-
-def _errors(errors: str) -> None:
-    if errors not in ("raise", "report"):
-        raise OptionsError(f"errors must be 'raise' or 'report', not {errors!r}")
 
 
 # -- check -----------------------------------------------------------------------------
@@ -87,8 +65,9 @@ class CheckResult:
         return self.report.files
 
     @property
-    def findings(self) -> Iterator[Finding]:
-        """Every finding, file by file in file order (read from disk for large files)."""
+    def findings(self) -> RunFindings:
+        """Every finding, file by file in file order: a sequence with a length that can
+        be iterated again (each time read again, from disk for large files)."""
         return self.report.findings
 
     @property
@@ -137,49 +116,6 @@ class CheckResult:
         return out.getvalue()
 
 
-class _Run:
-    """One check run over files: the engine, its history and the report being built."""
-
-    def __init__(self, paths: PathArg, drug_tables, config, select, ignore, refdata, history,
-                 history_key, history_days, fast: bool | None, errors: str) -> None:
-        from .engine import Engine, Report
-
-        _errors(errors)
-        table = _table(drug_tables, refdata)
-        settings = _config(config, select, ignore, table)
-        self.inputs = _paths(paths)
-        self.store = _history(history, history_key, history_days)
-        self.engine = Engine(table, settings, history=self.store, fast=fast)
-        self.errors = errors
-        self.report = Report([], table.version, config_source=settings.source,
-                             reference_data=table.reference_data())
-
-    def files(self) -> Iterator:
-        """Each file's result as it is checked (as Engine.run; the history spans them)."""
-        from .history import HistoryStoreError
-
-        engine = self.engine
-        try:
-            for path in self.inputs:
-                result = engine.check_file(path)
-                self.report.files.append(result)
-                if result.status == "unreadable" and self.errors == "raise":
-                    raise InputError.from_findings(result.path, result.findings)
-                yield result
-            self.report.finished = time.time()
-            self.report.reference_data["history"] = engine.history_facts()
-            from .profile_match import unmatched_payer_ids  # a profile that matched nothing
-
-            self.report.notices.extend(unmatched_payer_ids(engine.config.profiles, (
-                payer_id for result in self.report.files for payer_id in result.payer_ids)))
-        except HistoryStoreError as exc:
-            raise OptionsError(str(exc)) from None
-        finally:
-            engine.close()
-            if self.store is not None:
-                self.store.close()
-
-
 def check(paths: PathArg, *, drug_tables: Iterable[str | Path] = (),
           config: str | Path | None = None, select: Codes = None, ignore: Codes = None,
           refdata: str | Path | None = None, history: str | Path | None = None,
@@ -196,14 +132,16 @@ def check(paths: PathArg, *, drug_tables: Iterable[str | Path] = (),
     `--history-key`/`--history-days`; ``fast``: None as the command line (on unless
     $EDI837_FAST=0); ``validate``: also pyx12's implementation-guide findings (IGH/IGS/
     IGE, as `--validate`; slow).  Raises :class:`OptionsError`, :class:`InputError`."""
-    run = _Run(paths, drug_tables, config, select, ignore, refdata, history, history_key,
-               history_days, fast, errors)
-    for _ in run.files():
-        pass
-    if validate:
+    run = CheckRun(paths, drug_tables, config, select, ignore, refdata, history, history_key,
+                   history_days, fast, errors)
+
+    def validated() -> None:  # before the history is committed: all or nothing
         from .validate import add_validation
 
         add_validation(run.report, run.engine.config)
+
+    for _ in run.files(validated if validate else None):
+        pass
     return CheckResult(run.report)
 
 
@@ -212,21 +150,19 @@ def iter_findings(paths: PathArg, *, drug_tables: Iterable[str | Path] = (),
                   ignore: Codes = None, refdata: str | Path | None = None,
                   history: str | Path | None = None, history_key: str | Path | None = None,
                   history_days: int | None = None, fast: bool | None = None,
-                  errors: Errors = "raise") -> Iterator[Finding]:
+                  errors: Errors = "raise") -> FindingStream:
     """The findings of :func:`check`, file by file as each file is checked, in file
     order; only the current file's findings are held (spilled to disk when many).
 
     The arguments are checked when this is called, before the first finding is asked
-    for; an unreadable file raises :class:`InputError` when iteration reaches it."""
-    run = _Run(paths, drug_tables, config, select, ignore, refdata, history, history_key,
-               history_days, fast, errors)
-    return _stream(run)
-
-
-def _stream(run: _Run) -> Iterator[Finding]:
-    for result in run.files():
-        yield from result.findings
-        run.report.files.pop()  # this file's findings may go: only one file is held
+    for; an unreadable file raises :class:`InputError` when iteration reaches it.
+    With ``history``, the run's lines are committed when the iteration completes: a
+    loop that raises or breaks, a stream closed early (:meth:`FindingStream.close`,
+    or leaving its ``with`` block) or a killed process leaves the store as it was.
+    The store is held (other runs on it wait) from the first finding until then."""
+    run = CheckRun(paths, drug_tables, config, select, ignore, refdata, history, history_key,
+                   history_days, fast, errors)
+    return FindingStream(stream(run))
 
 
 # -- extract ---------------------------------------------------------------------------
@@ -358,7 +294,7 @@ def extract(paths: PathArg, *, drug_tables: Iterable[str | Path] = (),
     problems)`` is called as each file is done.  Raises :class:`OptionsError` (a drug
     table) and :class:`InputError` (no file; a file not X12, when iteration reaches
     it)."""
-    _errors(errors)
+    check_errors(errors)
     table = _table(drug_tables)
     return Extraction(_paths(paths), table, fast, errors, on_file=on_file)
 
@@ -398,7 +334,7 @@ def iter_fix(paths: PathArg, out_dir: str | Path, *, select: Codes = None,
              config: str | Path | None = None, errors: Errors = "raise") -> FixIteration:
     """:func:`fix`, one :class:`edi837.fix.FixResult` at a time as each file is done
     (the arguments are checked when this is called)."""
-    _errors(errors)
+    check_errors(errors)
     table = _table(drug_tables)
     settings = _config(config, table=table)
     chosen, left_out = _codes(select, "select"), _codes(ignore, "ignore")

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Iterator
+from itertools import islice
+from typing import Callable, Iterator, overload
 
 from . import __version__
 from .checklist import fold, marked
@@ -77,9 +79,9 @@ class Report:
     _figures: tuple | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
-    def findings(self) -> Iterator[Finding]:
-        for result in self.files:
-            yield from result.findings
+    def findings(self) -> RunFindings:
+        """Every finding, file by file in file order (see :class:`RunFindings`)."""
+        return RunFindings(self.files)
 
     def severities(self) -> Counter:
         """The run's findings by severity (counted as they were added)."""
@@ -104,3 +106,45 @@ class Report:
         if any(r.status == "unreadable" for r in self.files):
             return 2
         return 1 if any(r.counts()[ERROR] for r in self.files) else 0
+
+
+class RunFindings(Sequence[Finding]):
+    """A run's findings, file by file in file order, as a sequence: each iteration
+    reads every file's findings again (a file's store spilled to disk is read
+    from disk again, never held whole); ``len()`` is counted without reading them;
+    an index walks to its finding (cheap in memory, not in time, for a spilled
+    file: iterate rather than index a large run)."""
+
+    __slots__ = ("_files",)
+
+    def __init__(self, files: list[FileResult]) -> None:
+        self._files = files
+
+    def __iter__(self) -> Iterator[Finding]:
+        for result in self._files:
+            yield from result.findings
+
+    def __len__(self) -> int:
+        return sum(len(result.findings) for result in self._files)
+
+    @overload
+    def __getitem__(self, index: int) -> Finding: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Finding]: ...
+
+    def __getitem__(self, index: int | slice) -> Finding | list[Finding]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if index >= 0:
+            for result in self._files:
+                count = len(result.findings)
+                if index < count:
+                    return next(islice(iter(result.findings), index, None))
+                index -= count
+        raise IndexError("finding index out of range")
+
+    def __repr__(self) -> str:
+        return f"<{len(self)} findings of {len(self._files)} files>"

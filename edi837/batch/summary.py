@@ -24,6 +24,8 @@ from .queue_page import summary_section as queue_section
 from .summary_html import write_summary_html
 
 SUMMARY_JSON = "summary.json"
+# a quarantined file's partial counts, given apart from the night's totals
+PARTIAL = ("claims", "drug_lines", "errors", "warnings", "infos")
 SUMMARY_HTML = "summary.html"
 
 log = logging.getLogger("edi837.batch")
@@ -59,8 +61,9 @@ def summary_document(ledger: Ledger, run_id: str, *, drug_table: str, config_sou
         })
     outcomes = Counter(f["outcome"] for f in files)
     # the night's totals: files read whole (a quarantined file's partial findings are
-    # in its own row only; it is counted among the quarantined)
+    # in its own row, counted apart under quarantined_findings: named, not lost)
     checked = [f for f in files if f["outcome"] not in (DUPLICATE, QUARANTINED)]
+    quarantined = [f for f in files if f["outcome"] == QUARANTINED]
     total = Figures.merged(Figures.from_dict(f["figures"]) for f in checked if f["figures"])
     for f in files:  # a file's own: what it holds (its rules and payers are in the totals)
         if f["figures"]:
@@ -87,6 +90,9 @@ def summary_document(ledger: Ledger, run_id: str, *, drug_table: str, config_sou
             "infos": sum(f["infos"] or 0 for f in checked),
             "claims_held": total.held.claims,
             "charges_held": float(money(total.held.charges)),
+            # what the counts above leave out: the files' rows add up to both together
+            "quarantined_findings": {"files": len(quarantined), **{
+                count: sum(f[count] or 0 for f in quarantined) for count in PARTIAL}},
         },
         # charges held by payer and by rule, over every file (a claim held by two
         # rules counts under both: the rules add up to more than the total)
@@ -140,13 +146,18 @@ def log_run_end(ledger: Ledger, run_id: str, directory: Path, *, state: str, sta
     """The run's last log line: what cron mails and operators grep."""
     rows = ledger.inputs_of(run_id)
     outcomes = Counter(r["outcome"] for r in rows)
-    severities = Counter()
+    whole: Counter[str] = Counter()  # as summary.json's totals, quarantined_findings
+    partial: Counter[str] = Counter()
     for r in rows:
         if r["outcome"] != DUPLICATE:
-            severities.update(errors=r["errors"] or 0, warnings=r["warnings"] or 0)
+            (partial if r["outcome"] == QUARANTINED else whole).update(
+                errors=r["errors"] or 0, warnings=r["warnings"] or 0)
+    apart = (f" (and {partial['errors']} errors, {partial['warnings']} warnings in the "
+             f"{outcomes[QUARANTINED]} quarantined, not in the totals)"
+             if partial["errors"] or partial["warnings"] else "")
     log.info("run %s %s: %d files: %d ok, %d with findings, %d quarantined, "
-             "%d duplicates, %d waiting, %d skipped; %d errors, %d warnings; exit status %d; "
-             "summary %s", run_id, state, len(rows), outcomes[OK], outcomes[FINDINGS],
-             outcomes[QUARANTINED], outcomes[DUPLICATE], waiting, skipped,
-             severities["errors"], severities["warnings"], status,
+             "%d duplicates, %d waiting, %d skipped; %d errors, %d warnings%s; "
+             "exit status %d; summary %s", run_id, state, len(rows), outcomes[OK],
+             outcomes[FINDINGS], outcomes[QUARANTINED], outcomes[DUPLICATE], waiting, skipped,
+             whole["errors"], whole["warnings"], apart, status,
              shown(str(directory / SUMMARY_HTML)))

@@ -121,6 +121,14 @@ def _totals(out, totals: dict) -> None:
     out.write('<table id="totals" class="totals"><tr>'
               + "".join(f'<th class="n">{label}</th>' for _, label in labels)
               + "</tr><tr>" + "".join(cells) + "</tr></table>\n")
+    apart = totals.get("quarantined_findings") or {}
+    if any(apart.get(count) for count in ("errors", "warnings", "infos")):
+        # named, so the files' rows add up: theirs are partial (read up to the break)
+        out.write('<p class="note" id="totals-note">Totals are of the files read whole; '
+                  f'the {_count(apart["files"])} quarantined file(s) add '
+                  f'{_count(apart["errors"])} errors, {_count(apart["warnings"])} warnings '
+                  f'and {_count(apart["infos"])} infos (partial: in their own rows '
+                  'below, not in the totals nor the charges held).</p>\n')
 
 
 def _payers(out, payers: list[dict]) -> None:

@@ -179,5 +179,28 @@ def forget_file(store: str, history_key: str | None, sha256: str) -> None:
         sys.exit(EXIT_TROUBLE)
     from ..reports.figures import plural
 
+    # what its voids and replacements took out comes back: counted first, to be said
+    back = _or_exit(lambda: _taken_out_by(opened, sha256))
     gone = _or_exit(lambda: opened.forget_file(sha256))
-    click.echo(f"{masked(store)}: {plural(gone, 'line')} of file {sha256.lower()} deleted")
+    said = f"{masked(store)}: {plural(gone, 'line')} of file {sha256.lower()} deleted"
+    if back:  # (a void adds no line: without this, "0 lines deleted" and silence)
+        said += (f"; {plural(back, 'line')} its voids and replacements had taken out "
+                 "restored")
+    click.echo(said)
+
+
+def _taken_out_by(opened, sha256: str) -> int:
+    """How many lines the file's voids and replacements took out (marked removed by it):
+    forgetting the file puts them back.  Read on the store's own connection (SQLite or
+    PostgreSQL: its dialect), just before the forget's transaction."""
+    import sqlite3
+
+    from ..dbfiles import trouble
+    from ..history import HistoryStoreError
+
+    try:
+        return opened._query(
+            "SELECT COUNT(*) FROM history_lines WHERE removed_by IN "
+            "(SELECT id FROM history_files WHERE sha256 = ?)", (sha256.lower(),)).fetchone()[0]
+    except sqlite3.Error as exc:  # (PostgreSQL's errors too: edi837.pgdb.PgError)
+        raise HistoryStoreError(trouble(opened.where, exc, "read")) from None

@@ -37,7 +37,7 @@ LAYERS = (
     ("outputs", {"fix", "validate", "acks", "generator"}),
     ("workers", {"workers"}),  # the worker pools batch and parallel share
     ("batch", {"batch", "parallel", "queue"}),
-    ("api", {"api", "arguments"}),
+    ("api", {"api", "arguments", "checkrun"}),
     ("cli", {"cli"}),  # with entry.py, __main__.py and every cli_*.py (unit_of)
 )
 

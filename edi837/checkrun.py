@@ -1,0 +1,135 @@
+"""One check run of the Python API (:mod:`edi837.api`): the engine, the patient
+history the run holds, the report being built, and :class:`FindingStream`, the
+findings :func:`edi837.api.iter_findings` yields.
+
+With a history store, a run is all-or-nothing as `check --history` is: the store is
+held from the first file on (:meth:`HistoryStore.begin_run`), the files checked
+before come out of it first, and the run's lines are committed only once every
+file is checked; a run that stops before (an exception, the stream closed early,
+the process killed) leaves the store as it was.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Callable, Generator, Iterator
+
+from .arguments import InputError, OptionsError, PathArg
+from .arguments import configuration as _config
+from .arguments import drug_table as _table
+from .arguments import input_paths as _paths
+from .findings import Finding
+
+
+def check_errors(errors: str) -> None:
+    if errors not in ("raise", "report"):
+        raise OptionsError(f"errors must be 'raise' or 'report', not {errors!r}")
+
+
+def open_history(path: str | Path | None, key: str | Path | None, days: int | None):
+    """The history store at ``path`` (created when missing, pruned to ``days``), or None."""
+    from .history import DEFAULT_DAYS, HistoryKeyError, HistoryStore, HistoryStoreError
+    from .history.identity import default_key_path, load_key
+
+    if path is None:
+        if key is not None or days is not None:
+            raise OptionsError("history_key and history_days need history")
+        return None
+    try:
+        store = HistoryStore.open(str(path), load_key(Path(key) if key else default_key_path()))
+        store.prune(DEFAULT_DAYS if days is None else days)
+    except (HistoryKeyError, HistoryStoreError) as exc:
+        raise OptionsError(str(exc)) from None
+    return store
+
+
+class CheckRun:
+    """One check run over files: the engine, its history and the report being built."""
+
+    def __init__(self, paths: PathArg, drug_tables, config, select, ignore, refdata, history,
+                 history_key, history_days, fast: bool | None, errors: str) -> None:
+        from .engine import Engine, Report
+
+        check_errors(errors)
+        table = _table(drug_tables, refdata)
+        settings = _config(config, select, ignore, table)
+        self.inputs = _paths(paths)
+        self.store = open_history(history, history_key, history_days)
+        self.engine = Engine(table, settings, history=self.store, fast=fast)
+        self.errors = errors
+        self.report = Report([], table.version, config_source=settings.source,
+                             reference_data=table.reference_data())
+
+    def files(self, finish: Callable[[], None] | None = None) -> Generator:
+        """Each file's result as it is checked (as Engine.run; the history spans them).
+
+        With a history store the run holds it, as `check --history` does: its lines
+        are committed together once every file is checked and ``finish`` has run; a
+        run that stops before (an exception, the generator closed early, the process
+        killed) leaves the store as it was."""
+        from .engine import sha256_of
+        from .history import HistoryStoreError
+
+        engine, store = self.engine, self.store
+        try:
+            if store is not None:  # held from the first file to the commit below
+                store.begin_run()
+                # files checked before come out of the history before any is judged again
+                engine.hashes = {str(path): sha for path in self.inputs
+                                 if (sha := sha256_of(path)) is not None}
+                store.take_out_rechecked(engine.hashes.values())
+            for path in self.inputs:
+                result = engine.check_file(path)
+                self.report.files.append(result)
+                if result.status == "unreadable" and self.errors == "raise":
+                    raise InputError.from_findings(result.path, result.findings)
+                yield result
+            self.report.finished = time.time()
+            self.report.reference_data["history"] = engine.history_facts()
+            from .profile_match import unmatched_payer_ids  # a profile that matched nothing
+
+            self.report.notices.extend(unmatched_payer_ids(engine.config.profiles, (
+                payer_id for result in self.report.files for payer_id in result.payer_ids)))
+            if finish is not None:
+                finish()
+            if store is not None:
+                store.commit_run()
+        except HistoryStoreError as exc:
+            raise OptionsError(str(exc)) from None
+        finally:
+            engine.close()
+            if self.store is not None:
+                self.store.close()
+
+
+class FindingStream(Iterator[Finding]):
+    """:func:`iter_findings`'s findings: an iterator that can be closed (``close()``,
+    or a ``with`` block), which ends the run uncommitted when it is not done."""
+
+    __slots__ = ("_findings",)
+
+    def __init__(self, findings: Generator[Finding, None, None]) -> None:
+        self._findings = findings
+
+    def __next__(self) -> Finding:
+        return next(self._findings)
+
+    def close(self) -> None:
+        """Stop here: a history store keeps nothing of this run unless it completed."""
+        self._findings.close()
+
+    def __enter__(self) -> FindingStream:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+
+def stream(run: CheckRun) -> Generator[Finding, None, None]:
+    files = run.files()
+    try:
+        for result in files:
+            yield from result.findings
+            run.report.files.pop()  # this file's findings may go: only one file is held
+    finally:  # stopped early (the caller's loop raised or broke): nothing is committed
+        files.close()
