@@ -258,4 +258,16 @@ def _from_the_cluster(exc: BaseException) -> bool:
     scheduler killed while the driver was talking to it): a cluster error, named so."""
     from ..parallel.faults import from_the_cluster
 
-    return from_the_cluster(exc)
+    return from_the_cluster(exc) or isinstance(exc, ConnectionError) and _through_dask(exc)
+
+
+def _through_dask(exc: BaseException) -> bool:
+    """Whether the exception came up through the Dask client's or tornado's code (a
+    socket's ConnectionResetError when the scheduler dies under the driver's call)."""
+    tb = exc.__traceback__
+    while tb is not None:
+        module = tb.tb_frame.f_globals.get("__name__", "")
+        if module.split(".")[0] in ("distributed", "tornado"):
+            return True
+        tb = tb.tb_next
+    return False

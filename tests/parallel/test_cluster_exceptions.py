@@ -26,3 +26,27 @@ def test_the_client_layers_own_errors_are_the_clusters(exc):
 def test_an_error_of_the_drivers_own_disk_is_not(exc):
     assert not from_the_cluster(exc)
     assert not _lost_connection(exc) or isinstance(exc, ConnectionError)
+
+
+def _raised_in(module_name: str, exc: BaseException) -> BaseException:
+    """``exc`` as raised by a function of a module named ``module_name``."""
+    namespace = {"__name__": module_name}
+    exec("def call(exc):\n    raise exc\n", namespace)
+    try:
+        namespace["call"](exc)
+    except BaseException as raised:
+        return raised
+    raise AssertionError("not raised")
+
+
+def test_a_socket_reset_through_the_dask_client_stops_batch_as_a_cluster_error():
+    """The socket's ConnectionResetError, raised up through distributed's code when the
+    scheduler dies under the driver's call, is the cluster's; one raised elsewhere (the
+    object store's, the driver's own) is named as it is."""
+    from edi837.cli.batch import _from_the_cluster
+
+    reset = ConnectionResetError(104, "Connection reset by peer")
+    assert _from_the_cluster(_raised_in("distributed.client", reset))
+    assert _from_the_cluster(_raised_in("tornado.iostream", BrokenPipeError(32, "pipe")))
+    assert not _from_the_cluster(_raised_in("s3fs.core", ConnectionResetError(104, "x")))
+    assert not _from_the_cluster(_raised_in("distributed.client", OSError(28, "No space")))
