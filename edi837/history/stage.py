@@ -32,6 +32,9 @@ if TYPE_CHECKING:
     from ..policy import PolicyResolver
 
 WINDOW = 64  # claims judged per query of the store (claims wait as claim objects: few)
+# finding.extra key of a finding this stage made: UNT004 and DOC001 have a claim's or
+# line's own part too, which a check of the file alone (fix's re-check) makes as well
+STAGE_MARK = "history_stage"
 
 
 def new_run_id() -> str:
@@ -433,6 +436,7 @@ class HistoryContext:
             service_date=(line.date if line else None) or None,
             billing_npi=record.billing_npi or None, claim_charge=record.charge or None,
             claim_first=record.first_index, claim_last=record.last_index)
+        finding.extra[STAGE_MARK] = True
         if line is not None:
             finding.extra.update(ndc=line.ndc, units=line.units_text,
                                  line_index=line.segment_index)
