@@ -61,6 +61,9 @@ class HistoryStage:
         self._checklists: dict[int, dict] = {}
         self._plan_codes: dict[int, frozenset] = {}
         self._window: list[ClaimRecord | PendingClaim] = []
+        # the store's file id -> the path as given of each file of this run (HIS001 names
+        # the file of an earlier claim of the run: the store keeps no names)
+        self.run_files: dict[int, str] = {}
 
     @property
     def persistent(self) -> bool:
@@ -105,14 +108,21 @@ class HistoryStage:
 
     def add(self, record: ClaimRecord) -> list[Finding]:
         """Queue a claim; returns findings when a window was judged."""
+        self._name_file(record.path)
         self._window.append(record)
         return self.flush() if len(self._window) >= WINDOW else []
 
     def add_claim(self, claim, lines, patient: bytes, held: bool, known) -> list[Finding]:
         """Queue a claim checked in this process: its record is made only if the
         history has something to judge it against (most claims: not)."""
+        self._name_file(claim.envelope.path)
         self._window.append(PendingClaim(claim, lines, patient, held, known))
         return self.flush() if len(self._window) >= WINDOW else []
+
+    def _name_file(self, path: str) -> None:
+        file = getattr(self.store, "_file", None)
+        if file is not None and self.run_files.get(file) != path:  # (a file rolled back
+            self.run_files[file] = path  # gives its id to the next)
 
     def end_file(self, sha256: str, *, keep: bool = True, commit: bool = True) -> list[Finding]:
         """Judge what is queued and end the file's transaction: its rows are

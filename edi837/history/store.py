@@ -308,7 +308,8 @@ class HistoryStore:
                     pass
             if isinstance(name, bytes):  # not UTF-8: stored as its bytes (names.to_db)
                 name = name.decode("utf-8", "backslashreplace")
-        return {"sha256": sha256, "night": (added or "")[:10], "name": name, "run_id": run_id}
+        return {"sha256": sha256, "night": (added or "")[:10], "name": name, "run_id": run_id,
+                "file": file}
 
     # -- one input file -------------------------------------------------------------
     def begin_file(self, run_id: str, sha256: str | None = None) -> None:
