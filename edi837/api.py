@@ -316,26 +316,29 @@ class FixRun:
 def fix(paths: PathArg, out_dir: str | Path, *, select: Codes = None, ignore: Codes = None,
         dry_run: bool = False, force: bool = False, split: bool = False,
         drug_tables: Iterable[str | Path] = (), config: str | Path | None = None,
-        errors: Errors = "raise") -> FixRun:
+        refdata: str | Path | None = None, errors: Errors = "raise") -> FixRun:
     """Apply the safe fixes to the 837 files and folders ``paths``, as `edi837 fix`:
     corrected files, change logs and (``split``) accepted/held files in ``out_dir``;
     inputs are never modified, an existing output is replaced only with ``force``.
-    ``select``/``ignore`` choose the fixes; the check itself runs as ``config`` says.
-    Raises :class:`OptionsError`, :class:`InputError` (with ``errors="raise"``, at
-    the first file that cannot be read; the files before it are fixed)."""
+    ``select``/``ignore`` choose the fixes; the check itself runs as ``config`` says,
+    with the imported reference data of ``refdata`` (as :func:`check`'s).  Raises
+    :class:`OptionsError`, :class:`InputError` (with ``errors="raise"``, at the first
+    file that cannot be read; the files before it are fixed)."""
     return FixRun(list(iter_fix(paths, out_dir, select=select, ignore=ignore,
                                 dry_run=dry_run, force=force, split=split,
-                                drug_tables=drug_tables, config=config, errors=errors)))
+                                drug_tables=drug_tables, config=config, refdata=refdata,
+                                errors=errors)))
 
 
 def iter_fix(paths: PathArg, out_dir: str | Path, *, select: Codes = None,
              ignore: Codes = None, dry_run: bool = False, force: bool = False,
              split: bool = False, drug_tables: Iterable[str | Path] = (),
-             config: str | Path | None = None, errors: Errors = "raise") -> FixIteration:
+             config: str | Path | None = None, refdata: str | Path | None = None,
+             errors: Errors = "raise") -> FixIteration:
     """:func:`fix`, one :class:`edi837.fix.FixResult` at a time as each file is done
     (the arguments are checked when this is called)."""
     check_errors(errors)
-    table = _table(drug_tables)
+    table = _table(drug_tables, refdata)
     settings = _config(config, table=table)
     chosen, left_out = _codes(select, "select"), _codes(ignore, "ignore")
     inputs = _paths(paths)

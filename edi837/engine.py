@@ -136,7 +136,7 @@ class Engine:
         the findings are the same.  ``history``: the store the history stage
         reads and adds to; without one, the files this engine checks are one
         history of their own (a private temporary database).  ``fast``: pass
-        over claims with no drug line unread (edi837.fast; the same findings);
+        over claims with no drug line unread (edi837.reader.fast; the same findings);
         None: on unless $EDI837_FAST is 0 (`--no-fast`)."""
         self.table = table
         self.fast = fast_path_wanted(fast)

@@ -22,6 +22,7 @@ from .support import (
     load_config_or_exit,
     load_table_or_exit,
     parse_codes,
+    refdata_option,
 )
 
 
@@ -107,12 +108,13 @@ ack277_option = click.option(
               help="Extra drug table (TOML) adding to or overriding the shipped one.")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False),
               help="Configuration file (default: ./edi837.toml when present).")
+@refdata_option
 @click.option("-j", "--jobs", type=click.IntRange(min=0), default=1, show_default=True,
               help="Worker processes for the pyx12 validation; 0 = one per CPU.")
 def ack(paths: tuple[Path, ...], out_dir: Path, read_999: Path | None, force: bool,
         sender_id: str | None, receiver_id: str | None, counter: Path | None,
         select: str | None, ignore: str | None, drug_tables: tuple[Path, ...],
-        config_path: str | None, jobs: int) -> None:
+        config_path: str | None, refdata: Path | None, jobs: int) -> None:
     """Write a 999 and a 277CA claim acknowledgment for each 837 file in PATHS.
 
     A claim is accepted (STC A1:20) or rejected exactly as `fix --split`
@@ -128,7 +130,7 @@ def ack(paths: tuple[Path, ...], out_dir: Path, read_999: Path | None, force: bo
     """
     from ..progress import Progress, total_size, wanted
 
-    table = load_table_or_exit(drug_tables)
+    table = load_table_or_exit(drug_tables, refdata)
     config = load_config_or_exit(config_path, None, None, table)
     acks = Acknowledger(out_dir, identity_or_exit(config, sender_id, receiver_id, counter),
                         read_999=read_999, force=force)

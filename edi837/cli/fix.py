@@ -17,6 +17,7 @@ from .support import (
     no_fast_option,
     parse_codes,
     quiet_option,
+    refdata_option,
 )
 
 
@@ -38,12 +39,14 @@ from .support import (
               help="Extra drug table (TOML) adding to or overriding the shipped one.")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False),
               help="Configuration file (default: ./edi837.toml when present).")
+@refdata_option
 @ack277_option
 @no_fast_option
 @quiet_option
 def fix(paths: tuple[Path, ...], out_dir: Path, select: str | None, ignore: str | None,
         dry_run: bool, force: bool, split: bool, drug_tables: tuple[Path, ...],
-        config_path: str | None, ack277_dir: Path | None, quiet: bool) -> None:
+        config_path: str | None, refdata: Path | None, ack277_dir: Path | None,
+        quiet: bool) -> None:
     """Apply the safe fixes to the 837 files and folders PATHS, writing to --out-dir.
 
     Input files are never modified; outputs are written atomically and an
@@ -65,7 +68,7 @@ def fix(paths: tuple[Path, ...], out_dir: Path, select: str | None, ignore: str 
     try:  # the orchestration is edi837.api's; this prints each file's outcome
         results = iter_fix(paths, out_dir, select=chosen, ignore=left_out, dry_run=dry_run,
                            force=force, split=split, drug_tables=drug_tables,
-                           config=config_path, errors="report")
+                           config=config_path, refdata=refdata, errors="report")
     except Edi837Error as exc:
         exit_for(exc)
     acks = None

@@ -31,7 +31,8 @@ def refdata() -> None:
               help="Date the files take effect (YYYY-MM-DD), instead of what their title rows "
                    "or names say; needed for the ICD-10-CM order file (2025-10-01 for FY2026).")
 @click.option("--kind", type=click.Choice(["asp-crosswalk", "opps-crosswalk", "asp-pricing",
-                                           "mue-practitioner", "mue-outpatient", "icd10cm"]),
+                                           "mue-practitioner", "mue-outpatient", "icd10cm",
+                                           "hcpcs", "fda-ndc-package", "fda-ndc-product"]),
               help="What the files are, when their content leaves it open (an OPPS crosswalk "
                    "whose title does not say OPPS); a file of another kind is refused.")
 @click.option("--force", is_flag=True,

@@ -42,15 +42,18 @@ def validate(paths: tuple[Path, ...], fmt: str, outputs: tuple[str, ...],
 
     Findings: IGH<n> envelope, IGS<n> segment (999 IK3 code) and IGE<n>
     element (999 IK4 code) errors; IG001 when pyx12 cannot validate a file;
-    EDI005 warnings for version ids validated as the nearest guide.
+    EDI005 warnings for version ids validated as the nearest guide, EDI005
+    errors for transaction sets that are not 5010 837s (as `check`: the 999
+    rejects them, IK5 R 1).
 
     Every 999 gets its own interchange and group control number from a
     counter kept between runs (--control-numbers), safe to share between
     processes.
 
     Exit status: 0 no error finding, 1 error findings, 2 a file could not be
-    read whole (not X12, truncated: as `check` says), a 999 could not be
-    written, or the command was misused.
+    read whole (not X12, no 837 in it, an 837 set of another version,
+    truncated: as `check` says), a 999 could not be written, or the command
+    was misused.
     """
     from ..acks import ControlNumberError, ControlNumbers
     from ..validate import Pyx12Missing, ack_path, require_pyx12, validate_paths

@@ -14,6 +14,7 @@ from typing import Collection, Iterable, Iterator
 from ..config import Config
 from ..engine import Engine, FileResult
 from ..findings import ERROR, Finding
+from ..history.stage import STAGE_MARK
 from ..reader.claims import ClaimReader
 from ..rules import stage_rules
 from ..x12.reader import X12SyntaxError, display
@@ -156,7 +157,7 @@ def _fix_checked(path: Path, targets: Targets, result: FixResult, engine: Engine
     if forwarded is not None:
         judged, recheck_history = forwarded, forwarded.output
     elif history_findings is None:
-        judged = (f for f in checked.findings if f.rule in HISTORY_STAGE)
+        judged = (f for f in checked.findings if from_history_stage(f))
     else:
         judged = history_findings
     try:
@@ -330,7 +331,7 @@ class _WithHistory:
     def __iter__(self) -> Iterator[Finding]:
         import heapq
 
-        own = (f for f in self._findings if f.rule not in HISTORY_STAGE)
+        own = (f for f in self._findings if not from_history_stage(f))
         # by segment: the history's findings name the input, the re-check's the output
         return heapq.merge(own, self._history, key=_place)
 
@@ -436,6 +437,16 @@ class _Without:
 RECHECK_PROBLEMS_LISTED = 50  # the rest are counted: the first ones say what went wrong
 # rules whose findings depend on other claims
 HISTORY_STAGE = frozenset(r.code for r in stage_rules())
+_STAGE_ONLY = frozenset(r.code for r in stage_rules() if r.check is None)
+
+
+def from_history_stage(finding: Finding) -> bool:
+    """Whether the history stage made ``finding``: every finding of a rule that is the
+    stage's alone (HIS001), the stage's part of a rule a claim or line has a part of
+    too (UNT004 across claims; UNT004 within one claim is the claim's own: the re-check
+    of a fixed file makes it again, and it must hold the claim there too)."""
+    return finding.rule in _STAGE_ONLY or (finding.rule in HISTORY_STAGE
+                                           and bool(finding.extra.get(STAGE_MARK)))
 
 
 def recheck_problems(before: Iterable[Finding], fixed: Iterable[tuple[int, str]],

@@ -57,6 +57,15 @@ class HistoryHeld(Exception):
         self.holder = holder
 
 
+def warn_waiting(message: str) -> None:
+    """What a store tells while another process holds it (HistoryStore.waiting): said
+    on the "edi837.history" logger (logging imported only when there is something to
+    say: a check that waits for nobody does not load it)."""
+    import logging
+
+    logging.getLogger("edi837.history").warning(message)
+
+
 def held_files(store: HistoryStore, files: set[int]) -> set[int]:
     """Of these files (ids), those held by a batch that is dead: their lines do not
     count.  HistoryHeld if one is held by a live batch other than the store's."""

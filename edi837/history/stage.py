@@ -38,6 +38,9 @@ if TYPE_CHECKING:
     from ..policy import PolicyResolver
 
 WINDOW = 64  # claims judged per query of the store (claims wait as claim objects: few)
+# finding.extra key of a finding this stage made: UNT004 and DOC001 have a claim's or
+# line's own part too, which a check of the file alone (fix's re-check) makes as well
+STAGE_MARK = "history_stage"
 
 
 def new_run_id() -> str:
@@ -64,6 +67,9 @@ class HistoryStage:
         self._checklists: dict[int, dict] = {}
         self._plan_codes: dict[int, frozenset] = {}
         self._window: list[ClaimRecord | PendingClaim] = []
+        # the store's file id -> the path as given of each file of this run (HIS001 names
+        # the file of an earlier claim of the run: the store keeps no names)
+        self.run_files: dict[int, str] = {}
 
     @property
     def persistent(self) -> bool:
@@ -108,14 +114,21 @@ class HistoryStage:
 
     def add(self, record: ClaimRecord) -> list[Finding]:
         """Queue a claim; returns findings when a window was judged."""
+        self._name_file(record.path)
         self._window.append(record)
         return self.flush() if len(self._window) >= WINDOW else []
 
     def add_claim(self, claim, lines, patient: bytes, held: bool, known) -> list[Finding]:
         """Queue a claim checked in this process: its record is made only if the
         history has something to judge it against (most claims: not)."""
+        self._name_file(claim.envelope.path)
         self._window.append(PendingClaim(claim, lines, patient, held, known))
         return self.flush() if len(self._window) >= WINDOW else []
+
+    def _name_file(self, path: str) -> None:
+        file = getattr(self.store, "_file", None)
+        if file is not None and self.run_files.get(file) != path:  # (a file rolled back
+            self.run_files[file] = path  # gives its id to the next)
 
     def end_file(self, sha256: str, *, keep: bool = True, commit: bool = True) -> list[Finding]:
         """Judge what is queued and end the file's transaction: its rows are
@@ -439,6 +452,7 @@ class HistoryContext:
             service_date=(line.date if line else None) or None,
             billing_npi=record.billing_npi or None, claim_charge=record.charge or None,
             claim_first=record.first_index, claim_last=record.last_index)
+        finding.extra[STAGE_MARK] = True
         if line is not None:
             finding.extra.update(ndc=line.ndc, units=line.units_text,
                                  line_index=line.segment_index)

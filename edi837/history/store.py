@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
 from ..dbfiles import DatabaseRefused, begin_immediate, connect, is_busy, newer, trouble
-from .holders import alive_for, held_files, wait_for_holders
+from .holders import alive_for, held_files, wait_for_holders, warn_waiting
 from .identity import PatientKeys, fingerprint
 from .patients import PatientFilter
 from .pg import is_url, open_store
@@ -43,12 +43,6 @@ SCHEMA_VERSION = "3"  # 3: history_files.holder; 2: removed_by (1: removed lines
 HISTORY_TABLES = {"history_meta", "history_files", "history_lines"}
 
 
-def _warn(message: str) -> None:
-    """Said on the "edi837.history" logger (logging imported only when there is
-    something to say: a check that waits for nobody does not load it)."""
-    import logging
-
-    logging.getLogger("edi837.history").warning(message)
 DEFAULT_DAYS = 400
 PENDING = "pending"  # a file's SHA-256 until the file has been read to its end
 
@@ -78,7 +72,7 @@ class HistoryStore:
         self.keys = PatientKeys(key)
         self.persistent = persistent
         self.where = where
-        self.waiting = _warn  # told when another process holds the store
+        self.waiting = warn_waiting  # told when another process holds the store
         self._owns = owns_connection
         self._file: int | None = None
         self._row_files: dict[int, int] = {}  # the file of each row rows_for last gave
@@ -314,7 +308,8 @@ class HistoryStore:
                     pass
             if isinstance(name, bytes):  # not UTF-8: stored as its bytes (names.to_db)
                 name = name.decode("utf-8", "backslashreplace")
-        return {"sha256": sha256, "night": (added or "")[:10], "name": name, "run_id": run_id}
+        return {"sha256": sha256, "night": (added or "")[:10], "name": name, "run_id": run_id,
+                "file": file}
 
     # -- one input file -------------------------------------------------------------
     def begin_file(self, run_id: str, sha256: str | None = None) -> None:

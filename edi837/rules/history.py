@@ -15,6 +15,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from ..findings import ERROR, INFO, WARNING
+from ..history.earlier import line_position
 from ..history.identity import is_medicare_ffs
 from ..history.records import REPLACEMENT, VOID
 from ..history.stage import shown_date
@@ -123,13 +124,20 @@ def duplicate_line(ctx):
 
 def _origin(ctx, row) -> str:
     """' in file monday.edi of 2026-01-05' (the file's SHA-256 when the store does
-    not know its name), ' earlier in this run' for a line of this run's files
-    when the store knows no names (check)."""
+    not know its name); for a line of this run's files when the store knows no
+    names (check), ' in folder/a.edi at segment 51 earlier in this run' (another
+    file: its path as given and the earlier line's segment), else ' earlier in
+    this run'."""
     found = ctx.stage.store.origin(row.id)
     if found is not None and found["name"]:
         return f" in file {found['name']} of {found['night']}"
     if found is None or found["run_id"] == ctx.stage.run_id:
-        return " earlier in this run"  # the same with any --jobs: no name, no hash here
+        path = found and getattr(ctx.stage, "run_files", {}).get(found.get("file"))
+        if not path:  # this file (or one the stage did not see): no name here
+            return " earlier in this run"
+        position = line_position(path, row.claim_id, row.hcpcs, row.date, ctx.table.drugs)
+        where = f" at segment {position}" if position is not None else ""
+        return f" in {path}{where} earlier in this run"
     return f" in file with SHA-256 {found['sha256'][:12]} of {found['night']}"
 
 

@@ -21,8 +21,22 @@ from ..model import Claim
 from ..reader.claims import ClaimReader
 
 # The claim reader's errors after which `check` calls a file unreadable and
-# `validate` must too (EDI005, a set that is not an 837, is pyx12's to judge).
+# `validate` must too; and EDI005, a transaction set the reader skips (not an 837,
+# or an 837 of another version: pyx12 would validate an 835 or a 4010 set against
+# its own map and accept it), an error of `check`'s that `validate` reports alike.
 UNREADABLE_RULES = frozenset({"EDI001", "EDI002", "EDI008"})
+SKIPPED_SET = "EDI005"
+
+
+@dataclass(slots=True)
+class ReaderVerdict:
+    """What `check`'s claim reader says of a file: its errors (those that make it
+    unreadable, and the sets it skips), whether `check` calls it unreadable, the ST
+    segment indices of the sets it skips, and the facts of the claims asked for."""
+    errors: list[Finding]
+    unreadable: bool
+    skipped_sets: frozenset[int]
+    facts: dict[int, "ClaimFacts"]
 
 
 @dataclass(slots=True, frozen=True)
@@ -48,10 +62,10 @@ class ClaimFacts:
         finding.service_date = self.service_date
 
 
-def read_claims(path: str, wanted: Collection[int]) -> tuple[list[Finding], dict[int, ClaimFacts]]:
+def read_claims(path: str, wanted: Collection[int]) -> ReaderVerdict:
     """Read ``path`` with `check`'s claim reader: its errors that make the file
-    unreadable (EDI001/EDI002/EDI008), and the facts of each claim whose CLM
-    segment index is in ``wanted``.  Never raises."""
+    unreadable (EDI001/EDI002/EDI008) or skip a transaction set (EDI005), and the
+    facts of each claim whose CLM segment index is in ``wanted``.  Never raises."""
     reader = ClaimReader(path)
     facts: dict[int, ClaimFacts] = {}
     claim = None
@@ -65,6 +79,9 @@ def read_claims(path: str, wanted: Collection[int]) -> tuple[list[Finding], dict
             "EDI008", ERROR, f"edi837 failed while reading this file{where}: "
             f"{type(exc).__name__}: {exc} (a bug in edi837: please report it)", path,
             segment_index=claim.last_index if claim is not None else None))
-    errors = [f for f in reader.findings
-              if f.rule in UNREADABLE_RULES and f.severity == ERROR]
-    return errors, facts
+    errors = [f for f in reader.findings if f.severity == ERROR
+              and (f.rule in UNREADABLE_RULES or f.rule == SKIPPED_SET)]
+    skipped = frozenset(f.segment_index for f in errors if f.rule == SKIPPED_SET
+                        and f.segment == "ST" and f.segment_index is not None)
+    unreadable = reader.unreadable or any(f.rule in UNREADABLE_RULES for f in errors)
+    return ReaderVerdict(errors, unreadable, skipped, facts)

@@ -1,16 +1,20 @@
 """From pyx12's errors to findings, and its 999s to one 999 per file."""
 from __future__ import annotations
 
+from typing import Collection
+
 from ..findings import ERROR, Finding
 from ..model import is_digits
 from ..results import FileResult
 from .prepare import _Prepared
 from .reading import read_claims
-from .units import CRASH_RULE, _Error, _Unit, _UnitResult
+from .units import CRASH_RULE, _Error, _Range, _Unit, _UnitResult
 
 # -- results ----------------------------------------------------------------------
 _LEVEL_RULE = {"H": "IGH", "S": "IGS", "E": "IGE"}
 TRAILER_MISSING = "3"  # AK905 (716): functional group trailer missing
+# IK5 (718 code 1, transaction set not supported): a set edi837 does not read as an 837
+NOT_SUPPORTED = "IK5*R*1~"
 
 
 def _finding(prep: _Prepared, error: _Error) -> Finding:
@@ -41,16 +45,17 @@ def _finish(prep: _Prepared, results: list[_UnitResult], reader_findings: bool
     for unit_result in results:
         findings.extend(_finding(prep, error) for error in unit_result.errors)
     findings.extend(_crash_findings(prep, results))
-    unreadable = prep.unreadable
+    unreadable, skipped = prep.unreadable, frozenset[int]()
     if prep.units:  # the file was read: what check's reader says of it and its claims
-        unreadable = _claims_read(prep, findings, reader_findings) or unreadable
+        read, skipped = _claims_read(prep, findings, reader_findings)
+        unreadable = read or unreadable
     findings.sort(key=Finding.sort_key)
     if unreadable:
         result.status = "unreadable"
     result.settle_status()
     ack = None
     if results and prep.units[0].skeleton and not results[0].crash:
-        ack = _assemble_999(results, prep.units)
+        ack = _assemble_999(results, prep.units, _skipped_sets(prep, skipped))
         if ack is None and any(line.startswith("ST*999") for line in results[0].ack):
             # pyx12's 999 writer raised half way (it logs and goes on): no 999
             result.findings.append(Finding(
@@ -60,21 +65,23 @@ def _finish(prep: _Prepared, results: list[_UnitResult], reader_findings: bool
     return result, ack
 
 
-def _claims_read(prep: _Prepared, findings: list[Finding], reader_findings: bool) -> bool:
-    """Fill the findings' claim facts from check's reader; True when that reader could
+def _claims_read(prep: _Prepared, findings: list[Finding], reader_findings: bool
+                 ) -> tuple[bool, frozenset[int]]:
+    """Fill the findings' claim facts from check's reader; whether that reader could
     not read the file (its errors join the findings with ``reader_findings``, unless a
-    segment reader error is a finding already)."""
-    errors, facts = read_claims(prep.path, {f.claim_first for f in findings
-                                            if f.claim_first is not None})
+    segment reader error is a finding already), and the ST segment indices of the
+    transaction sets it skips (EDI005: not 837s of a version edi837 reads)."""
+    verdict = read_claims(prep.path, {f.claim_first for f in findings
+                                      if f.claim_first is not None})
     for finding in findings:
-        claim = facts.get(finding.claim_first)
+        claim = verdict.facts.get(finding.claim_first)
         if claim is not None:
             claim.fill(finding)
-    if not errors or prep.unreadable:
-        return False
+    if not verdict.errors or prep.unreadable:
+        return False, verdict.skipped_sets
     if reader_findings:
-        findings.extend(errors)
-    return True
+        findings.extend(verdict.errors)
+    return verdict.unreadable, verdict.skipped_sets
 
 
 def _crash_findings(prep: _Prepared, results: list[_UnitResult]) -> list[Finding]:
@@ -89,26 +96,48 @@ def _crash_findings(prep: _Prepared, results: list[_UnitResult]) -> list[Finding
                     f"{first.crash}", prep.path, value=first.crash)]
 
 
-def _set_blocks(results: list[_UnitResult], units: list[_Unit]) -> list[list[str] | None]:
+def _skipped_sets(prep: _Prepared, skipped: Collection[int]) -> set[tuple[int, str]]:
+    """The (work unit, ST02) of each transaction set whose ST is at a segment index in
+    ``skipped`` (a unit holds sets of one group: their ST02s name them in its 999)."""
+    found = set()
+    for number, unit in enumerate(prep.units):
+        for part in unit.parts:
+            if isinstance(part, _Range) and part.first_index in skipped:
+                found.add((number, prep.context(part.first_index)[2] or ""))
+    return found
+
+
+def _set_blocks(results: list[_UnitResult], units: list[_Unit],
+                skipped: Collection[tuple[int, str]] = ()) -> list[list[str] | None]:
     """Each transaction set's AK2..IK5 from the unit that validated it, in file order
-    (None for the sets of a unit pyx12 crashed on)."""
+    (None for the sets of a unit pyx12 crashed on).  A set `check`'s reader skips
+    ((unit, ST02) in ``skipped``) is not supported: IK5 R, code 1."""
     blocks: list[list[str] | None] = []
-    for unit, unit_result in zip(units[1:], results[1:], strict=False):
+    for number, (unit, unit_result) in enumerate(zip(units[1:], results[1:], strict=False),
+                                                 start=1):
         if not unit_result.ack:  # pyx12 crashed on the unit
             blocks.extend([None] * unit.sets)
             continue
+        rejected = False
         for line in unit_result.ack:
             if line.startswith("AK2"):
                 blocks.append([])
-            blocks[-1].append(line)
+                fields = line.rstrip("~").split("*")
+                rejected = (number, fields[2] if len(fields) > 2 else "") in skipped
+                if rejected:
+                    blocks[-1] += [line, NOT_SUPPORTED]
+            if not rejected:
+                blocks[-1].append(line)
     return blocks
 
 
-def _assemble_999(results: list[_UnitResult], units: list[_Unit]) -> str | None:
+def _assemble_999(results: list[_UnitResult], units: list[_Unit],
+                  skipped: Collection[tuple[int, str]] = ()) -> str | None:
     """The file's 999: the skeleton's, with each transaction set's AK2..IK5
-    taken from the unit that validated it, and AK9 and SE01 recounted."""
+    taken from the unit that validated it (a set in ``skipped`` rejected), and
+    AK9 and SE01 recounted."""
     skeleton = results[0]
-    blocks = _set_blocks(results, units)
+    blocks = _set_blocks(results, units, skipped)
     if not any(line.startswith("ST*999") for line in skeleton.ack):
         return None  # no 5010 group to acknowledge (pyx12 writes 997s for 4010)
     if not skeleton.ack[-1].startswith("IEA") or \

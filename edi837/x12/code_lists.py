@@ -21,7 +21,7 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-# The segments the claim reader splits (edi837.loops.SEGMENT_CODES) whose coded
+# The segments the claim reader splits (edi837.reader.loops.SEGMENT_CODES) whose coded
 # values are judged here.  Others have checks of their own: SV1/SV2 the reader's
 # (_code_as_written), HI the DX rules', LIN02 and CTP05-1 NDC003's and NDC006's (each
 # with its safe fix: n4 -> N4, ml -> ML), HL the hierarchy's; envelopes are not claims'.

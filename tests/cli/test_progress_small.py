@@ -201,7 +201,8 @@ def test_his001_in_check_names_the_originals_sha256_and_night_or_this_run(tmp_pa
         found = json.loads(result.stdout)["files"][-1]["findings"]
         return next(f["message"] for f in found if f["rule"] == "HIS001")
 
-    assert "already billed on claim C1 earlier in this run (same" in his001(monday, tuesday)
+    assert f"already billed on claim C1 in {monday} at segment 24 earlier in this run (same" \
+        in his001(monday, tuesday)
     CliRunner().invoke(main, ["check", str(monday), "--history", str(store),
                               "--history-key", str(key)])
     sha = hashlib.sha256(monday.read_bytes()).hexdigest()[:12]
