@@ -23,8 +23,8 @@ def line_position(path: str, claim_id: str, hcpcs: str, date: str, drugs) -> int
 def _positions(path: str, drugs) -> dict[tuple[str, str, str | None], int]:
     import os
 
-    from ..reader.claims import ClaimReader
     from ..extract import rows
+    from ..reader.claims import ClaimReader
 
     status = os.stat(path)
     key = (path, status.st_size, status.st_mtime_ns)
