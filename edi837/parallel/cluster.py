@@ -104,8 +104,8 @@ def connect(address: str, insecure: bool):
     try:
         return distributed.Client(where, security=security, timeout="20s"), None
     except Exception as exc:  # unreachable, refused, a TLS setting wrong
-        raise ClusterError(f"--dask {address}: cannot connect to the scheduler: "
-                           f"{type(exc).__name__}: {exc}") from None
+        raise ClusterError(f"cluster error: --dask {address}: cannot connect to the "
+                           f"scheduler: {type(exc).__name__}: {exc}") from None
 
 
 def register_key(client, key_id: str) -> None:

@@ -408,6 +408,7 @@ def test_check_dask_scheduler_unreachable_exit_2(tmp_path):
     result = CliRunner().invoke(main, ["check", str(SAMPLES[0]), "--dask",
                                        "tcp://127.0.0.1:9"])
     assert result.exit_code == 2
+    assert "cluster error: --dask" in result.output
     assert "cannot connect to the scheduler" in result.output
 
 
