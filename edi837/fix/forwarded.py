@@ -16,12 +16,15 @@ repeated ISA13): the split does not forward them.
 from __future__ import annotations
 
 import tempfile
+from functools import lru_cache
 from pathlib import Path
 from typing import Collection, Iterable, Iterator
 
 from ..findings import ERROR, Finding
 from ..history.handover import RecordSink, dump, read_records, record_tuple
 from ..history.records import ClaimRecord
+from ..history.stage import STAGE_MARK
+from ..rules import stage_rules
 from ..store import FindingStore
 
 
@@ -151,3 +154,21 @@ def held_by_envelopes(path: str | Path, findings: Iterable[Finding],
                 if not routed.accepted and routed.segment_index is not None}
     except SplitError:  # the split says why it cannot route them (and forwards none)
         return set()
+
+
+def from_history_stage(finding: Finding) -> bool:
+    """Whether the history stage made ``finding``: every finding of a rule that is the
+    stage's alone (HIS001), the stage's part of a rule a claim or line has a part of
+    too (UNT004 across claims; UNT004 within one claim is the claim's own: the re-check
+    of a fixed file makes it again, and it must hold the claim there too)."""
+    stage_only, stage = _stage_codes()
+    return finding.rule in stage_only or (finding.rule in stage
+                                          and bool(finding.extra.get(STAGE_MARK)))
+
+
+@lru_cache(maxsize=1)
+def _stage_codes() -> tuple[frozenset[str], frozenset[str]]:
+    """(the rules only the history stage runs, every rule it runs)."""
+    rules = stage_rules()
+    return (frozenset(r.code for r in rules if r.check is None),
+            frozenset(r.code for r in rules))

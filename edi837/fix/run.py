@@ -14,13 +14,12 @@ from typing import Collection, Iterable, Iterator
 from ..config import Config
 from ..engine import Engine, FileResult
 from ..findings import ERROR, Finding
-from ..history.stage import STAGE_MARK
 from ..reader.claims import ClaimReader
 from ..rules import stage_rules
 from ..x12.reader import X12SyntaxError, display
 from ..x12.writer import RewriteSummary
 from .apply import CannotFix, diff_of, dropped_change, write_corrected
-from .forwarded import ForwardedHistory, held_by_envelopes, hold_records
+from .forwarded import ForwardedHistory, from_history_stage, held_by_envelopes, hold_records
 from .plan import Change, FixPlan
 from .reports import write_change_log, write_held_report
 from .route import SplitError
@@ -437,16 +436,6 @@ class _Without:
 RECHECK_PROBLEMS_LISTED = 50  # the rest are counted: the first ones say what went wrong
 # rules whose findings depend on other claims
 HISTORY_STAGE = frozenset(r.code for r in stage_rules())
-_STAGE_ONLY = frozenset(r.code for r in stage_rules() if r.check is None)
-
-
-def from_history_stage(finding: Finding) -> bool:
-    """Whether the history stage made ``finding``: every finding of a rule that is the
-    stage's alone (HIS001), the stage's part of a rule a claim or line has a part of
-    too (UNT004 across claims; UNT004 within one claim is the claim's own: the re-check
-    of a fixed file makes it again, and it must hold the claim there too)."""
-    return finding.rule in _STAGE_ONLY or (finding.rule in HISTORY_STAGE
-                                           and bool(finding.extra.get(STAGE_MARK)))
 
 
 def recheck_problems(before: Iterable[Finding], fixed: Iterable[tuple[int, str]],

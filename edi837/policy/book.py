@@ -79,8 +79,7 @@ class PolicyBook:
         """Every date a requirement starts or ends on (claim shapes split on them)."""
         found = set()
         for policy in self.policies.values():
-            for requirement in (*policy.jw_jz, *policy.ndc, *policy.jw_denied,
-                                *policy.jw_jz_lines, *policy.least_waste):
+            for requirement in (*policy.jw_jz, *policy.ndc, *policy.jw_denied):
                 if requirement.valid_from:
                     found.add(requirement.valid_from)
                 if requirement.valid_to:
@@ -139,9 +138,7 @@ def build_book(data: dict[str, Any]) -> PolicyBook:
             name, body["title"],
             (out_of_scope, *map(_requirement, body["jw_jz"])),
             tuple(map(_requirement, body["ndc"])),
-            tuple(map(_requirement, body.get("jw_denied", []))),
-            tuple(map(_requirement, body.get("jw_jz_lines", []))),
-            tuple(map(_requirement, body.get("least_waste", []))))
+            tuple(map(_requirement, body.get("jw_denied", []))))
     jw_line_ndc = data.get("ndc_on_jw_lines")
     misplaced = data.get("jw_jz_out_of_scope")
     updated = _date(data["updated"])
@@ -248,7 +245,6 @@ class PolicyResolver:
             ndc.insert(0, Requirement(NONE, "edi837.toml [defaults] ndc_required = false",
                                       "unconfirmed", drugs="j-codes", origin="defaults"))
         name = payer_class
-        lines: tuple[Requirement, ...] = ()  # a profile's jw_jz = true: CMS's line rules too
         if profile is not defaults:  # ... and a matching profile is above both
             layer = _profile_layer(profile, self._modifiers)
             if any(layer) or profile.payer_class:
@@ -258,17 +254,11 @@ class PolicyResolver:
                 # inpatient/RHC/FQHC bills, unless the profile names those settings
                 layer[0].insert(0, self.book.out_of_scope)
             jw_jz, ndc, denied = layer[0] + jw_jz, layer[1] + ndc, layer[2] + denied
-            if profile.jw_jz:
-                lines = (Requirement(ERROR, "edi837.toml [[profiles]]: jw_jz = true (the "
-                                     "payer enforces JW/JZ as Medicare does)", "unconfirmed",
-                                     tuple(profile.settings), origin=f"profile {profile.name}"),)
         resolved = ClaimPolicy(name, payer_class, origin, setting, profile, tuple(jw_jz),
                                tuple(ndc), tuple(denied), policy.title,
                                out_of_scope=self.book.out_of_scope,
                                misplaced_requirement=self.book.misplaced,
-                               diagnosis_dates=self._diagnosis_dates(setting),
-                               jw_jz_lines_requirements=lines + policy.jw_jz_lines,
-                               least_waste_requirements=lines + policy.least_waste)
+                               diagnosis_dates=self._diagnosis_dates(setting))
         resolved.shape_id = self._shape_ids.setdefault(
             resolved.judged_alike(self._period_days()), len(self._shape_ids))
         self._shared[key] = resolved

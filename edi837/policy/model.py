@@ -109,17 +109,6 @@ class DiagnosisDates:
                f"[{self.confidence}]; shipped]"
 
 
-UNSOURCED = Requirement(WARNING, "no requirement of this policy matches the setting and date: "
-                        "a warning, never an error without a sourced rule", "unconfirmed",
-                        origin="default")
-
-
-def _or_warning(found: Requirement) -> Requirement:
-    """A JW/JZ line rule's requirement; where none matches (a policy file or profile
-    without the list), a warning: these rules apply wherever JW/JZ are in scope."""
-    return UNSOURCED if found is NOT_APPLICABLE else found
-
-
 NOT_APPLICABLE = Requirement(NONE, "no requirement of this policy matches the setting and date",
                              "unconfirmed", origin="default")
 
@@ -133,8 +122,6 @@ class Policy:
     jw_jz: tuple[Requirement, ...] = ()
     ndc: tuple[Requirement, ...] = ()
     jw_denied: tuple[Requirement, ...] = ()
-    jw_jz_lines: tuple[Requirement, ...] = ()
-    least_waste: tuple[Requirement, ...] = ()
 
 
 def first(requirements, setting: str, day: dt.date | None, hcpcs: str | None = None,
@@ -174,10 +161,6 @@ class ClaimPolicy:
     misplaced_requirement: Requirement | None = None
     # set where the statement's through date decides which diagnoses are valid (DX002)
     diagnosis_dates: DiagnosisDates | None = None
-    # how severe JW/JZ lines built against the rule are (MOD002-MOD004), and waste beyond
-    # the containers with the least left over (MOD007), where JW/JZ are in scope
-    jw_jz_lines_requirements: tuple[Requirement, ...] = ()
-    least_waste_requirements: tuple[Requirement, ...] = ()
 
     def judged_alike(self, days) -> tuple:
         """Which rules this policy lets fire, on each of ``days`` (one day per period
@@ -192,8 +175,7 @@ class ClaimPolicy:
         return (id(self.profile), ndc, self.diagnosis_dates is not None,
                 tuple((fires(first(self.jw_jz_requirements, self.setting, day)),
                        fires(first(self.jw_denied_requirements, self.setting, day)),
-                       fires(self.jw_jz_misplaced(day)), fires(self.jw_jz_lines(day)),
-                       fires(self.least_waste(day)))
+                       fires(self.jw_jz_misplaced(day)))
                       for day in days))
 
     def jw_jz(self, day: dt.date | None) -> Requirement:
@@ -233,14 +215,6 @@ class ClaimPolicy:
                                              hcpcs, in_table)
         return found
 
-    def jw_jz_lines(self, day: dt.date | None) -> Requirement:
-        """How severe JW/JZ lines built against the rule are (MOD002-MOD004)."""
-        return _or_warning(first(self.jw_jz_lines_requirements, self.setting, day))
-
-    def least_waste(self, day: dt.date | None) -> Requirement:
-        """How severe JW units beyond the least-waste containers are (MOD007)."""
-        return _or_warning(first(self.least_waste_requirements, self.setting, day))
-
     def jw_denied(self, day: dt.date | None) -> Requirement:
         """How severe a JW line is to this payer (MOD008): none unless a profile says
         the payer denies JW lines."""
@@ -257,11 +231,7 @@ class ClaimPolicy:
                 (f"NDC missing on {hcpcs} (NDC001)", self.ndc(hcpcs, in_table, day)),
                 ("JW line denied (MOD008)", self.jw_denied(day)),
                 ("JW/JZ where the setting is out of scope (MOD006)",
-                 self.jw_jz_misplaced(day)),
-                ("JW/JZ lines against the rule, where in scope (MOD002-MOD004)",
-                 self.jw_jz_lines(day)),
-                ("JW beyond the least-waste containers, where in scope (MOD007)",
-                 self.least_waste(day))):
+                 self.jw_jz_misplaced(day))):
             lines.append(f"  {label}: {requirement.describe()}")
         lines.append("  diagnoses valid on (DX002): " + (
             self.diagnosis_dates.describe() if self.diagnosis_dates is not None
@@ -269,9 +239,7 @@ class ClaimPolicy:
         lines.append("  every requirement of this policy, first match wins:")
         for label, requirements in (("jw_jz", self.jw_jz_requirements),
                                     ("ndc", self.ndc_requirements),
-                                    ("jw_denied", self.jw_denied_requirements),
-                                    ("jw_jz_lines", self.jw_jz_lines_requirements),
-                                    ("least_waste", self.least_waste_requirements)):
+                                    ("jw_denied", self.jw_denied_requirements)):
             for requirement in requirements:
                 lines.append(f"    {label}: {requirement.describe()}")
         return lines

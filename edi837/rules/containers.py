@@ -31,7 +31,6 @@ from functools import lru_cache, reduce
 
 from ..findings import ERROR, WARNING
 from ..ndc import ndc11_of
-from ..policy.model import NONE
 from . import CLAIM, rule
 from .groups import container_amounts, group_units, is_discarded, number, waste_groups
 
@@ -165,7 +164,7 @@ OUT_OF_SCOPE = (" (JW/JZ are not required in this setting: if the payer pays the
                 "the waste billed is still more than the containers leave)")
 
 
-@rule("MOD007", ERROR, scope=CLAIM, by_policy=True,
+@rule("MOD007", ERROR, scope=CLAIM, also=WARNING,
       reads=("line.procedure", "line.modifiers", "line.units", "line.date", "line.drug"))
 def waste_beyond_least_waste_containers(ctx):
     """JW units beyond the waste of the containers that cover the administered dose with
@@ -198,10 +197,6 @@ def waste_beyond_least_waste_containers(ctx):
     three 100 mg vials, the 400 mg vial with 100 mg discarded "would not be
     the most efficient way to minimize drug wastage"; billing waste that was
     not permitted is an overpayment (Noridian "Modifier JZ"; §9.3).
-    Severity by the claim's payer policy (`edi837 policy`, [[.least_waste]]): an
-    error for Medicare fee-for-service, whose guidance this is (or a profile's
-    jw_jz = true), a warning for the other payer classes (Oregon's Medicaid FAQ
-    is one state's).
     PASS:
         CLM*C1*9000***11:B:1*Y*A*Y*Y
         HI*ABK:G35A
@@ -268,11 +263,8 @@ def waste_beyond_least_waste_containers(ctx):
         if discarded <= allowed:
             continue
         line = discarded_lines[0]
-        severity = ctx.policy.least_waste(ctx.date_of(line)).severity
-        if severity == NONE:
-            continue
-        if not in_scope:  # JW/JZ out of scope here (MOD006): no payer's rule to hold on
-            severity = WARNING
+        # JW/JZ out of scope here (MOD006): no payer's rule to hold on, a warning
+        severity = None if in_scope else WARNING
         fewest = fewest_containers(amount, sizes)
         if fewest is not None and fewest.containers < cover.containers:
             # the reading a user expects: fewer, larger containers leave more to discard

@@ -11,7 +11,6 @@ the line's date, comes from the claim's payer policy (edi837.policy).
 from __future__ import annotations
 
 from ..findings import ERROR, WARNING, Edit, Fix
-from ..policy.model import NONE
 from . import CLAIM, rule
 from .groups import (
     DISCARDED,
@@ -163,8 +162,7 @@ def _group_fills_whole_containers(drug, lines) -> bool:
                               for size in billed_container_amounts(drug, lines))
 
 
-@rule("MOD002", ERROR, generic=True, by_policy=True,
-      reads=("line.procedure", "line.modifiers", "line.date"))
+@rule("MOD002", ERROR, generic=True, reads=("line.procedure", "line.modifiers", "line.date"))
 def jw_and_jz(ctx):
     """JW and JZ on the same line.
 
@@ -208,30 +206,17 @@ def jw_and_jz(ctx):
         DTP*472*D8*20260115
         LIN**N4*50242015001
         CTP****20*ML
-    Severity by the claim's payer policy (`edi837 policy`, [[.jw_jz_lines]]): an
-    error for Medicare fee-for-service (or a profile's jw_jz = true), a warning for
-    the payer classes the CMS rule does not bind (MOD003 and MOD004 alike).
     Fix safety: none (which modifier is right depends on whether drug was discarded).
     """
     line = ctx.line
     if not _policy_applies(ctx):
         return
-    severity = _lines_severity(ctx, ctx.date)
-    if line.has_modifier(DISCARDED) and line.has_modifier(NOTHING_DISCARDED) and severity:
+    if line.has_modifier(DISCARDED) and line.has_modifier(NOTHING_DISCARDED):
         ctx.finding(f"{line.procedure} line has both JW (amount discarded) and JZ (nothing "
-                    f"discarded): keep one", value=":".join((line.procedure, *line.modifiers)),
-                    severity=severity)
+                    f"discarded): keep one", value=":".join((line.procedure, *line.modifiers)))
 
 
-def _lines_severity(ctx, day) -> str | None:
-    """MOD002-MOD004's severity on ``day`` by the claim's payer policy (policies.toml
-    [[.jw_jz_lines]]: an error where CMS's rule binds the payer, Medicare fee-for-service
-    or a profile's jw_jz = true; else a warning), or None when the policy turns it off."""
-    severity = ctx.policy.jw_jz_lines(day).severity
-    return None if severity == NONE else severity
-
-
-@rule("MOD003", ERROR, scope=CLAIM, by_policy=True,
+@rule("MOD003", ERROR, scope=CLAIM,
       reads=("line.procedure", "line.modifiers", "line.units", "line.date"))
 def jw_without_administered_line(ctx):
     """JW line with no administered line for the same drug and date.
@@ -289,15 +274,13 @@ def jw_without_administered_line(ctx):
             continue
         first = discarded[0]
         day = ctx.date_of(first)
-        severity = _lines_severity(ctx, day)
-        if severity:
-            ctx.finding(f"{first.procedure} JW line ({first.units} units discarded) has no "
-                        f"line billing the administered units on {day.isoformat()}: bill the "
-                        f"administered units on a line without JW/JZ", line=first,
-                        value=first.units, severity=severity)
+        ctx.finding(f"{first.procedure} JW line ({first.units} units discarded) has no line "
+                    f"billing the administered units on {day.isoformat()}: bill the "
+                    f"administered units on a line without JW/JZ", line=first,
+                    value=first.units)
 
 
-@rule("MOD004", ERROR, scope=CLAIM, by_policy=True,
+@rule("MOD004", ERROR, scope=CLAIM,
       reads=("line.procedure", "line.modifiers", "line.units", "line.date"))
 def jz_with_jw_line(ctx):
     """JZ line while a JW line exists for the same drug and date.
@@ -364,13 +347,10 @@ def jz_with_jw_line(ctx):
         if jz_line is None or not discarded:
             continue
         jw_line = discarded[0]
-        severity = _lines_severity(ctx, ctx.date_of(jz_line))
-        if severity:
-            ctx.finding(f"{jz_line.procedure} line has JZ (nothing discarded) but line "
-                        f"{jw_line.number} bills {jw_line.units} units discarded with JW on "
-                        f"the same date: remove JZ, or the JW line", line=jz_line,
-                        value=":".join((jz_line.procedure, *jz_line.modifiers)),
-                        severity=severity)
+        ctx.finding(f"{jz_line.procedure} line has JZ (nothing discarded) but line "
+                    f"{jw_line.number} bills {jw_line.units} units discarded with JW on the "
+                    f"same date: remove JZ, or the JW line", line=jz_line,
+                    value=":".join((jz_line.procedure, *jz_line.modifiers)))
 
 
 @rule("MOD005", WARNING, scope=CLAIM,
