@@ -298,23 +298,24 @@ class _Pipeline:
         them kept; those judged are finished."""
         for entry in [t for t in taken if not t.judged]:
             taken.remove(entry)
-            job = entry.job
-            flying.discard(job.sha256)
-            entry.opened.close()
-            shutil.rmtree(job.out_dir, ignore_errors=True)
-            shutil.rmtree(job.work_dir, ignore_errors=True)
-            self.ledger.forget(entry.row_id)
+            self._drop(entry, flying)
             log.warning("%s: stop requested while it waited for another batch; left in "
-                        "the inbox for the next run", shown(job.name))
+                        "the inbox for the next run", shown(entry.job.name))
         self.history.held = None
         self.stopped = True
 
-    def _roll_back(self, entry: _Taken, why: str, flying: set[str]) -> None:
+    def _drop(self, entry: _Taken, flying: set[str]) -> None:
+        """A taken file given back: its outputs and work removed, its ledger row
+        forgotten (the file stays in the inbox for the next run)."""
         job = entry.job
         flying.discard(job.sha256)
         entry.opened.close()
         shutil.rmtree(job.out_dir, ignore_errors=True)
         shutil.rmtree(job.work_dir, ignore_errors=True)
         self.ledger.forget(entry.row_id)
+
+    def _roll_back(self, entry: _Taken, why: str, flying: set[str]) -> None:
+        job = entry.job
+        self._drop(entry, flying)
         self.begin_run().problems.append(f"{shown(job.name)}: {why}; left in the inbox")
         log.error("%s: %s; left in the inbox for the next run", shown(job.name), why)
