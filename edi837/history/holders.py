@@ -37,7 +37,6 @@ A store written by an older edi837 holds no holder (NULL): its files count.
 from __future__ import annotations
 
 import os
-import socket
 import time
 from typing import TYPE_CHECKING, Callable
 
@@ -111,6 +110,8 @@ def finish_file(store: HistoryStore, sha256: str, run_id: str) -> int:
 
 def this_host(out: str | os.PathLike) -> str:
     """The holder name of a batch on OUTDIR ``out`` of this host (a SQLite store)."""
+    import socket  # (only a batch names itself: a check does not load it)
+
     return f"{socket.gethostname()}:{os.path.abspath(out)}"
 
 
@@ -118,6 +119,7 @@ def _outdir_held(holder: str) -> bool:
     """Whether the batch ``HOST:OUTDIR`` runs (holds OUTDIR's lock), or is on another
     host (a SQLite store has one host: never expected; assumed alive)."""
     import fcntl
+    import socket
 
     host, _, out = holder.partition(":")
     if host != socket.gethostname():

@@ -74,6 +74,8 @@ def test_a_json_check_imports_no_lxml_no_other_report_no_batch_or_queue(tmp_path
     # a small report spills nothing (tempfile and pickle only when it does) and shows
     # no claim views (edi837.reports.views: the annotated and HTML reports' classes)
     assert modules & {"tempfile", "pickle", "edi837.reports.views"} == set()
+    # a batch names itself by its host (history.holders): a check has no socket to open
+    assert modules & {"socket", "selectors"} == set()
 
 
 def test_the_groups_help_and_version_import_no_command(tmp_path):
