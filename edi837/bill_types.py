@@ -24,11 +24,11 @@ def bill_type_problem(facility_code: str) -> str | None:
     code = (facility_code or "").strip()
     if len(code) <= 2:
         return None
-    facility = bill_type_facility(code)
-    if facility is None:
+    match = _BILL_TYPE.fullmatch(code.upper())
+    if match is None:
         return (f"CLM05-1 {code[:20]!r} is not a facility type code (2 characters, such "
                 "as 13 for hospital outpatient): the setting cannot be read")
-    frequency = _BILL_TYPE.fullmatch(code.upper()).group(2)  # type: ignore[union-attr]
+    facility, frequency = match.groups()
     also = f" and the frequency {frequency} in CLM05-3" if frequency else ""
     return (f"CLM05-1 {code!r} is a type of bill written UB-04 style; the 5010 837I "
             f"element is the 2-character facility type code: write {facility!r} in "

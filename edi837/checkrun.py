@@ -67,17 +67,13 @@ class CheckRun:
         are committed together once every file is checked and ``finish`` has run; a
         run that stops before (an exception, the generator closed early, the process
         killed) leaves the store as it was."""
-        from .engine import sha256_of
         from .history import HistoryStoreError
 
         engine, store = self.engine, self.store
         try:
             if store is not None:  # held from the first file to the commit below
                 store.begin_run()
-                # files checked before come out of the history before any is judged again
-                engine.hashes = {str(path): sha for path in self.inputs
-                                 if (sha := sha256_of(path)) is not None}
-                store.take_out_rechecked(engine.hashes.values())
+                engine.take_out_rechecked(self.inputs)
             for path in self.inputs:
                 result = engine.check_file(path)
                 self.report.files.append(result)

@@ -212,6 +212,12 @@ class Engine:
         return HistoryStage(store or HistoryStore.ephemeral(), self.table, self.config,
                             rules=stage_rules(), run_id=self._run_id)
 
+    def take_out_rechecked(self, paths) -> None:
+        """Files checked before come out of the lasting history before any is judged
+        again: each input hashed here (kept for its check, not read again for it)."""
+        self.hashes = {str(path): sha for path in paths if (sha := sha256_of(path)) is not None}
+        self.history.store.take_out_rechecked(self.hashes.values())
+
     def close(self) -> None:
         """Close the run's private history (a given store is the caller's to close)."""
         if self._stage is not None and self._store is None:

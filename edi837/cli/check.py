@@ -60,7 +60,7 @@ def check(paths: tuple[Path, ...], fmt: str, outputs: tuple[str, ...], select: s
     Exit status: 0 no error finding, 1 error findings, 2 a file could not be
     read or the command was misused.
     """
-    from ..engine import Engine, sha256_of
+    from ..engine import Engine
     from ..history import HistoryStoreError
     from ..progress import Progress, total_size, wanted
 
@@ -96,9 +96,7 @@ def check(paths: tuple[Path, ...], fmt: str, outputs: tuple[str, ...], select: s
             # files checked before come out of the history before any is judged again
             # (--jobs/--dask on a small run: by the hashes the workers make,
             # edi837.parallel.check)
-            engine.hashes = {str(path): sha for path in inputs
-                             if (sha := sha256_of(path)) is not None}
-            store.take_out_rechecked(engine.hashes.values())
+            engine.take_out_rechecked(inputs)
         if one_job:
             report = engine.run(inputs)
         else:
