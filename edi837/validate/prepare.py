@@ -34,6 +34,8 @@ class _Prepared:
     # envelope context (ISA13, GS06, ST02) from a segment index on
     context_at: list[int] = field(default_factory=list)
     contexts: list[tuple] = field(default_factory=list)
+    # each transaction set in file order: [ISA13, GS06, ST02, claims in it]
+    sets: list[list] = field(default_factory=list)
 
     def claim_at(self, index: int | None) -> tuple[str, int, int] | None:
         """(CLM01, CLM index, last index) of the claim holding a segment, or None."""
@@ -109,6 +111,8 @@ class _Planner:
         elif tag == "ST":
             self.open_set = [self.offset, index, fields[2] if len(fields) > 2 else ""]
             self.prep.transactions += 1
+            self.prep.sets.append([self.isa[1] if self.isa else "",
+                                   self.gs[1] if self.gs else "", self.open_set[2], 0])
             self.skeleton.append(_Text(text, index))
             self.set_context(index)
         elif tag in _ENVELOPE:
@@ -121,6 +125,8 @@ class _Planner:
             self.close_set(index, True)
             self.set_context(index + 1)
         self.prep.claims += tag == "CLM"
+        if tag == "CLM" and self.open_set is not None:
+            self.prep.sets[-1][3] += 1
         return data
 
     def _version(self, fields: list[str], index: int) -> list[str]:

@@ -62,7 +62,24 @@ def _finish(prep: _Prepared, results: list[_UnitResult], reader_findings: bool
                 CRASH_RULE, ERROR, f"pyx12 could not write the 999 of {prep.path}: it stopped "
                 "before the interchange's end", prep.path))
             result.settle_status()
+    if ack is not None:
+        result.rejected_sets = _rejected_sets(prep, ack)
     return result, ack
+
+
+def _rejected_sets(prep: _Prepared, ack: str) -> list[tuple[str, str, str, int]]:
+    """(ISA13, GS06, ST02, claims) of each transaction set the file's 999 does not
+    accept (IK5 or its group's AK9 R), in file order, read as `ack` reads a 999."""
+    import io
+
+    from ..acks.ack999 import Acceptance, AckReadError
+
+    try:
+        acceptance = Acceptance.from_999("999", io.BytesIO(ack.encode("latin-1")))
+    except AckReadError:  # a 999 of no 837 set (no AK2): nothing it rejects
+        return []
+    return [(isa13, gs06, st02, claims) for isa13, gs06, st02, claims in prep.sets
+            if acceptance.verdict(isa13, gs06, st02) is not None]
 
 
 def _claims_read(prep: _Prepared, findings: list[Finding], reader_findings: bool
