@@ -61,7 +61,12 @@ def _translate(fields: list[str], source: Delimiters, target: Delimiters) -> str
     if source == target:
         return target.element.join(fields) + target.segment
     fields = list(fields)
-    swap = str.maketrans({source.component: target.component,
+    # a character that is data in the source but a delimiter of the target (a CLM01
+    # 'A*B' sent with '|') would split the value for pyx12: it is read as a '?'
+    delimiters = (target.element, target.repetition, target.component, target.segment)
+    stand_in = next(c for c in "?.#" if c not in delimiters)
+    swap = str.maketrans({**{c: stand_in for c in delimiters if len(c) == 1},
+                          source.component: target.component,
                           source.repetition: target.repetition})
     if fields[0] == "ISA" and len(fields) > 16:
         body = [f.translate(swap) if n not in (11, 16) else f for n, f in enumerate(fields)]
