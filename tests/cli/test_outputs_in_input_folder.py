@@ -77,3 +77,24 @@ def test_a_file_in_the_inbox_that_is_not_x12_is_still_reported(inbox):
     result = run("check", "inbox/", "-q")
     assert result.exit_code == 2, result.output
     assert "inbox/notes.txt:1: EDI001 error no ISA segment" in result.output
+
+
+@pytest.mark.parametrize("option, name", [("--log-file", "batch.log"),
+                                          ("--history", "history.sqlite3"),
+                                          ("--history-key", "sub/history.key")])
+def test_batch_refuses_its_own_files_inside_the_inbox(inbox, tmp_path, option, name):
+    # the batch takes every file in the inbox: its own log would be quarantined (moved)
+    result = run("batch", "inbox", "--out", str(tmp_path / "out"), "--settle", "0",
+                 option, f"inbox/{name}", "-q")
+    assert result.exit_code == 2, result.output
+    assert f"{option} inbox/{name} is inside the inbox inbox: the batch would take it as " \
+        "an input" in result.output
+    assert sorted(p.name for p in inbox.iterdir()) == ["claims.edi"]
+    assert not (tmp_path / "out").exists()
+
+
+def test_batch_writes_its_log_beside_the_inbox(inbox, tmp_path):
+    result = run("batch", "inbox", "--out", str(tmp_path / "out"), "--settle", "0",
+                 "--log-file", "batch.log", "--no-history", "-q")
+    assert result.exit_code == 1, result.output
+    assert (tmp_path / "batch.log").exists() and not (inbox / "claims.edi").exists()
