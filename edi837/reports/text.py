@@ -52,13 +52,14 @@ def summary_line(numbers: Figures, *, drug_lines: bool = True) -> str:
 def rejected_by_999(report: Report) -> str:
     """`validate`: the transaction sets its 999 does not accept, each named, with the
     claims in them ('' when none): the claims there are not forwarded either."""
-    named = [f"{text(result.path)} set {text(st02) or '?'} (interchange {text(isa13) or '?'}, "
-             f"group {text(gs06) or '?'}: {plural(claims, 'claim')})"
-             for result in report.files
-             for isa13, gs06, st02, claims in getattr(result, "rejected_sets", ())]
-    if not named:
+    rejected = [found for result in report.files  # (a FileResult's: validate sets them)
+                for found in ((result.path, *s) for s in getattr(result, "rejected_sets", ()))]
+    if not rejected:
         return ""
-    claims = sum(s[3] for result in report.files for s in result.rejected_sets)
+    named = [f"{text(path)} set {text(st02) or '?'} (interchange {text(isa13) or '?'}, "
+             f"group {text(gs06) or '?'}: {plural(claims, 'claim')})"
+             for path, isa13, gs06, st02, claims in rejected]
+    claims = sum(found[4] for found in rejected)
     more = f"; and {len(named) - NAMED_SETS:,} more" if len(named) > NAMED_SETS else ""
     return (f"the 999 rejects {plural(len(named), 'transaction set')} with "
             f"{plural(claims, 'claim')}: " + "; ".join(named[:NAMED_SETS]) + more)
