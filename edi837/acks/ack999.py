@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
 
 from ..validate.ack_values import ack_value
 from ..x12.reader import SegmentReader, X12SyntaxError
@@ -85,16 +84,15 @@ class Acceptance:
         return None
 
     @classmethod
-    def from_999(cls, path: str | Path, stream: BinaryIO | None = None) -> "Acceptance":
-        """Read a 999 (one or more interchanges, one ST*999 per 837 group), from
-        ``stream`` when given (``path`` then only names it)."""
+    def from_999(cls, path: str | Path) -> "Acceptance":
+        """Read a 999 (one or more interchanges, one ST*999 per 837 group)."""
         verdicts: list[SetVerdict] = []
         rejected: set[str] = set()
         group_sets: list[tuple[str, str]] = []  # the current group's (AK202, IK501)
         group = transaction = None
         index = 0
         try:
-            for fields, index, _ in SegmentReader(path, stream):
+            for fields, index, _ in SegmentReader(path):
                 tag = fields[0]
                 value = fields[1].strip() if len(fields) > 1 else ""
                 if tag == "TA1" and len(fields) > 4 and fields[4].strip() == "R":
