@@ -34,6 +34,8 @@ class FileResult:
     submitters: dict = field(default_factory=dict)
     # the payer ids (2010BB NM109) of its checked (drug) claims: which profiles matched
     payer_ids: set = field(default_factory=set)
+    # `validate`: the transaction sets its 999 rejects, (ISA13, GS06, ST02, claims in it)
+    rejected_sets: list = field(default_factory=list)
 
     def counts(self) -> Counter:
         """The findings by severity (a store counts them as they are added)."""

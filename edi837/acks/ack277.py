@@ -211,6 +211,8 @@ class _Writer:
         self._isa = None  # the input ISA of the open output interchange
         self._number = self._sets = self._traces = 0
         self._delimiters = x214.STANDARD
+        # the delimiters of the whole 277CA file: its first interchange's (see _write_set)
+        self._file_delimiters: tuple[str, str, str, str] | None = None
 
     def run(self, findings, stack: ExitStack) -> None:
         self._stack = stack
@@ -292,8 +294,11 @@ class _Writer:
         if self._isa is not isa:
             self._close_interchange()
         given = isa.delimiters
-        delimiters = x214.delimiters_for(given.element, given.repetition, given.component,
-                                         given.segment)
+        # One set for the file: the first acknowledged interchange's.  X12 lets each
+        # interchange name its own, but pyx12 and many translators read a file in its
+        # first ISA's delimiters, and a second interchange in others is garbage to them.
+        delimiters = self._file_delimiters or x214.delimiters_for(
+            given.element, given.repetition, given.component, given.segment)
         for claim in ack.claims:  # TRN02 is the CLM01 sent, or nothing (x214.delimiters_for)
             if not x214.fits(claim.claim_id, delimiters):
                 raise x214.CannotAcknowledge(
@@ -312,6 +317,7 @@ class _Writer:
             self._out.write(x214.interchange_header(*self._parties(isa, gs), number, self.now,
                                                     delimiters))
             self._isa, self._number, self._delimiters = isa, number, delimiters
+            self._file_delimiters = delimiters
             self.result.interchanges += 1
         self._out.write(x214.serialise(segments, delimiters))
         self._sets += 1

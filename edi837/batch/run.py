@@ -162,7 +162,9 @@ class Worker:
         return {"checked": {"path": result.path, "status": result.status,
                             "transactions": result.transactions, "claims": result.claims,
                             "drug_lines": result.drug_lines, "size": result.size,
-                            "sha256": result.sha256, "submitters": result.submitters}}
+                            "sha256": result.sha256, "submitters": result.submitters,
+                            # its claims' payer ids: which payer profiles matched (summary)
+                            "payer_ids": sorted(result.payer_ids)}}
 
     def _forwarded_records(self, job: Job, work: Path, key: bytes) -> None:
         """With --split, the history keeps the claims as they are forwarded: the safe
@@ -305,6 +307,8 @@ class Worker:
                                drug_lines=result.drug_lines,
                                findings=getattr(fixed.remaining, "every", fixed.remaining))
             numbers = figures(Report([after], self.table.version)).as_dict()
+        if result.payer_ids:  # the run's summary: a payer profile that matched no claim
+            numbers["payer_ids"] = sorted(result.payer_ids)
         if rejected_sets:  # the submitter sends them again: as an error finding is
             numbers["sets_rejected"] = rejected_sets  # (ledger.exit_status: 1, as ack's)
         reasons = [f"  {f.rule} (segment {f.segment_index or '-'}): {f.message}"

@@ -69,6 +69,10 @@ def summary_document(ledger: Ledger, run_id: str, *, drug_table: str, config_sou
         if f["figures"]:
             f["claims_held"] = f["figures"]["claims_held"]
             f["charges_held"] = f["figures"]["charges_held"]
+    from ..profile_match import unmatched_payer_ids  # as check's notices
+
+    notices = unmatched_payer_ids(options.config.profiles, (
+        payer_id for f in checked for payer_id in (f["figures"] or {}).get("payer_ids", ())))
     return {
         "tool": {"name": "edi837", "version": __version__},
         "reference_data": {"drug_table": drug_table},
@@ -102,6 +106,9 @@ def summary_document(ledger: Ledger, run_id: str, *, drug_table: str, config_sou
         "waiting": [{**w, "name": as_text(w["name"])} for w in waiting],
         "skipped": [{**w, "name": as_text(w["name"])} for w in skipped],
         "problems": list(problems),
+        # a payer profile whose payer ids no claim of the run carries (its rules applied
+        # to none: a typo?), as `check` says them
+        "notices": notices,
         # the work queue after this run: open claims aged, grouped, and what it resolved
         "queue": queue_section(ledger.db, run_id, directory),
     }
@@ -116,6 +123,8 @@ def write_summary(ledger: Ledger, run_id: str, directory: Path, *, drug_table: s
                            config_source=options.config.source, options=options,
                            state=state, exit_status=exit_status, waiting=waiting,
                            skipped=skipped, problems=problems, directory=directory)
+    for notice in doc["notices"]:
+        log.warning("run %s: notice: %s", run_id, notice)
     durable.makedirs(directory)
     with atomic_output(directory / SUMMARY_JSON) as out:
         json.dump(doc, out, indent=2, ensure_ascii=False)

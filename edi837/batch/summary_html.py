@@ -100,6 +100,9 @@ def write_summary_html(doc: dict, out) -> None:
             out.write(f'<h2>{title}</h2><ul id="{key}">'
                       + "".join(f'<li><code>{_h(w["name"])}</code>: {_h(w["why"])}</li>'
                                 for w in doc[key]) + "</ul>\n")
+    if doc.get("notices"):
+        out.write('<h2>Notices</h2><ul id="notices">'
+                  + "".join(f"<li>{_h(n)}</li>" for n in doc["notices"]) + "</ul>\n")
     if doc["problems"]:
         out.write('<h2>Problems</h2><ul id="problems">'
                   + "".join(f"<li>{_h(p)}</li>" for p in doc["problems"]) + "</ul>\n")

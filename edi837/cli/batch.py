@@ -42,6 +42,23 @@ class _Formatter(logging.Formatter):
         return shown(super().format(record))
 
 
+def _refuse_files_in_the_inbox(inbox, files) -> None:
+    """Exit 2 when a file the batch writes (its log, a SQLite history, the history's
+    key) is inside a local inbox: the batch takes every file there as an input, and
+    would quarantine (move) its own log or history.  As --out, --archive, --quarantine."""
+    from ..batch.names import shown
+    from ..batch.options import is_within
+    from ..locations import is_url
+
+    if is_url(str(inbox)):
+        return
+    for option, given in files:
+        if given and not is_url(str(given)) and is_within(Path(given), Path(inbox)):
+            complain(f"{option} {shown(str(given))} is inside the inbox {shown(str(inbox))}: "
+                     "the batch would take it as an input; put it beside the inbox")
+            sys.exit(EXIT_TROUBLE)
+
+
 def configure_logging(log_file: str | None, *, quiet_stderr: bool):
     """Log lines to stderr (warnings only while a progress bar is drawn) and to
     ``log_file`` (appended).  Returns a function that undoes this."""
@@ -200,6 +217,8 @@ def batch(inbox: Path, out: Path, archive: Path | None, quarantine: Path | None,
         sys.exit(EXIT_TROUBLE)
     table = load_table_or_exit(drug_tables, refdata)  # a broken drug table stops here
     config = load_config_or_exit(config_path, select, ignore, table)
+    _refuse_files_in_the_inbox(inbox, (("--log-file", log_file), ("--history", history_path),
+                                       ("--history-key", history_key)))
     from ..progress import wanted
 
     progress = wanted(quiet)  # the bar of files done, on a terminal only

@@ -20,6 +20,7 @@ from .support import (
     no_fast_option,
     notice_unmatched_profiles,
     quiet_option,
+    refuse_outputs_in_input_folders,
     refuse_outputs_over_inputs,
     report_options,
     report_reader_errors,
@@ -69,6 +70,7 @@ def check(paths: tuple[Path, ...], fmt: str, outputs: tuple[str, ...], select: s
     config = load_config_or_exit(config_path, select, ignore, table)
     inputs = input_files(paths)
     refuse_outputs_over_inputs(outputs, inputs)
+    refuse_outputs_in_input_folders(outputs, paths)
     local_inputs_only(inputs, ack277_dir is not None and "--ack277")
     report_targets(fmt, outputs)  # an -o whose extension names no format: exit 2 now
     store = open_history_or_exit(history_path, history_key, history_days)

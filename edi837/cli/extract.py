@@ -12,6 +12,7 @@ from .support import (
     no_fast_option,
     output_stream,
     quiet_option,
+    refuse_outputs_in_input_folders,
     refuse_outputs_over_inputs,
     say_reader_problem,
 )
@@ -50,6 +51,7 @@ def extract(paths: tuple[Path, ...], fmt: str, output: str | None,
     except Edi837Error as exc:
         exit_for(exc)
     refuse_outputs_over_inputs([output], lines.inputs)
+    refuse_outputs_in_input_folders([output], paths)
     with output_stream(output) as out, Progress(total_size(lines.inputs), "edi837 extract",
                                                 enabled=wanted(quiet)) as progress:
 

@@ -34,6 +34,10 @@ from .support import (
 @click.option("--split", is_flag=True,
               help="Also write <name>.accepted.edi (claims with no remaining error) and "
                    "<name>.held.edi (the rest), with a report of why each claim was held.")
+@click.option("--control-numbers", "counter", type=click.Path(dir_okay=False, path_type=Path),
+              help="With --split: the counter file (as the acknowledgments') each "
+                   "interchange and group of the split files takes a new ISA13/GS06 from, "
+                   "so a corrected resend does not repeat the first one's [the input's].")
 @click.option("--drug-table", "drug_tables", multiple=True,
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Extra drug table (TOML) adding to or overriding the shipped one.")
@@ -46,7 +50,7 @@ from .support import (
 def fix(paths: tuple[Path, ...], out_dir: Path, select: str | None, ignore: str | None,
         dry_run: bool, force: bool, split: bool, drug_tables: tuple[Path, ...],
         config_path: str | None, refdata: Path | None, ack277_dir: Path | None,
-        quiet: bool) -> None:
+        quiet: bool, counter: Path | None = None) -> None:
     """Apply the safe fixes to the 837 files and folders PATHS, writing to --out-dir.
 
     Input files are never modified; outputs are written atomically and an
@@ -65,10 +69,12 @@ def fix(paths: tuple[Path, ...], out_dir: Path, select: str | None, ignore: str 
     # the errors that remain are the ones `check` would report.
     local_inputs_only(paths, "fix")  # its outputs and re-check: local files, for now
     chosen, left_out = parse_codes(select, "--select"), parse_codes(ignore, "--ignore")
+    numbers = _counter(counter, split and not dry_run)
     try:  # the orchestration is edi837.api's; this prints each file's outcome
         results = iter_fix(paths, out_dir, select=chosen, ignore=left_out, dry_run=dry_run,
                            force=force, split=split, drug_tables=drug_tables,
-                           config=config_path, refdata=refdata, errors="report")
+                           config=config_path, refdata=refdata, errors="report",
+                           control_numbers=numbers)
     except Edi837Error as exc:
         exit_for(exc)
     acks = None
@@ -96,6 +102,25 @@ def fix(paths: tuple[Path, ...], out_dir: Path, select: str | None, ignore: str 
         progress.advance(0)
     progress.close()
     sys.exit(max(status, acks.status) if acks is not None else status)
+
+
+def _counter(path: Path | None, splitting: bool):
+    """The split files' control-number counter (--control-numbers), or None; exit 2
+    without --split (or with --dry-run), or when it cannot be used."""
+    if path is None:
+        return None
+    if not splitting:
+        complain("--control-numbers renumbers the split files: give --split, not --dry-run")
+        sys.exit(EXIT_TROUBLE)
+    from ..x12.control import ControlNumberError, ControlNumbers
+
+    numbers = ControlNumbers(path)
+    try:
+        numbers.last()  # a counter that cannot be used stops the run before it starts
+    except ControlNumberError as exc:
+        complain(str(exc))
+        sys.exit(EXIT_TROUBLE)
+    return numbers
 
 
 def _report(result) -> None:

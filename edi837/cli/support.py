@@ -104,6 +104,39 @@ def refuse_outputs_over_inputs(outputs, inputs: list[Path]) -> None:
             sys.exit(EXIT_TROUBLE)
 
 
+def refuse_outputs_in_input_folders(outputs, paths) -> None:
+    """Exit 2 when an output would land inside an input folder under a name the next
+    run reads as an 837 (`check inbox/ -o inbox/r.txt`: that run would fail on it).
+    Outputs folder reading passes over (`.json`, `.html`, `.999`...) are let be; an
+    input file is never skipped for looking like a report."""
+    from ..files import is_candidate
+    from ..locations import is_url, local_path
+
+    folders = []
+    for given in paths:
+        if isinstance(given, str) and is_url(given) and local_path(given) is None:
+            continue
+        folder = Path(local_path(given) or given) if isinstance(given, str) else Path(given)
+        if folder.is_dir():
+            folders.append(folder)
+    for output in outputs:
+        if output in (None, "-") or is_url(output):
+            continue
+        target = Path(output).resolve()
+        for folder in folders:
+            try:
+                inside = target.relative_to(folder.resolve())
+            except ValueError:
+                continue
+            if is_candidate(target) and not any(part.startswith(".")
+                                                 for part in inside.parts[:-1]):
+                complain(f"output {output} is inside the input folder {folder}: the next "
+                         f"run would read it as an 837 file (and fail on it); write it "
+                         f"outside {folder}, or in a format folders are not read for "
+                         f"(.json, .html, .csv, .xml)")
+                sys.exit(EXIT_TROUBLE)
+
+
 def parse_codes(value: str | None, option: str = "--select/--ignore") -> tuple[str, ...]:
     """Comma- or space-separated rule codes and prefixes; exit 2 naming the close
     matches when one matches no rule (edi837.arguments.rule_codes)."""

@@ -12,6 +12,7 @@ from .support import (
     Location,
     complain,
     quiet_option,
+    refuse_outputs_in_input_folders,
     report_reader_errors,
     report_targets,
     write_reports,
@@ -64,6 +65,7 @@ def validate(paths: tuple[Path, ...], fmt: str, outputs: tuple[str, ...],
         complain(str(exc))
         sys.exit(EXIT_TROUBLE)
     report_targets(fmt, outputs)  # an -o whose extension names no format: exit 2 now
+    refuse_outputs_in_input_folders(outputs, paths)
     if counter is not None and ack_dir is None:
         complain("--control-numbers is for the 999s: give --ack DIR too")
         sys.exit(EXIT_TROUBLE)

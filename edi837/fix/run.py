@@ -6,10 +6,10 @@ only with ``force``.  Every file is written atomically (temp file + rename).
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import groupby
 from pathlib import Path
-from typing import Collection, Iterable, Iterator
+from typing import Any, Collection, Iterable, Iterator
 
 from ..config import Config
 from ..engine import Engine, FileResult
@@ -66,6 +66,7 @@ class Targets:
     held: Path
     held_json: Path
     held_text: Path
+    numbers: Any = None  # ControlNumbers the split files are renumbered from (None: keep)
 
     @classmethod
     def for_input(cls, path: Path, out_dir: Path) -> "Targets":
@@ -88,7 +89,7 @@ def fix_file(path: str | Path, out_dir: str | Path, *, table, config: Config | N
              spill_limit: int | None = None,
              history_findings: Iterable[Finding] | None = None,
              engine: Engine | None = None, recheck_history=None,
-             not_forwarded: Collection[int] = ()) -> FixResult:
+             not_forwarded: Collection[int] = (), control_numbers=None) -> FixResult:
     """Apply the safe fixes of ``path``'s findings; write ``<out_dir>/<name>``.
 
     ``select``/``ignore`` (rule codes or prefixes) choose which fixes apply;
@@ -112,6 +113,8 @@ def fix_file(path: str | Path, out_dir: str | Path, *, table, config: Config | N
     nothing of this file.  ``not_forwarded``: the CLM segment indices of claims the
     engine's history must not keep whatever their findings (a transaction set the 999
     rejects: `ack`); claims an envelope error holds are kept out of it too.
+    ``control_numbers`` (edi837.x12.control.ControlNumbers): the split files take new
+    interchange and group control numbers from it, not the input's.
 
     Every output is read back with edi837's own reader; one it cannot read,
     or that has lost claims, is removed with the rest of this file's outputs
@@ -119,7 +122,7 @@ def fix_file(path: str | Path, out_dir: str | Path, *, table, config: Config | N
     outputs are removed too, and the exception goes to the caller.
     """
     path, out_dir = Path(path), Path(out_dir)
-    targets = Targets.for_input(path, out_dir)
+    targets = replace(Targets.for_input(path, out_dir), numbers=control_numbers)
     result = FixResult(str(path), output=str(targets.output))
     if not dry_run and not _may_write(path, targets.all(split), force, result):
         return result
@@ -474,7 +477,8 @@ def _split(targets: Targets, findings: Iterable[Finding], result: FixResult, for
            spill_limit: int | None) -> None:
     try:
         split = split_claims(targets.output, findings, accepted=targets.accepted,
-                             held=targets.held, spill_limit=spill_limit)
+                             held=targets.held, spill_limit=spill_limit,
+                             numbers=targets.numbers.next if targets.numbers else None)
         if split.held or split.not_carried:
             write_held_report(targets.held_json, targets.held_text, source=targets.output,
                               held_file=targets.held, split=split)

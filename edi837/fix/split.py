@@ -5,6 +5,10 @@ the envelopes and hierarchy levels above it, into ``<stem>.accepted.edi`` or
 ``<stem>.held.edi``.  Both keep the input's ISA13/GS06/ST02 control numbers:
 they are two views of one submission, and only the accepted file is meant to
 be sent as is; the held one goes back to the biller, to be corrected and re-run.
+Given a counter (``numbers``: `fix --split --control-numbers FILE`), each
+interchange and group written takes a new ISA13/IEA02 and GS06/GE02 from it
+instead: the accepted file of a corrected resend does not repeat the interchange
+number of the first one's, which a payer rejects as a duplicate.  ST02 stays.
 """
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 from ..files import atomic_output
 from ..findings import Finding
@@ -51,8 +55,11 @@ class _SplitFile:
     looking ahead.
     """
 
-    def __init__(self, path: Path | None, reader: RawSegmentReader, stack: ExitStack) -> None:
+    def __init__(self, path: Path | None, reader: RawSegmentReader, stack: ExitStack,
+                 numbers: Callable[[], int] | None = None) -> None:
         self.path = path
+        self._numbers = numbers  # new control numbers (None: the input's)
+        self._isa13 = self._gs06 = ""  # those written for the open interchange, group
         self._reader = reader
         self._stack = stack
         self._sink: TextSink | None = None
@@ -92,11 +99,21 @@ class _SplitFile:
     # -- envelopes ------------------------------------------------------------
     def _open(self, envelope: Envelope) -> None:
         if self._isa is not envelope.isa:
-            self._copy(envelope.isa)
+            self._isa13 = element(envelope.isa, 13)
+            if self._numbers is None:
+                self._copy(envelope.isa)
+            else:
+                self._isa13 = f"{self._numbers():09d}"
+                self._rebuild(envelope.isa, {13: self._isa13})
             self._isa, self._gs, self._groups = envelope.isa, None, 0
         if self._gs is not envelope.gs:
             assert envelope.gs is not None  # routing carries no set from outside a group
-            self._copy(envelope.gs)
+            self._gs06 = element(envelope.gs, 6)
+            if self._numbers is None:
+                self._copy(envelope.gs)
+            else:
+                self._gs06 = str(self._numbers())
+                self._rebuild(envelope.gs, {6: self._gs06})
             self._gs, self._st, self._sets = envelope.gs, None, 0
             self._groups += 1
         if self._st is not envelope.header[0]:
@@ -115,10 +132,10 @@ class _SplitFile:
             self._rebuild(trailer, {1: str(self._segments + 1), 2: element(self._st, 2)})
             self._st = None
         elif tag == "GE" and self._gs is not None:
-            self._rebuild(trailer, {1: str(self._sets), 2: element(self._gs, 6)})
+            self._rebuild(trailer, {1: str(self._sets), 2: self._gs06})
             self._gs = None
         elif tag == "IEA" and self._isa is not None:
-            self._rebuild(trailer, {1: str(self._groups), 2: element(self._isa, 13)})
+            self._rebuild(trailer, {1: str(self._groups), 2: self._isa13})
             self._isa = None
 
     def finish(self) -> bool:
@@ -179,10 +196,10 @@ class _Splitter(ClaimWalk):
 
     def __init__(self, path: str | Path, findings: Iterable[Finding],
                  accepted: Path | None, held: Path | None, stack: ExitStack,
-                 spill_limit: int | None) -> None:
+                 spill_limit: int | None, numbers: Callable[[], int] | None = None) -> None:
         super().__init__(path, findings)
-        self.accepted = _SplitFile(accepted, self.reader, stack)
-        self.held = _SplitFile(held, self.reader, stack)
+        self.accepted = _SplitFile(accepted, self.reader, stack, numbers)
+        self.held = _SplitFile(held, self.reader, stack, numbers)
         self.result = SplitResult(held=SpillList(limit=spill_limit),
                                   not_carried=SpillList(limit=spill_limit))
 
@@ -217,7 +234,8 @@ class _Splitter(ClaimWalk):
 
 def split_claims(path: str | Path, findings: Iterable[Finding], *,
                  accepted: Path | None = None, held: Path | None = None,
-                 spill_limit: int | None = None) -> SplitResult:
+                 spill_limit: int | None = None,
+                 numbers: Callable[[], int] | None = None) -> SplitResult:
     """Route each claim of ``path`` by its error ``findings`` (from checking that
     file, in file order) and write it to ``accepted`` or ``held``.
 
@@ -225,10 +243,12 @@ def split_claims(path: str | Path, findings: Iterable[Finding], *,
     the output files (None: route only, write nothing); a file that would
     hold no claim is not created.  Raises SplitError, leaving neither file,
     when the claims cannot all be routed.  ``spill_limit``: held claims kept
-    in memory before they go to a temporary file.
+    in memory before they go to a temporary file.  ``numbers``: where each interchange
+    and group written takes a new control number (default: the input's are kept).
     """
     with ExitStack() as stack:  # the outputs are renamed into place only on success
         try:
-            return _Splitter(path, findings, accepted, held, stack, spill_limit).run()
+            return _Splitter(path, findings, accepted, held, stack, spill_limit,
+                             numbers).run()
         except NotSingleByte as exc:
             raise SplitError(str(exc)) from None

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from ..model import Claim, ServiceLine, parse_decimal
+from ..policy.model import setting_of
 
 DISCARDED = "JW"  # CMS modifier: drug amount discarded, not administered
 REPLACEMENT, VOID = "7", "8"  # CLM05-3 claim frequency codes
@@ -57,6 +58,7 @@ class ClaimRecord:
     billing_npi: str
     patient: bytes
     held: bool  # an error finding already holds the claim (it will not be forwarded)
+    setting: str  # "837P:11", "837I:13" (policy.setting_of): which payer profile applies
     lines: list[LineRecord] = field(default_factory=list)
 
     def quick_values(self, stage, plan) -> list[tuple] | None:
@@ -115,4 +117,5 @@ def claim_record(claim: Claim, drug_lines: list[ServiceLine], patient: bytes, he
         payer_name=claim.payer_name, filing_indicator=claim.filing_indicator,
         responsibility=claim.payer_responsibility,
         billing_npi=billing.npi if billing is not None else "", patient=patient, held=held,
+        setting=setting_of(env.kind, claim.facility_code),
         lines=[line_record(claim, line, known(line.procedure)) for line in drug_lines])

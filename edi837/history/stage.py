@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Iterable, Iterator, Sequence
 from ..checklist import MARK, checklist_codes
 from ..findings import ERROR, Finding
 from ..model import parse_date
+from ..policy.model import setting_of
 from .records import REPLACEMENT, VOID, ClaimRecord, LineRecord, claim_record
 from .store import HistoryStore, Row
 
@@ -61,7 +62,7 @@ class HistoryStage:
         self._lasting = frozenset(r.code for r in rules if r.lasting)
         self._plans: dict[int, list] = {}
         # (payer id, SBR09) -> (profile, plan, its first-dose part): asked once a claim
-        self._payers: dict[tuple[str, str], tuple] = {}
+        self._payers: dict[tuple[str, str, str], tuple] = {}
         self._policy_names: dict[tuple[str, str, str], str] = {}
         self._policies: PolicyResolver | None = None  # made on the first finding
         self._checklists: dict[int, dict] = {}
@@ -141,7 +142,7 @@ class HistoryStage:
     def policy_name(self, record) -> str:
         """The payer policy a claim's findings name (edi837.policy), from its record: the
         same in this process and in a driver judging records checked elsewhere."""
-        key = (record.filing_indicator, record.payer_id, record.kind)
+        key = (record.filing_indicator, record.payer_id, record.setting)
         name = self._policy_names.get(key)
         if name is None:
             if self._policies is None:
@@ -153,15 +154,16 @@ class HistoryStage:
             name = self._policy_names[key] = self._policies.resolve(*key).name
         return name
 
-    def _payer(self, payer_id: str, filing_indicator: str) -> tuple:
-        """(profile, plan, the plan's first-dose rules) of a payer id and SBR09."""
-        found = self._payers.get((payer_id, filing_indicator))
+    def _payer(self, payer_id: str, filing_indicator: str, setting: str) -> tuple:
+        """(profile, plan, the plan's first-dose rules) of a payer id, SBR09 and setting
+        (the profile `check`'s rules take)."""
+        found = self._payers.get((payer_id, filing_indicator, setting))
         if found is None:
-            profile = self.config.profile_for(payer_id, filing_indicator)
+            profile = self.config.profile_for(payer_id, filing_indicator, setting)
             plan = self._plan(profile)
             if len(self._payers) >= 4096:
                 self._payers.clear()
-            found = self._payers[payer_id, filing_indicator] = (
+            found = self._payers[payer_id, filing_indicator, setting] = (
                 profile, plan, [step for step in plan if step[0] in self._lasting])
         return found
 
@@ -188,7 +190,8 @@ class HistoryStage:
         findings: list[Finding] = []
         payer = self._payer
         for record in window:
-            profile, plan, lasting = payer(record.payer_id, record.filing_indicator)
+            profile, plan, lasting = payer(record.payer_id, record.filing_indicator,
+                                           record.setting)
             if record.patient not in rows and record.patient not in again:
                 quick = record.quick_values(self, plan)
                 if quick is not None:
@@ -321,6 +324,10 @@ class PendingClaim:
     def filing_indicator(self) -> str:
         return self.claim.filing_indicator
 
+    @property
+    def setting(self) -> str:
+        return setting_of(self.claim.kind, self.claim.facility_code)
+
     def record(self) -> ClaimRecord:
         return claim_record(self.claim, self.lines, self.patient, self.held, self.known)
 
@@ -380,7 +387,7 @@ class HistoryContext:
         self.stage = stage
         self.record = record
         self.profile = profile if profile is not None else \
-            stage.config.profile_for(record.payer_id, record.filing_indicator)
+            stage.config.profile_for(record.payer_id, record.filing_indicator, record.setting)
         self.table = stage.table
         self.persistent = stage.persistent
         self.rows = rows

@@ -113,8 +113,10 @@ def finish(split: SplitJob, results, reader_findings=None) -> dict | None:
     count = counted[0]
     result = split.scanned
     submitters = dict(result["submitters"])
+    payer_ids: set[str] = set()  # which payer profiles matched (the run's notices)
     for facts in results:  # each piece read the heads of its sets (1000A)
         submitters.update(facts.get("submitters") or {})
+        payer_ids.update(facts.get("payer_ids") or ())
     status = "unreadable" if result["unreadable"] else "findings" if count else "ok"
     return {"handover": handover,
             "checked": {"path": split.job.path, "status": status,
@@ -122,4 +124,4 @@ def finish(split: SplitJob, results, reader_findings=None) -> dict | None:
                         "claims": sum(facts["claims"] for facts in results),
                         "drug_lines": sum(facts["drug_lines"] for facts in results),
                         "size": result["size"], "sha256": result["sha256"],
-                        "submitters": submitters}}
+                        "submitters": submitters, "payer_ids": sorted(payer_ids)}}

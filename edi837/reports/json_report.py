@@ -45,7 +45,11 @@ def _file_head(result: FileResult, numbers: FileFigures) -> dict:
     return {"path": result.path, "status": result.status, "sha256": result.sha256,
             "size": result.size, "transactions": result.transactions,
             "claims": result.claims, "drug_lines": result.drug_lines,
-            "claims_with_findings": numbers.claims, **numbers.held.as_dict()}
+            "claims_with_findings": numbers.claims, **numbers.held.as_dict(),
+            **({"rejected_sets": [  # validate: the sets its 999 rejects
+                {"interchange": isa13, "group": gs06, "transaction": st02, "claims": claims}
+                for isa13, gs06, st02, claims in result.rejected_sets]}
+               if result.rejected_sets else {})}
 
 
 class _Spool:

@@ -14,6 +14,7 @@ from .common import iso_time, reference_note, text
 from .figures import Figures, amount_of, dollars, figures, plural
 
 TOP_PAYER_RULES = 3  # rules named per payer line
+NAMED_SETS = 10  # transaction sets the 999 rejects named in the summary (then a count)
 VALIDATION_ONLY = "n/a"  # the drug table of a `validate` report: none (edi837.validate)
 
 
@@ -48,7 +49,27 @@ def summary_line(numbers: Figures, *, drug_lines: bool = True) -> str:
             f"{plural(s['infos'], 'info')}")
 
 
-def held_line(numbers: Figures) -> str:
+def rejected_by_999(report: Report) -> str:
+    """`validate`: the transaction sets its 999 does not accept, each named, with the
+    claims in them ('' when none): the claims there are not forwarded either."""
+    rejected = [found for result in report.files  # (a FileResult's: validate sets them)
+                for found in ((result.path, *s) for s in getattr(result, "rejected_sets", ()))]
+    if not rejected:
+        return ""
+    named = [f"{text(path)} set {text(st02) or '?'} (interchange {text(isa13) or '?'}, "
+             f"group {text(gs06) or '?'}: {plural(claims, 'claim')})"
+             for path, isa13, gs06, st02, claims in rejected]
+    claims = sum(found[4] for found in rejected)
+    more = f"; and {len(named) - NAMED_SETS:,} more" if len(named) > NAMED_SETS else ""
+    return (f"the 999 rejects {plural(len(named), 'transaction set')} with "
+            f"{plural(claims, 'claim')}: " + "; ".join(named[:NAMED_SETS]) + more)
+
+
+def held_line(numbers: Figures, rejected: str = "") -> str:
+    """The charges held; with sets the 999 rejects (``rejected``, said on a line of its
+    own), never 'no claim held': their claims are not forwarded."""
+    if rejected and not numbers.held.claims and not numbers.held_outside.claims:
+        return f"no claim has an error of its own: {not_held_why(numbers)}"
     held, outside = numbers.held, numbers.held_outside
     # claims no error of their own holds, but one on the envelope or HL loop above them
     # (a repeated ISA13): the split and the 277CA hold them too
@@ -116,7 +137,10 @@ def write_summary(out: TextIO, report: Report, numbers: Figures, left_out: int =
     if left_out:
         out.write(f"{plural(left_out, 'finding')} below {minimum} severity not listed "
                   f"(--min-severity info lists them)\n")
-    out.write(held_line(numbers) + "\n")
+    rejected = rejected_by_999(report)
+    out.write(held_line(numbers, rejected) + "\n")
+    if rejected:
+        out.write(rejected + "\n")
     for line in breakdown(numbers):
         out.write(line + "\n")
     out.write("files:\n")

@@ -34,6 +34,8 @@ class _Prepared:
     # envelope context (ISA13, GS06, ST02) from a segment index on
     context_at: list[int] = field(default_factory=list)
     contexts: list[tuple] = field(default_factory=list)
+    # each transaction set in file order: [ISA13, GS06, ST02, claims in it]
+    sets: list[list] = field(default_factory=list)
 
     def claim_at(self, index: int | None) -> tuple[str, int, int] | None:
         """(CLM01, CLM index, last index) of the claim holding a segment, or None."""
@@ -59,7 +61,12 @@ def _translate(fields: list[str], source: Delimiters, target: Delimiters) -> str
     if source == target:
         return target.element.join(fields) + target.segment
     fields = list(fields)
-    swap = str.maketrans({source.component: target.component,
+    # a character that is data in the source but a delimiter of the target (a CLM01
+    # 'A*B' sent with '|') would split the value for pyx12: it is read as a '?'
+    delimiters = (target.element, target.repetition, target.component, target.segment)
+    stand_in = next(c for c in "?.#" if c not in delimiters)
+    swap = str.maketrans({**{c: stand_in for c in delimiters if len(c) == 1},
+                          source.component: target.component,
                           source.repetition: target.repetition})
     if fields[0] == "ISA" and len(fields) > 16:
         body = [f.translate(swap) if n not in (11, 16) else f for n, f in enumerate(fields)]
@@ -109,6 +116,8 @@ class _Planner:
         elif tag == "ST":
             self.open_set = [self.offset, index, fields[2] if len(fields) > 2 else ""]
             self.prep.transactions += 1
+            self.prep.sets.append([self.isa[1] if self.isa else "",
+                                   self.gs[1] if self.gs else "", self.open_set[2], 0])
             self.skeleton.append(_Text(text, index))
             self.set_context(index)
         elif tag in _ENVELOPE:
@@ -121,6 +130,8 @@ class _Planner:
             self.close_set(index, True)
             self.set_context(index + 1)
         self.prep.claims += tag == "CLM"
+        if tag == "CLM" and self.open_set is not None:
+            self.prep.sets[-1][3] += 1
         return data
 
     def _version(self, fields: list[str], index: int) -> list[str]:
