@@ -47,12 +47,10 @@ payer-id list > shipped payer class > the "other" policy.
 from __future__ import annotations
 
 import datetime as dt
-import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Iterable
 
-from . import tomlfile
 from .checklist import CHECKLIST, ITEMS
 from .findings import SEVERITIES
 
@@ -474,6 +472,10 @@ def load_config(path: str | Path | None = None) -> Config:
         if not Path(DEFAULT_FILE).is_file():
             return Config()
         path = DEFAULT_FILE
+    import tomllib  # here: a run without a configuration file parses no TOML
+
+    from . import tomlfile
+
     try:
         with open(path, "rb") as handle:
             data = tomlfile.loads(handle.read().decode("utf-8"))

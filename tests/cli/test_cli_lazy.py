@@ -78,6 +78,16 @@ def test_a_json_check_imports_no_lxml_no_other_report_no_batch_or_queue(tmp_path
     assert modules & {"socket", "selectors"} == set()
 
 
+def test_a_json_check_parses_no_toml_once_the_shipped_files_are_cached(tmp_path):
+    # the drug table and the payer policies come from the cache (edi837.datacache) after
+    # the first run; with no configuration file no TOML is parsed at all
+    for _run in ("first", "second"):
+        status, modules = modules_after("check", str(SAMPLE), "--format", "json", "-o",
+                                        str(tmp_path / "x.json"), cwd=tmp_path)
+        assert status == 0
+    assert modules & {"tomllib", "edi837.tomlfile", "pickle"} == set()
+
+
 def test_the_groups_help_and_version_import_no_command(tmp_path):
     for args in (["--help"], ["--version"]):
         status, modules = modules_after(*args, cwd=tmp_path)
