@@ -115,6 +115,9 @@ def matches(code: str, patterns: tuple[str, ...]) -> bool:
 
 @dataclass(slots=True, frozen=True)
 class Profile:
+    """A payer profile of the configuration (``[defaults]`` or a ``[[profiles]]`` entry):
+    the claims it matches and what it changes for them."""
+
     name: str = "default"
     payer_ids: tuple[str, ...] = ()
     filing_indicators: tuple[str, ...] = ()
@@ -175,6 +178,8 @@ class Acknowledgments:
 
 @dataclass(slots=True, frozen=True)
 class Config:
+    """The configuration: a file's (edi837.toml), or the defaults, with --select/--ignore."""
+
     select: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
     severity: dict = field(default_factory=dict)
