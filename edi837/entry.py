@@ -70,7 +70,7 @@ def main(args: list[str] | None = None) -> None:
     Run as the program (``args`` None: the arguments are sys.argv's), start-up runs with
     the cyclic collector off until :func:`started`: importing the modules and loading
     the tables makes some 100,000 objects that live for the run, and the collector,
-    run over them again and again while they are made, was 8% of a small check's
+    run over them again and again while they are made, was 6% of a small check's
     instructions (issue 25, README "Speed and memory")."""
     global _starting
     if args is None:
