@@ -47,12 +47,10 @@ payer-id list > shipped payer class > the "other" policy.
 from __future__ import annotations
 
 import datetime as dt
-import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Iterable
 
-from . import tomlfile
 from .checklist import CHECKLIST, ITEMS
 from .findings import SEVERITIES
 
@@ -117,6 +115,9 @@ def matches(code: str, patterns: tuple[str, ...]) -> bool:
 
 @dataclass(slots=True, frozen=True)
 class Profile:
+    """A payer profile of the configuration (``[defaults]`` or a ``[[profiles]]`` entry):
+    the claims it matches and what it changes for them."""
+
     name: str = "default"
     payer_ids: tuple[str, ...] = ()
     filing_indicators: tuple[str, ...] = ()
@@ -177,6 +178,8 @@ class Acknowledgments:
 
 @dataclass(slots=True, frozen=True)
 class Config:
+    """The configuration: a file's (edi837.toml), or the defaults, with --select/--ignore."""
+
     select: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
     severity: dict = field(default_factory=dict)
@@ -474,6 +477,10 @@ def load_config(path: str | Path | None = None) -> Config:
         if not Path(DEFAULT_FILE).is_file():
             return Config()
         path = DEFAULT_FILE
+    import tomllib  # here: a run without a configuration file parses no TOML
+
+    from . import tomlfile
+
     try:
         with open(path, "rb") as handle:
             data = tomlfile.loads(handle.read().decode("utf-8"))

@@ -64,12 +64,19 @@ def _regex(pattern: str, one: str, rest: str) -> str:
 def shipped_policy_data() -> dict:
     """policy/policies.toml as tomllib reads it, parsed once per process for both its
     readers: these patterns and the policy book (edi837.policy.book, a layer above,
-    which takes it from here).  Shared: neither changes it."""
-    import tomllib
+    which takes it from here).  Shared: neither changes it.  What the TOML parses to is
+    kept in the user's cache by the file's hash (edi837.datacache)."""
     from pathlib import Path
 
-    return tomllib.loads((Path(__file__).parent / "policy" / "policies.toml").read_text(
-        encoding="utf-8"))
+    from .datacache import load_parsed
+
+    def parse(content: bytes) -> dict:
+        import tomllib
+
+        # as read_text() gave it: universal newlines
+        return tomllib.loads(content.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n"))
+
+    return load_parsed(Path(__file__).parent / "policy" / "policies.toml", "policies", parse)
 
 
 @cache

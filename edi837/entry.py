@@ -9,6 +9,7 @@ the run with one line on stderr and status 2; the traceback follows only with
 """
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from pathlib import Path
@@ -16,6 +17,7 @@ from pathlib import Path
 EXIT_TROUBLE = 2
 DEBUG_ENV = "EDI837_DEBUG"
 PACKAGE_DIR = Path(__file__).resolve().parent
+_starting = False  # the program's start-up is running with the cyclic collector off
 
 
 def debugging(args: list[str]) -> bool:
@@ -51,9 +53,32 @@ def describe(exc: BaseException) -> str:
     return f"internal error {type(exc).__name__}: {text} (a bug in edi837, please report it)"
 
 
+def started() -> None:
+    """The command's start-up is done (edi837.cli's group says so, or a command that loads
+    more first: check, once its tables and engine are made).  What start-up made lives
+    for the run: it is frozen out of the cyclic collector's sight, which is turned on."""
+    global _starting
+    if _starting:
+        _starting = False
+        gc.freeze()
+        gc.enable()
+
+
 def main(args: list[str] | None = None) -> None:
-    """Run the command line; never end with an uncaught exception's status."""
-    args = sys.argv[1:] if args is None else list(args)
+    """Run the command line; never end with an uncaught exception's status.
+
+    Run as the program (``args`` None: the arguments are sys.argv's), start-up runs with
+    the cyclic collector off until :func:`started`: importing the modules and loading
+    the tables makes some 100,000 objects that live for the run, and the collector,
+    run over them again and again while they are made, was 6% of a small check's
+    instructions (issue 25, README "Speed and memory")."""
+    global _starting
+    if args is None:
+        args = sys.argv[1:]
+        _starting = gc.isenabled()
+        gc.disable()
+    else:
+        args = list(args)
     try:
         from .cli import main as commands
 
@@ -75,3 +100,7 @@ def main(args: list[str] | None = None) -> None:
         except Exception:  # stderr itself is gone: the status still says it
             pass
         sys.exit(EXIT_TROUBLE)
+    finally:
+        if _starting:  # ended before its start-up was done (--help, a misuse): as it was
+            _starting = False
+            gc.enable()

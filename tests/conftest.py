@@ -92,6 +92,21 @@ def private_data_home(tmp_path_factory):
             os.environ[name] = value
 
 
+@pytest.fixture(autouse=True, scope="session")
+def private_cache(tmp_path_factory):
+    """The parsed shipped data files (edi837.datacache) go to a folder of the test run's,
+    never to the real ~/.cache/edi837; one for the session, so most runs find them."""
+    import os
+
+    saved = os.environ.get("EDI837_CACHE_DIR")
+    os.environ["EDI837_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
+    yield
+    if saved is None:
+        os.environ.pop("EDI837_CACHE_DIR", None)
+    else:
+        os.environ["EDI837_CACHE_DIR"] = saved
+
+
 @pytest.fixture(scope="session")
 def large_837(tmp_path_factory):
     """A generated 100 MB 837P (about 150,000 claims; ~10 s), for the slow tests of

@@ -14,7 +14,7 @@ import sys
 import click
 
 from .. import __version__
-from ..entry import PACKAGE_DIR
+from ..entry import PACKAGE_DIR, started
 
 EXIT_TROUBLE = 2  # edi837.cli.support's; not imported, so --version and --help start lean
 
@@ -46,6 +46,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "validate": ("validate", "Validate the 837 files and folders PATHS against the 5010 "
                              "implementation guides (005010X222A1, 005010X223A2) with pyx12."),
 }
+
+
+# Commands that load more before their work starts, and say when their start-up is done
+# (edi837.entry.started): check, once its drug table, configuration and engine are made.
+STARTS_ITSELF = frozenset({"check"})
 
 
 class LazyGroup(click.Group):
@@ -113,6 +118,8 @@ def _debug(ctx: click.Context, param, value: bool) -> None:
               help="On an internal error, print its traceback too [$EDI837_DEBUG=1].")
 def main() -> None:
     """Read X12 837P/837I claim files and check their drug lines."""
+    if click.get_current_context().invoked_subcommand not in STARTS_ITSELF:
+        started()  # the command's module is imported: its start-up is done
     for stream in (sys.stdout, sys.stderr):
         try:  # a file name that is not UTF-8 is printed escaped, not a traceback
             stream.reconfigure(errors="backslashreplace")

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from ..entry import started
 from .ack import Acknowledger, ack277_option
 from .history import commit_history_or_exit, history_options, open_history_or_exit
 from .parallel import check_parallel_options, parallel_options, run_parallel
@@ -77,6 +78,7 @@ def check(paths: tuple[Path, ...], fmt: str, outputs: tuple[str, ...], select: s
     if store is not None:  # closed however the command ends: uncommitted, rolled back
         click.get_current_context().call_on_close(store.close)
     engine = Engine(table, config, history=store)
+    started()  # the tables and the engine live for the run (edi837.entry.started)
     acks, acknowledged = None, []
     if ack277_dir is not None:  # the 999s first: a set one rejects is sent again, so the
         # history keeps none of its claims

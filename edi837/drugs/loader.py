@@ -12,7 +12,6 @@ import datetime as dt
 import json
 import math
 import os
-import tomllib
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from functools import cache
@@ -22,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator
 
-from .. import tomlfile
+from ..datacache import load_parsed
 from .drug import Drug
 from .drug_table import DrugTable, TableFile
 from .model import (
@@ -134,10 +133,12 @@ def _validator() -> Draft202012Validator:
 
 
 def _read_shipped() -> _TableData:
-    content = (_HERE / SHIPPED_TABLE).read_bytes()
     # the shipped table is checked against the schema by the tests
-    # (test_shipped_file_validates_against_schema...), not on every run
-    table = _parse(SHIPPED_NAME, content, validate=False)
+    # (test_shipped_file_validates_against_schema...), not on every run; what its TOML
+    # parses to is kept in the user's cache by the file's hash (edi837.datacache)
+    table = _TableData(SHIPPED_NAME, load_parsed(
+        _HERE / SHIPPED_TABLE, "drug-table",
+        lambda content: _parse(SHIPPED_NAME, content, validate=False).data))
     missing = [key for key in ("policy", "administration_codes") if key not in table.data]
     if missing:
         raise DrugTableError(SHIPPED_NAME, [f"'{key}' is a required property" for key in missing])
@@ -154,6 +155,10 @@ def _read_file(path: Path) -> _TableData:
 
 
 def _parse(name: str, content: bytes, *, validate: bool = True) -> _TableData:
+    import tomllib
+
+    from .. import tomlfile
+
     try:
         data = tomlfile.loads(content.decode("utf-8"))
     except UnicodeDecodeError as error:

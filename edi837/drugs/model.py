@@ -136,6 +136,8 @@ class NdcPlaceholders:
 
 @dataclass(frozen=True, slots=True)
 class Policy:
+    """The table's ``[policy]``: the facts that hold for every drug."""
+
     discarded_drug_modifiers: DiscardedDrugModifiers
     ndc: NdcPolicy
     service_units: ServiceUnits

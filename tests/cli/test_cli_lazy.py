@@ -78,6 +78,16 @@ def test_a_json_check_imports_no_lxml_no_other_report_no_batch_or_queue(tmp_path
     assert modules & {"socket", "selectors"} == set()
 
 
+def test_a_json_check_parses_no_toml_once_the_shipped_files_are_cached(tmp_path):
+    # the drug table and the payer policies come from the cache (edi837.datacache) after
+    # the first run; with no configuration file no TOML is parsed at all
+    for _run in ("first", "second"):
+        status, modules = modules_after("check", str(SAMPLE), "--format", "json", "-o",
+                                        str(tmp_path / "x.json"), cwd=tmp_path)
+        assert status == 0
+    assert modules & {"tomllib", "edi837.tomlfile", "pickle"} == set()
+
+
 def test_the_groups_help_and_version_import_no_command(tmp_path):
     for args in (["--help"], ["--version"]):
         status, modules = modules_after(*args, cwd=tmp_path)
@@ -149,3 +159,58 @@ def test_every_relative_import_of_the_command_layer_resolves():
                 assert hasattr(module, alias.name) or \
                     importlib.util.find_spec(f"{full}.{alias.name}") is not None, \
                     f"{where} import {alias.name}: no such name"
+
+
+# Runs the program as `edi837 ARGS` does (entry.main() reading sys.argv) and prints whether
+# the cyclic collector was on while the command worked, and how many objects start-up froze.
+COLLECTOR_DURING = """
+import gc, json, sys
+import edi837.engine, edi837.cli.rules
+seen = {}
+def watch(owner, name):
+    inner = getattr(owner, name)
+    def watched(*args, **kwargs):
+        seen[name] = [gc.isenabled(), gc.get_freeze_count()]
+        return inner(*args, **kwargs)
+    setattr(owner, name, watched)
+watch(edi837.engine.Engine, "run")
+watch(edi837.cli.rules.rules, "callback")
+from edi837.entry import main
+sys.argv = ["edi837", *sys.argv[1:]]
+try:
+    main()
+except SystemExit as stop:
+    code = stop.code
+print(json.dumps({"status": code, "seen": seen, "after": gc.isenabled()}))
+"""
+
+
+def collector_during(*args: str, cwd: Path) -> dict:
+    done = subprocess.run([sys.executable, "-c", COLLECTOR_DURING, *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=120)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_start_up_runs_without_the_collector_and_every_command_runs_with_it(tmp_path):
+    # issue 25: the collector is off while the modules and tables load (edi837.entry),
+    # on again with what they made frozen once the command's start-up is done
+    result = collector_during("check", str(SAMPLE), "--format", "json", "-o",
+                              str(tmp_path / "x.json"), cwd=tmp_path)
+    assert result["status"] == 0 and result["after"] is True
+    enabled, frozen = result["seen"]["run"]
+    assert enabled is True and frozen > 10_000  # the tables and modules, out of its sight
+    result = collector_during("rules", cwd=tmp_path)
+    assert result["status"] == 0 and result["seen"]["callback"][0] is True
+    for args in (["--help"], ["--version"], ["check", "--no-such-option"]):
+        result = collector_during(*args, cwd=tmp_path)
+        assert result["after"] is True, args  # ended before start-up was done: as it was
+
+
+def test_called_from_python_the_collector_is_left_alone(tmp_path):
+    import gc
+
+    from edi837.entry import main as entry_main
+
+    with pytest.raises(SystemExit):
+        entry_main(["check", str(SAMPLE), "--format", "json", "-o", str(tmp_path / "x.json")])
+    assert gc.isenabled() and gc.get_freeze_count() == 0

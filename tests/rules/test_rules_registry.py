@@ -118,3 +118,32 @@ def test_a_rule_must_name_a_family_and_a_history_rule_its_place():
     with pytest.raises(ValueError, match="no claim shape field line.colour"):
         rule("NDC099", "info", reads=("line.colour",))
     assert "ZZZ001" not in REGISTRY and "HIS099" not in REGISTRY
+
+
+@pytest.mark.parametrize("docstring", [
+    "One line.",
+    "Summary.\n\n    What it does: x.\n    \n\t\n    PASS:\n        CLM*1\n    ",
+    "Summary.\n  \n    Indented.\n",
+    "\n    Starts on the second line.\n\n        Deeper.\n    ",
+    "    Indented first line.\n    Second.\n",
+    "\tTabbed.\n\tSecond.\n",
+    "Trailing spaces.   \n    next \t\n\n",
+    "",
+    " ",
+])
+def test_a_rules_doc_is_its_docstring_dedented_and_stripped(docstring):
+    import textwrap
+
+    from edi837.rules import documentation
+
+    assert documentation(docstring) == textwrap.dedent(docstring).strip()
+
+
+def test_every_registered_rules_doc_is_what_textwrap_makes_of_its_docstring():
+    import textwrap
+
+    all_rules()
+    for code, found in REGISTRY.items():
+        function = found.check or found.stage_check
+        if function is not None and function.__doc__ and found.doc:
+            assert found.doc == textwrap.dedent(function.__doc__).strip(), code
