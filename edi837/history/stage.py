@@ -26,6 +26,7 @@ import datetime as dt
 import secrets
 import time
 from collections import Counter
+from functools import lru_cache
 from typing import TYPE_CHECKING, Iterable, Iterator, Sequence
 
 from ..checklist import MARK, checklist_codes
@@ -67,6 +68,13 @@ class HistoryStage:
         self._checklists: dict[int, dict] = {}
         self._plan_codes: dict[int, frozenset] = {}
         self._window: list[ClaimRecord | PendingClaim] = []
+        self._named: str | None = None  # the path add_claim named the store's file by
+        # HCPCS -> (labeled doses, maximum units a day) of a drug in the table, None
+        # for a code the table does not have (the quick path's facts, asked once a code)
+        self._quick: dict[str, tuple | None] = {}
+        # what the history rules derive from the drug table alone, kept for the run
+        # (edi837.rules.history: the codes of one molecule, per code)
+        self.memo: dict[str, dict] = {}
         # the store's file id -> the path as given of each file of this run (HIS001 names
         # the file of an earlier claim of the run: the store keeps no names)
         self.run_files: dict[int, str] = {}
@@ -111,6 +119,7 @@ class HistoryStage:
     # -- one input file -----------------------------------------------------------------
     def begin_file(self, sha256: str | None = None) -> None:
         self.store.begin_file(self.run_id, sha256)
+        self._named = None  # (the path the store's file was last named by)
 
     def add(self, record: ClaimRecord) -> list[Finding]:
         """Queue a claim; returns findings when a window was judged."""
@@ -121,14 +130,18 @@ class HistoryStage:
     def add_claim(self, claim, lines, patient: bytes, held: bool, known) -> list[Finding]:
         """Queue a claim checked in this process: its record is made only if the
         history has something to judge it against (most claims: not)."""
-        self._name_file(claim.envelope.path)
-        self._window.append(PendingClaim(claim, lines, patient, held, known))
-        return self.flush() if len(self._window) >= WINDOW else []
+        path = claim.envelope.path
+        if path is not self._named:
+            self._name_file(path)
+        window = self._window
+        window.append(PendingClaim(claim, lines, patient, held, known))
+        return self.flush() if len(window) >= WINDOW else []
 
     def _name_file(self, path: str) -> None:
         file = getattr(self.store, "_file", None)
         if file is not None and self.run_files.get(file) != path:  # (a file rolled back
             self.run_files[file] = path  # gives its id to the next)
+        self._named = path if file is not None else None
 
     def end_file(self, sha256: str, *, keep: bool = True, commit: bool = True) -> list[Finding]:
         """Judge what is queued and end the file's transaction: its rows are
@@ -154,7 +167,8 @@ class HistoryStage:
         return name
 
     def _payer(self, payer_id: str, filing_indicator: str) -> tuple:
-        """(profile, plan, the plan's first-dose rules) of a payer id and SBR09."""
+        """(profile, plan, the plan's first-dose rules, whether HIS003 is in the plan) of
+        a payer id and SBR09."""
         found = self._payers.get((payer_id, filing_indicator))
         if found is None:
             profile = self.config.profile_for(payer_id, filing_indicator)
@@ -162,7 +176,8 @@ class HistoryStage:
             if len(self._payers) >= 4096:
                 self._payers.clear()
             found = self._payers[payer_id, filing_indicator] = (
-                profile, plan, [step for step in plan if step[0] in self._lasting])
+                profile, plan, [step for step in plan if step[0] in self._lasting],
+                "HIS003" in self._codes_of(plan))
         return found
 
     def _plan(self, profile) -> list:
@@ -188,9 +203,10 @@ class HistoryStage:
         findings: list[Finding] = []
         payer = self._payer
         for record in window:
-            profile, plan, lasting = payer(record.payer_id, record.filing_indicator)
+            profile, plan, lasting, first_doses = payer(record.payer_id,
+                                                        record.filing_indicator)
             if record.patient not in rows and record.patient not in again:
-                quick = record.quick_values(self, plan)
+                quick = record.quick_values(self, first_doses)
                 if quick is not None:
                     # nothing to judge it against and nothing to say: straight into the
                     # history (held: not at all)
@@ -288,6 +304,17 @@ class HistoryStage:
         schedule = drug.schedule if drug is not None else None
         return schedule.ingredient if schedule is not None and schedule.ingredient else hcpcs
 
+    def quick_facts(self, hcpcs: str) -> tuple | None:
+        """(labeled doses, maximum units a day) of a code in the drug table; None for a
+        code it does not have."""
+        try:
+            return self._quick[hcpcs]
+        except KeyError:
+            drug = self.table.drug(hcpcs)
+            found = self._quick[hcpcs] = None if drug is None else (drug.labeled_doses,
+                                                                     drug.max_units_per_day)
+            return found
+
     def _codes_of(self, plan: list) -> frozenset:
         codes = self._plan_codes.get(id(plan))
         if codes is None:
@@ -307,48 +334,48 @@ class PendingClaim:
     itself, so that the common claim (one drug line, a patient the history has
     never seen) goes into the history without a record being built."""
 
-    __slots__ = ("claim", "lines", "patient", "held", "known")
+    __slots__ = ("claim", "lines", "patient", "held", "known", "payer_id", "filing_indicator")
 
     def __init__(self, claim, lines, patient: bytes, held: bool, known) -> None:
         self.claim, self.lines, self.patient, self.held, self.known = (claim, lines, patient,
                                                                        held, known)
-
-    @property
-    def payer_id(self) -> str:
-        return self.claim.payer_id
-
-    @property
-    def filing_indicator(self) -> str:
-        return self.claim.filing_indicator
+        self.payer_id = claim.payer_id
+        self.filing_indicator = claim.filing_indicator
 
     def record(self) -> ClaimRecord:
         return claim_record(self.claim, self.lines, self.patient, self.held, self.known)
 
-    def quick_values(self, stage: "HistoryStage", plan: list) -> list[tuple] | None:
+    def quick_values(self, stage: "HistoryStage", first_doses: bool) -> list[tuple] | None:
         """The INSERT values of a one-line claim no history rule can say anything of
-        (its record's ``_alone_and_clean``, without the record); None otherwise."""
+        (its record's ``_alone_and_clean``, without the record); None otherwise.
+        ``first_doses``: HIS003 is in the claim's plan."""
         claim, lines = self.claim, self.lines
-        if len(lines) != 1 or claim.frequency in (REPLACEMENT, VOID):
+        if len(lines) != 1:
+            return None
+        frequency = claim.frequency
+        if frequency == REPLACEMENT or frequency == VOID:
             return None
         line = lines[0]
         text = line.units
         if not (text.isdigit() and text.isascii()):
             return None
-        units = int(text)
-        drug = stage.table.drug(line.procedure)
-        if drug is not None:
-            if "HIS003" in stage._codes_of(plan):
+        procedure = line.procedure
+        facts = stage.quick_facts(procedure)
+        if facts is not None:
+            if first_doses:
                 return None
-            if drug.labeled_doses and units not in drug.labeled_doses:
+            doses, most = facts
+            units = int(text)
+            if doses and units not in doses:
                 return None
-            if drug.max_units_per_day is not None and units > drug.max_units_per_day and \
-                    "JW" not in line.modifiers:
+            if most is not None and units > most and "JW" not in line.modifiers:
                 return None
         billing = claim.billing_provider
-        return [(self.patient, claim.line_date(line), line.procedure, text,
-                 " ".join(line.modifiers), line.ndc, billing.npi if billing else "",
-                 claim.payer_id, claim.payer_responsibility, claim.claim_id, claim.frequency,
-                 claim.original_reference, 0)]
+        drug = line.drug
+        return [(self.patient, line.service_date or claim.service_date, procedure, text,
+                 " ".join(line.modifiers), drug.ndc if drug else "",
+                 billing.npi if billing else "", self.payer_id, claim.payer_responsibility,
+                 claim.claim_id, frequency, claim.original_reference, 0)]
 
 
 def _values(record: ClaimRecord) -> list[tuple]:
@@ -404,8 +431,10 @@ class HistoryContext:
     # -- facts -----------------------------------------------------------------------
     def counted_lines(self) -> Iterable[tuple[int, LineRecord]]:
         """The claim's lines that count towards sums: not flagged as duplicates."""
-        return ((i, line) for i, line in enumerate(self.record.lines)
-                if i not in self.duplicates)
+        duplicates = self.duplicates
+        if not duplicates:  # (most claims)
+            return enumerate(self.record.lines)
+        return ((i, line) for i, line in enumerate(self.record.lines) if i not in duplicates)
 
     def groups(self) -> dict[tuple[str, str], list[LineRecord]]:
         """Counted lines by (HCPCS, date of service), in file order (computed once
@@ -463,6 +492,7 @@ class HistoryContext:
         return finding
 
 
+@lru_cache(maxsize=4096)  # (a night's dates are few, and every finding shows one)
 def shown_date(text: str) -> str:
     day = parse_date(text)
     return day.isoformat() if day else (text or "(no date)")

@@ -383,15 +383,18 @@ class HistoryStore:
         if marks:
             self.db.executemany("UPDATE history_lines SET removed_by = ? WHERE id = ?",
                                 marks)
-        self.patients.add_all([row.patient for row in added])
-        self.patients.add_all([value[0] for value in values])
-        self.db.executemany(INSERT, [(
+        added = [(
             row.patient, row.date, row.hcpcs, "" if row.units is None else str(row.units),
             " ".join(row.modifiers), row.ndc, row.npi, row.payer, row.responsibility,
-            row.claim_id, row.frequency, row.original_reference, int(row.duplicate)) + file
-            for row in added])
+            row.claim_id, row.frequency, row.original_reference, int(row.duplicate))
+            for row in added]
         if values:
-            self.db.executemany(INSERT, [value + file for value in values])
+            added.extend(values)
+        if added:
+            self.patients.add_all([value[0] for value in added])
+            # the file's id written into the statement (an int of this store's own):
+            # the rows need no copy with it appended
+            self.db.executemany(f"{INSERT[:INSERT.rindex('?')]}{int(self._file)})", added)
 
     # -- upkeep ---------------------------------------------------------------------
     def prune(self, days: int, today: dt.date | None = None) -> int:

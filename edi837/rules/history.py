@@ -369,18 +369,24 @@ def first_dose_seen(ctx):
     Fix safety: none (an annotation).
     """
     seen = set()
+    molecules = ctx.stage.memo.setdefault("HIS003", {})
     for _, line in ctx.counted_lines():
         hcpcs = line.hcpcs
         if not line.in_table or line.discarded:
             continue
-        drug = ctx.table.drug(hcpcs)
-        codes = same_schedule(ctx.table, hcpcs, drug.schedule) \
-            if drug is not None and drug.schedule is not None else {hcpcs: drug}
-        group = min(codes)  # the molecule: J2350 and J2351 are one (ocrelizumab)
+        found = molecules.get(hcpcs)
+        if found is None:
+            drug = ctx.table.drug(hcpcs)
+            codes = same_schedule(ctx.table, hcpcs, drug.schedule) \
+                if drug is not None and drug.schedule is not None else {hcpcs: drug}
+            # the molecule: J2350 and J2351 are one (ocrelizumab)
+            found = molecules[hcpcs] = (codes, min(codes))
+        codes, group = found
         if group in seen:
             continue
         seen.add(group)
-        if any(row.hcpcs in codes for row in ctx.live):  # a replaced original counts
+        if ctx.live and any(row.hcpcs in codes for row in ctx.live):  # (a replaced
+            # original counts)
             continue
         ctx.first_seen.add(hcpcs)
         ctx.finding(f"first {hcpcs} dose seen for this member ({line.units_text} units on "
@@ -454,9 +460,13 @@ def first_dose_documentation(ctx):
     if record.frequency == REPLACEMENT or \
             not first_dose_notes_apply(record.frequency, record.responsibility):
         return
+    first_notes = ctx.stage.memo.setdefault("DOC001", {})
     for hcpcs in sorted(ctx.first_seen):
-        drug = ctx.table.drug(hcpcs)
-        notes = [note for note in drug.documentation if note.first_dose] if drug else []
+        notes = first_notes.get(hcpcs)
+        if notes is None:
+            drug = ctx.table.drug(hcpcs)
+            notes = first_notes[hcpcs] = [note for note in drug.documentation
+                                          if note.first_dose] if drug else []
         line = next((line for _, line in ctx.counted_lines()
                      if line.hcpcs == hcpcs and not line.discarded), None)
         if not notes or line is None:
