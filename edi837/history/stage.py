@@ -267,16 +267,16 @@ class HistoryStage:
         lines = record.lines
         if len(lines) == 1:  # the usual drug claim: one drug line
             line = lines[0]
-            found = self.table.drug(line.hcpcs)
             units = line.units
             if units is None:
                 return False
-            if found is None:
+            facts = self.quick_facts(line.hcpcs)
+            if facts is None:
                 return True
-            if found.labeled_doses and units not in found.labeled_doses:
+            doses, most = facts
+            if doses and units not in doses:
                 return False
-            return line.discarded or found.max_units_per_day is None or \
-                units <= found.max_units_per_day
+            return line.discarded or most is None or units <= most
         days: dict[tuple[str, str], list] = {}
         drugs_on: dict[str, str] = {}
         for line in record.lines:
