@@ -61,23 +61,24 @@ class ClaimRecord:
     setting: str  # "837P:11", "837I:13" (policy.setting_of): which payer profile applies
     lines: list[LineRecord] = field(default_factory=list)
 
-    def quick_values(self, stage, plan) -> list[tuple] | None:
+    def quick_values(self, stage, first_doses: bool) -> list[tuple] | None:
         """The INSERT values of a one-line claim no history rule can say anything of
         when its patient has no line in the history (the stage's ``_alone_and_clean``
-        for the usual record a worker sends the driver, and no first dose to note);
-        None otherwise: the stage's full path decides."""
+        for the usual record a worker sends the driver, and no first dose to note:
+        ``first_doses``, HIS003 is in the claim's plan); None otherwise: the stage's
+        full path decides."""
         if len(self.lines) != 1 or self.frequency in (REPLACEMENT, VOID):
             return None
         line = self.lines[0]
         units = line.units
-        if units is None or line.in_table and "HIS003" in stage._codes_of(plan):
+        if units is None or line.in_table and first_doses:
             return None  # (a first dose to note: HIS003 judges it)
-        drug = stage.table.drug(line.hcpcs)
-        if drug is not None:
-            if drug.labeled_doses and units not in drug.labeled_doses:
+        facts = stage.quick_facts(line.hcpcs)
+        if facts is not None:
+            doses, most = facts
+            if doses and units not in doses:
                 return None
-            if drug.max_units_per_day is not None and units > drug.max_units_per_day and \
-                    not line.discarded:
+            if most is not None and units > most and not line.discarded:
                 return None
         return [(self.patient, line.date, line.hcpcs, line.units_text, " ".join(line.modifiers),
                  line.ndc, self.billing_npi, self.payer_id, self.responsibility,

@@ -42,6 +42,8 @@ CREATE INDEX IF NOT EXISTS history_by_patient ON history_lines(patient, hcpcs, s
 CREATE INDEX IF NOT EXISTS history_files_by_sha256 ON history_files(sha256);
 """
 
+PENDING = "pending"  # a file's SHA-256 (history_files) until the file has been read to its end
+
 INSERT = ("INSERT INTO history_lines (patient, service_date, hcpcs, units, modifiers, ndc, "
           "billing_npi, payer_id, responsibility, claim_id, frequency, original_reference, "
           "duplicate, file) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")

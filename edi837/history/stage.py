@@ -22,26 +22,27 @@ one statement.  Memory holds one window, never the history.
 """
 from __future__ import annotations
 
-import datetime as dt
 import secrets
 import time
 from collections import Counter
 from typing import TYPE_CHECKING, Iterable, Iterator, Sequence
 
-from ..checklist import MARK, checklist_codes
+from ..checklist import checklist_codes
 from ..findings import ERROR, Finding
-from ..model import parse_date
 from ..policy.model import setting_of
-from .records import REPLACEMENT, VOID, ClaimRecord, LineRecord, claim_record
+from .context import STAGE_MARK, HistoryContext, days_between, interval_text, shown_date, today
+from .records import REPLACEMENT, VOID, ClaimRecord, claim_record
 from .store import HistoryStore, Row
 
 if TYPE_CHECKING:
     from ..policy import PolicyResolver
 
+# (the context of a claim and the messages' dates: edi837.history.context, named here too
+# for the rules and fix that import them from the stage)
+__all__ = ["STAGE_MARK", "HistoryContext", "HistoryStage", "PendingClaim", "days_between",
+           "interval_text", "new_run_id", "shown_date", "today"]
+
 WINDOW = 64  # claims judged per query of the store (claims wait as claim objects: few)
-# finding.extra key of a finding this stage made: UNT004 and DOC001 have a claim's or
-# line's own part too, which a check of the file alone (fix's re-check) makes as well
-STAGE_MARK = "history_stage"
 
 
 def new_run_id() -> str:
@@ -68,6 +69,13 @@ class HistoryStage:
         self._checklists: dict[int, dict] = {}
         self._plan_codes: dict[int, frozenset] = {}
         self._window: list[ClaimRecord | PendingClaim] = []
+        self._named: str | None = None  # the path add_claim named the store's file by
+        # HCPCS -> (labeled doses, maximum units a day) of a drug in the table, None
+        # for a code the table does not have (the quick path's facts, asked once a code)
+        self._quick: dict[str, tuple | None] = {}
+        # what the history rules derive from the drug table alone, kept for the run
+        # (edi837.rules.history_doses: the codes of one molecule, a code's first-dose notes)
+        self.memo: dict[str, dict] = {}
         # the store's file id -> the path as given of each file of this run (HIS001 names
         # the file of an earlier claim of the run: the store keeps no names)
         self.run_files: dict[int, str] = {}
@@ -112,6 +120,7 @@ class HistoryStage:
     # -- one input file -----------------------------------------------------------------
     def begin_file(self, sha256: str | None = None) -> None:
         self.store.begin_file(self.run_id, sha256)
+        self._named = None  # (the path the store's file was last named by)
 
     def add(self, record: ClaimRecord) -> list[Finding]:
         """Queue a claim; returns findings when a window was judged."""
@@ -122,14 +131,18 @@ class HistoryStage:
     def add_claim(self, claim, lines, patient: bytes, held: bool, known) -> list[Finding]:
         """Queue a claim checked in this process: its record is made only if the
         history has something to judge it against (most claims: not)."""
-        self._name_file(claim.envelope.path)
-        self._window.append(PendingClaim(claim, lines, patient, held, known))
-        return self.flush() if len(self._window) >= WINDOW else []
+        path = claim.envelope.path
+        if path is not self._named:
+            self._name_file(path)
+        window = self._window
+        window.append(PendingClaim(claim, lines, patient, held, known))
+        return self.flush() if len(window) >= WINDOW else []
 
     def _name_file(self, path: str) -> None:
         file = getattr(self.store, "_file", None)
         if file is not None and self.run_files.get(file) != path:  # (a file rolled back
             self.run_files[file] = path  # gives its id to the next)
+        self._named = path if file is not None else None
 
     def end_file(self, sha256: str, *, keep: bool = True, commit: bool = True) -> list[Finding]:
         """Judge what is queued and end the file's transaction: its rows are
@@ -155,8 +168,8 @@ class HistoryStage:
         return name
 
     def _payer(self, payer_id: str, filing_indicator: str, setting: str) -> tuple:
-        """(profile, plan, the plan's first-dose rules) of a payer id, SBR09 and setting
-        (the profile `check`'s rules take)."""
+        """(profile, plan, the plan's first-dose rules, whether HIS003 is in the plan) of
+        a payer id, SBR09 and setting (the profile `check`'s rules take)."""
         found = self._payers.get((payer_id, filing_indicator, setting))
         if found is None:
             profile = self.config.profile_for(payer_id, filing_indicator, setting)
@@ -164,7 +177,8 @@ class HistoryStage:
             if len(self._payers) >= 4096:
                 self._payers.clear()
             found = self._payers[payer_id, filing_indicator, setting] = (
-                profile, plan, [step for step in plan if step[0] in self._lasting])
+                profile, plan, [step for step in plan if step[0] in self._lasting],
+                "HIS003" in self._codes_of(plan))
         return found
 
     def _plan(self, profile) -> list:
@@ -190,10 +204,11 @@ class HistoryStage:
         findings: list[Finding] = []
         payer = self._payer
         for record in window:
-            profile, plan, lasting = payer(record.payer_id, record.filing_indicator,
-                                           record.setting)
+            profile, plan, lasting, first_doses = payer(record.payer_id,
+                                                        record.filing_indicator,
+                                                        record.setting)
             if record.patient not in rows and record.patient not in again:
-                quick = record.quick_values(self, plan)
+                quick = record.quick_values(self, first_doses)
                 if quick is not None:
                     # nothing to judge it against and nothing to say: straight into the
                     # history (held: not at all)
@@ -254,16 +269,16 @@ class HistoryStage:
         lines = record.lines
         if len(lines) == 1:  # the usual drug claim: one drug line
             line = lines[0]
-            found = self.table.drug(line.hcpcs)
             units = line.units
             if units is None:
                 return False
-            if found is None:
+            facts = self.quick_facts(line.hcpcs)
+            if facts is None:
                 return True
-            if found.labeled_doses and units not in found.labeled_doses:
+            doses, most = facts
+            if doses and units not in doses:
                 return False
-            return line.discarded or found.max_units_per_day is None or \
-                units <= found.max_units_per_day
+            return line.discarded or most is None or units <= most
         days: dict[tuple[str, str], list] = {}
         drugs_on: dict[str, str] = {}
         for line in record.lines:
@@ -291,6 +306,17 @@ class HistoryStage:
         schedule = drug.schedule if drug is not None else None
         return schedule.ingredient if schedule is not None and schedule.ingredient else hcpcs
 
+    def quick_facts(self, hcpcs: str) -> tuple | None:
+        """(labeled doses, maximum units a day) of a code in the drug table; None for a
+        code it does not have."""
+        try:
+            return self._quick[hcpcs]
+        except KeyError:
+            drug = self.table.drug(hcpcs)
+            found = self._quick[hcpcs] = None if drug is None else (drug.labeled_doses,
+                                                                     drug.max_units_per_day)
+            return found
+
     def _codes_of(self, plan: list) -> frozenset:
         codes = self._plan_codes.get(id(plan))
         if codes is None:
@@ -310,19 +336,13 @@ class PendingClaim:
     itself, so that the common claim (one drug line, a patient the history has
     never seen) goes into the history without a record being built."""
 
-    __slots__ = ("claim", "lines", "patient", "held", "known")
+    __slots__ = ("claim", "lines", "patient", "held", "known", "payer_id", "filing_indicator")
 
     def __init__(self, claim, lines, patient: bytes, held: bool, known) -> None:
         self.claim, self.lines, self.patient, self.held, self.known = (claim, lines, patient,
                                                                        held, known)
-
-    @property
-    def payer_id(self) -> str:
-        return self.claim.payer_id
-
-    @property
-    def filing_indicator(self) -> str:
-        return self.claim.filing_indicator
+        self.payer_id = claim.payer_id
+        self.filing_indicator = claim.filing_indicator
 
     @property
     def setting(self) -> str:
@@ -331,31 +351,37 @@ class PendingClaim:
     def record(self) -> ClaimRecord:
         return claim_record(self.claim, self.lines, self.patient, self.held, self.known)
 
-    def quick_values(self, stage: "HistoryStage", plan: list) -> list[tuple] | None:
+    def quick_values(self, stage: "HistoryStage", first_doses: bool) -> list[tuple] | None:
         """The INSERT values of a one-line claim no history rule can say anything of
-        (its record's ``_alone_and_clean``, without the record); None otherwise."""
+        (its record's ``_alone_and_clean``, without the record); None otherwise.
+        ``first_doses``: HIS003 is in the claim's plan."""
         claim, lines = self.claim, self.lines
-        if len(lines) != 1 or claim.frequency in (REPLACEMENT, VOID):
+        if len(lines) != 1:
+            return None
+        frequency = claim.frequency
+        if frequency == REPLACEMENT or frequency == VOID:
             return None
         line = lines[0]
         text = line.units
         if not (text.isdigit() and text.isascii()):
             return None
-        units = int(text)
-        drug = stage.table.drug(line.procedure)
-        if drug is not None:
-            if "HIS003" in stage._codes_of(plan):
+        procedure = line.procedure
+        facts = stage.quick_facts(procedure)
+        if facts is not None:
+            if first_doses:
                 return None
-            if drug.labeled_doses and units not in drug.labeled_doses:
+            doses, most = facts
+            units = int(text)
+            if doses and units not in doses:
                 return None
-            if drug.max_units_per_day is not None and units > drug.max_units_per_day and \
-                    "JW" not in line.modifiers:
+            if most is not None and units > most and "JW" not in line.modifiers:
                 return None
         billing = claim.billing_provider
-        return [(self.patient, claim.line_date(line), line.procedure, text,
-                 " ".join(line.modifiers), line.ndc, billing.npi if billing else "",
-                 claim.payer_id, claim.payer_responsibility, claim.claim_id, claim.frequency,
-                 claim.original_reference, 0)]
+        drug = line.drug
+        return [(self.patient, line.service_date or claim.service_date, procedure, text,
+                 " ".join(line.modifiers), drug.ndc if drug else "",
+                 billing.npi if billing else "", self.payer_id, claim.payer_responsibility,
+                 claim.claim_id, frequency, claim.original_reference, 0)]
 
 
 def _values(record: ClaimRecord) -> list[tuple]:
@@ -365,129 +391,3 @@ def _values(record: ClaimRecord) -> list[tuple]:
             record.frequency, record.original_reference, 0)
     return [head + (line.date, line.hcpcs, line.units_text, " ".join(line.modifiers),
                     line.ndc) + tail for line in record.lines]
-
-
-def _same_claim(row: Row, record: ClaimRecord) -> bool:
-    """An earlier instance of the claim a replacement or void refers to: the
-    provider resends the original's CLM01 (its REF*F8 is the payer's number,
-    which a clearinghouse cannot match without the payer's data)."""
-    return (row.claim_id == record.claim_id and row.npi == record.billing_npi
-            and row.payer == record.payer_id)
-
-
-class HistoryContext:
-    """One claim in its patient's history, as the history rules see it."""
-
-    __slots__ = ("stage", "record", "table", "persistent", "rows", "live", "original", "visible",
-                 "duplicates", "first_seen", "findings", "rule", "severity", "profile",
-                 "_groups")
-
-    def __init__(self, stage: HistoryStage, record: ClaimRecord, rows: list[Row],
-                 profile=None) -> None:
-        self.stage = stage
-        self.record = record
-        self.profile = profile if profile is not None else \
-            stage.config.profile_for(record.payer_id, record.filing_indicator, record.setting)
-        self.table = stage.table
-        self.persistent = stage.persistent
-        self.rows = rows
-        if not rows:  # (a patient the history has no line of: most claims)
-            self.live = self.original = self.visible = []
-        else:
-            self.live = live = [row for row in rows if not row.removed]
-            self.original = [row for row in live if _same_claim(row, record)] \
-                if record.frequency in (REPLACEMENT, VOID) else []
-            # what this claim is judged against: a replacement is not judged against
-            # the claim it replaces
-            self.visible = [row for row in live if row not in self.original] \
-                if record.frequency == REPLACEMENT else live
-        self.duplicates: set[int] = set()  # record.lines positions flagged HIS001
-        self.first_seen: set[str] = set()  # HCPCS whose first dose this claim is (HIS003)
-        self.findings: list[Finding] = []
-        self.rule = ""
-        self.severity = ERROR
-        self._groups: dict | None = None
-
-    # -- facts -----------------------------------------------------------------------
-    def counted_lines(self) -> Iterable[tuple[int, LineRecord]]:
-        """The claim's lines that count towards sums: not flagged as duplicates."""
-        return ((i, line) for i, line in enumerate(self.record.lines)
-                if i not in self.duplicates)
-
-    def groups(self) -> dict[tuple[str, str], list[LineRecord]]:
-        """Counted lines by (HCPCS, date of service), in file order (computed once
-        duplicates are known: HIS001 runs first)."""
-        groups = self._groups
-        if groups is None:
-            groups = self._groups = {}
-            for _, line in self.counted_lines():
-                groups.setdefault((line.hcpcs, line.date), []).append(line)
-        return groups
-
-    def earlier(self, hcpcs: str, date: str | None = None) -> list[Row]:
-        """History rows of the drug (on a date) that count: not duplicates."""
-        if not self.visible:
-            return []
-        return [row for row in self.visible if row.hcpcs == hcpcs and not row.duplicate
-                and (date is None or row.date == date)]
-
-    def schedule(self, drug):
-        """The drug's schedule, with the payer profile's overrides."""
-        schedule = drug.schedule
-        if schedule is None:
-            return None
-        overrides = self.profile.schedules.get(drug.hcpcs)
-        return schedule.with_overrides(overrides) if overrides else schedule
-
-    # -- findings --------------------------------------------------------------------
-    def finding(self, message: str, *, line: LineRecord | None = None,
-                value: str | None = None, hcpcs: str | None = None) -> Finding:
-        record = self.record
-        if line is not None and line.segment_index is not None:
-            index, segment, loop = line.segment_index, line.segment_id, "2400"
-        else:
-            index, segment, loop = record.clm_index, "CLM", "2300"
-        finding = Finding(
-            rule=self.rule, severity=self.severity, message=message, path=record.path,
-            segment_index=index, segment=segment, loop=loop, claim_id=record.claim_id,
-            line_number=line.number if line else None,
-            hcpcs=hcpcs or (line.hcpcs if line else None), value=value,
-            interchange=record.interchange, group=record.group,
-            transaction=record.transaction, payer_id=record.payer_id or None,
-            charge=(line.charge or None) if line else None,
-            payer_name=record.payer_name or None,
-            service_date=(line.date if line else None) or None,
-            billing_npi=record.billing_npi or None, claim_charge=record.charge or None,
-            claim_first=record.first_index, claim_last=record.last_index)
-        finding.extra[STAGE_MARK] = True
-        if line is not None:
-            finding.extra.update(ndc=line.ndc, units=line.units_text,
-                                 line_index=line.segment_index)
-        checklist = self.stage.checklist(self.profile)
-        if self.rule in checklist:  # one DOC000 a claim (edi837.checklist)
-            finding.extra[MARK] = checklist[self.rule]
-        self.findings.append(finding)
-        return finding
-
-
-def shown_date(text: str) -> str:
-    day = parse_date(text)
-    return day.isoformat() if day else (text or "(no date)")
-
-
-def days_between(first: str, second: str) -> int | None:
-    a, b = parse_date(first), parse_date(second)
-    return None if a is None or b is None else (b - a).days
-
-
-def interval_text(days: int) -> str:
-    """182 -> "6 months", 28 -> "4 weeks", 10 -> "10 days"."""
-    if days >= 56:
-        return f"{round(days / 30.44)} months"
-    if days % 7 == 0:
-        return f"{days // 7} weeks"
-    return f"{days} days"
-
-
-def today() -> dt.date:
-    return dt.date.today()

@@ -33,18 +33,18 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
 from ..dbfiles import DatabaseRefused, begin_immediate, connect, is_busy, newer, trouble
+from . import upkeep
 from .holders import alive_for, held_files, wait_for_holders, warn_waiting
 from .identity import PatientKeys, fingerprint
 from .patients import PatientFilter
 from .pg import is_url, open_store
-from .rows import COLUMNS, INSERT, SCHEMA, Row, row_from
+from .rows import COLUMNS, INSERT, PENDING, SCHEMA, Row, row_from
 
 SCHEMA_VERSION = "3"  # 3: history_files.holder; 2: removed_by (1: removed lines deleted)
 HISTORY_TABLES = {"history_meta", "history_files", "history_lines"}
 
 
 DEFAULT_DAYS = 400
-PENDING = "pending"  # a file's SHA-256 until the file has been read to its end
 
 
 class HistoryStoreError(Exception):
@@ -146,8 +146,8 @@ class HistoryStore:
         self._data_version = self._query("PRAGMA data_version").fetchone()[0]
         count = self._query("SELECT COUNT(*) FROM history_lines").fetchone()[0]
         patients = PatientFilter(count)
-        for (patient,) in self._query("SELECT DISTINCT patient FROM history_lines"):
-            patients.add(patient)
+        patients.add_all([patient for (patient,) in self._query(
+            "SELECT DISTINCT patient FROM history_lines")])
         return patients
 
     def _refresh(self) -> None:
@@ -378,60 +378,40 @@ class HistoryStore:
         """Mark removed rows as taken out by this file and add new ones: ``added`` as
         rows, ``values`` as the columns of INSERT up to the file (in the file's
         transaction)."""
-        file = (self._file,)
-        marks = [file + (row_id,) for row_id in removed]
+        file = self._file
+        marks = [(file, row_id) for row_id in removed]
         if marks:
             self.db.executemany("UPDATE history_lines SET removed_by = ? WHERE id = ?",
                                 marks)
-        self.patients.add_all([row.patient for row in added])
-        self.patients.add_all([value[0] for value in values])
-        self.db.executemany(INSERT, [(
+        lines: list[tuple] = [(
             row.patient, row.date, row.hcpcs, "" if row.units is None else str(row.units),
             " ".join(row.modifiers), row.ndc, row.npi, row.payer, row.responsibility,
-            row.claim_id, row.frequency, row.original_reference, int(row.duplicate)) + file
-            for row in added])
+            row.claim_id, row.frequency, row.original_reference, int(row.duplicate))
+            for row in added]
         if values:
-            self.db.executemany(INSERT, [value + file for value in values])
+            lines.extend(values)
+        if lines:
+            if file is None:
+                raise HistoryStoreError(f"{self.where}: lines written outside a file (a bug)")
+            self.patients.add_all([line[0] for line in lines])
+            # the file's id written into the statement (an int of this store's own): the
+            # values need no copy with it appended
+            self.db.executemany(f"{INSERT[:INSERT.rindex('?')]}{int(file)})", lines)
 
-    # -- upkeep ---------------------------------------------------------------------
+    # -- upkeep (edi837.history.upkeep) ---------------------------------------------------
     def prune(self, days: int, today: dt.date | None = None) -> int:
         """Delete lines whose date of service is more than ``days`` days before
         today; 0 keeps everything.  Returns how many went."""
-        if days <= 0:
-            return 0
-        cutoff = ((today or dt.date.today()) - dt.timedelta(days=days)).strftime("%Y%m%d")
-        return self._delete([("DELETE FROM history_lines WHERE service_date < ?", (cutoff,))])
-
-    @staticmethod
-    def _files_where(sha256: str, run_id: str | None, other_than: str | None):
-        if run_id is not None:
-            return "sha256 = ? AND run_id = ?", (sha256, run_id)
-        if other_than is not None:
-            return "sha256 = ? AND run_id != ?", (sha256, other_than)
-        return "sha256 = ?", (sha256,)
+        return upkeep.prune(self, days, today)
 
     def _forget(self, sha256: str, run_id: str | None = None, *,
                 other_than: str | None = None) -> int:
-        """Take a file out (of one run only, with ``run_id``; of every run but
-        ``other_than``), in the caller's transaction: the lines it removed come
-        back, the lines it added go."""
-        where, parameters = self._files_where(sha256, run_id, other_than)
-        files = [row[0] for row in self._query(f"SELECT id FROM history_files WHERE {where}",
-                                               parameters)]
-        if not files:  # (most files: the scans below are the price of a file seen before)
-            return 0
-        marks = f"({', '.join('?' * len(files))})"
-        self.db.execute(f"UPDATE history_lines SET removed_by = NULL WHERE removed_by IN "
-                        f"{marks}", files)
-        gone = self.db.execute(f"DELETE FROM history_lines WHERE file IN {marks}",
-                               files).rowcount
-        self.db.execute(f"DELETE FROM history_files WHERE id IN {marks}", files)
-        return gone
+        return upkeep.forget(self, sha256, run_id, other_than=other_than)
 
     def undo_file(self, sha256: str, run_id: str) -> int:
         """Take out what one run did with a file (batch recovery: the file is
         rolled back and will be checked again), in the caller's transaction."""
-        return self._forget(sha256.lower(), run_id)
+        return upkeep.forget(self, sha256.lower(), run_id)
 
     def knows_file(self, sha256: str) -> bool:
         return self._query("SELECT 1 FROM history_files WHERE sha256 = ? LIMIT 1",
@@ -440,56 +420,16 @@ class HistoryStore:
     def files_starting(self, prefix: str, limit: int = 3) -> list[str]:
         """The SHA-256s of stored files that start with ``prefix`` (hex digits: findings
         show the first 12), at most ``limit``."""
-        rows = self._query("SELECT sha256 FROM history_files WHERE sha256 LIKE ? AND "
-                           "sha256 != ? ORDER BY sha256 LIMIT ?",
-                           (prefix.lower() + "%", PENDING, limit)).fetchall()
-        return [row[0] for row in rows]
+        return upkeep.files_starting(self, prefix, limit)
 
     def forget_file(self, sha256: str) -> int:
         """Take out the file with this SHA-256: delete the lines that came from it,
         and put back the lines its voids and replacements removed."""
-        # a full scan, which only this rare correction pays (an index on the file
-        # would cost every insert of every night)
-        sha256 = sha256.lower()
-        files = "(SELECT id FROM history_files WHERE sha256 = ?)"
-        return self._delete([
-            (f"UPDATE history_lines SET removed_by = NULL WHERE removed_by IN {files}",
-             (sha256,)),
-            (f"DELETE FROM history_lines WHERE file IN {files}", (sha256,))])
-
-    def _delete(self, statements: list[tuple[str, tuple]]) -> int:
-        """Delete lines, and files left with none (that removed none), in one
-        transaction; returns how many the last statement deleted."""
-        self._begin()
-        try:
-            for statement, parameters in statements:
-                gone = self.db.execute(statement, parameters).rowcount
-            self.db.execute("DELETE FROM history_files WHERE sha256 != ? AND id NOT IN "
-                            "(SELECT DISTINCT file FROM history_lines) AND id NOT IN "
-                            "(SELECT DISTINCT removed_by FROM history_lines WHERE "
-                            "removed_by IS NOT NULL)", (PENDING,))
-        except sqlite3.Error as exc:
-            self._rollback()
-            raise HistoryStoreError(trouble(self.where, exc, "write")) from None
-        self._commit()
-        return gone
+        return upkeep.forget_file(self, sha256)
 
     def stats(self) -> dict:
-        one, live = self._query, self._live
-        lines, patients, first, last = one(
-            "SELECT COUNT(*), COUNT(DISTINCT patient), MIN(service_date), MAX(service_date) "
-            f"FROM history_lines WHERE {live}").fetchone()
-        files, runs = one("SELECT COUNT(*), COUNT(DISTINCT run_id) FROM history_files "
-                          "WHERE sha256 != ?", (PENDING,)).fetchone()
-        by_hcpcs = dict(one(f"SELECT hcpcs, COUNT(*) FROM history_lines WHERE {live} "
-                            "GROUP BY hcpcs ORDER BY hcpcs").fetchall())
-        last_run = one("SELECT MAX(added) FROM history_files").fetchone()[0]
-        meta = dict(one("SELECT name, value FROM history_meta").fetchall())
-        return {"lines": lines, "patients": patients, "first_date": first, "last_date": last,
-                "files": files, "runs": runs, "lines_by_hcpcs": by_hcpcs,
-                "last_added": last_run, "key_fingerprint": meta.get("key_fingerprint"),
-                "schema": meta.get("schema")}
-
+        """What the store holds: counts and dates, never a patient (`history stats`)."""
+        return upkeep.stats(self)
 
 def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
