@@ -9,6 +9,7 @@ from . import rule
 from .containers import un_quantities_fit
 from .groups import number
 from .ndc_required import placeholder, required_severity
+from .unit_amount import units_as_amount
 
 
 def _ndc11(drug_id) -> str | None:
@@ -354,7 +355,9 @@ def ndc_quantity_matches_units(ctx):
     lines of one NDC share their containers, so each line bills its exact
     share (450 = 1.5 UN + JW 150 = 0.5 UN: two vials in all, as the fewest
     containers that cover the dose, billing-rules.md §9.3), and 2 UN + 1 UN
-    there (three vials for a two-vial dose) is flagged.
+    there (three vials for a two-vial dose) is flagged.  Units that equal the
+    amount the NDC quantity gives, for a drug billed in units of 5 mg (J2357:
+    75 units with 0.5 ML of the 75 mg syringe), are UNT005's: the units are wrong.
     Why: payers check that the NDC quantity and the HCPCS units describe the
     same dose; a mismatch usually means one of them is wrong.
     PASS:
@@ -407,8 +410,8 @@ def ndc_quantity_matches_units(ctx):
     if drug_id is None or units is None or units <= 0 or quantity is None or quantity <= 0:
         return  # units that are no number (EDI007) or not above zero (UNT003): theirs
     ndc = _ndc11(drug_id)
-    if ndc is None:
-        return
+    if ndc is None or units_as_amount(ctx) is not None:
+        return  # units written in mg where 1 unit = 5 mg: UNT005 points at the units
     expected = ctx.drug.expected_ndc_quantity(ndc, units, drug_id.unit.upper(), ctx.claim.kind,
                                               ctx.date)
     if expected is None:
