@@ -8,7 +8,7 @@ from ..ndc import is_ndc11, ndc11_of, readings, to_ndc11
 from . import rule
 from .containers import un_quantities_fit
 from .groups import number
-from .ndc_required import placeholder, required_severity
+from .ndc_required import advice, placeholder, required_severity
 from .unit_amount import units_as_amount
 
 
@@ -174,7 +174,9 @@ def ndc_not_for_hcpcs(ctx):
     the NDC-HCPCS crosswalk in force on the date of service lists for it (the
     ASP crosswalk for 837P, the OPPS one for 837I).  An error when the NDC is
     listed under another code, naming it (Ocrevus Zunovo 50242055401 billed
-    as J2350 should be J2351), or when an imported FDA NDC Directory lists
+    as J2350 should be J2351; the other code named only when valid on the
+    date of service), or a product the table knows by its NDCs only (Avtozma
+    on J3262), or when an imported FDA NDC Directory lists
     the NDC's product but not its package (no such package).  An NDC listed
     nowhere is only a warning, and only for a drug whose table entry lists
     NDCs (not J1815): neither the table nor the crosswalk is a complete list
@@ -215,7 +217,10 @@ def ndc_not_for_hcpcs(ctx):
         source = f" per {owner.file.short_name} (effective {owner.file.effective_from})" \
             if owner.file is not None else ""
         message = (f"NDC {ndc} is {owner.product or 'another product'}, billed under "
-                   f"{owner.hcpcs}{source}, not {hcpcs}: bill {owner.hcpcs} or correct the NDC")
+                   f"{owner.hcpcs}{source}, not {hcpcs}: {advice(ctx.table, owner.hcpcs, day)}")
+    elif owner is not None and not owner.hcpcs:  # a product the table knows by its NDCs only
+        message = (f"NDC {ndc} is {owner.product}, not {hcpcs}: another product, billed under "
+                   f"its own code (not in the drug table); correct the code or the NDC")
     elif ctx.drug.ndcs:
         listed = dict.fromkeys([n.ndc for n in ctx.drug.ndcs] + list(ctx.drug.crosswalk(kind, day)))
         message = f"NDC {ndc} is not listed for {hcpcs} (listed: {', '.join(listed)})"

@@ -15,7 +15,7 @@ from edi837.drugs import DrugTableError, load_drug_table, load_schema
 from edi837.drugs.loader import _as_json
 
 REPO = Path(__file__).resolve().parents[2]
-SHIPPED_HCPCS = {"J2350", "J2351", "J3262", "J3380", "J2357", "J2323", "J1815"}
+SHIPPED_HCPCS = {"J2350", "J2351", "J3262", "J3380", "J2357", "J2323", "J1815", "Q5133", "Q5134"}
 
 
 @pytest.fixture(scope="module")
@@ -141,11 +141,14 @@ def test_zunovo_sample_and_bulk_listing_are_not_billable(table):
     ("72606005401", "Q5154", "J2357"), ("72606005402", "Q5154", "J2357"),
     ("72606003501", "Q5154", "J2357")])
 def test_biosimilar_ndc_points_at_its_own_code(table, ndc, biosimilar, reference):
-    """Biosimilars bill under their own Q-codes, never under J2357 or J3262 (§8.4)."""
-    assert all(drug.ndc(ndc) is None for drug in table.drugs.values())
+    """Biosimilars bill under their own Q-codes, never under J2357 or J3262 (§8.4): listed
+    under the Q-code's own entry (Tofidence's 200 mg vial under Q5133) or as a related
+    product of the reference code, never under the reference code."""
+    assert all(drug.ndc(ndc) is None for code, drug in table.drugs.items() if code != biosimilar)
     assert table.hcpcs_for_ndc(ndc) == biosimilar
-    assert table.drug(reference).related and ndc in {n for r in table.drug(reference).related
-                                                    for n in r.ndcs}
+    own = table.drug(biosimilar) if biosimilar else None
+    assert (own is not None and own.ndc(ndc) is not None) or \
+        ndc in {n for r in table.drug(reference).related for n in r.ndcs}
 
 
 def test_xolair_prefilled_syringes_bill_under_j2357(table):

@@ -1,0 +1,94 @@
+"""Biosimilars as drug-table data (trial 5, items 2, 3 and 8): Tyruko Q5134 and Tofidence
+Q5133 with their own entries, one molecule with their reference products (J2323,
+J3262) for the day's maximum (UNT002) and the schedule (HIS002), and NDC004 naming a
+product's own code only when the code is valid on the date of service."""
+from edi837.drugs import load_drug_table
+from edi837.engine import Engine
+from edi837.x12.fragment import wrap_claims
+
+TABLE = load_drug_table()
+
+
+def claim(claim_id, code, units, date, ndc, qty, hi="G35A"):
+    return f"""\
+CLM*{claim_id}*2000***11:B:1*Y*A*Y*Y
+HI*ABK:{hi}
+LX*1
+SV1*HC:{code}:JZ*2000*UN*{units}***1
+DTP*472*D8*{date}
+LIN**N4*{ndc}
+CTP****{qty}*ML
+LX*2
+SV1*HC:96365*300*UN*1***1
+DTP*472*D8*{date}"""
+
+
+def findings(tmp_path, *claims, rule):
+    path = tmp_path / "claims.edi"
+    path.write_text(wrap_claims("\n".join(claims)))
+    return [f for f in Engine(TABLE).check_file(path).findings if f.rule == rule]
+
+
+TYSABRI = dict(code="J2323", units=300, ndc="64406000801", qty=15)
+ACTEMRA = dict(code="J3262", units=400, ndc="50242013701", qty=20, hi="M0579")
+TOFIDENCE = dict(code="Q5133", units=400, ndc="78206020101", qty=20, hi="M0579")
+
+
+def test_the_shipped_table_has_the_biosimilars_with_dates_and_their_molecule():
+    for code, ingredient, reference in (("Q5134", "natalizumab", "J2323"),
+                                        ("Q5133", "tocilizumab", "J3262")):
+        drug = TABLE.drug(code)
+        assert drug is not None and str(drug.code_dates.start) == "2024-04-01"
+        assert drug.schedule.ingredient == ingredient
+        assert TABLE.drug(reference).schedule.ingredient == ingredient
+    assert TABLE.hcpcs_for_ndc("78206020101") == "Q5133"
+
+
+def test_tysabri_ndc_on_the_tyruko_code_is_an_error_naming_j2323(tmp_path):
+    found, = findings(tmp_path, claim("TYR", "Q5134", 300, "20260112", "64406000801", 15),
+                      rule="NDC004")
+    assert found.severity == "error" and "is Tysabri, billed under J2323, not Q5134" in \
+        found.message
+
+
+def test_avtozma_ndc_on_j3262_is_an_error_naming_avtozma(tmp_path):
+    fail = claim("AVT", "J3262", 80, "20260310", "72606004201", 4, hi="M0579")
+    found, = findings(tmp_path, fail, rule="NDC004")
+    assert found.severity == "error" and "is Avtozma" in found.message
+    good = claim("ACT", "J3262", 80, "20260310", "50242013501", 4, hi="M0579")
+    assert findings(tmp_path, good, rule="NDC004") == []
+
+
+def test_tocilizumab_over_two_codes_on_one_day_is_above_the_maximum(tmp_path):
+    tofidence = dict(TOFIDENCE, units=480, qty=24)
+    found, = findings(tmp_path, claim("ACT-1", date="20260105", **ACTEMRA),
+                      claim("TOF-2", date="20260105", **tofidence), rule="UNT002")
+    assert found.severity == "error" and found.claim_id == "TOF-2"
+    assert "880 mg of tocilizumab" in found.message and "J3262" in found.message
+    # 400 + 400 = 800: the maximum itself passes
+    assert findings(tmp_path, claim("ACT-1", date="20260105", **ACTEMRA),
+                    claim("TOF-2", date="20260105", **TOFIDENCE), rule="UNT002") == []
+    # one code alone keeps its message
+    found, = findings(tmp_path, claim("ACT-1", date="20260105", **dict(ACTEMRA, units=880)),
+                      rule="UNT002")
+    assert "880 units administered, above the maximum of 800 units per day" in found.message
+
+
+def test_tyruko_a_week_after_tysabri_is_out_of_schedule(tmp_path):
+    found, = findings(tmp_path, claim("TYS-1", date="20260105", **TYSABRI),
+                      claim("TYR-2", date="20260112", **dict(TYSABRI, code="Q5134")),
+                      rule="HIS002")
+    assert found.claim_id == "TYR-2" and "the same ingredient, natalizumab" in found.message
+    assert findings(tmp_path, claim("TYS-1", date="20260105", **TYSABRI),
+                    claim("TYR-2", date="20260202", **dict(TYSABRI, code="Q5134")),
+                    rule="HIS002") == []
+
+
+def test_ndc004_names_the_biosimilar_code_only_from_its_effective_date(tmp_path):
+    before, = findings(tmp_path, claim("T1", "J3262", 200, "20240115", "78206020101", 10,
+                                       hi="M0579"), rule="NDC004")
+    assert before.severity == "error" and "bill Q5133" not in before.message
+    assert "Q5133 is valid from 2024-04-01" in before.message
+    after, = findings(tmp_path, claim("T2", "J3262", 200, "20240515", "78206020101", 10,
+                                      hi="M0579"), rule="NDC004")
+    assert "bill Q5133 or correct the NDC" in after.message
