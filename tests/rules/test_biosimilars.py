@@ -92,3 +92,32 @@ def test_ndc004_names_the_biosimilar_code_only_from_its_effective_date(tmp_path)
     after, = findings(tmp_path, claim("T2", "J3262", 200, "20240515", "78206020101", 10,
                                       hi="M0579"), rule="NDC004")
     assert "bill Q5133 or correct the NDC" in after.message
+
+
+# -- item 3: the label's interval for vedolizumab, tocilizumab and omalizumab -----------------
+
+ENTYVIO = dict(code="J3380", units=300, ndc="64764030020", qty=1, hi="K5090")
+XOLAIR = dict(code="J2357", units=60, ndc="50242022701", qty=2, hi="J4550")
+
+
+def doses(drug, *dates):
+    return [claim(f"C{i}", date=date, **drug) for i, date in enumerate(dates, start=1)]
+
+
+def test_label_intervals_pass(tmp_path):
+    # Entyvio weeks 0, 2, 6, then 8 weeks later; Xolair every 2 then 4 weeks; Actemra q4w
+    # then the sJIA q2w
+    for drug, dates in ((ENTYVIO, ("20260105", "20260119", "20260216", "20260413")),
+                        (XOLAIR, ("20260105", "20260119", "20260216")),
+                        (ACTEMRA, ("20260105", "20260202", "20260216"))):
+        assert findings(tmp_path, *doses(drug, *dates), rule="HIS002") == [], drug["code"]
+
+
+def test_too_short_intervals_are_his002_warnings_with_the_labels_words(tmp_path):
+    for drug, dates, words in (
+            (ENTYVIO, ("20260504", "20260511"), "weeks 0, 2 and 6, then every 8 weeks"),
+            (XOLAIR, ("20260105", "20260108"), "every 2 or 4 weeks"),
+            (ACTEMRA, ("20260105", "20260112"), "every 2 weeks (sJIA)")):
+        found, = findings(tmp_path, *doses(drug, *dates), rule="HIS002")
+        assert found.severity == "warning" and words in found.message, found.message
+        assert found.claim_id == "C2"
