@@ -27,7 +27,8 @@ def missing_ndc(ctx):
     the NDC (Medicaid: every physician-administered drug, table drugs,
     J-codes, C9399 and biosimilar Q-codes; Medicare: the not-otherwise-classified
     codes J3490, J3590, J9999, C9399 only), a warning on drugs of the drug table where payers vary
-    (commercial, Medicare Advantage, other), nothing where it is not required
+    (commercial, Medicare Advantage, other) and on those NOC codes for them too (the NDC is
+    the only identity of a NOC code's drug), nothing where it is not required
     (Medicare, a named HCPCS such as J2350).  `ndc_required` in a payer
     profile says what that payer requires ("table", "j-codes" or false).  On a
     JW line a shipped policy's error is a warning (policies.toml
