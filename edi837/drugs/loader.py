@@ -48,6 +48,7 @@ from .model import (
     Schedule,
     ServiceUnits,
 )
+from .schedule_checks import schedule_problems
 
 _HERE = Path(__file__).parent  # the package folder: the shipped table and schema sit in it
 SHIPPED_TABLE = "table.toml"
@@ -278,6 +279,7 @@ def _check_consistency(
                     found.append(f"{at}.{key}: {package[key]} is not a finite number")
             if package.get("preferred_ctp_unit") == "ML" and "volume_ml" not in package:
                 found.append(f"{at}: preferred_ctp_unit 'ML' needs volume_ml")
+        found.extend(schedule_problems(where, entry.get("schedule")))
         dates = entry.get("code_dates", {})
         if dates.get("effective_from") and dates.get("effective_to") and \
                 _date(dates["effective_from"]) > _date(dates["effective_to"]):

@@ -437,6 +437,45 @@ def test_dose_above_maximum_is_rejected(tmp_path):
             in message)
 
 
+SCHEDULE = ('[drugs.J9999.schedule]\nmaintenance_dose = 20\nmaintenance_interval_days = 168\n'
+            'maintenance_min_days = {minimum}\ninduction_dose = 10\ninduction_interval_days = 14\n'
+            'induction_window_days = {window}\nsource = "t"\nconfidence = "B"\n'
+            'tolerance_source = "t"')
+
+
+def test_reversed_induction_window_is_rejected(tmp_path):
+    # trial 5 t20.toml: [21, 10] gave "allowed 21-10" warnings instead of a refusal
+    schedule = SCHEDULE.format(minimum=140, window="[21, 10]")
+    message = load_error(tmp_path, "t20.toml", extra_drug(schedule=schedule))
+    assert "t20.toml: drugs.J9999.schedule.induction_window_days: [21, 10] is reversed" \
+        in message
+
+
+def test_maintenance_minimum_above_the_interval_is_rejected(tmp_path):
+    # trial 5 t21.toml: 1400 days, larger than the 168-day interval
+    schedule = SCHEDULE.format(minimum=1400, window="[10, 21]")
+    message = load_error(tmp_path, "t21.toml", extra_drug(schedule=schedule))
+    assert ("t21.toml: drugs.J9999.schedule.maintenance_min_days: 1400 is larger than "
+            "maintenance_interval_days 168") in message
+
+
+def test_a_sound_schedule_loads(tmp_path):
+    schedule = SCHEDULE.format(minimum=140, window="[10, 21]")
+    table = load_drug_table([write(tmp_path, "ok.toml", extra_drug(schedule=schedule))])
+    assert table.drug("J9999").schedule.induction_window_days == (10, 21)
+
+
+def test_a_bad_schedule_exits_2_naming_the_path(tmp_path):
+    from click.testing import CliRunner
+
+    from edi837.cli import main
+    path = write(tmp_path, "t21.toml", extra_drug(schedule=SCHEDULE.format(minimum=1400,
+                                                                         window="[10, 21]")))
+    result = CliRunner().invoke(main, ["drugs", "J9999", "--drug-table", str(path)])
+    assert result.exit_code == 2
+    assert "drugs.J9999.schedule.maintenance_min_days" in result.output
+
+
 def test_missing_file_names_the_file(tmp_path):
     with pytest.raises(DrugTableError) as caught:
         load_drug_table([tmp_path / "nowhere.toml"])
