@@ -151,7 +151,7 @@ def above_maximum(ctx):
         DTP*472*D8*20260115
     Fix safety: none (which line or units are wrong needs a person).
     """
-    done: set = set()
+    done = set()  # (codes of one molecule, date) already judged
     for (hcpcs, date), lines in ctx.groups().items():
         drug = ctx.table.drug(hcpcs)
         if drug is None or drug.max_units_per_day is None or \
