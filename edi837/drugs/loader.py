@@ -403,6 +403,7 @@ def _build_schedule(schedule: Mapping[str, Any] | None) -> Schedule | None:
         provenance=_provenance(schedule),
         tolerance_source=schedule["tolerance_source"],
         induction_dose=_optional_int(schedule.get("induction_dose")),
+        induction_second_dose=_optional_int(schedule.get("induction_second_dose")),
         induction_interval_days=_optional_int(schedule.get("induction_interval_days")),
         induction_window_days=(int(window[0]), int(window[1])) if window else None,
         maintenance_dose=_optional_int(schedule.get("maintenance_dose")),
