@@ -121,3 +121,14 @@ def test_too_short_intervals_are_his002_warnings_with_the_labels_words(tmp_path)
         found, = findings(tmp_path, *doses(drug, *dates), rule="HIS002")
         assert found.severity == "warning" and words in found.message, found.message
         assert found.claim_id == "C2"
+
+
+def test_a_q_code_before_its_secondary_sourced_date_is_a_dos002_warning(tmp_path):
+    # Q5133 from 2024-04-01 rests on buyandbill.com [C]: a warning, never a hold
+    found, = findings(tmp_path, claim("T0", date="20240115", **TOFIDENCE), rule="DOS002")
+    assert found.severity == "warning" and "secondary source" in found.message
+    assert findings(tmp_path, claim("T1", date="20240415", **TOFIDENCE), rule="DOS002") == []
+    # J2350 before 2018-01-01 ([B], Genentech Access) stays an error
+    j2350 = claim("O0", "J2350", 600, "20171115", "50242015001", 20, hi="G35")
+    found, = findings(tmp_path, j2350, rule="DOS002")
+    assert found.severity == "error"
