@@ -75,7 +75,10 @@ def describe_drug(drug) -> str:
         induction = ""
         if schedule.induction_dose:
             low, high = schedule.induction_window_days or (None, None)
-            induction = (f"induction {schedule.induction_dose} units twice, "
+            doses = (f"{schedule.induction_dose} then {schedule.induction_second_dose} units"
+                     if schedule.induction_second_dose else
+                     f"{schedule.induction_dose} units twice")
+            induction = (f"induction {doses}, "
                          f"{schedule.induction_interval_days} days apart (allowed {low}-{high}); ")
         lines.append(f"  schedule: {induction}then {schedule.maintenance_dose or 'a dose'} units "
                      f"every {schedule.maintenance_interval_days} days (flagged under "

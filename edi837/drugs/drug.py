@@ -210,14 +210,17 @@ class Drug:
                 continue
             # X12 carries ICD-10-CM codes without the decimal point, in upper case: G35.A or
             # g35a as written is no code on any date of service (billing-rules.md §9.6)
-            valid = [e for e in entries if dos is None or (written_as_code(raw)
+            # a category the table marks as a header (K50, M05, G35B) is no billable code,
+            # whatever a prefix entry (K50*) of the same letters says (billing-rules.md §9.6)
+            headers = [e for e in entries if e.header]
+            valid = [e for e in entries if dos is None or (written_as_code(raw) and not headers
                                                            and self.valid_on(e, code, dos))]
             if valid:
                 # Prefer an entry that needs no review when several match.
                 best = min(valid, key=lambda e: e.review)
                 supporting.append(DiagnosisMatch(position, code, best))
             else:
-                not_valid.append(DiagnosisMatch(position, code, entries[0]))
+                not_valid.append(DiagnosisMatch(position, code, (headers or entries)[0]))
         return DiagnosisSupport(tuple(supporting), tuple(not_valid))
 
     def code_file(self, day: dt.date | None):

@@ -47,6 +47,7 @@ from .model import (
     Schedule,
     ServiceUnits,
 )
+from .schedule_checks import schedule_problems
 
 _HERE = Path(__file__).parent  # the package folder: the shipped table and schema sit in it
 SHIPPED_TABLE = "table.toml"
@@ -283,6 +284,7 @@ def _check_consistency(
                     found.append(f"{at}.{key}: {package[key]} is not a finite number")
             if package.get("preferred_ctp_unit") == "ML" and "volume_ml" not in package:
                 found.append(f"{at}: preferred_ctp_unit 'ML' needs volume_ml")
+        found.extend(schedule_problems(where, entry.get("schedule")))
         dates = entry.get("code_dates", {})
         if dates.get("effective_from") and dates.get("effective_to") and \
                 _date(dates["effective_from"]) > _date(dates["effective_to"]):
@@ -406,6 +408,7 @@ def _build_schedule(schedule: Mapping[str, Any] | None) -> Schedule | None:
         provenance=_provenance(schedule),
         tolerance_source=schedule["tolerance_source"],
         induction_dose=_optional_int(schedule.get("induction_dose")),
+        induction_second_dose=_optional_int(schedule.get("induction_second_dose")),
         induction_interval_days=_optional_int(schedule.get("induction_interval_days")),
         induction_window_days=(int(window[0]), int(window[1])) if window else None,
         maintenance_dose=_optional_int(schedule.get("maintenance_dose")),

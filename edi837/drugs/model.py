@@ -395,6 +395,7 @@ class Schedule:
     provenance: Provenance
     tolerance_source: str
     induction_dose: int | None = None
+    induction_second_dose: int | None = None  # when unlike the first (Briumvi 150, then 450)
     induction_interval_days: int | None = None
     induction_window_days: tuple[int, int] | None = None
     maintenance_dose: int | None = None

@@ -139,7 +139,7 @@ def days_between(first: str, second: str) -> int | None:
 
 def interval_text(days: int) -> str:
     """182 -> "6 months", 28 -> "4 weeks", 10 -> "10 days"."""
-    if days >= 56:
+    if days >= 56 and (days % 7 or days > 84):  # 56 days: "8 weeks", the label's words
         return f"{round(days / 30.44)} months"
     if days % 7 == 0:
         return f"{days // 7} weeks"

@@ -99,7 +99,8 @@ def _requirement(data: dict, origin: str = "shipped") -> Requirement:
         severity=data["severity"], source=data["source"], confidence=data["confidence"],
         settings=tuple(normal_setting(s) for s in data.get("settings", ())),
         valid_from=_date(data.get("valid_from")), valid_to=_date(data.get("valid_to")),
-        drugs=drugs if isinstance(drugs, str) else tuple(drugs), origin=origin)
+        drugs=drugs if isinstance(drugs, str) else tuple(drugs), origin=origin,
+        reason=data.get("reason"))
 
 
 def load_schema() -> dict[str, Any]:

@@ -59,6 +59,7 @@ class Requirement:
     valid_to: dt.date | None = None
     drugs: str | tuple[str, ...] = "table"  # NDC only: "table", "j-codes" or HCPCS codes
     origin: str = "shipped"  # "shipped", "payer id list" or "profile NAME"
+    reason: str | None = None  # why this severity, said in the finding (MOD001 at POS 12)
 
     def in_force(self, day: dt.date | None) -> bool:
         if day is None:

@@ -9,7 +9,9 @@ JE-A [A], billing-rules.md §1.4); CGS Medicare's JW/JZ guidelines [A] (June
 2023) give the case of several sizes: 300 mg from 100 mg and 400 mg vials is
 three 100 mg vials, and the 400 mg vial with 100 mg discarded "would not be
 the most efficient way to minimize drug wastage".  So the least left over
-decides, not the fewest containers; billing waste
+is measured; where the fewest containers (the catalog's words) or the
+containers of the products billed leave the waste, the sources disagree and
+MOD007 is a warning (billing-rules.md §9.3 and §1.4); billing waste
 that is not permitted is an overpayment (Noridian "Modifier JZ" [A];
 billing-rules.md §9.3).  With 300 mg vials a 450 mg dose needs two vials, so
 150 mg may be discarded with JW; a 600 mg dose fills two vials exactly and
@@ -187,9 +189,13 @@ def waste_beyond_least_waste_containers(ctx):
     `edi837 policy`: an 11x, 71x or 77x bill, POS 21) the JW line is still
     judged, as a warning beside MOD006's: no payer rule there to hold on,
     but the waste billed is more than the containers leave.
-    With several sizes the least left over decides, not the fewest
-    containers: J3262 300 mg + JW 100 on the 400 mg vial's NDC bills 80 mg
-    beyond 4 x 80 mg (the message names the one 400 mg vial it did not take).
+    With several sizes the least left over is measured, but the sources
+    disagree with it (the catalog and billing-rules.md §9.3 say "the fewest
+    containers"): where the fewest containers (J3262 300 mg + JW 100: one 400
+    mg vial) or the containers of the products the lines' NDCs name (500 mg
+    on the 400 mg vial's NDC + JW 60 on the 80 mg vial's: 400 + 80 + 80)
+    leave the waste billed, the finding is a warning naming them; an error
+    only where every reading agrees (600 + JW 300 from 300 mg vials).
     Why: units billed must correspond with the smallest dose (vials)
     available that could provide the dose (Oregon Medicaid NDC FAQ), "while
     minimising waste" (Noridian JE-A, billing-rules.md §1.4); CGS Medicare's
@@ -263,10 +269,18 @@ def waste_beyond_least_waste_containers(ctx):
         if discarded <= allowed:
             continue
         line = discarded_lines[0]
-        # JW/JZ out of scope here (MOD006): no payer's rule to hold on, a warning
-        severity = None if in_scope else WARNING
         fewest = fewest_containers(amount, sizes)
-        if fewest is not None and fewest.containers < cover.containers:
+        readings = _other_readings(drug, lines, amount, administered, discarded, fewest, cover)
+        # JW/JZ out of scope here (MOD006): no payer's rule to hold on, a warning; and where
+        # the fewest containers or the billed products' containers leave the waste billed,
+        # the sources disagree (billing-rules.md §9.3 "fewest containers", §1.4 "minimising
+        # waste"): a warning, never a hold
+        severity = None if in_scope and not readings else WARNING
+        if readings:
+            also = (f", but {' and '.join(readings)}: the sources disagree (the fewest "
+                    f"containers, billing-rules.md §9.3, or the least waste, CGS Medicare "
+                    f"JW/JZ guidelines and Noridian, §1.4), so a warning")
+        elif fewest is not None and fewest.containers < cover.containers:
             # the reading a user expects: fewer, larger containers leave more to discard
             also = (f" ({describe_cover(drug, fewest)} would be fewer containers but leave "
                     f"{number(fewest.amount / drug.amount_per_unit - administered)}: waste is "
@@ -281,3 +295,29 @@ def waste_beyond_least_waste_containers(ctx):
                     f"{number(discarded - allowed)} units beyond the containers with the least "
                     f"left over{also}{'' if in_scope else OUT_OF_SCOPE}", line=line,
                     value=number(discarded), severity=severity)
+
+
+def _other_readings(drug, lines, amount: Decimal, administered: Decimal, discarded: Decimal,
+                    fewest: Cover | None, cover: Cover) -> list[str]:
+    """The readings other than the least waste under which the JW units are the waste of
+    the containers: the fewest containers of the drug's sizes (the rule catalog's words),
+    and the containers of the products the lines' NDCs name (500 mg from the 400 mg and
+    80 mg vials billed: 400 + 80 + 80, 60 to discard)."""
+    found = []
+    per_unit = drug.amount_per_unit
+    if fewest is not None and fewest.amount != cover.amount and \
+            discarded <= fewest.amount / per_unit - administered:
+        found.append(f"the fewest containers, {describe_cover(drug, fewest)}, leave "
+                     f"{number(fewest.amount / per_unit - administered)}")
+    billed = set()
+    for line in lines:
+        ndc = ndc11_of(line.drug.ndc) if line.drug is not None else None
+        package = drug.ndc(ndc) if ndc else None
+        if package is not None and package.amount:
+            billed.add(package.amount)
+    own = least_waste_containers(amount, tuple(sorted(billed))) if billed else None
+    if own is not None and own.amount not in (cover.amount, fewest.amount if fewest else None) \
+            and discarded <= own.amount / per_unit - administered:
+        found.append(f"the containers of the NDCs billed, {describe_cover(drug, own)}, leave "
+                     f"{number(own.amount / per_unit - administered)}")
+    return found

@@ -30,7 +30,14 @@ def _who(window) -> str:
     return f"drug table: {window.source}"
 
 
-@rule("DOS002", ERROR, generic=True, reads=("line.procedure", "line.date", "line.code_dates"))
+def secondary(window) -> bool:
+    """A date only a secondary source gives (the drug table's [C] or unconfirmed, not an
+    imported CMS file): Q5133 and Q5134 from 2024-04-01 per buyandbill.com."""
+    return window.file is None and window.source.endswith(("[C]", "[unconfirmed]"))
+
+
+@rule("DOS002", ERROR, generic=True, also=WARNING,
+      reads=("line.procedure", "line.date", "line.code_dates"))
 def code_not_valid_on_date(ctx):
     """The HCPCS code is not valid on the line's date of service.
 
@@ -40,6 +47,9 @@ def code_not_valid_on_date(ctx):
     `code_dates` (J2350: from 2018-01-01).  Runs on every drug line, known to
     the table or not (an unknown code is judged by an imported HCPCS file
     only).  No date known (J2351's effective date is unconfirmed): nothing.
+    A warning where the date rests on a secondary source only (the drug
+    table's [C] or unconfirmed date, no imported HCPCS file: the biosimilar
+    Q-codes' 2024-04-01).
     Why: a HCPCS code is billable only from the date CMS adds it until its
     termination; J2350 took effect 2018-01-01 and ocrelizumab given before
     was billed under J3590 (Genentech Access; billing-rules.md §9.4).
@@ -83,8 +93,11 @@ def code_not_valid_on_date(ctx):
     window = ctx.table.code_dates(line.procedure)
     if window is None or window.holds(day):
         return
+    weak = secondary(window)  # a [C] date: a warning, never a hold
     ctx.finding(f"{line.procedure} is not a valid HCPCS code on {day.isoformat()}: valid "
-                f"{_outside(window, day)} ({_who(window)})", value=line.procedure)
+                f"{_outside(window, day)} ({_who(window)})"
+                f"{'; a secondary source only: check the CMS HCPCS file' if weak else ''}",
+                value=line.procedure, severity=WARNING if weak else None)
 
 
 @rule("NDC009", ERROR, generic=True, reads=("line.date", "line.drug", "line.code_dates"))

@@ -62,7 +62,8 @@ def out_of_schedule(schedule, doses: dict, dates: list[str], at: int,
     if gap is None:
         return None
     induction = schedule.induction_dose
-    if induction and doses[current][0] == induction * per_unit and \
+    second = schedule.induction_second_dose or induction
+    if induction and second and doses[current][0] == second * per_unit and \
             doses[previous][0] == induction * per_unit:
         before = days_between(dates[at - 2], previous) if at >= 2 else None
         if before is None or before >= schedule.maintenance_min_days:

@@ -100,7 +100,8 @@ def missing_jw_jz(ctx):
         return
     if not jw_jz_required(ctx.policy, ctx.table, ctx.drug, ctx.date):
         return
-    severity = ctx.policy.jw_jz(ctx.date).severity  # in scope: error or warning
+    requirement = ctx.policy.jw_jz(ctx.date)
+    severity = requirement.severity  # in scope: error or warning
     if any(is_discarded(other) for other in ctx.group):
         return  # the administered half of a JW pair carries no modifier
     if _lower_case_jw_jz(ctx, line, severity):
@@ -117,8 +118,9 @@ def missing_jw_jz(ctx):
     else:
         hint = ("add JZ if nothing was discarded, or bill the discarded amount "
                 "on a second line with JW")
+    why = f" ({requirement.reason})" if requirement.reason else ""
     ctx.finding(f"{line.procedure} is a single-dose drug and the line has neither JW nor JZ: "
-                f"{hint}", value=":".join((line.procedure, *line.modifiers)), fix=fix,
+                f"{hint}{why}", value=":".join((line.procedure, *line.modifiers)), fix=fix,
                 severity=severity)
 
 

@@ -8,7 +8,8 @@ from ..ndc import is_ndc11, ndc11_of, readings, to_ndc11
 from . import rule
 from .containers import un_quantities_fit
 from .groups import number
-from .ndc_required import placeholder, required_severity
+from .ndc_required import advice, placeholder, required_severity
+from .unit_amount import units_as_amount
 
 
 def _ndc11(drug_id) -> str | None:
@@ -26,7 +27,8 @@ def missing_ndc(ctx):
     the NDC (Medicaid: every physician-administered drug, table drugs,
     J-codes, C9399 and biosimilar Q-codes; Medicare: the not-otherwise-classified
     codes J3490, J3590, J9999, C9399 only), a warning on drugs of the drug table where payers vary
-    (commercial, Medicare Advantage, other), nothing where it is not required
+    (commercial, Medicare Advantage, other) and on those NOC codes for them too (the NDC is
+    the only identity of a NOC code's drug), nothing where it is not required
     (Medicare, a named HCPCS such as J2350).  `ndc_required` in a payer
     profile says what that payer requires ("table", "j-codes" or false).  On a
     JW line a shipped policy's error is a warning (policies.toml
@@ -173,7 +175,9 @@ def ndc_not_for_hcpcs(ctx):
     the NDC-HCPCS crosswalk in force on the date of service lists for it (the
     ASP crosswalk for 837P, the OPPS one for 837I).  An error when the NDC is
     listed under another code, naming it (Ocrevus Zunovo 50242055401 billed
-    as J2350 should be J2351), or when an imported FDA NDC Directory lists
+    as J2350 should be J2351; the other code named only when valid on the
+    date of service), or a product the table knows by its NDCs only (Avtozma
+    on J3262), or when an imported FDA NDC Directory lists
     the NDC's product but not its package (no such package).  An NDC listed
     nowhere is only a warning, and only for a drug whose table entry lists
     NDCs (not J1815): neither the table nor the crosswalk is a complete list
@@ -214,7 +218,10 @@ def ndc_not_for_hcpcs(ctx):
         source = f" per {owner.file.short_name} (effective {owner.file.effective_from})" \
             if owner.file is not None else ""
         message = (f"NDC {ndc} is {owner.product or 'another product'}, billed under "
-                   f"{owner.hcpcs}{source}, not {hcpcs}: bill {owner.hcpcs} or correct the NDC")
+                   f"{owner.hcpcs}{source}, not {hcpcs}: {advice(ctx.table, owner.hcpcs, day)}")
+    elif owner is not None and not owner.hcpcs:  # a product the table knows by its NDCs only
+        message = (f"NDC {ndc} is {owner.product}, not {hcpcs}: another product, billed under "
+                   f"its own code (not in the drug table); correct the code or the NDC")
     elif ctx.drug.ndcs:
         listed = dict.fromkeys([n.ndc for n in ctx.drug.ndcs] + list(ctx.drug.crosswalk(kind, day)))
         message = f"NDC {ndc} is not listed for {hcpcs} (listed: {', '.join(listed)})"
@@ -354,7 +361,9 @@ def ndc_quantity_matches_units(ctx):
     lines of one NDC share their containers, so each line bills its exact
     share (450 = 1.5 UN + JW 150 = 0.5 UN: two vials in all, as the fewest
     containers that cover the dose, billing-rules.md §9.3), and 2 UN + 1 UN
-    there (three vials for a two-vial dose) is flagged.
+    there (three vials for a two-vial dose) is flagged.  Units that equal the
+    amount the NDC quantity gives, for a drug billed in units of 5 mg (J2357:
+    75 units with 0.5 ML of the 75 mg syringe), are UNT005's: the units are wrong.
     Why: payers check that the NDC quantity and the HCPCS units describe the
     same dose; a mismatch usually means one of them is wrong.
     PASS:
@@ -407,8 +416,8 @@ def ndc_quantity_matches_units(ctx):
     if drug_id is None or units is None or units <= 0 or quantity is None or quantity <= 0:
         return  # units that are no number (EDI007) or not above zero (UNT003): theirs
     ndc = _ndc11(drug_id)
-    if ndc is None:
-        return
+    if ndc is None or units_as_amount(ctx) is not None:
+        return  # units written in mg where 1 unit = 5 mg: UNT005 points at the units
     expected = ctx.drug.expected_ndc_quantity(ndc, units, drug_id.unit.upper(), ctx.claim.kind,
                                               ctx.date)
     if expected is None:

@@ -41,3 +41,15 @@ def placeholder(ctx, drug_id, ndc: str) -> bool:
                 f"{needed}", severity=severity, segment_index=drug_id.lin_index,
                 segment="LIN", loop="2410", value=drug_id.ndc)
     return True
+
+
+def advice(table, code: str, day) -> str:
+    """What NDC004 tells the biller when the NDC is another code's: bill that code, but
+    only when its dates (an imported CMS HCPCS file, else the drug table's code_dates)
+    hold on the date of service (Q5133 from 2024-04-01: not on a 2024-01-15 claim)."""
+    dates = table.code_dates(code)
+    if dates is None or day is None or dates.holds(day):
+        return f"bill {code} or correct the NDC"
+    since = f"from {dates.start}" if dates.start is not None and day < dates.start else \
+        f"only to {dates.end}"
+    return f"correct the NDC ({code} is valid {since}, not on {day})"

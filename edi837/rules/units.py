@@ -14,6 +14,7 @@ from decimal import Decimal
 from ..findings import ERROR, WARNING
 from ..history.stage import shown_date
 from . import HISTORY, rule
+from .doses import same_schedule
 from .groups import number
 
 
@@ -109,7 +110,9 @@ def above_maximum(ctx):
     the run and of the patient history, and compares the total with the drug
     table's maximum units per day (J2350: 600; 600 units on one claim and 300
     on another the same day is 900).  The finding goes on the line that
-    pushes the day's total over the maximum.
+    pushes the day's total over the maximum.  Codes of one molecule (the
+    drug table's schedule `ingredient`: J3262 and its biosimilar Q5133,
+    tocilizumab) are added in mg: Actemra 400 + Tofidence 480 is 880 mg.
     Why: more than the labeled maximum dose (Ocrevus 600 mg, DailyMed label,
     billing-rules.md §2.4) is denied by unit edits (MUEs) and usually means
     a duplicated line or a unit error.
@@ -148,10 +151,17 @@ def above_maximum(ctx):
         DTP*472*D8*20260115
     Fix safety: none (which line or units are wrong needs a person).
     """
+    done = set()  # (codes of one molecule, date) already judged
     for (hcpcs, date), lines in ctx.groups().items():
         drug = ctx.table.drug(hcpcs)
         if drug is None or drug.max_units_per_day is None or \
                 any(line.units is None for line in lines):
+            continue
+        codes = same_molecule(ctx.table, hcpcs)
+        if len(codes) > 1:
+            if (frozenset(codes), date) not in done:
+                done.add((frozenset(codes), date))
+                _molecule_above_maximum(ctx, codes, date)
             continue
         earlier = [row for row in ctx.earlier(hcpcs, date)
                    if row.units is not None and not row.discarded]
@@ -167,6 +177,68 @@ def above_maximum(ctx):
                             f"{drug.max_units_per_day} units per day", line=line,
                             value=number(total))
                 break
+
+
+def same_molecule(table, hcpcs: str) -> dict:
+    """The codes of the drug's ingredient (its schedule's ``ingredient``: J3262 and Q5133,
+    tocilizumab), each with its drug entry; the code alone when it has none."""
+    drug = table.drug(hcpcs)
+    schedule = drug.schedule if drug is not None else None
+    return same_schedule(table, hcpcs, schedule) if schedule is not None else {hcpcs: drug}
+
+
+def _molecule_above_maximum(ctx, codes: dict, date) -> None:
+    """UNT002 for codes of one molecule (the reference product and its biosimilar): the
+    administered amount of the day in the drug's unit (mg), over every code, against the
+    maximum of the line that pushes it over (J3262 400 + Q5133 480 = 880 mg tocilizumab,
+    above 800)."""
+    earlier, lines = [], []
+    for code, drug in codes.items():
+        if drug is None or drug.max_units_per_day is None:
+            return
+        earlier += [(row, drug) for row in ctx.earlier(code, date)
+                    if row.units is not None and not row.discarded]
+        lines += [(line, drug) for line in ctx.groups().get((code, date), ())
+                  if not line.discarded]
+    if any(line.units is None for line, _ in lines):
+        return
+    total = sum((row.units * drug.amount_per_unit for row, drug in earlier), Decimal(0))
+    lines.sort(key=lambda pair: pair[0].segment_index or 0)
+    for line, drug in lines:
+        total += line.units * drug.amount_per_unit
+        maximum = drug.max_units_per_day * drug.amount_per_unit
+        if total > maximum:
+            parts = _parts(earlier + lines, line)
+            when = f" on {shown_date(date)}" if date else ""
+            ingredient = drug.schedule.ingredient
+            same = [row for row, _ in earlier if row.hcpcs == line.hcpcs]
+            if len(same) == len(earlier) and all(other.hcpcs == line.hcpcs
+                                                 for other, _ in lines):
+                units = total / drug.amount_per_unit  # one code alone: said in its units
+                ctx.finding(f"{line.hcpcs}{when}: {number(units)} units administered"
+                            f"{_elsewhere(same)}, above the maximum of "
+                            f"{drug.max_units_per_day} units per day", line=line,
+                            value=number(units))
+                return
+            ctx.finding(f"{line.hcpcs}{when}: {number(total)} {drug.unit_of_measure} of "
+                        f"{ingredient} administered ({parts}), above the maximum of "
+                        f"{drug.max_units_per_day} units of {line.hcpcs} "
+                        f"({number(maximum)} {drug.unit_of_measure}) per day: "
+                        f"the codes bill one molecule", line=line, value=number(total))
+            return
+
+
+def _parts(pairs, upto) -> str:
+    """'400 units of J3262 on claim C1, 480 units of Q5133': what made the day's total."""
+    found: dict = {}
+    for item, _ in pairs:
+        claim = getattr(item, "claim_id", None)
+        key = (item.hcpcs, claim)
+        found[key] = found.get(key, Decimal(0)) + item.units
+        if item is upto:
+            break
+    return ", ".join(f"{number(units)} units of {code}" + (f" on claim {claim}" if claim else "")
+                     for (code, claim), units in found.items())
 
 
 def _elsewhere(rows) -> str:

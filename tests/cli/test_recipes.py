@@ -136,7 +136,7 @@ def example_rule():
 
 def test_recipe_new_rule_by_the_registry(example_rule, tmp_path):
     assert example_rule.family == "UNT" and example_rule.scope == "line"
-    assert list(all_rules()).index("UNT099") == list(all_rules()).index("UNT004") + 1
+    assert list(all_rules()).index("UNT099") == list(all_rules()).index("UNT005") + 1
     assert "line.units" in shape_fields()  # the claim shapes take what it reads
     found = {}
     for verdict, [(kind, fragment)] in example_rule.examples().items():

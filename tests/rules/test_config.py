@@ -6,11 +6,13 @@ from edi837.drugs import load_drug_table
 from edi837.engine import Engine
 from edi837.x12.fragment import wrap_claims
 
+# a named J-code the drug table does not hold (bevacizumab): not a NOC code, whose missing
+# NDC warns for every payer class (the NDC is its only identity)
 UNKNOWN_J_CODE_WITHOUT_NDC = """
 CLM*C1*500***11:B:1*Y*A*Y*Y
 HI*ABK:C50911
 LX*1
-SV1*HC:J9999*500*UN*1***1
+SV1*HC:J9035*500*UN*1***1
 DTP*472*D8*20260115
 """
 
@@ -32,7 +34,7 @@ def test_ndc_required_for_every_j_code_only_in_the_matching_payer_profile(tmp_pa
 
 
 def test_profile_ignore_and_severity_apply_only_to_its_claims(tmp_path):
-    fragment = UNKNOWN_J_CODE_WITHOUT_NDC.replace("J9999", "J2350").replace("*1***1", "*600***1")
+    fragment = UNKNOWN_J_CODE_WITHOUT_NDC.replace("J9035", "J2350").replace("*1***1", "*600***1")
     config = parse_config({"severity": {"DX001": "warning"},
                            "profiles": [{"payer_ids": ["QUIET"], "ignore": ["DX", "NDC"]}]})
     engine = Engine(load_drug_table(), config)

@@ -15,7 +15,7 @@ from edi837.drugs import DrugTableError, load_drug_table, load_schema
 from edi837.drugs.loader import _as_json
 
 REPO = Path(__file__).resolve().parents[2]
-SHIPPED_HCPCS = {"J2350", "J2351", "J3262", "J3380", "J2357", "J2323", "J1815"}
+SHIPPED_HCPCS = {"J2350", "J2351", "J3262", "J3380", "J2357", "J2323", "J1815", "Q5133", "Q5134"}
 
 
 @pytest.fixture(scope="module")
@@ -141,11 +141,14 @@ def test_zunovo_sample_and_bulk_listing_are_not_billable(table):
     ("72606005401", "Q5154", "J2357"), ("72606005402", "Q5154", "J2357"),
     ("72606003501", "Q5154", "J2357")])
 def test_biosimilar_ndc_points_at_its_own_code(table, ndc, biosimilar, reference):
-    """Biosimilars bill under their own Q-codes, never under J2357 or J3262 (§8.4)."""
-    assert all(drug.ndc(ndc) is None for drug in table.drugs.values())
+    """Biosimilars bill under their own Q-codes, never under J2357 or J3262 (§8.4): listed
+    under the Q-code's own entry (Tofidence's 200 mg vial under Q5133) or as a related
+    product of the reference code, never under the reference code."""
+    assert all(drug.ndc(ndc) is None for code, drug in table.drugs.items() if code != biosimilar)
     assert table.hcpcs_for_ndc(ndc) == biosimilar
-    assert table.drug(reference).related and ndc in {n for r in table.drug(reference).related
-                                                    for n in r.ndcs}
+    own = table.drug(biosimilar) if biosimilar else None
+    assert (own is not None and own.ndc(ndc) is not None) or \
+        ndc in {n for r in table.drug(reference).related for n in r.ndcs}
 
 
 def test_xolair_prefilled_syringes_bill_under_j2357(table):
@@ -228,7 +231,8 @@ def test_j2350_300_unit_dose_carries_documentation_note(table):
 
 
 def entry(drug, code):
-    (found,) = [e for e in drug.diagnoses if e.code == code]
+    # the code's supporting entry, not a category's header entry of the same letters (K50)
+    (found,) = [e for e in drug.diagnoses if e.code == code and not e.header]
     return found
 
 
@@ -431,6 +435,45 @@ def test_dose_above_maximum_is_rejected(tmp_path):
     message = load_error(tmp_path, "dose.toml", extra_drug(dosing=dosing))
     assert ("dose.toml: drugs.J9999.dosing.labeled_doses[1]: 40 is above max_units_per_day 20"
             in message)
+
+
+SCHEDULE = ('[drugs.J9999.schedule]\nmaintenance_dose = 20\nmaintenance_interval_days = 168\n'
+            'maintenance_min_days = {minimum}\ninduction_dose = 10\ninduction_interval_days = 14\n'
+            'induction_window_days = {window}\nsource = "t"\nconfidence = "B"\n'
+            'tolerance_source = "t"')
+
+
+def test_reversed_induction_window_is_rejected(tmp_path):
+    # trial 5 t20.toml: [21, 10] gave "allowed 21-10" warnings instead of a refusal
+    schedule = SCHEDULE.format(minimum=140, window="[21, 10]")
+    message = load_error(tmp_path, "t20.toml", extra_drug(schedule=schedule))
+    assert "t20.toml: drugs.J9999.schedule.induction_window_days: [21, 10] is reversed" \
+        in message
+
+
+def test_maintenance_minimum_above_the_interval_is_rejected(tmp_path):
+    # trial 5 t21.toml: 1400 days, larger than the 168-day interval
+    schedule = SCHEDULE.format(minimum=1400, window="[10, 21]")
+    message = load_error(tmp_path, "t21.toml", extra_drug(schedule=schedule))
+    assert ("t21.toml: drugs.J9999.schedule.maintenance_min_days: 1400 is larger than "
+            "maintenance_interval_days 168") in message
+
+
+def test_a_sound_schedule_loads(tmp_path):
+    schedule = SCHEDULE.format(minimum=140, window="[10, 21]")
+    table = load_drug_table([write(tmp_path, "ok.toml", extra_drug(schedule=schedule))])
+    assert table.drug("J9999").schedule.induction_window_days == (10, 21)
+
+
+def test_a_bad_schedule_exits_2_naming_the_path(tmp_path):
+    from click.testing import CliRunner
+
+    from edi837.cli import main
+    path = write(tmp_path, "t21.toml", extra_drug(schedule=SCHEDULE.format(minimum=1400,
+                                                                         window="[10, 21]")))
+    result = CliRunner().invoke(main, ["drugs", "J9999", "--drug-table", str(path)])
+    assert result.exit_code == 2
+    assert "drugs.J9999.schedule.maintenance_min_days" in result.output
 
 
 def test_missing_file_names_the_file(tmp_path):
