@@ -37,15 +37,17 @@ import io
 import os
 from dataclasses import dataclass, field, replace
 
+from ..files import HashingReader
 from ..reader.claims import ClaimReader
 from ..reader.loops import GE, GS, IEA, ISA, PADDING, SE, SEGMENT_CODES, ST
 from ..x12.reader import CHUNK_SIZE, ISA_LENGTH, Delimiters, SegmentReader, X12SyntaxError
 from .pieces import file_identity
 
-READ_SIZE = 4 << 20  # bytes the driver reads at a time
+READ_SIZE = 1 << 20  # bytes the driver reads at a time
 WINDOW = 1 << 16  # bytes searched at a time for the ST a piece starts at
 MIN_PIECE = 2 << 20  # bytes: a smaller piece costs more to hand out than it saves
 _WHITE = b" \t\r\n"
+_HEAD = 4  # bytes a segment reader reads first (to tell the encoding)
 
 
 @dataclass(frozen=True)
@@ -68,7 +70,19 @@ class SetPiece:
         return SetStream(self.path, prefix.encode("latin-1"), self.offset, self.end)
 
     def reader(self, path: str, stream) -> "SetReader":
+        if isinstance(stream, HashingReader):
+            stream.digest = _Unhashed()  # the driver hashed the file; a piece's hash is no use
         return SetReader(path, stream, self)
+
+
+class _Unhashed:
+    """What a piece's stream is hashed with: nothing (the driver hashed the file)."""
+
+    def update(self, data: bytes) -> None:
+        pass
+
+    def hexdigest(self) -> str:
+        return "piece"
 
 
 class SetStream(io.RawIOBase):
@@ -91,7 +105,11 @@ class SetStream(io.RawIOBase):
             return data
         if self._left <= 0:
             return b""
-        data = self._file.read(min(size, self._left))
+        # the file's own chunks: where a read of the whole file has them (its first 4
+        # bytes read alone, then CHUNK_SIZE at a time: x12.reader._open_text_chunks), so
+        # the fast path's blocks, and what it judges dense, are those of one job's read
+        grid = CHUNK_SIZE - (self._file.tell() - _HEAD) % CHUNK_SIZE
+        data = self._file.read(min(size, self._left, grid))
         self._left -= len(data)
         return data
 
@@ -265,13 +283,15 @@ def cut_at_sets(path: str, piece_size: int, slots: int, on_piece) -> SetCut | No
     digest = hashlib.sha256()
     before: list[int] = []  # terminators before each piece's start
     counted = at = 0  # terminators before ``at``
-    with open(path, "rb") as handle:
+    buffer = bytearray(READ_SIZE)  # one buffer, read into: hashed and counted in cache
+    with open(path, "rb", buffering=0) as handle:
         while True:
-            chunk = handle.read(READ_SIZE)
-            if not chunk:
+            got = handle.readinto(buffer)
+            if not got:
                 break
+            chunk = buffer if got == READ_SIZE else buffer[:got]
             digest.update(chunk)
-            stop = at + len(chunk)
+            stop = at + got
             k = 0  # where in the chunk counting is
             while len(before) < len(starts) and starts[len(before)] < stop:
                 number = len(before)
