@@ -2,7 +2,10 @@
 
 Files are taken in the order given.  A small file is one unit, checked whole
 by a worker; a large one is read once (``scan``: its envelope findings, its
-hash and where to cut it) and its pieces are checked by workers.  With
+hash and where to cut it) and its pieces are checked by workers; a large
+sparse one (:mod:`.density`) is cut at transaction sets (:mod:`.sets`: the
+driver hashes and counts its bytes, the pieces hand back their envelope
+segments, whose findings the driver makes once every piece is in).  With
 `--jobs` the driver reads it, handing out pieces while the read goes on; on a
 cluster a worker does (``work.scan_unit``: the file's location goes out, the
 pieces' spans and the hash come back), so the driver hashes and cuts nothing.
