@@ -238,7 +238,7 @@ class ParallelCheck:
             self._drop(file)
             file.units = []
             return False
-        file.sets = SetFile(cut, pieces)
+        file.sets = SetFile(path, cut, pieces)
         file.scanned = FileResult(path, size=cut.size, sha256=cut.sha256)
         return True
 
@@ -324,7 +324,7 @@ class ParallelCheck:
             file.judged += 1
         result = file.scanned
         if file.sets is not None:  # the envelope findings, from the pieces' envelopes
-            judge = file.sets.judge(file.path)
+            judge = file.sets.finish()
             if judge is None:
                 return self._again(file)
             file.envelope = self.engine._reader_findings(judge.findings)

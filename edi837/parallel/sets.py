@@ -347,28 +347,38 @@ _NEXT = {None: ("ISA",), "ISA": ("GS",), "GS": ("ST",), "ST": ("SE",), "SE": ("S
 class EnvelopeJudge(ClaimReader):
     """The claim reader's envelope handlers over a file's envelope segments, in file
     order with their file indices (what each piece read), and its end of file: the
-    envelope findings (and counts) of reading the file whole."""
+    envelope findings (and counts) of reading the file whole.  Fed piece after piece,
+    so only its findings are held, not the envelopes."""
 
     def __init__(self, path: str, delimiters: Delimiters) -> None:
         super().__init__(path, io.BytesIO(b""))
         self._delimiters = delimiters
+        self._before: str | None = None  # the last envelope segment's id ...
+        self._last = 0  # ... and index
 
-    def judge(self, envelopes, segments: int) -> bool:
-        """Run the handlers over ``envelopes`` ((index, fields) in file order) of a file of
-        ``segments`` segments; False (and nothing judged) when they are not plainly
-        nested with nothing between them: the file is then checked whole."""
-        before, last = None, 0
+    def feed(self, envelopes) -> bool:
+        """Run the handlers over ``envelopes`` ((index, fields), in file order); False
+        (and nothing judged) when they are not plainly nested with nothing between
+        them: the file is then checked whole."""
+        before, last = self._before, self._last
         for index, fields in envelopes:
             tag = fields[0]
             if tag not in _NEXT[before] or (before != "ST" and index != last + 1):
                 return False
             before, last = tag, index
-        if before != "IEA" or last != segments:
-            return False
+        self._before, self._last = before, last
         s = self.state
         handlers = self._handlers()[1]
         for index, fields in envelopes:
             handlers[_CODE[fields[0]] - ISA](self, s, fields + list(PADDING), index)
+        return True
+
+    def finish(self, segments: int) -> bool:
+        """The end of a file of ``segments`` segments: False unless its last is the
+        last IEA."""
+        if self._before != "IEA" or self._last != segments:
+            return False
+        s = self.state
         self._file_ends(segments, s.gs is not None, s.isa is not None)
         return True
 
@@ -379,10 +389,10 @@ assert (ISA, GS, ST, SE, GE, IEA) == tuple(_CODE.values())
 class SetFile:
     """The driver's side of a file cut at sets: its pieces, judged in file order."""
 
-    def __init__(self, cut: SetCut, pieces: list[SetPiece]) -> None:
+    def __init__(self, path: str, cut: SetCut, pieces: list[SetPiece]) -> None:
         self.cut = cut
         self.pieces = pieces
-        self.envelopes: list = []  # (index, fields) of the pieces judged so far
+        self.judge = EnvelopeJudge(path, cut.delimiters)
         self.last: tuple[str, ...] = ()  # the last ISA and GS of the pieces judged so far
 
     def take(self, number: int, facts: dict) -> SetPiece | bool:
@@ -397,11 +407,10 @@ class SetFile:
                 return False
             self.pieces[number] = replace(piece, context=self.last)
             return self.pieces[number]
-        self.envelopes.extend(facts["envelopes"])
         self.last = tuple(facts["last"])
-        return True
+        return self.judge.feed(facts["envelopes"])
 
-    def judge(self, path: str) -> EnvelopeJudge | None:
-        """The envelope findings of the whole file (None: not plainly nested)."""
-        judge = EnvelopeJudge(path, self.cut.delimiters)
-        return judge if judge.judge(self.envelopes, self.cut.segments) else None
+    def finish(self) -> EnvelopeJudge | None:
+        """The judge with the envelope findings of the whole file (None: the file does
+        not end with its last interchange)."""
+        return self.judge if self.judge.finish(self.cut.segments) else None
