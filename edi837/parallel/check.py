@@ -303,8 +303,8 @@ class ParallelCheck:
             if not taken:  # this piece cannot be used: check the file whole
                 return self._again(file)
             if taken is not True:  # read with another ISA/GS than the one in force there
-                file.units[file.judged] = [unit, self.executor.submit(
-                    self._unit(file.path, taken))]
+                again = self._unit(file.path, taken)
+                file.units[file.judged] = [again, self.executor.submit(again)]
                 return False
             result = file.scanned
             if file.judged == 0 and not self.shards:
