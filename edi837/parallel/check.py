@@ -232,7 +232,7 @@ class ParallelCheck:
 
         try:
             cut = cut_at_sets(path, self.piece_size, self.executor.slots, hand_out)
-        except OSError:  # the worker's read will say why
+        except Exception:  # the driver's read failed: the worker's will say why
             cut = None
         if cut is None:
             self._drop(file)
