@@ -21,7 +21,8 @@ their file indices: the findings one job's read makes of them.  A piece keeps
 the findings of its claims, its lines and its sets' HLs and segments (EDI007),
 and drops the envelope findings its own edges make up.
 
-The context of a piece is guessed (the file's first ISA and GS) and checked
+The context of a piece is guessed (the last ISA and GS in the few KB before
+it, else those of the piece before) and checked
 when the pieces are judged in file order: each piece says the last ISA and GS
 of its range, and a piece read with another context than the one in force at
 its start is read again with the right one.  Anything not plain (a piece
@@ -45,6 +46,9 @@ from .pieces import file_identity
 
 READ_SIZE = 1 << 20  # bytes the driver reads at a time
 WINDOW = 1 << 16  # bytes searched at a time for the ST a piece starts at
+# bytes before a piece searched for the ISA and GS in force at its start (a guess: else
+# the last piece's is taken; a wrong one costs the piece a second read)
+CONTEXT_WINDOW = 1 << 16
 MIN_PIECE = 2 << 20  # bytes: a smaller piece costs more to hand out than it saves
 _WHITE = b" \t\r\n"
 _HEAD = 4  # bytes a segment reader reads first (to tell the encoding)
@@ -275,6 +279,10 @@ def cut_at_sets(path: str, piece_size: int, slots: int, on_piece) -> SetCut | No
         starts = _starts(handle.fileno(), size, step, after + 1,
                          (separator + "ST" + delimiters.element).encode("latin-1"),
                          len(separator))
+        contexts = [()]
+        for start in starts:
+            contexts.append(_context_before(handle.fileno(), start, separator,
+                                            delimiters, contexts[-1] or context))
     if not starts:
         return None
     starts = [0] + starts
@@ -300,7 +308,7 @@ def cut_at_sets(path: str, piece_size: int, slots: int, on_piece) -> SetCut | No
                 k = here
                 before.append(counted)
                 on_piece(SetPiece(path, number, starts[number], ends[number], counted + 1,
-                                  context if number else (), separator, identity))
+                                  contexts[number], separator, identity))
             counted += chunk.count(terminator, k)
             at = stop
     if at != size or len(before) != len(starts) or file_identity(path) != identity:
@@ -323,6 +331,25 @@ def _starts(fd: int, size: int, step: int, after: int, needle: bytes,
         starts.append(found + skip)
         target = found + skip + step
     return starts
+
+
+def _context_before(fd: int, offset: int, separator: str, delimiters: Delimiters,
+                    before: tuple[str, ...]) -> tuple[str, ...]:
+    """The texts of the ISA and GS in force at ``offset``, as far as the
+    CONTEXT_WINDOW bytes before it tell (else those of ``before``)."""
+    start = max(0, offset - CONTEXT_WINDOW)
+    text = os.pread(fd, offset - start, start).decode("latin-1")
+    terminator, element = delimiters.segment, delimiters.element
+    isa, gs = before
+    found = text.rfind(separator + "ISA" + element)
+    end = found + len(separator) + ISA_LENGTH - 1
+    if found >= 0 and text.startswith(terminator, end):
+        isa = text[found + len(separator):end]
+    found = text.rfind(separator + "GS" + element)
+    end = text.find(terminator, found + len(separator))
+    if found >= 0 and end > 0:
+        gs = text[found + len(separator):end]
+    return isa, gs
 
 
 def _find(fd: int, needle: bytes, offset: int, size: int) -> int | None:

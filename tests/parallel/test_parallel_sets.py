@@ -132,8 +132,15 @@ def _groups(data: bytes, every: int, wrong: int | None = None) -> bytes:
 def test_several_groups_each_piece_read_in_its_own(sparse, tmp_path, monkeypatch):
     grouped = tmp_path / "groups.edi"
     grouped.write_bytes(_groups(sparse.read_bytes(), 4))
+    # the GS in force found before each piece: each piece read once
     units = assert_same([grouped], monkeypatch)
-    # a piece read with another group's GS than the one in force is read again
+    numbers = [unit.piece.number for unit in units]
+    assert numbers == list(range(_sets(grouped)))
+    assert len({unit.piece.context for unit in units}) > 3
+    # not found (guessed the file's first): a piece read with another group's GS than
+    # the one in force there is read again
+    monkeypatch.setattr(sets, "CONTEXT_WINDOW", 0)
+    units = assert_same([grouped], monkeypatch)
     numbers = [unit.piece.number for unit in units]
     assert len(numbers) > len(set(numbers))
     again = [unit.piece for unit in units if numbers.count(unit.piece.number) > 1]
