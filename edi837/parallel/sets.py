@@ -21,11 +21,11 @@ their file indices: the findings one job's read makes of them.  A piece keeps
 the findings of its claims, its lines and its sets' HLs and segments (EDI007),
 and drops the envelope findings its own edges make up.
 
-The context of a piece is guessed (the last ISA and GS in the few KB before
-it, else those of the piece before) and checked
-when the pieces are judged in file order: each piece says the last ISA and GS
-of its range, and a piece read with another context than the one in force at
-its start is read again with the right one.  Anything not plain (a piece
+The context of a piece is guessed (the last ISA and GS in the 64 KiB before
+it, else those of the piece before) and checked when the pieces are judged in
+file order: each piece says the last ISA and GS of its range, and a piece read
+with another context than the one in force at its start is read again with
+the right one.  Anything not plain (a piece
 whose segments are not the ones counted, a normalisation note, segments
 outside a set, a syntax error, envelopes not nested ISA(GS(ST..SE)+GE)+IEA with
 nothing between them) makes the driver check the file whole, as before: the
