@@ -5,8 +5,11 @@
   a CLM or HL, with the loops above it).
 * :mod:`.pieces` - a piece (context spans, its range, a closer) and the reader
   that reads it with the file's segment indices.
-* :mod:`.density` - whether the fast path makes cutting a file not worth it
-  (a sparse file is checked whole by one worker).
+* :mod:`.density` - whether the fast path makes cutting a file at claims not
+  worth it (a sparse file is cut at transaction sets instead).
+* :mod:`.sets` - a sparse file cut at transaction sets: the driver hashes and
+  counts its raw bytes, each piece is read with the fast path after the ISA and
+  GS in force, the driver judges the envelopes from the pieces' envelope segments.
 * :mod:`.work` - what a worker does: check a file or piece (or scan a large
   file), hand findings and claim records back as bytes in its result
   (:mod:`edi837.history.handover`).

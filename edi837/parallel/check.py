@@ -2,7 +2,10 @@
 
 Files are taken in the order given.  A small file is one unit, checked whole
 by a worker; a large one is read once (``scan``: its envelope findings, its
-hash and where to cut it) and its pieces are checked by workers.  With
+hash and where to cut it) and its pieces are checked by workers; a large
+sparse one (:mod:`.density`) is cut at transaction sets (:mod:`.sets`: the
+driver hashes and counts its bytes, the pieces hand back their envelope
+segments, whose findings the driver makes once every piece is in).  With
 `--jobs` the driver reads it, handing out pieces while the read goes on; on a
 cluster a worker does (``work.scan_unit``: the file's location goes out, the
 pieces' spans and the hash come back), so the driver hashes and cuts nothing.
@@ -34,6 +37,7 @@ from ..locations import is_url
 from ..workers import UNREACHABLE, ClusterError, unreachable_message
 from .density import mostly_passed_over
 from .scan import read_and_cut, worth_splitting
+from .sets import SetFile, cut_at_sets
 from .work import Unit
 
 PIECE_SIZE = 8 << 20  # bytes: a few MB, so a piece's fixed costs stay small
@@ -57,6 +61,7 @@ class _File:
     result: FileResult | None = None
     scanning: bool = False  # units[0] is a worker's scan: pieces, or the whole file's check
     parts: list = field(default_factory=list)  # sharded: each judged unit's records by shard
+    sets: SetFile | None = None  # cut at transaction sets (sparse: .sets)
 
 
 class ParallelCheck:
@@ -199,9 +204,12 @@ class ParallelCheck:
             self._submit(file, self._unit(path, scan=self.piece_size))
             return file
         engine = self.engine
-        if not worth_splitting(path, self.piece_size) or \
-                (engine.fast and mostly_passed_over(path, engine.table.drugs)):
+        if not worth_splitting(path, self.piece_size):
             self._submit(file, self._unit(path))
+            return file
+        if engine.fast and mostly_passed_over(path, engine.table.drugs):
+            if not self._cut_sets(file):  # checked whole
+                self._submit(file, self._unit(path))
             return file
         try:
             self._scan(file)
@@ -212,6 +220,27 @@ class ParallelCheck:
             file.units = []
             self._submit(file, self._unit(path))
         return file
+
+    def _cut_sets(self, file: _File) -> bool:
+        """A sparse file cut at transaction sets, its pieces read with the fast path
+        (:mod:`.sets`); False when it is not cut."""
+        path, pieces = file.path, []
+
+        def hand_out(piece) -> None:
+            pieces.append(piece)
+            self._submit(file, self._unit(path, piece))
+
+        try:
+            cut = cut_at_sets(path, self.piece_size, self.executor.slots, hand_out)
+        except Exception:  # the driver's read failed: the worker's will say why
+            cut = None
+        if cut is None:
+            self._drop(file)
+            file.units = []
+            return False
+        file.sets = SetFile(path, cut, pieces)
+        file.scanned = FileResult(path, size=cut.size, sha256=cut.sha256)
+        return True
 
     def _scan(self, file: _File) -> None:
         path = file.path
@@ -269,13 +298,13 @@ class ParallelCheck:
             self._reachable(file, facts)
             if file.scanned is None:  # the whole file, checked by one worker
                 return self._whole(file, unit, facts)
-            if not facts.get("sha256"):  # this piece cannot be used: check the file whole
-                if file.judged and not self.shards:
-                    stage.end_file(file.scanned.sha256, keep=False)
-                self._drop(file)
-                file.scanned, file.judged, file.envelope, file.parts = None, 0, [], []
-                file.units = []
-                self._submit(file, self._unit(file.path))
+            taken = facts.get("sha256") and (file.sets is None or
+                                             file.sets.take(file.judged, facts))
+            if not taken:  # this piece cannot be used: check the file whole
+                return self._again(file)
+            if taken is not True:  # read with another ISA/GS than the one in force there
+                again = self._unit(file.path, taken)
+                file.units[file.judged] = [again, self.executor.submit(again)]
                 return False
             result = file.scanned
             if file.judged == 0 and not self.shards:
@@ -294,6 +323,12 @@ class ParallelCheck:
             file.units[file.judged][1] = None  # its result is no longer held
             file.judged += 1
         result = file.scanned
+        if file.sets is not None:  # the envelope findings, from the pieces' envelopes
+            judge = file.sets.finish()
+            if judge is None:
+                return self._again(file)
+            file.envelope = self.engine._reader_findings(judge.findings)
+            file.unreadable, result.transactions = judge.unreadable, judge.transactions
         if self.shards:
             self._shard(result, file.path, not file.unreadable, file.parts)
         else:
@@ -303,6 +338,16 @@ class ParallelCheck:
         result.settle_status()
         file.result = result
         return True
+
+    def _again(self, file: _File) -> bool:
+        """A piece cannot be used: the file is checked whole."""
+        if file.judged and not self.shards and file.scanned is not None:
+            self.engine.history.end_file(file.scanned.sha256, keep=False)
+        self._drop(file)
+        file.scanned, file.judged, file.envelope, file.parts = None, 0, [], []
+        file.units, file.sets = [], None
+        self._submit(file, self._unit(file.path))
+        return False
 
     def _whole(self, file: _File, unit: Unit, facts: dict) -> bool:
         stage = self.engine.history

@@ -8,10 +8,12 @@ readers read every segment of theirs: for such a file, cutting costs several
 times the CPU of checking it whole (s30.edi, 30 MB, 2% drug claims: 0.58 s
 CPU for one job, 2.1 s with `--jobs 2`, and more wall time; see
 benchmarks/results/sparse.md).  So a file
-whose start holds few segments that can make a drug claim is checked whole
-by one worker (other files go to the other workers); a dense file (drug
-claims all over, which the fast path reads whole anyway) is still cut.  The
-findings are the same either way: this only chooses who reads what.
+whose start holds few segments that can make a drug claim is cut at
+transaction sets instead (:mod:`.sets`: the driver splits no segment, each
+piece is read with the fast path), or checked whole by one worker where it
+cannot be; a dense file (drug claims all over, which the fast path reads whole
+anyway) is still cut at claims.  The findings are the same either way: this
+only chooses who reads what.
 """
 from __future__ import annotations
 

@@ -21,6 +21,7 @@ from ..locations import is_url, open_input
 from ..workers import unreachable
 from .keys import key_for
 from .pieces import Piece, file_identity
+from .sets import SetPiece, SetReader
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,7 @@ class CheckSettings:
 @dataclass(frozen=True)
 class Unit:
     path: str  # where the input is: an absolute path, or a URL
-    piece: Piece | None = None  # None: the whole file
+    piece: Piece | SetPiece | None = None  # None: the whole file
     sha256: str = ""  # the whole file's, as the scan hashed it (checked when given)
     scan: int = 0  # a piece size: read the file to cut it (:func:`scan_unit`) if large
     shards: int = 0  # the claim records split by patient shard (edi837.parallel.shards)
@@ -73,7 +74,7 @@ def engine_for(settings: CheckSettings):
 class _PieceRead:
     """A piece as Engine.check_file takes it, keeping the reader it made."""
 
-    def __init__(self, piece: Piece) -> None:
+    def __init__(self, piece: Piece | SetPiece) -> None:
         self.piece = piece
         self.made = None
 
@@ -126,6 +127,8 @@ def check_unit(settings: CheckSettings, unit: Unit) -> dict:
         return {"mismatch": True}
     if file_identity(unit.path) != piece.identity:
         return {"changed": True}
+    if isinstance(reader, SetReader):  # what the driver judges the envelopes by
+        facts.update(reader.facts())
     return facts
 
 

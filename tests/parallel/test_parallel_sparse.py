@@ -1,6 +1,8 @@
 """`check --jobs N` and the fast path: a large file whose claims the fast path mostly
-passes over is checked whole by one worker (cutting it costs more than checking
-it); a dense one is still cut; the reports are one job's either way."""
+passes over is not cut at claims (that costs more than checking it): it is cut at
+transaction sets (test_parallel_sets.py), or checked whole by one worker when its
+pieces would be too small, as here; a dense one is still cut at claims; the reports
+are one job's either way."""
 import pytest
 from click.testing import CliRunner
 from test_parallel_check import SerialUnits, _table, generated, one_job, reports, without_times
