@@ -166,3 +166,18 @@ def wait_for(predicate, timeout: float = 20.0, step: float = 0.01) -> bool:
             pass
         time.sleep(step)
     return False
+
+
+def unprivileged(argv: list[str]) -> list[str]:
+    """``argv`` run so that file permissions count: as root, with the capabilities that
+    override them dropped (setpriv), as an operator's chmod would be met; a test needing
+    this fails (never skips) on a root machine without setpriv."""
+    import shutil
+
+    import pytest
+
+    if os.geteuid() != 0:
+        return argv
+    if shutil.which("setpriv") is None:
+        pytest.fail("running as root without setpriv: permissions cannot be made to count")
+    return ["setpriv", "--bounding-set", "-dac_override,-dac_read_search", "--", *argv]

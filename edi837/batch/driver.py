@@ -33,6 +33,7 @@ from .inbox import Inbox, Settle
 from .ledger import (
     FINISHED,
     INTERRUPTED,
+    REPORTED,
     STOPPED,
     WORK_DIR,
     Ledger,
@@ -131,8 +132,15 @@ class Batch:
         def close_run(run_id: str, status: int) -> None:
             self._write_summary(_Run(run_id, self.options.out / run_id), INTERRUPTED, status)
 
+        from .queue_sync import sync_run
+
+        # a file whose move failed in a run that ended: its claims reach the queue
+        # when the move is finished here (a killed run's, when close_run writes it)
+        unmoved = dict.fromkeys(r["run_id"] for r in self.ledger.in_state(REPORTED))
         status = recover(self.ledger, self.options, close_run=close_run,
                          complete=self.archiver.complete)
+        for run_id in unmoved:
+            sync_run(self.ledger, run_id, self.options.out)
         self.status = max(self.status, status, EXIT_TROUBLE if self.archiver.trouble else 0)
 
     # -- one run ----------------------------------------------------------------------------
@@ -161,6 +169,8 @@ class Batch:
             return EXIT_OK
         if run.stopped and not watching:
             run.problems.append(f"stopped by signal {stop.signal} before every file was taken")
+        run.problems += self.archiver.failures  # files that could not be moved
+        self.archiver.failures = []
         shutil.rmtree(run.directory / WORK_DIR, ignore_errors=True)
         status = self.ledger.exit_status(run.run_id, trouble=bool(run.problems or run.skipped))
         state = STOPPED if run.stopped else FINISHED

@@ -243,7 +243,7 @@ class Ledger:
             with history.transaction():
                 finish_file(history, row["sha256"], row["run_id"])
 
-    def note_problem(self, row_id: int, problem: str, *, moved: bool = True) -> None:
+    def note_problem(self, row_id: int, problem: str | None, *, moved: bool = True) -> None:
         """A problem with an input (exit status 2); ``moved=False``: the checked
         bytes are not at the recorded destination, which is cleared."""
         self.db.execute("UPDATE inputs SET problem = ?, destination = "

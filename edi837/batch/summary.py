@@ -16,7 +16,7 @@ from .. import __version__
 from ..files import atomic_output
 from ..reports.figures import Figures, money
 from . import durable
-from .ledger import DUPLICATE, FINDINGS, OK, QUARANTINED, Ledger
+from .ledger import DONE, DUPLICATE, FINDINGS, OK, QUARANTINED, Ledger
 from .names import as_text, shown
 from .options import BatchOptions
 from .queue_page import QUEUE_HTML, write_queue_html
@@ -53,7 +53,9 @@ def summary_document(ledger: Ledger, run_id: str, *, drug_table: str, config_sou
             "reports": [as_text(r) for r in outputs],
             # the same as relative URLs, the names' bytes percent-encoded: for links
             "urls": [urllib.parse.quote(os.fsencode(r)) for r in outputs],
-            "moved_to": as_text(row["destination"]) if row["destination"] else None,
+            # where it went: a row not done was not moved there (yet: see its problem)
+            "moved_to": as_text(row["destination"])
+            if row["destination"] and row["state"] == DONE else None,
             "reason": row["reason"], "problem": row["problem"],
             "duplicate_of": ({"name": as_text(original["name"]), "run": original["run_id"]}
                              if original else None),
