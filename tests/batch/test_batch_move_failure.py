@@ -3,7 +3,6 @@ says so in its summary, and the start that finishes the move feeds its held clai
 the work queue."""
 import json
 import subprocess
-from pathlib import Path
 
 import pytest
 from batch_support import batch_argv, subprocess_env, unprivileged
@@ -11,8 +10,6 @@ from queue_support import claim, drop_night
 
 from edi837.batch import run_batch
 from edi837.batch.options import BatchOptions
-
-
 
 
 @pytest.mark.parametrize("refusing", ["inbox", "archive"])
