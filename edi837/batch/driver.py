@@ -130,7 +130,10 @@ class Batch:
     def recover(self) -> None:
         """Repair what a killed run left (``ledger.recover``)."""
         def close_run(run_id: str, status: int) -> None:
-            self._write_summary(_Run(run_id, self.options.out / run_id), INTERRUPTED, status)
+            stopped = ("the run was stopped early (killed or the power lost); the next start "
+                       "finished the files it had checked, the others are taken again")
+            self._write_summary(_Run(run_id, self.options.out / run_id, problems=[stopped]),
+                                INTERRUPTED, status)
 
         from .queue_sync import sync_run
 

@@ -432,7 +432,7 @@ def recover(ledger: Ledger, options: BatchOptions, *,
             ledger.delete_run(run_id)
             log.warning("recovery: run %s stopped before finishing any file; removed", run_id)
             continue
-        status = ledger.exit_status(run_id)
+        status = ledger.exit_status(run_id, trouble=True)  # stopped early: exit status 2
         close_run(run_id, status)
         ledger.end_run(run_id, INTERRUPTED, status)
         worst = max(worst, status)
