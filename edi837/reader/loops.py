@@ -113,7 +113,7 @@ class SegmentIds:
         if self.bad >= BAD_IDS_REPORTED:
             return None
         self.bad += 1
-        shown = text.split(self._element, 1)[0][:12]
+        shown = segment_id_shown(text, self._element)
         more = " (the tenth in this transaction set: any further ones are not reported)" \
             if self.bad == BAD_IDS_REPORTED else ""
         return (f"{shown!r} is not an X12 segment id (a capital letter, then one or two "
@@ -143,10 +143,26 @@ def glued_message(fields: list[str], code: int, element: str) -> str | None:
     limit = MAX_FIELDS[code]
     if not any(fields[limit:]):
         return None
-    extra = element.join(fields[limit - 1:])
+    # the values are not quoted: a glued segment may be a patient's (NM1, N3, DMG);
+    # only the segment ids among them are named
+    ids = [f for f in fields[limit - 1:] if f in SEGMENT_CODES or f in _OTHER_IDS]
+    held = f" (among them {', '.join(dict.fromkeys(ids))})" if ids else ""
     return (f"{fields[0]} has {len(fields) - 1} elements, more than the {limit - 1} the guide "
-            f"allows, from {extra[:40]!r}: if that is the next segment glued on (its "
-            "terminator lost), what it holds is read as part of this one")
+            f"allows, after element {limit - 1}{held}: if that is the next segment glued "
+            "on (its terminator lost), what it holds is read as part of this one")
+
+
+# ids of segments the reader does not read that a glued segment often is (named, never
+# their values): a patient's or provider's name, address, demographics, reference
+_OTHER_IDS = frozenset({"NM1", "N2", "N3", "N4", "DMG", "REF", "PER", "PRV", "PAT", "SBR"})
+
+
+def segment_id_shown(text: str, element: str) -> str:
+    """What a finding may show of a segment whose id is not an X12 id: that id when it
+    is short as an id is (``N#1``), else only its length; never the segment's values
+    (``N#1*IL*1*KETTERING`` is a patient's name)."""
+    tag = text.split(element, 1)[0]
+    return tag if len(tag) <= 3 else f"({len(tag)} characters)"
 
 
 # Segment code by segment id (the first element of a split segment).
