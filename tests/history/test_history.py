@@ -11,6 +11,7 @@ import secrets
 import stat
 
 import pytest
+from batch_support import new_key
 from click.testing import CliRunner
 
 from edi837.cli import main
@@ -303,13 +304,14 @@ def test_prune_and_forget_file(tmp_path, store):
 # -- the command line ----------------------------------------------------------------------
 def test_check_with_history_across_two_runs(tmp_path):
     runner = CliRunner()
-    store, key = tmp_path / "h.sqlite3", tmp_path / "h.key"
+    from edi837.history.identity import default_key_path
+
+    store, key = tmp_path / "h.sqlite3", default_key_path()  # (XDG_DATA_HOME: the test's)
     monday = night(tmp_path, "monday.edi", subscriber(2), claim("C1", "20260115"))
     tuesday = night(tmp_path, "tuesday.edi", subscriber(2), claim("C7", "20260115"))
-    first = runner.invoke(main, ["check", str(monday), "--history", str(store),
-                                 "--history-key", str(key)])
+    first = runner.invoke(main, ["check", str(monday), "--history", str(store)])
     assert first.exit_code == 0, first.output
-    assert "created history key" in first.stderr
+    assert "created history key" in first.stderr  # the default key only is made
     assert stat.S_IMODE(os.stat(key).st_mode) == 0o600
     second = runner.invoke(main, ["check", str(tuesday), "--history", str(store),
                                   "--history-key", str(key)])
@@ -346,9 +348,9 @@ def test_history_options_typed_wrong_never_pass_quietly(tmp_path):
     path = night(tmp_path, "a.edi", subscriber(2), claim("C1", "20260115"))
     result = runner.invoke(main, ["check", str(path), "--history-key", str(tmp_path / "k")])
     assert result.exit_code == 2 and "need --history" in result.stderr
-    store, key = tmp_path / "h.sqlite3", tmp_path / "h.key"
+    store, key = tmp_path / "h.sqlite3", new_key(tmp_path / "h.key")
     runner.invoke(main, ["check", str(path), "--history", str(store), "--history-key", str(key)])
-    other = tmp_path / "other.key"
+    other = new_key(tmp_path / "other.key")
     result = runner.invoke(main, ["check", str(path), "--history", str(store),
                                   "--history-key", str(other)])
     assert result.exit_code == 2 and "another key" in result.stderr
@@ -421,7 +423,7 @@ def test_reports_name_the_history_they_judged_by(tmp_path):
     import json
 
     path = night(tmp_path, "a.edi", subscriber(2), claim("C1", "20260115"))
-    store, key = tmp_path / "h.sqlite3", tmp_path / "h.key"
+    store, key = tmp_path / "h.sqlite3", new_key(tmp_path / "h.key")
     result = CliRunner().invoke(main, ["check", str(path), "--format", "json", "--history",
                                        str(store), "--history-key", str(key)])
     history = json.loads(result.stdout)["reference_data"]["history"]
@@ -434,7 +436,7 @@ def test_reports_name_the_history_they_judged_by(tmp_path):
 def test_check_says_when_opening_the_history_pruned_lines(tmp_path):
     # G35A valid, 400+ days ago
     old = night(tmp_path, "old.edi", subscriber(2), claim("C1", "20251010"))
-    store, key = str(tmp_path / "h.sqlite3"), str(tmp_path / "h.key")
+    store, key = str(tmp_path / "h.sqlite3"), str(new_key(tmp_path / "h.key"))
     argv = ["check", str(old), "--history", store, "--history-key", key]
     first = CliRunner().invoke(main, argv + ["--history-days", "0"])
     assert "pruned" not in first.stderr  # 0 keeps every line
