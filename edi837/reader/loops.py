@@ -143,18 +143,27 @@ def glued_message(fields: list[str], code: int, element: str) -> str | None:
     limit = MAX_FIELDS[code]
     if not any(fields[limit:]):
         return None
-    # the values are not quoted: a glued segment may be a patient's (NM1, N3, DMG);
-    # only the segment ids among them are named
-    ids = [f for f in fields[limit - 1:] if f in SEGMENT_CODES or f in _OTHER_IDS]
-    held = f" (among them {', '.join(dict.fromkeys(ids))})" if ids else ""
+    # the glued segment's ids, each at the end of an element ("20260115CLM*C2*...")
+    extra = fields[limit - 1:]
+    ids = [(n, tag) for n, f in enumerate(extra) for tag in (f[-3:], f[-2:])
+           if tag in SEGMENT_CODES or tag in PERSONAL]
+    if ids and not any(tag in PERSONAL for _, tag in ids):
+        # a claim's own segment glued on (CLM, SV1, DTP ...): quoted, from its id
+        n, tag = ids[0]
+        glued = element.join([tag, *extra[n + 1:]])
+        return (f"{fields[0]} has {len(fields) - 1} elements, more than the {limit - 1} the "
+                f"guide allows, from {glued[:40]!r}: if that is the next segment glued on "
+                "(its terminator lost), what it holds is read as part of this one")
+    # else not quoted: it may be a patient's name, address, member id or birth date
+    named = f" (among them {', '.join(dict.fromkeys(t for _, t in ids))})" if ids else ""
     return (f"{fields[0]} has {len(fields) - 1} elements, more than the {limit - 1} the guide "
-            f"allows, after element {limit - 1}{held}: if that is the next segment glued "
+            f"allows, after element {limit - 1}{named}: if that is the next segment glued "
             "on (its terminator lost), what it holds is read as part of this one")
 
 
-# ids of segments the reader does not read that a glued segment often is (named, never
-# their values): a patient's or provider's name, address, demographics, reference
-_OTHER_IDS = frozenset({"NM1", "N2", "N3", "N4", "DMG", "REF", "PER", "PRV", "PAT", "SBR"})
+# segments whose values may be a person's (name, address, member id, birth date): a
+# finding names them, never quotes them
+PERSONAL = frozenset({"NM1", "N2", "N3", "N4", "DMG", "REF", "PER", "PAT", "SBR"})
 
 
 def segment_id_shown(text: str, element: str) -> str:
