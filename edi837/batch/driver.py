@@ -151,6 +151,8 @@ class Batch:
         """Take every settled file in the inbox once; return this run's exit status."""
         stop = stop if stop is not None else StopFlag()
         scan = self.inbox.scan()
+        if not watching and self.inbox.settle.ahead:
+            scan = self._watch_ahead(scan, stop)
         self._run, self._waiting, self._skipped = None, scan.waiting, scan.skipped
         pipeline = _Pipeline(self.options, self.ledger, self.archiver, self._executor,
                              self._begin_run, scan.waiting, scan.skipped, self._history)
@@ -184,6 +186,21 @@ class Batch:
                     waiting=len(run.waiting), skipped=len(run.skipped))
         self.status = max(self.status, status)
         return status
+
+    def _watch_ahead(self, scan, stop: StopFlag):
+        """A one-shot run and files whose mtime is in the future (a sender's clock
+        ahead): their age says nothing, so the run watches them itself for --settle
+        seconds, as --watch does, and takes those that did not change."""
+        seconds = self.options.settle
+        log.warning("%d file%s modified in the future (sender clock ahead?): watching "
+                    "%s for %g s before taking %s", len(self.inbox.settle.ahead),
+                    "" if len(self.inbox.settle.ahead) == 1 else "s",
+                    "it" if len(self.inbox.settle.ahead) == 1 else "them", seconds,
+                    "it" if len(self.inbox.settle.ahead) == 1 else "them")
+        deadline = time.monotonic() + seconds
+        while not stop and time.monotonic() < deadline:
+            time.sleep(min(0.1, max(0.0, deadline - time.monotonic())))
+        return scan if stop else self.inbox.scan()
 
     def _begin_run(self, count: int = 0) -> _Run:
         """The current run, begun when its first file is taken (or its first entry
@@ -248,5 +265,13 @@ def run_batch(options: BatchOptions, *, watch: bool = False,
             return batch.watch(stop)
         if batch.run_once(stop) == EXIT_OK and batch.last_run is None:
             # one line per cron run, for the log
-            log.info("%s: nothing new", shown(str(options.inbox)))
+            waiting = batch._waiting
+            if waiting:  # not "every file processed": uploads in progress wait
+                log.info("%s: nothing taken: %d file%s not settled yet, left for a later "
+                         "run (%s)", shown(str(options.inbox)), len(waiting),
+                         "" if len(waiting) == 1 else "s",
+                         "; ".join(f"{shown(w['name'])}: {w['why']}" for w in waiting[:3])
+                         + ("; ..." if len(waiting) > 3 else ""))
+            else:
+                log.info("%s: nothing new", shown(str(options.inbox)))
         return batch.status
