@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import sqlite3
 import time
 from datetime import datetime, timezone
 
@@ -80,6 +81,7 @@ class Batch:
         self._waiting: list[dict] = []
         self._skipped: list[dict] = []
         self._ledger_lost: str | None = None  # said in the summary of the first run
+        self._pipeline: _Pipeline | None = None  # the current run's files in hand
 
     def __enter__(self) -> "Batch":
         self.open()
@@ -154,8 +156,9 @@ class Batch:
         if not watching and self.inbox.settle.ahead:
             scan = self._watch_ahead(scan, stop)
         self._run, self._waiting, self._skipped = None, scan.waiting, scan.skipped
-        pipeline = _Pipeline(self.options, self.ledger, self.archiver, self._executor,
-                             self._begin_run, scan.waiting, scan.skipped, self._history)
+        pipeline = self._pipeline = _Pipeline(
+            self.options, self.ledger, self.archiver, self._executor, self._begin_run,
+            scan.waiting, scan.skipped, self._history)
         with progress_bar(self.options.progress, len(scan.candidates)) as bar:
             pipeline.process(scan.candidates, stop, bar)
         if pipeline.stopped and self._run is not None:
@@ -186,6 +189,26 @@ class Batch:
                     waiting=len(run.waiting), skipped=len(run.skipped))
         self.status = max(self.status, status)
         return status
+
+    def failed(self, exc: BaseException) -> None:
+        """A run stopped by an error after it started (the ledger or history store
+        gone, a full disk): ``exc.started`` and ``exc.in_hand`` (the file being
+        checked) for its message, and the run's summary written if it can be, saying
+        why (else the next start writes it)."""
+        in_hand = self._pipeline.in_hand if self._pipeline is not None else None
+        vars(exc).update(started=True, in_hand=in_hand)  # (read with getattr)
+        run, self._run = self._run, None
+        if run is None or self.ledger is None:
+            return
+        why = getattr(exc, "strerror", None) or str(exc).splitlines()[0]
+        run.problems.append(f"the run was stopped early: {why}"
+                            + (f" while checking {shown(in_hand)}" if in_hand else ""))
+        try:  # the run stays 'running' in the ledger: the next start closes it
+            shutil.rmtree(run.directory / WORK_DIR, ignore_errors=True)
+            self._write_summary(run, STOPPED, EXIT_TROUBLE)
+        except Exception:  # what cannot be written now, the next start writes
+            return
+        vars(exc)["summary"] = run.directory / "summary.json"
 
     def _watch_ahead(self, scan, stop: StopFlag):
         """A one-shot run and files whose mtime is in the future (a sender's clock
@@ -261,9 +284,14 @@ def run_batch(options: BatchOptions, *, watch: bool = False,
     (watch: 0 when stopped by a signal, see :meth:`Batch.watch`)."""
     stop = stop if stop is not None else StopFlag()
     with Batch(options) as batch:
-        if watch:
-            return batch.watch(stop)
-        if batch.run_once(stop) == EXIT_OK and batch.last_run is None:
+        try:
+            if watch:
+                return batch.watch(stop)
+            status = batch.run_once(stop)
+        except (BatchError, OSError, sqlite3.Error) as exc:
+            batch.failed(exc)
+            raise
+        if status == EXIT_OK and batch.last_run is None:
             # one line per cron run, for the log
             waiting = batch._waiting
             if waiting:  # not "every file processed": uploads in progress wait
