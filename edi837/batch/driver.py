@@ -186,7 +186,7 @@ class Batch:
         self.ledger.end_run(run.run_id, state, status)
         durable.checkpoint("run-finished")
         log_run_end(self.ledger, run.run_id, run.directory, state=state, status=status,
-                    waiting=len(run.waiting), skipped=len(run.skipped))
+                    waiting=len(run.waiting), skipped=len(run.skipped), problems=run.problems)
         self.status = max(self.status, status)
         return status
 

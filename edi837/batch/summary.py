@@ -144,9 +144,14 @@ def describe(row) -> str:
 
 
 def log_run_end(ledger: Ledger, run_id: str, directory: Path, *, state: str, status: int,
-                waiting: int, skipped: int) -> None:
-    """The run's last log line: what cron mails and operators grep."""
+                waiting: int, skipped: int, problems: list[str] = ()) -> None:
+    """The run's last log line: what cron mails and operators grep; a status 2 says
+    why (its first problem, and how many more)."""
     rows = ledger.inputs_of(run_id)
+    reasons = list(problems) + [f"{as_text(r['name'])}: {r['problem']}" for r in rows
+                                if r["problem"] and not any(r["problem"] in p for p in problems)]
+    why = (f" ({reasons[0]}" + (f"; and {len(reasons) - 1} more problems" if len(reasons) > 1
+                                else "") + ")") if status == 2 and reasons else ""
     outcomes = Counter(r["outcome"] for r in rows)
     whole: Counter[str] = Counter()  # as summary.json's totals, quarantined_findings
     partial: Counter[str] = Counter()
@@ -159,7 +164,7 @@ def log_run_end(ledger: Ledger, run_id: str, directory: Path, *, state: str, sta
              if partial["errors"] or partial["warnings"] else "")
     log.info("run %s %s: %d files: %d ok, %d with findings, %d quarantined, "
              "%d duplicates, %d waiting, %d skipped; %d errors, %d warnings%s; "
-             "exit status %d; summary %s", run_id, state, len(rows), outcomes[OK],
+             "exit status %d%s; summary %s", run_id, state, len(rows), outcomes[OK],
              outcomes[FINDINGS], outcomes[QUARANTINED], outcomes[DUPLICATE], waiting, skipped,
-             whole["errors"], whole["warnings"], apart, status,
+             whole["errors"], whole["warnings"], apart, status, why,
              shown(str(directory / SUMMARY_HTML)))

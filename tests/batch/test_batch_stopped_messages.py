@@ -51,3 +51,19 @@ def test_a_run_stopped_midway_says_where_and_writes_its_summary(tmp_path, monkey
     assert CliRunner().invoke(main, ["batch", str(inbox), "--out", str(out), "--settle",
                                      "0", "-q"]).exit_code == 2  # closes the stopped run
     assert not (inbox / "b.edi").exists() and not (inbox / "a.edi").exists()
+
+
+def test_the_last_log_line_of_a_status_2_run_says_why(tmp_path):
+    """An input nobody may read (chmod 000): its reason in the line cron mails."""
+    import subprocess
+
+    from batch_support import batch_argv, subprocess_env, unprivileged
+
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    drop(inbox, "locked.edi", edi(CLEAN)).chmod(0o000)
+    result = subprocess.run(unprivileged([*batch_argv(), str(inbox), "--out", str(out),
+                                          "--settle", "0"]),
+                            capture_output=True, text=True, env=subprocess_env(), timeout=120)
+    assert result.returncode == 2, result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert "exit status 2 (locked.edi: cannot read: Permission denied)" in last, last
