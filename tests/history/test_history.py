@@ -356,7 +356,7 @@ def test_history_options_typed_wrong_never_pass_quietly(tmp_path):
     assert result.exit_code == 2 and "another key" in result.stderr
     result = runner.invoke(main, ["history", "forget-file", str(store), "--history-key",
                                   str(key), "ab" * 32])
-    assert result.exit_code == 2 and "holds no file" in result.stderr
+    assert result.exit_code == 2 and "holds no line of file" in result.stderr
 
 
 def test_a_key_readable_by_others_is_refused(tmp_path):
@@ -468,3 +468,23 @@ def test_fix_split_and_ack_judge_each_file_against_the_files_before_it(tmp_path)
     monday, tuesday = (acks / "a-monday.277").read_text(), (acks / "b-tuesday.277").read_text()
     assert "STC*A1:20" in monday and "HIS001" not in monday
     assert "STC*A1:20" not in tuesday.split("TRN*2*C7")[1] and "HIS001" in tuesday
+
+
+def test_forgetting_a_file_whose_claims_were_all_held_says_why_nothing_is_there(tmp_path):
+    runner = CliRunner()
+    store, key = tmp_path / "h.sqlite3", new_key(tmp_path / "h.key")
+    held = night(tmp_path, "held.edi", subscriber(2), claim("C1", "20260115",
+                                                            ndc="50242-150-01"))
+    checked = runner.invoke(main, ["check", str(held), "--history", str(store),
+                                   "--history-key", str(key)])
+    assert checked.exit_code == 1 and "NDC002" in checked.stdout
+    later = night(tmp_path, "later.edi", subscriber(2, member="SYN000000002"),
+                  claim("C2", "20260116"))  # its run's prune drops the file with no line
+    assert runner.invoke(main, ["check", str(later), "--history", str(store),
+                                "--history-key", str(key)]).exit_code == 0
+    sha = hashlib.sha256(held.read_bytes()).hexdigest()
+    result = runner.invoke(main, ["history", "forget-file", str(store), "--history-key",
+                                  str(key), sha])
+    assert result.exit_code == 2
+    assert f"holds no line of file {sha}" in result.stderr
+    assert "all held" in result.stderr
