@@ -459,8 +459,11 @@ class HistoryStore:
 
     def _delete(self, statements: list[tuple[str, tuple]]) -> int:
         """Delete lines, and files left with none (that removed none), in one
-        transaction; returns how many the last statement deleted."""
-        self._begin()
+        transaction (a run's, :meth:`begin_run`, when it holds one: committed with it);
+        returns how many the last statement deleted."""
+        in_run = self._run and self.db.in_transaction
+        if not in_run:
+            self._begin()
         try:
             for statement, parameters in statements:
                 gone = self.db.execute(statement, parameters).rowcount
@@ -471,7 +474,8 @@ class HistoryStore:
         except sqlite3.Error as exc:
             self._rollback()
             raise HistoryStoreError(trouble(self.where, exc, "write")) from None
-        self._commit()
+        if not in_run:
+            self._commit()
         return gone
 
     def stats(self) -> dict:
