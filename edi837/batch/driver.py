@@ -30,7 +30,7 @@ from . import durable
 from .archive import Archiver
 from .executors import Executor, dask_executor, make_executor
 from .history import BatchHistory
-from .inbox import Inbox, Settle
+from .inbox import Inbox, Scan, Settle
 from .ledger import (
     FINISHED,
     INTERRUPTED,
@@ -210,7 +210,7 @@ class Batch:
             return
         vars(exc)["summary"] = run.directory / "summary.json"
 
-    def _watch_ahead(self, scan, stop: StopFlag):
+    def _watch_ahead(self, scan: Scan, stop: StopFlag) -> Scan:
         """A one-shot run and files whose mtime is in the future (a sender's clock
         ahead): their age says nothing, so the run watches them itself for --settle
         seconds, as --watch does, and takes those that did not change."""
@@ -220,10 +220,18 @@ class Batch:
                     "" if len(self.inbox.settle.ahead) == 1 else "s",
                     "it" if len(self.inbox.settle.ahead) == 1 else "them", seconds,
                     "it" if len(self.inbox.settle.ahead) == 1 else "them")
+        watched = set(self.inbox.settle.ahead)
         deadline = time.monotonic() + seconds
         while not stop and time.monotonic() < deadline:
             time.sleep(min(0.1, max(0.0, deadline - time.monotonic())))
-        return scan if stop else self.inbox.scan()
+        if stop:
+            return scan
+        # only those: the others were judged at the run's start (as without them)
+        settled = [c for c in self.inbox.scan().candidates if c[1] in watched]
+        taken = {c[0] for c in settled}
+        return Scan(sorted(scan.candidates + settled, key=lambda c: c[0]),
+                    [w for w in scan.waiting if w["name"] not in taken], scan.skipped,
+                    scan.new_skips)
 
     def _begin_run(self, count: int = 0) -> _Run:
         """The current run, begun when its first file is taken (or its first entry
