@@ -13,6 +13,7 @@ from edi837.cli import main
 URL = "postgresql://edi837@127.0.0.1:5432/postgres"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fault", ["store gone", "disk full"])
 def test_a_run_stopped_midway_says_where_and_writes_its_summary(tmp_path, monkeypatch, fault):
     inbox, out, log = tmp_path / "inbox", tmp_path / "out", tmp_path / "batch.log"
