@@ -27,8 +27,9 @@ def check_errors(errors: str) -> None:
 
 
 def open_history(path: str | Path | None, key: str | Path | None, days: int | None):
-    """The history store at ``path`` (created when missing, pruned to ``days``), or None."""
-    from .history import DEFAULT_DAYS, HistoryKeyError, HistoryStore, HistoryStoreError
+    """The history store at ``path`` (created when missing), or None; the run prunes it
+    to ``days`` in its own transaction (:meth:`CheckRun.files`)."""
+    from .history import HistoryKeyError, HistoryStore, HistoryStoreError
     from .history.identity import default_key_path, load_key
 
     if path is None:
@@ -37,7 +38,6 @@ def open_history(path: str | Path | None, key: str | Path | None, days: int | No
         return None
     try:
         store = HistoryStore.open(str(path), load_key(Path(key) if key else default_key_path()))
-        store.prune(DEFAULT_DAYS if days is None else days)
     except (HistoryKeyError, HistoryStoreError) as exc:
         raise OptionsError(str(exc)) from None
     return store
@@ -55,6 +55,7 @@ class CheckRun:
         settings = _config(config, select, ignore, table)
         self.inputs = _paths(paths)
         self.store = open_history(history, history_key, history_days)
+        self.history_days = history_days
         self.engine = Engine(table, settings, history=self.store, fast=fast)
         self.errors = errors
         self.report = Report([], table.version, config_source=settings.source,
@@ -73,6 +74,10 @@ class CheckRun:
         try:
             if store is not None:  # held from the first file to the commit below
                 store.begin_run()
+                from .history import DEFAULT_DAYS
+
+                # in the run's transaction: a run that stops leaves the store as it was
+                store.prune(DEFAULT_DAYS if self.history_days is None else self.history_days)
                 engine.take_out_rechecked(self.inputs)
             for path in self.inputs:
                 result = engine.check_file(path)

@@ -166,3 +166,30 @@ def wait_for(predicate, timeout: float = 20.0, step: float = 0.01) -> bool:
             pass
         time.sleep(step)
     return False
+
+
+def unprivileged(argv: list[str]) -> list[str]:
+    """``argv`` run so that file permissions count: as root, with the capabilities that
+    override them dropped (setpriv), as an operator's chmod would be met; a test needing
+    this fails (never skips) on a root machine without setpriv."""
+    import shutil
+
+    import pytest
+
+    if os.geteuid() != 0:
+        return argv
+    if shutil.which("setpriv") is None:
+        pytest.fail("running as root without setpriv: permissions cannot be made to count")
+    return ["setpriv", "--bounding-set", "-dac_override,-dac_read_search", "--", *argv]
+
+
+def new_key(path: Path) -> Path:
+    """A history key file at ``path`` (made if missing): only the default key is made
+    by edi837 itself; a key named with --history-key must exist."""
+    import secrets
+
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32) + "\n")
+        path.chmod(0o600)
+    return path

@@ -330,7 +330,9 @@ def history_round(nights: list[Path], work: Path, number: int) -> dict:
     """`check --history` night after night: each night read whole, no traceback."""
     result = {"history": number, "nights": len(nights), "problems": [], "runs": 0,
               "max_rss_kib": 0}
-    store, key = work / f"history-{number}.sqlite3", work / f"history-{number}.key"
+    from batch_support import new_key
+
+    store, key = work / f"history-{number}.sqlite3", new_key(work / f"history-{number}.key")
     for night in nights:
         r = hostile_run.run_child(["check", "--format", "json", "--history", str(store),
                                    "--history-key", str(key), str(night)],

@@ -37,7 +37,7 @@ from ..locations import Url, is_url
 from . import durable
 from .inbox import CHUNK_SIZE, REASON_SUFFIX, NotAnInput, Opened, hash_input, identity, open_input
 from .ledger import FILES_DIR, FINDINGS, OK, QUARANTINED, Ledger
-from .names import fitting, shown
+from .names import as_text, fitting, shown
 from .options import BatchOptions
 from .run import Job
 from .summary import describe
@@ -49,6 +49,9 @@ REPLACED = ("the input was replaced by another file of the same name before it w
             "archived; the new file is left in the inbox")
 CHANGED = ("the input changed after it was checked, so the checked bytes are not archived; "
            "the file is left in the inbox for the next run")
+
+
+CANNOT_MOVE = "cannot move to "
 
 
 class _NotChecked(Exception):
@@ -69,6 +72,7 @@ class Archiver:
         self.ledger = ledger
         self.options = options
         self.trouble = False  # an input could not be moved: exit status 2
+        self.failures: list[str] = []  # ... and why, for the run's summary (problems)
 
     def record(self, job: Job, row_id: int, outcome: dict, run_id: str,
                run_dir: Path) -> dict | None:
@@ -133,11 +137,18 @@ class Archiver:
             problem = self._move(row, source, destination, opened)
         except OSError as exc:
             # e.g. no permission to remove from the inbox: the row stays 'reported'
-            # and every later start tries again
-            log.error("%s: cannot move to %s: %s", shown(row["name"]), shown(str(destination)),
-                      exc.strerror or type(exc).__name__)
+            # (its destination kept for the retry, not claimed: see summary) and every
+            # later start tries again; the run's summary says why
+            problem = (f"cannot move to {shown(str(destination))}: "
+                       f"{_refused_by(exc, source, destination)}; left where it is, the "
+                       "next start moves it")
+            log.error("%s: %s", shown(row["name"]), problem)
+            self.ledger.note_problem(row["id"], problem)
+            self.failures.append(f"{as_text(row['name'])}: {problem}")
             self.trouble = True
             return
+        if (row.get("problem") or "").startswith(CANNOT_MOVE):  # an earlier try's
+            self.ledger.note_problem(row["id"], None)
         durable.checkpoint("moved")  # (an object store: copied, then the source deleted)
         if problem:  # the checked bytes are not archived
             log.error("%s: %s", shown(row["name"]), problem)
@@ -243,6 +254,20 @@ def place_secured(secured: Path, destination: Path) -> None:
     except OSError:
         pass
     secured.unlink(missing_ok=True)
+
+
+def _refused_by(exc: OSError, source: Path | Url, destination: Path | Url) -> str:
+    """Why a move failed, naming the folder that refused it when one is not writable
+    (the inbox, to remove the name; the archive or quarantine, to add it)."""
+    why = exc.strerror or type(exc).__name__
+    if is_url(source) or is_url(destination):
+        return why
+    for folder in (Path(destination).parent, Path(source).parent):
+        while not folder.exists() and folder.parent != folder:
+            folder = folder.parent  # the first that exists: its sub-folder is made there
+        if not os.access(folder, os.W_OK | os.X_OK):
+            return f"{shown(str(folder))} is not writable ({why})"
+    return why
 
 
 def _sha256_of(path: Path, size: int) -> str | None:

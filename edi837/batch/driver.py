@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import sqlite3
 import time
 from datetime import datetime, timezone
 
@@ -29,10 +30,11 @@ from . import durable
 from .archive import Archiver
 from .executors import Executor, dask_executor, make_executor
 from .history import BatchHistory
-from .inbox import Inbox, Settle
+from .inbox import Inbox, Scan, Settle
 from .ledger import (
     FINISHED,
     INTERRUPTED,
+    REPORTED,
     STOPPED,
     WORK_DIR,
     Ledger,
@@ -79,6 +81,7 @@ class Batch:
         self._waiting: list[dict] = []
         self._skipped: list[dict] = []
         self._ledger_lost: str | None = None  # said in the summary of the first run
+        self._pipeline: _Pipeline | None = None  # the current run's files in hand
 
     def __enter__(self) -> "Batch":
         self.open()
@@ -129,10 +132,20 @@ class Batch:
     def recover(self) -> None:
         """Repair what a killed run left (``ledger.recover``)."""
         def close_run(run_id: str, status: int) -> None:
-            self._write_summary(_Run(run_id, self.options.out / run_id), INTERRUPTED, status)
+            stopped = ("the run was stopped early (killed or the power lost); the next start "
+                       "finished the files it had checked, the others are taken again")
+            self._write_summary(_Run(run_id, self.options.out / run_id, problems=[stopped]),
+                                INTERRUPTED, status)
 
+        from .queue_sync import sync_run
+
+        # a file whose move failed in a run that ended: its claims reach the queue
+        # when the move is finished here (a killed run's, when close_run writes it)
+        unmoved = dict.fromkeys(r["run_id"] for r in self.ledger.in_state(REPORTED))
         status = recover(self.ledger, self.options, close_run=close_run,
                          complete=self.archiver.complete)
+        for run_id in unmoved:
+            sync_run(self.ledger, run_id, self.options.out)
         self.status = max(self.status, status, EXIT_TROUBLE if self.archiver.trouble else 0)
 
     # -- one run ----------------------------------------------------------------------------
@@ -140,9 +153,12 @@ class Batch:
         """Take every settled file in the inbox once; return this run's exit status."""
         stop = stop if stop is not None else StopFlag()
         scan = self.inbox.scan()
+        if not watching and self.inbox.settle.ahead:
+            scan = self._watch_ahead(scan, stop)
         self._run, self._waiting, self._skipped = None, scan.waiting, scan.skipped
-        pipeline = _Pipeline(self.options, self.ledger, self.archiver, self._executor,
-                             self._begin_run, scan.waiting, scan.skipped, self._history)
+        pipeline = self._pipeline = _Pipeline(
+            self.options, self.ledger, self.archiver, self._executor, self._begin_run,
+            scan.waiting, scan.skipped, self._history)
         with progress_bar(self.options.progress, len(scan.candidates)) as bar:
             pipeline.process(scan.candidates, stop, bar)
         if pipeline.stopped and self._run is not None:
@@ -161,6 +177,8 @@ class Batch:
             return EXIT_OK
         if run.stopped and not watching:
             run.problems.append(f"stopped by signal {stop.signal} before every file was taken")
+        run.problems += self.archiver.failures  # files that could not be moved
+        self.archiver.failures = []
         shutil.rmtree(run.directory / WORK_DIR, ignore_errors=True)
         status = self.ledger.exit_status(run.run_id, trouble=bool(run.problems or run.skipped))
         state = STOPPED if run.stopped else FINISHED
@@ -168,9 +186,52 @@ class Batch:
         self.ledger.end_run(run.run_id, state, status)
         durable.checkpoint("run-finished")
         log_run_end(self.ledger, run.run_id, run.directory, state=state, status=status,
-                    waiting=len(run.waiting), skipped=len(run.skipped))
+                    waiting=len(run.waiting), skipped=len(run.skipped), problems=run.problems)
         self.status = max(self.status, status)
         return status
+
+    def failed(self, exc: BaseException) -> None:
+        """A run stopped by an error after it started (the ledger or history store
+        gone, a full disk): ``exc.started`` and ``exc.in_hand`` (the file being
+        checked) for its message, and the run's summary written if it can be, saying
+        why (else the next start writes it)."""
+        in_hand = self._pipeline.in_hand if self._pipeline is not None else None
+        vars(exc).update(started=True, in_hand=in_hand)  # (read with getattr)
+        run, self._run = self._run, None
+        if run is None or self.ledger is None:
+            return
+        why = getattr(exc, "strerror", None) or str(exc).splitlines()[0]
+        run.problems.append(f"the run was stopped early: {why}"
+                            + (f" while checking {shown(in_hand)}" if in_hand else ""))
+        try:  # the run stays 'running' in the ledger: the next start closes it
+            shutil.rmtree(run.directory / WORK_DIR, ignore_errors=True)
+            self._write_summary(run, STOPPED, EXIT_TROUBLE)
+        except Exception:  # what cannot be written now, the next start writes
+            return
+        vars(exc)["summary"] = run.directory / "summary.json"
+
+    def _watch_ahead(self, scan: Scan, stop: StopFlag) -> Scan:
+        """A one-shot run and files whose mtime is in the future (a sender's clock
+        ahead): their age says nothing, so the run watches them itself for --settle
+        seconds, as --watch does, and takes those that did not change."""
+        seconds = self.options.settle
+        log.warning("%d file%s modified in the future (sender clock ahead?): watching "
+                    "%s for %g s before taking %s", len(self.inbox.settle.ahead),
+                    "" if len(self.inbox.settle.ahead) == 1 else "s",
+                    "it" if len(self.inbox.settle.ahead) == 1 else "them", seconds,
+                    "it" if len(self.inbox.settle.ahead) == 1 else "them")
+        watched = set(self.inbox.settle.ahead)
+        deadline = time.monotonic() + seconds
+        while not stop and time.monotonic() < deadline:
+            time.sleep(min(0.1, max(0.0, deadline - time.monotonic())))
+        if stop:
+            return scan
+        # only those: the others were judged at the run's start (as without them)
+        settled = [c for c in self.inbox.scan().candidates if c[1] in watched]
+        taken = {c[0] for c in settled}
+        return Scan(sorted(scan.candidates + settled, key=lambda c: c[0]),
+                    [w for w in scan.waiting if w["name"] not in taken], scan.skipped,
+                    scan.new_skips)
 
     def _begin_run(self, count: int = 0) -> _Run:
         """The current run, begun when its first file is taken (or its first entry
@@ -231,9 +292,22 @@ def run_batch(options: BatchOptions, *, watch: bool = False,
     (watch: 0 when stopped by a signal, see :meth:`Batch.watch`)."""
     stop = stop if stop is not None else StopFlag()
     with Batch(options) as batch:
-        if watch:
-            return batch.watch(stop)
-        if batch.run_once(stop) == EXIT_OK and batch.last_run is None:
+        try:
+            if watch:
+                return batch.watch(stop)
+            status = batch.run_once(stop)
+        except (BatchError, OSError, sqlite3.Error) as exc:
+            batch.failed(exc)
+            raise
+        if status == EXIT_OK and batch.last_run is None:
             # one line per cron run, for the log
-            log.info("%s: nothing new", shown(str(options.inbox)))
+            waiting = batch._waiting
+            if waiting:  # not "every file processed": uploads in progress wait
+                log.info("%s: nothing taken: %d file%s not settled yet, left for a later "
+                         "run (%s)", shown(str(options.inbox)), len(waiting),
+                         "" if len(waiting) == 1 else "s",
+                         "; ".join(f"{shown(w['name'])}: {w['why']}" for w in waiting[:3])
+                         + ("; ..." if len(waiting) > 3 else ""))
+            else:
+                log.info("%s: nothing new", shown(str(options.inbox)))
         return batch.status

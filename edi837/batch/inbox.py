@@ -242,6 +242,7 @@ class Settle:
         self.seconds = seconds
         self.marker = marker
         self._seen: dict[Path, tuple[Identity, float]] = {}
+        self.ahead: set[Path] = set()  # waiting with an mtime in the future (last scan)
 
     def why_not(self, path: Path, st: os.stat_result) -> str | None:
         """None when the file may be taken, else why it may not yet."""
@@ -257,9 +258,11 @@ class Settle:
         else:
             observed = now - seen[1]
         age = time.time() - st.st_mtime
+        self.ahead.discard(path)
         if age >= self.seconds or observed >= self.seconds:
             return None
         if age < 0:
+            self.ahead.add(path)
             return (f"modified {-age:.0f} s in the future (sender clock ahead?); "
                     f"taken once unchanged for {self.seconds:g} s")
         return f"modified {age:.0f} s ago, settle time {self.seconds:g} s"
@@ -267,6 +270,7 @@ class Settle:
     def forget(self, keep: set[Path]) -> None:
         for path in set(self._seen) - keep:
             del self._seen[path]
+        self.ahead &= keep
 
 
 @dataclass

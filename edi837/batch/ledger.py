@@ -243,7 +243,7 @@ class Ledger:
             with history.transaction():
                 finish_file(history, row["sha256"], row["run_id"])
 
-    def note_problem(self, row_id: int, problem: str, *, moved: bool = True) -> None:
+    def note_problem(self, row_id: int, problem: str | None, *, moved: bool = True) -> None:
         """A problem with an input (exit status 2); ``moved=False``: the checked
         bytes are not at the recorded destination, which is cleared."""
         self.db.execute("UPDATE inputs SET problem = ?, destination = "
@@ -432,10 +432,12 @@ def recover(ledger: Ledger, options: BatchOptions, *,
             ledger.delete_run(run_id)
             log.warning("recovery: run %s stopped before finishing any file; removed", run_id)
             continue
-        status = ledger.exit_status(run_id)
+        status = ledger.exit_status(run_id, trouble=True)  # stopped early: exit status 2
         close_run(run_id, status)
         ledger.end_run(run_id, INTERRUPTED, status)
-        worst = max(worst, status)
+        # this start's own status takes the run's findings, not its stop: the killed
+        # run is said in its summary, and every start after a crash is not a failure
+        worst = max(worst, ledger.exit_status(run_id))
         log.warning("recovery: run %s was interrupted; %d files finished, summary written"
                     "%s", run_id, len(rows),
                     f", {removed} temporary files removed" if removed else "")

@@ -86,6 +86,7 @@ class _Pipeline:
         self.begin_run = begin_run  # the run begins when it first has something to say
         self.waiting, self.skipped = waiting, skipped  # the run's lists, once it has begun
         self.stopped = False  # a stop signal left files for the next run
+        self.in_hand: str | None = None  # the file being judged or finished (for messages)
 
     def process(self, candidates, stop: StopFlag, bar) -> None:
         """Take candidates in order while a worker slot is free; hand each result
@@ -158,6 +159,7 @@ class _Pipeline:
                 continue
             if entry.running():
                 return True  # the files after it wait for it
+            self.in_hand = entry.job.name
             try:
                 outcome = self.executor.result(entry.future)
             except WorkerLost as exc:
@@ -194,6 +196,7 @@ class _Pipeline:
         place for results in input order, whatever ``--jobs``): steps 4-7.  A stage
         that needs files in order (patient history) goes here, between the
         worker's result and ``complete(..., also=...)``.  False if its worker died."""
+        self.in_hand = entry.job.name if entry.job is not None else None
         try:
             if entry.job is None:
                 self.archiver.complete(self.ledger.row(entry.row_id), opened=entry.opened)

@@ -38,7 +38,8 @@ def sync_run(ledger: Ledger, run_id: str, out: Path) -> dict:
                 index = OpenIndex(db) if index is None or ledger.shared else index
                 for key, n in apply_file(db, _counted(read_facts(path), seen), run_id=run_id,
                                          file=as_text(row["name"]),
-                                         sha256=row["sha256"], index=index).items():
+                                         sha256=row["sha256"], index=index,
+                                         input_id=row["id"]).items():
                     counts[key] += n
             db.execute("INSERT INTO queue_inputs (input_id, run_id, claims) VALUES (?, ?, ?)",
                        (row["id"], run_id, seen[0]))

@@ -16,7 +16,7 @@ from .. import __version__
 from ..files import atomic_output
 from ..reports.figures import Figures, money
 from . import durable
-from .ledger import DUPLICATE, FINDINGS, OK, QUARANTINED, Ledger
+from .ledger import DONE, DUPLICATE, FINDINGS, OK, QUARANTINED, Ledger
 from .names import as_text, shown
 from .options import BatchOptions
 from .queue_page import QUEUE_HTML, write_queue_html
@@ -53,7 +53,9 @@ def summary_document(ledger: Ledger, run_id: str, *, drug_table: str, config_sou
             "reports": [as_text(r) for r in outputs],
             # the same as relative URLs, the names' bytes percent-encoded: for links
             "urls": [urllib.parse.quote(os.fsencode(r)) for r in outputs],
-            "moved_to": as_text(row["destination"]) if row["destination"] else None,
+            # where it went: a row not done was not moved there (yet: see its problem)
+            "moved_to": as_text(row["destination"])
+            if row["destination"] and row["state"] == DONE else None,
             "reason": row["reason"], "problem": row["problem"],
             "duplicate_of": ({"name": as_text(original["name"]), "run": original["run_id"]}
                              if original else None),
@@ -151,9 +153,14 @@ def describe(row) -> str:
 
 
 def log_run_end(ledger: Ledger, run_id: str, directory: Path, *, state: str, status: int,
-                waiting: int, skipped: int) -> None:
-    """The run's last log line: what cron mails and operators grep."""
+                waiting: int, skipped: int, problems: list[str] = ()) -> None:
+    """The run's last log line: what cron mails and operators grep; a status 2 says
+    why (its first problem, and how many more)."""
     rows = ledger.inputs_of(run_id)
+    reasons = list(problems) + [f"{as_text(r['name'])}: {r['problem']}" for r in rows
+                                if r["problem"] and not any(r["problem"] in p for p in problems)]
+    why = (f" ({reasons[0]}" + (f"; and {len(reasons) - 1} more problems" if len(reasons) > 1
+                                else "") + ")") if status == 2 and reasons else ""
     outcomes = Counter(r["outcome"] for r in rows)
     whole: Counter[str] = Counter()  # as summary.json's totals, quarantined_findings
     partial: Counter[str] = Counter()
@@ -166,7 +173,7 @@ def log_run_end(ledger: Ledger, run_id: str, directory: Path, *, state: str, sta
              if partial["errors"] or partial["warnings"] else "")
     log.info("run %s %s: %d files: %d ok, %d with findings, %d quarantined, "
              "%d duplicates, %d waiting, %d skipped; %d errors, %d warnings%s; "
-             "exit status %d; summary %s", run_id, state, len(rows), outcomes[OK],
+             "exit status %d%s; summary %s", run_id, state, len(rows), outcomes[OK],
              outcomes[FINDINGS], outcomes[QUARANTINED], outcomes[DUPLICATE], waiting, skipped,
-             whole["errors"], whole["warnings"], apart, status,
+             whole["errors"], whole["warnings"], apart, status, why,
              shown(str(directory / SUMMARY_HTML)))

@@ -243,12 +243,24 @@ def batch(inbox: Path, out: Path, archive: Path | None, quarantine: Path | None,
     try:
         status = run_batch(options, watch=watch, stop=stop)
     except BatchError as exc:  # logged, not just printed: the log file is what operators read
-        for line in exc.lines:
-            logger.error("not started: %s", line)
+        if getattr(exc, "started", False):  # the ledger or history store went away
+            logger.error("stopped: the ledger or history store went away%s: %s; the files "
+                         "not finished stay in the inbox for the next run%s", _during(exc),
+                         "; ".join(exc.lines), _summary(exc))
+        else:
+            for line in exc.lines:
+                logger.error("not started: %s", line)
         status = EXIT_TROUBLE
     except (OSError, sqlite3.Error) as exc:
         # e.g. OUTDIR not writable, disk full: the ledger and the next start keep it safe
-        if dask_address is not None and _from_the_cluster(exc):
+        if isinstance(exc, OSError) and exc.strerror and getattr(exc, "started", False):
+            from ..batch.names import shown
+
+            place = exc.filename or options.out  # a write's own path, else the output's
+            logger.error("stopped: %s (errno %s) writing in %s%s; the files not finished "
+                         "stay in the inbox for the next run%s", exc.strerror, exc.errno,
+                         shown(str(place)), _during(exc), _summary(exc))
+        elif dask_address is not None and _from_the_cluster(exc):
             logger.error("stopped: cluster error at Dask scheduler %s: lost the connection "
                          "(%s: %s); the files not finished stay in the inbox for the next "
                          "run", dask_address, type(exc).__name__, exc)
@@ -270,6 +282,22 @@ def batch(inbox: Path, out: Path, archive: Path | None, quarantine: Path | None,
 
 if __name__ == "__main__":  # pragma: no cover
     batch(prog_name="edi837 batch")
+
+
+def _during(exc: BaseException) -> str:
+    from ..batch.names import shown
+
+    in_hand = getattr(exc, "in_hand", None)
+    return f" while checking {shown(in_hand)}" if in_hand else ""
+
+
+def _summary(exc: BaseException) -> str:
+    from ..batch.names import shown
+
+    summary = getattr(exc, "summary", None)
+    return f"; summary {shown(str(summary))}" if summary else \
+        ("; its summary is written by the next start" if getattr(exc, "started", False)
+         else "")
 
 
 def _from_the_cluster(exc: BaseException) -> bool:

@@ -175,7 +175,10 @@ def forget_file(store: str, history_key: str | None, sha256: str) -> None:
             sys.exit(EXIT_TROUBLE)
         sha256 = found[0] if found else sha256
     if not opened.knows_file(sha256):
-        complain(f"{masked(store)} holds no file {sha256.lower()}")
+        complain(f"{masked(store)} holds no line of file {sha256.lower()}: nothing to "
+                 "forget (the history keeps the drug lines of the claims it passed, so a "
+                 "file whose claims were all held, or that had no drug line, left none; "
+                 "else it was not checked against this store with this key)")
         sys.exit(EXIT_TROUBLE)
     from ..reports.figures import plural
 

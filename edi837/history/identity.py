@@ -77,8 +77,10 @@ def default_key_path() -> Path:
 
 
 def load_key(path: str | Path | None = None, *, create: bool = True) -> bytes:
-    """The secret key in ``path`` (default: the per-user key), created on first
-    use with mode 0600.  A key file readable by others is refused."""
+    """The secret key in ``path`` (default: the per-user key).  Only the default key
+    is created on first use (mode 0600): a key file named that does not exist is
+    refused (a mistyped --history-key would start a history no other run can read).
+    A key file readable by others is refused."""
     path = Path(path) if path is not None else default_key_path()
     try:
         with open(path, "rb") as handle:
@@ -87,6 +89,12 @@ def load_key(path: str | Path | None = None, *, create: bool = True) -> bytes:
     except FileNotFoundError:
         if not create:
             raise HistoryKeyError(f"{path}: no history key there") from None
+        if os.path.abspath(path) != os.path.abspath(default_key_path()):
+            raise HistoryKeyError(
+                f"no such key file {path} (--history-key; to make a new key: (umask 077; "
+                f"python3 -c 'import secrets; print(secrets.token_hex({KEY_BYTES}))' > {path}), "
+                "or leave --history-key out to use the default key "
+                f"{default_key_path()})") from None
         return _create_key(path)
     except OSError as exc:
         raise HistoryKeyError(f"{path}: cannot read the history key: "
@@ -106,15 +114,18 @@ def load_key(path: str | Path | None = None, *, create: bool = True) -> bytes:
 
 def _create_key(path: Path) -> bytes:
     key = secrets.token_bytes(KEY_BYTES)
-    path.parent.mkdir(parents=True, exist_ok=True)
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         # O_EXCL: two first runs at once must not each write a key of their own
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
         return load_key(path, create=False)
-    except OSError as exc:
-        raise HistoryKeyError(f"{path}: cannot create the history key: "
-                              f"{exc.strerror or exc}") from None
+    except OSError as exc:  # a read-only home, or systemd's ProtectSystem=strict
+        raise HistoryKeyError(
+            f"cannot create the default history key {path}: {exc.strerror or exc} "
+            f"({exc.filename or path}); give a key file with --history-key FILE (a "
+            "service: one its user can read, in a folder it can write if it is to be "
+            "made there), or create this one first") from None
     with os.fdopen(fd, "w") as handle:
         handle.write(key.hex() + "\n")
         handle.flush()

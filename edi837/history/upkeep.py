@@ -76,8 +76,11 @@ def forget_file(store, sha256: str) -> int:
 
 def delete_lines(store, statements: list[tuple[str, tuple]]) -> int:
     """Delete lines, and files left with none (that removed none), in one
-    transaction; returns how many the last statement deleted."""
-    store._begin()
+    transaction (a run's, :meth:`HistoryStore.begin_run`, when it holds one: committed
+    with it); returns how many the last statement deleted."""
+    in_run = store._run and store.db.in_transaction
+    if not in_run:
+        store._begin()
     try:
         for statement, parameters in statements:
             gone = store.db.execute(statement, parameters).rowcount
@@ -90,7 +93,8 @@ def delete_lines(store, statements: list[tuple[str, tuple]]) -> int:
         from .store import HistoryStoreError
 
         raise HistoryStoreError(trouble(store.where, exc, "write")) from None
-    store._commit()
+    if not in_run:
+        store._commit()
     return gone
 
 

@@ -9,8 +9,12 @@ submitter, charge, rules, and the file and night it came in.  It leaves when
 * it comes back clean in a later file: the same CLM01, payer, billing NPI and
   patient (``resolved``, by ``clean`` or, CLM05-3 = 7, ``replacement``), or
   the corrected resend of the same service under another claim id: same
-  patient, payer, NPI, date of service and HCPCS (``resend``; needs the
-  lasting patient history, whose key hashes the patient);
+  patient, payer, NPI, date of service and HCPCS of every drug service the held
+  claim has, in a new claim (not the replacement or void of another claim id)
+  (``resend``; needs the lasting patient history, whose key hashes the patient).
+  Either only from a file taken after the hold, in the ledger's order (the
+  claims after it in the same file, or a file another host took before it and
+  synced after it, resolve nothing): runs in any order leave the same queue;
 * it is voided (CLM05-3 = 8, ``voided``);
 * an operator closes it with a reason (``closed``).
 
@@ -141,8 +145,9 @@ class _Apply:
     """The claims of one file, in file order, against the queue (one transaction)."""
 
     def __init__(self, db: sqlite3.Connection, *, run_id: str, file: str, sha256: str,
-                 index: "OpenIndex | None" = None) -> None:
+                 index: "OpenIndex | None" = None, input_id: int | None = None) -> None:
         self.db, self.run_id, self.file, self.sha256 = db, run_id, file, sha256
+        self.input_id = input_id  # the ledger's row of this file: its place in the order
         self.counts = {"opened": 0, "resubmitted": 0, "resolved": 0, "voided": 0}
         index = index or OpenIndex(db)
         self.keys, self.services = index.keys, index.services
@@ -170,11 +175,24 @@ class _Apply:
         elif claim.get("frequency") == VOID:
             pass  # a void of a claim the queue does not hold open resolves nothing
         elif entry is not None:
-            self._resolve(entry["id"], RESOLVED,
-                          "replacement" if claim.get("frequency") == REPLACEMENT else "clean")
-        else:
+            if self._after_hold(entry):
+                self._resolve(entry["id"], RESOLVED, "replacement"
+                              if claim.get("frequency") == REPLACEMENT else "clean")
+        elif claim.get("frequency") != REPLACEMENT:  # a replacement is of its own claim id
             for found in self._by_services(claim["services"]):
                 self._resolve(found, RESOLVED, "resend")
+
+    def _after_hold(self, entry: dict) -> bool:
+        """Whether this file came after the held claim's (last) hold, in the ledger's
+        order (its inputs' ids): not the same file, nor one taken before it."""
+        if entry["last_run"] == self.run_id and entry["last_sha256"] == self.sha256:
+            return False
+        if self.input_id is None:
+            return True
+        row = self.db.execute("SELECT id FROM inputs WHERE run_id = ? AND sha256 = ? "
+                              "ORDER BY id DESC LIMIT 1",
+                              (entry["last_run"], entry["last_sha256"])).fetchone()
+        return row is None or row["id"] < self.input_id
 
     def _held(self, claim: dict, entry: dict | None) -> None:
         db, rules = self.db, json.dumps(claim["rules"])
@@ -204,14 +222,21 @@ class _Apply:
                        [(s, row_id) for s in claim["services"]])
 
     def _by_services(self, services: list[str]) -> list[int]:
+        """The open held claims this claim resends: each of their drug services is
+        one of its own (a claim of the same day and drug for only part of them is
+        another claim), and their hold came before it."""
         found: list[int] = []
         for service in services:
             if service not in self.services:
                 continue
             for row in self.db.execute(
-                    "SELECT c.id FROM queue_services s JOIN queue_claims c ON c.id = s.claim "
-                    "WHERE s.service = ? AND c.status = ?", (service, OPEN)):
-                if row["id"] not in found:
+                    "SELECT c.* FROM queue_services s JOIN queue_claims c ON c.id = s.claim "
+                    "WHERE s.service = ? AND c.status = ?", (service, OPEN)).fetchall():
+                if row["id"] in found or not self._after_hold(row):
+                    continue
+                own = {r["service"] for r in self.db.execute(
+                    "SELECT service FROM queue_services WHERE claim = ?", (row["id"],))}
+                if own <= set(services):
                     found.append(row["id"])
         return found
 
@@ -223,15 +248,19 @@ class _Apply:
 
 
 def apply_file(db: sqlite3.Connection, claims: Iterable[dict], *, run_id: str, file: str,
-               sha256: str, index: OpenIndex | None = None) -> dict:
+               sha256: str, index: OpenIndex | None = None,
+               input_id: int | None = None) -> dict:
     """One file's claims (``facts.claim_facts``) against the queue, in file order, on
     ``db`` (the caller's transaction); ``index``: the run's :class:`OpenIndex` (read
-    here when not given).  Returns how many were opened, resubmitted, resolved and
+    here when not given); ``input_id``: the file's ledger row (the ledger's order of
+    files; without it, only the claims of the file itself are known to come
+    before).  Returns how many were opened, resubmitted, resolved and
     voided."""
     factory = db.row_factory
     db.row_factory = dict_row
     try:
-        step = _Apply(db, run_id=run_id, file=file, sha256=sha256, index=index)
+        step = _Apply(db, run_id=run_id, file=file, sha256=sha256, index=index,
+                      input_id=input_id)
         for claim in claims:
             step.claim(claim)
         return step.counts

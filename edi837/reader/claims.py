@@ -42,6 +42,7 @@ from .loops import (
     Hierarchy,
     SegmentIds,
     glued_message,
+    segment_id_shown,
 )
 from .reader_findings import CODED
 from .segments import LoopSegments
@@ -175,8 +176,12 @@ class ClaimReader(LoopSegments, EnvelopeChecks):
                         problem = ids.problem(text)
                         if problem is not None:
                             self.unread += 1
+                            # the id and element count only: the values may be a
+                            # patient's name, member id or birth date
+                            shown = segment_id_shown(text, element)
                             finding("EDI007", ERROR, problem, segment_index=index,
-                                    segment=text[:3], value=text[:20], claim=s.claim)
+                                    segment=shown, claim=s.claim,
+                                    value=f"{shown} ({len(fields) - 1} elements)")
                     if outside:
                         self._outside(s, fields[0], index)
                     continue

@@ -113,7 +113,7 @@ class SegmentIds:
         if self.bad >= BAD_IDS_REPORTED:
             return None
         self.bad += 1
-        shown = text.split(self._element, 1)[0][:12]
+        shown = segment_id_shown(text, self._element)
         more = " (the tenth in this transaction set: any further ones are not reported)" \
             if self.bad == BAD_IDS_REPORTED else ""
         return (f"{shown!r} is not an X12 segment id (a capital letter, then one or two "
@@ -143,10 +143,35 @@ def glued_message(fields: list[str], code: int, element: str) -> str | None:
     limit = MAX_FIELDS[code]
     if not any(fields[limit:]):
         return None
-    extra = element.join(fields[limit - 1:])
+    # the glued segment's ids, each at the end of an element ("20260115CLM*C2*...")
+    extra = fields[limit - 1:]
+    ids = [(n, tag) for n, f in enumerate(extra) for tag in (f[-3:], f[-2:])
+           if tag in SEGMENT_CODES or tag in PERSONAL]
+    if ids and not any(tag in PERSONAL for _, tag in ids):
+        # a claim's own segment glued on (CLM, SV1, DTP ...): quoted, from its id
+        n, tag = ids[0]
+        glued = element.join([tag, *extra[n + 1:]])
+        return (f"{fields[0]} has {len(fields) - 1} elements, more than the {limit - 1} the "
+                f"guide allows, from {glued[:40]!r}: if that is the next segment glued on "
+                "(its terminator lost), what it holds is read as part of this one")
+    # else not quoted: it may be a patient's name, address, member id or birth date
+    named = f" (among them {', '.join(dict.fromkeys(t for _, t in ids))})" if ids else ""
     return (f"{fields[0]} has {len(fields) - 1} elements, more than the {limit - 1} the guide "
-            f"allows, from {extra[:40]!r}: if that is the next segment glued on (its "
-            "terminator lost), what it holds is read as part of this one")
+            f"allows, after element {limit - 1}{named}: if that is the next segment glued "
+            "on (its terminator lost), what it holds is read as part of this one")
+
+
+# segments whose values may be a person's (name, address, member id, birth date): a
+# finding names them, never quotes them
+PERSONAL = frozenset({"NM1", "N2", "N3", "N4", "DMG", "REF", "PER", "PAT", "SBR"})
+
+
+def segment_id_shown(text: str, element: str) -> str:
+    """What a finding may show of a segment whose id is not an X12 id: that id when it
+    is short as an id is (``N#1``), else only its length; never the segment's values
+    (``N#1*IL*1*KETTERING`` is a patient's name)."""
+    tag = text.split(element, 1)[0]
+    return tag if len(tag) <= 3 else f"({len(tag)} characters)"
 
 
 # Segment code by segment id (the first element of a split segment).

@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+from batch_support import new_key
 from click.testing import CliRunner
 from conftest import CLEAN_J2350_CLAIM, SAMPLES, TWO_ERRORS_ON_ONE_LINE
 from pyx12check import pyx12_verdict
@@ -105,7 +106,7 @@ def test_select_ignore_config_and_drug_table_are_parameters(edi_file, tmp_path):
 
 def test_history_is_a_parameter_and_judges_a_file_sent_again(edi_file, tmp_path):
     path = edi_file(CLEAN_J2350_CLAIM)
-    store, key = tmp_path / "history.sqlite", tmp_path / "history.key"
+    store, key = tmp_path / "history.sqlite", new_key(tmp_path / "history.key")
     first = edi837.check(path, history=store, history_key=key)
     assert store.exists() and key.exists()
     assert first.report.reference_data["history"]["lasting"] is True

@@ -123,3 +123,40 @@ def test_a_process_killed_after_its_first_finding_leaves_no_line(edi_file, tmp_p
     assert process.returncode == (-signal.SIGKILL if death == "SIGKILL" else 0)
     assert stored_lines(store) == 0
     assert his001([resent], store, key) == []
+
+
+# as CALLER, with a retention that prunes the stored line (its date of service is
+# long past 30 days ago)
+PRUNING_CALLER = CALLER.replace("history_days=0", "history_days=30")
+
+
+def test_the_prune_of_a_run_that_raises_or_is_killed_is_undone(edi_file, tmp_path):
+    good, resent = first_and_resent(edi_file)
+    store, key = tmp_path / "h.sqlite", key_file(tmp_path)
+    edi837.check([good], history=store, history_key=key, history_days=0)
+    assert stored_lines(store) == 1
+    junk = edi_file("hello world\n", wrap=False, name="junk.edi")
+    with pytest.raises(edi837.InputError, match="junk.edi"):
+        edi837.check([resent, junk], history=store, history_key=key, history_days=30)
+    assert stored_lines(store) == 1  # not pruned: the run raised
+    process = subprocess.Popen(
+        [sys.executable, "-c", PRUNING_CALLER, str(store), str(key), str(resent)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=subprocess_env())
+    try:
+        assert process.stdout is not None
+        assert process.stdout.readline().strip(), process.communicate(timeout=60)
+        process.send_signal(signal.SIGKILL)
+        process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == -signal.SIGKILL
+    assert stored_lines(store) == 1  # not pruned: the run was killed
+    import datetime as dt
+
+    recent = (dt.date.today() - dt.timedelta(days=2)).strftime("%Y%m%d")
+    edi837.check([edi_file(CLEAN_J2350_CLAIM.replace("CLM*C1", "CLM*C9")
+                           .replace("20260115", recent), name="recent.edi")],
+                 history=store, history_key=key, history_days=30)
+    assert stored_lines(store) == 1  # a run that completes prunes: C1 went, C9 came

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import refdata_files as files
-from batch_support import DEFECT, edi
+from batch_support import DEFECT, edi, new_key
 from click.testing import CliRunner
 
 from edi837 import progress as progress_module
@@ -194,7 +194,7 @@ def test_his001_in_check_names_the_originals_sha256_and_night_or_this_run(tmp_pa
     monday, tuesday = tmp_path / "monday.edi", tmp_path / "tuesday.edi"
     monday.write_text(wrap_claims(CLEAN, control="000000001"))
     tuesday.write_text(wrap_claims(CLEAN.replace("CLM*C1*", "CLM*C7*"), control="000000002"))
-    store, key = tmp_path / "history.sqlite3", tmp_path / "key"
+    store, key = tmp_path / "history.sqlite3", new_key(tmp_path / "key")
 
     def his001(*args) -> str:
         result = CliRunner().invoke(main, ["check", *map(str, args), "--format", "json"])

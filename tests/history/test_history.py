@@ -11,6 +11,7 @@ import secrets
 import stat
 
 import pytest
+from batch_support import new_key
 from click.testing import CliRunner
 
 from edi837.cli import main
@@ -303,13 +304,14 @@ def test_prune_and_forget_file(tmp_path, store):
 # -- the command line ----------------------------------------------------------------------
 def test_check_with_history_across_two_runs(tmp_path):
     runner = CliRunner()
-    store, key = tmp_path / "h.sqlite3", tmp_path / "h.key"
+    from edi837.history.identity import default_key_path
+
+    store, key = tmp_path / "h.sqlite3", default_key_path()  # (XDG_DATA_HOME: the test's)
     monday = night(tmp_path, "monday.edi", subscriber(2), claim("C1", "20260115"))
     tuesday = night(tmp_path, "tuesday.edi", subscriber(2), claim("C7", "20260115"))
-    first = runner.invoke(main, ["check", str(monday), "--history", str(store),
-                                 "--history-key", str(key)])
+    first = runner.invoke(main, ["check", str(monday), "--history", str(store)])
     assert first.exit_code == 0, first.output
-    assert "created history key" in first.stderr
+    assert "created history key" in first.stderr  # the default key only is made
     assert stat.S_IMODE(os.stat(key).st_mode) == 0o600
     second = runner.invoke(main, ["check", str(tuesday), "--history", str(store),
                                   "--history-key", str(key)])
@@ -346,15 +348,15 @@ def test_history_options_typed_wrong_never_pass_quietly(tmp_path):
     path = night(tmp_path, "a.edi", subscriber(2), claim("C1", "20260115"))
     result = runner.invoke(main, ["check", str(path), "--history-key", str(tmp_path / "k")])
     assert result.exit_code == 2 and "need --history" in result.stderr
-    store, key = tmp_path / "h.sqlite3", tmp_path / "h.key"
+    store, key = tmp_path / "h.sqlite3", new_key(tmp_path / "h.key")
     runner.invoke(main, ["check", str(path), "--history", str(store), "--history-key", str(key)])
-    other = tmp_path / "other.key"
+    other = new_key(tmp_path / "other.key")
     result = runner.invoke(main, ["check", str(path), "--history", str(store),
                                   "--history-key", str(other)])
     assert result.exit_code == 2 and "another key" in result.stderr
     result = runner.invoke(main, ["history", "forget-file", str(store), "--history-key",
                                   str(key), "ab" * 32])
-    assert result.exit_code == 2 and "holds no file" in result.stderr
+    assert result.exit_code == 2 and "holds no line of file" in result.stderr
 
 
 def test_a_key_readable_by_others_is_refused(tmp_path):
@@ -421,7 +423,7 @@ def test_reports_name_the_history_they_judged_by(tmp_path):
     import json
 
     path = night(tmp_path, "a.edi", subscriber(2), claim("C1", "20260115"))
-    store, key = tmp_path / "h.sqlite3", tmp_path / "h.key"
+    store, key = tmp_path / "h.sqlite3", new_key(tmp_path / "h.key")
     result = CliRunner().invoke(main, ["check", str(path), "--format", "json", "--history",
                                        str(store), "--history-key", str(key)])
     history = json.loads(result.stdout)["reference_data"]["history"]
@@ -434,7 +436,7 @@ def test_reports_name_the_history_they_judged_by(tmp_path):
 def test_check_says_when_opening_the_history_pruned_lines(tmp_path):
     # G35A valid, 400+ days ago
     old = night(tmp_path, "old.edi", subscriber(2), claim("C1", "20251010"))
-    store, key = str(tmp_path / "h.sqlite3"), str(tmp_path / "h.key")
+    store, key = str(tmp_path / "h.sqlite3"), str(new_key(tmp_path / "h.key"))
     argv = ["check", str(old), "--history", store, "--history-key", key]
     first = CliRunner().invoke(main, argv + ["--history-days", "0"])
     assert "pruned" not in first.stderr  # 0 keeps every line
@@ -466,3 +468,23 @@ def test_fix_split_and_ack_judge_each_file_against_the_files_before_it(tmp_path)
     monday, tuesday = (acks / "a-monday.277").read_text(), (acks / "b-tuesday.277").read_text()
     assert "STC*A1:20" in monday and "HIS001" not in monday
     assert "STC*A1:20" not in tuesday.split("TRN*2*C7")[1] and "HIS001" in tuesday
+
+
+def test_forgetting_a_file_whose_claims_were_all_held_says_why_nothing_is_there(tmp_path):
+    runner = CliRunner()
+    store, key = tmp_path / "h.sqlite3", new_key(tmp_path / "h.key")
+    held = night(tmp_path, "held.edi", subscriber(2), claim("C1", "20260115",
+                                                            ndc="50242-150-01"))
+    checked = runner.invoke(main, ["check", str(held), "--history", str(store),
+                                   "--history-key", str(key)])
+    assert checked.exit_code == 1 and "NDC002" in checked.stdout
+    later = night(tmp_path, "later.edi", subscriber(2, member="SYN000000002"),
+                  claim("C2", "20260116"))  # its run's prune drops the file with no line
+    assert runner.invoke(main, ["check", str(later), "--history", str(store),
+                                "--history-key", str(key)]).exit_code == 0
+    sha = hashlib.sha256(held.read_bytes()).hexdigest()
+    result = runner.invoke(main, ["history", "forget-file", str(store), "--history-key",
+                                  str(key), sha])
+    assert result.exit_code == 2
+    assert f"holds no line of file {sha}" in result.stderr
+    assert "all held" in result.stderr

@@ -15,7 +15,7 @@ import sys
 import time
 
 import pytest
-from batch_support import drop, generated, subprocess_env, wait_for
+from batch_support import drop, generated, new_key, subprocess_env, wait_for
 from store_support import edi837, findings, history_rules, key_file, killed_at
 from test_history import claim, night, subscriber
 
@@ -62,7 +62,7 @@ def sequential(tmp_path, data, order) -> tuple[dict, list]:
     """The files run one after the other by one batch on a fresh SQLite ledger: each
     file's history findings, and the lines stored."""
     host = tmp_path / ("seq-" + "-".join(name[0] for name in order))
-    key = tmp_path / "history.key"
+    key = new_key(tmp_path / "history.key")
     for name in order:
         drop(host / "inbox", name, data[name])
         result = edi837("batch", host / "inbox", "--out", host / "out", "--settle", "0",
@@ -281,7 +281,7 @@ def test_a_check_waits_until_no_live_batch_holds_a_file(tmp_path, setup):
     with open(log, "w") as stderr:
         check = _started(subprocess.Popen(
             [sys.executable, "-m", "edi837", "check", str(second), "--history", str(store),
-             "--history-key", str(tmp_path / "history.key"), "--history-days", "0", "-o",
+             "--history-key", str(new_key(tmp_path / "history.key")), "--history-days", "0", "-o",
              str(tmp_path / "check.json")], stdout=subprocess.PIPE, stderr=stderr,
             text=True, env=subprocess_env()))
     still_waiting(check, log, "waiting for another edi837 batch")

@@ -95,7 +95,7 @@ def test_history_commands_work_on_a_url(tmp_path, pg_url):
     assert sha in forgot.stdout  # the prefix a finding shows names the whole file
     assert live_lines(pg_url) == 0
     again = edi837("history", "forget-file", pg_url, sha, "--history-key", key)
-    assert again.returncode == 2 and "holds no file" in again.stderr
+    assert again.returncode == 2 and "holds no line of file" in again.stderr
 
 
 def test_a_foreign_or_newer_schema_is_refused_untouched(tmp_path, pg_url):

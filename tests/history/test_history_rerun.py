@@ -8,6 +8,7 @@ already now come out before any is judged."""
 import json
 
 import pytest
+from batch_support import new_key
 from click.testing import CliRunner
 from test_history import claim, night, subscriber
 
@@ -17,7 +18,7 @@ from edi837.cli import main
 def findings(tmp_path, store, *paths, jobs=1):
     out = tmp_path / "r.json"
     result = CliRunner().invoke(main, ["check", *map(str, paths), "--history", str(store),
-                                       "--history-key", str(tmp_path / "key"), "--jobs",
+                                       "--history-key", str(new_key(tmp_path / "key")), "--jobs",
                                        str(jobs), "--format", "json", "-o", str(out)])
     assert result.exit_code in (0, 1), result.output
     report = json.loads(out.read_text())

@@ -4,7 +4,7 @@ import hashlib
 import sqlite3
 
 import pytest
-from batch_support import CLEAN, drop, edi
+from batch_support import CLEAN, drop, edi, new_key
 from store_support import (
     as_unprivileged,
     can_drop_privileges,
@@ -158,7 +158,7 @@ def test_a_read_only_history_is_a_clear_refusal(tmp_path, busy):
 def batch(tmp_path, *extra):
     drop(tmp_path / "inbox", "a.edi", edi(CLEAN))
     return edi837("batch", tmp_path / "inbox", "--out", tmp_path / "out", "--settle", "0",
-                  "--history-key", tmp_path / "history.key", *extra)
+                  "--history-key", new_key(tmp_path / "history.key"), *extra)
 
 
 def test_a_foreign_database_is_not_adopted_as_the_ledger(tmp_path):

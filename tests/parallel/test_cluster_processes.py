@@ -24,7 +24,7 @@ from click.testing import CliRunner
 
 distributed = pytest.importorskip("distributed")
 
-from batch_support import DEFECT, HOUR, drop, edi, generated, ledger, options  # noqa: E402
+from batch_support import DEFECT, HOUR, drop, edi, generated, ledger, new_key, options  # noqa: E402
 from dask_support import own_cluster  # noqa: E402
 from test_parallel_dask import assert_same_outputs, check_reports, without_times  # noqa: E402
 
@@ -127,7 +127,7 @@ def _night() -> dict[str, bytes]:
 
 def _batch(inbox: Path, out: Path, files: dict, **overrides) -> tuple[int, dict, list]:
     opts = options(out, inbox=inbox, out=out, formats=("json", "html", "csv"),
-                   history_key=out.parent / "history.key", fix=True, ack277=True,
+                   history_key=new_key(out.parent / "history.key"), fix=True, ack277=True,
                    **overrides)
     for name, data in files.items():  # the same inbox path: reports name their input
         drop(opts.inbox, name, data, age=HOUR)
@@ -181,7 +181,7 @@ def test_batch_a_worker_that_cannot_see_the_inbox_leaves_the_file_there(processe
     inbox = _place(processes["hidden"], "batch")
     out = _place(processes["private"], "blind") / "out"
     data = generated("837P", claims=4, seed=2)
-    opts = options(out, inbox=inbox, out=out, history_key=out.parent / "history.key",
+    opts = options(out, inbox=inbox, out=out, history_key=new_key(out.parent / "history.key"),
                    dask=processes["blind"])
     drop(inbox, "night.edi", data, age=HOUR)
     assert run_batch(opts) == 2

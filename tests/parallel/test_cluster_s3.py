@@ -17,7 +17,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from batch_support import CLEAN, DEFECT, edi, generated
+from batch_support import CLEAN, DEFECT, edi, generated, new_key
 from click.testing import CliRunner
 from dask_support import own_cluster
 from test_cluster_processes import _can_unshare
@@ -87,7 +87,7 @@ def test_check_of_an_s3_prefix_on_blind_workers_gives_the_one_process_report(
 
 def _batch(inbox: str, out: Path, *args: str) -> tuple[int, str]:
     result = CliRunner().invoke(main, ["batch", inbox, "--out", str(out), "--settle", "0",
-                                       "--history-key", str(out.parent / "history.key"),
+                                       "--history-key", str(new_key(out.parent / "history.key")),
                                        *args])
     return result.exit_code, result.output
 
@@ -169,7 +169,7 @@ def test_scheduler_killed_mid_batch_quarantines_nothing(s3_server, bucket, tmp_p
         out = private / "out"
         driver = subprocess.Popen(
             [sys.executable, "-m", "edi837", "batch", f"s3://{name}/inbox", "--out", str(out),
-             "--settle", "0", "--history-key", str(tmp_path / "history.key"),
+             "--settle", "0", "--history-key", str(new_key(tmp_path / "history.key")),
              "--dask", cluster.address], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and not (out / "ledger.sqlite3").exists():

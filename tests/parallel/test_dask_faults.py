@@ -20,6 +20,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from batch_support import new_key
 from click.testing import CliRunner
 
 distributed = pytest.importorskip("distributed")
@@ -148,7 +149,7 @@ def test_no_task_holds_the_history_key(tmp_path, dask_cluster, monkeypatch):
         return submit(client, function, *args, **kwargs)
 
     monkeypatch.setattr(distributed.Client, "submit", recording)
-    key_file = tmp_path / "history.key"
+    key_file = new_key(tmp_path / "history.key")
     data = generated("837P", claims=6, seed=4)
     (tmp_path / "a.edi").write_bytes(data)
     (tmp_path / "b.edi").write_bytes(data.replace(b"*SYNTHETIC CLAIMS SUBMITTER*", b"*RESENT*"))
@@ -210,7 +211,7 @@ def _batch_inputs() -> dict[str, bytes]:
 
 def test_batch_scheduler_killed_mid_run_quarantines_nothing(tmp_path, plugins):
     inputs = _batch_inputs()
-    opts = options(tmp_path, history_key=tmp_path / "history.key")
+    opts = options(tmp_path, history_key=new_key(tmp_path / "history.key"))
     for name, data in inputs.items():
         drop(opts.inbox, name, data, age=HOUR)
     with own_cluster(tmp_path / "cluster") as real:
@@ -240,7 +241,7 @@ def test_batch_watch_stops_with_exit_2_when_the_scheduler_is_lost(tmp_path, plug
     from edi837.batch import StopFlag
 
     inputs = _batch_inputs()
-    opts = options(tmp_path, history_key=tmp_path / "history.key", interval=0.2)
+    opts = options(tmp_path, history_key=new_key(tmp_path / "history.key"), interval=0.2)
     for name, data in inputs.items():
         drop(opts.inbox, name, data, age=HOUR)
     stop = StopFlag()
@@ -294,7 +295,7 @@ def test_batch_poison_is_quarantined_a_cluster_fault_is_not(tmp_path, plugins, p
     inputs = _batch_inputs()
     plugins(OnFile({"p0.edi", "p1.edi"}, "die"))
     poisoned_child("p0.edi")
-    opts = options(tmp_path, history_key=tmp_path / "history.key", dask="local:2")
+    opts = options(tmp_path, history_key=new_key(tmp_path / "history.key"), dask="local:2")
     for name, data in inputs.items():
         drop(opts.inbox, name, data, age=HOUR)
     assert run_batch(opts) == 2  # the quarantine
@@ -312,7 +313,7 @@ def test_batch_poison_is_quarantined_a_cluster_fault_is_not(tmp_path, plugins, p
 def test_batch_three_files_killing_workers_is_a_cluster_error(tmp_path, plugins):
     inputs = _batch_inputs()
     plugins(OnFile({"p0.edi", "p1.edi", "p2.edi"}, "die"))
-    opts = options(tmp_path, history_key=tmp_path / "history.key")
+    opts = options(tmp_path, history_key=new_key(tmp_path / "history.key"))
     for name, data in inputs.items():
         drop(opts.inbox, name, data, age=HOUR)
     assert run_batch(replace(opts, dask="local:2")) == 2

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 
 distributed = pytest.importorskip("distributed")
 
-from batch_support import DEFECT, HOUR, drop, edi, generated, options  # noqa: E402
+from batch_support import DEFECT, HOUR, drop, edi, generated, new_key, options  # noqa: E402
 
 from edi837.batch import run_batch  # noqa: E402
 from edi837.batch.ledger import WORK_DIR  # noqa: E402
@@ -109,7 +109,7 @@ def _inbox_files() -> dict[str, bytes]:
 
 def _batch_contents(tmp_path, out: str, files, **overrides) -> tuple[int, dict, list]:
     opts = options(tmp_path, out=tmp_path / out, formats=("json", "html", "csv"),
-                   history_key=tmp_path / "history.key", **overrides)
+                   history_key=new_key(tmp_path / "history.key"), **overrides)
     for name, data in files.items():  # the same inbox path: reports name their input
         drop(opts.inbox, name, data, age=HOUR)
     status = run_batch(opts)
@@ -223,7 +223,7 @@ def test_batch_dask_driver_killed_mid_run_is_repaired_by_the_next_start(tmp_path
               "c-copy.edi": edi(CLEAN), "d-truncated.edi": edi(CLEAN)[:400],
               "e.edi": generated("837P", claims=4, seed=7)}
     for step in (2, 5, 9):
-        opts = options(tmp_path / f"step{step}", history_key=tmp_path / "history.key")
+        opts = options(tmp_path / f"step{step}", history_key=new_key(tmp_path / "history.key"))
         for name, data in inputs.items():
             drop(opts.inbox, name, data, age=HOUR)
         driver = subprocess.run([sys.executable, "-c", DRIVER, str(step), str(opts.inbox),

@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from batch_support import new_key
 from click.testing import CliRunner
 from test_parallel_check import (
     SerialUnits,
@@ -221,7 +222,7 @@ def test_check_dask_on_a_scheduler_and_workers_gives_the_one_process_report(
 def test_a_lasting_history_stays_the_drivers_and_judges_as_one_process(nights, tmp_path,
                                                                        monkeypatch):
     monkeypatch.setattr(parallel_check, "PIECE_SIZE", 20_000)
-    key = tmp_path / "key"  # (made by the first run, used by all)
+    key = new_key(tmp_path / "key")
     results = []
     for name, args in (("one", ()), ("jobs", ("--jobs", "2"))):
         (tmp_path / name).mkdir()
@@ -245,7 +246,7 @@ def _rerun(tmp_path, monkeypatch, paths, store, *args):
     real = engine_module.sha256_of
     monkeypatch.setattr(engine_module, "sha256_of", lambda path: hashed.append(path) or
                         real(path))
-    key = str(tmp_path / "key")
+    key = str(new_key(tmp_path / "key"))
     runs = [_check(tmp_path, f"run{n}", paths, "--history", store, "--history-key", key, *args)
             for n in (1, 2)]
     return runs, hashed
