@@ -6,14 +6,15 @@ megabytes can have tens of thousands, and holding them all would make
 `fix --split` grow with the file (issue #13, item 14).  A :class:`SpillList`
 keeps at most ``limit`` items; past that they go to a temporary file, in
 order, and iterating reads them back one at a time before the ones still in
-memory.  Small files never touch the disk.
+memory.  Small files never touch the disk.  The temporary file has no name
+(removed as soon as it is made, held open): a process killed with SIGKILL
+leaves nothing behind in the temporary folder.
 
 Unlike :class:`edi837.store.FindingStore` it keeps insertion order (nothing
 is sorted), so it holds any picklable record.
 """
 from __future__ import annotations
 
-import os
 import pickle
 import tempfile
 from typing import Generic, Iterable, Iterator, TypeVar
@@ -24,13 +25,13 @@ T = TypeVar("T")
 
 
 class SpillList(Generic[T]):
-    __slots__ = ("limit", "_buffer", "_spilled", "_path")
+    __slots__ = ("limit", "_buffer", "_spilled", "_file")
 
     def __init__(self, items: Iterable[T] = (), *, limit: int | None = None) -> None:
         self.limit = limit or SPILL_LIMIT
         self._buffer: list[T] = []
         self._spilled = 0  # items in the spill file
-        self._path: str | None = None  # created on the first spill, opened only while used
+        self._file = None  # the nameless spill file, made on the first spill
         self.extend(items)
 
     def append(self, item: T) -> None:
@@ -43,23 +44,27 @@ class SpillList(Generic[T]):
             self.append(item)
 
     def _spill(self) -> None:
-        if self._path is None:
-            fd, self._path = tempfile.mkstemp(prefix="edi837-fix-")
-            os.close(fd)
-        with open(self._path, "ab") as handle:
-            pickler = pickle.Pickler(handle, pickle.HIGHEST_PROTOCOL)
-            for item in self._buffer:
-                pickler.dump(item)
-                pickler.clear_memo()  # each item loads on its own
+        if self._file is None:
+            self._file = tempfile.TemporaryFile(prefix="edi837-fix-")
+        handle = self._file
+        handle.seek(0, 2)  # appended at the end, whatever a reader left the offset at
+        pickler = pickle.Pickler(handle, pickle.HIGHEST_PROTOCOL)
+        for item in self._buffer:
+            pickler.dump(item)
+            pickler.clear_memo()  # each item loads on its own
         self._spilled += len(self._buffer)
         self._buffer = []
 
     def __iter__(self) -> Iterator[T]:
         buffered = list(self._buffer)  # what is appended while iterating is not seen
-        if self._spilled and self._path is not None:  # spilled: the file is there
-            with open(self._path, "rb") as handle:
-                for _ in range(self._spilled):
-                    yield pickle.load(handle)
+        handle, count, offset = self._file, self._spilled, 0
+        if count and handle is not None:  # spilled: the file is there
+            handle.flush()
+            for _ in range(count):
+                handle.seek(offset)  # a spill between two items moved the offset
+                item = pickle.load(handle)
+                offset = handle.tell()
+                yield item
         yield from buffered
 
     def __len__(self) -> int:
@@ -101,13 +106,10 @@ class SpillList(Generic[T]):
         return self._spilled > 0
 
     def close(self) -> None:
-        """Remove the spill file (the spilled items are gone)."""
-        if self._path is not None:
-            try:
-                os.unlink(self._path)
-            except OSError:
-                pass
-            self._path = None
+        """Close the spill file, which goes with it (the spilled items are gone)."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
             self._spilled = 0
 
     def __del__(self) -> None:

@@ -347,3 +347,39 @@ def test_spill_list_keeps_order_length_and_items_across_spills():
     assert items == list(range(11)) and list(items) == list(items)
     assert pickle.loads(pickle.dumps(items)) == list(range(11))
     assert not SpillList() and SpillList() == []
+
+
+def test_a_spill_list_killed_with_sigkill_leaves_nothing_in_the_temporary_folder(tmp_path):
+    """The spill file has no name: a fix killed mid-file leaves no edi837-fix-* behind."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    folder = tmp_path / "tmp"
+    folder.mkdir()
+    code = ("import os, signal\n"
+            "from edi837.fix import SpillList\n"
+            "items = SpillList(range(50), limit=4)\n"
+            "assert items.spilled and list(items) == list(range(50))\n"
+            "print('spilled', flush=True)\n"
+            "os.kill(os.getpid(), signal.SIGKILL)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={**os.environ, "TMPDIR": str(folder)}, timeout=60)
+    assert done.stdout == "spilled\n", done.stderr
+    assert done.returncode == -signal.SIGKILL
+    assert list(folder.iterdir()) == []
+
+
+def test_a_spill_list_read_while_it_grows_gives_each_item_once_in_order():
+    items = SpillList(range(10), limit=3)
+    seen = []
+    for item in items:
+        seen.append(item)
+        if item == 2:
+            items.extend(range(100, 110))  # spills in the middle of the reading
+    assert seen == list(range(10))  # what is appended while iterating is not seen
+    assert list(items) == list(range(10)) + list(range(100, 110))
+    assert items[12] == 102 and len(items) == 20
+    items.close()
+    assert len(items) == len(items._buffer)
