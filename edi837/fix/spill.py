@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import pickle
 import tempfile
-from typing import Generic, Iterable, Iterator, TypeVar
+from typing import IO, Generic, Iterable, Iterator, TypeVar
 
 SPILL_LIMIT = 1_000  # records held in memory before they go to the spill file
 
@@ -31,7 +31,7 @@ class SpillList(Generic[T]):
         self.limit = limit or SPILL_LIMIT
         self._buffer: list[T] = []
         self._spilled = 0  # items in the spill file
-        self._file = None  # the nameless spill file, made on the first spill
+        self._file: IO[bytes] | None = None  # the nameless spill file, made on the first spill
         self.extend(items)
 
     def append(self, item: T) -> None:
@@ -44,9 +44,9 @@ class SpillList(Generic[T]):
             self.append(item)
 
     def _spill(self) -> None:
-        if self._file is None:
-            self._file = tempfile.TemporaryFile(prefix="edi837-fix-")
         handle = self._file
+        if handle is None:
+            handle = self._file = tempfile.TemporaryFile(prefix="edi837-fix-")
         handle.seek(0, 2)  # appended at the end, whatever a reader left the offset at
         pickler = pickle.Pickler(handle, pickle.HIGHEST_PROTOCOL)
         for item in self._buffer:
