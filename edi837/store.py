@@ -149,7 +149,9 @@ class FindingStore:
         if self._path is None:
             import tempfile  # past SPILL_LIMIT findings only (a small check never spills)
 
-            fd, self._path = tempfile.mkstemp(prefix="edi837-findings-")
+            from .spilldir import folder  # (a process killed midway: swept by the next)
+
+            fd, self._path = tempfile.mkstemp(prefix="edi837-findings-", dir=folder())
             os.close(fd)
         buffer = self._buffer
         kept: list[Finding] = []
