@@ -100,6 +100,22 @@ def test_the_secondary_sourced_maxima_are_the_c_and_unconfirmed_ones():
     assert weak == ["J2351", "J2357", "J3262", "Q5133", "Q5134"]
 
 
+def test_an_unconfirmed_code_is_never_advised_by_ndc004(tmp_path):
+    # Omlyclo's Q5154 only appears next to J2357 on carecostestimate [C]: UNCONFIRMED
+    omlyclo = claim("OML", "J2357", 60, "20260105", "72606005401", 2, hi="J4550")
+    found, = findings(tmp_path, omlyclo, rule="NDC004")
+    assert found.severity == "error" and "is Omlyclo (omalizumab-igec)" in found.message
+    assert "its own code, which is unconfirmed (Q5154" in found.message, found.message
+    assert "bill Q5154" not in found.message and "billed under Q5154" not in found.message
+    assert TABLE.code_unconfirmed("Q5154").confidence == "unconfirmed"
+    # a code of the table's own entries keeps its advice (Tyruko's Q5134 [C], J2351 [C])
+    assert TABLE.code_unconfirmed("Q5134") is None and TABLE.code_unconfirmed("J2351") is None
+    found, = findings(tmp_path, claim("ZUN", "J2350", 920, "20260105", "50242055401", 23,
+                                      hi="G35A"), rule="NDC004")
+    assert "bill J2351 or correct the NDC" in found.message
+    assert findings(tmp_path, claim("XOL", date="20260105", **XOLAIR), rule="NDC004") == []
+
+
 def test_tyruko_a_week_after_tysabri_is_out_of_schedule(tmp_path):
     found, = findings(tmp_path, claim("TYS-1", date="20260105", **TYSABRI),
                       claim("TYR-2", date="20260112", **dict(TYSABRI, code="Q5134")),
