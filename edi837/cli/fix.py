@@ -18,6 +18,7 @@ from .support import (
     parse_codes,
     quiet_option,
     refdata_option,
+    refuse_out_dir_in_input_folders,
 )
 
 
@@ -68,6 +69,7 @@ def fix(paths: tuple[Path, ...], out_dir: Path, select: str | None, ignore: str 
     # --select/--ignore choose fixes; the check itself runs as configured, so
     # the errors that remain are the ones `check` would report.
     local_inputs_only(paths, "fix")  # its outputs and re-check: local files, for now
+    refuse_out_dir_in_input_folders(out_dir, paths)  # the next check would read them again
     chosen, left_out = parse_codes(select, "--select"), parse_codes(ignore, "--ignore")
     numbers = _counter(counter, split and not dry_run)
     try:  # the orchestration is edi837.api's; this prints each file's outcome

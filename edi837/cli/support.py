@@ -109,32 +109,53 @@ def refuse_outputs_in_input_folders(outputs, paths) -> None:
     run reads as an 837 (`check inbox/ -o inbox/r.txt`: that run would fail on it).
     Outputs folder reading passes over (`.json`, `.html`, `.999`...) are let be; an
     input file is never skipped for looking like a report."""
+    for output in outputs:
+        if output in (None, "-"):
+            continue
+        folder = input_folder_reading(output, paths)
+        if folder is not None:
+            complain(f"output {output} is inside the input folder {folder}: the next "
+                     f"run would read it as an 837 file (and fail on it); write it "
+                     f"outside {folder}, or in a format folders are not read for "
+                     f"(.json, .html, .csv, .xml)")
+            sys.exit(EXIT_TROUBLE)
+
+
+def refuse_out_dir_in_input_folders(out_dir: Path, paths) -> None:
+    """Exit 2 when `fix --out-dir` lies inside an input folder (`fix inbox/ --out-dir
+    inbox/fixed`): the corrected .edi files written there would be read again by the
+    next `check inbox/`, each claim twice.  A hidden folder (inbox/.fixed) is not read."""
+    folder = input_folder_reading(out_dir / "corrected.edi", paths)
+    if folder is not None:
+        complain(f"--out-dir {out_dir} is inside the input folder {folder}: the next run "
+                 f"would read the corrected .edi files written there as 837 files again "
+                 f"(every claim twice); write them outside {folder}")
+        sys.exit(EXIT_TROUBLE)
+
+
+def input_folder_reading(output: str | Path, paths) -> Path | None:
+    """The input folder among ``paths`` whose reading would take ``output`` as a claim
+    file (a name folder reading takes, under no hidden folder), or None."""
     from ..files import is_candidate
     from ..locations import is_url, local_path
 
-    folders = []
+    if isinstance(output, str) and is_url(output):
+        return None
+    target = Path(output).resolve()
     for given in paths:
         if isinstance(given, str) and is_url(given) and local_path(given) is None:
             continue
         folder = Path(local_path(given) or given) if isinstance(given, str) else Path(given)
-        if folder.is_dir():
-            folders.append(folder)
-    for output in outputs:
-        if output in (None, "-") or is_url(output):
+        if not folder.is_dir():
             continue
-        target = Path(output).resolve()
-        for folder in folders:
-            try:
-                inside = target.relative_to(folder.resolve())
-            except ValueError:
-                continue
-            if is_candidate(target) and not any(part.startswith(".")
-                                                 for part in inside.parts[:-1]):
-                complain(f"output {output} is inside the input folder {folder}: the next "
-                         f"run would read it as an 837 file (and fail on it); write it "
-                         f"outside {folder}, or in a format folders are not read for "
-                         f"(.json, .html, .csv, .xml)")
-                sys.exit(EXIT_TROUBLE)
+        try:
+            inside = target.relative_to(folder.resolve())
+        except ValueError:
+            continue
+        if is_candidate(target) and not any(part.startswith(".")
+                                             for part in inside.parts[:-1]):
+            return folder
+    return None
 
 
 def parse_codes(value: str | None, option: str = "--select/--ignore") -> tuple[str, ...]:

@@ -16,7 +16,7 @@ from typing import Any
 from ..model import parse_date, parse_decimal
 from ..ndc import ndc11_of
 from .drug import Drug
-from .model import AdministrationCode, DateWindow, Ndc, Policy
+from .model import AdministrationCode, DateWindow, Ndc, Policy, Provenance
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +90,22 @@ class DrugTable:
         """The product name the table knows an NDC by ("Ocrevus Zunovo"), or None."""
         found = self._ndc_owner.get(ndc)
         return found[1] if found else None
+
+    def code_unconfirmed(self, hcpcs: str) -> Provenance | None:
+        """Who names ``hcpcs`` when nothing confirms the code number (NDC004's advice):
+        a related entry of confidence "unconfirmed" (Omlyclo's Q5154, seen next to J2357
+        on carecostestimate [C]) for a code with no entry of its own and no dates from an
+        imported CMS HCPCS file; None when the code is confirmed or unknown."""
+        if hcpcs in self.drugs:
+            return None
+        dates = self.code_dates(hcpcs)
+        if dates is not None and dates.file is not None:  # CMS's HCPCS file lists it
+            return None
+        for drug in self.drugs.values():
+            for related in drug.related:
+                if related.hcpcs == hcpcs and not related.provenance.confirmed:
+                    return related.provenance
+        return None
 
     def administration(self, cpt: str) -> AdministrationCode | None:
         return self.administration_codes.get(cpt)

@@ -97,14 +97,16 @@ class HistoryContext:
 
     # -- findings --------------------------------------------------------------------
     def finding(self, message: str, *, line: LineRecord | None = None,
-                value: str | None = None, hcpcs: str | None = None) -> Finding:
+                value: str | None = None, hcpcs: str | None = None,
+                severity: str | None = None) -> Finding:
         record = self.record
         if line is not None and line.segment_index is not None:
             index, segment, loop = line.segment_index, line.segment_id, "2400"
         else:
             index, segment, loop = record.clm_index, "CLM", "2300"
         finding = Finding(
-            rule=self.rule, severity=self.severity, message=message, path=record.path,
+            rule=self.rule, severity=severity or self.severity, message=message,
+            path=record.path,
             segment_index=index, segment=segment, loop=loop, claim_id=record.claim_id,
             line_number=line.number if line else None,
             hcpcs=hcpcs or (line.hcpcs if line else None), value=value,

@@ -176,9 +176,11 @@ def ndc_not_for_hcpcs(ctx):
     ASP crosswalk for 837P, the OPPS one for 837I).  An error when the NDC is
     listed under another code, naming it (Ocrevus Zunovo 50242055401 billed
     as J2350 should be J2351; the other code named only when valid on the
-    date of service), or a product the table knows by its NDCs only (Avtozma
-    on J3262), or when an imported FDA NDC Directory lists
-    the NDC's product but not its package (no such package).  An NDC listed
+    date of service; a code the table names with confidence unconfirmed, such
+    as Omlyclo's Q5154, only said to be unconfirmed, never advised), or a
+    product the table knows by its NDCs only (Avtozma on J3262), or when an
+    imported FDA NDC Directory lists the NDC's product but not its package
+    (no such package).  An NDC listed
     nowhere is only a warning, and only for a drug whose table entry lists
     NDCs (not J1815): neither the table nor the crosswalk is a complete list
     of NDCs, so absence from them is never an error by itself.  A placeholder
@@ -214,7 +216,14 @@ def ndc_not_for_hcpcs(ctx):
     if ndc is None or ctx.drug.lists_ndc(ndc, kind, day) or placeholder(ctx, drug_id, ndc):
         return  # malformed (NDC002), listed, or a placeholder (reported as such)
     owner = ctx.table.owner_of(ndc, kind, day, besides=hcpcs)
-    if owner is not None and owner.hcpcs and owner.hcpcs != hcpcs:
+    unconfirmed = ctx.table.code_unconfirmed(owner.hcpcs) \
+        if owner is not None and owner.hcpcs and owner.file is None else None
+    if owner is not None and owner.hcpcs and unconfirmed is not None:  # Omlyclo's Q5154
+        message = (f"NDC {ndc} is {owner.product}, not {hcpcs}: another product, billed under "
+                   f"its own code, which is unconfirmed ({owner.hcpcs} in the drug table is "
+                   f"[{unconfirmed.confidence}], not verified against a primary source): "
+                   f"correct the NDC, or find the product's code in the CMS HCPCS file")
+    elif owner is not None and owner.hcpcs and owner.hcpcs != hcpcs:
         source = f" per {owner.file.short_name} (effective {owner.file.effective_from})" \
             if owner.file is not None else ""
         message = (f"NDC {ndc} is {owner.product or 'another product'}, billed under "

@@ -101,7 +101,21 @@ def not_a_labeled_dose(ctx):
                     f"({_doses(drug.labeled_doses)})", line=line, value=number(total))
 
 
-@rule("UNT002", ERROR, scope=HISTORY, stage_order=30)
+def secondary(drug) -> bool:
+    """A maximum the drug table gives from a secondary source only ([C] or unconfirmed):
+    tocilizumab's 800 mg per infusion rests on elsevier.health alone (billing-rules.md §5)."""
+    return drug.dosing.provenance.confidence in ("C", "unconfirmed")
+
+
+def _weak(drug) -> str:
+    """What a UNT002 message adds when the maximum rests on a secondary source only."""
+    if not secondary(drug):
+        return ""
+    return (f"; the maximum rests on a secondary source only "
+            f"({drug.dosing.provenance}): check the label")
+
+
+@rule("UNT002", ERROR, scope=HISTORY, stage_order=30, also=WARNING)
 def above_maximum(ctx):
     """Administered units for one patient and date exceed the drug's maximum.
 
@@ -113,6 +127,10 @@ def above_maximum(ctx):
     pushes the day's total over the maximum.  Codes of one molecule (the
     drug table's schedule `ingredient`: J3262 and its biosimilar Q5133,
     tocilizumab) are added in mg: Actemra 400 + Tofidence 480 is 880 mg.
+    A warning where the table's maximum rests on a secondary source only
+    (its dosing confidence [C] or unconfirmed: tocilizumab's 800 mg, J3262
+    and Q5133, from elsevier.health; J2351, J2357, Q5134); an error where it
+    is sourced [A] or [B] (J2350, J2323, J3380).
     Why: more than the labeled maximum dose (Ocrevus 600 mg, DailyMed label,
     billing-rules.md §2.4) is denied by unit edits (MUEs) and usually means
     a duplicated line or a unit error.
@@ -174,8 +192,9 @@ def above_maximum(ctx):
                 when = f" on {shown_date(date)}" if date else ""
                 ctx.finding(f"{hcpcs}{when}: {number(total)} units administered"
                             f"{_elsewhere(earlier)}, above the maximum of "
-                            f"{drug.max_units_per_day} units per day", line=line,
-                            value=number(total))
+                            f"{drug.max_units_per_day} units per day{_weak(drug)}",
+                            line=line, value=number(total),
+                            severity=WARNING if secondary(drug) else None)
                 break
 
 
@@ -217,14 +236,16 @@ def _molecule_above_maximum(ctx, codes: dict, date) -> None:
                 units = total / drug.amount_per_unit  # one code alone: said in its units
                 ctx.finding(f"{line.hcpcs}{when}: {number(units)} units administered"
                             f"{_elsewhere(same)}, above the maximum of "
-                            f"{drug.max_units_per_day} units per day", line=line,
-                            value=number(units))
+                            f"{drug.max_units_per_day} units per day{_weak(drug)}",
+                            line=line, value=number(units),
+                            severity=WARNING if secondary(drug) else None)
                 return
             ctx.finding(f"{line.hcpcs}{when}: {number(total)} {drug.unit_of_measure} of "
                         f"{ingredient} administered ({parts}), above the maximum of "
                         f"{drug.max_units_per_day} units of {line.hcpcs} "
                         f"({number(maximum)} {drug.unit_of_measure}) per day: "
-                        f"the codes bill one molecule", line=line, value=number(total))
+                        f"the codes bill one molecule{_weak(drug)}", line=line,
+                        value=number(total), severity=WARNING if secondary(drug) else None)
             return
 
 

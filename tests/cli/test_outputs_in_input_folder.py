@@ -98,3 +98,35 @@ def test_batch_writes_its_log_beside_the_inbox(inbox, tmp_path):
                  "--log-file", "batch.log", "--no-history", "-q")
     assert result.exit_code == 1, result.output
     assert (tmp_path / "batch.log").exists() and not (inbox / "claims.edi").exists()
+
+
+# -- fix --out-dir: corrected .edi files in the folder being checked ----------------------
+
+@pytest.mark.parametrize("out_dir", ["inbox/fixed", "inbox", "inbox/a/b"])
+def test_fix_out_dir_inside_the_input_folder_is_refused(inbox, out_dir):
+    result = run("fix", "inbox/", "--out-dir", out_dir, "-q")
+    assert result.exit_code == 2, result.output
+    assert f"--out-dir {out_dir} is inside the input folder inbox: the next run would " \
+        "read the corrected .edi files" in result.output
+    assert "Traceback" not in result.output
+    # nothing written: the inbox holds its claim file only
+    assert sorted(str(p.relative_to(inbox)) for p in inbox.rglob("*")) == ["claims.edi"]
+
+
+def test_fix_out_dir_outside_or_hidden_in_the_input_folder_is_written(inbox, tmp_path):
+    result = run("fix", "inbox/", "--out-dir", "fixed", "-q")
+    assert result.exit_code in (0, 1), result.output
+    assert (tmp_path / "fixed" / "claims.edi").exists()
+    # a hidden folder is not read by folder reading: let be
+    result = run("fix", "inbox/", "--out-dir", "inbox/.fixed", "-q")
+    assert result.exit_code in (0, 1), result.output
+    assert (inbox / ".fixed" / "claims.edi").exists()
+    # and the next check of the inbox reads the one claim file only
+    from edi837.files import discover
+    assert [p.name for p in discover([inbox])] == ["claims.edi"]
+
+
+def test_fix_of_a_file_named_in_a_folder_is_not_refused(inbox):
+    # a file named directly is no folder read: its out-dir beside it is the user's choice
+    result = run("fix", "inbox/claims.edi", "--out-dir", "inbox/fixed", "-q")
+    assert result.exit_code in (0, 1), result.output

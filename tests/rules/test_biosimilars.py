@@ -63,7 +63,8 @@ def test_tocilizumab_over_two_codes_on_one_day_is_above_the_maximum(tmp_path):
     tofidence = dict(TOFIDENCE, units=480, qty=24)
     found, = findings(tmp_path, claim("ACT-1", date="20260105", **ACTEMRA),
                       claim("TOF-2", date="20260105", **tofidence), rule="UNT002")
-    assert found.severity == "error" and found.claim_id == "TOF-2"
+    # the 800 mg rests on elsevier.health [C] only: a warning (see the test below)
+    assert found.severity == "warning" and found.claim_id == "TOF-2"
     assert "880 mg of tocilizumab" in found.message and "J3262" in found.message
     # 400 + 400 = 800: the maximum itself passes
     assert findings(tmp_path, claim("ACT-1", date="20260105", **ACTEMRA),
@@ -72,6 +73,47 @@ def test_tocilizumab_over_two_codes_on_one_day_is_above_the_maximum(tmp_path):
     found, = findings(tmp_path, claim("ACT-1", date="20260105", **dict(ACTEMRA, units=880)),
                       rule="UNT002")
     assert "880 units administered, above the maximum of 800 units per day" in found.message
+
+
+def test_a_maximum_resting_on_a_secondary_source_only_is_a_unt002_warning(tmp_path):
+    # tocilizumab's 800 mg: elsevier.health [C] only (billing-rules.md §5)
+    found, = findings(tmp_path, claim("ACT-1", date="20260105", **dict(ACTEMRA, units=880)),
+                      rule="UNT002")
+    assert found.severity == "warning", found
+    assert "secondary source only (elsevier.health" in found.message and "[C]" in found.message
+    assert findings(tmp_path, claim("ACT-1", date="20260105", **dict(ACTEMRA, units=800)),
+                    rule="UNT002") == []
+    # Tyruko Q5134's 300 units: 1 unit = 1 mg rests on openpayer.com [C]
+    found, = findings(tmp_path, claim("TYR-1", date="20260105",
+                                      **dict(TYSABRI, code="Q5134", units=400)), rule="UNT002")
+    assert found.severity == "warning" and "secondary source only" in found.message
+    # Tysabri J2323's 300 units is the DailyMed label [A]: an error, no hedge
+    found, = findings(tmp_path, claim("TYS-1", date="20260105", **dict(TYSABRI, units=400)),
+                      rule="UNT002")
+    assert found.severity == "error" and "secondary source" not in found.message
+
+
+def test_the_secondary_sourced_maxima_are_the_c_and_unconfirmed_ones():
+    from edi837.rules.units import secondary
+    weak = sorted(drug.hcpcs for drug in TABLE.drugs.values()
+                  if drug.max_units_per_day is not None and secondary(drug))
+    assert weak == ["J2351", "J2357", "J3262", "Q5133", "Q5134"]
+
+
+def test_an_unconfirmed_code_is_never_advised_by_ndc004(tmp_path):
+    # Omlyclo's Q5154 only appears next to J2357 on carecostestimate [C]: UNCONFIRMED
+    omlyclo = claim("OML", "J2357", 60, "20260105", "72606005401", 2, hi="J4550")
+    found, = findings(tmp_path, omlyclo, rule="NDC004")
+    assert found.severity == "error" and "is Omlyclo (omalizumab-igec)" in found.message
+    assert "its own code, which is unconfirmed (Q5154" in found.message, found.message
+    assert "bill Q5154" not in found.message and "billed under Q5154" not in found.message
+    assert TABLE.code_unconfirmed("Q5154").confidence == "unconfirmed"
+    # a code of the table's own entries keeps its advice (Tyruko's Q5134 [C], J2351 [C])
+    assert TABLE.code_unconfirmed("Q5134") is None and TABLE.code_unconfirmed("J2351") is None
+    found, = findings(tmp_path, claim("ZUN", "J2350", 920, "20260105", "50242055401", 23,
+                                      hi="G35A"), rule="NDC004")
+    assert "bill J2351 or correct the NDC" in found.message
+    assert findings(tmp_path, claim("XOL", date="20260105", **XOLAIR), rule="NDC004") == []
 
 
 def test_tyruko_a_week_after_tysabri_is_out_of_schedule(tmp_path):
