@@ -189,13 +189,19 @@ def above_maximum(ctx):
                 continue
             total += line.units
             if total > drug.max_units_per_day:
-                when = f" on {shown_date(date)}" if date else ""
-                ctx.finding(f"{hcpcs}{when}: {number(total)} units administered"
-                            f"{_elsewhere(earlier)}, above the maximum of "
-                            f"{drug.max_units_per_day} units per day{_weak(drug)}",
-                            line=line, value=number(total),
-                            severity=WARNING if secondary(drug) else None)
+                _above_maximum(ctx, drug, hcpcs, date, total, earlier, line)
                 break
+
+
+def _above_maximum(ctx, drug, hcpcs: str, date, units, earlier: list, line) -> None:
+    """UNT002 on ``line``: ``units`` of ``hcpcs`` that day (``earlier``: the rows of
+    other claims among them), above the drug's maximum (a warning where the maximum rests
+    on a secondary source only)."""
+    when = f" on {shown_date(date)}" if date else ""
+    ctx.finding(f"{hcpcs}{when}: {number(units)} units administered"
+                f"{_elsewhere(earlier)}, above the maximum of "
+                f"{drug.max_units_per_day} units per day{_weak(drug)}",
+                line=line, value=number(units), severity=WARNING if secondary(drug) else None)
 
 
 def same_molecule(table, hcpcs: str) -> dict:
@@ -233,12 +239,9 @@ def _molecule_above_maximum(ctx, codes: dict, date) -> None:
             same = [row for row, _ in earlier if row.hcpcs == line.hcpcs]
             if len(same) == len(earlier) and all(other.hcpcs == line.hcpcs
                                                  for other, _ in lines):
-                units = total / drug.amount_per_unit  # one code alone: said in its units
-                ctx.finding(f"{line.hcpcs}{when}: {number(units)} units administered"
-                            f"{_elsewhere(same)}, above the maximum of "
-                            f"{drug.max_units_per_day} units per day{_weak(drug)}",
-                            line=line, value=number(units),
-                            severity=WARNING if secondary(drug) else None)
+                # one code alone: said in its units
+                _above_maximum(ctx, drug, line.hcpcs, date, total / drug.amount_per_unit,
+                               same, line)
                 return
             ctx.finding(f"{line.hcpcs}{when}: {number(total)} {drug.unit_of_measure} of "
                         f"{ingredient} administered ({parts}), above the maximum of "
