@@ -48,8 +48,7 @@ def mostly_passed_over(path: str, drug_codes: Collection[str]) -> bool:
     end = text.find(terminator, 105)
     if end < 0:
         return False
-    separator = next((terminator + brk for brk in ("\r\n", "\n")
-                      if terminator not in brk and text.startswith(brk, end + 1)), terminator)
+    separator = delimiters.separator_after(text, end)
     claims = text.count(f"{separator}CLM{delimiters.element}")
     if claims < MIN_CLAIMS:
         return False

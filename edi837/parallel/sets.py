@@ -75,18 +75,8 @@ class SetPiece:
 
     def reader(self, path: str, stream) -> "SetReader":
         if isinstance(stream, HashingReader):
-            stream.digest = _Unhashed()  # the driver hashed the file; a piece's hash is no use
+            stream.unhashed("piece")  # the driver hashed the file
         return SetReader(path, stream, self)
-
-
-class _Unhashed:
-    """What a piece's stream is hashed with: nothing (the driver hashed the file)."""
-
-    def update(self, data: bytes) -> None:
-        pass
-
-    def hexdigest(self) -> str:
-        return "piece"
 
 
 class SetStream(io.RawIOBase):
@@ -253,8 +243,7 @@ def _head(path: str) -> tuple[Delimiters, str, tuple[str, str], int] | None:
     if text[ISA_LENGTH - 1] != terminator or terminator in text[:ISA_LENGTH - 1] or \
             terminator in _WHITE.decode() or terminator.isalnum():
         return None
-    separator = next((terminator + brk for brk in ("\r\n", "\n")
-                      if text.startswith(brk, ISA_LENGTH)), terminator)
+    separator = delimiters.separator_after(text, ISA_LENGTH - 1)
     start = ISA_LENGTH - 1 + len(separator)
     end = text.find(terminator, start)
     gs = text[start:end]

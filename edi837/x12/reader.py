@@ -101,6 +101,15 @@ class Delimiters:
         repetition = fields[11] if len(fields[11]) == 1 and not fields[11].isalnum() else "^"
         return cls(element, repetition, component, terminator)
 
+    def separator_after(self, text: str, terminator_at: int) -> str:
+        """The segment separator as written where ``text`` has a terminator at
+        ``terminator_at``: the terminator and the line break after it (CR LF or LF,
+        never one holding the terminator), or the terminator alone."""
+        terminator = self.segment
+        return next((terminator + brk for brk in ("\r\n", "\n")
+                     if terminator not in brk and text.startswith(brk, terminator_at + 1)),
+                    terminator)
+
     @property
     def composites_ambiguous(self) -> bool:
         """ISA16 equal to ISA11: a composite cannot be told from a repetition."""
