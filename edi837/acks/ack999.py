@@ -1,123 +1,49 @@
-"""Which transaction sets of an 837 a 999 accepted, read from the 999 itself.
+"""Which transaction sets of an 837 a 999 accepted, read from a 999 file.
 
 A 277CA answers only the transaction sets the 999 accepted: a set the 999
 rejects never reached the claim edits, so it gets no 277CA (its rejection is
-the 999's to say).  The 999 names each set it acknowledges by group control
-number (AK102) and transaction set control number (AK202), with IK501 = A
-(accepted), E (accepted with errors) or R/M/W/X (rejected), and each group's
-verdict in AK901 (A, E, P partially accepted, or R/M/W/X).  A set is accepted
-when its IK5 and its group's AK9 both accept it; a TA1 with TA104 R rejects
-the whole interchange it names.  A set the 999 does not mention is not
-accepted: nothing said it was.
+the 999's to say).  How a 999's segments say which sets it accepts is
+edi837.validate.acceptance's (validate's summary reads its own 999 with it).
 """
 from __future__ import annotations
 
-from collections import deque
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
-from ..validate.ack_values import ack_value
+from ..validate import acceptance
+from ..validate.acceptance import GROUP_ACCEPTED, SET_ACCEPTED, SetVerdict
 from ..x12.reader import SegmentReader, X12SyntaxError
 
-SET_ACCEPTED = ("A", "E")
-GROUP_ACCEPTED = ("A", "E", "P")
+__all__ = ["GROUP_ACCEPTED", "SET_ACCEPTED", "Acceptance", "AckReadError", "SetVerdict"]
 
 
 class AckReadError(Exception):
     """The 999 cannot be read; the message names the file and the segment."""
 
 
-@dataclass(slots=True, frozen=True)
-class SetVerdict:
-    group: str  # GS06 of the 837, from AK102
-    transaction: str  # ST02 of the 837, from AK202
-    code: str  # IK501 (or AK901 when the group rejected what IK5 accepted)
-
-    @property
-    def accepted(self) -> bool:
-        return self.code in SET_ACCEPTED
-
-
-class Acceptance:
-    """The 999's verdict on each transaction set of one 837 file.
-
-    :meth:`verdict` is asked once per set, in file order; sets that share a
-    group and set control number (two interchanges reusing GS06) are matched
-    to the 999's acknowledgments in the order both list them.
-    """
-
-    def __init__(self, verdicts: list[SetVerdict], rejected_interchanges: set[str],
-                 source: str) -> None:
-        self.source = source
-        self._rejected_interchanges = rejected_interchanges
-        self._pending: dict[tuple[str, str], deque[SetVerdict]] = {}
-        for verdict in verdicts:
-            self._pending.setdefault((verdict.group, verdict.transaction),
-                                     deque()).append(verdict)
-
-    def _queue(self, group: str, transaction: str) -> deque[SetVerdict] | None:
-        """The acknowledgments of a set: by its GS06 and ST02 as sent, else as AK102
-        and AK202 can hold them (edi837's 999s clean what is not: ``ack_value``)."""
-        queue = self._pending.get((group, transaction))
-        if not queue:
-            queue = self._pending.get((ack_value("AK102", group) or "0",
-                                       ack_value("AK202", transaction) or "0000"))
-        return queue
-
-    def acknowledges(self, interchange: str, group: str, transaction: str) -> bool:
-        """Whether the 999 says anything of the set (before :meth:`verdict` takes its
-        answer): one it does not mention is not a rejection, the 999 is another
-        file's (or was cut), as if there were none."""
-        return interchange in self._rejected_interchanges or \
-            bool(self._queue(group, transaction))
-
-    def verdict(self, interchange: str, group: str, transaction: str) -> str | None:
-        """None when the 999 accepted the set, else why it is not accepted."""
-        if interchange in self._rejected_interchanges:
-            return f"the 999's TA1 rejects interchange {interchange}"
-        queue = self._queue(group, transaction)
-        if not queue:
-            return f"{self.source} does not acknowledge it"
-        found = queue.popleft()
-        if not found.accepted:
-            return f"{self.source} rejects it ({found.code})"
-        return None
+class Acceptance(acceptance.Acceptance):
+    """The 999's verdict on each transaction set of one 837 file, read from a file."""
 
     @classmethod
     def from_999(cls, path: str | Path) -> "Acceptance":
         """Read a 999 (one or more interchanges, one ST*999 per 837 group)."""
-        verdicts: list[SetVerdict] = []
-        rejected: set[str] = set()
-        group_sets: list[tuple[str, str]] = []  # the current group's (AK202, IK501)
-        group = transaction = None
-        index = 0
-        try:
+        position = [0]
+
+        def segments() -> Iterator[list[str]]:
             for fields, index, _ in SegmentReader(path):
-                tag = fields[0]
-                value = fields[1].strip() if len(fields) > 1 else ""
-                if tag == "TA1" and len(fields) > 4 and fields[4].strip() == "R":
-                    rejected.add(value)
-                elif tag == "ST" and value != "999":
-                    raise AckReadError(f"{path}:{index}: transaction set {value!r} "
-                                       "is not a 999")
-                elif tag == "AK1":
-                    group, group_sets = (fields[2].strip() if len(fields) > 2 else ""), []
-                elif tag == "AK2":
-                    transaction = fields[2].strip() if len(fields) > 2 else ""
-                elif tag == "IK5" and transaction is not None:
-                    group_sets.append((transaction, value))
-                    transaction = None
-                elif tag == "AK9" and group is not None:
-                    for st02, code in group_sets:
-                        # a group the 999 rejects rejects every set in it
-                        verdicts.append(SetVerdict(group, st02, code if value in
-                                                   GROUP_ACCEPTED else value or "R"))
-                    group = None
+                position[0] = index
+                if fields[0] == "ST" and len(fields) > 1 and fields[1].strip() != "999":
+                    raise AckReadError(f"{path}:{index}: transaction set "
+                                       f"{fields[1].strip()!r} is not a 999")
+                yield fields
+
+        try:
+            found = cls.from_segments(segments(), Path(path).name)
         except X12SyntaxError as exc:
-            where = exc.segment_index or index
+            where = exc.segment_index or position[0]
             raise AckReadError(f"{path}:{where}: not a readable 999: {exc.message}") from None
         except OSError as exc:
             raise AckReadError(f"cannot read the 999 {path}: {exc.strerror or exc}") from None
-        if not verdicts and not rejected:
+        if found.empty:
             raise AckReadError(f"{path}: no 999 acknowledgment of an 837 in it (no AK2/IK5)")
-        return cls(verdicts, rejected, Path(path).name)
+        return found

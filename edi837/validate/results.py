@@ -1,13 +1,12 @@
 """From pyx12's errors to findings, and its 999s to one 999 per file."""
 from __future__ import annotations
 
-from collections import deque
 from typing import Collection
 
 from ..findings import ERROR, Finding
 from ..model import is_digits
 from ..results import FileResult
-from .ack_values import ack_value
+from .acceptance import Acceptance
 from .prepare import _Prepared
 from .reading import read_claims
 from .units import CRASH_RULE, _Error, _Range, _Unit, _UnitResult
@@ -17,7 +16,6 @@ _LEVEL_RULE = {"H": "IGH", "S": "IGS", "E": "IGE"}
 TRAILER_MISSING = "3"  # AK905 (716): functional group trailer missing
 # IK5 (718 code 1, transaction set not supported): a set edi837 does not read as an 837
 NOT_SUPPORTED = "IK5*R*1~"
-SET_ACCEPTED, GROUP_ACCEPTED = ("A", "E"), ("A", "E", "P")  # IK501, AK901 (as ack999's)
 
 
 def _finding(prep: _Prepared, error: _Error) -> Finding:
@@ -72,32 +70,13 @@ def _finish(prep: _Prepared, results: list[_UnitResult], reader_findings: bool
 
 def _rejected_sets(prep: _Prepared, ack: str) -> list[tuple[str, str, str, int]]:
     """(ISA13, GS06, ST02, claims) of each transaction set the file's 999 does not
-    accept, in file order: its IK5, or its group's AK9, rejects it (as `ack` reads a
-    999: edi837.acks.ack999), or the 999 does not mention it.  Sets that share a
+    accept, in file order: its IK5, or its group's AK9, rejects it, or the 999 does not
+    mention it, as `ack` reads a 999 (edi837.validate.acceptance).  Sets that share a
     GS06 and ST02 (two interchanges) take the 999's verdicts in the order given."""
-    verdicts: dict[tuple[str, str], deque[bool]] = {}
-    group, transaction, pending = "", "", []
-    for line in ack.splitlines():
-        fields = line.rstrip("~").split("*")
-        value = fields[1] if len(fields) > 1 else ""
-        if fields[0] == "AK1":
-            group, pending = (fields[2] if len(fields) > 2 else ""), []
-        elif fields[0] == "AK2":
-            transaction = fields[2] if len(fields) > 2 else ""
-        elif fields[0] == "IK5":
-            pending.append((transaction, value in SET_ACCEPTED))
-        elif fields[0] == "AK9":
-            for st02, accepted in pending:  # a group the 999 rejects rejects every set
-                verdicts.setdefault((group, st02), deque()).append(
-                    accepted and value in GROUP_ACCEPTED)
-            pending = []
-    rejected = []
-    for isa13, gs06, st02, claims in prep.sets:
-        queue = verdicts.get((gs06, st02)) or verdicts.get(
-            (ack_value("AK102", gs06) or "0", ack_value("AK202", st02) or "0000"))
-        if not (queue and queue.popleft()):
-            rejected.append((isa13, gs06, st02, claims))
-    return rejected
+    verdicts = Acceptance.from_segments(
+        (line.rstrip("~").split("*") for line in ack.splitlines()), "the 999")
+    return [(isa13, gs06, st02, claims) for isa13, gs06, st02, claims in prep.sets
+            if verdicts.verdict(isa13, gs06, st02) is not None]
 
 
 def _claims_read(prep: _Prepared, findings: list[Finding], reader_findings: bool
