@@ -77,6 +77,9 @@ def main(args: list[str] | None = None) -> None:
         args = sys.argv[1:]
         _starting = gc.isenabled()
         gc.disable()
+        from . import codecache
+
+        codecache.install()  # the dataclasses' methods compiled once, kept between runs
     else:
         args = list(args)
     try:
