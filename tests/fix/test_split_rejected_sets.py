@@ -92,3 +92,22 @@ def test_split_forwards_both_sets_the_999_accepts(tmp_path):
     assert not (out / "night.held.edi").exists()
     valid(out / "night.accepted.edi")
     valid(acks / "night.277")
+
+
+@pytest.mark.slow
+def test_validate_names_the_claim_under_a_subscriber_loop_in_error(tmp_path):
+    """`validate`'s finding on a 2000B SBR names the first claim under it (trial 7,
+    item 4); one on a claim's own segment its claim, one in the set header none."""
+    from edi837.validate import validate_paths
+
+    source = tmp_path / "night.edi"
+    text = two_sets("SBR*P*18*******~").replace(  # the set header's receiver: no claim
+        "NM1*40*2*EXAMPLE CLEARINGHOUSE*****46*EXCLEAR01~",
+        "NM1*40*2*EXAMPLE CLEARINGHOUSE*****46*EXCLEAR01*~", 1)
+    source.write_text(text.replace("HI*ABK:G35~", "HI*ABK:G35*~", 1))
+    found = {(f.segment, f.rule): f for f in validate_paths([source]).files[0].findings}
+    sbr = found["SBR", "IGSSEG1"]
+    assert (sbr.claim_id, sbr.loop, sbr.payer_id) == ("CLEAN-P1-A", "2000B", "99901")
+    assert sbr.claim_first is not None and sbr.claim_first > sbr.segment_index
+    assert found["HI", "IGSSEG1"].claim_id == "CLEAN-P1-A"
+    assert found["NM1", "IGSSEG1"].claim_id is None
