@@ -67,6 +67,11 @@ def test_split_holds_every_claim_of_a_set_the_999_rejects(tmp_path):
     assert claims_in(out / "night.accepted.edi") == SET_TWO
     valid(out / "night.accepted.edi")
     assert claims_in(out / "night.held.edi") == SET_ONE
+    # fix mends the trailing separators (EDI009): what it wrote validates, the held
+    # claims too, though the 999 (of the input as sent) rejects their set
+    assert "EDI009" in (out / "night.edi.changes.txt").read_text()
+    valid(out / "night.edi")
+    valid(out / "night.held.edi")
     held = json.loads((out / "night.held.json").read_text())
     assert held["claims_held"] == 5 and held["claims_accepted"] == 5
     reasons = {c["claim_id"]: [r["rule"] for r in c["reasons"]] for c in held["held"]}
