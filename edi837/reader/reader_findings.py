@@ -4,6 +4,7 @@ and what it normalised to read it (EDI006).  A mixin of
 `edi837.reader.claims.ClaimReader`."""
 from __future__ import annotations
 
+import re
 from typing import Collection
 
 from ..findings import ERROR, INFO, WARNING, Finding, Fix
@@ -23,6 +24,7 @@ from .loops import (
     SERVICE_LATE,
     SERVICE_WITHOUT_LX,
     SUBSCRIBER,
+    X12_ID,
     Hierarchy,
     date_range_problem,
     hl_problem,
@@ -32,6 +34,7 @@ from .loops import (
     service_problems,
 )
 
+_X12_ID = re.compile(X12_ID)
 # the segments whose coded values are judged as written (x12.code_lists), but CLM: the
 # claim reader asks of these (_coded_values) when they may hold one (``suspect``, written
 # out there for speed), and of a CLM as it reads it (_claim_read)
@@ -237,16 +240,21 @@ class ReaderFindings:
         SEG1 and the 999 rejects the set).  Its fix drops them, no value changes.  Said
         where a coded value as written is (_coded_values): the claim's (held with it),
         an HL level's (with the first drug claim under it), a set header's at once."""
+        tag = fields[0]
+        if _X12_ID.fullmatch(tag) is None:
+            return  # no segment id: EDI007 says so, and which segment it is is not known
         kept = len(fields)
         while kept > 1 and not fields[kept - 1]:
             kept -= 1
-        tag, empty = fields[0], len(fields) - kept
+        empty = len(fields) - kept
         many = f"{empty} empty elements" if empty > 1 else "an empty element"
         message = (f"{tag} ends in {many} (an element separator right before the "
                    "terminator): X12 syntax does not allow it, the 999 rejects the "
                    "transaction set; drop the separators after the last value")
-        fix = Fix(f"drop the {many} at the end of {tag} (no value changes)",
-                  (Edit(index, tag, kept, None, "", ""),))
+        # (a segment with no value left is no segment to write: reported, not fixed)
+        fix = Fix(f"drop the {many[3:] if empty == 1 else many} at the end of {tag} "
+                  "(no value changes)", (Edit(index, tag, kept, None, "", ""),)) \
+            if kept > 1 else None
         value = f"{tag} ({empty} trailing)"  # never the values: they may be a patient's
         state, claim = s.loop, s.claim
         level = _LEVEL_OF_STATE.get(state)

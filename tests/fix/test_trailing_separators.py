@@ -92,3 +92,9 @@ def test_fix_drops_them_and_the_output_validates(tmp_path):
     assert rules.count("EDI009") == 3
     # nothing else changed: the file is the sample again, separators aside
     assert fixed == SAMPLE.replace(SBR, "SBR*P*18~", 1)
+
+
+def test_a_segment_with_no_value_left_is_reported_not_fixed(tmp_path):
+    """Dropping every element would leave a bare id, no segment to write: no fix."""
+    found = edi009(tmp_path, SAMPLE.replace(HI, "HI***~", 1))
+    assert [(f.segment, f.value, f.fix) for f in found] == [("HI", "HI (3 trailing)", None)]
