@@ -125,6 +125,19 @@ def malformed():
     """
 
 
+@rule("EDI008", ERROR, scope=READER)
+def internal_error():
+    """edi837 itself failed while reading the file.
+
+    What it does: if reading or checking a file raises an unexpected error
+    (a bug), the file is reported as unreadable with this finding, naming the
+    last claim read, and the run goes on with the next file (exit status 2).
+    Why: one file must never stop a nightly batch, and a scheduler must see
+    that something went wrong rather than a traceback or a silent exit.
+    Fix safety: none (report the file's problem to the edi837 maintainers).
+    """
+
+
 @rule("EDI009", ERROR, scope=READER, fix="safe")
 def trailing_separators():
     """A segment ends in empty elements.
@@ -141,17 +154,4 @@ def trailing_separators():
     Example: `SBR*P*18*******~` (no SBR09 sent).
     Use instead: `SBR*P*18~`.
     Fix safety: safe: `fix` drops the trailing separators; no value changes.
-    """
-
-
-@rule("EDI008", ERROR, scope=READER)
-def internal_error():
-    """edi837 itself failed while reading the file.
-
-    What it does: if reading or checking a file raises an unexpected error
-    (a bug), the file is reported as unreadable with this finding, naming the
-    last claim read, and the run goes on with the next file (exit status 2).
-    Why: one file must never stop a nightly batch, and a scheduler must see
-    that something went wrong rather than a traceback or a silent exit.
-    Fix safety: none (report the file's problem to the edi837 maintainers).
     """
