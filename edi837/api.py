@@ -334,11 +334,15 @@ def iter_fix(paths: PathArg, out_dir: str | Path, *, select: Codes = None,
              ignore: Codes = None, dry_run: bool = False, force: bool = False,
              split: bool = False, drug_tables: Iterable[str | Path] = (),
              config: str | Path | None = None, refdata: str | Path | None = None,
-             errors: Errors = "raise", control_numbers=None) -> FixIteration:
+             errors: Errors = "raise", control_numbers=None,
+             rejected_sets: Callable[[Path], tuple] | None = None) -> FixIteration:
     """:func:`fix`, one :class:`edi837.fix.FixResult` at a time as each file is done
     (the arguments are checked when this is called).  ``control_numbers``: a
     :class:`edi837.x12.control.ControlNumbers` the split files take new ISA13/GS06 from
-    (default: the input's)."""
+    (default: the input's).  ``rejected_sets``: called with each input before it is
+    fixed, gives (an :class:`edi837.fix.rejected.RejectedSets` or None, the CLM indices
+    of its claims in them): the transaction sets a 999 rejects, held whole by the split
+    and kept out of the run's history (`fix --split --ack277`)."""
     check_errors(errors)
     table = _table(drug_tables, refdata)
     settings = _config(config, table=table)
@@ -346,7 +350,7 @@ def iter_fix(paths: PathArg, out_dir: str | Path, *, select: Codes = None,
     inputs = _paths(paths)
     return FixIteration(inputs, settings, _fixing(inputs, Path(out_dir), table, settings,
                                                   chosen, left_out, dry_run, force, split,
-                                                  errors, control_numbers))
+                                                  errors, control_numbers, rejected_sets))
 
 
 @dataclass(slots=True)
@@ -368,20 +372,21 @@ class FixIteration:
 
 def _fixing(inputs: list[Path], out_dir: Path, table, settings, chosen: tuple[str, ...],
             left_out: tuple[str, ...], dry_run: bool, force: bool, split: bool,
-            errors: str, control_numbers=None) -> Iterator:
+            errors: str, control_numbers=None, rejected_sets=None) -> Iterator:
     from .engine import Engine
 
     written: dict[Path, Path] = {}  # every output -> the input it is written for
     engine = Engine(table, settings)  # one run: each file judged against those before it
     try:
         yield from _fix_each(inputs, out_dir, table, settings, chosen, left_out, dry_run,
-                             force, split, errors, engine, written, control_numbers)
+                             force, split, errors, engine, written, control_numbers,
+                             rejected_sets)
     finally:
         engine.close()
 
 
 def _fix_each(inputs, out_dir, table, settings, chosen, left_out, dry_run, force, split,
-              errors, engine, written, control_numbers=None) -> Iterator:
+              errors, engine, written, control_numbers=None, rejected_sets=None) -> Iterator:
     from .fix import EXISTS, FAILED, UNREADABLE, FixResult, Targets, fix_file
 
     for path in inputs:
@@ -393,9 +398,11 @@ def _fix_each(inputs, out_dir, table, settings, chosen, left_out, dry_run, force
             continue
         written.update((t, path) for t in targets)
         try:
+            held_sets, not_forwarded = rejected_sets(path) if rejected_sets else (None, ())
             result = fix_file(path, out_dir, table=table, config=settings, select=chosen,
                               ignore=left_out, dry_run=dry_run, force=force, split=split,
-                              engine=engine, control_numbers=control_numbers)
+                              engine=engine, control_numbers=control_numbers,
+                              held_sets=held_sets, not_forwarded=not_forwarded)
         except Exception as exc:  # as the command: the other files go on
             result = FixResult(str(path), status=FAILED, problems=[
                 f"fix failed: {type(exc).__name__}: {exc} (its outputs were removed; this "

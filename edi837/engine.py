@@ -395,9 +395,12 @@ class Engine:
                     if found:
                         findings.extend(found)
                     for finding in reader.findings[read_so_far:]:
-                        if finding.claim_id is not None and finding.claim_first is None:
-                            finding.claim_first = claim.first_index
-                            finding.claim_last = claim.last_index
+                        # the claim's own, or its HL levels' said with it (README: a
+                        # held claim is in every format, with its context)
+                        if finding.claim_first is None and (
+                                finding.claim_id is not None or any(
+                                    finding is above for above in claim.context_findings)):
+                            finding.take_claim(claim, lines, self._policy_name(claim, lines))
                             errors += self._reader_error(finding)
                     read_so_far = len(reader.findings)
                     if lines:
@@ -427,6 +430,10 @@ class Engine:
             result.status = "unreadable"
         result.settle_status()
         return result
+
+    def _policy_name(self, claim: Claim, lines: list[ServiceLine]) -> str | None:
+        """The payer policy a drug claim is judged by (None for no drug claim)."""
+        return self.policies.for_claim(claim).name if lines else None
 
     def held_records(self, records: Iterable, path: str) -> Iterator:
         """Records of ``path`` checked elsewhere (edi837.parallel), those of

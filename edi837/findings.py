@@ -66,6 +66,26 @@ class Finding:
     def sort_key(self) -> tuple:
         return (self.path, self.segment_index or 0, self.rule)
 
+    def take_claim(self, claim, drug_lines, policy_name: str | None) -> None:
+        """Tie a reader finding to its claim (an ``edi837.model.Claim``; ``drug_lines``
+        its drug lines) with the context every claim finding carries (README:
+        payer, billing NPI, date of service, ...), where the reader had none yet: a
+        CLM's own EDI007 is made before the claim's subscriber and lines are read, an
+        HL level's (2000B SBR) before any claim under it.  What it has is kept."""
+        self.claim_id = self.claim_id if self.claim_id is not None else claim.claim_id
+        self.claim_first, self.claim_last = claim.first_index, claim.last_index
+        self.payer_id = self.payer_id or claim.payer_id or None
+        self.payer_name = self.payer_name or claim.payer_name or None
+        billing = claim.billing_provider
+        self.billing_npi = self.billing_npi or (billing.npi if billing else None) or None
+        self.claim_charge = self.claim_charge or claim.charge or None
+        if self.service_date is None:
+            self.service_date = claim.service_date or min(
+                filter(None, map(claim.line_date, drug_lines)), default="") or None
+        if self.hcpcs is None and self.line_number is None and drug_lines:
+            self.hcpcs = drug_lines[0].procedure or None
+        self.policy = self.policy or policy_name
+
     def as_dict(self) -> dict:
         """The finding for machine-readable reports, EDI text as the characters meant."""
         return {

@@ -162,6 +162,20 @@ class Acknowledger:
             return set()
         return not_accepted_claims(path, acceptance)
 
+    def split_by_999(self, path: Path) -> tuple:
+        """For the split of ``path``: (an :class:`edi837.fix.rejected.RejectedSets`
+        holding every claim of a set its 999 does not accept, the CLM indices of those
+        claims), from the 999 read now; (None, set()) when it has none."""
+        from ..fix.rejected import RejectedSets
+        from ..validate import ack_path as path_999
+        from .ack999 import Acceptance, AckReadError
+
+        try:
+            acceptance = Acceptance.from_999(path_999(path, self.read_999 or self.out_dir))
+        except AckReadError:  # no 999 (its validation failed): :meth:`acknowledge` says so
+            return None, set()
+        return RejectedSets(acceptance), self.rejected_by_999(path)
+
     def acknowledge_as_split(self, path: Path, table, config, select: tuple[str, ...] = (),
                              ignore: tuple[str, ...] = ()):
         """`edi837 ack`: ``path``'s 277CA accepts and rejects claims exactly as `fix
@@ -174,10 +188,11 @@ class Acknowledger:
 
         with tempfile.TemporaryDirectory(dir=self.out_dir, prefix=".ack277-") as work:
             try:
+                held_sets, not_forwarded = self.split_by_999(path)
                 fixed = fix_file(path, work, table=table, config=config, select=select,
                                  ignore=ignore, split=True,
                                  engine=self._run_engine(table, config),
-                                 not_forwarded=self.rejected_by_999(path))
+                                 not_forwarded=not_forwarded, held_sets=held_sets)
             except Exception as exc:  # one file's failure never stops the others
                 self.trouble(f"{path}: no 277CA: fix failed: {type(exc).__name__}: {exc} "
                              "(a bug in edi837, please report it)")

@@ -72,18 +72,29 @@ def fix(paths: tuple[Path, ...], out_dir: Path, select: str | None, ignore: str 
     refuse_out_dir_in_input_folders(out_dir, paths)  # the next check would read them again
     chosen, left_out = parse_codes(select, "--select"), parse_codes(ignore, "--ignore")
     numbers = _counter(counter, split and not dry_run)
+    if ack277_dir is not None and (not split or dry_run):
+        complain("--ack277 acknowledges what --split forwards: give --split, not --dry-run")
+        sys.exit(EXIT_TROUBLE)
+    acks: Acknowledger | None = None
+    started: set[Path] = set()  # the inputs whose 999 was written, to be acknowledged
+
+    def by_999(path: Path) -> tuple:
+        """The 999 first: a set it rejects is held whole by the split (README)."""
+        assert acks is not None
+        if not acks.start([path]):
+            return None, set()
+        started.add(path)
+        return acks.run.split_by_999(path)
+
     try:  # the orchestration is edi837.api's; this prints each file's outcome
         results = iter_fix(paths, out_dir, select=chosen, ignore=left_out, dry_run=dry_run,
                            force=force, split=split, drug_tables=drug_tables,
                            config=config_path, refdata=refdata, errors="report",
-                           control_numbers=numbers)
+                           control_numbers=numbers,
+                           rejected_sets=by_999 if ack277_dir is not None else None)
     except Edi837Error as exc:
         exit_for(exc)
-    acks = None
     if ack277_dir is not None:  # the 277CA rejects exactly the claims the split holds
-        if not split or dry_run:
-            complain("--ack277 acknowledges what --split forwards: give --split, not --dry-run")
-            sys.exit(EXIT_TROUBLE)
         acks = Acknowledger(ack277_dir, results.config.acknowledgments, force=force)
     status = EXIT_OK
     progress = Progress(total_size(results.inputs), "edi837 fix", enabled=wanted(quiet))
@@ -99,7 +110,7 @@ def fix(paths: tuple[Path, ...], out_dir: Path, select: str | None, ignore: str 
         status = max(status, result.exit_status)
         if acks is not None and result.exit_status == EXIT_TROUBLE:
             acks.trouble(f"{result.path}: no 277CA: the file was not fixed and split")
-        elif acks is not None and acks.start([Path(result.path)]):
+        elif acks is not None and Path(result.path) in started:
             acks.acknowledge(Path(result.path), result.remaining)
         progress.advance(0)
     progress.close()

@@ -123,9 +123,17 @@ def held_outside_claims(path: str | Path, findings: Iterable[Finding]) -> list:
 
     try:
         return [routed for routed in route_claims(path, findings) if not routed.accepted
-                and all(found.claim_first is None for found in routed.reasons)]
+                and all(found.claim_first != routed.segment_index
+                        for found in routed.reasons)]
     except (SplitError, OSError, ValueError):
         return []
+
+
+def outside_its_claim(finding: Finding) -> bool:
+    """Whether ``finding`` lies outside the claim it is tied to, or is tied to none: an
+    HL level's (2000B SBR) said with the first claim under it holds the others too."""
+    first = finding.claim_first
+    return first is None or (finding.segment_index or 0) < first
 
 
 def held_outside_charges(result) -> list[str]:
@@ -146,7 +154,7 @@ def held_by_envelopes(path: str | Path, findings: Iterable[Finding],
     def kept() -> Iterator[Finding]:  # (findings: re-iterable, a FindingStore)
         return (f for f in findings if f.rule not in skip)
 
-    if not any(f.severity == ERROR and f.claim_first is None and f.segment_index
+    if not any(f.severity == ERROR and f.segment_index and outside_its_claim(f)
                and not trailer_finding(f) for f in kept()):
         return set()
     try:

@@ -218,7 +218,10 @@ class FixPlan:
             for pending in owners:
                 pending.resolve(edit, result)
         self._settle()
-        return [fields]
+        kept = len(fields)  # a segment written again ends at its last value (EDI009)
+        while kept > 1 and not fields[kept - 1]:
+            kept -= 1
+        return [fields[:kept]]
 
     def finish(self) -> None:
         """After the last segment: edits aimed past the end of the file are skipped."""

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, Protocol
 
 from ..findings import ERROR, Finding
 from ..reader.boundaries import ClaimBoundaries
@@ -32,6 +32,13 @@ from ..x12.writer import RawSegment, RawSegmentReader
 # writers copy the ISA, so it holds the interchange's claims.)
 TRAILER_RULES = frozenset(["EDI003", "EDI004"])
 LEVELS = ("20", "22", "23")  # billing provider, subscriber, patient
+
+
+class SetHolder(Protocol):
+    """What holds a whole transaction set (edi837.fix.rejected.RejectedSets)."""
+
+    def hold(self, path: str | Path, isa: RawSegment, gs: RawSegment,
+             st: RawSegment) -> Finding | None: ...
 
 
 class SplitError(Exception):
@@ -171,9 +178,12 @@ class ClaimWalk:
     their outputs so that an exception leaves none behind.
     """
 
-    def __init__(self, path: str | Path, findings: Iterable[Finding]) -> None:
+    def __init__(self, path: str | Path, findings: Iterable[Finding],
+                 held_sets: SetHolder | None = None) -> None:
         self.reader = RawSegmentReader(path)
         self._errors = _ErrorCursor(findings)
+        self._path = path
+        self._held_sets = held_sets  # the 999's rejected sets (edi837.fix.rejected)
         self.envelope: Envelope | None = None
         self.hierarchy: Hierarchy = dict.fromkeys(LEVELS)
         self.loop: Loop | None = None  # the level the current segments belong to
@@ -250,6 +260,10 @@ class ClaimWalk:
             raise SplitError(f"ST at segment {segment.index} outside a group")
         envelope.header = [segment]
         envelope.set_errors = list(self._found(segment))
+        if self._held_sets is not None:  # a set the 999 rejects holds all its claims
+            held = self._held_sets.hold(self._path, envelope.isa, envelope.gs, segment)
+            if held is not None:
+                envelope.set_errors.append(held)
         self.hierarchy = dict.fromkeys(LEVELS)
         self.loop = None
         self.bounds.read_set(element(segment, 1) == "837")

@@ -67,6 +67,7 @@ class Targets:
     held_json: Path
     held_text: Path
     numbers: Any = None  # ControlNumbers the split files are renumbered from (None: keep)
+    held_sets: Any = None  # the sets whose claims are all held (edi837.fix.rejected)
 
     @classmethod
     def for_input(cls, path: Path, out_dir: Path) -> "Targets":
@@ -89,7 +90,8 @@ def fix_file(path: str | Path, out_dir: str | Path, *, table, config: Config | N
              spill_limit: int | None = None,
              history_findings: Iterable[Finding] | None = None,
              engine: Engine | None = None, recheck_history=None,
-             not_forwarded: Collection[int] = (), control_numbers=None) -> FixResult:
+             not_forwarded: Collection[int] = (), control_numbers=None,
+             held_sets=None) -> FixResult:
     """Apply the safe fixes of ``path``'s findings; write ``<out_dir>/<name>``.
 
     ``select``/``ignore`` (rule codes or prefixes) choose which fixes apply;
@@ -114,7 +116,9 @@ def fix_file(path: str | Path, out_dir: str | Path, *, table, config: Config | N
     engine's history must not keep whatever their findings (a transaction set the 999
     rejects: `ack`); claims an envelope error holds are kept out of it too.
     ``control_numbers`` (edi837.x12.control.ControlNumbers): the split files take new
-    interchange and group control numbers from it, not the input's.
+    interchange and group control numbers from it, not the input's.  ``held_sets``
+    (edi837.fix.rejected.RejectedSets): the transaction sets the 999 rejects, whose
+    every claim the split holds.
 
     Every output is read back with edi837's own reader; one it cannot read,
     or that has lost claims, is removed with the rest of this file's outputs
@@ -122,7 +126,8 @@ def fix_file(path: str | Path, out_dir: str | Path, *, table, config: Config | N
     outputs are removed too, and the exception goes to the caller.
     """
     path, out_dir = Path(path), Path(out_dir)
-    targets = replace(Targets.for_input(path, out_dir), numbers=control_numbers)
+    targets = replace(Targets.for_input(path, out_dir), numbers=control_numbers,
+                      held_sets=held_sets)
     result = FixResult(str(path), output=str(targets.output))
     if not dry_run and not _may_write(path, targets.all(split), force, result):
         return result
@@ -478,7 +483,8 @@ def _split(targets: Targets, findings: Iterable[Finding], result: FixResult, for
     try:
         split = split_claims(targets.output, findings, accepted=targets.accepted,
                              held=targets.held, spill_limit=spill_limit,
-                             numbers=targets.numbers.next if targets.numbers else None)
+                             numbers=targets.numbers.next if targets.numbers else None,
+                             held_sets=targets.held_sets)
         if split.held or split.not_carried:
             write_held_report(targets.held_json, targets.held_text, source=targets.output,
                               held_file=targets.held, split=split)

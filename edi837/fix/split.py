@@ -22,7 +22,17 @@ from ..files import atomic_output
 from ..findings import Finding
 from ..model import parse_decimal
 from ..x12.writer import RawSegment, RawSegmentReader, TextSink, serialise
-from .route import LEVELS, ClaimWalk, Envelope, Hierarchy, Loop, RoutedClaim, SplitError, element
+from .route import (
+    LEVELS,
+    ClaimWalk,
+    Envelope,
+    Hierarchy,
+    Loop,
+    RoutedClaim,
+    SetHolder,
+    SplitError,
+    element,
+)
 from .single_byte import NotSingleByte, SingleByteHandle
 from .spill import SpillList
 
@@ -196,8 +206,9 @@ class _Splitter(ClaimWalk):
 
     def __init__(self, path: str | Path, findings: Iterable[Finding],
                  accepted: Path | None, held: Path | None, stack: ExitStack,
-                 spill_limit: int | None, numbers: Callable[[], int] | None = None) -> None:
-        super().__init__(path, findings)
+                 spill_limit: int | None, numbers: Callable[[], int] | None = None,
+                 held_sets: SetHolder | None = None) -> None:
+        super().__init__(path, findings, held_sets)
         self.accepted = _SplitFile(accepted, self.reader, stack, numbers)
         self.held = _SplitFile(held, self.reader, stack, numbers)
         self.result = SplitResult(held=SpillList(limit=spill_limit),
@@ -235,7 +246,8 @@ class _Splitter(ClaimWalk):
 def split_claims(path: str | Path, findings: Iterable[Finding], *,
                  accepted: Path | None = None, held: Path | None = None,
                  spill_limit: int | None = None,
-                 numbers: Callable[[], int] | None = None) -> SplitResult:
+                 numbers: Callable[[], int] | None = None,
+                 held_sets: SetHolder | None = None) -> SplitResult:
     """Route each claim of ``path`` by its error ``findings`` (from checking that
     file, in file order) and write it to ``accepted`` or ``held``.
 
@@ -245,10 +257,12 @@ def split_claims(path: str | Path, findings: Iterable[Finding], *,
     when the claims cannot all be routed.  ``spill_limit``: held claims kept
     in memory before they go to a temporary file.  ``numbers``: where each interchange
     and group written takes a new control number (default: the input's are kept).
+    ``held_sets``: the transaction sets whose every claim is held (a 999's rejected
+    sets: edi837.fix.rejected.RejectedSets).
     """
     with ExitStack() as stack:  # the outputs are renamed into place only on success
         try:
             return _Splitter(path, findings, accepted, held, stack, spill_limit,
-                             numbers).run()
+                             numbers, held_sets).run()
         except NotSingleByte as exc:
             raise SplitError(str(exc)) from None

@@ -171,6 +171,8 @@ class ClaimReader(LoopSegments, EnvelopeChecks):
                 code = codes_get(fields[0])
                 if code is not None and len(fields) == 1 and len(text) == 2:
                     code = None
+                if reading and text[-1:] == element and (code is None or code < ENVELOPE):
+                    self._trailing_separators(s, fields, index)  # EDI009
                 if code is None or (code < ENVELOPE and outside):
                     if reading and code is None and text[:4] not in ids.plain:
                         problem = ids.problem(text)
@@ -201,9 +203,7 @@ class ClaimReader(LoopSegments, EnvelopeChecks):
                             yield done
                     continue
                 fields += PADDING
-                if s.stray is not None:
-                    self._stray_segments(*s.stray)
-                    s.stray = None
+                self._end_stray(s)
                 done = envelopes[code - ISA](self, s, fields, index)
                 if done is not None:
                     yield done
@@ -246,6 +246,12 @@ class ClaimReader(LoopSegments, EnvelopeChecks):
         elif glued and s.claim is not None:
             self._finding("EDI007", ERROR, glued, segment_index=index, segment=fields[0],
                           line=None if code == LX else s.line, claim=s.claim, held=s.held)
+
+    def _end_stray(self, s: ReadState) -> None:
+        """An envelope segment ends a run of segments outside any set: said."""
+        if s.stray is not None:
+            self._stray_segments(*s.stray)
+            s.stray = None
 
     def _outside(self, s: ReadState, tag: str, index: int) -> None:
         """A segment outside any transaction set: counted into a run of them."""

@@ -272,8 +272,10 @@ def new_claim(fields: list[str], index: int, component: str, envelope: Envelope)
                  first_index=index)
 
 
-def claim_problem(claim: Claim, no_subscriber: bool, glued: str | bool | None) -> str | None:
-    """What makes a claim unreadable for the rules and the totals (EDI007), or None."""
+def claim_problem(claim: Claim, no_subscriber: bool, glued: str | bool | None
+                  ) -> tuple[str, str] | None:
+    """What makes a claim unreadable for the rules and the totals (EDI007), with the
+    value judged (the first problem's element: CLM02, or CLM05-1 '131'), or None."""
     problems = [glued] if isinstance(glued, str) and glued else []
     if no_subscriber:
         problems.append("CLM with no subscriber HL (2000B) above it: the claim has no "
@@ -281,11 +283,14 @@ def claim_problem(claim: Claim, no_subscriber: bool, glued: str | bool | None) -
     if claim.charge and not is_x12_number(claim.charge):
         problems.append(f"CLM02 charge {claim.charge[:30]!r} is not an X12 number (left out "
                         "of the charges held)")
+    value = claim.charge
     if len(claim.facility_code) > 2 and claim.kind == INSTITUTIONAL:  # "131": UB-04 style
         from ..bill_types import bill_type_problem
 
+        value = claim.facility_code if not problems else value
         problems.append(bill_type_problem(claim.facility_code) or "")
-    return "; ".join(problems) or None
+    message = "; ".join(problems)
+    return (message, value) if message else None
 
 
 def add_diagnoses(fields: list[str], index: int, claim: Claim, component: str) -> None:

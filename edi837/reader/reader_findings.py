@@ -4,11 +4,13 @@ and what it normalised to read it (EDI006).  A mixin of
 `edi837.reader.claims.ClaimReader`."""
 from __future__ import annotations
 
+import re
 from typing import Collection
 
-from ..findings import ERROR, INFO, WARNING, Finding
+from ..findings import ERROR, INFO, WARNING, Finding, Fix
 from ..model import Claim, Envelope, ServiceLine, is_x12_number
 from ..x12.code_lists import SEGMENTS, codes_as_written
+from ..x12.edit import Edit
 from ..x12.reader import Delimiters, SegmentReader, X12SyntaxError
 from .loops import (
     BILLING,
@@ -22,6 +24,7 @@ from .loops import (
     SERVICE_LATE,
     SERVICE_WITHOUT_LX,
     SUBSCRIBER,
+    X12_ID,
     Hierarchy,
     date_range_problem,
     hl_problem,
@@ -31,6 +34,7 @@ from .loops import (
     service_problems,
 )
 
+_X12_ID = re.compile(X12_ID)
 # the segments whose coded values are judged as written (x12.code_lists), but CLM: the
 # claim reader asks of these (_coded_values) when they may hold one (``suspect``, written
 # out there for speed), and of a CLM as it reads it (_claim_read)
@@ -229,6 +233,43 @@ class ReaderFindings:
                           loop="2400" if in_line else "2300", claim=claim,
                           line=line if in_line else None, value=value, held=held)
         return True
+
+    def _trailing_separators(self, s, fields: list[str], index: int) -> None:
+        """EDI009: a segment of a set being read that ends in empty elements (an element
+        separator right before its terminator: X12 syntax forbids it, pyx12 reports
+        SEG1 and the 999 rejects the set).  Its fix drops them, no value changes.  Said
+        where a coded value as written is (_coded_values): the claim's (held with it),
+        an HL level's (with the first drug claim under it), a set header's at once."""
+        tag = fields[0]
+        if _X12_ID.fullmatch(tag) is None:
+            return  # no segment id: EDI007 says so, and which segment it is is not known
+        kept = len(fields)
+        while kept > 1 and not fields[kept - 1]:
+            kept -= 1
+        empty = len(fields) - kept
+        many = f"{empty} empty elements" if empty > 1 else "an empty element"
+        message = (f"{tag} ends in {many} (an element separator right before the "
+                   "terminator): X12 syntax does not allow it, the 999 rejects the "
+                   "transaction set; drop the separators after the last value")
+        # (a segment with no value left is no segment to write: reported, not fixed)
+        fix = Fix(f"drop the {many[3:] if empty == 1 else many} at the end of {tag} "
+                  "(no value changes)", (Edit(index, tag, kept, None, "", ""),)) \
+            if kept > 1 else None
+        value = f"{tag} ({empty} trailing)"  # never the values: they may be a patient's
+        state, claim = s.loop, s.claim
+        level = _LEVEL_OF_STATE.get(state)
+        if state in _LOOP_OF_STATE or claim is None:  # above the claims
+            found = self._finding("EDI009", ERROR, message, segment_index=index, segment=tag,
+                                  loop=_LOOP_OF_STATE.get(state), value=value, fix=fix,
+                                  held=None if level is None else self.hierarchy.unsaid)
+            if level is not None:
+                s.level_findings[level] += (found,)
+        else:  # the claim's, or one of its lines'
+            line = s.line
+            in_line = line is not None and state != CLAIM and state != OTHER_PAYER
+            self._finding("EDI009", ERROR, message, segment_index=index, segment=tag,
+                          loop="2400" if in_line else "2300", claim=claim,
+                          line=line if in_line else None, value=value, fix=fix, held=s.held)
 
     def _claim_read(self, fields: list[str], index: int, component: str,
                     held: list[Finding], suspect: bool) -> Claim:

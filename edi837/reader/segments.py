@@ -165,8 +165,8 @@ class LoopSegments(ReaderFindings):
         s.suspect = False
         problem = claim_problem(claim, not s.under_subscriber, glued)
         if problem is not None:
-            self._finding("EDI007", ERROR, problem, segment_index=index, segment="CLM",
-                          loop="2300", claim=claim, value=claim.charge, held=s.held)
+            self._finding("EDI007", ERROR, problem[0], segment_index=index, segment="CLM",
+                          loop="2300", claim=claim, value=problem[1], held=s.held)
         claim.billing_provider = s.billing
         claim.subscriber_id = s.subscriber_id
         in_patient = s.in_patient

@@ -91,7 +91,8 @@ def write_csv(report: Report, out: TextIO, options=None) -> None:
     started = iso_time(report.started)
     reference = reference_note(report)
     # the figures (the summary line after the report) are counted in the same pass
-    counter = FigureCounter() if counted(report) is None else None
+    counter = FigureCounter(getattr(report, "held_outside_of", None)) \
+        if counted(report) is None else None
     hints: dict[str, str] = {}  # rule -> its hint when a finding has no safe fix
     for result in report.files:
         for f in result.findings if counter is None else counter.counted(result):

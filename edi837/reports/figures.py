@@ -77,8 +77,9 @@ class Held:
         self.claims += other.claims
         self.charges += other.charges
 
-    def as_dict(self) -> dict:
-        return {"claims_held": self.claims, "charges_held": float(money(self.charges))}
+    def as_dict(self, suffix: str = "") -> dict:
+        return {"claims_held" + suffix: self.claims,
+                "charges_held" + suffix: float(money(self.charges))}
 
 
 @dataclass(slots=True)
@@ -186,6 +187,9 @@ class Figures:
         keeps per file to total later with :meth:`merged`."""
         return {**self.summary, "files_ok": self.files_ok,
                 "claims_with_findings": self.claims_with_findings, **self.held.as_dict(),
+                # claims no error of their own holds, one above them does (text: "and 2
+                # claims, ..., held by an error on the ... HL loop above them")
+                **self.held_outside.as_dict("_above"),
                 "held_claims_without_charge": self.held_without_charge,
                 "by_rule": [r.as_dict() for r in self.rules],
                 "by_payer": [p.as_dict() for p in self.payers]}
@@ -205,8 +209,11 @@ class Figures:
                   for p in data["by_payer"]]
         summary = {key: data[key] for key in ("files", "claims", "drug_lines", "errors",
                                               "warnings", "infos")}
+        above = Held(data.get("claims_held_above", 0),
+                     Decimal(str(data.get("charges_held_above", 0))))
         return cls(summary, data["files_ok"], data["claims_with_findings"], Counter(),
-                   held(data), data["held_claims_without_charge"], rules, payers, [])
+                   held(data), data["held_claims_without_charge"], rules, payers, [],
+                   held_outside=above)
 
     @classmethod
     def merged(cls, parts: Iterable["Figures"]) -> "Figures":
@@ -333,6 +340,9 @@ class FigureCounter:
             rule = rules.get(finding.rule)
             if rule is None:
                 rule = rules[finding.rule] = RuleFigures(finding.rule)
+            if finding.claim_first is not None and severity == ERROR and \
+                    (finding.segment_index or 0) < finding.claim_first:
+                figures.outside_errors += 1  # an HL level's: it may hold more claims
             if finding.claim_first is None:
                 if finding.segment_index is None:
                     continue  # about the whole file (it cannot be read): in no claim

@@ -71,10 +71,16 @@ def _summary(out: TextIO, report: Report, numbers: Figures) -> None:
                       for key, _, value in cells))
     unknown = (f" {plural(numbers.held_without_charge, 'held claim')} had no usable CLM02 and "
                "count $0." if numbers.held_without_charge else "")
+    above = numbers.held_outside  # as the text summary and the JSON's claims_held_above
+    above_note = (f' And <span data-figure="claims-held-above">'
+                  f'{plural(above.claims, "claim")}</span>, <span data-figure='
+                  f'"charges-held-above">{dollars(above.charges)}</span>, held by an error on '
+                  'the interchange, group, set or HL loop above them (none has an error of its '
+                  'own: the split and the 277CA hold them).' if above.claims else "")
     out.write('</tr></table><p class="note">Charges held: the claim charge (CLM02) of every '
               'claim with at least one error finding, each claim counted once; the payers and '
-              f'the files add up to it.{unknown} A file whose findings are all info notes is '
-              'OK.</p>\n')
+              f'the files add up to it.{unknown}{above_note} A file whose findings are all info '
+              'notes is OK.</p>\n')
     _payers(out, numbers)
     _rules(out, numbers)
     _inputs(out, report, numbers)

@@ -46,6 +46,7 @@ def _file_head(result: FileResult, numbers: FileFigures) -> dict:
             "size": result.size, "transactions": result.transactions,
             "claims": result.claims, "drug_lines": result.drug_lines,
             "claims_with_findings": numbers.claims, **numbers.held.as_dict(),
+            **numbers.held_outside.as_dict("_above"),
             **({"rejected_sets": [  # validate: the sets its 999 rejects
                 {"interchange": isa13, "group": gs06, "transaction": st02, "claims": claims}
                 for isa13, gs06, st02, claims in result.rejected_sets]}
@@ -191,7 +192,7 @@ def write_json(report: Report, out: TextIO, options=None) -> None:
     numbers = counted(report)
     spool = lengths = None
     if numbers is None:
-        counter = FigureCounter()
+        counter = FigureCounter(getattr(report, "held_outside_of", None))
         spool, lengths = _Spool(), []
         for result in report.files:
             length = 0

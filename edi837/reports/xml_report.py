@@ -86,7 +86,9 @@ def _head(report: Report, numbers: Figures) -> list[etree._Element]:
         findings=str(numbers.findings), claimsWithFindings=str(numbers.claims_with_findings),
         dollarsAtRisk=money(numbers.at_risk), linesAtRisk=str(numbers.at_risk_lines),
         filesOk=str(numbers.files_ok), **_held(numbers.held),
-        heldClaimsWithoutCharge=str(numbers.held_without_charge))
+        heldClaimsWithoutCharge=str(numbers.held_without_charge),
+        claimsHeldAbove=str(numbers.held_outside.claims),
+        chargesHeldAbove=money(numbers.held_outside.charges))
     rules = etree.SubElement(root, "rules")
     for rule in numbers.rules:
         etree.SubElement(rules, "rule", code=rule.rule, errors=str(rule.errors),

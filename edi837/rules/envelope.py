@@ -136,3 +136,22 @@ def internal_error():
     that something went wrong rather than a traceback or a silent exit.
     Fix safety: none (report the file's problem to the edi837 maintainers).
     """
+
+
+@rule("EDI009", ERROR, scope=READER, fix="safe")
+def trailing_separators():
+    """A segment ends in empty elements.
+
+    What it does: flags a segment of an 837 transaction set whose last
+    character before the terminator is the element separator
+    (`SBR*P*18*******~`): the empty elements after the last value were sent
+    with their separators.
+    Why: X12 syntax suppresses the separators of empty elements at the end of a
+    segment; pyx12 reports it (SEG1) and the 999 rejects the whole transaction
+    set, every claim in it.  Said where the segment is: a claim's (held with
+    the claim), an HL loop's (with the first drug claim under it: it holds
+    every claim under the loop), a set header's.
+    Example: `SBR*P*18*******~` (no SBR09 sent).
+    Use instead: `SBR*P*18~`.
+    Fix safety: safe: `fix` drops the trailing separators; no value changes.
+    """

@@ -27,6 +27,7 @@ class SetVerdict:
     group: str  # GS06 of the 837, from AK102
     transaction: str  # ST02 of the 837, from AK202
     code: str  # IK501 (or AK901 when the group rejected what IK5 accepted)
+    syntax: str = ""  # IK502: why the set is rejected (X12 code list 718), when given
 
     @property
     def accepted(self) -> bool:
@@ -68,14 +69,22 @@ class Acceptance:
 
     def verdict(self, interchange: str, group: str, transaction: str) -> str | None:
         """None when the 999 accepted the set, else why it is not accepted."""
+        rejected = self.rejection(interchange, group, transaction)
+        return None if rejected is None else rejected[0]
+
+    def rejection(self, interchange: str, group: str, transaction: str
+                  ) -> tuple[str, str] | None:
+        """As :meth:`verdict` (and in its place: each set is asked once), with the
+        999's code: (why, IK501*IK502 as the 999 gives them, or "" without an IK5)."""
         if interchange in self._rejected_interchanges:
-            return f"the 999's TA1 rejects interchange {interchange}"
+            return f"the 999's TA1 rejects interchange {interchange}", ""
         queue = self._queue(group, transaction)
         if not queue:
-            return f"{self.source} does not acknowledge it"
+            return f"{self.source} does not acknowledge it", ""
         found = queue.popleft()
         if not found.accepted:
-            return f"{self.source} rejects it ({found.code})"
+            code = "*".join(filter(None, (found.code, found.syntax)))
+            return f"{self.source} rejects it ({found.code})", code
         return None
 
     @classmethod
@@ -83,7 +92,7 @@ class Acceptance:
         """The verdicts of a 999's segments (each split into its elements)."""
         verdicts: list[SetVerdict] = []
         rejected: set[str] = set()
-        group_sets: list[tuple[str, str]] = []  # the current group's (AK202, IK501)
+        group_sets: list[tuple[str, str, str]] = []  # the group's (AK202, IK501, IK502)
         group = transaction = None
         for fields in segments:
             tag = fields[0]
@@ -95,13 +104,14 @@ class Acceptance:
             elif tag == "AK2":
                 transaction = fields[2].strip() if len(fields) > 2 else ""
             elif tag == "IK5" and transaction is not None:
-                group_sets.append((transaction, value))
+                group_sets.append((transaction, value,
+                                   fields[2].strip() if len(fields) > 2 else ""))
                 transaction = None
             elif tag == "AK9" and group is not None:
-                for st02, code in group_sets:
+                for st02, code, syntax in group_sets:
                     # a group the 999 rejects rejects every set in it
                     verdicts.append(SetVerdict(group, st02, code if value in
-                                               GROUP_ACCEPTED else value or "R"))
+                                               GROUP_ACCEPTED else value or "R", syntax))
                 group = None
         return cls(verdicts, rejected, source)
 

@@ -36,6 +36,10 @@ class _Prepared:
     contexts: list[tuple] = field(default_factory=list)
     # each transaction set in file order: [ISA13, GS06, ST02, claims in it]
     sets: list[list] = field(default_factory=list)
+    # where loops above the claims start and end: the index of each HL, ST, SE and
+    # envelope segment, and whether it is an HL
+    breaks: list[int] = field(default_factory=list)
+    break_is_hl: list[bool] = field(default_factory=list)
 
     def claim_at(self, index: int | None) -> tuple[str, int, int] | None:
         """(CLM01, CLM index, last index) of the claim holding a segment, or None."""
@@ -45,6 +49,21 @@ class _Prepared:
         if k >= 0 and index <= self.claim_last[k]:
             return self.claim_ids[k], self.claim_first[k], self.claim_last[k]
         return None
+
+    def claim_under(self, index: int | None) -> tuple[str, int, int] | None:
+        """(CLM01, CLM index, last index) of the first claim under the HL loop that
+        holds a segment (a 2000B SBR's claim), or None: not in an HL loop, or no claim
+        follows before the next HL or SE."""
+        if index is None:
+            return None
+        j = bisect.bisect_right(self.breaks, index) - 1
+        if j < 0 or not self.break_is_hl[j]:
+            return None
+        k = bisect.bisect_left(self.claim_first, index)
+        if k == len(self.claim_first) or (j + 1 < len(self.breaks)
+                                          and self.breaks[j + 1] < self.claim_first[k]):
+            return None
+        return self.claim_ids[k], self.claim_first[k], self.claim_last[k]
 
     def context(self, index: int | None) -> tuple:
         k = bisect.bisect_right(self.context_at, index or 0) - 1
@@ -108,6 +127,9 @@ class _Planner:
         data = text.encode("latin-1")
         if tag in ("HL", "CLM", "SE") or tag in _ENVELOPE or tag == "ST":
             self.close_claim()
+            if tag != "CLM":
+                self.prep.breaks.append(index)
+                self.prep.break_is_hl.append(tag == "HL")
         if self.open_set is not None and (tag in _ENVELOPE or tag == "ST"):
             self.close_set(self.last_index, False)  # no SE: the set is not closed
             self.set_context(index)

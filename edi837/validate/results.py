@@ -25,7 +25,10 @@ def _finding(prep: _Prepared, error: _Error) -> Finding:
     if error.bad_value and error.bad_value not in message:
         message += f" (value {error.bad_value!r})"
     isa13, gs06, st02 = prep.context(error.index)
-    claim_id, claim_first, claim_last = prep.claim_at(error.index) or (None, None, None)
+    # the claim holding the segment, else the first under the HL loop holding it (a
+    # subscriber's SBR: the claims it holds, as check ties its findings)
+    claim_id, claim_first, claim_last = prep.claim_at(error.index) or \
+        prep.claim_under(error.index) or (None, None, None)
     return Finding(
         f"{_LEVEL_RULE[error.level]}{error.code}", ERROR, message, prep.path,
         segment_index=error.index, segment=error.segment, loop=error.loop,

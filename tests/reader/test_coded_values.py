@@ -38,19 +38,20 @@ def test_the_code_lists_are_those_of_pyx12s_maps():
     assert shipped["lists"]["837P"]["CLM"]["05-02"] == ["B"]
 
 
-# (text, as sent, the element named, the value named): one sample segment each
+# (text, as sent, the element named, the claim named: an HL loop's finding is the first
+# claim's under it, trial 7): one sample segment each
 CASES = [
-    ("SBR*P*18*******MB~", "SBR*P*18*******mb~", "SBR09 'mb'", None),
-    ("SBR*P*18*******MB~", "SBR*P*18*******MB ~", "SBR09 'MB '", None),
-    ("SBR*P*18*******MB~", "SBR*p*18*******MB~", "SBR01 'p'", None),
+    ("SBR*P*18*******MB~", "SBR*P*18*******mb~", "SBR09 'mb'", "CLEAN-P1-A"),
+    ("SBR*P*18*******MB~", "SBR*P*18*******MB ~", "SBR09 'MB '", "CLEAN-P1-A"),
+    ("SBR*P*18*******MB~", "SBR*p*18*******MB~", "SBR01 'p'", "CLEAN-P1-A"),
     ("CLM*CLEAN-P1-A*16240***11:B:1", "CLM*CLEAN-P1-A*16240***11:b:1", "CLM05-2 'b'",
      "CLEAN-P1-A"),
     ("NM1*82*1*HOLLOWELL*MARLOWE****XX", "NM1*82*1*HOLLOWELL*MARLOWE****xx", "NM108 'xx'",
      "CLEAN-P1-A"),
     ("DTP*472*D8*20250923", "DTP*472*d8*20250923", "DTP02 'd8'", "CLEAN-P1-A"),
     ("DTP*472*D8*20250923", "DTP* 472*D8*20250923", "DTP01 ' 472'", "CLEAN-P1-A"),
-    ("REF*EI*991582036", "REF*ei*991582036", "REF01 'ei'", None),
-    ("DMG*D8*19680412*F", "DMG*D8*19680412*f", "DMG03 'f'", None),
+    ("REF*EI*991582036", "REF*ei*991582036", "REF01 'ei'", "CLEAN-P1-A"),
+    ("DMG*D8*19680412*F", "DMG*D8*19680412*f", "DMG03 'f'", "CLEAN-P1-A"),
 ]
 
 

@@ -1,6 +1,7 @@
 """check's summary says which claims an error outside any claim holds: a repeated ISA13
 (EDI003 on the ISA) holds its interchange's claims, an HL loop's coded value as written
-(EDI007 on an SBR) the claims under it, as the split and the 277CA hold them; they were
+(EDI007 on an SBR, tied to the first claim under it) the others under it, as the split
+and the 277CA hold them; they were
 counted as "1 error outside any claim" beside "no claim held".  A trailer's count (EDI004
 on the SE: rebuilt) holds nothing and stays so."""
 import re
@@ -36,10 +37,14 @@ def test_a_repeated_isa13_says_it_holds_the_interchanges_claim(tmp_path):
 
 
 def test_a_subscribers_filing_indicator_in_lower_case_holds_its_claims(tmp_path):
+    """The SBR's finding is its first claim's (trial 7: a held claim is in every format,
+    with its context); the second claim under it is held from above."""
     status, line = summary(tmp_path, SAMPLE.replace("SBR*P*18*******MB~",
                                                     "SBR*P*18*******mb~", 1))
-    assert status == 1 and line.startswith("charges held: 2 claims, $32,480.00, held by an "
-                                           "error on the interchange, group, set or HL loop")
+    assert status == 1 and line == (
+        "charges held: $16,240.00 on 1 claim with errors (CLM02, each claim once); and 1 "
+        "claim, $16,240.00, held by an error on the interchange, group, set or HL loop above "
+        "them")
 
 
 def test_with_claims_of_their_own_held_too(tmp_path):
