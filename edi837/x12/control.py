@@ -132,7 +132,8 @@ class _Lock:
         return self
 
     def __exit__(self, *exc_info) -> None:
-        os.close(self._fd)  # closing the descriptor releases the lock
+        if self._fd is not None:
+            os.close(self._fd)  # closing the descriptor releases the lock
 
 
 # -- putting a number into an acknowledgment -----------------------------------------
