@@ -28,6 +28,8 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
+import sys
+from contextlib import contextmanager
 from urllib.parse import urlsplit
 
 from ..workers import ClusterError
@@ -43,11 +45,47 @@ KILLED = ("edi837's Dask workers died while checking this file, and so did a pro
 
 
 def require_dask():
+    """Dask's ``distributed``, imported lean (:func:`_lean_import`); ClusterError without
+    it."""
     try:
-        import distributed
+        with _lean_import():
+            import distributed
     except ImportError:
         raise ClusterError(INSTALL_HINT) from None
     return distributed
+
+
+@contextmanager
+def _lean_import():
+    """Importing ``distributed`` is most of a driver's fixed CPU (issue 26: the driver at
+    most 15% of one process's).  Two of its costs buy a command-line client nothing, and
+    are left out while it is imported: Dask parses its YAML defaults with PyYAML's
+    pure-Python loader where PyYAML's C loader (libyaml, same YAML, same values) is
+    there, and imports jinja2 for the notebook HTML of its objects (``dask.widgets``
+    falls back without it; jinja2 stays importable afterwards).  About 17% of the
+    instructions of ``import distributed`` (benchmarks/results/cluster.md).  Once
+    imported, nothing is changed: every later import and YAML load is Dask's own."""
+    if "distributed" in sys.modules:
+        yield
+        return
+    try:
+        import yaml
+    except ImportError:  # no Dask either, then: require_dask says so
+        yaml = None
+    safe_load = getattr(yaml, "safe_load", None)
+    fast = getattr(yaml, "CSafeLoader", None)
+    if fast is not None:
+        yaml.safe_load = lambda stream: yaml.load(stream, Loader=fast)  # type: ignore
+    blocked = "jinja2" not in sys.modules
+    if blocked:
+        sys.modules["jinja2"] = None  # type: ignore[assignment]  # an ImportError
+    try:
+        yield
+    finally:
+        if fast is not None:
+            yaml.safe_load = safe_load  # type: ignore[union-attr]
+        if blocked and sys.modules.get("jinja2", False) is None:
+            del sys.modules["jinja2"]
 
 
 def _loopback(host: str) -> bool:
