@@ -25,6 +25,7 @@ each worker once, by a worker plugin (:func:`register_key`), never in a task.
 """
 from __future__ import annotations
 
+import importlib
 import ipaddress
 import os
 import socket
@@ -68,22 +69,22 @@ def _lean_import():
     if "distributed" in sys.modules:
         yield
         return
-    try:
-        import yaml
+    try:  # (PyYAML, which Dask needs: imported by name, as untyped as it is)
+        yaml = importlib.import_module("yaml")
     except ImportError:  # no Dask either, then: require_dask says so
         yaml = None
     safe_load = getattr(yaml, "safe_load", None)
     fast = getattr(yaml, "CSafeLoader", None)
     if fast is not None:
-        yaml.safe_load = lambda stream: yaml.load(stream, Loader=fast)  # type: ignore
+        yaml.safe_load = lambda stream: yaml.load(stream, Loader=fast)
     blocked = "jinja2" not in sys.modules
     if blocked:
-        sys.modules["jinja2"] = None  # type: ignore[assignment]  # an ImportError
+        sys.modules["jinja2"] = None  # an ImportError  # type: ignore[assignment]
     try:
         yield
     finally:
         if fast is not None:
-            yaml.safe_load = safe_load  # type: ignore[union-attr]
+            yaml.safe_load = safe_load
         if blocked and sys.modules.get("jinja2", False) is None:
             del sys.modules["jinja2"]
 
