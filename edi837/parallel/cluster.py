@@ -155,8 +155,11 @@ def register_key(client, key_id: str) -> None:
 
     try:
         client.register_plugin(HistoryKey(key_for(key_id)))
-    except Exception as exc:  # the scheduler or a worker refused it
-        raise ClusterError(f"cannot give the Dask workers the patient history's key: "
+    except Exception as exc:  # the scheduler or a worker refused it, or the scheduler
+        # went while asked (killed as the run starts): a cluster error, named as one
+        address = getattr(client.scheduler, "address", None) or "(unknown)"
+        raise ClusterError(f"cluster error at Dask scheduler {address}: cannot give the "
+                           "Dask workers the patient history's key: "
                            f"{type(exc).__name__}: {exc}") from None
 
 
