@@ -3,6 +3,7 @@
 
     python benchmarks/cluster.py                       # the nightly mix, 1, 2 and 4 workers
     python benchmarks/cluster.py --workers 1,2 --sizes 16,4,8 --repeat 1
+    python benchmarks/cluster.py --mix sparse          # a sparse-only night, same sizes
 
 A nightly mix of generated files (dense and sparse, 837P and 837I, sizes in MB
 from --sizes; a file of 16 MB or more is cut into pieces) is checked once by
@@ -16,8 +17,10 @@ share is its CPU over the one-process CPU (issue 26's target: at most 15%).
 The driver's fixed start-up (Python, imports, connecting; measured on one small
 file) is shown apart: it does not grow with the night.  The reports must be the
 same as the one process's (checked: the JSON report without its times).
-Results go to benchmarks/results/cluster.json/.md.  Needs Dask (pip install
-'edi837[dask]') and Linux (/proc).
+Results go to benchmarks/results/cluster.json/.md (``--mix sparse``: a night of
+sparse files only, 2% drug claims, the fastest to check per MB and so the one where
+the driver's fixed start-up weighs most; to cluster-sparse.json, its table printed).
+Needs Dask (pip install 'edi837[dask]') and Linux (/proc).
 """
 from __future__ import annotations
 
@@ -115,12 +118,13 @@ def without_times(text: str) -> str:
     return re.sub(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)?", "TIME", text)
 
 
-def nightly(sizes: list[int]) -> list[Path]:
-    """The mix: kinds and mixes alternating over the sizes given."""
+def nightly(sizes: list[int], only: str | None = None) -> list[Path]:
+    """The mix: kinds and mixes alternating over the sizes given (``only``: every file
+    of that mix, the kinds alternating as before)."""
     paths = []
     for n, size in enumerate(sizes):
         kind = run.KINDS[n % 2]
-        mix = "sparse" if n % 3 else "dense"
+        mix = only or ("sparse" if n % 3 else "dense")
         paths.append(run.generate(kind, size, run.SEED + n,
                                   run.DATA / f"cluster-{mix}-{kind}-{size}mb-{n}.edi", mix))
     return paths
@@ -286,7 +290,8 @@ def breakdown_only(paths: list[Path], repeat: int) -> dict:
 
 def markdown(report: dict) -> str:
     total = sum(f["mb"] for f in report["files"])
-    lines = [f"# check --dask on scheduler and worker processes ({report['code']})", "",
+    night = " (a sparse-only night)" if report.get("mix") == "sparse" else ""
+    lines = [f"# check --dask on scheduler and worker processes{night} ({report['code']})", "",
              f"{len(report['files'])} files, {total:.0f} MB: "
              + ", ".join(f"{f['name']} ({f['mb']} MB)" for f in report["files"]), "",
              "| command | wall s | speed-up | driver CPU s | driver share | driver share "
@@ -325,18 +330,27 @@ def main() -> None:
     parser.add_argument("--sizes", default="24,4,10,2,16,6,3,8",
                         help="file sizes in MB, comma-separated (the nightly mix)")
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--mix", choices=("nightly", "sparse"), default="nightly",
+                        help="nightly: dense and sparse files alternating; sparse: every file "
+                        "sparse (2%% drug claims), results to cluster-sparse.json")
     parser.add_argument("--breakdown-only", action="store_true",
                         help="only the one process and the driver's parts, replayed in this "
                         "process (no cluster started; results are printed, not written)")
     args = parser.parse_args()
-    paths = nightly([int(s) for s in args.sizes.split(",")])
+    sparse = args.mix == "sparse"
+    paths = nightly([int(s) for s in args.sizes.split(",")], "sparse" if sparse else None)
     if args.breakdown_only:
         print(markdown(breakdown_only(paths, args.repeat)))
         return
     report = measure(paths, [int(n) for n in args.workers.split(",")], args.repeat)
     report["breakdown"] = breakdown(paths)
+    report["mix"] = args.mix
     run.RESULTS.mkdir(exist_ok=True)
-    (run.RESULTS / "cluster.json").write_text(json.dumps(report, indent=2) + "\n")
+    name = "cluster-sparse" if sparse else "cluster"
+    (run.RESULTS / f"{name}.json").write_text(json.dumps(report, indent=2) + "\n")
+    if sparse:  # cluster.md's table stays the nightly mix's; this one is printed
+        print(markdown(report))
+        return
     out = run.RESULTS / "cluster.md"
     kept = out.read_text() if out.exists() else ""
     notes = kept[kept.index("\n## "):] if "\n## " in kept else ""  # hand-written

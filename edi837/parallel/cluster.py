@@ -25,9 +25,12 @@ each worker once, by a worker plugin (:func:`register_key`), never in a task.
 """
 from __future__ import annotations
 
+import importlib
 import ipaddress
 import os
 import socket
+import sys
+from contextlib import contextmanager
 from urllib.parse import urlsplit
 
 from ..workers import ClusterError
@@ -43,11 +46,47 @@ KILLED = ("edi837's Dask workers died while checking this file, and so did a pro
 
 
 def require_dask():
+    """Dask's ``distributed``, imported lean (:func:`_lean_import`); ClusterError without
+    it."""
     try:
-        import distributed
+        with _lean_import():
+            import distributed
     except ImportError:
         raise ClusterError(INSTALL_HINT) from None
     return distributed
+
+
+@contextmanager
+def _lean_import():
+    """Importing ``distributed`` is most of a driver's fixed CPU (issue 26: the driver at
+    most 15% of one process's).  Two of its costs buy a command-line client nothing, and
+    are left out while it is imported: Dask parses its YAML defaults with PyYAML's
+    pure-Python loader where PyYAML's C loader (libyaml, same YAML, same values) is
+    there, and imports jinja2 for the notebook HTML of its objects (``dask.widgets``
+    falls back without it; jinja2 stays importable afterwards).  About 17% of the
+    instructions of ``import distributed`` (benchmarks/results/cluster.md).  Once
+    imported, nothing is changed: every later import and YAML load is Dask's own."""
+    if "distributed" in sys.modules:
+        yield
+        return
+    try:  # (PyYAML, which Dask needs: imported by name, as untyped as it is)
+        yaml = importlib.import_module("yaml")
+    except ImportError:  # no Dask either, then: require_dask says so
+        yaml = None
+    safe_load = getattr(yaml, "safe_load", None)
+    fast = getattr(yaml, "CSafeLoader", None)
+    if fast is not None:
+        yaml.safe_load = lambda stream: yaml.load(stream, Loader=fast)
+    blocked = "jinja2" not in sys.modules
+    if blocked:
+        sys.modules["jinja2"] = None  # an ImportError  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        if fast is not None:
+            yaml.safe_load = safe_load
+        if blocked and sys.modules.get("jinja2", False) is None:
+            del sys.modules["jinja2"]
 
 
 def _loopback(host: str) -> bool:
@@ -116,8 +155,11 @@ def register_key(client, key_id: str) -> None:
 
     try:
         client.register_plugin(HistoryKey(key_for(key_id)))
-    except Exception as exc:  # the scheduler or a worker refused it
-        raise ClusterError(f"cannot give the Dask workers the patient history's key: "
+    except Exception as exc:  # the scheduler or a worker refused it, or the scheduler
+        # went while asked (killed as the run starts): a cluster error, named as one
+        address = getattr(client.scheduler, "address", None) or "(unknown)"
+        raise ClusterError(f"cluster error at Dask scheduler {address}: cannot give the "
+                           "Dask workers the patient history's key: "
                            f"{type(exc).__name__}: {exc}") from None
 
 

@@ -50,3 +50,26 @@ def test_a_socket_reset_through_the_dask_client_stops_batch_as_a_cluster_error()
     assert _from_the_cluster(_raised_in("tornado.iostream", BrokenPipeError(32, "pipe")))
     assert not _from_the_cluster(_raised_in("s3fs.core", ConnectionResetError(104, "x")))
     assert not _from_the_cluster(_raised_in("distributed.client", OSError(28, "No space")))
+
+
+def test_a_scheduler_lost_while_the_key_is_given_is_a_cluster_error():
+    """The scheduler killed as a run starts, while the key plugin is registered: exit 2
+    with a cluster error naming the scheduler (as a loss later in the run is named)."""
+    from edi837.parallel.cluster import ClusterError, register_key
+    from edi837.parallel.keys import install
+
+    class Scheduler:
+        address = "tcp://127.0.0.1:8786"
+
+    class Client:
+        scheduler = Scheduler()
+
+        def register_plugin(self, plugin):
+            raise CommClosedError("in <closed TCP>: ConnectionPool.register_worker_plugin: "
+                                  "Stream is closed")
+
+    with pytest.raises(ClusterError) as raised:
+        register_key(Client(), install(b"k" * 32))
+    assert str(raised.value).startswith("cluster error at Dask scheduler tcp://127.0.0.1:8786: "
+                                        "cannot give the Dask workers the patient history's key")
+    assert "Stream is closed" in str(raised.value)
