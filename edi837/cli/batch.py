@@ -252,8 +252,14 @@ def batch(inbox: Path, out: Path, archive: Path | None, quarantine: Path | None,
                 logger.error("not started: %s", line)
         status = EXIT_TROUBLE
     except (OSError, sqlite3.Error) as exc:
+        from ..pgdb import StoreGone
+
         # e.g. OUTDIR not writable, disk full: the ledger and the next start keep it safe
-        if isinstance(exc, OSError) and exc.strerror and getattr(exc, "started", False):
+        if isinstance(exc, StoreGone):  # mid-file or idle (--watch): the same message
+            logger.error("stopped: the ledger or history store went away%s: %s; the files "
+                         "not finished stay in the inbox for the next run%s", _during(exc),
+                         exc, _summary(exc))
+        elif isinstance(exc, OSError) and exc.strerror and getattr(exc, "started", False):
             from ..batch.names import shown
 
             place = exc.filename or options.out  # a write's own path, else the output's
