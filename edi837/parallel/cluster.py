@@ -47,7 +47,31 @@ def require_dask():
         import distributed
     except ImportError:
         raise ClusterError(INSTALL_HINT) from None
+    quiet_distributed()
     return distributed
+
+
+def quiet_distributed() -> None:
+    """Dask's own loggers say nothing on the driver (``--debug`` / EDI837_DEBUG=1 keeps
+    them): a lost scheduler is edi837's one line ("cluster error ... lost the connection
+    to the scheduler"), not that line among ``distributed.client - ERROR`` tracebacks
+    (CancelledError, CommClosedError), some printed after the batch's last log line."""
+    import logging
+    import sys
+
+    from ..entry import debugging
+
+    if debugging(sys.argv[1:]):
+        return
+    names = [name for name in list(logging.root.manager.loggerDict)
+             if name in ("distributed", "tornado") or name.startswith(("distributed.",
+                                                                       "tornado."))]
+    for name in {"distributed", "tornado", *names}:
+        logger = logging.getLogger(name)
+        for handler in list(logger.handlers):
+            logger.removeHandler(handler)
+        logger.addHandler(logging.NullHandler())
+        logger.propagate = False
 
 
 def _loopback(host: str) -> bool:
