@@ -221,10 +221,15 @@ class DaskExecutor:
         self._pieces = check_settings(settings)
         self._engine = Engine(table, settings.config)  # the configuration, for envelopes
 
-    def submit(self, job):
+    def submit(self, job, *, upstream=None, taken=()):
+        """``upstream``: step 1's future, whose outcome's handover files ``taken``
+        step 2 reads on its worker (edi837.batch.remote.run_remote)."""
         from .batch_pieces import split_job
         from .work import check_unit
 
+        if upstream is not None:
+            return self.guard.submit(self.task, self.settings, job, upstream, list(taken),
+                                     name=self.name(job))
         step1 = not hasattr(job, "checked")  # a Job, not a ReportJob
         # validation reads it whole; so does --split, whose history keeps the claims
         # as the corrected whole file forwards them (batch.run.Worker._forwarded_records)
