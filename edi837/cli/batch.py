@@ -139,8 +139,9 @@ def _formats(values: tuple[str, ...]) -> tuple[str, ...]:
               help="Files checked in parallel worker processes.")
 @click.option("--dask", "dask_address", metavar="ADDRESS",
               help="Check on a Dask cluster: tls://HOST:PORT, tcp://HOST:PORT (this machine "
-                   "only, unless --insecure), local or local:N. Inbox and OUTDIR must be at "
-                   "the same paths on every worker.")
+                   "only, unless --insecure), local or local:N. Workers need only reach the "
+                   "inbox's files (at the same absolute path on every host, or an inbox "
+                   "URL); they never see OUTDIR: reports come back in their results.")
 @click.option("--insecure", is_flag=True,
               help="Allow --dask tcp:// to a scheduler on another machine (findings travel "
                    "unencrypted).")
