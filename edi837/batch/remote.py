@@ -230,7 +230,9 @@ class RemoteJobs:
 
 
 def _whole(future) -> bool:
-    """A Dask future of a whole job's task (not a file sent as pieces)."""
+    """A Dask future of a whole job's task (not a file sent as pieces) that finished."""
     from ..parallel.batch_pieces import SplitJob
 
-    return not isinstance(future, SplitJob) and hasattr(future, "key")
+    # (finished: its outcome is on a worker; not one checked again in a process of its
+    # own on this host after the task killed its workers, an erred future)
+    return not isinstance(future, SplitJob) and getattr(future, "status", "") == "finished"

@@ -141,8 +141,8 @@ def register_key(client, key_id: str) -> None:
     try:
         client.register_plugin(HistoryKey(key_for(key_id)))
     except Exception as exc:  # the scheduler or a worker refused it
-        raise ClusterError(f"cannot give the Dask workers the patient history's key: "
-                           f"{type(exc).__name__}: {exc}") from None
+        raise ClusterError(f"cluster error: cannot give the Dask workers the patient "
+                           f"history's key: {type(exc).__name__}: {exc}") from None
 
 
 def _stderr(message: str) -> None:
