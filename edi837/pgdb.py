@@ -43,6 +43,7 @@ import re
 import sqlite3
 import time
 import zlib
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 SCHEMES = ("postgresql://", "postgres://")
@@ -485,7 +486,8 @@ def connect(url: str) -> PgConnection:
     logging.getLogger("psycopg").addHandler(logging.NullHandler())
     logging.getLogger("psycopg").propagate = False
     # pg_stat_activity names the process (a DBA's question: which edi837 holds the lock?)
-    named = {} if "application_name" in url else {"application_name": f"edi837[{os.getpid()}]"}
+    named: dict[str, Any] = ({} if "application_name" in url
+                             else {"application_name": f"edi837[{os.getpid()}]"})
     try:
         conn = psycopg.connect(url, autocommit=True, connect_timeout=10, **named)
     except psycopg.Error as exc:
