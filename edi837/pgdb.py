@@ -65,7 +65,9 @@ _LIBPQ_PAIR = re.compile(r"""(?:^|\s)([a-z_]+)\s*=\s*('(?:[^'\\]|\\.)*'|\S*)""",
 _LIBPQ_KEYS = {"host", "hostaddr", "port", "user", "password", "dbname", "service",
                "sslmode", "options", "passfile", "application_name", "connect_timeout",
                "target_session_attrs", "sslrootcert", "sslcert", "sslkey"}
-_SCHEME = re.compile(r"^([a-z][a-z0-9+.-]+):", re.IGNORECASE)
+# a scheme (two letters or more) and a slash: "night:2026.sqlite3" stays a file name
+_SCHEME = re.compile(r"^([a-z][a-z0-9+.-]+):/", re.IGNORECASE)
+_PG_SCHEME = re.compile(r"^(postgres(?:ql)?):", re.IGNORECASE)
 
 
 def not_a_store(target, what: str = "store") -> str | None:
@@ -80,7 +82,7 @@ def not_a_store(target, what: str = "store") -> str | None:
         return (f"{shown}: a libpq key=value connection string; a PostgreSQL {what} is "
                 f"given as a URL: {_as_url(pairs)} (the password in ~/.pgpass or "
                 "PGPASSWORD, not in the URL); a SQLite file is a plain file name")
-    scheme = _SCHEME.match(target)
+    scheme = _PG_SCHEME.match(target) or _SCHEME.match(target)
     if scheme is None:
         return None
     name = scheme.group(1).lower()

@@ -63,12 +63,13 @@ def test_the_api_refuses_it_too(tmp_path, claims):
 
 def test_a_file_name_is_still_a_sqlite_store(tmp_path, claims):
     """PASS: plain names, even with "=" or ":" in them, are files."""
-    for name in ("night=1.sqlite3", "h:1.sqlite3"):
+    for name in ("night=1.sqlite3", "h:1.sqlite3", "night:2026.sqlite3"):
         assert not_a_store(name) is None
         result = CliRunner().invoke(main, ["check", "--history", name, str(claims)])
         assert result.exit_code == 0, result.output
         assert os.path.getsize(tmp_path / name) > 0
     assert not_a_store("postgresql://edi837@db/claims") is None
+    assert "two slashes" in not_a_store("postgresql:edi837@db/claims")
 
 
 def test_passwords_are_masked_in_every_form():
