@@ -37,7 +37,6 @@ Passwords in URLs are never shown: :func:`masked` replaces them.
 """
 from __future__ import annotations
 
-import logging
 import os
 import re
 import sqlite3
@@ -483,6 +482,8 @@ def connect(url: str) -> PgConnection:
     except ImportError:
         raise PgError("a postgresql:// store needs psycopg 3: pip install 'edi837[postgres]'") \
             from None
+    import logging  # (here: a check without a PostgreSQL store imports no logging)
+
     # psycopg's own warnings ("error ignored terminating <psycopg.Pipeline [BAD]>") would
     # come before the error it raises and edi837 reports: not shown, not logged
     logging.getLogger("psycopg").addHandler(logging.NullHandler())
