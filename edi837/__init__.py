@@ -13,7 +13,7 @@ class DataFileError(Exception):
 # The Python API (edi837.api), imported on first use so `import edi837` stays cheap:
 # edi837.check(...), edi837.extract(...), edi837.fix(...), edi837.iter_findings(...).
 _API = ("CheckResult", "DrugLine", "Edi837Error", "Extraction", "FixRun", "InputError",
-        "OptionsError", "check", "extract", "fix", "iter_findings", "iter_fix")
+        "OptionsError", "StoreLostError", "check", "extract", "fix", "iter_findings", "iter_fix")
 __all__ = ["DataFileError", "__version__", *_API]
 
 

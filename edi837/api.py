@@ -35,6 +35,7 @@ from .arguments import (
     InputError,
     OptionsError,
     PathArg,
+    StoreLostError,
 )
 from .arguments import configuration as _config
 from .arguments import drug_table as _table
@@ -45,7 +46,8 @@ from .findings import ERROR, Finding
 from .results import RunFindings
 
 __all__ = ["CheckResult", "DrugLine", "Edi837Error", "Extraction", "FindingStream", "FixRun",
-           "InputError", "OptionsError", "check", "extract", "fix", "iter_findings", "iter_fix"]
+           "InputError", "OptionsError", "StoreLostError", "check", "extract", "fix",
+           "iter_findings", "iter_fix"]
 
 Errors = Literal["raise", "report"]
 

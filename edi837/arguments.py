@@ -30,6 +30,13 @@ class OptionsError(Edi837Error, ValueError):
         self.lines = tuple(lines) or (message,)
 
 
+class StoreLostError(Edi837Error):
+    """The history store's server went away during the run (PostgreSQL stopped or
+    restarted, the network cut): the server rolled the run back, nothing of it was
+    stored (the message says when that is not known: lost while committing); run
+    again once the server is back."""
+
+
 class InputError(Edi837Error):
     """An input cannot be read as 837 claims: ``path`` names the file, ``segment_index``
     the segment where reading stopped (None: the file as a whole), ``rule`` the

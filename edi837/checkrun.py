@@ -10,11 +10,12 @@ the process killed) leaves the store as it was.
 """
 from __future__ import annotations
 
+import sqlite3
 import time
 from pathlib import Path
 from typing import Callable, Generator, Iterator
 
-from .arguments import InputError, OptionsError, PathArg
+from .arguments import InputError, OptionsError, PathArg, StoreLostError
 from .arguments import configuration as _config
 from .arguments import drug_table as _table
 from .arguments import input_paths as _paths
@@ -97,6 +98,12 @@ class CheckRun:
                 store.commit_run()
         except HistoryStoreError as exc:
             raise OptionsError(str(exc)) from None
+        except sqlite3.OperationalError as exc:  # a PostgreSQL store's server went away
+            from .pgdb import StoreGone
+
+            if isinstance(exc, StoreGone):
+                raise StoreLostError(str(exc)) from None
+            raise
         finally:
             engine.close()
             if self.store is not None:

@@ -32,7 +32,12 @@ def is_busy(exc: sqlite3.Error) -> bool:
 
 
 def trouble(path, exc: sqlite3.Error, doing: str = "use") -> str:
-    """What went wrong with ``path``, for a person."""
+    """What went wrong with ``path``, for a person.  A PostgreSQL server gone away
+    is no trouble of the store's (its message says what to do): raised as it is."""
+    from .pgdb import StoreGone
+
+    if isinstance(exc, StoreGone):
+        raise exc
     code = error_code(exc)
     if code == sqlite3.SQLITE_READONLY or "readonly" in str(exc):
         return (f"{path}: the file is {READ_ONLY} for this user (or its folder is): cannot "

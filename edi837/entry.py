@@ -47,6 +47,9 @@ def describe(exc: BaseException) -> str:
         if inside:
             return (f"broken install: cannot read {missing} ({exc.strerror or exc}); "
                     "reinstall edi837")
+    gone = getattr(sys.modules.get("edi837.pgdb"), "StoreGone", None)
+    if gone is not None and isinstance(exc, gone):  # a PostgreSQL store's server went away
+        return str(exc)  # (mid-run: its message says what was lost and what to do)
     if isinstance(exc, (ImportError, SyntaxError)):
         return (f"broken install: {type(exc).__name__}: {exc}; reinstall edi837")
     text = str(exc).replace("\n", " ").replace("\r", " ")

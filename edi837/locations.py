@@ -154,11 +154,29 @@ def discover(location: str, is_candidate) -> list[str]:
         found = []
     except Exception as exc:  # any driver's failure, named, exit 2
         raise _failure(location, exc) from None
+    if not found:  # a bucket that does not exist is said so, not "no files found"
+        bucket = missing_bucket(location)
+        if bucket is not None:
+            raise LocationError(errno.ENOENT, f"the bucket {bucket} does not exist", location)
     if not found and not location.endswith("/"):
         # named as an object (no slash at its end) and none there: the reader says it
         # cannot be read, by its URL, as for a missing file named directly
         return [location]
     return sorted(found)
+
+
+def missing_bucket(location: str) -> str | None:
+    """The bucket (the URL's first name) when the store says it does not exist; None
+    when it does, or the store cannot tell (the run then says what fails)."""
+    try:
+        fs, path = filesystem(location)
+        bucket = path.strip("/").split("/", 1)[0]
+        if not bucket or scheme(location) == "file":
+            return None
+        fs.invalidate_cache()
+        return None if fs.exists(bucket) else bucket
+    except Exception:  # no driver, no access, no network: said where it fails
+        return None
 
 
 def size_of(location: str) -> int | None:

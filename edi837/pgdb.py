@@ -37,10 +37,12 @@ Passwords in URLs are never shown: :func:`masked` replaces them.
 """
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
 import time
 import zlib
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 SCHEMES = ("postgresql://", "postgres://")
@@ -55,6 +57,54 @@ def is_url(target) -> bool:
     return isinstance(target, str) and target.lower().startswith(SCHEMES)
 
 
+# libpq's key=value connection strings ("host=db port=5432 user=edi837 ..."), URLs of
+# another scheme and a postgresql: URL with one slash: none is a file name, and none
+# may become a SQLite file named by it (a password in its name and in every report)
+_LIBPQ_PAIR = re.compile(r"""(?:^|\s)([a-z_]+)\s*=\s*('(?:[^'\\]|\\.)*'|\S*)""", re.IGNORECASE)
+_LIBPQ_KEYS = {"host", "hostaddr", "port", "user", "password", "dbname", "service",
+               "sslmode", "options", "passfile", "application_name", "connect_timeout",
+               "target_session_attrs", "sslrootcert", "sslcert", "sslkey"}
+# a scheme (two letters or more) and a slash: "night:2026.sqlite3" stays a file name
+_SCHEME = re.compile(r"^([a-z][a-z0-9+.-]+):/", re.IGNORECASE)
+_PG_SCHEME = re.compile(r"^(postgres(?:ql)?):", re.IGNORECASE)
+
+
+def not_a_store(target, what: str = "store") -> str | None:
+    """Why ``target`` (given for a store: ``--history``, ``--ledger``) is refused as
+    neither a ``postgresql://`` URL nor a file name, or None.  The message shows
+    ``target`` with its password masked."""
+    if not isinstance(target, str) or is_url(target):
+        return None
+    shown = masked(target)
+    pairs = {key.lower(): value.strip("'") for key, value in _LIBPQ_PAIR.findall(target)}
+    if pairs.keys() & _LIBPQ_KEYS:
+        return (f"{shown}: a libpq key=value connection string; a PostgreSQL {what} is "
+                f"given as a URL: {_as_url(pairs)} (the password in ~/.pgpass or "
+                "PGPASSWORD, not in the URL); a SQLite file is a plain file name")
+    scheme = _PG_SCHEME.match(target) or _SCHEME.match(target)
+    if scheme is None:
+        return None
+    name = scheme.group(1).lower()
+    if name in ("postgresql", "postgres"):
+        return (f"{shown}: not a PostgreSQL URL: it begins {name}://, with two slashes "
+                f"({name}://USER@HOST:PORT/DBNAME)")
+    return (f"{shown}: a {name}: URL; a {what} is a SQLite file (a plain file name) or a "
+            "postgresql:// URL")
+
+
+def _as_url(pairs: dict[str, str]) -> str:
+    """The URL of libpq's key=value ``pairs``, without the password."""
+    from urllib.parse import quote
+
+    host = pairs.get("host") or pairs.get("hostaddr") or "HOST"
+    port = f":{pairs['port']}" if pairs.get("port") else ""
+    user = f"{quote(pairs['user'], safe='')}@" if pairs.get("user") else ""
+    url = f"postgresql://{user}{host}{port}/{quote(pairs.get('dbname') or 'DBNAME', safe='')}"
+    if pairs.get("options"):
+        url += f"?options={quote(pairs['options'], safe='')}"
+    return url
+
+
 def masked(url: str) -> str:
     """The URL with its password (if any) replaced by ***."""
     try:
@@ -66,11 +116,24 @@ def masked(url: str) -> str:
         user = parts.username or ""
         host = parts.netloc.rsplit("@", 1)[1]
         text = urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
-    return re.sub(r"(password=)[^&\s]*", r"\1***", text, flags=re.IGNORECASE)
+    # a malformed URL (postgresql:/user:secret@host) that urlsplit reads no password in
+    text = re.sub(r"^([a-z][a-z0-9+.-]*:/*[^:/@\s]*:)[^@/\s]*@", r"\1***@", text,
+                  flags=re.IGNORECASE)
+    return re.sub(r"""(password\s*=\s*)('(?:[^'\\]|\\.)*'|[^&\s]*)""", r"\1***", text,
+                  flags=re.IGNORECASE)
 
 
 class PgError(sqlite3.OperationalError):
     """A PostgreSQL error, as the store's SQLite error handling knows them."""
+
+
+class StoreGone(PgError):
+    """The server went away mid-run (stopped, restarted, its backend terminated, the
+    network cut): the server rolls back the transaction in hand.  Its message says so
+    for an operator (what is lost, what to do), naming the store (password masked)."""
+
+
+GONE_STATES = ("08", "57P")  # connection exceptions; operator intervention (shutdown)
 
 
 _COMMENT = re.compile(r"--[^\n]*")  # (the store's statements hold no "--" in a string)
@@ -178,6 +241,8 @@ class PgConnection:
     def in_transaction(self) -> bool:
         from psycopg.pq import TransactionStatus
 
+        if self._conn.closed or self._conn.broken:  # the server rolled it back
+            return False
         return self._conn.info.transaction_status != TransactionStatus.IDLE
 
     def cursor(self) -> _Cursor:
@@ -282,6 +347,8 @@ class PgConnection:
             return self._commit()
         if upper in ("ROLLBACK", "BEGIN"):
             self._wrote = False
+            if upper == "ROLLBACK" and not self.in_transaction:
+                return _Rows()  # (a connection lost: the server rolled back already)
             return self._run(text)
         if upper == "PRAGMA DATA_VERSION":
             return _Rows([(self._data_version(),)])
@@ -344,7 +411,14 @@ class PgConnection:
             if self._generation == made - 1:  # nobody else wrote since we last looked
                 self._generation = made
         self._wrote = False
-        return self._run("COMMIT")
+        try:
+            return self._run("COMMIT")
+        except StoreGone as exc:  # the COMMIT sent, its answer lost: stored or not
+            raise StoreGone(
+                f"{self.where}: the database went away while committing "
+                f"({getattr(exc, 'why', exc)}): whether this run's work was stored is not "
+                "known; run again once the server is back (a file checked again replaces "
+                "its own earlier lines)") from None
 
     def _data_version(self) -> int:
         if not self._has_meta():
@@ -358,14 +432,16 @@ class PgConnection:
         return self._version
 
     def _errors(self):
-        return _translated(self.where)
+        return _translated(self.where, self._conn)
 
 
 class _translated:
-    """psycopg's errors as :class:`PgError`, without the URL's password."""
+    """psycopg's errors as :class:`PgError`, without the URL's password; a lost
+    connection as :class:`StoreGone`."""
 
-    def __init__(self, where: str) -> None:
+    def __init__(self, where: str, conn=None) -> None:
         self.where = where
+        self.conn = conn
 
     def __enter__(self):
         return self
@@ -375,8 +451,27 @@ class _translated:
 
         if exc is not None and isinstance(exc, psycopg.Error):
             message = " ".join(str(exc).split()) or type(exc).__name__
+            if _gone(exc, self.conn):
+                gone = StoreGone(gone_message(self.where, message))
+                gone.why = message
+                raise gone from None
             raise PgError(message) from None
         return False
+
+
+def _gone(exc, conn) -> bool:
+    """Whether ``exc`` means the server or the connection to it is gone."""
+    import psycopg
+
+    if conn is not None and (conn.closed or getattr(conn, "broken", False)):
+        return True
+    return isinstance(exc, psycopg.OperationalError) and \
+        (getattr(exc, "sqlstate", None) or "").startswith(GONE_STATES)
+
+
+def gone_message(where: str, why: str) -> str:
+    return (f"{where}: the database went away ({why}): the server rolled back the work in "
+            "hand, nothing of it was stored; run again once the server is back")
 
 
 def connect(url: str) -> PgConnection:
@@ -387,8 +482,17 @@ def connect(url: str) -> PgConnection:
     except ImportError:
         raise PgError("a postgresql:// store needs psycopg 3: pip install 'edi837[postgres]'") \
             from None
+    import logging  # (here: a check without a PostgreSQL store imports no logging)
+
+    # psycopg's own warnings ("error ignored terminating <psycopg.Pipeline [BAD]>") would
+    # come before the error it raises and edi837 reports: not shown, not logged
+    logging.getLogger("psycopg").addHandler(logging.NullHandler())
+    logging.getLogger("psycopg").propagate = False
+    # pg_stat_activity names the process (a DBA's question: which edi837 holds the lock?)
+    named: dict[str, Any] = ({} if "application_name" in url
+                             else {"application_name": f"edi837[{os.getpid()}]"})
     try:
-        conn = psycopg.connect(url, autocommit=True, connect_timeout=10)
+        conn = psycopg.connect(url, autocommit=True, connect_timeout=10, **named)
     except psycopg.Error as exc:
         message = " ".join(str(exc).split())
         password = urlsplit(url).password if "://" in url else None

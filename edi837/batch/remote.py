@@ -53,10 +53,21 @@ def _files(folder: Path) -> dict[str, bytes]:
             if p.is_file() and not durable.is_temp(p.name)}
 
 
-def run_remote(settings, job) -> dict:
+def run_remote(settings, job, upstream: dict | None = None, taken=()) -> dict:
     """A batch job's step on a Dask worker, in a scratch folder of its own: the step's
     outcome, with ``handover`` (step 1: its work folder) or ``files`` (step 2: the
-    outputs) as bytes; ``unreachable`` when this worker cannot read the input."""
+    outputs) as bytes; ``unreachable`` when this worker cannot read the input.
+
+    Step 2 of a file checked whole gets step 1's outcome as ``upstream`` (Dask hands
+    it from the worker that holds it) and takes the files named ``taken`` from its
+    handover: the driver sends only what it wrote itself (the history's findings),
+    never the findings and claim records a worker made (megabytes for a large file)."""
+    if upstream is not None:
+        made = upstream.get("handover")
+        if made is None or any(name not in made for name in taken):
+            return {"changed": True}  # step 1 run again (its worker lost) and it changed
+        job = replace(job, handover={**{name: made[name] for name in taken},
+                                     **(job.handover or {})})
     inner = job.job if isinstance(job, ReportJob) else job
     trouble = unreachable(inner.path, open_input)
     if trouble is not None:
@@ -97,19 +108,38 @@ def _put(path: Path, data: bytes) -> None:
     os.replace(temp, path)
 
 
-def handover_of(job: Job) -> dict[str, bytes]:
+HANDED = (FINDINGS, RECORDS, HISTORY, ACK999)  # the work folder a ReportJob needs
+
+
+def handover_of(job: Job, unchanged: dict | None = None) -> tuple[dict[str, bytes], list]:
     """The work folder a ReportJob needs (the check's findings and records, the
-    history's findings), as bytes."""
-    work = Path(job.work_dir)
-    return {name: (work / name).read_bytes() for name in (FINDINGS, RECORDS, HISTORY, ACK999)
-            if (work / name).exists()}
+    history's findings), as bytes; but the files still as a worker wrote them
+    (``unchanged``: name -> their stat when written), only named: the worker takes
+    those from step 1's outcome.  Returns (bytes by name, the names taken)."""
+    work, unchanged = Path(job.work_dir), unchanged or {}
+    files, taken = {}, []
+    for name in HANDED:
+        try:
+            seen = os.stat(work / name)
+        except FileNotFoundError:
+            continue
+        if unchanged.get(name) == (seen.st_size, seen.st_mtime_ns, seen.st_ino):
+            taken.append(name)
+        else:
+            files[name] = (work / name).read_bytes()
+    return files, taken
 
 
-def write_handover(job: Job, files: dict[str, bytes]) -> None:
+def write_handover(job: Job, files: dict[str, bytes]) -> dict:
+    """The files in the job's work folder; returns each one's (size, mtime, inode)."""
     work = Path(job.work_dir)
     durable.makedirs(work)
+    written = {}
     for name, data in files.items():
         _put(work / name, data)
+        seen = os.stat(work / name)
+        written[name] = (seen.st_size, seen.st_mtime_ns, seen.st_ino)
+    return written
 
 
 def _relocated(name: str, data: bytes, scratch: str, out: str) -> bytes:
@@ -147,6 +177,8 @@ class RemoteJobs:
         self.slots = executor.slots
         self.table_version = executor.table_version
         self._jobs: dict[int, tuple] = {}  # id(future) -> (future, job)
+        # a file checked whole: work folder -> (step 1's future, its files as written)
+        self._upstream: dict[str, tuple] = {}
 
     @property
     def lost(self) -> str | None:
@@ -156,11 +188,18 @@ class RemoteJobs:
     def new_run(self) -> None:
         """``--watch``: the cluster's faults are counted per run."""
         self.executor.new_run()
+        self._upstream.clear()
 
     def submit(self, job):
+        upstream, taken = None, []
         if isinstance(job, ReportJob) and job.handover is None:
-            job = replace(job, handover=handover_of(job.job))
-        future = self.executor.submit(job)
+            upstream, written = self._upstream.pop(job.job.work_dir, (None, None))
+            handover, taken = handover_of(job.job, written if upstream is not None else None)
+            job = replace(job, handover=handover)
+        if taken:  # Dask moves step 1's outcome between workers, not through the driver
+            future = self.executor.submit(job, upstream=upstream, taken=taken)
+        else:
+            future = self.executor.submit(job)
         self._jobs[id(future)] = (future, job)
         return future
 
@@ -174,7 +213,9 @@ class RemoteJobs:
             inner = job.job if isinstance(job, ReportJob) else job
             raise InputUnreachable(unreachable_message(inner.path if inner else "?", outcome))
         if "handover" in outcome:
-            write_handover(job, outcome.pop("handover"))
+            written = write_handover(job, outcome.pop("handover"))
+            if _whole(future):  # its outcome stays on a worker until step 2 takes it
+                self._upstream[job.work_dir] = (future, written)
         scratch = outcome.pop("scratch", "")
         if "files" in outcome:
             write_outputs(job.job, outcome.pop("files"), scratch)
@@ -184,4 +225,14 @@ class RemoteJobs:
         return outcome
 
     def close(self) -> None:
+        self._upstream.clear()
         self.executor.close()
+
+
+def _whole(future) -> bool:
+    """A Dask future of a whole job's task (not a file sent as pieces) that finished."""
+    from ..parallel.batch_pieces import SplitJob
+
+    # (finished: its outcome is on a worker; not one checked again in a process of its
+    # own on this host after the task killed its workers, an erred future)
+    return not isinstance(future, SplitJob) and getattr(future, "status", "") == "finished"

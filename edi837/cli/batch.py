@@ -139,8 +139,9 @@ def _formats(values: tuple[str, ...]) -> tuple[str, ...]:
               help="Files checked in parallel worker processes.")
 @click.option("--dask", "dask_address", metavar="ADDRESS",
               help="Check on a Dask cluster: tls://HOST:PORT, tcp://HOST:PORT (this machine "
-                   "only, unless --insecure), local or local:N. Inbox and OUTDIR must be at "
-                   "the same paths on every worker.")
+                   "only, unless --insecure), local or local:N. Workers need only reach the "
+                   "inbox's files (at the same absolute path on every host, or an inbox "
+                   "URL); they never see OUTDIR: reports come back in their results.")
 @click.option("--insecure", is_flag=True,
               help="Allow --dask tcp:// to a scheduler on another machine (findings travel "
                    "unencrypted).")
@@ -252,8 +253,14 @@ def batch(inbox: Path, out: Path, archive: Path | None, quarantine: Path | None,
                 logger.error("not started: %s", line)
         status = EXIT_TROUBLE
     except (OSError, sqlite3.Error) as exc:
+        from ..pgdb import StoreGone
+
         # e.g. OUTDIR not writable, disk full: the ledger and the next start keep it safe
-        if isinstance(exc, OSError) and exc.strerror and getattr(exc, "started", False):
+        if isinstance(exc, StoreGone):  # mid-file or idle (--watch): the same message
+            logger.error("stopped: the ledger or history store went away%s: %s; the files "
+                         "not finished stay in the inbox for the next run%s", _during(exc),
+                         exc, _summary(exc))
+        elif isinstance(exc, OSError) and exc.strerror and getattr(exc, "started", False):
             from ..batch.names import shown
 
             place = exc.filename or options.out  # a write's own path, else the output's

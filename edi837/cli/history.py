@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ..history.pg import is_url, masked
+from ..history.pg import is_url, masked, not_a_store
 from .support import EXIT_TROUBLE, complain
 
 
@@ -21,6 +21,9 @@ class StoreParam(click.ParamType):
     def convert(self, value, param, ctx):
         if is_url(value):
             return value
+        refused = not_a_store(value, "history store")
+        if refused is not None:  # never a SQLite file named by it (its password shown)
+            self.fail(refused, param, ctx)
         return self._path.convert(value, param, ctx)
 
 

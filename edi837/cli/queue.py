@@ -29,11 +29,12 @@ class LedgerURL(click.ParamType):
     name = "url"
 
     def convert(self, value, param, ctx):
-        from ..pgdb import is_url
+        from ..pgdb import is_url, masked, not_a_store
 
-        if not is_url(value):
-            self.fail(f"{value!r} is not a postgresql:// URL (a batch's own ledger is the "
-                      f"{LEDGER} in its OUTDIR)", param, ctx)
+        if not is_url(value):  # (a password in it is not shown)
+            why = not_a_store(value, "ledger") or f"{masked(value)}: not a postgresql:// URL"
+            self.fail(f"{why} (a batch's own ledger is the {LEDGER} in its OUTDIR)",
+                      param, ctx)
         return value
 
 

@@ -81,7 +81,7 @@ def refuse_outputs_over_inputs(outputs, inputs: list[Path]) -> None:
     """Exit 2 when an output would replace one of the inputs (`check a.edi -o a.edi`)."""
     import os
 
-    from ..locations import is_url
+    from ..locations import is_url, local_path, missing_bucket
 
     urls = {given for given in inputs if isinstance(given, str)}
     inputs = [given for given in inputs if not isinstance(given, str)]
@@ -91,6 +91,11 @@ def refuse_outputs_over_inputs(outputs, inputs: list[Path]) -> None:
         if is_url(output):
             if output in urls:
                 complain(f"output {output} is one of the input files; choose another name")
+                sys.exit(EXIT_TROUBLE)
+            bucket = missing_bucket(output) if local_path(output) is None else None
+            if bucket is not None:  # before the run, not after it ("no such object")
+                complain(f"cannot write {output}: the bucket {bucket} does not exist; "
+                         "create it or write elsewhere (nothing was checked)")
                 sys.exit(EXIT_TROUBLE)
             continue
         target = Path(output)

@@ -2,10 +2,20 @@
 connection :mod:`edi837.pgdb` gives (the seam the batch ledger shares)."""
 from __future__ import annotations
 
-from ..pgdb import SCHEMES, PgConnection, PgError, connect, is_url, masked, open_database
+from ..pgdb import (
+    SCHEMES,
+    PgConnection,
+    PgError,
+    StoreGone,
+    connect,
+    is_url,
+    masked,
+    not_a_store,
+    open_database,
+)
 
-__all__ = ["SCHEMES", "PgConnection", "PgError", "connect", "is_url", "masked",
-           "open_database", "open_store"]
+__all__ = ["SCHEMES", "PgConnection", "PgError", "StoreGone", "connect", "is_url", "masked",
+           "not_a_store", "open_database", "open_store"]
 
 
 def open_store(kind, url: str, key: bytes, *, read_only: bool):

@@ -37,7 +37,7 @@ from . import upkeep
 from .holders import alive_for, held_files, wait_for_holders, warn_waiting
 from .identity import PatientKeys, fingerprint
 from .patients import PatientFilter
-from .pg import is_url, open_store
+from .pg import is_url, not_a_store, open_store
 from .rows import COLUMNS, INSERT, PENDING, SCHEMA, Row, row_from
 
 SCHEMA_VERSION = "3"  # 3: history_files.holder; 2: removed_by (1: removed lines deleted)
@@ -164,6 +164,9 @@ class HistoryStore:
         this user cannot write, unless ``read_only``."""
         if is_url(path):  # PostgreSQL: the same store through a backend seam (pg.py)
             return open_store(cls, str(path), key, read_only=read_only)
+        refused = not_a_store(path, "history store")  # a connection string is no file name
+        if refused is not None:
+            raise HistoryStoreError(refused)
         try:
             db, _ = connect(path, what="history store", mine=HISTORY_TABLES,
                             read_only=read_only)

@@ -53,6 +53,7 @@ def require_dask():
             import distributed
     except ImportError:
         raise ClusterError(INSTALL_HINT) from None
+    quiet_distributed()
     return distributed
 
 
@@ -87,6 +88,29 @@ def _lean_import():
             yaml.safe_load = safe_load
         if blocked and sys.modules.get("jinja2", False) is None:
             del sys.modules["jinja2"]
+
+
+def quiet_distributed() -> None:
+    """Dask's own loggers say nothing on the driver (``--debug`` / EDI837_DEBUG=1 keeps
+    them): a lost scheduler is edi837's one line ("cluster error ... lost the connection
+    to the scheduler"), not that line among ``distributed.client - ERROR`` tracebacks
+    (CancelledError, CommClosedError), some printed after the batch's last log line."""
+    import logging
+    import sys
+
+    from ..entry import debugging
+
+    if debugging(sys.argv[1:]):
+        return
+    names = [name for name in list(logging.root.manager.loggerDict)
+             if name in ("distributed", "tornado") or name.startswith(("distributed.",
+                                                                       "tornado."))]
+    for name in {"distributed", "tornado", *names}:
+        logger = logging.getLogger(name)
+        for handler in list(logger.handlers):
+            logger.removeHandler(handler)
+        logger.addHandler(logging.NullHandler())
+        logger.propagate = False
 
 
 def _loopback(host: str) -> bool:
@@ -239,10 +263,15 @@ class DaskExecutor:
         self._pieces = check_settings(settings)
         self._engine = Engine(table, settings.config)  # the configuration, for envelopes
 
-    def submit(self, job):
+    def submit(self, job, *, upstream=None, taken=()):
+        """``upstream``: step 1's future, whose outcome's handover files ``taken``
+        step 2 reads on its worker (edi837.batch.remote.run_remote)."""
         from .batch_pieces import split_job
         from .work import check_unit
 
+        if upstream is not None:
+            return self.guard.submit(self.task, self.settings, job, upstream, list(taken),
+                                     name=self.name(job))
         step1 = not hasattr(job, "checked")  # a Job, not a ReportJob
         # validation reads it whole; so does --split, whose history keeps the claims
         # as the corrected whole file forwards them (batch.run.Worker._forwarded_records)

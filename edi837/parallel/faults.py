@@ -174,6 +174,7 @@ class Guard:
         from . import isolated
 
         _, function, args, name = self._tasks[future.key]
+        args = _values(args)
         try:
             value = isolated.run(function, args, memory_limit=self.memory_limit())
         except isolated.ChildDied as exc:
@@ -207,3 +208,11 @@ def _why(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     return f"lost the connection to the scheduler ({type(exc).__name__}{': ' if text else ''}" \
            f"{text})"
+
+
+def _values(args: tuple) -> tuple:
+    """A task's arguments with each Dask future (an earlier task's outcome that
+    Dask would hand the task) replaced by its result, for a process of its own."""
+    import distributed
+
+    return tuple(arg.result() if isinstance(arg, distributed.Future) else arg for arg in args)

@@ -75,6 +75,10 @@ def test_check_of_a_prefix_reports_as_the_local_folder(tmp_path, bucket):
         f"s3://{name}/nightly/837p-j2350-defects.edi", f"s3://{name}/nightly/sub/837i.edi"]
     assert without_names(remote_report) == without_names(local_report)
     assert remote_report["files"][1]["findings"]  # not two empty reports
+    # --jobs reads by URL too (README "Files by URL"): worker processes read the objects
+    jobs = check(f"s3://{name}/nightly/", "--format", "json", "-q", "--jobs", "2")
+    assert jobs.exit_code == 1, jobs.stderr
+    assert without_names(json.loads(jobs.stdout)) == without_names(remote_report)
     # the inputs are never modified
     assert {key: fs.info(key)["ETag"] for key in fs.find(name)} == before
 
@@ -116,11 +120,38 @@ def test_a_missing_object_is_exit_2_naming_the_url(tmp_path, bucket):
 def test_an_empty_or_mistyped_prefix_is_exit_2(tmp_path, bucket):
     name, fs = bucket
     upload(fs, night(tmp_path), f"{name}/nightly")
-    for url in (f"s3://{name}/nightyl/", f"s3://{name}-no-such-bucket/nightly/"):
-        result = check(url, "-q")
+    url = f"s3://{name}/nightyl/"
+    result = check(url, "-q")
+    assert result.exit_code == 2, (url, result.stderr)
+    assert f"no 837 files found in {url}" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("options", [[], ["--jobs", "2"]])
+def test_a_missing_bucket_is_named_as_such(tmp_path, bucket, options, monkeypatch):
+    """Operator trial 7b: "no 837 files found in s3://nobucket/nightly/" said nothing of
+    the bucket; an output's missing bucket was found only after the whole run."""
+    name, fs = bucket
+    upload(fs, night(tmp_path), f"{name}/nightly")
+    missing = f"{name}-no-such-bucket"
+    for url in (f"s3://{missing}/nightly/", f"s3://{missing}/nightly/a.edi"):
+        result = check(url, "-q", *options)
         assert result.exit_code == 2, (url, result.stderr)
-        assert f"no 837 files found in {url}" in result.stderr
-        assert "Traceback" not in result.stderr
+        assert f"{url}: the bucket {missing} does not exist" in result.stderr, result.stderr
+        assert "no 837 files" not in result.stderr and "Traceback" not in result.stderr
+    from edi837.engine import Engine
+
+    checked = []
+    monkeypatch.setattr(Engine, "check_file", lambda *args, **kw: checked.append(args))
+    result = check(f"s3://{name}/nightly/", "-q", *options,
+                   "-o", f"s3://{missing}/reports/r.json")
+    monkeypatch.undo()
+    assert result.exit_code == 2, result.stderr
+    assert f"the bucket {missing} does not exist" in result.stderr
+    assert checked == []  # refused before the run
+    # PASS: a bucket that exists takes the report
+    result = check(f"s3://{name}/nightly/", "-q", *options, "-o", f"s3://{name}/r/r.json")
+    assert result.exit_code == 1 and fs.exists(f"{name}/r/r.json"), result.stderr
 
 
 def test_a_scheme_without_its_driver_says_what_to_install():
