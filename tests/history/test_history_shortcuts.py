@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import sqlite3
 
 import pytest
-from test_history import claim, dependant, night, run, subscriber
+from test_history import TABLE, claim, dependant, night, run, subscriber
 
 from edi837.config import Config
+from edi837.engine import Engine
 from edi837.history import HistoryStore, PatientKeys, identity
 from edi837.history.stage import HistoryStage
 from edi837.reader.claims import ClaimReader
@@ -189,3 +191,62 @@ def test_a_drivers_shortcut_for_records_finds_what_the_full_plan_finds(tmp_path,
     assert quick == full
     rules = {rule for night_ in quick[0] for rule, *_ in night_}
     assert "UNT001" in rules and ("HIS003" in rules) == lasting
+
+
+def _every_field(results):
+    """Each finding whole: its report fields, extras (in order), policy and claim span."""
+    return [[(f.as_dict(), list(f.extra.items()), f.policy, f.claim_first, f.claim_last)
+             for f in result.findings] for result in results]
+
+
+@pytest.mark.parametrize("config", [
+    None,  # the default: DOC001's notes go into DOC000's checklist (a mark on them)
+    Config(severity={"DOC001": "info"}),
+    Config(severity={"HIS003": "error"}),  # every first dose held: no line kept
+    Config(severity={"HIS003": "warning"}, ignore=("DOC001",)),
+])
+def test_first_doses_said_again_from_a_template_are_the_rules_own(tmp_path, monkeypatch,
+                                                                   config):
+    """A lone first dose (one line, a patient the store has no line of) gets the
+    findings the first-dose rules made for the first claim like it (pending.FirstDoses):
+    field for field the findings and stored lines of the rules run on each claim."""
+    from edi837.generator import generate
+    from edi837.history.pending import FirstDoses
+
+    generated = tmp_path / "dense.edi"
+    with open(generated, "w", newline="") as out:
+        generate(out, "837P", claims=600, seed=11)
+    like = [subscriber(10 + i, member=f"L{i}", responsibility="S" if i == 3 else "P")
+            + claim(f"L{i}", "20260115", units=300, modifiers="JW" if i == 4 else "JZ")
+            for i in range(6)]  # the same key, a secondary payer's, a discarded amount
+    fragment = night(tmp_path, "like.edi", *like, subscriber(30, member="H1"),
+                     claim("H1", "20260115", units=300, ndc="BADNDC"))  # held (an error)
+    key = secrets.token_bytes(32)
+
+    def judged(name):
+        store = HistoryStore.open(tmp_path / name, key)
+        engine = Engine(TABLE, config or Config(), history=store)
+        found = _every_field([engine.check_file(path) for path in (generated, fragment)])
+        store.close()
+        rows = sqlite3.connect(tmp_path / name).execute(
+            "SELECT patient, service_date, hcpcs, units, modifiers, ndc, billing_npi, "
+            "payer_id, responsibility, claim_id, frequency, original_reference, duplicate, "
+            "file, removed_by FROM history_lines ORDER BY id").fetchall()
+        return found, rows
+
+    hits = []
+    real_get = FirstDoses.get
+
+    def get(self, key):
+        said = real_get(self, key)
+        if said is not None:
+            hits.append(key)
+        return said
+
+    monkeypatch.setattr(FirstDoses, "get", get)
+    templated = judged("templated.sqlite3")
+    monkeypatch.setattr(FirstDoses, "get", lambda self, key: None)  # the rules every time
+    assert templated == judged("ruled.sqlite3")
+    assert len(hits) > 50  # the templates were used
+    rules = {found[0]["rule"] for night_ in templated[0] for found in night_}
+    assert "HIS003" in rules
