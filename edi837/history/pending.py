@@ -121,7 +121,7 @@ class PendingClaim:
         line = self.lines[0]
         env = claim.envelope
         billing = claim.billing_provider
-        npi = billing.npi if billing is not None else ""
+        npi = (billing.npi if billing is not None else "") or None
         index, segment, number = line.segment_index, line.segment_id or "SV1", line.line_number
         path, claim_id, interchange = env.path, claim.claim_id, env.interchange
         group, transaction = env.group, env.transaction
@@ -133,13 +133,10 @@ class PendingClaim:
         ndc, units = (drug.ndc if drug else ""), line.units
         found = []
         for rule, severity, message, value, hcpcs, mark in template:  # (mark: () or (it,))
-            finding = Finding(
-                rule=rule, severity=severity, message=message, path=path,
-                segment_index=index, segment=segment, loop="2400", claim_id=claim_id,
-                line_number=number, hcpcs=hcpcs, value=value, interchange=interchange,
-                group=group, transaction=transaction, payer_id=payer_id, charge=charge,
-                payer_name=payer_name, service_date=date, billing_npi=npi or None,
-                claim_charge=claim_charge, claim_first=first, claim_last=last,
+            finding = Finding(  # (by position: context.FINDING_FIELDS)
+                rule, severity, message, path, index, segment, "2400", claim_id, number,
+                hcpcs, value, interchange, group, transaction, payer_id, charge,
+                payer_name, date, npi, claim_charge, claim_first=first, claim_last=last,
                 policy=policy)
             extra = finding.extra
             extra[STAGE_MARK] = True

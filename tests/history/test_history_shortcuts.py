@@ -250,3 +250,49 @@ def test_first_doses_said_again_from_a_template_are_the_rules_own(tmp_path, monk
     assert len(hits) > 50  # the templates were used
     rules = {found[0]["rule"] for night_ in templated[0] for found in night_}
     assert "HIS003" in rules
+
+
+def test_records_and_findings_made_by_position_have_each_field_in_its_place(tmp_path):
+    """claim_record() and the stage's findings give their fields by position (keywords
+    cost 2 us more a claim): each is where the keywords would put it."""
+    from dataclasses import fields
+
+    from edi837.findings import Finding
+    from edi837.history.context import FINDING_FIELDS, HistoryContext
+    from edi837.history.records import ClaimRecord, LineRecord, claim_record, units_of
+    from edi837.policy.model import setting_of
+
+    path = night(tmp_path, "a.edi", subscriber(2, member="M1"),
+                 claim("A1", "20260115", units=300, reference="ICN1", frequency="7"))
+    read = next(iter(ClaimReader(path, drug_codes=TABLE.drugs).claims()))
+    lines = [line for line in read.lines if line.procedure in TABLE.drugs]
+    record = claim_record(read, lines, b"P" * 16, True, TABLE.drugs.__contains__)
+    env = read.envelope
+    assert record == ClaimRecord(
+        path=env.path, interchange=env.interchange, group=env.group,
+        transaction=env.transaction, kind=env.kind, claim_id=read.claim_id,
+        clm_index=read.clm_index, first_index=read.first_index, last_index=read.last_index,
+        charge=read.charge, frequency=read.frequency,
+        original_reference=read.original_reference, payer_id=read.payer_id,
+        payer_name=read.payer_name, filing_indicator=read.filing_indicator,
+        responsibility=read.payer_responsibility, billing_npi=read.billing_provider.npi,
+        patient=b"P" * 16, held=True, setting=setting_of(env.kind, read.facility_code),
+        lines=[LineRecord(number=1, segment_index=line.segment_index, segment_id="SV1",
+                          hcpcs="J2350", modifiers=("JZ",), units=units_of("300"),
+                          units_text="300", ndc="50242015001", date="20260115",
+                          charge=line.charge, in_table=True) for line in lines])
+    assert tuple(f.name for f in fields(Finding))[:len(FINDING_FIELDS)] == FINDING_FIELDS
+    stage = HistoryStage(HistoryStore.ephemeral(), TABLE, Config(), rules=[])
+    ctx = HistoryContext(stage, record, [])
+    ctx.rule, ctx.severity = "HIS003", "info"
+    line = record.lines[0]
+    made = ctx.finding("said", line=line, value="v")
+    assert made == Finding(
+        rule="HIS003", severity="info", message="said", path=record.path,
+        segment_index=line.segment_index, segment="SV1", loop="2400", claim_id="A1",
+        line_number=1, hcpcs="J2350", value="v", interchange=record.interchange,
+        group=record.group, transaction=record.transaction, payer_id="PAYER01",
+        charge=line.charge, payer_name=record.payer_name, service_date="20260115",
+        billing_npi=record.billing_npi, claim_charge=record.charge,
+        claim_first=record.first_index, claim_last=record.last_index, extra=made.extra)
+    stage.store.close()
