@@ -8,6 +8,8 @@
 * :mod:`.stage` - the stage that judges claims in input order (rules in
   edi837.rules.history, edi837.rules.history_doses and the daily sums of
   edi837.rules.units).
+* :mod:`.pending` - a claim waiting for its window, and the stage's ways past its
+  record (a lone line's INSERT values, a lone first dose's findings from a template).
 """
 from .identity import HistoryKeyError, PatientKeys, default_key_path, fingerprint, load_key
 from .records import ClaimRecord, LineRecord, claim_record

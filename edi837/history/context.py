@@ -4,6 +4,7 @@ say something of), and the dates and intervals their messages show."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import fields
 from functools import lru_cache
 from typing import TYPE_CHECKING, Iterable
 
@@ -19,6 +20,17 @@ if TYPE_CHECKING:
 # finding.extra key of a finding this stage made: UNT004 and DOC001 have a claim's or
 # line's own part too, which a check of the file alone (fix's re-check) makes as well
 STAGE_MARK = "history_stage"
+
+# The fields this stage gives a Finding by position, in Finding's order: a finding made
+# with 22 keywords costs about 2 us more (a first dose or a duplicate is a finding a
+# claim).  Should Finding's fields move, this says so at once, not in wrong reports.
+FINDING_FIELDS = ("rule", "severity", "message", "path", "segment_index", "segment", "loop",
+                  "claim_id", "line_number", "hcpcs", "value", "interchange", "group",
+                  "transaction", "payer_id", "charge", "payer_name", "service_date",
+                  "billing_npi", "claim_charge")
+if tuple(f.name for f in fields(Finding))[:len(FINDING_FIELDS)] != FINDING_FIELDS:
+    raise ImportError("edi837.findings.Finding's fields moved: edi837.history makes findings "
+                      "by position (FINDING_FIELDS in edi837/history/context.py)")
 
 
 def _same_claim(row: Row, record: ClaimRecord) -> bool:
@@ -104,19 +116,15 @@ class HistoryContext:
             index, segment, loop = line.segment_index, line.segment_id, "2400"
         else:
             index, segment, loop = record.clm_index, "CLM", "2300"
-        finding = Finding(
-            rule=self.rule, severity=severity or self.severity, message=message,
-            path=record.path,
-            segment_index=index, segment=segment, loop=loop, claim_id=record.claim_id,
-            line_number=line.number if line else None,
-            hcpcs=hcpcs or (line.hcpcs if line else None), value=value,
-            interchange=record.interchange, group=record.group,
-            transaction=record.transaction, payer_id=record.payer_id or None,
-            charge=(line.charge or None) if line else None,
-            payer_name=record.payer_name or None,
-            service_date=(line.date if line else None) or None,
-            billing_npi=record.billing_npi or None, claim_charge=record.charge or None,
-            claim_first=record.first_index, claim_last=record.last_index)
+        finding = Finding(  # (by position: FINDING_FIELDS)
+            self.rule, severity or self.severity, message, record.path, index, segment, loop,
+            record.claim_id, line.number if line else None,
+            hcpcs or (line.hcpcs if line else None), value, record.interchange, record.group,
+            record.transaction, record.payer_id or None,
+            (line.charge or None) if line else None, record.payer_name or None,
+            (line.date if line else None) or None, record.billing_npi or None,
+            record.charge or None, claim_first=record.first_index,
+            claim_last=record.last_index)
         finding.extra[STAGE_MARK] = True
         if line is not None:
             finding.extra.update(ndc=line.ndc, units=line.units_text,

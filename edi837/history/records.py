@@ -97,11 +97,10 @@ def units_of(text: str) -> int | Decimal | None:
 
 
 def line_record(claim: Claim, line: ServiceLine, in_table: bool) -> LineRecord:
-    return LineRecord(
-        number=line.line_number, segment_index=line.segment_index,
-        segment_id=line.segment_id or "SV1", hcpcs=line.procedure,
-        modifiers=line.modifiers, units=units_of(line.units), units_text=line.units,
-        ndc=line.ndc, date=claim.line_date(line), charge=line.charge, in_table=in_table)
+    return LineRecord(  # (by position, in the fields' order: keywords cost 2-3 times more)
+        line.line_number, line.segment_index, line.segment_id or "SV1", line.procedure,
+        line.modifiers, units_of(line.units), line.units, line.ndc, claim.line_date(line),
+        line.charge, in_table)
 
 
 def claim_record(claim: Claim, drug_lines: list[ServiceLine], patient: bytes, held: bool,
@@ -109,14 +108,10 @@ def claim_record(claim: Claim, drug_lines: list[ServiceLine], patient: bytes, he
     """The record of a claim's drug lines; ``known(hcpcs)``: the drug table has it."""
     env = claim.envelope
     billing = claim.billing_provider
-    return ClaimRecord(
-        path=env.path, interchange=env.interchange, group=env.group,
-        transaction=env.transaction, kind=env.kind, claim_id=claim.claim_id,
-        clm_index=claim.clm_index, first_index=claim.first_index, last_index=claim.last_index,
-        charge=claim.charge, frequency=claim.frequency,
-        original_reference=claim.original_reference, payer_id=claim.payer_id,
-        payer_name=claim.payer_name, filing_indicator=claim.filing_indicator,
-        responsibility=claim.payer_responsibility,
-        billing_npi=billing.npi if billing is not None else "", patient=patient, held=held,
-        setting=setting_of(env.kind, claim.facility_code),
-        lines=[line_record(claim, line, known(line.procedure)) for line in drug_lines])
+    return ClaimRecord(  # (by position, in the fields' order: keywords cost 3 times more)
+        env.path, env.interchange, env.group, env.transaction, env.kind, claim.claim_id,
+        claim.clm_index, claim.first_index, claim.last_index, claim.charge, claim.frequency,
+        claim.original_reference, claim.payer_id, claim.payer_name, claim.filing_indicator,
+        claim.payer_responsibility, billing.npi if billing is not None else "", patient,
+        held, setting_of(env.kind, claim.facility_code),
+        [line_record(claim, line, known(line.procedure)) for line in drug_lines])

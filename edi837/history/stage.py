@@ -29,9 +29,9 @@ from typing import TYPE_CHECKING, Iterable, Iterator, Sequence
 
 from ..checklist import checklist_codes
 from ..findings import ERROR, Finding
-from ..policy.model import setting_of
 from .context import STAGE_MARK, HistoryContext, days_between, interval_text, shown_date, today
-from .records import REPLACEMENT, VOID, ClaimRecord, claim_record
+from .pending import FirstDoses, PendingClaim
+from .records import REPLACEMENT, VOID, ClaimRecord
 from .store import HistoryStore, Row
 
 if TYPE_CHECKING:
@@ -76,6 +76,8 @@ class HistoryStage:
         # what the history rules derive from the drug table alone, kept for the run
         # (edi837.rules.history_doses: the codes of one molecule, a code's first-dose notes)
         self.memo: dict[str, dict] = {}
+        # the first-dose rules' findings on a lone one-line claim, by what they depend on
+        self.first_doses = FirstDoses()
         # the store's file id -> the path as given of each file of this run (HIS001 names
         # the file of an earlier claim of the run: the store keeps no names)
         self.run_files: dict[int, str] = {}
@@ -207,13 +209,10 @@ class HistoryStage:
             profile, plan, lasting, first_doses = payer(record.payer_id,
                                                         record.filing_indicator,
                                                         record.setting)
+            template = None  # the key of a lone first dose (pending.FirstDoses)
             if record.patient not in rows and record.patient not in again:
-                quick = record.quick_values(self, first_doses)
-                if quick is not None:
-                    # nothing to judge it against and nothing to say: straight into the
-                    # history (held: not at all)
-                    if not record.held:
-                        values.extend(quick)
+                done, template = self._lone(record, plan, first_doses, values, findings)
+                if done:
                     continue
             if isinstance(record, PendingClaim):
                 record = record.record()
@@ -245,6 +244,8 @@ class HistoryStage:
                 for finding in ctx.findings:
                     finding.policy = name
             findings += ctx.findings
+            if template is not None and alone:
+                self.first_doses.learn(template, record, ctx.findings)
             if record.held or any(f.severity == ERROR for f in ctx.findings):
                 continue  # held: not forwarded, so not part of the history
             for row in ctx.original:
@@ -259,6 +260,33 @@ class HistoryStage:
                 added.extend(new)
         self.store.write([row for row in added if not row.removed], removed, values)
         return findings
+
+    def _lone(self, record: ClaimRecord | PendingClaim, plan: list, first_doses: bool,
+              values: list[tuple], findings: list[Finding]) -> tuple[bool, tuple | None]:
+        """A claim whose patient the history (and the window) has no line of: when no
+        history rule can say anything of it, or the first-dose rules said it of a claim
+        like it already (``first_doses``: HIS003 is in its ``plan``), its findings and
+        values are added here: (True, None).  Else (False, the key its first-dose
+        findings are kept by, or None): the stage's full path judges it."""
+        quick = record.quick_values(self, first_doses)
+        if quick is not None:
+            # nothing to judge it against and nothing to say: straight into the history
+            # (held: not at all)
+            if not record.held:
+                values.extend(quick)
+            return True, None
+        if not first_doses or type(record) is not PendingClaim:
+            return False, None
+        key = record.first_dose_key(self, plan)
+        said = self.first_doses.get(key) if key is not None else None
+        if said is None:
+            return False, key
+        notes, error = said  # what the first-dose rules said of a claim like it
+        if notes:
+            findings += record.noted(notes, self.policy_name(record))
+        if not (record.held or error):
+            values.extend(record.values())
+        return True, None
 
     def _alone_and_clean(self, record: ClaimRecord) -> bool:
         """Whether no history rule but the first-dose ones (HIS003, DOC001's part) can
@@ -329,59 +357,6 @@ def _new_rows(record: ClaimRecord, duplicates) -> list[Row]:
                 line.ndc, record.billing_npi, record.payer_id, record.responsibility,
                 record.claim_id, record.frequency, i in duplicates, record.original_reference)
             for i, line in enumerate(record.lines)]
-
-
-class PendingClaim:
-    """A claim checked in this process, waiting for its window: the claim model
-    itself, so that the common claim (one drug line, a patient the history has
-    never seen) goes into the history without a record being built."""
-
-    __slots__ = ("claim", "lines", "patient", "held", "known", "payer_id", "filing_indicator")
-
-    def __init__(self, claim, lines, patient: bytes, held: bool, known) -> None:
-        self.claim, self.lines, self.patient, self.held, self.known = (claim, lines, patient,
-                                                                       held, known)
-        self.payer_id = claim.payer_id
-        self.filing_indicator = claim.filing_indicator
-
-    @property
-    def setting(self) -> str:
-        return setting_of(self.claim.kind, self.claim.facility_code)
-
-    def record(self) -> ClaimRecord:
-        return claim_record(self.claim, self.lines, self.patient, self.held, self.known)
-
-    def quick_values(self, stage: "HistoryStage", first_doses: bool) -> list[tuple] | None:
-        """The INSERT values of a one-line claim no history rule can say anything of
-        (its record's ``_alone_and_clean``, without the record); None otherwise.
-        ``first_doses``: HIS003 is in the claim's plan."""
-        claim, lines = self.claim, self.lines
-        if len(lines) != 1:
-            return None
-        frequency = claim.frequency
-        if frequency == REPLACEMENT or frequency == VOID:
-            return None
-        line = lines[0]
-        text = line.units
-        if not (text.isdigit() and text.isascii()):
-            return None
-        procedure = line.procedure
-        facts = stage.quick_facts(procedure)
-        if facts is not None:
-            if first_doses:
-                return None
-            doses, most = facts
-            units = int(text)
-            if doses and units not in doses:
-                return None
-            if most is not None and units > most and "JW" not in line.modifiers:
-                return None
-        billing = claim.billing_provider
-        drug = line.drug
-        return [(self.patient, line.service_date or claim.service_date, procedure, text,
-                 " ".join(line.modifiers), drug.ndc if drug else "",
-                 billing.npi if billing else "", self.payer_id, claim.payer_responsibility,
-                 claim.claim_id, frequency, claim.original_reference, 0)]
 
 
 def _values(record: ClaimRecord) -> list[tuple]:

@@ -7,7 +7,11 @@ time, in input order, against the drug lines of the same patient already in
 the history (earlier claims of this run and, with a store, of earlier runs).
 What they derive from the drug table alone (the codes of one molecule, a
 code's first-dose notes) is kept in the stage's ``memo`` for the run: the
-first doses of a new store are as many as its claims.
+first doses of a new store are as many as its claims.  For the same reason the
+stage says HIS003's and DOC001's findings on a lone one-line claim (a patient
+the history has no line of) again from the first claim like it
+(edi837.history.pending.FirstDoses): what these two rules say of such a claim
+must depend only on its plan, code, units, date, JW, CLM05-3 and SBR01.
 
 Fragments below that hold ``--- next night ---`` are two files checked one
 after the other with the same history; the findings shown are the second's.

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import sqlite3
 
 import pytest
-from test_history import claim, dependant, night, run, subscriber
+from test_history import TABLE, claim, dependant, night, run, subscriber
 
 from edi837.config import Config
+from edi837.engine import Engine
 from edi837.history import HistoryStore, PatientKeys, identity
 from edi837.history.stage import HistoryStage
 from edi837.reader.claims import ClaimReader
@@ -189,3 +191,108 @@ def test_a_drivers_shortcut_for_records_finds_what_the_full_plan_finds(tmp_path,
     assert quick == full
     rules = {rule for night_ in quick[0] for rule, *_ in night_}
     assert "UNT001" in rules and ("HIS003" in rules) == lasting
+
+
+def _every_field(results):
+    """Each finding whole: its report fields, extras (in order), policy and claim span."""
+    return [[(f.as_dict(), list(f.extra.items()), f.policy, f.claim_first, f.claim_last)
+             for f in result.findings] for result in results]
+
+
+@pytest.mark.parametrize("config", [
+    None,  # the default: DOC001's notes go into DOC000's checklist (a mark on them)
+    Config(severity={"DOC001": "info"}),
+    Config(severity={"HIS003": "error"}),  # every first dose held: no line kept
+    Config(severity={"HIS003": "warning"}, ignore=("DOC001",)),
+])
+def test_first_doses_said_again_from_a_template_are_the_rules_own(tmp_path, monkeypatch,
+                                                                   config):
+    """A lone first dose (one line, a patient the store has no line of) gets the
+    findings the first-dose rules made for the first claim like it (pending.FirstDoses):
+    field for field the findings and stored lines of the rules run on each claim."""
+    from edi837.generator import generate
+    from edi837.history.pending import FirstDoses
+
+    generated = tmp_path / "dense.edi"
+    with open(generated, "w", newline="") as out:
+        generate(out, "837P", claims=600, seed=11)
+    like = [subscriber(10 + i, member=f"L{i}", responsibility="S" if i == 3 else "P")
+            + claim(f"L{i}", "20260115", units=300, modifiers="JW" if i == 4 else "JZ")
+            for i in range(6)]  # the same key, a secondary payer's, a discarded amount
+    fragment = night(tmp_path, "like.edi", *like, subscriber(30, member="H1"),
+                     claim("H1", "20260115", units=300, ndc="BADNDC"))  # held (an error)
+    key = secrets.token_bytes(32)
+
+    def judged(name):
+        store = HistoryStore.open(tmp_path / name, key)
+        engine = Engine(TABLE, config or Config(), history=store)
+        found = _every_field([engine.check_file(path) for path in (generated, fragment)])
+        store.close()
+        rows = sqlite3.connect(tmp_path / name).execute(
+            "SELECT patient, service_date, hcpcs, units, modifiers, ndc, billing_npi, "
+            "payer_id, responsibility, claim_id, frequency, original_reference, duplicate, "
+            "file, removed_by FROM history_lines ORDER BY id").fetchall()
+        return found, rows
+
+    hits = []
+    real_get = FirstDoses.get
+
+    def get(self, key):
+        said = real_get(self, key)
+        if said is not None:
+            hits.append(key)
+        return said
+
+    monkeypatch.setattr(FirstDoses, "get", get)
+    templated = judged("templated.sqlite3")
+    monkeypatch.setattr(FirstDoses, "get", lambda self, key: None)  # the rules every time
+    assert templated == judged("ruled.sqlite3")
+    assert len(hits) > 50  # the templates were used
+    rules = {found[0]["rule"] for night_ in templated[0] for found in night_}
+    assert "HIS003" in rules
+
+
+def test_records_and_findings_made_by_position_have_each_field_in_its_place(tmp_path):
+    """claim_record() and the stage's findings give their fields by position (keywords
+    cost 2 us more a claim): each is where the keywords would put it."""
+    from dataclasses import fields
+
+    from edi837.findings import Finding
+    from edi837.history.context import FINDING_FIELDS, HistoryContext
+    from edi837.history.records import ClaimRecord, LineRecord, claim_record, units_of
+    from edi837.policy.model import setting_of
+
+    path = night(tmp_path, "a.edi", subscriber(2, member="M1"),
+                 claim("A1", "20260115", units=300, reference="ICN1", frequency="7"))
+    read = next(iter(ClaimReader(path, drug_codes=TABLE.drugs).claims()))
+    lines = [line for line in read.lines if line.procedure in TABLE.drugs]
+    record = claim_record(read, lines, b"P" * 16, True, TABLE.drugs.__contains__)
+    env = read.envelope
+    assert record == ClaimRecord(
+        path=env.path, interchange=env.interchange, group=env.group,
+        transaction=env.transaction, kind=env.kind, claim_id=read.claim_id,
+        clm_index=read.clm_index, first_index=read.first_index, last_index=read.last_index,
+        charge=read.charge, frequency=read.frequency,
+        original_reference=read.original_reference, payer_id=read.payer_id,
+        payer_name=read.payer_name, filing_indicator=read.filing_indicator,
+        responsibility=read.payer_responsibility, billing_npi=read.billing_provider.npi,
+        patient=b"P" * 16, held=True, setting=setting_of(env.kind, read.facility_code),
+        lines=[LineRecord(number=1, segment_index=line.segment_index, segment_id="SV1",
+                          hcpcs="J2350", modifiers=("JZ",), units=units_of("300"),
+                          units_text="300", ndc="50242015001", date="20260115",
+                          charge=line.charge, in_table=True) for line in lines])
+    assert tuple(f.name for f in fields(Finding))[:len(FINDING_FIELDS)] == FINDING_FIELDS
+    stage = HistoryStage(HistoryStore.ephemeral(), TABLE, Config(), rules=[])
+    ctx = HistoryContext(stage, record, [])
+    ctx.rule, ctx.severity = "HIS003", "info"
+    line = record.lines[0]
+    made = ctx.finding("said", line=line, value="v")
+    assert made == Finding(
+        rule="HIS003", severity="info", message="said", path=record.path,
+        segment_index=line.segment_index, segment="SV1", loop="2400", claim_id="A1",
+        line_number=1, hcpcs="J2350", value="v", interchange=record.interchange,
+        group=record.group, transaction=record.transaction, payer_id="PAYER01",
+        charge=line.charge, payer_name=record.payer_name, service_date="20260115",
+        billing_npi=record.billing_npi, claim_charge=record.charge,
+        claim_first=record.first_index, claim_last=record.last_index, extra=made.extra)
+    stage.store.close()
