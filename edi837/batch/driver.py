@@ -185,6 +185,7 @@ class Batch:
         self._write_summary(run, state, status)
         self.ledger.end_run(run.run_id, state, status)
         durable.checkpoint("run-finished")
+        self._history.prune()  # the run ended: a killed one never pruned (BatchHistory.prune)
         log_run_end(self.ledger, run.run_id, run.directory, state=state, status=status,
                     waiting=len(run.waiting), skipped=len(run.skipped), problems=run.problems)
         self.status = max(self.status, status)

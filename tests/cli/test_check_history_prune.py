@@ -115,10 +115,10 @@ def test_check_whose_report_meets_a_full_disk_leaves_the_store_as_it_was(
         edi_file, tmp_path, monkeypatch):
     store, argv, recent = seeded(edi_file, tmp_path)
     real = os.fdopen
-    monkeypatch.setattr(os, "fdopen", lambda fd, *a, **k: FullDisk(real(fd, *a, **k)))
-    result = CliRunner().invoke(main, [*argv, str(recent), "-o",
-                                       str(tmp_path / "night.json")])
-    monkeypatch.undo()
+    with monkeypatch.context() as full:
+        full.setattr(os, "fdopen", lambda fd, *a, **k: FullDisk(real(fd, *a, **k)))
+        result = CliRunner().invoke(main, [*argv, str(recent), "-o",
+                                           str(tmp_path / "night.json")])
     assert result.exit_code == 2, result.output
     assert "night.json" in result.stderr and "Traceback" not in result.output
     assert lines_by_date(store) == [days_ago(200)]
