@@ -112,7 +112,8 @@ class Batch:
             history_persistent=self._history.persistent,
             history_store=self._history.store.where if self._history.store else None,
             refdata=str(reference.directory) if reference is not None else None,
-            refdata_snapshot=reference.snapshot if reference is not None else None)
+            refdata_snapshot=reference.snapshot if reference is not None else None,
+            control_numbers=str(options.control_numbers) if options.control_numbers else None)
         self._executor = make_executor(self._settings, options.jobs) if options.dask is None \
             else dask_executor(self._settings, options.dask, options.insecure)
         self.recover()
