@@ -112,7 +112,8 @@ class Batch:
             history_persistent=self._history.persistent,
             history_store=self._history.store.where if self._history.store else None,
             refdata=str(reference.directory) if reference is not None else None,
-            refdata_snapshot=reference.snapshot if reference is not None else None)
+            refdata_snapshot=reference.snapshot if reference is not None else None,
+            control_numbers=str(options.control_numbers) if options.control_numbers else None)
         self._executor = make_executor(self._settings, options.jobs) if options.dask is None \
             else dask_executor(self._settings, options.dask, options.insecure)
         self.recover()
@@ -185,6 +186,7 @@ class Batch:
         self._write_summary(run, state, status)
         self.ledger.end_run(run.run_id, state, status)
         durable.checkpoint("run-finished")
+        self._history.prune()  # the run ended: a killed one never pruned (BatchHistory.prune)
         log_run_end(self.ledger, run.run_id, run.directory, state=state, status=status,
                     waiting=len(run.waiting), skipped=len(run.skipped), problems=run.problems)
         self.status = max(self.status, status)

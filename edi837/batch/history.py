@@ -6,7 +6,8 @@ transaction, and a file the run does not finish (killed, worker lost,
 changed) is forgotten with its rows (``Ledger.forget``), so recovery never
 counts a file twice or half.  ``--history FILE`` keeps it in a store of its
 own (undone the same way, in two steps); ``--no-history`` gives each run a
-history of its own files only.
+history of its own files only.  Lines past ``--history-days`` are pruned when a
+run ends (:meth:`BatchHistory.prune`), never by a run that did not.
 
 Workers only check: they hash patients with the history's key and hand the
 records of the drug claims to the driver (``run``); the driver alone reads
@@ -81,17 +82,29 @@ class BatchHistory:
             else:
                 self.store = HistoryStore.open(options.history_path, self.key)
                 self.store.waiting = log.warning  # another process writing it: wait
-            pruned = self.store.prune(options.history_days)
         except (HistoryKeyError, HistoryStoreError) as exc:
             raise BatchError(str(exc)) from None
         self._hold(self.store)
         if created:
             log.warning("created history key %s (mode 0600): back it up; the history cannot "
                         "be read with another key", shown(str(key_file)))
+        self.ledger.history = self.store
+
+    def prune(self) -> None:
+        """Prune the lasting history to --history-days, once a run has ended (its files
+        recorded, :meth:`Batch.run_once`): a batch killed or stopped by a failure before
+        leaves the store as it was (as `check --history`, whose prune commits with its
+        run), and the log says so only once it is committed."""
+        if self.store is None:
+            return
+        days = self.options.history_days
+        try:
+            pruned = self.store.prune(days)
+        except HistoryStoreError as exc:
+            raise BatchError(str(exc)) from None
         if pruned:
             log.info("history: %d line%s older than %d days pruned", pruned,
-                     "" if pruned == 1 else "s", options.history_days)
-        self.ledger.history = self.store
+                     "" if pruned == 1 else "s", days)
 
     def _hold(self, store: HistoryStore) -> None:
         """Name this batch in the files it writes (``history.holders``): its owner on a

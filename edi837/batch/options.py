@@ -34,6 +34,8 @@ class BatchOptions:
     formats: tuple[str, ...] = ("json",)  # per-file report formats (the report registry's names)
     fix: bool = False
     split: bool = False  # implies fix: edi837.fix writes accepted/held files
+    # --split: the counter file the split files' ISA13/GS06 are taken from (None: the input's)
+    control_numbers: Path | None = None
     validate: bool = False
     select: tuple[str, ...] = ()  # for fix_file; the config already carries them for checks
     ignore: tuple[str, ...] = ()
@@ -70,7 +72,8 @@ class BatchOptions:
                        drug_tables=tuple(map(whole, self.drug_tables)),
                        history_path=(self.history_path if is_url(self.history_path)
                                      else whole(self.history_path)),
-                       history_key=whole(self.history_key), refdata=whole(self.refdata))
+                       history_key=whole(self.history_key), refdata=whole(self.refdata),
+                       control_numbers=whole(self.control_numbers))
 
     @property
     def archive_dir(self) -> Path:
@@ -173,6 +176,8 @@ def check_options(options: BatchOptions) -> None:
                                     "--fix/--split")):
         if wanted and importlib.util.find_spec(module) is None:
             raise BatchError(f"{option} needs {module}, which this edi837 does not have")
+    if options.control_numbers is not None:
+        _check_counter(options)
     if options.validate:
         from ..validate import Pyx12Missing, require_pyx12
 
@@ -180,3 +185,16 @@ def check_options(options: BatchOptions) -> None:
             require_pyx12()
         except Pyx12Missing as exc:  # refuse now, not file by file into quarantine
             raise BatchError(str(exc)) from None
+
+
+def _check_counter(options: BatchOptions) -> None:
+    """--control-numbers: with --split only, and a counter that can be used (read and
+    locked now: a broken one stops the batch before any file is taken)."""
+    if not options.split:
+        raise BatchError("--control-numbers renumbers the split files: give --split")
+    from ..x12.control import ControlNumberError, ControlNumbers
+
+    try:
+        ControlNumbers(options.control_numbers).last()
+    except ControlNumberError as exc:
+        raise BatchError(str(exc)) from None

@@ -57,6 +57,7 @@ class WorkerSettings:
     refdata: str | None = None  # imported reference data folder, and the import the run
     refdata_snapshot: int | None = None  # started with (every worker judges by the same)
     history_store: str | None = None  # where the lasting history is (reports name it)
+    control_numbers: str | None = None  # --split: the counter of the split files' ISA13/GS06
 
 
 @dataclass(frozen=True)
@@ -381,11 +382,17 @@ class Worker:
         from ..fix import fix_file
 
         settings = self.settings
+        numbers = None
+        if settings.control_numbers is not None:  # each number written to the counter
+            from ..x12.control import ControlNumbers  # before a split file uses it: a
+
+            numbers = ControlNumbers(settings.control_numbers)  # killed run reuses none
         try:
             result = fix_file(job.path, out_dir, table=self.table, config=settings.config,
                               select=settings.select, ignore=settings.ignore,
                               split=settings.split, history_findings=history,
-                              force=True)  # a second run of this step (see report)
+                              force=True,  # a second run of this step (see report)
+                              control_numbers=numbers)
         except Exception as exc:
             return (f"fix failed: {''.join(traceback.format_exception_only(type(exc), exc))}",
                     f"fix failed: internal error {where(exc)}", None)

@@ -126,6 +126,11 @@ def _formats(values: tuple[str, ...]) -> tuple[str, ...]:
 @click.option("--fix", is_flag=True, help="Also write corrected EDI (edi837 fix).")
 @click.option("--split", is_flag=True,
               help="Also write NAME.accepted.edi / NAME.held.edi (implies --fix).")
+@click.option("--control-numbers", "control_numbers",
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="With --split: the counter file (as fix's and the acknowledgments') each "
+                   "interchange and group of the split files takes a new ISA13/GS06 from "
+                   "[the input's].")
 @click.option("--validate", is_flag=True, help="Also run implementation-guide validation.")
 @click.option("--ack277", is_flag=True,
               help="Also write a 999 and a 277CA claim acknowledgment beside each file's "
@@ -184,7 +189,8 @@ def _formats(values: tuple[str, ...]) -> tuple[str, ...]:
 @no_fast_option
 @quiet_option
 def batch(inbox: Path, out: Path, archive: Path | None, quarantine: Path | None, fix: bool,
-          split: bool, validate: bool, ack277: bool, formats: tuple[str, ...],
+          split: bool, control_numbers: Path | None, validate: bool, ack277: bool,
+          formats: tuple[str, ...],
           select: str | None, ignore: str | None, jobs: int, dask_address: str | None,
           insecure: bool, watch: bool, interval: float, settle: float, marker: str | None,
           max_size: int, reprocess: bool, log_file: str | None,
@@ -219,7 +225,8 @@ def batch(inbox: Path, out: Path, archive: Path | None, quarantine: Path | None,
     table = load_table_or_exit(drug_tables, refdata)  # a broken drug table stops here
     config = load_config_or_exit(config_path, select, ignore, table)
     _refuse_files_in_the_inbox(inbox, (("--log-file", log_file), ("--history", history_path),
-                                       ("--history-key", history_key)))
+                                       ("--history-key", history_key),
+                                       ("--control-numbers", control_numbers)))
     from ..progress import wanted
 
     progress = wanted(quiet)  # the bar of files done, on a terminal only
@@ -237,7 +244,8 @@ def batch(inbox: Path, out: Path, archive: Path | None, quarantine: Path | None,
         config=config, jobs=jobs, settle=settle, marker=marker, reprocess=reprocess,
         interval=interval, progress=progress, max_size=max_size, history=not no_history,
         history_path=history_path, history_key=history_key, history_days=history_days,
-        refdata=refdata, dask=dask_address, insecure=insecure, ledger=ledger).absolute()
+        refdata=refdata, dask=dask_address, insecure=insecure, ledger=ledger,
+        control_numbers=control_numbers).absolute()
     stop = StopFlag()
     restore_signals = handle_stop_signals(stop)
     logger = logging.getLogger("edi837.batch")

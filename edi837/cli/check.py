@@ -8,7 +8,12 @@ import click
 
 from ..entry import started
 from .ack import Acknowledger, ack277_option
-from .history import commit_history_or_exit, history_options, open_history_or_exit
+from .history import (
+    begin_history_run,
+    commit_history_or_exit,
+    history_options,
+    open_history_or_exit,
+)
 from .parallel import check_parallel_options, parallel_options, run_parallel
 from .support import (
     EXIT_TROUBLE,
@@ -93,9 +98,11 @@ def check(paths: tuple[Path, ...], fmt: str, outputs: tuple[str, ...], select: s
     # lines out, but every file's result waits for all of them; past WORKERS_HASH_UP_TO
     # bytes of input that would grow the driver's memory with the run: hashed here first
     workers_hash = store is not None and not one_job and size <= WORKERS_HASH_UP_TO
+    pruned = 0
     try:
         if store is not None:  # the run holds the store: committed whole, or not at all
-            store.begin_run()  # (committed once the reports are out, below)
+            # (committed once the reports are out, below), its prune with it
+            pruned = begin_history_run(store, history_days)
         if store is not None and not workers_hash:
             # files checked before come out of the history before any is judged again
             # (--jobs/--dask on a small run: by the hashes the workers make,
@@ -135,7 +142,9 @@ def check(paths: tuple[Path, ...], fmt: str, outputs: tuple[str, ...], select: s
             else:  # an unreadable file is acknowledged by neither
                 ack_path(path, ack277_dir).unlink(missing_ok=True)
         status = max(status, acks.status)
-    commit_history_or_exit(store)  # a run killed before this point has not happened
+    # a run killed before this point has not happened (nor has its prune)
+    commit_history_or_exit(store, pruned=pruned, days=history_days,
+                           read_any=any(r.status != "unreadable" for r in report.files))
     sys.exit(status)
 
 

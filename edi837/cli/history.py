@@ -47,8 +47,10 @@ def history_options(function):
 
 
 def open_history_or_exit(path: str | None, key_path: str | None, days: int | None):
-    """The store named by --history (pruned), or None; exit 2 on a bad store or key."""
-    from ..history import DEFAULT_DAYS, HistoryKeyError, HistoryStore, HistoryStoreError
+    """The store named by --history, or None; exit 2 on a bad store or key.  Nothing
+    is written to it here: the run prunes it in its own transaction
+    (:func:`begin_history_run`), committed with its lines (:func:`commit_history_or_exit`)."""
+    from ..history import HistoryKeyError, HistoryStore, HistoryStoreError
     from ..history.identity import default_key_path, load_key
 
     if path is None:
@@ -62,32 +64,46 @@ def open_history_or_exit(path: str | None, key_path: str | None, days: int | Non
         key = load_key(key_file)
         store = HistoryStore.open(path, key)
         store.waiting = complain  # another run holds the store: this one waits its turn
-        days = DEFAULT_DAYS if days is None else days
-        pruned = store.prune(days)
     except (HistoryKeyError, HistoryStoreError) as exc:
         complain(str(exc))
         sys.exit(EXIT_TROUBLE)
-    if pruned:  # said, so replaying old files (dates past the retention) is no surprise
-        complain(f"history: {pruned} line(s) with a date of service more than {days} days "
-                 "ago pruned (--history-days; 0 keeps every line)")
     if created:
         complain(f"created history key {key_file} (mode 0600): back it up; a store cannot be "
                  "read with another key")
     return store
 
 
-def commit_history_or_exit(store) -> None:
-    """Commit the run's lines to the store (`check --history`: its reports are out),
-    or exit 2 saying why."""
-    from ..history import HistoryStoreError
+def begin_history_run(store, days: int | None) -> int:
+    """Hold the store for the run (:meth:`HistoryStore.begin_run`) and prune it to
+    ``days`` (default 400) in the run's transaction, as the Python API does: a run
+    killed or failing before :func:`commit_history_or_exit` leaves the store exactly
+    as it was.  Returns how many lines the prune takes out (said once committed).
+    Raises HistoryStoreError."""
+    from ..history import DEFAULT_DAYS
 
-    if store is None:
+    store.begin_run()
+    return store.prune(DEFAULT_DAYS if days is None else days)
+
+
+def commit_history_or_exit(store, *, read_any: bool = True, pruned: int = 0,
+                           days: int | None = None) -> None:
+    """Commit the run's lines, and its prune, to the store (`check --history`: its
+    reports are out), or exit 2 saying why.  A run that could read none of its files
+    (``read_any`` False) forwarded nothing: it commits nothing either, its prune
+    included (the store is closed uncommitted).  The prune is said once committed."""
+    from ..history import DEFAULT_DAYS, HistoryStoreError
+
+    if store is None or not read_any:
         return
     try:
         store.commit_run()
     except HistoryStoreError as exc:
         complain(str(exc))
         sys.exit(EXIT_TROUBLE)
+    if pruned:  # said, so replaying old files (dates past the retention) is no surprise
+        days = DEFAULT_DAYS if days is None else days
+        complain(f"history: {pruned} line(s) with a date of service more than {days} days "
+                 "ago pruned (--history-days; 0 keeps every line)")
 
 
 @click.group()

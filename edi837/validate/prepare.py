@@ -11,6 +11,7 @@ from ..findings import ERROR, INFO, WARNING, Finding
 from ..locations import open_input
 from ..reader.claims import VARIANTS
 from ..x12.reader import Delimiters, SegmentReader, X12SyntaxError
+from .ta1 import Interchange
 from .units import _ENVELOPE, _Range, _Text, _Unit
 
 
@@ -40,6 +41,8 @@ class _Prepared:
     # envelope segment, and whether it is an HL
     breaks: list[int] = field(default_factory=list)
     break_is_hl: list[bool] = field(default_factory=list)
+    # each interchange in file order, for its TA1 (edi837.validate.ta1)
+    interchanges: list[Interchange] = field(default_factory=list)
 
     def claim_at(self, index: int | None) -> tuple[str, int, int] | None:
         """(CLM01, CLM index, last index) of the claim holding a segment, or None."""
@@ -175,8 +178,11 @@ class _Planner:
         self.flush_chunk()  # units never straddle an envelope boundary
         if tag == "ISA":
             self.isa = (_Text(text, index), fields[13] if len(fields) > 13 else "")
+            self.prep.interchanges.append(Interchange.of(fields))
         elif tag == "GS":
             self.gs = (_Text(text, index), fields[6] if len(fields) > 6 else "")
+            if self.isa is not None and self.prep.interchanges:
+                self.prep.interchanges[-1].groups.append(self.gs[1])
         self.skeleton.append(_Text(text, index))
         if tag == "GE":
             self.gs = None

@@ -9,6 +9,7 @@ from ..results import FileResult
 from .acceptance import Acceptance
 from .prepare import _Prepared
 from .reading import read_claims
+from .ta1 import interchange_codes, interchange_fault, with_ta1s
 from .units import CRASH_RULE, _Error, _Range, _Unit, _UnitResult
 
 # -- results ----------------------------------------------------------------------
@@ -46,8 +47,9 @@ def _finish(prep: _Prepared, results: list[_UnitResult], reader_findings: bool
     findings = result.findings
     if reader_findings:
         findings.extend(prep.findings)
-    for unit_result in results:
-        findings.extend(_finding(prep, error) for error in unit_result.errors)
+    for unit_result in results:  # (a stray outside the groups: the interchange's fault)
+        findings.extend(_finding(prep, interchange_fault(prep, error))
+                        for error in unit_result.errors)
     findings.extend(_crash_findings(prep, results))
     unreadable, skipped = prep.unreadable, frozenset[int]()
     if prep.units:  # the file was read: what check's reader says of it and its claims
@@ -66,7 +68,8 @@ def _finish(prep: _Prepared, results: list[_UnitResult], reader_findings: bool
                 CRASH_RULE, ERROR, f"pyx12 could not write the 999 of {prep.path}: it stopped "
                 "before the interchange's end", prep.path))
             result.settle_status()
-    if ack is not None:
+    if ack is not None:  # an interchange's fault is its TA1's (edi837.validate.ta1)
+        ack = with_ta1s(ack, prep.interchanges, interchange_codes(findings))
         result.rejected_sets = _rejected_sets(prep, ack)
     return result, ack
 

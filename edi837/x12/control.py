@@ -140,9 +140,9 @@ class _Lock:
 
 def stamp(interchange: str, number: int) -> str:
     """``interchange`` (one ISA..IEA with one functional group, as acknowledgments
-    are) with ISA13/IEA02 set to ``number`` in nine digits and GS06/GE02 to
-    ``number``.  Everything else, line breaks included, is left as it was.
-    ST02 stays: it need only be unique within its group, which is new."""
+    are, or none: a 999 file of TA1s only) with ISA13/IEA02 set to ``number`` in nine
+    digits and GS06/GE02 to ``number``.  Everything else, line breaks included, is
+    left as it was.  ST02 stays: it need only be unique within its group, which is new."""
     if not 1 <= number <= MAX_NUMBER:
         raise ValueError(f"control number {number} is not from 1 to {MAX_NUMBER}")
     try:
@@ -166,7 +166,9 @@ def stamp(interchange: str, number: int) -> str:
             raise ValueError(f"{fields[0]} has no element {position:02d}")
         fields[position] = value
         pieces[k] = piece[:len(piece) - len(text)] + element.join(fields)
-    if any(seen.get(tag) != 1 for tag in positions):
-        raise ValueError("an acknowledgment is one interchange with one group; found "
-                         + ", ".join(f"{seen.get(t, 0)} {t}" for t in positions))
+    groups = seen.get("GS", 0)
+    if seen.get("ISA") != 1 or seen.get("IEA") != 1 or groups > 1 or \
+            seen.get("GE", 0) != groups:
+        raise ValueError("an acknowledgment is one interchange with one group (or none); "
+                         "found " + ", ".join(f"{seen.get(t, 0)} {t}" for t in positions))
     return terminator.join(pieces)

@@ -203,6 +203,11 @@ def _check_999s(tmp_path, names: list[str]) -> None:
         if not ok or not raw.isascii() or b"\r" in raw:
             failures.append(f"{ack.name}: {errors}\n{raw.decode('latin-1')}")
         segments = raw.decode("ascii", "replace").split("~\n")
+        if not any(s.startswith("ST*999") for s in segments):
+            # an interchange rejected whole (its ISA06 unreadable, say): a TA1, no 999 set
+            if not any(s.startswith("TA1*") and s.split("*")[4] == "R" for s in segments):
+                failures.append(f"{ack.name}: neither a 999 set nor a TA1 rejection")
+            continue
         st = next(k for k, s in enumerate(segments) if s.startswith("ST*999"))
         se = next(k for k, s in enumerate(segments) if s.startswith("SE*"))
         if segments[se].split("*")[1] != str(se - st + 1):

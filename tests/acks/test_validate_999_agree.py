@@ -60,9 +60,10 @@ def test_a_ta1_between_isa_and_gs_is_no_finding_and_the_999_accepts(edi_file, tm
 
 
 def test_another_segment_between_isa_and_gs_is_still_a_finding(edi_file):
-    # only the walker's "GS_LOOP missing" on a TA1 is passed over
+    # only the walker's "GS_LOOP missing" on a TA1 is passed over; another segment
+    # there is the interchange's fault, a TA1's (tests/acks/test_validate_ta1.py)
     path = edi_file(between_isa_and_gs("NTE*ADD*STRAY~\n"), wrap=False)
-    assert ("IGS1", 2, "NTE") in ig(validate_file(path))
+    assert ("IGH024", 2, "NTE") in ig(validate_file(path))
 
 
 def test_the_hostile_corpus_stray_ta1_validates_clean():
