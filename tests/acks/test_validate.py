@@ -100,8 +100,8 @@ def test_wrapped_claims_are_valid_for_pyx12_and_give_no_ig_findings(edi_file, ki
 @pytest.mark.parametrize("old, new, rule, index, segment, loop, value, claim", [
     # SE01 says 24 segments; there are 25
     ("SE*25*0001", "SE*24*0001", "IGH4", 27, "SE", None, None, None),
-    # the subscriber HL points at a parent that does not exist
-    ("HL*2*1*22*0", "HL*2*5*22*0", "IGSHL2", 13, "HL", "2000B", None, None),
+    # the subscriber HL points at a parent that does not exist (its loop's first claim)
+    ("HL*2*1*22*0", "HL*2*5*22*0", "IGSHL2", 13, "HL", "2000B", None, "C1"),
     # billing provider name (NM103, required) empty
     ("NM1*85*2*SYNTHETIC INFUSION CLINIC*", "NM1*85*2**", "IGE1", 9, "NM1", "2010AA",
      "NM103", None),
@@ -109,7 +109,7 @@ def test_wrapped_claims_are_valid_for_pyx12_and_give_no_ig_findings(edi_file, ki
     ("CLM*C1*600*", "CLM*C1**", "IGE1", 20, "CLM", "2300", "CLM02", "C1"),
     # no such state (the subscriber's address; pyx12 checks N402 there)
     ("N4*SPRINGFIELD*IL*627010000~\nDMG", "N4*SPRINGFIELD*QQ*627010000~\nDMG", "IGE7", 17,
-     "N4", "2010BA", "N402", None),
+     "N4", "2010BA", "N402", "C1"),
 ])
 def test_corruption_gives_the_matching_ig_finding(edi_file, old, new, rule, index, segment,
                                                    loop, value, claim):
