@@ -2,6 +2,7 @@
 units billed on them, and container (vial) arithmetic from the drug table."""
 from __future__ import annotations
 
+import datetime as dt
 import math
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from functools import lru_cache, reduce
@@ -9,6 +10,7 @@ from typing import Iterator
 
 from ..ndc import ndc11_of
 from ..policy.model import NONE
+from ..policy.model import WARNING as WARNING_
 
 DISCARDED, NOTHING_DISCARDED = "JW", "JZ"
 _MAX_SEARCH = 1_000_000
@@ -120,17 +122,38 @@ def jw_jz_required(policy, table, drug, day) -> bool:
             and policy.jw_jz_in_scope(day))
 
 
-def required_groups(ctx) -> Iterator[tuple[object, list]]:
-    """(drug, lines) for each group (same HCPCS and date) that JW/JZ apply to."""
+def jw_jz_severity(policy, day) -> tuple[str, str]:
+    """How severe a JW/JZ finding is on ``day`` under ``policy`` (in scope), and why, as
+    MOD001 says it: an error where the payer enforces JW/JZ on the date in the setting
+    (Medicare FFS from 2023-10-01, a profile's jw_jz = true), else the requirement's
+    warning and its reason (" (a warning: commercial payers vary ...)"; billing-rules.md
+    §9.1: a warning at most where the payer's rule is unknown)."""
+    requirement = policy.jw_jz(day)
+    severity = requirement.severity if requirement.severity != NONE else WARNING_
+    return severity, f" ({requirement.reason})" if requirement.reason else ""
+
+
+def group_policy(ctx, lines):
+    """The payer policy a group of lines is judged by: its anchor line's (the line's place
+    of service, SV105, where it has one: ClaimContext.policy_of)."""
+    return ctx.policy_of(anchor(lines))
+
+
+def required_groups(ctx) -> Iterator[tuple[object, list, object]]:
+    """(drug, lines, policy) for each group (same HCPCS and date) that JW/JZ apply to,
+    with the payer policy it is judged by (group_policy)."""
     for lines in ctx.groups():
         drug = ctx.table.drug(lines[0].procedure)
-        if jw_jz_required(ctx.policy, ctx.table, drug, ctx.date_of(lines[0])):
-            yield drug, lines
+        policy = group_policy(ctx, lines)
+        if jw_jz_required(policy, ctx.table, drug, ctx.date_of(lines[0])):
+            yield drug, lines, policy
 
 
-def waste_groups(ctx) -> Iterator[tuple[object, list, bool]]:
-    """(drug, lines, in scope) for each group whose JW lines are judged: JW's dates, not
-    JZ's.
+def waste_groups(ctx) -> Iterator[tuple[object, list, bool, object, dt.date | None]]:
+    """(drug, lines, in scope, policy, day) for each group whose JW lines are judged: JW's
+    dates, not JZ's; ``day``: the date whose requirement says how severe (the group's,
+    and before Medicare's claim edits of 2023-10-01 that date: JW was required from
+    2017, and waste billed beyond the containers was an overpayment before JZ's dates).
 
     JW on discarded amounts is required from 2017-01-01 (CR 9603), JZ only from
     2023-07-01 (billing-rules.md §1.2), and billing waste that was not permitted is
@@ -149,12 +172,14 @@ def waste_groups(ctx) -> Iterator[tuple[object, list, bool]]:
         day = ctx.date_of(lines[0])
         if day is not None and modifiers.waste_rules_from <= day < modifiers.required_from:
             day = modifiers.required_from
-        if jw_jz_required(ctx.policy, ctx.table, drug, day):
-            yield drug, lines, True
+        policy = group_policy(ctx, lines)
+        judged = day if day is None else max(day, modifiers.claim_edits_from)
+        if jw_jz_required(policy, ctx.table, drug, day):
+            yield drug, lines, True, policy, judged
         elif (drug is not None and drug.single_dose and day is not None
               and day >= modifiers.waste_rules_from
-              and ctx.policy.jw_jz_misplaced(day).severity != NONE):
-            yield drug, lines, False
+              and policy.jw_jz_misplaced(day).severity != NONE):
+            yield drug, lines, False, policy, judged
 
 
 def billed_container_amounts(drug, lines) -> tuple[Decimal, ...]:

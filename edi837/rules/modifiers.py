@@ -10,7 +10,10 @@ the line's date, comes from the claim's payer policy (edi837.policy).
 """
 from __future__ import annotations
 
+from decimal import Decimal
+
 from ..findings import ERROR, WARNING, Edit, Fix
+from ..ndc import ndc11_of
 from . import CLAIM, rule
 from .groups import (
     DISCARDED,
@@ -23,6 +26,7 @@ from .groups import (
     is_discarded,
     is_whole_containers,
     jw_jz_required,
+    jw_jz_severity,
     number,
     required_groups,
 )
@@ -32,7 +36,7 @@ from .groups import (
 
 @rule("MOD001", ERROR, fix="safe", by_policy=True,
       reads=("line.procedure", "line.modifiers", "line.units", "line.segment_id", "line.date",
-             "line.drug"))
+             "line.drug", "line.place_of_service"))
 def missing_jw_jz(ctx):
     """Single-dose drug line has neither JW nor JZ.
 
@@ -108,7 +112,8 @@ def missing_jw_jz(ctx):
         return
     fix = None
     component = line.free_modifier_component()
-    if component is not None and _group_fills_whole_containers(ctx.drug, ctx.group):
+    if component is not None and _group_fills_whole_containers(ctx.drug, ctx.group) \
+            and _quantities_fill_the_units(ctx, ctx.group):
         if (ctx.claim_context.severity or severity) == ERROR:  # JZ required: fix it
             position = 1 if line.segment_id == "SV1" else 2
             fix = Fix(f"add JZ to {line.procedure} ({line.units} units fill whole containers)",
@@ -164,7 +169,32 @@ def _group_fills_whole_containers(drug, lines) -> bool:
                               for size in billed_container_amounts(drug, lines))
 
 
-@rule("MOD002", ERROR, generic=True, reads=("line.procedure", "line.modifiers", "line.date"))
+def _quantities_fill_the_units(ctx, lines) -> bool:
+    """Each line's NDC quantity (CTP04), where it has one, is the quantity its units
+    make (600 units of J2350 = 20 ML, 2 UN): then nothing says more was opened than the
+    units bill.  30 ML for 600 units (three 10 ML vials for a two-vial dose: NDC007)
+    says a vial may have been discarded, and a quantity edi837 cannot convert says
+    nothing for sure: JZ ("nothing discarded", billing-rules.md §1.4) is then a
+    person's to add."""
+    drug, kind, day = ctx.drug, ctx.claim.kind, ctx.date
+    for line in lines:
+        drug_id = line.drug
+        quantity = drug_id.quantity_value if drug_id is not None else None
+        if quantity is None:
+            if drug_id is not None and drug_id.quantity:
+                return False  # a quantity that is no number (EDI007)
+            continue  # no CTP: no quantity that could disagree
+        ndc = ndc11_of(drug_id.ndc)
+        units = line.units_value
+        expected = (drug.expected_ndc_quantity(ndc, units, drug_id.unit.upper(), kind, day)
+                    if ndc and units is not None else None)
+        if expected is None or abs(quantity - expected) > Decimal("0.001") * max(expected, 1):
+            return False
+    return True
+
+
+@rule("MOD002", ERROR, generic=True, also=WARNING,
+      reads=("line.procedure", "line.modifiers", "line.date", "line.place_of_service"))
 def jw_and_jz(ctx):
     """JW and JZ on the same line.
 
@@ -214,12 +244,15 @@ def jw_and_jz(ctx):
     if not _policy_applies(ctx):
         return
     if line.has_modifier(DISCARDED) and line.has_modifier(NOTHING_DISCARDED):
+        severity, why = jw_jz_severity(ctx.policy, ctx.date)
         ctx.finding(f"{line.procedure} line has both JW (amount discarded) and JZ (nothing "
-                    f"discarded): keep one", value=":".join((line.procedure, *line.modifiers)))
+                    f"discarded): keep one{why}",
+                    value=":".join((line.procedure, *line.modifiers)), severity=severity)
 
 
-@rule("MOD003", ERROR, scope=CLAIM,
-      reads=("line.procedure", "line.modifiers", "line.units", "line.date"))
+@rule("MOD003", ERROR, scope=CLAIM, also=WARNING,
+      reads=("line.procedure", "line.modifiers", "line.units", "line.date",
+             "line.place_of_service"))
 def jw_without_administered_line(ctx):
     """JW line with no administered line for the same drug and date.
 
@@ -270,20 +303,27 @@ def jw_without_administered_line(ctx):
         DTP*472*D8*20260115
     Fix safety: none (the administered amount is in the medical record).
     """
-    for _drug, lines in required_groups(ctx):
+    for _drug, lines, policy in required_groups(ctx):
         discarded = [line for line in lines if is_discarded(line)]
         if not discarded or len(discarded) < len(lines):
             continue
         first = discarded[0]
         day = ctx.date_of(first)
+        severity, why = jw_jz_severity(policy, day)
+        if first.has_modifier(NOTHING_DISCARDED):  # JW and JZ on one line (MOD002)
+            advice = ("the line has JZ too: drop one modifier (JW if nothing was "
+                      "discarded, JZ if it was, with the administered units on a line "
+                      "without either)")
+        else:
+            advice = "bill the administered units on a line without JW/JZ"
         ctx.finding(f"{first.procedure} JW line ({first.units} units discarded) has no line "
-                    f"billing the administered units on {day.isoformat()}: bill the "
-                    f"administered units on a line without JW/JZ", line=first,
-                    value=first.units)
+                    f"billing the administered units on {day.isoformat()}: {advice}{why}",
+                    line=first, value=first.units, severity=severity)
 
 
-@rule("MOD004", ERROR, scope=CLAIM,
-      reads=("line.procedure", "line.modifiers", "line.units", "line.date"))
+@rule("MOD004", ERROR, scope=CLAIM, also=WARNING,
+      reads=("line.procedure", "line.modifiers", "line.units", "line.date",
+             "line.place_of_service"))
 def jz_with_jw_line(ctx):
     """JZ line while a JW line exists for the same drug and date.
 
@@ -342,21 +382,24 @@ def jz_with_jw_line(ctx):
         DTP*472*D8*20260115
     Fix safety: none (either JZ or the JW line is wrong; the record says which).
     """
-    for _drug, lines in required_groups(ctx):
+    for _drug, lines, policy in required_groups(ctx):
         jz_line = next((line for line in lines if line.has_modifier(NOTHING_DISCARDED)
                         and not is_discarded(line)), None)
         discarded = [line for line in lines if is_discarded(line)]
         if jz_line is None or not discarded:
             continue
         jw_line = discarded[0]
+        severity, why = jw_jz_severity(policy, ctx.date_of(jz_line))
         ctx.finding(f"{jz_line.procedure} line has JZ (nothing discarded) but line "
                     f"{jw_line.number} bills {jw_line.units} units discarded with JW on the "
-                    f"same date: remove JZ, or the JW line", line=jz_line,
-                    value=":".join((jz_line.procedure, *jz_line.modifiers)))
+                    f"same date: remove JZ, or the JW line{why}", line=jz_line,
+                    value=":".join((jz_line.procedure, *jz_line.modifiers)),
+                    severity=severity)
 
 
 @rule("MOD005", WARNING, scope=CLAIM,
-      reads=("line.procedure", "line.modifiers", "line.units", "line.date", "line.drug"))
+      reads=("line.procedure", "line.modifiers", "line.units", "line.date", "line.drug",
+             "line.place_of_service"))
 def not_whole_containers(ctx):
     """Administered plus discarded units do not add up to whole containers.
 
@@ -415,7 +458,7 @@ def not_whole_containers(ctx):
         DTP*472*D8*20260115
     Fix safety: none (the amounts given and discarded are in the record).
     """
-    for drug, lines in required_groups(ctx):
+    for drug, lines, _policy in required_groups(ctx):
         sizes = container_amounts(drug, ctx.date_of(lines[0]))
         units = group_units(lines)
         if not sizes or units is None:
