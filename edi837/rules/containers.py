@@ -196,7 +196,11 @@ def waste_beyond_least_waste_containers(ctx):
     setting and payer class as on the day JZ started, before that day;
     `edi837 policy`: an 11x, 71x or 77x bill, POS 21) the JW line is still
     judged, as a warning beside MOD006's: no payer rule there to hold on,
-    but the waste billed is more than the containers leave.
+    but the waste billed is more than the containers leave.  In scope, an
+    error only where the payer's policy enforces JW/JZ (Medicare FFS, judged
+    by its rule of 2023-10-01 at earlier dates too: JW is older; a profile's
+    jw_jz = true), else a warning saying why (Medicare Advantage, Medicaid,
+    commercial and unknown payers, billing-rules.md §9.1), as MOD002.
     With several sizes the least left over is measured, but the sources
     disagree with it (the catalog and billing-rules.md §9.3 say "the fewest
     containers"): where the fewest containers (J3262 300 mg + JW 100: one 400

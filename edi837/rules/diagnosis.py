@@ -123,7 +123,8 @@ def diagnosis_not_valid_on_date(ctx):
     date.  On an inpatient bill (type of bill 11x: the policy file's
     `[diagnosis_dates]`) the date is the statement period's through date
     (DTP*434, the discharge), for every line of the stay; without one, each
-    line's date of service.  A warning instead when the line has no date of
+    line's date of service.  The finding's date of service is the date it
+    judged by.  A warning instead when the line has no date of
     its own (no DTP*472 D8), is not judged by a discharge, and the period it
     is dated by (the 837I statement period, a claim or line RD8 range) crosses
     a change in the code's validity: the line is judged on the period's first
@@ -315,9 +316,11 @@ def pointer_misses_supporting_diagnosis(ctx):
         LIN**N4*50242015001
         CTP****20*ML
     Fix safety: safe when exactly one diagnosis on the claim supports the
-    drug and SV107 has a free slot (fewer than 4 pointers): its position is
-    added as the next pointer (SV107 1 -> 1:2).  With two or more supporting
-    codes, which one applies needs a person.
+    drug: a pointer that refers to no diagnosis (DX004's: 3 on a claim with
+    two) is replaced by its position (SV107 3 -> 1), else, when SV107 has a
+    free slot (fewer than 4 pointers), its position is added as the next
+    pointer (SV107 1 -> 1:2).  With two or more supporting codes, which one
+    applies needs a person.
     """
     claim = ctx.claim
     if claim.kind != PROFESSIONAL:

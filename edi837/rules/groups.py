@@ -9,8 +9,7 @@ from functools import lru_cache, reduce
 from typing import Iterator
 
 from ..ndc import ndc11_of
-from ..policy.model import NONE
-from ..policy.model import WARNING as WARNING_
+from ..policy.model import NONE, WARNING
 
 DISCARDED, NOTHING_DISCARDED = "JW", "JZ"
 _MAX_SEARCH = 1_000_000
@@ -129,7 +128,7 @@ def jw_jz_severity(policy, day) -> tuple[str, str]:
     warning and its reason (" (a warning: commercial payers vary ...)"; billing-rules.md
     §9.1: a warning at most where the payer's rule is unknown)."""
     requirement = policy.jw_jz(day)
-    severity = requirement.severity if requirement.severity != NONE else WARNING_
+    severity = requirement.severity if requirement.severity != NONE else WARNING
     return severity, f" ({requirement.reason})" if requirement.reason else ""
 
 
@@ -196,3 +195,41 @@ def billed_container_amounts(drug, lines) -> tuple[Decimal, ...]:
             return container_amounts(drug)
         amounts.add(package.amount)
     return tuple(sorted(amounts))
+
+
+def group_fills_whole_containers(drug, lines) -> bool:
+    """The drug and date's units (all lines, none with JW or JZ) fill whole containers
+    of one size that the lines' NDCs name: then JZ on each line is certainly right."""
+    if any(other.has_modifier(DISCARDED) or other.has_modifier(NOTHING_DISCARDED)
+           for other in lines):
+        return False
+    units = group_units(lines)
+    if units is None:
+        return False
+    amount = drug.amount_for_units(units[0])
+    return amount > 0 and any(amount % size == 0
+                              for size in billed_container_amounts(drug, lines))
+
+
+def quantities_fill_units(drug, lines, kind: str, day) -> bool:
+    """Each line's NDC quantity (CTP04), where it has one, is the quantity its units
+    make (600 units of J2350 = 20 ML, 2 UN): then nothing says more was opened than
+    the units bill (MOD001's fix; ``kind`` and ``day``: the claim's and the group's).
+    30 ML for 600 units (three 10 ML vials for a two-vial dose: NDC007) says a vial
+    may have been discarded, and a quantity edi837 cannot convert says
+    nothing for sure: JZ ("nothing discarded", billing-rules.md §1.4) is then a
+    person's to add."""
+    for line in lines:
+        drug_id = line.drug
+        quantity = drug_id.quantity_value if drug_id is not None else None
+        if quantity is None:
+            if drug_id is not None and drug_id.quantity:
+                return False  # a quantity that is no number (EDI007)
+            continue  # no CTP: no quantity that could disagree
+        ndc = ndc11_of(drug_id.ndc)
+        units = line.units_value
+        expected = (drug.expected_ndc_quantity(ndc, units, drug_id.unit.upper(), kind, day)
+                    if ndc and units is not None else None)
+        if expected is None or abs(quantity - expected) > Decimal("0.001") * max(expected, 1):
+            return False
+    return True

@@ -5,29 +5,29 @@ separately payable Part B drugs from single-dose containers, one line with JZ
 when nothing was discarded, or a line with the administered units (neither
 modifier) plus a line with the discarded units and JW.  The date the rules
 start, and which drugs are single-dose, come from the drug table; whether and
-how severely the claim's payer enforces the modifiers, in its setting and on
-the line's date, comes from the claim's payer policy (edi837.policy).
+how severely the claim's payer enforces the modifiers, in its setting (an
+837P line's own place of service, SV105, where it has one) and on the line's
+date, comes from the claim's payer policy (edi837.policy): MOD001-MOD004 are
+errors only where the payer enforces JW/JZ, warnings saying why elsewhere.
 """
 from __future__ import annotations
 
-from decimal import Decimal
-
 from ..findings import ERROR, WARNING, Edit, Fix
-from ..ndc import ndc11_of
 from . import CLAIM, rule
 from .groups import (
     DISCARDED,
     NOTHING_DISCARDED,
     anchor,
-    billed_container_amounts,
     container_amounts,
     describe_containers,
+    group_fills_whole_containers,
     group_units,
     is_discarded,
     is_whole_containers,
     jw_jz_required,
     jw_jz_severity,
     number,
+    quantities_fill_units,
     required_groups,
 )
 
@@ -48,7 +48,8 @@ def missing_jw_jz(ctx):
     on professional claims and bill types 13x/85x), a warning where payers vary
     (Medicare Advantage, Medicaid, commercial; Medicare 2023-07-01..09-30),
     nothing out of scope (before 2023-07-01; bill types 11x, 71x, 77x; a
-    professional claim at place of service 21, inpatient hospital, CLM05-1).
+    professional line at place of service 21, inpatient hospital: the line's
+    SV105 where it has one, else CLM05-1, as POS001 reads it).
     Why: CMS requires JZ when nothing was discarded from a single-dose
     container (MLN MM13056, from 2023-07-01); from 2023-10-01 Medicare returns
     such lines as unprocessable (CMS discarded-drugs page, 87 FR 69718).  The
@@ -68,6 +69,22 @@ def missing_jw_jz(ctx):
         HI*ABK:G35A
         LX*1
         SV1*HC:J2350*9000*UN*600***1
+        DTP*472*D8*20260115
+        LIN**N4*50242015001
+        CTP****20*ML
+    PASS:
+        CLM*C1*9000***11:B:1*Y*A*Y*Y
+        HI*ABK:G35A
+        LX*1
+        SV1*HC:J2350*9000*UN*600*21**1
+        DTP*472*D8*20260115
+        LIN**N4*50242015001
+        CTP****20*ML
+    FAIL:
+        CLM*C1*9000***21:B:1*Y*A*Y*Y
+        HI*ABK:G35A
+        LX*1
+        SV1*HC:J2350*9000*UN*600*11**1
         DTP*472*D8*20260115
         LIN**N4*50242015001
         CTP****20*ML
@@ -95,8 +112,10 @@ def missing_jw_jz(ctx):
     nothing can have been discarded, and only where the finding is an error
     (the claim's payer policy, or the user's profile or severity setting,
     requires JZ): where payers vary (a warning) the claim is not changed.  A
-    partial container (300 + 150 on two lines), or four modifiers already,
-    is left for a person.  A JW or JZ in
+    partial container (300 + 150 on two lines), four modifiers already, or
+    a line whose NDC quantity is not what its units make (CTP 30 ML for 600
+    units of 10 ML vials: a third vial opened, NDC007; or a quantity that
+    cannot be converted) is left for a person: JZ says nothing was discarded.  A JW or JZ in
     lower case ("jz") is reported as such, and the fix upper-cases it.
     """
     line = ctx.line
@@ -112,8 +131,8 @@ def missing_jw_jz(ctx):
         return
     fix = None
     component = line.free_modifier_component()
-    if component is not None and _group_fills_whole_containers(ctx.drug, ctx.group) \
-            and _quantities_fill_the_units(ctx, ctx.group):
+    if component is not None and group_fills_whole_containers(ctx.drug, ctx.group) \
+            and quantities_fill_units(ctx.drug, ctx.group, ctx.claim.kind, ctx.date):
         if (ctx.claim_context.severity or severity) == ERROR:  # JZ required: fix it
             position = 1 if line.segment_id == "SV1" else 2
             fix = Fix(f"add JZ to {line.procedure} ({line.units} units fill whole containers)",
@@ -155,44 +174,6 @@ def _policy_applies(ctx) -> bool:
     return ctx.policy.jw_jz_in_scope(ctx.date)
 
 
-def _group_fills_whole_containers(drug, lines) -> bool:
-    """The drug and date's units (all lines, none with JW or JZ) fill whole containers
-    of one size that the lines' NDCs name: then JZ on each line is certainly right."""
-    if any(other.has_modifier(DISCARDED) or other.has_modifier(NOTHING_DISCARDED)
-           for other in lines):
-        return False
-    units = group_units(lines)
-    if units is None:
-        return False
-    amount = drug.amount_for_units(units[0])
-    return amount > 0 and any(amount % size == 0
-                              for size in billed_container_amounts(drug, lines))
-
-
-def _quantities_fill_the_units(ctx, lines) -> bool:
-    """Each line's NDC quantity (CTP04), where it has one, is the quantity its units
-    make (600 units of J2350 = 20 ML, 2 UN): then nothing says more was opened than the
-    units bill.  30 ML for 600 units (three 10 ML vials for a two-vial dose: NDC007)
-    says a vial may have been discarded, and a quantity edi837 cannot convert says
-    nothing for sure: JZ ("nothing discarded", billing-rules.md §1.4) is then a
-    person's to add."""
-    drug, kind, day = ctx.drug, ctx.claim.kind, ctx.date
-    for line in lines:
-        drug_id = line.drug
-        quantity = drug_id.quantity_value if drug_id is not None else None
-        if quantity is None:
-            if drug_id is not None and drug_id.quantity:
-                return False  # a quantity that is no number (EDI007)
-            continue  # no CTP: no quantity that could disagree
-        ndc = ndc11_of(drug_id.ndc)
-        units = line.units_value
-        expected = (drug.expected_ndc_quantity(ndc, units, drug_id.unit.upper(), kind, day)
-                    if ndc and units is not None else None)
-        if expected is None or abs(quantity - expected) > Decimal("0.001") * max(expected, 1):
-            return False
-    return True
-
-
 @rule("MOD002", ERROR, generic=True, also=WARNING,
       reads=("line.procedure", "line.modifiers", "line.date", "line.place_of_service"))
 def jw_and_jz(ctx):
@@ -200,7 +181,11 @@ def jw_and_jz(ctx):
 
     What it does: flags a drug line (any J-code, known to the table or not)
     that carries both JW and JZ, with a date of service on or after the
-    policy date (2023-07-01), where the claim's payer policy puts JW/JZ in scope.
+    policy date (2023-07-01), where the claim's payer policy puts JW/JZ in
+    scope.  An error where the policy enforces JW/JZ on the line's date and
+    in its setting (Medicare FFS from 2023-10-01; a profile's jw_jz = true),
+    else a warning saying why (Medicare Advantage, Medicaid, commercial and
+    unknown payers: billing-rules.md §9.1), as MOD001.
     Why: JZ says nothing was discarded, JW bills a discarded amount; the two
     are mutually exclusive (CMS JW/JZ FAQ as reported by every MAC and trade
     source, billing-rules.md §1.4).
@@ -259,7 +244,9 @@ def jw_without_administered_line(ctx):
     What it does: for each single-dose drug and date of service (on or after
     the policy date), flags JW lines when no line of the same HCPCS and date
     bills the administered units.  Reported once per drug and date, at the
-    first JW line.  Only for payers whose policy puts JW/JZ in scope.
+    first JW line; where that line has JZ too (MOD002), the advice is to drop
+    one modifier.  Only for payers whose policy puts JW/JZ in scope: an error
+    where it enforces them, else a warning saying why, as MOD002.
     Why: discarded units are billed on a second line next to the administered
     units (Noridian "Modifier JW", CMS discarded-drugs FAQ, billing-rules.md
     §1.4); a JW line alone bills waste of a dose that was never given.
@@ -330,7 +317,8 @@ def jz_with_jw_line(ctx):
     What it does: for each single-dose drug and date of service (on or after
     the policy date) that has a JW line, flags a line that claims JZ (nothing
     discarded).  Reported once per drug and date, at the JZ line.  Only for
-    payers whose policy puts JW/JZ in scope.
+    payers whose policy puts JW/JZ in scope: an error where it enforces them,
+    else a warning saying why, as MOD002.
     Why: with waste, the administered line carries no modifier and the waste
     line carries JW (Noridian "Modifier JW"/"Modifier JZ", billing-rules.md
     §1.4); JZ next to JW contradicts it.
