@@ -303,7 +303,11 @@ class ClaimFactory:
             found = first(policy.ndc, setting, claim.service_date, drug.hcpcs, True)
         if found.severity == "none":
             return None
-        return defect.severity if defect.by_policy == JW_JZ_SCOPE else found.severity
+        # MOD002-MOD004, MOD007 follow the policy (an error only where the payer enforces
+        # JW/JZ); a defect whose findings are warnings anyway (MOD005) stays one
+        if defect.by_policy == JW_JZ_SCOPE and defect.severity != "error":
+            return defect.severity
+        return found.severity
 
 
 def jw_jz_in_scope(bill_type: str) -> bool:

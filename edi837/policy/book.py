@@ -213,6 +213,8 @@ class PolicyResolver:
         self._shared: dict[tuple, ClaimPolicy] = {}
         self._shape_ids: dict[tuple, int] = {}
         self._days: tuple | None = None
+        self._with_places: dict[tuple, ClaimPolicy] = {}  # 837P: by its places' policies
+        self._places: tuple[str, ...] | None = None
 
     def for_claim(self, claim) -> ClaimPolicy:
         key = (claim.filing_indicator, claim.payer_id, claim.kind, claim.facility_code)
@@ -224,6 +226,50 @@ class PolicyResolver:
         return found
 
     def resolve(self, filing_indicator: str, payer_id: str, setting: str) -> ClaimPolicy:
+        """The policy of a claim in ``setting``; an 837P claim's also gives each line's at
+        its own place of service (SV105: ClaimPolicy.at_place).  Claims whose lines would
+        be judged alike at every place some requirement or profile names share one, and
+        its shape_id says so (edi837.reader.shapes reads a line's place, not its payer)."""
+        plain = self._resolve(filing_indicator, payer_id, setting)
+        if setting.split(":", 1)[0] != "837P":
+            return plain
+        places = tuple(self._resolve(filing_indicator, payer_id, named)
+                       for named in self._place_settings())
+        key = (id(plain), tuple(map(id, places)))
+        found = self._with_places.get(key)
+        if found is None:
+            def place_policy(line_setting: str, filing: str = filing_indicator,
+                             payer: str = payer_id) -> ClaimPolicy:
+                return self._resolve(filing, payer, line_setting)
+
+            found = replace(plain, place_policy=place_policy, _cache={})
+            days = self._period_days()
+            found.shape_id = self._shape_ids.setdefault(
+                (plain.judged_alike(days), tuple(p.judged_alike(days) for p in places)),
+                len(self._shape_ids))
+            self._with_places[key] = found
+        return found
+
+    def _place_settings(self) -> tuple[str, ...]:
+        """The 837P settings some shipped requirement or user profile names ("837P:12",
+        "837P:21"), and "837P" for every other place (judged alike: no pattern names it)."""
+        if self._places is None:
+            book = self.book
+            named = {*book.out_of_scope.settings}
+            for requirement in (book.misplaced, book.jw_line_ndc):
+                if requirement is not None:
+                    named.update(requirement.settings)
+            if book.diagnosis_dates is not None:
+                named.update(book.diagnosis_dates.settings)
+            for policy in book.policies.values():
+                for requirement in (*policy.jw_jz, *policy.ndc, *policy.jw_denied):
+                    named.update(requirement.settings)
+            for profile in (self.config.defaults, *self.config.profiles):
+                named.update(profile.settings)
+            self._places = ("837P", *sorted(s for s in named if s.startswith("837P:")))
+        return self._places
+
+    def _resolve(self, filing_indicator: str, payer_id: str, setting: str) -> ClaimPolicy:
         config = self.config
         profile = config.profile_for(payer_id, filing_indicator, setting)
         payer_class, origin = self.book.class_origin(filing_indicator, payer_id)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Callable
 
 from ..bill_types import bill_type_facility
 from ..drug_codes import is_drug_code
@@ -162,6 +163,22 @@ class ClaimPolicy:
     misplaced_requirement: Requirement | None = None
     # set where the statement's through date decides which diagnoses are valid (DX002)
     diagnosis_dates: DiagnosisDates | None = None
+    # an 837P claim's: the policy of a line at another place of service (SV105), by setting
+    place_policy: Callable[[str], ClaimPolicy] | None = None
+
+    def at_place(self, place: str) -> ClaimPolicy:
+        """The policy of a line given at ``place`` (837P SV105, which overrides CLM05-1
+        for its line, as POS001 reads it): this policy where the place is the claim's, or
+        the claim is no 837P; else the same payer's policy in that setting."""
+        if self.place_policy is None or not place:
+            return self
+        key = ("place", place)
+        found = self._cache.get(key)
+        if found is None:
+            setting = setting_of(self.setting.split(":", 1)[0], place)
+            found = self if setting == self.setting else self.place_policy(setting)
+            self._cache[key] = found
+        return found
 
     def judged_alike(self, days) -> tuple:
         """Which rules this policy lets fire, on each of ``days`` (one day per period

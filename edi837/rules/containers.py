@@ -34,7 +34,14 @@ from functools import lru_cache, reduce
 from ..findings import ERROR, WARNING
 from ..ndc import ndc11_of
 from . import CLAIM, rule
-from .groups import container_amounts, group_units, is_discarded, number, waste_groups
+from .groups import (
+    container_amounts,
+    group_units,
+    is_discarded,
+    jw_jz_severity,
+    number,
+    waste_groups,
+)
 
 _MAX_SEARCH = 1_000_000  # amounts in the search, after scaling: odd sizes only
 
@@ -167,7 +174,8 @@ OUT_OF_SCOPE = (" (JW/JZ are not required in this setting: if the payer pays the
 
 
 @rule("MOD007", ERROR, scope=CLAIM, also=WARNING,
-      reads=("line.procedure", "line.modifiers", "line.units", "line.date", "line.drug"))
+      reads=("line.procedure", "line.modifiers", "line.units", "line.date", "line.drug",
+             "line.place_of_service"))
 def waste_beyond_least_waste_containers(ctx):
     """JW units beyond the waste of the containers that cover the administered dose with
     the least left over.
@@ -188,7 +196,11 @@ def waste_beyond_least_waste_containers(ctx):
     setting and payer class as on the day JZ started, before that day;
     `edi837 policy`: an 11x, 71x or 77x bill, POS 21) the JW line is still
     judged, as a warning beside MOD006's: no payer rule there to hold on,
-    but the waste billed is more than the containers leave.
+    but the waste billed is more than the containers leave.  In scope, an
+    error only where the payer's policy enforces JW/JZ (Medicare FFS, judged
+    by its rule of 2023-10-01 at earlier dates too: JW is older; a profile's
+    jw_jz = true), else a warning saying why (Medicare Advantage, Medicaid,
+    commercial and unknown payers, billing-rules.md §9.1), as MOD002.
     With several sizes the least left over is measured, but the sources
     disagree with it (the catalog and billing-rules.md §9.3 say "the fewest
     containers"): where the fewest containers (J3262 300 mg + JW 100: one 400
@@ -252,7 +264,7 @@ def waste_beyond_least_waste_containers(ctx):
     Fix safety: none (the waste line's units and charge both change; the record
     says what was opened).
     """
-    for drug, lines, in_scope in waste_groups(ctx):
+    for drug, lines, in_scope, policy, judged in waste_groups(ctx):
         discarded_lines = [line for line in lines if is_discarded(line)]
         if not discarded_lines or len(discarded_lines) == len(lines):
             continue  # no JW (MOD005 judges JZ), or JW alone (MOD003)
@@ -275,7 +287,11 @@ def waste_beyond_least_waste_containers(ctx):
         # the fewest containers or the billed products' containers leave the waste billed,
         # the sources disagree (billing-rules.md §9.3 "fewest containers", §1.4 "minimising
         # waste"): a warning, never a hold
-        severity = None if in_scope and not readings else WARNING
+        # and where the payer's JW/JZ rule is unknown (no profile says it enforces them:
+        # Medicare Advantage, Medicaid, commercial, other), a warning saying so (§9.1)
+        severity, why = jw_jz_severity(policy, judged) if in_scope else (WARNING, "")
+        if readings:
+            severity = WARNING
         if readings:
             also = (f", but {' and '.join(readings)}: the sources disagree (the fewest "
                     f"containers, billing-rules.md §9.3, or the least waste, CGS Medicare "
@@ -293,7 +309,7 @@ def waste_beyond_least_waste_containers(ctx):
                     f"units administered need {describe_cover(drug, cover)}, which leave "
                     f"{number(allowed)} units to discard; JW bills {number(discarded)}: "
                     f"{number(discarded - allowed)} units beyond the containers with the least "
-                    f"left over{also}{'' if in_scope else OUT_OF_SCOPE}", line=line,
+                    f"left over{also}{why if in_scope else OUT_OF_SCOPE}", line=line,
                     value=number(discarded), severity=severity)
 
 

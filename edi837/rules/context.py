@@ -44,6 +44,16 @@ class ClaimContext:
     def date_of(self, line: ServiceLine) -> dt.date | None:
         return parse_date(self.claim.line_date(line))
 
+    def policy_of(self, line: ServiceLine) -> ClaimPolicy | None:
+        """The payer policy a line is judged by: the claim's, or on an 837P line with a
+        place of service of its own (SV105, overriding CLM05-1 as POS001 reads it) the
+        same payer's policy at that place (edi837.policy.ClaimPolicy.at_place)."""
+        policy = self.policy
+        place = line.place_of_service
+        if not place or policy is None or place == self.claim.facility_code:
+            return policy
+        return policy.at_place(place)
+
     def _group_lines(self) -> dict:
         groups: dict[tuple, list[ServiceLine]] = {}
         line_date = self.claim.line_date
@@ -84,11 +94,15 @@ class ClaimContext:
     def finding(self, message: str, *, line: ServiceLine | None = None,
                 segment_index: int | None = None, segment: str | None = None,
                 loop: str | None = None, value: str | None = None, fix: Fix | None = None,
-                hcpcs: str | None = None, severity: str | None = None) -> Finding:
+                hcpcs: str | None = None, severity: str | None = None,
+                judged_on: str | None = None) -> Finding:
         """A finding of the running rule; ``severity``: the payer policy's, for a rule
         whose severity is by policy, or the rule's second severity (``also``) for a
-        finding that takes it (a severity the user configured still wins)."""
+        finding that takes it (a severity the user configured still wins);
+        ``judged_on`` (CCYYMMDD): the date the rule judged by, where it is not the
+        line's or the claim's (DX002: an inpatient stay's discharge)."""
         claim = self.claim
+        policy = self.policy
         rule = self.rule
         assert rule is not None  # the engine names the running rule before it runs
         severity = self.severity or severity or rule.severity or ERROR
@@ -103,6 +117,7 @@ class ClaimContext:
             if segment_index is None:
                 segment_index, segment, loop = line.segment_index, line.segment_id, loop or "2400"
             line_number, charge = line.line_number, line.charge
+            policy = self.policy_of(line)
             day = claim.line_date(line)
             service_date = day or None
             hcpcs = hcpcs or line.procedure
@@ -112,6 +127,8 @@ class ClaimContext:
             extra = {"ndc": line.ndc, "units": line.units, "line_index": line.segment_index}
         if segment_index is None:
             segment_index, segment, loop = claim.clm_index, "CLM", loop or "2300"
+        if judged_on:
+            service_date = judged_on
         # positional, in Finding's field order: this runs for every finding
         finding = Finding(
             rule.code, severity, message, env.path, segment_index, segment, loop,
@@ -120,7 +137,7 @@ class ClaimContext:
             service_date, (billing.npi or None) if billing is not None else None,
             claim.charge or None, limit, fix if rule.fix == "safe" else None, extra,
             claim.first_index, claim.last_index,
-            self.policy.name if self.policy is not None else None)
+            policy.name if policy is not None else None)
         if severity == ERROR:
             self.errors += 1
         if self.checklist and rule.code in self.checklist:
@@ -154,7 +171,7 @@ class LineContext:
         self.claim = claim_context.claim
         self.table = claim_context.table
         self.profile = claim_context.profile
-        self.policy = claim_context.policy
+        self.policy = claim_context.policy_of(line)  # SV105 decides for its line
         self.date = claim_context.date_of(line)
 
     @property

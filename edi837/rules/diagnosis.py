@@ -123,7 +123,8 @@ def diagnosis_not_valid_on_date(ctx):
     date.  On an inpatient bill (type of bill 11x: the policy file's
     `[diagnosis_dates]`) the date is the statement period's through date
     (DTP*434, the discharge), for every line of the stay; without one, each
-    line's date of service.  A warning instead when the line has no date of
+    line's date of service.  The finding's date of service is the date it
+    judged by.  A warning instead when the line has no date of
     its own (no DTP*472 D8), is not judged by a discharge, and the period it
     is dated by (the 837I statement period, a claim or line RD8 range) crosses
     a change in the code's validity: the line is judged on the period's first
@@ -238,7 +239,8 @@ def diagnosis_not_valid_on_date(ctx):
                            f"{which} ({_why_not_valid(drug, match, day)})"
                            f"{_replacements(drug, match.code, day)}")
             ctx.finding(message, segment_index=dx.segment_index, segment="HI", loop="2300",
-                        value=dx.code, hcpcs=drug.hcpcs)
+                        value=dx.code, hcpcs=drug.hcpcs,
+                        judged_on=day.strftime("%Y%m%d"))  # the date it was judged by
 
 
 def _discharge(ctx):
@@ -314,9 +316,11 @@ def pointer_misses_supporting_diagnosis(ctx):
         LIN**N4*50242015001
         CTP****20*ML
     Fix safety: safe when exactly one diagnosis on the claim supports the
-    drug and SV107 has a free slot (fewer than 4 pointers): its position is
-    added as the next pointer (SV107 1 -> 1:2).  With two or more supporting
-    codes, which one applies needs a person.
+    drug: a pointer that refers to no diagnosis (DX004's: 3 on a claim with
+    two) is replaced by its position (SV107 3 -> 1), else, when SV107 has a
+    free slot (fewer than 4 pointers), its position is added as the next
+    pointer (SV107 1 -> 1:2).  With two or more supporting codes, which one
+    applies needs a person.
     """
     claim = ctx.claim
     if claim.kind != PROFESSIONAL:
@@ -330,16 +334,43 @@ def pointer_misses_supporting_diagnosis(ctx):
     pointers = ctx.line.pointers
     choices = ", ".join(f"{_dotted(m.code)} at position {m.position}" for m in support.supporting)
     fix = None
-    component = ctx.line.free_pointer_component()
+    invalid = _invalid_pointer_slot(claim, ctx.line)
+    component = ctx.line.free_pointer_component() if invalid is None else invalid[0]
     if len(support.supporting) == 1 and component is not None:
         position = str(support.supporting[0].position)
-        fix = Fix(f"add diagnosis pointer {position} "
-                  f"({_dotted(support.supporting[0].code)}) to SV107",
-                  (Edit(ctx.line.segment_index, "SV1", 7, component, "", position),))
+        code = _dotted(support.supporting[0].code)
+        if invalid is None:
+            fix = Fix(f"add diagnosis pointer {position} ({code}) to SV107",
+                      (Edit(ctx.line.segment_index, "SV1", 7, component, "", position),))
+        else:  # repoint: a pointer to no diagnosis (DX004) is replaced, not kept beside
+            fix = Fix(f"replace diagnosis pointer {invalid[1]!r}, which points at no "
+                      f"diagnosis, with {position} ({code}) in SV107",
+                      (Edit(ctx.line.segment_index, "SV1", 7, component, invalid[1],
+                            position),))
     shown = ":".join(pointers)
     ctx.finding(f"the SV107 diagnosis pointers ({shown or 'none'}) point at no diagnosis "
                 f"supporting {ctx.line.procedure}; the claim has {choices}",
                 value=shown or None, fix=fix)
+
+
+def _invalid_pointer_slot(claim, line) -> tuple[int, str] | None:
+    """(SV107 component, pointer) of the line's first pointer that refers to no diagnosis
+    of the claim (DX004's: not a position 1-12, or none at that HI position)."""
+    for component, pointer in enumerate(line.pointer_slots, start=1):
+        if pointer and _pointer_problem(claim, pointer) is not None:
+            return component, pointer
+    return None
+
+
+def _pointer_problem(claim, pointer: str) -> str | None:
+    """What is wrong with an SV107 pointer (DX004), None when it names a diagnosis."""
+    if not is_digits(pointer) or not 1 <= int(pointer) <= MAX_DIAGNOSES:
+        return f"is not a diagnosis position 1-{MAX_DIAGNOSES}"
+    if claim.diagnosis_at(pointer) is None:
+        count = len(claim.diagnoses)
+        return (f"refers to HI position {int(pointer)}, but the claim has "
+                f"{count} diagnos{'is' if count == 1 else 'es'}")
+    return None
 
 
 @rule("DX004", ERROR, generic=True, reads=("claim.kind", "claim.diagnoses", "line.pointers"))
@@ -373,14 +404,9 @@ def pointer_out_of_range(ctx):
     claim = ctx.claim
     if claim.kind != PROFESSIONAL:
         return
-    count = len(claim.diagnoses)
     for slot, pointer in enumerate(ctx.line.pointers, start=1):
-        if not is_digits(pointer) or not 1 <= int(pointer) <= MAX_DIAGNOSES:
-            problem = f"is not a diagnosis position 1-{MAX_DIAGNOSES}"
-        elif claim.diagnosis_at(pointer) is None:
-            problem = (f"refers to HI position {int(pointer)}, but the claim has "
-                       f"{count} diagnos{'is' if count == 1 else 'es'}")
-        else:
+        problem = _pointer_problem(claim, pointer)
+        if problem is None:
             continue
         ctx.finding(f"SV107-{slot} diagnosis pointer {pointer!r} {problem}", value=pointer)
 

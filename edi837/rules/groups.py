@@ -2,13 +2,14 @@
 units billed on them, and container (vial) arithmetic from the drug table."""
 from __future__ import annotations
 
+import datetime as dt
 import math
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from functools import lru_cache, reduce
 from typing import Iterator
 
 from ..ndc import ndc11_of
-from ..policy.model import NONE
+from ..policy.model import NONE, WARNING
 
 DISCARDED, NOTHING_DISCARDED = "JW", "JZ"
 _MAX_SEARCH = 1_000_000
@@ -120,17 +121,38 @@ def jw_jz_required(policy, table, drug, day) -> bool:
             and policy.jw_jz_in_scope(day))
 
 
-def required_groups(ctx) -> Iterator[tuple[object, list]]:
-    """(drug, lines) for each group (same HCPCS and date) that JW/JZ apply to."""
+def jw_jz_severity(policy, day) -> tuple[str, str]:
+    """How severe a JW/JZ finding is on ``day`` under ``policy`` (in scope), and why, as
+    MOD001 says it: an error where the payer enforces JW/JZ on the date in the setting
+    (Medicare FFS from 2023-10-01, a profile's jw_jz = true), else the requirement's
+    warning and its reason (" (a warning: commercial payers vary ...)"; billing-rules.md
+    §9.1: a warning at most where the payer's rule is unknown)."""
+    requirement = policy.jw_jz(day)
+    severity = requirement.severity if requirement.severity != NONE else WARNING
+    return severity, f" ({requirement.reason})" if requirement.reason else ""
+
+
+def group_policy(ctx, lines):
+    """The payer policy a group of lines is judged by: its anchor line's (the line's place
+    of service, SV105, where it has one: ClaimContext.policy_of)."""
+    return ctx.policy_of(anchor(lines))
+
+
+def required_groups(ctx) -> Iterator[tuple[object, list, object]]:
+    """(drug, lines, policy) for each group (same HCPCS and date) that JW/JZ apply to,
+    with the payer policy it is judged by (group_policy)."""
     for lines in ctx.groups():
         drug = ctx.table.drug(lines[0].procedure)
-        if jw_jz_required(ctx.policy, ctx.table, drug, ctx.date_of(lines[0])):
-            yield drug, lines
+        policy = group_policy(ctx, lines)
+        if jw_jz_required(policy, ctx.table, drug, ctx.date_of(lines[0])):
+            yield drug, lines, policy
 
 
-def waste_groups(ctx) -> Iterator[tuple[object, list, bool]]:
-    """(drug, lines, in scope) for each group whose JW lines are judged: JW's dates, not
-    JZ's.
+def waste_groups(ctx) -> Iterator[tuple[object, list, bool, object, dt.date | None]]:
+    """(drug, lines, in scope, policy, day) for each group whose JW lines are judged: JW's
+    dates, not JZ's; ``day``: the date whose requirement says how severe (the group's,
+    and before Medicare's claim edits of 2023-10-01 that date: JW was required from
+    2017, and waste billed beyond the containers was an overpayment before JZ's dates).
 
     JW on discarded amounts is required from 2017-01-01 (CR 9603), JZ only from
     2023-07-01 (billing-rules.md §1.2), and billing waste that was not permitted is
@@ -149,12 +171,14 @@ def waste_groups(ctx) -> Iterator[tuple[object, list, bool]]:
         day = ctx.date_of(lines[0])
         if day is not None and modifiers.waste_rules_from <= day < modifiers.required_from:
             day = modifiers.required_from
-        if jw_jz_required(ctx.policy, ctx.table, drug, day):
-            yield drug, lines, True
+        policy = group_policy(ctx, lines)
+        judged = day if day is None else max(day, modifiers.claim_edits_from)
+        if jw_jz_required(policy, ctx.table, drug, day):
+            yield drug, lines, True, policy, judged
         elif (drug is not None and drug.single_dose and day is not None
               and day >= modifiers.waste_rules_from
-              and ctx.policy.jw_jz_misplaced(day).severity != NONE):
-            yield drug, lines, False
+              and policy.jw_jz_misplaced(day).severity != NONE):
+            yield drug, lines, False, policy, judged
 
 
 def billed_container_amounts(drug, lines) -> tuple[Decimal, ...]:
@@ -171,3 +195,41 @@ def billed_container_amounts(drug, lines) -> tuple[Decimal, ...]:
             return container_amounts(drug)
         amounts.add(package.amount)
     return tuple(sorted(amounts))
+
+
+def group_fills_whole_containers(drug, lines) -> bool:
+    """The drug and date's units (all lines, none with JW or JZ) fill whole containers
+    of one size that the lines' NDCs name: then JZ on each line is certainly right."""
+    if any(other.has_modifier(DISCARDED) or other.has_modifier(NOTHING_DISCARDED)
+           for other in lines):
+        return False
+    units = group_units(lines)
+    if units is None:
+        return False
+    amount = drug.amount_for_units(units[0])
+    return amount > 0 and any(amount % size == 0
+                              for size in billed_container_amounts(drug, lines))
+
+
+def quantities_fill_units(drug, lines, kind: str, day) -> bool:
+    """Each line's NDC quantity (CTP04), where it has one, is the quantity its units
+    make (600 units of J2350 = 20 ML, 2 UN): then nothing says more was opened than
+    the units bill (MOD001's fix; ``kind`` and ``day``: the claim's and the group's).
+    30 ML for 600 units (three 10 ML vials for a two-vial dose: NDC007) says a vial
+    may have been discarded, and a quantity edi837 cannot convert says
+    nothing for sure: JZ ("nothing discarded", billing-rules.md §1.4) is then a
+    person's to add."""
+    for line in lines:
+        drug_id = line.drug
+        quantity = drug_id.quantity_value if drug_id is not None else None
+        if quantity is None:
+            if drug_id is not None and drug_id.quantity:
+                return False  # a quantity that is no number (EDI007)
+            continue  # no CTP: no quantity that could disagree
+        ndc = ndc11_of(drug_id.ndc)
+        units = line.units_value
+        expected = (drug.expected_ndc_quantity(ndc, units, drug_id.unit.upper(), kind, day)
+                    if ndc and units is not None else None)
+        if expected is None or abs(quantity - expected) > Decimal("0.001") * max(expected, 1):
+            return False
+    return True

@@ -15,7 +15,8 @@ from . import rule
 from .groups import DISCARDED, NOTHING_DISCARDED
 
 
-@rule("MOD006", WARNING, generic=True, reads=("line.procedure", "line.modifiers", "line.date"))
+@rule("MOD006", WARNING, generic=True,
+      reads=("line.procedure", "line.modifiers", "line.date", "line.place_of_service"))
 def jw_jz_on_multi_dose_drug(ctx):
     """JW or JZ on a drug the table marks as not single-dose, or where they do not apply.
 
@@ -26,7 +27,9 @@ def jw_jz_on_multi_dose_drug(ctx):
     bill keeps the JW/JZ requirement out of scope for every payer (11x hospital
     inpatient, 71x rural health clinic, 77x FQHC: the settings and this warning
     are data, edi837/policy/policies.toml [jw_jz_scope] and
-    [jw_jz_out_of_scope]), unless a payer profile puts that setting in scope.
+    [jw_jz_out_of_scope]; on an 837P the line's place of service, SV105
+    where it has one, else CLM05-1: 21, inpatient hospital), unless a payer
+    profile puts that setting in scope.
     Why: JW and JZ apply only to single-dose containers and single-use
     packages; waste from multi-dose containers is not paid and JW on them is
     incorrect (NGS "Discarded Drugs/Wastage and JW, JZ Modifier"; First Coast

@@ -5,8 +5,10 @@ separately payable Part B drugs from single-dose containers, one line with JZ
 when nothing was discarded, or a line with the administered units (neither
 modifier) plus a line with the discarded units and JW.  The date the rules
 start, and which drugs are single-dose, come from the drug table; whether and
-how severely the claim's payer enforces the modifiers, in its setting and on
-the line's date, comes from the claim's payer policy (edi837.policy).
+how severely the claim's payer enforces the modifiers, in its setting (an
+837P line's own place of service, SV105, where it has one) and on the line's
+date, comes from the claim's payer policy (edi837.policy): MOD001-MOD004 are
+errors only where the payer enforces JW/JZ, warnings saying why elsewhere.
 """
 from __future__ import annotations
 
@@ -16,14 +18,16 @@ from .groups import (
     DISCARDED,
     NOTHING_DISCARDED,
     anchor,
-    billed_container_amounts,
     container_amounts,
     describe_containers,
+    group_fills_whole_containers,
     group_units,
     is_discarded,
     is_whole_containers,
     jw_jz_required,
+    jw_jz_severity,
     number,
+    quantities_fill_units,
     required_groups,
 )
 
@@ -32,7 +36,7 @@ from .groups import (
 
 @rule("MOD001", ERROR, fix="safe", by_policy=True,
       reads=("line.procedure", "line.modifiers", "line.units", "line.segment_id", "line.date",
-             "line.drug"))
+             "line.drug", "line.place_of_service"))
 def missing_jw_jz(ctx):
     """Single-dose drug line has neither JW nor JZ.
 
@@ -44,7 +48,8 @@ def missing_jw_jz(ctx):
     on professional claims and bill types 13x/85x), a warning where payers vary
     (Medicare Advantage, Medicaid, commercial; Medicare 2023-07-01..09-30),
     nothing out of scope (before 2023-07-01; bill types 11x, 71x, 77x; a
-    professional claim at place of service 21, inpatient hospital, CLM05-1).
+    professional line at place of service 21, inpatient hospital: the line's
+    SV105 where it has one, else CLM05-1, as POS001 reads it).
     Why: CMS requires JZ when nothing was discarded from a single-dose
     container (MLN MM13056, from 2023-07-01); from 2023-10-01 Medicare returns
     such lines as unprocessable (CMS discarded-drugs page, 87 FR 69718).  The
@@ -64,6 +69,22 @@ def missing_jw_jz(ctx):
         HI*ABK:G35A
         LX*1
         SV1*HC:J2350*9000*UN*600***1
+        DTP*472*D8*20260115
+        LIN**N4*50242015001
+        CTP****20*ML
+    PASS:
+        CLM*C1*9000***11:B:1*Y*A*Y*Y
+        HI*ABK:G35A
+        LX*1
+        SV1*HC:J2350*9000*UN*600*21**1
+        DTP*472*D8*20260115
+        LIN**N4*50242015001
+        CTP****20*ML
+    FAIL:
+        CLM*C1*9000***21:B:1*Y*A*Y*Y
+        HI*ABK:G35A
+        LX*1
+        SV1*HC:J2350*9000*UN*600*11**1
         DTP*472*D8*20260115
         LIN**N4*50242015001
         CTP****20*ML
@@ -91,8 +112,10 @@ def missing_jw_jz(ctx):
     nothing can have been discarded, and only where the finding is an error
     (the claim's payer policy, or the user's profile or severity setting,
     requires JZ): where payers vary (a warning) the claim is not changed.  A
-    partial container (300 + 150 on two lines), or four modifiers already,
-    is left for a person.  A JW or JZ in
+    partial container (300 + 150 on two lines), four modifiers already, or
+    a line whose NDC quantity is not what its units make (CTP 30 ML for 600
+    units of 10 ML vials: a third vial opened, NDC007; or a quantity that
+    cannot be converted) is left for a person: JZ says nothing was discarded.  A JW or JZ in
     lower case ("jz") is reported as such, and the fix upper-cases it.
     """
     line = ctx.line
@@ -108,7 +131,8 @@ def missing_jw_jz(ctx):
         return
     fix = None
     component = line.free_modifier_component()
-    if component is not None and _group_fills_whole_containers(ctx.drug, ctx.group):
+    if component is not None and group_fills_whole_containers(ctx.drug, ctx.group) \
+            and quantities_fill_units(ctx.drug, ctx.group, ctx.claim.kind, ctx.date):
         if (ctx.claim_context.severity or severity) == ERROR:  # JZ required: fix it
             position = 1 if line.segment_id == "SV1" else 2
             fix = Fix(f"add JZ to {line.procedure} ({line.units} units fill whole containers)",
@@ -150,27 +174,18 @@ def _policy_applies(ctx) -> bool:
     return ctx.policy.jw_jz_in_scope(ctx.date)
 
 
-def _group_fills_whole_containers(drug, lines) -> bool:
-    """The drug and date's units (all lines, none with JW or JZ) fill whole containers
-    of one size that the lines' NDCs name: then JZ on each line is certainly right."""
-    if any(other.has_modifier(DISCARDED) or other.has_modifier(NOTHING_DISCARDED)
-           for other in lines):
-        return False
-    units = group_units(lines)
-    if units is None:
-        return False
-    amount = drug.amount_for_units(units[0])
-    return amount > 0 and any(amount % size == 0
-                              for size in billed_container_amounts(drug, lines))
-
-
-@rule("MOD002", ERROR, generic=True, reads=("line.procedure", "line.modifiers", "line.date"))
+@rule("MOD002", ERROR, generic=True, also=WARNING,
+      reads=("line.procedure", "line.modifiers", "line.date", "line.place_of_service"))
 def jw_and_jz(ctx):
     """JW and JZ on the same line.
 
     What it does: flags a drug line (any J-code, known to the table or not)
     that carries both JW and JZ, with a date of service on or after the
-    policy date (2023-07-01), where the claim's payer policy puts JW/JZ in scope.
+    policy date (2023-07-01), where the claim's payer policy puts JW/JZ in
+    scope.  An error where the policy enforces JW/JZ on the line's date and
+    in its setting (Medicare FFS from 2023-10-01; a profile's jw_jz = true),
+    else a warning saying why (Medicare Advantage, Medicaid, commercial and
+    unknown payers: billing-rules.md §9.1), as MOD001.
     Why: JZ says nothing was discarded, JW bills a discarded amount; the two
     are mutually exclusive (CMS JW/JZ FAQ as reported by every MAC and trade
     source, billing-rules.md §1.4).
@@ -214,19 +229,24 @@ def jw_and_jz(ctx):
     if not _policy_applies(ctx):
         return
     if line.has_modifier(DISCARDED) and line.has_modifier(NOTHING_DISCARDED):
+        severity, why = jw_jz_severity(ctx.policy, ctx.date)
         ctx.finding(f"{line.procedure} line has both JW (amount discarded) and JZ (nothing "
-                    f"discarded): keep one", value=":".join((line.procedure, *line.modifiers)))
+                    f"discarded): keep one{why}",
+                    value=":".join((line.procedure, *line.modifiers)), severity=severity)
 
 
-@rule("MOD003", ERROR, scope=CLAIM,
-      reads=("line.procedure", "line.modifiers", "line.units", "line.date"))
+@rule("MOD003", ERROR, scope=CLAIM, also=WARNING,
+      reads=("line.procedure", "line.modifiers", "line.units", "line.date",
+             "line.place_of_service"))
 def jw_without_administered_line(ctx):
     """JW line with no administered line for the same drug and date.
 
     What it does: for each single-dose drug and date of service (on or after
     the policy date), flags JW lines when no line of the same HCPCS and date
     bills the administered units.  Reported once per drug and date, at the
-    first JW line.  Only for payers whose policy puts JW/JZ in scope.
+    first JW line; where that line has JZ too (MOD002), the advice is to drop
+    one modifier.  Only for payers whose policy puts JW/JZ in scope: an error
+    where it enforces them, else a warning saying why, as MOD002.
     Why: discarded units are billed on a second line next to the administered
     units (Noridian "Modifier JW", CMS discarded-drugs FAQ, billing-rules.md
     §1.4); a JW line alone bills waste of a dose that was never given.
@@ -270,27 +290,35 @@ def jw_without_administered_line(ctx):
         DTP*472*D8*20260115
     Fix safety: none (the administered amount is in the medical record).
     """
-    for _drug, lines in required_groups(ctx):
+    for _drug, lines, policy in required_groups(ctx):
         discarded = [line for line in lines if is_discarded(line)]
         if not discarded or len(discarded) < len(lines):
             continue
         first = discarded[0]
         day = ctx.date_of(first)
+        severity, why = jw_jz_severity(policy, day)
+        if first.has_modifier(NOTHING_DISCARDED):  # JW and JZ on one line (MOD002)
+            advice = ("the line has JZ too: drop one modifier (JW if nothing was "
+                      "discarded, JZ if it was, with the administered units on a line "
+                      "without either)")
+        else:
+            advice = "bill the administered units on a line without JW/JZ"
         ctx.finding(f"{first.procedure} JW line ({first.units} units discarded) has no line "
-                    f"billing the administered units on {day.isoformat()}: bill the "
-                    f"administered units on a line without JW/JZ", line=first,
-                    value=first.units)
+                    f"billing the administered units on {day.isoformat()}: {advice}{why}",
+                    line=first, value=first.units, severity=severity)
 
 
-@rule("MOD004", ERROR, scope=CLAIM,
-      reads=("line.procedure", "line.modifiers", "line.units", "line.date"))
+@rule("MOD004", ERROR, scope=CLAIM, also=WARNING,
+      reads=("line.procedure", "line.modifiers", "line.units", "line.date",
+             "line.place_of_service"))
 def jz_with_jw_line(ctx):
     """JZ line while a JW line exists for the same drug and date.
 
     What it does: for each single-dose drug and date of service (on or after
     the policy date) that has a JW line, flags a line that claims JZ (nothing
     discarded).  Reported once per drug and date, at the JZ line.  Only for
-    payers whose policy puts JW/JZ in scope.
+    payers whose policy puts JW/JZ in scope: an error where it enforces them,
+    else a warning saying why, as MOD002.
     Why: with waste, the administered line carries no modifier and the waste
     line carries JW (Noridian "Modifier JW"/"Modifier JZ", billing-rules.md
     §1.4); JZ next to JW contradicts it.
@@ -342,21 +370,24 @@ def jz_with_jw_line(ctx):
         DTP*472*D8*20260115
     Fix safety: none (either JZ or the JW line is wrong; the record says which).
     """
-    for _drug, lines in required_groups(ctx):
+    for _drug, lines, policy in required_groups(ctx):
         jz_line = next((line for line in lines if line.has_modifier(NOTHING_DISCARDED)
                         and not is_discarded(line)), None)
         discarded = [line for line in lines if is_discarded(line)]
         if jz_line is None or not discarded:
             continue
         jw_line = discarded[0]
+        severity, why = jw_jz_severity(policy, ctx.date_of(jz_line))
         ctx.finding(f"{jz_line.procedure} line has JZ (nothing discarded) but line "
                     f"{jw_line.number} bills {jw_line.units} units discarded with JW on the "
-                    f"same date: remove JZ, or the JW line", line=jz_line,
-                    value=":".join((jz_line.procedure, *jz_line.modifiers)))
+                    f"same date: remove JZ, or the JW line{why}", line=jz_line,
+                    value=":".join((jz_line.procedure, *jz_line.modifiers)),
+                    severity=severity)
 
 
 @rule("MOD005", WARNING, scope=CLAIM,
-      reads=("line.procedure", "line.modifiers", "line.units", "line.date", "line.drug"))
+      reads=("line.procedure", "line.modifiers", "line.units", "line.date", "line.drug",
+             "line.place_of_service"))
 def not_whole_containers(ctx):
     """Administered plus discarded units do not add up to whole containers.
 
@@ -415,7 +446,7 @@ def not_whole_containers(ctx):
         DTP*472*D8*20260115
     Fix safety: none (the amounts given and discarded are in the record).
     """
-    for drug, lines in required_groups(ctx):
+    for drug, lines, _policy in required_groups(ctx):
         sizes = container_amounts(drug, ctx.date_of(lines[0]))
         units = group_units(lines)
         if not sizes or units is None:

@@ -18,7 +18,7 @@ def _ndc11(drug_id) -> str | None:
 
 
 @rule("NDC001", ERROR, generic=True, by_policy=True,
-      reads=("line.procedure", "line.date", "line.drug"))
+      reads=("line.procedure", "line.date", "line.drug", "line.place_of_service"))
 def missing_ndc(ctx):
     """Drug line has no NDC (no loop 2410 LIN).
 

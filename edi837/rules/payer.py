@@ -13,7 +13,7 @@ from .groups import DISCARDED
 
 
 @rule("MOD008", ERROR, generic=True, by_policy=True,
-      reads=("line.procedure", "line.modifiers", "line.date"))
+      reads=("line.procedure", "line.modifiers", "line.date", "line.place_of_service"))
 def jw_line_denied(ctx):
     """JW line to a payer that denies JW lines.
 

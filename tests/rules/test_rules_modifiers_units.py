@@ -27,21 +27,24 @@ def engine():  # one run each: the history of one test is not the next test's
     return Engine(TABLE)
 
 
-def p_line(number, composite, units, date="20260115", ndc=None, basis="UN", charge="100"):
-    """An 837P service line (LX, SV1, DTP, optional LIN/CTP)."""
+def p_line(number, composite, units, date="20260115", ndc=None, basis="UN", charge="100",
+           quantity=1):
+    """An 837P service line (LX, SV1, DTP, optional LIN/CTP of ``quantity`` UN)."""
     segments = [f"LX*{number}", f"SV1*HC:{composite}*{charge}*{basis}*{units}***1",
                 f"DTP*472*D8*{date}"]
     if ndc:
-        segments += [f"LIN**N4*{ndc}", "CTP****1*UN"]
+        segments += [f"LIN**N4*{ndc}", f"CTP****{quantity}*UN"]
     return "\n".join(segments)
 
 
-def i_line(number, composite, units, date="20260115", ndc=None, basis="UN", charge="100"):
-    """An 837I service line (LX, SV2 under revenue code 0636, DTP, optional LIN/CTP)."""
+def i_line(number, composite, units, date="20260115", ndc=None, basis="UN", charge="100",
+           quantity=1):
+    """An 837I service line (LX, SV2 under revenue code 0636, DTP, optional LIN/CTP of
+    ``quantity`` UN)."""
     segments = [f"LX*{number}", f"SV2*0636*HC:{composite}*{charge}*{basis}*{units}",
                 f"DTP*472*D8*{date}"]
     if ndc:
-        segments += [f"LIN**N4*{ndc}", "CTP****1*UN"]
+        segments += [f"LIN**N4*{ndc}", f"CTP****{quantity}*UN"]
     return "\n".join(segments)
 
 
@@ -88,8 +91,9 @@ def test_no_mod001_the_day_before_the_policy_date(tmp_path, engine):
 
 
 def test_mod001_on_the_policy_date(tmp_path, engine):
-    result, _ = check(tmp_path, p_claim(p_line(1, "J2350", 600, "20230701", OCREVUS_NDC),
-                                        diagnosis="G35"), engine=engine)
+    fragment = p_claim(p_line(1, "J2350", 600, "20230701", OCREVUS_NDC, quantity=2),
+                       diagnosis="G35")
+    result, _ = check(tmp_path, fragment, engine=engine)
     assert ours(result) == [("MOD001", 1)]
     finding = only(result, "MOD001")
     # Medicare (the fragments' SBR09 MB): JZ required from 2023-07-01, claims returned
@@ -99,7 +103,9 @@ def test_mod001_on_the_policy_date(tmp_path, engine):
                                        diagnosis="G35"), engine=engine)
     assert only(edits, "MOD001").severity == "error"
     assert finding.message == ("J2350 is a single-dose drug and the line has neither JW nor JZ: "
-                               "add JZ (nothing discarded)")
+                               "add JZ (nothing discarded) (a warning before 2023-10-01: "
+                               "Medicare returned no claims for JW/JZ before its claim edits "
+                               "of that date)")
     assert finding.value == "J2350"
 
 
@@ -146,7 +152,7 @@ def test_waste_that_overshoots_the_vials_is_reported_once(tmp_path, engine):
 
 
 def test_jw_on_another_date_does_not_pair(tmp_path, engine):
-    fragment = p_claim(p_line(1, "J2350", 600, "20260115", OCREVUS_NDC),
+    fragment = p_claim(p_line(1, "J2350", 600, "20260115", OCREVUS_NDC, quantity=2),
                        p_line(2, "J2350:JW", 150, "20260116", OCREVUS_NDC))
     result, _ = check(tmp_path, fragment, engine=engine)
     assert ours(result) == [("MOD001", 1), ("MOD003", 2), ("UNT001", 2)]
@@ -162,8 +168,8 @@ def test_jw_on_another_date_does_not_pair(tmp_path, engine):
 
 
 def test_mod001_fix_adds_jz_in_the_first_modifier_component(tmp_path, engine):
-    result, segments = check(tmp_path, p_claim(p_line(1, "J2350", 600, ndc=OCREVUS_NDC)),
-                             engine=engine)
+    result, segments = check(tmp_path, p_claim(p_line(1, "J2350", 600, ndc=OCREVUS_NDC,
+                                                      quantity=2)), engine=engine)
     finding = only(result, "MOD001")
     assert segments[finding.segment_index - 1].startswith("SV1*HC:J2350*")
     assert finding.fix.edits == (Edit(finding.segment_index, "SV1", 1, 3, "", "JZ"),)
@@ -213,14 +219,14 @@ def test_mod001_fix_uses_the_lines_ndc_package(tmp_path, engine):
     result, _ = check(tmp_path, p_claim(p_line(1, "J3262", 280, ndc=ACTEMRA_200_NDC),
                                         diagnosis="M0579"), engine=engine)
     assert only(result, "MOD001").fix is None
-    result, _ = check(tmp_path, p_claim(p_line(1, "J3262", 400, ndc=ACTEMRA_200_NDC),
-                                        diagnosis="M0579"), engine=engine)
+    result, _ = check(tmp_path, p_claim(p_line(1, "J3262", 400, ndc=ACTEMRA_200_NDC,
+                                               quantity=2), diagnosis="M0579"), engine=engine)
     assert only(result, "MOD001").fix is not None
 
 
 def test_mod001_fix_837i(tmp_path, engine):
-    result, segments = check(tmp_path, i_claim(i_line(1, "J2350", 600, ndc=OCREVUS_NDC)),
-                             "837I", engine=engine)
+    result, segments = check(tmp_path, i_claim(i_line(1, "J2350", 600, ndc=OCREVUS_NDC,
+                                                      quantity=2)), "837I", engine=engine)
     finding = only(result, "MOD001")
     assert finding.segment == "SV2"
     assert segments[finding.segment_index - 1].startswith("SV2*0636*HC:J2350*")
@@ -281,8 +287,12 @@ def test_unknown_j_code_837i_gets_mod002(tmp_path, engine):
 def test_jw_and_jz_on_one_line_is_mod002_and_no_administered_line(tmp_path, engine):
     result, _ = check(tmp_path, p_claim(p_line(1, "J2350:JW:JZ", 600, ndc=OCREVUS_NDC)),
                       engine=engine)
-    # The line bills JW, so it is no administered line either (MOD003).
+    # The line bills JW, so it is no administered line either (MOD003), whose advice is
+    # to drop one modifier, not to bill the units on a line without JW/JZ (trial 7)
     assert [r for r, _ in ours(result, ("MOD",))] == ["MOD002", "MOD003"]
+    assert "drop one modifier" in only(result, "MOD003").message
+    assert "bill the administered units on a line without JW/JZ" not in \
+        only(result, "MOD003").message
 
 
 def test_two_lone_jw_lines_report_mod003_once(tmp_path, engine):
@@ -533,7 +543,7 @@ LX*2
 SV1*HC:J2350*2250*UN*{second}***1
 DTP*472*D8*20260115
 LIN**N4*50242015001
-CTP****5*ML
+CTP****{second // 30}*ML
 """
     engine = Engine(load_drug_table())
     path = tmp_path / "partial.edi"
