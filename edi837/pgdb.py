@@ -43,84 +43,15 @@ import sqlite3
 import time
 import zlib
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
-SCHEMES = ("postgresql://", "postgres://")
+from .pgnames import SCHEMES, is_url, masked, not_a_store  # noqa: F401  (re-exported)
+
 LOCK_CLASS = 837  # first key of the store's advisory lock (the second: its schema)
 NAME_CLASS = 838  # first key of a process's session lock (the second: schema and name)
 # tables whose INSERT gives the new row's id (sqlite3's lastrowid): RETURNING id
 IDENTITY_TABLES = {"history_files", "inputs", "queue_claims", "queue_notes"}
 USER_VERSION = "ledger_meta"  # where PRAGMA user_version lives (SQLite keeps it in the file)
-
-
-def is_url(target) -> bool:
-    return isinstance(target, str) and target.lower().startswith(SCHEMES)
-
-
-# libpq's key=value connection strings ("host=db port=5432 user=edi837 ..."), URLs of
-# another scheme and a postgresql: URL with one slash: none is a file name, and none
-# may become a SQLite file named by it (a password in its name and in every report)
-_LIBPQ_PAIR = re.compile(r"""(?:^|\s)([a-z_]+)\s*=\s*('(?:[^'\\]|\\.)*'|\S*)""", re.IGNORECASE)
-_LIBPQ_KEYS = {"host", "hostaddr", "port", "user", "password", "dbname", "service",
-               "sslmode", "options", "passfile", "application_name", "connect_timeout",
-               "target_session_attrs", "sslrootcert", "sslcert", "sslkey"}
-# a scheme (two letters or more) and a slash: "night:2026.sqlite3" stays a file name
-_SCHEME = re.compile(r"^([a-z][a-z0-9+.-]+):/", re.IGNORECASE)
-_PG_SCHEME = re.compile(r"^(postgres(?:ql)?):", re.IGNORECASE)
-
-
-def not_a_store(target, what: str = "store") -> str | None:
-    """Why ``target`` (given for a store: ``--history``, ``--ledger``) is refused as
-    neither a ``postgresql://`` URL nor a file name, or None.  The message shows
-    ``target`` with its password masked."""
-    if not isinstance(target, str) or is_url(target):
-        return None
-    shown = masked(target)
-    pairs = {key.lower(): value.strip("'") for key, value in _LIBPQ_PAIR.findall(target)}
-    if pairs.keys() & _LIBPQ_KEYS:
-        return (f"{shown}: a libpq key=value connection string; a PostgreSQL {what} is "
-                f"given as a URL: {_as_url(pairs)} (the password in ~/.pgpass or "
-                "PGPASSWORD, not in the URL); a SQLite file is a plain file name")
-    scheme = _PG_SCHEME.match(target) or _SCHEME.match(target)
-    if scheme is None:
-        return None
-    name = scheme.group(1).lower()
-    if name in ("postgresql", "postgres"):
-        return (f"{shown}: not a PostgreSQL URL: it begins {name}://, with two slashes "
-                f"({name}://USER@HOST:PORT/DBNAME)")
-    return (f"{shown}: a {name}: URL; a {what} is a SQLite file (a plain file name) or a "
-            "postgresql:// URL")
-
-
-def _as_url(pairs: dict[str, str]) -> str:
-    """The URL of libpq's key=value ``pairs``, without the password."""
-    from urllib.parse import quote
-
-    host = pairs.get("host") or pairs.get("hostaddr") or "HOST"
-    port = f":{pairs['port']}" if pairs.get("port") else ""
-    user = f"{quote(pairs['user'], safe='')}@" if pairs.get("user") else ""
-    url = f"postgresql://{user}{host}{port}/{quote(pairs.get('dbname') or 'DBNAME', safe='')}"
-    if pairs.get("options"):
-        url += f"?options={quote(pairs['options'], safe='')}"
-    return url
-
-
-def masked(url: str) -> str:
-    """The URL with its password (if any) replaced by ***."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return re.sub(r"//[^@/]*@", "//***@", url)
-    text = url
-    if parts.password is not None:
-        user = parts.username or ""
-        host = parts.netloc.rsplit("@", 1)[1]
-        text = urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
-    # a malformed URL (postgresql:/user:secret@host) that urlsplit reads no password in
-    text = re.sub(r"^([a-z][a-z0-9+.-]*:/*[^:/@\s]*:)[^@/\s]*@", r"\1***@", text,
-                  flags=re.IGNORECASE)
-    return re.sub(r"""(password\s*=\s*)('(?:[^'\\]|\\.)*'|[^&\s]*)""", r"\1***", text,
-                  flags=re.IGNORECASE)
 
 
 class PgError(sqlite3.OperationalError):

@@ -26,7 +26,8 @@ PACKAGE = Path(__file__).resolve().parents[2] / "edi837"
 # Lowest first.  A new module or package must be placed here (the test says so).
 LAYERS = (
     ("base", {"edi837", "model", "ndc", "files", "formats", "tomlfile", "datacache", "codecache",
-              "spilldir", "locations", "drug_codes", "dbfiles", "pgdb", "progress", "bill_types"}),
+              "spilldir", "locations", "drug_codes", "dbfiles", "pgdb", "pgnames", "progress",
+              "bill_types"}),
     ("x12", {"x12"}),
     ("findings", {"findings", "safetext", "store", "checklist", "results"}),
     ("reader", {"reader", "extract"}),
