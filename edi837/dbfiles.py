@@ -19,6 +19,16 @@ BUSY = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 READ_ONLY = "read-only"
 
 
+class PgError(sqlite3.OperationalError):
+    """A PostgreSQL error (edi837.pgdb), as the store's SQLite error handling knows them."""
+
+
+class StoreGone(PgError):
+    """The server went away mid-run (stopped, restarted, its backend terminated, the
+    network cut): the server rolls back the transaction in hand.  Its message says so
+    for an operator (what is lost, what to do), naming the store (password masked)."""
+
+
 class DatabaseRefused(Exception):
     """A database edi837 will not open or cannot use (message names the file)."""
 
@@ -34,8 +44,6 @@ def is_busy(exc: sqlite3.Error) -> bool:
 def trouble(path, exc: sqlite3.Error, doing: str = "use") -> str:
     """What went wrong with ``path``, for a person.  A PostgreSQL server gone away
     is no trouble of the store's (its message says what to do): raised as it is."""
-    from .pgdb import StoreGone
-
     if isinstance(exc, StoreGone):
         raise exc
     code = error_code(exc)

@@ -39,12 +39,12 @@ from __future__ import annotations
 
 import os
 import re
-import sqlite3
 import time
 import zlib
 from typing import Any
 from urllib.parse import urlsplit
 
+from .dbfiles import PgError, StoreGone
 from .pgnames import SCHEMES, is_url, masked, not_a_store  # noqa: F401  (re-exported)
 
 LOCK_CLASS = 837  # first key of the store's advisory lock (the second: its schema)
@@ -52,16 +52,6 @@ NAME_CLASS = 838  # first key of a process's session lock (the second: schema an
 # tables whose INSERT gives the new row's id (sqlite3's lastrowid): RETURNING id
 IDENTITY_TABLES = {"history_files", "inputs", "queue_claims", "queue_notes"}
 USER_VERSION = "ledger_meta"  # where PRAGMA user_version lives (SQLite keeps it in the file)
-
-
-class PgError(sqlite3.OperationalError):
-    """A PostgreSQL error, as the store's SQLite error handling knows them."""
-
-
-class StoreGone(PgError):
-    """The server went away mid-run (stopped, restarted, its backend terminated, the
-    network cut): the server rolls back the transaction in hand.  Its message says so
-    for an operator (what is lost, what to do), naming the store (password masked)."""
 
 
 GONE_STATES = ("08", "57P")  # connection exceptions; operator intervention (shutdown)

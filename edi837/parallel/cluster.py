@@ -96,11 +96,10 @@ def quiet_distributed() -> None:
     to the scheduler"), not that line among ``distributed.client - ERROR`` tracebacks
     (CancelledError, CommClosedError), some printed after the batch's last log line."""
     import logging
-    import sys
 
-    from ..entry import debugging
-
-    if debugging(sys.argv[1:]):
+    # --debug sets EDI837_DEBUG as the command line is read (edi837.cli), before any
+    # command asks for Dask; reading it here keeps parallel/ below the command layer
+    if os.environ.get("EDI837_DEBUG", "") not in ("", "0"):
         return
     names = [name for name in list(logging.root.manager.loggerDict)
              if name in ("distributed", "tornado") or name.startswith(("distributed.",
