@@ -166,9 +166,11 @@ class _Apply:
         if claim.get("listed"):
             return  # warnings only, and no drug claim: for the run's own work list
         entry = self._open_entry(claim)
-        if claim.get("frequency") == VOID and entry is not None:
+        if claim.get("frequency") == VOID and entry is not None \
+                and not self._held_later(entry):
             # the sender withdraws the held claim: it leaves the queue even if the void
-            # repeats the claim's defect (and is held itself: nothing reaches the payer)
+            # repeats the claim's defect (and is held itself: nothing reaches the payer);
+            # not a hold of a file taken after this one (another host's, synced first)
             self._resolve(entry["id"], VOIDED, "void")
         elif claim["held"]:
             self._held(claim, entry)
@@ -187,16 +189,28 @@ class _Apply:
         order (its inputs' ids): not the same file, nor one taken before it."""
         if entry["last_run"] == self.run_id and entry["last_sha256"] == self.sha256:
             return False
+        return not self._held_later(entry)
+
+    def _held_later(self, entry: dict) -> bool:
+        """Whether the held claim's (last) hold came from a file taken after this one,
+        in the ledger's order: another host's, whose run ended first."""
         if self.input_id is None:
-            return True
+            return False
         row = self.db.execute("SELECT id FROM inputs WHERE run_id = ? AND sha256 = ? "
                               "ORDER BY id DESC LIMIT 1",
                               (entry["last_run"], entry["last_sha256"])).fetchone()
-        return row is None or row["id"] < self.input_id
+        return row is not None and row["id"] > self.input_id
 
     def _held(self, claim: dict, entry: dict | None) -> None:
         db, rules = self.db, json.dumps(claim["rules"])
-        if entry is not None:
+        if entry is not None and self._held_later(entry):
+            # held again by a file taken after this one and synced first: a resubmission
+            # all the same, but that later file stays the claim's last hold
+            db.execute("UPDATE queue_claims SET resubmissions = resubmissions + 1 "
+                       "WHERE id = ?", (entry["id"],))
+            self.counts["resubmitted"] += 1
+            row_id = entry["id"]
+        elif entry is not None:
             again = entry["last_sha256"] != self.sha256  # not the same content checked again
             db.execute("UPDATE queue_claims SET charge = ?, rules = ?, last_run = ?, "
                        "last_file = ?, last_sha256 = ?, resubmissions = resubmissions + ? "

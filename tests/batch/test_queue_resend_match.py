@@ -92,3 +92,25 @@ def test_two_hosts_on_one_ledger_judge_by_the_order_files_were_taken(order):
                sha256="d", input_id=4)
     assert db.execute("SELECT status, resolution FROM queue_claims").fetchall() == \
         [("resolved", "resend")]
+
+
+def test_a_void_taken_before_the_hold_voids_nothing_whatever_the_order_of_sync():
+    """Host J took the void (input 1), host K the held original (input 2); J's run ended
+    last: the hold stays open, as when K's file came after J's; held again by the void
+    (HIS004), it counts a resubmission and K's file stays its last hold."""
+    for held_void in (False, True):
+        db = sqlite3.connect(":memory:", isolation_level=None)
+        db.execute("CREATE TABLE inputs (id INTEGER PRIMARY KEY, run_id TEXT, sha256 TEXT)")
+        db.execute("INSERT INTO inputs VALUES (1, 'RJ', 'j'), (2, 'RK', 'k'), (3, 'RL', 'l')")
+        ensure_schema(db)
+        apply_file(db, [_facts("A1", held=True)], run_id="RK", file="k", sha256="k",
+                   input_id=2)
+        apply_file(db, [_facts("A1", held=held_void, frequency="8")], run_id="RJ", file="j",
+                   sha256="j", input_id=1)
+        assert db.execute("SELECT status, last_file, resubmissions FROM queue_claims"
+                          ).fetchall() == [("open", "k", int(held_void))]
+        # a void taken after the hold does void it
+        apply_file(db, [_facts("A1", held=False, frequency="8")], run_id="RL", file="l",
+                   sha256="l", input_id=3)
+        assert db.execute("SELECT status, resolution FROM queue_claims").fetchall() == \
+            [("voided", "void")]
