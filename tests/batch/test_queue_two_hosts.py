@@ -3,30 +3,12 @@ own: the work queue's resolutions follow the ledger's order of the files, whatev
 the runs end in (the operator's trial qv.sh: host J's void taken first, host K's hold
 after it, J's run ending last).  Every input is synthetic."""
 import json
-import subprocess
-import sys
 
 import pytest
-from batch_support import drop, subprocess_env, wait_for
+from batch_support import drop, wait_for
 from pg_support import drop_schema, new_schema, query
 from queue_support import claim, night
-from store_support import edi837, key_file
-
-# `edi837` paused at a batch checkpoint (edi837.batch.durable.checkpoint): it writes
-# the file PAUSED and goes on once the file GO exists (the test's hand on the clock)
-PAUSED_AT = """
-import os, sys, time
-from edi837.batch import durable
-step = sys.argv.pop(1)
-def checkpoint(name):
-    if name == step and not os.path.exists(os.environ["PAUSED"]):
-        open(os.environ["PAUSED"], "w").close()
-        while not os.path.exists(os.environ["GO"]):
-            time.sleep(0.05)
-durable.checkpoint = checkpoint
-from edi837.cli import main
-main(prog_name="edi837")
-"""
+from store_support import edi837, key_file, paused_at
 
 
 @pytest.fixture
@@ -39,13 +21,6 @@ def pg_url():
 def batch_args(host, url, key):
     return ["batch", host / "inbox", "--out", host / "out", "--settle", "0", "--ledger", url,
             "--history-key", key, "--history-days", "0"]
-
-
-def paused_batch(step, tmp_path, host, url, key) -> subprocess.Popen:
-    env = {**subprocess_env(), "PAUSED": str(tmp_path / "PAUSED"), "GO": str(tmp_path / "GO")}
-    return subprocess.Popen([sys.executable, "-c", PAUSED_AT, step,
-                             *map(str, batch_args(host, url, key))],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
 
 
 def queue_rows(url) -> list[dict]:
@@ -65,7 +40,7 @@ def test_a_void_taken_before_another_hosts_hold_does_not_resolve_it(tmp_path, pg
     key, host_j, host_k = key_file(tmp_path), tmp_path / "J", tmp_path / "K"
     drop(host_j / "inbox", "a-void.edi", night(VOIDS, "000000002"))
     drop(host_k / "inbox", "dense-0.edi", night(HELD, "000000001"))
-    j = paused_batch("done", tmp_path, host_j, pg_url, key)  # a-void.edi done, run open
+    j = paused_at("done", tmp_path, *batch_args(host_j, pg_url, key))  # a-void.edi done, run open
     try:
         assert wait_for(lambda: (tmp_path / "PAUSED").exists(), timeout=60), j.stderr
         k = edi837(*batch_args(host_k, pg_url, key))
