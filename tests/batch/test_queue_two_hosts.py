@@ -67,3 +67,28 @@ def test_a_void_taken_before_another_hosts_hold_does_not_resolve_it(tmp_path, pg
     finally:
         drop_schema(url)
     assert one_host == two_hosts
+
+
+def test_a_void_taken_after_another_hosts_hold_voids_it_when_the_hold_syncs_last(
+        tmp_path, pg_url):
+    """K takes the originals first and holds them, its run stays open; J takes their void
+    after them and its run ends first: when K's run ends, the holds are voided, as when
+    the files run one after the other in the ledger's order."""
+    key, host_j, host_k = key_file(tmp_path), tmp_path / "J", tmp_path / "K"
+    drop(host_k / "inbox", "dense-0.edi", night(HELD, "000000001"))
+    drop(host_j / "inbox", "a-void.edi", night(VOIDS, "000000002"))
+    k = paused_at("done", tmp_path, *batch_args(host_k, pg_url, key))  # run still open
+    try:
+        assert wait_for(lambda: (tmp_path / "PAUSED").exists(), timeout=60), k.stderr
+        j = edi837(*batch_args(host_j, pg_url, key))
+        assert j.returncode in (0, 1), j.stderr
+        assert queue_rows(pg_url) == []  # K's holds are not in the queue yet
+    finally:
+        (tmp_path / "GO").touch()
+        _, err = k.communicate(timeout=120)
+    assert k.returncode == 1, err
+    assert query(pg_url, "SELECT name FROM inputs ORDER BY id") == [("dense-0.edi",),
+                                                                    ("a-void.edi",)]
+    two_hosts = {r["claim_id"]: r["status"] for r in queue_rows(pg_url)}
+    assert two_hosts == {"K1": "voided", "K2": "voided", "K3": "voided"}, two_hosts
+    assert query(pg_url, "SELECT COUNT(*) FROM queue_later") == [(0,)]
