@@ -14,8 +14,9 @@ submitter, charge, rules, and the file and night it came in.  It leaves when
   (``resend``; needs the lasting patient history, whose key hashes the patient).
   Either only from a file taken after the hold, in the ledger's order (the
   claims after it in the same file, or a file another host took before it and
-  synced after it, resolve nothing): runs in any order leave the same queue;
-* it is voided (CLM05-3 = 8, ``voided``);
+  synced after it, resolve nothing; one another host took after it and synced
+  before it does, from ``queue_later``): runs in any order leave the same queue;
+* it is voided (CLM05-3 = 8, ``voided``), by a void in the same order;
 * an operator closes it with a reason (``closed``).
 
 Sent again and held again, it stays open and counts a resubmission.  The
