@@ -83,6 +83,9 @@ def test_a_void_taken_after_another_hosts_hold_voids_it_when_the_hold_syncs_last
         j = edi837(*batch_args(host_j, pg_url, key))
         assert j.returncode in (0, 1), j.stderr
         assert queue_rows(pg_url) == []  # K's holds are not in the queue yet
+        kept = query(pg_url, "SELECT fact FROM queue_later")  # J's voids, for K's holds
+        assert len(kept) == 3 and not any(private in fact for (fact,) in kept
+                                          for private in ("SYN00", "DOE", "JANE", "1980"))
     finally:
         (tmp_path / "GO").touch()
         _, err = k.communicate(timeout=120)
