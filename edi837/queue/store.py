@@ -160,7 +160,10 @@ class _Apply:
         index = index or OpenIndex(db)
         self.keys, self.services = index.keys, index.services
         self.held: list[int] = []  # the queue rows this file held
-        self.resolving: list[dict] = []  # its claims that may resolve another file's hold
+        # its claims that may resolve the hold of a file taken before it, not synced yet
+        # (another host's): kept in queue_later when there is such a file (_Later)
+        self.keep_later = False
+        self.resolving: list[dict] = []
 
     def _open_entry(self, claim: dict) -> dict | None:
         if (claim["claim_id"], claim["payer_id"], claim["billing_npi"]) not in self.keys:
@@ -175,8 +178,10 @@ class _Apply:
     def claim(self, claim: dict) -> None:
         if claim.get("listed"):
             return  # warnings only, and no drug claim: for the run's own work list
-        if claim.get("frequency") == VOID or not claim["held"]:
+        if self.keep_later and (claim.get("frequency") == VOID or not claim["held"]):
             self.resolving.append({k: claim.get(k) for k in LATER_FACTS})
+            if len(self.resolving) >= 1000:
+                self.keep_resolving()
         entry = self._open_entry(claim)
         if claim.get("frequency") == VOID and entry is not None \
                 and not self._held_later(entry):
@@ -272,6 +277,13 @@ class _Apply:
                     found.append(row["id"])
         return found
 
+    def keep_resolving(self) -> None:
+        self.db.executemany(
+            "INSERT INTO queue_later (input_id, run_id, file, fact) VALUES (?, ?, ?, ?)",
+            [(self.input_id, self.run_id, self.file, json.dumps(fact))
+             for fact in self.resolving])
+        self.resolving = []
+
     def _resolve(self, row_id: int, status: str, how: str) -> None:
         self.resolve_by(row_id, status, how, self.run_id, self.file)
 
@@ -295,8 +307,10 @@ class _Later:
 
     def __init__(self, step: _Apply) -> None:
         self.step, self.db = step, step.db
+        self.first = self._first_unsynced()
+        step.keep_later = self.first is not None and self.first < (step.input_id or 0)
 
-    def first_unsynced(self) -> int | None:
+    def _first_unsynced(self) -> int | None:
         """The first input taken, other than this file, whose claims may still reach the
         queue: a checked file of a run not ended, not synced yet."""
         row = self.db.execute(
@@ -307,19 +321,17 @@ class _Later:
         return row["first"] if row else None
 
     def apply(self) -> None:
-        step, db = self.step, self.db
+        """Once the file's claims are applied: its holds resolved by later files' claims,
+        its own claims kept if needed, and what no unsynced file can need deleted."""
+        step = self.step
         if step.held:
             self._resolve_held()
-        first = self.first_unsynced()
-        if first is None:
-            db.execute("DELETE FROM queue_later")
-            return
-        db.execute("DELETE FROM queue_later WHERE input_id < ?", (first,))
-        if first < step.input_id and step.resolving:
-            db.executemany(
-                "INSERT INTO queue_later (input_id, run_id, file, fact) VALUES (?, ?, ?, ?)",
-                [(step.input_id, step.run_id, step.file, json.dumps(fact))
-                 for fact in step.resolving])
+        if step.resolving:
+            step.keep_resolving()
+        if self.first is None:
+            self.db.execute("DELETE FROM queue_later")
+        else:
+            self.db.execute("DELETE FROM queue_later WHERE input_id < ?", (self.first,))
 
     def _resolve_held(self) -> None:
         """This file's holds, by the claims of files taken after it and synced before."""
@@ -377,10 +389,11 @@ def apply_file(db: sqlite3.Connection, claims: Iterable[dict], *, run_id: str, f
     try:
         step = _Apply(db, run_id=run_id, file=file, sha256=sha256, index=index,
                       input_id=input_id)
+        later = _Later(step) if input_id is not None else None
         for claim in claims:
             step.claim(claim)
-        if input_id is not None:
-            _Later(step).apply()
+        if later is not None:
+            later.apply()
         return step.counts
     finally:
         db.row_factory = factory
