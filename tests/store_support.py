@@ -34,6 +34,33 @@ main(prog_name="edi837")
 """
 
 
+# `edi837` paused at a named batch checkpoint, the first time it reaches it: it creates
+# the file $PAUSED and goes on once the file $GO exists (the test's hand on the clock)
+PAUSED_AT = """
+import os, sys, time
+from edi837.batch import durable
+step = sys.argv.pop(1)
+def checkpoint(name):
+    if name == step and not os.path.exists(os.environ["PAUSED"]):
+        open(os.environ["PAUSED"], "w").close()
+        while not os.path.exists(os.environ["GO"]):
+            time.sleep(0.05)
+durable.checkpoint = checkpoint
+from edi837.cli import main
+main(prog_name="edi837")
+"""
+
+
+def paused_at(step: str, folder: Path, *args) -> subprocess.Popen:
+    """`edi837 ARGS` in a process of its own that pauses at the batch checkpoint
+    ``step``: ``folder / "PAUSED"`` appears then, and it goes on once the test
+    creates ``folder / "GO"``."""
+    env = {**subprocess_env(), "PAUSED": str(folder / "PAUSED"), "GO": str(folder / "GO")}
+    return subprocess.Popen([sys.executable, "-c", PAUSED_AT, step, *map(str, args)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=env)
+
+
 def edi837(*args, cwd=None, timeout: float = 120, env=None) -> subprocess.CompletedProcess:
     """`edi837 ARGS` in a process of its own."""
     return subprocess.run([*EDI837, *map(str, args)], capture_output=True, text=True,

@@ -19,11 +19,13 @@ and reason files, which sit beside the data they describe.
 """
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 import sqlite3
 import time
 from datetime import datetime, timezone
+from pathlib import Path
 
 from ..parallel.keys import install
 from . import durable
@@ -135,7 +137,11 @@ class Batch:
         def close_run(run_id: str, status: int) -> None:
             stopped = ("the run was stopped early (killed or the power lost); the next start "
                        "finished the files it had checked, the others are taken again")
-            self._write_summary(_Run(run_id, self.options.out / run_id, problems=[stopped]),
+            # the summary the run wrote on its fault (a full disk, the ledger gone) said why
+            problems = _problems_said(self.options.out / run_id)
+            if not any("stopped early" in p for p in problems):
+                problems.append(stopped)
+            self._write_summary(_Run(run_id, self.options.out / run_id, problems=problems),
                                 INTERRUPTED, status)
 
         from .queue_sync import sync_run
@@ -285,6 +291,16 @@ class Batch:
                       drug_table=self._executor.table_version, options=self.options,
                       state=state, exit_status=status, waiting=run.waiting,
                       skipped=run.skipped, problems=run.problems)
+
+
+def _problems_said(directory: Path) -> list[str]:
+    """The problems of the summary a run wrote in ``directory`` before it stopped on a
+    fault (``Batch.failed``); none if it wrote none (killed) or it cannot be read."""
+    try:
+        said = json.loads((directory / "summary.json").read_text(encoding="utf-8"))
+        return [p for p in said.get("problems", []) if isinstance(p, str)]
+    except (OSError, ValueError, AttributeError):
+        return []
 
 
 def run_batch(options: BatchOptions, *, watch: bool = False,

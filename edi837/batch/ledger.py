@@ -52,9 +52,10 @@ Every start takes the locks (``locks``), then repairs what a killed run left
   a copy and is removed; otherwise the source is moved; the marker is
   removed; the row is marked done.
 * runs still ``running`` died: temporary files under their directories are
-  removed (only this process can be writing, it holds the lock); a run with
-  no input left is removed entirely, the others get their summary, with
-  status ``interrupted``.
+  removed (only this process can be writing, it holds the lock); each gets
+  its summary (the problems of one the run wrote on its fault kept), with
+  status ``interrupted`` and exit status 2, a run with no input left too
+  (only its empty archive and quarantine folders are removed).
 
 Hence, however often runs are killed and restarted: an input leaves the inbox
 only after its outcome and complete outputs are recorded (no input lost), its
@@ -205,9 +206,6 @@ class Ledger:
         mine, owner = self._mine()
         return self.db.execute(f"SELECT * FROM runs WHERE state = ? AND {mine} "
                                "ORDER BY run_id", (state, *owner)).fetchall()
-
-    def delete_run(self, run_id: str) -> None:
-        self.db.execute("DELETE FROM runs WHERE run_id = ?", (run_id,))
 
     # inputs
     def take(self, *, sha256: str, run_id: str, name: str, source: Path, size: int,
@@ -425,23 +423,32 @@ def recover(ledger: Ledger, options: BatchOptions, *,
         dirs = {out / run_id, options.archive_dir / run_id, options.quarantine_dir / run_id}
         dirs.update(Path(r["destination"]).parent for r in rows if r["destination"])
         removed = sum(durable.remove_temps(d) for d in dirs)
-        if not rows:
-            for directory in dirs:
-                if directory.is_dir() and directory.name == run_id:
-                    shutil.rmtree(directory)
-            ledger.delete_run(run_id)
-            log.warning("recovery: run %s stopped before finishing any file; removed", run_id)
-            continue
+        emptied = [] if rows else _remove_empty(dirs - {out / run_id}, run_id)
+        durable.makedirs(out / run_id)  # (a run killed before it made its folder)
         status = ledger.exit_status(run_id, trouble=True)  # stopped early: exit status 2
         close_run(run_id, status)
         ledger.end_run(run_id, INTERRUPTED, status)
         # this start's own status takes the run's findings, not its stop: the killed
         # run is said in its summary, and every start after a crash is not a failure
         worst = max(worst, ledger.exit_status(run_id))
-        log.warning("recovery: run %s was interrupted; %d files finished, summary written"
-                    "%s", run_id, len(rows),
-                    f", {removed} temporary files removed" if removed else "")
+        log.warning("recovery: run %s was interrupted; %s, summary written (stopped "
+                    "early, exit status 2)%s%s", run_id,
+                    f"{len(rows)} files finished" if rows else "it finished no file",
+                    f", {removed} temporary files removed" if removed else "",
+                    "".join(f", its empty {shown(str(d))} removed" for d in emptied))
     return worst
+
+
+def _remove_empty(dirs: set[Path], run_id: str) -> list[Path]:
+    """The run's own folders among ``dirs`` (archive/<run-id>, quarantine/<run-id>) that
+    hold nothing and that no input names: removed; the run's folder, with its summary,
+    is kept.  Returns what was removed."""
+    emptied = []
+    for directory in sorted(dirs):
+        if directory.name == run_id and directory.is_dir() and not any(directory.iterdir()):
+            directory.rmdir()
+            emptied.append(directory)
+    return emptied
 
 
 def warn_if_ledger_lost(options: BatchOptions) -> str | None:

@@ -32,6 +32,11 @@ run, so it cannot wait for a batch in the middle (the batch needs that lock to
 finish its file).  It waits before it begins instead, until no live batch holds
 a file (:func:`wait_for_holders`).
 
+`history forget-file` of a file a live batch holds (judged, outcome not yet
+recorded) waits the same way, for that file only (:func:`wait_for_file`): taken
+out under the batch, its lines would be gone while the ledger then records the
+file as reported, with its queue entries.
+
 A store written by an older edi837 holds no holder (NULL): its files count.
 """
 from __future__ import annotations
@@ -157,5 +162,28 @@ def wait_for_holders(store: HistoryStore) -> None:
         if not said:
             store.waiting(f"{store.where}: waiting for another edi837 batch ({live[0]}) to "
                           "finish the files it holds")
+            said = True
+        time.sleep(POLL)
+
+
+def wait_for_file(store: HistoryStore, sha256: str) -> None:
+    """Take the store's write lock once no live batch (other than the store's own)
+    holds the file with this SHA-256 (`history forget-file`); say once, naming the
+    batch and its run, that it waits."""
+    said = False
+    while True:
+        store._begin()
+        held = [(holder, run_id) for holder, run_id in store._query(
+            "SELECT holder, run_id FROM history_files WHERE sha256 = ? AND holder IS NOT "
+            "NULL ORDER BY id", (sha256,)).fetchall()
+            if holder != store.holder and store.alive(holder)]
+        if not held:
+            return
+        store._rollback()
+        if not said:
+            holder, run_id = held[0]
+            store.waiting(f"{store.where}: file {sha256} is held by the edi837 batch "
+                          f"{holder} (run {run_id}), which has not recorded its outcome "
+                          "yet: waiting for it")
             said = True
         time.sleep(POLL)

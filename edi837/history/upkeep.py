@@ -13,6 +13,7 @@ import datetime as dt
 import sqlite3
 
 from ..dbfiles import trouble
+from .holders import wait_for_file
 from .rows import PENDING
 
 
@@ -68,18 +69,22 @@ def forget_file(store, sha256: str) -> int:
     # would cost every insert of every night)
     sha256 = sha256.lower()
     files = "(SELECT id FROM history_files WHERE sha256 = ?)"
+    begun = not (store._run and store.db.in_transaction)
+    if begun:  # a batch that holds the file (judged, not reported) finishes it first
+        wait_for_file(store, sha256)
     return delete_lines(store, [
         (f"UPDATE history_lines SET removed_by = NULL WHERE removed_by IN {files}",
          (sha256,)),
-        (f"DELETE FROM history_lines WHERE file IN {files}", (sha256,))])
+        (f"DELETE FROM history_lines WHERE file IN {files}", (sha256,))], begun=begun)
 
 
-def delete_lines(store, statements: list[tuple[str, tuple]]) -> int:
+def delete_lines(store, statements: list[tuple[str, tuple]], *, begun: bool = False) -> int:
     """Delete lines, and files left with none (that removed none), in one
     transaction (a run's, :meth:`HistoryStore.begin_run`, when it holds one: committed
-    with it); returns how many the last statement deleted."""
-    in_run = store._run and store.db.in_transaction
-    if not in_run:
+    with it; ``begun``: the caller's, begun for this, committed here); returns how many
+    the last statement deleted."""
+    in_run = store._run and store.db.in_transaction and not begun
+    if not in_run and not begun:
         store._begin()
     try:
         for statement, parameters in statements:

@@ -14,8 +14,9 @@ submitter, charge, rules, and the file and night it came in.  It leaves when
   (``resend``; needs the lasting patient history, whose key hashes the patient).
   Either only from a file taken after the hold, in the ledger's order (the
   claims after it in the same file, or a file another host took before it and
-  synced after it, resolve nothing): runs in any order leave the same queue;
-* it is voided (CLM05-3 = 8, ``voided``);
+  synced after it, resolve nothing; one another host took after it and synced
+  before it does, from ``queue_later``): runs in any order leave the same queue;
+* it is voided (CLM05-3 = 8, ``voided``), by a void in the same order;
 * an operator closes it with a reason (``closed``).
 
 Sent again and held again, it stays open and counts a resubmission.  The
@@ -77,6 +78,13 @@ CREATE TABLE IF NOT EXISTS queue_inputs (  -- ledger inputs whose claims the que
     run_id   TEXT NOT NULL,
     claims   INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS queue_later (  -- claims that may resolve a hold of a file taken
+    input_id INTEGER NOT NULL,            -- before theirs and synced after (another host's
+    run_id   TEXT NOT NULL,               -- run still open): kept until no such file is left
+    file     TEXT,
+    fact     TEXT NOT NULL                -- JSON: keys, CLM05-3, keyed services (hashes)
+);
+CREATE INDEX IF NOT EXISTS queue_later_by_input ON queue_later(input_id);
 """
 
 
@@ -151,6 +159,11 @@ class _Apply:
         self.counts = {"opened": 0, "resubmitted": 0, "resolved": 0, "voided": 0}
         index = index or OpenIndex(db)
         self.keys, self.services = index.keys, index.services
+        self.held: list[int] = []  # the queue rows this file held
+        # its claims that may resolve the hold of a file taken before it, not synced yet
+        # (another host's): kept in queue_later when there is such a file (_Later)
+        self.keep_later = False
+        self.resolving: list[dict] = []
 
     def _open_entry(self, claim: dict) -> dict | None:
         if (claim["claim_id"], claim["payer_id"], claim["billing_npi"]) not in self.keys:
@@ -165,10 +178,16 @@ class _Apply:
     def claim(self, claim: dict) -> None:
         if claim.get("listed"):
             return  # warnings only, and no drug claim: for the run's own work list
+        if self.keep_later and (claim.get("frequency") == VOID or not claim["held"]):
+            self.resolving.append({k: claim.get(k) for k in LATER_FACTS})
+            if len(self.resolving) >= 1000:
+                self.keep_resolving()
         entry = self._open_entry(claim)
-        if claim.get("frequency") == VOID and entry is not None:
+        if claim.get("frequency") == VOID and entry is not None \
+                and not self._held_later(entry):
             # the sender withdraws the held claim: it leaves the queue even if the void
-            # repeats the claim's defect (and is held itself: nothing reaches the payer)
+            # repeats the claim's defect (and is held itself: nothing reaches the payer);
+            # not a hold of a file taken after this one (another host's, synced first)
             self._resolve(entry["id"], VOIDED, "void")
         elif claim["held"]:
             self._held(claim, entry)
@@ -187,16 +206,33 @@ class _Apply:
         order (its inputs' ids): not the same file, nor one taken before it."""
         if entry["last_run"] == self.run_id and entry["last_sha256"] == self.sha256:
             return False
+        return not self._held_later(entry)
+
+    def _held_later(self, entry: dict) -> bool:
+        """Whether the held claim's (last) hold came from a file taken after this one,
+        in the ledger's order: another host's, whose run ended first."""
         if self.input_id is None:
-            return True
+            return False
+        hold = self.hold_input(entry)
+        return hold is not None and hold > self.input_id
+
+    def hold_input(self, entry: dict) -> int | None:
+        """The ledger's row (its place in the order) of the held claim's last hold."""
         row = self.db.execute("SELECT id FROM inputs WHERE run_id = ? AND sha256 = ? "
                               "ORDER BY id DESC LIMIT 1",
                               (entry["last_run"], entry["last_sha256"])).fetchone()
-        return row is None or row["id"] < self.input_id
+        return row["id"] if row is not None else None
 
     def _held(self, claim: dict, entry: dict | None) -> None:
         db, rules = self.db, json.dumps(claim["rules"])
-        if entry is not None:
+        if entry is not None and self._held_later(entry):
+            # held again by a file taken after this one and synced first: a resubmission
+            # all the same, but that later file stays the claim's last hold
+            db.execute("UPDATE queue_claims SET resubmissions = resubmissions + 1 "
+                       "WHERE id = ?", (entry["id"],))
+            self.counts["resubmitted"] += 1
+            row_id = entry["id"]
+        elif entry is not None:
             again = entry["last_sha256"] != self.sha256  # not the same content checked again
             db.execute("UPDATE queue_claims SET charge = ?, rules = ?, last_run = ?, "
                        "last_file = ?, last_sha256 = ?, resubmissions = resubmissions + ? "
@@ -220,6 +256,7 @@ class _Apply:
         self.services.update(claim["services"])
         db.executemany("INSERT INTO queue_services (service, claim) VALUES (?, ?)",
                        [(s, row_id) for s in claim["services"]])
+        self.held.append(row_id)
 
     def _by_services(self, services: list[str]) -> list[int]:
         """The open held claims this claim resends: each of their drug services is
@@ -240,11 +277,102 @@ class _Apply:
                     found.append(row["id"])
         return found
 
+    def keep_resolving(self) -> None:
+        self.db.executemany(
+            "INSERT INTO queue_later (input_id, run_id, file, fact) VALUES (?, ?, ?, ?)",
+            [(self.input_id, self.run_id, self.file, json.dumps(fact))
+             for fact in self.resolving])
+        self.resolving = []
+
     def _resolve(self, row_id: int, status: str, how: str) -> None:
+        self.resolve_by(row_id, status, how, self.run_id, self.file)
+
+    def resolve_by(self, row_id: int, status: str, how: str, run_id: str, file: str) -> None:
         self.db.execute("UPDATE queue_claims SET status = ?, resolution = ?, "
                         "resolved_by_run = ?, resolved_file = ?, resolved_at = ? WHERE id = ?",
-                        (status, how, self.run_id, self.file, now(), row_id))
+                        (status, how, run_id, file, now(), row_id))
         self.counts["voided" if status == VOIDED else "resolved"] += 1
+
+
+LATER_FACTS = ("claim_id", "payer_id", "billing_npi", "patient", "frequency", "services",
+               "held")
+
+
+class _Later:
+    """Files synced out of the ledger's order: host K takes a file that holds a claim,
+    host J takes the file that resolves it (clean, void, resend) after it, and J's run
+    ends first.  The resolving claims of a file synced while a file taken before it is
+    still unsynced (its run open) are kept in ``queue_later``; the earlier file, synced
+    at last, is resolved by them as if it had been synced first."""
+
+    def __init__(self, step: _Apply) -> None:
+        self.step, self.db = step, step.db
+        self.first = self._first_unsynced()
+        step.keep_later = self.first is not None and self.first < (step.input_id or 0)
+
+    def _first_unsynced(self) -> int | None:
+        """The first input taken, other than this file, whose claims may still reach the
+        queue: a checked file of a run not ended, not synced yet."""
+        row = self.db.execute(
+            "SELECT MIN(i.id) AS first FROM inputs i JOIN runs r ON r.run_id = i.run_id "
+            "WHERE r.state = 'running' AND i.id != ? AND i.state != 'abandoned' AND "
+            "(i.outcome IS NULL OR i.outcome IN ('ok', 'findings')) AND i.id NOT IN "
+            "(SELECT input_id FROM queue_inputs)", (self.step.input_id,)).fetchone()
+        return row["first"] if row else None
+
+    def apply(self) -> None:
+        """Once the file's claims are applied: its holds resolved by later files' claims,
+        its own claims kept if needed, and what no unsynced file can need deleted."""
+        step = self.step
+        if step.held:
+            self._resolve_held()
+        if step.resolving:
+            step.keep_resolving()
+        if self.first is None:
+            self.db.execute("DELETE FROM queue_later")
+        else:
+            self.db.execute("DELETE FROM queue_later WHERE input_id < ?", (self.first,))
+
+    def _resolve_held(self) -> None:
+        """This file's holds, by the claims of files taken after it and synced before."""
+        step = self.step
+        later = [(row["input_id"], row["run_id"], row["file"], json.loads(row["fact"]))
+                 for row in self.db.execute(
+                     "SELECT * FROM queue_later WHERE input_id > ? ORDER BY input_id",
+                     (step.input_id,)).fetchall()]
+        if not later:
+            return
+        for row_id in dict.fromkeys(step.held):
+            entry = self.db.execute("SELECT * FROM queue_claims WHERE id = ?",
+                                    (row_id,)).fetchone()
+            if entry is None or entry["status"] != OPEN:
+                continue
+            hold = step.hold_input(entry) or step.input_id
+            own = {r["service"] for r in self.db.execute(
+                "SELECT service FROM queue_services WHERE claim = ?", (row_id,))}
+            for input_id, run_id, file, fact in later:
+                how = _resolves(entry, own, fact) if input_id > hold else None
+                if how is not None:
+                    status = VOIDED if how == "void" else RESOLVED
+                    step.resolve_by(row_id, status, how, run_id, file)
+                    break
+
+
+def _resolves(entry: dict, own: set[str], fact: dict) -> str | None:
+    """How a claim of a later file resolves the held claim ``entry`` (its services
+    ``own``), as :meth:`_Apply.claim` would have, or None."""
+    same = (fact["claim_id"], fact["payer_id"], fact["billing_npi"]) == \
+        (entry["claim_id"], entry["payer_id"], entry["billing_npi"]) and \
+        (fact["patient"] == entry["patient"] or "" in (fact["patient"], entry["patient"]))
+    if fact.get("frequency") == VOID:
+        return "void" if same else None
+    if fact["held"]:
+        return None
+    if same:
+        return "replacement" if fact.get("frequency") == REPLACEMENT else "clean"
+    if fact.get("frequency") != REPLACEMENT and own and own <= set(fact["services"] or ()):
+        return "resend"
+    return None
 
 
 def apply_file(db: sqlite3.Connection, claims: Iterable[dict], *, run_id: str, file: str,
@@ -261,8 +389,11 @@ def apply_file(db: sqlite3.Connection, claims: Iterable[dict], *, run_id: str, f
     try:
         step = _Apply(db, run_id=run_id, file=file, sha256=sha256, index=index,
                       input_id=input_id)
+        later = _Later(step) if input_id is not None else None
         for claim in claims:
             step.claim(claim)
+        if later is not None:
+            later.apply()
         return step.counts
     finally:
         db.row_factory = factory

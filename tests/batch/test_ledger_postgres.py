@@ -8,6 +8,7 @@ test that cannot reach it fails).  Each test gets a schema of its own, dropped a
 Every input is synthetic.
 """
 import hashlib
+import json
 import signal
 import subprocess
 import sys
@@ -176,8 +177,12 @@ def test_a_host_killed_mid_file_is_repaired_by_the_other_host_then_by_itself(
     assert [r[1:3] for r in rows(pg_url, sha)] == [("done", checked), ("done", "duplicate")]
     assert not list((a / "out").rglob("files/night.edi"))  # A's half outputs are gone
     assert [p.name for p in (a / "out" / "archive").rglob("night.edi")] == ["night.edi"]
+    # A's killed run, with no file left, kept and closed: stopped early, exit status 2
     assert query(pg_url, "SELECT state FROM runs ORDER BY run_id") == [
-        ("finished",), ("finished",)]  # A's killed run, with no file left, removed
+        ("interrupted",), ("finished",), ("finished",)]
+    assert query(pg_url, "SELECT exit_status FROM runs ORDER BY run_id")[0] == (2,)
+    killed = sorted(p for p in (a / "out").iterdir() if p.name[:1].isdigit())[0]
+    assert json.loads((killed / "summary.json").read_text())["run"]["exit_status"] == 2
 
 
 def test_a_second_batch_of_one_outdir_is_refused(pg_url, monkeypatch):

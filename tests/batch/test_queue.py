@@ -211,7 +211,8 @@ def test_the_queue_holds_no_patient_identity(tmp_path, nights):
     db = sqlite3.connect(opts.out / "ledger.sqlite3")
     tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
                                        "AND name LIKE 'queue_%'")]
-    assert set(tables) == {"queue_claims", "queue_services", "queue_notes", "queue_inputs"}
+    assert set(tables) == {"queue_claims", "queue_services", "queue_notes", "queue_inputs",
+                           "queue_later"}
     text = " ".join(str(v) for t in tables for row in db.execute(f"SELECT * FROM {t}")
                     for v in row)
     for private in ("SYN001", "DOE", "JANE", "19800101"):
