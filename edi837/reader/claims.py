@@ -193,7 +193,9 @@ class ClaimReader(LoopSegments, EnvelopeChecks):
                     if len(fields) > max_fields[code]:
                         self._glued(s, fields, code, index, element)
                     fields += PADDING  # so fields[n] needs no length check
-                    if code in coded and suspect(text, spaced):
+                    # (suspect's first tests written out: most segments pass them)
+                    if code in coded and (text != text.upper() or " " in text
+                                          or "\t" in text) and suspect(text, spaced):
                         self._as_written(s, code, text, fields, index)
                     handler = loops[s.loop][code]
                     if handler is not None:
