@@ -18,6 +18,7 @@ EXIT_TROUBLE = 2
 DEBUG_ENV = "EDI837_DEBUG"
 PACKAGE_DIR = Path(__file__).resolve().parent
 _starting = False  # the program's start-up is running with the cyclic collector off
+GC_THRESHOLD = (10_000, 10, 10)  # the collector's thresholds once start-up is done
 
 
 def debugging(args: list[str]) -> bool:
@@ -59,11 +60,17 @@ def describe(exc: BaseException) -> str:
 def started() -> None:
     """The command's start-up is done (edi837.cli's group says so, or a command that loads
     more first: check, once its tables and engine are made).  What start-up made lives
-    for the run: it is frozen out of the cyclic collector's sight, which is turned on."""
+    for the run: it is frozen out of the cyclic collector's sight, which is turned on.
+
+    The youngest generation is then collected every 10,000 allocations rather than 700:
+    a dense file's claims, lines and findings are made by the hundred thousand and live
+    a claim or a shape cache's time, so the default collects them over and over while
+    they are alive (GC_THRESHOLD; benchmarks/results/dense.md, round 4)."""
     global _starting
     if _starting:
         _starting = False
         gc.freeze()
+        gc.set_threshold(*GC_THRESHOLD)
         gc.enable()
 
 

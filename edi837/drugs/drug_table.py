@@ -18,6 +18,9 @@ from ..ndc import ndc11_of
 from .drug import Drug
 from .model import AdministrationCode, DateWindow, Ndc, Policy, Provenance
 
+# the days a line's code is valid and its NDC marketed (DrugTable.date_windows)
+DateWindows = tuple[DateWindow | None, DateWindow | None]
+
 
 @dataclass(frozen=True, slots=True)
 class TableFile:
@@ -183,9 +186,19 @@ class DrugTable:
         and its NDC's dates (for claim shapes, edi837.reader.shapes)."""
         if day is None:
             return ()
-        code = self.code_dates(hcpcs)
+        return self.token_of(self.date_windows(hcpcs, ndc), day)
+
+    def date_windows(self, hcpcs: str, ndc: str | None) -> DateWindows:
+        """The days ``hcpcs`` is valid and the days ``ndc`` (as billed) is marketed, None
+        where nothing says: what :meth:`dates_token` judges a day by (a claim shape keeps
+        them per code and NDC, edi837.reader.shapes)."""
         ndc = ndc11_of(ndc) if ndc else None
-        package = self.ndc_dates(ndc) if ndc else None
+        return self.code_dates(hcpcs), self.ndc_dates(ndc) if ndc else None
+
+    @staticmethod
+    def token_of(windows: DateWindows, day: dt.date) -> tuple:
+        """:meth:`dates_token` of ``day`` from the code's and NDC's ``windows``."""
+        code, package = windows
         return (code is None or code.holds(day), package is None or package.holds(day))
 
     def payment_limit(self, hcpcs: str, service_date: str, units: str) -> str | None:

@@ -138,11 +138,23 @@ class ClaimShapes:
         self._changes = tuple(sorted(changes))
         self._fired: dict[tuple, frozenset[str]] = {}
         self._dates: dict[tuple[str, str, str], tuple] = {}  # (HCPCS, NDC, date) -> token
+        self._windows: dict[tuple[str, str], tuple] = {}  # (HCPCS, NDC) -> date_windows
+        self._periods: dict[str, int | None] = {}  # a date's _period
         self._table = table
 
     def _period(self, text: str) -> int | None:
+        """Which of the periods between the facts' changes the date ``text`` is in (None:
+        no date), kept per date text: a claim's dates are looked up once per claim."""
+        try:
+            return self._periods[text]
+        except KeyError:
+            pass
         day = parse_date(text)
-        return None if day is None else bisect.bisect_right(self._changes, day)
+        if len(self._periods) >= MAX_SHAPES:
+            self._periods.clear()
+        period = self._periods[text] = None if day is None else \
+            bisect.bisect_right(self._changes, day)
+        return period
 
     def shape(self, claim: Claim, policy) -> tuple:
         """``policy``: the claim's payer policy (its shape_id: equal where it judges alike)."""
@@ -151,14 +163,25 @@ class ClaimShapes:
     def _dates_token(self, hcpcs: str, ndc: str, day: str) -> tuple:
         """The drug table's dates token of a line, once per HCPCS, NDC and date: a night
         repeats a few of each (a lookup in the code's and the NDC's dates otherwise runs
-        for every line of every claim)."""
+        for every line of every claim).  The code's and NDC's dates are kept per HCPCS
+        and NDC: a dense file's dates are many more than its codes and NDCs."""
         key = (hcpcs, ndc, day)
         token = self._dates.get(key)
         if token is None:
             if len(self._dates) >= MAX_SHAPES:
                 self._dates.clear()
-            token = self._dates[key] = self._table.dates_token(hcpcs, ndc.strip(),
-                                                               parse_date(day))
+            when = parse_date(day)
+            if when is None:
+                token = ()  # (DrugTable.dates_token's of no day)
+            else:
+                windows = self._windows.get((hcpcs, ndc))
+                if windows is None:
+                    if len(self._windows) >= MAX_SHAPES:
+                        self._windows.clear()
+                    windows = self._windows[hcpcs, ndc] = self._table.date_windows(
+                        hcpcs, ndc.strip())
+                token = self._table.token_of(windows, when)
+            self._dates[key] = token
         return token
 
     def fired(self, shape: tuple) -> frozenset[str] | None:

@@ -21,6 +21,7 @@ from click.testing import CliRunner
 
 import edi837.cli
 from edi837.cli import COMMANDS, main
+from edi837.entry import GC_THRESHOLD
 
 SAMPLE = Path(__file__).resolve().parents[2] / "samples" / "837p-j2350-clean.edi"
 
@@ -170,7 +171,7 @@ seen = {}
 def watch(owner, name):
     inner = getattr(owner, name)
     def watched(*args, **kwargs):
-        seen[name] = [gc.isenabled(), gc.get_freeze_count()]
+        seen[name] = [gc.isenabled(), gc.get_freeze_count(), gc.get_threshold()[0]]
         return inner(*args, **kwargs)
     setattr(owner, name, watched)
 watch(edi837.engine.Engine, "run")
@@ -197,8 +198,9 @@ def test_start_up_runs_without_the_collector_and_every_command_runs_with_it(tmp_
     result = collector_during("check", str(SAMPLE), "--format", "json", "-o",
                               str(tmp_path / "x.json"), cwd=tmp_path)
     assert result["status"] == 0 and result["after"] is True
-    enabled, frozen = result["seen"]["run"]
+    enabled, frozen, threshold = result["seen"]["run"]
     assert enabled is True and frozen > 10_000  # the tables and modules, out of its sight
+    assert threshold == GC_THRESHOLD[0]  # the young collected less often once started
     result = collector_during("rules", cwd=tmp_path)
     assert result["status"] == 0 and result["seen"]["callback"][0] is True
     for args in (["--help"], ["--version"], ["check", "--no-such-option"]):
@@ -214,3 +216,4 @@ def test_called_from_python_the_collector_is_left_alone(tmp_path):
     with pytest.raises(SystemExit):
         entry_main(["check", str(SAMPLE), "--format", "json", "-o", str(tmp_path / "x.json")])
     assert gc.isenabled() and gc.get_freeze_count() == 0
+    assert gc.get_threshold()[0] != GC_THRESHOLD[0]

@@ -3,6 +3,8 @@ the DTP qualifiers, ...): pyx12 and the payer reject the set ("is not a valid co
 so the reader holds what it concerns (EDI007, naming the element and the value) and
 judges the claim as the code meant.  `fix --split` forwarded such a set as accepted."""
 import json
+import random
+import re
 from pathlib import Path
 
 import pytest
@@ -159,3 +161,32 @@ def test_the_fast_path_says_what_the_full_reader_says(monkeypatch):
     said = [f for f in full["findings"] if "EDI007" in f]
     assert len(said) == 1 + 1, said  # subscriber 3 (C3) and C10's DTP, not C8's or C13's
     assert "SBR01 'p', SBR09 'mb '" in said[0] and "DTP02 'd8'" in said[1]
+
+
+# The padded-value pattern as first written: every character tried (code_lists.padded
+# finds the same matches starting at the white space only)
+FIRST_PADDED = re.compile(r"[ \t][^\w \t]|[^\w \t][ \t]|[ \t]$").search
+
+
+def test_padded_finds_what_the_first_pattern_found():
+    pieces = ["NM1", "*", ":", "^", " ", "\t", "A", "b", "9", "_", ".", ",", "\n", "é", "·",
+              "STATE MEDICAID", "MB "]
+    rng = random.Random(837)
+    texts = ["", " ", "\t", "A ", " A", "A *", "* A", "A \n", "A B", "A.\tB", ",  x", "_ _"]
+    texts += ["".join(rng.choice(pieces) for _ in range(rng.randrange(1, 12)))
+              for _ in range(20_000)]
+    for text in texts:
+        assert (code_lists.padded(text) is None) == (FIRST_PADDED(text) is None), repr(text)
+
+
+def test_a_readers_kept_verdicts_on_segments_with_spaces_are_the_verdicts():
+    spaced: dict[str, bool] = {}
+    texts = ["NM1*PR*2*STATE MEDICAID*****PI*99904", "NM1*PR*2*STATE MEDICAID *****PI*1",
+             "NM1*85*2*CLINIC*****XX*1", "SBR*P*18*******mb", "DTP*472*D8*20260115\t"]
+    for _ in range(2):  # the second time from what was kept
+        assert [code_lists.suspect(t, spaced) for t in texts] == \
+            [code_lists.suspect(t) for t in texts] == [False, True, False, True, True]
+    assert spaced == {texts[0]: False, texts[1]: True}  # only those with spaces are kept
+    for n in range(code_lists.SPACED_KEPT + 5):  # bounded
+        code_lists.suspect(f"NM1*PR*2*PAYER {n}", spaced)
+    assert len(spaced) <= code_lists.SPACED_KEPT

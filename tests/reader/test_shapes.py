@@ -52,6 +52,27 @@ def test_dates_in_different_validity_periods_are_different_shapes():
     assert shapes._period("2026XX01") is None
 
 
+def test_a_lines_dates_token_is_the_tables_whatever_was_kept():
+    # the code's and NDC's dates are kept per HCPCS and NDC, the tokens per date too
+    from edi837.model import parse_date
+    from edi837.reader.shapes import ClaimShapes
+
+    table = load_drug_table()
+    shapes = ClaimShapes(table)
+    cases = [(hcpcs, ndc, day)
+             for hcpcs in ("J2350", "J2351", "Q5133", "96413", "")
+             for ndc in ("", "50242055401", " 50242055401", "50242-0554-01", "50242015001",
+                         "5024205540", "NOT AN NDC")
+             for day in ("20171231", "20180101", "20240912", "20240913", "20260115", "",
+                         "2026XX01")]
+    for _ in range(2):  # the second time from what was kept
+        for hcpcs, ndc, day in cases:
+            assert shapes._dates_token(hcpcs, ndc, day) == \
+                table.dates_token(hcpcs, ndc.strip(), parse_date(day)), (hcpcs, ndc, day)
+    tokens = {shapes._dates_token(*case) for case in cases}
+    assert {(), (True, True), (False, True), (True, False)} <= tokens  # (it tells them apart)
+
+
 @pytest.mark.parametrize("sample", sorted(p.name for p in SAMPLES.glob("*.edi")))
 def test_samples_give_the_same_findings_with_and_without_shapes(sample):
     assert findings(SAMPLES / sample, True) == findings(SAMPLES / sample, False)
