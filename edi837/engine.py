@@ -396,9 +396,11 @@ class Engine:
                         findings.extend(found)
                     for finding in reader.findings[read_so_far:]:
                         # the claim's own, or its HL levels' said with it (README: a
-                        # held claim is in every format, with its context)
+                        # held claim is in every format, with its context); an HL's
+                        # place in the hierarchy is the file's structure, said at once
+                        # by every reader (the fast path's, a piece's): no claim's
                         if finding.claim_first is None and (
-                                finding.claim_id is not None or any(
+                                finding.claim_id is not None or finding.segment != "HL" and any(
                                     finding is above for above in claim.context_findings)):
                             finding.take_claim(claim, lines, self._policy_name(claim, lines))
                             errors += self._reader_error(finding)
