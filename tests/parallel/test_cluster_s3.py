@@ -12,14 +12,14 @@ tmpfs: they reach the inputs only through the object store), and a PostgreSQL hi
 import contextlib
 import json
 import os
-import time
 import uuid
 from pathlib import Path
 
 import pytest
-from batch_support import CLEAN, DEFECT, edi, generated, new_key
+from batch_support import CLEAN, DEFECT, edi, generated, new_key, wait_for
 from click.testing import CliRunner
 from dask_support import own_cluster
+from store_support import paused_at
 from test_cluster_processes import _can_unshare
 from test_parallel_dask import check_reports
 
@@ -154,8 +154,6 @@ def test_batch_of_an_s3_inbox_on_blind_workers_with_a_postgres_history(
 def test_scheduler_killed_mid_batch_quarantines_nothing(s3_server, bucket, tmp_path):
     if not _can_unshare():
         pytest.skip("needs unshare --mount and tmpfs (Linux, as root)")
-    import subprocess
-    import sys
 
     name, fs = bucket
     big = {f"n{n}.edi": generated("837P", claims=400, seed=n) for n in range(4)}
@@ -167,18 +165,18 @@ def test_scheduler_killed_mid_batch_quarantines_nothing(s3_server, bucket, tmp_p
         cluster.add_worker("w1", [private], scratch=tmp_path / "scratch")
         cluster.wait_for_workers(1)
         out = private / "out"
-        driver = subprocess.Popen(
-            [sys.executable, "-m", "edi837", "batch", f"s3://{name}/inbox", "--out", str(out),
-             "--settle", "0", "--history-key", str(new_key(tmp_path / "history.key")),
-             "--dask", cluster.address], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and not (out / "ledger.sqlite3").exists():
-            time.sleep(0.1)
-        time.sleep(1.0)
+        # held at the end of its first file (the batch checkpoint "done"): the scheduler
+        # dies mid-batch whatever the machine's speed (4 files take about a second)
+        driver = paused_at("done", tmp_path, "batch", f"s3://{name}/inbox", "--out", out,
+                           "--settle", "0", "--history-key", new_key(tmp_path / "history.key"),
+                           "--dask", cluster.address)
+        assert wait_for(lambda: (tmp_path / "PAUSED").exists(), timeout=120), \
+            driver.stderr.read() if driver.poll() is not None else "never paused"
         cluster.kill_scheduler()
+        (tmp_path / "GO").touch()
         _, err = driver.communicate(timeout=240)
-    assert driver.returncode == 2, err.decode()
-    assert "cluster" in err.decode().lower()
+    assert driver.returncode == 2, err
+    assert "cluster" in err.lower()
     left = {p.rsplit("/", 1)[-1] for p in fs.find(f"{name}/inbox")}
     quarantined = [p for p in fs.find(f"{name}") if "/quarantine/" in p]
     assert quarantined == []
