@@ -2,6 +2,7 @@
 
 Every input here is synthetic (edi837.generator, edi837.x12.fragment).
 """
+import errno
 import hashlib
 import importlib.util
 import json
@@ -193,3 +194,22 @@ def new_key(path: Path) -> Path:
         path.write_text(secrets.token_hex(32) + "\n")
         path.chmod(0o600)
     return path
+
+
+class FullDisk:
+    """A file object whose writes fail as on a full file system."""
+
+    def __init__(self, handle) -> None:
+        self._handle = handle
+
+    def write(self, data):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    def __getattr__(self, name):
+        return getattr(self._handle, name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self._handle.close()

@@ -6,14 +6,13 @@ prunes in its run's transaction: tests/cli/test_check_history_prune.py.)"""
 from __future__ import annotations
 
 import datetime as dt
-import errno
 import logging
 import os
 import signal
 import sqlite3
 
 import pytest
-from batch_support import CLEAN, drop, edi, options
+from batch_support import CLEAN, FullDisk, drop, edi, options
 
 from edi837.batch import durable, run_batch
 
@@ -78,25 +77,6 @@ def test_a_batch_killed_before_its_run_ended_pruned_nothing(tmp_path, step, capl
         run_batch(opts)
     assert lines_by_date(opts.out) == [days_ago(2), days_ago(1)]
     assert "history: 1 line older than 30 days pruned" in caplog.text
-
-
-class FullDisk:
-    """A file object whose writes fail as on a full file system."""
-
-    def __init__(self, handle) -> None:
-        self._handle = handle
-
-    def write(self, data):
-        raise OSError(errno.ENOSPC, "No space left on device")
-
-    def __getattr__(self, name):
-        return getattr(self._handle, name)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self._handle.close()
 
 
 def test_a_batch_stopped_by_a_full_disk_pruned_nothing(tmp_path, monkeypatch, caplog):

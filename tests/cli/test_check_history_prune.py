@@ -9,14 +9,13 @@ A run whose every file is unreadable forwarded nothing: it commits nothing eithe
 from __future__ import annotations
 
 import datetime as dt
-import errno
 import os
 import signal
 import sqlite3
 import subprocess
 import sys
 
-from batch_support import new_key, subprocess_env
+from batch_support import FullDisk, new_key, subprocess_env
 from click.testing import CliRunner
 from conftest import CLEAN_J2350_CLAIM
 
@@ -90,25 +89,6 @@ def test_check_killed_after_opening_the_store_leaves_the_lines_it_would_prune(
     assert done.exit_code == 0, done.output
     assert lines_by_date(store) == [days_ago(2)]
     assert f"history: 1 {PRUNED}" in done.stderr
-
-
-class FullDisk:
-    """A file object whose writes fail as on a full file system."""
-
-    def __init__(self, handle) -> None:
-        self._handle = handle
-
-    def write(self, data):
-        raise OSError(errno.ENOSPC, "No space left on device")
-
-    def __getattr__(self, name):
-        return getattr(self._handle, name)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self._handle.close()
 
 
 def test_check_whose_report_meets_a_full_disk_leaves_the_store_as_it_was(
