@@ -387,12 +387,13 @@ class Worker:
             from ..x12.control import ControlNumbers  # before a split file uses it: a
 
             numbers = ControlNumbers(settings.control_numbers)  # killed run reuses none
+        held_sets = self._rejected_sets(job) if settings.split and settings.ack277 else None
         try:
             result = fix_file(job.path, out_dir, table=self.table, config=settings.config,
                               select=settings.select, ignore=settings.ignore,
                               split=settings.split, history_findings=history,
                               force=True,  # a second run of this step (see report)
-                              control_numbers=numbers)
+                              control_numbers=numbers, held_sets=held_sets)
         except Exception as exc:
             return (f"fix failed: {''.join(traceback.format_exception_only(type(exc), exc))}",
                     f"fix failed: internal error {where(exc)}", None)
@@ -402,6 +403,21 @@ class Worker:
                     f"fix: {result.status}, {len(result.problems)} problems (see the summary)",
                     None)
         return None, None, result
+
+
+    @staticmethod
+    def _rejected_sets(job: Job):
+        """The sets step 1's 999 rejects, whose claims the split holds whole (the
+        submitter sends the set again: forwarded, they would reach the payer twice), as
+        `fix --split --ack277` does (edi837.fix.rejected); None without that 999."""
+        from ..acks.ack999 import Acceptance, AckReadError
+        from ..fix.rejected import RejectedSets
+
+        ready = Path(job.work_dir) / ACK999
+        try:
+            return RejectedSets(Acceptance.from_999(ready)) if ready.exists() else None
+        except (AckReadError, OSError):
+            return None
 
 
 def failed(exc: Exception, doing: str) -> dict:

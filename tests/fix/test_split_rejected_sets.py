@@ -116,3 +116,23 @@ def test_validate_names_the_claim_under_a_subscriber_loop_in_error(tmp_path):
     assert sbr.claim_first is not None and sbr.claim_first > sbr.segment_index
     assert found["HI", "IGSSEG1"].claim_id == "CLEAN-P1-A"
     assert found["NM1", "IGSSEG1"].claim_id is None
+
+
+@pytest.mark.slow
+def test_batch_split_holds_every_claim_of_a_set_its_999_rejects(tmp_path):
+    # batch --split --ack277 forwards what `fix --split --ack277` forwards: the set the
+    # 999 (written by step 1) rejects is held whole, the other set is accepted
+    from batch_support import HOUR, drop, options
+
+    from edi837.batch import run_batch
+
+    opts = options(tmp_path, split=True, ack277=True)
+    drop(opts.inbox, "night.edi", two_sets("SBR*P*18*******~").encode(), age=HOUR)
+    run_batch(opts)
+    [accepted] = list(opts.out.rglob("night.accepted.edi"))
+    [held] = list(opts.out.rglob("night.held.edi"))
+    assert claims_in(accepted) == SET_TWO
+    assert claims_in(held) == SET_ONE
+    valid(accepted)
+    reasons = json.loads(held.with_suffix(".json").read_text())["held"]
+    assert {r["rule"] for c in reasons for r in c["reasons"]} >= {"IGH5"}
