@@ -197,13 +197,19 @@ def new_key(path: Path) -> Path:
 
 
 class FullDisk:
-    """A file object whose writes fail as on a full file system."""
+    """A file object whose writes fail as on a full file system, once ``limit`` bytes
+    are written (0: the first write fails)."""
 
-    def __init__(self, handle) -> None:
+    def __init__(self, handle, limit: int = 0) -> None:
         self._handle = handle
+        self._limit = limit
+        self._written = 0
 
     def write(self, data):
-        raise OSError(errno.ENOSPC, "No space left on device")
+        self._written += len(data)
+        if self._written > self._limit:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return self._handle.write(data)
 
     def __getattr__(self, name):
         return getattr(self._handle, name)
@@ -213,3 +219,30 @@ class FullDisk:
 
     def __exit__(self, *exc):
         self._handle.close()
+
+
+def killed_in_fork(opts: BatchOptions, at) -> int:
+    """Run the batch in a forked child that SIGKILLs itself at the first checkpoint
+    whose name ``at(name)`` is true for; the child's wait status.  A child that failed
+    otherwise (an exception) fails the test."""
+    import signal
+
+    from edi837.batch import durable, run_batch
+
+    pid = os.fork()
+    if pid == 0:  # the child: never return into pytest
+        code = 0
+        try:
+            def checkpoint(name):
+                if at(name):
+                    os.kill(os.getpid(), signal.SIGKILL)
+
+            durable.checkpoint = checkpoint
+            run_batch(opts)
+        except BaseException:
+            code = 3
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert not (os.WIFEXITED(status) and os.WEXITSTATUS(status) == 3), "child failed"
+    return status

@@ -2,6 +2,7 @@
 
 Every input here is synthetic (edi837.generator, edi837.x12.fragment).
 """
+import itertools
 import json
 import os
 import random
@@ -24,6 +25,7 @@ from batch_support import (
     generated,
     has_fix,
     has_validate,
+    killed_in_fork,
     ledger,
     options,
     run_dirs,
@@ -265,27 +267,8 @@ def crash_inputs() -> dict[str, bytes]:
 def killed_at_step(opts: BatchOptions, step: int) -> bool:
     """Run a batch in a forked child that SIGKILLs itself at checkpoint number ``step``
     (counting every step of every file); True if it died there."""
-    pid = os.fork()
-    if pid == 0:  # the child: never return into pytest
-        code = 0
-        try:
-            count = 0
-
-            def checkpoint(name):
-                nonlocal count
-                count += 1
-                if count == step:
-                    os.kill(os.getpid(), signal.SIGKILL)
-
-            durable.checkpoint = checkpoint
-            run_batch(opts)
-        except BaseException:
-            code = 3
-        finally:
-            os._exit(code)
-    _, status = os.waitpid(pid, 0)
-    assert not (os.WIFEXITED(status) and os.WEXITSTATUS(status) == 3), "child failed"
-    return os.WIFSIGNALED(status)
+    reached = itertools.count(1)
+    return os.WIFSIGNALED(killed_in_fork(opts, lambda name: next(reached) == step))
 
 
 def test_killed_at_every_step_then_restarted(tmp_path):

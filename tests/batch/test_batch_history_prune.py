@@ -8,13 +8,12 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
-import signal
 import sqlite3
 
 import pytest
-from batch_support import CLEAN, FullDisk, drop, edi, options
+from batch_support import CLEAN, FullDisk, drop, edi, killed_in_fork, options
 
-from edi837.batch import durable, run_batch
+from edi837.batch import run_batch
 
 
 def days_ago(days: int) -> str:
@@ -45,23 +44,7 @@ def seeded(tmp_path):
 def killed_at(opts, step: str) -> bool:
     """Run the batch in a forked child that SIGKILLs itself at checkpoint ``step``;
     True if it died there."""
-    pid = os.fork()
-    if pid == 0:  # the child: never return into pytest
-        code = 0
-        try:
-            def checkpoint(name):
-                if name == step:
-                    os.kill(os.getpid(), signal.SIGKILL)
-
-            durable.checkpoint = checkpoint
-            run_batch(opts)
-        except BaseException:
-            code = 3
-        finally:
-            os._exit(code)
-    _, status = os.waitpid(pid, 0)
-    assert not (os.WIFEXITED(status) and os.WEXITSTATUS(status) == 3), "child failed"
-    return os.WIFSIGNALED(status)
+    return os.WIFSIGNALED(killed_in_fork(opts, lambda name: name == step))
 
 
 @pytest.mark.parametrize("step", ["run-started", "judged", "reported", "done",

@@ -3,27 +3,13 @@ was stopped early, as a run stopped by SIGTERM does, with exit status 2."""
 import os
 import signal
 
-from batch_support import DEFECT, drop, edi, options, summaries
+from batch_support import DEFECT, drop, edi, killed_in_fork, options, summaries
 
-from edi837.batch import durable, run_batch
+from edi837.batch import run_batch
 
 
 def killed_after_first_file(opts) -> None:
-    pid = os.fork()
-    if pid == 0:  # the child: never returns into pytest
-        code = 0
-        try:
-            def checkpoint(name):
-                if name == "done":
-                    os.kill(os.getpid(), signal.SIGKILL)
-
-            durable.checkpoint = checkpoint
-            run_batch(opts)
-        except BaseException:
-            code = 3
-        finally:
-            os._exit(code)
-    _, status = os.waitpid(pid, 0)
+    status = killed_in_fork(opts, lambda name: name == "done")
     assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
 
 

@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 import pytest
+from batch_support import FullDisk
 from click.testing import CliRunner
 
 from edi837.cli import main
@@ -19,35 +20,12 @@ SAMPLE = ROOT / "samples" / "837p-j2350-defects.edi"
 LIMIT = 200
 
 
-class FullDisk:
-    """A binary or text file object that fails once ``LIMIT`` bytes are written."""
-
-    def __init__(self, handle) -> None:
-        self._handle = handle
-        self._written = 0
-
-    def write(self, data):
-        self._written += len(data)
-        if self._written > LIMIT:
-            raise OSError(errno.ENOSPC, "No space left on device")
-        return self._handle.write(data)
-
-    def __getattr__(self, name):
-        return getattr(self._handle, name)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self._handle.close()
-
-
 @pytest.fixture
 def full_disk(monkeypatch):
     real = os.fdopen
 
     def fdopen(fd, *args, **kwargs):
-        return FullDisk(real(fd, *args, **kwargs))
+        return FullDisk(real(fd, *args, **kwargs), LIMIT)
 
     monkeypatch.setattr(os, "fdopen", fdopen)
 
