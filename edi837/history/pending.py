@@ -47,20 +47,26 @@ class PendingClaim:
     def record(self) -> ClaimRecord:
         return claim_record(self.claim, self.lines, self.patient, self.held, self.known)
 
+    def _lone_line(self):
+        """The claim's one line, when the claim is neither a replacement nor a void and
+        the line's units are plain digits (the only claims the quick paths take)."""
+        lines = self.lines
+        if len(lines) != 1:
+            return None
+        frequency = self.claim.frequency
+        if frequency == REPLACEMENT or frequency == VOID:
+            return None
+        text = lines[0].units
+        return lines[0] if text.isdigit() and text.isascii() else None
+
     def quick_values(self, stage: HistoryStage, first_doses: bool) -> list[tuple] | None:
         """The INSERT values of a one-line claim no history rule can say anything of
         (its record's ``_alone_and_clean``, without the record); None otherwise.
         ``first_doses``: HIS003 is in the claim's plan."""
-        claim, lines = self.claim, self.lines
-        if len(lines) != 1:
+        line = self._lone_line()
+        if line is None:
             return None
-        frequency = claim.frequency
-        if frequency == REPLACEMENT or frequency == VOID:
-            return None
-        line = lines[0]
         text = line.units
-        if not (text.isdigit() and text.isascii()):
-            return None
         facts = stage.quick_facts(line.procedure)
         if facts is not None:
             if first_doses:
@@ -90,16 +96,11 @@ class PendingClaim:
         a drug in the table, a labeled dose within the day's maximum: ``quick_values``
         refused it only for its first dose); None when it would not.  ``plan``: the
         claim's (one per payer profile, kept for the run)."""
-        claim, lines = self.claim, self.lines
-        if len(lines) != 1:
+        line = self._lone_line()
+        if line is None:
             return None
-        frequency = claim.frequency
-        if frequency == REPLACEMENT or frequency == VOID:
-            return None
-        line = lines[0]
-        text, hcpcs = line.units, line.procedure
-        if line.segment_index is None or not (text.isdigit() and text.isascii()) or \
-                not self.known(hcpcs):
+        claim, text, hcpcs = self.claim, line.units, line.procedure
+        if line.segment_index is None or not self.known(hcpcs):
             return None
         facts = stage.quick_facts(hcpcs)
         if facts is None:
@@ -112,7 +113,7 @@ class PendingClaim:
         if most is not None and units > most and not discarded:
             return None
         return (id(plan), hcpcs, text, line.service_date or claim.service_date, discarded,
-                frequency, claim.payer_responsibility)
+                claim.frequency, claim.payer_responsibility)
 
     def noted(self, template: list[tuple], policy: str) -> list[Finding]:
         """The findings of ``template`` (:class:`FirstDoses`) on this claim's line, as

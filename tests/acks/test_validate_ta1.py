@@ -16,21 +16,12 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 from pyx12check import pyx12_verdict
+from test_validate import PROFESSIONAL  # the clean claim validate's tests wrap
 
 from edi837.acks.ack999 import Acceptance
 from edi837.cli.validate import validate
 from edi837.validate import validate_file, write_999
 from edi837.x12.fragment import wrap_claims
-
-PROFESSIONAL = """
-CLM*C1*600***11:B:1*Y*A*Y*Y
-HI*ABK:G35A
-LX*1
-SV1*HC:J2350:JZ*600*UN*600***1
-DTP*472*D8*20251105
-LIN**N4*50242015001
-CTP****20*ML
-"""
 
 
 @pytest.fixture(autouse=True)
