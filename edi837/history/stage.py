@@ -61,6 +61,7 @@ class HistoryStage:
         self._checks = [(r.code, r.stage_check, r.severity) for r in rules]
         # first doses (HIS003, DOC001's part): only a history that outlasts the run knows
         self._lasting = frozenset(r.code for r in rules if r.lasting)
+        self._feeds = frozenset(r.code for r in rules if r.feeds)
         self._plans: dict[int, list] = {}
         # (payer id, SBR09) -> (profile, plan, its first-dose part): asked once a claim
         self._payers: dict[tuple[str, str, str], tuple] = {}
@@ -187,9 +188,13 @@ class HistoryStage:
         plan = self._plans.get(id(profile))
         if plan is None:
             config = self.config
-            plan = [(code, check, config.severity_of(code, severity, profile))
+            # a rule not selected that others build on (HIS001's duplicates, HIS003's
+            # first doses) still runs, unheard (severity None: its findings dropped), so
+            # that --select / --ignore only filter what is said
+            plan = [(code, check, config.severity_of(code, severity, profile)
+                     if config.enabled(code, profile) else None)
                     for code, check, severity in self._checks
-                    if config.enabled(code, profile)
+                    if (code in self._feeds or config.enabled(code, profile))
                     and (code not in self._lasting or self.persistent)]
             self._plans[id(profile)] = plan
         return plan
@@ -234,11 +239,7 @@ class HistoryStage:
                 alone = record.patient not in again
             patient_rows = rows.setdefault(record.patient, [])
             ctx = HistoryContext(self, record, patient_rows, profile)
-            for code, check, severity in steps:
-                if record.frequency == VOID and code != "HIS004":
-                    continue  # a void bills nothing: only whether it found its original
-                ctx.rule, ctx.severity = code, severity
-                check(ctx)
+            _judge(ctx, steps, record.frequency == VOID)
             if ctx.findings:
                 name = self.policy_name(record)
                 for finding in ctx.findings:
@@ -350,6 +351,21 @@ class HistoryStage:
         if codes is None:
             codes = self._plan_codes[id(plan)] = frozenset(code for code, _, _ in plan)
         return codes
+
+def _judge(ctx: HistoryContext, steps: list, void: bool) -> None:
+    """Run a claim's history rules in their order; a rule not selected that others build
+    on (severity None: HIS001, HIS003) runs for what it marks, its findings dropped."""
+    for code, check, severity in steps:
+        if void and code != "HIS004":
+            continue  # a void bills nothing: only whether it found its original
+        ctx.rule, ctx.severity = code, severity
+        if severity is None:
+            said = len(ctx.findings)
+            check(ctx)
+            del ctx.findings[said:]
+        else:
+            check(ctx)
+
 
 def _new_rows(record: ClaimRecord, duplicates) -> list[Row]:
     """The history rows of a forwarded claim's drug lines."""

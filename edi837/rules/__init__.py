@@ -59,6 +59,9 @@ class Rule:
     stage_order: int | None = None  # where its stage_check runs in the history stage
     reads: tuple[str, ...] = ()  # the claim and line fields it judges by (edi837.reader.shapes)
     lasting: bool = False  # its history part runs only with a lasting history (--history)
+    # other history rules build on what its part marks (HIS001: the duplicate lines no sum
+    # counts; HIS003: the first doses DOC001 notes): it runs when not selected, unheard
+    feeds: bool = False
 
     @property
     def severities(self) -> str:
@@ -143,13 +146,15 @@ def family_of(code: str) -> str:
 def rule(code: str, severity: str, *, fix: str = "none", scope: str = LINE,
          generic: bool = False, also: str | None = None, by_policy: bool = False,
          stage_order: int | None = None, reads: tuple[str, ...] | None = None,
-         lasting: bool = False) -> Callable:
+         lasting: bool = False, feeds: bool = False) -> Callable:
     """Register the decorated check function as rule ``code``.  ``by_policy``: the
     rule gives each finding the severity the claim's payer policy says (``severity``
     is the most it can be).  ``scope`` is its stage: ``line`` (a LineContext),
     ``claim`` (a ClaimContext), ``history`` (a HistoryContext, in the history stage
     at ``stage_order``, which it must give; ``lasting``: only with a history that
-    outlasts the run) or ``reader`` (checked by the reader;
+    outlasts the run; ``feeds``: other history rules build on what it marks, so it runs
+    even where it is not selected, its findings dropped: selecting rules only filters
+    what is said) or ``reader`` (checked by the reader;
     registered for its documentation).  ``reads``: the claim and line fields a claim
     or line rule judges by (edi837.reader.shapes.FIELDS): a claim shaped like one it was
     silent on is not given to it again, so a field it reads and does not name here
@@ -176,7 +181,7 @@ def rule(code: str, severity: str, *, fix: str = "none", scope: str = LINE,
                               None if scope in (READER, HISTORY) else check,
                               documentation(check.__doc__ or ""), generic, also,
                               check if scope == HISTORY else None, by_policy, family,
-                              stage_order, tuple(reads or ()), lasting)
+                              stage_order, tuple(reads or ()), lasting, feeds)
         return check
     return register
 

@@ -24,7 +24,7 @@ from . import HISTORY, rule
 REPEAT_MODIFIERS = frozenset(["76", "77"])  # repeat procedure by the same / another physician
 
 
-@rule("HIS001", ERROR, scope=HISTORY, stage_order=20)
+@rule("HIS001", ERROR, scope=HISTORY, stage_order=20, feeds=True)
 def duplicate_line(ctx):
     """Duplicate drug line: already billed on another claim.
 

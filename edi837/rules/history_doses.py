@@ -184,7 +184,7 @@ def _replaced_doses(ctx, hcpcs: str) -> dict[str, Decimal]:
     return doses
 
 
-@rule("HIS003", INFO, scope=HISTORY, stage_order=70, lasting=True)
+@rule("HIS003", INFO, scope=HISTORY, stage_order=70, lasting=True, feeds=True)
 def first_dose_seen(ctx):
     """First dose of this drug seen for this member.
 
