@@ -12,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -195,12 +196,12 @@ def race_two_checks(folder: Path, store, key) -> list[tuple[str, str]]:
             for rule, claim_id in findings(report)[same.name] if rule == "HIS001"]
 
 
-def checks_half_a_second_apart(folder: Path, store, key, baseline) -> tuple[int, int]:
+def checks_half_a_second_apart(folder: Path, store, key, baseline) -> tuple[Counter, Counter]:
     """Issue 26's measurement: `check --history STORE` of a large file (14 MB), and
     0.5 s later a second process with the same services resent under other claim ids
     (the first is still reading).  Returns the HIS001 findings of both together, and
     those of the same two files checked one after the other on ``baseline`` (a fresh
-    store)."""
+    store): which claims of which file, and how many times each."""
     from batch_support import generated
 
     first = folder / "first.edi"
@@ -208,11 +209,11 @@ def checks_half_a_second_apart(folder: Path, store, key, baseline) -> tuple[int,
     resent = folder / "resent.edi"
     resent.write_bytes(first.read_bytes().replace(b"CLM*", b"CLM*R"))
 
-    def his001(report: Path) -> int:
-        return sum(rule == "HIS001" for found in findings(report).values()
-                   for rule, _ in found)
+    def his001(report: Path) -> Counter:
+        return Counter((name, claim) for name, found in findings(report).items()
+                       for rule, claim in found if rule == "HIS001")
 
-    expected = 0
+    expected: Counter = Counter()
     for n, path in enumerate((first, resent)):
         result = edi837("check", path, "--history", baseline, "--history-key", key,
                         "--history-days", "0", "-o", folder / f"sequence{n}.json",
@@ -229,4 +230,4 @@ def checks_half_a_second_apart(folder: Path, store, key, baseline) -> tuple[int,
     for process in processes:
         _, stderr = process.communicate(timeout=300)
         assert process.returncode in (0, 1), stderr
-    return sum(his001(folder / f"together{n}.json") for n in range(2)), expected
+    return his001(folder / "together0.json") + his001(folder / "together1.json"), expected

@@ -97,13 +97,17 @@ def test_a_history_of_a_newer_schema_is_refused(tmp_path, claims):
     assert shape(store) == before
 
 
-def test_a_version_1_history_is_migrated_and_keeps_its_lines(tmp_path, claims):
-    """Stores written before removed lines were kept (schema 1) are upgraded in place."""
+@pytest.mark.parametrize("version", ["1", "2"])
+def test_an_older_history_is_migrated_and_keeps_its_lines(tmp_path, claims, version):
+    """Stores written before removed lines were kept (schema 1) or before a batch held
+    its files (schema 2: no history_files.holder) are upgraded in place."""
     store, key = tmp_path / "history.sqlite3", key_file(tmp_path)
     assert edi837("check", claims, "--history", store, "--history-key", key).returncode == 0
-    with sqlite3.connect(store) as db:  # back to what schema 1 looked like
-        db.execute("ALTER TABLE history_lines DROP COLUMN removed_by")
-        db.execute("UPDATE history_meta SET value = '1' WHERE name = 'schema'")
+    with sqlite3.connect(store) as db:  # back to what that schema looked like
+        if version == "1":
+            db.execute("ALTER TABLE history_lines DROP COLUMN removed_by")
+        db.execute("ALTER TABLE history_files DROP COLUMN holder")
+        db.execute("UPDATE history_meta SET value = ? WHERE name = 'schema'", (version,))
     db.close()
     again = night(tmp_path, "tuesday.edi", subscriber(2), claim("C7", "20260115"))
     result = edi837("check", again, "--history", store, "--history-key", key)
@@ -111,7 +115,12 @@ def test_a_version_1_history_is_migrated_and_keeps_its_lines(tmp_path, claims):
     with sqlite3.connect(store) as db:
         assert db.execute("SELECT value FROM history_meta WHERE name = 'schema'"
                           ).fetchone()[0] == "3"
+        assert "holder" in {row[1] for row in db.execute("PRAGMA table_info(history_files)")}
+        assert db.execute("SELECT COUNT(*), COUNT(holder) FROM history_files"
+                          ).fetchone() == (2, 0)  # both files, neither held by a batch
     db.close()
+    stats = edi837("history", "stats", store, "--history-key", key)
+    assert stats.returncode == 0 and "2 files" in stats.stdout, stats.stdout
 
 
 # -- a store its user cannot write -------------------------------------------------------------
