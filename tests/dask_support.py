@@ -55,12 +55,13 @@ class Cluster:
             self.stop()
             raise
 
-    def add_worker(self, name: str, hidden=(), scratch: Path | None = None) -> Path:
+    def add_worker(self, name: str, hidden=(), scratch: Path | None = None,
+                   env: dict | None = None) -> Path:
         """One more worker, ``name``, in an empty folder of its own as its working
         directory (returned; Dask's own files go to ``scratch``, else there too).
         ``hidden``: folders the worker sees as an empty tmpfs (a mount namespace of
         its own: ``unshare --mount``, Linux as root), so what the driver keeps there
-        is out of its reach."""
+        is out of its reach.  ``env``: its environment (default the tests')."""
         home = self.folder / name  # an empty folder: no path of the tests' works here
         home.mkdir(parents=True)
         if scratch is not None:
@@ -73,7 +74,8 @@ class Cluster:
             argv = ["unshare", "--mount", "--propagation", "private", "sh", "-c",
                     f'{mounts}cd "{home}" && exec "$0" "$@"', *argv]
         log = open(self.folder / f"{name}.log", "wb")
-        self.workers.append(subprocess.Popen(argv, cwd=home, env=subprocess_env(), stdout=log,
+        self.workers.append(subprocess.Popen(argv, cwd=home, env=env or subprocess_env(),
+                                             stdout=log,
                                              stderr=subprocess.STDOUT,
                                              stdin=subprocess.DEVNULL))
         return home
