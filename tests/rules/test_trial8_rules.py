@@ -1,0 +1,104 @@
+"""A drug-billing specialist's trial (trial 8): waste, crosswalk and 837I dates.
+
+1. MOD007: where the fewest containers and the least waste agree, the provider's choice of
+   NDC (a larger vial) does not make the waste billable: the catalog's error, naming the
+   containers and saying what the lines bill as billed (billing-rules.md §9.3, §1.4);
+2. NDC004 on a not-otherwise-classified or former code (J3590, C9494) billed with an NDC
+   the drug table knows under a code valid on the date (Ocrevus in 2026: J2350), §2.1, §9.4;
+3. 837I lines without a day of their own: the date rules (DOS002, NDC009) warn where the
+   statement period crosses a change of validity, as DX002 does, and hold only a period
+   wholly outside it (§4.2, §9.4);
+4. MOD001's fix adds no JZ to a line whose units a units rule flags (§1.4, §5).
+"""
+import pytest
+from test_rules_modifiers_units import check, only, p_claim
+
+ACTEMRA_400, ACTEMRA_200, ACTEMRA_80 = "50242013701", "50242013601", "50242013501"
+
+
+def tocilizumab(number, composite, units, ndc, quantity, unit="ML", date="20261110"):
+    """An 837P Actemra line as the trial wrote it (CTP in ML: 400 mg = 20 ML)."""
+    return "\n".join([f"LX*{number}", f"SV1*HC:{composite}*{units * 5}*UN*{units}***1",
+                      f"DTP*472*D8*{date}", f"LIN**N4*{ndc}", f"CTP****{quantity}*{unit}"])
+
+
+def actemra_claim(*lines):
+    return p_claim(*lines, diagnosis="M0579")
+
+
+# -- 1. MOD007: a larger vial's NDC does not make its waste billable ---------------------------
+
+def test_mod007_an_error_where_fewest_and_least_waste_agree_whatever_the_ndc(tmp_path):
+    """Trial 8 TOC-A5: 600 mg on the 400 mg vial's NDC (30 ML, 1.5 vials) + JW 40 on the
+    80 mg vial's (2 ML, 0.5 vial): 400 + 200 is both the fewest containers and the least
+    waste, and leaves nothing; only the NDC chosen would leave 40."""
+    result, _ = check(tmp_path, actemra_claim(
+        tocilizumab(1, "J3262", 600, ACTEMRA_400, 30),
+        tocilizumab(2, "J3262:JW", 40, ACTEMRA_80, 2)))
+    finding = only(result, "MOD007")
+    assert (finding.severity, finding.line_number, finding.value) == ("error", 2, "40")
+    message = finding.message
+    assert "600 units administered need 1 x 400 + 1 x 200-unit containers (600 units), " \
+        "which leave 0 units to discard; JW bills 40" in message
+    assert "sources disagree" not in message
+    assert "3 x 80" not in message  # no line bills three 80 mg vials
+    # what was billed, as billed
+    assert "600 units on NDC 50242013701 (400-unit single-dose vial), CTP 30 ML" in message
+    assert "JW 40 units on NDC 50242013501 (80-unit single-dose vial), CTP 2 ML" in message
+    assert "§9.3" in message
+
+
+@pytest.mark.parametrize("given, waste, jw_ndc, quantity, cover", [
+    (480, 120, ACTEMRA_200, 6, "1 x 400 + 1 x 80-unit containers (480 units)"),  # TOC-A2
+    (450, 150, ACTEMRA_200, 7.5, "1 x 400 + 1 x 80-unit containers (480 units)"),  # TOC-A4
+])
+def test_mod007_other_trial_claims_where_the_readings_agree(tmp_path, given, waste, jw_ndc,
+                                                             quantity, cover):
+    result, _ = check(tmp_path, actemra_claim(
+        tocilizumab(1, "J3262", given, ACTEMRA_400, given / 20),
+        tocilizumab(2, "J3262:JW", waste, jw_ndc, quantity)))
+    finding = only(result, "MOD007")
+    assert finding.severity == "error" and finding.line_number == 2
+    assert cover in finding.message and "sources disagree" not in finding.message
+
+
+def test_mod007_837i_critical_access_hospital_the_same(tmp_path):
+    """Trial 8 i_dx.edi DX-08: an 85x bill, the same lines."""
+    fragment = "\n".join([
+        "CLM*I1*3200***85:A:1**A*Y*Y", "DTP*434*RD8*20261110-20261110", "HI*ABK:M0579",
+        "LX*1", "SV2*0636*HC:J3262*3000*UN*600", "DTP*472*D8*20261110",
+        f"LIN**N4*{ACTEMRA_400}", "CTP****30*ML",
+        "LX*2", "SV2*0636*HC:J3262:JW*200*UN*40", "DTP*472*D8*20261110",
+        f"LIN**N4*{ACTEMRA_80}", "CTP****2*ML"])
+    result, _ = check(tmp_path, fragment, "837I", filing="MA")
+    finding = only(result, "MOD007")
+    assert finding.severity == "error" and finding.line_number == 2
+
+
+def test_mod007_a_payer_with_no_enforcing_profile_still_gets_a_warning(tmp_path):
+    result, _ = check(tmp_path, actemra_claim(
+        tocilizumab(1, "J3262", 600, ACTEMRA_400, 30),
+        tocilizumab(2, "J3262:JW", 40, ACTEMRA_80, 2)), filing="CI")
+    finding = only(result, "MOD007")
+    assert finding.severity == "warning" and "payer profile" in finding.message
+
+
+def test_mod007_keeps_the_warning_where_fewest_and_least_waste_differ(tmp_path):
+    """300 mg: one 400 mg vial is fewest (100 to discard), 4 x 80 the least waste (20):
+    JW 100 is the fewest containers' waste, the readings truly differ."""
+    result, _ = check(tmp_path, actemra_claim(
+        tocilizumab(1, "J3262", 300, ACTEMRA_400, 15),
+        tocilizumab(2, "J3262:JW", 100, ACTEMRA_400, 5)))
+    finding = only(result, "MOD007")
+    assert finding.severity == "warning" and "the sources disagree" in finding.message
+    assert "the fewest containers, 1 x 400-unit single-dose vial (400 units), leave 100" \
+        in finding.message
+
+
+def test_mod007_quiet_where_the_waste_is_the_least_wastes(tmp_path):
+    """PASS: 450 mg on the 400 mg vial's NDC + JW 30 on the 80 mg vial's: 400 + 80, the
+    fewest containers and the least waste, leave 30."""
+    result, _ = check(tmp_path, actemra_claim(
+        tocilizumab(1, "J3262", 450, ACTEMRA_400, 22.5),
+        tocilizumab(2, "J3262:JW", 30, ACTEMRA_80, 1.5)))
+    assert "MOD007" not in [f.rule for f in result.findings]
