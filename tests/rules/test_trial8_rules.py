@@ -102,3 +102,53 @@ def test_mod007_quiet_where_the_waste_is_the_least_wastes(tmp_path):
         tocilizumab(1, "J3262", 450, ACTEMRA_400, 22.5),
         tocilizumab(2, "J3262:JW", 30, ACTEMRA_80, 1.5)))
     assert "MOD007" not in [f.rule for f in result.findings]
+
+
+# -- 2. NDC004 on a not-otherwise-classified or former code ------------------------------------
+
+OCREVUS = "50242015001"
+
+
+def ocrelizumab(composite, date):
+    return "\n".join(["CLM*CE*30300***11:B:1*Y*A*Y*Y", "HI*ABK:G35A" if date >= "2025" else
+                      "HI*ABK:G35", "LX*1", f"SV1*HC:{composite}*30000*UN*600***1",
+                      f"DTP*472*D8*{date}", f"LIN**N4*{OCREVUS}", "CTP****20*ML"])
+
+
+@pytest.mark.parametrize("code", ["J3590", "C9494", "J3490"])
+def test_ndc004_names_the_code_of_an_ndc_billed_under_an_unclassified_or_former_code(
+        tmp_path, code):
+    """Trial 8 p_ce.edi CE-1, CE-2: Ocrevus billed in 2026 under J3590 or C9494."""
+    result, _ = check(tmp_path, ocrelizumab(f"{code}:JZ", "20260310"))
+    finding = only(result, "NDC004")
+    assert finding.severity == "error" and finding.value == OCREVUS
+    assert f"NDC {OCREVUS} is Ocrevus" in finding.message
+    assert f"bill J2350, not {code}" in finding.message
+
+
+def test_ndc004_names_the_date_the_former_code_was_the_drugs(tmp_path):
+    result, _ = check(tmp_path, ocrelizumab("J3590:JZ", "20260310"))
+    assert "J3590 was ocrelizumab's code through 2017-12-31" in only(result, "NDC004").message
+
+
+def test_ndc004_quiet_on_ocrelizumab_under_j3590_before_j2350_existed(tmp_path):
+    """Trial 8 CE-3: J3590 on 2017-11-10, before J2350 (2018-01-01): right then."""
+    result, _ = check(tmp_path, ocrelizumab("J3590", "20171110"))
+    assert "NDC004" not in [f.rule for f in result.findings]
+
+
+def test_ndc004_quiet_on_an_unclassified_code_with_an_ndc_the_table_does_not_know(tmp_path):
+    fragment = ocrelizumab("J3590:JZ", "20260310").replace(OCREVUS, "12345678901")
+    result, _ = check(tmp_path, fragment)
+    assert "NDC004" not in [f.rule for f in result.findings]
+
+
+def test_ndc004_a_warning_where_the_named_codes_dates_are_not_known(tmp_path):
+    """Actemra's 400 mg vial under J3490: the drug table gives no dates for J3262, so it
+    cannot say J3262 was valid on the date: a warning, never a hold."""
+    fragment = "\n".join(["CLM*TOC*3000***11:B:1*Y*A*Y*Y", "HI*ABK:M0579", "LX*1",
+                          "SV1*HC:J3490*3000*UN*1***1", "DTP*472*D8*20261110",
+                          f"LIN**N4*{ACTEMRA_400}", "CTP****20*ML"])
+    result, _ = check(tmp_path, fragment)
+    finding = only(result, "NDC004")
+    assert finding.severity == "warning" and "J3262" in finding.message
