@@ -154,6 +154,8 @@ def unclassified_code(ctx, drug_id) -> None:
     listed = table.policy.unclassified_codes
     if related is None and (listed is None or hcpcs not in listed.codes):
         return  # a code the table says nothing of
+    if listed is not None and owner.hcpcs in listed.codes:
+        return  # a crosswalk naming another unclassified code: no code of its own
     if related is not None and related.holds(day):
         return  # the drug's code on that date (J3590 for ocrelizumab in 2017)
     dates = table.code_dates(owner.hcpcs)
