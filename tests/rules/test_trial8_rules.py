@@ -10,8 +10,13 @@
    wholly outside it (§4.2, §9.4);
 4. MOD001's fix adds no JZ to a line whose units a units rule flags (§1.4, §5).
 """
+import datetime as dt
+
 import pytest
 from test_rules_modifiers_units import check, only, p_claim
+
+from edi837.drugs.model import DateWindow
+from edi837.rules.dates import crossing
 
 ACTEMRA_400, ACTEMRA_200, ACTEMRA_80 = "50242013701", "50242013601", "50242013501"
 
@@ -152,3 +157,69 @@ def test_ndc004_a_warning_where_the_named_codes_dates_are_not_known(tmp_path):
     result, _ = check(tmp_path, fragment)
     finding = only(result, "NDC004")
     assert finding.severity == "warning" and "J3262" in finding.message
+
+
+# -- 3. 837I lines without a day of their own: the statement period ----------------------------
+
+def statement(start, end, composite, units, ndc, quantity, line_date=None):
+    """An 837I outpatient bill (13x) whose drug line has no DTP*472 unless ``line_date``."""
+    return "\n".join(["CLM*ST*30300***13:A:1**A*Y*Y", f"DTP*434*RD8*{start}-{end}",
+                      "HI*ABK:G35", "LX*1", f"SV2*0636*HC:{composite}*30000*UN*{units}",
+                      *([f"DTP*472*D8*{line_date}"] if line_date else []),
+                      f"LIN**N4*{ndc}", f"CTP****{quantity}*ML"])
+
+
+ZUNOVO = "50242055401"  # marketed from 2024-09-13
+
+
+def test_ndc009_a_warning_where_the_statement_period_crosses_the_marketing_start(tmp_path):
+    """Trial 8 i_stmt.edi ST-1: 2024-09-01..2024-09-20, Zunovo marketed from 2024-09-13,
+    no line date: the drug may have been given on the 13th or later."""
+    result, _ = check(tmp_path, statement("20240901", "20240920", "J2351:JZ", 920, ZUNOVO,
+                                          23), "837I", filing="MA")
+    finding = only(result, "NDC009")
+    assert finding.severity == "warning", finding.message
+    assert "no date of service of its own (DTP*472 D8)" in finding.message
+    assert "2024-09-01..2024-09-20" in finding.message
+    assert "marketed from 2024-09-13" in finding.message
+
+
+def test_ndc009_still_an_error_where_the_whole_period_is_before_marketing(tmp_path):
+    result, _ = check(tmp_path, statement("20240801", "20240820", "J2351:JZ", 920, ZUNOVO,
+                                          23), "837I", filing="MA")
+    assert only(result, "NDC009").severity == "error"
+
+
+def test_ndc009_the_line_date_decides_where_there_is_one(tmp_path):
+    result, _ = check(tmp_path, statement("20240901", "20240920", "J2351:JZ", 920, ZUNOVO,
+                                          23, line_date="20240905"), "837I", filing="MA")
+    assert only(result, "NDC009").severity == "error"
+    result, _ = check(tmp_path, statement("20240901", "20240920", "J2351:JZ", 920, ZUNOVO,
+                                          23, line_date="20240915"), "837I", filing="MA")
+    assert "NDC009" not in [f.rule for f in result.findings]
+
+
+def test_dos002_a_warning_where_the_statement_period_crosses_the_codes_start(tmp_path):
+    """Trial 8 i_dates.edi W-07: 2017-12-20..2018-01-10, J2350 valid from 2018-01-01."""
+    result, _ = check(tmp_path, statement("20171220", "20180110", "J2350:JZ", 600, OCREVUS,
+                                          20), "837I", filing="MA")
+    finding = only(result, "DOS002")
+    assert finding.severity == "warning", finding.message
+    assert "2017-12-20..2018-01-10" in finding.message and "from 2018-01-01" in finding.message
+    # wholly before it: the error stands
+    result, _ = check(tmp_path, statement("20171201", "20171215", "J2350:JZ", 600, OCREVUS,
+                                          20), "837I", filing="MA")
+    assert only(result, "DOS002").severity == "error"
+
+
+def test_a_period_crosses_a_window_where_it_holds_days_inside_and_outside():
+    """A code or NDC that ends inside the period crosses it too (valid on its first day,
+    not on its last): a warning, as a start inside it."""
+    end_june = DateWindow(None, dt.date(2026, 6, 30), "test [A]")
+    assert crossing(end_june, dt.date(2026, 6, 20), dt.date(2026, 7, 5))
+    assert not crossing(end_june, dt.date(2026, 7, 1), dt.date(2026, 7, 5))  # all after
+    assert not crossing(end_june, dt.date(2026, 6, 1), dt.date(2026, 6, 30))  # all inside
+    assert not crossing(end_june, dt.date(2026, 7, 1), None)  # a day, not a period
+    from_july = DateWindow(dt.date(2026, 7, 1), None, "test [A]")
+    assert crossing(from_july, dt.date(2026, 6, 20), dt.date(2026, 7, 5))
+    assert not crossing(from_july, dt.date(2026, 6, 1), dt.date(2026, 6, 30))
