@@ -223,3 +223,80 @@ def test_a_period_crosses_a_window_where_it_holds_days_inside_and_outside():
     from_july = DateWindow(dt.date(2026, 7, 1), None, "test [A]")
     assert crossing(from_july, dt.date(2026, 6, 20), dt.date(2026, 7, 5))
     assert not crossing(from_july, dt.date(2026, 6, 1), dt.date(2026, 6, 30))
+
+
+# -- 4. no JZ on a line whose units a units rule questions ---------------------------------------
+
+def omalizumab(units, claim="OM", date="20261110"):
+    """Trial 8 p_oma.edi OM-09: J2357 (5 mg a unit) with no NDC, at the office."""
+    return "\n".join([f"CLM*{claim}*2050***11:B:1*Y*A*Y*Y", "HI*ABK:J4550", "LX*1",
+                      f"SV1*HC:J2357*2000*UN*{units}***1", f"DTP*472*D8*{date}"])
+
+
+def test_mod001_offers_no_jz_above_the_drugs_maximum(tmp_path):
+    """300 units = 1500 mg, 2.5 times the 600 mg maximum (120 units): JZ would certify
+    that nothing of it was discarded."""
+    result, _ = check(tmp_path, omalizumab(300))
+    mod001 = only(result, "MOD001")
+    assert mod001.severity == "error" and mod001.fix is None
+    assert "add JZ if nothing was discarded" in mod001.message
+    assert {"UNT001", "UNT002"} <= {f.rule for f in result.findings}
+    # UNT002 on J2357 rests on a secondary source only: the warning stands
+    assert only(result, "UNT002").severity == "warning"
+    # a labeled dose within the maximum: the fix stays (120 units = 600 mg, 4 x 150 mg)
+    result, _ = check(tmp_path, omalizumab(120))
+    assert only(result, "MOD001").fix is not None
+
+
+def test_mod001_offers_no_jz_on_a_dose_that_is_not_a_labeled_one(tmp_path):
+    """J2350 900 units (three 300 mg vials, whole): above 600 and no labeled dose."""
+    fragment = "\n".join(["CLM*C1*13500***11:B:1*Y*A*Y*Y", "HI*ABK:G35A", "LX*1",
+                          "SV1*HC:J2350*13500*UN*900***1", "DTP*472*D8*20260115",
+                          f"LIN**N4*{OCREVUS}", "CTP****30*ML"])
+    result, _ = check(tmp_path, fragment)
+    assert only(result, "MOD001").fix is None
+    assert only(result, "UNT002").severity == "error"
+
+
+def test_fix_adds_no_jz_where_the_claims_lines_of_the_day_exceed_the_maximum(tmp_path):
+    """Two J2350 lines of 600 units on one claim and day (1200, UNT002): no JZ on either;
+    one line of 600: JZ."""
+    from pathlib import Path
+
+    from pyx12check import pyx12_verdict
+
+    from edi837.config import Config
+    from edi837.drugs import load_drug_table
+    from edi837.fix import fix_file
+    from edi837.x12.fragment import wrap_claims
+
+    def line(number):
+        return "\n".join([f"LX*{number}", "SV1*HC:J2350*9000*UN*600***1",
+                          "DTP*472*D8*20260115", f"LIN**N4*{OCREVUS}", "CTP****20*ML"])
+    head = ["CLM*A1*18000***11:B:1*Y*A*Y*Y", "HI*ABK:G35A"]
+    source = tmp_path / "in.edi"
+    source.write_text(wrap_claims("\n".join([*head, line(1), line(2)]), "837P"))
+    result = fix_file(source, tmp_path / "out", table=load_drug_table(), config=Config())
+    assert "MOD001" not in [c.rule for c in result.changes]
+    assert "HC:J2350:JZ" not in Path(result.output).read_text()
+    ok, messages = pyx12_verdict(result.output)
+    assert ok, messages
+    source.write_text(wrap_claims("\n".join([*head, line(1)]), "837P"))
+    result = fix_file(source, tmp_path / "out2", table=load_drug_table(), config=Config())
+    assert [c.status for c in result.changes if c.rule == "MOD001"] == ["applied"]
+    ok, messages = pyx12_verdict(result.output)
+    assert ok, messages
+
+
+def test_fix_leaves_the_trial_omalizumab_line_without_jz(tmp_path):
+    from pathlib import Path
+
+    from edi837.config import Config
+    from edi837.drugs import load_drug_table
+    from edi837.fix import fix_file
+    from edi837.x12.fragment import wrap_claims
+    source = tmp_path / "in.edi"
+    source.write_text(wrap_claims(omalizumab(300), "837P"))
+    result = fix_file(source, tmp_path / "out", table=load_drug_table(), config=Config())
+    assert "MOD001" not in [c.rule for c in result.changes if c.status == "applied"]
+    assert "HC:J2357:JZ" not in Path(result.output).read_text()
