@@ -167,7 +167,8 @@ def unclassified_code(ctx, drug_id) -> None:
         name = drug.drug_name if drug is not None and drug.drug_name else "the drug"
         former = f" ({hcpcs} was {name}'s code through {related.valid_to.isoformat()})"
     elif related is None:
-        former = f" ({hcpcs} is a not-otherwise-classified code: {listed.provenance.source})"
+        former = (f" ({hcpcs} is a not-otherwise-classified code, for a drug with no code "
+                  f"of its own: drug table [policy.unclassified_codes])")
     what = f"NDC {ndc} is {product}, billed under {owner.hcpcs}"
     unconfirmed = table.code_unconfirmed(owner.hcpcs)
     if unconfirmed is not None:
