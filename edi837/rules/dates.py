@@ -59,7 +59,7 @@ def _judged(ctx, window, what: str, named: str) -> tuple[str, str | None] | None
     dated by crosses the window's edge, as DX002 reads a period (README "Rules")."""
     day = ctx.date
     end = parse_date(span_end(ctx.claim, ctx.line))
-    if crossing(window, day, end):
+    if end is not None and crossing(window, day, end):
         line = ctx.line
         where = "its RD8 range" if line.service_date else "the claim's period"
         edge = _outside(window, day) if not window.holds(day) else _outside(window, end)

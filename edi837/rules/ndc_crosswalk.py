@@ -171,6 +171,7 @@ def unclassified_code(ctx, drug_id) -> None:
                   f"of its own: drug table [policy.unclassified_codes])")
     what = f"NDC {ndc} is {product}, billed under {owner.hcpcs}"
     unconfirmed = table.code_unconfirmed(owner.hcpcs)
+    severity: str | None
     if unconfirmed is not None:
         message, severity = (f"{what} [{unconfirmed.confidence}], a code not verified against "
                              f"a primary source: check the CMS HCPCS file for the product's "
