@@ -46,6 +46,7 @@ from .model import (
     RevenueCode,
     Schedule,
     ServiceUnits,
+    UnclassifiedCodes,
 )
 from .schedule_checks import schedule_problems
 
@@ -331,6 +332,9 @@ def _build_policy(policy: Mapping[str, Any]) -> Policy:
                                           tuple(policy["ndc_placeholders"]["ndcs"]),
                                           _provenance(policy["ndc_placeholders"]))
                           if "ndc_placeholders" in policy else None),
+        unclassified_codes=(UnclassifiedCodes(tuple(policy["unclassified_codes"]["codes"]),
+                                              _provenance(policy["unclassified_codes"]))
+                            if "unclassified_codes" in policy else None),
     )
 
 
@@ -367,6 +371,8 @@ def _build_drug(hcpcs: str, entry: Mapping[str, Any]) -> Drug:
                 ndcs=tuple(related.get("ndcs", ())),
                 note=related.get("note"),
                 provenance=_provenance(related),
+                valid_from=_optional_date(related.get("valid_from")),
+                valid_to=_optional_date(related.get("valid_to")),
             )
             for related in entry.get("related", ())
         ),

@@ -135,6 +135,15 @@ class NdcPlaceholders:
 
 
 @dataclass(frozen=True, slots=True)
+class UnclassifiedCodes:
+    """Not-otherwise-classified drug codes (J3490, J3590, J9999, C9399): a drug billed under
+    one on a date its own code is valid should be billed under its own (NDC004)."""
+
+    codes: tuple[str, ...]
+    provenance: Provenance
+
+
+@dataclass(frozen=True, slots=True)
 class Policy:
     """The table's ``[policy]``: the facts that hold for every drug."""
 
@@ -144,6 +153,7 @@ class Policy:
     place_of_service: PlaceOfService | None = None
     icd9: Icd9 | None = None
     ndc_placeholders: NdcPlaceholders | None = None
+    unclassified_codes: UnclassifiedCodes | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -342,6 +352,17 @@ class RelatedCode:
     hcpcs: str | None = None
     ndcs: tuple[str, ...] = ()
     note: str | None = None
+    # the dates of service ``hcpcs`` was this drug's code (J3590 for ocrelizumab through
+    # 2017-12-31, before J2350): NDC004 leaves a line of those dates alone
+    valid_from: dt.date | None = None
+    valid_to: dt.date | None = None
+
+    def holds(self, day: dt.date) -> bool:
+        """Whether ``hcpcs`` was this drug's code on ``day``; False without dates."""
+        if self.valid_from is None and self.valid_to is None:
+            return False
+        return (self.valid_from is None or day >= self.valid_from) and \
+            (self.valid_to is None or day <= self.valid_to)
 
 
 @dataclass(frozen=True, slots=True)

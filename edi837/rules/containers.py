@@ -9,9 +9,11 @@ JE-A [A], billing-rules.md §1.4); CGS Medicare's JW/JZ guidelines [A] (June
 2023) give the case of several sizes: 300 mg from 100 mg and 400 mg vials is
 three 100 mg vials, and the 400 mg vial with 100 mg discarded "would not be
 the most efficient way to minimize drug wastage".  So the least left over
-is measured; where the fewest containers (the catalog's words) or the
-containers of the products billed leave the waste, the sources disagree and
-MOD007 is a warning (billing-rules.md §9.3 and §1.4); billing waste
+is measured; where the fewest containers (the catalog's words) leave the
+waste and the least waste does not, the sources disagree and MOD007 is a
+warning (billing-rules.md §9.3 and §1.4).  Where the two agree, the vial the
+lines' NDCs name (a larger one) does not make its waste billable: MOD007
+holds, and says what the lines bill, as billed; billing waste
 that is not permitted is an overpayment (Noridian "Modifier JZ" [A];
 billing-rules.md §9.3).  With 300 mg vials a 450 mg dose needs two vials, so
 150 mg may be discarded with JW; a 600 mg dose fills two vials exactly and
@@ -203,11 +205,14 @@ def waste_beyond_least_waste_containers(ctx):
     commercial and unknown payers, billing-rules.md §9.1), as MOD002.
     With several sizes the least left over is measured, but the sources
     disagree with it (the catalog and billing-rules.md §9.3 say "the fewest
-    containers"): where the fewest containers (J3262 300 mg + JW 100: one 400
-    mg vial) or the containers of the products the lines' NDCs name (500 mg
-    on the 400 mg vial's NDC + JW 60 on the 80 mg vial's: 400 + 80 + 80)
-    leave the waste billed, the finding is a warning naming them; an error
-    only where every reading agrees (600 + JW 300 from 300 mg vials).
+    containers"): where the fewest containers leave the waste billed and the
+    least left over does not (J3262 300 mg + JW 100: one 400 mg vial, or 4 x
+    80 mg), the finding is a warning naming them.  Where the two agree, the
+    catalog's error, whatever vial the lines' NDCs name: 600 mg on the 400
+    mg vial's NDC + JW 40 on the 80 mg vial's is 400 + 200 by both readings,
+    nothing to discard; only the provider's choice of NDC would leave 40, and
+    the message says what the lines bill, as billed (units, NDC, its
+    container, the CTP quantity as written), not containers no line bills.
     Why: units billed must correspond with the smallest dose (vials)
     available that could provide the dose (Oregon Medicaid NDC FAQ), "while
     minimising waste" (Noridian JE-A, billing-rules.md §1.4); CGS Medicare's
@@ -241,6 +246,19 @@ def waste_beyond_least_waste_containers(ctx):
         DTP*472*D8*20260115
         LIN**N4*50242015001
         CTP****10*ML
+    FAIL:
+        CLM*C1*3200***11:B:1*Y*A*Y*Y
+        HI*ABK:M0579
+        LX*1
+        SV1*HC:J3262*3000*UN*600***1
+        DTP*472*D8*20261110
+        LIN**N4*50242013701
+        CTP****30*ML
+        LX*2
+        SV1*HC:J3262:JW*200*UN*40***1
+        DTP*472*D8*20261110
+        LIN**N4*50242013501
+        CTP****2*ML
     PASS (837I):
         CLM*I1*9000***13:A:1**A*Y*Y
         DTP*434*RD8*20260115-20260115
@@ -282,29 +300,32 @@ def waste_beyond_least_waste_containers(ctx):
             continue
         line = discarded_lines[0]
         fewest = fewest_containers(amount, sizes)
-        readings = _other_readings(drug, lines, amount, administered, discarded, fewest, cover)
-        # JW/JZ out of scope here (MOD006): no payer's rule to hold on, a warning; and where
-        # the fewest containers or the billed products' containers leave the waste billed,
-        # the sources disagree (billing-rules.md §9.3 "fewest containers", §1.4 "minimising
-        # waste"): a warning, never a hold
-        # and where the payer's JW/JZ rule is unknown (no profile says it enforces them:
-        # Medicare Advantage, Medicaid, commercial, other), a warning saying so (§9.1)
+        per_unit = drug.amount_per_unit
+        # JW/JZ out of scope here (MOD006): no payer's rule to hold on, a warning; where the
+        # payer's JW/JZ rule is unknown (no profile says it enforces them: Medicare
+        # Advantage, Medicaid, commercial, other), a warning saying so (§9.1)
         severity, why = jw_jz_severity(policy, judged) if in_scope else (WARNING, "")
-        if readings:
+        if fewest is not None and fewest.amount != cover.amount and \
+                discarded <= fewest.amount / per_unit - administered:
+            # the fewest containers (the catalog's and billing-rules.md §9.3's words) leave
+            # the waste billed, the least waste (§1.4) does not: the sources disagree, a
+            # warning, never a hold
             severity = WARNING
-        if readings:
-            also = (f", but {' and '.join(readings)}: the sources disagree (the fewest "
-                    f"containers, billing-rules.md §9.3, or the least waste, CGS Medicare "
-                    f"JW/JZ guidelines and Noridian, §1.4), so a warning")
+            also = (f", but the fewest containers, {describe_cover(drug, fewest)}, leave "
+                    f"{number(fewest.amount / per_unit - administered)}: the sources disagree "
+                    f"(the fewest containers, billing-rules.md §9.3, or the least waste, CGS "
+                    f"Medicare JW/JZ guidelines and Noridian, §1.4), so a warning")
         elif fewest is not None and fewest.containers < cover.containers:
             # the reading a user expects: fewer, larger containers leave more to discard
             also = (f" ({describe_cover(drug, fewest)} would be fewer containers but leave "
-                    f"{number(fewest.amount / drug.amount_per_unit - administered)}: waste is "
+                    f"{number(fewest.amount / per_unit - administered)}: waste is "
                     f"billable only from the smallest vials that cover the dose while "
                     f"minimising waste: CGS Medicare JW/JZ guidelines; Noridian, "
                     f"billing-rules.md §1.4)")
         else:
             also = ""
+        if severity != WARNING or not also.startswith(", but"):
+            also += _as_billed(drug, lines, amount, administered, discarded, cover)
         ctx.finding(f"{line.procedure} on {ctx.date_of(line).isoformat()}: {number(administered)} "
                     f"units administered need {describe_cover(drug, cover)}, which leave "
                     f"{number(allowed)} units to discard; JW bills {number(discarded)}: "
@@ -313,27 +334,34 @@ def waste_beyond_least_waste_containers(ctx):
                     value=number(discarded), severity=severity)
 
 
-def _other_readings(drug, lines, amount: Decimal, administered: Decimal, discarded: Decimal,
-                    fewest: Cover | None, cover: Cover) -> list[str]:
-    """The readings other than the least waste under which the JW units are the waste of
-    the containers: the fewest containers of the drug's sizes (the rule catalog's words),
-    and the containers of the products the lines' NDCs name (500 mg from the 400 mg and
-    80 mg vials billed: 400 + 80 + 80, 60 to discard)."""
-    found = []
+def _as_billed(drug, lines, amount: Decimal, administered: Decimal, discarded: Decimal,
+               cover: Cover) -> str:
+    """Where the products the lines' NDCs name (a larger vial) would leave the waste billed
+    and the fewest containers and the least waste do not, what the lines bill, as billed
+    (units, NDC, its container and the CTP quantity as written): the choice of NDC does not
+    make the waste billable (billing-rules.md §9.3, "the smallest dose (vial) available");
+    "" otherwise.  Trial 8 TOC-A5: 600 mg on the 400 mg vial's NDC (CTP 30 ML) + JW 40 on the
+    80 mg vial's (CTP 2 ML)."""
     per_unit = drug.amount_per_unit
-    if fewest is not None and fewest.amount != cover.amount and \
-            discarded <= fewest.amount / per_unit - administered:
-        found.append(f"the fewest containers, {describe_cover(drug, fewest)}, leave "
-                     f"{number(fewest.amount / per_unit - administered)}")
-    billed = set()
+    billed: dict[Decimal, None] = {}
+    told = []
     for line in lines:
         ndc = ndc11_of(line.drug.ndc) if line.drug is not None else None
         package = drug.ndc(ndc) if ndc else None
-        if package is not None and package.amount:
-            billed.add(package.amount)
+        if package is None or not package.amount:
+            continue
+        billed[package.amount] = None
+        units = line.units_value
+        quantity = (f", CTP {line.drug.quantity} {line.drug.unit}"
+                    if line.drug.quantity and line.drug.unit else "")
+        told.append(f"{'JW ' if is_discarded(line) else ''}"
+                    f"{number(units) if units is not None else line.units} units on NDC {ndc} "
+                    f"({number(package.amount / per_unit)}-unit "
+                    f"{package.container or 'container'}){quantity}")
     own = least_waste_containers(amount, tuple(sorted(billed))) if billed else None
-    if own is not None and own.amount not in (cover.amount, fewest.amount if fewest else None) \
-            and discarded <= own.amount / per_unit - administered:
-        found.append(f"the containers of the NDCs billed, {describe_cover(drug, own)}, leave "
-                     f"{number(own.amount / per_unit - administered)}")
-    return found
+    if own is None or own.amount == cover.amount or \
+            discarded > own.amount / per_unit - administered:
+        return ""
+    return (f"; the lines bill {' and '.join(told)}: the NDC chosen does not make its "
+            f"container's waste billable (units billed must correspond with the smallest "
+            f"vials available that cover the dose, billing-rules.md §9.3)")

@@ -9,12 +9,22 @@ end dates), else from the drug table (``[drugs.<HCPCS>.code_dates]``, and
 are inclusive: a code added 2018-01-01 is valid on that day; an NDC whose
 marketing ended 2026-06-30 is marketed on that day.  Where nothing gives a
 date (J2351's effective date is unconfirmed), nothing is flagged.
+
+A line with no day of its own (no DTP*472 D8: an 837I line, where DTP*472 is
+situational, billing-rules.md §4.2) is judged on the first day of the period
+it is dated by (its RD8 range, else the 837I statement, DTP*434); where that
+period holds days inside the code's or NDC's dates and days outside them, the
+finding is a warning saying so, as DX002 reads such a period (README "Rules"):
+the drug may have been given on a day it was valid.  An error only where the
+whole period is outside.
 """
 from __future__ import annotations
 
 from ..findings import ERROR, WARNING
+from ..model import parse_date
 from ..ndc import ndc11_of
 from . import rule
+from .diagnosis import span_end
 
 
 def _outside(window, day) -> str:
@@ -30,6 +40,39 @@ def _who(window) -> str:
     return f"drug table: {window.source}"
 
 
+def crossing(window, day, end) -> bool:
+    """Whether the period ``day``..``end`` (a line with no day of its own: its RD8 range,
+    or the claim's 837I statement) holds days inside ``window`` and days outside it."""
+    if end is None or end <= day:
+        return False
+    inside = (window.start is None or window.start <= end) and \
+        (window.end is None or window.end >= day)
+    return inside and not (window.holds(day) and window.holds(end))
+
+
+def _judged(ctx, window, what: str, named: str) -> tuple[str, str | None] | None:
+    """How a line's date stands against ``window`` (``what``: "valid", "marketed";
+    ``named``: what the line's subject is not on a day outside it, "a valid HCPCS code"):
+    None when its day holds and no period crosses the window's edge; else the text after
+    the line's subject and the severity: None (the rule's error) for a day outside it,
+    WARNING where the line has no day of its own (no DTP*472 D8) and the period it is
+    dated by crosses the window's edge, as DX002 reads a period (README "Rules")."""
+    day = ctx.date
+    end = parse_date(span_end(ctx.claim, ctx.line))
+    if end is not None and crossing(window, day, end):
+        line = ctx.line
+        where = "its RD8 range" if line.service_date else "the claim's period"
+        edge = _outside(window, day) if not window.holds(day) else _outside(window, end)
+        return (f"is {what} {edge}, and line {line.number} has no date of service of its "
+                f"own (DTP*472 D8): {where} {day.isoformat()}..{end.isoformat()} holds days "
+                f"it is {what} on and days it is not; judged on {day.isoformat()} "
+                f"({_who(window)}); send the day the drug was given"), WARNING
+    if window.holds(day):
+        return None
+    return (f"is not {named} on {day.isoformat()}: {what} {_outside(window, day)} "
+            f"({_who(window)})"), None
+
+
 def secondary(window) -> bool:
     """A date only a secondary source gives (the drug table's [C] or unconfirmed, not an
     imported CMS file): Q5133 and Q5134 from 2024-04-01 per buyandbill.com."""
@@ -37,7 +80,7 @@ def secondary(window) -> bool:
 
 
 @rule("DOS002", ERROR, generic=True, also=WARNING,
-      reads=("line.procedure", "line.date", "line.code_dates"))
+      reads=("line.procedure", "line.date", "line.span", "line.code_dates"))
 def code_not_valid_on_date(ctx):
     """The HCPCS code is not valid on the line's date of service.
 
@@ -49,7 +92,12 @@ def code_not_valid_on_date(ctx):
     only).  No date known (J2351's effective date is unconfirmed): nothing.
     A warning where the date rests on a secondary source only (the drug
     table's [C] or unconfirmed date, no imported HCPCS file: the biosimilar
-    Q-codes' 2024-04-01).
+    Q-codes' 2024-04-01), and where the line has no day of its own (no
+    DTP*472 D8) and the period it is dated by (an 837I statement, an RD8
+    range) holds days the code is valid on and days it is not (2017-12-20..
+    2018-01-10 for J2350): judged on the period's first day, but the drug
+    may have been given on a valid day, as DX002 reads a period; an error
+    only where the whole period is outside the code's dates.
     Why: a HCPCS code is billable only from the date CMS adds it until its
     termination; J2350 took effect 2018-01-01 and ocrelizumab given before
     was billed under J3590 (Genentech Access; billing-rules.md §9.4).
@@ -83,6 +131,12 @@ def code_not_valid_on_date(ctx):
         LX*1
         SV2*0636*HC:J2350*9000*UN*600
         DTP*472*D8*20170615
+    FAIL (837I):
+        CLM*I1*9000***13:A:1**A*Y*Y
+        DTP*434*RD8*20171201-20171215
+        HI*ABK:G35
+        LX*1
+        SV2*0636*HC:J2350*9000*UN*600
     Fix safety: none (the code valid on that date, J3590 for ocrelizumab before
     2018, changes units and price).
     """
@@ -91,16 +145,20 @@ def code_not_valid_on_date(ctx):
         return  # DOS001
     line = ctx.line
     window = ctx.table.code_dates(line.procedure)
-    if window is None or window.holds(day):
+    if window is None:
         return
+    judged = _judged(ctx, window, "valid", "a valid HCPCS code")
+    if judged is None:
+        return
+    text, severity = judged
     weak = secondary(window)  # a [C] date: a warning, never a hold
-    ctx.finding(f"{line.procedure} is not a valid HCPCS code on {day.isoformat()}: valid "
-                f"{_outside(window, day)} ({_who(window)})"
+    ctx.finding(f"{line.procedure} {text}"
                 f"{'; a secondary source only: check the CMS HCPCS file' if weak else ''}",
-                value=line.procedure, severity=WARNING if weak else None)
+                value=line.procedure, severity=WARNING if weak else severity)
 
 
-@rule("NDC009", ERROR, generic=True, reads=("line.date", "line.drug", "line.code_dates"))
+@rule("NDC009", ERROR, generic=True, also=WARNING,
+      reads=("line.date", "line.span", "line.drug", "line.code_dates"))
 def ndc_not_marketed_on_date(ctx):
     """The NDC is not marketed on the line's date of service.
 
@@ -110,10 +168,17 @@ def ndc_not_marketed_on_date(ctx):
     its product file for the product), else the drug table's
     `marketing_start`/`marketing_end` (Ocrevus Zunovo 50242-0554-01: from
     2024-09-13).  Runs on every drug line with an 11-digit NDC (or a
-    hyphenated one that converts).  No date known: nothing.
+    hyphenated one that converts).  No date known: nothing.  A warning where
+    the line has no day of its own (no DTP*472 D8) and the period it is dated
+    by (an 837I statement, an RD8 range) holds days the package is marketed
+    on and days it is not (2024-09-01..2024-09-20 for Ocrevus Zunovo): judged
+    on the period's first day, but the drug may have been given on a day it
+    was marketed, as DX002 reads a period; an error only where the whole
+    period is outside the marketing dates.
     Why: a product cannot be given before it is marketed; a line that says so
     has the wrong NDC or the wrong date (openFDA NDC directory; billing-rules.md
-    §9.4).
+    §9.4).  On an 837I the line's DTP*472 is situational (§4.2): the
+    statement period alone does not say which day the drug was given.
     PASS:
         CLM*C1*13800***11:B:1*Y*A*Y*Y
         HI*ABK:G35
@@ -130,6 +195,22 @@ def ndc_not_marketed_on_date(ctx):
         DTP*472*D8*20240610
         LIN**N4*50242055401
         CTP****23*ML
+    PASS (837I):
+        CLM*I1*13800***13:A:1**A*Y*Y
+        DTP*434*RD8*20240915-20240930
+        HI*ABK:G35
+        LX*1
+        SV2*0636*HC:J2351:JZ*13800*UN*920
+        LIN**N4*50242055401
+        CTP****23*ML
+    FAIL (837I):
+        CLM*I1*13800***13:A:1**A*Y*Y
+        DTP*434*RD8*20240801-20240820
+        HI*ABK:G35
+        LX*1
+        SV2*0636*HC:J2351:JZ*13800*UN*920
+        LIN**N4*50242055401
+        CTP****23*ML
     Fix safety: none (the product given is in the administration record).
     """
     drug_id, day = ctx.line.drug, ctx.date
@@ -139,13 +220,14 @@ def ndc_not_marketed_on_date(ctx):
     if ndc is None:
         return  # NDC002
     window = ctx.table.ndc_dates(ndc)
-    if window is None or window.holds(day):
+    judged = _judged(ctx, window, "marketed", "marketed") if window is not None else None
+    if judged is None:
         return
+    text, severity = judged
     product = ctx.table.product_for_ndc(ndc) or window.note
     named = f" ({product})" if product else ""
-    ctx.finding(f"NDC {ndc}{named} is not marketed on {day.isoformat()}: marketed "
-                f"{_outside(window, day)} ({_who(window)})", segment_index=drug_id.lin_index,
-                segment="LIN", loop="2410", value=drug_id.ndc)
+    ctx.finding(f"NDC {ndc}{named} {text}", segment_index=drug_id.lin_index,
+                segment="LIN", loop="2410", value=drug_id.ndc, severity=severity)
 
 
 @rule("DOS003", WARNING, generic=True, reads=("line.procedure", "line.modifiers", "line.date"))

@@ -211,6 +211,23 @@ def group_fills_whole_containers(drug, lines) -> bool:
                               for size in billed_container_amounts(drug, lines))
 
 
+def units_within_dosing(drug, lines) -> bool:
+    """The drug and date's units on the claim are what UNT001 and UNT002 let pass: the
+    amount prepared (administered plus JW) a labeled dose, where the table lists them, and
+    the administered units not above the drug's maximum.  MOD001's fix only then: JZ
+    certifies that nothing was discarded, which a person must decide for units a units
+    rule questions (J2357 300 units = 1500 mg, 2.5 times the 600 mg maximum: units of mg
+    billed as units?).  Judged on the claim's lines: a total that other claims of the
+    day push over (the history stage's UNT002) is not known when the fix is made."""
+    units = group_units(lines)
+    if units is None:
+        return False
+    administered, discarded = units
+    if drug.max_units_per_day is not None and administered > drug.max_units_per_day:
+        return False
+    return not drug.labeled_doses or administered + discarded in drug.labeled_doses
+
+
 def quantities_fill_units(drug, lines, kind: str, day) -> bool:
     """Each line's NDC quantity (CTP04), where it has one, is the quantity its units
     make (600 units of J2350 = 20 ML, 2 UN): then nothing says more was opened than

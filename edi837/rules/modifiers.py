@@ -29,6 +29,7 @@ from .groups import (
     number,
     quantities_fill_units,
     required_groups,
+    units_within_dosing,
 )
 
 # -- rules ------------------------------------------------------------------------------
@@ -115,7 +116,10 @@ def missing_jw_jz(ctx):
     partial container (300 + 150 on two lines), four modifiers already, or
     a line whose NDC quantity is not what its units make (CTP 30 ML for 600
     units of 10 ML vials: a third vial opened, NDC007; or a quantity that
-    cannot be converted) is left for a person: JZ says nothing was discarded.  A JW or JZ in
+    cannot be converted), or whose units a units rule questions (UNT001: not
+    a labeled dose; UNT002: above the drug's maximum, J2357 300 units = 1500
+    mg: the claim's lines of the drug and date), is left for a person: JZ says
+    nothing was discarded.  A JW or JZ in
     lower case ("jz") is reported as such, and the fix upper-cases it.
     """
     line = ctx.line
@@ -132,7 +136,8 @@ def missing_jw_jz(ctx):
     fix = None
     component = line.free_modifier_component()
     if component is not None and group_fills_whole_containers(ctx.drug, ctx.group) \
-            and quantities_fill_units(ctx.drug, ctx.group, ctx.claim.kind, ctx.date):
+            and quantities_fill_units(ctx.drug, ctx.group, ctx.claim.kind, ctx.date) \
+            and units_within_dosing(ctx.drug, ctx.group):
         if (ctx.claim_context.severity or severity) == ERROR:  # JZ required: fix it
             position = 1 if line.segment_id == "SV1" else 2
             fix = Fix(f"add JZ to {line.procedure} ({line.units} units fill whole containers)",

@@ -8,7 +8,7 @@ from ..ndc import is_ndc11, ndc11_of, readings, to_ndc11
 from . import rule
 from .containers import un_quantities_fit
 from .groups import number
-from .ndc_required import advice, placeholder, required_severity
+from .ndc_required import required_severity
 from .unit_amount import units_as_amount
 
 
@@ -163,90 +163,6 @@ def ndc_qualifier(ctx):
     ctx.finding(f"LIN02 product qualifier is {drug_id.qualifier or '(empty)'!r}, "
                 f"not {expected} (NDC in 5-4-2 form)", segment_index=drug_id.lin_index,
                 segment="LIN", loop="2410", value=drug_id.qualifier, fix=fix)
-
-
-@rule("NDC004", ERROR, also=WARNING,
-      reads=("claim.kind", "line.procedure", "line.date", "line.drug"))
-def ndc_not_for_hcpcs(ctx):
-    """NDC is not one the drug table lists for the billed HCPCS.
-
-    What it does: compares the NDC (as 11 digits) with the NDCs the drug table
-    lists for the HCPCS and, when CMS reference data is imported, the NDCs
-    the NDC-HCPCS crosswalk in force on the date of service lists for it (the
-    ASP crosswalk for 837P, the OPPS one for 837I).  An error when the NDC is
-    listed under another code, naming it (Ocrevus Zunovo 50242055401 billed
-    as J2350 should be J2351; the other code named only when valid on the
-    date of service; a code the table names with confidence unconfirmed, such
-    as Omlyclo's Q5154, only said to be unconfirmed, never advised), or a
-    product the table knows by its NDCs only (Avtozma on J3262), or when an
-    imported FDA NDC Directory lists the NDC's product but not its package
-    (no such package).  An NDC listed
-    nowhere is only a warning, and only for a drug whose table entry lists
-    NDCs (not J1815): neither the table nor the crosswalk is a complete list
-    of NDCs, so absence from them is never an error by itself.  A placeholder
-    the drug table names (labeler code 00000, the all-nines NDC:
-    [policy.ndc_placeholders]) is no NDC at all: an error where the claim's
-    payer requires the NDC (NDC001 would be one: Medicaid), else a warning.
-    Why: payers cross-check NDC and HCPCS (CMS ASP NDC-HCPCS crosswalk,
-    billing-rules.md §2.3, §8.4); a mismatch is denied, and often means the
-    wrong product code was billed.
-    PASS:
-        CLM*C1*9000***11:B:1*Y*A*Y*Y
-        HI*ABK:G35A
-        LX*1
-        SV1*HC:J2350:JZ*9000*UN*600***1
-        DTP*472*D8*20260115
-        LIN**N4*50242015001
-        CTP****20*ML
-    FAIL:
-        CLM*C1*13800***11:B:1*Y*A*Y*Y
-        HI*ABK:G35A
-        LX*1
-        SV1*HC:J2350:JZ*13800*UN*920***1
-        DTP*472*D8*20260115
-        LIN**N4*50242055401
-        CTP****23*ML
-    Fix safety: none (the HCPCS, units and charge all change).
-    """
-    drug_id = ctx.line.drug
-    if drug_id is None:
-        return
-    ndc = _ndc11(drug_id)
-    kind, day, hcpcs = ctx.claim.kind, ctx.date, ctx.line.procedure
-    if ndc is None or ctx.drug.lists_ndc(ndc, kind, day) or placeholder(ctx, drug_id, ndc):
-        return  # malformed (NDC002), listed, or a placeholder (reported as such)
-    owner = ctx.table.owner_of(ndc, kind, day, besides=hcpcs)
-    unconfirmed = ctx.table.code_unconfirmed(owner.hcpcs) \
-        if owner is not None and owner.hcpcs and owner.file is None else None
-    if owner is not None and owner.hcpcs and unconfirmed is not None:  # Omlyclo's Q5154
-        message = (f"NDC {ndc} is {owner.product}, not {hcpcs}: another product, billed under "
-                   f"its own code, which is unconfirmed ({owner.hcpcs} in the drug table is "
-                   f"[{unconfirmed.confidence}], not verified against a primary source): "
-                   f"correct the NDC, or find the product's code in the CMS HCPCS file")
-    elif owner is not None and owner.hcpcs and owner.hcpcs != hcpcs:
-        source = f" per {owner.file.short_name} (effective {owner.file.effective_from})" \
-            if owner.file is not None else ""
-        message = (f"NDC {ndc} is {owner.product or 'another product'}, billed under "
-                   f"{owner.hcpcs}{source}, not {hcpcs}: {advice(ctx.table, owner.hcpcs, day)}")
-    elif owner is not None and not owner.hcpcs:  # a product the table knows by its NDCs only
-        message = (f"NDC {ndc} is {owner.product}, not {hcpcs}: another product, billed under "
-                   f"its own code (not in the drug table); correct the code or the NDC")
-    elif ctx.drug.ndcs:
-        listed = dict.fromkeys([n.ndc for n in ctx.drug.ndcs] + list(ctx.drug.crosswalk(kind, day)))
-        message = f"NDC {ndc} is not listed for {hcpcs} (listed: {', '.join(listed)})"
-        directory = ctx.table.unlisted_package(ndc)
-        if directory is None:  # unknown to the lists, not known to be wrong: a warning
-            ctx.finding(f"{message}: check the NDC on the package; the drug table and the "
-                        f"crosswalk are not complete lists of NDCs", severity=WARNING,
-                        segment_index=drug_id.lin_index, segment="LIN", loop="2410",
-                        value=drug_id.ndc)
-            return
-        message += (f"; {directory.short_name} lists product {ndc[:5]}-{ndc[5:9]} but not "
-                    f"package {ndc[9:]}")
-    else:
-        return  # no NDC list in the table, and no other code claims the NDC
-    ctx.finding(message, segment_index=drug_id.lin_index, segment="LIN", loop="2410",
-                value=drug_id.ndc)
 
 
 @rule("NDC005", ERROR, generic=True, reads=("line.drug",))

@@ -84,7 +84,13 @@ def test_recipe_new_drug_by_a_user_drug_table(tmp_path):
     # the table's NDC is the drug's: no NDC finding; another drug's NDC is an error
     assert not {r for r in rules_of(right, table) if r.startswith("NDC")}
     assert "NDC004" in rules_of(wrong, table)
-    assert "NDC004" not in rules_of(wrong)  # without the table edi837 knows no J9999 NDCs
+    # without the table J9999 is a not-otherwise-classified code, and the NDC Ocrevus's,
+    # whose own code J2350 is valid on the date: NDC004 names it (trial 8 item 2)
+    found = edi837.check([wrong]).findings
+    assert [f.message for f in found if f.rule == "NDC004"] == [
+        "NDC 50242015001 is Ocrevus, billed under J2350 (valid on 2026-01-15: from "
+        "2018-01-01): bill J2350, not J9999 (J9999 is a not-otherwise-classified code, for a "
+        "drug with no code of its own: drug table [policy.unclassified_codes])"]
     # the command line takes the same table, and `drugs` shows its facts and source
     runner = CliRunner()
     shown = runner.invoke(main, ["drugs", "J9999", "--drug-table", str(table)])

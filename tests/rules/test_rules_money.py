@@ -129,16 +129,21 @@ def test_mod007_judges_every_size_of_the_drug_not_only_the_ndcs_vial(tmp_path):
                                         p_line(2, "J3262:JW", 300, ndc=ACTEMRA_400_NDC),
                                         diagnosis="M0579"))
     assert [c for c in codes(result, "MOD") if c[0] == "MOD007"] == [("MOD007", 2)]
-    # the billed product's vials (2 x 400) leave the 300 billed: the readings disagree, a
-    # warning (trial 5 item 6)
-    assert only(result, "MOD007").severity == "warning"
+    # the billed product's vials (2 x 400) would leave the 300 billed, but the fewest
+    # containers (400 + 200) and the least waste agree that they do not: the NDC chosen does
+    # not make the waste billable, the catalog's error (trial 8 item 1), saying what was billed
+    assert only(result, "MOD007").severity == "error"
     assert only(result, "MOD007").message == (
         "J3262 on 2026-01-15: 500 units administered need 1 x 200 + 4 x 80-unit containers "
         "(520 units), which leave 20 units to discard; JW bills 300: 280 units beyond the "
-        "containers with the least left over, but the containers of the NDCs billed, "
-        "2 x 400-unit single-dose vial (800 units), leave 300: the sources disagree (the "
-        "fewest containers, billing-rules.md §9.3, or the least waste, CGS Medicare JW/JZ "
-        "guidelines and Noridian, §1.4), so a warning")
+        "containers with the least left over (1 x 400 + 1 x 200-unit containers (600 units) "
+        "would be fewer containers but leave 100: waste is billable only from the smallest "
+        "vials that cover the dose while minimising waste: CGS Medicare JW/JZ guidelines; "
+        "Noridian, billing-rules.md §1.4); the lines bill 500 units on NDC 50242013701 "
+        "(400-unit single-dose vial), CTP 1 UN and JW 300 units on NDC 50242013701 (400-unit "
+        "single-dose vial), CTP 1 UN: the NDC chosen does not make its container's waste "
+        "billable (units billed must correspond with the smallest vials available that cover "
+        "the dose, billing-rules.md §9.3)")
     # beyond every reading (2 x 400 leave 300; JW 320): the catalog's error
     result, _ = check(tmp_path, p_claim(p_line(1, "J3262", 500, ndc=ACTEMRA_400_NDC),
                                         p_line(2, "J3262:JW", 320, ndc=ACTEMRA_400_NDC),
@@ -167,8 +172,8 @@ def test_mod007_the_least_left_over_decides_not_the_fewest_vials(tmp_path, given
     result, _ = check(tmp_path, p_claim(p_line(1, "J3262", given, ndc=ndc),
                                         p_line(2, "J3262:JW", discarded, ndc=ndc),
                                         diagnosis="M0579"))
-    # ... but the catalog's "fewest containers" (one 400 mg vial), or the vials of the NDC
-    # billed, leave the waste billed: the sources disagree, so a warning (trial 5 item 6)
+    # ... but the catalog's "fewest containers" (one 400 mg vial) leave the waste billed:
+    # the sources disagree, so a warning (trial 5 item 6)
     finding = only(result, "MOD007")
     assert finding.severity == "warning" and finding.line_number == 2
     assert f"JW bills {discarded}: {beyond} units beyond the containers with the least " \
@@ -353,14 +358,16 @@ def test_mod007_warns_at_place_of_service_21(tmp_path):
 
 def test_mod007_trial5_mixed_vials_billed_explain_the_waste(tmp_path):
     """Trial 5 s1.edi TOC500: 500 mg on the 400 mg vial's NDC and JW 60 on the 80 mg vial's:
-    400 + 80 + 80 leave 60, the 1 x 200 + 4 x 80 least waste 20: a warning, not a hold."""
+    the fewest containers (400 + 200) leave 100, the 1 x 200 + 4 x 80 least waste 20: the
+    sources disagree, a warning, not a hold."""
     result, _ = check(tmp_path, p_claim(p_line(1, "J3262", 500, ndc=ACTEMRA_400_NDC),
                                         p_line(2, "J3262:JW", 60, ndc="50242013501"),
                                         diagnosis="M0579"))
     finding = only(result, "MOD007")
-    assert finding.severity == "warning"
-    assert "the containers of the NDCs billed, 1 x 400 + 2 x 80-unit containers (560 units), " \
-        "leave 60" in finding.message
+    assert finding.severity == "warning"  # the fewest containers (400 + 200) leave 100
+    assert "the fewest containers, 1 x 400 + 1 x 200-unit containers (600 units), leave 100" \
+        in finding.message
+    assert "80-unit containers (560 units)" not in finding.message  # no line bills 2 x 80
     # JW 110 is beyond the billed vials (60), the fewest (400 + 200: 100) and the least
     # waste (20): every reading agrees, the catalog's error
     result, _ = check(tmp_path, p_claim(p_line(1, "J3262", 500, ndc=ACTEMRA_400_NDC),
