@@ -14,6 +14,7 @@ import hashlib
 import re
 
 import pytest
+from click.testing import CliRunner
 from test_history_label import (
     P_CLAIM,
     TABLE,
@@ -26,6 +27,7 @@ from test_history_label import (
     store,
 )
 
+from edi837.cli import main
 from edi837.drugs.schedule_checks import schedule_problems
 
 __all__ = ["store"]  # the fixture, shared with test_history_label
@@ -189,3 +191,10 @@ def test_induction_steps_out_of_order_or_outside_their_window_are_refused():
     assert len(found) == 3 and "given with induction_dose" in found[0]
     assert found[1].startswith("drugs.J3380.schedule.induction_steps[1]: day 14 is outside")
     assert "begins on or before the step before it (day 49)" in found[2]
+
+
+def test_edi837_drugs_shows_the_induction_steps():
+    shown = CliRunner().invoke(main, ["drugs", "J3380"])
+    assert shown.exit_code == 0
+    assert "schedule: induction on day 0, 14 (allowed 10-21), 42 (allowed 35-49); then 300 " \
+        "units every 56 days (flagged under 42)" in shown.output
