@@ -57,14 +57,20 @@ def out_of_schedule(codes: dict, schedule_of: Callable[[str], Schedule | None], 
 
 
 def _maintenance_text(schedule: Schedule) -> str:
-    """"the label's interval is 8 weeks, after the induction at weeks 0, 2 and 6
-    (Entyvio IV label ...; flagged under 42 days, the project's choice ...)"."""
+    """"the label's interval is 4 weeks (flagged under 21 days, the project's choice
+    ...)", or with induction steps "the label's schedule is weeks 0, 2 and 6, then
+    every 8 weeks (Entyvio IV label ...; flagged under 42 days, ...)"."""
     whose = "the payer profile's window" if schedule.min_days_from_profile else PROJECT_CHOICE
-    after = f", after the induction at {_steps_text(schedule)}" \
-        if schedule.induction_steps else ""
     label = f"{schedule.label_revision}; " if schedule.label_revision else ""
-    return (f"the label's interval is {interval_text(schedule.maintenance_interval_days)}"
-            f"{after} ({label}flagged under {schedule.maintenance_min_days} days, {whose})")
+    return (f"{_regimen_text(schedule)} ({label}flagged under {schedule.maintenance_min_days} "
+            f"days, {whose})")
+
+
+def _regimen_text(schedule: Schedule) -> str:
+    interval = interval_text(schedule.maintenance_interval_days)
+    if not schedule.induction_steps:
+        return f"the label's interval is {interval}"
+    return f"the label's schedule is {_steps_text(schedule)}, then every {interval}"
 
 
 def _induction_pair(schedule: Schedule, doses: dict, dates: list[str], at: int, gap: int,
@@ -114,7 +120,7 @@ def _induction_step(schedule: Schedule, dates: list[str], at: int) -> tuple[bool
             if on_time:
                 return True, None
             label = f" ({schedule.label_revision})" if schedule.label_revision else ""
-            return True, (gap, f"the label's induction is at {_steps_text(schedule)}{label}: "
+            return True, (gap, f"{_regimen_text(schedule)}{label}: "
                                f"the dose of {_day_text(steps[step].day)} is due "
                                f"{steps[step].day} days after the first, on "
                                f"{shown_date(dates[0])} (allowed {low}-{high}, the window "

@@ -142,7 +142,7 @@ def test_vedolizumab_every_two_weeks_after_the_induction_is_his002(tmp_path, sto
     assert warning.severity == "warning" and warning.hcpcs == "J3380"
     assert warning.message == (
         "J3380: 300 units on 2026-03-02, 14 days after J3380 300 units on claim V3 on "
-        "2026-02-16; the label's interval is 8 weeks, after the induction at weeks 0, 2 and 6 "
+        "2026-02-16; the label's schedule is weeks 0, 2 and 6, then every 8 weeks "
         "(Entyvio IV label, DailyMed as billing-rules.md §5 cites it, its revision date not "
         "recorded: UNCONFIRMED; flagged under 42 days, the project's choice: the drug "
         "table gives no label wording of a minimum)")
@@ -152,7 +152,8 @@ def test_vedolizumab_induction_dose_far_from_its_week_is_his002(tmp_path, store)
     # PASS above; FAIL: the week-2 dose 5 days after the first, the week-6 dose at day 28
     nights = entyvio_nights(tmp_path, store, "20260105", "20260110", "20260202")
     [early] = his002(nights[1])
-    assert early.value == "5" and "the label's induction is at weeks 0, 2 and 6" in \
+    assert early.value == "5" and "the label's schedule is weeks 0, 2 and 6, then every " \
+        "8 weeks (Entyvio IV label" in \
         early.message and "the dose of week 2 is due 14 days after the first, on " \
         "2026-01-05 (allowed 10-21, the window being the project's choice), this one 5" \
         in early.message
