@@ -88,6 +88,58 @@ def dose_out_of_schedule(ctx):
         LX*2
         SV1*HC:96365*400*UN*1***1
         DTP*472*D8*20251015
+    PASS:
+        CLM*V1*15000***11:B:1*Y*A*Y*Y
+        HI*ABK:K5090
+        LX*1
+        SV1*HC:J3380:JZ*5000*UN*300***1
+        DTP*472*D8*20260105
+        LIN**N4*64764030020
+        CTP****1*UN
+        LX*2
+        SV1*HC:J3380:JZ*5000*UN*300***1
+        DTP*472*D8*20260119
+        LIN**N4*64764030020
+        CTP****1*UN
+        LX*3
+        SV1*HC:J3380:JZ*5000*UN*300***1
+        DTP*472*D8*20260216
+        LIN**N4*64764030020
+        CTP****1*UN
+        --- next night ---
+        CLM*V2*5000***11:B:1*Y*A*Y*Y
+        HI*ABK:K5090
+        LX*1
+        SV1*HC:J3380:JZ*5000*UN*300***1
+        DTP*472*D8*20260413
+        LIN**N4*64764030020
+        CTP****1*UN
+    FAIL:
+        CLM*V1*15000***11:B:1*Y*A*Y*Y
+        HI*ABK:K5090
+        LX*1
+        SV1*HC:J3380:JZ*5000*UN*300***1
+        DTP*472*D8*20260105
+        LIN**N4*64764030020
+        CTP****1*UN
+        LX*2
+        SV1*HC:J3380:JZ*5000*UN*300***1
+        DTP*472*D8*20260119
+        LIN**N4*64764030020
+        CTP****1*UN
+        LX*3
+        SV1*HC:J3380:JZ*5000*UN*300***1
+        DTP*472*D8*20260216
+        LIN**N4*64764030020
+        CTP****1*UN
+        --- next night ---
+        CLM*V2*5000***11:B:1*Y*A*Y*Y
+        HI*ABK:K5090
+        LX*1
+        SV1*HC:J3380:JZ*5000*UN*300***1
+        DTP*472*D8*20260302
+        LIN**N4*64764030020
+        CTP****1*UN
     FAIL:
         CLM*C1*9400***11:B:1*Y*A*Y*Y
         HI*ABK:G35A
@@ -132,6 +184,22 @@ def dose_out_of_schedule(ctx):
         LX*2
         SV1*HC:96401*400*UN*1***1
         DTP*472*D8*20260304
+    FAIL:
+        CLM*C1*9400***11:B:1*Y*A*Y*Y
+        HI*ABK:G35A
+        LX*1
+        SV1*HC:J2350:JZ*9000*UN*600***1
+        DTP*472*D8*20260112
+        LIN**N4*50242015001
+        CTP****20*ML
+        --- next night ---
+        CLM*C2*14200***11:B:1*Y*A*Y*Y
+        HI*ABK:G35A
+        LX*1
+        SV1*HC:J2351:JZ*13800*UN*920***1
+        DTP*472*D8*20260606
+        LIN**N4*50242055401
+        CTP****23*ML
     Fix safety: none (the dates are in the infusion record; an early dose may
     be authorised).
     """
