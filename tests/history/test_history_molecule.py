@@ -10,8 +10,10 @@ same-provider duplicate does.
 
 Each case is a PASS and a FAIL fragment, checked as nights against one store.
 """
+import datetime as dt
 import hashlib
 import re
+from dataclasses import replace
 
 import pytest
 from click.testing import CliRunner
@@ -28,7 +30,9 @@ from test_history_label import (
 )
 
 from edi837.cli import main
+from edi837.drugs.model import IntervalWording, LabelInterval, Provenance
 from edi837.drugs.schedule_checks import schedule_problems
+from edi837.rules.history_schedule import molecule_label
 
 __all__ = ["store"]  # the fixture, shared with test_history_label
 
@@ -199,3 +203,23 @@ def test_edi837_drugs_shows_the_induction_steps():
     assert shown.exit_code == 0
     assert "schedule: induction on day 0, 14 (allowed 10-21), 42 (allowed 35-49); then 300 " \
         "units every 56 days (flagged under 42)" in shown.output
+
+
+def test_where_both_labels_give_a_minimum_the_later_doses_is_used_and_named():
+    """A table where Zunovo's label had a minimum of its own (120 days): a J2351 dose
+    is judged by it, and the message says it is the later dose's label."""
+    zunovo = LabelInterval("Zunovo label (a test's)", (IntervalWording(
+        "at least 4 months", 120, Provenance("a test", "B")),))
+    schedules = {"J2350": TABLE.drug("J2350").schedule,
+                 "J2351": replace(TABLE.drug("J2351").schedule, label_intervals=(zunovo,))}
+    codes = {code: TABLE.drug(code) for code in schedules}
+    label, whose = molecule_label(codes, schedules.get, "J2351", dt.date(2026, 6, 6))
+    assert label is zunovo and whose == "; the later dose's label (J2351's), J2350's giving " \
+        "another minimum"
+    label, whose = molecule_label(codes, schedules.get, "J2350", dt.date(2026, 6, 6))
+    assert label.min_days == 150 and whose == "; the later dose's label (J2350's), J2351's " \
+        "giving another minimum"
+    # the shipped table: J2351's label gives none, J2350's judges it (§9.5)
+    label, whose = molecule_label(codes, {**schedules, "J2351": TABLE.drug("J2351").schedule}
+                                  .get, "J2351", dt.date(2026, 6, 6))
+    assert label.min_days == 150 and whose.startswith("; J2350's label: J2351's label gives")
