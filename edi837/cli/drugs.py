@@ -80,6 +80,10 @@ def describe_drug(drug) -> str:
                      f"{schedule.induction_dose} units twice")
             induction = (f"induction {doses}, "
                          f"{schedule.induction_interval_days} days apart (allowed {low}-{high}); ")
+        elif schedule.induction_steps:  # J3380: weeks 0, 2 and 6, the size of maintenance
+            induction = "induction on day 0, " + ", ".join(
+                f"{step.day} (allowed {step.window_days[0]}-{step.window_days[1]})"
+                for step in schedule.induction_steps) + "; "
         lines.append(f"  schedule: {induction}then {schedule.maintenance_dose or 'a dose'} units "
                      f"every {schedule.maintenance_interval_days} days (flagged under "
                      f"{schedule.maintenance_min_days})  [{schedule.provenance}; windows: "

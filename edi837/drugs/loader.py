@@ -33,6 +33,7 @@ from .model import (
     DocumentationNote,
     Dosing,
     Icd9,
+    InductionStep,
     IntervalWording,
     LabelInterval,
     Ndc,
@@ -427,6 +428,11 @@ def _build_schedule(schedule: Mapping[str, Any] | None) -> Schedule | None:
                 wordings=tuple(IntervalWording(w["text"], int(w["min_days"]), _provenance(w))
                                for w in found["wordings"]))
             for found in schedule.get("label_intervals", ())),
+        induction_steps=tuple(
+            InductionStep(int(step["day"]), (int(step["window_days"][0]),
+                                             int(step["window_days"][1])))
+            for step in schedule.get("induction_steps", ())),
+        label_revision=schedule.get("label_revision"),
     )
 
 

@@ -405,6 +405,16 @@ class LabelInterval:
 
 
 @dataclass(frozen=True, slots=True)
+class InductionStep:
+    """An induction dose after the first, ``day`` days after it (Entyvio: week 2 is
+    day 14), on schedule from ``window_days[0]`` to ``window_days[1]`` days after
+    the first (both included)."""
+
+    day: int
+    window_days: tuple[int, int]
+
+
+@dataclass(frozen=True, slots=True)
 class Schedule:
     """How doses of a drug follow each other, in days between dates of service
     (rule HIS002).  The label gives the regimen; no source gives tolerances, so
@@ -422,6 +432,10 @@ class Schedule:
     maintenance_dose: int | None = None
     ingredient: str | None = None  # codes of one molecule share one schedule (J2350, J2351)
     label_intervals: tuple[LabelInterval, ...] = ()
+    # induction doses the size of the maintenance dose, told apart by their place
+    # (Entyvio: weeks 0, 2 and 6, then every 8 weeks)
+    induction_steps: tuple[InductionStep, ...] = ()
+    label_revision: str | None = None  # the label the regimen is from, as a message names it
     min_days_from_profile: bool = False  # a payer profile set maintenance_min_days
 
     def with_overrides(self, overrides: Mapping[str, Any]) -> "Schedule":

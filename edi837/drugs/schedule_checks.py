@@ -23,4 +23,26 @@ def schedule_problems(where: str, schedule: Mapping[str, Any] | None) -> list[st
         found.append(f"{at}.maintenance_min_days: {minimum} is larger than "
                      f"maintenance_interval_days {interval} (every dose on the label's "
                      f"interval would be flagged as early)")
+    found.extend(_step_problems(at, schedule))
+    return found
+
+
+def _step_problems(at: str, schedule: Mapping[str, Any]) -> list[str]:
+    """The induction steps (Entyvio: days 14 and 42 after the first dose): each in
+    its own window, in order, and not beside an induction pair of another size."""
+    steps = schedule.get("induction_steps") or []
+    found = []
+    if steps and schedule.get("induction_dose") is not None:
+        found.append(f"{at}.induction_steps: given with induction_dose (an induction of "
+                     f"another size than the maintenance dose): give one or the other")
+    last = 0
+    for n, step in enumerate(steps):
+        low, high = step["window_days"]
+        if not low <= step["day"] <= high:
+            found.append(f"{at}.induction_steps[{n}]: day {step['day']} is outside its "
+                         f"window_days [{low}, {high}]")
+        if low <= last:
+            found.append(f"{at}.induction_steps[{n}]: its window [{low}, {high}] begins on or "
+                         f"before the step before it (day {last}): steps go in order")
+        last = max(last, high)
     return found

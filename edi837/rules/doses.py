@@ -4,14 +4,14 @@ and the label's minimum interval on the date of service.
 J2350 (Ocrevus, IV) and J2351 (Ocrevus Zunovo, SC) are one molecule,
 ocrelizumab: the drug table's ``schedule.ingredient`` puts their doses in one
 schedule, and ``schedule.label_intervals`` gives the minimum interval per label
-revision, each wording with its source (billing-rules.md §9.5).
+revision, each wording with its source (billing-rules.md §9.5).  How one dose is
+judged against the one before it is in edi837.rules.history_schedule.
 """
 from __future__ import annotations
 
 from decimal import Decimal
 
-from ..history.stage import days_between, interval_text, shown_date
-from ..model import parse_date
+from ..history.stage import shown_date
 from .groups import number
 
 
@@ -47,46 +47,6 @@ def doses_of(ctx, codes: dict) -> dict[str, list]:
             entry[0] += line.units * per_unit
             entry[3] += line.units if entry[2] == hcpcs else 0
     return {date: entry for date, entry in doses.items() if entry[0] > 0 and date}
-
-
-def out_of_schedule(schedule, doses: dict, dates: list[str], at: int,
-                     per_unit: Decimal = Decimal(1)) -> tuple | None:
-    """(days between, what the label says, second induction dose) when the dose at
-    ``dates[at]`` is out of schedule after the one before it; else None.  The
-    minimum interval is the label revision's in force on the later date of
-    service (the drug table's ``label_intervals``), else the schedule's."""
-    if at <= 0 or at >= len(dates):
-        return None
-    previous, current = dates[at - 1], dates[at]
-    gap = days_between(previous, current)
-    if gap is None:
-        return None
-    induction = schedule.induction_dose
-    second = schedule.induction_second_dose or induction
-    if induction and second and doses[current][0] == second * per_unit and \
-            doses[previous][0] == induction * per_unit:
-        before = days_between(dates[at - 2], previous) if at >= 2 else None
-        if before is None or before >= schedule.maintenance_min_days:
-            # the second dose of an induction pair (or a restart after a long gap)
-            low, high = schedule.induction_window_days or (0, schedule.maintenance_min_days)
-            if low <= gap <= high or gap >= schedule.maintenance_min_days:
-                return None
-            return (gap, f"the label's induction pair is {schedule.induction_interval_days} "
-                         f"days apart (allowed {low}-{high})", True)
-    label = schedule.label_interval(parse_date(current))
-    if label is not None:
-        if gap < label.min_days:
-            return (gap, f"the label's interval is "
-                         f"{interval_text(schedule.maintenance_interval_days)}; {label.revision}: "
-                         f"{label.says()}", False)
-        return None
-    if gap < schedule.maintenance_min_days:
-        whose = "the payer profile's window" if schedule.min_days_from_profile else \
-            "the project's choice: the drug table gives no label wording of a minimum"
-        return (gap, f"the label's interval is "
-                     f"{interval_text(schedule.maintenance_interval_days)} (flagged under "
-                     f"{schedule.maintenance_min_days} days, {whose})", False)
-    return None
 
 
 def ingredients(table, codes) -> set:

@@ -40,7 +40,7 @@ def duplicate_line(ctx):
     physician's 837P (Part B MAC) meet in one history, and the same drug,
     date and units (both administered, or both JW) billed by another
     provider or to the other MAC is flagged too, naming the other claim's
-    billing NPI and payer.
+    billing NPI and payer, and its file and night as above.
     Why: payers deny the second of two identical lines (exact-duplicate
     edits); the usual cause is the same infusion sent twice, in two files or
     two nights.  The MBI identifies a Medicare beneficiary across the Part A
@@ -142,7 +142,8 @@ def _billed_by_another_provider(ctx, position: int, line) -> None:
     """Medicare FFS: the beneficiary's history holds both MACs' claims (the patient
     is the MBI alone), so the same drug, date and units billed by another
     provider or under the other MAC (a hospital's 837I to Part A, a physician's
-    837P to Part B) is the drug billed twice (billing-rules.md §9.7)."""
+    837P to Part B) is the drug billed twice (billing-rules.md §9.7).  The message
+    names the original's file and night as the same-provider duplicate's does."""
     record = ctx.record
     for row in ctx.visible:
         if (row.hcpcs == line.hcpcs and row.date == line.date and row.units == line.units
@@ -151,7 +152,8 @@ def _billed_by_another_provider(ctx, position: int, line) -> None:
                 and (row.npi != record.billing_npi or row.payer != record.payer_id)):
             ctx.duplicates.add(position)
             ctx.finding(f"{line.hcpcs} {line.units_text} units on {shown_date(line.date)} "
-                        f"already billed on claim {row.claim_id} by billing provider "
+                        f"already billed on claim {row.claim_id}{_origin(ctx, row)} by "
+                        f"billing provider "
                         f"{row.npi or '(none)'} to payer {row.payer or '(none)'}: the same "
                         "Medicare beneficiary (MBI) and drug, billed twice across providers "
                         "or MACs (Part A 837I and Part B 837P)", line=line,

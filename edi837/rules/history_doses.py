@@ -25,8 +25,9 @@ from ..history.context import shown_date
 from ..history.records import REPLACEMENT
 from . import HISTORY, history_part, rule
 from .docs import first_dose_notes_apply
-from .doses import dose_text, doses_of, ingredients, molecule, out_of_schedule, same_schedule
+from .doses import dose_text, doses_of, ingredients, molecule, same_schedule
 from .groups import number
+from .history_schedule import out_of_schedule
 
 
 @rule("HIS002", WARNING, scope=HISTORY, stage_order=60)
@@ -42,15 +43,24 @@ def dose_out_of_schedule(ctx):
     schedule is per ingredient: J2350 (IV)
     and J2351 (Ocrevus Zunovo, 920 mg every 6 months) are both ocrelizumab,
     so a switch from one to the other is judged against the last dose of
-    either.  Flags a dose sooner than the label's minimum interval, or a
-    second induction dose far from the 14-day mark.  The minimum interval
-    is the one of the label revision in force on the later date of service
-    (the drug table's `label_intervals`, each wording with its source):
-    before 5/2026 "at least 5 months" (150 days); from the 5/2026 revision
-    the manufacturer's pages disagree ("at least 20 weeks", 140 days, or "at
-    least 5 months"), so the longer is flagged.  The message names the
-    other dose's code, units, date and claim, and the label revision.  A
-    payer profile's `maintenance_min_days` replaces the label's interval.
+    either, and by one interval whichever code billed each dose.  Flags a
+    dose sooner than the label's minimum interval, or a second induction
+    dose far from the 14-day mark.  The minimum interval is the one of the
+    label revision in force on the later date of service (the drug table's
+    `label_intervals`, each wording with its source): before 5/2026 "at
+    least 5 months" (150 days); from the 5/2026 revision the manufacturer's
+    pages disagree ("at least 20 weeks", 140 days, or "at least 5 months"),
+    so the longer is flagged.  The label is the later dose's code's; the
+    Zunovo label (J2351) gives no minimum, so the Ocrevus label's judges a
+    J2351 dose too, and the message says so.  A drug whose induction doses
+    are the size of its maintenance dose has induction steps (J3380
+    vedolizumab: weeks 0, 2 and 6, each in a window of days after the first
+    dose, then every 8 weeks): the molecule's first doses in the history are
+    the induction, and a maintenance dose sooner than the table's minimum
+    (42 days, the project's choice: the label gives none) is flagged.  The
+    message names the other dose's code, units, date and claim, and the
+    label revision.  A payer profile's `maintenance_min_days` replaces the
+    label's interval.
     Why: payers apply the label's schedule per member across claims
     (BCBS Alabama PH-0298: 300 units on day 1 and day 15, then 600 every 6
     months); a dose out of it is denied or needs a prior authorisation
@@ -78,6 +88,58 @@ def dose_out_of_schedule(ctx):
         LX*2
         SV1*HC:96365*400*UN*1***1
         DTP*472*D8*20251015
+    PASS:
+        CLM*V1*15000***11:B:1*Y*A*Y*Y
+        HI*ABK:K5090
+        LX*1
+        SV1*HC:J3380:JZ*5000*UN*300***1
+        DTP*472*D8*20260105
+        LIN**N4*64764030020
+        CTP****1*UN
+        LX*2
+        SV1*HC:J3380:JZ*5000*UN*300***1
+        DTP*472*D8*20260119
+        LIN**N4*64764030020
+        CTP****1*UN
+        LX*3
+        SV1*HC:J3380:JZ*5000*UN*300***1
+        DTP*472*D8*20260216
+        LIN**N4*64764030020
+        CTP****1*UN
+        --- next night ---
+        CLM*V2*5000***11:B:1*Y*A*Y*Y
+        HI*ABK:K5090
+        LX*1
+        SV1*HC:J3380:JZ*5000*UN*300***1
+        DTP*472*D8*20260413
+        LIN**N4*64764030020
+        CTP****1*UN
+    FAIL:
+        CLM*V1*15000***11:B:1*Y*A*Y*Y
+        HI*ABK:K5090
+        LX*1
+        SV1*HC:J3380:JZ*5000*UN*300***1
+        DTP*472*D8*20260105
+        LIN**N4*64764030020
+        CTP****1*UN
+        LX*2
+        SV1*HC:J3380:JZ*5000*UN*300***1
+        DTP*472*D8*20260119
+        LIN**N4*64764030020
+        CTP****1*UN
+        LX*3
+        SV1*HC:J3380:JZ*5000*UN*300***1
+        DTP*472*D8*20260216
+        LIN**N4*64764030020
+        CTP****1*UN
+        --- next night ---
+        CLM*V2*5000***11:B:1*Y*A*Y*Y
+        HI*ABK:K5090
+        LX*1
+        SV1*HC:J3380:JZ*5000*UN*300***1
+        DTP*472*D8*20260302
+        LIN**N4*64764030020
+        CTP****1*UN
     FAIL:
         CLM*C1*9400***11:B:1*Y*A*Y*Y
         HI*ABK:G35A
@@ -122,6 +184,22 @@ def dose_out_of_schedule(ctx):
         LX*2
         SV1*HC:96401*400*UN*1***1
         DTP*472*D8*20260304
+    FAIL:
+        CLM*C1*9400***11:B:1*Y*A*Y*Y
+        HI*ABK:G35A
+        LX*1
+        SV1*HC:J2350:JZ*9000*UN*600***1
+        DTP*472*D8*20260112
+        LIN**N4*50242015001
+        CTP****20*ML
+        --- next night ---
+        CLM*C2*14200***11:B:1*Y*A*Y*Y
+        HI*ABK:G35A
+        LX*1
+        SV1*HC:J2351:JZ*13800*UN*920***1
+        DTP*472*D8*20260606
+        LIN**N4*50242055401
+        CTP****23*ML
     Fix safety: none (the dates are in the infusion record; an early dose may
     be authorised).
     """
@@ -135,9 +213,13 @@ def dose_out_of_schedule(ctx):
         schedule = ctx.schedule(drug) if drug is not None else None
         if schedule is None:
             continue
-        doses = doses_of(ctx, same_schedule(ctx.table, hcpcs, schedule))
+        codes = same_schedule(ctx.table, hcpcs, schedule)
+        doses = doses_of(ctx, codes)
         dates = sorted(doses)
-        per_unit = drug.amount_per_unit
+
+        def schedule_of(code, codes=codes):
+            found = codes.get(code)
+            return ctx.schedule(found) if found is not None else None
         mine = dict.fromkeys(line.date for _, line in ctx.counted_lines()
                              if line.hcpcs == hcpcs and not line.discarded and line.date in doses)
         unchanged = _replaced_doses(ctx, hcpcs)
@@ -151,7 +233,7 @@ def dose_out_of_schedule(ctx):
             if unchanged.get(date) == units:
                 continue  # a replacement keeping the dose: judged when first billed
             here = f"{hcpcs}: {number(units)} units on {shown_date(date)}"
-            found = out_of_schedule(schedule, doses, dates, at, per_unit)
+            found = out_of_schedule(codes, schedule_of, doses, dates, at)
             if found:
                 gap, label, induction = found
                 other = dose_text(doses, dates[at - 1])
@@ -160,7 +242,7 @@ def dose_out_of_schedule(ctx):
                 ctx.finding(f"{here}, {gap} days after {other}{switched}; {label}",
                             line=line, value=str(gap))
             later = dates[at + 1] if at + 1 < len(dates) else None
-            found = out_of_schedule(schedule, doses, dates, at + 1, per_unit) \
+            found = out_of_schedule(codes, schedule_of, doses, dates, at + 1) \
                 if later is not None and doses[later][1] != ctx.record.claim_id else None
             if found:  # a late claim for an earlier date, judged with the dose after it
                 # (not when the dose after it is this claim's: that line says it)

@@ -131,8 +131,9 @@ def test_the_same_dose_billed_to_both_macs_is_hi001(tmp_path, store):
     assert codes(found) == [("HIS001", "P1")]
     [his001] = [f for f in found if f.rule == "HIS001"]
     assert his001.severity == "error" and his001.value == "H1"
-    assert "already billed on claim H1 by billing provider 2222222220 to payer PARTA01" \
-        in his001.message and "Medicare beneficiary" in his001.message
+    assert "already billed on claim H1 in file with SHA-256 " in his001.message and \
+        "by billing provider 2222222220 to payer PARTA01" in his001.message and \
+        "Medicare beneficiary" in his001.message
     # the duplicate is not summed: no UNT002 (1200 units) on top of it
 
 
