@@ -25,6 +25,7 @@ engine under it, are imported on first use of one of its names.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
+from os import PathLike
 from pathlib import Path
 from typing import IO, BinaryIO, Callable, Iterable, Iterator, Literal
 
@@ -36,6 +37,7 @@ from .arguments import (
     OptionsError,
     PathArg,
     StoreLostError,
+    path_arg,
 )
 from .arguments import configuration as _config
 from .arguments import drug_table as _table
@@ -92,7 +94,8 @@ class CheckResult:
         from .reports import DEFAULT_OPTIONS, WRITERS, ReportOptions, format_for
 
         if format is None:
-            format = format_for(str(target)) if isinstance(target, (str, Path)) else "json"
+            format = (format_for(path_arg(target, "write"))
+                      if isinstance(target, (str, bytes, PathLike)) else "json")
             if format is None:
                 raise OptionsError(f"{target}: its extension names no report format; give "
                                    f"format= ({', '.join(sorted(WRITERS))})")
@@ -103,9 +106,16 @@ class CheckResult:
             options = ReportOptions(min_severity) if min_severity else DEFAULT_OPTIONS
         except ValueError as exc:
             raise OptionsError(str(exc)) from None
-        if isinstance(target, (str, Path)):
-            with atomic_output(str(target), newline="") as out:
-                WRITERS[format](self.report, out, options)
+        if isinstance(target, (str, bytes, PathLike)):
+            path = path_arg(target, "write")
+            if Path(path).is_dir():
+                raise OptionsError(f"{path}: a folder; give a report file's name")
+            try:
+                with atomic_output(path, newline="") as out:
+                    WRITERS[format](self.report, out, options)
+            except OSError as exc:  # as check -o: the run's findings are still here
+                raise OptionsError(f"{path}: cannot write the report: "
+                                   f"{exc.strerror or exc}") from None
         else:
             WRITERS[format](self.report, target, options)
 
@@ -350,7 +360,8 @@ def iter_fix(paths: PathArg, out_dir: str | Path, *, select: Codes = None,
     settings = _config(config, table=table)
     chosen, left_out = _codes(select, "select"), _codes(ignore, "ignore")
     inputs = _paths(paths)
-    return FixIteration(inputs, settings, _fixing(inputs, Path(out_dir), table, settings,
+    return FixIteration(inputs, settings, _fixing(inputs, Path(path_arg(out_dir, "out_dir")),
+                                                  table, settings,
                                                   chosen, left_out, dry_run, force, split,
                                                   errors, control_numbers, rejected_sets))
 

@@ -50,6 +50,9 @@ class Location(click.ParamType):
     def convert(self, value, param, ctx):
         from ..locations import is_url, local_path
 
+        if value == "":  # an unset variable ("$INBOX"): never the current folder
+            self.fail("an empty path (an unset variable?); give a file or folder (\".\" "
+                      "for the current folder)", param, ctx)
         if not isinstance(value, Path) and is_url(value) and local_path(value) is None:
             return value
         value = local_path(value) or value if isinstance(value, str) else value
