@@ -196,12 +196,17 @@ def load_config_or_exit(config_path: str | None, select: str | None, ignore: str
 
 def notice_unmatched_profiles(report, config) -> None:
     """A profile whose payer ids no checked claim carries: on stderr and in the report's
-    run section (edi837.profile_match); the exit status is the findings'."""
+    run section (edi837.profile_match), with the configuration's warnings (a profile
+    that never applies); the exit status is the findings'."""
     from ..profile_match import unmatched_payer_ids
 
     seen = (payer_id for result in report.files for payer_id in result.payer_ids)
-    report.notices.extend(unmatched_payer_ids(config.profiles, seen))
-    for notice in report.notices:
+    unmatched = unmatched_payer_ids(config.profiles, seen)
+    # a profile that never applies (said as a warning when the configuration was read)
+    # is in the report's notices too, first, as the Python API's (edi837.checkrun)
+    report.notices.extend(config.warnings)
+    report.notices.extend(unmatched)
+    for notice in unmatched:
         complain(f"notice: {notice}")
 
 
