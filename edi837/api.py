@@ -420,7 +420,6 @@ def _fix_each(inputs, out_dir, table, settings, chosen, left_out, dry_run, force
             result = FixResult(str(path), status=FAILED, problems=[
                 f"fix failed: {type(exc).__name__}: {exc} (its outputs were removed; this "
                 "is a bug in edi837, please report it)"])
-        if result.status == UNREADABLE and errors == "raise":
-            first = result.problems[0] if result.problems else "cannot be read as 837 claims"
-            raise InputError(f"{path}: {first}", str(path))
+        if result.status == UNREADABLE and errors == "raise":  # as check(): where, which rule
+            raise InputError.from_findings(str(path), result.unread)
         yield result

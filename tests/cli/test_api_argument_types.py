@@ -135,3 +135,18 @@ def test_config_false_reads_no_configuration_file(claims, tmp_path, monkeypatch)
     plain = edi837.check([claims], config=False)
     assert {f.severity for f in plain.findings if f.rule == "MOD001"} == {"error"}
     assert plain.report.config_source is None
+
+
+@pytest.mark.parametrize("content", [None, "this is not X12\n"])
+def test_fix_raises_the_input_error_check_raises(content, tmp_path):
+    bad = tmp_path / "notx12.edi"
+    if content is not None:
+        bad.write_text(content)
+    with pytest.raises(edi837.InputError) as checked:
+        edi837.check([bad])
+    with pytest.raises(edi837.InputError) as fixed:
+        edi837.fix([bad], tmp_path / "out")
+    assert checked.value.rule == "EDI001" if content is None else checked.value.rule
+    for attribute in ("path", "segment_index", "rule"):
+        assert getattr(fixed.value, attribute) == getattr(checked.value, attribute), attribute
+    assert str(fixed.value) == str(checked.value)
