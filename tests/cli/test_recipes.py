@@ -48,6 +48,7 @@ codes = ["96365"]
 source = "the testumab label (synthetic)"
 confidence = "B"
 
+# a [drugs.J9999.schedule] (dosing interval) would also need tolerance_source
 [[drugs.J9999.ndcs]]
 ndc = "99999000101"
 package = "100 mg/10 mL single-dose vial"
