@@ -421,5 +421,19 @@ def _fix_each(inputs, out_dir, table, settings, chosen, left_out, dry_run, force
                 f"fix failed: {type(exc).__name__}: {exc} (its outputs were removed; this "
                 "is a bug in edi837, please report it)"])
         if result.status == UNREADABLE and errors == "raise":  # as check(): where, which rule
-            raise InputError.from_findings(str(path), result.unread)
+            raise _unreadable(path)
         yield result
+
+
+def _unreadable(path) -> InputError:
+    """The InputError check() raises for ``path`` (segment_index, rule): the file read
+    again up to where its reader stops (a file fix could not read)."""
+    from .reader.claims import ClaimReader
+
+    reader = ClaimReader(path)
+    try:
+        for _ in reader.claims():
+            pass
+    except Exception:  # (as check: EDI008; the findings so far still say where)
+        pass
+    return InputError.from_findings(str(path), reader.findings)

@@ -46,7 +46,6 @@ class FixResult:
     diff: str = ""  # dry-run only
     split: SplitResult | None = None
     written: list[str] = field(default_factory=list)  # every file written, in order
-    unread: list[Finding] = field(default_factory=list)  # unreadable: the reader's why
 
     @property
     def exit_status(self) -> int:
@@ -154,10 +153,9 @@ def _fix_checked(path: Path, targets: Targets, result: FixResult, engine: Engine
     checked = engine.check_file(path, history=forwarded.input if forwarded else None)
     if checked.status == "unreadable":
         result.status = UNREADABLE
-        result.unread = [f for f in checked.findings
-                         if f.rule in UNREADABLE_RULES and f.severity == "error"]
         result.problems += [(f"segment {f.segment_index}: " if f.segment_index else "")
-                            + f"{f.rule} {f.message}" for f in result.unread]
+                            + f"{f.rule} {f.message}" for f in checked.findings
+                            if f.rule in UNREADABLE_RULES and f.severity == "error"]
         return result
     plan = FixPlan(checked.findings, select, ignore, spill_limit=spill_limit)
     if dry_run:
