@@ -129,7 +129,8 @@ class CheckResult:
 
 
 def check(paths: PathArg, *, drug_tables: Iterable[str | Path] = (),
-          config: str | Path | None = None, select: Codes = None, ignore: Codes = None,
+          config: str | Path | Literal[False] | None = None, select: Codes = None,
+          ignore: Codes = None,
           refdata: str | Path | None = None, history: str | Path | None = None,
           history_key: str | Path | None = None, history_days: int | None = None,
           fast: bool | None = None, validate: bool = False,
@@ -158,7 +159,7 @@ def check(paths: PathArg, *, drug_tables: Iterable[str | Path] = (),
 
 
 def iter_findings(paths: PathArg, *, drug_tables: Iterable[str | Path] = (),
-                  config: str | Path | None = None, select: Codes = None,
+                  config: str | Path | Literal[False] | None = None, select: Codes = None,
                   ignore: Codes = None, refdata: str | Path | None = None,
                   history: str | Path | None = None, history_key: str | Path | None = None,
                   history_days: int | None = None, fast: bool | None = None,
@@ -327,7 +328,7 @@ class FixRun:
 
 def fix(paths: PathArg, out_dir: str | Path, *, select: Codes = None, ignore: Codes = None,
         dry_run: bool = False, force: bool = False, split: bool = False,
-        drug_tables: Iterable[str | Path] = (), config: str | Path | None = None,
+        drug_tables: Iterable[str | Path] = (), config: str | Path | Literal[False] | None = None,
         refdata: str | Path | None = None, errors: Errors = "raise") -> FixRun:
     """Apply the safe fixes to the 837 files and folders ``paths``, as `edi837 fix`:
     corrected files, change logs and (``split``) accepted/held files in ``out_dir``;
@@ -345,7 +346,7 @@ def fix(paths: PathArg, out_dir: str | Path, *, select: Codes = None, ignore: Co
 def iter_fix(paths: PathArg, out_dir: str | Path, *, select: Codes = None,
              ignore: Codes = None, dry_run: bool = False, force: bool = False,
              split: bool = False, drug_tables: Iterable[str | Path] = (),
-             config: str | Path | None = None, refdata: str | Path | None = None,
+             config: str | Path | Literal[False] | None = None, refdata: str | Path | None = None,
              errors: Errors = "raise", control_numbers=None,
              rejected_sets: Callable[[Path], tuple] | None = None) -> FixIteration:
     """:func:`fix`, one :class:`edi837.fix.FixResult` at a time as each file is done

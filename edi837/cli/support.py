@@ -223,12 +223,24 @@ refdata_option = click.option(
          "else ~/.local/share/edi837/refdata when it exists].")
 
 
+class FormatOption(click.Option):
+    """--format, whose help lists the formats of the registry (edi837.formats) when it is
+    shown: a format a plug-in registers is listed too."""
+
+    def get_help_record(self, ctx):
+        from ..formats import FORMATS
+
+        self.help = ("Report format for stdout and for outputs whose extension says "
+                     f"nothing (or .txt): {', '.join(FORMATS)}.")
+        return super().get_help_record(ctx)
+
+
 def report_options(function):
     """Options shared by the commands that write reports (check, batch)."""
     options = [
-        click.option("--format", "fmt", default="text", show_default=True,
+        click.option("--format", "fmt", default="text", show_default=True, cls=FormatOption,
                      help="Report format for stdout and for outputs whose extension says "
-                          "nothing (or .txt): text, json, annotated, html, csv, xml."),
+                          "nothing (or .txt)."),
         click.option("-o", "--output", "outputs", multiple=True,
                      help="Write a report here (atomically); repeat for several, format "
                           "from the extension (-o report.html -o findings.csv)."),

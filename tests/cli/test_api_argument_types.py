@@ -150,3 +150,21 @@ def test_fix_raises_the_input_error_check_raises(content, tmp_path):
     for attribute in ("path", "segment_index", "rule"):
         assert getattr(fixed.value, attribute) == getattr(checked.value, attribute), attribute
     assert str(fixed.value) == str(checked.value)
+
+
+def test_fix_and_extract_show_the_api_functions_signatures():
+    import inspect
+
+    from edi837 import api
+
+    assert inspect.signature(edi837.fix) == inspect.signature(api.fix)
+    assert "out_dir" in inspect.signature(edi837.fix).parameters
+    assert inspect.signature(edi837.extract) == inspect.signature(api.extract)
+
+
+def test_rules_of_a_warning_says_it_holds_no_claim_an_error_says_its_277ca_status():
+    warned = CliRunner().invoke(main, ["rules", "UNT001"]).output
+    assert "this rule holds no claim (a warning)" in warned
+    assert "a claim this rule holds is rejected" not in warned
+    held = CliRunner().invoke(main, ["rules", "NDC004"]).output
+    assert "a claim this rule holds is rejected with STC A8:218" in held

@@ -238,7 +238,10 @@ def test_recipe_new_report_format_by_the_writer_registry(tsv_format, tmp_path):
     again = edi837.check([folder])
     assert [f.path for f in again.report.files] == [str(claim)]
     assert reports.format_for("x.TSV") == "tsv" and "tsv" in reports.load_writers()
+    helped = CliRunner().invoke(main, ["check", "--help"]).output
+    assert "tsv" in helped and all(name in helped for name in formats.FORMATS)
 
 
 def test_the_example_format_is_gone_after_its_test():
     assert "tsv" not in reports.WRITERS and ".tsv" not in formats.report_extensions()
+    assert "tsv" not in CliRunner().invoke(main, ["check", "--help"]).output
