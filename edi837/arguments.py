@@ -120,7 +120,7 @@ def rule_codes(value: Codes, option: str) -> tuple[str, ...]:
         try:
             items = list(value)
         except TypeError:
-            items = [value]
+            items = [value]  # type: ignore[list-item]  # (5: refused just below)
         if isinstance(value, (bytes, dict)) or not all(isinstance(i, str) for i in items):
             raise OptionsError(f"{option}: rule codes are expected, as a string (\"NDC,MOD001\") "
                                f"or a list of strings, not {value!r:.60}")
