@@ -26,6 +26,15 @@ class _CallableModule(ModuleType):
 
         return getattr(api, self.__name__.rpartition(".")[2])(*args, **kwargs)
 
+    @property
+    def __signature__(self):
+        """The API function's (inspect.signature, an IDE's help), not ``*args, **kwargs``."""
+        import inspect
+
+        from . import api
+
+        return inspect.signature(getattr(api, self.__name__.rpartition(".")[2]))
+
 
 def __getattr__(name: str):
     if name in ("extract", "fix"):  # the module, callable (set as an attribute on import)

@@ -25,6 +25,7 @@ engine under it, are imported on first use of one of its names.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
+from os import PathLike
 from pathlib import Path
 from typing import IO, BinaryIO, Callable, Iterable, Iterator, Literal
 
@@ -36,6 +37,7 @@ from .arguments import (
     OptionsError,
     PathArg,
     StoreLostError,
+    path_arg,
 )
 from .arguments import configuration as _config
 from .arguments import drug_table as _table
@@ -92,7 +94,8 @@ class CheckResult:
         from .reports import DEFAULT_OPTIONS, WRITERS, ReportOptions, format_for
 
         if format is None:
-            format = format_for(str(target)) if isinstance(target, (str, Path)) else "json"
+            format = (format_for(path_arg(target, "write"))
+                      if isinstance(target, (str, bytes, PathLike)) else "json")
             if format is None:
                 raise OptionsError(f"{target}: its extension names no report format; give "
                                    f"format= ({', '.join(sorted(WRITERS))})")
@@ -103,9 +106,16 @@ class CheckResult:
             options = ReportOptions(min_severity) if min_severity else DEFAULT_OPTIONS
         except ValueError as exc:
             raise OptionsError(str(exc)) from None
-        if isinstance(target, (str, Path)):
-            with atomic_output(str(target), newline="") as out:
-                WRITERS[format](self.report, out, options)
+        if isinstance(target, (str, bytes, PathLike)):
+            path = path_arg(target, "write")
+            if Path(path).is_dir():
+                raise OptionsError(f"{path}: a folder; give a report file's name")
+            try:
+                with atomic_output(path, newline="") as out:
+                    WRITERS[format](self.report, out, options)
+            except OSError as exc:  # as check -o: the run's findings are still here
+                raise OptionsError(f"{path}: cannot write the report: "
+                                   f"{exc.strerror or exc}") from None
         else:
             WRITERS[format](self.report, target, options)
 
@@ -119,7 +129,8 @@ class CheckResult:
 
 
 def check(paths: PathArg, *, drug_tables: Iterable[str | Path] = (),
-          config: str | Path | None = None, select: Codes = None, ignore: Codes = None,
+          config: str | Path | Literal[False] | None = None, select: Codes = None,
+          ignore: Codes = None,
           refdata: str | Path | None = None, history: str | Path | None = None,
           history_key: str | Path | None = None, history_days: int | None = None,
           fast: bool | None = None, validate: bool = False,
@@ -148,7 +159,7 @@ def check(paths: PathArg, *, drug_tables: Iterable[str | Path] = (),
 
 
 def iter_findings(paths: PathArg, *, drug_tables: Iterable[str | Path] = (),
-                  config: str | Path | None = None, select: Codes = None,
+                  config: str | Path | Literal[False] | None = None, select: Codes = None,
                   ignore: Codes = None, refdata: str | Path | None = None,
                   history: str | Path | None = None, history_key: str | Path | None = None,
                   history_days: int | None = None, fast: bool | None = None,
@@ -317,7 +328,7 @@ class FixRun:
 
 def fix(paths: PathArg, out_dir: str | Path, *, select: Codes = None, ignore: Codes = None,
         dry_run: bool = False, force: bool = False, split: bool = False,
-        drug_tables: Iterable[str | Path] = (), config: str | Path | None = None,
+        drug_tables: Iterable[str | Path] = (), config: str | Path | Literal[False] | None = None,
         refdata: str | Path | None = None, errors: Errors = "raise") -> FixRun:
     """Apply the safe fixes to the 837 files and folders ``paths``, as `edi837 fix`:
     corrected files, change logs and (``split``) accepted/held files in ``out_dir``;
@@ -335,7 +346,7 @@ def fix(paths: PathArg, out_dir: str | Path, *, select: Codes = None, ignore: Co
 def iter_fix(paths: PathArg, out_dir: str | Path, *, select: Codes = None,
              ignore: Codes = None, dry_run: bool = False, force: bool = False,
              split: bool = False, drug_tables: Iterable[str | Path] = (),
-             config: str | Path | None = None, refdata: str | Path | None = None,
+             config: str | Path | Literal[False] | None = None, refdata: str | Path | None = None,
              errors: Errors = "raise", control_numbers=None,
              rejected_sets: Callable[[Path], tuple] | None = None) -> FixIteration:
     """:func:`fix`, one :class:`edi837.fix.FixResult` at a time as each file is done
@@ -350,7 +361,8 @@ def iter_fix(paths: PathArg, out_dir: str | Path, *, select: Codes = None,
     settings = _config(config, table=table)
     chosen, left_out = _codes(select, "select"), _codes(ignore, "ignore")
     inputs = _paths(paths)
-    return FixIteration(inputs, settings, _fixing(inputs, Path(out_dir), table, settings,
+    return FixIteration(inputs, settings, _fixing(inputs, Path(path_arg(out_dir, "out_dir")),
+                                                  table, settings,
                                                   chosen, left_out, dry_run, force, split,
                                                   errors, control_numbers, rejected_sets))
 
@@ -409,7 +421,20 @@ def _fix_each(inputs, out_dir, table, settings, chosen, left_out, dry_run, force
             result = FixResult(str(path), status=FAILED, problems=[
                 f"fix failed: {type(exc).__name__}: {exc} (its outputs were removed; this "
                 "is a bug in edi837, please report it)"])
-        if result.status == UNREADABLE and errors == "raise":
-            first = result.problems[0] if result.problems else "cannot be read as 837 claims"
-            raise InputError(f"{path}: {first}", str(path))
+        if result.status == UNREADABLE and errors == "raise":  # as check(): where, which rule
+            raise _unreadable(path)
         yield result
+
+
+def _unreadable(path) -> InputError:
+    """The InputError check() raises for ``path`` (segment_index, rule): the file read
+    again up to where its reader stops (a file fix could not read)."""
+    from .reader.claims import ClaimReader
+
+    reader = ClaimReader(path)
+    try:
+        for _ in reader.claims():
+            pass
+    except Exception:  # (as check: EDI008; the findings so far still say where)
+        pass
+    return InputError.from_findings(str(path), reader.findings)

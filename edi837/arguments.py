@@ -6,6 +6,7 @@ stderr and exit status 2.
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Iterable
 
@@ -58,12 +59,43 @@ class InputError(Edi837Error):
                    stop.rule)
 
 
+def path_arg(value, name: str) -> str:
+    """One path argument as a string: a str, a path-like or bytes (decoded as
+    os.fsdecode does); OptionsError naming ``name`` for another type and for an
+    empty path ("" from an unset variable must not mean the current folder)."""
+    if isinstance(value, (str, bytes, os.PathLike)):
+        try:
+            text = os.fsdecode(value)
+        except TypeError:  # a path-like whose __fspath__ gives neither str nor bytes
+            text = None
+        if text == "":
+            raise OptionsError(f"{name}: an empty path (an unset variable?); give a file "
+                               "or folder (\".\" for the current folder)")
+        if text is not None:
+            return text
+    raise OptionsError(f"{name}: a path (str, bytes or os.PathLike) is expected, not "
+                       f"{type(value).__name__} {value!r:.60}")
+
+
+def path_list(value, name: str) -> list[str]:
+    """A list of paths: one path (str, bytes, path-like: never iterated as
+    characters) or an iterable of them; OptionsError as :func:`path_arg`."""
+    if isinstance(value, (str, bytes, os.PathLike)):
+        return [path_arg(value, name)]
+    try:
+        items = list(value)
+    except TypeError:
+        raise OptionsError(f"{name}: a path or a list of paths is expected, not "
+                           f"{type(value).__name__} {value!r:.60}") from None
+    return [path_arg(item, name) for item in items]
+
+
 def input_paths(paths: PathArg) -> list[Path | str]:
     """The files under ``paths`` (edi837.files.discover); InputError when there are none:
     a nightly job pointed at the wrong folder must not look clean."""
     from .files import discover
 
-    given = [paths] if isinstance(paths, (str, Path)) else list(paths)
+    given = path_list(paths, "paths")
     try:
         found = list(discover(given))
     except OSError as exc:  # a URL (edi837.locations): no driver, store unreachable, no access
@@ -80,9 +112,18 @@ def rule_codes(value: Codes, option: str) -> tuple[str, ...]:
     make a run look clean)."""
     from .config import ConfigError, check_codes
 
-    if not value:
+    if value is None or (isinstance(value, (str, list, tuple)) and not value):
         return ()
-    items = value.replace(" ", ",").split(",") if isinstance(value, str) else value
+    if isinstance(value, str):
+        items = value.replace(" ", ",").split(",")
+    else:
+        try:
+            items = list(value)
+        except TypeError:
+            items = [value]  # type: ignore[list-item]  # (5: refused just below)
+        if isinstance(value, (bytes, dict)) or not all(isinstance(i, str) for i in items):
+            raise OptionsError(f"{option}: rule codes are expected, as a string (\"NDC,MOD001\") "
+                               f"or a list of strings, not {value!r:.60}")
     codes = tuple(code.strip().upper() for code in items if code.strip())
     try:
         check_codes(codes, option)
@@ -99,10 +140,15 @@ def drug_table(drug_tables: Iterable[str | Path], refdata: str | Path | None = N
     from .drugs import DrugTableError, load_drug_table
     from .refdata import RefDataError, reference_for
 
-    extra = [drug_tables] if isinstance(drug_tables, (str, Path)) else list(drug_tables)
+    extra = path_list(drug_tables, "drug table")
     for path in extra:
+        if Path(path).is_dir():
+            raise OptionsError(f"drug table {path}: a folder, not a file; give the TOML "
+                               "file(s) in it")
         if not Path(path).is_file():
             raise OptionsError(f"drug table {path}: no such file")
+    if refdata is not None:
+        refdata = path_arg(refdata, "refdata")
     try:
         return load_drug_table(extra, refdata=reference_for(
             Path(refdata) if refdata is not None else None))
@@ -117,17 +163,33 @@ def drug_table(drug_tables: Iterable[str | Path], refdata: str | Path | None = N
                            f"{exc.strerror or exc}{hint}") from None
 
 
-def configuration(config: str | Path | None, select: Codes = None, ignore: Codes = None,
+def configuration(config: str | Path | None | bool, select: Codes = None, ignore: Codes = None,
                   table=None, *, names: tuple[str, str] = ("select", "ignore")):
     """The configuration; given the drug ``table``, a profile's schedule for a code the
     table does not have (a typo: J2530) is refused too: it would never apply."""
-    from .config import ConfigError, check_schedule_codes, load_config
+    from .config import Config, ConfigError, check_schedule_codes, load_config
 
     selected, ignored = rule_codes(select, names[0]), rule_codes(ignore, names[1])
     try:
-        loaded = load_config(config)
+        # None: ./edi837.toml when there is one (as the command line); False: none
+        loaded = Config() if config is False else load_config(
+            None if config is None else path_arg(config, "config"))
         if table is not None:
             check_schedule_codes(loaded, table.drugs)
     except ConfigError as exc:
         raise OptionsError(str(exc)) from None
     return loaded.with_selection(selected, ignored)
+
+
+def history_days(value) -> int | None:
+    """``history_days`` as `--history-days` takes it: None or an int >= 0 (a bool is
+    refused: True is no number of days)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise OptionsError(f"history_days: a whole number of days (0 or more) is expected, "
+                           f"not {value!r:.60}")
+    if value < 0:
+        raise OptionsError(f"history_days: {value} is negative; give 0 or more (0 keeps "
+                           "every line)")
+    return value

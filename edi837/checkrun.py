@@ -10,14 +10,17 @@ the process killed) leaves the store as it was.
 """
 from __future__ import annotations
 
+import os
 import sqlite3
+import threading
 import time
 from pathlib import Path
 from typing import Callable, Generator, Iterator
 
-from .arguments import InputError, OptionsError, PathArg, StoreLostError
+from .arguments import InputError, OptionsError, PathArg, StoreLostError, path_arg
 from .arguments import configuration as _config
 from .arguments import drug_table as _table
+from .arguments import history_days as _days
 from .arguments import input_paths as _paths
 from .findings import Finding
 
@@ -33,15 +36,44 @@ def open_history(path: str | Path | None, key: str | Path | None, days: int | No
     from .history import HistoryKeyError, HistoryStore, HistoryStoreError
     from .history.identity import default_key_path, load_key
 
+    days = _days(days)
     if path is None:
         if key is not None or days is not None:
             raise OptionsError("history_key and history_days need history")
         return None
+    path = path_arg(path, "history")
+    key = path_arg(key, "history_key") if key is not None else None
     try:
-        store = HistoryStore.open(str(path), load_key(Path(key) if key else default_key_path()))
+        store = HistoryStore.open(path, load_key(Path(key) if key else default_key_path()))
     except (HistoryKeyError, HistoryStoreError) as exc:
         raise OptionsError(str(exc)) from None
     return store
+
+
+# the history stores this process's runs hold, each with the thread whose run holds it:
+# a run in that same thread would wait for itself forever (an iter_findings on the
+# store not finished, then check() on it); a run in another thread waits its turn
+_HELD: dict[str, tuple[int, int]] = {}  # store -> (thread, the run: id())
+
+
+def _store_key(store) -> str:
+    where = str(store.where)
+    return where if "://" in where else os.path.realpath(where)
+
+
+def _hold(store, run) -> str:
+    """Take the store for this thread's run (:meth:`HistoryStore.begin_run`: waiting,
+    with a logging record, while another run holds it); OptionsError when this
+    thread's own run holds it already."""
+    key = _store_key(store)
+    if _HELD.get(key, (None,))[0] == threading.get_ident():
+        raise OptionsError(
+            f"{store.where}: this thread's own run already holds this history store (an "
+            "iter_findings on it not finished or closed): this run would wait for it "
+            "forever; finish or close() that stream first")
+    store.begin_run()
+    _HELD[key] = (threading.get_ident(), id(run))
+    return key
 
 
 class CheckRun:
@@ -56,7 +88,7 @@ class CheckRun:
         settings = _config(config, select, ignore, table)
         self.inputs = _paths(paths)
         self.store = open_history(history, history_key, history_days)
-        self.history_days = history_days
+        self.history_days = _days(history_days)
         self.engine = Engine(table, settings, history=self.store, fast=fast)
         self.errors = errors
         self.report = Report([], table.version, config_source=settings.source,
@@ -72,9 +104,10 @@ class CheckRun:
         from .history import HistoryStoreError
 
         engine, store = self.engine, self.store
+        held = None
         try:
             if store is not None:  # held from the first file to the commit below
-                store.begin_run()
+                held = _hold(store, self)
                 from .history import DEFAULT_DAYS
 
                 # in the run's transaction: a run that stops leaves the store as it was
@@ -90,6 +123,7 @@ class CheckRun:
             self.report.reference_data["history"] = engine.history_facts()
             from .profile_match import unmatched_payer_ids  # a profile that matched nothing
 
+            self.report.notices.extend(engine.config.warnings)  # a profile never applies
             self.report.notices.extend(unmatched_payer_ids(engine.config.profiles, (
                 payer_id for result in self.report.files for payer_id in result.payer_ids)))
             if finish is not None:
@@ -105,6 +139,8 @@ class CheckRun:
                 raise StoreLostError(str(exc)) from None
             raise
         finally:
+            if held is not None and _HELD.get(held, (None, None))[1] == id(self):
+                del _HELD[held]
             engine.close()
             if self.store is not None:
                 self.store.close()

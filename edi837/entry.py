@@ -51,6 +51,9 @@ def describe(exc: BaseException) -> str:
     gone = getattr(sys.modules.get("edi837.pgdb"), "StoreGone", None)
     if gone is not None and isinstance(exc, gone):  # a PostgreSQL store's server went away
         return str(exc)  # (mid-run: its message says what was lost and what to do)
+    wrong_rule = getattr(sys.modules.get("edi837.rules"), "RuleDefinitionError", None)
+    if wrong_rule is not None and isinstance(exc, wrong_rule):  # a contributor's new rule
+        return f"a rule cannot be registered: {exc}"
     if isinstance(exc, (ImportError, SyntaxError)):
         return (f"broken install: {type(exc).__name__}: {exc}; reinstall edi837")
     text = str(exc).replace("\n", " ").replace("\r", " ")

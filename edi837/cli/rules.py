@@ -28,4 +28,10 @@ def rules(code: str | None) -> None:
     click.echo(rule.doc)
     from ..acks.statuses import status_table
 
-    click.echo("\n" + status_table().describe(rule.code))
+    described = status_table().describe(rule.code)
+    if "error" not in rule.severities and not rule.by_policy:  # holds no claim as shipped
+        described = described.replace(
+            "a claim this rule holds is rejected with",
+            f"this rule holds no claim (a {rule.severity}); were a configuration's [severity] "
+            "to make it an error, a claim it holds would be rejected with")
+    click.echo("\n" + described)

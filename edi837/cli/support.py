@@ -50,6 +50,9 @@ class Location(click.ParamType):
     def convert(self, value, param, ctx):
         from ..locations import is_url, local_path
 
+        if value == "":  # an unset variable ("$INBOX"): never the current folder
+            self.fail("an empty path (an unset variable?); give a file or folder (\".\" "
+                      "for the current folder)", param, ctx)
         if not isinstance(value, Path) and is_url(value) and local_path(value) is None:
             return value
         value = local_path(value) or value if isinstance(value, str) else value
@@ -193,12 +196,17 @@ def load_config_or_exit(config_path: str | None, select: str | None, ignore: str
 
 def notice_unmatched_profiles(report, config) -> None:
     """A profile whose payer ids no checked claim carries: on stderr and in the report's
-    run section (edi837.profile_match); the exit status is the findings'."""
+    run section (edi837.profile_match), with the configuration's warnings (a profile
+    that never applies); the exit status is the findings'."""
     from ..profile_match import unmatched_payer_ids
 
     seen = (payer_id for result in report.files for payer_id in result.payer_ids)
-    report.notices.extend(unmatched_payer_ids(config.profiles, seen))
-    for notice in report.notices:
+    unmatched = unmatched_payer_ids(config.profiles, seen)
+    # a profile that never applies (said as a warning when the configuration was read)
+    # is in the report's notices too, first, as the Python API's (edi837.checkrun)
+    report.notices.extend(config.warnings)
+    report.notices.extend(unmatched)
+    for notice in unmatched:
         complain(f"notice: {notice}")
 
 
@@ -215,12 +223,24 @@ refdata_option = click.option(
          "else ~/.local/share/edi837/refdata when it exists].")
 
 
+class FormatOption(click.Option):
+    """--format, whose help lists the formats of the registry (edi837.formats) when it is
+    shown: a format a plug-in registers is listed too."""
+
+    def get_help_record(self, ctx):
+        from ..formats import FORMATS
+
+        self.help = ("Report format for stdout and for outputs whose extension says "
+                     f"nothing (or .txt): {', '.join(FORMATS)}.")
+        return super().get_help_record(ctx)
+
+
 def report_options(function):
     """Options shared by the commands that write reports (check, batch)."""
     options = [
-        click.option("--format", "fmt", default="text", show_default=True,
+        click.option("--format", "fmt", default="text", show_default=True, cls=FormatOption,
                      help="Report format for stdout and for outputs whose extension says "
-                          "nothing (or .txt): text, json, annotated, html, csv, xml."),
+                          "nothing (or .txt)."),
         click.option("-o", "--output", "outputs", multiple=True,
                      help="Write a report here (atomically); repeat for several, format "
                           "from the extension (-o report.html -o findings.csv)."),

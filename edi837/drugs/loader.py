@@ -50,6 +50,7 @@ from .model import (
     UnclassifiedCodes,
 )
 from .schedule_checks import schedule_problems
+from .toml_lines import error_path, plain, with_line
 
 _HERE = Path(__file__).parent  # the package folder: the shipped table and schema sit in it
 SHIPPED_TABLE = "table.toml"
@@ -121,11 +122,12 @@ def load_schema() -> dict[str, Any]:
 class _TableData:
     """One file's parsed, schema-valid content, and the name to report it by."""
 
-    __slots__ = ("name", "data")
+    __slots__ = ("name", "data", "text")
 
-    def __init__(self, name: str, data: dict[str, Any]) -> None:
+    def __init__(self, name: str, data: dict[str, Any], text: str = "") -> None:
         self.name = name
         self.data = data
+        self.text = text  # a user's table: its problems name their line (toml_lines)
 
 
 @cache
@@ -170,13 +172,14 @@ def _parse(name: str, content: bytes, *, validate: bool = True) -> _TableData:
     except tomllib.TOMLDecodeError as error:
         # tomllib's message ends with "(at line N, column M)".
         raise DrugTableError(name, [f"invalid TOML: {error}"]) from error
+    text = content.decode("utf-8") if validate else ""
     problems = [
-        f"{_field_path(error.absolute_path)}: {error.message}"
+        with_line(text, f"{_field_path(error.absolute_path)}: {plain(error)}", error_path(error))
         for error in sorted(_validator().iter_errors(_as_json(data)), key=_error_order)
     ] if validate else []
     if problems:
         raise DrugTableError(name, _unique(problems)[:_MAX_PROBLEMS])
-    return _TableData(name, data)
+    return _TableData(name, data, text)
 
 
 def _as_json(value: Any) -> Any:
@@ -224,7 +227,11 @@ def _build_table(files: list[_TableData]) -> DrugTable:
             admin[cpt] = (entry, table.name)
         policy.update(table.data.get("policy", {}))
 
-    _check_consistency(drugs, admin)
+    try:
+        _check_consistency(drugs, admin)
+    except DrugTableError as error:  # a user's table: each problem with its line
+        text = next((t.text for t in files if t.name == error.file), "")
+        raise DrugTableError(error.file, [with_line(text, p) for p in error.problems]) from None
 
     version = shipped.data["version"] + "".join(
         f"+{Path(t.name).stem}@{t.data['version']}" for t in extras

@@ -64,9 +64,14 @@ class HistoryHeld(Exception):
 def warn_waiting(message: str) -> None:
     """What a store tells while another process holds it (HistoryStore.waiting): said
     on the "edi837.history" logger (logging imported only when there is something to
-    say: a check that waits for nobody does not load it)."""
+    say: a check that waits for nobody does not load it).  A library prints nothing of
+    its own: the "edi837" logger has a NullHandler, so a program that configured no
+    logging does not get the record on stderr (logging's last resort)."""
     import logging
 
+    top = logging.getLogger("edi837")
+    if not any(isinstance(handler, logging.NullHandler) for handler in top.handlers):
+        top.addHandler(logging.NullHandler())
     logging.getLogger("edi837.history").warning(message)
 
 

@@ -41,6 +41,17 @@ from ..reader.shapes import FIELDS
 LINE, CLAIM, READER, HISTORY = "line", "claim", "reader", "history"
 
 
+class RuleDefinitionError(ValueError):
+    """A rule a contributor wrote that cannot be registered (a code taken, no family,
+    no ``reads``): the message names the rule, and its module when it is known; the
+    commands say so as the contributor's to fix, not as a bug in edi837."""
+
+
+def where(check: Callable) -> str:
+    """A check function's module and name, for messages."""
+    return f"{getattr(check, '__module__', '?')}.{getattr(check, '__qualname__', '?')}"
+
+
 @dataclass(slots=True, frozen=True)
 class Rule:
     """A registered rule: what :func:`rule` was told, and its documentation."""
@@ -161,22 +172,28 @@ def rule(code: str, severity: str, *, fix: str = "none", scope: str = LINE,
     is a finding it may miss."""
     family = family_of(code)
     if family not in FAMILIES:
-        raise ValueError(f"rule {code}: no family {family!r} (declare it in FAMILIES)")
+        raise RuleDefinitionError(f"rule {code}: no family {family!r} (declare it in FAMILIES)")
     if scope not in SCOPES:
-        raise ValueError(f"rule {code}: scope {scope!r} is none of {', '.join(SCOPES)}")
+        raise RuleDefinitionError(f"rule {code}: scope {scope!r} is none of {', '.join(SCOPES)}")
     if (scope == HISTORY) != (stage_order is not None):
-        raise ValueError(f"rule {code}: a history rule, and only one, gives its stage_order")
+        raise RuleDefinitionError(f"rule {code}: a history rule, and only one, gives its "
+                                  "stage_order")
     if (scope in (CLAIM, LINE)) != (reads is not None):
-        raise ValueError(f"rule {code}: a claim or line rule, and only one, names the "
+        raise RuleDefinitionError(f"rule {code}: a claim or line rule, and only one, names the "
                          "fields it reads")
     unknown = sorted(set(reads or ()) - set(FIELDS))
     if unknown:
-        raise ValueError(f"rule {code}: no claim shape field {', '.join(unknown)} "
+        raise RuleDefinitionError(f"rule {code}: no claim shape field {', '.join(unknown)} "
                          "(add it to edi837.reader.shapes.FIELDS)")
 
     def register(check: Callable) -> Callable:
         if code in REGISTRY:
-            raise ValueError(f"rule {code} registered twice")
+            taken = REGISTRY[code]
+            by = taken.check or taken.stage_check
+            raise RuleDefinitionError(
+                f"rule {code} of {where(check)}: the code {code} is taken already (by "
+                f"{where(by) if by else 'a reader rule'}): give your rule a free code "
+                f"(`edi837 rules` lists those in use)")
         REGISTRY[code] = Rule(code, severity, fix, scope,
                               None if scope in (READER, HISTORY) else check,
                               documentation(check.__doc__ or ""), generic, also,

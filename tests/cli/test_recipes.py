@@ -4,8 +4,11 @@ a new drug (a user drug table), a new rule (the rule registry), a new report for
 the rest of the suite sees edi837 as shipped."""
 from __future__ import annotations
 
+import ast
 import json
+import re
 import textwrap
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -13,8 +16,9 @@ from click.testing import CliRunner
 import edi837
 from edi837 import formats, reports
 from edi837.cli import main
+from edi837.entry import describe
 from edi837.findings import WARNING
-from edi837.rules import REGISTRY, all_rules, rule, shape_fields
+from edi837.rules import REGISTRY, RuleDefinitionError, all_rules, rule, shape_fields
 from edi837.x12.fragment import wrap_claims
 
 # -- recipe 1: a new drug, by a drug table of your own ------------------------------------
@@ -44,6 +48,7 @@ codes = ["96365"]
 source = "the testumab label (synthetic)"
 confidence = "B"
 
+# a [drugs.J9999.schedule] (dosing interval) would also need tolerance_source
 [[drugs.J9999.ndcs]]
 ndc = "99999000101"
 package = "100 mg/10 mL single-dose vial"
@@ -132,12 +137,43 @@ def units_over_999(ctx):
                     value=ctx.line.units)
 
 
+def readme_rule_decorator() -> str:
+    """The `@rule(...)` line of README's "A new rule" example, as written there."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    recipe = readme[readme.index("**A new rule.**"):]
+    block = re.search(r"```python\n(.*?)```", recipe, re.S)
+    assert block is not None
+    decorator = ast.parse(block.group(1)).body[0].decorator_list[0]
+    return ast.unparse(decorator)
+
+
+def registered_as_the_readme_says(check, decorator: str | None = None) -> None:
+    # what `@rule(...)` above a function in a module of edi837/rules/ does when loaded
+    eval(decorator or readme_rule_decorator(), {"rule": rule, "WARNING": WARNING})(check)
+
+
 @pytest.fixture
 def example_rule():
-    # what `@rule(...)` above a function in a module of edi837/rules/ does when loaded
-    rule("UNT099", WARNING, reads=("line.units",))(units_over_999)
+    assert readme_rule_decorator().startswith("rule('UNT099'")
+    assert "UNT099" not in all_rules()  # the README's example takes a free code
+    registered_as_the_readme_says(units_over_999)
     yield all_rules()["UNT099"]
     del REGISTRY["UNT099"]
+
+
+def test_a_rule_code_taken_already_is_the_contributors_mistake_named_so(tmp_path):
+    shipped = all_rules()["UNT005"]  # (loaded: as the registry is when a module is read)
+    taken = readme_rule_decorator().replace("UNT099", "UNT005")
+    with pytest.raises(RuleDefinitionError) as refused:
+        registered_as_the_readme_says(units_over_999, taken)
+    said = str(refused.value)
+    assert said.startswith(f"rule UNT005 of {__name__}.units_over_999: the code UNT005 is "
+                           "taken already (by edi837.rules.")
+    assert "free code" in said
+    assert all_rules()["UNT005"] is shipped  # the shipped rule stays
+    line = describe(refused.value)  # what every command says, exit status 2
+    assert line.startswith("a rule cannot be registered: rule UNT005 of ")
+    assert "bug in edi837" not in line
 
 
 def test_recipe_new_rule_by_the_registry(example_rule, tmp_path):
@@ -208,7 +244,10 @@ def test_recipe_new_report_format_by_the_writer_registry(tsv_format, tmp_path):
     again = edi837.check([folder])
     assert [f.path for f in again.report.files] == [str(claim)]
     assert reports.format_for("x.TSV") == "tsv" and "tsv" in reports.load_writers()
+    helped = CliRunner().invoke(main, ["check", "--help"]).output
+    assert "tsv" in helped and all(name in helped for name in formats.FORMATS)
 
 
 def test_the_example_format_is_gone_after_its_test():
     assert "tsv" not in reports.WRITERS and ".tsv" not in formats.report_extensions()
+    assert "tsv" not in CliRunner().invoke(main, ["check", "--help"]).output

@@ -176,5 +176,5 @@ def test_a_users_table_is_validated_with_the_shipped_one_cached(tmp_path, cache)
                     'descriptor = 12\n')
     with pytest.raises(DrugTableError) as raised:
         load_drug_table([mine])
-    assert "my-drugs.toml: drugs.J9999" in str(raised.value)
+    assert "my-drugs.toml: line 4: drugs.J9999.descriptor" in str(raised.value)
     assert not list(cache.glob("my-drugs*"))  # a user's file is never cached

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import tomllib
 from datetime import date, datetime
 from decimal import Decimal
@@ -348,9 +349,13 @@ def load_error(tmp_path: Path, name: str, text: str) -> str:
 
 
 def test_bad_ndc_names_file_and_field(tmp_path):
-    message = load_error(tmp_path, "my-drugs.toml", extra_drug(ndc="1234"))
+    text = extra_drug(ndc="1234")
+    message = load_error(tmp_path, "my-drugs.toml", text)
     path = str(tmp_path / "my-drugs.toml")
-    assert message == f"{path}: drugs.J9999.ndcs[0].ndc: '1234' does not match '^[0-9]{{11}}$'"
+    line = text.splitlines().index('ndc = "1234"') + 1  # the line of the value, in plain words
+    assert message == (f"{path}: line {line}: drugs.J9999.ndcs[0].ndc: '1234' is not of the "
+                       "form this field takes: 11 digits (an NDC in 5-4-2 form, no hyphens: "
+                       "50242015001)")
 
 
 def test_each_problem_is_its_own_line_on_stderr_with_values_still_escaped(tmp_path):
@@ -371,7 +376,8 @@ def test_each_problem_is_its_own_line_on_stderr_with_values_still_escaped(tmp_pa
         lines = result.stderr.splitlines()
         assert len(lines) > 3 and all(text.startswith(f"edi837: {bad}: ") for text in lines), lines
         assert "\\x0a" not in result.stderr.replace("J9\\x0a99", "")  # no joined problems
-        assert f"edi837: {bad}: drugs.J9\\x0a99: 'dosing' is a required property" in lines
+        assert f"edi837: {bad}: line 2: drugs.J9\\x0a99: dosing is missing: this table " \
+            "needs it" in lines
     assert BatchError("one", "two").lines == ("one", "two") and str(BatchError("one")) == "one"
 
 
@@ -386,15 +392,14 @@ def test_wrong_field_type_names_file_and_field(tmp_path):
     dosing = ('[drugs.J9999.dosing]\nlabeled_doses = [10]\nmax_units_per_day = "600"\n'
               'source = "t"\nconfidence = "B"')
     message = load_error(tmp_path, "typed.toml", extra_drug(dosing=dosing))
-    assert ("typed.toml: drugs.J9999.dosing.max_units_per_day: '600' is not of type 'integer'"
-            in message)
+    assert re.search(r"typed.toml: line \d+: drugs.J9999.dosing.max_units_per_day: '600' "
+                     "should be a whole number", message)
 
 
 def test_misspelt_field_is_rejected(tmp_path):
     message = load_error(tmp_path, "typo.toml", extra_drug(single_dose="single_dos = true"))
-    assert "typo.toml: drugs.J9999:" in message
-    assert "'single_dos' was unexpected" in message
-    assert "'single_dose' is a required property" in message
+    assert re.search(r"typo.toml: line \d+: drugs.J9999: single_dos: not a field", message)
+    assert "drugs.J9999: single_dose is missing" in message
 
 
 def test_dotted_icd_code_and_datetime_are_rejected(tmp_path):
@@ -403,7 +408,7 @@ def test_dotted_icd_code_and_datetime_are_rejected(tmp_path):
         'codes = [{ code = "G35.A", valid_from = 2025-10-01T00:00:00 }] }]'
     )
     message = load_error(tmp_path, "dx.toml", extra_drug(diagnoses=diagnoses))
-    assert "drugs.J9999.diagnoses[0].codes[0].code: 'G35.A' does not match" in message
+    assert "drugs.J9999.diagnoses[0].codes[0].code: 'G35.A' is not of the form" in message
     assert ("drugs.J9999.diagnoses[0].codes[0].valid_from: '2025-10-01T00:00:00' is not a 'date'"
             in message)
 
@@ -412,20 +417,21 @@ def test_billable_ndc_needs_an_amount(tmp_path):
     ndcs = ('[[drugs.J9999.ndcs]]\nndc = "12345678901"\npackage = "vial"\nbillable = true\n'
             'source = "t"\nconfidence = "B"')
     message = load_error(tmp_path, "amount.toml", extra_drug(ndcs=ndcs))
-    assert "amount.toml: drugs.J9999.ndcs[0]: 'amount' is a required property" in message
+    assert re.search(r"amount.toml: line \d+: drugs.J9999.ndcs\[0\]: amount is missing",
+                     message)
 
 
 def test_unknown_administration_code_is_rejected(tmp_path):
     administration = ('[drugs.J9999.administration]\ncodes = ["96999"]\nsource = "t"\n'
                       'confidence = "B"')
     message = load_error(tmp_path, "adm.toml", extra_drug(administration=administration))
-    assert ("adm.toml: drugs.J9999.administration.codes[0]: '96999' is not in "
+    assert ("drugs.J9999.administration.codes[0]: '96999' is not in "
             "administration_codes") in message
 
 
 def test_ndc_listed_under_two_drugs_is_rejected(tmp_path):
     message = load_error(tmp_path, "dup.toml", extra_drug(ndc="50242015001"))
-    assert ("dup.toml: drugs.J9999.ndcs[0].ndc: '50242015001' is listed already under J2350"
+    assert ("drugs.J9999.ndcs[0].ndc: '50242015001' is listed already under J2350"
             in message)
 
 
@@ -433,7 +439,7 @@ def test_dose_above_maximum_is_rejected(tmp_path):
     dosing = ('[drugs.J9999.dosing]\nlabeled_doses = [10, 40]\nmax_units_per_day = 20\n'
               'source = "t"\nconfidence = "B"')
     message = load_error(tmp_path, "dose.toml", extra_drug(dosing=dosing))
-    assert ("dose.toml: drugs.J9999.dosing.labeled_doses[1]: 40 is above max_units_per_day 20"
+    assert ("drugs.J9999.dosing.labeled_doses[1]: 40 is above max_units_per_day 20"
             in message)
 
 
@@ -447,7 +453,7 @@ def test_reversed_induction_window_is_rejected(tmp_path):
     # trial 5 t20.toml: [21, 10] gave "allowed 21-10" warnings instead of a refusal
     schedule = SCHEDULE.format(minimum=140, window="[21, 10]")
     message = load_error(tmp_path, "t20.toml", extra_drug(schedule=schedule))
-    assert "t20.toml: drugs.J9999.schedule.induction_window_days: [21, 10] is reversed" \
+    assert "drugs.J9999.schedule.induction_window_days: [21, 10] is reversed" \
         in message
 
 
@@ -455,7 +461,7 @@ def test_maintenance_minimum_above_the_interval_is_rejected(tmp_path):
     # trial 5 t21.toml: 1400 days, larger than the 168-day interval
     schedule = SCHEDULE.format(minimum=1400, window="[10, 21]")
     message = load_error(tmp_path, "t21.toml", extra_drug(schedule=schedule))
-    assert ("t21.toml: drugs.J9999.schedule.maintenance_min_days: 1400 is larger than "
+    assert ("drugs.J9999.schedule.maintenance_min_days: 1400 is larger than "
             "maintenance_interval_days 168") in message
 
 
