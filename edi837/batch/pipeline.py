@@ -178,7 +178,8 @@ class _Pipeline:
                 continue
             held = self.history.held
             if self.history.judge(Path(entry.job.work_dir), checked["sha256"],
-                                  readable=checked["status"] != "unreadable") is None:
+                                  readable=checked["status"] != "unreadable"
+                                  and not checked.get("broken_sets")) is None:
                 if held != self.history.held:
                     log.warning("%s: waits for another batch (%s) to finish a file of the "
                                 "same patients", shown(entry.job.name), self.history.held)
