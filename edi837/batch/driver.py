@@ -43,6 +43,7 @@ from .ledger import (
     recover,
     warn_if_ledger_lost,
 )
+from .ledger_db import LEDGER_NAME
 from .locks import Locks
 from .names import shown
 from .options import EXIT_OK, EXIT_TROUBLE, BatchError, BatchOptions, StopFlag, check_options
@@ -83,6 +84,7 @@ class Batch:
         self._waiting: list[dict] = []
         self._skipped: list[dict] = []
         self._ledger_lost: str | None = None  # said in the summary of the first run
+        self._new_stores: list[str] = []  # a new, empty ledger or history: the same
         self._pipeline: _Pipeline | None = None  # the current run's files in hand
 
     def __enter__(self) -> "Batch":
@@ -101,11 +103,14 @@ class Batch:
         self._ledger_lost = warn_if_ledger_lost(options)
         if self._ledger_lost:  # the scheduler must see it: status 2, and the run says why
             self.status = EXIT_TROUBLE
+        new_ledger = not options.ledger and not (options.out / LEDGER_NAME).exists()
         self.ledger = Ledger.for_batch(options)
         self.archiver = Archiver(self.ledger, options)
         table, reference = tables(options)
         self._history = BatchHistory(options, self.ledger, table, options.config)
         self._history.open()
+        self._new_stores = new_stores(options, new_ledger and not self._ledger_lost,
+                                      self._history.store)
         self._settings = WorkerSettings(
             drug_tables=tuple(str(p) for p in options.drug_tables), config=options.config,
             formats=options.formats, fix=options.fix or options.split, split=options.split,
@@ -253,6 +258,8 @@ class Batch:
             if self._ledger_lost:
                 self._run.problems.append(self._ledger_lost)
                 self._ledger_lost = None
+            self._run.notices += self._new_stores  # (the first run's summary says them)
+            self._new_stores = []
             durable.makedirs(self._run.directory)
             durable.checkpoint("run-started")
             log.info("run %s: %d files to take, %d waiting, %d skipped", run_id, count,
@@ -290,7 +297,27 @@ class Batch:
         write_summary(self.ledger, run.run_id, run.directory,
                       drug_table=self._executor.table_version, options=self.options,
                       state=state, exit_status=status, waiting=run.waiting,
-                      skipped=run.skipped, problems=run.problems)
+                      skipped=run.skipped, problems=run.problems, notices=run.notices)
+
+
+def new_stores(options: BatchOptions, new_ledger: bool, store) -> list[str]:
+    """A ledger or history store this start made (a mistyped OUTDIR or --history?):
+    each said as a WARNING now, and a notice in the first run's summary."""
+    said = []
+    if new_ledger:
+        said.append(f"new, empty ledger created at {shown(str(options.out / LEDGER_NAME))}: "
+                    "no file is known as processed before"
+                    + ("" if options.history_path is not None or not options.history else
+                       ", and its patient history has seen nobody (no duplicate of an "
+                       "earlier claim can be found)") + " (a mistyped --out?)")
+    if store is not None and store.created and options.history_path is not None \
+            and str(options.history_path) != options.ledger:
+        said.append(f"new, empty history store created at {shown(str(options.history_path))}"
+                    ": it has seen nobody, so no claim sent before is found as a duplicate "
+                    "(a mistyped --history?)")
+    for notice in said:
+        log.warning("%s", notice)
+    return said
 
 
 def _problems_said(directory: Path) -> list[str]:

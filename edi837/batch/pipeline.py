@@ -45,6 +45,7 @@ class Run:
     waiting: list[dict] = field(default_factory=list)  # left for a later run, and why
     skipped: list[dict] = field(default_factory=list)  # not read as they are, and why
     problems: list[str] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)  # said, the exit status unchanged
     stopped: bool = False
 
 

@@ -70,7 +70,14 @@ def open_history_or_exit(path: str | None, key_path: str | None, days: int | Non
     if created:
         complain(f"created history key {key_file} (mode 0600): back it up; a store cannot be "
                  "read with another key")
+    if store.created:
+        complain(f"warning: {NEW_STORE.format(path=path)}")
     return store
+
+
+# a mistyped --history path makes a store that has seen nobody: said, never silent
+NEW_STORE = ("new, empty history store created at {path}: it holds no earlier run, so no "
+             "claim of one is found as a duplicate (a mistyped path?)")
 
 
 def begin_history_run(store, days: int | None) -> int:

@@ -61,6 +61,8 @@ class HistoryStore:
     ``read_only``: only looked at (`history stats`): nothing is created or upgraded.
     """
 
+    created = False  # :meth:`open` made a new, empty store (a mistyped path?): said by callers
+
     def __init__(self, db: sqlite3.Connection, key: bytes, *, persistent: bool,
                  owns_connection: bool = True, where: str = "history",
                  read_only: bool = False) -> None:
@@ -168,12 +170,13 @@ class HistoryStore:
         if refused is not None:
             raise HistoryStoreError(refused)
         try:
-            db, _ = connect(path, what="history store", mine=HISTORY_TABLES,
-                            read_only=read_only)
+            db, tables = connect(path, what="history store", mine=HISTORY_TABLES,
+                                 read_only=read_only)
         except DatabaseRefused as exc:
             raise HistoryStoreError(str(exc)) from None
         try:
             store = cls(db, key, persistent=True, where=str(path), read_only=read_only)
+            store.created = not tables
             if not read_only:  # WAL once it is known to be ours; then can it be written?
                 db.execute("PRAGMA journal_mode=WAL")
                 db.execute("PRAGMA synchronous=FULL")
