@@ -85,6 +85,7 @@ class Batch:
         self._skipped: list[dict] = []
         self._ledger_lost: str | None = None  # said in the summary of the first run
         self._new_stores: list[str] = []  # a new, empty ledger or history: the same
+        self._recovered: dict[str, int] = {}  # killed runs' statuses no run said yet
         self._pipeline: _Pipeline | None = None  # the current run's files in hand
 
     def __enter__(self) -> "Batch":
@@ -154,11 +155,16 @@ class Batch:
         # a file whose move failed in a run that ended: its claims reach the queue
         # when the move is finished here (a killed run's, when close_run writes it)
         unmoved = dict.fromkeys(r["run_id"] for r in self.ledger.in_state(REPORTED))
-        status = recover(self.ledger, self.options, close_run=close_run,
-                         complete=self.archiver.complete)
+        recover(self.ledger, self.options, close_run=close_run,
+                complete=self.archiver.complete)
         for run_id in unmoved:
             sync_run(self.ledger, run_id, self.options.out)
-        self.status = max(self.status, status, EXIT_TROUBLE if self.archiver.trouble else 0)
+        # the killed runs' own status (their files' findings, 2 for a quarantine), said
+        # by no run of theirs: this start's run takes it in (README "Exit status")
+        self._recovered = {run_id: self.ledger.exit_status(run_id)
+                           for run_id in self.ledger.unreported()}
+        self.status = max(self.status, *self._recovered.values(),
+                          EXIT_TROUBLE if self.archiver.trouble else 0)
 
     # -- one run ----------------------------------------------------------------------------
     def run_once(self, stop: StopFlag | None = None, *, watching: bool = False) -> int:
@@ -181,6 +187,10 @@ class Batch:
         self.last_run = run.run_id if run else None
         if self.archiver.trouble:
             self.status = EXIT_TROUBLE
+        if run is None and self._recovered:  # the status the process returns, said
+            log.warning("exit status %d: of the interrupted run%s %s, closed here",
+                        max(self._recovered.values()), "" if len(self._recovered) == 1
+                        else "s", ", ".join(self._recovered))
         if run is None:  # nothing taken: no run directory, no summary
             if scan.candidates and stop and not watching:
                 log.warning("stopped (signal %s) before taking any file", stop.signal)
@@ -193,6 +203,12 @@ class Batch:
         self.archiver.failures = []
         shutil.rmtree(run.directory / WORK_DIR, ignore_errors=True)
         status = self.ledger.exit_status(run.run_id, trouble=bool(run.problems or run.skipped))
+        for run_id, said in self._recovered.items():  # a killed run's, said by this one
+            if said > status:
+                run.notices.append(f"exit status {said}: of the interrupted run {run_id} "
+                                   "(see its summary), closed by this start")
+                status = said
+        self._recovered = {}  # said: once this run ends, the next start says it no more
         state = STOPPED if run.stopped else FINISHED
         self._write_summary(run, state, status)
         self.ledger.end_run(run.run_id, state, status)
