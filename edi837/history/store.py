@@ -32,7 +32,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
-from ..dbfiles import DatabaseRefused, begin_immediate, connect, is_busy, newer, trouble
+from ..dbfiles import (
+    DatabaseRefused,
+    begin_immediate,
+    connect,
+    is_busy,
+    newer,
+    probe_write,
+    trouble,
+)
 from . import upkeep
 from .holders import alive_for, held_files, wait_for_holders, warn_waiting
 from .identity import PatientKeys, fingerprint
@@ -181,6 +189,7 @@ class HistoryStore:
                 db.execute("PRAGMA journal_mode=WAL")
                 db.execute("PRAGMA synchronous=FULL")
                 db.execute("BEGIN IMMEDIATE")
+                probe_write(db)  # (an immutable file opens, and takes the lock, all the same)
                 db.execute("ROLLBACK")
         except sqlite3.OperationalError as exc:
             if db.in_transaction:
