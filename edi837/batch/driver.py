@@ -101,6 +101,11 @@ class Batch:
         check_options(options)
         durable.makedirs(options.out)
         self._locks.acquire(options)
+        if options.marker and not options.marker.startswith("."):
+            log.warning("--marker %s does not start with a dot: a marker is a suffix, so NAME "
+                        "is taken once NAME%s exists (for NAME.%s: --marker .%s)",
+                        shown(options.marker), shown(options.marker), shown(options.marker),
+                        shown(options.marker))
         self._ledger_lost = warn_if_ledger_lost(options)
         if self._ledger_lost:  # the scheduler must see it: status 2, and the run says why
             self.status = EXIT_TROUBLE
