@@ -58,6 +58,14 @@ def trouble(path, exc: sqlite3.Error, doing: str = "use") -> str:
     return f"{path}: cannot {doing} it: {exc}"
 
 
+def probe_write(db: sqlite3.Connection) -> None:
+    """Write nothing, in the caller's write transaction (rolled back by the caller), in
+    a way SQLite refuses on a file it could only open read-only (chattr +i, a read-only
+    mount): sqlite3.OperationalError "attempt to write a readonly database"."""
+    version = int(db.execute("PRAGMA user_version").fetchone()[0])
+    db.execute(f"PRAGMA user_version = {version}")
+
+
 def connect(path, *, what: str, mine: set[str], read_only: bool = False,
             timeout: float = 2.0) -> tuple[sqlite3.Connection, set[str]]:
     """A connection to ``path`` and the names of its tables, before anything is

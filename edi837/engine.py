@@ -22,6 +22,7 @@ from .extract import is_drug_line
 from .files import HashingReader
 from .findings import ERROR, Finding
 from .history import HistoryStage, HistoryStore, PatientKeys
+from .history.broken import broken_sets
 from .locations import open_input
 from .model import Claim, ServiceLine
 from .policy import PolicyResolver
@@ -422,8 +423,11 @@ class Engine:
                     str(path), segment_index=claim.last_index if claim is not None else None))
             result.claims = reader.claim_count  # the fast path yields only some of them
             result.sha256 = stream.finish()  # also hashes what a stopped reader left
-            # an unreadable file forwards nothing: its lines leave the history again
-            findings.extend(stage.end_file(result.sha256, keep=not reader.unreadable))
+            # an unreadable file forwards nothing: its lines leave the history again; nor
+            # does a set a 999 rejects (edi837.history.broken): the file's lines leave too
+            result.broken_sets = broken_sets(reader.findings)
+            findings.extend(stage.end_file(result.sha256, keep=not (reader.unreadable or
+                                                                     result.broken_sets)))
         result.size = stream.size
         result.transactions = reader.transactions
         result.submitters = reader.submitters

@@ -36,6 +36,9 @@ class FileResult:
     payer_ids: set = field(default_factory=set)
     # `validate`: the transaction sets its 999 rejects, (ISA13, GS06, ST02, claims in it)
     rejected_sets: list = field(default_factory=list)
+    # transaction sets a 999 rejects for their structure (edi837.history.broken): the
+    # file's claims stay out of the patient history
+    broken_sets: int = 0
 
     def counts(self) -> Counter:
         """The findings by severity (a store counts them as they are added)."""

@@ -233,10 +233,28 @@ def secure_checked(job: Job, opened: Opened, destination: Path) -> Job | None:
     if _copy_checked(opened.fd, destination, {"sha256": job.sha256}) is not None:
         return None
     durable.fsync_dir(destination.parent)
-    log.warning("%s: replaced in the inbox while it was checked; the checked bytes are "
-                "archived and checked from there, a new file waits for the next run",
-                shown(job.name))
+    log.warning("%s: %s while it was checked; the checked bytes are archived and checked "
+                "from there%s", shown(job.name), *_what_became_of(job, opened.fd))
     return replace(job, path=str(destination), identity=identity(os.lstat(destination)))
+
+
+def _what_became_of(job: Job, fd: int) -> tuple[str, str]:
+    """What happened to a file's inbox name while it was checked, for the log: another
+    file under it (replaced), the same file under another name in its folder
+    (renamed), or neither (removed or moved out)."""
+    if os.path.lexists(job.path):
+        return "replaced in the inbox", ", a new file waits for the next run"
+    held = os.fstat(fd)
+    try:
+        with os.scandir(os.path.dirname(job.path)) as entries:
+            renamed = next((e.name for e in entries if e.inode() == held.st_ino
+                            and e.stat(follow_symlinks=False).st_dev == held.st_dev), None)
+    except OSError:
+        renamed = None
+    if renamed is not None:
+        return (f"renamed to {shown(renamed)} in the inbox",
+                f"; {shown(renamed)}, the same content, is a duplicate for the next run")
+    return "removed from the inbox (or moved out of it)", ""
 
 
 def place_secured(secured: Path, destination: Path) -> None:

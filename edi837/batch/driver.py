@@ -43,6 +43,7 @@ from .ledger import (
     recover,
     warn_if_ledger_lost,
 )
+from .ledger_db import LEDGER_NAME
 from .locks import Locks
 from .names import shown
 from .options import EXIT_OK, EXIT_TROUBLE, BatchError, BatchOptions, StopFlag, check_options
@@ -83,6 +84,8 @@ class Batch:
         self._waiting: list[dict] = []
         self._skipped: list[dict] = []
         self._ledger_lost: str | None = None  # said in the summary of the first run
+        self._new_stores: list[str] = []  # a new, empty ledger or history: the same
+        self._recovered: dict[str, int] = {}  # killed runs' statuses no run said yet
         self._pipeline: _Pipeline | None = None  # the current run's files in hand
 
     def __enter__(self) -> "Batch":
@@ -98,14 +101,22 @@ class Batch:
         check_options(options)
         durable.makedirs(options.out)
         self._locks.acquire(options)
+        if options.marker and not options.marker.startswith("."):
+            log.warning("--marker %s does not start with a dot: a marker is a suffix, so NAME "
+                        "is taken once NAME%s exists (for NAME.%s: --marker .%s)",
+                        shown(options.marker), shown(options.marker), shown(options.marker),
+                        shown(options.marker))
         self._ledger_lost = warn_if_ledger_lost(options)
         if self._ledger_lost:  # the scheduler must see it: status 2, and the run says why
             self.status = EXIT_TROUBLE
+        new_ledger = not options.ledger and not (options.out / LEDGER_NAME).exists()
         self.ledger = Ledger.for_batch(options)
         self.archiver = Archiver(self.ledger, options)
         table, reference = tables(options)
         self._history = BatchHistory(options, self.ledger, table, options.config)
         self._history.open()
+        self._new_stores = new_stores(options, new_ledger and not self._ledger_lost,
+                                      self._history.store)
         self._settings = WorkerSettings(
             drug_tables=tuple(str(p) for p in options.drug_tables), config=options.config,
             formats=options.formats, fix=options.fix or options.split, split=options.split,
@@ -149,11 +160,16 @@ class Batch:
         # a file whose move failed in a run that ended: its claims reach the queue
         # when the move is finished here (a killed run's, when close_run writes it)
         unmoved = dict.fromkeys(r["run_id"] for r in self.ledger.in_state(REPORTED))
-        status = recover(self.ledger, self.options, close_run=close_run,
-                         complete=self.archiver.complete)
+        recover(self.ledger, self.options, close_run=close_run,
+                complete=self.archiver.complete)
         for run_id in unmoved:
             sync_run(self.ledger, run_id, self.options.out)
-        self.status = max(self.status, status, EXIT_TROUBLE if self.archiver.trouble else 0)
+        # the killed runs' own status (their files' findings, 2 for a quarantine), said
+        # by no run of theirs: this start's run takes it in (README "Exit status")
+        self._recovered = {run_id: self.ledger.exit_status(run_id)
+                           for run_id in self.ledger.unreported()}
+        self.status = max(self.status, *self._recovered.values(),
+                          EXIT_TROUBLE if self.archiver.trouble else 0)
 
     # -- one run ----------------------------------------------------------------------------
     def run_once(self, stop: StopFlag | None = None, *, watching: bool = False) -> int:
@@ -176,6 +192,10 @@ class Batch:
         self.last_run = run.run_id if run else None
         if self.archiver.trouble:
             self.status = EXIT_TROUBLE
+        if run is None and self._recovered:  # the status the process returns, said
+            log.warning("exit status %d: of the interrupted run%s %s, closed here",
+                        max(self._recovered.values()), "" if len(self._recovered) == 1
+                        else "s", ", ".join(self._recovered))
         if run is None:  # nothing taken: no run directory, no summary
             if scan.candidates and stop and not watching:
                 log.warning("stopped (signal %s) before taking any file", stop.signal)
@@ -188,6 +208,12 @@ class Batch:
         self.archiver.failures = []
         shutil.rmtree(run.directory / WORK_DIR, ignore_errors=True)
         status = self.ledger.exit_status(run.run_id, trouble=bool(run.problems or run.skipped))
+        for run_id, said in self._recovered.items():  # a killed run's, said by this one
+            if said > status:
+                run.notices.append(f"exit status {said}: of the interrupted run {run_id} "
+                                   "(see its summary), closed by this start")
+                status = said
+        self._recovered = {}  # said: once this run ends, the next start says it no more
         state = STOPPED if run.stopped else FINISHED
         self._write_summary(run, state, status)
         self.ledger.end_run(run.run_id, state, status)
@@ -253,6 +279,8 @@ class Batch:
             if self._ledger_lost:
                 self._run.problems.append(self._ledger_lost)
                 self._ledger_lost = None
+            self._run.notices += self._new_stores  # (the first run's summary says them)
+            self._new_stores = []
             durable.makedirs(self._run.directory)
             durable.checkpoint("run-started")
             log.info("run %s: %d files to take, %d waiting, %d skipped", run_id, count,
@@ -290,7 +318,27 @@ class Batch:
         write_summary(self.ledger, run.run_id, run.directory,
                       drug_table=self._executor.table_version, options=self.options,
                       state=state, exit_status=status, waiting=run.waiting,
-                      skipped=run.skipped, problems=run.problems)
+                      skipped=run.skipped, problems=run.problems, notices=run.notices)
+
+
+def new_stores(options: BatchOptions, new_ledger: bool, store) -> list[str]:
+    """A ledger or history store this start made (a mistyped OUTDIR or --history?):
+    each said as a WARNING now, and a notice in the first run's summary."""
+    said = []
+    if new_ledger:
+        said.append(f"new, empty ledger created at {shown(str(options.out / LEDGER_NAME))}: "
+                    "no file is known as processed before"
+                    + ("" if options.history_path is not None or not options.history else
+                       ", and its patient history has seen nobody (no duplicate of an "
+                       "earlier claim can be found)") + " (a mistyped --out?)")
+    if store is not None and store.created and options.history_path is not None \
+            and str(options.history_path) != options.ledger:
+        said.append(f"new, empty history store created at {shown(str(options.history_path))}"
+                    ": it has seen nobody, so no claim sent before is found as a duplicate "
+                    "(a mistyped --history?)")
+    for notice in said:
+        log.warning("%s", notice)
+    return said
 
 
 def _problems_said(directory: Path) -> list[str]:

@@ -235,6 +235,20 @@ def same_file(path: Path | str, expected: Identity) -> bool:
         return False
 
 
+MARKER_OVERDUE = 86400.0  # s: a file waiting longer for its marker is a problem (exit 2)
+
+
+def arrived(st: os.stat_result) -> float:
+    """When an entry came into the inbox, as near as the file system says: its ctime
+    (set by a create or a rename; a sender's `cp -p` keeps an old mtime), or mtime."""
+    return max(st.st_mtime, getattr(st, "st_ctime", 0.0) or 0.0)
+
+
+def shown_age(st: os.stat_result) -> str:
+    hours = (time.time() - arrived(st)) / 3600
+    return f"{hours:.0f} hours" if hours < 48 else f"{hours / 24:.0f} days"
+
+
 class Settle:
     """Decides when a file has stopped changing (see the module docstring)."""
 
@@ -249,6 +263,10 @@ class Settle:
         if self.marker:
             if marker_is_file(marker_path(path, self.marker)):
                 return None
+            dotted = "." + self.marker  # "done" for ".done": NAME.done is no NAMEdone
+            if not self.marker.startswith(".") and marker_is_file(marker_path(path, dotted)):
+                return (f"no marker {shown(path.name + self.marker)} yet, but "
+                        f"{shown(path.name + dotted)} is there: --marker {shown(dotted)}?")
             return f"no marker {shown(path.name + self.marker)} yet"
         key, now = identity(st), time.monotonic()
         seen = self._seen.get(path)
@@ -308,9 +326,18 @@ class Inbox:
             if why is None:
                 found.candidates.append((name, path, identity(st)))
                 continue
+            if self.marker and time.time() - arrived(st) > MARKER_OVERDUE:
+                # a marker that never comes (the sender's step failed, or --marker is
+                # not its suffix) must not leave the file waiting, status 0, forever
+                why += (f"; waiting for it over a day (there {shown_age(st)}): "
+                        "reported as skipped, exit status 2, until it comes")
+                found.skipped.append({"name": name, "why": why})
+                found.new_skips |= self._note(path, st, logging.WARNING, "%s: skipped: %s",
+                                              name, why)
+                continue
             found.waiting.append({"name": name, "why": why})
-            self._note(path, st, logging.INFO, "%s: not settled (%s); left for a later run",
-                       name, why)
+            self._note(path, st, logging.WARNING if "--marker ." in why else logging.INFO,
+                       "%s: not settled (%s); left for a later run", name, why)
         self.settle.forget(seen)
         self._noted = {key for key in self._noted if key[0] in seen}
         return found

@@ -207,6 +207,16 @@ class Ledger:
         return self.db.execute(f"SELECT * FROM runs WHERE state = ? AND {mine} "
                                "ORDER BY run_id", (state, *owner)).fetchall()
 
+    def unreported(self) -> list[str]:
+        """This batch's interrupted runs that ended after its last run that ended
+        itself: their own status (a quarantine: 2) is not said yet by a run of theirs,
+        so the next run's status takes it in (through repeated kills too)."""
+        mine, owner = self._mine()
+        return [row["run_id"] for row in self.db.execute(
+            f"SELECT run_id FROM runs WHERE state = ? AND {mine} AND finished > COALESCE("
+            f"(SELECT MAX(finished) FROM runs WHERE state IN (?, ?) AND {mine}), '') "
+            "ORDER BY run_id", (INTERRUPTED, *owner, FINISHED, STOPPED, *owner))]
+
     # inputs
     def take(self, *, sha256: str, run_id: str, name: str, source: Path, size: int,
              marker: str | None, state: str = PROCESSING, **facts) -> int:

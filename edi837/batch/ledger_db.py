@@ -27,7 +27,14 @@ import sqlite3
 import uuid
 from pathlib import Path
 
-from ..dbfiles import DatabaseRefused, connect, newer, trouble, write_transaction
+from ..dbfiles import (
+    DatabaseRefused,
+    connect,
+    newer,
+    probe_write,
+    trouble,
+    write_transaction,
+)
 from ..pgdb import is_url, masked, open_database
 from ..queue.store import ensure_schema as queue_schema
 from .options import BatchError
@@ -148,6 +155,12 @@ def open_ledger(target) -> tuple:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=FULL")
         migrate(db, where)
+        if not shared:  # refused now, not at the first file's step (chattr +i, ro mount)
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                probe_write(db)
+            finally:
+                db.execute("ROLLBACK")
     except sqlite3.Error as exc:
         db.close()
         raise BatchError(trouble(where, exc, "write")) from None

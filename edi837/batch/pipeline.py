@@ -45,6 +45,7 @@ class Run:
     waiting: list[dict] = field(default_factory=list)  # left for a later run, and why
     skipped: list[dict] = field(default_factory=list)  # not read as they are, and why
     problems: list[str] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)  # said, the exit status unchanged
     stopped: bool = False
 
 
@@ -178,7 +179,8 @@ class _Pipeline:
                 continue
             held = self.history.held
             if self.history.judge(Path(entry.job.work_dir), checked["sha256"],
-                                  readable=checked["status"] != "unreadable") is None:
+                                  readable=checked["status"] != "unreadable"
+                                  and not checked.get("broken_sets")) is None:
                 if held != self.history.held:
                     log.warning("%s: waits for another batch (%s) to finish a file of the "
                                 "same patients", shown(entry.job.name), self.history.held)

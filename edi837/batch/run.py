@@ -165,7 +165,9 @@ class Worker:
                             "drug_lines": result.drug_lines, "size": result.size,
                             "sha256": result.sha256, "submitters": result.submitters,
                             # its claims' payer ids: which payer profiles matched (summary)
-                            "payer_ids": sorted(result.payer_ids)}}
+                            "payer_ids": sorted(result.payer_ids),
+                            # sets a 999 rejects: the file's claims stay out of the history
+                            "broken_sets": result.broken_sets}}
 
     def _forwarded_records(self, job: Job, work: Path, key: bytes) -> None:
         """With --split, the history keeps the claims as they are forwarded: the safe

@@ -34,7 +34,8 @@ log = logging.getLogger("edi837.batch")
 def summary_document(ledger: Ledger, run_id: str, *, drug_table: str, config_source: str | None,
                      options: BatchOptions, state: str, exit_status: int,
                      waiting: list[dict] = (), skipped: list[dict] = (),
-                     problems: list[str] = (), directory: Path | None = None) -> dict:
+                     problems: list[str] = (), directory: Path | None = None,
+                     notices: list[str] = ()) -> dict:
     """The run as JSON: names that are not UTF-8 are given with ``\\xNN`` escapes.
     ``directory``: the run's folder, where its files' ``queue.jsonl`` are (for the
     run's claims with warnings only, on the morning page)."""
@@ -73,7 +74,7 @@ def summary_document(ledger: Ledger, run_id: str, *, drug_table: str, config_sou
             f["charges_held"] = f["figures"]["charges_held"]
     from ..profile_match import unmatched_payer_ids  # as check's notices
 
-    notices = unmatched_payer_ids(options.config.profiles, (
+    notices = list(notices) + unmatched_payer_ids(options.config.profiles, (
         payer_id for f in checked for payer_id in (f["figures"] or {}).get("payer_ids", ())))
     return {
         "tool": {"name": "edi837", "version": __version__},
@@ -119,12 +120,13 @@ def summary_document(ledger: Ledger, run_id: str, *, drug_table: str, config_sou
 def write_summary(ledger: Ledger, run_id: str, directory: Path, *, drug_table: str,
                   options: BatchOptions, state: str, exit_status: int,
                   waiting: list[dict] = (), skipped: list[dict] = (),
-                  problems: list[str] = ()) -> None:
+                  problems: list[str] = (), notices: list[str] = ()) -> None:
     """Both summaries of a run, each written atomically into its directory."""
     doc = summary_document(ledger, run_id, drug_table=drug_table,
                            config_source=options.config.source, options=options,
                            state=state, exit_status=exit_status, waiting=waiting,
-                           skipped=skipped, problems=problems, directory=directory)
+                           skipped=skipped, problems=problems, directory=directory,
+                           notices=notices)
     for notice in doc["notices"]:
         log.warning("run %s: notice: %s", run_id, notice)
     durable.makedirs(directory)

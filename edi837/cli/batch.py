@@ -279,6 +279,10 @@ def batch(inbox: Path, out: Path, archive: Path | None, quarantine: Path | None,
             logger.error("stopped: cluster error at Dask scheduler %s: lost the connection "
                          "(%s: %s); the files not finished stay in the inbox for the next "
                          "run", dask_address, type(exc).__name__, exc)
+        elif isinstance(exc, sqlite3.Error):  # a full disk, a store made read-only
+            logger.error("stopped: %s%s; the files not finished stay in the inbox for the "
+                         "next run%s", _database_trouble(options, exc), _during(exc),
+                         _summary(exc))
         else:
             logger.error("stopped: %s: %s", type(exc).__name__, exc)
         status = EXIT_TROUBLE
@@ -297,6 +301,30 @@ def batch(inbox: Path, out: Path, archive: Path | None, quarantine: Path | None,
 
 if __name__ == "__main__":  # pragma: no cover
     batch(prog_name="edi837 batch")
+
+
+def _database_trouble(options, exc: sqlite3.Error) -> str:
+    """A SQLite error of the ledger or the history store, naming both files (which one
+    failed SQLite does not say), their folders and what to do."""
+    from ..batch.ledger_db import LEDGER_NAME
+    from ..batch.names import shown
+    from ..dbfiles import error_code
+    from ..locations import is_url
+
+    ledger = options.ledger or options.out / LEDGER_NAME
+    files = [("the ledger", ledger)]
+    if options.history and options.history_path is not None \
+            and str(options.history_path) != str(ledger):
+        files.append(("the history store", options.history_path))
+    files = [(what, Path(f)) for what, f in files if not is_url(f)]
+    named = " or ".join(f"{what} {shown(str(f))}" for what, f in files) or "the ledger"
+    folders = ", ".join(dict.fromkeys(shown(str(f.parent)) for _, f in files)) or "its folder"
+    code = error_code(exc)
+    if code == sqlite3.SQLITE_FULL or "disk is full" in str(exc):
+        return (f"the disk is full writing {named} ({exc}): free space in {folders}")
+    if code == sqlite3.SQLITE_READONLY or "readonly" in str(exc):
+        return (f"{named} became read-only for this user ({exc}): give write access")
+    return f"{type(exc).__name__}: {exc} writing {named}"
 
 
 def _during(exc: BaseException) -> str:

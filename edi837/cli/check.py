@@ -9,6 +9,7 @@ import click
 from ..entry import started
 from .ack import Acknowledger, ack277_option
 from .history import (
+    NEW_STORE,
     begin_history_run,
     commit_history_or_exit,
     history_options,
@@ -123,6 +124,8 @@ def check(paths: tuple[Path, ...], fmt: str, outputs: tuple[str, ...], select: s
     del engine  # the engine's caches go before the reports
     report.held_outside_of = _held_outside  # the summary names what they hold
     notice_unmatched_profiles(report, config)
+    if store is not None and store.created:  # said on stderr when opened; kept in the report
+        report.notices.append(NEW_STORE.format(path=history_path))
     if ig_validate:
         from ..validate import add_validation
 

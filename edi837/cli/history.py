@@ -70,7 +70,14 @@ def open_history_or_exit(path: str | None, key_path: str | None, days: int | Non
     if created:
         complain(f"created history key {key_file} (mode 0600): back it up; a store cannot be "
                  "read with another key")
+    if store.created:
+        complain(f"warning: {NEW_STORE.format(path=path)}")
     return store
+
+
+# a mistyped --history path makes a store that has seen nobody: said, never silent
+NEW_STORE = ("new, empty history store created at {path}: it holds no earlier run, so no "
+             "claim of one is found as a duplicate (a mistyped path?)")
 
 
 def begin_history_run(store, days: int | None) -> int:
@@ -201,6 +208,16 @@ def forget_file(store: str, history_key: str | None, sha256: str) -> None:
         sys.exit(EXIT_TROUBLE)
     from ..reports.figures import plural
 
+    dead = _or_exit(lambda: _held_by_a_stopped_batch(opened, sha256))
+    if dead is not None:  # its restart checks it again: what is deleted now comes back
+        holder, run_id = dead
+        complain(f"{masked(store)}: file {sha256.lower()} is held by the edi837 batch "
+                 f"{holder} (run {run_id}), which stopped before recording it (killed?): "
+                 "the file is still in that batch's inbox, and its next start checks it "
+                 "again and puts its lines back. Remove it from the inbox first (that start "
+                 "then takes its lines out: nothing left to forget), or forget it once the "
+                 "batch has recorded it; nothing deleted")
+        sys.exit(EXIT_TROUBLE)
     # what its voids and replacements took out comes back: counted first, to be said
     back = _or_exit(lambda: _taken_out_by(opened, sha256))
     gone = _or_exit(lambda: opened.forget_file(sha256))
@@ -226,3 +243,21 @@ def _taken_out_by(opened, sha256: str) -> int:
             "(SELECT id FROM history_files WHERE sha256 = ?)", (sha256.lower(),)).fetchone()[0]
     except sqlite3.Error as exc:  # (PostgreSQL's errors too: edi837.pgdb.PgError)
         raise HistoryStoreError(trouble(opened.where, exc, "read")) from None
+
+
+def _held_by_a_stopped_batch(opened, sha256: str) -> tuple[str, str] | None:
+    """(holder, run id) when a batch that is no longer running holds the file (killed
+    between judging it and recording its outcome); None otherwise (a live holder:
+    `forget_file` waits for it)."""
+    import sqlite3
+
+    from ..dbfiles import trouble
+    from ..history import HistoryStoreError
+
+    try:
+        held = opened._query("SELECT holder, run_id FROM history_files WHERE sha256 = ? AND "
+                             "holder IS NOT NULL ORDER BY id", (sha256.lower(),)).fetchall()
+    except sqlite3.Error as exc:  # (PostgreSQL's errors too: edi837.pgdb.PgError)
+        raise HistoryStoreError(trouble(opened.where, exc, "read")) from None
+    return next(((holder, run_id) for holder, run_id in held
+                 if holder != opened.holder and not opened.alive(holder)), None)

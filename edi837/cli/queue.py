@@ -177,11 +177,15 @@ def queue() -> None:
 def list_command(out, ledger, payer, rule, npi, submitter, file_name, claim, min_age, everything,
                  as_of, fmt) -> None:
     """The open claims (with --all every claim the queue has held), oldest first."""
-    from ..queue.view import contract, entries, totals
+    from ..queue.view import contract, entries, totals, unknown_values
     from ..reports.figures import dollars, plural
 
     filters = _filters(payer, rule, npi, submitter, file_name, claim, min_age, everything)
-    found = entries(_connect(_target(out, ledger)), filters, as_of=_as_of(as_of))
+    db = _connect(_target(out, ledger))
+    found = entries(db, filters, as_of=_as_of(as_of))
+    if not found:  # a value no claim ever had: a typo? (an empty list, exit status 0)
+        for note in unknown_values(db, filters):
+            complain(f"note: {note}")
     if fmt == "json":
         for entry in found:
             click.echo(json.dumps(contract(entry, with_status=everything)))

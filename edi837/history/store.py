@@ -32,7 +32,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
-from ..dbfiles import DatabaseRefused, begin_immediate, connect, is_busy, newer, trouble
+from ..dbfiles import (
+    DatabaseRefused,
+    begin_immediate,
+    connect,
+    is_busy,
+    newer,
+    probe_write,
+    trouble,
+)
 from . import upkeep
 from .holders import alive_for, held_files, wait_for_holders, warn_waiting
 from .identity import PatientKeys, fingerprint
@@ -60,6 +68,8 @@ class HistoryStore:
     has never seen, so HIS003 and first-dose documentation are not reported.
     ``read_only``: only looked at (`history stats`): nothing is created or upgraded.
     """
+
+    created = False  # :meth:`open` made a new, empty store (a mistyped path?): said by callers
 
     def __init__(self, db: sqlite3.Connection, key: bytes, *, persistent: bool,
                  owns_connection: bool = True, where: str = "history",
@@ -168,16 +178,18 @@ class HistoryStore:
         if refused is not None:
             raise HistoryStoreError(refused)
         try:
-            db, _ = connect(path, what="history store", mine=HISTORY_TABLES,
-                            read_only=read_only)
+            db, tables = connect(path, what="history store", mine=HISTORY_TABLES,
+                                 read_only=read_only)
         except DatabaseRefused as exc:
             raise HistoryStoreError(str(exc)) from None
         try:
             store = cls(db, key, persistent=True, where=str(path), read_only=read_only)
+            store.created = not tables
             if not read_only:  # WAL once it is known to be ours; then can it be written?
                 db.execute("PRAGMA journal_mode=WAL")
                 db.execute("PRAGMA synchronous=FULL")
                 db.execute("BEGIN IMMEDIATE")
+                probe_write(db)  # (an immutable file opens, and takes the lock, all the same)
                 db.execute("ROLLBACK")
         except sqlite3.OperationalError as exc:
             if db.in_transaction:

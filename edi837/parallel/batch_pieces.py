@@ -18,6 +18,7 @@ from __future__ import annotations
 import shutil
 from itertools import chain
 
+from ..history.broken import breaks_set
 from ..history.handover import (
     FINDINGS,
     RECORDS,
@@ -102,8 +103,12 @@ def finish(split: SplitJob, results, reader_findings=None) -> dict | None:
     envelope = findings_of_bytes(split.envelope)
     counted = [0]
 
+    broken: list = []  # sets a 999 rejects (edi837.history.broken): out of the history
+
     def counting(finding):
         counted[0] += 1
+        if breaks_set(finding):
+            broken.append((finding.interchange, finding.group, finding.transaction))
         return finding_tuple(finding)
 
     handover = {
@@ -124,4 +129,5 @@ def finish(split: SplitJob, results, reader_findings=None) -> dict | None:
                         "claims": sum(facts["claims"] for facts in results),
                         "drug_lines": sum(facts["drug_lines"] for facts in results),
                         "size": result["size"], "sha256": result["sha256"],
-                        "submitters": submitters, "payer_ids": sorted(payer_ids)}}
+                        "submitters": submitters, "payer_ids": sorted(payer_ids),
+                        "broken_sets": len(set(broken))}}

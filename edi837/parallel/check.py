@@ -30,8 +30,10 @@ import os
 import time
 from collections import deque
 from dataclasses import dataclass, field, replace
+from itertools import chain
 
 from ..engine import Engine, FileResult, Report
+from ..history.broken import broken_sets
 from ..history.handover import findings_of_bytes, records_of_bytes
 from ..locations import is_url
 from ..workers import UNREACHABLE, ClusterError, unreachable_message
@@ -329,10 +331,13 @@ class ParallelCheck:
                 return self._again(file)
             file.envelope = self.engine._reader_findings(judge.findings)
             file.unreadable, result.transactions = judge.unreadable, judge.transactions
+        # a set a 999 rejects (edi837.history.broken): the file's lines stay out too
+        result.broken_sets = broken_sets(chain(result.findings, file.envelope))
+        keep = not (file.unreadable or result.broken_sets)
         if self.shards:
-            self._shard(result, file.path, not file.unreadable, file.parts)
+            self._shard(result, file.path, keep, file.parts)
         else:
-            result.findings.extend(stage.end_file(result.sha256, keep=not file.unreadable))
+            result.findings.extend(stage.end_file(result.sha256, keep=keep))
         result.findings.extend(file.envelope)
         result.status = "unreadable" if file.unreadable else "ok"
         result.settle_status()
@@ -367,11 +372,12 @@ class ParallelCheck:
                                "payer_ids": set(facts.get("payer_ids") or ())})
         result.findings.extend(_named(findings_of_bytes(findings), file.path))
         if self.shards:
-            self._shard(result, file.path, result.status != "unreadable", [records])
+            self._shard(result, file.path, result.status != "unreadable"
+                        and not result.broken_sets, [records])
         else:
             result.findings.extend(stage.apply_file(
                 self.engine.held_records(_named(_records(records), file.path), file.path),
-                result.sha256, keep=result.status != "unreadable"))
+                result.sha256, keep=result.status != "unreadable" and not result.broken_sets))
         result.settle_status()  # the history's DOC notes join the claims' DOC000s
         file.judged = len(file.units)
         file.result = result

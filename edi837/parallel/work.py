@@ -114,7 +114,7 @@ def check_unit(settings: CheckSettings, unit: Unit) -> dict:
     facts = {"path": result.path, "status": result.status, "transactions": result.transactions,
              "claims": result.claims, "drug_lines": result.drug_lines, "size": result.size,
              "sha256": result.sha256, "submitters": result.submitters,
-             "payer_ids": sorted(result.payer_ids),
+             "payer_ids": sorted(result.payer_ids), "broken_sets": result.broken_sets,
              "findings": findings, "records": sink.data}
     if piece is None:
         if unit.sha256 and result.sha256 != unit.sha256:

@@ -140,3 +140,24 @@ def bucket(age: int) -> str:
         if age >= low and (high is None or age <= high):
             return label
     return AGE_BUCKETS[-1][2]
+
+
+def unknown_values(db: sqlite3.Connection, filters: Filters) -> list[str]:
+    """The --payer/--npi/--submitter values no claim of the queue has ever had (open or
+    not): a typo, most likely (`queue list` says so beside its empty list), each with
+    a few of the values the queue has that start alike or, failing that, any."""
+    said = []
+    for column, value, what in (("payer_id", filters.payer, "payer id"),
+                                ("billing_npi", filters.npi, "billing NPI"),
+                                ("submitter", filters.submitter, "submitter")):
+        if value is None or next(_query(db, f"SELECT 1 FROM queue_claims WHERE {column} = ? "
+                                            "LIMIT 1", [value]), None) is not None:
+            continue
+        known = [row[column] for row in _query(
+            db, f"SELECT DISTINCT {column} FROM queue_claims WHERE {column} IS NOT NULL "
+                f"ORDER BY {column}", [])]
+        alike = [k for k in known if k.startswith(value[:3])] or known
+        shown = ", ".join(alike[:6]) + (", ..." if len(alike) > 6 else "")
+        said.append(f"no claim in the queue (open or closed) has {what} {value}"
+                    + (f"; it has {shown}" if shown else "; it is empty"))
+    return said

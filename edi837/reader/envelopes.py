@@ -131,7 +131,8 @@ class EnvelopeChecks:
         if count.strip() != str(expected_count):
             edit = Edit(index, tag, count_pos, None, count, str(expected_count))
             self._finding("EDI004", ERROR, f"{tag}{count_pos:02d} says {count or '(empty)'} "
-                          f"{what}, there are {expected_count}", segment_index=index,
+                          f"{what}, there are {expected_count}"
+                          + _set_lost(tag, count, expected_count), segment_index=index,
                           segment=tag, value=count,
                           fix=Fix(f"set {tag}{count_pos:02d} to {expected_count}", (edit,)))
         control = fields[control_pos]
@@ -144,3 +145,16 @@ class EnvelopeChecks:
                           f"{control or '(empty)'} does not match {header} "
                           f"{expected_control or '(empty)'}",
                           segment_index=index, segment=tag, value=control, fix=fix)
+
+
+def _set_lost(tag: str, count: str, expected: int) -> str:
+    """What a wrong SE01 means for the set's claims (edi837.history.broken)."""
+    if tag != "SE":
+        return ""
+    said = count.strip()
+    lost = int(said) - expected if said.isdigit() and int(said) > expected else 0
+    gone = (f"; {lost} segment{'s' if lost != 1 else ''} fewer than sent: lost or run "
+            "together (bytes that are no segment?), so the set's claims may not all have "
+            "been read") if lost else ""
+    return (f"{gone}; a 999 rejects the set: none of the file's claims enters the patient "
+            "history")

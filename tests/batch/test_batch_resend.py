@@ -155,3 +155,41 @@ def test_a_hard_linked_inbox_file_is_archived_as_a_copy_of_its_own(tmp_path, out
     assert outside.stat().st_nlink == 1 and not (opts.inbox / "claims.edi").exists()
     outside.write_bytes(b"changed later")
     assert archived.read_bytes() == data
+
+
+@pytest.mark.parametrize("what", ["renamed", "removed", "replaced"])
+def test_the_log_says_what_became_of_a_file_while_it_was_checked(tmp_path, monkeypatch,
+                                                                 caplog, what):
+    """`mv inbox/a.edi inbox/b.edi` during the check was logged "replaced ... a new file
+    waits for the next run" (trial 8c, item 8): nothing replaced it."""
+    import logging
+
+    from edi837.engine import Engine
+
+    opts = options(tmp_path)
+    path = drop(opts.inbox, "claims.edi", edi(DEFECT))
+    real = Engine.check_file
+
+    def check_file(engine, checked, **kwargs):
+        if Path(checked) == path and path.exists():
+            if what == "renamed":
+                os.replace(path, path.with_name("other.edi"))
+            elif what == "removed":
+                os.replace(path, tmp_path / "elsewhere.edi")
+            else:
+                resend(path, edi(CLEAN), "rename")
+        return real(engine, checked, **kwargs)
+
+    monkeypatch.setattr(Engine, "check_file", check_file)
+    with caplog.at_level(logging.INFO, logger="edi837.batch"):
+        assert run_batch(opts) == 1
+    [said] = [r.getMessage() for r in caplog.records if "while it was checked" in r.getMessage()]
+    assert said.startswith({
+        "renamed": "claims.edi: renamed to other.edi in the inbox while it was checked; the "
+                   "checked bytes are archived and checked from there; other.edi, the same "
+                   "content, is a duplicate for the next run",
+        "removed": "claims.edi: removed from the inbox (or moved out of it) while it was "
+                   "checked; the checked bytes are archived and checked from there",
+        "replaced": "claims.edi: replaced in the inbox while it was checked; the checked "
+                    "bytes are archived and checked from there, a new file waits for the "
+                    "next run"}[what])
