@@ -212,9 +212,17 @@ class Hierarchy:
 
     def check(self, hl_id: str, parent: str, level: str) -> str | None:
         """Record one HL; what is wrong with its place, or None."""
-        problem = hl_problem(hl_id, parent, level, self.levels, self.expected)
-        self.levels[hl_id] = level
-        self.expected += 1
+        levels, expected = self.levels, self.expected
+        # the usual HL, written out (hl_problem finds nothing in it): the next number, and
+        # a parent of the level above (none for 20)
+        if (levels.get(parent) if parent else _NO_PARENT) == \
+                _PARENT_LEVEL.get(level, _NOT_A_LEVEL) and \
+                hl_id == (_NUMBERS[expected] if expected < len(_NUMBERS) else str(expected)):
+            problem = None
+        else:
+            problem = hl_problem(hl_id, parent, level, levels, expected)
+        levels[hl_id] = level
+        self.expected = expected + 1
         return problem
 
     def take(self, hls: list[tuple[str, str, str]]) -> bool:

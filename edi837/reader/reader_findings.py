@@ -5,7 +5,7 @@ and what it normalised to read it (EDI006).  A mixin of
 from __future__ import annotations
 
 import re
-from typing import Collection
+from typing import ClassVar, Collection
 
 from ..findings import ERROR, INFO, WARNING, Finding, Fix
 from ..model import Claim, Envelope, ServiceLine, is_x12_number
@@ -116,6 +116,20 @@ class ReaderFindings:
                       "line's DTP/REF segments", segment_index=index, segment="LIN",
                       loop="2410", claim=claim, line=line, value=fields[3], held=held)
 
+    # whether HLs are checked in place (Hierarchy.check) rather than through _next_hl,
+    # _hl and _hl_problem: when a subclass overrides none of them (edi837.parallel's do)
+    _hl_in_place: ClassVar[bool] = True
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._hl_in_place = all(getattr(cls, name) is getattr(ReaderFindings, name)
+                               for name in ("_hl", "_next_hl", "_hl_problem"))
+
+    def _hl_found(self, problem: str, hl_id: str, index: int) -> Finding:
+        """EDI007 on an HL out of order."""
+        return self._finding("EDI007", ERROR, f"HL out of order: {problem}",
+                             segment_index=index, segment="HL", value=hl_id, loop="2000")
+
     def _hl(self, fields: list[str], index: int, levels: dict[str, str],
             expected: int) -> tuple[int, bool, Finding | None]:
         """Track the HL hierarchy: (loop state, a patient level, the EDI007 finding
@@ -124,8 +138,7 @@ class ReaderFindings:
         problem = self._hl_problem(fields, index, levels, expected)
         found = None
         if problem:
-            found = self._finding("EDI007", ERROR, f"HL out of order: {problem}",
-                                  segment_index=index, segment="HL", value=hl_id, loop="2000")
+            found = self._hl_found(problem, hl_id, index)
         levels[hl_id] = level
         return LEVEL_STATE.get(level, SUBSCRIBER), level == "23", found
 
