@@ -275,9 +275,11 @@ def new_claim(fields: list[str], index: int, component: str, envelope: Envelope)
     facility = fields[5].split(component)
     facility += [""] * (3 - len(facility))
     # positional, in Claim's field order (envelope, claim_id, clm_index, charge,
-    # facility_code, facility_qualifier, frequency): this runs for every claim
+    # facility_code, facility_qualifier, frequency, then the defaults up to first_index:
+    # a keyword costs more than all of them): this runs for every claim
     return Claim(envelope, fields[1], index, fields[2], facility[0], facility[1], facility[2],
-                 first_index=index)
+                 None, "", True, "", "", "", [], {}, None, None, None, None, [], "", "", None,
+                 None, "", (), None, [], index)
 
 
 def claim_problem(claim: Claim, no_subscriber: bool, glued: str | bool | None
@@ -305,9 +307,8 @@ def add_diagnoses(fields: list[str], index: int, claim: Claim, component: str) -
     if claim.hi_index is None:
         claim.hi_index = index
     diagnoses = claim.diagnoses
-    for composite in fields[1:13]:  # HI01-HI12
-        if not composite:
-            continue  # an empty element, or the padding past the last
+    # HI01-HI12, but empty elements and the padding past the last
+    for composite in filter(None, fields[1:13]):
         qualifier, _, rest = composite.partition(component)
         code = rest.split(component, 1)[0]
         if qualifier in DIAGNOSIS_QUALIFIERS:

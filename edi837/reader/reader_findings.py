@@ -163,9 +163,15 @@ class ReaderFindings:
     def _service(self, fields: list[str], index: int, line: ServiceLine, claim: Claim,
                  component: str, held: list[Finding]) -> None:
         composite = read_service(fields, index, line, component)
+        self._service_read(fields[0], index, line, claim, composite, held)
+
+    def _service_read(self, tag: str, index: int, line: ServiceLine, claim: Claim,
+                      composite: str, held: list[Finding]) -> None:
+        """A line read from its SV1/SV2 (read_service): its codes as written, and what
+        makes it unreadable for the rules (EDI007)."""
         procedure = line.procedure
         if composite != composite.upper() or " " in composite or "\t" in composite:
-            self._code_as_written(fields[0], index, line, claim, composite, held)
+            self._code_as_written(tag, index, line, claim, composite, held)
             procedure = line.procedure
         charge, units = line.charge, line.units
         if procedure and (not charge or is_x12_number(charge)) and \
@@ -177,8 +183,8 @@ class ReaderFindings:
             if delimiters is not None and delimiters.composites_ambiguous:
                 problems.append(f"ISA16 component separator {delimiters.component!r} equals "
                                 "ISA11 repetition separator, so composites cannot be split")
-            self._finding("EDI007", ERROR, f"malformed {fields[0]}: " + "; ".join(problems),
-                          segment_index=index, segment=fields[0], loop="2400", claim=claim,
+            self._finding("EDI007", ERROR, f"malformed {tag}: " + "; ".join(problems),
+                          segment_index=index, segment=tag, loop="2400", claim=claim,
                           line=line, value=composite, held=held)
 
     def _code_as_written(self, tag: str, index: int, line: ServiceLine, claim: Claim,
