@@ -212,9 +212,17 @@ class Hierarchy:
 
     def check(self, hl_id: str, parent: str, level: str) -> str | None:
         """Record one HL; what is wrong with its place, or None."""
-        problem = hl_problem(hl_id, parent, level, self.levels, self.expected)
-        self.levels[hl_id] = level
-        self.expected += 1
+        levels, expected = self.levels, self.expected
+        # the usual HL, written out (hl_problem finds nothing in it): the next number, and
+        # a parent of the level above (none for 20)
+        if (levels.get(parent) if parent else _NO_PARENT) == \
+                _PARENT_LEVEL.get(level, _NOT_A_LEVEL) and \
+                hl_id == (_NUMBERS[expected] if expected < len(_NUMBERS) else str(expected)):
+            problem = None
+        else:
+            problem = hl_problem(hl_id, parent, level, levels, expected)
+        levels[hl_id] = level
+        self.expected = expected + 1
         return problem
 
     def take(self, hls: list[tuple[str, str, str]]) -> bool:
@@ -267,9 +275,11 @@ def new_claim(fields: list[str], index: int, component: str, envelope: Envelope)
     facility = fields[5].split(component)
     facility += [""] * (3 - len(facility))
     # positional, in Claim's field order (envelope, claim_id, clm_index, charge,
-    # facility_code, facility_qualifier, frequency): this runs for every claim
+    # facility_code, facility_qualifier, frequency, then the defaults up to first_index:
+    # a keyword costs more than all of them): this runs for every claim
     return Claim(envelope, fields[1], index, fields[2], facility[0], facility[1], facility[2],
-                 first_index=index)
+                 None, "", True, "", "", "", [], {}, None, None, None, None, [], "", "", None,
+                 None, "", (), None, [], index)
 
 
 def claim_problem(claim: Claim, no_subscriber: bool, glued: str | bool | None
@@ -297,9 +307,8 @@ def add_diagnoses(fields: list[str], index: int, claim: Claim, component: str) -
     if claim.hi_index is None:
         claim.hi_index = index
     diagnoses = claim.diagnoses
-    for composite in fields[1:13]:  # HI01-HI12
-        if not composite:
-            continue  # an empty element, or the padding past the last
+    # HI01-HI12, but empty elements and the padding past the last
+    for composite in filter(None, fields[1:13]):
         qualifier, _, rest = composite.partition(component)
         code = rest.split(component, 1)[0]
         if qualifier in DIAGNOSIS_QUALIFIERS:

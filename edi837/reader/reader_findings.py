@@ -5,7 +5,7 @@ and what it normalised to read it (EDI006).  A mixin of
 from __future__ import annotations
 
 import re
-from typing import Collection
+from typing import ClassVar, Collection
 
 from ..findings import ERROR, INFO, WARNING, Finding, Fix
 from ..model import Claim, Envelope, ServiceLine, is_x12_number
@@ -116,6 +116,20 @@ class ReaderFindings:
                       "line's DTP/REF segments", segment_index=index, segment="LIN",
                       loop="2410", claim=claim, line=line, value=fields[3], held=held)
 
+    # whether HLs are checked in place (Hierarchy.check) rather than through _next_hl,
+    # _hl and _hl_problem: when a subclass overrides none of them (edi837.parallel's do)
+    _hl_in_place: ClassVar[bool] = True
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._hl_in_place = all(getattr(cls, name) is getattr(ReaderFindings, name)
+                               for name in ("_hl", "_next_hl", "_hl_problem"))
+
+    def _hl_found(self, problem: str, hl_id: str, index: int) -> Finding:
+        """EDI007 on an HL out of order."""
+        return self._finding("EDI007", ERROR, f"HL out of order: {problem}",
+                             segment_index=index, segment="HL", value=hl_id, loop="2000")
+
     def _hl(self, fields: list[str], index: int, levels: dict[str, str],
             expected: int) -> tuple[int, bool, Finding | None]:
         """Track the HL hierarchy: (loop state, a patient level, the EDI007 finding
@@ -124,8 +138,7 @@ class ReaderFindings:
         problem = self._hl_problem(fields, index, levels, expected)
         found = None
         if problem:
-            found = self._finding("EDI007", ERROR, f"HL out of order: {problem}",
-                                  segment_index=index, segment="HL", value=hl_id, loop="2000")
+            found = self._hl_found(problem, hl_id, index)
         levels[hl_id] = level
         return LEVEL_STATE.get(level, SUBSCRIBER), level == "23", found
 
@@ -150,9 +163,15 @@ class ReaderFindings:
     def _service(self, fields: list[str], index: int, line: ServiceLine, claim: Claim,
                  component: str, held: list[Finding]) -> None:
         composite = read_service(fields, index, line, component)
+        self._service_read(fields[0], index, line, claim, composite, held)
+
+    def _service_read(self, tag: str, index: int, line: ServiceLine, claim: Claim,
+                      composite: str, held: list[Finding]) -> None:
+        """A line read from its SV1/SV2 (read_service): its codes as written, and what
+        makes it unreadable for the rules (EDI007)."""
         procedure = line.procedure
         if composite != composite.upper() or " " in composite or "\t" in composite:
-            self._code_as_written(fields[0], index, line, claim, composite, held)
+            self._code_as_written(tag, index, line, claim, composite, held)
             procedure = line.procedure
         charge, units = line.charge, line.units
         if procedure and (not charge or is_x12_number(charge)) and \
@@ -164,8 +183,8 @@ class ReaderFindings:
             if delimiters is not None and delimiters.composites_ambiguous:
                 problems.append(f"ISA16 component separator {delimiters.component!r} equals "
                                 "ISA11 repetition separator, so composites cannot be split")
-            self._finding("EDI007", ERROR, f"malformed {fields[0]}: " + "; ".join(problems),
-                          segment_index=index, segment=fields[0], loop="2400", claim=claim,
+            self._finding("EDI007", ERROR, f"malformed {tag}: " + "; ".join(problems),
+                          segment_index=index, segment=tag, loop="2400", claim=claim,
                           line=line, value=composite, held=held)
 
     def _code_as_written(self, tag: str, index: int, line: ServiceLine, claim: Claim,

@@ -10,7 +10,16 @@ from typing import Any, Collection
 
 from ..extract import is_drug_line
 from ..findings import ERROR
-from ..model import Claim, DrugIdentification, Envelope, Person, ServiceLine, envelope_key
+from ..model import (
+    X12_DECIMAL_DIGITS,
+    Claim,
+    DrugIdentification,
+    Envelope,
+    Person,
+    Provider,
+    ServiceLine,
+    envelope_key,
+)
 from .loops import (
     BILLING,
     CLAIM,
@@ -27,6 +36,7 @@ from .loops import (
     claim_problem,
     new_claim,
     provider,
+    read_service,
 )
 from .reader_findings import ReaderFindings
 from .state import ReadState
@@ -112,8 +122,13 @@ class LoopSegments(ReaderFindings):
 
     def _on_hl(self, s: ReadState, fields: list[str], index: int) -> Claim | None:
         done = self._close_claim(s, index - 1)
+        level = fields[3]
         if s.hl_checked:  # in order: the fast path checked it (Hierarchy.take)
-            state, in_patient, found = LEVEL_STATE[fields[3]], fields[3] == "23", ()
+            state, in_patient, found = LEVEL_STATE[level], level == "23", ()
+        elif self._hl_in_place:
+            problem = self.hierarchy.check(fields[1], fields[2], level)
+            found = () if problem is None else (self._hl_found(problem, fields[1], index),)
+            state, in_patient = LEVEL_STATE.get(level, SUBSCRIBER), level == "23"
         else:
             state, in_patient, found = self._next_hl(fields, index)
         s.loop, s.in_patient = state, in_patient
@@ -163,10 +178,17 @@ class LoopSegments(ReaderFindings):
         glued, s.glued = s.glued, None
         claim = s.claim = self._claim_read(fields, index, s.component, s.held, s.suspect)
         s.suspect = False
-        problem = claim_problem(claim, not s.under_subscriber, glued)
-        if problem is not None:
-            self._finding("EDI007", ERROR, problem[0], segment_index=index, segment="CLM",
-                          loop="2300", claim=claim, value=problem[1], held=s.held)
+        charge = claim.charge
+        # the usual claim, tested here (nothing for claim_problem to say): under a
+        # subscriber, a charge in plain digits, a two-character CLM05-1
+        if glued or not s.under_subscriber or len(claim.facility_code) > 2 or \
+                charge and not (charge.isdigit() and charge.isascii()
+                                and len(charge) <= X12_DECIMAL_DIGITS):
+            problem = claim_problem(claim, not s.under_subscriber, glued)
+            if problem is not None:
+                self._finding("EDI007", ERROR, problem[0], segment_index=index,
+                              segment="CLM", loop="2300", claim=claim, value=problem[1],
+                              held=s.held)
         claim.billing_provider = s.billing
         claim.subscriber_id = s.subscriber_id
         in_patient = s.in_patient
@@ -190,7 +212,10 @@ class LoopSegments(ReaderFindings):
     def _on_claim_provider(self, s: ReadState, fields: list[str], index: int) -> None:
         target = s.claim_providers.get(fields[1])
         if target is not None and s.claim is not None:
-            setattr(s.claim, target[1], provider(fields, index, target[0]))
+            # (loops.provider written out: this runs for most NM1s of a claim)
+            setattr(s.claim, target[1], Provider(target[0], fields[1], fields[9]
+                                                 if fields[8] == "XX" else "", fields[3],
+                                                 index, fields[2], fields[4]))
 
     def _on_claim_date(self, s: ReadState, fields: list[str], index: int) -> None:
         if s.claim is not None:
@@ -233,7 +258,17 @@ class LoopSegments(ReaderFindings):
             claim = self._orphan(s, fields, index)
         line = s.line
         if s.loop == LINE and line is not None and not line.segment_id:
-            self._service(fields, index, line, claim, s.component, s.held)
+            composite = read_service(fields, index, line, s.component)
+            charge, units = line.charge, line.units
+            # the usual line, tested here (nothing for _service_read to say): codes as
+            # payers read them, a procedure, charge and units in plain digits
+            if composite != composite.upper() or " " in composite or "\t" in composite or \
+                    not line.procedure or \
+                    charge and not (charge.isdigit() and charge.isascii()
+                                    and len(charge) <= X12_DECIMAL_DIGITS) or \
+                    units and not (units.isdigit() and units.isascii()
+                                   and len(units) <= X12_DECIMAL_DIGITS):
+                self._service_read(fields[0], index, line, claim, composite, s.held)
         else:
             s.line = self._service_segment(fields, index, line, claim, s.loop == LINE,
                                            s.component, s.held)
@@ -254,7 +289,9 @@ class LoopSegments(ReaderFindings):
     def _on_line_provider(self, s: ReadState, fields: list[str], index: int) -> None:
         target = s.line_providers.get(fields[1])
         if target is not None and s.line is not None:
-            setattr(s.line, target[1], provider(fields, index, target[0]))
+            setattr(s.line, target[1], Provider(target[0], fields[1], fields[9]
+                                                if fields[8] == "XX" else "", fields[3],
+                                                index, fields[2], fields[4]))
         s.loop = LINE_PROVIDER
 
     def _on_drug(self, s: ReadState, fields: list[str], index: int) -> None:

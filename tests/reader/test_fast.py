@@ -330,6 +330,45 @@ def test_hls_are_taken_at_once_only_when_one_by_one_finds_nothing():
     assert taken > 200 and refused > 2000
 
 
+def test_an_hl_checked_one_by_one_is_judged_as_hl_problem_judges_it():
+    """Hierarchy.check's written-out test of the usual HL finds what hl_problem finds,
+    and past the HL01s it keeps as text (10,000) too."""
+    from edi837.reader.loops import Hierarchy, hl_problem
+
+    rng = random.Random(1)
+    found = 0
+    for start in (1, 9_995):
+        for _ in range(3000):
+            hierarchy = Hierarchy()
+            hierarchy.expected = start
+            for hl in _random_hls(rng, rng.randint(1, 8), start):
+                levels, expected = dict(hierarchy.levels), hierarchy.expected
+                assert hierarchy.check(*hl) == hl_problem(*hl, levels, expected), hl
+                found += hierarchy.levels != levels
+    assert found > 10_000
+
+
+def test_a_reader_that_judges_hls_itself_is_asked():
+    """A subclass overriding _hl_problem (edi837.parallel's readers) gets every HL."""
+    from edi837.parallel.pieces import PieceReader
+    from edi837.parallel.scan import EnvelopeReader
+
+    class Judge(ClaimReader):
+        def _hl_problem(self, fields, index, levels, expected):
+            return f"judged {fields[1]}"
+
+    assert ClaimReader._hl_in_place
+    assert not (Judge._hl_in_place or PieceReader._hl_in_place or EnvelopeReader._hl_in_place)
+    data = generated(claims=3, seed=1)
+    hls = [segment.split(b"*")[1].decode() for segment in data.replace(b"\n", b"").split(b"~")
+           if segment.startswith(b"HL*")]
+    reader = Judge("x", io.BytesIO(data), drug_codes=TABLE)
+    list(reader.claims())
+    assert len(hls) >= 4
+    assert [f.message for f in reader.findings if f.segment == "HL"] == \
+        [f"HL out of order: judged {n}" for n in hls]
+
+
 def _random_hls(rng, count, start):
     hls, levels = [], {}
     for k in range(start, start + count):
