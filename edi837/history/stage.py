@@ -411,6 +411,7 @@ class HistoryStage:
             codes = self._plan_codes[id(plan)] = frozenset(code for code, _, _ in plan)
         return codes
 
+
 def _taken_out(rows: list[Row]) -> list[int]:
     """Mark the rows a replacement or void takes out: the ids of those in the store."""
     for row in rows:
