@@ -39,6 +39,23 @@ def store(tmp_path):
     opened.close()
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def lasting(request, tmp_path):
+    """A lasting store of either kind (PostgreSQL: EDI837_TEST_PG, pg_support)."""
+    if request.param == "sqlite":
+        yield request.getfixturevalue("store")
+        return
+    from pg_support import drop_schema, new_schema
+
+    url = new_schema()
+    opened = HistoryStore.open(url, secrets.token_bytes(32))
+    try:
+        yield opened
+    finally:
+        opened.close()
+        drop_schema(url)
+
+
 def two_nights(tmp_path, store, config, first: list[str], second: list[str]) -> list:
     """The findings of the second night's file (claim C2), the first night's (C1) in
     ``store``."""
@@ -64,11 +81,11 @@ PROFILE_POLICY = "medicare-ffs+profile:hospital-outpatient"
     ("22", "11", ("error", "medicare-ffs")),  # an office line of a POS 22 claim
     ("11", "", ("error", "medicare-ffs")),
 ])
-def test_a_duplicates_severity_and_policy_follow_the_lines_setting(tmp_path, store,
+def test_a_duplicates_severity_and_policy_follow_the_lines_setting(tmp_path, lasting,
                                                                    claim_place, line_place,
                                                                    expected):
     config = parse_config({"profiles": [DUPLICATE]})
-    found = two_nights(tmp_path, store, config, claim("C1", "20260115"),
+    found = two_nights(tmp_path, lasting, config, claim("C1", "20260115"),
                        placed(claim("C2", "20260115"), claim_place, line_place))
     assert of(found, "HIS001") == [("C2", 1, *expected)]
 
