@@ -18,7 +18,7 @@ No configuration is needed for sensible defaults.  A file looks like::
     name = "nj-medicaid-mco"
     payer_ids = ["SYNMCD01"]
     filing_indicators = ["MC"]
-    settings = ["837P", "837I:13x"]   # optional: only these settings (CLM05-1)
+    settings = ["837P", "837I:13x"]   # optional: only these settings (CLM05-1; a line's SV105)
     payer_class = "medicaid"  # optional: the payer class when SBR09 misstates it (CI/HM)
     jw_jz = true              # this payer enforces JW/JZ: a missing one is an error ...
     jw_jz_from = 2025-05-01   # ... from this date of service (default 2023-10-01)
@@ -40,7 +40,9 @@ indicator, and, with `settings`, only on claims of those settings; the more
 specific match wins (payer id > filing indicator > settings only, then the
 first in the file: edi837.profile_match).  A
 profile's `ignore`/`select`/`severity` apply on top of the top-level ones for
-the claims it matches.  Its `jw_jz`, `ndc_required` and `jw_denied` are the
+the claims it matches; an 837P line given at another place of service (SV105)
+than its claim's takes, for its line and history rules, the profile of its
+place.  Its `jw_jz`, `ndc_required` and `jw_denied` are the
 top layer of the claim's payer policy (edi837.policy): user profile > shipped
 payer-id list > shipped payer class > the "other" policy.
 """

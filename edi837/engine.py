@@ -171,8 +171,10 @@ class Engine:
 
     # -- one claim ------------------------------------------------------------------
     def _plan(self, profile, known: frozenset[str] | None = None) -> tuple[list, list, list]:
-        """The enabled rules and their severities for a payer profile, computed once;
-        with ``known``, only the rules of those codes (a shape's, edi837.reader.shapes)."""
+        """The enabled rules and their severities for a payer profile (the claim's, or
+        for its line rules a line's whose place of service, SV105, picks another),
+        computed once; with ``known``, only the rules of those codes (a shape's,
+        edi837.reader.shapes)."""
         if known is not None:
             key = (id(profile), known)
             plan = self._known_plans.get(key)
@@ -252,6 +254,7 @@ class Engine:
             checklist = self._checklists[id(profile)] = checklist_codes(self.config, profile)
         shapes = self._shapes
         fired = numbers = None  # numbers: the claim's LX numbers, when its DOC000 is kept
+        scope: frozenset[str] | None = None  # the rules a known shape runs (None: all)
         errors = 0
         if shapes is not None:
             shape = (first_doses_in_history, shapes.shape(claim, policy))
@@ -272,6 +275,7 @@ class Engine:
                             if not rest:
                                 return lines, errors
                         # else not one to remake: its DOC rules run each time
+                scope = rest
                 claim_rules, line_rules, generic_rules = self._plan(profile, rest)
             else:
                 claim_rules, line_rules, generic_rules = self._plan(profile)
@@ -288,8 +292,15 @@ class Engine:
         table_drug = self.table.drug
         for line in lines:
             drug = table_drug(line.procedure)
-            self._apply(ctx, line_rules if drug is not None else generic_rules,
-                        LineContext(ctx, line, drug), fired)
+            target = LineContext(ctx, line, drug)
+            own = target.policy  # the claim's, unless SV105 names another place (policy_of)
+            if own is policy or own is None or own.profile is profile:
+                self._apply(ctx, line_rules if drug is not None else generic_rules, target,
+                            fired)
+            else:  # its place picks another payer profile: that profile's rules, severities
+                target.profile = own.profile
+                plan = self._plan(own.profile, scope)
+                self._apply(ctx, plan[1] if drug is not None else plan[2], target, fired)
         if fired is not None:
             known = frozenset(fired)
             shapes.remember(shape, known)

@@ -46,14 +46,17 @@ class HistoryContext:
 
     __slots__ = ("stage", "record", "table", "persistent", "rows", "live", "original", "visible",
                  "duplicates", "first_seen", "findings", "rule", "severity", "profile",
-                 "_groups")
+                 "own", "_groups")
 
     def __init__(self, stage: HistoryStage, record: ClaimRecord, rows: list[Row],
-                 profile=None) -> None:
+                 profile=None, own: dict | None = None) -> None:
+        """``profile``: the claim's payer profile; ``own``: id(line) -> (profile, setting)
+        of each line whose place of service (SV105) picks another (None: none does)."""
         self.stage = stage
         self.record = record
         self.profile = profile if profile is not None else \
             stage.config.profile_for(record.payer_id, record.filing_indicator, record.setting)
+        self.own = own
         self.table = stage.table
         self.persistent = stage.persistent
         self.rows = rows
@@ -104,14 +107,31 @@ class HistoryContext:
         schedule = drug.schedule
         if schedule is None:
             return None
-        overrides = self.profile.schedules.get(drug.hcpcs)
+        profile = self.profile
+        if self.own is not None:  # the profile of the drug's first line, where it has one
+            line = next((line for line in self.record.lines if line.hcpcs == drug.hcpcs), None)
+            profile = self.own.get(id(line), (profile,))[0]
+        overrides = profile.schedules.get(drug.hcpcs)
         return schedule.with_overrides(overrides) if overrides else schedule
 
     # -- findings --------------------------------------------------------------------
     def finding(self, message: str, *, line: LineRecord | None = None,
                 value: str | None = None, hcpcs: str | None = None,
                 severity: str | None = None) -> Finding:
+        """The running rule's finding; on a line whose place picks another payer profile
+        than the claim's (``own``), as that profile has the rule: its severity, its
+        policy's name, or none kept where it leaves the rule out (the claim's own
+        findings, and its other lines', by the claim's profile)."""
         record = self.record
+        kept, policy = True, None
+        if self.own is not None:
+            own = self.own.get(id(line)) if line is not None else None
+            configured = self.stage.severities(own[0] if own else self.profile).get(self.rule)
+            kept = configured is not None
+            severity = severity or configured
+            if own:
+                policy = self.stage.policy_name_of(record.filing_indicator, record.payer_id,
+                                                   own[1])
         if line is not None and line.segment_index is not None:
             index, segment, loop = line.segment_index, line.segment_id, "2400"
         else:
@@ -124,7 +144,9 @@ class HistoryContext:
             (line.charge or None) if line else None, record.payer_name or None,
             (line.date if line else None) or None, record.billing_npi or None,
             record.charge or None, claim_first=record.first_index,
-            claim_last=record.last_index)
+            claim_last=record.last_index, policy=policy)
+        if not kept:  # (its profile leaves the rule out: made, not said)
+            return finding
         finding.extra[STAGE_MARK] = True
         if line is not None:
             finding.extra.update(ndc=line.ndc, units=line.units_text,

@@ -29,6 +29,10 @@ class LineRecord:
     date: str  # CCYYMMDD, the line's or the claim's
     charge: str
     in_table: bool  # the drug table knows the HCPCS
+    # the line's own setting where its place of service (837P SV105) is not the claim's
+    # ("837P:22" on an office claim): its payer profile is that setting's; "": the
+    # claim's (last, with a default: records handed over without it still read)
+    setting: str = ""
 
     @property
     def discarded(self) -> bool:
@@ -58,7 +62,8 @@ class ClaimRecord:
     billing_npi: str
     patient: bytes
     held: bool  # an error finding already holds the claim (it will not be forwarded)
-    setting: str  # "837P:11", "837I:13" (policy.setting_of): which payer profile applies
+    setting: str  # "837P:11", "837I:13" (policy.setting_of): the claim's payer profile
+    # (a line given elsewhere takes its own: LineRecord.setting)
     lines: list[LineRecord] = field(default_factory=list)
 
     def quick_values(self, stage, first_doses: bool) -> list[tuple] | None:
@@ -96,11 +101,21 @@ def units_of(text: str) -> int | Decimal | None:
     return value
 
 
+def own_setting(claim: Claim, place: str) -> str:
+    """The setting of a line given at ``place`` (837P SV105, which overrides CLM05-1 for
+    its line), where it is not the claim's; "" where it is (or the line names none)."""
+    if not place or place == claim.facility_code:
+        return ""
+    setting = setting_of(claim.kind, place)
+    return "" if setting == setting_of(claim.kind, claim.facility_code) else setting
+
+
 def line_record(claim: Claim, line: ServiceLine, in_table: bool) -> LineRecord:
+    place = line.place_of_service
     return LineRecord(  # (by position, in the fields' order: keywords cost 2-3 times more)
         line.line_number, line.segment_index, line.segment_id or "SV1", line.procedure,
         line.modifiers, units_of(line.units), line.units, line.ndc, claim.line_date(line),
-        line.charge, in_table)
+        line.charge, in_table, own_setting(claim, place) if place else "")
 
 
 def claim_record(claim: Claim, drug_lines: list[ServiceLine], patient: bytes, held: bool,

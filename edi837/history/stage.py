@@ -69,6 +69,12 @@ class HistoryStage:
         self._policies: PolicyResolver | None = None  # made on the first finding
         self._checklists: dict[int, dict] = {}
         self._plan_codes: dict[int, frozenset] = {}
+        # a line's place of service (837P SV105) can pick another profile than its
+        # claim's only where some profile names an 837P place ("837P:22")
+        self._by_place = any(setting.startswith("837P:") for profile in config.profiles
+                             for setting in profile.settings)
+        self._severities: dict[int, dict] = {}  # by id(profile): code -> severity
+        self._mixed_plans: dict[tuple, tuple] = {}  # by the profiles' ids
         self._window: list[ClaimRecord | PendingClaim] = []
         self._named: str | None = None  # the path add_claim named the store's file by
         # HCPCS -> (labeled doses, maximum units a day) of a drug in the table, None
@@ -158,7 +164,11 @@ class HistoryStage:
     def policy_name(self, record) -> str:
         """The payer policy a claim's findings name (edi837.policy), from its record: the
         same in this process and in a driver judging records checked elsewhere."""
-        key = (record.filing_indicator, record.payer_id, record.setting)
+        return self.policy_name_of(record.filing_indicator, record.payer_id, record.setting)
+
+    def policy_name_of(self, filing_indicator: str, payer_id: str, setting: str) -> str:
+        """The name of the payer policy in ``setting`` (a claim's, or a line's own)."""
+        key = (filing_indicator, payer_id, setting)
         name = self._policy_names.get(key)
         if name is None:
             if self._policies is None:
@@ -182,6 +192,55 @@ class HistoryStage:
             found = self._payers[payer_id, filing_indicator, setting] = (
                 profile, plan, [step for step in plan if step[0] in self._lasting],
                 "HIS003" in self._codes_of(plan))
+        return found
+
+    def severities(self, profile) -> dict:
+        """code -> severity of the history rules a payer profile runs."""
+        found = self._severities.get(id(profile))
+        if found is None:
+            found = self._severities[id(profile)] = {
+                code: severity for code, _, severity in self._plan(profile)}
+        return found
+
+    def _by_lines(self, record: ClaimRecord | PendingClaim, profile, plans: tuple) -> tuple:
+        """(record, own, plan, first-dose plan, HIS003 in it) of a claim: ``plans`` (its
+        profile's) and no ``own`` unless a line's place of service picks another profile
+        (then its record, the lines' profiles and the plan of them all)."""
+        if not _own_places(record):
+            return (record, None, *plans)
+        if isinstance(record, PendingClaim):
+            record = record.record()
+        own = self._line_profiles(record, profile)
+        return (record, own, *(plans if own is None else self._mixed(profile, own)))
+
+    def _line_profiles(self, record: ClaimRecord, profile) -> dict | None:
+        """id(line) -> (profile, setting) of each line of ``record`` whose own setting
+        (SV105) picks another payer profile than the claim's ``profile``; None: none."""
+        own = {}
+        for line in record.lines:
+            if line.setting:
+                other = self._payer(record.payer_id, record.filing_indicator, line.setting)[0]
+                if other is not profile:
+                    own[id(line)] = (other, line.setting)
+        return own or None
+
+    def _mixed(self, profile, own: dict) -> tuple:
+        """(plan, its first-dose rules, whether HIS003 is in it) of a claim whose lines
+        take other profiles (``own``): every rule one of them runs, in stage order
+        (HistoryContext.finding keeps a finding only where its line's profile has it)."""
+        profiles = {id(profile): profile}
+        profiles.update((id(other), other) for other, _ in own.values())
+        key = tuple(profiles)
+        found = self._mixed_plans.get(key)
+        if found is None:
+            codes = set().union(*(self.severities(p) for p in profiles.values()))
+            config = self.config
+            plan = [(code, check, config.severity_of(code, severity, profile))
+                    for code, check, severity in self._checks if code in codes]
+            if len(self._mixed_plans) >= 256:
+                self._mixed_plans.clear()
+            found = self._mixed_plans[key] = (
+                plan, [step for step in plan if step[0] in self._lasting], "HIS003" in codes)
         return found
 
     def _plan(self, profile) -> list:
@@ -214,6 +273,10 @@ class HistoryStage:
             profile, plan, lasting, first_doses = payer(record.payer_id,
                                                         record.filing_indicator,
                                                         record.setting)
+            own = None  # lines whose place of service picks another profile (rare)
+            if self._by_place:
+                record, own, plan, lasting, first_doses = self._by_lines(
+                    record, profile, (plan, lasting, first_doses))
             template = None  # the key of a lone first dose (pending.FirstDoses)
             if record.patient not in rows and record.patient not in again:
                 done, template = self._lone(record, plan, first_doses, values, findings)
@@ -238,21 +301,18 @@ class HistoryStage:
                 # drug is in the table: only those rules can say anything of this claim
                 alone = record.patient not in again
             patient_rows = rows.setdefault(record.patient, [])
-            ctx = HistoryContext(self, record, patient_rows, profile)
+            ctx = HistoryContext(self, record, patient_rows, profile, own)
             _judge(ctx, steps, record.frequency == VOID)
             if ctx.findings:
                 name = self.policy_name(record)
                 for finding in ctx.findings:
-                    finding.policy = name
+                    finding.policy = finding.policy or name  # (a line's own: set)
             findings += ctx.findings
             if template is not None and alone:
                 self.first_doses.learn(template, record, ctx.findings)
             if record.held or any(f.severity == ERROR for f in ctx.findings):
                 continue  # held: not forwarded, so not part of the history
-            for row in ctx.original:
-                row.removed = True
-                if row.id is not None:
-                    removed.append(row.id)
+            removed += _taken_out(ctx.original)
             if alone:  # (no line flagged, none taken out: nothing else needs its rows)
                 values.extend(_values(record))
             elif record.frequency != VOID:
@@ -365,6 +425,23 @@ def _judge(ctx: HistoryContext, steps: list, void: bool) -> None:
             del ctx.findings[said:]
         else:
             check(ctx)
+
+
+def _taken_out(rows: list[Row]) -> list[int]:
+    """Mark the rows a replacement or void takes out: the ids of those in the store."""
+    for row in rows:
+        row.removed = True
+    return [row.id for row in rows if row.id is not None]
+
+
+def _own_places(record: ClaimRecord | PendingClaim) -> bool:
+    """Whether a line of the claim is given at another place of service than the claim
+    (837P SV105 other than CLM05-1), its record's LineRecord.setting."""
+    if type(record) is PendingClaim:
+        facility = record.claim.facility_code
+        return any(line.place_of_service and line.place_of_service != facility
+                   for line in record.lines)
+    return any(line.setting for line in record.lines)
 
 
 def _new_rows(record: ClaimRecord, duplicates) -> list[Row]:

@@ -84,8 +84,10 @@ LINE_FIELDS = {
 }
 FIELDS = (*CLAIM_FIELDS, *LINE_FIELDS)
 # What the engine itself reads of every claim, whatever the rules: which lines are drug
-# lines and of which drug (line.procedure), and the payer policy (its shape_id).
-ENGINE_FIELDS = ("line.procedure",)
+# lines and of which drug (line.procedure), the payer policy (its shape_id: the profile
+# at each place some profile names), and each line's place of service (SV105 picks the
+# profile, so the plan, of its line's rules: edi837.engine).
+ENGINE_FIELDS = ("line.procedure", "line.place_of_service")
 
 
 def shape_function(fields) -> Callable:

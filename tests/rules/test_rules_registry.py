@@ -91,15 +91,18 @@ def test_shape_fields_are_the_old_hand_kept_ones_but_one_no_rule_reads():
 def test_a_shape_is_made_of_the_fields_given_and_knows_no_other():
     from types import SimpleNamespace
 
-    line = SimpleNamespace(procedure="J2350", units="600", modifier_slots=("JZ",))
+    line = SimpleNamespace(procedure="J2350", units="600", modifier_slots=("JZ",),
+                           place_of_service="22")
     claim = SimpleNamespace(kind="837P", lines=[line])
     policy = SimpleNamespace(shape_id=7)
     shape = shape_function(["line.units"])
-    assert shape(claim, policy, None, None, None) == (7, (("J2350", "600"),))
+    assert shape(claim, policy, None, None, None) == (7, (("J2350", "600", "22"),))
     line.modifier_slots = ("JW",)  # not a field of this shape: the same shape
-    assert shape(claim, policy, None, None, None) == (7, (("J2350", "600"),))
+    assert shape(claim, policy, None, None, None) == (7, (("J2350", "600", "22"),))
+    # the engine's own fields, always: line.procedure (which lines are drug lines) and
+    # line.place_of_service (SV105 picks the payer profile of its line's rules)
     assert shape_function(["claim.kind"])(claim, policy, None, None, None) == \
-        (7, "837P", (("J2350",),))  # the engine's own field, line.procedure, always
+        (7, "837P", (("J2350", "22"),))
     with pytest.raises(ValueError, match="no claim shape field line.colour"):
         shape_function(["line.colour"])
 
