@@ -61,10 +61,8 @@ class Stores:
 def _batch_reports(out: Path) -> dict:
     """Every file's JSON report under OUTDIR, by file name, without times."""
     found = {}
-    for path in sorted(out.glob("*/*.json")):
-        if path.name in ("summary.json",):
-            continue
-        found[path.name] = cluster.without_times(path.read_text())
+    for path in sorted(out.glob("*/files/*/*.json")):
+        found[f"{path.parent.name}/{path.name}"] = cluster.without_times(path.read_text())
     if not found:
         raise SystemExit(f"no file's JSON report under {out}")
     return found
@@ -103,7 +101,7 @@ class Commands:
         own)."""
         found = cluster.without_times(out.read_text()) if self.command == "check" \
             else json.dumps(_batch_reports(out))
-        return re.sub(r"bench_[0-9a-f]{8}|out-\d+", "X", found)
+        return re.sub(r"bench_[0-9a-f]{8}|out-\d+|\d{8}T\d{6}\.\d+Z", "X", found)
 
 
 def night_twice(commands: Commands, stores: Stores, dask: str | None, repeat: int,
