@@ -4,6 +4,7 @@
     python benchmarks/cluster.py                       # the nightly mix, 1, 2 and 4 workers
     python benchmarks/cluster.py --workers 1,2 --sizes 16,4,8 --repeat 1
     python benchmarks/cluster.py --mix sparse          # a sparse-only night, same sizes
+    python benchmarks/cluster.py --history postgresql://... --command batch  # a lasting history
 
 A nightly mix of generated files (dense and sparse, 837P and 837I, sizes in MB
 from --sizes; a file of 16 MB or more is cut into pieces) is checked once by
@@ -336,9 +337,21 @@ def main() -> None:
     parser.add_argument("--breakdown-only", action="store_true",
                         help="only the one process and the driver's parts, replayed in this "
                         "process (no cluster started; results are printed, not written)")
+    parser.add_argument("--history", metavar="URL",
+                        help="a lasting history on this PostgreSQL (postgresql://...): the "
+                        "night into an empty store and again (cluster_history.py)")
+    parser.add_argument("--command", choices=("check", "batch"), default="check",
+                        help="with --history: check FILES or batch INBOX (ledger local)")
+    parser.add_argument("--profile", action="store_true",
+                        help="with --history: the 2-worker driver's parts, under cProfile")
     args = parser.parse_args()
     sparse = args.mix == "sparse"
     paths = nightly([int(s) for s in args.sizes.split(",")], "sparse" if sparse else None)
+    if args.history:
+        import cluster_history
+
+        cluster_history.main(args, paths)
+        return
     if args.breakdown_only:
         print(markdown(breakdown_only(paths, args.repeat)))
         return
