@@ -273,9 +273,7 @@ class SegmentReader:
         # blocks(): give clean chunks as blocks (a reader that finds blocks of no use,
         # as in a file of drug claims only, turns this off for a while)
         self.blocks_wanted = True
-        # blocks(): Delimiters -> edi837.x12.blocks.EventWalks, the segments whose
-        # starts a block lists (``Block.events``), or None for no list
-        self.block_events: Callable[[Delimiters], EventWalks] | None = None
+        self.block_events: Callable[[Delimiters], EventWalks] | None = None  # Block.events
 
     def __iter__(self) -> Iterator[tuple[list[str], int, int]]:
         for batch in self.batches():
@@ -311,7 +309,6 @@ class SegmentReader:
         exhausted = False
         blank_run = False  # blank lines longer than a chunk were passed over
         filler = _WHITESPACE + _PADDING
-        walks = None
         while True:
             if delims is None:
                 # Between interchanges: find the next ISA and its delimiters.
@@ -367,15 +364,13 @@ class SegmentReader:
                 # after a terminator: more than one ordinary line break (LF or CR LF)
                 unusual = re.compile(f"(?:^|{re.escape(terminator)})(?:\\r?\\n)?+"
                                      f"[{re.escape(_WHITESPACE)}]")
-                forms = block_forms(delims)
-                walks = self.block_events(delims).walks if self.block_events else None
+                forms = block_forms(delims, self.block_events)
             # Split what is buffered; the last piece may be incomplete.  When every
             # terminator is followed by the same line break and nothing else
             # (the usual "~\n" or "~\r\n"), split on both at once: no piece then
             # needs white space stripped.
             text = buf
-            events: list[int] | None = [] if walks is not None else None
-            cut = block_cut(text, exhausted, terminator, forms, iea, walks, events) \
+            cut = block_cut(text, exhausted, terminator, forms, iea, events := []) \
                 if blocks and self.blocks_wanted else None
             if cut is not None:
                 # Nothing between the segments: the chunk goes over unsplit.
@@ -385,8 +380,7 @@ class SegmentReader:
                 if blank_run:
                     source.whitespace_between_segments = True
                     blank_run = False
-                block = Block(delims, text, end, separator, index + 1, base)
-                block.events = events
+                block = Block(delims, text, end, separator, index + 1, base, forms[0][3] and events)
                 yield block
                 # one terminator per separator, and none in a segment
                 index += block.count if block.count is not None \

@@ -19,7 +19,8 @@ def reference_cut(text, exhausted, terminator, forms, iea):
     at = text.find(terminator)
     if at < 0:
         return None
-    separator, search, _ = next((f for f in forms if text.startswith(f[0], at)), forms[-1])
+    separator, search, _, _ = next((f for f in forms if text.startswith(f[0], at)),
+                                   forms[-1])
     last = text.rfind(terminator)
     if exhausted:
         if not text.endswith(separator):
@@ -89,13 +90,14 @@ def test_the_walk_lists_the_events_the_search_finds(element, terminator):
     """With the fast path's events folded into the walk (EventWalks), a chunk is cut
     as without them, and the events listed before the cut are where the fast path's
     own search (`_Patterns.events`) finds them in the block."""
-    from edi837.reader.fast import _event_stops, _Patterns
+    from edi837.reader.fast_search import _event_stops, _Patterns
     from edi837.x12.blocks import EventWalks
 
     rng = random.Random(f"events{element}{terminator}")
     delimiters = Delimiters(element, "^", ":", terminator)
-    forms = block_forms(delimiters)
-    walks = EventWalks(element, _event_stops(delimiters, {"J1100", "90371"})).walks
+    plain = block_forms(delimiters)
+    forms = block_forms(delimiters, lambda delimiters: EventWalks(
+        element, _event_stops(delimiters, {"J1100", "90371"})))
     iea = "IEA" + element
     separators = [terminator + "\n", terminator + "\r\n", terminator, terminator + " "]
     listed = 0
@@ -111,8 +113,8 @@ def test_the_walk_lists_the_events_the_search_finds(element, terminator):
             text = text[:rng.randint(0, len(text))]
         exhausted = rng.random() < 0.5
         events: list[int] = []
-        cut = block_cut(text, exhausted, terminator, forms, iea, walks, events)
-        assert cut == block_cut(text, exhausted, terminator, forms, iea), (text, exhausted)
+        cut = block_cut(text, exhausted, terminator, forms, iea, events)
+        assert cut == block_cut(text, exhausted, terminator, plain, iea), (text, exhausted)
         if cut is None:
             continue
         separator, end, _ = cut
