@@ -55,11 +55,12 @@ hostile inputs of the tests.
 """
 from __future__ import annotations
 
-import re
+from bisect import bisect_left
 from typing import Collection, Iterator
 
-from ..drug_codes import drug_code_patterns
+from ..x12.blocks import EventWalks
 from ..x12.reader import Batch, Block, Delimiters
+from .fast_search import _event_stops, _Patterns
 
 # A unit (an HL and what follows it up to the next HL) may be carried from one
 # chunk to the next while its end is not known; one bigger than this is read
@@ -111,40 +112,6 @@ class _Loop:
 _ABOVE = {"20": ("22", "23"), "22": ("20",), "23": ("20", "22")}
 
 
-class _Patterns:
-    """Searches over a block's text, where every segment follows a separator."""
-
-    def __init__(self, delimiters: Delimiters, separator: str, drug_codes: Collection[str]):
-        s, e, t, c = (re.escape(x) for x in (separator, delimiters.element,
-                                              delimiters.segment, delimiters.component))
-        element = delimiters.element
-        self.terminator = delimiters.segment
-        self.st = separator + "ST" + element
-        self.se = "SE" + element
-        self.hl = separator + "HL" + element
-        self.clm = separator + "CLM"
-        # every HL segment, with HL01-HL03 as the reader splits them ("" when absent)
-        self.hl_fields = re.compile(
-            f"{s}HL{e}([^{e}{t}]*)(?:{e}([^{e}{t}]*)(?:{e}([^{e}{t}]*))?)?")
-        codes = "|".join(drug_code_patterns().prefixes(f"{e}{c}{t}")
-                         + sorted(re.escape(code) for code in drug_codes if code))
-        if any(not code for code in drug_codes):
-            codes += "|"  # an empty code in the table: every line is a drug line
-        # the next envelope segment (group 1; the reader's dispatch: ISA and IEA by
-        # three characters, the others by two and the element separator), or a
-        # segment that may make its claim a drug claim: any LIN, and any SV1/SV2
-        # whose first or second element has a second component starting with a
-        # drug-line pattern's prefix (J, C9399, Q5[1-9]..) or a drug table code
-        # (possessive, with the two places of the composite as two branches: a
-        # pattern that may backtrack costs microseconds on every SV1)
-        # (either case, spaces before it: the reader reads "j2350" and " J2350" as
-        # J2350, and reports them)
-        procedure = f"[^{e}{c}{t}]*+{c}[ \\t]*(?i:{codes})"
-        self.events = re.compile(
-            f"{s}(?=[GILS])(?:(ISA|IEA|GS{e}|GE{e}|ST{e}|SE{e})|LIN"
-            f"|SV[12][^{e}{t}]*+{e}(?:{procedure}|[^{e}{t}]*+{e}{procedure}))")
-
-
 class FastPath:
     """Turn a file's blocks and batches into what the claim reader reads.
 
@@ -167,6 +134,18 @@ class FastPath:
         self._dense = False  # the last block was read whole: drug claims all over
         self._dense_streak = 0  # dense blocks in a row
         self._batches_left = 0
+        # the carried segments' events (positions in the next block's text), if listed
+        self._carry_events: list[int] | None = None
+        # the segment reader lists the events of each block as its walk finds them
+        self._walks: dict[Delimiters, EventWalks] = {}
+        reader.segments.block_events = self._event_walks
+
+    def _event_walks(self, delimiters: Delimiters) -> EventWalks:
+        walks = self._walks.get(delimiters)
+        if walks is None:
+            walks = self._walks[delimiters] = EventWalks(
+                delimiters.element, _event_stops(delimiters, self._codes))
+        return walks
 
     # -- the items --------------------------------------------------------------------
     def items(self, chunks: Iterator[Batch | Block]) -> Iterator[Batch | Skip]:
@@ -225,6 +204,7 @@ class FastPath:
                                                        self._codes)
         self._delimiters, self._separator = key
         sep = block.separator
+        events = block.events  # positions of the separators before them, in ``text``
         if carry is None:
             text = sep + block.text[:block.end]
             first, offset = block.first_index, block.base
@@ -232,7 +212,14 @@ class FastPath:
             self._carry = None
             text = sep + carry[1] + block.text[:block.end]
             first, offset = carry[2], carry[3]
-        walk = _Walk(self, patterns, text, first, offset)
+            if events is not None:
+                if self._carry_events is None:
+                    events = None
+                else:
+                    shift = len(carry[1])
+                    events = self._carry_events + [at + shift for at in events]
+        self._carry_events = None
+        walk = _Walk(self, patterns, text, first, offset, events)
         yield from walk.items()
         block.count = walk.index(walk.end) - block.first_index  # spares the reader a count
 
@@ -242,8 +229,9 @@ class _Walk:
     (the text starts with one), so a segment is ``text[p + len(sep):next p]``."""
 
     def __init__(self, fast: FastPath, patterns: _Patterns, text: str, first: int,
-                 offset: int) -> None:
+                 offset: int, events: list[int] | None = None) -> None:
         self.fast, self.p, self.text = fast, patterns, text
+        self.events = events  # the events' positions, as the block's walk listed them
         self.sep = fast._separator
         self.element = fast._delimiters.element
         self.end = len(text) - len(self.sep)  # the separator after the last segment
@@ -290,11 +278,10 @@ class _Walk:
                 position = stop
                 continue
             evidence = []
-            for event in p.events.finditer(text, position, end):
-                if event.group(1) is not None:
-                    stop = event.start()
+            for at, envelope in self.events_from(position):
+                if envelope:
+                    stop = at
                     break
-                at = event.start()
                 evidence.append(at)
                 if len(evidence) >= DENSE_RUN and at - position < len(evidence) * DENSE_SPACING:
                     # drug claims all over (a dense mix): the rest of the block is read
@@ -320,9 +307,27 @@ class _Walk:
             yield from self.read(stop, after)  # the envelope segment itself
             position = after
 
+    def events_from(self, position: int) -> Iterator[tuple[int, bool]]:
+        """The events from ``position`` on: (position, whether an envelope)."""
+        text, p, end, envelopes = self.text, self.p, self.end, self.p.envelopes
+        events = self.events
+        if events is None:
+            for event in p.events.finditer(text, position, end):
+                yield event.start(), event.group(1) is not None
+            return
+        start = len(self.sep)
+        for k in range(bisect_left(events, position), len(events)):
+            at = events[k]
+            if at >= end:
+                return
+            yield at, text.startswith(envelopes, at + start)
+
     def carry(self, position: int) -> None:
         """Keep the segments from ``position`` for the next block (they end no HL loop)."""
         fast = self.fast
+        events = self.events
+        fast._carry_events = None if events is None else \
+            [at - position for at in events[bisect_left(events, position):] if at < self.end]
         fast._carry = ((fast._delimiters, self.sep), self.text[position + len(self.sep):],
                        self.index(position), self.offset + position + len(self.sep))
         fast._next_index = self.index(self.end)

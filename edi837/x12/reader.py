@@ -19,10 +19,10 @@ import re
 from dataclasses import dataclass
 from itertools import accumulate, chain
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import BinaryIO, Callable, Iterator
 
 from ..locations import open_input
-from .blocks import _WHITESPACE, Block, block_cut, block_forms
+from .blocks import _WHITESPACE, Block, EventWalks, block_cut, block_forms
 from .text import display  # noqa: F401 - also imported from here, where it was first
 
 CHUNK_SIZE = 1 << 20
@@ -273,6 +273,7 @@ class SegmentReader:
         # blocks(): give clean chunks as blocks (a reader that finds blocks of no use,
         # as in a file of drug claims only, turns this off for a while)
         self.blocks_wanted = True
+        self.block_events: Callable[[Delimiters], EventWalks] | None = None  # Block.events
 
     def __iter__(self) -> Iterator[tuple[list[str], int, int]]:
         for batch in self.batches():
@@ -363,13 +364,13 @@ class SegmentReader:
                 # after a terminator: more than one ordinary line break (LF or CR LF)
                 unusual = re.compile(f"(?:^|{re.escape(terminator)})(?:\\r?\\n)?+"
                                      f"[{re.escape(_WHITESPACE)}]")
-                forms = block_forms(delims)
+                forms = block_forms(delims, self.block_events)
             # Split what is buffered; the last piece may be incomplete.  When every
             # terminator is followed by the same line break and nothing else
             # (the usual "~\n" or "~\r\n"), split on both at once: no piece then
             # needs white space stripped.
             text = buf
-            cut = block_cut(text, exhausted, terminator, forms, iea) \
+            cut = block_cut(text, exhausted, terminator, forms, iea, events := []) \
                 if blocks and self.blocks_wanted else None
             if cut is not None:
                 # Nothing between the segments: the chunk goes over unsplit.
@@ -379,7 +380,7 @@ class SegmentReader:
                 if blank_run:
                     source.whitespace_between_segments = True
                     blank_run = False
-                block = Block(delims, text, end, separator, index + 1, base)
+                block = Block(delims, text, end, separator, index + 1, base, forms[0][3] and events)
                 yield block
                 # one terminator per separator, and none in a segment
                 index += block.count if block.count is not None \
