@@ -55,6 +55,7 @@ class BatchOptions:
     ledger: str | None = None  # a postgresql:// URL shared by batch hosts (default OUTDIR's file)
     history_key: Path | None = None  # default: the per-user key
     history_days: int = 400  # retention by date of service; 0 keeps everything
+    no_new_stores: bool = False  # refuse to start rather than make a ledger or history store
     refdata: Path | None = None  # imported CMS reference data (default: the per-user folder)
     dask: str | None = None  # a Dask scheduler (tls://, tcp://) or local[:N]: jobs run there
     insecure: bool = False  # allow a tcp:// scheduler that is not on this machine
@@ -143,6 +144,22 @@ def _check_folders(options: BatchOptions) -> None:
                              f"{shown(str(options.inbox))}; put it beside the inbox")
 
 
+def _check_stores_exist(options: BatchOptions) -> None:
+    """--no-new-stores: a ledger or --history store that is not there yet is refused
+    (a mistyped --out or --history), before OUTDIR is made."""
+    from .ledger_db import LEDGER_NAME
+
+    stores = [] if options.ledger else [("the ledger", options.out / LEDGER_NAME, "--out")]
+    if options.history and options.history_path is not None \
+            and not is_location_url(options.history_path):
+        stores.append(("the history store", Path(options.history_path), "--history"))
+    for what, path, option in stores:
+        if not path.exists():
+            raise BatchError(f"{path}: {what} does not exist, and --no-new-stores refuses to "
+                             f"make it: a mistyped {option}? (start once without "
+                             "--no-new-stores to make a new one)")
+
+
 def check_options(options: BatchOptions) -> None:
     """Refuse options that cannot work, before anything is locked or moved."""
     import importlib.util
@@ -164,6 +181,8 @@ def check_options(options: BatchOptions) -> None:
             raise BatchError(str(exc)) from None
     if options.max_size < 1:
         raise BatchError("--max-size must be at least 1 byte")
+    if options.no_new_stores:
+        _check_stores_exist(options)
     from ..reports import load_writers
 
     writers = load_writers()

@@ -185,6 +185,10 @@ def _formats(values: tuple[str, ...]) -> tuple[str, ...]:
 @click.option("--history-days", type=click.IntRange(min=0), default=400, show_default=True,
               help="Keep history lines whose date of service is at most this many days old "
                    "(0 keeps everything).")
+@click.option("--no-new-stores", is_flag=True,
+              help="Refuse to start (exit 2) when the ledger in OUTDIR or the --history store "
+                   "does not exist yet, rather than make a new, empty one (scheduled runs: a "
+                   "mistyped --out or --history).")
 @ledger_option
 @no_fast_option
 @quiet_option
@@ -196,7 +200,7 @@ def batch(inbox: Path, out: Path, archive: Path | None, quarantine: Path | None,
           max_size: int, reprocess: bool, log_file: str | None,
           config_path: str | None, drug_tables: tuple[Path, ...], refdata: Path | None,
           history_path: Path | None, no_history: bool, history_key: Path | None,
-          history_days: int, ledger: str | None, quiet: bool) -> None:
+          history_days: int, no_new_stores: bool, ledger: str | None, quiet: bool) -> None:
     """Check every file dropped into INBOX once: reports, then archive or quarantine.
 
     Files still being written are left for a later run (--settle, --marker).
@@ -244,6 +248,7 @@ def batch(inbox: Path, out: Path, archive: Path | None, quarantine: Path | None,
         config=config, jobs=jobs, settle=settle, marker=marker, reprocess=reprocess,
         interval=interval, progress=progress, max_size=max_size, history=not no_history,
         history_path=history_path, history_key=history_key, history_days=history_days,
+        no_new_stores=no_new_stores,
         refdata=refdata, dask=dask_address, insecure=insecure, ledger=ledger,
         control_numbers=control_numbers).absolute()
     stop = StopFlag()

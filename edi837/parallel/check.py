@@ -30,7 +30,6 @@ import os
 import time
 from collections import deque
 from dataclasses import dataclass, field, replace
-from itertools import chain
 
 from ..engine import Engine, FileResult, Report
 from ..history.broken import broken_sets
@@ -315,6 +314,7 @@ class ParallelCheck:
             result.drug_lines += facts["drug_lines"]
             result.submitters.update(facts.get("submitters") or {})  # each piece's sets
             result.payer_ids.update(facts.get("payer_ids") or ())
+            result.broken_sets += facts.get("broken_sets", 0)  # each piece's reader's
             result.findings.extend(_named(findings_of_bytes(facts["findings"]), file.path))
             if self.shards:
                 file.parts.append(facts["records"])
@@ -332,7 +332,7 @@ class ParallelCheck:
             file.envelope = self.engine._reader_findings(judge.findings)
             file.unreadable, result.transactions = judge.unreadable, judge.transactions
         # a set a 999 rejects (edi837.history.broken): the file's lines stay out too
-        result.broken_sets = broken_sets(chain(result.findings, file.envelope))
+        result.broken_sets += broken_sets(file.envelope)
         keep = not (file.unreadable or result.broken_sets)
         if self.shards:
             self._shard(result, file.path, keep, file.parts)

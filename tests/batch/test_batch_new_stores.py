@@ -78,3 +78,28 @@ def test_check_names_a_new_history_store_and_not_an_old_one(tmp_path):
     again = check("--history", store, str(claims))
     assert "new, empty" not in again.stderr
     assert json.loads(again.stdout)["run"]["notices"] == []
+
+
+def batch_cli(inbox, out, *args: str):
+    log = out.parent / "batch.log"
+    result = CliRunner().invoke(main, ["batch", str(inbox), "--out", str(out), "--settle",
+                                       "0", "--log-file", str(log), "-q", *args])
+    return result.exit_code, log.read_text() if log.exists() else ""
+
+
+def test_no_new_stores_refuses_a_mistyped_out_or_history(tmp_path):
+    """For scheduled runs: --no-new-stores refuses (exit 2, nothing made) rather than
+    make an empty ledger or store; once they exist, it starts as usual."""
+    inbox, out, store = tmp_path / "inbox", tmp_path / "out", tmp_path / "h.sqlite3"
+    drop(inbox, "a.edi", CLAIMS)
+    status, log = batch_cli(inbox, out, "--no-new-stores")
+    assert status == 2 and not out.exists() and (inbox / "a.edi").exists()
+    assert (f"not started: {out / 'ledger.sqlite3'}: the ledger does not exist, and "
+            "--no-new-stores refuses to make it: a mistyped --out?") in log
+    (tmp_path / "empty").mkdir()
+    assert batch_cli(tmp_path / "empty", out, "--history", str(store))[0] == 0  # made
+    assert batch_cli(inbox, out, "--history", str(store), "--no-new-stores")[0] == 0
+    status, log = batch_cli(inbox, out, "--history", str(tmp_path / "hh.sqlite3"),
+                            "--no-new-stores")
+    assert status == 2 and "the history store does not exist" in log
+    assert not (tmp_path / "hh.sqlite3").exists()
