@@ -169,10 +169,13 @@ class ClaimReader(LoopSegments, EnvelopeChecks):
                 # split first: the id is a whole element ('CLMX*...' is no CLM); a bare
                 # two-letter id ('LX', no element) is no segment the reader knows
                 fields = text.split(element)
+                count = len(fields)  # the id and its elements
                 code = codes_get(fields[0])
-                if code is not None and len(fields) == 1 and len(text) == 2:
+                if code is not None and count == 1 and len(text) == 2:
                     code = None
-                if reading and text[-1:] == element and (code is None or code < ENVELOPE):
+                # (an element separator last: the last of several fields is empty)
+                if reading and not fields[-1] and count > 1 and \
+                        (code is None or code < ENVELOPE):
                     self._trailing_separators(s, fields, index)  # EDI009
                 if code is None or (code < ENVELOPE and outside):
                     if reading and code is None and text[:4] not in ids.plain:
@@ -184,7 +187,7 @@ class ClaimReader(LoopSegments, EnvelopeChecks):
                             shown = segment_id_shown(text, element)
                             finding("EDI007", ERROR, problem, segment_index=index,
                                     segment=shown, claim=s.claim,
-                                    value=f"{shown} ({len(fields) - 1} elements)")
+                                    value=f"{shown} ({count - 1} elements)")
                     if outside:
                         self._outside(s, fields[0], index)
                     continue
@@ -192,7 +195,7 @@ class ClaimReader(LoopSegments, EnvelopeChecks):
                     if not reading:
                         continue  # loop segments in a set that is not read (not an 837)
                     # more elements than the guide has: the next segment glued on?
-                    if len(fields) > max_fields[code]:
+                    if count > max_fields[code]:
                         self._glued(s, fields, code, index, element)
                     fields += PADDING  # so fields[n] needs no length check
                     # (suspect's first tests written out: most segments pass them)

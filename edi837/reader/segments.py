@@ -123,11 +123,13 @@ class LoopSegments(ReaderFindings):
     def _on_hl(self, s: ReadState, fields: list[str], index: int) -> Claim | None:
         done = self._close_claim(s, index - 1)
         level = fields[3]
+        found: tuple = ()
         if s.hl_checked:  # in order: the fast path checked it (Hierarchy.take)
-            state, in_patient, found = LEVEL_STATE[level], level == "23", ()
+            state, in_patient = LEVEL_STATE[level], level == "23"
         elif self._hl_in_place:
             problem = self.hierarchy.check(fields[1], fields[2], level)
-            found = () if problem is None else (self._hl_found(problem, fields[1], index),)
+            if problem is not None:
+                found = (self._hl_found(problem, fields[1], index),)
             state, in_patient = LEVEL_STATE.get(level, SUBSCRIBER), level == "23"
         else:
             state, in_patient, found = self._next_hl(fields, index)
