@@ -13,9 +13,10 @@ from __future__ import annotations
 from typing import Iterable
 
 from ..findings import Finding
+from ..reader.loops import HL_OUT_OF_ORDER, NOT_AN_ID, OUTSIDE_ANY_CLAIM
 
-# what the reader's EDI007 says of a structure it could not follow (edi837.reader)
-_LOST = ("HL out of order", "is not an X12 segment id", "outside any claim")
+# what the reader's EDI007 says of a structure it could not follow (its own words)
+_LOST = (HL_OUT_OF_ORDER, NOT_AN_ID, OUTSIDE_ANY_CLAIM)
 
 
 def breaks_set(finding: Finding) -> bool:

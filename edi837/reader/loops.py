@@ -116,13 +116,17 @@ class SegmentIds:
         shown = segment_id_shown(text, self._element)
         more = " (the tenth in this transaction set: any further ones are not reported)" \
             if self.bad == BAD_IDS_REPORTED else ""
-        return (f"{shown!r} is not an X12 segment id (a capital letter, then one or two "
+        return (f"{shown!r} {NOT_AN_ID} (a capital letter, then one or two "
                 "capitals or digits, then the element separator): nothing is read from it, so "
                 f"a claim, line or loop it should start or hold is missing from the reports{more}")
 
 
-ORPHAN_LINE = ("{tag} outside any claim (no CLM before it in its HL loop: lost, or glued to the "
-               "segment before it?): its lines are not read as a claim's")
+# what EDI007 says of a structure the reader could not follow, which a 999 rejects the
+# transaction set for (edi837.history.broken keeps such a set's claims out of the history)
+NOT_AN_ID, OUTSIDE_ANY_CLAIM, HL_OUT_OF_ORDER = (
+    "is not an X12 segment id", "outside any claim", "HL out of order")
+ORPHAN_LINE = ("{tag} " + OUTSIDE_ANY_CLAIM + " (no CLM before it in its HL loop: lost, or glued "
+               "to the segment before it?): its lines are not read as a claim's")
 SERVICE_LATE = ("{tag} after its line's LIN/CTP (2410) or 2420 loops, where the guide does "
                 "not read it: read as the line's; move it right after the LX")
 SERVICE_WITHOUT_LX = ("{tag} with no LX before it (a 2400 loop starts with LX): read as a line "

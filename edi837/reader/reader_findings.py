@@ -17,6 +17,7 @@ from .loops import (
     CLAIM,
     CLM,
     HEADER,
+    HL_OUT_OF_ORDER,
     LEVEL_STATE,
     OTHER_PAYER,
     PATIENT,
@@ -127,7 +128,7 @@ class ReaderFindings:
 
     def _hl_found(self, problem: str, hl_id: str, index: int) -> Finding:
         """EDI007 on an HL out of order."""
-        return self._finding("EDI007", ERROR, f"HL out of order: {problem}",
+        return self._finding("EDI007", ERROR, f"{HL_OUT_OF_ORDER}: {problem}",
                              segment_index=index, segment="HL", value=hl_id, loop="2000")
 
     def _hl(self, fields: list[str], index: int, levels: dict[str, str],

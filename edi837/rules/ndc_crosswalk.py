@@ -20,11 +20,6 @@ from .dates import secondary
 from .ndc_required import advice, placeholder
 
 
-def _ndc11(drug_id) -> str | None:
-    """The NDC as 11 digits: as billed, or converted from an unambiguous hyphenated form."""
-    return ndc11_of(drug_id.ndc)
-
-
 @rule("NDC004", ERROR, also=WARNING, generic=True,
       reads=("claim.kind", "line.procedure", "line.date", "line.drug"))
 def ndc_not_for_hcpcs(ctx):
@@ -101,7 +96,7 @@ def ndc_not_for_hcpcs(ctx):
     if ctx.drug is None:  # J3590, C9494 ... with a known drug's NDC
         unclassified_code(ctx, drug_id)
         return
-    ndc = _ndc11(drug_id)
+    ndc = ndc11_of(drug_id.ndc)
     kind, day, hcpcs = ctx.claim.kind, ctx.date, ctx.line.procedure
     if ndc is None or ctx.drug.lists_ndc(ndc, kind, day) or placeholder(ctx, drug_id, ndc):
         return  # malformed (NDC002), listed, or a placeholder (reported as such)
@@ -137,7 +132,6 @@ def ndc_not_for_hcpcs(ctx):
         return  # no NDC list in the table, and no other code claims the NDC
     ctx.finding(message, segment_index=drug_id.lin_index, segment="LIN", loop="2410",
                 value=drug_id.ndc)
-
 
 
 def unclassified_code(ctx, drug_id) -> None:
